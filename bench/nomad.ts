@@ -1,0 +1,134 @@
+/**
+ * Speed of the Nomad scheduling model (sim/models/nomad). Run alone: `npx tsx bench/nomad.ts`.
+ *
+ * (a) churn: placements per second on a realistic fleet — 200 clients of 32 CPU / 128 GB (30 CPU /
+ *     124 GB usable after CircleCI's 2 vCPU / 4 GB reservation), `medium` tasks of 2 CPU / 4 GB, jobs
+ *     of parallelism 1, 2, 4 or 8, registered and finished at random so that about 90 % of the
+ *     fleet's 3,000 task slots stay busy (some jobs block and are unblocked as capacity frees).
+ *     Counts every placement, including those made when blocked evaluations are retried.
+ * (b) C1M: HashiCorp's "million container challenge" shape — 1,000 jobs × 1,000 tasks on 5,000
+ *     clients. Clients of 16 CPU / 32 GB (14 CPU / 28 GB usable); tasks of 40 millicores (100 MHz at
+ *     2,500 MHz per core, the small containers of the original test) and 64 MB, so the million fits
+ *     (at most 350 tasks per client, 1,750,000 slots). Anchor: Nomad placed the million in under
+ *     5 minutes (HashiCorp, "C1M", 2016), taken as 300 s.
+ */
+import { pathToFileURL } from 'node:url';
+import { Rng } from '../sim/engine/rng.ts';
+import { NomadScheduler, type Change } from '../sim/models/nomad/index.ts';
+import type { BenchFigure, BenchSuite } from './types.ts';
+
+const CHURN_TARGET_PER_S = 100_000;
+const C1M_TARGET_S = 30;
+const NOMAD_C1M_S = 300;
+
+interface ChurnResult {
+  placements: number;
+  seconds: number;
+  blockedPeak: number;
+}
+
+/** Register/finish churn on 200 × (32 CPU, 128 GB) until `placementsWanted` placements were made. */
+export function churn(placementsWanted: number, seed = 1): ChurnResult {
+  const rng = new Rng(seed);
+  const s = new NomadScheduler({ rng: rng.fork('nomad') });
+  for (let i = 0; i < 200; i++) s.addNode({ name: `ip-10-0-0-${i}`, cpuMilli: 32_000, memoryMb: 131_072 });
+  const pick = rng.fork('bench');
+  const running: string[] = [];
+  const parallelism = [1, 1, 1, 1, 1, 1, 2, 2, 4, 8];
+  const targetRunning = 2_700;
+  let placements = 0;
+  let blockedPeak = 0;
+  let jobN = 0;
+  const take = (c: Change): void => {
+    for (const p of c.placed) running.push(p.allocId);
+    placements += c.placed.length;
+    if (c.blockedEvals > blockedPeak) blockedPeak = c.blockedEvals;
+  };
+  const t0 = performance.now();
+  while (placements < placementsWanted) {
+    if (running.length < targetRunning) {
+      take(
+        s.registerJob({
+          id: `job-${jobN++}`,
+          count: parallelism[pick.nextInt(parallelism.length)]!,
+          cpuMilli: 2_000,
+          memoryMb: 4_096,
+        }),
+      );
+    } else {
+      const k = pick.nextInt(running.length);
+      const allocId = running[k]!;
+      running[k] = running[running.length - 1]!;
+      running.pop();
+      take(s.finishAlloc(allocId, 'complete'));
+    }
+    if ((jobN & 8191) === 0) s.gc();
+  }
+  const seconds = (performance.now() - t0) / 1000;
+  return { placements, seconds, blockedPeak };
+}
+
+interface C1mResult {
+  placements: number;
+  seconds: number;
+  nodesUsed: number;
+}
+
+/** 1,000 jobs × 1,000 tasks on 5,000 × (16 CPU, 32 GB), tasks of 40 millicores / 64 MB. */
+export function c1m(jobs = 1_000, tasks = 1_000, clients = 5_000, seed = 1): C1mResult {
+  const t0 = performance.now();
+  const s = new NomadScheduler({ rng: new Rng(seed).fork('nomad') });
+  for (let i = 0; i < clients; i++) s.addNode({ name: `client-${i}`, cpuMilli: 16_000, memoryMb: 32_768 });
+  let placements = 0;
+  for (let j = 0; j < jobs; j++) {
+    placements += s.registerJob({ id: `c1m-${j}`, count: tasks, cpuMilli: 40, memoryMb: 64 }).placed.length;
+  }
+  const seconds = (performance.now() - t0) / 1000;
+  let nodesUsed = 0;
+  for (const n of s.nodes()) if (n.runningAllocs > 0) nodesUsed++;
+  if (placements !== jobs * tasks) throw new Error(`C1M placed ${placements} of ${jobs * tasks}`);
+  return { placements, seconds, nodesUsed };
+}
+
+export const nomadBench: BenchSuite = {
+  name: 'nomad',
+  run(): BenchFigure[] {
+    churn(50_000); // warm-up: let the JIT settle before measuring
+    const a = churn(1_000_000);
+    const perS = a.placements / a.seconds;
+    const b = c1m();
+    return [
+      {
+        name: 'nomad.churn.placements_per_s',
+        value: Math.round(perS),
+        unit: 'placements/s',
+        target: `>= ${CHURN_TARGET_PER_S}`,
+        met: perS >= CHURN_TARGET_PER_S,
+        note: `${a.placements} placements in ${a.seconds.toFixed(2)} s; 200 clients 32 CPU/128 GB, 2 CPU/4 GB tasks, ~90 % busy, peak ${a.blockedPeak} blocked evals`,
+      },
+      {
+        name: 'nomad.c1m.wall_s',
+        value: Number(b.seconds.toFixed(2)),
+        unit: 's',
+        target: `< ${C1M_TARGET_S} s`,
+        met: b.seconds < C1M_TARGET_S,
+        anchor: {
+          name: 'Nomad C1M (HashiCorp 2016: 1M containers on 5,000 hosts in under 5 min)',
+          value: NOMAD_C1M_S,
+          unit: 's',
+          ratio: Number((NOMAD_C1M_S / b.seconds).toFixed(1)),
+        },
+        note: `1,000 jobs × 1,000 tasks (40 millicores = 100 MHz, 64 MB) on 5,000 clients of 16 CPU/32 GB; ${b.nodesUsed} clients used`,
+      },
+    ];
+  },
+};
+
+if (process.argv[1] !== undefined && import.meta.url === pathToFileURL(process.argv[1]).href) {
+  const figures = await nomadBench.run();
+  for (const f of figures) {
+    const anchor = f.anchor ? `  (${f.anchor.ratio}× faster than ${f.anchor.name}: ${f.anchor.value} ${f.anchor.unit})` : '';
+    console.log(`${f.met ? 'ok  ' : 'MISS'} ${f.name} = ${f.value} ${f.unit}  target ${f.target}${anchor}`);
+    if (f.note) console.log(`     ${f.note}`);
+  }
+}

@@ -1,0 +1,520 @@
+/**
+ * The state a Nomad server holds: nodes, jobs, allocations and evaluations.
+ *
+ * Node capacity lives in typed arrays indexed by a dense node index (the scheduler's hot loop reads
+ * only numbers); everything a human looks at (ids, names, job and allocation records) lives in plain
+ * objects. Nothing here decides anything: `feasible.ts`, `rank.ts` and `stack.ts` read this state,
+ * `scheduler.ts` changes it.
+ */
+
+/** `nomad node-status` Status column. Nomad also has `disconnected`; CircleCI Server 2.x never showed it. */
+export type NodeStatus = 'initializing' | 'ready' | 'down';
+/** Nomad ≥ 0.8's SchedulingEligibility; older servers only had the Drain flag. */
+export type Eligibility = 'eligible' | 'ineligible';
+/** `nomad status` Status column (Nomad's `structs.JobStatus*`). */
+export type JobStatus = 'pending' | 'running' | 'dead';
+/** Allocation client status (Nomad's `AllocClientStatus*`); `complete`, `failed` and `lost` are terminal. */
+export type ClientStatus = 'pending' | 'running' | 'complete' | 'failed' | 'lost';
+/** Allocation desired status: the server's wish (`run`) or a stop it asked for (`stop`). */
+export type DesiredStatus = 'run' | 'stop';
+/** Evaluation status (Nomad spells the cancelled state `canceled`). */
+export type EvalStatus = 'pending' | 'blocked' | 'complete' | 'canceled';
+/** What created an evaluation, with Nomad's `EvalTrigger*` names. */
+export type EvalTrigger = 'job-register' | 'job-deregister' | 'queued-allocs';
+
+/** Node status codes stored in the node table. */
+export const NODE_INITIALIZING = 0;
+export const NODE_READY = 1;
+export const NODE_DOWN = 2;
+const NODE_STATUS_NAMES: readonly NodeStatus[] = ['initializing', 'ready', 'down'];
+
+/** Nomad's batch-job default priority (the seed's `nomad status` shows 50 for every CircleCI job). */
+export const DEFAULT_JOB_PRIORITY = 50;
+/** The seed: "DC in the output ... will always print us-east-1". */
+export const DEFAULT_DATACENTER = 'us-east-1';
+/** The node class of the seed's `nomad node-status -allocs` example. */
+export const DEFAULT_NODE_CLASS = 'linux-64bit';
+/** CircleCI's Nomad jobs have one task group; the seed's job ids carry the word `build`. */
+export const TASK_GROUP_NAME = 'build';
+/**
+ * MHz per core for the `circle.nomad.client_agent.resources.*.cpu` gauges, which the seed says are in
+ * MHz. Nomad fingerprints CPU as cores × clock speed; 2500 MHz is the clock of the m5 instances a
+ * Server 2.x Nomad fleet typically ran on. The scheduler itself counts millicores; this is only a
+ * display conversion.
+ */
+export const CPU_MHZ_PER_CORE = 2500;
+
+// ---------------------------------------------------------------------------------------------
+// Identifiers
+
+const BYTE_HEX: readonly string[] = Array.from({ length: 256 }, (_, i) => i.toString(16).padStart(2, '0'));
+
+/** murmur3's 32-bit finaliser: a bijection on uint32, so distinct counters give distinct ids. */
+function fmix32(h: number): number {
+  h ^= h >>> 16;
+  h = Math.imul(h, 0x85ebca6b);
+  h ^= h >>> 13;
+  h = Math.imul(h, 0xc2b2ae35);
+  h ^= h >>> 16;
+  return h >>> 0;
+}
+
+function hex8(x: number): string {
+  return BYTE_HEX[x >>> 24]! + BYTE_HEX[(x >>> 16) & 255]! + BYTE_HEX[(x >>> 8) & 255]! + BYTE_HEX[x & 255]!;
+}
+
+/** Which kind of object an id names; each kind has its own counter and salt. */
+export const ID_NODE = 0;
+export const ID_ALLOC = 1;
+export const ID_EVAL = 2;
+const ID_SALTS = [0x6e6f6465, 0x616c6c6f, 0x6576616c] as const;
+
+/**
+ * A deterministic Nomad-looking UUID (8-4-4-4-12 hex) for the `n`-th object of a kind.
+ *
+ * The first 8 hex digits are a bijection of the counter, so the 8-character short ids that the CLI
+ * prints (`nomad status`, `node-status`) never collide within a kind for the first 2^32 objects.
+ */
+export function nomadId(kind: 0 | 1 | 2, n: number): string {
+  const a = fmix32((n ^ ID_SALTS[kind]) >>> 0);
+  const b = fmix32(a ^ 0x9e3779b9);
+  const c = fmix32((b + 0x7f4a7c15) >>> 0);
+  const d = fmix32(c ^ 0x94d049bb);
+  const hb = hex8(b);
+  const hc = hex8(c);
+  return `${hex8(a)}-${hb.slice(0, 4)}-${hb.slice(4)}-${hc.slice(0, 4)}-${hc.slice(4)}${hex8(d)}`;
+}
+
+/** The first 8 characters of an id, as Nomad's CLI prints it without `-verbose`. */
+export function shortId(id: string): string {
+  return id.slice(0, 8);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Nodes
+
+/** What `addNode` needs: a Nomad client's name, its total capacity and where it is. */
+export interface NodeSpec {
+  name: string;
+  /** Total CPU of the machine in millicores (a 4-vCPU machine: 4000). */
+  cpuMilli: number;
+  /** Total memory of the machine in MB. */
+  memoryMb: number;
+  datacenter?: string;
+  nodeClass?: string;
+}
+
+/** A read-only snapshot of one node, for queries, gauges and the status texts. */
+export interface NodeView {
+  id: string;
+  name: string;
+  datacenter: string;
+  nodeClass: string;
+  status: NodeStatus;
+  drain: boolean;
+  eligibility: Eligibility;
+  totalCpuMilli: number;
+  totalMemoryMb: number;
+  reservedCpuMilli: number;
+  reservedMemoryMb: number;
+  /** CPU allocated to non-terminal allocations. */
+  usedCpuMilli: number;
+  usedMemoryMb: number;
+  /** Non-terminal allocations on the node (the seed's "Running Allocs"). */
+  runningAllocs: number;
+}
+
+/**
+ * The node table: dense indices, capacity in typed arrays, growable by doubling.
+ *
+ * A node index is never reused, so an index held by the scheduler's stack stays valid for the whole run.
+ */
+export class NodeTable {
+  size = 0;
+  private capacity: number;
+
+  readonly ids: string[] = [];
+  readonly names: string[] = [];
+  readonly datacenters: string[] = [];
+  readonly classes: string[] = [];
+  /** Non-terminal allocations per node, in placement order. */
+  readonly allocs: Set<Alloc>[] = [];
+  private readonly byId = new Map<string, number>();
+
+  dcIdx: Int32Array;
+  classIdx: Int32Array;
+  totalCpu: Float64Array;
+  totalMem: Float64Array;
+  reservedCpu: Float64Array;
+  reservedMem: Float64Array;
+  /** total − reserved, floored at zero: what the scheduler may hand out. */
+  usableCpu: Float64Array;
+  usableMem: Float64Array;
+  usedCpu: Float64Array;
+  usedMem: Float64Array;
+  status: Uint8Array;
+  drain: Uint8Array;
+  eligible: Uint8Array;
+  /** 0 once a wipe of the server's state has forgotten a down node (it has not re-registered). */
+  registered: Uint8Array;
+
+  private readonly dcNames = new Map<string, number>();
+  private readonly classNames = new Map<string, number>();
+
+  constructor(initialCapacity = 16) {
+    this.capacity = Math.max(1, initialCapacity);
+    const c = this.capacity;
+    this.dcIdx = new Int32Array(c);
+    this.classIdx = new Int32Array(c);
+    this.totalCpu = new Float64Array(c);
+    this.totalMem = new Float64Array(c);
+    this.reservedCpu = new Float64Array(c);
+    this.reservedMem = new Float64Array(c);
+    this.usableCpu = new Float64Array(c);
+    this.usableMem = new Float64Array(c);
+    this.usedCpu = new Float64Array(c);
+    this.usedMem = new Float64Array(c);
+    this.status = new Uint8Array(c);
+    this.drain = new Uint8Array(c);
+    this.eligible = new Uint8Array(c);
+    this.registered = new Uint8Array(c);
+  }
+
+  /** Interns a datacenter name into a small integer (a name no node has still gets one). */
+  datacenterIndex(name: string): number {
+    let i = this.dcNames.get(name);
+    if (i === undefined) {
+      i = this.dcNames.size;
+      this.dcNames.set(name, i);
+    }
+    return i;
+  }
+
+  /** Interns a node class name into a small integer. */
+  classIndex(name: string): number {
+    let i = this.classNames.get(name);
+    if (i === undefined) {
+      i = this.classNames.size;
+      this.classNames.set(name, i);
+    }
+    return i;
+  }
+
+  indexOf(nodeId: string): number | undefined {
+    return this.byId.get(nodeId);
+  }
+
+  /** Adds a ready, eligible, non-draining node and returns its index. */
+  add(
+    id: string,
+    spec: NodeSpec,
+    reservedCpuMilli: number,
+    reservedMemoryMb: number,
+    datacenter: string,
+    nodeClass: string,
+  ): number {
+    if (this.size === this.capacity) this.grow();
+    const i = this.size++;
+    this.ids.push(id);
+    this.names.push(spec.name);
+    this.datacenters.push(datacenter);
+    this.classes.push(nodeClass);
+    this.allocs.push(new Set());
+    this.byId.set(id, i);
+    this.dcIdx[i] = this.datacenterIndex(datacenter);
+    this.classIdx[i] = this.classIndex(nodeClass);
+    this.totalCpu[i] = spec.cpuMilli;
+    this.totalMem[i] = spec.memoryMb;
+    this.reservedCpu[i] = reservedCpuMilli;
+    this.reservedMem[i] = reservedMemoryMb;
+    this.usableCpu[i] = Math.max(0, spec.cpuMilli - reservedCpuMilli);
+    this.usableMem[i] = Math.max(0, spec.memoryMb - reservedMemoryMb);
+    this.usedCpu[i] = 0;
+    this.usedMem[i] = 0;
+    this.status[i] = NODE_READY;
+    this.drain[i] = 0;
+    this.eligible[i] = 1;
+    this.registered[i] = 1;
+    return i;
+  }
+
+  /** True when the scheduler may place on the node at all (Nomad's `readyNodesInDCs` minus the DC test). */
+  isSchedulable(i: number): boolean {
+    return this.status[i] === NODE_READY && this.eligible[i] === 1 && this.drain[i] === 0;
+  }
+
+  statusName(i: number): NodeStatus {
+    return NODE_STATUS_NAMES[this.status[i]!]!;
+  }
+
+  view(i: number): NodeView {
+    return {
+      id: this.ids[i]!,
+      name: this.names[i]!,
+      datacenter: this.datacenters[i]!,
+      nodeClass: this.classes[i]!,
+      status: this.statusName(i),
+      drain: this.drain[i] === 1,
+      eligibility: this.eligible[i] === 1 ? 'eligible' : 'ineligible',
+      totalCpuMilli: this.totalCpu[i]!,
+      totalMemoryMb: this.totalMem[i]!,
+      reservedCpuMilli: this.reservedCpu[i]!,
+      reservedMemoryMb: this.reservedMem[i]!,
+      usedCpuMilli: this.usedCpu[i]!,
+      usedMemoryMb: this.usedMem[i]!,
+      runningAllocs: this.allocs[i]!.size,
+    };
+  }
+
+  private grow(): void {
+    const c = this.capacity * 2;
+    const f64 = (a: Float64Array): Float64Array => {
+      const b = new Float64Array(c);
+      b.set(a);
+      return b;
+    };
+    const u8 = (a: Uint8Array): Uint8Array => {
+      const b = new Uint8Array(c);
+      b.set(a);
+      return b;
+    };
+    const i32 = (a: Int32Array): Int32Array => {
+      const b = new Int32Array(c);
+      b.set(a);
+      return b;
+    };
+    this.dcIdx = i32(this.dcIdx);
+    this.classIdx = i32(this.classIdx);
+    this.totalCpu = f64(this.totalCpu);
+    this.totalMem = f64(this.totalMem);
+    this.reservedCpu = f64(this.reservedCpu);
+    this.reservedMem = f64(this.reservedMem);
+    this.usableCpu = f64(this.usableCpu);
+    this.usableMem = f64(this.usableMem);
+    this.usedCpu = f64(this.usedCpu);
+    this.usedMem = f64(this.usedMem);
+    this.status = u8(this.status);
+    this.drain = u8(this.drain);
+    this.eligible = u8(this.eligible);
+    this.registered = u8(this.registered);
+    this.capacity = c;
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Jobs, allocations, evaluations
+
+/** What `registerJob` needs: one CircleCI job run as one Nomad batch job of `count` identical tasks. */
+export interface JobSpec {
+  /** The Nomad job id (CircleCI's look like `5a4ea06b7d560d000116830f-0-build-GERey-realitycheck-1`). */
+  id: string;
+  /** Task group count: the CircleCI job's parallelism. */
+  count: number;
+  /** CPU per task in millicores (resource class cpu 2.0 → 2000). */
+  cpuMilli: number;
+  /** Memory per task in MB. */
+  memoryMb: number;
+  /** Nomad priority, 1..100; default 50. */
+  priority?: number;
+  /** Restricts placement to one datacenter; any when absent. */
+  datacenter?: string;
+  /** A `${node.class} = …` constraint; any class when absent. */
+  nodeClass?: string;
+}
+
+/** Where one task of a job was placed. */
+export interface Placement {
+  readonly allocId: string;
+  readonly jobId: string;
+  /** 0-based task index within the job (CircleCI's parallel container index). */
+  readonly taskIndex: number;
+  readonly nodeId: string;
+}
+
+/** An allocation as queries see it: a placement plus its statuses. Live and read-only. */
+export interface AllocView extends Placement {
+  readonly evalId: string;
+  readonly desiredStatus: DesiredStatus;
+  readonly clientStatus: ClientStatus;
+}
+
+/** One allocation record. The scheduler hands it out typed as `Placement` / `AllocView`. */
+export class Alloc implements AllocView {
+  desiredStatus: DesiredStatus = 'run';
+  clientStatus: ClientStatus = 'pending';
+
+  constructor(
+    readonly allocId: string,
+    readonly jobId: string,
+    readonly taskIndex: number,
+    readonly nodeId: string,
+    readonly evalId: string,
+    /** Internal: the owning job record. */
+    readonly job: Job,
+    /** Internal: the node's index in the node table. */
+    readonly nodeIdx: number,
+  ) {}
+
+  get terminal(): boolean {
+    return isTerminalClientStatus(this.clientStatus);
+  }
+}
+
+export function isTerminalClientStatus(s: ClientStatus): boolean {
+  return s === 'complete' || s === 'failed' || s === 'lost';
+}
+
+/** Why the last placement attempt for a job failed, as Nomad's AllocMetric records it. */
+export interface PlacementFailure {
+  /** Nodes that were ready, eligible, not draining and in the job's datacenter. */
+  nodesEvaluated: number;
+  /** Of those, nodes a constraint (the node class) excluded. */
+  nodesFiltered: number;
+  /** Nodes that passed the constraints but had too little free CPU or memory. */
+  nodesExhausted: number;
+  /** Nodes exhausted per dimension (`cpu` is checked first, as in Nomad's AllocsFit). */
+  dimensionExhausted: { cpu: number; memory: number };
+  /** The constraint text Nomad prints, when a class constraint filtered nodes. */
+  constraint: string | null;
+  /** Allocations that failed in the same way and were coalesced into this one. */
+  coalescedFailures: number;
+}
+
+/** An evaluation as queries see it. */
+export interface EvalView {
+  readonly id: string;
+  readonly jobId: string;
+  readonly status: EvalStatus;
+  readonly triggeredBy: EvalTrigger;
+  readonly priority: number;
+  /** The blocked evaluation this one created when it could not place everything. */
+  readonly blockedEvalId: string | null;
+  /** The evaluation whose failure created this (blocked) one. */
+  readonly previousEvalId: string | null;
+  /** Set on a blocked evaluation: why its last attempt failed. */
+  readonly failedTgAllocs: PlacementFailure | null;
+}
+
+export class Eval implements EvalView {
+  blockedEvalId: string | null = null;
+  failedTgAllocs: PlacementFailure | null = null;
+
+  constructor(
+    readonly id: string,
+    readonly jobId: string,
+    public status: EvalStatus,
+    readonly triggeredBy: EvalTrigger,
+    readonly priority: number,
+    readonly previousEvalId: string | null,
+  ) {}
+}
+
+/** Per-task-group allocation counts, the `Summary` table of `nomad status <job>`. */
+export interface JobSummary {
+  /** Tasks not yet placed (waiting in a blocked evaluation). */
+  queued: number;
+  /** Placed, client has not reported running yet. */
+  starting: number;
+  running: number;
+  failed: number;
+  complete: number;
+  lost: number;
+}
+
+/** A read-only snapshot of one job. */
+export interface JobView {
+  id: string;
+  type: 'batch';
+  priority: number;
+  status: JobStatus;
+  count: number;
+  cpuMilli: number;
+  memoryMb: number;
+  datacenter: string | null;
+  nodeClass: string | null;
+  /** True after `stopJob` (Nomad's `Stop` flag). */
+  stopped: boolean;
+  summary: JobSummary;
+  /** Allocation ids in placement order. */
+  allocIds: readonly string[];
+  /** Evaluation ids in creation order. */
+  evalIds: readonly string[];
+  blockedEvalId: string | null;
+}
+
+/** One job record. Internal: the scheduler keeps every counter here up to date incrementally. */
+export class Job {
+  status: JobStatus = 'pending';
+  stopped = false;
+  readonly allocs: Alloc[] = [];
+  readonly evals: Eval[] = [];
+  /** Tasks [0, placedTasks) have an allocation; task indices are handed out in order. */
+  placedTasks = 0;
+  /** Allocations in client status pending or running. */
+  nonTerminal = 0;
+  starting = 0;
+  complete = 0;
+  failed = 0;
+  lost = 0;
+  /** Allocations stopped by `stopJob` (client status complete, desired stop). */
+  killed = 0;
+  blockedEval: Eval | null = null;
+  /** True while the job sits in the blocked-evaluation queue (possibly as a lazily deleted entry). */
+  inBlockedQueue = false;
+  /** Whether the job was counted as `complete` when it died (for the jobs.complete gauge). */
+  countedComplete = false;
+  /**
+   * Non-terminal allocations of this job per node index, for the job anti-affinity score; only kept
+   * for jobs with count > 1 (a single-task job can never collide with itself).
+   */
+  readonly perNode: Map<number, number> | null;
+
+  constructor(
+    readonly id: string,
+    readonly priority: number,
+    readonly count: number,
+    readonly cpuMilli: number,
+    readonly memoryMb: number,
+    readonly datacenter: string | null,
+    readonly nodeClass: string | null,
+    /** Interned datacenter index, or -1 for any. */
+    readonly dcIdx: number,
+    /** Interned node class index, or -1 for any. */
+    readonly classIdx: number,
+    /** Creation order, the tie-breaker after priority in the blocked queue. */
+    readonly seq: number,
+  ) {
+    this.perNode = count > 1 ? new Map() : null;
+  }
+
+  /** Tasks still to place (0 once stopped). */
+  get queued(): number {
+    return this.stopped ? 0 : this.count - this.placedTasks;
+  }
+
+  view(): JobView {
+    return {
+      id: this.id,
+      type: 'batch',
+      priority: this.priority,
+      status: this.status,
+      count: this.count,
+      cpuMilli: this.cpuMilli,
+      memoryMb: this.memoryMb,
+      datacenter: this.datacenter,
+      nodeClass: this.nodeClass,
+      stopped: this.stopped,
+      summary: {
+        queued: this.queued,
+        starting: this.starting,
+        running: this.nonTerminal - this.starting,
+        failed: this.failed,
+        complete: this.complete + this.killed,
+        lost: this.lost,
+      },
+      allocIds: this.allocs.map((a) => a.allocId),
+      evalIds: this.evals.map((e) => e.id),
+      blockedEvalId: this.blockedEval?.id ?? null,
+    };
+  }
+}

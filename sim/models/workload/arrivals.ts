@@ -1,0 +1,356 @@
+import type { Rng } from '../../engine/rng.ts';
+import type { ArrivalSpec, TraceArrival } from './types.ts';
+
+export const HOUR_MS = 3_600_000;
+export const DAY_MS = 86_400_000;
+export const WEEK_MS = 7 * DAY_MS;
+
+/**
+ * Candidate draws one `next()` may make before it gives up. Every generator here needs far fewer (thinning
+ * rejects at most a few hundred candidates per arrival with realistic rates), so hitting it means a broken
+ * invariant, not a quiet period.
+ */
+const MAX_STEPS_PER_ARRIVAL = 10_000_000;
+
+/** One arrival: when, and for a trace optionally which job template (an index into the job mix). */
+export interface Arrival {
+  atMs: number;
+  job?: number;
+}
+
+/** Successive arrival times, non-decreasing integers; `undefined` once there are no more (a trace ran out). */
+export interface ArrivalProcess {
+  next(): Arrival | undefined;
+}
+
+/**
+ * The generator for an arrival spec.
+ *
+ * Each process keeps its clock as a real number and rounds only what it returns, so rounding never
+ * accumulates and the output stays non-decreasing.
+ */
+export function createArrivalProcess(spec: ArrivalSpec, rng: Rng): ArrivalProcess {
+  validateArrivalSpec(spec);
+  switch (spec.kind) {
+    case 'poisson':
+      return new PoissonProcess(spec.ratePerHour, rng);
+    case 'diurnal':
+      return new DiurnalProcess(spec, rng);
+    case 'burst':
+      return new BurstProcess(spec, rng);
+    case 'trace':
+      return new TraceProcess(spec.arrivals);
+  }
+}
+
+/**
+ * The intensity of the spec at virtual time `tMs`, in arrivals per hour.
+ *
+ * For a trace it is the number of trace arrivals in the clock hour that contains `tMs` (a step function),
+ * so that reports can plot every kind on one axis.
+ */
+export function rateAt(spec: ArrivalSpec, tMs: number): number {
+  switch (spec.kind) {
+    case 'poisson':
+      return spec.ratePerHour;
+    case 'diurnal':
+      return diurnalRate(spec, tMs);
+    case 'burst':
+      return spec.baseRatePerHour + (isInBurst(spec, tMs) ? spec.burstRatePerHour : 0);
+    case 'trace': {
+      const hourStartMs = Math.floor(tMs / HOUR_MS) * HOUR_MS;
+      return lowerBound(spec.arrivals, hourStartMs + HOUR_MS) - lowerBound(spec.arrivals, hourStartMs);
+    }
+  }
+}
+
+/** Throws a `RangeError` for a spec that the scenario boundary should never have settled. */
+export function validateArrivalSpec(spec: ArrivalSpec): void {
+  const rate = (name: string, value: number): void => {
+    if (!(value >= 0) || !Number.isFinite(value)) throw new RangeError(`${name} must be a finite rate >= 0, got ${value}`);
+  };
+  switch (spec.kind) {
+    case 'poisson':
+      rate('ratePerHour', spec.ratePerHour);
+      return;
+    case 'diurnal':
+      rate('peakPerHour', spec.peakPerHour);
+      rate('nightPerHour', spec.nightPerHour);
+      if (!(spec.peakAtMs >= 0 && spec.peakAtMs < DAY_MS)) {
+        throw new RangeError(`peakAtMs must be a time of day in [0, ${DAY_MS}), got ${spec.peakAtMs}`);
+      }
+      if (!(spec.widthMs > 0) || !Number.isFinite(spec.widthMs)) {
+        throw new RangeError(`widthMs must be a positive finite number, got ${spec.widthMs}`);
+      }
+      return;
+    case 'burst':
+      rate('baseRatePerHour', spec.baseRatePerHour);
+      rate('burstRatePerHour', spec.burstRatePerHour);
+      if (!(spec.firstAtMs >= 0) || !Number.isFinite(spec.firstAtMs)) {
+        throw new RangeError(`firstAtMs must be finite and >= 0, got ${spec.firstAtMs}`);
+      }
+      if (!(spec.everyMs > 0)) throw new RangeError(`everyMs must be > 0 (Infinity: a single burst), got ${spec.everyMs}`);
+      if (!(spec.lengthMs >= 0 && spec.lengthMs <= spec.everyMs) || !Number.isFinite(spec.lengthMs)) {
+        throw new RangeError(`lengthMs must be in [0, everyMs] so bursts do not overlap, got ${spec.lengthMs}`);
+      }
+      return;
+    case 'trace': {
+      let previous = 0;
+      spec.arrivals.forEach((arrival, i) => {
+        if (!Number.isSafeInteger(arrival.atMs) || arrival.atMs < 0) {
+          throw new RangeError(`trace arrival ${i} has atMs ${arrival.atMs}: times are integers >= 0`);
+        }
+        if (arrival.atMs < previous) {
+          throw new RangeError(`trace arrival ${i} at ${arrival.atMs} ms comes before the previous one at ${previous} ms`);
+        }
+        if (arrival.job !== undefined && (!Number.isSafeInteger(arrival.job) || arrival.job < 0)) {
+          throw new RangeError(`trace arrival ${i} has job ${arrival.job}: a template index is an integer >= 0`);
+        }
+        previous = arrival.atMs;
+      });
+      return;
+    }
+  }
+}
+
+/** Diurnal intensity (per hour): a bell around the nearest peak on weekdays, the night rate on quiet days. */
+function diurnalRate(spec: Extract<ArrivalSpec, { kind: 'diurnal' }>, tMs: number): number {
+  if (spec.weekends && isWeekend(tMs)) return spec.nightPerHour;
+  const todMs = mod(tMs, DAY_MS);
+  // Wrap the offset into [-12h, 12h) so a peak at 23:00 also lifts 00:30 (the nearest peak is yesterday's).
+  const offsetMs = mod(todMs - spec.peakAtMs + DAY_MS / 2, DAY_MS) - DAY_MS / 2;
+  return bell(spec, offsetMs);
+}
+
+function bell(spec: Extract<ArrivalSpec, { kind: 'diurnal' }>, offsetMs: number): number {
+  const z = offsetMs / spec.widthMs;
+  return spec.nightPerHour + (spec.peakPerHour - spec.nightPerHour) * Math.exp(-0.5 * z * z);
+}
+
+/** Saturday and Sunday: days 5 and 6 after the Monday at virtual time 0. */
+function isWeekend(tMs: number): boolean {
+  return mod(Math.floor(tMs / DAY_MS), 7) >= 5;
+}
+
+function isInBurst(spec: Extract<ArrivalSpec, { kind: 'burst' }>, tMs: number): boolean {
+  if (tMs < spec.firstAtMs) return false;
+  return tMs < windowStartMs(spec, windowIndex(spec, tMs)) + spec.lengthMs;
+}
+
+/** The k of the burst period [firstAt + k·every, firstAt + (k+1)·every) holding `tMs` (≥ firstAt). */
+function windowIndex(spec: Extract<ArrivalSpec, { kind: 'burst' }>, tMs: number): number {
+  if (spec.everyMs === Infinity) return 0;
+  let k = Math.floor((tMs - spec.firstAtMs) / spec.everyMs);
+  // Division can land one period off at a boundary when the spec is not in whole ms; settle k exactly so
+  // that every segment ends strictly after `tMs` and the walk always advances.
+  if (k > 0 && windowStartMs(spec, k) > tMs) k--;
+  else if (windowStartMs(spec, k + 1) <= tMs) k++;
+  return k;
+}
+
+function windowStartMs(spec: Extract<ArrivalSpec, { kind: 'burst' }>, k: number): number {
+  return k === 0 ? spec.firstAtMs : spec.firstAtMs + k * spec.everyMs;
+}
+
+function mod(a: number, n: number): number {
+  const r = a % n;
+  return r < 0 ? r + n : r;
+}
+
+/** Index of the first arrival at or after `tMs`. */
+function lowerBound(arrivals: readonly TraceArrival[], tMs: number): number {
+  let lo = 0;
+  let hi = arrivals.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    if (arrivals[mid]!.atMs < tMs) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
+}
+
+function tooManySteps(kind: string): never {
+  throw new Error(`${kind} arrival process drew ${MAX_STEPS_PER_ARRIVAL} candidates without an arrival: a broken spec`);
+}
+
+/** Homogeneous Poisson: exponential gaps with mean 1/λ. */
+class PoissonProcess implements ArrivalProcess {
+  private tMs = 0;
+  private readonly meanGapMs: number;
+
+  constructor(
+    ratePerHour: number,
+    private readonly rng: Rng,
+  ) {
+    this.meanGapMs = ratePerHour > 0 ? HOUR_MS / ratePerHour : Infinity;
+  }
+
+  next(): Arrival | undefined {
+    if (this.meanGapMs === Infinity) return undefined;
+    this.tMs += this.rng.exponential(this.meanGapMs);
+    return { atMs: Math.round(this.tMs) };
+  }
+}
+
+/**
+ * Diurnal: a non-homogeneous Poisson process by thinning (Lewis–Shedler).
+ *
+ * The dominating rate is piecewise constant, one value per hour of the week (the largest rate inside that
+ * hour), rather than one global peak, so night hours and quiet weekends cost almost nothing. Candidates of
+ * the dominating process are drawn by inverting its cumulative rate (one Exp(1) per candidate, whole weeks
+ * skipped at once since the bound repeats weekly); each is kept with probability rate(t) / bound.
+ */
+class DiurnalProcess implements ArrivalProcess {
+  private tMs = 0;
+  /** The bound for each hour of the week (per hour), and their sum: expected candidates per week. */
+  private readonly boundPerHour: Float64Array;
+  private readonly candidatesPerWeek: number;
+
+  constructor(
+    private readonly spec: Extract<ArrivalSpec, { kind: 'diurnal' }>,
+    private readonly rng: Rng,
+  ) {
+    this.boundPerHour = new Float64Array(WEEK_MS / HOUR_MS);
+    let sum = 0;
+    for (let h = 0; h < this.boundPerHour.length; h++) {
+      const bound = maxDiurnalRateInHour(spec, h * HOUR_MS);
+      this.boundPerHour[h] = bound;
+      sum += bound;
+    }
+    this.candidatesPerWeek = sum;
+  }
+
+  next(): Arrival | undefined {
+    if (this.candidatesPerWeek === 0) return undefined;
+    for (let candidates = 0; candidates < MAX_STEPS_PER_ARRIVAL; candidates++) {
+      const { atMs, boundPerHour } = this.nextCandidate();
+      this.tMs = atMs;
+      if (this.rng.nextFloat() * boundPerHour < diurnalRate(this.spec, atMs)) return { atMs: Math.round(atMs) };
+    }
+    return tooManySteps('diurnal');
+  }
+
+  /** The next point of the dominating process, and the bound of the hour it falls in. */
+  private nextCandidate(): { atMs: number; boundPerHour: number } {
+    let remaining = this.rng.exponential(1);
+    let t = this.tMs;
+    if (remaining >= this.candidatesPerWeek) {
+      const weeks = Math.floor(remaining / this.candidatesPerWeek);
+      t += weeks * WEEK_MS;
+      remaining -= weeks * this.candidatesPerWeek;
+    }
+    // After the skip less than a week's worth remains, so this walk visits at most 169 hours.
+    for (let hours = 0; hours <= 2 * this.boundPerHour.length; hours++) {
+      const hourIndex = Math.floor(t / HOUR_MS);
+      const hourEndMs = (hourIndex + 1) * HOUR_MS;
+      const bound = this.boundPerHour[mod(hourIndex, this.boundPerHour.length)]!;
+      const available = (bound * (hourEndMs - t)) / HOUR_MS;
+      if (bound > 0 && remaining < available) {
+        const atMs = t + (remaining / bound) * HOUR_MS;
+        // Rounding can push the point onto the boundary, which belongs to the next hour and its bound.
+        if (atMs < hourEndMs) return { atMs, boundPerHour: bound };
+        remaining = 0;
+      } else {
+        remaining -= available;
+      }
+      t = hourEndMs;
+    }
+    throw new Error('diurnal candidate walk overran a week: the weekly bound is inconsistent');
+  }
+}
+
+/** The largest diurnal rate over [start, start + 1h) of a whole hour: at the point nearest a peak. */
+function maxDiurnalRateInHour(spec: Extract<ArrivalSpec, { kind: 'diurnal' }>, hourStartMs: number): number {
+  if (spec.weekends && isWeekend(hourStartMs)) return spec.nightPerHour;
+  if (spec.peakPerHour <= spec.nightPerHour) return spec.nightPerHour;
+  const dayStartMs = Math.floor(hourStartMs / DAY_MS) * DAY_MS;
+  const hourEndMs = hourStartMs + HOUR_MS;
+  let nearestMs = Infinity;
+  for (const dayOffsetMs of [-DAY_MS, 0, DAY_MS]) {
+    const peakMs = dayStartMs + dayOffsetMs + spec.peakAtMs;
+    const distanceMs = peakMs < hourStartMs ? hourStartMs - peakMs : peakMs > hourEndMs ? peakMs - hourEndMs : 0;
+    nearestMs = Math.min(nearestMs, distanceMs);
+  }
+  return bell(spec, nearestMs);
+}
+
+/**
+ * Burst: a piecewise-constant rate (base, or base + burst inside a window), generated exactly by inverting
+ * the cumulative intensity: draw an Exp(1) amount of "expected arrivals" and walk the segments until it is
+ * used up, skipping whole periods at once. No candidates are rejected.
+ */
+class BurstProcess implements ArrivalProcess {
+  private tMs = 0;
+  private readonly silent: boolean;
+  /** Expected arrivals in one whole period after `firstAtMs` (the rate repeats with period `everyMs`). */
+  private readonly perPeriod: number;
+
+  constructor(
+    private readonly spec: Extract<ArrivalSpec, { kind: 'burst' }>,
+    private readonly rng: Rng,
+  ) {
+    this.silent = spec.baseRatePerHour === 0 && (spec.burstRatePerHour === 0 || spec.lengthMs === 0);
+    this.perPeriod =
+      spec.everyMs === Infinity ? Infinity : (spec.baseRatePerHour * spec.everyMs + spec.burstRatePerHour * spec.lengthMs) / HOUR_MS;
+  }
+
+  next(): Arrival | undefined {
+    if (this.silent) return undefined;
+    let remaining = this.rng.exponential(1);
+    if (this.tMs >= this.spec.firstAtMs && remaining >= this.perPeriod) {
+      const periods = Math.floor(remaining / this.perPeriod);
+      this.tMs += periods * this.spec.everyMs;
+      remaining -= periods * this.perPeriod;
+    }
+    for (let step = 0; step < MAX_STEPS_PER_ARRIVAL; step++) {
+      const { endMs, ratePerHour } = this.segmentAt(this.tMs);
+      const perMs = ratePerHour / HOUR_MS;
+      const expected = perMs * (endMs - this.tMs);
+      if (perMs > 0 && remaining <= expected) {
+        this.tMs = Math.min(this.tMs + remaining / perMs, endMs);
+        return { atMs: Math.round(this.tMs) };
+      }
+      if (endMs === Infinity) return undefined; // a single burst is over and there is no base rate
+      remaining -= expected;
+      this.tMs = endMs;
+    }
+    return tooManySteps('burst');
+  }
+
+  /** The constant-rate segment containing `tMs`: where it ends and its rate. */
+  private segmentAt(tMs: number): { endMs: number; ratePerHour: number } {
+    const spec = this.spec;
+    const base = spec.baseRatePerHour;
+    if (tMs < spec.firstAtMs) return { endMs: spec.firstAtMs, ratePerHour: base };
+    const k = windowIndex(spec, tMs);
+    const startMs = windowStartMs(spec, k);
+    const burstEndMs = startMs + spec.lengthMs;
+    if (tMs < burstEndMs) return { endMs: burstEndMs, ratePerHour: base + spec.burstRatePerHour };
+    return { endMs: windowStartMs(spec, k + 1), ratePerHour: base };
+  }
+}
+
+/** Trace: the recorded arrivals, in order; `validateArrivalSpec` has already checked the order. */
+class TraceProcess implements ArrivalProcess {
+  private index = 0;
+
+  constructor(private readonly arrivals: readonly TraceArrival[]) {}
+
+  next(): Arrival | undefined {
+    const arrival = this.arrivals[this.index];
+    if (arrival === undefined) return undefined;
+    this.index++;
+    return arrival.job === undefined ? { atMs: arrival.atMs } : { atMs: arrival.atMs, job: arrival.job };
+  }
+}
+
+/** Draws arrivals before `endMs` (exclusive), at most `maxCount` of them: for tests, reports and previews. */
+export function takeArrivalsUntil(process: ArrivalProcess, endMs: number, maxCount = 10_000_000): Arrival[] {
+  const out: Arrival[] = [];
+  while (out.length < maxCount) {
+    const arrival = process.next();
+    if (arrival === undefined || arrival.atMs >= endMs) break;
+    out.push(arrival);
+  }
+  return out;
+}

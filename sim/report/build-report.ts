@@ -1,0 +1,87 @@
+import type { Twin } from '../twin.ts';
+import type { FaultRecord, ObservedSeverity, Report } from './types.ts';
+import { evaluateExpectations } from './expectations.ts';
+
+/** The exact command that reproduces a run. */
+export function replayCommand(file: string, seed: number, mode: 'sim' | 'live' = 'sim'): string {
+  return `twin run ${file} --seed ${seed}${mode === 'live' ? ' --mode live' : ''}`;
+}
+
+/** Reads a finished twin into the report contract (expectations evaluated, severity filled in by the caller). */
+export function buildReport(twin: Twin, severity: { overall: ObservedSeverity; perFault: ObservedSeverity[] } = { overall: 'none', perFault: [] }): Report {
+  const s = twin.scenario;
+  const l = twin.ledger;
+  const nc = s.topology.nomadClients;
+  const reserved = twin.profile.nomad_client;
+  const hours = Math.max(1, s.durationMs / 3_600_000);
+  const finished = l.counts.succeeded + l.counts.failed;
+  const faults: FaultRecord[] = twin.faults.applied.map((a, i) => ({
+    at_ms: a.atMs,
+    action: a.fault.action,
+    target: a.fault.target,
+    observed_severity: severity.perFault[i] ?? severity.overall,
+    ...(a.fault.forMs === undefined ? {} : { for_ms: a.fault.forMs }),
+    ...(a.fault.target === 'nomad_client' ? { count: a.fault.count } : {}),
+  }));
+  const report: Report = {
+    scenario: s.name,
+    ...(s.description ? { description: s.description } : {}),
+    version: s.version,
+    mode: 'sim',
+    seed: s.seed,
+    passed: true,
+    builds: { ...l.counts },
+    queue_time_ms: twin.fleet.queueTimes.percentiles(),
+    data_loss: { ...l.dataLoss },
+    faults,
+    observed_severity: severity.overall,
+    expectations: [],
+    replay: replayCommand(s.file, s.seed),
+    duration_ms: s.durationMs,
+    ended_at_ms: twin.sim.nowMs,
+    webhooks: { received: twin.frontend.received, accepted: twin.frontend.accepted, dropped: twin.frontend.dropped },
+    workflows: { started: twin.conductor.started, succeeded: twin.conductor.succeeded, failed: twin.conductor.failed, not_started: twin.conductor.rejected },
+    run_queue_latency_ms: twin.runQueueLatency.percentiles(),
+    throughput: {
+      builds_per_hour: round2(finished / hours),
+      peak_builds_per_hour: Math.max(0, ...twin.finishedPerHour),
+      tasks_completed: twin.fleet.tasksCompleted,
+    },
+    capacity: {
+      nomad_clients: twin.fleet.nodeIds.length,
+      usable_cpu_milli_per_client: (nc.cpus - reserved.reserved_cpu) * 1000,
+      usable_memory_mb_per_client: (nc.memoryGb - reserved.reserved_memory_gb) * 1024,
+      peak_running_tasks: twin.fleet.peakRunningTasks,
+      mean_cpu_utilisation: round4(twin.cpuUtilisationMean),
+      peak_cpu_utilisation: round4(twin.peakCpuUtilisation),
+      peak_pending_jobs: twin.peakPendingJobs,
+    },
+    vm_service: {
+      instances_launched: twin.vm.launched,
+      instances_terminated: twin.vm.terminated,
+      preallocated_used: twin.vm.preallocatedUsed,
+      mean_wait_ms: twin.vm.waits.percentiles().mean,
+    },
+    metrics: roundMetrics(twin.telegraf.summaries()),
+    ledger: { conserved: l.conserved(), equation: l.equation() },
+    affected_builds: l.affected.map((a) => ({ ...a })),
+    engine: { events: twin.sim.eventsFired, virtual_ms: twin.sim.nowMs, stop_reason: twin.endReason },
+  };
+  report.expectations = evaluateExpectations(report, s.expect);
+  report.passed = report.expectations.every((e) => e.passed) && report.ledger.conserved;
+  return report;
+}
+
+function round2(x: number): number {
+  return Math.round(x * 100) / 100;
+}
+
+function round4(x: number): number {
+  return Math.round(x * 10_000) / 10_000;
+}
+
+function roundMetrics(m: Report['metrics']): Report['metrics'] {
+  const out: Report['metrics'] = {};
+  for (const [k, v] of Object.entries(m)) out[k] = { ...v, mean: round2(v.mean), max: round2(v.max), min: round2(v.min), last: round2(v.last) };
+  return out;
+}

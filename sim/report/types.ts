@@ -1,0 +1,108 @@
+/**
+ * The report contract of DESIGN.md (`report.json`). Field names are snake_case and stable: acceptance
+ * scenarios outside the repository read them. Extend freely; never rename or remove.
+ */
+export type SeverityLevel = 'mild' | 'moderate' | 'severe';
+export type ObservedSeverity = 'none' | SeverityLevel;
+
+export interface Percentiles {
+  mean: number;
+  p50: number;
+  p95: number;
+  p99: number;
+  max: number;
+}
+
+export interface BuildCounts {
+  triggered: number;
+  succeeded: number;
+  failed: number;
+  lost: number;
+  stuck: number;
+  not_triggered: number;
+  retried: number;
+}
+
+export interface DataLoss {
+  step_output: number;
+  artifacts: number;
+  test_results: number;
+  audit_events: number;
+}
+
+export interface FaultRecord {
+  at_ms: number;
+  action: string;
+  target: string;
+  observed_severity: ObservedSeverity;
+  for_ms?: number;
+  count?: number;
+}
+
+export interface ExpectationResult {
+  metric: string;
+  op: 'equals' | 'max' | 'min';
+  expected: number | string | boolean | null;
+  actual: number | string | boolean | null;
+  passed: boolean;
+  /** Set when the metric path does not exist in the report (the expectation fails). */
+  error?: string;
+}
+
+export interface MetricSummary {
+  /** statsd type as telegraf would aggregate it. */
+  type: 'gauge' | 'timer' | 'counter';
+  samples: number;
+  mean: number;
+  max: number;
+  min: number;
+  last: number;
+}
+
+export interface AffectedBuild {
+  build: string;
+  fate: 'failed' | 'lost' | 'stuck' | 'not_triggered' | 'retried' | 'succeeded';
+  reason: string;
+  at_ms: number;
+}
+
+export interface Report {
+  scenario: string;
+  description?: string;
+  version: string;
+  mode: 'sim' | 'live';
+  seed: number;
+  passed: boolean;
+  builds: BuildCounts;
+  /** Queue time (Insights): from entering the run queue until the first task runs on a Nomad client. */
+  queue_time_ms: Percentiles;
+  data_loss: DataLoss;
+  faults: FaultRecord[];
+  observed_severity: ObservedSeverity;
+  expectations: ExpectationResult[];
+  replay: string;
+
+  // Extensions beyond the minimal contract.
+  duration_ms: number;
+  /** Virtual time when the run ended (after the workload stopped and in-flight work drained or timed out). */
+  ended_at_ms: number;
+  webhooks: { received: number; accepted: number; dropped: number };
+  workflows: { started: number; succeeded: number; failed: number; not_started: number };
+  /** circle.run-queue.latency: run queue entry until picard-dispatcher accepts the build. */
+  run_queue_latency_ms: Percentiles;
+  throughput: { builds_per_hour: number; peak_builds_per_hour: number; tasks_completed: number };
+  capacity: {
+    nomad_clients: number;
+    usable_cpu_milli_per_client: number;
+    usable_memory_mb_per_client: number;
+    peak_running_tasks: number;
+    mean_cpu_utilisation: number;
+    peak_cpu_utilisation: number;
+    peak_pending_jobs: number;
+  };
+  vm_service: { instances_launched: number; instances_terminated: number; preallocated_used: number; mean_wait_ms: number };
+  metrics: Record<string, MetricSummary>;
+  ledger: { conserved: boolean; equation: string };
+  affected_builds: AffectedBuild[];
+  engine: { events: number; virtual_ms: number; stop_reason: string };
+}

@@ -1,0 +1,26 @@
+import { Twin, type TwinOptions } from './twin.ts';
+import { buildReport } from './report/build-report.ts';
+import { classify, worst } from './severity.ts';
+import type { Report } from './report/types.ts';
+import type { SettledScenario } from './scenario/settled.ts';
+import type { Profile } from '../fixtures/schema.ts';
+
+/**
+ * Runs a settled scenario in simulation and returns its report. With faults, the same scenario and seed is
+ * also run without them (the baseline) and the difference is classified into the observed severity.
+ */
+export function runScenario(scenario: SettledScenario, profile: Profile, opts: Pick<TwinOptions, 'onProgress' | 'maxEvents'> = {}): Report {
+  const twin = new Twin(scenario, profile, opts);
+  twin.run();
+  if (scenario.faults.length === 0) return buildReport(twin);
+
+  const baselineTwin = new Twin(scenario, profile, { ...(opts.maxEvents ? { maxEvents: opts.maxEvents } : {}), withoutFaults: true });
+  baselineTwin.run();
+  const baseline = buildReport(baselineTwin);
+  const draft = buildReport(twin);
+  const { severity } = classify(draft, baseline);
+  // Each fault of a single-fault run gets the run's severity; with several, all carry the overall verdict
+  // (isolating each would take a run per fault: `twin conformance` does that).
+  const overall = worst('none', severity);
+  return buildReport(twin, { overall, perFault: twin.faults.applied.map(() => overall) });
+}

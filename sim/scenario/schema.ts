@@ -1,0 +1,196 @@
+import { z } from 'zod';
+
+/**
+ * The scenario file contract of DESIGN.md, as written by users (snake_case, durations as text).
+ * This one definition validates files, generates the JSON Schema for editors, and types `RawScenario`.
+ * Defaults are applied once, later, by `settle()`.
+ */
+
+/** `250ms`, `90s`, `15m`, `4h`, `2d`, or compounds such as `1h10m`; a bare number means milliseconds. */
+export const DURATION_PATTERN = '^\\s*(\\d+(\\.\\d+)?\\s*(ms|s|m|h|d)\\s*)+$';
+
+export const Duration = z
+  .union([z.string().regex(new RegExp(DURATION_PATTERN), 'a duration such as 250ms, 90s, 15m, 4h, 2d or 1h10m'), z.number().int().nonnegative()])
+  .describe('A duration: 250ms, 90s, 15m, 4h, 2d, compounds like 1h10m, or a number of milliseconds.');
+
+const TimeOfDay = z.string().regex(/^([01]?\d|2[0-3]):[0-5]\d$/, 'a time of day such as 14:00').describe('Time of day, HH:MM.');
+
+export const VERSIONS = ['2.19.6', '2.17.2'] as const;
+export const FAULT_ACTIONS = [
+  'kill',
+  'stop',
+  'restart',
+  'start',
+  'pause',
+  'unpause',
+  'fail_at_startup',
+  'wipe_state',
+  'disk_fill',
+  'partition',
+  'heal',
+  'terminate_instance',
+  'drain',
+  'snapshot',
+  'restore',
+] as const;
+export type FaultAction = (typeof FAULT_ACTIONS)[number];
+
+const NomadClients = z
+  .strictObject({
+    count: z.number().int().min(0).max(10_000).describe('Nomad client machines in the Auto Scaling Group.'),
+    cpus: z.number().int().min(3).max(64).default(8).describe('vCPUs per client; 2 are reserved for coordination.'),
+    memory_gb: z.number().int().min(5).max(128).default(32).describe('Memory per client (GB); 4 GB are reserved.'),
+    boot_time: Duration.optional().describe('Time from launch to ready for a new client (autoscaling).'),
+  })
+  .describe('The Nomad client fleet. Usable per client: cpus - 2 and memory_gb - 4 (the reservation).');
+
+const ResourceClassDef = z.strictObject({
+  cpu: z.number().positive().max(64),
+  ram_mb: z.number().int().positive().max(131072),
+});
+
+const Topology = z.strictObject({
+  storage: z.enum(['s3', 'fileserved']).optional().describe('Object storage: S3 (default) or fileserved on the Services machine.'),
+  auth: z.enum(['github', 'ldap']).optional().describe('GitHub OAuth (default) or LDAP through federation-service.'),
+  nomad_clients: NomadClients.optional(),
+  resource_classes: z
+    .record(z.string().regex(/^[a-z][a-z0-9.]*$/), ResourceClassDef)
+    .optional()
+    .describe('Docker resource classes to add or override, as resource-definitions.edn allows.'),
+  vm_service: z
+    .strictObject({
+      preallocated_machine: z.number().int().min(0).max(1000).optional(),
+      preallocated_remote_docker: z.number().int().min(0).max(1000).optional(),
+      max_instances: z.number().int().min(1).max(100_000).optional(),
+    })
+    .optional()
+    .describe('VM service on EC2 for machine and remote Docker jobs.'),
+});
+
+const PoissonArrivals = z.strictObject({
+  kind: z.literal('poisson'),
+  rate_per_hour: z.number().positive().max(1_000_000),
+});
+const DiurnalArrivals = z.strictObject({
+  kind: z.literal('diurnal'),
+  peak_per_hour: z.number().positive().max(1_000_000),
+  night_per_hour: z.number().nonnegative().max(1_000_000).optional(),
+  peak_at: TimeOfDay.optional(),
+  width: Duration.optional().describe('Standard deviation of the working-hours bell curve (default 2h30m).'),
+  weekends: z.boolean().optional().describe('true (default): Saturday and Sunday run at the night rate.'),
+});
+const BurstArrivals = z.strictObject({
+  kind: z.literal('burst'),
+  base_per_hour: z.number().nonnegative().max(1_000_000),
+  burst_per_hour: z.number().positive().max(1_000_000),
+  every: Duration,
+  length: Duration,
+  first_at: Duration.optional(),
+});
+const TraceArrivals = z.strictObject({
+  kind: z.literal('trace'),
+  file: z.string().min(1).describe('CSV (header with `at`, optional `job`) or JSONL, relative to the scenario file.'),
+});
+const Arrivals = z.discriminatedUnion('kind', [PoissonArrivals, DiurnalArrivals, BurstArrivals, TraceArrivals]);
+
+const JobDuration = z.union([
+  Duration,
+  z.strictObject({ median: Duration, p95: Duration }).describe('Lognormal with this median and 95th percentile.'),
+  z.strictObject({ dist: z.literal('exponential'), mean: Duration }),
+  z.strictObject({ dist: z.literal('uniform'), min: Duration, max: Duration }),
+  z.strictObject({ dist: z.literal('lognormal'), median: Duration, p95: Duration }),
+  z.strictObject({ dist: z.literal('fixed'), value: Duration }),
+]);
+
+const Job = z.strictObject({
+  name: z.string().optional(),
+  weight: z.number().positive().optional().describe('Relative share of arrivals (default 1).'),
+  executor: z.enum(['docker', 'machine', 'remote_docker']).optional(),
+  resource_class: z.string().optional(),
+  duration: JobDuration,
+  parallelism: z.number().int().min(1).max(1000).optional(),
+  uses_contexts: z.boolean().optional(),
+  workflow_jobs: z.number().int().min(1).max(50).optional().describe('Jobs in the workflow, run in sequence (default 1).'),
+  failure_rate: z.number().min(0).max(1).optional().describe('Share of builds that fail on their own (red tests).'),
+  artifacts: z.number().int().min(0).max(1000).optional(),
+  test_results: z.boolean().optional(),
+});
+
+const Workload = z.strictObject({
+  arrivals: Arrivals,
+  jobs: z.array(Job).min(1),
+});
+
+const Fault = z.strictObject({
+  at: Duration,
+  action: z.enum(FAULT_ACTIONS),
+  target: z.string().min(1).describe('A container name or alias from the table, `nomad_client`, or `services_machine`.'),
+  for: Duration.optional().describe('Undo the fault after this long (restart, unpause, heal, undrain).'),
+  count: z.number().int().min(1).max(10_000).optional().describe('For nomad_client targets: how many clients.'),
+});
+
+const Scalar = z.union([z.string(), z.number(), z.boolean(), z.null()]);
+const Bound = z.union([z.number(), z.string().regex(new RegExp(DURATION_PATTERN), 'a number, or a duration for *_ms metrics')]);
+const Expectation = z
+  .strictObject({
+    metric: z.string().min(1).describe('A path into report.json, e.g. builds.lost or queue_time_ms.p95.'),
+    equals: Scalar.optional(),
+    max: Bound.optional(),
+    min: Bound.optional(),
+  })
+  .refine((e) => [e.equals, e.max, e.min].filter((v) => v !== undefined).length === 1, {
+    message: 'an expectation takes exactly one of equals, max or min',
+  });
+
+const Backups = z.strictObject({ strategy: z.enum(['ebs_snapshot', 'tarball']), every: Duration });
+const Disaster = z.strictObject({
+  at: Duration,
+  kind: z.enum(['services_machine_terminated', 'ebs_corruption', 'az_outage', 'settings_change']),
+});
+const Recovery = z.strictObject({
+  runbook: z.string(),
+  after: Duration.optional(),
+  skip: z.array(z.string()).optional(),
+  reassign_private_ip: z.boolean().optional(),
+});
+const Autoscaling = z.strictObject({
+  min: z.number().int().min(0),
+  max: z.number().int().min(0),
+  desired: z.number().int().min(0).optional(),
+  policy: z.enum(['scheduled', 'step', 'none']).optional(),
+  boot_time: Duration.optional(),
+  scale_up_at: TimeOfDay.optional(),
+  scale_down_at: TimeOfDay.optional(),
+});
+
+export const ScenarioSchema = z.strictObject({
+  name: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]*$/, 'letters, digits, dot, dash and underscore').describe('Unique name of the scenario.'),
+  description: z.string().optional(),
+  version: z.enum(VERSIONS).optional().describe('Version profile (default 2.19.6).'),
+  seed: z.number().int().min(0).max(2 ** 32 - 1).optional().describe('Root seed (default 1); --seed overrides.'),
+  duration: Duration.describe('How long the workload runs (arrivals stop then; the run drains afterwards).'),
+  mode: z.enum(['sim', 'live']).optional(),
+  time_scale: z.number().positive().max(100_000).optional().describe('Live mode: virtual seconds per wall second (default 60).'),
+  topology: Topology.optional(),
+  workload: Workload,
+  faults: z.array(Fault).optional(),
+  expect: z.array(Expectation).optional(),
+  backups: Backups.optional(),
+  disaster: Disaster.optional(),
+  recovery: Recovery.optional(),
+  autoscaling: Autoscaling.optional(),
+});
+
+export type RawScenario = z.input<typeof ScenarioSchema>;
+export type RawJob = z.input<typeof Job>;
+export type RawExpectation = z.input<typeof Expectation>;
+
+/** The JSON Schema of scenario files, generated from the same definition (for editors: yaml-language-server). */
+export function scenarioJsonSchema(): Record<string, unknown> {
+  const schema = z.toJSONSchema(ScenarioSchema, { io: 'input', unrepresentable: 'any' }) as Record<string, unknown>;
+  return {
+    $id: 'https://circleci-server-twin.local/scenario.schema.json',
+    title: 'circleci-server-twin scenario',
+    ...schema,
+  };
+}

@@ -1,0 +1,175 @@
+import type { RawJob, RawScenario } from './schema.ts';
+import type { ScenarioContext } from './parse.ts';
+import type { SettledResourceClass, SettledScenario } from './settled.ts';
+import type { ArrivalSpec, DurationSpec, JobTemplate } from '../models/workload/types.ts';
+import { parseDurationMs } from '../util/duration.ts';
+import { parseTrace } from '../models/workload/trace-file.ts';
+
+/** Defaults of the scenario contract, applied once here and nowhere downstream. */
+export const DEFAULTS = {
+  version: '2.19.6',
+  seed: 1,
+  mode: 'sim',
+  timeScale: 60,
+  storage: 's3',
+  auth: 'github',
+  nomadClients: { count: 10, cpus: 8, memoryGb: 32, bootTimeMs: 180_000 },
+  diurnal: { nightShareOfPeak: 0.05, peakAt: '14:00', widthMs: 9_000_000, weekends: true },
+  vmService: { preallocatedMachine: 0, preallocatedRemoteDocker: 0, maxInstances: 1000 },
+  autoscaling: { policy: 'none', bootTimeMs: 180_000, scaleUpAt: '07:00', scaleDownAt: '20:00' },
+  recoveryAfterMs: 300_000,
+} as const;
+
+function ms(d: string | number): number {
+  return typeof d === 'number' ? d : parseDurationMs(d);
+}
+
+function timeOfDayMs(hhmm: string): number {
+  const [h, m] = hhmm.split(':').map(Number);
+  return ((h ?? 0) * 60 + (m ?? 0)) * 60_000;
+}
+
+function settleDuration(d: RawJob['duration']): DurationSpec {
+  if (typeof d === 'string' || typeof d === 'number') return { kind: 'fixed', ms: Math.max(1, ms(d)) };
+  if ('dist' in d) {
+    switch (d.dist) {
+      case 'exponential':
+        return { kind: 'exponential', meanMs: ms(d.mean) };
+      case 'uniform':
+        return { kind: 'uniform', minMs: ms(d.min), maxMs: ms(d.max) };
+      case 'lognormal':
+        return { kind: 'lognormal', medianMs: ms(d.median), p95Ms: ms(d.p95) };
+      case 'fixed':
+        return { kind: 'fixed', ms: Math.max(1, ms(d.value)) };
+    }
+  }
+  return { kind: 'lognormal', medianMs: ms(d.median), p95Ms: ms(d.p95) };
+}
+
+function settleArrivals(raw: RawScenario, traceText: string | undefined, traceFile: string): ArrivalSpec {
+  const a = raw.workload.arrivals;
+  switch (a.kind) {
+    case 'poisson':
+      return { kind: 'poisson', ratePerHour: a.rate_per_hour };
+    case 'diurnal':
+      return {
+        kind: 'diurnal',
+        peakPerHour: a.peak_per_hour,
+        nightPerHour: a.night_per_hour ?? a.peak_per_hour * DEFAULTS.diurnal.nightShareOfPeak,
+        peakAtMs: timeOfDayMs(a.peak_at ?? DEFAULTS.diurnal.peakAt),
+        widthMs: a.width === undefined ? DEFAULTS.diurnal.widthMs : ms(a.width),
+        weekends: a.weekends ?? DEFAULTS.diurnal.weekends,
+      };
+    case 'burst':
+      return {
+        kind: 'burst',
+        baseRatePerHour: a.base_per_hour,
+        burstRatePerHour: a.burst_per_hour,
+        firstAtMs: a.first_at === undefined ? 0 : ms(a.first_at),
+        everyMs: ms(a.every),
+        lengthMs: ms(a.length),
+      };
+    case 'trace':
+      return { kind: 'trace', arrivals: parseTrace(traceText ?? '', traceFile) };
+  }
+}
+
+/** Applies every default and resolves names: the boundary between what users write and what the model runs. */
+export function settle(raw: RawScenario, opts: { file: string; ctx: ScenarioContext; traceText?: string | undefined }): SettledScenario {
+  const { ctx } = opts;
+  const version = raw.version ?? DEFAULTS.version;
+  const classes: Record<string, SettledResourceClass> = {};
+  for (const rc of ctx.resourceClasses(version)) classes[`${rc.executor}:${rc.name}`] = { ...rc };
+  for (const [name, rc] of Object.entries(raw.topology?.resource_classes ?? {})) {
+    classes[`docker:${name}`] = { name, executor: 'docker', cpuMilli: Math.round(rc.cpu * 1000), memoryMb: rc.ram_mb };
+  }
+  const defaultClass = ctx.defaultResourceClass(version);
+  const jobs: JobTemplate[] = raw.workload.jobs.map((j) => ({
+    weight: j.weight ?? 1,
+    executor: j.executor ?? 'docker',
+    resourceClass: j.resource_class ?? defaultClass,
+    duration: settleDuration(j.duration),
+    parallelism: j.parallelism ?? 1,
+    usesContexts: j.uses_contexts ?? false,
+    workflowJobs: j.workflow_jobs ?? 1,
+    failureRate: j.failure_rate ?? 0,
+    artifacts: j.artifacts ?? 0,
+    testResults: j.test_results ?? false,
+  }));
+  const nc = raw.topology?.nomad_clients;
+  const traceFile = raw.workload.arrivals.kind === 'trace' ? raw.workload.arrivals.file : '';
+
+  const settled: SettledScenario = {
+    name: raw.name,
+    description: raw.description ?? '',
+    file: opts.file,
+    version,
+    seed: raw.seed ?? DEFAULTS.seed,
+    durationMs: ms(raw.duration),
+    mode: raw.mode ?? DEFAULTS.mode,
+    timeScale: raw.time_scale ?? DEFAULTS.timeScale,
+    topology: {
+      storage: raw.topology?.storage ?? DEFAULTS.storage,
+      auth: raw.topology?.auth ?? DEFAULTS.auth,
+      nomadClients: {
+        count: nc?.count ?? DEFAULTS.nomadClients.count,
+        cpus: nc?.cpus ?? DEFAULTS.nomadClients.cpus,
+        memoryGb: nc?.memory_gb ?? DEFAULTS.nomadClients.memoryGb,
+        bootTimeMs: nc?.boot_time === undefined ? DEFAULTS.nomadClients.bootTimeMs : ms(nc.boot_time),
+      },
+      resourceClasses: classes,
+      defaultResourceClass: defaultClass,
+      vmService: {
+        preallocatedMachine: raw.topology?.vm_service?.preallocated_machine ?? DEFAULTS.vmService.preallocatedMachine,
+        preallocatedRemoteDocker: raw.topology?.vm_service?.preallocated_remote_docker ?? DEFAULTS.vmService.preallocatedRemoteDocker,
+        maxInstances: raw.topology?.vm_service?.max_instances ?? DEFAULTS.vmService.maxInstances,
+      },
+    },
+    workload: {
+      arrivals: settleArrivals(raw, opts.traceText, traceFile),
+      jobs,
+      jobNames: raw.workload.jobs.map((j, i) => j.name ?? `job-${i + 1}`),
+    },
+    faults: (raw.faults ?? [])
+      .map((f) => ({
+        atMs: ms(f.at),
+        action: f.action,
+        target: f.target === 'nomad_client' || f.target === 'services_machine' ? f.target : (ctx.resolveContainer(version, f.target) ?? f.target),
+        writtenTarget: f.target,
+        ...(f.for === undefined ? {} : { forMs: ms(f.for) }),
+        count: f.count ?? 1,
+      }))
+      .map((f, i) => ({ f, i }))
+      .sort((a, b) => a.f.atMs - b.f.atMs || a.i - b.i)
+      .map(({ f }) => f),
+    expect: (raw.expect ?? []).map((e) => {
+      if (e.equals !== undefined) return { metric: e.metric, op: 'equals' as const, expected: e.equals };
+      const op = e.max !== undefined ? ('max' as const) : ('min' as const);
+      const v = (e.max ?? e.min)!;
+      return { metric: e.metric, op, expected: typeof v === 'string' ? parseDurationMs(v) : v };
+    }),
+  };
+  if (raw.backups) settled.backups = { strategy: raw.backups.strategy, everyMs: ms(raw.backups.every) };
+  if (raw.disaster) settled.disaster = { atMs: ms(raw.disaster.at), kind: raw.disaster.kind };
+  if (raw.recovery) {
+    settled.recovery = {
+      runbook: raw.recovery.runbook,
+      afterMs: raw.recovery.after === undefined ? DEFAULTS.recoveryAfterMs : ms(raw.recovery.after),
+      skip: raw.recovery.skip ?? [],
+      reassignPrivateIp: raw.recovery.reassign_private_ip ?? false,
+    };
+  }
+  if (raw.autoscaling) {
+    const a = raw.autoscaling;
+    settled.autoscaling = {
+      min: a.min,
+      max: a.max,
+      desired: a.desired ?? settled.topology.nomadClients.count,
+      policy: a.policy ?? DEFAULTS.autoscaling.policy,
+      bootTimeMs: a.boot_time === undefined ? settled.topology.nomadClients.bootTimeMs : ms(a.boot_time),
+      scaleUpAtMs: timeOfDayMs(a.scale_up_at ?? DEFAULTS.autoscaling.scaleUpAt),
+      scaleDownAtMs: timeOfDayMs(a.scale_down_at ?? DEFAULTS.autoscaling.scaleDownAt),
+    };
+  }
+  return settled;
+}

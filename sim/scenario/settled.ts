@@ -1,0 +1,62 @@
+import type { ArrivalSpec, JobTemplate } from '../models/workload/types.ts';
+import type { FaultAction } from './schema.ts';
+
+/** A resource class as the twin schedules it: what the Nomad task reserves on a client. */
+export interface SettledResourceClass {
+  name: string;
+  executor: 'docker' | 'machine';
+  cpuMilli: number;
+  memoryMb: number;
+}
+
+export interface SettledFault {
+  atMs: number;
+  action: FaultAction;
+  /** Canonical container name, `nomad_client` or `services_machine`. */
+  target: string;
+  /** The name as written in the scenario (an alias, perhaps), for reports. */
+  writtenTarget: string;
+  forMs?: number;
+  count: number;
+}
+
+export interface SettledExpectation {
+  metric: string;
+  op: 'equals' | 'max' | 'min';
+  expected: number | string | boolean | null;
+}
+
+/** A scenario with every default applied, durations in ms and names resolved; downstream code applies no defaults. */
+export interface SettledScenario {
+  name: string;
+  description: string;
+  file: string;
+  version: '2.19.6' | '2.17.2';
+  seed: number;
+  durationMs: number;
+  mode: 'sim' | 'live';
+  timeScale: number;
+  topology: {
+    storage: 's3' | 'fileserved';
+    auth: 'github' | 'ldap';
+    nomadClients: { count: number; cpus: number; memoryGb: number; bootTimeMs: number };
+    resourceClasses: Record<string, SettledResourceClass>;
+    defaultResourceClass: string;
+    vmService: { preallocatedMachine: number; preallocatedRemoteDocker: number; maxInstances: number };
+  };
+  workload: { arrivals: ArrivalSpec; jobs: JobTemplate[]; jobNames: string[] };
+  faults: SettledFault[];
+  expect: SettledExpectation[];
+  backups?: { strategy: 'ebs_snapshot' | 'tarball'; everyMs: number };
+  disaster?: { atMs: number; kind: string };
+  recovery?: { runbook: string; afterMs: number; skip: string[]; reassignPrivateIp: boolean };
+  autoscaling?: {
+    min: number;
+    max: number;
+    desired: number;
+    policy: 'scheduled' | 'step' | 'none';
+    bootTimeMs: number;
+    scaleUpAtMs: number;
+    scaleDownAtMs: number;
+  };
+}

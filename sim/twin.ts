@@ -1,0 +1,240 @@
+import { Simulation, type StopReason } from './engine/simulation.ts';
+import { Rng } from './engine/rng.ts';
+import { Ledger } from './ledger.ts';
+import { Telegraf } from './metrics/telegraf.ts';
+import { SampleSet } from './metrics/percentiles.ts';
+import { Services } from './models/services/registry.ts';
+import type { World } from './models/world.ts';
+import type { Webhook } from './models/build.ts';
+import { GithubEnterprise } from './models/github/github-enterprise.ts';
+import { Frontend } from './models/services/frontend.ts';
+import { WorkflowsConductor } from './models/services/workflows-conductor.ts';
+import { Dispatcher } from './models/services/dispatcher.ts';
+import { PicardDispatcher } from './models/services/picard-dispatcher.ts';
+import { ContextsService } from './models/services/contexts-service.ts';
+import { Schedulerer } from './models/services/schedulerer.ts';
+import { OutputProcessor } from './models/services/output-processor.ts';
+import { AuditLog } from './models/services/audit-log.ts';
+import { VmService } from './models/vm-service/vm-service.ts';
+import { NomadFleet } from './models/fleet/nomad-fleet.ts';
+import { FaultInjector } from './faults/injector.ts';
+import { createArrivalProcess } from './models/workload/arrivals.ts';
+import { feedArrivals } from './models/workload/feed-arrivals.ts';
+import { JobMix } from './models/workload/job-mix.ts';
+import { TIMINGS } from './models/timings.ts';
+import type { SettledScenario } from './scenario/settled.ts';
+import type { Profile } from '../fixtures/schema.ts';
+
+/** Options of one simulated run. */
+export interface TwinOptions {
+  /** Hard bound on events (a runaway model stops with a typed reason instead of hanging). */
+  maxEvents?: number;
+  /** Called now and then with progress in virtual time (for a progress indicator); must not affect the run. */
+  onProgress?: (virtualMs: number, endMs: number) => void;
+  /** Skip the scenario's faults (the baseline of the severity classifier). */
+  withoutFaults?: boolean;
+  /** Keep one point per statsd flush for each metric (for plots). */
+  keepSeries?: boolean;
+}
+
+/**
+ * The whole CircleCI Server pipeline wired in one place, one comment per link. Construct, then `run()`.
+ */
+export class Twin {
+  readonly sim = new Simulation();
+  readonly world: World;
+  readonly ledger = new Ledger();
+  readonly services: Services;
+  readonly telegraf: Telegraf;
+  readonly github: GithubEnterprise;
+  readonly frontend: Frontend;
+  readonly conductor: WorkflowsConductor;
+  readonly dispatcher: Dispatcher;
+  readonly picard: PicardDispatcher;
+  readonly contexts: ContextsService;
+  readonly schedulerer: Schedulerer;
+  readonly output: OutputProcessor;
+  readonly audit: AuditLog;
+  readonly vm: VmService;
+  readonly fleet: NomadFleet;
+  readonly faults: FaultInjector;
+  readonly runQueueLatency = new SampleSet();
+  readonly mix: JobMix;
+  /** Per virtual hour, builds that reached a fate in it (throughput). */
+  readonly finishedPerHour: number[] = [];
+  private webhooksSent = 0;
+  private doneAtHourStart = 0;
+  private cpuUtilSum = 0;
+  private cpuUtilSamples = 0;
+  peakCpuUtilisation = 0;
+  peakPendingJobs = 0;
+  private stopReason: StopReason | 'completed' = 'completed';
+
+  constructor(
+    readonly scenario: SettledScenario,
+    readonly profile: Profile,
+    private readonly opts: TwinOptions = {},
+  ) {
+    const rng = new Rng(scenario.seed);
+    this.services = new Services(profile.containers.map((c) => c.name));
+    this.telegraf = new Telegraf(profile.metrics.names.map((m) => m.name), { keepSeries: opts.keepSeries ?? false });
+    this.world = { sim: this.sim, rng, scenario, profile, services: this.services, ledger: this.ledger, telegraf: this.telegraf };
+    this.mix = new JobMix(scenario.workload.jobs);
+
+    // GitHub Enterprise sends push webhooks and serves config.yml.
+    this.github = new GithubEnterprise(this.world);
+    // audit-log-service collects the services' audit events.
+    this.audit = new AuditLog(this.world);
+    // workflows-conductor turns a webhook into a workflow and its jobs into builds.
+    this.conductor = new WorkflowsConductor(this.world, this.mix, this.audit);
+    // frontend receives the webhook and asks workflows-conductor to start the workflow.
+    this.frontend = new Frontend(this.world, this.conductor);
+    // dispatcher moves new builds from the usage queue to the run queue.
+    this.dispatcher = new Dispatcher(this.world);
+    this.conductor.connect(this.dispatcher);
+    // output-processor finalises builds (step output, artifacts, test results) and makes fates visible.
+    this.output = new OutputProcessor(this.world, this.conductor, this.audit);
+    // contexts-service with vault-cci decrypts contexts for the jobs that use them.
+    this.contexts = new ContextsService(this.world, this.audit);
+    this.contexts.connect(this.output);
+    // schedulerer sends each build's tasks to the Nomad server.
+    this.schedulerer = new Schedulerer(this.world);
+    // picard-dispatcher takes builds from the run queue, fetches config from GHE, splits them into tasks.
+    this.picard = new PicardDispatcher(this.world, this.dispatcher, this.github, this.contexts, this.schedulerer, this.runQueueLatency);
+    this.dispatcher.connect(this.picard);
+    // vm-service (with vm-scaler) provides EC2 instances for machine and remote Docker jobs.
+    this.vm = new VmService(this.world);
+    // The Nomad server places tasks on the client fleet, whose build agents report to output-processor.
+    this.fleet = new NomadFleet(this.world, this.vm, this.output, this.audit);
+    this.schedulerer.connect(this.fleet);
+    this.fleet.addClients(scenario.topology.nomadClients.count);
+    // The fault injector changes container and fleet states at the scenario's times.
+    this.faults = new FaultInjector(this.world, this.fleet);
+  }
+
+  /** Runs the scenario to its end: the workload stops at `duration`, then in-flight work drains (bounded). */
+  run(): void {
+    const { scenario, sim } = this;
+    const arrivalsRng = this.world.rng.fork('arrivals');
+    const mixRng = this.world.rng.fork('mix');
+    let webhookId = 0;
+    feedArrivals(
+      sim,
+      createArrivalProcess(scenario.workload.arrivals, arrivalsRng),
+      (arrival) => {
+        const webhook: Webhook = { id: ++webhookId, template: this.mix.indexFor(arrival.job, mixRng), sentAtMs: sim.nowMs, attempts: 0 };
+        this.webhooksSent++;
+        this.github.sendWebhook(webhook, this.frontend.receiveWebhook);
+      },
+      { untilMs: scenario.durationMs },
+    );
+    if (!this.opts.withoutFaults) this.faults.schedule(scenario.faults);
+
+    const endMs = scenario.durationMs + TIMINGS.drainLimitMs;
+    this.every(this.profile.metrics.statsd_interval_ms, this.statsdFlush);
+    this.every(TIMINGS.nomadGcIntervalMs, this.fleet.gc);
+    this.every(3_600_000, this.audit.persist);
+    this.every(VmService.scaleIntervalMs, this.vm.scale);
+
+    const maxEvents = this.opts.maxEvents ?? 500_000_000;
+    const progressStepMs = Math.max(60_000, Math.floor(endMs / 200));
+    let nextProgressMs = 0;
+    for (;;) {
+      const r = sim.run({ untilMs: Math.min(endMs, nextProgressMs), maxEvents: maxEvents - sim.eventsFired });
+      if (r.reason === 'max-events') {
+        this.stopReason = 'max-events';
+        break;
+      }
+      if (r.reason === 'stopped') break;
+      if (r.reason === 'drained' || sim.nowMs >= endMs) break;
+      this.opts.onProgress?.(sim.nowMs, endMs);
+      nextProgressMs += progressStepMs;
+    }
+    this.audit.persist();
+    this.settleUnfinished();
+  }
+
+  /** Builds and webhooks still in the pipeline: the run may end when this is zero after `duration`. */
+  activeWork(): number {
+    const c = this.conductor;
+    const f = this.frontend;
+    return this.webhooksSent - f.received + (f.accepted - c.started - c.rejected) + (c.started - c.succeeded - c.failed);
+  }
+
+  get endReason(): string {
+    return this.stopReason;
+  }
+
+  get cpuUtilisationMean(): number {
+    return this.cpuUtilSamples === 0 ? 0 : this.cpuUtilSum / this.cpuUtilSamples;
+  }
+
+  private every(intervalMs: number, fn: () => void): void {
+    const tick = (): void => {
+      fn();
+      this.sim.schedule(intervalMs, tick, undefined, 10);
+    };
+    this.sim.schedule(intervalMs, tick, undefined, 10);
+  }
+
+  /** nomad-metrics polls the server and clients, services report queue depths, telegraf flushes. */
+  private readonly statsdFlush = (): void => {
+    const { telegraf, fleet, services, sim } = this;
+    if (services.isUp('nomad-metrics')) {
+      const up = services.isUp('nomad_server');
+      telegraf.gauge('circle.nomad.server_agent.poll_failure', up ? 0 : 1);
+      if (up) {
+        const c = fleet.scheduler.counts();
+        telegraf.gauge('circle.nomad.server_agent.jobs.pending', c.pending);
+        telegraf.gauge('circle.nomad.server_agent.jobs.running', c.running);
+        telegraf.gauge('circle.nomad.server_agent.jobs.complete', c.complete);
+        telegraf.gauge('circle.nomad.server_agent.jobs.dead', c.dead);
+        if (c.pending > this.peakPendingJobs) this.peakPendingJobs = c.pending;
+      }
+    }
+    const usable = fleet.usableCpuMilli();
+    const util = usable === 0 ? 0 : fleet.usedCpuMilli / usable;
+    this.cpuUtilSum += util;
+    this.cpuUtilSamples++;
+    if (util > this.peakCpuUtilisation) this.peakCpuUtilisation = util;
+    const mhz = fleet.clusterResources();
+    telegraf.gauge('circle.nomad.client_agent.resources.total.cpu', mhz.totalCpu);
+    telegraf.gauge('circle.nomad.client_agent.resources.used.cpu', mhz.usedCpu);
+    telegraf.gauge('circle.nomad.client_agent.resources.available.cpu', mhz.availableCpu);
+    telegraf.gauge('circle.nomad.client_agent.resources.total.memory', mhz.totalMemory);
+    telegraf.gauge('circle.nomad.client_agent.resources.used.memory', mhz.usedMemory);
+    telegraf.gauge('circle.nomad.client_agent.resources.available.memory', mhz.availableMemory);
+    telegraf.gauge('circle.build-queue.runnable.builds', this.dispatcher.runQueue.length);
+    telegraf.flush(sim.nowMs);
+
+    const hour = Math.floor((sim.nowMs - 1) / 3_600_000);
+    const done = this.ledger.counts.succeeded + this.ledger.counts.failed;
+    while (this.finishedPerHour.length <= hour) {
+      this.doneAtHourStart += this.finishedPerHour[this.finishedPerHour.length - 1] ?? 0;
+      this.finishedPerHour.push(0);
+    }
+    this.finishedPerHour[hour] = done - this.doneAtHourStart;
+
+    if (sim.nowMs >= this.scenario.durationMs && this.activeWork() === 0) sim.stop();
+  };
+
+  /** Every build still without a fate at the end is stuck, with where it was. */
+  private settleUnfinished(): void {
+    const now = this.sim.nowMs;
+    const where: Record<string, string> = {
+      'usage-queue': 'still in the usage queue at the end of the run',
+      'run-queue': 'still in the run queue at the end of the run',
+      dispatching: 'still being dispatched at the end of the run',
+      scheduling: 'still waiting for schedulerer at the end of the run',
+      pending: 'still pending in Nomad (no capacity) at the end of the run',
+      running: 'still running at the end of the run',
+      finishing: 'still being finalised at the end of the run',
+      done: 'ended without a fate',
+    };
+    for (const build of [...this.conductor.inflight.values()].sort((a, b) => a.id - b.id)) {
+      if (this.ledger.isSettled(build.id)) continue;
+      this.ledger.settle(build.id, build.name, 'stuck', where[build.stage] ?? build.stage, now);
+      this.conductor.buildAbandoned(build);
+    }
+  }
+}
