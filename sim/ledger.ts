@@ -3,6 +3,13 @@ import type { AffectedBuild, BuildCounts, DataLoss } from './report/types.ts';
 /** How a triggered build ended. Every acknowledged build gets exactly one. */
 export type Fate = 'succeeded' | 'failed' | 'lost' | 'stuck';
 
+/** What the ledger needs of a build: its number, a name for reports, and where its fate is kept. */
+export interface LedgerEntry {
+  readonly id: number;
+  readonly name: string;
+  fate: Fate | undefined;
+}
+
 /** How many affected builds the report lists by name (the counts are always complete). */
 export const AFFECTED_LIST_LIMIT = 50;
 
@@ -11,12 +18,13 @@ export const AFFECTED_LIST_LIMIT = 50;
  * acknowledged must end visibly (succeeded, failed with a reason) or be counted as lost or stuck.
  */
 export class Ledger {
+  /** Receives each fate as a line (the run's event log), when set. */
+  trace: ((line: string) => void) | undefined;
   readonly counts: BuildCounts = { triggered: 0, succeeded: 0, failed: 0, lost: 0, stuck: 0, not_triggered: 0, retried: 0 };
   readonly dataLoss: DataLoss = { step_output: 0, artifacts: 0, test_results: 0, audit_events: 0 };
   readonly affected: AffectedBuild[] = [];
   /** Failure reasons and how often each occurred (all of them, not just the listed builds). */
   readonly reasons = new Map<string, number>();
-  private readonly fates = new Map<number, Fate>();
 
   /** A build was created and acknowledged (a build number was given out). */
   trigger(): void {
@@ -24,29 +32,18 @@ export class Ledger {
   }
 
   /** Records a build's fate; a second fate for the same build is a programmer error. */
-  settle(buildId: number, buildName: string, fate: Fate, reason: string, atMs: number): void {
-    if (this.fates.has(buildId)) throw new Error(`build ${buildName} already ended as ${this.fates.get(buildId)}; cannot also be ${fate}`);
-    this.fates.set(buildId, fate);
+  settle(build: LedgerEntry, fate: Fate, reason: string, atMs: number): void {
+    if (build.fate !== undefined) throw new Error(`build ${build.name} already ended as ${build.fate}; cannot also be ${fate}`);
+    build.fate = fate;
     this.counts[fate]++;
-    if (fate !== 'succeeded') this.note(buildName, fate, reason, atMs);
-  }
-
-  /** Whether this build already has a fate. */
-  isSettled(buildId: number): boolean {
-    return this.fates.has(buildId);
-  }
-
-  /** Forgets settled build ids below `belowId` to bound memory on long runs (their counts stay). */
-  compact(belowId: number): void {
-    for (const id of this.fates.keys()) {
-      if (id >= belowId) break;
-      this.fates.delete(id);
-    }
+    this.trace?.(`${atMs} build ${build.name} ${fate}${reason ? `: ${reason}` : ''}`);
+    if (fate !== 'succeeded') this.note(build.name, fate, reason, atMs);
   }
 
   /** A webhook that never became a build. */
   notTriggered(webhook: string, reason: string, atMs: number): void {
     this.counts.not_triggered++;
+    this.trace?.(`${atMs} ${webhook} not triggered: ${reason}`);
     this.note(webhook, 'not_triggered', reason, atMs);
   }
 

@@ -35,6 +35,8 @@ export interface TwinOptions {
   withoutFaults?: boolean;
   /** Keep one point per statsd flush for each metric (for plots). */
   keepSeries?: boolean;
+  /** Receives the run's event log, one line per pipeline event. */
+  trace?: (line: string) => void;
 }
 
 /**
@@ -78,7 +80,8 @@ export class Twin {
     const rng = new Rng(scenario.seed);
     this.services = new Services(profile.containers.map((c) => c.name));
     this.telegraf = new Telegraf(profile.metrics.names.map((m) => m.name), { keepSeries: opts.keepSeries ?? false });
-    this.world = { sim: this.sim, rng, scenario, profile, services: this.services, ledger: this.ledger, telegraf: this.telegraf };
+    this.world = { sim: this.sim, rng, scenario, profile, services: this.services, ledger: this.ledger, telegraf: this.telegraf, trace: opts.trace };
+    this.ledger.trace = opts.trace;
     this.mix = new JobMix(scenario.workload.jobs);
 
     // GitHub Enterprise sends push webhooks and serves config.yml.
@@ -232,8 +235,8 @@ export class Twin {
       done: 'ended without a fate',
     };
     for (const build of [...this.conductor.inflight.values()].sort((a, b) => a.id - b.id)) {
-      if (this.ledger.isSettled(build.id)) continue;
-      this.ledger.settle(build.id, build.name, 'stuck', where[build.stage] ?? build.stage, now);
+      if (build.fate !== undefined) continue;
+      this.ledger.settle(build, 'stuck', where[build.stage] ?? build.stage, now);
       this.conductor.buildAbandoned(build);
     }
   }

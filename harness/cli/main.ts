@@ -109,7 +109,7 @@ function runCommand(args: ParsedArgs, out: (s: string) => void, err: (s: string)
     const report = runScenario(scenario, profile, { onProgress: (v, end) => progress.update(v, end, formatDurationMs(v)) });
     progress.done();
     const dir = scenarios.length === 1 ? outDir : join(outDir, scenario.name);
-    writeFilesAtomically(dir, renderReportFiles(report) as unknown as Record<string, string>);
+    writeFilesAtomically(dir, renderReportFiles(report));
     reports.push(report);
     const b = report.builds;
     out(

@@ -34,6 +34,7 @@ export class FaultInjector {
   private readonly apply = (f: SettledFault): void => {
     const { sim, services } = this.world;
     this.applied.push({ fault: f, atMs: sim.nowMs });
+    this.world.trace?.(`${sim.nowMs} fault ${f.action} ${f.target}${f.forMs === undefined ? '' : ` for ${f.forMs} ms`}`);
     if (f.target === 'nomad_client') {
       this.fleetFault(f, true);
     } else {

@@ -1,5 +1,6 @@
 import type { JobTemplate } from './workload/types.ts';
 import type { SettledResourceClass } from '../scenario/settled.ts';
+import type { Fate } from '../ledger.ts';
 
 /** A push to GitHub Enterprise that should trigger a workflow. */
 export interface Webhook {
@@ -24,25 +25,46 @@ export interface Workflow {
   state: 'running' | 'succeeded' | 'failed';
 }
 
-/** A CircleCI build: one job of a workflow, with a build number, run as one Nomad job of `parallelism` tasks. */
-export interface Build {
-  id: number;
-  /** `gh/org/repo/<n>` style name for reports. */
-  name: string;
-  workflow: Workflow;
-  template: JobTemplate;
-  resourceClass: SettledResourceClass;
-  stage: BuildStage;
-  createdAtMs: number;
-  enteredRunQueueMs: number;
-  acceptedAtMs: number;
-  firstTaskStartMs: number;
-  tasksTotal: number;
-  tasksDone: number;
-  tasksFailed: number;
-  /** Drawn when the build is created: whether its own tests fail (independent of the platform). */
-  failsOnItsOwn: boolean;
-  nomadJobId: string;
+/**
+ * A CircleCI build: one job of a workflow, with a build number, run as one Nomad job of `parallelism`
+ * tasks. Its report name and Nomad job id are derived when first asked for: most builds are never named.
+ */
+export class Build {
+  /** Set once, by the ledger. */
+  fate: Fate | undefined = undefined;
+  stage: BuildStage = 'usage-queue';
+  enteredRunQueueMs = -1;
+  acceptedAtMs = -1;
+  /** When schedulerer registered the build's job with the Nomad server. */
+  submittedAtMs = -1;
+  firstTaskStartMs = -1;
+  tasksDone = 0;
+  tasksFailed = 0;
   /** Set when the platform failed the build; the first reason wins. */
-  infraFailure?: string;
+  infraFailure: string | undefined = undefined;
+  readonly tasksTotal: number;
+  private jobId: string | undefined = undefined;
+
+  constructor(
+    readonly id: number,
+    readonly workflow: Workflow,
+    readonly template: JobTemplate,
+    readonly resourceClass: SettledResourceClass,
+    readonly createdAtMs: number,
+    /** Drawn when the build is created: whether its own tests fail (independent of the platform). */
+    readonly failsOnItsOwn: boolean,
+  ) {
+    this.tasksTotal = template.parallelism;
+  }
+
+  /** `gh/<org>/<repo>/<n>` as the CircleCI UI names builds. */
+  get name(): string {
+    return `gh/acme/repo-${this.workflow.webhook.template + 1}/${this.id}`;
+  }
+
+  /** The Nomad job id, in the shape `nomad status` lists (`<24 hex>-0-build-<org>-<repo>-<n>`). */
+  get nomadJobId(): string {
+    this.jobId ??= `${this.id.toString(16).padStart(24, '0')}-0-build-acme-repo-${this.workflow.webhook.template + 1}-${this.id}`;
+    return this.jobId;
+  }
 }

@@ -15,4 +15,6 @@ export interface World {
   readonly services: Services;
   readonly ledger: Ledger;
   readonly telegraf: Telegraf;
+  /** When set, receives one line per pipeline event (the event log of determinism checks and debugging). */
+  readonly trace?: ((line: string) => void) | undefined;
 }

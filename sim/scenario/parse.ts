@@ -69,7 +69,7 @@ export function parseScenario(text: string, file: string, ctx: ScenarioContext):
   if (doc.errors.length > 0) {
     throw new ScenarioError(
       doc.errors.map((e) => {
-        const pos = e.linePos?.[0] ?? { line: 1, col: 1 };
+        const pos = e.linePos?.[0] ?? lineCounter.linePos(e.pos[0]);
         return { file, line: pos.line, column: pos.col, field: '', message: `YAML syntax: ${e.message.split('\n')[0]}`, hint: yamlHint(e.code) };
       }),
     );

@@ -31,6 +31,8 @@ export class NomadFleet implements NomadSubmitter {
   private readonly runs = new Map<string, TaskRun>();
   private readonly buildsByJob = new Map<string, Build>();
   readonly queueTimes = new SampleSet();
+  /** Wait for capacity: from registration with the Nomad server until the first task is placed. */
+  readonly capacityWaits = new SampleSet();
   readonly nodeIds: string[] = [];
   runningTasks = 0;
   peakRunningTasks = 0;
@@ -71,6 +73,7 @@ export class NomadFleet implements NomadSubmitter {
     const rc = build.resourceClass;
     this.buildsByJob.set(build.nomadJobId, build);
     build.stage = 'pending';
+    build.submittedAtMs = this.world.sim.nowMs;
     this.audit.record('workflow.job.scheduled');
     this.apply(this.scheduler.registerJob({ id: build.nomadJobId, count: build.tasksTotal, cpuMilli: rc.cpuMilli, memoryMb: rc.memoryMb }));
   }
@@ -119,8 +122,10 @@ export class NomadFleet implements NomadSubmitter {
   private placed(p: Placement): void {
     const build = this.buildsByJob.get(p.jobId);
     if (build === undefined) throw new Error(`placement for unknown job ${p.jobId}`);
+    if (p.taskIndex === 0) this.capacityWaits.add(this.world.sim.nowMs - build.submittedAtMs);
     const run: TaskRun = { allocId: p.allocId, nodeId: p.nodeId, build, taskIndex: p.taskIndex, hasVm: false };
     this.runs.set(p.allocId, run);
+    this.world.trace?.(`${this.world.sim.nowMs} alloc ${p.allocId} of ${build.name} task ${p.taskIndex} placed on ${p.nodeId}`);
     const rc = build.resourceClass;
     this.usedCpuMilli += rc.cpuMilli;
     this.usedMemoryMb += rc.memoryMb;
@@ -161,6 +166,7 @@ export class NomadFleet implements NomadSubmitter {
 
   private readonly endTask = (run: TaskRun, ok = true): void => {
     const build = run.build;
+    this.world.trace?.(`${this.world.sim.nowMs} alloc ${run.allocId} of ${build.name} ended ${ok ? 'complete' : 'failed'}`);
     if (run.hasVm) this.vm.release();
     this.runs.delete(run.allocId);
     this.runningTasks--;

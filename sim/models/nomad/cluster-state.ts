@@ -47,9 +47,7 @@ export const CPU_MHZ_PER_CORE = 2500;
 // ---------------------------------------------------------------------------------------------
 // Identifiers
 
-const BYTE_HEX: readonly string[] = Array.from({ length: 256 }, (_, i) => i.toString(16).padStart(2, '0'));
-
-/** murmur3's 32-bit finaliser: a bijection on uint32, so distinct counters give distinct ids. */
+/** murmur3's 32-bit finaliser: a bijection on uint32, so distinct serials give distinct ids. */
 function fmix32(h: number): number {
   h ^= h >>> 16;
   h = Math.imul(h, 0x85ebca6b);
@@ -59,35 +57,152 @@ function fmix32(h: number): number {
   return h >>> 0;
 }
 
-function hex8(x: number): string {
-  return BYTE_HEX[x >>> 24]! + BYTE_HEX[(x >>> 16) & 255]! + BYTE_HEX[(x >>> 8) & 255]! + BYTE_HEX[x & 255]!;
+/** The multiplicative inverse of an odd number modulo 2^32 (Newton's iteration). */
+function inverseMod32(c: number): number {
+  let x = c;
+  for (let k = 0; k < 5; k++) x = Math.imul(x, 2 - Math.imul(c, x));
+  return x >>> 0;
 }
 
-/** Which kind of object an id names; each kind has its own counter and salt. */
+const INV_C1 = inverseMod32(0x85ebca6b);
+const INV_C2 = inverseMod32(0xc2b2ae35);
+
+/** The inverse of `fmix32`. */
+function unfmix32(h: number): number {
+  h ^= h >>> 16;
+  h = Math.imul(h, INV_C2);
+  h ^= (h >>> 13) ^ (h >>> 26);
+  h = Math.imul(h, INV_C1);
+  h ^= h >>> 16;
+  return h >>> 0;
+}
+
+/** Which kind of object an id names; each kind has its own serial counter and salt. */
 export const ID_NODE = 0;
 export const ID_ALLOC = 1;
 export const ID_EVAL = 2;
+export type IdKind = 0 | 1 | 2;
 const ID_SALTS = [0x6e6f6465, 0x616c6c6f, 0x6576616c] as const;
 
+const HEX_CODES: readonly number[] = Array.from('0123456789abcdef', (c) => c.charCodeAt(0));
+/** Scratch buffer of an id's character codes, dashes pre-filled (the model is single-threaded). */
+const idCodes: number[] = new Array<number>(36).fill(45);
+
+function writeHex(pos: number, x: number, digits: number): void {
+  for (let k = digits - 1; k >= 0; k--) {
+    idCodes[pos + k] = HEX_CODES[x & 15]!;
+    x >>>= 4;
+  }
+}
+
 /**
- * A deterministic Nomad-looking UUID (8-4-4-4-12 hex) for the `n`-th object of a kind.
+ * A deterministic Nomad-looking UUID (8-4-4-4-12 hex) for the `serial`-th object of a kind.
  *
- * The first 8 hex digits are a bijection of the counter, so the 8-character short ids that the CLI
- * prints (`nomad status`, `node-status`) never collide within a kind for the first 2^32 objects.
+ * The first 8 hex digits are a bijection of the serial, so the 8-character short ids that the CLI
+ * prints never collide within a kind for the first 2^32 objects, and `idSerial` can read the serial
+ * back (the tables are keyed by serial, which is cheaper than hashing 36-character strings). The
+ * string is built flat from character codes: concatenating pieces would leave a rope that every map
+ * lookup has to flatten.
  */
-export function nomadId(kind: 0 | 1 | 2, n: number): string {
-  const a = fmix32((n ^ ID_SALTS[kind]) >>> 0);
+export function nomadId(kind: IdKind, serial: number): string {
+  const a = fmix32((serial ^ ID_SALTS[kind]) >>> 0);
   const b = fmix32(a ^ 0x9e3779b9);
   const c = fmix32((b + 0x7f4a7c15) >>> 0);
   const d = fmix32(c ^ 0x94d049bb);
-  const hb = hex8(b);
-  const hc = hex8(c);
-  return `${hex8(a)}-${hb.slice(0, 4)}-${hb.slice(4)}-${hc.slice(0, 4)}-${hc.slice(4)}${hex8(d)}`;
+  writeHex(0, a, 8);
+  writeHex(9, b >>> 16, 4);
+  writeHex(14, b & 0xffff, 4);
+  writeHex(19, c >>> 16, 4);
+  writeHex(24, c & 0xffff, 4);
+  writeHex(28, d, 8);
+  return String.fromCharCode.apply(null, idCodes);
+}
+
+/** The serial an id of this kind was made from, or -1 when the string cannot be one (not verified further). */
+export function idSerial(kind: IdKind, id: string): number {
+  if (id.length !== 36) return -1;
+  let a = 0;
+  for (let k = 0; k < 8; k++) {
+    const ch = id.charCodeAt(k);
+    const v = ch >= 48 && ch <= 57 ? ch - 48 : ch >= 97 && ch <= 102 ? ch - 87 : -1;
+    if (v < 0) return -1;
+    a = a * 16 + v;
+  }
+  return (unfmix32(a) ^ ID_SALTS[kind]) >>> 0;
 }
 
 /** The first 8 characters of an id, as Nomad's CLI prints it without `-verbose`. */
 export function shortId(id: string): string {
   return id.slice(0, 8);
+}
+
+/**
+ * Records keyed by their id serial, in fixed-size chunks: lookup is two array reads, and a chunk is
+ * dropped once every record in it has been removed, so memory follows the live records (plus one
+ * pointer per 4,096 serials ever issued) without the cost of hash-map deletions on every GC.
+ */
+export class SerialTable<T> {
+  private static readonly SHIFT = 12;
+  private static readonly SIZE = 1 << SerialTable.SHIFT;
+  private static readonly MASK = SerialTable.SIZE - 1;
+  private readonly chunks: ((T | undefined)[] | undefined)[] = [];
+  /** Live records per chunk. */
+  private readonly live: number[] = [];
+  /** Serials below this have been issued (a chunk is only dropped once it can get no new record). */
+  private issued = 0;
+  private count = 0;
+
+  get size(): number {
+    return this.count;
+  }
+
+  get(serial: number): T | undefined {
+    if (!(serial >= 0 && serial < this.issued)) return undefined;
+    const chunk = this.chunks[serial >>> SerialTable.SHIFT];
+    return chunk === undefined ? undefined : chunk[serial & SerialTable.MASK];
+  }
+
+  /** Stores a record under the next serial; serials must be added in increasing order. */
+  add(serial: number, value: T): void {
+    if (serial < this.issued) throw new Error(`serial ${serial} added out of order (next is ${this.issued})`);
+    const c = serial >>> SerialTable.SHIFT;
+    while (this.chunks.length <= c) {
+      this.chunks.push(undefined);
+      this.live.push(0);
+    }
+    // A cleared table may have dropped the chunk that is still being filled.
+    const chunk = (this.chunks[c] ??= new Array<T | undefined>(SerialTable.SIZE));
+    chunk[serial & SerialTable.MASK] = value;
+    this.live[c]!++;
+    this.issued = serial + 1;
+    this.count++;
+  }
+
+  delete(serial: number): void {
+    const c = serial >>> SerialTable.SHIFT;
+    const chunk = this.chunks[c];
+    if (chunk === undefined || chunk[serial & SerialTable.MASK] === undefined) return;
+    chunk[serial & SerialTable.MASK] = undefined;
+    this.count--;
+    // A chunk whose last serial has been issued can receive nothing more: drop it once empty.
+    if (--this.live[c]! === 0 && (c + 1) << SerialTable.SHIFT <= this.issued) this.chunks[c] = undefined;
+  }
+
+  /** Live records in serial order. */
+  *values(): IterableIterator<T> {
+    for (const chunk of this.chunks) {
+      if (chunk === undefined) continue;
+      for (const v of chunk) if (v !== undefined) yield v;
+    }
+  }
+
+  clear(): void {
+    for (let c = 0; c < this.chunks.length; c++) {
+      this.chunks[c] = undefined;
+      this.live[c] = 0;
+    }
+    this.count = 0;
+  }
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -137,8 +252,8 @@ export class NodeTable {
   readonly names: string[] = [];
   readonly datacenters: string[] = [];
   readonly classes: string[] = [];
-  /** Non-terminal allocations per node, in placement order. */
-  readonly allocs: Set<Alloc>[] = [];
+  /** Non-terminal allocations per node; each alloc knows its slot, so removal is a swap with the last. */
+  readonly allocs: Alloc[][] = [];
   private readonly byId = new Map<string, number>();
 
   dcIdx: Int32Array;
@@ -219,7 +334,7 @@ export class NodeTable {
     this.names.push(spec.name);
     this.datacenters.push(datacenter);
     this.classes.push(nodeClass);
-    this.allocs.push(new Set());
+    this.allocs.push([]);
     this.byId.set(id, i);
     this.dcIdx[i] = this.datacenterIndex(datacenter);
     this.classIdx[i] = this.classIndex(nodeClass);
@@ -236,6 +351,24 @@ export class NodeTable {
     this.eligible[i] = 1;
     this.registered[i] = 1;
     return i;
+  }
+
+  /** Records a new non-terminal allocation on its node. */
+  attach(a: Alloc): void {
+    const list = this.allocs[a.nodeIdx]!;
+    a.slot = list.length;
+    list.push(a);
+  }
+
+  /** Removes an allocation from its node's list in O(1). */
+  detach(a: Alloc): void {
+    const list = this.allocs[a.nodeIdx]!;
+    const last = list.pop()!;
+    if (last !== a) {
+      list[a.slot] = last;
+      last.slot = a.slot;
+    }
+    a.slot = -1;
   }
 
   /** True when the scheduler may place on the node at all (Nomad's `readyNodesInDCs` minus the DC test). */
@@ -262,7 +395,7 @@ export class NodeTable {
       reservedMemoryMb: this.reservedMem[i]!,
       usedCpuMilli: this.usedCpu[i]!,
       usedMemoryMb: this.usedMem[i]!,
-      runningAllocs: this.allocs[i]!.size,
+      runningAllocs: this.allocs[i]!.length,
     };
   }
 
@@ -342,21 +475,43 @@ export interface AllocView extends Placement {
 export class Alloc implements AllocView {
   desiredStatus: DesiredStatus = 'run';
   clientStatus: ClientStatus = 'pending';
+  /** Internal: position in the node's allocation list while non-terminal, else -1. */
+  slot = -1;
 
   constructor(
+    /** Internal: the serial the id was made from, the key of the allocation table. */
+    readonly serial: number,
     readonly allocId: string,
     readonly jobId: string,
     readonly taskIndex: number,
     readonly nodeId: string,
-    readonly evalId: string,
+    /** Internal: the evaluation that placed it. */
+    readonly evaluation: Eval,
     /** Internal: the owning job record. */
     readonly job: Job,
     /** Internal: the node's index in the node table. */
     readonly nodeIdx: number,
   ) {}
 
+  get evalId(): string {
+    return this.evaluation.id;
+  }
+
   get terminal(): boolean {
     return isTerminalClientStatus(this.clientStatus);
+  }
+
+  /** The view's fields only: the record links to its job, which links back. */
+  toJSON(): AllocView {
+    return {
+      allocId: this.allocId,
+      jobId: this.jobId,
+      taskIndex: this.taskIndex,
+      nodeId: this.nodeId,
+      evalId: this.evalId,
+      desiredStatus: this.desiredStatus,
+      clientStatus: this.clientStatus,
+    };
   }
 }
 
@@ -395,18 +550,48 @@ export interface EvalView {
   readonly failedTgAllocs: PlacementFailure | null;
 }
 
+/** One evaluation record; its id string is made on first use (most are never looked at). */
 export class Eval implements EvalView {
-  blockedEvalId: string | null = null;
+  blockedEval: Eval | null = null;
   failedTgAllocs: PlacementFailure | null = null;
+  private idText: string | null = null;
 
   constructor(
-    readonly id: string,
+    /** Internal: the serial the id is made from, the key of the evaluation table. */
+    readonly serial: number,
     readonly jobId: string,
     public status: EvalStatus,
     readonly triggeredBy: EvalTrigger,
     readonly priority: number,
-    readonly previousEvalId: string | null,
+    /** Internal: the evaluation whose failure created this one. */
+    readonly previousEval: Eval | null,
   ) {}
+
+  get id(): string {
+    return (this.idText ??= nomadId(ID_EVAL, this.serial));
+  }
+
+  get blockedEvalId(): string | null {
+    return this.blockedEval === null ? null : this.blockedEval.id;
+  }
+
+  get previousEvalId(): string | null {
+    return this.previousEval === null ? null : this.previousEval.id;
+  }
+
+  /** The view's fields only (the record links to other evaluations). */
+  toJSON(): EvalView {
+    return {
+      id: this.id,
+      jobId: this.jobId,
+      status: this.status,
+      triggeredBy: this.triggeredBy,
+      priority: this.priority,
+      blockedEvalId: this.blockedEvalId,
+      previousEvalId: this.previousEvalId,
+      failedTgAllocs: this.failedTgAllocs,
+    };
+  }
 }
 
 /** Per-task-group allocation counts, the `Summary` table of `nomad status <job>`. */

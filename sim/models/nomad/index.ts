@@ -54,3 +54,4 @@ export {
   renderNodeStatusSelf,
   renderPlacementFailure,
 } from './status-text.ts';
+export { auditScheduler } from './invariants.ts';

@@ -22,11 +22,13 @@ import {
   ID_ALLOC,
   ID_EVAL,
   ID_NODE,
+  idSerial,
   Job,
   NODE_DOWN,
   NODE_INITIALIZING,
   NODE_READY,
   NodeTable,
+  SerialTable,
   nomadId,
   type AllocView,
   type EvalTrigger,
@@ -174,10 +176,12 @@ export class NomadScheduler {
   private readonly stack: GenericStack;
   private readonly blocked = new BlockedEvals();
   private readonly jobTable = new Map<string, Job>();
-  private readonly allocTable = new Map<string, Alloc>();
-  private readonly evalTable = new Map<string, Eval>();
+  /** Allocations by id serial (see `idSerial`). */
+  private readonly allocTable = new SerialTable<Alloc>();
+  /** Evaluations by id serial. */
+  private readonly evalTable = new SerialTable<Eval>();
   /** Dead jobs not yet garbage-collected, in the order they died. */
-  private readonly deadJobs = new Set<Job>();
+  private deadJobs: Job[] = [];
   /** Nodes whose capacity grew while evaluations were blocked, in the order it happened. */
   private readonly dirty = new Set<number>();
   /** Where the retry pass over the first dirty node stopped when it ran out of budget. */
@@ -254,7 +258,9 @@ export class NomadScheduler {
     nodes.registered[i] = 1;
     if (nodes.status[i] !== code) {
       if (code === NODE_DOWN) {
-        for (const a of [...nodes.allocs[i]!]) {
+        // Oldest first, so `lost` lists them in placement order.
+        const onNode = [...nodes.allocs[i]!].sort((x, y) => x.serial - y.serial);
+        for (const a of onNode) {
           this.terminate(a, 'lost', out);
           (out.lost ??= []).push(a);
           this.updateJobStatus(a.job);
@@ -276,7 +282,7 @@ export class NomadScheduler {
     const i = this.nodeIndex(nodeId);
     const was = nodes.drain[i] === 1;
     nodes.drain[i] = enable ? 1 : 0;
-    if (enable && !was && nodes.allocs[i]!.size === 0) (out.drainComplete ??= []).push(nodeId);
+    if (enable && !was && nodes.allocs[i]!.length === 0) (out.drainComplete ??= []).push(nodeId);
     if (!enable && was) this.markDirty(i);
     return this.finish(out);
   }
@@ -408,7 +414,7 @@ export class NomadScheduler {
     this.jobTable.clear();
     this.allocTable.clear();
     this.evalTable.clear();
-    this.deadJobs.clear();
+    this.deadJobs = [];
     this.blocked.clear();
     this.dirty.clear();
     this.resume = null;
@@ -420,7 +426,8 @@ export class NomadScheduler {
     for (let i = 0; i < nodes.size; i++) {
       nodes.usedCpu[i] = 0;
       nodes.usedMem[i] = 0;
-      nodes.allocs[i]!.clear();
+      for (const a of nodes.allocs[i]!) a.slot = -1;
+      nodes.allocs[i]!.length = 0;
       nodes.drain[i] = 0;
       nodes.eligible[i] = 1;
       if (nodes.status[i] === NODE_DOWN) nodes.registered[i] = 0;
@@ -432,14 +439,14 @@ export class NomadScheduler {
   gc(): number {
     let n = 0;
     for (const job of this.deadJobs) {
-      for (const a of job.allocs) this.allocTable.delete(a.allocId);
-      for (const e of job.evals) this.evalTable.delete(e.id);
+      for (const a of job.allocs) this.allocTable.delete(a.serial);
+      for (const e of job.evals) this.evalTable.delete(e.serial);
       this.jobTable.delete(job.id);
       this.jobCounts.dead--;
       if (job.countedComplete) this.jobCounts.complete--;
       n++;
     }
-    this.deadJobs.clear();
+    this.deadJobs = [];
     return n;
   }
 
@@ -463,7 +470,8 @@ export class NomadScheduler {
 
   /** One allocation (live, read-only). */
   alloc(allocId: string): AllocView | undefined {
-    return this.allocTable.get(allocId);
+    const a = this.allocTable.get(idSerial(ID_ALLOC, allocId));
+    return a !== undefined && a.allocId === allocId ? a : undefined;
   }
 
   /** A job's allocations in placement order. */
@@ -474,12 +482,14 @@ export class NomadScheduler {
   /** Non-terminal allocations on a node, in placement order. */
   nodeAllocs(nodeId: string): AllocView[] {
     const i = this.nodeTable.indexOf(nodeId);
-    return i === undefined || this.nodeTable.registered[i] === 0 ? [] : [...this.nodeTable.allocs[i]!];
+    if (i === undefined || this.nodeTable.registered[i] === 0) return [];
+    return [...this.nodeTable.allocs[i]!].sort((x, y) => x.serial - y.serial);
   }
 
   /** One evaluation (live, read-only). */
   evaluation(evalId: string): EvalView | undefined {
-    return this.evalTable.get(evalId);
+    const e = this.evalTable.get(idSerial(ID_EVAL, evalId));
+    return e !== undefined && e.id === evalId ? e : undefined;
   }
 
   /** Ids of the jobs waiting in blocked evaluations, in retry order. */
@@ -577,15 +587,15 @@ export class NomadScheduler {
   }
 
   private allocRecord(allocId: string): Alloc {
-    const a = this.allocTable.get(allocId);
-    if (a === undefined) throw new RangeError(`unknown allocation ${allocId}`);
+    const a = this.allocTable.get(idSerial(ID_ALLOC, allocId));
+    if (a === undefined || a.allocId !== allocId) throw new RangeError(`unknown allocation ${allocId}`);
     return a;
   }
 
-  private newEval(job: Job, status: Eval['status'], trigger: EvalTrigger, previous: string | null): Eval {
-    const ev = new Eval(nomadId(ID_EVAL, this.evalCounter++), job.id, status, trigger, job.priority, previous);
+  private newEval(job: Job, status: Eval['status'], trigger: EvalTrigger, previous: Eval | null): Eval {
+    const ev = new Eval(this.evalCounter++, job.id, status, trigger, job.priority, previous);
     job.evals.push(ev);
-    this.evalTable.set(ev.id, ev);
+    this.evalTable.add(ev.serial, ev);
     return ev;
   }
 
@@ -601,7 +611,7 @@ export class NomadScheduler {
     while (job.placedTasks < job.count) {
       const i = stack.select();
       if (i < 0) break;
-      this.place(job, i, ev.id, out);
+      this.place(job, i, ev, out);
       placed++;
     }
     if (job.placedTasks === job.count) {
@@ -628,25 +638,26 @@ export class NomadScheduler {
       return;
     }
     ev.status = 'complete';
-    const blockedEval = this.newEval(job, 'blocked', 'queued-allocs', ev.id);
+    const blockedEval = this.newEval(job, 'blocked', 'queued-allocs', ev);
     blockedEval.failedTgAllocs = failure;
-    ev.blockedEvalId = blockedEval.id;
+    ev.blockedEval = blockedEval;
     job.blockedEval = blockedEval;
     if (!job.inBlockedQueue) this.blocked.block(job);
   }
 
-  private place(job: Job, i: number, evalId: string, out: ChangeBuilder): void {
+  private place(job: Job, i: number, ev: Eval, out: ChangeBuilder): void {
     const nodes = this.nodeTable;
-    const a = new Alloc(nomadId(ID_ALLOC, this.allocCounter++), job.id, job.placedTasks++, nodes.ids[i]!, evalId, job, i);
+    const serial = this.allocCounter++;
+    const a = new Alloc(serial, nomadId(ID_ALLOC, serial), job.id, job.placedTasks++, nodes.ids[i]!, ev, job, i);
     nodes.usedCpu[i]! += job.cpuMilli;
     nodes.usedMem[i]! += job.memoryMb;
-    nodes.allocs[i]!.add(a);
+    nodes.attach(a);
     job.allocs.push(a);
     job.nonTerminal++;
     job.starting++;
     const perNode = job.perNode;
     if (perNode !== null) perNode.set(i, (perNode.get(i) ?? 0) + 1);
-    this.allocTable.set(a.allocId, a);
+    this.allocTable.add(serial, a);
     (out.placed ??= []).push(a);
   }
 
@@ -664,15 +675,14 @@ export class NomadScheduler {
     else job.lost++;
     nodes.usedCpu[i]! -= job.cpuMilli;
     nodes.usedMem[i]! -= job.memoryMb;
-    const onNode = nodes.allocs[i]!;
-    onNode.delete(a);
+    nodes.detach(a);
     const perNode = job.perNode;
     if (perNode !== null) {
       const c = perNode.get(i)! - 1;
       if (c === 0) perNode.delete(i);
       else perNode.set(i, c);
     }
-    if (nodes.drain[i] === 1 && onNode.size === 0) (out.drainComplete ??= []).push(nodes.ids[i]!);
+    if (nodes.drain[i] === 1 && nodes.allocs[i]!.length === 0) (out.drainComplete ??= []).push(nodes.ids[i]!);
   }
 
   /** Nomad's job status rule: running with any non-terminal allocation, pending with a blocked evaluation, else dead. */
@@ -684,7 +694,7 @@ export class NomadScheduler {
     c[s]++;
     job.status = s;
     if (s === 'dead') {
-      this.deadJobs.add(job);
+      this.deadJobs.push(job);
       if (!job.stopped && job.complete === job.count) {
         job.countedComplete = true;
         c.complete++;

@@ -21,6 +21,7 @@ export class Frontend {
   readonly receiveWebhook = (webhook: Webhook): void => {
     const { services, ledger, telegraf, sim } = this.world;
     this.received++;
+    this.world.trace?.(`${sim.nowMs} webhook ${webhook.id} received by frontend (${services.state('frontend')})`);
     if (!services.isUp('frontend')) {
       this.dropped++;
       ledger.notTriggered(`webhook ${webhook.id}`, 'frontend down: webhook dropped (GitHub does not redeliver)', sim.nowMs);

@@ -45,7 +45,7 @@ export class OutputProcessor implements BuildFailer {
 
   private readonly finalise = (build: Build): void => {
     const { ledger, sim } = this.world;
-    if (ledger.isSettled(build.id)) return;
+    if (build.fate !== undefined) return;
     this.streaming--;
     build.stage = 'done';
     this.stored.stepOutput++;
@@ -53,7 +53,7 @@ export class OutputProcessor implements BuildFailer {
     if (build.template.testResults) this.stored.testResults++;
     const ok = build.infraFailure === undefined && build.tasksFailed === 0 && !build.failsOnItsOwn;
     const reason = build.infraFailure ?? (build.tasksFailed > 0 ? 'a task failed' : build.failsOnItsOwn ? 'tests failed (the build itself)' : '');
-    ledger.settle(build.id, build.name, ok ? 'succeeded' : 'failed', reason, sim.nowMs);
+    ledger.settle(build, ok ? 'succeeded' : 'failed', reason, sim.nowMs);
     this.audit.record('workflow.job.finish');
     this.conductor.buildFinished(build, ok);
   };
@@ -61,10 +61,10 @@ export class OutputProcessor implements BuildFailer {
   /** Fails a build for a platform reason before it ran (contexts, vm-service): visible, with the reason. */
   failBuild(build: Build, reason: string): void {
     const { ledger, sim } = this.world;
-    if (ledger.isSettled(build.id)) return;
+    if (build.fate !== undefined) return;
     build.infraFailure ??= reason;
     build.stage = 'done';
-    ledger.settle(build.id, build.name, 'failed', reason, sim.nowMs);
+    ledger.settle(build, 'failed', reason, sim.nowMs);
     this.audit.record('workflow.job.finish');
     this.conductor.buildFinished(build, false);
   }

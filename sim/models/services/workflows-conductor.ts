@@ -1,7 +1,8 @@
 import type { World } from '../world.ts';
-import type { Build, Webhook, Workflow } from '../build.ts';
+import { Build, type Webhook, type Workflow } from '../build.ts';
 import type { Rng } from '../../engine/rng.ts';
 import type { JobMix } from '../workload/job-mix.ts';
+import type { JobTemplate } from '../workload/types.ts';
 import type { SettledResourceClass } from '../../scenario/settled.ts';
 import type { AuditLog } from './audit-log.ts';
 import { TIMINGS } from '../timings.ts';
@@ -79,31 +80,15 @@ export class WorkflowsConductor {
   }
 
   private readonly startNextJob = (wf: Workflow): void => {
-    const { ledger, sim, scenario } = this.world;
+    const { ledger, sim } = this.world;
     const t = wf.template;
-    const rc = this.resourceClassFor(t.executor, t.resourceClass);
+    const rc = this.classOf(t);
     const id = this.nextBuildId++;
-    const build: Build = {
-      id,
-      name: `gh/acme/repo-${wf.webhook.template + 1}/${id}`,
-      workflow: wf,
-      template: t,
-      resourceClass: rc,
-      stage: 'usage-queue',
-      createdAtMs: sim.nowMs,
-      enteredRunQueueMs: -1,
-      acceptedAtMs: -1,
-      firstTaskStartMs: -1,
-      tasksTotal: t.parallelism,
-      tasksDone: 0,
-      tasksFailed: 0,
-      failsOnItsOwn: t.failureRate > 0 && this.rng.chance(t.failureRate),
-      nomadJobId: `${id.toString(16).padStart(24, '0')}-0-build-acme-repo-${id}`,
-    };
+    const build = new Build(id, wf, t, rc, sim.nowMs, t.failureRate > 0 && this.rng.chance(t.failureRate));
     wf.jobsStarted++;
     ledger.trigger();
+    this.world.trace?.(`${sim.nowMs} build ${build.name} created (workflow ${wf.id}, job ${wf.jobsStarted}/${wf.jobsTotal})`);
     this.inflight.set(id, build);
-    void scenario;
     this.sink!.enqueue(build);
   };
 
@@ -113,4 +98,16 @@ export class WorkflowsConductor {
     if (!rc) throw new Error(`resource class ${kind}:${name} was not settled`);
     return rc;
   }
+
+  /** The resource class of a template, looked up once per template. */
+  private classOf(t: JobTemplate): SettledResourceClass {
+    let rc = this.classes.get(t);
+    if (rc === undefined) {
+      rc = this.resourceClassFor(t.executor, t.resourceClass);
+      this.classes.set(t, rc);
+    }
+    return rc;
+  }
+
+  private readonly classes = new Map<JobTemplate, SettledResourceClass>();
 }

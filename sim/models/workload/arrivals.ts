@@ -6,9 +6,9 @@ export const DAY_MS = 86_400_000;
 export const WEEK_MS = 7 * DAY_MS;
 
 /**
- * Candidate draws one `next()` may make before it gives up. Every generator here needs far fewer (thinning
- * rejects at most a few hundred candidates per arrival with realistic rates), so hitting it means a broken
- * invariant, not a quiet period.
+ * Steps (candidates or rate segments) one `next()` may take before it gives up. Quiet periods are skipped
+ * in bulk (whole weeks or burst periods at once), so a correct spec needs a handful; hitting the limit
+ * means a broken invariant, not a quiet period.
  */
 const MAX_STEPS_PER_ARRIVAL = 10_000_000;
 
@@ -192,83 +192,99 @@ class PoissonProcess implements ArrivalProcess {
   }
 }
 
+/** Divisors of an hour in ms that the thinning bound's segments may use (finer for narrow bells). */
+const SEGMENTS_PER_HOUR = [1, 2, 3, 4, 5, 6, 8, 10, 12, 15, 20, 30, 60] as const;
+
 /**
  * Diurnal: a non-homogeneous Poisson process by thinning (Lewis–Shedler).
  *
- * The dominating rate is piecewise constant, one value per hour of the week (the largest rate inside that
- * hour), rather than one global peak, so night hours and quiet weekends cost almost nothing. Candidates of
- * the dominating process are drawn by inverting its cumulative rate (one Exp(1) per candidate, whole weeks
- * skipped at once since the bound repeats weekly); each is kept with probability rate(t) / bound.
+ * The dominating rate is piecewise constant over the week, not one global peak: each segment (an hour, or
+ * a divisor of an hour no longer than the bell's width) gets the largest rate inside it, so night hours and
+ * quiet weekends cost almost nothing and most candidates are kept. Candidates are drawn by inverting the dominating
+ * process's cumulative rate (one Exp(1) and a binary search each); each is kept with probability
+ * rate(t) / bound.
  */
 class DiurnalProcess implements ArrivalProcess {
   private tMs = 0;
-  /** The bound for each hour of the week (per hour), and their sum: expected candidates per week. */
-  private readonly boundPerHour: Float64Array;
+  private readonly segmentMs: number;
+  /** The bound (per hour) of each segment of the week. */
+  private readonly bound: Float64Array;
+  /** cumulative[i]: expected candidates from the start of the week to the start of segment i. */
+  private readonly cumulative: Float64Array;
   private readonly candidatesPerWeek: number;
 
   constructor(
     private readonly spec: Extract<ArrivalSpec, { kind: 'diurnal' }>,
     private readonly rng: Rng,
   ) {
-    this.boundPerHour = new Float64Array(WEEK_MS / HOUR_MS);
-    let sum = 0;
-    for (let h = 0; h < this.boundPerHour.length; h++) {
-      const bound = maxDiurnalRateInHour(spec, h * HOUR_MS);
-      this.boundPerHour[h] = bound;
-      sum += bound;
+    const perHour = SEGMENTS_PER_HOUR.find((n) => HOUR_MS / n <= spec.widthMs) ?? 60;
+    this.segmentMs = HOUR_MS / perHour;
+    const segments = WEEK_MS / this.segmentMs;
+    this.bound = new Float64Array(segments);
+    this.cumulative = new Float64Array(segments + 1);
+    for (let i = 0; i < segments; i++) {
+      const bound = maxDiurnalRate(spec, i * this.segmentMs, (i + 1) * this.segmentMs);
+      this.bound[i] = bound;
+      this.cumulative[i + 1] = this.cumulative[i]! + (bound * this.segmentMs) / HOUR_MS;
     }
-    this.candidatesPerWeek = sum;
+    this.candidatesPerWeek = this.cumulative[segments]!;
   }
 
   next(): Arrival | undefined {
     if (this.candidatesPerWeek === 0) return undefined;
     for (let candidates = 0; candidates < MAX_STEPS_PER_ARRIVAL; candidates++) {
-      const { atMs, boundPerHour } = this.nextCandidate();
+      const { atMs, boundPerHour, segmentEndMs } = this.nextCandidate();
       this.tMs = atMs;
-      if (this.rng.nextFloat() * boundPerHour < diurnalRate(this.spec, atMs)) return { atMs: Math.round(atMs) };
+      const ratePerHour = diurnalRate(this.spec, atMs);
+      // Far into a run, floating-point rounding can put a point exactly on a segment's end, where the next
+      // segment's rate applies; there the bound is allowed to be short (an event of probability ~1e-10).
+      if (ratePerHour > boundPerHour * (1 + 1e-9) && atMs < segmentEndMs) {
+        throw new Error(`diurnal thinning bound ${boundPerHour}/h is below the rate ${ratePerHour}/h at ${atMs} ms`);
+      }
+      if (this.rng.nextFloat() * boundPerHour < ratePerHour) return { atMs: Math.round(atMs) };
     }
     return tooManySteps('diurnal');
   }
 
-  /** The next point of the dominating process, and the bound of the hour it falls in. */
-  private nextCandidate(): { atMs: number; boundPerHour: number } {
-    let remaining = this.rng.exponential(1);
-    let t = this.tMs;
-    if (remaining >= this.candidatesPerWeek) {
-      const weeks = Math.floor(remaining / this.candidatesPerWeek);
-      t += weeks * WEEK_MS;
-      remaining -= weeks * this.candidatesPerWeek;
+  /** The next point of the dominating process after `tMs`, and the bound of the segment it falls in. */
+  private nextCandidate(): { atMs: number; boundPerHour: number; segmentEndMs: number } {
+    const segments = this.bound.length;
+    let weekStartMs = Math.floor(this.tMs / WEEK_MS) * WEEK_MS;
+    const offsetMs = this.tMs - weekStartMs;
+    const here = Math.min(Math.floor(offsetMs / this.segmentMs), segments - 1);
+    let target = this.cumulative[here]! + (this.bound[here]! * (offsetMs - here * this.segmentMs)) / HOUR_MS;
+    target += this.rng.exponential(1);
+    if (target >= this.candidatesPerWeek) {
+      const weeks = Math.floor(target / this.candidatesPerWeek);
+      weekStartMs += weeks * WEEK_MS;
+      target -= weeks * this.candidatesPerWeek;
     }
-    // After the skip less than a week's worth remains, so this walk visits at most 169 hours.
-    for (let hours = 0; hours <= 2 * this.boundPerHour.length; hours++) {
-      const hourIndex = Math.floor(t / HOUR_MS);
-      const hourEndMs = (hourIndex + 1) * HOUR_MS;
-      const bound = this.boundPerHour[mod(hourIndex, this.boundPerHour.length)]!;
-      const available = (bound * (hourEndMs - t)) / HOUR_MS;
-      if (bound > 0 && remaining < available) {
-        const atMs = t + (remaining / bound) * HOUR_MS;
-        // Rounding can push the point onto the boundary, which belongs to the next hour and its bound.
-        if (atMs < hourEndMs) return { atMs, boundPerHour: bound };
-        remaining = 0;
-      } else {
-        remaining -= available;
-      }
-      t = hourEndMs;
+    // The first segment whose cumulative end passes the target (zero-bound segments are never chosen).
+    let lo = 0;
+    let hi = segments - 1;
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1;
+      if (this.cumulative[mid + 1]! > target) hi = mid;
+      else lo = mid + 1;
     }
-    throw new Error('diurnal candidate walk overran a week: the weekly bound is inconsistent');
+    const bound = this.bound[lo]!;
+    const segmentStartMs = weekStartMs + lo * this.segmentMs;
+    const intoMs = bound > 0 ? ((target - this.cumulative[lo]!) / bound) * HOUR_MS : 0;
+    // Keep the point inside its segment: the next segment's bound may be lower.
+    const atMs = Math.max(this.tMs, segmentStartMs + Math.min(Math.max(intoMs, 0), this.segmentMs * (1 - 1e-12)));
+    return { atMs, boundPerHour: bound, segmentEndMs: segmentStartMs + this.segmentMs };
   }
 }
 
-/** The largest diurnal rate over [start, start + 1h) of a whole hour: at the point nearest a peak. */
-function maxDiurnalRateInHour(spec: Extract<ArrivalSpec, { kind: 'diurnal' }>, hourStartMs: number): number {
-  if (spec.weekends && isWeekend(hourStartMs)) return spec.nightPerHour;
+/** The largest diurnal rate over [fromMs, toMs] inside one day: at the point nearest a peak. */
+function maxDiurnalRate(spec: Extract<ArrivalSpec, { kind: 'diurnal' }>, fromMs: number, toMs: number): number {
+  if (spec.weekends && isWeekend(fromMs)) return spec.nightPerHour;
   if (spec.peakPerHour <= spec.nightPerHour) return spec.nightPerHour;
-  const dayStartMs = Math.floor(hourStartMs / DAY_MS) * DAY_MS;
-  const hourEndMs = hourStartMs + HOUR_MS;
+  const dayStartMs = Math.floor(fromMs / DAY_MS) * DAY_MS;
   let nearestMs = Infinity;
   for (const dayOffsetMs of [-DAY_MS, 0, DAY_MS]) {
     const peakMs = dayStartMs + dayOffsetMs + spec.peakAtMs;
-    const distanceMs = peakMs < hourStartMs ? hourStartMs - peakMs : peakMs > hourEndMs ? peakMs - hourEndMs : 0;
+    const distanceMs = peakMs < fromMs ? fromMs - peakMs : peakMs > toMs ? peakMs - toMs : 0;
     nearestMs = Math.min(nearestMs, distanceMs);
   }
   return bell(spec, nearestMs);

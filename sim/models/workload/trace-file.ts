@@ -1,4 +1,4 @@
-import { parseDurationMs } from '../../util/duration.ts';
+import { formatDurationMs, parseDurationMs } from '../../util/duration.ts';
 import { didYouMean } from '../../util/suggest.ts';
 import type { TraceArrival } from './types.ts';
 
@@ -79,7 +79,9 @@ class RowChecker {
     try {
       return parseDurationMs(text);
     } catch (error) {
-      return this.fail(line, column, 'at', error instanceof Error ? error.message : String(error), AT_HINT);
+      // The duration parser's message already lists the accepted forms; the hint says what the time means.
+      const problem = error instanceof Error ? error.message : String(error);
+      return this.fail(line, column, 'at', problem, 'each time is measured from the start of the run, virtual time 0');
     }
   }
 
@@ -107,7 +109,7 @@ class RowChecker {
         line,
         atColumn,
         'at',
-        `${atMs} ms is earlier than the arrival on line ${this.previousLine} (${this.previousAtMs} ms)`,
+        `${formatDurationMs(atMs)} is earlier than the arrival on line ${this.previousLine} (${formatDurationMs(this.previousAtMs)})`,
         'sort the trace by time',
       );
     }
@@ -166,7 +168,7 @@ function csvHeader(cells: readonly Cell[], lineNo: number, rows: RowChecker): Co
   for (const cell of cells) {
     const name = cell.text.trim().toLowerCase();
     if (!(COLUMNS as readonly string[]).includes(name)) {
-      const hint = [didYouMean(name, COLUMNS), `the columns are ${COLUMNS.join(' and ')}`].filter(Boolean).join('; ');
+      const hint = [didYouMean(name, COLUMNS), `the trace's columns are ${COLUMNS.join(' and ')}`].filter(Boolean).join(' ');
       rows.fail(lineNo, cell.column, name === '' ? '(empty)' : name, 'unknown column in the header', hint);
     }
     if (columns.includes(name as Column)) rows.fail(lineNo, cell.column, name, 'column named twice', 'name each column once');
@@ -239,7 +241,7 @@ function parseJsonl(lines: readonly string[], rows: RowChecker): void {
     };
     for (const key of Object.keys(record).sort()) {
       if (!(COLUMNS as readonly string[]).includes(key)) {
-        const hint = [didYouMean(key, COLUMNS), `the keys are ${COLUMNS.join(' and ')}`].filter(Boolean).join('; ');
+        const hint = [didYouMean(key, COLUMNS), `a line's keys are ${COLUMNS.join(' and ')}`].filter(Boolean).join(' ');
         rows.fail(lineNo, columnOf(key), key, 'unknown key', hint);
       }
     }

@@ -1,0 +1,111 @@
+import { describe, expect, it } from 'vitest';
+import { parseScenario, ScenarioError, formatIssue, type ScenarioIssue } from './parse.ts';
+import { fixtureContext } from '../../harness/scenario/load.ts';
+
+const ctx = fixtureContext((p) => {
+  if (p === 'arrivals.csv') return 'at,job\n0s,0\n90s,0\n2m,0\n';
+  if (p === 'bad.csv') return 'at,job\n0s,0\nlater,0\n';
+  throw new Error('no such file');
+});
+
+const BASE = `name: t
+duration: 1h
+workload:
+  arrivals: { kind: poisson, rate_per_hour: 60 }
+  jobs:
+    - { duration: 5m }
+`;
+
+function issuesOf(text: string): ScenarioIssue[] {
+  try {
+    parseScenario(text, 'x.yaml', ctx);
+  } catch (e) {
+    if (e instanceof ScenarioError) return e.issues;
+    throw e;
+  }
+  throw new Error('expected the scenario to be rejected');
+}
+
+describe('parseScenario', () => {
+  it('settles a minimal scenario with the documented defaults', () => {
+    const s = parseScenario(BASE, 'x.yaml', ctx);
+    expect(s).toMatchObject({
+      name: 't',
+      version: '2.19.6',
+      seed: 1,
+      mode: 'sim',
+      durationMs: 3_600_000,
+      topology: { storage: 's3', auth: 'github', nomadClients: { count: 10, cpus: 8, memoryGb: 32 }, defaultResourceClass: 'medium' },
+    });
+    expect(s.workload.jobs[0]).toMatchObject({ weight: 1, executor: 'docker', resourceClass: 'medium', duration: { kind: 'fixed', ms: 300_000 }, parallelism: 1 });
+    expect(s.topology.resourceClasses['docker:medium']).toEqual({ name: 'medium', executor: 'docker', cpuMilli: 2000, memoryMb: 4096 });
+  });
+
+  it('names file, line, column and field for an unknown target, with a suggestion', () => {
+    const [issue, ...rest] = issuesOf(`${BASE}faults:\n  - { at: 10m, action: kill, target: rabitmq }\n`);
+    expect(rest).toEqual([]);
+    expect(issue).toMatchObject({ file: 'x.yaml', line: 8, field: 'faults[0].target' });
+    expect(issue!.message).toBe('unknown target `rabitmq`; did you mean `rabbitmq`?');
+    expect(issue!.column).toBe(38);
+    expect(formatIssue(issue!)).toMatch(/^x\.yaml:8:38: faults\[0\]\.target: unknown target/);
+  });
+
+  it('rejects unknown keys at the key, suggesting the intended one', () => {
+    const all = issuesOf(BASE.replace('duration: 1h', 'duraton: 1h'));
+    expect(all.map((i) => i.field)).toEqual(['duration', 'duraton']);
+    const unknown = all[1]!;
+    expect(unknown).toMatchObject({ line: 2, column: 1 });
+    expect(unknown.message).toContain('did you mean `duration`?');
+    expect(all[0]!.message).toBe('required field is missing');
+  });
+
+  it('explains bad durations and enum values', () => {
+    const issues = issuesOf(BASE.replace('duration: 5m', 'duration: 5 minutes').replace('poisson', 'poison'));
+    expect(issues.map((i) => [i.field, i.line])).toEqual([
+      ['workload.arrivals.kind', 4],
+      ['workload.jobs[0].duration', 6],
+    ]);
+    expect(issues[0]!.message).toContain('did you mean `poisson`?');
+    expect(issues[1]!.message).toContain('a duration such as 250ms, 90s');
+  });
+
+  it('checks expectations against the report paths', () => {
+    const [issue] = issuesOf(`${BASE}expect:\n  - { metric: builds.lots, max: 0 }\n`);
+    expect(issue).toMatchObject({ field: 'expect[0].metric', line: 8 });
+    expect(issue!.message).toContain('did you mean `builds.lost`?');
+    expect(issuesOf(`${BASE}expect:\n  - { metric: builds.lost, max: 1s }\n`)[0]!.message).toContain('only allowed for *_ms metrics');
+    expect(issuesOf(`${BASE}expect:\n  - { metric: builds.lost, max: 0, min: 0 }\n`)[0]!.message).toContain('exactly one of equals, max or min');
+  });
+
+  it('refuses resource classes that cannot fit a client after the reservation', () => {
+    const text = BASE.replace('{ duration: 5m }', '{ duration: 5m, resource_class: massive }').replace('duration: 1h\n', 'duration: 1h\ntopology: { nomad_clients: { count: 2, cpus: 8 } }\n');
+    const [issue] = issuesOf(text);
+    expect(issue!.message).toContain('needs 7 CPU');
+    expect(issue!.hint).toContain('queued forever');
+  });
+
+  it('refuses faults after the end, `for` on actions it cannot undo, and actions on the wrong target', () => {
+    const issues = issuesOf(`${BASE}faults:\n  - { at: 2h, action: kill, target: redis }\n  - { at: 10m, action: restart, target: redis, for: 5m }\n  - { at: 10m, action: drain, target: frontend }\n`);
+    expect(issues.map((i) => i.field)).toEqual(['faults[0].at', 'faults[1].for', 'faults[2].action']);
+  });
+
+  it('reports YAML syntax errors with their position', () => {
+    const [issue] = issuesOf('name: t\nworkload: {\n');
+    expect(issue!.message).toMatch(/^YAML syntax/);
+    expect(issue!.line).toBeGreaterThanOrEqual(2);
+  });
+
+  it('reads trace files relative to the scenario and locates errors inside them', () => {
+    const trace = BASE.replace('{ kind: poisson, rate_per_hour: 60 }', '{ kind: trace, file: arrivals.csv }');
+    expect(parseScenario(trace, 'x.yaml', ctx).workload.arrivals).toEqual({ kind: 'trace', arrivals: [{ atMs: 0, job: 0 }, { atMs: 90_000, job: 0 }, { atMs: 120_000, job: 0 }] });
+    const [bad] = issuesOf(trace.replace('arrivals.csv', 'bad.csv'));
+    expect(bad).toMatchObject({ file: 'bad.csv', line: 3 });
+    const [missing] = issuesOf(trace.replace('arrivals.csv', 'nope.csv'));
+    expect(missing!.message).toContain('cannot read trace file');
+  });
+
+  it('resolves aliases to canonical container names', () => {
+    const s = parseScenario(`${BASE}faults:\n  - { at: 10m, action: kill, target: picard-output-processor, for: 5m }\n`, 'x.yaml', ctx);
+    expect(s.faults[0]).toMatchObject({ target: 'output-processor', writtenTarget: 'picard-output-processor', atMs: 600_000, forMs: 300_000 });
+  });
+});
