@@ -36,3 +36,16 @@ describe('shipped scenarios', () => {
     expect(readFileSync(file, 'utf8')).toMatch(/^# yaml-language-server: \$schema=(\.\/|(\.\.\/)+)scenario\.schema\.json/);
   });
 });
+
+describe('README', () => {
+  it('its annotated scenario example is valid and runs', async () => {
+    const readme = readFileSync(join(SCENARIOS, '..', 'README.md'), 'utf8');
+    const block = /```yaml\n(# yaml-language-server[\s\S]*?)```/.exec(readme)?.[1];
+    expect(block).toBeDefined();
+    const { parseScenario } = await import('../../sim/scenario/parse.ts');
+    const { fixtureContext } = await import('./load.ts');
+    const s = parseScenario(block!, 'README.md', fixtureContext());
+    expect(s.name).toBe('picard-outage-midday');
+    expect(s.faults.map((f) => f.action)).toEqual(['stop', 'drain']);
+  });
+});

@@ -87,11 +87,11 @@ export function parseScenario(text: string, file: string, ctx: ScenarioContext):
   const issues = semanticIssues(raw, ctx, located);
   if (issues.length > 0) throw new ScenarioError(sortIssues(issues));
 
-  const traceText = raw.workload.arrivals.kind === 'trace' ? readTrace(raw.workload.arrivals.file, ctx, located) : undefined;
+  const traceText = raw.workload.arrivals.kind === 'trace' ? readTrace(raw.workload.arrivals.file, raw.workload.jobs.length, ctx, located) : undefined;
   return settle(raw, { file, ctx, traceText });
 }
 
-function readTrace(traceFile: string, ctx: ScenarioContext, at: Locator): string {
+function readTrace(traceFile: string, jobCount: number, ctx: ScenarioContext, at: Locator): string {
   const path = ['workload', 'arrivals', 'file'];
   if (!ctx.readFile) throw new ScenarioError([at.issue(path, 'trace files cannot be read here', 'run the scenario from a file on disk')]);
   let text: string;
@@ -101,7 +101,7 @@ function readTrace(traceFile: string, ctx: ScenarioContext, at: Locator): string
     throw new ScenarioError([at.issue(path, `cannot read trace file \`${traceFile}\`: ${(e as Error).message}`, 'the path is relative to the scenario file')]);
   }
   try {
-    parseTrace(text, traceFile);
+    parseTrace(text, { source: traceFile, jobCount });
   } catch (e) {
     if (e instanceof TraceParseError) {
       throw new ScenarioError([{ file: traceFile, line: e.line, column: e.column ?? 1, field: e.field, message: e.problem, hint: e.hint }]);
@@ -160,8 +160,16 @@ export function fieldName(path: readonly PathSeg[]): string {
   return out;
 }
 
+/** Sorted by position, one issue per field (a value failing two checks is reported once). */
 function sortIssues(issues: ScenarioIssue[]): ScenarioIssue[] {
-  return issues.sort((a, b) => a.line - b.line || a.column - b.column || a.field.localeCompare(b.field));
+  const seen = new Set<string>();
+  const unique = issues.filter((i) => {
+    const key = `${i.file}:${i.line}:${i.column}:${i.field}`;
+    if (seen.has(key)) return false;
+    seen.add(key);
+    return true;
+  });
+  return unique.sort((a, b) => a.line - b.line || a.column - b.column || a.field.localeCompare(b.field));
 }
 
 function yamlHint(code: string): string | undefined {
@@ -230,6 +238,9 @@ function zodIssue(issue: ZodIssue, at: Locator, data: unknown): ScenarioIssue[] 
       const what = issue.origin === 'array' ? 'items' : issue.origin === 'string' ? 'characters' : '';
       return [at.issue(path, `${describeValue(value)} is out of range: must be ${bound}${what ? ` ${what}` : ''}`)];
     }
+    case 'custom':
+      if (value !== undefined && (typeof value === 'string' || typeof value === 'number')) return [at.issue(path, `${describeValue(value)} is not valid: expected ${issue.message}`)];
+      return [at.issue(path, issue.message ?? 'invalid value')];
     default:
       return [at.issue(path, issue.message ?? 'invalid value')];
   }

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { parseDurationMs } from '../util/duration.ts';
 
 /**
  * The scenario file contract of DESIGN.md, as written by users (snake_case, durations as text).
@@ -9,8 +10,19 @@ import { z } from 'zod';
 /** `250ms`, `90s`, `15m`, `4h`, `2d`, or compounds such as `1h10m`; a bare number means milliseconds. */
 export const DURATION_PATTERN = '^\\s*(\\d+(\\.\\d+)?\\s*(ms|s|m|h|d)\\s*)+$';
 
+function isDuration(text: string): boolean {
+  try {
+    parseDurationMs(text);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+const DURATION_HINT = 'a duration such as 250ms, 90s, 15m, 4h, 2d or 1h10m (units largest first, each once)';
+
 export const Duration = z
-  .union([z.string().regex(new RegExp(DURATION_PATTERN), 'a duration such as 250ms, 90s, 15m, 4h, 2d or 1h10m'), z.number().int().nonnegative()])
+  .union([z.string().regex(new RegExp(DURATION_PATTERN), DURATION_HINT).refine(isDuration, DURATION_HINT), z.number().int().nonnegative()])
   .describe('A duration: 250ms, 90s, 15m, 4h, 2d, compounds like 1h10m, or a number of milliseconds.');
 
 const TimeOfDay = z.string().regex(/^([01]?\d|2[0-3]):[0-5]\d$/, 'a time of day such as 14:00').describe('Time of day, HH:MM.');
@@ -130,7 +142,7 @@ const Fault = z.strictObject({
 });
 
 const Scalar = z.union([z.string(), z.number(), z.boolean(), z.null()]);
-const Bound = z.union([z.number(), z.string().regex(new RegExp(DURATION_PATTERN), 'a number, or a duration for *_ms metrics')]);
+const Bound = z.union([z.number(), z.string().regex(new RegExp(DURATION_PATTERN), 'a number, or a duration for *_ms metrics').refine(isDuration, DURATION_HINT)]);
 const Expectation = z
   .strictObject({
     metric: z.string().min(1).describe('A path into report.json, e.g. builds.lost or queue_time_ms.p95.'),

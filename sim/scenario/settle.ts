@@ -70,7 +70,7 @@ function settleArrivals(raw: RawScenario, traceText: string | undefined, traceFi
         lengthMs: ms(a.length),
       };
     case 'trace':
-      return { kind: 'trace', arrivals: parseTrace(traceText ?? '', traceFile) };
+      return { kind: 'trace', arrivals: parseTrace(traceText ?? '', { source: traceFile, jobCount: raw.workload.jobs.length }) };
   }
 }
 

@@ -49,13 +49,13 @@ const scenarioArb = fc.record({
   ops: fc.array(opArb, { minLength: 1, maxLength: 80 }),
 });
 
-type Scenario = fc.RecordValue<{
+interface Scenario {
   seed: number;
   bound: number;
   algorithm: 'binpack' | 'spread';
   initialNodes: number;
   ops: Op[];
-}>;
+}
 
 interface Step {
   op: Op;
