@@ -21,7 +21,7 @@ export class Ledger {
   /** Receives each fate as a line (the run's event log), when set. */
   trace: ((line: string) => void) | undefined;
   readonly counts: BuildCounts = { triggered: 0, succeeded: 0, failed: 0, lost: 0, stuck: 0, not_triggered: 0, retried: 0 };
-  readonly dataLoss: DataLoss = { step_output: 0, artifacts: 0, test_results: 0, audit_events: 0 };
+  readonly dataLoss: DataLoss = { step_output: 0, artifacts: 0, test_results: 0, audit_events: 0, live_step_output: 0, build_records: 0, workflow_records: 0 };
   readonly affected: AffectedBuild[] = [];
   /** Failure reasons and how often each occurred (all of them, not just the listed builds). */
   readonly reasons = new Map<string, number>();

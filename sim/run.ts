@@ -18,9 +18,9 @@ export function runScenario(scenario: SettledScenario, profile: Profile, opts: P
   baselineTwin.run();
   const baseline = buildReport(baselineTwin);
   const draft = buildReport(twin);
-  const { severity } = classify(draft, baseline);
+  const { severity, because } = classify(draft, baseline);
   // Each fault of a single-fault run gets the run's severity; with several, all carry the overall verdict
   // (isolating each would take a run per fault: `twin conformance` does that).
   const overall = worst('none', severity);
-  return buildReport(twin, { overall, perFault: twin.faults.applied.map(() => overall) });
+  return buildReport(twin, { overall, perFault: twin.faults.applied.map(() => overall), because });
 }

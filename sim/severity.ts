@@ -1,4 +1,4 @@
-import type { ObservedSeverity, Report } from './report/types.ts';
+import type { DataLoss, ObservedSeverity, Report } from './report/types.ts';
 
 /** What the classifier reads of a run: only observations, never the documented severity. */
 export type Observation = Pick<Report, 'builds' | 'data_loss' | 'queue_time_ms' | 'webhooks' | 'workflows'>;
@@ -6,11 +6,14 @@ export type Observation = Pick<Report, 'builds' | 'data_loss' | 'queue_time_ms' 
 /** How much later builds may start than in the baseline before they count as delayed. */
 export const DELAY_TOLERANCE_MS = 60_000;
 
+/** Data that had been (or was being) stored durably: losing it is severe. Live step output is not among it. */
+export const STORED_DATA: readonly (keyof DataLoss)[] = ['step_output', 'artifacts', 'test_results', 'audit_events', 'build_records', 'workflow_records'];
+
 /**
  * Classifies a faulty run against the fault-free baseline of the same scenario and seed:
- * - severe: stored data lost, builds lost or left stuck (corrupt), or more than half the builds failed or
- *   never triggered (a major loss of functionality);
- * - moderate: some builds failed, were delayed or not triggered, but nothing stored was lost;
+ * - severe: stored data lost, builds lost or left stuck, or workflows left inconsistent (corrupt);
+ * - moderate: some builds failed, were retried, delayed or not triggered, or the live output of running
+ *   steps was lost, but nothing stored was lost and everything that started ended visibly;
  * - mild: no build affected and nothing lost.
  * Rules and thresholds are documented in sim/README.md.
  */
@@ -18,20 +21,23 @@ export function classify(run: Observation, baseline: Observation): { severity: O
   const because: string[] = [];
   const b = run.builds;
   const b0 = baseline.builds;
-  const lossKeys = Object.keys(run.data_loss) as (keyof Observation['data_loss'])[];
-  for (const k of lossKeys) if (run.data_loss[k] > baseline.data_loss[k]) because.push(`${k.replace('_', ' ')} lost: ${run.data_loss[k]}`);
+  for (const k of STORED_DATA) {
+    const extra = (run.data_loss[k] ?? 0) - (baseline.data_loss[k] ?? 0);
+    if (extra > 0) because.push(`${k.replaceAll('_', ' ')} lost: ${extra}`);
+  }
   if (b.lost > b0.lost) because.push(`${b.lost - b0.lost} builds lost`);
   if (b.stuck > b0.stuck) because.push(`${b.stuck - b0.stuck} builds left stuck`);
-  const expected = Math.max(1, b0.triggered + b0.not_triggered);
-  const broken = b.failed - b0.failed + (b.not_triggered - b0.not_triggered);
-  if (broken > expected / 2) because.push(`major loss of functionality: ${broken} of ${expected} builds failed or never triggered`);
+  const inconsistent = run.workflows.inconsistent - baseline.workflows.inconsistent;
+  if (inconsistent > 0) because.push(`${inconsistent} workflows left inconsistent`);
   if (because.length > 0) return { severity: 'severe', because };
 
   if (b.failed > b0.failed) because.push(`${b.failed - b0.failed} more builds failed`);
   if (b.not_triggered > b0.not_triggered) because.push(`${b.not_triggered - b0.not_triggered} webhooks not triggered`);
+  if (b.retried > b0.retried) because.push(`${b.retried - b0.retried} builds retried`);
   const delay = run.queue_time_ms.max - baseline.queue_time_ms.max;
   if (delay > DELAY_TOLERANCE_MS) because.push(`builds delayed: max queue time +${Math.round(delay / 1000)} s`);
-  if (b.retried > b0.retried) because.push(`${b.retried - b0.retried} builds retried`);
+  const live = run.data_loss.live_step_output - baseline.data_loss.live_step_output;
+  if (live > 0) because.push(`live output of running steps lost for ${live} builds`);
   if (because.length > 0) return { severity: 'moderate', because };
   return { severity: 'mild', because: ['no build affected, nothing lost'] };
 }

@@ -4,6 +4,11 @@ import { Ledger } from './ledger.ts';
 import { Telegraf } from './metrics/telegraf.ts';
 import { SampleSet } from './metrics/percentiles.ts';
 import { Services } from './models/services/registry.ts';
+import { Broker } from './models/services/broker.ts';
+import { Fates } from './models/services/fates.ts';
+import { TestResults } from './models/services/test-results.ts';
+import { ServicesDisk } from './models/services/disk.ts';
+import { planStartup, type StartupPlan } from './models/services/startup.ts';
 import type { World } from './models/world.ts';
 import type { Webhook } from './models/build.ts';
 import { GithubEnterprise } from './models/github/github-enterprise.ts';
@@ -60,6 +65,11 @@ export class Twin {
   readonly vm: VmService;
   readonly fleet: NomadFleet;
   readonly faults: FaultInjector;
+  readonly broker: Broker;
+  readonly fates: Fates;
+  readonly testResults: TestResults;
+  readonly disk: ServicesDisk;
+  readonly startup: StartupPlan;
   readonly runQueueLatency = new SampleSet();
   readonly mix: JobMix;
   /** Per virtual hour, builds that reached a fate in it (throughput). */
@@ -86,33 +96,49 @@ export class Twin {
 
     // GitHub Enterprise sends push webhooks and serves config.yml.
     this.github = new GithubEnterprise(this.world);
-    // audit-log-service collects the services' audit events.
-    this.audit = new AuditLog(this.world);
+    // RabbitMQ carries the queues between the services.
+    this.broker = new Broker(this.world);
+    // The Services machine's disk, kept in check by tutum/logrotate.
+    this.disk = new ServicesDisk(this.world, this.broker);
+    // audit-log-service persists the services' audit events from a durable queue.
+    this.audit = new AuditLog(this.world, this.broker);
     // workflows-conductor turns a webhook into a workflow and its jobs into builds.
     this.conductor = new WorkflowsConductor(this.world, this.mix, this.audit);
+    // Builds that end outside output-processor (visible failures, losses) are settled here.
+    this.fates = new Fates(this.world, this.conductor);
     // frontend receives the webhook and asks workflows-conductor to start the workflow.
-    this.frontend = new Frontend(this.world, this.conductor);
+    this.frontend = new Frontend(this.world, this.conductor, this.broker);
     // dispatcher moves new builds from the usage queue to the run queue.
-    this.dispatcher = new Dispatcher(this.world);
+    this.dispatcher = new Dispatcher(this.world, this.broker, this.fates);
     this.conductor.connect(this.dispatcher);
+    // test-results parses stored test results (and back-fills after an outage).
+    this.testResults = new TestResults(this.world);
     // output-processor finalises builds (step output, artifacts, test results) and makes fates visible.
-    this.output = new OutputProcessor(this.world, this.conductor, this.audit);
+    this.output = new OutputProcessor(this.world, this.conductor, this.audit, this.broker, this.testResults);
     // contexts-service with vault-cci decrypts contexts for the jobs that use them.
-    this.contexts = new ContextsService(this.world, this.audit);
-    this.contexts.connect(this.output);
+    this.contexts = new ContextsService(this.world, this.audit, this.fates);
     // schedulerer sends each build's tasks to the Nomad server.
-    this.schedulerer = new Schedulerer(this.world);
+    this.schedulerer = new Schedulerer(this.world, this.broker, this.fates);
     // picard-dispatcher takes builds from the run queue, fetches config from GHE, splits them into tasks.
-    this.picard = new PicardDispatcher(this.world, this.dispatcher, this.github, this.contexts, this.schedulerer, this.runQueueLatency);
+    this.picard = new PicardDispatcher(this.world, this.dispatcher, this.broker, this.github, this.contexts, this.schedulerer, this.fates, this.runQueueLatency);
     this.dispatcher.connect(this.picard);
-    // vm-service (with vm-scaler) provides EC2 instances for machine and remote Docker jobs.
+    // vm-service (with vm-scaler and vm-gc) provides EC2 instances for machine and remote Docker jobs.
     this.vm = new VmService(this.world);
     // The Nomad server places tasks on the client fleet, whose build agents report to output-processor.
-    this.fleet = new NomadFleet(this.world, this.vm, this.output, this.audit);
+    this.fleet = new NomadFleet(this.world, this.vm, this.output, this.audit, this.fates);
+    this.fleet.onInfrastructureFailure((build, reason) => this.fates.failAndRetry(build, reason, (retry) => this.dispatcher.enqueue(retry)));
     this.schedulerer.connect(this.fleet);
     this.fleet.addClients(scenario.topology.nomadClients.count);
+    // telegraf drops what it receives while it is down (metric gaps).
+    this.services.onChange('telegraf', (_n, state) => {
+      this.telegraf.up = state === 'running';
+    });
     // The fault injector changes container and fleet states at the scenario's times.
-    this.faults = new FaultInjector(this.world, this.fleet);
+    this.faults = new FaultInjector(this.world, this.fleet, this.output, this.disk, this.broker, this.conductor);
+    // The Services machine boots: containers start in the order of their startup dependencies.
+    const failing = new Set(opts.withoutFaults ? [] : scenario.faults.filter((f) => f.action === 'fail_at_startup').map((f) => f.target));
+    this.startup = planStartup(profile, failing);
+    for (const f of this.startup.failed) this.services.set(f.name, 'failed', 0, 'startup-failure');
   }
 
   /** Runs the scenario to its end: the workload stops at `duration`, then in-flight work drains (bounded). */
@@ -138,6 +164,7 @@ export class Twin {
     this.every(TIMINGS.nomadGcIntervalMs, this.fleet.gc);
     this.every(3_600_000, this.audit.persist);
     this.every(VmService.scaleIntervalMs, this.vm.scale);
+    this.every(VmService.gcIntervalMs, this.vm.collectGarbage);
 
     const maxEvents = this.opts.maxEvents ?? 500_000_000;
     const progressStepMs = Math.max(60_000, Math.floor(endMs / 200));
@@ -161,7 +188,7 @@ export class Twin {
   activeWork(): number {
     const c = this.conductor;
     const f = this.frontend;
-    return this.webhooksSent - f.received + (f.accepted - c.started - c.rejected) + (c.started - c.succeeded - c.failed);
+    return this.webhooksSent - f.received + (f.accepted - c.started - c.rejected) + c.running;
   }
 
   get endReason(): string {
@@ -209,6 +236,7 @@ export class Twin {
     telegraf.gauge('circle.nomad.client_agent.resources.available.memory', mhz.availableMemory);
     telegraf.gauge('circle.build-queue.runnable.builds', this.dispatcher.runQueue.length);
     telegraf.flush(sim.nowMs);
+    this.disk.tick(this.ledger.counts.succeeded + this.ledger.counts.failed);
 
     const hour = Math.floor((sim.nowMs - 1) / 3_600_000);
     const done = this.ledger.counts.succeeded + this.ledger.counts.failed;
@@ -236,8 +264,9 @@ export class Twin {
     };
     for (const build of [...this.conductor.inflight.values()].sort((a, b) => a.id - b.id)) {
       if (build.fate !== undefined) continue;
-      this.ledger.settle(build, 'stuck', where[build.stage] ?? build.stage, now);
-      this.conductor.buildAbandoned(build);
+      const reason = where[build.stage] ?? build.stage;
+      this.ledger.settle(build, 'stuck', reason, now);
+      this.conductor.buildAbandoned(build, reason);
     }
   }
 }

@@ -5,7 +5,7 @@ import { containerNames, findContainer } from '../../fixtures/lookup.ts';
 import type { Profile } from '../../fixtures/schema.ts';
 import { parseScenario, ScenarioError, type ScenarioContext } from '../../sim/scenario/parse.ts';
 import type { SettledResourceClass, SettledScenario } from '../../sim/scenario/settled.ts';
-import { SIM_FAULT_ACTIONS } from '../../sim/faults/injector.ts';
+import { faultSupport } from '../../sim/faults/injector.ts';
 
 /** The resource classes the twin knows for a profile: the default class, then the example's other classes. */
 export function profileResourceClasses(profile: Profile): SettledResourceClass[] {
@@ -29,7 +29,7 @@ export function fixtureContext(readFile?: (path: string) => string): ScenarioCon
     containerNames: (v) => containerNames(profile(v)),
     resourceClasses: (v) => profileResourceClasses(profile(v)),
     defaultResourceClass: (v) => profile(v).resource_classes.default.name,
-    supportedFaultActions: SIM_FAULT_ACTIONS,
+    faultSupport,
     ...(readFile ? { readFile } : {}),
   };
 }

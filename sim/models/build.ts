@@ -22,7 +22,8 @@ export interface Workflow {
   template: JobTemplate;
   jobsTotal: number;
   jobsStarted: number;
-  state: 'running' | 'succeeded' | 'failed';
+  /** `inconsistent`: left running forever because a transition could not be recorded. */
+  state: 'running' | 'succeeded' | 'failed' | 'inconsistent';
 }
 
 /**
@@ -42,6 +43,16 @@ export class Build {
   tasksFailed = 0;
   /** Set when the platform failed the build; the first reason wins. */
   infraFailure: string | undefined = undefined;
+  /** Changes each time a consumer takes the build, so a callback of a consumer that died since is ignored. */
+  token = 0;
+  /** Its live step output (redis) was lost while it ran. */
+  liveOutputLost = false;
+  /** output-processor lost its buffered step output (killed while the build streamed). */
+  outputLost = false;
+  /** Lost allocations of this build (a Nomad client or the Nomad state went away under it). */
+  tasksLost = 0;
+  /** This build is a retry of another (CircleCI re-runs builds that failed for infrastructure reasons). */
+  retryOf: number | undefined = undefined;
   readonly tasksTotal: number;
   private jobId: string | undefined = undefined;
 

@@ -8,7 +8,7 @@ export function replayCommand(file: string, seed: number, mode: 'sim' | 'live' =
 }
 
 /** Reads a finished twin into the report contract (expectations evaluated, severity filled in by the caller). */
-export function buildReport(twin: Twin, severity: { overall: ObservedSeverity; perFault: ObservedSeverity[] } = { overall: 'none', perFault: [] }): Report {
+export function buildReport(twin: Twin, severity: { overall: ObservedSeverity; perFault: ObservedSeverity[]; because?: string[] } = { overall: 'none', perFault: [] }): Report {
   const s = twin.scenario;
   const l = twin.ledger;
   const nc = s.topology.nomadClients;
@@ -40,7 +40,7 @@ export function buildReport(twin: Twin, severity: { overall: ObservedSeverity; p
     duration_ms: s.durationMs,
     ended_at_ms: twin.sim.nowMs,
     webhooks: { received: twin.frontend.received, accepted: twin.frontend.accepted, dropped: twin.frontend.dropped },
-    workflows: { started: twin.conductor.started, succeeded: twin.conductor.succeeded, failed: twin.conductor.failed, not_started: twin.conductor.rejected },
+    workflows: { started: twin.conductor.started, succeeded: twin.conductor.succeeded, failed: twin.conductor.failed, not_started: twin.conductor.rejected, inconsistent: twin.conductor.inconsistent },
     run_queue_latency_ms: twin.runQueueLatency.percentiles(),
     throughput: {
       builds_per_hour: round2(finished / hours),
@@ -61,7 +61,14 @@ export function buildReport(twin: Twin, severity: { overall: ObservedSeverity; p
       instances_terminated: twin.vm.terminated,
       preallocated_used: twin.vm.preallocatedUsed,
       mean_wait_ms: twin.vm.waits.percentiles().mean,
+      stale_peak: twin.vm.peakStale,
+      stale_instance_hours: round2(twin.vm.staleInstanceMs / 3_600_000),
     },
+    severity_because: severity.because ?? [],
+    startup: { system_started: twin.startup.systemStarted, failed: twin.startup.failed.map((f) => ({ ...f })) },
+    services_machine: { min_free_disk_mb: Math.round(twin.disk.minFreeMb), disk_full: twin.disk.minFreeMb <= 0 },
+    test_results: { parsed: twin.testResults.parsed, peak_backlog: twin.testResults.peakBacklog },
+    metric_gaps: twin.telegraf.gaps,
     metrics: roundMetrics(twin.telegraf.summaries()),
     ledger: { conserved: l.conserved(), equation: l.equation() },
     affected_builds: l.affected.map((a) => ({ ...a })),

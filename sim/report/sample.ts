@@ -18,7 +18,7 @@ export function sampleReport(overrides: Partial<Report> = {}): Report {
     passed: false,
     builds: { triggered: 2391, succeeded: 2310, failed: 52, lost: 27, stuck: 2, not_triggered: 9, retried: 14 },
     queue_time_ms: { mean: 4180, p50: 2350, p95: 12_400, p99: 185_000, max: 642_000 },
-    data_loss: { step_output: 31, artifacts: 0, test_results: 4, audit_events: 0 },
+    data_loss: { step_output: 31, artifacts: 0, test_results: 4, audit_events: 0, live_step_output: 12, build_records: 0, workflow_records: 0 },
     faults: [
       { at_ms: 3_600_000, action: 'kill', target: 'rabbitmq', for_ms: 600_000, observed_severity: 'severe' },
       { at_ms: 9_000_000, action: 'terminate_instance', target: 'nomad_client', count: 2, observed_severity: 'moderate' },
@@ -34,7 +34,7 @@ export function sampleReport(overrides: Partial<Report> = {}): Report {
     duration_ms: 14_400_000,
     ended_at_ms: 15_312_000,
     webhooks: { received: 2400, accepted: 2391, dropped: 9 },
-    workflows: { started: 2391, succeeded: 2310, failed: 81, not_started: 9 },
+    workflows: { started: 2391, succeeded: 2310, failed: 81, not_started: 9, inconsistent: 0 },
     run_queue_latency_ms: { mean: 620, p50: 180, p95: 1900, p99: 96_000, max: 610_000 },
     throughput: { builds_per_hour: 555.3, peak_builds_per_hour: 1042, tasks_completed: 2771 },
     capacity: {
@@ -46,7 +46,12 @@ export function sampleReport(overrides: Partial<Report> = {}): Report {
       peak_cpu_utilisation: 0.967,
       peak_pending_jobs: 183,
     },
-    vm_service: { instances_launched: 24, instances_terminated: 22, preallocated_used: 11, mean_wait_ms: 41_500 },
+    vm_service: { instances_launched: 24, instances_terminated: 22, preallocated_used: 11, mean_wait_ms: 41_500, stale_peak: 1, stale_instance_hours: 0.17 },
+    severity_because: ['31 builds lost', 'step output lost: 31'],
+    startup: { system_started: true, failed: [] },
+    services_machine: { min_free_disk_mb: 11_200, disk_full: false },
+    test_results: { parsed: 1_980, peak_backlog: 0 },
+    metric_gaps: 0,
     metrics: {
       'circle.backend.build.run-queue': { type: 'gauge', samples: 1531, mean: 3.1, max: 412, min: 0, last: 0 },
       'circle.dispatcher.find-containers-failed': { type: 'counter', samples: 1531, mean: 0.02, max: 4, min: 0, last: 0 },

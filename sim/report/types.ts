@@ -23,11 +23,22 @@ export interface BuildCounts {
   retried: number;
 }
 
+/** What was lost, counted per item (builds for step output and test results, objects for artifacts, events). */
 export interface DataLoss {
+  /** Builds whose step output (to be kept in mongo / action-logs) was lost in part or whole. */
   step_output: number;
+  /** Artifacts that never reached object storage or were deleted. */
   artifacts: number;
+  /** Builds whose test results were lost. */
   test_results: number;
+  /** Audit events never persisted under audit-logs/audit_log/v1. */
   audit_events: number;
+  /** Builds whose live output of running steps (held in redis) was lost: shown while running, never stored. */
+  live_step_output: number;
+  /** Build records lost from mongo (a wiped data store). */
+  build_records: number;
+  /** Workflow records lost from postgres (a wiped data store). */
+  workflow_records: number;
 }
 
 export interface FaultRecord {
@@ -87,7 +98,8 @@ export interface Report {
   /** Virtual time when the run ended (after the workload stopped and in-flight work drained or timed out). */
   ended_at_ms: number;
   webhooks: { received: number; accepted: number; dropped: number };
-  workflows: { started: number; succeeded: number; failed: number; not_started: number };
+  /** `inconsistent`: left running forever, e.g. a job finished while workflows-conductor could not record it. */
+  workflows: { started: number; succeeded: number; failed: number; not_started: number; inconsistent: number };
   /** circle.run-queue.latency: run queue entry until picard-dispatcher accepts the build. */
   run_queue_latency_ms: Percentiles;
   throughput: { builds_per_hour: number; peak_builds_per_hour: number; tasks_completed: number };
@@ -100,7 +112,26 @@ export interface Report {
     peak_cpu_utilisation: number;
     peak_pending_jobs: number;
   };
-  vm_service: { instances_launched: number; instances_terminated: number; preallocated_used: number; mean_wait_ms: number };
+  vm_service: {
+    instances_launched: number;
+    instances_terminated: number;
+    preallocated_used: number;
+    mean_wait_ms: number;
+    /** Instances left running after their job (a failed termination) that vm-gc had not reaped yet: most at once. */
+    stale_peak: number;
+    /** Instance-hours spent on stale instances (cost). */
+    stale_instance_hours: number;
+  };
+  /** The observations behind `observed_severity` (empty without faults). */
+  severity_because: string[];
+  /** The Services machine's boot: containers that did not come up, and whether the system started at all. */
+  startup: { system_started: boolean; failed: { name: string; reason: string }[] };
+  /** The Services machine's disk: the least free space seen, and whether it filled. */
+  services_machine: { min_free_disk_mb: number; disk_full: boolean };
+  /** test-results: results parsed, and the most that waited for parsing at once (an outage's back-fill). */
+  test_results: { parsed: number; peak_backlog: number };
+  /** statsd flush intervals lost while telegraf was down. */
+  metric_gaps: number;
   metrics: Record<string, MetricSummary>;
   ledger: { conserved: boolean; equation: string };
   affected_builds: AffectedBuild[];

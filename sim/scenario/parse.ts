@@ -40,8 +40,8 @@ export interface ScenarioContext {
   containerNames(version: string): readonly string[];
   resourceClasses(version: string): readonly SettledResourceClass[];
   defaultResourceClass(version: string): string;
-  /** Fault actions the runtime can apply; others are refused with their location. All when absent. */
-  supportedFaultActions?: ReadonlySet<string>;
+  /** Why the runtime cannot apply a fault (refused with its location), or undefined when it can. */
+  faultSupport?(action: (typeof FAULT_ACTIONS)[number], target: string, atMs: number): string | undefined;
   /** Reads a file named in the scenario (a trace), relative to the scenario file. Throws with a message if absent. */
   readFile?(relativePath: string): string;
 }
@@ -50,13 +50,13 @@ type PathSeg = string | number;
 
 const SPECIAL_TARGETS = ['nomad_client', 'services_machine'] as const;
 /** Actions that `for:` can undo, and the action that undoes them. */
-export const UNDO_ACTION: Partial<Record<(typeof FAULT_ACTIONS)[number], (typeof FAULT_ACTIONS)[number]>> = {
-  kill: 'restart',
+export const UNDO_ACTION: Partial<Record<(typeof FAULT_ACTIONS)[number], string>> = {
+  kill: 'start',
   stop: 'start',
   pause: 'unpause',
   partition: 'heal',
-  drain: 'drain',
-  disk_fill: 'restart',
+  drain: 'undrain',
+  disk_fill: 'free the space',
 };
 const STATEFUL = new Set(['nomad_server', 'redis', 'mongo', 'postgres', 'rabbitmq', 'vault-cci', 'fileserved']);
 
@@ -314,10 +314,9 @@ function semanticIssues(raw: RawScenario, ctx: ScenarioContext, at: Locator): Sc
       const problem = actionTargetProblem(f.action, canonical);
       if (problem) issues.push(at.issue(['faults', i, 'action'], problem.message, problem.hint));
     }
-    if (ctx.supportedFaultActions && !ctx.supportedFaultActions.has(f.action)) {
-      issues.push(at.issue(['faults', i, 'action'], `fault action \`${f.action}\` is not modelled by the simulation yet`, `modelled today: ${[...ctx.supportedFaultActions].join(', ')}`));
-    }
     const atMs = toMs(f.at);
+    const unsupported = canonical === undefined ? undefined : ctx.faultSupport?.(f.action, canonical, atMs);
+    if (unsupported !== undefined) issues.push(at.issue(['faults', i, 'action'], unsupported, 'see README.md, "Faults", for what the simulation models'));
     if (atMs > durationMs) issues.push(at.issue(['faults', i, 'at'], `fault at ${f.at} is after the end of the scenario (duration ${raw.duration})`, 'faults must happen within `duration`'));
     if (f.for !== undefined && UNDO_ACTION[f.action] === undefined) {
       issues.push(at.issue(['faults', i, 'for'], `\`for\` cannot undo \`${f.action}\``, `\`for\` applies to: ${Object.keys(UNDO_ACTION).join(', ')}; schedule the opposite action as its own fault`));

@@ -4,6 +4,7 @@ import type { Rng } from '../../engine/rng.ts';
 import type { NomadSubmitter } from '../services/schedulerer.ts';
 import type { OutputProcessor } from '../services/output-processor.ts';
 import type { AuditLog } from '../services/audit-log.ts';
+import type { Fates } from '../services/fates.ts';
 import type { VmService } from '../vm-service/vm-service.ts';
 import { NomadScheduler, CPU_MHZ_PER_CORE, type Change, type Placement } from '../nomad/index.ts';
 import { createDurationSampler, type DurationSampler } from '../workload/durations.ts';
@@ -17,12 +18,26 @@ interface TaskRun {
   build: Build;
   taskIndex: number;
   hasVm: boolean;
+  running: boolean;
+  /** The allocation is gone (node lost, job stopped, state wiped): pending callbacks are ignored. */
+  gone: boolean;
 }
+
+/** How long the Nomad server waits for a client's heartbeat before marking it down (heartbeat TTL + grace). */
+export const HEARTBEAT_TIMEOUT_MS = 30_000;
 
 /**
  * The Nomad server and its client fleet: the scheduler places each build's tasks; a client starts the build
  * agent, which (for `machine` and remote Docker jobs) first gets an EC2 instance from vm-service, runs the
  * steps, and reports to output-processor. Queue time ends when the build's first task starts running.
+ *
+ * Failure modes, from the mechanics:
+ * - nomad_server down: nothing new can be registered (schedulerer drops what it takes); clients keep running
+ *   their tasks and report the ends once the server is back (its state is on disk, in /opt/nomad);
+ * - /opt/nomad wiped: the server forgets every job and allocation; clients kill allocations the server does
+ *   not know, so running builds vanish (they show Running forever) and pending ones are forgotten;
+ * - a client lost (terminated, or cut off by a partition past the heartbeat timeout): its allocations are
+ *   lost; CircleCI fails those builds as infrastructure failures and re-runs them.
  */
 export class NomadFleet implements NomadSubmitter {
   readonly scheduler: NomadScheduler;
@@ -34,22 +49,42 @@ export class NomadFleet implements NomadSubmitter {
   /** Wait for capacity: from registration with the Nomad server until the first task is placed. */
   readonly capacityWaits = new SampleSet();
   readonly nodeIds: string[] = [];
+  private readonly downNodes = new Set<string>();
   runningTasks = 0;
   peakRunningTasks = 0;
   usedCpuMilli = 0;
   usedMemoryMb = 0;
   tasksCompleted = 0;
+  tasksLost = 0;
+  /** Scheduler updates clients could not deliver while the Nomad server was down, applied when it is back. */
+  private deferred: (() => void)[] = [];
+  private retryScheduled = false;
+  private partitioned = false;
+  private retryBuild: ((build: Build, reason: string) => void) | undefined;
 
   constructor(
     private readonly world: World,
     private readonly vm: VmService,
     private readonly output: OutputProcessor,
     private readonly audit: AuditLog,
+    private readonly fates: Fates,
   ) {
     const nc = world.profile.nomad_client;
     this.rng = world.rng.fork('fleet');
     this.scheduler = new NomadScheduler({ rng: world.rng.fork('nomad'), reservedCpuMilli: nc.reserved_cpu * 1000, reservedMemoryMb: nc.reserved_memory_gb * 1024 });
     this.durations = world.scenario.workload.jobs.map((j) => createDurationSampler(j.duration));
+    world.services.onChange('nomad_server', (_n, state) => {
+      if (state === 'running') this.serverBack();
+    });
+  }
+
+  /** How builds failed for infrastructure reasons are re-run (workflows-conductor's retry, wired by the twin). */
+  onInfrastructureFailure(retry: (build: Build, reason: string) => void): void {
+    this.retryBuild = retry;
+  }
+
+  private get serverUp(): boolean {
+    return this.world.services.isUp('nomad_server') && !this.partitioned;
   }
 
   /** Adds `count` clients of the scenario's size; they register ready. */
@@ -60,13 +95,18 @@ export class NomadFleet implements NomadSubmitter {
       const id = this.scheduler.addNode({ name: `ip-10-0-${(n >> 8) & 255}-${n & 255}`, cpuMilli: cpus * 1000, memoryMb: memoryGb * 1024, datacenter: 'us-east-1', nodeClass: this.world.profile.nomad_client.node_class });
       this.nodeIds.push(id);
     }
-    this.world.sim.schedule(0, this.capacityChanged);
+    this.requestRetry();
   }
 
-  /** Usable capacity of the whole fleet after the per-client reservation. */
+  /** Clients that are not lost (terminated or marked down). */
+  liveNodeIds(): string[] {
+    return this.nodeIds.filter((id) => !this.downNodes.has(id));
+  }
+
+  /** Usable capacity of the live fleet after the per-client reservation. */
   usableCpuMilli(): number {
     const { cpus } = this.world.scenario.topology.nomadClients;
-    return this.nodeIds.length * (cpus - this.world.profile.nomad_client.reserved_cpu) * 1000;
+    return (this.nodeIds.length - this.downNodes.size) * (cpus - this.world.profile.nomad_client.reserved_cpu) * 1000;
   }
 
   submit(build: Build): void {
@@ -78,24 +118,79 @@ export class NomadFleet implements NomadSubmitter {
     this.apply(this.scheduler.registerJob({ id: build.nomadJobId, count: build.tasksTotal, cpuMilli: rc.cpuMilli, memoryMb: rc.memoryMb }));
   }
 
-  /** Offers capacity to blocked evaluations (after nodes join, or when a bounded retry left some over). */
-  private readonly capacityChanged = (): void => {
-    this.retryScheduled = false;
-    this.apply(this.scheduler.retryBlocked());
-  };
-
-  private retryScheduled = false;
-
   /** Drains a client (running allocations finish, nothing new is placed) or takes it out of drain. */
   setDrain(nodeId: string, enable: boolean): void {
-    this.apply(this.scheduler.setDrain(nodeId, enable));
+    this.whenServerUp(() => this.apply(this.scheduler.setDrain(nodeId, enable)));
+  }
+
+  /** A client instance is terminated: the server marks it down after the heartbeat timeout; its work is lost. */
+  terminate(nodeId: string): void {
+    if (this.downNodes.has(nodeId)) return;
+    this.downNodes.add(nodeId);
+    // The build agents on it die with it.
+    for (const run of this.runs.values()) if (run.nodeId === nodeId) this.markGone(run);
+    this.world.sim.schedule(HEARTBEAT_TIMEOUT_MS, () => this.whenServerUp(() => this.apply(this.scheduler.setNodeStatus(nodeId, 'down'))));
+  }
+
+  /** Clients whose agent comes back (restarted, or started again): they re-register ready. */
+  restore(nodeIds: readonly string[]): void {
+    for (const id of nodeIds) {
+      if (!this.downNodes.delete(id)) continue;
+      this.whenServerUp(() => this.apply(this.scheduler.setNodeStatus(id, 'ready')));
+    }
+    this.requestRetry();
+  }
+
+  /** The Auto Scaling Group launches replacements for terminated clients; they join after booting. */
+  replaceAfterBoot(count: number): void {
+    if (count <= 0) return;
+    this.world.sim.schedule(this.world.scenario.topology.nomadClients.bootTimeMs, (n: number) => this.addClients(n), count);
+  }
+
+  /** The Services machine and the clients cannot reach each other (or can again). */
+  setPartitioned(on: boolean): void {
+    if (on === this.partitioned) return;
+    this.partitioned = on;
+    const { sim } = this.world;
+    if (on) {
+      // Clients keep running but cannot report; past the heartbeat timeout the server marks them down.
+      sim.schedule(HEARTBEAT_TIMEOUT_MS, () => {
+        if (!this.partitioned || !this.world.services.isUp('nomad_server')) return;
+        for (const id of this.liveNodeIds()) this.apply(this.scheduler.setNodeStatus(id, 'down'));
+      });
+      // Build agents cannot reach output-processor: the live output of running steps is lost.
+      for (const run of this.runs.values()) if (run.running) this.output.liveOutputInterrupted(run.build);
+    } else {
+      // Clients re-register; the server told them their allocations are lost, so they stop them.
+      for (const id of this.liveNodeIds()) this.apply(this.scheduler.setNodeStatus(id, 'ready'));
+      this.serverBack();
+    }
+  }
+
+  /** The seeds' `rm -rf /opt/nomad`: the server forgets every job and allocation. */
+  wipeServerState(): void {
+    const { lostJobs } = this.scheduler.wipeState();
+    const reason = 'Nomad server state wiped: its allocation was destroyed and the build shows Running forever';
+    for (const run of [...this.runs.values()]) {
+      this.markGone(run);
+      this.fates.lose(run.build, reason);
+      this.output.abandon(run.build);
+    }
+    for (const jobId of lostJobs) {
+      const build = this.buildsByJob.get(jobId);
+      if (build === undefined) continue;
+      this.buildsByJob.delete(jobId);
+      this.fates.lose(build, 'Nomad server state wiped: its pending job was forgotten');
+      this.output.abandon(build);
+    }
+    this.deferred = [];
   }
 
   /** The fleet's `circle.nomad.client_agent.resources.*` gauges summed over clients (CPU in MHz, memory in MB). */
   clusterResources(): { totalCpu: number; usedCpu: number; availableCpu: number; totalMemory: number; usedMemory: number; availableMemory: number } {
     const { cpus, memoryGb } = this.world.scenario.topology.nomadClients;
     const nc = this.world.profile.nomad_client;
-    const n = this.nodeIds.length;
+    const n = this.nodeIds.length - this.downNodes.size;
     const mhz = CPU_MHZ_PER_CORE / 1000;
     const totalCpu = n * cpus * 1000 * mhz;
     const usedCpu = this.usedCpuMilli * mhz;
@@ -110,20 +205,52 @@ export class NomadFleet implements NomadSubmitter {
     };
   }
 
+  /** Nomad's periodic garbage collection of terminal jobs. */
+  readonly gc = (): void => {
+    if (this.serverUp) this.scheduler.gc();
+  };
+
+  /** Runs a scheduler update now, or when the server is reachable again. */
+  private whenServerUp(op: () => void): void {
+    if (this.serverUp) op();
+    else this.deferred.push(op);
+  }
+
+  private serverBack(): void {
+    if (!this.serverUp) return;
+    const ops = this.deferred;
+    this.deferred = [];
+    for (const op of ops) op();
+    this.requestRetry();
+  }
+
+  /** Offers capacity to blocked evaluations (after nodes join, or when a bounded retry left some over). */
+  private requestRetry(): void {
+    if (this.retryScheduled) return;
+    this.retryScheduled = true;
+    this.world.sim.schedule(0, this.retryBlocked);
+  }
+
+  private readonly retryBlocked = (): void => {
+    this.retryScheduled = false;
+    if (this.serverUp) this.apply(this.scheduler.retryBlocked());
+  };
+
   private apply(change: Change): void {
     for (const p of change.placed) this.placed(p);
-    if (change.lost.length > 0) throw new Error('lost allocations are not modelled yet');
-    if (change.unblockPending && !this.retryScheduled) {
-      this.retryScheduled = true;
-      this.world.sim.schedule(0, this.capacityChanged);
+    for (const p of change.lost) this.allocLost(p, 'Nomad client lost: its allocation was lost');
+    for (const p of change.stopped) {
+      const run = this.runs.get(p.allocId);
+      if (run) this.markGone(run);
     }
+    if (change.unblockPending) this.requestRetry();
   }
 
   private placed(p: Placement): void {
     const build = this.buildsByJob.get(p.jobId);
     if (build === undefined) throw new Error(`placement for unknown job ${p.jobId}`);
     if (p.taskIndex === 0) this.capacityWaits.add(this.world.sim.nowMs - build.submittedAtMs);
-    const run: TaskRun = { allocId: p.allocId, nodeId: p.nodeId, build, taskIndex: p.taskIndex, hasVm: false };
+    const run: TaskRun = { allocId: p.allocId, nodeId: p.nodeId, build, taskIndex: p.taskIndex, hasVm: false, running: false, gone: false };
     this.runs.set(p.allocId, run);
     this.world.trace?.(`${this.world.sim.nowMs} alloc ${p.allocId} of ${build.name} task ${p.taskIndex} placed on ${p.nodeId}`);
     const rc = build.resourceClass;
@@ -133,9 +260,13 @@ export class NomadFleet implements NomadSubmitter {
   }
 
   private readonly startTask = (run: TaskRun): void => {
+    if (run.gone) return;
     const { sim } = this.world;
     const build = run.build;
-    this.scheduler.markRunning(run.allocId);
+    run.running = true;
+    this.whenServerUp(() => {
+      if (!run.gone) this.scheduler.markRunning(run.allocId);
+    });
     this.runningTasks++;
     if (this.runningTasks > this.peakRunningTasks) this.peakRunningTasks = this.runningTasks;
     if (build.firstTaskStartMs < 0) {
@@ -153,38 +284,64 @@ export class NomadFleet implements NomadSubmitter {
   };
 
   private readonly runSteps = (run: TaskRun): void => {
-    const templateIndex = run.build.workflow.webhook.template;
-    const ms = this.durations[templateIndex]!(this.rng);
+    if (run.gone) return;
+    const ms = this.durations[run.build.workflow.webhook.template]!(this.rng);
     this.world.sim.schedule(ms, this.endTask, run);
   };
 
   private readonly vmFailed = (run: TaskRun, reason: string): void => {
+    if (run.gone) return;
     run.hasVm = false;
     run.build.infraFailure ??= reason;
     this.endTask(run, false);
   };
 
   private readonly endTask = (run: TaskRun, ok = true): void => {
+    if (run.gone) return;
     const build = run.build;
     this.world.trace?.(`${this.world.sim.nowMs} alloc ${run.allocId} of ${build.name} ended ${ok ? 'complete' : 'failed'}`);
-    if (run.hasVm) this.vm.release();
-    this.runs.delete(run.allocId);
-    this.runningTasks--;
+    this.release(run);
     this.tasksCompleted++;
-    const rc = build.resourceClass;
-    this.usedCpuMilli -= rc.cpuMilli;
-    this.usedMemoryMb -= rc.memoryMb;
     build.tasksDone++;
     if (!ok) build.tasksFailed++;
     if (build.tasksDone === build.tasksTotal) {
       this.buildsByJob.delete(build.nomadJobId);
       this.output.finish(build);
     }
-    this.apply(this.scheduler.finishAlloc(run.allocId, ok ? 'complete' : 'failed'));
+    this.whenServerUp(() => this.apply(this.scheduler.finishAlloc(run.allocId, ok ? 'complete' : 'failed')));
   };
 
-  /** Nomad's periodic garbage collection of terminal jobs. */
-  readonly gc = (): void => {
-    this.scheduler.gc();
-  };
+  /** An allocation the server declared lost: CircleCI fails the build as an infrastructure failure and re-runs it. */
+  private allocLost(p: Placement, reason: string): void {
+    const run = this.runs.get(p.allocId);
+    if (run) this.markGone(run);
+    const build = run?.build ?? this.buildsByJob.get(p.jobId);
+    if (build === undefined) return;
+    build.tasksLost++;
+    this.tasksLost++;
+    if (build.fate !== undefined) return;
+    this.buildsByJob.delete(build.nomadJobId);
+    this.output.abandon(build);
+    this.apply(this.scheduler.stopJob(build.nomadJobId));
+    if (this.retryBuild) this.retryBuild(build, reason);
+    else this.fates.fail(build, reason);
+  }
+
+  /** Frees what a run held; its pending callbacks become no-ops. */
+  private markGone(run: TaskRun): void {
+    if (run.gone) return;
+    this.release(run);
+    run.gone = true;
+  }
+
+  private release(run: TaskRun): void {
+    if (!this.runs.delete(run.allocId)) return;
+    if (run.hasVm) this.vm.release();
+    run.hasVm = false;
+    if (run.running) this.runningTasks--;
+    run.running = false;
+    const rc = run.build.resourceClass;
+    this.usedCpuMilli -= rc.cpuMilli;
+    this.usedMemoryMb -= rc.memoryMb;
+  }
 }

@@ -1,3 +1,5 @@
+import type { ShapeCounts } from './feasible.ts';
+
 /**
  * The state a Nomad server holds: nodes, jobs, allocations and evaluations.
  *
@@ -267,6 +269,11 @@ export class NodeTable {
   usableMem: Float64Array;
   usedCpu: Float64Array;
   usedMem: Float64Array;
+  /** usable − used, kept alongside so the walk reads one number per dimension. */
+  freeCpu: Float64Array;
+  freeMem: Float64Array;
+  /** 1 when ready, eligible, not draining and registered: in every job's base set but for the datacenter. */
+  open: Uint8Array;
   status: Uint8Array;
   drain: Uint8Array;
   eligible: Uint8Array;
@@ -289,6 +296,9 @@ export class NodeTable {
     this.usableMem = new Float64Array(c);
     this.usedCpu = new Float64Array(c);
     this.usedMem = new Float64Array(c);
+    this.freeCpu = new Float64Array(c);
+    this.freeMem = new Float64Array(c);
+    this.open = new Uint8Array(c);
     this.status = new Uint8Array(c);
     this.drain = new Uint8Array(c);
     this.eligible = new Uint8Array(c);
@@ -346,11 +356,63 @@ export class NodeTable {
     this.usableMem[i] = Math.max(0, spec.memoryMb - reservedMemoryMb);
     this.usedCpu[i] = 0;
     this.usedMem[i] = 0;
+    this.freeCpu[i] = this.usableCpu[i]!;
+    this.freeMem[i] = this.usableMem[i]!;
     this.status[i] = NODE_READY;
     this.drain[i] = 0;
     this.eligible[i] = 1;
     this.registered[i] = 1;
+    this.open[i] = 1;
     return i;
+  }
+
+  /** Books resources for a new allocation on node `i`. */
+  allocate(i: number, cpuMilli: number, memoryMb: number): void {
+    this.usedCpu[i]! += cpuMilli;
+    this.usedMem[i]! += memoryMb;
+    this.freeCpu[i]! -= cpuMilli;
+    this.freeMem[i]! -= memoryMb;
+  }
+
+  /** Returns an allocation's resources to node `i`. */
+  release(i: number, cpuMilli: number, memoryMb: number): void {
+    this.usedCpu[i]! -= cpuMilli;
+    this.usedMem[i]! -= memoryMb;
+    this.freeCpu[i]! += cpuMilli;
+    this.freeMem[i]! += memoryMb;
+  }
+
+  /** Forgets every allocation's resources on node `i`. */
+  resetUsage(i: number): void {
+    this.usedCpu[i] = 0;
+    this.usedMem[i] = 0;
+    this.freeCpu[i] = this.usableCpu[i]!;
+    this.freeMem[i] = this.usableMem[i]!;
+  }
+
+  setStatus(i: number, code: number): void {
+    this.status[i] = code;
+    this.refreshOpen(i);
+  }
+
+  setDrain(i: number, drain: boolean): void {
+    this.drain[i] = drain ? 1 : 0;
+    this.refreshOpen(i);
+  }
+
+  setEligible(i: number, eligible: boolean): void {
+    this.eligible[i] = eligible ? 1 : 0;
+    this.refreshOpen(i);
+  }
+
+  setRegistered(i: number, registered: boolean): void {
+    this.registered[i] = registered ? 1 : 0;
+    this.refreshOpen(i);
+  }
+
+  private refreshOpen(i: number): void {
+    this.open[i] =
+      this.status[i] === NODE_READY && this.eligible[i] === 1 && this.drain[i] === 0 && this.registered[i] === 1 ? 1 : 0;
   }
 
   /** Records a new non-terminal allocation on its node. */
@@ -373,7 +435,7 @@ export class NodeTable {
 
   /** True when the scheduler may place on the node at all (Nomad's `readyNodesInDCs` minus the DC test). */
   isSchedulable(i: number): boolean {
-    return this.status[i] === NODE_READY && this.eligible[i] === 1 && this.drain[i] === 0;
+    return this.open[i] === 1;
   }
 
   statusName(i: number): NodeStatus {
@@ -426,6 +488,9 @@ export class NodeTable {
     this.usableMem = f64(this.usableMem);
     this.usedCpu = f64(this.usedCpu);
     this.usedMem = f64(this.usedMem);
+    this.freeCpu = f64(this.freeCpu);
+    this.freeMem = f64(this.freeMem);
+    this.open = u8(this.open);
     this.status = u8(this.status);
     this.drain = u8(this.drain);
     this.eligible = u8(this.eligible);
@@ -653,6 +718,8 @@ export class Job {
    * for jobs with count > 1 (a single-task job can never collide with itself).
    */
   readonly perNode: Map<number, number> | null;
+  /** Live feasibility counts for this job's request shape (set at registration; null when not indexed). */
+  shape: ShapeCounts | null = null;
 
   constructor(
     readonly id: string,

@@ -39,8 +39,8 @@ export function scoreFitSpread(freeCpuFraction: number, freeMemFraction: number)
 
 /** The fit of placing `ask` on node `i`, normalised to [0, 1]; the node must be feasible. */
 export function normalizedFit(nodes: NodeTable, i: number, ask: Ask, algorithm: Algorithm): number {
-  const freeCpu = 1 - (nodes.usedCpu[i]! + ask.cpuMilli) / nodes.usableCpu[i]!;
-  const freeMem = 1 - (nodes.usedMem[i]! + ask.memoryMb) / nodes.usableMem[i]!;
+  const freeCpu = (nodes.freeCpu[i]! - ask.cpuMilli) / nodes.usableCpu[i]!;
+  const freeMem = (nodes.freeMem[i]! - ask.memoryMb) / nodes.usableMem[i]!;
   const raw = algorithm === 'binpack' ? scoreFitBinPack(freeCpu, freeMem) : scoreFitSpread(freeCpu, freeMem);
   return raw / BINPACK_MAX_FIT_SCORE;
 }

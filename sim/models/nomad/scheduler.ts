@@ -43,7 +43,7 @@ import {
   type PlacementFailure,
 } from './cluster-state.ts';
 import { BlockedEvals, type QueueKey } from './blocked-evals.ts';
-import { isFeasible } from './feasible.ts';
+import { FitIndex, isFeasible } from './feasible.ts';
 import type { Algorithm } from './rank.ts';
 import { BATCH_CANDIDATE_LIMIT, GenericStack } from './stack.ts';
 
@@ -163,7 +163,8 @@ function requireNonNegativeInteger(name: string, v: number): void {
  * - a node stops being offered as soon as its free capacity is below the smallest blocked request
  *   (one finished 2-CPU build frees room for one 2-CPU task, not for the whole queue);
  * - at most `maxBlockedRetriesPerChange` blocked jobs are examined per call, so one call costs
- *   O(bound + placements × candidates visited + one failing walk per retried job). Work left over
+ *   O(bound × shapes + placements × candidates): a placement draws a handful of candidates from the
+ *   feasible nodes, and one that cannot be made fails in O(1) (stack.ts, `FitIndex`). Work left over
  *   is reported as `unblockPending` and continued by the next call or by `retryBlocked()`.
  * Partial placement is allowed, as in Nomad: the rest of the job stays blocked.
  *
@@ -173,6 +174,7 @@ function requireNonNegativeInteger(name: string, v: number): void {
 export class NomadScheduler {
   readonly settings: NomadSchedulerSettings;
   private readonly nodeTable = new NodeTable(64);
+  private readonly fitIndex = new FitIndex(this.nodeTable);
   private readonly stack: GenericStack;
   private readonly blocked = new BlockedEvals();
   private readonly jobTable = new Map<string, Job>();
@@ -227,6 +229,7 @@ export class NomadScheduler {
       spec.datacenter ?? DEFAULT_DATACENTER,
       spec.nodeClass ?? DEFAULT_NODE_CLASS,
     );
+    this.fitIndex.nodeAdded(i);
     this.stack.addNode(i);
     // A new node is new capacity: offer it to blocked evaluations on the next call that processes them.
     this.markDirty(i);
@@ -255,8 +258,7 @@ export class NomadScheduler {
     if (status !== 'ready' && status !== 'down' && status !== 'initializing') {
       throw new RangeError(`unknown node status ${String(status)}`);
     }
-    nodes.registered[i] = 1;
-    if (nodes.status[i] !== code) {
+    if (nodes.status[i] !== code || nodes.registered[i] === 0) {
       if (code === NODE_DOWN) {
         // Oldest first, so `lost` lists them in placement order.
         const onNode = [...nodes.allocs[i]!].sort((x, y) => x.serial - y.serial);
@@ -266,7 +268,10 @@ export class NomadScheduler {
           this.updateJobStatus(a.job);
         }
       }
-      nodes.status[i] = code;
+      this.fitIndex.beforeChange(i);
+      nodes.setRegistered(i, true);
+      nodes.setStatus(i, code);
+      this.fitIndex.afterChange(i);
       if (code === NODE_READY) this.markDirty(i);
     }
     return this.finish(out);
@@ -281,7 +286,9 @@ export class NomadScheduler {
     const nodes = this.nodeTable;
     const i = this.nodeIndex(nodeId);
     const was = nodes.drain[i] === 1;
-    nodes.drain[i] = enable ? 1 : 0;
+    this.fitIndex.beforeChange(i);
+    nodes.setDrain(i, enable);
+    this.fitIndex.afterChange(i);
     if (enable && !was && nodes.allocs[i]!.length === 0) (out.drainComplete ??= []).push(nodeId);
     if (!enable && was) this.markDirty(i);
     return this.finish(out);
@@ -293,7 +300,9 @@ export class NomadScheduler {
     const nodes = this.nodeTable;
     const i = this.nodeIndex(nodeId);
     const was = nodes.eligible[i] === 1;
-    nodes.eligible[i] = eligible ? 1 : 0;
+    this.fitIndex.beforeChange(i);
+    nodes.setEligible(i, eligible);
+    this.fitIndex.afterChange(i);
     if (eligible && !was) this.markDirty(i);
     return this.finish(out);
   }
@@ -333,6 +342,7 @@ export class NomadScheduler {
       spec.nodeClass === undefined ? -1 : nodes.classIndex(spec.nodeClass),
       this.jobSeq++,
     );
+    job.shape = this.fitIndex.shapeFor(job);
     this.jobTable.set(job.id, job);
     this.jobCounts.pending++;
     const ev = this.newEval(job, 'pending', 'job-register', null);
@@ -424,14 +434,14 @@ export class NomadScheduler {
     this.jobCounts.dead = 0;
     const nodes = this.nodeTable;
     for (let i = 0; i < nodes.size; i++) {
-      nodes.usedCpu[i] = 0;
-      nodes.usedMem[i] = 0;
+      nodes.resetUsage(i);
       for (const a of nodes.allocs[i]!) a.slot = -1;
       nodes.allocs[i]!.length = 0;
-      nodes.drain[i] = 0;
-      nodes.eligible[i] = 1;
-      if (nodes.status[i] === NODE_DOWN) nodes.registered[i] = 0;
+      nodes.setDrain(i, false);
+      nodes.setEligible(i, true);
+      if (nodes.status[i] === NODE_DOWN) nodes.setRegistered(i, false);
     }
+    this.fitIndex.rebuild();
     return { lostJobs, lostAllocs };
   }
 
@@ -649,8 +659,9 @@ export class NomadScheduler {
     const nodes = this.nodeTable;
     const serial = this.allocCounter++;
     const a = new Alloc(serial, nomadId(ID_ALLOC, serial), job.id, job.placedTasks++, nodes.ids[i]!, ev, job, i);
-    nodes.usedCpu[i]! += job.cpuMilli;
-    nodes.usedMem[i]! += job.memoryMb;
+    this.fitIndex.beforeChange(i);
+    nodes.allocate(i, job.cpuMilli, job.memoryMb);
+    this.fitIndex.afterChange(i);
     nodes.attach(a);
     job.allocs.push(a);
     job.nonTerminal++;
@@ -673,8 +684,9 @@ export class NomadScheduler {
     if (status === 'complete') job.complete++;
     else if (status === 'failed') job.failed++;
     else job.lost++;
-    nodes.usedCpu[i]! -= job.cpuMilli;
-    nodes.usedMem[i]! -= job.memoryMb;
+    this.fitIndex.beforeChange(i);
+    nodes.release(i, job.cpuMilli, job.memoryMb);
+    this.fitIndex.afterChange(i);
     nodes.detach(a);
     const perNode = job.perNode;
     if (perNode !== null) {
@@ -747,10 +759,7 @@ export class NomadScheduler {
       this.resume = null;
       let done = true;
       while (job !== null) {
-        if (
-          nodes.usableCpu[x]! - nodes.usedCpu[x]! < blocked.smallestCpuMilli ||
-          nodes.usableMem[x]! - nodes.usedMem[x]! < blocked.smallestMemoryMb
-        ) {
+        if (nodes.freeCpu[x]! < blocked.smallestCpuMilli || nodes.freeMem[x]! < blocked.smallestMemoryMb) {
           break;
         }
         if (budget === 0) {

@@ -17,14 +17,25 @@
  * - service jobs: max(2, ⌈log2(number of nodes)⌉) — "for services jobs we need to visit enough".
  * (Affinities or spread stanzas raise it, which CircleCI's jobs never use.) CircleCI's jobs are batch.
  *
- * The node order: Nomad shuffles the whole base node list per evaluation (O(nodes)) and then walks it
- * with a StaticIterator whose offset survives between the evaluation's placements (only its `seen`
- * count is reset), so consecutive placements continue where the previous one stopped and one
- * placement looks at each node at most once. We keep exactly that distribution but shuffle lazily:
- * position p of the evaluation's order is drawn (one Fisher–Yates step) only when the walk first
- * reaches it. A placement therefore costs O(nodes visited) — a handful when the fleet has room — and
- * only a failing placement walks every node, as in Nomad. (A shuffle that starts from any previous
- * arrangement is still uniform, so the permutation array is never reset.)
+ * The node order: Nomad shuffles the base node list per evaluation (Fisher–Yates, from a generator it
+ * seeds per plan in `shuffleNodes`) and walks it with a StaticIterator whose offset survives between
+ * the evaluation's placements (only its `seen` count is reset): a placement continues where the
+ * previous one stopped, sees each node at most once, and wraps around to the start of the order.
+ * When the fleet has room that is a handful of nodes; when only a few nodes have room, Nomad walks
+ * past every full node, and a placement that fails walks them all.
+ *
+ * We get the same choices without walking past full nodes. Only the feasible nodes of the walk matter
+ * (an infeasible one is skipped and, since placements only consume capacity, stays infeasible for the
+ * rest of the evaluation), and the feasible nodes of a uniformly shuffled order come in uniformly
+ * random order. So a placement draws its candidates uniformly, without replacement within the
+ * evaluation, from the live list of feasible nodes that `FitIndex` keeps per request shape; when every
+ * feasible node has been drawn, it wraps around through them in the order they were drawn, stopping
+ * where it began — Nomad's walk, minus the full nodes. A placement with no feasible node fails at once,
+ * with the metrics the walk would have counted. Cost: O(candidates) per placement. Draws come from a
+ * small generator (mulberry32) seeded per evaluation by one draw from the scheduler's `Rng`.
+ *
+ * When a request shape is not indexed (more than `MAX_INDEXED_SHAPES` distinct ones), the stack walks
+ * a lazily shuffled order of all nodes instead, exactly as Nomad does.
  */
 import type { Rng } from '../../engine/rng.ts';
 import type { NodeTable } from './cluster-state.ts';
@@ -36,6 +47,7 @@ import {
   NOT_IN_BASE_SET,
   checkNode,
   type Ask,
+  type ShapeCounts,
 } from './feasible.ts';
 import { finalScore, normalizedFit, type Algorithm } from './rank.ts';
 
@@ -58,6 +70,8 @@ export interface StackJob extends Ask {
   count: number;
   /** Non-terminal allocations of this job per node index (null when count is 1). */
   perNode: ReadonlyMap<number, number> | null;
+  /** Live feasibility counts for the job's request shape, when indexed (see `FitIndex`). */
+  shape: ShapeCounts | null;
 }
 
 /** Counters of one `select` call, Nomad's AllocMetric; meaningful for a failed select. */
@@ -83,6 +97,20 @@ export class GenericStack {
   /** The StaticIterator offset: where the next placement of this evaluation starts. */
   private cursor = 0;
   private job: StackJob | null = null;
+  /** State of this evaluation's order generator (mulberry32), seeded from the `Rng` in `setJob`. */
+  private orderState = 0;
+  /** Evaluation counter; `drawnAt[node] === epoch` marks a node drawn in this evaluation. */
+  private epoch = 0;
+  private drawnAt: Int32Array;
+  /** Nodes drawn in this evaluation, in draw order (the walk's feasible nodes so far). */
+  private drawn: Int32Array;
+  private drawnLen = 0;
+  /** Drawn nodes that are still feasible. */
+  private drawnFeasible = 0;
+  /** -1 while drawing fresh nodes; else the position in `drawn` where the wrapped-around walk continues. */
+  private wrap = -1;
+  /** The node the previous placement of this evaluation chose (its capacity shrank since). */
+  private lastChosen = -1;
   private readonly skippedNode = new Int32Array(MAX_SKIP);
   private readonly skippedScore = new Float64Array(MAX_SKIP);
   readonly metrics: SelectMetrics = {
@@ -101,6 +129,8 @@ export class GenericStack {
   ) {
     if (!Number.isInteger(limit) || limit < 1) throw new RangeError(`candidate limit must be >= 1, got ${limit}`);
     this.perm = new Int32Array(16);
+    this.drawnAt = new Int32Array(16).fill(-1);
+    this.drawn = new Int32Array(16);
   }
 
   /** Makes a newly registered node index visible to later evaluations. */
@@ -111,6 +141,15 @@ export class GenericStack {
       this.perm = p;
     }
     this.perm[this.n++] = nodeIdx;
+    if (nodeIdx >= this.drawnAt.length) {
+      const size = Math.max(nodeIdx + 1, this.drawnAt.length * 2);
+      const d = new Int32Array(size).fill(-1);
+      d.set(this.drawnAt);
+      this.drawnAt = d;
+      const o = new Int32Array(size);
+      o.set(this.drawn);
+      this.drawn = o;
+    }
   }
 
   /** Starts an evaluation of `job`: a new random node order (Nomad's SetNodes + SetJob). */
@@ -118,6 +157,20 @@ export class GenericStack {
     this.job = job;
     this.shuffled = 0;
     this.cursor = 0;
+    this.orderState = this.rng.nextInt(0x1_0000_0000);
+    this.epoch = (this.epoch + 1) | 0;
+    this.drawnLen = 0;
+    this.drawnFeasible = 0;
+    this.wrap = -1;
+    this.lastChosen = -1;
+  }
+
+  /** Uniform integer in [0, k) from the evaluation's generator (mulberry32; bias ≤ k / 2^32). */
+  private orderInt(k: number): number {
+    const a = (this.orderState = (this.orderState + 0x6d2b79f5) | 0);
+    let t = Math.imul(a ^ (a >>> 15), 1 | a);
+    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
+    return Math.floor((((t ^ (t >>> 14)) >>> 0) / 0x1_0000_0000) * k);
   }
 
   /** The next node of the evaluation's order, or -1 once this placement has seen every node. */
@@ -127,7 +180,7 @@ export class GenericStack {
     if (this.cursor === n) this.cursor = 0;
     const p = this.cursor;
     if (p === this.shuffled) {
-      const j = p + this.rng.nextInt(n - p);
+      const j = p + this.orderInt(n - p);
       const perm = this.perm;
       const t = perm[p]!;
       perm[p] = perm[j]!;
@@ -153,6 +206,19 @@ export class GenericStack {
     m.exhaustedCpu = 0;
     m.exhaustedMemory = 0;
 
+    const shape = job.shape;
+    if (shape !== null) {
+      if (shape.fit === 0) {
+        // No node can take the task: the walk would visit every node in vain. Its metrics follow from the counts.
+        m.nodesEvaluated = shape.base;
+        m.nodesFiltered = shape.base - shape.baseClass;
+        m.nodesExhausted = shape.baseClass;
+        m.exhaustedCpu = shape.baseClass - shape.cpuFit;
+        m.exhaustedMemory = shape.cpuFit - shape.fit;
+        return -1;
+      }
+      return this.selectFeasible(job, shape);
+    }
     const limit = this.limit;
     const perNode = job.perNode;
     let seen = 0;
@@ -201,5 +267,108 @@ export class GenericStack {
       }
     }
     return best;
+  }
+
+  /**
+   * `select` for an indexed shape: the walk's feasible nodes, drawn from the shape's feasible list
+   * (fresh ones first, uniformly, then around again in draw order), through the same Limit/MaxScore logic.
+   */
+  private selectFeasible(job: StackJob, shape: ShapeCounts): number {
+    const lc = this.lastChosen;
+    if (lc >= 0) {
+      if (this.drawnAt[lc] === this.epoch && !shape.has(lc)) this.drawnFeasible--;
+      this.lastChosen = -1;
+    }
+    const nodes = this.nodes;
+    const limit = this.limit;
+    const perNode = job.perNode;
+    const startLen = this.drawnLen;
+    const startWrap = this.wrap;
+    let w = startWrap;
+    let cycled = false;
+    let accepted = 0;
+    let skipped = 0;
+    let best = -1;
+    let bestScore = -Infinity;
+
+    while (accepted < limit) {
+      let i: number;
+      if (w < 0) {
+        i = this.drawFresh(shape);
+        if (i < 0) {
+          w = 0; // every feasible node has been drawn: go around again
+          continue;
+        }
+      } else {
+        // Around again, in draw order, up to where this placement began.
+        if (startWrap < 0 ? w >= startLen : cycled && w >= startWrap) break;
+        i = this.drawn[w]!;
+        w++;
+        if (w === this.drawnLen && startWrap >= 0) {
+          w = 0;
+          cycled = true;
+        }
+        if (!shape.has(i)) continue;
+      }
+      const collisions = perNode === null ? 0 : (perNode.get(i) ?? 0);
+      const score = finalScore(normalizedFit(nodes, i, job, this.algorithm), collisions, job.count);
+      if (skipped < MAX_SKIP && score <= SKIP_SCORE_THRESHOLD) {
+        this.skippedNode[skipped] = i;
+        this.skippedScore[skipped] = score;
+        skipped++;
+        continue;
+      }
+      accepted++;
+      if (score > bestScore) {
+        best = i;
+        bestScore = score;
+      }
+    }
+    for (let k = 0; k < skipped && accepted < limit; k++) {
+      accepted++;
+      if (this.skippedScore[k]! > bestScore) {
+        best = this.skippedNode[k]!;
+        bestScore = this.skippedScore[k]!;
+      }
+    }
+    // Where the next placement of this evaluation starts: after a full circle, where this one began.
+    if (w >= 0 && startWrap < 0 && w >= startLen) w = startLen;
+    this.wrap = w >= 0 && w >= this.drawnLen ? 0 : w;
+    this.lastChosen = best;
+    return best;
+  }
+
+  /** A feasible node not yet drawn in this evaluation, uniformly, or -1 when all have been. */
+  private drawFresh(shape: ShapeCounts): number {
+    const size = shape.fit;
+    const undrawn = size - this.drawnFeasible;
+    if (undrawn <= 0) return -1;
+    const members = shape.members;
+    const epoch = this.epoch;
+    let i = -1;
+    // Rejection sampling while most feasible nodes are undrawn (≤ 8 tries expected), else a counted scan.
+    if (undrawn * 8 >= size) {
+      for (let tries = 0; tries < 64; tries++) {
+        const c = members[this.orderInt(size)]!;
+        if (this.drawnAt[c] !== epoch) {
+          i = c;
+          break;
+        }
+      }
+    }
+    if (i < 0) {
+      let r = this.orderInt(undrawn);
+      for (let k = 0; k < size; k++) {
+        const c = members[k]!;
+        if (this.drawnAt[c] !== epoch && r-- === 0) {
+          i = c;
+          break;
+        }
+      }
+    }
+    this.drawnAt[i] = epoch;
+    this.drawn[this.drawnLen++] = i;
+    this.drawnFeasible++;
+    return i;
   }
 }

@@ -1,30 +1,44 @@
 import type { World } from '../world.ts';
+import type { Broker } from './broker.ts';
 
 /**
- * audit-log-service: services fire audit events (the seeds' action types, e.g. `workflow.job.start`); the
- * service buffers them and persists one file per hour under `audit-logs/audit_log/v1` in object storage.
+ * audit-log-service: services fire audit events (the seeds' action types, e.g. `workflow.job.start`) into a
+ * durable RabbitMQ queue; the service writes them in hourly files under `audit-logs/audit_log/v1` in object
+ * storage and acknowledges them once written. While it is down events wait in the queue; an event fired
+ * while RabbitMQ cannot take it is never recorded ("some events may not be recorded").
  */
 export class AuditLog {
   private readonly known: ReadonlySet<string>;
-  /** Events fired and not yet persisted. */
+  /** Events waiting in the durable queue (a count: durable queues lose nothing, so no items are kept). */
   buffered = 0;
   persisted = 0;
   files = 0;
   readonly byAction = new Map<string, number>();
 
-  constructor(private readonly world: World) {
+  constructor(
+    private readonly world: World,
+    private readonly broker: Broker,
+  ) {
     this.known = new Set(world.profile.audit_actions.map((a) => a.action));
+    broker.onWipe(() => {
+      world.ledger.lose('audit_events', this.buffered);
+      this.buffered = 0;
+    });
   }
 
   record(action: string): void {
     if (this.known.size > 0 && !this.known.has(action)) throw new Error(`audit action ${action} is not documented for ${this.world.profile.version}`);
     this.byAction.set(action, (this.byAction.get(action) ?? 0) + 1);
+    if (this.broker.publishBlocked() !== undefined) {
+      this.world.ledger.lose('audit_events');
+      return;
+    }
     this.buffered++;
   }
 
-  /** The hourly write of buffered events to object storage. */
+  /** The hourly write of waiting events to object storage. */
   readonly persist = (): void => {
-    if (this.buffered === 0) return;
+    if (this.buffered === 0 || !this.broker.deliverable) return;
     if (!this.world.services.isUp('audit-log-service')) return;
     this.persisted += this.buffered;
     this.buffered = 0;

@@ -1,6 +1,9 @@
 import type { World } from '../world.ts';
 import type { Build } from '../build.ts';
-import { MessageQueue } from './message-queue.ts';
+import type { MessageQueue } from './message-queue.ts';
+import type { Broker } from './broker.ts';
+import type { Fates } from './fates.ts';
+import { NEEDS } from './dependencies.ts';
 import { TIMINGS } from '../timings.ts';
 
 /** Who consumes the run queue (picard-dispatcher), told when a build arrives there. */
@@ -10,16 +13,24 @@ export interface RunQueueConsumer {
 
 /**
  * dispatcher (the frontend image in dispatcher mode): new builds enter the usage queue and are forwarded to
- * the run queue ("forwarded to run-queue" in its log). The run queue is where queue time starts.
+ * the run queue ("forwarded to run-queue" in its log). Both are non-durable RabbitMQ queues: a broker restart
+ * loses what waits in them. The run queue is where queue time starts.
  */
 export class Dispatcher {
-  readonly usageQueue = new MessageQueue<Build>('usage-queue', true);
-  readonly runQueue = new MessageQueue<Build>('run-queue', true);
+  readonly usageQueue: MessageQueue<Build>;
+  readonly runQueue: MessageQueue<Build>;
   private consumer: RunQueueConsumer | undefined;
   private forwarding = false;
 
-  constructor(private readonly world: World) {
-    world.services.onChange('dispatcher', (_n, state) => {
+  constructor(
+    private readonly world: World,
+    private readonly broker: Broker,
+    private readonly fates: Fates,
+  ) {
+    const lose = (b: Build, reason: string) => fates.lose(b, reason);
+    this.usageQueue = broker.declare<Build>('usage-queue', false, lose);
+    this.runQueue = broker.declare<Build>('run-queue', false, lose);
+    world.services.onAnyChange(['dispatcher', 'rabbitmq', 'mongo'], (_n, state) => {
       if (state === 'running') this.scheduleForward();
     });
   }
@@ -28,7 +39,10 @@ export class Dispatcher {
     this.consumer = consumer;
   }
 
+  /** workflows-conductor publishes a new build; if the broker refuses, the build is lost. */
   enqueue(build: Build): void {
+    const blocked = this.broker.publishBlocked();
+    if (blocked !== undefined) return this.fates.lose(build, `${blocked}: could not publish to the usage queue`);
     build.stage = 'usage-queue';
     this.usageQueue.push(build);
     this.scheduleForward();
@@ -43,7 +57,7 @@ export class Dispatcher {
   /** Forwards everything waiting in the usage queue (the seeds' "usage-changed (:recur)" loop). */
   private readonly forward = (): void => {
     this.forwarding = false;
-    if (!this.world.services.isUp('dispatcher')) return;
+    if (this.world.services.firstDown(NEEDS.forward) !== undefined || !this.broker.deliverable || this.broker.publishBlocked() !== undefined) return;
     const now = this.world.sim.nowMs;
     for (let b = this.usageQueue.shift(); b !== undefined; b = this.usageQueue.shift()) {
       b.stage = 'run-queue';

@@ -1,11 +1,14 @@
 import type { World } from '../world.ts';
 import type { Webhook } from '../build.ts';
 import type { WorkflowsConductor } from './workflows-conductor.ts';
+import type { Broker } from './broker.ts';
+import { NEEDS } from './dependencies.ts';
 import { TIMINGS } from '../timings.ts';
 
 /**
  * frontend (the CircleCI web app and www-api proxy): receives GitHub webhooks and starts workflows.
- * While it is down, webhooks are dropped: "no jobs will be triggered by GitHub/Enterprise".
+ * While it, or a store it needs, is down the webhook gets an error and is dropped: "no jobs will be
+ * triggered by GitHub/Enterprise", and GitHub Enterprise does not reliably redeliver.
  */
 export class Frontend {
   received = 0;
@@ -15,16 +18,19 @@ export class Frontend {
   constructor(
     private readonly world: World,
     private readonly conductor: WorkflowsConductor,
+    private readonly broker: Broker,
   ) {}
 
   /** The webhook endpoint. */
   readonly receiveWebhook = (webhook: Webhook): void => {
     const { services, ledger, telegraf, sim } = this.world;
     this.received++;
-    this.world.trace?.(`${sim.nowMs} webhook ${webhook.id} received by frontend (${services.state('frontend')})`);
-    if (!services.isUp('frontend')) {
+    const down = services.firstDown(NEEDS.webhook);
+    const blocked = down === undefined ? this.broker.publishBlocked() : undefined;
+    this.world.trace?.(`${sim.nowMs} webhook ${webhook.id} received by frontend${down ? ` (${down} down)` : ''}`);
+    if (down !== undefined || blocked !== undefined) {
       this.dropped++;
-      ledger.notTriggered(`webhook ${webhook.id}`, 'frontend down: webhook dropped (GitHub does not redeliver)', sim.nowMs);
+      ledger.notTriggered(`webhook ${webhook.id}`, `${down !== undefined ? `${down} down` : blocked}: webhook dropped (GitHub does not redeliver)`, sim.nowMs);
       return;
     }
     telegraf.count('circle.http.request');

@@ -1,40 +1,81 @@
 import type { World } from '../world.ts';
 import type { Build } from '../build.ts';
 import type { WorkflowsConductor } from './workflows-conductor.ts';
-import type { BuildFailer } from './contexts-service.ts';
 import type { AuditLog } from './audit-log.ts';
+import type { Broker } from './broker.ts';
+import type { TestResults } from './test-results.ts';
+import { NEEDS } from './dependencies.ts';
 import { TIMINGS } from '../timings.ts';
 
 /** Counts of what landed in each store, by the seeds' object-storage prefixes and collections. */
 export interface StoredData {
   /** Step output documents in mongo (one per finished build). */
   stepOutput: number;
+  /** Build records in mongo. */
+  buildRecords: number;
   /** Objects under `artifacts` (S3 or fileserved). */
   artifacts: number;
-  /** Objects under `test-results`. */
+  /** Builds' test results under `test-results`. */
   testResults: number;
 }
 
 /**
  * output-processor (picard-output-processor, port 8585): receives step output and status from build agents,
- * holds running output in redis, writes it to mongo at the end, and stores artifacts and test results.
- * It is where a build's fate becomes visible.
+ * holds running output in redis, writes it to mongo at the end, and stores artifacts and test results
+ * (S3, or fileserved). It is where a build's fate becomes visible.
+ *
+ * Failure modes, from the mechanics:
+ * - killed: the output it buffered for running builds is lost, and those builds' agents lose their
+ *   connection: they fail when they end if it is back, or stay Running forever if it is not;
+ * - down when a build ends: the final status is never recorded (Running forever) and its step output,
+ *   test results and artifacts are lost;
+ * - redis down: the live output of running steps is lost (shown while running, never stored);
+ * - mongo down at the end: status and step output cannot be written: the same as output-processor down;
+ * - rabbitmq down: status updates cannot be published: running builds fail;
+ * - fileserved down (storage: fileserved): artifacts, test results and step-output logs are lost.
  */
-export class OutputProcessor implements BuildFailer {
-  readonly stored: StoredData = { stepOutput: 0, artifacts: 0, testResults: 0 };
-  /** Builds whose output currently lives in redis. */
-  streaming = 0;
+export class OutputProcessor {
+  readonly stored: StoredData = { stepOutput: 0, buildRecords: 0, artifacts: 0, testResults: 0 };
+  /** Builds whose output currently streams (live output in redis). */
+  readonly streaming = new Set<Build>();
+  private readonly fileserved: boolean;
 
   constructor(
     private readonly world: World,
     private readonly conductor: WorkflowsConductor,
     private readonly audit: AuditLog,
-  ) {}
+    private readonly broker: Broker,
+    private readonly testResults: TestResults,
+  ) {
+    this.fileserved = world.scenario.topology.storage === 'fileserved';
+    const { services } = world;
+    services.onChange('redis', (_n, state) => {
+      if (state !== 'running') this.loseLiveOutput('redis down');
+    });
+    services.onChange('output-processor', (_n, state, _p, cause) => {
+      if (state === 'running') return;
+      // Its in-memory buffers go with it; build agents streaming to it see their connection drop.
+      for (const b of this.streaming) {
+        if (state !== 'paused' && cause !== 'stop') this.loseOutput(b);
+        b.infraFailure ??= 'lost connection to output-processor';
+      }
+      this.loseLiveOutput('output-processor down');
+    });
+    services.onChange('rabbitmq', (_n, state) => {
+      if (state === 'running') return;
+      // Status updates go through RabbitMQ: "All running builds will fail".
+      for (const b of this.streaming) b.infraFailure ??= 'rabbitmq down: status updates failed';
+    });
+    services.onChange('mongo', (_n, state) => {
+      if (state === 'running') return;
+      for (const b of this.streaming) b.infraFailure ??= 'mongo down: build status could not be written';
+    });
+  }
 
   /** A build's first task started: its output begins to stream into redis. */
   started(build: Build): void {
-    void build;
-    this.streaming++;
+    this.streaming.add(build);
+    if (!this.world.services.isUp('redis') || !this.world.services.isUp('output-processor')) this.markLiveLost(build);
   }
 
   /** All tasks of a build ended; output-processor finalises it. */
@@ -43,14 +84,45 @@ export class OutputProcessor implements BuildFailer {
     this.world.sim.schedule(TIMINGS.outputFinalizeMs, this.finalise, build);
   }
 
+  /** A build agent cannot reach output-processor (a partition): the live output of its running steps is lost. */
+  liveOutputInterrupted(build: Build): void {
+    this.markLiveLost(build);
+  }
+
+  /** A build ended without finishing normally (its allocation was lost): it stops streaming. */
+  abandon(build: Build): void {
+    this.streaming.delete(build);
+  }
+
   private readonly finalise = (build: Build): void => {
-    const { ledger, sim } = this.world;
+    const { ledger, sim, services } = this.world;
     if (build.fate !== undefined) return;
-    this.streaming--;
+    this.streaming.delete(build);
+    const downService = services.firstDown(NEEDS.finalise);
+    const down = downService !== undefined ? `${downService} down` : this.broker.publishBlocked();
+    if (down !== undefined) {
+      // Nobody can record the end: the build shows Running forever and what it produced is gone.
+      this.world.ledger.lose('step_output');
+      this.loseProducts(build);
+      build.stage = 'done';
+      ledger.settle(build, 'stuck', `${down} when it finished: status never recorded, left Running`, sim.nowMs);
+      this.conductor.buildAbandoned(build, 'its last build never reported');
+      return;
+    }
     build.stage = 'done';
-    this.stored.stepOutput++;
-    this.stored.artifacts += build.template.artifacts;
-    if (build.template.testResults) this.stored.testResults++;
+    // With `storage: fileserved`, step-output logs, artifacts and test results live in fileserved.
+    const storageDown = this.fileserved && !services.isUp('fileserved');
+    if (build.outputLost || storageDown) ledger.lose('step_output');
+    else this.stored.stepOutput++;
+    this.stored.buildRecords++;
+    if (storageDown) this.loseProducts(build);
+    else {
+      this.stored.artifacts += build.template.artifacts;
+      if (build.template.testResults) {
+        this.stored.testResults++;
+        this.testResults.received(build);
+      }
+    }
     const ok = build.infraFailure === undefined && build.tasksFailed === 0 && !build.failsOnItsOwn;
     const reason = build.infraFailure ?? (build.tasksFailed > 0 ? 'a task failed' : build.failsOnItsOwn ? 'tests failed (the build itself)' : '');
     ledger.settle(build, ok ? 'succeeded' : 'failed', reason, sim.nowMs);
@@ -58,14 +130,32 @@ export class OutputProcessor implements BuildFailer {
     this.conductor.buildFinished(build, ok);
   };
 
-  /** Fails a build for a platform reason before it ran (contexts, vm-service): visible, with the reason. */
-  failBuild(build: Build, reason: string): void {
-    const { ledger, sim } = this.world;
-    if (build.fate !== undefined) return;
-    build.infraFailure ??= reason;
-    build.stage = 'done';
-    ledger.settle(build, 'failed', reason, sim.nowMs);
-    this.audit.record('workflow.job.finish');
-    this.conductor.buildFinished(build, false);
+  /** Drops everything in the stores (a wiped mongo): past builds' records and step output are gone. */
+  wipeMongo(): void {
+    this.world.ledger.lose('step_output', this.stored.stepOutput);
+    this.world.ledger.lose('build_records', this.stored.buildRecords);
+    this.stored.stepOutput = 0;
+    this.stored.buildRecords = 0;
+  }
+
+  private loseOutput(build: Build): void {
+    if (build.outputLost) return;
+    build.outputLost = true;
+  }
+
+  /** Artifacts and test results that never reached storage. */
+  private loseProducts(build: Build): void {
+    if (build.template.artifacts > 0) this.world.ledger.lose('artifacts', build.template.artifacts);
+    if (build.template.testResults) this.world.ledger.lose('test_results');
+  }
+
+  private loseLiveOutput(_why: string): void {
+    for (const b of this.streaming) this.markLiveLost(b);
+  }
+
+  private markLiveLost(build: Build): void {
+    if (build.liveOutputLost) return;
+    build.liveOutputLost = true;
+    this.world.ledger.lose('live_step_output');
   }
 }

@@ -4,28 +4,38 @@ import type { Dispatcher, RunQueueConsumer } from './dispatcher.ts';
 import type { GithubEnterprise } from '../github/github-enterprise.ts';
 import type { Schedulerer } from './schedulerer.ts';
 import type { ContextsService } from './contexts-service.ts';
+import type { Broker } from './broker.ts';
+import type { Fates } from './fates.ts';
 import type { SampleSet } from '../../metrics/percentiles.ts';
+import { NEEDS } from './dependencies.ts';
 import { TIMINGS } from '../timings.ts';
 
 /**
  * picard-dispatcher: takes builds from the run queue ("taking build=…"), fetches and parses
  * `.circleci/config.yml` from GitHub Enterprise, picks the resource class, computes one task per unit of
- * parallelism, and hands them to schedulerer. While it is down the run queue grows and nothing is lost.
+ * parallelism, and hands them to schedulerer. A build it has taken stays unacknowledged until handed on, so
+ * when picard-dispatcher dies RabbitMQ redelivers it: "the run queue will increase in size but there should
+ * be no meaningful loss of data".
  */
 export class PicardDispatcher implements RunQueueConsumer {
-  private busyWorkers = 0;
-  /** Builds a worker has taken and not yet handed on (unacknowledged messages). */
-  private readonly working = new Set<Build>();
+  /** Builds taken and not yet handed on (unacknowledged messages), with the token of that take. */
+  private readonly working = new Map<Build, number>();
 
   constructor(
     private readonly world: World,
     private readonly dispatcher: Dispatcher,
+    private readonly broker: Broker,
     private readonly github: GithubEnterprise,
     private readonly contexts: ContextsService,
     private readonly schedulerer: Schedulerer,
+    private readonly fates: Fates,
     private readonly runQueueLatency: SampleSet,
   ) {
     world.services.onChange('picard-dispatcher', (_n, state) => {
+      if (state === 'running') this.poke();
+      else if (state !== 'paused') this.redeliverUnacked();
+    });
+    world.services.onChange('rabbitmq', (_n, state) => {
       if (state === 'running') this.poke();
     });
   }
@@ -36,12 +46,12 @@ export class PicardDispatcher implements RunQueueConsumer {
 
   poke(): void {
     const { services, sim, telegraf } = this.world;
-    if (!services.isUp('picard-dispatcher')) return;
+    if (!services.isUp('picard-dispatcher') || !this.broker.deliverable) return;
     const queue = this.dispatcher.runQueue;
-    while (this.busyWorkers < TIMINGS.picardWorkers && queue.length > 0) {
+    while (this.working.size < TIMINGS.picardWorkers && queue.length > 0) {
       const build = queue.shift()!;
-      this.busyWorkers++;
-      this.working.add(build);
+      const token = ++build.token;
+      this.working.set(build, token);
       build.stage = 'dispatching';
       if (build.acceptedAtMs < 0) {
         build.acceptedAtMs = sim.nowMs;
@@ -53,16 +63,30 @@ export class PicardDispatcher implements RunQueueConsumer {
     }
   }
 
+  /** picard-dispatcher died: RabbitMQ puts its unacknowledged builds back at the head of the run queue. */
+  private redeliverUnacked(): void {
+    const builds = [...this.working.keys()].sort((a, b) => b.id - a.id);
+    this.working.clear();
+    for (const b of builds) {
+      b.token++;
+      b.stage = 'run-queue';
+      if (this.broker.deliverable) this.dispatcher.runQueue.requeueFront(b);
+      else this.fates.lose(b, 'unacknowledged run-queue message lost with rabbitmq');
+    }
+  }
+
   private readonly configFetched = (build: Build): void => {
+    if (this.working.get(build) !== build.token) return; // taken by a worker that has since died
     this.working.delete(build);
-    this.busyWorkers--;
-    if (build.template.usesContexts) this.contexts.fetch(build, this.handOn);
+    const down = this.world.services.firstDown(NEEDS.githubApi);
+    if (down !== undefined) this.fates.fail(build, `${down} down: the GitHub API call for config.yml failed`);
+    else if (build.template.usesContexts) this.contexts.fetch(build, this.handOn);
     else this.handOn(build);
     this.poke();
   };
 
   private readonly handOn = (build: Build): void => {
-    if (build.infraFailure !== undefined) return;
+    if (build.fate !== undefined) return;
     build.stage = 'scheduling';
     this.schedulerer.submit(build);
   };

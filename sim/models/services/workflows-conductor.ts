@@ -5,6 +5,7 @@ import type { JobMix } from '../workload/job-mix.ts';
 import type { JobTemplate } from '../workload/types.ts';
 import type { SettledResourceClass } from '../../scenario/settled.ts';
 import type { AuditLog } from './audit-log.ts';
+import { NEEDS } from './dependencies.ts';
 import { TIMINGS } from '../timings.ts';
 
 /** Where a new build goes: the dispatcher's usage queue. */
@@ -15,19 +16,27 @@ export interface BuildSink {
 /**
  * workflows-conductor: turns a webhook into a workflow and its jobs into builds, one after another; a failed
  * job ends the workflow (later jobs depend on it and never start).
+ *
+ * Its failure modes: while it (or what it needs) is down no new workflow starts (the webhook is refused),
+ * and a running workflow whose job ends, or whose next job should start, cannot record that transition: it
+ * is left running forever, "in an inconsistent state".
  */
 export class WorkflowsConductor {
   private readonly rng: Rng;
   private nextWorkflowId = 1;
   private nextBuildId = 1;
   started = 0;
-  /** Webhooks refused because workflows-conductor was down. */
+  /** Webhooks refused because workflows-conductor or a service it needs was down. */
   rejected = 0;
   succeeded = 0;
   failed = 0;
+  inconsistent = 0;
   /** Builds created and not yet given a fate (for end-of-run accounting). */
   readonly inflight = new Map<number, Build>();
   private sink: BuildSink | undefined;
+  /** Workflows still running (for a wiped postgres: their records go). */
+  private readonly active = new Set<Workflow>();
+  private readonly classes = new Map<JobTemplate, SettledResourceClass>();
 
   constructor(
     private readonly world: World,
@@ -41,73 +50,101 @@ export class WorkflowsConductor {
     this.sink = sink;
   }
 
+  /** Workflows neither finished nor abandoned. */
+  get running(): number {
+    return this.started - this.succeeded - this.failed - this.inconsistent;
+  }
+
   readonly startWorkflow = (webhook: Webhook): void => {
     const { services, ledger, sim } = this.world;
-    if (!services.isUp('workflows-conductor')) {
+    const down = services.firstDown(NEEDS.workflowStart);
+    if (down !== undefined) {
       this.rejected++;
-      ledger.notTriggered(`webhook ${webhook.id}`, 'workflows-conductor down: no new workflows start', sim.nowMs);
+      ledger.notTriggered(`webhook ${webhook.id}`, `${down} down: the workflow could not start`, sim.nowMs);
       return;
     }
     const template = this.mix.template(webhook.template);
     const workflow: Workflow = { id: this.nextWorkflowId++, webhook, template, jobsTotal: template.workflowJobs, jobsStarted: 0, state: 'running' };
     this.started++;
+    this.active.add(workflow);
     this.audit.record('workflow.start');
     sim.schedule(TIMINGS.workflowStartMs, this.startNextJob, workflow);
   };
 
-  /** Called by output-processor once a build has its fate. */
+  /** Output-processor reports a build's fate; recording it needs workflows-conductor and postgres up. */
   buildFinished(build: Build, succeeded: boolean): void {
     this.inflight.delete(build.id);
     const wf = build.workflow;
+    if (wf.state !== 'running') return;
+    const down = this.world.services.firstDown(NEEDS.workflowRecord);
+    if (down !== undefined) return this.makeInconsistent(wf, `${down} down when build ${build.name} ended`);
     if (!succeeded) {
       wf.state = 'failed';
       this.failed++;
+      this.active.delete(wf);
     } else if (wf.jobsStarted < wf.jobsTotal) {
       this.world.sim.schedule(TIMINGS.workflowStartMs, this.startNextJob, wf);
     } else {
       wf.state = 'succeeded';
       this.succeeded++;
+      this.active.delete(wf);
     }
   }
 
-  /** A build ended without reaching output-processor (lost or stuck): its workflow cannot go on. */
-  buildAbandoned(build: Build): void {
+  /** A build ended without a visible outcome (lost or stuck): its workflow can never finish. */
+  buildAbandoned(build: Build, reason: string): void {
     this.inflight.delete(build.id);
-    if (build.workflow.state === 'running') {
-      build.workflow.state = 'failed';
-      this.failed++;
-    }
+    this.makeInconsistent(build.workflow, reason);
+  }
+
+  /** A build that failed for an infrastructure reason is re-run as a new build of the same workflow job. */
+  retry(build: Build): Build {
+    const retry = this.createBuild(build.workflow);
+    retry.retryOf = build.id;
+    return retry;
+  }
+
+  private makeInconsistent(wf: Workflow, reason: string): void {
+    if (wf.state !== 'running') return;
+    wf.state = 'inconsistent';
+    this.inconsistent++;
+    this.active.delete(wf);
+    this.world.trace?.(`${this.world.sim.nowMs} workflow ${wf.id} inconsistent: ${reason}`);
+  }
+
+  /** postgres's data deleted: finished workflows' records are gone and running workflows lose their state. */
+  wipeRecords(): void {
+    this.world.ledger.lose('workflow_records', this.succeeded + this.failed + this.active.size);
+    for (const wf of [...this.active]) this.makeInconsistent(wf, 'postgres data wiped');
   }
 
   private readonly startNextJob = (wf: Workflow): void => {
-    const { ledger, sim } = this.world;
-    const t = wf.template;
-    const rc = this.classOf(t);
-    const id = this.nextBuildId++;
-    const build = new Build(id, wf, t, rc, sim.nowMs, t.failureRate > 0 && this.rng.chance(t.failureRate));
+    if (wf.state !== 'running') return;
+    const down = this.world.services.firstDown(wf.jobsStarted === 0 ? NEEDS.workflowRecord : NEEDS.workflowAdvance);
+    if (down !== undefined) return this.makeInconsistent(wf, `${down} down when job ${wf.jobsStarted + 1} should start`);
     wf.jobsStarted++;
-    ledger.trigger();
-    this.world.trace?.(`${sim.nowMs} build ${build.name} created (workflow ${wf.id}, job ${wf.jobsStarted}/${wf.jobsTotal})`);
-    this.inflight.set(id, build);
-    this.sink!.enqueue(build);
+    this.sink!.enqueue(this.createBuild(wf));
   };
 
-  private resourceClassFor(executor: string, name: string): SettledResourceClass {
-    const kind = executor === 'machine' ? 'machine' : 'docker';
-    const rc = this.world.scenario.topology.resourceClasses[`${kind}:${name}`];
-    if (!rc) throw new Error(`resource class ${kind}:${name} was not settled`);
-    return rc;
+  private createBuild(wf: Workflow): Build {
+    const { ledger, sim } = this.world;
+    const t = wf.template;
+    const build = new Build(this.nextBuildId++, wf, t, this.classOf(t), sim.nowMs, t.failureRate > 0 && this.rng.chance(t.failureRate));
+    ledger.trigger();
+    this.world.trace?.(`${sim.nowMs} build ${build.name} created (workflow ${wf.id}, job ${wf.jobsStarted}/${wf.jobsTotal})`);
+    this.inflight.set(build.id, build);
+    return build;
   }
 
   /** The resource class of a template, looked up once per template. */
   private classOf(t: JobTemplate): SettledResourceClass {
     let rc = this.classes.get(t);
     if (rc === undefined) {
-      rc = this.resourceClassFor(t.executor, t.resourceClass);
+      const kind = t.executor === 'machine' ? 'machine' : 'docker';
+      rc = this.world.scenario.topology.resourceClasses[`${kind}:${t.resourceClass}`];
+      if (!rc) throw new Error(`resource class ${kind}:${t.resourceClass} was not settled`);
       this.classes.set(t, rc);
     }
     return rc;
   }
-
-  private readonly classes = new Map<JobTemplate, SettledResourceClass>();
 }

@@ -1,7 +1,11 @@
 import type { World } from '../world.ts';
 import type { Rng } from '../../engine/rng.ts';
 import { SampleSet } from '../../metrics/percentiles.ts';
+import { NEEDS } from '../services/dependencies.ts';
 import { TIMINGS } from '../timings.ts';
+
+/** Share of instance terminations that fail and leave a stale instance behind for vm-gc to reap. */
+export const STALE_INSTANCE_SHARE = 0.02;
 
 export type VmKind = 'machine' | 'remote_docker';
 
@@ -9,6 +13,8 @@ export type VmKind = 'machine' | 'remote_docker';
  * vm-service with vm-scaler: EC2 instances for `machine` and remote Docker jobs. A job takes a preallocated
  * instance if one is waiting, else one is launched on demand and boots for 1–3 minutes (the seeds' figure).
  * Instances are never reused ("Machine executor VMs never get reused"); vm-scaler tops the pool back up.
+ * Some terminations fail and leave stale instances running; vm-gc reaps them periodically. While vm-gc is
+ * down they pile up: "Old vm-service instances might not be destroyed until this service is restarted" (cost).
  */
 export class VmService {
   private readonly rng: Rng;
@@ -19,6 +25,12 @@ export class VmService {
   terminated = 0;
   preallocatedUsed = 0;
   running = 0;
+  /** Instances whose termination failed and that still run (cost), and the most at once. */
+  stale = 0;
+  peakStale = 0;
+  /** Instance-hours spent on stale instances (integrated every vm-gc interval). */
+  staleInstanceMs = 0;
+  private lastStaleAtMs = 0;
   readonly waits = new SampleSet();
 
   constructor(private readonly world: World) {
@@ -32,8 +44,9 @@ export class VmService {
   /** Asks for an instance; `ready` is called once it can run the job, `failed` if vm-service cannot serve. */
   acquire<A>(kind: VmKind, arg: A, ready: (arg: A) => void, failed: (arg: A, reason: string) => void): void {
     const { services, sim, telegraf } = this.world;
-    if (!services.isUp('vm-service')) {
-      failed(arg, `vm-service down: no ${kind === 'machine' ? 'machine' : 'remote Docker'} instance`);
+    const down = services.firstDown(NEEDS.vm);
+    if (down !== undefined) {
+      failed(arg, `${down} down: no ${kind === 'machine' ? 'machine' : 'remote Docker'} instance`);
       return;
     }
     let waitMs: number;
@@ -55,9 +68,30 @@ export class VmService {
   /** The job is done: its instance is terminated (never reused). */
   release(): void {
     this.running--;
-    this.terminated++;
     this.world.telegraf.count('circle.vm-service.vms.delete.status');
+    if (this.rng.chance(STALE_INSTANCE_SHARE)) {
+      this.accrueStale();
+      this.stale++;
+      if (this.stale > this.peakStale) this.peakStale = this.stale;
+    } else this.terminated++;
   }
+
+  /** vm-gc's periodic sweep: stale instances are terminated (when vm-gc and vm-service are up). */
+  readonly collectGarbage = (): void => {
+    this.accrueStale();
+    if (this.stale === 0 || !this.world.services.isUp('vm-gc') || !this.world.services.isUp('vm-service')) return;
+    this.terminated += this.stale;
+    this.stale = 0;
+  };
+
+  private accrueStale(): void {
+    const now = this.world.sim.nowMs;
+    this.staleInstanceMs += this.stale * (now - this.lastStaleAtMs);
+    this.lastStaleAtMs = now;
+  }
+
+  /** The interval of vm-gc's sweep. */
+  static readonly gcIntervalMs = 10 * 60_000;
 
   /** vm-scaler's periodic top-up of the preallocated pools. */
   readonly scale = (): void => {
