@@ -42,6 +42,9 @@ const REPORT_ORDER = [
   'ended_at_ms',
   'webhooks',
   'workflows',
+  'start_delay_ms',
+  'ui',
+  'scheduled_workflows',
   'run_queue_latency_ms',
   'throughput',
   'capacity',
@@ -67,6 +70,9 @@ const REPORT_SHAPE: Shape = {
     webhooks: { order: ['received', 'accepted', 'dropped'] },
     workflows: { order: ['started', 'succeeded', 'failed', 'not_started', 'inconsistent'] },
     run_queue_latency_ms: PERCENTILES,
+    start_delay_ms: PERCENTILES,
+    ui: { order: ['requests', 'failed', 'failed_by_kind'], fields: { failed_by_kind: { values: {} } } },
+    scheduled_workflows: { order: ['triggered', 'skipped'] },
     throughput: { order: ['builds_per_hour', 'peak_builds_per_hour', 'tasks_completed'] },
     capacity: {
       order: [

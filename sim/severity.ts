@@ -1,7 +1,7 @@
 import type { DataLoss, ObservedSeverity, Report } from './report/types.ts';
 
 /** What the classifier reads of a run: only observations, never the documented severity. */
-export type Observation = Pick<Report, 'builds' | 'data_loss' | 'queue_time_ms' | 'webhooks' | 'workflows'>;
+export type Observation = Pick<Report, 'builds' | 'data_loss' | 'queue_time_ms' | 'start_delay_ms' | 'webhooks' | 'workflows' | 'ui'>;
 
 /** How much later builds may start than in the baseline before they count as delayed. */
 export const DELAY_TOLERANCE_MS = 60_000;
@@ -34,8 +34,9 @@ export function classify(run: Observation, baseline: Observation): { severity: O
   if (b.failed > b0.failed) because.push(`${b.failed - b0.failed} more builds failed`);
   if (b.not_triggered > b0.not_triggered) because.push(`${b.not_triggered - b0.not_triggered} webhooks not triggered`);
   if (b.retried > b0.retried) because.push(`${b.retried - b0.retried} builds retried`);
-  const delay = run.queue_time_ms.max - baseline.queue_time_ms.max;
-  if (delay > DELAY_TOLERANCE_MS) because.push(`builds delayed: max queue time +${Math.round(delay / 1000)} s`);
+  const delay = run.start_delay_ms.max - baseline.start_delay_ms.max;
+  if (delay > DELAY_TOLERANCE_MS) because.push(`builds delayed: longest wait to start +${Math.round(delay / 1000)} s`);
+  if (run.ui.failed > baseline.ui.failed) because.push(`${run.ui.failed - baseline.ui.failed} UI/API requests failed`);
   const live = run.data_loss.live_step_output - baseline.data_loss.live_step_output;
   if (live > 0) because.push(`live output of running steps lost for ${live} builds`);
   if (because.length > 0) return { severity: 'moderate', because };

@@ -9,6 +9,8 @@ import { Fates } from './models/services/fates.ts';
 import { TestResults } from './models/services/test-results.ts';
 import { ServicesDisk } from './models/services/disk.ts';
 import { planStartup, type StartupPlan } from './models/services/startup.ts';
+import { UiTraffic } from './models/services/ui-traffic.ts';
+import { CronService } from './models/services/cron-service.ts';
 import type { World } from './models/world.ts';
 import type { Webhook } from './models/build.ts';
 import { GithubEnterprise } from './models/github/github-enterprise.ts';
@@ -70,6 +72,8 @@ export class Twin {
   readonly testResults: TestResults;
   readonly disk: ServicesDisk;
   readonly startup: StartupPlan;
+  readonly ui: UiTraffic;
+  readonly cron: CronService;
   readonly runQueueLatency = new SampleSet();
   readonly mix: JobMix;
   /** Per virtual hour, builds that reached a fate in it (throughput). */
@@ -99,7 +103,7 @@ export class Twin {
     // RabbitMQ carries the queues between the services.
     this.broker = new Broker(this.world);
     // The Services machine's disk, kept in check by tutum/logrotate.
-    this.disk = new ServicesDisk(this.world, this.broker);
+    this.disk = new ServicesDisk(this.world, this.broker, scenario.topology.disk);
     // audit-log-service persists the services' audit events from a durable queue.
     this.audit = new AuditLog(this.world, this.broker);
     // workflows-conductor turns a webhook into a workflow and its jobs into builds.
@@ -129,6 +133,10 @@ export class Twin {
     this.fleet.onInfrastructureFailure((build, reason) => this.fates.failAndRetry(build, reason, (retry) => this.dispatcher.enqueue(retry)));
     this.schedulerer.connect(this.fleet);
     this.fleet.addClients(scenario.topology.nomadClients.count);
+    // People use the UI and the API; their requests fail while a service they need is down.
+    this.ui = new UiTraffic(this.world);
+    // cron-service triggers scheduled workflows.
+    this.cron = new CronService(this.world, this.conductor, this.broker);
     // telegraf drops what it receives while it is down (metric gaps).
     this.services.onChange('telegraf', (_n, state) => {
       this.telegraf.up = state === 'running';
@@ -165,6 +173,8 @@ export class Twin {
     this.every(3_600_000, this.audit.persist);
     this.every(VmService.scaleIntervalMs, this.vm.scale);
     this.every(VmService.gcIntervalMs, this.vm.collectGarbage);
+    this.every(UiTraffic.intervalMs, this.ui.tick, scenario.durationMs);
+    this.cron.schedule(scenario.workload.scheduled, scenario.durationMs);
 
     const maxEvents = this.opts.maxEvents ?? 500_000_000;
     const progressStepMs = Math.max(60_000, Math.floor(endMs / 200));
@@ -188,7 +198,7 @@ export class Twin {
   activeWork(): number {
     const c = this.conductor;
     const f = this.frontend;
-    return this.webhooksSent - f.received + (f.accepted - c.started - c.rejected) + c.running;
+    return this.webhooksSent - f.received + (f.accepted + this.cron.triggered - c.started - c.rejected) + c.running;
   }
 
   get endReason(): string {
@@ -199,12 +209,13 @@ export class Twin {
     return this.cpuUtilSamples === 0 ? 0 : this.cpuUtilSum / this.cpuUtilSamples;
   }
 
-  private every(intervalMs: number, fn: () => void): void {
+  /** Calls `fn` every `intervalMs` (after the other events of the same instant), until `untilMs` if given. */
+  private every(intervalMs: number, fn: () => void, untilMs = Infinity): void {
     const tick = (): void => {
       fn();
-      this.sim.schedule(intervalMs, tick, undefined, 10);
+      if (this.sim.nowMs + intervalMs <= untilMs) this.sim.schedule(intervalMs, tick, undefined, 10);
     };
-    this.sim.schedule(intervalMs, tick, undefined, 10);
+    if (intervalMs <= untilMs) this.sim.schedule(intervalMs, tick, undefined, 10);
   }
 
   /** nomad-metrics polls the server and clients, services report queue depths, telegraf flushes. */

@@ -50,32 +50,55 @@ export function faultKinds(scenario: SettledScenario, profile: Profile, context:
   const all = [...profile.containers.map((c) => c.name), ...(scenario.topology.nomadClients.count > 0 ? ['nomad_client'] : []), 'services_machine'];
   const wanted = targets === undefined ? all : all.filter((t) => targets.includes(t));
   const ordered = [...actions].sort();
+  const pairs = wanted.flatMap((target) => ordered.map((action): Pair => [action, target]));
+  const atStart = accepted(scenario.version, pairs, '0s', context);
+  const later = accepted(scenario.version, pairs, '30m', context);
   const kinds: FaultKind[] = [];
-  for (const target of wanted) {
-    for (const action of ordered) {
-      const atStart = accepts(scenario.version, action, target, '0s', context);
-      const later = accepts(scenario.version, action, target, '30m', context);
-      if (atStart || later) kinds.push({ action, target, undoable: UNDO_ACTION[action] !== undefined, atStart, later });
-    }
-  }
+  pairs.forEach(([action, target], i) => {
+    if (atStart[i] || later[i]) kinds.push({ action, target, undoable: UNDO_ACTION[action] !== undefined, atStart: atStart[i] === true, later: later[i] === true });
+  });
   return kinds;
 }
 
-function accepts(version: string, action: FaultAction, target: string, at: string, context: ScenarioContext): boolean {
-  const probe = [
+type Pair = [FaultAction, string];
+
+/**
+ * Which (action, target) pairs the validator accepts at time `at`: one probe scenario holding them all, whose
+ * issues name the faults refused; the accepted ones are then checked together, falling back to a probe per pair
+ * if a refusal hid another (schema errors stop the semantic checks).
+ */
+function accepted(version: string, pairs: readonly Pair[], at: string, context: ScenarioContext): boolean[] {
+  const first = probe(version, pairs, at, context);
+  if (first === true) return pairs.map(() => true);
+  const ok = pairs.map((_, i) => !first.has(i));
+  const kept = pairs.filter((_, i) => ok[i]);
+  if (kept.length === 0 || probe(version, kept, at, context) === true) return ok;
+  return pairs.map((pair) => probe(version, [pair], at, context) === true);
+}
+
+/** True when the probe validates; otherwise the indices of the faults with issues. */
+function probe(version: string, pairs: readonly Pair[], at: string, context: ScenarioContext): true | Set<number> {
+  const text = [
     'name: probe',
     `version: "${version}"`,
     'duration: 1h',
     'topology: { nomad_clients: { count: 1 } }',
     'workload: { arrivals: { kind: poisson, rate_per_hour: 1 }, jobs: [ { duration: 1m } ] }',
-    `faults: [ { at: ${at}, action: ${action}, target: ${JSON.stringify(target)}${target === 'nomad_client' ? ', count: 1' : ''} } ]`,
+    'faults:',
+    ...pairs.map(([action, target]) => `  - { at: ${at}, action: ${action}, target: ${JSON.stringify(target)}${target === 'nomad_client' ? ', count: 1' : ''} }`),
   ].join('\n');
   try {
-    parseScenario(probe, 'probe.yaml', context);
+    parseScenario(text, 'probe.yaml', context);
     return true;
   } catch (e) {
-    if (e instanceof ScenarioError) return false;
-    throw e;
+    if (!(e instanceof ScenarioError)) throw e;
+    const bad = new Set<number>();
+    for (const issue of e.issues) {
+      const m = /^faults\[(\d+)\]/.exec(issue.field);
+      if (m === null) throw new Error(`the fault probe scenario is invalid outside its faults: ${e.message}`);
+      bad.add(Number(m[1]));
+    }
+    return bad;
   }
 }
 

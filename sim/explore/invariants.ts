@@ -77,6 +77,18 @@ export const ledgerConservation: Invariant = {
   },
 };
 
+/**
+ * Faults that act when the Services machine boots. The table's severities describe a container failing while the
+ * system runs (ready-agent, documented mild: "if unavailable on startup the whole system will fail"), so the
+ * invariants that read the documented severity (b, c) do not judge schedules holding one.
+ */
+export const STARTUP_ACTIONS: ReadonlySet<FaultAction> = new Set<FaultAction>(['fail_at_startup']);
+
+/** Whether every fault of the schedule happens during operation and targets a container documented as one of `levels`. */
+function onlyOn(run: ExploredRun, levels: readonly Severity[]): boolean {
+  return run.schedule.every((f) => !STARTUP_ACTIONS.has(f.action) && levels.includes(run.documented(f.target) as Severity));
+}
+
 /** A report's numeric fields under `group`, by name (read from the report, so fields the model adds are checked too). */
 function countsOf(r: Report, group: 'builds' | 'data_loss'): [string, number][] {
   return Object.entries(r[group] as unknown as Record<string, number>).filter((e): e is [string, number] => typeof e[1] === 'number');
@@ -86,10 +98,10 @@ function countsOf(r: Report, group: 'builds' | 'data_loss'): [string, number][] 
 export const mildFaultsAffectNoBuild: Invariant = {
   name: 'mild-faults-affect-no-build',
   description:
-    "when every fault targets a container documented as mild, every build count (triggered, fates, not triggered, retried) equals the baseline's and the longest queue time exceeds the baseline's by at most the classifier's delay tolerance",
+    "when every fault happens during operation and targets a container documented as mild, every build count (triggered, fates, not triggered, retried) equals the baseline's and the longest queue time exceeds the baseline's by at most the classifier's delay tolerance",
   check(run) {
     const r = run.report;
-    if (r === undefined || !run.schedule.every((f) => run.documented(f.target) === 'mild')) return null;
+    if (r === undefined || !onlyOn(run, ['mild'])) return null;
     const b0 = run.baseline.builds as unknown as Record<string, number>;
     const because = countsOf(r, 'builds')
       .filter(([k, v]) => v !== b0[k])
@@ -116,10 +128,10 @@ export const NOT_DURABLE: ReadonlySet<string> = new Set(['live_step_output']);
 export const mildModerateFaultsLoseNoData: Invariant = {
   name: 'mild-moderate-faults-lose-no-data',
   description:
-    'when every fault targets a container documented as mild or moderate, no more durably stored data (step output, artifacts, test results, audit events, records: every data_loss kind but live step output) is lost than in the baseline',
+    'when every fault happens during operation and targets a container documented as mild or moderate, no more durably stored data (step output, artifacts, test results, audit events, records: every data_loss kind but live step output) is lost than in the baseline',
   check(run) {
     const r = run.report;
-    if (r === undefined || !run.schedule.every((f) => ['mild', 'moderate'].includes(run.documented(f.target) ?? ''))) return null;
+    if (r === undefined || !onlyOn(run, ['mild', 'moderate'])) return null;
     const d0 = run.baseline.data_loss as unknown as Record<string, number>;
     return countsOf(r, 'data_loss')
       .filter(([k, v]) => !NOT_DURABLE.has(k) && v > (d0[k] ?? 0))
@@ -164,13 +176,18 @@ export function isHealed(schedule: readonly SettledFault[]): boolean {
   });
 }
 
-/** (d) Once every fault has healed, the backlog drains: no more builds are left stuck than in the baseline. */
+/**
+ * (d) Once every fault has healed, the backlog drains: no more builds are left stuck than in the baseline. Faults on
+ * containers documented as severe are outside it: leaving running builds corrupt (stuck Running) or stranding
+ * accepted work is their documented effect, which no later restart undoes.
+ */
 export const healedBacklogDrains: Invariant = {
   name: 'healed-backlog-drains',
-  description: 'when every fault is undone (by `for` or a later restart, start, unpause or heal), the backlog drains within the run\'s drain bound: no more builds stuck than in the baseline',
+  description:
+    "when every fault is undone (by `for` or a later restart, start, unpause or heal) and none targets a container documented as severe, the backlog drains within the run's drain bound: no more builds stuck than in the baseline",
   check(run) {
     const r = run.report;
-    if (r === undefined || !isHealed(run.schedule)) return null;
+    if (r === undefined || !isHealed(run.schedule) || run.schedule.some((f) => run.documented(f.target) === 'severe')) return null;
     return r.builds.stuck > run.baseline.builds.stuck ? [`${r.builds.stuck} builds stuck (baseline ${run.baseline.builds.stuck}) although every fault healed`] : [];
   },
   expectations(baseline) {

@@ -39,6 +39,8 @@ export class Build {
   /** When schedulerer registered the build's job with the Nomad server. */
   submittedAtMs = -1;
   firstTaskStartMs = -1;
+  /** When its first task began running steps (after waiting for a VM, for machine and remote Docker jobs). */
+  stepsStartMs = -1;
   tasksDone = 0;
   tasksFailed = 0;
   /** Set when the platform failed the build; the first reason wins. */

@@ -41,6 +41,9 @@ export function buildReport(twin: Twin, severity: { overall: ObservedSeverity; p
     ended_at_ms: twin.sim.nowMs,
     webhooks: { received: twin.frontend.received, accepted: twin.frontend.accepted, dropped: twin.frontend.dropped },
     workflows: { started: twin.conductor.started, succeeded: twin.conductor.succeeded, failed: twin.conductor.failed, not_started: twin.conductor.rejected, inconsistent: twin.conductor.inconsistent },
+    start_delay_ms: twin.fleet.startDelays.percentiles(),
+    ui: { requests: twin.ui.requests, failed: twin.ui.failed, failed_by_kind: Object.fromEntries([...twin.ui.failedByKind.entries()].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))) },
+    scheduled_workflows: { triggered: twin.cron.triggered, skipped: twin.cron.skipped },
     run_queue_latency_ms: twin.runQueueLatency.percentiles(),
     throughput: {
       builds_per_hour: round2(finished / hours),

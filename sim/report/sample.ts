@@ -35,6 +35,9 @@ export function sampleReport(overrides: Partial<Report> = {}): Report {
     ended_at_ms: 15_312_000,
     webhooks: { received: 2400, accepted: 2391, dropped: 9 },
     workflows: { started: 2391, succeeded: 2310, failed: 81, not_started: 9, inconsistent: 0 },
+    start_delay_ms: { mean: 9_300, p50: 2_100, p95: 61_000, p99: 150_000, max: 181_000 },
+    ui: { requests: 1_200, failed: 10, failed_by_kind: { 'builds page': 10 } },
+    scheduled_workflows: { triggered: 4, skipped: 0 },
     run_queue_latency_ms: { mean: 620, p50: 180, p95: 1900, p99: 96_000, max: 610_000 },
     throughput: { builds_per_hour: 555.3, peak_builds_per_hour: 1042, tasks_completed: 2771 },
     capacity: {
@@ -48,7 +51,7 @@ export function sampleReport(overrides: Partial<Report> = {}): Report {
     },
     vm_service: { instances_launched: 24, instances_terminated: 22, preallocated_used: 11, mean_wait_ms: 41_500, stale_peak: 1, stale_instance_hours: 0.17 },
     severity_because: ['31 builds lost', 'step output lost: 31'],
-    startup: { system_started: true, failed: [] },
+    startup: { system_started: true, failed: [{ name: 'cron-service-migrator', reason: 'failed at startup' }, { name: 'cron-service', reason: 'its startup dependency cron-service-migrator did not start' }] },
     services_machine: { min_free_disk_mb: 11_200, disk_full: false },
     test_results: { parsed: 1_980, peak_backlog: 0 },
     metric_gaps: 0,

@@ -100,6 +100,12 @@ export interface Report {
   webhooks: { received: number; accepted: number; dropped: number };
   /** `inconsistent`: left running forever, e.g. a job finished while workflows-conductor could not record it. */
   workflows: { started: number; succeeded: number; failed: number; not_started: number; inconsistent: number };
+  /** Run-queue entry until the build's first task runs steps: queue time plus the wait for a VM (machine, remote Docker). */
+  start_delay_ms: Percentiles;
+  /** People's UI and API requests (one of each kind a minute while the workload runs) and how many failed. */
+  ui: { requests: number; failed: number; failed_by_kind: Record<string, number> };
+  /** cron-service: scheduled workflows triggered and skipped. */
+  scheduled_workflows: { triggered: number; skipped: number };
   /** circle.run-queue.latency: run queue entry until picard-dispatcher accepts the build. */
   run_queue_latency_ms: Percentiles;
   throughput: { builds_per_hour: number; peak_builds_per_hour: number; tasks_completed: number };

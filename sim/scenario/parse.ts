@@ -360,7 +360,9 @@ function semanticIssues(raw: RawScenario, ctx: ScenarioContext, at: Locator): Sc
   // Expectations: the metric must be a path of the report; duration bounds only for *_ms metrics.
   const paths = knownReportPaths();
   (raw.expect ?? []).forEach((e, i) => {
-    const known = paths.includes(e.metric) || e.metric.startsWith('metrics.') || /^faults(\.|\[)\d+/.test(e.metric);
+    // Any element of a list stands for all of them: `faults.2.target` is known if `faults.0.target` is.
+    const asFirst = e.metric.replace(/\[(\d+)\]/g, '.$1').replace(/\.\d+(?=\.|$)/g, '.0');
+    const known = paths.includes(e.metric) || paths.includes(asFirst) || e.metric.startsWith('metrics.');
     if (!known) {
       const s = suggest(e.metric, paths);
       issues.push(at.issue(['expect', i, 'metric'], `unknown metric \`${e.metric}\`${s ? `; did you mean \`${s}\`?` : ''}`, 'a dotted path into report.json, e.g. builds.lost, queue_time_ms.p95, observed_severity'));
@@ -374,6 +376,11 @@ function semanticIssues(raw: RawScenario, ctx: ScenarioContext, at: Locator): Sc
     if (e.metric === 'observed_severity' && e.equals !== undefined && !['none', 'mild', 'moderate', 'severe'].includes(String(e.equals))) {
       issues.push(at.issue(['expect', i, 'equals'], `\`${String(e.equals)}\` is not a severity`, 'one of: none, mild, moderate, severe'));
     }
+  });
+
+  (raw.workload.scheduled ?? []).forEach((s, i) => {
+    if (s.job >= raw.workload.jobs.length) issues.push(at.issue(['workload', 'scheduled', i, 'job'], `job ${s.job} does not exist: the workload has ${raw.workload.jobs.length} job templates (0 to ${raw.workload.jobs.length - 1})`));
+    if (toMs(s.every) < 60_000) issues.push(at.issue(['workload', 'scheduled', i, 'every'], 'a schedule runs at most once a minute', 'use 1m or more'));
   });
 
   if (raw.autoscaling && raw.autoscaling.min > raw.autoscaling.max) issues.push(at.issue(['autoscaling', 'min'], 'min must not exceed max'));

@@ -69,6 +69,16 @@ const Topology = z.strictObject({
     .record(z.string().regex(/^[a-z][a-z0-9.]*$/), ResourceClassDef)
     .optional()
     .describe('Docker resource classes to add or override, as resource-definitions.edn allows.'),
+  services_machine: z
+    .strictObject({
+      disk_gb: z.number().positive().max(100_000).optional().describe('Root volume size (default 100).'),
+      disk_free_gb: z.number().nonnegative().max(100_000).optional().describe('Free space at the start (default 12).'),
+      log_mb_per_hour: z.number().nonnegative().max(1_000_000).optional().describe('Log growth while logrotate is down, base rate (default 20).'),
+      log_mb_per_build: z.number().nonnegative().max(10_000).optional().describe('Log growth per finished build while logrotate is down (default 3).'),
+      rabbitmq_disk_limit_gb: z.number().nonnegative().max(100_000).optional().describe("RabbitMQ's disk_free_limit: publishers block below it (default 5)."),
+    })
+    .optional()
+    .describe('The Services machine disk, for logrotate and disk_fill faults.'),
   vm_service: z
     .strictObject({
       preallocated_machine: z.number().int().min(0).max(1000).optional(),
@@ -128,9 +138,18 @@ const Job = z.strictObject({
   test_results: z.boolean().optional(),
 });
 
+const Scheduled = z
+  .strictObject({
+    job: z.number().int().min(0).describe('Index of the job template (in `jobs`) the schedule runs.'),
+    every: Duration.describe('How often it runs.'),
+    first_at: Duration.optional().describe('When it first runs (default: after `every`).'),
+  })
+  .describe('A scheduled workflow, triggered by cron-service.');
+
 const Workload = z.strictObject({
   arrivals: Arrivals,
   jobs: z.array(Job).min(1),
+  scheduled: z.array(Scheduled).optional(),
 });
 
 const Fault = z.strictObject({

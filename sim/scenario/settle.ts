@@ -16,6 +16,8 @@ export const DEFAULTS = {
   nomadClients: { count: 10, cpus: 8, memoryGb: 32, bootTimeMs: 180_000 },
   diurnal: { nightShareOfPeak: 0.05, peakAt: '14:00', widthMs: 9_000_000, weekends: true },
   vmService: { preallocatedMachine: 0, preallocatedRemoteDocker: 0, maxInstances: 1000 },
+  /** The seeds give no disk sizes: a normal load (300 builds/h) fills the free space in ~8 h of logrotate downtime. */
+  disk: { diskGb: 100, freeGb: 12, logMbPerHour: 20, logMbPerBuild: 3, rabbitmqLimitGb: 5 },
   autoscaling: { policy: 'none', bootTimeMs: 180_000, scaleUpAt: '07:00', scaleDownAt: '20:00' },
   recoveryAfterMs: 300_000,
 } as const;
@@ -124,11 +126,19 @@ export function settle(raw: RawScenario, opts: { file: string; ctx: ScenarioCont
         preallocatedRemoteDocker: raw.topology?.vm_service?.preallocated_remote_docker ?? DEFAULTS.vmService.preallocatedRemoteDocker,
         maxInstances: raw.topology?.vm_service?.max_instances ?? DEFAULTS.vmService.maxInstances,
       },
+      disk: {
+        capacityMb: (raw.topology?.services_machine?.disk_gb ?? DEFAULTS.disk.diskGb) * 1000,
+        freeMb: (raw.topology?.services_machine?.disk_free_gb ?? DEFAULTS.disk.freeGb) * 1000,
+        logMbPerHour: raw.topology?.services_machine?.log_mb_per_hour ?? DEFAULTS.disk.logMbPerHour,
+        logMbPerBuild: raw.topology?.services_machine?.log_mb_per_build ?? DEFAULTS.disk.logMbPerBuild,
+        rabbitmqLimitMb: (raw.topology?.services_machine?.rabbitmq_disk_limit_gb ?? DEFAULTS.disk.rabbitmqLimitGb) * 1000,
+      },
     },
     workload: {
       arrivals: settleArrivals(raw, opts.traceText, traceFile),
       jobs,
       jobNames: raw.workload.jobs.map((j, i) => j.name ?? `job-${i + 1}`),
+      scheduled: (raw.workload.scheduled ?? []).map((s) => ({ job: s.job, everyMs: ms(s.every), firstAtMs: s.first_at === undefined ? ms(s.every) : ms(s.first_at) })),
     },
     faults: (raw.faults ?? [])
       .map((f) => ({

@@ -1,4 +1,4 @@
-import type { ArrivalSpec, JobTemplate } from '../models/workload/types.ts';
+import type { ArrivalSpec, JobTemplate, ScheduledWorkflow } from '../models/workload/types.ts';
 import type { FaultAction } from './schema.ts';
 
 /** A resource class as the twin schedules it: what the Nomad task reserves on a client. */
@@ -43,8 +43,9 @@ export interface SettledScenario {
     resourceClasses: Record<string, SettledResourceClass>;
     defaultResourceClass: string;
     vmService: { preallocatedMachine: number; preallocatedRemoteDocker: number; maxInstances: number };
+    disk: { capacityMb: number; freeMb: number; logMbPerHour: number; logMbPerBuild: number; rabbitmqLimitMb: number };
   };
-  workload: { arrivals: ArrivalSpec; jobs: JobTemplate[]; jobNames: string[] };
+  workload: { arrivals: ArrivalSpec; jobs: JobTemplate[]; jobNames: string[]; scheduled: ScheduledWorkflow[] };
   faults: SettledFault[];
   expect: SettledExpectation[];
   backups?: { strategy: 'ebs_snapshot' | 'tarball'; everyMs: number };

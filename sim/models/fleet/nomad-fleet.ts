@@ -46,6 +46,8 @@ export class NomadFleet implements NomadSubmitter {
   private readonly runs = new Map<string, TaskRun>();
   private readonly buildsByJob = new Map<string, Build>();
   readonly queueTimes = new SampleSet();
+  /** Run-queue entry until the first task runs steps: queue time plus the wait for a VM. */
+  readonly startDelays = new SampleSet();
   /** Wait for capacity: from registration with the Nomad server until the first task is placed. */
   readonly capacityWaits = new SampleSet();
   readonly nodeIds: string[] = [];
@@ -58,6 +60,8 @@ export class NomadFleet implements NomadSubmitter {
   tasksLost = 0;
   /** Scheduler updates clients could not deliver while the Nomad server was down, applied when it is back. */
   private deferred: (() => void)[] = [];
+  /** Build agents' end-of-task reports held back by a partition. */
+  private heldReports: (() => void)[] = [];
   private retryScheduled = false;
   private partitioned = false;
   private retryBuild: ((build: Build, reason: string) => void) | undefined;
@@ -163,6 +167,9 @@ export class NomadFleet implements NomadSubmitter {
     } else {
       // Clients re-register; the server told them their allocations are lost, so they stop them.
       for (const id of this.liveNodeIds()) this.apply(this.scheduler.setNodeStatus(id, 'ready'));
+      const held = this.heldReports;
+      this.heldReports = [];
+      for (const report of held) report();
       this.serverBack();
     }
   }
@@ -265,7 +272,7 @@ export class NomadFleet implements NomadSubmitter {
     const build = run.build;
     run.running = true;
     this.whenServerUp(() => {
-      if (!run.gone) this.scheduler.markRunning(run.allocId);
+      if (this.scheduler.alloc(run.allocId)?.clientStatus === 'pending') this.scheduler.markRunning(run.allocId);
     });
     this.runningTasks++;
     if (this.runningTasks > this.peakRunningTasks) this.peakRunningTasks = this.runningTasks;
@@ -285,6 +292,11 @@ export class NomadFleet implements NomadSubmitter {
 
   private readonly runSteps = (run: TaskRun): void => {
     if (run.gone) return;
+    const build = run.build;
+    if (build.stepsStartMs < 0) {
+      build.stepsStartMs = this.world.sim.nowMs;
+      this.startDelays.add(build.stepsStartMs - build.enteredRunQueueMs);
+    }
     const ms = this.durations[run.build.workflow.webhook.template]!(this.rng);
     this.world.sim.schedule(ms, this.endTask, run);
   };
@@ -298,6 +310,11 @@ export class NomadFleet implements NomadSubmitter {
 
   private readonly endTask = (run: TaskRun, ok = true): void => {
     if (run.gone) return;
+    if (this.partitioned) {
+      // The build agent cannot report its end across the partition; it retries once the network is back.
+      this.heldReports.push(() => this.endTask(run, ok));
+      return;
+    }
     const build = run.build;
     this.world.trace?.(`${this.world.sim.nowMs} alloc ${run.allocId} of ${build.name} ended ${ok ? 'complete' : 'failed'}`);
     this.release(run);
@@ -308,7 +325,11 @@ export class NomadFleet implements NomadSubmitter {
       this.buildsByJob.delete(build.nomadJobId);
       this.output.finish(build);
     }
-    this.whenServerUp(() => this.apply(this.scheduler.finishAlloc(run.allocId, ok ? 'complete' : 'failed')));
+    this.whenServerUp(() => {
+      // The server may have declared the allocation lost meanwhile (a partition past the heartbeat timeout).
+      const status = this.scheduler.alloc(run.allocId)?.clientStatus;
+      if (status === 'pending' || status === 'running') this.apply(this.scheduler.finishAlloc(run.allocId, ok ? 'complete' : 'failed'));
+    });
   };
 
   /** An allocation the server declared lost: CircleCI fails the build as an infrastructure failure and re-runs it. */

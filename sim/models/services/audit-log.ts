@@ -29,7 +29,7 @@ export class AuditLog {
   record(action: string): void {
     if (this.known.size > 0 && !this.known.has(action)) throw new Error(`audit action ${action} is not documented for ${this.world.profile.version}`);
     this.byAction.set(action, (this.byAction.get(action) ?? 0) + 1);
-    if (this.broker.publishBlocked() !== undefined) {
+    if (this.broker.publishRefused() !== undefined) {
       this.world.ledger.lose('audit_events');
       return;
     }

@@ -13,12 +13,13 @@ interface Registered {
  * RabbitMQ ("most of our services use RabbitMQ for queueing"): the queues, whether publishing works, and
  * what a broker restart does. Non-durable queues do not survive the broker going down (a kill or a stop:
  * RabbitMQ deletes them on restart); durable ones do. A paused broker loses nothing but accepts nothing.
- * Publishers are also blocked while the disk alarm is on (free disk below RabbitMQ's limit).
+ * While the disk alarm is on (free disk below RabbitMQ's limit) publishers are blocked: they wait, and go on
+ * once the alarm clears; nothing is lost, but nothing new gets in (an HTTP caller waiting on it times out).
  */
 export class Broker {
   private readonly queues: Registered[] = [];
-  /** RabbitMQ's disk alarm: set by the disk model when free space falls below the limit. */
-  diskAlarm = false;
+  private alarm = false;
+  private waiting: (() => void)[] = [];
   /** Messages lost with queues, over the run. */
   lost = 0;
   private readonly wipeHooks: (() => void)[] = [];
@@ -47,11 +48,31 @@ export class Broker {
     for (const h of this.wipeHooks) h();
   }
 
-  /** Why a publish would fail now, or undefined if it would succeed. */
-  publishBlocked(): string | undefined {
-    if (!this.world.services.isUp('rabbitmq')) return 'rabbitmq down';
-    if (this.diskAlarm) return 'rabbitmq disk alarm (Services machine disk nearly full)';
-    return undefined;
+  /** RabbitMQ's disk alarm (set by the disk model when free space falls below the limit). */
+  get diskAlarm(): boolean {
+    return this.alarm;
+  }
+
+  setDiskAlarm(on: boolean): void {
+    if (on === this.alarm) return;
+    this.alarm = on;
+    this.world.trace?.(`${this.world.sim.nowMs} rabbitmq disk alarm ${on ? 'set' : 'cleared'}`);
+    if (!on) {
+      const waiting = this.waiting;
+      this.waiting = [];
+      for (const w of waiting) w();
+    }
+  }
+
+  /** Why a publish fails now (the broker is not running), or undefined. A disk alarm does not fail it: see `whenPublishable`. */
+  publishRefused(): string | undefined {
+    return this.world.services.isUp('rabbitmq') ? undefined : 'rabbitmq down';
+  }
+
+  /** Runs `publish` now, or once the disk alarm clears (a blocked publisher waits). */
+  whenPublishable(publish: () => void): void {
+    if (this.alarm) this.waiting.push(publish);
+    else publish();
   }
 
   /** Consumers receive only from a running broker. */

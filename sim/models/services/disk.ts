@@ -8,8 +8,8 @@ import type { Broker } from './broker.ts';
  * queued) and, if the disk fills completely, the stores that write to it fail ("the Services machine disk will
  * eventually run out of space and other services will fail").
  *
- * The seeds give no sizes; these defaults are chosen so that a normal load fills the free space in about eight
- * hours of logrotate downtime, and are scenario settings (`topology.services_machine`).
+ * The seeds give no sizes: the settings come from the scenario (`topology.services_machine`), whose defaults
+ * let a normal load fill the free space in about eight hours of logrotate downtime.
  */
 export interface DiskSettings {
   capacityMb: number;
@@ -22,7 +22,6 @@ export interface DiskSettings {
   rabbitmqLimitMb: number;
 }
 
-export const DEFAULT_DISK: DiskSettings = { capacityMb: 100_000, freeMb: 12_000, logMbPerHour: 20, logMbPerBuild: 3, rabbitmqLimitMb: 5_000 };
 
 /** Containers that write to the volume and stop when it is full. */
 const WRITERS = ['postgres', 'mongo', 'rabbitmq', 'redis'] as const;
@@ -41,7 +40,7 @@ export class ServicesDisk {
   constructor(
     private readonly world: World,
     private readonly broker: Broker,
-    readonly settings: DiskSettings = DEFAULT_DISK,
+    readonly settings: DiskSettings,
   ) {
     this.minFreeMb = settings.freeMb;
     world.services.onChange('tutum/logrotate', (_n, state) => {
@@ -85,7 +84,7 @@ export class ServicesDisk {
   private apply(): void {
     const free = this.freeMb;
     if (free < this.minFreeMb) this.minFreeMb = free;
-    this.broker.diskAlarm = free < this.settings.rabbitmqLimitMb;
+    this.broker.setDiskAlarm(free < this.settings.rabbitmqLimitMb);
     const { services, sim } = this.world;
     if (free <= 0 && !this.full) {
       this.full = true;

@@ -41,11 +41,13 @@ export class Dispatcher {
 
   /** workflows-conductor publishes a new build; if the broker refuses, the build is lost. */
   enqueue(build: Build): void {
-    const blocked = this.broker.publishBlocked();
-    if (blocked !== undefined) return this.fates.lose(build, `${blocked}: could not publish to the usage queue`);
-    build.stage = 'usage-queue';
-    this.usageQueue.push(build);
-    this.scheduleForward();
+    this.broker.whenPublishable(() => {
+      const refused = this.broker.publishRefused();
+      if (refused !== undefined) return this.fates.lose(build, `${refused}: could not publish to the usage queue`);
+      build.stage = 'usage-queue';
+      this.usageQueue.push(build);
+      this.scheduleForward();
+    });
   }
 
   private scheduleForward(): void {
@@ -57,7 +59,8 @@ export class Dispatcher {
   /** Forwards everything waiting in the usage queue (the seeds' "usage-changed (:recur)" loop). */
   private readonly forward = (): void => {
     this.forwarding = false;
-    if (this.world.services.firstDown(NEEDS.forward) !== undefined || !this.broker.deliverable || this.broker.publishBlocked() !== undefined) return;
+    if (this.world.services.firstDown(NEEDS.forward) !== undefined || !this.broker.deliverable) return;
+    if (this.broker.diskAlarm) return this.broker.whenPublishable(() => this.scheduleForward());
     const now = this.world.sim.nowMs;
     for (let b = this.usageQueue.shift(); b !== undefined; b = this.usageQueue.shift()) {
       b.stage = 'run-queue';

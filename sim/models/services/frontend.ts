@@ -26,7 +26,8 @@ export class Frontend {
     const { services, ledger, telegraf, sim } = this.world;
     this.received++;
     const down = services.firstDown(NEEDS.webhook);
-    const blocked = down === undefined ? this.broker.publishBlocked() : undefined;
+    // A publish blocked by RabbitMQ's disk alarm hangs the request until GitHub's delivery times out.
+    const blocked = down !== undefined ? undefined : this.broker.diskAlarm ? 'rabbitmq disk alarm: the request hung until GitHub timed out' : undefined;
     this.world.trace?.(`${sim.nowMs} webhook ${webhook.id} received by frontend${down ? ` (${down} down)` : ''}`);
     if (down !== undefined || blocked !== undefined) {
       this.dropped++;

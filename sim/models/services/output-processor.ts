@@ -99,7 +99,12 @@ export class OutputProcessor {
     if (build.fate !== undefined) return;
     this.streaming.delete(build);
     const downService = services.firstDown(NEEDS.finalise);
-    const down = downService !== undefined ? `${downService} down` : this.broker.publishBlocked();
+    const down = downService !== undefined ? `${downService} down` : this.broker.publishRefused();
+    if (down === undefined && this.broker.diskAlarm) {
+      // The status update waits for RabbitMQ's disk alarm to clear.
+      this.broker.whenPublishable(() => this.finalise(build));
+      return;
+    }
     if (down !== undefined) {
       // Nobody can record the end: the build shows Running forever and what it produced is gone.
       this.world.ledger.lose('step_output');

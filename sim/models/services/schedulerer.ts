@@ -40,10 +40,12 @@ export class Schedulerer {
 
   /** picard-dispatcher publishes the build's tasks; if the broker refuses, the build is lost. */
   submit(build: Build): void {
-    const blocked = this.broker.publishBlocked();
-    if (blocked !== undefined) return this.fates.lose(build, `${blocked}: could not publish to schedulerer`);
-    this.queue.push(build);
-    this.pump();
+    this.broker.whenPublishable(() => {
+      const refused = this.broker.publishRefused();
+      if (refused !== undefined) return this.fates.lose(build, `${refused}: could not publish to schedulerer`);
+      this.queue.push(build);
+      this.pump();
+    });
   }
 
   private pump(): void {

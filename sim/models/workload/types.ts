@@ -33,6 +33,13 @@ export interface TraceArrival {
   job?: number;
 }
 
+/** A scheduled workflow (cron-service): job template `job`, first at `firstAtMs`, then every `everyMs`. */
+export interface ScheduledWorkflow {
+  job: number;
+  everyMs: number;
+  firstAtMs: number;
+}
+
 export type DurationSpec =
   | { kind: 'fixed'; ms: number }
   | { kind: 'lognormal'; medianMs: number; p95Ms: number }
