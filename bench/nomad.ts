@@ -159,12 +159,9 @@ export const nomadBench: BenchSuite = {
   },
 };
 
+/** One JSON line per figure: `npm run bench` (bench/run.ts) reads and formats them. */
 function print(figures: readonly BenchFigure[]): void {
-  for (const f of figures) {
-    const anchor = f.anchor ? `  (${f.anchor.ratio}× faster than ${f.anchor.name}: ${f.anchor.value} ${f.anchor.unit})` : '';
-    console.log(`${f.met ? 'ok  ' : 'MISS'} ${f.name} = ${f.value} ${f.unit}  target ${f.target}${anchor}`);
-    if (f.note) console.log(`     ${f.note}`);
-  }
+  for (const f of figures) console.log(JSON.stringify(f));
 }
 
 if (process.argv[1] !== undefined && import.meta.url === pathToFileURL(process.argv[1]).href) {

@@ -11,6 +11,7 @@ const SUITES = [
   { name: 'engine', file: 'engine.ts' },
   { name: 'nomad', file: 'nomad.ts' },
   { name: 'full-model', file: 'full-model.ts' },
+  { name: 'explore', file: 'explore.ts' },
 ];
 
 const only = process.argv.slice(2);

@@ -34,8 +34,10 @@ export function classify(run: Observation, baseline: Observation): { severity: O
   if (b.failed > b0.failed) because.push(`${b.failed - b0.failed} more builds failed`);
   if (b.not_triggered > b0.not_triggered) because.push(`${b.not_triggered - b0.not_triggered} webhooks not triggered`);
   if (b.retried > b0.retried) because.push(`${b.retried - b0.retried} builds retried`);
-  const delay = run.start_delay_ms.max - baseline.start_delay_ms.max;
-  if (delay > DELAY_TOLERANCE_MS) because.push(`builds delayed: longest wait to start +${Math.round(delay / 1000)} s`);
+  const delayMax = run.start_delay_ms.max - baseline.start_delay_ms.max;
+  const delayP95 = run.start_delay_ms.p95 - baseline.start_delay_ms.p95;
+  if (delayMax > DELAY_TOLERANCE_MS) because.push(`builds delayed: longest wait to start +${Math.round(delayMax / 1000)} s`);
+  else if (delayP95 > DELAY_TOLERANCE_MS) because.push(`builds delayed: p95 wait to start +${Math.round(delayP95 / 1000)} s`);
   if (run.ui.failed > baseline.ui.failed) because.push(`${run.ui.failed - baseline.ui.failed} UI/API requests failed`);
   const live = run.data_loss.live_step_output - baseline.data_loss.live_step_output;
   if (live > 0) because.push(`live output of running steps lost for ${live} builds`);

@@ -135,7 +135,9 @@ export function helpText(command?: Command): string {
     '  validate <scenario.yaml>...   check scenario files against the contract',
     '  topology [--version V]        the container table as the twin knows it',
     '  schema                        print the JSON Schema of scenario files',
-    '  conformance | explore | up | status | down | dr | tune   (see README: not all are available yet)',
+    '  conformance [--version V]     the severity matrix: documented vs observed, per container',
+    '  explore <scenario.yaml> --runs N [--seed S]   random fault schedules, invariants, shrinking',
+    '  up | status | down | dr | tune   not available yet (see README)',
     '',
     'Options:',
   ];

@@ -12,6 +12,8 @@ import { loadProfile, FixtureError, DEFAULT_VERSION } from '../../fixtures/load.
 import { renderReportFiles, toJunitMany, formatMs } from '../../reports/index.ts';
 import { renderTopology, topologyJson } from '../../reports/topology.ts';
 import { formatDurationMs } from '../../sim/util/duration.ts';
+import { conformanceCommand } from './commands/conformance.ts';
+import { exploreCommand } from './commands/explore.ts';
 
 /** Where the CLI writes; injectable so tests capture output. */
 export interface CliIo {
@@ -47,6 +49,10 @@ export async function main(argv: readonly string[], io: CliIo = { stdout: proces
         return validateCommand(args, out, err);
       case 'topology':
         return topologyCommand(args, out);
+      case 'conformance':
+        return await conformanceCommand(args, io);
+      case 'explore':
+        return await exploreCommand(args, io);
       case 'schema':
         out(JSON.stringify(scenarioJsonSchema(), null, 2));
         return EXIT.pass;

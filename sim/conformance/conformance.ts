@@ -26,13 +26,10 @@ export const CONFORMANCE_PROTOCOL = {
   durationMs: 12 * 3_600_000,
   killAtMs: 2 * 3_600_000,
   /**
-   * Four hours. Long enough that what a container's absence does slowly can show, in principle (the
-   * `tutum/logrotate` row: "if this stays down for a long period the disk will eventually run out of
-   * space"); short enough that the outage covers a third of the Poisson workload, below the classifier's
-   * "more than half of the builds failed or never triggered" threshold for a major loss of functionality, so a
-   * container whose absence only fails or drops the builds of its own window (frontend) is not judged
-   * severe merely because of how long the protocol keeps it down; and below the 6 h long-running-task
-   * timeout, so no build is killed by the timeout merely for having waited out the outage.
+   * Four hours. Long enough that what a container's absence does slowly can show (the `tutum/logrotate`
+   * row: "if this stays down for a long period the disk will eventually run out of space"); a third of the
+   * workload, so the run has steady state on both sides; and below the 6 h long-running-task timeout, so no
+   * build is killed by the timeout merely for having waited out the outage.
    */
   outageMs: 4 * 3_600_000,
 } as const;
@@ -41,7 +38,7 @@ export const CONFORMANCE_PROTOCOL = {
  * The one workload every row runs (YAML contract form): a steady Poisson stream of pushes, 120 an hour,
  * mixing the executors and features the table's rows act on: docker jobs with test results and artifacts,
  * a three-job workflow, jobs using contexts, machine and remote Docker jobs (with a few preallocated VMs),
- * parallel test jobs, and a small share of red builds. The fleet is comfortably sized: 16 clients of 8 CPU
+ * parallel test jobs, a small share of red builds, and the three-job workflow also scheduled hourly (cron-service). The fleet is comfortably sized: 16 clients of 8 CPU
  * (96 usable CPUs) for about 35 CPUs of mean demand, so baseline queue times stay in seconds.
  */
 export const STANDARD_WORKLOAD: RawScenario['workload'] = {
@@ -54,22 +51,28 @@ export const STANDARD_WORKLOAD: RawScenario['workload'] = {
     { name: 'image-build-remote-docker', weight: 1, executor: 'remote_docker', duration: { median: '6m', p95: '15m' } },
     { name: 'parallel-tests', weight: 1, executor: 'docker', duration: { median: '6m', p95: '14m' }, parallelism: 4, test_results: true },
   ],
+  scheduled: [{ job: 1, every: '1h' }],
 };
 
 /**
- * The standard jobs a version profile can run: a `machine` job needs a machine resource class, which profiles
- * before 2.19 do not define (resource classes were introduced in 2.19), so there the machine job is left out and
- * remote Docker jobs alone exercise the VM service.
+ * The standard jobs a version profile can run: a `machine` job needs a machine resource class; where the scenario
+ * context knows none, the machine job is left out and remote Docker jobs alone exercise the VM service.
  */
 export function standardJobs(version: string, context: ScenarioContext): NonNullable<RawScenario['workload']>['jobs'] {
   const machineClasses = new Set(context.resourceClasses(version).filter((rc) => rc.executor === 'machine').map((rc) => rc.name));
   return STANDARD_WORKLOAD.jobs.filter((j) => j.executor !== 'machine' || machineClasses.has(j.resource_class ?? context.defaultResourceClass(version)));
 }
 
-/** The standard fleet and VM pool (auth and storage are set per condition). */
+/**
+ * The standard fleet, VM pool and disk (auth and storage are set per condition). The pools cover the VM jobs'
+ * rate, as an admin would size them, so that instances rarely boot on demand in the baseline. The disk starts
+ * with 6.5 GB free against RabbitMQ's 5 GB limit, so that what fills it slowly (logs, while logrotate is down)
+ * can reach the limit within the protocol's outage; it applies to every row alike.
+ */
 export const STANDARD_TOPOLOGY: NonNullable<RawScenario['topology']> = {
   nomad_clients: { count: 16, cpus: 8, memory_gb: 32 },
-  vm_service: { preallocated_machine: 3, preallocated_remote_docker: 2 },
+  vm_service: { preallocated_machine: 6, preallocated_remote_docker: 4 },
+  services_machine: { disk_free_gb: 6.5, rabbitmq_disk_limit_gb: 5 },
 };
 
 /** A row's condition: `default` for unconditional rows; both sides of a conditional row's condition otherwise. */
@@ -260,6 +263,8 @@ export function keyCounts(run: Report, baseline: Report): string[] {
   const w0 = baseline.workflows as unknown as Record<string, number>;
   const workflows = Object.entries(run.workflows as unknown as Record<string, number>).filter(([k, v]) => v !== w0[k]);
   if (workflows.length > 0) lines.push(`workflows: ${workflows.map(([k, v]) => `${k.replace(/_/g, ' ')} ${vs(v, w0[k] ?? 0)}`).join(', ')}`);
+  const effects = peripheralEffects(run, baseline);
+  if (effects.length > 0) lines.push(`other effects: ${effects.join('; ')}`);
   const known = new Set(baseline.affected_builds.map((a) => a.reason));
   const reasons = new Map<string, number>();
   for (const a of run.affected_builds) if (!known.has(a.reason)) reasons.set(a.reason, (reasons.get(a.reason) ?? 0) + 1);
@@ -267,6 +272,26 @@ export function keyCounts(run: Report, baseline: Report): string[] {
   if (top.length > 0) lines.push(`reasons (among the first ${run.affected_builds.length} affected builds listed): ${top.map(([r, n]) => `${r} ×${n}`).join('; ')}`);
   if (!run.ledger.conserved) lines.push(`ledger not conserved: ${run.ledger.equation}`);
   return lines;
+}
+
+/** What a fault did beyond builds and stored data, where it differs from the baseline: what peripheral rows act on. */
+function peripheralEffects(run: Report, baseline: Report): string[] {
+  const out: string[] = [];
+  const differ = (label: string, x: number, x0: number, unit = ''): void => {
+    if (x !== x0) out.push(`${label} ${x}${unit} (baseline ${x0}${unit})`);
+  };
+  differ('start delay max', Math.round(run.start_delay_ms.max / 1000), Math.round(baseline.start_delay_ms.max / 1000), ' s');
+  differ('start delay p95', Math.round(run.start_delay_ms.p95 / 1000), Math.round(baseline.start_delay_ms.p95 / 1000), ' s');
+  differ('mean wait for a VM', Math.round(run.vm_service.mean_wait_ms / 1000), Math.round(baseline.vm_service.mean_wait_ms / 1000), ' s');
+  differ('UI/API requests failed', run.ui.failed, baseline.ui.failed);
+  differ('scheduled workflows skipped', run.scheduled_workflows.skipped, baseline.scheduled_workflows.skipped);
+  differ('Services machine min free disk', run.services_machine.min_free_disk_mb, baseline.services_machine.min_free_disk_mb, ' MB');
+  if (run.services_machine.disk_full !== baseline.services_machine.disk_full) out.push(`disk full: ${run.services_machine.disk_full}`);
+  if (!run.startup.system_started) out.push('the system did not start');
+  differ('stale VMs at peak', run.vm_service.stale_peak, baseline.vm_service.stale_peak);
+  differ('metric gaps (statsd flushes)', run.metric_gaps, baseline.metric_gaps);
+  differ('test results peak parse backlog', run.test_results.peak_backlog, baseline.test_results.peak_backlog);
+  return out;
 }
 
 function duration(ms: number): string {

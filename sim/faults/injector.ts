@@ -35,6 +35,9 @@ export function faultSupport(action: FaultAction, target: string, atMs: number):
   if (action === 'disk_fill' && target !== 'services_machine') return '`disk_fill` fills the Services machine disk: target `services_machine`';
   if (action === 'fail_at_startup' && atMs !== 0) return '`fail_at_startup` applies when the Services machine boots, at 0s';
   if (action === 'fail_at_startup' && (target === 'nomad_client' || target === 'services_machine')) return '`fail_at_startup` names a container';
+  if (target === 'services_machine' && !['partition', 'heal', 'disk_fill'].includes(action)) {
+    return `\`${action}\` of the whole Services machine is a disaster-recovery scenario, not modelled by \`twin run\` yet (modelled: partition, heal, disk_fill)`;
+  }
   return undefined;
 }
 
@@ -148,11 +151,13 @@ export class FaultInjector {
         break;
       case 'kill':
       case 'stop':
+        // The Nomad agent stops: its tasks keep running, but it stops heartbeating and reporting.
+        if (apply) for (const id of ids) this.fleet.agentDown(id);
+        else this.fleet.restore(ids);
+        break;
       case 'terminate_instance':
-        if (apply) {
-          for (const id of ids) this.fleet.terminate(id);
-          if (f.action === 'terminate_instance') this.fleet.replaceAfterBoot(ids.length);
-        } else this.fleet.restore(ids);
+        for (const id of ids) this.fleet.terminate(id);
+        this.fleet.replaceAfterBoot(ids.length);
         break;
       case 'start':
       case 'restart':

@@ -51,7 +51,13 @@ export class NomadFleet implements NomadSubmitter {
   /** Wait for capacity: from registration with the Nomad server until the first task is placed. */
   readonly capacityWaits = new SampleSet();
   readonly nodeIds: string[] = [];
+  /** Clients whose agent is not reachable (stopped, terminated); `markedDown`: the server has marked them down. */
   private readonly downNodes = new Set<string>();
+  private readonly markedDown = new Set<string>();
+  /** Instances that are gone for good (the ASG replaces them with new nodes). */
+  private readonly terminated = new Set<string>();
+  /** End-of-task reports held by a stopped agent, delivered if it comes back. */
+  private readonly heldByNode = new Map<string, (() => void)[]>();
   runningTasks = 0;
   peakRunningTasks = 0;
   usedCpuMilli = 0;
@@ -127,20 +133,42 @@ export class NomadFleet implements NomadSubmitter {
     this.whenServerUp(() => this.apply(this.scheduler.setDrain(nodeId, enable)));
   }
 
-  /** A client instance is terminated: the server marks it down after the heartbeat timeout; its work is lost. */
+  /** A client instance is terminated: its build agents die; the server marks it down after the heartbeat timeout. */
   terminate(nodeId: string): void {
+    if (this.terminated.has(nodeId)) return;
+    this.terminated.add(nodeId);
+    this.agentDown(nodeId);
+    for (const run of [...this.runs.values()]) if (run.nodeId === nodeId) this.markGone(run);
+  }
+
+  /**
+   * A client's Nomad agent stops (killed, or its instance gone): its tasks run on but it neither heartbeats
+   * nor reports; past the heartbeat timeout the server marks it down and its allocations are lost. An agent
+   * back within the timeout reattaches to its tasks and delivers the reports it held.
+   */
+  agentDown(nodeId: string): void {
     if (this.downNodes.has(nodeId)) return;
     this.downNodes.add(nodeId);
-    // The build agents on it die with it.
-    for (const run of this.runs.values()) if (run.nodeId === nodeId) this.markGone(run);
-    this.world.sim.schedule(HEARTBEAT_TIMEOUT_MS, () => this.whenServerUp(() => this.apply(this.scheduler.setNodeStatus(nodeId, 'down'))));
+    this.world.sim.schedule(HEARTBEAT_TIMEOUT_MS, () => {
+      if (this.downNodes.has(nodeId)) this.whenServerUp(() => this.markNodeDown(nodeId));
+    });
+  }
+
+  private markNodeDown(nodeId: string): void {
+    if (!this.downNodes.has(nodeId)) return;
+    if (this.scheduler.node(nodeId)?.status === 'down') return;
+    this.apply(this.scheduler.setNodeStatus(nodeId, 'down'));
+    this.markedDown.add(nodeId);
   }
 
   /** Clients whose agent comes back (restarted, or started again): they re-register ready. */
   restore(nodeIds: readonly string[]): void {
     for (const id of nodeIds) {
-      if (!this.downNodes.delete(id)) continue;
-      this.whenServerUp(() => this.apply(this.scheduler.setNodeStatus(id, 'ready')));
+      if (this.terminated.has(id) || !this.downNodes.delete(id)) continue;
+      if (this.markedDown.delete(id)) this.whenServerUp(() => this.apply(this.scheduler.setNodeStatus(id, 'ready')));
+      const held = this.heldByNode.get(id) ?? [];
+      this.heldByNode.delete(id);
+      for (const report of held) report();
     }
     this.requestRetry();
   }
@@ -160,13 +188,18 @@ export class NomadFleet implements NomadSubmitter {
       // Clients keep running but cannot report; past the heartbeat timeout the server marks them down.
       sim.schedule(HEARTBEAT_TIMEOUT_MS, () => {
         if (!this.partitioned || !this.world.services.isUp('nomad_server')) return;
-        for (const id of this.liveNodeIds()) this.apply(this.scheduler.setNodeStatus(id, 'down'));
+        for (const id of this.liveNodeIds()) {
+          this.apply(this.scheduler.setNodeStatus(id, 'down'));
+          this.markedDown.add(id);
+        }
       });
       // Build agents cannot reach output-processor: the live output of running steps is lost.
       for (const run of this.runs.values()) if (run.running) this.output.liveOutputInterrupted(run.build);
     } else {
       // Clients re-register; the server told them their allocations are lost, so they stop them.
-      for (const id of this.liveNodeIds()) this.apply(this.scheduler.setNodeStatus(id, 'ready'));
+      for (const id of this.liveNodeIds()) {
+        if (this.markedDown.delete(id)) this.apply(this.scheduler.setNodeStatus(id, 'ready'));
+      }
       const held = this.heldReports;
       this.heldReports = [];
       for (const report of held) report();
@@ -271,9 +304,11 @@ export class NomadFleet implements NomadSubmitter {
     const { sim } = this.world;
     const build = run.build;
     run.running = true;
-    this.whenServerUp(() => {
-      if (this.scheduler.alloc(run.allocId)?.clientStatus === 'pending') this.scheduler.markRunning(run.allocId);
-    });
+    if (this.serverUp) this.scheduler.markRunning(run.allocId);
+    else
+      this.deferred.push(() => {
+        if (this.scheduler.alloc(run.allocId)?.clientStatus === 'pending') this.scheduler.markRunning(run.allocId);
+      });
     this.runningTasks++;
     if (this.runningTasks > this.peakRunningTasks) this.peakRunningTasks = this.runningTasks;
     if (build.firstTaskStartMs < 0) {
@@ -315,6 +350,12 @@ export class NomadFleet implements NomadSubmitter {
       this.heldReports.push(() => this.endTask(run, ok));
       return;
     }
+    if (this.downNodes.has(run.nodeId)) {
+      const held = this.heldByNode.get(run.nodeId) ?? [];
+      held.push(() => this.endTask(run, ok));
+      this.heldByNode.set(run.nodeId, held);
+      return;
+    }
     const build = run.build;
     this.world.trace?.(`${this.world.sim.nowMs} alloc ${run.allocId} of ${build.name} ended ${ok ? 'complete' : 'failed'}`);
     this.release(run);
@@ -325,11 +366,13 @@ export class NomadFleet implements NomadSubmitter {
       this.buildsByJob.delete(build.nomadJobId);
       this.output.finish(build);
     }
-    this.whenServerUp(() => {
-      // The server may have declared the allocation lost meanwhile (a partition past the heartbeat timeout).
-      const status = this.scheduler.alloc(run.allocId)?.clientStatus;
-      if (status === 'pending' || status === 'running') this.apply(this.scheduler.finishAlloc(run.allocId, ok ? 'complete' : 'failed'));
-    });
+    if (this.serverUp) this.apply(this.scheduler.finishAlloc(run.allocId, ok ? 'complete' : 'failed'));
+    else
+      this.deferred.push(() => {
+        // The server may have declared the allocation lost meanwhile (a partition past the heartbeat timeout).
+        const status = this.scheduler.alloc(run.allocId)?.clientStatus;
+        if (status === 'pending' || status === 'running') this.apply(this.scheduler.finishAlloc(run.allocId, ok ? 'complete' : 'failed'));
+      });
   };
 
   /** An allocation the server declared lost: CircleCI fails the build as an infrastructure failure and re-runs it. */

@@ -41,13 +41,12 @@ export class Dispatcher {
 
   /** workflows-conductor publishes a new build; if the broker refuses, the build is lost. */
   enqueue(build: Build): void {
-    this.broker.whenPublishable(() => {
-      const refused = this.broker.publishRefused();
-      if (refused !== undefined) return this.fates.lose(build, `${refused}: could not publish to the usage queue`);
-      build.stage = 'usage-queue';
-      this.usageQueue.push(build);
-      this.scheduleForward();
-    });
+    if (this.broker.diskAlarm) return this.broker.whenPublishable(() => this.enqueue(build));
+    const refused = this.broker.publishRefused();
+    if (refused !== undefined) return this.fates.lose(build, `${refused}: could not publish to the usage queue`);
+    build.stage = 'usage-queue';
+    this.usageQueue.push(build);
+    this.scheduleForward();
   }
 
   private scheduleForward(): void {

@@ -12,6 +12,8 @@ type Listener = (name: string, state: ServiceState, previous: ServiceState, caus
  */
 export class Services {
   private readonly states = new Map<string, ServiceState>();
+  /** How many containers are not running: while zero, `firstDown` answers without looking (the common case). */
+  private notRunning = 0;
   private readonly listeners = new Map<string, Listener[]>();
   /** Every state change, in order, for the report and for tests. */
   readonly history: { atMs: number; name: string; state: ServiceState; cause: StateCause }[] = [];
@@ -36,11 +38,12 @@ export class Services {
 
   /** Running and not paused: it answers requests. */
   isUp(name: string): boolean {
-    return this.state(name) === 'running';
+    return this.notRunning === 0 ? this.states.has(name) || this.state(name) === 'running' : this.state(name) === 'running';
   }
 
   /** The first of `names` that is not up, or undefined when all are: the dependency a request fails on. */
   firstDown(names: readonly string[]): string | undefined {
+    if (this.notRunning === 0) return undefined;
     for (const n of names) if (this.state(n) !== 'running') return n;
     return undefined;
   }
@@ -49,6 +52,8 @@ export class Services {
     const previous = this.state(name);
     if (previous === state) return;
     this.states.set(name, state);
+    if (previous === 'running') this.notRunning++;
+    else if (state === 'running') this.notRunning--;
     this.history.push({ atMs, name, state, cause });
     for (const l of this.listeners.get(name) ?? []) l(name, state, previous, cause);
   }

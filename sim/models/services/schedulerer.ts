@@ -40,12 +40,11 @@ export class Schedulerer {
 
   /** picard-dispatcher publishes the build's tasks; if the broker refuses, the build is lost. */
   submit(build: Build): void {
-    this.broker.whenPublishable(() => {
-      const refused = this.broker.publishRefused();
-      if (refused !== undefined) return this.fates.lose(build, `${refused}: could not publish to schedulerer`);
-      this.queue.push(build);
-      this.pump();
-    });
+    if (this.broker.diskAlarm) return this.broker.whenPublishable(() => this.submit(build));
+    const refused = this.broker.publishRefused();
+    if (refused !== undefined) return this.fates.lose(build, `${refused}: could not publish to schedulerer`);
+    this.queue.push(build);
+    this.pump();
   }
 
   private pump(): void {
