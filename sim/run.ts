@@ -10,9 +10,20 @@ import type { Profile } from '../fixtures/schema.ts';
  * also run without them (the baseline) and the difference is classified into the observed severity.
  */
 export function runScenario(scenario: SettledScenario, profile: Profile, opts: Pick<TwinOptions, 'onProgress' | 'maxEvents'> = {}): Report {
+  return runScenarioDetailed(scenario, profile, opts).report;
+}
+
+/** A run's report and the text files that go beside it (`nomad-status.txt`). */
+export interface RunOutput {
+  report: Report;
+  files: Record<string, string>;
+}
+
+export function runScenarioDetailed(scenario: SettledScenario, profile: Profile, opts: Pick<TwinOptions, 'onProgress' | 'maxEvents'> = {}): RunOutput {
   const twin = new Twin(scenario, profile, opts);
   twin.run();
-  if (scenario.faults.length === 0) return buildReport(twin);
+  const files = { 'nomad-status.txt': twin.nomadStatusText };
+  if (scenario.faults.length === 0) return { report: buildReport(twin), files };
 
   const baselineTwin = new Twin(scenario, profile, { ...(opts.maxEvents ? { maxEvents: opts.maxEvents } : {}), withoutFaults: true });
   baselineTwin.run();
@@ -22,5 +33,5 @@ export function runScenario(scenario: SettledScenario, profile: Profile, opts: P
   // Each fault of a single-fault run gets the run's severity; with several, all carry the overall verdict
   // (isolating each would take a run per fault: `twin conformance` does that).
   const overall = worst('none', severity);
-  return buildReport(twin, { overall, perFault: twin.faults.applied.map(() => overall), because });
+  return { report: buildReport(twin, { overall, perFault: twin.faults.applied.map(() => overall), because }), files };
 }

@@ -29,6 +29,8 @@ import { createArrivalProcess } from './models/workload/arrivals.ts';
 import { feedArrivals } from './models/workload/feed-arrivals.ts';
 import { JobMix } from './models/workload/job-mix.ts';
 import { TIMINGS } from './models/timings.ts';
+import { renderJobList, renderNodeStatusAllocs } from './models/nomad/index.ts';
+import { formatDurationMs } from './util/duration.ts';
 import type { SettledScenario } from './scenario/settled.ts';
 import type { Profile } from '../fixtures/schema.ts';
 
@@ -85,6 +87,13 @@ export class Twin {
   peakCpuUtilisation = 0;
   peakPendingJobs = 0;
   private stopReason: StopReason | 'completed' = 'completed';
+  /** What `nomad status` and `nomad node-status -allocs` printed at the busiest moment and when the workload stopped. */
+  get nomadStatusText(): string {
+    return `${this.peakNomadText}${this.peakNomadText ? '\n' : ''}${this.endNomadText}`;
+  }
+  private peakNomadText = '';
+  private endNomadText = '';
+  private peakSnapshotPending = 0;
 
   constructor(
     readonly scenario: SettledScenario,
@@ -166,6 +175,7 @@ export class Twin {
       { untilMs: scenario.durationMs },
     );
     if (!this.opts.withoutFaults) this.faults.schedule(scenario.faults);
+    sim.scheduleAt(scenario.durationMs, this.snapshotNomad, undefined, 20);
 
     const endMs = scenario.durationMs + TIMINGS.drainLimitMs;
     this.every(this.profile.metrics.statsd_interval_ms, this.statsdFlush);
@@ -192,6 +202,18 @@ export class Twin {
     }
     this.audit.persist();
     this.settleUnfinished();
+  }
+
+  /** The operator's view of Nomad at the end of the workload, as the troubleshooting chapter shows it. */
+  private readonly snapshotNomad = (): void => {
+    this.endNomadText = this.nomadText('end of the workload');
+  };
+
+  private nomadText(when: string): string {
+    const at = formatDurationMs(this.sim.nowMs);
+    if (!this.services.isUp('nomad_server')) return `# at ${at} (${when}): nomad_server is down\nError querying jobs: Unexpected response code: 500 (connection refused)\n`;
+    const s = this.fleet.scheduler;
+    return `# at ${at} (${when})\n$ nomad status\n${renderJobList(s.jobs())}\n\n$ nomad node-status -allocs\n${renderNodeStatusAllocs(s.nodes())}\n`;
   }
 
   /** Builds and webhooks still in the pipeline: the run may end when this is zero after `duration`. */
@@ -231,6 +253,11 @@ export class Twin {
         telegraf.gauge('circle.nomad.server_agent.jobs.complete', c.complete);
         telegraf.gauge('circle.nomad.server_agent.jobs.dead', c.dead);
         if (c.pending > this.peakPendingJobs) this.peakPendingJobs = c.pending;
+        // Re-render at a new peak only when it grew by a tenth: a bounded number of snapshots per run.
+        if (c.pending > 0 && c.pending >= this.peakSnapshotPending * 1.1 + 1) {
+          this.peakSnapshotPending = c.pending;
+          this.peakNomadText = this.nomadText(`the most pending jobs so far: ${c.pending}`);
+        }
       }
     }
     const usable = fleet.usableCpuMilli();

@@ -6,7 +6,7 @@ import { writeFilesAtomically } from '../io/write-files.ts';
 import { ScenarioError, formatIssue } from '../../sim/scenario/parse.ts';
 import { scenarioJsonSchema } from '../../sim/scenario/schema.ts';
 import type { SettledScenario } from '../../sim/scenario/settled.ts';
-import { runScenario } from '../../sim/run.ts';
+import { runScenarioDetailed } from '../../sim/run.ts';
 import type { Report } from '../../sim/report/types.ts';
 import { loadProfile, FixtureError, DEFAULT_VERSION } from '../../fixtures/load.ts';
 import { renderReportFiles, toJunitMany, formatMs } from '../../reports/index.ts';
@@ -112,10 +112,10 @@ function runCommand(args: ParsedArgs, out: (s: string) => void, err: (s: string)
     const profile = loadProfile(scenario.version);
     err(`twin: ${scenario.name}: version ${scenario.version}, seed ${scenario.seed}, ${formatDurationMs(scenario.durationMs)} of virtual time, ${scenario.topology.nomadClients.count} Nomad clients, ${scenario.faults.length} faults`);
     const progress = new Progress(io.stderr as NodeJS.WriteStream, `  ${scenario.name}`, !args.quiet);
-    const report = runScenario(scenario, profile, { onProgress: (v, end) => progress.update(v, end, formatDurationMs(v)) });
+    const { report, files } = runScenarioDetailed(scenario, profile, { onProgress: (v, end) => progress.update(v, end, formatDurationMs(v)) });
     progress.done();
     const dir = scenarios.length === 1 ? outDir : join(outDir, scenario.name);
-    writeFilesAtomically(dir, renderReportFiles(report));
+    writeFilesAtomically(dir, { ...renderReportFiles(report), ...files });
     reports.push(report);
     const b = report.builds;
     out(

@@ -30,13 +30,13 @@ const WIPEABLE = new Set(['nomad_server', 'mongo', 'postgres', 'redis', 'rabbitm
 /** Why the simulation cannot apply this fault (a message for the scenario error), or undefined if it can. */
 export function faultSupport(action: FaultAction, target: string, atMs: number): string | undefined {
   if (!SIM_FAULT_ACTIONS.has(action)) return `fault action \`${action}\` is not modelled by the simulation yet`;
-  if (action === 'terminate_instance' && target !== 'nomad_client') return 'terminating the Services machine is a disaster-recovery scenario, not modelled by `twin run` yet';
+
   if (action === 'wipe_state' && !WIPEABLE.has(target)) return `wiping the state of \`${target}\` is not modelled yet (modelled: ${[...WIPEABLE].join(', ')})`;
   if (action === 'disk_fill' && target !== 'services_machine') return '`disk_fill` fills the Services machine disk: target `services_machine`';
   if (action === 'fail_at_startup' && atMs !== 0) return '`fail_at_startup` applies when the Services machine boots, at 0s';
   if (action === 'fail_at_startup' && (target === 'nomad_client' || target === 'services_machine')) return '`fail_at_startup` names a container';
-  if (target === 'services_machine' && !['partition', 'heal', 'disk_fill'].includes(action)) {
-    return `\`${action}\` of the whole Services machine is a disaster-recovery scenario, not modelled by \`twin run\` yet (modelled: partition, heal, disk_fill)`;
+  if (target === 'services_machine' && !['partition', 'heal', 'disk_fill', 'terminate_instance'].includes(action)) {
+    return `\`${action}\` of the whole Services machine is not modelled by \`twin run\` yet (modelled: partition, heal, disk_fill, terminate_instance)`;
   }
   return undefined;
 }
@@ -143,6 +143,20 @@ export class FaultInjector {
     }
   }
 
+  /**
+   * The Services machine instance is terminated: every container dies at once, and its root volume (deleted
+   * with the instance) takes every store's data with it. Nothing comes back without a restore from backup
+   * (the disaster-recovery runbooks).
+   */
+  private terminateServicesMachine(): void {
+    const { services, sim } = this.world;
+    for (const name of services.names()) if (services.state(name) !== 'stopped') services.set(name, 'stopped', sim.nowMs, 'machine');
+    this.broker.wipe();
+    this.output.wipeMongo();
+    this.conductor.wipeRecords();
+    this.fleet.wipeServerState();
+  }
+
   private fleetFault(f: SettledFault, apply: boolean): void {
     const ids = apply ? this.fleet.liveNodeIds().slice(0, f.count) : this.fleet.nodeIds.slice(0, f.count);
     switch (f.action) {
@@ -185,6 +199,9 @@ export class FaultInjector {
       case 'disk_fill':
         if (apply) this.disk.fill(this.disk.freeMb + 1);
         else this.disk.clearFill();
+        break;
+      case 'terminate_instance':
+        this.terminateServicesMachine();
         break;
       default:
         throw new Error(`unhandled Services machine fault ${f.action}`);
