@@ -61,12 +61,12 @@ describe('parseCliArgs', () => {
 });
 
 describe('twin CLI', () => {
-  it('runs a scenario, writes the three report files and exits 0', async () => {
+  it('runs a scenario, writes the report files (and nomad-status.txt) and exits 0', async () => {
     const dir = tmp({ 'ok.yaml': OK });
     const out = join(dir, 'out');
     const c = capture();
     expect(await main(['run', join(dir, 'ok.yaml'), '--out', out, '-q'], c.io)).toBe(0);
-    expect(readdirSync(out).sort()).toEqual(['junit.xml', 'report.json', 'report.md']);
+    expect(readdirSync(out).sort()).toEqual(['junit.xml', 'nomad-status.txt', 'report.json', 'report.md']);
     const report = JSON.parse(readFileSync(join(out, 'report.json'), 'utf8'));
     expect(report).toMatchObject({ scenario: 'cli-ok', seed: 1, passed: true, mode: 'sim' });
     expect(c.stdout).toMatch(/^PASS cli-ok: \d+ builds/);
