@@ -1,6 +1,7 @@
 import { defineConfig } from 'vitest/config';
 
-// Unit, property and theory tests run by default; `*.live.test.ts` need real components and form their own project.
+// `npm test` runs both projects: unit (pure, fast) and live (`*.live.test.ts`: real PostgreSQL, Redis, RabbitMQ
+// processes and the twin's network services, started and stopped by the tests themselves).
 export default defineConfig({
   test: {
     projects: [
@@ -10,6 +11,17 @@ export default defineConfig({
           include: ['{sim,fixtures,harness,reports,bin,bench,scenarios}/**/*.test.ts'],
           exclude: ['**/*.live.test.ts', '**/node_modules/**'],
           testTimeout: 60_000,
+        },
+      },
+      {
+        test: {
+          name: 'live',
+          include: ['{sim,fixtures,harness,reports,bin,bench,scenarios}/**/*.live.test.ts'],
+          exclude: ['**/node_modules/**'],
+          testTimeout: 120_000,
+          hookTimeout: 120_000,
+          // Live tests start real processes on free ports: one file at a time keeps a 2-core machine responsive.
+          fileParallelism: false,
         },
       },
     ],
