@@ -46,9 +46,9 @@ describe('the twin', () => {
     expect(other.log).not.toBe(a.log);
   });
 
-  it('accounts for every build: succeeded + failed + lost + stuck = triggered, on every shipped scenario', () => {
-    const files = readdirSync(SCENARIOS, { recursive: true, encoding: 'utf8' }).filter((f) => f.endsWith('.yaml'));
-    expect(files.length).toBeGreaterThanOrEqual(4);
+  it('accounts for every build on every shipped scenario, and each scenario shows the effect it expects', () => {
+    const files = readdirSync(SCENARIOS, { recursive: true, encoding: 'utf8' }).filter((f) => f.endsWith('.yaml')).sort();
+    expect(files.filter((f) => f.startsWith('failures/')).length).toBeGreaterThanOrEqual(17);
     for (const f of files) {
       const s = loadScenarioFile(join(SCENARIOS, f));
       const r = runScenario(s, loadProfile(s.version));
@@ -56,7 +56,19 @@ describe('the twin', () => {
       expect(b.succeeded + b.failed + b.lost + b.stuck, f).toBe(b.triggered);
       expect(r.ledger.conserved, f).toBe(true);
       expect(r.webhooks.received, f).toBe(r.webhooks.accepted + r.webhooks.dropped);
+      // Each failure scenario asserts its documented effect through `expect`: the twin must show it.
+      const failed = r.expectations.filter((e) => !e.passed).map((e) => `${e.metric} ${e.op} ${String(e.expected)}: got ${String(e.actual)}`);
+      expect(failed, `${f}: ${failed.join('; ')}`).toEqual([]);
     }
+  });
+
+  it('is deterministic with faults too: same scenario and seed, byte-identical log and report', () => {
+    const faulty = `${SMALL}faults:\n  - { at: 20m, action: kill, target: rabbitmq, for: 5m }\n  - { at: 40m, action: partition, target: services_machine, for: 2m }\n  - { at: 1h, action: terminate_instance, target: nomad_client, count: 1 }\n`;
+    const a = runWithLog(scenario(faulty));
+    const b = runWithLog(scenario(faulty));
+    expect(a.log).toContain('fault kill rabbitmq');
+    expect(a.log).toBe(b.log);
+    expect(a.json).toBe(b.json);
   });
 
   it('runs workflows of several jobs in order and stops a workflow at its first failed job', () => {
