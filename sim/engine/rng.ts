@@ -1,16 +1,7 @@
 import { xoroshiro128plus } from 'pure-rand/generator/xoroshiro128plus';
 import { uniformFloat64 } from 'pure-rand/distribution/uniformFloat64';
 import type { RandomGenerator } from 'pure-rand/types/RandomGenerator';
-
-/** Mixes a 32-bit value (murmur3's finaliser) so that nearby seeds give unrelated streams. */
-function mix32(h: number): number {
-  h ^= h >>> 16;
-  h = Math.imul(h, 0x85ebca6b);
-  h ^= h >>> 13;
-  h = Math.imul(h, 0xc2b2ae35);
-  h ^= h >>> 16;
-  return h >>> 0;
-}
+import { fmix32 as mix32 } from '../util/hash.ts';
 
 /** Hashes a label into a seed derived from a parent seed (FNV-1a over UTF-16 code units, then mixed). */
 export function deriveSeed(parentSeed: number, label: string): number {

@@ -1,4 +1,5 @@
 import type { ShapeCounts } from './feasible.ts';
+import { fmix32 } from '../../util/hash.ts';
 
 /**
  * The state a Nomad server holds: nodes, jobs, allocations and evaluations.
@@ -49,15 +50,7 @@ export const CPU_MHZ_PER_CORE = 2500;
 // ---------------------------------------------------------------------------------------------
 // Identifiers
 
-/** murmur3's 32-bit finaliser: a bijection on uint32, so distinct serials give distinct ids. */
-function fmix32(h: number): number {
-  h ^= h >>> 16;
-  h = Math.imul(h, 0x85ebca6b);
-  h ^= h >>> 13;
-  h = Math.imul(h, 0xc2b2ae35);
-  h ^= h >>> 16;
-  return h >>> 0;
-}
+// murmur3's finaliser is a bijection on uint32, so distinct serials give distinct ids.
 
 /** The multiplicative inverse of an odd number modulo 2^32 (Newton's iteration). */
 function inverseMod32(c: number): number {
