@@ -1,0 +1,154 @@
+import { Worker } from 'node:worker_threads';
+import { fileURLToPath } from 'node:url';
+import type { Profile, Container } from '../../fixtures/schema.ts';
+import { planStartup } from '../../sim/models/services/startup.ts';
+import { freePort } from '../providers/ports.ts';
+import type { StartedComponent } from '../providers/types.ts';
+
+/** What a stack row is: a real component (backend), one of the twin's API servers, a twin service, a migrator. */
+export type LiveKind = 'backend' | 'api' | 'service' | 'migrator';
+
+/** A service's state as the progress display and `twin status` show it. */
+export type LiveState = 'pending' | 'starting' | 'migrating' | 'healthy' | 'unhealthy' | 'exited' | 'failed' | 'killed' | 'paused';
+
+export interface LiveRow {
+  name: string;
+  kind: LiveKind;
+  backend: string;
+  /** `127.0.0.1:<port>-><documented>/tcp`, as docker ps shows mappings. */
+  ports: string[];
+  state: LiveState;
+  pid: number | undefined;
+  healthUrl: string | undefined;
+  reason?: string;
+}
+
+/** Starts a real component for a container (postgres, redis, rabbitmq, mongo, nomad_server, …). */
+export type BackendFactory = () => Promise<StartedComponent>;
+
+export interface StackOptions {
+  profile: Profile;
+  /** Documented ports are published at `offset + port` (documented 80 → 20080): no clash with the machine's own. */
+  portOffset: number;
+  backends: Readonly<Record<string, BackendFactory>>;
+  onChange?: (row: LiveRow) => void;
+}
+
+const WORKER = fileURLToPath(new URL('./service-worker.mjs', import.meta.url));
+
+/**
+ * The live stack: every container of the version profile as a separately killable service, started in the
+ * order of the table's startup dependencies. Real components come from their providers; every other container
+ * is a twin service in its own worker thread, listening on its documented port (offset) and answering its
+ * documented health endpoint with 200, or 500 naming the dependencies that do not answer.
+ */
+export class LiveStack {
+  readonly rows = new Map<string, LiveRow>();
+  private readonly started = new Map<string, StartedComponent>();
+  private readonly workers = new Map<string, Worker>();
+  private readonly ports = new Map<string, number>();
+
+  constructor(private readonly opts: StackOptions) {
+    for (const c of opts.profile.containers) {
+      const kind: LiveKind = opts.backends[c.name] ? 'backend' : c.migrator ? 'migrator' : 'service';
+      this.rows.set(c.name, { name: c.name, kind, backend: kind === 'service' ? 'twin service (worker thread)' : kind === 'migrator' ? 'twin migrator (one-shot)' : 'pending', ports: [], state: 'pending', pid: undefined, healthUrl: undefined });
+    }
+  }
+
+  /** Boots wave by wave; a container whose startup dependency failed does not start. Returns the failed rows. */
+  async up(): Promise<LiveRow[]> {
+    const plan = planStartup(this.opts.profile, new Set());
+    const byName = new Map(this.opts.profile.containers.map((c) => [c.name, c] as const));
+    for (const wave of plan.waves) {
+      await Promise.all(wave.map((name) => this.startOne(byName.get(name)!)));
+    }
+    return [...this.rows.values()].filter((r) => r.state === 'failed');
+  }
+
+  private set(name: string, patch: Partial<LiveRow>): void {
+    const row = { ...this.rows.get(name)!, ...patch };
+    this.rows.set(name, row);
+    this.opts.onChange?.(row);
+  }
+
+  private async startOne(c: Container): Promise<void> {
+    const failedDep = c.startup_dependencies.find((d) => this.rows.get(d)?.state === 'failed');
+    if (failedDep) return this.set(c.name, { state: 'failed', reason: `its startup dependency ${failedDep} did not start` });
+    this.set(c.name, { state: c.migrator ? 'migrating' : 'starting' });
+    try {
+      const factory = this.opts.backends[c.name];
+      if (factory) {
+        const s = await factory();
+        this.started.set(c.name, s);
+        this.ports.set(c.name, s.port);
+        this.set(c.name, { backend: s.backendDetail, ports: [`${s.host}:${s.port}`], pid: s.pid, state: 'healthy' });
+        return;
+      }
+      if (c.migrator) {
+        // The twin's migrators have nothing left to migrate once the backends created the databases.
+        return this.set(c.name, { state: 'exited', reason: 'migrations applied (exit 0)' });
+      }
+      await this.startWorker(c);
+    } catch (e) {
+      this.set(c.name, { state: 'failed', reason: (e as Error).message.split('\n')[0] });
+    }
+  }
+
+  private async startWorker(c: Container): Promise<void> {
+    const documented = c.health?.port ?? c.ports.find((p) => !p.ephemeral && p.host !== null)?.host ?? null;
+    const port = documented !== null ? this.opts.portOffset + documented : await freePort();
+    const healthPath = c.health?.path ?? '/health';
+    const dependencies = c.startup_dependencies
+      .filter((d) => this.rows.get(d)?.kind !== 'migrator')
+      .map((d) => {
+        const row = this.rows.get(d);
+        return row?.healthUrl ? { name: d, healthUrl: row.healthUrl } : { name: d, port: this.ports.get(d) };
+      });
+    const worker = new Worker(WORKER, { workerData: { name: c.name, port, healthPath, dependencies } });
+    this.workers.set(c.name, worker);
+    await new Promise<void>((resolve, reject) => {
+      worker.once('message', (m: { type: string; message?: string }) => (m.type === 'listening' ? resolve() : reject(new Error(`${c.name}: ${m.message ?? 'did not start'}`))));
+      worker.once('error', reject);
+    });
+    const healthUrl = `http://127.0.0.1:${port}${healthPath}`;
+    this.ports.set(c.name, port);
+    this.set(c.name, { ports: [`127.0.0.1:${port}->${documented ?? port}/tcp`], pid: process.pid, healthUrl, state: 'healthy' });
+  }
+
+  /** Probes every twin service's health endpoint (200 healthy, else unhealthy). */
+  async refreshHealth(): Promise<void> {
+    await Promise.all(
+      [...this.rows.values()].map(async (row) => {
+        if (!row.healthUrl || row.state === 'killed' || row.state === 'paused' || row.state === 'failed') return;
+        const ok = await fetch(row.healthUrl, { signal: AbortSignal.timeout(2000) }).then((r) => r.ok, () => false);
+        this.set(row.name, { state: ok ? 'healthy' : 'unhealthy' });
+      }),
+    );
+  }
+
+  /** SIGKILL of a real component's process, or termination of a twin service's worker. */
+  async kill(name: string): Promise<void> {
+    const s = this.started.get(name);
+    if (s?.pid !== undefined) process.kill(s.pid, 'SIGKILL');
+    const w = this.workers.get(name);
+    if (w) await w.terminate();
+    this.set(name, { state: 'killed' });
+  }
+
+  /** Stops everything, last wave first, and removes what the providers created. */
+  async down(): Promise<void> {
+    await Promise.all([...this.workers.values()].map((w) => w.terminate()));
+    this.workers.clear();
+    for (const s of [...this.started.values()].reverse()) await s.stop().catch(() => undefined);
+    this.started.clear();
+  }
+}
+
+/** A `docker ps`-like table of the stack. */
+export function renderStackTable(rows: readonly LiveRow[]): string {
+  const header = ['NAME', 'KIND', 'BACKEND', 'PORTS', 'HEALTH', 'PID'];
+  const body = rows.map((r) => [r.name, r.kind, r.backend, r.ports.join(', ') || '-', r.reason ? `${r.state} (${r.reason})` : r.state, r.pid === undefined ? '-' : String(r.pid)]);
+  const widths = header.map((h, i) => Math.min(60, Math.max(h.length, ...body.map((b) => b[i]!.length))));
+  const line = (cells: string[]) => cells.map((c, i) => (i === cells.length - 1 ? c : c.slice(0, widths[i]).padEnd(widths[i]!))).join('  ');
+  return [line(header), ...body.map(line)].join('\n');
+}
