@@ -30,12 +30,13 @@ export const OPTIONS: Record<string, OptionSpec> = {
   seed: { type: 'string', value: 'N', description: 'root seed (overrides the scenario file)', commands: ['run', 'explore', 'conformance', 'dr', 'tune'] },
   out: { type: 'string', value: 'DIR', description: 'where report files are written (default reports/out)', commands: ['run', 'conformance', 'explore', 'dr', 'tune'] },
   mode: { type: 'string', value: 'sim|live', description: 'runtime: deterministic simulation (default) or the live stack', commands: ['run', 'dr'] },
-  version: { type: 'string', value: 'V', description: 'version profile: 2.19.6 (default) or 2.17.2', commands: ['topology', 'conformance'] },
+  version: { type: 'string', value: 'V', description: 'version profile: 2.19.6 (default) or 2.17.2', commands: ['topology', 'conformance', 'up'] },
   json: { type: 'boolean', description: 'print JSON instead of a table', commands: ['topology', 'status', 'validate'] },
   runs: { type: 'string', value: 'N', description: 'number of random fault schedules', commands: ['explore'] },
   sweep: { type: 'string', multiple: true, value: 'key=v1,v2', description: 'a parameter to sweep (repeatable)', commands: ['tune'] },
   detach: { type: 'boolean', short: 'd', description: 'return once the stack is healthy and leave it running', commands: ['up'] },
   scenario: { type: 'string', value: 'FILE', description: 'scenario whose topology the stack follows', commands: ['up'] },
+  supervise: { type: 'boolean', description: 'internal: run as the detached supervisor of `twin up -d`', commands: ['up'] },
   quiet: { type: 'boolean', short: 'q', description: 'no progress output', commands: ['run', 'conformance', 'explore', 'dr', 'tune'] },
   help: { type: 'boolean', short: 'h', description: 'show help', commands: [...COMMANDS] },
 };
@@ -54,6 +55,7 @@ export interface ParsedArgs {
   scenario?: string;
   quiet: boolean;
   help: boolean;
+  supervise: boolean;
 }
 
 function integer(flag: string, text: string, min: number, max: number): number {
@@ -66,7 +68,7 @@ function integer(flag: string, text: string, min: number, max: number): number {
 /** Parses `twin <command> [files] [options]` into a typed value; throws CliError. Pure: no I/O. */
 export function parseCliArgs(argv: readonly string[]): ParsedArgs {
   const [first, ...rest] = argv;
-  if (first === undefined || first === '--help' || first === '-h') return { command: 'help', files: [], json: false, sweep: [], detach: false, quiet: false, help: true };
+  if (first === undefined || first === '--help' || first === '-h') return { command: 'help', files: [], json: false, sweep: [], detach: false, quiet: false, help: true, supervise: false };
   if (!(COMMANDS as readonly string[]).includes(first)) {
     const s = suggest(first, COMMANDS);
     throw new CliError(`unknown command \`${first}\`${s ? `; did you mean \`${s}\`?` : ''}`, `commands: ${COMMANDS.join(', ')}`);
@@ -100,6 +102,7 @@ export function parseCliArgs(argv: readonly string[]): ParsedArgs {
     detach: v.detach === true,
     quiet: v.quiet === true,
     help: v.help === true,
+    supervise: v.supervise === true,
   };
   if (typeof v.seed === 'string') out.seed = integer('seed', v.seed, 0, 2 ** 32 - 1);
   if (typeof v.out === 'string') {
@@ -137,7 +140,8 @@ export function helpText(command?: Command): string {
     '  schema                        print the JSON Schema of scenario files',
     '  conformance [--version V]     the severity matrix: documented vs observed, per container',
     '  explore <scenario.yaml> --runs N [--seed S]   random fault schedules, invariants, shrinking',
-    '  up | status | down | dr | tune   not available yet (see README)',
+    '  up [-d] [--scenario F]        boot the live stack (every container a killable service); status [--json]; down',
+    '  dr | tune                     not available yet (see README)',
     '',
     'Options:',
   ];

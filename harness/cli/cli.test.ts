@@ -123,7 +123,7 @@ describe('twin CLI', () => {
 
   it('says plainly that commands not built yet are not available', async () => {
     const c = capture();
-    expect(await main(['up'], c.io)).toBe(2);
+    expect(await main(['tune', 'x.yaml'], c.io)).toBe(2);
     expect(c.stderr).toContain('not available yet');
   });
 });

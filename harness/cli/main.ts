@@ -14,6 +14,7 @@ import { renderTopology, topologyJson } from '../../reports/topology.ts';
 import { formatDurationMs } from '../../sim/util/duration.ts';
 import { conformanceCommand } from './commands/conformance.ts';
 import { exploreCommand } from './commands/explore.ts';
+import { upCommand, statusCommand, downCommand } from './commands/live-stack.ts';
 
 /** Where the CLI writes; injectable so tests capture output. */
 export interface CliIo {
@@ -53,6 +54,12 @@ export async function main(argv: readonly string[], io: CliIo = { stdout: proces
         return await conformanceCommand(args, io);
       case 'explore':
         return await exploreCommand(args, io);
+      case 'up':
+        return await upCommand({ detach: args.detach, supervise: args.supervise, ...(args.scenario ? { scenario: args.scenario } : {}), ...(args.version ? { version: args.version } : {}) }, io);
+      case 'status':
+        return await statusCommand({ json: args.json }, io);
+      case 'down':
+        return await downCommand(io);
       case 'schema':
         out(JSON.stringify(scenarioJsonSchema(), null, 2));
         return EXIT.pass;

@@ -1,0 +1,30 @@
+import { mkdtemp, readdir, chown, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { OsUser } from './os-user.ts';
+
+/** A fresh private directory under the OS temp dir, named for its component (`/tmp/twin-postgres-Ab12Cd`). */
+export function makeTempDir(component: string): Promise<string> {
+  return mkdtemp(join(tmpdir(), `twin-${component}-`));
+}
+
+/** Hands a directory tree to the account the server runs as (a server that drops privileges must own its files). */
+export async function chownTree(dir: string, user: OsUser | undefined): Promise<void> {
+  if (!user) return;
+  // The trees are the few files a provider just wrote: a bounded walk, no symlinks followed.
+  const stack = [dir];
+  for (let visited = 0; stack.length > 0 && visited < 10_000; visited++) {
+    const path = stack.pop()!;
+    await chown(path, user.uid, user.gid);
+    for (const entry of await readdir(path, { withFileTypes: true })) {
+      const child = join(path, entry.name);
+      if (entry.isDirectory()) stack.push(child);
+      else await chown(child, user.uid, user.gid);
+    }
+  }
+}
+
+/** Removes a directory tree; a directory already gone is fine (stop() is idempotent). */
+export async function removeDir(dir: string): Promise<void> {
+  await rm(dir, { recursive: true, force: true, maxRetries: 3, retryDelay: 100 });
+}
