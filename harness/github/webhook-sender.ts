@@ -107,8 +107,11 @@ export class WebhookSender {
   }
 
   private attempt(a: Attempt): Promise<GithubDelivery> {
+    // Drawn when the attempt starts, in the order events happen, so concurrent deliveries finishing in any
+    // order cannot change which of them the policy redelivers.
+    const redeliverIfFailed = this.shouldRedeliverIfFailed(a);
     const p = this.send(a).then((d) => {
-      this.maybeScheduleRedelivery(d);
+      if (!d.ok && redeliverIfFailed) this.scheduleRedelivery(d);
       return d;
     });
     this.inFlight.add(p);
@@ -116,15 +119,15 @@ export class WebhookSender {
     return p;
   }
 
-  /** Should this failed first attempt be tried again? Only first attempts of events, only under a policy. */
-  private shouldRedeliver(d: GithubDelivery): boolean {
+  /** Should this event be tried once more if its first attempt fails? Only under a policy, never for a retry. */
+  private shouldRedeliverIfFailed(a: Attempt): boolean {
     const policy = this.settings.redeliveryPolicy;
-    if (policy === null || d.ok || d.trigger !== 'event' || this.closed) return false;
+    if (policy === null || a.trigger !== 'event') return false;
     return this.rng.chance(policy.probability);
   }
 
-  private maybeScheduleRedelivery(d: GithubDelivery): void {
-    if (!this.shouldRedeliver(d)) return;
+  private scheduleRedelivery(d: GithubDelivery): void {
+    if (this.closed) return;
     const timer = setTimeout(() => {
       this.timers.delete(timer);
       if (!this.closed) void this.redeliver(d, 'policy');
