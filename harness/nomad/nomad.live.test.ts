@@ -1,0 +1,308 @@
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { Rng } from '../../sim/engine/rng.ts';
+import { NomadScheduler } from '../../sim/models/nomad/index.ts';
+import type { StartedComponent } from '../providers/types.ts';
+import { NomadApiError, NomadClient } from './client.ts';
+import { nomadContract } from './contract.ts';
+import { startNomadBackend } from './backend.ts';
+import { findRealNomad, startRealNomad } from './real-nomad.ts';
+import { NomadApi, NomadApiServer, type StartedNomadApiServer } from './server.ts';
+import { SimulatedTaskRunner, type AllocationInfo, type TaskContext, type TaskRunner, type TaskStopReason } from './task-runner.ts';
+
+const CLIENTS = [
+  { name: 'ip-10-0-0-1', cpus: 4, memoryGb: 8 },
+  { name: 'ip-10-0-0-2', cpus: 4, memoryGb: 8 },
+];
+
+function batchJob(id: string, opts: { count?: number; cpuMhz?: number; memoryMb?: number; durationMs?: number } = {}) {
+  return {
+    ID: id,
+    Type: 'batch',
+    Meta: { duration_ms: String(opts.durationMs ?? 100) },
+    TaskGroups: [
+      {
+        Name: 'build',
+        Count: opts.count ?? 1,
+        Tasks: [{ Name: 'agent', Driver: 'docker', Resources: { CPU: opts.cpuMhz ?? 2500, MemoryMB: opts.memoryMb ?? 1024 } }],
+      },
+    ],
+  };
+}
+
+async function until<T>(what: string, probe: () => Promise<T | undefined | false>, timeoutMs = 10_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const v = await probe();
+    if (v !== undefined && v !== false) return v;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
+
+describe('twin Nomad API: the contract', () => {
+  let server: StartedNomadApiServer;
+  beforeAll(async () => {
+    server = await new NomadApiServer()
+      .withSeed(7)
+      .withClients(CLIENTS)
+      .withTaskRunner(new SimulatedTaskRunner({ startDelayMs: 20 }))
+      .start();
+  });
+  afterAll(() => server.stop());
+  nomadContract(() => server.url);
+});
+
+const realSource = findRealNomad();
+const realNomad = realSource.kind !== 'none';
+const realLabel = realSource.kind === 'none' ? `skipped: ${realSource.reason}` : realSource.kind === 'address' ? `NOMAD_ADDR=${realSource.address}` : `nomad agent -dev (${realSource.path})`;
+
+describe.skipIf(!realNomad)(`real Nomad: the same contract (${realLabel})`, () => {
+  let real: StartedComponent | undefined;
+  beforeAll(async () => {
+    real = await startRealNomad(realSource);
+  }, 90_000);
+  afterAll(async () => {
+    await real?.stop();
+  });
+  nomadContract(() => real!.url);
+});
+
+describe('twin Nomad API: twin behaviour', () => {
+  const started: StartedNomadApiServer[] = [];
+  const start = async (b: NomadApiServer): Promise<{ server: StartedNomadApiServer; client: NomadClient }> => {
+    const server = await b.start();
+    started.push(server);
+    return { server, client: new NomadClient({ address: server.url }) };
+  };
+  afterEach(async () => {
+    for (const s of started.splice(0)) await s.stop();
+  });
+
+  it('places exactly where the simulation’s scheduler does for the same seed (the same code behind the API)', async () => {
+    const { server, client } = await start(new NomadApi().withSeed(42).withClients(CLIENTS).withTaskRunner({ start: () => ({ stop() {} }) }));
+    const direct = new NomadScheduler({ rng: new Rng(42).fork('nomad'), reservedCpuMilli: 2000, reservedMemoryMb: 4096 });
+    for (const c of CLIENTS) direct.addNode({ name: c.name, cpuMilli: c.cpus * 1000, memoryMb: c.memoryGb * 1024, datacenter: 'us-east-1', nodeClass: 'linux-64bit' });
+    for (let i = 0; i < 6; i++) {
+      const id = `job-${i}`;
+      await client.registerJob(batchJob(id, { count: 1 + (i % 2), cpuMhz: 1250, memoryMb: 512 }));
+      direct.registerJob({ id, count: 1 + (i % 2), cpuMilli: 500, memoryMb: 512 });
+      const viaApi = (await client.jobAllocations(id)).map((a) => [a.ID, a.NodeID]);
+      const viaSim = direct.jobAllocs(id).map((a) => [a.allocId, a.nodeId]);
+      expect(viaApi).toEqual(viaSim);
+    }
+    expect(server.scheduler.counts()).toEqual(direct.counts());
+  });
+
+  it('runs allocations through an injected task runner, which sees the job and its Meta', async () => {
+    const seen: AllocationInfo[] = [];
+    const stops: [string, TaskStopReason][] = [];
+    const contexts = new Map<string, TaskContext>();
+    const runner: TaskRunner = {
+      start(ctx) {
+        seen.push(ctx.alloc);
+        contexts.set(ctx.alloc.allocId, ctx);
+        ctx.event('Driver', 'Downloading image circleci/picard');
+        return { stop: (reason) => stops.push([ctx.alloc.allocId, reason]) };
+      },
+    };
+    const { client } = await start(new NomadApi().withClients(CLIENTS).withTaskRunner(runner));
+    await client.registerJob({ ...batchJob('agent-job', { count: 2 }), Meta: { build_url: 'https://ghe/x/1', duration_ms: '5' } });
+    expect(seen.map((a) => [a.jobId, a.taskGroup, a.taskIndex, a.meta.build_url, a.tasks[0]!.Name])).toEqual([
+      ['agent-job', 'build', 0, 'https://ghe/x/1', 'agent'],
+      ['agent-job', 'build', 1, 'https://ghe/x/1', 'agent'],
+    ]);
+    const [a0, a1] = seen as [AllocationInfo, AllocationInfo];
+    contexts.get(a0.allocId)!.markRunning();
+    contexts.get(a0.allocId)!.finish('complete');
+    contexts.get(a1.allocId)!.markRunning();
+    contexts.get(a1.allocId)!.finish('failed', 'step failed');
+    // Reports after the end are ignored, as a real server ignores a client's stale updates.
+    contexts.get(a1.allocId)!.finish('complete');
+    const allocs = await client.jobAllocations('agent-job');
+    expect(allocs.map((a) => a.ClientStatus)).toEqual(['complete', 'failed']);
+    expect(allocs[1]!.TaskStates.agent!.Events.map((e) => e.Type)).toEqual(['Received', 'Driver', 'Started', 'Terminated', 'Not Restarting']);
+    expect((await client.job('agent-job'))!.Status).toBe('dead');
+    expect(stops).toEqual([]);
+  });
+
+  it('loses the allocations of a client marked down, stopping their tasks', async () => {
+    const stops: TaskStopReason[] = [];
+    const runner: TaskRunner = { start: (ctx) => (ctx.markRunning(), { stop: (r) => stops.push(r) }) };
+    const { server, client } = await start(new NomadApi().withClients(CLIENTS).withTaskRunner(runner));
+    await client.registerJob(batchJob('doomed', { count: 2 }));
+    const allocs = await client.jobAllocations('doomed');
+    const nodeId = allocs[0]!.NodeID;
+    const r = await fetch(`${server.url}/v1/twin/node/${nodeId}/down`, { method: 'POST' });
+    expect(r.status).toBe(200);
+    const lost = ((await r.json()) as { LostAllocs: string[] }).LostAllocs;
+    expect(lost.length).toBeGreaterThan(0);
+    expect(stops.filter((s) => s === 'lost')).toHaveLength(lost.length);
+    for (const id of lost) expect((await client.allocation(id))!).toMatchObject({ ClientStatus: 'lost', DesiredStatus: 'stop' });
+    expect((await client.node(nodeId))!.Status).toBe('down');
+    await fetch(`${server.url}/v1/twin/node/${nodeId}/up`, { method: 'POST' });
+    expect((await client.node(nodeId))!.Status).toBe('ready');
+  });
+
+  it('places a waiting job when capacity frees, and a blocking query on its allocations wakes up for it', async () => {
+    const { server, client } = await start(new NomadApi().withClients([CLIENTS[0]!]).withTaskRunner(new SimulatedTaskRunner({ startDelayMs: 10 })));
+    // One client of 4 cpus keeps 2: one 2-cpu task fits at a time.
+    await client.registerJob(batchJob('first', { cpuMhz: 5000, durationMs: 300 }));
+    await client.registerJob(batchJob('second', { cpuMhz: 5000, durationMs: 50 }));
+    expect((await client.job('second'))!.Status).toBe('pending');
+    const r = await fetch(`${server.url}/v1/job/second/allocations`);
+    const index = Number(r.headers.get('X-Nomad-Index'));
+    expect(await r.json()).toEqual([]);
+    // As on Nomad, a job without allocations answers with the allocations table's index, so other jobs'
+    // changes wake the query too ("no guarantee of a change"): a client loops on the index it got back.
+    let last = index;
+    let found: unknown[] = [];
+    for (let round = 0; round < 20 && found.length === 0; round++) {
+      const woke = await fetch(`${server.url}/v1/job/second/allocations?index=${last}&wait=10s`);
+      const next = Number(woke.headers.get('X-Nomad-Index'));
+      expect(next).toBeGreaterThan(last);
+      last = next;
+      found = (await woke.json()) as unknown[];
+    }
+    expect(found).toHaveLength(1);
+    expect((await client.job('first'))!.Status).toBe('dead');
+    await until('second to finish', async () => (await client.job('second'))?.Status === 'dead');
+  });
+
+  it('adds a client through /v1/twin/node, which takes a waiting job', async () => {
+    const { server, client } = await start(new NomadApi().withClients([CLIENTS[0]!]).withTaskRunner({ start: () => ({ stop() {} }) }));
+    await client.registerJob(batchJob('big', { cpuMhz: 10_000, memoryMb: 8 * 1024 }));
+    expect((await client.job('big'))!.Status).toBe('pending');
+    const r = await fetch(`${server.url}/v1/twin/node`, { method: 'POST', body: JSON.stringify({ Name: 'ip-10-0-0-9', Cpus: 8, MemoryGb: 32 }) });
+    const { NodeID } = (await r.json()) as { NodeID: string };
+    const allocs = await client.jobAllocations('big');
+    expect(allocs.map((a) => [a.NodeID, a.NodeName])).toEqual([[NodeID, 'ip-10-0-0-9']]);
+  });
+
+  it('wipes its state like `rm -rf /opt/nomad`: jobs are forgotten, tasks stop, the index keeps counting', async () => {
+    const stops: TaskStopReason[] = [];
+    const { server, client } = await start(new NomadApi().withClients(CLIENTS).withTaskRunner({ start: () => ({ stop: (r) => stops.push(r) }) }));
+    await client.registerJob(batchJob('before-wipe', { count: 2 }));
+    await client.drain(server.nodeIds()[1]!, true);
+    const before = server.state.index;
+    const r = await fetch(`${server.url}/v1/twin/wipe`, { method: 'POST' });
+    const out = (await r.json()) as { Index: number; LostJobs: string[]; LostAllocs: string[] };
+    expect(out.LostJobs).toEqual(['before-wipe']);
+    expect(out.LostAllocs).toHaveLength(2);
+    expect(out.Index).toBeGreaterThan(before);
+    expect(stops).toEqual(['wiped', 'wiped']);
+    expect(await client.job('before-wipe')).toBeUndefined();
+    expect(await client.jobs()).toEqual([]);
+    const nodes = await client.nodes();
+    expect(nodes.map((n) => [n.Drain, n.SchedulingEligibility])).toEqual([
+      [false, 'eligible'],
+      [false, 'eligible'],
+    ]);
+    await client.registerJob(batchJob('before-wipe'));
+    expect((await client.job('before-wipe'))!.Status).toBe('running');
+  });
+
+  it('keeps a ?enable=true drain on after the node empties (≤ 0.7), and ends a DrainSpec drain by itself (≥ 0.8)', async () => {
+    const { server, client } = await start(new NomadApi().withClients(CLIENTS).withTaskRunner({ start: () => ({ stop() {} }) }));
+    const [a, b] = server.nodeIds() as [string, string];
+    expect((await fetch(`${server.url}/v1/node/${a}/drain?enable=true`, { method: 'PUT' })).status).toBe(200);
+    await client.request('POST', `/v1/node/${b}/drain`, { body: { DrainSpec: { Deadline: 0 } } });
+    const na = (await client.node(a))!;
+    const nb = (await client.node(b))!;
+    expect([na.Drain, na.SchedulingEligibility, na.LastDrain?.Status]).toEqual([true, 'ineligible', 'complete']);
+    expect([nb.Drain, nb.DrainStrategy, nb.SchedulingEligibility, nb.LastDrain?.Status]).toEqual([false, null, 'ineligible', 'complete']);
+    expect(nb.Events.map((e) => e.Message)).toEqual(['Node registered', 'Node drain strategy set', 'Node drain complete']);
+    await expect(client.eligibility(a, true)).rejects.toMatchObject({ status: 500, body: "can not set node's scheduling eligibility to eligible while it is draining" });
+    await client.drain(a, false);
+    expect((await client.node(a))!.SchedulingEligibility).toBe('eligible');
+  });
+
+  it('drains a busy node without stopping its allocation; the drain completes when it ends', async () => {
+    const contexts: TaskContext[] = [];
+    const { server, client } = await start(new NomadApi().withClients([CLIENTS[0]!]).withTaskRunner({ start: (ctx) => (contexts.push(ctx), { stop() {} }) }));
+    await client.registerJob(batchJob('busy'));
+    const nodeId = server.nodeIds()[0]!;
+    await client.drain(nodeId, true);
+    let n = (await client.node(nodeId))!;
+    expect([n.Drain, n.DrainStrategy !== null, n.LastDrain?.Status]).toEqual([true, true, 'draining']);
+    contexts[0]!.markRunning();
+    contexts[0]!.finish('complete');
+    n = (await client.node(nodeId))!;
+    expect([n.Drain, n.DrainStrategy, n.SchedulingEligibility, n.LastDrain?.Status]).toEqual([false, null, 'ineligible', 'complete']);
+  });
+
+  it('falls back to ?enable= against a server that only has the ≤ 0.7 API, which has no /eligibility', async () => {
+    const { server, client } = await start(new NomadApi().withCompat('legacy').withClients(CLIENTS).withTaskRunner({ start: () => ({ stop() {} }) }));
+    const nodeId = server.nodeIds()[0]!;
+    expect(await client.drain(nodeId, true)).toMatchObject({ form: 'legacy' });
+    expect((await client.node(nodeId))!.Drain).toBe(true);
+    expect(await client.drain(nodeId, false)).toMatchObject({ form: 'legacy' });
+    expect((await client.node(nodeId))!.Drain).toBe(false);
+    await expect(client.eligibility(nodeId, false)).rejects.toMatchObject({ status: 405, body: 'Invalid method' });
+  });
+
+  it('refuses to update a live job in place, and registers a dead job id afresh after a GC', async () => {
+    const { client } = await start(new NomadApi().withClients(CLIENTS).withTaskRunner({ start: () => ({ stop() {} }) }));
+    await client.registerJob(batchJob('again'));
+    const err = await client.registerJob(batchJob('again')).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(NomadApiError);
+    expect((err as NomadApiError).status).toBe(400);
+    expect((err as NomadApiError).body).toContain('does not update a registered job in place');
+    await client.stopJob('again');
+    const again = await client.registerJob(batchJob('again'));
+    expect((await client.evaluation(again.EvalID))!.JobID).toBe('again');
+    expect((await client.job('again'))!.Status).toBe('running');
+  });
+
+  it('refuses job shapes it does not model with a 400 that says so', async () => {
+    const { server } = await start(new NomadApi().withClients(CLIENTS));
+    const put = (job: unknown) => fetch(`${server.url}/v1/jobs`, { method: 'PUT', body: JSON.stringify({ Job: job }) });
+    let r = await put({ ...batchJob('svc'), Type: 'service' });
+    expect([r.status, await r.text()]).toEqual([400, expect.stringContaining('batch jobs only')]);
+    const two = batchJob('two');
+    r = await put({ ...two, TaskGroups: [...two.TaskGroups, { ...two.TaskGroups[0]!, Name: 'other' }] });
+    expect([r.status, await r.text()]).toEqual([400, expect.stringContaining('one task group per job')]);
+    r = await fetch(`${server.url}/v1/job/other-id`, { method: 'PUT', body: JSON.stringify({ Job: batchJob('svc') }) });
+    expect([r.status, await r.text()]).toEqual([400, 'Job ID does not match name']);
+  });
+
+  it('answers a blocking query in flight when it stops, and leaves no task or waiter behind', async () => {
+    const server = await new NomadApi().withClients(CLIENTS).withTaskRunner(new SimulatedTaskRunner({ defaultDurationMs: 60_000 })).start();
+    const client = new NomadClient({ address: server.url });
+    await client.registerJob(batchJob('forever', { durationMs: 60_000 }));
+    const index = (await client.request('GET', '/v1/jobs')).meta.index;
+    const started = Date.now();
+    const waiting = client.blockingJobs(index + 100, 60_000);
+    await new Promise((r) => setTimeout(r, 100));
+    await server.stop();
+    const out = await waiting;
+    expect(out.jobs.map((j) => j.ID)).toEqual(['forever']);
+    expect(Date.now() - started).toBeLessThan(5_000);
+    expect(server.state.runningTasks).toBe(0);
+    await expect(fetch(`${server.url}/v1/jobs`)).rejects.toThrow();
+    await server.stop();
+  });
+});
+
+describe('choosing the Nomad backend', () => {
+  it('auto takes NOMAD_ADDR first, and says so', async () => {
+    const { started, reason } = await startNomadBackend({ env: { NOMAD_ADDR: 'http://10.0.0.5:4646/' } });
+    expect([started.backend, started.url, reason]).toEqual(['external', 'http://10.0.0.5:4646', 'auto: NOMAD_ADDR is set (http://10.0.0.5:4646)']);
+    await started.stop();
+  });
+
+  it.skipIf(realNomad)('auto falls back to the twin Nomad API when there is no real Nomad, and says why', async () => {
+    const { started, reason } = await startNomadBackend({ env: {}, twin: (b) => b.withClients([CLIENTS[0]!]) });
+    try {
+      expect(started.backend).toBe('embedded');
+      expect(reason).toMatch(/^auto: no real Nomad: .*; using the twin Nomad API$/);
+      expect(await new NomadClient({ address: started.url }).leader()).toBe('127.0.0.1:4647');
+    } finally {
+      await started.stop();
+    }
+  });
+
+  it('refuses a backend that is not there, with a typed error', async () => {
+    await expect(startNomadBackend({ choice: 'external', env: {} })).rejects.toMatchObject({ code: 'BAD_URL' });
+    await expect(startNomadBackend({ choice: 'testcontainers' })).rejects.toMatchObject({ code: 'UNAVAILABLE' });
+  });
+});

@@ -1,0 +1,205 @@
+/**
+ * The twin's Nomad server as a network service: Nomad's HTTP API on 127.0.0.1, backed by the simulation's
+ * `NomadScheduler`, with simulated clients whose allocations a pluggable task runner executes.
+ *
+ *     new NomadApiServer()            builder: withPort, withSeed, withClients, withClock, withTaskRunner, ...
+ *        .start() ─► NomadApiState    scheduler + indexes + records (api-state.ts)
+ *                 ─► NomadHttpApi     routes, blocking queries, Nomad's errors (http-api.ts)
+ *                 ─► node:http        listening on 127.0.0.1:<port> (0 = a free one)
+ *        ◄─ StartedNomadApiServer     url, port, scheduler, state, stop(), await using
+ */
+import { createServer, type Server } from 'node:http';
+import { Rng } from '../../sim/engine/rng.ts';
+import type { Scheduler } from '../../sim/engine/simulation.ts';
+import type { NomadScheduler } from '../../sim/models/nomad/index.ts';
+import { DEFAULT_DATACENTER, DEFAULT_RESERVED_CPU_MILLI, DEFAULT_RESERVED_MEMORY_MB } from '../../sim/models/nomad/index.ts';
+import { ProviderError, type ComponentBuilder, type StartedComponent } from '../providers/types.ts';
+import { NomadApiState, type ClientSpec } from './api-state.ts';
+import { NomadHttpApi, type ApiCompat } from './http-api.ts';
+import { SimulatedTaskRunner, type TaskRunner } from './task-runner.ts';
+import { WallClock } from './wall-clock.ts';
+
+/**
+ * The Nomad version the API reports: CircleCI Server 2.x ships `circleci-server-nomad:0.5.6-5.1`
+ * (fixtures/2.19.6/containers.yaml, nomad_server). The API also accepts the ≥ 0.8 drain and eligibility forms.
+ */
+export const NOMAD_VERSION = '0.5.6';
+/** The leader's RPC address, as `/v1/status/leader` reports it (Nomad's default RPC port). */
+export const LEADER_RPC_ADDR = '127.0.0.1:4647';
+/** Simulated clients when none are given: two of the seeds' typical size. */
+export const DEFAULT_CLIENTS: readonly ClientSpec[] = Object.freeze([
+  { name: 'ip-10-0-0-1', cpus: 8, memoryGb: 32 },
+  { name: 'ip-10-0-0-2', cpus: 8, memoryGb: 32 },
+]);
+const HOST = '127.0.0.1';
+
+/** Builder of the twin's Nomad API (`withX(): this`; defaults settle in `start()`). */
+export class NomadApiServer implements ComponentBuilder<StartedNomadApiServer> {
+  private port = 0;
+  private seed = 1;
+  private clients: readonly ClientSpec[] | undefined;
+  private clock: Scheduler | undefined;
+  private runner: TaskRunner | undefined;
+  private version = NOMAD_VERSION;
+  private compat: ApiCompat = 'both';
+  private reservedCpuMilli = DEFAULT_RESERVED_CPU_MILLI;
+  private reservedMemoryMb = DEFAULT_RESERVED_MEMORY_MB;
+
+  /** Port on 127.0.0.1; 0 (default) takes a free one. */
+  withPort(port: number): this {
+    if (!Number.isInteger(port) || port < 0 || port > 65_535) throw new RangeError(`port must be 0..65535, got ${port}`);
+    this.port = port;
+    return this;
+  }
+
+  /** Root seed: the scheduler's stream is `new Rng(seed).fork('nomad')`, as in the simulation. */
+  withSeed(seed: number): this {
+    this.seed = seed;
+    return this;
+  }
+
+  /** The simulated Nomad clients (name, total cpus and memoryGb; the reservation is taken off). */
+  withClients(clients: readonly ClientSpec[]): this {
+    this.clients = [...clients];
+    return this;
+  }
+
+  /** The clock for timestamps and simulated task durations (default: a `WallClock` at real speed). */
+  withClock(clock: Scheduler): this {
+    this.clock = clock;
+    return this;
+  }
+
+  /** What runs a placed allocation (default: `SimulatedTaskRunner`, driven by the job's `Meta.duration_ms`). */
+  withTaskRunner(runner: TaskRunner): this {
+    this.runner = runner;
+    return this;
+  }
+
+  /** The version `/v1/agent/self` and the nodes report. */
+  withVersion(version: string): this {
+    this.version = version;
+    return this;
+  }
+
+  /** `both` (default): drain by `DrainSpec` body or `?enable=`, and `/eligibility`; `legacy`: Nomad ≤ 0.7's API only. */
+  withCompat(compat: ApiCompat): this {
+    this.compat = compat;
+    return this;
+  }
+
+  /** Each client's reservation (default 2 vCPU and 4 GB, CircleCI's). */
+  withReservation(reservedCpuMilli: number, reservedMemoryMb: number): this {
+    this.reservedCpuMilli = reservedCpuMilli;
+    this.reservedMemoryMb = reservedMemoryMb;
+    return this;
+  }
+
+  async start(): Promise<StartedNomadApiServer> {
+    const ownClock = this.clock === undefined ? new WallClock() : undefined;
+    const clock = this.clock ?? ownClock!;
+    const root = new Rng(this.seed);
+    const state = new NomadApiState({
+      seed: this.seed,
+      clients: this.clients ?? DEFAULT_CLIENTS,
+      clock,
+      runner: this.runner ?? new SimulatedTaskRunner(),
+      version: this.version,
+      reservedCpuMilli: this.reservedCpuMilli,
+      reservedMemoryMb: this.reservedMemoryMb,
+    });
+    const server = createServer({ keepAlive: true });
+    const listening = new Promise<number>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(this.port, HOST, () => {
+        server.off('error', reject);
+        const address = server.address();
+        if (address === null || typeof address === 'string') reject(new ProviderError('START_FAILED', 'nomad api: no TCP address'));
+        else resolve(address.port);
+      });
+    });
+    let port: number;
+    try {
+      port = await listening;
+    } catch (err) {
+      state.close();
+      ownClock?.cancelAll();
+      throw new ProviderError('START_FAILED', `twin Nomad API could not listen on ${HOST}:${this.port}: ${err instanceof Error ? err.message : String(err)}`);
+    }
+    const http = new NomadHttpApi(state, {
+      compat: this.compat,
+      jitterRng: root.fork('nomad-http'),
+      identity: {
+        version: this.version,
+        region: 'global',
+        datacenter: DEFAULT_DATACENTER,
+        nodeName: 'nomad-server',
+        httpAddr: `${HOST}:${port}`,
+        rpcAddr: LEADER_RPC_ADDR,
+        serfPort: 4648,
+      },
+    });
+    server.on('request', http.handle);
+    return new StartedNomadApiServer(server, state, http, port, ownClock, `twin Nomad API (NomadScheduler, seed ${this.seed}, ${state.nodeIds().length} simulated clients, compat ${this.compat})`);
+  }
+}
+
+/** The builder under its short name: `new NomadApi().withPort(0).start()`. */
+export { NomadApiServer as NomadApi };
+
+/** A running twin Nomad API: where it listens, the scheduler behind it, and how to stop it. */
+export class StartedNomadApiServer implements StartedComponent {
+  readonly name = 'nomad_server';
+  readonly backend = 'embedded' as const;
+  readonly host = HOST;
+  readonly pid = undefined;
+  readonly dataDir = undefined;
+  private stopping: Promise<void> | undefined;
+
+  constructor(
+    private readonly server: Server,
+    readonly state: NomadApiState,
+    private readonly http: NomadHttpApi,
+    readonly port: number,
+    private readonly ownClock: WallClock | undefined,
+    readonly backendDetail: string,
+  ) {}
+
+  /** `http://127.0.0.1:<port>`, what `NOMAD_ADDR` would be. */
+  get url(): string {
+    return `http://${this.host}:${this.port}`;
+  }
+
+  /** The simulation's scheduler behind the API (read it; change state through the API or `state`). */
+  get scheduler(): NomadScheduler {
+    return this.state.scheduler;
+  }
+
+  /** Ids of the simulated clients, in registration order. */
+  nodeIds(): string[] {
+    return this.state.nodeIds();
+  }
+
+  /**
+   * Stops: task runners stop, blocking queries answer with what they have, the listener closes and open
+   * connections are ended. Idempotent.
+   */
+  stop(): Promise<void> {
+    this.stopping ??= (async () => {
+      this.state.close();
+      this.http.flushWaiters();
+      this.ownClock?.cancelAll();
+      await new Promise<void>((resolve) => {
+        this.server.close(() => resolve());
+        this.server.closeIdleConnections();
+        // Responses already written are flushed before the sockets end.
+        setImmediate(() => this.server.closeAllConnections());
+      });
+    })();
+    return this.stopping;
+  }
+
+  [Symbol.asyncDispose](): Promise<void> {
+    return this.stop();
+  }
+}
