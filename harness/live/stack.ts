@@ -31,6 +31,8 @@ export interface StackOptions {
   /** Documented ports are published at `offset + port` (documented 80 → 20080): no clash with the machine's own. */
   portOffset: number;
   backends: Readonly<Record<string, BackendFactory>>;
+  /** Systems outside the Services machine (GitHub Enterprise, EC2), started before the containers. */
+  externals?: Readonly<Record<string, BackendFactory>>;
   onChange?: (row: LiveRow) => void;
 }
 
@@ -49,6 +51,9 @@ export class LiveStack {
   private readonly ports = new Map<string, number>();
 
   constructor(private readonly opts: StackOptions) {
+    for (const name of Object.keys(opts.externals ?? {})) {
+      this.rows.set(name, { name, kind: 'api', backend: 'pending', ports: [], state: 'pending', pid: undefined, healthUrl: undefined });
+    }
     for (const c of opts.profile.containers) {
       const kind: LiveKind = opts.backends[c.name] ? 'backend' : c.migrator ? 'migrator' : 'service';
       this.rows.set(c.name, { name: c.name, kind, backend: kind === 'service' ? 'twin service (worker thread)' : kind === 'migrator' ? 'twin migrator (one-shot)' : 'pending', ports: [], state: 'pending', pid: undefined, healthUrl: undefined });
@@ -57,6 +62,18 @@ export class LiveStack {
 
   /** Boots wave by wave; a container whose startup dependency failed does not start. Returns the failed rows. */
   async up(): Promise<LiveRow[]> {
+    await Promise.all(
+      Object.entries(this.opts.externals ?? {}).map(async ([name, factory]) => {
+        this.set(name, { state: 'starting' });
+        try {
+          const s = await factory();
+          this.started.set(name, s);
+          this.set(name, { backend: s.backendDetail, ports: [`${s.host}:${s.port}`], pid: s.pid, state: 'healthy' });
+        } catch (e) {
+          this.set(name, { state: 'failed', reason: (e as Error).message.split('\n')[0] });
+        }
+      }),
+    );
     const plan = planStartup(this.opts.profile, new Set());
     const byName = new Map(this.opts.profile.containers.map((c) => [c.name, c] as const));
     for (const wave of plan.waves) {
@@ -113,6 +130,11 @@ export class LiveStack {
     const healthUrl = `http://127.0.0.1:${port}${healthPath}`;
     this.ports.set(c.name, port);
     this.set(c.name, { ports: [`127.0.0.1:${port}->${documented ?? port}/tcp`], pid: process.pid, healthUrl, state: 'healthy' });
+  }
+
+  /** The started real components and external systems, by name. */
+  get components(): ReadonlyMap<string, StartedComponent> {
+    return this.started;
   }
 
   /** Probes every twin service's health endpoint (200 healthy, else unhealthy). */

@@ -4,7 +4,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { loadProfile, DEFAULT_VERSION } from '../../../fixtures/load.ts';
 import { LiveStack, renderStackTable, type LiveRow } from '../../live/stack.ts';
-import { liveBackends } from '../../live/backends.ts';
+import { liveBackends, endpointsOf } from '../../live/backends.ts';
 import { alive, readState, removeState, stateFile, writeState, type StackState } from '../../live/state-file.ts';
 import { loadScenarioFile } from '../../scenario/load.ts';
 
@@ -33,10 +33,11 @@ export async function upCommand(args: { detach: boolean; scenario?: string; supe
 
   const version = args.scenario ? loadScenarioFile(args.scenario).version : (args.version ?? DEFAULT_VERSION);
   const profile = loadProfile(version);
-  const { backends, endpoints } = liveBackends(profile);
+  const { backends, externals } = liveBackends(profile);
   const t0 = Date.now();
   const print = (row: LiveRow) => io.stderr.write(`  ${row.name.padEnd(30)} ${row.state}${row.reason ? ` (${row.reason})` : ''}\n`);
-  const stack = new LiveStack({ profile, portOffset: PORT_OFFSET, backends, onChange: args.supervise ? undefined : print });
+  const stack = new LiveStack({ profile, portOffset: PORT_OFFSET, backends, externals, onChange: args.supervise ? undefined : print });
+  const endpoints = () => endpointsOf(stack.components);
   let stopping = false;
   const state = (ready: boolean, failed: boolean): StackState => ({ supervisorPid: process.pid, startedAt: new Date(t0).toISOString(), ready, failed, version, rows: [...stack.rows.values()], endpoints: endpoints() });
   const teardown = async () => {
