@@ -1,4 +1,4 @@
-import { mkdtemp, readdir, chown, rm } from 'node:fs/promises';
+import { chown, lstat, mkdtemp, readdir, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { OsUser } from './os-user.ts';
@@ -8,18 +8,19 @@ export function makeTempDir(component: string): Promise<string> {
   return mkdtemp(join(tmpdir(), `twin-${component}-`));
 }
 
-/** Hands a directory tree to the account the server runs as (a server that drops privileges must own its files). */
+/** Hands a file or directory tree to the account the server runs as (a server that drops privileges must own its files). */
 export async function chownTree(dir: string, user: OsUser | undefined): Promise<void> {
   if (!user) return;
   // The trees are the few files a provider just wrote: a bounded walk, no symlinks followed.
+  await chown(dir, user.uid, user.gid);
+  if (!(await lstat(dir)).isDirectory()) return;
   const stack = [dir];
   for (let visited = 0; stack.length > 0 && visited < 10_000; visited++) {
     const path = stack.pop()!;
-    await chown(path, user.uid, user.gid);
     for (const entry of await readdir(path, { withFileTypes: true })) {
       const child = join(path, entry.name);
+      await chown(child, user.uid, user.gid);
       if (entry.isDirectory()) stack.push(child);
-      else await chown(child, user.uid, user.gid);
     }
   }
 }

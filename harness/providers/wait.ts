@@ -37,8 +37,11 @@ export const Wait = {
     };
   },
 
-  /** The probe succeeds; retried until the deadline, failing early if the process exits. */
-  forProbe(description: string, probe: ReadinessProbe): WaitStrategy {
+  /**
+   * The probe succeeds; retried until the deadline, failing early if the process exits or the error is one that
+   * retrying cannot cure (`isFatal`: a wrong password, a missing database).
+   */
+  forProbe(description: string, probe: ReadinessProbe, isFatal: (err: unknown) => boolean = () => false): WaitStrategy {
     return {
       description,
       async waitUntilReady(ctx) {
@@ -50,6 +53,7 @@ export const Wait = {
             return;
           } catch (err) {
             lastError = err instanceof Error ? err.message : String(err);
+            if (isFatal(err)) throw new ProviderError('START_FAILED', `${ctx.label}: ${description} failed on ${ctx.host}:${ctx.port}: ${lastError}`);
           }
           if (Date.now() > ctx.deadline) break;
           await sleep(PROBE_INTERVAL_MS);

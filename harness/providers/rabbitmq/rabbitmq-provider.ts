@@ -1,0 +1,122 @@
+import amqp from 'amqplib';
+import { chooseBackend, type BackendDecision } from '../choose-backend.ts';
+import { IMAGES } from '../images.ts';
+import { detectContainerRuntime } from '../runtime.ts';
+import type { BackendRunner } from '../runner.ts';
+import type { BackendChoice, ComponentBuilder } from '../types.ts';
+import { Wait } from '../wait.ts';
+import { startContainerRabbitMQ } from './container-rabbitmq.ts';
+import { findRabbitMQServer, localRabbitMQAvailability, startLocalRabbitMQ, type RabbitMQBinary } from './local-rabbitmq.ts';
+import { RABBITMQ_URL_EXAMPLE, parseRabbitMQUrl, type RabbitMQUrl } from './rabbitmq-url.ts';
+import { StartedRabbitMQ } from './started-rabbitmq.ts';
+
+/** What a caller may set; defaults are applied once, in `settleRabbitMQOptions`. */
+export interface RabbitMQProviderOptions {
+  backend?: BackendChoice;
+  url?: string;
+  /** The directory holding the rabbitmq-server start script. */
+  binDir?: string;
+  image?: string;
+  startTimeoutMs?: number;
+}
+
+export interface SettledRabbitMQOptions {
+  readonly backend: BackendChoice;
+  readonly url: string | undefined;
+  readonly binDir: string | undefined;
+  readonly image: string;
+  readonly startTimeoutMs: number;
+}
+
+export function settleRabbitMQOptions(o: RabbitMQProviderOptions): SettledRabbitMQOptions {
+  return { backend: o.backend ?? 'auto', url: o.url, binDir: o.binDir, image: o.image ?? IMAGES.rabbitmq, startTimeoutMs: o.startTimeoutMs ?? 60_000 };
+}
+
+/**
+ * RabbitMQ for the live stack: a private node of the local broker, a container, or an external broker.
+ *
+ * ```ts
+ * await using mq = await new RabbitMQProvider().start();
+ * const conn = await mq.connect();
+ * ```
+ */
+export class RabbitMQProvider implements ComponentBuilder<StartedRabbitMQ> {
+  #opts: RabbitMQProviderOptions = {};
+
+  withBackend(backend: BackendChoice): this {
+    this.#opts = { ...this.#opts, backend };
+    return this;
+  }
+  /** An existing broker (`amqp://user:password@host:5672/%2F`); with `auto`, this selects `external`. */
+  withUrl(url: string): this {
+    this.#opts = { ...this.#opts, url };
+    return this;
+  }
+  withBinDir(binDir: string): this {
+    this.#opts = { ...this.#opts, binDir };
+    return this;
+  }
+  withImage(image: string): this {
+    this.#opts = { ...this.#opts, image };
+    return this;
+  }
+  withStartTimeout(ms: number): this {
+    this.#opts = { ...this.#opts, startTimeoutMs: ms };
+    return this;
+  }
+
+  async start(): Promise<StartedRabbitMQ> {
+    const o = settleRabbitMQOptions(this.#opts);
+    const external = o.url !== undefined ? parseRabbitMQUrl(o.url) : undefined;
+    let bin: RabbitMQBinary | undefined | null = null;
+    const findBin = () => (bin === null ? (bin = findRabbitMQServer(o.binDir)) : bin);
+    const decision = await chooseBackend({
+      component: 'rabbitmq',
+      choice: o.backend,
+      url: o.url,
+      urlExample: RABBITMQ_URL_EXAMPLE,
+      local: () => localRabbitMQAvailability(findBin()),
+      localHint: 'install RabbitMQ (Debian: apt-get install rabbitmq-server), or give the directory of its start script with withBinDir()',
+      runtime: detectContainerRuntime,
+    });
+    const s = await startBackend(decision, o, findBin, external);
+    return new StartedRabbitMQ({ name: 'rabbitmq', backend: decision.kind, backendDetail: `${s.detail} (${decision.reason})`, url: s.url, host: s.host, port: s.port }, s.runner, { nodeName: s.nodeName });
+  }
+}
+
+interface BackendStart {
+  readonly runner: BackendRunner;
+  readonly url: string;
+  readonly host: string;
+  readonly port: number;
+  readonly nodeName: string | undefined;
+  readonly detail: string;
+}
+
+async function startBackend(decision: BackendDecision, o: SettledRabbitMQOptions, findBin: () => RabbitMQBinary | undefined, external: RabbitMQUrl | undefined): Promise<BackendStart> {
+  switch (decision.kind) {
+    case 'local': {
+      const local = await startLocalRabbitMQ({ bin: findBin()!, startTimeoutMs: o.startTimeoutMs });
+      return { runner: local.runner, url: `amqp://guest:guest@127.0.0.1:${local.port}`, host: '127.0.0.1', port: local.port, nodeName: local.nodeName, detail: local.detail };
+    }
+    case 'testcontainers': {
+      const c = await startContainerRabbitMQ({ image: o.image, startTimeoutMs: o.startTimeoutMs });
+      return { runner: c.runner, url: `amqp://guest:guest@${c.host}:${c.port}`, host: c.host, port: c.port, nodeName: undefined, detail: `container ${o.image} on ${c.host}:${c.port}` };
+    }
+    case 'external': {
+      const e = external!;
+      await Wait.forProbe(
+        'AMQP connection',
+        async () => {
+          const conn = await amqp.connect(e.raw, { timeout: 2_000 });
+          conn.on('error', () => undefined);
+          await conn.close();
+        },
+        (err) => err instanceof Error && /ACCESS_REFUSED|403|NOT_ALLOWED|530/.test(err.message),
+      ).waitUntilReady({ label: 'rabbitmq', host: e.host, port: e.port, deadline: Date.now() + o.startTimeoutMs });
+      return { runner: { pid: undefined, dataDir: undefined, stop: async () => undefined }, url: e.raw, host: e.host, port: e.port, nodeName: undefined, detail: `external RabbitMQ at ${e.redacted}` };
+    }
+    case 'embedded':
+      throw new TypeError('rabbitmq has no embedded backend here: chooseBackend never picks it');
+  }
+}

@@ -1,0 +1,45 @@
+import amqp, { type ChannelModel } from 'amqplib';
+import type { BackendRunner } from '../runner.ts';
+import { StartedBase, type Endpoint } from '../started-base.ts';
+
+/** A running RabbitMQ (private node, container or external broker). */
+export class StartedRabbitMQ extends StartedBase {
+  readonly #nodeName: string | undefined;
+  readonly #connections = new Set<ChannelModel>();
+
+  /** Built by `RabbitMQProvider.start()`. */
+  constructor(endpoint: Endpoint, runner: BackendRunner, opts: { nodeName: string | undefined }) {
+    super(endpoint, runner);
+    this.#nodeName = opts.nodeName;
+  }
+
+  /** The Erlang node name of a private node (`twin-3fa2c1@localhost`); undefined for other backends. */
+  get nodeName(): string | undefined {
+    return this.#nodeName;
+  }
+
+  /**
+   * An amqplib connection, closed by `stop()` if still open. amqplib emits `error` when the broker dies, and an
+   * EventEmitter `error` with no listener would crash the harness: a listener is attached here; the `close`
+   * event and failing channel calls still tell the caller.
+   */
+  async connect(options: { heartbeatSeconds?: number; timeoutMs?: number } = {}): Promise<ChannelModel> {
+    const conn = await amqp.connect(withHeartbeat(this.url, options.heartbeatSeconds), { timeout: options.timeoutMs ?? 5_000 });
+    conn.on('error', () => undefined);
+    this.#connections.add(conn);
+    conn.once('close', () => this.#connections.delete(conn));
+    return conn;
+  }
+
+  protected override async closeClients(): Promise<void> {
+    await Promise.all([...this.#connections].map((c) => c.close().catch(() => undefined)));
+    this.#connections.clear();
+  }
+}
+
+function withHeartbeat(url: string, heartbeatSeconds: number | undefined): string {
+  if (heartbeatSeconds === undefined) return url;
+  const u = new URL(url);
+  u.searchParams.set('heartbeat', String(heartbeatSeconds));
+  return u.toString();
+}
