@@ -29,7 +29,8 @@ export function wildcardToRegExp(pattern: string): RegExp {
 }
 
 function escapeRegExp(c: string): string {
-  return c.replace(/[.*+?^${}()|[\]\\/-]/g, '\\$&');
+  // Only the syntax characters: in a `u` regular expression escaping anything else (`\-`, `\/`) is an error.
+  return c.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 }
 
 /** Whether `value` matches the EC2 wildcard `pattern`. */

@@ -1,0 +1,275 @@
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { ProviderError, type StartedComponent } from '../providers/types.ts';
+import { AUTOSCALING_ACTIONS } from './autoscaling-actions.ts';
+import type { Clock } from './clock.ts';
+import { EC2_ACTIONS } from './ec2-actions.ts';
+import { AwsApiError } from './errors.ts';
+import { QueryParams } from './query.ts';
+import { Ec2State, type Ec2StateOptions } from './state.ts';
+import {
+  AUTOSCALING_VERSION,
+  EC2_NAMESPACE,
+  EC2_VERSION,
+  autoScalingErrorXml,
+  autoScalingResponseXml,
+  ec2ErrorXml,
+  ec2ResponseXml,
+} from './xml.ts';
+
+/** The largest request body accepted (AWS's own Query limit is of this order). */
+const MAX_BODY_BYTES = 1 << 20;
+/** Path prefix of the Auto Scaling endpoint; requests with `Version=2011-01-01` reach it on any path too. */
+export const AUTOSCALING_PATH = '/autoscaling';
+/** Liveness probe of the twin (not an AWS API), for `twin status` and wait strategies. */
+export const HEALTH_PATH = '/_twin/health';
+
+export type Ec2Service = 'ec2' | 'autoscaling';
+
+/** One line per request, for whoever wants a log. */
+export interface Ec2RequestLog {
+  readonly service: Ec2Service;
+  readonly action: string;
+  readonly status: number;
+  readonly errorCode: string | undefined;
+  readonly durationMs: number;
+}
+
+interface Ec2ApiOptions {
+  host: string;
+  port: number;
+  state: Ec2State | undefined;
+  stateOptions: Ec2StateOptions;
+  onRequest: ((log: Ec2RequestLog) => void) | undefined;
+}
+
+/**
+ * The twin's EC2 and Auto Scaling endpoints on one `node:http` server, speaking the Query protocols the AWS SDK
+ * and the AWS CLI speak: form-encoded `Action=…&Version=…` in, XML in the AWS namespaces out, errors in the
+ * AWS shapes. Signatures are required to be present (as AWS requires) but not checked.
+ *
+ * ```ts
+ * await using ec2 = await new Ec2Api().withPort(0).withRegion('us-east-1').withClock(clock).start();
+ * new EC2Client({ endpoint: ec2.url, region: 'us-east-1', credentials });
+ * new AutoScalingClient({ endpoint: ec2.autoscalingUrl, region: 'us-east-1', credentials });
+ * ```
+ */
+export class Ec2Api {
+  private readonly options: Ec2ApiOptions = { host: '127.0.0.1', port: 0, state: undefined, stateOptions: {}, onRequest: undefined };
+
+  /** 0 (the default) lets the OS pick a free port. */
+  withPort(port: number): this {
+    if (!Number.isInteger(port) || port < 0 || port > 65535) throw new RangeError(`bad port ${port}`);
+    this.options.port = port;
+    return this;
+  }
+
+  withHost(host: string): this {
+    this.options.host = host;
+    return this;
+  }
+
+  withRegion(region: string): this {
+    this.options.stateOptions.region = region;
+    return this;
+  }
+
+  withClock(clock: Clock): this {
+    this.options.stateOptions.clock = clock;
+    return this;
+  }
+
+  withSeed(seed: number): this {
+    this.options.stateOptions.seed = seed;
+    return this;
+  }
+
+  withAccountId(accountId: string): this {
+    if (!/^\d{12}$/.test(accountId)) throw new RangeError(`an account id is 12 digits, got ${accountId}`);
+    this.options.stateOptions.accountId = accountId;
+    return this;
+  }
+
+  withTimings(timings: NonNullable<Ec2StateOptions['timings']>): this {
+    this.options.stateOptions.timings = { ...this.options.stateOptions.timings, ...timings };
+    return this;
+  }
+
+  withStateOptions(options: Ec2StateOptions): this {
+    Object.assign(this.options.stateOptions, options);
+    return this;
+  }
+
+  /** Serve an existing model (shared with a simulation, or pre-populated by a test) instead of a new one. */
+  withState(state: Ec2State): this {
+    this.options.state = state;
+    return this;
+  }
+
+  onRequest(listener: (log: Ec2RequestLog) => void): this {
+    this.options.onRequest = listener;
+    return this;
+  }
+
+  async start(): Promise<StartedEc2Api> {
+    const state = this.options.state ?? new Ec2State(this.options.stateOptions);
+    const handler = new Ec2RequestHandler(state, this.options.onRequest);
+    const server = createServer((req, res) => void handler.handle(req, res));
+    server.keepAliveTimeout = 5_000;
+    await new Promise<void>((resolve, reject) => {
+      const onError = (e: Error) =>
+        reject(new ProviderError('START_FAILED', `ec2: could not listen on ${this.options.host}:${this.options.port}: ${e.message}`, 'choose another port, or 0 for a free one'));
+      server.once('error', onError);
+      server.listen(this.options.port, this.options.host, () => {
+        server.off('error', onError);
+        resolve();
+      });
+    });
+    const address = server.address() as AddressInfo;
+    return new StartedEc2Api(server, state, this.options.host, address.port, handler);
+  }
+}
+
+/** A running EC2 / Auto Scaling endpoint: where it listens, the model behind it, and how to stop it. */
+export class StartedEc2Api implements StartedComponent {
+  readonly name = 'ec2';
+  readonly backend = 'embedded' as const;
+  readonly backendDetail: string;
+  readonly pid = undefined;
+  readonly dataDir = undefined;
+  private stopped: Promise<void> | undefined;
+
+  constructor(
+    private readonly server: Server,
+    readonly state: Ec2State,
+    readonly host: string,
+    readonly port: number,
+    private readonly handler: Ec2RequestHandler,
+  ) {
+    this.backendDetail = `the twin's EC2 ${EC2_VERSION} and Auto Scaling ${AUTOSCALING_VERSION} Query endpoints in this process (no container runtime needed)`;
+  }
+
+  /** The EC2 endpoint (`AWS_ENDPOINT_URL` / the EC2 client's `endpoint`). Auto Scaling requests are served here too. */
+  get url(): string {
+    return `http://${this.host}:${this.port}`;
+  }
+
+  /** A separate endpoint URL for the Auto Scaling client. */
+  get autoscalingUrl(): string {
+    return `${this.url}${AUTOSCALING_PATH}`;
+  }
+
+  /** Requests served so far, per `service:Action`. */
+  get requestCounts(): ReadonlyMap<string, number> {
+    return this.handler.counts;
+  }
+
+  stop(): Promise<void> {
+    this.stopped ??= new Promise<void>((resolve) => {
+      this.server.close(() => resolve());
+      this.server.closeAllConnections();
+    });
+    return this.stopped;
+  }
+
+  [Symbol.asyncDispose](): Promise<void> {
+    return this.stop();
+  }
+}
+
+/** Has the request any AWS authentication: a SigV4/SigV2 Authorization header, or presigned query parameters? */
+export function hasAwsAuth(headers: IncomingMessage['headers'], params: QueryParams): boolean {
+  const auth = headers.authorization;
+  if (typeof auth === 'string' && auth.trim() !== '') return true;
+  return ['X-Amz-Signature', 'X-Amz-Credential', 'Signature'].some((k) => (params.str(k) ?? '') !== '');
+}
+
+class Ec2RequestHandler {
+  readonly counts = new Map<string, number>();
+
+  constructor(
+    private readonly state: Ec2State,
+    private readonly onRequest: ((log: Ec2RequestLog) => void) | undefined,
+  ) {}
+
+  async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const started = performance.now();
+    const url = new URL(req.url ?? '/', 'http://localhost');
+    if (url.pathname === HEALTH_PATH) {
+      res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ status: 'ok', service: 'ec2+autoscaling' }));
+      return;
+    }
+    const requestId = this.state.ids.uuid('request');
+    let service: Ec2Service = url.pathname.startsWith(AUTOSCALING_PATH) ? 'autoscaling' : 'ec2';
+    let action = '';
+    let status = 200;
+    let errorCode: string | undefined;
+    let body: string;
+    try {
+      const raw = await readBody(req);
+      const query = url.search.length > 1 ? url.search.slice(1) : '';
+      const merged = [query, req.method === 'POST' ? raw : ''].filter((s) => s !== '').join('&');
+      let params = QueryParams.parse(merged, 'ec2');
+      if (params.str('Version') === AUTOSCALING_VERSION) service = 'autoscaling';
+      if (service === 'autoscaling') params = params.withStyle('member');
+      action = params.str('Action') ?? '';
+      if (!hasAwsAuth(req.headers, params)) {
+        throw new AwsApiError('AuthFailure', 'AWS was not able to validate the provided access credentials', 401);
+      }
+      if (action === '') throw params.missing('Action');
+      if (service === 'ec2') {
+        const version = params.str('Version');
+        if (version === undefined || version === '') throw params.missing('Version');
+        const handler = Object.hasOwn(EC2_ACTIONS, action) ? EC2_ACTIONS[action] : undefined;
+        if (handler === undefined) throw new AwsApiError('InvalidAction', `The action ${action} is not valid for this web service.`);
+        if (params.bool('DryRun') === true) {
+          throw new AwsApiError('DryRunOperation', 'Request would have succeeded, but DryRun flag is set.', 412);
+        }
+        this.state.sync();
+        const namespace = /^\d{4}-\d{2}-\d{2}$/.test(version) ? `http://ec2.amazonaws.com/doc/${version}/` : EC2_NAMESPACE;
+        body = ec2ResponseXml(action, requestId, handler(params, this.state), namespace);
+      } else {
+        const handler = Object.hasOwn(AUTOSCALING_ACTIONS, action) ? AUTOSCALING_ACTIONS[action] : undefined;
+        if (handler === undefined) throw new AwsApiError('InvalidAction', `The action ${action} is not valid for this web service.`);
+        this.state.sync();
+        body = autoScalingResponseXml(action, requestId, handler(params, this.state));
+      }
+    } catch (e) {
+      const error = e instanceof AwsApiError ? e : new AwsApiError('InternalError', 'An internal error has occurred', 500);
+      if (!(e instanceof AwsApiError)) {
+        // A bug in the twin, not a bad request: keep the stack where a developer will see it.
+        console.error(`ec2 twin: ${service}:${action} failed:`, e);
+      }
+      status = error.status;
+      errorCode = error.code;
+      body = service === 'ec2' ? ec2ErrorXml(error, requestId) : autoScalingErrorXml(error, requestId);
+    }
+    const key = `${service}:${action || '(none)'}`;
+    this.counts.set(key, (this.counts.get(key) ?? 0) + 1);
+    res.writeHead(status, {
+      'content-type': 'text/xml;charset=UTF-8',
+      'x-amzn-requestid': requestId,
+      'content-length': Buffer.byteLength(body),
+    });
+    res.end(body);
+    this.onRequest?.({ service, action, status, errorCode, durationMs: performance.now() - started });
+  }
+}
+
+function readBody(req: IncomingMessage): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    req.on('data', (chunk: Buffer) => {
+      size += chunk.length;
+      if (size > MAX_BODY_BYTES) {
+        reject(new AwsApiError('RequestEntityTooLarge', `Request body is larger than ${MAX_BODY_BYTES} bytes`, 413));
+        req.destroy();
+        return;
+      }
+      chunks.push(chunk);
+    });
+    req.on('end', () => resolve(Buffer.concat(chunks).toString('utf8')));
+    req.on('error', reject);
+  });
+}
