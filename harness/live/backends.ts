@@ -1,9 +1,12 @@
 import type { Profile } from '../../fixtures/schema.ts';
 import type { StartedComponent } from '../providers/types.ts';
-import type { BackendFactory } from './stack.ts';
+import type { BackendFactory, Migrator } from './stack.ts';
 import { NomadApiServer } from '../nomad/server.ts';
 import { FakeGithub } from '../github/server.ts';
 import { defaultSeedData } from '../github/state.ts';
+import { PostgresProvider, RedisProvider, RabbitMQProvider, MongoProvider, type StartedPostgres, type BackendChoice } from '../providers/index.ts';
+import { DATABASES, MIGRATIONS } from './migrations.ts';
+import { Ec2Api } from '../ec2/server.ts';
 
 /** What the live stack starts for real: containers backed by real components, and the systems around them. */
 export interface LiveBackends {
@@ -11,21 +14,50 @@ export interface LiveBackends {
   backends: Record<string, BackendFactory>;
   /** Systems outside the Services machine (GitHub Enterprise, EC2), started first. */
   externals: Record<string, BackendFactory>;
+  /** Runs a migrator container's SQL migrations against the stack's PostgreSQL. */
+  migrate: Migrator;
+}
+
+export interface LiveBackendOptions {
+  nomadClients?: number;
+  /** Backend choice per component (`auto` by default: local binaries here, testcontainers with Docker, …). */
+  choice?: Partial<Record<'postgres' | 'redis' | 'rabbitmq' | 'mongo', BackendChoice>>;
+  /** External URLs, for `external` choices (an existing PostgreSQL, …). */
+  urls?: Partial<Record<'postgres' | 'redis' | 'rabbitmq' | 'mongo', string>>;
 }
 
 /**
- * The real components of the live stack: the twin's Nomad API (on the simulation's scheduler) for
- * nomad_server, and the fake GitHub Enterprise. Private PostgreSQL, Redis and RabbitMQ processes and the EC2
- * endpoint join here as their providers land.
+ * The real components of the live stack: private PostgreSQL (with the services' databases), Redis and
+ * RabbitMQ processes, MongoDB or the embedded document store, the twin's Nomad API (on the simulation's
+ * scheduler) for nomad_server, and the fake GitHub Enterprise.
  */
-export function liveBackends(_profile: Profile, opts: { nomadClients?: number } = {}): LiveBackends {
+export function liveBackends(_profile: Profile, opts: LiveBackendOptions = {}): LiveBackends {
   const clients = Array.from({ length: opts.nomadClients ?? 3 }, (_, i) => ({ name: `ip-10-0-0-${i + 1}`, cpus: 8, memoryGb: 32 }));
+  const choice = (c: 'postgres' | 'redis' | 'rabbitmq' | 'mongo') => opts.choice?.[c] ?? (opts.urls?.[c] ? 'external' : 'auto');
+  let postgres: Promise<StartedPostgres> | undefined;
+  const withUrl = <T extends { withUrl(u: string): T }>(b: T, c: 'postgres' | 'redis' | 'rabbitmq' | 'mongo'): T => (opts.urls?.[c] ? b.withUrl(opts.urls[c]!) : b);
   return {
     backends: {
+      postgres: () => {
+        postgres = withUrl(new PostgresProvider().withBackend(choice('postgres')).withDatabases(DATABASES), 'postgres').start();
+        return postgres;
+      },
+      redis: () => withUrl(new RedisProvider().withBackend(choice('redis')), 'redis').start(),
+      rabbitmq: () => withUrl(new RabbitMQProvider().withBackend(choice('rabbitmq')), 'rabbitmq').start(),
+      mongo: () => withUrl(new MongoProvider().withBackend(choice('mongo')), 'mongo').start(),
       nomad_server: () => new NomadApiServer().withPort(0).withClients(clients).start(),
     },
     externals: {
       github: () => new FakeGithub().withPort(0).withSeedData(defaultSeedData()).start() as Promise<StartedComponent>,
+      ec2: () => new Ec2Api().withPort(0).start(),
+    },
+    migrate: async (name) => {
+      const m = MIGRATIONS[name];
+      if (m === undefined) return 'nothing to migrate (exit 0)';
+      // vm-service-db-migrator lists no startup dependency in the table, yet migrates postgres: it waits for it.
+      if (postgres === undefined) throw new Error('postgres is not part of this stack');
+      const r = await (await postgres).runMigrations(m.database, m.migrations);
+      return `${r.applied.length} migrations applied to ${m.database}${r.skipped.length ? `, ${r.skipped.length} already there` : ''} (exit 0)`;
     },
   };
 }
@@ -37,6 +69,7 @@ export function endpointsOf(started: ReadonlyMap<string, StartedComponent>): Rec
   for (const [name, s] of started) {
     const key = map[name];
     if (key) out[key] = name === 'github' ? `${s.url.replace(/\/$/, '')}/api/v3` : s.url;
+    if (name === 'ec2') out.autoscaling = `${s.url.replace(/\/$/, '')}/autoscaling`;
   }
   return out;
 }

@@ -26,6 +26,9 @@ export interface LiveRow {
 /** Starts a real component for a container (postgres, redis, rabbitmq, mongo, nomad_server, …). */
 export type BackendFactory = () => Promise<StartedComponent>;
 
+/** Runs a migrator's migrations; resolves with what it did (the row's reason), rejects if it failed. */
+export type Migrator = (name: string) => Promise<string>;
+
 export interface StackOptions {
   profile: Profile;
   /** Documented ports are published at `offset + port` (documented 80 → 20080): no clash with the machine's own. */
@@ -34,6 +37,7 @@ export interface StackOptions {
   /** Systems outside the Services machine (GitHub Enterprise, EC2), started before the containers. */
   externals?: Readonly<Record<string, BackendFactory>>;
   onChange?: (row: LiveRow) => void;
+  migrate?: Migrator;
 }
 
 const WORKER = fileURLToPath(new URL('./service-worker.mjs', import.meta.url));
@@ -98,12 +102,13 @@ export class LiveStack {
         const s = await factory();
         this.started.set(c.name, s);
         this.ports.set(c.name, s.port);
-        this.set(c.name, { backend: s.backendDetail, ports: [`${s.host}:${s.port}`], pid: s.pid, state: 'healthy' });
+        const documented = c.ports.find((p) => !p.ephemeral)?.container;
+        this.set(c.name, { backend: s.backendDetail, ports: [`${s.host}:${s.port}${documented ? `->${documented}/tcp` : ''}`], pid: s.pid, state: 'healthy' });
         return;
       }
       if (c.migrator) {
-        // The twin's migrators have nothing left to migrate once the backends created the databases.
-        return this.set(c.name, { state: 'exited', reason: 'migrations applied (exit 0)' });
+        const done = this.opts.migrate ? await this.opts.migrate(c.name) : 'nothing to migrate (exit 0)';
+        return this.set(c.name, { state: 'exited', reason: done });
       }
       await this.startWorker(c);
     } catch (e) {
