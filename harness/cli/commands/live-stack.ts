@@ -33,10 +33,10 @@ export async function upCommand(args: { detach: boolean; scenario?: string; supe
 
   const version = args.scenario ? loadScenarioFile(args.scenario).version : (args.version ?? DEFAULT_VERSION);
   const profile = loadProfile(version);
-  const { backends, externals } = liveBackends(profile);
+  const { backends, externals, migrate } = liveBackends(profile);
   const t0 = Date.now();
   const print = (row: LiveRow) => io.stderr.write(`  ${row.name.padEnd(30)} ${row.state}${row.reason ? ` (${row.reason})` : ''}\n`);
-  const stack = new LiveStack({ profile, portOffset: PORT_OFFSET, backends, externals, onChange: args.supervise ? undefined : print });
+  const stack = new LiveStack({ profile, portOffset: PORT_OFFSET, backends, externals, migrate, onChange: args.supervise ? undefined : print });
   const endpoints = () => endpointsOf(stack.components);
   let stopping = false;
   const state = (ready: boolean, failed: boolean): StackState => ({ supervisorPid: process.pid, startedAt: new Date(t0).toISOString(), ready, failed, version, rows: [...stack.rows.values()], endpoints: endpoints() });

@@ -1,0 +1,49 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { LiveStack } from './stack.ts';
+import { liveBackends, endpointsOf } from './backends.ts';
+import { loadProfile } from '../../fixtures/load.ts';
+import { StartedPostgres, isPortOpen } from '../providers/index.ts';
+
+// `twin up` on real components: private PostgreSQL (the migrators run their SQL on it), Redis and RabbitMQ
+// processes, the embedded document store for MongoDB, the twin's Nomad API, EC2 and GitHub Enterprise.
+describe('the live stack on real components', () => {
+  const profile = loadProfile('2.19.6');
+  const { backends, externals, migrate } = liveBackends(profile);
+  const stack = new LiveStack({ profile, portOffset: 32_000, backends, externals, migrate });
+
+  beforeAll(async () => {
+    const failed = await stack.up();
+    expect(failed.map((f) => `${f.name}: ${f.reason}`)).toEqual([]);
+  });
+  afterAll(async () => {
+    await stack.down();
+  });
+
+  it('brings every container up: real processes for the stores, twin services for the rest', async () => {
+    await stack.refreshHealth();
+    for (const r of stack.rows.values()) expect(r.state, `${r.name}: ${r.reason ?? ''}`).toBe(r.kind === 'migrator' ? 'exited' : 'healthy');
+    for (const name of ['postgres', 'redis', 'rabbitmq']) {
+      const row = stack.rows.get(name)!;
+      expect(row.pid, name).toBeGreaterThan(0);
+      expect(row.backend, name).toMatch(/private/);
+    }
+    const endpoints = endpointsOf(stack.components);
+    expect(Object.keys(endpoints).sort()).toEqual(['autoscaling', 'ec2', 'github', 'mongo', 'nomad', 'postgres', 'rabbitmq', 'redis']);
+  });
+
+  it('ran each migrator against PostgreSQL (the vms tables of the seeds exist)', async () => {
+    const pg = stack.components.get('postgres') as StartedPostgres;
+    const r = await pg.query('vms', "SELECT table_name FROM information_schema.tables WHERE table_schema = 'vms' ORDER BY table_name");
+    expect(r.rows.map((x: { table_name: string }) => x.table_name)).toEqual(['tasks', 'vms', 'volumes']);
+  });
+
+  it('SIGKILLs the real PostgreSQL process: its dependents report 500 naming it', async () => {
+    const port = stack.components.get('postgres')!.port;
+    await stack.kill('postgres');
+    for (let i = 0; i < 50 && (await isPortOpen('127.0.0.1', port)); i++) await new Promise((r) => setTimeout(r, 100));
+    expect(await isPortOpen('127.0.0.1', port)).toBe(false);
+    const res = await fetch(`http://127.0.0.1:${32_000 + 8082}/status`);
+    expect(res.status).toBe(500);
+    expect(((await res.json()) as { failing: string[] }).failing).toContain('postgres');
+  });
+});
