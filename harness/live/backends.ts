@@ -1,7 +1,7 @@
 import type { Profile } from '../../fixtures/schema.ts';
 import type { StartedComponent } from '../providers/types.ts';
 import type { BackendFactory, Migrator } from './stack.ts';
-import { NomadApiServer } from '../nomad/server.ts';
+import { startNomadBackend } from '../nomad/backend.ts';
 import { FakeGithub } from '../github/server.ts';
 import { defaultSeedData } from '../github/state.ts';
 import { PostgresProvider, RedisProvider, RabbitMQProvider, MongoProvider, type StartedPostgres, type BackendChoice } from '../providers/index.ts';
@@ -24,6 +24,35 @@ export interface LiveBackendOptions {
   choice?: Partial<Record<'postgres' | 'redis' | 'rabbitmq' | 'mongo', BackendChoice>>;
   /** External URLs, for `external` choices (an existing PostgreSQL, …). */
   urls?: Partial<Record<'postgres' | 'redis' | 'rabbitmq' | 'mongo', string>>;
+  /** An EC2 endpoint to use instead of the twin's (LocalStack: http://127.0.0.1:4566). */
+  awsEndpoint?: string;
+}
+
+/** The backend options from the environment: TWIN_POSTGRES_URL, TWIN_REDIS_URL, TWIN_RABBITMQ_URL, TWIN_MONGO_URL, AWS_ENDPOINT_URL. */
+export function backendOptionsFromEnv(env: NodeJS.ProcessEnv = process.env): LiveBackendOptions {
+  const urls: LiveBackendOptions['urls'] = {};
+  for (const c of ['postgres', 'redis', 'rabbitmq', 'mongo'] as const) {
+    const v = env[`TWIN_${c.toUpperCase()}_URL`];
+    if (v) urls[c] = v;
+  }
+  return { urls, ...(env.AWS_ENDPOINT_URL ? { awsEndpoint: env.AWS_ENDPOINT_URL } : {}) };
+}
+
+/** An endpoint the stack uses but did not start (LocalStack, an existing service). */
+function externalEndpoint(name: string, url: string): StartedComponent {
+  const u = new URL(url);
+  return {
+    name,
+    backend: 'external',
+    backendDetail: `external endpoint ${url} (from the environment)`,
+    url,
+    host: u.hostname,
+    port: Number(u.port) || (u.protocol === 'https:' ? 443 : 80),
+    pid: undefined,
+    dataDir: undefined,
+    stop: async () => undefined,
+    [Symbol.asyncDispose]: async () => undefined,
+  };
 }
 
 /**
@@ -45,11 +74,13 @@ export function liveBackends(_profile: Profile, opts: LiveBackendOptions = {}): 
       redis: () => withUrl(new RedisProvider().withBackend(choice('redis')), 'redis').start(),
       rabbitmq: () => withUrl(new RabbitMQProvider().withBackend(choice('rabbitmq')), 'rabbitmq').start(),
       mongo: () => withUrl(new MongoProvider().withBackend(choice('mongo')), 'mongo').start(),
-      nomad_server: () => new NomadApiServer().withPort(0).withClients(clients).start(),
+      // A real Nomad when NOMAD_ADDR or a `nomad` binary is given, else the twin's Nomad API.
+      nomad_server: async () => (await startNomadBackend({ twin: (b) => b.withPort(0).withClients(clients) })).started,
     },
     externals: {
       github: () => new FakeGithub().withPort(0).withSeedData(defaultSeedData()).start() as Promise<StartedComponent>,
-      ec2: () => new Ec2Api().withPort(0).start(),
+      // LocalStack (or real EC2) when AWS_ENDPOINT_URL is given, else the twin's EC2 and Auto Scaling endpoints.
+      ec2: () => (opts.awsEndpoint ? Promise.resolve(externalEndpoint('ec2', opts.awsEndpoint)) : new Ec2Api().withPort(0).start()),
     },
     migrate: async (name) => {
       const m = MIGRATIONS[name];

@@ -34,7 +34,7 @@ describe('the live stack on real components', () => {
   it('ran each migrator against PostgreSQL (the vms tables of the seeds exist)', async () => {
     const pg = stack.components.get('postgres') as StartedPostgres;
     const r = await pg.query('vms', "SELECT table_name FROM information_schema.tables WHERE table_schema = 'vms' ORDER BY table_name");
-    expect(r.rows.map((x: { table_name: string }) => x.table_name)).toEqual(['tasks', 'vms', 'volumes']);
+    expect(r.rows.map((x) => String(x.table_name))).toEqual(['tasks', 'vms', 'volumes']);
   });
 
   it('SIGKILLs the real PostgreSQL process: its dependents report 500 naming it', async () => {

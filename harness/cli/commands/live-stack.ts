@@ -4,7 +4,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { loadProfile, DEFAULT_VERSION } from '../../../fixtures/load.ts';
 import { LiveStack, renderStackTable, type LiveRow } from '../../live/stack.ts';
-import { liveBackends, endpointsOf } from '../../live/backends.ts';
+import { liveBackends, endpointsOf, backendOptionsFromEnv } from '../../live/backends.ts';
 import { alive, readState, removeState, stateFile, writeState, type StackState } from '../../live/state-file.ts';
 import { loadScenarioFile } from '../../scenario/load.ts';
 
@@ -33,7 +33,7 @@ export async function upCommand(args: { detach: boolean; scenario?: string; supe
 
   const version = args.scenario ? loadScenarioFile(args.scenario).version : (args.version ?? DEFAULT_VERSION);
   const profile = loadProfile(version);
-  const { backends, externals, migrate } = liveBackends(profile);
+  const { backends, externals, migrate } = liveBackends(profile, backendOptionsFromEnv());
   const t0 = Date.now();
   const print = (row: LiveRow) => io.stderr.write(`  ${row.name.padEnd(30)} ${row.state}${row.reason ? ` (${row.reason})` : ''}\n`);
   const stack = new LiveStack({ profile, portOffset: PORT_OFFSET, backends, externals, migrate, onChange: args.supervise ? undefined : print });
