@@ -1,4 +1,4 @@
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -155,18 +155,22 @@ describe('explore', () => {
     expect(f.path).toMatch(/^\d+(:\d+)*$/);
 
     const dir = mkdtempSync(join(tmpdir(), 'twin-explore-'));
-    const file = join(dir, 'minimal.yaml');
-    const expectations = reproducerExpectations(f, r.baseline, [noFaultIncreasesNotTriggered]);
-    expect(expectations).toEqual([{ metric: 'builds.not_triggered', max: r.baseline.builds.not_triggered }]);
-    writeFileSync(file, reproducerYaml(SMALL, { name: `explore-small-explore-${seed}`, seed: scenario.seed, schedule: f.schedule, expect: expectations, comment: [`twin explore explore-small.yaml --runs 300 --seed ${seed}`] }));
-    // It validates (what `twin validate` does) and its faults are the minimal schedule.
-    const written = loadScenarioFile(file);
-    expect(written.faults).toEqual(f.schedule);
-    expect(written.name).toBe(`explore-small-explore-${seed}`);
-    // `twin run` of it fails the restated invariant.
-    const report = runScenario(written, profile);
-    expect(report.passed).toBe(false);
-    expect(report.expectations.find((e) => e.metric === 'builds.not_triggered')).toMatchObject({ passed: false, actual: f.report!.builds.not_triggered });
+    try {
+      const file = join(dir, 'minimal.yaml');
+      const expectations = reproducerExpectations(f, r.baseline, [noFaultIncreasesNotTriggered]);
+      expect(expectations).toEqual([{ metric: 'builds.not_triggered', max: r.baseline.builds.not_triggered }]);
+      writeFileSync(file, reproducerYaml(SMALL, { name: `explore-small-explore-${seed}`, seed: scenario.seed, schedule: f.schedule, expect: expectations, comment: [`twin explore explore-small.yaml --runs 300 --seed ${seed}`] }));
+      // It validates (what `twin validate` does) and its faults are the minimal schedule.
+      const written = loadScenarioFile(file);
+      expect(written.faults).toEqual(f.schedule);
+      expect(written.name).toBe(`explore-small-explore-${seed}`);
+      // `twin run` of it fails the restated invariant.
+      const report = runScenario(written, profile);
+      expect(report.passed).toBe(false);
+      expect(report.expectations.find((e) => e.metric === 'builds.not_triggered')).toMatchObject({ passed: false, actual: f.report!.builds.not_triggered });
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it('finds a bug injected through the runner hook and shrinks it to the one fault that triggers it', () => {
