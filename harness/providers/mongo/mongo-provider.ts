@@ -1,9 +1,10 @@
+import { ProviderBuilder } from '../provider-builder.ts';
 import { MongoClient } from 'mongodb';
 import { chooseBackend, type BackendAvailability, type BackendDecision } from '../choose-backend.ts';
 import { IMAGES } from '../images.ts';
 import { detectContainerRuntime } from '../runtime.ts';
 import type { BackendRunner } from '../runner.ts';
-import type { BackendChoice, ComponentBuilder } from '../types.ts';
+import type { BackendChoice } from '../types.ts';
 import { Wait } from '../wait.ts';
 import { startContainerMongo } from './container-mongo.ts';
 import { findMongod, localMongoAvailability, startLocalMongo, type MongodBinary } from './local-mongo.ts';
@@ -60,37 +61,16 @@ const EMBEDDED: BackendAvailability = { available: true, detail: 'the embedded d
  * await mongo.store().collection('action_logs').insertOne({ step: 1 });
  * ```
  */
-export class MongoProvider implements ComponentBuilder<StartedMongo> {
-  #opts: MongoProviderOptions = {};
-
-  withBackend(backend: BackendChoice): this {
-    this.#opts = { ...this.#opts, backend };
-    return this;
-  }
-  /** An existing server (`mongodb://user:password@host:27017/circle`); with `auto`, this selects `external`. */
-  withUrl(url: string): this {
-    this.#opts = { ...this.#opts, url };
-    return this;
-  }
+export class MongoProvider extends ProviderBuilder<MongoProviderOptions, StartedMongo> {
   withDatabase(database: string): this {
-    this.#opts = { ...this.#opts, database };
-    return this;
+    return this.with({ database });
   }
   withBinary(mongodPath: string): this {
-    this.#opts = { ...this.#opts, binary: mongodPath };
-    return this;
-  }
-  withImage(image: string): this {
-    this.#opts = { ...this.#opts, image };
-    return this;
-  }
-  withStartTimeout(ms: number): this {
-    this.#opts = { ...this.#opts, startTimeoutMs: ms };
-    return this;
+    return this.with({ binary: mongodPath });
   }
 
   async start(): Promise<StartedMongo> {
-    const o = settleMongoOptions(this.#opts);
+    const o = settleMongoOptions(this.opts);
     let bin: MongodBinary | undefined | null = null;
     const findBin = () => (bin === null ? (bin = findMongod(o.binary)) : bin);
     const decision = await chooseBackend({

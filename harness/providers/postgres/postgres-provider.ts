@@ -1,8 +1,9 @@
+import { ProviderBuilder } from '../provider-builder.ts';
 import { chooseBackend, type BackendDecision } from '../choose-backend.ts';
 import { IMAGES, postgresImage } from '../images.ts';
 import { detectContainerRuntime } from '../runtime.ts';
 import type { BackendRunner } from '../runner.ts';
-import type { BackendChoice, ComponentBuilder } from '../types.ts';
+import type { BackendChoice } from '../types.ts';
 import { Wait } from '../wait.ts';
 import { findPostgresBinaries, localPostgresAvailability, startLocalPostgres, type PostgresBinaries } from './local-postgres.ts';
 import { startContainerPostgres } from './container-postgres.ts';
@@ -60,48 +61,25 @@ export function settlePostgresOptions(o: PostgresOptions): SettledPostgresOption
  * await pg.runMigrations('circle', ['CREATE TABLE builds (id bigserial PRIMARY KEY)']);
  * ```
  */
-export class PostgresProvider implements ComponentBuilder<StartedPostgres> {
-  #opts: PostgresOptions = {};
-
-  withBackend(backend: BackendChoice): this {
-    this.#opts = { ...this.#opts, backend };
-    return this;
-  }
-  /** An existing server (`postgres://user:password@host:5432/postgres`); with `auto`, this selects `external`. */
-  withUrl(url: string): this {
-    this.#opts = { ...this.#opts, url };
-    return this;
+export class PostgresProvider extends ProviderBuilder<PostgresOptions, StartedPostgres> {
+  /** The directory holding the binaries, when they are not on PATH. */
+  withBinDir(binDir: string): this {
+    return this.with({ binDir });
   }
   /** The databases to create if missing (replaces an earlier list). */
   withDatabases(databases: readonly string[]): this {
-    this.#opts = { ...this.#opts, databases };
-    return this;
+    return this.with({ databases });
   }
   withVersion(majorVersion: string): this {
-    this.#opts = { ...this.#opts, version: majorVersion };
-    return this;
-  }
-  /** The directory holding initdb and postgres, when they are not on PATH or in /usr/lib/postgresql. */
-  withBinDir(binDir: string): this {
-    this.#opts = { ...this.#opts, binDir };
-    return this;
-  }
-  withImage(image: string): this {
-    this.#opts = { ...this.#opts, image };
-    return this;
-  }
-  withStartTimeout(ms: number): this {
-    this.#opts = { ...this.#opts, startTimeoutMs: ms };
-    return this;
+    return this.with({ version: majorVersion });
   }
   /** A server setting of the private cluster (`-c name=value`). */
   withServerSetting(name: string, value: string): this {
-    this.#opts = { ...this.#opts, settings: { ...this.#opts.settings, [name]: value } };
-    return this;
+    return this.with({ settings: { ...this.opts.settings, [name]: value } });
   }
 
   async start(): Promise<StartedPostgres> {
-    const o = settlePostgresOptions(this.#opts);
+    const o = settlePostgresOptions(this.opts);
     const external = o.url !== undefined ? parsePostgresUrl(o.url) : undefined;
     let bins: PostgresBinaries | undefined | null = null;
     const findBins = () => (bins === null ? (bins = findPostgresBinaries(o)) : bins);

@@ -1,9 +1,10 @@
+import { ProviderBuilder } from '../provider-builder.ts';
 import amqp from 'amqplib';
 import { chooseBackend, type BackendDecision } from '../choose-backend.ts';
 import { IMAGES } from '../images.ts';
 import { detectContainerRuntime } from '../runtime.ts';
 import type { BackendRunner } from '../runner.ts';
-import type { BackendChoice, ComponentBuilder } from '../types.ts';
+import type { BackendChoice } from '../types.ts';
 import { Wait } from '../wait.ts';
 import { startContainerRabbitMQ } from './container-rabbitmq.ts';
 import { findRabbitMQServer, localRabbitMQAvailability, startLocalRabbitMQ, type RabbitMQBinary } from './local-rabbitmq.ts';
@@ -40,33 +41,14 @@ export function settleRabbitMQOptions(o: RabbitMQProviderOptions): SettledRabbit
  * const conn = await mq.connect();
  * ```
  */
-export class RabbitMQProvider implements ComponentBuilder<StartedRabbitMQ> {
-  #opts: RabbitMQProviderOptions = {};
-
-  withBackend(backend: BackendChoice): this {
-    this.#opts = { ...this.#opts, backend };
-    return this;
-  }
-  /** An existing broker (`amqp://user:password@host:5672/%2F`); with `auto`, this selects `external`. */
-  withUrl(url: string): this {
-    this.#opts = { ...this.#opts, url };
-    return this;
-  }
+export class RabbitMQProvider extends ProviderBuilder<RabbitMQProviderOptions, StartedRabbitMQ> {
+  /** The directory holding the binaries, when they are not on PATH. */
   withBinDir(binDir: string): this {
-    this.#opts = { ...this.#opts, binDir };
-    return this;
-  }
-  withImage(image: string): this {
-    this.#opts = { ...this.#opts, image };
-    return this;
-  }
-  withStartTimeout(ms: number): this {
-    this.#opts = { ...this.#opts, startTimeoutMs: ms };
-    return this;
+    return this.with({ binDir });
   }
 
   async start(): Promise<StartedRabbitMQ> {
-    const o = settleRabbitMQOptions(this.#opts);
+    const o = settleRabbitMQOptions(this.opts);
     const external = o.url !== undefined ? parseRabbitMQUrl(o.url) : undefined;
     let bin: RabbitMQBinary | undefined | null = null;
     const findBin = () => (bin === null ? (bin = findRabbitMQServer(o.binDir)) : bin);

@@ -1,9 +1,10 @@
+import { ProviderBuilder } from '../provider-builder.ts';
 import type { RedisOptions as IoRedisOptions } from 'ioredis';
 import { chooseBackend, type BackendDecision } from '../choose-backend.ts';
 import { IMAGES } from '../images.ts';
 import { detectContainerRuntime } from '../runtime.ts';
 import type { BackendRunner } from '../runner.ts';
-import type { BackendChoice, ComponentBuilder } from '../types.ts';
+import type { BackendChoice } from '../types.ts';
 import { Wait } from '../wait.ts';
 import { startContainerRedis } from './container-redis.ts';
 import { findRedisServer, localRedisAvailability, ping, startLocalRedis, type RedisBinary } from './local-redis.ts';
@@ -39,34 +40,14 @@ export function settleRedisOptions(o: RedisProviderOptions): SettledRedisOptions
  * await redis.client().set('k', 'v');
  * ```
  */
-export class RedisProvider implements ComponentBuilder<StartedRedis> {
-  #opts: RedisProviderOptions = {};
-
-  withBackend(backend: BackendChoice): this {
-    this.#opts = { ...this.#opts, backend };
-    return this;
-  }
-  /** An existing server (`redis://:password@host:6379/0`); with `auto`, this selects `external`. */
-  withUrl(url: string): this {
-    this.#opts = { ...this.#opts, url };
-    return this;
-  }
-  /** The directory holding redis-server, when it is not on PATH. */
+export class RedisProvider extends ProviderBuilder<RedisProviderOptions, StartedRedis> {
+  /** The directory holding the binaries, when they are not on PATH. */
   withBinDir(binDir: string): this {
-    this.#opts = { ...this.#opts, binDir };
-    return this;
-  }
-  withImage(image: string): this {
-    this.#opts = { ...this.#opts, image };
-    return this;
-  }
-  withStartTimeout(ms: number): this {
-    this.#opts = { ...this.#opts, startTimeoutMs: ms };
-    return this;
+    return this.with({ binDir });
   }
 
   async start(): Promise<StartedRedis> {
-    const o = settleRedisOptions(this.#opts);
+    const o = settleRedisOptions(this.opts);
     const external = o.url !== undefined ? parseRedisUrl(o.url) : undefined;
     let bin: RedisBinary | undefined | null = null;
     const findBin = () => (bin === null ? (bin = findRedisServer(o.binDir)) : bin);
