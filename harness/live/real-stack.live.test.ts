@@ -37,6 +37,27 @@ describe('the live stack on real components', () => {
     expect(r.rows.map((x) => String(x.table_name))).toEqual(['tasks', 'vms', 'volumes']);
   });
 
+  it('pauses the real Redis process with SIGSTOP (it stops answering) and resumes it with SIGCONT', async () => {
+    const redis = stack.components.get('redis') as import('../providers/index.ts').StartedRedis;
+    const client = redis.client({ maxRetriesPerRequest: 0, commandTimeout: 500 });
+    try {
+      await client.set('k', 'v');
+      stack.pause('redis');
+      await expect(client.get('k')).rejects.toThrow();
+      stack.unpause('redis');
+      await new Promise((r) => setTimeout(r, 100));
+      expect(await client.get('k')).toBe('v');
+    } finally {
+      client.disconnect();
+    }
+  });
+
+  it('wipes the real data directory of RabbitMQ (its mnesia and logs are gone)', async () => {
+    const { existsSync } = await import('node:fs');
+    const dir = await stack.wipeState('rabbitmq');
+    expect(existsSync(dir)).toBe(false);
+  });
+
   it('SIGKILLs the real PostgreSQL process: its dependents report 500 naming it', async () => {
     const port = stack.components.get('postgres')!.port;
     await stack.kill('postgres');

@@ -162,10 +162,37 @@ export class LiveStack {
     this.set(name, { state: 'killed' });
   }
 
+  /** A hung process: SIGSTOP for a real component, a worker that stops answering for a twin service. */
+  pause(name: string): void {
+    const s = this.started.get(name);
+    if (s?.pid !== undefined) process.kill(s.pid, 'SIGSTOP');
+    this.workers.get(name)?.postMessage('pause');
+    this.set(name, { state: 'paused' });
+  }
+
+  /** SIGCONT / the worker answers again (what it held is answered). */
+  unpause(name: string): void {
+    const s = this.started.get(name);
+    if (s?.pid !== undefined) process.kill(s.pid, 'SIGCONT');
+    this.workers.get(name)?.postMessage('unpause');
+    this.set(name, { state: 'healthy' });
+  }
+
+  /** The real data directory of a component, deleted (the seeds' `rm -rf /opt/nomad`, for a store). */
+  async wipeState(name: string): Promise<string> {
+    const s = this.started.get(name);
+    if (s?.dataDir === undefined) throw new Error(`${name} has no data directory in this stack (backend ${s?.backend ?? 'twin service'})`);
+    const { rm } = await import('node:fs/promises');
+    await rm(s.dataDir, { recursive: true, force: true });
+    return s.dataDir;
+  }
+
   /** Stops everything, last wave first, and removes what the providers created. */
   async down(): Promise<void> {
     await Promise.all([...this.workers.values()].map((w) => w.terminate()));
     this.workers.clear();
+    // A stopped (SIGSTOP) process would not act on SIGTERM: let it run again first.
+    for (const [name, s] of this.started) if (this.rows.get(name)?.state === 'paused' && s.pid !== undefined) process.kill(s.pid, 'SIGCONT');
     for (const s of [...this.started.values()].reverse()) await s.stop().catch(() => undefined);
     this.started.clear();
   }
