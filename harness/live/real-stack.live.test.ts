@@ -31,6 +31,24 @@ describe('the live stack on real components', () => {
     expect(Object.keys(endpoints).sort()).toEqual(['autoscaling', 'ec2', 'github', 'mongo', 'nomad', 'postgres', 'rabbitmq', 'redis']);
   });
 
+  it('flows metrics for real: nomad-metrics polls the Nomad API and sends statsd gauges over UDP to telegraf', async () => {
+    const telegraf = stack.rows.get('telegraf')!;
+    expect(telegraf.ports.some((p) => p.endsWith('->8125/udp'))).toBe(true);
+    const metricsUrl = telegraf.healthUrl!.replace(/\/health$/, '/metrics');
+    let metrics: Record<string, { value: number }> = {};
+    for (let i = 0; i < 40 && metrics['circle.nomad.server_agent.poll_failure'] === undefined; i++) {
+      await new Promise((r) => setTimeout(r, 100));
+      metrics = (await (await fetch(metricsUrl)).json()) as typeof metrics;
+    }
+    expect(metrics['circle.nomad.server_agent.poll_failure']?.value).toBe(0);
+    expect(metrics['circle.nomad.server_agent.jobs.running']?.value).toBe(0);
+  });
+
+  it('ready-agent answers 200 only while every listed service does', async () => {
+    const ready = stack.rows.get('ready-agent')!.healthUrl!;
+    expect((await fetch(ready)).status).toBe(200);
+  });
+
   it('ran each migrator against PostgreSQL (the vms tables of the seeds exist)', async () => {
     const pg = stack.components.get('postgres') as StartedPostgres;
     const r = await pg.query('vms', "SELECT table_name FROM information_schema.tables WHERE table_schema = 'vms' ORDER BY table_name");
@@ -66,5 +84,8 @@ describe('the live stack on real components', () => {
     const res = await fetch(`http://127.0.0.1:${32_000 + 8082}/status`);
     expect(res.status).toBe(500);
     expect(((await res.json()) as { failing: string[] }).failing).toContain('postgres');
+    const ready = await fetch(stack.rows.get('ready-agent')!.healthUrl!);
+    expect(ready.status).toBe(500);
+    expect(((await ready.json()) as { failing: string[] }).failing).toContain('api-service');
   });
 });

@@ -5,10 +5,54 @@
 import { parentPort, workerData } from 'node:worker_threads';
 import { createServer, request } from 'node:http';
 import { connect } from 'node:net';
+import { createSocket } from 'node:dgram';
 
-const { name, port, healthPath, dependencies } = workerData;
+const { name, port, healthPath, role } = workerData;
+let dependencies = workerData.dependencies;
 let paused = false;
 const held = [];
+
+// Roles with a job beyond answering health checks (the rest only report their health):
+// - telegraf: the statsd listener (UDP), aggregating what services send; GET /metrics shows the last values;
+// - nomad-metrics: polls the Nomad API every 10 s and sends circle.nomad.server_agent.* gauges to telegraf;
+// - ready-agent: 200 only once every listed service answers 200 (its list is sent after boot).
+const metrics = new Map();
+if (role?.kind === 'telegraf') {
+  const udp = createSocket('udp4');
+  udp.on('message', (buf) => {
+    for (const line of buf.toString('utf8').split('\n')) {
+      const m = /^([^:]+):([-+]?[0-9.]+)\|(g|c|ms)/.exec(line.trim());
+      if (!m) continue;
+      const [, key, raw, type] = m;
+      const value = Number(raw);
+      const prev = metrics.get(key);
+      metrics.set(key, { type, value: type === 'c' ? (prev?.value ?? 0) + value : value, samples: (prev?.samples ?? 0) + 1 });
+    }
+  });
+  udp.bind(role.udpPort, '127.0.0.1', () => parentPort?.postMessage({ type: 'udp', port: role.udpPort }));
+}
+if (role?.kind === 'nomad-metrics') {
+  const udp = createSocket('udp4');
+  const send = (lines) => udp.send(Buffer.from(lines.join('\n')), role.statsdPort, '127.0.0.1');
+  const poll = async () => {
+    if (paused) return;
+    try {
+      const res = await fetch(`${role.nomadUrl}/v1/jobs`, { signal: AbortSignal.timeout(2000) });
+      const jobs = await res.json();
+      const count = (s) => jobs.filter((j) => j.Status === s).length;
+      send([
+        'circle.nomad.server_agent.poll_failure:0|g',
+        `circle.nomad.server_agent.jobs.pending:${count('pending')}|g`,
+        `circle.nomad.server_agent.jobs.running:${count('running')}|g`,
+        `circle.nomad.server_agent.jobs.dead:${count('dead')}|g`,
+      ]);
+    } catch {
+      send(['circle.nomad.server_agent.poll_failure:1|g']);
+    }
+  };
+  void poll();
+  setInterval(poll, role.intervalMs ?? 10_000).unref();
+}
 
 /** Whether a dependency answers: an HTTP health URL (2xx) or a TCP port that accepts a connection. */
 function probe(dep) {
@@ -32,6 +76,11 @@ function probe(dep) {
 }
 
 async function answer(req, res) {
+  if (role?.kind === 'telegraf' && req.url === '/metrics') {
+    res.writeHead(200, { 'content-type': 'application/json' });
+    res.end(JSON.stringify(Object.fromEntries(metrics)));
+    return;
+  }
   if (req.url === healthPath || req.url === `${healthPath}/`) {
     const results = await Promise.all(dependencies.map(probe));
     const failing = results.filter((r) => !r.ok).map((r) => r.name);
@@ -56,4 +105,5 @@ parentPort?.on('message', (m) => {
     paused = false;
     for (const h of held.splice(0)) h();
   } else if (m === 'stop') server.close(() => process.exit(0));
+  else if (m && typeof m === 'object' && m.type === 'dependencies') dependencies = m.dependencies;
 });

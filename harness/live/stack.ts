@@ -53,6 +53,7 @@ export class LiveStack {
   private readonly started = new Map<string, StartedComponent>();
   private readonly workers = new Map<string, Worker>();
   private readonly ports = new Map<string, number>();
+  private readonly starting = new Map<string, Promise<void>>();
 
   constructor(private readonly opts: StackOptions) {
     for (const name of Object.keys(opts.externals ?? {})) {
@@ -81,8 +82,18 @@ export class LiveStack {
     const plan = planStartup(this.opts.profile, new Set());
     const byName = new Map(this.opts.profile.containers.map((c) => [c.name, c] as const));
     for (const wave of plan.waves) {
-      await Promise.all(wave.map((name) => this.startOne(byName.get(name)!)));
+      await Promise.all(
+        wave.map((name) => {
+          const p = this.startOne(byName.get(name)!);
+          this.starting.set(name, p);
+          return p;
+        }),
+      );
     }
+    // ready-agent answers 200 only once every service with a health endpoint does ("server-ready-agent waits
+    // to receive a 200 from all listed services, reporting a 5XX until all services come online").
+    const listed = [...this.rows.values()].filter((r) => r.healthUrl !== undefined && r.name !== 'ready-agent').map((r) => ({ name: r.name, healthUrl: r.healthUrl }));
+    this.workers.get('ready-agent')?.postMessage({ type: 'dependencies', dependencies: listed });
     return [...this.rows.values()].filter((r) => r.state === 'failed');
   }
 
@@ -117,8 +128,19 @@ export class LiveStack {
   }
 
   private async startWorker(c: Container): Promise<void> {
-    const documented = c.health?.port ?? c.ports.find((p) => !p.ephemeral && p.host !== null)?.host ?? null;
+    const udp = c.ports.find((p) => p.protocol === 'udp' && !p.ephemeral);
+    const documented = c.health?.port ?? c.ports.find((p) => !p.ephemeral && p.host !== null && p.protocol === 'tcp')?.host ?? null;
     const port = documented !== null ? this.opts.portOffset + documented : await freePort();
+    // nomad-metrics lists no startup dependency, but polls the Nomad server: it waits for it to be up.
+    if (c.name === 'nomad-metrics') await this.starting.get('nomad_server');
+    const nomad = this.started.get('nomad_server');
+    const statsdPort = this.opts.portOffset + 8125;
+    const role =
+      c.name === 'telegraf' && udp
+        ? { kind: 'telegraf', udpPort: this.opts.portOffset + udp.container }
+        : c.name === 'nomad-metrics' && nomad
+          ? { kind: 'nomad-metrics', nomadUrl: nomad.url, statsdPort, intervalMs: 10_000 }
+          : undefined;
     const healthPath = c.health?.path ?? '/health';
     const dependencies = c.startup_dependencies
       .filter((d) => this.rows.get(d)?.kind !== 'migrator')
@@ -126,15 +148,22 @@ export class LiveStack {
         const row = this.rows.get(d);
         return row?.healthUrl ? { name: d, healthUrl: row.healthUrl } : { name: d, port: this.ports.get(d) };
       });
-    const worker = new Worker(WORKER, { workerData: { name: c.name, port, healthPath, dependencies } });
+    const worker = new Worker(WORKER, { workerData: { name: c.name, port, healthPath, dependencies, role } });
     this.workers.set(c.name, worker);
     await new Promise<void>((resolve, reject) => {
-      worker.once('message', (m: { type: string; message?: string }) => (m.type === 'listening' ? resolve() : reject(new Error(`${c.name}: ${m.message ?? 'did not start'}`))));
+      const onMessage = (m: { type: string; message?: string }) => {
+        if (m.type === 'listening') {
+          worker.off('message', onMessage);
+          resolve();
+        } else if (m.type === 'error') reject(new Error(`${c.name}: ${m.message ?? 'did not start'}`));
+      };
+      worker.on('message', onMessage);
       worker.once('error', reject);
     });
     const healthUrl = `http://127.0.0.1:${port}${healthPath}`;
     this.ports.set(c.name, port);
-    this.set(c.name, { ports: [`127.0.0.1:${port}->${documented ?? port}/tcp`], pid: process.pid, healthUrl, state: 'healthy' });
+    const ports = [`127.0.0.1:${port}->${documented ?? port}/tcp`, ...(role?.kind === 'telegraf' && udp ? [`127.0.0.1:${role.udpPort}->${udp.container}/udp`] : [])];
+    this.set(c.name, { ports, pid: process.pid, healthUrl, state: 'healthy' });
   }
 
   /** The started real components and external systems, by name. */
