@@ -1,0 +1,149 @@
+import type { Channel, ChannelModel, ConfirmChannel } from 'amqplib';
+
+/** Opens an AMQP connection (a provider handle's `connect()`, or `amqp.connect(url)`). */
+export type AmqpConnect = () => Promise<ChannelModel>;
+
+/** Closes the TCP socket under a connection at once: no `connection.close`, no acks, no cancels. */
+export function destroyConnection(conn: ChannelModel | null | undefined): void {
+  if (!conn) return;
+  const stream = (conn as unknown as { connection?: { stream?: { destroy(): void } } }).connection?.stream;
+  if (stream) stream.destroy();
+  else void conn.close().catch(() => undefined);
+}
+
+export type { Channel, ChannelModel, ConfirmChannel };
+
+/**
+ * A queue consumer that reconnects: `start()` connects, declares and consumes; an unexpected connection loss
+ * (broker killed or restarted) retries every `retryMs` until `stop()`/`kill()`.
+ */
+export abstract class ReconnectingConsumer {
+  protected conn: ChannelModel | null = null;
+  protected channel: Channel | null = null;
+  private running = false;
+  private retryTimer: NodeJS.Timeout | null = null;
+  private consumerTag: string | null = null;
+  /** Connection attempts that failed, and connections lost, since construction. */
+  connectFailures = 0;
+  connectionsLost = 0;
+
+  constructor(
+    protected readonly connect: AmqpConnect,
+    protected readonly queue: string,
+    protected readonly prefetch = 16,
+    private readonly retryMs = 250,
+  ) {}
+
+  /** Handles one message; resolve after ack/nack. */
+  protected abstract handle(channel: Channel, content: Buffer, ack: () => void, nack: () => void): Promise<void>;
+
+  get connected(): boolean {
+    return this.channel !== null;
+  }
+
+  async start(): Promise<void> {
+    this.running = true;
+    await this.open();
+  }
+
+  private async open(): Promise<void> {
+    if (!this.running) return;
+    let conn: ChannelModel | null = null;
+    try {
+      conn = await this.connect();
+      conn.on('error', () => undefined);
+      const ch = await conn.createChannel();
+      ch.on('error', () => undefined);
+      await ch.prefetch(this.prefetch);
+      await ch.assertQueue(this.queue, { durable: false });
+      await this.declare(ch);
+      if (!this.running) {
+        await conn.close().catch(() => undefined);
+        return;
+      }
+      conn.once('close', () => {
+        if (this.conn !== conn) return;
+        this.conn = null;
+        this.channel = null;
+        if (this.running) {
+          this.connectionsLost++;
+          this.scheduleRetry();
+        }
+      });
+      this.conn = conn;
+      this.channel = ch;
+      const { consumerTag } = await ch.consume(
+        this.queue,
+        (msg) => {
+          if (msg === null) return;
+          let settled = false;
+          const ack = () => {
+            if (settled) return;
+            settled = true;
+            try {
+              ch.ack(msg);
+            } catch {
+              /* channel gone: the broker requeues it */
+            }
+          };
+          const nack = () => {
+            if (settled) return;
+            settled = true;
+            try {
+              ch.nack(msg, false, false);
+            } catch {
+              /* channel gone */
+            }
+          };
+          this.handle(ch, msg.content, ack, nack).catch(() => nack());
+        },
+        { noAck: false },
+      );
+      this.consumerTag = consumerTag;
+    } catch {
+      this.connectFailures++;
+      if (conn && this.conn !== conn) destroyConnection(conn);
+      if (this.running && this.conn === null) this.scheduleRetry();
+    }
+  }
+
+  /** Extra declarations (queues it publishes to). */
+  protected async declare(_ch: Channel): Promise<void> {}
+
+  private scheduleRetry(): void {
+    if (this.retryTimer !== null) return;
+    this.retryTimer = setTimeout(() => {
+      this.retryTimer = null;
+      void this.open();
+    }, this.retryMs);
+  }
+
+  private clearRetry(): void {
+    if (this.retryTimer !== null) clearTimeout(this.retryTimer);
+    this.retryTimer = null;
+  }
+
+  /** Graceful: cancels the consumer and closes the connection; unacked messages go back to the queue. */
+  async stop(): Promise<void> {
+    this.running = false;
+    this.clearRetry();
+    const conn = this.conn;
+    const ch = this.channel;
+    this.conn = null;
+    this.channel = null;
+    if (ch && this.consumerTag) await ch.cancel(this.consumerTag).catch(() => undefined);
+    this.consumerTag = null;
+    if (conn) await conn.close().catch(() => undefined);
+  }
+
+  /** Abrupt: the socket is destroyed, nothing is acked or cancelled. */
+  kill(): void {
+    this.running = false;
+    this.clearRetry();
+    const conn = this.conn;
+    this.conn = null;
+    this.channel = null;
+    this.consumerTag = null;
+    destroyConnection(conn);
+  }
+}

@@ -1,0 +1,55 @@
+import type pg from 'pg';
+import { NomadApiError, NomadClient } from '../../nomad/client.ts';
+import { ReconnectingConsumer, type AmqpConnect, type Channel } from './amqp.ts';
+import { SCHEDULERER_QUEUE, type ScheduleMessage } from './schema.ts';
+
+export interface SchedulererOptions {
+  connect: AmqpConnect;
+  pool: pg.Pool;
+  nomad: NomadClient;
+}
+
+/** The Nomad job of a build: one task group, Count = parallelism, the build's id and duration in Meta. */
+export function buildJob(msg: ScheduleMessage) {
+  const id = `build-${msg.buildId}`;
+  return {
+    ID: id,
+    Name: id,
+    Type: 'batch',
+    Priority: 50,
+    Meta: { build_id: String(msg.buildId), duration_ms: String(msg.durationMs), parallelism: String(msg.parallelism) },
+    TaskGroups: [{ Name: 'build', Count: msg.parallelism, Tasks: [{ Name: 'build-agent', Driver: 'docker', Config: { image: 'circleci/build-agent' }, Resources: { CPU: 1000, MemoryMB: 1024 } }] }],
+  };
+}
+
+/**
+ * schedulerer (picard-scheduler's part in v0): registers the build's Nomad batch job and marks the row
+ * `scheduled`. When Nomad cannot be reached the message is acked and dropped: the seeds' picard-scheduler
+ * "does not actually handle queuing of the jobs".
+ */
+export class Schedulerer extends ReconnectingConsumer {
+  scheduled = 0;
+  dropped = 0;
+
+  constructor(private readonly opts: SchedulererOptions) {
+    super(opts.connect, SCHEDULERER_QUEUE, 16);
+  }
+
+  protected async handle(_ch: Channel, content: Buffer, ack: () => void): Promise<void> {
+    const msg = JSON.parse(content.toString('utf8')) as ScheduleMessage;
+    try {
+      await this.opts.nomad.registerJob(buildJob(msg) as Parameters<NomadClient['registerJob']>[0]);
+    } catch (err) {
+      // Unreachable (or refused): dropped, as picard-scheduler does.
+      void (err instanceof NomadApiError);
+      this.dropped++;
+      ack();
+      return;
+    }
+    await this.opts.pool
+      .query("UPDATE builds SET status = 'scheduled', scheduled_at = clock_timestamp(), parallelism = $2 WHERE id = $1 AND status = 'queued'", [msg.buildId, msg.parallelism])
+      .catch(() => undefined);
+    this.scheduled++;
+    ack();
+  }
+}
