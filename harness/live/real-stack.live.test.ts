@@ -9,7 +9,7 @@ import { StartedPostgres, isPortOpen } from '../providers/index.ts';
 describe('the live stack on real components', () => {
   const profile = loadProfile('2.19.6');
   const { backends, externals, migrate } = liveBackends(profile);
-  const stack = new LiveStack({ profile, portOffset: 32_000, backends, externals, migrate });
+  const stack = new LiveStack({ profile, portOffset: 12_000, backends, externals, migrate });
 
   beforeAll(async () => {
     const failed = await stack.up();
@@ -81,7 +81,7 @@ describe('the live stack on real components', () => {
     await stack.kill('postgres');
     for (let i = 0; i < 50 && (await isPortOpen('127.0.0.1', port)); i++) await new Promise((r) => setTimeout(r, 100));
     expect(await isPortOpen('127.0.0.1', port)).toBe(false);
-    const res = await fetch(`http://127.0.0.1:${32_000 + 8082}/status`);
+    const res = await fetch(`http://127.0.0.1:${12_000 + 8082}/status`);
     expect(res.status).toBe(500);
     expect(((await res.json()) as { failing: string[] }).failing).toContain('postgres');
     const ready = await fetch(stack.rows.get('ready-agent')!.healthUrl!);

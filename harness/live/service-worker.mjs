@@ -97,8 +97,8 @@ const server = createServer((req, res) => {
   if (paused) held.push(() => answer(req, res));
   else void answer(req, res);
 });
-server.on('error', (e) => parentPort?.postMessage({ type: 'error', message: e.message }));
-server.listen(port, '127.0.0.1', () => parentPort?.postMessage({ type: 'listening', port }));
+server.on('error', (e) => parentPort?.postMessage({ type: 'error', code: e.code, message: e.message }));
+server.listen(port, '127.0.0.1', () => parentPort?.postMessage({ type: 'listening', port: server.address().port }));
 parentPort?.on('message', (m) => {
   if (m === 'pause') paused = true;
   else if (m === 'unpause') {

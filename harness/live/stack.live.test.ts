@@ -6,7 +6,7 @@ import { loadProfile } from '../../fixtures/load.ts';
 // endpoint answering 200, or 500 once a dependency is gone.
 describe('the live stack', () => {
   const profile = loadProfile('2.19.6');
-  const stack = new LiveStack({ profile, portOffset: 31_000, backends: {} });
+  const stack = new LiveStack({ profile, portOffset: 11_000, backends: {} });
 
   beforeAll(async () => {
     const failed = await stack.up();
@@ -21,7 +21,7 @@ describe('the live stack', () => {
     const rows = [...stack.rows.values()];
     expect(rows.map((r) => r.name).sort()).toEqual(profile.containers.map((c) => c.name).sort());
     for (const r of rows) expect(r.state, `${r.name}: ${r.reason ?? ''}`).toBe(r.kind === 'migrator' ? 'exited' : 'healthy');
-    expect(renderStackTable(rows)).toContain('127.0.0.1:31080->80/tcp');
+    expect(renderStackTable(rows)).toContain('127.0.0.1:11080->80/tcp');
   });
 
   it('answers the documented health endpoints on the documented ports (offset)', async () => {
@@ -31,17 +31,17 @@ describe('the live stack', () => {
       [9999, '/healthcheck'],
       [3011, '/status'],
     ] as const) {
-      const res = await fetch(`http://127.0.0.1:${31_000 + port}${path}`);
+      const res = await fetch(`http://127.0.0.1:${11_000 + port}${path}`);
       expect(res.status, `${port}${path}`).toBe(200);
     }
   });
 
   it('reports 500 naming the dependency once a dependency is killed, and stops answering when killed itself', async () => {
     await stack.kill('vault-cci');
-    const res = await fetch('http://127.0.0.1:34011/status');
+    const res = await fetch('http://127.0.0.1:14011/status');
     expect(res.status).toBe(500);
     expect(((await res.json()) as { failing: string[] }).failing).toContain('vault-cci');
     await stack.kill('contexts-service');
-    await expect(fetch('http://127.0.0.1:34011/status', { signal: AbortSignal.timeout(2000) })).rejects.toThrow();
+    await expect(fetch('http://127.0.0.1:14011/status', { signal: AbortSignal.timeout(2000) })).rejects.toThrow();
   });
 });

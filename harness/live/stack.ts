@@ -148,21 +148,32 @@ export class LiveStack {
         const row = this.rows.get(d);
         return row?.healthUrl ? { name: d, healthUrl: row.healthUrl } : { name: d, port: this.ports.get(d) };
       });
-    const worker = new Worker(WORKER, { workerData: { name: c.name, port, healthPath, dependencies, role } });
+    const listen = (p: number) =>
+      new Promise<{ worker: Worker; port: number } | { busy: true }>((resolve, reject) => {
+        const worker = new Worker(WORKER, { workerData: { name: c.name, port: p, healthPath, dependencies, role } });
+        const onMessage = (m: { type: string; port?: number; code?: string; message?: string }) => {
+          if (m.type === 'listening') {
+            worker.off('message', onMessage);
+            resolve({ worker, port: m.port ?? p });
+          } else if (m.type === 'error') {
+            worker.off('message', onMessage);
+            if (m.code === 'EADDRINUSE') void worker.terminate().then(() => resolve({ busy: true }));
+            else reject(new Error(`${c.name}: ${m.message ?? 'did not start'}`));
+          }
+        };
+        worker.on('message', onMessage);
+        worker.once('error', reject);
+      });
+    // The documented port (offset) if it is free; otherwise any free port, and the table says which.
+    let bound = await listen(port);
+    if ('busy' in bound) bound = await listen(0);
+    if ('busy' in bound) throw new Error(`${c.name}: no port to listen on`);
+    const { worker } = bound;
+    const actual = bound.port;
     this.workers.set(c.name, worker);
-    await new Promise<void>((resolve, reject) => {
-      const onMessage = (m: { type: string; message?: string }) => {
-        if (m.type === 'listening') {
-          worker.off('message', onMessage);
-          resolve();
-        } else if (m.type === 'error') reject(new Error(`${c.name}: ${m.message ?? 'did not start'}`));
-      };
-      worker.on('message', onMessage);
-      worker.once('error', reject);
-    });
-    const healthUrl = `http://127.0.0.1:${port}${healthPath}`;
-    this.ports.set(c.name, port);
-    const ports = [`127.0.0.1:${port}->${documented ?? port}/tcp`, ...(role?.kind === 'telegraf' && udp ? [`127.0.0.1:${role.udpPort}->${udp.container}/udp`] : [])];
+    const healthUrl = `http://127.0.0.1:${actual}${healthPath}`;
+    this.ports.set(c.name, actual);
+    const ports = [`127.0.0.1:${actual}->${documented ?? actual}/tcp`, ...(role?.kind === 'telegraf' && udp ? [`127.0.0.1:${role.udpPort}->${udp.container}/udp`] : [])];
     this.set(c.name, { ports, pid: process.pid, healthUrl, state: 'healthy' });
   }
 

@@ -13,8 +13,12 @@ interface Io {
   stderr: { write(s: string): unknown };
 }
 
-/** Documented ports are published at 30000 + port (80 → 30080): clear of the machine's own services. */
-export const PORT_OFFSET = 30_000;
+/**
+ * Documented ports are published at 10000 + port (80 → 10080): clear of the machine's own services and below
+ * Linux's ephemeral range (32768+), where outgoing connections would make them flaky. A port found in use
+ * falls back to a free one, shown in the table.
+ */
+export const PORT_OFFSET = 10_000;
 const BIN = fileURLToPath(new URL('../../../bin/twin.js', import.meta.url));
 
 /**
