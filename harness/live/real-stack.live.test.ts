@@ -81,7 +81,7 @@ describe('the live stack on real components', () => {
     await stack.kill('postgres');
     for (let i = 0; i < 50 && (await isPortOpen('127.0.0.1', port)); i++) await new Promise((r) => setTimeout(r, 100));
     expect(await isPortOpen('127.0.0.1', port)).toBe(false);
-    const res = await fetch(`http://127.0.0.1:${12_000 + 8082}/status`);
+    const res = await fetch(stack.rows.get('api-service')!.healthUrl!);
     expect(res.status).toBe(500);
     expect(((await res.json()) as { failing: string[] }).failing).toContain('postgres');
     const ready = await fetch(stack.rows.get('ready-agent')!.healthUrl!);

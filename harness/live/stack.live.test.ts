@@ -38,10 +38,11 @@ describe('the live stack', () => {
 
   it('reports 500 naming the dependency once a dependency is killed, and stops answering when killed itself', async () => {
     await stack.kill('vault-cci');
-    const res = await fetch('http://127.0.0.1:14011/status');
+    const contexts = stack.rows.get('contexts-service')!.healthUrl!;
+    const res = await fetch(contexts);
     expect(res.status).toBe(500);
     expect(((await res.json()) as { failing: string[] }).failing).toContain('vault-cci');
     await stack.kill('contexts-service');
-    await expect(fetch('http://127.0.0.1:14011/status', { signal: AbortSignal.timeout(2000) })).rejects.toThrow();
+    await expect(fetch(contexts, { signal: AbortSignal.timeout(2000) })).rejects.toThrow();
   });
 });
