@@ -1,4 +1,5 @@
 import { execFileSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
 import { cpus, totalmem, loadavg } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import type { BenchFigure } from './types.ts';
@@ -8,11 +9,13 @@ import type { BenchFigure } from './types.ts';
  * another's, and peak RSS is the suite's own), then prints every figure with its target and anchor ratio.
  */
 const SUITES = [
-  { name: 'engine', file: 'engine.ts' },
-  { name: 'nomad', file: 'nomad.ts' },
-  { name: 'full-model', file: 'full-model.ts' },
-  { name: 'explore', file: 'explore.ts' },
+  { name: 'engine', file: 'engine.ts', oneCore: false },
+  { name: 'nomad', file: 'nomad.ts', oneCore: false },
+  // "On one core": pinned with taskset, so the garbage collector's helper threads share the same core.
+  { name: 'full-model', file: 'full-model.ts', oneCore: true },
+  { name: 'explore', file: 'explore.ts', oneCore: true },
 ];
+const taskset = ['/usr/bin/taskset', '/bin/taskset'].find((p) => existsSync(p));
 
 const only = process.argv.slice(2);
 const here = fileURLToPath(new URL('.', import.meta.url));
@@ -23,7 +26,10 @@ console.log(`machine: ${cpus().length} × ${cpu}, ${Math.round(totalmem() / 2 **
 for (const suite of SUITES) {
   if (only.length > 0 && !only.includes(suite.name)) continue;
   process.stderr.write(`running ${suite.name} …\n`);
-  const out = execFileSync(process.execPath, ['--import', 'tsx', `${here}${suite.file}`], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'], maxBuffer: 16 * 1024 * 1024 });
+  const node = [process.execPath, '--import', 'tsx', `${here}${suite.file}`];
+  const [cmd, ...args] = suite.oneCore && taskset ? [taskset, '-c', '0', ...node] : node;
+  if (suite.oneCore && !taskset) process.stderr.write(`  (taskset not found: ${suite.name} runs unpinned)\n`);
+  const out = execFileSync(cmd!, args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'], maxBuffer: 16 * 1024 * 1024 });
   for (const line of out.split('\n')) if (line.startsWith('{')) figures.push(JSON.parse(line) as BenchFigure);
 }
 

@@ -13,7 +13,6 @@ export class AuditLog {
   buffered = 0;
   persisted = 0;
   files = 0;
-  readonly byAction = new Map<string, number>();
 
   constructor(
     private readonly world: World,
@@ -28,7 +27,6 @@ export class AuditLog {
 
   record(action: string): void {
     if (this.known.size > 0 && !this.known.has(action)) throw new Error(`audit action ${action} is not documented for ${this.world.profile.version}`);
-    this.byAction.set(action, (this.byAction.get(action) ?? 0) + 1);
     if (this.broker.publishRefused() !== undefined) {
       this.world.ledger.lose('audit_events');
       return;
