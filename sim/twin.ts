@@ -168,11 +168,12 @@ export class Twin {
       sim,
       createArrivalProcess(scenario.workload.arrivals, arrivalsRng),
       (arrival) => {
-        const webhook: Webhook = { id: ++webhookId, template: this.mix.indexFor(arrival.job, mixRng), sentAtMs: sim.nowMs, attempts: 0 };
+        // Delivered GitHub's webhook hop after the push (folded into the arrival event: one event fewer per push).
+        const webhook: Webhook = { id: ++webhookId, template: this.mix.indexFor(arrival.job, mixRng), sentAtMs: arrival.atMs, attempts: 1 };
         this.webhooksSent++;
-        this.github.sendWebhook(webhook, this.frontend.receiveWebhook);
+        this.frontend.receiveWebhook(webhook);
       },
-      { untilMs: scenario.durationMs },
+      { untilMs: scenario.durationMs, delayMs: TIMINGS.webhookDeliveryMs },
     );
     if (!this.opts.withoutFaults) this.faults.schedule(scenario.faults);
     sim.scheduleAt(scenario.durationMs, this.snapshotNomad, undefined, 20);

@@ -36,6 +36,7 @@ export class Frontend {
     }
     telegraf.count('circle.http.request');
     this.accepted++;
-    sim.schedule(TIMINGS.frontendHandleMs, this.conductor.startWorkflow, webhook);
+    // frontend's handling and workflows-conductor's creation of the workflow and its first build, in one hop.
+    sim.schedule(TIMINGS.frontendHandleMs + TIMINGS.workflowStartMs, this.conductor.startWorkflow, webhook);
   };
 }

@@ -68,7 +68,8 @@ export class WorkflowsConductor {
     this.started++;
     this.active.add(workflow);
     this.audit.record('workflow.start');
-    sim.schedule(TIMINGS.workflowStartMs, this.startNextJob, workflow);
+    // The caller's delay already covered creating the workflow and its first build.
+    this.startNextJob(workflow);
   };
 
   /** Output-processor reports a build's fate; recording it needs workflows-conductor and postgres up. */

@@ -8,6 +8,8 @@ export interface FeedLimits {
   maxArrivals?: number;
   /** Event priority of arrivals among events at the same time (lower fires first). */
   priority?: number;
+  /** Deliver each arrival this long after its time (a network hop folded into the arrival event). */
+  delayMs?: number;
 }
 
 /** Handle on a running feed: how many arrivals it delivered, and a way to end it early. */
@@ -31,6 +33,7 @@ export function feedArrivals(
   const untilMs = limits.untilMs ?? Infinity;
   const maxArrivals = limits.maxArrivals ?? Infinity;
   const priority = limits.priority ?? 0;
+  const delayMs = limits.delayMs ?? 0;
   let delivered = 0;
   let stopped = false;
   let pending: number | undefined;
@@ -47,7 +50,7 @@ export function feedArrivals(
     const arrival = process.next();
     if (arrival === undefined || arrival.atMs >= untilMs) return;
     // A process never goes back in time, but a feed started late must not schedule into the past.
-    pending = scheduler.scheduleAt(Math.max(arrival.atMs, scheduler.nowMs), deliver, arrival, priority);
+    pending = scheduler.scheduleAt(Math.max(arrival.atMs + delayMs, scheduler.nowMs), deliver, arrival, priority);
   };
 
   scheduleNext();
