@@ -28,8 +28,6 @@ export const TIMINGS = {
   preallocatedAssignMs: 5_000,
   /** How often vm-scaler tops up the preallocated pool. */
   vmScalerIntervalMs: 60_000,
-  /** output-processor: final status, step output to mongo, artifacts and test results to storage. */
-  outputFinalizeMs: 200,
   /** After the workload stops, how long the run may drain before unfinished builds count as stuck
    * (the VM Provider's "Timeout for long running tasks (hours)": 6). */
   drainLimitMs: 6 * 3_600_000,

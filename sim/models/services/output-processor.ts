@@ -5,7 +5,6 @@ import type { AuditLog } from './audit-log.ts';
 import type { Broker } from './broker.ts';
 import type { TestResults } from './test-results.ts';
 import { NEEDS } from './dependencies.ts';
-import { TIMINGS } from '../timings.ts';
 
 /** Counts of what landed in each store, by the seeds' object-storage prefixes and collections. */
 export interface StoredData {
@@ -78,10 +77,10 @@ export class OutputProcessor {
     if (!this.world.services.isUp('redis') || !this.world.services.isUp('output-processor')) this.markLiveLost(build);
   }
 
-  /** All tasks of a build ended; output-processor finalises it. */
+  /** All tasks of a build ended; output-processor finalises it (its work is part of the last task's end). */
   finish(build: Build): void {
     build.stage = 'finishing';
-    this.world.sim.schedule(TIMINGS.outputFinalizeMs, this.finalise, build);
+    this.finalise(build);
   }
 
   /** A build agent cannot reach output-processor (a partition): the live output of its running steps is lost. */
