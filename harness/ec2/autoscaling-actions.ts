@@ -11,10 +11,10 @@ import type {
   ScheduledAction,
   StepAdjustment,
 } from './autoscaling-model.ts';
-import type { BlockDeviceMappingInput } from './ec2-model.ts';
 import { validationError } from './errors.ts';
 import { paginate } from './paginate.ts';
 import type { QueryParams } from './query.ts';
+import { parseBlockDeviceMappings } from './block-devices.ts';
 import type { Ec2State } from './state.ts';
 import { memberList, type XmlNode } from './xml.ts';
 
@@ -49,20 +49,6 @@ function hookSpec(h: QueryParams): PutLifecycleHookInput {
   };
 }
 
-function blockDeviceMappings(p: QueryParams): BlockDeviceMappingInput[] {
-  return p.structs('BlockDeviceMappings').map((m) => {
-    const ebs = m.sub('Ebs');
-    return {
-      deviceName: m.required('DeviceName'),
-      snapshotId: ebs?.str('SnapshotId'),
-      volumeSize: ebs?.int('VolumeSize', { min: 1, max: 16384 }),
-      deleteOnTermination: ebs?.bool('DeleteOnTermination'),
-      volumeType: ebs?.str('VolumeType'),
-      virtualName: m.str('VirtualName'),
-      noDevice: m.bool('NoDevice'),
-    };
-  });
-}
 
 function groupTags(p: QueryParams, groupName: string): GroupTag[] {
   return p.structs('Tags').map((t) => {
@@ -243,7 +229,7 @@ export const AUTOSCALING_ACTIONS: Readonly<Record<string, AutoScalingAction>> = 
       securityGroups: p.list('SecurityGroups'),
       keyName: p.str('KeyName'),
       userData: p.str('UserData'),
-      blockDeviceMappings: blockDeviceMappings(p),
+      blockDeviceMappings: parseBlockDeviceMappings(p, 'autoscaling'),
     });
     return undefined;
   },

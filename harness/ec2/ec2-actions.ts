@@ -1,7 +1,6 @@
 import {
   INSTANCE_STATE_CODES,
   privateDnsName,
-  type BlockDeviceMappingInput,
   type Image,
   type Instance,
   type InstanceStateChange,
@@ -14,6 +13,7 @@ import {
 import { AwsApiError } from './errors.ts';
 import { paginate } from './paginate.ts';
 import type { QueryParams } from './query.ts';
+import { parseBlockDeviceMappings } from './block-devices.ts';
 import type { Ec2State } from './state.ts';
 import { ec2List, type XmlNode } from './xml.ts';
 
@@ -41,20 +41,6 @@ function tagsFor(params: QueryParams, resourceType: string): [string, string][] 
   return specs.flatMap((s) => s.tags.map(([k, v]) => [k, v] as [string, string]));
 }
 
-function blockDeviceMappings(params: QueryParams): BlockDeviceMappingInput[] {
-  return params.structs('BlockDeviceMapping').map((m) => {
-    const ebs = m.sub('Ebs');
-    return {
-      deviceName: m.required('DeviceName'),
-      snapshotId: ebs?.str('SnapshotId'),
-      volumeSize: ebs?.int('VolumeSize', { min: 1, max: 16384 }),
-      deleteOnTermination: ebs?.bool('DeleteOnTermination'),
-      volumeType: ebs?.str('VolumeType'),
-      virtualName: m.str('VirtualName'),
-      noDevice: m.str('NoDevice') !== undefined ? true : undefined,
-    };
-  });
-}
 
 // ---------------------------------------------------------------- renderers
 
@@ -276,7 +262,7 @@ export const EC2_ACTIONS: Readonly<Record<string, Ec2Action>> = {
       keyName: p.str('KeyName'),
       clientToken: p.str('ClientToken'),
       tagSpecifications: tagSpecifications(p),
-      blockDeviceMappings: blockDeviceMappings(p),
+      blockDeviceMappings: parseBlockDeviceMappings(p, 'ec2'),
     });
     return renderReservation(reservation, s);
   },
@@ -330,7 +316,7 @@ export const EC2_ACTIONS: Readonly<Record<string, Ec2Action>> = {
       rootDeviceName: p.str('RootDeviceName'),
       virtualizationType: p.str('VirtualizationType'),
       enaSupport: p.bool('EnaSupport'),
-      blockDeviceMappings: blockDeviceMappings(p),
+      blockDeviceMappings: parseBlockDeviceMappings(p, 'ec2'),
       tags: tagsFor(p, 'image'),
     });
     return { imageId: image.imageId };
