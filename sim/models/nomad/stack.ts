@@ -113,6 +113,11 @@ export class GenericStack {
   private lastChosen = -1;
   private readonly skippedNode = new Int32Array(MAX_SKIP);
   private readonly skippedScore = new Float64Array(MAX_SKIP);
+  /** The current placement's Limit/MaxScore state (fields, so the hot path allocates nothing). */
+  private pickAccepted = 0;
+  private pickSkipped = 0;
+  private pickBest = -1;
+  private pickBestScore = -Infinity;
   readonly metrics: SelectMetrics = {
     nodesEvaluated: 0,
     nodesFiltered: 0,
@@ -220,14 +225,10 @@ export class GenericStack {
       return this.selectFeasible(job, shape);
     }
     const limit = this.limit;
-    const perNode = job.perNode;
     let seen = 0;
-    let accepted = 0;
-    let skipped = 0;
-    let best = -1;
-    let bestScore = -Infinity;
+    this.beginPick();
 
-    while (accepted < limit) {
+    while (this.pickAccepted < limit) {
       const i = this.nextNode(seen);
       if (i < 0) break;
       seen++;
@@ -243,30 +244,46 @@ export class GenericStack {
         }
         continue;
       }
-      const collisions = perNode === null ? 0 : (perNode.get(i) ?? 0);
-      const score = finalScore(normalizedFit(nodes, i, job, this.algorithm), collisions, job.count);
-      // LimitIterator: set aside the first few low-scoring options in case better ones follow.
-      if (skipped < MAX_SKIP && score <= SKIP_SCORE_THRESHOLD) {
-        this.skippedNode[skipped] = i;
-        this.skippedScore[skipped] = score;
-        skipped++;
-        continue;
-      }
-      accepted++;
-      if (score > bestScore) {
-        best = i;
-        bestScore = score;
+      this.offer(job, i);
+    }
+    return this.endPick();
+  }
+
+  /** Starts a LimitIterator + MaxScoreIterator pass for one placement. */
+  private beginPick(): void {
+    this.pickAccepted = 0;
+    this.pickSkipped = 0;
+    this.pickBest = -1;
+    this.pickBestScore = -Infinity;
+  }
+
+  /** Scores a feasible node; the first few low-scoring ones are set aside in case better ones follow. */
+  private offer(job: StackJob, i: number): void {
+    const collisions = job.perNode === null ? 0 : (job.perNode.get(i) ?? 0);
+    const score = finalScore(normalizedFit(this.nodes, i, job, this.algorithm), collisions, job.count);
+    if (this.pickSkipped < MAX_SKIP && score <= SKIP_SCORE_THRESHOLD) {
+      this.skippedNode[this.pickSkipped] = i;
+      this.skippedScore[this.pickSkipped] = score;
+      this.pickSkipped++;
+      return;
+    }
+    this.pickAccepted++;
+    if (score > this.pickBestScore) {
+      this.pickBest = i;
+      this.pickBestScore = score;
+    }
+  }
+
+  /** The walk ran out before the limit: the set-aside options fill the remaining slots, in order. The best wins. */
+  private endPick(): number {
+    for (let k = 0; this.pickAccepted < this.limit && k < this.pickSkipped; k++) {
+      this.pickAccepted++;
+      if (this.skippedScore[k]! > this.pickBestScore) {
+        this.pickBest = this.skippedNode[k]!;
+        this.pickBestScore = this.skippedScore[k]!;
       }
     }
-    // The walk ran out before the limit: the set-aside options fill the remaining slots, in order.
-    for (let k = 0; accepted < limit && k < skipped; k++) {
-      accepted++;
-      if (this.skippedScore[k]! > bestScore) {
-        best = this.skippedNode[k]!;
-        bestScore = this.skippedScore[k]!;
-      }
-    }
-    return best;
+    return this.pickBest;
   }
 
   /**
@@ -279,19 +296,14 @@ export class GenericStack {
       if (this.drawnAt[lc] === this.epoch && !shape.has(lc)) this.drawnFeasible--;
       this.lastChosen = -1;
     }
-    const nodes = this.nodes;
     const limit = this.limit;
-    const perNode = job.perNode;
     const startLen = this.drawnLen;
     const startWrap = this.wrap;
     let w = startWrap;
     let cycled = false;
-    let accepted = 0;
-    let skipped = 0;
-    let best = -1;
-    let bestScore = -Infinity;
+    this.beginPick();
 
-    while (accepted < limit) {
+    while (this.pickAccepted < limit) {
       let i: number;
       if (w < 0) {
         i = this.drawFresh(shape);
@@ -310,27 +322,9 @@ export class GenericStack {
         }
         if (!shape.has(i)) continue;
       }
-      const collisions = perNode === null ? 0 : (perNode.get(i) ?? 0);
-      const score = finalScore(normalizedFit(nodes, i, job, this.algorithm), collisions, job.count);
-      if (skipped < MAX_SKIP && score <= SKIP_SCORE_THRESHOLD) {
-        this.skippedNode[skipped] = i;
-        this.skippedScore[skipped] = score;
-        skipped++;
-        continue;
-      }
-      accepted++;
-      if (score > bestScore) {
-        best = i;
-        bestScore = score;
-      }
+      this.offer(job, i);
     }
-    for (let k = 0; k < skipped && accepted < limit; k++) {
-      accepted++;
-      if (this.skippedScore[k]! > bestScore) {
-        best = this.skippedNode[k]!;
-        bestScore = this.skippedScore[k]!;
-      }
-    }
+    const best = this.endPick();
     // Where the next placement of this evaluation starts: after a full circle, where this one began.
     if (w >= 0 && startWrap < 0 && w >= startLen) w = startLen;
     this.wrap = w >= 0 && w >= this.drawnLen ? 0 : w;
