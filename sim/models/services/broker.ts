@@ -69,6 +69,26 @@ export class Broker {
     return this.world.services.isUp('rabbitmq') ? undefined : 'rabbitmq down';
   }
 
+  /**
+   * Publishes to a declared queue, then calls `published`: a publisher blocked by the disk alarm waits for it to
+   * clear; a message the broker refuses (it is down) goes to the queue's loss handler.
+   */
+  publish<T>(queue: MessageQueue<T>, item: T, published: () => void): void {
+    if (this.alarm) {
+      this.waiting.push(() => this.publish(queue, item, published));
+      return;
+    }
+    const refused = this.publishRefused();
+    if (refused !== undefined) {
+      const registered = this.queues.find((q) => q.queue === (queue as MessageQueue<unknown>));
+      if (registered === undefined) throw new Error(`queue ${queue.name} was not declared on the broker`);
+      registered.onLost(item, `${refused}: could not publish to ${queue.name}`);
+      return;
+    }
+    queue.push(item);
+    published();
+  }
+
   /** Runs `publish` now, or once the disk alarm clears (a blocked publisher waits). */
   whenPublishable(publish: () => void): void {
     if (this.alarm) this.waiting.push(publish);

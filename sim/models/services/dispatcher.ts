@@ -25,7 +25,7 @@ export class Dispatcher {
   constructor(
     private readonly world: World,
     private readonly broker: Broker,
-    private readonly fates: Fates,
+    fates: Fates,
   ) {
     const lose = (b: Build, reason: string) => fates.lose(b, reason);
     this.usageQueue = broker.declare<Build>('usage-queue', false, lose);
@@ -41,19 +41,15 @@ export class Dispatcher {
 
   /** workflows-conductor publishes a new build; if the broker refuses, the build is lost. */
   enqueue(build: Build): void {
-    if (this.broker.diskAlarm) return this.broker.whenPublishable(() => this.enqueue(build));
-    const refused = this.broker.publishRefused();
-    if (refused !== undefined) return this.fates.lose(build, `${refused}: could not publish to the usage queue`);
     build.stage = 'usage-queue';
-    this.usageQueue.push(build);
-    this.scheduleForward();
+    this.broker.publish(this.usageQueue, build, this.scheduleForward);
   }
 
-  private scheduleForward(): void {
+  private readonly scheduleForward = (): void => {
     if (this.forwarding || this.usageQueue.length === 0) return;
     this.forwarding = true;
     this.world.sim.schedule(TIMINGS.usageQueueForwardMs, this.forward);
-  }
+  };
 
   /** Forwards everything waiting in the usage queue (the seeds' "usage-changed (:recur)" loop). */
   private readonly forward = (): void => {

@@ -40,18 +40,14 @@ export class Schedulerer {
 
   /** picard-dispatcher publishes the build's tasks; if the broker refuses, the build is lost. */
   submit(build: Build): void {
-    if (this.broker.diskAlarm) return this.broker.whenPublishable(() => this.submit(build));
-    const refused = this.broker.publishRefused();
-    if (refused !== undefined) return this.fates.lose(build, `${refused}: could not publish to schedulerer`);
-    this.queue.push(build);
-    this.pump();
+    this.broker.publish(this.queue, build, this.pump);
   }
 
-  private pump(): void {
+  private readonly pump = (): void => {
     if (this.sending || this.queue.length === 0) return;
     this.sending = true;
     this.world.sim.schedule(TIMINGS.schedulererSubmitMs, this.send);
-  }
+  };
 
   private readonly send = (): void => {
     this.sending = false;
