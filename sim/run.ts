@@ -1,6 +1,6 @@
 import { Twin, type TwinOptions } from './twin.ts';
-import { buildReport } from './report/build-report.ts';
-import { classify, worst } from './severity.ts';
+import { buildReport, withSeverity } from './report/build-report.ts';
+import { classify } from './severity.ts';
 import type { Report } from './report/types.ts';
 import type { SettledScenario } from './scenario/settled.ts';
 import type { Profile } from '../fixtures/schema.ts';
@@ -27,11 +27,7 @@ export function runScenarioDetailed(scenario: SettledScenario, profile: Profile,
 
   const baselineTwin = new Twin(scenario, profile, { ...(opts.maxEvents ? { maxEvents: opts.maxEvents } : {}), withoutFaults: true });
   baselineTwin.run();
-  const baseline = buildReport(baselineTwin);
-  const draft = buildReport(twin);
-  const { severity, because } = classify(draft, baseline);
-  // Each fault of a single-fault run gets the run's severity; with several, all carry the overall verdict
-  // (isolating each would take a run per fault: `twin conformance` does that).
-  const overall = worst('none', severity);
-  return { report: buildReport(twin, { overall, perFault: twin.faults.applied.map(() => overall), because }), files };
+  const report = buildReport(twin);
+  const { severity, because } = classify(report, buildReport(baselineTwin));
+  return { report: withSeverity(report, severity, because, scenario.expect), files };
 }

@@ -44,9 +44,3 @@ export function classify(run: Observation, baseline: Observation): { severity: O
   if (because.length > 0) return { severity: 'moderate', because };
   return { severity: 'mild', because: ['no build affected, nothing lost'] };
 }
-
-const ORDER: ObservedSeverity[] = ['none', 'mild', 'moderate', 'severe'];
-
-export function worst(a: ObservedSeverity, b: ObservedSeverity): ObservedSeverity {
-  return ORDER.indexOf(a) >= ORDER.indexOf(b) ? a : b;
-}

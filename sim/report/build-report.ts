@@ -1,5 +1,6 @@
 import type { Twin } from '../twin.ts';
 import type { FaultRecord, ObservedSeverity, Report } from './types.ts';
+import type { SettledScenario } from '../scenario/settled.ts';
 import { evaluateExpectations } from './expectations.ts';
 
 /** The exact command that reproduces a run. */
@@ -7,19 +8,19 @@ export function replayCommand(file: string, seed: number, mode: 'sim' | 'live' =
   return `twin run ${file} --seed ${seed}${mode === 'live' ? ' --mode live' : ''}`;
 }
 
-/** Reads a finished twin into the report contract (expectations evaluated, severity filled in by the caller). */
-export function buildReport(twin: Twin, severity: { overall: ObservedSeverity; perFault: ObservedSeverity[]; because?: string[] } = { overall: 'none', perFault: [] }): Report {
+/** Reads a finished twin into the report contract, expectations evaluated; `withSeverity` adds the verdict. */
+export function buildReport(twin: Twin): Report {
   const s = twin.scenario;
   const l = twin.ledger;
   const nc = s.topology.nomadClients;
   const reserved = twin.profile.nomad_client;
   const hours = Math.max(1, s.durationMs / 3_600_000);
   const finished = l.counts.succeeded + l.counts.failed;
-  const faults: FaultRecord[] = twin.faults.applied.map((a, i) => ({
+  const faults: FaultRecord[] = twin.faults.applied.map((a) => ({
     at_ms: a.atMs,
     action: a.fault.action,
     target: a.fault.target,
-    observed_severity: severity.perFault[i] ?? severity.overall,
+    observed_severity: 'none',
     ...(a.fault.forMs === undefined ? {} : { for_ms: a.fault.forMs }),
     ...(a.fault.target === 'nomad_client' ? { count: a.fault.count } : {}),
   }));
@@ -34,7 +35,7 @@ export function buildReport(twin: Twin, severity: { overall: ObservedSeverity; p
     queue_time_ms: twin.fleet.queueTimes.percentiles(),
     data_loss: { ...l.dataLoss },
     faults,
-    observed_severity: severity.overall,
+    observed_severity: 'none',
     expectations: [],
     replay: replayCommand(s.file, s.seed),
     duration_ms: s.durationMs,
@@ -67,7 +68,7 @@ export function buildReport(twin: Twin, severity: { overall: ObservedSeverity; p
       stale_peak: twin.vm.peakStale,
       stale_instance_hours: round2(twin.vm.staleInstanceMs / 3_600_000),
     },
-    severity_because: severity.because ?? [],
+    severity_because: [],
     startup: { system_started: twin.startup.systemStarted, failed: twin.startup.failed.map((f) => ({ ...f })) },
     services_machine: { min_free_disk_mb: Math.round(twin.disk.minFreeMb), disk_full: twin.disk.minFreeMb <= 0 },
     test_results: { parsed: twin.testResults.parsed, peak_backlog: twin.testResults.peakBacklog },
@@ -77,7 +78,20 @@ export function buildReport(twin: Twin, severity: { overall: ObservedSeverity; p
     affected_builds: l.affected.map((a) => ({ ...a })),
     engine: { events: twin.sim.eventsFired, virtual_ms: twin.sim.nowMs, stop_reason: twin.endReason },
   };
-  report.expectations = evaluateExpectations(report, s.expect);
+  return judge(report, s.expect);
+}
+
+/**
+ * The report with the classifier's verdict: on the run and on each of its faults (isolating each fault would
+ * take a run per fault: `twin conformance` does that), then the expectations judged again.
+ */
+export function withSeverity(report: Report, severity: ObservedSeverity, because: string[], expect: SettledScenario['expect']): Report {
+  const out: Report = { ...report, observed_severity: severity, severity_because: because, faults: report.faults.map((f) => ({ ...f, observed_severity: severity })) };
+  return judge(out, expect);
+}
+
+function judge(report: Report, expect: SettledScenario['expect']): Report {
+  report.expectations = evaluateExpectations(report, expect);
   report.passed = report.expectations.every((e) => e.passed) && report.ledger.conserved;
   return report;
 }
