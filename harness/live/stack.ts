@@ -2,6 +2,7 @@ import { Worker } from 'node:worker_threads';
 import { fileURLToPath } from 'node:url';
 import type { Profile, Container } from '../../fixtures/schema.ts';
 import { planStartup } from '../../sim/models/services/startup.ts';
+import { columnize } from '../../sim/models/nomad/index.ts';
 import { freePort } from '../providers/ports.ts';
 import type { StartedComponent } from '../providers/types.ts';
 
@@ -242,7 +243,6 @@ export class LiveStack {
 export function renderStackTable(rows: readonly LiveRow[]): string {
   const header = ['NAME', 'KIND', 'BACKEND', 'PORTS', 'HEALTH', 'PID'];
   const body = rows.map((r) => [r.name, r.kind, r.backend, r.ports.join(', ') || '-', r.reason ? `${r.state} (${r.reason})` : r.state, r.pid === undefined ? '-' : String(r.pid)]);
-  const widths = header.map((h, i) => Math.min(60, Math.max(h.length, ...body.map((b) => b[i]!.length))));
-  const line = (cells: string[]) => cells.map((c, i) => (i === cells.length - 1 ? c : c.slice(0, widths[i]).padEnd(widths[i]!))).join('  ');
-  return [line(header), ...body.map(line)].join('\n');
+  // Long backend descriptions are cut at 60 characters so the table stays readable.
+  return columnize([header, ...body].map((cells) => cells.map((c, i) => (i === cells.length - 1 ? c : c.slice(0, 60)))));
 }
