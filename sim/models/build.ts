@@ -81,3 +81,16 @@ export class Build {
     return this.jobId;
   }
 }
+
+/** The build number a `Build.nomadJobId` was made from (its 24 leading hex digits), or -1 for another id. */
+export function buildIdOfNomadJob(jobId: string): number {
+  // Read in place: a slice and `parseInt` cost an allocation per placement.
+  let id = 0;
+  for (let k = 0; k < 24; k++) {
+    const ch = jobId.charCodeAt(k);
+    const v = ch >= 48 && ch <= 57 ? ch - 48 : ch >= 97 && ch <= 102 ? ch - 87 : -1;
+    if (v < 0) return -1;
+    id = id * 16 + v;
+  }
+  return id;
+}

@@ -1,5 +1,5 @@
 import type { World } from '../world.ts';
-import type { Build } from '../build.ts';
+import { buildIdOfNomadJob, type Build } from '../build.ts';
 import type { Rng } from '../../engine/rng.ts';
 import type { NomadSubmitter } from '../services/schedulerer.ts';
 import type { OutputProcessor } from '../services/output-processor.ts';
@@ -10,13 +10,14 @@ import { NomadScheduler, CPU_MHZ_PER_CORE, type Change, type Placement } from '.
 import { createDurationSampler, type DurationSampler } from '../workload/durations.ts';
 import { SampleSet } from '../../metrics/percentiles.ts';
 import { TIMINGS } from '../timings.ts';
+import { IdTable } from '../../util/id-table.ts';
 
 /** One task of a build placed on a Nomad client. */
 interface TaskRun {
-  allocId: string;
+  /** The scheduler's allocation record (live, read-only): the run names it to the scheduler. */
+  alloc: Placement;
   nodeId: string;
   build: Build;
-  taskIndex: number;
   hasVm: boolean;
   running: boolean;
   /** The allocation is gone (node lost, job stopped, state wiped): pending callbacks are ignored. */
@@ -43,8 +44,10 @@ export class NomadFleet implements NomadSubmitter {
   readonly scheduler: NomadScheduler;
   private readonly rng: Rng;
   private readonly durations: DurationSampler[];
-  private readonly runs = new Map<string, TaskRun>();
-  private readonly buildsByJob = new Map<string, Build>();
+  /** Task runs by allocation serial, i.e. in placement order. */
+  private readonly runs = new IdTable<TaskRun>();
+  /** Builds with a job at the Nomad server, by build number (see `buildOf`). */
+  private readonly builds = new IdTable<Build>();
   readonly queueTimes = new SampleSet();
   /** Run-queue entry until the first task runs steps: queue time plus the wait for a VM. */
   readonly startDelays = new SampleSet();
@@ -121,7 +124,7 @@ export class NomadFleet implements NomadSubmitter {
 
   submit(build: Build): void {
     const rc = build.resourceClass;
-    this.buildsByJob.set(build.nomadJobId, build);
+    this.builds.set(build.id, build);
     build.stage = 'pending';
     build.submittedAtMs = this.world.sim.nowMs;
     this.audit.record('workflow.job.scheduled');
@@ -217,9 +220,9 @@ export class NomadFleet implements NomadSubmitter {
       this.output.abandon(run.build);
     }
     for (const jobId of lostJobs) {
-      const build = this.buildsByJob.get(jobId);
+      const build = this.buildOf(jobId);
       if (build === undefined) continue;
-      this.buildsByJob.delete(jobId);
+      this.builds.delete(build.id);
       this.fates.lose(build, 'Nomad server state wiped: its pending job was forgotten');
       this.output.abandon(build);
     }
@@ -276,22 +279,31 @@ export class NomadFleet implements NomadSubmitter {
     if (this.serverUp) this.apply(this.scheduler.retryBlocked());
   };
 
+  /** The build whose Nomad job this is: its id leads back to the build number (`Build.nomadJobId`). */
+  private buildOf(jobId: string): Build | undefined {
+    const build = this.builds.get(buildIdOfNomadJob(jobId));
+    return build !== undefined && build.nomadJobId === jobId ? build : undefined;
+  }
+
   private apply(change: Change): void {
-    for (const p of change.placed) this.placed(p);
-    for (const p of change.lost) this.allocLost(p, 'Nomad client lost: its allocation was lost');
-    for (const p of change.stopped) {
-      const run = this.runs.get(p.allocId);
+    // Indexed loops: `for…of` allocated an iterator per list here (the lists mix the shared frozen empty
+    // array with ordinary ones), and this runs once or twice per task.
+    const { placed, lost, stopped } = change;
+    for (let k = 0; k < placed.length; k++) this.placed(placed[k]!);
+    for (let k = 0; k < lost.length; k++) this.allocLost(lost[k]!, 'Nomad client lost: its allocation was lost');
+    for (let k = 0; k < stopped.length; k++) {
+      const run = this.runs.get(stopped[k]!.serial);
       if (run) this.markGone(run);
     }
     if (change.unblockPending) this.requestRetry();
   }
 
   private placed(p: Placement): void {
-    const build = this.buildsByJob.get(p.jobId);
+    const build = this.buildOf(p.jobId);
     if (build === undefined) throw new Error(`placement for unknown job ${p.jobId}`);
     if (p.taskIndex === 0) this.capacityWaits.add(this.world.sim.nowMs - build.submittedAtMs);
-    const run: TaskRun = { allocId: p.allocId, nodeId: p.nodeId, build, taskIndex: p.taskIndex, hasVm: false, running: false, gone: false };
-    this.runs.set(p.allocId, run);
+    const run: TaskRun = { alloc: p, nodeId: p.nodeId, build, hasVm: false, running: false, gone: false };
+    this.runs.set(p.serial, run);
     this.world.trace?.(`${this.world.sim.nowMs} alloc ${p.allocId} of ${build.name} task ${p.taskIndex} placed on ${p.nodeId}`);
     const rc = build.resourceClass;
     this.usedCpuMilli += rc.cpuMilli;
@@ -304,10 +316,10 @@ export class NomadFleet implements NomadSubmitter {
     const { sim } = this.world;
     const build = run.build;
     run.running = true;
-    if (this.serverUp) this.scheduler.markRunning(run.allocId);
+    if (this.serverUp) this.scheduler.markRunning(run.alloc);
     else
       this.deferred.push(() => {
-        if (this.scheduler.alloc(run.allocId)?.clientStatus === 'pending') this.scheduler.markRunning(run.allocId);
+        if (this.scheduler.alloc(run.alloc)?.clientStatus === 'pending') this.scheduler.markRunning(run.alloc);
       });
     this.runningTasks++;
     if (this.runningTasks > this.peakRunningTasks) this.peakRunningTasks = this.runningTasks;
@@ -357,34 +369,34 @@ export class NomadFleet implements NomadSubmitter {
       return;
     }
     const build = run.build;
-    this.world.trace?.(`${this.world.sim.nowMs} alloc ${run.allocId} of ${build.name} ended ${ok ? 'complete' : 'failed'}`);
+    this.world.trace?.(`${this.world.sim.nowMs} alloc ${run.alloc.allocId} of ${build.name} ended ${ok ? 'complete' : 'failed'}`);
     this.release(run);
     this.tasksCompleted++;
     build.tasksDone++;
     if (!ok) build.tasksFailed++;
     if (build.tasksDone === build.tasksTotal) {
-      this.buildsByJob.delete(build.nomadJobId);
+      this.builds.delete(build.id);
       this.output.finish(build);
     }
-    if (this.serverUp) this.apply(this.scheduler.finishAlloc(run.allocId, ok ? 'complete' : 'failed'));
+    if (this.serverUp) this.apply(this.scheduler.finishAlloc(run.alloc, ok ? 'complete' : 'failed'));
     else
       this.deferred.push(() => {
         // The server may have declared the allocation lost meanwhile (a partition past the heartbeat timeout).
-        const status = this.scheduler.alloc(run.allocId)?.clientStatus;
-        if (status === 'pending' || status === 'running') this.apply(this.scheduler.finishAlloc(run.allocId, ok ? 'complete' : 'failed'));
+        const status = this.scheduler.alloc(run.alloc)?.clientStatus;
+        if (status === 'pending' || status === 'running') this.apply(this.scheduler.finishAlloc(run.alloc, ok ? 'complete' : 'failed'));
       });
   };
 
   /** An allocation the server declared lost: CircleCI fails the build as an infrastructure failure and re-runs it. */
   private allocLost(p: Placement, reason: string): void {
-    const run = this.runs.get(p.allocId);
+    const run = this.runs.get(p.serial);
     if (run) this.markGone(run);
-    const build = run?.build ?? this.buildsByJob.get(p.jobId);
+    const build = run?.build ?? this.buildOf(p.jobId);
     if (build === undefined) return;
     build.tasksLost++;
     this.tasksLost++;
     if (build.fate !== undefined) return;
-    this.buildsByJob.delete(build.nomadJobId);
+    this.builds.delete(build.id);
     this.output.abandon(build);
     this.apply(this.scheduler.stopJob(build.nomadJobId));
     if (this.retryBuild) this.retryBuild(build, reason);
@@ -399,7 +411,7 @@ export class NomadFleet implements NomadSubmitter {
   }
 
   private release(run: TaskRun): void {
-    if (!this.runs.delete(run.allocId)) return;
+    if (!this.runs.delete(run.alloc.serial)) return;
     if (run.hasVm) this.vm.release();
     run.hasVm = false;
     if (run.running) this.runningTasks--;

@@ -1,5 +1,6 @@
 import type { ShapeCounts } from './feasible.ts';
 import { fmix32 } from '../../util/hash.ts';
+import { IdTable } from '../../util/id-table.ts';
 
 /**
  * The state a Nomad server holds: nodes, jobs, allocations and evaluations.
@@ -132,71 +133,15 @@ export function shortId(id: string): string {
 }
 
 /**
- * Records keyed by their id serial, in fixed-size chunks: lookup is two array reads, and a chunk is
- * dropped once every record in it has been removed, so memory follows the live records (plus one
- * pointer per 4,096 serials ever issued) without the cost of hash-map deletions on every GC.
+ * Records keyed by their id serial (see `IdTable`): lookup is two array reads, and a chunk is dropped once
+ * every record in it has been removed, without the cost of hash-map deletions on every GC. Serials are
+ * added in increasing order, so a dropped chunk never comes back.
  */
-export class SerialTable<T> {
-  private static readonly SHIFT = 12;
-  private static readonly SIZE = 1 << SerialTable.SHIFT;
-  private static readonly MASK = SerialTable.SIZE - 1;
-  private readonly chunks: ((T | undefined)[] | undefined)[] = [];
-  /** Live records per chunk. */
-  private readonly live: number[] = [];
-  /** Serials below this have been issued (a chunk is only dropped once it can get no new record). */
-  private issued = 0;
-  private count = 0;
-
-  get size(): number {
-    return this.count;
-  }
-
-  get(serial: number): T | undefined {
-    if (!(serial >= 0 && serial < this.issued)) return undefined;
-    const chunk = this.chunks[serial >>> SerialTable.SHIFT];
-    return chunk === undefined ? undefined : chunk[serial & SerialTable.MASK];
-  }
-
+export class SerialTable<T> extends IdTable<T> {
   /** Stores a record under the next serial; serials must be added in increasing order. */
   add(serial: number, value: T): void {
-    if (serial < this.issued) throw new Error(`serial ${serial} added out of order (next is ${this.issued})`);
-    const c = serial >>> SerialTable.SHIFT;
-    while (this.chunks.length <= c) {
-      this.chunks.push(undefined);
-      this.live.push(0);
-    }
-    // A cleared table may have dropped the chunk that is still being filled.
-    const chunk = (this.chunks[c] ??= new Array<T | undefined>(SerialTable.SIZE));
-    chunk[serial & SerialTable.MASK] = value;
-    this.live[c]!++;
-    this.issued = serial + 1;
-    this.count++;
-  }
-
-  delete(serial: number): void {
-    const c = serial >>> SerialTable.SHIFT;
-    const chunk = this.chunks[c];
-    if (chunk === undefined || chunk[serial & SerialTable.MASK] === undefined) return;
-    chunk[serial & SerialTable.MASK] = undefined;
-    this.count--;
-    // A chunk whose last serial has been issued can receive nothing more: drop it once empty.
-    if (--this.live[c]! === 0 && (c + 1) << SerialTable.SHIFT <= this.issued) this.chunks[c] = undefined;
-  }
-
-  /** Live records in serial order. */
-  *values(): IterableIterator<T> {
-    for (const chunk of this.chunks) {
-      if (chunk === undefined) continue;
-      for (const v of chunk) if (v !== undefined) yield v;
-    }
-  }
-
-  clear(): void {
-    for (let c = 0; c < this.chunks.length; c++) {
-      this.chunks[c] = undefined;
-      this.live[c] = 0;
-    }
-    this.count = 0;
+    if (serial < this.top) throw new Error(`serial ${serial} added out of order (next is ${this.top})`);
+    this.set(serial, value);
   }
 }
 
@@ -515,6 +460,11 @@ export interface JobSpec {
 
 /** Where one task of a job was placed. */
 export interface Placement {
+  /**
+   * The allocation's serial: 0, 1, 2, … in placement order, the number its id is made from. A dense key for
+   * a caller's own per-allocation state (`IdTable`), cheaper than the 36-character id.
+   */
+  readonly serial: number;
   readonly allocId: string;
   readonly jobId: string;
   /** 0-based task index within the job (CircleCI's parallel container index). */
@@ -529,17 +479,20 @@ export interface AllocView extends Placement {
   readonly clientStatus: ClientStatus;
 }
 
-/** One allocation record. The scheduler hands it out typed as `Placement` / `AllocView`. */
+/**
+ * One allocation record. The scheduler hands it out typed as `Placement` / `AllocView`. Its id string is
+ * made on first use: most allocations of a long run are never looked at by id.
+ */
 export class Alloc implements AllocView {
   desiredStatus: DesiredStatus = 'run';
   clientStatus: ClientStatus = 'pending';
   /** Internal: position in the node's allocation list while non-terminal, else -1. */
   slot = -1;
+  private idText: string | null = null;
 
   constructor(
-    /** Internal: the serial the id was made from, the key of the allocation table. */
+    /** The serial the id is made from, the key of the allocation table. */
     readonly serial: number,
-    readonly allocId: string,
     readonly jobId: string,
     readonly taskIndex: number,
     readonly nodeId: string,
@@ -550,6 +503,10 @@ export class Alloc implements AllocView {
     /** Internal: the node's index in the node table. */
     readonly nodeIdx: number,
   ) {}
+
+  get allocId(): string {
+    return (this.idText ??= nomadId(ID_ALLOC, this.serial));
+  }
 
   get evalId(): string {
     return this.evaluation.id;
@@ -562,6 +519,7 @@ export class Alloc implements AllocView {
   /** The view's fields only: the record links to its job, which links back. */
   toJSON(): AllocView {
     return {
+      serial: this.serial,
       allocId: this.allocId,
       jobId: this.jobId,
       taskIndex: this.taskIndex,

@@ -165,7 +165,6 @@ export const MAX_INDEXED_SHAPES = 64;
 export class FitIndex {
   readonly shapes: ShapeCounts[] = [];
   private readonly all: Shape[] = [];
-  private readonly byKey = new Map<string, Shape>();
   private readonly before: Int8Array;
   private pending = -1;
 
@@ -178,15 +177,16 @@ export class FitIndex {
 
   /** The counts for an ask's shape, indexing it (one pass over the nodes) the first time; null when full. */
   shapeFor(ask: Ask): ShapeCounts | null {
-    const key = `${ask.cpuMilli}/${ask.memoryMb}/${ask.dcIdx}/${ask.classIdx}`;
-    const known = this.byKey.get(key);
-    if (known !== undefined) return known;
+    // A scan of at most `maxShapes` entries (a handful in practice) costs less than building a string key per job.
+    for (const sh of this.all) {
+      const a = sh.ask;
+      if (a.cpuMilli === ask.cpuMilli && a.memoryMb === ask.memoryMb && a.dcIdx === ask.dcIdx && a.classIdx === ask.classIdx) return sh;
+    }
     if (this.all.length >= this.maxShapes) return null;
     const sh = new Shape({ cpuMilli: ask.cpuMilli, memoryMb: ask.memoryMb, dcIdx: ask.dcIdx, classIdx: ask.classIdx }, this.nodes.size);
     for (let i = 0; i < this.nodes.size; i++) sh.count(i, level(this.nodes, i, sh.ask), 1);
     this.all.push(sh);
     this.shapes.push(sh);
-    this.byKey.set(key, sh);
     return sh;
   }
 

@@ -4,6 +4,7 @@ export {
   DEFAULT_MAX_BLOCKED_RETRIES_PER_CHANGE,
   DEFAULT_RESERVED_CPU_MILLI,
   DEFAULT_RESERVED_MEMORY_MB,
+  type AllocRef,
   type Change,
   type JobCounts,
   type NodeResources,

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { Rng } from '../../engine/rng.ts';
+import { ID_ALLOC, nomadId } from './cluster-state.ts';
 import { auditScheduler } from './invariants.ts';
 import { NomadScheduler, type NomadSchedulerOptions } from './scheduler.ts';
 
@@ -338,6 +339,23 @@ describe('NomadScheduler: stop, wipe, GC, gauges', () => {
     expect(s.evaluation(evalId)).toBeUndefined();
     expect(s.counts()).toEqual({ pending: 0, running: 1, complete: 0, dead: 0 });
     expect(s.gc()).toBe(0);
+  });
+
+  it('names allocations by the placement it handed out as well as by id', () => {
+    const s = scheduler();
+    client(s, 'a');
+    const [p, q] = s.registerJob({ id: 'j', count: 2, ...medium }).placed;
+    expect([p!.serial, q!.serial]).toEqual([0, 1]);
+    expect(p!.allocId).toBe(nomadId(ID_ALLOC, p!.serial));
+    s.markRunning(p!);
+    expect(s.alloc(p!)?.clientStatus).toBe('running');
+    s.finishAlloc(p!, 'complete');
+    s.finishAlloc(q!.allocId, 'failed');
+    expect(s.alloc(q!)?.clientStatus).toBe('failed');
+    expect(() => s.finishAlloc(p!, 'complete')).toThrow(/already complete/);
+    s.gc();
+    expect(s.alloc(p!)).toBeUndefined();
+    expect(() => s.markRunning(p!)).toThrow(new RegExp(`unknown allocation ${p!.allocId}`));
   });
 
   it('counts complete jobs as a subset of dead ones', () => {

@@ -125,6 +125,12 @@ export interface NodeResources {
   reservedMemory: number;
 }
 
+/**
+ * An allocation as callers name it: its id, or the `Placement` a `Change` handed out (which spares the
+ * 36-character id for callers that keep the placement, as the fleet model does).
+ */
+export type AllocRef = string | Placement;
+
 const EMPTY: readonly never[] = Object.freeze([]);
 
 /** Collects one call's effects without allocating arrays that stay empty. */
@@ -177,7 +183,9 @@ export class NomadScheduler {
   private readonly fitIndex = new FitIndex(this.nodeTable);
   private readonly stack: GenericStack;
   private readonly blocked = new BlockedEvals();
-  private readonly jobTable = new Map<string, Job>();
+  /** Jobs by creation sequence (`Job.seq`), and the sequence of each job id (see `IdTable` for why not one Map of jobs). */
+  private readonly jobTable = new SerialTable<Job>();
+  private readonly jobSeqs = new Map<string, number>();
   /** Allocations by id serial (see `idSerial`). */
   private readonly allocTable = new SerialTable<Alloc>();
   /** Evaluations by id serial. */
@@ -318,7 +326,7 @@ export class NomadScheduler {
   registerJob(spec: JobSpec): Change {
     const out = this.out.reset();
     if (typeof spec.id !== 'string' || spec.id.length === 0) throw new RangeError('job id must be a non-empty string');
-    if (this.jobTable.has(spec.id)) throw new RangeError(`job ${spec.id} is already registered`);
+    if (this.jobSeqs.has(spec.id)) throw new RangeError(`job ${spec.id} is already registered`);
     requirePositiveInteger('count', spec.count);
     requirePositiveInteger('cpuMilli', spec.cpuMilli);
     requirePositiveInteger('memoryMb', spec.memoryMb);
@@ -343,7 +351,8 @@ export class NomadScheduler {
       this.jobSeq++,
     );
     job.shape = this.fitIndex.shapeFor(job);
-    this.jobTable.set(job.id, job);
+    this.jobTable.add(job.seq, job);
+    this.jobSeqs.set(job.id, job.seq);
     this.jobCounts.pending++;
     const ev = this.newEval(job, 'pending', 'job-register', null);
     this.runEval(job, ev, out);
@@ -352,19 +361,19 @@ export class NomadScheduler {
   }
 
   /** The client reports an allocation started (client status pending → running). */
-  markRunning(allocId: string): void {
-    const a = this.allocRecord(allocId);
-    if (a.clientStatus !== 'pending') throw new RangeError(`allocation ${allocId} is ${a.clientStatus}, not pending`);
+  markRunning(alloc: AllocRef): void {
+    const a = this.allocRecord(alloc);
+    if (a.clientStatus !== 'pending') throw new RangeError(`allocation ${a.allocId} is ${a.clientStatus}, not pending`);
     a.clientStatus = 'running';
     a.job.starting--;
   }
 
   /** An allocation ended (`complete` or `failed`): frees its capacity and retries blocked evaluations. */
-  finishAlloc(allocId: string, outcome: 'complete' | 'failed'): Change {
+  finishAlloc(alloc: AllocRef, outcome: 'complete' | 'failed'): Change {
     const out = this.out.reset();
     if (outcome !== 'complete' && outcome !== 'failed') throw new RangeError(`unknown outcome ${String(outcome)}`);
-    const a = this.allocRecord(allocId);
-    if (a.terminal) throw new RangeError(`allocation ${allocId} is already ${a.clientStatus}`);
+    const a = this.allocRecord(alloc);
+    if (a.terminal) throw new RangeError(`allocation ${a.allocId} is already ${a.clientStatus}`);
     this.terminate(a, outcome, out);
     this.markDirty(a.nodeIdx);
     this.updateJobStatus(a.job);
@@ -377,7 +386,7 @@ export class NomadScheduler {
    */
   stopJob(jobId: string): Change {
     const out = this.out.reset();
-    const job = this.jobTable.get(jobId);
+    const job = this.jobRecord(jobId);
     if (job === undefined) throw new RangeError(`unknown job ${jobId}`);
     if (job.status !== 'dead') {
       this.newEval(job, 'complete', 'job-deregister', null);
@@ -422,6 +431,7 @@ export class NomadScheduler {
       a.clientStatus = 'lost';
     }
     this.jobTable.clear();
+    this.jobSeqs.clear();
     this.allocTable.clear();
     this.evalTable.clear();
     this.deadJobs = [];
@@ -451,7 +461,8 @@ export class NomadScheduler {
     for (const job of this.deadJobs) {
       for (const a of job.allocs) this.allocTable.delete(a.serial);
       for (const e of job.evals) this.evalTable.delete(e.serial);
-      this.jobTable.delete(job.id);
+      this.jobTable.delete(job.seq);
+      this.jobSeqs.delete(job.id);
       this.jobCounts.dead--;
       if (job.countedComplete) this.jobCounts.complete--;
       n++;
@@ -465,12 +476,12 @@ export class NomadScheduler {
 
   /** The job's status, or undefined for an unknown (or garbage-collected) job. */
   jobStatus(jobId: string): JobStatus | undefined {
-    return this.jobTable.get(jobId)?.status;
+    return this.jobRecord(jobId)?.status;
   }
 
   /** A snapshot of one job. */
   job(jobId: string): JobView | undefined {
-    return this.jobTable.get(jobId)?.view();
+    return this.jobRecord(jobId)?.view();
   }
 
   /** Snapshots of every known job, in registration order. */
@@ -478,15 +489,14 @@ export class NomadScheduler {
     return [...this.jobTable.values()].map((j) => j.view());
   }
 
-  /** One allocation (live, read-only). */
-  alloc(allocId: string): AllocView | undefined {
-    const a = this.allocTable.get(idSerial(ID_ALLOC, allocId));
-    return a !== undefined && a.allocId === allocId ? a : undefined;
+  /** One allocation (live, read-only), or undefined when unknown or garbage-collected. */
+  alloc(alloc: AllocRef): AllocView | undefined {
+    return this.lookupAlloc(alloc);
   }
 
   /** A job's allocations in placement order. */
   jobAllocs(jobId: string): AllocView[] {
-    return [...(this.jobTable.get(jobId)?.allocs ?? [])];
+    return [...(this.jobRecord(jobId)?.allocs ?? [])];
   }
 
   /** Non-terminal allocations on a node, in placement order. */
@@ -590,15 +600,30 @@ export class NomadScheduler {
     };
   }
 
+  private jobRecord(jobId: string): Job | undefined {
+    const seq = this.jobSeqs.get(jobId);
+    return seq === undefined ? undefined : this.jobTable.get(seq);
+  }
+
   private nodeIndex(nodeId: string): number {
     const i = this.nodeTable.indexOf(nodeId);
     if (i === undefined) throw new RangeError(`unknown node ${nodeId}`);
     return i;
   }
 
-  private allocRecord(allocId: string): Alloc {
-    const a = this.allocTable.get(idSerial(ID_ALLOC, allocId));
-    if (a === undefined || a.allocId !== allocId) throw new RangeError(`unknown allocation ${allocId}`);
+  private lookupAlloc(ref: AllocRef): Alloc | undefined {
+    if (typeof ref === 'string') {
+      const a = this.allocTable.get(idSerial(ID_ALLOC, ref));
+      return a !== undefined && a.allocId === ref ? a : undefined;
+    }
+    // A placement is the record itself: it counts only while this scheduler still holds it.
+    const a = this.allocTable.get(ref.serial);
+    return a === ref ? a : undefined;
+  }
+
+  private allocRecord(ref: AllocRef): Alloc {
+    const a = this.lookupAlloc(ref);
+    if (a === undefined) throw new RangeError(`unknown allocation ${typeof ref === 'string' ? ref : ref.allocId}`);
     return a;
   }
 
@@ -658,7 +683,7 @@ export class NomadScheduler {
   private place(job: Job, i: number, ev: Eval, out: ChangeBuilder): void {
     const nodes = this.nodeTable;
     const serial = this.allocCounter++;
-    const a = new Alloc(serial, nomadId(ID_ALLOC, serial), job.id, job.placedTasks++, nodes.ids[i]!, ev, job, i);
+    const a = new Alloc(serial, job.id, job.placedTasks++, nodes.ids[i]!, ev, job, i);
     this.fitIndex.beforeChange(i);
     nodes.allocate(i, job.cpuMilli, job.memoryMb);
     this.fitIndex.afterChange(i);
@@ -669,7 +694,9 @@ export class NomadScheduler {
     const perNode = job.perNode;
     if (perNode !== null) perNode.set(i, (perNode.get(i) ?? 0) + 1);
     this.allocTable.add(serial, a);
-    (out.placed ??= []).push(a);
+    // Most calls place one task: a one-element literal is sized for it (an empty array grows to 17 slots).
+    if (out.placed === null) out.placed = [a];
+    else out.placed.push(a);
   }
 
   /** Moves a non-terminal allocation to a terminal client status and releases its resources. */

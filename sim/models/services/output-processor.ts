@@ -5,6 +5,7 @@ import type { AuditLog } from './audit-log.ts';
 import type { Broker } from './broker.ts';
 import type { TestResults } from './test-results.ts';
 import { NEEDS } from './dependencies.ts';
+import { IdTable } from '../../util/id-table.ts';
 
 /** Counts of what landed in each store, by the seeds' object-storage prefixes and collections. */
 export interface StoredData {
@@ -35,8 +36,11 @@ export interface StoredData {
  */
 export class OutputProcessor {
   readonly stored: StoredData = { stepOutput: 0, buildRecords: 0, artifacts: 0, testResults: 0 };
-  /** Builds whose output currently streams (live output in redis). */
-  readonly streaming = new Set<Build>();
+  /**
+   * Builds whose output currently streams (live output in redis), by build number. What happens to each when a
+   * store goes down does not depend on the others, so the order they are visited in does not matter.
+   */
+  readonly streaming = new IdTable<Build>();
   private readonly fileserved: boolean;
 
   constructor(
@@ -54,7 +58,7 @@ export class OutputProcessor {
     services.onChange('output-processor', (_n, state, _p, cause) => {
       if (state === 'running') return;
       // Its in-memory buffers go with it; build agents streaming to it see their connection drop.
-      for (const b of this.streaming) {
+      for (const b of this.streaming.values()) {
         if (state !== 'paused' && cause !== 'stop') this.loseOutput(b);
         b.infraFailure ??= 'lost connection to output-processor';
       }
@@ -63,17 +67,17 @@ export class OutputProcessor {
     services.onChange('rabbitmq', (_n, state) => {
       if (state === 'running') return;
       // Status updates go through RabbitMQ: "All running builds will fail".
-      for (const b of this.streaming) b.infraFailure ??= 'rabbitmq down: status updates failed';
+      for (const b of this.streaming.values()) b.infraFailure ??= 'rabbitmq down: status updates failed';
     });
     services.onChange('mongo', (_n, state) => {
       if (state === 'running') return;
-      for (const b of this.streaming) b.infraFailure ??= 'mongo down: build status could not be written';
+      for (const b of this.streaming.values()) b.infraFailure ??= 'mongo down: build status could not be written';
     });
   }
 
   /** A build's first task started: its output begins to stream into redis. */
   started(build: Build): void {
-    this.streaming.add(build);
+    this.streaming.set(build.id, build);
     if (!this.world.services.isUp('redis') || !this.world.services.isUp('output-processor')) this.markLiveLost(build);
   }
 
@@ -90,13 +94,13 @@ export class OutputProcessor {
 
   /** A build ended without finishing normally (its allocation was lost): it stops streaming. */
   abandon(build: Build): void {
-    this.streaming.delete(build);
+    this.streaming.delete(build.id);
   }
 
   private readonly finalise = (build: Build): void => {
     const { ledger, sim, services } = this.world;
     if (build.fate !== undefined) return;
-    this.streaming.delete(build);
+    this.streaming.delete(build.id);
     const downService = services.firstDown(NEEDS.finalise);
     const down = downService !== undefined ? `${downService} down` : this.broker.publishRefused();
     if (down === undefined && this.broker.diskAlarm) {
@@ -154,7 +158,7 @@ export class OutputProcessor {
   }
 
   private loseLiveOutput(_why: string): void {
-    for (const b of this.streaming) this.markLiveLost(b);
+    for (const b of this.streaming.values()) this.markLiveLost(b);
   }
 
   private markLiveLost(build: Build): void {

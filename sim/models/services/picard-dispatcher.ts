@@ -18,8 +18,12 @@ import { TIMINGS } from '../timings.ts';
  * be no meaningful loss of data".
  */
 export class PicardDispatcher implements RunQueueConsumer {
-  /** Builds taken and not yet handed on (unacknowledged messages), with the token of that take. */
-  private readonly working = new Map<Build, number>();
+  /**
+   * Builds taken and not yet handed on (unacknowledged messages), one per busy worker, with the token of that
+   * take at the same index. A small array rather than a Map: it holds at most `picardWorkers` builds.
+   */
+  private readonly working: Build[] = [];
+  private readonly tokens: number[] = [];
 
   constructor(
     private readonly world: World,
@@ -41,17 +45,17 @@ export class PicardDispatcher implements RunQueueConsumer {
   }
 
   get inFlight(): number {
-    return this.working.size;
+    return this.working.length;
   }
 
   poke(): void {
     const { services, sim, telegraf } = this.world;
     if (!services.isUp('picard-dispatcher') || !this.broker.deliverable) return;
     const queue = this.dispatcher.runQueue;
-    while (this.working.size < TIMINGS.picardWorkers && queue.length > 0) {
+    while (this.working.length < TIMINGS.picardWorkers && queue.length > 0) {
       const build = queue.shift()!;
-      const token = ++build.token;
-      this.working.set(build, token);
+      this.working.push(build);
+      this.tokens.push(++build.token);
       build.stage = 'dispatching';
       if (build.acceptedAtMs < 0) {
         build.acceptedAtMs = sim.nowMs;
@@ -65,8 +69,9 @@ export class PicardDispatcher implements RunQueueConsumer {
 
   /** picard-dispatcher died: RabbitMQ puts its unacknowledged builds back at the head of the run queue. */
   private redeliverUnacked(): void {
-    const builds = [...this.working.keys()].sort((a, b) => b.id - a.id);
-    this.working.clear();
+    const builds = [...this.working].sort((a, b) => b.id - a.id);
+    this.working.length = 0;
+    this.tokens.length = 0;
     for (const b of builds) {
       b.token++;
       b.stage = 'run-queue';
@@ -76,8 +81,13 @@ export class PicardDispatcher implements RunQueueConsumer {
   }
 
   private readonly configFetched = (build: Build): void => {
-    if (this.working.get(build) !== build.token) return; // taken by a worker that has since died
-    this.working.delete(build);
+    const k = this.working.indexOf(build);
+    if (k < 0 || this.tokens[k] !== build.token) return; // taken by a worker that has since died
+    // The worker is free again: move the last busy one into its place.
+    this.working[k] = this.working[this.working.length - 1]!;
+    this.tokens[k] = this.tokens[this.tokens.length - 1]!;
+    this.working.pop();
+    this.tokens.pop();
     const down = this.world.services.firstDown(NEEDS.githubApi);
     if (down !== undefined) this.fates.fail(build, `${down} down: the GitHub API call for config.yml failed`);
     else if (build.template.usesContexts) this.contexts.fetch(build, this.handOn);

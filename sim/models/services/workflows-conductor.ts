@@ -7,6 +7,7 @@ import type { SettledResourceClass } from '../../scenario/settled.ts';
 import type { AuditLog } from './audit-log.ts';
 import { NEEDS } from './dependencies.ts';
 import { TIMINGS } from '../timings.ts';
+import { IdTable } from '../../util/id-table.ts';
 
 /** Where a new build goes: the dispatcher's usage queue. */
 export interface BuildSink {
@@ -31,11 +32,11 @@ export class WorkflowsConductor {
   succeeded = 0;
   failed = 0;
   inconsistent = 0;
-  /** Builds created and not yet given a fate (for end-of-run accounting). */
-  readonly inflight = new Map<number, Build>();
+  /** Builds created and not yet given a fate (for end-of-run accounting), by build number. */
+  readonly inflight = new IdTable<Build>();
   private sink: BuildSink | undefined;
-  /** Workflows still running (for a wiped postgres: their records go). */
-  private readonly active = new Set<Workflow>();
+  /** Workflows still running (for a wiped postgres: their records go), by workflow id (creation order). */
+  private readonly active = new IdTable<Workflow>();
   private readonly classes = new Map<JobTemplate, SettledResourceClass>();
 
   constructor(
@@ -66,7 +67,7 @@ export class WorkflowsConductor {
     const template = this.mix.template(webhook.template);
     const workflow: Workflow = { id: this.nextWorkflowId++, webhook, template, jobsTotal: template.workflowJobs, jobsStarted: 0, state: 'running' };
     this.started++;
-    this.active.add(workflow);
+    this.active.set(workflow.id, workflow);
     this.audit.record('workflow.start');
     // The caller's delay already covered creating the workflow and its first build.
     this.startNextJob(workflow);
@@ -82,13 +83,13 @@ export class WorkflowsConductor {
     if (!succeeded) {
       wf.state = 'failed';
       this.failed++;
-      this.active.delete(wf);
+      this.active.delete(wf.id);
     } else if (wf.jobsStarted < wf.jobsTotal) {
       this.world.sim.schedule(TIMINGS.workflowStartMs, this.startNextJob, wf);
     } else {
       wf.state = 'succeeded';
       this.succeeded++;
-      this.active.delete(wf);
+      this.active.delete(wf.id);
     }
   }
 
@@ -109,14 +110,14 @@ export class WorkflowsConductor {
     if (wf.state !== 'running') return;
     wf.state = 'inconsistent';
     this.inconsistent++;
-    this.active.delete(wf);
+    this.active.delete(wf.id);
     this.world.trace?.(`${this.world.sim.nowMs} workflow ${wf.id} inconsistent: ${reason}`);
   }
 
   /** postgres's data deleted: finished workflows' records are gone and running workflows lose their state. */
   wipeRecords(): void {
     this.world.ledger.lose('workflow_records', this.succeeded + this.failed + this.active.size);
-    for (const wf of [...this.active]) this.makeInconsistent(wf, 'postgres data wiped');
+    for (const wf of [...this.active.values()]) this.makeInconsistent(wf, 'postgres data wiped');
   }
 
   private readonly startNextJob = (wf: Workflow): void => {
