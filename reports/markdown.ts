@@ -1,6 +1,7 @@
 import { comparisonText, valueText } from '../sim/report/expectations.ts';
 import { isDurationMetric } from '../sim/report/paths.ts';
-import type { ExpectationResult, ObservedSeverity, Percentiles, Report } from '../sim/report/types.ts';
+import type { ExpectationResult, LiveSection, ObservedSeverity, Percentiles, Report } from '../sim/report/types.ts';
+import type { Agreement } from '../sim/agreement.ts';
 import { formatDurationMs } from '../sim/util/duration.ts';
 
 /**
@@ -21,6 +22,8 @@ export function toMarkdown(report: Report): string {
     expectations(report),
     affectedBuilds(report),
     metrics(report),
+    ...(report.live ? [liveRun(report.live)] : []),
+    ...(report.agreement ? [agreement(report.agreement)] : []),
     replay(report),
   ];
   return `${sections.map((lines) => lines.join('\n')).join('\n\n')}\n`;
@@ -264,6 +267,35 @@ function metrics(report: Report): string[] {
     table(['metric', 'type', 'samples', 'mean', 'min', 'max', 'last'], rows, ['left', 'left', 'right', 'right', 'right', 'right', 'right']),
     '',
     `Engine: ${formatNumber(report.engine.events)} events, ${formatAt(report.engine.virtual_ms)} of virtual time, stopped: ${inline(report.engine.stop_reason)}.`,
+  ];
+}
+
+function liveRun(live: LiveSection): string[] {
+  const backends = Object.entries(live.backends).map(([name, detail]) => [name, detail]);
+  return [
+    '## Live run',
+    '',
+    `Replayed at ${formatNumber(live.time_scale)}× in ${formatNumber(live.wall_ms / 1000, 1)} s of wall time after a ${formatNumber(live.boot_ms / 1000, 1)} s boot; ended: ${inline(live.stop_reason)}; peak memory of the whole stack ${formatNumber(live.peak_rss_mb)} MB.`,
+    '',
+    table(['component', 'backend'], backends),
+    '',
+    ...(live.fault_log.length ? ['Faults as carried out (planned time, then when it happened and finished, in scenario time):', '', ...live.fault_log.map((l) => `- ${inline(l)}`), ''] : []),
+    `Not measured live yet: ${live.not_measured.join('; ')}.`,
+  ];
+}
+
+function agreement(a: Agreement): string[] {
+  const rows = a.checks.map((c) => [c.what, String(c.sim), String(c.live), c.rule, c.agrees ? '✅' : '❌']);
+  return [
+    '## Agreement with the simulation',
+    '',
+    `${a.agrees ? '✅ The live run agrees' : '❌ The live run does not agree'} with the simulated run of the same scenario and seed (queue-time tolerance: ±${formatNumber(a.tolerance.relative * 100)} % or ${formatDurationMs(a.tolerance.absoluteMs)}, whichever is larger).`,
+    '',
+    table(['check', 'sim', 'live', 'rule', ''], rows),
+    '',
+    'Counts side by side (not judged: a live outage lasts as long as the real restart takes):',
+    '',
+    table(['builds', 'sim', 'live'], a.counts.map((c) => [c.what, formatNumber(c.sim), formatNumber(c.live)]), ['left', 'right', 'right']),
   ];
 }
 

@@ -10,6 +10,19 @@ export interface LedgerEntry {
   fate: Fate | undefined;
 }
 
+type FateCounts = Pick<BuildCounts, 'triggered' | 'succeeded' | 'failed' | 'lost' | 'stuck'>;
+
+/** Every triggered build has exactly one fate: succeeded + failed + lost + stuck = triggered. */
+export function isConserved(c: FateCounts): boolean {
+  return c.succeeded + c.failed + c.lost + c.stuck === c.triggered;
+}
+
+/** The conservation equation as the report shows it. */
+export function ledgerEquation(c: FateCounts): string {
+  const sum = c.succeeded + c.failed + c.lost + c.stuck;
+  return `${c.succeeded} + ${c.failed} + ${c.lost} + ${c.stuck} = ${sum} ${sum === c.triggered ? '=' : '≠'} ${c.triggered} triggered`;
+}
+
 /** How many affected builds the report lists by name (the counts are always complete). */
 export const AFFECTED_LIST_LIMIT = 50;
 
@@ -59,14 +72,11 @@ export class Ledger {
 
   /** succeeded + failed + lost + stuck = triggered. */
   conserved(): boolean {
-    const c = this.counts;
-    return c.succeeded + c.failed + c.lost + c.stuck === c.triggered;
+    return isConserved(this.counts);
   }
 
   equation(): string {
-    const c = this.counts;
-    const sum = c.succeeded + c.failed + c.lost + c.stuck;
-    return `${c.succeeded} + ${c.failed} + ${c.lost} + ${c.stuck} = ${sum} ${sum === c.triggered ? '=' : '≠'} ${c.triggered} triggered`;
+    return ledgerEquation(this.counts);
   }
 
   private note(build: string, fate: AffectedBuild['fate'], reason: string, atMs: number): void {

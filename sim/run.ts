@@ -20,14 +20,24 @@ export interface RunOutput {
 }
 
 export function runScenarioDetailed(scenario: SettledScenario, profile: Profile, opts: Pick<TwinOptions, 'onProgress' | 'maxEvents'> = {}): RunOutput {
+  const { report, files } = runWithBaseline(scenario, profile, opts);
+  return { report, files };
+}
+
+/**
+ * The run's report and files and, with faults, the fault-free baseline's report it was classified against
+ * (a live run is classified against the same simulated baseline).
+ */
+export function runWithBaseline(scenario: SettledScenario, profile: Profile, opts: Pick<TwinOptions, 'onProgress' | 'maxEvents'> = {}): RunOutput & { baseline: Report | undefined } {
   const twin = new Twin(scenario, profile, opts);
   twin.run();
   const files = { 'nomad-status.txt': twin.nomadStatusText };
-  if (scenario.faults.length === 0) return { report: buildReport(twin), files };
+  if (scenario.faults.length === 0) return { report: buildReport(twin), files, baseline: undefined };
 
   const baselineTwin = new Twin(scenario, profile, { ...(opts.maxEvents ? { maxEvents: opts.maxEvents } : {}), withoutFaults: true });
   baselineTwin.run();
   const report = buildReport(twin);
-  const { severity, because } = classify(report, buildReport(baselineTwin));
-  return { report: withSeverity(report, severity, because, scenario.expect), files };
+  const baseline = buildReport(baselineTwin);
+  const { severity, because } = classify(report, baseline);
+  return { report: withSeverity(report, severity, because, scenario.expect), files, baseline };
 }

@@ -13,7 +13,7 @@ export class CliError extends Error {
   }
 }
 
-export const COMMANDS = ['run', 'validate', 'topology', 'conformance', 'explore', 'up', 'status', 'down', 'dr', 'tune', 'schema', 'help'] as const;
+export const COMMANDS = ['run', 'validate', 'topology', 'conformance', 'explore', 'agree', 'up', 'status', 'down', 'dr', 'tune', 'schema', 'help'] as const;
 export type Command = (typeof COMMANDS)[number];
 
 interface OptionSpec {
@@ -27,9 +27,10 @@ interface OptionSpec {
 
 /** The options table: one row per flag, with the commands that take it. */
 export const OPTIONS: Record<string, OptionSpec> = {
-  seed: { type: 'string', value: 'N', description: 'root seed (overrides the scenario file)', commands: ['run', 'explore', 'conformance', 'dr', 'tune'] },
-  out: { type: 'string', value: 'DIR', description: 'where report files are written (default reports/out)', commands: ['run', 'conformance', 'explore', 'dr', 'tune'] },
+  seed: { type: 'string', value: 'N', description: 'root seed (overrides the scenario file)', commands: ['run', 'explore', 'conformance', 'agree', 'dr', 'tune'] },
+  out: { type: 'string', value: 'DIR', description: 'where report files are written (default reports/out)', commands: ['run', 'conformance', 'explore', 'agree', 'dr', 'tune'] },
   mode: { type: 'string', value: 'sim|live', description: 'runtime: deterministic simulation (default) or the live stack', commands: ['run', 'dr'] },
+  'time-scale': { type: 'string', value: 'X', description: 'live mode: scenario seconds per wall-clock second (default: the scenario\'s time_scale, else 60)', commands: ['run', 'agree'] },
   version: { type: 'string', value: 'V', description: 'version profile: 2.19.6 (default) or 2.17.2', commands: ['topology', 'conformance', 'up'] },
   json: { type: 'boolean', description: 'print JSON instead of a table', commands: ['topology', 'status', 'validate'] },
   runs: { type: 'string', value: 'N', description: 'number of random fault schedules', commands: ['explore'] },
@@ -37,7 +38,7 @@ export const OPTIONS: Record<string, OptionSpec> = {
   detach: { type: 'boolean', short: 'd', description: 'return once the stack is healthy and leave it running', commands: ['up'] },
   scenario: { type: 'string', value: 'FILE', description: 'scenario whose topology the stack follows', commands: ['up'] },
   supervise: { type: 'boolean', description: 'internal: run as the detached supervisor of `twin up -d`', commands: ['up'] },
-  quiet: { type: 'boolean', short: 'q', description: 'no progress output', commands: ['run', 'conformance', 'explore', 'dr', 'tune'] },
+  quiet: { type: 'boolean', short: 'q', description: 'no progress output', commands: ['run', 'conformance', 'explore', 'agree', 'dr', 'tune'] },
   help: { type: 'boolean', short: 'h', description: 'show help', commands: [...COMMANDS] },
 };
 
@@ -47,6 +48,7 @@ export interface ParsedArgs {
   seed?: number;
   out?: string;
   mode?: 'sim' | 'live';
+  timeScale?: number;
   version?: string;
   json: boolean;
   runs?: number;
@@ -113,12 +115,18 @@ export function parseCliArgs(argv: readonly string[]): ParsedArgs {
     if (v.mode !== 'sim' && v.mode !== 'live') throw new CliError(`--mode must be sim or live, got \`${v.mode}\``);
     out.mode = v.mode;
   }
+  const ts = v['time-scale'];
+  if (typeof ts === 'string') {
+    const x = Number(ts);
+    if (!/^\d+(\.\d+)?$/.test(ts) || !(x > 0) || x > 100_000) throw new CliError(`--time-scale must be a number of scenario seconds per wall second, above 0 and at most 100000, got \`${ts}\``, 'for example --time-scale 60 (an hour in a minute)');
+    out.timeScale = x;
+  }
   if (typeof v.version === 'string') out.version = v.version;
   if (typeof v.runs === 'string') out.runs = integer('runs', v.runs, 1, 1_000_000);
   if (typeof v.scenario === 'string') out.scenario = v.scenario;
 
   if (!out.help) {
-    const needsFiles: Command[] = ['run', 'validate', 'explore', 'dr', 'tune'];
+    const needsFiles: Command[] = ['run', 'validate', 'explore', 'agree', 'dr', 'tune'];
     if (needsFiles.includes(command) && out.files.length === 0) throw new CliError(`\`twin ${command}\` needs at least one scenario file`, `for example: twin ${command} scenarios/baseline.yaml`);
     if (!needsFiles.includes(command) && out.files.length > 0) throw new CliError(`\`twin ${command}\` takes no file arguments, got ${out.files.join(' ')}`);
     if ((command === 'explore' || command === 'dr') && out.files.length > 1) throw new CliError(`\`twin ${command}\` takes one scenario file`);
@@ -140,6 +148,7 @@ export function helpText(command?: Command): string {
     '  schema                        print the JSON Schema of scenario files',
     '  conformance [--version V]     the severity matrix: documented vs observed, per container',
     '  explore <scenario.yaml> --runs N [--seed S]   random fault schedules, invariants, shrinking',
+    '  agree <scenario.yaml>...      run each scenario live and in simulation, compare fates, severity, queue times',
     '  up [-d] [--scenario F]        boot the live stack (every container a killable service); status [--json]; down',
     '  dr | tune                     not available yet (see README)',
     '',

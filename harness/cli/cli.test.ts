@@ -63,6 +63,11 @@ describe('parseCliArgs', () => {
     expect(bad(['run'])).toContain('needs at least one scenario file');
     expect(bad(['topology', '--seed', '1'])).toContain('does not apply');
     expect(bad(['run', 'a.yaml', '--mode', 'real'])).toContain('sim or live');
+    expect(bad(['run', 'a.yaml', '--time-scale', 'fast'])).toContain('--time-scale must be a number');
+    expect(bad(['run', 'a.yaml', '--time-scale', '0'])).toContain('above 0');
+    expect(bad(['validate', 'a.yaml', '--time-scale', '60'])).toContain('does not apply');
+    expect(bad(['agree'])).toContain('needs at least one scenario file');
+    expect(parseCliArgs(['agree', 'a.yaml', '--time-scale', '240'])).toMatchObject({ command: 'agree', timeScale: 240 });
   });
 });
 
@@ -95,6 +100,17 @@ describe('twin CLI', () => {
     expect(await main(['run', join(dir, 'ok.yaml'), join(dir, 'bad.yaml'), '--out', out], c.io)).toBe(2);
     expect(c.stderr).toMatch(/bad\.yaml:6:\d+: workload\.jobs\[0\]\.duration: `soon` is not valid/);
     expect(c.stderr).toContain('nothing was run or written');
+    expect(existsSync(out)).toBe(false);
+  });
+
+  it('refuses a live run whose faults have no live counterpart, before starting anything, and writes nothing', async () => {
+    const dir = tmp({ 'live.yaml': `${OK}faults:\n  - { at: 10m, action: kill, target: telegraf }\n` });
+    const out = join(dir, 'out');
+    const c = capture();
+    expect(await main(['run', join(dir, 'live.yaml'), '--mode', 'live', '--out', out], c.io)).toBe(2);
+    expect(c.stderr).toContain('faults[0] (kill telegraf at 10 min): live mode cannot act on `telegraf` yet');
+    expect(c.stderr).toContain('hint: live faults act on the real processes postgres, redis, rabbitmq');
+    expect(c.stderr).not.toContain('starting postgres');
     expect(existsSync(out)).toBe(false);
   });
 

@@ -15,6 +15,10 @@ import { formatDurationMs } from '../../sim/util/duration.ts';
 import { conformanceCommand } from './commands/conformance.ts';
 import { exploreCommand } from './commands/explore.ts';
 import { upCommand, statusCommand, downCommand } from './commands/live-stack.ts';
+import { runLive, checkLiveSupport, LiveUnsupportedError } from '../live/replay/run-live.ts';
+import { backendOptionsFromEnv } from '../live/backends.ts';
+import { ProviderError } from '../providers/index.ts';
+import { toJson } from '../../reports/json.ts';
 
 /** Where the CLI writes; injectable so tests capture output. */
 export interface CliIo {
@@ -45,7 +49,9 @@ export async function main(argv: readonly string[], io: CliIo = { stdout: proces
   try {
     switch (args.command) {
       case 'run':
-        return runCommand(args, out, err, io);
+        return await runCommand(args, out, err, io);
+      case 'agree':
+        return await runCommand({ ...args, mode: 'live' }, out, err, io, true);
       case 'validate':
         return validateCommand(args, out, err);
       case 'topology':
@@ -77,8 +83,12 @@ export async function main(argv: readonly string[], io: CliIo = { stdout: proces
       err(`twin: ${e.message}`);
       return EXIT.badInput;
     }
-    if (e instanceof CliError) {
+    if (e instanceof CliError || e instanceof LiveUnsupportedError) {
       err(`twin: ${e.message}${e.hint ? `\n  hint: ${e.hint}` : ''}`);
+      return EXIT.badInput;
+    }
+    if (e instanceof ProviderError) {
+      err(`twin: the live stack did not start: ${e.message}${e.hint ? `\n  hint: ${e.hint}` : ''}`);
       return EXIT.badInput;
     }
     throw e;
@@ -107,33 +117,55 @@ function loadAll(files: readonly string[], args: ParsedArgs): SettledScenario[] 
   return settled;
 }
 
-function runCommand(args: ParsedArgs, out: (s: string) => void, err: (s: string) => void, io: CliIo): number {
-  const scenarios = loadAll(args.files, args);
-  const live = scenarios.filter((s) => s.mode === 'live');
-  if (live.length > 0) {
-    throw new CliError(`live mode is not available yet (${live.map((s) => s.name).join(', ')})`, 'run with --mode sim; the live harness is tracked in the issues');
-  }
+/**
+ * `twin run` (and `twin agree`, which runs every scenario live and judges the agreement with the simulation):
+ * all files are loaded and checked first; live scenarios are checked for live support before anything starts.
+ */
+async function runCommand(args: ParsedArgs, out: (s: string) => void, err: (s: string) => void, io: CliIo, judgeAgreement = false): Promise<number> {
+  const scenarios = loadAll(args.files, args).map((s) => (args.timeScale !== undefined ? { ...s, timeScale: args.timeScale } : s));
+  for (const s of scenarios) if (s.mode === 'live') checkLiveSupport(s);
   const outDir = args.out ?? 'reports/out';
   const reports: Report[] = [];
+  let disagreements = 0;
   for (const scenario of scenarios) {
     const profile = loadProfile(scenario.version);
-    err(`twin: ${scenario.name}: version ${scenario.version}, seed ${scenario.seed}, ${formatDurationMs(scenario.durationMs)} of virtual time, ${scenario.topology.nomadClients.count} Nomad clients, ${scenario.faults.length} faults`);
+    const live = scenario.mode === 'live';
+    err(
+      `twin: ${scenario.name}: version ${scenario.version}, seed ${scenario.seed}, ${formatDurationMs(scenario.durationMs)} of ${live ? `scenario time, live at ${scenario.timeScale}× (about ${formatDurationMs(Math.round(scenario.durationMs / scenario.timeScale))} of wall time)` : 'virtual time'}, ` +
+        `${scenario.topology.nomadClients.count} Nomad clients, ${scenario.faults.length} faults`,
+    );
     const progress = new Progress(io.stderr as NodeJS.WriteStream, `  ${scenario.name}`, !args.quiet);
-    const { report, files } = runScenarioDetailed(scenario, profile, { onProgress: (v, end) => progress.update(v, end, formatDurationMs(v)) });
+    const onProgress = (v: number, end: number) => progress.update(v, end, formatDurationMs(v));
+    let report: Report;
+    let files: Record<string, string>;
+    if (live) {
+      const { urls } = backendOptionsFromEnv();
+      const r = await runLive(scenario, profile, { ...(urls ? { urls } : {}), onProgress, log: (line) => (args.quiet ? undefined : (progress.clear(), err(`  ${line}`))) });
+      report = r.report;
+      files = { ...r.files, 'sim-report.json': toJson(r.sim) };
+    } else {
+      ({ report, files } = runScenarioDetailed(scenario, profile, { onProgress }));
+    }
     progress.done();
     const dir = scenarios.length === 1 ? outDir : join(outDir, scenario.name);
     writeFilesAtomically(dir, { ...renderReportFiles(report), ...files });
     reports.push(report);
     const b = report.builds;
     out(
-      `${report.passed ? 'PASS' : 'FAIL'} ${report.scenario}: ${b.triggered} builds (${b.succeeded} succeeded, ${b.failed} failed, ${b.lost} lost, ${b.stuck} stuck), ` +
+      `${report.passed ? 'PASS' : 'FAIL'} ${report.scenario}${live ? ' (live)' : ''}: ${b.triggered} builds (${b.succeeded} succeeded, ${b.failed} failed, ${b.lost} lost, ${b.stuck} stuck), ` +
         `${b.not_triggered} not triggered; queue p95 ${formatMs(report.queue_time_ms.p95)}; severity ${report.observed_severity} → ${dir}/report.md`,
     );
     for (const e of report.expectations.filter((x) => !x.passed)) out(`  ✗ ${e.metric} ${e.op} ${String(e.expected)}: got ${String(e.actual)}${e.error ? ` (${e.error})` : ''}`);
     if (!report.ledger.conserved) out(`  ✗ ledger not conserved: ${report.ledger.equation}`);
+    if (report.agreement) {
+      const a = report.agreement;
+      if (!a.agrees) disagreements++;
+      out(`  ${a.agrees ? '✓ agrees with the simulation' : '✗ does not agree with the simulation'}: ${a.checks.filter((c) => !c.agrees).map((c) => `${c.what} sim ${c.sim} vs live ${c.live}`).join('; ') || `${a.checks.length} checks`}`);
+    }
     if (!report.passed) out(`  Rerun: ${report.replay}`);
   }
   if (scenarios.length > 1) writeFilesAtomically(outDir, { 'junit.xml': toJunitMany(reports) });
+  if (judgeAgreement && disagreements > 0) return EXIT.expectationFailed;
   return reports.every((r) => r.passed) ? EXIT.pass : EXIT.expectationFailed;
 }
 

@@ -23,6 +23,14 @@ export class Progress {
     this.lastPercent = percent;
   }
 
+  /** Clears the line on a terminal so that another line can be printed; the next update redraws it. */
+  clear(): void {
+    if (this.enabled && this.tty && this.lastPercent >= 0) {
+      this.stream.write('\r'.padEnd(80) + '\r');
+      this.lastPercent = -1;
+    }
+  }
+
   done(): void {
     if (this.enabled && this.tty && this.lastPercent >= 0) this.stream.write('\r'.padEnd(80) + '\r');
   }

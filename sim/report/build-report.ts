@@ -90,7 +90,8 @@ export function withSeverity(report: Report, severity: ObservedSeverity, because
   return judge(out, expect);
 }
 
-function judge(report: Report, expect: SettledScenario['expect']): Report {
+/** Evaluates the expectations and sets `passed` (expectations met and the ledger conserved). */
+export function judge(report: Report, expect: SettledScenario['expect']): Report {
   report.expectations = evaluateExpectations(report, expect);
   report.passed = report.expectations.every((e) => e.passed) && report.ledger.conserved;
   return report;
@@ -104,7 +105,8 @@ function round4(x: number): number {
   return Math.round(x * 10_000) / 10_000;
 }
 
-function roundMetrics(m: Report['metrics']): Report['metrics'] {
+/** Metric summaries rounded to two decimals, as the report shows them. */
+export function roundMetrics(m: Report['metrics']): Report['metrics'] {
   const out: Report['metrics'] = {};
   for (const [k, v] of Object.entries(m)) out[k] = { ...v, mean: round2(v.mean), max: round2(v.max), min: round2(v.min), last: round2(v.last) };
   return out;

@@ -1,3 +1,4 @@
+import type { Agreement } from '../agreement.ts';
 /**
  * The report contract of DESIGN.md (`report.json`). Field names are snake_case and stable: acceptance
  * scenarios outside the repository read them. Extend freely; never rename or remove.
@@ -142,4 +143,25 @@ export interface Report {
   ledger: { conserved: boolean; equation: string };
   affected_builds: AffectedBuild[];
   engine: { events: number; virtual_ms: number; stop_reason: string };
+  /** Live runs only: how the replay ran on real components. */
+  live?: LiveSection;
+  /** Live runs only: the comparison with the simulated run of the same scenario and seed. */
+  agreement?: Agreement;
+}
+
+export interface LiveSection {
+  /** Scenario ms per wall-clock ms. */
+  time_scale: number;
+  /** Wall-clock time of the replay (after boot) and of the boot. */
+  wall_ms: number;
+  boot_ms: number;
+  stop_reason: string;
+  /** What each component ran on. */
+  backends: Record<string, string>;
+  /** The whole stack's peak resident memory: this process and every process it started. */
+  peak_rss_mb: number;
+  /** Each fault as it was carried out: scenario time planned, when it happened, what was done. */
+  fault_log: string[];
+  /** Report fields a live run does not measure yet (they hold zeros or the scenario's settings). */
+  not_measured: string[];
 }

@@ -3,15 +3,86 @@ import type { Channel, ChannelModel, ConfirmChannel } from 'amqplib';
 /** Opens an AMQP connection (a provider handle's `connect()`, or `amqp.connect(url)`). */
 export type AmqpConnect = () => Promise<ChannelModel>;
 
-/** Closes the TCP socket under a connection at once: no `connection.close`, no acks, no cancels. */
+/**
+ * Closes the TCP socket under a connection at once: no `connection.close`, no acks, no cancels. The socket is
+ * destroyed with an error so that amqplib notices and emits `close` (a plain destroy leaves it believing the
+ * connection open, and a later `close()` would wait for ever).
+ */
 export function destroyConnection(conn: ChannelModel | null | undefined): void {
   if (!conn) return;
-  const stream = (conn as unknown as { connection?: { stream?: { destroy(): void } } }).connection?.stream;
-  if (stream) stream.destroy();
+  const stream = (conn as unknown as { connection?: { stream?: { destroy(err?: Error): void } } }).connection?.stream;
+  if (stream) stream.destroy(new Error('connection killed by the twin'));
   else void conn.close().catch(() => undefined);
 }
 
 export type { Channel, ChannelModel, ConfirmChannel };
+
+/**
+ * Publishes to a queue on a confirm channel, opened on first use and again after the connection was lost:
+ * `publish` resolves once the broker confirmed the message, and rejects when it cannot be delivered (the broker
+ * is down, refused it, or the connection broke), so the caller can answer with an error.
+ */
+export class ConfirmPublisher {
+  private conn: ChannelModel | null = null;
+  private channel: ConfirmChannel | null = null;
+  private opening: Promise<ConfirmChannel> | null = null;
+
+  constructor(
+    private readonly connect: AmqpConnect,
+    /** Queues declared (non-durable) when the channel opens. */
+    private readonly queues: readonly string[],
+  ) {}
+
+  private channelFor(): Promise<ConfirmChannel> {
+    if (this.channel) return Promise.resolve(this.channel);
+    this.opening ??= (async () => {
+      try {
+        const conn = await this.connect();
+        conn.on('error', () => undefined);
+        const ch = await conn.createConfirmChannel();
+        ch.on('error', () => undefined);
+        for (const q of this.queues) await ch.assertQueue(q, { durable: false });
+        conn.once('close', () => {
+          if (this.conn === conn) {
+            this.conn = null;
+            this.channel = null;
+          }
+        });
+        this.conn = conn;
+        this.channel = ch;
+        return ch;
+      } finally {
+        this.opening = null;
+      }
+    })();
+    return this.opening;
+  }
+
+  async publish(queue: string, msg: unknown): Promise<void> {
+    const ch = await this.channelFor();
+    await new Promise<void>((resolve, reject) => {
+      try {
+        ch.sendToQueue(queue, Buffer.from(JSON.stringify(msg)), { contentType: 'application/json' }, (err) => (err ? reject(err instanceof Error ? err : new Error(String(err))) : resolve()));
+      } catch (err) {
+        reject(err instanceof Error ? err : new Error(String(err)));
+      }
+    });
+  }
+
+  async close(): Promise<void> {
+    const c = this.conn;
+    this.conn = null;
+    this.channel = null;
+    if (c) await c.close().catch(() => undefined);
+  }
+
+  /** The socket destroyed at once (the owning stage was killed). */
+  kill(): void {
+    destroyConnection(this.conn);
+    this.conn = null;
+    this.channel = null;
+  }
+}
 
 /**
  * A queue consumer that reconnects: `start()` connects, declares and consumes; an unexpected connection loss

@@ -7,6 +7,8 @@ export interface BuildAgentRunnerOptions {
   startDelayMs?: number;
   /** Output lines per allocation; default 3. */
   lines?: number;
+  /** Virtual ms per wall ms: `Meta.duration_ms` is the scenario's time and runs `duration_ms / timeScale`; default 1. */
+  timeScale?: number;
 }
 
 /**
@@ -17,6 +19,11 @@ export interface BuildAgentRunnerOptions {
 export class BuildAgentRunner implements TaskRunner {
   posts = 0;
   postFailures = 0;
+  /** Allocations between start and finish now, and the most at once. */
+  running = 0;
+  peakRunning = 0;
+  /** Allocations that ran to their end. */
+  completed = 0;
 
   constructor(private readonly opts: BuildAgentRunnerOptions) {}
 
@@ -41,6 +48,8 @@ export class BuildAgentRunner implements TaskRunner {
     const buildId = alloc.meta.build_id;
     const duration = Number(alloc.meta.duration_ms ?? 1000);
     const parallelism = Number(alloc.meta.parallelism ?? 1);
+    const failed = alloc.meta.fails === 'true';
+    const scale = this.opts.timeScale ?? 1;
     const timers = new Set<NodeJS.Timeout>();
     let stopped = false;
     const later = (ms: number, fn: () => void | Promise<void>) => {
@@ -50,20 +59,30 @@ export class BuildAgentRunner implements TaskRunner {
       }, ms);
       timers.add(t);
     };
+    let counted = false;
+    const uncount = () => {
+      if (counted) this.running--;
+      counted = false;
+    };
     later(this.opts.startDelayMs ?? 20, async () => {
       ctx.markRunning();
+      counted = true;
+      if (++this.running > this.peakRunning) this.peakRunning = this.running;
       if (buildId === undefined) return ctx.finish('failed', 'Meta.build_id missing');
       await this.post(`/builds/${buildId}/start`, { alloc: alloc.allocId, index: alloc.taskIndex });
       const n = this.opts.lines ?? 3;
       const lines = Array.from({ length: n }, (_, i) => `[${alloc.taskIndex}] step ${i + 1} on ${alloc.nodeName}`);
       await this.post(`/builds/${buildId}/output`, { lines });
-      later(Number.isFinite(duration) ? duration : 1000, async () => {
-        await this.post(`/builds/${buildId}/finish`, { alloc: alloc.allocId, index: alloc.taskIndex, parallelism });
+      later((Number.isFinite(duration) ? duration : 1000) / scale, async () => {
+        await this.post(`/builds/${buildId}/finish`, { alloc: alloc.allocId, index: alloc.taskIndex, parallelism, ...(failed ? { failed: true } : {}) });
+        uncount();
+        // A red test fails the build, not the allocation: build-agent itself ended normally.
         if (!stopped) ctx.finish('complete');
       });
     });
     return {
       stop: () => {
+        uncount();
         stopped = true;
         for (const t of timers) clearTimeout(t);
         timers.clear();

@@ -1,7 +1,7 @@
 import type http from 'node:http';
 import type pg from 'pg';
 import { verifyWebhookSignature } from '../../github/client.ts';
-import { destroyConnection, type AmqpConnect, type ChannelModel, type ConfirmChannel } from './amqp.ts';
+import { ConfirmPublisher, type AmqpConnect } from './amqp.ts';
 import { HttpStage, readBody, send } from './http-util.ts';
 import { RUN_QUEUE, type RunMessage } from './schema.ts';
 
@@ -14,20 +14,21 @@ export interface FrontendOptions {
 }
 
 /**
- * frontend: `POST /hooks/github`. A signed `push` becomes a `builds` row (`queued`) and a message on the
- * non-durable `run-queue`; 200 only when both happened. A PostgreSQL or RabbitMQ failure answers 500 (and
- * the row is removed again), so GHE logs the delivery as failed: the push is not triggered.
+ * frontend: `POST /hooks/github`. A signed `push` becomes a workflow and the `builds` row of its first job
+ * (`queued`) and a message on the non-durable `run-queue`; 200 only when all of it happened. A PostgreSQL or
+ * RabbitMQ failure answers 500 (and the rows are removed again), so GHE logs the delivery as failed: the push is
+ * not triggered. `POST /api/v2/project/gh/:owner/:repo/pipeline` (`{ "sha": … }`) triggers a pipeline the same
+ * way without a webhook, as cron-service's scheduled workflows do.
  */
 export class Frontend {
   private readonly http: HttpStage;
-  private conn: ChannelModel | null = null;
-  private channel: ConfirmChannel | null = null;
-  private opening: Promise<ConfirmChannel> | null = null;
+  private readonly publisher: ConfirmPublisher;
   /** Answers by status, for the test and the README's numbers. */
   readonly answers = new Map<number, number>();
 
   constructor(private readonly opts: FrontendOptions) {
     this.http = new HttpStage((req, res) => this.route(req, res), opts.port ?? 0);
+    this.publisher = new ConfirmPublisher(opts.connect, [RUN_QUEUE]);
   }
 
   get url(): string {
@@ -44,17 +45,12 @@ export class Frontend {
 
   async stop(): Promise<void> {
     await this.http.stop();
-    const c = this.conn;
-    this.conn = null;
-    this.channel = null;
-    if (c) await c.close().catch(() => undefined);
+    await this.publisher.close();
   }
 
   kill(): void {
     this.http.kill();
-    destroyConnection(this.conn);
-    this.conn = null;
-    this.channel = null;
+    this.publisher.kill();
   }
 
   private answer(res: http.ServerResponse, status: number, body: unknown): void {
@@ -62,45 +58,15 @@ export class Frontend {
     send(res, status, body);
   }
 
-  private channelFor(): Promise<ConfirmChannel> {
-    if (this.channel) return Promise.resolve(this.channel);
-    this.opening ??= (async () => {
-      try {
-        const conn = await this.opts.connect();
-        conn.on('error', () => undefined);
-        const ch = await conn.createConfirmChannel();
-        ch.on('error', () => undefined);
-        await ch.assertQueue(RUN_QUEUE, { durable: false });
-        conn.once('close', () => {
-          if (this.conn === conn) {
-            this.conn = null;
-            this.channel = null;
-          }
-        });
-        this.conn = conn;
-        this.channel = ch;
-        return ch;
-      } finally {
-        this.opening = null;
-      }
-    })();
-    return this.opening;
-  }
-
-  private async publish(msg: RunMessage): Promise<void> {
-    const ch = await this.channelFor();
-    await new Promise<void>((resolve, reject) => {
-      try {
-        ch.sendToQueue(RUN_QUEUE, Buffer.from(JSON.stringify(msg)), { contentType: 'application/json' }, (err) => (err ? reject(err instanceof Error ? err : new Error(String(err))) : resolve()));
-      } catch (err) {
-        reject(err instanceof Error ? err : new Error(String(err)));
-      }
-    });
-  }
-
   private async route(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
-    const path = (req.url ?? '/').split('?')[0];
+    const path = (req.url ?? '/').split('?')[0] ?? '/';
     if (req.method === 'GET' && path === '/health-check') return this.answer(res, 200, { ok: true });
+    const trigger = /^\/api\/v2\/project\/gh\/([^/]+)\/([^/]+)\/pipeline$/.exec(path);
+    if (req.method === 'POST' && trigger) {
+      const body = JSON.parse((await readBody(req)).toString('utf8') || '{}') as { sha?: unknown };
+      if (typeof body.sha !== 'string' || body.sha === '') return this.answer(res, 400, { message: 'sha is required' });
+      return this.startWorkflow(res, `${trigger[1]}/${trigger[2]}`, body.sha, null, 'scheduled');
+    }
     if (req.method !== 'POST' || path !== '/hooks/github') return this.answer(res, 404, { error: 'not found' });
     const raw = await readBody(req);
     if (!verifyWebhookSignature(raw, req.headers['x-hub-signature-256'] as string | undefined, this.opts.webhookSecret)) {
@@ -113,19 +79,29 @@ export class Frontend {
     const sha = payload.after;
     if (!repo || !sha) return this.answer(res, 400, { error: 'push without repository or after' });
     const guid = (req.headers['x-github-delivery'] as string | undefined) ?? null;
+    return this.startWorkflow(res, repo, sha, guid, 'push');
+  }
+
+  private async startWorkflow(res: http.ServerResponse, repo: string, sha: string, guid: string | null, source: 'push' | 'scheduled'): Promise<void> {
     let buildId: number;
+    let workflowId: number;
     try {
-      const r = await this.opts.pool.query<{ id: string }>("INSERT INTO builds (repo, sha, delivery_guid, status) VALUES ($1, $2, $3, 'queued') RETURNING id", [repo, sha, guid]);
+      const r = await this.opts.pool.query<{ id: string; workflow_id: string }>(
+        `WITH w AS (INSERT INTO workflows (repo, sha, source) VALUES ($1, $2, $4) RETURNING id)
+         INSERT INTO builds (repo, sha, delivery_guid, status, workflow_id, job_index) SELECT $1, $2, $3, 'queued', w.id, 0 FROM w RETURNING id, workflow_id`,
+        [repo, sha, guid, source],
+      );
       buildId = Number(r.rows[0]!.id);
+      workflowId = Number(r.rows[0]!.workflow_id);
     } catch (err) {
       return this.answer(res, 500, { error: `postgres: ${err instanceof Error ? err.message : String(err)}` });
     }
     try {
-      await this.publish({ buildId, repo, sha });
+      await this.publisher.publish(RUN_QUEUE, { buildId, repo, sha, jobIndex: 0 } satisfies RunMessage);
     } catch (err) {
-      await this.opts.pool.query('DELETE FROM builds WHERE id = $1', [buildId]).catch(() => undefined);
+      await this.opts.pool.query('WITH b AS (DELETE FROM builds WHERE id = $1) DELETE FROM workflows WHERE id = $2', [buildId, workflowId]).catch(() => undefined);
       return this.answer(res, 500, { error: `rabbitmq: ${err instanceof Error ? err.message : String(err)}` });
     }
-    return this.answer(res, 200, { buildId });
+    return this.answer(res, 200, { buildId, workflowId });
   }
 }

@@ -1,6 +1,7 @@
-export { PIPELINE_DB, PIPELINE_MIGRATIONS, RUN_QUEUE, SCHEDULERER_QUEUE, type RunMessage, type ScheduleMessage } from './schema.ts';
+export { PIPELINE_DB, PIPELINE_MIGRATIONS, RUN_QUEUE, SCHEDULERER_QUEUE, WORKFLOW_EVENTS_QUEUE, type RunMessage, type ScheduleMessage, type WorkflowEvent } from './schema.ts';
 export { Frontend, type FrontendOptions } from './frontend.ts';
-export { PicardDispatcher, readBuildConfig, DEFAULT_DURATION_MS, DEFAULT_PARALLELISM } from './picard-dispatcher.ts';
+export { PicardDispatcher, readBuildConfig, DEFAULT_DURATION_MS, DEFAULT_PARALLELISM, DEFAULT_RESOURCE_CLASSES, type BuildConfig, type ResourceDefinition } from './picard-dispatcher.ts';
+export { WorkflowsConductor } from './workflows-conductor.ts';
 export { Schedulerer, buildJob } from './schedulerer.ts';
 export { OutputProcessor, outputKey } from './output-processor.ts';
 export { BuildAgentRunner } from './build-agent-runner.ts';

@@ -2,26 +2,37 @@ import type http from 'node:http';
 import type pg from 'pg';
 import type { Redis } from 'ioredis';
 import { HttpStage, readBody, send } from './http-util.ts';
+import { ConfirmPublisher, type AmqpConnect } from './amqp.ts';
+import { WORKFLOW_EVENTS_QUEUE, type WorkflowEvent } from './schema.ts';
 
 export interface OutputProcessorOptions {
   pool: pg.Pool;
   redis: Redis;
   port?: number;
+  /** RabbitMQ, for telling workflows-conductor that a job ended; without it, workflows are not followed. */
+  connect?: AmqpConnect;
 }
 
 export const outputKey = (id: number | string) => `output:${id}`;
 const finishedKey = (id: number | string) => `finished:${id}`;
+const failedKey = (id: number | string) => `failed:${id}`;
 
 /**
  * output-processor: `POST /builds/:id/start` (row `running`, `started_at` once), `/output` (`{ lines }`,
- * RPUSHed to `output:<id>`), `/finish` (`{ parallelism }`; when every parallel container finished: the Redis
- * lines are copied to `step_output`, the row becomes `succeeded` with `finished_at`, the keys are deleted).
+ * RPUSHed to `output:<id>`), `/finish` (`{ parallelism, failed? }`; when every parallel container finished:
+ * the Redis lines are copied to `step_output`, the row becomes `succeeded` (or `failed`) with `finished_at`,
+ * the keys are deleted, and a `workflow-events` message tells workflows-conductor; if RabbitMQ refuses it, the
+ * workflow is never told and stays `running`: inconsistent).
  */
 export class OutputProcessor {
   private readonly http: HttpStage;
+  private readonly publisher: ConfirmPublisher | undefined;
+  /** Workflow events RabbitMQ did not take. */
+  eventsLost = 0;
 
   constructor(private readonly opts: OutputProcessorOptions) {
     this.http = new HttpStage((req, res) => this.route(req, res), opts.port ?? 0);
+    this.publisher = opts.connect ? new ConfirmPublisher(opts.connect, [WORKFLOW_EVENTS_QUEUE]) : undefined;
   }
 
   get url(): string {
@@ -32,12 +43,14 @@ export class OutputProcessor {
     return this.http.start();
   }
 
-  stop(): Promise<void> {
-    return this.http.stop();
+  async stop(): Promise<void> {
+    await this.http.stop();
+    await this.publisher?.close();
   }
 
   kill(): void {
     this.http.kill();
+    this.publisher?.kill();
   }
 
   private async route(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
@@ -47,7 +60,7 @@ export class OutputProcessor {
     if (req.method !== 'POST' || !m) return send(res, 404, { error: 'not found' });
     const id = Number(m[1]);
     const raw = await readBody(req);
-    const body = (raw.length ? JSON.parse(raw.toString('utf8')) : {}) as { lines?: string[]; parallelism?: number };
+    const body = (raw.length ? JSON.parse(raw.toString('utf8')) : {}) as { lines?: string[]; parallelism?: number; failed?: boolean };
     const { pool, redis } = this.opts;
     if (m[2] === 'start') {
       await pool.query("UPDATE builds SET status = 'running', started_at = COALESCE(started_at, clock_timestamp()) WHERE id = $1 AND status IN ('queued', 'scheduled')", [id]);
@@ -58,16 +71,21 @@ export class OutputProcessor {
       if (lines.length) await redis.rpush(outputKey(id), ...lines);
       return send(res, 200, { ok: true });
     }
+    // A container that failed fails the build; the last container to finish decides.
+    if (body.failed) await redis.set(failedKey(id), '1');
     const done = await redis.incr(finishedKey(id));
     if (done < (body.parallelism ?? 1)) return send(res, 200, { ok: true, finished: done });
     const lines = await redis.lrange(outputKey(id), 0, -1);
+    const status = (await redis.exists(failedKey(id))) ? 'failed' : 'succeeded';
     const client = await pool.connect();
+    let row: { workflow_id: string | null; job_index: number } | undefined;
     try {
       await client.query('BEGIN');
       if (lines.length) {
         await client.query('INSERT INTO step_output (build_id, seq, line) SELECT $1, s.ord, s.line FROM unnest($2::text[]) WITH ORDINALITY AS s(line, ord) ON CONFLICT DO NOTHING', [id, lines]);
       }
-      await client.query("UPDATE builds SET status = 'succeeded', finished_at = clock_timestamp() WHERE id = $1", [id]);
+      const r = await client.query<{ workflow_id: string | null; job_index: number }>('UPDATE builds SET status = $2, finished_at = clock_timestamp() WHERE id = $1 RETURNING workflow_id, job_index', [id, status]);
+      row = r.rows[0];
       await client.query('COMMIT');
     } catch (err) {
       await client.query('ROLLBACK').catch(() => undefined);
@@ -75,7 +93,13 @@ export class OutputProcessor {
     } finally {
       client.release();
     }
-    await redis.del(outputKey(id), finishedKey(id));
-    return send(res, 200, { ok: true, succeeded: true, lines: lines.length });
+    await redis.del(outputKey(id), finishedKey(id), failedKey(id));
+    if (this.publisher && row?.workflow_id != null) {
+      const event: WorkflowEvent = { buildId: id, workflowId: Number(row.workflow_id), jobIndex: row.job_index, status };
+      await this.publisher.publish(WORKFLOW_EVENTS_QUEUE, event).catch(() => {
+        this.eventsLost++;
+      });
+    }
+    return send(res, 200, { ok: true, [status]: true, lines: lines.length });
   }
 }

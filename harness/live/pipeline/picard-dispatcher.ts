@@ -1,4 +1,6 @@
+import type pg from 'pg';
 import { parse } from 'yaml';
+import { CPU_MHZ_PER_CORE } from '../../../sim/models/nomad/index.ts';
 import { GithubClient } from '../../github/client.ts';
 import { ReconnectingConsumer, type AmqpConnect, type Channel } from './amqp.ts';
 import { RUN_QUEUE, SCHEDULERER_QUEUE, type RunMessage, type ScheduleMessage } from './schema.ts';
@@ -6,29 +8,81 @@ import { RUN_QUEUE, SCHEDULERER_QUEUE, type RunMessage, type ScheduleMessage } f
 export const DEFAULT_PARALLELISM = 1;
 export const DEFAULT_DURATION_MS = 2000;
 
-/** `parallelism` (top level, else the largest of the jobs') and the twin-only `x-twin-duration-ms`. */
-export function readBuildConfig(text: string): { parallelism: number; durationMs: number } {
+/** A resource class as picard-dispatcher's `resource-definitions.edn` gives it. */
+export interface ResourceDefinition {
+  cpuMilli: number;
+  memoryMb: number;
+}
+
+/** The default class of the seeds' picard-dispatcher log: `medium`, 2 CPU and 4096 MB, for docker and machine. */
+export const DEFAULT_RESOURCE_CLASSES: Readonly<Record<string, ResourceDefinition>> = {
+  'docker:medium': { cpuMilli: 2000, memoryMb: 4096 },
+  'machine:medium': { cpuMilli: 2000, memoryMb: 4096 },
+};
+
+/** What picard-dispatcher reads of one job of a config. */
+export interface BuildConfig {
+  jobName: string | undefined;
+  /** Jobs in the workflow, run in sequence. */
+  jobsTotal: number;
+  parallelism: number;
+  /** How long the job's steps run, in the scenario's (virtual) milliseconds: `x-twin-duration-ms`. */
+  durationMs: number;
+  executor: 'docker' | 'machine';
+  resourceClass: string;
+  fails: boolean;
+}
+
+/**
+ * Job `jobIndex` of the config's first workflow (its `jobs` in order; without workflows, the jobs in order):
+ * `parallelism` (the job's, else the top level's; without workflows the top level's, else the largest of the
+ * jobs'), `resource_class`, the executor (`machine:` or `docker:`), and the twin-only `x-twin-duration-ms`
+ * and `x-twin-fails` (the job's, else the top level's).
+ */
+export function readBuildConfig(text: string, jobIndex = 0): BuildConfig {
   const doc = (parse(text) ?? {}) as Record<string, unknown>;
   const num = (v: unknown): number | undefined => (typeof v === 'number' && Number.isFinite(v) && v > 0 ? v : undefined);
-  let parallelism = num(doc.parallelism);
-  if (parallelism === undefined && doc.jobs && typeof doc.jobs === 'object') {
-    for (const job of Object.values(doc.jobs as Record<string, unknown>)) {
-      const p = job && typeof job === 'object' ? num((job as Record<string, unknown>).parallelism) : undefined;
+  const obj = (v: unknown): Record<string, unknown> => (v && typeof v === 'object' && !Array.isArray(v) ? (v as Record<string, unknown>) : {});
+  const jobs = obj(doc.jobs);
+  const firstWorkflow = Object.values(obj(doc.workflows)).map(obj).find((w) => Array.isArray(w.jobs));
+  const order = firstWorkflow
+    ? (firstWorkflow.jobs as unknown[]).map((j) => (typeof j === 'string' ? j : Object.keys(obj(j))[0])).filter((j): j is string => typeof j === 'string')
+    : Object.keys(jobs);
+  const jobName = order[Math.min(jobIndex, Math.max(0, order.length - 1))];
+  const job = jobName === undefined ? {} : obj(jobs[jobName]);
+  // With workflows, the job's own; without (a v0 config), the top level's, else the largest of the jobs'.
+  let parallelism = firstWorkflow ? (num(job.parallelism) ?? num(doc.parallelism)) : num(doc.parallelism);
+  if (parallelism === undefined && !firstWorkflow) {
+    for (const j of Object.values(jobs)) {
+      const p = num(obj(j).parallelism);
       if (p !== undefined) parallelism = Math.max(parallelism ?? 0, p);
     }
   }
-  return { parallelism: Math.floor(parallelism ?? DEFAULT_PARALLELISM), durationMs: num(doc['x-twin-duration-ms']) ?? DEFAULT_DURATION_MS };
+  return {
+    jobName,
+    jobsTotal: Math.max(1, order.length),
+    parallelism: Math.floor(parallelism ?? DEFAULT_PARALLELISM),
+    durationMs: num(job['x-twin-duration-ms']) ?? num(doc['x-twin-duration-ms']) ?? DEFAULT_DURATION_MS,
+    executor: 'machine' in job ? 'machine' : 'docker',
+    resourceClass: typeof job.resource_class === 'string' ? job.resource_class : 'medium',
+    fails: (job['x-twin-fails'] ?? doc['x-twin-fails']) === true,
+  };
 }
 
 export interface PicardDispatcherOptions {
   connect: AmqpConnect;
   github: GithubClient;
+  /** Where `dispatched_at` and the workflow's job count are recorded; without it, nothing is. */
+  pool?: pg.Pool;
+  /** `executor:name` → size; default `DEFAULT_RESOURCE_CLASSES`. */
+  resourceClasses?: Readonly<Record<string, ResourceDefinition>>;
 }
 
 /**
  * picard-dispatcher: consumes `run-queue` (manual ack, prefetch 16), fetches `.circleci/config.yml` at the
- * pushed SHA from GHE, and publishes the build to `schedulerer`; acks only after publishing. A config that
- * cannot be fetched or read is dropped (nack without requeue).
+ * pushed SHA from GHE, reads the build's job, and publishes the build to `schedulerer`; acks only after
+ * publishing. A config that cannot be fetched or read, or names an unknown resource class, is dropped (nack
+ * without requeue) and the build ends `failed` with the reason.
  */
 export class PicardDispatcher extends ReconnectingConsumer {
   dispatched = 0;
@@ -45,17 +99,37 @@ export class PicardDispatcher extends ReconnectingConsumer {
   protected async handle(ch: Channel, content: Buffer, ack: () => void, nack: () => void): Promise<void> {
     const msg = JSON.parse(content.toString('utf8')) as RunMessage;
     const [owner, name] = msg.repo.split('/');
-    let cfg: { parallelism: number; durationMs: number };
+    let cfg: BuildConfig;
     try {
-      cfg = readBuildConfig(await this.opts.github.fetchConfig(owner!, name!, msg.sha));
-    } catch {
-      this.dropped++;
-      nack();
-      return;
+      cfg = readBuildConfig(await this.opts.github.fetchConfig(owner!, name!, msg.sha), msg.jobIndex ?? 0);
+    } catch (err) {
+      return this.drop(msg, `config could not be fetched from GitHub: ${err instanceof Error ? err.message : String(err)}`, nack);
     }
-    const out: ScheduleMessage = { ...msg, ...cfg };
+    const rc = (this.opts.resourceClasses ?? DEFAULT_RESOURCE_CLASSES)[`${cfg.executor}:${cfg.resourceClass}`];
+    if (rc === undefined) return this.drop(msg, `unknown resource class ${cfg.executor}:${cfg.resourceClass}`, nack);
+    const out: ScheduleMessage = {
+      ...msg,
+      parallelism: cfg.parallelism,
+      durationMs: cfg.durationMs,
+      cpuMhz: Math.ceil((rc.cpuMilli / 1000) * CPU_MHZ_PER_CORE),
+      memoryMb: rc.memoryMb,
+      ...(cfg.fails ? { fails: true } : {}),
+    };
     ch.sendToQueue(SCHEDULERER_QUEUE, Buffer.from(JSON.stringify(out)), { contentType: 'application/json' });
     this.dispatched++;
     ack();
+    await this.opts.pool
+      ?.query(
+        `WITH b AS (UPDATE builds SET dispatched_at = COALESCE(dispatched_at, clock_timestamp()), job_name = $2 WHERE id = $1 RETURNING workflow_id)
+         UPDATE workflows SET jobs_total = $3 WHERE id = (SELECT workflow_id FROM b) AND jobs_total IS NULL`,
+        [msg.buildId, cfg.jobName ?? null, cfg.jobsTotal],
+      )
+      .catch(() => undefined);
+  }
+
+  private async drop(msg: RunMessage, reason: string, nack: () => void): Promise<void> {
+    this.dropped++;
+    nack();
+    await this.opts.pool?.query("UPDATE builds SET status = 'failed', reason = $2, finished_at = clock_timestamp() WHERE id = $1 AND status = 'queued'", [msg.buildId, reason]).catch(() => undefined);
   }
 }

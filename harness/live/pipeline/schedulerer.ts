@@ -17,8 +17,10 @@ export function buildJob(msg: ScheduleMessage) {
     Name: id,
     Type: 'batch',
     Priority: 50,
-    Meta: { build_id: String(msg.buildId), duration_ms: String(msg.durationMs), parallelism: String(msg.parallelism) },
-    TaskGroups: [{ Name: 'build', Count: msg.parallelism, Tasks: [{ Name: 'build-agent', Driver: 'docker', Config: { image: 'circleci/build-agent' }, Resources: { CPU: 1000, MemoryMB: 1024 } }] }],
+    Meta: { build_id: String(msg.buildId), duration_ms: String(msg.durationMs), parallelism: String(msg.parallelism), ...(msg.fails ? { fails: 'true' } : {}) },
+    TaskGroups: [
+      { Name: 'build', Count: msg.parallelism, Tasks: [{ Name: 'build-agent', Driver: 'docker', Config: { image: 'circleci/build-agent' }, Resources: { CPU: msg.cpuMhz ?? 1000, MemoryMB: msg.memoryMb ?? 1024 } }] },
+    ],
   };
 }
 
@@ -40,10 +42,11 @@ export class Schedulerer extends ReconnectingConsumer {
     try {
       await this.opts.nomad.registerJob(buildJob(msg) as Parameters<NomadClient['registerJob']>[0]);
     } catch (err) {
-      // Unreachable (or refused): dropped, as picard-scheduler does.
-      void (err instanceof NomadApiError);
+      // Unreachable (or refused): dropped, as picard-scheduler does; the build will never run.
+      const why = err instanceof NomadApiError ? `Nomad refused the job: ${err.message}` : 'nomad_server unreachable: schedulerer dropped the job (it does not queue jobs)';
       this.dropped++;
       ack();
+      await this.opts.pool.query("UPDATE builds SET status = 'lost', reason = $2 WHERE id = $1 AND status = 'queued'", [msg.buildId, why]).catch(() => undefined);
       return;
     }
     await this.opts.pool

@@ -24,20 +24,60 @@ export const PIPELINE_MIGRATIONS: readonly Migration[] = [
     id: 'pipeline-002-step-output',
     sql: 'CREATE TABLE step_output (build_id bigint NOT NULL REFERENCES builds(id), seq integer NOT NULL, line text NOT NULL, PRIMARY KEY (build_id, seq))',
   },
+  {
+    // Workflows of several jobs run in sequence (workflows-conductor starts the next job when one succeeds);
+    // `reason` says why a build ended as it did when a stage gave up on it.
+    id: 'pipeline-003-workflows',
+    sql: `CREATE TABLE workflows (
+      id bigserial PRIMARY KEY,
+      repo text NOT NULL,
+      sha text NOT NULL,
+      source text NOT NULL DEFAULT 'push',
+      status text NOT NULL DEFAULT 'running',
+      jobs_total integer,
+      created_at timestamptz NOT NULL DEFAULT clock_timestamp(),
+      finished_at timestamptz
+    );
+    ALTER TABLE builds
+      ADD COLUMN workflow_id bigint REFERENCES workflows(id),
+      ADD COLUMN job_index integer NOT NULL DEFAULT 0,
+      ADD COLUMN job_name text,
+      ADD COLUMN dispatched_at timestamptz,
+      ADD COLUMN reason text;
+    CREATE INDEX builds_status ON builds (status);
+    CREATE UNIQUE INDEX builds_workflow_job ON builds (workflow_id, job_index)`,
+  },
 ];
 
 export const RUN_QUEUE = 'run-queue';
 export const SCHEDULERER_QUEUE = 'schedulerer';
+/** output-processor → workflows-conductor: a job of a workflow ended. */
+export const WORKFLOW_EVENTS_QUEUE = 'workflow-events';
 
 /** What travels on `run-queue`. */
 export interface RunMessage {
   buildId: number;
   repo: string;
   sha: string;
+  /** The job's position in its workflow (0 = the first); absent in v0 messages: 0. */
+  jobIndex?: number;
 }
 
 /** What travels on `schedulerer`. */
 export interface ScheduleMessage extends RunMessage {
   parallelism: number;
   durationMs: number;
+  /** Nomad task resources: CPU in MHz, memory in MB (the job's resource class). */
+  cpuMhz?: number;
+  memoryMb?: number;
+  /** The build fails on its own (a red test): the twin-only `x-twin-fails`. */
+  fails?: boolean;
+}
+
+/** What travels on `workflow-events`. */
+export interface WorkflowEvent {
+  buildId: number;
+  workflowId: number;
+  jobIndex: number;
+  status: 'succeeded' | 'failed';
 }

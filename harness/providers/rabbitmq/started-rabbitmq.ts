@@ -31,8 +31,25 @@ export class StartedRabbitMQ extends StartedBase {
     return conn;
   }
 
+  /**
+   * Closes what is still open, each within a second: a connection whose socket was destroyed under it (a killed
+   * stage) never gets the broker's close-ok, so after the second its socket is destroyed too.
+   */
   protected override async closeClients(): Promise<void> {
-    await Promise.all([...this.#connections].map((c) => c.close().catch(() => undefined)));
+    await Promise.all(
+      [...this.#connections].map(async (c) => {
+        let timer: NodeJS.Timeout | undefined;
+        const closed = c.close().then(
+          () => true,
+          () => true,
+        );
+        const late = new Promise<boolean>((resolve) => {
+          timer = setTimeout(() => resolve(false), 1_000);
+        });
+        if (!(await Promise.race([closed, late]))) (c as unknown as { connection?: { stream?: { destroy(): void } } }).connection?.stream?.destroy();
+        clearTimeout(timer);
+      }),
+    );
     this.#connections.clear();
   }
 }

@@ -1,0 +1,198 @@
+import type { Profile } from '../../../fixtures/schema.ts';
+import type { SettledScenario } from '../../../sim/scenario/settled.ts';
+import type { AffectedBuild, LiveSection, Report } from '../../../sim/report/types.ts';
+import { SampleSet } from '../../../sim/metrics/percentiles.ts';
+import { AFFECTED_LIST_LIMIT, isConserved, ledgerEquation } from '../../../sim/ledger.ts';
+import { judge, replayCommand, roundMetrics } from '../../../sim/report/build-report.ts';
+import type { Telegraf } from '../../../sim/metrics/telegraf.ts';
+import type { GithubDelivery } from '../../github/state.ts';
+import type { ReplayStack } from './stack.ts';
+
+/** What the replay saw, for the accounting. */
+export interface LiveObservations {
+  stack: ReplayStack;
+  /** Wall-clock epoch (ms) of scenario time 0. */
+  epochMs: number;
+  scale: number;
+  endedAtMs: number;
+  stopReason: string;
+  /** Messages left in the pipeline's queues at the end. */
+  depths: Record<string, number>;
+  /** RabbitMQ was killed, stopped or restarted during the run (its non-durable queues were emptied). */
+  brokerWentDown: boolean;
+  notTriggered: { what: string; reason: string; atMs: number }[];
+  scheduled: { triggered: number; skipped: number };
+  telegraf: Telegraf;
+  peakPending: number;
+  faultLog: string[];
+  webhookDeliveries: readonly GithubDelivery[];
+  eventsFired: number;
+  liveSection: Omit<LiveSection, 'boot_ms' | 'backends' | 'peak_rss_mb'>;
+}
+
+interface BuildRow {
+  id: string;
+  status: string;
+  reason: string | null;
+  job_name: string | null;
+  workflow_id: string | null;
+  dispatched: boolean;
+  queued_ms: number;
+  queue_ms: number | null;
+  latency_ms: number | null;
+  finished_ms: number | null;
+  parallelism: number | null;
+  lines: string;
+}
+
+/** Output lines build-agent sends per container (`BuildAgentRunner`'s default). */
+const LINES_PER_CONTAINER = 3;
+
+/**
+ * The live run in the report contract: every build row of PostgreSQL gets a fate (succeeded, failed, lost,
+ * stuck), failed webhook deliveries and refused triggers are not triggered, queue times are scaled back to
+ * scenario time. The severity and the agreement are added by the caller.
+ */
+export async function accountLiveRun(scenario: SettledScenario, profile: Profile, o: LiveObservations): Promise<Report> {
+  const { pool } = o.stack;
+  const rows = (
+    await pool.query<BuildRow>(
+      `SELECT b.id, b.status, b.reason, b.job_name, b.workflow_id, b.dispatched_at IS NOT NULL AS dispatched, b.parallelism,
+              EXTRACT(EPOCH FROM b.queued_at) * 1000 - $1 AS queued_ms,
+              EXTRACT(EPOCH FROM (b.started_at - b.queued_at)) * 1000 AS queue_ms,
+              EXTRACT(EPOCH FROM (b.dispatched_at - b.queued_at)) * 1000 AS latency_ms,
+              EXTRACT(EPOCH FROM b.finished_at) * 1000 - $1 AS finished_ms,
+              (SELECT count(*) FROM step_output s WHERE s.build_id = b.id) AS lines
+         FROM builds b ORDER BY b.id`,
+      [o.epochMs],
+    )
+  ).rows;
+  const v = (wallMs: number | null) => (wallMs === null ? 0 : Math.max(0, Math.round(Number(wallMs) * o.scale)));
+  const counts = { triggered: rows.length, succeeded: 0, failed: 0, lost: 0, stuck: 0, not_triggered: o.notTriggered.length, retried: 0 };
+  const affected: AffectedBuild[] = [];
+  const note = (build: string, fate: AffectedBuild['fate'], reason: string, atMs: number) => {
+    affected.push({ build, fate, reason, at_ms: atMs });
+  };
+  for (const n of o.notTriggered) note(n.what, 'not_triggered', n.reason, n.atMs);
+  // Messages still waiting in run-queue at the end belong to the newest queued builds: those are stuck, not lost.
+  let waiting = o.depths['run-queue'] ?? 0;
+  const queueTimes = new SampleSet();
+  const latencies = new SampleSet();
+  const finishedPerHour: number[] = [];
+  let liveOutputLost = 0;
+  const stuckWorkflows = new Set<string>();
+  for (const r of [...rows].reverse()) {
+    const name = `build-${r.id}${r.job_name ? ` (${r.job_name})` : ''}`;
+    const at = v(r.queued_ms);
+    if (r.queue_ms !== null) queueTimes.add(v(r.queue_ms));
+    if (r.latency_ms !== null) latencies.add(v(r.latency_ms));
+    switch (r.status) {
+      case 'succeeded':
+      case 'failed': {
+        counts[r.status]++;
+        const hour = Math.floor(v(r.finished_ms) / 3_600_000);
+        finishedPerHour[hour] = (finishedPerHour[hour] ?? 0) + 1;
+        if (r.status === 'failed') note(name, 'failed', r.reason ?? 'the build failed (its tests)', at);
+        // Output held in Redis while the build ran and not there when it was copied: lost with Redis.
+        if (Number(r.lines) < (r.parallelism ?? 1) * LINES_PER_CONTAINER) liveOutputLost++;
+        break;
+      }
+      case 'lost':
+        counts.lost++;
+        note(name, 'lost', r.reason ?? 'lost', at);
+        break;
+      case 'queued':
+        if (!r.dispatched && waiting > 0) {
+          waiting--;
+          counts.stuck++;
+          if (r.workflow_id) stuckWorkflows.add(r.workflow_id);
+          note(name, 'stuck', 'still in the run queue at the end of the run', at);
+        } else {
+          counts.lost++;
+          const queue = r.dispatched ? 'schedulerer' : 'run-queue';
+          note(name, 'lost', o.brokerWentDown ? `message lost from a non-durable queue when rabbitmq went down (${queue})` : `its ${queue} message is gone (never consumed)`, at);
+        }
+        break;
+      default:
+        counts.stuck++;
+        if (r.workflow_id) stuckWorkflows.add(r.workflow_id);
+        note(name, 'stuck', r.status === 'running' ? 'still running at the end of the run' : 'still pending in Nomad (no capacity) at the end of the run', at);
+    }
+  }
+  // The first ones in scenario time, as the simulation's ledger lists them (the counts are complete).
+  affected.sort((a, b) => a.at_ms - b.at_ms);
+  affected.length = Math.min(affected.length, AFFECTED_LIST_LIMIT);
+
+  const wf = (
+    await pool.query<{ id: string; status: string }>('SELECT id, status FROM workflows')
+  ).rows;
+  const workflows = { started: wf.length, succeeded: 0, failed: 0, not_started: 0, inconsistent: 0 };
+  for (const w of wf) {
+    if (w.status === 'succeeded') workflows.succeeded++;
+    else if (w.status === 'failed') workflows.failed++;
+    // Running with nothing of it in flight: no job will ever move it on.
+    else if (!stuckWorkflows.has(w.id)) workflows.inconsistent++;
+  }
+
+  const byGuid = new Map<string, { ok: boolean; answered: boolean }>();
+  for (const d of o.webhookDeliveries) {
+    const prev = byGuid.get(d.guid) ?? { ok: false, answered: false };
+    byGuid.set(d.guid, { ok: prev.ok || d.ok, answered: prev.answered || d.statusCode !== undefined });
+  }
+  const deliveries = [...byGuid.values()];
+  const received = deliveries.filter((d) => d.answered).length;
+  const accepted = deliveries.filter((d) => d.ok).length;
+
+  const nc = scenario.topology.nomadClients;
+  const reserved = profile.nomad_client;
+  const hours = Math.max(1, scenario.durationMs / 3_600_000);
+  const q = queueTimes.percentiles();
+  const report: Report = {
+    scenario: scenario.name,
+    ...(scenario.description ? { description: scenario.description } : {}),
+    version: scenario.version,
+    mode: 'live',
+    seed: scenario.seed,
+    passed: true,
+    builds: counts,
+    queue_time_ms: q,
+    data_loss: { step_output: 0, artifacts: 0, test_results: 0, audit_events: 0, live_step_output: liveOutputLost, build_records: 0, workflow_records: 0 },
+    faults: scenario.faults.map((f) => ({ at_ms: f.atMs, action: f.action, target: f.target, observed_severity: 'none', ...(f.forMs === undefined ? {} : { for_ms: f.forMs }) })),
+    observed_severity: 'none',
+    expectations: [],
+    replay: replayCommand(scenario.file, scenario.seed, 'live'),
+    duration_ms: scenario.durationMs,
+    ended_at_ms: o.endedAtMs,
+    webhooks: { received, accepted, dropped: received - accepted },
+    workflows,
+    start_delay_ms: q,
+    ui: { requests: 0, failed: 0, failed_by_kind: {} },
+    scheduled_workflows: { ...o.scheduled },
+    run_queue_latency_ms: latencies.percentiles(),
+    throughput: {
+      builds_per_hour: Math.round(((counts.succeeded + counts.failed) / hours) * 100) / 100,
+      peak_builds_per_hour: Math.max(0, ...finishedPerHour.map((x) => x ?? 0)),
+      tasks_completed: o.stack.runner.completed,
+    },
+    capacity: {
+      nomad_clients: nc.count,
+      usable_cpu_milli_per_client: (nc.cpus - reserved.reserved_cpu) * 1000,
+      usable_memory_mb_per_client: (nc.memoryGb - reserved.reserved_memory_gb) * 1024,
+      peak_running_tasks: o.stack.runner.peakRunning,
+      mean_cpu_utilisation: 0,
+      peak_cpu_utilisation: 0,
+      peak_pending_jobs: o.peakPending,
+    },
+    vm_service: { instances_launched: 0, instances_terminated: 0, preallocated_used: 0, mean_wait_ms: 0, stale_peak: 0, stale_instance_hours: 0 },
+    severity_because: [],
+    startup: { system_started: true, failed: [] },
+    services_machine: { min_free_disk_mb: scenario.topology.disk.freeMb, disk_full: false },
+    test_results: { parsed: 0, peak_backlog: 0 },
+    metric_gaps: 0,
+    metrics: roundMetrics(o.telegraf.summaries()),
+    ledger: { conserved: isConserved(counts), equation: ledgerEquation(counts) },
+    affected_builds: affected,
+    engine: { events: o.eventsFired, virtual_ms: o.endedAtMs, stop_reason: o.stopReason },
+  };
+  return judge(report, scenario.expect);
+}

@@ -1,0 +1,35 @@
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import { workflowConfig } from './config.ts';
+import { readBuildConfig } from '../pipeline/picard-dispatcher.ts';
+import type { PlannedJob, PlannedWorkflow } from '../../../sim/models/workload/replay-plan.ts';
+
+const job = fc.record({
+  durationMs: fc.integer({ min: 1, max: 10_000_000 }),
+  parallelism: fc.integer({ min: 1, max: 50 }),
+  executor: fc.constantFrom('docker' as const, 'machine' as const),
+  resourceClass: fc.constantFrom('small', 'medium', 'large'),
+  fails: fc.boolean(),
+});
+
+describe('workflowConfig', () => {
+  it('is read back by picard-dispatcher job by job, in workflow order', () => {
+    fc.assert(
+      fc.property(fc.array(job, { minLength: 1, maxLength: 5 }), fc.constantFrom('build', 'deploy-and-test'), (jobs, name) => {
+        const planned: PlannedJob[] = jobs.map((j, i) => ({ ...j, name: jobs.length === 1 ? name : `${name}-${i + 1}`, cpuMilli: 2000, memoryMb: 4096 }));
+        const w: PlannedWorkflow = { seq: 1, atMs: 0, source: 'push', template: 0, templateName: name, jobs: planned };
+        const text = workflowConfig(w);
+        planned.forEach((j, i) => {
+          const cfg = readBuildConfig(text, i);
+          expect(cfg).toEqual({ jobName: j.name, jobsTotal: planned.length, parallelism: j.parallelism, durationMs: j.durationMs, executor: j.executor, resourceClass: j.resourceClass, fails: j.fails });
+        });
+      }),
+      { numRuns: 200 },
+    );
+  });
+
+  it('reads a v0 config without workflows: the largest parallelism and the top-level duration', () => {
+    const cfg = readBuildConfig('x-twin-duration-ms: 500\njobs:\n  a: { parallelism: 2 }\n  b: { parallelism: 3 }\n');
+    expect(cfg).toMatchObject({ jobName: 'a', jobsTotal: 2, parallelism: 3, durationMs: 500, executor: 'docker', resourceClass: 'medium', fails: false });
+  });
+});

@@ -1,0 +1,24 @@
+import { stringify } from 'yaml';
+import type { PlannedWorkflow } from '../../../sim/models/workload/replay-plan.ts';
+
+/**
+ * The `.circleci/config.yml` a planned workflow is pushed with: one job per planned job, run in sequence
+ * (each `requires` the one before), with its executor, resource class and parallelism, and how long its steps
+ * run in the scenario's time (`x-twin-duration-ms`; build-agent divides it by the time scale).
+ */
+export function workflowConfig(w: PlannedWorkflow): string {
+  const jobs: Record<string, unknown> = {};
+  const order: unknown[] = [];
+  w.jobs.forEach((j, i) => {
+    jobs[j.name] = {
+      ...(j.executor === 'machine' ? { machine: { image: 'ubuntu-2004:202010-01' } } : { docker: [{ image: 'cimg/base:stable' }] }),
+      resource_class: j.resourceClass,
+      parallelism: j.parallelism,
+      'x-twin-duration-ms': j.durationMs,
+      ...(j.fails ? { 'x-twin-fails': true } : {}),
+      steps: ['checkout', { run: `make ${j.name}` }],
+    };
+    order.push(i === 0 ? j.name : { [j.name]: { requires: [w.jobs[i - 1]!.name] } });
+  });
+  return stringify({ version: 2.1, jobs, workflows: { version: 2, [w.templateName]: { jobs: order } } });
+}

@@ -1,0 +1,71 @@
+import { readdirSync, readFileSync } from 'node:fs';
+import type { ReplayStack } from './stack.ts';
+
+/** Resident memory of a process (kB), or 0 if it is gone. */
+function rssKb(pid: number): number {
+  try {
+    const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+    return m ? Number(m[1]) : 0;
+  } catch {
+    return 0;
+  }
+}
+
+/** The process and all its descendants, from /proc/<pid>/task/<tid>/children (Linux). */
+function tree(root: number): number[] {
+  const out: number[] = [];
+  const todo = [root];
+  while (todo.length > 0) {
+    const pid = todo.pop()!;
+    out.push(pid);
+    let tids: string[] = [];
+    try {
+      tids = readdirSync(`/proc/${pid}/task`);
+    } catch {
+      continue;
+    }
+    for (const tid of tids) {
+      try {
+        for (const c of readFileSync(`/proc/${pid}/task/${tid}/children`, 'utf8').trim().split(/\s+/)) if (c) todo.push(Number(c));
+      } catch {
+        /* gone */
+      }
+    }
+  }
+  return out;
+}
+
+/**
+ * Samples the resident memory of the whole live stack: this process (the twin's services, the Nomad API and
+ * GHE run in it) and every process it started (PostgreSQL and its backends, Redis, RabbitMQ's Erlang VM), at
+ * most once a second. Off Linux (no /proc) it reports this process alone.
+ */
+export function sampleStackRss(_stack: ReplayStack, everyMs = 1_000) {
+  let peakKb = 0;
+  let last = 0;
+  const sample = (force = false): void => {
+    const now = Date.now();
+    if (!force && now - last < everyMs) return;
+    last = now;
+    let kb = 0;
+    try {
+      for (const pid of tree(process.pid)) kb += rssKb(pid);
+    } catch {
+      kb = Math.round(process.memoryUsage().rss / 1024);
+    }
+    if (kb === 0) kb = Math.round(process.memoryUsage().rss / 1024);
+    if (kb > peakKb) peakKb = kb;
+  };
+  sample(true);
+  return {
+    sample: () => sample(),
+    stop: () => sample(true),
+    get peakKb() {
+      return peakKb;
+    },
+  };
+}
+
+export function peakStackRssMb(s: { peakKb: number }): number {
+  return Math.round(s.peakKb / 1024);
+}

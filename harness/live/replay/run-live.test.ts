@@ -1,0 +1,28 @@
+import { describe, expect, it } from 'vitest';
+import { checkLiveSupport, LiveUnsupportedError } from './run-live.ts';
+import { parseScenario } from '../../../sim/scenario/parse.ts';
+import { fixtureContext } from '../../scenario/load.ts';
+
+const ctx = fixtureContext();
+const scenario = (faults: string) =>
+  parseScenario(`name: s\nduration: 1h\nworkload:\n  arrivals: { kind: poisson, rate_per_hour: 60 }\n  jobs: [ { duration: 2m } ]\nfaults:\n${faults}`, 'f.yaml', ctx);
+
+describe('checkLiveSupport', () => {
+  it('accepts faults on real processes and pipeline services', () => {
+    expect(() => checkLiveSupport(scenario('  - { at: 10m, action: kill, target: rabbitmq, for: 5m }\n  - { at: 20m, action: pause, target: redis, for: 1m }\n  - { at: 30m, action: stop, target: picard-dispatcher }\n'))).not.toThrow();
+  });
+
+  it('names the fault a live run cannot act out, and what it can', () => {
+    const err = (() => {
+      try {
+        checkLiveSupport(scenario('  - { at: 10m, action: kill, target: rabbitmq }\n  - { at: 20m, action: kill, target: telegraf }\n'));
+      } catch (e) {
+        return e;
+      }
+    })();
+    expect(err).toBeInstanceOf(LiveUnsupportedError);
+    expect((err as LiveUnsupportedError).message).toMatch(/f\.yaml: faults\[1\] \(kill telegraf at 20 min\): live mode cannot act on `telegraf` yet/);
+    expect((err as LiveUnsupportedError).hint).toMatch(/rabbitmq.*picard-dispatcher/);
+    expect(() => checkLiveSupport(scenario('  - { at: 10m, action: pause, target: frontend, for: 1m }\n'))).toThrow(/live mode cannot pause `frontend`/);
+  });
+});

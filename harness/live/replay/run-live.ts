@@ -1,0 +1,308 @@
+import { performance } from 'node:perf_hooks';
+import type { Profile } from '../../../fixtures/schema.ts';
+import type { SettledScenario, SettledFault } from '../../../sim/scenario/settled.ts';
+import type { Report } from '../../../sim/report/types.ts';
+import { planReplay, type PlannedWorkflow } from '../../../sim/models/workload/replay-plan.ts';
+import { runWithBaseline } from '../../../sim/run.ts';
+import { classify } from '../../../sim/severity.ts';
+import { withSeverity } from '../../../sim/report/build-report.ts';
+import { agreementTolerance, compareRuns, type Agreement } from '../../../sim/agreement.ts';
+import { Telegraf } from '../../../sim/metrics/telegraf.ts';
+import { TIMINGS } from '../../../sim/models/timings.ts';
+import type { BackendChoice } from '../../providers/index.ts';
+import { ReplayStack, LIVE_ACTIONS, LIVE_BACKEND_TARGETS, LIVE_STAGE_TARGETS, PUSH_REPO, SCHEDULED_REPO } from './stack.ts';
+import { workflowConfig } from './config.ts';
+import { accountLiveRun, type LiveObservations } from './account.ts';
+import { peakStackRssMb, sampleStackRss } from './memory.ts';
+
+/** A scenario the live replay cannot act out: names the fault and says what is supported. */
+export class LiveUnsupportedError extends Error {
+  constructor(
+    message: string,
+    readonly hint: string,
+  ) {
+    super(message);
+    this.name = 'LiveUnsupportedError';
+  }
+}
+
+/** Checks that every fault of the scenario has a live counterpart; throws before anything is started. */
+export function checkLiveSupport(scenario: SettledScenario): void {
+  scenario.faults.forEach((f, i) => {
+    const kind = (LIVE_BACKEND_TARGETS as readonly string[]).includes(f.target) ? 'backend' : (LIVE_STAGE_TARGETS as readonly string[]).includes(f.target) ? 'stage' : undefined;
+    const where = `${scenario.file}: faults[${i}] (${f.action} ${f.writtenTarget} at ${f.atMs / 60_000} min)`;
+    if (kind === undefined) {
+      throw new LiveUnsupportedError(
+        `${where}: live mode cannot act on \`${f.writtenTarget}\` yet`,
+        `live faults act on the real processes ${LIVE_BACKEND_TARGETS.join(', ')} and the pipeline services ${LIVE_STAGE_TARGETS.join(', ')}; run this scenario with --mode sim`,
+      );
+    }
+    if (!LIVE_ACTIONS[kind]!.includes(f.action)) {
+      throw new LiveUnsupportedError(`${where}: live mode cannot ${f.action} \`${f.writtenTarget}\``, `on ${f.writtenTarget} live mode can: ${LIVE_ACTIONS[kind]!.join(', ')}`);
+    }
+  });
+  if (scenario.backups || scenario.disaster) throw new LiveUnsupportedError(`${scenario.file}: backups and disasters are not replayed live yet`, 'run this scenario with --mode sim');
+}
+
+export interface LiveRunOptions {
+  /** Scenario ms per wall ms; default the scenario's `time_scale` (60). */
+  timeScale?: number;
+  choice?: Partial<Record<'postgres' | 'redis' | 'rabbitmq', BackendChoice>>;
+  urls?: Partial<Record<'postgres' | 'redis' | 'rabbitmq', string>>;
+  /** Lines for people (boot steps, faults as they happen). */
+  log?: (line: string) => void;
+  /** Scenario time reached and where it ends, every statsd interval. */
+  onProgress?: (virtualMs: number, endMs: number) => void;
+}
+
+export interface LiveRunOutput {
+  report: Report;
+  /** The simulated run of the same scenario and seed, and how the live run compares with it. */
+  sim: Report;
+  agreement: Agreement;
+  files: Record<string, string>;
+}
+
+/** One thing that happens at a scenario time during the replay. */
+type Step = { atMs: number; order: number } & ({ kind: 'workflow'; workflow: PlannedWorkflow } | { kind: 'fault'; fault: SettledFault; action: string } | { kind: 'tick' });
+
+const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
+
+/**
+ * Replays a scenario on the live pipeline in compressed wall-clock time: the simulation's arrivals (same seed,
+ * same streams) become pushes to the fake GitHub Enterprise, scheduled workflows become pipeline triggers,
+ * and each fault acts on the real process or service at its time (and is undone after `for`). Queue time is
+ * measured on real messages and scaled back to scenario time. The report follows the same contract as the
+ * simulation's; its severity is classified against the simulated fault-free baseline of the same seed, and an
+ * agreement section compares it with the simulated run.
+ */
+export async function runLive(scenario: SettledScenario, profile: Profile, opts: LiveRunOptions = {}): Promise<LiveRunOutput> {
+  checkLiveSupport(scenario);
+  const scale = opts.timeScale ?? scenario.timeScale;
+  const log = opts.log ?? (() => undefined);
+  const sim = runWithBaseline(scenario, profile);
+  const plan = planReplay(scenario);
+
+  const wallStart = performance.now();
+  const stack = new ReplayStack({ scenario, timeScale: scale, ...(opts.choice ? { choice: opts.choice } : {}), ...(opts.urls ? { urls: opts.urls } : {}), log });
+  // Ctrl-C or a kill leaves nothing behind: the processes are ended and their temp dirs removed, then exit.
+  const onSignal = (signal: NodeJS.Signals) => {
+    log(`${signal}: stopping the live stack …`);
+    void stack.down().finally(() => process.exit(signal === 'SIGINT' ? 130 : 143));
+  };
+  process.once('SIGINT', onSignal);
+  process.once('SIGTERM', onSignal);
+  try {
+    return await runOnStack(scenario, profile, stack, sim, plan, scale, opts, log, wallStart);
+  } finally {
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
+  }
+}
+
+async function runOnStack(
+  scenario: SettledScenario,
+  profile: Profile,
+  stack: ReplayStack,
+  sim: ReturnType<typeof runWithBaseline>,
+  plan: PlannedWorkflow[],
+  scale: number,
+  opts: LiveRunOptions,
+  log: (line: string) => void,
+  wallStart: number,
+): Promise<LiveRunOutput> {
+  await stack.up();
+  const bootMs = Math.round(performance.now() - wallStart);
+  log(`stack up in ${(bootMs / 1000).toFixed(1)} s; replaying ${plan.length} workflows and ${scenario.faults.length} faults at ${scale}× (${(scenario.durationMs / scale / 1000).toFixed(0)} s of wall time)`);
+  const rss = sampleStackRss(stack);
+  try {
+    const observed = await replay(scenario, profile, stack, plan, scale, opts, log, rss);
+    const live = await accountLiveRun(scenario, profile, observed);
+    const classified = sim.baseline ? classify(live, sim.baseline) : { severity: 'none' as const, because: [] };
+    const report = sim.baseline ? withSeverity(live, classified.severity, classified.because, scenario.expect) : live;
+    const agreement = compareRuns(sim.report, report, agreementTolerance(scale));
+    const full: Report = { ...report, live: { ...observed.liveSection, boot_ms: bootMs, backends: stack.backends(), peak_rss_mb: peakStackRssMb(rss) }, agreement };
+    return { report: full, sim: sim.report, agreement, files: { 'fault-log.txt': observed.faultLog.join('\n') + '\n' } };
+  } finally {
+    rss.stop();
+    await stack.down();
+  }
+}
+
+async function replay(
+  scenario: SettledScenario,
+  profile: Profile,
+  stack: ReplayStack,
+  plan: PlannedWorkflow[],
+  scale: number,
+  opts: LiveRunOptions,
+  log: (line: string) => void,
+  rss: ReturnType<typeof sampleStackRss>,
+): Promise<LiveObservations> {
+  const steps: Step[] = [];
+  let order = 0;
+  for (const w of plan) steps.push({ atMs: w.atMs, order: order++, kind: 'workflow', workflow: w });
+  for (const f of scenario.faults) {
+    steps.push({ atMs: f.atMs, order: order++, kind: 'fault', fault: f, action: f.action });
+    const undo = f.action === 'kill' || f.action === 'stop' ? 'start' : f.action === 'pause' ? 'unpause' : undefined;
+    if (undo && f.forMs !== undefined) steps.push({ atMs: f.atMs + f.forMs, order: order++, kind: 'fault', fault: f, action: undo });
+  }
+  const interval = profile.metrics.statsd_interval_ms;
+  for (let t = interval; t <= scenario.durationMs; t += interval) steps.push({ atMs: t, order: order++, kind: 'tick' });
+  steps.sort((a, b) => a.atMs - b.atMs || a.order - b.order);
+
+  const telegraf = new Telegraf(profile.metrics.names.map((m) => m.name));
+  const faultLog: string[] = [];
+  const triggers: Promise<void>[] = [];
+  const scheduled = { triggered: 0, skipped: 0 };
+  const notTriggered: { what: string; reason: string; atMs: number }[] = [];
+  let peakPending = 0;
+  let ticking = false;
+  // Fault actions on one target run in order; different targets do not wait for each other.
+  const chains = new Map<string, Promise<void>>();
+  const paused = new Set<string>();
+  let brokerWentDown = false;
+
+  const t0 = performance.now();
+  const epochMs = Date.now();
+  const virtualNow = () => Math.round((performance.now() - t0) * scale);
+  const stamp = (ms: number) => `${String(Math.floor(ms / 3_600_000)).padStart(2, '0')}:${String(Math.floor((ms % 3_600_000) / 60_000)).padStart(2, '0')}:${String(Math.floor((ms % 60_000) / 1000)).padStart(2, '0')}`;
+
+  const trigger = async (w: PlannedWorkflow): Promise<void> => {
+    const config = workflowConfig(w);
+    if (w.source === 'push') {
+      const r = await stack.ghe.push(PUSH_REPO, { files: { '.circleci/config.yml': config }, message: `${w.templateName} #${w.seq}` });
+      // A webhook GHE could not deliver is a push that triggered nothing (GHE's redelivery is not guaranteed).
+      const failed = r.deliveries.find((d) => !d.ok);
+      if (failed) notTriggered.push({ what: `webhook ${w.seq}`, reason: `frontend answered ${failed.statusCode ?? 'nothing'}: the push was not triggered`, atMs: w.atMs });
+      return;
+    }
+    const commit = await stack.ghe.push(SCHEDULED_REPO, { files: { '.circleci/config.yml': config }, message: `${w.templateName} (scheduled) #${w.seq}` });
+    const res = await fetch(`${stack.frontend.url}/api/v2/project/gh/${SCHEDULED_REPO}/pipeline`, {
+      method: 'POST',
+      headers: { 'Content-Type': 'application/json' },
+      body: JSON.stringify({ sha: commit.commit.sha }),
+      signal: AbortSignal.timeout(5_000),
+    }).catch((err: unknown) => err as Error);
+    if (res instanceof Response && res.ok) {
+      scheduled.triggered++;
+      await res.text();
+    } else {
+      scheduled.skipped++;
+      const why = res instanceof Response ? `frontend answered ${res.status}` : 'frontend unreachable';
+      notTriggered.push({ what: `scheduled workflow ${w.seq}`, reason: `${why}: the scheduled workflow did not run`, atMs: w.atMs });
+    }
+  };
+
+  const act = (step: Extract<Step, { kind: 'fault' }>): void => {
+    const target = step.fault.target;
+    const prev = chains.get(target) ?? Promise.resolve();
+    const next = prev.then(async () => {
+      const at = virtualNow();
+      try {
+        const what = await stack.act(step.action, target);
+        if (target === 'rabbitmq' && ['kill', 'stop', 'restart'].includes(step.action)) brokerWentDown = true;
+        if (step.action === 'pause') paused.add(target);
+        if (step.action === 'unpause') paused.delete(target);
+        const line = `${stamp(step.atMs)} (at ${stamp(at)}, done ${stamp(virtualNow())}) ${step.action} ${target}: ${what}`;
+        faultLog.push(line);
+        log(`  ${line}`);
+      } catch (err) {
+        const line = `${stamp(step.atMs)} ${step.action} ${target} FAILED: ${err instanceof Error ? err.message : String(err)}`;
+        faultLog.push(line);
+        log(`  ${line}`);
+      }
+    });
+    chains.set(target, next);
+  };
+
+  const tick = async (atMs: number): Promise<void> => {
+    if (ticking) return;
+    ticking = true;
+    try {
+      const depths = await stack.queueDepths();
+      if (depths) telegraf.gauge('circle.build-queue.runnable.builds', depths['run-queue'] ?? 0);
+      const c = stack.nomad.scheduler.counts();
+      telegraf.gauge('circle.nomad.server_agent.poll_failure', 0);
+      telegraf.gauge('circle.nomad.server_agent.jobs.pending', c.pending);
+      telegraf.gauge('circle.nomad.server_agent.jobs.running', c.running);
+      telegraf.gauge('circle.nomad.server_agent.jobs.complete', c.complete);
+      telegraf.gauge('circle.nomad.server_agent.jobs.dead', c.dead);
+      if (c.pending > peakPending) peakPending = c.pending;
+      telegraf.flush(atMs);
+      rss.sample();
+      opts.onProgress?.(atMs, scenario.durationMs);
+    } finally {
+      ticking = false;
+    }
+  };
+
+  for (const step of steps) {
+    const wait = step.atMs / scale - (performance.now() - t0);
+    if (wait > 1) await sleep(wait);
+    if (step.kind === 'workflow') triggers.push(trigger(step.workflow).catch((err: unknown) => void notTriggered.push({ what: `workflow ${step.workflow.seq}`, reason: `the replay could not push: ${String(err)}`, atMs: step.atMs })));
+    else if (step.kind === 'fault') act(step);
+    else void tick(step.atMs);
+  }
+  log(`workload replayed; waiting for ${triggers.length} pushes and triggers to be answered and the faults to finish`);
+  await Promise.all(triggers);
+  await Promise.all(chains.values());
+  log('draining: waiting for the builds in flight');
+
+  // Drain: in-flight work may finish, within the simulation's drain limit (scaled, at most two minutes).
+  const drainLimit = Math.min(120_000, Math.max(5_000, TIMINGS.drainLimitMs / scale));
+  const drainStart = performance.now();
+  let quiet = 0;
+  let stopReason = 'drain-limit';
+  while (performance.now() - drainStart < drainLimit) {
+    const active = await activeWork(stack);
+    quiet = active === 0 ? quiet + 1 : 0;
+    if (quiet >= 3) {
+      stopReason = 'drained';
+      break;
+    }
+    await sleep(250);
+  }
+  const endedAtMs = virtualNow();
+  log(`${stopReason} at ${stamp(endedAtMs)}`);
+  // Whatever is still paused is let go so that it can be stopped.
+  for (const target of paused) await stack.act('unpause', target).catch(() => undefined);
+  const depths = (await stack.queueDepths()) ?? {};
+  return {
+    stack,
+    epochMs,
+    scale,
+    endedAtMs,
+    stopReason,
+    depths,
+    brokerWentDown,
+    notTriggered,
+    scheduled,
+    telegraf,
+    peakPending,
+    faultLog,
+    webhookDeliveries: stack.ghe.deliveries({ repo: PUSH_REPO, event: 'push' }),
+    eventsFired: steps.length,
+    liveSection: {
+      time_scale: scale,
+      wall_ms: Math.round(performance.now() - t0),
+      stop_reason: stopReason,
+      fault_log: faultLog,
+      not_measured: [
+        'ui (no UI traffic is replayed)',
+        'vm_service (machine and remote Docker jobs run on Nomad clients, without EC2 instances)',
+        'capacity.mean_cpu_utilisation, capacity.peak_cpu_utilisation',
+        'test_results, data_loss.artifacts, data_loss.test_results, data_loss.audit_events (no object storage yet)',
+        'services_machine (the disk is not filled live)',
+      ],
+    },
+  };
+}
+
+/** Work still in the pipeline: builds scheduled or running, and messages waiting in its queues. */
+async function activeWork(stack: ReplayStack): Promise<number> {
+  const depths = await stack.queueDepths();
+  const r = await stack.pool.query<{ n: string }>("SELECT count(*) AS n FROM builds WHERE status IN ('scheduled', 'running')").catch(() => undefined);
+  if (depths === undefined || r === undefined) return 1;
+  return Number(r.rows[0]!.n) + Object.values(depths).reduce((a, b) => a + b, 0);
+}

@@ -1,0 +1,264 @@
+import pg from 'pg';
+import type { Redis } from 'ioredis';
+import type { SettledScenario } from '../../../sim/scenario/settled.ts';
+import { PostgresProvider, RabbitMQProvider, RedisProvider, type BackendChoice, type StartedPostgres, type StartedRabbitMQ, type StartedRedis } from '../../providers/index.ts';
+import { FakeGithub, type StartedFakeGithub } from '../../github/server.ts';
+import { defaultSeedData } from '../../github/state.ts';
+import { GithubClient } from '../../github/client.ts';
+import { NomadApiServer, type StartedNomadApiServer } from '../../nomad/server.ts';
+import { NomadClient } from '../../nomad/client.ts';
+import { Frontend, PicardDispatcher, Schedulerer, OutputProcessor, BuildAgentRunner, WorkflowsConductor, PIPELINE_DB, PIPELINE_MIGRATIONS, RUN_QUEUE, SCHEDULERER_QUEUE, WORKFLOW_EVENTS_QUEUE } from '../pipeline/index.ts';
+import type { ChannelModel } from '../pipeline/amqp.ts';
+
+/** The repository pushes go to (its hook points at frontend) and the one scheduled workflows run from (no hook). */
+export const PUSH_REPO = 'twin/app';
+export const SCHEDULED_REPO = 'twin/scheduled';
+const HOOK_SECRET = 'twin-replay-hook';
+
+/** A pipeline stage: a service of the twin with a graceful stop, an abrupt kill and a start after either. */
+interface Stage {
+  start(): Promise<void>;
+  stop(): Promise<void>;
+  kill(): void;
+}
+
+/** Where a live fault can act, and how. */
+export type LiveTarget = 'postgres' | 'redis' | 'rabbitmq' | 'frontend' | 'picard-dispatcher' | 'schedulerer' | 'output-processor' | 'workflows-conductor';
+export const LIVE_BACKEND_TARGETS = ['postgres', 'redis', 'rabbitmq'] as const;
+export const LIVE_STAGE_TARGETS = ['frontend', 'picard-dispatcher', 'schedulerer', 'output-processor', 'workflows-conductor'] as const;
+/** What each kind of target supports: real processes take signals; the twin's stages stop, die and start. */
+export const LIVE_ACTIONS: Readonly<Record<'backend' | 'stage', readonly string[]>> = {
+  backend: ['kill', 'stop', 'restart', 'start', 'pause', 'unpause'],
+  stage: ['kill', 'stop', 'restart', 'start'],
+};
+
+export interface ReplayStackOptions {
+  scenario: SettledScenario;
+  timeScale: number;
+  /** Backend per component (default `auto`: private local processes here). */
+  choice?: Partial<Record<'postgres' | 'redis' | 'rabbitmq', BackendChoice>>;
+  urls?: Partial<Record<'postgres' | 'redis' | 'rabbitmq', string>>;
+  log?: (line: string) => void;
+}
+
+/**
+ * What a live replay runs on: private PostgreSQL, Redis and RabbitMQ processes, the twin's Nomad API with the
+ * scenario's clients (on the simulation's scheduler), the fake GitHub Enterprise with the two repositories,
+ * and the pipeline stages (frontend, picard-dispatcher, schedulerer, output-processor, workflows-conductor,
+ * and build-agent on every Nomad client) connected over HTTP, AMQP and SQL.
+ */
+export class ReplayStack {
+  pgh!: StartedPostgres;
+  redisH!: StartedRedis;
+  mq!: StartedRabbitMQ;
+  nomad!: StartedNomadApiServer;
+  ghe!: StartedFakeGithub;
+  pool!: pg.Pool;
+  redis!: Redis;
+  runner!: BuildAgentRunner;
+  frontend!: Frontend;
+  stages = new Map<string, Stage>();
+  /** Milliseconds each part took to start, for the report. */
+  readonly bootMs: Record<string, number> = {};
+  private monitorConn: ChannelModel | null = null;
+  private readonly cleanup: { name: string; fn: () => Promise<unknown> }[] = [];
+
+  constructor(private readonly opts: ReplayStackOptions) {}
+
+  /** Backend details, for the report: what ran where. */
+  backends(): Record<string, string> {
+    return { postgres: this.pgh.backendDetail, redis: this.redisH.backendDetail, rabbitmq: this.mq.backendDetail, nomad_server: this.nomad.backendDetail, github: this.ghe.backendDetail };
+  }
+
+  /** Boots everything; on failure stops what started and rethrows. */
+  async up(): Promise<void> {
+    try {
+      await this.boot();
+    } catch (err) {
+      await this.down();
+      throw err;
+    }
+  }
+
+  private timed<T>(name: string, p: Promise<T>): Promise<T> {
+    const t0 = Date.now();
+    return p.then((v) => {
+      this.bootMs[name] = Date.now() - t0;
+      return v;
+    });
+  }
+
+  private async boot(): Promise<void> {
+    const { scenario, choice, urls, log } = this.opts;
+    const pick = <T extends { withBackend(c: BackendChoice): T; withUrl(u: string): T }>(b: T, c: 'postgres' | 'redis' | 'rabbitmq'): T => {
+      const url = urls?.[c];
+      return url ? b.withBackend('external').withUrl(url) : b.withBackend(choice?.[c] ?? 'auto');
+    };
+    log?.('starting postgres, redis and rabbitmq …');
+    const [pgh, redisH, mq] = await Promise.allSettled([
+      this.timed('postgres', pick(new PostgresProvider().withDatabases([PIPELINE_DB]), 'postgres').start()),
+      this.timed('redis', pick(new RedisProvider(), 'redis').start()),
+      this.timed('rabbitmq', pick(new RabbitMQProvider(), 'rabbitmq').start()),
+    ]);
+    for (const r of [pgh, redisH, mq]) if (r.status === 'fulfilled') this.cleanup.push({ name: r.value.name, fn: () => r.value.stop() });
+    for (const r of [pgh, redisH, mq]) if (r.status === 'rejected') throw r.reason;
+    this.pgh = (pgh as PromiseFulfilledResult<StartedPostgres>).value;
+    this.redisH = (redisH as PromiseFulfilledResult<StartedRedis>).value;
+    this.mq = (mq as PromiseFulfilledResult<StartedRabbitMQ>).value;
+    await this.timed('migrations', this.pgh.runMigrations(PIPELINE_DB, PIPELINE_MIGRATIONS));
+    this.pool = new pg.Pool({ connectionString: this.pgh.urlFor(PIPELINE_DB), max: 12, connectionTimeoutMillis: 2_000 });
+    this.pool.on('error', () => undefined);
+    this.cleanup.unshift({ name: 'postgres pool', fn: () => this.pool.end() });
+    this.redis = this.redisH.client();
+    this.redis.on('error', () => undefined);
+    this.cleanup.unshift({ name: 'redis client', fn: () => this.redis.quit().catch(() => this.redis.disconnect()) });
+    const connect = () => this.mq.connect({ timeoutMs: 2_000 });
+
+    log?.(`starting the pipeline: Nomad API with ${scenario.topology.nomadClients.count} clients, GitHub Enterprise, 5 services …`);
+    const t0 = Date.now();
+    const output = new OutputProcessor({ pool: this.pool, redis: this.redis, connect });
+    this.runner = new BuildAgentRunner({ outputProcessorUrl: () => output.url, timeScale: this.opts.timeScale, startDelayMs: 5 });
+    const nc = scenario.topology.nomadClients;
+    this.nomad = await new NomadApiServer()
+      .withPort(0)
+      .withSeed(scenario.seed)
+      .withClients(Array.from({ length: nc.count }, (_, i) => ({ name: `ip-10-0-${(i >> 8) & 255}-${i & 255}`, cpus: nc.cpus, memoryGb: nc.memoryGb })))
+      .withTaskRunner(this.runner)
+      .start();
+    this.cleanup.unshift({ name: 'nomad api', fn: () => this.nomad.stop() });
+    this.frontend = new Frontend({ pool: this.pool, connect, webhookSecret: HOOK_SECRET });
+    await output.start();
+    this.cleanup.unshift({ name: 'output-processor', fn: () => output.stop() });
+    await this.frontend.start();
+    this.cleanup.unshift({ name: 'frontend', fn: () => this.frontend.stop() });
+    const seed = defaultSeedData();
+    const hookless = { default_branch: 'master', files: { 'README.md': 'scheduled workflows\n' } };
+    this.ghe = await new FakeGithub()
+      .withPort(0)
+      .withSeedData({
+        ...seed,
+        orgs: [...(seed.orgs ?? []), { login: 'twin', members: ['GERey'] }],
+        repos: [
+          ...(seed.repos ?? []),
+          { owner: 'twin', name: 'app', default_branch: 'master', files: { 'README.md': 'replayed pushes\n' }, hooks: [{ url: this.frontend.hookUrl, secret: HOOK_SECRET, content_type: 'json', events: ['push'] }] },
+          { owner: 'twin', name: 'scheduled', ...hookless },
+        ],
+      })
+      .start();
+    this.cleanup.unshift({ name: 'github', fn: () => this.ghe.stop() });
+    const github = new GithubClient({ apiUrl: this.ghe.apiUrl, token: this.ghe.tokenFor('GERey') });
+    const resourceClasses = Object.fromEntries(Object.entries(scenario.topology.resourceClasses).map(([k, v]) => [k, { cpuMilli: v.cpuMilli, memoryMb: v.memoryMb }]));
+    const dispatcher = new PicardDispatcher({ connect, github, pool: this.pool, resourceClasses });
+    const schedulerer = new Schedulerer({ connect, pool: this.pool, nomad: new NomadClient({ address: this.nomad.url, timeoutMs: 3_000 }) });
+    const conductor = new WorkflowsConductor({ connect, pool: this.pool });
+    this.stages.set('frontend', this.frontend);
+    this.stages.set('output-processor', output);
+    this.stages.set('picard-dispatcher', dispatcher);
+    this.stages.set('schedulerer', schedulerer);
+    this.stages.set('workflows-conductor', conductor);
+    await Promise.all([dispatcher.start(), schedulerer.start(), conductor.start()]);
+    for (const [name, s] of [['picard-dispatcher', dispatcher], ['schedulerer', schedulerer], ['workflows-conductor', conductor]] as const) this.cleanup.unshift({ name, fn: () => s.stop() });
+    this.bootMs.pipeline = Date.now() - t0;
+  }
+
+  /** Messages waiting in the pipeline's queues, or undefined while RabbitMQ cannot be asked. */
+  async queueDepths(): Promise<Record<string, number> | undefined> {
+    try {
+      if (this.monitorConn === null) {
+        const conn = await this.mq.connect({ timeoutMs: 1_000 });
+        conn.on('error', () => undefined);
+        conn.once('close', () => {
+          if (this.monitorConn === conn) this.monitorConn = null;
+        });
+        this.monitorConn = conn;
+      }
+      const out: Record<string, number> = {};
+      for (const q of [RUN_QUEUE, SCHEDULERER_QUEUE, WORKFLOW_EVENTS_QUEUE]) {
+        // A channel per check: checkQueue on a missing queue closes its channel.
+        const ch = await this.monitorConn.createChannel();
+        ch.on('error', () => undefined);
+        try {
+          out[q] = (await ch.checkQueue(q)).messageCount;
+        } catch {
+          out[q] = 0;
+        } finally {
+          await ch.close().catch(() => undefined);
+        }
+      }
+      return out;
+    } catch {
+      const c = this.monitorConn;
+      this.monitorConn = null;
+      await c?.close().catch(() => undefined);
+      return undefined;
+    }
+  }
+
+  private backend(name: string): StartedPostgres | StartedRedis | StartedRabbitMQ {
+    if (name === 'postgres') return this.pgh;
+    if (name === 'redis') return this.redisH;
+    if (name === 'rabbitmq') return this.mq;
+    throw new Error(`${name} is not a backend of the live replay`);
+  }
+
+  /** Carries out one fault action on a real process or a stage; resolves when it took effect. */
+  async act(action: string, target: string): Promise<string> {
+    const stage = this.stages.get(target);
+    if (stage) {
+      switch (action) {
+        case 'kill':
+          stage.kill();
+          return `${target} killed (its sockets destroyed, nothing acknowledged)`;
+        case 'stop':
+          await stage.stop();
+          return `${target} stopped`;
+        case 'start':
+          await stage.start();
+          return `${target} started`;
+        case 'restart':
+          await stage.stop();
+          await stage.start();
+          return `${target} restarted`;
+      }
+      throw new Error(`live: ${action} on ${target} is not supported`);
+    }
+    const b = this.backend(target);
+    const pid = b.pid;
+    switch (action) {
+      case 'kill':
+        if (pid === undefined) throw new Error(`${target} runs on ${b.backend}: it has no process to kill`);
+        process.kill(pid, 'SIGKILL');
+        return `SIGKILL to ${target} (pid ${pid})`;
+      case 'stop':
+        if (pid === undefined) throw new Error(`${target} runs on ${b.backend}: it has no process to stop`);
+        process.kill(pid, 'SIGTERM');
+        return `SIGTERM to ${target} (pid ${pid})`;
+      case 'pause':
+        if (pid === undefined) throw new Error(`${target} runs on ${b.backend}: it has no process to pause`);
+        process.kill(pid, 'SIGSTOP');
+        return `SIGSTOP to ${target} (pid ${pid})`;
+      case 'unpause':
+        if (pid !== undefined) process.kill(pid, 'SIGCONT');
+        return `SIGCONT to ${target} (pid ${pid})`;
+      case 'start':
+      case 'restart': {
+        const t0 = Date.now();
+        await b.restart();
+        return `${target} ${action === 'start' ? 'started' : 'restarted'} in ${Date.now() - t0} ms (pid ${b.pid})`;
+      }
+    }
+    throw new Error(`live: ${action} on ${target} is not supported`);
+  }
+
+  /** Stops everything that started, the pipeline first; never throws. */
+  async down(): Promise<void> {
+    const c = this.monitorConn;
+    this.monitorConn = null;
+    await c?.close().catch(() => undefined);
+    for (const { name, fn } of this.cleanup.splice(0)) {
+      const t0 = Date.now();
+      await fn().catch(() => undefined);
+      if (process.env.TWIN_DEBUG) process.stderr.write(`down: ${name} ${Date.now() - t0} ms\n`);
+    }
+  }
+}
