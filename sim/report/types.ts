@@ -152,8 +152,10 @@ export interface Report {
 export interface LiveSection {
   /** Scenario ms per wall-clock ms. */
   time_scale: number;
-  /** Wall-clock time of the replay (after boot) and of the boot. */
+  /** Wall-clock time of the replay (after boot): the workload's steps, then the drain; and of the boot. */
   wall_ms: number;
+  workload_wall_ms: number;
+  drain_wall_ms: number;
   boot_ms: number;
   stop_reason: string;
   /** What each component ran on. */

@@ -1,6 +1,7 @@
 import type http from 'node:http';
 import type pg from 'pg';
 import type { Redis } from 'ioredis';
+import type { DocumentStore } from '../../providers/index.ts';
 import { HttpStage, readBody, send } from './http-util.ts';
 import { ConfirmPublisher, type AmqpConnect } from './amqp.ts';
 import { WORKFLOW_EVENTS_QUEUE, type WorkflowEvent } from './schema.ts';
@@ -8,19 +9,23 @@ import { WORKFLOW_EVENTS_QUEUE, type WorkflowEvent } from './schema.ts';
 export interface OutputProcessorOptions {
   pool: pg.Pool;
   redis: Redis;
+  /** MongoDB (or the embedded document store): one `action_logs` document per build with its step output. */
+  documents: DocumentStore;
   port?: number;
   /** RabbitMQ, for telling workflows-conductor that a job ended; without it, workflows are not followed. */
   connect?: AmqpConnect;
 }
 
 export const outputKey = (id: number | string) => `output:${id}`;
+/** The MongoDB collection of stored step output. */
+export const ACTION_LOGS = 'action_logs';
 const finishedKey = (id: number | string) => `finished:${id}`;
 const failedKey = (id: number | string) => `failed:${id}`;
 
 /**
  * output-processor: `POST /builds/:id/start` (row `running`, `started_at` once), `/output` (`{ lines }`,
  * RPUSHed to `output:<id>`), `/finish` (`{ parallelism, failed? }`; when every parallel container finished:
- * the Redis lines are copied to `step_output`, the row becomes `succeeded` (or `failed`) with `finished_at`,
+ * the Redis lines are stored in MongoDB's `action_logs`, the row becomes `succeeded` (or `failed`) with `finished_at`,
  * the keys are deleted, and a `workflow-events` message tells workflows-conductor; if RabbitMQ refuses it, the
  * workflow is never told and stays `running`: inconsistent).
  */
@@ -77,22 +82,11 @@ export class OutputProcessor {
     if (done < (body.parallelism ?? 1)) return send(res, 200, { ok: true, finished: done });
     const lines = await redis.lrange(outputKey(id), 0, -1);
     const status = (await redis.exists(failedKey(id))) ? 'failed' : 'succeeded';
-    const client = await pool.connect();
-    let row: { workflow_id: string | null; job_index: number } | undefined;
-    try {
-      await client.query('BEGIN');
-      if (lines.length) {
-        await client.query('INSERT INTO step_output (build_id, seq, line) SELECT $1, s.ord, s.line FROM unnest($2::text[]) WITH ORDINALITY AS s(line, ord) ON CONFLICT DO NOTHING', [id, lines]);
-      }
-      const r = await client.query<{ workflow_id: string | null; job_index: number }>('UPDATE builds SET status = $2, finished_at = clock_timestamp() WHERE id = $1 RETURNING workflow_id, job_index', [id, status]);
-      row = r.rows[0];
-      await client.query('COMMIT');
-    } catch (err) {
-      await client.query('ROLLBACK').catch(() => undefined);
-      throw err;
-    } finally {
-      client.release();
-    }
+    // The step output is stored in MongoDB first (idempotent: a retried finish writes the same document), then
+    // the build's fate in PostgreSQL; a failure of either answers 500 and leaves the build running.
+    await this.opts.documents.collection(ACTION_LOGS).updateOne({ build_id: id }, { $set: { build_id: id, lines, status } }, { upsert: true });
+    const r = await pool.query<{ workflow_id: string | null; job_index: number }>('UPDATE builds SET status = $2, finished_at = clock_timestamp() WHERE id = $1 RETURNING workflow_id, job_index', [id, status]);
+    const row = r.rows[0];
     await redis.del(outputKey(id), finishedKey(id), failedKey(id));
     if (this.publisher && row?.workflow_id != null) {
       const event: WorkflowEvent = { buildId: id, workflowId: Number(row.workflow_id), jobIndex: row.job_index, status };

@@ -6,7 +6,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import pg from 'pg';
 import type { Redis } from 'ioredis';
-import { isPortOpen, PostgresProvider, RabbitMQProvider, RedisProvider, type StartedPostgres, type StartedRabbitMQ, type StartedRedis } from '../../providers/index.ts';
+import { isPortOpen, MongoProvider, PostgresProvider, RabbitMQProvider, RedisProvider, type DocumentStore, type StartedMongo, type StartedPostgres, type StartedRabbitMQ, type StartedRedis } from '../../providers/index.ts';
 import { FakeGithub, type StartedFakeGithub } from '../../github/server.ts';
 import { defaultSeedData } from '../../github/state.ts';
 import { GithubClient } from '../../github/client.ts';
@@ -15,7 +15,7 @@ import { NomadClient } from '../../nomad/client.ts';
 import { Frontend } from './frontend.ts';
 import { PicardDispatcher } from './picard-dispatcher.ts';
 import { Schedulerer } from './schedulerer.ts';
-import { OutputProcessor, outputKey } from './output-processor.ts';
+import { ACTION_LOGS, OutputProcessor, outputKey } from './output-processor.ts';
 import { BuildAgentRunner } from './build-agent-runner.ts';
 import { ledger, queueTimePercentiles } from './ledger.ts';
 import { PIPELINE_DB, PIPELINE_MIGRATIONS, RUN_QUEUE } from './schema.ts';
@@ -40,6 +40,8 @@ workflows:
 
 let pgh: StartedPostgres | undefined;
 let redisH: StartedRedis | undefined;
+let mongo: StartedMongo | undefined;
+let documents: DocumentStore;
 let mq: StartedRabbitMQ | undefined;
 let ghe: StartedFakeGithub | undefined;
 let nomad: StartedNomadApiServer | undefined;
@@ -98,11 +100,13 @@ async function buildIdsOf(shas: string[]): Promise<number[]> {
 describe('live pipeline v0', () => {
   beforeAll(async () => {
     const t0 = Date.now();
-    [pgh, redisH, mq] = await Promise.all([
+    [pgh, redisH, mq, mongo] = await Promise.all([
       new PostgresProvider().withBackend('local').withDatabases([PIPELINE_DB]).start(),
       new RedisProvider().withBackend('local').start(),
       new RabbitMQProvider().withBackend('local').start(),
+      new MongoProvider().start(),
     ]);
+    documents = mongo.store('circle');
     timings.providersMs = Date.now() - t0;
     await pgh.runMigrations(PIPELINE_DB, PIPELINE_MIGRATIONS);
     pool = new pg.Pool({ connectionString: pgh.urlFor(PIPELINE_DB), max: 10 });
@@ -110,7 +114,7 @@ describe('live pipeline v0', () => {
     redis = redisH.client();
     const connect = () => mq!.connect({ timeoutMs: 2_000 });
 
-    outputProcessor = new OutputProcessor({ pool, redis });
+    outputProcessor = new OutputProcessor({ pool, redis, documents });
     await outputProcessor.start();
     const runner = new BuildAgentRunner({ outputProcessorUrl: () => outputProcessor!.url });
     nomad = await new NomadApiServer()
@@ -161,6 +165,7 @@ describe('live pipeline v0', () => {
     await quiet(() => pool?.end());
     await quiet(() => redis?.quit());
     await quiet(() => mq?.stop());
+    await quiet(() => mongo?.stop());
     await quiet(() => redisH?.stop());
     await quiet(() => pgh?.stop());
     console.log('pipeline timings (ms):', JSON.stringify(timings));
@@ -178,8 +183,8 @@ describe('live pipeline v0', () => {
       const allocs = await nomadClient.jobAllocations(`build-${id}`);
       expect(allocs).toHaveLength(2);
       expect(allocs.every((a) => a.ClientStatus === 'complete')).toBe(true);
-      const out = await pool!.query<{ n: string }>('SELECT count(*) AS n FROM step_output WHERE build_id = $1', [id]);
-      expect(Number(out.rows[0]!.n)).toBe(6);
+      const out = await documents.collection<{ build_id: number; lines: string[] }>(ACTION_LOGS).findOne({ build_id: id });
+      expect(out?.lines).toHaveLength(6);
       expect(await redis!.exists(outputKey(id))).toBe(0);
     }
     const q = await pool!.query<{ ms: number }>('SELECT EXTRACT(EPOCH FROM (started_at - queued_at)) * 1000 AS ms FROM builds WHERE id = ANY($1::bigint[])', [ids]);

@@ -3,7 +3,10 @@ import type { Migration } from '../../providers/index.ts';
 /** The database the pipeline's tables live in. */
 export const PIPELINE_DB = 'circle';
 
-/** `builds` (one row per triggered push) and `step_output` (standing in for MongoDB's action logs in v0). */
+/**
+ * `builds` (one row per job of a workflow), `workflows`; `step_output` was v0's stand-in for MongoDB's action
+ * logs and is no longer written (output-processor stores step output in MongoDB); applied migrations are never edited.
+ */
 export const PIPELINE_MIGRATIONS: readonly Migration[] = [
   {
     id: 'pipeline-001-builds',

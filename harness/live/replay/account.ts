@@ -7,6 +7,7 @@ import { judge, replayCommand, roundMetrics } from '../../../sim/report/build-re
 import type { Telegraf } from '../../../sim/metrics/telegraf.ts';
 import type { GithubDelivery } from '../../github/state.ts';
 import type { ReplayStack } from './stack.ts';
+import { ACTION_LOGS } from '../pipeline/index.ts';
 
 /** What the replay saw, for the accounting. */
 export interface LiveObservations {
@@ -42,7 +43,6 @@ interface BuildRow {
   latency_ms: number | null;
   finished_ms: number | null;
   parallelism: number | null;
-  lines: string;
 }
 
 /** Output lines build-agent sends per container (`BuildAgentRunner`'s default). */
@@ -61,12 +61,14 @@ export async function accountLiveRun(scenario: SettledScenario, profile: Profile
               EXTRACT(EPOCH FROM b.queued_at) * 1000 - $1 AS queued_ms,
               EXTRACT(EPOCH FROM (b.started_at - b.queued_at)) * 1000 AS queue_ms,
               EXTRACT(EPOCH FROM (b.dispatched_at - b.queued_at)) * 1000 AS latency_ms,
-              EXTRACT(EPOCH FROM b.finished_at) * 1000 - $1 AS finished_ms,
-              (SELECT count(*) FROM step_output s WHERE s.build_id = b.id) AS lines
+              EXTRACT(EPOCH FROM b.finished_at) * 1000 - $1 AS finished_ms
          FROM builds b ORDER BY b.id`,
       [o.epochMs],
     )
   ).rows;
+  // Stored step output, per build, from MongoDB's action logs.
+  const stored = new Map<number, number>();
+  for (const d of await o.stack.documents.collection<{ build_id: number; lines: string[] }>(ACTION_LOGS).find({})) stored.set(d.build_id, d.lines.length);
   const v = (wallMs: number | null) => (wallMs === null ? 0 : Math.max(0, Math.round(Number(wallMs) * o.scale)));
   const counts = { triggered: rows.length, succeeded: 0, failed: 0, lost: 0, stuck: 0, not_triggered: o.notTriggered.length, retried: 0 };
   const affected: AffectedBuild[] = [];
@@ -94,7 +96,7 @@ export async function accountLiveRun(scenario: SettledScenario, profile: Profile
         finishedPerHour[hour] = (finishedPerHour[hour] ?? 0) + 1;
         if (r.status === 'failed') note(name, 'failed', r.reason ?? 'the build failed (its tests)', at);
         // Output held in Redis while the build ran and not there when it was copied: lost with Redis.
-        if (Number(r.lines) < (r.parallelism ?? 1) * LINES_PER_CONTAINER) liveOutputLost++;
+        if ((stored.get(Number(r.id)) ?? 0) < (r.parallelism ?? 1) * LINES_PER_CONTAINER) liveOutputLost++;
         break;
       }
       case 'lost':

@@ -244,6 +244,7 @@ async function replay(
     else if (step.kind === 'fault') act(step);
     else void tick(step.atMs);
   }
+  const workloadWallMs = Math.round(performance.now() - t0);
   log(`workload replayed; waiting for ${triggers.length} pushes and triggers to be answered and the faults to finish`);
   await Promise.all(triggers);
   await Promise.all(chains.values());
@@ -286,6 +287,8 @@ async function replay(
     liveSection: {
       time_scale: scale,
       wall_ms: Math.round(performance.now() - t0),
+      workload_wall_ms: workloadWallMs,
+      drain_wall_ms: Math.round(performance.now() - drainStart),
       stop_reason: stopReason,
       fault_log: faultLog,
       not_measured: [

@@ -1,7 +1,7 @@
 import pg from 'pg';
 import type { Redis } from 'ioredis';
 import type { SettledScenario } from '../../../sim/scenario/settled.ts';
-import { PostgresProvider, RabbitMQProvider, RedisProvider, type BackendChoice, type StartedPostgres, type StartedRabbitMQ, type StartedRedis } from '../../providers/index.ts';
+import { MongoProvider, PostgresProvider, RabbitMQProvider, RedisProvider, type BackendChoice, type DocumentStore, type StartedMongo, type StartedPostgres, type StartedRabbitMQ, type StartedRedis } from '../../providers/index.ts';
 import { FakeGithub, type StartedFakeGithub } from '../../github/server.ts';
 import { defaultSeedData } from '../../github/state.ts';
 import { GithubClient } from '../../github/client.ts';
@@ -51,6 +51,8 @@ export class ReplayStack {
   pgh!: StartedPostgres;
   redisH!: StartedRedis;
   mq!: StartedRabbitMQ;
+  mongo!: StartedMongo;
+  documents!: DocumentStore;
   nomad!: StartedNomadApiServer;
   ghe!: StartedFakeGithub;
   pool!: pg.Pool;
@@ -67,7 +69,7 @@ export class ReplayStack {
 
   /** Backend details, for the report: what ran where. */
   backends(): Record<string, string> {
-    return { postgres: this.pgh.backendDetail, redis: this.redisH.backendDetail, rabbitmq: this.mq.backendDetail, nomad_server: this.nomad.backendDetail, github: this.ghe.backendDetail };
+    return { postgres: this.pgh.backendDetail, redis: this.redisH.backendDetail, rabbitmq: this.mq.backendDetail, mongo: this.mongo.backendDetail, nomad_server: this.nomad.backendDetail, github: this.ghe.backendDetail };
   }
 
   /** Boots everything; on failure stops what started and rethrows. */
@@ -94,17 +96,21 @@ export class ReplayStack {
       const url = urls?.[c];
       return url ? b.withBackend('external').withUrl(url) : b.withBackend(choice?.[c] ?? 'auto');
     };
-    log?.('starting postgres, redis and rabbitmq …');
-    const [pgh, redisH, mq] = await Promise.allSettled([
+    log?.('starting postgres, redis, rabbitmq and mongo …');
+    const [pgh, redisH, mq, mongo] = await Promise.allSettled([
       this.timed('postgres', pick(new PostgresProvider().withDatabases([PIPELINE_DB]), 'postgres').start()),
       this.timed('redis', pick(new RedisProvider(), 'redis').start()),
       this.timed('rabbitmq', pick(new RabbitMQProvider(), 'rabbitmq').start()),
+      // MongoDB: a system mongod or Docker when there is one, else the embedded document store.
+      this.timed('mongo', new MongoProvider().start()),
     ]);
-    for (const r of [pgh, redisH, mq]) if (r.status === 'fulfilled') this.cleanup.push({ name: r.value.name, fn: () => r.value.stop() });
-    for (const r of [pgh, redisH, mq]) if (r.status === 'rejected') throw r.reason;
+    for (const r of [pgh, redisH, mq, mongo]) if (r.status === 'fulfilled') this.cleanup.push({ name: r.value.name, fn: () => r.value.stop() });
+    for (const r of [pgh, redisH, mq, mongo]) if (r.status === 'rejected') throw r.reason;
     this.pgh = (pgh as PromiseFulfilledResult<StartedPostgres>).value;
     this.redisH = (redisH as PromiseFulfilledResult<StartedRedis>).value;
     this.mq = (mq as PromiseFulfilledResult<StartedRabbitMQ>).value;
+    this.mongo = (mongo as PromiseFulfilledResult<StartedMongo>).value;
+    this.documents = this.mongo.store(PIPELINE_DB);
     await this.timed('migrations', this.pgh.runMigrations(PIPELINE_DB, PIPELINE_MIGRATIONS));
     this.pool = new pg.Pool({ connectionString: this.pgh.urlFor(PIPELINE_DB), max: 12, connectionTimeoutMillis: 2_000 });
     this.pool.on('error', () => undefined);
@@ -116,7 +122,7 @@ export class ReplayStack {
 
     log?.(`starting the pipeline: Nomad API with ${scenario.topology.nomadClients.count} clients, GitHub Enterprise, 5 services …`);
     const t0 = Date.now();
-    const output = new OutputProcessor({ pool: this.pool, redis: this.redis, connect });
+    const output = new OutputProcessor({ pool: this.pool, redis: this.redis, documents: this.documents, connect });
     this.runner = new BuildAgentRunner({ outputProcessorUrl: () => output.url, timeScale: this.opts.timeScale, startDelayMs: 5 });
     const nc = scenario.topology.nomadClients;
     this.nomad = await new NomadApiServer()
