@@ -4,15 +4,18 @@ import type { BackendFactory, Migrator } from './stack.ts';
 import { startNomadBackend } from '../nomad/backend.ts';
 import { FakeGithub } from '../github/server.ts';
 import { defaultSeedData } from '../github/state.ts';
-import { PostgresProvider, RedisProvider, RabbitMQProvider, MongoProvider, type StartedPostgres, type BackendChoice } from '../providers/index.ts';
+import { PostgresProvider, RedisProvider, RabbitMQProvider, MongoProvider, LdapProvider, type StartedPostgres, type BackendChoice } from '../providers/index.ts';
 import { DATABASES, MIGRATIONS } from './migrations.ts';
 import { Ec2Api } from '../ec2/server.ts';
 
 /** What the live stack starts for real: containers backed by real components, and the systems around them. */
+/** The components whose backend can be chosen, and given as an external URL. */
+type Chosen = 'postgres' | 'redis' | 'rabbitmq' | 'mongo' | 'ldap';
+
 export interface LiveBackends {
   /** By container name: started in the container's place in the boot order. */
   backends: Record<string, BackendFactory>;
-  /** Systems outside the Services machine (GitHub Enterprise, EC2), started first. */
+  /** Systems outside the Services machine (GitHub Enterprise, EC2, LDAP with `auth: ldap`), started first. */
   externals: Record<string, BackendFactory>;
   /** Runs a migrator container's SQL migrations against the stack's PostgreSQL. */
   migrate: Migrator;
@@ -21,17 +24,19 @@ export interface LiveBackends {
 export interface LiveBackendOptions {
   nomadClients?: number;
   /** Backend choice per component (`auto` by default: local binaries here, testcontainers with Docker, …). */
-  choice?: Partial<Record<'postgres' | 'redis' | 'rabbitmq' | 'mongo', BackendChoice>>;
+  choice?: Partial<Record<Chosen, BackendChoice>>;
   /** External URLs, for `external` choices (an existing PostgreSQL, …). */
-  urls?: Partial<Record<'postgres' | 'redis' | 'rabbitmq' | 'mongo', string>>;
+  urls?: Partial<Record<Chosen, string>>;
+  /** The scenario's `topology.auth`: with `ldap`, an LDAP server holds the users and federation-service binds to it. */
+  auth?: 'github' | 'ldap';
   /** An EC2 endpoint to use instead of the twin's (LocalStack: http://127.0.0.1:4566). */
   awsEndpoint?: string;
 }
 
-/** The backend options from the environment: TWIN_POSTGRES_URL, TWIN_REDIS_URL, TWIN_RABBITMQ_URL, TWIN_MONGO_URL, AWS_ENDPOINT_URL. */
+/** The backend options from the environment: TWIN_POSTGRES_URL, TWIN_REDIS_URL, TWIN_RABBITMQ_URL, TWIN_MONGO_URL, TWIN_LDAP_URL, AWS_ENDPOINT_URL. */
 export function backendOptionsFromEnv(env: NodeJS.ProcessEnv = process.env): LiveBackendOptions {
   const urls: LiveBackendOptions['urls'] = {};
-  for (const c of ['postgres', 'redis', 'rabbitmq', 'mongo'] as const) {
+  for (const c of ['postgres', 'redis', 'rabbitmq', 'mongo', 'ldap'] as const) {
     const v = env[`TWIN_${c.toUpperCase()}_URL`];
     if (v) urls[c] = v;
   }
@@ -58,13 +63,14 @@ function externalEndpoint(name: string, url: string): StartedComponent {
 /**
  * The real components of the live stack: private PostgreSQL (with the services' databases), Redis and
  * RabbitMQ processes, MongoDB or the embedded document store, the twin's Nomad API (on the simulation's
- * scheduler) for nomad_server, and the fake GitHub Enterprise.
+ * scheduler) for nomad_server, the fake GitHub Enterprise, and with `auth: 'ldap'` a private slapd holding the
+ * users (`ldap`), which federation-service's health check binds to.
  */
 export function liveBackends(_profile: Profile, opts: LiveBackendOptions = {}): LiveBackends {
   const clients = Array.from({ length: opts.nomadClients ?? 3 }, (_, i) => ({ name: `ip-10-0-0-${i + 1}`, cpus: 8, memoryGb: 32 }));
-  const choice = (c: 'postgres' | 'redis' | 'rabbitmq' | 'mongo') => opts.choice?.[c] ?? (opts.urls?.[c] ? 'external' : 'auto');
+  const choice = (c: Chosen) => opts.choice?.[c] ?? (opts.urls?.[c] ? 'external' : 'auto');
   let postgres: Promise<StartedPostgres> | undefined;
-  const withUrl = <T extends { withUrl(u: string): T }>(b: T, c: 'postgres' | 'redis' | 'rabbitmq' | 'mongo'): T => (opts.urls?.[c] ? b.withUrl(opts.urls[c]!) : b);
+  const withUrl = <T extends { withUrl(u: string): T }>(b: T, c: Chosen): T => (opts.urls?.[c] ? b.withUrl(opts.urls[c]!) : b);
   return {
     backends: {
       postgres: () => {
@@ -81,6 +87,8 @@ export function liveBackends(_profile: Profile, opts: LiveBackendOptions = {}): 
       github: () => new FakeGithub().withPort(0).withSeedData(defaultSeedData()).start() as Promise<StartedComponent>,
       // LocalStack (or real EC2) when AWS_ENDPOINT_URL is given, else the twin's EC2 and Auto Scaling endpoints.
       ec2: () => (opts.awsEndpoint ? Promise.resolve(externalEndpoint('ec2', opts.awsEndpoint)) : new Ec2Api().withPort(0).start()),
+      // The company directory: outside the Services machine, like GitHub Enterprise is with `auth: github`.
+      ...(opts.auth === 'ldap' ? { ldap: () => withUrl(new LdapProvider().withBackend(choice('ldap')), 'ldap').start() } : {}),
     },
     migrate: async (name) => {
       const m = MIGRATIONS[name];
@@ -96,7 +104,7 @@ export function liveBackends(_profile: Profile, opts: LiveBackendOptions = {}): 
 /** The endpoints `twin status --json` lists, from what was started. */
 export function endpointsOf(started: ReadonlyMap<string, StartedComponent>): Record<string, string> {
   const out: Record<string, string> = {};
-  const map: Record<string, string> = { nomad_server: 'nomad', github: 'github', postgres: 'postgres', redis: 'redis', rabbitmq: 'rabbitmq', mongo: 'mongo', ec2: 'ec2', autoscaling: 'autoscaling' };
+  const map: Record<string, string> = { nomad_server: 'nomad', github: 'github', postgres: 'postgres', redis: 'redis', rabbitmq: 'rabbitmq', mongo: 'mongo', ec2: 'ec2', autoscaling: 'autoscaling', ldap: 'ldap' };
   for (const [name, s] of started) {
     const key = map[name];
     if (key) out[key] = name === 'github' ? `${s.url.replace(/\/$/, '')}/api/v3` : s.url;

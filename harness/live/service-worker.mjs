@@ -15,7 +15,9 @@ const held = [];
 // Roles with a job beyond answering health checks (the rest only report their health):
 // - telegraf: the statsd listener (UDP), aggregating what services send; GET /metrics shows the last values;
 // - nomad-metrics: polls the Nomad API every 10 s and sends circle.nomad.server_agent.* gauges to telegraf;
-// - ready-agent: 200 only once every listed service answers 200 (its list is sent after boot).
+// - ready-agent: 200 only once every listed service answers 200 (its list is sent after boot);
+// - ldap-bind (federation-service with `auth: ldap`): each health check makes a real LDAP simple bind (ldapts,
+//   over TCP) with the directory's bind DN, so a dead or hung slapd is a 500 naming ldap, as logins would fail.
 const metrics = new Map();
 if (role?.kind === 'telegraf') {
   const udp = createSocket('udp4');
@@ -75,6 +77,24 @@ function probe(dep) {
   });
 }
 
+/** How long the LDAP bind may take: below the 1 s the ready-agent gives a health check, so a hung slapd is a 500. */
+const LDAP_BIND_TIMEOUT_MS = 750;
+
+/** Whether the directory accepts federation-service's bind; ldapts is loaded only by the worker that needs it. */
+async function probeLdap() {
+  if (!role.ldapUrl) return { name: 'ldap', ok: false };
+  const { Client } = await import('ldapts');
+  const client = new Client({ url: role.ldapUrl, connectTimeout: LDAP_BIND_TIMEOUT_MS, timeout: LDAP_BIND_TIMEOUT_MS });
+  try {
+    await client.bind(role.bindDn, role.bindPassword);
+    return { name: 'ldap', ok: true };
+  } catch {
+    return { name: 'ldap', ok: false };
+  } finally {
+    await client.unbind().catch(() => undefined);
+  }
+}
+
 async function answer(req, res) {
   if (role?.kind === 'telegraf' && req.url === '/metrics') {
     res.writeHead(200, { 'content-type': 'application/json' });
@@ -82,7 +102,7 @@ async function answer(req, res) {
     return;
   }
   if (req.url === healthPath || req.url === `${healthPath}/`) {
-    const results = await Promise.all(dependencies.map(probe));
+    const results = await Promise.all([...dependencies.map(probe), ...(role?.kind === 'ldap-bind' ? [probeLdap()] : [])]);
     const failing = results.filter((r) => !r.ok).map((r) => r.name);
     res.writeHead(failing.length === 0 ? 200 : 500, { 'content-type': 'application/json' });
     res.end(JSON.stringify(failing.length === 0 ? { service: name, status: 'ok' } : { service: name, status: 'unhealthy', failing }));

@@ -5,6 +5,7 @@ import { planStartup } from '../../sim/models/services/startup.ts';
 import { columnize } from '../../sim/models/nomad/index.ts';
 import { freePort } from '../providers/ports.ts';
 import type { StartedComponent } from '../providers/types.ts';
+import { StartedLdap } from '../providers/ldap/started-ldap.ts';
 
 /** What a stack row is: a real component (backend), one of the twin's API servers, a twin service, a migrator. */
 export type LiveKind = 'backend' | 'api' | 'service' | 'migrator';
@@ -141,7 +142,9 @@ export class LiveStack {
         ? { kind: 'telegraf', udpPort: this.opts.portOffset + udp.container }
         : c.name === 'nomad-metrics' && nomad
           ? { kind: 'nomad-metrics', nomadUrl: nomad.url, statsdPort, intervalMs: 10_000 }
-          : undefined;
+          : c.name === 'federation-service' && this.rows.has('ldap')
+            ? this.ldapBindRole()
+            : undefined;
     const healthPath = c.health?.path ?? '/health';
     const dependencies = c.startup_dependencies
       .filter((d) => this.rows.get(d)?.kind !== 'migrator')
@@ -176,6 +179,16 @@ export class LiveStack {
     this.ports.set(c.name, actual);
     const ports = [`127.0.0.1:${actual}->${documented ?? actual}/tcp`, ...(role?.kind === 'telegraf' && udp ? [`127.0.0.1:${role.udpPort}->${udp.container}/udp`] : [])];
     this.set(c.name, { ports, pid: process.pid, healthUrl, state: 'healthy' });
+  }
+
+  /**
+   * federation-service with `auth: ldap`: its health check makes a real LDAP simple bind with the directory's bind
+   * account. No URL (the directory failed to start) means every check fails naming ldap, never a quiet 200.
+   */
+  private ldapBindRole(): { kind: 'ldap-bind'; ldapUrl?: string; bindDn: string; bindPassword: string } {
+    const ldap = this.started.get('ldap');
+    const account = ldap instanceof StartedLdap ? ldap.bindAccount : undefined;
+    return { kind: 'ldap-bind', ...(ldap ? { ldapUrl: ldap.url } : {}), bindDn: account?.dn ?? '', bindPassword: account?.password ?? '' };
   }
 
   /** The started real components and external systems, by name. */

@@ -18,7 +18,7 @@ export interface BackendQuestion {
   readonly local: () => BackendAvailability;
   /** How to get the local binaries, for the hint of a failed explicit `local`. */
   readonly localHint: string;
-  /** Whether this component has an embedded fallback (MongoDB's document store); undefined = none. */
+  /** Whether this component has an embedded fallback (MongoDB's document store, S3's s3rver); undefined = none. */
   readonly embedded?: BackendAvailability;
   readonly runtime: () => Promise<ContainerRuntimeInfo>;
 }
@@ -31,7 +31,7 @@ export interface BackendDecision {
 
 /**
  * Settles a backend choice. `auto` takes a given URL as `external`; otherwise local binaries, then
- * testcontainers when a runtime is detected, then the embedded fallback (MongoDB only); else UNAVAILABLE
+ * testcontainers when a runtime is detected, then the embedded fallback (MongoDB, S3); else UNAVAILABLE
  * with a hint. An explicit choice that cannot run is an error naming why, never a silent substitute.
  */
 export async function chooseBackend(q: BackendQuestion): Promise<BackendDecision> {

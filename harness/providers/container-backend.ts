@@ -38,17 +38,18 @@ export async function startContainer(spec: ContainerSpec): Promise<StartedContai
   } catch (err) {
     throw new ProviderError('START_FAILED', `${spec.label}: container ${spec.image} did not start within ${spec.startTimeoutMs} ms: ${err instanceof Error ? err.message : String(err)}`, 'check `docker ps -a` and the image pull');
   }
+  return { host: started.getHost(), port: started.getMappedPort(spec.containerPort), runner: containerRunner(started) };
+}
+
+/** The runner of a started container: no pid or data dir to hand out, and a stop that runs once however often asked. */
+export function containerRunner(container: { stop(): Promise<unknown> }): BackendRunner {
   let stopping: Promise<void> | undefined;
   return {
-    host: started.getHost(),
-    port: started.getMappedPort(spec.containerPort),
-    runner: {
-      pid: undefined,
-      dataDir: undefined,
-      stop() {
-        stopping ??= started.stop().then(() => undefined);
-        return stopping;
-      },
+    pid: undefined,
+    dataDir: undefined,
+    stop() {
+      stopping ??= container.stop().then(() => undefined);
+      return stopping;
     },
   };
 }

@@ -9,6 +9,8 @@ export const IMAGES = {
   redis: 'redis:7.0-alpine',
   rabbitmq: 'rabbitmq:3.10-alpine',
   mongo: 'mongo:6.0',
+  /** The S3 backend's container: the tag of docker-compose.localstack.yml, the last that starts without an auth token. */
+  localstack: 'localstack/localstack:4.5',
 } as const;
 
 /** The image of a PostgreSQL major version (`withVersion('15')` → `postgres:15-alpine`). */

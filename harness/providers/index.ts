@@ -31,3 +31,9 @@ export { parseMongoUrl, MONGO_URL_EXAMPLE, type MongoUrl } from './mongo/mongo-u
 export { EmbeddedStore } from './mongo/embedded-store.ts';
 export { mongoDocumentStore, mongoCollection } from './mongo/mongo-document-store.ts';
 export { DocumentStoreError, type DeleteResult, type Doc, type DocumentCollection, type DocumentStore, type Filter, type FindOptions, type InsertOneResult, type Update, type UpdateResult, type WithId } from './mongo/document-store.ts';
+
+export { LdapProvider, settleLdapOptions, DEFAULT_LDAP_BASE_DN, DEFAULT_LDAP_ADMIN_PASSWORD, DEFAULT_LDAP_USERS, type LdapProviderOptions, type SettledLdapOptions } from './ldap/ldap-provider.ts';
+export { StartedLdap, type LdapAccount } from './ldap/started-ldap.ts';
+export { parseLdapUrl, LDAP_URL_EXAMPLE, type LdapUrl } from './ldap/ldap-url.ts';
+export { type LdapUser } from './ldap/seed-ldif.ts';
+export * from './s3/index.ts';

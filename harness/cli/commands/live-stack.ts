@@ -35,9 +35,11 @@ export async function upCommand(args: { detach: boolean; scenario?: string; supe
   }
   if (args.detach && !args.supervise) return detach(args, io, file);
 
-  const version = args.scenario ? loadScenarioFile(args.scenario).version : (args.version ?? DEFAULT_VERSION);
+  const scenario = args.scenario ? loadScenarioFile(args.scenario) : undefined;
+  const version = scenario?.version ?? args.version ?? DEFAULT_VERSION;
   const profile = loadProfile(version);
-  const { backends, externals, migrate } = liveBackends(profile, backendOptionsFromEnv());
+  // The scenario's topology decides what else runs: `auth: ldap` adds a private OpenLDAP for federation-service.
+  const { backends, externals, migrate } = liveBackends(profile, { ...backendOptionsFromEnv(), ...(scenario ? { auth: scenario.topology.auth } : {}) });
   const t0 = Date.now();
   const print = (row: LiveRow) => io.stderr.write(`  ${row.name.padEnd(30)} ${row.state}${row.reason ? ` (${row.reason})` : ''}\n`);
   const stack = new LiveStack({ profile, portOffset: PORT_OFFSET, backends, externals, migrate, onChange: args.supervise ? undefined : print });

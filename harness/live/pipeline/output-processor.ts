@@ -65,7 +65,7 @@ export class OutputProcessor {
     if (req.method !== 'POST' || !m) return send(res, 404, { error: 'not found' });
     const id = Number(m[1]);
     const raw = await readBody(req);
-    const body = (raw.length ? JSON.parse(raw.toString('utf8')) : {}) as { lines?: string[]; parallelism?: number; failed?: boolean };
+    const body = (raw.length ? JSON.parse(raw.toString('utf8')) : {}) as { lines?: string[]; parallelism?: number; failed?: boolean; index?: number };
     const { pool, redis } = this.opts;
     if (m[2] === 'start') {
       await pool.query("UPDATE builds SET status = 'running', started_at = COALESCE(started_at, clock_timestamp()) WHERE id = $1 AND status IN ('queued', 'scheduled')", [id]);
@@ -76,9 +76,11 @@ export class OutputProcessor {
       if (lines.length) await redis.rpush(outputKey(id), ...lines);
       return send(res, 200, { ok: true });
     }
-    // A container that failed fails the build; the last container to finish decides.
+    // A container that failed fails the build; the last container to finish decides. Containers are counted
+    // by task index, so a finish reported twice (a build agent resending after a lost answer) counts once.
     if (body.failed) await redis.set(failedKey(id), '1');
-    const done = await redis.incr(finishedKey(id));
+    await redis.sadd(finishedKey(id), String(body.index ?? 0));
+    const done = await redis.scard(finishedKey(id));
     if (done < (body.parallelism ?? 1)) return send(res, 200, { ok: true, finished: done });
     const lines = await redis.lrange(outputKey(id), 0, -1);
     const status = (await redis.exists(failedKey(id))) ? 'failed' : 'succeeded';

@@ -1,7 +1,7 @@
-import { existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { afterAll, describe, expect, it } from 'vitest';
-import { isPortOpen, waitForPortClosed } from '../wait.ts';
+import { expectCleanStop } from '../stop-contract.ts';
+import { waitForPortClosed } from '../wait.ts';
 import { RedisProvider } from './redis-provider.ts';
 import type { StartedRedis } from './started-redis.ts';
 
@@ -42,19 +42,6 @@ describe('RedisProvider, local backend (a private redis-server)', () => {
   });
 
   it('stop() removes the temp dir, closes the port, and is idempotent; await using disposes', async () => {
-    const started = redis!;
-    const dir = started.dataDir!;
-    await started.stop();
-    await started.stop();
-    expect(existsSync(dir)).toBe(false);
-    expect(await isPortOpen(started.host, started.port)).toBe(false);
-
-    let disposedDir: string | undefined;
-    {
-      await using scoped = await new RedisProvider().withBackend('local').start();
-      disposedDir = scoped.dataDir;
-      expect(existsSync(disposedDir!)).toBe(true);
-    }
-    expect(existsSync(disposedDir!)).toBe(false);
+    await expectCleanStop(redis!, redis!.dataDir!, () => new RedisProvider().withBackend('local').start());
   });
 });
