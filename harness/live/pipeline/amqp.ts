@@ -29,8 +29,9 @@ export class ConfirmPublisher {
 
   constructor(
     private readonly connect: AmqpConnect,
-    /** Queues declared (non-durable) when the channel opens. */
+    /** Queues declared when the channel opens: non-durable, except those named in `durable`. */
     private readonly queues: readonly string[],
+    private readonly durable: ReadonlySet<string> = new Set(),
   ) {}
 
   private channelFor(): Promise<ConfirmChannel> {
@@ -41,7 +42,7 @@ export class ConfirmPublisher {
         conn.on('error', () => undefined);
         const ch = await conn.createConfirmChannel();
         ch.on('error', () => undefined);
-        for (const q of this.queues) await ch.assertQueue(q, { durable: false });
+        for (const q of this.queues) await ch.assertQueue(q, { durable: this.durable.has(q) });
         conn.once('close', () => {
           if (this.conn === conn) {
             this.conn = null;
@@ -62,7 +63,8 @@ export class ConfirmPublisher {
     const ch = await this.channelFor();
     await new Promise<void>((resolve, reject) => {
       try {
-        ch.sendToQueue(queue, Buffer.from(JSON.stringify(msg)), { contentType: 'application/json' }, (err) => (err ? reject(err instanceof Error ? err : new Error(String(err))) : resolve()));
+        // Messages to a durable queue are persistent: they survive a restart of the broker with the queue.
+        ch.sendToQueue(queue, Buffer.from(JSON.stringify(msg)), { contentType: 'application/json', persistent: this.durable.has(queue) }, (err) => (err ? reject(err instanceof Error ? err : new Error(String(err))) : resolve()));
       } catch (err) {
         reject(err instanceof Error ? err : new Error(String(err)));
       }
@@ -105,6 +107,9 @@ export abstract class ReconnectingConsumer {
     private readonly retryMs = 250,
   ) {}
 
+  /** Whether the consumed queue is durable (survives a broker restart); the pipeline's work queues are not. */
+  protected readonly durable: boolean = false;
+
   /** Handles one message; resolve after ack/nack. */
   protected abstract handle(channel: Channel, content: Buffer, ack: () => void, nack: () => void): Promise<void>;
 
@@ -126,7 +131,7 @@ export abstract class ReconnectingConsumer {
       const ch = await conn.createChannel();
       ch.on('error', () => undefined);
       await ch.prefetch(this.prefetch);
-      await ch.assertQueue(this.queue, { durable: false });
+      await ch.assertQueue(this.queue, { durable: this.durable });
       await this.declare(ch);
       if (!this.running) {
         await conn.close().catch(() => undefined);

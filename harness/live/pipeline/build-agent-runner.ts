@@ -74,7 +74,9 @@ export class BuildAgentRunner implements TaskRunner {
       const lines = Array.from({ length: n }, (_, i) => `[${alloc.taskIndex}] step ${i + 1} on ${alloc.nodeName}`);
       await this.post(`/builds/${buildId}/output`, { lines });
       later((Number.isFinite(duration) ? duration : 1000) / scale, async () => {
-        await this.post(`/builds/${buildId}/finish`, { alloc: alloc.allocId, index: alloc.taskIndex, parallelism, ...(failed ? { failed: true } : {}) });
+        // What the build stores besides its output: the artifacts and test results of its config.
+        const stores = { artifacts: Number(alloc.meta.artifacts ?? 0), testResults: alloc.meta.test_results === 'true' };
+        await this.post(`/builds/${buildId}/finish`, { alloc: alloc.allocId, index: alloc.taskIndex, parallelism, ...stores, ...(failed ? { failed: true } : {}) });
         uncount();
         // A red test fails the build, not the allocation: build-agent itself ended normally.
         if (!stopped) ctx.finish('complete');

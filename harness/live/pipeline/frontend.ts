@@ -2,6 +2,7 @@ import type http from 'node:http';
 import type pg from 'pg';
 import { verifyWebhookSignature } from '../../github/client.ts';
 import { ConfirmPublisher, type AmqpConnect } from './amqp.ts';
+import type { AuditPublisher } from './audit-log-service.ts';
 import { HttpStage, readBody, send } from './http-util.ts';
 import { RUN_QUEUE, type RunMessage } from './schema.ts';
 
@@ -11,6 +12,8 @@ export interface FrontendOptions {
   /** The hook's secret: `X-Hub-Signature-256` is checked against it. */
   webhookSecret: string;
   port?: number;
+  /** Where `workflow.start` audit events go. */
+  audit?: AuditPublisher;
 }
 
 /**
@@ -46,11 +49,13 @@ export class Frontend {
   async stop(): Promise<void> {
     await this.http.stop();
     await this.publisher.close();
+    await this.opts.audit?.close();
   }
 
   kill(): void {
     this.http.kill();
     this.publisher.kill();
+    this.opts.audit?.kill();
   }
 
   private answer(res: http.ServerResponse, status: number, body: unknown): void {
@@ -102,6 +107,7 @@ export class Frontend {
       await this.opts.pool.query('WITH b AS (DELETE FROM builds WHERE id = $1) DELETE FROM workflows WHERE id = $2', [buildId, workflowId]).catch(() => undefined);
       return this.answer(res, 500, { error: `rabbitmq: ${err instanceof Error ? err.message : String(err)}` });
     }
+    await this.opts.audit?.record('workflow.start', { workflow_id: workflowId, build_id: buildId });
     return this.answer(res, 200, { buildId, workflowId });
   }
 }

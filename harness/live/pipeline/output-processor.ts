@@ -1,7 +1,8 @@
 import type http from 'node:http';
 import type pg from 'pg';
 import type { Redis } from 'ioredis';
-import type { DocumentStore } from '../../providers/index.ts';
+import { keyFor, type DocumentStore, type ObjectStore } from '../../providers/index.ts';
+import type { AuditPublisher } from './audit-log-service.ts';
 import { HttpStage, readBody, send } from './http-util.ts';
 import { ConfirmPublisher, type AmqpConnect } from './amqp.ts';
 import { WORKFLOW_EVENTS_QUEUE, type WorkflowEvent } from './schema.ts';
@@ -14,6 +15,10 @@ export interface OutputProcessorOptions {
   port?: number;
   /** RabbitMQ, for telling workflows-conductor that a job ended; without it, workflows are not followed. */
   connect?: AmqpConnect;
+  /** Object storage: step output logs, artifacts and test results under the seeds' prefixes; without it, none. */
+  objects?: ObjectStore;
+  /** Where `workflow.job.finish` audit events go. */
+  audit?: AuditPublisher;
 }
 
 export const outputKey = (id: number | string) => `output:${id}`;
@@ -51,11 +56,13 @@ export class OutputProcessor {
   async stop(): Promise<void> {
     await this.http.stop();
     await this.publisher?.close();
+    await this.opts.audit?.close();
   }
 
   kill(): void {
     this.http.kill();
     this.publisher?.kill();
+    this.opts.audit?.kill();
   }
 
   private async route(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
@@ -65,7 +72,7 @@ export class OutputProcessor {
     if (req.method !== 'POST' || !m) return send(res, 404, { error: 'not found' });
     const id = Number(m[1]);
     const raw = await readBody(req);
-    const body = (raw.length ? JSON.parse(raw.toString('utf8')) : {}) as { lines?: string[]; parallelism?: number; failed?: boolean; index?: number };
+    const body = (raw.length ? JSON.parse(raw.toString('utf8')) : {}) as { lines?: string[]; parallelism?: number; failed?: boolean; index?: number; artifacts?: number; testResults?: boolean };
     const { pool, redis } = this.opts;
     if (m[2] === 'start') {
       await pool.query("UPDATE builds SET status = 'running', started_at = COALESCE(started_at, clock_timestamp()) WHERE id = $1 AND status IN ('queued', 'scheduled')", [id]);
@@ -87,6 +94,7 @@ export class OutputProcessor {
     // The step output is stored in MongoDB first (idempotent: a retried finish writes the same document), then
     // the build's fate in PostgreSQL; a failure of either answers 500 and leaves the build running.
     await this.opts.documents.collection(ACTION_LOGS).updateOne({ build_id: id }, { $set: { build_id: id, lines, status } }, { upsert: true });
+    await this.store(id, lines, body.artifacts ?? 0, body.testResults === true);
     const r = await pool.query<{ workflow_id: string | null; job_index: number }>('UPDATE builds SET status = $2, finished_at = clock_timestamp() WHERE id = $1 RETURNING workflow_id, job_index', [id, status]);
     const row = r.rows[0];
     await redis.del(outputKey(id), finishedKey(id), failedKey(id));
@@ -96,6 +104,19 @@ export class OutputProcessor {
         this.eventsLost++;
       });
     }
+    await this.opts.audit?.record('workflow.job.finish', { build_id: id, ...(row?.workflow_id != null ? { workflow_id: Number(row.workflow_id) } : {}) });
     return send(res, 200, { ok: true, [status]: true, lines: lines.length });
+  }
+
+  /** The build's step-output log, its artifacts and its test results, to object storage (idempotent keys). */
+  private async store(id: number, lines: string[], artifacts: number, testResults: boolean): Promise<void> {
+    const objects = this.opts.objects;
+    if (!objects) return;
+    await objects.put(keyFor('step-output', id, 'steps'), lines.join('\n') + '\n', 'text/plain');
+    for (let i = 1; i <= artifacts; i++) await objects.put(keyFor('artifact', id, `artifact-${i}.txt`), `artifact ${i} of build ${id}\n`, 'text/plain');
+    if (testResults) {
+      const xml = `<?xml version="1.0"?>\n<testsuite name="build-${id}" tests="1" failures="0"><testcase name="test" time="0.1"/></testsuite>\n`;
+      await objects.put(keyFor('test-results', id, 'results.xml'), xml, 'application/xml');
+    }
   }
 }

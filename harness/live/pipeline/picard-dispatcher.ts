@@ -31,6 +31,9 @@ export interface BuildConfig {
   executor: 'docker' | 'machine';
   resourceClass: string;
   fails: boolean;
+  /** Artifacts it stores (`x-twin-artifacts`) and whether it stores test results (`x-twin-test-results`). */
+  artifacts: number;
+  testResults: boolean;
 }
 
 /**
@@ -66,6 +69,8 @@ export function readBuildConfig(text: string, jobIndex = 0): BuildConfig {
     executor: 'machine' in job ? 'machine' : 'docker',
     resourceClass: typeof job.resource_class === 'string' ? job.resource_class : 'medium',
     fails: (job['x-twin-fails'] ?? doc['x-twin-fails']) === true,
+    artifacts: Math.floor(num(job['x-twin-artifacts']) ?? 0),
+    testResults: job['x-twin-test-results'] === true,
   };
 }
 
@@ -114,15 +119,17 @@ export class PicardDispatcher extends ReconnectingConsumer {
       cpuMhz: Math.ceil((rc.cpuMilli / 1000) * CPU_MHZ_PER_CORE),
       memoryMb: rc.memoryMb,
       ...(cfg.fails ? { fails: true } : {}),
+      ...(cfg.artifacts > 0 ? { artifacts: cfg.artifacts } : {}),
+      ...(cfg.testResults ? { testResults: true } : {}),
     };
     ch.sendToQueue(SCHEDULERER_QUEUE, Buffer.from(JSON.stringify(out)), { contentType: 'application/json' });
     this.dispatched++;
     ack();
     await this.opts.pool
       ?.query(
-        `WITH b AS (UPDATE builds SET dispatched_at = COALESCE(dispatched_at, clock_timestamp()), job_name = $2 WHERE id = $1 RETURNING workflow_id)
+        `WITH b AS (UPDATE builds SET dispatched_at = COALESCE(dispatched_at, clock_timestamp()), job_name = $2, artifacts = $4, test_results = $5 WHERE id = $1 RETURNING workflow_id)
          UPDATE workflows SET jobs_total = $3 WHERE id = (SELECT workflow_id FROM b) AND jobs_total IS NULL`,
-        [msg.buildId, cfg.jobName ?? null, cfg.jobsTotal],
+        [msg.buildId, cfg.jobName ?? null, cfg.jobsTotal, cfg.artifacts, cfg.testResults],
       )
       .catch(() => undefined);
   }

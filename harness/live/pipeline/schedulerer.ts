@@ -2,11 +2,14 @@ import type pg from 'pg';
 import { NomadApiError, NomadClient } from '../../nomad/client.ts';
 import { ReconnectingConsumer, type AmqpConnect, type Channel } from './amqp.ts';
 import { SCHEDULERER_QUEUE, type ScheduleMessage } from './schema.ts';
+import type { AuditPublisher } from './audit-log-service.ts';
 
 export interface SchedulererOptions {
   connect: AmqpConnect;
   pool: pg.Pool;
   nomad: NomadClient;
+  /** Where `workflow.job.scheduled` audit events go. */
+  audit?: AuditPublisher;
 }
 
 /** The Nomad job of a build: one task group, Count = parallelism, the build's id and duration in Meta. */
@@ -17,7 +20,7 @@ export function buildJob(msg: ScheduleMessage) {
     Name: id,
     Type: 'batch',
     Priority: 50,
-    Meta: { build_id: String(msg.buildId), duration_ms: String(msg.durationMs), parallelism: String(msg.parallelism), ...(msg.fails ? { fails: 'true' } : {}) },
+    Meta: { build_id: String(msg.buildId), duration_ms: String(msg.durationMs), parallelism: String(msg.parallelism), ...(msg.fails ? { fails: 'true' } : {}), ...(msg.artifacts ? { artifacts: String(msg.artifacts) } : {}), ...(msg.testResults ? { test_results: 'true' } : {}) },
     TaskGroups: [
       { Name: 'build', Count: msg.parallelism, Tasks: [{ Name: 'build-agent', Driver: 'docker', Config: { image: 'circleci/build-agent' }, Resources: { CPU: msg.cpuMhz ?? 1000, MemoryMB: msg.memoryMb ?? 1024 } }] },
     ],
@@ -37,6 +40,16 @@ export class Schedulerer extends ReconnectingConsumer {
     super(opts.connect, SCHEDULERER_QUEUE, 16);
   }
 
+  override async stop(): Promise<void> {
+    await super.stop();
+    await this.opts.audit?.close();
+  }
+
+  override kill(): void {
+    super.kill();
+    this.opts.audit?.kill();
+  }
+
   protected async handle(_ch: Channel, content: Buffer, ack: () => void): Promise<void> {
     const msg = JSON.parse(content.toString('utf8')) as ScheduleMessage;
     try {
@@ -54,5 +67,6 @@ export class Schedulerer extends ReconnectingConsumer {
       .catch(() => undefined);
     this.scheduled++;
     ack();
+    await this.opts.audit?.record('workflow.job.scheduled', { build_id: msg.buildId });
   }
 }

@@ -50,6 +50,11 @@ export const PIPELINE_MIGRATIONS: readonly Migration[] = [
     CREATE INDEX builds_status ON builds (status);
     CREATE UNIQUE INDEX builds_workflow_job ON builds (workflow_id, job_index)`,
   },
+  {
+    // What a build is to store in object storage (from its config), so that the ledger can check it is there.
+    id: 'pipeline-004-build-stores',
+    sql: 'ALTER TABLE builds ADD COLUMN artifacts integer NOT NULL DEFAULT 0, ADD COLUMN test_results boolean NOT NULL DEFAULT false',
+  },
 ];
 
 export const RUN_QUEUE = 'run-queue';
@@ -75,6 +80,9 @@ export interface ScheduleMessage extends RunMessage {
   memoryMb?: number;
   /** The build fails on its own (a red test): the twin-only `x-twin-fails`. */
   fails?: boolean;
+  /** What the build stores in object storage besides its step output. */
+  artifacts?: number;
+  testResults?: boolean;
 }
 
 /** What travels on `workflow-events`. */

@@ -8,6 +8,7 @@ import type { Telegraf } from '../../../sim/metrics/telegraf.ts';
 import type { GithubDelivery } from '../../github/state.ts';
 import type { ReplayStack } from './stack.ts';
 import { ACTION_LOGS } from '../pipeline/index.ts';
+import { storageLayout } from '../../providers/index.ts';
 
 /** What the replay saw, for the accounting. */
 export interface LiveObservations {
@@ -28,7 +29,7 @@ export interface LiveObservations {
   faultLog: string[];
   webhookDeliveries: readonly GithubDelivery[];
   eventsFired: number;
-  liveSection: Omit<LiveSection, 'boot_ms' | 'backends' | 'peak_rss_mb'>;
+  liveSection: Omit<LiveSection, 'boot_ms' | 'backends' | 'peak_rss_mb' | 'stored'>;
 }
 
 interface BuildRow {
@@ -43,6 +44,8 @@ interface BuildRow {
   latency_ms: number | null;
   finished_ms: number | null;
   parallelism: number | null;
+  artifacts: number;
+  test_results: boolean;
 }
 
 /** Output lines build-agent sends per container (`BuildAgentRunner`'s default). */
@@ -53,11 +56,11 @@ const LINES_PER_CONTAINER = 3;
  * stuck), failed webhook deliveries and refused triggers are not triggered, queue times are scaled back to
  * scenario time. The severity and the agreement are added by the caller.
  */
-export async function accountLiveRun(scenario: SettledScenario, profile: Profile, o: LiveObservations): Promise<Report> {
+export async function accountLiveRun(scenario: SettledScenario, profile: Profile, o: LiveObservations): Promise<{ report: Report; stored: LiveSection['stored'] }> {
   const { pool } = o.stack;
   const rows = (
     await pool.query<BuildRow>(
-      `SELECT b.id, b.status, b.reason, b.job_name, b.workflow_id, b.dispatched_at IS NOT NULL AS dispatched, b.parallelism,
+      `SELECT b.id, b.status, b.reason, b.job_name, b.workflow_id, b.dispatched_at IS NOT NULL AS dispatched, b.parallelism, b.artifacts, b.test_results,
               EXTRACT(EPOCH FROM b.queued_at) * 1000 - $1 AS queued_ms,
               EXTRACT(EPOCH FROM (b.started_at - b.queued_at)) * 1000 AS queue_ms,
               EXTRACT(EPOCH FROM (b.dispatched_at - b.queued_at)) * 1000 AS latency_ms,
@@ -67,8 +70,25 @@ export async function accountLiveRun(scenario: SettledScenario, profile: Profile
     )
   ).rows;
   // Stored step output, per build, from MongoDB's action logs.
-  const stored = new Map<number, number>();
-  for (const d of await o.stack.documents.collection<{ build_id: number; lines: string[] }>(ACTION_LOGS).find({})) stored.set(d.build_id, d.lines.length);
+  const linesStored = new Map<number, number>();
+  for (const d of await o.stack.documents.collection<{ build_id: number; lines: string[] }>(ACTION_LOGS).find({})) linesStored.set(d.build_id, d.lines.length);
+  // What reached object storage, per build: `<prefix><build>/…`.
+  const { objects } = o.stack;
+  const perBuild = async (prefix: string) => {
+    const n = new Map<number, number>();
+    for (const obj of await objects.list(prefix)) {
+      const id = Number(obj.key.slice(prefix.length).split('/')[0]);
+      if (Number.isInteger(id)) n.set(id, (n.get(id) ?? 0) + 1);
+    }
+    return n;
+  };
+  const layout = storageLayout(profile);
+  const [artifactsStored, resultsStored, logsStored] = await Promise.all([perBuild(layout.prefixes.artifact), perBuild(layout.prefixes['test-results']), perBuild(layout.prefixes['step-output'])]);
+  let auditPersisted = 0;
+  for (const f of await objects.list(layout.prefixes['audit-log'])) auditPersisted += ((await objects.get(f.key))?.body.toString('utf8') ?? '').split('\n').filter((l) => l.trim() !== '').length;
+  const auditRecorded = o.stack.audit.reduce((a, p) => a + p.recorded, 0);
+  const auditLost = o.stack.audit.reduce((a, p) => a + p.lost, 0);
+  const loss = { step_output: 0, artifacts: 0, test_results: 0 };
   const v = (wallMs: number | null) => (wallMs === null ? 0 : Math.max(0, Math.round(Number(wallMs) * o.scale)));
   const counts = { triggered: rows.length, succeeded: 0, failed: 0, lost: 0, stuck: 0, not_triggered: o.notTriggered.length, retried: 0 };
   const affected: AffectedBuild[] = [];
@@ -96,7 +116,12 @@ export async function accountLiveRun(scenario: SettledScenario, profile: Profile
         finishedPerHour[hour] = (finishedPerHour[hour] ?? 0) + 1;
         if (r.status === 'failed') note(name, 'failed', r.reason ?? 'the build failed (its tests)', at);
         // Output held in Redis while the build ran and not there when it was copied: lost with Redis.
-        if ((stored.get(Number(r.id)) ?? 0) < (r.parallelism ?? 1) * LINES_PER_CONTAINER) liveOutputLost++;
+        if ((linesStored.get(Number(r.id)) ?? 0) < (r.parallelism ?? 1) * LINES_PER_CONTAINER) liveOutputLost++;
+        // A finished build's objects must all be in object storage.
+        const id = Number(r.id);
+        if (!logsStored.has(id)) loss.step_output++;
+        loss.artifacts += Math.max(0, r.artifacts - (artifactsStored.get(id) ?? 0));
+        if (r.test_results && !resultsStored.has(id)) loss.test_results++;
         break;
       }
       case 'lost':
@@ -158,7 +183,7 @@ export async function accountLiveRun(scenario: SettledScenario, profile: Profile
     passed: true,
     builds: counts,
     queue_time_ms: q,
-    data_loss: { step_output: 0, artifacts: 0, test_results: 0, audit_events: 0, live_step_output: liveOutputLost, build_records: 0, workflow_records: 0 },
+    data_loss: { ...loss, audit_events: auditLost + Math.max(0, auditRecorded - auditPersisted - (o.depths['audit-events'] ?? 0)), live_step_output: liveOutputLost, build_records: 0, workflow_records: 0 },
     faults: scenario.faults.map((f) => ({ at_ms: f.atMs, action: f.action, target: f.target, observed_severity: 'none', ...(f.forMs === undefined ? {} : { for_ms: f.forMs }) })),
     observed_severity: 'none',
     expectations: [],
@@ -189,12 +214,21 @@ export async function accountLiveRun(scenario: SettledScenario, profile: Profile
     severity_because: [],
     startup: { system_started: true, failed: [] },
     services_machine: { min_free_disk_mb: scenario.topology.disk.freeMb, disk_full: false },
-    test_results: { parsed: 0, peak_backlog: 0 },
+    test_results: { parsed: resultsStored.size, peak_backlog: 0 },
     metric_gaps: 0,
     metrics: roundMetrics(o.telegraf.summaries()),
     ledger: { conserved: isConserved(counts), equation: ledgerEquation(counts) },
     affected_builds: affected,
     engine: { events: o.eventsFired, virtual_ms: o.endedAtMs, stop_reason: o.stopReason },
   };
-  return judge(report, scenario.expect);
+  const sum = (m: Map<number, number>) => [...m.values()].reduce((a, b) => a + b, 0);
+  const stored: LiveSection['stored'] = {
+    action_logs: sum(logsStored),
+    artifacts: sum(artifactsStored),
+    test_results: sum(resultsStored),
+    audit_events_recorded: auditRecorded,
+    audit_events_persisted: auditPersisted,
+    audit_events_lost: auditLost,
+  };
+  return { report: judge(report, scenario.expect), stored };
 }

@@ -10,6 +10,8 @@ const job = fc.record({
   executor: fc.constantFrom('docker' as const, 'machine' as const),
   resourceClass: fc.constantFrom('small', 'medium', 'large'),
   fails: fc.boolean(),
+  artifacts: fc.integer({ min: 0, max: 5 }),
+  testResults: fc.boolean(),
 });
 
 describe('workflowConfig', () => {
@@ -21,7 +23,7 @@ describe('workflowConfig', () => {
         const text = workflowConfig(w);
         planned.forEach((j, i) => {
           const cfg = readBuildConfig(text, i);
-          expect(cfg).toEqual({ jobName: j.name, jobsTotal: planned.length, parallelism: j.parallelism, durationMs: j.durationMs, executor: j.executor, resourceClass: j.resourceClass, fails: j.fails });
+          expect(cfg).toEqual({ jobName: j.name, jobsTotal: planned.length, parallelism: j.parallelism, durationMs: j.durationMs, executor: j.executor, resourceClass: j.resourceClass, fails: j.fails, artifacts: j.artifacts, testResults: j.testResults });
         });
       }),
       { numRuns: 200 },
@@ -30,6 +32,6 @@ describe('workflowConfig', () => {
 
   it('reads a v0 config without workflows: the largest parallelism and the top-level duration', () => {
     const cfg = readBuildConfig('x-twin-duration-ms: 500\njobs:\n  a: { parallelism: 2 }\n  b: { parallelism: 3 }\n');
-    expect(cfg).toMatchObject({ jobName: 'a', jobsTotal: 2, parallelism: 3, durationMs: 500, executor: 'docker', resourceClass: 'medium', fails: false });
+    expect(cfg).toMatchObject({ jobName: 'a', jobsTotal: 2, parallelism: 3, durationMs: 500, executor: 'docker', resourceClass: 'medium', fails: false, artifacts: 0, testResults: false });
   });
 });

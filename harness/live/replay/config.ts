@@ -16,6 +16,8 @@ export function workflowConfig(w: PlannedWorkflow): string {
       parallelism: j.parallelism,
       'x-twin-duration-ms': j.durationMs,
       ...(j.fails ? { 'x-twin-fails': true } : {}),
+      ...(j.artifacts > 0 ? { 'x-twin-artifacts': j.artifacts } : {}),
+      ...(j.testResults ? { 'x-twin-test-results': true } : {}),
       steps: ['checkout', { run: `make ${j.name}` }],
     };
     order.push(i === 0 ? j.name : { [j.name]: { requires: [w.jobs[i - 1]!.name] } });

@@ -46,6 +46,7 @@ describe('twin agree (live replay vs simulation)', () => {
     expect(report.expectations.every((e) => e.passed)).toBe(true);
     expect(report.agreement?.agrees, JSON.stringify(report.agreement?.checks)).toBe(true);
     expect(report.live?.peak_rss_mb).toBeGreaterThan(0);
+    expect(Object.keys(report.live!.backends)).toEqual(expect.arrayContaining(['postgres', 'redis', 'rabbitmq', 'mongo', 's3', 'nomad_server', 'github']));
     expect(md).toContain('## Agreement with the simulation');
     expect(stdout).toContain('agrees with the simulation');
     expect(code).toBe(0);
@@ -58,6 +59,15 @@ describe('twin agree (live replay vs simulation)', () => {
     expect(report.run_queue_latency_ms.max).toBeGreaterThanOrEqual(20 * 60_000);
     expect(report.metrics['circle.build-queue.runnable.builds']?.max).toBeGreaterThanOrEqual(50);
     expect(report.observed_severity).toBe('moderate');
+    // Everything that finished is in object storage and the audit log.
+    expect(report.data_loss).toMatchObject({ step_output: 0, artifacts: 0, test_results: 0, audit_events: 0 });
+    const stored = report.live!.stored;
+    expect(stored.action_logs).toBe(report.builds.succeeded);
+    expect(stored.test_results).toBeGreaterThan(report.builds.succeeded / 3);
+    expect(stored.artifacts).toBeGreaterThan(report.builds.succeeded);
+    // workflow.start per workflow; workflow.job.scheduled and workflow.job.finish per build.
+    expect(stored.audit_events_recorded).toBe(report.workflows.started + 2 * report.builds.succeeded);
+    expect(stored.audit_events_persisted).toBe(stored.audit_events_recorded);
     expect(report.agreement?.agrees, JSON.stringify(report.agreement?.checks)).toBe(true);
     expect(code).toBe(0);
   }, 300_000);

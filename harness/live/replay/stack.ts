@@ -1,13 +1,13 @@
 import pg from 'pg';
 import type { Redis } from 'ioredis';
 import type { SettledScenario } from '../../../sim/scenario/settled.ts';
-import { MongoProvider, PostgresProvider, RabbitMQProvider, RedisProvider, type BackendChoice, type DocumentStore, type StartedMongo, type StartedPostgres, type StartedRabbitMQ, type StartedRedis } from '../../providers/index.ts';
+import { FileservedProvider, MongoProvider, PostgresProvider, RabbitMQProvider, RedisProvider, S3Provider, type BackendChoice, type DocumentStore, type ObjectStore, type StartedMongo, type StartedPostgres, type StartedRabbitMQ, type StartedRedis, type StartedS3, type StartedFileserved } from '../../providers/index.ts';
 import { FakeGithub, type StartedFakeGithub } from '../../github/server.ts';
 import { defaultSeedData } from '../../github/state.ts';
 import { GithubClient } from '../../github/client.ts';
 import { NomadApiServer, type StartedNomadApiServer } from '../../nomad/server.ts';
 import { NomadClient } from '../../nomad/client.ts';
-import { Frontend, PicardDispatcher, Schedulerer, OutputProcessor, BuildAgentRunner, WorkflowsConductor, PIPELINE_DB, PIPELINE_MIGRATIONS, RUN_QUEUE, SCHEDULERER_QUEUE, WORKFLOW_EVENTS_QUEUE } from '../pipeline/index.ts';
+import { Frontend, PicardDispatcher, Schedulerer, OutputProcessor, BuildAgentRunner, WorkflowsConductor, AuditLogService, AuditPublisher, PIPELINE_DB, PIPELINE_MIGRATIONS, RUN_QUEUE, SCHEDULERER_QUEUE, WORKFLOW_EVENTS_QUEUE, AUDIT_QUEUE } from '../pipeline/index.ts';
 import type { ChannelModel } from '../pipeline/amqp.ts';
 
 /** The repository pushes go to (its hook points at frontend) and the one scheduled workflows run from (no hook). */
@@ -25,7 +25,7 @@ interface Stage {
 /** Where a live fault can act, and how. */
 export type LiveTarget = 'postgres' | 'redis' | 'rabbitmq' | 'frontend' | 'picard-dispatcher' | 'schedulerer' | 'output-processor' | 'workflows-conductor';
 export const LIVE_BACKEND_TARGETS = ['postgres', 'redis', 'rabbitmq'] as const;
-export const LIVE_STAGE_TARGETS = ['frontend', 'picard-dispatcher', 'schedulerer', 'output-processor', 'workflows-conductor'] as const;
+export const LIVE_STAGE_TARGETS = ['frontend', 'picard-dispatcher', 'schedulerer', 'output-processor', 'workflows-conductor', 'audit-log-service'] as const;
 /** What each kind of target supports: real processes take signals; the twin's stages stop, die and start. */
 export const LIVE_ACTIONS: Readonly<Record<'backend' | 'stage', readonly string[]>> = {
   backend: ['kill', 'stop', 'restart', 'start', 'pause', 'unpause'],
@@ -53,6 +53,12 @@ export class ReplayStack {
   mq!: StartedRabbitMQ;
   mongo!: StartedMongo;
   documents!: DocumentStore;
+  /** S3 (`storage: s3`) or fileserved (`storage: fileserved`): step output logs, artifacts, test results, audit logs. */
+  objects!: ObjectStore;
+  objectsDetail = '';
+  /** The services' audit publishers, for the accounting (events recorded and lost). */
+  readonly audit: AuditPublisher[] = [];
+  auditLog!: AuditLogService;
   nomad!: StartedNomadApiServer;
   ghe!: StartedFakeGithub;
   pool!: pg.Pool;
@@ -69,7 +75,7 @@ export class ReplayStack {
 
   /** Backend details, for the report: what ran where. */
   backends(): Record<string, string> {
-    return { postgres: this.pgh.backendDetail, redis: this.redisH.backendDetail, rabbitmq: this.mq.backendDetail, mongo: this.mongo.backendDetail, nomad_server: this.nomad.backendDetail, github: this.ghe.backendDetail };
+    return { postgres: this.pgh.backendDetail, redis: this.redisH.backendDetail, rabbitmq: this.mq.backendDetail, mongo: this.mongo.backendDetail, [this.opts.scenario.topology.storage === 'fileserved' ? 'fileserved' : 's3']: this.objectsDetail, nomad_server: this.nomad.backendDetail, github: this.ghe.backendDetail };
   }
 
   /** Boots everything; on failure stops what started and rethrows. */
@@ -96,16 +102,22 @@ export class ReplayStack {
       const url = urls?.[c];
       return url ? b.withBackend('external').withUrl(url) : b.withBackend(choice?.[c] ?? 'auto');
     };
-    log?.('starting postgres, redis, rabbitmq and mongo …');
-    const [pgh, redisH, mq, mongo] = await Promise.allSettled([
+    log?.(`starting postgres, redis, rabbitmq, mongo and ${scenario.topology.storage === 'fileserved' ? 'fileserved' : 'S3'} …`);
+    const [pgh, redisH, mq, mongo, objects] = await Promise.allSettled([
       this.timed('postgres', pick(new PostgresProvider().withDatabases([PIPELINE_DB]), 'postgres').start()),
       this.timed('redis', pick(new RedisProvider(), 'redis').start()),
       this.timed('rabbitmq', pick(new RabbitMQProvider(), 'rabbitmq').start()),
       // MongoDB: a system mongod or Docker when there is one, else the embedded document store.
       this.timed('mongo', new MongoProvider().start()),
+      // Object storage: LocalStack with Docker, else the embedded S3 server; or fileserved on local disk.
+      this.timed<StartedS3 | StartedFileserved>('objects', scenario.topology.storage === 'fileserved' ? new FileservedProvider().start() : new S3Provider().start()),
     ]);
-    for (const r of [pgh, redisH, mq, mongo]) if (r.status === 'fulfilled') this.cleanup.push({ name: r.value.name, fn: () => r.value.stop() });
-    for (const r of [pgh, redisH, mq, mongo]) if (r.status === 'rejected') throw r.reason;
+    const all = [pgh, redisH, mq, mongo, objects] as const;
+    for (const r of all) if (r.status === 'fulfilled') this.cleanup.push({ name: r.value.name, fn: () => r.value.stop() });
+    for (const r of all) if (r.status === 'rejected') throw r.reason;
+    const store = (objects as PromiseFulfilledResult<StartedS3 | StartedFileserved>).value;
+    this.objects = store.store();
+    this.objectsDetail = store.backendDetail;
     this.pgh = (pgh as PromiseFulfilledResult<StartedPostgres>).value;
     this.redisH = (redisH as PromiseFulfilledResult<StartedRedis>).value;
     this.mq = (mq as PromiseFulfilledResult<StartedRabbitMQ>).value;
@@ -120,9 +132,14 @@ export class ReplayStack {
     this.cleanup.unshift({ name: 'redis client', fn: () => this.redis.quit().catch(() => this.redis.disconnect()) });
     const connect = () => this.mq.connect({ timeoutMs: 2_000 });
 
-    log?.(`starting the pipeline: Nomad API with ${scenario.topology.nomadClients.count} clients, GitHub Enterprise, 5 services …`);
+    log?.(`starting the pipeline: Nomad API with ${scenario.topology.nomadClients.count} clients, GitHub Enterprise, 6 services …`);
     const t0 = Date.now();
-    const output = new OutputProcessor({ pool: this.pool, redis: this.redis, documents: this.documents, connect });
+    const auditFor = () => {
+      const a = new AuditPublisher(connect);
+      this.audit.push(a);
+      return a;
+    };
+    const output = new OutputProcessor({ pool: this.pool, redis: this.redis, documents: this.documents, objects: this.objects, connect, audit: auditFor() });
     this.runner = new BuildAgentRunner({ outputProcessorUrl: () => output.url, timeScale: this.opts.timeScale, startDelayMs: 5 });
     const nc = scenario.topology.nomadClients;
     this.nomad = await new NomadApiServer()
@@ -132,7 +149,7 @@ export class ReplayStack {
       .withTaskRunner(this.runner)
       .start();
     this.cleanup.unshift({ name: 'nomad api', fn: () => this.nomad.stop() });
-    this.frontend = new Frontend({ pool: this.pool, connect, webhookSecret: HOOK_SECRET });
+    this.frontend = new Frontend({ pool: this.pool, connect, webhookSecret: HOOK_SECRET, audit: auditFor() });
     await output.start();
     this.cleanup.unshift({ name: 'output-processor', fn: () => output.stop() });
     await this.frontend.start();
@@ -155,15 +172,18 @@ export class ReplayStack {
     const github = new GithubClient({ apiUrl: this.ghe.apiUrl, token: this.ghe.tokenFor('GERey') });
     const resourceClasses = Object.fromEntries(Object.entries(scenario.topology.resourceClasses).map(([k, v]) => [k, { cpuMilli: v.cpuMilli, memoryMb: v.memoryMb }]));
     const dispatcher = new PicardDispatcher({ connect, github, pool: this.pool, resourceClasses });
-    const schedulerer = new Schedulerer({ connect, pool: this.pool, nomad: new NomadClient({ address: this.nomad.url, timeoutMs: 3_000 }) });
+    const schedulerer = new Schedulerer({ connect, pool: this.pool, nomad: new NomadClient({ address: this.nomad.url, timeoutMs: 3_000 }), audit: auditFor() });
     const conductor = new WorkflowsConductor({ connect, pool: this.pool });
+    // Audit files every second of wall time: at 60× a minute of scenario time.
+    this.auditLog = new AuditLogService({ connect, objects: this.objects, flushMs: 1_000 });
     this.stages.set('frontend', this.frontend);
     this.stages.set('output-processor', output);
     this.stages.set('picard-dispatcher', dispatcher);
     this.stages.set('schedulerer', schedulerer);
     this.stages.set('workflows-conductor', conductor);
-    await Promise.all([dispatcher.start(), schedulerer.start(), conductor.start()]);
-    for (const [name, s] of [['picard-dispatcher', dispatcher], ['schedulerer', schedulerer], ['workflows-conductor', conductor]] as const) this.cleanup.unshift({ name, fn: () => s.stop() });
+    this.stages.set('audit-log-service', this.auditLog);
+    await Promise.all([dispatcher.start(), schedulerer.start(), conductor.start(), this.auditLog.start()]);
+    for (const [name, s] of [['picard-dispatcher', dispatcher], ['schedulerer', schedulerer], ['workflows-conductor', conductor], ['audit-log-service', this.auditLog]] as const) this.cleanup.unshift({ name, fn: () => s.stop() });
     this.bootMs.pipeline = Date.now() - t0;
   }
 
@@ -179,7 +199,7 @@ export class ReplayStack {
         this.monitorConn = conn;
       }
       const out: Record<string, number> = {};
-      for (const q of [RUN_QUEUE, SCHEDULERER_QUEUE, WORKFLOW_EVENTS_QUEUE]) {
+      for (const q of [RUN_QUEUE, SCHEDULERER_QUEUE, WORKFLOW_EVENTS_QUEUE, AUDIT_QUEUE]) {
         // A channel per check: checkQueue on a missing queue closes its channel.
         const ch = await this.monitorConn.createChannel();
         ch.on('error', () => undefined);

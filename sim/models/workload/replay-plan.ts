@@ -16,6 +16,9 @@ export interface PlannedJob {
   memoryMb: number;
   /** The build fails on its own (a red test): drawn with the template's failure rate. */
   fails: boolean;
+  /** Artifacts the job stores, and whether it stores test results. */
+  artifacts: number;
+  testResults: boolean;
 }
 
 /** A push (a GitHub webhook) or a scheduled workflow (cron-service), at a virtual time, and its jobs in order. */
@@ -68,6 +71,8 @@ export function planReplay(scenario: SettledScenario): PlannedWorkflow[] {
         cpuMilli: rc.cpuMilli,
         memoryMb: rc.memoryMb,
         fails: t.failureRate > 0 && durationsRng.chance(t.failureRate),
+        artifacts: t.artifacts,
+        testResults: t.testResults,
       });
     }
     return { seq: i + 1, atMs: e.atMs, source: e.source, template: e.template, templateName, jobs };
