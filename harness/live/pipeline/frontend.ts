@@ -3,6 +3,7 @@ import type pg from 'pg';
 import { verifyWebhookSignature } from '../../github/client.ts';
 import { ConfirmPublisher, type AmqpConnect } from './amqp.ts';
 import type { AuditPublisher } from './audit-log-service.ts';
+import type { DocumentStore } from '../../providers/index.ts';
 import { HttpStage, readBody, send } from './http-util.ts';
 import { RUN_QUEUE, type RunMessage } from './schema.ts';
 
@@ -14,7 +15,22 @@ export interface FrontendOptions {
   port?: number;
   /** Where `workflow.start` audit events go. */
   audit?: AuditPublisher;
+  /** MongoDB, which the UI's build pages read. */
+  documents?: DocumentStore;
 }
+
+/**
+ * The UI and API requests people make (the simulation's `UiTraffic` kinds), each answered from the stores it
+ * reads: 200, or 500 naming the store that failed. Services the live pipeline does not run (api-service,
+ * domain-service, permissions-service, contexts-service) are taken as up.
+ */
+export const UI_REQUESTS: Readonly<Record<string, { path: string; reads: readonly ('postgres' | 'mongo')[] }>> = {
+  'builds page': { path: '/ui/builds', reads: ['postgres', 'mongo'] },
+  'REST API: build details': { path: '/api/v1.1/builds/latest', reads: ['mongo'] },
+  'GraphQL: contexts and settings': { path: '/graphql-unstable', reads: ['postgres'] },
+  'workflows view': { path: '/ui/workflows', reads: ['postgres'] },
+  login: { path: '/login', reads: ['postgres'] },
+};
 
 /**
  * frontend: `POST /hooks/github`. A signed `push` becomes a workflow and the `builds` row of its first job
@@ -66,6 +82,8 @@ export class Frontend {
   private async route(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
     const path = (req.url ?? '/').split('?')[0] ?? '/';
     if (req.method === 'GET' && path === '/health-check') return this.answer(res, 200, { ok: true });
+    const ui = Object.values(UI_REQUESTS).find((u) => u.path === path);
+    if (req.method === 'GET' && ui) return this.serveUi(res, ui.reads);
     const trigger = /^\/api\/v2\/project\/gh\/([^/]+)\/([^/]+)\/pipeline$/.exec(path);
     if (req.method === 'POST' && trigger) {
       const body = JSON.parse((await readBody(req)).toString('utf8') || '{}') as { sha?: unknown };
@@ -85,6 +103,18 @@ export class Frontend {
     if (!repo || !sha) return this.answer(res, 400, { error: 'push without repository or after' });
     const guid = (req.headers['x-github-delivery'] as string | undefined) ?? null;
     return this.startWorkflow(res, repo, sha, guid, 'push');
+  }
+
+  private async serveUi(res: http.ServerResponse, reads: readonly ('postgres' | 'mongo')[]): Promise<void> {
+    for (const store of reads) {
+      try {
+        if (store === 'postgres') await this.opts.pool.query('SELECT id, status FROM workflows ORDER BY id DESC LIMIT 20');
+        else await this.opts.documents?.collection('action_logs').find({}, { limit: 1 });
+      } catch (err) {
+        return send(res, 500, { error: `${store}: ${err instanceof Error ? err.message : String(err)}` });
+      }
+    }
+    return send(res, 200, { ok: true });
   }
 
   private async startWorkflow(res: http.ServerResponse, repo: string, sha: string, guid: string | null, source: 'push' | 'scheduled'): Promise<void> {

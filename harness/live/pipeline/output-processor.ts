@@ -39,6 +39,8 @@ export class OutputProcessor {
   private readonly publisher: ConfirmPublisher | undefined;
   /** Workflow events RabbitMQ did not take. */
   eventsLost = 0;
+  /** Builds that ended while PostgreSQL was down: recorded in MongoDB only, their workflows never told. */
+  unrecorded = 0;
 
   constructor(private readonly opts: OutputProcessorOptions) {
     this.http = new HttpStage((req, res) => this.route(req, res), opts.port ?? 0);
@@ -91,12 +93,19 @@ export class OutputProcessor {
     if (done < (body.parallelism ?? 1)) return send(res, 200, { ok: true, finished: done });
     const lines = await redis.lrange(outputKey(id), 0, -1);
     const status = (await redis.exists(failedKey(id))) ? 'failed' : 'succeeded';
-    // The step output is stored in MongoDB first (idempotent: a retried finish writes the same document), then
-    // the build's fate in PostgreSQL; a failure of either answers 500 and leaves the build running.
+    // The build's record and step output go to MongoDB (idempotent: a repeated finish writes the same document)
+    // and its objects to object storage; a failure there answers 500 and leaves the build running. Then its
+    // workflow is told through PostgreSQL: while PostgreSQL is down the build has still ended (its record says
+    // so) but its workflow never hears of it and is left running, inconsistent.
     await this.opts.documents.collection(ACTION_LOGS).updateOne({ build_id: id }, { $set: { build_id: id, lines, status } }, { upsert: true });
     await this.store(id, lines, body.artifacts ?? 0, body.testResults === true);
-    const r = await pool.query<{ workflow_id: string | null; job_index: number }>('UPDATE builds SET status = $2, finished_at = clock_timestamp() WHERE id = $1 RETURNING workflow_id, job_index', [id, status]);
-    const row = r.rows[0];
+    let row: { workflow_id: string | null; job_index: number } | undefined;
+    try {
+      const r = await pool.query<{ workflow_id: string | null; job_index: number }>('UPDATE builds SET status = $2, finished_at = clock_timestamp() WHERE id = $1 RETURNING workflow_id, job_index', [id, status]);
+      row = r.rows[0];
+    } catch {
+      this.unrecorded++;
+    }
     await redis.del(outputKey(id), finishedKey(id), failedKey(id));
     if (this.publisher && row?.workflow_id != null) {
       const event: WorkflowEvent = { buildId: id, workflowId: Number(row.workflow_id), jobIndex: row.job_index, status };

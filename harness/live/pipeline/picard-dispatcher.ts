@@ -1,4 +1,5 @@
 import type pg from 'pg';
+import type { Redis } from 'ioredis';
 import { parse } from 'yaml';
 import { CPU_MHZ_PER_CORE } from '../../../sim/models/nomad/index.ts';
 import { GithubClient } from '../../github/client.ts';
@@ -81,7 +82,15 @@ export interface PicardDispatcherOptions {
   pool?: pg.Pool;
   /** `executor:name` → size; default `DEFAULT_RESOURCE_CLASSES`. */
   resourceClasses?: Readonly<Record<string, ResourceDefinition>>;
+  /**
+   * Redis, where GitHub API responses are cached (a client that fails at once while Redis is down: no offline
+   * queue). With it, a config fetch needs Redis, as the seeds say: with Redis down "GitHub API calls fail".
+   */
+  cache?: Redis;
 }
+
+/** How long a cached config.yml is kept (a commit's config never changes). */
+const CONFIG_CACHE_SECONDS = 3_600;
 
 /**
  * picard-dispatcher: consumes `run-queue` (manual ack, prefetch 16), fetches `.circleci/config.yml` at the
@@ -104,11 +113,18 @@ export class PicardDispatcher extends ReconnectingConsumer {
   protected async handle(ch: Channel, content: Buffer, ack: () => void, nack: () => void): Promise<void> {
     const msg = JSON.parse(content.toString('utf8')) as RunMessage;
     const [owner, name] = msg.repo.split('/');
+    let text: string;
+    try {
+      text = await this.fetchConfig(owner!, name!, msg.sha);
+    } catch (err) {
+      if (err instanceof CacheDown) return this.drop(msg, 'redis down: the GitHub API call for config.yml failed', nack);
+      return this.drop(msg, `config could not be fetched from GitHub: ${err instanceof Error ? err.message : String(err)}`, nack);
+    }
     let cfg: BuildConfig;
     try {
-      cfg = readBuildConfig(await this.opts.github.fetchConfig(owner!, name!, msg.sha), msg.jobIndex ?? 0);
+      cfg = readBuildConfig(text, msg.jobIndex ?? 0);
     } catch (err) {
-      return this.drop(msg, `config could not be fetched from GitHub: ${err instanceof Error ? err.message : String(err)}`, nack);
+      return this.drop(msg, `config.yml could not be read: ${err instanceof Error ? err.message : String(err)}`, nack);
     }
     const rc = (this.opts.resourceClasses ?? DEFAULT_RESOURCE_CLASSES)[`${cfg.executor}:${cfg.resourceClass}`];
     if (rc === undefined) return this.drop(msg, `unknown resource class ${cfg.executor}:${cfg.resourceClass}`, nack);
@@ -134,9 +150,33 @@ export class PicardDispatcher extends ReconnectingConsumer {
       .catch(() => undefined);
   }
 
+  /** config.yml at a commit: from the Redis cache of GitHub API responses, else from GHE (then cached). */
+  private async fetchConfig(owner: string, name: string, sha: string): Promise<string> {
+    const { cache, github } = this.opts;
+    if (!cache) return github.fetchConfig(owner, name, sha);
+    const key = `github:contents:${owner}/${name}@${sha}:.circleci/config.yml`;
+    const hit = await cache.get(key).catch((err: unknown) => {
+      throw new CacheDown(err);
+    });
+    if (hit !== null) return hit;
+    const text = await github.fetchConfig(owner, name, sha);
+    await cache.set(key, text, 'EX', CONFIG_CACHE_SECONDS).catch((err: unknown) => {
+      throw new CacheDown(err);
+    });
+    return text;
+  }
+
   private async drop(msg: RunMessage, reason: string, nack: () => void): Promise<void> {
     this.dropped++;
     nack();
     await this.opts.pool?.query("UPDATE builds SET status = 'failed', reason = $2, finished_at = clock_timestamp() WHERE id = $1 AND status = 'queued'", [msg.buildId, reason]).catch(() => undefined);
+  }
+}
+
+/** Redis, where GitHub API responses are cached, did not answer. */
+class CacheDown extends Error {
+  constructor(cause: unknown) {
+    super(`redis: ${cause instanceof Error ? cause.message : String(cause)}`);
+    this.name = 'CacheDown';
   }
 }

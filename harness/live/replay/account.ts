@@ -24,6 +24,8 @@ export interface LiveObservations {
   brokerWentDown: boolean;
   notTriggered: { what: string; reason: string; atMs: number }[];
   scheduled: { triggered: number; skipped: number };
+  /** The UI and API requests made, and those that failed. */
+  ui: Report['ui'];
   telegraf: Telegraf;
   peakPending: number;
   faultLog: string[];
@@ -70,8 +72,14 @@ export async function accountLiveRun(scenario: SettledScenario, profile: Profile
     )
   ).rows;
   // Stored step output, per build, from MongoDB's action logs.
+  // The build records in MongoDB: stored step output, and the fate of a build that ended while PostgreSQL could
+  // not record it (its row still says queued, scheduled or running).
   const linesStored = new Map<number, number>();
-  for (const d of await o.stack.documents.collection<{ build_id: number; lines: string[] }>(ACTION_LOGS).find({})) linesStored.set(d.build_id, d.lines.length);
+  const recorded = new Map<number, string>();
+  for (const d of await o.stack.documents.collection<{ build_id: number; lines: string[]; status: string }>(ACTION_LOGS).find({})) {
+    linesStored.set(d.build_id, d.lines.length);
+    recorded.set(d.build_id, d.status);
+  }
   // What reached object storage, per build: `<prefix><build>/…`.
   const { objects } = o.stack;
   const perBuild = async (prefix: string) => {
@@ -108,13 +116,14 @@ export async function accountLiveRun(scenario: SettledScenario, profile: Profile
     const at = v(r.queued_ms);
     if (r.queue_ms !== null) queueTimes.add(v(r.queue_ms));
     if (r.latency_ms !== null) latencies.add(v(r.latency_ms));
-    switch (r.status) {
+    const status = r.status === 'succeeded' || r.status === 'failed' || r.status === 'lost' ? r.status : (recorded.get(Number(r.id)) ?? r.status);
+    switch (status) {
       case 'succeeded':
       case 'failed': {
-        counts[r.status]++;
+        counts[status]++;
         const hour = Math.floor(v(r.finished_ms) / 3_600_000);
         finishedPerHour[hour] = (finishedPerHour[hour] ?? 0) + 1;
-        if (r.status === 'failed') note(name, 'failed', r.reason ?? 'the build failed (its tests)', at);
+        if (status === 'failed') note(name, 'failed', r.reason ?? 'the build failed (its tests)', at);
         // Output held in Redis while the build ran and not there when it was copied: lost with Redis.
         if ((linesStored.get(Number(r.id)) ?? 0) < (r.parallelism ?? 1) * LINES_PER_CONTAINER) liveOutputLost++;
         // A finished build's objects must all be in object storage.
@@ -142,8 +151,17 @@ export async function accountLiveRun(scenario: SettledScenario, profile: Profile
         break;
       default:
         counts.stuck++;
-        if (r.workflow_id) stuckWorkflows.add(r.workflow_id);
-        note(name, 'stuck', r.status === 'running' ? 'still running at the end of the run' : 'still pending in Nomad (no capacity) at the end of the run', at);
+        if (status === 'running') {
+          // Left Running: its build agent's reports never reached output-processor, so nothing it was to store
+          // was stored, and its workflow will never move on (inconsistent).
+          note(name, 'stuck', 'still running at the end of the run', at);
+          loss.step_output++;
+          loss.artifacts += r.artifacts;
+          if (r.test_results) loss.test_results++;
+        } else {
+          if (r.workflow_id) stuckWorkflows.add(r.workflow_id);
+          note(name, 'stuck', 'still pending in Nomad (no capacity) at the end of the run', at);
+        }
     }
   }
   // The first ones in scenario time, as the simulation's ledger lists them (the counts are complete).
@@ -157,18 +175,16 @@ export async function accountLiveRun(scenario: SettledScenario, profile: Profile
   for (const w of wf) {
     if (w.status === 'succeeded') workflows.succeeded++;
     else if (w.status === 'failed') workflows.failed++;
-    // Running with nothing of it in flight: no job will ever move it on.
+    // Running with nothing of it waiting to run (a build lost, or left Running): no job will ever move it on.
     else if (!stuckWorkflows.has(w.id)) workflows.inconsistent++;
   }
 
-  const byGuid = new Map<string, { ok: boolean; answered: boolean }>();
-  for (const d of o.webhookDeliveries) {
-    const prev = byGuid.get(d.guid) ?? { ok: false, answered: false };
-    byGuid.set(d.guid, { ok: prev.ok || d.ok, answered: prev.answered || d.statusCode !== undefined });
-  }
-  const deliveries = [...byGuid.values()];
-  const received = deliveries.filter((d) => d.answered).length;
-  const accepted = deliveries.filter((d) => d.ok).length;
+  // Webhooks as the simulation counts them: every push GHE sent, whether frontend took it (a 2xx on some
+  // attempt) or dropped it (an error answer, or no answer at all while it was down).
+  const byGuid = new Map<string, boolean>();
+  for (const d of o.webhookDeliveries) byGuid.set(d.guid, (byGuid.get(d.guid) ?? false) || d.ok);
+  const received = byGuid.size;
+  const accepted = [...byGuid.values()].filter((ok) => ok).length;
 
   const nc = scenario.topology.nomadClients;
   const reserved = profile.nomad_client;
@@ -193,7 +209,7 @@ export async function accountLiveRun(scenario: SettledScenario, profile: Profile
     webhooks: { received, accepted, dropped: received - accepted },
     workflows,
     start_delay_ms: q,
-    ui: { requests: 0, failed: 0, failed_by_kind: {} },
+    ui: o.ui,
     scheduled_workflows: { ...o.scheduled },
     run_queue_latency_ms: latencies.percentiles(),
     throughput: {

@@ -9,6 +9,8 @@ import { withSeverity } from '../../../sim/report/build-report.ts';
 import { agreementTolerance, compareRuns, type Agreement } from '../../../sim/agreement.ts';
 import { Telegraf } from '../../../sim/metrics/telegraf.ts';
 import { TIMINGS } from '../../../sim/models/timings.ts';
+import { UiTraffic } from '../../../sim/models/services/ui-traffic.ts';
+import { UI_REQUESTS } from '../pipeline/index.ts';
 import type { BackendChoice } from '../../providers/index.ts';
 import { ReplayStack, LIVE_ACTIONS, LIVE_BACKEND_TARGETS, LIVE_STAGE_TARGETS, PUSH_REPO, SCHEDULED_REPO } from './stack.ts';
 import { workflowConfig } from './config.ts';
@@ -64,7 +66,7 @@ export interface LiveRunOutput {
 }
 
 /** One thing that happens at a scenario time during the replay. */
-type Step = { atMs: number; order: number } & ({ kind: 'workflow'; workflow: PlannedWorkflow } | { kind: 'fault'; fault: SettledFault; action: string } | { kind: 'tick' });
+type Step = { atMs: number; order: number } & ({ kind: 'workflow'; workflow: PlannedWorkflow } | { kind: 'fault'; fault: SettledFault; action: string } | { kind: 'tick' } | { kind: 'ui' });
 
 const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 
@@ -149,12 +151,27 @@ async function replay(
   }
   const interval = profile.metrics.statsd_interval_ms;
   for (let t = interval; t <= scenario.durationMs; t += interval) steps.push({ atMs: t, order: order++, kind: 'tick' });
+  // People's UI and API requests, one of each kind a minute while the workload runs (as UiTraffic does).
+  for (let t = UiTraffic.intervalMs; t <= scenario.durationMs; t += UiTraffic.intervalMs) steps.push({ atMs: t, order: order++, kind: 'ui' });
   steps.sort((a, b) => a.atMs - b.atMs || a.order - b.order);
 
   const telegraf = new Telegraf(profile.metrics.names.map((m) => m.name));
   const faultLog: string[] = [];
   const triggers: Promise<void>[] = [];
   const scheduled = { triggered: 0, skipped: 0 };
+  const ui = { requests: 0, failed: 0, failed_by_kind: {} as Record<string, number> };
+  const uiRequests: Promise<void>[] = [];
+  const request = async (kind: string, path: string): Promise<void> => {
+    ui.requests++;
+    const ok = await fetch(`${stack.frontend.url}${path}`, { signal: AbortSignal.timeout(5_000) }).then(
+      async (r) => (await r.text(), r.ok),
+      () => false,
+    );
+    if (!ok) {
+      ui.failed++;
+      ui.failed_by_kind[kind] = (ui.failed_by_kind[kind] ?? 0) + 1;
+    }
+  };
   const notTriggered: { what: string; reason: string; atMs: number }[] = [];
   let peakPending = 0;
   let ticking = false;
@@ -242,11 +259,13 @@ async function replay(
     if (wait > 1) await sleep(wait);
     if (step.kind === 'workflow') triggers.push(trigger(step.workflow).catch((err: unknown) => void notTriggered.push({ what: `workflow ${step.workflow.seq}`, reason: `the replay could not push: ${String(err)}`, atMs: step.atMs })));
     else if (step.kind === 'fault') act(step);
+    else if (step.kind === 'ui') for (const [kind, u] of Object.entries(UI_REQUESTS)) uiRequests.push(request(kind, u.path));
     else void tick(step.atMs);
   }
   const workloadWallMs = Math.round(performance.now() - t0);
   log(`workload replayed; waiting for ${triggers.length} pushes and triggers to be answered and the faults to finish`);
   await Promise.all(triggers);
+  await Promise.all(uiRequests);
   await Promise.all(chains.values());
   log('draining: waiting for the builds in flight');
 
@@ -280,6 +299,7 @@ async function replay(
     brokerWentDown,
     notTriggered,
     scheduled,
+    ui: { ...ui, failed_by_kind: Object.fromEntries(Object.entries(ui.failed_by_kind).sort(([a], [b]) => (a < b ? -1 : 1))) },
     telegraf,
     peakPending,
     faultLog,
@@ -293,7 +313,6 @@ async function replay(
       stop_reason: stopReason,
       fault_log: faultLog,
       not_measured: [
-        'ui (no UI traffic is replayed)',
         'vm_service (machine and remote Docker jobs run on Nomad clients, without EC2 instances)',
         'capacity.mean_cpu_utilisation, capacity.peak_cpu_utilisation',
         'test_results.peak_backlog (results are stored, not parsed)',

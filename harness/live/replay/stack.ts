@@ -149,7 +149,7 @@ export class ReplayStack {
       .withTaskRunner(this.runner)
       .start();
     this.cleanup.unshift({ name: 'nomad api', fn: () => this.nomad.stop() });
-    this.frontend = new Frontend({ pool: this.pool, connect, webhookSecret: HOOK_SECRET, audit: auditFor() });
+    this.frontend = new Frontend({ pool: this.pool, connect, webhookSecret: HOOK_SECRET, audit: auditFor(), documents: this.documents });
     await output.start();
     this.cleanup.unshift({ name: 'output-processor', fn: () => output.stop() });
     await this.frontend.start();
@@ -171,7 +171,10 @@ export class ReplayStack {
     this.cleanup.unshift({ name: 'github', fn: () => this.ghe.stop() });
     const github = new GithubClient({ apiUrl: this.ghe.apiUrl, token: this.ghe.tokenFor('GERey') });
     const resourceClasses = Object.fromEntries(Object.entries(scenario.topology.resourceClasses).map(([k, v]) => [k, { cpuMilli: v.cpuMilli, memoryMb: v.memoryMb }]));
-    const dispatcher = new PicardDispatcher({ connect, github, pool: this.pool, resourceClasses });
+    // picard-dispatcher's own Redis client for its GitHub API cache: it fails at once while Redis is down.
+    const cache = this.redisH.client({ enableOfflineQueue: false, maxRetriesPerRequest: 0 });
+    this.cleanup.unshift({ name: 'redis cache client', fn: () => cache.quit().catch(() => cache.disconnect()) });
+    const dispatcher = new PicardDispatcher({ connect, github, pool: this.pool, resourceClasses, cache });
     const schedulerer = new Schedulerer({ connect, pool: this.pool, nomad: new NomadClient({ address: this.nomad.url, timeoutMs: 3_000 }), audit: auditFor() });
     const conductor = new WorkflowsConductor({ connect, pool: this.pool });
     // Audit files every second of wall time: at 60× a minute of scenario time.
