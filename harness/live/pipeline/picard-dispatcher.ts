@@ -169,7 +169,14 @@ export class PicardDispatcher extends ReconnectingConsumer {
   private async drop(msg: RunMessage, reason: string, nack: () => void): Promise<void> {
     this.dropped++;
     nack();
-    await this.opts.pool?.query("UPDATE builds SET status = 'failed', reason = $2, finished_at = clock_timestamp() WHERE id = $1 AND status = 'queued'", [msg.buildId, reason]).catch(() => undefined);
+    // The build failed before it ran, and its workflow with it (a failed job fails the workflow).
+    await this.opts.pool
+      ?.query(
+        `WITH b AS (UPDATE builds SET status = 'failed', reason = $2, finished_at = clock_timestamp() WHERE id = $1 AND status = 'queued' RETURNING workflow_id)
+         UPDATE workflows SET status = 'failed', finished_at = clock_timestamp() WHERE id = (SELECT workflow_id FROM b) AND status = 'running'`,
+        [msg.buildId, reason],
+      )
+      .catch(() => undefined);
   }
 }
 

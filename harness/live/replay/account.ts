@@ -124,10 +124,12 @@ export async function accountLiveRun(scenario: SettledScenario, profile: Profile
         const hour = Math.floor(v(r.finished_ms) / 3_600_000);
         finishedPerHour[hour] = (finishedPerHour[hour] ?? 0) + 1;
         if (status === 'failed') note(name, 'failed', r.reason ?? 'the build failed (its tests)', at);
-        // Output held in Redis while the build ran and not there when it was copied: lost with Redis.
-        if ((linesStored.get(Number(r.id)) ?? 0) < (r.parallelism ?? 1) * LINES_PER_CONTAINER) liveOutputLost++;
-        // A finished build's objects must all be in object storage.
+        // A build that failed before it ran (in picard-dispatcher) had nothing to show or store.
         const id = Number(r.id);
+        if (r.queue_ms === null && !recorded.has(id)) break;
+        // Output held in Redis while the build ran and not there when it was copied: lost with Redis.
+        if ((linesStored.get(id) ?? 0) < (r.parallelism ?? 1) * LINES_PER_CONTAINER) liveOutputLost++;
+        // A build that ran must have all its objects in object storage.
         if (!logsStored.has(id)) loss.step_output++;
         loss.artifacts += Math.max(0, r.artifacts - (artifactsStored.get(id) ?? 0));
         if (r.test_results && !resultsStored.has(id)) loss.test_results++;
