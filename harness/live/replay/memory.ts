@@ -1,5 +1,4 @@
 import { readdirSync, readFileSync } from 'node:fs';
-import type { ReplayStack } from './stack.ts';
 
 /** Resident memory of a process (kB), or 0 if it is gone. */
 function rssKb(pid: number): number {
@@ -40,7 +39,7 @@ function tree(root: number): number[] {
  * GHE run in it) and every process it started (PostgreSQL and its backends, Redis, RabbitMQ's Erlang VM), at
  * most once a second. Off Linux (no /proc) it reports this process alone.
  */
-export function sampleStackRss(_stack: ReplayStack, everyMs = 1_000) {
+export function sampleStackRss(everyMs = 1_000) {
   let peakKb = 0;
   let last = 0;
   const sample = (force = false): void => {

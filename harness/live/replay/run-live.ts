@@ -116,7 +116,7 @@ async function runOnStack(
   await stack.up();
   const bootMs = Math.round(performance.now() - wallStart);
   log(`stack up in ${(bootMs / 1000).toFixed(1)} s; replaying ${plan.length} workflows and ${scenario.faults.length} faults at ${scale}× (${(scenario.durationMs / scale / 1000).toFixed(0)} s of wall time)`);
-  const rss = sampleStackRss(stack);
+  const rss = sampleStackRss();
   try {
     const observed = await replay(scenario, profile, stack, plan, scale, opts, log, rss);
     const { report: live, stored } = await accountLiveRun(scenario, profile, observed);
