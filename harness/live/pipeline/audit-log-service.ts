@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import { ConfirmPublisher, ReconnectingConsumer, type AmqpConnect, type Channel } from './amqp.ts';
 import { keyFor, type ObjectStore } from '../../providers/index.ts';
 
@@ -6,6 +7,8 @@ export const AUDIT_QUEUE = 'audit-events';
 
 /** One audit event (the seeds' action types, e.g. `workflow.job.finish`). */
 export interface AuditEvent {
+  /** Unique per event: a file written twice (written, then the service killed before its acks) repeats ids. */
+  id: string;
   action: string;
   /** ISO 8601, when the service fired it. */
   at: string;
@@ -26,9 +29,9 @@ export class AuditPublisher {
     this.publisher = new ConfirmPublisher(connect, [AUDIT_QUEUE], new Set([AUDIT_QUEUE]));
   }
 
-  async record(action: string, fields: Omit<AuditEvent, 'action' | 'at'> = {}): Promise<void> {
+  async record(action: string, fields: Omit<AuditEvent, 'id' | 'action' | 'at'> = {}): Promise<void> {
     try {
-      await this.publisher.publish(AUDIT_QUEUE, { action, at: new Date().toISOString(), ...fields } satisfies AuditEvent);
+      await this.publisher.publish(AUDIT_QUEUE, { id: randomUUID(), action, at: new Date().toISOString(), ...fields } satisfies AuditEvent);
       this.recorded++;
     } catch {
       this.lost++;

@@ -92,8 +92,12 @@ export async function accountLiveRun(scenario: SettledScenario, profile: Profile
   };
   const layout = storageLayout(profile);
   const [artifactsStored, resultsStored, logsStored] = await Promise.all([perBuild(layout.prefixes.artifact), perBuild(layout.prefixes['test-results']), perBuild(layout.prefixes['step-output'])]);
-  let auditPersisted = 0;
-  for (const f of await objects.list(layout.prefixes['audit-log'])) auditPersisted += ((await objects.get(f.key))?.body.toString('utf8') ?? '').split('\n').filter((l) => l.trim() !== '').length;
+  // Audit events written, each counted once (delivery is at least once: a file can repeat events).
+  const auditIds = new Set<string>();
+  for (const f of await objects.list(layout.prefixes['audit-log'])) {
+    for (const line of ((await objects.get(f.key))?.body.toString('utf8') ?? '').split('\n')) if (line.trim() !== '') auditIds.add((JSON.parse(line) as { id: string }).id);
+  }
+  const auditPersisted = auditIds.size;
   const auditRecorded = o.stack.audit.reduce((a, p) => a + p.recorded, 0);
   const auditLost = o.stack.audit.reduce((a, p) => a + p.lost, 0);
   const loss = { step_output: 0, artifacts: 0, test_results: 0 };

@@ -171,8 +171,9 @@ export class ReplayStack {
     this.cleanup.unshift({ name: 'github', fn: () => this.ghe.stop() });
     const github = new GithubClient({ apiUrl: this.ghe.apiUrl, token: this.ghe.tokenFor('GERey') });
     const resourceClasses = Object.fromEntries(Object.entries(scenario.topology.resourceClasses).map(([k, v]) => [k, { cpuMilli: v.cpuMilli, memoryMb: v.memoryMb }]));
-    // picard-dispatcher's own Redis client for its GitHub API cache: it fails at once while Redis is down.
-    const cache = this.redisH.client({ enableOfflineQueue: false, maxRetriesPerRequest: 0 });
+    // picard-dispatcher's own Redis client for its GitHub API cache: it fails at once while Redis is down, and
+    // within half a second while Redis hangs (paused).
+    const cache = this.redisH.client({ enableOfflineQueue: false, maxRetriesPerRequest: 0, commandTimeout: 500 });
     this.cleanup.unshift({ name: 'redis cache client', fn: () => cache.quit().catch(() => cache.disconnect()) });
     const dispatcher = new PicardDispatcher({ connect, github, pool: this.pool, resourceClasses, cache });
     const schedulerer = new Schedulerer({ connect, pool: this.pool, nomad: new NomadClient({ address: this.nomad.url, timeoutMs: 3_000 }), audit: auditFor() });
