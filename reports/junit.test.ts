@@ -87,6 +87,21 @@ describe('toJunit', () => {
     expect(broken).toMatch(/name="ledger conservation" time="0">\n\s*<failure message="[^"]*1 \+ 0 \+ 0 \+ 0 = 1 ≠ 2"[^>]*>[^<]*Rerun: twin run/);
   });
 
+  it('adds a live run\'s agreement with the simulation as a testcase, failing with the checks that disagree', () => {
+    const checks = [
+      { what: 'observed severity', sim: 'severe', live: 'severe', agrees: true, rule: 'equal' },
+      { what: 'lost (builds)', sim: 89, live: 0, agrees: false, rule: 'both present or both absent' },
+    ];
+    const agreement = { agrees: false, tolerance: { relative: 0.25, absoluteMs: 60_000 }, checks, counts: [] };
+    const live = sampleReport({ mode: 'live', replay: 'twin run x.yaml --seed 1 --mode live', agreement });
+    const xml = toJunit(live);
+    expect(checkXml(xml)).toEqual([]);
+    expect(xml).toContain('name="agreement with the simulation" time="0">');
+    expect(xml).toContain('<failure message="the live run does not agree with the simulation: lost (builds)" type="expectation">lost (builds): sim 89, live 0 (both present or both absent)\nRerun: twin run x.yaml --seed 1 --mode live</failure>');
+    expect(toJunit(sampleReport({ mode: 'live', agreement: { ...agreement, agrees: true, checks: [checks[0]!] } }))).toContain('name="agreement with the simulation" time="0"/>');
+    expect(toJunit(sampleReport())).not.toContain('agreement with the simulation');
+  });
+
   it('escapes &, <, > and quotes in scenario names, errors and replay lines', () => {
     const nasty = sampleReport({
       scenario: 'a<b>&"c\'',

@@ -41,7 +41,7 @@ interface Case {
 }
 
 function suite(report: Report): Suite {
-  const cases: Case[] = [...report.expectations.map((e) => expectationCase(e, report.replay)), ledgerCase(report)];
+  const cases: Case[] = [...report.expectations.map((e) => expectationCase(e, report.replay)), ledgerCase(report), ...(report.agreement ? [agreementCase(report)] : [])];
   const failures = cases.filter((c) => c.failure !== undefined).length;
   const classname = `twin.${report.scenario}`;
   const properties: [string, string][] = [
@@ -101,6 +101,17 @@ function ledgerCase(report: Report): Case {
     name: LEDGER_TESTCASE,
     failure: { message: `expected every triggered build to have exactly one fate, got ${report.ledger.equation}`, body: body.join('\n') },
   };
+}
+
+/** The name of a live run's test case that compares it with the simulation of the same scenario and seed. */
+export const AGREEMENT_TESTCASE = 'agreement with the simulation';
+
+function agreementCase(report: Report): Case {
+  const a = report.agreement!;
+  if (a.agrees) return { name: AGREEMENT_TESTCASE };
+  const off = a.checks.filter((c) => !c.agrees);
+  const body = [...off.map((c) => `${c.what}: sim ${c.sim}, live ${c.live} (${c.rule})`), `Rerun: ${report.replay}`];
+  return { name: AGREEMENT_TESTCASE, failure: { message: `the live run does not agree with the simulation: ${off.map((c) => c.what).join(', ')}`, body: body.join('\n') } };
 }
 
 // ---------------------------------------------------------------------------------------------------------
