@@ -279,6 +279,8 @@ function liveRun(live: LiveSection): string[] {
     '',
     table(['component', 'backend'], backends),
     '',
+    `Boot: ${Object.entries(live.boot_ms_by_component).map(([name, ms]) => `${name} ${formatNumber(ms / 1000, 1)} s`).join(', ')}.`,
+    '',
     `Stored: ${formatNumber(live.stored.action_logs)} step-output logs, ${formatNumber(live.stored.artifacts)} artifacts and ${formatNumber(live.stored.test_results)} test results in object storage; audit events ${formatNumber(live.stored.audit_events_recorded)} recorded, ${formatNumber(live.stored.audit_events_persisted)} written under audit-logs, ${formatNumber(live.stored.audit_events_lost)} refused by RabbitMQ.`,
     '',
     ...(live.fault_log.length ? ['Faults as carried out (planned time, then when it happened and finished, in scenario time):', '', ...live.fault_log.map((l) => `- ${inline(l)}`), ''] : []),

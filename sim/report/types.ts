@@ -156,6 +156,8 @@ export interface LiveSection {
   wall_ms: number;
   workload_wall_ms: number;
   drain_wall_ms: number;
+  /** How long each part took to start (postgres, redis, rabbitmq, mongo, objects, migrations, pipeline), ms. */
+  boot_ms_by_component: Record<string, number>;
   boot_ms: number;
   stop_reason: string;
   /** What each component ran on. */

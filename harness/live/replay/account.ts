@@ -31,7 +31,7 @@ export interface LiveObservations {
   faultLog: string[];
   webhookDeliveries: readonly GithubDelivery[];
   eventsFired: number;
-  liveSection: Omit<LiveSection, 'boot_ms' | 'backends' | 'peak_rss_mb' | 'stored'>;
+  liveSection: Omit<LiveSection, 'boot_ms' | 'boot_ms_by_component' | 'backends' | 'peak_rss_mb' | 'stored'>;
 }
 
 interface BuildRow {

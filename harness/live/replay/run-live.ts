@@ -123,7 +123,7 @@ async function runOnStack(
     const classified = sim.baseline ? classify(live, sim.baseline) : { severity: 'none' as const, because: [] };
     const report = sim.baseline ? withSeverity(live, classified.severity, classified.because, scenario.expect) : live;
     const agreement = compareRuns(sim.report, report, agreementTolerance(scale));
-    const full: Report = { ...report, live: { ...observed.liveSection, boot_ms: bootMs, backends: stack.backends(), peak_rss_mb: peakStackRssMb(rss), stored }, agreement };
+    const full: Report = { ...report, live: { ...observed.liveSection, boot_ms: bootMs, boot_ms_by_component: { ...stack.bootMs }, backends: stack.backends(), peak_rss_mb: peakStackRssMb(rss), stored }, agreement };
     return { report: full, sim: sim.report, agreement, files: { 'fault-log.txt': observed.faultLog.join('\n') + '\n' } };
   } finally {
     rss.stop();
