@@ -66,20 +66,28 @@ function externalEndpoint(name: string, url: string): StartedComponent {
  * scheduler) for nomad_server, the fake GitHub Enterprise, and with `auth: 'ldap'` a private slapd holding the
  * users (`ldap`), which federation-service's health check binds to.
  */
+/**
+ * A provider builder with the backend the options ask for: the chosen one, else `external` when a URL is given
+ * (and the URL), else `auto`.
+ */
+export function configured<T extends { withBackend(c: BackendChoice): T; withUrl(u: string): T }>(builder: T, component: Chosen, opts: Pick<LiveBackendOptions, 'choice' | 'urls'>): T {
+  const url = opts.urls?.[component];
+  const b = builder.withBackend(opts.choice?.[component] ?? (url ? 'external' : 'auto'));
+  return url ? b.withUrl(url) : b;
+}
+
 export function liveBackends(_profile: Profile, opts: LiveBackendOptions = {}): LiveBackends {
   const clients = Array.from({ length: opts.nomadClients ?? 3 }, (_, i) => ({ name: `ip-10-0-0-${i + 1}`, cpus: 8, memoryGb: 32 }));
-  const choice = (c: Chosen) => opts.choice?.[c] ?? (opts.urls?.[c] ? 'external' : 'auto');
   let postgres: Promise<StartedPostgres> | undefined;
-  const withUrl = <T extends { withUrl(u: string): T }>(b: T, c: Chosen): T => (opts.urls?.[c] ? b.withUrl(opts.urls[c]!) : b);
   return {
     backends: {
       postgres: () => {
-        postgres = withUrl(new PostgresProvider().withBackend(choice('postgres')).withDatabases(DATABASES), 'postgres').start();
+        postgres = configured(new PostgresProvider().withDatabases(DATABASES), 'postgres', opts).start();
         return postgres;
       },
-      redis: () => withUrl(new RedisProvider().withBackend(choice('redis')), 'redis').start(),
-      rabbitmq: () => withUrl(new RabbitMQProvider().withBackend(choice('rabbitmq')), 'rabbitmq').start(),
-      mongo: () => withUrl(new MongoProvider().withBackend(choice('mongo')), 'mongo').start(),
+      redis: () => configured(new RedisProvider(), 'redis', opts).start(),
+      rabbitmq: () => configured(new RabbitMQProvider(), 'rabbitmq', opts).start(),
+      mongo: () => configured(new MongoProvider(), 'mongo', opts).start(),
       // A real Nomad when NOMAD_ADDR or a `nomad` binary is given, else the twin's Nomad API.
       nomad_server: async () => (await startNomadBackend({ twin: (b) => b.withPort(0).withClients(clients) })).started,
     },
@@ -88,7 +96,7 @@ export function liveBackends(_profile: Profile, opts: LiveBackendOptions = {}): 
       // LocalStack (or real EC2) when AWS_ENDPOINT_URL is given, else the twin's EC2 and Auto Scaling endpoints.
       ec2: () => (opts.awsEndpoint ? Promise.resolve(externalEndpoint('ec2', opts.awsEndpoint)) : new Ec2Api().withPort(0).start()),
       // The company directory: outside the Services machine, like GitHub Enterprise is with `auth: github`.
-      ...(opts.auth === 'ldap' ? { ldap: () => withUrl(new LdapProvider().withBackend(choice('ldap')), 'ldap').start() } : {}),
+      ...(opts.auth === 'ldap' ? { ldap: () => configured(new LdapProvider(), 'ldap', opts).start() } : {}),
     },
     migrate: async (name) => {
       const m = MIGRATIONS[name];

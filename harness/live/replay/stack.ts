@@ -9,6 +9,7 @@ import { NomadApiServer, type StartedNomadApiServer } from '../../nomad/server.t
 import { NomadClient } from '../../nomad/client.ts';
 import { Frontend, PicardDispatcher, Schedulerer, OutputProcessor, BuildAgentRunner, WorkflowsConductor, AuditLogService, AuditPublisher, PIPELINE_DB, PIPELINE_MIGRATIONS, RUN_QUEUE, SCHEDULERER_QUEUE, WORKFLOW_EVENTS_QUEUE, AUDIT_QUEUE } from '../pipeline/index.ts';
 import type { ChannelModel } from '../pipeline/amqp.ts';
+import { configured } from '../backends.ts';
 
 /** The repository pushes go to (its hook points at frontend) and the one scheduled workflows run from (no hook). */
 export const PUSH_REPO = 'twin/app';
@@ -97,16 +98,12 @@ export class ReplayStack {
   }
 
   private async boot(): Promise<void> {
-    const { scenario, choice, urls, log } = this.opts;
-    const pick = <T extends { withBackend(c: BackendChoice): T; withUrl(u: string): T }>(b: T, c: 'postgres' | 'redis' | 'rabbitmq'): T => {
-      const url = urls?.[c];
-      return url ? b.withBackend('external').withUrl(url) : b.withBackend(choice?.[c] ?? 'auto');
-    };
+    const { scenario, log } = this.opts;
     log?.(`starting postgres, redis, rabbitmq, mongo and ${scenario.topology.storage === 'fileserved' ? 'fileserved' : 'S3'} …`);
     const [pgh, redisH, mq, mongo, objects] = await Promise.allSettled([
-      this.timed('postgres', pick(new PostgresProvider().withDatabases([PIPELINE_DB]), 'postgres').start()),
-      this.timed('redis', pick(new RedisProvider(), 'redis').start()),
-      this.timed('rabbitmq', pick(new RabbitMQProvider(), 'rabbitmq').start()),
+      this.timed('postgres', configured(new PostgresProvider().withDatabases([PIPELINE_DB]), 'postgres', this.opts).start()),
+      this.timed('redis', configured(new RedisProvider(), 'redis', this.opts).start()),
+      this.timed('rabbitmq', configured(new RabbitMQProvider(), 'rabbitmq', this.opts).start()),
       // MongoDB: a system mongod or Docker when there is one, else the embedded document store.
       this.timed('mongo', new MongoProvider().start()),
       // Object storage: LocalStack with Docker, else the embedded S3 server; or fileserved on local disk.
