@@ -5,7 +5,7 @@ import { ConfirmPublisher, type AmqpConnect } from './amqp.ts';
 import type { AuditPublisher } from './audit-log-service.ts';
 import type { DocumentStore } from '../../providers/index.ts';
 import { HttpStage, readBody, send } from './http-util.ts';
-import { RUN_QUEUE, type RunMessage } from './schema.ts';
+import { ACTION_LOGS, RUN_QUEUE, type RunMessage } from './schema.ts';
 
 export interface FrontendOptions {
   pool: pg.Pool;
@@ -109,7 +109,7 @@ export class Frontend {
     for (const store of reads) {
       try {
         if (store === 'postgres') await this.opts.pool.query('SELECT id, status FROM workflows ORDER BY id DESC LIMIT 20');
-        else await this.opts.documents?.collection('action_logs').find({}, { limit: 1 });
+        else await this.opts.documents?.collection(ACTION_LOGS).find({}, { limit: 1 });
       } catch (err) {
         return send(res, 500, { error: `${store}: ${err instanceof Error ? err.message : String(err)}` });
       }

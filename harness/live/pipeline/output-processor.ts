@@ -5,7 +5,7 @@ import { keyFor, type DocumentStore, type ObjectStore } from '../../providers/in
 import type { AuditPublisher } from './audit-log-service.ts';
 import { HttpStage, readBody, send } from './http-util.ts';
 import { ConfirmPublisher, type AmqpConnect } from './amqp.ts';
-import { WORKFLOW_EVENTS_QUEUE, type WorkflowEvent } from './schema.ts';
+import { ACTION_LOGS, WORKFLOW_EVENTS_QUEUE, type WorkflowEvent } from './schema.ts';
 
 export interface OutputProcessorOptions {
   pool: pg.Pool;
@@ -22,8 +22,6 @@ export interface OutputProcessorOptions {
 }
 
 export const outputKey = (id: number | string) => `output:${id}`;
-/** The MongoDB collection of stored step output. */
-export const ACTION_LOGS = 'action_logs';
 const finishedKey = (id: number | string) => `finished:${id}`;
 const failedKey = (id: number | string) => `failed:${id}`;
 

@@ -15,10 +15,10 @@ import { NomadClient } from '../../nomad/client.ts';
 import { Frontend } from './frontend.ts';
 import { PicardDispatcher } from './picard-dispatcher.ts';
 import { Schedulerer } from './schedulerer.ts';
-import { ACTION_LOGS, OutputProcessor, outputKey } from './output-processor.ts';
+import { OutputProcessor, outputKey } from './output-processor.ts';
 import { BuildAgentRunner } from './build-agent-runner.ts';
 import { ledger, queueTimePercentiles } from './ledger.ts';
-import { PIPELINE_DB, PIPELINE_MIGRATIONS, RUN_QUEUE } from './schema.ts';
+import { ACTION_LOGS, PIPELINE_DB, PIPELINE_MIGRATIONS, RUN_QUEUE } from './schema.ts';
 
 const REPO = 'GERey/pipeline';
 const SECRET = 'pipeline-hook-secret';

@@ -57,6 +57,9 @@ export const PIPELINE_MIGRATIONS: readonly Migration[] = [
   },
 ];
 
+/** The MongoDB collection of build records with their stored step output. */
+export const ACTION_LOGS = 'action_logs';
+
 export const RUN_QUEUE = 'run-queue';
 export const SCHEDULERER_QUEUE = 'schedulerer';
 /** output-processor → workflows-conductor: a job of a workflow ended. */

@@ -2,13 +2,14 @@ import pg from 'pg';
 import type { Redis } from 'ioredis';
 import type { SettledScenario } from '../../../sim/scenario/settled.ts';
 import { FileservedProvider, MongoProvider, PostgresProvider, RabbitMQProvider, RedisProvider, S3Provider, type BackendChoice, type DocumentStore, type ObjectStore, type StartedMongo, type StartedPostgres, type StartedRabbitMQ, type StartedRedis, type StartedS3, type StartedFileserved } from '../../providers/index.ts';
+import { signalPid } from '../../providers/stop-process.ts';
 import { FakeGithub, type StartedFakeGithub } from '../../github/server.ts';
 import { defaultSeedData } from '../../github/state.ts';
 import { GithubClient } from '../../github/client.ts';
 import { NomadApiServer, type StartedNomadApiServer } from '../../nomad/server.ts';
 import { NomadClient } from '../../nomad/client.ts';
 import { Frontend, PicardDispatcher, Schedulerer, OutputProcessor, BuildAgentRunner, WorkflowsConductor, AuditLogService, AuditPublisher, PIPELINE_DB, PIPELINE_MIGRATIONS, RUN_QUEUE, SCHEDULERER_QUEUE, WORKFLOW_EVENTS_QUEUE, AUDIT_QUEUE } from '../pipeline/index.ts';
-import type { ChannelModel } from '../pipeline/amqp.ts';
+import type { Channel, ChannelModel } from '../pipeline/amqp.ts';
 import { configured } from '../backends.ts';
 
 /** The repository pushes go to (its hook points at frontend) and the one scheduled workflows run from (no hook). */
@@ -22,6 +23,9 @@ interface Stage {
   stop(): Promise<void>;
   kill(): void;
 }
+
+/** The signal each fault action sends to a real process. */
+const SIGNALS: Readonly<Record<string, NodeJS.Signals>> = { kill: 'SIGKILL', stop: 'SIGTERM', pause: 'SIGSTOP', unpause: 'SIGCONT' };
 
 /** Where a live fault can act, and how. */
 export type LiveTarget = 'postgres' | 'redis' | 'rabbitmq' | 'frontend' | 'picard-dispatcher' | 'schedulerer' | 'output-processor' | 'workflows-conductor';
@@ -70,7 +74,9 @@ export class ReplayStack {
   /** Milliseconds each part took to start, for the report. */
   readonly bootMs: Record<string, number> = {};
   private monitorConn: ChannelModel | null = null;
-  private readonly cleanup: { name: string; fn: () => Promise<unknown> }[] = [];
+  private monitorChannel: Channel | null = null;
+  /** How to stop what started, last started first. */
+  private readonly cleanup: (() => Promise<unknown>)[] = [];
 
   constructor(private readonly opts: ReplayStackOptions) {}
 
@@ -110,7 +116,7 @@ export class ReplayStack {
       this.timed<StartedS3 | StartedFileserved>('objects', scenario.topology.storage === 'fileserved' ? new FileservedProvider().start() : new S3Provider().start()),
     ]);
     const all = [pgh, redisH, mq, mongo, objects] as const;
-    for (const r of all) if (r.status === 'fulfilled') this.cleanup.push({ name: r.value.name, fn: () => r.value.stop() });
+    for (const r of all) if (r.status === 'fulfilled') this.cleanup.push(() => r.value.stop());
     for (const r of all) if (r.status === 'rejected') throw r.reason;
     const store = (objects as PromiseFulfilledResult<StartedS3 | StartedFileserved>).value;
     this.objects = store.store();
@@ -123,10 +129,10 @@ export class ReplayStack {
     await this.timed('migrations', this.pgh.runMigrations(PIPELINE_DB, PIPELINE_MIGRATIONS));
     this.pool = new pg.Pool({ connectionString: this.pgh.urlFor(PIPELINE_DB), max: 12, connectionTimeoutMillis: 2_000 });
     this.pool.on('error', () => undefined);
-    this.cleanup.unshift({ name: 'postgres pool', fn: () => this.pool.end() });
+    this.cleanup.unshift(() => this.pool.end());
     this.redis = this.redisH.client();
     this.redis.on('error', () => undefined);
-    this.cleanup.unshift({ name: 'redis client', fn: () => this.redis.quit().catch(() => this.redis.disconnect()) });
+    this.cleanup.unshift(() => this.redis.quit().catch(() => this.redis.disconnect()));
     const connect = () => this.mq.connect({ timeoutMs: 2_000 });
 
     log?.(`starting the pipeline: Nomad API with ${scenario.topology.nomadClients.count} clients, GitHub Enterprise, 6 services …`);
@@ -145,12 +151,12 @@ export class ReplayStack {
       .withClients(Array.from({ length: nc.count }, (_, i) => ({ name: `ip-10-0-${(i >> 8) & 255}-${i & 255}`, cpus: nc.cpus, memoryGb: nc.memoryGb })))
       .withTaskRunner(this.runner)
       .start();
-    this.cleanup.unshift({ name: 'nomad api', fn: () => this.nomad.stop() });
+    this.cleanup.unshift(() => this.nomad.stop());
     this.frontend = new Frontend({ pool: this.pool, connect, webhookSecret: HOOK_SECRET, audit: auditFor(), documents: this.documents });
     await output.start();
-    this.cleanup.unshift({ name: 'output-processor', fn: () => output.stop() });
+    this.cleanup.unshift(() => output.stop());
     await this.frontend.start();
-    this.cleanup.unshift({ name: 'frontend', fn: () => this.frontend.stop() });
+    this.cleanup.unshift(() => this.frontend.stop());
     const seed = defaultSeedData();
     const hookless = { default_branch: 'master', files: { 'README.md': 'scheduled workflows\n' } };
     this.ghe = await new FakeGithub()
@@ -165,13 +171,13 @@ export class ReplayStack {
         ],
       })
       .start();
-    this.cleanup.unshift({ name: 'github', fn: () => this.ghe.stop() });
+    this.cleanup.unshift(() => this.ghe.stop());
     const github = new GithubClient({ apiUrl: this.ghe.apiUrl, token: this.ghe.tokenFor('GERey') });
     const resourceClasses = Object.fromEntries(Object.entries(scenario.topology.resourceClasses).map(([k, v]) => [k, { cpuMilli: v.cpuMilli, memoryMb: v.memoryMb }]));
     // picard-dispatcher's own Redis client for its GitHub API cache: it fails at once while Redis is down, and
     // within half a second while Redis hangs (paused).
     const cache = this.redisH.client({ enableOfflineQueue: false, maxRetriesPerRequest: 0, commandTimeout: 500 });
-    this.cleanup.unshift({ name: 'redis cache client', fn: () => cache.quit().catch(() => cache.disconnect()) });
+    this.cleanup.unshift(() => cache.quit().catch(() => cache.disconnect()));
     const dispatcher = new PicardDispatcher({ connect, github, pool: this.pool, resourceClasses, cache });
     const schedulerer = new Schedulerer({ connect, pool: this.pool, nomad: new NomadClient({ address: this.nomad.url, timeoutMs: 3_000 }), audit: auditFor() });
     const conductor = new WorkflowsConductor({ connect, pool: this.pool });
@@ -184,7 +190,7 @@ export class ReplayStack {
     this.stages.set('workflows-conductor', conductor);
     this.stages.set('audit-log-service', this.auditLog);
     await Promise.all([dispatcher.start(), schedulerer.start(), conductor.start(), this.auditLog.start()]);
-    for (const [name, s] of [['picard-dispatcher', dispatcher], ['schedulerer', schedulerer], ['workflows-conductor', conductor], ['audit-log-service', this.auditLog]] as const) this.cleanup.unshift({ name, fn: () => s.stop() });
+    for (const s of [dispatcher, schedulerer, conductor, this.auditLog]) this.cleanup.unshift(() => s.stop());
     this.bootMs.pipeline = Date.now() - t0;
   }
 
@@ -201,24 +207,34 @@ export class ReplayStack {
       }
       const out: Record<string, number> = {};
       for (const q of [RUN_QUEUE, SCHEDULERER_QUEUE, WORKFLOW_EVENTS_QUEUE, AUDIT_QUEUE]) {
-        // A channel per check: checkQueue on a missing queue closes its channel.
-        const ch = await this.monitorConn.createChannel();
-        ch.on('error', () => undefined);
+        if (this.monitorChannel === null) {
+          const ch = await this.monitorConn.createChannel();
+          ch.on('error', () => undefined);
+          ch.once('close', () => {
+            if (this.monitorChannel === ch) this.monitorChannel = null;
+          });
+          this.monitorChannel = ch;
+        }
         try {
-          out[q] = (await ch.checkQueue(q)).messageCount;
+          out[q] = (await this.monitorChannel.checkQueue(q)).messageCount;
         } catch {
+          // Not declared (yet): nothing waits in it. The broker closed the channel; the next check opens one.
           out[q] = 0;
-        } finally {
-          await ch.close().catch(() => undefined);
+          this.monitorChannel = null;
         }
       }
       return out;
     } catch {
-      const c = this.monitorConn;
-      this.monitorConn = null;
-      await c?.close().catch(() => undefined);
+      await this.closeMonitor();
       return undefined;
     }
+  }
+
+  private async closeMonitor(): Promise<void> {
+    const c = this.monitorConn;
+    this.monitorConn = null;
+    this.monitorChannel = null;
+    await c?.close().catch(() => undefined);
   }
 
   private backend(name: string): StartedPostgres | StartedRedis | StartedRabbitMQ {
@@ -250,42 +266,21 @@ export class ReplayStack {
       throw new Error(`live: ${action} on ${target} is not supported`);
     }
     const b = this.backend(target);
-    const pid = b.pid;
-    switch (action) {
-      case 'kill':
-        if (pid === undefined) throw new Error(`${target} runs on ${b.backend}: it has no process to kill`);
-        process.kill(pid, 'SIGKILL');
-        return `SIGKILL to ${target} (pid ${pid})`;
-      case 'stop':
-        if (pid === undefined) throw new Error(`${target} runs on ${b.backend}: it has no process to stop`);
-        process.kill(pid, 'SIGTERM');
-        return `SIGTERM to ${target} (pid ${pid})`;
-      case 'pause':
-        if (pid === undefined) throw new Error(`${target} runs on ${b.backend}: it has no process to pause`);
-        process.kill(pid, 'SIGSTOP');
-        return `SIGSTOP to ${target} (pid ${pid})`;
-      case 'unpause':
-        if (pid !== undefined) process.kill(pid, 'SIGCONT');
-        return `SIGCONT to ${target} (pid ${pid})`;
-      case 'start':
-      case 'restart': {
-        const t0 = Date.now();
-        await b.restart();
-        return `${target} ${action === 'start' ? 'started' : 'restarted'} in ${Date.now() - t0} ms (pid ${b.pid})`;
-      }
+    if (action === 'start' || action === 'restart') {
+      const t0 = Date.now();
+      await b.restart();
+      return `${target} ${action === 'start' ? 'started' : 'restarted'} in ${Date.now() - t0} ms (pid ${b.pid})`;
     }
-    throw new Error(`live: ${action} on ${target} is not supported`);
+    const signal = SIGNALS[action];
+    if (signal === undefined) throw new Error(`live: ${action} on ${target} is not supported`);
+    if (b.pid === undefined) throw new Error(`${target} runs on ${b.backend}: it has no process to ${action}`);
+    signalPid(b.pid, signal);
+    return `${signal} to ${target} (pid ${b.pid})`;
   }
 
   /** Stops everything that started, the pipeline first; never throws. */
   async down(): Promise<void> {
-    const c = this.monitorConn;
-    this.monitorConn = null;
-    await c?.close().catch(() => undefined);
-    for (const { name, fn } of this.cleanup.splice(0)) {
-      const t0 = Date.now();
-      await fn().catch(() => undefined);
-      if (process.env.TWIN_DEBUG) process.stderr.write(`down: ${name} ${Date.now() - t0} ms\n`);
-    }
+    await this.closeMonitor();
+    for (const stop of this.cleanup.splice(0)) await stop().catch(() => undefined);
   }
 }
