@@ -23,6 +23,9 @@ export const DEFAULT_REQUEST_TIMEOUT_MS = 10_000;
 /** Extra time a blocking call waits beyond its `wait` (Nomad adds up to wait/16 of jitter). */
 const BLOCKING_GRACE_MS = 5_000;
 
+/** How long a blocking call of `wait` ms may take: the wait, Nomad's jitter and the grace (whole ms: a timer's). */
+const blockingTimeoutMs = (wait: number) => Math.ceil(wait + wait / 16) + BLOCKING_GRACE_MS;
+
 /** A non-2xx answer from Nomad: the method, path, status and the body Nomad sent (plain text). */
 export class NomadApiError extends Error {
   constructor(
@@ -205,8 +208,21 @@ export class NomadClient {
   async blockingJobs(index: number, waitMs: number): Promise<{ index: number; jobs: JobListStubJson[] }> {
     const wait = Math.max(1, Math.round(waitMs));
     const r = await this.request<JobListStubJson[]>('GET', `/v1/jobs?index=${index}&wait=${wait}ms`, {
-      timeoutMs: wait + wait / 16 + BLOCKING_GRACE_MS,
+      timeoutMs: blockingTimeoutMs(wait),
     });
     return { index: r.meta.index, jobs: r.body };
+  }
+
+  /** A blocking list of nodes, as `blockingJobs`: returns when a node changes (status, drain, eligibility). */
+  async blockingNodes(index: number, waitMs: number): Promise<{ index: number; nodes: NodeListStubJson[] }> {
+    const wait = Math.max(1, Math.round(waitMs));
+    const r = await this.request<NodeListStubJson[]>('GET', `/v1/nodes?index=${index}&wait=${wait}ms`, {
+      timeoutMs: blockingTimeoutMs(wait),
+    });
+    return { index: r.meta.index, nodes: r.body };
+  }
+
+  nodeAllocations(nodeId: string): Promise<AllocListStubJson[]> {
+    return this.get<AllocListStubJson[]>(`/v1/node/${encodeURIComponent(nodeId)}/allocations`);
   }
 }

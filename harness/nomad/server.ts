@@ -181,6 +181,31 @@ export class StartedNomadApiServer implements StartedComponent {
   }
 
   /**
+   * The server process dies (a kill or stop of `nomad_server`): the listener closes and open connections are
+   * cut, blocking queries unanswered. What it keeps in its data dir (`/opt/nomad`) survives: jobs, allocations
+   * and the clients' running tasks are there again after `resume()`.
+   */
+  async halt(): Promise<void> {
+    if (!this.server.listening) return;
+    await new Promise<void>((resolve) => {
+      this.server.close(() => resolve());
+      this.server.closeAllConnections();
+    });
+  }
+
+  /** The server is started again on the same port with its state. */
+  async resume(): Promise<void> {
+    if (this.server.listening || this.stopping) return;
+    await new Promise<void>((resolve, reject) => {
+      this.server.once('error', reject);
+      this.server.listen(this.port, this.host, () => {
+        this.server.off('error', reject);
+        resolve();
+      });
+    });
+  }
+
+  /**
    * Stops: task runners stop, blocking queries answer with what they have, the listener closes and open
    * connections are ended. Idempotent.
    */
@@ -190,6 +215,7 @@ export class StartedNomadApiServer implements StartedComponent {
       this.http.flushWaiters();
       this.ownClock?.cancelAll();
       await new Promise<void>((resolve) => {
+        if (!this.server.listening) return resolve();
         this.server.close(() => resolve());
         this.server.closeIdleConnections();
         // Responses already written are flushed before the sockets end.

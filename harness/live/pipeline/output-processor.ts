@@ -99,7 +99,12 @@ export class OutputProcessor {
     await this.store(id, lines, body.artifacts ?? 0, body.testResults === true);
     let row: { workflow_id: string | null; job_index: number } | undefined;
     try {
-      const r = await pool.query<{ workflow_id: string | null; job_index: number }>('UPDATE builds SET status = $2, finished_at = clock_timestamp() WHERE id = $1 RETURNING workflow_id, job_index', [id, status]);
+      // Only a build still in flight ends here: one failed meanwhile (its allocation lost, re-run as another
+      // build) keeps its fate, and a finish reported twice tells the workflow once.
+      const r = await pool.query<{ workflow_id: string | null; job_index: number }>(
+        "UPDATE builds SET status = $2, finished_at = clock_timestamp() WHERE id = $1 AND status IN ('queued', 'scheduled', 'running') RETURNING workflow_id, job_index",
+        [id, status],
+      );
       row = r.rows[0];
     } catch {
       this.unrecorded++;

@@ -1,8 +1,9 @@
 import type pg from 'pg';
 import { NomadApiError, NomadClient } from '../../nomad/client.ts';
-import { ReconnectingConsumer, type AmqpConnect, type Channel } from './amqp.ts';
-import { SCHEDULERER_QUEUE, type ScheduleMessage } from './schema.ts';
+import { ConfirmPublisher, ReconnectingConsumer, type AmqpConnect, type Channel } from './amqp.ts';
+import { RUN_QUEUE, SCHEDULERER_QUEUE, type ScheduleMessage } from './schema.ts';
 import type { AuditPublisher } from './audit-log-service.ts';
+import { LostAllocationWatcher } from './lost-allocations.ts';
 
 export interface SchedulererOptions {
   connect: AmqpConnect;
@@ -30,23 +31,37 @@ export function buildJob(msg: ScheduleMessage) {
 /**
  * schedulerer (picard-scheduler's part in v0): registers the build's Nomad batch job and marks the row
  * `scheduled`. When Nomad cannot be reached the message is acked and dropped: the seeds' picard-scheduler
- * "does not actually handle queuing of the jobs".
+ * "does not actually handle queuing of the jobs". It also watches its jobs' allocations: a build whose
+ * allocation Nomad declared lost fails as an infrastructure failure and is re-run (`LostAllocationWatcher`).
  */
 export class Schedulerer extends ReconnectingConsumer {
   scheduled = 0;
   dropped = 0;
+  private readonly retries: ConfirmPublisher;
+  readonly lost: LostAllocationWatcher;
 
   constructor(private readonly opts: SchedulererOptions) {
     super(opts.connect, SCHEDULERER_QUEUE, 16);
+    this.retries = new ConfirmPublisher(opts.connect, [RUN_QUEUE]);
+    this.lost = new LostAllocationWatcher({ nomad: opts.nomad, pool: opts.pool, publisher: this.retries });
+  }
+
+  override async start(): Promise<void> {
+    await super.start();
+    this.lost.start();
   }
 
   override async stop(): Promise<void> {
+    await this.lost.stop();
     await super.stop();
+    await this.retries.close();
     await this.opts.audit?.close();
   }
 
   override kill(): void {
+    void this.lost.stop();
     super.kill();
+    this.retries.kill();
     this.opts.audit?.kill();
   }
 

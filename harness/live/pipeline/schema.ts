@@ -55,6 +55,15 @@ export const PIPELINE_MIGRATIONS: readonly Migration[] = [
     id: 'pipeline-004-build-stores',
     sql: 'ALTER TABLE builds ADD COLUMN artifacts integer NOT NULL DEFAULT 0, ADD COLUMN test_results boolean NOT NULL DEFAULT false',
   },
+  {
+    // A build failed for an infrastructure reason (its Nomad allocation was lost) is re-run as a new build of the
+    // same workflow job: `retry_of` names the build it re-runs. One first build per workflow job, one retry per build.
+    id: 'pipeline-005-retries',
+    sql: `ALTER TABLE builds ADD COLUMN retry_of bigint REFERENCES builds(id);
+    DROP INDEX builds_workflow_job;
+    CREATE UNIQUE INDEX builds_workflow_job ON builds (workflow_id, job_index) WHERE retry_of IS NULL;
+    CREATE UNIQUE INDEX builds_retry_of ON builds (retry_of)`,
+  },
 ];
 
 /** The MongoDB collection of build records with their stored step output. */

@@ -48,7 +48,7 @@ export class WorkflowsConductor extends ReconnectingConsumer {
       return ack();
     }
     const r = await pool.query<{ id: string }>(
-      "INSERT INTO builds (repo, sha, status, workflow_id, job_index) VALUES ($1, $2, 'queued', $3, $4) ON CONFLICT (workflow_id, job_index) DO NOTHING RETURNING id",
+      "INSERT INTO builds (repo, sha, status, workflow_id, job_index) VALUES ($1, $2, 'queued', $3, $4) ON CONFLICT (workflow_id, job_index) WHERE retry_of IS NULL DO NOTHING RETURNING id",
       [wf.repo, wf.sha, ev.workflowId, next],
     );
     const id = r.rows[0]?.id;

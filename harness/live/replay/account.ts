@@ -8,6 +8,7 @@ import type { Telegraf } from '../../../sim/metrics/telegraf.ts';
 import type { GithubDelivery } from '../../github/state.ts';
 import type { ReplayStack } from './stack.ts';
 import { ACTION_LOGS } from '../pipeline/index.ts';
+import { LOST_ALLOCATION_REASON } from '../pipeline/lost-allocations.ts';
 import { storageLayout } from '../../providers/index.ts';
 
 /** What the replay saw, for the accounting. */
@@ -48,6 +49,8 @@ interface BuildRow {
   parallelism: number | null;
   artifacts: number;
   test_results: boolean;
+  /** Re-run as another build (an infrastructure failure). */
+  retried: boolean;
 }
 
 /** Output lines build-agent sends per container (`BuildAgentRunner`'s default). */
@@ -63,6 +66,7 @@ export async function accountLiveRun(scenario: SettledScenario, profile: Profile
   const rows = (
     await pool.query<BuildRow>(
       `SELECT b.id, b.status, b.reason, b.job_name, b.workflow_id, b.dispatched_at IS NOT NULL AS dispatched, b.parallelism, b.artifacts, b.test_results,
+              EXISTS (SELECT 1 FROM builds r WHERE r.retry_of = b.id) AS retried,
               EXTRACT(EPOCH FROM b.queued_at) * 1000 - $1 AS queued_ms,
               EXTRACT(EPOCH FROM (b.started_at - b.queued_at)) * 1000 AS queue_ms,
               EXTRACT(EPOCH FROM (b.dispatched_at - b.queued_at)) * 1000 AS latency_ms,
@@ -121,6 +125,16 @@ export async function accountLiveRun(scenario: SettledScenario, profile: Profile
     if (r.queue_ms !== null) queueTimes.add(v(r.queue_ms));
     if (r.latency_ms !== null) latencies.add(v(r.latency_ms));
     const status = r.status === 'succeeded' || r.status === 'failed' || r.status === 'lost' ? r.status : (recorded.get(Number(r.id)) ?? r.status);
+    if (r.retried) {
+      counts.retried++;
+      note(name, 'retried', r.reason ?? 'rerun after an infrastructure failure', at);
+    }
+    // A wipe of Nomad's state destroyed its job: nothing will ever finish it (the simulation's `lost`).
+    if ((status === 'running' || status === 'scheduled') && o.stack.wipedBuilds.has(Number(r.id))) {
+      counts.lost++;
+      note(name, 'lost', status === 'running' ? 'Nomad server state wiped: its allocation was destroyed and the build shows Running forever' : 'Nomad server state wiped: its pending job was forgotten', at);
+      continue;
+    }
     switch (status) {
       case 'succeeded':
       case 'failed': {
@@ -131,6 +145,12 @@ export async function accountLiveRun(scenario: SettledScenario, profile: Profile
         // A build that failed before it ran (in picard-dispatcher) had nothing to show or store.
         const id = Number(r.id);
         if (r.queue_ms === null && !recorded.has(id)) break;
+        // Its allocation was lost (and the build re-run): the live output it was streaming is gone, nothing
+        // else was to be stored (the re-run stores it).
+        if (status === 'failed' && r.reason === LOST_ALLOCATION_REASON) {
+          liveOutputLost++;
+          break;
+        }
         // Output held in Redis while the build ran and not there when it was copied: lost with Redis.
         if ((linesStored.get(id) ?? 0) < (r.parallelism ?? 1) * LINES_PER_CONTAINER) liveOutputLost++;
         // A build that ran must have all its objects in object storage.

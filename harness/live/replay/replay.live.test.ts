@@ -1,9 +1,10 @@
 /**
- * Sim-versus-live agreement in CI: `twin agree` replays kill-rabbitmq and picard-dispatcher-outage on the live
- * pipeline (private PostgreSQL, Redis and RabbitMQ processes, the twin's services) at 240× and compares each
- * with the simulation of the same seed. At 240× a 4-hour scenario takes a minute of wall time.
+ * Sim-versus-live agreement in CI: `twin agree` replays kill-rabbitmq, picard-dispatcher-outage and
+ * partition-services-from-fleet on the live pipeline (private PostgreSQL, Redis and RabbitMQ processes, the
+ * twin's services) at 240× and compares each with the simulation of the same seed. At 240× a 4-hour scenario
+ * takes a minute of wall time. A short scenario kills the twin's Nomad server and wipes its state.
  */
-import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -21,11 +22,11 @@ function capture() {
 
 const ours = () => readdirSync(tmpdir()).filter((d) => /^twin-(postgres|redis|rabbitmq)-/.test(d));
 
-async function agree(name: string): Promise<{ code: number; report: Report; md: string; stdout: string }> {
+async function agree(name: string, file = join(SCENARIOS, `${name}.yaml`)): Promise<{ code: number; report: Report; md: string; stdout: string }> {
   const before = new Set(ours());
   const c = capture();
   const dir = join(out, name);
-  const code = await main(['agree', join(SCENARIOS, `${name}.yaml`), '--time-scale', '240', '--out', dir, '-q'], c.io);
+  const code = await main(['agree', file, '--time-scale', '240', '--out', dir, '-q'], c.io);
   // The run removed every data directory it created.
   expect(ours().filter((d) => !before.has(d))).toEqual([]);
   expect(existsSync(join(dir, 'report.json')), c.lines.stderr).toBe(true);
@@ -71,4 +72,51 @@ describe('twin agree (live replay vs simulation)', () => {
     expect(report.agreement?.agrees, JSON.stringify(report.agreement?.checks)).toBe(true);
     expect(code).toBe(0);
   }, 300_000);
+
+  it('partition-services-from-fleet: clients marked down after the heartbeat timeout, their builds failed and re-run, agrees', async () => {
+    const { code, report } = await agree('partition-services-from-fleet');
+    expect(report.live?.fault_log.some((l) => /partition services_machine: build agents' traffic to output-processor blackholed \(TCP proxy\); the 12 clients' heartbeats stop/.test(l))).toBe(true);
+    expect(report.live?.fault_log.some((l) => /heal services_machine: network back; 12 clients had been marked down and re-registered/.test(l))).toBe(true);
+    // Every build whose allocation was lost failed visibly and was re-run; nothing lost or left running.
+    expect(report.builds.failed).toBeGreaterThanOrEqual(10);
+    expect(report.builds.retried).toBe(report.builds.failed);
+    expect(report.builds.lost + report.builds.stuck).toBe(0);
+    expect(report.affected_builds.some((a) => a.fate === 'failed' && a.reason === 'Nomad client lost: its allocation was lost')).toBe(true);
+    expect(report.data_loss.live_step_output).toBeGreaterThanOrEqual(1);
+    expect(report.workflows.succeeded).toBe(report.workflows.started);
+    expect(report.observed_severity).toBe('moderate');
+    expect(report.agreement?.agrees, JSON.stringify(report.agreement?.checks)).toBe(true);
+    expect(code).toBe(0);
+  }, 300_000);
+
+  it('the Nomad server killed (poll failures, dropped jobs lost) and its state wiped (running builds lost)', async () => {
+    const file = join(out, 'nomad-server.yaml');
+    writeFileSync(
+      file,
+      [
+        'name: nomad-server-faults',
+        'seed: 7',
+        'duration: 1h',
+        'workload:',
+        '  arrivals: { kind: poisson, rate_per_hour: 240 }',
+        '  jobs: [ { name: build, duration: { median: 5m, p95: 10m } } ]',
+        'faults:',
+        '  - { at: 15m, action: kill, target: nomad_server, for: 5m }',
+        '  - { at: 35m, action: wipe_state, target: nomad_server }',
+        '',
+      ].join('\n'),
+    );
+    const { report } = await agree('nomad-server-faults', file);
+    const log = report.live!.fault_log;
+    expect(log.some((l) => /kill nomad_server: Nomad server down: its API on port \d+ refuses connections/.test(l))).toBe(true);
+    expect(log.some((l) => /start nomad_server: Nomad server up again on port \d+ with its state/.test(l))).toBe(true);
+    expect(log.some((l) => /wipe_state nomad_server: Nomad server state wiped: [1-9]\d* jobs and [1-9]\d* allocations forgotten/.test(l))).toBe(true);
+    expect(report.metrics['circle.nomad.server_agent.poll_failure']?.max).toBe(1);
+    const reasons = new Set(report.affected_builds.filter((a) => a.fate === 'lost').map((a) => a.reason));
+    expect(reasons).toContain('nomad_server unreachable: schedulerer dropped the job (it does not queue jobs)');
+    expect(reasons).toContain('Nomad server state wiped: its allocation was destroyed and the build shows Running forever');
+    expect(report.workflows.inconsistent).toBeGreaterThanOrEqual(1);
+    expect(report.ledger.conserved).toBe(true);
+    expect(report.observed_severity).toBe('severe');
+  }, 180_000);
 });

@@ -25,4 +25,20 @@ describe('checkLiveSupport', () => {
     expect((err as LiveUnsupportedError).hint).toMatch(/rabbitmq.*picard-dispatcher/);
     expect(() => checkLiveSupport(scenario('  - { at: 10m, action: pause, target: frontend, for: 1m }\n'))).toThrow(/live mode cannot pause `frontend`/);
   });
+
+  it('accepts a partition of the Services machine and a kill or wipe of the Nomad server', () => {
+    expect(() =>
+      checkLiveSupport(scenario('  - { at: 10m, action: partition, target: services_machine, for: 5m }\n  - { at: 20m, action: kill, target: nomad_server, for: 5m }\n  - { at: 30m, action: wipe_state, target: nomad_server }\n')),
+    ).not.toThrow();
+  });
+
+  it('refuses what the systems cannot do live, naming what they can', () => {
+    expect(() => checkLiveSupport(scenario('  - { at: 10m, action: pause, target: nomad_server, for: 1m }\n'))).toThrow(/live mode cannot pause `nomad_server`/);
+    try {
+      checkLiveSupport(scenario('  - { at: 10m, action: disk_fill, target: services_machine, for: 1m }\n'));
+      expect.unreachable();
+    } catch (e) {
+      expect((e as LiveUnsupportedError).hint).toBe('on services_machine live mode can: partition, heal');
+    }
+  });
 });

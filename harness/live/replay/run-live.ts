@@ -12,7 +12,7 @@ import { TIMINGS } from '../../../sim/models/timings.ts';
 import { UiTraffic } from '../../../sim/models/services/ui-traffic.ts';
 import { UI_REQUESTS } from '../pipeline/index.ts';
 import type { BackendChoice } from '../../providers/index.ts';
-import { ReplayStack, LIVE_ACTIONS, LIVE_BACKEND_TARGETS, LIVE_STAGE_TARGETS, PUSH_REPO, SCHEDULED_REPO } from './stack.ts';
+import { ReplayStack, LIVE_ACTIONS, LIVE_BACKEND_TARGETS, LIVE_STAGE_TARGETS, LIVE_SYSTEM_ACTIONS, PUSH_REPO, SCHEDULED_REPO } from './stack.ts';
 import { workflowConfig } from './config.ts';
 import { accountLiveRun, type LiveObservations } from './account.ts';
 import { peakStackRssMb, sampleStackRss } from './memory.ts';
@@ -30,17 +30,18 @@ export class LiveUnsupportedError extends Error {
 
 /** Checks that every fault of the scenario has a live counterpart; throws before anything is started. */
 export function checkLiveSupport(scenario: SettledScenario): void {
+  const systems = Object.entries(LIVE_SYSTEM_ACTIONS).map(([t, actions]) => `${actions.join('/')} ${t}`);
   scenario.faults.forEach((f, i) => {
-    const kind = (LIVE_BACKEND_TARGETS as readonly string[]).includes(f.target) ? 'backend' : (LIVE_STAGE_TARGETS as readonly string[]).includes(f.target) ? 'stage' : undefined;
+    const actions = (LIVE_BACKEND_TARGETS as readonly string[]).includes(f.target) ? LIVE_ACTIONS.backend : (LIVE_STAGE_TARGETS as readonly string[]).includes(f.target) ? LIVE_ACTIONS.stage : LIVE_SYSTEM_ACTIONS[f.target];
     const where = `${scenario.file}: faults[${i}] (${f.action} ${f.writtenTarget} at ${f.atMs / 60_000} min)`;
-    if (kind === undefined) {
+    if (actions === undefined) {
       throw new LiveUnsupportedError(
         `${where}: live mode cannot act on \`${f.writtenTarget}\` yet`,
-        `live faults act on the real processes ${LIVE_BACKEND_TARGETS.join(', ')} and the pipeline services ${LIVE_STAGE_TARGETS.join(', ')}; run this scenario with --mode sim`,
+        `live faults act on the real processes ${LIVE_BACKEND_TARGETS.join(', ')}, the pipeline services ${LIVE_STAGE_TARGETS.join(', ')}, and: ${systems.join('; ')}; run this scenario with --mode sim`,
       );
     }
-    if (!LIVE_ACTIONS[kind]!.includes(f.action)) {
-      throw new LiveUnsupportedError(`${where}: live mode cannot ${f.action} \`${f.writtenTarget}\``, `on ${f.writtenTarget} live mode can: ${LIVE_ACTIONS[kind]!.join(', ')}`);
+    if (!actions.includes(f.action)) {
+      throw new LiveUnsupportedError(`${where}: live mode cannot ${f.action} \`${f.writtenTarget}\``, `on ${f.writtenTarget} live mode can: ${actions.join(', ')}`);
     }
   });
   if (scenario.backups || scenario.disaster) throw new LiveUnsupportedError(`${scenario.file}: backups and disasters are not replayed live yet`, 'run this scenario with --mode sim');
@@ -146,7 +147,7 @@ async function replay(
   for (const w of plan) steps.push({ atMs: w.atMs, order: order++, kind: 'workflow', workflow: w });
   for (const f of scenario.faults) {
     steps.push({ atMs: f.atMs, order: order++, kind: 'fault', fault: f, action: f.action });
-    const undo = f.action === 'kill' || f.action === 'stop' ? 'start' : f.action === 'pause' ? 'unpause' : undefined;
+    const undo = f.action === 'kill' || f.action === 'stop' ? 'start' : f.action === 'pause' ? 'unpause' : f.action === 'partition' ? 'heal' : undefined;
     if (undo && f.forMs !== undefined) steps.push({ atMs: f.atMs + f.forMs, order: order++, kind: 'fault', fault: f, action: undo });
   }
   const interval = profile.metrics.statsd_interval_ms;
@@ -240,7 +241,12 @@ async function replay(
       const depths = await stack.queueDepths();
       if (depths) telegraf.gauge('circle.build-queue.runnable.builds', depths['run-queue'] ?? 0);
       const c = stack.nomad.scheduler.counts();
-      telegraf.gauge('circle.nomad.server_agent.poll_failure', 0);
+      // nomad-metrics polls the Nomad server: a poll that gets no answer is a poll failure.
+      const polled = await fetch(`${stack.nomad.url}/v1/status/leader`, { signal: AbortSignal.timeout(1_000) }).then(
+        async (r) => (await r.text(), r.ok),
+        () => false,
+      );
+      telegraf.gauge('circle.nomad.server_agent.poll_failure', polled ? 0 : 1);
       telegraf.gauge('circle.nomad.server_agent.jobs.pending', c.pending);
       telegraf.gauge('circle.nomad.server_agent.jobs.running', c.running);
       telegraf.gauge('circle.nomad.server_agent.jobs.complete', c.complete);
@@ -322,10 +328,12 @@ async function replay(
   };
 }
 
-/** Work still in the pipeline: builds scheduled or running, and messages waiting in its queues. */
+/** Work still in the pipeline: builds scheduled or running (not those a wipe of Nomad's state destroyed), and messages waiting in its queues. */
 async function activeWork(stack: ReplayStack): Promise<number> {
   const depths = await stack.queueDepths();
-  const r = await stack.pool.query<{ n: string }>("SELECT count(*) AS n FROM builds WHERE status IN ('scheduled', 'running')").catch(() => undefined);
+  const r = await stack.pool
+    .query<{ n: string }>("SELECT count(*) AS n FROM builds WHERE status IN ('scheduled', 'running') AND NOT (id = ANY($1::bigint[]))", [[...stack.wipedBuilds]])
+    .catch(() => undefined);
   if (depths === undefined || r === undefined) return 1;
   return Number(r.rows[0]!.n) + Object.values(depths).reduce((a, b) => a + b, 0);
 }

@@ -11,6 +11,9 @@ import { NomadClient } from '../../nomad/client.ts';
 import { Frontend, PicardDispatcher, Schedulerer, OutputProcessor, BuildAgentRunner, WorkflowsConductor, AuditLogService, AuditPublisher, PIPELINE_DB, PIPELINE_MIGRATIONS, RUN_QUEUE, SCHEDULERER_QUEUE, WORKFLOW_EVENTS_QUEUE, AUDIT_QUEUE } from '../pipeline/index.ts';
 import type { Channel, ChannelModel } from '../pipeline/amqp.ts';
 import { configured } from '../backends.ts';
+import { TcpProxy } from '../proxy/tcp-proxy.ts';
+import { HEARTBEAT_TIMEOUT_MS } from '../../../sim/models/fleet/nomad-fleet.ts';
+import { buildIdOfJob } from '../pipeline/lost-allocations.ts';
 
 /** The repository pushes go to (its hook points at frontend) and the one scheduled workflows run from (no hook). */
 export const PUSH_REPO = 'twin/app';
@@ -28,13 +31,21 @@ interface Stage {
 const SIGNALS: Readonly<Record<string, NodeJS.Signals>> = { kill: 'SIGKILL', stop: 'SIGTERM', pause: 'SIGSTOP', unpause: 'SIGCONT' };
 
 /** Where a live fault can act, and how. */
-export type LiveTarget = 'postgres' | 'redis' | 'rabbitmq' | 'frontend' | 'picard-dispatcher' | 'schedulerer' | 'output-processor' | 'workflows-conductor';
 export const LIVE_BACKEND_TARGETS = ['postgres', 'redis', 'rabbitmq'] as const;
 export const LIVE_STAGE_TARGETS = ['frontend', 'picard-dispatcher', 'schedulerer', 'output-processor', 'workflows-conductor', 'audit-log-service'] as const;
 /** What each kind of target supports: real processes take signals; the twin's stages stop, die and start. */
 export const LIVE_ACTIONS: Readonly<Record<'backend' | 'stage', readonly string[]>> = {
   backend: ['kill', 'stop', 'restart', 'start', 'pause', 'unpause'],
   stage: ['kill', 'stop', 'restart', 'start'],
+};
+/**
+ * Whole systems: the Services machine's network to the Nomad clients is cut (a TCP proxy between the build
+ * agents and output-processor, the clients' heartbeats stopped); the twin's Nomad server dies and comes back
+ * with its state, or has its state wiped.
+ */
+export const LIVE_SYSTEM_ACTIONS: Readonly<Record<string, readonly string[]>> = {
+  services_machine: ['partition', 'heal'],
+  nomad_server: ['kill', 'stop', 'start', 'restart', 'wipe_state'],
 };
 
 export interface ReplayStackOptions {
@@ -71,6 +82,12 @@ export class ReplayStack {
   runner!: BuildAgentRunner;
   frontend!: Frontend;
   stages = new Map<string, Stage>();
+  /** The build agents' path to output-processor: cut by a partition of the Services machine from the fleet. */
+  fleetLink!: TcpProxy;
+  /** Builds whose Nomad job a wipe of the server's state destroyed (they show Running, or queued, for ever). */
+  readonly wipedBuilds = new Set<number>();
+  private heartbeatTimer: NodeJS.Timeout | null = null;
+  private readonly markedDown = new Set<string>();
   /** Milliseconds each part took to start, for the report. */
   readonly bootMs: Record<string, number> = {};
   private monitorConn: ChannelModel | null = null;
@@ -143,7 +160,8 @@ export class ReplayStack {
       return a;
     };
     const output = new OutputProcessor({ pool: this.pool, redis: this.redis, documents: this.documents, objects: this.objects, connect, audit: auditFor() });
-    this.runner = new BuildAgentRunner({ outputProcessorUrl: () => output.url, timeScale: this.opts.timeScale, startDelayMs: 5 });
+    // Build agents reach output-processor through a TCP proxy, the network a partition cuts.
+    this.runner = new BuildAgentRunner({ outputProcessorUrl: () => `http://${this.fleetLink.host}:${this.fleetLink.port}`, timeScale: this.opts.timeScale, startDelayMs: 5 });
     const nc = scenario.topology.nomadClients;
     this.nomad = await new NomadApiServer()
       .withPort(0)
@@ -155,6 +173,8 @@ export class ReplayStack {
     this.frontend = new Frontend({ pool: this.pool, connect, webhookSecret: HOOK_SECRET, audit: auditFor(), documents: this.documents });
     await output.start();
     this.cleanup.unshift(() => output.stop());
+    this.fleetLink = await TcpProxy.start({ name: 'output-processor', target: { host: '127.0.0.1', port: Number(new URL(output.url).port) } });
+    this.cleanup.unshift(() => this.fleetLink.close());
     await this.frontend.start();
     this.cleanup.unshift(() => this.frontend.stop());
     const seed = defaultSeedData();
@@ -246,6 +266,8 @@ export class ReplayStack {
 
   /** Carries out one fault action on a real process or a stage; resolves when it took effect. */
   async act(action: string, target: string): Promise<string> {
+    if (target === 'services_machine' && (action === 'partition' || action === 'heal')) return this.partition(action === 'partition');
+    if (target === 'nomad_server') return this.nomadServer(action);
     const stage = this.stages.get(target);
     if (stage) {
       switch (action) {
@@ -278,8 +300,73 @@ export class ReplayStack {
     return `${signal} to ${target} (pid ${b.pid})`;
   }
 
+  /**
+   * The Services machine loses the network to the Nomad clients (or gets it back). The build agents' TCP path to
+   * output-processor is blackholed (open connections hang, new ones get no byte) and the clients hold what they
+   * would report; the clients' heartbeats stop, so past Nomad's heartbeat timeout (scaled) the server marks them
+   * down and their allocations are lost. On heal the clients re-register and send what they held.
+   */
+  private partition(on: boolean): string {
+    const nodes = this.nomad.state.nodeIds();
+    if (on) {
+      this.fleetLink.cut('blackhole');
+      this.runner.setPartitioned(true);
+      const timeoutMs = HEARTBEAT_TIMEOUT_MS / this.opts.timeScale;
+      if (this.heartbeatTimer === null) {
+        this.heartbeatTimer = setTimeout(() => {
+          this.heartbeatTimer = null;
+          for (const id of nodes) {
+            if (this.nomad.scheduler.node(id)?.status !== 'ready') continue;
+            this.nomad.state.setNodeStatus(id, 'down');
+            this.markedDown.add(id);
+          }
+        }, timeoutMs);
+      }
+      return `build agents' traffic to output-processor blackholed (TCP proxy); the ${nodes.length} clients' heartbeats stop: marked down after ${Math.round(timeoutMs)} ms (${HEARTBEAT_TIMEOUT_MS / 1000} s of scenario time)`;
+    }
+    if (this.heartbeatTimer !== null) clearTimeout(this.heartbeatTimer);
+    this.heartbeatTimer = null;
+    const down = [...this.markedDown];
+    this.markedDown.clear();
+    // Clients re-register first: the server tells them which allocations it declared lost, and they stop them.
+    for (const id of down) this.nomad.state.setNodeStatus(id, 'ready');
+    const held = this.runner.heldReports;
+    this.fleetLink.heal();
+    this.runner.setPartitioned(false);
+    return `network back; ${down.length} clients had been marked down and re-registered; ${held} starts and reports had been held`;
+  }
+
+  private async nomadServer(action: string): Promise<string> {
+    switch (action) {
+      case 'kill':
+      case 'stop':
+        await this.nomad.halt();
+        return `Nomad server down: its API on port ${this.nomad.port} refuses connections (jobs, allocations and the clients' tasks kept)`;
+      case 'start':
+      case 'restart':
+        await this.nomad.halt();
+        await this.nomad.resume();
+        return `Nomad server up again on port ${this.nomad.port} with its state`;
+      case 'wipe_state':
+        return this.wipeNomadState();
+    }
+    throw new Error(`live: ${action} on nomad_server is not supported`);
+  }
+
+  /** The seeds' `rm -rf /opt/nomad` and restart: the twin's Nomad server keeps its state in memory and forgets it. */
+  private wipeNomadState(): string {
+    const { LostJobs, LostAllocs } = this.nomad.state.wipe();
+    for (const job of LostJobs) {
+      const id = buildIdOfJob(job);
+      if (id !== undefined) this.wipedBuilds.add(id);
+    }
+    return `Nomad server state wiped: ${LostJobs.length} jobs and ${LostAllocs.length} allocations forgotten (their tasks stopped)`;
+  }
+
   /** Stops everything that started, the pipeline first; never throws. */
   async down(): Promise<void> {
+    if (this.heartbeatTimer !== null) clearTimeout(this.heartbeatTimer);
+    this.heartbeatTimer = null;
     await this.closeMonitor();
     for (const stop of this.cleanup.splice(0)) await stop().catch(() => undefined);
   }

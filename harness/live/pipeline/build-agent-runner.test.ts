@@ -1,0 +1,80 @@
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { afterEach, describe, expect, it } from 'vitest';
+import { BuildAgentRunner } from './build-agent-runner.ts';
+import type { TaskContext } from '../../nomad/task-runner.ts';
+
+/** output-processor as the build agent sees it: records each POST's path. */
+async function outputProcessor(): Promise<{ url: string; paths: string[]; close(): Promise<void> }> {
+  const paths: string[] = [];
+  const server = http.createServer((req, res) => {
+    req.resume();
+    req.on('end', () => {
+      paths.push(req.url ?? '');
+      res.end('{}');
+    });
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  return { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, paths, close: () => new Promise((r) => server.close(() => r())) };
+}
+
+function task(buildId: number, durationMs: number) {
+  const seen: string[] = [];
+  const ctx = {
+    alloc: { allocId: `a${buildId}`, jobId: `build-${buildId}`, taskGroup: 'build', taskIndex: 0, nodeId: 'n', nodeName: 'node', tasks: [], meta: { build_id: String(buildId), duration_ms: String(durationMs) } },
+    clock: undefined as never,
+    markRunning: () => seen.push('running'),
+    finish: (outcome: string) => seen.push(outcome),
+    event: () => undefined,
+  } satisfies TaskContext;
+  return { ctx, seen };
+}
+
+const until = async (cond: () => boolean, ms = 2_000) => {
+  const end = Date.now() + ms;
+  while (!cond()) {
+    if (Date.now() > end) throw new Error('timed out');
+    await new Promise((r) => setTimeout(r, 5));
+  }
+};
+
+describe('BuildAgentRunner across a partition', () => {
+  let op: Awaited<ReturnType<typeof outputProcessor>>;
+  afterEach(async () => op?.close());
+
+  it('holds the end report of a build that ends during the partition and sends it on heal', async () => {
+    op = await outputProcessor();
+    const runner = new BuildAgentRunner({ outputProcessorUrl: () => op.url, startDelayMs: 1 });
+    const { ctx, seen } = task(1, 30);
+    runner.start(ctx);
+    await until(() => op.paths.includes('/builds/1/output'));
+    runner.setPartitioned(true);
+    await new Promise((r) => setTimeout(r, 80));
+    expect(op.paths).not.toContain('/builds/1/finish');
+    expect(seen).toEqual(['running']);
+    expect(runner.heldReports).toBe(1);
+    runner.setPartitioned(false);
+    await until(() => seen.includes('complete'));
+    expect(op.paths).toEqual(['/builds/1/start', '/builds/1/output', '/builds/1/finish']);
+    expect(runner.completed).toBe(1);
+  });
+
+  it('starts nothing while partitioned, and an allocation stopped meanwhile (lost) sends nothing after the heal', async () => {
+    op = await outputProcessor();
+    const runner = new BuildAgentRunner({ outputProcessorUrl: () => op.url, startDelayMs: 1 });
+    runner.setPartitioned(true);
+    const held = task(2, 10);
+    const lost = task(3, 10);
+    runner.start(held.ctx);
+    const running = runner.start(lost.ctx);
+    await new Promise((r) => setTimeout(r, 50));
+    expect(op.paths).toEqual([]);
+    running.stop('lost');
+    runner.setPartitioned(false);
+    await until(() => held.seen.includes('complete'));
+    await new Promise((r) => setTimeout(r, 30));
+    expect(op.paths.filter((p) => p.startsWith('/builds/3/'))).toEqual([]);
+    expect(lost.seen).toEqual([]);
+    expect(op.paths.filter((p) => p.startsWith('/builds/2/'))).toEqual(['/builds/2/start', '/builds/2/output', '/builds/2/finish']);
+  });
+});
