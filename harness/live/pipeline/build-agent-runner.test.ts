@@ -53,6 +53,8 @@ describe('BuildAgentRunner across a partition', () => {
     expect(op.paths).not.toContain('/builds/1/finish');
     expect(seen).toEqual(['running']);
     expect(runner.heldReports).toBe(1);
+    // It was streaming when the network went: the live output of its running steps is lost.
+    expect([...runner.interrupted]).toEqual([1]);
     runner.setPartitioned(false);
     await until(() => seen.includes('complete'));
     expect(op.paths).toEqual(['/builds/1/start', '/builds/1/output', '/builds/1/finish']);
@@ -76,5 +78,31 @@ describe('BuildAgentRunner across a partition', () => {
     expect(op.paths.filter((p) => p.startsWith('/builds/3/'))).toEqual([]);
     expect(lost.seen).toEqual([]);
     expect(op.paths.filter((p) => p.startsWith('/builds/2/'))).toEqual(['/builds/2/start', '/builds/2/output', '/builds/2/finish']);
+  });
+
+  it('a client whose agent is down holds its reports until it is back; a terminated one reports nothing, ever', async () => {
+    op = await outputProcessor();
+    const runner = new BuildAgentRunner({ outputProcessorUrl: () => op.url, startDelayMs: 1 });
+    const a = task(4, 20);
+    const b = { ...task(5, 20) };
+    const bCtx = { ...b.ctx, alloc: { ...b.ctx.alloc, nodeId: 'm' } };
+    runner.start(a.ctx);
+    runner.start(bCtx);
+    await until(() => op.paths.includes('/builds/4/output') && op.paths.includes('/builds/5/output'));
+    runner.setAgentDown('n', true);
+    runner.terminate('m');
+    await new Promise((r) => setTimeout(r, 60));
+    expect(a.seen).toEqual(['running']);
+    runner.setAgentDown('n', false);
+    await until(() => a.seen.includes('complete'));
+    expect(op.paths).toContain('/builds/4/finish');
+    expect(op.paths).not.toContain('/builds/5/finish');
+    expect(b.seen).toEqual(['running']);
+    // Nothing placed on the terminated instance starts.
+    const late = task(6, 5);
+    runner.start({ ...late.ctx, alloc: { ...late.ctx.alloc, nodeId: 'm' } });
+    await new Promise((r) => setTimeout(r, 30));
+    expect(late.seen).toEqual([]);
+    expect(runner.interrupted.size).toBe(0);
   });
 });

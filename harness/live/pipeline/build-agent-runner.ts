@@ -16,10 +16,11 @@ export interface BuildAgentRunnerOptions {
  * `Meta.duration_ms` `finish` to output-processor, then finishes the allocation. Unreachable output-processor:
  * the calls are lost (v0), the allocation still completes.
  *
- * A partition between the clients and the Services machine (`setPartitioned`): a client cannot fetch new
- * allocations, so they start once the network is back; a build agent that ends meanwhile holds its end report
- * (and the allocation's end) and sends it once the network is back, as it does when a report sent during the
- * partition got no answer. An allocation the server declared lost meanwhile is stopped first: it sends nothing.
+ * A partition between the clients and the Services machine (`setPartitioned`), or one client's Nomad agent down
+ * (`setAgentDown`): the client cannot fetch new allocations, so they start once it is reachable again; a build
+ * agent that ends meanwhile holds its end report (and the allocation's end) and sends it then, as it does when a
+ * report sent during a partition got no answer. An allocation the server declared lost meanwhile is stopped
+ * first: it sends nothing. A terminated instance (`terminate`) takes its build agents with it, silently.
  */
 export class BuildAgentRunner implements TaskRunner {
   posts = 0;
@@ -29,12 +30,21 @@ export class BuildAgentRunner implements TaskRunner {
   peakRunning = 0;
   /** Allocations that ran to their end. */
   completed = 0;
-  /** Starts and end reports held back by a partition. */
+  /** Starts and end reports held back by a partition or a client's agent being down. */
   heldReports = 0;
   private partitioned = false;
   /** Counts partitions: a report sent before one and failed after it began is held, not lost. */
   private partitions = 0;
-  private held: (() => void)[] = [];
+  private held: { nodeId: string; send: () => void }[] = [];
+  /** Clients whose Nomad agent is down, and instances terminated. */
+  private readonly agentDown = new Set<string>();
+  private readonly terminated = new Set<string>();
+  /** How to end each client's running build agents at once (its instance is terminated). */
+  private readonly tasksByNode = new Map<string, Set<() => void>>();
+  /** The build each running build agent streams the output of, by allocation. */
+  private readonly streaming = new Map<string, number>();
+  /** Builds whose output stream a partition cut while they ran: the live output of their running steps is lost. */
+  readonly interrupted = new Set<number>();
 
   constructor(private readonly opts: BuildAgentRunnerOptions) {}
 
@@ -42,20 +52,40 @@ export class BuildAgentRunner implements TaskRunner {
   setPartitioned(on: boolean): void {
     if (on === this.partitioned) return;
     this.partitioned = on;
-    if (on) {
-      this.partitions++;
-      return;
-    }
-    const held = this.held;
-    this.held = [];
-    for (const send of held) send();
+    if (!on) return this.release();
+    this.partitions++;
+    for (const build of this.streaming.values()) this.interrupted.add(build);
   }
 
-  /** Runs `fn` now, or once the partition heals. */
-  private whenConnected(fn: () => void): void {
-    if (!this.partitioned) return fn();
+  /** A client's Nomad agent stops (its tasks run on, reporting nothing) or is back (it sends what it held). */
+  setAgentDown(nodeId: string, down: boolean): void {
+    if (down) this.agentDown.add(nodeId);
+    else if (this.agentDown.delete(nodeId)) this.release();
+  }
+
+  /** A client's instance is terminated: its build agents die without a word, and nothing starts on it again. */
+  terminate(nodeId: string): void {
+    this.terminated.add(nodeId);
+    for (const kill of [...(this.tasksByNode.get(nodeId) ?? [])]) kill();
+    this.tasksByNode.delete(nodeId);
+  }
+
+  private unreachable(nodeId: string): boolean {
+    return this.partitioned || this.agentDown.has(nodeId);
+  }
+
+  /** Sends what was held by clients that are reachable again. */
+  private release(): void {
+    const ready = this.held.filter((h) => !this.unreachable(h.nodeId));
+    this.held = this.held.filter((h) => this.unreachable(h.nodeId));
+    for (const h of ready) h.send();
+  }
+
+  /** Runs `send` now, or once the client can reach the Services machine again. */
+  private whenConnected(nodeId: string, send: () => void): void {
+    if (!this.unreachable(nodeId)) return send();
     this.heldReports++;
-    this.held.push(fn);
+    this.held.push({ nodeId, send });
   }
 
   /** POSTs to output-processor; true when it answered 2xx. */
@@ -105,36 +135,45 @@ export class BuildAgentRunner implements TaskRunner {
       const partitions = this.partitions;
       const ok = await this.post(`/builds/${buildId}/finish`, { alloc: alloc.allocId, index: alloc.taskIndex, parallelism, ...stores, ...(failed ? { failed: true } : {}) });
       // No answer because the network went away: sent again once it is back.
-      if (!ok && (this.partitioned || this.partitions !== partitions)) return this.whenConnected(() => void finish());
+      if (!ok && (this.partitioned || this.partitions !== partitions)) return this.whenConnected(alloc.nodeId, () => void finish());
       uncount();
       if (stopped) return;
+      this.streaming.delete(alloc.allocId);
       this.completed++;
       // A red test fails the build, not the allocation: build-agent itself ended normally.
       ctx.finish('complete');
     };
+    const node = alloc.nodeId;
+    // Placed on an instance that is gone: nothing runs it (the server finds out past the heartbeat timeout).
+    if (this.terminated.has(node)) return { stop: () => undefined };
     later(this.opts.startDelayMs ?? 20, () =>
-      this.whenConnected(() => {
+      this.whenConnected(node, () => {
         if (stopped) return;
         void (async () => {
           ctx.markRunning();
           counted = true;
+          if (buildId !== undefined) this.streaming.set(alloc.allocId, Number(buildId));
           if (++this.running > this.peakRunning) this.peakRunning = this.running;
           if (buildId === undefined) return ctx.finish('failed', 'Meta.build_id missing');
           await this.post(`/builds/${buildId}/start`, { alloc: alloc.allocId, index: alloc.taskIndex });
           const n = this.opts.lines ?? 3;
           const lines = Array.from({ length: n }, (_, i) => `[${alloc.taskIndex}] step ${i + 1} on ${alloc.nodeName}`);
           await this.post(`/builds/${buildId}/output`, { lines });
-          later((Number.isFinite(duration) ? duration : 1000) / scale, () => this.whenConnected(() => void finish()));
+          later((Number.isFinite(duration) ? duration : 1000) / scale, () => this.whenConnected(node, () => void finish()));
         })();
       }),
     );
-    return {
-      stop: () => {
-        uncount();
-        stopped = true;
-        for (const t of timers) clearTimeout(t);
-        timers.clear();
-      },
+    const stop = () => {
+      this.streaming.delete(alloc.allocId);
+      uncount();
+      stopped = true;
+      for (const t of timers) clearTimeout(t);
+      timers.clear();
+      this.tasksByNode.get(node)?.delete(stop);
     };
+    const onNode = this.tasksByNode.get(node) ?? new Set();
+    onNode.add(stop);
+    this.tasksByNode.set(node, onNode);
+    return { stop };
   }
 }

@@ -145,14 +145,15 @@ export async function accountLiveRun(scenario: SettledScenario, profile: Profile
         // A build that failed before it ran (in picard-dispatcher) had nothing to show or store.
         const id = Number(r.id);
         if (r.queue_ms === null && !recorded.has(id)) break;
-        // Its allocation was lost (and the build re-run): the live output it was streaming is gone, nothing
-        // else was to be stored (the re-run stores it).
+        // A partition cut its build agents' stream while they ran: the live output of its running steps is lost.
+        const interrupted = o.stack.runner.interrupted.has(id);
+        // Its allocation was lost (and the build re-run): nothing was to be stored (the re-run stores it).
         if (status === 'failed' && r.reason === LOST_ALLOCATION_REASON) {
-          liveOutputLost++;
+          if (interrupted) liveOutputLost++;
           break;
         }
         // Output held in Redis while the build ran and not there when it was copied: lost with Redis.
-        if ((linesStored.get(id) ?? 0) < (r.parallelism ?? 1) * LINES_PER_CONTAINER) liveOutputLost++;
+        if (interrupted || (linesStored.get(id) ?? 0) < (r.parallelism ?? 1) * LINES_PER_CONTAINER) liveOutputLost++;
         // A build that ran must have all its objects in object storage.
         if (!logsStored.has(id)) loss.step_output++;
         loss.artifacts += Math.max(0, r.artifacts - (artifactsStored.get(id) ?? 0));
@@ -244,7 +245,8 @@ export async function accountLiveRun(scenario: SettledScenario, profile: Profile
       tasks_completed: o.stack.runner.completed,
     },
     capacity: {
-      nomad_clients: nc.count,
+      // The scenario's clients and the replacements the Auto Scaling Group launched.
+      nomad_clients: o.stack.nomad.state.nodeIds().length,
       usable_cpu_milli_per_client: (nc.cpus - reserved.reserved_cpu) * 1000,
       usable_memory_mb_per_client: (nc.memoryGb - reserved.reserved_memory_gb) * 1024,
       peak_running_tasks: o.stack.runner.peakRunning,

@@ -119,4 +119,36 @@ describe('twin agree (live replay vs simulation)', () => {
     expect(report.ledger.conserved).toBe(true);
     expect(report.observed_severity).toBe('severe');
   }, 180_000);
+
+  it('Nomad clients drained, their agent killed and back: builds on a client marked down are re-run, agrees', async () => {
+    const file = join(out, 'fleet.yaml');
+    writeFileSync(
+      file,
+      [
+        'name: fleet-faults',
+        'seed: 3',
+        'duration: 1h',
+        'topology:',
+        '  nomad_clients: { count: 4, cpus: 8, memory_gb: 32 }',
+        'workload:',
+        '  arrivals: { kind: poisson, rate_per_hour: 240 }',
+        '  jobs: [ { name: build, duration: { median: 5m, p95: 10m } } ]',
+        'faults:',
+        '  - { at: 10m, action: drain, target: nomad_client, count: 2, for: 10m }',
+        '  - { at: 25m, action: kill, target: nomad_client, count: 1, for: 10m }',
+        // Back within the heartbeat timeout: it reattaches and reports what it held; nothing is lost.
+        '  - { at: 45m, action: stop, target: nomad_client, count: 1, for: 10s }',
+        '',
+      ].join('\n'),
+    );
+    const { report } = await agree('fleet-faults', file);
+    const log = report.live!.fault_log;
+    expect(log.some((l) => /drain nomad_client: drain enabled on ip-10-0-0-0, ip-10-0-0-1/.test(l))).toBe(true);
+    expect(log.some((l) => /drain_off nomad_client: drain disabled on ip-10-0-0-0, ip-10-0-0-1/.test(l))).toBe(true);
+    expect(log.filter((l) => /(kill|stop) nomad_client: Nomad agent down on ip-10-0-0-0/.test(l))).toHaveLength(2);
+    expect(report.builds.failed).toBeGreaterThanOrEqual(1);
+    expect(report.builds.retried).toBe(report.builds.failed);
+    expect(report.builds.lost + report.builds.stuck).toBe(0);
+    expect(report.agreement?.agrees, JSON.stringify(report.agreement?.checks)).toBe(true);
+  }, 180_000);
 });

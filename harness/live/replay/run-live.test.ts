@@ -30,6 +30,9 @@ describe('checkLiveSupport', () => {
     expect(() =>
       checkLiveSupport(scenario('  - { at: 10m, action: partition, target: services_machine, for: 5m }\n  - { at: 20m, action: kill, target: nomad_server, for: 5m }\n  - { at: 30m, action: wipe_state, target: nomad_server }\n')),
     ).not.toThrow();
+    expect(() =>
+      checkLiveSupport(scenario('  - { at: 10m, action: terminate_instance, target: nomad_client, count: 2 }\n  - { at: 20m, action: drain, target: nomad_client, for: 5m }\n  - { at: 30m, action: kill, target: nomad_client, for: 5m }\n')),
+    ).not.toThrow();
   });
 
   it('refuses what the systems cannot do live, naming what they can', () => {

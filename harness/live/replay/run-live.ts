@@ -12,7 +12,7 @@ import { TIMINGS } from '../../../sim/models/timings.ts';
 import { UiTraffic } from '../../../sim/models/services/ui-traffic.ts';
 import { UI_REQUESTS } from '../pipeline/index.ts';
 import type { BackendChoice } from '../../providers/index.ts';
-import { ReplayStack, LIVE_ACTIONS, LIVE_BACKEND_TARGETS, LIVE_STAGE_TARGETS, LIVE_SYSTEM_ACTIONS, PUSH_REPO, SCHEDULED_REPO } from './stack.ts';
+import { ReplayStack, LIVE_ACTIONS, LIVE_BACKEND_TARGETS, LIVE_STAGE_TARGETS, LIVE_SYSTEM_ACTIONS, PUSH_REPO, SCHEDULED_REPO, UNDRAIN } from './stack.ts';
 import { workflowConfig } from './config.ts';
 import { accountLiveRun, type LiveObservations } from './account.ts';
 import { peakStackRssMb, sampleStackRss } from './memory.ts';
@@ -147,7 +147,7 @@ async function replay(
   for (const w of plan) steps.push({ atMs: w.atMs, order: order++, kind: 'workflow', workflow: w });
   for (const f of scenario.faults) {
     steps.push({ atMs: f.atMs, order: order++, kind: 'fault', fault: f, action: f.action });
-    const undo = f.action === 'kill' || f.action === 'stop' ? 'start' : f.action === 'pause' ? 'unpause' : f.action === 'partition' ? 'heal' : undefined;
+    const undo = { kill: 'start', stop: 'start', pause: 'unpause', partition: 'heal', drain: UNDRAIN }[f.action as string];
     if (undo && f.forMs !== undefined) steps.push({ atMs: f.atMs + f.forMs, order: order++, kind: 'fault', fault: f, action: undo });
   }
   const interval = profile.metrics.statsd_interval_ms;
@@ -218,7 +218,7 @@ async function replay(
     const next = prev.then(async () => {
       const at = virtualNow();
       try {
-        const what = await stack.act(step.action, target);
+        const what = await stack.act(step.action, target, step.fault.count);
         if (target === 'rabbitmq' && ['kill', 'stop', 'restart'].includes(step.action)) brokerWentDown = true;
         if (step.action === 'pause') paused.add(target);
         if (step.action === 'unpause') paused.delete(target);

@@ -41,12 +41,16 @@ export const LIVE_ACTIONS: Readonly<Record<'backend' | 'stage', readonly string[
 /**
  * Whole systems: the Services machine's network to the Nomad clients is cut (a TCP proxy between the build
  * agents and output-processor, the clients' heartbeats stopped); the twin's Nomad server dies and comes back
- * with its state, or has its state wiped.
+ * with its state, or has its state wiped; `count` Nomad clients lose their agent, their instance (replaced by
+ * the Auto Scaling Group after the boot time) or are drained.
  */
 export const LIVE_SYSTEM_ACTIONS: Readonly<Record<string, readonly string[]>> = {
   services_machine: ['partition', 'heal'],
   nomad_server: ['kill', 'stop', 'start', 'restart', 'wipe_state'],
+  nomad_client: ['kill', 'stop', 'start', 'restart', 'terminate_instance', 'drain', 'partition', 'heal'],
 };
+/** The undo of a `drain` with `for:` (not a scenario action). */
+export const UNDRAIN = 'drain_off';
 
 export interface ReplayStackOptions {
   scenario: SettledScenario;
@@ -86,8 +90,14 @@ export class ReplayStack {
   fleetLink!: TcpProxy;
   /** Builds whose Nomad job a wipe of the server's state destroyed (they show Running, or queued, for ever). */
   readonly wipedBuilds = new Set<number>();
-  private heartbeatTimer: NodeJS.Timeout | null = null;
-  private readonly markedDown = new Set<string>();
+  private readonly timers = new Set<NodeJS.Timeout>();
+  private partitioned = false;
+  /** Clients the server marked down because of the partition, and because their agent or instance went away. */
+  private readonly downByPartition = new Set<string>();
+  private readonly downByAgent = new Set<string>();
+  /** Clients whose agent is down or whose instance is gone (not yet marked down, perhaps). */
+  private readonly agentGone = new Set<string>();
+  private readonly terminated = new Set<string>();
   /** Milliseconds each part took to start, for the report. */
   readonly bootMs: Record<string, number> = {};
   private monitorConn: ChannelModel | null = null;
@@ -265,9 +275,10 @@ export class ReplayStack {
   }
 
   /** Carries out one fault action on a real process or a stage; resolves when it took effect. */
-  async act(action: string, target: string): Promise<string> {
-    if (target === 'services_machine' && (action === 'partition' || action === 'heal')) return this.partition(action === 'partition');
+  async act(action: string, target: string, count = 1): Promise<string> {
+    if ((target === 'services_machine' || target === 'nomad_client') && (action === 'partition' || action === 'heal')) return this.partition(action === 'partition');
     if (target === 'nomad_server') return this.nomadServer(action);
+    if (target === 'nomad_client') return this.fleet(action, count);
     const stage = this.stages.get(target);
     if (stage) {
       switch (action) {
@@ -308,32 +319,109 @@ export class ReplayStack {
    */
   private partition(on: boolean): string {
     const nodes = this.nomad.state.nodeIds();
+    if (on === this.partitioned) return on ? 'already partitioned' : 'not partitioned';
+    this.partitioned = on;
     if (on) {
       this.fleetLink.cut('blackhole');
       this.runner.setPartitioned(true);
-      const timeoutMs = HEARTBEAT_TIMEOUT_MS / this.opts.timeScale;
-      if (this.heartbeatTimer === null) {
-        this.heartbeatTimer = setTimeout(() => {
-          this.heartbeatTimer = null;
-          for (const id of nodes) {
-            if (this.nomad.scheduler.node(id)?.status !== 'ready') continue;
-            this.nomad.state.setNodeStatus(id, 'down');
-            this.markedDown.add(id);
-          }
-        }, timeoutMs);
-      }
+      const timeoutMs = this.afterHeartbeatTimeout(() => {
+        if (!this.partitioned) return;
+        for (const id of nodes) {
+          if (this.nomad.scheduler.node(id)?.status !== 'ready') continue;
+          this.nomad.state.setNodeStatus(id, 'down');
+          this.downByPartition.add(id);
+        }
+      });
       return `build agents' traffic to output-processor blackholed (TCP proxy); the ${nodes.length} clients' heartbeats stop: marked down after ${Math.round(timeoutMs)} ms (${HEARTBEAT_TIMEOUT_MS / 1000} s of scenario time)`;
     }
-    if (this.heartbeatTimer !== null) clearTimeout(this.heartbeatTimer);
-    this.heartbeatTimer = null;
-    const down = [...this.markedDown];
-    this.markedDown.clear();
+    const down = [...this.downByPartition];
+    this.downByPartition.clear();
     // Clients re-register first: the server tells them which allocations it declared lost, and they stop them.
     for (const id of down) this.nomad.state.setNodeStatus(id, 'ready');
     const held = this.runner.heldReports;
     this.fleetLink.heal();
     this.runner.setPartitioned(false);
     return `network back; ${down.length} clients had been marked down and re-registered; ${held} starts and reports had been held`;
+  }
+
+  /** Runs `fn` once Nomad's heartbeat timeout (scaled to wall time) has passed; returns that wait in ms. */
+  private afterHeartbeatTimeout(fn: () => void): number {
+    const ms = HEARTBEAT_TIMEOUT_MS / this.opts.timeScale;
+    this.later(ms, fn);
+    return ms;
+  }
+
+  private later(ms: number, fn: () => void): void {
+    const t = setTimeout(() => {
+      this.timers.delete(t);
+      fn();
+    }, ms);
+    this.timers.add(t);
+  }
+
+  /**
+   * Faults on `count` Nomad clients (those that are up, in registration order; `start` and the undo of a drain
+   * take the first `count`), as the simulation's fleet applies them.
+   */
+  private fleet(action: string, count: number): string {
+    const all = this.nomad.state.nodeIds();
+    const up = all.filter((id) => !this.agentGone.has(id) && this.nomad.scheduler.node(id)?.status === 'ready').slice(0, count);
+    const names = (ids: string[]) => ids.map((id) => this.nomad.scheduler.node(id)?.name ?? id).join(', ') || 'none';
+    const markDownLater = (ids: string[]) =>
+      this.afterHeartbeatTimeout(() => {
+        for (const id of ids) {
+          if (!this.agentGone.has(id) || this.nomad.scheduler.node(id)?.status !== 'ready') continue;
+          this.nomad.state.setNodeStatus(id, 'down');
+          this.downByAgent.add(id);
+        }
+      });
+    switch (action) {
+      case 'kill':
+      case 'stop': {
+        for (const id of up) {
+          this.agentGone.add(id);
+          this.runner.setAgentDown(id, true);
+        }
+        const ms = markDownLater(up);
+        return `Nomad agent down on ${names(up)}: tasks run on, nothing reported; marked down after ${Math.round(ms)} ms unless back`;
+      }
+      case 'start':
+      case 'restart': {
+        const back = all.slice(0, count).filter((id) => this.agentGone.has(id) && !this.terminated.has(id));
+        for (const id of back) {
+          this.agentGone.delete(id);
+          if (this.downByAgent.delete(id)) this.nomad.state.setNodeStatus(id, 'ready');
+          this.runner.setAgentDown(id, false);
+        }
+        return `Nomad agent back on ${names(back)}`;
+      }
+      case 'terminate_instance': {
+        for (const id of up) {
+          this.agentGone.add(id);
+          this.terminated.add(id);
+          this.runner.terminate(id);
+        }
+        const ms = markDownLater(up);
+        const { cpus, memoryGb, bootTimeMs } = this.opts.scenario.topology.nomadClients;
+        // The Auto Scaling Group launches replacements; they register once booted.
+        this.later(bootTimeMs / this.opts.timeScale, () => {
+          for (let i = 0; i < up.length; i++) {
+            const n = this.nomad.state.nodeIds().length;
+            this.nomad.state.addClient({ name: `ip-10-0-${(n >> 8) & 255}-${n & 255}`, cpus, memoryGb });
+          }
+        });
+        return `instances of ${names(up)} terminated (build agents killed); marked down after ${Math.round(ms)} ms; ${up.length} replacements join after ${Math.round(bootTimeMs / this.opts.timeScale)} ms`;
+      }
+      case 'drain':
+        for (const id of up) this.nomad.state.drain(id, { enable: true, form: 'legacy' });
+        return `drain enabled on ${names(up)}: running allocations finish, nothing new is placed there`;
+      case UNDRAIN: {
+        const ids = all.slice(0, count);
+        for (const id of ids) this.nomad.state.drain(id, { enable: false, form: 'legacy' });
+        return `drain disabled on ${names(ids)}`;
+      }
+    }
+    throw new Error(`live: ${action} on nomad_client is not supported`);
   }
 
   private async nomadServer(action: string): Promise<string> {
@@ -365,8 +453,8 @@ export class ReplayStack {
 
   /** Stops everything that started, the pipeline first; never throws. */
   async down(): Promise<void> {
-    if (this.heartbeatTimer !== null) clearTimeout(this.heartbeatTimer);
-    this.heartbeatTimer = null;
+    for (const t of this.timers) clearTimeout(t);
+    this.timers.clear();
     await this.closeMonitor();
     for (const stop of this.cleanup.splice(0)) await stop().catch(() => undefined);
   }
