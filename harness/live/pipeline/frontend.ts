@@ -5,7 +5,7 @@ import { ConfirmPublisher, type AmqpConnect } from './amqp.ts';
 import type { AuditPublisher } from './audit-log-service.ts';
 import type { DocumentStore } from '../../providers/index.ts';
 import { HttpStage, readBody, send } from './http-util.ts';
-import { ACTION_LOGS, RUN_QUEUE, type RunMessage } from './schema.ts';
+import { ACTION_LOGS, PUSH_EVENTS, RUN_QUEUE, type RunMessage } from './schema.ts';
 
 export interface FrontendOptions {
   pool: pg.Pool;
@@ -15,7 +15,7 @@ export interface FrontendOptions {
   port?: number;
   /** Where `workflow.start` audit events go. */
   audit?: AuditPublisher;
-  /** MongoDB, which the UI's build pages read. */
+  /** MongoDB, which the UI's build pages read and where each push taken is recorded. */
   documents?: DocumentStore;
 }
 
@@ -33,10 +33,10 @@ export const UI_REQUESTS: Readonly<Record<string, { path: string; reads: readonl
 };
 
 /**
- * frontend: `POST /hooks/github`. A signed `push` becomes a workflow and the `builds` row of its first job
- * (`queued`) and a message on the non-durable `run-queue`; 200 only when all of it happened. A PostgreSQL or
- * RabbitMQ failure answers 500 (and the rows are removed again), so GHE logs the delivery as failed: the push is
- * not triggered. `POST /api/v2/project/gh/:owner/:repo/pipeline` (`{ "sha": … }`) triggers a pipeline the same
+ * frontend: `POST /hooks/github`. A signed `push` is recorded in MongoDB (`push_events`) and becomes a workflow
+ * and the `builds` row of its first job (`queued`) and a message on the non-durable `run-queue`; 200 only when all
+ * of it happened. A MongoDB, PostgreSQL or RabbitMQ failure answers 500 (and the rows are removed again), so GHE
+ * logs the delivery as failed: the push is not triggered (the seeds: frontend needs postgres, mongo, rabbitmq). `POST /api/v2/project/gh/:owner/:repo/pipeline` (`{ "sha": … }`) triggers a pipeline the same
  * way without a webhook, as cron-service's scheduled workflows do.
  */
 export class Frontend {
@@ -102,6 +102,11 @@ export class Frontend {
     const sha = payload.after;
     if (!repo || !sha) return this.answer(res, 400, { error: 'push without repository or after' });
     const guid = (req.headers['x-github-delivery'] as string | undefined) ?? null;
+    try {
+      await this.opts.documents?.collection(PUSH_EVENTS).updateOne({ delivery: guid ?? sha }, { $set: { repo, sha, at: new Date() } }, { upsert: true });
+    } catch (err) {
+      return this.answer(res, 500, { error: `mongo: ${err instanceof Error ? err.message : String(err)}` });
+    }
     return this.startWorkflow(res, repo, sha, guid, 'push');
   }
 

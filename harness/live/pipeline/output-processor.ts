@@ -5,7 +5,7 @@ import { keyFor, type DocumentStore, type ObjectStore } from '../../providers/in
 import type { AuditPublisher } from './audit-log-service.ts';
 import { HttpStage, readBody, send } from './http-util.ts';
 import { ConfirmPublisher, type AmqpConnect } from './amqp.ts';
-import { ACTION_LOGS, WORKFLOW_EVENTS_QUEUE, type WorkflowEvent } from './schema.ts';
+import { ACTION_LOGS, BUILD_STATUS, WORKFLOW_EVENTS_QUEUE, type WorkflowEvent } from './schema.ts';
 
 export interface OutputProcessorOptions {
   pool: pg.Pool;
@@ -19,10 +19,16 @@ export interface OutputProcessorOptions {
   objects?: ObjectStore;
   /** Where `workflow.job.finish` audit events go. */
   audit?: AuditPublisher;
+  /** How often the running builds' status is written to MongoDB (wall ms); default 10 s. */
+  statusFlushMs?: number;
 }
+
+/** Why a build fails that was running while its status could not be written (the simulation's words). */
+export const STATUS_UNWRITTEN = 'mongo down: build status could not be written';
 
 export const outputKey = (id: number | string) => `output:${id}`;
 const finishedKey = (id: number | string) => `finished:${id}`;
+/** Set when the build is to fail: `1` (a container failed: its tests), or the reason. */
 const failedKey = (id: number | string) => `failed:${id}`;
 
 /**
@@ -39,6 +45,10 @@ export class OutputProcessor {
   eventsLost = 0;
   /** Builds that ended while PostgreSQL was down: recorded in MongoDB only, their workflows never told. */
   unrecorded = 0;
+  /** Builds started and not finished: their status is written to MongoDB every `statusFlushMs`. */
+  private readonly streaming = new Set<number>();
+  private flushTimer: NodeJS.Timeout | null = null;
+  private lastFlushFailed = false;
 
   constructor(private readonly opts: OutputProcessorOptions) {
     this.http = new HttpStage((req, res) => this.route(req, res), opts.port ?? 0);
@@ -49,17 +59,44 @@ export class OutputProcessor {
     return this.http.url;
   }
 
-  start(): Promise<void> {
-    return this.http.start();
+  async start(): Promise<void> {
+    await this.http.start();
+    this.flushTimer = setInterval(() => void this.flushStatus(), this.opts.statusFlushMs ?? 10_000);
+    this.flushTimer.unref();
+  }
+
+  private stopFlushing(): void {
+    if (this.flushTimer !== null) clearInterval(this.flushTimer);
+    this.flushTimer = null;
+    this.streaming.clear();
+  }
+
+  /**
+   * The running builds' status to MongoDB. When MongoDB stops taking it, every build running at that moment
+   * fails when it ends: its status updates were lost ("mongo down: build status could not be written"). Builds
+   * that start while it is down are not marked again (if they end before it is back they cannot be recorded).
+   */
+  private async flushStatus(): Promise<void> {
+    const running = [...this.streaming];
+    try {
+      await this.opts.documents.collection(BUILD_STATUS).updateOne({ _id: 'running' }, { $set: { builds: running, at: new Date() } }, { upsert: true });
+      this.lastFlushFailed = false;
+    } catch {
+      if (this.lastFlushFailed) return;
+      this.lastFlushFailed = true;
+      for (const id of running) await this.opts.redis.set(failedKey(id), STATUS_UNWRITTEN, 'NX').catch(() => undefined);
+    }
   }
 
   async stop(): Promise<void> {
+    this.stopFlushing();
     await this.http.stop();
     await this.publisher?.close();
     await this.opts.audit?.close();
   }
 
   kill(): void {
+    this.stopFlushing();
     this.http.kill();
     this.publisher?.kill();
     this.opts.audit?.kill();
@@ -75,6 +112,7 @@ export class OutputProcessor {
     const body = (raw.length ? JSON.parse(raw.toString('utf8')) : {}) as { lines?: string[]; parallelism?: number; failed?: boolean; index?: number; artifacts?: number; testResults?: boolean };
     const { pool, redis } = this.opts;
     if (m[2] === 'start') {
+      this.streaming.add(id);
       await pool.query("UPDATE builds SET status = 'running', started_at = COALESCE(started_at, clock_timestamp()) WHERE id = $1 AND status IN ('queued', 'scheduled')", [id]);
       return send(res, 200, { ok: true });
     }
@@ -90,7 +128,8 @@ export class OutputProcessor {
     const done = await redis.scard(finishedKey(id));
     if (done < (body.parallelism ?? 1)) return send(res, 200, { ok: true, finished: done });
     const lines = await redis.lrange(outputKey(id), 0, -1);
-    const status = (await redis.exists(failedKey(id))) ? 'failed' : 'succeeded';
+    const failure = await redis.get(failedKey(id));
+    const status = failure !== null ? 'failed' : 'succeeded';
     // The build's record and step output go to MongoDB (idempotent: a repeated finish writes the same document)
     // and its objects to object storage; a failure there answers 500 and leaves the build running. Then its
     // workflow is told through PostgreSQL: while PostgreSQL is down the build has still ended (its record says
@@ -102,14 +141,15 @@ export class OutputProcessor {
       // Only a build still in flight ends here: one failed meanwhile (its allocation lost, re-run as another
       // build) keeps its fate, and a finish reported twice tells the workflow once.
       const r = await pool.query<{ workflow_id: string | null; job_index: number }>(
-        "UPDATE builds SET status = $2, finished_at = clock_timestamp() WHERE id = $1 AND status IN ('queued', 'scheduled', 'running') RETURNING workflow_id, job_index",
-        [id, status],
+        "UPDATE builds SET status = $2, reason = $3, finished_at = clock_timestamp() WHERE id = $1 AND status IN ('queued', 'scheduled', 'running') RETURNING workflow_id, job_index",
+        [id, status, failure === null || failure === '1' ? null : failure],
       );
       row = r.rows[0];
     } catch {
       this.unrecorded++;
     }
     await redis.del(outputKey(id), finishedKey(id), failedKey(id));
+    this.streaming.delete(id);
     if (this.publisher && row?.workflow_id != null) {
       const event: WorkflowEvent = { buildId: id, workflowId: Number(row.workflow_id), jobIndex: row.job_index, status };
       await this.publisher.publish(WORKFLOW_EVENTS_QUEUE, event).catch(() => {

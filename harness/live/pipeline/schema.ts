@@ -68,6 +68,10 @@ export const PIPELINE_MIGRATIONS: readonly Migration[] = [
 
 /** The MongoDB collection of build records with their stored step output. */
 export const ACTION_LOGS = 'action_logs';
+/** The MongoDB collection where frontend records each push it takes (the project page lists them). */
+export const PUSH_EVENTS = 'push_events';
+/** The MongoDB collection of running builds' status, which output-processor writes as their steps run. */
+export const BUILD_STATUS = 'build_status';
 
 export const RUN_QUEUE = 'run-queue';
 export const SCHEDULERER_QUEUE = 'schedulerer';

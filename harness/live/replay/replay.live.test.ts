@@ -120,6 +120,31 @@ describe('twin agree (live replay vs simulation)', () => {
     expect(report.observed_severity).toBe('severe');
   }, 180_000);
 
+  it('mongo killed (the embedded store down): pushes refused, builds ending meanwhile stuck, builds running then failed', async () => {
+    const file = join(out, 'mongo.yaml');
+    writeFileSync(
+      file,
+      [
+        'name: mongo-short',
+        'seed: 5',
+        'duration: 1h',
+        'workload:',
+        '  arrivals: { kind: poisson, rate_per_hour: 120 }',
+        '  jobs: [ { name: build, duration: { median: 10m, p95: 20m } } ]',
+        'faults:',
+        '  - { at: 20m, action: kill, target: mongo, for: 3m }',
+        '',
+      ].join('\n'),
+    );
+    const { report } = await agree('mongo-short', file);
+    expect(report.live!.fault_log.some((l) => /kill mongo: mongo \(the embedded document store\) down/.test(l))).toBe(true);
+    expect(report.affected_builds.some((a) => a.fate === 'not_triggered' && /frontend answered 500/.test(a.reason))).toBe(true);
+    expect(report.affected_builds.some((a) => a.fate === 'failed' && a.reason === 'mongo down: build status could not be written')).toBe(true);
+    expect(report.builds.stuck).toBeGreaterThanOrEqual(1);
+    expect(report.ledger.conserved).toBe(true);
+    expect(report.observed_severity).toBe('severe');
+  }, 180_000);
+
   it('Nomad clients drained, their agent killed and back: builds on a client marked down are re-run, agrees', async () => {
     const file = join(out, 'fleet.yaml');
     writeFileSync(

@@ -293,6 +293,7 @@ async function replay(
   log(`${stopReason} at ${stamp(endedAtMs)}`);
   // Whatever is still paused is let go so that it can be stopped; audit events that arrived are written.
   for (const target of paused) await stack.act('unpause', target).catch(() => undefined);
+  stack.readyForAccounting();
   await stack.auditLog.flush();
   const depths = (await stack.queueDepths()) ?? {};
   return {
@@ -328,12 +329,14 @@ async function replay(
   };
 }
 
-/** Work still in the pipeline: builds scheduled or running (not those a wipe of Nomad's state destroyed), and messages waiting in its queues. */
+/**
+ * Work still in the pipeline: messages waiting in its queues and Nomad jobs pending or running. A build whose
+ * allocation ended but whose end was never recorded (output-processor or its stores down) is not work: nothing
+ * will move it any more.
+ */
 async function activeWork(stack: ReplayStack): Promise<number> {
   const depths = await stack.queueDepths();
-  const r = await stack.pool
-    .query<{ n: string }>("SELECT count(*) AS n FROM builds WHERE status IN ('scheduled', 'running') AND NOT (id = ANY($1::bigint[]))", [[...stack.wipedBuilds]])
-    .catch(() => undefined);
-  if (depths === undefined || r === undefined) return 1;
-  return Number(r.rows[0]!.n) + Object.values(depths).reduce((a, b) => a + b, 0);
+  if (depths === undefined) return 1;
+  const jobs = stack.nomad.scheduler.counts();
+  return jobs.pending + jobs.running + Object.values(depths).reduce((a, b) => a + b, 0);
 }

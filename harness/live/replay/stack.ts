@@ -48,6 +48,7 @@ export const LIVE_SYSTEM_ACTIONS: Readonly<Record<string, readonly string[]>> = 
   services_machine: ['partition', 'heal'],
   nomad_server: ['kill', 'stop', 'start', 'restart', 'wipe_state'],
   nomad_client: ['kill', 'stop', 'start', 'restart', 'terminate_instance', 'drain', 'partition', 'heal'],
+  mongo: ['kill', 'stop', 'start', 'restart'],
 };
 /** The undo of a `drain` with `for:` (not a scenario action). */
 export const UNDRAIN = 'drain_off';
@@ -169,7 +170,9 @@ export class ReplayStack {
       this.audit.push(a);
       return a;
     };
-    const output = new OutputProcessor({ pool: this.pool, redis: this.redis, documents: this.documents, objects: this.objects, connect, audit: auditFor() });
+    // Running builds' status goes to MongoDB every scenario minute.
+    const statusFlushMs = Math.max(50, 60_000 / this.opts.timeScale);
+    const output = new OutputProcessor({ pool: this.pool, redis: this.redis, documents: this.documents, objects: this.objects, connect, audit: auditFor(), statusFlushMs });
     // Build agents reach output-processor through a TCP proxy, the network a partition cuts.
     this.runner = new BuildAgentRunner({ outputProcessorUrl: () => `http://${this.fleetLink.host}:${this.fleetLink.port}`, timeScale: this.opts.timeScale, startDelayMs: 5 });
     const nc = scenario.topology.nomadClients;
@@ -267,10 +270,11 @@ export class ReplayStack {
     await c?.close().catch(() => undefined);
   }
 
-  private backend(name: string): StartedPostgres | StartedRedis | StartedRabbitMQ {
+  private backend(name: string): StartedPostgres | StartedRedis | StartedRabbitMQ | StartedMongo {
     if (name === 'postgres') return this.pgh;
     if (name === 'redis') return this.redisH;
     if (name === 'rabbitmq') return this.mq;
+    if (name === 'mongo') return this.mongo;
     throw new Error(`${name} is not a backend of the live replay`);
   }
 
@@ -279,6 +283,7 @@ export class ReplayStack {
     if ((target === 'services_machine' || target === 'nomad_client') && (action === 'partition' || action === 'heal')) return this.partition(action === 'partition');
     if (target === 'nomad_server') return this.nomadServer(action);
     if (target === 'nomad_client') return this.fleet(action, count);
+    if (target === 'mongo' && this.mongo.pid === undefined) return this.mongoOutage(action);
     const stage = this.stages.get(target);
     if (stage) {
       switch (action) {
@@ -422,6 +427,22 @@ export class ReplayStack {
       }
     }
     throw new Error(`live: ${action} on nomad_client is not supported`);
+  }
+
+  /**
+   * Before the accounting: an embedded store left down by a fault without `for:` comes back so that the ledger
+   * can read what it holds (a real mongod's data dir would be read the same way).
+   */
+  readyForAccounting(): void {
+    if (this.mongo.pid === undefined && this.mongo.mongoClient === undefined) this.mongo.setEmbeddedDown(false);
+  }
+
+  /** The embedded document store (no mongod here) refuses every operation until started again; data is kept. */
+  private mongoOutage(action: string): string {
+    const down = action === 'kill' || action === 'stop';
+    if (!down && action !== 'start' && action !== 'restart') throw new Error(`live: ${action} on mongo is not supported`);
+    this.mongo.setEmbeddedDown(down);
+    return down ? 'mongo (the embedded document store) down: every operation fails, its documents kept' : 'mongo up again with its documents';
   }
 
   private async nomadServer(action: string): Promise<string> {

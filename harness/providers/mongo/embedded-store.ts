@@ -13,11 +13,24 @@ import { DocumentStoreError, type DeleteResult, type Doc, type DocumentCollectio
 export class EmbeddedStore implements DocumentStore {
   readonly kind = 'embedded' as const;
   readonly #collections = new Map<string, EmbeddedCollection>();
+  #down = false;
+
+  /**
+   * A live `kill`/`stop` of mongo (and its `start`): while down every operation fails as a driver's would with no
+   * server to reach; what was stored is kept, as a mongod's data dir is across a restart.
+   */
+  setDown(down: boolean): void {
+    this.#down = down;
+  }
+
+  get isDown(): boolean {
+    return this.#down;
+  }
 
   collection<T extends Doc = Doc>(name: string): DocumentCollection<T> {
     let c = this.#collections.get(name);
     if (!c) {
-      c = new EmbeddedCollection(name);
+      c = new EmbeddedCollection(name, () => this.#down);
       this.#collections.set(name, c);
     }
     return c as unknown as DocumentCollection<T>;
@@ -38,9 +51,18 @@ class EmbeddedCollection implements DocumentCollection<Doc> {
   readonly #docs: WithId<Doc>[] = [];
   readonly #ids = new Set<string>();
 
-  constructor(readonly name: string) {}
+  constructor(
+    readonly name: string,
+    private readonly down: () => boolean,
+  ) {}
+
+  /** MongoDB's HostUnreachable (6), what the driver reports when the server is gone. */
+  #reachable(): void {
+    if (this.down()) throw new DocumentStoreError(`connect ECONNREFUSED: mongo is down (collection ${this.name})`, 6);
+  }
 
   async insertOne(doc: Doc): Promise<InsertOneResult> {
+    this.#reachable();
     if (doc === null || typeof doc !== 'object' || Array.isArray(doc)) throw new TypeError(`insertOne into ${this.name}: a document must be an object`);
     const copy = structuredClone(doc) as WithId<Doc>;
     if (copy._id === undefined) copy._id = newObjectIdHex();
@@ -54,6 +76,7 @@ class EmbeddedCollection implements DocumentCollection<Doc> {
   }
 
   async find(filter: Filter = {}, options: FindOptions = {}): Promise<WithId<Doc>[]> {
+    this.#reachable();
     let cursor = find<WithId<Doc>>(this.#docs, filter as AnyObject);
     if (options.sort) cursor = cursor.sort({ ...options.sort });
     if (options.skip !== undefined) cursor = cursor.skip(options.skip);
@@ -66,6 +89,7 @@ class EmbeddedCollection implements DocumentCollection<Doc> {
   }
 
   async updateOne(filter: Filter, update: Update, options: { readonly upsert?: boolean } = {}): Promise<UpdateResult> {
+    this.#reachable();
     assertOperators(update);
     const { $setOnInsert, ...modifier } = update as Update & { $setOnInsert?: Doc };
     const copy = structuredClone(modifier);
@@ -81,6 +105,7 @@ class EmbeddedCollection implements DocumentCollection<Doc> {
   }
 
   async deleteMany(filter: Filter): Promise<DeleteResult> {
+    this.#reachable();
     const doomed = new Set(find<WithId<Doc>>(this.#docs, filter as AnyObject).all());
     if (doomed.size === 0) return { deletedCount: 0 };
     const kept = this.#docs.filter((d) => !doomed.has(d));
@@ -90,6 +115,7 @@ class EmbeddedCollection implements DocumentCollection<Doc> {
   }
 
   async countDocuments(filter: Filter = {}): Promise<number> {
+    this.#reachable();
     return this.#countMatching(filter, Number.POSITIVE_INFINITY);
   }
 

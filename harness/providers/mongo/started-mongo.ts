@@ -16,6 +16,7 @@ export class StartedMongo extends StartedBase {
   readonly #stores: MongoStores;
   readonly #database: string;
   readonly #embedded = new Map<string, EmbeddedStore>();
+  #embeddedDown = false;
 
   /** Built by `MongoProvider.start()`. */
   constructor(endpoint: Endpoint, runner: BackendRunner, opts: { stores: MongoStores; database: string }) {
@@ -40,9 +41,20 @@ export class StartedMongo extends StartedBase {
     let s = this.#embedded.get(database);
     if (!s) {
       s = new EmbeddedStore();
+      s.setDown(this.#embeddedDown);
       this.#embedded.set(database, s);
     }
     return s;
+  }
+
+  /**
+   * The embedded store goes down (every operation fails, data kept) or comes back: what a live `kill` and `start`
+   * of mongo do where no mongod runs. A real server has a process for that instead (`pid`).
+   */
+  setEmbeddedDown(down: boolean): void {
+    if (this.#stores.kind !== 'embedded') throw new Error(`mongo runs on ${this.backendDetail}: stop its process instead`);
+    this.#embeddedDown = down;
+    for (const s of this.#embedded.values()) s.setDown(down);
   }
 
   protected override async closeClients(): Promise<void> {
