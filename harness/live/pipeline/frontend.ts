@@ -36,8 +36,9 @@ export const UI_REQUESTS: Readonly<Record<string, { path: string; reads: readonl
  * frontend: `POST /hooks/github`. A signed `push` is recorded in MongoDB (`push_events`) and becomes a workflow
  * and the `builds` row of its first job (`queued`) and a message on the non-durable `run-queue`; 200 only when all
  * of it happened. A MongoDB, PostgreSQL or RabbitMQ failure answers 500 (and the rows are removed again), so GHE
- * logs the delivery as failed: the push is not triggered (the seeds: frontend needs postgres, mongo, rabbitmq). `POST /api/v2/project/gh/:owner/:repo/pipeline` (`{ "sha": … }`) triggers a pipeline the same
- * way without a webhook, as cron-service's scheduled workflows do.
+ * logs the delivery as failed: the push is not triggered (the seeds: frontend needs postgres, mongo, rabbitmq).
+ * `POST /api/v2/project/gh/:owner/:repo/pipeline` (`{ "sha": … }`) triggers a pipeline the same way without a
+ * webhook, as cron-service's scheduled workflows do.
  */
 export class Frontend {
   private readonly http: HttpStage;
