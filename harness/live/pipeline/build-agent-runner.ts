@@ -9,6 +9,8 @@ export interface BuildAgentRunnerOptions {
   lines?: number;
   /** Virtual ms per wall ms: `Meta.duration_ms` is the scenario's time and runs `duration_ms / timeScale`; default 1. */
   timeScale?: number;
+  /** vm-service's base URL, for builds whose `Meta.vm` asks for an instance (machine, remote Docker). */
+  vmServiceUrl?: () => string;
 }
 
 /**
@@ -88,6 +90,30 @@ export class BuildAgentRunner implements TaskRunner {
     this.held.push({ nodeId, send });
   }
 
+  /** An instance from vm-service, or why there is none (the simulation's reason when vm-service is down). */
+  private async acquireVm(kind: 'machine' | 'remote_docker', buildId: number): Promise<{ instanceId?: string; reason?: string }> {
+    const what = kind === 'machine' ? 'machine' : 'remote Docker';
+    const base = this.opts.vmServiceUrl?.();
+    if (base === undefined) return { reason: `no vm-service: no ${what} instance` };
+    try {
+      const res = await fetch(`${base}/vms`, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify({ kind, build_id: buildId }), signal: AbortSignal.timeout(30_000) });
+      const body = (await res.json().catch(() => ({}))) as { instanceId?: string; error?: string };
+      if (res.ok && body.instanceId !== undefined) return { instanceId: body.instanceId };
+      return { reason: `vm-service could not provide a ${what} instance: ${body.error ?? res.status}` };
+    } catch {
+      return { reason: `vm-service down: no ${what} instance` };
+    }
+  }
+
+  private async releaseVm(instanceId: string): Promise<void> {
+    const base = this.opts.vmServiceUrl?.();
+    if (base === undefined) return;
+    await fetch(`${base}/vms/${instanceId}`, { method: 'DELETE', signal: AbortSignal.timeout(5_000) }).then(
+      (r) => r.text(),
+      () => undefined,
+    );
+  }
+
   /** POSTs to output-processor; true when it answered 2xx. */
   private async post(path: string, body: unknown): Promise<boolean> {
     this.posts++;
@@ -130,10 +156,18 @@ export class BuildAgentRunner implements TaskRunner {
     };
     // What the build stores besides its output: the artifacts and test results of its config.
     const stores = { artifacts: Number(alloc.meta.artifacts ?? 0), testResults: alloc.meta.test_results === 'true' };
+    const vm = alloc.meta.vm as 'machine' | 'remote_docker' | undefined;
+    let instanceId: string | undefined;
+    /** An infrastructure failure of this container (no instance from vm-service): the build fails with it. */
+    let infraFailure: string | undefined;
     const finish = async (): Promise<void> => {
       if (stopped) return;
+      // The instance is never reused: vm-service terminates it.
+      if (instanceId !== undefined) void this.releaseVm(instanceId);
+      instanceId = undefined;
       const partitions = this.partitions;
-      const ok = await this.post(`/builds/${buildId}/finish`, { alloc: alloc.allocId, index: alloc.taskIndex, parallelism, ...stores, ...(failed ? { failed: true } : {}) });
+      const outcome = infraFailure !== undefined ? { failed: true, reason: infraFailure } : failed ? { failed: true } : {};
+      const ok = await this.post(`/builds/${buildId}/finish`, { alloc: alloc.allocId, index: alloc.taskIndex, parallelism, ...stores, ...outcome });
       // No answer because the network went away: sent again once it is back.
       if (!ok && (this.partitioned || this.partitions !== partitions)) return this.whenConnected(alloc.nodeId, () => void finish());
       uncount();
@@ -159,6 +193,15 @@ export class BuildAgentRunner implements TaskRunner {
           const n = this.opts.lines ?? 3;
           const lines = Array.from({ length: n }, (_, i) => `[${alloc.taskIndex}] step ${i + 1} on ${alloc.nodeName}`);
           await this.post(`/builds/${buildId}/output`, { lines });
+          if (vm !== undefined) {
+            const got = await this.acquireVm(vm, Number(buildId));
+            if (stopped) return void (got.instanceId !== undefined && this.releaseVm(got.instanceId));
+            if (got.instanceId === undefined) {
+              infraFailure = got.reason;
+              return this.whenConnected(node, () => void finish());
+            }
+            instanceId = got.instanceId;
+          }
           later((Number.isFinite(duration) ? duration : 1000) / scale, () => this.whenConnected(node, () => void finish()));
         })();
       }),

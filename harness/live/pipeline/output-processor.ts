@@ -109,7 +109,7 @@ export class OutputProcessor {
     if (req.method !== 'POST' || !m) return send(res, 404, { error: 'not found' });
     const id = Number(m[1]);
     const raw = await readBody(req);
-    const body = (raw.length ? JSON.parse(raw.toString('utf8')) : {}) as { lines?: string[]; parallelism?: number; failed?: boolean; index?: number; artifacts?: number; testResults?: boolean };
+    const body = (raw.length ? JSON.parse(raw.toString('utf8')) : {}) as { lines?: string[]; parallelism?: number; failed?: boolean; reason?: string; index?: number; artifacts?: number; testResults?: boolean };
     const { pool, redis } = this.opts;
     if (m[2] === 'start') {
       this.streaming.add(id);
@@ -123,7 +123,7 @@ export class OutputProcessor {
     }
     // A container that failed fails the build; the last container to finish decides. Containers are counted
     // by task index, so a finish reported twice (a build agent resending after a lost answer) counts once.
-    if (body.failed) await redis.set(failedKey(id), '1');
+    if (body.failed) await redis.set(failedKey(id), body.reason ?? '1');
     await redis.sadd(finishedKey(id), String(body.index ?? 0));
     const done = await redis.scard(finishedKey(id));
     if (done < (body.parallelism ?? 1)) return send(res, 200, { ok: true, finished: done });

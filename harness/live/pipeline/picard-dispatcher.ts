@@ -30,6 +30,8 @@ export interface BuildConfig {
   /** How long the job's steps run, in the scenario's (virtual) milliseconds: `x-twin-duration-ms`. */
   durationMs: number;
   executor: 'docker' | 'machine';
+  /** A Docker job that asks for a remote Docker engine (a `setup_remote_docker` step): vm-service provides one. */
+  remoteDocker: boolean;
   resourceClass: string;
   fails: boolean;
   /** Artifacts it stores (`x-twin-artifacts`) and whether it stores test results (`x-twin-test-results`). */
@@ -68,6 +70,7 @@ export function readBuildConfig(text: string, jobIndex = 0): BuildConfig {
     parallelism: Math.floor(parallelism ?? DEFAULT_PARALLELISM),
     durationMs: num(job['x-twin-duration-ms']) ?? num(doc['x-twin-duration-ms']) ?? DEFAULT_DURATION_MS,
     executor: 'machine' in job ? 'machine' : 'docker',
+    remoteDocker: Array.isArray(job.steps) && job.steps.some((s) => s === 'setup_remote_docker' || (typeof s === 'object' && s !== null && 'setup_remote_docker' in s)),
     resourceClass: typeof job.resource_class === 'string' ? job.resource_class : 'medium',
     fails: (job['x-twin-fails'] ?? doc['x-twin-fails']) === true,
     artifacts: Math.floor(num(job['x-twin-artifacts']) ?? 0),
@@ -134,6 +137,7 @@ export class PicardDispatcher extends ReconnectingConsumer {
       durationMs: cfg.durationMs,
       cpuMhz: Math.ceil((rc.cpuMilli / 1000) * CPU_MHZ_PER_CORE),
       memoryMb: rc.memoryMb,
+      ...(cfg.executor === 'machine' ? { vm: 'machine' as const } : cfg.remoteDocker ? { vm: 'remote_docker' as const } : {}),
       ...(cfg.fails ? { fails: true } : {}),
       ...(cfg.artifacts > 0 ? { artifacts: cfg.artifacts } : {}),
       ...(cfg.testResults ? { testResults: true } : {}),

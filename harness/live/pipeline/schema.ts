@@ -96,6 +96,8 @@ export interface ScheduleMessage extends RunMessage {
   memoryMb?: number;
   /** The build fails on its own (a red test): the twin-only `x-twin-fails`. */
   fails?: boolean;
+  /** The instance the build needs from vm-service: a `machine` executor or a remote Docker engine. */
+  vm?: 'machine' | 'remote_docker';
   /** What the build stores in object storage besides its step output. */
   artifacts?: number;
   testResults?: boolean;

@@ -7,7 +7,7 @@ import type { PlannedJob, PlannedWorkflow } from '../../../sim/models/workload/r
 const job = fc.record({
   durationMs: fc.integer({ min: 1, max: 10_000_000 }),
   parallelism: fc.integer({ min: 1, max: 50 }),
-  executor: fc.constantFrom('docker' as const, 'machine' as const),
+  executor: fc.constantFrom('docker' as const, 'machine' as const, 'remote_docker' as const),
   resourceClass: fc.constantFrom('small', 'medium', 'large'),
   fails: fc.boolean(),
   artifacts: fc.integer({ min: 0, max: 5 }),
@@ -23,7 +23,9 @@ describe('workflowConfig', () => {
         const text = workflowConfig(w);
         planned.forEach((j, i) => {
           const cfg = readBuildConfig(text, i);
-          expect(cfg).toEqual({ jobName: j.name, jobsTotal: planned.length, parallelism: j.parallelism, durationMs: j.durationMs, executor: j.executor, resourceClass: j.resourceClass, fails: j.fails, artifacts: j.artifacts, testResults: j.testResults });
+          // A remote Docker job is a Docker job with a `setup_remote_docker` step.
+          const executor = j.executor === 'machine' ? 'machine' : 'docker';
+          expect(cfg).toEqual({ jobName: j.name, jobsTotal: planned.length, parallelism: j.parallelism, durationMs: j.durationMs, executor, remoteDocker: j.executor === 'remote_docker', resourceClass: j.resourceClass, fails: j.fails, artifacts: j.artifacts, testResults: j.testResults });
         });
       }),
       { numRuns: 200 },

@@ -18,7 +18,7 @@ export function workflowConfig(w: PlannedWorkflow): string {
       ...(j.fails ? { 'x-twin-fails': true } : {}),
       ...(j.artifacts > 0 ? { 'x-twin-artifacts': j.artifacts } : {}),
       ...(j.testResults ? { 'x-twin-test-results': true } : {}),
-      steps: ['checkout', { run: `make ${j.name}` }],
+      steps: ['checkout', ...(j.executor === 'remote_docker' ? ['setup_remote_docker'] : []), { run: `make ${j.name}` }],
     };
     order.push(i === 0 ? j.name : { [j.name]: { requires: [w.jobs[i - 1]!.name] } });
   });

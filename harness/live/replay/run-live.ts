@@ -87,7 +87,7 @@ export async function runLive(scenario: SettledScenario, profile: Profile, opts:
   const plan = planReplay(scenario);
 
   const wallStart = performance.now();
-  const stack = new ReplayStack({ scenario, timeScale: scale, ...(opts.choice ? { choice: opts.choice } : {}), ...(opts.urls ? { urls: opts.urls } : {}), log });
+  const stack = new ReplayStack({ scenario, profile, timeScale: scale, ...(opts.choice ? { choice: opts.choice } : {}), ...(opts.urls ? { urls: opts.urls } : {}), log });
   // Ctrl-C or a kill leaves nothing behind: the processes are ended and their temp dirs removed, then exit.
   const onSignal = (signal: NodeJS.Signals) => {
     log(`${signal}: stopping the live stack …`);
@@ -320,7 +320,7 @@ async function replay(
       stop_reason: stopReason,
       fault_log: faultLog,
       not_measured: [
-        'vm_service (machine and remote Docker jobs run on Nomad clients, without EC2 instances)',
+        'vm_service.stale_peak, vm_service.stale_instance_hours (every termination succeeds on the EC2 endpoint: vm-gc has nothing to reap)',
         'capacity.mean_cpu_utilisation, capacity.peak_cpu_utilisation',
         'test_results.peak_backlog (results are stored, not parsed)',
         'services_machine (the disk is not filled live)',

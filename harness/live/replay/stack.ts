@@ -12,6 +12,12 @@ import { Frontend, PicardDispatcher, Schedulerer, OutputProcessor, BuildAgentRun
 import type { Channel, ChannelModel } from '../pipeline/amqp.ts';
 import { configured } from '../backends.ts';
 import { TcpProxy } from '../proxy/tcp-proxy.ts';
+import { EC2Client } from '@aws-sdk/client-ec2';
+import { Ec2Api, type StartedEc2Api } from '../../ec2/server.ts';
+import { scaledClock } from '../../ec2/clock.ts';
+import { VmService } from '../pipeline/vm-service.ts';
+import { TIMINGS } from '../../../sim/models/timings.ts';
+import type { Profile } from '../../../fixtures/schema.ts';
 import { HEARTBEAT_TIMEOUT_MS } from '../../../sim/models/fleet/nomad-fleet.ts';
 import { buildIdOfJob } from '../pipeline/lost-allocations.ts';
 
@@ -32,7 +38,7 @@ const SIGNALS: Readonly<Record<string, NodeJS.Signals>> = { kill: 'SIGKILL', sto
 
 /** Where a live fault can act, and how. */
 export const LIVE_BACKEND_TARGETS = ['postgres', 'redis', 'rabbitmq'] as const;
-export const LIVE_STAGE_TARGETS = ['frontend', 'picard-dispatcher', 'schedulerer', 'output-processor', 'workflows-conductor', 'audit-log-service'] as const;
+export const LIVE_STAGE_TARGETS = ['frontend', 'picard-dispatcher', 'schedulerer', 'output-processor', 'workflows-conductor', 'audit-log-service', 'vm-service'] as const;
 /** What each kind of target supports: real processes take signals; the twin's stages stop, die and start. */
 export const LIVE_ACTIONS: Readonly<Record<'backend' | 'stage', readonly string[]>> = {
   backend: ['kill', 'stop', 'restart', 'start', 'pause', 'unpause'],
@@ -55,6 +61,8 @@ export const UNDRAIN = 'drain_off';
 
 export interface ReplayStackOptions {
   scenario: SettledScenario;
+  /** The version profile: vm-service's instance boot time. */
+  profile: Profile;
   timeScale: number;
   /** Backend per component (default `auto`: private local processes here). */
   choice?: Partial<Record<'postgres' | 'redis' | 'rabbitmq', BackendChoice>>;
@@ -82,6 +90,9 @@ export class ReplayStack {
   auditLog!: AuditLogService;
   nomad!: StartedNomadApiServer;
   ghe!: StartedFakeGithub;
+  /** The EC2 endpoint vm-service launches instances on, and vm-service itself. */
+  ec2!: StartedEc2Api;
+  vmService!: VmService;
   pool!: pg.Pool;
   redis!: Redis;
   runner!: BuildAgentRunner;
@@ -110,7 +121,7 @@ export class ReplayStack {
 
   /** Backend details, for the report: what ran where. */
   backends(): Record<string, string> {
-    return { postgres: this.pgh.backendDetail, redis: this.redisH.backendDetail, rabbitmq: this.mq.backendDetail, mongo: this.mongo.backendDetail, [this.opts.scenario.topology.storage === 'fileserved' ? 'fileserved' : 's3']: this.objectsDetail, nomad_server: this.nomad.backendDetail, github: this.ghe.backendDetail };
+    return { postgres: this.pgh.backendDetail, redis: this.redisH.backendDetail, rabbitmq: this.mq.backendDetail, mongo: this.mongo.backendDetail, [this.opts.scenario.topology.storage === 'fileserved' ? 'fileserved' : 's3']: this.objectsDetail, nomad_server: this.nomad.backendDetail, github: this.ghe.backendDetail, ec2: this.ec2.backendDetail };
   }
 
   /** Boots everything; on failure stops what started and rethrows. */
@@ -174,7 +185,12 @@ export class ReplayStack {
     const statusFlushMs = Math.max(50, 60_000 / this.opts.timeScale);
     const output = new OutputProcessor({ pool: this.pool, redis: this.redis, documents: this.documents, objects: this.objects, connect, audit: auditFor(), statusFlushMs });
     // Build agents reach output-processor through a TCP proxy, the network a partition cuts.
-    this.runner = new BuildAgentRunner({ outputProcessorUrl: () => `http://${this.fleetLink.host}:${this.fleetLink.port}`, timeScale: this.opts.timeScale, startDelayMs: 5 });
+    this.runner = new BuildAgentRunner({
+      outputProcessorUrl: () => `http://${this.fleetLink.host}:${this.fleetLink.port}`,
+      vmServiceUrl: () => this.vmService.url,
+      timeScale: this.opts.timeScale,
+      startDelayMs: 5,
+    });
     const nc = scenario.topology.nomadClients;
     this.nomad = await new NomadApiServer()
       .withPort(0)
@@ -222,8 +238,28 @@ export class ReplayStack {
     this.stages.set('schedulerer', schedulerer);
     this.stages.set('workflows-conductor', conductor);
     this.stages.set('audit-log-service', this.auditLog);
-    await Promise.all([dispatcher.start(), schedulerer.start(), conductor.start(), this.auditLog.start()]);
-    for (const s of [dispatcher, schedulerer, conductor, this.auditLog]) this.cleanup.unshift(() => s.stop());
+    // vm-service on the twin's EC2 endpoint, whose instances boot in the profile's mean boot time of scenario time.
+    const vm = this.opts.profile.vm_service;
+    this.ec2 = await new Ec2Api()
+      .withPort(0)
+      .withSeed(scenario.seed)
+      .withClock(scaledClock(this.opts.timeScale))
+      .withTimings({ bootMs: (vm.boot_min_ms + vm.boot_max_ms) / 2 })
+      .start();
+    this.cleanup.unshift(() => this.ec2.stop());
+    const ec2 = new EC2Client({ endpoint: this.ec2.url, region: 'us-east-1', credentials: { accessKeyId: 'twin', secretAccessKey: 'twin' }, maxAttempts: 1 });
+    this.cleanup.unshift(async () => ec2.destroy());
+    const v = scenario.topology.vmService;
+    this.vmService = new VmService({
+      ec2,
+      preallocated: { machine: v.preallocatedMachine, remote_docker: v.preallocatedRemoteDocker },
+      timeScale: this.opts.timeScale,
+      scaleIntervalMs: TIMINGS.vmScalerIntervalMs,
+      assignMs: TIMINGS.preallocatedAssignMs,
+    });
+    this.stages.set('vm-service', this.vmService);
+    await Promise.all([dispatcher.start(), schedulerer.start(), conductor.start(), this.auditLog.start(), this.vmService.start()]);
+    for (const s of [dispatcher, schedulerer, conductor, this.auditLog, this.vmService]) this.cleanup.unshift(() => s.stop());
     this.bootMs.pipeline = Date.now() - t0;
   }
 
