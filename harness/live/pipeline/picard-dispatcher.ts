@@ -32,6 +32,8 @@ export interface BuildConfig {
   executor: 'docker' | 'machine';
   /** A Docker job that asks for a remote Docker engine (a `setup_remote_docker` step): vm-service provides one. */
   remoteDocker: boolean;
+  /** The contexts its workflow entry names (`context:`): their environment comes from contexts-service. */
+  contexts: string[];
   resourceClass: string;
   fails: boolean;
   /** Artifacts it stores (`x-twin-artifacts`) and whether it stores test results (`x-twin-test-results`). */
@@ -54,7 +56,11 @@ export function readBuildConfig(text: string, jobIndex = 0): BuildConfig {
   const order = firstWorkflow
     ? (firstWorkflow.jobs as unknown[]).map((j) => (typeof j === 'string' ? j : Object.keys(obj(j))[0])).filter((j): j is string => typeof j === 'string')
     : Object.keys(jobs);
-  const jobName = order[Math.min(jobIndex, Math.max(0, order.length - 1))];
+  const index = Math.min(jobIndex, Math.max(0, order.length - 1));
+  const jobName = order[index];
+  const entry = firstWorkflow ? obj(obj((firstWorkflow.jobs as unknown[])[index])[jobName ?? '']) : {};
+  const context = entry.context;
+  const contexts = (Array.isArray(context) ? context : typeof context === 'string' ? [context] : []).filter((c): c is string => typeof c === 'string');
   const job = jobName === undefined ? {} : obj(jobs[jobName]);
   // With workflows, the job's own; without (a v0 config), the top level's, else the largest of the jobs'.
   let parallelism = firstWorkflow ? (num(job.parallelism) ?? num(doc.parallelism)) : num(doc.parallelism);
@@ -70,6 +76,7 @@ export function readBuildConfig(text: string, jobIndex = 0): BuildConfig {
     parallelism: Math.floor(parallelism ?? DEFAULT_PARALLELISM),
     durationMs: num(job['x-twin-duration-ms']) ?? num(doc['x-twin-duration-ms']) ?? DEFAULT_DURATION_MS,
     executor: 'machine' in job ? 'machine' : 'docker',
+    contexts,
     remoteDocker: Array.isArray(job.steps) && job.steps.some((s) => s === 'setup_remote_docker' || (typeof s === 'object' && s !== null && 'setup_remote_docker' in s)),
     resourceClass: typeof job.resource_class === 'string' ? job.resource_class : 'medium',
     fails: (job['x-twin-fails'] ?? doc['x-twin-fails']) === true,
@@ -90,6 +97,8 @@ export interface PicardDispatcherOptions {
    * queue). With it, a config fetch needs Redis, as the seeds say: with Redis down "GitHub API calls fail".
    */
   cache?: Redis;
+  /** contexts-service's base URL, for jobs that use contexts; without it such jobs fail. */
+  contextsUrl?: () => string;
 }
 
 /** How long a cached config.yml is kept (a commit's config never changes). */
@@ -131,6 +140,10 @@ export class PicardDispatcher extends ReconnectingConsumer {
     }
     const rc = (this.opts.resourceClasses ?? DEFAULT_RESOURCE_CLASSES)[`${cfg.executor}:${cfg.resourceClass}`];
     if (rc === undefined) return this.drop(msg, `unknown resource class ${cfg.executor}:${cfg.resourceClass}`, nack);
+    for (const context of cfg.contexts) {
+      const unreadable = await this.readContext(context);
+      if (unreadable !== undefined) return this.drop(msg, unreadable, nack);
+    }
     const out: ScheduleMessage = {
       ...msg,
       parallelism: cfg.parallelism,
@@ -152,6 +165,25 @@ export class PicardDispatcher extends ReconnectingConsumer {
         [msg.buildId, cfg.jobName ?? null, cfg.jobsTotal, cfg.artifacts, cfg.testResults],
       )
       .catch(() => undefined);
+  }
+
+  /**
+   * A context's environment from contexts-service; undefined when it was read, else why not, in the simulation's
+   * words ("<service> down: the context could not be read") when a service was down.
+   */
+  private async readContext(name: string): Promise<string | undefined> {
+    const base = this.opts.contextsUrl?.();
+    if (base === undefined) return `context ${name}: no contexts-service`;
+    let res: Response;
+    try {
+      res = await fetch(`${base}/api/v2/context/${encodeURIComponent(name)}/environment`, { signal: AbortSignal.timeout(5_000) });
+    } catch {
+      return 'contexts-service down: the context could not be read';
+    }
+    const body = (await res.json().catch(() => ({}))) as { down?: string; message?: string };
+    if (res.ok) return undefined;
+    if (res.status === 503 && body.down !== undefined) return `${body.down} down: the context could not be read`;
+    return `context ${name} could not be read: ${body.message ?? res.status}`;
   }
 
   /** config.yml at a commit: from the Redis cache of GitHub API responses, else from GHE (then cached). */

@@ -64,6 +64,11 @@ export const PIPELINE_MIGRATIONS: readonly Migration[] = [
     CREATE UNIQUE INDEX builds_workflow_job ON builds (workflow_id, job_index) WHERE retry_of IS NULL;
     CREATE UNIQUE INDEX builds_retry_of ON builds (retry_of)`,
   },
+  {
+    // contexts-service's contexts: each names where vault-cci keeps its secrets.
+    id: 'pipeline-006-contexts',
+    sql: 'CREATE TABLE contexts (name text PRIMARY KEY, vault_path text NOT NULL, created_at timestamptz NOT NULL DEFAULT clock_timestamp())',
+  },
 ];
 
 /** The MongoDB collection of build records with their stored step output. */

@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { workflowConfig } from './config.ts';
+import { CONTEXT, workflowConfig } from './config.ts';
 import { readBuildConfig } from '../pipeline/picard-dispatcher.ts';
 import type { PlannedJob, PlannedWorkflow } from '../../../sim/models/workload/replay-plan.ts';
 
@@ -12,6 +12,7 @@ const job = fc.record({
   fails: fc.boolean(),
   artifacts: fc.integer({ min: 0, max: 5 }),
   testResults: fc.boolean(),
+  usesContexts: fc.boolean(),
 });
 
 describe('workflowConfig', () => {
@@ -25,7 +26,19 @@ describe('workflowConfig', () => {
           const cfg = readBuildConfig(text, i);
           // A remote Docker job is a Docker job with a `setup_remote_docker` step.
           const executor = j.executor === 'machine' ? 'machine' : 'docker';
-          expect(cfg).toEqual({ jobName: j.name, jobsTotal: planned.length, parallelism: j.parallelism, durationMs: j.durationMs, executor, remoteDocker: j.executor === 'remote_docker', resourceClass: j.resourceClass, fails: j.fails, artifacts: j.artifacts, testResults: j.testResults });
+          expect(cfg).toEqual({
+            jobName: j.name,
+            jobsTotal: planned.length,
+            parallelism: j.parallelism,
+            durationMs: j.durationMs,
+            executor,
+            remoteDocker: j.executor === 'remote_docker',
+            contexts: j.usesContexts ? [CONTEXT] : [],
+            resourceClass: j.resourceClass,
+            fails: j.fails,
+            artifacts: j.artifacts,
+            testResults: j.testResults,
+          });
         });
       }),
       { numRuns: 200 },

@@ -3,9 +3,13 @@ import type { PlannedWorkflow } from '../../../sim/models/workload/replay-plan.t
 
 /**
  * The `.circleci/config.yml` a planned workflow is pushed with: one job per planned job, run in sequence
- * (each `requires` the one before), with its executor, resource class and parallelism, and how long its steps
- * run in the scenario's time (`x-twin-duration-ms`; build-agent divides it by the time scale).
+ * (each `requires` the one before), with its executor, resource class and parallelism, its context (a job that
+ * uses contexts names `CONTEXT`), and how long its steps run in the scenario's time (`x-twin-duration-ms`;
+ * build-agent divides it by the time scale).
  */
+/** The context the replay's jobs that use contexts name (contexts-service holds it, its secret in vault-cci). */
+export const CONTEXT = 'twin-deploy';
+
 export function workflowConfig(w: PlannedWorkflow): string {
   const jobs: Record<string, unknown> = {};
   const order: unknown[] = [];
@@ -20,7 +24,8 @@ export function workflowConfig(w: PlannedWorkflow): string {
       ...(j.testResults ? { 'x-twin-test-results': true } : {}),
       steps: ['checkout', ...(j.executor === 'remote_docker' ? ['setup_remote_docker'] : []), { run: `make ${j.name}` }],
     };
-    order.push(i === 0 ? j.name : { [j.name]: { requires: [w.jobs[i - 1]!.name] } });
+    const entry = { ...(i === 0 ? {} : { requires: [w.jobs[i - 1]!.name] }), ...(j.usesContexts ? { context: [CONTEXT] } : {}) };
+    order.push(Object.keys(entry).length === 0 ? j.name : { [j.name]: entry });
   });
   return stringify({ version: 2.1, jobs, workflows: { version: 2, [w.templateName]: { jobs: order } } });
 }

@@ -16,6 +16,8 @@ import { EC2Client } from '@aws-sdk/client-ec2';
 import { Ec2Api, type StartedEc2Api } from '../../ec2/server.ts';
 import { scaledClock } from '../../ec2/clock.ts';
 import { VmService } from '../pipeline/vm-service.ts';
+import { ContextsService, VaultCci, contextSecretPath } from '../pipeline/contexts.ts';
+import { CONTEXT } from './config.ts';
 import { TIMINGS } from '../../../sim/models/timings.ts';
 import type { Profile } from '../../../fixtures/schema.ts';
 import { HEARTBEAT_TIMEOUT_MS } from '../../../sim/models/fleet/nomad-fleet.ts';
@@ -38,7 +40,7 @@ const SIGNALS: Readonly<Record<string, NodeJS.Signals>> = { kill: 'SIGKILL', sto
 
 /** Where a live fault can act, and how. */
 export const LIVE_BACKEND_TARGETS = ['postgres', 'redis', 'rabbitmq'] as const;
-export const LIVE_STAGE_TARGETS = ['frontend', 'picard-dispatcher', 'schedulerer', 'output-processor', 'workflows-conductor', 'audit-log-service', 'vm-service'] as const;
+export const LIVE_STAGE_TARGETS = ['frontend', 'picard-dispatcher', 'schedulerer', 'output-processor', 'workflows-conductor', 'audit-log-service', 'vm-service', 'contexts-service', 'vault-cci'] as const;
 /** What each kind of target supports: real processes take signals; the twin's stages stop, die and start. */
 export const LIVE_ACTIONS: Readonly<Record<'backend' | 'stage', readonly string[]>> = {
   backend: ['kill', 'stop', 'restart', 'start', 'pause', 'unpause'],
@@ -227,7 +229,16 @@ export class ReplayStack {
     // within half a second while Redis hangs (paused).
     const cache = this.redisH.client({ enableOfflineQueue: false, maxRetriesPerRequest: 0, commandTimeout: 500 });
     this.cleanup.unshift(() => cache.quit().catch(() => cache.disconnect()));
-    const dispatcher = new PicardDispatcher({ connect, github, pool: this.pool, resourceClasses, cache });
+    // The context jobs name: a row in PostgreSQL, its secrets in vault-cci.
+    const vault = new VaultCci();
+    vault.put(contextSecretPath(CONTEXT), { DEPLOY_TOKEN: 'twin-secret', AWS_REGION: 'us-east-1' });
+    await this.pool.query('INSERT INTO contexts (name, vault_path) VALUES ($1, $2) ON CONFLICT (name) DO NOTHING', [CONTEXT, contextSecretPath(CONTEXT)]);
+    const contexts = new ContextsService({ pool: this.pool, vaultUrl: () => vault.url });
+    await Promise.all([vault.start(), contexts.start()]);
+    this.cleanup.unshift(() => vault.stop(), () => contexts.stop());
+    this.stages.set('vault-cci', vault);
+    this.stages.set('contexts-service', contexts);
+    const dispatcher = new PicardDispatcher({ connect, github, pool: this.pool, resourceClasses, cache, contextsUrl: () => contexts.url });
     const schedulerer = new Schedulerer({ connect, pool: this.pool, nomad: new NomadClient({ address: this.nomad.url, timeoutMs: 3_000 }), audit: auditFor() });
     const conductor = new WorkflowsConductor({ connect, pool: this.pool });
     // Audit files every second of wall time: at 60× a minute of scenario time.

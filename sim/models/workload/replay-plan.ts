@@ -19,6 +19,8 @@ export interface PlannedJob {
   /** Artifacts the job stores, and whether it stores test results. */
   artifacts: number;
   testResults: boolean;
+  /** The job uses a context (its secrets come from contexts-service and vault-cci). */
+  usesContexts: boolean;
 }
 
 /** A push (a GitHub webhook) or a scheduled workflow (cron-service), at a virtual time, and its jobs in order. */
@@ -73,6 +75,7 @@ export function planReplay(scenario: SettledScenario): PlannedWorkflow[] {
         fails: t.failureRate > 0 && durationsRng.chance(t.failureRate),
         artifacts: t.artifacts,
         testResults: t.testResults,
+        usesContexts: t.usesContexts,
       });
     }
     return { seq: i + 1, atMs: e.atMs, source: e.source, template: e.template, templateName, jobs };
