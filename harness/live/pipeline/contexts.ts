@@ -1,6 +1,6 @@
 import type http from 'node:http';
 import type pg from 'pg';
-import { HttpStage, send } from './http-util.ts';
+import { HttpService, send } from './http-util.ts';
 
 /** The Vault KV path of a context's secrets. */
 export const contextSecretPath = (name: string) => `contexts/${name}`;
@@ -9,35 +9,14 @@ export const contextSecretPath = (name: string) => `contexts/${name}`;
  * vault-cci: the encrypted store of contexts' secrets, in Vault's KV v2 shape: `GET /v1/secret/data/<path>` →
  * `{ data: { data: {...} } }` (404 without it), `GET /v1/sys/health` → 200. Secrets are put by the harness.
  */
-export class VaultCci {
-  private readonly http: HttpStage;
+export class VaultCci extends HttpService {
   private readonly secrets = new Map<string, Record<string, string>>();
-
-  constructor(port = 0) {
-    this.http = new HttpStage((req, res) => this.route(req, res), port);
-  }
-
-  get url(): string {
-    return this.http.url;
-  }
 
   put(path: string, data: Record<string, string>): void {
     this.secrets.set(path, { ...data });
   }
 
-  start(): Promise<void> {
-    return this.http.start();
-  }
-
-  stop(): Promise<void> {
-    return this.http.stop();
-  }
-
-  kill(): void {
-    this.http.kill();
-  }
-
-  private async route(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
+  protected async route(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
     const path = (req.url ?? '/').split('?')[0] ?? '/';
     if (req.method === 'GET' && path === '/v1/sys/health') return send(res, 200, { initialized: true, sealed: false });
     const m = /^\/v1\/secret\/data\/(.+)$/.exec(path);
@@ -60,33 +39,16 @@ export interface ContextsServiceOptions {
  * row from PostgreSQL, its secrets from vault-cci. 404 for an unknown context; 503 `{ down }` naming the store that
  * did not answer (postgres, vault-cci), so that picard-dispatcher can say why the build failed.
  */
-export class ContextsService {
-  private readonly http: HttpStage;
+export class ContextsService extends HttpService {
   /** Reads answered, and refused because a store was down. */
   served = 0;
   refused = 0;
 
   constructor(private readonly opts: ContextsServiceOptions) {
-    this.http = new HttpStage((req, res) => this.route(req, res), opts.port ?? 0);
+    super(opts.port);
   }
 
-  get url(): string {
-    return this.http.url;
-  }
-
-  start(): Promise<void> {
-    return this.http.start();
-  }
-
-  stop(): Promise<void> {
-    return this.http.stop();
-  }
-
-  kill(): void {
-    this.http.kill();
-  }
-
-  private async route(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
+  protected async route(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
     const path = (req.url ?? '/').split('?')[0] ?? '/';
     if (req.method === 'GET' && path === '/health') return send(res, 200, { ok: true });
     const m = /^\/api\/v2\/context\/([^/]+)\/environment$/.exec(path);

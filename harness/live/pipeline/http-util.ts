@@ -66,3 +66,30 @@ export class HttpStage {
     s.closeAllConnections();
   }
 }
+
+/** A stage that is an HTTP server and nothing more: its start, stop and kill are its server's. */
+export abstract class HttpService {
+  private readonly http: HttpStage;
+
+  constructor(port = 0) {
+    this.http = new HttpStage((req, res) => this.route(req, res), port);
+  }
+
+  get url(): string {
+    return this.http.url;
+  }
+
+  start(): Promise<void> {
+    return this.http.start();
+  }
+
+  stop(): Promise<void> {
+    return this.http.stop();
+  }
+
+  kill(): void {
+    this.http.kill();
+  }
+
+  protected abstract route(req: http.IncomingMessage, res: http.ServerResponse): Promise<void>;
+}

@@ -1,6 +1,6 @@
 import type http from 'node:http';
 import { CreateTagsCommand, DescribeImagesCommand, DescribeInstancesCommand, RunInstancesCommand, TerminateInstancesCommand, type EC2Client } from '@aws-sdk/client-ec2';
-import { HttpStage, readBody, send } from './http-util.ts';
+import { HttpService, readBody, send } from './http-util.ts';
 
 /** What a build asks vm-service for: a `machine` executor or a remote Docker engine. */
 export type VmKind = 'machine' | 'remote_docker';
@@ -33,8 +33,7 @@ const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
  * as tags, so a vm-service that restarts finds its waiting instances again. `GET /healthcheck` (its documented
  * path; `/health` too) answers 200, or 500 when EC2 does not answer.
  */
-export class VmService {
-  private readonly http: HttpStage;
+export class VmService extends HttpService {
   private imageId: string | undefined;
   private readonly pool: Record<VmKind, string[]> = { machine: [], remote_docker: [] };
   private readonly booting: Record<VmKind, number> = { machine: 0, remote_docker: 0 };
@@ -49,11 +48,7 @@ export class VmService {
   readonly waits: number[] = [];
 
   constructor(private readonly opts: VmServiceOptions) {
-    this.http = new HttpStage((req, res) => this.route(req, res), opts.port ?? 0);
-  }
-
-  get url(): string {
-    return this.http.url;
+    super(opts.port);
   }
 
   /**
@@ -61,9 +56,9 @@ export class VmService {
    * preallocated instances run (steady state, not counted as launched); a restart serves at once and leaves the
    * topping up to vm-scaler.
    */
-  async start(): Promise<void> {
+  override async start(): Promise<void> {
     this.running = true;
-    await this.http.start();
+    await super.start();
     await this.adoptPools();
     if (this.started) void this.scale().catch(() => undefined);
     else {
@@ -75,14 +70,14 @@ export class VmService {
     this.scaler.unref();
   }
 
-  async stop(): Promise<void> {
+  override async stop(): Promise<void> {
     this.halt();
-    await this.http.stop();
+    await super.stop();
   }
 
-  kill(): void {
+  override kill(): void {
     this.halt();
-    this.http.kill();
+    super.kill();
   }
 
   private halt(): void {
@@ -91,7 +86,7 @@ export class VmService {
     this.scaler = null;
   }
 
-  private async route(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
+  protected async route(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
     const path = (req.url ?? '/').split('?')[0] ?? '/';
     if (req.method === 'GET' && (path === '/health' || path === '/healthcheck')) {
       const ok = await this.opts.ec2.send(new DescribeImagesCommand({ MaxResults: 5 })).then(() => true, () => false);
