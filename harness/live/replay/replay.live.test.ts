@@ -20,6 +20,13 @@ function capture() {
   return { lines, io: { stdout: { write: (s: string) => (lines.stdout += s) }, stderr: { write: (s: string) => (lines.stderr += s) } } };
 }
 
+/** A scenario written for one test (YAML lines), in the run's temp dir. */
+function scenarioFile(name: string, lines: string[]): string {
+  const file = join(out, `${name}.yaml`);
+  writeFileSync(file, [...lines, ''].join('\n'));
+  return file;
+}
+
 const ours = () => readdirSync(tmpdir()).filter((d) => /^twin-(postgres|redis|rabbitmq)-/.test(d));
 
 async function agree(name: string, file = join(SCENARIOS, `${name}.yaml`)): Promise<{ code: number; report: Report; md: string; stdout: string }> {
@@ -90,22 +97,17 @@ describe('twin agree (live replay vs simulation)', () => {
   }, 300_000);
 
   it('the Nomad server killed (poll failures, dropped jobs lost) and its state wiped (running builds lost)', async () => {
-    const file = join(out, 'nomad-server.yaml');
-    writeFileSync(
-      file,
-      [
-        'name: nomad-server-faults',
-        'seed: 7',
-        'duration: 1h',
-        'workload:',
-        '  arrivals: { kind: poisson, rate_per_hour: 240 }',
-        '  jobs: [ { name: build, duration: { median: 5m, p95: 10m } } ]',
-        'faults:',
-        '  - { at: 15m, action: kill, target: nomad_server, for: 5m }',
-        '  - { at: 35m, action: wipe_state, target: nomad_server }',
-        '',
-      ].join('\n'),
-    );
+    const file = scenarioFile('nomad-server', [
+      'name: nomad-server-faults',
+      'seed: 7',
+      'duration: 1h',
+      'workload:',
+      '  arrivals: { kind: poisson, rate_per_hour: 240 }',
+      '  jobs: [ { name: build, duration: { median: 5m, p95: 10m } } ]',
+      'faults:',
+      '  - { at: 15m, action: kill, target: nomad_server, for: 5m }',
+      '  - { at: 35m, action: wipe_state, target: nomad_server }',
+    ]);
     const { report } = await agree('nomad-server-faults', file);
     const log = report.live!.fault_log;
     expect(log.some((l) => /kill nomad_server: Nomad server down: its API on port \d+ refuses connections/.test(l))).toBe(true);
@@ -121,21 +123,16 @@ describe('twin agree (live replay vs simulation)', () => {
   }, 180_000);
 
   it('mongo killed (the embedded store down): pushes refused, builds ending meanwhile stuck, builds running then failed', async () => {
-    const file = join(out, 'mongo.yaml');
-    writeFileSync(
-      file,
-      [
-        'name: mongo-short',
-        'seed: 5',
-        'duration: 1h',
-        'workload:',
-        '  arrivals: { kind: poisson, rate_per_hour: 120 }',
-        '  jobs: [ { name: build, duration: { median: 10m, p95: 20m } } ]',
-        'faults:',
-        '  - { at: 20m, action: kill, target: mongo, for: 3m }',
-        '',
-      ].join('\n'),
-    );
+    const file = scenarioFile('mongo', [
+      'name: mongo-short',
+      'seed: 5',
+      'duration: 1h',
+      'workload:',
+      '  arrivals: { kind: poisson, rate_per_hour: 120 }',
+      '  jobs: [ { name: build, duration: { median: 10m, p95: 20m } } ]',
+      'faults:',
+      '  - { at: 20m, action: kill, target: mongo, for: 3m }',
+    ]);
     const { report } = await agree('mongo-short', file);
     expect(report.live!.fault_log.some((l) => /kill mongo: mongo \(the embedded document store\) down/.test(l))).toBe(true);
     expect(report.affected_builds.some((a) => a.fate === 'not_triggered' && /frontend answered 500/.test(a.reason))).toBe(true);
@@ -146,26 +143,21 @@ describe('twin agree (live replay vs simulation)', () => {
   }, 180_000);
 
   it('Nomad clients drained, their agent killed and back: builds on a client marked down are re-run, agrees', async () => {
-    const file = join(out, 'fleet.yaml');
-    writeFileSync(
-      file,
-      [
-        'name: fleet-faults',
-        'seed: 3',
-        'duration: 1h',
-        'topology:',
-        '  nomad_clients: { count: 4, cpus: 8, memory_gb: 32 }',
-        'workload:',
-        '  arrivals: { kind: poisson, rate_per_hour: 240 }',
-        '  jobs: [ { name: build, duration: { median: 5m, p95: 10m } } ]',
-        'faults:',
-        '  - { at: 10m, action: drain, target: nomad_client, count: 2, for: 10m }',
-        '  - { at: 25m, action: kill, target: nomad_client, count: 1, for: 10m }',
-        // Back within the heartbeat timeout: it reattaches and reports what it held; nothing is lost.
-        '  - { at: 45m, action: stop, target: nomad_client, count: 1, for: 10s }',
-        '',
-      ].join('\n'),
-    );
+    const file = scenarioFile('fleet', [
+      'name: fleet-faults',
+      'seed: 3',
+      'duration: 1h',
+      'topology:',
+      '  nomad_clients: { count: 4, cpus: 8, memory_gb: 32 }',
+      'workload:',
+      '  arrivals: { kind: poisson, rate_per_hour: 240 }',
+      '  jobs: [ { name: build, duration: { median: 5m, p95: 10m } } ]',
+      'faults:',
+      '  - { at: 10m, action: drain, target: nomad_client, count: 2, for: 10m }',
+      '  - { at: 25m, action: kill, target: nomad_client, count: 1, for: 10m }',
+      // Back within the heartbeat timeout: it reattaches and reports what it held; nothing is lost.
+      '  - { at: 45m, action: stop, target: nomad_client, count: 1, for: 10s }',
+    ]);
     const { report } = await agree('fleet-faults', file);
     const log = report.live!.fault_log;
     expect(log.some((l) => /drain nomad_client: drain enabled on ip-10-0-0-0, ip-10-0-0-1/.test(l))).toBe(true);
