@@ -31,9 +31,9 @@ export const liveBench: BenchSuite = {
   name: 'live',
   async run(): Promise<BenchFigure[]> {
     const profile = loadProfile(DEFAULT_VERSION);
-    // The whole stack of `twin up`: every container of the profile, private PostgreSQL, Redis and RabbitMQ.
-    const { backends, externals, migrate } = liveBackends(profile);
-    const stack = new LiveStack({ profile, portOffset: 24_000, backends, externals, migrate });
+    // The whole stack of `twin up`: every container of the profile, private PostgreSQL, Redis and RabbitMQ, the pipeline's stages.
+    const { backends, externals, migrate, services } = liveBackends(profile);
+    const stack = new LiveStack({ profile, portOffset: 24_000, backends, externals, services, migrate });
     const t0 = performance.now();
     const failed = await stack.up();
     const bootS = (performance.now() - t0) / 1000;

@@ -148,6 +148,29 @@ describe('GithubClient.setStatus', () => {
   });
 });
 
+describe('GithubClient.createHook', () => {
+  const client = new GithubClient({ apiUrl: API, token: 'tok123' });
+
+  it('subscribes a URL to push events with a secret and JSON payloads, as following a project does', async () => {
+    nock(API, { reqheaders: { authorization: 'token tok123', 'content-type': 'application/json' } })
+      .post('/repos/GERey/realitycheck/hooks', {
+        name: 'web',
+        active: true,
+        events: ['push'],
+        config: { url: 'http://127.0.0.1:10080/hooks/github', secret: 's3cret', content_type: 'json' },
+      })
+      .reply(201, { id: 3, name: 'web', active: true, events: ['push'] });
+    expect(await client.createHook('GERey', 'realitycheck', { url: 'http://127.0.0.1:10080/hooks/github', secret: 's3cret' })).toMatchObject({ id: 3 });
+  });
+
+  it('turns a 404 (not an admin of the repository) into NOT_FOUND naming it', async () => {
+    nock(API).post('/repos/acme/api/hooks').reply(404, { message: 'Not Found' });
+    const err = await caught(client.createHook('acme', 'api', { url: 'http://127.0.0.1/hooks/github', secret: 's' }));
+    expect(err.code).toBe('NOT_FOUND');
+    expect(err.message).toContain('acme/api');
+  });
+});
+
 describe('verifyWebhookSignature', () => {
   const body = JSON.stringify({ ref: 'refs/heads/master', after: SHA });
   const secret = 's3cret';

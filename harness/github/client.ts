@@ -2,8 +2,8 @@ import { createHmac, timingSafeEqual } from 'node:crypto';
 
 /**
  * The twin's own small GitHub Enterprise client, what picard-dispatcher uses to fetch `.circleci/config.yml`
- * ("successfully fetched and parsed .circleci/config.yml" in the operations guide's log) and what reports commit
- * statuses; plus the webhook signature check the frontend does on every hook it receives.
+ * ("successfully fetched and parsed .circleci/config.yml" in the operations guide's log), what follows a project
+ * (its push hook) and what reports commit statuses; plus the webhook signature check the frontend does on every hook it receives.
  *
  * It speaks the REST API with `fetch` and turns every way a call can go wrong into a `GithubClientError` with a
  * `code`, the repository and path it was about, and the URL, so callers branch on data, not on messages.
@@ -134,6 +134,16 @@ export class GithubClient {
       ...(status.targetUrl === undefined ? {} : { target_url: status.targetUrl }),
     };
     return (await this.request('POST', url, { repo: `${owner}/${repo}`, ref: sha }, payload)) as CommitStatus;
+  }
+
+  /**
+   * Subscribes a URL to the repository's events (`POST /repos/:owner/:repo/hooks`, JSON payloads signed with
+   * `secret`): what CircleCI does when a project is followed, so that pushes reach frontend.
+   */
+  async createHook(owner: string, repo: string, hook: { url: string; secret: string; events?: readonly string[] }): Promise<{ id: number }> {
+    const url = `${this.apiUrl}/repos/${encodeURIComponent(owner)}/${encodeURIComponent(repo)}/hooks`;
+    const payload = { name: 'web', active: true, events: hook.events ?? ['push'], config: { url: hook.url, secret: hook.secret, content_type: 'json' } };
+    return (await this.request('POST', url, { repo: `${owner}/${repo}` }, payload)) as { id: number };
   }
 
   private async request(method: string, url: string, about: { repo?: string; path?: string; ref?: string }, payload?: unknown): Promise<unknown> {

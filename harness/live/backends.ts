@@ -1,16 +1,17 @@
 import type { Profile } from '../../fixtures/schema.ts';
 import type { StartedComponent } from '../providers/types.ts';
-import type { BackendFactory, Migrator } from './stack.ts';
+import type { BackendFactory, Migrator, ServiceFactory } from './stack.ts';
 import { startNomadBackend } from '../nomad/backend.ts';
 import { FakeGithub } from '../github/server.ts';
 import { defaultSeedData } from '../github/state.ts';
-import { PostgresProvider, RedisProvider, RabbitMQProvider, MongoProvider, LdapProvider, type StartedPostgres, type BackendChoice } from '../providers/index.ts';
+import { PostgresProvider, RedisProvider, RabbitMQProvider, MongoProvider, LdapProvider, S3Provider, FileservedProvider, s3UrlFromEnv, type StartedPostgres, type BackendChoice } from '../providers/index.ts';
 import { DATABASES, MIGRATIONS } from './migrations.ts';
+import { PipelineServices } from './pipeline-services.ts';
 import { Ec2Api } from '../ec2/server.ts';
 
 /** What the live stack starts for real: containers backed by real components, and the systems around them. */
 /** The components whose backend can be chosen, and given as an external URL. */
-type Chosen = 'postgres' | 'redis' | 'rabbitmq' | 'mongo' | 'ldap';
+type Chosen = 'postgres' | 'redis' | 'rabbitmq' | 'mongo' | 'ldap' | 's3' | 'fileserved';
 
 export interface LiveBackends {
   /** By container name: started in the container's place in the boot order. */
@@ -19,6 +20,8 @@ export interface LiveBackends {
   externals: Record<string, BackendFactory>;
   /** Runs a migrator container's SQL migrations against the stack's PostgreSQL. */
   migrate: Migrator;
+  /** The pipeline's stages, run in process for their containers (frontend, picard-dispatcher, …). */
+  services: Readonly<Record<string, ServiceFactory>>;
 }
 
 export interface LiveBackendOptions {
@@ -31,15 +34,24 @@ export interface LiveBackendOptions {
   auth?: 'github' | 'ldap';
   /** An EC2 endpoint to use instead of the twin's (LocalStack: http://127.0.0.1:4566). */
   awsEndpoint?: string;
+  /** The scenario's `topology.storage`: S3 (default; outside the Services machine) or the fileserved container. */
+  storage?: 's3' | 'fileserved';
+  /** Scenario ms per wall ms of the build agents (a scenario's `time_scale`); default 1, builds take their own time. */
+  timeScale?: number;
 }
 
-/** The backend options from the environment: TWIN_POSTGRES_URL, TWIN_REDIS_URL, TWIN_RABBITMQ_URL, TWIN_MONGO_URL, TWIN_LDAP_URL, AWS_ENDPOINT_URL. */
+/**
+ * The backend options from the environment: TWIN_POSTGRES_URL, TWIN_REDIS_URL, TWIN_RABBITMQ_URL, TWIN_MONGO_URL,
+ * TWIN_LDAP_URL, TWIN_FILESERVED_URL, AWS_ENDPOINT_URL; for S3, TWIN_S3_URL, else AWS_ENDPOINT_URL_S3, else AWS_ENDPOINT_URL.
+ */
 export function backendOptionsFromEnv(env: NodeJS.ProcessEnv = process.env): LiveBackendOptions {
   const urls: LiveBackendOptions['urls'] = {};
-  for (const c of ['postgres', 'redis', 'rabbitmq', 'mongo', 'ldap'] as const) {
+  for (const c of ['postgres', 'redis', 'rabbitmq', 'mongo', 'ldap', 'fileserved'] as const) {
     const v = env[`TWIN_${c.toUpperCase()}_URL`];
     if (v) urls[c] = v;
   }
+  const s3 = s3UrlFromEnv(env);
+  if (s3) urls.s3 = s3;
   return { urls, ...(env.AWS_ENDPOINT_URL ? { awsEndpoint: env.AWS_ENDPOINT_URL } : {}) };
 }
 
@@ -61,12 +73,6 @@ function externalEndpoint(name: string, url: string): StartedComponent {
 }
 
 /**
- * The real components of the live stack: private PostgreSQL (with the services' databases), Redis and
- * RabbitMQ processes, MongoDB or the embedded document store, the twin's Nomad API (on the simulation's
- * scheduler) for nomad_server, the fake GitHub Enterprise, and with `auth: 'ldap'` a private slapd holding the
- * users (`ldap`), which federation-service's health check binds to.
- */
-/**
  * A provider builder with the backend the options ask for: the chosen one, else `external` when a URL is given
  * (and the URL), else `auto`.
  */
@@ -76,8 +82,17 @@ export function configured<T extends { withBackend(c: BackendChoice): T; withUrl
   return url ? b.withUrl(url) : b;
 }
 
+/**
+ * The real components of the live stack: private PostgreSQL (with the services' databases), Redis and
+ * RabbitMQ processes, MongoDB or the embedded document store, the twin's Nomad API (on the simulation's
+ * scheduler) for nomad_server, the fake GitHub Enterprise, object storage (S3, or fileserved), and with
+ * `auth: 'ldap'` a private slapd holding the users (`ldap`), which federation-service's health check binds to;
+ * and the pipeline's stages for their containers, on those components.
+ */
 export function liveBackends(_profile: Profile, opts: LiveBackendOptions = {}): LiveBackends {
   const clients = Array.from({ length: opts.nomadClients ?? 3 }, (_, i) => ({ name: `ip-10-0-0-${i + 1}`, cpus: 8, memoryGb: 32 }));
+  const storage = opts.storage ?? 's3';
+  const pipeline = new PipelineServices({ timeScale: opts.timeScale ?? 1, storage });
   let postgres: Promise<StartedPostgres> | undefined;
   return {
     backends: {
@@ -88,8 +103,11 @@ export function liveBackends(_profile: Profile, opts: LiveBackendOptions = {}): 
       redis: () => configured(new RedisProvider(), 'redis', opts).start(),
       rabbitmq: () => configured(new RabbitMQProvider(), 'rabbitmq', opts).start(),
       mongo: () => configured(new MongoProvider(), 'mongo', opts).start(),
-      // A real Nomad when NOMAD_ADDR or a `nomad` binary is given, else the twin's Nomad API.
-      nomad_server: async () => (await startNomadBackend({ twin: (b) => b.withPort(0).withClients(clients) })).started,
+      // A real Nomad when NOMAD_ADDR or a `nomad` binary is given, else the twin's Nomad API, whose clients run the
+      // pipeline's build agent.
+      nomad_server: async () => (await startNomadBackend({ twin: (b) => b.withPort(0).withClients(clients).withTaskRunner(pipeline.runner) })).started,
+      // Outside AWS, the Services machine's own file store holds what S3 would.
+      ...(storage === 'fileserved' ? { fileserved: () => configured(new FileservedProvider(), 'fileserved', opts).start() } : {}),
     },
     externals: {
       github: () => new FakeGithub().withPort(0).withSeedData(defaultSeedData()).start() as Promise<StartedComponent>,
@@ -97,6 +115,8 @@ export function liveBackends(_profile: Profile, opts: LiveBackendOptions = {}): 
       ec2: () => (opts.awsEndpoint ? Promise.resolve(externalEndpoint('ec2', opts.awsEndpoint)) : new Ec2Api().withPort(0).start()),
       // The company directory: outside the Services machine, like GitHub Enterprise is with `auth: github`.
       ...(opts.auth === 'ldap' ? { ldap: () => configured(new LdapProvider(), 'ldap', opts).start() } : {}),
+      // S3 is AWS's, outside the Services machine: an endpoint from the environment, LocalStack with Docker, else s3rver in process.
+      ...(storage === 's3' ? { s3: () => configured(new S3Provider(), 's3', opts).start() } : {}),
     },
     migrate: async (name) => {
       const m = MIGRATIONS[name];
@@ -106,6 +126,7 @@ export function liveBackends(_profile: Profile, opts: LiveBackendOptions = {}): 
       const r = await (await postgres).runMigrations(m.database, m.migrations);
       return `${r.applied.length} migrations applied to ${m.database}${r.skipped.length ? `, ${r.skipped.length} already there` : ''} (exit 0)`;
     },
+    services: pipeline.factories,
   };
 }
 

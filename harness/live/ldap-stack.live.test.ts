@@ -26,8 +26,8 @@ describe('the live stack with auth: ldap', () => {
   });
 
   it('starts the directory as an external system only with auth: ldap', () => {
-    expect(Object.keys(externals).sort()).toEqual(['ec2', 'github', 'ldap']);
-    expect(Object.keys(liveBackends(profile, { auth: 'github' }).externals).sort()).toEqual(['ec2', 'github']);
+    expect(Object.keys(externals).sort()).toEqual(['ec2', 'github', 'ldap', 's3']);
+    expect(Object.keys(liveBackends(profile, { auth: 'github' }).externals).sort()).toEqual(['ec2', 'github', 's3']);
     const row = stack.rows.get('ldap')!;
     expect(row).toMatchObject({ kind: 'api', state: 'healthy' });
     expect(row.backend).toMatch(/^private slapd .* \(auto: local slapd/);

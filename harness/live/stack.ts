@@ -1,3 +1,4 @@
+import http from 'node:http';
 import { Worker } from 'node:worker_threads';
 import { fileURLToPath } from 'node:url';
 import type { Profile, Container } from '../../fixtures/schema.ts';
@@ -31,6 +32,41 @@ export type BackendFactory = () => Promise<StartedComponent>;
 /** Runs a migrator's migrations; resolves with what it did (the row's reason), rejects if it failed. */
 export type Migrator = (name: string) => Promise<string>;
 
+/** What an in-process service is started with. */
+export interface ServiceContext {
+  /** The container's name. */
+  name: string;
+  /** The real components and external systems by name (`postgres`, `rabbitmq`, `github`, …): those started later appear in it too. */
+  components: ReadonlyMap<string, StartedComponent>;
+  /** Where to listen: the documented port (offset), or 0 (a free one) when it has none or that one is taken. */
+  port: number;
+  /** The documented health path (`/health` when the profile documents none). */
+  healthPath: string;
+}
+
+/** An in-process service that started: where it answers, and its graceful and abrupt ends. */
+export interface ServiceHandle {
+  readonly port: number;
+  readonly healthUrl: string;
+  /** Graceful, and releases everything it opened; also after `kill()`. */
+  stop(): Promise<void>;
+  /** Abrupt: its sockets destroyed at once, nothing acknowledged; its health URL stops answering. */
+  kill(): void;
+}
+
+/** Starts a container as a service in this process (a pipeline stage) instead of a health-only worker thread. */
+export interface ServiceFactory {
+  /** The BACKEND column. */
+  backend: string;
+  /**
+   * The components it connects to beyond its startup dependencies: it starts after them, and fails when one did
+   * not start (picard-dispatcher lists no startup dependency, yet cannot be built without RabbitMQ).
+   */
+  needs: readonly string[];
+  /** Starts it; rejects with the listen error (`code` `EADDRINUSE`) when the port is taken, having closed what it opened. */
+  start(ctx: ServiceContext): Promise<ServiceHandle>;
+}
+
 export interface StackOptions {
   profile: Profile;
   /** Documented ports are published at `offset + port` (documented 80 → 20080): no clash with the machine's own. */
@@ -40,20 +76,24 @@ export interface StackOptions {
   externals?: Readonly<Record<string, BackendFactory>>;
   onChange?: (row: LiveRow) => void;
   migrate?: Migrator;
+  /** Containers run as in-process services, by name; the other containers without a backend are worker threads. */
+  services?: Readonly<Record<string, ServiceFactory>>;
 }
 
 const WORKER = fileURLToPath(new URL('./service-worker.mjs', import.meta.url));
 
 /**
  * The live stack: every container of the version profile as a separately killable service, started in the
- * order of the table's startup dependencies. Real components come from their providers; every other container
- * is a twin service in its own worker thread, listening on its documented port (offset) and answering its
- * documented health endpoint with 200, or 500 naming the dependencies that do not answer.
+ * order of the table's startup dependencies. Real components come from their providers, in-process services
+ * (the pipeline's stages) from their factories; every other container is a twin service in its own worker
+ * thread. Each listens on its documented port (offset) and answers its documented health endpoint with 200, or
+ * 500 naming the dependencies that do not answer.
  */
 export class LiveStack {
   readonly rows = new Map<string, LiveRow>();
   private readonly started = new Map<string, StartedComponent>();
   private readonly workers = new Map<string, Worker>();
+  private readonly services = new Map<string, ServiceHandle>();
   private readonly ports = new Map<string, number>();
   private readonly starting = new Map<string, Promise<void>>();
 
@@ -63,7 +103,8 @@ export class LiveStack {
     }
     for (const c of opts.profile.containers) {
       const kind: LiveKind = opts.backends[c.name] ? 'backend' : c.migrator ? 'migrator' : 'service';
-      this.rows.set(c.name, { name: c.name, kind, backend: kind === 'service' ? 'twin service (worker thread)' : kind === 'migrator' ? 'twin migrator (one-shot)' : 'pending', ports: [], state: 'pending', pid: undefined, healthUrl: undefined });
+      const backend = kind === 'service' ? (opts.services?.[c.name]?.backend ?? 'twin service (worker thread)') : kind === 'migrator' ? 'twin migrator (one-shot)' : 'pending';
+      this.rows.set(c.name, { name: c.name, kind, backend, ports: [], state: 'pending', pid: undefined, healthUrl: undefined });
     }
   }
 
@@ -81,7 +122,7 @@ export class LiveStack {
         }
       }),
     );
-    const plan = planStartup(this.opts.profile, new Set());
+    const plan = planStartup(this.withServiceNeeds(this.opts.profile), new Set());
     const byName = new Map(this.opts.profile.containers.map((c) => [c.name, c] as const));
     for (const wave of plan.waves) {
       await Promise.all(
@@ -99,6 +140,21 @@ export class LiveStack {
     return [...this.rows.values()].filter((r) => r.state === 'failed');
   }
 
+  /**
+   * The profile with each in-process service's needs among the containers added to its startup dependencies, for
+   * the boot order only: a service waits for what it connects to, as nomad-metrics waits for the Nomad server.
+   */
+  private withServiceNeeds(profile: Profile): Profile {
+    const names = new Set(profile.containers.map((c) => c.name));
+    return {
+      ...profile,
+      containers: profile.containers.map((c) => {
+        const needs = (this.opts.services?.[c.name]?.needs ?? []).filter((n) => names.has(n) && !c.startup_dependencies.includes(n));
+        return needs.length === 0 ? c : { ...c, startup_dependencies: [...c.startup_dependencies, ...needs] };
+      }),
+    };
+  }
+
   private set(name: string, patch: Partial<LiveRow>): void {
     const row = { ...this.rows.get(name)!, ...patch };
     this.rows.set(name, row);
@@ -108,6 +164,9 @@ export class LiveStack {
   private async startOne(c: Container): Promise<void> {
     const failedDep = c.startup_dependencies.find((d) => this.rows.get(d)?.state === 'failed');
     if (failedDep) return this.set(c.name, { state: 'failed', reason: `its startup dependency ${failedDep} did not start` });
+    const service = this.opts.services?.[c.name];
+    const failedNeed = service?.needs.find((d) => this.rows.get(d)?.state === 'failed');
+    if (failedNeed) return this.set(c.name, { state: 'failed', reason: `it needs ${failedNeed}, which did not start` });
     this.set(c.name, { state: c.migrator ? 'migrating' : 'starting' });
     try {
       const factory = this.opts.backends[c.name];
@@ -123,15 +182,30 @@ export class LiveStack {
         const done = this.opts.migrate ? await this.opts.migrate(c.name) : 'nothing to migrate (exit 0)';
         return this.set(c.name, { state: 'exited', reason: done });
       }
-      await this.startWorker(c);
+      if (service) await this.startService(c, service);
+      else await this.startWorker(c);
     } catch (e) {
       this.set(c.name, { state: 'failed', reason: (e as Error).message.split('\n')[0] });
     }
   }
 
+  private async startService(c: Container, factory: ServiceFactory): Promise<void> {
+    const documented = documentedPort(c);
+    const ctx = { name: c.name, components: this.started, healthPath: c.health?.path ?? '/health' };
+    // The documented port (offset) if it is free; otherwise any free port, and the table says which.
+    const start = (port: number) => factory.start({ ...ctx, port });
+    const handle = await start(documented !== null ? this.opts.portOffset + documented : 0).catch((e: NodeJS.ErrnoException) => {
+      if (e.code === 'EADDRINUSE') return start(0);
+      throw e;
+    });
+    this.services.set(c.name, handle);
+    this.ports.set(c.name, handle.port);
+    this.set(c.name, { ports: [`127.0.0.1:${handle.port}->${documented ?? handle.port}/tcp`], pid: process.pid, healthUrl: handle.healthUrl, state: 'healthy' });
+  }
+
   private async startWorker(c: Container): Promise<void> {
     const udp = c.ports.find((p) => p.protocol === 'udp' && !p.ephemeral);
-    const documented = c.health?.port ?? c.ports.find((p) => !p.ephemeral && p.host !== null && p.protocol === 'tcp')?.host ?? null;
+    const documented = documentedPort(c);
     const port = documented !== null ? this.opts.portOffset + documented : await freePort();
     // nomad-metrics lists no startup dependency, but polls the Nomad server: it waits for it to be up.
     if (c.name === 'nomad-metrics') await this.starting.get('nomad_server');
@@ -201,23 +275,28 @@ export class LiveStack {
     await Promise.all(
       [...this.rows.values()].map(async (row) => {
         if (!row.healthUrl || row.state === 'killed' || row.state === 'paused' || row.state === 'failed') return;
-        const ok = await fetch(row.healthUrl, { signal: AbortSignal.timeout(2000) }).then((r) => r.ok, () => false);
+        const ok = await answersOk(row.healthUrl, 2000);
         this.set(row.name, { state: ok ? 'healthy' : 'unhealthy' });
       }),
     );
   }
 
-  /** SIGKILL of a real component's process, or termination of a twin service's worker. */
+  /** SIGKILL of a real component's process, termination of a twin service's worker, the abrupt end of an in-process service. */
   async kill(name: string): Promise<void> {
     const s = this.started.get(name);
     if (s?.pid !== undefined) process.kill(s.pid, 'SIGKILL');
     const w = this.workers.get(name);
     if (w) await w.terminate();
+    this.services.get(name)?.kill();
     this.set(name, { state: 'killed' });
   }
 
-  /** A hung process: SIGSTOP for a real component, a worker that stops answering for a twin service. */
+  /**
+   * A hung process: SIGSTOP for a real component, a worker that stops answering for a twin service. An
+   * in-process service shares this process, which cannot be stopped without stopping the whole stack: refused.
+   */
   pause(name: string): void {
+    this.refuseInProcess(name, 'paused');
     const s = this.started.get(name);
     if (s?.pid !== undefined) process.kill(s.pid, 'SIGSTOP');
     this.workers.get(name)?.postMessage('pause');
@@ -226,10 +305,15 @@ export class LiveStack {
 
   /** SIGCONT / the worker answers again (what it held is answered). */
   unpause(name: string): void {
+    this.refuseInProcess(name, 'unpaused');
     const s = this.started.get(name);
     if (s?.pid !== undefined) process.kill(s.pid, 'SIGCONT');
     this.workers.get(name)?.postMessage('unpause');
     this.set(name, { state: 'healthy' });
+  }
+
+  private refuseInProcess(name: string, what: string): void {
+    if (this.services.has(name)) throw new Error(`${name} runs in the stack's own process: it cannot be ${what} (kill it instead)`);
   }
 
   /** The real data directory of a component, deleted (the seeds' `rm -rf /opt/nomad`, for a store). */
@@ -243,13 +327,37 @@ export class LiveStack {
 
   /** Stops everything, last wave first, and removes what the providers created. */
   async down(): Promise<void> {
+    // A stopped (SIGSTOP) process would not act on SIGTERM, nor answer the services closing their connections to
+    // it: let it run again first.
+    for (const [name, s] of this.started) if (this.rows.get(name)?.state === 'paused' && s.pid !== undefined) process.kill(s.pid, 'SIGCONT');
+    // The in-process services before the components: they hold connections to them.
+    await Promise.all([...this.services.values()].reverse().map((s) => s.stop().catch(() => undefined)));
+    this.services.clear();
     await Promise.all([...this.workers.values()].map((w) => w.terminate()));
     this.workers.clear();
-    // A stopped (SIGSTOP) process would not act on SIGTERM: let it run again first.
-    for (const [name, s] of this.started) if (this.rows.get(name)?.state === 'paused' && s.pid !== undefined) process.kill(s.pid, 'SIGCONT');
     for (const s of [...this.started.values()].reverse()) await s.stop().catch(() => undefined);
     this.started.clear();
   }
+}
+
+/** The port a container publishes: its health endpoint's, else its first fixed TCP port; null when it has none. */
+function documentedPort(c: Container): number | null {
+  return c.health?.port ?? c.ports.find((p) => !p.ephemeral && p.host !== null && p.protocol === 'tcp')?.host ?? null;
+}
+
+/**
+ * Whether a health endpoint answers 2xx within `timeoutMs`. Through node:http, not fetch: fetch refuses the
+ * Fetch standard's "bad ports", among them 10080, where `twin up` publishes frontend's port 80.
+ */
+function answersOk(url: string, timeoutMs: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const req = http.get(url, { timeout: timeoutMs }, (res) => {
+      res.resume();
+      resolve(res.statusCode !== undefined && res.statusCode >= 200 && res.statusCode < 300);
+    });
+    req.on('timeout', () => req.destroy());
+    req.on('error', () => resolve(false));
+  });
 }
 
 /** A `docker ps`-like table of the stack. */

@@ -38,11 +38,13 @@ export async function upCommand(args: { detach: boolean; scenario?: string; supe
   const scenario = args.scenario ? loadScenarioFile(args.scenario) : undefined;
   const version = scenario?.version ?? args.version ?? DEFAULT_VERSION;
   const profile = loadProfile(version);
-  // The scenario's topology decides what else runs: `auth: ldap` adds a private OpenLDAP for federation-service.
-  const { backends, externals, migrate } = liveBackends(profile, { ...backendOptionsFromEnv(), ...(scenario ? { auth: scenario.topology.auth } : {}) });
+  // The scenario's topology decides what else runs: `auth: ldap` adds a private OpenLDAP for federation-service,
+  // `storage` S3 or fileserved; its time scale is the build agents' (without one, builds take their own time).
+  const topology = scenario ? { auth: scenario.topology.auth, storage: scenario.topology.storage, timeScale: scenario.timeScale } : {};
+  const { backends, externals, migrate, services } = liveBackends(profile, { ...backendOptionsFromEnv(), ...topology });
   const t0 = Date.now();
   const print = (row: LiveRow) => io.stderr.write(`  ${row.name.padEnd(30)} ${row.state}${row.reason ? ` (${row.reason})` : ''}\n`);
-  const stack = new LiveStack({ profile, portOffset: PORT_OFFSET, backends, externals, migrate, onChange: args.supervise ? undefined : print });
+  const stack = new LiveStack({ profile, portOffset: PORT_OFFSET, backends, externals, services, migrate, onChange: args.supervise ? undefined : print });
   const endpoints = () => endpointsOf(stack.components);
   let stopping = false;
   const state = (ready: boolean, failed: boolean): StackState => ({ supervisorPid: process.pid, startedAt: new Date(t0).toISOString(), ready, failed, version, rows: [...stack.rows.values()], endpoints: endpoints() });

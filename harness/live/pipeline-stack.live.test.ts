@@ -1,0 +1,128 @@
+/**
+ * `twin up` carries real traffic: the live stack booted as `twin up` boots it (liveBackends with its defaults),
+ * its six pipeline containers as the real stages, and a push to the fake GitHub Enterprise built end to end.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { LiveStack } from './stack.ts';
+import { liveBackends } from './backends.ts';
+import { FOLLOWED_REPO } from './pipeline-services.ts';
+import { ACTION_LOGS, PIPELINE_DB } from './pipeline/index.ts';
+import { loadProfile } from '../../fixtures/load.ts';
+import { isPortOpen, type StartedMongo, type StartedPostgres, type StartedS3 } from '../providers/index.ts';
+import type { StartedFakeGithub } from '../github/server.ts';
+
+const STAGES = ['frontend', 'picard-dispatcher', 'schedulerer', 'output-processor', 'workflows-conductor', 'audit-log-service'];
+const CONFIG = `version: 2.1
+x-twin-duration-ms: 500
+jobs:
+  build:
+    docker:
+      - image: circleci/node:12
+    parallelism: 2
+    steps:
+      - checkout
+      - run: npm test
+workflows:
+  build:
+    jobs:
+      - build
+`;
+
+async function waitFor<T>(what: string, probe: () => Promise<T | undefined>, timeoutMs: number): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const v = await probe();
+    if (v !== undefined) return v;
+    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+describe('twin up with the pipeline stages', () => {
+  const profile = loadProfile('2.19.6');
+  const { backends, externals, migrate, services } = liveBackends(profile);
+  const stack = new LiveStack({ profile, portOffset: 14_000, backends, externals, services, migrate });
+  const component = <T>(name: string) => stack.components.get(name) as T;
+
+  beforeAll(async () => {
+    const failed = await stack.up();
+    expect(failed.map((f) => `${f.name}: ${f.reason}`)).toEqual([]);
+  });
+  afterAll(async () => {
+    await stack.down();
+  });
+
+  it('runs the six pipeline containers as in-process stages, each answering its health endpoint with 200', async () => {
+    await stack.refreshHealth();
+    for (const name of STAGES) {
+      const row = stack.rows.get(name)!;
+      expect(row, name).toMatchObject({ kind: 'service', backend: 'twin pipeline stage (in-process)', state: 'healthy', pid: process.pid });
+      const res = await fetch(row.healthUrl!);
+      expect(res.status, name).toBe(200);
+    }
+    expect(stack.rows.get('frontend')!.healthUrl).toBe('http://127.0.0.1:14080/health-check');
+    expect(stack.rows.get('workflows-conductor')!.healthUrl).toBe('http://127.0.0.1:23999/healthcheck');
+    expect(stack.rows.get('output-processor')!.ports).toEqual(['127.0.0.1:22585->8585/tcp']);
+    expect((await fetch(stack.rows.get('ready-agent')!.healthUrl!)).status).toBe(200);
+  });
+
+  it('builds a push: webhook → frontend → picard-dispatcher → schedulerer → Nomad → build agent → output-processor → workflows-conductor', async () => {
+    const ghe = component<StartedFakeGithub>('github');
+    const pushed = await ghe.push(FOLLOWED_REPO, { files: { '.circleci/config.yml': CONFIG }, message: 'twin up carries traffic' });
+    expect(pushed.deliveries.map((d) => d.statusCode)).toEqual([200]);
+    const postgres = component<StartedPostgres>('postgres');
+    const build = await waitFor(
+      'the build to succeed',
+      async () => {
+        const r = await postgres.query(PIPELINE_DB, 'SELECT b.id, b.status, w.status AS workflow FROM builds b JOIN workflows w ON w.id = b.workflow_id WHERE b.sha = $1', [pushed.commit.sha]);
+        const row = r.rows[0] as { id: string; status: string; workflow: string } | undefined;
+        return row?.status === 'succeeded' && row.workflow === 'succeeded' ? { id: Number(row.id) } : undefined;
+      },
+      30_000,
+    );
+    const logs = await component<StartedMongo>('mongo').store(PIPELINE_DB).collection(ACTION_LOGS).find({ build_id: build.id });
+    expect(logs).toHaveLength(1);
+    expect(logs[0]).toMatchObject({ status: 'succeeded' });
+    // Three lines from each of the two parallel containers.
+    expect((logs[0] as unknown as { lines: string[] }).lines).toHaveLength(6);
+    const objects = component<StartedS3>('s3').store();
+    expect((await objects.list(`action-logs/${build.id}/`)).length).toBeGreaterThan(0);
+    // audit-log-service writes what frontend, schedulerer and output-processor fired, a file a second.
+    await waitFor('an audit log file', async () => ((await objects.list('audit-logs/audit_log/v1/')).length > 0 ? true : undefined), 5_000);
+  });
+
+  it('refuses to pause a stage: it shares the stack process', () => {
+    expect(() => stack.pause('schedulerer')).toThrow(/cannot be paused/);
+    expect(stack.rows.get('schedulerer')!.state).toBe('healthy');
+  });
+
+  it('kills output-processor: its row says killed and its health endpoint stops answering', async () => {
+    const url = stack.rows.get('output-processor')!.healthUrl!;
+    await stack.kill('output-processor');
+    await expect(fetch(url, { signal: AbortSignal.timeout(2_000) })).rejects.toThrow();
+    await stack.refreshHealth();
+    expect(stack.rows.get('output-processor')!.state).toBe('killed');
+  });
+
+  it('SIGKILLs RabbitMQ: the consumers answer 500 naming it', async () => {
+    await stack.kill('rabbitmq');
+    const url = stack.rows.get('picard-dispatcher')!.healthUrl!;
+    const failing = await waitFor(
+      'picard-dispatcher to report rabbitmq',
+      async () => {
+        const res = await fetch(url);
+        return res.status === 500 ? ((await res.json()) as { failing: string[] }).failing : undefined;
+      },
+      5_000,
+    );
+    expect(failing).toEqual(['rabbitmq']);
+  });
+
+  it('down leaves nothing listening: the stages and the components are stopped', async () => {
+    const urls = STAGES.map((s) => new URL(stack.rows.get(s)!.healthUrl!));
+    const postgres = component<StartedPostgres>('postgres');
+    await stack.down();
+    for (const u of urls) expect(await isPortOpen('127.0.0.1', Number(u.port)), u.href).toBe(false);
+    expect(await isPortOpen('127.0.0.1', postgres.port)).toBe(false);
+  });
+});

@@ -1,0 +1,111 @@
+import { describe, expect, it } from 'vitest';
+import { LiveStack, type ServiceFactory, type ServiceHandle } from './stack.ts';
+import { loadProfile } from '../../fixtures/load.ts';
+import type { StartedComponent } from '../providers/index.ts';
+
+// In-process services of the live stack, with fake components and factories: no process, no port is opened.
+const full = loadProfile('2.19.6');
+const profile = { ...full, containers: full.containers.filter((c) => ['postgres', 'rabbitmq', 'frontend', 'picard-dispatcher'].includes(c.name)) };
+
+function component(name: string, log: string[]): StartedComponent {
+  return {
+    name,
+    backend: 'embedded',
+    backendDetail: `fake ${name}`,
+    url: `fake://${name}`,
+    host: '127.0.0.1',
+    port: 1,
+    pid: undefined,
+    dataDir: undefined,
+    stop: async () => void log.push(`stop ${name}`),
+    [Symbol.asyncDispose]: async () => undefined,
+  };
+}
+
+function service(needs: string[], log: string[], start: (port: number) => Promise<ServiceHandle>): ServiceFactory {
+  return {
+    backend: 'fake stage (in-process)',
+    needs,
+    start: ({ name, port, components }) => {
+      log.push(`start ${name} on ${port} after ${[...components.keys()].join(',')}`);
+      return start(port);
+    },
+  };
+}
+
+function handle(name: string, port: number, log: string[]): ServiceHandle {
+  return { port, healthUrl: `http://127.0.0.1:${port}/health`, stop: async () => void log.push(`stop ${name}`), kill: () => void log.push(`kill ${name}`) };
+}
+
+describe('LiveStack with in-process services', () => {
+  it('starts a service after the components it needs, on its documented port (offset), and stops it before them', async () => {
+    const log: string[] = [];
+    const stack = new LiveStack({
+      profile,
+      portOffset: 20_000,
+      backends: { postgres: async () => component('postgres', log), rabbitmq: async () => component('rabbitmq', log) },
+      services: {
+        frontend: service(['postgres', 'rabbitmq'], log, async (port) => handle('frontend', port, log)),
+        'picard-dispatcher': service(['rabbitmq'], log, async (port) => handle('picard-dispatcher', port === 0 ? 40_001 : port, log)),
+      },
+    });
+    expect(await stack.up()).toEqual([]);
+    expect(log.filter((l) => l.startsWith('start'))).toEqual(['start frontend on 20080 after postgres,rabbitmq', 'start picard-dispatcher on 0 after postgres,rabbitmq']);
+    expect(stack.rows.get('frontend')).toMatchObject({ kind: 'service', backend: 'fake stage (in-process)', state: 'healthy', ports: ['127.0.0.1:20080->80/tcp'], healthUrl: 'http://127.0.0.1:20080/health', pid: process.pid });
+    expect(stack.rows.get('picard-dispatcher')!.ports).toEqual(['127.0.0.1:40001->40001/tcp']);
+
+    expect(() => stack.pause('frontend')).toThrow(/cannot be paused/);
+    log.length = 0;
+    await stack.kill('frontend');
+    expect(stack.rows.get('frontend')!.state).toBe('killed');
+    // A killed service is still stopped: that releases what it opened.
+    await stack.down();
+    expect(log).toEqual(['kill frontend', 'stop picard-dispatcher', 'stop frontend', 'stop rabbitmq', 'stop postgres']);
+  });
+
+  it('falls back to a free port when the documented one is taken', async () => {
+    const log: string[] = [];
+    const stack = new LiveStack({
+      profile,
+      portOffset: 20_000,
+      backends: { postgres: async () => component('postgres', log), rabbitmq: async () => component('rabbitmq', log) },
+      services: {
+        frontend: service([], log, async (port) => {
+          if (port !== 0) throw Object.assign(new Error(`listen EADDRINUSE: address already in use 127.0.0.1:${port}`), { code: 'EADDRINUSE' });
+          return handle('frontend', 40_002, log);
+        }),
+      },
+    });
+    await stack.up();
+    expect(stack.rows.get('frontend')).toMatchObject({ state: 'healthy', ports: ['127.0.0.1:40002->80/tcp'] });
+    await stack.down();
+  });
+
+  it('marks a service failed with the reason: its own error, or a component it needs that did not start', async () => {
+    const log: string[] = [];
+    const stack = new LiveStack({
+      profile,
+      portOffset: 20_000,
+      backends: {
+        postgres: async () => component('postgres', log),
+        rabbitmq: async () => {
+          throw new Error('rabbitmq: beam.smp exited with code 1\nlast lines …');
+        },
+      },
+      services: {
+        frontend: service([], log, async () => {
+          throw new Error('frontend needs mongo, which this stack did not start');
+        }),
+        'picard-dispatcher': service(['rabbitmq'], log, async (port) => handle('picard-dispatcher', port, log)),
+      },
+    });
+    const failed = await stack.up();
+    expect(Object.fromEntries(failed.map((f) => [f.name, f.reason]))).toEqual({
+      rabbitmq: 'rabbitmq: beam.smp exited with code 1',
+      frontend: 'frontend needs mongo, which this stack did not start',
+      'picard-dispatcher': 'it needs rabbitmq, which did not start',
+    });
+    expect(log.some((l) => l.startsWith('start picard-dispatcher'))).toBe(false);
+    await stack.down();
+  });
+});
