@@ -1,5 +1,5 @@
 import type http from 'node:http';
-import { HttpStage, send } from './pipeline/http-util.ts';
+import { HttpService, send } from './pipeline/http-util.ts';
 
 /** Something a stage cannot work without, and whether it answers now. */
 export interface HealthCheck {
@@ -16,36 +16,17 @@ export const CHECK_TIMEOUT_MS = 750;
  * check passes, else 500 naming those that fail, in the shape the worker services answer ("200 indicates basic
  * health, 500 indicates bad configuration"), so ready-agent and the services that depend on it read it alike.
  */
-export class StageHealth {
-  private readonly http: HttpStage;
-
+export class StageHealth extends HttpService {
   constructor(private readonly opts: { service: string; path: string; port: number; checks: readonly HealthCheck[] }) {
-    this.http = new HttpStage((req, res) => this.answer(req, res), opts.port);
+    super(opts.port);
   }
 
-  get port(): number {
-    return this.http.port;
+  /** The health endpoint's URL. */
+  override get url(): string {
+    return `${super.url}${this.opts.path}`;
   }
 
-  get url(): string {
-    return `${this.http.url}${this.opts.path}`;
-  }
-
-  /** Listens; rejects with the listen error (`EADDRINUSE`) when the port is taken. */
-  start(): Promise<void> {
-    return this.http.start();
-  }
-
-  stop(): Promise<void> {
-    return this.http.stop();
-  }
-
-  /** Closes the listener and every open connection: the endpoint stops answering at once. */
-  kill(): void {
-    this.http.kill();
-  }
-
-  private async answer(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
+  protected async route(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
     const path = (req.url ?? '/').split('?')[0];
     if (req.method !== 'GET' || (path !== this.opts.path && path !== `${this.opts.path}/`)) return send(res, 404, { message: 'Not Found' });
     const results = await Promise.all(this.opts.checks.map(async (c) => ({ name: c.name, ok: await passes(c) })));

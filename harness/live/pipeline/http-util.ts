@@ -79,6 +79,11 @@ export abstract class HttpService {
     return this.http.url;
   }
 
+  get port(): number {
+    return this.http.port;
+  }
+
+  /** Listens; rejects with the listen error (`EADDRINUSE`) when the port is taken. */
   start(): Promise<void> {
     return this.http.start();
   }
@@ -87,6 +92,7 @@ export abstract class HttpService {
     return this.http.stop();
   }
 
+  /** Closes the listener and every open connection: it stops answering at once. */
   kill(): void {
     this.http.kill();
   }
