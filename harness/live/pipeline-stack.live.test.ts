@@ -10,23 +10,9 @@ import { ACTION_LOGS, PIPELINE_DB } from './pipeline/index.ts';
 import { loadProfile } from '../../fixtures/load.ts';
 import { isPortOpen, type StartedMongo, type StartedPostgres, type StartedS3 } from '../providers/index.ts';
 import type { StartedFakeGithub } from '../github/server.ts';
+import { TWO_CONTAINER_CONFIG as CONFIG } from './pipeline/test-config.ts';
 
 const STAGES = ['frontend', 'picard-dispatcher', 'schedulerer', 'output-processor', 'workflows-conductor', 'audit-log-service'];
-const CONFIG = `version: 2.1
-x-twin-duration-ms: 500
-jobs:
-  build:
-    docker:
-      - image: circleci/node:12
-    parallelism: 2
-    steps:
-      - checkout
-      - run: npm test
-workflows:
-  build:
-    jobs:
-      - build
-`;
 
 async function waitFor<T>(what: string, probe: () => Promise<T | undefined>, timeoutMs: number): Promise<T> {
   const deadline = Date.now() + timeoutMs;

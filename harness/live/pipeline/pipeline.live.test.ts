@@ -18,25 +18,11 @@ import { Schedulerer } from './schedulerer.ts';
 import { OutputProcessor, outputKey } from './output-processor.ts';
 import { BuildAgentRunner } from './build-agent-runner.ts';
 import { ledger, queueTimePercentiles } from './ledger.ts';
+import { TWO_CONTAINER_CONFIG as CONFIG } from './test-config.ts';
 import { ACTION_LOGS, PIPELINE_DB, PIPELINE_MIGRATIONS, RUN_QUEUE } from './schema.ts';
 
 const REPO = 'GERey/pipeline';
 const SECRET = 'pipeline-hook-secret';
-const CONFIG = `version: 2.1
-x-twin-duration-ms: 500
-jobs:
-  build:
-    docker:
-      - image: circleci/node:12
-    parallelism: 2
-    steps:
-      - checkout
-      - run: npm test
-workflows:
-  build:
-    jobs:
-      - build
-`;
 
 let pgh: StartedPostgres | undefined;
 let redisH: StartedRedis | undefined;
