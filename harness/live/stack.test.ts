@@ -37,17 +37,22 @@ function handle(name: string, port: number, log: string[]): ServiceHandle {
   return { port, healthUrl: `http://127.0.0.1:${port}/health`, stop: async () => void log.push(`stop ${name}`), kill: () => void log.push(`kill ${name}`) };
 }
 
+/** The stack of `profile` on fake PostgreSQL and RabbitMQ, with these in-process services. */
+function withFakeComponents(log: string[], services: Record<string, ServiceFactory>): LiveStack {
+  return new LiveStack({
+    profile,
+    portOffset: 20_000,
+    backends: { postgres: async () => component('postgres', log), rabbitmq: async () => component('rabbitmq', log) },
+    services,
+  });
+}
+
 describe('LiveStack with in-process services', () => {
   it('starts a service after the components it needs, on its documented port (offset), and stops it before them', async () => {
     const log: string[] = [];
-    const stack = new LiveStack({
-      profile,
-      portOffset: 20_000,
-      backends: { postgres: async () => component('postgres', log), rabbitmq: async () => component('rabbitmq', log) },
-      services: {
-        frontend: service(['postgres', 'rabbitmq'], log, async (port) => handle('frontend', port, log)),
-        'picard-dispatcher': service(['rabbitmq'], log, async (port) => handle('picard-dispatcher', port === 0 ? 40_001 : port, log)),
-      },
+    const stack = withFakeComponents(log, {
+      frontend: service(['postgres', 'rabbitmq'], log, async (port) => handle('frontend', port, log)),
+      'picard-dispatcher': service(['rabbitmq'], log, async (port) => handle('picard-dispatcher', port === 0 ? 40_001 : port, log)),
     });
     expect(await stack.up()).toEqual([]);
     expect(log.filter((l) => l.startsWith('start'))).toEqual(['start frontend on 20080 after postgres,rabbitmq', 'start picard-dispatcher on 0 after postgres,rabbitmq']);
@@ -65,16 +70,11 @@ describe('LiveStack with in-process services', () => {
 
   it('falls back to a free port when the documented one is taken', async () => {
     const log: string[] = [];
-    const stack = new LiveStack({
-      profile,
-      portOffset: 20_000,
-      backends: { postgres: async () => component('postgres', log), rabbitmq: async () => component('rabbitmq', log) },
-      services: {
-        frontend: service([], log, async (port) => {
-          if (port !== 0) throw Object.assign(new Error(`listen EADDRINUSE: address already in use 127.0.0.1:${port}`), { code: 'EADDRINUSE' });
-          return handle('frontend', 40_002, log);
-        }),
-      },
+    const stack = withFakeComponents(log, {
+      frontend: service([], log, async (port) => {
+        if (port !== 0) throw Object.assign(new Error(`listen EADDRINUSE: address already in use 127.0.0.1:${port}`), { code: 'EADDRINUSE' });
+        return handle('frontend', 40_002, log);
+      }),
     });
     await stack.up();
     expect(stack.rows.get('frontend')).toMatchObject({ state: 'healthy', ports: ['127.0.0.1:40002->80/tcp'] });

@@ -71,6 +71,13 @@ type Step = { atMs: number; order: number } & ({ kind: 'workflow'; workflow: Pla
 
 const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 
+/** Whether a GET answers 2xx within `timeoutMs` (its body read, so the connection is reused). */
+const answersOk = (url: string, timeoutMs: number): Promise<boolean> =>
+  fetch(url, { signal: AbortSignal.timeout(timeoutMs) }).then(
+    async (r) => (await r.text(), r.ok),
+    () => false,
+  );
+
 /**
  * Replays a scenario on the live pipeline in compressed wall-clock time: the simulation's arrivals (same seed,
  * same streams) become pushes to the fake GitHub Enterprise, scheduled workflows become pipeline triggers,
@@ -164,11 +171,7 @@ async function replay(
   const uiRequests: Promise<void>[] = [];
   const request = async (kind: string, path: string): Promise<void> => {
     ui.requests++;
-    const ok = await fetch(`${stack.frontend.url}${path}`, { signal: AbortSignal.timeout(5_000) }).then(
-      async (r) => (await r.text(), r.ok),
-      () => false,
-    );
-    if (!ok) {
+    if (!(await answersOk(`${stack.frontend.url}${path}`, 5_000))) {
       ui.failed++;
       ui.failed_by_kind[kind] = (ui.failed_by_kind[kind] ?? 0) + 1;
     }
@@ -242,10 +245,7 @@ async function replay(
       if (depths) telegraf.gauge('circle.build-queue.runnable.builds', depths['run-queue'] ?? 0);
       const c = stack.nomad.scheduler.counts();
       // nomad-metrics polls the Nomad server: a poll that gets no answer is a poll failure.
-      const polled = await fetch(`${stack.nomad.url}/v1/status/leader`, { signal: AbortSignal.timeout(1_000) }).then(
-        async (r) => (await r.text(), r.ok),
-        () => false,
-      );
+      const polled = await answersOk(`${stack.nomad.url}/v1/status/leader`, 1_000);
       telegraf.gauge('circle.nomad.server_agent.poll_failure', polled ? 0 : 1);
       telegraf.gauge('circle.nomad.server_agent.jobs.pending', c.pending);
       telegraf.gauge('circle.nomad.server_agent.jobs.running', c.running);

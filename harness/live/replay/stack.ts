@@ -330,7 +330,7 @@ export class ReplayStack {
     if ((target === 'services_machine' || target === 'nomad_client') && (action === 'partition' || action === 'heal')) return this.partition(action === 'partition');
     if (target === 'nomad_server') return this.nomadServer(action);
     if (target === 'nomad_client') return this.fleet(action, count);
-    if (target === 'mongo' && this.mongo.pid === undefined) return this.mongoOutage(action);
+    if (target === 'mongo' && this.mongo.backend === 'embedded') return this.mongoOutage(action);
     const stage = this.stages.get(target);
     if (stage) {
       switch (action) {
@@ -376,14 +376,7 @@ export class ReplayStack {
     if (on) {
       this.fleetLink.cut('blackhole');
       this.runner.setPartitioned(true);
-      const timeoutMs = this.afterHeartbeatTimeout(() => {
-        if (!this.partitioned) return;
-        for (const id of nodes) {
-          if (this.nomad.scheduler.node(id)?.status !== 'ready') continue;
-          this.nomad.state.setNodeStatus(id, 'down');
-          this.downByPartition.add(id);
-        }
-      });
+      const timeoutMs = this.markDownAfterHeartbeatTimeout(nodes, () => this.partitioned, this.downByPartition);
       return `build agents' traffic to output-processor blackholed (TCP proxy); the ${nodes.length} clients' heartbeats stop: marked down after ${Math.round(timeoutMs)} ms (${HEARTBEAT_TIMEOUT_MS / 1000} s of scenario time)`;
     }
     const down = [...this.downByPartition];
@@ -396,10 +389,19 @@ export class ReplayStack {
     return `network back; ${down.length} clients had been marked down and re-registered; ${held} starts and reports had been held`;
   }
 
-  /** Runs `fn` once Nomad's heartbeat timeout (scaled to wall time) has passed; returns that wait in ms. */
-  private afterHeartbeatTimeout(fn: () => void): number {
+  /**
+   * Once Nomad's heartbeat timeout (scaled to wall time) has passed, the server marks down each of `ids` that is
+   * still ready and still unheard of (`silent`), recording it in `into`; returns that wait in ms.
+   */
+  private markDownAfterHeartbeatTimeout(ids: readonly string[], silent: (id: string) => boolean, into: Set<string>): number {
     const ms = HEARTBEAT_TIMEOUT_MS / this.opts.timeScale;
-    this.later(ms, fn);
+    this.later(ms, () => {
+      for (const id of ids) {
+        if (!silent(id) || this.nomad.scheduler.node(id)?.status !== 'ready') continue;
+        this.nomad.state.setNodeStatus(id, 'down');
+        into.add(id);
+      }
+    });
     return ms;
   }
 
@@ -419,14 +421,7 @@ export class ReplayStack {
     const all = this.nomad.state.nodeIds();
     const up = all.filter((id) => !this.agentGone.has(id) && this.nomad.scheduler.node(id)?.status === 'ready').slice(0, count);
     const names = (ids: string[]) => ids.map((id) => this.nomad.scheduler.node(id)?.name ?? id).join(', ') || 'none';
-    const markDownLater = (ids: string[]) =>
-      this.afterHeartbeatTimeout(() => {
-        for (const id of ids) {
-          if (!this.agentGone.has(id) || this.nomad.scheduler.node(id)?.status !== 'ready') continue;
-          this.nomad.state.setNodeStatus(id, 'down');
-          this.downByAgent.add(id);
-        }
-      });
+    const markDownLater = (ids: string[]) => this.markDownAfterHeartbeatTimeout(ids, (id) => this.agentGone.has(id), this.downByAgent);
     switch (action) {
       case 'kill':
       case 'stop': {
@@ -481,7 +476,7 @@ export class ReplayStack {
    * can read what it holds (a real mongod's data dir would be read the same way).
    */
   readyForAccounting(): void {
-    if (this.mongo.pid === undefined && this.mongo.mongoClient === undefined) this.mongo.setEmbeddedDown(false);
+    if (this.mongo.backend === 'embedded') this.mongo.setEmbeddedDown(false);
   }
 
   /** The embedded document store (no mongod here) refuses every operation until started again; data is kept. */
