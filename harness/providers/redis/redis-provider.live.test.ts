@@ -1,4 +1,4 @@
-import { tmpdir } from 'node:os';
+import { privateDataRoot } from '../temp-dir.ts';
 import { afterAll, describe, expect, it } from 'vitest';
 import { expectCleanStop } from '../stop-contract.ts';
 import { waitForPortClosed } from '../wait.ts';
@@ -16,7 +16,7 @@ describe('RedisProvider, local backend (a private redis-server)', () => {
     expect(redis.backend).toBe('local');
     expect(redis.backendDetail).toMatch(/private redis-server 7.*auto: local redis-server/);
     expect(redis.port).not.toBe(6379);
-    expect(redis.dataDir?.startsWith(tmpdir())).toBe(true);
+    expect(redis.dataDir?.startsWith(privateDataRoot())).toBe(true);
     expect(redis.url).toBe(`redis://127.0.0.1:${redis.port}`);
     const client = redis.client();
     await client.set('step-output:1', 'hello');

@@ -1,5 +1,5 @@
 import { existsSync, readFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { privateDataRoot } from '../temp-dir.ts';
 import { join } from 'node:path';
 import {
   CompleteMultipartUploadCommand,
@@ -68,7 +68,7 @@ describe('S3Provider, embedded backend (s3rver in this process)', () => {
     expect(s3.url).toBe(`http://127.0.0.1:${s3.port}`);
     expect(s3.port).not.toBe(4568); // s3rver's default port: a free one was taken instead
     expect(s3.pid).toBeUndefined();
-    expect(s3.dataDir?.startsWith(join(tmpdir(), 'twin-s3-'))).toBe(true);
+    expect(s3.dataDir?.startsWith(join(privateDataRoot(), 'twin-s3-'))).toBe(true);
     expect([s3.bucket, s3.region, s3.credentials.accessKeyId]).toEqual(['twin-live', 'us-east-1', 'S3RVER']);
     expect(s3.clientConfig()).toMatchObject({ endpoint: s3.url, forcePathStyle: true });
     expect((await client.send(new ListObjectsV2Command({ Bucket: 'twin-live' }))).KeyCount).toBe(0);
@@ -222,7 +222,7 @@ describe('FileservedProvider, embedded backend', () => {
 
   it('serves a temp dir over HTTP on a free port, and says why auto chose it', () => {
     expect([fs.name, fs.backend, fs.pid, fs.url]).toEqual(['fileserved', 'embedded', undefined, `http://127.0.0.1:${fs.port}`]);
-    expect(fs.dataDir?.startsWith(join(tmpdir(), 'twin-fileserved-'))).toBe(true);
+    expect(fs.dataDir?.startsWith(join(privateDataRoot(), 'twin-fileserved-'))).toBe(true);
     expect(fs.backendDetail).toMatch(/^embedded fileserved .* on 127\.0\.0\.1:\d+, objects as files in .*\/objects \(auto: no URL given; .*\)$/);
   });
 
