@@ -1,5 +1,6 @@
 import { parseArgs } from 'node:util';
 import { suggest } from '../../sim/util/suggest.ts';
+import { BackendChoiceError, parseBackendChoices, type BackendChoices } from '../live/backend-choice.ts';
 
 /** A bad command line: exit 2, with what was wrong and a hint. */
 export class CliError extends Error {
@@ -37,6 +38,7 @@ export const OPTIONS: Record<string, OptionSpec> = {
   sweep: { type: 'string', multiple: true, value: 'key=v1,v2', description: 'a parameter to sweep (repeatable)', commands: ['tune'] },
   detach: { type: 'boolean', short: 'd', description: 'return once the stack is healthy and leave it running', commands: ['up'] },
   scenario: { type: 'string', value: 'FILE', description: 'scenario whose topology the stack follows', commands: ['up'] },
+  backend: { type: 'string', multiple: true, value: 'KIND|C=KIND', description: 'live backends: `embedded` for every component that has one, or per component (postgres=local,rabbitmq=embedded); also TWIN_BACKEND', commands: ['run', 'agree', 'up'] },
   supervise: { type: 'boolean', description: 'internal: run as the detached supervisor of `twin up -d`', commands: ['up'] },
   quiet: { type: 'boolean', short: 'q', description: 'no progress output', commands: ['run', 'conformance', 'explore', 'agree', 'dr', 'tune'] },
   help: { type: 'boolean', short: 'h', description: 'show help', commands: [...COMMANDS] },
@@ -55,6 +57,8 @@ export interface ParsedArgs {
   sweep: string[];
   detach: boolean;
   scenario?: string;
+  /** Backend choices per component, parsed (`--backend`); TWIN_BACKEND is read where they are used. */
+  backends: BackendChoices;
   quiet: boolean;
   help: boolean;
   supervise: boolean;
@@ -67,10 +71,19 @@ function integer(flag: string, text: string, min: number, max: number): number {
   return n;
 }
 
+function backendsOf(specs: readonly string[] | undefined): BackendChoices {
+  try {
+    return parseBackendChoices(specs ?? [], '--backend');
+  } catch (e) {
+    if (e instanceof BackendChoiceError) throw new CliError(e.message, e.hint);
+    throw e;
+  }
+}
+
 /** Parses `twin <command> [files] [options]` into a typed value; throws CliError. Pure: no I/O. */
 export function parseCliArgs(argv: readonly string[]): ParsedArgs {
   const [first, ...rest] = argv;
-  if (first === undefined || first === '--help' || first === '-h') return { command: 'help', files: [], json: false, sweep: [], detach: false, quiet: false, help: true, supervise: false };
+  if (first === undefined || first === '--help' || first === '-h') return { command: 'help', files: [], json: false, sweep: [], detach: false, backends: {}, quiet: false, help: true, supervise: false };
   if (!(COMMANDS as readonly string[]).includes(first)) {
     const s = suggest(first, COMMANDS);
     throw new CliError(`unknown command \`${first}\`${s ? `; did you mean \`${s}\`?` : ''}`, `commands: ${COMMANDS.join(', ')}`);
@@ -102,6 +115,7 @@ export function parseCliArgs(argv: readonly string[]): ParsedArgs {
     json: v.json === true,
     sweep: (v.sweep as string[] | undefined) ?? [],
     detach: v.detach === true,
+    backends: backendsOf(v.backend as string[] | undefined),
     quiet: v.quiet === true,
     help: v.help === true,
     supervise: v.supervise === true,

@@ -17,6 +17,7 @@ import { exploreCommand } from './commands/explore.ts';
 import { upCommand, statusCommand, downCommand } from './commands/live-stack.ts';
 import { runLive, checkLiveSupport, LiveUnsupportedError } from '../live/replay/run-live.ts';
 import { backendOptionsFromEnv } from '../live/backends.ts';
+import { BackendChoiceError, backendChoices, type BackendChoices } from '../live/backend-choice.ts';
 import { ProviderError } from '../providers/index.ts';
 import { toJson } from '../../reports/json.ts';
 
@@ -61,7 +62,7 @@ export async function main(argv: readonly string[], io: CliIo = { stdout: proces
       case 'explore':
         return await exploreCommand(args, io);
       case 'up':
-        return await upCommand({ detach: args.detach, supervise: args.supervise, ...(args.scenario ? { scenario: args.scenario } : {}), ...(args.version ? { version: args.version } : {}) }, io);
+        return await upCommand({ detach: args.detach, supervise: args.supervise, backends: withEnvBackends(args), ...(args.scenario ? { scenario: args.scenario } : {}), ...(args.version ? { version: args.version } : {}) }, io);
       case 'status':
         return await statusCommand({ json: args.json }, io);
       case 'down':
@@ -91,6 +92,16 @@ export async function main(argv: readonly string[], io: CliIo = { stdout: proces
       err(`twin: the live stack did not start: ${e.message}${e.hint ? `\n  hint: ${e.hint}` : ''}`);
       return EXIT.badInput;
     }
+    throw e;
+  }
+}
+
+/** `TWIN_BACKEND`'s choices with the command line's on top (a bad TWIN_BACKEND is bad input, exit 2). */
+function withEnvBackends(args: ParsedArgs): BackendChoices {
+  try {
+    return { ...backendChoices([]), ...args.backends };
+  } catch (e) {
+    if (e instanceof BackendChoiceError) throw new CliError(e.message, e.hint);
     throw e;
   }
 }
@@ -140,7 +151,7 @@ async function runCommand(args: ParsedArgs, out: (s: string) => void, err: (s: s
     let files: Record<string, string>;
     if (live) {
       const { urls } = backendOptionsFromEnv();
-      const r = await runLive(scenario, profile, { ...(urls ? { urls } : {}), onProgress, log: (line) => (args.quiet ? undefined : (progress.clear(), err(`  ${line}`))) });
+      const r = await runLive(scenario, profile, { ...(urls ? { urls } : {}), choice: withEnvBackends(args), onProgress, log: (line) => (args.quiet ? undefined : (progress.clear(), err(`  ${line}`))) });
       report = r.report;
       files = { ...r.files, 'sim-report.json': toJson(r.sim) };
     } else {

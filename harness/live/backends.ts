@@ -9,9 +9,7 @@ import { DATABASES, MIGRATIONS } from './migrations.ts';
 import { PipelineServices } from './pipeline-services.ts';
 import { Ec2Api } from '../ec2/server.ts';
 
-/** What the live stack starts for real: containers backed by real components, and the systems around them. */
-/** The components whose backend can be chosen, and given as an external URL. */
-type Chosen = 'postgres' | 'redis' | 'rabbitmq' | 'mongo' | 'ldap' | 's3' | 'fileserved';
+import type { Chosen } from './backend-choice.ts';
 
 export interface LiveBackends {
   /** By container name: started in the container's place in the boot order. */

@@ -1,3 +1,4 @@
+import type { Chosen } from '../backend-choice.ts';
 import { performance } from 'node:perf_hooks';
 import type { Profile } from '../../../fixtures/schema.ts';
 import type { SettledScenario, SettledFault } from '../../../sim/scenario/settled.ts';
@@ -50,8 +51,8 @@ export function checkLiveSupport(scenario: SettledScenario): void {
 export interface LiveRunOptions {
   /** Scenario ms per wall ms; default the scenario's `time_scale` (60). */
   timeScale?: number;
-  choice?: Partial<Record<'postgres' | 'redis' | 'rabbitmq', BackendChoice>>;
-  urls?: Partial<Record<'postgres' | 'redis' | 'rabbitmq', string>>;
+  choice?: Partial<Record<Chosen, BackendChoice>>;
+  urls?: Partial<Record<Chosen, string>>;
   /** Lines for people (boot steps, faults as they happen). */
   log?: (line: string) => void;
   /** Scenario time reached and where it ends, every statsd interval. */

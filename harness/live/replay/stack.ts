@@ -1,5 +1,6 @@
 import pg from 'pg';
 import type { Redis } from 'ioredis';
+import type { Chosen } from '../backend-choice.ts';
 import type { SettledScenario } from '../../../sim/scenario/settled.ts';
 import { FileservedProvider, MongoProvider, PostgresProvider, RabbitMQProvider, RedisProvider, S3Provider, type BackendChoice, type DocumentStore, type ObjectStore, type StartedMongo, type StartedPostgres, type StartedRabbitMQ, type StartedRedis, type StartedS3, type StartedFileserved } from '../../providers/index.ts';
 import { signalPid } from '../../providers/stop-process.ts';
@@ -67,8 +68,8 @@ export interface ReplayStackOptions {
   profile: Profile;
   timeScale: number;
   /** Backend per component (default `auto`: private local processes here). */
-  choice?: Partial<Record<'postgres' | 'redis' | 'rabbitmq', BackendChoice>>;
-  urls?: Partial<Record<'postgres' | 'redis' | 'rabbitmq', string>>;
+  choice?: Partial<Record<Chosen, BackendChoice>>;
+  urls?: Partial<Record<Chosen, string>>;
   log?: (line: string) => void;
 }
 
@@ -152,9 +153,9 @@ export class ReplayStack {
       this.timed('redis', configured(new RedisProvider(), 'redis', this.opts).start()),
       this.timed('rabbitmq', configured(new RabbitMQProvider(), 'rabbitmq', this.opts).start()),
       // MongoDB: a system mongod or Docker when there is one, else the embedded document store.
-      this.timed('mongo', new MongoProvider().start()),
+      this.timed('mongo', configured(new MongoProvider(), 'mongo', this.opts).start()),
       // Object storage: LocalStack with Docker, else the embedded S3 server; or fileserved on local disk.
-      this.timed<StartedS3 | StartedFileserved>('objects', scenario.topology.storage === 'fileserved' ? new FileservedProvider().start() : new S3Provider().start()),
+      this.timed<StartedS3 | StartedFileserved>('objects', scenario.topology.storage === 'fileserved' ? configured(new FileservedProvider(), 'fileserved', this.opts).start() : configured(new S3Provider(), 's3', this.opts).start()),
     ]);
     const all = [pgh, redisH, mq, mongo, objects] as const;
     for (const r of all) if (r.status === 'fulfilled') this.cleanup.push(() => r.value.stop());
