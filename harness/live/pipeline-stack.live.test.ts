@@ -52,6 +52,21 @@ describe('twin up with the pipeline stages', () => {
     expect((await fetch(stack.rows.get('ready-agent')!.healthUrl!)).status).toBe(200);
   });
 
+  /** Pushes the two-container config and waits for its build to end; returns the build's status. */
+  async function pushAndBuild(message: string): Promise<string> {
+    const pushed = await component<StartedFakeGithub>('github').push(FOLLOWED_REPO, { files: { '.circleci/config.yml': CONFIG }, message });
+    expect(pushed.deliveries.map((d) => d.statusCode)).toEqual([200]);
+    return waitFor(
+      `the build of "${message}" to end`,
+      async () => {
+        const r = await component<StartedPostgres>('postgres').query(PIPELINE_DB, 'SELECT status FROM builds WHERE sha = $1', [pushed.commit.sha]);
+        const status = (r.rows[0] as { status: string } | undefined)?.status;
+        return status === 'succeeded' || status === 'failed' ? status : undefined;
+      },
+      30_000,
+    );
+  }
+
   it('builds a push: webhook → frontend → picard-dispatcher → schedulerer → Nomad → build agent → output-processor → workflows-conductor', async () => {
     const ghe = component<StartedFakeGithub>('github');
     const pushed = await ghe.push(FOLLOWED_REPO, { files: { '.circleci/config.yml': CONFIG }, message: 'twin up carries traffic' });
@@ -90,6 +105,14 @@ describe('twin up with the pipeline stages', () => {
     expect(stack.rows.get('output-processor')!.state).toBe('killed');
   });
 
+  it('starts output-processor again on its port: healthy, and builds run through it', async () => {
+    await stack.start('output-processor');
+    const row = stack.rows.get('output-processor')!;
+    expect(row).toMatchObject({ state: 'healthy', ports: ['127.0.0.1:22585->8585/tcp'] });
+    expect((await fetch(row.healthUrl!)).status).toBe(200);
+    await expect(pushAndBuild('after output-processor came back')).resolves.toBe('succeeded');
+  });
+
   it('SIGKILLs RabbitMQ: the consumers answer 500 naming it', async () => {
     await stack.kill('rabbitmq');
     const url = stack.rows.get('picard-dispatcher')!.healthUrl!;
@@ -102,6 +125,16 @@ describe('twin up with the pipeline stages', () => {
       5_000,
     );
     expect(failing).toEqual(['rabbitmq']);
+  });
+
+  it('starts RabbitMQ again (same port, a new pid): the consumers reconnect and a push is built', async () => {
+    const before = stack.rows.get('rabbitmq')!.pid;
+    await stack.start('rabbitmq');
+    expect(stack.rows.get('rabbitmq')!.state).toBe('healthy');
+    expect(stack.rows.get('rabbitmq')!.pid).not.toBe(before);
+    const url = stack.rows.get('picard-dispatcher')!.healthUrl!;
+    await waitFor('picard-dispatcher to answer 200', async () => ((await fetch(url)).status === 200 ? true : undefined), 10_000);
+    await expect(pushAndBuild('after rabbitmq came back')).resolves.toBe('succeeded');
   });
 
   it('down leaves nothing listening: the stages and the components are stopped', async () => {

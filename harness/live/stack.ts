@@ -292,6 +292,40 @@ export class LiveStack {
   }
 
   /**
+   * Starts a killed (or stopped) container again, as `docker start` would: a real component restarts on its port and
+   * data dir (`restart()`), an in-process stage is started anew by its factory after what it held is released, and a
+   * twin service gets a new worker. Resolves once it is up; its row says healthy (or failed, with the reason).
+   */
+  async start(name: string): Promise<void> {
+    const c = this.opts.profile.containers.find((x) => x.name === name);
+    const component = this.started.get(name);
+    if (component === undefined && c === undefined) throw new Error(`${name} is not a container of this stack`);
+    if (this.rows.get(name)?.state === 'paused') this.unpause(name);
+    this.set(name, { state: 'starting', reason: undefined });
+    try {
+      if (component !== undefined) {
+        const restartable = component as StartedComponent & { restart?: () => Promise<void> };
+        if (typeof restartable.restart !== 'function') throw new Error(`${name} runs on ${component.backendDetail}: the twin cannot start it`);
+        await restartable.restart();
+        this.set(name, { pid: component.pid, state: 'healthy' });
+        return;
+      }
+      const old = this.services.get(name);
+      this.services.delete(name);
+      await old?.stop().catch(() => undefined);
+      const worker = this.workers.get(name);
+      this.workers.delete(name);
+      await worker?.terminate();
+      const factory = this.opts.services?.[name];
+      if (factory) await this.startService(c!, factory);
+      else await this.startWorker(c!);
+    } catch (e) {
+      this.set(name, { state: 'failed', reason: (e as Error).message.split('\n')[0] });
+      throw e;
+    }
+  }
+
+  /**
    * A hung process: SIGSTOP for a real component, a worker that stops answering for a twin service. An
    * in-process service shares this process, which cannot be stopped without stopping the whole stack: refused.
    */
