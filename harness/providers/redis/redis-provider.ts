@@ -7,6 +7,7 @@ import type { BackendRunner } from '../runner.ts';
 import type { BackendChoice } from '../types.ts';
 import { Wait } from '../wait.ts';
 import { startContainerRedis } from './container-redis.ts';
+import { embeddedRedisAvailability, startEmbeddedRedis } from './embedded/embedded-redis.ts';
 import { findRedisServer, localRedisAvailability, ping, startLocalRedis, type RedisBinary } from './local-redis.ts';
 import { REDIS_URL_EXAMPLE, parseRedisUrl, type RedisUrl } from './redis-url.ts';
 import { StartedRedis } from './started-redis.ts';
@@ -33,7 +34,8 @@ export function settleRedisOptions(o: RedisProviderOptions): SettledRedisOptions
 }
 
 /**
- * Redis for the live stack: a private `redis-server`, a container, or an external server.
+ * Redis for the live stack: a private `redis-server`, a container, an external server, or the twin's embedded
+ * Redis (a RESP2 server in a child Node process; `auto` takes it when there is neither a binary nor a container runtime).
  *
  * ```ts
  * await using redis = await new RedisProvider().start();
@@ -59,6 +61,7 @@ export class RedisProvider extends ProviderBuilder<RedisProviderOptions, Started
       local: () => localRedisAvailability(findBin()),
       localHint: 'install Redis (Debian: apt-get install redis-server), or give its directory with withBinDir()',
       runtime: detectContainerRuntime,
+      embedded: embeddedRedisAvailability(),
     });
     const s = await startBackend(decision, o, findBin, external);
     return new StartedRedis({ name: 'redis', backend: decision.kind, backendDetail: `${s.detail} (${decision.reason})`, url: s.url, host: s.connection.host ?? '127.0.0.1', port: s.connection.port ?? 6379 }, s.runner, s.connection);
@@ -88,8 +91,10 @@ async function startBackend(decision: BackendDecision, o: SettledRedisOptions, f
       await Wait.forProbe('PING', () => ping({ host: e.host, port: e.port, ...(e.username ? { username: e.username } : {}), ...(e.password ? { password: e.password } : {}), ...(e.tls ? { tls: {} } : {}) }), isHopeless).waitUntilReady({ label: 'redis', host: e.host, port: e.port, deadline: Date.now() + o.startTimeoutMs });
       return { runner: { pid: undefined, dataDir: undefined, stop: async () => undefined }, url: e.raw, connection, detail: `external Redis at ${e.redacted}` };
     }
-    case 'embedded':
-      throw new TypeError('redis has no embedded backend: chooseBackend never picks it');
+    case 'embedded': {
+      const embedded = await startEmbeddedRedis({ startTimeoutMs: o.startTimeoutMs });
+      return { runner: embedded.runner, url: `redis://127.0.0.1:${embedded.port}`, connection: { host: '127.0.0.1', port: embedded.port }, detail: embedded.detail };
+    }
   }
 }
 
