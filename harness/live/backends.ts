@@ -82,7 +82,7 @@ export function configured<T extends { withBackend(c: BackendChoice): T; withUrl
 
 /**
  * The real components of the live stack: private PostgreSQL (with the services' databases), Redis and
- * RabbitMQ processes, MongoDB or the embedded document store, the twin's Nomad API (on the simulation's
+ * RabbitMQ processes, MongoDB (a mongod, or the twin's embedded MongoDB server), the twin's Nomad API (on the simulation's
  * scheduler) for nomad_server, the fake GitHub Enterprise, object storage (S3, or fileserved), and with
  * `auth: 'ldap'` a private slapd holding the users (`ldap`), which federation-service's health check binds to;
  * and the pipeline's stages for their containers, on those components.

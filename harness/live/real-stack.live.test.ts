@@ -5,7 +5,7 @@ import { loadProfile } from '../../fixtures/load.ts';
 import { StartedPostgres, isPortOpen } from '../providers/index.ts';
 
 // `twin up` on real components: private PostgreSQL (the migrators run their SQL on it), Redis and RabbitMQ
-// processes, the embedded document store for MongoDB, the twin's Nomad API, EC2 and GitHub Enterprise.
+// processes, the twin's embedded MongoDB server, the twin's Nomad API, EC2 and GitHub Enterprise.
 describe('the live stack on real components', () => {
   const profile = loadProfile('2.19.6');
   const { backends, externals, migrate } = liveBackends(profile);

@@ -10,7 +10,7 @@ import { ACTION_LOGS, BUILD_STATUS, WORKFLOW_EVENTS_QUEUE, type WorkflowEvent } 
 export interface OutputProcessorOptions {
   pool: pg.Pool;
   redis: Redis;
-  /** MongoDB (or the embedded document store): one `action_logs` document per build with its step output. */
+  /** MongoDB (a mongod or the twin's embedded one): one `action_logs` document per build with its step output. */
   documents: DocumentStore;
   port?: number;
   /** RabbitMQ, for telling workflows-conductor that a job ended; without it, workflows are not followed. */

@@ -122,7 +122,7 @@ describe('twin agree (live replay vs simulation)', () => {
     expect(report.observed_severity).toBe('severe');
   }, 180_000);
 
-  it('mongo killed (the embedded store down): pushes refused, builds ending meanwhile stuck, builds running then failed', async () => {
+  it('mongo SIGKILLed (the embedded MongoDB process): pushes refused, builds ending meanwhile stuck, builds running then failed', async () => {
     const file = scenarioFile('mongo', [
       'name: mongo-short',
       'seed: 5',
@@ -134,7 +134,8 @@ describe('twin agree (live replay vs simulation)', () => {
       '  - { at: 20m, action: kill, target: mongo, for: 3m }',
     ]);
     const { report } = await agree('mongo-short', file);
-    expect(report.live!.fault_log.some((l) => /kill mongo: mongo \(the embedded document store\) down/.test(l))).toBe(true);
+    expect(report.live!.fault_log.some((l) => /kill mongo: SIGKILL to mongo \(pid \d+\)/.test(l))).toBe(true);
+    expect(report.live!.fault_log.some((l) => /start mongo: mongo started in \d+ ms/.test(l))).toBe(true);
     expect(report.affected_builds.some((a) => a.fate === 'not_triggered' && /frontend answered 500/.test(a.reason))).toBe(true);
     expect(report.affected_builds.some((a) => a.fate === 'failed' && a.reason === 'mongo down: build status could not be written')).toBe(true);
     expect(report.builds.stuck).toBeGreaterThanOrEqual(1);

@@ -294,7 +294,7 @@ async function replay(
   log(`${stopReason} at ${stamp(endedAtMs)}`);
   // Whatever is still paused is let go so that it can be stopped; audit events that arrived are written.
   for (const target of paused) await stack.act('unpause', target).catch(() => undefined);
-  stack.readyForAccounting();
+  await stack.readyForAccounting();
   await stack.auditLog.flush();
   const depths = (await stack.queueDepths()) ?? {};
   return {

@@ -2,7 +2,7 @@ import pg from 'pg';
 import type { Redis } from 'ioredis';
 import type { Chosen } from '../backend-choice.ts';
 import type { SettledScenario } from '../../../sim/scenario/settled.ts';
-import { FileservedProvider, MongoProvider, PostgresProvider, RabbitMQProvider, RedisProvider, S3Provider, type BackendChoice, type DocumentStore, type ObjectStore, type StartedMongo, type StartedPostgres, type StartedRabbitMQ, type StartedRedis, type StartedS3, type StartedFileserved } from '../../providers/index.ts';
+import { FileservedProvider, MongoProvider, PostgresProvider, RabbitMQProvider, RedisProvider, S3Provider, mongoDocumentStore, type BackendChoice, type DocumentStore, type ObjectStore, type StartedMongo, type StartedPostgres, type StartedRabbitMQ, type StartedRedis, type StartedS3, type StartedFileserved } from '../../providers/index.ts';
 import { signalPid } from '../../providers/stop-process.ts';
 import { FakeGithub, type StartedFakeGithub } from '../../github/server.ts';
 import { defaultSeedData } from '../../github/state.ts';
@@ -40,7 +40,7 @@ interface Stage {
 const SIGNALS: Readonly<Record<string, NodeJS.Signals>> = { kill: 'SIGKILL', stop: 'SIGTERM', pause: 'SIGSTOP', unpause: 'SIGCONT' };
 
 /** Where a live fault can act, and how. */
-export const LIVE_BACKEND_TARGETS = ['postgres', 'redis', 'rabbitmq'] as const;
+export const LIVE_BACKEND_TARGETS = ['postgres', 'redis', 'rabbitmq', 'mongo'] as const;
 export const LIVE_STAGE_TARGETS = ['frontend', 'picard-dispatcher', 'schedulerer', 'output-processor', 'workflows-conductor', 'audit-log-service', 'vm-service', 'contexts-service', 'vault-cci'] as const;
 /** What each kind of target supports: real processes take signals; the twin's stages stop, die and start. */
 export const LIVE_ACTIONS: Readonly<Record<'backend' | 'stage', readonly string[]>> = {
@@ -57,7 +57,6 @@ export const LIVE_SYSTEM_ACTIONS: Readonly<Record<string, readonly string[]>> = 
   services_machine: ['partition', 'heal'],
   nomad_server: ['kill', 'stop', 'start', 'restart', 'wipe_state'],
   nomad_client: ['kill', 'stop', 'start', 'restart', 'terminate_instance', 'drain', 'partition', 'heal'],
-  mongo: ['kill', 'stop', 'start', 'restart'],
 };
 /** The undo of a `drain` with `for:` (not a scenario action). */
 export const UNDRAIN = 'drain_off';
@@ -152,7 +151,7 @@ export class ReplayStack {
       this.timed('postgres', configured(new PostgresProvider().withDatabases([PIPELINE_DB]), 'postgres', this.opts).start()),
       this.timed('redis', configured(new RedisProvider(), 'redis', this.opts).start()),
       this.timed('rabbitmq', configured(new RabbitMQProvider(), 'rabbitmq', this.opts).start()),
-      // MongoDB: a system mongod or Docker when there is one, else the embedded document store.
+      // MongoDB: a system mongod or Docker when there is one, else the twin's embedded MongoDB (a wire-protocol server).
       this.timed('mongo', configured(new MongoProvider(), 'mongo', this.opts).start()),
       // Object storage: LocalStack with Docker, else the embedded S3 server; or fileserved on local disk.
       this.timed<StartedS3 | StartedFileserved>('objects', scenario.topology.storage === 'fileserved' ? configured(new FileservedProvider(), 'fileserved', this.opts).start() : configured(new S3Provider(), 's3', this.opts).start()),
@@ -167,7 +166,10 @@ export class ReplayStack {
     this.redisH = (redisH as PromiseFulfilledResult<StartedRedis>).value;
     this.mq = (mq as PromiseFulfilledResult<StartedRabbitMQ>).value;
     this.mongo = (mongo as PromiseFulfilledResult<StartedMongo>).value;
-    this.documents = this.mongo.store(PIPELINE_DB);
+    // The services' MongoDB client gives up after 30 s of scenario time without a server, as a driver's default
+    // server selection does: a write while mongo is down fails (frontend answers 500, a status update is lost).
+    const giveUpMs = Math.max(100, 30_000 / this.opts.timeScale);
+    this.documents = mongoDocumentStore(this.mongo.client({ serverSelectionTimeoutMS: giveUpMs, socketTimeoutMS: Math.max(1_000, giveUpMs) }).db(PIPELINE_DB));
     await this.timed('migrations', this.pgh.runMigrations(PIPELINE_DB, PIPELINE_MIGRATIONS));
     this.pool = new pg.Pool({ connectionString: this.pgh.urlFor(PIPELINE_DB), max: 12, connectionTimeoutMillis: 2_000 });
     this.pool.on('error', () => undefined);
@@ -318,6 +320,9 @@ export class ReplayStack {
     await c?.close().catch(() => undefined);
   }
 
+  /** Backends killed or stopped by a fault and not started since. */
+  private readonly deadBackends = new Set<string>();
+
   private backend(name: string): StartedPostgres | StartedRedis | StartedRabbitMQ | StartedMongo {
     if (name === 'postgres') return this.pgh;
     if (name === 'redis') return this.redisH;
@@ -331,7 +336,6 @@ export class ReplayStack {
     if ((target === 'services_machine' || target === 'nomad_client') && (action === 'partition' || action === 'heal')) return this.partition(action === 'partition');
     if (target === 'nomad_server') return this.nomadServer(action);
     if (target === 'nomad_client') return this.fleet(action, count);
-    if (target === 'mongo' && this.mongo.backend === 'embedded') return this.mongoOutage(action);
     const stage = this.stages.get(target);
     if (stage) {
       switch (action) {
@@ -355,12 +359,14 @@ export class ReplayStack {
     if (action === 'start' || action === 'restart') {
       const t0 = Date.now();
       await b.restart();
+      this.deadBackends.delete(target);
       return `${target} ${action === 'start' ? 'started' : 'restarted'} in ${Date.now() - t0} ms (pid ${b.pid})`;
     }
     const signal = SIGNALS[action];
     if (signal === undefined) throw new Error(`live: ${action} on ${target} is not supported`);
     if (b.pid === undefined) throw new Error(`${target} runs on ${b.backend}: it has no process to ${action}`);
     signalPid(b.pid, signal);
+    if (action === 'kill' || action === 'stop') this.deadBackends.add(target);
     return `${signal} to ${target} (pid ${b.pid})`;
   }
 
@@ -473,19 +479,11 @@ export class ReplayStack {
   }
 
   /**
-   * Before the accounting: an embedded store left down by a fault without `for:` comes back so that the ledger
-   * can read what it holds (a real mongod's data dir would be read the same way).
+   * Before the accounting: MongoDB left dead by a fault without `for:` is started again on its data dir, so that the
+   * ledger can read what it acknowledged (an operator would do the same to count the builds).
    */
-  readyForAccounting(): void {
-    if (this.mongo.backend === 'embedded') this.mongo.setEmbeddedDown(false);
-  }
-
-  /** The embedded document store (no mongod here) refuses every operation until started again; data is kept. */
-  private mongoOutage(action: string): string {
-    const down = action === 'kill' || action === 'stop';
-    if (!down && action !== 'start' && action !== 'restart') throw new Error(`live: ${action} on mongo is not supported`);
-    this.mongo.setEmbeddedDown(down);
-    return down ? 'mongo (the embedded document store) down: every operation fails, its documents kept' : 'mongo up again with its documents';
+  async readyForAccounting(): Promise<void> {
+    if (this.deadBackends.has('mongo')) await this.act('start', 'mongo');
   }
 
   private async nomadServer(action: string): Promise<string> {

@@ -1,4 +1,5 @@
 import { afterAll, describe, expect, it } from 'vitest';
+import { privateDataRoot } from '../temp-dir.ts';
 import { describeDocumentStoreContract } from './contract.ts';
 import { findMongod } from './local-mongo.ts';
 import { MongoProvider } from './mongo-provider.ts';
@@ -12,36 +13,19 @@ describe('MongoProvider, auto', () => {
     await mongo?.stop();
   });
 
-  it.skipIf(mongod !== undefined)('falls back to the embedded store without mongod and Docker, and says why', async () => {
+  it.skipIf(mongod !== undefined)("falls back to the twin's embedded MongoDB without mongod and Docker, says why, and connects the driver", async () => {
     mongo = await new MongoProvider().start();
     expect(mongo.backend).toBe('embedded');
-    expect(mongo.url).toBe('embedded://mongo');
-    expect(mongo.pid).toBeUndefined();
-    expect(mongo.dataDir).toBeUndefined();
-    expect(mongo.backendDetail).toMatch(/embedded document store/);
+    expect(mongo.url).toBe(`mongodb://127.0.0.1:${mongo.port}/`);
+    expect(mongo.host).toBe('127.0.0.1');
+    expect(mongo.pid).toBeGreaterThan(0);
+    expect(mongo.dataDir?.startsWith(`${privateDataRoot()}/twin-mongo-`)).toBe(true);
+    expect(mongo.backendDetail).toMatch(/^the twin's embedded MongoDB \(wire-protocol server over mingo, a child Node process\) on 127\.0\.0\.1:\d+, data in /);
     expect(mongo.backendDetail).toMatch(/no mongod/);
     expect(mongo.backendDetail).toMatch(/no container runtime/);
-    expect(mongo.store().kind).toBe('embedded');
-  });
-
-  it.skipIf(mongod !== undefined)('stop() forgets what the embedded store held', async () => {
-    const m = await new MongoProvider().withBackend('embedded').withDatabase('twin').start();
-    await m.store().collection('action_logs').insertOne({ step: 1 });
-    expect(await m.store('twin').collection('action_logs').countDocuments()).toBe(1);
-    await m.stop();
-    await m.stop();
-    expect(await m.store().collection('action_logs').countDocuments()).toBe(0);
-  });
-});
-
-describe('MongoProvider, embedded backend', () => {
-  let mongo: StartedMongo | undefined;
-  afterAll(async () => {
-    await mongo?.stop();
-  });
-  describeDocumentStoreContract('MongoProvider embedded backend', async () => {
-    mongo = await new MongoProvider().withBackend('embedded').start();
-    return mongo.store();
+    expect(mongo.store().kind).toBe('mongodb');
+    await mongo.store().collection('action_logs').insertOne({ step: 1 });
+    expect(await mongo.mongoClient.db('circle').collection('action_logs').countDocuments()).toBe(1);
   });
 });
 

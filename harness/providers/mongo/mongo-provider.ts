@@ -1,12 +1,13 @@
 import { ProviderBuilder } from '../provider-builder.ts';
 import { MongoClient } from 'mongodb';
-import { chooseBackend, type BackendAvailability, type BackendDecision } from '../choose-backend.ts';
+import { chooseBackend, type BackendDecision } from '../choose-backend.ts';
 import { IMAGES } from '../images.ts';
 import { detectContainerRuntime } from '../runtime.ts';
 import type { BackendRunner } from '../runner.ts';
 import type { BackendChoice } from '../types.ts';
 import { Wait } from '../wait.ts';
 import { startContainerMongo } from './container-mongo.ts';
+import { embeddedMongoAvailability, startEmbeddedMongo } from './embedded/embedded-mongo.ts';
 import { findMongod, localMongoAvailability, startLocalMongo, type MongodBinary } from './local-mongo.ts';
 import { MONGO_URL_EXAMPLE, parseMongoUrl, type MongoUrl } from './mongo-url.ts';
 import { StartedMongo, type MongoStores } from './started-mongo.ts';
@@ -48,13 +49,11 @@ export function settleMongoOptions(o: MongoProviderOptions): SettledMongoOptions
   };
 }
 
-/** The embedded fallback is always possible: it needs nothing but this process. */
-const EMBEDDED: BackendAvailability = { available: true, detail: 'the embedded document store (mingo, in this process) is the fallback' };
-
 /**
  * MongoDB for the live stack: a private mongod through mongodb-memory-server-core (only with a system mongod:
- * nothing is downloaded), a container, an external server, or the embedded document store. `store()` gives the
- * same `DocumentStore` whichever it is.
+ * nothing is downloaded), a container, an external server, or the twin's embedded MongoDB (its own wire-protocol
+ * server in a child Node process). The driver connects to each by URL, and `store()` gives the same
+ * `DocumentStore` whichever it is.
  *
  * ```ts
  * await using mongo = await new MongoProvider().start();   // embedded on a machine without mongod and Docker
@@ -80,7 +79,7 @@ export class MongoProvider extends ProviderBuilder<MongoProviderOptions, Started
       urlExample: MONGO_URL_EXAMPLE,
       local: () => localMongoAvailability(findBin()),
       localHint: 'install mongod and set MONGOMS_SYSTEM_BINARY (or put it on PATH); mongodb-memory-server-core downloads nothing here',
-      embedded: EMBEDDED,
+      embedded: embeddedMongoAvailability(),
       runtime: detectContainerRuntime,
     });
     const s = await startBackend(decision, o, findBin);
@@ -99,15 +98,14 @@ interface BackendStart {
 
 async function startBackend(decision: BackendDecision, o: SettledMongoOptions, findBin: () => MongodBinary | undefined): Promise<BackendStart> {
   switch (decision.kind) {
-    case 'embedded':
-      return {
-        runner: { pid: undefined, dataDir: undefined, stop: async () => undefined },
-        url: 'embedded://mongo',
-        host: 'embedded',
-        port: 0,
-        stores: { kind: 'embedded' },
-        detail: 'embedded document store (mingo, in this process; no pid, nothing kept after stop)',
-      };
+    case 'embedded': {
+      const e = await startEmbeddedMongo({ startTimeoutMs: o.startTimeoutMs });
+      const client = await connected(e.url, '127.0.0.1', e.port, o.startTimeoutMs).catch(async (err: unknown) => {
+        await e.runner.stop();
+        throw err;
+      });
+      return { runner: e.runner, url: e.url, host: '127.0.0.1', port: e.port, stores: { kind: 'driver', client }, detail: e.detail };
+    }
     case 'local': {
       const local = await startLocalMongo({ bin: findBin()!, startTimeoutMs: o.startTimeoutMs });
       const client = await connected(local.url, '127.0.0.1', local.port, o.startTimeoutMs).catch(async (err: unknown) => {

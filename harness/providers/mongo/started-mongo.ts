@@ -1,22 +1,20 @@
-import type { MongoClient } from 'mongodb';
+import { MongoClient, type MongoClientOptions } from 'mongodb';
 import type { BackendRunner } from '../runner.ts';
 import { StartedBase, type Endpoint } from '../started-base.ts';
 import type { DocumentStore } from './document-store.ts';
-import { EmbeddedStore } from './embedded-store.ts';
 import { mongoDocumentStore } from './mongo-document-store.ts';
 
-/** Where the handle's stores come from: a connected driver, or the embedded store of this process. */
-export type MongoStores = { readonly kind: 'driver'; readonly client: MongoClient } | { readonly kind: 'embedded' };
+/** Where the handle's stores come from: a driver connected to the server (every backend, embedded included). */
+export type MongoStores = { readonly kind: 'driver'; readonly client: MongoClient };
 
 /**
- * A running MongoDB, or the embedded document store: either way the services reach it through `store()`,
- * the same `DocumentStore` interface.
+ * A running MongoDB (a mongod, a container, an external server, or the twin's embedded wire-protocol server): the
+ * services reach it through `store()`, the `DocumentStore` interface over the driver.
  */
 export class StartedMongo extends StartedBase {
   readonly #stores: MongoStores;
   readonly #database: string;
-  readonly #embedded = new Map<string, EmbeddedStore>();
-  #embeddedDown = false;
+  readonly #clients = new Set<MongoClient>();
 
   /** Built by `MongoProvider.start()`. */
   constructor(endpoint: Endpoint, runner: BackendRunner, opts: { stores: MongoStores; database: string }) {
@@ -30,37 +28,30 @@ export class StartedMongo extends StartedBase {
     return this.#database;
   }
 
-  /** The driver's client, for a real server; undefined for the embedded store. */
-  get mongoClient(): MongoClient | undefined {
-    return this.#stores.kind === 'driver' ? this.#stores.client : undefined;
+  /** The driver's client. */
+  get mongoClient(): MongoClient {
+    return this.#stores.client;
   }
 
   /** The document store of one database. */
   store(database: string = this.#database): DocumentStore {
-    if (this.#stores.kind === 'driver') return mongoDocumentStore(this.#stores.client.db(database));
-    let s = this.#embedded.get(database);
-    if (!s) {
-      s = new EmbeddedStore();
-      s.setDown(this.#embeddedDown);
-      this.#embedded.set(database, s);
-    }
-    return s;
+    return mongoDocumentStore(this.#stores.client.db(database));
   }
 
   /**
-   * The embedded store goes down (every operation fails, data kept) or comes back: what a live `kill` and `start`
-   * of mongo do where no mongod runs. A real server has a process for that instead (`pid`).
+   * A driver client of the caller's own (connecting on first use), closed by `stop()` if still open: a service that
+   * must give up sooner than the handle's client (2 s of server selection) sets its own timeouts.
    */
-  setEmbeddedDown(down: boolean): void {
-    if (this.#stores.kind !== 'embedded') throw new Error(`mongo runs on ${this.backendDetail}: stop its process instead`);
-    this.#embeddedDown = down;
-    for (const s of this.#embedded.values()) s.setDown(down);
+  client(options: MongoClientOptions = {}): MongoClient {
+    const client = new MongoClient(this.url, options);
+    this.#clients.add(client);
+    client.once('close', () => this.#clients.delete(client));
+    return client;
   }
 
   protected override async closeClients(): Promise<void> {
-    if (this.#stores.kind === 'driver') await this.#stores.client.close().catch(() => undefined);
-    // The embedded store lives in this process: stopping it forgets everything, as a mongod without a volume would.
-    for (const s of this.#embedded.values()) s.clear();
-    this.#embedded.clear();
+    await Promise.all([...this.#clients].map((c) => c.close().catch(() => undefined)));
+    this.#clients.clear();
+    await this.#stores.client.close().catch(() => undefined);
   }
 }
