@@ -5,11 +5,12 @@ import { loadProfile } from '../../fixtures/load.ts';
 describe('liveBackends', () => {
   const profile = loadProfile('2.19.6');
 
-  it('runs the six pipeline containers as in-process stages, each waiting for what it connects to', () => {
+  it('runs the six pipeline containers as stages in worker threads, each waiting for what it connects to', () => {
     const { services } = liveBackends(profile);
     expect(Object.keys(services).sort()).toEqual(['audit-log-service', 'frontend', 'output-processor', 'picard-dispatcher', 'schedulerer', 'workflows-conductor']);
     expect(services['picard-dispatcher']!.needs).toEqual(expect.arrayContaining(['rabbitmq', 'postgres', 'github']));
-    expect(services['output-processor']!.needs).toContain('s3');
+    expect(services['output-processor']!.needs).toEqual(expect.arrayContaining(['s3', 'mongo', 'redis']));
+    expect(services.frontend!.backend).toBe('twin pipeline stage (worker thread)');
   });
 
   it('puts objects in S3 outside the Services machine, or with storage: fileserved in the fileserved container', () => {

@@ -38,11 +38,11 @@ describe('twin up with the pipeline stages', () => {
     await stack.down();
   });
 
-  it('runs the six pipeline containers as in-process stages, each answering its health endpoint with 200', async () => {
+  it('runs the six pipeline containers as stages in worker threads of their own, each answering its health endpoint with 200', async () => {
     await stack.refreshHealth();
     for (const name of STAGES) {
       const row = stack.rows.get(name)!;
-      expect(row, name).toMatchObject({ kind: 'service', backend: 'twin pipeline stage (in-process)', state: 'healthy', pid: process.pid });
+      expect(row, name).toMatchObject({ kind: 'service', backend: 'twin pipeline stage (worker thread)', state: 'healthy', pid: process.pid });
       const res = await fetch(row.healthUrl!);
       expect(res.status, name).toBe(200);
     }
@@ -92,9 +92,15 @@ describe('twin up with the pipeline stages', () => {
     await waitFor('an audit log file', async () => ((await objects.list('audit-logs/audit_log/v1/')).length > 0 ? true : undefined), 5_000);
   });
 
-  it('refuses to pause a stage: it shares the stack process', () => {
-    expect(() => stack.pause('schedulerer')).toThrow(/cannot be paused/);
-    expect(stack.rows.get('schedulerer')!.state).toBe('healthy');
+  it('pauses a stage (its thread blocked: the health check times out while its port stays open) and lets it go again', async () => {
+    const url = stack.rows.get('schedulerer')!.healthUrl!;
+    stack.pause('schedulerer');
+    expect(stack.rows.get('schedulerer')!.state).toBe('paused');
+    await expect(fetch(url, { signal: AbortSignal.timeout(1_000) })).rejects.toThrow();
+    expect(await isPortOpen('127.0.0.1', Number(new URL(url).port))).toBe(true);
+    stack.unpause('schedulerer');
+    expect((await fetch(url, { signal: AbortSignal.timeout(5_000) })).status).toBe(200);
+    await expect(pushAndBuild('after schedulerer was paused')).resolves.toBe('succeeded');
   });
 
   it('kills output-processor: its row says killed and its health endpoint stops answering', async () => {

@@ -52,6 +52,9 @@ export interface ServiceHandle {
   stop(): Promise<void>;
   /** Abrupt: its sockets destroyed at once, nothing acknowledged; its health URL stops answering. */
   kill(): void;
+  /** Hung: its sockets stay open and nothing answers, until `unpause` (a service in a worker of its own). */
+  pause?(): void;
+  unpause?(): void;
 }
 
 /** Starts a container as a service in this process (a pipeline stage) instead of a health-only worker thread. */
@@ -330,7 +333,9 @@ export class LiveStack {
    * in-process service shares this process, which cannot be stopped without stopping the whole stack: refused.
    */
   pause(name: string): void {
-    this.refuseInProcess(name, 'paused');
+    const service = this.services.get(name);
+    if (service && !service.pause) throw new Error(`${name} runs in the stack's own thread: it cannot be paused (kill it instead)`);
+    service?.pause?.();
     const s = this.started.get(name);
     if (s?.pid !== undefined) process.kill(s.pid, 'SIGSTOP');
     this.workers.get(name)?.postMessage('pause');
@@ -339,15 +344,11 @@ export class LiveStack {
 
   /** SIGCONT / the worker answers again (what it held is answered). */
   unpause(name: string): void {
-    this.refuseInProcess(name, 'unpaused');
+    this.services.get(name)?.unpause?.();
     const s = this.started.get(name);
     if (s?.pid !== undefined) process.kill(s.pid, 'SIGCONT');
     this.workers.get(name)?.postMessage('unpause');
     this.set(name, { state: 'healthy' });
-  }
-
-  private refuseInProcess(name: string, what: string): void {
-    if (this.services.has(name)) throw new Error(`${name} runs in the stack's own process: it cannot be ${what} (kill it instead)`);
   }
 
   /** The real data directory of a component, deleted (the seeds' `rm -rf /opt/nomad`, for a store). */
