@@ -7,6 +7,7 @@ import type { BackendRunner } from '../runner.ts';
 import type { BackendChoice } from '../types.ts';
 import { Wait } from '../wait.ts';
 import { startContainerRabbitMQ } from './container-rabbitmq.ts';
+import { startEmbeddedRabbitMQ } from './embedded/embedded-rabbitmq.ts';
 import { findRabbitMQServer, localRabbitMQAvailability, startLocalRabbitMQ, type RabbitMQBinary } from './local-rabbitmq.ts';
 import { RABBITMQ_URL_EXAMPLE, parseRabbitMQUrl, type RabbitMQUrl } from './rabbitmq-url.ts';
 import { StartedRabbitMQ } from './started-rabbitmq.ts';
@@ -33,8 +34,12 @@ export function settleRabbitMQOptions(o: RabbitMQProviderOptions): SettledRabbit
   return { backend: o.backend ?? 'auto', url: o.url, binDir: o.binDir, image: o.image ?? IMAGES.rabbitmq, startTimeoutMs: o.startTimeoutMs ?? 60_000 };
 }
 
+/** Always there: the broker is the twin's own code, run as a child Node process. */
+const EMBEDDED = { available: true, detail: "the twin's embedded AMQP 0-9-1 broker (a child Node process)" };
+
 /**
- * RabbitMQ for the live stack: a private node of the local broker, a container, or an external broker.
+ * RabbitMQ for the live stack: a private node of the local broker, a container, an external broker, or the twin's
+ * embedded AMQP broker (`auto` picks it only when there is neither a local node nor a container runtime).
  *
  * ```ts
  * await using mq = await new RabbitMQProvider().start();
@@ -60,6 +65,7 @@ export class RabbitMQProvider extends ProviderBuilder<RabbitMQProviderOptions, S
       local: () => localRabbitMQAvailability(findBin()),
       localHint: 'install RabbitMQ (Debian: apt-get install rabbitmq-server), or give the directory of its start script with withBinDir()',
       runtime: detectContainerRuntime,
+      embedded: EMBEDDED,
     });
     const s = await startBackend(decision, o, findBin, external);
     return new StartedRabbitMQ({ name: 'rabbitmq', backend: decision.kind, backendDetail: `${s.detail} (${decision.reason})`, url: s.url, host: s.host, port: s.port }, s.runner, { nodeName: s.nodeName });
@@ -98,7 +104,9 @@ async function startBackend(decision: BackendDecision, o: SettledRabbitMQOptions
       ).waitUntilReady({ label: 'rabbitmq', host: e.host, port: e.port, deadline: Date.now() + o.startTimeoutMs });
       return { runner: { pid: undefined, dataDir: undefined, stop: async () => undefined }, url: e.raw, host: e.host, port: e.port, nodeName: undefined, detail: `external RabbitMQ at ${e.redacted}` };
     }
-    case 'embedded':
-      throw new TypeError('rabbitmq has no embedded backend here: chooseBackend never picks it');
+    case 'embedded': {
+      const e = await startEmbeddedRabbitMQ({ startTimeoutMs: o.startTimeoutMs });
+      return { runner: e.runner, url: `amqp://guest:guest@127.0.0.1:${e.port}`, host: '127.0.0.1', port: e.port, nodeName: e.nodeName, detail: e.detail };
+    }
   }
 }
