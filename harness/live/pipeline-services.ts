@@ -3,7 +3,7 @@ import { StartedPostgres, StartedRabbitMQ, StartedS3, type StartedComponent } fr
 import { StartedFakeGithub } from '../github/server.ts';
 import { GithubClient } from '../github/client.ts';
 import { BuildAgentRunner, PIPELINE_DB, PIPELINE_MIGRATIONS } from './pipeline/index.ts';
-import { startStageWorker } from './stage-host.ts';
+import { PreparedStage } from './stage-host.ts';
 import type { ObjectsConfig, WorkerStage } from './stage-worker.ts';
 import type { ServiceContext, ServiceFactory, ServiceHandle } from './stack.ts';
 
@@ -35,11 +35,22 @@ export class PipelineServices {
   private migrated: Promise<unknown> | undefined;
   /** The secret of frontend's hook on the followed project: one per stack, known to GHE and frontend only. */
   private readonly hookSecret = randomBytes(20).toString('hex');
+  /** Workers made ready before their stage starts (see `ServiceFactory.prepare`); each starts one stage once. */
+  private readonly prepared = new Map<WorkerStage, PreparedStage>();
 
   constructor(private readonly opts: PipelineServicesOptions) {
     this.runner = new BuildAgentRunner({ outputProcessorUrl: () => this.outputUrl(), timeScale: opts.timeScale });
     const { storage } = opts;
-    const stage = (name: WorkerStage, needs: readonly string[]): ServiceFactory => ({ backend: BACKEND, needs, start: (ctx) => this.start(name, ctx) });
+    const stage = (name: WorkerStage, needs: readonly string[]): ServiceFactory => ({
+      backend: BACKEND,
+      needs,
+      start: (ctx) => this.start(name, ctx),
+      prepare: () => void this.prepared.set(name, this.prepared.get(name) ?? new PreparedStage(name)),
+      release: async () => {
+        await this.prepared.get(name)?.discard();
+        this.prepared.delete(name);
+      },
+    });
     // Each lists what it connects to; frontend and output-processor reach MongoDB too (pushes, build records).
     this.factories = {
       frontend: stage('frontend', ['postgres', 'rabbitmq', 'mongo', 'github']),
@@ -62,7 +73,9 @@ export class PipelineServices {
     // The first stage to start applies the migrations; the others wait for that same run (or fail with it).
     this.migrated ??= postgres.runMigrations(PIPELINE_DB, PIPELINE_MIGRATIONS);
     await this.migrated;
-    const handle = await startStageWorker({
+    const worker = this.prepared.get(stage) ?? new PreparedStage(stage);
+    this.prepared.delete(stage);
+    const handle = await worker.start({
       stage,
       port: ctx.port,
       healthPath: ctx.healthPath,

@@ -68,6 +68,9 @@ export interface ServiceFactory {
   needs: readonly string[];
   /** Starts it; rejects with the listen error (`code` `EADDRINUSE`) when the port is taken, having closed what it opened. */
   start(ctx: ServiceContext): Promise<ServiceHandle>;
+  /** Gets ready to start (loads what it runs) while the stack boots the rest; `release` undoes what was not used. */
+  prepare?(): void;
+  release?(): Promise<void>;
 }
 
 export interface StackOptions {
@@ -113,6 +116,7 @@ export class LiveStack {
 
   /** Boots wave by wave; a container whose startup dependency failed does not start. Returns the failed rows. */
   async up(): Promise<LiveRow[]> {
+    for (const f of Object.values(this.opts.services ?? {})) f.prepare?.();
     await Promise.all(
       Object.entries(this.opts.externals ?? {}).map(async ([name, factory]) => {
         this.set(name, { state: 'starting' });
@@ -125,17 +129,17 @@ export class LiveStack {
         }
       }),
     );
-    const plan = planStartup(this.withServiceNeeds(this.opts.profile), new Set());
-    const byName = new Map(this.opts.profile.containers.map((c) => [c.name, c] as const));
-    for (const wave of plan.waves) {
-      await Promise.all(
-        wave.map((name) => {
-          const p = this.startOne(byName.get(name)!);
-          this.starting.set(name, p);
-          return p;
-        }),
-      );
+    // Each container starts as soon as its own startup dependencies are up (the table's order; no wave waits for
+    // its slowest member): mongo after mongodb-upgrader, not after PostgreSQL.
+    const profile = this.withServiceNeeds(this.opts.profile);
+    const plan = planStartup(profile, new Set());
+    const byName = new Map(profile.containers.map((c) => [c.name, c] as const));
+    const original = new Map(this.opts.profile.containers.map((c) => [c.name, c] as const));
+    for (const name of plan.waves.flat()) {
+      const deps = byName.get(name)!.startup_dependencies.filter((d) => this.starting.has(d));
+      this.starting.set(name, Promise.all(deps.map((d) => this.starting.get(d))).then(() => this.startOne(original.get(name)!)));
     }
+    await Promise.all(this.starting.values());
     // ready-agent answers 200 only once every service with a health endpoint does ("server-ready-agent waits
     // to receive a 200 from all listed services, reporting a 5XX until all services come online").
     const listed = [...this.rows.values()].filter((r) => r.healthUrl !== undefined && r.name !== 'ready-agent').map((r) => ({ name: r.name, healthUrl: r.healthUrl }));
@@ -368,6 +372,7 @@ export class LiveStack {
     // The in-process services before the components: they hold connections to them.
     await Promise.all([...this.services.values()].reverse().map((s) => s.stop().catch(() => undefined)));
     this.services.clear();
+    await Promise.all(Object.values(this.opts.services ?? {}).map((f) => f.release?.()));
     await Promise.all([...this.workers.values()].map((w) => w.terminate()));
     this.workers.clear();
     for (const s of [...this.started.values()].reverse()) await s.stop().catch(() => undefined);

@@ -6,21 +6,50 @@
  * asks it to stop gracefully. `stage-host.ts` is the stack's side.
  */
 import { parentPort, workerData } from 'node:worker_threads';
-import { S3Client, type S3ClientConfig } from '@aws-sdk/client-s3';
-import amqp from 'amqplib';
-import { Redis, type RedisOptions } from 'ioredis';
-import { MongoClient } from 'mongodb';
-import pg from 'pg';
-import { GithubClient } from '../github/client.ts';
-import { NomadClient } from '../nomad/client.ts';
-import { FileservedObjectStore } from '../providers/s3/fileserved-object-store.ts';
-import { mongoDocumentStore } from '../providers/mongo/mongo-document-store.ts';
+import type { S3ClientConfig } from '@aws-sdk/client-s3';
+import type { Redis, RedisOptions } from 'ioredis';
+import type pg from 'pg';
+import type { DocumentStore } from '../providers/mongo/document-store.ts';
 import type { ObjectStore } from '../providers/s3/object-store.ts';
-import { S3ObjectStore } from '../providers/s3/s3-object-store.ts';
 import type { AmqpConnect, ReconnectingConsumer } from './pipeline/amqp.ts';
-import { AuditLogService, AuditPublisher, Frontend, OutputProcessor, PicardDispatcher, PIPELINE_DB, Schedulerer, WorkflowsConductor } from './pipeline/index.ts';
-import { StageHealth, type HealthCheck } from './stage-health.ts';
+import type { HealthCheck } from './stage-health.ts';
 import { Owned } from './owned.ts';
+
+/**
+ * The modules a stage uses, imported on demand: a worker loads only its stage's (the S3 SDK and the MongoDB driver
+ * are the heavy ones), and a prepared worker has loaded them before it is asked to start.
+ */
+const load = {
+  pg: () => import('pg').then((m) => m.default),
+  amqp: () => import('amqplib').then((m) => m.default),
+  redis: () => import('ioredis').then((m) => m.Redis),
+  mongo: () => Promise.all([import('mongodb'), import('../providers/mongo/mongo-document-store.ts')]),
+  s3: () => Promise.all([import('@aws-sdk/client-s3'), import('../providers/s3/s3-object-store.ts'), import('../providers/s3/fileserved-object-store.ts')]),
+  github: () => import('../github/client.ts'),
+  nomad: () => import('../nomad/client.ts'),
+  health: () => import('./stage-health.ts'),
+  frontend: () => import('./pipeline/frontend.ts'),
+  output: () => import('./pipeline/output-processor.ts'),
+  picard: () => import('./pipeline/picard-dispatcher.ts'),
+  schedulerer: () => import('./pipeline/schedulerer.ts'),
+  conductor: () => import('./pipeline/workflows-conductor.ts'),
+  audit: () => import('./pipeline/audit-log-service.ts'),
+};
+
+/** What each stage loads. */
+const NEEDS: Readonly<Record<WorkerStage, readonly (keyof typeof load)[]>> = {
+  frontend: ['pg', 'amqp', 'mongo', 'frontend', 'audit'],
+  'output-processor': ['pg', 'amqp', 'redis', 'mongo', 's3', 'output', 'audit'],
+  'picard-dispatcher': ['pg', 'amqp', 'redis', 'github', 'picard', 'health'],
+  schedulerer: ['pg', 'amqp', 'nomad', 'schedulerer', 'audit', 'health'],
+  'workflows-conductor': ['pg', 'amqp', 'conductor', 'health'],
+  'audit-log-service': ['amqp', 's3', 'audit', 'health'],
+};
+
+/** Imports what `stage` uses (the worker does it as soon as it exists, while the stack boots the rest). */
+export async function preload(stage: WorkerStage): Promise<void> {
+  await Promise.all(NEEDS[stage].map((m) => load[m]()));
+}
 
 /** The stages that run in a worker. */
 export const WORKER_STAGES = ['frontend', 'output-processor', 'picard-dispatcher', 'schedulerer', 'workflows-conductor', 'audit-log-service'] as const;
@@ -44,8 +73,6 @@ export interface StageConfig {
   readonly nomadAddress?: string;
   /** frontend's webhook secret. */
   readonly hookSecret?: string;
-  /** Int32 flag the host sets to 1 while the stage is paused (the thread waits on it). */
-  readonly pauseFlag: SharedArrayBuffer;
 }
 
 /** What the worker tells the host. */
@@ -64,49 +91,59 @@ interface Running {
 
 /** Builds and starts a stage on its own clients; everything it opens is registered with `own`. */
 export async function startStage(c: StageConfig, own: Owned): Promise<Running> {
+  const PIPELINE_DB = (await import('./pipeline/schema.ts')).PIPELINE_DB;
   switch (c.stage) {
     case 'frontend': {
-      const connect = amqpConnect(c);
-      const frontend = new Frontend({ pool: pool(c, own), connect, webhookSecret: c.hookSecret ?? '', audit: new AuditPublisher(connect), documents: documents(c, own), port: c.port });
+      const [{ Frontend }, { AuditPublisher }] = await Promise.all([load.frontend(), load.audit()]);
+      const connect = await amqpConnect(c);
+      const frontend = new Frontend({ pool: await pool(c, own), connect, webhookSecret: c.hookSecret ?? '', audit: new AuditPublisher(connect), documents: await documents(c, own, PIPELINE_DB), port: c.port });
       await frontend.start();
       own.add(frontend, (f) => f.stop());
       return { port: portOf(frontend.url), healthUrl: `${frontend.url}${c.healthPath}`, url: frontend.url, hookUrl: frontend.hookUrl };
     }
     case 'output-processor': {
-      const connect = amqpConnect(c);
-      const redis = own.add(redisClient(c), quit);
-      const output = new OutputProcessor({ pool: pool(c, own), redis, documents: documents(c, own), objects: objects(c, own), connect, audit: new AuditPublisher(connect), port: c.port });
+      const [{ OutputProcessor }, { AuditPublisher }] = await Promise.all([load.output(), load.audit()]);
+      const connect = await amqpConnect(c);
+      const redis = own.add(await redisClient(c), quit);
+      const output = new OutputProcessor({ pool: await pool(c, own), redis, documents: await documents(c, own, PIPELINE_DB), objects: await objects(c, own), connect, audit: new AuditPublisher(connect), port: c.port });
       await output.start();
       own.add(output, (o) => o.stop());
       // The profile documents no health endpoint for output-processor: the row probes the stage's own.
       return { port: portOf(output.url), healthUrl: `${output.url}/health-check`, url: output.url };
     }
     case 'picard-dispatcher': {
-      const db = pool(c, own);
+      const [{ PicardDispatcher }, { GithubClient }] = await Promise.all([load.picard(), load.github()]);
+      const db = await pool(c, own);
       // Its Redis client for the GitHub API cache fails at once while Redis is down, and within 0.5 s while it hangs.
-      const cache = own.add(redisClient(c, { enableOfflineQueue: false, maxRetriesPerRequest: 0, commandTimeout: 500 }), quit);
-      const dispatcher = new PicardDispatcher({ connect: amqpConnect(c), github: githubClient(c), pool: db, cache });
+      const cache = own.add(await redisClient(c, { enableOfflineQueue: false, maxRetriesPerRequest: 0, commandTimeout: 500 }), quit);
+      const g = required(c, 'github');
+      const dispatcher = new PicardDispatcher({ connect: await amqpConnect(c), github: new GithubClient({ apiUrl: g.apiUrl, token: g.token }), pool: db, cache });
       return consumer(c, own, dispatcher, [postgresCheck(db), { name: 'redis', ok: () => cache.ping().then(() => true) }]);
     }
     case 'schedulerer': {
-      const db = pool(c, own);
-      const connect = amqpConnect(c);
+      const [{ Schedulerer }, { AuditPublisher }, { NomadClient }] = await Promise.all([load.schedulerer(), load.audit(), load.nomad()]);
+      const db = await pool(c, own);
+      const connect = await amqpConnect(c);
       // The twin's Nomad API, or a real Nomad (NOMAD_ADDR, a `nomad` binary): either speaks the same HTTP API.
       const nomad = new NomadClient({ address: required(c, 'nomadAddress'), timeoutMs: 3_000 });
       const schedulerer = new Schedulerer({ connect, pool: db, nomad, audit: new AuditPublisher(connect) });
       return consumer(c, own, schedulerer, [postgresCheck(db), { name: 'nomad_server', ok: () => nomad.request('GET', '/v1/status/leader').then(() => true) }]);
     }
     case 'workflows-conductor': {
-      const db = pool(c, own);
-      return consumer(c, own, new WorkflowsConductor({ connect: amqpConnect(c), pool: db }), [postgresCheck(db)]);
+      const { WorkflowsConductor } = await load.conductor();
+      const db = await pool(c, own);
+      return consumer(c, own, new WorkflowsConductor({ connect: await amqpConnect(c), pool: db }), [postgresCheck(db)]);
     }
-    case 'audit-log-service':
-      return consumer(c, own, new AuditLogService({ connect: amqpConnect(c), objects: objects(c, own) }), []);
+    case 'audit-log-service': {
+      const { AuditLogService } = await load.audit();
+      return consumer(c, own, new AuditLogService({ connect: await amqpConnect(c), objects: await objects(c, own) }), []);
+    }
   }
 }
 
 /** A queue consumer and its health endpoint, which also names RabbitMQ while the consumer has no broker connection. */
 async function consumer(c: StageConfig, own: Owned, stage: ReconnectingConsumer, checks: readonly HealthCheck[]): Promise<Running> {
+  const { StageHealth } = await load.health();
   await stage.start();
   own.add(stage, (s) => s.stop());
   const health = new StageHealth({ service: c.stage, path: c.healthPath, port: c.port, checks: [{ name: 'rabbitmq', ok: async () => stage.connected }, ...checks] });
@@ -122,14 +159,16 @@ function required<K extends keyof StageConfig>(c: StageConfig, key: K): NonNulla
 }
 
 /** The stage's own pool on the `circle` database (migrated by the stack before any stage starts). */
-function pool(c: StageConfig, own: Owned): pg.Pool {
-  const p = own.add(new pg.Pool({ connectionString: c.postgresUrl, max: 4, connectionTimeoutMillis: 2_000 }), (x) => x.end());
+async function pool(c: StageConfig, own: Owned): Promise<pg.Pool> {
+  const { Pool } = await load.pg();
+  const p = own.add(new Pool({ connectionString: c.postgresUrl, max: 4, connectionTimeoutMillis: 2_000 }), (x) => x.end());
   // Connections of a server that died error out of the pool; the queries on them reject on their own.
   p.on('error', () => undefined);
   return p;
 }
 
-function amqpConnect(c: StageConfig): AmqpConnect {
+async function amqpConnect(c: StageConfig): Promise<AmqpConnect> {
+  const amqp = await load.amqp();
   return async () => {
     const conn = await amqp.connect(c.amqpUrl, { timeout: 2_000 });
     // A broker that dies emits `error`; without a listener it would end the worker. Channel calls still fail.
@@ -138,29 +177,26 @@ function amqpConnect(c: StageConfig): AmqpConnect {
   };
 }
 
-function redisClient(c: StageConfig, options: RedisOptions = {}): Redis {
+async function redisClient(c: StageConfig, options: RedisOptions = {}): Promise<Redis> {
+  const Redis = await load.redis();
   const r = new Redis(required(c, 'redisUrl'), options);
   r.on('error', () => undefined);
   return r;
 }
 
 /** MongoDB through the driver; it connects on first use, so a mongo that comes up later is found then. */
-function documents(c: StageConfig, own: Owned) {
+async function documents(c: StageConfig, own: Owned, db: string): Promise<DocumentStore> {
+  const [{ MongoClient }, { mongoDocumentStore }] = await load.mongo();
   const client = own.add(new MongoClient(required(c, 'mongoUrl'), { serverSelectionTimeoutMS: 2_000 }), (m) => m.close());
-  return mongoDocumentStore(client.db(PIPELINE_DB));
+  return mongoDocumentStore(client.db(db));
 }
 
-function objects(c: StageConfig, own: Owned): ObjectStore {
+async function objects(c: StageConfig, own: Owned): Promise<ObjectStore> {
   const o = required(c, 'objects');
+  const [{ S3Client }, { S3ObjectStore }, { FileservedObjectStore }] = await load.s3();
   if (o.kind === 'fileserved') return new FileservedObjectStore(o.url);
   const client = own.add(new S3Client(o.client), async (s) => s.destroy());
   return new S3ObjectStore(client, o.bucket);
-}
-
-/** The GHE client of the project's follower (config fetches). */
-function githubClient(c: StageConfig): GithubClient {
-  const g = required(c, 'github');
-  return new GithubClient({ apiUrl: g.apiUrl, token: g.token });
 }
 
 function postgresCheck(p: pg.Pool): HealthCheck {
@@ -175,13 +211,18 @@ function portOf(url: string): number {
   return Number(new URL(url).port);
 }
 
-/** The worker's main: start, report, then wait for `stop` (graceful) or `pause` (the thread blocks until resumed). */
+/**
+ * The worker's main: it loads its stage's modules at once (the stack prepares workers while it boots the rest), then
+ * starts the stage when the host sends the config, reports, and waits for `stop` (graceful) or `pause` (the thread
+ * blocks until resumed).
+ */
 async function main(): Promise<void> {
   const port = parentPort!;
-  const config = workerData as StageConfig;
-  const flag = new Int32Array(config.pauseFlag);
+  const { stage, pauseFlag } = workerData as { stage: WorkerStage; pauseFlag: SharedArrayBuffer };
+  const flag = new Int32Array(pauseFlag);
   const own = new Owned();
-  port.on('message', (m: string) => {
+  const loaded = preload(stage);
+  port.on('message', (m: string | { type: 'start'; config: StageConfig }) => {
     if (m === 'pause') {
       // Blocks this thread (timers, sockets, everything) while the host keeps the flag at 1: a hung process.
       while (Atomics.load(flag, 0) === 1) Atomics.wait(flag, 0, 1);
@@ -190,17 +231,18 @@ async function main(): Promise<void> {
         port.postMessage({ type: 'stopped' } satisfies StageMessage);
         port.close();
       });
+    } else if (typeof m === 'object' && m.type === 'start') {
+      void loaded.then(() => startStage(m.config, own)).then(
+        (running) => port.postMessage({ type: 'ready', ...running } satisfies StageMessage),
+        async (err: unknown) => {
+          await own.close();
+          const e = err as NodeJS.ErrnoException;
+          port.postMessage({ type: 'failed', message: e.message ?? String(err), ...(e.code ? { code: e.code } : {}) } satisfies StageMessage);
+          port.close();
+        },
+      );
     }
   });
-  try {
-    const running = await startStage(config, own);
-    port.postMessage({ type: 'ready', ...running } satisfies StageMessage);
-  } catch (err) {
-    await own.close();
-    const e = err as NodeJS.ErrnoException;
-    port.postMessage({ type: 'failed', message: e.message ?? String(err), ...(e.code ? { code: e.code } : {}) } satisfies StageMessage);
-    port.close();
-  }
 }
 
 if (parentPort && (workerData as { stage?: unknown } | null)?.stage !== undefined) void main();

@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { ConfirmPublisher, ReconnectingConsumer, type AmqpConnect, type Channel } from './amqp.ts';
-import { keyFor, type ObjectStore } from '../../providers/index.ts';
+import { keyFor } from '../../providers/s3/storage-layout.ts';
+import type { ObjectStore } from '../../providers/s3/object-store.ts';
 
 /** The durable queue the services fire audit events into. */
 export const AUDIT_QUEUE = 'audit-events';

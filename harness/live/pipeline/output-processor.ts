@@ -1,7 +1,9 @@
 import type http from 'node:http';
 import type pg from 'pg';
 import type { Redis } from 'ioredis';
-import { keyFor, type DocumentStore, type ObjectStore } from '../../providers/index.ts';
+import { keyFor } from '../../providers/s3/storage-layout.ts';
+import type { DocumentStore } from '../../providers/mongo/document-store.ts';
+import type { ObjectStore } from '../../providers/s3/object-store.ts';
 import type { AuditPublisher } from './audit-log-service.ts';
 import { HttpStage, readBody, send } from './http-util.ts';
 import { ConfirmPublisher, type AmqpConnect } from './amqp.ts';
