@@ -91,7 +91,9 @@ export async function startLocalPostgres(opts: { bins: PostgresBinaries; startTi
   const launchOn = async (port: number): Promise<Launched> => {
     // fsync=off: a SIGKILL of the server loses nothing the OS has (commits still reach the kernel before they are
     // acknowledged); only a machine crash could, and the twin never simulates one on the real disk.
-    const settings: Record<string, string> = { listen_addresses: '127.0.0.1', fsync: 'off', ...opts.settings };
+    // dynamic_shared_memory_type=mmap: its shared memory segments are files in the data dir, removed with it, where
+    // the default (POSIX) leaves /dev/shm/PostgreSQL.* behind after a SIGKILL.
+    const settings: Record<string, string> = { listen_addresses: '127.0.0.1', fsync: 'off', dynamic_shared_memory_type: 'mmap', ...opts.settings };
     const args = ['-D', dataDir, '-p', String(port), '-k', tempDir, ...Object.entries(settings).flatMap(([k, v]) => ['-c', `${k}=${v}`])];
     const proc = await spawnAndWait(
       () => startProcess(bins.postgres, args, { label: `postgres on 127.0.0.1:${port}`, env, cwd: tempDir, ...ids }),
