@@ -32,7 +32,7 @@ export type BackendFactory = () => Promise<StartedComponent>;
 /** Runs a migrator's migrations; resolves with what it did (the row's reason), rejects if it failed. */
 export type Migrator = (name: string) => Promise<string>;
 
-/** What an in-process service is started with. */
+/** What a service the stack starts itself (a pipeline stage) is started with. */
 export interface ServiceContext {
   /** The container's name. */
   name: string;
@@ -44,7 +44,7 @@ export interface ServiceContext {
   healthPath: string;
 }
 
-/** An in-process service that started: where it answers, and its graceful and abrupt ends. */
+/** A service that started (a pipeline stage in its worker): where it answers, and its graceful and abrupt ends. */
 export interface ServiceHandle {
   readonly port: number;
   readonly healthUrl: string;
@@ -82,7 +82,7 @@ export interface StackOptions {
   externals?: Readonly<Record<string, BackendFactory>>;
   onChange?: (row: LiveRow) => void;
   migrate?: Migrator;
-  /** Containers run as in-process services, by name; the other containers without a backend are worker threads. */
+  /** Containers run as services of their own (the pipeline's stages), by name; the other containers without a backend are health-only worker threads. */
   services?: Readonly<Record<string, ServiceFactory>>;
 }
 
@@ -90,9 +90,9 @@ const WORKER = fileURLToPath(new URL('./service-worker.mjs', import.meta.url));
 
 /**
  * The live stack: every container of the version profile as a separately killable service, started in the
- * order of the table's startup dependencies. Real components come from their providers, in-process services
- * (the pipeline's stages) from their factories; every other container is a twin service in its own worker
- * thread. Each listens on its documented port (offset) and answers its documented health endpoint with 200, or
+ * order of the table's startup dependencies. Real components come from their providers, services (the pipeline's
+ * stages, each in a worker thread of its own) from their factories; every other container is a health-only twin
+ * service in its own worker thread. Each listens on its documented port (offset) and answers its documented health endpoint with 200, or
  * 500 naming the dependencies that do not answer.
  */
 export class LiveStack {
@@ -333,8 +333,9 @@ export class LiveStack {
   }
 
   /**
-   * A hung process: SIGSTOP for a real component, a worker that stops answering for a twin service. An
-   * in-process service shares this process, which cannot be stopped without stopping the whole stack: refused.
+   * A hung process: SIGSTOP for a real component, a worker that stops answering for a twin service, a stage whose
+   * worker thread is blocked. A service without `pause` shares this thread, which cannot be stopped without
+   * stopping the whole stack: refused.
    */
   pause(name: string): void {
     const service = this.services.get(name);
