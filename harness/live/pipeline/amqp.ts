@@ -86,6 +86,16 @@ export class ConfirmPublisher {
   }
 }
 
+/** What every queue consumer of the pipeline takes. */
+export interface ConsumerOptions {
+  connect: AmqpConnect;
+  /**
+   * Wall ms between attempts to reach the broker again (default 250). A live replay scales it with its time scale:
+   * at 240×, 250 ms is a minute of scenario time, and consumers in series each wait their own.
+   */
+  reconnectMs?: number;
+}
+
 /**
  * A queue consumer that reconnects: `start()` connects, declares and consumes; an unexpected connection loss
  * (broker killed or restarted) retries every `retryMs` until `stop()`/`kill()`.

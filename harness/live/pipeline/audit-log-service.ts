@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { ConfirmPublisher, ReconnectingConsumer, type AmqpConnect, type Channel } from './amqp.ts';
+import { ConfirmPublisher, ReconnectingConsumer, type AmqpConnect, type Channel, type ConsumerOptions } from './amqp.ts';
 import { keyFor } from '../../providers/s3/storage-layout.ts';
 import type { ObjectStore } from '../../providers/s3/object-store.ts';
 
@@ -48,8 +48,7 @@ export class AuditPublisher {
   }
 }
 
-export interface AuditLogServiceOptions {
-  connect: AmqpConnect;
+export interface AuditLogServiceOptions extends ConsumerOptions {
   objects: ObjectStore;
   /** Wall ms between files; default 1000. */
   flushMs?: number;
@@ -70,7 +69,7 @@ export class AuditLogService extends ReconnectingConsumer {
 
   constructor(private readonly opts: AuditLogServiceOptions) {
     // Up to this many events wait unacknowledged for the next file.
-    super(opts.connect, AUDIT_QUEUE, 1_000);
+    super(opts.connect, AUDIT_QUEUE, 1_000, opts.reconnectMs);
   }
 
   override async start(): Promise<void> {

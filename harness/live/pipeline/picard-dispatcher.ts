@@ -3,7 +3,7 @@ import type { Redis } from 'ioredis';
 import { parse } from 'yaml';
 import { CPU_MHZ_PER_CORE } from '../../../sim/models/nomad/index.ts';
 import { GithubClient } from '../../github/client.ts';
-import { ReconnectingConsumer, type AmqpConnect, type Channel } from './amqp.ts';
+import { ReconnectingConsumer, type AmqpConnect, type Channel, type ConsumerOptions } from './amqp.ts';
 import { RUN_QUEUE, SCHEDULERER_QUEUE, type RunMessage, type ScheduleMessage } from './schema.ts';
 
 export const DEFAULT_PARALLELISM = 1;
@@ -85,8 +85,7 @@ export function readBuildConfig(text: string, jobIndex = 0): BuildConfig {
   };
 }
 
-export interface PicardDispatcherOptions {
-  connect: AmqpConnect;
+export interface PicardDispatcherOptions extends ConsumerOptions {
   github: GithubClient;
   /** Where `dispatched_at` and the workflow's job count are recorded; without it, nothing is. */
   pool?: pg.Pool;
@@ -115,7 +114,7 @@ export class PicardDispatcher extends ReconnectingConsumer {
   dropped = 0;
 
   constructor(private readonly opts: PicardDispatcherOptions) {
-    super(opts.connect, RUN_QUEUE, 16);
+    super(opts.connect, RUN_QUEUE, 16, opts.reconnectMs);
   }
 
   protected override async declare(ch: Channel): Promise<void> {

@@ -1,12 +1,11 @@
 import type pg from 'pg';
 import { NomadApiError, NomadClient } from '../../nomad/client.ts';
-import { ConfirmPublisher, ReconnectingConsumer, type AmqpConnect, type Channel } from './amqp.ts';
+import { ConfirmPublisher, ReconnectingConsumer, type AmqpConnect, type Channel, type ConsumerOptions } from './amqp.ts';
 import { RUN_QUEUE, SCHEDULERER_QUEUE, type ScheduleMessage } from './schema.ts';
 import type { AuditPublisher } from './audit-log-service.ts';
 import { LostAllocationWatcher } from './lost-allocations.ts';
 
-export interface SchedulererOptions {
-  connect: AmqpConnect;
+export interface SchedulererOptions extends ConsumerOptions {
   pool: pg.Pool;
   nomad: NomadClient;
   /** Where `workflow.job.scheduled` audit events go. */
@@ -41,7 +40,7 @@ export class Schedulerer extends ReconnectingConsumer {
   readonly lost: LostAllocationWatcher;
 
   constructor(private readonly opts: SchedulererOptions) {
-    super(opts.connect, SCHEDULERER_QUEUE, 16);
+    super(opts.connect, SCHEDULERER_QUEUE, 16, opts.reconnectMs);
     this.retries = new ConfirmPublisher(opts.connect, [RUN_QUEUE]);
     this.lost = new LostAllocationWatcher({ nomad: opts.nomad, pool: opts.pool, publisher: this.retries });
   }

@@ -1,9 +1,8 @@
 import type pg from 'pg';
-import { ConfirmPublisher, ReconnectingConsumer, type AmqpConnect, type Channel } from './amqp.ts';
+import { ConfirmPublisher, ReconnectingConsumer, type AmqpConnect, type Channel, type ConsumerOptions } from './amqp.ts';
 import { RUN_QUEUE, WORKFLOW_EVENTS_QUEUE, type RunMessage, type WorkflowEvent } from './schema.ts';
 
-export interface WorkflowsConductorOptions {
-  connect: AmqpConnect;
+export interface WorkflowsConductorOptions extends ConsumerOptions {
   pool: pg.Pool;
 }
 
@@ -18,7 +17,7 @@ export class WorkflowsConductor extends ReconnectingConsumer {
   jobsStarted = 0;
 
   constructor(private readonly opts: WorkflowsConductorOptions) {
-    super(opts.connect, WORKFLOW_EVENTS_QUEUE, 16);
+    super(opts.connect, WORKFLOW_EVENTS_QUEUE, 16, opts.reconnectMs);
     this.publisher = new ConfirmPublisher(opts.connect, [RUN_QUEUE]);
   }
 

@@ -241,11 +241,14 @@ export class ReplayStack {
     this.cleanup.unshift(() => vault.stop(), () => contexts.stop());
     this.stages.set('vault-cci', vault);
     this.stages.set('contexts-service', contexts);
-    const dispatcher = new PicardDispatcher({ connect, github, pool: this.pool, resourceClasses, cache, contextsUrl: () => contexts.url });
-    const schedulerer = new Schedulerer({ connect, pool: this.pool, nomad: new NomadClient({ address: this.nomad.url, timeoutMs: 3_000 }), audit: auditFor() });
-    const conductor = new WorkflowsConductor({ connect, pool: this.pool });
+    // Consumers try to reach a broker that went away every 5 s of scenario time (at most every 250 ms of wall time):
+    // with 250 ms at 240×, a build queued as RabbitMQ came back waited a minute per consumer on its way.
+    const reconnectMs = Math.min(250, Math.max(20, 5_000 / this.opts.timeScale));
+    const dispatcher = new PicardDispatcher({ connect, github, pool: this.pool, resourceClasses, cache, contextsUrl: () => contexts.url, reconnectMs });
+    const schedulerer = new Schedulerer({ connect, pool: this.pool, nomad: new NomadClient({ address: this.nomad.url, timeoutMs: 3_000 }), audit: auditFor(), reconnectMs });
+    const conductor = new WorkflowsConductor({ connect, pool: this.pool, reconnectMs });
     // Audit files every second of wall time: at 60× a minute of scenario time.
-    this.auditLog = new AuditLogService({ connect, objects: this.objects, flushMs: 1_000 });
+    this.auditLog = new AuditLogService({ connect, objects: this.objects, flushMs: 1_000, reconnectMs });
     this.stages.set('frontend', this.frontend);
     this.stages.set('output-processor', output);
     this.stages.set('picard-dispatcher', dispatcher);
