@@ -6,11 +6,11 @@ export interface EmbeddedServerHandle {
 }
 
 /**
- * The child's side of `startEmbeddedServer`: reads `--port` and `--data-dir` (and the server's own flags), starts
+ * The child's side of `startEmbeddedServer`: reads `--port` and `--data-dir`, starts
  * the server, and ends the process on SIGTERM/SIGINT (graceful close, exit 0), when its stdin closes (the harness
  * died), or on a startup error (printed, exit 1, so the harness's wait shows it in the process's last lines).
  */
-export async function runEmbeddedMain(name: string, serve: (opts: { port: number; dataDir: string; flags: Readonly<Record<string, string | boolean | undefined>> }) => Promise<EmbeddedServerHandle>): Promise<void> {
+export async function runEmbeddedMain(name: string, serve: (opts: { port: number; dataDir: string }) => Promise<EmbeddedServerHandle>): Promise<void> {
   const { values } = parseArgs({ args: process.argv.slice(2), strict: false, options: { port: { type: 'string' }, 'data-dir': { type: 'string' } } });
   const port = Number(values.port);
   const dataDir = String(values['data-dir'] ?? '');
@@ -20,7 +20,7 @@ export async function runEmbeddedMain(name: string, serve: (opts: { port: number
   }
   let handle: EmbeddedServerHandle;
   try {
-    handle = await serve({ port, dataDir, flags: values });
+    handle = await serve({ port, dataDir });
   } catch (err) {
     console.error(`${name}: could not start on 127.0.0.1:${port}: ${err instanceof Error ? err.message : String(err)}`);
     process.exit(1);

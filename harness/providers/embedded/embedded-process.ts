@@ -1,3 +1,4 @@
+import { mkdir } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
 import { LocalProcessRunner, launchOnFreePorts, spawnAndWait, type Launched } from '../local-process-runner.ts';
 import { freePort } from '../ports.ts';
@@ -19,13 +20,9 @@ export interface EmbeddedServerOptions {
   readonly component: string;
   /** The child's entry module (`new URL('./embedded-redis-main.ts', import.meta.url)`). */
   readonly entry: URL;
-  /** Arguments after `--port <p> --data-dir <d>`. */
-  readonly args?: readonly string[];
   /** Ready when this passes (the port open, then a protocol-level probe). */
   readonly ready: WaitStrategy;
   readonly startTimeoutMs: number;
-  /** Prepares the data dir before the first launch (a template copied in), given the temp dir. */
-  readonly prepare?: (dataDir: string) => Promise<void>;
 }
 
 export interface EmbeddedServer {
@@ -43,7 +40,7 @@ export async function startEmbeddedServer(o: EmbeddedServerOptions): Promise<Emb
   const dataDir = `${tempDir}/data`;
   const launchOn = async (port: number): Promise<Launched> => {
     const label = `embedded ${o.component} on 127.0.0.1:${port}`;
-    const args = ['--import', TSX_LOADER, fileURLToPath(o.entry), '--port', String(port), '--data-dir', dataDir, ...(o.args ?? [])];
+    const args = ['--import', TSX_LOADER, fileURLToPath(o.entry), '--port', String(port), '--data-dir', dataDir];
     const proc = await spawnAndWait(
       // stdin is a pipe the harness never writes to: when the harness dies it closes and the child exits.
       () => startProcess(process.execPath, args, { label, cwd: tempDir, stdio: ['pipe', 'pipe', 'pipe'], env: { ...process.env, NODE_OPTIONS: '' } }),
@@ -53,9 +50,7 @@ export async function startEmbeddedServer(o: EmbeddedServerOptions): Promise<Emb
   };
   let port = 0;
   const runner = await LocalProcessRunner.start({ label: o.component, tempDir, dataDir, launch: () => launchOn(port), stopSignal: 'SIGTERM', graceMs: 5_000 }, async () => {
-    const { mkdir } = await import('node:fs/promises');
     await mkdir(dataDir, { recursive: true });
-    await o.prepare?.(dataDir);
     const r = await launchOnFreePorts(freePort, launchOn);
     port = r.ports;
     return r.launched;
