@@ -57,7 +57,7 @@ export interface ServiceHandle {
   unpause?(): void;
 }
 
-/** Starts a container as a service in this process (a pipeline stage) instead of a health-only worker thread. */
+/** Starts a container as a service of the twin's own (a pipeline stage) instead of a health-only worker thread. */
 export interface ServiceFactory {
   /** The BACKEND column. */
   backend: string;
@@ -92,8 +92,8 @@ const WORKER = fileURLToPath(new URL('./service-worker.mjs', import.meta.url));
  * The live stack: every container of the version profile as a separately killable service, started in the
  * order of the table's startup dependencies. Real components come from their providers, services (the pipeline's
  * stages, each in a worker thread of its own) from their factories; every other container is a health-only twin
- * service in its own worker thread. Each listens on its documented port (offset) and answers its documented health endpoint with 200, or
- * 500 naming the dependencies that do not answer.
+ * service in its own worker thread. Each listens on its documented port (offset) and answers its documented health
+ * endpoint with 200, or 500 naming the dependencies that do not answer.
  */
 export class LiveStack {
   readonly rows = new Map<string, LiveRow>();
@@ -114,7 +114,10 @@ export class LiveStack {
     }
   }
 
-  /** Boots wave by wave; a container whose startup dependency failed does not start. Returns the failed rows. */
+  /**
+   * Boots every container once its startup dependencies are up; a container whose startup dependency failed does not
+   * start. Returns the failed rows.
+   */
   async up(): Promise<LiveRow[]> {
     for (const f of Object.values(this.opts.services ?? {})) f.prepare?.();
     await Promise.all(
@@ -300,7 +303,7 @@ export class LiveStack {
 
   /**
    * Starts a killed (or stopped) container again, as `docker start` would: a real component restarts on its port and
-   * data dir (`restart()`), an in-process stage is started anew by its factory after what it held is released, and a
+   * data dir (`restart()`), a stage is started anew by its factory after what it held is released, and a
    * twin service gets a new worker. Resolves once it is up; its row says healthy (or failed, with the reason).
    */
   async start(name: string): Promise<void> {
