@@ -115,7 +115,11 @@ export class Ec2Api {
     const state = this.options.state ?? new Ec2State(this.options.stateOptions);
     const handler = new Ec2RequestHandler(state, this.options.onRequest);
     const server = createServer((req, res) => void handler.handle(req, res));
-    server.keepAliveTimeout = 5_000;
+    // Idle connections stay open for a minute, as AWS's endpoints keep them: the SDK reuses a pooled socket without
+    // knowing the server's timeout, and with Node's 5 s default a call made 5 s after the last one could race the
+    // server's close and fail with ECONNRESET (seen once in CI). `stop()` closes every connection anyway.
+    server.keepAliveTimeout = 65_000;
+    server.headersTimeout = 66_000;
     await new Promise<void>((resolve, reject) => {
       const onError = (e: Error) =>
         reject(new ProviderError('START_FAILED', `ec2: could not listen on ${this.options.host}:${this.options.port}: ${e.message}`, 'choose another port, or 0 for a free one'));
