@@ -140,7 +140,7 @@ export async function startLocalRabbitMQ(opts: { bin: RabbitMQBinary; startTimeo
 }
 
 /** Port open, then an AMQP connection as guest (allowed from localhost only, which is where we are). */
-const rabbitReady: WaitStrategy = Wait.forAll(
+export const rabbitReady: WaitStrategy = Wait.forAll(
   Wait.forListeningPort(),
   Wait.forProbe('AMQP connection', async (ctx) => {
     const conn = await amqp.connect(`amqp://guest:guest@${ctx.host}:${ctx.port}`, { timeout: 2_000 });

@@ -1,7 +1,6 @@
-import amqp from 'amqplib';
 import { startEmbeddedServer } from '../../embedded/embedded-process.ts';
 import type { LocalProcessRunner } from '../../local-process-runner.ts';
-import { Wait, type WaitStrategy } from '../../wait.ts';
+import { rabbitReady } from '../local-rabbitmq.ts';
 
 export interface EmbeddedRabbitMQ {
   readonly runner: LocalProcessRunner;
@@ -14,11 +13,11 @@ export interface EmbeddedRabbitMQ {
 /**
  * The twin's own AMQP 0-9-1 broker (`embedded/`), for when no RabbitMQ node should or can be booted: a child Node
  * process on a free port of 127.0.0.1 with its journal in a fresh temp dir. It is ready in well under a second
- * where a real node takes seconds, and it stays a real process for the live faults: SIGKILL, SIGSTOP/SIGCONT and
+ * where a real node takes seconds (ready as a node is: port open, then an AMQP connection as guest), and it stays a real process for the live faults: SIGKILL, SIGSTOP/SIGCONT and
  * `restart()` behave as they do for a node.
  */
 export async function startEmbeddedRabbitMQ(opts: { startTimeoutMs: number }): Promise<EmbeddedRabbitMQ> {
-  const server = await startEmbeddedServer({ component: 'rabbitmq', entry: new URL('./embedded-rabbitmq-main.ts', import.meta.url), ready: amqpGuestReady, startTimeoutMs: opts.startTimeoutMs });
+  const server = await startEmbeddedServer({ component: 'rabbitmq', entry: new URL('./embedded-rabbitmq-main.ts', import.meta.url), ready: rabbitReady, startTimeoutMs: opts.startTimeoutMs });
   return {
     runner: server.runner,
     port: server.port,
@@ -26,13 +25,3 @@ export async function startEmbeddedRabbitMQ(opts: { startTimeoutMs: number }): P
     detail: `the twin's embedded AMQP 0-9-1 broker (a child Node process) on 127.0.0.1:${server.port}, journal in ${server.dataDir}`,
   };
 }
-
-/** The local node's readiness (`local-rabbitmq.ts` keeps its probe private): port open, then an AMQP connection as guest. */
-const amqpGuestReady: WaitStrategy = Wait.forAll(
-  Wait.forListeningPort(),
-  Wait.forProbe('AMQP connection', async (ctx) => {
-    const conn = await amqp.connect(`amqp://guest:guest@${ctx.host}:${ctx.port}`, { timeout: 2_000 });
-    conn.on('error', () => undefined);
-    await conn.close();
-  }),
-);
