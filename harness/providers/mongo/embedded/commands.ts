@@ -199,68 +199,47 @@ export class MongoEngine {
   async #insert(c: Invocation): Promise<Document> {
     const coll = this.#writable(c.db, collectionArg(c));
     const docs = documentsArg(c.cmd.documents, 'documents');
-    const ordered = c.cmd.ordered !== false;
     let n = 0;
-    const writeErrors: Document[] = [];
-    for (const [index, doc] of docs.entries()) {
-      try {
-        await coll.insertOne(withIdFirst(doc));
-        n++;
-      } catch (err) {
-        writeErrors.push(writeError(index, err));
-        if (ordered) break;
-      }
-    }
+    const writeErrors = await eachStatement(docs, c.cmd.ordered !== false, async (doc) => {
+      await coll.insertOne(withIdFirst(doc));
+      n++;
+    });
     return { n, writeErrors: nonEmpty(writeErrors) };
   }
 
   async #update(c: Invocation): Promise<Document> {
     const name = collectionArg(c);
     const statements = documentsArg(c.cmd.updates, 'updates');
-    const ordered = c.cmd.ordered !== false;
     // An update creates its collection only when it may upsert, as in MongoDB.
     const coll = statements.some((s) => s.upsert === true) ? this.#writable(c.db, name) : this.#existing(c.db, name);
     let n = 0;
     let nModified = 0;
     const upserted: Document[] = [];
-    const writeErrors: Document[] = [];
-    for (const [index, s] of statements.entries()) {
-      try {
-        if (s.u === null || typeof s.u !== 'object') throw new CommandError(9, "the update statement's 'u' must be a document or an array");
-        if (!coll) continue;
-        const r = await coll.update(filterArg(s.q), s.u as Document, { multi: s.multi === true, upsert: s.upsert === true, arrayFilters: arrayFiltersArg(s.arrayFilters) });
-        n += r.matchedCount;
-        nModified += r.modifiedCount;
-        if (r.upsertedId !== null) {
-          upserted.push({ index, _id: r.upsertedId });
-          n++;
-        }
-      } catch (err) {
-        writeErrors.push(writeError(index, err));
-        if (ordered) break;
+    const writeErrors = await eachStatement(statements, c.cmd.ordered !== false, async (s, index) => {
+      if (s.u === null || typeof s.u !== 'object') throw new CommandError(9, "the update statement's 'u' must be a document or an array");
+      if (!coll) return;
+      const r = await coll.update(filterArg(s.q), s.u as Document, { multi: s.multi === true, upsert: s.upsert === true, arrayFilters: arrayFiltersArg(s.arrayFilters) });
+      n += r.matchedCount;
+      nModified += r.modifiedCount;
+      if (r.upsertedId !== null) {
+        upserted.push({ index, _id: r.upsertedId });
+        n++;
       }
-    }
+    });
     return { n, nModified, upserted: nonEmpty(upserted), writeErrors: nonEmpty(writeErrors) };
   }
 
   async #delete(c: Invocation): Promise<Document> {
     const coll = this.#existing(c.db, collectionArg(c));
     const statements = documentsArg(c.cmd.deletes, 'deletes');
-    const ordered = c.cmd.ordered !== false;
     let n = 0;
-    const writeErrors: Document[] = [];
-    for (const [index, s] of statements.entries()) {
-      try {
-        const limit = Number(s.limit ?? 0);
-        if (limit !== 0 && limit !== 1) throw new CommandError(9, `The limit field in delete objects must be 0 or 1. Got ${String(s.limit)}`);
-        if (!coll) continue;
-        const filter = filterArg(s.q);
-        n += (limit === 1 ? await coll.deleteOne(filter) : await coll.deleteMany(filter)).deletedCount;
-      } catch (err) {
-        writeErrors.push(writeError(index, err));
-        if (ordered) break;
-      }
-    }
+    const writeErrors = await eachStatement(statements, c.cmd.ordered !== false, async (s) => {
+      const limit = Number(s.limit ?? 0);
+      if (limit !== 0 && limit !== 1) throw new CommandError(9, `The limit field in delete objects must be 0 or 1. Got ${String(s.limit)}`);
+      if (!coll) return;
+      const filter = filterArg(s.q);
+      n += (limit === 1 ? await coll.deleteOne(filter) : await coll.deleteMany(filter)).deletedCount;
+    });
     return { n, writeErrors: nonEmpty(writeErrors) };
   }
 
@@ -664,6 +643,23 @@ function refuseTransactions(cmd: Document): void {
   if (cmd.txnNumber !== undefined || cmd.startTransaction !== undefined || cmd.autocommit !== undefined) {
     throw new CommandError(20, 'Transaction numbers are only allowed on a replica set member or mongos');
   }
+}
+
+/**
+ * Runs a write command's statements in order; each failure becomes a write error at its index, and an ordered
+ * command stops at the first one, as MongoDB's batch writes do.
+ */
+async function eachStatement<T>(statements: readonly T[], ordered: boolean, run: (s: T, index: number) => Promise<void>): Promise<Document[]> {
+  const writeErrors: Document[] = [];
+  for (const [index, s] of statements.entries()) {
+    try {
+      await run(s, index);
+    } catch (err) {
+      writeErrors.push(writeError(index, err));
+      if (ordered) break;
+    }
+  }
+  return writeErrors;
 }
 
 function writeError(index: number, err: unknown): Document {
