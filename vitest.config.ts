@@ -11,6 +11,7 @@ export default defineConfig({
           include: ['{sim,fixtures,harness,reports,bin,bench,scenarios}/**/*.test.ts'],
           exclude: ['**/*.live.test.ts', '**/node_modules/**'],
           testTimeout: 60_000,
+          sequence: { groupOrder: 0 },
         },
       },
       {
@@ -22,6 +23,9 @@ export default defineConfig({
           hookTimeout: 120_000,
           // Live tests start real processes on free ports: one file at a time keeps a 2-core machine responsive.
           fileParallelism: false,
+          // And only after the unit tests: a live replay at 240x turns a second of CPU starvation into four
+          // minutes of scenario time, so the agreement checks need the cores to themselves.
+          sequence: { groupOrder: 1 },
         },
       },
     ],

@@ -7,6 +7,7 @@ import { columnize } from '../../sim/models/nomad/index.ts';
 import { freePort } from '../providers/ports.ts';
 import type { StartedComponent } from '../providers/types.ts';
 import { StartedLdap } from '../providers/ldap/started-ldap.ts';
+import { signalPid } from '../providers/stop-process.ts';
 
 /** What a stack row is: a real component (backend), one of the twin's API servers, a twin service, a migrator. */
 export type LiveKind = 'backend' | 'api' | 'service' | 'migrator';
@@ -345,7 +346,7 @@ export class LiveStack {
     if (service && !service.pause) throw new Error(`${name} runs in the stack's own thread: it cannot be paused (kill it instead)`);
     service?.pause?.();
     const s = this.started.get(name);
-    if (s?.pid !== undefined) process.kill(s.pid, 'SIGSTOP');
+    if (s?.pid !== undefined) signalPid(s.pid, 'SIGSTOP');
     this.workers.get(name)?.postMessage('pause');
     this.set(name, { state: 'paused' });
   }
@@ -354,7 +355,7 @@ export class LiveStack {
   unpause(name: string): void {
     this.services.get(name)?.unpause?.();
     const s = this.started.get(name);
-    if (s?.pid !== undefined) process.kill(s.pid, 'SIGCONT');
+    if (s?.pid !== undefined) signalPid(s.pid, 'SIGCONT');
     this.workers.get(name)?.postMessage('unpause');
     this.set(name, { state: 'healthy' });
   }

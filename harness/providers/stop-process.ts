@@ -1,3 +1,4 @@
+import { readdirSync, readFileSync } from 'node:fs';
 import type { ManagedProcess } from './process.ts';
 
 /**
@@ -25,13 +26,49 @@ export function hasExited(proc: ManagedProcess): boolean {
   return proc.child.exitCode !== null || proc.child.signalCode !== null;
 }
 
-/** process.kill that treats "already gone" as done. */
+/**
+ * process.kill that treats "already gone" as done. SIGSTOP returns once the kernel shows every thread of the
+ * process stopped (as `docker pause` returns once the cgroup is frozen): kill(2) only queues the signal, and a
+ * thread busy on another core may still answer a request before it stops.
+ */
 export function signalPid(pid: number, signal: NodeJS.Signals): boolean {
   try {
     process.kill(pid, signal);
-    return true;
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code === 'ESRCH') return false;
     throw err;
   }
+  if (signal === 'SIGSTOP') waitUntilStopped(pid, STOP_WAIT_MS);
+  return true;
+}
+
+/** How long `signalPid(pid, 'SIGSTOP')` waits for the threads to stop (a thread in uninterruptible I/O stops after it). */
+const STOP_WAIT_MS = 2_000;
+
+/** Whether every thread of `pid` is stopped (`T`, or `t` under a tracer); true when it is gone or /proc is absent. */
+export function isStopped(pid: number): boolean {
+  let tasks: string[];
+  try {
+    tasks = readdirSync(`/proc/${pid}/task`);
+  } catch {
+    return true;
+  }
+  return tasks.every((tid) => {
+    try {
+      // The state follows the command name in parentheses, which may itself hold spaces or parentheses.
+      const stat = readFileSync(`/proc/${pid}/task/${tid}/stat`, 'utf8');
+      const state = stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3);
+      return state === 'T' || state === 't' || state === 'Z' || state === 'X';
+    } catch {
+      return true; // that thread ended
+    }
+  });
+}
+
+const napCell = new Int32Array(new SharedArrayBuffer(4));
+
+/** Polls /proc every millisecond (blocking: a pause is a short synchronous act) until `pid` is stopped or `ms` pass. */
+function waitUntilStopped(pid: number, ms: number): void {
+  const deadline = Date.now() + ms;
+  while (!isStopped(pid) && Date.now() < deadline) Atomics.wait(napCell, 0, 0, 1);
 }
