@@ -37,7 +37,11 @@ async function agree(name: string, file = join(SCENARIOS, `${name}.yaml`)): Prom
   // The run removed every data directory it created.
   expect(ours().filter((d) => !before.has(d))).toEqual([]);
   expect(existsSync(join(dir, 'report.json')), c.lines.stderr).toBe(true);
-  return { code, report: JSON.parse(readFileSync(join(dir, 'report.json'), 'utf8')) as Report, md: readFileSync(join(dir, 'report.md'), 'utf8'), stdout: c.lines.stdout };
+  const report = JSON.parse(readFileSync(join(dir, 'report.json'), 'utf8')) as Report;
+  // The margins, in CI's log: each queue-time figure beside the simulation's, and the tolerance.
+  const queue = (report.agreement?.checks ?? []).filter((k) => k.what.startsWith('queue time'));
+  console.info(`${name} at 240x: ${queue.map((k) => `${k.what} sim ${k.sim} live ${k.live}`).join('; ')} (${queue[0]?.rule ?? 'no queue-time checks'})`);
+  return { code, report, md: readFileSync(join(dir, 'report.md'), 'utf8'), stdout: c.lines.stdout };
 }
 
 describe('twin agree (live replay vs simulation)', () => {
