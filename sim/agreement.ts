@@ -11,10 +11,10 @@ export interface AgreementTolerance {
 /**
  * 25%, or an absolute margin, whichever is larger. The margin is the classifier's delay tolerance (60 s of
  * scenario time) or one second of wall-clock time multiplied by the time scale, whichever is larger: the live
- * pipeline's own latency, which the simulation (where a reconnect is instant) does not have. After a broker
- * restart the first builds take up to 0.6 s of wall time to get through (every stage reconnecting while the fresh
- * broker is still busy; measured 0.46–0.58 s in three CI runs of kill-rabbitmq at 240×), so half a second was too
- * tight a bound for the queue-time maximum.
+ * pipeline's own latency, which the simulation (where every hop is instant) does not have. One event loop carries
+ * the replay's pipeline, so a build takes tens to a few hundred milliseconds of wall time from queued to started
+ * (up to 0.37 s measured in kill-rabbitmq at 240× on a quiet machine, the slowest in early bursts), and more
+ * when the machine is busy: half a second was too tight a bound for the queue-time maximum.
  */
 export function agreementTolerance(timeScale: number): AgreementTolerance {
   return { relative: 0.25, absoluteMs: Math.max(60_000, Math.round(1_000 * timeScale)) };
