@@ -57,7 +57,7 @@ export function isStopped(pid: number): boolean {
     try {
       // The state follows the command name in parentheses, which may itself hold spaces or parentheses.
       const stat = readFileSync(`/proc/${pid}/task/${tid}/stat`, 'utf8');
-      const state = stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3);
+      const state = stat.charAt(stat.lastIndexOf(')') + 2);
       return state === 'T' || state === 't' || state === 'Z' || state === 'X';
     } catch {
       return true; // that thread ended
