@@ -1,17 +1,19 @@
+import { HttpError } from '../http/http-error.ts';
+
 /**
  * An error in the AWS shape: the `Code` a client matches on (`InvalidInstanceID.NotFound`, `ValidationError`),
  * a message worded as AWS words it, and the HTTP status. These are answers to bad requests, not bugs: the
  * server turns them into `<Response><Errors>…` (EC2) or `<ErrorResponse>…` (Auto Scaling) bodies.
  */
-export class AwsApiError extends Error {
+export class AwsApiError extends HttpError {
   constructor(
-    readonly code: string,
+    code: string,
     message: string,
-    readonly status: number = 400,
+    status = 400,
     /** Auto Scaling's `<Type>`: `Sender` for the caller's mistakes, `Receiver` for the service's. */
     readonly type: 'Sender' | 'Receiver' = status >= 500 ? 'Receiver' : 'Sender',
   ) {
-    super(message);
+    super(status, code, message);
     this.name = code;
   }
 }

@@ -1,5 +1,5 @@
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import type { IncomingMessage } from 'node:http';
+import { HttpError, HttpListenError, HttpRoutes, LAYER_ERROR_CODES, listenHttp, sendJson, sendText, type ErrorAnswer, type HttpRequest, type ListeningHttp } from '../http/index.ts';
 import { ProviderError, type StartedComponent } from '../providers/types.ts';
 import { AUTOSCALING_ACTIONS } from './autoscaling-actions.ts';
 import type { Clock } from './clock.ts';
@@ -19,6 +19,8 @@ import {
 
 /** The largest request body accepted (AWS's own Query limit is of this order). */
 const MAX_BODY_BYTES = 1 << 20;
+/** The Query protocols take their parameters from a GET's query or a POST's form body. */
+const QUERY_METHODS = ['GET', 'POST'] as const;
 /** Path prefix of the Auto Scaling endpoint; requests with `Version=2011-01-01` reach it on any path too. */
 export const AUTOSCALING_PATH = '/autoscaling';
 /** Liveness probe of the twin (not an AWS API), for `twin status` and wait strategies. */
@@ -114,23 +116,25 @@ export class Ec2Api {
   async start(): Promise<StartedEc2Api> {
     const state = this.options.state ?? new Ec2State(this.options.stateOptions);
     const handler = new Ec2RequestHandler(state, this.options.onRequest);
-    const server = createServer((req, res) => void handler.handle(req, res));
-    // Idle connections stay open for a minute, as AWS's endpoints keep them: the SDK reuses a pooled socket without
-    // knowing the server's timeout, and with Node's 5 s default a call made 5 s after the last one could race the
-    // server's close and fail with ECONNRESET (seen once in CI). `stop()` closes every connection anyway.
-    server.keepAliveTimeout = 65_000;
-    server.headersTimeout = 66_000;
-    await new Promise<void>((resolve, reject) => {
-      const onError = (e: Error) =>
-        reject(new ProviderError('START_FAILED', `ec2: could not listen on ${this.options.host}:${this.options.port}: ${e.message}`, 'choose another port, or 0 for a free one'));
-      server.once('error', onError);
-      server.listen(this.options.port, this.options.host, () => {
-        server.off('error', onError);
-        resolve();
+    const routes = new HttpRoutes()
+      .on(['GET', 'HEAD', 'POST'], HEALTH_PATH, (r) => sendJson(r.res, 200, { status: 'ok', service: 'ec2+autoscaling' }))
+      .on(QUERY_METHODS, '/', (r) => handler.handle(r))
+      .on(QUERY_METHODS, '/*', (r) => handler.handle(r));
+    try {
+      const server = await listenHttp({
+        name: 'ec2',
+        host: this.options.host,
+        port: this.options.port,
+        routes,
+        maxBodyBytes: MAX_BODY_BYTES,
+        // Only what the router refuses reaches here (a PUT, say): the handler words its own errors.
+        errors: (error, request) => handler.errorAnswer(awsError(error), serviceOf(request.path), state.ids.uuid('request')),
       });
-    });
-    const address = server.address() as AddressInfo;
-    return new StartedEc2Api(server, state, this.options.host, address.port, handler);
+      return new StartedEc2Api(server, state, handler);
+    } catch (e) {
+      if (e instanceof HttpListenError) throw new ProviderError('START_FAILED', e.message, e.hint);
+      throw e;
+    }
   }
 }
 
@@ -141,21 +145,26 @@ export class StartedEc2Api implements StartedComponent {
   readonly backendDetail: string;
   readonly pid = undefined;
   readonly dataDir = undefined;
-  private stopped: Promise<void> | undefined;
 
   constructor(
-    private readonly server: Server,
+    private readonly server: ListeningHttp,
     readonly state: Ec2State,
-    readonly host: string,
-    readonly port: number,
     private readonly handler: Ec2RequestHandler,
   ) {
     this.backendDetail = `the twin's EC2 ${EC2_VERSION} and Auto Scaling ${AUTOSCALING_VERSION} Query endpoints in this process (no container runtime needed)`;
   }
 
+  get host(): string {
+    return this.server.host;
+  }
+
+  get port(): number {
+    return this.server.port;
+  }
+
   /** The EC2 endpoint (`AWS_ENDPOINT_URL` / the EC2 client's `endpoint`). Auto Scaling requests are served here too. */
   get url(): string {
-    return `http://${this.host}:${this.port}`;
+    return this.server.url;
   }
 
   /** A separate endpoint URL for the Auto Scaling client. */
@@ -169,11 +178,7 @@ export class StartedEc2Api implements StartedComponent {
   }
 
   stop(): Promise<void> {
-    this.stopped ??= new Promise<void>((resolve) => {
-      this.server.close(() => resolve());
-      this.server.closeAllConnections();
-    });
-    return this.stopped;
+    return this.server.close();
   }
 
   [Symbol.asyncDispose](): Promise<void> {
@@ -196,28 +201,23 @@ class Ec2RequestHandler {
     private readonly onRequest: ((log: Ec2RequestLog) => void) | undefined,
   ) {}
 
-  async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+  async handle(request: HttpRequest): Promise<void> {
     const started = performance.now();
-    const url = new URL(req.url ?? '/', 'http://localhost');
-    if (url.pathname === HEALTH_PATH) {
-      res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ status: 'ok', service: 'ec2+autoscaling' }));
-      return;
-    }
     const requestId = this.state.ids.uuid('request');
-    let service: Ec2Service = url.pathname.startsWith(AUTOSCALING_PATH) ? 'autoscaling' : 'ec2';
+    let service = serviceOf(request.path);
     let action = '';
     let status = 200;
     let errorCode: string | undefined;
     let body: string;
     try {
-      const raw = await readBody(req);
-      const query = url.search.length > 1 ? url.search.slice(1) : '';
-      const merged = [query, req.method === 'POST' ? raw : ''].filter((s) => s !== '').join('&');
+      const raw = request.method === 'POST' ? await request.text() : '';
+      const query = request.query.toString();
+      const merged = [query, raw].filter((s) => s !== '').join('&');
       let params = QueryParams.parse(merged, 'ec2');
       if (params.str('Version') === AUTOSCALING_VERSION) service = 'autoscaling';
       if (service === 'autoscaling') params = params.withStyle('member');
       action = params.str('Action') ?? '';
-      if (!hasAwsAuth(req.headers, params)) {
+      if (!hasAwsAuth(request.req.headers, params)) {
         throw new AwsApiError('AuthFailure', 'AWS was not able to validate the provided access credentials', 401);
       }
       if (action === '') throw params.missing('Action');
@@ -239,41 +239,37 @@ class Ec2RequestHandler {
         body = autoScalingResponseXml(action, requestId, handler(params, this.state));
       }
     } catch (e) {
-      const error = e instanceof AwsApiError ? e : new AwsApiError('InternalError', 'An internal error has occurred', 500);
-      if (!(e instanceof AwsApiError)) {
+      if (!(e instanceof HttpError)) {
         // A bug in the twin, not a bad request: keep the stack where a developer will see it.
         console.error(`ec2 twin: ${service}:${action} failed:`, e);
       }
+      const error = e instanceof HttpError ? awsError(e) : new AwsApiError('InternalError', 'An internal error has occurred', 500);
       status = error.status;
       errorCode = error.code;
-      body = service === 'ec2' ? ec2ErrorXml(error, requestId) : autoScalingErrorXml(error, requestId);
+      body = this.errorAnswer(error, service, requestId).body;
     }
     const key = `${service}:${action || '(none)'}`;
     this.counts.set(key, (this.counts.get(key) ?? 0) + 1);
-    res.writeHead(status, {
-      'content-type': 'text/xml;charset=UTF-8',
-      'x-amzn-requestid': requestId,
-      'content-length': Buffer.byteLength(body),
-    });
-    res.end(body);
+    // A 413 leaves the rest of the body unread: the connection cannot be reused.
+    sendText(request.res, status, body, XML_TYPE, status === 413 ? { connection: 'close', 'x-amzn-requestid': requestId } : { 'x-amzn-requestid': requestId });
     this.onRequest?.({ service, action, status, errorCode, durationMs: performance.now() - started });
+  }
+
+  /** An error in the service's own XML: `<Response><Errors>…` for EC2, `<ErrorResponse>…` for Auto Scaling. */
+  errorAnswer(error: AwsApiError, service: Ec2Service, requestId: string): ErrorAnswer {
+    return { contentType: XML_TYPE, body: service === 'ec2' ? ec2ErrorXml(error, requestId) : autoScalingErrorXml(error, requestId) };
   }
 }
 
-function readBody(req: IncomingMessage): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    let size = 0;
-    req.on('data', (chunk: Buffer) => {
-      size += chunk.length;
-      if (size > MAX_BODY_BYTES) {
-        reject(new AwsApiError('RequestEntityTooLarge', `Request body is larger than ${MAX_BODY_BYTES} bytes`, 413));
-        req.destroy();
-        return;
-      }
-      chunks.push(chunk);
-    });
-    req.on('end', () => resolve(Buffer.concat(chunks).toString('utf8')));
-    req.on('error', reject);
-  });
+const XML_TYPE = 'text/xml;charset=UTF-8';
+
+function serviceOf(path: string): Ec2Service {
+  return path.startsWith(AUTOSCALING_PATH) ? 'autoscaling' : 'ec2';
+}
+
+/** The layer's errors (a body too large, a method the Query protocol has not) in AWS's words. */
+function awsError(error: HttpError): AwsApiError {
+  if (error instanceof AwsApiError) return error;
+  const code = error.code === LAYER_ERROR_CODES.tooLarge ? 'RequestEntityTooLarge' : error.code === LAYER_ERROR_CODES.methodNotAllowed ? 'InvalidHttpRequest' : 'InvalidRequest';
+  return new AwsApiError(code, error.message, error.status);
 }
