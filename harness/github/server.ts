@@ -1,5 +1,5 @@
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { HttpError, HttpListenError, HttpRoutes, LAYER_ERROR_CODES, listenHttp, sendJson, sendText, type ErrorAnswer, type HttpMethod, type HttpRequest, type ListeningHttp } from '../http/index.ts';
 import { Rng } from '../../sim/engine/rng.ts';
 import type { StartedComponent } from '../providers/types.ts';
 import { ProviderError } from '../providers/types.ts';
@@ -180,15 +180,9 @@ export class FakeGithub {
 
 // ---------------------------------------------------------------------------------------------------------------
 
-/** A typed HTTP answer thrown by handlers (GitHub's JSON error body). */
-class HttpError extends Error {
-  constructor(
-    readonly status: number,
-    message: string,
-    readonly extra: Record<string, unknown> = {},
-  ) {
-    super(message);
-  }
+/** GitHub's error: the message, and any fields GitHub adds beside it (`errors` of a 422). */
+function githubError(status: number, message: string, details: Record<string, unknown> = {}): HttpError {
+  return HttpError.of(status, message, { details });
 }
 
 interface Ctx {
@@ -202,12 +196,8 @@ interface Ctx {
 
 type Handler = (ctx: Ctx) => Promise<unknown> | unknown;
 
-interface Route {
-  readonly method: string;
-  readonly pattern: RegExp;
-  readonly names: readonly string[];
-  readonly handler: Handler;
-}
+/** Every method a GitHub client may send: an unknown route is GitHub's 404, whatever the method. */
+const ANY_METHOD: readonly HttpMethod[] = ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS'];
 
 /** A JSON answer with a status other than 200, or with no body. */
 class Reply {
@@ -225,11 +215,10 @@ export class StartedFakeGithub implements StartedComponent {
   readonly dataDir = undefined;
   readonly state: GithubState;
 
-  private readonly server: Server;
+  private server: ListeningHttp | undefined;
   private readonly sender: WebhookSender;
-  private readonly routes: Route[] = [];
+  private readonly routes = new HttpRoutes();
   private readonly rateWindows = new Map<string, { startMs: number; used: number }>();
-  private boundPort = 0;
   private requestCount = 0;
   private stopped: Promise<void> | undefined;
 
@@ -248,25 +237,28 @@ export class StartedFakeGithub implements StartedComponent {
       },
       root.fork('github/redelivery'),
     );
-    this.server = createServer((req, res) => void this.handle(req, res));
     this.defineRoutes();
+    // Whatever no route takes is GitHub's 404, after the headers and the rate limit every request gets.
+    this.routes.on(ANY_METHOD, '/*', (r) => this.handle(r, () => {
+      throw githubError(404, 'Not Found');
+    }));
   }
 
   /** @internal */
-  listen(): Promise<void> {
-    return new Promise((resolve, reject) => {
-      const onError = (err: NodeJS.ErrnoException): void => {
-        const where = `${this.settings.host}:${this.settings.port}`;
-        const why = `fake GitHub Enterprise could not listen on ${where}: ${err.code ?? err.message}`;
-        reject(new ProviderError('START_FAILED', why, 'pick another port, or 0 for a free one'));
-      };
-      this.server.once('error', onError);
-      this.server.listen(this.settings.port, this.settings.host, () => {
-        this.server.off('error', onError);
-        this.boundPort = (this.server.address() as AddressInfo).port;
-        resolve();
+  async listen(): Promise<void> {
+    try {
+      this.server = await listenHttp({
+        name: 'fake GitHub Enterprise',
+        host: this.settings.host,
+        port: this.settings.port,
+        routes: this.routes,
+        maxBodyBytes: this.settings.maxBodyBytes,
+        errors: (error, request) => this.errorAnswer(error, request.path),
       });
-    });
+    } catch (e) {
+      if (e instanceof HttpListenError) throw new ProviderError('START_FAILED', e.message, 'pick another port, or 0 for a free one');
+      throw e;
+    }
   }
 
   get host(): string {
@@ -274,7 +266,7 @@ export class StartedFakeGithub implements StartedComponent {
   }
 
   get port(): number {
-    return this.boundPort;
+    return this.server?.port ?? 0;
   }
 
   /** The web root (`http://127.0.0.1:P`): OAuth pages live here. */
@@ -351,10 +343,7 @@ export class StartedFakeGithub implements StartedComponent {
   stop(): Promise<void> {
     this.stopped ??= (async () => {
       await this.sender.close();
-      await new Promise<void>((resolve) => {
-        this.server.close(() => resolve());
-        this.server.closeAllConnections();
-      });
+      await this.server?.close();
     })();
     return this.stopped;
   }
@@ -365,20 +354,9 @@ export class StartedFakeGithub implements StartedComponent {
 
   // -- HTTP plumbing ------------------------------------------------------------------------------------------------
 
-  private route(method: string, path: string, handler: Handler): void {
-    const names: string[] = [];
-    const source = path
-      .split('/')
-      .map((seg) => {
-        if (seg.startsWith(':')) {
-          const rest = seg.endsWith('*');
-          names.push(seg.slice(1).replace('*', ''));
-          return rest ? '(.*)' : '([^/]+)';
-        }
-        return seg.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
-      })
-      .join('/');
-    this.routes.push({ method, pattern: new RegExp(`^${source}$`), names, handler });
+  /** A route of GitHub's API: `:name` parameters, `*` for the rest of the path (a file path), read as `params.path`. */
+  private route(method: HttpMethod, path: string, handler: Handler): void {
+    this.routes.on(method, path, (r) => this.handle(r, handler));
   }
 
   /** GHE 2.x documentation lives under its minor version. */
@@ -397,53 +375,35 @@ export class StartedFakeGithub implements StartedComponent {
     res.setHeader('X-GitHub-Request-Id', `FAKE:${(++this.requestCount).toString(16).toUpperCase().padStart(8, '0')}`);
   }
 
-  private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+  /** What every request gets (GitHub's headers; under /api/v3 authentication and the rate limit), then its route. */
+  private async handle(request: HttpRequest, handler: Handler): Promise<void> {
+    const { req, res } = request;
     this.commonHeaders(res);
     const url = new URL(req.url ?? '/', this.url);
-    const path = url.pathname.length > 1 ? url.pathname.replace(/\/+$/, '') : url.pathname;
-    const isApi = path === '/api/v3' || path.startsWith('/api/v3/');
-    try {
-      let auth: Ctx['auth'];
-      if (isApi) {
-        auth = this.authenticate(req);
-        if (path !== '/api/v3/rate_limit') this.countRequest(req, res, auth);
-        else this.rateHeaders(res, this.rateWindow(req, auth), auth);
-        res.setHeader('X-GitHub-Media-Type', 'github.v3; format=json');
-        if (auth !== undefined) res.setHeader('X-OAuth-Scopes', auth.token.scopes.join(', '));
-      }
-      let bodyPromise: Promise<unknown> | undefined;
-      for (const r of this.routes) {
-        if (r.method !== req.method) continue;
-        const m = r.pattern.exec(path);
-        if (m === null) continue;
-        const params: Record<string, string> = {};
-        try {
-          r.names.forEach((n, i) => {
-            params[n] = decodeURIComponent(m[i + 1] ?? '');
-          });
-        } catch {
-          throw new HttpError(404, 'Not Found');
-        }
-        const ctx: Ctx = { req, res, url, params, auth, body: () => (bodyPromise ??= this.readBody(req)) };
-        const out = await r.handler(ctx);
-        if (res.headersSent || res.writableEnded) return;
-        if (out instanceof Reply) this.json(res, out.status, out.body);
-        else this.json(res, 200, out);
-        return;
-      }
-      throw new HttpError(404, 'Not Found');
-    } catch (err) {
-      if (res.headersSent) {
-        res.destroy();
-        return;
-      }
-      if (err instanceof HttpError) {
-        if (isApi || err.status !== 404) this.json(res, err.status, { message: err.message, ...err.extra, documentation_url: this.docsUrl() });
-        else this.text(res, 404, 'Not Found');
-        return;
-      }
-      this.json(res, 500, { message: `Server Error: ${err instanceof Error ? err.message : String(err)}`, documentation_url: this.docsUrl() });
+    let auth: Ctx['auth'];
+    if (isApiPath(request.path)) {
+      auth = this.authenticate(req);
+      if (trimSlashes(request.path) !== '/api/v3/rate_limit') this.countRequest(req, res, auth);
+      else this.rateHeaders(res, this.rateWindow(req, auth), auth);
+      res.setHeader('X-GitHub-Media-Type', 'github.v3; format=json');
+      if (auth !== undefined) res.setHeader('X-OAuth-Scopes', auth.token.scopes.join(', '));
     }
+    let bodyPromise: Promise<unknown> | undefined;
+    const params: Record<string, string> = { ...request.params };
+    if (params['*'] !== undefined) params.path = params['*'];
+    const ctx: Ctx = { req, res, url, params, auth, body: () => (bodyPromise ??= readGithubBody(request)) };
+    const out = await handler(ctx);
+    if (res.headersSent || res.writableEnded) return;
+    if (out instanceof Reply) this.json(res, out.status, out.body);
+    else this.json(res, 200, out);
+  }
+
+  /** GitHub's JSON error (`{ message, documentation_url }`); outside the API an unknown page is a plain 404. */
+  private errorAnswer(error: HttpError, path: string): ErrorAnswer {
+    if (!isApiPath(path) && error.status === 404) return { contentType: 'text/plain; charset=utf-8', body: 'Not Found' };
+    // The layer's own wording is not GitHub's: its 404s are GitHub's plain "Not Found", its 500s "Server Error: …".
+    const message = error.code === LAYER_ERROR_CODES.notFound ? 'Not Found' : error.code === LAYER_ERROR_CODES.internal ? `Server Error: ${error.message}` : error.message;
+    return { contentType: 'application/json; charset=utf-8', body: JSON.stringify({ message, ...error.details, documentation_url: this.docsUrl() }) };
   }
 
   private json(res: ServerResponse, status: number, body: unknown): void {
@@ -451,43 +411,7 @@ export class StartedFakeGithub implements StartedComponent {
       res.writeHead(status).end();
       return;
     }
-    const text = JSON.stringify(body);
-    res.writeHead(status, { 'Content-Type': 'application/json; charset=utf-8', 'Content-Length': Buffer.byteLength(text) });
-    res.end(text);
-  }
-
-  private text(res: ServerResponse, status: number, body: string, type = 'text/plain; charset=utf-8'): void {
-    res.writeHead(status, { 'Content-Type': type, 'Content-Length': Buffer.byteLength(body) });
-    res.end(body);
-  }
-
-  private readBody(req: IncomingMessage): Promise<unknown> {
-    return new Promise((resolve, reject) => {
-      const chunks: Buffer[] = [];
-      let size = 0;
-      req.on('data', (c: Buffer) => {
-        size += c.length;
-        if (size > this.settings.maxBodyBytes) {
-          reject(new HttpError(413, 'Request body too large'));
-          req.destroy();
-          return;
-        }
-        chunks.push(c);
-      });
-      req.on('error', reject);
-      req.on('end', () => {
-        const raw = Buffer.concat(chunks).toString('utf8');
-        const type = (req.headers['content-type'] ?? '').toLowerCase();
-        if (raw.trim() === '') return resolve({});
-        if (type.includes('application/x-www-form-urlencoded')) return resolve(Object.fromEntries(new URLSearchParams(raw)));
-        try {
-          resolve(JSON.parse(raw) as unknown);
-        } catch {
-          // GitHub answers malformed JSON with 400 "Problems parsing JSON".
-          reject(new HttpError(400, 'Problems parsing JSON'));
-        }
-      });
-    });
+    sendJson(res, status, body, 'application/json; charset=utf-8');
   }
 
   /** `Authorization: token X`, `Bearer X`, or Basic with the token as password; a wrong token is a 401. */
@@ -500,10 +424,10 @@ export class StartedFakeGithub implements StartedComponent {
       const decoded = Buffer.from(token, 'base64').toString('utf8');
       token = decoded.slice(decoded.indexOf(':') + 1);
     } else if (scheme.toLowerCase() !== 'token' && scheme.toLowerCase() !== 'bearer') {
-      throw new HttpError(401, 'Bad credentials');
+      throw githubError(401, 'Bad credentials');
     }
     const auth = this.state.authenticate(token);
-    if (auth === undefined) throw new HttpError(401, 'Bad credentials');
+    if (auth === undefined) throw githubError(401, 'Bad credentials');
     return auth;
   }
 
@@ -541,7 +465,7 @@ export class StartedFakeGithub implements StartedComponent {
     if (w.used >= limit) {
       this.rateHeaders(res, w, auth);
       const who = auth === undefined ? (req.socket.remoteAddress ?? 'unknown') : `user ID ${auth.user.id}`;
-      throw new HttpError(403, `API rate limit exceeded for ${who}.`);
+      throw githubError(403, `API rate limit exceeded for ${who}.`);
     }
     w.used++;
     this.rateHeaders(res, w, auth);
@@ -550,14 +474,14 @@ export class StartedFakeGithub implements StartedComponent {
   // -- helpers of the handlers --------------------------------------------------------------------------------------
 
   private requireAuth(ctx: Ctx): { user: GithubUser; token: GithubToken } {
-    if (ctx.auth === undefined) throw new HttpError(401, 'Requires authentication');
+    if (ctx.auth === undefined) throw githubError(401, 'Requires authentication');
     return ctx.auth;
   }
 
   /** The repository of the path, or a 404 when it does not exist or the caller may not see it. */
   private readableRepo(ctx: Ctx): GithubRepo {
     const repo = this.state.repo(ctx.params.owner ?? '', ctx.params.repo ?? '');
-    if (repo === undefined || !this.state.canRead(ctx.auth?.user, repo)) throw new HttpError(404, 'Not Found');
+    if (repo === undefined || !this.state.canRead(ctx.auth?.user, repo)) throw githubError(404, 'Not Found');
     return repo;
   }
 
@@ -565,7 +489,7 @@ export class StartedFakeGithub implements StartedComponent {
   private adminRepo(ctx: Ctx): GithubRepo {
     const { user } = this.requireAuth(ctx);
     const repo = this.readableRepo(ctx);
-    if (!this.state.canAdmin(user, repo)) throw new HttpError(404, 'Not Found');
+    if (!this.state.canAdmin(user, repo)) throw githubError(404, 'Not Found');
     return repo;
   }
 
@@ -595,7 +519,7 @@ export class StartedFakeGithub implements StartedComponent {
 
   private hookOf(ctx: Ctx, repo: GithubRepo): GithubHook {
     const hook = repo.hooks.get(Number(ctx.params.hook_id));
-    if (hook === undefined) throw new HttpError(404, 'Not Found');
+    if (hook === undefined) throw githubError(404, 'Not Found');
     return hook;
   }
 
@@ -641,7 +565,7 @@ export class StartedFakeGithub implements StartedComponent {
     });
     this.route('GET', `${api}/users/:login`, (ctx) => {
       const account = this.state.account(ctx.params.login ?? '');
-      if (account === undefined) throw new HttpError(404, 'Not Found');
+      if (account === undefined) throw githubError(404, 'Not Found');
       return rep.publicUser(account, this.state, this.urls);
     });
     this.route('GET', `${api}/user/orgs`, (ctx) => {
@@ -650,7 +574,7 @@ export class StartedFakeGithub implements StartedComponent {
     });
     this.route('GET', `${api}/orgs/:org`, (ctx) => {
       const org = this.state.orgs.get((ctx.params.org ?? '').toLowerCase());
-      if (org === undefined) throw new HttpError(404, 'Not Found');
+      if (org === undefined) throw githubError(404, 'Not Found');
       return rep.orgFull(org, this.state, this.urls);
     });
 
@@ -680,28 +604,28 @@ export class StartedFakeGithub implements StartedComponent {
 
     const contents = (ctx: Ctx): unknown => {
       const repo = this.readableRepo(ctx);
-      if (repo.commits.size === 0) throw new HttpError(404, 'This repository is empty.');
+      if (repo.commits.size === 0) throw githubError(404, 'This repository is empty.');
       const ref = ctx.url.searchParams.get('ref') ?? undefined;
       const commit = this.state.resolveRef(repo, ref);
-      if (commit === undefined) throw new HttpError(404, `No commit found for the ref ${ref ?? repo.defaultBranch}`);
+      if (commit === undefined) throw githubError(404, `No commit found for the ref ${ref ?? repo.defaultBranch}`);
       const entry = this.state.contentAt(commit, ctx.params.path ?? '');
-      if (entry === undefined) throw new HttpError(404, 'Not Found');
+      if (entry === undefined) throw githubError(404, 'Not Found');
       const refName = ref ?? repo.defaultBranch;
       if (entry.type === 'dir') return entry.entries.map((e) => rep.contentItem(e, repo, refName, this.urls));
       const accept = ctx.req.headers.accept ?? '';
       if (/\.raw\b/.test(accept)) {
-        this.text(ctx.res, 200, entry.content, 'application/vnd.github.raw; charset=utf-8');
+        sendText(ctx.res, 200, entry.content, 'application/vnd.github.raw; charset=utf-8');
         return undefined;
       }
       return rep.contentFile(entry, repo, refName, this.urls);
     };
     this.route('GET', `${api}/repos/:owner/:repo/contents`, contents);
-    this.route('GET', `${api}/repos/:owner/:repo/contents/:path*`, contents);
+    this.route('GET', `${api}/repos/:owner/:repo/contents/*`, contents);
 
     const commitOf = (ctx: Ctx, repo: GithubRepo): GithubCommit => {
-      if (repo.commits.size === 0) throw new HttpError(409, 'Git Repository is empty.');
+      if (repo.commits.size === 0) throw githubError(409, 'Git Repository is empty.');
       const commit = this.state.resolveRef(repo, ctx.params.ref);
-      if (commit === undefined) throw new HttpError(422, `No commit found for SHA: ${ctx.params.ref}`);
+      if (commit === undefined) throw githubError(422, `No commit found for SHA: ${ctx.params.ref}`);
       return commit;
     };
     this.route('GET', `${api}/repos/:owner/:repo/commits/:ref`, (ctx) => {
@@ -718,7 +642,7 @@ export class StartedFakeGithub implements StartedComponent {
         throw validationFailed('Status', 'state', 'state is not included in the list');
       }
       const commit = repo.commits.get((ctx.params.sha ?? '').toLowerCase());
-      if (commit === undefined) throw new HttpError(422, `No commit found for SHA: ${ctx.params.sha}`);
+      if (commit === undefined) throw githubError(422, `No commit found for SHA: ${ctx.params.sha}`);
       const status = this.state.addStatus(repo, commit.sha, {
         state: state as StatusState,
         context: optionalString(body.context, 'context') ?? 'default',
@@ -810,7 +734,7 @@ export class StartedFakeGithub implements StartedComponent {
       const repo = this.adminRepo(ctx);
       const hook = this.hookOf(ctx, repo);
       const d = this.state.deliveries.find((x) => x.id === Number(ctx.params.delivery_id) && x.hookId === hook.id);
-      if (d === undefined) throw new HttpError(404, 'Not Found');
+      if (d === undefined) throw githubError(404, 'Not Found');
       return d;
     };
     this.route('GET', `${api}/repos/:owner/:repo/hooks/:hook_id/deliveries/:delivery_id`, (ctx) => rep.delivery(deliveryOf(ctx)));
@@ -834,7 +758,7 @@ export class StartedFakeGithub implements StartedComponent {
     const q = ctx.url.searchParams;
     const app = this.state.oauthApps.get(q.get('client_id') ?? '');
     if (app === undefined) {
-      this.text(ctx.res, 404, '<html><body><h1>404</h1><p>No OAuth application with that client_id.</p></body></html>', 'text/html; charset=utf-8');
+      sendText(ctx.res, 404, '<html><body><h1>404</h1><p>No OAuth application with that client_id.</p></body></html>', 'text/html; charset=utf-8');
       return undefined;
     }
     const state = q.get('state');
@@ -856,7 +780,7 @@ export class StartedFakeGithub implements StartedComponent {
     const login = q.get('login');
     const user = (login !== null ? this.state.user(login) : undefined) ?? (this.state.authorizingLogin === null ? undefined : this.state.user(this.state.authorizingLogin));
     if (user === undefined) {
-      this.text(ctx.res, 401, '<html><body><p>Sign in to GitHub Enterprise to continue.</p></body></html>', 'text/html; charset=utf-8');
+      sendText(ctx.res, 401, '<html><body><p>Sign in to GitHub Enterprise to continue.</p></body></html>', 'text/html; charset=utf-8');
       return undefined;
     }
     const scopes = (q.get('scope') ?? '').split(/[\s,]+/).filter((s) => s !== '');
@@ -894,7 +818,7 @@ export class StartedFakeGithub implements StartedComponent {
         };
     const accept = (ctx.req.headers.accept ?? '').toLowerCase();
     if (accept.includes('application/json')) this.json(ctx.res, 200, out);
-    else this.text(ctx.res, 200, new URLSearchParams(out).toString(), 'application/x-www-form-urlencoded; charset=utf-8');
+    else sendText(ctx.res, 200, new URLSearchParams(out).toString(), 'application/x-www-form-urlencoded; charset=utf-8');
     return undefined;
   }
 }
@@ -919,8 +843,30 @@ export function redirectUriAllowed(redirectUri: string, callbackUrl: string): bo
   return r.pathname === c.pathname || r.pathname.startsWith(base);
 }
 
+function trimSlashes(path: string): string {
+  return path.length > 1 ? path.replace(/\/+$/, '') : path;
+}
+
+function isApiPath(path: string): boolean {
+  const p = trimSlashes(path);
+  return p === '/api/v3' || p.startsWith('/api/v3/');
+}
+
+/** A request body as GitHub reads it: a form, or JSON (malformed JSON is GitHub's 400 "Problems parsing JSON"). */
+async function readGithubBody(request: HttpRequest): Promise<unknown> {
+  const raw = await request.text();
+  const type = (request.req.headers['content-type'] ?? '').toLowerCase();
+  if (raw.trim() === '') return {};
+  if (type.includes('application/x-www-form-urlencoded')) return Object.fromEntries(new URLSearchParams(raw));
+  try {
+    return JSON.parse(raw) as unknown;
+  } catch {
+    throw githubError(400, 'Problems parsing JSON');
+  }
+}
+
 function asObject(v: unknown): Record<string, unknown> {
-  if (v === null || typeof v !== 'object' || Array.isArray(v)) throw new HttpError(400, 'Problems parsing JSON');
+  if (v === null || typeof v !== 'object' || Array.isArray(v)) throw githubError(400, 'Problems parsing JSON');
   return v as Record<string, unknown>;
 }
 
@@ -932,5 +878,5 @@ function optionalString(v: unknown, field: string): string | undefined {
 
 /** GitHub's 422: `Validation Failed` with one entry in `errors`. */
 function validationFailed(resource: string, field: string, message: string): HttpError {
-  return new HttpError(422, 'Validation Failed', { errors: [{ resource, code: 'custom', field, message }] });
+  return githubError(422, 'Validation Failed', { errors: [{ resource, code: 'custom', field, message }] });
 }

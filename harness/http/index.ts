@@ -1,6 +1,6 @@
 export { HttpError, statusCode, type HttpErrorOptions } from './http-error.ts';
 export { DEFAULT_MAX_BODY_BYTES, LAYER_ERROR_CODES, locateJsonError, parseJsonBody, readBody } from './body.ts';
-export { HttpRoutes, type HttpHandler, type RouteMatch } from './routes.ts';
+export { HttpRoutes, type HttpHandler, type HttpMethod, type RouteMatch } from './routes.ts';
 export {
   HttpListenError,
   jsonErrors,

@@ -1,5 +1,7 @@
 import Router from 'find-my-way';
 import type { HTTPMethod } from 'find-my-way';
+
+export type { HTTPMethod as HttpMethod } from 'find-my-way';
 import type { HttpRequest } from './http-server.ts';
 import { LAYER_ERROR_CODES } from './body.ts';
 import { HttpError } from './http-error.ts';
@@ -18,7 +20,7 @@ const MAX_PARAM_LENGTH = 2048;
 
 /**
  * A server's route table on find-my-way (fastify's router): `:name` parameters, a trailing `*` for the rest of
- * the path (`params['*']`), a trailing slash ignored. A path that exists for other methods is a 405 naming them in
+ * the path (`params['*']`), trailing slashes ignored. A path that exists for other methods is a 405 naming them in
  * `Allow`; any other path a 404. HEAD falls back to the GET route (Node sends no body for HEAD).
  *
  * ```ts
@@ -55,7 +57,8 @@ export class HttpRoutes {
   }
 
   /** The route of `method` and `url` (a path, with or without its query), or the 404 / 405 to answer. */
-  match(method: string, url: string): RouteMatch {
+  match(method: string, rawUrl: string): RouteMatch {
+    const url = trimTrailingSlashes(rawUrl);
     const found = this.find(method, url) ?? (method === 'HEAD' ? this.find('GET', url) : undefined);
     if (found !== undefined) return found;
     const allowed = [...this.methods].filter((m) => this.find(m, url) !== undefined);
@@ -71,6 +74,15 @@ export class HttpRoutes {
     if (found === null) return undefined;
     return { handler: found.store as HttpHandler, params: found.params as Record<string, string> };
   }
+}
+
+/** `/a/b//?q` → `/a/b?q`: any run of trailing slashes is ignored, as the fake GitHub always has. */
+function trimTrailingSlashes(url: string): string {
+  const q = url.indexOf('?');
+  const path = q === -1 ? url : url.slice(0, q);
+  if (path.length <= 1 || path.charCodeAt(path.length - 1) !== 47) return url;
+  const trimmed = path.replace(/\/+$/, '') || '/';
+  return q === -1 ? trimmed : trimmed + url.slice(q);
 }
 
 function pathOf(url: string): string {
