@@ -45,7 +45,7 @@ describe('FakeGithub on the HTTP layer', () => {
       expect([bad.status, ((await bad.json()) as { message: string }).message]).toEqual([400, 'Problems parsing JSON']);
       expect((await fetch(`${ghe.apiUrl}/repos/GERey/realitycheck//`, { headers })).status).toBe(200);
       const badEncoding = await fetch(`${ghe.apiUrl}/users/%E0%A4%A`, { headers });
-      expect([badEncoding.status, ((await badEncoding.json()) as { message: string }).message]).toEqual([404, 'Not Found']);
+      expect([badEncoding.status, ((await badEncoding.json()) as { message: string }).message]).toEqual([400, 'the path /api/v3/users/%E0%A4%A is not valid percent-encoding']);
       const file = await fetch(`${ghe.apiUrl}/repos/GERey/realitycheck/contents/.circleci/config.yml`, { headers });
       expect([file.status, ((await file.json()) as { path: string }).path]).toEqual([200, '.circleci/config.yml']);
     });

@@ -10,6 +10,7 @@ export const LAYER_ERROR_CODES = {
   methodNotAllowed: 'METHOD_NOT_ALLOWED',
   tooLarge: 'PAYLOAD_TOO_LARGE',
   badJson: 'MALFORMED_JSON',
+  badUrl: 'MALFORMED_URL',
   internal: 'INTERNAL_ERROR',
 } as const;
 

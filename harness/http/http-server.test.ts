@@ -68,6 +68,8 @@ describe('routing', () => {
     expect(wrong.body.error).toBe('DELETE is not allowed on /items/7; allowed: GET, HEAD, PUT');
     const unknown = await call('/nothing/here');
     expect([unknown.status, unknown.headers.get('allow'), unknown.body.code]).toEqual([404, null, 'NOT_FOUND']);
+    const badUrl = await call('/items/%E0%A4%A');
+    expect([badUrl.status, badUrl.body.code, badUrl.body.error]).toEqual([400, 'MALFORMED_URL', 'the path /items/%E0%A4%A is not valid percent-encoding']);
   });
 
   it('serves HEAD from the GET route, without a body', async () => {
@@ -154,10 +156,10 @@ describe('listening and closing', () => {
 
   it('close() cuts a request still in flight after the grace period', async () => {
     const s = await serve({ closeGraceMs: 50 });
-    const slow = call('/slow');
+    const cut = expect(call('/slow')).rejects.toThrow();
     await new Promise((resolve) => setTimeout(resolve, 50));
     await s.close();
-    await expect(slow).rejects.toThrow();
+    await cut;
   });
 
   it('kill() stops answering at once', async () => {

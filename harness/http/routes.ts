@@ -28,7 +28,8 @@ const MAX_PARAM_LENGTH = 2048;
  * ```
  */
 export class HttpRoutes {
-  private readonly router = Router({ ignoreTrailingSlash: true, maxParamLength: MAX_PARAM_LENGTH });
+  // A path that is not valid percent-encoding matches no route: onBadUrl marks it, so that it is a 400, not a 404.
+  private readonly router = Router({ ignoreTrailingSlash: true, maxParamLength: MAX_PARAM_LENGTH, onBadUrl: () => undefined });
   private readonly methods = new Set<HTTPMethod>();
 
   on(methods: HTTPMethod | readonly HTTPMethod[], path: string, handler: HttpHandler): this {
@@ -72,6 +73,7 @@ export class HttpRoutes {
     if (!this.methods.has(method as HTTPMethod)) return undefined;
     const found = this.router.find(method as HTTPMethod, url);
     if (found === null) return undefined;
+    if (found.store === null) throw new HttpError(400, LAYER_ERROR_CODES.badUrl, `the path ${pathOf(url)} is not valid percent-encoding`);
     return { handler: found.store as HttpHandler, params: found.params as Record<string, string> };
   }
 }

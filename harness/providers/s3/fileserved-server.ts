@@ -1,9 +1,9 @@
 import { randomBytes } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import { mkdir, readdir, readFile, rename, rm, rmdir, stat, writeFile } from 'node:fs/promises';
-import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import { dirname, join, relative, sep } from 'node:path';
-import { closeHttpServer, serialQueue, type InProcessServer } from './in-process-runner.ts';
+import { HttpError, HttpRoutes, LAYER_ERROR_CODES, listenHttp, sendJson, type ErrorAnswer, type HttpRequest } from '../../http/index.ts';
+import { serialQueue, type InProcessServer } from './in-process-runner.ts';
 import { checkKey, checkPrefix, compareKeys, ObjectStoreError, type ObjectSummary } from './object-store.ts';
 
 /**
@@ -42,55 +42,38 @@ export interface FileservedServerOptions {
 export async function listenFileserved(opts: FileservedServerOptions, port: number): Promise<InProcessServer> {
   for (const d of Object.values(FILESERVED_DIRS)) await mkdir(join(opts.root, d), { recursive: true });
   const files = new FileTree(opts.root);
-  const server = createServer((req, res) => {
-    handle(files, opts, req, res).catch((err: unknown) => fail(res, err));
-  });
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(port, '127.0.0.1', () => {
-      server.off('error', reject);
-      resolve();
-    });
-  });
-  const address = server.address();
-  if (address === null || typeof address === 'string') throw new Error('fileserved: the server has no TCP address after listen');
-  return { port: address.port, close: () => closeHttpServer(server) };
+  const object = (request: HttpRequest) => serveObject(files, opts, request);
+  const routes = new HttpRoutes()
+    .get('/', async (r) => sendJson(r.res, 200, { objects: await files.list(checkPrefix(r.query.get('prefix') ?? '')) }))
+    .on(['GET', 'HEAD', 'PUT', 'DELETE'], '/*', object);
+  const server = await listenHttp({ name: 'fileserved', port, routes, errors: fileservedErrors, translate: objectStoreHttpError });
+  return { port: server.port, close: () => server.close() };
 }
 
-async function handle(files: FileTree, opts: FileservedServerOptions, req: IncomingMessage, res: ServerResponse): Promise<void> {
-  const url = new URL(req.url ?? '/', 'http://fileserved');
-  if (url.pathname === '/') {
-    if (req.method !== 'GET') return send(res, 405, { code: 'METHOD_NOT_ALLOWED', message: `${req.method} / is not supported`, hint: 'GET /?prefix=<prefix> lists objects' });
-    const objects = await files.list(checkPrefix(url.searchParams.get('prefix') ?? ''));
-    return send(res, 200, { objects });
-  }
-  const key = checkKey(decodeKey(url.pathname));
-  switch (req.method) {
-    case 'GET':
-    case 'HEAD': {
-      const found = await files.find(key);
-      if (found === undefined) return send(res, 404, { code: 'NOT_FOUND', message: `no object ${key}` });
-      res.writeHead(200, { 'content-type': found.contentType, 'content-length': found.size });
-      if (req.method === 'HEAD') return void res.end();
-      const stream = createReadStream(found.path);
-      stream.on('error', (err) => res.destroy(err));
-      stream.pipe(res);
-      return;
-    }
+async function serveObject(files: FileTree, opts: FileservedServerOptions, request: HttpRequest): Promise<void> {
+  const { req, res } = request;
+  const key = checkKey(decodeKey(request.path));
+  switch (request.method) {
     case 'PUT': {
-      const declared = Number(req.headers['content-length'] ?? 0);
-      if (declared > opts.maxObjectBytes) return tooLarge(res, key, opts.maxObjectBytes);
-      const body = await readBody(req, opts.maxObjectBytes);
-      if (body === undefined) return tooLarge(res, key, opts.maxObjectBytes);
+      const body = await request.buffer(opts.maxObjectBytes).catch((err: unknown) => {
+        throw err instanceof HttpError && err.code === LAYER_ERROR_CODES.tooLarge ? tooLarge(key, opts.maxObjectBytes) : err;
+      });
       await files.put(key, body, req.headers['content-type'] ?? DEFAULT_CONTENT_TYPE);
-      return send(res, 200, { key, size: body.length });
+      return sendJson(res, 200, { key, size: body.length });
     }
     case 'DELETE':
       await files.delete(key);
       res.writeHead(204).end();
       return;
-    default:
-      return send(res, 405, { code: 'METHOD_NOT_ALLOWED', message: `${req.method} is not supported`, hint: 'use GET, HEAD, PUT or DELETE on /<key>' });
+    default: {
+      const found = await files.find(key);
+      if (found === undefined) return sendJson(res, 404, { code: 'NOT_FOUND', message: `no object ${key}` });
+      res.writeHead(200, { 'content-type': found.contentType, 'content-length': found.size });
+      if (request.method === 'HEAD') return void res.end();
+      const stream = createReadStream(found.path);
+      stream.on('error', (err) => res.destroy(err));
+      stream.pipe(res);
+    }
   }
 }
 
@@ -189,6 +172,8 @@ async function pruneEmpty(dir: string, stop: string): Promise<void> {
   }
 }
 
+const BAD_KEY_HINT = 'encode each key segment with encodeURIComponent';
+
 /** `/a%20b/c` → `a b/c`, each segment decoded on its own so an encoded '/' can never split a segment. */
 function decodeKey(pathname: string): string {
   try {
@@ -198,38 +183,34 @@ function decodeKey(pathname: string): string {
       .map((s) => decodeURIComponent(s))
       .join('/');
   } catch {
-    throw new ObjectStoreError('BAD_KEY', `fileserved: path ${pathname} is not valid percent-encoding`, 'encode each key segment with encodeURIComponent');
+    throw new ObjectStoreError('BAD_KEY', `fileserved: path ${pathname} is not valid percent-encoding`, BAD_KEY_HINT);
   }
 }
 
-/** The request body, or undefined once it grows beyond `limit` (the rest is not read). */
-async function readBody(req: IncomingMessage, limit: number): Promise<Buffer | undefined> {
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const chunk of req as AsyncIterable<Buffer>) {
-    size += chunk.length;
-    if (size > limit) return undefined;
-    chunks.push(chunk);
-  }
-  return Buffer.concat(chunks, size);
+/** The connection is closed after the answer: the rest of the body is never read. */
+function tooLarge(key: string, limit: number): HttpError {
+  return new HttpError(413, 'TOO_LARGE', `fileserved: object ${key} is larger than ${limit} bytes`, {
+    headers: { connection: 'close' },
+    details: { hint: 'raise withMaxObjectBytes() on the FileservedProvider' },
+  });
 }
 
-function tooLarge(res: ServerResponse, key: string, limit: number): void {
-  // The connection is closed after the answer: the rest of the body is never read.
-  res.setHeader('connection', 'close');
-  send(res, 413, { code: 'TOO_LARGE', message: `fileserved: object ${key} is larger than ${limit} bytes`, hint: 'raise withMaxObjectBytes() on the FileservedProvider' });
+const HTTP_STATUS: Record<ObjectStoreError['code'], number> = { BAD_KEY: 400, KEY_CONFLICT: 409, TOO_LARGE: 413, REQUEST_FAILED: 500 };
+
+function objectStoreHttpError(err: unknown): HttpError | undefined {
+  if (!(err instanceof ObjectStoreError)) return undefined;
+  return new HttpError(HTTP_STATUS[err.code], err.code, err.message, err.hint === undefined ? {} : { details: { hint: err.hint } });
 }
 
-function send(res: ServerResponse, status: number, body: unknown): void {
-  const text = JSON.stringify(body);
-  res.writeHead(status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text) }).end(text);
-}
-
-function fail(res: ServerResponse, err: unknown): void {
-  if (res.headersSent) return void res.destroy();
-  if (err instanceof ObjectStoreError) {
-    const status = { BAD_KEY: 400, KEY_CONFLICT: 409, TOO_LARGE: 413, REQUEST_FAILED: 500 }[err.code];
-    return send(res, status, { code: err.code, message: err.message, hint: err.hint });
-  }
-  send(res, 500, { code: 'REQUEST_FAILED', message: `fileserved: ${err instanceof Error ? err.message : String(err)}` });
+/** fileserved's errors: `{ code, message, hint }` with the `ObjectStoreError` codes its client turns back into errors. */
+function fileservedErrors(error: HttpError): ErrorAnswer {
+  const body =
+    error.code === LAYER_ERROR_CODES.internal
+      ? { code: 'REQUEST_FAILED', message: `fileserved: ${error.message}` }
+      : error.code === LAYER_ERROR_CODES.badUrl
+        ? { code: 'BAD_KEY', message: `fileserved: ${error.message}`, hint: BAD_KEY_HINT }
+        : error.code === LAYER_ERROR_CODES.methodNotAllowed || error.code === LAYER_ERROR_CODES.notFound
+        ? { code: error.code, message: error.message, hint: 'GET /?prefix=<prefix> lists objects; use GET, HEAD, PUT or DELETE on /<key>' }
+        : { code: error.code, message: error.message, ...error.details };
+  return { contentType: 'application/json', body: JSON.stringify(body) };
 }
