@@ -1,5 +1,5 @@
-import type http from 'node:http';
-import { HttpService, send } from './pipeline/http-util.ts';
+import { sendJson, type HttpRoutes } from '../http/index.ts';
+import { HttpService } from './pipeline/http-util.ts';
 
 /** Something a stage cannot work without, and whether it answers now. */
 export interface HealthCheck {
@@ -18,7 +18,7 @@ export const CHECK_TIMEOUT_MS = 750;
  */
 export class StageHealth extends HttpService {
   constructor(private readonly opts: { service: string; path: string; port: number; checks: readonly HealthCheck[] }) {
-    super(opts.port);
+    super(`${opts.service} health`, opts.port);
   }
 
   /** The health endpoint's URL. */
@@ -26,13 +26,15 @@ export class StageHealth extends HttpService {
     return `${super.url}${this.opts.path}`;
   }
 
-  protected async route(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
-    const path = (req.url ?? '/').split('?')[0];
-    if (req.method !== 'GET' || (path !== this.opts.path && path !== `${this.opts.path}/`)) return send(res, 404, { message: 'Not Found' });
+  protected routes(routes: HttpRoutes): HttpRoutes {
+    return routes.get(this.opts.path, async (r) => sendJson(r.res, ...(await this.health())));
+  }
+
+  private async health(): Promise<[number, unknown]> {
     const results = await Promise.all(this.opts.checks.map(async (c) => ({ name: c.name, ok: await passes(c) })));
     const failing = results.filter((r) => !r.ok).map((r) => r.name);
     const { service } = this.opts;
-    send(res, failing.length === 0 ? 200 : 500, failing.length === 0 ? { service, status: 'ok' } : { service, status: 'unhealthy', failing });
+    return failing.length === 0 ? [200, { service, status: 'ok' }] : [500, { service, status: 'unhealthy', failing }];
   }
 }
 

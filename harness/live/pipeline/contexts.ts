@@ -1,6 +1,7 @@
 import type http from 'node:http';
 import type pg from 'pg';
-import { HttpService, send } from './http-util.ts';
+import { sendJson as send, type HttpRequest, type HttpRoutes } from '../../http/index.ts';
+import { HttpService } from './http-util.ts';
 
 /** The Vault KV path of a context's secrets. */
 export const contextSecretPath = (name: string) => `contexts/${name}`;
@@ -12,17 +13,21 @@ export const contextSecretPath = (name: string) => `contexts/${name}`;
 export class VaultCci extends HttpService {
   private readonly secrets = new Map<string, Record<string, string>>();
 
+  constructor(port?: number) {
+    super('vault-cci', port);
+  }
+
   put(path: string, data: Record<string, string>): void {
     this.secrets.set(path, { ...data });
   }
 
-  protected async route(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
-    const path = (req.url ?? '/').split('?')[0] ?? '/';
-    if (req.method === 'GET' && path === '/v1/sys/health') return send(res, 200, { initialized: true, sealed: false });
-    const m = /^\/v1\/secret\/data\/(.+)$/.exec(path);
-    if (req.method !== 'GET' || !m) return send(res, 404, { errors: [] });
-    const data = this.secrets.get(decodeURIComponent(m[1]!));
-    return data === undefined ? send(res, 404, { errors: [] }) : send(res, 200, { data: { data, metadata: { version: 1 } } });
+  protected routes(routes: HttpRoutes): HttpRoutes {
+    return routes
+      .get('/v1/sys/health', (r) => send(r.res, 200, { initialized: true, sealed: false }))
+      .get('/v1/secret/data/*', (r) => {
+        const data = this.secrets.get(r.params['*'] ?? '');
+        return data === undefined ? send(r.res, 404, { errors: [] }) : send(r.res, 200, { data: { data, metadata: { version: 1 } } });
+      });
   }
 }
 
@@ -45,15 +50,15 @@ export class ContextsService extends HttpService {
   refused = 0;
 
   constructor(private readonly opts: ContextsServiceOptions) {
-    super(opts.port);
+    super('contexts-service', opts.port);
   }
 
-  protected async route(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
-    const path = (req.url ?? '/').split('?')[0] ?? '/';
-    if (req.method === 'GET' && path === '/health') return send(res, 200, { ok: true });
-    const m = /^\/api\/v2\/context\/([^/]+)\/environment$/.exec(path);
-    if (req.method !== 'GET' || !m) return send(res, 404, { message: 'not found' });
-    const name = decodeURIComponent(m[1]!);
+  protected routes(routes: HttpRoutes): HttpRoutes {
+    return routes.get('/health', (r) => send(r.res, 200, { ok: true })).get('/api/v2/context/:name/environment', (r) => this.environment(r));
+  }
+
+  private async environment({ res, params }: HttpRequest): Promise<void> {
+    const name = params.name ?? '';
     let row: { vault_path: string } | undefined;
     try {
       row = (await this.opts.pool.query<{ vault_path: string }>('SELECT vault_path FROM contexts WHERE name = $1', [name])).rows[0];

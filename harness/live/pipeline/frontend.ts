@@ -4,7 +4,8 @@ import { verifyWebhookSignature } from '../../github/client.ts';
 import { ConfirmPublisher, type AmqpConnect } from './amqp.ts';
 import type { AuditPublisher } from './audit-log-service.ts';
 import type { DocumentStore } from '../../providers/index.ts';
-import { HttpStage, readBody, send } from './http-util.ts';
+import { sendJson as send, type HttpRequest, type HttpRoutes } from '../../http/index.ts';
+import { HttpStage } from './http-util.ts';
 import { ACTION_LOGS, PUSH_EVENTS, RUN_QUEUE, type RunMessage } from './schema.ts';
 
 export interface FrontendOptions {
@@ -47,7 +48,7 @@ export class Frontend {
   readonly answers = new Map<number, number>();
 
   constructor(private readonly opts: FrontendOptions) {
-    this.http = new HttpStage((req, res) => this.route(req, res), opts.port ?? 0);
+    this.http = new HttpStage('frontend', (routes) => this.routes(routes), opts.port ?? 0);
     this.publisher = new ConfirmPublisher(opts.connect, [RUN_QUEUE]);
   }
 
@@ -80,25 +81,29 @@ export class Frontend {
     send(res, status, body);
   }
 
-  private async route(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
-    const path = (req.url ?? '/').split('?')[0] ?? '/';
-    if (req.method === 'GET' && path === '/health-check') return this.answer(res, 200, { ok: true });
-    const ui = Object.values(UI_REQUESTS).find((u) => u.path === path);
-    if (req.method === 'GET' && ui) return this.serveUi(res, ui.reads);
-    const trigger = /^\/api\/v2\/project\/gh\/([^/]+)\/([^/]+)\/pipeline$/.exec(path);
-    if (req.method === 'POST' && trigger) {
-      const body = JSON.parse((await readBody(req)).toString('utf8') || '{}') as { sha?: unknown };
-      if (typeof body.sha !== 'string' || body.sha === '') return this.answer(res, 400, { message: 'sha is required' });
-      return this.startWorkflow(res, `${trigger[1]}/${trigger[2]}`, body.sha, null, 'scheduled');
-    }
-    if (req.method !== 'POST' || path !== '/hooks/github') return this.answer(res, 404, { error: 'not found' });
-    const raw = await readBody(req);
+  private routes(routes: HttpRoutes): HttpRoutes {
+    routes.get('/health-check', ({ res }) => this.answer(res, 200, { ok: true }));
+    for (const ui of Object.values(UI_REQUESTS)) routes.get(ui.path, ({ res }) => this.serveUi(res, ui.reads));
+    return routes.post('/api/v2/project/gh/:owner/:repo/pipeline', (r) => this.trigger(r)).post('/hooks/github', (r) => this.hook(r));
+  }
+
+  /** Malformed JSON is the caller's mistake: the layer answers it with a 400 naming where it broke. */
+  private async trigger(r: HttpRequest): Promise<void> {
+    const { res, params } = r;
+    const body = ((await r.json()) ?? {}) as { sha?: unknown };
+    if (typeof body.sha !== 'string' || body.sha === '') return this.answer(res, 400, { message: 'sha is required' });
+    return this.startWorkflow(res, `${params.owner}/${params.repo}`, body.sha, null, 'scheduled');
+  }
+
+  private async hook(r: HttpRequest): Promise<void> {
+    const { req, res } = r;
+    const raw = await r.buffer();
     if (!verifyWebhookSignature(raw, req.headers['x-hub-signature-256'] as string | undefined, this.opts.webhookSecret)) {
       return this.answer(res, 401, { error: 'bad signature' });
     }
     const event = req.headers['x-github-event'];
     if (event !== 'push') return this.answer(res, 200, { ignored: event });
-    const payload = JSON.parse(raw.toString('utf8')) as { after?: string; repository?: { full_name?: string } };
+    const payload = ((await r.json()) ?? {}) as { after?: string; repository?: { full_name?: string } };
     const repo = payload.repository?.full_name;
     const sha = payload.after;
     if (!repo || !sha) return this.answer(res, 400, { error: 'push without repository or after' });

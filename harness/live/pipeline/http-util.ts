@@ -1,28 +1,18 @@
-import http from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { HttpRoutes, jsonErrors, listenHttp, type ListeningHttp } from '../../http/index.ts';
 
-export function readBody(req: http.IncomingMessage): Promise<Buffer> {
-  return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    req.on('data', (c: Buffer) => chunks.push(c));
-    req.on('end', () => resolve(Buffer.concat(chunks)));
-    req.on('error', reject);
-  });
-}
-
-export function send(res: http.ServerResponse, status: number, body: unknown): void {
-  const text = JSON.stringify(body);
-  res.writeHead(status, { 'Content-Type': 'application/json', 'Content-Length': Buffer.byteLength(text) });
-  res.end(text);
-}
-
-/** A small HTTP server with start/stop/kill on 127.0.0.1 (port 0: a free one). */
+/**
+ * A stage's HTTP server on the twin's HTTP layer, with start/stop/kill on 127.0.0.1 (port 0: a free one, then kept
+ * across restarts so the hook URL stays valid). Errors are the stages' JSON (`{ code, error }`); malformed JSON is
+ * a 400, not a 500. The routes are built at the first start, once the stage's own fields are set.
+ */
 export class HttpStage {
-  private server: http.Server | null = null;
+  private server: ListeningHttp | null = null;
+  private routes: HttpRoutes | undefined;
   port: number;
 
   constructor(
-    private readonly handler: (req: http.IncomingMessage, res: http.ServerResponse) => Promise<void>,
+    private readonly name: string,
+    private readonly defineRoutes: (routes: HttpRoutes) => HttpRoutes,
     port = 0,
   ) {
     this.port = port;
@@ -32,38 +22,25 @@ export class HttpStage {
     return `http://127.0.0.1:${this.port}`;
   }
 
+  /** Listens; rejects with an `HttpListenError` whose `code` is the system's (`EADDRINUSE`) when the port is taken. */
   async start(): Promise<void> {
-    const server = http.createServer((req, res) => {
-      this.handler(req, res).catch((err: unknown) => {
-        if (!res.headersSent) send(res, 500, { error: err instanceof Error ? err.message : String(err) });
-        else res.destroy();
-      });
-    });
-    await new Promise<void>((resolve, reject) => {
-      server.once('error', reject);
-      server.listen(this.port, '127.0.0.1', () => resolve());
-    });
-    // Keep the port across restarts, so the hook URL stays valid.
-    this.port = (server.address() as AddressInfo).port;
-    this.server = server;
+    this.routes ??= this.defineRoutes(new HttpRoutes());
+    this.server = await listenHttp({ name: this.name, port: this.port, routes: this.routes, errors: jsonErrors });
+    this.port = this.server.port;
   }
 
+  /** Stops listening and lets requests in flight finish (cut after the layer's grace period). */
   async stop(): Promise<void> {
     const s = this.server;
     this.server = null;
-    if (!s) return;
-    await new Promise<void>((resolve) => {
-      s.close(() => resolve());
-      s.closeIdleConnections();
-    });
+    await s?.close();
   }
 
+  /** Closes the listener and every open connection: it stops answering at once. */
   kill(): void {
     const s = this.server;
     this.server = null;
-    if (!s) return;
-    s.close();
-    s.closeAllConnections();
+    s?.kill();
   }
 }
 
@@ -71,8 +48,8 @@ export class HttpStage {
 export abstract class HttpService {
   private readonly http: HttpStage;
 
-  constructor(port = 0) {
-    this.http = new HttpStage((req, res) => this.route(req, res), port);
+  constructor(name: string, port = 0) {
+    this.http = new HttpStage(name, (routes) => this.routes(routes), port);
   }
 
   get url(): string {
@@ -83,7 +60,7 @@ export abstract class HttpService {
     return this.http.port;
   }
 
-  /** Listens; rejects with the listen error (`EADDRINUSE`) when the port is taken. */
+  /** Listens; rejects with the listen error (`code` `EADDRINUSE`) when the port is taken. */
   start(): Promise<void> {
     return this.http.start();
   }
@@ -97,5 +74,6 @@ export abstract class HttpService {
     this.http.kill();
   }
 
-  protected abstract route(req: http.IncomingMessage, res: http.ServerResponse): Promise<void>;
+  /** The stage's routes, registered on the table it is given. */
+  protected abstract routes(routes: HttpRoutes): HttpRoutes;
 }

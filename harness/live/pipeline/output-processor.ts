@@ -1,11 +1,11 @@
-import type http from 'node:http';
 import type pg from 'pg';
 import type { Redis } from 'ioredis';
 import { keyFor } from '../../providers/s3/storage-layout.ts';
 import type { DocumentStore } from '../../providers/mongo/document-store.ts';
 import type { ObjectStore } from '../../providers/s3/object-store.ts';
 import type { AuditPublisher } from './audit-log-service.ts';
-import { HttpStage, readBody, send } from './http-util.ts';
+import { sendJson as send, type HttpRequest, type HttpRoutes } from '../../http/index.ts';
+import { HttpStage } from './http-util.ts';
 import { ConfirmPublisher, type AmqpConnect } from './amqp.ts';
 import { ACTION_LOGS, BUILD_STATUS, WORKFLOW_EVENTS_QUEUE, type WorkflowEvent } from './schema.ts';
 
@@ -53,7 +53,7 @@ export class OutputProcessor {
   private lastFlushFailed = false;
 
   constructor(private readonly opts: OutputProcessorOptions) {
-    this.http = new HttpStage((req, res) => this.route(req, res), opts.port ?? 0);
+    this.http = new HttpStage('output-processor', (routes) => this.routes(routes), opts.port ?? 0);
     this.publisher = opts.connect ? new ConfirmPublisher(opts.connect, [WORKFLOW_EVENTS_QUEUE]) : undefined;
   }
 
@@ -104,21 +104,23 @@ export class OutputProcessor {
     this.opts.audit?.kill();
   }
 
-  private async route(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
-    const path = (req.url ?? '/').split('?')[0] ?? '/';
-    if (req.method === 'GET' && path === '/health-check') return send(res, 200, { ok: true });
-    const m = /^\/builds\/(\d+)\/(start|output|finish)$/.exec(path);
-    if (req.method !== 'POST' || !m) return send(res, 404, { error: 'not found' });
-    const id = Number(m[1]);
-    const raw = await readBody(req);
-    const body = (raw.length ? JSON.parse(raw.toString('utf8')) : {}) as { lines?: string[]; parallelism?: number; failed?: boolean; reason?: string; index?: number; artifacts?: number; testResults?: boolean };
+  private routes(routes: HttpRoutes): HttpRoutes {
+    routes.get('/health-check', ({ res }) => send(res, 200, { ok: true }));
+    for (const step of ['start', 'output', 'finish'] as const) routes.post(`/builds/:id(^\\d+$)/${step}`, (r) => this.build(r, step));
+    return routes;
+  }
+
+  private async build(r: HttpRequest, step: 'start' | 'output' | 'finish'): Promise<void> {
+    const { res } = r;
+    const id = Number(r.params.id);
+    const body = ((await r.json()) ?? {}) as { lines?: string[]; parallelism?: number; failed?: boolean; reason?: string; index?: number; artifacts?: number; testResults?: boolean };
     const { pool, redis } = this.opts;
-    if (m[2] === 'start') {
+    if (step === 'start') {
       this.streaming.add(id);
       await pool.query("UPDATE builds SET status = 'running', started_at = COALESCE(started_at, clock_timestamp()) WHERE id = $1 AND status IN ('queued', 'scheduled')", [id]);
       return send(res, 200, { ok: true });
     }
-    if (m[2] === 'output') {
+    if (step === 'output') {
       const lines = body.lines ?? [];
       if (lines.length) await redis.rpush(outputKey(id), ...lines);
       return send(res, 200, { ok: true });

@@ -1,6 +1,6 @@
-import type http from 'node:http';
 import { CreateTagsCommand, DescribeImagesCommand, DescribeInstancesCommand, RunInstancesCommand, TerminateInstancesCommand, type EC2Client } from '@aws-sdk/client-ec2';
-import { HttpService, readBody, send } from './http-util.ts';
+import { sendJson as send, type HttpRequest, type HttpRoutes } from '../../http/index.ts';
+import { HttpService } from './http-util.ts';
 
 /** What a build asks vm-service for: a `machine` executor or a remote Docker engine. */
 export type VmKind = 'machine' | 'remote_docker';
@@ -48,7 +48,7 @@ export class VmService extends HttpService {
   readonly waits: number[] = [];
 
   constructor(private readonly opts: VmServiceOptions) {
-    super(opts.port);
+    super('vm-service', opts.port);
   }
 
   /**
@@ -86,28 +86,35 @@ export class VmService extends HttpService {
     this.scaler = null;
   }
 
-  protected async route(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
-    const path = (req.url ?? '/').split('?')[0] ?? '/';
-    if (req.method === 'GET' && (path === '/health' || path === '/healthcheck')) {
-      const ok = await this.opts.ec2.send(new DescribeImagesCommand({ MaxResults: 5 })).then(() => true, () => false);
-      return send(res, ok ? 200 : 500, ok ? { ok: true } : { error: 'ec2 does not answer' });
+  protected routes(routes: HttpRoutes): HttpRoutes {
+    return routes
+      .get('/health', (r) => this.health(r))
+      .get('/healthcheck', (r) => this.health(r))
+      .post('/vms', (r) => this.provide(r))
+      .delete('/vms/:id(^i-[0-9a-f]+$)', (r) => this.release(r));
+  }
+
+  private async health({ res }: HttpRequest): Promise<void> {
+    const ok = await this.opts.ec2.send(new DescribeImagesCommand({ MaxResults: 5 })).then(() => true, () => false);
+    return send(res, ok ? 200 : 500, ok ? { ok: true } : { error: 'ec2 does not answer' });
+  }
+
+  private async provide(r: HttpRequest): Promise<void> {
+    const { res } = r;
+    const body = ((await r.json()) ?? {}) as { kind?: unknown };
+    if (!KINDS.includes(body.kind as VmKind)) return send(res, 400, { error: `kind must be one of ${KINDS.join(', ')}` });
+    try {
+      return send(res, 200, await this.acquire(body.kind as VmKind));
+    } catch (err) {
+      return send(res, 503, { error: `ec2: ${err instanceof Error ? err.message : String(err)}` });
     }
-    if (req.method === 'POST' && path === '/vms') {
-      const body = JSON.parse((await readBody(req)).toString('utf8') || '{}') as { kind?: unknown };
-      if (!KINDS.includes(body.kind as VmKind)) return send(res, 400, { error: `kind must be one of ${KINDS.join(', ')}` });
-      try {
-        return send(res, 200, await this.acquire(body.kind as VmKind));
-      } catch (err) {
-        return send(res, 503, { error: `ec2: ${err instanceof Error ? err.message : String(err)}` });
-      }
-    }
-    const del = /^\/vms\/(i-[0-9a-f]+)$/.exec(path);
-    if (req.method === 'DELETE' && del) {
-      await this.opts.ec2.send(new TerminateInstancesCommand({ InstanceIds: [del[1]!] }));
-      this.terminated++;
-      return send(res, 200, { terminated: del[1] });
-    }
-    return send(res, 404, { error: 'not found' });
+  }
+
+  private async release({ res, params }: HttpRequest): Promise<void> {
+    const id = params.id ?? '';
+    await this.opts.ec2.send(new TerminateInstancesCommand({ InstanceIds: [id] }));
+    this.terminated++;
+    return send(res, 200, { terminated: id });
   }
 
   private async acquire(kind: VmKind): Promise<{ instanceId: string; preallocated: boolean; waitMs: number }> {
