@@ -33,6 +33,13 @@ describe('FakeGithub on the HTTP layer', () => {
       }
       const used = await (await fetch(`${ghe.apiUrl}/rate_limit`, { headers })).json();
       expect((used as { rate: { used: number } }).rate.used).toBe(2);
+      const odd = await fetch(`${ghe.apiUrl}/user`, { method: 'PROPFIND', headers });
+      // A method no GitHub client sends is the layer's 405, worded as GitHub words errors.
+      expect([odd.status, odd.headers.get('allow'), ((await odd.json()) as { message: string }).message]).toEqual([
+        405,
+        'DELETE, GET, HEAD, OPTIONS, PATCH, POST, PUT',
+        'PROPFIND is not allowed on /api/v3/user; allowed: DELETE, GET, HEAD, OPTIONS, PATCH, POST, PUT',
+      ]);
       const web = await fetch(`${ghe.url}/no/such/page`);
       expect([web.status, await web.text()]).toEqual([404, 'Not Found']);
     });

@@ -401,8 +401,7 @@ export class StartedFakeGithub implements StartedComponent {
   /** GitHub's JSON error (`{ message, documentation_url }`); outside the API an unknown page is a plain 404. */
   private errorAnswer(error: HttpError, path: string): ErrorAnswer {
     if (!isApiPath(path) && error.status === 404) return { contentType: 'text/plain; charset=utf-8', body: 'Not Found' };
-    // The layer's own wording is not GitHub's: its 404s are GitHub's plain "Not Found", its 500s "Server Error: …".
-    const message = error.code === LAYER_ERROR_CODES.notFound ? 'Not Found' : error.code === LAYER_ERROR_CODES.internal ? `Server Error: ${error.message}` : error.message;
+    const message = error.code === LAYER_ERROR_CODES.internal ? `Server Error: ${error.message}` : error.message;
     return { contentType: 'application/json; charset=utf-8', body: JSON.stringify({ message, ...error.details, documentation_url: this.docsUrl() }) };
   }
 

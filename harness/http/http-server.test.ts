@@ -29,6 +29,11 @@ function routes(): HttpRoutes {
       throw new TypeError('undefined is not a function');
     })
     .get('/silent', () => undefined)
+    .get('/half', (r) => {
+      r.res.writeHead(200, { 'content-length': '100' });
+      r.res.write('{"partial":');
+      throw new Error('failed half way');
+    })
     .get('/slow', async (r) => {
       await new Promise((resolve) => setTimeout(resolve, 300));
       sendJson(r.res, 200, { slow: true });
@@ -105,6 +110,15 @@ describe('bodies', () => {
     });
     expect(streamed).toBe(413);
   });
+
+  it('refuses a declared length past the limit before reading a byte of the body', async () => {
+    const s = await serve();
+    const socket = connect(s.port, '127.0.0.1');
+    socket.write('PUT /items/1 HTTP/1.1\r\nHost: x\r\nContent-Length: 100000\r\n\r\n');
+    const head = await new Promise<string>((resolve) => socket.once('data', (d: Buffer) => resolve(d.toString('latin1'))));
+    socket.destroy();
+    expect(head).toMatch(/^HTTP\/1.1 413 /);
+  });
 });
 
 describe('errors', () => {
@@ -121,6 +135,12 @@ describe('errors', () => {
     expect(await call('/bug')).toMatchObject({ status: 500, body: { code: 'INTERNAL_ERROR', error: 'undefined is not a function' } });
     expect(await call('/silent')).toMatchObject({ status: 500, body: { error: 'test: the handler of GET /silent returned without answering' } });
     expect(seen).toEqual(['GET /bug: undefined is not a function', 'GET /silent: test: the handler of GET /silent returned without answering']);
+  });
+
+  it('cuts the connection when a handler fails after its answer began', async () => {
+    await serve();
+    // Node may not have flushed the head yet: either the fetch or the body read fails, never a complete answer.
+    await expect(fetch(`${server!.url}/half`).then((res) => res.text())).rejects.toThrow();
   });
 
   it('plain-text mapper (Nomad) answers the message as text', async () => {
