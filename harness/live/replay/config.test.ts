@@ -1,7 +1,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { CONTEXT, workflowConfig } from './config.ts';
-import { readBuildConfig } from '../pipeline/picard-dispatcher.ts';
+import { readBuildConfig } from '../../../sim/domain/build-config.ts';
 import type { PlannedJob, PlannedWorkflow } from '../../../sim/models/workload/replay-plan.ts';
 
 const job = fc.record({

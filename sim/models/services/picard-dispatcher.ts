@@ -9,6 +9,8 @@ import type { Fates } from './fates.ts';
 import type { SampleSet } from '../../metrics/percentiles.ts';
 import { NEEDS } from './dependencies.ts';
 import { TIMINGS } from '../timings.ts';
+import type { JobTemplate } from '../workload/types.ts';
+import { splitJob, type TaskSplit } from '../../domain/task-split.ts';
 
 /**
  * picard-dispatcher: takes builds from the run queue ("taking build=…"), fetches and parses
@@ -24,6 +26,8 @@ export class PicardDispatcher implements RunQueueConsumer {
    */
   private readonly working: Build[] = [];
   private readonly tokens: number[] = [];
+  /** The split of each job template (its config never changes), or why it cannot be split. */
+  private readonly splits = new Map<JobTemplate, TaskSplit | string>();
 
   constructor(
     private readonly world: World,
@@ -88,12 +92,30 @@ export class PicardDispatcher implements RunQueueConsumer {
     this.tokens[k] = this.tokens[this.tokens.length - 1]!;
     this.working.pop();
     this.tokens.pop();
-    const down = this.world.services.firstDown(NEEDS.githubApi);
-    if (down !== undefined) this.fates.fail(build, `${down} down: the GitHub API call for config.yml failed`);
-    else if (build.template.usesContexts) this.contexts.fetch(build, this.handOn);
-    else this.handOn(build);
+    this.dispatch(build);
     this.poke();
   };
+
+  /** Reads the fetched config: the build fails when GitHub could not be asked or its class is unknown. */
+  private dispatch(build: Build): void {
+    const down = this.world.services.firstDown(NEEDS.githubApi);
+    if (down !== undefined) return this.fates.fail(build, `${down} down: the GitHub API call for config.yml failed`);
+    const split = this.splitOf(build.template);
+    if (typeof split === 'string') return this.fates.fail(build, split);
+    build.assignTasks(split);
+    if (build.template.usesContexts) this.contexts.fetch(build, this.handOn);
+    else this.handOn(build);
+  }
+
+  /** The same split the live picard-dispatcher makes of the config it reads (`splitJob`), once per template. */
+  private splitOf(template: JobTemplate): TaskSplit | string {
+    let split = this.splits.get(template);
+    if (split === undefined) {
+      split = splitJob(template, this.world.scenario.topology.resourceClasses);
+      this.splits.set(template, split);
+    }
+    return split;
+  }
 
   private readonly handOn = (build: Build): void => {
     if (build.fate !== undefined) return;

@@ -3,7 +3,6 @@ import { Build, type Webhook, type Workflow } from '../build.ts';
 import type { Rng } from '../../engine/rng.ts';
 import type { JobMix } from '../workload/job-mix.ts';
 import type { JobTemplate } from '../workload/types.ts';
-import type { SettledResourceClass } from '../../scenario/settled.ts';
 import type { AuditLog } from './audit-log.ts';
 import { NEEDS } from './dependencies.ts';
 import { TIMINGS } from '../timings.ts';
@@ -37,7 +36,6 @@ export class WorkflowsConductor {
   private sink: BuildSink | undefined;
   /** Workflows still running (for a wiped postgres: their records go), by workflow id (creation order). */
   private readonly active = new IdTable<Workflow>();
-  private readonly classes = new Map<JobTemplate, SettledResourceClass>();
 
   constructor(
     private readonly world: World,
@@ -131,22 +129,10 @@ export class WorkflowsConductor {
   private createBuild(wf: Workflow): Build {
     const { ledger, sim } = this.world;
     const t = wf.template;
-    const build = new Build(this.nextBuildId++, wf, t, this.classOf(t), sim.nowMs, t.failureRate > 0 && this.rng.chance(t.failureRate));
+    const build = new Build(this.nextBuildId++, wf, t, sim.nowMs, t.failureRate > 0 && this.rng.chance(t.failureRate));
     ledger.trigger();
     this.world.trace?.(`${sim.nowMs} build ${build.name} created (workflow ${wf.id}, job ${wf.jobsStarted}/${wf.jobsTotal})`);
     this.inflight.set(build.id, build);
     return build;
-  }
-
-  /** The resource class of a template, looked up once per template. */
-  private classOf(t: JobTemplate): SettledResourceClass {
-    let rc = this.classes.get(t);
-    if (rc === undefined) {
-      const kind = t.executor === 'machine' ? 'machine' : 'docker';
-      rc = this.world.scenario.topology.resourceClasses[`${kind}:${t.resourceClass}`];
-      if (!rc) throw new Error(`resource class ${kind}:${t.resourceClass} was not settled`);
-      this.classes.set(t, rc);
-    }
-    return rc;
   }
 }
