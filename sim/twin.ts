@@ -291,20 +291,10 @@ export class Twin {
   /** Every build still without a fate at the end is stuck, with where it was. */
   private settleUnfinished(): void {
     const now = this.sim.nowMs;
-    const where: Record<string, string> = {
-      'usage-queue': 'still in the usage queue at the end of the run',
-      'run-queue': 'still in the run queue at the end of the run',
-      dispatching: 'still being dispatched at the end of the run',
-      scheduling: 'still waiting for schedulerer at the end of the run',
-      pending: 'still pending in Nomad (no capacity) at the end of the run',
-      running: 'still running at the end of the run',
-      finishing: 'still being finalised at the end of the run',
-      done: 'ended without a fate',
-    };
     for (const build of [...this.conductor.inflight.values()].sort((a, b) => a.id - b.id)) {
       if (build.fate !== undefined) continue;
-      const reason = where[build.stage] ?? build.stage;
-      this.ledger.settle(build, 'stuck', reason, now);
+      // A build still in a queue has its message there: a lost message gave its build a fate when it went.
+      const { reason } = this.ledger.settleUnfinished(build, { stage: build.stage, messageWaiting: true, nomadWiped: false, brokerWentDown: false }, now);
       this.conductor.buildAbandoned(build, reason);
     }
   }

@@ -8,6 +8,7 @@ import { profileResourceClasses } from '../../scenario/load.ts';
 import { GithubClient } from '../../github/client.ts';
 import { ReconnectingConsumer, type AmqpConnect, type Channel, type ConsumerOptions } from './amqp.ts';
 import { RUN_QUEUE, SCHEDULERER_QUEUE, type RunMessage, type ScheduleMessage } from './schema.ts';
+import { REASONS } from '../../../sim/domain/fates.ts';
 
 /**
  * The classes twin up's picard-dispatcher knows without a scenario: the default profile's, from the fixture
@@ -83,7 +84,7 @@ export class PicardDispatcher extends ReconnectingConsumer {
     try {
       text = await this.fetchConfig(owner!, name!, msg.sha);
     } catch (err) {
-      if (err instanceof CacheDown) return this.drop(msg, 'redis down: the GitHub API call for config.yml failed', nack);
+      if (err instanceof CacheDown) return this.drop(msg, REASONS.configFetchFailed('redis'), nack);
       return this.drop(msg, `config could not be fetched from GitHub: ${err instanceof Error ? err.message : String(err)}`, nack);
     }
     let cfg: BuildConfig;
@@ -121,11 +122,11 @@ export class PicardDispatcher extends ReconnectingConsumer {
     try {
       res = await fetch(`${base}/api/v2/context/${encodeURIComponent(name)}/environment`, { signal: AbortSignal.timeout(5_000) });
     } catch {
-      return 'contexts-service down: the context could not be read';
+      return REASONS.contextUnreadable('contexts-service');
     }
     const body = (await res.json().catch(() => ({}))) as { down?: string; message?: string };
     if (res.ok) return undefined;
-    if (res.status === 503 && body.down !== undefined) return `${body.down} down: the context could not be read`;
+    if (res.status === 503 && body.down !== undefined) return REASONS.contextUnreadable(body.down);
     return `context ${name} could not be read: ${body.message ?? res.status}`;
   }
 

@@ -11,6 +11,7 @@ import { NEEDS } from './dependencies.ts';
 import { TIMINGS } from '../timings.ts';
 import type { JobTemplate } from '../workload/types.ts';
 import { splitJob, type TaskSplit } from '../../domain/task-split.ts';
+import { REASONS } from '../../domain/fates.ts';
 
 /**
  * picard-dispatcher: takes builds from the run queue ("taking build=…"), fetches and parses
@@ -80,7 +81,7 @@ export class PicardDispatcher implements RunQueueConsumer {
       b.token++;
       b.stage = 'run-queue';
       if (this.broker.deliverable) this.dispatcher.runQueue.requeueFront(b);
-      else this.fates.lose(b, 'unacknowledged run-queue message lost with rabbitmq');
+      else this.fates.lose(b, REASONS.unackedLostWithRabbit);
     }
   }
 
@@ -99,7 +100,7 @@ export class PicardDispatcher implements RunQueueConsumer {
   /** Reads the fetched config: the build fails when GitHub could not be asked or its class is unknown. */
   private dispatch(build: Build): void {
     const down = this.world.services.firstDown(NEEDS.githubApi);
-    if (down !== undefined) return this.fates.fail(build, `${down} down: the GitHub API call for config.yml failed`);
+    if (down !== undefined) return this.fates.fail(build, REASONS.configFetchFailed(down));
     const split = this.splitOf(build.template);
     if (typeof split === 'string') return this.fates.fail(build, split);
     build.assignTasks(split);
