@@ -12,6 +12,7 @@ import { TIMINGS } from '../timings.ts';
 import type { JobTemplate } from '../workload/types.ts';
 import { splitJob, type TaskSplit } from '../../domain/task-split.ts';
 import { REASONS } from '../../domain/fates.ts';
+import { METRICS } from '../../metrics/metric-names.ts';
 
 /**
  * picard-dispatcher: takes builds from the run queue ("taking build=…"), fetches and parses
@@ -66,7 +67,7 @@ export class PicardDispatcher implements RunQueueConsumer {
         build.acceptedAtMs = sim.nowMs;
         const latency = sim.nowMs - build.enteredRunQueueMs;
         this.runQueueLatency.add(latency);
-        telegraf.timing('circle.run-queue.latency', latency);
+        telegraf.timing(METRICS.runQueueLatency, latency);
       }
       sim.schedule(this.github.configFetchMs() + TIMINGS.taskComputeMs, this.configFetched, build);
     }
