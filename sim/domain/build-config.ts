@@ -14,8 +14,13 @@ export interface BuildConfig {
   /** Jobs in the workflow, run in sequence. */
   jobsTotal: number;
   parallelism: number;
-  /** How long the job's steps run, in the scenario's (virtual) milliseconds: `x-twin-duration-ms`. */
+  /** How long the job's steps run, in the scenario's (virtual) milliseconds: `x-twin-duration-ms` (its longest task). */
   durationMs: number;
+  /**
+   * How long each task runs, by task index (`parallelism` of them): `x-twin-duration-ms` as a list, one a task
+   * (a task past its end runs `durationMs`), or the one number for every task.
+   */
+  taskDurationsMs: number[];
   executor: 'docker' | 'machine';
   /** A Docker job that asks for a remote Docker engine (a `setup_remote_docker` step): vm-service provides one. */
   remoteDocker: boolean;
@@ -58,11 +63,16 @@ export function readBuildConfig(text: string, jobIndex = 0): BuildConfig {
       if (p !== undefined) parallelism = Math.max(parallelism ?? 0, p);
     }
   }
+  const tasks = Math.floor(parallelism ?? DEFAULT_PARALLELISM);
+  const written = job['x-twin-duration-ms'] ?? doc['x-twin-duration-ms'];
+  const listed = Array.isArray(written) ? written.map(positive).filter((d): d is number => d !== undefined) : [];
+  const durationMs = listed.length > 0 ? Math.max(...listed) : (positive(written) ?? DEFAULT_DURATION_MS);
   return {
     jobName,
     jobsTotal: Math.max(1, order.length),
-    parallelism: Math.floor(parallelism ?? DEFAULT_PARALLELISM),
-    durationMs: positive(job['x-twin-duration-ms']) ?? positive(doc['x-twin-duration-ms']) ?? DEFAULT_DURATION_MS,
+    parallelism: tasks,
+    durationMs,
+    taskDurationsMs: Array.from({ length: tasks }, (_, k) => listed[k] ?? durationMs),
     executor: 'machine' in job ? 'machine' : 'docker',
     contexts,
     remoteDocker: Array.isArray(job.steps) && job.steps.some((s) => s === 'setup_remote_docker' || (typeof s === 'object' && s !== null && 'setup_remote_docker' in s)),
@@ -71,6 +81,12 @@ export function readBuildConfig(text: string, jobIndex = 0): BuildConfig {
     artifacts: Math.floor(positive(job['x-twin-artifacts']) ?? 0),
     testResults: job['x-twin-test-results'] === true,
   };
+}
+
+/** The value of `x-twin-duration-ms` for tasks of these durations: one number when they are all the same. */
+export function writtenDurationMs(taskDurationsMs: readonly number[]): number | number[] {
+  const first = taskDurationsMs[0] ?? DEFAULT_DURATION_MS;
+  return taskDurationsMs.every((d) => d === first) ? first : [...taskDurationsMs];
 }
 
 /** The shape picard-dispatcher splits: a Docker job with `setup_remote_docker` needs a remote Docker engine. */

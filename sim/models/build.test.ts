@@ -7,7 +7,7 @@ describe('Build', () => {
     const template = { parallelism: 1 } as JobTemplate;
     const workflow = { webhook: { template: 2 } } as Workflow;
     for (const id of [1, 255, 504_874, 2 ** 40 + 3]) {
-      const build = new Build(id, workflow, template, 0, false);
+      const build = new Build(id, workflow, template, 0, { failsOnItsOwn: false, taskDurationsMs: [1] });
       expect(build.nomadJobId).toMatch(new RegExp(`^[0-9a-f]{24}-0-build-acme-repo-3-${id}$`));
       expect(buildIdOfNomadJob(build.nomadJobId)).toBe(id);
     }

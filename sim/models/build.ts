@@ -2,6 +2,7 @@ import type { JobTemplate } from './workload/types.ts';
 import type { SettledResourceClass } from '../scenario/settled.ts';
 import type { Fate } from '../ledger.ts';
 import type { TaskSplit } from '../domain/task-split.ts';
+import type { BuildDraws } from '../domain/build-draws.ts';
 
 /** The resources of a build picard-dispatcher has not split yet: it reserves nothing. */
 const NOT_SPLIT: SettledResourceClass = Object.freeze({ name: '', executor: 'docker', cpuMilli: 0, memoryMb: 0 });
@@ -62,6 +63,10 @@ export class Build {
   /** Its tasks and the class each reserves: set by picard-dispatcher's split (`splitJob`), 0 and nothing before. */
   tasksTotal = 0;
   resourceClass: SettledResourceClass = NOT_SPLIT;
+  /** Drawn when the build is created (`drawBuild`): whether its own tests fail (independent of the platform). */
+  readonly failsOnItsOwn: boolean;
+  /** Drawn when the build is created: how long each task's steps run, by task index. */
+  readonly taskDurationsMs: readonly number[];
   private jobId: string | undefined = undefined;
 
   constructor(
@@ -69,9 +74,11 @@ export class Build {
     readonly workflow: Workflow,
     readonly template: JobTemplate,
     readonly createdAtMs: number,
-    /** Drawn when the build is created: whether its own tests fail (independent of the platform). */
-    readonly failsOnItsOwn: boolean,
-  ) {}
+    draws: BuildDraws,
+  ) {
+    this.failsOnItsOwn = draws.failsOnItsOwn;
+    this.taskDurationsMs = draws.taskDurationsMs;
+  }
 
   /** picard-dispatcher split the build's job into tasks. */
   assignTasks(split: TaskSplit): void {

@@ -136,7 +136,8 @@ export class BuildAgentRunner implements TaskRunner {
   start(ctx: TaskContext): RunningTask {
     const { alloc } = ctx;
     const buildId = alloc.meta.build_id;
-    const duration = Number(alloc.meta.duration_ms ?? 1000);
+    // Its own task's duration when the build's tasks differ (`task_durations_ms`, by task index), else the job's.
+    const duration = Number(alloc.meta.task_durations_ms?.split(',')[alloc.taskIndex] ?? alloc.meta.duration_ms ?? 1000);
     const parallelism = Number(alloc.meta.parallelism ?? 1);
     const failed = alloc.meta.fails === 'true';
     const scale = this.opts.timeScale ?? 1;

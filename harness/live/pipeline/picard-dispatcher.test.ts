@@ -30,7 +30,7 @@ describe("twin up's picard-dispatcher and the simulation place the same resource
       const sim = splitJob(t, scenario.topology.resourceClasses);
       if (typeof sim === 'string') throw new Error(sim);
       // twin up reads the class from the build's config.yml, as the replay pushes it.
-      const text = workflowConfig({ seq: 1, atMs: 0, source: 'push', template: i, templateName: 'j', jobs: [{ name: 'j', durationMs: 1000, parallelism: 2, executor: t.executor, resourceClass: t.resourceClass, cpuMilli: 0, memoryMb: 0, fails: false, artifacts: 0, testResults: false, usesContexts: false }] });
+      const text = workflowConfig({ seq: 1, atMs: 0, source: 'push', template: i, templateName: 'j', key: 1, jobs: [{ name: 'j', durationMs: 1000, taskDurationsMs: [1000, 1000], parallelism: 2, executor: t.executor, resourceClass: t.resourceClass, cpuMilli: 0, memoryMb: 0, fails: false, artifacts: 0, testResults: false, usesContexts: false }] });
       const out = scheduleMessage(msg, readBuildConfig(text), live);
       if (typeof out === 'string') throw new Error(`${t.executor}:${t.resourceClass}: ${out}`);
       const where = `${t.executor}:${t.resourceClass}`;

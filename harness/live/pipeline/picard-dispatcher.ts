@@ -29,6 +29,7 @@ export function scheduleMessage(msg: RunMessage, cfg: BuildConfig, classes: Reso
     ...msg,
     parallelism: split.tasks,
     durationMs: cfg.durationMs,
+    ...(cfg.taskDurationsMs.some((d) => d !== cfg.durationMs) ? { taskDurationsMs: cfg.taskDurationsMs } : {}),
     cpuMhz: split.cpuMhz,
     memoryMb: split.memoryMb,
     ...(split.vm === undefined ? {} : { vm: split.vm }),

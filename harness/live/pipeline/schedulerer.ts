@@ -21,7 +21,7 @@ export function buildJob(msg: ScheduleMessage) {
     Name: id,
     Type: 'batch',
     Priority: 50,
-    Meta: { build_id: String(msg.buildId), duration_ms: String(msg.durationMs), parallelism: String(msg.parallelism), ...(msg.fails ? { fails: 'true' } : {}), ...(msg.vm ? { vm: msg.vm } : {}), ...(msg.artifacts ? { artifacts: String(msg.artifacts) } : {}), ...(msg.testResults ? { test_results: 'true' } : {}) },
+    Meta: { build_id: String(msg.buildId), duration_ms: String(msg.durationMs), ...(msg.taskDurationsMs ? { task_durations_ms: msg.taskDurationsMs.join(',') } : {}), parallelism: String(msg.parallelism), ...(msg.fails ? { fails: 'true' } : {}), ...(msg.vm ? { vm: msg.vm } : {}), ...(msg.artifacts ? { artifacts: String(msg.artifacts) } : {}), ...(msg.testResults ? { test_results: 'true' } : {}) },
     TaskGroups: [
       { Name: 'build', Count: msg.parallelism, Tasks: [{ Name: 'build-agent', Driver: 'docker', Config: { image: 'circleci/build-agent' }, Resources: { CPU: msg.cpuMhz ?? 1000, MemoryMB: msg.memoryMb ?? 1024 } }] },
     ],
