@@ -9,6 +9,7 @@ import { parseScenario } from '../../../sim/scenario/parse.ts';
 import { fixtureContext } from '../../scenario/load.ts';
 import { loadProfile } from '../../../fixtures/load.ts';
 import { workflowConfig } from '../replay/config.ts';
+import { buildJob } from './schedulerer.ts';
 
 const msg: RunMessage = { buildId: 1, repo: 'acme/repo-1', sha: 'abc' } as RunMessage;
 
@@ -56,5 +57,16 @@ describe("twin up's picard-dispatcher and the simulation place the same resource
   it('a setup_remote_docker step asks vm-service for a remote Docker engine', () => {
     const out = scheduleMessage(msg, readBuildConfig('jobs:\n  a: { docker: [], steps: [checkout, setup_remote_docker] }\n'), defaultResourceClasses());
     expect(out).toMatchObject({ vm: 'remote_docker', memoryMb: 4096 });
+  });
+
+  it("carries each task's own duration to Nomad's job when the build's tasks differ, and none when they do not", () => {
+    const out = scheduleMessage(msg, readBuildConfig('jobs:\n  a: { docker: [], parallelism: 3, x-twin-duration-ms: [500, 900, 700] }\n'), defaultResourceClasses());
+    if (typeof out === 'string') throw new Error(out);
+    expect(out).toMatchObject({ durationMs: 900, taskDurationsMs: [500, 900, 700], parallelism: 3 });
+    expect(buildJob(out).Meta).toMatchObject({ duration_ms: '900', task_durations_ms: '500,900,700' });
+    const same = scheduleMessage(msg, readBuildConfig('jobs:\n  a: { docker: [], parallelism: 3, x-twin-duration-ms: 800 }\n'), defaultResourceClasses());
+    if (typeof same === 'string') throw new Error(same);
+    expect(same.taskDurationsMs).toBeUndefined();
+    expect(buildJob(same).Meta).not.toHaveProperty('task_durations_ms');
   });
 });
