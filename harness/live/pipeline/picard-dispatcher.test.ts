@@ -10,6 +10,7 @@ import { fixtureContext } from '../../scenario/load.ts';
 import { loadProfile } from '../../../fixtures/load.ts';
 import { workflowConfig } from '../replay/config.ts';
 import { buildJob } from './schedulerer.ts';
+import { parseJobRegistration } from '../../nomad/job-spec.ts';
 
 const msg: RunMessage = { buildId: 1, repo: 'acme/repo-1', sha: 'abc' } as RunMessage;
 
@@ -24,24 +25,28 @@ describe("twin up's picard-dispatcher and the simulation place the same resource
     const classes = fixtureClasses();
     expect(classes.length).toBeGreaterThan(4);
     // A scenario with one job of each class, settled as `twin run` settles it (fixture + overrides).
-    const jobs = classes.map((c) => `    - { executor: ${c.executor}, resource_class: ${c.name}, duration: 1m }`).join('\n');
+    const jobs = classes.map((c) => `    - { executor: ${c.executor}, resource_class: ${c.name}, parallelism: 2, duration: 1m }`).join('\n');
     const scenario = parseScenario(`name: classes\nduration: 1h\ntopology:\n  nomad_clients: { count: 2, cpus: 16, memory_gb: 64 }\nworkload:\n  arrivals: { kind: poisson, rate_per_hour: 1 }\n  jobs:\n${jobs}\n`, 'classes.yaml', fixtureContext());
     const live = defaultResourceClasses();
     for (const [i, t] of scenario.workload.jobs.entries()) {
       const sim = splitJob(t, scenario.topology.resourceClasses);
       if (typeof sim === 'string') throw new Error(sim);
       // twin up reads the class from the build's config.yml, as the replay pushes it.
-      const text = workflowConfig({ seq: 1, atMs: 0, source: 'push', template: i, templateName: 'j', key: 1, jobs: [{ name: 'j', durationMs: 1000, taskDurationsMs: [1000, 1000], parallelism: 2, executor: t.executor, resourceClass: t.resourceClass, cpuMilli: 0, memoryMb: 0, fails: false, artifacts: 0, testResults: false, usesContexts: false }] });
+      const text = workflowConfig({ seq: 1, atMs: 0, source: 'push', template: i, templateName: 'j', key: 1, jobs: [{ name: 'j', durationMs: 1000, taskDurationsMs: [1000, 1000], parallelism: t.parallelism, executor: t.executor, resourceClass: t.resourceClass, cpuMilli: 0, memoryMb: 0, fails: false, artifacts: 0, testResults: false, usesContexts: false }] });
       const out = scheduleMessage(msg, readBuildConfig(text), live);
       if (typeof out === 'string') throw new Error(`${t.executor}:${t.resourceClass}: ${out}`);
       const where = `${t.executor}:${t.resourceClass}`;
-      expect({ where, cpuMhz: out.cpuMhz, memoryMb: out.memoryMb, tasks: out.parallelism, vm: out.vm }).toEqual({
+      // What twin up's Nomad API reserves for schedulerer's job, against what the simulation's fleet registers
+      // for the same build (`{ count: tasksTotal, cpuMilli, memoryMb }` of its split).
+      const { spec } = parseJobRegistration({ Job: buildJob(out) });
+      expect({ where, count: spec.count, cpuMilli: spec.cpuMilli, memoryMb: spec.memoryMb, vm: out.vm }).toEqual({
         where,
-        cpuMhz: Math.ceil((sim.resourceClass.cpuMilli * CPU_MHZ_PER_CORE) / 1000),
+        count: sim.tasks,
+        cpuMilli: sim.resourceClass.cpuMilli,
         memoryMb: sim.resourceClass.memoryMb,
-        tasks: 2,
-        vm: t.executor === 'machine' ? 'machine' : undefined,
+        vm: sim.vm,
       });
+      expect(sim.tasks).toBe(2);
     }
   });
 
