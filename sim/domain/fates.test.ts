@@ -15,6 +15,14 @@ describe('finishedFate', () => {
   });
 });
 
+describe('REASONS', () => {
+  it('say which service was down and what the job lacked, in the words both runtimes record', () => {
+    expect(REASONS.noVmInstance('vm-service', 'remote_docker')).toBe('vm-service down: no remote Docker instance');
+    expect(REASONS.noVmInstance('postgres', 'machine')).toBe('postgres down: no machine instance');
+    expect(REASONS.configFetchFailed('redis')).toBe('redis down: the GitHub API call for config.yml failed');
+  });
+});
+
 describe('unfinishedFate', () => {
   it('a build whose queue message is still there is stuck where it waits', () => {
     expect(unfinishedFate(at({}))).toEqual({ fate: 'stuck', reason: 'still in the run queue at the end of the run' });

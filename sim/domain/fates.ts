@@ -11,6 +11,8 @@ export const REASONS = {
   configFetchFailed: (down: string) => `${down} down: the GitHub API call for config.yml failed`,
   /** contexts-service (or vault-cci, or what it needs) could not give the job its context. */
   contextUnreadable: (down: string) => `${down} down: the context could not be read`,
+  /** vm-service (or what it needs) could not give a machine or remote Docker job its instance. */
+  noVmInstance: (down: string, kind: 'machine' | 'remote_docker') => `${down} down: no ${kind === 'machine' ? 'machine' : 'remote Docker'} instance`,
   /** A queue RabbitMQ does not persist was emptied when it went down. */
   nonDurableQueueLost: (queue: string) => `message lost from a non-durable queue when rabbitmq went down (${queue})`,
   /** A build's message is gone although the broker never went down (consumed and never acted on). */

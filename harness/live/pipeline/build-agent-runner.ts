@@ -1,4 +1,5 @@
 import type { RunningTask, TaskContext, TaskRunner } from '../../nomad/task-runner.ts';
+import { REASONS } from '../../../sim/domain/fates.ts';
 
 export interface BuildAgentRunnerOptions {
   /** output-processor's base URL, read when an allocation starts (so it may be set after the Nomad API started). */
@@ -101,7 +102,7 @@ export class BuildAgentRunner implements TaskRunner {
       if (res.ok && body.instanceId !== undefined) return { instanceId: body.instanceId };
       return { reason: `vm-service could not provide a ${what} instance: ${body.error ?? res.status}` };
     } catch {
-      return { reason: `vm-service down: no ${what} instance` };
+      return { reason: REASONS.noVmInstance('vm-service', kind) };
     }
   }
 

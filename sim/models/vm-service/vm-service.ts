@@ -4,6 +4,7 @@ import { SampleSet } from '../../metrics/percentiles.ts';
 import { NEEDS } from '../services/dependencies.ts';
 import { TIMINGS } from '../timings.ts';
 import { METRICS } from '../../metrics/metric-names.ts';
+import { REASONS } from '../../domain/fates.ts';
 
 /** Share of instance terminations that fail and leave a stale instance behind for vm-gc to reap. */
 export const STALE_INSTANCE_SHARE = 0.02;
@@ -47,7 +48,7 @@ export class VmService {
     const { services, sim, telegraf } = this.world;
     const down = services.firstDown(NEEDS.vm);
     if (down !== undefined) {
-      failed(arg, `${down} down: no ${kind === 'machine' ? 'machine' : 'remote Docker'} instance`);
+      failed(arg, REASONS.noVmInstance(down, kind));
       return;
     }
     let waitMs: number;
