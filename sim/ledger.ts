@@ -1,4 +1,5 @@
 import type { AffectedBuild, BuildCounts, DataLoss } from './report/types.ts';
+import { unfinishedFate, type FateDecision, type UnfinishedBuild } from './domain/fates.ts';
 
 /** How a triggered build ended. Every acknowledged build gets exactly one. */
 export type Fate = 'succeeded' | 'failed' | 'lost' | 'stuck';
@@ -51,6 +52,16 @@ export class Ledger {
     this.counts[fate]++;
     this.trace?.(`${atMs} build ${build.name} ${fate}${reason ? `: ${reason}` : ''}`);
     if (fate !== 'succeeded') this.note(build.name, fate, reason, atMs);
+  }
+
+  /**
+   * A build still without a fate at the end of the run gets the one `unfinishedFate` decides from where it was
+   * (the live accounting decides its builds with the same function).
+   */
+  settleUnfinished(build: LedgerEntry, at: UnfinishedBuild, atMs: number): FateDecision {
+    const decision = unfinishedFate(at);
+    this.settle(build, decision.fate, decision.reason, atMs);
+    return decision;
   }
 
   /** A webhook that never became a build. */

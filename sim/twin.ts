@@ -33,6 +33,7 @@ import { renderJobList, renderNodeStatusAllocs } from './models/nomad/index.ts';
 import { formatDurationMs } from './util/duration.ts';
 import type { SettledScenario } from './scenario/settled.ts';
 import type { Profile } from '../fixtures/schema.ts';
+import { METRICS, reportServerPoll } from './metrics/metric-names.ts';
 
 /** Options of one simulated run. */
 export interface TwinOptions {
@@ -245,14 +246,9 @@ export class Twin {
   private readonly statsdFlush = (): void => {
     const { telegraf, fleet, services, sim } = this;
     if (services.isUp('nomad-metrics')) {
-      const up = services.isUp('nomad_server');
-      telegraf.gauge('circle.nomad.server_agent.poll_failure', up ? 0 : 1);
-      if (up) {
-        const c = fleet.scheduler.counts();
-        telegraf.gauge('circle.nomad.server_agent.jobs.pending', c.pending);
-        telegraf.gauge('circle.nomad.server_agent.jobs.running', c.running);
-        telegraf.gauge('circle.nomad.server_agent.jobs.complete', c.complete);
-        telegraf.gauge('circle.nomad.server_agent.jobs.dead', c.dead);
+      const c = services.isUp('nomad_server') ? fleet.scheduler.counts() : undefined;
+      reportServerPoll(telegraf, c);
+      if (c !== undefined) {
         if (c.pending > this.peakPendingJobs) this.peakPendingJobs = c.pending;
         // Re-render at a new peak only when it grew by a tenth: a bounded number of snapshots per run.
         if (c.pending > 0 && c.pending >= this.peakSnapshotPending * 1.1 + 1) {
@@ -267,13 +263,13 @@ export class Twin {
     this.cpuUtilSamples++;
     if (util > this.peakCpuUtilisation) this.peakCpuUtilisation = util;
     const mhz = fleet.clusterResources();
-    telegraf.gauge('circle.nomad.client_agent.resources.total.cpu', mhz.totalCpu);
-    telegraf.gauge('circle.nomad.client_agent.resources.used.cpu', mhz.usedCpu);
-    telegraf.gauge('circle.nomad.client_agent.resources.available.cpu', mhz.availableCpu);
-    telegraf.gauge('circle.nomad.client_agent.resources.total.memory', mhz.totalMemory);
-    telegraf.gauge('circle.nomad.client_agent.resources.used.memory', mhz.usedMemory);
-    telegraf.gauge('circle.nomad.client_agent.resources.available.memory', mhz.availableMemory);
-    telegraf.gauge('circle.build-queue.runnable.builds', this.dispatcher.runQueue.length);
+    telegraf.gauge(METRICS.clientCpuTotal, mhz.totalCpu);
+    telegraf.gauge(METRICS.clientCpuUsed, mhz.usedCpu);
+    telegraf.gauge(METRICS.clientCpuAvailable, mhz.availableCpu);
+    telegraf.gauge(METRICS.clientMemoryTotal, mhz.totalMemory);
+    telegraf.gauge(METRICS.clientMemoryUsed, mhz.usedMemory);
+    telegraf.gauge(METRICS.clientMemoryAvailable, mhz.availableMemory);
+    telegraf.gauge(METRICS.runnableBuilds, this.dispatcher.runQueue.length);
     telegraf.flush(sim.nowMs);
     this.disk.tick(this.ledger.counts.succeeded + this.ledger.counts.failed);
 
@@ -291,20 +287,10 @@ export class Twin {
   /** Every build still without a fate at the end is stuck, with where it was. */
   private settleUnfinished(): void {
     const now = this.sim.nowMs;
-    const where: Record<string, string> = {
-      'usage-queue': 'still in the usage queue at the end of the run',
-      'run-queue': 'still in the run queue at the end of the run',
-      dispatching: 'still being dispatched at the end of the run',
-      scheduling: 'still waiting for schedulerer at the end of the run',
-      pending: 'still pending in Nomad (no capacity) at the end of the run',
-      running: 'still running at the end of the run',
-      finishing: 'still being finalised at the end of the run',
-      done: 'ended without a fate',
-    };
     for (const build of [...this.conductor.inflight.values()].sort((a, b) => a.id - b.id)) {
       if (build.fate !== undefined) continue;
-      const reason = where[build.stage] ?? build.stage;
-      this.ledger.settle(build, 'stuck', reason, now);
+      // A build still in a queue has its message there: a lost message gave its build a fate when it went.
+      const { reason } = this.ledger.settleUnfinished(build, { stage: build.stage, messageWaiting: true, nomadWiped: false, brokerWentDown: false }, now);
       this.conductor.buildAbandoned(build, reason);
     }
   }

@@ -1,6 +1,11 @@
 import type { JobTemplate } from './workload/types.ts';
 import type { SettledResourceClass } from '../scenario/settled.ts';
 import type { Fate } from '../ledger.ts';
+import type { TaskSplit } from '../domain/task-split.ts';
+import type { BuildDraws } from '../domain/build-draws.ts';
+
+/** The resources of a build picard-dispatcher has not split yet: it reserves nothing. */
+const NOT_SPLIT: SettledResourceClass = Object.freeze({ name: '', executor: 'docker', cpuMilli: 0, memoryMb: 0 });
 
 /** A push to GitHub Enterprise that should trigger a workflow. */
 export interface Webhook {
@@ -55,19 +60,30 @@ export class Build {
   tasksLost = 0;
   /** This build is a retry of another (CircleCI re-runs builds that failed for infrastructure reasons). */
   retryOf: number | undefined = undefined;
-  readonly tasksTotal: number;
+  /** Its tasks and the class each reserves: set by picard-dispatcher's split (`splitJob`), 0 and nothing before. */
+  tasksTotal = 0;
+  resourceClass: SettledResourceClass = NOT_SPLIT;
+  /** Drawn when the build is created (`drawBuild`): whether its own tests fail (independent of the platform). */
+  readonly failsOnItsOwn: boolean;
+  /** Drawn when the build is created: how long each task's steps run, by task index. */
+  readonly taskDurationsMs: readonly number[];
   private jobId: string | undefined = undefined;
 
   constructor(
     readonly id: number,
     readonly workflow: Workflow,
     readonly template: JobTemplate,
-    readonly resourceClass: SettledResourceClass,
     readonly createdAtMs: number,
-    /** Drawn when the build is created: whether its own tests fail (independent of the platform). */
-    readonly failsOnItsOwn: boolean,
+    draws: BuildDraws,
   ) {
-    this.tasksTotal = template.parallelism;
+    this.failsOnItsOwn = draws.failsOnItsOwn;
+    this.taskDurationsMs = draws.taskDurationsMs;
+  }
+
+  /** picard-dispatcher split the build's job into tasks. */
+  assignTasks(split: TaskSplit): void {
+    this.tasksTotal = split.tasks;
+    this.resourceClass = split.resourceClass;
   }
 
   /** `gh/<org>/<repo>/<n>` as the CircleCI UI names builds. */

@@ -1,4 +1,5 @@
 import type { RunningTask, TaskContext, TaskRunner } from '../../nomad/task-runner.ts';
+import { REASONS } from '../../../sim/domain/fates.ts';
 
 export interface BuildAgentRunnerOptions {
   /** output-processor's base URL, read when an allocation starts (so it may be set after the Nomad API started). */
@@ -101,7 +102,7 @@ export class BuildAgentRunner implements TaskRunner {
       if (res.ok && body.instanceId !== undefined) return { instanceId: body.instanceId };
       return { reason: `vm-service could not provide a ${what} instance: ${body.error ?? res.status}` };
     } catch {
-      return { reason: `vm-service down: no ${what} instance` };
+      return { reason: REASONS.noVmInstance('vm-service', kind) };
     }
   }
 
@@ -136,7 +137,8 @@ export class BuildAgentRunner implements TaskRunner {
   start(ctx: TaskContext): RunningTask {
     const { alloc } = ctx;
     const buildId = alloc.meta.build_id;
-    const duration = Number(alloc.meta.duration_ms ?? 1000);
+    // Its own task's duration when the build's tasks differ (`task_durations_ms`, by task index), else the job's.
+    const duration = Number(alloc.meta.task_durations_ms?.split(',')[alloc.taskIndex] ?? alloc.meta.duration_ms ?? 1000);
     const parallelism = Number(alloc.meta.parallelism ?? 1);
     const failed = alloc.meta.fails === 'true';
     const scale = this.opts.timeScale ?? 1;

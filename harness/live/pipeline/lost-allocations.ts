@@ -2,9 +2,10 @@ import type pg from 'pg';
 import type { NomadClient } from '../../nomad/client.ts';
 import type { ConfirmPublisher } from './amqp.ts';
 import { RUN_QUEUE, type RunMessage } from './schema.ts';
+import { REASONS } from '../../../sim/domain/fates.ts';
 
 /** The reason a build fails when the Nomad server declared its allocation lost (the simulation's wording). */
-export const LOST_ALLOCATION_REASON = 'Nomad client lost: its allocation was lost';
+export const LOST_ALLOCATION_REASON = REASONS.allocationLost;
 
 /** The build a Nomad job runs: schedulerer names jobs `build-<id>`. */
 export function buildIdOfJob(jobId: string): number | undefined {

@@ -8,6 +8,7 @@ import { sendJson as send, type HttpRequest, type HttpRoutes } from '../../http/
 import { HttpStage } from './http-util.ts';
 import { ConfirmPublisher, type AmqpConnect } from './amqp.ts';
 import { ACTION_LOGS, BUILD_STATUS, WORKFLOW_EVENTS_QUEUE, type WorkflowEvent } from './schema.ts';
+import { finishedFate } from '../../../sim/domain/fates.ts';
 
 export interface OutputProcessorOptions {
   pool: pg.Pool;
@@ -132,8 +133,9 @@ export class OutputProcessor {
     const done = await redis.scard(finishedKey(id));
     if (done < (body.parallelism ?? 1)) return send(res, 200, { ok: true, finished: done });
     const lines = await redis.lrange(outputKey(id), 0, -1);
+    // A container's reason is the platform's; a bare failure ('1') is the build's own tests.
     const failure = await redis.get(failedKey(id));
-    const status = failure !== null ? 'failed' : 'succeeded';
+    const { fate: status, reason } = finishedFate({ infraFailure: failure === null || failure === '1' ? undefined : failure, tasksFailed: 0, failsOnItsOwn: failure === '1' });
     // The build's record and step output go to MongoDB (idempotent: a repeated finish writes the same document)
     // and its objects to object storage; a failure there answers 500 and leaves the build running. Then its
     // workflow is told through PostgreSQL: while PostgreSQL is down the build has still ended (its record says
@@ -146,7 +148,7 @@ export class OutputProcessor {
       // build) keeps its fate, and a finish reported twice tells the workflow once.
       const r = await pool.query<{ workflow_id: string | null; job_index: number }>(
         "UPDATE builds SET status = $2, reason = $3, finished_at = clock_timestamp() WHERE id = $1 AND status IN ('queued', 'scheduled', 'running') RETURNING workflow_id, job_index",
-        [id, status, failure === null || failure === '1' ? null : failure],
+        [id, status, reason === '' ? null : reason],
       );
       row = r.rows[0];
     } catch {

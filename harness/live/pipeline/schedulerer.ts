@@ -4,6 +4,7 @@ import { ConfirmPublisher, ReconnectingConsumer, type AmqpConnect, type Channel,
 import { RUN_QUEUE, SCHEDULERER_QUEUE, type ScheduleMessage } from './schema.ts';
 import type { AuditPublisher } from './audit-log-service.ts';
 import { LostAllocationWatcher } from './lost-allocations.ts';
+import { REASONS } from '../../../sim/domain/fates.ts';
 
 export interface SchedulererOptions extends ConsumerOptions {
   pool: pg.Pool;
@@ -20,7 +21,7 @@ export function buildJob(msg: ScheduleMessage) {
     Name: id,
     Type: 'batch',
     Priority: 50,
-    Meta: { build_id: String(msg.buildId), duration_ms: String(msg.durationMs), parallelism: String(msg.parallelism), ...(msg.fails ? { fails: 'true' } : {}), ...(msg.vm ? { vm: msg.vm } : {}), ...(msg.artifacts ? { artifacts: String(msg.artifacts) } : {}), ...(msg.testResults ? { test_results: 'true' } : {}) },
+    Meta: { build_id: String(msg.buildId), duration_ms: String(msg.durationMs), ...(msg.taskDurationsMs ? { task_durations_ms: msg.taskDurationsMs.join(',') } : {}), parallelism: String(msg.parallelism), ...(msg.fails ? { fails: 'true' } : {}), ...(msg.vm ? { vm: msg.vm } : {}), ...(msg.artifacts ? { artifacts: String(msg.artifacts) } : {}), ...(msg.testResults ? { test_results: 'true' } : {}) },
     TaskGroups: [
       { Name: 'build', Count: msg.parallelism, Tasks: [{ Name: 'build-agent', Driver: 'docker', Config: { image: 'circleci/build-agent' }, Resources: { CPU: msg.cpuMhz ?? 1000, MemoryMB: msg.memoryMb ?? 1024 } }] },
     ],
@@ -70,7 +71,7 @@ export class Schedulerer extends ReconnectingConsumer {
       await this.opts.nomad.registerJob(buildJob(msg) as Parameters<NomadClient['registerJob']>[0]);
     } catch (err) {
       // Unreachable (or refused): dropped, as picard-scheduler does; the build will never run.
-      const why = err instanceof NomadApiError ? `Nomad refused the job: ${err.message}` : 'nomad_server unreachable: schedulerer dropped the job (it does not queue jobs)';
+      const why = err instanceof NomadApiError ? `Nomad refused the job: ${err.message}` : REASONS.nomadUnreachable;
       this.dropped++;
       ack();
       await this.opts.pool.query("UPDATE builds SET status = 'lost', reason = $2 WHERE id = $1 AND status = 'queued'", [msg.buildId, why]).catch(() => undefined);

@@ -95,7 +95,10 @@ export interface RunMessage {
 /** What travels on `schedulerer`. */
 export interface ScheduleMessage extends RunMessage {
   parallelism: number;
+  /** How long its steps run (scenario ms): its longest task. */
   durationMs: number;
+  /** How long each task runs, by task index, when they differ (the build's own draws); else each runs `durationMs`. */
+  taskDurationsMs?: number[];
   /** Nomad task resources: CPU in MHz, memory in MB (the job's resource class). */
   cpuMhz?: number;
   memoryMb?: number;

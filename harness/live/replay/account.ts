@@ -8,7 +8,7 @@ import type { Telegraf } from '../../../sim/metrics/telegraf.ts';
 import type { GithubDelivery } from '../../github/state.ts';
 import type { ReplayStack } from './stack.ts';
 import { ACTION_LOGS } from '../pipeline/index.ts';
-import { LOST_ALLOCATION_REASON } from '../pipeline/lost-allocations.ts';
+import { REASONS, unfinishedFate } from '../../../sim/domain/fates.ts';
 import { storageLayout } from '../../providers/index.ts';
 
 /** What the replay saw, for the accounting. */
@@ -112,8 +112,8 @@ export async function accountLiveRun(scenario: SettledScenario, profile: Profile
     affected.push({ build, fate, reason, at_ms: atMs });
   };
   for (const n of o.notTriggered) note(n.what, 'not_triggered', n.reason, n.atMs);
-  // Messages still waiting in run-queue at the end belong to the newest queued builds: those are stuck, not lost.
-  let waiting = o.depths['run-queue'] ?? 0;
+  // Messages still waiting in a queue at the end belong to the newest queued builds: those are stuck, not lost.
+  const waiting: Record<string, number> = { 'run-queue': o.depths['run-queue'] ?? 0, schedulerer: o.depths['schedulerer'] ?? 0 };
   const queueTimes = new SampleSet();
   const latencies = new SampleSet();
   const finishedPerHour: number[] = [];
@@ -127,28 +127,22 @@ export async function accountLiveRun(scenario: SettledScenario, profile: Profile
     const status = r.status === 'succeeded' || r.status === 'failed' || r.status === 'lost' ? r.status : (recorded.get(Number(r.id)) ?? r.status);
     if (r.retried) {
       counts.retried++;
-      note(name, 'retried', r.reason ?? 'rerun after an infrastructure failure', at);
+      note(name, 'retried', r.reason ?? REASONS.retried, at);
     }
-    // A wipe of Nomad's state destroyed its job: nothing will ever finish it (the simulation's `lost`).
-    if ((status === 'running' || status === 'scheduled') && o.stack.wipedBuilds.has(Number(r.id))) {
-      counts.lost++;
-      note(name, 'lost', status === 'running' ? 'Nomad server state wiped: its allocation was destroyed and the build shows Running forever' : 'Nomad server state wiped: its pending job was forgotten', at);
-      continue;
-    }
+    const id = Number(r.id);
     switch (status) {
       case 'succeeded':
       case 'failed': {
         counts[status]++;
         const hour = Math.floor(v(r.finished_ms) / 3_600_000);
         finishedPerHour[hour] = (finishedPerHour[hour] ?? 0) + 1;
-        if (status === 'failed') note(name, 'failed', r.reason ?? 'the build failed (its tests)', at);
+        if (status === 'failed') note(name, 'failed', r.reason ?? REASONS.testsFailed, at);
         // A build that failed before it ran (in picard-dispatcher) had nothing to show or store.
-        const id = Number(r.id);
         if (r.queue_ms === null && !recorded.has(id)) break;
         // A partition cut its build agents' stream while they ran: the live output of its running steps is lost.
         const interrupted = o.stack.runner.interrupted.has(id);
         // Its allocation was lost (and the build re-run): nothing was to be stored (the re-run stores it).
-        if (status === 'failed' && r.reason === LOST_ALLOCATION_REASON) {
+        if (status === 'failed' && r.reason === REASONS.allocationLost) {
           if (interrupted) liveOutputLost++;
           break;
         }
@@ -164,31 +158,25 @@ export async function accountLiveRun(scenario: SettledScenario, profile: Profile
         counts.lost++;
         note(name, 'lost', r.reason ?? 'lost', at);
         break;
-      case 'queued':
-        if (!r.dispatched && waiting > 0) {
-          waiting--;
-          counts.stuck++;
-          if (r.workflow_id) stuckWorkflows.add(r.workflow_id);
-          note(name, 'stuck', 'still in the run queue at the end of the run', at);
-        } else {
-          counts.lost++;
-          const queue = r.dispatched ? 'schedulerer' : 'run-queue';
-          note(name, 'lost', o.brokerWentDown ? `message lost from a non-durable queue when rabbitmq went down (${queue})` : `its ${queue} message is gone (never consumed)`, at);
-        }
-        break;
-      default:
-        counts.stuck++;
-        if (status === 'running') {
+      default: {
+        // Still queued (in run-queue, or in schedulerer's queue once dispatched), scheduled (pending in Nomad)
+        // or running: the domain decides, as the simulation's ledger does at the end of its run.
+        const stage = status === 'queued' ? (r.dispatched ? 'scheduling' : 'run-queue') : status === 'running' ? 'running' : 'pending';
+        const queue = stage === 'scheduling' ? 'schedulerer' : 'run-queue';
+        const messageWaiting = status === 'queued' && waiting[queue]! > 0;
+        if (messageWaiting) waiting[queue]!--;
+        const { fate, reason } = unfinishedFate({ stage, messageWaiting, nomadWiped: o.stack.wipedBuilds.has(id), brokerWentDown: o.brokerWentDown });
+        counts[fate]++;
+        note(name, fate, reason, at);
+        if (fate !== 'stuck') break;
+        if (stage === 'running') {
           // Left Running: its build agent's reports never reached output-processor, so nothing it was to store
           // was stored, and its workflow will never move on (inconsistent).
-          note(name, 'stuck', 'still running at the end of the run', at);
           loss.step_output++;
           loss.artifacts += r.artifacts;
           if (r.test_results) loss.test_results++;
-        } else {
-          if (r.workflow_id) stuckWorkflows.add(r.workflow_id);
-          note(name, 'stuck', 'still pending in Nomad (no capacity) at the end of the run', at);
-        }
+        } else if (r.workflow_id) stuckWorkflows.add(r.workflow_id);
+      }
     }
   }
   // The first ones in scenario time, as the simulation's ledger lists them (the counts are complete).

@@ -1,11 +1,12 @@
 import { stringify } from 'yaml';
 import type { PlannedWorkflow } from '../../../sim/models/workload/replay-plan.ts';
+import { writtenDurationMs } from '../../../sim/domain/build-config.ts';
 
 /**
  * The `.circleci/config.yml` a planned workflow is pushed with: one job per planned job, run in sequence
  * (each `requires` the one before), with its executor, resource class and parallelism, its context (a job that
- * uses contexts names `CONTEXT`), and how long its steps run in the scenario's time (`x-twin-duration-ms`;
- * build-agent divides it by the time scale).
+ * uses contexts names `CONTEXT`), and how long its steps run in the scenario's time (`x-twin-duration-ms`, one number, or one a task when
+ * they differ; build-agent divides it by the time scale).
  */
 /** The context the replay's jobs that use contexts name (contexts-service holds it, its secret in vault-cci). */
 export const CONTEXT = 'twin-deploy';
@@ -18,7 +19,7 @@ export function workflowConfig(w: PlannedWorkflow): string {
       ...(j.executor === 'machine' ? { machine: { image: 'ubuntu-2004:202010-01' } } : { docker: [{ image: 'cimg/base:stable' }] }),
       resource_class: j.resourceClass,
       parallelism: j.parallelism,
-      'x-twin-duration-ms': j.durationMs,
+      'x-twin-duration-ms': writtenDurationMs(j.taskDurationsMs),
       ...(j.fails ? { 'x-twin-fails': true } : {}),
       ...(j.artifacts > 0 ? { 'x-twin-artifacts': j.artifacts } : {}),
       ...(j.testResults ? { 'x-twin-test-results': true } : {}),

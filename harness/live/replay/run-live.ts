@@ -17,6 +17,7 @@ import { ReplayStack, LIVE_ACTIONS, LIVE_BACKEND_TARGETS, LIVE_STAGE_TARGETS, LI
 import { workflowConfig } from './config.ts';
 import { accountLiveRun, type LiveObservations } from './account.ts';
 import { peakStackRssMb, sampleStackRss } from './memory.ts';
+import { METRICS, reportServerPoll } from '../../../sim/metrics/metric-names.ts';
 
 /** A scenario the live replay cannot act out: names the fault and says what is supported. */
 export class LiveUnsupportedError extends Error {
@@ -243,15 +244,11 @@ async function replay(
     ticking = true;
     try {
       const depths = await stack.queueDepths();
-      if (depths) telegraf.gauge('circle.build-queue.runnable.builds', depths['run-queue'] ?? 0);
+      if (depths) telegraf.gauge(METRICS.runnableBuilds, depths['run-queue'] ?? 0);
       const c = stack.nomad.scheduler.counts();
       // nomad-metrics polls the Nomad server: a poll that gets no answer is a poll failure.
       const polled = await answersOk(`${stack.nomad.url}/v1/status/leader`, 1_000);
-      telegraf.gauge('circle.nomad.server_agent.poll_failure', polled ? 0 : 1);
-      telegraf.gauge('circle.nomad.server_agent.jobs.pending', c.pending);
-      telegraf.gauge('circle.nomad.server_agent.jobs.running', c.running);
-      telegraf.gauge('circle.nomad.server_agent.jobs.complete', c.complete);
-      telegraf.gauge('circle.nomad.server_agent.jobs.dead', c.dead);
+      reportServerPoll(telegraf, polled ? c : undefined);
       if (c.pending > peakPending) peakPending = c.pending;
       telegraf.flush(atMs);
       rss.sample();

@@ -1,13 +1,11 @@
 import type { World } from '../world.ts';
 import { buildIdOfNomadJob, type Build } from '../build.ts';
-import type { Rng } from '../../engine/rng.ts';
 import type { NomadSubmitter } from '../services/schedulerer.ts';
 import type { OutputProcessor } from '../services/output-processor.ts';
 import type { AuditLog } from '../services/audit-log.ts';
 import type { Fates } from '../services/fates.ts';
 import type { VmService } from '../vm-service/vm-service.ts';
 import { NomadScheduler, CPU_MHZ_PER_CORE, type Change, type Placement } from '../nomad/index.ts';
-import { createDurationSampler, type DurationSampler } from '../workload/durations.ts';
 import { SampleSet } from '../../metrics/percentiles.ts';
 import { TIMINGS } from '../timings.ts';
 import { IdTable } from '../../util/id-table.ts';
@@ -42,8 +40,6 @@ export const HEARTBEAT_TIMEOUT_MS = 30_000;
  */
 export class NomadFleet implements NomadSubmitter {
   readonly scheduler: NomadScheduler;
-  private readonly rng: Rng;
-  private readonly durations: DurationSampler[];
   /** Task runs by allocation serial, i.e. in placement order. */
   private readonly runs = new IdTable<TaskRun>();
   /** Builds with a job at the Nomad server, by build number (see `buildOf`). */
@@ -83,9 +79,7 @@ export class NomadFleet implements NomadSubmitter {
     private readonly fates: Fates,
   ) {
     const nc = world.profile.nomad_client;
-    this.rng = world.rng.fork('fleet');
     this.scheduler = new NomadScheduler({ rng: world.rng.fork('nomad'), reservedCpuMilli: nc.reserved_cpu * 1000, reservedMemoryMb: nc.reserved_memory_gb * 1024 });
-    this.durations = world.scenario.workload.jobs.map((j) => createDurationSampler(j.duration));
     world.services.onChange('nomad_server', (_n, state) => {
       if (state === 'running') this.serverBack();
     });
@@ -344,7 +338,7 @@ export class NomadFleet implements NomadSubmitter {
       build.stepsStartMs = this.world.sim.nowMs;
       this.startDelays.add(build.stepsStartMs - build.enteredRunQueueMs);
     }
-    const ms = this.durations[run.build.workflow.webhook.template]!(this.rng);
+    const ms = run.build.taskDurationsMs[run.alloc.taskIndex]!;
     this.world.sim.schedule(ms, this.endTask, run);
   };
 

@@ -2,6 +2,7 @@ import type { Rng } from '../../engine/rng.ts';
 import type { World } from '../world.ts';
 import { TIMINGS } from '../timings.ts';
 import { createDurationSampler, type DurationSampler } from '../workload/durations.ts';
+import { METRICS } from '../../metrics/metric-names.ts';
 
 /**
  * GitHub Enterprise as the Services machine sees it: it answers API calls (config fetches); its push webhooks
@@ -21,7 +22,7 @@ export class GithubEnterprise {
   /** Time a `.circleci/config.yml` fetch takes; counted as a GitHub API call. */
   configFetchMs(): number {
     this.apiCalls++;
-    this.world.telegraf.count('circle.github.api_call');
+    this.world.telegraf.count(METRICS.githubApiCall);
     return this.configFetch(this.rng);
   }
 }

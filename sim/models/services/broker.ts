@@ -1,5 +1,6 @@
 import type { World } from '../world.ts';
 import { MessageQueue } from './message-queue.ts';
+import { REASONS } from '../../domain/fates.ts';
 
 /** Called for each message a queue loses, with why. */
 export type LossHandler<T> = (item: T, reason: string) => void;
@@ -44,7 +45,7 @@ export class Broker {
 
   /** RabbitMQ's mnesia directory deleted: every queue, durable or not, loses its messages. */
   wipe(): void {
-    this.drop(() => true, 'message lost when rabbitmq data was wiped');
+    this.drop(() => true, (queue) => `message lost when rabbitmq data was wiped (${queue})`);
     for (const h of this.wipeHooks) h();
   }
 
@@ -101,15 +102,15 @@ export class Broker {
   }
 
   private dropNonDurable(): void {
-    this.drop((q) => !q.durable, 'message lost from a non-durable queue when rabbitmq went down');
+    this.drop((q) => !q.durable, REASONS.nonDurableQueueLost);
   }
 
-  private drop(which: (q: MessageQueue<unknown>) => boolean, reason: string): void {
+  private drop(which: (q: MessageQueue<unknown>) => boolean, reason: (queue: string) => string): void {
     for (const { queue, onLost } of this.queues) {
       if (!which(queue)) continue;
       const items = queue.drain();
       this.lost += items.length;
-      for (const item of items) onLost(item, `${reason} (${queue.name})`);
+      for (const item of items) onLost(item, reason(queue.name));
     }
   }
 }

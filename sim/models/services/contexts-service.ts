@@ -4,6 +4,7 @@ import type { AuditLog } from './audit-log.ts';
 import type { Fates } from './fates.ts';
 import { NEEDS } from './dependencies.ts';
 import { TIMINGS } from '../timings.ts';
+import { REASONS } from '../../domain/fates.ts';
 
 /**
  * contexts-service with vault-cci: decrypts the context a job uses. If either (or postgres, where contexts
@@ -20,7 +21,7 @@ export class ContextsService {
     this.audit.record('workflow.job.context.request');
     this.world.sim.schedule(TIMINGS.contextsFetchMs, (b: Build) => {
       const down = this.world.services.firstDown(NEEDS.contexts);
-      if (down !== undefined) return this.fates.fail(b, `${down} down: the context could not be read`);
+      if (down !== undefined) return this.fates.fail(b, REASONS.contextUnreadable(down));
       then(b);
     }, build);
   }

@@ -4,6 +4,7 @@ import type { WorkflowsConductor } from './workflows-conductor.ts';
 import type { Broker } from './broker.ts';
 import type { ScheduledWorkflow } from '../workload/types.ts';
 import { NEEDS } from './dependencies.ts';
+import { SCHEDULED_WORKFLOW_BASE } from '../../domain/build-draws.ts';
 
 /**
  * cron-service: triggers scheduled workflows. While it (or postgres, where schedules live, or RabbitMQ,
@@ -13,7 +14,7 @@ export class CronService {
   /** Scheduled workflows handed to workflows-conductor. */
   triggered = 0;
   skipped = 0;
-  private nextId = 1_000_000_000;
+  private nextId = SCHEDULED_WORKFLOW_BASE;
 
   constructor(
     private readonly world: World,

@@ -4,6 +4,7 @@ import type { WorkflowsConductor } from './workflows-conductor.ts';
 import type { Broker } from './broker.ts';
 import { NEEDS } from './dependencies.ts';
 import { TIMINGS } from '../timings.ts';
+import { METRICS } from '../../metrics/metric-names.ts';
 
 /**
  * frontend (the CircleCI web app and www-api proxy): receives GitHub webhooks and starts workflows.
@@ -34,7 +35,7 @@ export class Frontend {
       ledger.notTriggered(`webhook ${webhook.id}`, `${down !== undefined ? `${down} down` : blocked}: webhook dropped (GitHub does not redeliver)`, sim.nowMs);
       return;
     }
-    telegraf.count('circle.http.request');
+    telegraf.count(METRICS.httpRequest);
     this.accepted++;
     // frontend's handling and workflows-conductor's creation of the workflow and its first build, in one hop.
     sim.schedule(TIMINGS.frontendHandleMs + TIMINGS.workflowStartMs, this.conductor.startWorkflow, webhook);

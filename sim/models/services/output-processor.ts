@@ -6,6 +6,7 @@ import type { Broker } from './broker.ts';
 import type { TestResults } from './test-results.ts';
 import { NEEDS } from './dependencies.ts';
 import { IdTable } from '../../util/id-table.ts';
+import { finishedFate } from '../../domain/fates.ts';
 
 /** Counts of what landed in each store, by the seeds' object-storage prefixes and collections. */
 export interface StoredData {
@@ -131,11 +132,10 @@ export class OutputProcessor {
         this.testResults.received(build);
       }
     }
-    const ok = build.infraFailure === undefined && build.tasksFailed === 0 && !build.failsOnItsOwn;
-    const reason = build.infraFailure ?? (build.tasksFailed > 0 ? 'a task failed' : build.failsOnItsOwn ? 'tests failed (the build itself)' : '');
-    ledger.settle(build, ok ? 'succeeded' : 'failed', reason, sim.nowMs);
+    const { fate, reason } = finishedFate(build);
+    ledger.settle(build, fate, reason, sim.nowMs);
     this.audit.record('workflow.job.finish');
-    this.conductor.buildFinished(build, ok);
+    this.conductor.buildFinished(build, fate === 'succeeded');
   };
 
   /** Drops everything in the stores (a wiped mongo): past builds' records and step output are gone. */

@@ -9,6 +9,10 @@ import type { Fates } from './fates.ts';
 import type { SampleSet } from '../../metrics/percentiles.ts';
 import { NEEDS } from './dependencies.ts';
 import { TIMINGS } from '../timings.ts';
+import type { JobTemplate } from '../workload/types.ts';
+import { splitJob, type TaskSplit } from '../../domain/task-split.ts';
+import { REASONS } from '../../domain/fates.ts';
+import { METRICS } from '../../metrics/metric-names.ts';
 
 /**
  * picard-dispatcher: takes builds from the run queue ("taking build=…"), fetches and parses
@@ -24,6 +28,8 @@ export class PicardDispatcher implements RunQueueConsumer {
    */
   private readonly working: Build[] = [];
   private readonly tokens: number[] = [];
+  /** The split of each job template (its config never changes), or why it cannot be split. */
+  private readonly splits = new Map<JobTemplate, TaskSplit | string>();
 
   constructor(
     private readonly world: World,
@@ -61,7 +67,7 @@ export class PicardDispatcher implements RunQueueConsumer {
         build.acceptedAtMs = sim.nowMs;
         const latency = sim.nowMs - build.enteredRunQueueMs;
         this.runQueueLatency.add(latency);
-        telegraf.timing('circle.run-queue.latency', latency);
+        telegraf.timing(METRICS.runQueueLatency, latency);
       }
       sim.schedule(this.github.configFetchMs() + TIMINGS.taskComputeMs, this.configFetched, build);
     }
@@ -76,7 +82,7 @@ export class PicardDispatcher implements RunQueueConsumer {
       b.token++;
       b.stage = 'run-queue';
       if (this.broker.deliverable) this.dispatcher.runQueue.requeueFront(b);
-      else this.fates.lose(b, 'unacknowledged run-queue message lost with rabbitmq');
+      else this.fates.lose(b, REASONS.unackedLostWithRabbit);
     }
   }
 
@@ -88,12 +94,30 @@ export class PicardDispatcher implements RunQueueConsumer {
     this.tokens[k] = this.tokens[this.tokens.length - 1]!;
     this.working.pop();
     this.tokens.pop();
-    const down = this.world.services.firstDown(NEEDS.githubApi);
-    if (down !== undefined) this.fates.fail(build, `${down} down: the GitHub API call for config.yml failed`);
-    else if (build.template.usesContexts) this.contexts.fetch(build, this.handOn);
-    else this.handOn(build);
+    this.dispatch(build);
     this.poke();
   };
+
+  /** Reads the fetched config: the build fails when GitHub could not be asked or its class is unknown. */
+  private dispatch(build: Build): void {
+    const down = this.world.services.firstDown(NEEDS.githubApi);
+    if (down !== undefined) return this.fates.fail(build, REASONS.configFetchFailed(down));
+    const split = this.splitOf(build.template);
+    if (typeof split === 'string') return this.fates.fail(build, split);
+    build.assignTasks(split);
+    if (build.template.usesContexts) this.contexts.fetch(build, this.handOn);
+    else this.handOn(build);
+  }
+
+  /** The same split the live picard-dispatcher makes of the config it reads (`splitJob`), once per template. */
+  private splitOf(template: JobTemplate): TaskSplit | string {
+    let split = this.splits.get(template);
+    if (split === undefined) {
+      split = splitJob(template, this.world.scenario.topology.resourceClasses);
+      this.splits.set(template, split);
+    }
+    return split;
+  }
 
   private readonly handOn = (build: Build): void => {
     if (build.fate !== undefined) return;

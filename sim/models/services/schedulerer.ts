@@ -4,6 +4,7 @@ import type { MessageQueue } from './message-queue.ts';
 import type { Broker } from './broker.ts';
 import type { Fates } from './fates.ts';
 import { TIMINGS } from '../timings.ts';
+import { REASONS } from '../../domain/fates.ts';
 
 /** The Nomad side that accepts a build's job (the fleet model). */
 export interface NomadSubmitter {
@@ -58,7 +59,7 @@ export class Schedulerer {
       if (nomadUp) this.nomad!.submit(b);
       else {
         this.dropped++;
-        this.fates.lose(b, 'nomad_server unreachable: schedulerer dropped the job (it does not queue jobs)');
+        this.fates.lose(b, REASONS.nomadUnreachable);
       }
     }
   };

@@ -3,11 +3,12 @@ import { Build, type Webhook, type Workflow } from '../build.ts';
 import type { Rng } from '../../engine/rng.ts';
 import type { JobMix } from '../workload/job-mix.ts';
 import type { JobTemplate } from '../workload/types.ts';
-import type { SettledResourceClass } from '../../scenario/settled.ts';
 import type { AuditLog } from './audit-log.ts';
 import { NEEDS } from './dependencies.ts';
 import { TIMINGS } from '../timings.ts';
 import { IdTable } from '../../util/id-table.ts';
+import { BUILDS_STREAM, drawBuild } from '../../domain/build-draws.ts';
+import { createDurationSampler, type DurationSampler } from '../workload/durations.ts';
 
 /** Where a new build goes: the dispatcher's usage queue. */
 export interface BuildSink {
@@ -23,7 +24,10 @@ export interface BuildSink {
  * is left running forever, "in an inconsistent state".
  */
 export class WorkflowsConductor {
-  private readonly rng: Rng;
+  /** The stream each build's own stream is forked from, by its workflow and job (`drawBuild`). */
+  private readonly builds: Rng;
+  /** A duration sampler per job template, by template index. */
+  private readonly durations: DurationSampler[];
   private nextWorkflowId = 1;
   private nextBuildId = 1;
   started = 0;
@@ -37,14 +41,14 @@ export class WorkflowsConductor {
   private sink: BuildSink | undefined;
   /** Workflows still running (for a wiped postgres: their records go), by workflow id (creation order). */
   private readonly active = new IdTable<Workflow>();
-  private readonly classes = new Map<JobTemplate, SettledResourceClass>();
 
   constructor(
     private readonly world: World,
     private readonly mix: JobMix,
     private readonly audit: AuditLog,
   ) {
-    this.rng = world.rng.fork('workflows');
+    this.builds = world.rng.fork(BUILDS_STREAM);
+    this.durations = world.scenario.workload.jobs.map((j) => createDurationSampler(j.duration));
   }
 
   connect(sink: BuildSink): void {
@@ -131,22 +135,11 @@ export class WorkflowsConductor {
   private createBuild(wf: Workflow): Build {
     const { ledger, sim } = this.world;
     const t = wf.template;
-    const build = new Build(this.nextBuildId++, wf, t, this.classOf(t), sim.nowMs, t.failureRate > 0 && this.rng.chance(t.failureRate));
+    const draws = drawBuild(this.builds, wf.webhook.id, wf.jobsStarted - 1, t, this.durations[wf.webhook.template]!);
+    const build = new Build(this.nextBuildId++, wf, t, sim.nowMs, draws);
     ledger.trigger();
     this.world.trace?.(`${sim.nowMs} build ${build.name} created (workflow ${wf.id}, job ${wf.jobsStarted}/${wf.jobsTotal})`);
     this.inflight.set(build.id, build);
     return build;
-  }
-
-  /** The resource class of a template, looked up once per template. */
-  private classOf(t: JobTemplate): SettledResourceClass {
-    let rc = this.classes.get(t);
-    if (rc === undefined) {
-      const kind = t.executor === 'machine' ? 'machine' : 'docker';
-      rc = this.world.scenario.topology.resourceClasses[`${kind}:${t.resourceClass}`];
-      if (!rc) throw new Error(`resource class ${kind}:${t.resourceClass} was not settled`);
-      this.classes.set(t, rc);
-    }
-    return rc;
   }
 }

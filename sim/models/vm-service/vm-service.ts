@@ -3,6 +3,8 @@ import type { Rng } from '../../engine/rng.ts';
 import { SampleSet } from '../../metrics/percentiles.ts';
 import { NEEDS } from '../services/dependencies.ts';
 import { TIMINGS } from '../timings.ts';
+import { METRICS } from '../../metrics/metric-names.ts';
+import { REASONS } from '../../domain/fates.ts';
 
 /** Share of instance terminations that fail and leave a stale instance behind for vm-gc to reap. */
 export const STALE_INSTANCE_SHARE = 0.02;
@@ -46,7 +48,7 @@ export class VmService {
     const { services, sim, telegraf } = this.world;
     const down = services.firstDown(NEEDS.vm);
     if (down !== undefined) {
-      failed(arg, `${down} down: no ${kind === 'machine' ? 'machine' : 'remote Docker'} instance`);
+      failed(arg, REASONS.noVmInstance(down, kind));
       return;
     }
     let waitMs: number;
@@ -56,11 +58,11 @@ export class VmService {
       waitMs = TIMINGS.preallocatedAssignMs;
     } else {
       this.launched++;
-      telegraf.count('circle.vm-service.vms.post.status');
+      telegraf.count(METRICS.vmCreated);
       waitMs = this.bootTimeMs();
     }
     this.running++;
-    telegraf.count('circle.vm-service.vm.assigned-vm');
+    telegraf.count(METRICS.vmAssigned);
     this.waits.add(waitMs);
     sim.schedule(waitMs, ready, arg);
   }
@@ -68,7 +70,7 @@ export class VmService {
   /** The job is done: its instance is terminated (never reused). */
   release(): void {
     this.running--;
-    this.world.telegraf.count('circle.vm-service.vms.delete.status');
+    this.world.telegraf.count(METRICS.vmDeleted);
     if (this.rng.chance(STALE_INSTANCE_SHARE)) {
       this.accrueStale();
       this.stale++;
@@ -101,7 +103,7 @@ export class VmService {
       for (let i = 0; i < deficit; i++) {
         this.launched++;
         this.booting[kind]++;
-        this.world.telegraf.count('circle.vm-service.vms.post.status');
+        this.world.telegraf.count(METRICS.vmCreated);
         this.world.sim.schedule(this.bootTimeMs(), this.booted, kind);
       }
     }

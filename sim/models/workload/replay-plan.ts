@@ -1,14 +1,18 @@
 import { Rng } from '../../engine/rng.ts';
 import type { SettledScenario } from '../../scenario/settled.ts';
 import { createArrivalProcess, takeArrivalsUntil } from './arrivals.ts';
-import { sampleDurationMs } from './durations.ts';
+import { createDurationSampler } from './durations.ts';
+import { BUILDS_STREAM, drawBuild, SCHEDULED_WORKFLOW_BASE } from '../../domain/build-draws.ts';
 import { JobMix } from './job-mix.ts';
 import type { Executor } from './types.ts';
 
 /** One job of a planned workflow: what its build asks of Nomad and how long its steps run (virtual ms). */
 export interface PlannedJob {
   name: string;
+  /** How long its longest task runs (virtual ms). */
   durationMs: number;
+  /** How long each task runs, by task index: the simulation's draws for the same build (`drawBuild`). */
+  taskDurationsMs: number[];
   parallelism: number;
   executor: Executor;
   resourceClass: string;
@@ -27,6 +31,8 @@ export interface PlannedJob {
 export interface PlannedWorkflow {
   /** 1-based, in order of `atMs` (pushes and schedules interleaved). */
   seq: number;
+  /** The simulation's number for the same workflow: a push's webhook number, or a scheduled workflow's. */
+  key: number;
   atMs: number;
   source: 'push' | 'scheduled';
   template: number;
@@ -37,15 +43,15 @@ export interface PlannedWorkflow {
 /**
  * The workload of a scenario as a list a live replay can act out: the same arrival times and job templates as
  * the simulation of the same seed (the same labelled random streams `arrivals` and `mix`), plus the scheduled
- * workflows. Job durations come from a stream of their own (`replay-durations`): the simulation draws its
- * durations in event order, which a replay in wall-clock time cannot follow, so the distributions match and the
- * individual draws do not.
+ * workflows. Each build's durations and failure are the simulation's own draws for that build: both fork them
+ * from `builds` by the workflow's number and the job's place in it (`drawBuild`), never by event order.
  */
 export function planReplay(scenario: SettledScenario): PlannedWorkflow[] {
   const root = new Rng(scenario.seed);
   const arrivalsRng = root.fork('arrivals');
   const mixRng = root.fork('mix');
-  const durationsRng = root.fork('replay-durations');
+  const builds = root.fork(BUILDS_STREAM);
+  const samplers = scenario.workload.jobs.map((j) => createDurationSampler(j.duration));
   const mix = new JobMix(scenario.workload.jobs);
   const events: { atMs: number; source: 'push' | 'scheduled'; template: number }[] = [];
   for (const a of takeArrivalsUntil(createArrivalProcess(scenario.workload.arrivals, arrivalsRng), scenario.durationMs)) {
@@ -56,7 +62,10 @@ export function planReplay(scenario: SettledScenario): PlannedWorkflow[] {
   }
   // Stable: at the same instant a push comes before a schedule, as they were added.
   events.sort((a, b) => a.atMs - b.atMs);
+  let pushes = 0;
+  let schedules = 0;
   return events.map((e, i) => {
+    const key = e.source === 'push' ? ++pushes : SCHEDULED_WORKFLOW_BASE + schedules++;
     const t = mix.template(e.template);
     const kind = t.executor === 'machine' ? 'machine' : 'docker';
     const rc = scenario.topology.resourceClasses[`${kind}:${t.resourceClass}`];
@@ -64,20 +73,22 @@ export function planReplay(scenario: SettledScenario): PlannedWorkflow[] {
     const templateName = scenario.workload.jobNames[e.template] ?? `job-${e.template}`;
     const jobs: PlannedJob[] = [];
     for (let j = 0; j < t.workflowJobs; j++) {
+      const draws = drawBuild(builds, key, j, t, samplers[e.template]!);
       jobs.push({
         name: t.workflowJobs === 1 ? templateName : `${templateName}-${j + 1}`,
-        durationMs: Math.max(1, Math.round(sampleDurationMs(t.duration, durationsRng))),
+        durationMs: Math.max(...draws.taskDurationsMs),
+        taskDurationsMs: draws.taskDurationsMs,
         parallelism: t.parallelism,
         executor: t.executor,
         resourceClass: rc.name,
         cpuMilli: rc.cpuMilli,
         memoryMb: rc.memoryMb,
-        fails: t.failureRate > 0 && durationsRng.chance(t.failureRate),
+        fails: draws.failsOnItsOwn,
         artifacts: t.artifacts,
         testResults: t.testResults,
         usesContexts: t.usesContexts,
       });
     }
-    return { seq: i + 1, atMs: e.atMs, source: e.source, template: e.template, templateName, jobs };
+    return { seq: i + 1, key, atMs: e.atMs, source: e.source, template: e.template, templateName, jobs };
   });
 }
