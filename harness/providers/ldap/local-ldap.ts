@@ -50,6 +50,19 @@ export function localLdapAvailability(bin: SlapdBinary | undefined): BackendAvai
   return { available: true, detail: `local slapd ${bin.version} at ${bin.slapd}` };
 }
 
+/**
+ * Why the tests of a private slapd cannot run here, in one line naming the Debian packages to install, or
+ * undefined when slapd (with its schema) and the `ldapsearch` CLI are there. `.ci/run` installs both.
+ */
+export function slapdMissingReason(): string | undefined {
+  const missing: { what: string; pkg: string }[] = [];
+  if (findSlapd(undefined) === undefined) missing.push({ what: `no slapd with its schema (PATH, ${SBIN_DIRS.join(', ')})`, pkg: 'slapd' });
+  if (which('ldapsearch') === undefined) missing.push({ what: 'no ldapsearch on PATH', pkg: 'ldap-utils' });
+  if (missing.length === 0) return undefined;
+  const pkgs = missing.map((m) => m.pkg).join(' ');
+  return `skipping the private-slapd tests: ${missing.map((m) => m.what).join('; ')}; install the Debian package${missing.length > 1 ? 's' : ''} (apt-get install ${pkgs}), as .ci/run does`;
+}
+
 export interface LocalLdap {
   readonly runner: LocalProcessRunner;
   readonly port: number;
