@@ -14,7 +14,6 @@ async function health(stack: LiveStack, name: string): Promise<{ status: number;
 // `auth: ldap`: a private slapd holds the users, and federation-service's health check binds to it for real.
 // Without OpenLDAP's Debian packages (a fresh machine; `.ci/run` installs them) these skip, saying why in one line.
 const noSlapd = slapdMissingReason();
-if (noSlapd !== undefined) console.log(noSlapd);
 
 describe.skipIf(noSlapd !== undefined)('the live stack with auth: ldap', () => {
   const profile = loadProfile('2.19.6');

@@ -21,7 +21,6 @@ async function ldapsearchUids(ldap: StartedLdap): Promise<string[]> {
 
 // Without OpenLDAP's Debian packages (a fresh machine; `.ci/run` installs them) these skip, saying why in one line.
 const noSlapd = slapdMissingReason();
-if (noSlapd !== undefined) console.log(noSlapd);
 
 describe.skipIf(noSlapd !== undefined)('LdapProvider, local backend (a private slapd)', () => {
   let ldap: StartedLdap | undefined;

@@ -4,6 +4,7 @@ import { chmod, mkdir, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { InvalidCredentialsError } from 'ldapts';
 import type { BackendAvailability } from '../choose-backend.ts';
+import { missingPackagesReason } from '../missing-packages.ts';
 import { LocalProcessRunner, launchOnFreePorts, spawnAndWait, type Launched } from '../local-process-runner.ts';
 import { describeAccount, isRoot, lookupOsUser, type OsUser } from '../os-user.ts';
 import { freePort } from '../ports.ts';
@@ -50,17 +51,12 @@ export function localLdapAvailability(bin: SlapdBinary | undefined): BackendAvai
   return { available: true, detail: `local slapd ${bin.version} at ${bin.slapd}` };
 }
 
-/**
- * Why the tests of a private slapd cannot run here, in one line naming the Debian packages to install, or
- * undefined when slapd (with its schema) and the `ldapsearch` CLI are there. `.ci/run` installs both.
- */
+/** Why the tests of a private slapd cannot run here (one line naming the Debian packages), or undefined. */
 export function slapdMissingReason(): string | undefined {
-  const missing: { what: string; pkg: string }[] = [];
-  if (findSlapd(undefined) === undefined) missing.push({ what: `no slapd with its schema (PATH, ${SBIN_DIRS.join(', ')})`, pkg: 'slapd' });
-  if (which('ldapsearch') === undefined) missing.push({ what: 'no ldapsearch on PATH', pkg: 'ldap-utils' });
-  if (missing.length === 0) return undefined;
-  const pkgs = missing.map((m) => m.pkg).join(' ');
-  return `skipping the private-slapd tests: ${missing.map((m) => m.what).join('; ')}; install the Debian package${missing.length > 1 ? 's' : ''} (apt-get install ${pkgs}), as .ci/run does`;
+  return missingPackagesReason('private-slapd', [
+    { availability: localLdapAvailability(findSlapd(undefined)), debianPackage: 'slapd' },
+    { availability: which('ldapsearch') ? { available: true, detail: 'ldapsearch' } : { available: false, detail: 'no ldapsearch on PATH' }, debianPackage: 'ldap-utils' },
+  ]);
 }
 
 export interface LocalLdap {
