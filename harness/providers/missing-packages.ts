@@ -1,10 +1,20 @@
 import type { BackendAvailability } from './choose-backend.ts';
+import { findPostgresBinaries, localPostgresAvailability } from './postgres/local-postgres.ts';
+import { findRabbitMQServer, localRabbitMQAvailability } from './rabbitmq/local-rabbitmq.ts';
+import { findRedisServer, localRedisAvailability } from './redis/local-redis.ts';
 
 /** A program the tests of a local backend need, whether it is here, and the Debian package that installs it. */
 export interface NeededProgram {
   readonly availability: BackendAvailability;
   readonly debianPackage: string;
 }
+
+/** The local backends' programs, found where their providers look, with their Debian packages. */
+export const LOCAL_PROGRAMS = {
+  postgres: (): NeededProgram => ({ availability: localPostgresAvailability(findPostgresBinaries({})), debianPackage: 'postgresql' }),
+  redis: (): NeededProgram => ({ availability: localRedisAvailability(findRedisServer(undefined)), debianPackage: 'redis-server' }),
+  rabbitmq: (): NeededProgram => ({ availability: localRabbitMQAvailability(findRabbitMQServer(undefined)), debianPackage: 'rabbitmq-server' }),
+};
 
 /**
  * Why the tests of `what` cannot run on this machine, in one line naming the Debian packages to install, or

@@ -3,8 +3,7 @@ import { privateDataRoot } from '../temp-dir.ts';
 import { afterAll, describe, expect, it } from 'vitest';
 import { waitForPortClosed } from '../wait.ts';
 import { PostgresProvider } from './postgres-provider.ts';
-import { findPostgresBinaries, localPostgresAvailability } from './local-postgres.ts';
-import { missingPackagesReason } from '../missing-packages.ts';
+import { LOCAL_PROGRAMS, missingPackagesReason } from '../missing-packages.ts';
 import type { StartedPostgres } from './started-postgres.ts';
 
 const SERVICE_DATABASES = ['circle', 'vms', 'contexts', 'workflows_conductor', 'domain', 'permissions', 'cron', 'federations'];
@@ -16,7 +15,7 @@ const BACKENDS = [
 
 // Without the Debian package (a fresh machine; `.ci/run` installs it) the local cluster's tests skip, saying why
 // in one line; the embedded cluster (from npm) runs everywhere.
-const noPostgres = missingPackagesReason('local PostgreSQL cluster', [{ availability: localPostgresAvailability(findPostgresBinaries({})), debianPackage: 'postgresql' }]);
+const noPostgres = missingPackagesReason('local PostgreSQL cluster', [LOCAL_PROGRAMS.postgres()]);
 
 describe.each(BACKENDS.filter((b) => b.backend !== 'local' || noPostgres === undefined))('PostgresProvider, $backend backend (a private cluster)', ({ backend, detail }) => {
   let pg: StartedPostgres | undefined;

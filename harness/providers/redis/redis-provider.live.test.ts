@@ -3,12 +3,11 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { expectCleanStop } from '../stop-contract.ts';
 import { waitForPortClosed } from '../wait.ts';
 import { RedisProvider } from './redis-provider.ts';
-import { findRedisServer, localRedisAvailability } from './local-redis.ts';
-import { missingPackagesReason } from '../missing-packages.ts';
+import { LOCAL_PROGRAMS, missingPackagesReason } from '../missing-packages.ts';
 import type { StartedRedis } from './started-redis.ts';
 
 // Without the Debian package (a fresh machine; `.ci/run` installs it) these skip, saying why in one line.
-const noRedis = missingPackagesReason('private redis-server', [{ availability: localRedisAvailability(findRedisServer(undefined)), debianPackage: 'redis-server' }]);
+const noRedis = missingPackagesReason('private redis-server', [LOCAL_PROGRAMS.redis()]);
 
 describe.skipIf(noRedis !== undefined)('RedisProvider, local backend (a private redis-server)', () => {
   let redis: StartedRedis | undefined;
