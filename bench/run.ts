@@ -1,12 +1,14 @@
 import { execFileSync } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, mkdirSync, renameSync, writeFileSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
 import { cpus, totalmem, loadavg } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import type { BenchFigure } from './types.ts';
 
 /**
  * `npm run bench`: runs each suite in its own Node process (so one suite's heap and JIT state do not colour
- * another's, and peak RSS is the suite's own), then prints every figure with its target and anchor ratio.
+ * another's, and peak RSS is the suite's own), then prints every figure with its target and anchor ratio and
+ * writes them all as JSON to bench/results/latest.json (or the file after `--json`).
  */
 const SUITES = [
   { name: 'engine', file: 'engine.ts', oneCore: false },
@@ -19,11 +21,22 @@ const SUITES = [
 ];
 const taskset = ['/usr/bin/taskset', '/bin/taskset'].find((p) => existsSync(p));
 
-const only = process.argv.slice(2);
 const here = fileURLToPath(new URL('.', import.meta.url));
+const argv = process.argv.slice(2);
+const jsonAt = argv.indexOf('--json');
+if (jsonAt >= 0 && (argv[jsonAt + 1] === undefined || argv[jsonAt + 1]!.startsWith('-'))) {
+  throw new Error('--json needs a file name, e.g. npm run bench -- engine --json /tmp/bench.json');
+}
+const jsonFile = jsonAt >= 0 ? resolve(argv[jsonAt + 1]!) : `${here}results/latest.json`;
+const only = argv.filter((_, i) => jsonAt < 0 || (i !== jsonAt && i !== jsonAt + 1));
+const unknown = only.filter((name) => !SUITES.some((s) => s.name === name));
+if (unknown.length > 0) throw new Error(`unknown suite ${unknown.join(', ')}; suites: ${SUITES.map((s) => s.name).join(', ')}`);
 const figures: BenchFigure[] = [];
 const cpu = cpus()[0]?.model ?? 'unknown CPU';
-console.log(`machine: ${cpus().length} × ${cpu}, ${Math.round(totalmem() / 2 ** 30)} GiB, Node ${process.version}, load average ${loadavg().map((l) => l.toFixed(2)).join(' ')}`);
+const machine = `${cpus().length} × ${cpu}, ${Math.round(totalmem() / 2 ** 30)} GiB, Node ${process.version}`;
+const loadBefore = loadavg();
+const startedAt = new Date().toISOString();
+console.log(`machine: ${machine}, load average ${loadBefore.map((l) => l.toFixed(2)).join(' ')}`);
 
 for (const suite of SUITES) {
   if (only.length > 0 && !only.includes(suite.name)) continue;
@@ -37,9 +50,20 @@ for (const suite of SUITES) {
 
 const fmt = (x: number) => (Number.isInteger(x) ? x.toLocaleString('en-US') : x.toLocaleString('en-US', { maximumFractionDigits: 3 }));
 for (const f of figures) {
+  if (f.missing !== undefined) {
+    console.log(`MISSING ${f.name} (target ${f.target}): ${f.missing}`);
+    continue;
+  }
   console.log(`${f.met ? 'MET ' : 'MISS'} ${f.name}: ${fmt(f.value)} ${f.unit} (target ${f.target})`);
   if (f.anchor) console.log(`     vs ${f.anchor.name}: ${fmt(f.anchor.value)} ${f.anchor.unit} → ratio ${fmt(f.anchor.ratio)}`);
   if (f.note) console.log(`     ${f.note}`);
 }
-console.log(`load average after: ${loadavg().map((l) => l.toFixed(2)).join(' ')}`);
-process.exitCode = figures.every((f) => f.met) ? 0 : 1;
+const loadAfter = loadavg();
+console.log(`load average after: ${loadAfter.map((l) => l.toFixed(2)).join(' ')}`);
+// Written whole to a temporary name, then renamed: a reader never sees half a file.
+mkdirSync(dirname(jsonFile), { recursive: true });
+writeFileSync(`${jsonFile}.tmp`, `${JSON.stringify({ startedAt, machine, loadAverage: { before: loadBefore, after: loadAfter }, suites: only.length > 0 ? only : SUITES.map((s) => s.name), figures }, null, 2)}\n`);
+renameSync(`${jsonFile}.tmp`, jsonFile);
+console.log(`figures written to ${jsonFile}`);
+// A figure that could not be measured here (MISSING) is listed, not counted as a missed target.
+process.exitCode = figures.every((f) => f.met || f.missing !== undefined) ? 0 : 1;

@@ -11,6 +11,11 @@ export interface BenchFigure {
   /** What the figure is compared with (a bare loop run side by side, a published number) and the ratio to it. */
   anchor?: { name: string; value: number; unit: string; ratio: number };
   note?: string;
+  /**
+   * Set when the figure could not be measured here (an anchor's program is not installed): what is missing and
+   * how to install it. `value` is then NaN (null in JSON) and `met` false; the run reports it as MISSING.
+   */
+  missing?: string;
 }
 
 export interface BenchSuite {

@@ -175,7 +175,7 @@ async function expectAwsError(promise: Promise<unknown>, name: string): Promise<
 /** `aws --version`, or why the CLI cannot run here. */
 function awsCliVersion(): { version: string } | { reason: string } {
   const r = spawnSync('aws', ['--version'], { encoding: 'utf8', timeout: 30_000, env: cliBaseEnv() });
-  if (r.error !== undefined) return { reason: `the AWS CLI is not runnable here (${r.error.message})` };
+  if (r.error !== undefined) return { reason: `the AWS CLI is not runnable here (${r.error.message}); install the Debian package awscli (apt-get install awscli), as .ci/run does` };
   if (r.status !== 0) return { reason: `\`aws --version\` exited ${r.status}: ${(r.stderr || r.stdout).trim()}` };
   return { version: `${r.stdout}${r.stderr}`.trim() };
 }
@@ -243,6 +243,7 @@ afterAll(() => {
   if (cliScratch !== undefined) rmSync(cliScratch, { recursive: true, force: true });
 });
 const cliSkipReason = 'reason' in cli ? cli.reason : undefined;
+if (cliSkipReason !== undefined) console.log(`skipping the AWS CLI tests: ${cliSkipReason}`);
 
 describe.skipIf(cliSkipReason !== undefined)(`the AWS CLI runs the seeds' backup and restore commands (${'version' in cli ? cli.version : cliSkipReason})`, () => {
   let t: Target;

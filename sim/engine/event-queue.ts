@@ -12,12 +12,19 @@ const SEQ_SPAN = 2 ** 40; // room for a trillion events per run before the order
  * Each event occupies a slot (callback, argument, sequence). The heap itself holds slot numbers and the
  * two sort keys side by side so that sifting touches only typed arrays. Cancellation is lazy: a cancelled
  * slot stays in the heap and is skipped when it reaches the top.
+ *
+ * Removal of the top is deferred too: `popSlot` leaves a hole at the root, and a `push` that follows (an event
+ * scheduling its successor, the commonest thing a model does) fills the hole and sifts down once, instead of
+ * a sift-down to remove and a sift-up to insert. Any other operation closes the hole first. Keys are unique
+ * (the sequence breaks every tie), so the firing order is the same whatever the heap's internal layout.
  */
 export class EventQueue {
   private heapTime: Float64Array;
   private heapOrder: Float64Array;
   private heapSlot: Int32Array;
   private size = 0;
+  /** The root was popped and not yet removed: the next push replaces it, anything else removes it. */
+  private rootTaken = false;
 
   private fns: (EventFn | undefined)[] = [];
   private args: unknown[] = [];
@@ -41,20 +48,19 @@ export class EventQueue {
     return this.live;
   }
 
-  /** Time of the earliest live event, or Infinity. */
-  peekTime(): number {
-    this.dropCancelledTop();
-    return this.size === 0 ? Infinity : this.heapTime[0]!;
-  }
-
   push(timeMs: number, priority: number, fn: EventFn, arg: unknown): EventHandle {
     const seq = this.seq++;
     const slot = this.allocSlot();
     this.fns[slot] = fn;
     this.args[slot] = arg;
     this.slotSeq[slot] = seq;
-    if (this.size === this.heapTime.length) this.growHeap();
-    this.siftUp(this.size++, timeMs, priority * SEQ_SPAN + seq, slot);
+    if (this.rootTaken) {
+      this.rootTaken = false;
+      this.siftDown(timeMs, priority * SEQ_SPAN + seq, slot, this.size);
+    } else {
+      if (this.size === this.heapTime.length) this.growHeap();
+      this.siftUp(this.size++, timeMs, priority * SEQ_SPAN + seq, slot);
+    }
     this.live++;
     return seq * 0x100000000 + slot; // slot fits in 32 bits; seq makes the handle unique over the run
   }
@@ -75,13 +81,23 @@ export class EventQueue {
    * `timeOf`/`fnOf`/`argOf` for that slot, then calls `release(slot)`.
    */
   popSlot(): number {
+    return this.popSlotUntil(Infinity);
+  }
+
+  /**
+   * Pops the earliest live event if its time is at most `untilMs`: the run loop's peek and pop in one pass.
+   * Returns its slot, -1 when the queue is empty, -2 when the earliest event is later than `untilMs`.
+   */
+  popSlotUntil(untilMs: number): number {
+    if (this.rootTaken) this.closeRoot();
     this.dropCancelledTop();
     if (this.size === 0) return -1;
-    const slot = this.heapSlot[0]!;
-    this.lastTime = this.heapTime[0]!;
-    this.removeTop();
+    const time = this.heapTime[0]!;
+    if (time > untilMs) return -2;
+    this.lastTime = time;
+    this.rootTaken = true;
     this.live--;
-    return slot;
+    return this.heapSlot[0]!;
   }
 
   /** Time of the event returned by the last `popSlot`. */
@@ -156,15 +172,23 @@ export class EventQueue {
     hs[i] = slot;
   }
 
+  /** Removes the popped root: the last entry takes its place and sifts down. */
+  private closeRoot(): void {
+    this.rootTaken = false;
+    this.removeTop();
+  }
+
   private removeTop(): void {
     const n = --this.size;
     if (n === 0) return;
+    this.siftDown(this.heapTime[n]!, this.heapOrder[n]!, this.heapSlot[n]!, n);
+  }
+
+  /** Places (time, order, slot) at the root of a heap of `n` entries whose root is free, sifting it down. */
+  private siftDown(time: number, order: number, slot: number, n: number): void {
     const ht = this.heapTime;
     const ho = this.heapOrder;
     const hs = this.heapSlot;
-    const time = ht[n]!;
-    const order = ho[n]!;
-    const slot = hs[n]!;
     let i = 0;
     const half = n >> 1;
     while (i < half) {

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
-import { Simulation } from './simulation.ts';
+import { Simulation, type EventHandle } from './simulation.ts';
 import { Rng } from './rng.ts';
 
 describe('Simulation', () => {
@@ -108,6 +108,77 @@ describe('Simulation', () => {
     };
     expect(runOnce(7)).toBe(runOnce(7));
     expect(runOnce(7)).not.toBe(runOnce(8));
+  });
+
+  /**
+   * A model-based check of the queue against a plain list: events fired from inside events schedule more
+   * (the pop-then-push path that reuses the root), cancel others (pending, fired, or themselves), and the run
+   * is cut into `step()`s and time-limited `run()`s. Each event, as it fires, must be the least live key.
+   */
+  it('matches a plain-list model whatever events schedule and cancel, however the run is cut', () => {
+    const action = fc.oneof(
+      fc.record({ kind: fc.constant('schedule' as const), delay: fc.integer({ min: 0, max: 30 }), prio: fc.integer({ min: -1, max: 1 }) }),
+      fc.record({ kind: fc.constant('cancel' as const), target: fc.nat() }),
+    );
+    const cut = fc.oneof(fc.constant({ kind: 'step' as const, forMs: 0 }), fc.record({ kind: fc.constant('run' as const), forMs: fc.integer({ min: 0, max: 40 }) }));
+    fc.assert(
+      fc.property(
+        fc.array(fc.record({ at: fc.integer({ min: 0, max: 20 }), prio: fc.integer({ min: -1, max: 1 }) }), { minLength: 1, maxLength: 30 }),
+        fc.array(fc.array(action, { maxLength: 3 }), { minLength: 1, maxLength: 20 }),
+        fc.array(cut, { maxLength: 20 }),
+        (initial, programs, cuts) => {
+          const LIMIT = 400; // events scheduled at most, so that every run ends
+          const model: { time: number; prio: number; live: boolean }[] = [];
+          const handles: EventHandle[] = [];
+          const sim = new Simulation();
+          const leastLive = (): number => {
+            let best = -1;
+            model.forEach((m, i) => {
+              const b = model[best];
+              if (m.live && (b === undefined || m.time < b.time || (m.time === b.time && m.prio < b.prio))) best = i; // equal keys: the earlier index
+            });
+            return best;
+          };
+          const fire = (id: number): void => {
+            expect(id).toBe(leastLive());
+            expect(sim.nowMs).toBe(model[id]!.time);
+            model[id]!.live = false;
+            for (const a of programs[id % programs.length]!) {
+              if (a.kind === 'schedule' && model.length < LIMIT) {
+                model.push({ time: sim.nowMs + a.delay, prio: a.prio, live: true });
+                handles.push(sim.schedule(a.delay, fire, model.length - 1, a.prio));
+              } else if (a.kind === 'cancel') {
+                const t = a.target % model.length;
+                expect(sim.cancel(handles[t]!)).toBe(model[t]!.live);
+                model[t]!.live = false;
+              }
+            }
+          };
+          initial.forEach((e) => {
+            model.push({ time: e.at, prio: e.prio, live: true });
+            handles.push(sim.scheduleAt(e.at, fire, model.length - 1, e.prio));
+          });
+          for (const c of cuts) {
+            if (c.kind === 'step') {
+              const any = leastLive() >= 0;
+              expect(sim.step()).toBe(any);
+            } else {
+              const untilMs = sim.nowMs + c.forMs;
+              const r = sim.run({ untilMs });
+              const next = leastLive();
+              expect(r.reason).toBe(next < 0 ? 'drained' : 'until');
+              if (next >= 0) expect(model[next]!.time).toBeGreaterThan(untilMs);
+              expect(r.nowMs).toBe(untilMs);
+            }
+            expect(sim.pending).toBe(model.filter((m) => m.live).length);
+          }
+          expect(sim.run().reason).toBe('drained');
+          expect(model.every((m) => !m.live)).toBe(true);
+          expect(sim.step()).toBe(false);
+        },
+      ),
+      { numRuns: 200 },
+    );
   });
 });
 

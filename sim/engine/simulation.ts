@@ -98,12 +98,11 @@ export class Simulation implements Scheduler {
     this.stopRequested = false;
     for (;;) {
       if (events >= maxEvents) return { reason: 'max-events', nowMs: this.now, events };
-      if (q.peekTime() > untilMs) {
+      const slot = q.popSlotUntil(untilMs);
+      if (slot < 0) {
         if (untilMs !== Infinity && untilMs > this.now) this.now = untilMs;
-        return { reason: q.length === 0 ? 'drained' : 'until', nowMs: this.now, events };
+        return { reason: slot === -1 ? 'drained' : 'until', nowMs: this.now, events };
       }
-      const slot = q.popSlot();
-      if (slot < 0) return { reason: 'drained', nowMs: this.now, events };
       this.now = q.lastTime;
       const fn = q.fnOf(slot);
       const arg = q.argOf(slot);

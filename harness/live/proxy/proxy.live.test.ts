@@ -3,9 +3,13 @@ import pg from 'pg';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { PostgresProvider, RedisProvider, type StartedPostgres, type StartedRedis } from '../../providers/index.ts';
 import { TcpProxy, type CutMode } from './tcp-proxy.ts';
+import { LOCAL_PROGRAMS, missingPackagesReason } from '../../providers/missing-packages.ts';
 
 // Real clients through the proxy: what the services will see of a live `partition` fault.
-describe('TcpProxy in front of a private Redis and PostgreSQL', () => {
+// Without the Debian packages (a fresh machine; `.ci/run` installs them) these skip, saying why in one line.
+const noLocal = missingPackagesReason('TCP proxy (private Redis and PostgreSQL)', [LOCAL_PROGRAMS.redis(), LOCAL_PROGRAMS.postgres()]);
+
+describe.skipIf(noLocal !== undefined)('TcpProxy in front of a private Redis and PostgreSQL', () => {
   let redis: StartedRedis;
   let postgres: StartedPostgres;
   let redisProxy: TcpProxy;

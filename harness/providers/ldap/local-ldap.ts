@@ -4,6 +4,7 @@ import { chmod, mkdir, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { InvalidCredentialsError } from 'ldapts';
 import type { BackendAvailability } from '../choose-backend.ts';
+import { missingPackagesReason } from '../missing-packages.ts';
 import { LocalProcessRunner, launchOnFreePorts, spawnAndWait, type Launched } from '../local-process-runner.ts';
 import { describeAccount, isRoot, lookupOsUser, type OsUser } from '../os-user.ts';
 import { freePort } from '../ports.ts';
@@ -48,6 +49,14 @@ export function findSlapd(binDir: string | undefined): SlapdBinary | undefined {
 export function localLdapAvailability(bin: SlapdBinary | undefined): BackendAvailability {
   if (!bin) return { available: false, detail: `no slapd with slapadd beside it and the core, cosine and inetorgperson schema (looked in the withBinDir() directory, else on PATH and in ${SBIN_DIRS.join(', ')}; schema in ${SCHEMA_DIRS.join(', ')})` };
   return { available: true, detail: `local slapd ${bin.version} at ${bin.slapd}` };
+}
+
+/** Why the tests of a private slapd cannot run here (one line naming the Debian packages), or undefined. */
+export function slapdMissingReason(): string | undefined {
+  return missingPackagesReason('private-slapd', [
+    { availability: localLdapAvailability(findSlapd(undefined)), debianPackage: 'slapd' },
+    { availability: which('ldapsearch') ? { available: true, detail: 'ldapsearch' } : { available: false, detail: 'no ldapsearch on PATH' }, debianPackage: 'ldap-utils' },
+  ]);
 }
 
 export interface LocalLdap {

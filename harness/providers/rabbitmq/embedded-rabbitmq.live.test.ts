@@ -6,11 +6,11 @@ import { privateDataRoot } from '../temp-dir.ts';
 import { expectCleanStop } from '../stop-contract.ts';
 import { waitForPortClosed } from '../wait.ts';
 import { describeRabbitMQContract, taken } from './contract.ts';
-import { findRabbitMQServer, localRabbitMQAvailability } from './local-rabbitmq.ts';
+import { LOCAL_PROGRAMS, missingPackagesReason } from '../missing-packages.ts';
 import { RabbitMQProvider } from './rabbitmq-provider.ts';
 import type { StartedRabbitMQ } from './started-rabbitmq.ts';
 
-const localAvailable = localRabbitMQAvailability(findRabbitMQServer(undefined)).available;
+const localAvailable = missingPackagesReason('local RabbitMQ node (AMQP contract)', [LOCAL_PROGRAMS.rabbitmq()]) === undefined;
 
 /** A node takes seconds to boot: one per file, shared by its contract and its freeze case. */
 describe.skipIf(!localAvailable)('the AMQP contract on a real RabbitMQ node (local backend)', () => {
