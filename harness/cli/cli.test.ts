@@ -1,4 +1,5 @@
 import { mkdtempSync, readdirSync, readFileSync, writeFileSync, existsSync, rmSync } from 'node:fs';
+import { execFileSync, spawnSync } from 'node:child_process';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it, vi } from 'vitest';
@@ -315,5 +316,40 @@ describe('progress', () => {
     q.update(13, 100, 'c', 'work');
     expect(plain.text).toBe('  y  10% boot: a\n  y  12% work: b\n');
     expect(s.text.split('\r').filter(Boolean).map((l) => l.trimEnd())).toEqual(['  x  25% workload: a', '  x 100% drain: b', '']);
+  });
+});
+
+describe('bin/twin.js', () => {
+  const root = new URL('../../', import.meta.url).pathname;
+  const twin = (args: string[], env: Record<string, string>) => spawnSync(process.execPath, [join(root, 'bin', 'twin.js'), ...args], { encoding: 'utf8', env: { ...process.env, TWIN_DEBUG: '1', ...env } });
+
+  it('runs a fresh bundle, and the sources through tsx when the bundle is absent or stale; both give the same report', () => {
+    const dist = tmp({});
+    execFileSync(process.execPath, [join(root, 'bin', 'build.mjs'), '--outdir', dist], { stdio: 'pipe' });
+    const version = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')).version as string;
+
+    const bundled = twin(['--version'], { TWIN_DIST: dist });
+    expect(bundled.status).toBe(0);
+    expect(bundled.stdout).toContain(`twin ${version}`);
+    expect(bundled.stdout).toContain('runtime: prebuilt bundle');
+    expect(bundled.stderr).toBe(`twin: running the bundle ${join(dist, 'twin.mjs')}\n`);
+
+    const absent = twin(['--version'], { TWIN_DIST: tmp({}) });
+    expect(absent.status).toBe(0);
+    expect(absent.stdout).toContain(`twin ${version}`);
+    expect(absent.stdout).toContain('runtime: TypeScript sources through tsx');
+    expect(absent.stderr).toContain('no bundle manifest');
+
+    const manifest = JSON.parse(readFileSync(join(dist, 'manifest.json'), 'utf8')) as { inputs: Record<string, [number, number]> };
+    expect(Object.keys(manifest.inputs)).toEqual(expect.arrayContaining(['harness/cli/main.ts', 'fixtures/2.19.6/containers.yaml', 'package.json']));
+    const scenario = join(tmp({ 'ok.yaml': OK }), 'ok.yaml');
+    const viaBundle = twin(['run', scenario, '--out', join(dist, 'a'), '-q'], { TWIN_DIST: dist });
+    expect(viaBundle.status, viaBundle.stderr).toBe(0);
+    manifest.inputs['fixtures/2.19.6/containers.yaml']![0] -= 1;
+    writeFileSync(join(dist, 'manifest.json'), JSON.stringify(manifest));
+    const stale = twin(['run', scenario, '--out', join(dist, 'b'), '-q'], { TWIN_DIST: dist });
+    expect(stale.status, stale.stderr).toBe(0);
+    expect(stale.stderr).toContain('running the sources through tsx: fixtures/2.19.6/containers.yaml changed since the bundle was built');
+    expect(readFileSync(join(dist, 'a', 'report.json'), 'utf8')).toBe(readFileSync(join(dist, 'b', 'report.json'), 'utf8'));
   });
 });

@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { parseCliArgs, helpText, CliError, COMMANDS, type Command, type ParsedArgs } from './args.ts';
-import { ProviderError } from '../providers/types.ts';
+import { BUNDLED, BUNDLED_PROFILES, beforeLiveImport } from './runtime.ts';
 import { BackendChoiceError, backendChoices, type BackendChoices } from '../live/backend-choice.ts';
 
 /** Where the CLI writes; injectable so tests capture output. */
@@ -52,6 +52,7 @@ async function dispatch(args: ParsedArgs, out: (s: string) => void, io: CliIo): 
     out(helpText(args.topic ?? args.command));
     return EXIT.pass;
   }
+  if (BUNDLED_PROFILES !== undefined && args.command !== 'schema') (await import('../../fixtures/load.ts')).primeProfiles(BUNDLED_PROFILES);
   switch (args.command) {
     case 'version':
       out(await versionText());
@@ -78,15 +79,18 @@ async function dispatch(args: ParsedArgs, out: (s: string) => void, io: CliIo): 
       return await exploreCommand(args, io);
     }
     case 'up': {
+      await beforeLiveImport();
       const { upCommand } = await import('./commands/live-stack.ts');
       const version = args.version === undefined ? {} : { version: await knownVersion(args.version) };
       return await upCommand({ detach: args.detach, supervise: args.supervise, backends: withEnvBackends(args), ...(args.scenario ? { scenario: args.scenario } : {}), ...version }, io);
     }
     case 'status': {
+      await beforeLiveImport();
       const { statusCommand } = await import('./commands/live-stack.ts');
       return await statusCommand({ json: args.json }, io);
     }
     case 'down': {
+      await beforeLiveImport();
       const { downCommand } = await import('./commands/live-stack.ts');
       return await downCommand(io);
     }
@@ -101,25 +105,26 @@ async function dispatch(args: ParsedArgs, out: (s: string) => void, io: CliIo): 
   }
 }
 
-/** A typed (operating or input) error in the CLI's words; undefined for anything else, which is a bug. */
+/**
+ * A typed (operating or input) error in the CLI's words; undefined for anything else, which is a bug. Errors are
+ * told apart by name and shape, not `instanceof`: from the bundle, the live stack's modules (and the copies of the
+ * sim and provider modules they import) are loaded from the sources, so their classes are not the bundle's.
+ */
 async function describeError(e: unknown): Promise<{ message: string; hint?: string | undefined; lines?: string[] } | undefined> {
   if (e instanceof CliError) return { message: e.message, hint: e.hint };
-  if (e instanceof ProviderError) return { message: `the live stack did not start: ${e.message}`, hint: e.hint };
   if (!(e instanceof Error)) return undefined;
+  const hint = 'hint' in e && typeof e.hint === 'string' ? e.hint : undefined;
+  if (e.name === 'CliError' || e.name === 'LiveUnsupportedError') return { message: e.message, hint };
+  if (e.name === 'ProviderError') return { message: `the live stack did not start: ${e.message}`, hint };
+  if (e.name === 'ScenarioError' && 'issues' in e && Array.isArray(e.issues)) {
+    const { formatIssue } = await import('../../sim/scenario/parse.ts');
+    const n = e.issues.length;
+    return { lines: (e.issues as Parameters<typeof formatIssue>[0][]).map(formatIssue), message: `${n} problem${n === 1 ? '' : 's'} in the scenario files; nothing was run or written.`, hint: 'fix the lines above; `twin validate FILE...` checks files without running them' };
+  }
+  if (e.name === 'FixtureError') return { message: e.message.replace(/^[A-Z_]+: /, '').replace(/\n {2}hint: .*$/s, ''), hint };
   const sys = e as NodeJS.ErrnoException;
   if (typeof sys.code === 'string' && typeof sys.syscall === 'string' && typeof sys.path === 'string') {
     return { message: `cannot ${sys.syscall} ${sys.path}: ${sys.code} (${sys.message.split(':')[1]?.split(',')[0]?.trim() ?? sys.code})`, hint: 'check the path and its permissions (for reports: --out names a directory you can write); nothing was left half-written' };
-  }
-  if (e.name === 'ScenarioError') {
-    const { ScenarioError, formatIssue } = await import('../../sim/scenario/parse.ts');
-    if (e instanceof ScenarioError) {
-      const n = e.issues.length;
-      return { lines: e.issues.map(formatIssue), message: `${n} problem${n === 1 ? '' : 's'} in the scenario files; nothing was run or written.`, hint: 'fix the lines above; `twin validate FILE...` checks files without running them' };
-    }
-  }
-  if (e.name === 'FixtureError') {
-    const { FixtureError } = await import('../../fixtures/load.ts');
-    if (e instanceof FixtureError) return { message: e.message.replace(/^[A-Z_]+: /, '').replace(/\n {2}hint: .*$/s, ''), hint: e.hint };
   }
   return undefined;
 }
@@ -151,7 +156,12 @@ async function knownVersion(version: string | undefined): Promise<string> {
 async function versionText(): Promise<string> {
   const { listProfiles, DEFAULT_VERSION } = await import('../../fixtures/load.ts');
   const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { name: string; version: string };
-  return [`twin ${pkg.version} (${pkg.name})`, `node ${process.version}`, `version profiles: ${listProfiles().map((v) => (v === DEFAULT_VERSION ? `${v} (default)` : v)).join(', ')}`].join('\n');
+  return [
+    `twin ${pkg.version} (${pkg.name})`,
+    `node ${process.version}`,
+    `version profiles: ${listProfiles().map((v) => (v === DEFAULT_VERSION ? `${v} (default)` : v)).join(', ')}`,
+    `runtime: ${BUNDLED ? 'prebuilt bundle (dist/twin.mjs, current with the sources)' : 'TypeScript sources through tsx'}`,
+  ].join('\n');
 }
 
 /** `TWIN_BACKEND`'s choices with the command line's on top (a bad TWIN_BACKEND is bad input, exit 2). */

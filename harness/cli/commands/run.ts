@@ -12,6 +12,7 @@ import { renderReportFiles, toJunitMany, formatMs, toJson } from '../../../repor
 import { formatDurationMs } from '../../../sim/util/duration.ts';
 import type { BackendChoices } from '../../live/backend-choice.ts';
 import type { CommandIo } from './conformance.ts';
+import { beforeLiveImport } from '../runtime.ts';
 
 /**
  * `twin run` (and `twin agree`, which runs every scenario live and judges the agreement with the simulation).
@@ -136,6 +137,7 @@ function loadAll(files: readonly string[], args: ParsedArgs): SettledScenario[] 
 
 /** The live replay, loaded on demand (it pulls in the live stack); its typed refusal becomes the CLI's. */
 async function loadLive() {
+  await beforeLiveImport();
   const [{ runLive, checkLiveSupport, LiveUnsupportedError }, { backendOptionsFromEnv }] = await Promise.all([import('../../live/replay/run-live.ts'), import('../../live/backends.ts')]);
   return {
     check(s: SettledScenario): void {
