@@ -253,7 +253,7 @@ describe('a CLI people expect', () => {
     expect(debug).toMatch(/\n {4}at .*main\.ts/);
   });
 
-  it('prints --json for run, validate and explore: one document on stdout', async () => {
+  it('prints --json for run and explore (one document on stdout) and validate (one line a file)', async () => {
     const dir = tmp({ 'ok.yaml': OK, 'fail.yaml': OK.replace('name: cli-ok', 'name: cli-fail').replace('builds.lost, max: 0', 'builds.succeeded, max: 0') });
     const c = capture();
     expect(await main(['run', join(dir, 'ok.yaml'), join(dir, 'fail.yaml'), '--out', join(dir, 'out'), '--json', '-q'], c.io)).toBe(1);
@@ -265,6 +265,9 @@ describe('a CLI people expect', () => {
     expect(await main(['explore', join(dir, 'ok.yaml'), '--runs', '2', '--seed', '3', '--out', join(dir, 'explore'), '--json', '-q'], e.io)).toBe(0);
     expect(JSON.parse(e.stdout)).toMatchObject({ scenario: 'cli-ok', seed: 3, runs: 2, passed: true });
     expect(e.stdout).not.toContain('PASS explore');
+    const v = capture();
+    expect(await main(['validate', join(dir, 'ok.yaml'), join(dir, 'fail.yaml'), '--json'], v.io)).toBe(0);
+    expect(v.stdout.trim().split('\n').map((l) => JSON.parse(l) as { valid: boolean; name: string })).toEqual([expect.objectContaining({ valid: true, name: 'cli-ok' }), expect.objectContaining({ valid: true, name: 'cli-fail' })]);
   });
 
   it('writes nothing when a later scenario fails in the harness, and leaves an earlier output as it was', async () => {
@@ -300,6 +303,25 @@ describe('progress', () => {
     expect(out.at(-2)).toMatch(/^ {2}x 100% drain: builds still in the pipeline after the workload's 1h \(\+0ms, at most 6h\)$/);
     expect(out.at(-1)).toBe('  x 100% done');
     expect(out).toHaveLength(6);
+  });
+
+  it('names the fault-free baseline\'s phases after the run\'s', () => {
+    const s = lines(false);
+    const p = new Progress(s.stream, '  x', true);
+    const run = runProgress(p, 3_600_000);
+    const baseline = runProgress(p, 3_600_000, 'baseline');
+    run(3_600_000, 7 * 3_600_000);
+    baseline(0, 7 * 3_600_000);
+    baseline(3_600_000, 7 * 3_600_000);
+    expect(s.text.split('\n').filter(Boolean).map((l) => l.split(':')[0])).toEqual(['  x 100% drain', '  x   0% baseline (no faults) workload', '  x 100% baseline (no faults) drain']);
+  });
+
+  it('shows a faulted run\'s phases on stderr through to done', async () => {
+    const dir = tmp({ 'fault.yaml': `${OK}faults:\n  - { at: 10m, action: kill, target: telegraf }\n` });
+    const c = capture();
+    expect(await main(['run', join(dir, 'fault.yaml'), '--out', join(dir, 'out')], c.io)).toBe(0);
+    const phases = c.stderr.split('\n').filter((l) => l.startsWith('  cli-ok ')).map((l) => l.split(':')[0]!.replace(/\s+\d+%/, ''));
+    expect([...new Set(phases)]).toEqual(['  cli-ok workload', '  cli-ok drain', '  cli-ok baseline (no faults) workload', '  cli-ok baseline (no faults) drain', '  cli-ok done']);
   });
 
   it('redraws one line on a terminal and clears it at the end', () => {
@@ -342,6 +364,8 @@ describe('bin/twin.js', () => {
 
     const manifest = JSON.parse(readFileSync(join(dist, 'manifest.json'), 'utf8')) as { inputs: Record<string, [number, number]> };
     expect(Object.keys(manifest.inputs)).toEqual(expect.arrayContaining(['harness/cli/main.ts', 'fixtures/2.19.6/containers.yaml', 'package.json']));
+    // The live stack is not in the bundle: no driver, SDK or provider is loaded for the simulation's commands.
+    expect(Object.keys(manifest.inputs).filter((f) => /node_modules\/(pg|ioredis|amqplib|@aws-sdk|testcontainers|@testcontainers|mongodb|ldapts)\/|harness\/(providers|live\/replay|ec2|github|nomad)\//.test(f))).toEqual([]);
     const scenario = join(tmp({ 'ok.yaml': OK }), 'ok.yaml');
     const viaBundle = twin(['run', scenario, '--out', join(dist, 'a'), '-q'], { TWIN_DIST: dist });
     expect(viaBundle.status, viaBundle.stderr).toBe(0);

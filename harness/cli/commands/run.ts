@@ -38,6 +38,7 @@ export async function runCommand(args: ParsedArgs, io: CommandIo, backends: () =
     );
     const progress = new Progress(io.stderr, `  ${scenario.name}`, !args.quiet);
     const onProgress = runProgress(progress, scenario.durationMs);
+    const onBaselineProgress = runProgress(progress, scenario.durationMs, 'baseline');
     let report: Report;
     let extra: Record<string, string>;
     if (isLive && live) {
@@ -45,7 +46,7 @@ export async function runCommand(args: ParsedArgs, io: CommandIo, backends: () =
       report = r.report;
       extra = { ...r.files, 'sim-report.json': toJson(r.sim) };
     } else {
-      ({ report, files: extra } = runScenarioDetailed(scenario, profile, { onProgress }));
+      ({ report, files: extra } = runScenarioDetailed(scenario, profile, { onProgress, onBaselineProgress }));
     }
     progress.done();
     const prefix = scenarios.length === 1 ? '' : `${scenario.name}/`;
@@ -70,11 +71,13 @@ interface ScenarioResult {
 /**
  * The simulation reports progress up to `duration` plus its drain limit and stops early once the pipeline is
  * empty: the line counts the workload to 100% and then says it drains, rather than stopping at some fraction.
+ * With faults, the fault-free baseline runs next (phase `baseline`: the same run without faults, for the severity).
  */
-export function runProgress(progress: Progress, durationMs: number): (virtualMs: number, endMs: number) => void {
+export function runProgress(progress: Progress, durationMs: number, run: 'run' | 'baseline' = 'run'): (virtualMs: number, endMs: number) => void {
+  const prefix = run === 'baseline' ? 'baseline (no faults) ' : '';
   return (v, end) => {
-    if (v < durationMs) progress.update(v, durationMs, `${formatDurationMs(v)} of ${formatDurationMs(durationMs)}`, 'workload');
-    else progress.update(1, 1, `builds still in the pipeline after the workload's ${formatDurationMs(durationMs)} (+${formatDurationMs(v - durationMs)}, at most ${formatDurationMs(end - durationMs)})`, 'drain');
+    if (v < durationMs) progress.update(v, durationMs, `${formatDurationMs(v)} of ${formatDurationMs(durationMs)}`, `${prefix}workload`);
+    else progress.update(1, 1, `builds still in the pipeline after the workload's ${formatDurationMs(durationMs)} (+${formatDurationMs(v - durationMs)}, at most ${formatDurationMs(end - durationMs)})`, `${prefix}drain`);
   };
 }
 
