@@ -23,17 +23,42 @@ interface OptionSpec {
   multiple?: boolean;
   value?: string;
   description: string;
+  /** What the option means for a command where the general description would mislead. */
+  per?: Partial<Record<Command, string>>;
   commands: readonly Command[];
 }
 
 /** The options table: one row per flag, with the commands that take it. */
 export const OPTIONS: Record<string, OptionSpec> = {
-  seed: { type: 'string', value: 'N', description: 'root seed (overrides the scenario file)', commands: ['run', 'explore', 'conformance', 'agree', 'dr', 'tune'] },
-  out: { type: 'string', value: 'DIR', description: 'where report files are written (default reports/out)', commands: ['run', 'conformance', 'explore', 'agree', 'dr', 'tune'] },
+  seed: {
+    type: 'string',
+    value: 'N',
+    description: 'root seed (overrides the scenario file)',
+    per: { explore: 'exploration seed: which schedules are drawn (default: a fresh one, printed)', conformance: 'the seed of every row\'s run (default 1)' },
+    commands: ['run', 'explore', 'conformance', 'agree', 'dr', 'tune'],
+  },
+  out: {
+    type: 'string',
+    value: 'DIR',
+    description: 'where report files are written (default reports/out)',
+    per: { explore: 'where explore.json and a failing schedule go (default reports/out/explore-<name>)', conformance: 'where the matrix files go (default reports/out/conformance-<version>)' },
+    commands: ['run', 'conformance', 'explore', 'agree', 'dr', 'tune'],
+  },
   mode: { type: 'string', value: 'sim|live', description: 'runtime: deterministic simulation (default) or the live stack', commands: ['run', 'dr'] },
   'time-scale': { type: 'string', value: 'X', description: 'live mode: scenario seconds per wall-clock second (default: the scenario\'s time_scale, else 60)', commands: ['run', 'agree'] },
   version: { type: 'string', value: 'V', description: 'version profile: 2.19.6 (default) or 2.17.2', commands: ['topology', 'conformance', 'up'] },
-  json: { type: 'boolean', description: 'print JSON on stdout instead of the summary lines or table', commands: ['run', 'topology', 'status', 'validate', 'conformance', 'explore', 'agree'] },
+  json: {
+    type: 'boolean',
+    description: 'print JSON on stdout instead of the table',
+    per: {
+      run: 'print one JSON document on stdout (every scenario\'s verdict, counts and report path) instead of the summary lines',
+      agree: 'print one JSON document on stdout instead of the summary lines',
+      validate: 'print one JSON line per file: {file, valid, name | issues}',
+      conformance: 'print conformance.json (with `passed` and the report path) instead of the matrix',
+      explore: 'print explore.json instead of the summary lines',
+    },
+    commands: ['run', 'topology', 'status', 'validate', 'conformance', 'explore', 'agree'],
+  },
   runs: { type: 'string', value: 'N', description: 'number of random fault schedules', commands: ['explore'] },
   sweep: { type: 'string', multiple: true, value: 'key=v1,v2', description: 'a parameter to sweep (repeatable)', commands: ['tune'] },
   detach: { type: 'boolean', short: 'd', description: 'return once the stack is healthy and leave it running', commands: ['up'] },
@@ -292,7 +317,7 @@ function optionLines(command: Command | undefined): string[] {
   for (const [name, o] of Object.entries(OPTIONS)) {
     if (command !== undefined && !o.commands.includes(command)) continue;
     const flag = `${o.short ? `-${o.short}, ` : '    '}--${name}${o.value ? ` ${o.value}` : ''}`;
-    lines.push(`  ${flag.padEnd(28)} ${o.description}`);
+    lines.push(`  ${flag.padEnd(28)} ${(command !== undefined && o.per?.[command]) || o.description}`);
   }
   return lines;
 }

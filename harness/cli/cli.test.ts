@@ -192,7 +192,10 @@ describe('a CLI people expect', () => {
     const run = capture();
     await main(['run', '--help'], run.io);
     expect(run.stdout).not.toContain('Commands:');
-    expect(run.stdout).toContain('--seed N');
+    expect(run.stdout).toMatch(/--seed N +root seed/);
+    const explore = capture();
+    await main(['explore', '--help'], explore.io);
+    expect(explore.stdout).toMatch(/--seed N +exploration seed/);
     const all = capture();
     expect(await main(['--help'], all.io)).toBe(0);
     for (const c of COMMANDS) expect(all.stdout).toMatch(new RegExp(`^  ${c} +\\S`, 'm'));
