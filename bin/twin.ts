@@ -1,13 +1,15 @@
 #!/usr/bin/env -S node --import tsx
 import { main } from '../harness/cli/main.ts';
 
-// The boundary: the only place that turns the CLI's result into the process exit code.
+// The boundary: the only place that turns the CLI's result into the process exit code. main() reports its own
+// errors; this catch is the last resort for one that escapes it (one line, the stack only with TWIN_DEBUG=1).
 main(process.argv.slice(2)).then(
   (code) => {
     process.exitCode = code;
   },
   (e: unknown) => {
-    process.stderr.write(`twin: internal error: ${(e as Error)?.stack ?? String(e)}\n`);
+    const debug = process.env.TWIN_DEBUG === '1';
+    process.stderr.write(`twin: internal error: ${e instanceof Error ? `${e.name}: ${e.message}` : String(e)}\n  please report this to the twin's maintainers${debug ? '' : ' (TWIN_DEBUG=1 prints the stack)'}\n${debug && e instanceof Error ? `${e.stack}\n` : ''}`);
     process.exitCode = 2;
   },
 );

@@ -36,6 +36,7 @@ const CONTRACT_ORDER = [
   'metrics',
   'ledger',
   'affected_builds',
+  'affected_builds_total',
   'engine',
 ];
 

@@ -56,6 +56,7 @@ const REPORT_ORDER = [
   'metrics',
   'ledger',
   'affected_builds',
+  'affected_builds_total',
   'engine',
 ] as const satisfies readonly (keyof Report)[];
 

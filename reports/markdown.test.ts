@@ -76,6 +76,17 @@ describe('toMarkdown', () => {
     expect(text).not.toContain('`acme/api#20`');
   });
 
+  it('says the true count when report.json lists only the first 50, and where each part is', () => {
+    const fifty: AffectedBuild[] = Array.from({ length: 50 }, (_, i) => ({ build: `acme/api#${i}`, fate: 'lost', reason: 'rabbitmq killed', at_ms: 1000 * i }));
+    const cut = toMarkdown(sampleReport({ affected_builds: fifty, affected_builds_total: 109 }));
+    expect(cut).toContain('The first 20 of 109 affected builds; report.json lists the first 50 (`affected_builds`) and counts all 109 (`affected_builds_total`).');
+    expect(cut).not.toContain('all of them are in report.json');
+    const whole = toMarkdown(sampleReport({ affected_builds: fifty.slice(0, 30), affected_builds_total: 30 }));
+    expect(whole).toContain('The first 20 of 30 affected builds; report.json lists all 30.');
+    const few = toMarkdown(sampleReport({ affected_builds: fifty.slice(0, 3), affected_builds_total: 3 }));
+    expect(few).toContain('3 affected builds.');
+  });
+
   it('escapes pipes, HTML and line breaks coming from the run', () => {
     const text = toMarkdown(
       sampleReport({ affected_builds: [{ build: 'a|b', fate: 'failed', reason: 'x | y <script>\nz', at_ms: 0 }] }),

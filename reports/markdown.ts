@@ -241,12 +241,16 @@ function actualCell(e: ExpectationResult): string {
 
 function affectedBuilds(report: Report): string[] {
   const all = report.affected_builds;
-  if (all.length === 0) return ['## Affected builds', '', 'No build was affected.'];
+  const total = Math.max(report.affected_builds_total ?? all.length, all.length);
+  if (total === 0) return ['## Affected builds', '', 'No build was affected.'];
   const shown = all.slice(0, AFFECTED_BUILDS_SHOWN);
+  // Say the true count and where each part of the list is: report.json lists a bounded number (the ledger's limit).
   const note =
-    all.length > shown.length
-      ? `The first ${shown.length} of ${all.length} affected builds (all of them are in report.json).`
-      : `${plural(all.length, 'affected build', 'affected builds')}.`;
+    total === shown.length
+      ? `${plural(total, 'affected build', 'affected builds')}.`
+      : all.length === total
+        ? `The first ${shown.length} of ${total} affected builds; report.json lists all ${total}.`
+        : `The first ${shown.length} of ${total} affected builds; report.json lists the first ${all.length} (\`affected_builds\`) and counts all ${total} (\`affected_builds_total\`).`;
   const rows = shown.map((b) => [code(b.build), b.fate.replace('_', ' '), formatAt(b.at_ms), inline(b.reason)]);
   return ['## Affected builds', '', note, '', table(['build', 'fate', 'at', 'reason'], rows)];
 }

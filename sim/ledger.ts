@@ -37,6 +37,8 @@ export class Ledger {
   readonly counts: BuildCounts = { triggered: 0, succeeded: 0, failed: 0, lost: 0, stuck: 0, not_triggered: 0, retried: 0 };
   readonly dataLoss: DataLoss = { step_output: 0, artifacts: 0, test_results: 0, audit_events: 0, live_step_output: 0, build_records: 0, workflow_records: 0 };
   readonly affected: AffectedBuild[] = [];
+  /** Every affected build or webhook, listed in `affected` or not. */
+  affectedTotal = 0;
   /** Failure reasons and how often each occurred (all of them, not just the listed builds). */
   readonly reasons = new Map<string, number>();
 
@@ -92,6 +94,7 @@ export class Ledger {
 
   private note(build: string, fate: AffectedBuild['fate'], reason: string, atMs: number): void {
     this.reasons.set(reason, (this.reasons.get(reason) ?? 0) + 1);
+    this.affectedTotal++;
     if (this.affected.length < AFFECTED_LIST_LIMIT) this.affected.push({ build, fate, reason, at_ms: atMs });
   }
 }

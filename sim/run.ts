@@ -19,7 +19,10 @@ export interface RunOutput {
   files: Record<string, string>;
 }
 
-export function runScenarioDetailed(scenario: SettledScenario, profile: Profile, opts: Pick<TwinOptions, 'onProgress' | 'maxEvents'> = {}): RunOutput {
+/** Progress of a run and, with faults, of its fault-free baseline (run after it, for the severity). */
+export type RunProgressOptions = Pick<TwinOptions, 'onProgress' | 'maxEvents'> & { onBaselineProgress?: TwinOptions['onProgress'] };
+
+export function runScenarioDetailed(scenario: SettledScenario, profile: Profile, opts: RunProgressOptions = {}): RunOutput {
   const { report, files } = runWithBaseline(scenario, profile, opts);
   return { report, files };
 }
@@ -28,13 +31,13 @@ export function runScenarioDetailed(scenario: SettledScenario, profile: Profile,
  * The run's report and files and, with faults, the fault-free baseline's report it was classified against
  * (a live run is classified against the same simulated baseline).
  */
-export function runWithBaseline(scenario: SettledScenario, profile: Profile, opts: Pick<TwinOptions, 'onProgress' | 'maxEvents'> = {}): RunOutput & { baseline: Report | undefined } {
-  const twin = new Twin(scenario, profile, opts);
+export function runWithBaseline(scenario: SettledScenario, profile: Profile, opts: RunProgressOptions = {}): RunOutput & { baseline: Report | undefined } {
+  const twin = new Twin(scenario, profile, { ...(opts.onProgress ? { onProgress: opts.onProgress } : {}), ...(opts.maxEvents ? { maxEvents: opts.maxEvents } : {}) });
   twin.run();
   const files = { 'nomad-status.txt': twin.nomadStatusText };
   if (scenario.faults.length === 0) return { report: buildReport(twin), files, baseline: undefined };
 
-  const baselineTwin = new Twin(scenario, profile, { ...(opts.maxEvents ? { maxEvents: opts.maxEvents } : {}), withoutFaults: true });
+  const baselineTwin = new Twin(scenario, profile, { ...(opts.maxEvents ? { maxEvents: opts.maxEvents } : {}), ...(opts.onBaselineProgress ? { onProgress: opts.onBaselineProgress } : {}), withoutFaults: true });
   baselineTwin.run();
   const report = buildReport(twin);
   const baseline = buildReport(baselineTwin);

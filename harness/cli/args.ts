@@ -14,7 +14,7 @@ export class CliError extends Error {
   }
 }
 
-export const COMMANDS = ['run', 'validate', 'topology', 'conformance', 'explore', 'agree', 'up', 'status', 'down', 'dr', 'tune', 'schema', 'help'] as const;
+export const COMMANDS = ['run', 'validate', 'topology', 'conformance', 'explore', 'agree', 'up', 'status', 'down', 'dr', 'tune', 'schema', 'version', 'help'] as const;
 export type Command = (typeof COMMANDS)[number];
 
 interface OptionSpec {
@@ -23,17 +23,42 @@ interface OptionSpec {
   multiple?: boolean;
   value?: string;
   description: string;
+  /** What the option means for a command where the general description would mislead. */
+  per?: Partial<Record<Command, string>>;
   commands: readonly Command[];
 }
 
 /** The options table: one row per flag, with the commands that take it. */
 export const OPTIONS: Record<string, OptionSpec> = {
-  seed: { type: 'string', value: 'N', description: 'root seed (overrides the scenario file)', commands: ['run', 'explore', 'conformance', 'agree', 'dr', 'tune'] },
-  out: { type: 'string', value: 'DIR', description: 'where report files are written (default reports/out)', commands: ['run', 'conformance', 'explore', 'agree', 'dr', 'tune'] },
+  seed: {
+    type: 'string',
+    value: 'N',
+    description: 'root seed (overrides the scenario file)',
+    per: { explore: 'exploration seed: which schedules are drawn (default: a fresh one, printed)', conformance: 'the seed of every row\'s run (default 1)' },
+    commands: ['run', 'explore', 'conformance', 'agree', 'dr', 'tune'],
+  },
+  out: {
+    type: 'string',
+    value: 'DIR',
+    description: 'where report files are written (default reports/out)',
+    per: { explore: 'where explore.json and a failing schedule go (default reports/out/explore-<name>)', conformance: 'where the matrix files go (default reports/out/conformance-<version>)' },
+    commands: ['run', 'conformance', 'explore', 'agree', 'dr', 'tune'],
+  },
   mode: { type: 'string', value: 'sim|live', description: 'runtime: deterministic simulation (default) or the live stack', commands: ['run', 'dr'] },
   'time-scale': { type: 'string', value: 'X', description: 'live mode: scenario seconds per wall-clock second (default: the scenario\'s time_scale, else 60)', commands: ['run', 'agree'] },
   version: { type: 'string', value: 'V', description: 'version profile: 2.19.6 (default) or 2.17.2', commands: ['topology', 'conformance', 'up'] },
-  json: { type: 'boolean', description: 'print JSON instead of a table', commands: ['topology', 'status', 'validate'] },
+  json: {
+    type: 'boolean',
+    description: 'print JSON on stdout instead of the table',
+    per: {
+      run: 'print one JSON document on stdout (every scenario\'s verdict, counts and report path) instead of the summary lines',
+      agree: 'print one JSON document on stdout instead of the summary lines',
+      validate: 'print one JSON line per file: {file, valid, name | issues}',
+      conformance: 'print conformance.json (with `passed` and the report path) instead of the matrix',
+      explore: 'print explore.json instead of the summary lines',
+    },
+    commands: ['run', 'topology', 'status', 'validate', 'conformance', 'explore', 'agree'],
+  },
   runs: { type: 'string', value: 'N', description: 'number of random fault schedules', commands: ['explore'] },
   sweep: { type: 'string', multiple: true, value: 'key=v1,v2', description: 'a parameter to sweep (repeatable)', commands: ['tune'] },
   detach: { type: 'boolean', short: 'd', description: 'return once the stack is healthy and leave it running', commands: ['up'] },
@@ -61,13 +86,16 @@ export interface ParsedArgs {
   backends: BackendChoices;
   quiet: boolean;
   help: boolean;
+  /** `twin help <command>`: the command whose help is asked for. */
+  topic?: Command;
   supervise: boolean;
 }
 
 function integer(flag: string, text: string, min: number, max: number): number {
-  if (!/^\d+$/.test(text)) throw new CliError(`--${flag} must be a whole number, got \`${text}\``, `for example --${flag} 42`);
+  const range = `a whole number from ${min} to ${max}`;
+  if (!/^\d+$/.test(text)) throw new CliError(`--${flag} must be ${range}, got \`${text}\``, `for example --${flag} 42`);
   const n = Number(text);
-  if (n < min || n > max) throw new CliError(`--${flag} must be between ${min} and ${max}, got ${n}`);
+  if (n < min || n > max) throw new CliError(`--${flag} must be ${range}, got ${n}`, `for example --${flag} 42`);
   return n;
 }
 
@@ -80,13 +108,145 @@ function backendsOf(specs: readonly string[] | undefined): BackendChoices {
   }
 }
 
+/** The help page of one command: its usage line, a one-line summary for the command list, a paragraph, examples. */
+interface CommandHelp {
+  usage: string;
+  summary: string;
+  description: string;
+  examples: readonly string[];
+}
+
+/** Per-command help, printed by `twin <command> --help` and `twin help <command>`; the global list uses `summary`. */
+export const COMMAND_HELP: Record<Command, CommandHelp> = {
+  run: {
+    usage: 'twin run <scenario.yaml>... [options]',
+    summary: 'run scenarios; writes report.json, report.md, junit.xml',
+    description:
+      'Loads and checks every scenario file first (one bad file stops the call before anything runs), runs each in the deterministic simulation (or live with --mode live or the file\'s `mode: live`), and writes the report files only once every scenario has run: into --out for one scenario, into --out/<name>/ plus a combined junit.xml for several. Same scenario and seed give a byte-identical report.',
+    examples: ['twin run scenarios/baseline.yaml', 'twin run scenarios/*.yaml --out reports/ci --seed 42', 'twin run scenarios/baseline.yaml --json -q'],
+  },
+  validate: {
+    usage: 'twin validate <scenario.yaml>... [--json]',
+    summary: 'check scenario files against the contract',
+    description: 'Parses and checks each file exactly as `twin run` would, and prints `ok` or every problem with file:line:column, the field and a hint. Nothing is run or written.',
+    examples: ['twin validate scenarios/*.yaml', 'twin validate my.yaml --json'],
+  },
+  topology: {
+    usage: 'twin topology [--version V] [--json]',
+    summary: 'the container table as the twin knows it',
+    description: 'Prints the containers of one version profile: ports, what depends on each, and the documented severity when it fails, with the document each row comes from.',
+    examples: ['twin topology', 'twin topology --version 2.17.2 --json'],
+  },
+  schema: {
+    usage: 'twin schema',
+    summary: 'print the JSON Schema of scenario files',
+    description: 'Prints the JSON Schema of the scenario file format, for editors and other tools.',
+    examples: ['twin schema > scenario.schema.json'],
+  },
+  conformance: {
+    usage: 'twin conformance [--version V] [--out DIR] [--seed N] [--json]',
+    summary: 'the severity matrix: documented vs observed, per container',
+    description:
+      'Kills each container of the version profile in turn under a standard workload and compares the severity the simulation observes with the one the documentation states. Writes conformance.json, conformance.md, junit.xml and the row scenarios; exits 1 when a row does not match.',
+    examples: ['twin conformance', 'twin conformance --version 2.17.2 --out reports/conformance --json'],
+  },
+  explore: {
+    usage: 'twin explore <scenario.yaml> [--runs N] [--seed S] [--out DIR] [--json]',
+    summary: 'random fault schedules, invariants, shrinking',
+    description:
+      'Draws random fault schedules against the scenario\'s workload and checks the invariants after each; a failing schedule is shrunk to a minimal one, printed with its replay command and written as a scenario file. Without --seed a fresh exploration seed is drawn and printed.',
+    examples: ['twin explore scenarios/baseline.yaml --runs 1000', 'twin explore scenarios/baseline.yaml --runs 200 --seed 7 --json'],
+  },
+  agree: {
+    usage: 'twin agree <scenario.yaml>... [options]',
+    summary: 'run each scenario live and in simulation, compare fates, severity, queue times',
+    description: 'Runs each scenario on the live stack and in the simulation with the same seed and compares build fates, severity and queue times within the stated tolerance; exits 1 when they disagree.',
+    examples: ['twin agree scenarios/baseline.yaml', 'twin agree scenarios/failures/kill-rabbitmq.yaml --time-scale 240 --backend embedded'],
+  },
+  up: {
+    usage: 'twin up [-d] [--scenario FILE] [--version V] [--backend KIND]',
+    summary: 'boot the live stack (every container a killable service)',
+    description: 'Boots the live stack in dependency order and prints its table; stays up until Ctrl-C, or with -d returns once every service is healthy and leaves it running (see `twin status`, `twin down`).',
+    examples: ['twin up -d', 'twin up --scenario scenarios/baseline.yaml --backend embedded'],
+  },
+  status: {
+    usage: 'twin status [--json]',
+    summary: 'the running stack: ports, health, endpoints',
+    description: 'Prints the table of the stack started by `twin up -d`: each service, its ports and health; --json gives `services` rows and `endpoints`.',
+    examples: ['twin status', 'twin status --json'],
+  },
+  down: {
+    usage: 'twin down',
+    summary: 'stop the stack started by `twin up -d`',
+    description: 'Stops the stack started by `twin up -d` and removes what it left.',
+    examples: ['twin down'],
+  },
+  dr: {
+    usage: 'twin dr <scenario.yaml> [options]',
+    summary: 'disaster-recovery rehearsal (not available yet)',
+    description: 'Not available yet in this version of the twin: see README.md, "Status".',
+    examples: ['twin dr my-dr-rehearsal.yaml'],
+  },
+  tune: {
+    usage: 'twin tune <scenario.yaml> --sweep key=v1,v2 [options]',
+    summary: 'parameter sweeps (not available yet)',
+    description: 'Not available yet in this version of the twin: see README.md, "Status".',
+    examples: ['twin tune scenarios/baseline.yaml --sweep nomad_clients.count=5,10,20'],
+  },
+  version: {
+    usage: 'twin --version | twin -V | twin version',
+    summary: 'the twin\'s version, Node\'s, and the version profiles',
+    description: 'Prints the package version, the Node.js version running it and the CircleCI Server version profiles the twin knows.',
+    examples: ['twin --version'],
+  },
+  help: {
+    usage: 'twin help [command]',
+    summary: 'this list, or one command\'s help',
+    description: 'Prints the list of commands, or the usage, options and examples of one command (the same as `twin <command> --help`).',
+    examples: ['twin help run', 'twin run --help'],
+  },
+};
+
+/** The value options: `--seed -3` hands `-3` to --seed (Node's parser would call it ambiguous); the value check refuses it. */
+function joinDashedValues(args: readonly string[]): string[] {
+  const out: string[] = [];
+  for (let i = 0; i < args.length; i++) {
+    const a = args[i]!;
+    const name = a.startsWith('--') ? a.slice(2) : Object.keys(OPTIONS).find((n) => OPTIONS[n]!.short !== undefined && a === `-${OPTIONS[n]!.short}`);
+    const next = args[i + 1];
+    if (name !== undefined && OPTIONS[name]?.type === 'string' && next !== undefined && /^-\d/.test(next)) {
+      out.push(`--${name}=${next}`);
+      i++;
+    } else out.push(a);
+  }
+  return out;
+}
+
+/** Node's parser messages, in the CLI's words. */
+function parserError(message: string, command: Command): CliError {
+  const hint = `see \`twin ${command} --help\``;
+  const unknown = /Unknown option '(-{1,2})([^']+)'/.exec(message);
+  if (unknown) {
+    const s = suggest(unknown[2]!, Object.keys(OPTIONS).filter((n) => OPTIONS[n]!.commands.includes(command)));
+    return new CliError(`unknown option \`${unknown[1]}${unknown[2]}\`${s ? `; did you mean \`--${s}\`?` : ''}`, hint);
+  }
+  const missing = /Option '(?:-\w, )?--([\w-]+)[^']*' argument missing/.exec(message);
+  if (missing) return new CliError(`--${missing[1]} needs a value`, `write it as --${missing[1]} ${OPTIONS[missing[1]!]?.value ?? 'VALUE'}; ${hint}`);
+  const noValue = /Option '(?:-\w, )?--([\w-]+)' does not take an argument/.exec(message);
+  if (noValue) return new CliError(`--${noValue[1]} takes no value`, `write --${noValue[1]} alone; ${hint}`);
+  return new CliError(message.split('\n')[0]!.replace(/\. To specify a positional.*$/, ''), hint);
+}
+
+const NO_ARGS: Omit<ParsedArgs, 'command'> = { files: [], json: false, sweep: [], detach: false, backends: {}, quiet: false, help: false, supervise: false };
+
 /** Parses `twin <command> [files] [options]` into a typed value; throws CliError. Pure: no I/O. */
 export function parseCliArgs(argv: readonly string[]): ParsedArgs {
   const [first, ...rest] = argv;
-  if (first === undefined || first === '--help' || first === '-h') return { command: 'help', files: [], json: false, sweep: [], detach: false, backends: {}, quiet: false, help: true, supervise: false };
+  if (first === undefined || first === '--help' || first === '-h') return { ...NO_ARGS, command: 'help', help: true };
+  if (first === '--version' || first === '-V') return { ...NO_ARGS, command: 'version' };
   if (!(COMMANDS as readonly string[]).includes(first)) {
     const s = suggest(first, COMMANDS);
-    throw new CliError(`unknown command \`${first}\`${s ? `; did you mean \`${s}\`?` : ''}`, `commands: ${COMMANDS.join(', ')}`);
+    throw new CliError(`unknown command \`${first}\`${s ? `; did you mean \`${s}\`?` : ''}`, `commands: ${COMMANDS.join(', ')}; see \`twin --help\``);
   }
   const command = first as Command;
   const options = Object.fromEntries(
@@ -94,15 +254,9 @@ export function parseCliArgs(argv: readonly string[]): ParsedArgs {
   ) as Parameters<typeof parseArgs>[0] extends infer P ? (P extends { options?: infer O } ? O : never) : never;
   let parsed: ReturnType<typeof parseArgs>;
   try {
-    parsed = parseArgs({ args: [...rest], options, allowPositionals: true, strict: true });
+    parsed = parseArgs({ args: joinDashedValues(rest), options, allowPositionals: true, strict: true });
   } catch (e) {
-    const msg = (e as Error).message;
-    const unknown = /Unknown option '(-{1,2})([^']+)'/.exec(msg);
-    if (unknown) {
-      const s = suggest(unknown[2]!, Object.keys(OPTIONS));
-      throw new CliError(`unknown option \`${unknown[1]}${unknown[2]}\` for \`twin ${command}\`${s ? `; did you mean \`--${s}\`?` : ''}`, `see \`twin ${command} --help\``);
-    }
-    throw new CliError(msg.replace(/\. To specify a positional.*$/, ''), `see \`twin ${command} --help\``);
+    throw parserError((e as Error).message, command);
   }
   const v = parsed.values as Record<string, string | boolean | string[] | undefined>;
   for (const [name, value] of Object.entries(v)) {
@@ -139,6 +293,15 @@ export function parseCliArgs(argv: readonly string[]): ParsedArgs {
   if (typeof v.runs === 'string') out.runs = integer('runs', v.runs, 1, 1_000_000);
   if (typeof v.scenario === 'string') out.scenario = v.scenario;
 
+  if (command === 'help') {
+    const [topic, ...more] = out.files;
+    if (more.length > 0) throw new CliError(`\`twin help\` takes one command name, got ${out.files.join(' ')}`, 'for example: twin help run');
+    if (topic !== undefined && !(COMMANDS as readonly string[]).includes(topic)) {
+      const s = suggest(topic, COMMANDS);
+      throw new CliError(`no help for \`${topic}\`: it is not a command${s ? `; did you mean \`${s}\`?` : ''}`, `commands: ${COMMANDS.join(', ')}`);
+    }
+    return { ...NO_ARGS, command: 'help', help: true, ...(topic !== undefined ? { topic: topic as Command } : {}) };
+  }
   if (!out.help) {
     const needsFiles: Command[] = ['run', 'validate', 'explore', 'agree', 'dr', 'tune'];
     if (needsFiles.includes(command) && out.files.length === 0) throw new CliError(`\`twin ${command}\` needs at least one scenario file`, `for example: twin ${command} scenarios/baseline.yaml`);
@@ -148,31 +311,53 @@ export function parseCliArgs(argv: readonly string[]): ParsedArgs {
   return out;
 }
 
-/** Help text generated from the options table. */
+/** The options of one command (every option for the global list), one line each, from the table. */
+function optionLines(command: Command | undefined): string[] {
+  const lines: string[] = [];
+  for (const [name, o] of Object.entries(OPTIONS)) {
+    if (command !== undefined && !o.commands.includes(command)) continue;
+    const flag = `${o.short ? `-${o.short}, ` : '    '}--${name}${o.value ? ` ${o.value}` : ''}`;
+    lines.push(`  ${flag.padEnd(28)} ${(command !== undefined && o.per?.[command]) || o.description}`);
+  }
+  return lines;
+}
+
+const EXIT_CODES = 'Exit codes: 0 pass, 1 an expectation failed, 2 bad input or harness error.';
+
+/** The global help (no command, or `help`) or one command's: usage, a paragraph, only its options, examples. */
 export function helpText(command?: Command): string {
-  const lines = [
+  if (command !== undefined && command !== 'help') {
+    const h = COMMAND_HELP[command];
+    const options = optionLines(command).filter((l) => !l.includes('--supervise'));
+    return [`Usage: ${h.usage}`, '', wrap(h.description, 100), '', 'Options:', ...options, '', 'Examples:', ...h.examples.map((e) => `  ${e}`), '', EXIT_CODES].join('\n');
+  }
+  const width = Math.max(...COMMANDS.map((c) => c.length)) + 2;
+  return [
     'twin — a digital twin of CircleCI Server 2.x',
     '',
     'Usage: twin <command> [files] [options]',
     '',
     'Commands:',
-    '  run <scenario.yaml>...        run scenarios; writes report.json, report.md, junit.xml',
-    '  validate <scenario.yaml>...   check scenario files against the contract',
-    '  topology [--version V]        the container table as the twin knows it',
-    '  schema                        print the JSON Schema of scenario files',
-    '  conformance [--version V]     the severity matrix: documented vs observed, per container',
-    '  explore <scenario.yaml> --runs N [--seed S]   random fault schedules, invariants, shrinking',
-    '  agree <scenario.yaml>...      run each scenario live and in simulation, compare fates, severity, queue times',
-    '  up [-d] [--scenario F]        boot the live stack (every container a killable service); status [--json]; down',
-    '  dr | tune                     not available yet (see README)',
+    ...COMMANDS.map((c) => `  ${c.padEnd(width)}${COMMAND_HELP[c].summary}`),
     '',
-    'Options:',
-  ];
-  for (const [name, o] of Object.entries(OPTIONS)) {
-    if (command && command !== 'help' && !o.commands.includes(command)) continue;
-    const flag = `${o.short ? `-${o.short}, ` : '    '}--${name}${o.value ? ` ${o.value}` : ''}`;
-    lines.push(`  ${flag.padEnd(28)} ${o.description}`);
+    'Global options:',
+    '  -h, --help                   show help (`twin <command> --help` for one command\'s options and examples)',
+    '  -V, --version                the twin\'s version, Node\'s, and the version profiles',
+    '',
+    EXIT_CODES,
+  ].join('\n');
+}
+
+/** Wraps a paragraph at `width` columns on spaces. */
+function wrap(text: string, width: number): string {
+  const lines: string[] = [];
+  let line = '';
+  for (const word of text.split(' ')) {
+    if (line !== '' && line.length + 1 + word.length > width) {
+      lines.push(line);
+      line = word;
+    } else line = line === '' ? word : `${line} ${word}`;
   }
-  lines.push('', 'Exit codes: 0 pass, 1 an expectation failed, 2 bad input or harness error.');
+  if (line !== '') lines.push(line);
   return lines.join('\n');
 }

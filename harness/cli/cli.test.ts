@@ -1,9 +1,24 @@
 import { mkdtempSync, readdirSync, readFileSync, writeFileSync, existsSync, rmSync } from 'node:fs';
+import { execFileSync, spawnSync } from 'node:child_process';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it, vi } from 'vitest';
 import { main } from './main.ts';
-import { parseCliArgs, CliError } from './args.ts';
+import { parseCliArgs, CliError, COMMANDS, OPTIONS } from './args.ts';
+import { Progress } from './progress.ts';
+import { runProgress } from './commands/run.ts';
+
+// A scenario named `explode` fails inside the simulation (after every file loaded), as a harness error would.
+vi.mock('../../sim/run.ts', async (importOriginal) => {
+  const actual = await importOriginal<typeof import('../../sim/run.ts')>();
+  return {
+    ...actual,
+    runScenarioDetailed: (...a: Parameters<typeof actual.runScenarioDetailed>) => {
+      if (a[0].name === 'explode') throw new RangeError('the engine blew up');
+      return actual.runScenarioDetailed(...a);
+    },
+  };
+});
 
 function capture() {
   let stdout = '';
@@ -59,6 +74,10 @@ describe('parseCliArgs', () => {
     };
     expect(bad(['rnu'])).toContain('did you mean `run`?');
     expect(bad(['run', 'a.yaml', '--seed', 'x'])).toContain('--seed must be a whole number');
+    expect(bad(['run', 'a.yaml', '--seed', '-3'])).toBe('--seed must be a whole number from 0 to 4294967295, got `-3`');
+    expect(bad(['run', 'a.yaml', '--seed'])).toBe('--seed needs a value');
+    expect(bad(['run', 'a.yaml', '--json=yes'])).toBe('--json takes no value');
+    expect(bad(['help', 'rnu'])).toContain('did you mean `run`?');
     expect(bad(['run', 'a.yaml', '--sede', '1'])).toContain('did you mean `--seed`?');
     expect(bad(['run'])).toContain('needs at least one scenario file');
     expect(bad(['topology', '--seed', '1'])).toContain('does not apply');
@@ -147,5 +166,217 @@ describe('twin CLI', () => {
     const c = capture();
     expect(await main(['tune', 'x.yaml'], c.io)).toBe(2);
     expect(c.stderr).toContain('not available yet');
+  });
+});
+
+/** Every error the CLI prints has one form: `twin <command>: <what>` then `  hint: <what to do>`, and nothing else. */
+const ERROR_FORM = /(?:^|\n)twin(?: [a-z]+)?: [^\n]+\n {2}hint: [^\n]+\n$/;
+
+describe('a CLI people expect', () => {
+  it('prints one command\'s usage, paragraph, only its options and examples for `<command> --help` and `help <command>`', async () => {
+    for (const command of COMMANDS.filter((c) => c !== 'help')) {
+      const a = capture();
+      expect(await main([command, '--help'], a.io)).toBe(0);
+      const b = capture();
+      expect(await main(['help', command], b.io)).toBe(0);
+      expect(b.stdout).toBe(a.stdout);
+      expect(a.stdout).toMatch(new RegExp(`^Usage: twin ${command === 'version' ? '--version' : command}`));
+      expect(a.stdout).toContain('Examples:\n  twin ');
+      const options = a.stdout.slice(a.stdout.indexOf('\nOptions:\n'), a.stdout.indexOf('\nExamples:\n'));
+      for (const [name, o] of Object.entries(OPTIONS)) {
+        if (name === 'supervise') continue;
+        if (o.commands.includes(command)) expect(options, `${command} --${name}`).toMatch(new RegExp(`^ {2}(-\\w, | {4})--${name}\\b`, 'm'));
+        else expect(options, `${command} --${name}`).not.toMatch(new RegExp(`--${name}\\b`));
+      }
+    }
+    const run = capture();
+    await main(['run', '--help'], run.io);
+    expect(run.stdout).not.toContain('Commands:');
+    expect(run.stdout).toMatch(/--seed N +root seed/);
+    const explore = capture();
+    await main(['explore', '--help'], explore.io);
+    expect(explore.stdout).toMatch(/--seed N +exploration seed/);
+    const all = capture();
+    expect(await main(['--help'], all.io)).toBe(0);
+    for (const c of COMMANDS) expect(all.stdout).toMatch(new RegExp(`^  ${c} +\\S`, 'm'));
+  });
+
+  it('prints the package version, Node\'s and the version profiles for --version and -V', async () => {
+    const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
+    for (const flag of ['--version', '-V', 'version']) {
+      const c = capture();
+      expect(await main([flag], c.io)).toBe(0);
+      expect(c.stdout).toContain(`twin ${pkg.version}`);
+      expect(c.stdout).toContain(`node ${process.version}`);
+      expect(c.stdout).toContain('version profiles: 2.17.2, 2.19.6 (default)');
+    }
+  });
+
+  it('prints every bad-input error in one form, exit 2', async () => {
+    const dir = tmp({ 'ok.yaml': OK });
+    const cases: Array<[string[], string]> = [
+      [['run', join(dir, 'ok.yaml'), '--seed', '-3'], 'twin run: --seed must be a whole number from 0 to 4294967295, got `-3`'],
+      [['topology', '--version', '9.9'], 'twin topology: unknown version profile `9.9`; the versions there are: 2.17.2, 2.19.6 (the default)'],
+      [['conformance', '--version', '2.19'], 'twin conformance: unknown version profile `2.19`'],
+      [['rnu'], 'twin: unknown command `rnu`; did you mean `run`?'],
+      [['run'], 'twin run: `twin run` needs at least one scenario file'],
+      [['run', join(dir, 'ok.yaml'), '--sede', '1'], 'twin run: unknown option `--sede`; did you mean `--seed`?'],
+      [['tune', 'x.yaml'], 'twin tune: not available yet'],
+      [['run', join(dir, 'ok.yaml'), '--out', join(dir, 'ok.yaml', 'out'), '-q'], `twin run: cannot mkdir ${join(dir, 'ok.yaml')}: EEXIST (file already exists)\n  hint: check the path`],
+      [['validate', join(dir, 'missing.yaml')], ''],
+    ];
+    for (const [argv, first] of cases) {
+      const c = capture();
+      expect(await main(argv, c.io), argv.join(' ')).toBe(2);
+      if (argv[0] === 'validate') continue;
+      expect(c.stderr, argv.join(' ')).toMatch(ERROR_FORM);
+      expect(c.stderr, argv.join(' ')).toContain(first);
+      expect(c.stderr).not.toMatch(/\n {4}at /);
+      expect(c.stderr).not.toContain('UNKNOWN_VERSION');
+      expect(c.stderr).not.toContain('ERR_PARSE_ARGS');
+      expect(c.stdout).toBe('');
+    }
+  });
+
+  it('ends a scenario error with one summary line in the same form', async () => {
+    const dir = tmp({ 'bad.yaml': OK.replace('duration: 2m', 'duration: soon') });
+    const c = capture();
+    expect(await main(['run', join(dir, 'bad.yaml')], c.io)).toBe(2);
+    expect(c.stderr).toMatch(/\ntwin run: 1 problem in the scenario files; nothing was run or written\.\n {2}hint: [^\n]+\n$/);
+  });
+
+  it('prints an internal error as one line and "please report", with the stack only under TWIN_DEBUG=1', async () => {
+    const broken = (stderr: { write(s: string): unknown }) => ({ stdout: { write: () => { throw new RangeError('stdout is gone'); } }, stderr });
+    let plain = '';
+    expect(await main(['schema'], broken({ write: (s: string) => (plain += s) }), {})).toBe(2);
+    expect(plain).toBe("twin schema: internal error: RangeError: stdout is gone\n  please report this, with the command line and the scenario files, to the twin's maintainers (TWIN_DEBUG=1 prints the stack)\n");
+    let debug = '';
+    expect(await main(['schema'], broken({ write: (s: string) => (debug += s) }), { TWIN_DEBUG: '1' })).toBe(2);
+    expect(debug).toContain('twin schema: internal error: RangeError: stdout is gone\n');
+    expect(debug).toMatch(/\n {4}at .*main\.ts/);
+  });
+
+  it('prints --json for run and explore (one document on stdout) and validate (one line a file)', async () => {
+    const dir = tmp({ 'ok.yaml': OK, 'fail.yaml': OK.replace('name: cli-ok', 'name: cli-fail').replace('builds.lost, max: 0', 'builds.succeeded, max: 0') });
+    const c = capture();
+    expect(await main(['run', join(dir, 'ok.yaml'), join(dir, 'fail.yaml'), '--out', join(dir, 'out'), '--json', '-q'], c.io)).toBe(1);
+    const doc = JSON.parse(c.stdout) as { passed: boolean; scenarios: Array<{ scenario: string; passed: boolean; report: string; failed_expectations: unknown[] }> };
+    expect(doc.passed).toBe(false);
+    expect(doc.scenarios.map((s) => [s.scenario, s.passed, s.failed_expectations.length])).toEqual([['cli-ok', true, 0], ['cli-fail', false, 1]]);
+    expect(existsSync(doc.scenarios[1]!.report)).toBe(true);
+    const e = capture();
+    expect(await main(['explore', join(dir, 'ok.yaml'), '--runs', '2', '--seed', '3', '--out', join(dir, 'explore'), '--json', '-q'], e.io)).toBe(0);
+    expect(JSON.parse(e.stdout)).toMatchObject({ scenario: 'cli-ok', seed: 3, runs: 2, passed: true });
+    expect(e.stdout).not.toContain('PASS explore');
+    const v = capture();
+    expect(await main(['validate', join(dir, 'ok.yaml'), join(dir, 'fail.yaml'), '--json'], v.io)).toBe(0);
+    expect(v.stdout.trim().split('\n').map((l) => JSON.parse(l) as { valid: boolean; name: string })).toEqual([expect.objectContaining({ valid: true, name: 'cli-ok' }), expect.objectContaining({ valid: true, name: 'cli-fail' })]);
+  });
+
+  it('writes nothing when a later scenario fails in the harness, and leaves an earlier output as it was', async () => {
+    const dir = tmp({ 'ok.yaml': OK, 'explode.yaml': OK.replace('name: cli-ok', 'name: explode') });
+    const out = join(dir, 'out');
+    const c = capture();
+    expect(await main(['run', join(dir, 'ok.yaml'), join(dir, 'explode.yaml'), '--out', out, '-q'], c.io)).toBe(2);
+    expect(c.stderr).toContain('internal error: RangeError: the engine blew up');
+    expect(existsSync(out)).toBe(false);
+    expect(readdirSync(dir).sort()).toEqual(['explode.yaml', 'ok.yaml']);
+    writeFileSync(join(dir, 'keep.txt'), 'x');
+    const again = capture();
+    expect(await main(['run', join(dir, 'ok.yaml'), join(dir, 'explode.yaml'), '--out', dir, '-q'], again.io)).toBe(2);
+    expect(readdirSync(dir).sort()).toEqual(['explode.yaml', 'keep.txt', 'ok.yaml']);
+  });
+});
+
+describe('progress', () => {
+  const lines = (tty: boolean) => {
+    let text = '';
+    return { stream: { isTTY: tty, write: (s: string) => (text += s) }, get text() { return text; } };
+  };
+
+  it('counts the workload to 100%, then names the drain, then says done', () => {
+    const s = lines(false);
+    const p = new Progress(s.stream, '  x', true);
+    const on = runProgress(p, 3_600_000);
+    for (const v of [0, 900_000, 1_800_000, 2_700_000, 3_540_000, 3_600_000, 3_660_000, 3_720_000]) on(v, 3_600_000 + 6 * 3_600_000);
+    p.done();
+    const out = s.text.split('\n').filter(Boolean);
+    expect(out[0]).toBe('  x   0% workload: 0ms of 1h');
+    expect(out).toContain('  x  75% workload: 45m of 1h');
+    expect(out.at(-2)).toMatch(/^ {2}x 100% drain: builds still in the pipeline after the workload's 1h \(\+0ms, at most 6h\)$/);
+    expect(out.at(-1)).toBe('  x 100% done');
+    expect(out).toHaveLength(6);
+  });
+
+  it('names the fault-free baseline\'s phases after the run\'s', () => {
+    const s = lines(false);
+    const p = new Progress(s.stream, '  x', true);
+    const run = runProgress(p, 3_600_000);
+    const baseline = runProgress(p, 3_600_000, 'baseline');
+    run(3_600_000, 7 * 3_600_000);
+    baseline(0, 7 * 3_600_000);
+    baseline(3_600_000, 7 * 3_600_000);
+    expect(s.text.split('\n').filter(Boolean).map((l) => l.split(':')[0])).toEqual(['  x 100% drain', '  x   0% baseline (no faults) workload', '  x 100% baseline (no faults) drain']);
+  });
+
+  it('shows a faulted run\'s phases on stderr through to done', async () => {
+    const dir = tmp({ 'fault.yaml': `${OK}faults:\n  - { at: 10m, action: kill, target: telegraf }\n` });
+    const c = capture();
+    expect(await main(['run', join(dir, 'fault.yaml'), '--out', join(dir, 'out')], c.io)).toBe(0);
+    const phases = c.stderr.split('\n').filter((l) => l.startsWith('  cli-ok ')).map((l) => l.split(':')[0]!.replace(/\s+\d+%/, ''));
+    expect([...new Set(phases)]).toEqual(['  cli-ok workload', '  cli-ok drain', '  cli-ok baseline (no faults) workload', '  cli-ok baseline (no faults) drain', '  cli-ok done']);
+  });
+
+  it('redraws one line on a terminal and clears it at the end', () => {
+    const s = lines(true);
+    const p = new Progress(s.stream, '  x', true);
+    p.update(1, 4, 'a', 'workload');
+    p.update(1, 4, 'a', 'workload');
+    p.update(4, 4, 'b', 'drain');
+    p.done();
+    const plain = lines(false);
+    const q = new Progress(plain.stream, '  y', true);
+    q.update(10, 100, 'a', 'boot');
+    q.update(12, 100, 'b', 'work');
+    q.update(13, 100, 'c', 'work');
+    expect(plain.text).toBe('  y  10% boot: a\n  y  12% work: b\n');
+    expect(s.text.split('\r').filter(Boolean).map((l) => l.trimEnd())).toEqual(['  x  25% workload: a', '  x 100% drain: b', '']);
+  });
+});
+
+describe('bin/twin.js', () => {
+  const root = new URL('../../', import.meta.url).pathname;
+  const twin = (args: string[], env: Record<string, string>) => spawnSync(process.execPath, [join(root, 'bin', 'twin.js'), ...args], { encoding: 'utf8', env: { ...process.env, TWIN_DEBUG: '1', ...env } });
+
+  it('runs a fresh bundle, and the sources through tsx when the bundle is absent or stale; both give the same report', () => {
+    const dist = tmp({});
+    execFileSync(process.execPath, [join(root, 'bin', 'build.mjs'), '--outdir', dist], { stdio: 'pipe' });
+    const version = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')).version as string;
+
+    const bundled = twin(['--version'], { TWIN_DIST: dist });
+    expect(bundled.status).toBe(0);
+    expect(bundled.stdout).toContain(`twin ${version}`);
+    expect(bundled.stdout).toContain('runtime: prebuilt bundle');
+    expect(bundled.stderr).toBe(`twin: running the bundle ${join(dist, 'twin.mjs')}\n`);
+
+    const absent = twin(['--version'], { TWIN_DIST: tmp({}) });
+    expect(absent.status).toBe(0);
+    expect(absent.stdout).toContain(`twin ${version}`);
+    expect(absent.stdout).toContain('runtime: TypeScript sources through tsx');
+    expect(absent.stderr).toContain('no bundle manifest');
+
+    const manifest = JSON.parse(readFileSync(join(dist, 'manifest.json'), 'utf8')) as { inputs: Record<string, [number, number]> };
+    expect(Object.keys(manifest.inputs)).toEqual(expect.arrayContaining(['harness/cli/main.ts', 'fixtures/2.19.6/containers.yaml', 'package.json']));
+    // The live stack is not in the bundle: no driver, SDK or provider is loaded for the simulation's commands.
+    expect(Object.keys(manifest.inputs).filter((f) => /node_modules\/(pg|ioredis|amqplib|@aws-sdk|testcontainers|@testcontainers|mongodb|ldapts)\/|harness\/(providers|live\/replay|ec2|github|nomad)\//.test(f))).toEqual([]);
+    const scenario = join(tmp({ 'ok.yaml': OK }), 'ok.yaml');
+    const viaBundle = twin(['run', scenario, '--out', join(dist, 'a'), '-q'], { TWIN_DIST: dist });
+    expect(viaBundle.status, viaBundle.stderr).toBe(0);
+    manifest.inputs['fixtures/2.19.6/containers.yaml']![0] -= 1;
+    writeFileSync(join(dist, 'manifest.json'), JSON.stringify(manifest));
+    const stale = twin(['run', scenario, '--out', join(dist, 'b'), '-q'], { TWIN_DIST: dist });
+    expect(stale.status, stale.stderr).toBe(0);
+    expect(stale.stderr).toContain('running the sources through tsx: fixtures/2.19.6/containers.yaml changed since the bundle was built');
+    expect(readFileSync(join(dist, 'a', 'report.json'), 'utf8')).toBe(readFileSync(join(dist, 'b', 'report.json'), 'utf8'));
   });
 });

@@ -1,25 +1,7 @@
-import { join } from 'node:path';
-import { parseCliArgs, helpText, CliError, type ParsedArgs } from './args.ts';
-import { Progress } from './progress.ts';
-import { loadScenarioFile } from '../scenario/load.ts';
-import { writeFilesAtomically } from '../io/write-files.ts';
-import { ScenarioError, formatIssue } from '../../sim/scenario/parse.ts';
-import { scenarioJsonSchema } from '../../sim/scenario/schema.ts';
-import type { SettledScenario } from '../../sim/scenario/settled.ts';
-import { runScenarioDetailed } from '../../sim/run.ts';
-import type { Report } from '../../sim/report/types.ts';
-import { loadProfile, FixtureError, DEFAULT_VERSION } from '../../fixtures/load.ts';
-import { renderReportFiles, toJunitMany, formatMs } from '../../reports/index.ts';
-import { renderTopology, topologyJson } from '../../reports/topology.ts';
-import { formatDurationMs } from '../../sim/util/duration.ts';
-import { conformanceCommand } from './commands/conformance.ts';
-import { exploreCommand } from './commands/explore.ts';
-import { upCommand, statusCommand, downCommand } from './commands/live-stack.ts';
-import { runLive, checkLiveSupport, LiveUnsupportedError } from '../live/replay/run-live.ts';
-import { backendOptionsFromEnv } from '../live/backends.ts';
+import { readFileSync } from 'node:fs';
+import { parseCliArgs, helpText, CliError, COMMANDS, type Command, type ParsedArgs } from './args.ts';
+import { BUNDLED, BUNDLED_PROFILES, beforeLiveImport } from './runtime.ts';
 import { BackendChoiceError, backendChoices, type BackendChoices } from '../live/backend-choice.ts';
-import { ProviderError } from '../providers/index.ts';
-import { toJson } from '../../reports/json.ts';
 
 /** Where the CLI writes; injectable so tests capture output. */
 export interface CliIo {
@@ -27,73 +9,159 @@ export interface CliIo {
   stderr: NodeJS.WriteStream | { write(s: string): unknown; isTTY?: boolean };
 }
 
+/** What the CLI reads from its environment besides argv; injectable for tests. */
+export interface CliEnv {
+  /** `TWIN_DEBUG=1` adds the stack to an internal error. */
+  TWIN_DEBUG?: string | undefined;
+}
+
 export const EXIT = { pass: 0, expectationFailed: 1, badInput: 2 } as const;
 
-/** Runs the CLI and returns its exit code; never calls process.exit. */
-export async function main(argv: readonly string[], io: CliIo = { stdout: process.stdout, stderr: process.stderr }): Promise<number> {
-  const err = (s: string) => io.stderr.write(s.endsWith('\n') ? s : `${s}\n`);
+/**
+ * Runs the CLI and returns its exit code; never calls process.exit, never throws. Each command's modules are
+ * imported when it runs, so `--help` or a simulation never loads the live stack (AWS SDK, drivers, providers).
+ */
+export async function main(argv: readonly string[], io: CliIo = { stdout: process.stdout, stderr: process.stderr }, env: CliEnv = process.env): Promise<number> {
   const out = (s: string) => io.stdout.write(s.endsWith('\n') ? s : `${s}\n`);
+  const known = (COMMANDS as readonly string[]).includes(argv[0] ?? '') ? (argv[0] as Command) : undefined;
+  const fail = (command: Command | undefined, message: string, hint?: string) => {
+    io.stderr.write(`twin${command && command !== 'help' ? ` ${command}` : ''}: ${message}\n${hint ? `  hint: ${hint}\n` : ''}`);
+    return EXIT.badInput;
+  };
   let args: ParsedArgs;
   try {
     args = parseCliArgs(argv);
   } catch (e) {
-    if (e instanceof CliError) {
-      err(`twin: ${e.message}${e.hint ? `\n  hint: ${e.hint}` : ''}`);
-      return EXIT.badInput;
-    }
-    throw e;
-  }
-  if (args.help || args.command === 'help') {
-    out(helpText(args.command));
-    return EXIT.pass;
+    if (e instanceof CliError) return fail(known, e.message, e.hint);
+    return internalError(e, known, io, env);
   }
   try {
-    switch (args.command) {
-      case 'run':
-        return await runCommand(args, out, err, io);
-      case 'agree':
-        return await runCommand({ ...args, mode: 'live' }, out, err, io, true);
-      case 'validate':
-        return validateCommand(args, out, err);
-      case 'topology':
-        return topologyCommand(args, out);
-      case 'conformance':
-        return await conformanceCommand(args, io);
-      case 'explore':
-        return await exploreCommand(args, io);
-      case 'up':
-        return await upCommand({ detach: args.detach, supervise: args.supervise, backends: withEnvBackends(args), ...(args.scenario ? { scenario: args.scenario } : {}), ...(args.version ? { version: args.version } : {}) }, io);
-      case 'status':
-        return await statusCommand({ json: args.json }, io);
-      case 'down':
-        return await downCommand(io);
-      case 'schema':
-        out(JSON.stringify(scenarioJsonSchema(), null, 2));
-        return EXIT.pass;
-      default:
-        err(`twin ${args.command}: not available yet in this version of the twin.\n  hint: see README.md, "Status", for what each command does today`);
-        return EXIT.badInput;
-    }
+    return await dispatch(args, out, io);
   } catch (e) {
-    if (e instanceof ScenarioError) {
-      err(e.issues.map(formatIssue).join('\n'));
-      err(`${e.issues.length} problem${e.issues.length === 1 ? '' : 's'}; nothing was run or written.`);
-      return EXIT.badInput;
+    const typed = await describeError(e);
+    if (typed) {
+      if (typed.lines) for (const line of typed.lines) io.stderr.write(`${line}\n`);
+      return fail(args.command, typed.message, typed.hint);
     }
-    if (e instanceof FixtureError) {
-      err(`twin: ${e.message}`);
-      return EXIT.badInput;
-    }
-    if (e instanceof CliError || e instanceof LiveUnsupportedError) {
-      err(`twin: ${e.message}${e.hint ? `\n  hint: ${e.hint}` : ''}`);
-      return EXIT.badInput;
-    }
-    if (e instanceof ProviderError) {
-      err(`twin: the live stack did not start: ${e.message}${e.hint ? `\n  hint: ${e.hint}` : ''}`);
-      return EXIT.badInput;
-    }
-    throw e;
+    return internalError(e, args.command, io, env);
   }
+}
+
+async function dispatch(args: ParsedArgs, out: (s: string) => void, io: CliIo): Promise<number> {
+  if (args.help || args.command === 'help') {
+    out(helpText(args.topic ?? args.command));
+    return EXIT.pass;
+  }
+  if (BUNDLED_PROFILES !== undefined && args.command !== 'schema') (await import('../../fixtures/load.ts')).primeProfiles(BUNDLED_PROFILES);
+  switch (args.command) {
+    case 'version':
+      out(await versionText());
+      return EXIT.pass;
+    case 'run':
+    case 'agree': {
+      const { runCommand } = await import('./commands/run.ts');
+      return await runCommand(args.command === 'agree' ? { ...args, mode: 'live' } : args, io, () => withEnvBackends(args), args.command === 'agree');
+    }
+    case 'validate':
+      return await validateCommand(args, out, io);
+    case 'topology': {
+      const [{ loadProfile }, { renderTopology, topologyJson }] = await Promise.all([import('../../fixtures/load.ts'), import('../../reports/topology.ts')]);
+      const profile = loadProfile(await knownVersion(args.version));
+      out(args.json ? JSON.stringify(topologyJson(profile), null, 2) : renderTopology(profile));
+      return EXIT.pass;
+    }
+    case 'conformance': {
+      const { conformanceCommand } = await import('./commands/conformance.ts');
+      return await conformanceCommand({ ...args, version: await knownVersion(args.version) }, io);
+    }
+    case 'explore': {
+      const { exploreCommand } = await import('./commands/explore.ts');
+      return await exploreCommand(args, io);
+    }
+    case 'up': {
+      await beforeLiveImport();
+      const { upCommand } = await import('./commands/live-stack.ts');
+      const version = args.version === undefined ? {} : { version: await knownVersion(args.version) };
+      return await upCommand({ detach: args.detach, supervise: args.supervise, backends: withEnvBackends(args), ...(args.scenario ? { scenario: args.scenario } : {}), ...version }, io);
+    }
+    case 'status': {
+      await beforeLiveImport();
+      const { statusCommand } = await import('./commands/live-stack.ts');
+      return await statusCommand({ json: args.json }, io);
+    }
+    case 'down': {
+      await beforeLiveImport();
+      const { downCommand } = await import('./commands/live-stack.ts');
+      return await downCommand(io);
+    }
+    case 'schema': {
+      const { scenarioJsonSchema } = await import('../../sim/scenario/schema.ts');
+      out(JSON.stringify(scenarioJsonSchema(), null, 2));
+      return EXIT.pass;
+    }
+    case 'dr':
+    case 'tune':
+      throw new CliError('not available yet in this version of the twin', 'see README.md, "Status", for what each command does today');
+  }
+}
+
+/**
+ * A typed (operating or input) error in the CLI's words; undefined for anything else, which is a bug. Errors are
+ * told apart by name and shape, not `instanceof`: from the bundle, the live stack's modules (and the copies of the
+ * sim and provider modules they import) are loaded from the sources, so their classes are not the bundle's.
+ */
+async function describeError(e: unknown): Promise<{ message: string; hint?: string | undefined; lines?: string[] } | undefined> {
+  if (e instanceof CliError) return { message: e.message, hint: e.hint };
+  if (!(e instanceof Error)) return undefined;
+  const hint = 'hint' in e && typeof e.hint === 'string' ? e.hint : undefined;
+  if (e.name === 'CliError' || e.name === 'LiveUnsupportedError') return { message: e.message, hint };
+  if (e.name === 'ProviderError') return { message: `the live stack did not start: ${e.message}`, hint };
+  if (e.name === 'ScenarioError' && 'issues' in e && Array.isArray(e.issues)) {
+    const { formatIssue } = await import('../../sim/scenario/parse.ts');
+    const n = e.issues.length;
+    return { lines: (e.issues as Parameters<typeof formatIssue>[0][]).map(formatIssue), message: `${n} problem${n === 1 ? '' : 's'} in the scenario files; nothing was run or written.`, hint: 'fix the lines above; `twin validate FILE...` checks files without running them' };
+  }
+  if (e.name === 'FixtureError') return { message: e.message.replace(/^[A-Z_]+: /, '').replace(/\n {2}hint: .*$/s, ''), hint };
+  const sys = e as NodeJS.ErrnoException;
+  if (typeof sys.code === 'string' && typeof sys.syscall === 'string' && typeof sys.path === 'string') {
+    return { message: `cannot ${sys.syscall} ${sys.path}: ${sys.code} (${sys.message.split(':')[1]?.split(',')[0]?.trim() ?? sys.code})`, hint: 'check the path and its permissions (for reports: --out names a directory you can write); nothing was left half-written' };
+  }
+  return undefined;
+}
+
+/** A bug: one line and where to report it; the stack only with TWIN_DEBUG=1. Exit 2. */
+function internalError(e: unknown, command: Command | undefined, io: CliIo, env: CliEnv): number {
+  const what = e instanceof Error ? `${e.name}: ${e.message.split('\n')[0]}` : String(e);
+  const debug = env.TWIN_DEBUG === '1';
+  io.stderr.write(
+    `twin${command ? ` ${command}` : ''}: internal error: ${what}\n` +
+      `  please report this, with the command line and the scenario files, to the twin's maintainers${debug ? '' : ' (TWIN_DEBUG=1 prints the stack)'}\n` +
+      (debug && e instanceof Error && e.stack ? `${e.stack}\n` : ''),
+  );
+  return EXIT.badInput;
+}
+
+/** A version profile given on the command line, checked against the ones there are (named in the error). */
+async function knownVersion(version: string | undefined): Promise<string> {
+  const { listProfiles, DEFAULT_VERSION } = await import('../../fixtures/load.ts');
+  if (version === undefined) return DEFAULT_VERSION;
+  const known = listProfiles();
+  if (known.includes(version)) return version;
+  const { suggest } = await import('../../sim/util/suggest.ts');
+  const close = suggest(version, known);
+  throw new CliError(`unknown version profile \`${version}\`; the versions there are: ${known.map((v) => (v === DEFAULT_VERSION ? `${v} (the default)` : v)).join(', ')}`, close ? `did you mean --version ${close}?` : `for example --version ${DEFAULT_VERSION}`);
+}
+
+/** `twin --version`: the package's version, Node's, and the version profiles. */
+async function versionText(): Promise<string> {
+  const { listProfiles, DEFAULT_VERSION } = await import('../../fixtures/load.ts');
+  const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { name: string; version: string };
+  return [
+    `twin ${pkg.version} (${pkg.name})`,
+    `node ${process.version}`,
+    `version profiles: ${listProfiles().map((v) => (v === DEFAULT_VERSION ? `${v} (default)` : v)).join(', ')}`,
+    `runtime: ${BUNDLED ? 'prebuilt bundle (dist/twin.mjs, current with the sources)' : 'TypeScript sources through tsx'}`,
+  ].join('\n');
 }
 
 /** `TWIN_BACKEND`'s choices with the command line's on top (a bad TWIN_BACKEND is bad input, exit 2). */
@@ -106,81 +174,8 @@ function withEnvBackends(args: ParsedArgs): BackendChoices {
   }
 }
 
-/** Loads every file first, so one bad file stops the whole call before anything runs or is written. */
-function loadAll(files: readonly string[], args: ParsedArgs): SettledScenario[] {
-  const issues: ScenarioError['issues'] = [];
-  const settled: SettledScenario[] = [];
-  for (const file of files) {
-    try {
-      settled.push(loadScenarioFile(file, { seed: args.seed, mode: args.mode }));
-    } catch (e) {
-      if (e instanceof ScenarioError) issues.push(...e.issues);
-      else throw e;
-    }
-  }
-  const seen = new Map<string, string>();
-  for (const s of settled) {
-    const other = seen.get(s.name);
-    if (other !== undefined) issues.push({ file: s.file, line: 1, column: 1, field: 'name', message: `scenario name \`${s.name}\` is also used by ${other}`, hint: 'names must be unique: reports are written per name' });
-    seen.set(s.name, s.file);
-  }
-  if (issues.length > 0) throw new ScenarioError(issues);
-  return settled;
-}
-
-/**
- * `twin run` (and `twin agree`, which runs every scenario live and judges the agreement with the simulation):
- * all files are loaded and checked first; live scenarios are checked for live support before anything starts.
- */
-async function runCommand(args: ParsedArgs, out: (s: string) => void, err: (s: string) => void, io: CliIo, judgeAgreement = false): Promise<number> {
-  const scenarios = loadAll(args.files, args).map((s) => (args.timeScale !== undefined ? { ...s, timeScale: args.timeScale } : s));
-  for (const s of scenarios) if (s.mode === 'live') checkLiveSupport(s);
-  const outDir = args.out ?? 'reports/out';
-  const reports: Report[] = [];
-  let disagreements = 0;
-  for (const scenario of scenarios) {
-    const profile = loadProfile(scenario.version);
-    const live = scenario.mode === 'live';
-    err(
-      `twin: ${scenario.name}: version ${scenario.version}, seed ${scenario.seed}, ${formatDurationMs(scenario.durationMs)} of ${live ? `scenario time, live at ${scenario.timeScale}× (about ${formatDurationMs(Math.round(scenario.durationMs / scenario.timeScale))} of wall time)` : 'virtual time'}, ` +
-        `${scenario.topology.nomadClients.count} Nomad clients, ${scenario.faults.length} faults`,
-    );
-    const progress = new Progress(io.stderr as NodeJS.WriteStream, `  ${scenario.name}`, !args.quiet);
-    const onProgress = (v: number, end: number) => progress.update(v, end, formatDurationMs(v));
-    let report: Report;
-    let files: Record<string, string>;
-    if (live) {
-      const { urls } = backendOptionsFromEnv();
-      const r = await runLive(scenario, profile, { ...(urls ? { urls } : {}), choice: withEnvBackends(args), onProgress, log: (line) => (args.quiet ? undefined : (progress.clear(), err(`  ${line}`))) });
-      report = r.report;
-      files = { ...r.files, 'sim-report.json': toJson(r.sim) };
-    } else {
-      ({ report, files } = runScenarioDetailed(scenario, profile, { onProgress }));
-    }
-    progress.done();
-    const dir = scenarios.length === 1 ? outDir : join(outDir, scenario.name);
-    writeFilesAtomically(dir, { ...renderReportFiles(report), ...files });
-    reports.push(report);
-    const b = report.builds;
-    out(
-      `${report.passed ? 'PASS' : 'FAIL'} ${report.scenario}${live ? ' (live)' : ''}: ${b.triggered} builds (${b.succeeded} succeeded, ${b.failed} failed, ${b.lost} lost, ${b.stuck} stuck), ` +
-        `${b.not_triggered} not triggered; queue p95 ${formatMs(report.queue_time_ms.p95)}; severity ${report.observed_severity} → ${dir}/report.md`,
-    );
-    for (const e of report.expectations.filter((x) => !x.passed)) out(`  ✗ ${e.metric} ${e.op} ${String(e.expected)}: got ${String(e.actual)}${e.error ? ` (${e.error})` : ''}`);
-    if (!report.ledger.conserved) out(`  ✗ ledger not conserved: ${report.ledger.equation}`);
-    if (report.agreement) {
-      const a = report.agreement;
-      if (!a.agrees) disagreements++;
-      out(`  ${a.agrees ? '✓ agrees with the simulation' : '✗ does not agree with the simulation'}: ${a.checks.filter((c) => !c.agrees).map((c) => `${c.what} sim ${c.sim} vs live ${c.live}`).join('; ') || `${a.checks.length} checks`}`);
-    }
-    if (!report.passed) out(`  Rerun: ${report.replay}`);
-  }
-  if (scenarios.length > 1) writeFilesAtomically(outDir, { 'junit.xml': toJunitMany(reports) });
-  if (judgeAgreement && disagreements > 0) return EXIT.expectationFailed;
-  return reports.every((r) => r.passed) ? EXIT.pass : EXIT.expectationFailed;
-}
-
-function validateCommand(args: ParsedArgs, out: (s: string) => void, err: (s: string) => void): number {
+async function validateCommand(args: ParsedArgs, out: (s: string) => void, io: CliIo): Promise<number> {
+  const [{ loadScenarioFile }, { ScenarioError, formatIssue }] = await Promise.all([import('../scenario/load.ts'), import('../../sim/scenario/parse.ts')]);
   let bad = 0;
   for (const file of args.files) {
     try {
@@ -190,15 +185,9 @@ function validateCommand(args: ParsedArgs, out: (s: string) => void, err: (s: st
       if (!(e instanceof ScenarioError)) throw e;
       bad++;
       if (args.json) out(JSON.stringify({ file, valid: false, issues: e.issues }));
-      else err(e.issues.map(formatIssue).join('\n'));
+      else io.stderr.write(`${e.issues.map(formatIssue).join('\n')}\n`);
     }
   }
-  if (bad > 0 && !args.json) err(`${bad} of ${args.files.length} file${args.files.length === 1 ? '' : 's'} invalid.`);
+  if (bad > 0 && !args.json) io.stderr.write(`twin validate: ${bad} of ${args.files.length} file${args.files.length === 1 ? '' : 's'} invalid\n  hint: fix the lines above; \`twin validate --help\` shows the options\n`);
   return bad > 0 ? EXIT.badInput : EXIT.pass;
-}
-
-function topologyCommand(args: ParsedArgs, out: (s: string) => void): number {
-  const profile = loadProfile(args.version ?? DEFAULT_VERSION);
-  out(args.json ? JSON.stringify(topologyJson(profile), null, 2) : renderTopology(profile));
-  return EXIT.pass;
 }

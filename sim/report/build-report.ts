@@ -76,6 +76,7 @@ export function buildReport(twin: Twin): Report {
     metrics: roundMetrics(twin.telegraf.summaries()),
     ledger: { conserved: l.conserved(), equation: l.equation() },
     affected_builds: l.affected.map((a) => ({ ...a })),
+    affected_builds_total: l.affectedTotal,
     engine: { events: twin.sim.eventsFired, virtual_ms: twin.sim.nowMs, stop_reason: twin.endReason },
   };
   return judge(report, s.expect);

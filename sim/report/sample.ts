@@ -71,6 +71,7 @@ export function sampleReport(overrides: Partial<Report> = {}): Report {
       { build: 'acme/mobile#310', fate: 'retried', reason: 'rerun after infrastructure failure', at_ms: 9_240_000 },
       { build: 'acme/api@4f2a9c1', fate: 'not_triggered', reason: 'webhook dropped: frontend could not enqueue while rabbitmq was down', at_ms: 3_912_000 },
     ],
+    affected_builds_total: 6,
     engine: { events: 184_233, virtual_ms: 15_312_000, stop_reason: 'drained' },
   };
   return { ...base, ...overrides };

@@ -141,7 +141,10 @@ export interface Report {
   metric_gaps: number;
   metrics: Record<string, MetricSummary>;
   ledger: { conserved: boolean; equation: string };
+  /** The first AFFECTED_LIST_LIMIT (50) affected builds, in the order they were affected. */
   affected_builds: AffectedBuild[];
+  /** How many builds and webhooks were affected in all (`affected_builds` lists the first 50); absent in reports from before it was counted. */
+  affected_builds_total?: number;
   engine: { events: number; virtual_ms: number; stop_reason: string };
   /** Live runs only: how the replay ran on real components. */
   live?: LiveSection;

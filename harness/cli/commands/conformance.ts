@@ -18,12 +18,14 @@ export interface ConformanceArgs {
   out?: string | undefined;
   seed?: number | undefined;
   quiet: boolean;
+  /** Print conformance.json (with `passed` and where the files went) on stdout instead of the matrix. */
+  json?: boolean;
 }
 
 /**
  * `twin conformance [--version V] [--out DIR] [--seed N]`: the severity matrix of one version profile.
  * Writes conformance.json, conformance.md, junit.xml and the row scenarios (scenarios/*.yaml, for `twin run`)
- * all or nothing; exits 0 when every row matches, 1 otherwise. Unknown versions throw FixtureError (exit 2 at
+ * all or nothing; prints the matrix (or with --json the conformance.json document); exits 0 when every row matches, 1 otherwise. Unknown versions throw FixtureError (exit 2 at
  * the CLI boundary).
  */
 export async function conformanceCommand(args: ConformanceArgs, io: CommandIo): Promise<number> {
@@ -52,8 +54,12 @@ export async function conformanceCommand(args: ConformanceArgs, io: CommandIo): 
   for (const s of conformanceScenarios(profile, { seed, context, scenarioDir })) files[`scenarios/${s.scenario.name}.yaml`] = s.yaml;
   writeFilesAtomically(dir, files);
 
-  for (const line of matrixLines(rows)) out(line);
   const matched = rows.filter((r) => r.match).length;
+  if (args.json) {
+    out(JSON.stringify({ passed: matched === rows.length, ...(JSON.parse(files['conformance.json']!) as object), report: join(dir, 'conformance.md') }, null, 2));
+    return matched === rows.length ? 0 : 1;
+  }
+  for (const line of matrixLines(rows)) out(line);
   out(`${matched === rows.length ? 'PASS' : 'FAIL'} conformance ${version}: ${matched} of ${rows.length} rows match → ${join(dir, 'conformance.md')}`);
   return matched === rows.length ? 0 : 1;
 }

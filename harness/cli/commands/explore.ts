@@ -16,6 +16,8 @@ export interface ExploreArgs {
   seed?: number | undefined;
   out?: string | undefined;
   quiet: boolean;
+  /** Print explore.json on stdout instead of the summary lines. */
+  json?: boolean;
 }
 
 /** Schedules explored when `--runs` is not given. */
@@ -55,6 +57,10 @@ export async function exploreCommand(args: ExploreArgs, io: CommandIo): Promise<
   const summary = summaryJson(result, replay);
   if (result.failure === undefined) {
     writeFilesAtomically(dir, { 'explore.json': summary(undefined) });
+    if (args.json) {
+      out(summary(undefined));
+      return 0;
+    }
     out(`PASS explore ${scenario.name}: ${result.schedulesRun} schedules, every invariant held (${result.invariants.join(', ')}); seed ${seed}`);
     return 0;
   }
@@ -78,6 +84,10 @@ export async function exploreCommand(args: ExploreArgs, io: CommandIo): Promise<
     ...traceOverride(text, file, dir),
   });
   writeFilesAtomically(dir, { [`${name}.yaml`]: yaml, 'explore.json': summary(written) });
+  if (args.json) {
+    out(summary(written));
+    return 1;
+  }
 
   out(`FAIL explore ${scenario.name}: an invariant failed after ${result.schedulesRun} schedules (shrunk ${f.shrinks} times from ${f.original.length} to ${f.schedule.length} faults)`);
   for (const v of f.violations) {

@@ -181,6 +181,7 @@ export async function accountLiveRun(scenario: SettledScenario, profile: Profile
   }
   // The first ones in scenario time, as the simulation's ledger lists them (the counts are complete).
   affected.sort((a, b) => a.at_ms - b.at_ms);
+  const affectedTotal = affected.length;
   affected.length = Math.min(affected.length, AFFECTED_LIST_LIMIT);
 
   const wf = (
@@ -258,6 +259,7 @@ export async function accountLiveRun(scenario: SettledScenario, profile: Profile
     metrics: roundMetrics(o.telegraf.summaries()),
     ledger: { conserved: isConserved(counts), equation: ledgerEquation(counts) },
     affected_builds: affected,
+    affected_builds_total: affectedTotal,
     engine: { events: o.eventsFired, virtual_ms: o.endedAtMs, stop_reason: o.stopReason },
   };
   const sum = (m: Map<number, number>) => [...m.values()].reduce((a, b) => a + b, 0);

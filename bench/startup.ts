@@ -1,0 +1,157 @@
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { loadavg, tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { staleBundleReason } from '../bin/bundle-check.mjs';
+import type { BenchFigure, BenchSuite } from './types.ts';
+
+/**
+ * Start-up of the CLI as a user meets it (`node bin/twin.js`, the prebuilt bundle when current), hyperfine-like:
+ * every command is run ROUNDS times, round-robin with `node -e 0` so that all of them see the same machine load,
+ * and each is judged by its median minus the median of `node -e 0` in the same run. Also measured: the sources
+ * through tsx (the fallback when the bundle is stale) and the bundle's staleness check itself.
+ * `tsx bench/startup.ts [--rounds N] [--json FILE]`; figures as JSON lines on stdout (for bench/run.ts), a table
+ * on stderr, and the figures with every sample in FILE (default reports/out/bench/startup.json).
+ */
+const ROOT = fileURLToPath(new URL('..', import.meta.url));
+const BIN = join(ROOT, 'bin', 'twin.js');
+const TARGET_OVER_NODE_MS = 500;
+const CHECK_TARGET_MS = 20;
+
+/** scenarios/baseline.yaml cut to one hour (its workload, fleet and expectations; 120 pushes an hour). */
+function oneHourScenario(): string {
+  const baseline = readFileSync(join(ROOT, 'scenarios', 'baseline.yaml'), 'utf8');
+  const text = baseline.replace(/^duration: .*$/m, 'duration: 1h').replace(/^name: .*$/m, 'name: startup-bench');
+  if (!text.includes('duration: 1h')) throw new Error('scenarios/baseline.yaml has no top-level `duration:` line to cut to one hour');
+  return text;
+}
+
+interface Command {
+  name: string;
+  args: string[];
+  env?: Record<string, string>;
+  /** The difference from `node -e 0` it must stay within, or undefined for a figure shown for comparison only. */
+  targetMs?: number;
+}
+
+function median(xs: readonly number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  const mid = Math.floor(s.length / 2);
+  return s.length % 2 === 1 ? s[mid]! : (s[mid - 1]! + s[mid]!) / 2;
+}
+
+/** GNU time, when installed: the child's user + system CPU time, which machine load does not inflate as it does wall time. */
+const GNU_TIME = ['/usr/bin/time', '/bin/time'].find((p) => existsSync(p));
+
+interface Sample {
+  wallMs: number;
+  cpuMs: number | undefined;
+}
+
+function timeOnce(c: Command, scratch: string): Sample {
+  const cpuFile = join(scratch, 'cpu.txt');
+  const [cmd, ...args] = GNU_TIME ? [GNU_TIME, '-f', '%U %S', '-o', cpuFile, process.execPath, ...c.args] : [process.execPath, ...c.args];
+  const t0 = process.hrtime.bigint();
+  const r = spawnSync(cmd!, args, { cwd: ROOT, stdio: ['ignore', 'ignore', 'pipe'], env: { ...process.env, ...c.env } });
+  const wallMs = Number(process.hrtime.bigint() - t0) / 1e6;
+  if (r.status !== 0) throw new Error(`${c.name} exited ${r.status}: ${r.stderr.toString().slice(0, 500)}`);
+  const cpu = GNU_TIME ? readFileSync(cpuFile, 'utf8').trim().split(/\s+/).slice(-2).map(Number) : [];
+  return { wallMs, cpuMs: cpu.length === 2 && cpu.every(Number.isFinite) ? (cpu[0]! + cpu[1]!) * 1000 : undefined };
+}
+
+export function startupBench(rounds = 9, jsonFile = join(ROOT, 'reports', 'out', 'bench', 'startup.json')): BenchFigure[] {
+  const stale = staleBundleReason(ROOT, join(ROOT, 'dist'));
+  if (stale !== undefined) {
+    process.stderr.write(`  the bundle is not current (${stale}): building it, as npm install would\n`);
+    const b = spawnSync(process.execPath, [join(ROOT, 'bin', 'build.mjs')], { cwd: ROOT, stdio: ['ignore', 'ignore', 'inherit'] });
+    if (b.status !== 0) throw new Error('npm run build failed');
+  }
+  const dir = mkdtempSync(join(tmpdir(), 'twin-startup-'));
+  try {
+    const scenario = join(dir, 'one-hour.yaml');
+    writeFileSync(scenario, oneHourScenario());
+    const commands: Command[] = [
+      { name: 'node -e 0', args: ['-e', '0'] },
+      { name: 'twin --help', args: [BIN, '--help'], targetMs: TARGET_OVER_NODE_MS },
+      { name: 'twin run (1 h scenario)', args: [BIN, 'run', scenario, '--out', join(dir, 'out'), '-q'], targetMs: TARGET_OVER_NODE_MS },
+      { name: 'twin validate', args: [BIN, 'validate', scenario] },
+      { name: 'twin --help via tsx', args: [BIN, '--help'], env: { TWIN_NO_BUNDLE: '1' } },
+      { name: 'twin run (1 h) via tsx', args: [BIN, 'run', scenario, '--out', join(dir, 'out'), '-q'], env: { TWIN_NO_BUNDLE: '1' } },
+    ];
+    const runs = new Map<string, Sample[]>(commands.map((c) => [c.name, []]));
+    for (const c of commands) timeOnce(c, dir); // warm the file cache (and tsx's compile cache) once, unmeasured
+    for (let i = 0; i < rounds; i++) for (const c of commands) runs.get(c.name)!.push(timeOnce(c, dir));
+    const samples = new Map([...runs].map(([name, xs]) => [name, xs.map((x) => x.wallMs)]));
+    const cpuSamples = new Map([...runs].map(([name, xs]) => [name, xs.flatMap((x) => (x.cpuMs === undefined ? [] : [x.cpuMs]))]));
+
+    const checks: number[] = [];
+    for (let i = 0; i < 21; i++) {
+      const t0 = process.hrtime.bigint();
+      staleBundleReason(ROOT, join(ROOT, 'dist'));
+      checks.push(Number(process.hrtime.bigint() - t0) / 1e6);
+    }
+
+    const nodeMs = median(samples.get('node -e 0')!);
+    const round = (x: number) => Math.round(x * 10) / 10;
+    const figures: BenchFigure[] = commands.slice(1).map((c) => {
+      const ms = median(samples.get(c.name)!);
+      const over = ms - nodeMs;
+      return {
+        name: `startup.${c.name.replace(/[^a-z0-9]+/gi, '_').replace(/^_|_$/g, '').toLowerCase()}.over_node_ms`,
+        value: round(over),
+        unit: 'ms',
+        target: c.targetMs === undefined ? 'none (for comparison)' : `<= ${c.targetMs} ms over node -e 0`,
+        met: c.targetMs === undefined || over <= c.targetMs,
+        anchor: { name: 'node -e 0 in the same run', value: round(nodeMs), unit: 'ms', ratio: round(ms / nodeMs) },
+        note: `${c.name}: median ${round(ms)} ms of ${rounds} runs (min ${round(Math.min(...samples.get(c.name)!))}, max ${round(Math.max(...samples.get(c.name)!))}), round-robin with node -e 0`,
+      };
+    });
+    const nodeCpuMs = cpuSamples.get('node -e 0')!.length > 0 ? median(cpuSamples.get('node -e 0')!) : undefined;
+    for (const c of commands.slice(1)) {
+      const cpu = cpuSamples.get(c.name)!;
+      if (nodeCpuMs === undefined || cpu.length === 0) continue;
+      figures.push({
+        name: `startup.${c.name.replace(/[^a-z0-9]+/gi, '_').replace(/^_|_$/g, '').toLowerCase()}.cpu_over_node_ms`,
+        value: round(median(cpu) - nodeCpuMs),
+        unit: 'ms',
+        target: 'none (CPU time, user + system: what the wall time comes to on an idle machine)',
+        met: true,
+        anchor: { name: 'node -e 0 CPU time in the same run', value: round(nodeCpuMs), unit: 'ms', ratio: round(median(cpu) / Math.max(1, nodeCpuMs)) },
+      });
+    }
+    if (nodeCpuMs === undefined) process.stderr.write('  (GNU time not found: CPU times not measured)\n');
+    const checkMs = median(checks);
+    figures.push({ name: 'startup.bundle_check_ms', value: Math.round(checkMs * 100) / 100, unit: 'ms', target: `<= ${CHECK_TARGET_MS} ms`, met: checkMs <= CHECK_TARGET_MS, note: 'bin/twin.js: stat every file listed in dist/manifest.json (median of 21, in process)' });
+
+    process.stderr.write(`  ${'command'.padEnd(26)} ${'wall'.padStart(9)} ${'over node'.padStart(10)} ${'CPU'.padStart(9)} ${'over node'.padStart(10)}   (medians of ${rounds} runs, load average ${loadavg()[0]!.toFixed(2)})\n`);
+    for (const c of commands) {
+      const ms = median(samples.get(c.name)!);
+      const cpu = cpuSamples.get(c.name)!.length > 0 ? median(cpuSamples.get(c.name)!) : undefined;
+      const over = (x: number, base: number | undefined) => (c.name === 'node -e 0' || base === undefined ? '' : `+${Math.round(x - base)} ms`);
+      process.stderr.write(
+        `  ${c.name.padEnd(26)} ${`${Math.round(ms)} ms`.padStart(9)} ${over(ms, nodeMs).padStart(10)} ${(cpu === undefined ? '-' : `${Math.round(cpu)} ms`).padStart(9)} ${(cpu === undefined ? '' : over(cpu, nodeCpuMs)).padStart(10)}\n`,
+      );
+    }
+    process.stderr.write(`  bundle staleness check: ${checkMs.toFixed(2)} ms\n`);
+    mkdirSync(dirname(jsonFile), { recursive: true });
+    writeFileSync(jsonFile, `${JSON.stringify({ rounds, load_average: loadavg(), node: process.version, figures, samples_ms: Object.fromEntries(samples), cpu_samples_ms: Object.fromEntries(cpuSamples) }, null, 2)}\n`);
+    process.stderr.write(`  figures and samples: ${jsonFile}\n`);
+    return figures;
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+export const startupSuite: BenchSuite = { name: 'startup', run: () => startupBench() };
+
+if (import.meta.url === `file://${process.argv[1]}`) {
+  const arg = (flag: string) => {
+    const i = process.argv.indexOf(flag);
+    return i > 0 ? process.argv[i + 1] : undefined;
+  };
+  const rounds = Number(arg('--rounds') ?? 9);
+  if (!Number.isInteger(rounds) || rounds < 1 || rounds > 100) throw new Error(`--rounds must be a whole number from 1 to 100, got ${arg('--rounds')}`);
+  const json = arg('--json');
+  for (const f of startupBench(rounds, json)) console.log(JSON.stringify(f));
+}
