@@ -19,6 +19,8 @@ export interface LiveRow {
   name: string;
   kind: LiveKind;
   backend: string;
+  /** Where a real component or external system runs (`local`, `embedded`, `testcontainers`, `external`): the table's short BACKEND. */
+  via?: string;
   /** `127.0.0.1:<port>-><documented>/tcp`, as docker ps shows mappings. */
   ports: string[];
   state: LiveState;
@@ -127,7 +129,7 @@ export class LiveStack {
         try {
           const s = await factory();
           this.started.set(name, s);
-          this.set(name, { backend: s.backendDetail, ports: [`${s.host}:${s.port}`], pid: s.pid, state: 'healthy' });
+          this.set(name, { backend: s.backendDetail, via: s.backend, ports: [`${s.host}:${s.port}`], pid: s.pid, state: 'healthy' });
         } catch (e) {
           this.set(name, { state: 'failed', reason: (e as Error).message.split('\n')[0] });
         }
@@ -186,7 +188,7 @@ export class LiveStack {
         this.started.set(c.name, s);
         this.ports.set(c.name, s.port);
         const documented = c.ports.find((p) => !p.ephemeral)?.container;
-        this.set(c.name, { backend: s.backendDetail, ports: [`${s.host}:${s.port}${documented ? `->${documented}/tcp` : ''}`], pid: s.pid, state: 'healthy' });
+        this.set(c.name, { backend: s.backendDetail, via: s.backend, ports: [`${s.host}:${s.port}${documented ? `->${documented}/tcp` : ''}`], pid: s.pid, state: 'healthy' });
         return;
       }
       if (c.migrator) {
@@ -405,10 +407,28 @@ function answersOk(url: string, timeoutMs: number): Promise<boolean> {
   });
 }
 
-/** A `docker ps`-like table of the stack. */
+/** The width `renderStackTable` keeps to (a terminal's 100 columns); the full rows are in `twin status --json`. */
+export const STACK_TABLE_COLUMNS = 100;
+
+/**
+ * A `docker ps`-like table of the stack, at most STACK_TABLE_COLUMNS wide: BACKEND is where it runs in one word
+ * (local, embedded, testcontainers, external, worker, stage, migrator), PORTS drop the `127.0.0.1:` every listener
+ * has, HEALTH is cut at the edge, and the reason of each failed or unhealthy row follows the table on a line of its own.
+ */
 export function renderStackTable(rows: readonly LiveRow[]): string {
-  const header = ['NAME', 'KIND', 'BACKEND', 'PORTS', 'HEALTH', 'PID'];
-  const body = rows.map((r) => [r.name, r.kind, r.backend, r.ports.join(', ') || '-', r.reason ? `${r.state} (${r.reason})` : r.state, r.pid === undefined ? '-' : String(r.pid)]);
-  // Long backend descriptions are cut at 60 characters so the table stays readable.
-  return columnize([header, ...body].map((cells) => cells.map((c, i) => (i === cells.length - 1 ? c : c.slice(0, 60)))));
+  const header = ['NAME', 'BACKEND', 'PID', 'PORTS', 'HEALTH'];
+  const body = rows.map((r) => [r.name, shortBackend(r), r.pid === undefined ? '-' : String(r.pid), r.ports.map((p) => p.replace(/^127\.0\.0\.1:/, '')).join(',') || '-', r.reason ? `${r.state} (${r.reason})` : r.state]);
+  const table = columnize([header, ...body]).split('\n').map(fit);
+  const notes = rows.filter((r) => r.reason && (r.state === 'failed' || r.state === 'unhealthy')).map((r) => fit(`${r.name}: ${r.state}: ${r.reason}`));
+  return [...table, ...notes].join('\n');
+}
+
+function fit(line: string): string {
+  return line.length <= STACK_TABLE_COLUMNS ? line : `${line.slice(0, STACK_TABLE_COLUMNS - 1)}…`;
+}
+
+function shortBackend(r: LiveRow): string {
+  if (r.kind === 'migrator') return 'migrator';
+  if (r.kind === 'service') return /pipeline stage/.test(r.backend) ? 'stage' : 'worker';
+  return r.via ?? r.backend;
 }
