@@ -139,12 +139,17 @@ describe('the watchdog', () => {
     const proc = startProcess('sleep', ['60'], { label: 'sleep' });
     const dir = await makeTempDir('watchdog-test');
     const rec = { pid: proc.pid, start: startTimeOf(proc.pid)! };
-    // Alive while the pipe is open.
-    await new Promise((r) => setTimeout(r, 300));
-    expect(isRunning(watchdog.ref)).toBe(true);
-    expect(isRunning(rec)).toBe(true);
-    watchdog.close();
-    expect(await until(() => !isRunning(rec) && !existsSync(dir) && !isRunning(watchdog.ref), 8_000)).toBe(true);
-    expect(JSON.parse(readFileSync(file, 'utf8')).reclaimed).toMatchObject({ by: 'watchdog', processes: 1, dirs: 1 });
+    try {
+      // Alive while the pipe is open.
+      await new Promise((r) => setTimeout(r, 300));
+      expect(isRunning(watchdog.ref)).toBe(true);
+      expect(isRunning(rec)).toBe(true);
+      watchdog.close();
+      expect(await until(() => !isRunning(rec) && !existsSync(dir) && !isRunning(watchdog.ref), 8_000)).toBe(true);
+      expect(JSON.parse(readFileSync(file, 'utf8')).reclaimed).toMatchObject({ by: 'watchdog', processes: 1, dirs: 1 });
+    } finally {
+      await proc.stop(1_000);
+      await removeDir(dir);
+    }
   });
 });
