@@ -6,6 +6,9 @@ import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
 import { findOwned, isRunning, reclaim, startTimeOf } from '../providers/reaper/reclaim.mjs';
 import type { StackState } from './state-file.ts';
+import { which } from '../providers/process.ts';
+import { findPostgresBinaries } from '../providers/postgres/local-postgres.ts';
+import { findRabbitMQServer } from '../providers/rabbitmq/local-rabbitmq.ts';
 
 // `twin up -d`, then its supervisor SIGKILLed: nothing of the stack may be left, neither a process (by pid and start
 // time), nor a listening socket, nor a directory; with the watchdog SIGKILLed too, `twin down` reclaims it all.
@@ -69,9 +72,9 @@ function sockets(): Sock[] {
 
 const LOOPBACK = new Set(['0100007F', '00000000000000000000000001000000', '0000000000000000FFFF00000100007F']);
 
-/** The pids of the processes listening on the machine's own service ports (5432, 6379, 5672). */
+/** The pids of the processes listening on the machine's own service ports (PostgreSQL, Redis, RabbitMQ and its epmd). */
 function machineServices(): Proc[] {
-  const ports = new Set([5432, 6379, 5672]);
+  const ports = new Set([5432, 6379, 5672, 4369]);
   const inodes = new Set(sockets().filter((s) => s.listening && ports.has(s.port)).map((s) => s.inode));
   const found: Proc[] = [];
   for (const e of readdirSync('/proc')) {
@@ -122,10 +125,10 @@ describe('a SIGKILLed supervisor leaks nothing', () => {
     for (const p of machine) expect(isRunning(p), `the machine's own service pid ${p.pid}`).toBe(true);
   });
 
-  async function upDetached(): Promise<{ cwd: string; state: StackState }> {
+  async function upDetached(backend = 'embedded'): Promise<{ cwd: string; state: StackState }> {
     const cwd = mkdtempSync(join(tmpdir(), 'twin-sigkill-test-'));
     cwds.push(cwd);
-    const up = await twin(cwd, ['up', '-d', '--backend', 'embedded']);
+    const up = await twin(cwd, ['up', '-d', '--backend', backend]);
     expect(up.code, up.stderr).toBe(0);
     for (const line of up.stdout.trimEnd().split('\n')) expect(line.length, line).toBeLessThanOrEqual(100);
     const state = JSON.parse(readFileSync(join(cwd, '.twin', 'stack.json'), 'utf8')) as StackState;
@@ -135,7 +138,19 @@ describe('a SIGKILLed supervisor leaks nothing', () => {
   }
 
   it('the watchdog ends every process, socket and dir of the stack within the bound', async () => {
-    const { cwd, state } = await upDetached();
+    await supervisorKilled(await upDetached());
+  });
+
+  // The local binaries add what the embedded servers do not have: a RabbitMQ VM run as the rabbitmq user with its
+  // erl_child_setup and inet_gethost children, redis-server, a system PostgreSQL's postmaster and backends.
+  const local = findPostgresBinaries({}) !== undefined && which('redis-server') !== undefined && findRabbitMQServer(undefined) !== undefined;
+  it.skipIf(!local)('the same with the local PostgreSQL, redis-server and RabbitMQ binaries', async () => {
+    const up = await upDetached('postgres=local,redis=local,rabbitmq=local');
+    for (const name of ['postgres', 'redis', 'rabbitmq']) expect(up.state.rows.find((r) => r.name === name)?.via, name).toBe('local');
+    await supervisorKilled(up);
+  });
+
+  async function supervisorKilled({ cwd, state }: { cwd: string; state: StackState }): Promise<void> {
     const { procs, inodes, dirs } = holdings(state);
     // What an embedded stack holds: the embedded servers and a private PostgreSQL with its backends, five dirs.
     expect(procs.length).toBeGreaterThanOrEqual(8);
@@ -163,7 +178,7 @@ describe('a SIGKILLed supervisor leaks nothing', () => {
     const down = await twin(cwd, ['down']);
     expect(down.stderr).toMatch(new RegExp(`its watchdog had reclaimed \\d+ processes, ${dirs.length} dirs \\(\\d+ MiB\\) of a stack whose supervisor \\(pid ${state.supervisorPid}\\) died; nothing was left`));
     expect(existsSync(join(cwd, '.twin', 'stack.json'))).toBe(false);
-  });
+  }
 
   it('with the watchdog SIGKILLed too, the remains stay until `twin down` reclaims them', async () => {
     const { cwd, state } = await upDetached();
