@@ -84,9 +84,9 @@ export async function upCommand(args: { detach: boolean; scenario?: string; supe
   const booting = stack.up();
   const failed = await Promise.race([booting, signals.received.then(() => undefined)]);
   if (failed === undefined) {
-    // Stopped while booting: what is up goes now, what is still starting once it is up.
-    io.stderr.write('twin up: stopping\n');
-    await stack.down();
+    // Stopped while booting: the boot runs to its end first (a stack torn down under a boot still starting things
+    // would leave the later ones running), then everything goes. A second signal kills us; the watchdog reclaims.
+    io.stderr.write('twin up: stopping once the services starting now are up (again to kill it: the watchdog reclaims what it held)\n');
     await booting;
     await teardown();
     return signals.code!;
