@@ -121,7 +121,7 @@ describe('owned records', () => {
     expect(owned.processes).toContainEqual({ pid: proc.pid, start: startTimeOf(proc.pid), label: 'sleep' });
     const dir = await makeTempDir('records-test');
     expect(owned.dirs).toContain(dir);
-    expect(ownerNow(undefined)).toMatchObject({ supervisor: selfRef().ref, processes: expect.arrayContaining([expect.objectContaining({ pid: proc.pid })]) });
+    expect(ownerNow(undefined)).toMatchObject({ supervisor: selfRef()!.ref, processes: expect.arrayContaining([expect.objectContaining({ pid: proc.pid })]) });
     await proc.stop(1_000);
     await removeDir(dir);
     expect(owned.processes.map((p) => p.pid)).not.toContain(proc.pid);
@@ -135,7 +135,7 @@ describe('the watchdog', () => {
     dirs.push(stateDir);
     const file = join(stateDir, 'stack.json');
     writeFileSync(file, JSON.stringify({ supervisorPid: process.pid, owner: ownerNow(undefined) }));
-    const watchdog = startWatchdog(file, 'ignore', () => undefined);
+    const watchdog = startWatchdog(file, 'ignore', () => undefined)!;
     const proc = startProcess('sleep', ['60'], { label: 'sleep' });
     const dir = await makeTempDir('watchdog-test');
     const rec = { pid: proc.pid, start: startTimeOf(proc.pid)! };

@@ -28,27 +28,30 @@ export interface Watchdog {
   close(): void;
 }
 
-/** This process by pid and start time, and its session when it leads one. */
-export function selfRef(): { ref: ProcessRef; session: number | undefined } {
+/** This process by pid and start time, and its session when it leads one; undefined without Linux's /proc. */
+export function selfRef(): { ref: ProcessRef; session: number | undefined } | undefined {
   const s = procStat(process.pid);
-  if (s === undefined) throw new Error('no /proc/<pid>/stat: the reaper needs Linux /proc');
-  return { ref: { pid: s.pid, start: s.start }, session: s.session === process.pid ? process.pid : undefined };
+  return s && { ref: { pid: s.pid, start: s.start }, session: s.session === process.pid ? process.pid : undefined };
 }
 
-/** What this process owns now, as the state file records it. */
-export function ownerNow(watchdog: Watchdog | undefined): StackOwner {
-  const { ref, session } = selfRef();
-  return { supervisor: ref, ...(watchdog ? { watchdog: watchdog.ref } : {}), ...(session !== undefined ? { session } : {}), processes: owned.processes, dirs: owned.dirs };
+/** What this process owns now, as the state file records it; undefined without /proc (nothing could be reclaimed). */
+export function ownerNow(watchdog: Watchdog | undefined): StackOwner | undefined {
+  const self = selfRef();
+  if (!self) return undefined;
+  return { supervisor: self.ref, ...(watchdog ? { watchdog: watchdog.ref } : {}), ...(self.session !== undefined ? { session: self.session } : {}), processes: owned.processes, dirs: owned.dirs };
 }
 
 /**
  * Starts the reaper of this process's stack: a detached Node process (its own session, so neither a terminal's
  * Ctrl-C nor a kill of our process group reaches it) reading every change to `owned` from a pipe. When the pipe
  * closes, because we exited or died by any signal, it ends what we recorded. `onChange` runs after each change
- * (the supervisor rewrites its state file). Neither the child nor the pipe keeps this process alive.
+ * (the supervisor rewrites its state file). Neither the child nor the pipe keeps this process alive. Linux only:
+ * without /proc there is no watchdog (undefined), and the stack ends only with its supervisor's teardown.
  */
-export function startWatchdog(stateFile: string, log: number | 'ignore', onChange: () => void): Watchdog {
-  const { ref, session } = selfRef();
+export function startWatchdog(stateFile: string, log: number | 'ignore', onChange: () => void): Watchdog | undefined {
+  const self = selfRef();
+  if (!self) return undefined;
+  const { ref, session } = self;
   const child = spawn(process.execPath, [ENTRY, stateFile, String(ref.pid), ref.start, ...(session !== undefined ? [String(session)] : [])], {
     detached: true,
     stdio: ['pipe', 'ignore', log],
