@@ -68,6 +68,32 @@ describe('LiveStack with in-process services', () => {
     expect(log).toEqual(['kill frontend', 'stop picard-dispatcher', 'stop frontend', 'stop rabbitmq', 'stop postgres']);
   });
 
+  it('starts the components while an external system is still starting; a service that reaches it waits for it', async () => {
+    const log: string[] = [];
+    let githubUp = () => {};
+    const stack = new LiveStack({
+      profile,
+      portOffset: 20_000,
+      externals: {
+        github: async () => {
+          log.push('github starting');
+          await new Promise<void>((resolve) => (githubUp = resolve));
+          log.push('github up');
+          return component('github', log);
+        },
+      },
+      backends: { postgres: async () => (log.push('postgres up'), component('postgres', log)), rabbitmq: async () => (log.push('rabbitmq up'), component('rabbitmq', log)) },
+      services: { frontend: service(['postgres', 'rabbitmq', 'github'], log, async (port) => handle('frontend', port, log)) },
+    });
+    const booting = stack.up();
+    for (let i = 0; i < 50 && !(log.includes('postgres up') && log.includes('rabbitmq up')); i++) await new Promise((r) => setTimeout(r, 10));
+    expect(log).toEqual(['github starting', 'postgres up', 'rabbitmq up']);
+    githubUp();
+    expect(await booting).toEqual([]);
+    expect(log.slice(3)).toEqual(['github up', 'start frontend on 20080 after postgres,rabbitmq,github']);
+    await stack.down();
+  });
+
   it('falls back to a free port when the documented one is taken', async () => {
     const log: string[] = [];
     const stack = withFakeComponents(log, {

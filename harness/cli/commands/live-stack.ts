@@ -2,14 +2,12 @@ import { spawn } from 'node:child_process';
 import { openSync, mkdirSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { loadProfile, DEFAULT_VERSION } from '../../../fixtures/load.ts';
-import { LiveStack, renderStackTable, type LiveRow } from '../../live/stack.ts';
-import { liveBackends, endpointsOf, backendOptionsFromEnv } from '../../live/backends.ts';
+import type { LiveRow } from '../../live/stack.ts';
+import { renderStackTable } from '../../live/stack-table.ts';
 import type { BackendChoices } from '../../live/backend-choice.ts';
 import { alive, readState, removeState, stateFile, supervisorRunning, writeState, type StackState } from '../../live/state-file.ts';
 import { describeReclaimed, findOwned, isOwnedDir, isRunning, reclaim, type Reclaimed } from '../../providers/reaper/reclaim.mjs';
 import { ownerNow, startWatchdog, type Watchdog } from '../../providers/reaper/watchdog.ts';
-import { loadScenarioFile } from '../../scenario/load.ts';
 
 interface Io {
   stdout: { write(s: string): unknown };
@@ -49,7 +47,23 @@ export async function upCommand(args: { detach: boolean; scenario?: string; supe
     removeState(file);
   }
   if (args.detach && !args.supervise) return detach(args, io, file);
+  return supervise(args, io, file);
+}
 
+/**
+ * Boots the stack and stays up until a stop signal. The stack's modules (the providers and their drivers, the
+ * pipeline, the AWS SDK) load only here: `twin status`, `twin down` and the parent of `twin up -d` never pay for them.
+ * A detached supervisor logs its boot timeline (milliseconds since its process started, per state change).
+ */
+async function supervise(args: { scenario?: string; supervise?: boolean; version?: string; backends?: BackendChoices }, io: Io, file: string): Promise<number> {
+  const [{ loadProfile, DEFAULT_VERSION }, { LiveStack }, { liveBackends, endpointsOf, backendOptionsFromEnv }, { loadScenarioFile }] = await Promise.all([
+    import('../../../fixtures/load.ts'),
+    import('../../live/stack.ts'),
+    import('../../live/backends.ts'),
+    import('../../scenario/load.ts'),
+  ]);
+  const since = () => `+${Math.round(performance.now())}ms`;
+  if (args.supervise) io.stderr.write(`twin up: ${since()} modules loaded\n`);
   const scenario = args.scenario ? loadScenarioFile(args.scenario) : undefined;
   const version = scenario?.version ?? args.version ?? DEFAULT_VERSION;
   const profile = loadProfile(version);
@@ -58,8 +72,8 @@ export async function upCommand(args: { detach: boolean; scenario?: string; supe
   const topology = scenario ? { auth: scenario.topology.auth, storage: scenario.topology.storage, timeScale: scenario.timeScale } : {};
   const { backends, externals, migrate, services } = liveBackends(profile, { ...backendOptionsFromEnv(), ...topology, choice: args.backends ?? {} });
   const t0 = Date.now();
-  const print = (row: LiveRow) => io.stderr.write(`  ${row.name.padEnd(30)} ${row.state}${row.reason ? ` (${row.reason})` : ''}\n`);
-  const stack = new LiveStack({ profile, portOffset: PORT_OFFSET, backends, externals, services, migrate, onChange: args.supervise ? undefined : print });
+  const print = (row: LiveRow) => io.stderr.write(`  ${args.supervise ? `${since().padEnd(9)} ` : ''}${row.name.padEnd(30)} ${row.state}${row.reason ? ` (${row.reason})` : ''}\n`);
+  const stack = new LiveStack({ profile, portOffset: PORT_OFFSET, backends, externals, services, migrate, onChange: print });
   const endpoints = () => endpointsOf(stack.components);
   let phase = { ready: false, failed: false };
   let stopping = false;
