@@ -172,13 +172,13 @@ export const COMMAND_HELP: Record<Command, CommandHelp> = {
   status: {
     usage: 'twin status [--json]',
     summary: 'the running stack: ports, health, endpoints',
-    description: 'Prints the table of the stack started by `twin up -d`: each service, its ports and health; --json gives `services` rows and `endpoints`.',
+    description: 'Prints the table of the stack started by `twin up -d`: each service, its ports and health; --json gives `services` rows and `endpoints`. Exit 0 if a stack runs, 1 if none (with or without --json); a stack whose supervisor died is reported with what its watchdog reclaimed.',
     examples: ['twin status', 'twin status --json'],
   },
   down: {
     usage: 'twin down',
     summary: 'stop the stack started by `twin up -d`',
-    description: 'Stops the stack started by `twin up -d` and removes what it left.',
+    description: 'Stops the stack started by `twin up -d` and removes what it left; it also finds and ends the remains of a stack whose supervisor died (processes by pid and start time, its private dirs).',
     examples: ['twin down'],
   },
   dr: {

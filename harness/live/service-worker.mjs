@@ -34,8 +34,10 @@ if (role?.kind === 'telegraf') {
   udp.bind(role.udpPort, '127.0.0.1', () => parentPort?.postMessage({ type: 'udp', port: role.udpPort }));
 }
 if (role?.kind === 'nomad-metrics') {
+  // Bound to loopback before the first send: an unbound socket would be bound to 0.0.0.0 by its first send.
   const udp = createSocket('udp4');
-  const send = (lines) => udp.send(Buffer.from(lines.join('\n')), role.statsdPort, '127.0.0.1');
+  const bound = new Promise((resolve) => udp.bind(0, '127.0.0.1', resolve));
+  const send = (lines) => void bound.then(() => udp.send(Buffer.from(lines.join('\n')), role.statsdPort, '127.0.0.1'));
   const poll = async () => {
     if (paused) return;
     try {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { LiveStack, type ServiceFactory, type ServiceHandle } from './stack.ts';
+import { LiveStack, renderStackTable, STACK_TABLE_COLUMNS, type LiveRow, type ServiceFactory, type ServiceHandle } from './stack.ts';
 import { loadProfile } from '../../fixtures/load.ts';
 import type { StartedComponent } from '../providers/index.ts';
 
@@ -68,6 +68,32 @@ describe('LiveStack with in-process services', () => {
     expect(log).toEqual(['kill frontend', 'stop picard-dispatcher', 'stop frontend', 'stop rabbitmq', 'stop postgres']);
   });
 
+  it('starts the components while an external system is still starting; a service that reaches it waits for it', async () => {
+    const log: string[] = [];
+    let githubUp = () => {};
+    const stack = new LiveStack({
+      profile,
+      portOffset: 20_000,
+      externals: {
+        github: async () => {
+          log.push('github starting');
+          await new Promise<void>((resolve) => (githubUp = resolve));
+          log.push('github up');
+          return component('github', log);
+        },
+      },
+      backends: { postgres: async () => (log.push('postgres up'), component('postgres', log)), rabbitmq: async () => (log.push('rabbitmq up'), component('rabbitmq', log)) },
+      services: { frontend: service(['postgres', 'rabbitmq', 'github'], log, async (port) => handle('frontend', port, log)) },
+    });
+    const booting = stack.up();
+    for (let i = 0; i < 50 && !(log.includes('postgres up') && log.includes('rabbitmq up')); i++) await new Promise((r) => setTimeout(r, 10));
+    expect(log).toEqual(['github starting', 'postgres up', 'rabbitmq up']);
+    githubUp();
+    expect(await booting).toEqual([]);
+    expect(log.slice(3)).toEqual(['github up', 'start frontend on 20080 after postgres,rabbitmq,github']);
+    await stack.down();
+  });
+
   it('falls back to a free port when the documented one is taken', async () => {
     const log: string[] = [];
     const stack = withFakeComponents(log, {
@@ -107,5 +133,26 @@ describe('LiveStack with in-process services', () => {
     });
     expect(log.some((l) => l.startsWith('start picard-dispatcher'))).toBe(false);
     await stack.down();
+  });
+});
+
+describe('the stack table', () => {
+  const row = (r: Partial<LiveRow> & Pick<LiveRow, 'name' | 'kind'>): LiveRow => ({ backend: 'twin service (worker thread)', ports: [], state: 'healthy', pid: 4242, healthUrl: undefined, ...r });
+  const rows = [
+    row({ name: 'postgres', kind: 'backend', via: 'testcontainers', backend: 'testcontainers: postgres:12.22 (pinned in images.ts) on a host port mapped from 5432, because …', ports: ['127.0.0.1:34855->5432/tcp'] }),
+    row({ name: 'telegraf', kind: 'service', ports: ['127.0.0.1:44143->44143/tcp', '127.0.0.1:18125->8125/udp'] }),
+    row({ name: 'workflows-conductor-migrator', kind: 'migrator', backend: 'twin migrator (one-shot)', state: 'exited', pid: undefined, reason: '2 migrations applied to workflows_conductor (exit 0)' }),
+    row({ name: 'frontend', kind: 'service', backend: 'twin pipeline stage (worker thread)', state: 'failed', reason: `frontend: listen EACCES ${'x'.repeat(150)}` }),
+  ];
+
+  it(`fits ${STACK_TABLE_COLUMNS} columns: short backends, ports without 127.0.0.1, the reasons of failed rows below`, () => {
+    const lines = renderStackTable(rows).split('\n');
+    for (const l of lines) expect(l.length, l).toBeLessThanOrEqual(STACK_TABLE_COLUMNS);
+    expect(lines[0]).toMatch(/^NAME +BACKEND +PID +PORTS +HEALTH$/);
+    expect(lines[1]).toMatch(/^postgres +testcontainers +4242 +34855->5432\/tcp +healthy$/);
+    expect(lines[2]).toMatch(/^telegraf +worker +4242 +44143->44143\/tcp,18125->8125\/udp +healthy$/);
+    expect(lines[4]).toMatch(/^frontend +stage +4242 +- +failed \(\w*…$/);
+    expect(lines[5]).toMatch(/^frontend: failed: frontend: listen EACCES x+…$/);
+    expect(lines).toHaveLength(6);
   });
 });

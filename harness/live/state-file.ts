@@ -1,8 +1,13 @@
 import { mkdirSync, readFileSync, renameSync, rmSync, writeFileSync, existsSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import type { LiveRow } from './stack.ts';
+import { isRunning } from '../providers/reaper/reclaim.mjs';
+import type { StackOwner } from '../providers/reaper/watchdog.ts';
 
-/** What `twin up -d` leaves for `twin status` and `twin down`: the supervisor's pid, the rows, the endpoints. */
+/**
+ * What `twin up` leaves for `twin status` and `twin down`: the supervisor's pid, the rows, the endpoints, and
+ * everything the stack owns (rewritten as it is created), so that its remains can be ended after the supervisor died.
+ */
 export interface StackState {
   supervisorPid: number;
   startedAt: string;
@@ -11,6 +16,9 @@ export interface StackState {
   version: string;
   rows: LiveRow[];
   endpoints: Record<string, string>;
+  owner?: StackOwner;
+  /** Set by the watchdog once it ended the remains of a supervisor that died. */
+  reclaimed?: { by: 'watchdog'; at: string; processes: number; dirs: number; bytes: number };
 }
 
 /** `.twin/stack.json` under the current directory (ignored by git). */
@@ -36,6 +44,11 @@ export function readState(file: string): StackState | undefined {
 
 export function removeState(file: string): void {
   rmSync(file, { force: true });
+}
+
+/** Whether the state's supervisor still runs: the same pid and start time (a reused pid is another process). */
+export function supervisorRunning(s: StackState): boolean {
+  return s.owner ? isRunning(s.owner.supervisor) : alive(s.supervisorPid);
 }
 
 /** Whether a process is alive (signal 0). */

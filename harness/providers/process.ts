@@ -3,6 +3,7 @@ import { connect } from 'node:net';
 import { accessSync, constants } from 'node:fs';
 import { delimiter, join } from 'node:path';
 import { ProviderError } from './types.ts';
+import { owned } from './reaper/owned-records.ts';
 
 /** The absolute path of an executable on PATH (or among `extraDirs`), or undefined. */
 export function which(name: string, extraDirs: readonly string[] = []): string | undefined {
@@ -52,8 +53,11 @@ function installExitHook(): void {
 export function startProcess(command: string, args: readonly string[], opts: SpawnOptions & { label: string }): ManagedProcess {
   installExitHook();
   const child = spawn(command, args, { stdio: ['ignore', 'pipe', 'pipe'], ...opts });
-  if (child.pid === undefined) throw new ProviderError('START_FAILED', `${opts.label}: could not start ${command}`);
+  const pid = child.pid;
+  if (pid === undefined) throw new ProviderError('START_FAILED', `${opts.label}: could not start ${command}`);
   running.add(child);
+  // Recorded with its start time, so a reaper can end it if we die without stopping it (SIGKILL included).
+  owned.process(pid, opts.label);
   const lines: string[] = [];
   const keep = (chunk: Buffer) => {
     for (const l of chunk.toString('utf8').split('\n')) if (l.trim() !== '') lines.push(l);
@@ -64,12 +68,13 @@ export function startProcess(command: string, args: readonly string[], opts: Spa
   const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => {
     child.on('exit', (code, signal) => {
       running.delete(child);
+      owned.forget(pid);
       resolve({ code, signal });
     });
   });
   return {
     child,
-    pid: child.pid,
+    pid,
     tail: (n = 20) => lines.slice(-n).join('\n'),
     exited,
     async stop(graceMs = 5_000) {

@@ -3,6 +3,7 @@ import { chown, lstat, mkdtemp, readdir, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { OsUser } from './os-user.ts';
+import { owned } from './reaper/owned-records.ts';
 
 /**
  * Where private instances keep their data: `TWIN_DATA_ROOT` if set; else `/dev/shm` where it is a writable
@@ -24,9 +25,14 @@ export function privateDataRoot(env: NodeJS.ProcessEnv = process.env): string {
 
 const SHM = '/dev/shm';
 
-/** A fresh private directory under `privateDataRoot()`, named for its component (`/dev/shm/twin-postgres-Ab12Cd`). */
-export function makeTempDir(component: string): Promise<string> {
-  return mkdtemp(join(privateDataRoot(), `twin-${component}-`));
+/**
+ * A fresh private directory under `privateDataRoot()`, named for its component (`/dev/shm/twin-postgres-Ab12Cd`),
+ * recorded as owned until `removeDir` removes it (the `twin-` prefix is what the reaper checks before removing).
+ */
+export async function makeTempDir(component: string): Promise<string> {
+  const dir = await mkdtemp(join(privateDataRoot(), `twin-${component}-`));
+  owned.dir(dir);
+  return dir;
 }
 
 /** Hands a file or directory tree to the account the server runs as (a server that drops privileges must own its files). */
@@ -49,4 +55,5 @@ export async function chownTree(dir: string, user: OsUser | undefined): Promise<
 /** Removes a directory tree; a directory already gone is fine (stop() is idempotent). */
 export async function removeDir(dir: string): Promise<void> {
   await rm(dir, { recursive: true, force: true, maxRetries: 3, retryDelay: 100 });
+  owned.forgetDir(dir);
 }

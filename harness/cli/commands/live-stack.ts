@@ -2,12 +2,12 @@ import { spawn } from 'node:child_process';
 import { openSync, mkdirSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { loadProfile, DEFAULT_VERSION } from '../../../fixtures/load.ts';
-import { LiveStack, renderStackTable, type LiveRow } from '../../live/stack.ts';
-import { liveBackends, endpointsOf, backendOptionsFromEnv } from '../../live/backends.ts';
+import type { LiveRow } from '../../live/stack.ts';
+import { renderStackTable } from '../../live/stack-table.ts';
 import type { BackendChoices } from '../../live/backend-choice.ts';
-import { alive, readState, removeState, stateFile, writeState, type StackState } from '../../live/state-file.ts';
-import { loadScenarioFile } from '../../scenario/load.ts';
+import { alive, readState, removeState, stateFile, supervisorRunning, writeState, type StackState } from '../../live/state-file.ts';
+import { describeReclaimed, findOwned, isOwnedDir, isRunning, reclaim, type Reclaimed } from '../../providers/reaper/reclaim.mjs';
+import { ownerNow, startWatchdog, type Watchdog } from '../../providers/reaper/watchdog.ts';
 
 interface Io {
   stdout: { write(s: string): unknown };
@@ -22,20 +22,48 @@ interface Io {
 export const PORT_OFFSET = 10_000;
 const BIN = fileURLToPath(new URL('../../../bin/twin.js', import.meta.url));
 
+/** The signals that stop a supervisor gracefully, and the exit code each gives (128 + the signal's number). */
+const STOP_SIGNALS = { SIGINT: 130, SIGTERM: 143, SIGHUP: 129 } as const;
+
+/** How long `twin down` / `twin up` wait for a dead supervisor's watchdog to finish its own reclaim. */
+const WATCHDOG_WAIT_MS = 10_000;
+
 /**
  * `twin up`: boots the live stack in dependency order with a progress line per service, prints the table,
- * and stays up until Ctrl-C (then tears everything down). With `-d` it starts a detached supervisor, waits
- * until the stack is healthy and returns. A boot failure tears down what started and exits 2.
+ * and stays up until Ctrl-C, SIGTERM or SIGHUP (then tears everything down and returns 130, 143 or 129). With `-d`
+ * it starts a detached supervisor, waits until the stack is healthy and returns. A boot failure tears down what
+ * started and exits 2. A watchdog process ends what the stack owns if this process dies without tearing down
+ * (SIGKILL included); the remains of an earlier stack whose supervisor died are reclaimed first.
  */
 export async function upCommand(args: { detach: boolean; scenario?: string; supervise?: boolean; version?: string; backends?: BackendChoices }, io: Io): Promise<number> {
   const file = stateFile();
   const existing = readState(file);
-  if (existing && alive(existing.supervisorPid)) {
+  if (existing && supervisorRunning(existing)) {
     io.stderr.write(`twin up: a stack is already running (supervisor pid ${existing.supervisorPid}); see \`twin status\`, or \`twin down\` first\n`);
     return 2;
   }
+  if (existing) {
+    io.stderr.write(`twin up: ${describeRemains(existing, await endRemains(existing))}\n`);
+    removeState(file);
+  }
   if (args.detach && !args.supervise) return detach(args, io, file);
+  return supervise(args, io, file);
+}
 
+/**
+ * Boots the stack and stays up until a stop signal. The stack's modules (the providers and their drivers, the
+ * pipeline, the AWS SDK) load only here: `twin status`, `twin down` and the parent of `twin up -d` never pay for them.
+ * A detached supervisor logs its boot timeline (milliseconds since its process started, per state change).
+ */
+async function supervise(args: { scenario?: string; supervise?: boolean; version?: string; backends?: BackendChoices }, io: Io, file: string): Promise<number> {
+  const [{ loadProfile, DEFAULT_VERSION }, { LiveStack }, { liveBackends, endpointsOf, backendOptionsFromEnv }, { loadScenarioFile }] = await Promise.all([
+    import('../../../fixtures/load.ts'),
+    import('../../live/stack.ts'),
+    import('../../live/backends.ts'),
+    import('../../scenario/load.ts'),
+  ]);
+  const since = () => `+${Math.round(performance.now())}ms`;
+  if (args.supervise) io.stderr.write(`twin up: ${since()} modules loaded\n`);
   const scenario = args.scenario ? loadScenarioFile(args.scenario) : undefined;
   const version = scenario?.version ?? args.version ?? DEFAULT_VERSION;
   const profile = loadProfile(version);
@@ -44,48 +72,113 @@ export async function upCommand(args: { detach: boolean; scenario?: string; supe
   const topology = scenario ? { auth: scenario.topology.auth, storage: scenario.topology.storage, timeScale: scenario.timeScale } : {};
   const { backends, externals, migrate, services } = liveBackends(profile, { ...backendOptionsFromEnv(), ...topology, choice: args.backends ?? {} });
   const t0 = Date.now();
-  const print = (row: LiveRow) => io.stderr.write(`  ${row.name.padEnd(30)} ${row.state}${row.reason ? ` (${row.reason})` : ''}\n`);
-  const stack = new LiveStack({ profile, portOffset: PORT_OFFSET, backends, externals, services, migrate, onChange: args.supervise ? undefined : print });
+  const print = (row: LiveRow) => io.stderr.write(`  ${args.supervise ? `${since().padEnd(9)} ` : ''}${row.name.padEnd(30)} ${row.state}${row.reason ? ` (${row.reason})` : ''}\n`);
+  const stack = new LiveStack({ profile, portOffset: PORT_OFFSET, backends, externals, services, migrate, onChange: print });
   const endpoints = () => endpointsOf(stack.components);
+  let phase = { ready: false, failed: false };
   let stopping = false;
-  const state = (ready: boolean, failed: boolean): StackState => ({ supervisorPid: process.pid, startedAt: new Date(t0).toISOString(), ready, failed, version, rows: [...stack.rows.values()], endpoints: endpoints() });
+  let watchdog: Watchdog | undefined;
+  // Rewritten on every change of what the stack owns (a process started, a dir made), so `twin down` can end
+  // the remains even if both the supervisor and its watchdog were SIGKILLed.
+  const save = () => {
+    if (!stopping) writeState(file, { supervisorPid: process.pid, startedAt: new Date(t0).toISOString(), ...phase, version, rows: [...stack.rows.values()], endpoints: endpoints(), owner: ownerNow(watchdog) });
+  };
+  watchdog = startWatchdog(file, 2, save);
+  const signals = stopSignals();
   const teardown = async () => {
-    if (stopping) return;
     stopping = true;
     await stack.down();
+    signals.dispose();
     removeState(file);
+    watchdog?.close();
   };
-  process.once('SIGINT', () => void teardown().then(() => process.exit(130)));
-  process.once('SIGTERM', () => void teardown().then(() => process.exit(143)));
 
   io.stderr.write(`twin up: version ${version}, ${profile.containers.length} containers, documented ports at +${PORT_OFFSET}\n`);
-  writeState(file, state(false, false));
-  const failed = await stack.up();
+  save();
+  const booting = stack.up();
+  const failed = await Promise.race([booting, signals.received.then(() => undefined)]);
+  if (failed === undefined) {
+    // Stopped while booting: the boot runs to its end first (a stack torn down under a boot still starting things
+    // would leave the later ones running), then everything goes. A second signal kills us; the watchdog reclaims.
+    io.stderr.write('twin up: stopping once the services starting now are up (again to kill it: the watchdog reclaims what it held)\n');
+    await booting;
+    await teardown();
+    return signals.code!;
+  }
   await stack.refreshHealth();
   const rows = [...stack.rows.values()];
   if (failed.length > 0) {
     io.stdout.write(`${renderStackTable(rows)}\n`);
     io.stderr.write(`twin up: ${failed.length} services failed to start (${failed.map((f) => f.name).join(', ')}); tearing down\n`);
-    writeState(file, state(false, true));
+    phase = { ready: false, failed: true };
+    save();
     await teardown();
     return 2;
   }
-  writeState(file, state(true, false));
+  phase = { ready: true, failed: false };
+  save();
   io.stdout.write(`${renderStackTable(rows)}\n`);
   io.stderr.write(`twin up: ${rows.length} services up in ${((Date.now() - t0) / 1000).toFixed(1)} s${args.supervise ? '' : '; Ctrl-C stops them'}\n`);
   // Keep health current for `twin status` until stopped.
   const timer = setInterval(() => {
-    void stack.refreshHealth().then(() => !stopping && writeState(file, state(true, false)));
+    void stack.refreshHealth().then(save);
   }, 5_000);
-  await new Promise<void>((resolve) => {
-    const done = () => {
-      clearInterval(timer);
-      resolve();
+  await signals.received;
+  clearInterval(timer);
+  await teardown();
+  return signals.code!;
+}
+
+/**
+ * Waits for the first of STOP_SIGNALS; `code` is then its exit code. Each handler is installed once: a second
+ * Ctrl-C during the teardown gets Node's default (the process dies) and the watchdog reclaims what is left.
+ */
+function stopSignals(): { received: Promise<void>; readonly code: number | undefined; dispose(): void } {
+  let code: number | undefined;
+  let wake = () => {};
+  const received = new Promise<void>((resolve) => (wake = resolve));
+  const handlers = Object.entries(STOP_SIGNALS).map(([signal, exit]) => {
+    const handler = () => {
+      code ??= exit;
+      wake();
     };
-    process.once('SIGINT', done);
-    process.once('SIGTERM', done);
+    process.once(signal, handler);
+    return [signal, handler] as const;
   });
-  return 0;
+  return {
+    received,
+    get code() {
+      return code;
+    },
+    dispose: () => {
+      for (const [signal, handler] of handlers) process.off(signal, handler);
+    },
+  };
+}
+
+/**
+ * Ends what is left of a stack whose supervisor is gone: waits (bounded) for its watchdog to finish its own
+ * reclaim, then ends whatever the state file still records (the watchdog too, if it hangs).
+ */
+async function endRemains(s: StackState): Promise<{ now: Reclaimed; byWatchdog: StackState['reclaimed'] }> {
+  const watchdog = s.owner?.watchdog;
+  const deadline = Date.now() + WATCHDOG_WAIT_MS;
+  while (watchdog && isRunning(watchdog) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
+  const latest = readState(stateFile()) ?? s;
+  const owner = s.owner ?? { processes: [], dirs: [] };
+  const now = reclaim({ ...owner, processes: [...owner.processes, ...(watchdog ? [watchdog] : [])] });
+  return { now, byWatchdog: latest.reclaimed };
+}
+
+/** "reclaimed 9 processes, 3 dirs (412 MiB) of a stack whose supervisor (pid 1234) died", with the watchdog's share. */
+function describeRemains(s: StackState, r: { now: Reclaimed; byWatchdog: StackState['reclaimed'] }): string {
+  const died = `a stack whose supervisor (pid ${s.supervisorPid}) died`;
+  const left = r.now.survivors.length > 0 ? `; still running, not ours to end: pids ${r.now.survivors.join(', ')}` : '';
+  const nowAny = r.now.processes + r.now.dirs > 0;
+  const w = r.byWatchdog;
+  if (!w) return `reclaimed ${describeReclaimed(r.now)} of ${died}${left}`;
+  if (!nowAny) return `its watchdog had reclaimed ${describeReclaimed(w)} of ${died}; nothing was left${left}`;
+  return `reclaimed ${describeReclaimed(r.now)} of ${died}, after its watchdog had reclaimed ${describeReclaimed(w)}${left}`;
 }
 
 async function detach(args: { scenario?: string; version?: string; backends?: BackendChoices }, io: Io, file: string): Promise<number> {
@@ -119,33 +212,55 @@ async function detach(args: { scenario?: string; version?: string; backends?: Ba
   }
 }
 
-/** `twin status [--json]`: the running stack's table, or its rows and endpoints as JSON. */
+/**
+ * `twin status [--json]`: the running stack's table, or its rows and endpoints as JSON. Exit 0 when a stack runs,
+ * 1 when none does (no stack, or its supervisor is gone), with or without `--json`.
+ */
 export async function statusCommand(args: { json: boolean }, io: Io): Promise<number> {
   const s = readState(stateFile());
-  if (!s || !alive(s.supervisorPid)) {
+  if (!s) {
     if (args.json) io.stdout.write(`${JSON.stringify({ running: false, services: [], endpoints: {} }, null, 2)}\n`);
     else io.stderr.write('twin status: no stack is running (start one with `twin up -d`)\n');
-    return args.json ? 0 : 1;
+    return 1;
+  }
+  if (!supervisorRunning(s)) {
+    const left = s.owner ? { processes: findOwned(s.owner).length, dirs: s.owner.dirs.filter(isOwnedDir).length } : { processes: 0, dirs: 0 };
+    if (args.json) {
+      io.stdout.write(`${JSON.stringify({ running: false, supervisor: 'gone', supervisor_pid: s.supervisorPid, reclaimed_by_watchdog: s.reclaimed ?? null, left }, null, 2)}\n`);
+    } else {
+      const reclaimed = s.reclaimed ? `; its watchdog reclaimed ${describeReclaimed(s.reclaimed)}` : '';
+      const remains = left.processes + left.dirs > 0 ? `${left.processes} processes and ${left.dirs} dirs of it are left; \`twin down\` reclaims them` : 'nothing of it is left; `twin down` forgets it';
+      io.stderr.write(`twin status: no stack is running: the supervisor (pid ${s.supervisorPid}) of the stack started at ${s.startedAt} is gone${reclaimed}; ${remains}\n`);
+    }
+    return 1;
   }
   if (args.json) io.stdout.write(`${JSON.stringify({ running: true, version: s.version, supervisor_pid: s.supervisorPid, services: s.rows, endpoints: s.endpoints }, null, 2)}\n`);
   else io.stdout.write(`${renderStackTable(s.rows)}\n`);
   return 0;
 }
 
-/** `twin down`: stops the supervisor (which stops every service and removes its temp dirs). */
+/**
+ * `twin down`: stops the supervisor (which stops every service and removes its temp dirs), then ends anything
+ * it left; for a supervisor that died, reclaims its remains and says what it reclaimed.
+ */
 export async function downCommand(io: Io): Promise<number> {
   const file = stateFile();
   const s = readState(file);
-  if (!s || !alive(s.supervisorPid)) {
-    removeState(file);
+  if (!s) {
     io.stderr.write('twin down: no stack is running\n');
+    return 0;
+  }
+  if (!supervisorRunning(s)) {
+    io.stderr.write(`twin down: ${describeRemains(s, await endRemains(s))}\n`);
+    removeState(file);
     return 0;
   }
   process.kill(s.supervisorPid, 'SIGTERM');
   const deadline = Date.now() + 30_000;
-  while (alive(s.supervisorPid) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 200));
-  if (alive(s.supervisorPid)) process.kill(s.supervisorPid, 'SIGKILL');
+  while (supervisorRunning(s) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 200));
+  if (supervisorRunning(s)) process.kill(s.supervisorPid, 'SIGKILL');
+  const { now } = await endRemains(s);
   removeState(file);
-  io.stderr.write(`twin down: stopped (supervisor pid ${s.supervisorPid})\n`);
+  io.stderr.write(`twin down: stopped (supervisor pid ${s.supervisorPid})${now.processes + now.dirs > 0 ? `; reclaimed ${describeReclaimed(now)} it left` : ''}\n`);
   return 0;
 }

@@ -8,6 +8,7 @@ import { which } from '../process.ts';
 import type { BackendRunner } from '../runner.ts';
 import { makeTempDir, removeDir } from '../temp-dir.ts';
 import { ProviderError } from '../types.ts';
+import { owned } from '../reaper/owned-records.ts';
 
 /** A system `mongod` and its version. */
 export interface MongodBinary {
@@ -65,6 +66,9 @@ export async function startLocalMongo(opts: { bin: MongodBinary; startTimeoutMs:
     await removeDir(tempDir);
     throw err;
   }
+  // mongodb-memory-server spawns mongod itself: recorded here, as startProcess records the others.
+  const mongod = server.instanceInfo?.instance.mongodProcess?.pid;
+  if (mongod !== undefined) owned.process(mongod, `mongod on 127.0.0.1:${port}`);
   let stopping: Promise<void> | undefined;
   const runner: BackendRunner = {
     get pid() {
@@ -75,6 +79,7 @@ export async function startLocalMongo(opts: { bin: MongodBinary; startTimeoutMs:
       stopping ??= (async () => {
         try {
           await server.stop({ doCleanup: false, force: true });
+          if (mongod !== undefined) owned.forget(mongod);
         } finally {
           await removeDir(tempDir);
         }
