@@ -106,7 +106,8 @@ export function parseScenario(text: string, file: string, ctx: ScenarioContext):
   if (shapeIssues.length > 0) throw new ScenarioError(shapeIssues);
   let data: unknown;
   try {
-    data = doc.toJS({ maxAliasCount: LIMITS.yamlAliases.value });
+    // The library counts the anchor itself as the first use: the limit plus one lets exactly the limit of aliases through.
+    data = doc.toJS({ maxAliasCount: LIMITS.yamlAliases.value + 1 });
   } catch (e) {
     // Aliases within the count can still expand past it (an alias of an alias of ...): the library refuses those.
     if (e instanceof ReferenceError) throw new ScenarioError([{ file, line: 1, column: 1, field: '', message: overLimitMessage(LIMITS.yamlAliases, 'the expansion of aliases'), hint: LIMITS.yamlAliases.hint }]);
@@ -178,6 +179,11 @@ function documentShapeIssues(doc: Document, lines: LineCounter, file: string): S
       }
       for (const item of node.items) {
         if (isPair(item)) {
+          // A mapping or list as a key (`? [a, b]`) has no place in a scenario, and JavaScript objects cannot hold it.
+          if (item.key !== null && !isScalar(item.key)) {
+            const pos = lines.linePos(rangeStart(item.key) ?? 0);
+            issues.push({ file, line: pos.line, column: pos.col, field: '', message: 'a key must be a plain name, not a mapping or a list', hint: 'write keys such as `name:`' });
+          }
           stack.push({ node: item.key, depth: depth + 1 });
           stack.push({ node: item.value, depth: depth + 1 });
         } else stack.push({ node: item, depth: depth + 1 });
