@@ -85,10 +85,11 @@ describe('trace files', () => {
 
   it('must stay inside the scenario file\'s folder: ../, absolute paths and links out are refused without reading', () => {
     const hint = 'put the trace beside the scenario file (or in a folder below it) and name it relative to the scenario';
-    for (const path of ['../../../../etc/passwd', '/etc/passwd', '/dev/zero']) {
+    // A path that does not exist outside says the same: the answer must not tell which files exist.
+    for (const path of ['../../../../etc/passwd', '/etc/passwd', '/dev/zero', '../no-such-file-of-the-twin.csv']) {
       const [issue] = issuesOf(write('escape.yaml', traceScenario(path)));
       expect(issue).toMatchObject({ field: 'workload.arrivals.file', line: 4, hint });
-      expect(issue!.message).toContain('outside the scenario file\'s folder');
+      expect(issue!.message).toBe(`cannot read trace file \`${path}\`: the path leads outside the scenario file's folder`);
       expect(issue!.message).not.toContain('root:');
     }
     symlinkSync('/etc/passwd', join(dir, 'link.csv'));
@@ -112,6 +113,7 @@ describe('trace files', () => {
     expect(at.map((i) => i.message).join()).not.toContain(LIMITS.traceFileBytes.name);
     const [past] = issuesOf(write('trace-past.yaml', traceScenario('past.csv')));
     expect(past!.message).toContain(LIMITS.traceFileBytes.name);
+    expect(past!.message).toContain(`the file (${limit + 1} bytes)`); // refused from its size, before reading
     expect(past!.hint).toBe(LIMITS.traceFileBytes.hint);
   });
 

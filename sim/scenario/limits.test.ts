@@ -83,6 +83,10 @@ describe('scenario limits: at the limit and one past it', () => {
     const expects = (count: number) => `expect:\n  - { metric: builds.lost, max: &zero 0 }\n${list(count, () => '  - { metric: builds.stuck, max: *zero }')}\n`;
     expectAccepted(scenario({ extra: expects(n) }));
     expectRefusedFor(scenario({ extra: expects(n + 1) }), 'yamlAliases');
+    // Located at the alias past the limit (the last line), not only at the start of the file.
+    const text = scenario({ extra: expects(n + 1) });
+    const o = outcome(text);
+    if (!o.ok) expect(o.error.issues[0]).toMatchObject({ line: text.trimEnd().split('\n').length, message: `alias number ${n + 1} is over the limit max_yaml_aliases (100 aliases)` });
   });
 
   it('max_yaml_aliases also bounds the expansion of nested aliases (a billion laughs)', () => {

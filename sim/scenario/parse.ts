@@ -10,7 +10,8 @@ import type { SettledResourceClass, SettledScenario } from './settled.ts';
 import { settle } from './settle.ts';
 import { didYouMean, suggest } from '../util/suggest.ts';
 import { formatDurationMs, parseDurationMs } from '../util/duration.ts';
-import { reportPaths, isDurationMetric, getPath, leafPaths } from '../report/paths.ts';
+import { reportPaths, isDurationMetric, getPath, normalizePath } from '../report/paths.ts';
+import { SELF_REFERENTIAL } from '../report/expectations.ts';
 import { sampleReport } from '../report/sample.ts';
 import { parseTrace, TraceParseError } from '../models/workload/trace-file.ts';
 
@@ -177,15 +178,16 @@ function documentShapeIssues(doc: Document, lines: LineCounter, file: string): S
         issueAt(node, LIMITS.yamlDepth, `nesting ${depth + 1} levels deep`);
         continue;
       }
-      for (const item of node.items) {
+      // Pushed last to first, so that nodes are visited in document order (the alias past the limit is the last).
+      for (const item of [...node.items].reverse()) {
         if (isPair(item)) {
           // A mapping or list as a key (`? [a, b]`) has no place in a scenario, and JavaScript objects cannot hold it.
           if (item.key !== null && !isScalar(item.key)) {
             const pos = lines.linePos(rangeStart(item.key) ?? 0);
             issues.push({ file, line: pos.line, column: pos.col, field: '', message: 'a key must be a plain name, not a mapping or a list', hint: 'write keys such as `name:`' });
           }
-          stack.push({ node: item.key, depth: depth + 1 });
           stack.push({ node: item.value, depth: depth + 1 });
+          stack.push({ node: item.key, depth: depth + 1 });
         } else stack.push({ node: item, depth: depth + 1 });
       }
     }
@@ -537,9 +539,9 @@ function expectationTypeProblem(e: RawExpectation, samplePath: string): { op: 'e
   if (!lookup.found) return undefined;
   const value = lookup.value;
   const metric = truncateEcho(e.metric);
-  if (value !== null && typeof value === 'object') {
-    const op = e.equals !== undefined ? 'equals' : e.max !== undefined ? 'max' : 'min';
-    return { op, message: `\`${metric}\` is ${Array.isArray(value) ? 'a list' : 'a group of fields'}, not a value`, hint: `name one of its fields, e.g. \`${metric}.${leafPaths(value)[0] ?? '0'}\`` };
+  const op = e.equals !== undefined ? 'equals' : e.max !== undefined ? 'max' : 'min';
+  if (SELF_REFERENTIAL.includes(normalizePath(e.metric).split('.')[0] ?? '')) {
+    return { op, message: `\`${metric}\` is decided by the expectations themselves`, hint: 'name a measured field, e.g. builds.lost' };
   }
   const kind = typeof value;
   if (e.equals !== undefined) {
@@ -550,7 +552,6 @@ function expectationTypeProblem(e: RawExpectation, samplePath: string): { op: 'e
     }
     return undefined;
   }
-  const op = e.max !== undefined ? 'max' : 'min';
   if (value !== null && kind !== 'number') return { op, message: `\`${metric}\` is a ${kind}, not a number: \`${op}\` cannot compare it`, hint: 'use `equals` for it' };
   return undefined;
 }
