@@ -1,6 +1,8 @@
+import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { parseScenario, ScenarioError } from './parse.ts';
-import { LIMITS, type LimitKey } from './limits.ts';
+import { LIMITS, type Limit, type LimitKey } from './limits.ts';
+import { formatDurationMs } from '../util/duration.ts';
 import { fixtureContext } from '../../harness/scenario/load.ts';
 import { loadProfile } from '../../fixtures/load.ts';
 import { runScenario, RunLimitError } from '../run.ts';
@@ -268,5 +270,20 @@ describe('max_run_events', () => {
     expect(issue.message).toContain(LIMITS.runEvents.name);
     expect(issue.message).toContain(`${events - 1} events`);
     expect(issue.hint).toBe(LIMITS.runEvents.hint);
+  });
+});
+
+describe('the limits table of sim/README.md', () => {
+  it('lists every limit with its value', () => {
+    const readme = readFileSync(new URL('../README.md', import.meta.url), 'utf8');
+    const rows = readme.split('\n').filter((l) => l.startsWith('| `max_'));
+    const all: Limit[] = Object.values(LIMITS);
+    expect(rows.length).toBe(all.length);
+    for (const l of all) {
+      const row = rows.find((r) => r.startsWith(`| \`${l.name}\` |`));
+      expect(row, l.name).toBeDefined();
+      const value = l.unit === 'ms' ? formatDurationMs(l.value) : l.value.toLocaleString('en');
+      expect(row!.split('|')[2]!.trim().split(' ')[0]).toBe(value);
+    }
   });
 });
