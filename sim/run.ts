@@ -18,6 +18,7 @@ export class RunLimitError extends ScenarioError {
     readonly eventsFired: number,
     readonly virtualMs: number,
     readonly maxEvents: number,
+    readonly baseline: boolean,
   ) {
     const limit = maxEvents === LIMITS.runEvents.value ? LIMITS.runEvents : { ...LIMITS.runEvents, value: maxEvents };
     super([
@@ -26,7 +27,7 @@ export class RunLimitError extends ScenarioError {
         line: 1,
         column: 1,
         field: '',
-        message: `${overLimitMessage(limit, `the run (${eventsFired} events by ${formatDurationMs(virtualMs)} of virtual time)`)}: it was stopped and has no report`,
+        message: `${overLimitMessage(limit, `the ${baseline ? 'fault-free baseline run' : 'run'} (${eventsFired} events by ${formatDurationMs(virtualMs)} of virtual time)`)}: it was stopped and has no report`,
         hint: LIMITS.runEvents.hint,
       },
     ]);
@@ -35,8 +36,8 @@ export class RunLimitError extends ScenarioError {
 }
 
 /** Throws RunLimitError when a twin stopped at its event limit rather than at the end of the scenario. */
-function checkCompleted(twin: Twin, scenario: SettledScenario, maxEvents: number | undefined): void {
-  if (twin.endReason === 'max-events') throw new RunLimitError(scenario, twin.sim.eventsFired, twin.sim.nowMs, maxEvents ?? LIMITS.runEvents.value);
+function checkCompleted(twin: Twin, scenario: SettledScenario, opts: TwinOptions): void {
+  if (twin.endReason === 'max-events') throw new RunLimitError(scenario, twin.sim.eventsFired, twin.sim.nowMs, opts.maxEvents ?? LIMITS.runEvents.value, opts.withoutFaults === true);
 }
 
 /**
@@ -64,17 +65,20 @@ export function runScenarioDetailed(scenario: SettledScenario, profile: Profile,
  * (a live run is classified against the same simulated baseline).
  */
 export function runWithBaseline(scenario: SettledScenario, profile: Profile, opts: Pick<TwinOptions, 'onProgress' | 'maxEvents'> = {}): RunOutput & { baseline: Report | undefined } {
-  const twin = new Twin(scenario, profile, opts);
-  twin.run();
-  checkCompleted(twin, scenario, opts.maxEvents);
-  const files = { 'nomad-status.txt': twin.nomadStatusText };
-  if (scenario.faults.length === 0) return { report: buildReport(twin), files, baseline: undefined };
-
-  const baselineTwin = new Twin(scenario, profile, { ...(opts.maxEvents ? { maxEvents: opts.maxEvents } : {}), withoutFaults: true });
-  baselineTwin.run();
-  checkCompleted(baselineTwin, scenario, opts.maxEvents);
-  const report = buildReport(twin);
-  const baseline = buildReport(baselineTwin);
+  const { report, files } = runOnce(scenario, profile, opts);
+  if (scenario.faults.length === 0) return { report, files, baseline: undefined };
+  const baseline = runOnce(scenario, profile, { ...(opts.maxEvents ? { maxEvents: opts.maxEvents } : {}), withoutFaults: true }).report;
   const { severity, because } = classify(report, baseline);
   return { report: withSeverity(report, severity, because, scenario.expect), files, baseline };
+}
+
+/**
+ * One run, reduced to its report and files before returning, so that its Twin (every build of the run) is
+ * garbage before the baseline starts: a run with faults then peaks at one run's memory, not two.
+ */
+function runOnce(scenario: SettledScenario, profile: Profile, opts: TwinOptions): RunOutput {
+  const twin = new Twin(scenario, profile, opts);
+  twin.run();
+  checkCompleted(twin, scenario, opts);
+  return { report: buildReport(twin), files: { 'nomad-status.txt': twin.nomadStatusText } };
 }

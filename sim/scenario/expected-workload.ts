@@ -1,4 +1,6 @@
 import type { ArrivalSpec, JobTemplate, ScheduledWorkflow } from '../models/workload/types.ts';
+import { meanDurationMs } from '../models/workload/durations.ts';
+import type { SettledScenario } from './settled.ts';
 
 const HOUR_MS = 3_600_000;
 const DAY_MS = 86_400_000;
@@ -9,6 +11,12 @@ export interface ExpectedWorkload {
   builds: number;
   /** Nomad tasks: each push's workflow jobs times their parallelism, weighted by the job mix. */
   tasks: number;
+  /**
+   * Builds that cannot have run by the end of the duration because the fleet is too small (a fluid estimate:
+   * the CPU and memory the builds ask for against what the clients offer after the reservation). A queued
+   * build costs about three times the memory of one that ran.
+   */
+  queuedBuilds: number;
 }
 
 /**
@@ -41,9 +49,15 @@ export function scheduledRuns(s: ScheduledWorkflow, durationMs: number): number 
   return Math.floor((durationMs - 1 - s.firstAtMs) / s.everyMs) + 1;
 }
 
-export function expectedWorkload(w: { arrivals: ArrivalSpec; jobs: readonly JobTemplate[]; scheduled: readonly ScheduledWorkflow[] }, durationMs: number): ExpectedWorkload {
+/** The work a settled scenario asks for, before it runs. */
+export function expectedWorkload(s: SettledScenario): ExpectedWorkload {
+  const w = s.workload;
+  const durationMs = s.durationMs;
+  const classOf = (t: JobTemplate) => s.topology.resourceClasses[`${t.executor === 'machine' ? 'machine' : 'docker'}:${t.resourceClass}`];
   const buildsPer = (t: JobTemplate): number => t.workflowJobs;
   const tasksPer = (t: JobTemplate): number => t.workflowJobs * t.parallelism;
+  const cpuMsPer = (t: JobTemplate): number => tasksPer(t) * meanDurationMs(t.duration) * (classOf(t)?.cpuMilli ?? 0);
+  const memMsPer = (t: JobTemplate): number => tasksPer(t) * meanDurationMs(t.duration) * (classOf(t)?.memoryMb ?? 0);
   // A trace may name templates directly; then the largest template is the honest bound, else the weighted mean.
   const perPush = (f: (t: JobTemplate) => number): number => {
     const total = w.jobs.reduce((a, t) => a + t.weight, 0);
@@ -53,11 +67,21 @@ export function expectedWorkload(w: { arrivals: ArrivalSpec; jobs: readonly JobT
   const pushes = expectedArrivals(w.arrivals, durationMs);
   let builds = pushes * perPush(buildsPer);
   let tasks = pushes * perPush(tasksPer);
-  for (const s of w.scheduled) {
-    const runs = scheduledRuns(s, durationMs);
-    const template = w.jobs[s.job];
-    builds += runs * (template ? buildsPer(template) : 1);
-    tasks += runs * (template ? tasksPer(template) : 1);
+  let cpuMs = pushes * perPush(cpuMsPer);
+  let memMs = pushes * perPush(memMsPer);
+  for (const sch of w.scheduled) {
+    const runs = scheduledRuns(sch, durationMs);
+    const t = w.jobs[sch.job];
+    if (t === undefined) continue;
+    builds += runs * buildsPer(t);
+    tasks += runs * tasksPer(t);
+    cpuMs += runs * cpuMsPer(t);
+    memMs += runs * memMsPer(t);
   }
-  return { builds, tasks };
+  const c = s.topology.nomadClients;
+  const supplyCpuMs = c.count * (c.cpus - 2) * 1000 * durationMs;
+  const supplyMemMs = c.count * (c.memoryGb - 4) * 1024 * durationMs;
+  const load = Math.max(supplyCpuMs > 0 ? cpuMs / supplyCpuMs : cpuMs > 0 ? Infinity : 0, supplyMemMs > 0 ? memMs / supplyMemMs : memMs > 0 ? Infinity : 0);
+  const queuedBuilds = load > 1 ? builds * (1 - 1 / load) : 0;
+  return { builds, tasks, queuedBuilds };
 }

@@ -196,27 +196,45 @@ describe('scenario limits: at the limit and one past it', () => {
     expectRefusedFor(scenario({ jobs: `    - { duration: 5m }\n${schedules(max + 1)}` }), 'scheduled');
   });
 
+  // A fleet that runs everything it is given, so that only the build count is at stake.
+  const bigFleet = '  nomad_clients: { count: 10000, cpus: 64, memory_gb: 128 }';
+
   it('max_simulated_builds: the rate integrated over the duration, times the workflow jobs', () => {
-    expect(LIMITS.simulatedBuilds.value).toBe(300_000);
-    expectAccepted(scenario({ duration: '4h', arrivals: '{ kind: poisson, rate_per_hour: 75000 }' }));
-    expectRefusedFor(scenario({ duration: '4h1ms', arrivals: '{ kind: poisson, rate_per_hour: 75000 }' }), 'simulatedBuilds');
+    expect(LIMITS.simulatedBuilds.value).toBe(600_000);
+    expectAccepted(scenario({ topology: bigFleet, duration: '6h', arrivals: '{ kind: poisson, rate_per_hour: 100000 }' }));
+    expectRefusedFor(scenario({ topology: bigFleet, duration: '6h1ms', arrivals: '{ kind: poisson, rate_per_hour: 100000 }' }), 'simulatedBuilds');
     // A rate within its own limit is refused over a long duration, and workflow jobs count as builds.
-    expectRefusedFor(scenario({ duration: '90d', arrivals: '{ kind: poisson, rate_per_hour: 200 }' }), 'simulatedBuilds');
-    expectAccepted(scenario({ duration: '4h', arrivals: '{ kind: poisson, rate_per_hour: 3750 }', jobs: '    - { duration: 5m, workflow_jobs: 20 }' }));
-    expectRefusedFor(scenario({ duration: '4h', arrivals: '{ kind: poisson, rate_per_hour: 3750 }', jobs: '    - { duration: 5m, workflow_jobs: 21 }' }), 'simulatedBuilds');
+    expectRefusedFor(scenario({ topology: bigFleet, duration: '90d', arrivals: '{ kind: poisson, rate_per_hour: 300 }' }), 'simulatedBuilds');
+    expectAccepted(scenario({ topology: bigFleet, duration: '4h', arrivals: '{ kind: poisson, rate_per_hour: 3750 }', jobs: '    - { duration: 5m, workflow_jobs: 40 }' }));
+    expectRefusedFor(scenario({ topology: bigFleet, duration: '4h', arrivals: '{ kind: poisson, rate_per_hour: 3750 }', jobs: '    - { duration: 5m, workflow_jobs: 41 }' }), 'simulatedBuilds');
     // Every arrival kind is counted: a month of diurnal peaks, bursts, scheduled workflows.
-    expectRefusedFor(scenario({ duration: '30d', arrivals: '{ kind: diurnal, peak_per_hour: 100000 }' }), 'simulatedBuilds');
-    expectRefusedFor(scenario({ duration: '30d', arrivals: '{ kind: burst, base_per_hour: 0, burst_per_hour: 100000, every: 1h, length: 10m }' }), 'simulatedBuilds');
+    expectRefusedFor(scenario({ topology: bigFleet, duration: '30d', arrivals: '{ kind: diurnal, peak_per_hour: 100000 }' }), 'simulatedBuilds');
+    expectRefusedFor(scenario({ topology: bigFleet, duration: '30d', arrivals: '{ kind: burst, base_per_hour: 0, burst_per_hour: 100000, every: 1h, length: 10m }' }), 'simulatedBuilds');
     expectRefusedFor(
-      scenario({ duration: '90d', arrivals: '{ kind: poisson, rate_per_hour: 1 }', jobs: `    - { duration: 5m, workflow_jobs: 50 }\n  scheduled:\n    - { job: 0, every: 1m }` }),
+      scenario({ topology: bigFleet, duration: '90d', arrivals: '{ kind: poisson, rate_per_hour: 1 }', jobs: `    - { duration: 5m, workflow_jobs: 50 }\n  scheduled:\n    - { job: 0, every: 1m }` }),
       'simulatedBuilds',
     );
   });
 
+  it('max_queued_builds: builds the fleet cannot run before the end', () => {
+    expect(LIMITS.queuedBuilds.value).toBe(300_000);
+    // No clients: every build waits.
+    const noFleet = '  nomad_clients: { count: 0 }';
+    expectAccepted(scenario({ topology: noFleet, duration: '4h', arrivals: '{ kind: poisson, rate_per_hour: 75000 }' }));
+    expectRefusedFor(scenario({ topology: noFleet, duration: '4h1ms', arrivals: '{ kind: poisson, rate_per_hour: 75000 }' }), 'queuedBuilds');
+    // One 8-CPU client (6 usable) against 2-CPU jobs of 6 minutes runs 3 at a time, 30 an hour, 120 in 4 h:
+    // all builds but those 120 wait, so 300,120 builds (75,030 an hour) are exactly at the limit.
+    const oneClient = '  nomad_clients: { count: 1, cpus: 8, memory_gb: 32 }';
+    expectAccepted(scenario({ topology: oneClient, duration: '4h', arrivals: '{ kind: poisson, rate_per_hour: 75029 }', jobs: '    - { duration: 6m }' }));
+    expectRefusedFor(scenario({ topology: oneClient, duration: '4h', arrivals: '{ kind: poisson, rate_per_hour: 75031 }', jobs: '    - { duration: 6m }' }), 'queuedBuilds');
+    // The same load on a fleet that keeps up is not refused for waiting.
+    expectAccepted(scenario({ topology: '  nomad_clients: { count: 2000, cpus: 64, memory_gb: 128 }', duration: '4h', arrivals: '{ kind: poisson, rate_per_hour: 100000 }', jobs: '    - { duration: 6m }' }));
+  });
+
   it('max_simulated_tasks: builds times parallelism', () => {
     expect(LIMITS.simulatedTasks.value).toBe(3_000_000);
-    expectAccepted(scenario({ duration: '3h', arrivals: '{ kind: poisson, rate_per_hour: 1000 }', jobs: '    - { duration: 5m, parallelism: 1000 }' }));
-    expectRefusedFor(scenario({ duration: '3h1ms', arrivals: '{ kind: poisson, rate_per_hour: 1000 }', jobs: '    - { duration: 5m, parallelism: 1000 }' }), 'simulatedTasks');
+    expectAccepted(scenario({ topology: bigFleet, duration: '3h', arrivals: '{ kind: poisson, rate_per_hour: 1000 }', jobs: '    - { duration: 5m, parallelism: 1000 }' }));
+    expectRefusedFor(scenario({ topology: bigFleet, duration: '3h1ms', arrivals: '{ kind: poisson, rate_per_hour: 1000 }', jobs: '    - { duration: 5m, parallelism: 1000 }' }), 'simulatedTasks');
   });
 
   it('max_trace_rows', () => {
@@ -270,6 +288,17 @@ describe('max_run_events', () => {
     expect(issue.message).toContain(LIMITS.runEvents.name);
     expect(issue.message).toContain(`${events - 1} events`);
     expect(issue.hint).toBe(LIMITS.runEvents.hint);
+  });
+
+  it('bounds the fault-free baseline too', () => {
+    // Stopping frontend for good drops every later webhook: the run fires fewer events than its baseline.
+    const text = scenario({ duration: '30m', arrivals: '{ kind: poisson, rate_per_hour: 600 }', extra: 'faults:\n  - { at: 1m, action: stop, target: frontend }\n' });
+    const stopped = parseScenario(text, 'events.yaml', ctx);
+    const runEvents = runScenario(stopped, profile).engine.events;
+    const baselineEvents = runScenario({ ...stopped, faults: [] }, profile).engine.events;
+    expect(baselineEvents).toBeGreaterThan(runEvents);
+    expect(() => runScenario(stopped, profile, { maxEvents: runEvents })).toThrow(/the fault-free baseline run \(\d+ events/);
+    expect(runScenario(stopped, profile, { maxEvents: baselineEvents }).engine.events).toBe(runEvents);
   });
 });
 

@@ -46,11 +46,16 @@ export const LIMITS = {
   scheduled: limit('max_scheduled_workflows', 100, 'schedules', 'merge schedules of the same job'),
   /**
    * Builds the workload is expected to trigger: arrivals (the rate integrated over the duration) and scheduled
-   * workflows, times their workflow jobs. Measured peak RSS of `twin run` with every build queued behind one
-   * client: 20,000 builds 309 MB, 80,000 builds 582 MB, so about 4.6 KB a build over a 220 MB base; 300,000
-   * builds stay near 1.6 GB, under 2 GB.
+   * workflows, times their workflow jobs. Builds that run cost little: the benchmark week (504,874 builds on
+   * 200 clients) peaks under 1 GB, about 1.5 KB a build; 600,000 admit it with a margin.
    */
-  simulatedBuilds: limit('max_simulated_builds', 300_000, 'builds', 'lower the rate, the duration or workflow_jobs: the run keeps every build in memory'),
+  simulatedBuilds: limit('max_simulated_builds', 600_000, 'builds', 'lower the rate, the duration or workflow_jobs: the run keeps every build in memory'),
+  /**
+   * Builds the fleet cannot run before the end (a fluid estimate of CPU and memory demand against supply).
+   * A waiting build costs about 4.7 KB: 297,257 builds queued behind one client peaked at 1.62 GB RSS
+   * (20,000: 309 MB; 80,000: 582 MB), so 300,000 waiting plus 300,000 more that ran stay near 2 GB.
+   */
+  queuedBuilds: limit('max_queued_builds', 300_000, 'builds', 'add Nomad clients (topology.nomad_clients.count), or lower the rate or the duration'),
   /**
    * Nomad tasks (builds × parallelism). Tasks cost time, not memory: 480,000 tasks took 1.03 M events and
    * about 8 s more than a small run, so 3,000,000 stay near a minute.
@@ -62,7 +67,7 @@ export const LIMITS = {
   traceRows: limit('max_trace_rows', 300_000, 'rows', 'trim the trace or split it into several scenarios'),
   /**
    * Engine events of one run (each of the run and its fault-free baseline); past it the run stops with an error.
-   * A build takes about 7 events and a task 2, so a run at both limits above needs about 8 M: 20 M is the margin.
+   * A build takes about 7 events and a task 2, so a run at the build and task limits needs about 10 M: twice that.
    */
   runEvents: limit('max_run_events', 20_000_000, 'events', 'lower the rate, the duration or the number of faults'),
 } as const satisfies Record<string, Limit>;

@@ -577,11 +577,15 @@ function actionTargetProblem(action: string, target: string): { message: string;
  */
 function settledIssues(s: SettledScenario, at: Locator): ScenarioIssue[] {
   const issues: ScenarioIssue[] = [];
-  const work = expectedWorkload(s.workload, s.durationMs);
+  const work = expectedWorkload(s);
   const arrivalsPath = ['workload', 'arrivals'];
   const rounded = (n: number) => Math.round(n).toLocaleString('en');
   if (work.builds > LIMITS.simulatedBuilds.value) {
     issues.push(at.issue(arrivalsPath, overLimitMessage(LIMITS.simulatedBuilds, `about ${rounded(work.builds)} builds over ${formatDurationMs(s.durationMs)}`), LIMITS.simulatedBuilds.hint));
+  } else if (work.queuedBuilds > LIMITS.queuedBuilds.value) {
+    issues.push(
+      at.issue(arrivalsPath, overLimitMessage(LIMITS.queuedBuilds, `about ${rounded(work.queuedBuilds)} builds left waiting for the ${s.topology.nomadClients.count} Nomad clients`), LIMITS.queuedBuilds.hint),
+    );
   } else if (work.tasks > LIMITS.simulatedTasks.value) {
     issues.push(at.issue(arrivalsPath, overLimitMessage(LIMITS.simulatedTasks, `about ${rounded(work.tasks)} tasks over ${formatDurationMs(s.durationMs)}`), LIMITS.simulatedTasks.hint));
   }
