@@ -46,14 +46,14 @@ export const LIMITS = {
   scheduled: limit('max_scheduled_workflows', 100, 'schedules', 'merge schedules of the same job'),
   /**
    * Builds the workload is expected to trigger: arrivals (the rate integrated over the duration) and scheduled
-   * workflows, times their workflow jobs. Builds that run cost little: the benchmark week (504,874 builds on
-   * 200 clients) peaks under 1 GB, about 1.5 KB a build; 600,000 admit it with a margin.
+   * workflows, times their workflow jobs. A build that runs is released when it ends: the benchmark week
+   * (504,874 builds on 200 clients) peaked at 271 MB RSS in 23 s; 600,000 admit it with a margin and bound time.
    */
   simulatedBuilds: limit('max_simulated_builds', 600_000, 'builds', 'lower the rate, the duration or workflow_jobs: the run keeps every build in memory'),
   /**
    * Builds the fleet cannot run before the end (a fluid estimate of CPU and memory demand against supply).
    * A waiting build costs about 4.7 KB: 297,257 builds queued behind one client peaked at 1.62 GB RSS
-   * (20,000: 309 MB; 80,000: 582 MB), so 300,000 waiting plus 300,000 more that ran stay near 2 GB.
+   * (20,000: 309 MB; 80,000: 582 MB), so 300,000 waiting stay near 1.7 GB, under 2 GB.
    */
   queuedBuilds: limit('max_queued_builds', 300_000, 'builds', 'add Nomad clients (topology.nomad_clients.count), or lower the rate or the duration'),
   /**
