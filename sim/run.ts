@@ -4,11 +4,47 @@ import { classify } from './severity.ts';
 import type { Report } from './report/types.ts';
 import type { SettledScenario } from './scenario/settled.ts';
 import type { Profile } from '../fixtures/schema.ts';
+import { ScenarioError } from './scenario/parse.ts';
+import { LIMITS, overLimitMessage } from './scenario/limits.ts';
+import { formatDurationMs } from './util/duration.ts';
+
+/**
+ * A run that hit its event limit (`max_run_events`): its report would be cut short, so there is none. A kind
+ * of ScenarioError, so the CLI reports it like bad input (exit 2, no stack trace).
+ */
+export class RunLimitError extends ScenarioError {
+  constructor(
+    scenario: SettledScenario,
+    readonly eventsFired: number,
+    readonly virtualMs: number,
+    readonly maxEvents: number,
+    readonly baseline: boolean,
+  ) {
+    const limit = maxEvents === LIMITS.runEvents.value ? LIMITS.runEvents : { ...LIMITS.runEvents, value: maxEvents };
+    super([
+      {
+        file: scenario.file,
+        line: 1,
+        column: 1,
+        field: '',
+        message: `${overLimitMessage(limit, `the ${baseline ? 'fault-free baseline run' : 'run'} (${eventsFired} events by ${formatDurationMs(virtualMs)} of virtual time)`)}: it was stopped and has no report`,
+        hint: LIMITS.runEvents.hint,
+      },
+    ]);
+    this.name = 'RunLimitError';
+  }
+}
+
+/** Throws RunLimitError when a twin stopped at its event limit rather than at the end of the scenario. */
+function checkCompleted(twin: Twin, scenario: SettledScenario, opts: TwinOptions): void {
+  if (twin.endReason === 'max-events') throw new RunLimitError(scenario, twin.sim.eventsFired, twin.sim.nowMs, opts.maxEvents ?? LIMITS.runEvents.value, opts.withoutFaults === true);
+}
 
 /**
  * Runs a settled scenario in simulation and returns its report. With faults, the same scenario and seed is
  * also run without them (the baseline) and the difference is classified into the observed severity.
  */
+/** Throws RunLimitError when the run (or its baseline) hits the event limit. */
 export function runScenario(scenario: SettledScenario, profile: Profile, opts: Pick<TwinOptions, 'onProgress' | 'maxEvents'> = {}): Report {
   return runScenarioDetailed(scenario, profile, opts).report;
 }
@@ -32,15 +68,20 @@ export function runScenarioDetailed(scenario: SettledScenario, profile: Profile,
  * (a live run is classified against the same simulated baseline).
  */
 export function runWithBaseline(scenario: SettledScenario, profile: Profile, opts: RunProgressOptions = {}): RunOutput & { baseline: Report | undefined } {
-  const twin = new Twin(scenario, profile, { ...(opts.onProgress ? { onProgress: opts.onProgress } : {}), ...(opts.maxEvents ? { maxEvents: opts.maxEvents } : {}) });
-  twin.run();
-  const files = { 'nomad-status.txt': twin.nomadStatusText };
-  if (scenario.faults.length === 0) return { report: buildReport(twin), files, baseline: undefined };
-
-  const baselineTwin = new Twin(scenario, profile, { ...(opts.maxEvents ? { maxEvents: opts.maxEvents } : {}), ...(opts.onBaselineProgress ? { onProgress: opts.onBaselineProgress } : {}), withoutFaults: true });
-  baselineTwin.run();
-  const report = buildReport(twin);
-  const baseline = buildReport(baselineTwin);
+  const { report, files } = runOnce(scenario, profile, { ...(opts.onProgress ? { onProgress: opts.onProgress } : {}), ...(opts.maxEvents ? { maxEvents: opts.maxEvents } : {}) });
+  if (scenario.faults.length === 0) return { report, files, baseline: undefined };
+  const baseline = runOnce(scenario, profile, { ...(opts.maxEvents ? { maxEvents: opts.maxEvents } : {}), ...(opts.onBaselineProgress ? { onProgress: opts.onBaselineProgress } : {}), withoutFaults: true }).report;
   const { severity, because } = classify(report, baseline);
   return { report: withSeverity(report, severity, because, scenario.expect), files, baseline };
+}
+
+/**
+ * One run, reduced to its report and files before returning, so that its Twin (every build of the run) is
+ * garbage before the baseline starts: a run with faults then peaks at one run's memory, not two.
+ */
+function runOnce(scenario: SettledScenario, profile: Profile, opts: TwinOptions): RunOutput {
+  const twin = new Twin(scenario, profile, opts);
+  twin.run();
+  checkCompleted(twin, scenario, opts);
+  return { report: buildReport(twin), files: { 'nomad-status.txt': twin.nomadStatusText } };
 }

@@ -34,10 +34,11 @@ import { formatDurationMs } from './util/duration.ts';
 import type { SettledScenario } from './scenario/settled.ts';
 import type { Profile } from '../fixtures/schema.ts';
 import { METRICS, reportServerPoll } from './metrics/metric-names.ts';
+import { LIMITS } from './scenario/limits.ts';
 
 /** Options of one simulated run. */
 export interface TwinOptions {
-  /** Hard bound on events (a runaway model stops with a typed reason instead of hanging). */
+  /** Hard bound on events (a runaway model stops with a typed reason instead of hanging); default `max_run_events`. */
   maxEvents?: number;
   /** Called now and then with progress in virtual time (for a progress indicator); must not affect the run. */
   onProgress?: (virtualMs: number, endMs: number) => void;
@@ -188,7 +189,7 @@ export class Twin {
     this.every(UiTraffic.intervalMs, this.ui.tick, scenario.durationMs);
     this.cron.schedule(scenario.workload.scheduled, scenario.durationMs);
 
-    const maxEvents = this.opts.maxEvents ?? 500_000_000;
+    const maxEvents = this.opts.maxEvents ?? LIMITS.runEvents.value;
     const progressStepMs = Math.max(60_000, Math.floor(endMs / 200));
     let nextProgressMs = 0;
     for (;;) {

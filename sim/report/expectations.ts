@@ -20,7 +20,7 @@ export interface Expectation {
 }
 
 /** Fields whose value depends on the expectations themselves; naming them in `expect` is circular. */
-const SELF_REFERENTIAL = ['passed', 'expectations'];
+export const SELF_REFERENTIAL = ['passed', 'expectations'];
 
 /** Checks every expectation against a report, in order. */
 export function evaluateExpectations(report: object, expectations: readonly Expectation[]): ExpectationResult[] {

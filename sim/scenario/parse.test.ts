@@ -108,4 +108,79 @@ describe('parseScenario', () => {
     const s = parseScenario(`${BASE}faults:\n  - { at: 10m, action: kill, target: picard-output-processor, for: 5m }\n`, 'x.yaml', ctx);
     expect(s.faults[0]).toMatchObject({ target: 'output-processor', writtenTarget: 'picard-output-processor', atMs: 600_000, forMs: 300_000 });
   });
+
+  it('refuses what the models cannot run, where it is written: the crashers of `run` that `validate` used to accept', () => {
+    const arrivals = (a: string) => BASE.replace('{ kind: poisson, rate_per_hour: 60 }', a);
+    const job = (d: string) => BASE.replace('{ duration: 5m }', `{ duration: ${d} }`);
+    const cases: [string, string, string][] = [
+      [arrivals('{ kind: diurnal, peak_per_hour: 100, width: 0 }'), 'workload.arrivals.width', 'must be above 0'],
+      [arrivals('{ kind: burst, base_per_hour: 1, burst_per_hour: 9, every: 0, length: 0 }'), 'workload.arrivals.every', 'must be above 0'],
+      [arrivals('{ kind: burst, base_per_hour: 1, burst_per_hour: 9, every: 10m, length: 10m1ms }'), 'workload.arrivals.length', 'bursts would overlap'],
+      [job('{ median: 0, p95: 1m }'), 'workload.jobs[0].duration.median', 'must be above 0'],
+      [job('{ dist: lognormal, median: 0ms, p95: 1m }'), 'workload.jobs[0].duration.median', 'must be above 0'],
+      [job('{ median: 2m, p95: 1m }'), 'workload.jobs[0].duration.p95', 'greater than the median'],
+      [job('{ dist: exponential, mean: 0 }'), 'workload.jobs[0].duration.mean', 'must be above 0'],
+      [job('{ dist: uniform, min: 2m, max: 1m }'), 'workload.jobs[0].duration.max', 'at least min'],
+      [`${BASE}topology: { services_machine: { disk_gb: 10, disk_free_gb: 11 } }\n`, 'topology.services_machine.disk_free_gb', 'more than the volume'],
+      [`${BASE}topology: { services_machine: { disk_gb: 10, rabbitmq_disk_limit_gb: 11 } }\n`, 'topology.services_machine.rabbitmq_disk_limit_gb', 'more than the volume'],
+    ];
+    for (const [text, field, says] of cases) {
+      const [issue, ...rest] = issuesOf(text);
+      expect(rest).toEqual([]);
+      expect(issue!.field).toBe(field);
+      expect(issue!.message).toContain(says);
+      expect(issue!.line).toBeGreaterThan(1);
+    }
+    // At the edge: a burst filling its whole period, the smallest width, a median just under p95 all run.
+    expect(() => parseScenario(arrivals('{ kind: burst, base_per_hour: 1, burst_per_hour: 9, every: 10m, length: 10m }'), 'x.yaml', ctx)).not.toThrow();
+    expect(() => parseScenario(arrivals('{ kind: diurnal, peak_per_hour: 100, width: 1ms }'), 'x.yaml', ctx)).not.toThrow();
+    expect(() => parseScenario(job('{ median: 1ms, p95: 2ms }'), 'x.yaml', ctx)).not.toThrow();
+  });
+
+  it('a bare number is whole milliseconds, and a fraction says so with a hint', () => {
+    expect(parseScenario(BASE.replace('duration: 1h', 'duration: 3600000'), 'x.yaml', ctx).durationMs).toBe(3_600_000);
+    const [issue] = issuesOf(BASE.replace('duration: 1h', 'duration: 1.5'));
+    expect(issue).toMatchObject({ field: 'duration', line: 2, message: '`1.5` is not a whole number of milliseconds: a bare number is milliseconds' });
+    expect(issue!.hint).toContain('1.5h');
+  });
+
+  it('checks each expectation\'s value against its metric\'s type', () => {
+    const expectOf = (e: string) => issuesOf(`${BASE}expect:\n  - ${e}\n`);
+    expect(expectOf('{ metric: builds.lost, equals: none }')[0]).toMatchObject({ field: 'expect[0].equals', message: '`builds.lost` is a number, but the expected value `none` is a string' });
+    expect(expectOf('{ metric: builds.lost, equals: true }')[0]!.message).toContain('is a boolean');
+    expect(expectOf('{ metric: observed_severity, max: 3 }')[0]).toMatchObject({ field: 'expect[0].max', message: '`observed_severity` is a string, not a number: `max` cannot compare it' });
+    expect(expectOf('{ metric: passed, equals: true }')[0]!.message).toContain('decided by the expectations themselves');
+    expect(expectOf('{ metric: queue_time_ms, max: 1 }')[0]!.message).toContain('unknown metric');
+    // Well typed: numbers, a duration for a *_ms metric, a severity, a boolean, a statsd metric.
+    for (const ok of ['{ metric: builds.lost, equals: 0 }', '{ metric: queue_time_ms.p95, equals: 1s }', '{ metric: observed_severity, equals: none }', '{ metric: ledger.conserved, equals: true }', '{ metric: metrics.circle.run-queue.latency.max, max: 3 }']) {
+      expect(() => parseScenario(`${BASE}expect:\n  - ${ok}\n`, 'x.yaml', ctx)).not.toThrow();
+    }
+  });
+
+  it('refuses every section no command runs yet, at its key, naming the command that will', () => {
+    const sections: [string, string, string][] = [
+      ['backups: { strategy: tarball, every: 1h }', 'backups', '`twin dr`'],
+      ['disaster: { at: 10m, kind: az_outage }', 'disaster', '`twin dr`'],
+      ['recovery: { runbook: restore-from-ebs }', 'recovery', '`twin dr`'],
+      ['autoscaling: { min: 1, max: 2 }', 'autoscaling', '`twin tune`'],
+      ['cost: { developer_hour_usd: 100 }', 'cost', '`twin tune`'],
+      ['topology: { scheduler: spread }', 'topology.scheduler', '`twin tune`'],
+      ['topology: { nomad_clients: { count: 2, hour_usd: 0.4 } }', 'topology.nomad_clients.hour_usd', '`twin tune`'],
+      ['topology: { nomad_clients: { count: 2, instance_type: m5.2xlarge } }', 'topology.nomad_clients.instance_type', '`twin tune`'],
+      ['topology: { vm_service: { max_instances: 3 } }', 'topology.vm_service.max_instances', 'not modelled'],
+    ];
+    for (const [yaml, field, command] of sections) {
+      const [issue, ...rest] = issuesOf(`${BASE}${yaml}\n`);
+      expect(rest).toEqual([]);
+      expect(issue).toMatchObject({ field, line: 7 });
+      expect(issue!.message).toContain(command);
+      expect(issue!.hint).toBeTruthy();
+    }
+  });
+
+  it('never echoes a long value whole', () => {
+    const [issue] = issuesOf(BASE.replace('poisson', 'p'.repeat(3_000)));
+    expect(issue!.message.length).toBeLessThan(300);
+    expect(issue!.message).toContain('(3000 characters)');
+  });
 });

@@ -1,11 +1,17 @@
-import { LineCounter, parseDocument, isMap, isSeq, isPair, isScalar, type Document, type Node } from 'yaml';
+import { LineCounter, parseDocument, isAlias, isMap, isSeq, isPair, isScalar, type Document, type Node } from 'yaml';
 import type { z } from 'zod';
-import { ScenarioSchema, FAULT_ACTIONS, type RawScenario } from './schema.ts';
+import { ScenarioSchema, FAULT_ACTIONS, WHOLE_MS, type RawExpectation, type RawScenario } from './schema.ts';
+import { LIMITS, limitFromTag, overLimitMessage, truncateEcho, type Limit } from './limits.ts';
+import { expectedWorkload } from './expected-workload.ts';
+import { validateArrivalSpec } from '../models/workload/arrivals.ts';
+import { validateDurationSpec } from '../models/workload/durations.ts';
+import { JobMix } from '../models/workload/job-mix.ts';
 import type { SettledResourceClass, SettledScenario } from './settled.ts';
 import { settle } from './settle.ts';
 import { didYouMean, suggest } from '../util/suggest.ts';
-import { parseDurationMs } from '../util/duration.ts';
-import { reportPaths, isDurationMetric } from '../report/paths.ts';
+import { formatDurationMs, parseDurationMs } from '../util/duration.ts';
+import { reportPaths, isDurationMetric, getPath, normalizePath } from '../report/paths.ts';
+import { SELF_REFERENTIAL } from '../report/expectations.ts';
 import { sampleReport } from '../report/sample.ts';
 import { parseTrace, TraceParseError } from '../models/workload/trace-file.ts';
 
@@ -19,13 +25,26 @@ export interface ScenarioIssue {
   hint?: string;
 }
 
-/** A scenario that cannot run. Carries every issue found, not just the first. */
+/** YAML syntax errors reported (a page of garbage has thousands); the rest are counted in a last issue. */
+export const MAX_SYNTAX_ISSUES = 50;
+/** Longest message or hint of an issue; a field name is cut at `ECHO_CHARS`. */
+export const MAX_ISSUE_CHARS = 400;
+
+/** A scenario that cannot run. Carries every issue found, not just the first, each of bounded length. */
 export class ScenarioError extends Error {
   readonly code = 'SCENARIO_INVALID';
-  constructor(readonly issues: ScenarioIssue[]) {
-    super(issues.map(formatIssue).join('\n'));
+  readonly issues: ScenarioIssue[];
+  constructor(issues: ScenarioIssue[]) {
+    const bounded = issues.map(boundIssue);
+    super(bounded.map(formatIssue).join('\n'));
+    this.issues = bounded;
     this.name = 'ScenarioError';
   }
+}
+
+function boundIssue(i: ScenarioIssue): ScenarioIssue {
+  const cut = (t: string) => truncateEcho(t, MAX_ISSUE_CHARS);
+  return { ...i, line: Math.max(1, i.line), column: Math.max(1, i.column), field: truncateEcho(i.field), message: cut(i.message), ...(i.hint === undefined ? {} : { hint: cut(i.hint) }) };
 }
 
 export function formatIssue(issue: ScenarioIssue): string {
@@ -42,7 +61,10 @@ export interface ScenarioContext {
   defaultResourceClass(version: string): string;
   /** Why the runtime cannot apply a fault (refused with its location), or undefined when it can. */
   faultSupport?(action: (typeof FAULT_ACTIONS)[number], target: string, atMs: number): string | undefined;
-  /** Reads a file named in the scenario (a trace), relative to the scenario file. Throws with a message if absent. */
+  /**
+   * Reads a file named in the scenario (a trace), relative to the scenario file, within `max_trace_file_bytes`.
+   * Throws an Error whose message says why it cannot (never the file's contents), with an optional `hint`.
+   */
   readFile?(relativePath: string): string;
 }
 
@@ -62,19 +84,36 @@ const STATEFUL = new Set(['nomad_server', 'redis', 'mongo', 'postgres', 'rabbitm
 
 /** Parses and validates a scenario file's text; returns the settled scenario or throws a ScenarioError. */
 export function parseScenario(text: string, file: string, ctx: ScenarioContext): SettledScenario {
+  const size = LIMITS.scenarioFileBytes;
+  if (text.length > size.value) throw new ScenarioError([{ file, line: 1, column: 1, field: '', message: overLimitMessage(size, `the file (${text.length} characters)`), hint: size.hint }]);
   const lineCounter = new LineCounter();
   const doc = parseDocument(text, { lineCounter, prettyErrors: false, uniqueKeys: true });
   const located = new Locator(doc, lineCounter, file);
 
   if (doc.errors.length > 0) {
-    throw new ScenarioError(
-      doc.errors.map((e) => {
+    const more = doc.errors.length - MAX_SYNTAX_ISSUES;
+    const last = lineCounter.linePos(doc.errors[doc.errors.length - 1]!.pos[0]);
+    throw new ScenarioError([
+      ...doc.errors.slice(0, MAX_SYNTAX_ISSUES).map((e) => {
         const pos = e.linePos?.[0] ?? lineCounter.linePos(e.pos[0]);
+        // The parser turns its own stack overflow on deep nesting into this code.
+        if (e.code === 'RESOURCE_EXHAUSTION') return { file, line: pos.line, column: pos.col, field: '', message: overLimitMessage(LIMITS.yamlDepth, 'the nesting'), hint: LIMITS.yamlDepth.hint };
         return { file, line: pos.line, column: pos.col, field: '', message: `YAML syntax: ${e.message.split('\n')[0]}`, hint: yamlHint(e.code) };
       }),
-    );
+      ...(more > 0 ? [{ file, line: last.line, column: last.col, field: '', message: `and ${more} more YAML syntax errors`, hint: 'is this a YAML file? fix the first ones above' }] : []),
+    ]);
   }
-  const data: unknown = doc.toJS();
+  const shapeIssues = documentShapeIssues(doc, lineCounter, file);
+  if (shapeIssues.length > 0) throw new ScenarioError(shapeIssues);
+  let data: unknown;
+  try {
+    // The library counts the anchor itself as the first use: the limit plus one lets exactly the limit of aliases through.
+    data = doc.toJS({ maxAliasCount: LIMITS.yamlAliases.value + 1 });
+  } catch (e) {
+    // Aliases within the count can still expand past it (an alias of an alias of ...): the library refuses those.
+    if (e instanceof ReferenceError) throw new ScenarioError([{ file, line: 1, column: 1, field: '', message: overLimitMessage(LIMITS.yamlAliases, 'the expansion of aliases'), hint: LIMITS.yamlAliases.hint }]);
+    throw e;
+  }
   if (data === null || typeof data !== 'object' || Array.isArray(data)) {
     throw new ScenarioError([{ file, line: 1, column: 1, field: '', message: 'a scenario file must be a YAML mapping', hint: 'start with `name: my-scenario`' }]);
   }
@@ -84,24 +123,92 @@ export function parseScenario(text: string, file: string, ctx: ScenarioContext):
     throw new ScenarioError(sortIssues(parsed.error.issues.flatMap((i) => zodIssue(i, located, data))));
   }
   const raw = parsed.data as RawScenario;
-  const issues = semanticIssues(raw, ctx, located);
+  const issues = [...notYetRunIssues(raw, located), ...semanticIssues(raw, ctx, located)];
   if (issues.length > 0) throw new ScenarioError(sortIssues(issues));
 
   const traceText = raw.workload.arrivals.kind === 'trace' ? readTrace(raw.workload.arrivals.file, raw.workload.jobs.length, ctx, located) : undefined;
-  return settle(raw, { file, ctx, traceText });
+  const settled = settle(raw, { file, ctx, traceText });
+  const runIssues = settledIssues(settled, located);
+  if (runIssues.length > 0) throw new ScenarioError(sortIssues(runIssues));
+  return settled;
+}
+
+/**
+ * Sections and keys the schema knows (DESIGN.md names them) but no command runs yet: accepting them would let
+ * a scenario validate and then change nothing. THE ONE PLACE the disaster-recovery (`twin dr`) and tuning
+ * (`twin tune`) work lifts: delete a key's entry here once a command acts on it.
+ */
+const NOT_YET_RUN: readonly { path: readonly PathSeg[]; message: string; hint: string }[] = [
+  { path: ['backups'], message: '`backups` is run by `twin dr`, which is not available yet', hint: 'remove the section; `twin run` would ignore it' },
+  { path: ['disaster'], message: '`disaster` is run by `twin dr`, which is not available yet', hint: 'remove the section, or model the failure with `faults` (e.g. terminate_instance of services_machine)' },
+  { path: ['recovery'], message: '`recovery` is run by `twin dr`, which is not available yet', hint: 'remove the section; `twin run` would ignore it' },
+  { path: ['autoscaling'], message: '`autoscaling` and `cost` belong to `twin tune`, which is not available yet', hint: 'remove the section; size the fleet with topology.nomad_clients.count' },
+  { path: ['cost'], message: '`autoscaling` and `cost` belong to `twin tune`, which is not available yet', hint: 'remove the section; `twin run` reports queue times, not costs' },
+  { path: ['topology', 'scheduler'], message: '`scheduler` belongs to `twin tune`, which is not available yet', hint: 'remove it: the simulation always bin-packs, as Nomad does by default' },
+  { path: ['topology', 'nomad_clients', 'hour_usd'], message: '`hour_usd` belongs to `twin tune`, which is not available yet', hint: 'remove it; `twin run` reports no costs' },
+  { path: ['topology', 'nomad_clients', 'instance_type'], message: '`instance_type` belongs to `twin tune`, which is not available yet', hint: 'remove it and give cpus and memory_gb' },
+  { path: ['topology', 'vm_service', 'max_instances'], message: '`max_instances` is not modelled: the simulated vm-service launches every instance asked for', hint: 'remove it' },
+];
+
+function notYetRunIssues(raw: RawScenario, at: Locator): ScenarioIssue[] {
+  return NOT_YET_RUN.filter((n) => valueAt(raw, n.path) !== undefined).map((n) => at.issue(n.path, n.message, n.hint, true));
+}
+
+/**
+ * The shape of the document before anything is built from it: nesting depth, alias count and string length,
+ * walked iteratively (a deep document must not overflow the stack here either).
+ */
+function documentShapeIssues(doc: Document, lines: LineCounter, file: string): ScenarioIssue[] {
+  const issues: ScenarioIssue[] = [];
+  const issueAt = (node: unknown, l: Limit, what: string): void => {
+    const pos = lines.linePos(rangeStart(node) ?? 0);
+    issues.push({ file, line: pos.line, column: pos.col, field: '', message: overLimitMessage(l, what), hint: l.hint });
+  };
+  let aliases = 0;
+  const stack: { node: unknown; depth: number }[] = [{ node: doc.contents, depth: 0 }];
+  while (stack.length > 0 && issues.length < MAX_SYNTAX_ISSUES) {
+    const { node, depth } = stack.pop()!;
+    if (isAlias(node)) {
+      aliases++;
+      if (aliases === LIMITS.yamlAliases.value + 1) issueAt(node, LIMITS.yamlAliases, `alias number ${aliases}`);
+    } else if (isScalar(node)) {
+      if (typeof node.value === 'string' && node.value.length > LIMITS.stringChars.value) issueAt(node, LIMITS.stringChars, `a text of ${node.value.length} characters`);
+    } else if (isMap(node) || isSeq(node)) {
+      if (depth + 1 > LIMITS.yamlDepth.value) {
+        issueAt(node, LIMITS.yamlDepth, `nesting ${depth + 1} levels deep`);
+        continue;
+      }
+      // Pushed last to first, so that nodes are visited in document order (the alias past the limit is the last).
+      for (const item of [...node.items].reverse()) {
+        if (isPair(item)) {
+          // A mapping or list as a key (`? [a, b]`) has no place in a scenario, and JavaScript objects cannot hold it.
+          if (item.key !== null && !isScalar(item.key)) {
+            const pos = lines.linePos(rangeStart(item.key) ?? 0);
+            issues.push({ file, line: pos.line, column: pos.col, field: '', message: 'a key must be a plain name, not a mapping or a list', hint: 'write keys such as `name:`' });
+          }
+          stack.push({ node: item.value, depth: depth + 1 });
+          stack.push({ node: item.key, depth: depth + 1 });
+        } else stack.push({ node: item, depth: depth + 1 });
+      }
+    }
+  }
+  return issues;
 }
 
 function readTrace(traceFile: string, jobCount: number, ctx: ScenarioContext, at: Locator): string {
   const path = ['workload', 'arrivals', 'file'];
+  const name = truncateEcho(traceFile);
   if (!ctx.readFile) throw new ScenarioError([at.issue(path, 'trace files cannot be read here', 'run the scenario from a file on disk')]);
   let text: string;
   try {
     text = ctx.readFile(traceFile);
   } catch (e) {
-    throw new ScenarioError([at.issue(path, `cannot read trace file \`${traceFile}\`: ${(e as Error).message}`, 'the path is relative to the scenario file')]);
+    const hint = (e as { hint?: unknown }).hint;
+    throw new ScenarioError([at.issue(path, `cannot read trace file \`${name}\`: ${(e as Error).message}`, typeof hint === 'string' ? hint : 'the path is relative to the scenario file')]);
   }
+  if (text.length > LIMITS.traceFileBytes.value) throw new ScenarioError([at.issue(path, overLimitMessage(LIMITS.traceFileBytes, `trace file \`${name}\` (${text.length} characters)`), LIMITS.traceFileBytes.hint)]);
   try {
-    parseTrace(text, { source: traceFile, jobCount });
+    parseTrace(text, { source: traceFile, jobCount, maxRows: LIMITS.traceRows.value, maxRowsName: LIMITS.traceRows.name });
   } catch (e) {
     if (e instanceof TraceParseError) {
       throw new ScenarioError([{ file: traceFile, line: e.line, column: e.column ?? 1, field: e.field, message: e.problem, hint: e.hint }]);
@@ -182,7 +289,7 @@ function yamlHint(code: string): string | undefined {
 function describeValue(v: unknown): string {
   if (v === undefined) return 'nothing';
   if (v === null) return 'null';
-  if (typeof v === 'string') return `\`${v}\``;
+  if (typeof v === 'string') return `\`${truncateEcho(v)}\``;
   if (Array.isArray(v)) return 'a list';
   if (typeof v === 'object') return 'a mapping';
   return `\`${String(v)}\``;
@@ -207,9 +314,12 @@ function zodIssue(issue: ZodIssue, at: Locator, data: unknown): ScenarioIssue[] 
       return issue.keys.map((key) => {
         const allowed = allowedKeys(ScenarioSchema, path, data);
         const dym = didYouMean(key, allowed);
-        return at.issue([...path, key], `unknown key \`${key}\`${dym ? `; ${dym}` : ''}`, `allowed here: ${allowed.join(', ')}`, true);
+        return at.issue([...path, key], `unknown key \`${truncateEcho(key)}\`${dym ? `; ${dym}` : ''}`, `allowed here: ${allowed.join(', ')}`, true);
       });
     case 'invalid_type': {
+      if (issue.message === WHOLE_MS) {
+        return [at.issue(path, `${describeValue(value)} is not a whole number of milliseconds: a bare number is milliseconds`, `give a unit, such as ${value}s, ${value}m or ${value}h, or a whole number of ms`)];
+      }
       if (value === undefined) return [at.issue(path, `required field is missing`, `add \`${String(path[path.length - 1])}:\``, true)];
       return [at.issue(path, `expected ${issue.expected}, got ${describeValue(value)}`)];
     }
@@ -234,13 +344,18 @@ function zodIssue(issue: ZodIssue, at: Locator, data: unknown): ScenarioIssue[] 
       return [at.issue(path, issue.message ?? 'invalid format')];
     case 'too_small':
     case 'too_big': {
+      const l = issue.code === 'too_big' ? limitFromTag(issue.message) : undefined;
+      if (l) return [at.issue(path, overLimitMessage(l, Array.isArray(value) ? `a list of ${value.length}` : describeValue(value)), l.hint)];
       const bound = issue.code === 'too_small' ? `at least ${issue.minimum}` : `at most ${issue.maximum}`;
       const what = issue.origin === 'array' ? 'items' : issue.origin === 'string' ? 'characters' : '';
       return [at.issue(path, `${describeValue(value)} is out of range: must be ${bound}${what ? ` ${what}` : ''}`)];
     }
-    case 'custom':
+    case 'custom': {
+      const l = limitFromTag(issue.message);
+      if (l) return [at.issue(path, overLimitMessage(l, typeof value === 'object' && value !== null ? `${Object.keys(value).length} entries` : describeValue(value)), l.hint)];
       if (value !== undefined && (typeof value === 'string' || typeof value === 'number')) return [at.issue(path, `${describeValue(value)} is not valid: expected ${issue.message}`)];
       return [at.issue(path, issue.message ?? 'invalid value')];
+    }
     default:
       return [at.issue(path, issue.message ?? 'invalid value')];
   }
@@ -248,7 +363,7 @@ function zodIssue(issue: ZodIssue, at: Locator, data: unknown): ScenarioIssue[] 
 
 /** Among a union's branches, the one whose complaint is not merely a type mismatch at the top. */
 function pickUnionBranch(branches: ZodIssue[][]): ZodIssue[] | undefined {
-  const typed = branches.filter((b) => !(b.length === 1 && b[0]!.code === 'invalid_type' && b[0]!.path.length === 0));
+  const typed = branches.filter((b) => !(b.length === 1 && b[0]!.code === 'invalid_type' && b[0]!.path.length === 0 && b[0]!.message !== WHOLE_MS));
   const pool = typed.length > 0 ? typed : branches;
   return [...pool].sort((a, b) => a.length - b.length)[0];
 }
@@ -290,9 +405,14 @@ function allowedKeys(schema: z.ZodType, path: readonly PathSeg[], data: unknown)
   return [...keys].sort();
 }
 
+let cachedSample: ReturnType<typeof sampleReport> | undefined;
 let cachedReportPaths: string[] | undefined;
+function sample(): ReturnType<typeof sampleReport> {
+  cachedSample ??= sampleReport();
+  return cachedSample;
+}
 function knownReportPaths(): string[] {
-  cachedReportPaths ??= reportPaths(sampleReport());
+  cachedReportPaths ??= reportPaths(sample());
   return cachedReportPaths;
 }
 
@@ -351,11 +471,31 @@ function semanticIssues(raw: RawScenario, ctx: ScenarioContext, at: Locator): Sc
       );
     }
     const d = job.duration;
+    const dPath = ['workload', 'jobs', i, 'duration'];
     if (typeof d === 'object' && d !== null) {
-      if ('p95' in d && 'median' in d && toMs(d.p95) <= toMs(d.median)) issues.push(at.issue(['workload', 'jobs', i, 'duration', 'p95'], 'p95 must be greater than the median'));
-      if ('min' in d && 'max' in d && toMs(d.max) < toMs(d.min)) issues.push(at.issue(['workload', 'jobs', i, 'duration', 'max'], 'max must be at least min'));
+      if ('median' in d && toMs(d.median) === 0) issues.push(at.issue([...dPath, 'median'], 'the median of a lognormal duration must be above 0', 'a lognormal is positive: give a median such as 5m'));
+      else if ('p95' in d && 'median' in d && toMs(d.p95) <= toMs(d.median)) issues.push(at.issue([...dPath, 'p95'], 'p95 must be greater than the median', 'for a fixed duration write it alone, e.g. `duration: 5m`'));
+      if ('mean' in d && toMs(d.mean) === 0) issues.push(at.issue([...dPath, 'mean'], 'the mean of an exponential duration must be above 0', 'give a mean such as 3m'));
+      if ('min' in d && 'max' in d && toMs(d.max) < toMs(d.min)) issues.push(at.issue([...dPath, 'max'], 'max must be at least min'));
     }
   });
+
+  // Arrival shapes the processes cannot run.
+  const a = raw.workload.arrivals;
+  if (a.kind === 'diurnal' && a.width !== undefined && toMs(a.width) === 0) {
+    issues.push(at.issue(['workload', 'arrivals', 'width'], 'the width of the working-hours bell must be above 0', 'the default is 2h30m'));
+  }
+  if (a.kind === 'burst') {
+    if (toMs(a.every) === 0) issues.push(at.issue(['workload', 'arrivals', 'every'], 'bursts must be some time apart: `every` must be above 0', 'e.g. every: 1h'));
+    else if (toMs(a.length) > toMs(a.every)) issues.push(at.issue(['workload', 'arrivals', 'length'], `a burst of ${a.length} does not fit in its period of ${a.every}: bursts would overlap`, 'make `length` at most `every`'));
+  }
+
+  // The Services machine's volume bounds its free space and RabbitMQ's limit.
+  const sm = raw.topology?.services_machine;
+  if (sm?.disk_gb !== undefined) {
+    if (sm.disk_free_gb !== undefined && sm.disk_free_gb > sm.disk_gb) issues.push(at.issue(['topology', 'services_machine', 'disk_free_gb'], `${sm.disk_free_gb} GB free is more than the volume's ${sm.disk_gb} GB`, 'disk_free_gb is at most disk_gb'));
+    if (sm.rabbitmq_disk_limit_gb !== undefined && sm.rabbitmq_disk_limit_gb > sm.disk_gb) issues.push(at.issue(['topology', 'services_machine', 'rabbitmq_disk_limit_gb'], `RabbitMQ's limit of ${sm.rabbitmq_disk_limit_gb} GB is more than the volume's ${sm.disk_gb} GB`, 'rabbitmq_disk_limit_gb is at most disk_gb'));
+  }
 
   // Expectations: the metric must be a path of the report; duration bounds only for *_ms metrics.
   const paths = knownReportPaths();
@@ -374,7 +514,10 @@ function semanticIssues(raw: RawScenario, ctx: ScenarioContext, at: Locator): Sc
       }
     }
     if (e.metric === 'observed_severity' && e.equals !== undefined && !['none', 'mild', 'moderate', 'severe'].includes(String(e.equals))) {
-      issues.push(at.issue(['expect', i, 'equals'], `\`${String(e.equals)}\` is not a severity`, 'one of: none, mild, moderate, severe'));
+      issues.push(at.issue(['expect', i, 'equals'], `\`${truncateEcho(String(e.equals))}\` is not a severity`, 'one of: none, mild, moderate, severe'));
+    } else if (known) {
+      const problem = expectationTypeProblem(e, asFirst);
+      if (problem) issues.push(at.issue(['expect', i, problem.op], problem.message, problem.hint));
     }
   });
 
@@ -385,6 +528,32 @@ function semanticIssues(raw: RawScenario, ctx: ScenarioContext, at: Locator): Sc
 
   if (raw.autoscaling && raw.autoscaling.min > raw.autoscaling.max) issues.push(at.issue(['autoscaling', 'min'], 'min must not exceed max'));
   return issues;
+}
+
+/**
+ * A value of the wrong type for its metric (a text for a count, a bound on a text): found now, not as a failed
+ * run. The metric's type is read from the sample report; `metrics.*` (statsd names) are numbers.
+ */
+function expectationTypeProblem(e: RawExpectation, samplePath: string): { op: 'equals' | 'max' | 'min'; message: string; hint: string } | undefined {
+  const lookup = e.metric.startsWith('metrics.') ? { found: true as const, value: 0 } : getPath(sample(), samplePath);
+  if (!lookup.found) return undefined;
+  const value = lookup.value;
+  const metric = truncateEcho(e.metric);
+  const op = e.equals !== undefined ? 'equals' : e.max !== undefined ? 'max' : 'min';
+  if (SELF_REFERENTIAL.includes(normalizePath(e.metric).split('.')[0] ?? '')) {
+    return { op, message: `\`${metric}\` is decided by the expectations themselves`, hint: 'name a measured field, e.g. builds.lost' };
+  }
+  const kind = typeof value;
+  if (e.equals !== undefined) {
+    const v = e.equals;
+    const durationText = typeof v === 'string' && kind === 'number' && isDurationMetric(e.metric);
+    if (v !== null && value !== null && typeof v !== kind && !durationText) {
+      return { op: 'equals', message: `\`${metric}\` is a ${kind}, but the expected value ${describeValue(v)} is a ${typeof v}`, hint: kind === 'number' ? 'give a number' : kind === 'boolean' ? 'give true or false' : 'give a text' };
+    }
+    return undefined;
+  }
+  if (value !== null && kind !== 'number') return { op, message: `\`${metric}\` is a ${kind}, not a number: \`${op}\` cannot compare it`, hint: 'use `equals` for it' };
+  return undefined;
 }
 
 function actionTargetProblem(action: string, target: string): { message: string; hint: string } | undefined {
@@ -399,6 +568,39 @@ function actionTargetProblem(action: string, target: string): { message: string;
     return { message: `\`${action}\` does not apply to \`nomad_client\``, hint: 'Nomad clients can be drained, terminated, partitioned, killed, stopped or started' };
   }
   return undefined;
+}
+
+/**
+ * Checks of the settled scenario: the work it asks for against the memory limits, then the models' own
+ * validators, so that anything `validate` accepts is something `run` can run (a gap here is a located error,
+ * never a crash of the run).
+ */
+function settledIssues(s: SettledScenario, at: Locator): ScenarioIssue[] {
+  const issues: ScenarioIssue[] = [];
+  const work = expectedWorkload(s);
+  const arrivalsPath = ['workload', 'arrivals'];
+  const rounded = (n: number) => Math.round(n).toLocaleString('en');
+  if (work.builds > LIMITS.simulatedBuilds.value) {
+    issues.push(at.issue(arrivalsPath, overLimitMessage(LIMITS.simulatedBuilds, `about ${rounded(work.builds)} builds over ${formatDurationMs(s.durationMs)}`), LIMITS.simulatedBuilds.hint));
+  } else if (work.queuedBuilds > LIMITS.queuedBuilds.value) {
+    issues.push(
+      at.issue(arrivalsPath, overLimitMessage(LIMITS.queuedBuilds, `about ${rounded(work.queuedBuilds)} builds left waiting for the ${s.topology.nomadClients.count} Nomad clients`), LIMITS.queuedBuilds.hint),
+    );
+  } else if (work.tasks > LIMITS.simulatedTasks.value) {
+    issues.push(at.issue(arrivalsPath, overLimitMessage(LIMITS.simulatedTasks, `about ${rounded(work.tasks)} tasks over ${formatDurationMs(s.durationMs)}`), LIMITS.simulatedTasks.hint));
+  }
+  const modelCheck = (path: PathSeg[], check: () => void): void => {
+    try {
+      check();
+    } catch (e) {
+      if (!(e instanceof RangeError)) throw e;
+      issues.push(at.issue(path, `the simulation cannot run this: ${e.message}`, 'please report this scenario: validation should have said why in its own words'));
+    }
+  };
+  modelCheck(arrivalsPath, () => validateArrivalSpec(s.workload.arrivals));
+  s.workload.jobs.forEach((j, i) => modelCheck(['workload', 'jobs', i, 'duration'], () => validateDurationSpec(j.duration)));
+  modelCheck(['workload', 'jobs'], () => new JobMix(s.workload.jobs));
+  return issues;
 }
 
 function toMs(d: string | number): number {

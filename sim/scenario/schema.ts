@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { parseDurationMs } from '../util/duration.ts';
+import { LIMITS, limitTag } from './limits.ts';
 
 /**
  * The scenario file contract of DESIGN.md, as written by users (snake_case, durations as text).
@@ -7,7 +8,7 @@ import { parseDurationMs } from '../util/duration.ts';
  * Defaults are applied once, later, by `settle()`.
  */
 
-/** `250ms`, `90s`, `15m`, `4h`, `2d`, or compounds such as `1h10m`; a bare number means milliseconds. */
+/** `250ms`, `90s`, `15m`, `4h`, `2d`, or compounds such as `1h10m`; a bare number means whole milliseconds. */
 export const DURATION_PATTERN = '^\\s*(\\d+(\\.\\d+)?\\s*(ms|s|m|h|d)\\s*)+$';
 
 function isDuration(text: string): boolean {
@@ -19,11 +20,30 @@ function isDuration(text: string): boolean {
   }
 }
 
+function withinDurationLimit(text: string): boolean {
+  try {
+    return parseDurationMs(text) <= LIMITS.durationMs.value;
+  } catch {
+    return true; // the format check reports it
+  }
+}
+
 const DURATION_HINT = 'a duration such as 250ms, 90s, 15m, 4h, 2d or 1h10m (units largest first, each once)';
+/** The message of a bare number that is not whole: the parser turns it into a sentence with a hint. */
+export const WHOLE_MS = 'whole-ms';
 
 export const Duration = z
-  .union([z.string().regex(new RegExp(DURATION_PATTERN), DURATION_HINT).refine(isDuration, DURATION_HINT), z.number().int().nonnegative()])
-  .describe('A duration: 250ms, 90s, 15m, 4h, 2d, compounds like 1h10m, or a number of milliseconds.');
+  .union([
+    z
+      .string()
+      .regex(new RegExp(DURATION_PATTERN), DURATION_HINT)
+      .refine(isDuration, DURATION_HINT)
+      .refine(withinDurationLimit, { message: limitTag('durationMs') }),
+    z.number().int(WHOLE_MS).nonnegative().max(LIMITS.durationMs.value, limitTag('durationMs')),
+  ])
+  .describe('A duration: 250ms, 90s, 15m, 4h, 2d, compounds like 1h10m, or a whole number of milliseconds (at most 90d, `max_duration`).');
+
+const Rate = z.number().max(LIMITS.ratePerHour.value, limitTag('ratePerHour'));
 
 const TimeOfDay = z.string().regex(/^([01]?\d|2[0-3]):[0-5]\d$/, 'a time of day such as 14:00').describe('Time of day, HH:MM.');
 
@@ -49,10 +69,12 @@ export type FaultAction = (typeof FAULT_ACTIONS)[number];
 
 const NomadClients = z
   .strictObject({
-    count: z.number().int().min(0).max(10_000).describe('Nomad client machines in the Auto Scaling Group.'),
+    count: z.number().int().min(0).max(LIMITS.nomadClients.value, limitTag('nomadClients')).describe('Nomad client machines in the Auto Scaling Group.'),
     cpus: z.number().int().min(3).max(64).default(8).describe('vCPUs per client; 2 are reserved for coordination.'),
     memory_gb: z.number().int().min(5).max(128).default(32).describe('Memory per client (GB); 4 GB are reserved.'),
-    boot_time: Duration.optional().describe('Time from launch to ready for a new client (autoscaling).'),
+    boot_time: Duration.optional().describe('Time from launch to ready for a new client (replacing terminated ones).'),
+    hour_usd: z.number().nonnegative().optional().describe('Price of a client per hour (twin tune; not available yet).'),
+    instance_type: z.string().optional().describe('EC2 instance type from the fixture (twin tune; not available yet).'),
   })
   .describe('The Nomad client fleet. Usable per client: cpus - 2 and memory_gb - 4 (the reservation).');
 
@@ -62,11 +84,13 @@ const ResourceClassDef = z.strictObject({
 });
 
 const Topology = z.strictObject({
+  scheduler: z.enum(['binpack', 'spread']).optional().describe('Nomad scheduler algorithm (twin tune; not available yet).'),
   storage: z.enum(['s3', 'fileserved']).optional().describe('Object storage: S3 (default) or fileserved on the Services machine.'),
   auth: z.enum(['github', 'ldap']).optional().describe('GitHub OAuth (default) or LDAP through federation-service.'),
   nomad_clients: NomadClients.optional(),
   resource_classes: z
     .record(z.string().regex(/^[a-z][a-z0-9.]*$/), ResourceClassDef)
+    .refine((r) => Object.keys(r).length <= LIMITS.resourceClasses.value, { message: limitTag('resourceClasses') })
     .optional()
     .describe('Docker resource classes to add or override, as resource-definitions.edn allows.'),
   services_machine: z
@@ -91,20 +115,20 @@ const Topology = z.strictObject({
 
 const PoissonArrivals = z.strictObject({
   kind: z.literal('poisson'),
-  rate_per_hour: z.number().positive().max(1_000_000),
+  rate_per_hour: Rate.positive(),
 });
 const DiurnalArrivals = z.strictObject({
   kind: z.literal('diurnal'),
-  peak_per_hour: z.number().positive().max(1_000_000),
-  night_per_hour: z.number().nonnegative().max(1_000_000).optional(),
+  peak_per_hour: Rate.positive(),
+  night_per_hour: Rate.nonnegative().optional(),
   peak_at: TimeOfDay.optional(),
   width: Duration.optional().describe('Standard deviation of the working-hours bell curve (default 2h30m).'),
   weekends: z.boolean().optional().describe('true (default): Saturday and Sunday run at the night rate.'),
 });
 const BurstArrivals = z.strictObject({
   kind: z.literal('burst'),
-  base_per_hour: z.number().nonnegative().max(1_000_000),
-  burst_per_hour: z.number().positive().max(1_000_000),
+  base_per_hour: Rate.nonnegative(),
+  burst_per_hour: Rate.positive(),
   every: Duration,
   length: Duration,
   first_at: Duration.optional(),
@@ -126,13 +150,13 @@ const JobDuration = z.union([
 
 const Job = z.strictObject({
   name: z.string().optional(),
-  weight: z.number().positive().optional().describe('Relative share of arrivals (default 1).'),
+  weight: z.number().positive().max(LIMITS.weight.value, limitTag('weight')).optional().describe('Relative share of arrivals (default 1).'),
   executor: z.enum(['docker', 'machine', 'remote_docker']).optional(),
   resource_class: z.string().optional(),
   duration: JobDuration,
-  parallelism: z.number().int().min(1).max(1000).optional(),
+  parallelism: z.number().int().min(1).max(LIMITS.parallelism.value, limitTag('parallelism')).optional(),
   uses_contexts: z.boolean().optional(),
-  workflow_jobs: z.number().int().min(1).max(50).optional().describe('Jobs in the workflow, run in sequence (default 1).'),
+  workflow_jobs: z.number().int().min(1).max(LIMITS.workflowJobs.value, limitTag('workflowJobs')).optional().describe('Jobs in the workflow, run in sequence (default 1).'),
   failure_rate: z.number().min(0).max(1).optional().describe('Share of builds that fail on their own (red tests).'),
   artifacts: z.number().int().min(0).max(1000).optional(),
   test_results: z.boolean().optional(),
@@ -148,8 +172,8 @@ const Scheduled = z
 
 const Workload = z.strictObject({
   arrivals: Arrivals,
-  jobs: z.array(Job).min(1),
-  scheduled: z.array(Scheduled).optional(),
+  jobs: z.array(Job).min(1).max(LIMITS.jobTemplates.value, limitTag('jobTemplates')),
+  scheduled: z.array(Scheduled).max(LIMITS.scheduled.value, limitTag('scheduled')).optional(),
 });
 
 const Fault = z.strictObject({
@@ -157,7 +181,7 @@ const Fault = z.strictObject({
   action: z.enum(FAULT_ACTIONS),
   target: z.string().min(1).describe('A container name or alias from the table, `nomad_client`, or `services_machine`.'),
   for: Duration.optional().describe('Undo the fault after this long (restart, unpause, heal, undrain).'),
-  count: z.number().int().min(1).max(10_000).optional().describe('For nomad_client targets: how many clients.'),
+  count: z.number().int().min(1).max(LIMITS.nomadClients.value, limitTag('nomadClients')).optional().describe('For nomad_client targets: how many clients.'),
 });
 
 const Scalar = z.union([z.string(), z.number(), z.boolean(), z.null()]);
@@ -194,6 +218,10 @@ const Autoscaling = z.strictObject({
   scale_down_at: TimeOfDay.optional(),
 });
 
+const Cost = z
+  .strictObject({ developer_hour_usd: z.number().nonnegative().describe('Price of one hour of queue time (developers waiting).') })
+  .describe('The cost of waiting (twin tune; not available yet).');
+
 export const ScenarioSchema = z.strictObject({
   name: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]*$/, 'letters, digits, dot, dash and underscore').describe('Unique name of the scenario.'),
   description: z.string().optional(),
@@ -204,12 +232,13 @@ export const ScenarioSchema = z.strictObject({
   time_scale: z.number().positive().max(100_000).optional().describe('Live mode: virtual seconds per wall second (default 60).'),
   topology: Topology.optional(),
   workload: Workload,
-  faults: z.array(Fault).optional(),
-  expect: z.array(Expectation).optional(),
+  faults: z.array(Fault).max(LIMITS.faults.value, limitTag('faults')).optional(),
+  expect: z.array(Expectation).max(LIMITS.expectations.value, limitTag('expectations')).optional(),
   backups: Backups.optional(),
   disaster: Disaster.optional(),
   recovery: Recovery.optional(),
   autoscaling: Autoscaling.optional(),
+  cost: Cost.optional(),
 });
 
 export type RawScenario = z.input<typeof ScenarioSchema>;

@@ -127,6 +127,19 @@ describe('every arrival process', () => {
     );
   });
 
+  it('a tiny burst rate over 1 ms periods after a quiet start skips whole periods instead of walking billions of them', () => {
+    // Found by the hostile-input property test: the skip applied only when the walk began after firstAt.
+    const spec: ArrivalSpec = { kind: 'burst', baseRatePerHour: 0, burstRatePerHour: 0.001, firstAtMs: 1, everyMs: 1, lengthMs: 1 };
+    const [first] = takeArrivalsUntil(createArrivalProcess(spec, new Rng(7)), Infinity, 1);
+    expect(first!.atMs).toBeGreaterThan(HOUR_MS); // about 1,000 hours away on average
+  });
+
+  it('a burst so rare that its next arrival lies past the exact-integer horizon ends the process', () => {
+    // Found by the hostile-input property test: a 1 ms burst each hour at 0.001/h is 10^16 ms away.
+    const spec: ArrivalSpec = { kind: 'burst', baseRatePerHour: 0, burstRatePerHour: 0.001, firstAtMs: 3_539_443, everyMs: 3_539_443, lengthMs: 1 };
+    expect(takeArrivalsUntil(createArrivalProcess(spec, new Rng(1)), Infinity, 5)).toEqual([]);
+  });
+
   it('rejects specs that should never have been settled', () => {
     const rng = new Rng(1);
     expect(() => createArrivalProcess({ kind: 'poisson', ratePerHour: -1 }, rng)).toThrow(RangeError);

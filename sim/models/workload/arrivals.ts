@@ -169,6 +169,9 @@ function lowerBound(arrivals: readonly TraceArrival[], tMs: number): number {
   return lo;
 }
 
+/** About 35,000 years of virtual time: far past any run (`max_duration` is 90 days), well inside exact integers. */
+const HORIZON_MS = 2 ** 50;
+
 function tooManySteps(kind: string): never {
   throw new Error(`${kind} arrival process drew ${MAX_STEPS_PER_ARRIVAL} candidates without an arrival: a broken spec`);
 }
@@ -313,12 +316,16 @@ class BurstProcess implements ArrivalProcess {
   next(): Arrival | undefined {
     if (this.silent) return undefined;
     let remaining = this.rng.exponential(1);
-    if (this.tMs >= this.spec.firstAtMs && remaining >= this.perPeriod) {
-      const periods = Math.floor(remaining / this.perPeriod);
-      this.tMs += periods * this.spec.everyMs;
-      remaining -= periods * this.perPeriod;
-    }
     for (let step = 0; step < MAX_STEPS_PER_ARRIVAL; step++) {
+      // The rate repeats every period from `firstAtMs` on, from any point: skip whole periods at once, also
+      // after the quiet start before the first burst (a tiny rate over short periods would walk billions).
+      if (this.tMs >= this.spec.firstAtMs && remaining >= this.perPeriod) {
+        const periods = Math.floor(remaining / this.perPeriod);
+        this.tMs += periods * this.spec.everyMs;
+        remaining -= periods * this.perPeriod;
+        // Past the horizon times lose whole milliseconds (and the walk could not advance): no more arrivals.
+        if (this.tMs > HORIZON_MS) return undefined;
+      }
       const { endMs, ratePerHour } = this.segmentAt(this.tMs);
       const perMs = ratePerHour / HOUR_MS;
       const expected = perMs * (endMs - this.tMs);

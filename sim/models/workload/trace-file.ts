@@ -1,5 +1,6 @@
 import { formatDurationMs, parseDurationMs } from '../../util/duration.ts';
 import { didYouMean } from '../../util/suggest.ts';
+import { truncateEcho } from '../../util/echo.ts';
 import type { TraceArrival } from './types.ts';
 
 export type TraceFormat = 'csv' | 'jsonl';
@@ -11,6 +12,10 @@ export interface TraceParseOptions {
   jobCount?: number;
   /** The file name to put in messages (the harness knows it; this parser does no I/O). */
   source?: string;
+  /** Most arrivals accepted (the scenario limit `max_trace_rows`); one more is an error. Unbounded when absent. */
+  maxRows?: number;
+  /** The name of that limit, for the message. */
+  maxRowsName?: string;
 }
 
 const COLUMNS = ['at', 'job'] as const;
@@ -76,6 +81,7 @@ class RowChecker {
   }
 
   atFromText(text: string, line: number, column: number | undefined): number {
+    if (text.length > 40) this.fail(line, column, 'at', `"${truncateEcho(text, 40)}" is not a time`, AT_HINT);
     try {
       return parseDurationMs(text);
     } catch (error) {
@@ -104,6 +110,10 @@ class RowChecker {
   }
 
   accept(atMs: number, job: number | undefined, line: number, atColumn: number | undefined): void {
+    const { maxRows, maxRowsName } = this.options;
+    if (maxRows !== undefined && this.arrivals.length >= maxRows) {
+      this.fail(line, undefined, '(line)', `arrival ${this.arrivals.length + 1} is over the limit ${maxRowsName ?? 'of rows'} (${maxRows} rows)`, 'trim the trace or split it into several scenarios');
+    }
     if (atMs < this.previousAtMs) {
       this.fail(
         line,
@@ -152,7 +162,7 @@ function parseCsv(lines: readonly string[], rows: RowChecker): void {
         atMs = rows.atFromText(text, lineNo, column);
         atColumn = column;
       } else if (text !== '') {
-        if (!/^\d+$/.test(text)) rows.fail(lineNo, column, 'job', `"${text}" is not a template index`, 'an integer >= 0: 0 is the first entry of workload.jobs; leave it empty to draw by weight');
+        if (!/^\d+$/.test(text)) rows.fail(lineNo, column, 'job', `"${truncateEcho(text)}" is not a template index`, 'an integer >= 0: 0 is the first entry of workload.jobs; leave it empty to draw by weight');
         job = rows.job(Number(text), lineNo, column);
       }
     });
@@ -168,8 +178,8 @@ function csvHeader(cells: readonly Cell[], lineNo: number, rows: RowChecker): Co
   for (const cell of cells) {
     const name = cell.text.trim().toLowerCase();
     if (!(COLUMNS as readonly string[]).includes(name)) {
-      const hint = [didYouMean(name, COLUMNS), `the trace's columns are ${COLUMNS.join(' and ')}`].filter(Boolean).join(' ');
-      rows.fail(lineNo, cell.column, name === '' ? '(empty)' : name, 'unknown column in the header', hint);
+      const hint = [name.length > 40 ? '' : didYouMean(name, COLUMNS), `the trace's columns are ${COLUMNS.join(' and ')}`].filter(Boolean).join(' ');
+      rows.fail(lineNo, cell.column, name === '' ? '(empty)' : truncateEcho(name), 'unknown column in the header', hint);
     }
     if (columns.includes(name as Column)) rows.fail(lineNo, cell.column, name, 'column named twice', 'name each column once');
     columns.push(name as Column);
@@ -229,7 +239,7 @@ function parseJsonl(lines: readonly string[], rows: RowChecker): void {
     } catch (error) {
       const message = error instanceof Error ? error.message : String(error);
       const position = /position (\d+)/.exec(message)?.[1];
-      rows.fail(lineNo, position === undefined ? undefined : Number(position) + 1, '(line)', `not valid JSON: ${message}`, 'each line is one JSON object such as {"at": "90s", "job": 0}');
+      rows.fail(lineNo, position === undefined ? undefined : Number(position) + 1, '(line)', `not valid JSON: ${truncateEcho(message, 120)}`, 'each line is one JSON object such as {"at": "90s", "job": 0}');
     }
     if (typeof value !== 'object' || value === null || Array.isArray(value)) {
       rows.fail(lineNo, 1, '(line)', 'not a JSON object', 'each line is one JSON object such as {"at": "90s", "job": 0}');
@@ -241,8 +251,8 @@ function parseJsonl(lines: readonly string[], rows: RowChecker): void {
     };
     for (const key of Object.keys(record).sort()) {
       if (!(COLUMNS as readonly string[]).includes(key)) {
-        const hint = [didYouMean(key, COLUMNS), `a line's keys are ${COLUMNS.join(' and ')}`].filter(Boolean).join(' ');
-        rows.fail(lineNo, columnOf(key), key, 'unknown key', hint);
+        const hint = [key.length > 40 ? '' : didYouMean(key, COLUMNS), `a line's keys are ${COLUMNS.join(' and ')}`].filter(Boolean).join(' ');
+        rows.fail(lineNo, columnOf(key), truncateEcho(key), 'unknown key', hint);
       }
     }
     const at = record['at'];
@@ -251,12 +261,12 @@ function parseJsonl(lines: readonly string[], rows: RowChecker): void {
     if (typeof at === 'string') atMs = rows.atFromText(at, lineNo, atColumn);
     else if (typeof at === 'number') atMs = rows.atFromNumber(at, lineNo, atColumn);
     else if (at === undefined) return rows.fail(lineNo, undefined, 'at', 'missing', AT_HINT);
-    else return rows.fail(lineNo, atColumn, 'at', `${JSON.stringify(at)} is neither a duration string nor a number`, AT_HINT);
+    else return rows.fail(lineNo, atColumn, 'at', `${truncateEcho(JSON.stringify(at))} is neither a duration string nor a number`, AT_HINT);
     const job = record['job'];
     let jobIndex: number | undefined;
     if (typeof job === 'number') jobIndex = rows.job(job, lineNo, columnOf('job'));
     else if (job !== undefined && job !== null) {
-      rows.fail(lineNo, columnOf('job'), 'job', `${JSON.stringify(job)} is not a template index`, 'an integer >= 0, or leave it out to draw by weight');
+      rows.fail(lineNo, columnOf('job'), 'job', `${truncateEcho(JSON.stringify(job))} is not a template index`, 'an integer >= 0, or leave it out to draw by weight');
     }
     rows.accept(atMs, jobIndex, lineNo, atColumn);
   });
