@@ -18,6 +18,7 @@ function batchJob(id: string, opts: { count?: number; cpuMhz?: number; memoryMb?
   return {
     ID: id,
     Type: 'batch',
+    Datacenters: ['us-east-1'],
     Meta: { duration_ms: String(opts.durationMs ?? 100) },
     TaskGroups: [
       {
@@ -201,16 +202,33 @@ describe('twin Nomad API: twin behaviour', () => {
     expect((await client.job('before-wipe'))!.Status).toBe('running');
   });
 
-  it('keeps a ?enable=true drain on after the node empties (≤ 0.7), and ends a DrainSpec drain by itself (≥ 0.8)', async () => {
-    const { server, client } = await start(new NomadApi().withClients(CLIENTS).withTaskRunner({ start: () => ({ stop() {} }) }));
+  it('force-drains on ?enable=true as 0.9.3 does (its allocations stop at once), and ends a DrainSpec drain by itself', async () => {
+    const stops: TaskStopReason[] = [];
+    const { server, client } = await start(new NomadApi().withClients(CLIENTS).withTaskRunner({ start: (ctx) => (ctx.markRunning(), { stop: (r) => stops.push(r) }) }));
     const [a, b] = server.nodeIds() as [string, string];
-    expect((await fetch(`${server.url}/v1/node/${a}/drain?enable=true`, { method: 'PUT' })).status).toBe(200);
-    await client.request('POST', `/v1/node/${b}/drain`, { body: { DrainSpec: { Deadline: 0 } } });
-    const na = (await client.node(a))!;
-    const nb = (await client.node(b))!;
-    expect([na.Drain, na.SchedulingEligibility, na.LastDrain?.Status]).toEqual([true, 'ineligible', 'complete']);
-    expect([nb.Drain, nb.DrainStrategy, nb.SchedulingEligibility, nb.LastDrain?.Status]).toEqual([false, null, 'ineligible', 'complete']);
-    expect(nb.Events.map((e) => e.Message)).toEqual(['Node registered', 'Node drain strategy set', 'Node drain complete']);
+    await client.registerJob(batchJob('on-a', { count: 1 }));
+    const alloc = (await client.jobAllocations('on-a'))[0]!;
+    const busy = alloc.NodeID;
+    const idle = busy === a ? b : a;
+    expect((await fetch(`${server.url}/v1/node/${busy}/drain?enable=true`, { method: 'PUT' })).status).toBe(200);
+    expect(stops).toEqual(['stopped']);
+    expect(await client.allocation(alloc.ID)).toMatchObject({ DesiredStatus: 'stop', ClientStatus: 'complete' });
+    const nBusy = (await client.node(busy))!;
+    expect([nBusy.Drain, nBusy.DrainStrategy, nBusy.SchedulingEligibility]).toEqual([false, null, 'ineligible']);
+    expect(nBusy.Events.map((e) => e.Message)).toEqual(['Node registered', 'Node drain strategy set', 'Node drain complete']);
+    await client.request('POST', `/v1/node/${idle}/drain`, { body: { DrainSpec: { Deadline: 0 } } });
+    const nIdle = (await client.node(idle))!;
+    expect([nIdle.Drain, nIdle.DrainStrategy, nIdle.SchedulingEligibility]).toEqual([false, null, 'ineligible']);
+    expect(nIdle.Events.map((e) => e.Message)).toEqual(['Node registered', 'Node drain strategy set', 'Node drain complete']);
+    expect((await fetch(`${server.url}/v1/node/${busy}/drain?enable=false`, { method: 'PUT' })).status).toBe(200);
+    expect((await client.node(busy))!.SchedulingEligibility).toBe('eligible');
+  });
+
+  it('refuses eligible while a drain is on', async () => {
+    const { server, client } = await start(new NomadApi().withClients([CLIENTS[0]!]).withTaskRunner({ start: () => ({ stop() {} }) }));
+    const a = server.nodeIds()[0]!;
+    await client.registerJob(batchJob('keeps-it-busy'));
+    await client.drain(a, true);
     await expect(client.eligibility(a, true)).rejects.toMatchObject({ status: 500, body: "can not set node's scheduling eligibility to eligible while it is draining" });
     await client.drain(a, false);
     expect((await client.node(a))!.SchedulingEligibility).toBe('eligible');
@@ -223,11 +241,11 @@ describe('twin Nomad API: twin behaviour', () => {
     const nodeId = server.nodeIds()[0]!;
     await client.drain(nodeId, true);
     let n = (await client.node(nodeId))!;
-    expect([n.Drain, n.DrainStrategy !== null, n.LastDrain?.Status]).toEqual([true, true, 'draining']);
+    expect([n.Drain, n.DrainStrategy !== null, n.Events.at(-1)?.Message]).toEqual([true, true, 'Node drain strategy set']);
     contexts[0]!.markRunning();
     contexts[0]!.finish('complete');
     n = (await client.node(nodeId))!;
-    expect([n.Drain, n.DrainStrategy, n.SchedulingEligibility, n.LastDrain?.Status]).toEqual([false, null, 'ineligible', 'complete']);
+    expect([n.Drain, n.DrainStrategy, n.SchedulingEligibility, n.Events.at(-1)?.Message]).toEqual([false, null, 'ineligible', 'Node drain complete']);
   });
 
   it('falls back to ?enable= against a server that only has the ≤ 0.7 API, which has no /eligibility', async () => {

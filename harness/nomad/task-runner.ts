@@ -34,6 +34,11 @@ export interface TaskContext {
   finish(outcome: 'complete' | 'failed', message?: string): void;
   /** Records a task event (Nomad's `TaskEvent`), e.g. `Driver` / "Downloading image". */
   event(type: string, message: string): void;
+  /**
+   * Appends task output (`nomad alloc logs` shows it); `task` defaults to the group's first task. Optional so
+   * that a hand-made context in a runner's unit test needs none; the Nomad API's contexts always have it.
+   */
+  log?(stream: 'stdout' | 'stderr', text: string, task?: string): void;
 }
 
 /** Why the server stopped an allocation's tasks. */
