@@ -143,6 +143,8 @@ class Touched {
   /** Tables a change emptied or rewrote wholesale (GC, wipe, purge). */
   readonly tables = new Set<keyof NomadApiState['tables']>();
   readonly newAllocs: string[] = [];
+  /** Draining nodes that emptied: their drain completes in the next index, as Nomad's asynchronous drainer does. */
+  readonly drainsEmptied: string[] = [];
 }
 
 function fingerprint(...parts: readonly unknown[]): string {
@@ -217,6 +219,13 @@ export class NomadApiState {
       for (const l of [...this.listeners]) l();
     }
     for (const allocId of t.newAllocs) this.startRunner(allocId);
+    // A later index than the change that emptied the node: `nomad node-drain -enable` blocks on the node
+    // past the drain's own index and would otherwise never see the drain end.
+    if (t.drainsEmptied.length > 0 && !this.closed) {
+      this.tx((t2) => {
+        for (const nodeId of t.drainsEmptied) this.drainCompleted(nodeId, t2);
+      });
+    }
     return result;
   }
 
@@ -234,7 +243,7 @@ export class NomadApiState {
         this.stopRunner(p.allocId, 'stopped');
         this.taskEvent(p.allocId, 'Killed', 'Task successfully killed', { dead: true });
       }
-      for (const nodeId of c.drainComplete) this.drainCompleted(nodeId, t);
+      t.drainsEmptied.push(...c.drainComplete);
       if (!c.unblockPending) return;
       if (round >= MAX_UNBLOCK_ROUNDS) throw new Error(`blocked evaluations still pending after ${MAX_UNBLOCK_ROUNDS} retry rounds`);
       c = this.scheduler.retryBlocked();
@@ -545,10 +554,20 @@ export class NomadApiState {
   registerJob(body: unknown, pathJobId?: string): { EvalID: string; EvalCreateIndex: number; JobModifyIndex: number; Index: number } {
     const reg = parseJobRegistration(body, pathJobId);
     const existing = this.scheduler.job(reg.job.ID);
-    if (existing !== undefined && existing.status !== 'dead') {
+    const current = this.jobRecs.get(reg.job.ID);
+    if (existing !== undefined && existing.status !== 'dead' && current !== undefined && !current.purged) {
+      // Nomad evaluates an unchanged job again and changes nothing (`nomad job run` twice).
+      if (JSON.stringify(current.meta.job) === JSON.stringify(reg.job) && JSON.stringify(current.runMeta) === JSON.stringify(reg.meta)) {
+        return this.tx((t, index) => {
+          t.force = true;
+          t.jobs.add(reg.job.ID);
+          const evalId = this.scheduler.noopEval(reg.job.ID, 'job-register');
+          return { EvalID: evalId, EvalCreateIndex: index, JobModifyIndex: current.meta.jobModifyIndex, Index: index };
+        });
+      }
       throw new NomadHttpError(
         400,
-        `job ${reg.job.ID} is ${existing.status}: the twin does not update a registered job in place (stop it first, or register a new job id)`,
+        `job ${reg.job.ID} is ${existing.status} and its new spec differs: the twin does not update a registered job in place (stop it first, or register a new job id)`,
       );
     }
     if (existing !== undefined) this.gc();
@@ -584,6 +603,8 @@ export class NomadApiState {
       const before = this.scheduler.job(jobId)!.evalIds.length;
       t.jobs.add(jobId);
       this.absorb(this.scheduler.stopJob(jobId), t);
+      // A job already stopped (or done) gets an evaluation that changes nothing, as Nomad gives it.
+      if (this.scheduler.job(jobId)!.evalIds.length === before) this.scheduler.noopEval(jobId, 'job-deregister');
       const evalIds = this.scheduler.job(jobId)!.evalIds;
       if (purge) {
         rec.purged = true;
@@ -591,7 +612,7 @@ export class NomadApiState {
         t.tables.add('summaries');
       }
       rec.meta.jobModifyIndex = index;
-      return { EvalID: evalIds.length > before ? evalIds[evalIds.length - 1]! : '', EvalCreateIndex: index, JobModifyIndex: index, Index: index };
+      return { EvalID: evalIds[evalIds.length - 1]!, EvalCreateIndex: index, JobModifyIndex: index, Index: index };
     });
   }
 
@@ -964,6 +985,11 @@ export class NomadApiState {
     if (ar === undefined || this.scheduler.alloc(allocId) === undefined) return undefined;
     if (!ar.meta.taskNames.includes(task)) throw new NomadHttpError(400, `unknown task name "${task}"`);
     return this.logs.get(allocId)?.get(task)?.[stream] ?? '';
+  }
+
+  /** When a node's status last changed, e.g. it registered or came back (the uptime its host stats report). */
+  nodeRegisteredAtMs(nodeId: string): number | undefined {
+    return this.nodeRecs.get(nodeId)?.meta.statusUpdatedAtMs;
   }
 
   /** Node ids in registration order (forgotten ones included), for tests and fault injection. */

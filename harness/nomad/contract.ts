@@ -266,6 +266,11 @@ export function nomadContract(getUrl: () => string): void {
         return a[0]?.ClientStatus === 'running' ? a[0] : undefined;
       });
       expect((await client.job(id))!.Status).toBe('running');
+      // `nomad job run` of the unchanged job: a new evaluation that places nothing.
+      const again = await client.registerJob(batchJob(id, node.Datacenter, { durationMs: 120_000 }));
+      expect(again.EvalID).toMatch(UUID);
+      await eventually('the re-registration evaluation to complete', async () => (await client.evaluation(again.EvalID))?.Status === 'complete');
+      expect((await client.jobAllocations(id)).map((a) => a.ID)).toEqual([running.ID]);
       const out = await client.stopJob(id);
       expect(out.EvalID).toMatch(UUID);
       const stopped = await eventually('the job to be dead', async () => {
@@ -278,6 +283,10 @@ export function nomadContract(getUrl: () => string): void {
         return a?.DesiredStatus === 'stop' && a.ClientStatus !== 'running' ? a : undefined;
       });
       expect(alloc.ClientStatus).toBe('complete');
+      // Stopping it again still answers an evaluation (`nomad job stop` monitors it).
+      const twice = await client.stopJob(id);
+      expect(twice.EvalID).toMatch(UUID);
+      expect(twice.EvalID).not.toBe(out.EvalID);
     });
 
     it('leaves a job pending, with a blocked evaluation, while capacity is short; purge removes it', async () => {

@@ -14,7 +14,7 @@ import type { NodeStatus } from '../../sim/models/nomad/index.ts';
 import { SEARCH_CONTEXTS, type DrainRequest, type NomadApiState, type QueryResult, type SearchContext } from './api-state.ts';
 import { DurationSyntaxError, blockingWaitMs, parseGoDuration, waitJitterMs } from './duration.ts';
 import { NomadHttpError } from './job-spec.ts';
-import { toAgentSelf, type AgentIdentity } from './shapes.ts';
+import { NODE_DISK_MB as DISK_MB, toAgentSelf, type AgentIdentity } from './shapes.ts';
 
 /** Which drain and eligibility forms the API accepts: both (default), or only Nomad ≤ 0.7's `?enable=`. */
 export type ApiCompat = 'both' | 'legacy';
@@ -102,16 +102,38 @@ function prefixOf(c: RequestCtx): string {
   return c.url.searchParams.get('prefix') ?? '';
 }
 
+/**
+ * Why a UUID prefix is not one, in go-memdb's words (`UUIDFieldIndex.parseString`), or undefined when it is:
+ * Nomad looks nodes, evaluations and allocations up in a UUID index, which wants whole hex bytes.
+ */
+export function uuidPrefixError(prefix: string): string | undefined {
+  if (prefix.length > 36) return `Invalid UUID length. UUID have 36 characters; got ${prefix.length}`;
+  const hyphens = prefix.split('-').length - 1;
+  if (hyphens > 4) return `UUID should have maximum of 4 "-"; got ${hyphens}`;
+  const hex = prefix.replace(/-/g, '');
+  if (hex.length % 2 !== 0) return 'Input (without hyphens) must be even length';
+  const bad = /[^0-9a-fA-F]/.exec(hex);
+  if (bad === null) return undefined;
+  const cp = bad[0].codePointAt(0)!;
+  const u = `U+${cp.toString(16).toUpperCase().padStart(4, '0')}`;
+  // Go's %#U: the code point, then the character when it is printable.
+  return `Invalid UUID: encoding/hex: invalid byte: ${cp >= 0x20 && cp < 0x7f ? `${u} '${bad[0]}'` : u}`;
+}
+
+/** A `?prefix=` on a UUID-keyed list; a malformed one is the state store's 500 (`eval lookup failed: index error: ...`). */
+function uuidPrefixOf(c: RequestCtx, kind: 'node' | 'eval' | 'alloc'): string {
+  const prefix = prefixOf(c);
+  const why = prefix === '' ? undefined : uuidPrefixError(prefix);
+  if (why !== undefined) throw new NomadHttpError(500, `${kind} lookup failed: index error: ${why}`);
+  return prefix;
+}
+
 /** go-metrics' interval timestamp (`2019-06-20 12:34:50 +0000 UTC`), to the 10 s interval Nomad uses. */
 function metricsTimestamp(nowMs: number): string {
   const iso = new Date(Math.floor(nowMs / 10_000) * 10_000).toISOString();
   return `${iso.slice(0, 10)} ${iso.slice(11, 19)} +0000 UTC`;
 }
 
-/** A simulated client's host stats (`/v1/client/stats`): the twin has no real host, so usage is zero. */
-function hostStats(nowMs: number): Record<string, unknown> {
-  return { Memory: { Total: 0, Available: 0, Used: 0, Free: 0 }, CPU: [], DiskStats: [], AllocDirStats: null, DeviceStats: [], Uptime: 0, Timestamp: nowMs * 1e6, CPUTicksConsumed: 0 };
-}
 
 /** Reads a Go boolean query parameter; Nomad's handlers answer a bad one with an uncoded error (500). */
 function boolParam(params: URLSearchParams, key: string, what: string): boolean {
@@ -152,12 +174,12 @@ export class NomadHttpApi {
           DELETE: (c) => this.deregister(c),
         },
       },
-      { path: /^\/v1\/allocations$/, methods: { GET: (c) => this.read(c, () => s.allocations(prefixOf(c))) } },
+      { path: /^\/v1\/allocations$/, methods: { GET: (c) => this.read(c, () => s.allocations(uuidPrefixOf(c, 'alloc'))) } },
       { path: /^\/v1\/allocation\/(.+)$/, methods: { GET: (c) => this.read(c, () => s.allocation(c.params[0]!), 'alloc not found') } },
-      { path: /^\/v1\/evaluations$/, methods: { GET: (c) => this.read(c, () => s.evaluations(prefixOf(c))) } },
+      { path: /^\/v1\/evaluations$/, methods: { GET: (c) => this.read(c, () => s.evaluations(uuidPrefixOf(c, 'eval'))) } },
       { path: /^\/v1\/evaluation\/(.+)\/allocations$/, methods: { GET: (c) => this.read(c, () => s.evaluationAllocations(c.params[0]!)) } },
       { path: /^\/v1\/evaluation\/(.+)$/, methods: { GET: (c) => this.read(c, () => s.evaluation(c.params[0]!), 'eval not found') } },
-      { path: /^\/v1\/nodes$/, methods: { GET: (c) => this.read(c, () => s.nodes(prefixOf(c))) } },
+      { path: /^\/v1\/nodes$/, methods: { GET: (c) => this.read(c, () => s.nodes(uuidPrefixOf(c, 'node'))) } },
       { path: /^\/v1\/deployments$/, methods: { GET: (c) => this.read(c, () => ({ index: 1, body: [] })) } },
       { path: /^\/v1\/search$/, methods: { PUT: (c) => this.search(c), POST: (c) => this.search(c) } },
       { path: /^\/v1\/node\/(.+)\/allocations$/, methods: { GET: (c) => this.read(c, () => s.nodeAllocations(c.params[0]!)) } },
@@ -169,14 +191,14 @@ export class NomadHttpApi {
       // The simulated clients' HTTP API: every node's HTTPAddr is this listener.
       { path: /^\/v1\/client\/fs\/logs\/(.+)$/, methods: { GET: (c) => this.logs(c) } },
       { path: /^\/v1\/client\/allocation\/(.+)\/stats$/, methods: { GET: (c) => this.allocStats(c) } },
-      { path: /^\/v1\/client\/stats$/, methods: { GET: (c) => this.json(c.res, 200, hostStats(this.state.settings.clock.nowMs)) } },
+      { path: /^\/v1\/client\/stats$/, methods: { GET: (c) => this.hostStats(c) } },
       { path: /^\/v1\/regions$/, methods: { GET: (c) => this.json(c.res, 200, [this.opts.identity.region]) } },
       { path: /^\/v1\/agent\/servers$/, methods: { GET: (c) => this.json(c.res, 200, [this.opts.identity.rpcAddr]) } },
       { path: /^\/v1\/operator\/raft\/configuration$/, methods: { GET: (c) => this.json(c.res, 200, this.raftConfiguration()) } },
       { path: /^\/v1\/metrics$/, methods: { GET: (c) => this.json(c.res, 200, { Timestamp: metricsTimestamp(this.state.settings.clock.nowMs), Gauges: [], Counters: [], Samples: [] }) } },
       { path: /^\/v1\/status\/leader$/, methods: { GET: (c) => this.json(c.res, 200, this.opts.identity.rpcAddr) } },
       { path: /^\/v1\/status\/peers$/, methods: { GET: (c) => this.json(c.res, 200, [this.opts.identity.rpcAddr]) } },
-      { path: /^\/v1\/agent\/self$/, methods: { GET: (c) => this.json(c.res, 200, toAgentSelf(this.opts.identity, { numNodes: s.nodeIds().length, commitIndex: s.index })) } },
+      { path: /^\/v1\/agent\/self$/, methods: { GET: (c) => this.json(c.res, 200, toAgentSelf(this.opts.identity, { commitIndex: s.index })) } },
       { path: /^\/v1\/agent\/health$/, methods: { GET: (c) => this.json(c.res, 200, { server: { ok: true, message: 'ok' } }) } },
       { path: /^\/v1\/agent\/members$/, methods: { GET: (c) => this.members(c) } },
       { path: /^\/v1\/system\/gc$/, methods: { PUT: (c) => this.gc(c), POST: (c) => this.gc(c) } },
@@ -467,6 +489,33 @@ export class NomadHttpApi {
     c.res.on('close', () => clearInterval(timer));
   }
 
+  /**
+   * `/v1/client/stats?node_id=`: a simulated client's host, as its allocations use it (memory in use is what
+   * they were given; the twin measures no CPU ticks). Uptime counts from the node's registration.
+   */
+  private hostStats(c: RequestCtx): void {
+    c.req.resume();
+    const nodeId = c.url.searchParams.get('node_id') ?? '';
+    const n = this.state.scheduler.node(nodeId);
+    if (n === undefined) throw new NomadHttpError(404, 'Unknown node');
+    const mib = 1024 * 1024;
+    const total = n.totalMemoryMb * mib;
+    const used = n.usedMemoryMb * mib;
+    const now = this.state.settings.clock.nowMs;
+    const registeredMs = this.state.nodeRegisteredAtMs(nodeId) ?? now;
+    const diskBytes = DISK_MB * mib;
+    this.json(c.res, 200, {
+      Memory: { Total: total, Available: total - used, Used: used, Free: total - used },
+      CPU: [],
+      DiskStats: [{ Device: '/dev/xvda1', Mountpoint: '/', Size: diskBytes, Used: 0, Available: diskBytes, UsedPercent: 0, InodesUsedPercent: 0 }],
+      AllocDirStats: null,
+      DeviceStats: [],
+      Uptime: Math.max(0, Math.floor((now - registeredMs) / 1000)),
+      Timestamp: now * 1e6,
+      CPUTicksConsumed: 0,
+    });
+  }
+
   /** `/v1/client/allocation/:id/stats`: the twin measures no real usage, so every figure is zero. */
   private allocStats(c: RequestCtx): void {
     c.req.resume();
@@ -492,7 +541,7 @@ export class NomadHttpApi {
   }
 
   private members(c: RequestCtx): void {
-    const self = toAgentSelf(this.opts.identity, { numNodes: 0, commitIndex: this.state.index });
+    const self = toAgentSelf(this.opts.identity, { commitIndex: this.state.index });
     const id = this.opts.identity;
     this.json(c.res, 200, { ServerName: id.nodeName, ServerRegion: id.region, ServerDC: id.datacenter, Members: [self.member] });
   }

@@ -258,10 +258,14 @@ describe('twin Nomad API: twin behaviour', () => {
     await expect(client.eligibility(nodeId, false)).rejects.toMatchObject({ status: 405, body: 'Invalid method' });
   });
 
-  it('refuses to update a live job in place, and registers a dead job id afresh after a GC', async () => {
+  it('evaluates an unchanged live job again, refuses a changed one, and registers a dead job id afresh after a GC', async () => {
     const { client } = await start(new NomadApi().withClients(CLIENTS).withTaskRunner({ start: () => ({ stop() {} }) }));
-    await client.registerJob(batchJob('again'));
-    const err = await client.registerJob(batchJob('again')).catch((e: unknown) => e);
+    const first = await client.registerJob(batchJob('again'));
+    const same = await client.registerJob(batchJob('again'));
+    expect(same.EvalID).not.toBe(first.EvalID);
+    expect(await client.evaluation(same.EvalID)).toMatchObject({ JobID: 'again', TriggeredBy: 'job-register', Status: 'complete' });
+    expect(await client.jobAllocations('again')).toHaveLength(1);
+    const err = await client.registerJob(batchJob('again', { count: 2 })).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(NomadApiError);
     expect((err as NomadApiError).status).toBe(400);
     expect((err as NomadApiError).body).toContain('does not update a registered job in place');

@@ -454,6 +454,8 @@ export interface NodeUpdateResponseJson {
 export const GO_ZERO_TIME = '0001-01-01T00:00:00Z';
 /** Disk every allocation asks for: Nomad's default ephemeral disk (300 MB). */
 export const DEFAULT_EPHEMERAL_DISK_MB = 300;
+/** Each simulated client's disk (a 100 GB root volume). */
+export const NODE_DISK_MB = 100 * 1024;
 /** Nomad keeps the last 10 events of a node (`structs.MaxRetainedNodeEvents`). */
 export const MAX_RETAINED_NODE_EVENTS = 10;
 
@@ -836,7 +838,7 @@ export function toNode(n: NodeView, meta: NodeMeta, version: string, httpAddr: s
   const cpuMhz = milliToMhz(n.totalCpuMilli);
   const reservedMhz = milliToMhz(n.reservedCpuMilli);
   const cores = Math.max(1, Math.round(n.totalCpuMilli / 1000));
-  const diskMb = 100 * 1024;
+  const diskMb = NODE_DISK_MB;
   const ds = meta.drainStrategy;
   return {
     ID: n.id,
@@ -856,6 +858,7 @@ export function toNode(n: NodeView, meta: NodeMeta, version: string, httpAddr: s
       'nomad.version': version,
       'unique.hostname': n.name,
       'unique.network.ip-address': meta.address,
+      'unique.storage.volume': '/dev/xvda1',
       'driver.docker': '1',
     },
     Resources: { CPU: cpuMhz, MemoryMB: n.totalMemoryMb, DiskMB: diskMb, IOPS: 0 },
@@ -894,7 +897,7 @@ export function toNode(n: NodeView, meta: NodeMeta, version: string, httpAddr: s
 }
 
 /** `/v1/agent/self`: the parts of Nomad's agent config and stats that clients read. */
-export function toAgentSelf(id: AgentIdentity, stats: { numNodes: number; commitIndex: number }): Record<string, unknown> {
+export function toAgentSelf(id: AgentIdentity, stats: { commitIndex: number }): Record<string, unknown> {
   const [rpcHost = '127.0.0.1', rpcPort = '4647'] = id.rpcAddr.split(':');
   const httpPort = Number(id.httpAddr.split(':')[1] ?? 4646);
   return {
@@ -918,7 +921,7 @@ export function toAgentSelf(id: AgentIdentity, stats: { numNodes: number; commit
       Addr: rpcHost,
       Port: id.serfPort,
       Status: 'alive',
-      Tags: { role: 'nomad', region: id.region, dc: id.datacenter, build: id.version, port: rpcPort, bootstrap: '1', vsn: '1', mvn: '1' },
+      Tags: { role: 'nomad', region: id.region, dc: id.datacenter, build: id.version, port: rpcPort, rpc_addr: rpcHost, bootstrap: '1', vsn: '1', mvn: '1', raft_vsn: '2' },
       ProtocolMin: 1,
       ProtocolMax: 5,
       ProtocolCur: 2,
@@ -928,9 +931,23 @@ export function toAgentSelf(id: AgentIdentity, stats: { numNodes: number; commit
     },
     stats: {
       nomad: { server: 'true', leader: 'true', leader_addr: id.rpcAddr, bootstrap: 'true', known_regions: '1' },
-      raft: { state: 'Leader', num_peers: '0', commit_index: String(stats.commitIndex), applied_index: String(stats.commitIndex), last_contact: 'never' },
+      // A single server's raft: the leader of term 1, with every committed index applied at once.
+      raft: {
+        state: 'Leader',
+        term: '1',
+        num_peers: '0',
+        commit_index: String(stats.commitIndex),
+        applied_index: String(stats.commitIndex),
+        last_log_index: String(stats.commitIndex),
+        last_log_term: '1',
+        fsm_pending: '0',
+        last_contact: '0',
+        protocol_version: '2',
+      },
+      // The twin is no Go program: its runtime says so instead of inventing a Go version.
       runtime: { arch: 'amd64', 'kernel.name': 'linux', version: 'twin' },
-      twin: { nodes: String(stats.numNodes) },
+      serf: { members: '1', failed: '0', left: '0', health_score: '0', member_time: '1', event_time: '1', query_time: '1', intent_queue: '0', event_queue: '0', query_queue: '0', encrypted: 'false' },
+      vault: { tracked_for_revoked: '0', token_ttl: '0s', is_renewing: 'false', token_expire_time: '', token_last_renewal_time: '', token_next_renewal_time: '' },
     },
   };
 }

@@ -432,6 +432,16 @@ export class NomadScheduler {
     return this.finish(out);
   }
 
+  /**
+   * Records an evaluation that changes nothing, as Nomad creates one for every register and deregister:
+   * re-registering an unchanged live job, or stopping a job that is already stopped. Returns its id.
+   */
+  noopEval(jobId: string, trigger: 'job-register' | 'job-deregister'): string {
+    const job = this.jobRecord(jobId);
+    if (job === undefined) throw new RangeError(`unknown job ${jobId}`);
+    return this.newEval(job, 'complete', trigger, null).id;
+  }
+
   /** Continues offering freed capacity to blocked evaluations (after a `Change` had `unblockPending`). */
   retryBlocked(): Change {
     return this.finish(this.out.reset());
