@@ -3,6 +3,8 @@ import { Rng } from '../../sim/engine/rng.ts';
 import { NomadScheduler } from '../../sim/models/nomad/index.ts';
 import type { StartedComponent } from '../providers/types.ts';
 import { NomadApiError, NomadClient } from './client.ts';
+import { which } from '../providers/process.ts';
+import { nomadCliContract } from './cli-contract.ts';
 import { nomadContract } from './contract.ts';
 import { startNomadBackend } from './backend.ts';
 import { findRealNomad, startRealNomad } from './real-nomad.ts';
@@ -40,6 +42,9 @@ async function until<T>(what: string, probe: () => Promise<T | undefined | false
   }
 }
 
+const nomadBinary = which('nomad');
+const cliLabel = nomadBinary === undefined ? 'skipped: no `nomad` binary on PATH' : nomadBinary;
+
 describe('twin Nomad API: the contract', () => {
   let server: StartedNomadApiServer;
   beforeAll(async () => {
@@ -51,6 +56,9 @@ describe('twin Nomad API: the contract', () => {
   });
   afterAll(() => server.stop());
   nomadContract(() => server.url);
+  describe.skipIf(nomadBinary === undefined)(`the nomad CLI (${cliLabel})`, () => {
+    nomadCliContract(() => server.url, nomadBinary!);
+  });
 });
 
 const realSource = findRealNomad();
@@ -66,6 +74,9 @@ describe.skipIf(!realNomad)(`real Nomad: the same contract (${realLabel})`, () =
     await real?.stop();
   });
   nomadContract(() => real!.url);
+  describe.skipIf(nomadBinary === undefined)(`the nomad CLI (${cliLabel})`, () => {
+    nomadCliContract(() => real!.url, nomadBinary!);
+  });
 });
 
 describe('twin Nomad API: twin behaviour', () => {
@@ -273,6 +284,47 @@ describe('twin Nomad API: twin behaviour', () => {
     const again = await client.registerJob(batchJob('again'));
     expect((await client.evaluation(again.EvalID))!.JobID).toBe('again');
     expect((await client.job('again'))!.Status).toBe('running');
+  });
+
+  it('looks ids up as the CLI does: ?prefix= on lists, /v1/search, and the state store\'s 500 for a malformed UUID prefix', async () => {
+    const { server, client } = await start(new NomadApi().withClients(CLIENTS).withTaskRunner({ start: () => ({ stop() {} }) }));
+    for (const id of ['build-1', 'build-10', 'build-2']) await client.registerJob(batchJob(id));
+    expect((await client.jobs('build-1')).map((j) => j.ID)).toEqual(['build-1', 'build-10']);
+    const search = async (Prefix: string, Context: string) => {
+      const r = await fetch(`${server.url}/v1/search`, { method: 'POST', body: JSON.stringify({ Prefix, Context }) });
+      return [r.status, (await r.json()) as { Matches: Record<string, string[]>; Truncations: Record<string, boolean> }] as const;
+    };
+    expect((await search('build-1', 'jobs'))[1]).toMatchObject({ Matches: { jobs: ['build-1', 'build-10'] }, Truncations: { jobs: false } });
+    const node = server.nodeIds()[0]!;
+    // A UUID prefix of odd length loses its last character, as Nomad's does.
+    expect((await search(node.slice(0, 5), 'all'))[1].Matches.nodes).toContain(node);
+    const nodes = await fetch(`${server.url}/v1/nodes?prefix=${node.slice(0, 4)}`);
+    expect(((await nodes.json()) as { ID: string }[]).map((n) => n.ID)).toEqual([node]);
+    const bad = await fetch(`${server.url}/v1/evaluations?prefix=nope`);
+    expect([bad.status, await bad.text()]).toEqual([500, "eval lookup failed: index error: Invalid UUID: encoding/hex: invalid byte: U+006E 'n'"]);
+    const odd = await fetch(`${server.url}/v1/allocations?prefix=abc`);
+    expect([odd.status, await odd.text()]).toEqual([500, 'alloc lookup failed: index error: Input (without hyphens) must be even length']);
+  });
+
+  it('serves a task\'s output as the client API does: JSON frames of base64 data, plain text, from the end', async () => {
+    const contexts: TaskContext[] = [];
+    const { server, client } = await start(new NomadApi().withClients(CLIENTS).withTaskRunner({ start: (ctx) => (contexts.push(ctx), ctx.markRunning(), { stop() {} }) }));
+    await client.registerJob(batchJob('logs'));
+    const alloc = (await client.jobAllocations('logs'))[0]!;
+    contexts[0]!.log!('stdout', 'step 1\n');
+    contexts[0]!.log!('stdout', 'step 2\n');
+    contexts[0]!.log!('stderr', 'oops\n');
+    const url = (q: string) => `${server.url}/v1/client/fs/logs/${alloc.ID}?task=agent&${q}`;
+    const framed = await (await fetch(url('type=stdout'))).text();
+    const frames = framed.split(/(?<=\})(?=\{)/).map((f) => JSON.parse(f) as { Offset: number; Data: string; File: string });
+    expect(frames.map((f) => Buffer.from(f.Data, 'base64').toString()).join('')).toBe('step 1\nstep 2\n');
+    expect(frames[0]).toMatchObject({ Offset: 0, File: 'alloc/logs/agent.stdout.0' });
+    expect(await (await fetch(url('type=stderr&plain=true'))).text()).toBe('oops\n');
+    expect(await (await fetch(url('type=stdout&plain=true&origin=end&offset=7'))).text()).toBe('step 2\n');
+    const noType = await fetch(url('plain=true'));
+    expect([noType.status, await noType.text()]).toEqual([500, 'must provide log type (stdout/stderr)']);
+    const unknown = await fetch(`${server.url}/v1/client/fs/logs/${alloc.ID}?task=nope&type=stdout`);
+    expect([unknown.status, await unknown.text()]).toEqual([400, 'unknown task name "nope"']);
   });
 
   it('refuses job shapes it does not model with a 400 that says so', async () => {
