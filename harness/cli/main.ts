@@ -62,7 +62,7 @@ export async function main(argv: readonly string[], io: CliIo = { stdout: proces
       case 'explore':
         return await exploreCommand(args, io);
       case 'up':
-        return await upCommand({ detach: args.detach, supervise: args.supervise, backends: withEnvBackends(args), ...(args.scenario ? { scenario: args.scenario } : {}), ...(args.version ? { version: args.version } : {}) }, io);
+        return await upCommand({ detach: args.detach, supervise: args.supervise, backends: withEnvBackends(args), ...(args.scenario ? { scenario: args.scenario } : {}), ...(args.version ? { version: args.version } : {}), ...(args.nomad ? { nomad: args.nomad } : {}) }, io);
       case 'status':
         return await statusCommand({ json: args.json }, io);
       case 'down':

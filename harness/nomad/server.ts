@@ -43,6 +43,7 @@ export class NomadApiServer implements ComponentBuilder<StartedNomadApiServer> {
   private runner: TaskRunner | undefined;
   private version = NOMAD_VERSION;
   private compat: ApiCompat = 'both';
+  private note: string | undefined;
   private reservedCpuMilli = DEFAULT_RESERVED_CPU_MILLI;
   private reservedMemoryMb = DEFAULT_RESERVED_MEMORY_MB;
 
@@ -86,6 +87,12 @@ export class NomadApiServer implements ComponentBuilder<StartedNomadApiServer> {
   /** `both` (default): drain by `DrainSpec` body or `?enable=`, and `/eligibility`; `legacy`: Nomad ≤ 0.7's API only. */
   withCompat(compat: ApiCompat): this {
     this.compat = compat;
+    return this;
+  }
+
+  /** A line for the status table's backend column: why the twin stands in (e.g. a real Nomad was asked for and none is here). */
+  withNote(note: string): this {
+    this.note = note;
     return this;
   }
 
@@ -143,7 +150,7 @@ export class NomadApiServer implements ComponentBuilder<StartedNomadApiServer> {
     // The simulated clients' own HTTP API (logs, stats) answers on this listener too.
     state.settings.clientHttpAddr = `${HOST}:${port}`;
     server.on('request', http.handle);
-    return new StartedNomadApiServer(server, state, http, port, ownClock, `twin Nomad API (NomadScheduler, seed ${this.seed}, ${state.nodeIds().length} simulated clients, compat ${this.compat})`);
+    return new StartedNomadApiServer(server, state, http, port, ownClock, `twin Nomad API (NomadScheduler, seed ${this.seed}, ${state.nodeIds().length} simulated clients, compat ${this.compat}${this.note === undefined ? '' : `; ${this.note}`})`);
   }
 }
 

@@ -27,7 +27,7 @@ const BIN = fileURLToPath(new URL('../../../bin/twin.js', import.meta.url));
  * and stays up until Ctrl-C (then tears everything down). With `-d` it starts a detached supervisor, waits
  * until the stack is healthy and returns. A boot failure tears down what started and exits 2.
  */
-export async function upCommand(args: { detach: boolean; scenario?: string; supervise?: boolean; version?: string; backends?: BackendChoices }, io: Io): Promise<number> {
+export async function upCommand(args: { detach: boolean; scenario?: string; supervise?: boolean; version?: string; backends?: BackendChoices; nomad?: 'real' | 'twin' }, io: Io): Promise<number> {
   const file = stateFile();
   const existing = readState(file);
   if (existing && alive(existing.supervisorPid)) {
@@ -42,7 +42,7 @@ export async function upCommand(args: { detach: boolean; scenario?: string; supe
   // The scenario's topology decides what else runs: `auth: ldap` adds a private OpenLDAP for federation-service,
   // `storage` S3 or fileserved; its time scale is the build agents' (without one, builds take their own time).
   const topology = scenario ? { auth: scenario.topology.auth, storage: scenario.topology.storage, timeScale: scenario.timeScale } : {};
-  const { backends, externals, migrate, services } = liveBackends(profile, { ...backendOptionsFromEnv(), ...topology, choice: args.backends ?? {} });
+  const { backends, externals, migrate, services } = liveBackends(profile, { ...backendOptionsFromEnv(), ...topology, choice: args.backends ?? {}, ...(args.nomad ? { nomad: args.nomad } : {}) });
   const t0 = Date.now();
   const print = (row: LiveRow) => io.stderr.write(`  ${row.name.padEnd(30)} ${row.state}${row.reason ? ` (${row.reason})` : ''}\n`);
   const stack = new LiveStack({ profile, portOffset: PORT_OFFSET, backends, externals, services, migrate, onChange: args.supervise ? undefined : print });
@@ -88,11 +88,11 @@ export async function upCommand(args: { detach: boolean; scenario?: string; supe
   return 0;
 }
 
-async function detach(args: { scenario?: string; version?: string; backends?: BackendChoices }, io: Io, file: string): Promise<number> {
+async function detach(args: { scenario?: string; version?: string; backends?: BackendChoices; nomad?: 'real' | 'twin' }, io: Io, file: string): Promise<number> {
   const log = join(dirname(file), 'stack.log');
   mkdirSync(dirname(file), { recursive: true });
   const out = openSync(log, 'w');
-  const child = spawn(process.execPath, [BIN, 'up', '--supervise', ...(args.scenario ? ['--scenario', args.scenario] : []), ...(args.version ? ['--version', args.version] : []), ...Object.entries(args.backends ?? {}).flatMap(([c, k]) => ['--backend', `${c}=${k}`])], {
+  const child = spawn(process.execPath, [BIN, 'up', '--supervise', ...(args.scenario ? ['--scenario', args.scenario] : []), ...(args.version ? ['--version', args.version] : []), ...(args.nomad ? ['--nomad', args.nomad] : []), ...Object.entries(args.backends ?? {}).flatMap(([c, k]) => ['--backend', `${c}=${k}`])], {
     detached: true,
     stdio: ['ignore', out, out],
   });
