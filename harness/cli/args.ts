@@ -65,6 +65,7 @@ export const OPTIONS: Record<string, OptionSpec> = {
   scenario: { type: 'string', value: 'FILE', description: 'scenario whose topology the stack follows', commands: ['up'] },
   backend: { type: 'string', multiple: true, value: 'KIND|C=KIND', description: 'live backends: `embedded` for every component that has one, or per component (postgres=local,rabbitmq=embedded); also TWIN_BACKEND', commands: ['run', 'agree', 'up'] },
   supervise: { type: 'boolean', description: 'internal: run as the detached supervisor of `twin up -d`', commands: ['up'] },
+  nomad: { type: 'string', value: 'real|twin', description: 'nomad_server: a real `nomad agent -dev` (a `nomad` binary on PATH, or NOMAD_ADDR) running the builds, or the twin\'s Nomad API (default)', commands: ['up'] },
   quiet: { type: 'boolean', short: 'q', description: 'no progress output', commands: ['run', 'conformance', 'explore', 'agree', 'dr', 'tune'] },
   help: { type: 'boolean', short: 'h', description: 'show help', commands: [...COMMANDS] },
 };
@@ -89,6 +90,8 @@ export interface ParsedArgs {
   /** `twin help <command>`: the command whose help is asked for. */
   topic?: Command;
   supervise: boolean;
+  /** `twin up --nomad`: a real Nomad agent or the twin's Nomad API. */
+  nomad?: 'real' | 'twin';
 }
 
 function integer(flag: string, text: string, min: number, max: number): number {
@@ -275,6 +278,10 @@ export function parseCliArgs(argv: readonly string[]): ParsedArgs {
     supervise: v.supervise === true,
   };
   if (typeof v.seed === 'string') out.seed = integer('seed', v.seed, 0, 2 ** 32 - 1);
+  if (typeof v.nomad === 'string') {
+    if (v.nomad !== 'real' && v.nomad !== 'twin') throw new CliError(`--nomad must be real or twin, got \`${v.nomad}\``, 'for example --nomad real (needs a `nomad` binary on PATH)');
+    out.nomad = v.nomad;
+  }
   if (typeof v.out === 'string') {
     if (v.out.trim() === '') throw new CliError('--out needs a directory');
     out.out = v.out;

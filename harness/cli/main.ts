@@ -82,7 +82,7 @@ async function dispatch(args: ParsedArgs, out: (s: string) => void, io: CliIo): 
       await beforeLiveImport();
       const { upCommand } = await import('./commands/live-stack.ts');
       const version = args.version === undefined ? {} : { version: await knownVersion(args.version) };
-      return await upCommand({ detach: args.detach, supervise: args.supervise, backends: withEnvBackends(args), ...(args.scenario ? { scenario: args.scenario } : {}), ...version }, io);
+      return await upCommand({ detach: args.detach, supervise: args.supervise, backends: withEnvBackends(args), ...(args.scenario ? { scenario: args.scenario } : {}), ...version, ...(args.nomad ? { nomad: args.nomad } : {}) }, io);
     }
     case 'status': {
       await beforeLiveImport();

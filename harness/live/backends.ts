@@ -2,6 +2,8 @@ import type { Profile } from '../../fixtures/schema.ts';
 import type { StartedComponent } from '../providers/types.ts';
 import type { BackendFactory, Migrator, ServiceFactory } from './stack.ts';
 import { startNomadBackend } from '../nomad/backend.ts';
+import { findRealNomad } from '../nomad/real-nomad.ts';
+import type { NomadApiServer } from '../nomad/server.ts';
 import { FakeGithub } from '../github/server.ts';
 import { defaultSeedData } from '../github/state.ts';
 import { PostgresProvider, RedisProvider, RabbitMQProvider, MongoProvider, LdapProvider, S3Provider, FileservedProvider, s3UrlFromEnv, type StartedPostgres, type BackendChoice } from '../providers/index.ts';
@@ -36,6 +38,11 @@ export interface LiveBackendOptions {
   storage?: 's3' | 'fileserved';
   /** Scenario ms per wall ms of the build agents (a scenario's `time_scale`); default 1, builds take their own time. */
   timeScale?: number;
+  /**
+   * nomad_server: `real` runs the builds on a real Nomad (`NOMAD_ADDR`, else `nomad agent -dev` from a binary on
+   * PATH; without either, the twin's API and the backend column says why); `twin` (default) the twin's Nomad API.
+   */
+  nomad?: 'real' | 'twin';
 }
 
 /**
@@ -103,7 +110,13 @@ export function liveBackends(_profile: Profile, opts: LiveBackendOptions = {}): 
       mongo: () => configured(new MongoProvider(), 'mongo', opts).start(),
       // A real Nomad when NOMAD_ADDR or a `nomad` binary is given, else the twin's Nomad API, whose clients run the
       // pipeline's build agent.
-      nomad_server: async () => (await startNomadBackend({ twin: (b) => b.withPort(0).withClients(clients).withTaskRunner(pipeline.runner) })).started,
+      nomad_server: async () => {
+        const twin = (b: NomadApiServer) => b.withPort(0).withClients(clients).withTaskRunner(pipeline.runner);
+        if (opts.nomad !== 'real') return (await startNomadBackend({ choice: 'embedded', twin })).started;
+        const found = findRealNomad();
+        if (found.kind === 'none') return (await startNomadBackend({ choice: 'embedded', twin: (b) => twin(b).withNote(`--nomad real: ${found.reason}`) })).started;
+        return (await startNomadBackend({ choice: found.kind === 'address' ? 'external' : 'local' })).started;
+      },
       // Outside AWS, the Services machine's own file store holds what S3 would.
       ...(storage === 'fileserved' ? { fileserved: () => configured(new FileservedProvider(), 'fileserved', opts).start() } : {}),
     },

@@ -1,4 +1,8 @@
 import { randomBytes } from 'node:crypto';
+import { writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { StartedNomadApiServer } from '../nomad/server.ts';
 import { StartedPostgres, StartedRabbitMQ, StartedS3, type StartedComponent } from '../providers/index.ts';
 import { StartedFakeGithub } from '../github/server.ts';
 import { GithubClient } from '../github/client.ts';
@@ -35,6 +39,8 @@ export class PipelineServices {
   private migrated: Promise<unknown> | undefined;
   /** The secret of frontend's hook on the followed project: one per stack, known to GHE and frontend only. */
   private readonly hookSecret = randomBytes(20).toString('hex');
+  /** Where a real Nomad's raw_exec build agents read output-processor's URL (they start outside this process). */
+  private readonly outputUrlFile = join(tmpdir(), `twin-output-processor-${process.pid}-${randomBytes(4).toString('hex')}.url`);
   /** Workers made ready before their stage starts (see `ServiceFactory.prepare`); each starts one stage once. */
   private readonly prepared = new Map<WorkerStage, PreparedStage>();
 
@@ -83,12 +89,19 @@ export class PipelineServices {
       amqpUrl: need(ctx, 'rabbitmq', StartedRabbitMQ).url,
       ...optional(ctx, 'redis', (r) => ({ redisUrl: r.url })),
       ...optional(ctx, 'mongo', (m) => ({ mongoUrl: m.url })),
-      ...optional(ctx, 'nomad_server', (n) => ({ nomadAddress: n.url })),
+      // A real Nomad runs the build agent as a raw_exec task (the twin's API runs it in process: `runner`).
+      ...optional(ctx, 'nomad_server', (n) => ({
+        nomadAddress: n.url,
+        ...(n instanceof StartedNomadApiServer ? {} : { buildAgent: { outputProcessorUrlFile: this.outputUrlFile, timeScale: this.opts.timeScale } }),
+      })),
       ...optional(ctx, 'github', (g) => (g instanceof StartedFakeGithub ? { github: { apiUrl: g.apiUrl, token: g.tokenFor(FOLLOWER) } } : {})),
       ...this.objects(ctx),
       ...(stage === 'frontend' ? { hookSecret: this.hookSecret } : {}),
     });
-    if (stage === 'output-processor') this.outputProcessorUrl = handle.url;
+    if (stage === 'output-processor') {
+      this.outputProcessorUrl = handle.url;
+      writeFileSync(this.outputUrlFile, handle.url);
+    }
     if (stage === 'frontend' && handle.hookUrl) {
       // Following the project: CircleCI adds a push hook pointing at frontend, on whatever port it got.
       const [owner, repo] = FOLLOWED_REPO.split('/') as [string, string];

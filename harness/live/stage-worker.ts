@@ -13,6 +13,7 @@ import type { DocumentStore } from '../providers/mongo/document-store.ts';
 import type { ObjectStore } from '../providers/s3/object-store.ts';
 import type { AmqpConnect, ReconnectingConsumer } from './pipeline/amqp.ts';
 import type { HealthCheck } from './stage-health.ts';
+import type { RawExecBuildAgentOptions } from '../nomad/build-agent-task.ts';
 import { Owned } from './owned.ts';
 
 /**
@@ -27,6 +28,7 @@ const load = {
   s3: () => Promise.all([import('@aws-sdk/client-s3'), import('../providers/s3/s3-object-store.ts'), import('../providers/s3/fileserved-object-store.ts')]),
   github: () => import('../github/client.ts'),
   nomad: () => import('../nomad/client.ts'),
+  buildAgent: () => import('../nomad/build-agent-task.ts'),
   health: () => import('./stage-health.ts'),
   frontend: () => import('./pipeline/frontend.ts'),
   output: () => import('./pipeline/output-processor.ts'),
@@ -71,6 +73,8 @@ export interface StageConfig {
   readonly objects?: ObjectsConfig;
   readonly github?: { readonly apiUrl: string; readonly token: string };
   readonly nomadAddress?: string;
+  /** With a real Nomad: its build agents run as raw_exec tasks (`rawExecBuildAgentTask`). */
+  readonly buildAgent?: RawExecBuildAgentOptions;
   /** frontend's webhook secret. */
   readonly hookSecret?: string;
 }
@@ -126,7 +130,9 @@ export async function startStage(c: StageConfig, own: Owned): Promise<Running> {
       const connect = await amqpConnect(c);
       // The twin's Nomad API, or a real Nomad (NOMAD_ADDR, a `nomad` binary): either speaks the same HTTP API.
       const nomad = new NomadClient({ address: required(c, 'nomadAddress'), timeoutMs: 3_000 });
-      const schedulerer = new Schedulerer({ connect, pool: db, nomad, audit: new AuditPublisher(connect) });
+      // A real agent's datacenter is its own (a dev agent's `dc1`); its builds run as raw_exec build agents.
+      const real = c.buildAgent === undefined ? {} : await (await load.buildAgent()).realNomadJobs(nomad, c.buildAgent);
+      const schedulerer = new Schedulerer({ connect, pool: db, nomad, audit: new AuditPublisher(connect), ...real });
       return consumer(c, own, schedulerer, [postgresCheck(db), { name: 'nomad_server', ok: () => nomad.request('GET', '/v1/status/leader').then(() => true) }]);
     }
     case 'workflows-conductor': {

@@ -17,7 +17,7 @@ function virtual(opts: { clients?: ClientSpec[]; runner?: TaskRunner; seed?: num
     clients: opts.clients ?? CLIENTS,
     clock: sim,
     runner: opts.runner ?? new SimulatedTaskRunner({ startDelayMs: 100, defaultDurationMs: 1_000 }),
-    version: '0.5.6',
+    version: '0.9.3',
     reservedCpuMilli: 2000,
     reservedMemoryMb: 4096,
   });
@@ -28,6 +28,7 @@ const job = (id: string, opts: { count?: number; cpuMhz?: number; durationMs?: n
   Job: {
     ID: id,
     Type: 'batch',
+    Datacenters: ['us-east-1'],
     Meta: { duration_ms: String(opts.durationMs ?? 1_000) },
     TaskGroups: [{ Name: 'build', Count: opts.count ?? 1, Tasks: [{ Name: 'agent', Driver: 'docker', Resources: { CPU: opts.cpuMhz ?? 2500, MemoryMB: 1024 } }] }],
   },
@@ -120,12 +121,13 @@ describe('NomadApiState', () => {
     state.registerJob(job('busy', { durationMs: 5_000 }));
     const node = state.nodeIds()[0]!;
     state.drain(node, { enable: true, form: 'spec', deadlineNs: 3_600e9 });
-    expect(state.node(node).body).toMatchObject({ Drain: true, SchedulingEligibility: 'ineligible', LastDrain: { Status: 'draining' } });
+    expect(state.node(node).body).toMatchObject({ Drain: true, SchedulingEligibility: 'ineligible' });
     // Nothing new is placed on a draining node.
     state.registerJob(job('waits'));
     expect(state.job('waits').body!.Status).toBe('pending');
     sim.run();
-    expect(state.node(node).body).toMatchObject({ Drain: false, DrainStrategy: null, SchedulingEligibility: 'ineligible', LastDrain: { Status: 'complete' } });
+    expect(state.node(node).body).toMatchObject({ Drain: false, DrainStrategy: null, SchedulingEligibility: 'ineligible' });
+    expect(state.node(node).body!.Events.at(-1)!.Message).toBe('Node drain complete');
     expect(state.job('waits').body!.Status).toBe('pending');
     state.drain(node, { enable: false, form: 'spec', markEligible: true });
     expect(state.job('waits').body!.Status).toBe('running');

@@ -72,7 +72,18 @@ export interface NomadApiStateSettings {
   version: string;
   reservedCpuMilli: number;
   reservedMemoryMb: number;
+  /** Where the simulated clients' HTTP API answers (the server's own listener; set once it listens). */
+  clientHttpAddr?: string;
 }
+
+/** Bytes of each task's stdout and stderr kept per allocation (the tail; Nomad's default log config keeps 10 x 10 MB). */
+export const MAX_TASK_LOG_BYTES = 1024 * 1024;
+/** Matches per context a prefix search returns (Nomad's `truncateLimit`). */
+export const SEARCH_TRUNCATE_LIMIT = 20;
+/** What `/v1/search` can look in (Nomad's `structs.Context`, open-source contexts). */
+export const SEARCH_CONTEXTS = ['allocs', 'jobs', 'nodes', 'evals', 'deployment'] as const;
+export type SearchContext = (typeof SEARCH_CONTEXTS)[number];
+export type TaskLogStream = 'stdout' | 'stderr';
 
 /** A query's answer: the index the result reflects (for `X-Nomad-Index` and blocking) and the body, if found. */
 export interface QueryResult<T> {
@@ -89,7 +100,6 @@ export interface DrainRequest {
   ignoreSystemJobs?: boolean;
   /** When disabling a `spec` drain: make the node eligible again. */
   markEligible?: boolean;
-  meta?: Record<string, string> | null;
 }
 
 /** Bound on `retryBlocked()` rounds one call may run after a change that left unblocking work. */
@@ -133,6 +143,8 @@ class Touched {
   /** Tables a change emptied or rewrote wholesale (GC, wipe, purge). */
   readonly tables = new Set<keyof NomadApiState['tables']>();
   readonly newAllocs: string[] = [];
+  /** Draining nodes that emptied: their drain completes in the next index, as Nomad's asynchronous drainer does. */
+  readonly drainsEmptied: string[] = [];
 }
 
 function fingerprint(...parts: readonly unknown[]): string {
@@ -158,6 +170,8 @@ export class NomadApiState {
   /** Every allocation ever placed on a node (terminal ones too, as Nomad lists them until GC), in order. */
   private readonly allocsByNode = new Map<string, string[]>();
   private readonly running = new Map<string, RunningTask>();
+  /** Task output by allocation, task and stream (the tail, at most `MAX_TASK_LOG_BYTES` each). */
+  private readonly logs = new Map<string, Map<string, Record<TaskLogStream, string>>>();
   private readonly listeners = new Set<() => void>();
   private nodeOrdinal = 0;
   private closed = false;
@@ -205,6 +219,13 @@ export class NomadApiState {
       for (const l of [...this.listeners]) l();
     }
     for (const allocId of t.newAllocs) this.startRunner(allocId);
+    // A later index than the change that emptied the node: `nomad node-drain -enable` blocks on the node
+    // past the drain's own index and would otherwise never see the drain end.
+    if (t.drainsEmptied.length > 0 && !this.closed) {
+      this.tx((t2) => {
+        for (const nodeId of t.drainsEmptied) this.drainCompleted(nodeId, t2);
+      });
+    }
     return result;
   }
 
@@ -222,7 +243,7 @@ export class NomadApiState {
         this.stopRunner(p.allocId, 'stopped');
         this.taskEvent(p.allocId, 'Killed', 'Task successfully killed', { dead: true });
       }
-      for (const nodeId of c.drainComplete) this.drainCompleted(nodeId, t);
+      t.drainsEmptied.push(...c.drainComplete);
       if (!c.unblockPending) return;
       if (round >= MAX_UNBLOCK_ROUNDS) throw new Error(`blocked evaluations still pending after ${MAX_UNBLOCK_ROUNDS} retry rounds`);
       c = this.scheduler.retryBlocked();
@@ -308,6 +329,7 @@ export class NomadApiState {
             createTimeMs: now,
             modifyTimeMs: now,
             nodeName: node?.name ?? '',
+            placement: { nodesEvaluated: Object.values(this.nodesAvailable()).reduce((x, y) => x + y, 0), nodesAvailable: this.nodesAvailable() },
             taskGroup: tg.Name,
             taskNames: tg.Tasks.map((x) => x.Name),
             task: {
@@ -348,7 +370,7 @@ export class NomadApiState {
     const fp =
       view === undefined
         ? 'forgotten'
-        : fingerprint(view.status, view.drain, view.eligibility, m.legacyDrain, m.drainStrategy, m.lastDrain, m.events.length);
+        : fingerprint(view.status, view.drain, view.eligibility, m.legacyDrain, m.drainStrategy, m.events.length);
     if (fp === rec.fp) return false;
     rec.fp = fp;
     m.modifyIndex = index;
@@ -399,6 +421,9 @@ export class NomadApiState {
       event: (type, message) => {
         if (this.running.has(allocId)) this.tx((t) => this.taskEvent(allocId, type, message, {}, t));
       },
+      log: (stream, text, task) => {
+        if (this.running.has(allocId)) this.appendLog(allocId, task ?? tg.Tasks[0]!.Name, stream, text);
+      },
     };
     // Registered before start: a runner may report synchronously from inside start().
     const placeholder: RunningTask = { stop: () => {} };
@@ -415,6 +440,16 @@ export class NomadApiState {
     }
     if (this.running.get(allocId) === placeholder) this.running.set(allocId, task);
     else task.stop('stopped');
+  }
+
+  private appendLog(allocId: string, task: string, stream: TaskLogStream, text: string): void {
+    if (stream !== 'stdout' && stream !== 'stderr') throw new RangeError(`unknown log stream ${String(stream)}`);
+    let byTask = this.logs.get(allocId);
+    if (byTask === undefined) this.logs.set(allocId, (byTask = new Map()));
+    let streams = byTask.get(task);
+    if (streams === undefined) byTask.set(task, (streams = { stdout: '', stderr: '' }));
+    const all = streams[stream] + text;
+    streams[stream] = all.length > MAX_TASK_LOG_BYTES ? all.slice(all.length - MAX_TASK_LOG_BYTES) : all;
   }
 
   private stopRunner(allocId: string, reason: TaskStopReason): void {
@@ -499,7 +534,6 @@ export class NomadApiState {
           address: `10.0.${(n >> 8) & 255}.${n & 255}`,
           drainStrategy: null,
           legacyDrain: false,
-          lastDrain: null,
           events: [],
           statusUpdatedAtMs: this.now,
         },
@@ -520,10 +554,20 @@ export class NomadApiState {
   registerJob(body: unknown, pathJobId?: string): { EvalID: string; EvalCreateIndex: number; JobModifyIndex: number; Index: number } {
     const reg = parseJobRegistration(body, pathJobId);
     const existing = this.scheduler.job(reg.job.ID);
-    if (existing !== undefined && existing.status !== 'dead') {
+    const current = this.jobRecs.get(reg.job.ID);
+    if (existing !== undefined && existing.status !== 'dead' && current !== undefined && !current.purged) {
+      // Nomad evaluates an unchanged job again and changes nothing (`nomad job run` twice).
+      if (JSON.stringify(current.meta.job) === JSON.stringify(reg.job) && JSON.stringify(current.runMeta) === JSON.stringify(reg.meta)) {
+        return this.tx((t, index) => {
+          t.force = true;
+          t.jobs.add(reg.job.ID);
+          const evalId = this.scheduler.noopEval(reg.job.ID, 'job-register');
+          return { EvalID: evalId, EvalCreateIndex: index, JobModifyIndex: current.meta.jobModifyIndex, Index: index };
+        });
+      }
       throw new NomadHttpError(
         400,
-        `job ${reg.job.ID} is ${existing.status}: the twin does not update a registered job in place (stop it first, or register a new job id)`,
+        `job ${reg.job.ID} is ${existing.status} and its new spec differs: the twin does not update a registered job in place (stop it first, or register a new job id)`,
       );
     }
     if (existing !== undefined) this.gc();
@@ -559,6 +603,8 @@ export class NomadApiState {
       const before = this.scheduler.job(jobId)!.evalIds.length;
       t.jobs.add(jobId);
       this.absorb(this.scheduler.stopJob(jobId), t);
+      // A job already stopped (or done) gets an evaluation that changes nothing, as Nomad gives it.
+      if (this.scheduler.job(jobId)!.evalIds.length === before) this.scheduler.noopEval(jobId, 'job-deregister');
       const evalIds = this.scheduler.job(jobId)!.evalIds;
       if (purge) {
         rec.purged = true;
@@ -566,7 +612,7 @@ export class NomadApiState {
         t.tables.add('summaries');
       }
       rec.meta.jobModifyIndex = index;
-      return { EvalID: evalIds.length > before ? evalIds[evalIds.length - 1]! : '', EvalCreateIndex: index, JobModifyIndex: index, Index: index };
+      return { EvalID: evalIds[evalIds.length - 1]!, EvalCreateIndex: index, JobModifyIndex: index, Index: index };
     });
   }
 
@@ -592,6 +638,7 @@ export class NomadApiState {
     for (const id of view.allocIds) {
       const ar = this.allocRecs.get(id);
       this.allocRecs.delete(id);
+      this.logs.delete(id);
       this.stopRunner(id, 'wiped');
       if (ar === undefined) continue;
       const list = this.allocsByNode.get(ar.nodeId);
@@ -618,16 +665,16 @@ export class NomadApiState {
         const wasDraining = isDraining(m);
         if (req.form === 'legacy') m.legacyDrain = true;
         else m.drainStrategy = { deadlineNs: req.deadlineNs ?? 0, ignoreSystemJobs: req.ignoreSystemJobs ?? false, startedAtMs: now };
-        if (!wasDraining) m.lastDrain = { status: 'draining', startedAtMs: now, updatedAtMs: now, meta: req.meta ?? null };
         this.nodeEvent(rec, 'Drain', wasDraining ? 'Node drain updated' : 'Node drain strategy set', index);
         this.absorb(this.scheduler.setEligibility(nodeId, false), t);
         this.absorb(this.scheduler.setDrain(nodeId, true), t);
+        // A negative deadline is Nomad's force drain (0.9's `?enable=true` sends -1s): allocations stop now.
+        if (req.form === 'spec' && (req.deadlineNs ?? 0) < 0) this.absorb(this.scheduler.stopNodeAllocs(nodeId), t);
       } else {
         const wasDraining = isDraining(m);
         m.drainStrategy = null;
         m.legacyDrain = false;
         if (wasDraining) {
-          if (m.lastDrain !== null) m.lastDrain = { ...m.lastDrain, status: 'canceled', updatedAtMs: now };
           this.nodeEvent(rec, 'Drain', 'Node drain disabled', index);
         }
         this.absorb(this.scheduler.setDrain(nodeId, false), t);
@@ -643,8 +690,6 @@ export class NomadApiState {
     if (rec === undefined) return;
     const m = rec.meta;
     t.nodes.add(nodeId);
-    const now = this.now;
-    if (m.lastDrain !== null && m.lastDrain.status === 'draining') m.lastDrain = { ...m.lastDrain, status: 'complete', updatedAtMs: now };
     this.nodeEvent(rec, 'Drain', 'Node drain complete', this.idx + 1);
     if (m.drainStrategy !== null && !m.legacyDrain) {
       m.drainStrategy = null;
@@ -705,10 +750,10 @@ export class NomadApiState {
       this.allocRecs.clear();
       this.evalRecs.clear();
       this.allocsByNode.clear();
+      this.logs.clear();
       for (const rec of this.nodeRecs.values()) {
         rec.meta.drainStrategy = null;
         rec.meta.legacyDrain = false;
-        rec.meta.lastDrain = null;
         rec.meta.events = [];
         this.nodeEvent(rec, 'Cluster', 'Node registered', index);
       }
@@ -753,11 +798,12 @@ export class NomadApiState {
     return { view, rec };
   }
 
-  listJobs(): QueryResult<JobListStubJson[]> {
+  /** Job stubs by ID; `prefix` keeps the IDs that start with it (`?prefix=`, as the CLI's id lookups send). */
+  listJobs(prefix = ''): QueryResult<JobListStubJson[]> {
     const body: JobListStubJson[] = [];
     for (const view of this.scheduler.jobs()) {
       const rec = this.jobRecs.get(view.id);
-      if (rec === undefined || rec.purged) continue;
+      if (rec === undefined || rec.purged || !view.id.startsWith(prefix)) continue;
       body.push(toJobStub(view, rec.meta));
     }
     body.sort(bySortedId);
@@ -767,6 +813,12 @@ export class NomadApiState {
   job(jobId: string): QueryResult<JobJson> {
     const j = this.liveJob(jobId);
     return j === undefined ? { index: this.tables.jobs, body: undefined } : { index: j.rec.meta.modifyIndex, body: toJob(j.view, j.rec.meta) };
+  }
+
+  /** The job's versions (`/v1/job/:id/versions`): the twin keeps the current one only. */
+  jobVersions(jobId: string): QueryResult<{ Versions: JobJson[]; Diffs: null; Index: number; LastContact: number; KnownLeader: boolean }> {
+    const j = this.job(jobId);
+    return { index: j.index, body: j.body === undefined ? undefined : { Versions: [j.body], Diffs: null, Index: j.index, LastContact: 0, KnownLeader: true } };
   }
 
   jobSummary(jobId: string): QueryResult<JobSummaryJson> {
@@ -809,8 +861,8 @@ export class NomadApiState {
     return { index: index || this.tables.allocs, body };
   }
 
-  allocations(): QueryResult<AllocListStubJson[]> {
-    const r = this.allocList([...this.allocRecs.keys()]);
+  allocations(prefix = ''): QueryResult<AllocListStubJson[]> {
+    const r = this.allocList([...this.allocRecs.keys()].filter((id) => id.startsWith(prefix)));
     r.body!.sort(bySortedId);
     return { index: this.tables.allocs, body: r.body };
   }
@@ -834,9 +886,10 @@ export class NomadApiState {
     return toEvaluation(e, er.meta, tg, jr?.meta.job.Type);
   }
 
-  evaluations(): QueryResult<EvaluationJson[]> {
+  evaluations(prefix = ''): QueryResult<EvaluationJson[]> {
     const body: EvaluationJson[] = [];
     for (const id of this.evalRecs.keys()) {
+      if (!id.startsWith(prefix)) continue;
       const e = this.evaluationJson(id);
       if (e !== undefined) body.push(e);
     }
@@ -857,9 +910,10 @@ export class NomadApiState {
     return this.allocList(ids);
   }
 
-  nodes(): QueryResult<NodeListStubJson[]> {
+  nodes(prefix = ''): QueryResult<NodeListStubJson[]> {
     const body: NodeListStubJson[] = [];
     for (const n of this.scheduler.nodes()) {
+      if (!n.id.startsWith(prefix)) continue;
       const rec = this.nodeRecs.get(n.id);
       if (rec !== undefined) body.push(toNodeStub(n, rec.meta, this.settings.version));
     }
@@ -871,11 +925,71 @@ export class NomadApiState {
     const n = this.scheduler.node(nodeId);
     const rec = this.nodeRecs.get(nodeId);
     if (n === undefined || rec === undefined) return { index: this.tables.nodes, body: undefined };
-    return { index: rec.meta.modifyIndex, body: toNode(n, rec.meta, this.settings.version) };
+    return { index: rec.meta.modifyIndex, body: toNode(n, rec.meta, this.settings.version, this.settings.clientHttpAddr ?? '') };
   }
 
-  nodeAllocations(nodeId: string): QueryResult<AllocListStubJson[]> {
-    return this.allocList(this.allocsByNode.get(nodeId) ?? []);
+  /** A node's allocations, in full (Nomad's `/v1/node/:id/allocations` answers `[]*Allocation`, not stubs). */
+  nodeAllocations(nodeId: string): QueryResult<AllocationJson[]> {
+    const body: AllocationJson[] = [];
+    let index = 0;
+    for (const id of this.allocsByNode.get(nodeId) ?? []) {
+      const a = this.allocation(id);
+      if (a.body === undefined) continue;
+      body.push(a.body);
+      index = Math.max(index, a.index);
+    }
+    return { index: index || this.tables.allocs, body };
+  }
+
+  /**
+   * Nomad's prefix search (`/v1/search`): per context, at most `SEARCH_TRUNCATE_LIMIT` IDs in ID order and
+   * whether more matched. UUID prefixes of odd length lose their last character, as Nomad's do; job IDs do not.
+   */
+  search(prefix: string, context: SearchContext | 'all'): QueryResult<{ Matches: Record<string, string[]>; Truncations: Record<string, boolean> }> {
+    const contexts = context === 'all' ? SEARCH_CONTEXTS : [context];
+    const matches: Record<string, string[]> = {};
+    const truncations: Record<string, boolean> = {};
+    let index = 1;
+    for (const ctx of contexts) {
+      const digits = prefix.replace(/-/g, '').length;
+      const p = ctx !== 'jobs' && digits % 2 === 1 ? prefix.slice(0, -1) : prefix;
+      const ids = this.idsOf(ctx).filter((id) => id.startsWith(p)).sort();
+      matches[ctx] = ids.slice(0, SEARCH_TRUNCATE_LIMIT);
+      truncations[ctx] = ids.length > SEARCH_TRUNCATE_LIMIT;
+      index = Math.max(index, ctx === 'deployment' ? 1 : this.tables[ctx === 'allocs' ? 'allocs' : ctx === 'evals' ? 'evals' : ctx]);
+    }
+    return { index, body: { Matches: matches, Truncations: truncations } };
+  }
+
+  private idsOf(ctx: SearchContext): string[] {
+    switch (ctx) {
+      case 'jobs':
+        return (this.listJobs().body ?? []).map((j) => j.ID);
+      case 'nodes':
+        return (this.nodes().body ?? []).map((n) => n.ID);
+      case 'allocs':
+        return [...this.allocRecs.keys()].filter((id) => this.scheduler.alloc(id) !== undefined);
+      case 'evals':
+        return [...this.evalRecs.keys()].filter((id) => this.scheduler.evaluation(id) !== undefined);
+      case 'deployment':
+        return [];
+    }
+  }
+
+  /**
+   * A task's output (`/v1/client/fs/logs`): undefined when the allocation is unknown; a known allocation
+   * whose task wrote nothing has empty output. Errors are Nomad's (`unknown task name`).
+   */
+  taskLog(allocId: string, task: string, stream: TaskLogStream): string | undefined {
+    const ar = this.allocRecs.get(allocId);
+    if (ar === undefined || this.scheduler.alloc(allocId) === undefined) return undefined;
+    if (!ar.meta.taskNames.includes(task)) throw new NomadHttpError(400, `unknown task name "${task}"`);
+    return this.logs.get(allocId)?.get(task)?.[stream] ?? '';
+  }
+
+  /** When a node's status last changed, e.g. it registered or came back (the uptime its host stats report). */
+  nodeRegisteredAtMs(nodeId: string): number | undefined {
+    return this.nodeRecs.get(nodeId)?.meta.statusUpdatedAtMs;
   }
 
   /** Node ids in registration order (forgotten ones included), for tests and fault injection. */

@@ -130,8 +130,9 @@ export class NomadClient {
     return this.find<JobJson>(`/v1/job/${encodeURIComponent(jobId)}`);
   }
 
-  jobs(): Promise<JobListStubJson[]> {
-    return this.get<JobListStubJson[]>('/v1/jobs');
+  /** Job stubs; `prefix` keeps the IDs that start with it (`?prefix=`). */
+  jobs(prefix = ''): Promise<JobListStubJson[]> {
+    return this.get<JobListStubJson[]>(prefix === '' ? '/v1/jobs' : `/v1/jobs?prefix=${encodeURIComponent(prefix)}`);
   }
 
   jobAllocations(jobId: string): Promise<AllocListStubJson[]> {
@@ -191,7 +192,7 @@ export class NomadClient {
   /** Sets scheduling eligibility (Nomad ≥ 0.8). */
   async eligibility(nodeId: string, eligible: boolean): Promise<NodeUpdateResponseJson> {
     const r = await this.request<NodeUpdateResponseJson>('POST', `/v1/node/${encodeURIComponent(nodeId)}/eligibility`, {
-      body: { Eligibility: eligible ? 'eligible' : 'ineligible' },
+      body: { NodeID: nodeId, Eligibility: eligible ? 'eligible' : 'ineligible' },
     });
     return r.body;
   }

@@ -266,6 +266,11 @@ export function nomadContract(getUrl: () => string): void {
         return a[0]?.ClientStatus === 'running' ? a[0] : undefined;
       });
       expect((await client.job(id))!.Status).toBe('running');
+      // `nomad job run` of the unchanged job: a new evaluation that places nothing.
+      const again = await client.registerJob(batchJob(id, node.Datacenter, { durationMs: 120_000 }));
+      expect(again.EvalID).toMatch(UUID);
+      await eventually('the re-registration evaluation to complete', async () => (await client.evaluation(again.EvalID))?.Status === 'complete');
+      expect((await client.jobAllocations(id)).map((a) => a.ID)).toEqual([running.ID]);
       const out = await client.stopJob(id);
       expect(out.EvalID).toMatch(UUID);
       const stopped = await eventually('the job to be dead', async () => {
@@ -278,6 +283,10 @@ export function nomadContract(getUrl: () => string): void {
         return a?.DesiredStatus === 'stop' && a.ClientStatus !== 'running' ? a : undefined;
       });
       expect(alloc.ClientStatus).toBe('complete');
+      // Stopping it again still answers an evaluation (`nomad job stop` monitors it).
+      const twice = await client.stopJob(id);
+      expect(twice.EvalID).toMatch(UUID);
+      expect(twice.EvalID).not.toBe(out.EvalID);
     });
 
     it('leaves a job pending, with a blocked evaluation, while capacity is short; purge removes it', async () => {
@@ -333,21 +342,28 @@ export function nomadContract(getUrl: () => string): void {
       expect(back.DrainStrategy ?? null).toBeNull();
     });
 
-    it('takes the ≤ 0.7 form (?enable=true|false) where the server still has it, else refuses it with 400', async () => {
-      const on = await raw(base, 'POST', `/v1/node/${node.ID}/drain?enable=true`);
-      if (on.status === 400) {
-        // Nomad ≥ 0.8 decodes a body and has none.
-        expect(on.text.length).toBeGreaterThan(0);
-        return;
-      }
-      expect(on.status).toBe(200);
-      await eventually('the node to be draining', async () => {
-        const n = await nodeState();
-        return n.Drain || n.SchedulingEligibility === 'ineligible';
+    it('takes ?enable=true as 0.9 does: a force drain that stops what runs on the node at once; ?enable=false makes it eligible', async () => {
+      const id = jobId('force-drained');
+      await client.registerJob(batchJob(id, node.Datacenter, { durationMs: 120_000 }));
+      const running = await eventually('a running allocation', async () => {
+        const a = await client.jobAllocations(id);
+        return a[0]?.ClientStatus === 'running' ? a[0] : undefined;
       });
-      const off = await raw(base, 'POST', `/v1/node/${node.ID}/drain?enable=false`);
+      const on = await raw(base, 'POST', `/v1/node/${running.NodeID}/drain?enable=true`);
+      expect(on.status).toBe(200);
+      const stopped = await eventually('the allocation to be stopped by the drain', async () => {
+        const a = await client.allocation(running.ID);
+        return a?.DesiredStatus === 'stop' && a.ClientStatus !== 'running' ? a : undefined;
+      });
+      expect(stopped.ClientStatus).toBe('complete');
+      await eventually('the drain to complete, the node ineligible', async () => {
+        const n = (await client.node(running.NodeID))!;
+        return !n.Drain && n.DrainStrategy === null && n.SchedulingEligibility === 'ineligible';
+      });
+      const off = await raw(base, 'POST', `/v1/node/${running.NodeID}/drain?enable=false`);
       expect(off.status).toBe(200);
-      await eventually('the node to be out of drain', async () => !(await nodeState()).Drain);
+      await eventually('the node to be eligible again', async () => (await client.node(running.NodeID))!.SchedulingEligibility === 'eligible');
+      await client.stopJob(id, { purge: true });
     });
 
     it('drains and undrains through the client, whichever form the server takes', async () => {
@@ -370,9 +386,11 @@ export function nomadContract(getUrl: () => string): void {
       await eventually('the node to be ineligible', async () => (await nodeState()).SchedulingEligibility === 'ineligible');
       await client.eligibility(node.ID, true);
       await eventually('the node to be eligible', async () => (await nodeState()).SchedulingEligibility === 'eligible');
-      const bad = await raw(base, 'POST', `/v1/node/${node.ID}/eligibility`, { Eligibility: 'sometimes' });
-      expect(bad.status).toBeGreaterThanOrEqual(400);
-      expect(bad.text).toContain('invalid scheduling eligibility');
+      const bad = await raw(base, 'POST', `/v1/node/${node.ID}/eligibility`, { NodeID: node.ID, Eligibility: 'sometimes' });
+      expect([bad.status, bad.text.trim()]).toEqual([500, 'invalid scheduling eligibility "sometimes"']);
+      // 0.9.3 reads the node from the body's NodeID, not from the path.
+      const noId = await raw(base, 'POST', `/v1/node/${node.ID}/eligibility`, { Eligibility: 'ineligible' });
+      expect([noId.status, noId.text.trim()]).toEqual([500, 'missing node ID for setting scheduling eligibility']);
       await expect(client.eligibility(MISSING_ID, true)).rejects.toBeInstanceOf(NomadApiError);
     });
   });

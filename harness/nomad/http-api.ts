@@ -11,10 +11,10 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Rng } from '../../sim/engine/rng.ts';
 import type { NodeStatus } from '../../sim/models/nomad/index.ts';
-import type { NomadApiState, QueryResult } from './api-state.ts';
+import { SEARCH_CONTEXTS, type DrainRequest, type NomadApiState, type QueryResult, type SearchContext } from './api-state.ts';
 import { DurationSyntaxError, blockingWaitMs, parseGoDuration, waitJitterMs } from './duration.ts';
 import { NomadHttpError } from './job-spec.ts';
-import { toAgentSelf, type AgentIdentity } from './shapes.ts';
+import { NODE_DISK_MB as DISK_MB, toAgentSelf, type AgentIdentity } from './shapes.ts';
 
 /** Which drain and eligibility forms the API accepts: both (default), or only Nomad ≤ 0.7's `?enable=`. */
 export type ApiCompat = 'both' | 'legacy';
@@ -60,6 +60,14 @@ export function parseGoBool(s: string): boolean | undefined {
   return undefined;
 }
 
+/** The deadline 0.9's handler gives a `?enable=true` drain: -1 s, a force drain (allocations stop at once). */
+export const FORCE_DRAIN_DEADLINE_NS = -1e9;
+/** Bytes per frame of a log stream (Nomad's `streamFrameSize` is 64 KiB). */
+export const LOG_FRAME_BYTES = 64 * 1024;
+/** How often a followed log stream looks for new output, and the longest it follows one allocation. */
+export const LOG_FOLLOW_POLL_MS = 250;
+export const LOG_FOLLOW_MAX_MS = 60 * 60 * 1000;
+
 type Method = 'GET' | 'PUT' | 'POST' | 'DELETE';
 
 interface RequestCtx {
@@ -89,6 +97,53 @@ function isObject(x: unknown): x is Record<string, unknown> {
   return typeof x === 'object' && x !== null && !Array.isArray(x);
 }
 
+/** A list's `?prefix=` (the CLI looks ids up by prefix); empty keeps everything. */
+function prefixOf(c: RequestCtx): string {
+  return c.url.searchParams.get('prefix') ?? '';
+}
+
+/**
+ * Why a UUID prefix is not one, in go-memdb's words (`UUIDFieldIndex.parseString`), or undefined when it is:
+ * Nomad looks nodes, evaluations and allocations up in a UUID index, which wants whole hex bytes.
+ */
+export function uuidPrefixError(prefix: string): string | undefined {
+  if (prefix.length > 36) return `Invalid UUID length. UUID have 36 characters; got ${prefix.length}`;
+  const hyphens = prefix.split('-').length - 1;
+  if (hyphens > 4) return `UUID should have maximum of 4 "-"; got ${hyphens}`;
+  const hex = prefix.replace(/-/g, '');
+  if (hex.length % 2 !== 0) return 'Input (without hyphens) must be even length';
+  const bad = /[^0-9a-fA-F]/.exec(hex);
+  if (bad === null) return undefined;
+  const cp = bad[0].codePointAt(0)!;
+  const u = `U+${cp.toString(16).toUpperCase().padStart(4, '0')}`;
+  // Go's %#U: the code point, then the character when it is printable.
+  return `Invalid UUID: encoding/hex: invalid byte: ${cp >= 0x20 && cp < 0x7f ? `${u} '${bad[0]}'` : u}`;
+}
+
+/** A `?prefix=` on a UUID-keyed list; a malformed one is the state store's 500 (`eval lookup failed: index error: ...`). */
+function uuidPrefixOf(c: RequestCtx, kind: 'node' | 'eval' | 'alloc'): string {
+  const prefix = prefixOf(c);
+  const why = prefix === '' ? undefined : uuidPrefixError(prefix);
+  if (why !== undefined) throw new NomadHttpError(500, `${kind} lookup failed: index error: ${why}`);
+  return prefix;
+}
+
+/** go-metrics' interval timestamp (`2019-06-20 12:34:50 +0000 UTC`), to the 10 s interval Nomad uses. */
+function metricsTimestamp(nowMs: number): string {
+  const iso = new Date(Math.floor(nowMs / 10_000) * 10_000).toISOString();
+  return `${iso.slice(0, 10)} ${iso.slice(11, 19)} +0000 UTC`;
+}
+
+
+/** Reads a Go boolean query parameter; Nomad's handlers answer a bad one with an uncoded error (500). */
+function boolParam(params: URLSearchParams, key: string, what: string): boolean {
+  const raw = params.get(key);
+  if (raw === null || raw === '') return false;
+  const b = parseGoBool(raw);
+  if (b === undefined) throw new NomadHttpError(500, `Failed to parse ${what} field to boolean: strconv.ParseBool: parsing ${JSON.stringify(raw)}: invalid syntax`);
+  return b;
+}
+
 /** Nomad's HTTP API over a `NomadApiState`. `handle` is the `node:http` request listener. */
 export class NomadHttpApi {
   private readonly routes: readonly Route[];
@@ -102,9 +157,13 @@ export class NomadHttpApi {
     const s = state;
     // Suffix routes come before the plain object routes, as Nomad's `JobSpecificRequest` checks suffixes first.
     this.routes = [
-      { path: /^\/v1\/jobs$/, methods: { GET: (c) => this.read(c, () => s.listJobs()), PUT: (c) => this.register(c), POST: (c) => this.register(c) } },
+      { path: /^\/v1\/jobs$/, methods: { GET: (c) => this.read(c, () => s.listJobs(prefixOf(c))), PUT: (c) => this.register(c), POST: (c) => this.register(c) } },
       { path: /^\/v1\/job\/(.+)\/allocations$/, methods: { GET: (c) => this.read(c, () => s.jobAllocations(c.params[0]!)) } },
       { path: /^\/v1\/job\/(.+)\/evaluations$/, methods: { GET: (c) => this.read(c, () => s.jobEvaluations(c.params[0]!)) } },
+      // No deployments: batch jobs have none. Nomad answers `null`, `[]`, and the job's one version.
+      { path: /^\/v1\/job\/(.+)\/deployment$/, methods: { GET: (c) => this.read(c, () => ({ index: s.tables.jobs, body: null })) } },
+      { path: /^\/v1\/job\/(.+)\/deployments$/, methods: { GET: (c) => this.read(c, () => ({ index: s.tables.jobs, body: [] })) } },
+      { path: /^\/v1\/job\/(.+)\/versions$/, methods: { GET: (c) => this.read(c, () => s.jobVersions(c.params[0]!), 'job versions not found') } },
       { path: /^\/v1\/job\/(.+)\/summary$/, methods: { GET: (c) => this.read(c, () => s.jobSummary(c.params[0]!), 'job not found') } },
       {
         path: /^\/v1\/job\/(.+)$/,
@@ -115,21 +174,31 @@ export class NomadHttpApi {
           DELETE: (c) => this.deregister(c),
         },
       },
-      { path: /^\/v1\/allocations$/, methods: { GET: (c) => this.read(c, () => s.allocations()) } },
+      { path: /^\/v1\/allocations$/, methods: { GET: (c) => this.read(c, () => s.allocations(uuidPrefixOf(c, 'alloc'))) } },
       { path: /^\/v1\/allocation\/(.+)$/, methods: { GET: (c) => this.read(c, () => s.allocation(c.params[0]!), 'alloc not found') } },
-      { path: /^\/v1\/evaluations$/, methods: { GET: (c) => this.read(c, () => s.evaluations()) } },
+      { path: /^\/v1\/evaluations$/, methods: { GET: (c) => this.read(c, () => s.evaluations(uuidPrefixOf(c, 'eval'))) } },
       { path: /^\/v1\/evaluation\/(.+)\/allocations$/, methods: { GET: (c) => this.read(c, () => s.evaluationAllocations(c.params[0]!)) } },
       { path: /^\/v1\/evaluation\/(.+)$/, methods: { GET: (c) => this.read(c, () => s.evaluation(c.params[0]!), 'eval not found') } },
-      { path: /^\/v1\/nodes$/, methods: { GET: (c) => this.read(c, () => s.nodes()) } },
+      { path: /^\/v1\/nodes$/, methods: { GET: (c) => this.read(c, () => s.nodes(uuidPrefixOf(c, 'node'))) } },
+      { path: /^\/v1\/deployments$/, methods: { GET: (c) => this.read(c, () => ({ index: 1, body: [] })) } },
+      { path: /^\/v1\/search$/, methods: { PUT: (c) => this.search(c), POST: (c) => this.search(c) } },
       { path: /^\/v1\/node\/(.+)\/allocations$/, methods: { GET: (c) => this.read(c, () => s.nodeAllocations(c.params[0]!)) } },
       { path: /^\/v1\/node\/(.+)\/drain$/, methods: { PUT: (c) => this.drain(c), POST: (c) => this.drain(c) } },
       ...(opts.compat === 'both'
         ? [{ path: /^\/v1\/node\/(.+)\/eligibility$/, methods: { PUT: (c: RequestCtx) => this.eligibility(c), POST: (c: RequestCtx) => this.eligibility(c) } }]
         : []),
       { path: /^\/v1\/node\/(.+)$/, methods: { GET: (c) => this.read(c, () => s.node(c.params[0]!), 'node not found') } },
+      // The simulated clients' HTTP API: every node's HTTPAddr is this listener.
+      { path: /^\/v1\/client\/fs\/logs\/(.+)$/, methods: { GET: (c) => this.logs(c) } },
+      { path: /^\/v1\/client\/allocation\/(.+)\/stats$/, methods: { GET: (c) => this.allocStats(c) } },
+      { path: /^\/v1\/client\/stats$/, methods: { GET: (c) => this.hostStats(c) } },
+      { path: /^\/v1\/regions$/, methods: { GET: (c) => this.json(c.res, 200, [this.opts.identity.region]) } },
+      { path: /^\/v1\/agent\/servers$/, methods: { GET: (c) => this.json(c.res, 200, [this.opts.identity.rpcAddr]) } },
+      { path: /^\/v1\/operator\/raft\/configuration$/, methods: { GET: (c) => this.json(c.res, 200, this.raftConfiguration()) } },
+      { path: /^\/v1\/metrics$/, methods: { GET: (c) => this.json(c.res, 200, { Timestamp: metricsTimestamp(this.state.settings.clock.nowMs), Gauges: [], Counters: [], Samples: [] }) } },
       { path: /^\/v1\/status\/leader$/, methods: { GET: (c) => this.json(c.res, 200, this.opts.identity.rpcAddr) } },
       { path: /^\/v1\/status\/peers$/, methods: { GET: (c) => this.json(c.res, 200, [this.opts.identity.rpcAddr]) } },
-      { path: /^\/v1\/agent\/self$/, methods: { GET: (c) => this.json(c.res, 200, toAgentSelf(this.opts.identity, { numNodes: s.nodeIds().length, commitIndex: s.index })) } },
+      { path: /^\/v1\/agent\/self$/, methods: { GET: (c) => this.json(c.res, 200, toAgentSelf(this.opts.identity, { commitIndex: s.index })) } },
       { path: /^\/v1\/agent\/health$/, methods: { GET: (c) => this.json(c.res, 200, { server: { ok: true, message: 'ok' } }) } },
       { path: /^\/v1\/agent\/members$/, methods: { GET: (c) => this.members(c) } },
       { path: /^\/v1\/system\/gc$/, methods: { PUT: (c) => this.gc(c), POST: (c) => this.gc(c) } },
@@ -295,57 +364,45 @@ export class NomadHttpApi {
   }
 
   /**
-   * Drain in both forms: a `DrainSpec` body (Nomad ≥ 0.8: `{ DrainSpec: {...} | null, MarkEligible }`) or
-   * `?enable=true|false` with no body (Nomad ≤ 0.7). In `legacy` compat only the second exists.
+   * Drain, as Nomad 0.9.3's handler reads it: `?enable=true|false` wins when present (0.9 turns `true` into a
+   * force drain, a `DrainSpec` with a deadline of -1s, and `false` into `MarkEligible`); otherwise the body
+   * (`{ DrainSpec: {...} | null, MarkEligible }`). In `legacy` compat (Nomad ≤ 0.7) only `?enable=` exists and
+   * its drain stays on until disabled.
    */
   private async drain(c: RequestCtx): Promise<void> {
     const text = await this.body(c.req);
-    const enableText = c.url.searchParams.get('enable');
+    const enableText = c.url.searchParams.get('enable') ?? '';
     const nodeId = c.params[0]!;
-    let parsed: unknown;
-    if (text.trim() !== '') {
-      try {
-        parsed = JSON.parse(text) as unknown;
-      } catch (err) {
-        throw new NomadHttpError(400, `Request body is not valid JSON: ${err instanceof Error ? err.message : String(err)}`);
-      }
-    }
-    const hasSpec = isObject(parsed) && 'DrainSpec' in parsed;
-    // A body decides the form, as on Nomad >= 0.8 (`{}` disables a drain); `?enable=` wins over a body without a DrainSpec.
-    if (this.opts.compat === 'legacy' || parsed === undefined || (enableText !== null && !hasSpec)) {
-      if (enableText === null || enableText === '') {
-        throw new NomadHttpError(
-          400,
-          this.opts.compat === 'legacy'
-            ? 'missing enable value'
-            : 'Request body is empty: send { "DrainSpec": { "Deadline": <ns> } | null, "MarkEligible": <bool> }, or ?enable=true|false as Nomad <= 0.7 did',
-        );
-      }
+    if (this.opts.compat === 'legacy' || enableText !== '') {
+      if (enableText === '') throw new NomadHttpError(400, 'missing enable value');
       const enable = parseGoBool(enableText);
       if (enable === undefined) throw new NomadHttpError(400, 'invalid enable value');
-      const out = this.state.drain(nodeId, { enable, form: 'legacy' });
+      const req: DrainRequest =
+        this.opts.compat === 'legacy' ? { enable, form: 'legacy' } : enable ? { enable, form: 'spec', deadlineNs: FORCE_DRAIN_DEADLINE_NS } : { enable, form: 'spec', markEligible: true };
+      const out = this.state.drain(nodeId, req);
       this.json(c.res, 200, out, this.writeHeaders(out.Index));
       return;
     }
+    if (text.trim() === '') throw new NomadHttpError(400, 'EOF');
+    let parsed: unknown;
+    try {
+      parsed = JSON.parse(text) as unknown;
+    } catch (err) {
+      throw new NomadHttpError(400, `Request body is not valid JSON: ${err instanceof Error ? err.message : String(err)}`);
+    }
     if (!isObject(parsed)) throw new NomadHttpError(400, 'Request body must be a JSON object');
-    const body = parsed;
-    const spec = body.DrainSpec;
+    const spec = parsed.DrainSpec;
     if (spec !== null && spec !== undefined && !isObject(spec)) throw new NomadHttpError(400, 'DrainSpec must be an object or null');
     const deadline = isObject(spec) ? spec.Deadline : undefined;
     if (deadline !== undefined && (typeof deadline !== 'number' || !Number.isFinite(deadline))) {
       throw new NomadHttpError(400, 'DrainSpec.Deadline must be a number of nanoseconds');
-    }
-    const meta = body.Meta;
-    if (meta !== undefined && meta !== null && (!isObject(meta) || Object.values(meta).some((v) => typeof v !== 'string'))) {
-      throw new NomadHttpError(400, 'Meta must be an object of strings');
     }
     const out = this.state.drain(nodeId, {
       enable: isObject(spec),
       form: 'spec',
       deadlineNs: typeof deadline === 'number' ? deadline : 0,
       ignoreSystemJobs: isObject(spec) && spec.IgnoreSystemJobs === true,
-      markEligible: body.MarkEligible === true,
-      meta: (meta as Record<string, string> | undefined) ?? null,
+      markEligible: parsed.MarkEligible === true,
     });
     this.json(c.res, 200, out, this.writeHeaders(out.Index));
   }
@@ -353,8 +410,128 @@ export class NomadHttpApi {
   private async eligibility(c: RequestCtx): Promise<void> {
     const body = await this.jsonBody(c.req);
     if (!isObject(body)) throw new NomadHttpError(400, 'Request body must be a JSON object');
-    const out = this.state.eligibility(c.params[0]!, body.Eligibility);
+    // 0.9.3's handler decodes the whole RPC request from the body: the node is `NodeID` there, not the path's id.
+    const nodeId = body.NodeID;
+    if (nodeId === undefined || nodeId === null || nodeId === '') throw new NomadHttpError(500, 'missing node ID for setting scheduling eligibility');
+    if (typeof nodeId !== 'string') throw new NomadHttpError(400, 'NodeID must be a string');
+    const out = this.state.eligibility(nodeId, body.Eligibility);
     this.json(c.res, 200, out, this.writeHeaders(out.Index));
+  }
+
+  /** `/v1/search`: `{ Prefix, Context }` → matching ids per context (Nomad's prefix search). */
+  private async search(c: RequestCtx): Promise<void> {
+    const body = await this.jsonBody(c.req);
+    if (!isObject(body)) throw new NomadHttpError(400, 'Request body must be a JSON object');
+    const prefix = body.Prefix ?? '';
+    const context = body.Context ?? '';
+    if (typeof prefix !== 'string') throw new NomadHttpError(400, 'Prefix must be a string');
+    if (context !== 'all' && !(SEARCH_CONTEXTS as readonly unknown[]).includes(context)) {
+      // Nomad's RPC layer refuses a context it has no index for.
+      throw new NomadHttpError(500, `context must be one of [${SEARCH_CONTEXTS.join(' ')}] or "all"; got ${JSON.stringify(context)}`);
+    }
+    const r = this.state.search(prefix, context as SearchContext | 'all');
+    this.json(c.res, 200, { ...r.body, Index: r.index, LastContact: 0, KnownLeader: true }, this.queryHeaders(r.index));
+  }
+
+  /**
+   * `/v1/client/fs/logs/:alloc`: a task's stdout or stderr as Nomad's stream of JSON frames (`{ Offset, Data
+   * (base64), File, FileEvent }`), or raw text with `plain=true`; `follow=true` keeps streaming until the
+   * allocation is terminal. `origin=end` with `offset=N` starts N bytes before the end (`nomad alloc logs -tail`).
+   */
+  private logs(c: RequestCtx): void {
+    c.req.resume();
+    const q = c.url.searchParams;
+    const allocId = c.params[0]!;
+    const task = q.get('task') ?? '';
+    if (task === '') throw new NomadHttpError(500, 'must provide task name');
+    const follow = boolParam(q, 'follow', 'follow');
+    const plain = boolParam(q, 'plain', 'plain');
+    const type = q.get('type');
+    if (type !== 'stdout' && type !== 'stderr') throw new NomadHttpError(500, 'must provide log type (stdout/stderr)');
+    const offsetText = q.get('offset') ?? '';
+    if (offsetText !== '' && !/^-?\d+$/.test(offsetText)) throw new NomadHttpError(500, `error parsing offset: strconv.ParseInt: parsing ${JSON.stringify(offsetText)}: invalid syntax`);
+    const offset = offsetText === '' ? 0 : Number(offsetText);
+    const origin = q.get('origin') || 'start';
+    if (origin !== 'start' && origin !== 'end') throw new NomadHttpError(500, 'origin must be start or end');
+    const read = (): string | undefined => this.state.taskLog(allocId, task, type);
+    const first = read();
+    if (first === undefined) throw new NomadHttpError(404, `unknown allocation ID "${allocId}"`);
+    const bytes = Buffer.byteLength(first);
+    let pos = Math.max(0, Math.min(bytes, origin === 'end' ? bytes - offset : offset));
+    const file = `alloc/logs/${task}.${type}.0`;
+    c.res.writeHead(200, { 'Content-Type': plain ? 'text/plain; charset=utf-8' : 'application/json' });
+    const send = (text: string): void => {
+      const buf = Buffer.from(text);
+      for (; pos < buf.length; ) {
+        const chunk = buf.subarray(pos, pos + LOG_FRAME_BYTES);
+        if (plain) c.res.write(chunk);
+        else c.res.write(JSON.stringify({ Offset: pos, Data: chunk.toString('base64'), File: file, FileEvent: '' }));
+        pos += chunk.length;
+      }
+    };
+    send(first);
+    if (!follow) {
+      c.res.end();
+      return;
+    }
+    const started = Date.now();
+    const timer = setInterval(() => {
+      const text = read();
+      if (text === undefined || c.res.destroyed) return stopFollowing();
+      send(text);
+      const a = this.state.scheduler.alloc(allocId);
+      if (a === undefined || ['complete', 'failed', 'lost'].includes(a.clientStatus) || Date.now() - started > LOG_FOLLOW_MAX_MS) stopFollowing();
+    }, LOG_FOLLOW_POLL_MS);
+    const stopFollowing = (): void => {
+      clearInterval(timer);
+      if (!c.res.writableEnded) c.res.end();
+    };
+    c.res.on('close', () => clearInterval(timer));
+  }
+
+  /**
+   * `/v1/client/stats?node_id=`: a simulated client's host, as its allocations use it (memory in use is what
+   * they were given; the twin measures no CPU ticks). Uptime counts from the node's registration.
+   */
+  private hostStats(c: RequestCtx): void {
+    c.req.resume();
+    const nodeId = c.url.searchParams.get('node_id') ?? '';
+    const n = this.state.scheduler.node(nodeId);
+    if (n === undefined) throw new NomadHttpError(404, 'Unknown node');
+    const mib = 1024 * 1024;
+    const total = n.totalMemoryMb * mib;
+    const used = n.usedMemoryMb * mib;
+    const now = this.state.settings.clock.nowMs;
+    const registeredMs = this.state.nodeRegisteredAtMs(nodeId) ?? now;
+    const diskBytes = DISK_MB * mib;
+    this.json(c.res, 200, {
+      Memory: { Total: total, Available: total - used, Used: used, Free: total - used },
+      CPU: [],
+      DiskStats: [{ Device: '/dev/xvda1', Mountpoint: '/', Size: diskBytes, Used: 0, Available: diskBytes, UsedPercent: 0, InodesUsedPercent: 0 }],
+      AllocDirStats: null,
+      DeviceStats: [],
+      Uptime: Math.max(0, Math.floor((now - registeredMs) / 1000)),
+      Timestamp: now * 1e6,
+      CPUTicksConsumed: 0,
+    });
+  }
+
+  /** `/v1/client/allocation/:id/stats`: the twin measures no real usage, so every figure is zero. */
+  private allocStats(c: RequestCtx): void {
+    c.req.resume();
+    const a = this.state.allocation(c.params[0]!).body;
+    if (a === undefined) throw new NomadHttpError(404, `unknown allocation ID "${c.params[0]!}"`);
+    const usage = { MemoryStats: { RSS: 0, Cache: 0, Swap: 0, Usage: 0, MaxUsage: 0, KernelUsage: 0, KernelMaxUsage: 0, Measured: null }, CpuStats: { SystemMode: 0, UserMode: 0, TotalTicks: 0, ThrottledPeriods: 0, ThrottledTime: 0, Percent: 0, Measured: null }, DeviceStats: null };
+    const ts = this.state.settings.clock.nowMs * 1e6;
+    const tasks: Record<string, unknown> = {};
+    for (const name of Object.keys(a.TaskStates)) tasks[name] = { ResourceUsage: usage, Timestamp: ts, Pids: null };
+    this.json(c.res, 200, { ResourceUsage: usage, Tasks: tasks, Timestamp: ts });
+  }
+
+  /** `/v1/operator/raft/configuration`: one voting server, the leader (a dev agent's shape). */
+  private raftConfiguration(): Record<string, unknown> {
+    const id = this.opts.identity;
+    return { Servers: [{ ID: id.rpcAddr, Node: `${id.nodeName}.${id.region}`, Address: id.rpcAddr, Leader: true, Voter: true, RaftProtocol: '2' }], Index: this.state.index };
   }
 
   private gc(c: RequestCtx): void {
@@ -364,7 +541,7 @@ export class NomadHttpApi {
   }
 
   private members(c: RequestCtx): void {
-    const self = toAgentSelf(this.opts.identity, { numNodes: 0, commitIndex: this.state.index });
+    const self = toAgentSelf(this.opts.identity, { commitIndex: this.state.index });
     const id = this.opts.identity;
     this.json(c.res, 200, { ServerName: id.nodeName, ServerRegion: id.region, ServerDC: id.datacenter, Members: [self.member] });
   }

@@ -7,6 +7,7 @@ const job = (over: Record<string, unknown> = {}, group: Record<string, unknown> 
   Job: {
     ID: 'build-1',
     Type: 'batch',
+    Datacenters: ['us-east-1'],
     TaskGroups: [{ Name: 'build', Count: 2, Tasks: [{ Name: 'agent', Driver: 'docker', Resources: { CPU: 5000, MemoryMB: 4096 } }], ...group }],
     ...over,
   },
@@ -25,15 +26,20 @@ function refusal(body: unknown, pathJobId?: string): [number, string] {
 describe('parseJobRegistration', () => {
   it('maps a CircleCI-like batch job to the scheduler spec, CPU MHz to millicores', () => {
     const r = parseJobRegistration(job());
-    expect(r.spec).toEqual({ id: 'build-1', count: 2, cpuMilli: 2000, memoryMb: 4096, priority: 50 });
+    expect(r.spec).toEqual({ id: 'build-1', count: 2, cpuMilli: 2000, memoryMb: 4096, priority: 50, datacenter: 'us-east-1' });
     expect(CPU_MHZ_PER_CORE).toBe(2500);
   });
 
   it("applies Nomad's defaults once, at the boundary", () => {
-    const r = parseJobRegistration({ Job: { ID: 'j', Type: 'batch', TaskGroups: [{ Name: 'g', Tasks: [{ Name: 't', Driver: 'docker' }] }] } });
-    expect(r.job).toMatchObject({ ID: 'j', Name: 'j', Namespace: 'default', Region: 'global', Priority: 50, Datacenters: ['*'], AllAtOnce: false });
+    const r = parseJobRegistration({ Job: { ID: 'j', Type: 'batch', Datacenters: ['us-east-1'], TaskGroups: [{ Name: 'g', Tasks: [{ Name: 't', Driver: 'docker' }] }] } });
+    expect(r.job).toMatchObject({ ID: 'j', Name: 'j', Namespace: 'default', Region: 'global', Priority: 50, Datacenters: ['us-east-1'], AllAtOnce: false });
     expect(r.job.TaskGroups[0]).toMatchObject({ Name: 'g', Count: 1, Tasks: [{ Resources: { CPU: 100, MemoryMB: 300 } }] });
-    expect(r.spec).toEqual({ id: 'j', count: 1, cpuMilli: 40, memoryMb: 300, priority: 50 });
+    expect(r.spec).toEqual({ id: 'j', count: 1, cpuMilli: 40, memoryMb: 300, priority: 50, datacenter: 'us-east-1' });
+  });
+
+  it('refuses a job without datacenters with 0.9.3\'s 500 (schedulerer\'s jobs had none)', () => {
+    expect(refusal(job({ Datacenters: undefined }))).toEqual([500, '1 error(s) occurred:\n\n* Missing job datacenters']);
+    expect(refusal(job({ Datacenters: [] }))).toEqual([500, '1 error(s) occurred:\n\n* Missing job datacenters']);
   });
 
   it('sums the tasks of the group, and rounds CPU up so no task gets less than it asked', () => {

@@ -29,6 +29,8 @@ export const MIN_TASK_MEMORY_MB = 10;
 export const DEFAULT_PRIORITY = 50;
 export const MIN_PRIORITY = 1;
 export const MAX_PRIORITY = 100;
+/** What 0.9.3 answers (500) to a job without `Datacenters`. */
+export const ERR_MISSING_DATACENTERS = '1 error(s) occurred:\n\n* Missing job datacenters';
 /** The constraint target the scheduler understands. */
 export const NODE_CLASS_TARGET = '${node.class}';
 
@@ -176,8 +178,10 @@ export function parseJobRegistration(body: unknown, pathJobId?: string): JobRegi
   if (!Number.isInteger(priority) || priority < MIN_PRIORITY || priority > MAX_PRIORITY) {
     throw invalid(`Job priority must be between [${MIN_PRIORITY}, ${MAX_PRIORITY}]`);
   }
-  const dcs = j.Datacenters ?? ['*'];
+  const dcs = j.Datacenters ?? [];
   if (!Array.isArray(dcs) || dcs.some((d) => typeof d !== 'string')) throw invalid('Job: Datacenters must be a list of strings');
+  // Nomad 0.9.3's `Job.Validate` (an RPC-layer error, hence 500, in go-multierror's words).
+  if (dcs.length === 0) throw new NomadHttpError(500, ERR_MISSING_DATACENTERS);
   const datacenters = dcs as string[];
   const named = [...new Set(datacenters.filter((d) => d !== '*'))];
   if (named.length > 1 && !datacenters.includes('*')) {

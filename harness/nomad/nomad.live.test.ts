@@ -3,6 +3,8 @@ import { Rng } from '../../sim/engine/rng.ts';
 import { NomadScheduler } from '../../sim/models/nomad/index.ts';
 import type { StartedComponent } from '../providers/types.ts';
 import { NomadApiError, NomadClient } from './client.ts';
+import { which } from '../providers/process.ts';
+import { nomadCliContract } from './cli-contract.ts';
 import { nomadContract } from './contract.ts';
 import { startNomadBackend } from './backend.ts';
 import { findRealNomad, startRealNomad } from './real-nomad.ts';
@@ -18,6 +20,7 @@ function batchJob(id: string, opts: { count?: number; cpuMhz?: number; memoryMb?
   return {
     ID: id,
     Type: 'batch',
+    Datacenters: ['us-east-1'],
     Meta: { duration_ms: String(opts.durationMs ?? 100) },
     TaskGroups: [
       {
@@ -39,6 +42,9 @@ async function until<T>(what: string, probe: () => Promise<T | undefined | false
   }
 }
 
+const nomadBinary = which('nomad');
+const cliLabel = nomadBinary === undefined ? 'skipped: no `nomad` binary on PATH' : nomadBinary;
+
 describe('twin Nomad API: the contract', () => {
   let server: StartedNomadApiServer;
   beforeAll(async () => {
@@ -50,6 +56,9 @@ describe('twin Nomad API: the contract', () => {
   });
   afterAll(() => server.stop());
   nomadContract(() => server.url);
+  describe.skipIf(nomadBinary === undefined)(`the nomad CLI (${cliLabel})`, () => {
+    nomadCliContract(() => server.url, nomadBinary!);
+  });
 });
 
 const realSource = findRealNomad();
@@ -65,6 +74,9 @@ describe.skipIf(!realNomad)(`real Nomad: the same contract (${realLabel})`, () =
     await real?.stop();
   });
   nomadContract(() => real!.url);
+  describe.skipIf(nomadBinary === undefined)(`the nomad CLI (${cliLabel})`, () => {
+    nomadCliContract(() => real!.url, nomadBinary!);
+  });
 });
 
 describe('twin Nomad API: twin behaviour', () => {
@@ -201,16 +213,33 @@ describe('twin Nomad API: twin behaviour', () => {
     expect((await client.job('before-wipe'))!.Status).toBe('running');
   });
 
-  it('keeps a ?enable=true drain on after the node empties (≤ 0.7), and ends a DrainSpec drain by itself (≥ 0.8)', async () => {
-    const { server, client } = await start(new NomadApi().withClients(CLIENTS).withTaskRunner({ start: () => ({ stop() {} }) }));
+  it('force-drains on ?enable=true as 0.9.3 does (its allocations stop at once), and ends a DrainSpec drain by itself', async () => {
+    const stops: TaskStopReason[] = [];
+    const { server, client } = await start(new NomadApi().withClients(CLIENTS).withTaskRunner({ start: (ctx) => (ctx.markRunning(), { stop: (r) => stops.push(r) }) }));
     const [a, b] = server.nodeIds() as [string, string];
-    expect((await fetch(`${server.url}/v1/node/${a}/drain?enable=true`, { method: 'PUT' })).status).toBe(200);
-    await client.request('POST', `/v1/node/${b}/drain`, { body: { DrainSpec: { Deadline: 0 } } });
-    const na = (await client.node(a))!;
-    const nb = (await client.node(b))!;
-    expect([na.Drain, na.SchedulingEligibility, na.LastDrain?.Status]).toEqual([true, 'ineligible', 'complete']);
-    expect([nb.Drain, nb.DrainStrategy, nb.SchedulingEligibility, nb.LastDrain?.Status]).toEqual([false, null, 'ineligible', 'complete']);
-    expect(nb.Events.map((e) => e.Message)).toEqual(['Node registered', 'Node drain strategy set', 'Node drain complete']);
+    await client.registerJob(batchJob('on-a', { count: 1 }));
+    const alloc = (await client.jobAllocations('on-a'))[0]!;
+    const busy = alloc.NodeID;
+    const idle = busy === a ? b : a;
+    expect((await fetch(`${server.url}/v1/node/${busy}/drain?enable=true`, { method: 'PUT' })).status).toBe(200);
+    expect(stops).toEqual(['stopped']);
+    expect(await client.allocation(alloc.ID)).toMatchObject({ DesiredStatus: 'stop', ClientStatus: 'complete' });
+    const nBusy = (await client.node(busy))!;
+    expect([nBusy.Drain, nBusy.DrainStrategy, nBusy.SchedulingEligibility]).toEqual([false, null, 'ineligible']);
+    expect(nBusy.Events.map((e) => e.Message)).toEqual(['Node registered', 'Node drain strategy set', 'Node drain complete']);
+    await client.request('POST', `/v1/node/${idle}/drain`, { body: { DrainSpec: { Deadline: 0 } } });
+    const nIdle = (await client.node(idle))!;
+    expect([nIdle.Drain, nIdle.DrainStrategy, nIdle.SchedulingEligibility]).toEqual([false, null, 'ineligible']);
+    expect(nIdle.Events.map((e) => e.Message)).toEqual(['Node registered', 'Node drain strategy set', 'Node drain complete']);
+    expect((await fetch(`${server.url}/v1/node/${busy}/drain?enable=false`, { method: 'PUT' })).status).toBe(200);
+    expect((await client.node(busy))!.SchedulingEligibility).toBe('eligible');
+  });
+
+  it('refuses eligible while a drain is on', async () => {
+    const { server, client } = await start(new NomadApi().withClients([CLIENTS[0]!]).withTaskRunner({ start: () => ({ stop() {} }) }));
+    const a = server.nodeIds()[0]!;
+    await client.registerJob(batchJob('keeps-it-busy'));
+    await client.drain(a, true);
     await expect(client.eligibility(a, true)).rejects.toMatchObject({ status: 500, body: "can not set node's scheduling eligibility to eligible while it is draining" });
     await client.drain(a, false);
     expect((await client.node(a))!.SchedulingEligibility).toBe('eligible');
@@ -223,11 +252,11 @@ describe('twin Nomad API: twin behaviour', () => {
     const nodeId = server.nodeIds()[0]!;
     await client.drain(nodeId, true);
     let n = (await client.node(nodeId))!;
-    expect([n.Drain, n.DrainStrategy !== null, n.LastDrain?.Status]).toEqual([true, true, 'draining']);
+    expect([n.Drain, n.DrainStrategy !== null, n.Events.at(-1)?.Message]).toEqual([true, true, 'Node drain strategy set']);
     contexts[0]!.markRunning();
     contexts[0]!.finish('complete');
     n = (await client.node(nodeId))!;
-    expect([n.Drain, n.DrainStrategy, n.SchedulingEligibility, n.LastDrain?.Status]).toEqual([false, null, 'ineligible', 'complete']);
+    expect([n.Drain, n.DrainStrategy, n.SchedulingEligibility, n.Events.at(-1)?.Message]).toEqual([false, null, 'ineligible', 'Node drain complete']);
   });
 
   it('falls back to ?enable= against a server that only has the ≤ 0.7 API, which has no /eligibility', async () => {
@@ -240,10 +269,14 @@ describe('twin Nomad API: twin behaviour', () => {
     await expect(client.eligibility(nodeId, false)).rejects.toMatchObject({ status: 405, body: 'Invalid method' });
   });
 
-  it('refuses to update a live job in place, and registers a dead job id afresh after a GC', async () => {
+  it('evaluates an unchanged live job again, refuses a changed one, and registers a dead job id afresh after a GC', async () => {
     const { client } = await start(new NomadApi().withClients(CLIENTS).withTaskRunner({ start: () => ({ stop() {} }) }));
-    await client.registerJob(batchJob('again'));
-    const err = await client.registerJob(batchJob('again')).catch((e: unknown) => e);
+    const first = await client.registerJob(batchJob('again'));
+    const same = await client.registerJob(batchJob('again'));
+    expect(same.EvalID).not.toBe(first.EvalID);
+    expect(await client.evaluation(same.EvalID)).toMatchObject({ JobID: 'again', TriggeredBy: 'job-register', Status: 'complete' });
+    expect(await client.jobAllocations('again')).toHaveLength(1);
+    const err = await client.registerJob(batchJob('again', { count: 2 })).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(NomadApiError);
     expect((err as NomadApiError).status).toBe(400);
     expect((err as NomadApiError).body).toContain('does not update a registered job in place');
@@ -251,6 +284,47 @@ describe('twin Nomad API: twin behaviour', () => {
     const again = await client.registerJob(batchJob('again'));
     expect((await client.evaluation(again.EvalID))!.JobID).toBe('again');
     expect((await client.job('again'))!.Status).toBe('running');
+  });
+
+  it('looks ids up as the CLI does: ?prefix= on lists, /v1/search, and the state store\'s 500 for a malformed UUID prefix', async () => {
+    const { server, client } = await start(new NomadApi().withClients(CLIENTS).withTaskRunner({ start: () => ({ stop() {} }) }));
+    for (const id of ['build-1', 'build-10', 'build-2']) await client.registerJob(batchJob(id));
+    expect((await client.jobs('build-1')).map((j) => j.ID)).toEqual(['build-1', 'build-10']);
+    const search = async (Prefix: string, Context: string) => {
+      const r = await fetch(`${server.url}/v1/search`, { method: 'POST', body: JSON.stringify({ Prefix, Context }) });
+      return [r.status, (await r.json()) as { Matches: Record<string, string[]>; Truncations: Record<string, boolean> }] as const;
+    };
+    expect((await search('build-1', 'jobs'))[1]).toMatchObject({ Matches: { jobs: ['build-1', 'build-10'] }, Truncations: { jobs: false } });
+    const node = server.nodeIds()[0]!;
+    // A UUID prefix of odd length loses its last character, as Nomad's does.
+    expect((await search(node.slice(0, 5), 'all'))[1].Matches.nodes).toContain(node);
+    const nodes = await fetch(`${server.url}/v1/nodes?prefix=${node.slice(0, 4)}`);
+    expect(((await nodes.json()) as { ID: string }[]).map((n) => n.ID)).toEqual([node]);
+    const bad = await fetch(`${server.url}/v1/evaluations?prefix=nope`);
+    expect([bad.status, await bad.text()]).toEqual([500, "eval lookup failed: index error: Invalid UUID: encoding/hex: invalid byte: U+006E 'n'"]);
+    const odd = await fetch(`${server.url}/v1/allocations?prefix=abc`);
+    expect([odd.status, await odd.text()]).toEqual([500, 'alloc lookup failed: index error: Input (without hyphens) must be even length']);
+  });
+
+  it('serves a task\'s output as the client API does: JSON frames of base64 data, plain text, from the end', async () => {
+    const contexts: TaskContext[] = [];
+    const { server, client } = await start(new NomadApi().withClients(CLIENTS).withTaskRunner({ start: (ctx) => (contexts.push(ctx), ctx.markRunning(), { stop() {} }) }));
+    await client.registerJob(batchJob('logs'));
+    const alloc = (await client.jobAllocations('logs'))[0]!;
+    contexts[0]!.log!('stdout', 'step 1\n');
+    contexts[0]!.log!('stdout', 'step 2\n');
+    contexts[0]!.log!('stderr', 'oops\n');
+    const url = (q: string) => `${server.url}/v1/client/fs/logs/${alloc.ID}?task=agent&${q}`;
+    const framed = await (await fetch(url('type=stdout'))).text();
+    const frames = framed.split(/(?<=\})(?=\{)/).map((f) => JSON.parse(f) as { Offset: number; Data: string; File: string });
+    expect(frames.map((f) => Buffer.from(f.Data, 'base64').toString()).join('')).toBe('step 1\nstep 2\n');
+    expect(frames[0]).toMatchObject({ Offset: 0, File: 'alloc/logs/agent.stdout.0' });
+    expect(await (await fetch(url('type=stderr&plain=true'))).text()).toBe('oops\n');
+    expect(await (await fetch(url('type=stdout&plain=true&origin=end&offset=7'))).text()).toBe('step 2\n');
+    const noType = await fetch(url('plain=true'));
+    expect([noType.status, await noType.text()]).toEqual([500, 'must provide log type (stdout/stderr)']);
+    const unknown = await fetch(`${server.url}/v1/client/fs/logs/${alloc.ID}?task=nope&type=stdout`);
+    expect([unknown.status, await unknown.text()]).toEqual([400, 'unknown task name "nope"']);
   });
 
   it('refuses job shapes it does not model with a 400 that says so', async () => {

@@ -20,10 +20,11 @@ import { SimulatedTaskRunner, type TaskRunner } from './task-runner.ts';
 import { WallClock } from './wall-clock.ts';
 
 /**
- * The Nomad version the API reports: CircleCI Server 2.x ships `circleci-server-nomad:0.5.6-5.1`
- * (fixtures/2.19.6/containers.yaml, nomad_server). The API also accepts the ≥ 0.8 drain and eligibility forms.
+ * The Nomad version whose API the twin speaks: 0.9.3, the version the seeds' launch configuration installs
+ * on the clients. The server's image tag (`circleci-server-nomad:0.5.6-5.1`, fixtures/2.19.6/containers.yaml)
+ * stays an image tag only: shapes, routes and errors are 0.9.3's, measured against a real 0.9.3 dev agent.
  */
-export const NOMAD_VERSION = '0.5.6';
+export const NOMAD_VERSION = '0.9.3';
 /** The leader's RPC address, as `/v1/status/leader` reports it (Nomad's default RPC port). */
 export const LEADER_RPC_ADDR = '127.0.0.1:4647';
 /** Simulated clients when none are given: two of the seeds' typical size. */
@@ -42,6 +43,7 @@ export class NomadApiServer implements ComponentBuilder<StartedNomadApiServer> {
   private runner: TaskRunner | undefined;
   private version = NOMAD_VERSION;
   private compat: ApiCompat = 'both';
+  private note: string | undefined;
   private reservedCpuMilli = DEFAULT_RESERVED_CPU_MILLI;
   private reservedMemoryMb = DEFAULT_RESERVED_MEMORY_MB;
 
@@ -85,6 +87,12 @@ export class NomadApiServer implements ComponentBuilder<StartedNomadApiServer> {
   /** `both` (default): drain by `DrainSpec` body or `?enable=`, and `/eligibility`; `legacy`: Nomad ≤ 0.7's API only. */
   withCompat(compat: ApiCompat): this {
     this.compat = compat;
+    return this;
+  }
+
+  /** A line for the status table's backend column: why the twin stands in (e.g. a real Nomad was asked for and none is here). */
+  withNote(note: string): this {
+    this.note = note;
     return this;
   }
 
@@ -139,8 +147,10 @@ export class NomadApiServer implements ComponentBuilder<StartedNomadApiServer> {
         serfPort: 4648,
       },
     });
+    // The simulated clients' own HTTP API (logs, stats) answers on this listener too.
+    state.settings.clientHttpAddr = `${HOST}:${port}`;
     server.on('request', http.handle);
-    return new StartedNomadApiServer(server, state, http, port, ownClock, `twin Nomad API (NomadScheduler, seed ${this.seed}, ${state.nodeIds().length} simulated clients, compat ${this.compat})`);
+    return new StartedNomadApiServer(server, state, http, port, ownClock, `twin Nomad API (NomadScheduler, seed ${this.seed}, ${state.nodeIds().length} simulated clients, compat ${this.compat}${this.note === undefined ? '' : `; ${this.note}`})`);
   }
 }
 

@@ -23,7 +23,7 @@ function fixture() {
   const s = new NomadScheduler({ rng: new Rng(1).fork('nomad') });
   const nodeId = s.addNode({ name: 'ip-10-0-0-1', cpuMilli: 4000, memoryMb: 8192, datacenter: 'us-east-1', nodeClass: 'linux-64bit' });
   const reg = parseJobRegistration({
-    Job: { ID: 'j1', Type: 'batch', TaskGroups: [{ Name: 'build', Count: 2, Tasks: [{ Name: 'agent', Driver: 'docker', Resources: { CPU: 5000, MemoryMB: 2048 } }] }] },
+    Job: { ID: 'j1', Type: 'batch', Datacenters: ['us-east-1'], TaskGroups: [{ Name: 'build', Count: 2, Tasks: [{ Name: 'agent', Driver: 'docker', Resources: { CPU: 5000, MemoryMB: 2048 } }] }] },
   });
   s.registerJob(reg.spec);
   const jobMeta: JobMeta = { job: reg.job, createIndex: 10, modifyIndex: 12, jobModifyIndex: 10, summaryModifyIndex: 11, submitTimeMs: T0 };
@@ -33,7 +33,6 @@ function fixture() {
     address: '10.0.0.1',
     drainStrategy: null,
     legacyDrain: false,
-    lastDrain: null,
     events: [{ message: 'Node registered', subsystem: 'Cluster', timeMs: T0, createIndex: 2 }],
     statusUpdatedAtMs: T0,
   };
@@ -44,6 +43,7 @@ const allocMeta = (over: Partial<AllocMeta> = {}): AllocMeta => ({
   createIndex: 10,
   modifyIndex: 13,
   allocModifyIndex: 10,
+  placement: { nodesEvaluated: 1, nodesAvailable: { 'us-east-1': 1 } },
   createTimeMs: T0,
   modifyTimeMs: T0 + 1000,
   nodeName: 'ip-10-0-0-1',
@@ -85,8 +85,16 @@ describe('Nomad JSON shapes', () => {
     const { s, jobMeta } = fixture();
     s.stopJob('j1');
     const job = toJob(s.job('j1')!, jobMeta);
-    expect(job).toMatchObject({ ID: 'j1', Status: 'dead', Stop: true, Region: 'global', Datacenters: ['*'], Version: 0 });
-    expect(job.TaskGroups[0]!.Tasks[0]!.Resources).toEqual({ CPU: 5000, MemoryMB: 2048 });
+    expect(job).toMatchObject({ ID: 'j1', Status: 'dead', Stop: true, Region: 'global', Datacenters: ['us-east-1'], Version: 0 });
+    expect(job.TaskGroups[0]!.Tasks[0]!.Resources).toEqual({ CPU: 5000, MemoryMB: 2048, DiskMB: 0, IOPS: 0, Networks: null, Devices: null });
+    // The defaults 0.9.3 fills in for a batch job, as a real dev agent answered them.
+    expect(job.TaskGroups[0]).toMatchObject({
+      RestartPolicy: { Attempts: 3, Interval: 86_400e9, Delay: 15e9, Mode: 'fail' },
+      ReschedulePolicy: { Attempts: 1, Interval: 86_400e9, Delay: 5e9, DelayFunction: 'constant', MaxDelay: 0, Unlimited: false },
+      EphemeralDisk: { Sticky: false, SizeMB: 300, Migrate: false },
+    });
+    expect(job.TaskGroups[0]!.Tasks[0]).toMatchObject({ KillTimeout: 5e9, LogConfig: { MaxFiles: 10, MaxFileSizeMB: 10 } });
+    expect(job.Update).toMatchObject({ MaxParallel: 0, Stagger: 0 });
   });
 
   it('an allocation is named job.group[index] and reports its task state on every task', () => {
@@ -110,12 +118,15 @@ describe('Nomad JSON shapes', () => {
       ModifyIndex: 13,
       CreateTime: T0 * 1e6,
     });
-    expect(stub.TaskStates.agent).toMatchObject({ State: 'running', Failed: false, StartedAt: '2020-08-18T12:00:00.500Z', FinishedAt: null });
+    expect(stub.TaskStates.agent).toMatchObject({ State: 'running', Failed: false, StartedAt: '2020-08-18T12:00:00.500Z', FinishedAt: '0001-01-01T00:00:00Z' });
     expect(stub.TaskStates.agent!.Events[0]).toMatchObject({ Type: 'Started', Time: (T0 + 500) * 1e6, DisplayMessage: 'Task started by client' });
     const full = toAllocation(a, allocMeta(), { view: s.job('j1')!, meta: jobMeta });
     expect(full.Job!.ID).toBe('j1');
-    expect(full.Resources).toEqual({ CPU: 5000, MemoryMB: 2048, DiskMB: 300 });
-    expect(full.AllocatedResources.Tasks.agent).toEqual({ Cpu: { CpuShares: 5000 }, Memory: { MemoryMB: 2048 } });
+    expect(full.Resources).toEqual({ CPU: 5000, MemoryMB: 2048, DiskMB: 300, IOPS: 0, Networks: null, Devices: null });
+    expect(full.AllocatedResources.Tasks.agent).toEqual({ Cpu: { CpuShares: 5000 }, Memory: { MemoryMB: 2048 }, Networks: null, Devices: null });
+    // The CLI dereferences these (`alloc status -verbose`: Metrics; `node-status <id>`: Resources of each allocation).
+    expect(full.Metrics).toMatchObject({ NodesEvaluated: 1, NodesFiltered: 0, NodesAvailable: { 'us-east-1': 1 }, NodesExhausted: 0, AllocationTime: 0, CoalescedFailures: 0 });
+    expect(full.TaskResources.agent).toMatchObject({ CPU: 5000, MemoryMB: 2048 });
   });
 
   it("a lost allocation says why, in Nomad's words", () => {
@@ -133,6 +144,9 @@ describe('Nomad JSON shapes', () => {
     const ev = toEvaluation(first, { ...evalMeta, failure: blocked.failedTgAllocs }, 'build');
     expect(ev).toMatchObject({ ID: first.id, Type: 'batch', TriggeredBy: 'job-register', Status: 'complete', BlockedEval: blocked.id, QueuedAllocations: { build: 1 } });
     const b = toEvaluation(blocked, evalMeta, 'build');
+    // 0.9.3's Evaluation has no CreateTime/ModifyTime (they came later).
+    expect(b).not.toHaveProperty('CreateTime');
+    expect(b).toMatchObject({ DeploymentID: '', WaitUntil: '0001-01-01T00:00:00Z', QuotaLimitReached: '' });
     expect(b).toMatchObject({ Status: 'blocked', TriggeredBy: 'queued-allocs', PreviousEval: first.id, StatusDescription: BLOCKED_EVAL_DESCRIPTION });
     expect(b.FailedTGAllocs!.build).toMatchObject({
       NodesEvaluated: 1,
@@ -155,15 +169,17 @@ describe('Nomad JSON shapes', () => {
   it('a node reports CPU in MHz, the reservation, and drain in both forms', () => {
     const { s, nodeId, nodeMeta } = fixture();
     const n = s.node(nodeId)!;
-    const stub = toNodeStub(n, nodeMeta, '0.5.6');
-    expect(stub).toMatchObject({ ID: nodeId, Name: 'ip-10-0-0-1', Datacenter: 'us-east-1', NodeClass: 'linux-64bit', Drain: false, SchedulingEligibility: 'eligible', Status: 'ready', Version: '0.5.6', Address: '10.0.0.1' });
-    const node = toNode(n, nodeMeta, '0.5.6');
+    const stub = toNodeStub(n, nodeMeta, '0.9.3');
+    expect(stub).toMatchObject({ ID: nodeId, Name: 'ip-10-0-0-1', Datacenter: 'us-east-1', NodeClass: 'linux-64bit', Drain: false, SchedulingEligibility: 'eligible', Status: 'ready', Version: '0.9.3', Address: '10.0.0.1' });
+    expect(stub).not.toHaveProperty('LastDrain');
+    const node = toNode(n, nodeMeta, '0.9.3', '127.0.0.1:4646');
+    expect(node.HTTPAddr).toBe('127.0.0.1:4646');
     expect(node.Resources).toMatchObject({ CPU: 10_000, MemoryMB: 8192 });
     expect(node.Reserved).toMatchObject({ CPU: 5_000, MemoryMB: 4096 });
     expect(node.Attributes['cpu.totalcompute']).toBe('10000');
     expect(node.Events[0]).toMatchObject({ Message: 'Node registered', Subsystem: 'Cluster', Timestamp: '2020-08-18T12:00:00.000Z' });
-    expect(toNodeStub(n, { ...nodeMeta, legacyDrain: true }, '0.5.6').Drain).toBe(true);
-    const draining = toNode(n, { ...nodeMeta, drainStrategy: { deadlineNs: 3_600e9, ignoreSystemJobs: false, startedAtMs: T0 } }, '0.5.6');
+    expect(toNodeStub(n, { ...nodeMeta, legacyDrain: true }, '0.9.3').Drain).toBe(true);
+    const draining = toNode(n, { ...nodeMeta, drainStrategy: { deadlineNs: 3_600e9, ignoreSystemJobs: false, startedAtMs: T0 } }, '0.9.3', '127.0.0.1:4646');
     expect(draining.Drain).toBe(true);
     expect(draining.DrainStrategy).toEqual({ Deadline: 3_600e9, IgnoreSystemJobs: false, ForceDeadline: '2020-08-18T13:00:00.000Z', StartedAt: '2020-08-18T12:00:00.000Z' });
   });

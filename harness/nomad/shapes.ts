@@ -100,6 +100,8 @@ export interface TaskStateMeta {
 
 export interface AllocMeta extends Indexes {
   allocModifyIndex: number;
+  /** The placement's metrics as the scheduler saw the cluster then (Nomad's `Metrics`, an `AllocMetric`). */
+  placement: { nodesEvaluated: number; nodesAvailable: Record<string, number> };
   createTimeMs: number;
   modifyTimeMs: number;
   nodeName: string;
@@ -129,13 +131,6 @@ export interface DrainStrategyMeta {
   startedAtMs: number;
 }
 
-export interface LastDrainMeta {
-  status: 'draining' | 'complete' | 'canceled';
-  startedAtMs: number;
-  updatedAtMs: number;
-  meta: Record<string, string> | null;
-}
-
 export interface NodeEventMeta {
   message: string;
   subsystem: 'Cluster' | 'Drain' | 'Heartbeat';
@@ -149,7 +144,6 @@ export interface NodeMeta extends Indexes {
   drainStrategy: DrainStrategyMeta | null;
   /** True while a `?enable=true` drain (Nomad ≤ 0.7) is on: it stays on until disabled. */
   legacyDrain: boolean;
-  lastDrain: LastDrainMeta | null;
   events: NodeEventMeta[];
   statusUpdatedAtMs: number;
 }
@@ -207,8 +201,25 @@ export interface JobListStubJson {
   SubmitTime: number;
 }
 
-export interface JobJson extends ApiJob {
+/** A task as 0.9.3 stores it: the submitted fields plus the defaults its `Canonicalize` fills in. */
+export interface TaskJson extends Omit<ApiTask, 'Resources'> {
+  Resources: ResourcesJson;
+  [key: string]: unknown;
+}
+
+export interface TaskGroupJson extends Omit<ApiTaskGroup, 'Tasks'> {
+  Tasks: TaskJson[];
+  [key: string]: unknown;
+}
+
+export interface JobJson extends Omit<ApiJob, 'TaskGroups'> {
+  TaskGroups: TaskGroupJson[];
   ParentID: string;
+  Affinities: null;
+  Spreads: null;
+  Update: Record<string, unknown>;
+  Dispatched: boolean;
+  VaultToken: string;
   Periodic: null;
   ParameterizedJob: null;
   Payload: null;
@@ -256,8 +267,9 @@ export interface TaskStateJson {
   State: string;
   Failed: boolean;
   Restarts: number;
-  StartedAt: string | null;
-  FinishedAt: string | null;
+  LastRestart: string;
+  StartedAt: string;
+  FinishedAt: string;
   Events: TaskEventJson[];
 }
 
@@ -285,14 +297,32 @@ export interface AllocListStubJson {
   ModifyTime: number;
 }
 
+/** Nomad's `structs.Resources` as a job's task, an allocation and a node report it. */
+export interface ResourcesJson {
+  CPU: number;
+  MemoryMB: number;
+  DiskMB: number;
+  IOPS: number;
+  Networks: null;
+  Devices: null;
+}
+
 export interface AllocationJson extends AllocListStubJson {
   Job: JobJson | null;
-  Resources: { CPU: number; MemoryMB: number; DiskMB: number };
-  TaskResources: Record<string, { CPU: number; MemoryMB: number }>;
+  Resources: ResourcesJson;
+  SharedResources: ResourcesJson;
+  TaskResources: Record<string, ResourcesJson>;
   AllocatedResources: {
-    Tasks: Record<string, { Cpu: { CpuShares: number }; Memory: { MemoryMB: number } }>;
+    Tasks: Record<string, { Cpu: { CpuShares: number }; Memory: { MemoryMB: number }; Networks: null; Devices: null }>;
     Shared: { DiskMB: number };
   };
+  Metrics: AllocMetricJson;
+  DesiredTransition: { Migrate: null; Reschedule: null; ForceReschedule: null };
+  DeploymentID: string;
+  DeploymentStatus: null;
+  RescheduleTracker: null;
+  PreemptedAllocations: null;
+  PreemptedByAllocation: string;
   PreviousAllocation: string;
   NextAllocation: string;
 }
@@ -308,6 +338,7 @@ export interface AllocMetricJson {
   DimensionExhausted: Record<string, number> | null;
   QuotaExhausted: null;
   Scores: null;
+  ScoreMetaData: null;
   AllocationTime: number;
   CoalescedFailures: number;
 }
@@ -322,22 +353,23 @@ export interface EvaluationJson {
   JobModifyIndex: number;
   NodeID: string;
   NodeModifyIndex: number;
+  DeploymentID: string;
   Status: string;
   StatusDescription: string;
   Wait: number;
+  WaitUntil: string;
   NextEval: string;
   PreviousEval: string;
   BlockedEval: string;
   FailedTGAllocs: Record<string, AllocMetricJson> | null;
   ClassEligibility: null;
   EscapedComputedClass: boolean;
+  QuotaLimitReached: string;
   AnnotatePlan: boolean;
   QueuedAllocations: Record<string, number>;
   SnapshotIndex: number;
   CreateIndex: number;
   ModifyIndex: number;
-  CreateTime: number;
-  ModifyTime: number;
 }
 
 export interface DrainStrategyJson {
@@ -345,14 +377,6 @@ export interface DrainStrategyJson {
   IgnoreSystemJobs: boolean;
   ForceDeadline: string;
   StartedAt: string;
-}
-
-export interface DrainMetadataJson {
-  StartedAt: string;
-  UpdatedAt: string;
-  Status: string;
-  AccessorID: string;
-  Meta: Record<string, string> | null;
 }
 
 export interface DriverInfoJson {
@@ -375,7 +399,6 @@ export interface NodeListStubJson {
   Status: string;
   StatusDescription: string;
   Drivers: Record<string, DriverInfoJson>;
-  LastDrain: DrainMetadataJson | null;
   CreateIndex: number;
   ModifyIndex: number;
 }
@@ -412,7 +435,6 @@ export interface NodeJson {
   StatusUpdatedAt: number;
   Events: NodeEventJson[];
   Drivers: Record<string, DriverInfoJson>;
-  LastDrain: DrainMetadataJson | null;
   CreateIndex: number;
   ModifyIndex: number;
 }
@@ -432,6 +454,8 @@ export interface NodeUpdateResponseJson {
 export const GO_ZERO_TIME = '0001-01-01T00:00:00Z';
 /** Disk every allocation asks for: Nomad's default ephemeral disk (300 MB). */
 export const DEFAULT_EPHEMERAL_DISK_MB = 300;
+/** Each simulated client's disk (a 100 GB root volume). */
+export const NODE_DISK_MB = 100 * 1024;
 /** Nomad keeps the last 10 events of a node (`structs.MaxRetainedNodeEvents`). */
 export const MAX_RETAINED_NODE_EVENTS = 10;
 
@@ -506,14 +530,80 @@ export function toJobStub(view: JobView, meta: JobMeta): JobListStubJson {
   };
 }
 
-export function toJob(view: JobView, meta: JobMeta): JobJson {
+/** Go durations marshal as nanoseconds. */
+const NS_PER_S = 1e9;
+/** 0.9.3's defaults for a batch job's group (`structs.DefaultBatchJobRestartPolicy`, `...ReschedulePolicy`). */
+export const BATCH_RESTART_POLICY = Object.freeze({ Attempts: 3, Interval: 86_400 * NS_PER_S, Delay: 15 * NS_PER_S, Mode: 'fail' });
+export const BATCH_RESCHEDULE_POLICY = Object.freeze({ Attempts: 1, Interval: 86_400 * NS_PER_S, Delay: 5 * NS_PER_S, DelayFunction: 'constant', MaxDelay: 0, Unlimited: false });
+/** A batch job has no rolling updates: 0.9.3 stores a zero `UpdateStrategy`. */
+const ZERO_UPDATE = Object.freeze({ Stagger: 0, MaxParallel: 0, HealthCheck: '', MinHealthyTime: 0, HealthyDeadline: 0, ProgressDeadline: 0, AutoRevert: false, AutoPromote: false, Canary: 0 });
+
+function toTaskJson(t: ApiTask): TaskJson {
   return {
-    ...meta.job,
+    Name: t.Name,
+    Driver: t.Driver,
+    User: '',
+    Config: t.Config ?? null,
+    Env: t.Env ?? null,
+    Services: null,
+    Vault: null,
+    Templates: null,
+    Constraints: null,
+    Affinities: null,
+    Resources: resources(t.Resources.CPU, t.Resources.MemoryMB, 0),
+    DispatchPayload: null,
+    Meta: t.Meta ?? null,
+    KillTimeout: 5 * NS_PER_S,
+    LogConfig: { MaxFiles: 10, MaxFileSizeMB: 10 },
+    Artifacts: null,
+    Leader: false,
+    ShutdownDelay: 0,
+    KillSignal: '',
+  };
+}
+
+function toTaskGroupJson(g: ApiTaskGroup): TaskGroupJson {
+  return {
+    Name: g.Name,
+    Count: g.Count,
+    Update: null,
+    Migrate: null,
+    Constraints: g.Constraints ?? null,
+    RestartPolicy: { ...BATCH_RESTART_POLICY },
+    Tasks: g.Tasks.map(toTaskJson),
+    EphemeralDisk: { Sticky: false, SizeMB: DEFAULT_EPHEMERAL_DISK_MB, Migrate: false },
+    Meta: g.Meta ?? null,
+    ReschedulePolicy: { ...BATCH_RESCHEDULE_POLICY },
+    Affinities: null,
+    Spreads: null,
+  };
+}
+
+/** The job as `GET /v1/job/:id` answers: what was submitted, with 0.9.3's defaults, in its field order. */
+export function toJob(view: JobView, meta: JobMeta): JobJson {
+  const j = meta.job;
+  return {
+    Stop: view.stopped,
+    Region: j.Region,
+    Namespace: j.Namespace,
+    ID: j.ID,
     ParentID: '',
+    Name: j.Name,
+    Type: j.Type,
+    Priority: j.Priority,
+    AllAtOnce: j.AllAtOnce,
+    Datacenters: j.Datacenters,
+    Constraints: j.Constraints,
+    Affinities: null,
+    Spreads: null,
+    TaskGroups: j.TaskGroups.map(toTaskGroupJson),
+    Update: { ...ZERO_UPDATE },
     Periodic: null,
     ParameterizedJob: null,
+    Dispatched: false,
     Payload: null,
-    Stop: view.stopped,
+    Meta: j.Meta,
+    VaultToken: '',
     Status: view.status,
     StatusDescription: '',
     Stable: false,
@@ -552,8 +642,9 @@ function toTaskState(t: TaskStateMeta): TaskStateJson {
     State: t.state,
     Failed: t.failed,
     Restarts: 0,
-    StartedAt: t.startedAtMs === null ? null : rfc3339(t.startedAtMs),
-    FinishedAt: t.finishedAtMs === null ? null : rfc3339(t.finishedAtMs),
+    LastRestart: GO_ZERO_TIME,
+    StartedAt: t.startedAtMs === null ? GO_ZERO_TIME : rfc3339(t.startedAtMs),
+    FinishedAt: t.finishedAtMs === null ? GO_ZERO_TIME : rfc3339(t.finishedAtMs),
     Events: t.events.map((e) => ({
       Type: e.type,
       Time: unixNano(e.timeMs),
@@ -595,6 +686,11 @@ export function toAllocStub(a: AllocView, meta: AllocMeta, jobType = 'batch'): A
   };
 }
 
+/** A resource ask in Nomad's `structs.Resources` shape. */
+export function resources(cpuMhz: number, memoryMb: number, diskMb: number): ResourcesJson {
+  return { CPU: cpuMhz, MemoryMB: memoryMb, DiskMB: diskMb, IOPS: 0, Networks: null, Devices: null };
+}
+
 /** A full allocation; `job` is the owning job when it is still known (it is null after a purge). */
 export function toAllocation(a: AllocView, meta: AllocMeta, job: { view: JobView; meta: JobMeta } | null): AllocationJson {
   const tasks = job === null ? [] : taskGroupOf(job.meta.job).Tasks;
@@ -603,17 +699,39 @@ export function toAllocation(a: AllocView, meta: AllocMeta, job: { view: JobView
   let cpu = 0;
   let mem = 0;
   for (const t of tasks) {
-    taskResources[t.Name] = { CPU: t.Resources.CPU, MemoryMB: t.Resources.MemoryMB };
-    allocated[t.Name] = { Cpu: { CpuShares: t.Resources.CPU }, Memory: { MemoryMB: t.Resources.MemoryMB } };
+    taskResources[t.Name] = resources(t.Resources.CPU, t.Resources.MemoryMB, 0);
+    allocated[t.Name] = { Cpu: { CpuShares: t.Resources.CPU }, Memory: { MemoryMB: t.Resources.MemoryMB }, Networks: null, Devices: null };
     cpu += t.Resources.CPU;
     mem += t.Resources.MemoryMB;
   }
   return {
     ...toAllocStub(a, meta, job?.meta.job.Type ?? 'batch'),
     Job: job === null ? null : toJob(job.view, job.meta),
-    Resources: { CPU: cpu, MemoryMB: mem, DiskMB: DEFAULT_EPHEMERAL_DISK_MB },
+    Resources: resources(cpu, mem, DEFAULT_EPHEMERAL_DISK_MB),
+    SharedResources: resources(0, 0, DEFAULT_EPHEMERAL_DISK_MB),
     TaskResources: taskResources,
     AllocatedResources: { Tasks: allocated, Shared: { DiskMB: DEFAULT_EPHEMERAL_DISK_MB } },
+    Metrics: {
+      NodesEvaluated: meta.placement.nodesEvaluated,
+      NodesFiltered: 0,
+      NodesAvailable: meta.placement.nodesAvailable,
+      ClassFiltered: null,
+      ConstraintFiltered: null,
+      NodesExhausted: 0,
+      ClassExhausted: null,
+      DimensionExhausted: null,
+      QuotaExhausted: null,
+      Scores: null,
+      ScoreMetaData: null,
+      AllocationTime: 0,
+      CoalescedFailures: 0,
+    },
+    DesiredTransition: { Migrate: null, Reschedule: null, ForceReschedule: null },
+    DeploymentID: '',
+    DeploymentStatus: null,
+    RescheduleTracker: null,
+    PreemptedAllocations: null,
+    PreemptedByAllocation: '',
     PreviousAllocation: '',
     NextAllocation: '',
   };
@@ -635,6 +753,7 @@ export function toAllocMetric(f: PlacementFailure, nodesAvailable: Record<string
     DimensionExhausted: Object.keys(dims).length > 0 ? dims : null,
     QuotaExhausted: null,
     Scores: null,
+    ScoreMetaData: null,
     AllocationTime: 0,
     CoalescedFailures: f.coalescedFailures,
   };
@@ -656,33 +775,29 @@ export function toEvaluation(e: EvalView, meta: EvalMeta, taskGroup: string, job
     JobModifyIndex: meta.jobModifyIndex,
     NodeID: '',
     NodeModifyIndex: 0,
+    DeploymentID: '',
     Status: e.status,
     StatusDescription: e.triggeredBy === 'queued-allocs' ? BLOCKED_EVAL_DESCRIPTION : '',
     Wait: 0,
+    WaitUntil: GO_ZERO_TIME,
     NextEval: '',
     PreviousEval: e.previousEvalId ?? '',
     BlockedEval: e.blockedEvalId ?? '',
     FailedTGAllocs: failure === null ? null : { [taskGroup]: toAllocMetric(failure, meta.nodesAvailable) },
     ClassEligibility: null,
     EscapedComputedClass: false,
+    QuotaLimitReached: '',
     AnnotatePlan: false,
     QueuedAllocations: e.triggeredBy === 'job-deregister' ? {} : { [taskGroup]: meta.queued },
     SnapshotIndex: meta.createIndex,
     CreateIndex: meta.createIndex,
     ModifyIndex: meta.modifyIndex,
-    CreateTime: unixNano(meta.createTimeMs),
-    ModifyTime: unixNano(meta.modifyTimeMs),
   };
 }
 
 /** What a node reports as draining: a DrainSpec drain in progress or a legacy drain that is on. */
 export function isDraining(meta: NodeMeta): boolean {
   return meta.drainStrategy !== null || meta.legacyDrain;
-}
-
-function toLastDrain(l: LastDrainMeta | null): DrainMetadataJson | null {
-  if (l === null) return null;
-  return { StartedAt: rfc3339(l.startedAtMs), UpdatedAt: rfc3339(l.updatedAtMs), Status: l.status, AccessorID: '', Meta: l.meta };
 }
 
 function drivers(updatedAtMs: number): Record<string, DriverInfoJson> {
@@ -710,24 +825,27 @@ export function toNodeStub(n: NodeView, meta: NodeMeta, version: string): NodeLi
     Status: n.status,
     StatusDescription: '',
     Drivers: drivers(meta.statusUpdatedAtMs),
-    LastDrain: toLastDrain(meta.lastDrain),
     CreateIndex: meta.createIndex,
     ModifyIndex: meta.modifyIndex,
   };
 }
 
-export function toNode(n: NodeView, meta: NodeMeta, version: string): NodeJson {
+/**
+ * A node. `httpAddr` is where its client API answers: the twin serves every simulated client's endpoints
+ * (`/v1/client/...`) on its own listener, so the CLI's direct-to-client calls (logs, stats) reach it.
+ */
+export function toNode(n: NodeView, meta: NodeMeta, version: string, httpAddr: string): NodeJson {
   const cpuMhz = milliToMhz(n.totalCpuMilli);
   const reservedMhz = milliToMhz(n.reservedCpuMilli);
   const cores = Math.max(1, Math.round(n.totalCpuMilli / 1000));
-  const diskMb = 100 * 1024;
+  const diskMb = NODE_DISK_MB;
   const ds = meta.drainStrategy;
   return {
     ID: n.id,
     SecretID: '',
     Datacenter: n.datacenter,
     Name: n.name,
-    HTTPAddr: `${meta.address}:4646`,
+    HTTPAddr: httpAddr,
     TLSEnabled: false,
     Attributes: {
       'cpu.arch': 'amd64',
@@ -740,6 +858,7 @@ export function toNode(n: NodeView, meta: NodeMeta, version: string): NodeJson {
       'nomad.version': version,
       'unique.hostname': n.name,
       'unique.network.ip-address': meta.address,
+      'unique.storage.volume': '/dev/xvda1',
       'driver.docker': '1',
     },
     Resources: { CPU: cpuMhz, MemoryMB: n.totalMemoryMb, DiskMB: diskMb, IOPS: 0 },
@@ -772,14 +891,13 @@ export function toNode(n: NodeView, meta: NodeMeta, version: string): NodeJson {
       CreateIndex: e.createIndex,
     })),
     Drivers: drivers(meta.statusUpdatedAtMs),
-    LastDrain: toLastDrain(meta.lastDrain),
     CreateIndex: meta.createIndex,
     ModifyIndex: meta.modifyIndex,
   };
 }
 
 /** `/v1/agent/self`: the parts of Nomad's agent config and stats that clients read. */
-export function toAgentSelf(id: AgentIdentity, stats: { numNodes: number; commitIndex: number }): Record<string, unknown> {
+export function toAgentSelf(id: AgentIdentity, stats: { commitIndex: number }): Record<string, unknown> {
   const [rpcHost = '127.0.0.1', rpcPort = '4647'] = id.rpcAddr.split(':');
   const httpPort = Number(id.httpAddr.split(':')[1] ?? 4646);
   return {
@@ -795,15 +913,15 @@ export function toAgentSelf(id: AgentIdentity, stats: { numNodes: number; commit
       Ports: { HTTP: httpPort, RPC: Number(rpcPort), Serf: id.serfPort },
       Region: id.region,
       Server: { Enabled: true, BootstrapExpect: 1 },
-      Version: id.version,
-      VersionPrerelease: '',
+      // 0.9 reports its version as an object (`version.VersionInfo`); older agents had a string here.
+      Version: { Revision: '', Version: id.version, VersionPrerelease: '', VersionMetadata: '' },
     },
     member: {
       Name: `${id.nodeName}.${id.region}`,
       Addr: rpcHost,
       Port: id.serfPort,
       Status: 'alive',
-      Tags: { role: 'nomad', region: id.region, dc: id.datacenter, build: id.version, port: rpcPort, bootstrap: '1', vsn: '1', mvn: '1' },
+      Tags: { role: 'nomad', region: id.region, dc: id.datacenter, build: id.version, port: rpcPort, rpc_addr: rpcHost, bootstrap: '1', vsn: '1', mvn: '1', raft_vsn: '2' },
       ProtocolMin: 1,
       ProtocolMax: 5,
       ProtocolCur: 2,
@@ -813,9 +931,23 @@ export function toAgentSelf(id: AgentIdentity, stats: { numNodes: number; commit
     },
     stats: {
       nomad: { server: 'true', leader: 'true', leader_addr: id.rpcAddr, bootstrap: 'true', known_regions: '1' },
-      raft: { state: 'Leader', num_peers: '0', commit_index: String(stats.commitIndex), applied_index: String(stats.commitIndex), last_contact: 'never' },
+      // A single server's raft: the leader of term 1, with every committed index applied at once.
+      raft: {
+        state: 'Leader',
+        term: '1',
+        num_peers: '0',
+        commit_index: String(stats.commitIndex),
+        applied_index: String(stats.commitIndex),
+        last_log_index: String(stats.commitIndex),
+        last_log_term: '1',
+        fsm_pending: '0',
+        last_contact: '0',
+        protocol_version: '2',
+      },
+      // The twin is no Go program: its runtime says so instead of inventing a Go version.
       runtime: { arch: 'amd64', 'kernel.name': 'linux', version: 'twin' },
-      twin: { nodes: String(stats.numNodes) },
+      serf: { members: '1', failed: '0', left: '0', health_score: '0', member_time: '1', event_time: '1', query_time: '1', intent_queue: '0', event_queue: '0', query_queue: '0', encrypted: 'false' },
+      vault: { tracked_for_revoked: '0', token_ttl: '0s', is_renewing: 'false', token_expire_time: '', token_last_renewal_time: '', token_next_renewal_time: '' },
     },
   };
 }

@@ -34,6 +34,11 @@ export interface TaskContext {
   finish(outcome: 'complete' | 'failed', message?: string): void;
   /** Records a task event (Nomad's `TaskEvent`), e.g. `Driver` / "Downloading image". */
   event(type: string, message: string): void;
+  /**
+   * Appends task output (`nomad alloc logs` shows it); `task` defaults to the group's first task. Optional so
+   * that a hand-made context in a runner's unit test needs none; the Nomad API's contexts always have it.
+   */
+  log?(stream: 'stdout' | 'stderr', text: string, task?: string): void;
 }
 
 /** Why the server stopped an allocation's tasks. */
@@ -61,6 +66,9 @@ export interface SimulatedTaskRunnerOptions {
 export const META_DURATION_MS = 'duration_ms';
 export const META_START_DELAY_MS = 'start_delay_ms';
 export const META_OUTCOME = 'outcome';
+/** Output the default runner writes when the task starts (`nomad alloc logs`, `nomad alloc logs -stderr`). */
+export const META_STDOUT = 'stdout';
+export const META_STDERR = 'stderr';
 
 function readMs(meta: Readonly<Record<string, string>>, key: string, fallback: number): number | string {
   const v = meta[key];
@@ -71,7 +79,8 @@ function readMs(meta: Readonly<Record<string, string>>, key: string, fallback: n
 }
 
 /**
- * The default runner: marks the allocation running after a start delay, then finishes it after the job's
+ * The default runner: marks the allocation running after a start delay (writing `Meta.stdout` and
+ * `Meta.stderr` as the task's output), then finishes it after the job's
  * `Meta.duration_ms` (or the default), as `complete` unless `Meta.outcome` is `failed`. A job whose Meta
  * cannot be read fails at once with the reason as a task event.
  */
@@ -103,6 +112,10 @@ export class SimulatedTaskRunner implements TaskRunner {
       timer = clock.schedule(Math.round(startDelay), () => {
         if (stopped) return;
         ctx.markRunning();
+        const out = alloc.meta[META_STDOUT];
+        const err = alloc.meta[META_STDERR];
+        if (out !== undefined) ctx.log?.('stdout', out);
+        if (err !== undefined) ctx.log?.('stderr', err);
         timer = clock.schedule(Math.round(duration), () => {
           timer = null;
           if (!stopped) ctx.finish(outcome, outcome === 'failed' ? 'Meta.outcome is failed' : undefined);

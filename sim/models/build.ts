@@ -91,11 +91,32 @@ export class Build {
     return `gh/acme/repo-${this.workflow.webhook.template + 1}/${this.id}`;
   }
 
-  /** The Nomad job id, in the shape `nomad status` lists (`<24 hex>-0-build-<org>-<repo>-<n>`). */
+  /** The Nomad job id of container 0, in the shape `nomad status` lists (`<24 hex>-0-build-<org>-<repo>-<n>`). */
   get nomadJobId(): string {
-    this.jobId ??= `${this.id.toString(16).padStart(24, '0')}-0-build-acme-repo-${this.workflow.webhook.template + 1}-${this.id}`;
+    this.jobId ??= this.nomadJobIdOf(0);
     return this.jobId;
   }
+
+  /**
+   * The Nomad job of container `index`: as the seeds say, a build with parallelism N runs as N Nomad jobs,
+   * `<24 hex>-<index>-build-<org>-<repo>-<n>` (the seeds' `nomad status` shows the `-0-` of container 0).
+   */
+  nomadJobIdOf(index: number): string {
+    return `${this.id.toString(16).padStart(24, '0')}-${index}-build-acme-repo-${this.workflow.webhook.template + 1}-${this.id}`;
+  }
+}
+
+/** The container index of a `Build.nomadJobIdOf` id (the digits after the 24 hex and the dash), or -1. */
+export function containerIndexOfNomadJob(jobId: string): number {
+  let index = 0;
+  let k = 25;
+  for (; k < jobId.length; k++) {
+    const ch = jobId.charCodeAt(k);
+    if (ch === 45) break;
+    if (ch < 48 || ch > 57) return -1;
+    index = index * 10 + (ch - 48);
+  }
+  return k > 25 && jobId.charCodeAt(24) === 45 ? index : -1;
 }
 
 /** The build number a `Build.nomadJobId` was made from (its 24 leading hex digits), or -1 for another id. */

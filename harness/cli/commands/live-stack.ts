@@ -35,7 +35,7 @@ const WATCHDOG_WAIT_MS = 10_000;
  * started and exits 2. A watchdog process ends what the stack owns if this process dies without tearing down
  * (SIGKILL included); the remains of an earlier stack whose supervisor died are reclaimed first.
  */
-export async function upCommand(args: { detach: boolean; scenario?: string; supervise?: boolean; version?: string; backends?: BackendChoices }, io: Io): Promise<number> {
+export async function upCommand(args: { detach: boolean; scenario?: string; supervise?: boolean; version?: string; backends?: BackendChoices; nomad?: 'real' | 'twin' }, io: Io): Promise<number> {
   const file = stateFile();
   const existing = readState(file);
   if (existing && supervisorRunning(existing)) {
@@ -55,7 +55,7 @@ export async function upCommand(args: { detach: boolean; scenario?: string; supe
  * pipeline, the AWS SDK) load only here: `twin status`, `twin down` and the parent of `twin up -d` never pay for them.
  * A detached supervisor logs its boot timeline (milliseconds since its process started, per state change).
  */
-async function supervise(args: { scenario?: string; supervise?: boolean; version?: string; backends?: BackendChoices }, io: Io, file: string): Promise<number> {
+async function supervise(args: { scenario?: string; supervise?: boolean; version?: string; backends?: BackendChoices; nomad?: 'real' | 'twin' }, io: Io, file: string): Promise<number> {
   const [{ loadProfile, DEFAULT_VERSION }, { LiveStack }, { liveBackends, endpointsOf, backendOptionsFromEnv }, { loadScenarioFile }] = await Promise.all([
     import('../../../fixtures/load.ts'),
     import('../../live/stack.ts'),
@@ -70,7 +70,7 @@ async function supervise(args: { scenario?: string; supervise?: boolean; version
   // The scenario's topology decides what else runs: `auth: ldap` adds a private OpenLDAP for federation-service,
   // `storage` S3 or fileserved; its time scale is the build agents' (without one, builds take their own time).
   const topology = scenario ? { auth: scenario.topology.auth, storage: scenario.topology.storage, timeScale: scenario.timeScale } : {};
-  const { backends, externals, migrate, services } = liveBackends(profile, { ...backendOptionsFromEnv(), ...topology, choice: args.backends ?? {} });
+  const { backends, externals, migrate, services } = liveBackends(profile, { ...backendOptionsFromEnv(), ...topology, choice: args.backends ?? {}, ...(args.nomad ? { nomad: args.nomad } : {}) });
   const t0 = Date.now();
   const print = (row: LiveRow) => io.stderr.write(`  ${args.supervise ? `${since().padEnd(9)} ` : ''}${row.name.padEnd(30)} ${row.state}${row.reason ? ` (${row.reason})` : ''}\n`);
   const stack = new LiveStack({ profile, portOffset: PORT_OFFSET, backends, externals, services, migrate, onChange: print });
@@ -181,11 +181,11 @@ function describeRemains(s: StackState, r: { now: Reclaimed; byWatchdog: StackSt
   return `reclaimed ${describeReclaimed(r.now)} of ${died}, after its watchdog had reclaimed ${describeReclaimed(w)}${left}`;
 }
 
-async function detach(args: { scenario?: string; version?: string; backends?: BackendChoices }, io: Io, file: string): Promise<number> {
+async function detach(args: { scenario?: string; version?: string; backends?: BackendChoices; nomad?: 'real' | 'twin' }, io: Io, file: string): Promise<number> {
   const log = join(dirname(file), 'stack.log');
   mkdirSync(dirname(file), { recursive: true });
   const out = openSync(log, 'w');
-  const child = spawn(process.execPath, [BIN, 'up', '--supervise', ...(args.scenario ? ['--scenario', args.scenario] : []), ...(args.version ? ['--version', args.version] : []), ...Object.entries(args.backends ?? {}).flatMap(([c, k]) => ['--backend', `${c}=${k}`])], {
+  const child = spawn(process.execPath, [BIN, 'up', '--supervise', ...(args.scenario ? ['--scenario', args.scenario] : []), ...(args.version ? ['--version', args.version] : []), ...(args.nomad ? ['--nomad', args.nomad] : []), ...Object.entries(args.backends ?? {}).flatMap(([c, k]) => ['--backend', `${c}=${k}`])], {
     detached: true,
     stdio: ['ignore', out, out],
   });

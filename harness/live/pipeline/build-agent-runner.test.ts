@@ -111,17 +111,17 @@ describe('BuildAgentRunner durations', () => {
   let op: Awaited<ReturnType<typeof outputProcessor>>;
   afterEach(async () => op?.close());
 
-  it("runs each task for its own duration when the build's tasks differ (task_durations_ms, by task index)", async () => {
+  it("runs each container for its own job's duration (one Nomad job per container, each with its duration_ms)", async () => {
     op = await outputProcessor();
     const runner = new BuildAgentRunner({ outputProcessorUrl: () => op.url, startDelayMs: 1 });
     const tasks = [0, 1].map((k) => {
       const t = task(7, 10);
-      t.ctx.alloc.taskIndex = k;
+      t.ctx.alloc.jobId = `build-7-${k}`;
       t.ctx.alloc.allocId = `a7-${k}`;
-      Object.assign(t.ctx.alloc.meta, { task_durations_ms: '10000,10', parallelism: '2' });
+      Object.assign(t.ctx.alloc.meta, { duration_ms: k === 0 ? '10000' : '10', parallel_index: String(k), parallelism: '2' });
       return { ...t, running: runner.start(t.ctx) };
     });
-    // Task 1 runs 10 ms and task 0 ten seconds, though the job's duration_ms says 10 ms for both.
+    // Container 1 runs 10 ms and container 0 ten seconds.
     await until(() => tasks[1]!.seen.includes('complete'));
     await new Promise((r) => setTimeout(r, 100));
     expect(tasks[0]!.seen).toEqual(['running']);

@@ -137,9 +137,11 @@ export class BuildAgentRunner implements TaskRunner {
   start(ctx: TaskContext): RunningTask {
     const { alloc } = ctx;
     const buildId = alloc.meta.build_id;
-    // Its own task's duration when the build's tasks differ (`task_durations_ms`, by task index), else the job's.
-    const duration = Number(alloc.meta.task_durations_ms?.split(',')[alloc.taskIndex] ?? alloc.meta.duration_ms ?? 1000);
+    // Each container is its own job (schedulerer's `buildJobs`) carrying its own drawn duration.
+    const duration = Number(alloc.meta.duration_ms ?? 1000);
     const parallelism = Number(alloc.meta.parallelism ?? 1);
+    // The container's index: schedulerer runs each container of a parallel build as its own job (Meta.parallel_index).
+    const index = Number(alloc.meta.parallel_index ?? alloc.taskIndex);
     const failed = alloc.meta.fails === 'true';
     const scale = this.opts.timeScale ?? 1;
     const timers = new Set<NodeJS.Timeout>();
@@ -169,7 +171,7 @@ export class BuildAgentRunner implements TaskRunner {
       instanceId = undefined;
       const partitions = this.partitions;
       const outcome = infraFailure !== undefined ? { failed: true, reason: infraFailure } : failed ? { failed: true } : {};
-      const ok = await this.post(`/builds/${buildId}/finish`, { alloc: alloc.allocId, index: alloc.taskIndex, parallelism, ...stores, ...outcome });
+      const ok = await this.post(`/builds/${buildId}/finish`, { alloc: alloc.allocId, index, parallelism, ...stores, ...outcome });
       // No answer because the network went away: sent again once it is back.
       if (!ok && (this.partitioned || this.partitions !== partitions)) return this.whenConnected(alloc.nodeId, () => void finish());
       uncount();
@@ -191,9 +193,10 @@ export class BuildAgentRunner implements TaskRunner {
           if (buildId !== undefined) this.streaming.set(alloc.allocId, Number(buildId));
           if (++this.running > this.peakRunning) this.peakRunning = this.running;
           if (buildId === undefined) return ctx.finish('failed', 'Meta.build_id missing');
-          await this.post(`/builds/${buildId}/start`, { alloc: alloc.allocId, index: alloc.taskIndex });
+          await this.post(`/builds/${buildId}/start`, { alloc: alloc.allocId, index });
           const n = this.opts.lines ?? 3;
-          const lines = Array.from({ length: n }, (_, i) => `[${alloc.taskIndex}] step ${i + 1} on ${alloc.nodeName}`);
+          const lines = Array.from({ length: n }, (_, i) => `[${index}] step ${i + 1} on ${alloc.nodeName}`);
+          ctx.log?.('stdout', lines.map((l) => `${l}\n`).join(''));
           await this.post(`/builds/${buildId}/output`, { lines });
           if (vm !== undefined) {
             const got = await this.acquireVm(vm, Number(buildId));

@@ -3,7 +3,7 @@ export { Frontend, UI_REQUESTS, type FrontendOptions } from './frontend.ts';
 export { PicardDispatcher, defaultResourceClasses, scheduleMessage } from './picard-dispatcher.ts';
 export { WorkflowsConductor } from './workflows-conductor.ts';
 export { AuditLogService, AuditPublisher, AUDIT_QUEUE, type AuditEvent } from './audit-log-service.ts';
-export { Schedulerer, buildJob } from './schedulerer.ts';
+export { Schedulerer, buildJob, buildJobs } from './schedulerer.ts';
 export { OutputProcessor, outputKey } from './output-processor.ts';
 export { BuildAgentRunner } from './build-agent-runner.ts';
 export { ledger, queueTimePercentiles, type Ledger, type Percentiles } from './ledger.ts';

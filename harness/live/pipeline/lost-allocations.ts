@@ -7,9 +7,9 @@ import { REASONS } from '../../../sim/domain/fates.ts';
 /** The reason a build fails when the Nomad server declared its allocation lost (the simulation's wording). */
 export const LOST_ALLOCATION_REASON = REASONS.allocationLost;
 
-/** The build a Nomad job runs: schedulerer names jobs `build-<id>`. */
+/** The build a Nomad job runs: schedulerer names jobs `build-<id>`, or `build-<id>-<i>` for each container of a parallel build. */
 export function buildIdOfJob(jobId: string): number | undefined {
-  const m = /^build-(\d+)$/.exec(jobId);
+  const m = /^build-(\d+)(?:-\d+)?$/.exec(jobId);
   return m ? Number(m[1]) : undefined;
 }
 
@@ -97,8 +97,10 @@ export class LostAllocationWatcher {
     const b = r.rows[0];
     if (b === undefined) return;
     this.failed++;
-    // Its other containers stop with the job; what the server still holds of it is not placed again.
-    await this.opts.nomad.stopJob(jobId).catch(() => undefined);
+    // Its other containers stop with the job (and with the build's other jobs when it ran in parallel);
+    // what the server still holds of it is not placed again.
+    const siblings = await this.opts.nomad.jobs(`build-${buildId}-`).catch(() => []);
+    for (const id of new Set([jobId, ...siblings.map((j) => j.ID)])) await this.opts.nomad.stopJob(id).catch(() => undefined);
     const ins = await pool.query<{ id: string }>(
       "INSERT INTO builds (repo, sha, status, workflow_id, job_index, retry_of) VALUES ($1, $2, 'queued', $3, $4, $5) ON CONFLICT DO NOTHING RETURNING id",
       [b.repo, b.sha, b.workflow_id, b.job_index, buildId],

@@ -9,7 +9,7 @@ import { parseScenario } from '../../../sim/scenario/parse.ts';
 import { fixtureContext } from '../../scenario/load.ts';
 import { loadProfile } from '../../../fixtures/load.ts';
 import { workflowConfig } from '../replay/config.ts';
-import { buildJob } from './schedulerer.ts';
+import { buildJob, buildJobs } from './schedulerer.ts';
 import { parseJobRegistration } from '../../nomad/job-spec.ts';
 
 const msg: RunMessage = { buildId: 1, repo: 'acme/repo-1', sha: 'abc' } as RunMessage;
@@ -37,9 +37,12 @@ describe("twin up's picard-dispatcher and the simulation place the same resource
       if (typeof out === 'string') throw new Error(`${t.executor}:${t.resourceClass}: ${out}`);
       const where = `${t.executor}:${t.resourceClass}`;
       // What twin up's Nomad API reserves for schedulerer's job, against what the simulation's fleet registers
-      // for the same build (`{ count: tasksTotal, cpuMilli, memoryMb }` of its split).
-      const { spec } = parseJobRegistration({ Job: buildJob(out) });
-      expect({ where, count: spec.count, cpuMilli: spec.cpuMilli, memoryMb: spec.memoryMb, vm: out.vm }).toEqual({
+      // for the same build (`{ tasks, cpuMilli, memoryMb }` of its split).
+      // One Nomad job of count 1 per container (the seeds' parallelism), each reserving the class's size.
+      const specs = buildJobs(out).map((job) => parseJobRegistration({ Job: job }).spec);
+      const spec = specs[0]!;
+      expect(specs.every((s) => s.count === 1 && s.cpuMilli === spec.cpuMilli && s.memoryMb === spec.memoryMb)).toBe(true);
+      expect({ where, count: specs.length, cpuMilli: spec.cpuMilli, memoryMb: spec.memoryMb, vm: out.vm }).toEqual({
         where,
         count: sim.tasks,
         cpuMilli: sim.resourceClass.cpuMilli,
@@ -68,10 +71,10 @@ describe("twin up's picard-dispatcher and the simulation place the same resource
     const out = scheduleMessage(msg, readBuildConfig('jobs:\n  a: { docker: [], parallelism: 3, x-twin-duration-ms: [500, 900, 700] }\n'), defaultResourceClasses());
     if (typeof out === 'string') throw new Error(out);
     expect(out).toMatchObject({ durationMs: 900, taskDurationsMs: [500, 900, 700], parallelism: 3 });
-    expect(buildJob(out).Meta).toMatchObject({ duration_ms: '900', task_durations_ms: '500,900,700' });
+    expect(buildJobs(out).map((j) => j.Meta.duration_ms)).toEqual(['500', '900', '700']);
     const same = scheduleMessage(msg, readBuildConfig('jobs:\n  a: { docker: [], parallelism: 3, x-twin-duration-ms: 800 }\n'), defaultResourceClasses());
     if (typeof same === 'string') throw new Error(same);
     expect(same.taskDurationsMs).toBeUndefined();
-    expect(buildJob(same).Meta).not.toHaveProperty('task_durations_ms');
+    expect(buildJobs(same).map((j) => j.Meta.duration_ms)).toEqual(['800', '800', '800']);
   });
 });

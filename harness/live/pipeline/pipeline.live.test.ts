@@ -170,7 +170,8 @@ describe.skipIf(noLocal !== undefined)('live pipeline v0', () => {
     await waitFor('10 succeeded builds', async () => (await statuses(ids)).every((s) => s === 'succeeded'), 20_000);
     timings.tenBuildsMs = Date.now() - t0;
     for (const id of ids) {
-      const allocs = await nomadClient.jobAllocations(`build-${id}`);
+      // Parallelism 2: two Nomad jobs, one per container, as the seeds say.
+      const allocs = (await Promise.all([0, 1].map((i) => nomadClient.jobAllocations(`build-${id}-${i}`)))).flat();
       expect(allocs).toHaveLength(2);
       expect(allocs.every((a) => a.ClientStatus === 'complete')).toBe(true);
       const out = await documents.collection<{ build_id: number; lines: string[] }>(ACTION_LOGS).findOne({ build_id: id });

@@ -1,5 +1,6 @@
 import type pg from 'pg';
 import { NomadApiError, NomadClient } from '../../nomad/client.ts';
+import type { ApiTask } from '../../nomad/shapes.ts';
 import { ConfirmPublisher, ReconnectingConsumer, type AmqpConnect, type Channel, type ConsumerOptions } from './amqp.ts';
 import { RUN_QUEUE, SCHEDULERER_QUEUE, type ScheduleMessage } from './schema.ts';
 import type { AuditPublisher } from './audit-log-service.ts';
@@ -11,19 +12,44 @@ export interface SchedulererOptions extends ConsumerOptions {
   nomad: NomadClient;
   /** Where `workflow.job.scheduled` audit events go. */
   audit?: AuditPublisher;
+  /** The Nomad clients' datacenter (the twin's `us-east-1`; a dev agent's `dc1`): Nomad 0.9.3 refuses a job without one. */
+  datacenter?: string;
+  /** The build agent's task (default: the twin's `docker` build-agent task, which the in-process runner runs). */
+  task?: BuildTask;
 }
 
-/** The Nomad job of a build: one task group, Count = parallelism, the build's id and duration in Meta. */
-export function buildJob(msg: ScheduleMessage) {
-  const id = `build-${msg.buildId}`;
+/** A build's Nomad task, for container `index` (a real agent runs `rawExecBuildAgentTask`). */
+export type BuildTask = (msg: ScheduleMessage, index: number) => ApiTask;
+
+/** The twin's Nomad clients' datacenter, as the seeds' `nomad node-status` prints it. */
+export const DEFAULT_BUILD_DATACENTER = 'us-east-1';
+
+/**
+ * The Nomad jobs of a build, as the seeds describe them: parallelism N makes N jobs (`build-<id>` when N is 1,
+ * else `build-<id>-<i>`), each one task group of Count 1, with the build's id, its container index and duration in Meta.
+ */
+export function buildJobs(msg: ScheduleMessage, datacenter = DEFAULT_BUILD_DATACENTER, task?: BuildTask) {
+  const n = Math.max(1, msg.parallelism);
+  return Array.from({ length: n }, (_, i) => buildJob(msg, datacenter, n === 1 ? undefined : i, task));
+}
+
+/** One of a build's Nomad jobs: container `index` of its parallel run (undefined: the build's only job). */
+export function buildJob(msg: ScheduleMessage, datacenter = DEFAULT_BUILD_DATACENTER, index?: number, task?: BuildTask) {
+  const id = index === undefined ? `build-${msg.buildId}` : `build-${msg.buildId}-${index}`;
   return {
     ID: id,
     Name: id,
     Type: 'batch',
     Priority: 50,
-    Meta: { build_id: String(msg.buildId), duration_ms: String(msg.durationMs), ...(msg.taskDurationsMs ? { task_durations_ms: msg.taskDurationsMs.join(',') } : {}), parallelism: String(msg.parallelism), ...(msg.fails ? { fails: 'true' } : {}), ...(msg.vm ? { vm: msg.vm } : {}), ...(msg.artifacts ? { artifacts: String(msg.artifacts) } : {}), ...(msg.testResults ? { test_results: 'true' } : {}) },
+    Datacenters: [datacenter],
+    // Each container's job carries its own drawn duration (sim/domain/build-draws: the same numbers as the simulation's).
+    Meta: { build_id: String(msg.buildId), parallel_index: String(index ?? 0), duration_ms: String(msg.taskDurationsMs?.[index ?? 0] ?? msg.durationMs), parallelism: String(msg.parallelism), ...(msg.fails ? { fails: 'true' } : {}), ...(msg.vm ? { vm: msg.vm } : {}), ...(msg.artifacts ? { artifacts: String(msg.artifacts) } : {}), ...(msg.testResults ? { test_results: 'true' } : {}) },
     TaskGroups: [
-      { Name: 'build', Count: msg.parallelism, Tasks: [{ Name: 'build-agent', Driver: 'docker', Config: { image: 'circleci/build-agent' }, Resources: { CPU: msg.cpuMhz ?? 1000, MemoryMB: msg.memoryMb ?? 1024 } }] },
+      {
+        Name: 'build',
+        Count: 1,
+        Tasks: [task?.(msg, index ?? 0) ?? { Name: 'build-agent', Driver: 'docker', Config: { image: 'circleci/build-agent' }, Resources: { CPU: msg.cpuMhz ?? 1000, MemoryMB: msg.memoryMb ?? 1024 } }],
+      },
     ],
   };
 }
@@ -68,7 +94,7 @@ export class Schedulerer extends ReconnectingConsumer {
   protected async handle(_ch: Channel, content: Buffer, ack: () => void): Promise<void> {
     const msg = JSON.parse(content.toString('utf8')) as ScheduleMessage;
     try {
-      await this.opts.nomad.registerJob(buildJob(msg) as Parameters<NomadClient['registerJob']>[0]);
+      for (const job of buildJobs(msg, this.opts.datacenter, this.opts.task)) await this.opts.nomad.registerJob(job as Parameters<NomadClient['registerJob']>[0]);
     } catch (err) {
       // Unreachable (or refused): dropped, as picard-scheduler does; the build will never run.
       const why = err instanceof NomadApiError ? `Nomad refused the job: ${err.message}` : REASONS.nomadUnreachable;

@@ -1,5 +1,5 @@
 import type { World } from '../world.ts';
-import { buildIdOfNomadJob, type Build } from '../build.ts';
+import { buildIdOfNomadJob, containerIndexOfNomadJob, type Build } from '../build.ts';
 import type { NomadSubmitter } from '../services/schedulerer.ts';
 import type { OutputProcessor } from '../services/output-processor.ts';
 import type { AuditLog } from '../services/audit-log.ts';
@@ -122,7 +122,8 @@ export class NomadFleet implements NomadSubmitter {
     build.stage = 'pending';
     build.submittedAtMs = this.world.sim.nowMs;
     this.audit.record('workflow.job.scheduled');
-    this.apply(this.scheduler.registerJob({ id: build.nomadJobId, count: build.tasksTotal, cpuMilli: rc.cpuMilli, memoryMb: rc.memoryMb }));
+    // As the seeds say: parallelism N runs as N Nomad jobs, one per container.
+    for (let i = 0; i < build.tasksTotal; i++) this.apply(this.scheduler.registerJob({ id: build.nomadJobIdOf(i), count: 1, cpuMilli: rc.cpuMilli, memoryMb: rc.memoryMb }));
   }
 
   /** Drains a client (running allocations finish, nothing new is placed) or takes it out of drain. */
@@ -276,7 +277,9 @@ export class NomadFleet implements NomadSubmitter {
   /** The build whose Nomad job this is: its id leads back to the build number (`Build.nomadJobId`). */
   private buildOf(jobId: string): Build | undefined {
     const build = this.builds.get(buildIdOfNomadJob(jobId));
-    return build !== undefined && build.nomadJobId === jobId ? build : undefined;
+    if (build === undefined) return undefined;
+    const index = containerIndexOfNomadJob(jobId);
+    return index >= 0 && index < build.tasksTotal && build.nomadJobIdOf(index) === jobId ? build : undefined;
   }
 
   private apply(change: Change): void {
@@ -295,10 +298,11 @@ export class NomadFleet implements NomadSubmitter {
   private placed(p: Placement): void {
     const build = this.buildOf(p.jobId);
     if (build === undefined) throw new Error(`placement for unknown job ${p.jobId}`);
-    if (p.taskIndex === 0) this.capacityWaits.add(this.world.sim.nowMs - build.submittedAtMs);
+    const container = containerIndexOfNomadJob(p.jobId);
+    if (container === 0) this.capacityWaits.add(this.world.sim.nowMs - build.submittedAtMs);
     const run: TaskRun = { alloc: p, nodeId: p.nodeId, build, hasVm: false, running: false, gone: false };
     this.runs.set(p.serial, run);
-    this.world.trace?.(`${this.world.sim.nowMs} alloc ${p.allocId} of ${build.name} task ${p.taskIndex} placed on ${p.nodeId}`);
+    this.world.trace?.(`${this.world.sim.nowMs} alloc ${p.allocId} of ${build.name} task ${container} placed on ${p.nodeId}`);
     const rc = build.resourceClass;
     this.usedCpuMilli += rc.cpuMilli;
     this.usedMemoryMb += rc.memoryMb;
@@ -338,7 +342,8 @@ export class NomadFleet implements NomadSubmitter {
       build.stepsStartMs = this.world.sim.nowMs;
       this.startDelays.add(build.stepsStartMs - build.enteredRunQueueMs);
     }
-    const ms = run.build.taskDurationsMs[run.alloc.taskIndex]!;
+    // One Nomad job per container (the seeds' parallelism): the container's index is in its job id.
+    const ms = run.build.taskDurationsMs[containerIndexOfNomadJob(run.alloc.jobId)]!;
     this.world.sim.schedule(ms, this.endTask, run);
   };
 
@@ -392,7 +397,11 @@ export class NomadFleet implements NomadSubmitter {
     if (build.fate !== undefined) return;
     this.builds.delete(build.id);
     this.output.abandon(build);
-    this.apply(this.scheduler.stopJob(build.nomadJobId));
+    for (let i = 0; i < build.tasksTotal; i++) {
+      // A container's job that ended may have been collected already.
+      const id = build.nomadJobIdOf(i);
+      if (this.scheduler.job(id) !== undefined) this.apply(this.scheduler.stopJob(id));
+    }
     if (this.retryBuild) this.retryBuild(build, reason);
     else this.fates.fail(build, reason);
   }

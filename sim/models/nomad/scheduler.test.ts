@@ -296,6 +296,25 @@ describe('NomadScheduler: stop, wipe, GC, gauges', () => {
     expect(auditScheduler(s)).toEqual([]);
   });
 
+  it('stopNodeAllocs stops what runs on one node at once, completes its drain, and offers the capacity to waiting jobs', () => {
+    const s = scheduler();
+    const a = client(s, 'a', 8, 32);
+    const b = client(s, 'b', 8, 32);
+    const placed = s.registerJob({ id: 'j', count: 6, ...medium }).placed;
+    const onA = placed.filter((p) => p.nodeId === a);
+    expect(onA.length).toBeGreaterThan(0);
+    s.setEligibility(a, false);
+    s.setDrain(a, true);
+    const c = s.stopNodeAllocs(a);
+    expect(c.stopped.map((p) => p.allocId)).toEqual(onA.map((p) => p.allocId));
+    expect(c.drainComplete).toEqual([a]);
+    expect(s.alloc(onA[0]!.allocId)).toMatchObject({ desiredStatus: 'stop', clientStatus: 'complete' });
+    expect(s.nodeAllocs(a)).toEqual([]);
+    expect(s.nodeAllocs(b).length).toBe(placed.length - onA.length);
+    expect(s.stopNodeAllocs(a).stopped).toEqual([]);
+    expect(auditScheduler(s)).toEqual([]);
+  });
+
   it('wipeState forgets every job, allocation and evaluation; clients re-register empty', () => {
     const s = scheduler();
     const a = client(s, 'a', 8, 32);

@@ -88,7 +88,7 @@ export interface Change {
   placed: readonly Placement[];
   /** Allocations lost with a node that went down: their builds are gone. */
   lost: readonly Placement[];
-  /** Allocations killed by `stopJob`. */
+  /** Allocations killed by `stopJob` or `stopNodeAllocs` (a force drain). */
   stopped: readonly Placement[];
   /** Draining nodes whose last allocation ended in this call (safe to terminate, as the seed says). */
   drainComplete: readonly string[];
@@ -302,6 +302,28 @@ export class NomadScheduler {
     return this.finish(out);
   }
 
+  /**
+   * Stops every allocation on a node at once (returned in `stopped`), as a drain past its deadline does
+   * (Nomad 0.9's force drain, and its `?enable=true`). They are not replaced elsewhere: the twin does not
+   * migrate. A draining node that empties appears in `drainComplete`.
+   */
+  stopNodeAllocs(nodeId: string): Change {
+    const out = this.out.reset();
+    const i = this.nodeIndex(nodeId);
+    // Oldest first, so `stopped` lists them in placement order.
+    const onNode = [...this.nodeTable.allocs[i]!].sort((x, y) => x.serial - y.serial);
+    for (const a of onNode) {
+      a.desiredStatus = 'stop';
+      this.terminate(a, 'complete', out);
+      a.job.complete--;
+      a.job.killed++;
+      (out.stopped ??= []).push(a);
+      this.updateJobStatus(a.job);
+    }
+    if (onNode.length > 0) this.markDirty(i);
+    return this.finish(out);
+  }
+
   /** Marks a node scheduling-eligible or ineligible (Nomad ≥ 0.8's `node eligibility`). */
   setEligibility(nodeId: string, eligible: boolean): Change {
     const out = this.out.reset();
@@ -408,6 +430,16 @@ export class NomadScheduler {
       this.updateJobStatus(job);
     }
     return this.finish(out);
+  }
+
+  /**
+   * Records an evaluation that changes nothing, as Nomad creates one for every register and deregister:
+   * re-registering an unchanged live job, or stopping a job that is already stopped. Returns its id.
+   */
+  noopEval(jobId: string, trigger: 'job-register' | 'job-deregister'): string {
+    const job = this.jobRecord(jobId);
+    if (job === undefined) throw new RangeError(`unknown job ${jobId}`);
+    return this.newEval(job, 'complete', trigger, null).id;
   }
 
   /** Continues offering freed capacity to blocked evaluations (after a `Change` had `unblockPending`). */
