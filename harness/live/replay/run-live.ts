@@ -13,7 +13,9 @@ import { TIMINGS } from '../../../sim/models/timings.ts';
 import { UiTraffic } from '../../../sim/models/services/ui-traffic.ts';
 import { UI_REQUESTS } from '../pipeline/index.ts';
 import type { BackendChoice } from '../../providers/index.ts';
-import { ReplayStack, LIVE_ACTIONS, LIVE_BACKEND_TARGETS, LIVE_STAGE_TARGETS, LIVE_SYSTEM_ACTIONS, PUSH_REPO, SCHEDULED_REPO, UNDRAIN } from './stack.ts';
+import { ReplayStack, PUSH_REPO, SCHEDULED_REPO } from './stack.ts';
+import { faultEntry, liveActionsOn, liveKind, LIVE_GROUPS } from '../../../sim/faults/catalogue.ts';
+import { undoOrder, type FaultOrder } from '../../../sim/faults/port.ts';
 import { workflowConfig } from './config.ts';
 import { accountLiveRun, type LiveObservations } from './account.ts';
 import { peakStackRssMb, sampleStackRss } from './memory.ts';
@@ -29,20 +31,25 @@ export class LiveUnsupportedError extends Error {
   }
 }
 
-/** Checks that every fault of the scenario has a live counterpart; throws before anything is started. */
+/** Checks that every fault of the scenario has a live counterpart (the catalogue's live column); throws before anything is started. */
 export function checkLiveSupport(scenario: SettledScenario): void {
-  const systems = Object.entries(LIVE_SYSTEM_ACTIONS).map(([t, actions]) => `${actions.join('/')} ${t}`);
+  const systems = (['services_machine', 'nomad_server', 'nomad_client'] as const).map((t) => `${liveActionsOn(t).join('/')} ${t}`);
   scenario.faults.forEach((f, i) => {
-    const actions = (LIVE_BACKEND_TARGETS as readonly string[]).includes(f.target) ? LIVE_ACTIONS.backend : (LIVE_STAGE_TARGETS as readonly string[]).includes(f.target) ? LIVE_ACTIONS.stage : LIVE_SYSTEM_ACTIONS[f.target];
+    const actions = liveActionsOn(f.target);
     const where = `${scenario.file}: faults[${i}] (${f.action} ${f.writtenTarget} at ${f.atMs / 60_000} min)`;
-    if (actions === undefined) {
+    if (actions.length === 0) {
       throw new LiveUnsupportedError(
         `${where}: live mode cannot act on \`${f.writtenTarget}\` yet`,
-        `live faults act on the real processes ${LIVE_BACKEND_TARGETS.join(', ')}, the pipeline services ${LIVE_STAGE_TARGETS.join(', ')}, and: ${systems.join('; ')}; run this scenario with --mode sim`,
+        `live faults act on the real processes ${LIVE_GROUPS.process.join(', ')}, the pipeline services ${LIVE_GROUPS.service.join(', ')}, and: ${systems.join('; ')}; run this scenario with --mode sim`,
       );
     }
+    // The replay's stages share its thread (twin up runs each in a worker of its own): none can hang alone.
+    if ((f.action === 'pause' || f.action === 'unpause') && liveKind(f.target) === 'service') {
+      throw new LiveUnsupportedError(`${where}: live mode cannot ${f.action} \`${f.writtenTarget}\` (the live replay's stages share one thread)`, `on ${f.writtenTarget} live mode can: ${actions.filter((a) => a !== 'pause' && a !== 'unpause').join(', ')}`);
+    }
     if (!actions.includes(f.action)) {
-      throw new LiveUnsupportedError(`${where}: live mode cannot ${f.action} \`${f.writtenTarget}\``, `on ${f.writtenTarget} live mode can: ${actions.join(', ')}`);
+      const why = faultEntry(f.action).live.whyNot;
+      throw new LiveUnsupportedError(`${where}: live mode cannot ${f.action} \`${f.writtenTarget}\`${why ? ` (${why})` : ''}`, `on ${f.writtenTarget} live mode can: ${actions.join(', ')}`);
     }
   });
   if (scenario.backups || scenario.disaster) throw new LiveUnsupportedError(`${scenario.file}: backups and disasters are not replayed live yet`, 'run this scenario with --mode sim');
@@ -68,7 +75,7 @@ export interface LiveRunOutput {
 }
 
 /** One thing that happens at a scenario time during the replay. */
-type Step = { atMs: number; order: number } & ({ kind: 'workflow'; workflow: PlannedWorkflow } | { kind: 'fault'; fault: SettledFault; action: string } | { kind: 'tick' } | { kind: 'ui' });
+type Step = { atMs: number; order: number } & ({ kind: 'workflow'; workflow: PlannedWorkflow } | { kind: 'fault'; fault: SettledFault; op: FaultOrder } | { kind: 'tick' } | { kind: 'ui' });
 
 const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 
@@ -154,9 +161,9 @@ async function replay(
   let order = 0;
   for (const w of plan) steps.push({ atMs: w.atMs, order: order++, kind: 'workflow', workflow: w });
   for (const f of scenario.faults) {
-    steps.push({ atMs: f.atMs, order: order++, kind: 'fault', fault: f, action: f.action });
-    const undo = { kill: 'start', stop: 'start', pause: 'unpause', partition: 'heal', drain: UNDRAIN }[f.action as string];
-    if (undo && f.forMs !== undefined) steps.push({ atMs: f.atMs + f.forMs, order: order++, kind: 'fault', fault: f, action: undo });
+    steps.push({ atMs: f.atMs, order: order++, kind: 'fault', fault: f, op: f });
+    // `for:` ends with the catalogue's undo of the action (validation refused `for` where there is none).
+    if (f.forMs !== undefined) steps.push({ atMs: f.atMs + f.forMs, order: order++, kind: 'fault', fault: f, op: undoOrder(f) });
   }
   const interval = profile.metrics.statsd_interval_ms;
   for (let t = interval; t <= scenario.durationMs; t += interval) steps.push({ atMs: t, order: order++, kind: 'tick' });
@@ -222,15 +229,16 @@ async function replay(
     const next = prev.then(async () => {
       const at = virtualNow();
       try {
-        const what = await stack.act(step.action, target, step.fault.count);
-        if (target === 'rabbitmq' && ['kill', 'stop', 'restart'].includes(step.action)) brokerWentDown = true;
-        if (step.action === 'pause') paused.add(target);
-        if (step.action === 'unpause') paused.delete(target);
-        const line = `${stamp(step.atMs)} (at ${stamp(at)}, done ${stamp(virtualNow())}) ${step.action} ${target}: ${what}`;
+        const { action } = step.op;
+        const what = await stack.act(step.op);
+        if (target === 'rabbitmq' && (action === 'kill' || action === 'stop' || action === 'restart')) brokerWentDown = true;
+        if (action === 'pause') paused.add(target);
+        if (action === 'unpause') paused.delete(target);
+        const line = `${stamp(step.atMs)} (at ${stamp(at)}, done ${stamp(virtualNow())}) ${action} ${target}: ${what}`;
         faultLog.push(line);
         log(`  ${line}`);
       } catch (err) {
-        const line = `${stamp(step.atMs)} ${step.action} ${target} FAILED: ${err instanceof Error ? err.message : String(err)}`;
+        const line = `${stamp(step.atMs)} ${step.op.action} ${target} FAILED: ${err instanceof Error ? err.message : String(err)}`;
         faultLog.push(line);
         log(`  ${line}`);
       }
@@ -293,7 +301,7 @@ async function replay(
   const endedAtMs = virtualNow();
   log(`${stopReason} at ${stamp(endedAtMs)}`);
   // Whatever is still paused is let go so that it can be stopped; audit events that arrived are written.
-  for (const target of paused) await stack.act('unpause', target).catch(() => undefined);
+  for (const target of paused) await stack.act({ action: 'unpause', target, count: 1 }).catch(() => undefined);
   await stack.readyForAccounting();
   await stack.auditLog.flush();
   const depths = (await stack.queueDepths()) ?? {};

@@ -3,7 +3,6 @@ import type { Redis } from 'ioredis';
 import type { Chosen } from '../backend-choice.ts';
 import type { SettledScenario } from '../../../sim/scenario/settled.ts';
 import { FileservedProvider, MongoProvider, PostgresProvider, RabbitMQProvider, RedisProvider, S3Provider, mongoDocumentStore, type BackendChoice, type DocumentStore, type ObjectStore, type StartedMongo, type StartedPostgres, type StartedRabbitMQ, type StartedRedis, type StartedS3, type StartedFileserved } from '../../providers/index.ts';
-import { signalPid } from '../../providers/stop-process.ts';
 import { FakeGithub, type StartedFakeGithub } from '../../github/server.ts';
 import { defaultSeedData } from '../../github/state.ts';
 import { GithubClient } from '../../github/client.ts';
@@ -23,6 +22,9 @@ import { TIMINGS } from '../../../sim/models/timings.ts';
 import type { Profile } from '../../../fixtures/schema.ts';
 import { HEARTBEAT_TIMEOUT_MS } from '../../../sim/models/fleet/nomad-fleet.ts';
 import { buildIdOfJob } from '../pipeline/lost-allocations.ts';
+import { LiveFaultAdapter, type LiveFaultSurface, type LiveFleet } from '../fault-adapter.ts';
+import { liveKind, LIVE_GROUPS } from '../../../sim/faults/catalogue.ts';
+import type { FaultOrder } from '../../../sim/faults/port.ts';
 
 /** The repository pushes go to (its hook points at frontend) and the one scheduled workflows run from (no hook). */
 export const PUSH_REPO = 'twin/app';
@@ -35,31 +37,6 @@ interface Stage {
   stop(): Promise<void>;
   kill(): void;
 }
-
-/** The signal each fault action sends to a real process. */
-const SIGNALS: Readonly<Record<string, NodeJS.Signals>> = { kill: 'SIGKILL', stop: 'SIGTERM', pause: 'SIGSTOP', unpause: 'SIGCONT' };
-
-/** Where a live fault can act, and how. */
-export const LIVE_BACKEND_TARGETS = ['postgres', 'redis', 'rabbitmq', 'mongo'] as const;
-export const LIVE_STAGE_TARGETS = ['frontend', 'picard-dispatcher', 'schedulerer', 'output-processor', 'workflows-conductor', 'audit-log-service', 'vm-service', 'contexts-service', 'vault-cci'] as const;
-/** What each kind of target supports: real processes take signals; the twin's stages stop, die and start. */
-export const LIVE_ACTIONS: Readonly<Record<'backend' | 'stage', readonly string[]>> = {
-  backend: ['kill', 'stop', 'restart', 'start', 'pause', 'unpause'],
-  stage: ['kill', 'stop', 'restart', 'start'],
-};
-/**
- * Whole systems: the Services machine's network to the Nomad clients is cut (a TCP proxy between the build
- * agents and output-processor, the clients' heartbeats stopped); the twin's Nomad server dies and comes back
- * with its state, or has its state wiped; `count` Nomad clients lose their agent, their instance (replaced by
- * the Auto Scaling Group after the boot time) or are drained.
- */
-export const LIVE_SYSTEM_ACTIONS: Readonly<Record<string, readonly string[]>> = {
-  services_machine: ['partition', 'heal'],
-  nomad_server: ['kill', 'stop', 'start', 'restart', 'wipe_state'],
-  nomad_client: ['kill', 'stop', 'start', 'restart', 'terminate_instance', 'drain', 'partition', 'heal'],
-};
-/** The undo of a `drain` with `for:` (not a scenario action). */
-export const UNDRAIN = 'drain_off';
 
 export interface ReplayStackOptions {
   scenario: SettledScenario;
@@ -334,43 +311,35 @@ export class ReplayStack {
     throw new Error(`${name} is not a backend of the live replay`);
   }
 
-  /** Carries out one fault action on a real process or a stage; resolves when it took effect. */
-  async act(action: string, target: string, count = 1): Promise<string> {
-    if ((target === 'services_machine' || target === 'nomad_client') && (action === 'partition' || action === 'heal')) return this.partition(action === 'partition');
-    if (target === 'nomad_server') return this.nomadServer(action);
-    if (target === 'nomad_client') return this.fleet(action, count);
-    const stage = this.stages.get(target);
-    if (stage) {
-      switch (action) {
-        case 'kill':
-          stage.kill();
-          return `${target} killed (its sockets destroyed, nothing acknowledged)`;
-        case 'stop':
-          await stage.stop();
-          return `${target} stopped`;
-        case 'start':
-          await stage.start();
-          return `${target} started`;
-        case 'restart':
-          await stage.stop();
-          await stage.start();
-          return `${target} restarted`;
-      }
-      throw new Error(`live: ${action} on ${target} is not supported`);
+  /** The fault port on this stack: the catalogue's live mechanics, on the surface below. */
+  private readonly faults = new LiveFaultAdapter(this.surface());
+
+  /** Carries out one fault operation (an action, or the undo of one) on its target; resolves when it took effect. */
+  async act(order: FaultOrder): Promise<string> {
+    const what = await this.faults.apply(order);
+    if (this.backendNames.has(order.target)) {
+      if (order.action === 'kill' || order.action === 'stop') this.deadBackends.add(order.target);
+      if (order.action === 'start' || order.action === 'restart') this.deadBackends.delete(order.target);
     }
-    const b = this.backend(target);
-    if (action === 'start' || action === 'restart') {
-      const t0 = Date.now();
-      await b.restart();
-      this.deadBackends.delete(target);
-      return `${target} ${action === 'start' ? 'started' : 'restarted'} in ${Date.now() - t0} ms (pid ${b.pid})`;
-    }
-    const signal = SIGNALS[action];
-    if (signal === undefined) throw new Error(`live: ${action} on ${target} is not supported`);
-    if (b.pid === undefined) throw new Error(`${target} runs on ${b.backend}: it has no process to ${action}`);
-    signalPid(b.pid, signal);
-    if (action === 'kill' || action === 'stop') this.deadBackends.add(target);
-    return `${signal} to ${target} (pid ${b.pid})`;
+    return what;
+  }
+
+  private readonly backendNames = new Set<string>(LIVE_GROUPS.process);
+
+  /** What the live adapter acts on: the real processes, the stages, the twin's Nomad API, its clients, the fleet's network. */
+  private surface(): LiveFaultSurface {
+    return {
+      kindOf: liveKind,
+      process: (name) => this.backend(name),
+      service: (name) => {
+        const stage = this.stages.get(name);
+        if (stage === undefined) throw new Error(`${name} is not a stage of the live replay`);
+        return stage;
+      },
+      nomadServer: () => ({ port: this.nomad.port, halt: () => this.nomad.halt(), resume: () => this.nomad.resume(), wipe: () => this.wipeNomadState() }),
+      fleet: () => this.clientFaults(),
+      network: () => ({ partition: (on) => this.partition(on) }),
+    };
   }
 
   /**
@@ -427,58 +396,56 @@ export class ReplayStack {
    * Faults on `count` Nomad clients (those that are up, in registration order; `start` and the undo of a drain
    * take the first `count`), as the simulation's fleet applies them.
    */
-  private fleet(action: string, count: number): string {
-    const all = this.nomad.state.nodeIds();
-    const up = all.filter((id) => !this.agentGone.has(id) && this.nomad.scheduler.node(id)?.status === 'ready').slice(0, count);
+  private clientFaults(): LiveFleet {
+    const all = () => this.nomad.state.nodeIds();
+    const up = (count: number) => all().filter((id) => !this.agentGone.has(id) && this.nomad.scheduler.node(id)?.status === 'ready').slice(0, count);
     const names = (ids: string[]) => ids.map((id) => this.nomad.scheduler.node(id)?.name ?? id).join(', ') || 'none';
     const markDownLater = (ids: string[]) => this.markDownAfterHeartbeatTimeout(ids, (id) => this.agentGone.has(id), this.downByAgent);
-    switch (action) {
-      case 'kill':
-      case 'stop': {
-        for (const id of up) {
+    return {
+      agentDown: (count) => {
+        const ids = up(count);
+        for (const id of ids) {
           this.agentGone.add(id);
           this.runner.setAgentDown(id, true);
         }
-        const ms = markDownLater(up);
-        return `Nomad agent down on ${names(up)}: tasks run on, nothing reported; marked down after ${Math.round(ms)} ms unless back`;
-      }
-      case 'start':
-      case 'restart': {
-        const back = all.slice(0, count).filter((id) => this.agentGone.has(id) && !this.terminated.has(id));
+        const ms = markDownLater(ids);
+        return `Nomad agent down on ${names(ids)}: tasks run on, nothing reported; marked down after ${Math.round(ms)} ms unless back`;
+      },
+      agentBack: (count) => {
+        const back = all()
+          .slice(0, count)
+          .filter((id) => this.agentGone.has(id) && !this.terminated.has(id));
         for (const id of back) {
           this.agentGone.delete(id);
           if (this.downByAgent.delete(id)) this.nomad.state.setNodeStatus(id, 'ready');
           this.runner.setAgentDown(id, false);
         }
         return `Nomad agent back on ${names(back)}`;
-      }
-      case 'terminate_instance': {
-        for (const id of up) {
+      },
+      terminate: (count) => {
+        const ids = up(count);
+        for (const id of ids) {
           this.agentGone.add(id);
           this.terminated.add(id);
           this.runner.terminate(id);
         }
-        const ms = markDownLater(up);
+        const ms = markDownLater(ids);
         const { cpus, memoryGb, bootTimeMs } = this.opts.scenario.topology.nomadClients;
         // The Auto Scaling Group launches replacements; they register once booted.
         this.later(bootTimeMs / this.opts.timeScale, () => {
-          for (let i = 0; i < up.length; i++) {
+          for (let i = 0; i < ids.length; i++) {
             const n = this.nomad.state.nodeIds().length;
             this.nomad.state.addClient({ name: `ip-10-0-${(n >> 8) & 255}-${n & 255}`, cpus, memoryGb });
           }
         });
-        return `instances of ${names(up)} terminated (build agents killed); marked down after ${Math.round(ms)} ms; ${up.length} replacements join after ${Math.round(bootTimeMs / this.opts.timeScale)} ms`;
-      }
-      case 'drain':
-        for (const id of up) this.nomad.state.drain(id, { enable: true, form: 'legacy' });
-        return `drain enabled on ${names(up)}: running allocations finish, nothing new is placed there`;
-      case UNDRAIN: {
-        const ids = all.slice(0, count);
-        for (const id of ids) this.nomad.state.drain(id, { enable: false, form: 'legacy' });
-        return `drain disabled on ${names(ids)}`;
-      }
-    }
-    throw new Error(`live: ${action} on nomad_client is not supported`);
+        return `instances of ${names(ids)} terminated (build agents killed); marked down after ${Math.round(ms)} ms; ${ids.length} replacements join after ${Math.round(bootTimeMs / this.opts.timeScale)} ms`;
+      },
+      drain: (count, enable) => {
+        const ids = enable ? up(count) : all().slice(0, count);
+        for (const id of ids) this.nomad.state.drain(id, { enable, form: 'legacy' });
+        return enable ? `drain enabled on ${names(ids)}: running allocations finish, nothing new is placed there` : `drain disabled on ${names(ids)}`;
+      },
+    };
   }
 
   /**
@@ -486,24 +453,7 @@ export class ReplayStack {
    * ledger can read what it acknowledged (an operator would do the same to count the builds).
    */
   async readyForAccounting(): Promise<void> {
-    if (this.deadBackends.has('mongo')) await this.act('start', 'mongo');
-  }
-
-  private async nomadServer(action: string): Promise<string> {
-    switch (action) {
-      case 'kill':
-      case 'stop':
-        await this.nomad.halt();
-        return `Nomad server down: its API on port ${this.nomad.port} refuses connections (jobs, allocations and the clients' tasks kept)`;
-      case 'start':
-      case 'restart':
-        await this.nomad.halt();
-        await this.nomad.resume();
-        return `Nomad server up again on port ${this.nomad.port} with its state`;
-      case 'wipe_state':
-        return this.wipeNomadState();
-    }
-    throw new Error(`live: ${action} on nomad_server is not supported`);
+    if (this.deadBackends.has('mongo')) await this.act({ action: 'start', target: 'mongo', count: 1 });
   }
 
   /** The seeds' `rm -rf /opt/nomad` and restart: the twin's Nomad server keeps its state in memory and forgets it. */
