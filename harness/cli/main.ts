@@ -15,7 +15,7 @@ import { formatDurationMs } from '../../sim/util/duration.ts';
 import { conformanceCommand } from './commands/conformance.ts';
 import { exploreCommand } from './commands/explore.ts';
 import { upCommand, statusCommand, downCommand } from './commands/live-stack.ts';
-import { runLive, checkLiveSupport, LiveUnsupportedError } from '../live/replay/run-live.ts';
+import { runLive, checkLiveSupport, LiveInterruptedError, LiveUnsupportedError } from '../live/replay/run-live.ts';
 import { backendOptionsFromEnv } from '../live/backends.ts';
 import { BackendChoiceError, backendChoices, type BackendChoices } from '../live/backend-choice.ts';
 import { ProviderError } from '../providers/index.ts';
@@ -87,6 +87,10 @@ export async function main(argv: readonly string[], io: CliIo = { stdout: proces
     if (e instanceof CliError || e instanceof LiveUnsupportedError) {
       err(`twin: ${e.message}${e.hint ? `\n  hint: ${e.hint}` : ''}`);
       return EXIT.badInput;
+    }
+    if (e instanceof LiveInterruptedError) {
+      err(`twin: ${e.message}`);
+      return e.exitCode;
     }
     if (e instanceof ProviderError) {
       err(`twin: the live stack did not start: ${e.message}${e.hint ? `\n  hint: ${e.hint}` : ''}`);

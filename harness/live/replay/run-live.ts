@@ -31,6 +31,22 @@ export class LiveUnsupportedError extends Error {
   }
 }
 
+/**
+ * A live run stopped by SIGINT or SIGTERM: the stack was torn down; the CLI returns `exitCode` (130 or 143, as a
+ * shell reports a process ended by the signal).
+ */
+export class LiveInterruptedError extends Error {
+  readonly code = 'LIVE_INTERRUPTED';
+  constructor(readonly signal: NodeJS.Signals) {
+    super(`${signal}: the live run was stopped and its stack torn down; nothing was written`);
+    this.name = 'LiveInterruptedError';
+  }
+
+  get exitCode(): number {
+    return this.signal === 'SIGINT' ? 130 : 143;
+  }
+}
+
 /** Checks that every fault of the scenario has a live counterpart (the catalogue's live column); throws before anything is started. */
 export function checkLiveSupport(scenario: SettledScenario): void {
   const systems = (['services_machine', 'nomad_server', 'nomad_client'] as const).map((t) => `${liveActionsOn(t).join('/')} ${t}`);
@@ -77,7 +93,20 @@ export interface LiveRunOutput {
 /** One thing that happens at a scenario time during the replay. */
 type Step = { atMs: number; order: number } & ({ kind: 'workflow'; workflow: PlannedWorkflow } | { kind: 'fault'; fault: SettledFault; op: FaultOrder } | { kind: 'tick' } | { kind: 'ui' });
 
-const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
+/** Waits `ms`; rejects with the interruption at once when the run is stopped (Ctrl-C). */
+const sleep = (ms: number, stop: AbortSignal) =>
+  new Promise<void>((resolve, reject) => {
+    if (stop.aborted) return reject(stop.reason as Error);
+    const t = setTimeout(() => {
+      stop.removeEventListener('abort', onAbort);
+      resolve();
+    }, ms);
+    const onAbort = () => {
+      clearTimeout(t);
+      reject(stop.reason as Error);
+    };
+    stop.addEventListener('abort', onAbort, { once: true });
+  });
 
 /** Whether a GET answers 2xx within `timeoutMs` (its body read, so the connection is reused). */
 const answersOk = (url: string, timeoutMs: number): Promise<boolean> =>
@@ -103,15 +132,24 @@ export async function runLive(scenario: SettledScenario, profile: Profile, opts:
 
   const wallStart = performance.now();
   const stack = new ReplayStack({ scenario, profile, timeScale: scale, ...(opts.choice ? { choice: opts.choice } : {}), ...(opts.urls ? { urls: opts.urls } : {}), log });
-  // Ctrl-C or a kill leaves nothing behind: the processes are ended and their temp dirs removed, then exit.
+  // Ctrl-C or a kill leaves nothing behind: the replay stops where it waits, the processes are ended and their temp
+  // dirs removed (runOnStack's `finally`), and the run rejects with LiveInterruptedError for the CLI's exit code.
+  const stop = new AbortController();
+  // The listeners stay until the teardown is over: a second Ctrl-C (or a signal the teardown itself raises) must not
+  // end the process with its default action half-way through.
   const onSignal = (signal: NodeJS.Signals) => {
+    if (stop.signal.aborted) return;
     log(`${signal}: stopping the live stack …`);
-    void stack.down().finally(() => process.exit(signal === 'SIGINT' ? 130 : 143));
+    stop.abort(new LiveInterruptedError(signal));
   };
-  process.once('SIGINT', onSignal);
-  process.once('SIGTERM', onSignal);
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
   try {
-    return await runOnStack(scenario, profile, stack, sim, plan, scale, opts, log, wallStart);
+    return await runOnStack(scenario, profile, stack, sim, plan, scale, opts, log, wallStart, stop.signal);
+  } catch (err) {
+    // Whatever failed while the stack was being torn down for a signal is the interruption.
+    if (stop.signal.aborted) throw stop.signal.reason as Error;
+    throw err;
   } finally {
     process.off('SIGINT', onSignal);
     process.off('SIGTERM', onSignal);
@@ -128,13 +166,19 @@ async function runOnStack(
   opts: LiveRunOptions,
   log: (line: string) => void,
   wallStart: number,
+  stop: AbortSignal,
 ): Promise<LiveRunOutput> {
-  await stack.up();
+  try {
+    await stack.up();
+  } finally {
+    if (stop.aborted) await stack.down();
+  }
+  stop.throwIfAborted();
   const bootMs = Math.round(performance.now() - wallStart);
   log(`stack up in ${(bootMs / 1000).toFixed(1)} s; replaying ${plan.length} workflows and ${scenario.faults.length} faults at ${scale}× (${(scenario.durationMs / scale / 1000).toFixed(0)} s of wall time)`);
   const rss = sampleStackRss();
   try {
-    const observed = await replay(scenario, profile, stack, plan, scale, opts, log, rss);
+    const observed = await replay(scenario, profile, stack, plan, scale, opts, log, rss, stop);
     const { report: live, stored } = await accountLiveRun(scenario, profile, observed);
     const classified = sim.baseline ? classify(live, sim.baseline) : { severity: 'none' as const, because: [] };
     const report = sim.baseline ? withSeverity(live, classified.severity, classified.because, scenario.expect) : live;
@@ -156,6 +200,7 @@ async function replay(
   opts: LiveRunOptions,
   log: (line: string) => void,
   rss: ReturnType<typeof sampleStackRss>,
+  stop: AbortSignal,
 ): Promise<LiveObservations> {
   const steps: Step[] = [];
   let order = 0;
@@ -271,7 +316,8 @@ async function replay(
 
   for (const step of steps) {
     const wait = step.atMs / scale - (performance.now() - t0);
-    if (wait > 1) await sleep(wait);
+    if (wait > 1) await sleep(wait, stop);
+    stop.throwIfAborted();
     if (step.kind === 'workflow') triggers.push(trigger(step.workflow).catch((err: unknown) => void notTriggered.push({ what: `workflow ${step.workflow.seq}`, reason: `the replay could not push: ${String(err)}`, atMs: step.atMs })));
     else if (step.kind === 'fault') act(step);
     else if (step.kind === 'ui') for (const [kind, u] of Object.entries(UI_REQUESTS)) uiRequests.push(request(kind, u.path));
@@ -282,6 +328,7 @@ async function replay(
   await Promise.all(triggers);
   await Promise.all(uiRequests);
   await Promise.all(chains.values());
+  stop.throwIfAborted();
   log('draining: waiting for the builds in flight');
 
   // Drain: in-flight work may finish, within the simulation's drain limit (scaled, at most two minutes).
@@ -296,7 +343,7 @@ async function replay(
       stopReason = 'drained';
       break;
     }
-    await sleep(250);
+    await sleep(250, stop);
   }
   const endedAtMs = virtualNow();
   log(`${stopReason} at ${stamp(endedAtMs)}`);

@@ -20,7 +20,7 @@ import { ContextsService, VaultCci, contextSecretPath } from '../pipeline/contex
 import { CONTEXT } from './config.ts';
 import { TIMINGS } from '../../../sim/models/timings.ts';
 import type { Profile } from '../../../fixtures/schema.ts';
-import { HEARTBEAT_TIMEOUT_MS } from '../../../sim/models/fleet/nomad-fleet.ts';
+import { ClientLiveness, HEARTBEAT_TIMEOUT_MS } from '../../../sim/models/fleet/client-liveness.ts';
 import { buildIdOfJob } from '../pipeline/lost-allocations.ts';
 import { LiveFaultAdapter, type LiveFaultSurface, type LiveFleet } from '../fault-adapter.ts';
 import { liveKind, LIVE_GROUPS } from '../../../sim/faults/catalogue.ts';
@@ -82,13 +82,11 @@ export class ReplayStack {
   /** Builds whose Nomad job a wipe of the server's state destroyed (they show Running, or queued, for ever). */
   readonly wipedBuilds = new Set<number>();
   private readonly timers = new Set<NodeJS.Timeout>();
-  private partitioned = false;
-  /** Clients the server marked down because of the partition, and because their agent or instance went away. */
-  private readonly downByPartition = new Set<string>();
-  private readonly downByAgent = new Set<string>();
-  /** Clients whose agent is down or whose instance is gone (not yet marked down, perhaps). */
-  private readonly agentGone = new Set<string>();
-  private readonly terminated = new Set<string>();
+  /**
+   * What the Nomad server decides when clients stop heartbeating (the simulation's own module): the twin's Nomad API
+   * marks silent clients down after the heartbeat timeout, scaled to wall time.
+   */
+  private liveness: ClientLiveness | undefined;
   /** Milliseconds each part took to start, for the report. */
   readonly bootMs: Record<string, number> = {};
   private monitorConn: ChannelModel | null = null;
@@ -342,6 +340,21 @@ export class ReplayStack {
     };
   }
 
+  /** Client liveness on the twin's Nomad API, with the heartbeat timeout scaled to wall time. */
+  private clients(): ClientLiveness {
+    this.liveness ??= new ClientLiveness(
+      {
+        // The twin's Nomad server keeps its state in memory: it decides even while its API is halted.
+        isRunning: () => true,
+        whenReachable: (op) => op(),
+        isDown: (id) => this.nomad.scheduler.node(id)?.status === 'down',
+        setStatus: (id, status) => void this.nomad.state.setNodeStatus(id, status),
+      },
+      (ms, fn) => this.later(ms / this.opts.timeScale, fn),
+    );
+    return this.liveness;
+  }
+
   /**
    * The Services machine loses the network to the Nomad clients (or gets it back). The build agents' TCP path to
    * output-processor is blackholed (open connections hang, new ones get no byte) and the clients hold what they
@@ -349,39 +362,21 @@ export class ReplayStack {
    * down and their allocations are lost. On heal the clients re-register and send what they held.
    */
   private partition(on: boolean): string {
-    const nodes = this.nomad.state.nodeIds();
-    if (on === this.partitioned) return on ? 'already partitioned' : 'not partitioned';
-    this.partitioned = on;
+    const liveness = this.clients();
+    if (on === liveness.partitioned) return on ? 'already partitioned' : 'not partitioned';
+    const nodes = () => this.nomad.state.nodeIds().filter((id) => !liveness.isGone(id));
     if (on) {
+      liveness.setPartitioned(true, nodes);
       this.fleetLink.cut('blackhole');
       this.runner.setPartitioned(true);
-      const timeoutMs = this.markDownAfterHeartbeatTimeout(nodes, () => this.partitioned, this.downByPartition);
-      return `build agents' traffic to output-processor blackholed (TCP proxy); the ${nodes.length} clients' heartbeats stop: marked down after ${Math.round(timeoutMs)} ms (${HEARTBEAT_TIMEOUT_MS / 1000} s of scenario time)`;
+      return `build agents' traffic to output-processor blackholed (TCP proxy); the ${nodes().length} clients' heartbeats stop: marked down after ${Math.round(HEARTBEAT_TIMEOUT_MS / this.opts.timeScale)} ms (${HEARTBEAT_TIMEOUT_MS / 1000} s of scenario time)`;
     }
-    const down = [...this.downByPartition];
-    this.downByPartition.clear();
     // Clients re-register first: the server tells them which allocations it declared lost, and they stop them.
-    for (const id of down) this.nomad.state.setNodeStatus(id, 'ready');
+    const down = liveness.setPartitioned(false, nodes);
     const held = this.runner.heldReports;
     this.fleetLink.heal();
     this.runner.setPartitioned(false);
     return `network back; ${down.length} clients had been marked down and re-registered; ${held} starts and reports had been held`;
-  }
-
-  /**
-   * Once Nomad's heartbeat timeout (scaled to wall time) has passed, the server marks down each of `ids` that is
-   * still ready and still unheard of (`silent`), recording it in `into`; returns that wait in ms.
-   */
-  private markDownAfterHeartbeatTimeout(ids: readonly string[], silent: (id: string) => boolean, into: Set<string>): number {
-    const ms = HEARTBEAT_TIMEOUT_MS / this.opts.timeScale;
-    this.later(ms, () => {
-      for (const id of ids) {
-        if (!silent(id) || this.nomad.scheduler.node(id)?.status !== 'ready') continue;
-        this.nomad.state.setNodeStatus(id, 'down');
-        into.add(id);
-      }
-    });
-    return ms;
   }
 
   private later(ms: number, fn: () => void): void {
@@ -397,39 +392,31 @@ export class ReplayStack {
    * take the first `count`), as the simulation's fleet applies them.
    */
   private clientFaults(): LiveFleet {
+    const liveness = this.clients();
     const all = () => this.nomad.state.nodeIds();
-    const up = (count: number) => all().filter((id) => !this.agentGone.has(id) && this.nomad.scheduler.node(id)?.status === 'ready').slice(0, count);
+    const up = (count: number) => all().filter((id) => !liveness.isGone(id) && this.nomad.scheduler.node(id)?.status === 'ready').slice(0, count);
     const names = (ids: string[]) => ids.map((id) => this.nomad.scheduler.node(id)?.name ?? id).join(', ') || 'none';
-    const markDownLater = (ids: string[]) => this.markDownAfterHeartbeatTimeout(ids, (id) => this.agentGone.has(id), this.downByAgent);
+    const timeoutMs = Math.round(HEARTBEAT_TIMEOUT_MS / this.opts.timeScale);
     return {
       agentDown: (count) => {
         const ids = up(count);
         for (const id of ids) {
-          this.agentGone.add(id);
+          liveness.agentDown(id);
           this.runner.setAgentDown(id, true);
         }
-        const ms = markDownLater(ids);
-        return `Nomad agent down on ${names(ids)}: tasks run on, nothing reported; marked down after ${Math.round(ms)} ms unless back`;
+        return `Nomad agent down on ${names(ids)}: tasks run on, nothing reported; marked down after ${timeoutMs} ms unless back`;
       },
       agentBack: (count) => {
-        const back = all()
-          .slice(0, count)
-          .filter((id) => this.agentGone.has(id) && !this.terminated.has(id));
-        for (const id of back) {
-          this.agentGone.delete(id);
-          if (this.downByAgent.delete(id)) this.nomad.state.setNodeStatus(id, 'ready');
-          this.runner.setAgentDown(id, false);
-        }
+        const back = liveness.agentsBack(all().slice(0, count));
+        for (const id of back) this.runner.setAgentDown(id, false);
         return `Nomad agent back on ${names(back)}`;
       },
       terminate: (count) => {
         const ids = up(count);
         for (const id of ids) {
-          this.agentGone.add(id);
-          this.terminated.add(id);
+          liveness.terminate(id);
           this.runner.terminate(id);
         }
-        const ms = markDownLater(ids);
         const { cpus, memoryGb, bootTimeMs } = this.opts.scenario.topology.nomadClients;
         // The Auto Scaling Group launches replacements; they register once booted.
         this.later(bootTimeMs / this.opts.timeScale, () => {
@@ -438,7 +425,7 @@ export class ReplayStack {
             this.nomad.state.addClient({ name: `ip-10-0-${(n >> 8) & 255}-${n & 255}`, cpus, memoryGb });
           }
         });
-        return `instances of ${names(ids)} terminated (build agents killed); marked down after ${Math.round(ms)} ms; ${ids.length} replacements join after ${Math.round(bootTimeMs / this.opts.timeScale)} ms`;
+        return `instances of ${names(ids)} terminated (build agents killed); marked down after ${timeoutMs} ms; ${ids.length} replacements join after ${Math.round(bootTimeMs / this.opts.timeScale)} ms`;
       },
       drain: (count, enable) => {
         const ids = enable ? up(count) : all().slice(0, count);
