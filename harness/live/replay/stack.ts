@@ -1,4 +1,5 @@
 import pg from 'pg';
+import type { MongoClient } from 'mongodb';
 import type { Redis } from 'ioredis';
 import type { Chosen } from '../backend-choice.ts';
 import type { SettledScenario } from '../../../sim/scenario/settled.ts';
@@ -25,6 +26,26 @@ import { buildIdOfJob } from '../pipeline/lost-allocations.ts';
 import { LiveFaultAdapter, type LiveFaultSurface, type LiveFleet } from '../fault-adapter.ts';
 import { liveKind, LIVE_GROUPS } from '../../../sim/faults/catalogue.ts';
 import type { FaultOrder } from '../../../sim/faults/port.ts';
+
+/**
+ * Connects a driver client before the replay uses it, retrying until `withinMs`. The driver connects on first use
+ * otherwise, and a first connect that fails (server selection gives up after 30 s of scenario time: 125 ms at 240x,
+ * which a loaded machine misses) leaves its topology closed for good: every later operation, the accounting's
+ * included, fails with MongoTopologyClosedError (seen in 2 of 3 kill-rabbitmq replays at a load average of 15-24).
+ * Once connected, an unreachable server fails operations by server selection and the topology stays.
+ */
+async function connectEagerly(client: MongoClient, withinMs: number): Promise<void> {
+  const deadline = Date.now() + withinMs;
+  for (;;) {
+    try {
+      await client.connect();
+      return;
+    } catch (err) {
+      if (Date.now() > deadline) throw err;
+      await new Promise((r) => setTimeout(r, 100));
+    }
+  }
+}
 
 /** The repository pushes go to (its hook points at frontend) and the one scheduled workflows run from (no hook). */
 export const PUSH_REPO = 'twin/app';
@@ -144,7 +165,9 @@ export class ReplayStack {
     // The services' MongoDB client gives up after 30 s of scenario time without a server, as a driver's default
     // server selection does: a write while mongo is down fails (frontend answers 500, a status update is lost).
     const giveUpMs = Math.max(100, 30_000 / this.opts.timeScale);
-    this.documents = mongoDocumentStore(this.mongo.client({ serverSelectionTimeoutMS: giveUpMs, socketTimeoutMS: Math.max(1_000, giveUpMs) }).db(PIPELINE_DB));
+    const documentsClient = this.mongo.client({ serverSelectionTimeoutMS: giveUpMs, socketTimeoutMS: Math.max(1_000, giveUpMs) });
+    await this.timed('mongo-client', connectEagerly(documentsClient, 15_000));
+    this.documents = mongoDocumentStore(documentsClient.db(PIPELINE_DB));
     await this.timed('migrations', this.pgh.runMigrations(PIPELINE_DB, PIPELINE_MIGRATIONS));
     this.pool = new pg.Pool({ connectionString: this.pgh.urlFor(PIPELINE_DB), max: 12, connectionTimeoutMillis: 2_000 });
     this.pool.on('error', () => undefined);
