@@ -2,6 +2,7 @@ import type { FaultAction } from '../../sim/scenario/schema.ts';
 import type { LiveKind, UndoAction } from '../../sim/faults/catalogue.ts';
 import type { FaultOrder, FaultPort } from '../../sim/faults/port.ts';
 import { signalPid } from '../providers/stop-process.ts';
+import type { StartedNomadApiServer } from '../nomad/server.ts';
 
 /** A real process of the live stack (PostgreSQL, Redis, RabbitMQ, MongoDB): signals reach it, and it restarts on its port and data dir. */
 export interface LiveProcess {
@@ -30,6 +31,23 @@ export interface LiveNomadServer {
   resume(): Promise<void>;
   /** The seeds' `rm -rf /opt/nomad` and restart; says what was forgotten. */
   wipe(): string;
+}
+
+/**
+ * The twin's Nomad API as a fault target (both live stacks run it): `halt`/`resume` close and reopen its listener on
+ * its port with its state kept; `wipe` forgets every job and allocation, telling `onWiped` the jobs it forgot.
+ */
+export function nomadApiTarget(nomad: StartedNomadApiServer, onWiped: (lostJobs: readonly string[]) => void = () => undefined): LiveNomadServer {
+  return {
+    port: nomad.port,
+    halt: () => nomad.halt(),
+    resume: () => nomad.resume(),
+    wipe: () => {
+      const { LostJobs, LostAllocs } = nomad.state.wipe();
+      onWiped(LostJobs);
+      return `Nomad server state wiped: ${LostJobs.length} jobs and ${LostAllocs.length} allocations forgotten (their tasks stopped)`;
+    },
+  };
 }
 
 /** `count` Nomad clients (those up, in registration order; recoveries take the first `count`). Each says what it did. */

@@ -8,7 +8,8 @@ import { freePort } from '../providers/ports.ts';
 import type { StartedComponent } from '../providers/types.ts';
 import { StartedLdap } from '../providers/ldap/started-ldap.ts';
 import { signalPid } from '../providers/stop-process.ts';
-import { LiveFaultAdapter, type LiveFaultSurface } from './fault-adapter.ts';
+import { LiveFaultAdapter, nomadApiTarget, type LiveFaultSurface } from './fault-adapter.ts';
+import { StartedNomadApiServer } from '../nomad/server.ts';
 
 /** What a stack row is: a real component (backend), one of the twin's API servers, a twin service, a migrator. */
 export type LiveKind = 'backend' | 'api' | 'service' | 'migrator';
@@ -307,6 +308,7 @@ export class LiveStack {
     };
     return {
       kindOf: (name) => {
+        if (this.started.get(name) instanceof StartedNomadApiServer) return 'nomad_server';
         if (this.started.has(name) || this.opts.backends[name] || this.opts.externals?.[name]) return 'process';
         const c = this.opts.profile.containers.find((x) => x.name === name);
         return c === undefined || c.migrator ? undefined : 'service';
@@ -338,7 +340,11 @@ export class LiveStack {
           ? { pause: () => (this.services.get(name)?.pause?.(), this.workers.get(name)?.postMessage('pause')), unpause: () => (this.services.get(name)?.unpause?.(), this.workers.get(name)?.postMessage('unpause')) }
           : {}),
       }),
-      nomadServer: none('Nomad server'),
+      nomadServer: () => {
+        const nomad = this.started.get('nomad_server');
+        if (!(nomad instanceof StartedNomadApiServer)) throw new Error('nomad_server is not the twin\'s Nomad API in this stack');
+        return nomadApiTarget(nomad);
+      },
       fleet: none('Nomad client'),
       network: none('network'),
     };
@@ -402,8 +408,12 @@ export class LiveStack {
     this.set(name, { state: 'healthy' });
   }
 
-  /** The real data directory of a component, deleted (the seeds' `rm -rf /opt/nomad`, for a store). */
+  /**
+   * The real data directory of a component, deleted (the seeds' `rm -rf /opt/nomad`, for a store); the twin's Nomad
+   * API forgets its state through the fault adapter (`wipe_state`), and the result says what it forgot.
+   */
   async wipeState(name: string): Promise<string> {
+    if (this.started.get(name) instanceof StartedNomadApiServer) return this.faults.apply({ action: 'wipe_state', target: name, count: 1 });
     const s = this.started.get(name);
     if (s?.dataDir === undefined) throw new Error(`${name} has no data directory in this stack (backend ${s?.backend ?? 'twin service'})`);
     const { rm } = await import('node:fs/promises');

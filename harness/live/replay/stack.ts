@@ -23,7 +23,7 @@ import { TIMINGS } from '../../../sim/models/timings.ts';
 import type { Profile } from '../../../fixtures/schema.ts';
 import { ClientLiveness, HEARTBEAT_TIMEOUT_MS } from '../../../sim/models/fleet/client-liveness.ts';
 import { buildIdOfJob } from '../pipeline/lost-allocations.ts';
-import { LiveFaultAdapter, type LiveFaultSurface, type LiveFleet } from '../fault-adapter.ts';
+import { LiveFaultAdapter, nomadApiTarget, type LiveFaultSurface, type LiveFleet } from '../fault-adapter.ts';
 import { liveKind, LIVE_GROUPS } from '../../../sim/faults/catalogue.ts';
 import type { FaultOrder } from '../../../sim/faults/port.ts';
 
@@ -357,7 +357,14 @@ export class ReplayStack {
         if (stage === undefined) throw new Error(`${name} is not a stage of the live replay`);
         return stage;
       },
-      nomadServer: () => ({ port: this.nomad.port, halt: () => this.nomad.halt(), resume: () => this.nomad.resume(), wipe: () => this.wipeNomadState() }),
+      // A wipe (the seeds' `rm -rf /opt/nomad` and restart) destroys the builds' jobs: they show Running, or queued, for ever.
+      nomadServer: () =>
+        nomadApiTarget(this.nomad, (jobs) => {
+          for (const job of jobs) {
+            const id = buildIdOfJob(job);
+            if (id !== undefined) this.wipedBuilds.add(id);
+          }
+        }),
       fleet: () => this.clientFaults(),
       network: () => ({ partition: (on) => this.partition(on) }),
     };
@@ -464,16 +471,6 @@ export class ReplayStack {
    */
   async readyForAccounting(): Promise<void> {
     if (this.deadBackends.has('mongo')) await this.act({ action: 'start', target: 'mongo', count: 1 });
-  }
-
-  /** The seeds' `rm -rf /opt/nomad` and restart: the twin's Nomad server keeps its state in memory and forgets it. */
-  private wipeNomadState(): string {
-    const { LostJobs, LostAllocs } = this.nomad.state.wipe();
-    for (const job of LostJobs) {
-      const id = buildIdOfJob(job);
-      if (id !== undefined) this.wipedBuilds.add(id);
-    }
-    return `Nomad server state wiped: ${LostJobs.length} jobs and ${LostAllocs.length} allocations forgotten (their tasks stopped)`;
   }
 
   /** Stops everything that started, the pipeline first; never throws. */
