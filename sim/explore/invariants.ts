@@ -163,10 +163,20 @@ export function isHealed(schedule: readonly SettledFault[]): boolean {
 }
 
 /**
+ * Faults that reach the stores documented severe whatever their target names: a full disk stops the stores that
+ * write to it; stopping the whole Services machine (`replicatedctl app stop`) stops all of them, and builds that end
+ * meanwhile are left Running (output-processor down), which no later start undoes.
+ */
+function reachesSevereStores(f: SettledFault): boolean {
+  return f.action === 'disk_fill' || (f.target === 'services_machine' && f.action === 'stop');
+}
+
+/**
  * (d) Once every fault has healed, the backlog drains: no more builds are left stuck than in the baseline. Faults on
  * containers documented as severe are outside it: leaving running builds corrupt (stuck Running) or stranding
  * accepted work is their documented effect, which no later restart undoes. So is `disk_fill`: a full disk stops
- * the stores that write to it (postgres, mongo, rabbitmq: all documented severe), whatever frees it later.
+ * the stores that write to it (postgres, mongo, rabbitmq: all documented severe), whatever frees it later, and so is a
+ * stop of the whole Services machine (it stops them all).
  */
 export const healedBacklogDrains: Invariant = {
   name: 'healed-backlog-drains',
@@ -174,7 +184,7 @@ export const healedBacklogDrains: Invariant = {
     "when every fault is undone (by `for` or a later restart, start, unpause or heal) and none targets a container documented as severe, the backlog drains within the run's drain bound: no more builds stuck than in the baseline",
   check(run) {
     const r = run.report;
-    if (r === undefined || !isHealed(run.schedule) || run.schedule.some((f) => f.action === 'disk_fill' || run.documented(f.target) === 'severe')) return null;
+    if (r === undefined || !isHealed(run.schedule) || run.schedule.some((f) => reachesSevereStores(f) || run.documented(f.target) === 'severe')) return null;
     return r.builds.stuck > run.baseline.builds.stuck ? [`${r.builds.stuck} builds stuck (baseline ${run.baseline.builds.stuck}) although every fault healed`] : [];
   },
   expectations(baseline) {
