@@ -38,6 +38,11 @@ export async function main(argv: readonly string[], io: CliIo = { stdout: proces
   try {
     return await dispatch(args, out, io);
   } catch (e) {
+    // Ctrl-C of a live run: its stack is already torn down; the signal's conventional exit code (130/143).
+    if (e instanceof Error && e.name === 'LiveInterruptedError' && 'exitCode' in e && typeof e.exitCode === 'number') {
+      io.stderr.write(`twin ${args.command}: ${e.message}\n`);
+      return e.exitCode;
+    }
     const typed = await describeError(e);
     if (typed) {
       if (typed.lines) for (const line of typed.lines) io.stderr.write(`${line}\n`);

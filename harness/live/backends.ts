@@ -9,6 +9,7 @@ import { defaultSeedData } from '../github/state.ts';
 import { PostgresProvider, RedisProvider, RabbitMQProvider, MongoProvider, LdapProvider, S3Provider, FileservedProvider, s3UrlFromEnv, type StartedPostgres, type BackendChoice } from '../providers/index.ts';
 import { DATABASES, MIGRATIONS } from './migrations.ts';
 import { PipelineServices } from './pipeline-services.ts';
+import { profileResourceClasses } from '../scenario/load.ts';
 import { Ec2Api } from '../ec2/server.ts';
 
 import type { Chosen } from './backend-choice.ts';
@@ -43,6 +44,8 @@ export interface LiveBackendOptions {
    * PATH; without either, the twin's API and the backend column says why); `twin` (default) the twin's Nomad API.
    */
   nomad?: 'real' | 'twin';
+  /** The scenario's `topology.resourceClasses`; default the profile's (what the simulation and the replay use). */
+  resourceClasses?: Readonly<Record<string, { readonly cpuMilli: number; readonly memoryMb: number }>>;
 }
 
 /**
@@ -94,10 +97,11 @@ export function configured<T extends { withBackend(c: BackendChoice): T; withUrl
  * `auth: 'ldap'` a private slapd holding the users (`ldap`), which federation-service's health check binds to;
  * and the pipeline's stages for their containers, on those components.
  */
-export function liveBackends(_profile: Profile, opts: LiveBackendOptions = {}): LiveBackends {
+export function liveBackends(profile: Profile, opts: LiveBackendOptions = {}): LiveBackends {
   const clients = Array.from({ length: opts.nomadClients ?? 3 }, (_, i) => ({ name: `ip-10-0-0-${i + 1}`, cpus: 8, memoryGb: 32 }));
   const storage = opts.storage ?? 's3';
-  const pipeline = new PipelineServices({ timeScale: opts.timeScale ?? 1, storage });
+  const resourceClasses = opts.resourceClasses ?? Object.fromEntries(profileResourceClasses(profile).map((rc) => [`${rc.executor}:${rc.name}`, rc]));
+  const pipeline = new PipelineServices({ timeScale: opts.timeScale ?? 1, storage, resourceClasses });
   let postgres: Promise<StartedPostgres> | undefined;
   return {
     backends: {

@@ -22,6 +22,11 @@ export interface PipelineServicesOptions {
   timeScale: number;
   /** Where objects go (`topology.storage`): the `s3` external system, or the `fileserved` container. */
   storage: 's3' | 'fileserved';
+  /**
+   * picard-dispatcher's resource classes (`executor:name` → size), settled once: a scenario's
+   * `topology.resourceClasses`, or the profile's (`profileResourceClassMap`), as the simulation and the replay use.
+   */
+  resourceClasses: Readonly<Record<string, { readonly cpuMilli: number; readonly memoryMb: number }>>;
 }
 
 /**
@@ -44,7 +49,11 @@ export class PipelineServices {
   /** Workers made ready before their stage starts (see `ServiceFactory.prepare`); each starts one stage once. */
   private readonly prepared = new Map<WorkerStage, PreparedStage>();
 
+  /** As plain sizes (the settled classes carry their names too; only the sizes cross to the worker). */
+  private readonly resourceClasses: Readonly<Record<string, { cpuMilli: number; memoryMb: number }>>;
+
   constructor(private readonly opts: PipelineServicesOptions) {
+    this.resourceClasses = Object.fromEntries(Object.entries(opts.resourceClasses).map(([k, v]) => [k, { cpuMilli: v.cpuMilli, memoryMb: v.memoryMb }]));
     this.runner = new BuildAgentRunner({ outputProcessorUrl: () => this.outputUrl(), timeScale: opts.timeScale });
     const { storage } = opts;
     const stage = (name: WorkerStage, needs: readonly string[]): ServiceFactory => ({
@@ -97,6 +106,7 @@ export class PipelineServices {
       ...optional(ctx, 'github', (g) => (g instanceof StartedFakeGithub ? { github: { apiUrl: g.apiUrl, token: g.tokenFor(FOLLOWER) } } : {})),
       ...this.objects(ctx),
       ...(stage === 'frontend' ? { hookSecret: this.hookSecret } : {}),
+      ...(stage === 'picard-dispatcher' ? { resourceClasses: this.resourceClasses } : {}),
     });
     if (stage === 'output-processor') {
       this.outputProcessorUrl = handle.url;

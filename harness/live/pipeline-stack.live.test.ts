@@ -92,6 +92,20 @@ describe('twin up with the pipeline stages', () => {
     await waitFor('an audit log file', async () => ((await objects.list('audit-logs/audit_log/v1/')).length > 0 ? true : undefined), 5_000);
   });
 
+  it("places a job by the profile's resource classes, as the simulation and the replay do (docker:small is not among picard-dispatcher's defaults)", async () => {
+    const pushed = await component<StartedFakeGithub>('github').push(FOLLOWED_REPO, { files: { '.circleci/config.yml': CONFIG.replace('    parallelism: 2\n', '    parallelism: 2\n    resource_class: small\n') }, message: 'a small job' });
+    const row = await waitFor(
+      'the small build to end',
+      async () => {
+        const r = await component<StartedPostgres>('postgres').query(PIPELINE_DB, 'SELECT status, reason FROM builds WHERE sha = $1', [pushed.commit.sha]);
+        const b = r.rows[0] as { status: string; reason: string | null } | undefined;
+        return b?.status === 'succeeded' || b?.status === 'failed' ? b : undefined;
+      },
+      30_000,
+    );
+    expect(row).toMatchObject({ status: 'succeeded' });
+  });
+
   it('pauses a stage (its thread blocked: the health check times out while its port stays open) and lets it go again', async () => {
     const url = stack.rows.get('schedulerer')!.healthUrl!;
     stack.pause('schedulerer');

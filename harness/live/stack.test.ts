@@ -1,7 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { LiveStack, renderStackTable, STACK_TABLE_COLUMNS, type LiveRow, type ServiceFactory, type ServiceHandle } from './stack.ts';
 import { loadProfile } from '../../fixtures/load.ts';
-import type { StartedComponent } from '../providers/index.ts';
+import { isPortOpen, type StartedComponent } from '../providers/index.ts';
+import { NomadApiServer } from '../nomad/server.ts';
 
 // In-process services of the live stack, with fake components and factories: no process, no port is opened.
 const full = loadProfile('2.19.6');
@@ -154,5 +155,25 @@ describe('the stack table', () => {
     expect(lines[4]).toMatch(/^frontend +stage +4242 +- +failed \(\w*…$/);
     expect(lines[5]).toMatch(/^frontend: failed: frontend: listen EACCES x+…$/);
     expect(lines).toHaveLength(6);
+  });
+});
+
+describe('LiveStack faults on the twin\'s Nomad API (through the live fault adapter)', () => {
+  it('kills the Nomad server (its port refuses), starts it again with its state, and wipes its state', async () => {
+    const nomadOnly = { ...full, containers: full.containers.filter((c) => c.name === 'nomad_server') };
+    const stack = new LiveStack({ profile: nomadOnly, portOffset: 20_000, backends: { nomad_server: () => new NomadApiServer().withPort(0).withClients([{ name: 'c1', cpus: 4, memoryGb: 8 }]).start() } });
+    try {
+      expect(await stack.up()).toEqual([]);
+      const { port } = stack.components.get('nomad_server')!;
+      await stack.kill('nomad_server');
+      expect(stack.rows.get('nomad_server')!.state).toBe('killed');
+      expect(await isPortOpen('127.0.0.1', port)).toBe(false);
+      await stack.start('nomad_server');
+      expect(stack.rows.get('nomad_server')!.state).toBe('healthy');
+      expect(await isPortOpen('127.0.0.1', port)).toBe(true);
+      expect(await stack.wipeState('nomad_server')).toMatch(/^Nomad server state wiped: 0 jobs and 0 allocations forgotten/);
+    } finally {
+      await stack.down();
+    }
   });
 });

@@ -7,6 +7,8 @@ import { freePort } from '../providers/ports.ts';
 import type { StartedComponent } from '../providers/types.ts';
 import { StartedLdap } from '../providers/ldap/started-ldap.ts';
 import { signalPid } from '../providers/stop-process.ts';
+import { LiveFaultAdapter, nomadApiTarget, type LiveFaultSurface } from './fault-adapter.ts';
+import { StartedNomadApiServer } from '../nomad/server.ts';
 
 // The table lives apart so that `twin status`, `twin down` and `twin up -d`'s parent load none of the stack.
 export { renderStackTable, STACK_TABLE_COLUMNS } from './stack-table.ts';
@@ -300,13 +302,65 @@ export class LiveStack {
     );
   }
 
+  /** The fault port on this stack (the catalogue's live mechanics): `kill`, `start`, `pause` and `unpause` go through it. */
+  private readonly faults = new LiveFaultAdapter(this.faultSurface());
+
+  /**
+   * What the live adapter acts on: a component is a real process (signals, a restart on its port and data dir; one
+   * without a process, an external URL, is refused); a stage or a health-only service is a twin service (its worker
+   * terminated, blocked or started anew).
+   */
+  private faultSurface(): LiveFaultSurface {
+    const none = (what: string) => () => {
+      throw new Error(`twin up has no ${what} fault yet: use \`twin run --mode live\``);
+    };
+    return {
+      kindOf: (name) => {
+        if (this.started.get(name) instanceof StartedNomadApiServer) return 'nomad_server';
+        if (this.started.has(name) || this.opts.backends[name] || this.opts.externals?.[name]) return 'process';
+        const c = this.opts.profile.containers.find((x) => x.name === name);
+        return c === undefined || c.migrator ? undefined : 'service';
+      },
+      process: (name) => {
+        const component = this.started.get(name) as (StartedComponent & { restart?: () => Promise<void> }) | undefined;
+        if (component === undefined) throw new Error(`${name} is not a component of this stack`);
+        return {
+          pid: component.pid,
+          backend: component.backendDetail,
+          restart: async () => {
+            if (typeof component.restart !== 'function') throw new Error(`${name} runs on ${component.backendDetail}: the twin cannot start it`);
+            await component.restart();
+          },
+        };
+      },
+      service: (name) => ({
+        stop: async () => {
+          await this.services.get(name)?.stop();
+          await this.workers.get(name)?.terminate();
+        },
+        kill: async () => {
+          const w = this.workers.get(name);
+          if (w) await w.terminate();
+          this.services.get(name)?.kill();
+        },
+        start: () => this.respawn(name),
+        ...(this.workers.has(name) || this.services.get(name)?.pause
+          ? { pause: () => (this.services.get(name)?.pause?.(), this.workers.get(name)?.postMessage('pause')), unpause: () => (this.services.get(name)?.unpause?.(), this.workers.get(name)?.postMessage('unpause')) }
+          : {}),
+      }),
+      nomadServer: () => {
+        const nomad = this.started.get('nomad_server');
+        if (!(nomad instanceof StartedNomadApiServer)) throw new Error('nomad_server is not the twin\'s Nomad API in this stack');
+        return nomadApiTarget(nomad);
+      },
+      fleet: none('Nomad client'),
+      network: none('network'),
+    };
+  }
+
   /** SIGKILL of a real component's process, termination of a twin service's worker, the abrupt end of an in-process service. */
   async kill(name: string): Promise<void> {
-    const s = this.started.get(name);
-    if (s?.pid !== undefined) process.kill(s.pid, 'SIGKILL');
-    const w = this.workers.get(name);
-    if (w) await w.terminate();
-    this.services.get(name)?.kill();
+    await this.faults.apply({ action: 'kill', target: name, count: 1 });
     this.set(name, { state: 'killed' });
   }
 
@@ -317,31 +371,33 @@ export class LiveStack {
    */
   async start(name: string): Promise<void> {
     const c = this.opts.profile.containers.find((x) => x.name === name);
-    const component = this.started.get(name);
-    if (component === undefined && c === undefined) throw new Error(`${name} is not a container of this stack`);
+    if (this.started.get(name) === undefined && c === undefined) throw new Error(`${name} is not a container of this stack`);
     if (this.rows.get(name)?.state === 'paused') this.unpause(name);
     this.set(name, { state: 'starting', reason: undefined });
     try {
-      if (component !== undefined) {
-        const restartable = component as StartedComponent & { restart?: () => Promise<void> };
-        if (typeof restartable.restart !== 'function') throw new Error(`${name} runs on ${component.backendDetail}: the twin cannot start it`);
-        await restartable.restart();
-        this.set(name, { pid: component.pid, state: 'healthy' });
-        return;
-      }
-      const old = this.services.get(name);
-      this.services.delete(name);
-      await old?.stop().catch(() => undefined);
-      const worker = this.workers.get(name);
-      this.workers.delete(name);
-      await worker?.terminate();
-      const factory = this.opts.services?.[name];
-      if (factory) await this.startService(c!, factory);
-      else await this.startWorker(c!);
+      await this.faults.apply({ action: 'start', target: name, count: 1 });
+      // A stage or worker sets its row when it listens; a component's row is set here.
+      const component = this.started.get(name);
+      if (component !== undefined) this.set(name, { pid: component.pid, state: 'healthy' });
     } catch (e) {
       this.set(name, { state: 'failed', reason: (e as Error).message.split('\n')[0] });
       throw e;
     }
+  }
+
+  /** A twin service started anew: what it held released, then its factory (a stage) or a new worker. */
+  private async respawn(name: string): Promise<void> {
+    const c = this.opts.profile.containers.find((x) => x.name === name);
+    if (c === undefined) throw new Error(`${name} is not a container of this stack`);
+    const old = this.services.get(name);
+    this.services.delete(name);
+    await old?.stop().catch(() => undefined);
+    const worker = this.workers.get(name);
+    this.workers.delete(name);
+    await worker?.terminate();
+    const factory = this.opts.services?.[name];
+    if (factory) await this.startService(c, factory);
+    else await this.startWorker(c);
   }
 
   /**
@@ -350,26 +406,22 @@ export class LiveStack {
    * stopping the whole stack: refused.
    */
   pause(name: string): void {
-    const service = this.services.get(name);
-    if (service && !service.pause) throw new Error(`${name} runs in the stack's own thread: it cannot be paused (kill it instead)`);
-    service?.pause?.();
-    const s = this.started.get(name);
-    if (s?.pid !== undefined) signalPid(s.pid, 'SIGSTOP');
-    this.workers.get(name)?.postMessage('pause');
+    void this.faults.apply({ action: 'pause', target: name, count: 1 });
     this.set(name, { state: 'paused' });
   }
 
   /** SIGCONT / the worker answers again (what it held is answered). */
   unpause(name: string): void {
-    this.services.get(name)?.unpause?.();
-    const s = this.started.get(name);
-    if (s?.pid !== undefined) signalPid(s.pid, 'SIGCONT');
-    this.workers.get(name)?.postMessage('unpause');
+    void this.faults.apply({ action: 'unpause', target: name, count: 1 });
     this.set(name, { state: 'healthy' });
   }
 
-  /** The real data directory of a component, deleted (the seeds' `rm -rf /opt/nomad`, for a store). */
+  /**
+   * The real data directory of a component, deleted (the seeds' `rm -rf /opt/nomad`, for a store); the twin's Nomad
+   * API forgets its state through the fault adapter (`wipe_state`), and the result says what it forgot.
+   */
   async wipeState(name: string): Promise<string> {
+    if (this.started.get(name) instanceof StartedNomadApiServer) return this.faults.apply({ action: 'wipe_state', target: name, count: 1 });
     const s = this.started.get(name);
     if (s?.dataDir === undefined) throw new Error(`${name} has no data directory in this stack (backend ${s?.backend ?? 'twin service'})`);
     const { rm } = await import('node:fs/promises');

@@ -77,6 +77,8 @@ export interface StageConfig {
   readonly buildAgent?: RawExecBuildAgentOptions;
   /** frontend's webhook secret. */
   readonly hookSecret?: string;
+  /** picard-dispatcher's resource classes (`executor:name` → size): the settled scenario's, or the profile's. */
+  readonly resourceClasses?: Readonly<Record<string, { readonly cpuMilli: number; readonly memoryMb: number }>>;
 }
 
 /** What the worker tells the host. */
@@ -121,7 +123,7 @@ export async function startStage(c: StageConfig, own: Owned): Promise<Running> {
       // Its Redis client for the GitHub API cache fails at once while Redis is down, and within 0.5 s while it hangs.
       const cache = own.add(await redisClient(c, { enableOfflineQueue: false, maxRetriesPerRequest: 0, commandTimeout: 500 }), quit);
       const g = required(c, 'github');
-      const dispatcher = new PicardDispatcher({ connect: await amqpConnect(c), github: new GithubClient({ apiUrl: g.apiUrl, token: g.token }), pool: db, cache });
+      const dispatcher = new PicardDispatcher({ connect: await amqpConnect(c), github: new GithubClient({ apiUrl: g.apiUrl, token: g.token }), pool: db, cache, resourceClasses: required(c, 'resourceClasses') });
       return consumer(c, own, dispatcher, [postgresCheck(db), { name: 'redis', ok: () => cache.ping().then(() => true) }]);
     }
     case 'schedulerer': {

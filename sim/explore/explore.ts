@@ -3,8 +3,8 @@ import { parseDocument, type Document, type YAMLMap, type YAMLSeq } from 'yaml';
 import { Twin } from '../twin.ts';
 import { buildReport } from '../report/build-report.ts';
 import type { Report } from '../report/types.ts';
-import { SIM_FAULT_ACTIONS } from '../faults/injector.ts';
-import { parseScenario, ScenarioError, UNDO_ACTION, type ScenarioContext } from '../scenario/parse.ts';
+import { SIM_FAULT_ACTIONS, undoOf } from '../faults/catalogue.ts';
+import { parseScenario, ScenarioError, type ScenarioContext } from '../scenario/parse.ts';
 import type { FaultAction, RawExpectation } from '../scenario/schema.ts';
 import type { SettledFault, SettledScenario } from '../scenario/settled.ts';
 import { formatDurationMs } from '../util/duration.ts';
@@ -55,7 +55,7 @@ export function faultKinds(scenario: SettledScenario, profile: Profile, context:
   const later = accepted(scenario.version, pairs, '30m', context);
   const kinds: FaultKind[] = [];
   pairs.forEach(([action, target], i) => {
-    if (atStart[i] || later[i]) kinds.push({ action, target, undoable: UNDO_ACTION[action] !== undefined, atStart: atStart[i] === true, later: later[i] === true });
+    if (atStart[i] || later[i]) kinds.push({ action, target, undoable: undoOf(action) !== undefined, atStart: atStart[i] === true, later: later[i] === true });
   });
   return kinds;
 }

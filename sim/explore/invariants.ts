@@ -1,6 +1,7 @@
 import type { Report } from '../report/types.ts';
 import type { SettledFault } from '../scenario/settled.ts';
-import type { FaultAction, RawExpectation } from '../scenario/schema.ts';
+import type { RawExpectation } from '../scenario/schema.ts';
+import { faultEntry, RECOVERY_ACTIONS, STARTUP_ACTIONS } from '../faults/catalogue.ts';
 import { DELAY_TOLERANCE_MS } from '../severity.ts';
 import type { Severity } from '../../fixtures/schema.ts';
 
@@ -78,11 +79,12 @@ export const ledgerConservation: Invariant = {
 };
 
 /**
- * Faults that act when the Services machine boots. The table's severities describe a container failing while the
- * system runs (ready-agent, documented mild: "if unavailable on startup the whole system will fail"), so the
- * invariants that read the documented severity (b, c) do not judge schedules holding one.
+ * Faults that act when the Services machine boots (the catalogue's `atStartupOnly`). The table's severities
+ * describe a container failing while the system runs (ready-agent, documented mild: "if unavailable on startup the
+ * whole system will fail"), so the invariants that read the documented severity (b, c) do not judge schedules
+ * holding one.
  */
-export const STARTUP_ACTIONS: ReadonlySet<FaultAction> = new Set<FaultAction>(['fail_at_startup']);
+export { STARTUP_ACTIONS };
 
 /** Whether every fault of the schedule happens during operation and targets a container documented as one of `levels`. */
 function onlyOn(run: ExploredRun, levels: readonly Severity[]): boolean {
@@ -145,42 +147,36 @@ export const mildModerateFaultsLoseNoData: Invariant = {
 };
 
 /**
- * For each disruptive action, the later actions on the same target that end it. Actions absent here and from
- * RECOVERY_ACTIONS (wipe_state, terminate_instance, restore, a drain without `for`) leave lasting damage: a
- * schedule holding one is never healed.
- */
-const ENDED_BY: Partial<Record<FaultAction, readonly FaultAction[]>> = {
-  kill: ['restart', 'start'],
-  stop: ['start', 'restart'],
-  pause: ['unpause', 'restart'],
-  fail_at_startup: ['start', 'restart'],
-  disk_fill: ['restart'],
-  partition: ['heal'],
-};
-
-/** Actions that only bring something back (or record it): never damage of their own. */
-const RECOVERY_ACTIONS: ReadonlySet<FaultAction> = new Set<FaultAction>(['restart', 'start', 'unpause', 'heal', 'snapshot']);
-
-/**
  * Whether every fault of the schedule is undone by the end: it carries `for`, or a later action on the same
- * target ends it (ENDED_BY). Counts of `nomad_client` faults are not compared: a later recovery of the target
+ * target ends it (the catalogue's `endedBy`). Counts of `nomad_client` faults are not compared: a later recovery of the target
  * ends all its earlier faults.
  */
 export function isHealed(schedule: readonly SettledFault[]): boolean {
   return schedule.every((f, i) => {
     if (RECOVERY_ACTIONS.has(f.action)) return true;
     if (f.forMs !== undefined) return true;
-    const enders = ENDED_BY[f.action];
-    if (enders === undefined) return false;
+    // The catalogue's `endedBy`: actions with none (wipe_state, terminate_instance, restore, a drain without `for`)
+    // leave lasting damage, so a schedule holding one is never healed.
+    const enders = faultEntry(f.action).endedBy;
     return schedule.some((g, j) => j > i && g.target === f.target && g.atMs >= f.atMs && enders.includes(g.action));
   });
+}
+
+/**
+ * Faults that reach the stores documented severe whatever their target names: a full disk stops the stores that
+ * write to it; stopping the whole Services machine (`replicatedctl app stop`) stops all of them, and builds that end
+ * meanwhile are left Running (output-processor down), which no later start undoes.
+ */
+function reachesSevereStores(f: SettledFault): boolean {
+  return f.action === 'disk_fill' || (f.target === 'services_machine' && f.action === 'stop');
 }
 
 /**
  * (d) Once every fault has healed, the backlog drains: no more builds are left stuck than in the baseline. Faults on
  * containers documented as severe are outside it: leaving running builds corrupt (stuck Running) or stranding
  * accepted work is their documented effect, which no later restart undoes. So is `disk_fill`: a full disk stops
- * the stores that write to it (postgres, mongo, rabbitmq: all documented severe), whatever frees it later.
+ * the stores that write to it (postgres, mongo, rabbitmq: all documented severe), whatever frees it later, and so is a
+ * stop of the whole Services machine (it stops them all).
  */
 export const healedBacklogDrains: Invariant = {
   name: 'healed-backlog-drains',
@@ -188,7 +184,7 @@ export const healedBacklogDrains: Invariant = {
     "when every fault is undone (by `for` or a later restart, start, unpause or heal) and none targets a container documented as severe, the backlog drains within the run's drain bound: no more builds stuck than in the baseline",
   check(run) {
     const r = run.report;
-    if (r === undefined || !isHealed(run.schedule) || run.schedule.some((f) => f.action === 'disk_fill' || run.documented(f.target) === 'severe')) return null;
+    if (r === undefined || !isHealed(run.schedule) || run.schedule.some((f) => reachesSevereStores(f) || run.documented(f.target) === 'severe')) return null;
     return r.builds.stuck > run.baseline.builds.stuck ? [`${r.builds.stuck} builds stuck (baseline ${run.baseline.builds.stuck}) although every fault healed`] : [];
   },
   expectations(baseline) {

@@ -14,6 +14,7 @@ import { reportPaths, isDurationMetric, getPath, normalizePath } from '../report
 import { SELF_REFERENTIAL } from '../report/expectations.ts';
 import { sampleReport } from '../report/sample.ts';
 import { parseTrace, TraceParseError } from '../models/workload/trace-file.ts';
+import { targetProblem, undoOf, UNDOABLE_ACTIONS } from '../faults/catalogue.ts';
 
 /** One problem in a scenario file, located for an editor: `file:line:column: field: message` and a hint. */
 export interface ScenarioIssue {
@@ -71,17 +72,6 @@ export interface ScenarioContext {
 type PathSeg = string | number;
 
 const SPECIAL_TARGETS = ['nomad_client', 'services_machine'] as const;
-/** Actions that `for:` can undo, and the action that undoes them. */
-export const UNDO_ACTION: Partial<Record<(typeof FAULT_ACTIONS)[number], string>> = {
-  kill: 'start',
-  stop: 'start',
-  pause: 'unpause',
-  partition: 'heal',
-  drain: 'undrain',
-  disk_fill: 'free the space',
-};
-const STATEFUL = new Set(['nomad_server', 'redis', 'mongo', 'postgres', 'rabbitmq', 'vault-cci', 'fileserved']);
-
 /** Parses and validates a scenario file's text; returns the settled scenario or throws a ScenarioError. */
 export function parseScenario(text: string, file: string, ctx: ScenarioContext): SettledScenario {
   const size = LIMITS.scenarioFileBytes;
@@ -430,16 +420,16 @@ function semanticIssues(raw: RawScenario, ctx: ScenarioContext, at: Locator): Sc
       issues.push(
         at.issue(['faults', i, 'target'], `unknown target \`${f.target}\`${dym ? `; ${dym}` : ''}`, `targets are container names or aliases of version ${version} (see \`twin topology --version ${version}\`), \`nomad_client\` or \`services_machine\``),
       );
-    } else {
-      const problem = actionTargetProblem(f.action, canonical);
-      if (problem) issues.push(at.issue(['faults', i, 'action'], problem.message, problem.hint));
     }
+    // The fault catalogue (sim/faults/catalogue.ts) says which targets an action names and what `for` undoes.
+    const problem = canonical === undefined ? undefined : targetProblem(f.action, canonical);
+    if (problem) issues.push(at.issue(['faults', i, 'action'], problem.message, problem.hint));
     const atMs = toMs(f.at);
-    const unsupported = canonical === undefined ? undefined : ctx.faultSupport?.(f.action, canonical, atMs);
-    if (unsupported !== undefined) issues.push(at.issue(['faults', i, 'action'], unsupported, 'see README.md, "Faults", for what the simulation models'));
+    const unsupported = canonical === undefined || problem ? undefined : ctx.faultSupport?.(f.action, canonical, atMs);
+    if (unsupported !== undefined) issues.push(at.issue(['faults', i, 'action'], unsupported, 'see sim/faults/README.md for what the simulation models'));
     if (atMs > durationMs) issues.push(at.issue(['faults', i, 'at'], `fault at ${f.at} is after the end of the scenario (duration ${raw.duration})`, 'faults must happen within `duration`'));
-    if (f.for !== undefined && UNDO_ACTION[f.action] === undefined) {
-      issues.push(at.issue(['faults', i, 'for'], `\`for\` cannot undo \`${f.action}\``, `\`for\` applies to: ${Object.keys(UNDO_ACTION).join(', ')}; schedule the opposite action as its own fault`));
+    if (f.for !== undefined && undoOf(f.action) === undefined) {
+      issues.push(at.issue(['faults', i, 'for'], `\`for\` cannot undo \`${f.action}\``, `\`for\` applies to: ${UNDOABLE_ACTIONS.join(', ')}; schedule the opposite action as its own fault`));
     }
     if (f.count !== undefined && canonical !== 'nomad_client') issues.push(at.issue(['faults', i, 'count'], '`count` applies only to the `nomad_client` target'));
   });
@@ -553,20 +543,6 @@ function expectationTypeProblem(e: RawExpectation, samplePath: string): { op: 'e
     return undefined;
   }
   if (value !== null && kind !== 'number') return { op, message: `\`${metric}\` is a ${kind}, not a number: \`${op}\` cannot compare it`, hint: 'use `equals` for it' };
-  return undefined;
-}
-
-function actionTargetProblem(action: string, target: string): { message: string; hint: string } | undefined {
-  const fleet = target === 'nomad_client';
-  const machine = target === 'services_machine';
-  if (action === 'drain' && !fleet) return { message: `\`drain\` applies to \`nomad_client\`, not \`${target}\``, hint: 'drain Nomad clients; stop a container instead' };
-  if (action === 'terminate_instance' && !fleet && !machine) return { message: `\`terminate_instance\` applies to \`nomad_client\` or \`services_machine\`, not \`${target}\``, hint: 'use `kill` for a container' };
-  if ((action === 'partition' || action === 'heal') && !fleet && !machine) return { message: `\`${action}\` cuts the network between the Services machine and the Nomad clients`, hint: 'target `services_machine` or `nomad_client`' };
-  if ((action === 'snapshot' || action === 'restore') && !machine) return { message: `\`${action}\` applies to \`services_machine\``, hint: 'snapshots are of the Services machine volume' };
-  if (action === 'wipe_state' && !STATEFUL.has(target)) return { message: `\`${target}\` keeps no state to wipe`, hint: `stateful targets: ${[...STATEFUL].join(', ')}` };
-  if (fleet && !['drain', 'terminate_instance', 'partition', 'heal', 'kill', 'restart', 'start', 'stop'].includes(action)) {
-    return { message: `\`${action}\` does not apply to \`nomad_client\``, hint: 'Nomad clients can be drained, terminated, partitioned, killed, stopped or started' };
-  }
   return undefined;
 }
 

@@ -69,7 +69,7 @@ async function supervise(args: { scenario?: string; supervise?: boolean; version
   const profile = loadProfile(version);
   // The scenario's topology decides what else runs: `auth: ldap` adds a private OpenLDAP for federation-service,
   // `storage` S3 or fileserved; its time scale is the build agents' (without one, builds take their own time).
-  const topology = scenario ? { auth: scenario.topology.auth, storage: scenario.topology.storage, timeScale: scenario.timeScale } : {};
+  const topology = scenario ? { auth: scenario.topology.auth, storage: scenario.topology.storage, timeScale: scenario.timeScale, resourceClasses: scenario.topology.resourceClasses } : {};
   const { backends, externals, migrate, services } = liveBackends(profile, { ...backendOptionsFromEnv(), ...topology, choice: args.backends ?? {}, ...(args.nomad ? { nomad: args.nomad } : {}) });
   const t0 = Date.now();
   const print = (row: LiveRow) => io.stderr.write(`  ${args.supervise ? `${since().padEnd(9)} ` : ''}${row.name.padEnd(30)} ${row.state}${row.reason ? ` (${row.reason})` : ''}\n`);

@@ -166,7 +166,7 @@ describe('twin agree (live replay vs simulation)', () => {
     const { report } = await agree('fleet-faults', file);
     const log = report.live!.fault_log;
     expect(log.some((l) => /drain nomad_client: drain enabled on ip-10-0-0-0, ip-10-0-0-1/.test(l))).toBe(true);
-    expect(log.some((l) => /drain_off nomad_client: drain disabled on ip-10-0-0-0, ip-10-0-0-1/.test(l))).toBe(true);
+    expect(log.some((l) => /undrain nomad_client: drain disabled on ip-10-0-0-0, ip-10-0-0-1/.test(l))).toBe(true);
     expect(log.filter((l) => /(kill|stop) nomad_client: Nomad agent down on ip-10-0-0-0/.test(l))).toHaveLength(2);
     expect(report.builds.failed).toBeGreaterThanOrEqual(1);
     expect(report.builds.retried).toBe(report.builds.failed);

@@ -13,7 +13,9 @@ import { TIMINGS } from '../../../sim/models/timings.ts';
 import { UiTraffic } from '../../../sim/models/services/ui-traffic.ts';
 import { UI_REQUESTS } from '../pipeline/index.ts';
 import type { BackendChoice } from '../../providers/index.ts';
-import { ReplayStack, LIVE_ACTIONS, LIVE_BACKEND_TARGETS, LIVE_STAGE_TARGETS, LIVE_SYSTEM_ACTIONS, PUSH_REPO, SCHEDULED_REPO, UNDRAIN } from './stack.ts';
+import { ReplayStack, PUSH_REPO, SCHEDULED_REPO } from './stack.ts';
+import { faultEntry, liveActionsOn, liveKind, LIVE_GROUPS } from '../../../sim/faults/catalogue.ts';
+import { undoOrder, type FaultOrder } from '../../../sim/faults/port.ts';
 import { workflowConfig } from './config.ts';
 import { accountLiveRun, type LiveObservations } from './account.ts';
 import { peakStackRssMb, sampleStackRss } from './memory.ts';
@@ -30,20 +32,41 @@ export class LiveUnsupportedError extends Error {
   }
 }
 
-/** Checks that every fault of the scenario has a live counterpart; throws before anything is started. */
+/**
+ * A live run stopped by SIGINT or SIGTERM: the stack was torn down; the CLI returns `exitCode` (130 or 143, as a
+ * shell reports a process ended by the signal).
+ */
+export class LiveInterruptedError extends Error {
+  readonly code = 'LIVE_INTERRUPTED';
+  constructor(readonly signal: NodeJS.Signals) {
+    super(`${signal}: the live run was stopped and its stack torn down; nothing was written`);
+    this.name = 'LiveInterruptedError';
+  }
+
+  get exitCode(): number {
+    return this.signal === 'SIGINT' ? 130 : 143;
+  }
+}
+
+/** Checks that every fault of the scenario has a live counterpart (the catalogue's live column); throws before anything is started. */
 export function checkLiveSupport(scenario: SettledScenario): void {
-  const systems = Object.entries(LIVE_SYSTEM_ACTIONS).map(([t, actions]) => `${actions.join('/')} ${t}`);
+  const systems = (['services_machine', 'nomad_server', 'nomad_client'] as const).map((t) => `${liveActionsOn(t).join('/')} ${t}`);
   scenario.faults.forEach((f, i) => {
-    const actions = (LIVE_BACKEND_TARGETS as readonly string[]).includes(f.target) ? LIVE_ACTIONS.backend : (LIVE_STAGE_TARGETS as readonly string[]).includes(f.target) ? LIVE_ACTIONS.stage : LIVE_SYSTEM_ACTIONS[f.target];
+    const actions = liveActionsOn(f.target);
     const where = `${scenario.file}: faults[${i}] (${f.action} ${f.writtenTarget} at ${f.atMs / 60_000} min)`;
-    if (actions === undefined) {
+    if (actions.length === 0) {
       throw new LiveUnsupportedError(
         `${where}: live mode cannot act on \`${f.writtenTarget}\` yet`,
-        `live faults act on the real processes ${LIVE_BACKEND_TARGETS.join(', ')}, the pipeline services ${LIVE_STAGE_TARGETS.join(', ')}, and: ${systems.join('; ')}; run this scenario with --mode sim`,
+        `live faults act on the real processes ${LIVE_GROUPS.process.join(', ')}, the pipeline services ${LIVE_GROUPS.service.join(', ')}, and: ${systems.join('; ')}; run this scenario with --mode sim`,
       );
     }
+    // The replay's stages share its thread (twin up runs each in a worker of its own): none can hang alone.
+    if ((f.action === 'pause' || f.action === 'unpause') && liveKind(f.target) === 'service') {
+      throw new LiveUnsupportedError(`${where}: live mode cannot ${f.action} \`${f.writtenTarget}\` (the live replay's stages share one thread)`, `on ${f.writtenTarget} live mode can: ${actions.filter((a) => a !== 'pause' && a !== 'unpause').join(', ')}`);
+    }
     if (!actions.includes(f.action)) {
-      throw new LiveUnsupportedError(`${where}: live mode cannot ${f.action} \`${f.writtenTarget}\``, `on ${f.writtenTarget} live mode can: ${actions.join(', ')}`);
+      const why = faultEntry(f.action).live.whyNot;
+      throw new LiveUnsupportedError(`${where}: live mode cannot ${f.action} \`${f.writtenTarget}\`${why ? ` (${why})` : ''}`, `on ${f.writtenTarget} live mode can: ${actions.join(', ')}`);
     }
   });
   if (scenario.backups || scenario.disaster) throw new LiveUnsupportedError(`${scenario.file}: backups and disasters are not replayed live yet`, 'run this scenario with --mode sim');
@@ -69,9 +92,22 @@ export interface LiveRunOutput {
 }
 
 /** One thing that happens at a scenario time during the replay. */
-type Step = { atMs: number; order: number } & ({ kind: 'workflow'; workflow: PlannedWorkflow } | { kind: 'fault'; fault: SettledFault; action: string } | { kind: 'tick' } | { kind: 'ui' });
+type Step = { atMs: number; order: number } & ({ kind: 'workflow'; workflow: PlannedWorkflow } | { kind: 'fault'; fault: SettledFault; op: FaultOrder } | { kind: 'tick' } | { kind: 'ui' });
 
-const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
+/** Waits `ms`; rejects with the interruption at once when the run is stopped (Ctrl-C). */
+const sleep = (ms: number, stop: AbortSignal) =>
+  new Promise<void>((resolve, reject) => {
+    if (stop.aborted) return reject(stop.reason as Error);
+    const t = setTimeout(() => {
+      stop.removeEventListener('abort', onAbort);
+      resolve();
+    }, ms);
+    const onAbort = () => {
+      clearTimeout(t);
+      reject(stop.reason as Error);
+    };
+    stop.addEventListener('abort', onAbort, { once: true });
+  });
 
 /** Whether a GET answers 2xx within `timeoutMs` (its body read, so the connection is reused). */
 const answersOk = (url: string, timeoutMs: number): Promise<boolean> =>
@@ -97,15 +133,24 @@ export async function runLive(scenario: SettledScenario, profile: Profile, opts:
 
   const wallStart = performance.now();
   const stack = new ReplayStack({ scenario, profile, timeScale: scale, ...(opts.choice ? { choice: opts.choice } : {}), ...(opts.urls ? { urls: opts.urls } : {}), log });
-  // Ctrl-C or a kill leaves nothing behind: the processes are ended and their temp dirs removed, then exit.
+  // Ctrl-C or a kill leaves nothing behind: the replay stops where it waits, the processes are ended and their temp
+  // dirs removed (runOnStack's `finally`), and the run rejects with LiveInterruptedError for the CLI's exit code.
+  const stop = new AbortController();
+  // The listeners stay until the teardown is over: a second Ctrl-C (or a signal the teardown itself raises) must not
+  // end the process with its default action half-way through.
   const onSignal = (signal: NodeJS.Signals) => {
+    if (stop.signal.aborted) return;
     log(`${signal}: stopping the live stack …`);
-    void stack.down().finally(() => process.exit(signal === 'SIGINT' ? 130 : 143));
+    stop.abort(new LiveInterruptedError(signal));
   };
-  process.once('SIGINT', onSignal);
-  process.once('SIGTERM', onSignal);
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
   try {
-    return await runOnStack(scenario, profile, stack, sim, plan, scale, opts, log, wallStart);
+    return await runOnStack(scenario, profile, stack, sim, plan, scale, opts, log, wallStart, stop.signal);
+  } catch (err) {
+    // Whatever failed while the stack was being torn down for a signal is the interruption.
+    if (stop.signal.aborted) throw stop.signal.reason as Error;
+    throw err;
   } finally {
     process.off('SIGINT', onSignal);
     process.off('SIGTERM', onSignal);
@@ -122,13 +167,19 @@ async function runOnStack(
   opts: LiveRunOptions,
   log: (line: string) => void,
   wallStart: number,
+  stop: AbortSignal,
 ): Promise<LiveRunOutput> {
-  await stack.up();
+  try {
+    await stack.up();
+  } finally {
+    if (stop.aborted) await stack.down();
+  }
+  stop.throwIfAborted();
   const bootMs = Math.round(performance.now() - wallStart);
   log(`stack up in ${(bootMs / 1000).toFixed(1)} s; replaying ${plan.length} workflows and ${scenario.faults.length} faults at ${scale}× (${(scenario.durationMs / scale / 1000).toFixed(0)} s of wall time)`);
   const rss = sampleStackRss();
   try {
-    const observed = await replay(scenario, profile, stack, plan, scale, opts, log, rss);
+    const observed = await replay(scenario, profile, stack, plan, scale, opts, log, rss, stop);
     const { report: live, stored } = await accountLiveRun(scenario, profile, observed);
     const classified = sim.baseline ? classify(live, sim.baseline) : { severity: 'none' as const, because: [] };
     const report = sim.baseline ? withSeverity(live, classified.severity, classified.because, scenario.expect) : live;
@@ -150,14 +201,15 @@ async function replay(
   opts: LiveRunOptions,
   log: (line: string) => void,
   rss: ReturnType<typeof sampleStackRss>,
+  stop: AbortSignal,
 ): Promise<LiveObservations> {
   const steps: Step[] = [];
   let order = 0;
   for (const w of plan) steps.push({ atMs: w.atMs, order: order++, kind: 'workflow', workflow: w });
   for (const f of scenario.faults) {
-    steps.push({ atMs: f.atMs, order: order++, kind: 'fault', fault: f, action: f.action });
-    const undo = { kill: 'start', stop: 'start', pause: 'unpause', partition: 'heal', drain: UNDRAIN }[f.action as string];
-    if (undo && f.forMs !== undefined) steps.push({ atMs: f.atMs + f.forMs, order: order++, kind: 'fault', fault: f, action: undo });
+    steps.push({ atMs: f.atMs, order: order++, kind: 'fault', fault: f, op: f });
+    // `for:` ends with the catalogue's undo of the action (validation refused `for` where there is none).
+    if (f.forMs !== undefined) steps.push({ atMs: f.atMs + f.forMs, order: order++, kind: 'fault', fault: f, op: undoOrder(f) });
   }
   const interval = profile.metrics.statsd_interval_ms;
   for (let t = interval; t <= scenario.durationMs; t += interval) steps.push({ atMs: t, order: order++, kind: 'tick' });
@@ -223,15 +275,16 @@ async function replay(
     const next = prev.then(async () => {
       const at = virtualNow();
       try {
-        const what = await stack.act(step.action, target, step.fault.count);
-        if (target === 'rabbitmq' && ['kill', 'stop', 'restart'].includes(step.action)) brokerWentDown = true;
-        if (step.action === 'pause') paused.add(target);
-        if (step.action === 'unpause') paused.delete(target);
-        const line = `${stamp(step.atMs)} (at ${stamp(at)}, done ${stamp(virtualNow())}) ${step.action} ${target}: ${what}`;
+        const { action } = step.op;
+        const what = await stack.act(step.op);
+        if (target === 'rabbitmq' && (action === 'kill' || action === 'stop' || action === 'restart')) brokerWentDown = true;
+        if (action === 'pause') paused.add(target);
+        if (action === 'unpause') paused.delete(target);
+        const line = `${stamp(step.atMs)} (at ${stamp(at)}, done ${stamp(virtualNow())}) ${action} ${target}: ${what}`;
         faultLog.push(line);
         log(`  ${line}`);
       } catch (err) {
-        const line = `${stamp(step.atMs)} ${step.action} ${target} FAILED: ${err instanceof Error ? err.message : String(err)}`;
+        const line = `${stamp(step.atMs)} ${step.op.action} ${target} FAILED: ${err instanceof Error ? err.message : String(err)}`;
         faultLog.push(line);
         log(`  ${line}`);
       }
@@ -260,7 +313,8 @@ async function replay(
 
   for (const step of steps) {
     const wait = step.atMs / scale - (performance.now() - t0);
-    if (wait > 1) await sleep(wait);
+    if (wait > 1) await sleep(wait, stop);
+    stop.throwIfAborted();
     if (step.kind === 'workflow') triggers.push(trigger(step.workflow).catch((err: unknown) => void notTriggered.push({ what: `workflow ${step.workflow.seq}`, reason: `the replay could not push: ${String(err)}`, atMs: step.atMs })));
     else if (step.kind === 'fault') act(step);
     else if (step.kind === 'ui') for (const [kind, u] of Object.entries(UI_REQUESTS)) uiRequests.push(request(kind, u.path));
@@ -271,6 +325,7 @@ async function replay(
   await Promise.all(triggers);
   await Promise.all(uiRequests);
   await Promise.all(chains.values());
+  stop.throwIfAborted();
   log('draining: waiting for the builds in flight');
 
   // Drain: in-flight work may finish, within the simulation's drain limit (scaled, at most two minutes).
@@ -285,12 +340,12 @@ async function replay(
       stopReason = 'drained';
       break;
     }
-    await sleep(250);
+    await sleep(250, stop);
   }
   const endedAtMs = virtualNow();
   log(`${stopReason} at ${stamp(endedAtMs)}`);
   // Whatever is still paused is let go so that it can be stopped; audit events that arrived are written.
-  for (const target of paused) await stack.act('unpause', target).catch(() => undefined);
+  for (const target of paused) await stack.act({ action: 'unpause', target, count: 1 }).catch(() => undefined);
   await stack.readyForAccounting();
   await stack.auditLog.flush();
   const depths = (await stack.queueDepths()) ?? {};

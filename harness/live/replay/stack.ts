@@ -1,9 +1,9 @@
 import pg from 'pg';
+import type { MongoClient } from 'mongodb';
 import type { Redis } from 'ioredis';
 import type { Chosen } from '../backend-choice.ts';
 import type { SettledScenario } from '../../../sim/scenario/settled.ts';
 import { FileservedProvider, MongoProvider, PostgresProvider, RabbitMQProvider, RedisProvider, S3Provider, mongoDocumentStore, type BackendChoice, type DocumentStore, type ObjectStore, type StartedMongo, type StartedPostgres, type StartedRabbitMQ, type StartedRedis, type StartedS3, type StartedFileserved } from '../../providers/index.ts';
-import { signalPid } from '../../providers/stop-process.ts';
 import { FakeGithub, type StartedFakeGithub } from '../../github/server.ts';
 import { defaultSeedData } from '../../github/state.ts';
 import { GithubClient } from '../../github/client.ts';
@@ -21,8 +21,31 @@ import { ContextsService, VaultCci, contextSecretPath } from '../pipeline/contex
 import { CONTEXT } from './config.ts';
 import { TIMINGS } from '../../../sim/models/timings.ts';
 import type { Profile } from '../../../fixtures/schema.ts';
-import { HEARTBEAT_TIMEOUT_MS } from '../../../sim/models/fleet/nomad-fleet.ts';
+import { ClientLiveness, HEARTBEAT_TIMEOUT_MS } from '../../../sim/models/fleet/client-liveness.ts';
 import { buildIdOfJob } from '../pipeline/lost-allocations.ts';
+import { LiveFaultAdapter, nomadApiTarget, type LiveFaultSurface, type LiveFleet } from '../fault-adapter.ts';
+import { liveKind, LIVE_GROUPS } from '../../../sim/faults/catalogue.ts';
+import type { FaultOrder } from '../../../sim/faults/port.ts';
+
+/**
+ * Connects a driver client before the replay uses it, retrying until `withinMs`. The driver connects on first use
+ * otherwise, and a first connect that fails (server selection gives up after 30 s of scenario time: 125 ms at 240x,
+ * which a loaded machine misses) leaves its topology closed for good: every later operation, the accounting's
+ * included, fails with MongoTopologyClosedError (seen in 2 of 3 kill-rabbitmq replays at a load average of 15-24).
+ * Once connected, an unreachable server fails operations by server selection and the topology stays.
+ */
+async function connectEagerly(client: MongoClient, withinMs: number): Promise<void> {
+  const deadline = Date.now() + withinMs;
+  for (;;) {
+    try {
+      await client.connect();
+      return;
+    } catch (err) {
+      if (Date.now() > deadline) throw err;
+      await new Promise((r) => setTimeout(r, 100));
+    }
+  }
+}
 
 /** The repository pushes go to (its hook points at frontend) and the one scheduled workflows run from (no hook). */
 export const PUSH_REPO = 'twin/app';
@@ -35,31 +58,6 @@ interface Stage {
   stop(): Promise<void>;
   kill(): void;
 }
-
-/** The signal each fault action sends to a real process. */
-const SIGNALS: Readonly<Record<string, NodeJS.Signals>> = { kill: 'SIGKILL', stop: 'SIGTERM', pause: 'SIGSTOP', unpause: 'SIGCONT' };
-
-/** Where a live fault can act, and how. */
-export const LIVE_BACKEND_TARGETS = ['postgres', 'redis', 'rabbitmq', 'mongo'] as const;
-export const LIVE_STAGE_TARGETS = ['frontend', 'picard-dispatcher', 'schedulerer', 'output-processor', 'workflows-conductor', 'audit-log-service', 'vm-service', 'contexts-service', 'vault-cci'] as const;
-/** What each kind of target supports: real processes take signals; the twin's stages stop, die and start. */
-export const LIVE_ACTIONS: Readonly<Record<'backend' | 'stage', readonly string[]>> = {
-  backend: ['kill', 'stop', 'restart', 'start', 'pause', 'unpause'],
-  stage: ['kill', 'stop', 'restart', 'start'],
-};
-/**
- * Whole systems: the Services machine's network to the Nomad clients is cut (a TCP proxy between the build
- * agents and output-processor, the clients' heartbeats stopped); the twin's Nomad server dies and comes back
- * with its state, or has its state wiped; `count` Nomad clients lose their agent, their instance (replaced by
- * the Auto Scaling Group after the boot time) or are drained.
- */
-export const LIVE_SYSTEM_ACTIONS: Readonly<Record<string, readonly string[]>> = {
-  services_machine: ['partition', 'heal'],
-  nomad_server: ['kill', 'stop', 'start', 'restart', 'wipe_state'],
-  nomad_client: ['kill', 'stop', 'start', 'restart', 'terminate_instance', 'drain', 'partition', 'heal'],
-};
-/** The undo of a `drain` with `for:` (not a scenario action). */
-export const UNDRAIN = 'drain_off';
 
 export interface ReplayStackOptions {
   scenario: SettledScenario;
@@ -105,13 +103,11 @@ export class ReplayStack {
   /** Builds whose Nomad job a wipe of the server's state destroyed (they show Running, or queued, for ever). */
   readonly wipedBuilds = new Set<number>();
   private readonly timers = new Set<NodeJS.Timeout>();
-  private partitioned = false;
-  /** Clients the server marked down because of the partition, and because their agent or instance went away. */
-  private readonly downByPartition = new Set<string>();
-  private readonly downByAgent = new Set<string>();
-  /** Clients whose agent is down or whose instance is gone (not yet marked down, perhaps). */
-  private readonly agentGone = new Set<string>();
-  private readonly terminated = new Set<string>();
+  /**
+   * What the Nomad server decides when clients stop heartbeating (the simulation's own module): the twin's Nomad API
+   * marks silent clients down after the heartbeat timeout, scaled to wall time.
+   */
+  private liveness: ClientLiveness | undefined;
   /** Milliseconds each part took to start, for the report. */
   readonly bootMs: Record<string, number> = {};
   private monitorConn: ChannelModel | null = null;
@@ -169,7 +165,9 @@ export class ReplayStack {
     // The services' MongoDB client gives up after 30 s of scenario time without a server, as a driver's default
     // server selection does: a write while mongo is down fails (frontend answers 500, a status update is lost).
     const giveUpMs = Math.max(100, 30_000 / this.opts.timeScale);
-    this.documents = mongoDocumentStore(this.mongo.client({ serverSelectionTimeoutMS: giveUpMs, socketTimeoutMS: Math.max(1_000, giveUpMs) }).db(PIPELINE_DB));
+    const documentsClient = this.mongo.client({ serverSelectionTimeoutMS: giveUpMs, socketTimeoutMS: Math.max(1_000, giveUpMs) });
+    await this.timed('mongo-client', connectEagerly(documentsClient, 15_000));
+    this.documents = mongoDocumentStore(documentsClient.db(PIPELINE_DB));
     await this.timed('migrations', this.pgh.runMigrations(PIPELINE_DB, PIPELINE_MIGRATIONS));
     this.pool = new pg.Pool({ connectionString: this.pgh.urlFor(PIPELINE_DB), max: 12, connectionTimeoutMillis: 2_000 });
     this.pool.on('error', () => undefined);
@@ -334,43 +332,57 @@ export class ReplayStack {
     throw new Error(`${name} is not a backend of the live replay`);
   }
 
-  /** Carries out one fault action on a real process or a stage; resolves when it took effect. */
-  async act(action: string, target: string, count = 1): Promise<string> {
-    if ((target === 'services_machine' || target === 'nomad_client') && (action === 'partition' || action === 'heal')) return this.partition(action === 'partition');
-    if (target === 'nomad_server') return this.nomadServer(action);
-    if (target === 'nomad_client') return this.fleet(action, count);
-    const stage = this.stages.get(target);
-    if (stage) {
-      switch (action) {
-        case 'kill':
-          stage.kill();
-          return `${target} killed (its sockets destroyed, nothing acknowledged)`;
-        case 'stop':
-          await stage.stop();
-          return `${target} stopped`;
-        case 'start':
-          await stage.start();
-          return `${target} started`;
-        case 'restart':
-          await stage.stop();
-          await stage.start();
-          return `${target} restarted`;
-      }
-      throw new Error(`live: ${action} on ${target} is not supported`);
+  /** The fault port on this stack: the catalogue's live mechanics, on the surface below. */
+  private readonly faults = new LiveFaultAdapter(this.surface());
+
+  /** Carries out one fault operation (an action, or the undo of one) on its target; resolves when it took effect. */
+  async act(order: FaultOrder): Promise<string> {
+    const what = await this.faults.apply(order);
+    if (this.backendNames.has(order.target)) {
+      if (order.action === 'kill' || order.action === 'stop') this.deadBackends.add(order.target);
+      if (order.action === 'start' || order.action === 'restart') this.deadBackends.delete(order.target);
     }
-    const b = this.backend(target);
-    if (action === 'start' || action === 'restart') {
-      const t0 = Date.now();
-      await b.restart();
-      this.deadBackends.delete(target);
-      return `${target} ${action === 'start' ? 'started' : 'restarted'} in ${Date.now() - t0} ms (pid ${b.pid})`;
-    }
-    const signal = SIGNALS[action];
-    if (signal === undefined) throw new Error(`live: ${action} on ${target} is not supported`);
-    if (b.pid === undefined) throw new Error(`${target} runs on ${b.backend}: it has no process to ${action}`);
-    signalPid(b.pid, signal);
-    if (action === 'kill' || action === 'stop') this.deadBackends.add(target);
-    return `${signal} to ${target} (pid ${b.pid})`;
+    return what;
+  }
+
+  private readonly backendNames = new Set<string>(LIVE_GROUPS.process);
+
+  /** What the live adapter acts on: the real processes, the stages, the twin's Nomad API, its clients, the fleet's network. */
+  private surface(): LiveFaultSurface {
+    return {
+      kindOf: liveKind,
+      process: (name) => this.backend(name),
+      service: (name) => {
+        const stage = this.stages.get(name);
+        if (stage === undefined) throw new Error(`${name} is not a stage of the live replay`);
+        return stage;
+      },
+      // A wipe (the seeds' `rm -rf /opt/nomad` and restart) destroys the builds' jobs: they show Running, or queued, for ever.
+      nomadServer: () =>
+        nomadApiTarget(this.nomad, (jobs) => {
+          for (const job of jobs) {
+            const id = buildIdOfJob(job);
+            if (id !== undefined) this.wipedBuilds.add(id);
+          }
+        }),
+      fleet: () => this.clientFaults(),
+      network: () => ({ partition: (on) => this.partition(on) }),
+    };
+  }
+
+  /** Client liveness on the twin's Nomad API, with the heartbeat timeout scaled to wall time. */
+  private clients(): ClientLiveness {
+    this.liveness ??= new ClientLiveness(
+      {
+        // The twin's Nomad server keeps its state in memory: it decides even while its API is halted.
+        isRunning: () => true,
+        whenReachable: (op) => op(),
+        isDown: (id) => this.nomad.scheduler.node(id)?.status === 'down',
+        setStatus: (id, status) => void this.nomad.state.setNodeStatus(id, status),
+      },
+      (ms, fn) => this.later(ms / this.opts.timeScale, fn),
+    );
+    return this.liveness;
   }
 
   /**
@@ -380,39 +392,21 @@ export class ReplayStack {
    * down and their allocations are lost. On heal the clients re-register and send what they held.
    */
   private partition(on: boolean): string {
-    const nodes = this.nomad.state.nodeIds();
-    if (on === this.partitioned) return on ? 'already partitioned' : 'not partitioned';
-    this.partitioned = on;
+    const liveness = this.clients();
+    if (on === liveness.partitioned) return on ? 'already partitioned' : 'not partitioned';
+    const nodes = () => this.nomad.state.nodeIds().filter((id) => !liveness.isGone(id));
     if (on) {
+      liveness.setPartitioned(true, nodes);
       this.fleetLink.cut('blackhole');
       this.runner.setPartitioned(true);
-      const timeoutMs = this.markDownAfterHeartbeatTimeout(nodes, () => this.partitioned, this.downByPartition);
-      return `build agents' traffic to output-processor blackholed (TCP proxy); the ${nodes.length} clients' heartbeats stop: marked down after ${Math.round(timeoutMs)} ms (${HEARTBEAT_TIMEOUT_MS / 1000} s of scenario time)`;
+      return `build agents' traffic to output-processor blackholed (TCP proxy); the ${nodes().length} clients' heartbeats stop: marked down after ${Math.round(HEARTBEAT_TIMEOUT_MS / this.opts.timeScale)} ms (${HEARTBEAT_TIMEOUT_MS / 1000} s of scenario time)`;
     }
-    const down = [...this.downByPartition];
-    this.downByPartition.clear();
     // Clients re-register first: the server tells them which allocations it declared lost, and they stop them.
-    for (const id of down) this.nomad.state.setNodeStatus(id, 'ready');
+    const down = liveness.setPartitioned(false, nodes);
     const held = this.runner.heldReports;
     this.fleetLink.heal();
     this.runner.setPartitioned(false);
     return `network back; ${down.length} clients had been marked down and re-registered; ${held} starts and reports had been held`;
-  }
-
-  /**
-   * Once Nomad's heartbeat timeout (scaled to wall time) has passed, the server marks down each of `ids` that is
-   * still ready and still unheard of (`silent`), recording it in `into`; returns that wait in ms.
-   */
-  private markDownAfterHeartbeatTimeout(ids: readonly string[], silent: (id: string) => boolean, into: Set<string>): number {
-    const ms = HEARTBEAT_TIMEOUT_MS / this.opts.timeScale;
-    this.later(ms, () => {
-      for (const id of ids) {
-        if (!silent(id) || this.nomad.scheduler.node(id)?.status !== 'ready') continue;
-        this.nomad.state.setNodeStatus(id, 'down');
-        into.add(id);
-      }
-    });
-    return ms;
   }
 
   private later(ms: number, fn: () => void): void {
@@ -427,58 +421,48 @@ export class ReplayStack {
    * Faults on `count` Nomad clients (those that are up, in registration order; `start` and the undo of a drain
    * take the first `count`), as the simulation's fleet applies them.
    */
-  private fleet(action: string, count: number): string {
-    const all = this.nomad.state.nodeIds();
-    const up = all.filter((id) => !this.agentGone.has(id) && this.nomad.scheduler.node(id)?.status === 'ready').slice(0, count);
+  private clientFaults(): LiveFleet {
+    const liveness = this.clients();
+    const all = () => this.nomad.state.nodeIds();
+    const up = (count: number) => all().filter((id) => !liveness.isGone(id) && this.nomad.scheduler.node(id)?.status === 'ready').slice(0, count);
     const names = (ids: string[]) => ids.map((id) => this.nomad.scheduler.node(id)?.name ?? id).join(', ') || 'none';
-    const markDownLater = (ids: string[]) => this.markDownAfterHeartbeatTimeout(ids, (id) => this.agentGone.has(id), this.downByAgent);
-    switch (action) {
-      case 'kill':
-      case 'stop': {
-        for (const id of up) {
-          this.agentGone.add(id);
+    const timeoutMs = Math.round(HEARTBEAT_TIMEOUT_MS / this.opts.timeScale);
+    return {
+      agentDown: (count) => {
+        const ids = up(count);
+        for (const id of ids) {
+          liveness.agentDown(id);
           this.runner.setAgentDown(id, true);
         }
-        const ms = markDownLater(up);
-        return `Nomad agent down on ${names(up)}: tasks run on, nothing reported; marked down after ${Math.round(ms)} ms unless back`;
-      }
-      case 'start':
-      case 'restart': {
-        const back = all.slice(0, count).filter((id) => this.agentGone.has(id) && !this.terminated.has(id));
-        for (const id of back) {
-          this.agentGone.delete(id);
-          if (this.downByAgent.delete(id)) this.nomad.state.setNodeStatus(id, 'ready');
-          this.runner.setAgentDown(id, false);
-        }
+        return `Nomad agent down on ${names(ids)}: tasks run on, nothing reported; marked down after ${timeoutMs} ms unless back`;
+      },
+      agentBack: (count) => {
+        const back = liveness.agentsBack(all().slice(0, count));
+        for (const id of back) this.runner.setAgentDown(id, false);
         return `Nomad agent back on ${names(back)}`;
-      }
-      case 'terminate_instance': {
-        for (const id of up) {
-          this.agentGone.add(id);
-          this.terminated.add(id);
+      },
+      terminate: (count) => {
+        const ids = up(count);
+        for (const id of ids) {
+          liveness.terminate(id);
           this.runner.terminate(id);
         }
-        const ms = markDownLater(up);
         const { cpus, memoryGb, bootTimeMs } = this.opts.scenario.topology.nomadClients;
         // The Auto Scaling Group launches replacements; they register once booted.
         this.later(bootTimeMs / this.opts.timeScale, () => {
-          for (let i = 0; i < up.length; i++) {
+          for (let i = 0; i < ids.length; i++) {
             const n = this.nomad.state.nodeIds().length;
             this.nomad.state.addClient({ name: `ip-10-0-${(n >> 8) & 255}-${n & 255}`, cpus, memoryGb });
           }
         });
-        return `instances of ${names(up)} terminated (build agents killed); marked down after ${Math.round(ms)} ms; ${up.length} replacements join after ${Math.round(bootTimeMs / this.opts.timeScale)} ms`;
-      }
-      case 'drain':
-        for (const id of up) this.nomad.state.drain(id, { enable: true, form: 'legacy' });
-        return `drain enabled on ${names(up)}: running allocations finish, nothing new is placed there`;
-      case UNDRAIN: {
-        const ids = all.slice(0, count);
-        for (const id of ids) this.nomad.state.drain(id, { enable: false, form: 'legacy' });
-        return `drain disabled on ${names(ids)}`;
-      }
-    }
-    throw new Error(`live: ${action} on nomad_client is not supported`);
+        return `instances of ${names(ids)} terminated (build agents killed); marked down after ${timeoutMs} ms; ${ids.length} replacements join after ${Math.round(bootTimeMs / this.opts.timeScale)} ms`;
+      },
+      drain: (count, enable) => {
+        const ids = enable ? up(count) : all().slice(0, count);
+        for (const id of ids) this.nomad.state.drain(id, { enable, form: 'legacy' });
+        return enable ? `drain enabled on ${names(ids)}: running allocations finish, nothing new is placed there` : `drain disabled on ${names(ids)}`;
+      },
+    };
   }
 
   /**
@@ -486,34 +470,7 @@ export class ReplayStack {
    * ledger can read what it acknowledged (an operator would do the same to count the builds).
    */
   async readyForAccounting(): Promise<void> {
-    if (this.deadBackends.has('mongo')) await this.act('start', 'mongo');
-  }
-
-  private async nomadServer(action: string): Promise<string> {
-    switch (action) {
-      case 'kill':
-      case 'stop':
-        await this.nomad.halt();
-        return `Nomad server down: its API on port ${this.nomad.port} refuses connections (jobs, allocations and the clients' tasks kept)`;
-      case 'start':
-      case 'restart':
-        await this.nomad.halt();
-        await this.nomad.resume();
-        return `Nomad server up again on port ${this.nomad.port} with its state`;
-      case 'wipe_state':
-        return this.wipeNomadState();
-    }
-    throw new Error(`live: ${action} on nomad_server is not supported`);
-  }
-
-  /** The seeds' `rm -rf /opt/nomad` and restart: the twin's Nomad server keeps its state in memory and forgets it. */
-  private wipeNomadState(): string {
-    const { LostJobs, LostAllocs } = this.nomad.state.wipe();
-    for (const job of LostJobs) {
-      const id = buildIdOfJob(job);
-      if (id !== undefined) this.wipedBuilds.add(id);
-    }
-    return `Nomad server state wiped: ${LostJobs.length} jobs and ${LostAllocs.length} allocations forgotten (their tasks stopped)`;
+    if (this.deadBackends.has('mongo')) await this.act({ action: 'start', target: 'mongo', count: 1 });
   }
 
   /** Stops everything that started, the pipeline first; never throws. */

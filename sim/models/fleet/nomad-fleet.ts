@@ -9,6 +9,7 @@ import { NomadScheduler, CPU_MHZ_PER_CORE, type Change, type Placement } from '.
 import { SampleSet } from '../../metrics/percentiles.ts';
 import { TIMINGS } from '../timings.ts';
 import { IdTable } from '../../util/id-table.ts';
+import { ClientLiveness } from './client-liveness.ts';
 
 /** One task of a build placed on a Nomad client. */
 interface TaskRun {
@@ -22,8 +23,7 @@ interface TaskRun {
   gone: boolean;
 }
 
-/** How long the Nomad server waits for a client's heartbeat before marking it down (heartbeat TTL + grace). */
-export const HEARTBEAT_TIMEOUT_MS = 30_000;
+export { HEARTBEAT_TIMEOUT_MS } from './client-liveness.ts';
 
 /**
  * The Nomad server and its client fleet: the scheduler places each build's tasks; a client starts the build
@@ -50,11 +50,8 @@ export class NomadFleet implements NomadSubmitter {
   /** Wait for capacity: from registration with the Nomad server until the first task is placed. */
   readonly capacityWaits = new SampleSet();
   readonly nodeIds: string[] = [];
-  /** Clients whose agent is not reachable (stopped, terminated); `markedDown`: the server has marked them down. */
-  private readonly downNodes = new Set<string>();
-  private readonly markedDown = new Set<string>();
-  /** Instances that are gone for good (the ASG replaces them with new nodes). */
-  private readonly terminated = new Set<string>();
+  /** Which clients heartbeat, and what the server decides when they stop (shared with the live replay). */
+  private readonly liveness: ClientLiveness;
   /** End-of-task reports held by a stopped agent, delivered if it comes back. */
   private readonly heldByNode = new Map<string, (() => void)[]>();
   runningTasks = 0;
@@ -68,7 +65,6 @@ export class NomadFleet implements NomadSubmitter {
   /** Build agents' end-of-task reports held back by a partition. */
   private heldReports: (() => void)[] = [];
   private retryScheduled = false;
-  private partitioned = false;
   private retryBuild: ((build: Build, reason: string) => void) | undefined;
 
   constructor(
@@ -80,6 +76,15 @@ export class NomadFleet implements NomadSubmitter {
   ) {
     const nc = world.profile.nomad_client;
     this.scheduler = new NomadScheduler({ rng: world.rng.fork('nomad'), reservedCpuMilli: nc.reserved_cpu * 1000, reservedMemoryMb: nc.reserved_memory_gb * 1024 });
+    this.liveness = new ClientLiveness(
+      {
+        isRunning: () => world.services.isUp('nomad_server'),
+        whenReachable: (op) => this.whenServerUp(op),
+        isDown: (id) => this.scheduler.node(id)?.status === 'down',
+        setStatus: (id, status) => this.apply(this.scheduler.setNodeStatus(id, status)),
+      },
+      (ms, fn) => world.sim.schedule(ms, fn),
+    );
     world.services.onChange('nomad_server', (_n, state) => {
       if (state === 'running') this.serverBack();
     });
@@ -91,7 +96,7 @@ export class NomadFleet implements NomadSubmitter {
   }
 
   private get serverUp(): boolean {
-    return this.world.services.isUp('nomad_server') && !this.partitioned;
+    return this.world.services.isUp('nomad_server') && !this.liveness.partitioned;
   }
 
   /** Adds `count` clients of the scenario's size; they register ready. */
@@ -107,13 +112,13 @@ export class NomadFleet implements NomadSubmitter {
 
   /** Clients that are not lost (terminated or marked down). */
   liveNodeIds(): string[] {
-    return this.nodeIds.filter((id) => !this.downNodes.has(id));
+    return this.nodeIds.filter((id) => !this.liveness.isGone(id));
   }
 
   /** Usable capacity of the live fleet after the per-client reservation. */
   usableCpuMilli(): number {
     const { cpus } = this.world.scenario.topology.nomadClients;
-    return (this.nodeIds.length - this.downNodes.size) * (cpus - this.world.profile.nomad_client.reserved_cpu) * 1000;
+    return (this.nodeIds.length - this.liveness.goneCount) * (cpus - this.world.profile.nomad_client.reserved_cpu) * 1000;
   }
 
   submit(build: Build): void {
@@ -133,37 +138,23 @@ export class NomadFleet implements NomadSubmitter {
 
   /** A client instance is terminated: its build agents die; the server marks it down after the heartbeat timeout. */
   terminate(nodeId: string): void {
-    if (this.terminated.has(nodeId)) return;
-    this.terminated.add(nodeId);
-    this.agentDown(nodeId);
+    if (this.liveness.isTerminated(nodeId)) return;
+    this.liveness.terminate(nodeId);
     for (const run of [...this.runs.values()]) if (run.nodeId === nodeId) this.markGone(run);
   }
 
   /**
    * A client's Nomad agent stops (killed, or its instance gone): its tasks run on but it neither heartbeats
-   * nor reports; past the heartbeat timeout the server marks it down and its allocations are lost. An agent
-   * back within the timeout reattaches to its tasks and delivers the reports it held.
+   * nor reports; what the server then decides is client liveness (`client-liveness.ts`). An agent back within
+   * the timeout reattaches to its tasks and delivers the reports it held.
    */
   agentDown(nodeId: string): void {
-    if (this.downNodes.has(nodeId)) return;
-    this.downNodes.add(nodeId);
-    this.world.sim.schedule(HEARTBEAT_TIMEOUT_MS, () => {
-      if (this.downNodes.has(nodeId)) this.whenServerUp(() => this.markNodeDown(nodeId));
-    });
+    this.liveness.agentDown(nodeId);
   }
 
-  private markNodeDown(nodeId: string): void {
-    if (!this.downNodes.has(nodeId)) return;
-    if (this.scheduler.node(nodeId)?.status === 'down') return;
-    this.apply(this.scheduler.setNodeStatus(nodeId, 'down'));
-    this.markedDown.add(nodeId);
-  }
-
-  /** Clients whose agent comes back (restarted, or started again): they re-register ready. */
+  /** Clients whose agent comes back (restarted, or started again): they re-register ready and deliver what they held. */
   restore(nodeIds: readonly string[]): void {
-    for (const id of nodeIds) {
-      if (this.terminated.has(id) || !this.downNodes.delete(id)) continue;
-      if (this.markedDown.delete(id)) this.whenServerUp(() => this.apply(this.scheduler.setNodeStatus(id, 'ready')));
+    for (const id of this.liveness.agentsBack(nodeIds)) {
       const held = this.heldByNode.get(id) ?? [];
       this.heldByNode.delete(id);
       for (const report of held) report();
@@ -179,25 +170,13 @@ export class NomadFleet implements NomadSubmitter {
 
   /** The Services machine and the clients cannot reach each other (or can again). */
   setPartitioned(on: boolean): void {
-    if (on === this.partitioned) return;
-    this.partitioned = on;
-    const { sim } = this.world;
+    if (on === this.liveness.partitioned) return;
+    // Past the heartbeat timeout the server marks the cut-off clients down; on heal they re-register.
+    this.liveness.setPartitioned(on, () => this.liveNodeIds());
     if (on) {
-      // Clients keep running but cannot report; past the heartbeat timeout the server marks them down.
-      sim.schedule(HEARTBEAT_TIMEOUT_MS, () => {
-        if (!this.partitioned || !this.world.services.isUp('nomad_server')) return;
-        for (const id of this.liveNodeIds()) {
-          this.apply(this.scheduler.setNodeStatus(id, 'down'));
-          this.markedDown.add(id);
-        }
-      });
       // Build agents cannot reach output-processor: the live output of running steps is lost.
       for (const run of this.runs.values()) if (run.running) this.output.liveOutputInterrupted(run.build);
     } else {
-      // Clients re-register; the server told them their allocations are lost, so they stop them.
-      for (const id of this.liveNodeIds()) {
-        if (this.markedDown.delete(id)) this.apply(this.scheduler.setNodeStatus(id, 'ready'));
-      }
       const held = this.heldReports;
       this.heldReports = [];
       for (const report of held) report();
@@ -228,7 +207,7 @@ export class NomadFleet implements NomadSubmitter {
   clusterResources(): { totalCpu: number; usedCpu: number; availableCpu: number; totalMemory: number; usedMemory: number; availableMemory: number } {
     const { cpus, memoryGb } = this.world.scenario.topology.nomadClients;
     const nc = this.world.profile.nomad_client;
-    const n = this.nodeIds.length - this.downNodes.size;
+    const n = this.nodeIds.length - this.liveness.goneCount;
     const mhz = CPU_MHZ_PER_CORE / 1000;
     const totalCpu = n * cpus * 1000 * mhz;
     const usedCpu = this.usedCpuMilli * mhz;
@@ -356,12 +335,12 @@ export class NomadFleet implements NomadSubmitter {
 
   private readonly endTask = (run: TaskRun, ok = true): void => {
     if (run.gone) return;
-    if (this.partitioned) {
+    if (this.liveness.partitioned) {
       // The build agent cannot report its end across the partition; it retries once the network is back.
       this.heldReports.push(() => this.endTask(run, ok));
       return;
     }
-    if (this.downNodes.has(run.nodeId)) {
+    if (this.liveness.isGone(run.nodeId)) {
       const held = this.heldByNode.get(run.nodeId) ?? [];
       held.push(() => this.endTask(run, ok));
       this.heldByNode.set(run.nodeId, held);
