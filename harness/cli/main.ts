@@ -7,6 +7,8 @@ import { ScenarioError, formatIssue } from '../../sim/scenario/parse.ts';
 import { scenarioJsonSchema } from '../../sim/scenario/schema.ts';
 import type { SettledScenario } from '../../sim/scenario/settled.ts';
 import { runScenarioDetailed } from '../../sim/run.ts';
+import type { Timeline } from '../../sim/metrics/timeline.ts';
+import { loadHtmlAssets } from '../html-assets.ts';
 import type { Report } from '../../sim/report/types.ts';
 import { loadProfile, FixtureError, DEFAULT_VERSION } from '../../fixtures/load.ts';
 import { renderReportFiles, toJunitMany, formatMs } from '../../reports/index.ts';
@@ -149,17 +151,18 @@ async function runCommand(args: ParsedArgs, out: (s: string) => void, err: (s: s
     const onProgress = (v: number, end: number) => progress.update(v, end, formatDurationMs(v));
     let report: Report;
     let files: Record<string, string>;
+    let timeline: Timeline | undefined;
     if (live) {
       const { urls } = backendOptionsFromEnv();
       const r = await runLive(scenario, profile, { ...(urls ? { urls } : {}), choice: withEnvBackends(args), onProgress, log: (line) => (args.quiet ? undefined : (progress.clear(), err(`  ${line}`))) });
       report = r.report;
       files = { ...r.files, 'sim-report.json': toJson(r.sim) };
     } else {
-      ({ report, files } = runScenarioDetailed(scenario, profile, { onProgress }));
+      ({ report, files, timeline } = runScenarioDetailed(scenario, profile, { onProgress }));
     }
     progress.done();
     const dir = scenarios.length === 1 ? outDir : join(outDir, scenario.name);
-    writeFilesAtomically(dir, { ...renderReportFiles(report), ...files });
+    writeFilesAtomically(dir, { ...renderReportFiles(report, { assets: loadHtmlAssets(), timeline }), ...files });
     reports.push(report);
     const b = report.builds;
     out(
