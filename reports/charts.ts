@@ -67,7 +67,7 @@ export function chartFigure(spec: ChartSpec): string {
 
 /**
  * The `<style>` and `<script>` that draw every chart figure of the page: uPlot, then a bootstrap that reads
- * each figure's JSON, formats the x axis as scenario times, shades the markers in a draw hook and records on
+ * each figure's JSON, formats the x axis as scenario times, shades the markers under the lines and records on
  * the figure what it drew (`data-drawn`, `data-markers-drawn`) so that a browser test can check it.
  */
 export function chartRuntime(assets: HtmlAssets): { style: string; script: string } {
@@ -106,7 +106,8 @@ const BOOTSTRAP = String.raw`(function () {
       ],
       series: series,
       hooks: {
-        draw: [function (u) {
+        // After the canvas is cleared and before the grid and series: the shade lies under the lines.
+        drawClear: [function (u) {
           var ctx = u.ctx, top = u.bbox.top, height = u.bbox.height;
           markersDrawn = 0;
           ctx.save();
