@@ -166,9 +166,9 @@ function affectedBuilds(report: Report): string {
   const b = report.builds;
   const total = b.failed + b.lost + b.stuck + b.not_triggered;
   const note =
-    `In all, <span id="affected-count">${formatNumber(total)}</span> builds did not succeed or were never triggered ` +
-    `(${formatNumber(b.failed)} failed, ${formatNumber(b.lost)} lost, ${formatNumber(b.stuck)} stuck, ${formatNumber(b.not_triggered)} not triggered) and ${formatNumber(b.retried)} were retried. ` +
-    `The first ${shown.length} of the ${all.length} that report.json names:`;
+    `In all, <span id="affected-count">${formatNumber(total)}</span> ${total === 1 ? 'build' : 'builds'} did not succeed or ${total === 1 ? 'was' : 'were'} never triggered ` +
+    `(${formatNumber(b.failed)} failed, ${formatNumber(b.lost)} lost, ${formatNumber(b.stuck)} stuck, ${formatNumber(b.not_triggered)} not triggered); ${formatNumber(b.retried)} retried. ` +
+    (shown.length < all.length ? `The first ${shown.length} of the ${all.length} that report.json names:` : `report.json names ${all.length === 1 ? 'it' : `these ${all.length}`}:`);
   return [
     '<section id="affected">',
     '<h2>Affected builds</h2>',
