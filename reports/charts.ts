@@ -1,3 +1,5 @@
+import { formatAt, formatNumber } from './markdown.ts';
+
 /**
  * Charts for the HTML pages (`report.html`, later `tune.html`): a chart is a `<figure>` holding its data as
  * JSON; one inlined script (uPlot and a small bootstrap) draws every figure of the page when it loads. Pure:
@@ -53,16 +55,31 @@ export function jsonForScript(value: unknown): string {
   return JSON.stringify(value).replace(/[<>&\u2028\u2029]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
 }
 
-/** A chart's figure: its title, the canvas uPlot draws into, and its data for the bootstrap script. */
+/**
+ * A chart's figure: its title, the canvas uPlot draws into, its data for the bootstrap script, and each line's
+ * peak in words (for readers without the canvas, and for tests that compare the page with the data).
+ */
 export function chartFigure(spec: ChartSpec): string {
   const data = { title: spec.title, yLabel: spec.yLabel, x: spec.xMs, lines: spec.lines, markers: spec.markers };
   return [
     `<figure class="chart" id="${escapeHtml(spec.id)}">`,
     `<figcaption>${escapeHtml(spec.title)}</figcaption>`,
     `<div class="plot"></div>`,
+    `<p class="peaks">${spec.lines.map((l) => peakText(l, spec.xMs)).join('; ')}.</p>`,
     `<script type="application/json" class="chart-data">${jsonForScript(data)}</script>`,
     `</figure>`,
   ].join('\n');
+}
+
+/** `label: peak 87 at 1h10m`, the first bucket holding the largest value; `label: no data` when all are gaps. */
+function peakText(line: ChartLine, xMs: readonly number[]): string {
+  let at = -1;
+  line.values.forEach((v, i) => {
+    if (v !== null && (at < 0 || v > line.values[at]!)) at = i;
+  });
+  const label = `<span class="peak-label">${escapeHtml(line.label)}</span>`;
+  if (at < 0) return `${label}: no data`;
+  return `${label}: peak <span class="peak-value">${formatNumber(line.values[at]!)}</span> at ${xMs[at] === 0 ? 'the start' : formatAt(xMs[at]!)}`;
 }
 
 /**

@@ -90,6 +90,14 @@ describe.skipIf(!hasChromium)('report.html in headless Chromium', () => {
     }
   });
 
+  it('states the peak of each line as the timeline has it', async () => {
+    const peaks = await page.$$eval('#chart-queue-depth .peak-value, #chart-queue-time .peak-value', (spans) => spans.map((s) => Number(s.textContent)));
+    const top = (v: readonly (number | null)[]) => Math.max(...v.map((x) => x ?? -Infinity));
+    const tl = run.timeline;
+    expect(peaks).toEqual([top(tl.run_queue_depth.max), top(tl.pending_jobs.max), Math.round(top(tl.queue_time_max_ms) / 100) / 10, Math.round(top(tl.queue_time_mean_ms) / 100) / 10]);
+    expect(peaks[0]).toBeGreaterThan(50);
+  });
+
   it('shows the ledger and the verdict of report.json', async () => {
     const fields = await page.$$eval('#ledger [data-field]', (cells) => cells.map((c) => [c.getAttribute('data-field'), c.textContent]));
     expect(Object.fromEntries(fields.map(([k, v]) => [k!.replace('builds.', ''), Number(v)]))).toEqual(run.report.builds);

@@ -190,6 +190,6 @@ table { border-collapse: collapse; margin: 6px 0; } th, td { text-align: left; p
 th { color: #475569; font-weight: 600; } td.num, th.num { text-align: right; font-variant-numeric: tabular-nums; } tr.total td { font-weight: 700; }
 tr.fail td { background: #fef2f2; }
 .badge { display: inline-block; padding: 0 6px; border-radius: 3px; color: #fff; font-size: 12px; font-weight: 600; } .badge.pass { background: #15803d; } .badge.fail { background: #b91c1c; }
-figure.chart { margin: 14px 0 22px; } figcaption { font-weight: 600; margin-bottom: 4px; }
+figure.chart { margin: 14px 0 22px; } figcaption { font-weight: 600; margin-bottom: 4px; } .peaks { color: #475569; margin: 2px 0 0 60px; font-size: 13px; }
 .note { color: #475569; } code { font: 12.5px ui-monospace, 'SFMono-Regular', Menlo, monospace; background: #f1f5f9; padding: 0 3px; border-radius: 3px; }
 pre code { display: block; padding: 8px; }`;
