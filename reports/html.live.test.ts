@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { chromium, type BrowserContext, type Page } from 'playwright-core';
-import { runScenarioDetailed } from '../sim/run.ts';
+import { runScenarioDetailed, type RunOutput } from '../sim/run.ts';
 import { loadScenarioFile } from '../harness/scenario/load.ts';
 import { loadProfile } from '../fixtures/load.ts';
 import { loadHtmlAssets } from '../harness/html-assets.ts';
@@ -31,7 +31,7 @@ const OPAQUE = 200;
 
 describe.skipIf(!hasChromium)('report.html in headless Chromium', () => {
   const scenario = loadScenarioFile(new URL('../scenarios/failures/kill-rabbitmq.yaml', import.meta.url).pathname);
-  const run = runScenarioDetailed(scenario, loadProfile(scenario.version));
+  let run: RunOutput;
   const dir = mkdtempSync(join(tmpdir(), 'twin-html-'));
   const file = join(dir, 'report.html');
   const pageUrl = pathToFileURL(file).href;
@@ -41,6 +41,7 @@ describe.skipIf(!hasChromium)('report.html in headless Chromium', () => {
   let page: Page;
 
   beforeAll(async () => {
+    run = runScenarioDetailed(scenario, loadProfile(scenario.version));
     writeFileSync(file, renderReportFiles(run.report, { assets: loadHtmlAssets(), timeline: run.timeline })['report.html']!);
     context = await chromium.launchPersistentContext(join(dir, 'profile'), { executablePath: CHROMIUM, headless: true, args: ARGS, viewport: { width: 1200, height: 900 } });
     page = await context.newPage();
