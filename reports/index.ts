@@ -2,6 +2,9 @@ import type { Report } from '../sim/report/types.ts';
 import { toJson } from './json.ts';
 import { toJunit } from './junit.ts';
 import { toMarkdown } from './markdown.ts';
+import { toHtml } from './html.ts';
+import type { HtmlAssets } from './charts.ts';
+import type { Timeline } from '../sim/metrics/timeline.ts';
 
 /**
  * The report writers: pure functions from a report to text. Writing the files is the caller's job (the CLI),
@@ -9,6 +12,8 @@ import { toMarkdown } from './markdown.ts';
  */
 export { toJson } from './json.ts';
 export { AFFECTED_BUILDS_SHOWN, formatAt, formatMs, formatNumber, formatPercent, toMarkdown } from './markdown.ts';
+export { toHtml } from './html.ts';
+export { chartFigure, chartRuntime, escapeHtml, jsonForScript, type ChartSpec, type HtmlAssets } from './charts.ts';
 export { escapeXmlAttribute, escapeXmlText, LEDGER_TESTCASE, toJunit, toJunitMany } from './junit.ts';
 
 /**
@@ -19,13 +24,24 @@ export type ReportFiles = {
   'report.json': string;
   'report.md': string;
   'junit.xml': string;
+  'report.html'?: string;
 };
 
-/** Every file of one run's report, rendered; the caller decides where (and whether) to write them. */
-export function renderReportFiles(report: Report): ReportFiles {
+/** What `report.html` needs beside the report: the inlined chart library and, from a simulated run, its series. */
+export interface HtmlInputs {
+  assets: HtmlAssets;
+  timeline?: Timeline | undefined;
+}
+
+/**
+ * Every file of one run's report, rendered; the caller decides where (and whether) to write them. With `html`
+ * (the chart library's text, read by the caller) `report.html` is rendered too.
+ */
+export function renderReportFiles(report: Report, html?: HtmlInputs): ReportFiles {
   return {
     'report.json': toJson(report),
     'report.md': toMarkdown(report),
     'junit.xml': toJunit(report),
+    ...(html ? { 'report.html': toHtml(report, html.timeline, html.assets) } : {}),
   };
 }

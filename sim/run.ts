@@ -39,6 +39,7 @@ export class RunLimitError extends ScenarioError {
 function checkCompleted(twin: Twin, scenario: SettledScenario, opts: TwinOptions): void {
   if (twin.endReason === 'max-events') throw new RunLimitError(scenario, twin.sim.eventsFired, twin.sim.nowMs, opts.maxEvents ?? LIMITS.runEvents.value, opts.withoutFaults === true);
 }
+import type { Timeline } from './metrics/timeline.ts';
 
 /**
  * Runs a settled scenario in simulation and returns its report. With faults, the same scenario and seed is
@@ -49,18 +50,19 @@ export function runScenario(scenario: SettledScenario, profile: Profile, opts: P
   return runScenarioDetailed(scenario, profile, opts).report;
 }
 
-/** A run's report and the text files that go beside it (`nomad-status.txt`). */
+/** A run's report, the text files that go beside it (`nomad-status.txt`) and its time series (for `report.html`). */
 export interface RunOutput {
   report: Report;
   files: Record<string, string>;
+  timeline: Timeline;
 }
 
 /** Progress of a run and, with faults, of its fault-free baseline (run after it, for the severity). */
 export type RunProgressOptions = Pick<TwinOptions, 'onProgress' | 'maxEvents'> & { onBaselineProgress?: TwinOptions['onProgress'] };
 
 export function runScenarioDetailed(scenario: SettledScenario, profile: Profile, opts: RunProgressOptions = {}): RunOutput {
-  const { report, files } = runWithBaseline(scenario, profile, opts);
-  return { report, files };
+  const { report, files, timeline } = runWithBaseline(scenario, profile, opts);
+  return { report, files, timeline };
 }
 
 /**
@@ -68,20 +70,20 @@ export function runScenarioDetailed(scenario: SettledScenario, profile: Profile,
  * (a live run is classified against the same simulated baseline).
  */
 export function runWithBaseline(scenario: SettledScenario, profile: Profile, opts: RunProgressOptions = {}): RunOutput & { baseline: Report | undefined } {
-  const { report, files } = runOnce(scenario, profile, { ...(opts.onProgress ? { onProgress: opts.onProgress } : {}), ...(opts.maxEvents ? { maxEvents: opts.maxEvents } : {}) });
-  if (scenario.faults.length === 0) return { report, files, baseline: undefined };
+  const { report, files, timeline } = runOnce(scenario, profile, { ...(opts.onProgress ? { onProgress: opts.onProgress } : {}), ...(opts.maxEvents ? { maxEvents: opts.maxEvents } : {}), timeline: true });
+  if (scenario.faults.length === 0) return { report, files, timeline: timeline!, baseline: undefined };
   const baseline = runOnce(scenario, profile, { ...(opts.maxEvents ? { maxEvents: opts.maxEvents } : {}), ...(opts.onBaselineProgress ? { onProgress: opts.onBaselineProgress } : {}), withoutFaults: true }).report;
   const { severity, because } = classify(report, baseline);
-  return { report: withSeverity(report, severity, because, scenario.expect), files, baseline };
+  return { report: withSeverity(report, severity, because, scenario.expect), files, timeline: timeline!, baseline };
 }
 
 /**
  * One run, reduced to its report and files before returning, so that its Twin (every build of the run) is
  * garbage before the baseline starts: a run with faults then peaks at one run's memory, not two.
  */
-function runOnce(scenario: SettledScenario, profile: Profile, opts: TwinOptions): RunOutput {
+function runOnce(scenario: SettledScenario, profile: Profile, opts: TwinOptions): Omit<RunOutput, 'timeline'> & { timeline: Timeline | undefined } {
   const twin = new Twin(scenario, profile, opts);
   twin.run();
   checkCompleted(twin, scenario, opts);
-  return { report: buildReport(twin), files: { 'nomad-status.txt': twin.nomadStatusText } };
+  return { report: buildReport(twin), files: { 'nomad-status.txt': twin.nomadStatusText }, timeline: opts.timeline ? twin.timeline() : undefined };
 }

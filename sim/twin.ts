@@ -3,6 +3,7 @@ import { Rng } from './engine/rng.ts';
 import { Ledger } from './ledger.ts';
 import { Telegraf } from './metrics/telegraf.ts';
 import { SampleSet } from './metrics/percentiles.ts';
+import { TimelineRecorder, type Timeline } from './metrics/timeline.ts';
 import { Services } from './models/services/registry.ts';
 import { Broker } from './models/services/broker.ts';
 import { Fates } from './models/services/fates.ts';
@@ -46,6 +47,8 @@ export interface TwinOptions {
   withoutFaults?: boolean;
   /** Keep one point per statsd flush for each metric (for plots). */
   keepSeries?: boolean;
+  /** Record the run's time series for plots (`timeline()`); the fault-free baseline does not need them. */
+  timeline?: boolean;
   /** Receives the run's event log, one line per pipeline event. */
   trace?: (line: string) => void;
 }
@@ -89,6 +92,10 @@ export class Twin {
   peakCpuUtilisation = 0;
   peakPendingJobs = 0;
   private stopReason: StopReason | 'completed' = 'completed';
+  private readonly recorder: TimelineRecorder | undefined;
+  /** Queue times already passed to the recorder (an index into `fleet.queueTimes`). */
+  private queueTimesRecorded = 0;
+  private lastTimelineMs = -1;
   /** What `nomad status` and `nomad node-status -allocs` printed at the busiest moment and when the workload stopped. */
   get nomadStatusText(): string {
     return `${this.peakNomadText}${this.peakNomadText ? '\n' : ''}${this.endNomadText}`;
@@ -105,6 +112,7 @@ export class Twin {
     const rng = new Rng(scenario.seed);
     this.services = new Services(profile.containers.map((c) => c.name));
     this.telegraf = new Telegraf(profile.metrics.names.map((m) => m.name), { keepSeries: opts.keepSeries ?? false });
+    this.recorder = opts.timeline ? new TimelineRecorder(profile.metrics.statsd_interval_ms) : undefined;
     this.world = { sim: this.sim, rng, scenario, profile, services: this.services, ledger: this.ledger, telegraf: this.telegraf, trace: opts.trace };
     this.ledger.trace = opts.trace;
     this.mix = new JobMix(scenario.workload.jobs);
@@ -204,7 +212,37 @@ export class Twin {
       nextProgressMs += progressStepMs;
     }
     this.audit.persist();
+    this.recordTimeline();
     this.settleUnfinished();
+  }
+
+  /** The run's time series and its faults as applied; throws unless constructed with `timeline: true`. */
+  timeline(): Timeline {
+    if (!this.recorder) throw new Error('this twin was not asked to record a timeline (TwinOptions.timeline)');
+    return this.recorder.timeline(
+      this.faults.applied.map(({ fault: f, atMs }) => ({
+        at_ms: atMs,
+        action: f.action,
+        target: f.writtenTarget,
+        ...(f.forMs === undefined ? {} : { until_ms: atMs + f.forMs }),
+        ...(f.target === 'nomad_client' ? { count: f.count } : {}),
+      })),
+    );
+  }
+
+  /** One tick of the timeline: the gauges now, and the builds that started since the last tick. */
+  private recordTimeline(): void {
+    const { recorder, fleet, sim } = this;
+    if (!recorder) return;
+    const now = sim.nowMs;
+    // Starts are not timestamped one by one: each is put in the interval that ends now, which lies in one bucket.
+    for (; this.queueTimesRecorded < fleet.queueTimes.size; this.queueTimesRecorded++) recorder.buildStarted(now, fleet.queueTimes.at(this.queueTimesRecorded));
+    // The end of the run may fall on a tick: that instant is sampled once.
+    if (now === this.lastTimelineMs) return;
+    this.lastTimelineMs = now;
+    let readyClients = 0;
+    for (const n of fleet.scheduler.nodes()) if (n.status === 'ready') readyClients++;
+    recorder.sample(now, { runQueueDepth: this.dispatcher.runQueue.length, pendingJobs: fleet.scheduler.counts().pending, runningTasks: fleet.runningTasks, readyClients });
   }
 
   /** The operator's view of Nomad at the end of the workload, as the troubleshooting chapter shows it. */
@@ -272,6 +310,7 @@ export class Twin {
     telegraf.gauge(METRICS.clientMemoryAvailable, mhz.availableMemory);
     telegraf.gauge(METRICS.runnableBuilds, this.dispatcher.runQueue.length);
     telegraf.flush(sim.nowMs);
+    this.recordTimeline();
     this.disk.tick(this.ledger.counts.succeeded + this.ledger.counts.failed);
 
     const hour = Math.floor((sim.nowMs - 1) / 3_600_000);

@@ -96,7 +96,7 @@ describe('twin CLI', () => {
     const out = join(dir, 'out');
     const c = capture();
     expect(await main(['run', join(dir, 'ok.yaml'), '--out', out, '-q'], c.io)).toBe(0);
-    expect(readdirSync(out).sort()).toEqual(['junit.xml', 'nomad-status.txt', 'report.json', 'report.md']);
+    expect(readdirSync(out).sort()).toEqual(['junit.xml', 'nomad-status.txt', 'report.html', 'report.json', 'report.md']);
     const report = JSON.parse(readFileSync(join(out, 'report.json'), 'utf8'));
     expect(report).toMatchObject({ scenario: 'cli-ok', seed: 1, passed: true, mode: 'sim' });
     expect(c.stdout).toMatch(/^PASS cli-ok: \d+ builds/);

@@ -12,6 +12,12 @@ export class SampleSet {
     return this.n;
   }
 
+  /** The `i`-th sample added (0-based), for readers that follow the set as it grows. */
+  at(i: number): number {
+    if (!(i >= 0 && i < this.n)) throw new Error(`sample ${i} out of range 0..${this.n - 1}`);
+    return this.data[i]!;
+  }
+
   add(value: number): void {
     if (this.n === this.data.length) {
       const next = new Float64Array(this.data.length * 2);

@@ -13,6 +13,8 @@ import { formatDurationMs } from '../../../sim/util/duration.ts';
 import type { BackendChoices } from '../../live/backend-choice.ts';
 import type { CommandIo } from './conformance.ts';
 import { beforeLiveImport } from '../runtime.ts';
+import type { Timeline } from '../../../sim/metrics/timeline.ts';
+import { loadHtmlAssets } from '../../html-assets.ts';
 
 /**
  * `twin run` (and `twin agree`, which runs every scenario live and judges the agreement with the simulation).
@@ -41,16 +43,17 @@ export async function runCommand(args: ParsedArgs, io: CommandIo, backends: () =
     const onBaselineProgress = runProgress(progress, scenario.durationMs, 'baseline');
     let report: Report;
     let extra: Record<string, string>;
+    let timeline: Timeline | undefined;
     if (isLive && live) {
       const r = await live.run(scenario, profile, { choice: backends(), onProgress, log: (line) => (args.quiet ? undefined : (progress.clear(), err(`  ${line}`))) });
       report = r.report;
       extra = { ...r.files, 'sim-report.json': toJson(r.sim) };
     } else {
-      ({ report, files: extra } = runScenarioDetailed(scenario, profile, { onProgress, onBaselineProgress }));
+      ({ report, files: extra, timeline } = runScenarioDetailed(scenario, profile, { onProgress, onBaselineProgress }));
     }
     progress.done();
     const prefix = scenarios.length === 1 ? '' : `${scenario.name}/`;
-    for (const [name, text] of Object.entries({ ...renderReportFiles(report), ...extra })) files[`${prefix}${name}`] = text;
+    for (const [name, text] of Object.entries({ ...renderReportFiles(report, { assets: loadHtmlAssets(), timeline }), ...extra })) files[`${prefix}${name}`] = text;
     results.push({ report, dir: scenarios.length === 1 ? outDir : join(outDir, scenario.name) });
   }
   if (scenarios.length > 1) files['junit.xml'] = toJunitMany(results.map((r) => r.report));
