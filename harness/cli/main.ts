@@ -99,7 +99,10 @@ async function dispatch(args: ParsedArgs, out: (s: string) => void, io: CliIo): 
       out(JSON.stringify(scenarioJsonSchema(), null, 2));
       return EXIT.pass;
     }
-    case 'dr':
+    case 'dr': {
+      const { drCommand } = await import('./commands/dr.ts');
+      return await drCommand(args, io);
+    }
     case 'tune':
       throw new CliError('not available yet in this version of the twin', 'see README.md, "Status", for what each command does today');
   }

@@ -22,7 +22,7 @@ export function profileResourceClasses(profile: Profile): SettledResourceClass[]
 }
 
 /** A scenario context backed by the fixtures on disk. */
-export function fixtureContext(readFile?: (path: string) => string): ScenarioContext {
+export function fixtureContext(readFile?: (path: string) => string, command: 'run' | 'dr' = 'run'): ScenarioContext {
   const profile = (v: string) => loadProfile(v);
   return {
     resolveContainer: (v, name) => findContainer(profile(v), name)?.name,
@@ -30,12 +30,13 @@ export function fixtureContext(readFile?: (path: string) => string): ScenarioCon
     resourceClasses: (v) => profileResourceClasses(profile(v)),
     defaultResourceClass: (v) => profile(v).resource_classes.default.name,
     faultSupport,
+    command,
     ...(readFile ? { readFile } : {}),
   };
 }
 
 /** Reads, validates and settles a scenario file; `seed` overrides the file's seed. Throws ScenarioError. */
-export function loadScenarioFile(file: string, overrides: { seed?: number | undefined; mode?: 'sim' | 'live' | undefined } = {}): SettledScenario {
+export function loadScenarioFile(file: string, overrides: { seed?: number | undefined; mode?: 'sim' | 'live' | undefined; command?: 'run' | 'dr' } = {}): SettledScenario {
   let text: string;
   try {
     text = readFileSync(file, 'utf8');
@@ -44,7 +45,7 @@ export function loadScenarioFile(file: string, overrides: { seed?: number | unde
     throw new ScenarioError([{ file, line: 1, column: 1, field: '', message: code === 'ENOENT' ? 'no such file' : `cannot read: ${(e as Error).message}`, hint: 'check the path (relative to the current directory)' }]);
   }
   const base = dirname(resolve(file));
-  const settled = parseScenario(text, file, fixtureContext((p) => readFileSync(resolve(base, p), 'utf8')));
+  const settled = parseScenario(text, file, fixtureContext((p) => readFileSync(resolve(base, p), 'utf8'), overrides.command ?? 'run'));
   if (overrides.seed !== undefined) settled.seed = overrides.seed;
   if (overrides.mode !== undefined) settled.mode = overrides.mode;
   return settled;

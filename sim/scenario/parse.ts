@@ -5,7 +5,7 @@ import type { SettledResourceClass, SettledScenario } from './settled.ts';
 import { settle } from './settle.ts';
 import { didYouMean, suggest } from '../util/suggest.ts';
 import { parseDurationMs } from '../util/duration.ts';
-import { reportPaths, isDurationMetric } from '../report/paths.ts';
+import { reportPaths, isDurationMetric, DR_REPORT_PATHS } from '../report/paths.ts';
 import { sampleReport } from '../report/sample.ts';
 import { parseTrace, TraceParseError } from '../models/workload/trace-file.ts';
 
@@ -44,6 +44,11 @@ export interface ScenarioContext {
   faultSupport?(action: (typeof FAULT_ACTIONS)[number], target: string, atMs: number): string | undefined;
   /** Reads a file named in the scenario (a trace), relative to the scenario file. Throws with a message if absent. */
   readFile?(relativePath: string): string;
+  /**
+   * The command the scenario is read for: `dr` also knows `dr-report.json`'s paths in `expect`
+   * (`rto_ms`, `rpo_ms`, `runbook.N.status`, ...). Default `run`.
+   */
+  command?: 'run' | 'dr';
 }
 
 type PathSeg = string | number;
@@ -358,7 +363,7 @@ function semanticIssues(raw: RawScenario, ctx: ScenarioContext, at: Locator): Sc
   });
 
   // Expectations: the metric must be a path of the report; duration bounds only for *_ms metrics.
-  const paths = knownReportPaths();
+  const paths = ctx.command === 'dr' ? [...knownReportPaths(), ...DR_REPORT_PATHS] : knownReportPaths();
   (raw.expect ?? []).forEach((e, i) => {
     // Any element of a list stands for all of them: `faults.2.target` is known if `faults.0.target` is.
     const asFirst = e.metric.replace(/\[(\d+)\]/g, '.$1').replace(/\.\d+(?=\.|$)/g, '.0');
