@@ -46,7 +46,7 @@ export interface ScenarioContext {
   readFile?(relativePath: string): string;
   /**
    * The command the scenario is read for: `dr` also knows `dr-report.json`'s paths in `expect`
-   * (`rto_ms`, `rpo_ms`, `runbook.N.status`, ...). Default `run`.
+   * (`rto_ms`, `rpo_ms`, `runbook.N.status`, ...), as does any scenario with `disaster` or `recovery`. Default `run`.
    */
   command?: 'run' | 'dr';
 }
@@ -363,7 +363,9 @@ function semanticIssues(raw: RawScenario, ctx: ScenarioContext, at: Locator): Sc
   });
 
   // Expectations: the metric must be a path of the report; duration bounds only for *_ms metrics.
-  const paths = ctx.command === 'dr' ? [...knownReportPaths(), ...DR_REPORT_PATHS] : knownReportPaths();
+  // A DR scenario (read by `twin dr`, or carrying `disaster`/`recovery`) may also name dr-report.json's paths.
+  const isDr = ctx.command === 'dr' || raw.disaster !== undefined || raw.recovery !== undefined;
+  const paths = isDr ? [...knownReportPaths(), ...DR_REPORT_PATHS] : knownReportPaths();
   (raw.expect ?? []).forEach((e, i) => {
     // Any element of a list stands for all of them: `faults.2.target` is known if `faults.0.target` is.
     const asFirst = e.metric.replace(/\[(\d+)\]/g, '.$1').replace(/\.\d+(?=\.|$)/g, '.0');
