@@ -22,7 +22,7 @@ export function profileResourceClasses(profile: Profile): SettledResourceClass[]
 }
 
 /** A scenario context backed by the fixtures on disk. */
-export function fixtureContext(readFile?: (path: string) => string, command: 'run' | 'dr' = 'run'): ScenarioContext {
+export function fixtureContext(readFile?: (path: string) => string, command?: 'run' | 'dr'): ScenarioContext {
   const profile = (v: string) => loadProfile(v);
   return {
     resolveContainer: (v, name) => findContainer(profile(v), name)?.name,
@@ -30,7 +30,7 @@ export function fixtureContext(readFile?: (path: string) => string, command: 'ru
     resourceClasses: (v) => profileResourceClasses(profile(v)),
     defaultResourceClass: (v) => profile(v).resource_classes.default.name,
     faultSupport,
-    command,
+    ...(command ? { command } : {}),
     ...(readFile ? { readFile } : {}),
   };
 }
@@ -45,7 +45,7 @@ export function loadScenarioFile(file: string, overrides: { seed?: number | unde
     throw new ScenarioError([{ file, line: 1, column: 1, field: '', message: code === 'ENOENT' ? 'no such file' : `cannot read: ${(e as Error).message}`, hint: 'check the path (relative to the current directory)' }]);
   }
   const base = dirname(resolve(file));
-  const settled = parseScenario(text, file, fixtureContext((p) => readFileSync(resolve(base, p), 'utf8'), overrides.command ?? 'run'));
+  const settled = parseScenario(text, file, fixtureContext((p) => readFileSync(resolve(base, p), 'utf8'), overrides.command));
   if (overrides.seed !== undefined) settled.seed = overrides.seed;
   if (overrides.mode !== undefined) settled.mode = overrides.mode;
   return settled;

@@ -46,7 +46,8 @@ export interface ScenarioContext {
   readFile?(relativePath: string): string;
   /**
    * The command the scenario is read for: `dr` also knows `dr-report.json`'s paths in `expect`
-   * (`rto_ms`, `rpo_ms`, `runbook.N.status`, ...), as does any scenario with `disaster` or `recovery`. Default `run`.
+   * (`rto_ms`, `rpo_ms`, `runbook.N.status`, ...); `run` refuses `backups`, `disaster` and `recovery` (they are
+   * `twin dr`'s). Unset (`twin validate`): a scenario with `disaster` or `recovery` is read as `dr` would.
    */
   command?: 'run' | 'dr';
 }
@@ -364,7 +365,12 @@ function semanticIssues(raw: RawScenario, ctx: ScenarioContext, at: Locator): Sc
 
   // Expectations: the metric must be a path of the report; duration bounds only for *_ms metrics.
   // A DR scenario (read by `twin dr`, or carrying `disaster`/`recovery`) may also name dr-report.json's paths.
-  const isDr = ctx.command === 'dr' || raw.disaster !== undefined || raw.recovery !== undefined;
+  const isDr = ctx.command === 'dr' || (ctx.command !== 'run' && (raw.disaster !== undefined || raw.recovery !== undefined));
+  if (ctx.command === 'run') {
+    for (const key of ['backups', 'disaster', 'recovery'] as const) {
+      if (raw[key] !== undefined) issues.push(at.issue([key], `\`${key}\` belongs to a disaster-recovery rehearsal, which \`twin run\` does not run`, `run it with \`twin dr ${at.file}\``));
+    }
+  }
   const paths = isDr ? [...knownReportPaths(), ...DR_REPORT_PATHS] : knownReportPaths();
   (raw.expect ?? []).forEach((e, i) => {
     // Any element of a list stands for all of them: `faults.2.target` is known if `faults.0.target` is.

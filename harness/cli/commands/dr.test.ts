@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { main } from '../main.ts';
@@ -68,5 +68,26 @@ describe('twin dr', () => {
     const c = capture();
     expect(await main(['validate', file], c.io)).toBe(2);
     expect(c.stderr).toContain('unknown metric `rpo_ms`');
+  });
+});
+
+describe('scenarios/dr', () => {
+  it('every DR scenario passes its own expectations under twin dr', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'twin-dr-'));
+    const files = readdirSync('scenarios/dr').filter((f) => f.endsWith('.yaml'));
+    expect(files.length).toBeGreaterThanOrEqual(4);
+    for (const f of files) {
+      const c = capture();
+      expect(await main(['dr', join('scenarios/dr', f), '--out', join(dir, f), '-q'], c.io), `${f}: ${c.stdout}`).toBe(0);
+    }
+  });
+});
+
+describe('twin run and DR sections', () => {
+  it('twin run refuses backups, disaster and recovery with a pointer to twin dr (exit 2)', async () => {
+    const c = capture();
+    expect(await main(['run', SCENARIO, '--out', join(mkdtempSync(join(tmpdir(), 'twin-dr-')), 'x'), '-q'], c.io)).toBe(2);
+    expect(c.stderr).toContain('`disaster` belongs to a disaster-recovery rehearsal');
+    expect(c.stderr).toContain(`hint: run it with \`twin dr ${SCENARIO}\``);
   });
 });
