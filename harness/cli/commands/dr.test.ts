@@ -54,10 +54,15 @@ describe('twin dr', () => {
     const s = capture();
     expect(await main(['dr', skip, '--out', join(dir, 'skip')], s.io)).toBe(2);
     expect(s.stderr).toContain('recovery.skip[0]: runbook restore-from-ebs has no step `wipe_nomad`');
+    const faults = join(dir, 'faults.yaml');
+    writeFileSync(faults, readFileSync(SCENARIO, 'utf8').replace('backups:', 'faults: [{ at: 1h, action: kill, target: rabbitmq }]\nbackups:'));
+    const f = capture();
+    expect(await main(['dr', faults, '--out', join(dir, 'faults')], f.io)).toBe(2);
+    expect(f.stderr).toContain('faults: a DR rehearsal does not apply `faults`');
     const plain = capture();
     expect(await main(['dr', 'scenarios/quiet-night.yaml', '--out', join(dir, 'plain')], plain.io)).toBe(2);
     expect(plain.stderr).toContain('a DR rehearsal needs `backups`');
-    for (const d of ['live', 'skip', 'plain']) expect(existsSync(join(dir, d))).toBe(false);
+    for (const d of ['live', 'skip', 'faults', 'plain']) expect(existsSync(join(dir, d))).toBe(false);
   });
 
   it('a DR scenario validates with its DR paths; a scenario without DR sections may not name them', async () => {

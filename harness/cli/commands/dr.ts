@@ -56,6 +56,10 @@ export function checkDrSections(s: SettledScenario, load: (name: string) => Runb
   if (backups.strategy !== 'ebs_snapshot') issues.push(issue('backups.strategy', `\`${backups.strategy}\` backups are not rehearsed by the simulation yet`, 'use ebs_snapshot'));
   if (backups.everyMs <= 0) issues.push(issue('backups.every', 'the backup interval must be positive', 'e.g. every: 1h'));
   else if (backups.everyMs >= disaster.atMs) issues.push(issue('backups.every', `no backup is taken before the disaster at ${formatDurationMs(disaster.atMs)} (the first is due at ${formatDurationMs(backups.everyMs)})`, 'shorten backups.every or move disaster.at later'));
+  // The rehearsal models webhooks, builds, Nomad and the Services machine's volume; what it would silently ignore is refused.
+  if (s.faults.length > 0) issues.push(issue('faults', 'a DR rehearsal does not apply `faults` (the disaster is its fault)', 'run the faults with `twin run` in a scenario of their own'));
+  if (s.workload.scheduled.length > 0) issues.push(issue('workload.scheduled', 'a DR rehearsal does not run scheduled workflows yet', 'use push arrivals only'));
+  if (s.autoscaling !== undefined) issues.push(issue('autoscaling', 'a DR rehearsal keeps the fleet fixed: autoscaling is not modelled there yet', 'remove `autoscaling`'));
   if (disaster.atMs >= s.durationMs) issues.push(issue('disaster.at', `the disaster at ${formatDurationMs(disaster.atMs)} is not before the end of the workload (${formatDurationMs(s.durationMs)})`, 'move it earlier or lengthen duration'));
   if (issues.length > 0) throw new ScenarioError(issues);
   let runbook: Runbook;
