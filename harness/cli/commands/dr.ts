@@ -53,7 +53,6 @@ export function checkDrSections(s: SettledScenario, load: (name: string) => Runb
   const { backups, disaster, recovery } = s as Required<Pick<SettledScenario, 'backups' | 'disaster' | 'recovery'>>;
   const issues = [];
   if (!SIMULATED_DISASTERS.includes(disaster.kind)) issues.push(issue('disaster.kind', `\`${disaster.kind}\` is not rehearsed by the simulation yet`, `simulated today: ${SIMULATED_DISASTERS.join(', ')}`));
-  if (backups.strategy !== 'ebs_snapshot') issues.push(issue('backups.strategy', `\`${backups.strategy}\` backups are not rehearsed by the simulation yet`, 'use ebs_snapshot'));
   if (backups.everyMs <= 0) issues.push(issue('backups.every', 'the backup interval must be positive', 'e.g. every: 1h'));
   else if (backups.everyMs >= disaster.atMs) issues.push(issue('backups.every', `no backup is taken before the disaster at ${formatDurationMs(disaster.atMs)} (the first is due at ${formatDurationMs(backups.everyMs)})`, 'shorten backups.every or move disaster.at later'));
   // The rehearsal models webhooks, builds, Nomad and the Services machine's volume; what it would silently ignore is refused.

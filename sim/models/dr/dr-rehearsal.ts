@@ -37,6 +37,8 @@ interface DrBuild {
   cpuMilli: number;
   /** Triggered after the disaster (the RTO waits for the first of these to succeed). */
   afterDisaster: boolean;
+  /** When output-processor recorded its success (the record may be lost or moved aside later). */
+  succeededAtMs?: number;
 }
 
 /** What the restored Nomad server believes (`/opt/nomad`): jobs waiting for capacity and placed allocations. */
@@ -122,7 +124,6 @@ class DrRehearsal {
   private webhooksDropped = 0;
   private webhooksSent = 0;
   private servicesUpAtMs: number | null = null;
-  private firstNewSuccessAtMs: number | null = null;
   private disasterAtMs: number | null = null;
   private recordsWrittenAfterBackup = 0;
   private stuckFromSnapshot = 0;
@@ -216,10 +217,12 @@ class DrRehearsal {
       }
       nomad.pending.shift();
       this.usedCpuMilli += build.cpuMilli;
-      const real = m.volume.records.get(id) === 'queued';
+      // A job whose build is queued (or whose record was moved aside) really runs; one already Running is stale.
+      const status = m.volume.records.get(id);
+      const real = status === 'queued' || status === undefined;
       nomad.allocs.set(id, real);
       if (!real) continue;
-      m.volume.records.set(id, 'running');
+      if (status === 'queued') m.volume.records.set(id, 'running');
       this.queueTimes.add(this.sim.nowMs - build.triggeredAtMs);
       this.running.set(id, this.sim.schedule(build.durationMs, this.finish, { id, epoch: this.epoch }));
     }
@@ -238,22 +241,26 @@ class DrRehearsal {
     if (epoch !== this.epoch) return;
     const m = this.machine!;
     this.running.delete(id);
+    // A record moved aside by circleci-restore: output-processor finds no build to record.
+    if (!m.volume.records.has(id)) {
+      m.volume.nomad.allocs.delete(id);
+      this.usedCpuMilli -= this.builds[id - 1]!.cpuMilli;
+      return;
+    }
     m.volume.nomad.allocs.delete(id);
     const build = this.builds[id - 1]!;
     this.usedCpuMilli -= build.cpuMilli;
     // With the app stopped or unreachable the agent cannot report: the record stays Running.
     if (!this.buildersReach()) return;
     m.volume.records.set(id, 'succeeded');
-    if (build.afterDisaster && this.firstNewSuccessAtMs === null) {
-      this.firstNewSuccessAtMs = this.sim.nowMs;
-      this.note(`first build triggered after the disaster succeeded (build ${id})`);
-    }
+    build.succeededAtMs = this.sim.nowMs;
     this.place();
   };
 
-  /** An EBS snapshot: a point-in-time copy of every store on the root volume, taken without stopping anything. */
+  /** A backup: an EBS snapshot copies every store on the root volume at an instant, without stopping anything. */
   private readonly takeBackup = (): void => {
     if (!this.machine) return;
+    // A tarball is read for its build records only (restore_tarball): circleci-backup does not export /opt/nomad.
     this.snapshot = { atMs: this.sim.nowMs, volume: copyVolume(this.machine.volume) };
     this.backupsTaken++;
   };
@@ -299,29 +306,30 @@ class DrRehearsal {
   /** One mechanic, applied to the machine's state; returns what it did. */
   private apply(does: DrMechanic): string {
     const m = this.machine;
-    const recovery = this.scenario.recovery!;
     switch (does) {
       case 'register_image':
         if (!this.snapshot) return 'no snapshot taken before the disaster: nothing to register';
+        if (this.scenario.backups?.strategy !== 'ebs_snapshot') return 'no EBS snapshot to register: the backups are tarballs';
         this.image = copyVolume(this.snapshot.volume);
         return `AMI registered from the snapshot of ${formatDurationMs(this.snapshot.atMs)}`;
+      case 'download_backup':
+        if (!this.snapshot) return 'no tarball written before the disaster: nothing to download';
+        if (this.scenario.backups?.strategy !== 'tarball') return 'no tarball to download: the backups are EBS snapshots';
+        this.image = copyVolume(this.snapshot.volume);
+        return `circleci-data-export.tar.bz2 of ${formatDurationMs(this.snapshot.atMs)} downloaded (${this.image.records.size} build records)`;
+      case 'restore_tarball': {
+        if (!m) return 'no instance';
+        if (!this.image || this.scenario.backups?.strategy !== 'tarball') return 'no tarball downloaded: nothing to restore';
+        // circleci-restore on a running install first moves the existing data aside (/data/circleci-restore-*).
+        const movedAside = m.volume.records.size;
+        m.volume.records = new Map(this.image.records);
+        for (const status of m.volume.records.values()) if (status === 'queued' || status === 'running') this.stuckFromSnapshot++;
+        return `circleci-restore loaded ${m.volume.records.size} build records${movedAside > 0 ? `; ${movedAside} records written on this install since it booted moved to /data/circleci-restore-*` : ''}`;
+      }
       case 'launch_instance': {
+        if (this.scenario.backups?.strategy === 'tarball') return this.launch(emptyVolume(), 'a clean install (no data yet)');
         if (!this.image) return 'no image registered: nothing to launch';
-        const volume = copyVolume(this.image);
-        const ip = recovery.reassignPrivateIp ? NEW_IP : OLD_IP;
-        // The image boots and Replicated starts the app on the restored state (the seeds: "if CircleCI doesn't launch automatically").
-        this.machine = { volume, primaryIp: ip, secondaryIp: undefined, appRunning: true };
-        this.usedCpuMilli = 0;
-        for (const [id, status] of volume.records) if (status === 'queued' || status === 'running') this.stuckFromSnapshot++;
-        // Every allocation in the restored /opt/nomad is stale: the builders that ran them lost them at the disaster.
-        for (const id of [...volume.nomad.allocs.keys()]) {
-          volume.nomad.allocs.set(id, false);
-          this.usedCpuMilli += this.builds[id - 1]!.cpuMilli;
-        }
-        this.staleRestored = volume.nomad.allocs.size;
-        this.checkUp();
-        this.place();
-        return `instance launched with private IP ${ip}${ip === OLD_IP ? ' (the old one)' : ' (a new one)'}; the app starts on the restored state: ${volume.records.size} build records, ${volume.nomad.allocs.size} allocations and ${volume.nomad.pending.length} pending jobs in /opt/nomad`;
+        return this.launch(copyVolume(this.image), 'the restored state');
       }
       case 'reassign_private_ip':
         if (!m) return 'no instance';
@@ -383,6 +391,28 @@ class DrRehearsal {
     }
   }
 
+  /** Boots an instance on `volume`; Replicated starts the app by itself (the seeds: "if CircleCI doesn't launch automatically"). */
+  private launch(volume: Volume, what: string): string {
+    const ip = this.scenario.recovery!.reassignPrivateIp ? NEW_IP : OLD_IP;
+    // A clean install is configured with its own address; a restored volume still names the old one.
+    if (volume.records.size === 0 && volume.nomad.allocs.size === 0) {
+      volume.replicatedIp = ip;
+      volume.hostname = ip;
+    }
+    this.machine = { volume, primaryIp: ip, secondaryIp: undefined, appRunning: true };
+    this.usedCpuMilli = 0;
+    for (const status of volume.records.values()) if (status === 'queued' || status === 'running') this.stuckFromSnapshot++;
+    // Every allocation in a restored /opt/nomad is stale: the builders that ran them lost them at the disaster.
+    for (const id of [...volume.nomad.allocs.keys()]) {
+      volume.nomad.allocs.set(id, false);
+      this.usedCpuMilli += this.builds[id - 1]!.cpuMilli;
+    }
+    this.staleRestored = volume.nomad.allocs.size;
+    this.checkUp();
+    this.place();
+    return `instance launched with private IP ${ip}${ip === OLD_IP ? ' (the old one)' : ' (a new one)'}; the app starts on ${what}: ${volume.records.size} build records, ${volume.nomad.allocs.size} allocations and ${volume.nomad.pending.length} pending jobs in /opt/nomad`;
+  }
+
   /** A record is live when a builder really runs it or it waits in the Nomad server's queue. */
   private isLive(m: Machine, id: number): boolean {
     return m.volume.nomad.allocs.get(id) === true || m.volume.nomad.pending.includes(id);
@@ -409,16 +439,23 @@ class DrRehearsal {
       else if (status === undefined) counts.lost++;
       else counts.stuck++;
     }
+    // The first new build whose success the restored installation still records (not one moved aside by a restore).
+    let first: DrBuild | undefined;
+    for (const b of this.builds) if (b.afterDisaster && b.succeededAtMs !== undefined && m?.volume.records.get(b.id) === 'succeeded' && (first === undefined || b.succeededAtMs < first.succeededAtMs!)) first = b;
+    const firstNewSuccessAtMs = first?.succeededAtMs ?? null;
+    const timeline = [...this.timeline];
+    if (first) timeline.push({ at_ms: first.succeededAtMs!, event: `first build triggered after the disaster succeeded and recorded (build ${first.id})` });
+    timeline.sort((a, b) => a.at_ms - b.at_ms);
     const staleAtEnd = m ? [...m.volume.nomad.allocs.values()].filter((real) => !real).length : 0;
     const d = this.disasterAtMs;
     return {
       builds: counts,
       queueTimeMs: this.queueTimes.percentiles(),
       webhooksDropped: this.webhooksDropped,
-      rtoMs: d !== null && this.firstNewSuccessAtMs !== null && this.servicesUpAtMs !== null ? Math.max(this.firstNewSuccessAtMs, this.servicesUpAtMs) - d : null,
+      rtoMs: d !== null && firstNewSuccessAtMs !== null && this.servicesUpAtMs !== null ? Math.max(firstNewSuccessAtMs, this.servicesUpAtMs) - d : null,
       rpoMs: d !== null && this.snapshot ? d - this.snapshot.atMs : null,
       servicesUpAtMs: this.servicesUpAtMs,
-      firstNewSuccessAtMs: this.firstNewSuccessAtMs,
+      firstNewSuccessAtMs,
       backupsTaken: this.backupsTaken,
       restoredFromMs: this.image && this.snapshot ? this.snapshot.atMs : null,
       recordsWrittenAfterBackup: this.recordsWrittenAfterBackup,
@@ -429,7 +466,7 @@ class DrRehearsal {
       buildersReachAtEnd: this.buildersReach(),
       hostnameMatchesAtEnd: this.hostnameMatches(),
       runbook: this.steps.map((s) => (s.status === 'skipped' ? { ...s, consequence: this.skippedConsequence(s.does) } : s)),
-      timeline: this.timeline,
+      timeline,
       endedAtMs: this.sim.nowMs,
       events: this.sim.eventsFired,
     };
@@ -440,6 +477,8 @@ class DrRehearsal {
     const m = this.machine;
     switch (does) {
       case 'register_image':
+      case 'download_backup':
+      case 'restore_tarball':
       case 'launch_instance':
         return m ? 'none observed' : `no Services machine came back: ${this.webhooksDropped} webhooks dropped, nothing recovered`;
       case 'reassign_private_ip':

@@ -9,7 +9,9 @@ import type { DurationSpec } from '../workload/types.ts';
  */
 export const DR_MECHANICS = [
   'register_image',
+  'download_backup',
   'launch_instance',
+  'restore_tarball',
   'reassign_private_ip',
   'stop_app',
   'check_hostname',
