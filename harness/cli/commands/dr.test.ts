@@ -54,6 +54,10 @@ describe('twin dr', () => {
     const s = capture();
     expect(await main(['dr', skip, '--out', join(dir, 'skip')], s.io)).toBe(2);
     expect(s.stderr).toContain('recovery.skip[0]: runbook restore-from-ebs has no step `wipe_nomad`');
+    writeFileSync(skip, readFileSync(SCENARIO, 'utf8').replace('skip: []', 'skip: [stop_app], order: [launch_image]'));
+    const o = capture();
+    expect(await main(['dr', skip, '--out', join(dir, 'skip')], o.io)).toBe(2);
+    expect(o.stderr).toContain('recovery.order[0]: runbook restore-from-ebs has no step `launch_image`');
     const faults = join(dir, 'faults.yaml');
     writeFileSync(faults, readFileSync(SCENARIO, 'utf8').replace('backups:', 'faults: [{ at: 1h, action: kill, target: rabbitmq }]\nbackups:'));
     const f = capture();

@@ -69,7 +69,14 @@ export function checkDrSections(s: SettledScenario, load: (name: string) => Runb
     throw e;
   }
   const names = runbook.steps.map((x) => x.name);
-  const unknown = recovery.skip.map((n, i) => ({ n, i })).filter(({ n }) => !names.includes(n));
-  if (unknown.length > 0) throw new ScenarioError(unknown.map(({ n, i }) => issue(`recovery.skip[${i}]`, `runbook ${runbook.name} has no step \`${n}\``, `its steps: ${names.join(', ')}`)));
+  const unknown = [
+    ...recovery.skip.map((n, i) => ({ n, field: `recovery.skip[${i}]` })),
+    ...recovery.order.map((n, i) => ({ n, field: `recovery.order[${i}]` })),
+  ].filter(({ n }) => !names.includes(n));
+  if (unknown.length > 0) throw new ScenarioError(unknown.map(({ n, field }) => issue(field, `runbook ${runbook.name} has no step \`${n}\``, `its steps: ${names.join(', ')}`)));
+  const both = recovery.order.findIndex((n) => recovery.skip.includes(n));
+  if (both !== -1) throw new ScenarioError([issue(`recovery.order[${both}]`, `\`${recovery.order[both]}\` is both skipped and ordered`, 'remove it from recovery.skip or from recovery.order')]);
+  const repeated = recovery.order.findIndex((n, i) => recovery.order.indexOf(n) !== i);
+  if (repeated !== -1) throw new ScenarioError([issue(`recovery.order[${repeated}]`, `\`${recovery.order[repeated]}\` is ordered twice`, 'each step runs once')]);
   return runbook;
 }

@@ -89,6 +89,16 @@ describe('DR rehearsal', () => {
     expect(same.runbook.find((s) => s.step === 'update_replicated_ips')!.consequence).toMatch(/^none/);
   });
 
+  it('a step run before one it requires is out_of_order, and its consequence follows: the wipe before stop_app does nothing', () => {
+    const r = runDrRehearsal(scenario('{ runbook: restore-from-ebs, after: 5m, order: [register_image, launch_instance, wipe_nomad_state, stop_app] }'), runbook);
+    const wipe = r.runbook.find((x) => x.step === 'wipe_nomad_state')!;
+    expect(wipe.status).toBe('out_of_order');
+    expect(wipe.consequence).toMatch(/^no effect.*\(ran before stop_app\)$/);
+    expect(r.runbook.map((x) => x.step).slice(0, 4)).toEqual(['register_image', 'launch_instance', 'wipe_nomad_state', 'stop_app']);
+    expect(r.runbook.filter((x) => x.status === 'out_of_order').map((x) => x.step)).toEqual(['wipe_nomad_state']);
+    expect(r.dr.stale_allocations_at_end).toBeGreaterThan(0);
+  });
+
   it('a tarball restore: no /opt/nomad in the backup, and what the clean install recorded before circleci-restore is moved aside', () => {
     const tarballs = loadRunbook('restore-from-tarball');
     const s = scenario('{ runbook: restore-from-tarball, after: 5m }');
