@@ -185,10 +185,10 @@ export const COMMAND_HELP: Record<Command, CommandHelp> = {
     examples: ['twin down'],
   },
   dr: {
-    usage: 'twin dr <scenario.yaml> [options]',
-    summary: 'disaster-recovery rehearsal (not available yet)',
-    description: 'Not available yet in this version of the twin: see README.md, "Status".',
-    examples: ['twin dr my-dr-rehearsal.yaml'],
+    usage: 'twin dr <scenario.yaml> [--seed N] [--out DIR] [--mode sim]',
+    summary: 'disaster-recovery rehearsal: backups, the disaster, the runbook; RTO and RPO',
+    description: 'Runs the scenario\'s backups, disaster and recovery runbook (fixtures/runbooks/) in the simulation, beside its baseline without the disaster, and writes dr-report.json (the report\'s fields plus rto_ms, rpo_ms, webhooks_dropped, runbook), report.md and junit.xml. --mode live is not available yet (exit 2).',
+    examples: ['twin dr scenarios/dr/ebs-snapshot-restore.yaml', 'twin dr scenarios/dr/restore-skips-nomad-wipe.yaml --out reports/dr --seed 7'],
   },
   tune: {
     usage: 'twin tune <scenario.yaml> --sweep key=v1,v2 [options]',

@@ -104,7 +104,10 @@ async function dispatch(args: ParsedArgs, out: (s: string) => void, io: CliIo): 
       out(JSON.stringify(scenarioJsonSchema(), null, 2));
       return EXIT.pass;
     }
-    case 'dr':
+    case 'dr': {
+      const { drCommand } = await import('./commands/dr.ts');
+      return await drCommand(args, io);
+    }
     case 'tune':
       throw new CliError('not available yet in this version of the twin', 'see README.md, "Status", for what each command does today');
   }
@@ -185,6 +188,8 @@ async function validateCommand(args: ParsedArgs, out: (s: string) => void, io: C
   for (const file of args.files) {
     try {
       const s = loadScenarioFile(file);
+      // A disaster-recovery scenario is checked as `twin dr` checks it (its sections, the runbook, the skipped steps).
+      if (s.backups !== undefined || s.disaster !== undefined || s.recovery !== undefined) (await import('./commands/dr.ts')).checkDrSections(s);
       out(args.json ? JSON.stringify({ file, valid: true, name: s.name }) : `ok ${file} (${s.name})`);
     } catch (e) {
       if (!(e instanceof ScenarioError)) throw e;

@@ -47,7 +47,7 @@ const HOSTILE: Record<string, { text: string; says: string }> = {
   'fractional-ms.yaml': { text: body('{ kind: poisson, rate_per_hour: 1 }').replace('duration: 1h', 'duration: 1.5'), says: 'not a whole number of milliseconds' },
   'expect-wrong-type.yaml': { text: body('{ kind: poisson, rate_per_hour: 1 }', 'expect:\n  - { metric: builds.lost, equals: lots }\n'), says: 'is a number' },
   'long-value.yaml': { text: `${GOOD}description: ${'d'.repeat(100_000)}\n`, says: LIMITS.stringChars.name },
-  'disaster.yaml': { text: `${GOOD}disaster: { at: 10m, kind: services_machine_terminated }\n`, says: '`twin dr`' },
+  'disaster.yaml': { text: `${GOOD}disaster: { at: 10m, kind: services_machine_terminated }\n`, says: 'a DR rehearsal needs `backups`' },
   'autoscaling.yaml': { text: `${GOOD}autoscaling: { min: 1, max: 4 }\n`, says: '`twin tune`' },
   'cost.yaml': { text: `${GOOD}cost: { developer_hour_usd: 200 }\n`, says: '`twin tune`' },
   'trace-escape.yaml': { text: body('{ kind: trace, file: ../../../../etc/passwd }'), says: 'outside the scenario file\'s folder' },

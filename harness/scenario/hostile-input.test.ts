@@ -31,7 +31,7 @@ const ctx = fixtureContext((p) => {
   const t = TRACES[p];
   if (t === undefined) throw new Error('no such file');
   return t;
-});
+}, 'run');
 
 const MAX_PARSE_MS = 2_000;
 

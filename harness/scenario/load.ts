@@ -23,7 +23,7 @@ export function profileResourceClasses(profile: Profile): SettledResourceClass[]
 }
 
 /** A scenario context backed by the fixtures on disk. */
-export function fixtureContext(readFile?: (path: string) => string): ScenarioContext {
+export function fixtureContext(readFile?: (path: string) => string, command?: 'run' | 'dr'): ScenarioContext {
   const profile = (v: string) => loadProfile(v);
   return {
     resolveContainer: (v, name) => findContainer(profile(v), name)?.name,
@@ -31,6 +31,7 @@ export function fixtureContext(readFile?: (path: string) => string): ScenarioCon
     resourceClasses: (v) => profileResourceClasses(profile(v)),
     defaultResourceClass: (v) => profile(v).resource_classes.default.name,
     faultSupport,
+    ...(command ? { command } : {}),
     ...(readFile ? { readFile } : {}),
   };
 }
@@ -114,7 +115,7 @@ export function readTraceBeside(scenarioFile: string, relativePath: string): str
 }
 
 /** Reads, validates and settles a scenario file; `seed` overrides the file's seed. Throws ScenarioError. */
-export function loadScenarioFile(file: string, overrides: { seed?: number | undefined; mode?: 'sim' | 'live' | undefined } = {}): SettledScenario {
+export function loadScenarioFile(file: string, overrides: { seed?: number | undefined; mode?: 'sim' | 'live' | undefined; command?: 'run' | 'dr' } = {}): SettledScenario {
   let text: string;
   try {
     text = readBoundedFile(file, LIMITS.scenarioFileBytes);
@@ -122,7 +123,7 @@ export function loadScenarioFile(file: string, overrides: { seed?: number | unde
     if (!(e instanceof InputFileError)) throw e;
     throw new ScenarioError([{ file: truncateEcho(file), line: 1, column: 1, field: '', message: e.message, hint: e.message === 'no such file' ? 'check the path (relative to the current directory)' : e.hint }]);
   }
-  const settled = parseScenario(text, file, fixtureContext((p) => readTraceBeside(file, p)));
+  const settled = parseScenario(text, file, fixtureContext((p) => readTraceBeside(file, p), overrides.command));
   if (overrides.seed !== undefined) settled.seed = overrides.seed;
   if (overrides.mode !== undefined) settled.mode = overrides.mode;
   return settled;

@@ -146,3 +146,30 @@ function listKeys(keys: readonly string[]): string {
 function article(word: string): string {
   return /^[aeiou]/.test(word) ? 'an' : 'a';
 }
+
+/**
+ * Paths only `twin dr`'s report has (`dr-report.json`): the DR measures and each runbook step (any index stands
+ * for all, as in `faults.0.at_ms`). `twin run` does not know them; `twin dr` accepts them beside the report's.
+ */
+export const DR_REPORT_PATHS: readonly string[] = [
+  'rto_ms',
+  'rpo_ms',
+  'webhooks_dropped',
+  'runbook.0.step',
+  'runbook.0.status',
+  'runbook.0.consequence',
+  'runbook.0.started_at_ms',
+  'runbook.0.duration_ms',
+  'dr.target_rto_ms',
+  'dr.meets_target',
+  'dr.backups_taken',
+  'dr.restored_from_ms',
+  'dr.records_written_after_backup',
+  'dr.stuck_from_snapshot',
+  'dr.stale_allocations_restored',
+  'dr.stale_allocations_at_end',
+  'dr.builders_reach_services',
+  'dr.hostname_matches',
+  'dr.services_up_ms',
+  'dr.skipped_steps',
+];

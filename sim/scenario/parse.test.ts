@@ -159,9 +159,6 @@ describe('parseScenario', () => {
 
   it('refuses every section no command runs yet, at its key, naming the command that will', () => {
     const sections: [string, string, string][] = [
-      ['backups: { strategy: tarball, every: 1h }', 'backups', '`twin dr`'],
-      ['disaster: { at: 10m, kind: az_outage }', 'disaster', '`twin dr`'],
-      ['recovery: { runbook: restore-from-ebs }', 'recovery', '`twin dr`'],
       ['autoscaling: { min: 1, max: 2 }', 'autoscaling', '`twin tune`'],
       ['cost: { developer_hour_usd: 100 }', 'cost', '`twin tune`'],
       ['topology: { scheduler: spread }', 'topology.scheduler', '`twin tune`'],

@@ -10,7 +10,7 @@ import type { SettledResourceClass, SettledScenario } from './settled.ts';
 import { settle } from './settle.ts';
 import { didYouMean, suggest } from '../util/suggest.ts';
 import { formatDurationMs, parseDurationMs } from '../util/duration.ts';
-import { reportPaths, isDurationMetric, getPath, normalizePath } from '../report/paths.ts';
+import { reportPaths, isDurationMetric, getPath, normalizePath, DR_REPORT_PATHS } from '../report/paths.ts';
 import { SELF_REFERENTIAL } from '../report/expectations.ts';
 import { sampleReport } from '../report/sample.ts';
 import { parseTrace, TraceParseError } from '../models/workload/trace-file.ts';
@@ -67,6 +67,12 @@ export interface ScenarioContext {
    * Throws an Error whose message says why it cannot (never the file's contents), with an optional `hint`.
    */
   readFile?(relativePath: string): string;
+  /**
+   * The command the scenario is read for: `dr` also knows `dr-report.json`'s paths in `expect`
+   * (`rto_ms`, `rpo_ms`, `runbook.N.status`, ...); `run` refuses `backups`, `disaster` and `recovery` (they are
+   * `twin dr`'s). Unset (`twin validate`): a scenario with `disaster` or `recovery` is read as `dr` would.
+   */
+  command?: 'run' | 'dr';
 }
 
 type PathSeg = string | number;
@@ -125,13 +131,11 @@ export function parseScenario(text: string, file: string, ctx: ScenarioContext):
 
 /**
  * Sections and keys the schema knows (DESIGN.md names them) but no command runs yet: accepting them would let
- * a scenario validate and then change nothing. THE ONE PLACE the disaster-recovery (`twin dr`) and tuning
- * (`twin tune`) work lifts: delete a key's entry here once a command acts on it.
+ * a scenario validate and then change nothing. THE ONE PLACE the tuning (`twin tune`) work lifts: delete a key's
+ * entry here once a command acts on it. (`backups`, `disaster` and `recovery` are run by `twin dr`; `twin run`
+ * refuses them below, pointing to it.)
  */
 const NOT_YET_RUN: readonly { path: readonly PathSeg[]; message: string; hint: string }[] = [
-  { path: ['backups'], message: '`backups` is run by `twin dr`, which is not available yet', hint: 'remove the section; `twin run` would ignore it' },
-  { path: ['disaster'], message: '`disaster` is run by `twin dr`, which is not available yet', hint: 'remove the section, or model the failure with `faults` (e.g. terminate_instance of services_machine)' },
-  { path: ['recovery'], message: '`recovery` is run by `twin dr`, which is not available yet', hint: 'remove the section; `twin run` would ignore it' },
   { path: ['autoscaling'], message: '`autoscaling` and `cost` belong to `twin tune`, which is not available yet', hint: 'remove the section; size the fleet with topology.nomad_clients.count' },
   { path: ['cost'], message: '`autoscaling` and `cost` belong to `twin tune`, which is not available yet', hint: 'remove the section; `twin run` reports queue times, not costs' },
   { path: ['topology', 'scheduler'], message: '`scheduler` belongs to `twin tune`, which is not available yet', hint: 'remove it: the simulation always bin-packs, as Nomad does by default' },
@@ -488,7 +492,14 @@ function semanticIssues(raw: RawScenario, ctx: ScenarioContext, at: Locator): Sc
   }
 
   // Expectations: the metric must be a path of the report; duration bounds only for *_ms metrics.
-  const paths = knownReportPaths();
+  // A DR scenario (read by `twin dr`, or carrying `disaster`/`recovery`) may also name dr-report.json's paths.
+  const isDr = ctx.command === 'dr' || (ctx.command !== 'run' && (raw.disaster !== undefined || raw.recovery !== undefined));
+  if (ctx.command === 'run') {
+    for (const key of ['backups', 'disaster', 'recovery'] as const) {
+      if (raw[key] !== undefined) issues.push(at.issue([key], `\`${key}\` belongs to a disaster-recovery rehearsal, which \`twin run\` does not run`, `run it with \`twin dr ${at.file}\``));
+    }
+  }
+  const paths = isDr ? [...knownReportPaths(), ...DR_REPORT_PATHS] : knownReportPaths();
   (raw.expect ?? []).forEach((e, i) => {
     // Any element of a list stands for all of them: `faults.2.target` is known if `faults.0.target` is.
     const asFirst = e.metric.replace(/\[(\d+)\]/g, '.$1').replace(/\.\d+(?=\.|$)/g, '.0');

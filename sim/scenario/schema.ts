@@ -206,6 +206,7 @@ const Recovery = z.strictObject({
   runbook: z.string(),
   after: Duration.optional(),
   skip: z.array(z.string()).optional(),
+  order: z.array(z.string()).optional().describe('The order the operator runs the runbook\'s steps in (unlisted steps follow in the runbook\'s order); a step run before a step it requires is out_of_order.'),
   reassign_private_ip: z.boolean().optional(),
 });
 const Autoscaling = z.strictObject({

@@ -166,6 +166,7 @@ export function settle(raw: RawScenario, opts: { file: string; ctx: ScenarioCont
       runbook: raw.recovery.runbook,
       afterMs: raw.recovery.after === undefined ? DEFAULTS.recoveryAfterMs : ms(raw.recovery.after),
       skip: raw.recovery.skip ?? [],
+      order: raw.recovery.order ?? [],
       reassignPrivateIp: raw.recovery.reassign_private_ip ?? false,
     };
   }

@@ -50,7 +50,7 @@ export interface SettledScenario {
   expect: SettledExpectation[];
   backups?: { strategy: 'ebs_snapshot' | 'tarball'; everyMs: number };
   disaster?: { atMs: number; kind: string };
-  recovery?: { runbook: string; afterMs: number; skip: string[]; reassignPrivateIp: boolean };
+  recovery?: { runbook: string; afterMs: number; skip: string[]; order: string[]; reassignPrivateIp: boolean };
   autoscaling?: {
     min: number;
     max: number;

@@ -37,7 +37,7 @@ export async function exploreCommand(args: ExploreArgs, io: CommandIo): Promise<
   const err = (s: string) => io.stderr.write(s.endsWith('\n') ? s : `${s}\n`);
   const [file, ...extra] = args.files;
   if (file === undefined || extra.length > 0) throw new CliError('`twin explore` takes exactly one scenario file', 'for example: twin explore scenarios/baseline.yaml --runs 1000');
-  const scenario = loadScenarioFile(file);
+  const scenario = loadScenarioFile(file, { command: 'run' });
   scenario.mode = 'sim';
   const profile = loadProfile(scenario.version);
   const runs = args.runs ?? DEFAULT_RUNS;

@@ -64,7 +64,7 @@ async function supervise(args: { scenario?: string; supervise?: boolean; version
   ]);
   const since = () => `+${Math.round(performance.now())}ms`;
   if (args.supervise) io.stderr.write(`twin up: ${since()} modules loaded\n`);
-  const scenario = args.scenario ? loadScenarioFile(args.scenario) : undefined;
+  const scenario = args.scenario ? loadScenarioFile(args.scenario, { command: 'run' }) : undefined;
   const version = scenario?.version ?? args.version ?? DEFAULT_VERSION;
   const profile = loadProfile(version);
   // The scenario's topology decides what else runs: `auth: ldap` adds a private OpenLDAP for federation-service,

@@ -125,7 +125,7 @@ function loadAll(files: readonly string[], args: ParsedArgs): SettledScenario[] 
   const settled: SettledScenario[] = [];
   for (const file of files) {
     try {
-      settled.push(loadScenarioFile(file, { seed: args.seed, mode: args.mode }));
+      settled.push(loadScenarioFile(file, { seed: args.seed, mode: args.mode, command: 'run' }));
     } catch (e) {
       if (e instanceof ScenarioError) issues.push(...e.issues);
       else throw e;

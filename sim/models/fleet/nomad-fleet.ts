@@ -44,6 +44,8 @@ export class NomadFleet implements NomadSubmitter {
   private readonly runs = new IdTable<TaskRun>();
   /** Builds with a job at the Nomad server, by build number (see `buildOf`). */
   private readonly builds = new IdTable<Build>();
+  /** Builds whose sibling jobs are being stopped after an allocation was lost (see `placed`). */
+  private readonly retiredBuildIds = new Set<number>();
   readonly queueTimes = new SampleSet();
   /** Run-queue entry until the first task runs steps: queue time plus the wait for a VM. */
   readonly startDelays = new SampleSet();
@@ -276,7 +278,16 @@ export class NomadFleet implements NomadSubmitter {
 
   private placed(p: Placement): void {
     const build = this.buildOf(p.jobId);
-    if (build === undefined) throw new Error(`placement for unknown job ${p.jobId}`);
+    if (build === undefined) {
+      // A container's job placed while its build was being torn down: stopping a lost build's sibling jobs one by
+      // one frees capacity, and the scheduler may place the next sibling before it is stopped in turn. Its build
+      // already has a fate, so the job is stopped now (as the later stopJob would have done).
+      if (this.retiredBuildIds.has(buildIdOfNomadJob(p.jobId))) {
+        this.apply(this.scheduler.stopJob(p.jobId));
+        return;
+      }
+      throw new Error(`placement for unknown job ${p.jobId}`);
+    }
     const container = containerIndexOfNomadJob(p.jobId);
     if (container === 0) this.capacityWaits.add(this.world.sim.nowMs - build.submittedAtMs);
     const run: TaskRun = { alloc: p, nodeId: p.nodeId, build, hasVm: false, running: false, gone: false };
@@ -376,11 +387,13 @@ export class NomadFleet implements NomadSubmitter {
     if (build.fate !== undefined) return;
     this.builds.delete(build.id);
     this.output.abandon(build);
+    this.retiredBuildIds.add(build.id);
     for (let i = 0; i < build.tasksTotal; i++) {
       // A container's job that ended may have been collected already.
       const id = build.nomadJobIdOf(i);
       if (this.scheduler.job(id) !== undefined) this.apply(this.scheduler.stopJob(id));
     }
+    this.retiredBuildIds.delete(build.id);
     if (this.retryBuild) this.retryBuild(build, reason);
     else this.fates.fail(build, reason);
   }

@@ -1,0 +1,102 @@
+import { describe, expect, it } from 'vitest';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { main } from '../main.ts';
+
+const SCENARIO = 'scenarios/dr/ebs-snapshot-restore.yaml';
+
+function capture() {
+  let stdout = '';
+  let stderr = '';
+  return {
+    io: { stdout: { write: (s: string) => (stdout += s) }, stderr: { write: (s: string) => (stderr += s) } },
+    get stdout() {
+      return stdout;
+    },
+    get stderr() {
+      return stderr;
+    },
+  };
+}
+
+describe('twin dr', () => {
+  it('writes dr-report.json, report.md and junit.xml, byte-identical for the same seed', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'twin-dr-'));
+    const c = capture();
+    expect(await main(['dr', SCENARIO, '--out', join(dir, 'a'), '-q'], c.io)).toBe(0);
+    expect(c.stdout).toMatch(/^PASS ebs-snapshot-restore: RTO /);
+    expect(await main(['dr', SCENARIO, '--out', join(dir, 'b'), '-q'], capture().io)).toBe(0);
+    for (const f of ['dr-report.json', 'report.md', 'junit.xml']) expect(readFileSync(join(dir, 'b', f), 'utf8'), f).toBe(readFileSync(join(dir, 'a', f), 'utf8'));
+    const r = JSON.parse(readFileSync(join(dir, 'a', 'dr-report.json'), 'utf8'));
+    expect(Object.keys(r)).toEqual(expect.arrayContaining(['scenario', 'builds', 'queue_time_ms', 'data_loss', 'faults', 'observed_severity', 'expectations', 'replay', 'rto_ms', 'rpo_ms', 'webhooks_dropped', 'runbook']));
+    expect(r.runbook[0]).toEqual(expect.objectContaining({ step: 'register_image', status: 'done' }));
+    expect(readFileSync(join(dir, 'a', 'report.md'), 'utf8')).toContain("the seeds' fail-over target");
+  });
+
+  it('exits 1 when an expectation fails, with the replay command', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'twin-dr-'));
+    const file = join(dir, 'tight.yaml');
+    writeFileSync(file, readFileSync(SCENARIO, 'utf8').replace('{ metric: rto_ms, max: 30m }', '{ metric: rto_ms, max: 1m }'));
+    const c = capture();
+    expect(await main(['dr', file, '--out', join(dir, 'out'), '-q'], c.io)).toBe(1);
+    expect(c.stdout).toContain('✗ rto_ms max 60000');
+    expect(c.stdout).toContain(`Rerun: twin dr ${file} --seed 13`);
+  });
+
+  it('refuses --mode live, an unknown skipped step and a scenario without DR sections with exit 2, writing nothing', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'twin-dr-'));
+    const live = capture();
+    expect(await main(['dr', SCENARIO, '--mode', 'live', '--out', join(dir, 'live')], live.io)).toBe(2);
+    expect(live.stderr).toContain('hint:');
+    const skip = join(dir, 'skip.yaml');
+    writeFileSync(skip, readFileSync(SCENARIO, 'utf8').replace('skip: []', 'skip: [wipe_nomad]'));
+    const s = capture();
+    expect(await main(['dr', skip, '--out', join(dir, 'skip')], s.io)).toBe(2);
+    expect(s.stderr).toContain('recovery.skip[0]: runbook restore-from-ebs has no step `wipe_nomad`');
+    writeFileSync(skip, readFileSync(SCENARIO, 'utf8').replace('skip: []', 'skip: [stop_app], order: [launch_image]'));
+    const o = capture();
+    expect(await main(['dr', skip, '--out', join(dir, 'skip')], o.io)).toBe(2);
+    expect(o.stderr).toContain('recovery.order[0]: runbook restore-from-ebs has no step `launch_image`');
+    const faults = join(dir, 'faults.yaml');
+    writeFileSync(faults, readFileSync(SCENARIO, 'utf8').replace('backups:', 'faults: [{ at: 1h, action: kill, target: rabbitmq }]\nbackups:'));
+    const f = capture();
+    expect(await main(['dr', faults, '--out', join(dir, 'faults')], f.io)).toBe(2);
+    expect(f.stderr).toContain('faults: a DR rehearsal does not apply `faults`');
+    const plain = capture();
+    expect(await main(['dr', 'scenarios/quiet-night.yaml', '--out', join(dir, 'plain')], plain.io)).toBe(2);
+    expect(plain.stderr).toContain('a DR rehearsal needs `backups`');
+    for (const d of ['live', 'skip', 'faults', 'plain']) expect(existsSync(join(dir, d))).toBe(false);
+  });
+
+  it('a DR scenario validates with its DR paths; a scenario without DR sections may not name them', async () => {
+    expect(await main(['validate', SCENARIO], capture().io)).toBe(0);
+    const dir = mkdtempSync(join(tmpdir(), 'twin-dr-'));
+    const file = join(dir, 'plain.yaml');
+    writeFileSync(file, `${readFileSync('scenarios/quiet-night.yaml', 'utf8')}  - { metric: rpo_ms, max: 1h }\n`);
+    const c = capture();
+    expect(await main(['validate', file], c.io)).toBe(2);
+    expect(c.stderr).toContain('unknown metric `rpo_ms`');
+  });
+});
+
+describe('scenarios/dr', () => {
+  it('every DR scenario passes its own expectations under twin dr', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'twin-dr-'));
+    const files = readdirSync('scenarios/dr').filter((f) => f.endsWith('.yaml'));
+    expect(files.length).toBeGreaterThanOrEqual(4);
+    for (const f of files) {
+      const c = capture();
+      expect(await main(['dr', join('scenarios/dr', f), '--out', join(dir, f), '-q'], c.io), `${f}: ${c.stdout}`).toBe(0);
+    }
+  });
+});
+
+describe('twin run and DR sections', () => {
+  it('twin run refuses backups, disaster and recovery with a pointer to twin dr (exit 2)', async () => {
+    const c = capture();
+    expect(await main(['run', SCENARIO, '--out', join(mkdtempSync(join(tmpdir(), 'twin-dr-')), 'x'), '-q'], c.io)).toBe(2);
+    expect(c.stderr).toContain('`disaster` belongs to a disaster-recovery rehearsal');
+    expect(c.stderr).toContain(`hint: run it with \`twin dr ${SCENARIO}\``);
+  });
+});

@@ -1,0 +1,82 @@
+import { CliError, type ParsedArgs } from '../args.ts';
+import { writeFilesAtomically } from '../../io/write-files.ts';
+import { loadScenarioFile } from '../../scenario/load.ts';
+import { ScenarioError } from '../../../sim/scenario/parse.ts';
+import type { SettledScenario } from '../../../sim/scenario/settled.ts';
+import { loadRunbook } from '../../../fixtures/runbooks/load.ts';
+import type { Runbook } from '../../../sim/models/dr/runbook.ts';
+import { runDrRehearsal } from '../../../sim/models/dr/dr-report.ts';
+import { renderDrFiles } from '../../../reports/dr.ts';
+import { formatMs } from '../../../reports/index.ts';
+import { formatDurationMs } from '../../../sim/util/duration.ts';
+import type { CommandIo } from './conformance.ts';
+
+/** Disasters the simulation rehearses today; the others are in the scenario contract and refused with a hint. */
+const SIMULATED_DISASTERS = ['services_machine_terminated'];
+
+/**
+ * `twin dr <scenario.yaml>`: a disaster-recovery rehearsal in the simulation. Everything is checked before it
+ * runs (the scenario, its DR sections, the runbook and the steps it skips); the files are written in one step.
+ */
+export async function drCommand(args: ParsedArgs, io: CommandIo): Promise<number> {
+  if (args.files.length !== 1) throw new CliError(`twin dr takes one scenario file, got ${args.files.length}`, 'e.g. twin dr scenarios/dr/ebs-snapshot-restore.yaml');
+  if (args.mode === 'live') {
+    throw new CliError('twin dr --mode live is not available yet: the live rehearsal on the twin\'s EC2 endpoint comes later', 'run it in the simulation: drop --mode live (or set mode: sim)');
+  }
+  const scenario = loadScenarioFile(args.files[0]!, { seed: args.seed, mode: args.mode, command: 'dr' });
+  if (scenario.mode === 'live') throw new CliError(`${scenario.file}: mode: live is not available for twin dr yet`, 'pass --mode sim or remove `mode: live`');
+  const runbook = checkDrSections(scenario);
+  io.stderr.write(`twin: dr ${scenario.name}: seed ${scenario.seed}, ${formatDurationMs(scenario.durationMs)} of virtual time, runbook ${runbook.name} (${runbook.steps.length} steps)\n`);
+  const report = runDrRehearsal(scenario, runbook);
+  const outDir = args.out ?? 'reports/out';
+  writeFilesAtomically(outDir, renderDrFiles(report));
+  const b = report.builds;
+  const lines = [
+    `${report.passed ? 'PASS' : 'FAIL'} ${report.scenario}: RTO ${report.rto_ms === null ? 'never (not recovered)' : formatMs(report.rto_ms)} (target ${formatMs(report.dr.target_rto_ms)}), RPO ${report.rpo_ms === null ? 'none' : formatMs(report.rpo_ms)}; ` +
+      `${b.triggered} builds (${b.succeeded} succeeded, ${b.failed} failed, ${b.lost} lost, ${b.stuck} stuck), ${report.webhooks_dropped} webhooks dropped; ` +
+      `runbook ${report.runbook.filter((s) => s.status === 'done').length} done, ${report.dr.skipped_steps} skipped → ${outDir}/dr-report.json`,
+  ];
+  for (const s of report.runbook.filter((x) => x.status !== 'done')) lines.push(`  ${s.status} ${s.step}: ${s.consequence}`);
+  for (const e of report.expectations.filter((x) => !x.passed)) lines.push(`  ✗ ${e.metric} ${e.op} ${String(e.expected)}: got ${String(e.actual)}${e.error ? ` (${e.error})` : ''}`);
+  if (!report.passed) lines.push(`  Rerun: ${report.replay}`);
+  io.stdout.write(`${lines.join('\n')}\n`);
+  return report.passed ? 0 : 1;
+}
+
+/** The DR sections a rehearsal needs, and the runbook they name with the steps they skip; located errors otherwise. */
+export function checkDrSections(s: SettledScenario, load: (name: string) => Runbook = loadRunbook): Runbook {
+  const issue = (field: string, message: string, hint: string) => ({ file: s.file, line: 1, column: 1, field, message, hint });
+  const missing = (['backups', 'disaster', 'recovery'] as const).filter((k) => s[k] === undefined);
+  if (missing.length > 0) {
+    throw new ScenarioError(missing.map((k) => issue(k, `a DR rehearsal needs \`${k}\``, 'e.g. backups: { strategy: ebs_snapshot, every: 1h }, disaster: { at: 3h, kind: services_machine_terminated }, recovery: { runbook: restore-from-ebs, after: 5m }')));
+  }
+  const { backups, disaster, recovery } = s as Required<Pick<SettledScenario, 'backups' | 'disaster' | 'recovery'>>;
+  const issues = [];
+  if (!SIMULATED_DISASTERS.includes(disaster.kind)) issues.push(issue('disaster.kind', `\`${disaster.kind}\` is not rehearsed by the simulation yet`, `simulated today: ${SIMULATED_DISASTERS.join(', ')}`));
+  if (backups.everyMs <= 0) issues.push(issue('backups.every', 'the backup interval must be positive', 'e.g. every: 1h'));
+  else if (backups.everyMs >= disaster.atMs) issues.push(issue('backups.every', `no backup is taken before the disaster at ${formatDurationMs(disaster.atMs)} (the first is due at ${formatDurationMs(backups.everyMs)})`, 'shorten backups.every or move disaster.at later'));
+  // The rehearsal models webhooks, builds, Nomad and the Services machine's volume; what it would silently ignore is refused.
+  if (s.faults.length > 0) issues.push(issue('faults', 'a DR rehearsal does not apply `faults` (the disaster is its fault)', 'run the faults with `twin run` in a scenario of their own'));
+  if (s.workload.scheduled.length > 0) issues.push(issue('workload.scheduled', 'a DR rehearsal does not run scheduled workflows yet', 'use push arrivals only'));
+  if (s.autoscaling !== undefined) issues.push(issue('autoscaling', 'a DR rehearsal keeps the fleet fixed: autoscaling is not modelled there yet', 'remove `autoscaling`'));
+  if (disaster.atMs >= s.durationMs) issues.push(issue('disaster.at', `the disaster at ${formatDurationMs(disaster.atMs)} is not before the end of the workload (${formatDurationMs(s.durationMs)})`, 'move it earlier or lengthen duration'));
+  if (issues.length > 0) throw new ScenarioError(issues);
+  let runbook: Runbook;
+  try {
+    runbook = load(recovery.runbook);
+  } catch (e) {
+    if (e instanceof ScenarioError) throw new ScenarioError(e.issues.map((i) => ({ ...i, message: `${i.message} (named by ${s.file} recovery.runbook)` })));
+    throw e;
+  }
+  const names = runbook.steps.map((x) => x.name);
+  const unknown = [
+    ...recovery.skip.map((n, i) => ({ n, field: `recovery.skip[${i}]` })),
+    ...recovery.order.map((n, i) => ({ n, field: `recovery.order[${i}]` })),
+  ].filter(({ n }) => !names.includes(n));
+  if (unknown.length > 0) throw new ScenarioError(unknown.map(({ n, field }) => issue(field, `runbook ${runbook.name} has no step \`${n}\``, `its steps: ${names.join(', ')}`)));
+  const both = recovery.order.findIndex((n) => recovery.skip.includes(n));
+  if (both !== -1) throw new ScenarioError([issue(`recovery.order[${both}]`, `\`${recovery.order[both]}\` is both skipped and ordered`, 'remove it from recovery.skip or from recovery.order')]);
+  const repeated = recovery.order.findIndex((n, i) => recovery.order.indexOf(n) !== i);
+  if (repeated !== -1) throw new ScenarioError([issue(`recovery.order[${repeated}]`, `\`${recovery.order[repeated]}\` is ordered twice`, 'each step runs once')]);
+  return runbook;
+}

@@ -1,0 +1,129 @@
+import { evaluateExpectations } from '../../report/expectations.ts';
+import type { BuildCounts, ExpectationResult, ObservedSeverity, Percentiles } from '../../report/types.ts';
+import type { SettledScenario } from '../../scenario/settled.ts';
+import type { Runbook } from './runbook.ts';
+import { rehearse, type DrOutcome, type DrStepResult } from './dr-rehearsal.ts';
+
+/** `dr-report.json`: the report's contract fields, plus `rto_ms`, `rpo_ms`, `webhooks_dropped` and `runbook`. */
+export interface DrReport {
+  scenario: string;
+  description?: string;
+  version: string;
+  mode: 'sim';
+  seed: number;
+  passed: boolean;
+  builds: BuildCounts;
+  queue_time_ms: Percentiles;
+  data_loss: { step_output: number; artifacts: number; test_results: number; audit_events: number; live_step_output: number; build_records: number; workflow_records: number };
+  faults: { at_ms: number; action: string; target: string; observed_severity: ObservedSeverity }[];
+  observed_severity: ObservedSeverity;
+  severity_because: string[];
+  expectations: ExpectationResult[];
+  replay: string;
+  rto_ms: number | null;
+  rpo_ms: number | null;
+  webhooks_dropped: number;
+  runbook: { step: string; status: DrStepResult['status']; consequence: string; started_at_ms: number; duration_ms: number }[];
+  dr: {
+    disaster: { at_ms: number; kind: string };
+    recovery: { runbook: string; after_ms: number; skip: string[]; new_private_ip: boolean };
+    backups: { strategy: string; every_ms: number };
+    target_rto_ms: number;
+    /** Whether the measured RTO is within the seeds' fail-over target (15 minutes). */
+    meets_target: boolean;
+    backups_taken: number;
+    restored_from_ms: number | null;
+    records_written_after_backup: number;
+    stuck_from_snapshot: number;
+    stale_allocations_restored: number;
+    stale_allocations_at_end: number;
+    builders_reach_services: boolean;
+    hostname_matches: boolean;
+    services_up_ms: number | null;
+    skipped_steps: number;
+    timeline: { at_ms: number; event: string }[];
+  };
+  baseline: { builds: BuildCounts; queue_time_ms: Percentiles };
+  ledger: { conserved: boolean; equation: string };
+  engine: { events: number; virtual_ms: number };
+}
+
+/**
+ * Runs the rehearsal and its baseline (the same scenario and seed without the disaster) and reports both.
+ * The scenario must carry `backups`, `disaster` and `recovery` (the CLI checks it with located errors first).
+ */
+export function runDrRehearsal(scenario: SettledScenario, runbook: Runbook): DrReport {
+  const outcome = rehearse(scenario, runbook);
+  const baseline = rehearse(scenario, runbook, { withoutDisaster: true });
+  return buildDrReport(scenario, runbook, outcome, baseline);
+}
+
+export function buildDrReport(scenario: SettledScenario, runbook: Runbook, o: DrOutcome, baseline: DrOutcome): DrReport {
+  const { disaster, recovery, backups } = scenario;
+  if (!disaster || !recovery || !backups) throw new Error('a DR report needs backups, disaster and recovery');
+  const b = o.builds;
+  const { severity, because } = classifyDr(o, baseline);
+  const rto = o.rtoMs;
+  const report: DrReport = {
+    scenario: scenario.name,
+    ...(scenario.description ? { description: scenario.description } : {}),
+    version: scenario.version,
+    mode: 'sim',
+    seed: scenario.seed,
+    passed: true,
+    builds: b,
+    queue_time_ms: o.queueTimeMs,
+    // The rehearsal models build records; step output, artifacts and test results live in S3 and survive.
+    data_loss: { step_output: 0, artifacts: 0, test_results: 0, audit_events: 0, live_step_output: 0, build_records: o.recordsWrittenAfterBackup, workflow_records: 0 },
+    faults: [{ at_ms: disaster.atMs, action: 'terminate_instance', target: 'services_machine', observed_severity: severity }],
+    observed_severity: severity,
+    severity_because: because,
+    expectations: [],
+    replay: `twin dr ${scenario.file} --seed ${scenario.seed}`,
+    rto_ms: rto,
+    rpo_ms: o.rpoMs,
+    webhooks_dropped: o.webhooksDropped,
+    runbook: o.runbook.map((s) => ({ step: s.step, status: s.status, consequence: s.consequence, started_at_ms: s.started_at_ms, duration_ms: s.duration_ms })),
+    dr: {
+      disaster: { at_ms: disaster.atMs, kind: disaster.kind },
+      recovery: { runbook: recovery.runbook, after_ms: recovery.afterMs, skip: recovery.skip, new_private_ip: recovery.reassignPrivateIp },
+      backups: { strategy: backups.strategy, every_ms: backups.everyMs },
+      target_rto_ms: runbook.targetRtoMs,
+      meets_target: rto !== null && rto <= runbook.targetRtoMs,
+      backups_taken: o.backupsTaken,
+      restored_from_ms: o.restoredFromMs,
+      records_written_after_backup: o.recordsWrittenAfterBackup,
+      stuck_from_snapshot: o.stuckFromSnapshot,
+      stale_allocations_restored: o.staleAllocationsRestored,
+      stale_allocations_at_end: o.staleAllocationsAtEnd,
+      builders_reach_services: o.buildersReachAtEnd,
+      hostname_matches: o.hostnameMatchesAtEnd,
+      services_up_ms: o.servicesUpAtMs === null ? null : o.servicesUpAtMs - disaster.atMs,
+      skipped_steps: o.runbook.filter((s) => s.status === 'skipped').length,
+      timeline: o.timeline,
+    },
+    baseline: { builds: baseline.builds, queue_time_ms: baseline.queueTimeMs },
+    ledger: {
+      conserved: b.succeeded + b.failed + b.lost + b.stuck === b.triggered,
+      equation: `${b.succeeded} succeeded + ${b.failed} failed + ${b.lost} lost + ${b.stuck} stuck = ${b.succeeded + b.failed + b.lost + b.stuck} (triggered ${b.triggered})`,
+    },
+    engine: { events: o.events, virtual_ms: o.endedAtMs },
+  };
+  report.expectations = evaluateExpectations(report, scenario.expect);
+  report.passed = report.ledger.conserved && report.expectations.every((e) => e.passed);
+  return report;
+}
+
+/** The severity rules of `severity.ts`, on what a rehearsal observes, against its baseline. */
+function classifyDr(o: DrOutcome, baseline: DrOutcome): { severity: ObservedSeverity; because: string[] } {
+  const severe: string[] = [];
+  const moderate: string[] = [];
+  if (o.recordsWrittenAfterBackup > 0) severe.push(`${o.recordsWrittenAfterBackup} build records written after the last backup were lost`);
+  if (o.builds.lost > baseline.builds.lost) severe.push(`${o.builds.lost - baseline.builds.lost} more builds lost than the baseline`);
+  if (o.builds.stuck > baseline.builds.stuck) severe.push(`${o.builds.stuck - baseline.builds.stuck} more builds stuck than the baseline`);
+  if (o.builds.failed > baseline.builds.failed) moderate.push(`${o.builds.failed - baseline.builds.failed} more builds failed than the baseline`);
+  if (o.webhooksDropped > baseline.webhooksDropped) moderate.push(`${o.webhooksDropped - baseline.webhooksDropped} webhooks dropped`);
+  if (severe.length > 0) return { severity: 'severe', because: [...severe, ...moderate] };
+  if (moderate.length > 0) return { severity: 'moderate', because: moderate };
+  return { severity: 'mild', because: [] };
+}

@@ -1,0 +1,115 @@
+import { z } from 'zod';
+import { Duration } from '../../scenario/schema.ts';
+import { parseDurationMs } from '../../util/duration.ts';
+import type { DurationSpec } from '../workload/types.ts';
+
+/**
+ * The mechanics the simulation implements, by name: a runbook step says which one it does, so a runbook is data
+ * and the consequence of doing or skipping a step comes from `dr-rehearsal.ts`, never from the runbook.
+ */
+export const DR_MECHANICS = [
+  'register_image',
+  'download_backup',
+  'launch_instance',
+  'restore_tarball',
+  'reassign_private_ip',
+  'stop_app',
+  'check_hostname',
+  'update_replicated_ips',
+  'wipe_nomad_state',
+  'start_app',
+  'cleanup_stuck_builds',
+] as const;
+export type DrMechanic = (typeof DR_MECHANICS)[number];
+
+/** Bound on a runbook's length: a runbook is read by a person; more than this is a broken file. */
+export const MAX_RUNBOOK_STEPS = 50;
+
+const SeedRef = z.strictObject({ file: z.string().min(1), section: z.string().min(1) });
+
+export const RunbookSchema = z.strictObject({
+  name: z.string().regex(/^[a-z0-9][a-z0-9-]*$/, 'lower-case letters, digits and dashes'),
+  description: z.string().min(1),
+  target_rto: Duration,
+  source: SeedRef,
+  steps: z
+    .array(
+      z.strictObject({
+        name: z.string().regex(/^[a-z][a-z0-9_]*$/, 'snake_case'),
+        seed: SeedRef,
+        duration: z.strictObject({ median: Duration, p95: Duration }),
+        does: z.enum(DR_MECHANICS),
+        requires: z.array(z.string()).optional(),
+      }),
+    )
+    .min(1)
+    .max(MAX_RUNBOOK_STEPS),
+});
+
+export type RawRunbook = z.input<typeof RunbookSchema>;
+
+export interface RunbookStep {
+  name: string;
+  seed: { file: string; section: string };
+  duration: Extract<DurationSpec, { kind: 'lognormal' }>;
+  does: DrMechanic;
+  /** Earlier steps this one needs, or preconditions in words (for the person reading it). */
+  requires: string[];
+}
+
+export interface Runbook {
+  name: string;
+  description: string;
+  targetRtoMs: number;
+  source: { file: string; section: string };
+  steps: RunbookStep[];
+}
+
+/** A problem in a runbook, at a path into it (the loader turns the path into a line and column). */
+export interface RunbookIssue {
+  path: (string | number)[];
+  message: string;
+  hint: string;
+}
+
+const toMs = (d: string | number): number => (typeof d === 'number' ? d : parseDurationMs(d));
+
+/** Validates a runbook's data: the schema, then what the schema cannot say (unique names, p95 above median). */
+export function checkRunbook(data: unknown): { runbook: Runbook; issues: [] } | { runbook: undefined; issues: RunbookIssue[] } {
+  const parsed = RunbookSchema.safeParse(data);
+  if (!parsed.success) {
+    return {
+      runbook: undefined,
+      issues: parsed.error.issues.map((i) => ({
+        path: i.path.map((p) => (typeof p === 'number' ? p : String(p))),
+        message: i.message,
+        hint: i.path.at(-1) === 'does' ? `one of: ${DR_MECHANICS.join(', ')}` : 'see fixtures/runbooks/restore-from-ebs.yaml',
+      })),
+    };
+  }
+  const raw = parsed.data;
+  const issues: RunbookIssue[] = [];
+  const seen = new Set<string>();
+  raw.steps.forEach((s, i) => {
+    if (seen.has(s.name)) issues.push({ path: ['steps', i, 'name'], message: `step \`${s.name}\` appears twice`, hint: 'step names are unique within a runbook' });
+    seen.add(s.name);
+    if (toMs(s.duration.p95) <= toMs(s.duration.median)) issues.push({ path: ['steps', i, 'duration', 'p95'], message: 'p95 must be greater than the median', hint: 'e.g. { median: 1m, p95: 3m }' });
+  });
+  if (issues.length > 0) return { runbook: undefined, issues };
+  return {
+    runbook: {
+      name: raw.name,
+      description: raw.description,
+      targetRtoMs: toMs(raw.target_rto),
+      source: raw.source,
+      steps: raw.steps.map((s) => ({
+        name: s.name,
+        seed: s.seed,
+        duration: { kind: 'lognormal', medianMs: toMs(s.duration.median), p95Ms: toMs(s.duration.p95) },
+        does: s.does,
+        requires: s.requires ?? [],
+      })),
+    },
+    issues: [],
+  };
+}
