@@ -257,6 +257,7 @@ export class Twin {
         }
       }
     }
+    fleet.sampleFragmentation();
     const usable = fleet.usableCpuMilli();
     const util = usable === 0 ? 0 : fleet.usedCpuMilli / usable;
     this.cpuUtilSum += util;

@@ -59,6 +59,8 @@ export function buildReport(twin: Twin): Report {
       mean_cpu_utilisation: round4(twin.cpuUtilisationMean),
       peak_cpu_utilisation: round4(twin.peakCpuUtilisation),
       peak_pending_jobs: twin.peakPendingJobs,
+      scheduler: s.topology.scheduler,
+      fragmentation: round4(twin.fleet.fragmentation),
     },
     vm_service: {
       instances_launched: twin.vm.launched,

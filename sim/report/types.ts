@@ -118,6 +118,10 @@ export interface Report {
     mean_cpu_utilisation: number;
     peak_cpu_utilisation: number;
     peak_pending_jobs: number;
+    /** Nomad's placement algorithm of the run: binpack or spread (simulation only). */
+    scheduler?: 'binpack' | 'spread';
+    /** Mean share (0–1, every 10 s) of the fleet's free usable CPU on partly used clients rather than empty ones (simulation only). */
+    fragmentation?: number;
   };
   vm_service: {
     instances_launched: number;

@@ -64,6 +64,10 @@ const ResourceClassDef = z.strictObject({
 const Topology = z.strictObject({
   storage: z.enum(['s3', 'fileserved']).optional().describe('Object storage: S3 (default) or fileserved on the Services machine.'),
   auth: z.enum(['github', 'ldap']).optional().describe('GitHub OAuth (default) or LDAP through federation-service.'),
+  scheduler: z
+    .enum(['binpack', 'spread'])
+    .optional()
+    .describe("Nomad's placement algorithm: binpack (default) fills the fullest clients; spread the emptiest."),
   nomad_clients: NomadClients.optional(),
   resource_classes: z
     .record(z.string().regex(/^[a-z][a-z0-9.]*$/), ResourceClassDef)

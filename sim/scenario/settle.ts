@@ -13,6 +13,7 @@ export const DEFAULTS = {
   timeScale: 60,
   storage: 's3',
   auth: 'github',
+  scheduler: 'binpack',
   nomadClients: { count: 10, cpus: 8, memoryGb: 32, bootTimeMs: 180_000 },
   diurnal: { nightShareOfPeak: 0.05, peakAt: '14:00', widthMs: 9_000_000, weekends: true },
   vmService: { preallocatedMachine: 0, preallocatedRemoteDocker: 0, maxInstances: 1000 },
@@ -113,6 +114,7 @@ export function settle(raw: RawScenario, opts: { file: string; ctx: ScenarioCont
     topology: {
       storage: raw.topology?.storage ?? DEFAULTS.storage,
       auth: raw.topology?.auth ?? DEFAULTS.auth,
+      scheduler: raw.topology?.scheduler ?? DEFAULTS.scheduler,
       nomadClients: {
         count: nc?.count ?? DEFAULTS.nomadClients.count,
         cpus: nc?.cpus ?? DEFAULTS.nomadClients.cpus,

@@ -39,6 +39,8 @@ export interface SettledScenario {
   topology: {
     storage: 's3' | 'fileserved';
     auth: 'github' | 'ldap';
+    /** Nomad's placement algorithm (rank.ts). */
+    scheduler: 'binpack' | 'spread';
     nomadClients: { count: number; cpus: number; memoryGb: number; bootTimeMs: number };
     resourceClasses: Record<string, SettledResourceClass>;
     defaultResourceClass: string;

@@ -79,7 +79,12 @@ export class NomadFleet implements NomadSubmitter {
     private readonly fates: Fates,
   ) {
     const nc = world.profile.nomad_client;
-    this.scheduler = new NomadScheduler({ rng: world.rng.fork('nomad'), reservedCpuMilli: nc.reserved_cpu * 1000, reservedMemoryMb: nc.reserved_memory_gb * 1024 });
+    this.scheduler = new NomadScheduler({
+      rng: world.rng.fork('nomad'),
+      reservedCpuMilli: nc.reserved_cpu * 1000,
+      reservedMemoryMb: nc.reserved_memory_gb * 1024,
+      algorithm: world.scenario.topology.scheduler,
+    });
     world.services.onChange('nomad_server', (_n, state) => {
       if (state === 'running') this.serverBack();
     });
@@ -240,6 +245,38 @@ export class NomadFleet implements NomadSubmitter {
       usedMemory: this.usedMemoryMb,
       availableMemory: totalMemory - n * nc.reserved_memory_gb * 1024 - this.usedMemoryMb,
     };
+  }
+
+  /**
+   * Samples fragmentation: the share of the fleet's free usable CPU that sits on partly used clients (ready,
+   * eligible, running at least one allocation) rather than on empty ones. Bin-packing keeps it low (free
+   * capacity stays in whole clients, which large jobs and scale-in need); spread drives it towards 1.
+   * Samples with no free CPU, or with no allocation anywhere (nothing to fragment), are skipped.
+   */
+  readonly sampleFragmentation = (): void => {
+    let freeOnPartial = 0;
+    let free = 0;
+    let busy = 0;
+    for (const n of this.scheduler.nodes()) {
+      if (n.status !== 'ready' || n.drain || n.eligibility !== 'eligible') continue;
+      const f = n.totalCpuMilli - Math.min(n.reservedCpuMilli, n.totalCpuMilli) - n.usedCpuMilli;
+      free += f;
+      if (n.runningAllocs > 0) {
+        busy++;
+        freeOnPartial += f;
+      }
+    }
+    if (free <= 0 || busy === 0) return;
+    this.fragmentationSum += freeOnPartial / free;
+    this.fragmentationSamples++;
+  };
+
+  private fragmentationSum = 0;
+  private fragmentationSamples = 0;
+
+  /** Mean of the fragmentation samples (0 with none). */
+  get fragmentation(): number {
+    return this.fragmentationSamples === 0 ? 0 : this.fragmentationSum / this.fragmentationSamples;
   }
 
   /** Nomad's periodic garbage collection of terminal jobs. */
