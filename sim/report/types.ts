@@ -123,6 +123,11 @@ export interface Report {
     /** Mean share (0–1, every 10 s) of the fleet's free usable CPU on partly used clients rather than empty ones (simulation only). */
     fragmentation?: number;
   };
+  /**
+   * USD per day (simulation only): Nomad clients' machine-hours following the fleet size, vm-service
+   * instance-hours, and queue time priced at cost.developer_hour_usd; the run's span scaled to 24 h.
+   */
+  cost?: { total_per_day: number; machines_per_day: number; vm_service_per_day: number; waiting_per_day: number };
   vm_service: {
     instances_launched: number;
     instances_terminated: number;

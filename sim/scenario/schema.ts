@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { parseDurationMs } from '../util/duration.ts';
+import { INSTANCE_TYPE_NAMES, instanceType } from '../models/autoscaling/instance-types.ts';
 
 /**
  * The scenario file contract of DESIGN.md, as written by users (snake_case, durations as text).
@@ -50,9 +51,24 @@ export type FaultAction = (typeof FAULT_ACTIONS)[number];
 const NomadClients = z
   .strictObject({
     count: z.number().int().min(0).max(10_000).describe('Nomad client machines in the Auto Scaling Group.'),
-    cpus: z.number().int().min(3).max(64).default(8).describe('vCPUs per client; 2 are reserved for coordination.'),
-    memory_gb: z.number().int().min(5).max(128).default(32).describe('Memory per client (GB); 4 GB are reserved.'),
+    cpus: z.number().int().min(3).max(64).optional().describe('vCPUs per client (default 8, or the instance type\'s); 2 are reserved for coordination.'),
+    memory_gb: z.number().int().min(5).max(128).optional().describe('Memory per client (GB; default 32, or the instance type\'s); 4 GB are reserved.'),
+    instance_type: z
+      .enum(INSTANCE_TYPE_NAMES as [string, ...string[]])
+      .optional()
+      .describe('An EC2 type from fixtures/instance-types.json: sets cpus, memory_gb and the hourly list price.'),
+    hour_usd: z.number().positive().max(1000).optional().describe('Hourly price of one client (default: the instance type\'s list price, or one of that size).'),
     boot_time: Duration.optional().describe('Time from launch to ready for a new client (autoscaling).'),
+  })
+  .superRefine((nc, ctx) => {
+    if (nc.instance_type === undefined) return;
+    for (const key of ['cpus', 'memory_gb'] as const) {
+      if (nc[key] !== undefined) ctx.addIssue({ code: 'custom', path: [key], message: `give either instance_type or ${key}: ${nc.instance_type} sets it` });
+    }
+    const t = instanceType(nc.instance_type);
+    if (t.vcpus < 3 || t.memory_gb < 5) {
+      ctx.addIssue({ code: 'custom', path: ['instance_type'], message: `${nc.instance_type} (${t.vcpus} vCPU, ${t.memory_gb} GB) is too small for a Nomad client after the 2 vCPU / 4 GB reservation: pick an xlarge or larger` });
+    }
   })
   .describe('The Nomad client fleet. Usable per client: cpus - 2 and memory_gb - 4 (the reservation).');
 
@@ -188,6 +204,13 @@ const Recovery = z.strictObject({
   skip: z.array(z.string()).optional(),
   reassign_private_ip: z.boolean().optional(),
 });
+const Cost = z
+  .strictObject({
+    developer_hour_usd: z.number().nonnegative().max(100_000).optional().describe('Price of one developer-hour of queue time (default 200).'),
+    vm_instance_hour_usd: z.number().nonnegative().max(1000).optional().describe("Hourly price of one vm-service instance (default: the fixture's m5.large list price)."),
+  })
+  .describe('Prices for the report\'s cost: machines, vm-service instances and developers waiting, per day.');
+
 const Autoscaling = z.strictObject({
   min: z.number().int().min(0),
   max: z.number().int().min(0),
@@ -214,6 +237,7 @@ export const ScenarioSchema = z.strictObject({
   disaster: Disaster.optional(),
   recovery: Recovery.optional(),
   autoscaling: Autoscaling.optional(),
+  cost: Cost.optional(),
 });
 
 export type RawScenario = z.input<typeof ScenarioSchema>;

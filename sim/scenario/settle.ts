@@ -4,6 +4,7 @@ import type { SettledResourceClass, SettledScenario } from './settled.ts';
 import type { ArrivalSpec, DurationSpec, JobTemplate } from '../models/workload/types.ts';
 import { parseDurationMs } from '../util/duration.ts';
 import { parseTrace } from '../models/workload/trace-file.ts';
+import { instanceType, priceForSize, VM_SERVICE_DEFAULT_TYPE } from '../models/autoscaling/instance-types.ts';
 
 /** Defaults of the scenario contract, applied once here and nowhere downstream. */
 export const DEFAULTS = {
@@ -21,6 +22,8 @@ export const DEFAULTS = {
   disk: { diskGb: 100, freeGb: 12, logMbPerHour: 20, logMbPerBuild: 3, rabbitmqLimitGb: 5 },
   autoscaling: { policy: 'none', bootTimeMs: 180_000, scaleUpAt: '07:00', scaleDownAt: '20:00' },
   recoveryAfterMs: 300_000,
+  /** DESIGN.md's example price of a developer-hour spent waiting. */
+  developerHourUsd: 200,
 } as const;
 
 function ms(d: string | number): number {
@@ -77,6 +80,23 @@ function settleArrivals(raw: RawScenario, traceText: string | undefined, traceFi
   }
 }
 
+/** The client size and price: from the instance type when named, else cpus/memory_gb and a listed type of that size. */
+function settleNomadClients(nc: NonNullable<RawScenario['topology']>['nomad_clients']): SettledScenario['topology']['nomadClients'] {
+  const type = nc?.instance_type === undefined ? undefined : instanceType(nc.instance_type);
+  const cpus = type?.vcpus ?? nc?.cpus ?? DEFAULTS.nomadClients.cpus;
+  const memoryGb = type?.memory_gb ?? nc?.memory_gb ?? DEFAULTS.nomadClients.memoryGb;
+  const listed = type === undefined ? priceForSize(cpus, memoryGb) : { hourUsd: type.hour_usd, source: nc!.instance_type! };
+  return {
+    count: nc?.count ?? DEFAULTS.nomadClients.count,
+    cpus,
+    memoryGb,
+    bootTimeMs: nc?.boot_time === undefined ? DEFAULTS.nomadClients.bootTimeMs : ms(nc.boot_time),
+    ...(nc?.instance_type === undefined ? {} : { instanceType: nc.instance_type }),
+    hourUsd: nc?.hour_usd ?? listed.hourUsd,
+    priceSource: nc?.hour_usd === undefined ? `list price of ${listed.source}` : 'nomad_clients.hour_usd',
+  };
+}
+
 /** Applies every default and resolves names: the boundary between what users write and what the model runs. */
 export function settle(raw: RawScenario, opts: { file: string; ctx: ScenarioContext; traceText?: string | undefined }): SettledScenario {
   const { ctx } = opts;
@@ -115,12 +135,7 @@ export function settle(raw: RawScenario, opts: { file: string; ctx: ScenarioCont
       storage: raw.topology?.storage ?? DEFAULTS.storage,
       auth: raw.topology?.auth ?? DEFAULTS.auth,
       scheduler: raw.topology?.scheduler ?? DEFAULTS.scheduler,
-      nomadClients: {
-        count: nc?.count ?? DEFAULTS.nomadClients.count,
-        cpus: nc?.cpus ?? DEFAULTS.nomadClients.cpus,
-        memoryGb: nc?.memory_gb ?? DEFAULTS.nomadClients.memoryGb,
-        bootTimeMs: nc?.boot_time === undefined ? DEFAULTS.nomadClients.bootTimeMs : ms(nc.boot_time),
-      },
+      nomadClients: settleNomadClients(nc),
       resourceClasses: classes,
       defaultResourceClass: defaultClass,
       vmService: {
@@ -154,6 +169,10 @@ export function settle(raw: RawScenario, opts: { file: string; ctx: ScenarioCont
       .map((f, i) => ({ f, i }))
       .sort((a, b) => a.f.atMs - b.f.atMs || a.i - b.i)
       .map(({ f }) => f),
+    cost: {
+      developerHourUsd: raw.cost?.developer_hour_usd ?? DEFAULTS.developerHourUsd,
+      vmInstanceHourUsd: raw.cost?.vm_instance_hour_usd ?? instanceType(VM_SERVICE_DEFAULT_TYPE).hour_usd,
+    },
     expect: (raw.expect ?? []).map((e) => {
       if (e.equals !== undefined) return { metric: e.metric, op: 'equals' as const, expected: e.equals };
       const op = e.max !== undefined ? ('max' as const) : ('min' as const);

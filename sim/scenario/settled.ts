@@ -41,7 +41,17 @@ export interface SettledScenario {
     auth: 'github' | 'ldap';
     /** Nomad's placement algorithm (rank.ts). */
     scheduler: 'binpack' | 'spread';
-    nomadClients: { count: number; cpus: number; memoryGb: number; bootTimeMs: number };
+    nomadClients: {
+      count: number;
+      cpus: number;
+      memoryGb: number;
+      bootTimeMs: number;
+      /** The EC2 type, when the scenario names one. */
+      instanceType?: string;
+      /** Hourly price of one client, and where it comes from (the scenario, an instance type, a size match). */
+      hourUsd: number;
+      priceSource: string;
+    };
     resourceClasses: Record<string, SettledResourceClass>;
     defaultResourceClass: string;
     vmService: { preallocatedMachine: number; preallocatedRemoteDocker: number; maxInstances: number };
@@ -53,6 +63,7 @@ export interface SettledScenario {
   backups?: { strategy: 'ebs_snapshot' | 'tarball'; everyMs: number };
   disaster?: { atMs: number; kind: string };
   recovery?: { runbook: string; afterMs: number; skip: string[]; reassignPrivateIp: boolean };
+  cost: { developerHourUsd: number; vmInstanceHourUsd: number };
   autoscaling?: {
     min: number;
     max: number;

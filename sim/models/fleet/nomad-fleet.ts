@@ -9,6 +9,7 @@ import { NomadScheduler, CPU_MHZ_PER_CORE, type Change, type Placement } from '.
 import { SampleSet } from '../../metrics/percentiles.ts';
 import { TIMINGS } from '../timings.ts';
 import { IdTable } from '../../util/id-table.ts';
+import { TimeIntegral } from '../autoscaling/cost.ts';
 
 /** One task of a build placed on a Nomad client. */
 interface TaskRun {
@@ -57,6 +58,10 @@ export class NomadFleet implements NomadSubmitter {
   private readonly terminated = new Set<string>();
   /** End-of-task reports held by a stopped agent, delivered if it comes back. */
   private readonly heldByNode = new Map<string, (() => void)[]>();
+  /** Client instances running (launched, not terminated) over time: machine-milliseconds, for the cost. */
+  readonly instanceMs = new TimeIntegral();
+  /** Queue time summed over builds (the developers' waiting, for the cost). */
+  queueTimeSumMs = 0;
   runningTasks = 0;
   peakRunningTasks = 0;
   usedCpuMilli = 0;
@@ -107,6 +112,7 @@ export class NomadFleet implements NomadSubmitter {
       const id = this.scheduler.addNode({ name: `ip-10-0-${(n >> 8) & 255}-${n & 255}`, cpuMilli: cpus * 1000, memoryMb: memoryGb * 1024, datacenter: 'us-east-1', nodeClass: this.world.profile.nomad_client.node_class });
       this.nodeIds.push(id);
     }
+    this.instanceMs.set(this.world.sim.nowMs, this.nodeIds.length - this.terminated.size);
     this.requestRetry();
   }
 
@@ -139,6 +145,7 @@ export class NomadFleet implements NomadSubmitter {
   terminate(nodeId: string): void {
     if (this.terminated.has(nodeId)) return;
     this.terminated.add(nodeId);
+    this.instanceMs.set(this.world.sim.nowMs, this.nodeIds.length - this.terminated.size);
     this.agentDown(nodeId);
     for (const run of [...this.runs.values()]) if (run.nodeId === nodeId) this.markGone(run);
   }
@@ -358,6 +365,7 @@ export class NomadFleet implements NomadSubmitter {
       build.firstTaskStartMs = sim.nowMs;
       build.stage = 'running';
       this.queueTimes.add(sim.nowMs - build.enteredRunQueueMs);
+      this.queueTimeSumMs += sim.nowMs - build.enteredRunQueueMs;
       this.audit.record('workflow.job.start');
       this.output.started(build);
     }
