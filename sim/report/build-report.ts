@@ -63,6 +63,18 @@ export function buildReport(twin: Twin): Report {
       scheduler: s.topology.scheduler,
       fragmentation: round4(twin.fleet.fragmentation),
     },
+    ...(twin.asg === undefined
+      ? {}
+      : {
+          autoscaling: {
+            launched: twin.asg.launched,
+            terminated: twin.asg.terminated,
+            actions: twin.asg.actions,
+            peak_instances: twin.asg.peakInstances,
+            final_desired: twin.asg.desired,
+            final_instances: twin.fleet.instanceIds().length + twin.fleet.booting,
+          },
+        }),
     cost: costPerDay({
       spanMs: Math.max(1, twin.sim.nowMs),
       clientMs: twin.fleet.instanceMs.valueAt(twin.sim.nowMs),

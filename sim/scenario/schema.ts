@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { parseDurationMs } from '../util/duration.ts';
 import { INSTANCE_TYPE_NAMES, instanceType } from '../models/autoscaling/instance-types.ts';
+import { parseCron } from '../models/autoscaling/cron.ts';
 
 /**
  * The scenario file contract of DESIGN.md, as written by users (snake_case, durations as text).
@@ -11,14 +12,20 @@ import { INSTANCE_TYPE_NAMES, instanceType } from '../models/autoscaling/instanc
 /** `250ms`, `90s`, `15m`, `4h`, `2d`, or compounds such as `1h10m`; a bare number means milliseconds. */
 export const DURATION_PATTERN = '^\\s*(\\d+(\\.\\d+)?\\s*(ms|s|m|h|d)\\s*)+$';
 
-function isDuration(text: string): boolean {
-  try {
-    parseDurationMs(text);
-    return true;
-  } catch {
-    return false;
-  }
+/** A predicate: whether `parse` accepts the text (does not throw). */
+function accepts(parse: (text: string) => unknown): (text: string) => boolean {
+  return (text) => {
+    try {
+      parse(text);
+      return true;
+    } catch {
+      return false;
+    }
+  };
 }
+
+const isDuration = accepts(parseDurationMs);
+const isCron = accepts(parseCron);
 
 const DURATION_HINT = 'a duration such as 250ms, 90s, 15m, 4h, 2d or 1h10m (units largest first, each once)';
 
@@ -211,15 +218,42 @@ const Cost = z
   })
   .describe('Prices for the report\'s cost: machines, vm-service instances and developers waiting, per day.');
 
-const Autoscaling = z.strictObject({
-  min: z.number().int().min(0),
-  max: z.number().int().min(0),
-  desired: z.number().int().min(0).optional(),
-  policy: z.enum(['scheduled', 'step', 'none']).optional(),
-  boot_time: Duration.optional(),
-  scale_up_at: TimeOfDay.optional(),
-  scale_down_at: TimeOfDay.optional(),
-});
+const ScheduledAction = z
+  .strictObject({
+    kind: z.literal('scheduled'),
+    cron: z.string().refine(isCron, 'a cron "minute hour * * day-of-week", e.g. "0 8 * * 1-5" (UTC; virtual time 0 is Monday 00:00)'),
+    desired: z.number().int().min(0).max(10_000).optional(),
+    min: z.number().int().min(0).max(10_000).optional(),
+    max: z.number().int().min(0).max(10_000).optional(),
+  })
+  .refine((a) => a.desired !== undefined || a.min !== undefined || a.max !== undefined, { message: 'a scheduled action sets desired, min or max' })
+  .describe('An Auto Scaling scheduled action: at each cron match, set the desired capacity (and/or min, max).');
+const StepPolicy = z
+  .strictObject({
+    kind: z.literal('step'),
+    metric: z.enum(['pending_jobs', 'available_clients']).describe('pending_jobs: Nomad jobs pending; available_clients: clients with room for one more default-class task.'),
+    below: z.number().optional(),
+    above: z.number().optional(),
+    add: z.number().int().min(-10_000).max(10_000).refine((n) => n !== 0, 'add must not be 0').describe('Clients to add (negative: remove) when the alarm fires.'),
+    period: Duration.optional().describe('Alarm period, a whole number of minutes (default 1m).'),
+    evaluation_periods: z.number().int().min(1).max(1000).optional().describe('Consecutive breaching periods before the alarm fires (default 1).'),
+    cooldown: Duration.optional().describe('No further action from this policy for this long after one (default 5m, AWS\'s).'),
+  })
+  .refine((p) => (p.below === undefined) !== (p.above === undefined), { message: 'a step policy takes exactly one of below or above' })
+  .refine((p) => p.period === undefined || (parseDurationMs(String(p.period)) > 0 && parseDurationMs(String(p.period)) % 60_000 === 0), {
+    message: 'period must be a whole number of minutes (the group is evaluated once a minute)',
+    path: ['period'],
+  })
+  .describe('A step scaling policy on a CloudWatch-style alarm.');
+const Autoscaling = z
+  .strictObject({
+    min: z.number().int().min(0).max(10_000),
+    max: z.number().int().min(0).max(10_000),
+    desired: z.number().int().min(0).max(10_000).optional().describe('Desired capacity at the start (default nomad_clients.count).'),
+    boot_time: JobDuration.optional().describe('Launch to ready: a duration or a distribution, e.g. { median: 3m, p95: 5m } (default nomad_clients.boot_time).'),
+    policies: z.array(z.union([ScheduledAction, StepPolicy])).max(100).optional(),
+  })
+  .describe('An Auto Scaling Group of Nomad clients; scale-in drains a client and terminates it once its allocations are done.');
 
 export const ScenarioSchema = z.strictObject({
   name: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]*$/, 'letters, digits, dot, dash and underscore').describe('Unique name of the scenario.'),

@@ -20,7 +20,8 @@ export const DEFAULTS = {
   vmService: { preallocatedMachine: 0, preallocatedRemoteDocker: 0, maxInstances: 1000 },
   /** The seeds give no disk sizes: a normal load (300 builds/h) fills the free space in ~8 h of logrotate downtime. */
   disk: { diskGb: 100, freeGb: 12, logMbPerHour: 20, logMbPerBuild: 3, rabbitmqLimitGb: 5 },
-  autoscaling: { policy: 'none', bootTimeMs: 180_000, scaleUpAt: '07:00', scaleDownAt: '20:00' },
+  /** CloudWatch's standard one-minute period; AWS's default cooldown of 300 s. */
+  autoscaling: { periodMs: 60_000, cooldownMs: 300_000 },
   recoveryAfterMs: 300_000,
   /** DESIGN.md's example price of a developer-hour spent waiting. */
   developerHourUsd: 200,
@@ -192,14 +193,28 @@ export function settle(raw: RawScenario, opts: { file: string; ctx: ScenarioCont
   }
   if (raw.autoscaling) {
     const a = raw.autoscaling;
+    const policies = a.policies ?? [];
     settled.autoscaling = {
       min: a.min,
       max: a.max,
       desired: a.desired ?? settled.topology.nomadClients.count,
-      policy: a.policy ?? DEFAULTS.autoscaling.policy,
-      bootTimeMs: a.boot_time === undefined ? settled.topology.nomadClients.bootTimeMs : ms(a.boot_time),
-      scaleUpAtMs: timeOfDayMs(a.scale_up_at ?? DEFAULTS.autoscaling.scaleUpAt),
-      scaleDownAtMs: timeOfDayMs(a.scale_down_at ?? DEFAULTS.autoscaling.scaleDownAt),
+      bootTime: a.boot_time === undefined ? { kind: 'fixed', ms: settled.topology.nomadClients.bootTimeMs } : settleDuration(a.boot_time),
+      scheduled: policies.flatMap((p) => (p.kind === 'scheduled' ? [{ cron: p.cron, ...(p.desired === undefined ? {} : { desired: p.desired }), ...(p.min === undefined ? {} : { min: p.min }), ...(p.max === undefined ? {} : { max: p.max }) }] : [])),
+      steps: policies.flatMap((p) =>
+        p.kind === 'step'
+          ? [
+              {
+                metric: p.metric,
+                op: p.below === undefined ? ('above' as const) : ('below' as const),
+                threshold: (p.below ?? p.above)!,
+                add: p.add,
+                periodMs: p.period === undefined ? DEFAULTS.autoscaling.periodMs : ms(p.period),
+                evaluationPeriods: p.evaluation_periods ?? 1,
+                cooldownMs: p.cooldown === undefined ? DEFAULTS.autoscaling.cooldownMs : ms(p.cooldown),
+              },
+            ]
+          : [],
+      ),
     };
   }
   return settled;

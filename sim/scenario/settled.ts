@@ -1,4 +1,4 @@
-import type { ArrivalSpec, JobTemplate, ScheduledWorkflow } from '../models/workload/types.ts';
+import type { DurationSpec, ArrivalSpec, JobTemplate, ScheduledWorkflow } from '../models/workload/types.ts';
 import type { FaultAction } from './schema.ts';
 
 /** A resource class as the twin schedules it: what the Nomad task reserves on a client. */
@@ -64,13 +64,25 @@ export interface SettledScenario {
   disaster?: { atMs: number; kind: string };
   recovery?: { runbook: string; afterMs: number; skip: string[]; reassignPrivateIp: boolean };
   cost: { developerHourUsd: number; vmInstanceHourUsd: number };
-  autoscaling?: {
-    min: number;
-    max: number;
-    desired: number;
-    policy: 'scheduled' | 'step' | 'none';
-    bootTimeMs: number;
-    scaleUpAtMs: number;
-    scaleDownAtMs: number;
-  };
+  autoscaling?: SettledAutoscaling;
+
+}
+
+export interface SettledStepPolicy {
+  metric: 'pending_jobs' | 'available_clients';
+  op: 'below' | 'above';
+  threshold: number;
+  add: number;
+  periodMs: number;
+  evaluationPeriods: number;
+  cooldownMs: number;
+}
+
+export interface SettledAutoscaling {
+  min: number;
+  max: number;
+  desired: number;
+  bootTime: DurationSpec;
+  scheduled: { cron: string; desired?: number; min?: number; max?: number }[];
+  steps: SettledStepPolicy[];
 }

@@ -71,12 +71,16 @@ describe('instance types and the report cost', () => {
     expect(report(yaml).report.cost!.vm_service_per_day).toBe(7.2);
   });
 
-  it('follows the fleet size: two clients terminated at 1 h are replaced after the 3 min boot', () => {
-    const yaml = idle('{ count: 10, instance_type: m4.2xlarge }', 'faults: [{ at: 1h, action: terminate_instance, target: nomad_client, count: 2 }]');
-    const { report: r, endMs } = report(yaml);
-    const expected = ((10 * endMs - 2 * 180_000) / HOUR) * 0.4 * ((24 * HOUR) / endMs);
-    expect(r.cost!.machines_per_day).toBe(Math.round(expected * 100) / 100);
-    expect(r.cost!.machines_per_day).toBeLessThan(96);
+  it('follows the fleet size: instances are billed from launch, replacements and scale-ups alike', () => {
+    // A terminated client is replaced at once (billed while it boots): the fleet's instance count stays 10.
+    const replaced = report(idle('{ count: 10, instance_type: m4.2xlarge }', 'faults: [{ at: 1h, action: terminate_instance, target: nomad_client, count: 2 }]'));
+    expect(replaced.report.cost!.machines_per_day).toBe(96);
+    // 2 clients, 4 more launched at 01:00 by a scheduled action: 2 × end + 4 × (end − 1 h) instance-ms.
+    const scaled = report(idle('{ count: 2, instance_type: m4.2xlarge }', 'autoscaling: { min: 2, max: 6, policies: [{ kind: scheduled, cron: "0 1 * * *", desired: 6 }] }'));
+    const end = scaled.endMs;
+    const expected = ((2 * end + 4 * (end - HOUR)) / HOUR) * 0.4 * ((24 * HOUR) / end);
+    expect(scaled.report.cost!.machines_per_day).toBe(Math.round(expected * 100) / 100);
+    expect(scaled.report.autoscaling!.launched).toBe(4);
   });
 
   it('prices the waiting linearly in developer_hour_usd', () => {

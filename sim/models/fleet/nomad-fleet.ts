@@ -112,7 +112,7 @@ export class NomadFleet implements NomadSubmitter {
       const id = this.scheduler.addNode({ name: `ip-10-0-${(n >> 8) & 255}-${n & 255}`, cpuMilli: cpus * 1000, memoryMb: memoryGb * 1024, datacenter: 'us-east-1', nodeClass: this.world.profile.nomad_client.node_class });
       this.nodeIds.push(id);
     }
-    this.instanceMs.set(this.world.sim.nowMs, this.nodeIds.length - this.terminated.size);
+    this.countInstances();
     this.requestRetry();
   }
 
@@ -145,7 +145,7 @@ export class NomadFleet implements NomadSubmitter {
   terminate(nodeId: string): void {
     if (this.terminated.has(nodeId)) return;
     this.terminated.add(nodeId);
-    this.instanceMs.set(this.world.sim.nowMs, this.nodeIds.length - this.terminated.size);
+    this.countInstances();
     this.agentDown(nodeId);
     for (const run of [...this.runs.values()]) if (run.nodeId === nodeId) this.markGone(run);
   }
@@ -184,8 +184,49 @@ export class NomadFleet implements NomadSubmitter {
 
   /** The Auto Scaling Group launches replacements for terminated clients; they join after booting. */
   replaceAfterBoot(count: number): void {
-    if (count <= 0) return;
-    this.world.sim.schedule(this.world.scenario.topology.nomadClients.bootTimeMs, (n: number) => this.addClients(n), count);
+    for (let i = 0; i < count; i++) this.launch(this.world.scenario.topology.nomadClients.bootTimeMs);
+  }
+
+  /** Instances launched and still booting: billed from launch, in the fleet once booted. */
+  booting = 0;
+
+  /** Launches one client instance that registers after `bootMs`. */
+  launch(bootMs: number): void {
+    this.booting++;
+    this.countInstances();
+    this.world.sim.schedule(bootMs, this.booted);
+  }
+
+  private readonly booted = (): void => {
+    this.booting--;
+    this.addClients(1);
+    this.world.trace?.(`${this.world.sim.nowMs} client ${this.nodeIds[this.nodeIds.length - 1]} booted and registered`);
+  };
+
+  /** Client instances not terminated (in service, draining or with a stopped agent), in launch order. */
+  instanceIds(): string[] {
+    return this.nodeIds.filter((id) => !this.terminated.has(id));
+  }
+
+  /** Non-terminal allocations on a client. */
+  allocsOn(nodeId: string): number {
+    return this.scheduler.node(nodeId)?.runningAllocs ?? 0;
+  }
+
+  /** Clients (ready, eligible, not draining) with room for one more task of this size. */
+  clientsWithRoomFor(cpuMilli: number, memoryMb: number): number {
+    let n = 0;
+    for (const v of this.scheduler.nodes()) {
+      if (v.status !== 'ready' || v.drain || v.eligibility !== 'eligible' || this.terminated.has(v.id)) continue;
+      const freeCpu = v.totalCpuMilli - Math.min(v.reservedCpuMilli, v.totalCpuMilli) - v.usedCpuMilli;
+      const freeMem = v.totalMemoryMb - Math.min(v.reservedMemoryMb, v.totalMemoryMb) - v.usedMemoryMb;
+      if (freeCpu >= cpuMilli && freeMem >= memoryMb) n++;
+    }
+    return n;
+  }
+
+  private countInstances(): void {
+    this.instanceMs.set(this.world.sim.nowMs, this.nodeIds.length - this.terminated.size + this.booting);
   }
 
   /** The Services machine and the clients cannot reach each other (or can again). */
