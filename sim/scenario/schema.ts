@@ -231,7 +231,9 @@ const ScheduledAction = z
 const StepPolicy = z
   .strictObject({
     kind: z.literal('step'),
-    metric: z.enum(['pending_jobs', 'available_clients']).describe('pending_jobs: Nomad jobs pending; available_clients: clients with room for one more default-class task.'),
+    metric: z
+      .enum(['pending_jobs', 'available_clients', 'queue_time_ms'])
+      .describe('pending_jobs: Nomad jobs pending; available_clients: clients with room for one more default-class task; queue_time_ms: mean queue time of the builds that started in the period.'),
     below: z.number().optional(),
     above: z.number().optional(),
     add: z.number().int().min(-10_000).max(10_000).refine((n) => n !== 0, 'add must not be 0').describe('Clients to add (negative: remove) when the alarm fires.'),

@@ -69,7 +69,7 @@ export interface SettledScenario {
 }
 
 export interface SettledStepPolicy {
-  metric: 'pending_jobs' | 'available_clients';
+  metric: 'pending_jobs' | 'available_clients' | 'queue_time_ms';
   op: 'below' | 'above';
   threshold: number;
   add: number;

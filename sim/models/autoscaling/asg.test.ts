@@ -50,6 +50,8 @@ function fakeGroup(spec: Partial<SettledAutoscaling>, pending: number[]) {
   const fleet = {
     booting: 0,
     scheduler: { counts: () => ({ pending: pending[sim.nowMs / MIN - 1] ?? 0 }) },
+    queueTimeSumMs: 0,
+    queueTimes: { size: 0 },
     instanceIds: () => Array.from({ length: nodes }, (_, i) => `n${i}`),
     launch: () => {
       launches.push(sim.nowMs);
@@ -62,6 +64,12 @@ function fakeGroup(spec: Partial<SettledAutoscaling>, pending: number[]) {
   const asg = new AutoScalingGroup(world, fleet, { min: 0, max: 40, desired: 2, bootTime: { kind: 'fixed', ms: 0 }, scheduled: [], steps: [], ...spec });
   for (let t = 1; t <= pending.length; t++) {
     sim.nowMs = t * MIN;
+    // Queue times: one build a minute, waiting pending[t] seconds (none started where it is -1).
+    const f = fleet as unknown as { queueTimeSumMs: number; queueTimes: { size: number } };
+    if (pending[t - 1]! >= 0) {
+      f.queueTimeSumMs += pending[t - 1]! * 1000;
+      f.queueTimes.size++;
+    }
     asg.tick();
   }
   return { launches, asg };
@@ -81,6 +89,15 @@ describe('step policies', () => {
     const { launches, asg } = fakeGroup({ steps: [policy] }, Array(14).fill(5));
     expect([...new Set(launches)]).toEqual([3 * MIN, 8 * MIN, 13 * MIN]);
     expect(asg.desired).toBe(8);
+  });
+
+  it('alarm on the mean queue time of the builds started in the period, holding state without data', () => {
+    const onQueue = { ...policy, metric: 'queue_time_ms' as const, threshold: 30_000, periodMs: 2 * MIN, evaluationPeriods: 2 };
+    // Periods end at minutes 2, 4, 6, 8: means 10 s, 40 s, (no build: no data), 45 s → fires at 8, not at 6.
+    const { launches } = fakeGroup({ steps: [onQueue] }, [10, 10, 40, 40, -1, -1, 50, 40]);
+    expect(launches).toEqual([8 * MIN, 8 * MIN]);
+    // Only the period's builds count: 40 s, then 5 s (not the 22.5 s mean since the start), 40 s, 40 s → fires at 8.
+    expect(fakeGroup({ steps: [onQueue] }, [40, 40, 5, 5, 40, 40, 40, 40]).launches).toEqual([8 * MIN, 8 * MIN]);
   });
 
   it('stay within max', () => {

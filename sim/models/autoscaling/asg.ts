@@ -7,7 +7,8 @@
  *
  * Evaluated once a virtual minute (CloudWatch's finest standard resolution). Alarm metrics:
  * - `pending_jobs`: Nomad jobs pending (`circle.nomad.server_agent.jobs.pending`), not sampled while the server is down;
- * - `available_clients`: clients (ready, eligible, not draining) with room for one more task of the default resource class.
+ * - `available_clients`: clients (ready, eligible, not draining) with room for one more task of the default resource class;
+ * - `queue_time_ms`: the mean queue time of the builds whose first task started in the period (no data without any).
  */
 import type { World } from '../world.ts';
 import type { NomadFleet } from '../fleet/nomad-fleet.ts';
@@ -23,6 +24,9 @@ interface StepState {
   /** Consecutive periods the alarm's condition held. */
   breached: number;
   cooldownUntilMs: number;
+  /** Queue time summed, and builds started, at the previous period (for `queue_time_ms`). */
+  queueSumMs: number;
+  started: number;
 }
 
 export class AutoScalingGroup {
@@ -50,7 +54,7 @@ export class AutoScalingGroup {
     this.max = spec.max;
     this.desired = clamp(spec.desired, spec.min, spec.max);
     this.crons = spec.scheduled.map((s) => ({ cron: parseCron(s.cron), ...(s.desired === undefined ? {} : { desired: s.desired }), ...(s.min === undefined ? {} : { min: s.min }), ...(s.max === undefined ? {} : { max: s.max }) }));
-    this.steps = spec.steps.map((policy) => ({ policy, breached: 0, cooldownUntilMs: 0 }));
+    this.steps = spec.steps.map((policy) => ({ policy, breached: 0, cooldownUntilMs: 0, queueSumMs: 0, started: 0 }));
   }
 
   /** Instances counted against the desired capacity: launched, not terminated, not being scaled in. */
@@ -79,7 +83,7 @@ export class AutoScalingGroup {
   private evaluate(s: StepState, now: number): void {
     const p = s.policy;
     if (now % p.periodMs !== 0) return;
-    const value = this.metric(p.metric);
+    const value = this.metric(p.metric, s);
     if (value === undefined) return; // insufficient data: the alarm keeps its state
     const breached = p.op === 'below' ? value < p.threshold : value > p.threshold;
     s.breached = breached ? s.breached + 1 : 0;
@@ -90,7 +94,14 @@ export class AutoScalingGroup {
     this.world.trace?.(`${now} autoscaling ${p.metric} ${p.op} ${p.threshold} for ${s.breached} periods: desired ${this.desired}`);
   }
 
-  private metric(name: SettledStepPolicy['metric']): number | undefined {
+  private metric(name: SettledStepPolicy['metric'], s: StepState): number | undefined {
+    if (name === 'queue_time_ms') {
+      const sum = this.fleet.queueTimeSumMs - s.queueSumMs;
+      const n = this.fleet.queueTimes.size - s.started;
+      s.queueSumMs = this.fleet.queueTimeSumMs;
+      s.started = this.fleet.queueTimes.size;
+      return n === 0 ? undefined : sum / n;
+    }
     if (name === 'pending_jobs') return this.world.services.isUp('nomad_server') ? this.fleet.scheduler.counts().pending : undefined;
     const rc = this.world.scenario.topology.resourceClasses[`docker:${this.world.scenario.topology.defaultResourceClass}`];
     return this.fleet.clientsWithRoomFor(rc?.cpuMilli ?? 0, rc?.memoryMb ?? 0);
