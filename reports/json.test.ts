@@ -38,6 +38,8 @@ const CONTRACT_ORDER = [
   'affected_builds',
   'affected_builds_total',
   'engine',
+  'autoscaling',
+  'cost',
 ];
 
 /** The same report with every object's keys inserted in reverse order. */

@@ -58,6 +58,8 @@ const REPORT_ORDER = [
   'affected_builds',
   'affected_builds_total',
   'engine',
+  'autoscaling',
+  'cost',
 ] as const satisfies readonly (keyof Report)[];
 
 const REPORT_SHAPE: Shape = {
@@ -84,6 +86,8 @@ const REPORT_SHAPE: Shape = {
         'mean_cpu_utilisation',
         'peak_cpu_utilisation',
         'peak_pending_jobs',
+        'scheduler',
+        'fragmentation',
       ],
     },
     vm_service: { order: ['instances_launched', 'instances_terminated', 'preallocated_used', 'mean_wait_ms', 'stale_peak', 'stale_instance_hours'] },
@@ -94,6 +98,8 @@ const REPORT_SHAPE: Shape = {
     ledger: { order: ['conserved', 'equation'] },
     affected_builds: { items: { order: ['build', 'fate', 'reason', 'at_ms'] } },
     engine: { order: ['events', 'virtual_ms', 'stop_reason'] },
+    autoscaling: { order: ['launched', 'terminated', 'actions', 'peak_instances', 'final_desired', 'final_instances'] },
+    cost: { order: ['total_per_day', 'machines_per_day', 'vm_service_per_day', 'waiting_per_day'] },
   },
 };
 

@@ -36,6 +36,7 @@ import type { SettledScenario } from './scenario/settled.ts';
 import type { Profile } from '../fixtures/schema.ts';
 import { METRICS, reportServerPoll } from './metrics/metric-names.ts';
 import { LIMITS } from './scenario/limits.ts';
+import { AutoScalingGroup, ASG_TICK_MS } from './models/autoscaling/asg.ts';
 
 /** Options of one simulated run. */
 export interface TwinOptions {
@@ -73,6 +74,8 @@ export class Twin {
   readonly audit: AuditLog;
   readonly vm: VmService;
   readonly fleet: NomadFleet;
+  /** The Auto Scaling Group of Nomad clients, when the scenario has `autoscaling`. */
+  readonly asg: AutoScalingGroup | undefined;
   readonly faults: FaultInjector;
   readonly broker: Broker;
   readonly fates: Fates;
@@ -152,6 +155,7 @@ export class Twin {
     this.fleet.onInfrastructureFailure((build, reason) => this.fates.failAndRetry(build, reason, (retry) => this.dispatcher.enqueue(retry)));
     this.schedulerer.connect(this.fleet);
     this.fleet.addClients(scenario.topology.nomadClients.count);
+    this.asg = scenario.autoscaling === undefined ? undefined : new AutoScalingGroup(this.world, this.fleet, scenario.autoscaling);
     // People use the UI and the API; their requests fail while a service they need is down.
     this.ui = new UiTraffic(this.world);
     // cron-service triggers scheduled workflows.
@@ -191,6 +195,7 @@ export class Twin {
     const endMs = scenario.durationMs + TIMINGS.drainLimitMs;
     this.every(this.profile.metrics.statsd_interval_ms, this.statsdFlush);
     this.every(TIMINGS.nomadGcIntervalMs, this.fleet.gc);
+    if (this.asg) this.every(ASG_TICK_MS, this.asg.tick);
     this.every(3_600_000, this.audit.persist);
     this.every(VmService.scaleIntervalMs, this.vm.scale);
     this.every(VmService.gcIntervalMs, this.vm.collectGarbage);
@@ -296,6 +301,7 @@ export class Twin {
         }
       }
     }
+    fleet.sampleFragmentation();
     const usable = fleet.usableCpuMilli();
     const util = usable === 0 ? 0 : fleet.usedCpuMilli / usable;
     this.cpuUtilSum += util;

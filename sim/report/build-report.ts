@@ -2,6 +2,7 @@ import type { Twin } from '../twin.ts';
 import type { FaultRecord, ObservedSeverity, Report } from './types.ts';
 import type { SettledScenario } from '../scenario/settled.ts';
 import { evaluateExpectations } from './expectations.ts';
+import { costPerDay } from '../models/autoscaling/cost.ts';
 
 /** The exact command that reproduces a run. */
 export function replayCommand(file: string, seed: number, mode: 'sim' | 'live' = 'sim'): string {
@@ -59,7 +60,30 @@ export function buildReport(twin: Twin): Report {
       mean_cpu_utilisation: round4(twin.cpuUtilisationMean),
       peak_cpu_utilisation: round4(twin.peakCpuUtilisation),
       peak_pending_jobs: twin.peakPendingJobs,
+      scheduler: s.topology.scheduler,
+      fragmentation: round4(twin.fleet.fragmentation),
     },
+    ...(twin.asg === undefined
+      ? {}
+      : {
+          autoscaling: {
+            launched: twin.asg.launched,
+            terminated: twin.asg.terminated,
+            actions: twin.asg.actions,
+            peak_instances: twin.asg.peakInstances,
+            final_desired: twin.asg.desired,
+            final_instances: twin.fleet.instanceIds().length + twin.fleet.booting,
+          },
+        }),
+    cost: costPerDay({
+      spanMs: Math.max(1, twin.sim.nowMs),
+      clientMs: twin.fleet.instanceMs.valueAt(twin.sim.nowMs),
+      clientHourUsd: nc.hourUsd,
+      vmMs: twin.vm.instanceMs.valueAt(twin.sim.nowMs),
+      vmHourUsd: s.cost.vmInstanceHourUsd,
+      queueMs: twin.fleet.queueTimeSumMs,
+      developerHourUsd: s.cost.developerHourUsd,
+    }),
     vm_service: {
       instances_launched: twin.vm.launched,
       instances_terminated: twin.vm.terminated,

@@ -118,7 +118,18 @@ export interface Report {
     mean_cpu_utilisation: number;
     peak_cpu_utilisation: number;
     peak_pending_jobs: number;
+    /** Nomad's placement algorithm of the run: binpack or spread (simulation only). */
+    scheduler?: 'binpack' | 'spread';
+    /** Mean share (0–1, every 10 s) of the fleet's free usable CPU on partly used clients rather than empty ones (simulation only). */
+    fragmentation?: number;
   };
+  /**
+   * USD per day (simulation only): Nomad clients' machine-hours following the fleet size, vm-service
+   * instance-hours, and queue time priced at cost.developer_hour_usd; the run's span scaled to 24 h.
+   */
+  /** The Auto Scaling Group of Nomad clients (simulation with `autoscaling` only). */
+  autoscaling?: { launched: number; terminated: number; actions: number; peak_instances: number; final_desired: number; final_instances: number };
+  cost?: { total_per_day: number; machines_per_day: number; vm_service_per_day: number; waiting_per_day: number };
   vm_service: {
     instances_launched: number;
     instances_terminated: number;

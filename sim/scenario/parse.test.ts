@@ -159,11 +159,6 @@ describe('parseScenario', () => {
 
   it('refuses every section no command runs yet, at its key, naming the command that will', () => {
     const sections: [string, string, string][] = [
-      ['autoscaling: { min: 1, max: 2 }', 'autoscaling', '`twin tune`'],
-      ['cost: { developer_hour_usd: 100 }', 'cost', '`twin tune`'],
-      ['topology: { scheduler: spread }', 'topology.scheduler', '`twin tune`'],
-      ['topology: { nomad_clients: { count: 2, hour_usd: 0.4 } }', 'topology.nomad_clients.hour_usd', '`twin tune`'],
-      ['topology: { nomad_clients: { count: 2, instance_type: m5.2xlarge } }', 'topology.nomad_clients.instance_type', '`twin tune`'],
       ['topology: { vm_service: { max_instances: 3 } }', 'topology.vm_service.max_instances', 'not modelled'],
     ];
     for (const [yaml, field, command] of sections) {

@@ -131,16 +131,11 @@ export function parseScenario(text: string, file: string, ctx: ScenarioContext):
 
 /**
  * Sections and keys the schema knows (DESIGN.md names them) but no command runs yet: accepting them would let
- * a scenario validate and then change nothing. THE ONE PLACE the tuning (`twin tune`) work lifts: delete a key's
- * entry here once a command acts on it. (`backups`, `disaster` and `recovery` are run by `twin dr`; `twin run`
- * refuses them below, pointing to it.)
+ * a scenario validate and then change nothing: delete a key's entry here once a command acts on it. (`backups`,
+ * `disaster` and `recovery` are run by `twin dr`, and `twin run` refuses them below, pointing to it; `autoscaling`,
+ * `cost`, `topology.scheduler` and the clients' `instance_type` and `hour_usd` act in every simulated run.)
  */
 const NOT_YET_RUN: readonly { path: readonly PathSeg[]; message: string; hint: string }[] = [
-  { path: ['autoscaling'], message: '`autoscaling` and `cost` belong to `twin tune`, which is not available yet', hint: 'remove the section; size the fleet with topology.nomad_clients.count' },
-  { path: ['cost'], message: '`autoscaling` and `cost` belong to `twin tune`, which is not available yet', hint: 'remove the section; `twin run` reports queue times, not costs' },
-  { path: ['topology', 'scheduler'], message: '`scheduler` belongs to `twin tune`, which is not available yet', hint: 'remove it: the simulation always bin-packs, as Nomad does by default' },
-  { path: ['topology', 'nomad_clients', 'hour_usd'], message: '`hour_usd` belongs to `twin tune`, which is not available yet', hint: 'remove it; `twin run` reports no costs' },
-  { path: ['topology', 'nomad_clients', 'instance_type'], message: '`instance_type` belongs to `twin tune`, which is not available yet', hint: 'remove it and give cpus and memory_gb' },
   { path: ['topology', 'vm_service', 'max_instances'], message: '`max_instances` is not modelled: the simulated vm-service launches every instance asked for', hint: 'remove it' },
 ];
 

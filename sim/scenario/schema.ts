@@ -1,6 +1,8 @@
 import { z } from 'zod';
 import { parseDurationMs } from '../util/duration.ts';
 import { LIMITS, limitTag } from './limits.ts';
+import { INSTANCE_TYPE_NAMES, instanceType } from '../models/autoscaling/instance-types.ts';
+import { parseCron } from '../models/autoscaling/cron.ts';
 
 /**
  * The scenario file contract of DESIGN.md, as written by users (snake_case, durations as text).
@@ -11,13 +13,16 @@ import { LIMITS, limitTag } from './limits.ts';
 /** `250ms`, `90s`, `15m`, `4h`, `2d`, or compounds such as `1h10m`; a bare number means whole milliseconds. */
 export const DURATION_PATTERN = '^\\s*(\\d+(\\.\\d+)?\\s*(ms|s|m|h|d)\\s*)+$';
 
-function isDuration(text: string): boolean {
-  try {
-    parseDurationMs(text);
-    return true;
-  } catch {
-    return false;
-  }
+/** A predicate: whether `parse` accepts the text (does not throw). */
+function accepts(parse: (text: string) => unknown): (text: string) => boolean {
+  return (text) => {
+    try {
+      parse(text);
+      return true;
+    } catch {
+      return false;
+    }
+  };
 }
 
 function withinDurationLimit(text: string): boolean {
@@ -27,6 +32,8 @@ function withinDurationLimit(text: string): boolean {
     return true; // the format check reports it
   }
 }
+const isDuration = accepts(parseDurationMs);
+const isCron = accepts(parseCron);
 
 const DURATION_HINT = 'a duration such as 250ms, 90s, 15m, 4h, 2d or 1h10m (units largest first, each once)';
 /** The message of a bare number that is not whole: the parser turns it into a sentence with a hint. */
@@ -70,11 +77,24 @@ export type FaultAction = (typeof FAULT_ACTIONS)[number];
 const NomadClients = z
   .strictObject({
     count: z.number().int().min(0).max(LIMITS.nomadClients.value, limitTag('nomadClients')).describe('Nomad client machines in the Auto Scaling Group.'),
-    cpus: z.number().int().min(3).max(64).default(8).describe('vCPUs per client; 2 are reserved for coordination.'),
-    memory_gb: z.number().int().min(5).max(128).default(32).describe('Memory per client (GB); 4 GB are reserved.'),
-    boot_time: Duration.optional().describe('Time from launch to ready for a new client (replacing terminated ones).'),
-    hour_usd: z.number().nonnegative().optional().describe('Price of a client per hour (twin tune; not available yet).'),
-    instance_type: z.string().optional().describe('EC2 instance type from the fixture (twin tune; not available yet).'),
+    cpus: z.number().int().min(3).max(64).optional().describe('vCPUs per client (default 8, or the instance type\'s); 2 are reserved for coordination.'),
+    memory_gb: z.number().int().min(5).max(128).optional().describe('Memory per client (GB; default 32, or the instance type\'s); 4 GB are reserved.'),
+    instance_type: z
+      .enum(INSTANCE_TYPE_NAMES as [string, ...string[]])
+      .optional()
+      .describe('An EC2 type from fixtures/instance-types.json: sets cpus, memory_gb and the hourly list price.'),
+    hour_usd: z.number().positive().max(1000).optional().describe('Hourly price of one client (default: the instance type\'s list price, or one of that size).'),
+    boot_time: Duration.optional().describe('Time from launch to ready for a new client (autoscaling).'),
+  })
+  .superRefine((nc, ctx) => {
+    if (nc.instance_type === undefined) return;
+    for (const key of ['cpus', 'memory_gb'] as const) {
+      if (nc[key] !== undefined) ctx.addIssue({ code: 'custom', path: [key], message: `give either instance_type or ${key}: ${nc.instance_type} sets it` });
+    }
+    const t = instanceType(nc.instance_type);
+    if (t.vcpus < 3 || t.memory_gb < 5) {
+      ctx.addIssue({ code: 'custom', path: ['instance_type'], message: `${nc.instance_type} (${t.vcpus} vCPU, ${t.memory_gb} GB) is too small for a Nomad client after the 2 vCPU / 4 GB reservation: pick an xlarge or larger` });
+    }
   })
   .describe('The Nomad client fleet. Usable per client: cpus - 2 and memory_gb - 4 (the reservation).');
 
@@ -84,9 +104,12 @@ const ResourceClassDef = z.strictObject({
 });
 
 const Topology = z.strictObject({
-  scheduler: z.enum(['binpack', 'spread']).optional().describe('Nomad scheduler algorithm (twin tune; not available yet).'),
   storage: z.enum(['s3', 'fileserved']).optional().describe('Object storage: S3 (default) or fileserved on the Services machine.'),
   auth: z.enum(['github', 'ldap']).optional().describe('GitHub OAuth (default) or LDAP through federation-service.'),
+  scheduler: z
+    .enum(['binpack', 'spread'])
+    .optional()
+    .describe("Nomad's placement algorithm: binpack (default) fills the fullest clients; spread the emptiest."),
   nomad_clients: NomadClients.optional(),
   resource_classes: z
     .record(z.string().regex(/^[a-z][a-z0-9.]*$/), ResourceClassDef)
@@ -209,19 +232,51 @@ const Recovery = z.strictObject({
   order: z.array(z.string()).optional().describe('The order the operator runs the runbook\'s steps in (unlisted steps follow in the runbook\'s order); a step run before a step it requires is out_of_order.'),
   reassign_private_ip: z.boolean().optional(),
 });
-const Autoscaling = z.strictObject({
-  min: z.number().int().min(0),
-  max: z.number().int().min(0),
-  desired: z.number().int().min(0).optional(),
-  policy: z.enum(['scheduled', 'step', 'none']).optional(),
-  boot_time: Duration.optional(),
-  scale_up_at: TimeOfDay.optional(),
-  scale_down_at: TimeOfDay.optional(),
-});
-
 const Cost = z
-  .strictObject({ developer_hour_usd: z.number().nonnegative().describe('Price of one hour of queue time (developers waiting).') })
-  .describe('The cost of waiting (twin tune; not available yet).');
+  .strictObject({
+    developer_hour_usd: z.number().nonnegative().max(100_000).optional().describe('Price of one developer-hour of queue time (default 200).'),
+    vm_instance_hour_usd: z.number().nonnegative().max(1000).optional().describe("Hourly price of one vm-service instance (default: the fixture's m5.large list price)."),
+  })
+  .describe('Prices for the report\'s cost: machines, vm-service instances and developers waiting, per day.');
+
+const ScheduledAction = z
+  .strictObject({
+    kind: z.literal('scheduled'),
+    cron: z.string().refine(isCron, 'a cron "minute hour * * day-of-week", e.g. "0 8 * * 1-5" (UTC; virtual time 0 is Monday 00:00)'),
+    desired: z.number().int().min(0).max(10_000).optional(),
+    min: z.number().int().min(0).max(10_000).optional(),
+    max: z.number().int().min(0).max(10_000).optional(),
+  })
+  .refine((a) => a.desired !== undefined || a.min !== undefined || a.max !== undefined, { message: 'a scheduled action sets desired, min or max' })
+  .describe('An Auto Scaling scheduled action: at each cron match, set the desired capacity (and/or min, max).');
+const StepPolicy = z
+  .strictObject({
+    kind: z.literal('step'),
+    metric: z
+      .enum(['pending_jobs', 'available_clients', 'queue_time_ms'])
+      .describe('pending_jobs: Nomad jobs pending; available_clients: clients with room for one more default-class task; queue_time_ms: mean queue time of the builds that started in the period.'),
+    below: z.number().optional(),
+    above: z.number().optional(),
+    add: z.number().int().min(-10_000).max(10_000).refine((n) => n !== 0, 'add must not be 0').describe('Clients to add (negative: remove) when the alarm fires.'),
+    period: Duration.optional().describe('Alarm period, a whole number of minutes (default 1m).'),
+    evaluation_periods: z.number().int().min(1).max(1000).optional().describe('Consecutive breaching periods before the alarm fires (default 1).'),
+    cooldown: Duration.optional().describe('No further action from this policy for this long after one (default 5m, AWS\'s).'),
+  })
+  .refine((p) => (p.below === undefined) !== (p.above === undefined), { message: 'a step policy takes exactly one of below or above' })
+  .refine((p) => p.period === undefined || (parseDurationMs(String(p.period)) > 0 && parseDurationMs(String(p.period)) % 60_000 === 0), {
+    message: 'period must be a whole number of minutes (the group is evaluated once a minute)',
+    path: ['period'],
+  })
+  .describe('A step scaling policy on a CloudWatch-style alarm.');
+const Autoscaling = z
+  .strictObject({
+    min: z.number().int().min(0).max(10_000),
+    max: z.number().int().min(0).max(10_000),
+    desired: z.number().int().min(0).max(10_000).optional().describe('Desired capacity at the start (default nomad_clients.count).'),
+    boot_time: JobDuration.optional().describe('Launch to ready: a duration or a distribution, e.g. { median: 3m, p95: 5m } (default nomad_clients.boot_time).'),
+    policies: z.array(z.union([ScheduledAction, StepPolicy])).max(100).optional(),
+  })
+  .describe('An Auto Scaling Group of Nomad clients; scale-in drains a client and terminates it once its allocations are done.');
 
 export const ScenarioSchema = z.strictObject({
   name: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]*$/, 'letters, digits, dot, dash and underscore').describe('Unique name of the scenario.'),

@@ -4,6 +4,7 @@ import type { SettledResourceClass, SettledScenario } from './settled.ts';
 import type { ArrivalSpec, DurationSpec, JobTemplate } from '../models/workload/types.ts';
 import { parseDurationMs } from '../util/duration.ts';
 import { parseTrace } from '../models/workload/trace-file.ts';
+import { instanceType, priceForSize, VM_SERVICE_DEFAULT_TYPE } from '../models/autoscaling/instance-types.ts';
 
 /** Defaults of the scenario contract, applied once here and nowhere downstream. */
 export const DEFAULTS = {
@@ -13,13 +14,17 @@ export const DEFAULTS = {
   timeScale: 60,
   storage: 's3',
   auth: 'github',
+  scheduler: 'binpack',
   nomadClients: { count: 10, cpus: 8, memoryGb: 32, bootTimeMs: 180_000 },
   diurnal: { nightShareOfPeak: 0.05, peakAt: '14:00', widthMs: 9_000_000, weekends: true },
   vmService: { preallocatedMachine: 0, preallocatedRemoteDocker: 0, maxInstances: 1000 },
   /** The seeds give no disk sizes: a normal load (300 builds/h) fills the free space in ~8 h of logrotate downtime. */
   disk: { diskGb: 100, freeGb: 12, logMbPerHour: 20, logMbPerBuild: 3, rabbitmqLimitGb: 5 },
-  autoscaling: { policy: 'none', bootTimeMs: 180_000, scaleUpAt: '07:00', scaleDownAt: '20:00' },
+  /** CloudWatch's standard one-minute period; AWS's default cooldown of 300 s. */
+  autoscaling: { periodMs: 60_000, cooldownMs: 300_000 },
   recoveryAfterMs: 300_000,
+  /** DESIGN.md's example price of a developer-hour spent waiting. */
+  developerHourUsd: 200,
 } as const;
 
 function ms(d: string | number): number {
@@ -76,6 +81,23 @@ function settleArrivals(raw: RawScenario, traceText: string | undefined, traceFi
   }
 }
 
+/** The client size and price: from the instance type when named, else cpus/memory_gb and a listed type of that size. */
+function settleNomadClients(nc: NonNullable<RawScenario['topology']>['nomad_clients']): SettledScenario['topology']['nomadClients'] {
+  const type = nc?.instance_type === undefined ? undefined : instanceType(nc.instance_type);
+  const cpus = type?.vcpus ?? nc?.cpus ?? DEFAULTS.nomadClients.cpus;
+  const memoryGb = type?.memory_gb ?? nc?.memory_gb ?? DEFAULTS.nomadClients.memoryGb;
+  const listed = type === undefined ? priceForSize(cpus, memoryGb) : { hourUsd: type.hour_usd, source: nc!.instance_type! };
+  return {
+    count: nc?.count ?? DEFAULTS.nomadClients.count,
+    cpus,
+    memoryGb,
+    bootTimeMs: nc?.boot_time === undefined ? DEFAULTS.nomadClients.bootTimeMs : ms(nc.boot_time),
+    ...(nc?.instance_type === undefined ? {} : { instanceType: nc.instance_type }),
+    hourUsd: nc?.hour_usd ?? listed.hourUsd,
+    priceSource: nc?.hour_usd === undefined ? `list price of ${listed.source}` : 'nomad_clients.hour_usd',
+  };
+}
+
 /** Applies every default and resolves names: the boundary between what users write and what the model runs. */
 export function settle(raw: RawScenario, opts: { file: string; ctx: ScenarioContext; traceText?: string | undefined }): SettledScenario {
   const { ctx } = opts;
@@ -113,12 +135,8 @@ export function settle(raw: RawScenario, opts: { file: string; ctx: ScenarioCont
     topology: {
       storage: raw.topology?.storage ?? DEFAULTS.storage,
       auth: raw.topology?.auth ?? DEFAULTS.auth,
-      nomadClients: {
-        count: nc?.count ?? DEFAULTS.nomadClients.count,
-        cpus: nc?.cpus ?? DEFAULTS.nomadClients.cpus,
-        memoryGb: nc?.memory_gb ?? DEFAULTS.nomadClients.memoryGb,
-        bootTimeMs: nc?.boot_time === undefined ? DEFAULTS.nomadClients.bootTimeMs : ms(nc.boot_time),
-      },
+      scheduler: raw.topology?.scheduler ?? DEFAULTS.scheduler,
+      nomadClients: settleNomadClients(nc),
       resourceClasses: classes,
       defaultResourceClass: defaultClass,
       vmService: {
@@ -152,6 +170,11 @@ export function settle(raw: RawScenario, opts: { file: string; ctx: ScenarioCont
       .map((f, i) => ({ f, i }))
       .sort((a, b) => a.f.atMs - b.f.atMs || a.i - b.i)
       .map(({ f }) => f),
+    cost: {
+      written: raw.cost !== undefined,
+      developerHourUsd: raw.cost?.developer_hour_usd ?? DEFAULTS.developerHourUsd,
+      vmInstanceHourUsd: raw.cost?.vm_instance_hour_usd ?? instanceType(VM_SERVICE_DEFAULT_TYPE).hour_usd,
+    },
     expect: (raw.expect ?? []).map((e) => {
       if (e.equals !== undefined) return { metric: e.metric, op: 'equals' as const, expected: e.equals };
       const op = e.max !== undefined ? ('max' as const) : ('min' as const);
@@ -172,14 +195,28 @@ export function settle(raw: RawScenario, opts: { file: string; ctx: ScenarioCont
   }
   if (raw.autoscaling) {
     const a = raw.autoscaling;
+    const policies = a.policies ?? [];
     settled.autoscaling = {
       min: a.min,
       max: a.max,
       desired: a.desired ?? settled.topology.nomadClients.count,
-      policy: a.policy ?? DEFAULTS.autoscaling.policy,
-      bootTimeMs: a.boot_time === undefined ? settled.topology.nomadClients.bootTimeMs : ms(a.boot_time),
-      scaleUpAtMs: timeOfDayMs(a.scale_up_at ?? DEFAULTS.autoscaling.scaleUpAt),
-      scaleDownAtMs: timeOfDayMs(a.scale_down_at ?? DEFAULTS.autoscaling.scaleDownAt),
+      bootTime: a.boot_time === undefined ? { kind: 'fixed', ms: settled.topology.nomadClients.bootTimeMs } : settleDuration(a.boot_time),
+      scheduled: policies.flatMap((p) => (p.kind === 'scheduled' ? [{ cron: p.cron, ...(p.desired === undefined ? {} : { desired: p.desired }), ...(p.min === undefined ? {} : { min: p.min }), ...(p.max === undefined ? {} : { max: p.max }) }] : [])),
+      steps: policies.flatMap((p) =>
+        p.kind === 'step'
+          ? [
+              {
+                metric: p.metric,
+                op: p.below === undefined ? ('above' as const) : ('below' as const),
+                threshold: (p.below ?? p.above)!,
+                add: p.add,
+                periodMs: p.period === undefined ? DEFAULTS.autoscaling.periodMs : ms(p.period),
+                evaluationPeriods: p.evaluation_periods ?? 1,
+                cooldownMs: p.cooldown === undefined ? DEFAULTS.autoscaling.cooldownMs : ms(p.cooldown),
+              },
+            ]
+          : [],
+      ),
     };
   }
   return settled;

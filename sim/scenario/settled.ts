@@ -1,4 +1,4 @@
-import type { ArrivalSpec, JobTemplate, ScheduledWorkflow } from '../models/workload/types.ts';
+import type { DurationSpec, ArrivalSpec, JobTemplate, ScheduledWorkflow } from '../models/workload/types.ts';
 import type { FaultAction } from './schema.ts';
 
 /** A resource class as the twin schedules it: what the Nomad task reserves on a client. */
@@ -39,7 +39,19 @@ export interface SettledScenario {
   topology: {
     storage: 's3' | 'fileserved';
     auth: 'github' | 'ldap';
-    nomadClients: { count: number; cpus: number; memoryGb: number; bootTimeMs: number };
+    /** Nomad's placement algorithm (rank.ts). */
+    scheduler: 'binpack' | 'spread';
+    nomadClients: {
+      count: number;
+      cpus: number;
+      memoryGb: number;
+      bootTimeMs: number;
+      /** The EC2 type, when the scenario names one. */
+      instanceType?: string;
+      /** Hourly price of one client, and where it comes from (the scenario, an instance type, a size match). */
+      hourUsd: number;
+      priceSource: string;
+    };
     resourceClasses: Record<string, SettledResourceClass>;
     defaultResourceClass: string;
     vmService: { preallocatedMachine: number; preallocatedRemoteDocker: number; maxInstances: number };
@@ -51,13 +63,27 @@ export interface SettledScenario {
   backups?: { strategy: 'ebs_snapshot' | 'tarball'; everyMs: number };
   disaster?: { atMs: number; kind: string };
   recovery?: { runbook: string; afterMs: number; skip: string[]; order: string[]; reassignPrivateIp: boolean };
-  autoscaling?: {
-    min: number;
-    max: number;
-    desired: number;
-    policy: 'scheduled' | 'step' | 'none';
-    bootTimeMs: number;
-    scaleUpAtMs: number;
-    scaleDownAtMs: number;
-  };
+  /** `written`: the scenario has a `cost` section (the live replay, which reports no cost, refuses it). */
+  cost: { written: boolean; developerHourUsd: number; vmInstanceHourUsd: number };
+  autoscaling?: SettledAutoscaling;
+
+}
+
+export interface SettledStepPolicy {
+  metric: 'pending_jobs' | 'available_clients' | 'queue_time_ms';
+  op: 'below' | 'above';
+  threshold: number;
+  add: number;
+  periodMs: number;
+  evaluationPeriods: number;
+  cooldownMs: number;
+}
+
+export interface SettledAutoscaling {
+  min: number;
+  max: number;
+  desired: number;
+  bootTime: DurationSpec;
+  scheduled: { cron: string; desired?: number; min?: number; max?: number }[];
+  steps: SettledStepPolicy[];
 }

@@ -59,6 +59,9 @@ export function checkDrSections(s: SettledScenario, load: (name: string) => Runb
   if (s.faults.length > 0) issues.push(issue('faults', 'a DR rehearsal does not apply `faults` (the disaster is its fault)', 'run the faults with `twin run` in a scenario of their own'));
   if (s.workload.scheduled.length > 0) issues.push(issue('workload.scheduled', 'a DR rehearsal does not run scheduled workflows yet', 'use push arrivals only'));
   if (s.autoscaling !== undefined) issues.push(issue('autoscaling', 'a DR rehearsal keeps the fleet fixed: autoscaling is not modelled there yet', 'remove `autoscaling`'));
+  if (s.cost.written) issues.push(issue('cost', 'a DR rehearsal reports no cost yet', 'remove `cost`; run the workload with `twin run` for its cost'));
+  if (s.topology.scheduler !== 'binpack') issues.push(issue('topology.scheduler', 'a DR rehearsal models the fleet as one pool of CPU: the scheduler algorithm does not apply there', 'remove `topology.scheduler`'));
+  if (s.topology.nomadClients.instanceType !== undefined || s.topology.nomadClients.priceSource === 'nomad_clients.hour_usd') issues.push(issue('topology.nomad_clients', 'a DR rehearsal reports no cost: instance types and prices do not apply there yet', 'give cpus and memory_gb instead'));
   if (disaster.atMs >= s.durationMs) issues.push(issue('disaster.at', `the disaster at ${formatDurationMs(disaster.atMs)} is not before the end of the workload (${formatDurationMs(s.durationMs)})`, 'move it earlier or lengthen duration'));
   if (issues.length > 0) throw new ScenarioError(issues);
   let runbook: Runbook;

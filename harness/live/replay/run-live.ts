@@ -70,6 +70,17 @@ export function checkLiveSupport(scenario: SettledScenario): void {
     }
   });
   if (scenario.backups || scenario.disaster) throw new LiveUnsupportedError(`${scenario.file}: backups and disasters are not replayed live yet`, 'run this scenario with --mode sim');
+  // The tuning keys act in the simulation only: the replay's fleet is fixed, the twin's Nomad API bin-packs, and
+  // the live report carries no cost. Refused rather than ignored.
+  const nc = scenario.topology.nomadClients;
+  const tuning = [
+    scenario.autoscaling !== undefined ? '`autoscaling`' : '',
+    scenario.cost.written ? '`cost`' : '',
+    scenario.topology.scheduler !== 'binpack' ? '`topology.scheduler: spread`' : '',
+    nc.instanceType !== undefined ? '`topology.nomad_clients.instance_type`' : '',
+    nc.priceSource === 'nomad_clients.hour_usd' ? '`topology.nomad_clients.hour_usd`' : '',
+  ].filter((t) => t !== '');
+  if (tuning.length > 0) throw new LiveUnsupportedError(`${scenario.file}: ${tuning.join(', ')} ${tuning.length === 1 ? 'is' : 'are'} not replayed live yet (the simulation acts on ${tuning.length === 1 ? 'it' : 'them'})`, 'run this scenario with --mode sim');
 }
 
 export interface LiveRunOptions {

@@ -67,6 +67,11 @@ export class ClientLiveness {
     this.agentDown(nodeId);
   }
 
+  /** How many instances were terminated (the Auto Scaling Group's instance count leaves them out). */
+  get terminatedCount(): number {
+    return this.terminated.size;
+  }
+
   /** Whether the instance was terminated. */
   isTerminated(nodeId: string): boolean {
     return this.terminated.has(nodeId);

@@ -10,6 +10,7 @@ import { SampleSet } from '../../metrics/percentiles.ts';
 import { TIMINGS } from '../timings.ts';
 import { IdTable } from '../../util/id-table.ts';
 import { ClientLiveness } from './client-liveness.ts';
+import { TimeIntegral } from '../autoscaling/cost.ts';
 
 /** One task of a build placed on a Nomad client. */
 interface TaskRun {
@@ -56,6 +57,10 @@ export class NomadFleet implements NomadSubmitter {
   private readonly liveness: ClientLiveness;
   /** End-of-task reports held by a stopped agent, delivered if it comes back. */
   private readonly heldByNode = new Map<string, (() => void)[]>();
+  /** Client instances running (launched, not terminated) over time: machine-milliseconds, for the cost. */
+  readonly instanceMs = new TimeIntegral();
+  /** Queue time summed over builds (the developers' waiting, for the cost). */
+  queueTimeSumMs = 0;
   runningTasks = 0;
   peakRunningTasks = 0;
   usedCpuMilli = 0;
@@ -77,7 +82,12 @@ export class NomadFleet implements NomadSubmitter {
     private readonly fates: Fates,
   ) {
     const nc = world.profile.nomad_client;
-    this.scheduler = new NomadScheduler({ rng: world.rng.fork('nomad'), reservedCpuMilli: nc.reserved_cpu * 1000, reservedMemoryMb: nc.reserved_memory_gb * 1024 });
+    this.scheduler = new NomadScheduler({
+      rng: world.rng.fork('nomad'),
+      reservedCpuMilli: nc.reserved_cpu * 1000,
+      reservedMemoryMb: nc.reserved_memory_gb * 1024,
+      algorithm: world.scenario.topology.scheduler,
+    });
     this.liveness = new ClientLiveness(
       {
         isRunning: () => world.services.isUp('nomad_server'),
@@ -109,6 +119,7 @@ export class NomadFleet implements NomadSubmitter {
       const id = this.scheduler.addNode({ name: `ip-10-0-${(n >> 8) & 255}-${n & 255}`, cpuMilli: cpus * 1000, memoryMb: memoryGb * 1024, datacenter: 'us-east-1', nodeClass: this.world.profile.nomad_client.node_class });
       this.nodeIds.push(id);
     }
+    this.countInstances();
     this.requestRetry();
   }
 
@@ -142,6 +153,7 @@ export class NomadFleet implements NomadSubmitter {
   terminate(nodeId: string): void {
     if (this.liveness.isTerminated(nodeId)) return;
     this.liveness.terminate(nodeId);
+    this.countInstances();
     for (const run of [...this.runs.values()]) if (run.nodeId === nodeId) this.markGone(run);
   }
 
@@ -166,8 +178,49 @@ export class NomadFleet implements NomadSubmitter {
 
   /** The Auto Scaling Group launches replacements for terminated clients; they join after booting. */
   replaceAfterBoot(count: number): void {
-    if (count <= 0) return;
-    this.world.sim.schedule(this.world.scenario.topology.nomadClients.bootTimeMs, (n: number) => this.addClients(n), count);
+    for (let i = 0; i < count; i++) this.launch(this.world.scenario.topology.nomadClients.bootTimeMs);
+  }
+
+  /** Instances launched and still booting: billed from launch, in the fleet once booted. */
+  booting = 0;
+
+  /** Launches one client instance that registers after `bootMs`. */
+  launch(bootMs: number): void {
+    this.booting++;
+    this.countInstances();
+    this.world.sim.schedule(bootMs, this.booted);
+  }
+
+  private readonly booted = (): void => {
+    this.booting--;
+    this.addClients(1);
+    this.world.trace?.(`${this.world.sim.nowMs} client ${this.nodeIds[this.nodeIds.length - 1]} booted and registered`);
+  };
+
+  /** Client instances not terminated (in service, draining or with a stopped agent), in launch order. */
+  instanceIds(): string[] {
+    return this.nodeIds.filter((id) => !this.liveness.isTerminated(id));
+  }
+
+  /** Non-terminal allocations on a client. */
+  allocsOn(nodeId: string): number {
+    return this.scheduler.node(nodeId)?.runningAllocs ?? 0;
+  }
+
+  /** Clients (ready, eligible, not draining) with room for one more task of this size. */
+  clientsWithRoomFor(cpuMilli: number, memoryMb: number): number {
+    let n = 0;
+    for (const v of this.scheduler.nodes()) {
+      if (v.status !== 'ready' || v.drain || v.eligibility !== 'eligible' || this.liveness.isTerminated(v.id)) continue;
+      const freeCpu = v.totalCpuMilli - Math.min(v.reservedCpuMilli, v.totalCpuMilli) - v.usedCpuMilli;
+      const freeMem = v.totalMemoryMb - Math.min(v.reservedMemoryMb, v.totalMemoryMb) - v.usedMemoryMb;
+      if (freeCpu >= cpuMilli && freeMem >= memoryMb) n++;
+    }
+    return n;
+  }
+
+  private countInstances(): void {
+    this.instanceMs.set(this.world.sim.nowMs, this.nodeIds.length - this.liveness.terminatedCount + this.booting);
   }
 
   /** The Services machine and the clients cannot reach each other (or can again). */
@@ -222,6 +275,38 @@ export class NomadFleet implements NomadSubmitter {
       usedMemory: this.usedMemoryMb,
       availableMemory: totalMemory - n * nc.reserved_memory_gb * 1024 - this.usedMemoryMb,
     };
+  }
+
+  /**
+   * Samples fragmentation: the share of the fleet's free usable CPU that sits on partly used clients (ready,
+   * eligible, running at least one allocation) rather than on empty ones. Bin-packing keeps it low (free
+   * capacity stays in whole clients, which large jobs and scale-in need); spread drives it towards 1.
+   * Samples with no free CPU, or with no allocation anywhere (nothing to fragment), are skipped.
+   */
+  readonly sampleFragmentation = (): void => {
+    let freeOnPartial = 0;
+    let free = 0;
+    let busy = 0;
+    for (const n of this.scheduler.nodes()) {
+      if (n.status !== 'ready' || n.drain || n.eligibility !== 'eligible') continue;
+      const f = n.totalCpuMilli - Math.min(n.reservedCpuMilli, n.totalCpuMilli) - n.usedCpuMilli;
+      free += f;
+      if (n.runningAllocs > 0) {
+        busy++;
+        freeOnPartial += f;
+      }
+    }
+    if (free <= 0 || busy === 0) return;
+    this.fragmentationSum += freeOnPartial / free;
+    this.fragmentationSamples++;
+  };
+
+  private fragmentationSum = 0;
+  private fragmentationSamples = 0;
+
+  /** Mean of the fragmentation samples (0 with none). */
+  get fragmentation(): number {
+    return this.fragmentationSamples === 0 ? 0 : this.fragmentationSum / this.fragmentationSamples;
   }
 
   /** Nomad's periodic garbage collection of terminal jobs. */
@@ -315,6 +400,7 @@ export class NomadFleet implements NomadSubmitter {
       build.firstTaskStartMs = sim.nowMs;
       build.stage = 'running';
       this.queueTimes.add(sim.nowMs - build.enteredRunQueueMs);
+      this.queueTimeSumMs += sim.nowMs - build.enteredRunQueueMs;
       this.audit.record('workflow.job.start');
       this.output.started(build);
     }

@@ -5,6 +5,7 @@ import { NEEDS } from '../services/dependencies.ts';
 import { TIMINGS } from '../timings.ts';
 import { METRICS } from '../../metrics/metric-names.ts';
 import { REASONS } from '../../domain/fates.ts';
+import { TimeIntegral } from '../autoscaling/cost.ts';
 
 /** Share of instance terminations that fail and leave a stale instance behind for vm-gc to reap. */
 export const STALE_INSTANCE_SHARE = 0.02;
@@ -34,6 +35,8 @@ export class VmService {
   staleInstanceMs = 0;
   private lastStaleAtMs = 0;
   readonly waits = new SampleSet();
+  /** Instances up (pooled, booting, assigned, stale) over time: instance-milliseconds, for the cost. */
+  readonly instanceMs = new TimeIntegral();
 
   constructor(private readonly world: World) {
     this.rng = world.rng.fork('vm-service');
@@ -41,6 +44,13 @@ export class VmService {
     this.target = { machine: v.preallocatedMachine, remote_docker: v.preallocatedRemoteDocker };
     // The run starts in steady state: the preallocated instances are already up.
     this.pool = { ...this.target };
+    this.countInstances();
+  }
+
+  /** Records the number of instances up from now on (after every change to it). */
+  private countInstances(): void {
+    const up = this.running + this.stale + this.pool.machine + this.pool.remote_docker + this.booting.machine + this.booting.remote_docker;
+    this.instanceMs.set(this.world.sim.nowMs, up);
   }
 
   /** Asks for an instance; `ready` is called once it can run the job, `failed` if vm-service cannot serve. */
@@ -62,6 +72,7 @@ export class VmService {
       waitMs = this.bootTimeMs();
     }
     this.running++;
+    this.countInstances();
     telegraf.count(METRICS.vmAssigned);
     this.waits.add(waitMs);
     sim.schedule(waitMs, ready, arg);
@@ -76,6 +87,7 @@ export class VmService {
       this.stale++;
       if (this.stale > this.peakStale) this.peakStale = this.stale;
     } else this.terminated++;
+    this.countInstances();
   }
 
   /** vm-gc's periodic sweep: stale instances are terminated (when vm-gc and vm-service are up). */
@@ -84,6 +96,7 @@ export class VmService {
     if (this.stale === 0 || !this.world.services.isUp('vm-gc') || !this.world.services.isUp('vm-service')) return;
     this.terminated += this.stale;
     this.stale = 0;
+    this.countInstances();
   };
 
   private accrueStale(): void {
@@ -107,11 +120,13 @@ export class VmService {
         this.world.sim.schedule(this.bootTimeMs(), this.booted, kind);
       }
     }
+    this.countInstances();
   };
 
   private readonly booted = (kind: VmKind): void => {
     this.booting[kind]--;
     this.pool[kind]++;
+    this.countInstances();
   };
 
   private bootTimeMs(): number {
