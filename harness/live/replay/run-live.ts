@@ -8,6 +8,8 @@ import { runWithBaseline } from '../../../sim/run.ts';
 import { classify } from '../../../sim/severity.ts';
 import { withSeverity } from '../../../sim/report/build-report.ts';
 import { agreementTolerance, compareRuns, type Agreement } from '../../../sim/agreement.ts';
+import { scenarioAsCarriedOut, type CarriedOutFault } from '../../../sim/as-carried-out.ts';
+import { describeMutant, dispatcherHook, liveMutantFromEnv, UNDO_ACTIONS, type LiveMutant } from './mutants.ts';
 import { Telegraf } from '../../../sim/metrics/telegraf.ts';
 import { TIMINGS } from '../../../sim/models/timings.ts';
 import { UiTraffic } from '../../../sim/models/services/ui-traffic.ts';
@@ -58,18 +60,22 @@ export interface LiveRunOptions {
   log?: (line: string) => void;
   /** Scenario time reached and where it ends, every statsd interval. */
   onProgress?: (virtualMs: number, endMs: number) => void;
+  /** A deliberate defect of the live side (`mutants.ts`); default `TWIN_LIVE_MUTANT`'s. */
+  mutant?: LiveMutant;
 }
 
 export interface LiveRunOutput {
   report: Report;
-  /** The simulated run of the same scenario and seed, and how the live run compares with it. */
+  /** The simulated run of the same scenario and seed as planned (`sim-report.json`). */
   sim: Report;
+  /** The simulated run with the faults' timings as the live run carried them out: what the live run is compared with. */
+  simAsCarriedOut: Report;
   agreement: Agreement;
   files: Record<string, string>;
 }
 
 /** One thing that happens at a scenario time during the replay. */
-type Step = { atMs: number; order: number } & ({ kind: 'workflow'; workflow: PlannedWorkflow } | { kind: 'fault'; fault: SettledFault; action: string } | { kind: 'tick' } | { kind: 'ui' });
+type Step = { atMs: number; order: number } & ({ kind: 'workflow'; workflow: PlannedWorkflow } | { kind: 'fault'; fault: SettledFault; index: number; action: string } | { kind: 'tick' } | { kind: 'ui' });
 
 const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 
@@ -94,9 +100,12 @@ export async function runLive(scenario: SettledScenario, profile: Profile, opts:
   const log = opts.log ?? (() => undefined);
   const sim = runWithBaseline(scenario, profile);
   const plan = planReplay(scenario);
+  const mutant = 'mutant' in opts ? opts.mutant : liveMutantFromEnv();
+  if (mutant) log(`MUTANT ON: ${describeMutant(mutant)}: this live run is deliberately defective`);
+  const hook = dispatcherHook(mutant, scale);
 
   const wallStart = performance.now();
-  const stack = new ReplayStack({ scenario, profile, timeScale: scale, ...(opts.choice ? { choice: opts.choice } : {}), ...(opts.urls ? { urls: opts.urls } : {}), log });
+  const stack = new ReplayStack({ scenario, profile, timeScale: scale, ...(hook ? { dispatcherHook: hook } : {}), ...(opts.choice ? { choice: opts.choice } : {}), ...(opts.urls ? { urls: opts.urls } : {}), log });
   // Ctrl-C or a kill leaves nothing behind: the processes are ended and their temp dirs removed, then exit.
   const onSignal = (signal: NodeJS.Signals) => {
     log(`${signal}: stopping the live stack …`);
@@ -105,7 +114,7 @@ export async function runLive(scenario: SettledScenario, profile: Profile, opts:
   process.once('SIGINT', onSignal);
   process.once('SIGTERM', onSignal);
   try {
-    return await runOnStack(scenario, profile, stack, sim, plan, scale, opts, log, wallStart);
+    return await runOnStack(scenario, profile, stack, sim, plan, scale, { ...opts, ...(mutant ? { mutant } : {}) }, log, wallStart);
   } finally {
     process.off('SIGINT', onSignal);
     process.off('SIGTERM', onSignal);
@@ -128,13 +137,17 @@ async function runOnStack(
   log(`stack up in ${(bootMs / 1000).toFixed(1)} s; replaying ${plan.length} workflows and ${scenario.faults.length} faults at ${scale}× (${(scenario.durationMs / scale / 1000).toFixed(0)} s of wall time)`);
   const rss = sampleStackRss();
   try {
-    const observed = await replay(scenario, profile, stack, plan, scale, opts, log, rss);
+    const carried: CarriedOutFault[] = [];
+    const observed = await replay(scenario, profile, stack, plan, scale, opts, log, rss, carried);
     const { report: live, stored } = await accountLiveRun(scenario, profile, observed);
     const classified = sim.baseline ? classify(live, sim.baseline) : { severity: 'none' as const, because: [] };
     const report = sim.baseline ? withSeverity(live, classified.severity, classified.because, scenario.expect) : live;
-    const agreement = compareRuns(sim.report, report, agreementTolerance(scale));
-    const full: Report = { ...report, live: { ...observed.liveSection, boot_ms: bootMs, boot_ms_by_component: { ...stack.bootMs }, backends: stack.backends(), peak_rss_mb: peakStackRssMb(rss), stored }, agreement };
-    return { report: full, sim: sim.report, agreement, files: { 'fault-log.txt': observed.faultLog.join('\n') + '\n' } };
+    // The live run is compared with the simulation of its faults as carried out (the real restart durations).
+    const asCarried = carried.length > 0 ? runWithBaseline(scenarioAsCarriedOut(scenario, carried), profile).report : sim.report;
+    const agreement = compareRuns(asCarried, report, agreementTolerance(scale), { planned: scenario.faults.length, carried });
+    const mutantNote = opts.mutant ? { mutant: describeMutant(opts.mutant) } : {};
+    const full: Report = { ...report, live: { ...observed.liveSection, ...mutantNote, boot_ms: bootMs, boot_ms_by_component: { ...stack.bootMs }, backends: stack.backends(), peak_rss_mb: peakStackRssMb(rss), stored }, agreement };
+    return { report: full, sim: sim.report, simAsCarriedOut: asCarried, agreement, files: { 'fault-log.txt': observed.faultLog.join('\n') + '\n', 'sim-as-carried-out-report.json': JSON.stringify(asCarried, null, 2) + '\n' } };
   } finally {
     rss.stop();
     await stack.down();
@@ -150,15 +163,16 @@ async function replay(
   opts: LiveRunOptions,
   log: (line: string) => void,
   rss: ReturnType<typeof sampleStackRss>,
+  carried: CarriedOutFault[],
 ): Promise<LiveObservations> {
   const steps: Step[] = [];
   let order = 0;
   for (const w of plan) steps.push({ atMs: w.atMs, order: order++, kind: 'workflow', workflow: w });
-  for (const f of scenario.faults) {
-    steps.push({ atMs: f.atMs, order: order++, kind: 'fault', fault: f, action: f.action });
+  scenario.faults.forEach((f, index) => {
+    steps.push({ atMs: f.atMs, order: order++, kind: 'fault', fault: f, index, action: f.action });
     const undo = { kill: 'start', stop: 'start', pause: 'unpause', partition: 'heal', drain: UNDRAIN }[f.action as string];
-    if (undo && f.forMs !== undefined) steps.push({ atMs: f.atMs + f.forMs, order: order++, kind: 'fault', fault: f, action: undo });
-  }
+    if (undo && f.forMs !== undefined) steps.push({ atMs: f.atMs + f.forMs, order: order++, kind: 'fault', fault: f, index, action: undo });
+  });
   const interval = profile.metrics.statsd_interval_ms;
   for (let t = interval; t <= scenario.durationMs; t += interval) steps.push({ atMs: t, order: order++, kind: 'tick' });
   // People's UI and API requests, one of each kind a minute while the workload runs (as UiTraffic does).
@@ -166,7 +180,7 @@ async function replay(
   steps.sort((a, b) => a.atMs - b.atMs || a.order - b.order);
 
   const telegraf = new Telegraf(profile.metrics.names.map((m) => m.name));
-  const faultLog: string[] = [];
+  const faultLog: string[] = opts.mutant ? [`MUTANT ON: ${describeMutant(opts.mutant)}`] : [];
   const triggers: Promise<void>[] = [];
   const scheduled = { triggered: 0, skipped: 0 };
   const ui = { requests: 0, failed: 0, failed_by_kind: {} as Record<string, number> };
@@ -223,7 +237,14 @@ async function replay(
     const next = prev.then(async () => {
       const at = virtualNow();
       try {
-        const what = await stack.act(step.action, target, step.fault.count);
+        // A no-restart mutant: the undo is logged as done, as a silently broken restart would be, but nothing happens.
+        const swallowed = opts.mutant?.kind === 'no-restart' && UNDO_ACTIONS.includes(step.action);
+        const what = swallowed ? 'MUTANT no-restart: not carried out' : await stack.act(step.action, target, step.fault.count);
+        if (step.action === step.fault.action) carried.push({ index: step.index, appliedAtMs: at });
+        else {
+          const applied = carried.find((c) => c.index === step.index);
+          if (applied) applied.backAtMs = virtualNow();
+        }
         if (target === 'rabbitmq' && ['kill', 'stop', 'restart'].includes(step.action)) brokerWentDown = true;
         if (step.action === 'pause') paused.add(target);
         if (step.action === 'unpause') paused.delete(target);
