@@ -29,11 +29,18 @@ function scenarioFile(name: string, lines: string[]): string {
 
 const ours = () => readdirSync(tmpdir()).filter((d) => /^twin-(postgres|redis|rabbitmq)-/.test(d));
 
-async function agree(name: string, file = join(SCENARIOS, `${name}.yaml`)): Promise<{ code: number; report: Report; md: string; stdout: string }> {
+async function agree(name: string, file = join(SCENARIOS, `${name}.yaml`), mutant?: string): Promise<{ code: number; report: Report; md: string; stdout: string }> {
   const before = new Set(ours());
   const c = capture();
-  const dir = join(out, name);
-  const code = await main(['agree', file, '--time-scale', '240', '--out', dir, '-q'], c.io);
+  const dir = join(out, mutant ? `${name}-${mutant.replace(/[^a-z0-9]+/g, '-')}` : name);
+  // A live mutant (mutants.ts) is read from the environment by runLive: set for this run only.
+  if (mutant) process.env['TWIN_LIVE_MUTANT'] = mutant;
+  let code: number;
+  try {
+    code = await main(['agree', file, '--time-scale', '240', '--out', dir, '-q'], c.io);
+  } finally {
+    delete process.env['TWIN_LIVE_MUTANT'];
+  }
   // The run removed every data directory it created.
   expect(ours().filter((d) => !before.has(d))).toEqual([]);
   expect(existsSync(join(dir, 'report.json')), c.lines.stderr).toBe(true);
@@ -98,6 +105,36 @@ describe('twin agree (live replay vs simulation)', () => {
     expect(report.observed_severity).toBe('moderate');
     expect(report.agreement?.agrees, JSON.stringify(report.agreement?.checks)).toBe(true);
     expect(code).toBe(0);
+  }, 300_000);
+
+  // Mutants of the live side must each be reported as a disagreement, on the check they should break. All three
+  // on picard-dispatcher-outage (nothing lost, stuck or failed in the simulation: every harm is the mutant's).
+  const disagreesOn = (report: Report, what: string) => {
+    expect(report.agreement?.agrees).toBe(false);
+    const failing = report.agreement!.checks.filter((k) => !k.agrees).map((k) => k.what);
+    expect(failing, JSON.stringify(report.agreement?.checks)).toContain(what);
+  };
+
+  it('mutant no-restart (picard-dispatcher never comes back, though logged as started): disagrees on builds stuck', async () => {
+    const { code, report } = await agree('picard-dispatcher-outage', undefined, 'no-restart');
+    expect(report.live?.mutant).toMatch(/^no-restart/);
+    expect(report.live?.fault_log[0]).toMatch(/^MUTANT ON: no-restart/);
+    disagreesOn(report, 'stuck (builds)');
+    expect(code).toBe(1);
+  }, 300_000);
+
+  it('mutant drop-messages:0.2 (picard-dispatcher discards a fifth of the run queue): disagrees on builds lost', async () => {
+    const { code, report } = await agree('picard-dispatcher-outage', undefined, 'drop-messages:0.2');
+    expect(report.live?.mutant).toMatch(/^drop-messages:0.2/);
+    disagreesOn(report, 'lost (builds)');
+    expect(code).toBe(1);
+  }, 300_000);
+
+  it('mutant delay:120s (picard-dispatcher holds every message two minutes): disagrees on the queue-time p50', async () => {
+    const { code, report } = await agree('picard-dispatcher-outage', undefined, 'delay:120s');
+    expect(report.live?.mutant).toMatch(/^delay:120s/);
+    disagreesOn(report, 'queue time p50 (ms)');
+    expect(code).toBe(1);
   }, 300_000);
 
   it('the Nomad server killed (poll failures, dropped jobs lost) and its state wiped (running builds lost)', async () => {
