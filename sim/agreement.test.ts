@@ -4,6 +4,7 @@ import { runScenario } from './run.ts';
 import { loadScenarioFile } from '../harness/scenario/load.ts';
 import { loadProfile } from '../fixtures/load.ts';
 import type { Report } from './report/types.ts';
+import { scenarioAsCarriedOut } from './as-carried-out.ts';
 
 const profile = loadProfile('2.19.6');
 const failure = (name: string) => loadScenarioFile(new URL(`../scenarios/failures/${name}.yaml`, import.meta.url).pathname);
@@ -68,5 +69,20 @@ describe('compareRuns', () => {
     const never = compareRuns(rabbit, rabbit, tol, { planned: 2, carried: [back[0]!, { index: 1, appliedAtMs: 3_600_000 }] });
     expect(never.checks.find((c) => c.what.startsWith('faults carried out'))?.agrees).toBe(false);
     expect(compareRuns(rabbit, rabbit, tol, { planned: 2, carried: [back[0]!] }).agrees).toBe(false);
+  });
+
+  it('a measured live run of kill-rabbitmq (60×, load 15): its webhooks not triggered agree with the simulation as carried out, not as planned', () => {
+    // `twin agree scenarios/failures/kill-rabbitmq.yaml --time-scale 60` at 21:01 UTC, load average 15-16: RabbitMQ's
+    // start took 11.6 s of wall time, so it was back at 1:21:40 instead of 1:10. The live run had 87 not triggered.
+    const carried = [
+      { index: 0, appliedAtMs: 2_400_812, backAtMs: 4_202_354 },
+      { index: 1, appliedAtMs: 3_600_247, backAtMs: 4_899_625 },
+    ];
+    const asCarried = runScenario(scenarioAsCarriedOut(failure('kill-rabbitmq'), carried), profile);
+    const live = withBuilds(asCarried, { not_triggered: 87 });
+    expect(asCarried.builds.not_triggered).toBe(79);
+    expect(check(asCarried, live, 'not triggered (builds)', agreementTolerance(60))?.agrees).toBe(true);
+    // Against the simulation as planned (32 not triggered) the same live run disagrees.
+    expect(check(rabbit, withBuilds(rabbit, { not_triggered: 87 }), 'not triggered (builds)', agreementTolerance(60))?.agrees).toBe(false);
   });
 });
