@@ -68,7 +68,8 @@ describe('twin agree (live replay vs simulation)', () => {
     // triggered 239 live against 235, where the planned simulation has 32; lost 95 against 88). The queue times do
     // not, and that is a finding, not noise: builds wait minutes to tens of minutes after RabbitMQ is back (p50
     // 23.5 min live against 1.8 s at 240×, load 9-14; p95 8 min against 2.6 s at 60×), which the simulation does
-    // not model. Until that is resolved (in the live consumers or in the model), only the queue times may disagree.
+    // not model; intermittently (the next run at 240×: p50 5.9 s, p95 34 s, max 252 s against 5.8 s, the max just
+    // outside ±240 s). Until that is resolved (in the live consumers or in the model), only queue times may disagree.
     const disagreeing = (report.agreement?.checks ?? []).filter((k) => !k.agrees).map((k) => k.what);
     expect(disagreeing.filter((w) => !w.startsWith('queue time')), JSON.stringify(report.agreement?.checks)).toEqual([]);
     expect(report.live?.peak_rss_mb).toBeGreaterThan(0);
