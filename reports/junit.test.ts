@@ -1,6 +1,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { sampleReport } from '../sim/report/sample.ts';
+import { agreementTolerance } from '../sim/agreement.ts';
 import { escapeXmlAttribute, escapeXmlText, toJunit, toJunitMany } from './junit.ts';
 
 /**
@@ -92,7 +93,7 @@ describe('toJunit', () => {
       { what: 'observed severity', sim: 'severe', live: 'severe', agrees: true, rule: 'equal' },
       { what: 'lost (builds)', sim: 89, live: 0, agrees: false, rule: 'both present or both absent' },
     ];
-    const agreement = { agrees: false, tolerance: { relative: 0.25, absoluteMs: 60_000 }, checks, counts: [] };
+    const agreement = { agrees: false, tolerance: agreementTolerance(60), checks, counts: [] };
     const live = sampleReport({ mode: 'live', replay: 'twin run x.yaml --seed 1 --mode live', agreement });
     const xml = toJunit(live);
     expect(checkXml(xml)).toEqual([]);

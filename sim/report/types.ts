@@ -180,6 +180,8 @@ export interface LiveSection {
   peak_rss_mb: number;
   /** Each fault as it was carried out: scenario time planned, when it happened, what was done. */
   fault_log: string[];
+  /** A deliberate defect of the live side this run had (`TWIN_LIVE_MUTANT`), said so it is never silent. */
+  mutant?: string;
   /** What reached object storage (objects under the seeds' prefixes) and the audit log (events). */
   stored: { action_logs: number; artifacts: number; test_results: number; audit_events_recorded: number; audit_events_persisted: number; audit_events_lost: number };
   /** Report fields a live run does not measure yet (they hold zeros or the scenario's settings). */

@@ -52,6 +52,8 @@ export interface PicardDispatcherOptions extends ConsumerOptions {
   cache?: Redis;
   /** contexts-service's base URL, for jobs that use contexts; without it such jobs fail. */
   contextsUrl?: () => string;
+  /** A live mutant's hook (`harness/live/replay/mutants.ts`), awaited before each message: `'drop'` acks and discards it. */
+  beforeHandle?: () => Promise<'drop' | undefined>;
 }
 
 /** How long a cached config.yml is kept (a commit's config never changes). */
@@ -80,6 +82,7 @@ export class PicardDispatcher extends ReconnectingConsumer {
 
   protected async handle(ch: Channel, content: Buffer, ack: () => void, nack: () => void): Promise<void> {
     const msg = JSON.parse(content.toString('utf8')) as RunMessage;
+    if ((await this.opts.beforeHandle?.()) === 'drop') return ack();
     const [owner, name] = msg.repo.split('/');
     let text: string;
     try {

@@ -8,6 +8,8 @@ import { runWithBaseline } from '../../../sim/run.ts';
 import { classify } from '../../../sim/severity.ts';
 import { withSeverity } from '../../../sim/report/build-report.ts';
 import { agreementTolerance, compareRuns, type Agreement } from '../../../sim/agreement.ts';
+import { scenarioAsCarriedOut, type CarriedOutFault } from '../../../sim/as-carried-out.ts';
+import { describeMutant, dispatcherHook, liveMutantFromEnv, type LiveMutant } from './mutants.ts';
 import { Telegraf } from '../../../sim/metrics/telegraf.ts';
 import { TIMINGS } from '../../../sim/models/timings.ts';
 import { UiTraffic } from '../../../sim/models/services/ui-traffic.ts';
@@ -92,18 +94,22 @@ export interface LiveRunOptions {
   log?: (line: string) => void;
   /** Scenario time reached and where it ends, every statsd interval. */
   onProgress?: (virtualMs: number, endMs: number) => void;
+  /** A deliberate defect of the live side (`mutants.ts`); default `TWIN_LIVE_MUTANT`'s. */
+  mutant?: LiveMutant;
 }
 
 export interface LiveRunOutput {
   report: Report;
-  /** The simulated run of the same scenario and seed, and how the live run compares with it. */
+  /** The simulated run of the same scenario and seed as planned (`sim-report.json`). */
   sim: Report;
+  /** The simulated run with the faults' timings as the live run carried them out: what the live run is compared with. */
+  simAsCarriedOut: Report;
   agreement: Agreement;
   files: Record<string, string>;
 }
 
 /** One thing that happens at a scenario time during the replay. */
-type Step = { atMs: number; order: number } & ({ kind: 'workflow'; workflow: PlannedWorkflow } | { kind: 'fault'; fault: SettledFault; op: FaultOrder } | { kind: 'tick' } | { kind: 'ui' });
+type Step = { atMs: number; order: number } & ({ kind: 'workflow'; workflow: PlannedWorkflow } | { kind: 'fault'; fault: SettledFault; index: number; op: FaultOrder } | { kind: 'tick' } | { kind: 'ui' });
 
 /** Waits `ms`; rejects with the interruption at once when the run is stopped (Ctrl-C). */
 const sleep = (ms: number, stop: AbortSignal) =>
@@ -141,9 +147,12 @@ export async function runLive(scenario: SettledScenario, profile: Profile, opts:
   const log = opts.log ?? (() => undefined);
   const sim = runWithBaseline(scenario, profile);
   const plan = planReplay(scenario);
+  const mutant = 'mutant' in opts ? opts.mutant : liveMutantFromEnv();
+  if (mutant) log(`MUTANT ON: ${describeMutant(mutant)}: this live run is deliberately defective`);
+  const hook = dispatcherHook(mutant, scale);
 
   const wallStart = performance.now();
-  const stack = new ReplayStack({ scenario, profile, timeScale: scale, ...(opts.choice ? { choice: opts.choice } : {}), ...(opts.urls ? { urls: opts.urls } : {}), log });
+  const stack = new ReplayStack({ scenario, profile, timeScale: scale, ...(hook ? { dispatcherHook: hook } : {}), ...(opts.choice ? { choice: opts.choice } : {}), ...(opts.urls ? { urls: opts.urls } : {}), log });
   // Ctrl-C or a kill leaves nothing behind: the replay stops where it waits, the processes are ended and their temp
   // dirs removed (runOnStack's `finally`), and the run rejects with LiveInterruptedError for the CLI's exit code.
   const stop = new AbortController();
@@ -157,7 +166,7 @@ export async function runLive(scenario: SettledScenario, profile: Profile, opts:
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);
   try {
-    return await runOnStack(scenario, profile, stack, sim, plan, scale, opts, log, wallStart, stop.signal);
+    return await runOnStack(scenario, profile, stack, sim, plan, scale, { ...opts, ...(mutant ? { mutant } : {}) }, log, wallStart, stop.signal);
   } catch (err) {
     // Whatever failed while the stack was being torn down for a signal is the interruption.
     if (stop.signal.aborted) throw stop.signal.reason as Error;
@@ -190,13 +199,17 @@ async function runOnStack(
   log(`stack up in ${(bootMs / 1000).toFixed(1)} s; replaying ${plan.length} workflows and ${scenario.faults.length} faults at ${scale}× (${(scenario.durationMs / scale / 1000).toFixed(0)} s of wall time)`);
   const rss = sampleStackRss();
   try {
-    const observed = await replay(scenario, profile, stack, plan, scale, opts, log, rss, stop);
+    const carried: CarriedOutFault[] = [];
+    const observed = await replay(scenario, profile, stack, plan, scale, opts, log, rss, stop, carried);
     const { report: live, stored } = await accountLiveRun(scenario, profile, observed);
     const classified = sim.baseline ? classify(live, sim.baseline) : { severity: 'none' as const, because: [] };
     const report = sim.baseline ? withSeverity(live, classified.severity, classified.because, scenario.expect) : live;
-    const agreement = compareRuns(sim.report, report, agreementTolerance(scale));
-    const full: Report = { ...report, live: { ...observed.liveSection, boot_ms: bootMs, boot_ms_by_component: { ...stack.bootMs }, backends: stack.backends(), peak_rss_mb: peakStackRssMb(rss), stored }, agreement };
-    return { report: full, sim: sim.report, agreement, files: { 'fault-log.txt': observed.faultLog.join('\n') + '\n' } };
+    // The live run is compared with the simulation of its faults as carried out (the real restart durations).
+    const asCarried = carried.length > 0 ? runWithBaseline(scenarioAsCarriedOut(scenario, carried), profile).report : sim.report;
+    const agreement = compareRuns(asCarried, report, agreementTolerance(scale), { planned: scenario.faults.length, carried });
+    const mutantNote = opts.mutant ? { mutant: describeMutant(opts.mutant) } : {};
+    const full: Report = { ...report, live: { ...observed.liveSection, ...mutantNote, boot_ms: bootMs, boot_ms_by_component: { ...stack.bootMs }, backends: stack.backends(), peak_rss_mb: peakStackRssMb(rss), stored }, agreement };
+    return { report: full, sim: sim.report, simAsCarriedOut: asCarried, agreement, files: { 'fault-log.txt': observed.faultLog.join('\n') + '\n', 'sim-as-carried-out-report.json': JSON.stringify(asCarried, null, 2) + '\n' } };
   } finally {
     rss.stop();
     await stack.down();
@@ -213,15 +226,16 @@ async function replay(
   log: (line: string) => void,
   rss: ReturnType<typeof sampleStackRss>,
   stop: AbortSignal,
+  carried: CarriedOutFault[],
 ): Promise<LiveObservations> {
   const steps: Step[] = [];
   let order = 0;
   for (const w of plan) steps.push({ atMs: w.atMs, order: order++, kind: 'workflow', workflow: w });
-  for (const f of scenario.faults) {
-    steps.push({ atMs: f.atMs, order: order++, kind: 'fault', fault: f, op: f });
+  scenario.faults.forEach((f, index) => {
+    steps.push({ atMs: f.atMs, order: order++, kind: 'fault', fault: f, index, op: f });
     // `for:` ends with the catalogue's undo of the action (validation refused `for` where there is none).
-    if (f.forMs !== undefined) steps.push({ atMs: f.atMs + f.forMs, order: order++, kind: 'fault', fault: f, op: undoOrder(f) });
-  }
+    if (f.forMs !== undefined) steps.push({ atMs: f.atMs + f.forMs, order: order++, kind: 'fault', fault: f, index, op: undoOrder(f) });
+  });
   const interval = profile.metrics.statsd_interval_ms;
   for (let t = interval; t <= scenario.durationMs; t += interval) steps.push({ atMs: t, order: order++, kind: 'tick' });
   // People's UI and API requests, one of each kind a minute while the workload runs (as UiTraffic does).
@@ -229,7 +243,7 @@ async function replay(
   steps.sort((a, b) => a.atMs - b.atMs || a.order - b.order);
 
   const telegraf = new Telegraf(profile.metrics.names.map((m) => m.name));
-  const faultLog: string[] = [];
+  const faultLog: string[] = opts.mutant ? [`MUTANT ON: ${describeMutant(opts.mutant)}`] : [];
   const triggers: Promise<void>[] = [];
   const scheduled = { triggered: 0, skipped: 0 };
   const ui = { requests: 0, failed: 0, failed_by_kind: {} as Record<string, number> };
@@ -287,7 +301,15 @@ async function replay(
       const at = virtualNow();
       try {
         const { action } = step.op;
-        const what = await stack.act(step.op);
+        const isUndo = step.op !== step.fault;
+        // A no-restart mutant: the undo is logged as done, as a silently broken restart would be, but nothing happens.
+        const swallowed = opts.mutant?.kind === 'no-restart' && isUndo;
+        const what = swallowed ? 'MUTANT no-restart: not carried out' : await stack.act(step.op);
+        if (!isUndo) carried.push({ index: step.index, appliedAtMs: at });
+        else {
+          const applied = carried.find((c) => c.index === step.index);
+          if (applied) applied.backAtMs = virtualNow();
+        }
         if (target === 'rabbitmq' && (action === 'kill' || action === 'stop' || action === 'restart')) brokerWentDown = true;
         if (action === 'pause') paused.add(target);
         if (action === 'unpause') paused.delete(target);

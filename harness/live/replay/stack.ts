@@ -68,6 +68,8 @@ export interface ReplayStackOptions {
   choice?: Partial<Record<Chosen, BackendChoice>>;
   urls?: Partial<Record<Chosen, string>>;
   log?: (line: string) => void;
+  /** A live mutant's hook for picard-dispatcher (`mutants.ts`'s `dispatcherHook`). */
+  dispatcherHook?: () => Promise<'drop' | undefined>;
 }
 
 /**
@@ -242,7 +244,7 @@ export class ReplayStack {
     // Consumers try to reach a broker that went away every 5 s of scenario time (at most every 250 ms of wall time):
     // with 250 ms at 240×, a build queued as RabbitMQ came back waited a minute per consumer on its way.
     const reconnectMs = Math.min(250, Math.max(20, 5_000 / this.opts.timeScale));
-    const dispatcher = new PicardDispatcher({ connect, github, pool: this.pool, resourceClasses, cache, contextsUrl: () => contexts.url, reconnectMs });
+    const dispatcher = new PicardDispatcher({ connect, github, pool: this.pool, resourceClasses, cache, contextsUrl: () => contexts.url, reconnectMs, ...(this.opts.dispatcherHook ? { beforeHandle: this.opts.dispatcherHook } : {}) });
     const schedulerer = new Schedulerer({ connect, pool: this.pool, nomad: new NomadClient({ address: this.nomad.url, timeoutMs: 3_000 }), audit: auditFor(), reconnectMs });
     const conductor = new WorkflowsConductor({ connect, pool: this.pool, reconnectMs });
     // Audit files every second of wall time: at 60× a minute of scenario time.
