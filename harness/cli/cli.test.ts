@@ -7,6 +7,7 @@ import { main } from './main.ts';
 import { parseCliArgs, CliError, COMMANDS, OPTIONS } from './args.ts';
 import { Progress } from './progress.ts';
 import { runProgress } from './commands/run.ts';
+import { captureIo as capture } from './capture-io.ts';
 
 // A scenario named `explode` fails inside the simulation (after every file loaded), as a harness error would.
 vi.mock('../../sim/run.ts', async (importOriginal) => {
@@ -20,19 +21,6 @@ vi.mock('../../sim/run.ts', async (importOriginal) => {
   };
 });
 
-function capture() {
-  let stdout = '';
-  let stderr = '';
-  return {
-    io: { stdout: { write: (s: string) => (stdout += s) }, stderr: { write: (s: string) => (stderr += s) } },
-    get stdout() {
-      return stdout;
-    },
-    get stderr() {
-      return stderr;
-    },
-  };
-}
 
 const OK = `name: cli-ok
 duration: 30m

@@ -3,22 +3,10 @@ import { existsSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } fro
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { main } from '../main.ts';
+import { captureIo as capture } from '../capture-io.ts';
 
 const SCENARIO = 'scenarios/dr/ebs-snapshot-restore.yaml';
 
-function capture() {
-  let stdout = '';
-  let stderr = '';
-  return {
-    io: { stdout: { write: (s: string) => (stdout += s) }, stderr: { write: (s: string) => (stderr += s) } },
-    get stdout() {
-      return stdout;
-    },
-    get stderr() {
-      return stderr;
-    },
-  };
-}
 
 describe('twin dr', () => {
   it('writes dr-report.json, report.md and junit.xml, byte-identical for the same seed', async () => {
