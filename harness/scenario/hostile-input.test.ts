@@ -172,6 +172,26 @@ describe('hostile scenario files', () => {
     fc.assert(fc.property(fc.oneof({ weight: 3, arbitrary: mutatedText }, { weight: 2, arbitrary: textAttack }), (text) => void parseChecked(text)), { numRuns: 2_000 });
   });
 
+  it('runs the counterexample it once found: a lost build\'s sibling container job placed while the siblings are stopped', () => {
+    // Parallelism 8 on two clients with room for one task each; a client's agent dies at once. Stopping the lost
+    // build's jobs one by one freed room, and the scheduler placed the next sibling in between (a crash of the run).
+    const text = `name: small
+duration: 1ms
+topology: { nomad_clients: { count: 2, cpus: 4, memory_gb: 16 } }
+workload:
+  arrivals: { kind: trace, file: ok.csv }
+  jobs:
+    - { duration: { median: 1, p95: 4684 }, weight: 5e-324, parallelism: 8, workflow_jobs: 1, executor: docker, failure_rate: 0, artifacts: 1, test_results: true }
+    - { duration: 1m, weight: 1, executor: machine }
+  scheduled: [ { job: 0, every: 1m } ]
+faults:
+  - { at: 0, action: kill, target: nomad_client }
+`;
+    const s = parseChecked(text)!;
+    const b = runScenario(s, loadProfile(s.version)).builds;
+    expect(b.succeeded + b.failed + b.lost + b.stuck).toBe(b.triggered);
+  });
+
   it('every accepted scenario of small size runs through the simulation without throwing', () => {
     const profile = loadProfile('2.19.6');
     const smallDuration = fc.oneof(fc.constantFrom('0ms', '1ms', '1s', '59s', '1m', '20m', '1h'), fc.integer({ min: 0, max: 3_600_000 }));
