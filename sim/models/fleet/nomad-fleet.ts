@@ -1,4 +1,5 @@
 import type { World } from '../world.ts';
+import { REASONS } from '../../domain/fates.ts';
 import { buildIdOfNomadJob, containerIndexOfNomadJob, type Build } from '../build.ts';
 import type { NomadSubmitter } from '../services/schedulerer.ts';
 import type { OutputProcessor } from '../services/output-processor.ts';
@@ -242,7 +243,7 @@ export class NomadFleet implements NomadSubmitter {
   /** The seeds' `rm -rf /opt/nomad`: the server forgets every job and allocation. */
   wipeServerState(): void {
     const { lostJobs } = this.scheduler.wipeState();
-    const reason = 'Nomad server state wiped: its allocation was destroyed and the build shows Running forever';
+    const reason = REASONS.nomadWipedRunning;
     for (const run of [...this.runs.values()]) {
       this.markGone(run);
       this.fates.lose(run.build, reason);
@@ -252,7 +253,7 @@ export class NomadFleet implements NomadSubmitter {
       const build = this.buildOf(jobId);
       if (build === undefined) continue;
       this.builds.delete(build.id);
-      this.fates.lose(build, 'Nomad server state wiped: its pending job was forgotten');
+      this.fates.lose(build, REASONS.nomadWipedPending);
       this.output.abandon(build);
     }
     this.deferred = [];
@@ -353,7 +354,7 @@ export class NomadFleet implements NomadSubmitter {
     // array with ordinary ones), and this runs once or twice per task.
     const { placed, lost, stopped } = change;
     for (let k = 0; k < placed.length; k++) this.placed(placed[k]!);
-    for (let k = 0; k < lost.length; k++) this.allocLost(lost[k]!, 'Nomad client lost: its allocation was lost');
+    for (let k = 0; k < lost.length; k++) this.allocLost(lost[k]!, REASONS.allocationLost);
     for (let k = 0; k < stopped.length; k++) {
       const run = this.runs.get(stopped[k]!.serial);
       if (run) this.markGone(run);
