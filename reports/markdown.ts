@@ -297,7 +297,7 @@ function agreement(a: Agreement): string[] {
   return [
     '## Agreement with the simulation',
     '',
-    `${a.agrees ? '✅ The live run agrees' : '❌ The live run does not agree'} with the simulated run of the same scenario and seed (queue-time tolerance: ±${formatNumber(a.tolerance.relative * 100)} % or ${formatDurationMs(a.tolerance.absoluteMs)}, whichever is larger).`,
+    `${a.agrees ? '✅ The live run agrees' : '❌ The live run does not agree'} with the simulation of the same scenario and seed re-run with the faults as they were carried out (queue-time p50 and p95: ±${formatNumber(a.tolerance.relative * 100)} % or ${formatDurationMs(a.tolerance.absoluteMs)}, the maximum ${formatDurationMs(a.tolerance.maxAbsoluteMs)}, whichever is larger; counts: ${formatNumber(a.tolerance.countSlack)} builds plus ${formatNumber(a.tolerance.countRelative * 100)} % and the builds arriving within the latency budget of a fault's edge).`,
     '',
     table(['check', 'sim', 'live', 'rule', ''], rows),
     '',
