@@ -1,6 +1,6 @@
 /**
  * The HTTP face of the twin's Nomad server: Nomad's routes, methods, query options, headers and error
- * texts, over `node:http`, in front of a `NomadApiState`.
+ * texts, on the twin's HTTP layer (`harness/http/`), in front of a `NomadApiState`.
  *
  * Conventions follow Nomad's `command/agent/http.go` and `*_endpoint.go`: JSON bodies, errors as plain text
  * with the status Nomad uses (`405 Invalid method`, `404 job not found`, `400 Invalid wait time`), read
@@ -9,6 +9,7 @@
  * jitter) runs out. Twin-only endpoints live under `/v1/twin/`.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import { HttpError, HttpRoutes, LAYER_ERROR_CODES, type HttpErrorMapper, type HttpMethod, type HttpRequest } from '../http/index.ts';
 import type { Rng } from '../../sim/engine/rng.ts';
 import type { NodeStatus } from '../../sim/models/nomad/index.ts';
 import { SEARCH_CONTEXTS, type DrainRequest, type NomadApiState, type QueryResult, type SearchContext } from './api-state.ts';
@@ -23,6 +24,28 @@ export type ApiCompat = 'both' | 'legacy';
 export const ERR_INVALID_METHOD = 'Invalid method';
 /** Bodies larger than this are refused (a job spec is a few kB). */
 export const MAX_BODY_BYTES = 8 * 1024 * 1024;
+
+/**
+ * Nomad's errors as its HTTP layer sends them: the message as plain text, no newline (`Unexpected response code:
+ * 404 (job not found)` is how its clients print it). The twin's HTTP layer's own errors get Nomad's words: an
+ * unknown path is a bare 404, a method a route does not take `405 Invalid method`.
+ */
+export const nomadErrors: HttpErrorMapper = (error, request) => ({ contentType: 'text/plain; charset=utf-8', body: error instanceof NomadHttpError ? error.message : layerErrorText(error, request.path) });
+
+function layerErrorText(error: HttpError, path: string): string {
+  switch (error.code) {
+    case LAYER_ERROR_CODES.notFound:
+      return '';
+    case LAYER_ERROR_CODES.methodNotAllowed:
+      return ERR_INVALID_METHOD;
+    case LAYER_ERROR_CODES.badUrl:
+      return `Invalid URL path encoding: ${path}`;
+    case LAYER_ERROR_CODES.tooLarge:
+      return `Request body is larger than ${MAX_BODY_BYTES} bytes`;
+    default:
+      return error.message;
+  }
+}
 
 /** A request's blocking-query options (`?index=&wait=`). */
 export interface BlockingQuery {
@@ -76,6 +99,8 @@ interface RequestCtx {
   url: URL;
   /** Path parameters captured by the route, URL-decoded. */
   params: string[];
+  /** The layer's request: the body, read once within the server's `maxBodyBytes`. */
+  request: HttpRequest;
 }
 
 type Handler = (ctx: RequestCtx) => void | Promise<void>;
@@ -144,9 +169,9 @@ function boolParam(params: URLSearchParams, key: string, what: string): boolean 
   return b;
 }
 
-/** Nomad's HTTP API over a `NomadApiState`. `handle` is the `node:http` request listener. */
+/** Nomad's HTTP API over a `NomadApiState`; `routes()` is its table on the shared HTTP layer, `nomadErrors` its mapper. */
 export class NomadHttpApi {
-  private readonly routes: readonly Route[];
+  private readonly table: readonly Route[];
   /** Blocking queries in flight: each finishes (answers with what it has) when called. */
   private readonly waiters = new Set<() => void>();
 
@@ -156,7 +181,7 @@ export class NomadHttpApi {
   ) {
     const s = state;
     // Suffix routes come before the plain object routes, as Nomad's `JobSpecificRequest` checks suffixes first.
-    this.routes = [
+    this.table = [
       { path: /^\/v1\/jobs$/, methods: { GET: (c) => this.read(c, () => s.listJobs(prefixOf(c))), PUT: (c) => this.register(c), POST: (c) => this.register(c) } },
       { path: /^\/v1\/job\/(.+)\/allocations$/, methods: { GET: (c) => this.read(c, () => s.jobAllocations(c.params[0]!)) } },
       { path: /^\/v1\/job\/(.+)\/evaluations$/, methods: { GET: (c) => this.read(c, () => s.jobEvaluations(c.params[0]!)) } },
@@ -210,10 +235,25 @@ export class NomadHttpApi {
     ];
   }
 
-  /** The `node:http` request listener. */
-  readonly handle = (req: IncomingMessage, res: ServerResponse): void => {
-    this.dispatch(req, res).catch((err: unknown) => this.fail(res, err));
-  };
+  /**
+   * The route table on the layer: Nomad's paths carry ids that may hold slashes (`/v1/job/a/b/allocations`), so
+   * each family is one find-my-way wildcard (`/v1/job/*`) whose handler picks the route by its pattern on the
+   * raw path, suffixes first, as Nomad's `JobSpecificRequest` does; fixed paths are static routes.
+   */
+  routes(): HttpRoutes {
+    const mounts = new Map<string, Route[]>();
+    for (const route of this.table) {
+      const literal = route.path.source.replace(/^\^/, '').replace(/\$$/, '').split('(')[0]!.replace(/\\\//g, '/');
+      const mount = route.path.source.includes('(') ? `${literal}*` : literal;
+      mounts.set(mount, [...(mounts.get(mount) ?? []), route]);
+    }
+    const routes = new HttpRoutes();
+    for (const [mount, family] of mounts) {
+      const methods = [...new Set(family.flatMap((r) => Object.keys(r.methods) as HttpMethod[]))];
+      routes.on(methods, mount, (request) => this.dispatch(family, request));
+    }
+    return routes;
+  }
 
   /** Answers every blocking query in flight with what it has now (on shutdown). */
   flushWaiters(): void {
@@ -224,39 +264,29 @@ export class NomadHttpApi {
     return this.waiters.size;
   }
 
-  private async dispatch(req: IncomingMessage, res: ServerResponse): Promise<void> {
-    const url = new URL(req.url ?? '/', 'http://127.0.0.1');
-    for (const route of this.routes) {
-      const m = route.path.exec(url.pathname);
+  private async dispatch(family: readonly Route[], request: HttpRequest): Promise<void> {
+    const { req, res } = request;
+    for (const route of family) {
+      const m = route.path.exec(request.path);
       if (m === null) continue;
       let params: string[];
       try {
         params = m.slice(1).map((p) => decodeURIComponent(p ?? ''));
       } catch {
-        throw new NomadHttpError(400, `Invalid URL path encoding: ${url.pathname}`);
+        throw new NomadHttpError(400, `Invalid URL path encoding: ${request.path}`);
       }
-      const handler = route.methods[(req.method ?? 'GET') as Method];
+      // Nomad's handlers take their methods only: a HEAD is a 405 too, not the GET the layer would fall back to.
+      const handler = route.methods[request.method as Method];
       if (handler === undefined) throw new NomadHttpError(405, ERR_INVALID_METHOD);
-      await handler({ req, res, url, params });
+      await handler({ req, res, url: new URL(req.url ?? '/', 'http://127.0.0.1'), params, request });
       return;
     }
     // Nomad's root fallthrough: an unknown path is a bare 404.
-    req.resume();
-    res.writeHead(404).end();
+    throw new NomadHttpError(404, '');
   }
 
   // -------------------------------------------------------------------------------------------
   // Responses
-
-  private fail(res: ServerResponse, err: unknown): void {
-    if (res.headersSent) {
-      res.destroy();
-      return;
-    }
-    const status = err instanceof NomadHttpError ? err.status : 500;
-    const message = err instanceof Error ? err.message : String(err);
-    res.writeHead(status, { 'Content-Type': 'text/plain; charset=utf-8' }).end(message);
-  }
 
   private json(res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}, pretty = false): void {
     const text = pretty ? `${JSON.stringify(body, null, 4)}\n` : JSON.stringify(body);
@@ -271,7 +301,7 @@ export class NomadHttpApi {
    * A read endpoint: answers at once, or (with `?index=N`) when the result's index passes N or the wait
    * runs out. `notFound` is the 404 text when the object is missing; lists always have a body.
    */
-  private read<T>(c: RequestCtx, run: () => QueryResult<T>, notFound?: string): void {
+  private read<T>(c: RequestCtx, run: () => QueryResult<T>, notFound?: string): Promise<void> | void {
     c.req.resume();
     const q = parseBlockingQuery(c.url.searchParams);
     const pretty = c.url.searchParams.has('pretty') && c.url.searchParams.get('pretty') !== '0';
@@ -289,45 +319,37 @@ export class NomadHttpApi {
     }
     const waitMs = blockingWaitMs(q.waitMs);
     const timeoutMs = waitMs + waitJitterMs(waitMs, this.opts.jitterRng.nextFloat());
-    let done = false;
-    const cleanup = (): void => {
-      done = true;
-      off();
-      clearTimeout(timer);
-      this.waiters.delete(finish);
-    };
-    const finish = (): void => {
-      if (done) return;
-      cleanup();
-      respond(run());
-    };
-    const off = this.state.onCommit(() => {
-      if (this.state.isClosed || run().index > q.minIndex) finish();
+    return new Promise<void>((resolve, reject) => {
+      let done = false;
+      const cleanup = (): void => {
+        done = true;
+        off();
+        clearTimeout(timer);
+        this.waiters.delete(finish);
+      };
+      const finish = (): void => {
+        if (done) return;
+        cleanup();
+        respond(run());
+        resolve();
+      };
+      const off = this.state.onCommit(() => {
+        if (this.state.isClosed || run().index > q.minIndex) finish();
+      });
+      const timer = setTimeout(finish, timeoutMs);
+      this.waiters.add(finish);
+      // The client gave up (or the connection died): stop waiting for it; nobody is left to read an answer.
+      c.res.on('close', () => {
+        if (done) return;
+        cleanup();
+        reject(new NomadHttpError(499, 'the client closed the connection of a blocking query'));
+      });
     });
-    const timer = setTimeout(finish, timeoutMs);
-    this.waiters.add(finish);
-    // The client gave up (or the connection died): stop waiting for it.
-    c.res.on('close', () => {
-      if (!done) cleanup();
-    });
-  }
-
-  private async body(req: IncomingMessage): Promise<string> {
-    const chunks: Buffer[] = [];
-    let size = 0;
-    let tooLarge = false;
-    for await (const chunk of req as AsyncIterable<Buffer>) {
-      size += chunk.length;
-      if (size > MAX_BODY_BYTES) tooLarge = true;
-      else chunks.push(chunk);
-    }
-    if (tooLarge) throw new NomadHttpError(413, `Request body is larger than ${MAX_BODY_BYTES} bytes`);
-    return Buffer.concat(chunks).toString('utf8');
   }
 
   /** Decodes a JSON body as Nomad's `decodeBody` does: an empty body and bad JSON are 400s. */
-  private async jsonBody(req: IncomingMessage): Promise<unknown> {
-    const text = await this.body(req);
+  private async jsonBody(c: RequestCtx): Promise<unknown> {
+    const text = await c.request.text();
     if (text.trim() === '') throw new NomadHttpError(400, 'Request body is empty');
     try {
       return JSON.parse(text) as unknown;
@@ -344,7 +366,7 @@ export class NomadHttpApi {
   // Writes
 
   private async register(c: RequestCtx, pathJobId?: string): Promise<void> {
-    const body = await this.jsonBody(c.req);
+    const body = await this.jsonBody(c);
     const out = this.state.registerJob(body, pathJobId);
     this.json(c.res, 200, { ...out, Warnings: '', LastContact: 0, KnownLeader: false }, this.writeHeaders(out.Index));
   }
@@ -370,7 +392,7 @@ export class NomadHttpApi {
    * its drain stays on until disabled.
    */
   private async drain(c: RequestCtx): Promise<void> {
-    const text = await this.body(c.req);
+    const text = await c.request.text();
     const enableText = c.url.searchParams.get('enable') ?? '';
     const nodeId = c.params[0]!;
     if (this.opts.compat === 'legacy' || enableText !== '') {
@@ -408,7 +430,7 @@ export class NomadHttpApi {
   }
 
   private async eligibility(c: RequestCtx): Promise<void> {
-    const body = await this.jsonBody(c.req);
+    const body = await this.jsonBody(c);
     if (!isObject(body)) throw new NomadHttpError(400, 'Request body must be a JSON object');
     // 0.9.3's handler decodes the whole RPC request from the body: the node is `NodeID` there, not the path's id.
     const nodeId = body.NodeID;
@@ -420,7 +442,7 @@ export class NomadHttpApi {
 
   /** `/v1/search`: `{ Prefix, Context }` → matching ids per context (Nomad's prefix search). */
   private async search(c: RequestCtx): Promise<void> {
-    const body = await this.jsonBody(c.req);
+    const body = await this.jsonBody(c);
     if (!isObject(body)) throw new NomadHttpError(400, 'Request body must be a JSON object');
     const prefix = body.Prefix ?? '';
     const context = body.Context ?? '';
@@ -547,7 +569,7 @@ export class NomadHttpApi {
   }
 
   private async addNode(c: RequestCtx): Promise<void> {
-    const body = await this.jsonBody(c.req);
+    const body = await this.jsonBody(c);
     if (!isObject(body)) throw new NomadHttpError(400, 'Request body must be a JSON object');
     const { Name, Cpus, MemoryGb, Datacenter, NodeClass } = body;
     if (typeof Name !== 'string' || Name === '') throw new NomadHttpError(400, 'Name must be a non-empty string');

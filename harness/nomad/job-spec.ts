@@ -7,15 +7,16 @@
  * millicores, so CPU is converted with `CPU_MHZ_PER_CORE` (rounded up: a task never gets less than it asked).
  */
 import type { JobSpec } from '../../sim/models/nomad/index.ts';
+import { HttpError, statusCode } from '../http/index.ts';
 import { mhzToMilli, type ApiConstraint, type ApiJob, type ApiTask, type ApiTaskGroup } from './shapes.ts';
 
-/** An error the HTTP layer returns as it is: a status and Nomad's plain-text message. */
-export class NomadHttpError extends Error {
-  constructor(
-    readonly status: number,
-    message: string,
-  ) {
-    super(message);
+/**
+ * Nomad's error: the layer's `HttpError` (code from the status) whose message `nomadErrors` sends as it is, the
+ * plain text Nomad's clients print in `Unexpected response code: 404 (job not found)`.
+ */
+export class NomadHttpError extends HttpError {
+  constructor(status: number, message: string) {
+    super(status, statusCode(status), message);
     this.name = 'NomadHttpError';
   }
 }

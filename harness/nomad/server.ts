@@ -5,17 +5,17 @@
  *     new NomadApiServer()            builder: withPort, withSeed, withClients, withClock, withTaskRunner, ...
  *        .start() ─► NomadApiState    scheduler + indexes + records (api-state.ts)
  *                 ─► NomadHttpApi     routes, blocking queries, Nomad's errors (http-api.ts)
- *                 ─► node:http        listening on 127.0.0.1:<port> (0 = a free one)
+ *                 ─► harness/http     listening on 127.0.0.1:<port> (0 = a free one), Nomad's error texts
  *        ◄─ StartedNomadApiServer     url, port, scheduler, state, stop(), await using
  */
-import { createServer, type Server } from 'node:http';
 import { Rng } from '../../sim/engine/rng.ts';
 import type { Scheduler } from '../../sim/engine/simulation.ts';
 import type { NomadScheduler } from '../../sim/models/nomad/index.ts';
 import { DEFAULT_DATACENTER, DEFAULT_RESERVED_CPU_MILLI, DEFAULT_RESERVED_MEMORY_MB } from '../../sim/models/nomad/index.ts';
+import { HttpListenError, listenHttp, type HttpServerOptions, type ListeningHttp } from '../http/index.ts';
 import { ProviderError, type ComponentBuilder, type StartedComponent } from '../providers/types.ts';
 import { NomadApiState, type ClientSpec } from './api-state.ts';
-import { NomadHttpApi, type ApiCompat } from './http-api.ts';
+import { MAX_BODY_BYTES, NomadHttpApi, nomadErrors, type ApiCompat } from './http-api.ts';
 import { SimulatedTaskRunner, type TaskRunner } from './task-runner.ts';
 import { WallClock } from './wall-clock.ts';
 
@@ -33,6 +33,8 @@ export const DEFAULT_CLIENTS: readonly ClientSpec[] = Object.freeze([
   { name: 'ip-10-0-0-2', cpus: 8, memoryGb: 32 },
 ]);
 const HOST = '127.0.0.1';
+/** How long a stop lets answers in flight (the blocking queries it flushes) reach their clients before it cuts them. */
+const CLOSE_GRACE_MS = 500;
 
 /** Builder of the twin's Nomad API (`withX(): this`; defaults settle in `start()`). */
 export class NomadApiServer implements ComponentBuilder<StartedNomadApiServer> {
@@ -116,41 +118,31 @@ export class NomadApiServer implements ComponentBuilder<StartedNomadApiServer> {
       reservedCpuMilli: this.reservedCpuMilli,
       reservedMemoryMb: this.reservedMemoryMb,
     });
-    const server = createServer({ keepAlive: true });
-    const listening = new Promise<number>((resolve, reject) => {
-      server.once('error', reject);
-      server.listen(this.port, HOST, () => {
-        server.off('error', reject);
-        const address = server.address();
-        if (address === null || typeof address === 'string') reject(new ProviderError('START_FAILED', 'nomad api: no TCP address'));
-        else resolve(address.port);
-      });
-    });
-    let port: number;
+    const identity = {
+      version: this.version,
+      region: 'global',
+      datacenter: DEFAULT_DATACENTER,
+      nodeName: 'nomad-server',
+      httpAddr: `${HOST}:${this.port}`,
+      rpcAddr: LEADER_RPC_ADDR,
+      serfPort: 4648,
+    };
+    const http = new NomadHttpApi(state, { compat: this.compat, jitterRng: root.fork('nomad-http'), identity });
+    const options: HttpServerOptions = { name: 'nomad api', host: HOST, port: this.port, routes: http.routes(), errors: nomadErrors, maxBodyBytes: MAX_BODY_BYTES, closeGraceMs: CLOSE_GRACE_MS };
+    let listening: ListeningHttp;
     try {
-      port = await listening;
+      listening = await listenHttp(options);
     } catch (err) {
       state.close();
       ownClock?.cancelAll();
-      throw new ProviderError('START_FAILED', `twin Nomad API could not listen on ${HOST}:${this.port}: ${err instanceof Error ? err.message : String(err)}`);
+      const why = err instanceof HttpListenError ? err.code : err instanceof Error ? err.message : String(err);
+      throw new ProviderError('START_FAILED', `twin Nomad API could not listen on ${HOST}:${this.port}: ${why}`);
     }
-    const http = new NomadHttpApi(state, {
-      compat: this.compat,
-      jitterRng: root.fork('nomad-http'),
-      identity: {
-        version: this.version,
-        region: 'global',
-        datacenter: DEFAULT_DATACENTER,
-        nodeName: 'nomad-server',
-        httpAddr: `${HOST}:${port}`,
-        rpcAddr: LEADER_RPC_ADDR,
-        serfPort: 4648,
-      },
-    });
+    const port = listening.port;
+    identity.httpAddr = `${HOST}:${port}`;
     // The simulated clients' own HTTP API (logs, stats) answers on this listener too.
     state.settings.clientHttpAddr = `${HOST}:${port}`;
-    server.on('request', http.handle);
-    return new StartedNomadApiServer(server, state, http, port, ownClock, `twin Nomad API (NomadScheduler, seed ${this.seed}, ${state.nodeIds().length} simulated clients, compat ${this.compat}${this.note === undefined ? '' : `; ${this.note}`})`);
+    return new StartedNomadApiServer(listening, { ...options, port }, state, http, port, ownClock, `twin Nomad API (NomadScheduler, seed ${this.seed}, ${state.nodeIds().length} simulated clients, compat ${this.compat}${this.note === undefined ? '' : `; ${this.note}`})`);
   }
 }
 
@@ -167,7 +159,8 @@ export class StartedNomadApiServer implements StartedComponent {
   private stopping: Promise<void> | undefined;
 
   constructor(
-    private readonly server: Server,
+    private listening: ListeningHttp | undefined,
+    private readonly options: HttpServerOptions,
     readonly state: NomadApiState,
     private readonly http: NomadHttpApi,
     readonly port: number,
@@ -185,6 +178,11 @@ export class StartedNomadApiServer implements StartedComponent {
     return this.state.scheduler;
   }
 
+  /** Blocking queries waiting for an answer. */
+  get waitingQueries(): number {
+    return this.http.waitingQueries;
+  }
+
   /** Ids of the simulated clients, in registration order. */
   nodeIds(): string[] {
     return this.state.nodeIds();
@@ -196,41 +194,31 @@ export class StartedNomadApiServer implements StartedComponent {
    * and the clients' running tasks are there again after `resume()`.
    */
   async halt(): Promise<void> {
-    if (!this.server.listening) return;
-    await new Promise<void>((resolve) => {
-      this.server.close(() => resolve());
-      this.server.closeAllConnections();
-    });
+    const listening = this.listening;
+    if (listening === undefined) return;
+    this.listening = undefined;
+    listening.kill();
+    await listening.close();
   }
 
   /** The server is started again on the same port with its state. */
   async resume(): Promise<void> {
-    if (this.server.listening || this.stopping) return;
-    await new Promise<void>((resolve, reject) => {
-      this.server.once('error', reject);
-      this.server.listen(this.port, this.host, () => {
-        this.server.off('error', reject);
-        resolve();
-      });
-    });
+    if (this.listening !== undefined || this.stopping) return;
+    this.listening = await listenHttp(this.options);
   }
 
   /**
    * Stops: task runners stop, blocking queries answer with what they have, the listener closes and open
-   * connections are ended. Idempotent.
+   * connections are ended (those still busy after a short grace are cut). Idempotent.
    */
   stop(): Promise<void> {
     this.stopping ??= (async () => {
       this.state.close();
       this.http.flushWaiters();
       this.ownClock?.cancelAll();
-      await new Promise<void>((resolve) => {
-        if (!this.server.listening) return resolve();
-        this.server.close(() => resolve());
-        this.server.closeIdleConnections();
-        // Responses already written are flushed before the sockets end.
-        setImmediate(() => this.server.closeAllConnections());
-      });
+      const listening = this.listening;
+      this.listening = undefined;
+      await listening?.close();
     })();
     return this.stopping;
   }
