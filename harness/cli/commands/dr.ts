@@ -10,6 +10,7 @@ import { renderDrFiles } from '../../../reports/dr.ts';
 import { formatMs } from '../../../reports/index.ts';
 import { formatDurationMs } from '../../../sim/util/duration.ts';
 import type { CommandIo } from './conformance.ts';
+import { tuningKeysWritten } from '../../../sim/scenario/tuning-keys.ts';
 
 /** Disasters the simulation rehearses today; the others are in the scenario contract and refused with a hint. */
 const SIMULATED_DISASTERS = ['services_machine_terminated'];
@@ -58,10 +59,11 @@ export function checkDrSections(s: SettledScenario, load: (name: string) => Runb
   // The rehearsal models webhooks, builds, Nomad and the Services machine's volume; what it would silently ignore is refused.
   if (s.faults.length > 0) issues.push(issue('faults', 'a DR rehearsal does not apply `faults` (the disaster is its fault)', 'run the faults with `twin run` in a scenario of their own'));
   if (s.workload.scheduled.length > 0) issues.push(issue('workload.scheduled', 'a DR rehearsal does not run scheduled workflows yet', 'use push arrivals only'));
-  if (s.autoscaling !== undefined) issues.push(issue('autoscaling', 'a DR rehearsal keeps the fleet fixed: autoscaling is not modelled there yet', 'remove `autoscaling`'));
-  if (s.cost.written) issues.push(issue('cost', 'a DR rehearsal reports no cost yet', 'remove `cost`; run the workload with `twin run` for its cost'));
-  if (s.topology.scheduler !== 'binpack') issues.push(issue('topology.scheduler', 'a DR rehearsal models the fleet as one pool of CPU: the scheduler algorithm does not apply there', 'remove `topology.scheduler`'));
-  if (s.topology.nomadClients.instanceType !== undefined || s.topology.nomadClients.priceSource === 'nomad_clients.hour_usd') issues.push(issue('topology.nomad_clients', 'a DR rehearsal reports no cost: instance types and prices do not apply there yet', 'give cpus and memory_gb instead'));
+  const tuning = new Set(tuningKeysWritten(s));
+  if (tuning.has('autoscaling')) issues.push(issue('autoscaling', 'a DR rehearsal keeps the fleet fixed: autoscaling is not modelled there yet', 'remove `autoscaling`'));
+  if (tuning.has('cost')) issues.push(issue('cost', 'a DR rehearsal reports no cost yet', 'remove `cost`; run the workload with `twin run` for its cost'));
+  if (tuning.has('topology.scheduler')) issues.push(issue('topology.scheduler', 'a DR rehearsal models the fleet as one pool of CPU: the scheduler algorithm does not apply there', 'remove `topology.scheduler`'));
+  if (tuning.has('topology.nomad_clients.instance_type') || tuning.has('topology.nomad_clients.hour_usd')) issues.push(issue('topology.nomad_clients', 'a DR rehearsal reports no cost: instance types and prices do not apply there yet', 'give cpus and memory_gb instead'));
   if (disaster.atMs >= s.durationMs) issues.push(issue('disaster.at', `the disaster at ${formatDurationMs(disaster.atMs)} is not before the end of the workload (${formatDurationMs(s.durationMs)})`, 'move it earlier or lengthen duration'));
   if (issues.length > 0) throw new ScenarioError(issues);
   let runbook: Runbook;

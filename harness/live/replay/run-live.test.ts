@@ -8,6 +8,11 @@ const scenario = (faults: string) =>
   parseScenario(`name: s\nduration: 1h\nworkload:\n  arrivals: { kind: poisson, rate_per_hour: 60 }\n  jobs: [ { duration: 2m } ]\nfaults:\n${faults}`, 'f.yaml', ctx);
 
 describe('checkLiveSupport', () => {
+  it('refuses the tuning keys the replay does not act on, naming them, rather than ignoring them', () => {
+    const s = parseScenario(`name: s\nduration: 1h\ntopology: { scheduler: spread }\nworkload:\n  arrivals: { kind: poisson, rate_per_hour: 60 }\n  jobs: [ { duration: 2m } ]\nautoscaling: { min: 1, max: 3 }\n`, 'f.yaml', ctx);
+    expect(() => checkLiveSupport(s)).toThrow(/`autoscaling`, `topology.scheduler: spread` are not replayed live yet/);
+  });
+
   it('accepts faults on real processes and pipeline services', () => {
     expect(() => checkLiveSupport(scenario('  - { at: 10m, action: kill, target: rabbitmq, for: 5m }\n  - { at: 20m, action: pause, target: redis, for: 1m }\n  - { at: 30m, action: stop, target: picard-dispatcher }\n'))).not.toThrow();
   });

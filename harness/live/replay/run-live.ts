@@ -9,6 +9,7 @@ import { classify } from '../../../sim/severity.ts';
 import { withSeverity } from '../../../sim/report/build-report.ts';
 import { agreementTolerance, compareRuns, type Agreement } from '../../../sim/agreement.ts';
 import { scenarioAsCarriedOut, type CarriedOutFault } from '../../../sim/as-carried-out.ts';
+import { tuningKeysWritten } from '../../../sim/scenario/tuning-keys.ts';
 import { describeMutant, dispatcherHook, liveMutantFromEnv, type LiveMutant } from './mutants.ts';
 import { Telegraf } from '../../../sim/metrics/telegraf.ts';
 import { TIMINGS } from '../../../sim/models/timings.ts';
@@ -74,14 +75,7 @@ export function checkLiveSupport(scenario: SettledScenario): void {
   if (scenario.backups || scenario.disaster) throw new LiveUnsupportedError(`${scenario.file}: backups and disasters are not replayed live yet`, 'run this scenario with --mode sim');
   // The tuning keys act in the simulation only: the replay's fleet is fixed, the twin's Nomad API bin-packs, and
   // the live report carries no cost. Refused rather than ignored.
-  const nc = scenario.topology.nomadClients;
-  const tuning = [
-    scenario.autoscaling !== undefined ? '`autoscaling`' : '',
-    scenario.cost.written ? '`cost`' : '',
-    scenario.topology.scheduler !== 'binpack' ? '`topology.scheduler: spread`' : '',
-    nc.instanceType !== undefined ? '`topology.nomad_clients.instance_type`' : '',
-    nc.priceSource === 'nomad_clients.hour_usd' ? '`topology.nomad_clients.hour_usd`' : '',
-  ].filter((t) => t !== '');
+  const tuning = tuningKeysWritten(scenario).map((k) => (k === 'topology.scheduler' ? '`topology.scheduler: spread`' : `\`${k}\``));
   if (tuning.length > 0) throw new LiveUnsupportedError(`${scenario.file}: ${tuning.join(', ')} ${tuning.length === 1 ? 'is' : 'are'} not replayed live yet (the simulation acts on ${tuning.length === 1 ? 'it' : 'them'})`, 'run this scenario with --mode sim');
 }
 
