@@ -47,12 +47,14 @@ export function bullConnection(redis: QueueRedis): ConnectionOptions {
  */
 export async function connectChecked(redis: QueueRedis): Promise<Redis> {
   const probe = new Redis({ ...redis.options, lazyConnect: true, maxRetriesPerRequest: 0, enableOfflineQueue: false, retryStrategy: () => null });
-  probe.on('error', () => undefined);
+  // The socket's own error (ECONNREFUSED, ENOTFOUND, an auth error) says more than the "Connection is closed" that follows it.
+  let socketError: Error | undefined;
+  probe.on('error', (e: Error) => (socketError ??= e));
   try {
     await withDeadline(probe.connect().then(() => probe.ping()), CONNECT_TIMEOUT_MS);
   } catch (e) {
     probe.disconnect();
-    const why = e instanceof Error ? e.message : String(e);
+    const why = socketError?.message ?? (e instanceof Error ? e.message : String(e));
     throw new DistributedError(
       `cannot reach the queue's Redis at ${redis.redacted}: ${why}`,
       'check the URL and that Redis runs there and accepts connections from this machine (`redis-cli -u URL ping`)',

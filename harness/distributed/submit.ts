@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { Queue } from 'bullmq';
+import { Queue, QueueEvents } from 'bullmq';
 import type { Redis } from 'ioredis';
 import { bullConnection, connectChecked, queueRedis } from './connection.ts';
 import { DistributedError } from './errors.ts';
@@ -65,7 +65,16 @@ export async function runOnQueue<R>(opts: SubmitOptions): Promise<SubmitResult<R
   queue.on('error', () => undefined);
   const runId = `${Date.now().toString(36)}${randomBytes(4).toString('hex')}`;
   const keys = runKeys(runId);
+  // BullMQ's own failures (a task found stalled more than maxStalledCount times) never reach a worker's processor:
+  // they come as events on the queue's stream, and are stored with the processors' errors.
+  const events = new QueueEvents(QUEUE_NAME, { connection: bullConnection(redis), prefix: QUEUE_PREFIX });
+  events.on('error', () => undefined);
+  events.on('failed', ({ jobId: id, failedReason }) => {
+    if (!id.startsWith(`${runId}-`)) return;
+    void client.hsetnx(keys.errors, id.slice(runId.length + 1), failedReason).catch(() => undefined);
+  });
   try {
+    await events.waitUntilReady();
     await queue.addBulk(
       texts.map((text, index) => ({
         name: opts.kind,
@@ -85,6 +94,7 @@ export async function runOnQueue<R>(opts: SubmitOptions): Promise<SubmitResult<R
   } finally {
     await client.del(keys.results, keys.errors, keys.attempts).catch(() => undefined);
     await queue.close().catch(() => undefined);
+    await events.close().catch(() => undefined);
     client.disconnect();
   }
 }

@@ -91,13 +91,6 @@ export async function startWorker(opts: WorkerOptions): Promise<RunningWorker> {
     name: me,
   });
   worker.on('error', (e) => opts.log(`queue error: ${e.message}`));
-  // A task failed by BullMQ itself (stalled more often than maxStalledCount) never reached the processor's catch:
-  // its error is stored here so that the submitter stops waiting for it.
-  worker.on('failed', (job, err) => {
-    if (job === undefined || err instanceof UnrecoverableError) return;
-    const keys = runKeys(job.data.runId);
-    void client.multi().hsetnx(keys.errors, String(job.data.index), `${err.message} (seen by ${me})`).expire(keys.errors, RUN_KEYS_TTL_S).exec().catch(() => undefined);
-  });
   opts.log(`connected to ${redis.redacted}, queue ${QUEUE_PREFIX}:${QUEUE_NAME}; runs ${knownKinds().join(', ')}; ${concurrency} at a time; a task left by a dead worker is retried after ${stallTimeoutMs / 1000} s`);
 
   let resolveStopped!: () => void;

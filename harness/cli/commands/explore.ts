@@ -3,6 +3,7 @@ import { dirname, join, relative, resolve } from 'node:path';
 import { parseDocument } from 'yaml';
 import { CliError } from '../args.ts';
 import { Progress } from '../progress.ts';
+import { beforeLiveImport } from '../runtime.ts';
 import { writeFilesAtomically } from '../../io/write-files.ts';
 import { fixtureContext, loadScenarioFile } from '../../scenario/load.ts';
 import { loadProfile } from '../../../fixtures/load.ts';
@@ -46,7 +47,10 @@ export async function exploreCommand(args: ExploreArgs, io: CommandIo): Promise<
   if (file === undefined || extra.length > 0) throw new CliError('`twin explore` takes exactly one scenario file', 'for example: twin explore scenarios/baseline.yaml --runs 1000');
   if (args.workerTimeoutMs !== undefined && args.workers === undefined) throw new CliError('--worker-timeout applies only with --workers REDIS_URL', 'add --workers redis://HOST:PORT, or drop --worker-timeout');
   // A bad queue URL is refused before anything runs (an unreachable one when the queue is first used).
-  if (args.workers !== undefined) (await import('../../distributed/connection.ts')).queueRedis(args.workers);
+  if (args.workers !== undefined) {
+    await beforeLiveImport();
+    (await import('../../distributed/connection.ts')).queueRedis(args.workers);
+  }
   const scenario = loadScenarioFile(file, { command: 'run' });
   scenario.mode = 'sim';
   const profile = loadProfile(scenario.version);
