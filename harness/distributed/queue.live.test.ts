@@ -1,4 +1,3 @@
-import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -9,6 +8,8 @@ import { captureIo } from '../cli/capture-io.ts';
 import { LOCAL_PROGRAMS, missingPackagesReason } from '../providers/missing-packages.ts';
 import { RedisProvider } from '../providers/redis/redis-provider.ts';
 import type { StartedRedis } from '../providers/redis/started-redis.ts';
+import { WorkerProcess } from './worker-process.ts';
+import { runOnQueue } from './submit.ts';
 
 // Without the Debian package (a fresh machine; `.ci/run` installs it) these skip, saying why in one line.
 const noRedis = missingPackagesReason('distributed queue (BullMQ on a private redis-server)', [LOCAL_PROGRAMS.redis()]);
@@ -17,29 +18,6 @@ const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 const SCENARIO = join(ROOT, 'scenarios', 'baseline.yaml');
 const RUNS = '80';
 const SEED = '7';
-
-/** A `twin worker` as a real child process, its stderr kept line by line. */
-class WorkerProcess {
-  readonly child: ChildProcess;
-  log = '';
-  readonly exited: Promise<number | null>;
-
-  constructor(url: string, extra: string[] = []) {
-    this.child = spawn(process.execPath, [join(ROOT, 'bin', 'twin.js'), 'worker', url, ...extra], { cwd: ROOT, stdio: ['ignore', 'ignore', 'pipe'] });
-    this.child.stderr!.on('data', (d: Buffer) => (this.log += d.toString()));
-    this.exited = new Promise((resolve) => this.child.once('exit', (code) => resolve(code)));
-  }
-
-  /** Resolves with the first line matching `re` (bounded by the test's timeout). */
-  async line(re: RegExp): Promise<RegExpMatchArray> {
-    for (;;) {
-      const m = this.log.split('\n').map((l) => re.exec(l)).find((x) => x !== null);
-      if (m) return m;
-      if (this.child.exitCode !== null) throw new Error(`the worker exited (${this.child.exitCode}) before ${re}:\n${this.log}`);
-      await new Promise((r) => setTimeout(r, 50));
-    }
-  }
-}
 
 describe.skipIf(noRedis !== undefined)('the twin\'s queue on a real Redis, with real `twin worker` processes', () => {
   let redis: StartedRedis;
@@ -100,9 +78,41 @@ describe.skipIf(noRedis !== undefined)('the twin\'s queue on a real Redis, with 
     expect(await client.keys(`twin:run:${runId}:*`)).toEqual([]);
     client.disconnect();
 
-    // SIGTERM: the worker stops gracefully, exit 0.
+    // A task that throws on a worker fails the submission at once, naming the task and the error (exit 2 at the CLI).
+    await expect(runOnQueue({ url: redis.url, kind: 'explore-schedules', tasks: [{ schedules: [[]] }] })).rejects.toThrow(/^task 0 of 1 \(explore-schedules\) failed on a worker: TypeError: .* \(on [^)]+\)$/);
+    expect(b.log).toMatch(/failed explore-schedules task 0 of run \w+: TypeError/);
+
+    b.child.kill('SIGKILL');
+  }, 600_000);
+
+  it('a worker signalled twice puts its running task back in the queue at once; SIGTERM stops a worker with exit 0; --once exits on an empty queue', async () => {
+    // An hour's lock: only an explicit release lets another worker take C's task within this test.
+    const b = new WorkerProcess(redis.url);
+    const c = new WorkerProcess(redis.url, ['--stall-timeout', '3600']);
+    workers.push(b, c);
+    await Promise.all([b.line(/connected to/), c.line(/connected to/)]);
+    const queued = captureIo();
+    const submitted = main(['explore', SCENARIO, '--runs', '48', '--seed', '8', '--out', join(dir, 'released'), '--workers', redis.url, '-q'], queued.io, {});
+    const [, index, runId] = await c.line(/started explore-schedules task (\d+) of run (\w+)/);
+    c.child.kill('SIGTERM');
+    await c.line(/stopping: the running tasks finish first/);
+    c.child.kill('SIGTERM');
+    expect(await c.exited).toBe(0);
+    expect(c.log).toContain(`released explore-schedules task ${index} of run ${runId} to the queue`);
+    // Released, not stalled: B takes it again although C's lock would last an hour.
+    expect(await submitted).toBe(0);
+    expect(b.log).toMatch(new RegExp(`started explore-schedules task ${index} of run ${runId} \\(attempt 2`));
+    const local = captureIo();
+    expect(await main(['explore', SCENARIO, '--runs', '48', '--seed', '8', '--out', join(dir, 'released-local'), '-q'], local.io, {})).toBe(0);
+    expect(readFileSync(join(dir, 'released', 'explore.json'), 'utf8')).toBe(readFileSync(join(dir, 'released-local', 'explore.json'), 'utf8'));
+
     b.child.kill('SIGTERM');
     expect(await b.exited).toBe(0);
     expect(b.log).toMatch(/stopped after \d+ tasks?/);
-  }, 600_000);
+
+    const once = new WorkerProcess(redis.url, ['--once']);
+    workers.push(once);
+    expect(await once.exited).toBe(0);
+    expect(once.log).toContain('the queue is empty: stopping (--once) after 0 tasks');
+  }, 300_000);
 });
