@@ -206,7 +206,7 @@ export const COMMAND_HELP: Record<Command, CommandHelp> = {
   },
   worker: {
     usage: 'twin worker <redis-url> [--concurrency N] [--once] [--stall-timeout S]',
-    summary: 'run tasks queued by `--workers <redis-url>` (explore schedules, sweep cells)',
+    summary: 'run the tasks that `--workers <redis-url>` queues, on any machine',
     description:
       'Takes tasks from the twin\'s queue in that Redis (queued by `twin explore --workers <redis-url>` on any machine) and runs them, each in a thread of its own, until SIGINT or SIGTERM: the first signal lets the running tasks finish, a second puts them back in the queue for another worker. A worker killed outright leaves its tasks to be retried by another after --stall-timeout; a task is counted once however often it runs. One line per task on stderr. Exit 0 when stopped; 2 on a bad or unreachable URL.',
     examples: ['twin worker redis://127.0.0.1:6379', 'twin worker redis://:secret@queue.internal:6379/2 --concurrency 2', 'twin worker redis://queue.internal:6379 --once'],

@@ -87,7 +87,7 @@ describe.skipIf(noRedis !== undefined)('the twin\'s queue on a real Redis, with 
 
   it('a worker signalled twice puts its running task back in the queue at once; SIGTERM stops a worker with exit 0; --once exits on an empty queue', async () => {
     // An hour's lock: only an explicit release lets another worker take C's task within this test.
-    const b = new WorkerProcess(redis.url);
+    const b = new WorkerProcess(redis.url, ['--concurrency', '2']);
     const c = new WorkerProcess(redis.url, ['--stall-timeout', '3600']);
     workers.push(b, c);
     await Promise.all([b.line(/connected to/), c.line(/connected to/)]);
