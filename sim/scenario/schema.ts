@@ -268,13 +268,26 @@ const StepPolicy = z
     path: ['period'],
   })
   .describe('A step scaling policy on a CloudWatch-style alarm.');
+const TargetTrackingPolicy = z
+  .strictObject({
+    kind: z.literal('target_tracking'),
+    metric: z
+      .enum(['cpu_utilisation', 'backlog_per_client'])
+      .describe('cpu_utilisation: percent of the in-service clients\' usable CPU reserved by tasks; backlog_per_client: (pending jobs + running tasks) per in-service client.'),
+    target: z.number().positive().max(1_000_000).describe('The value to hold the metric at (cpu_utilisation: a percent, at most 100).'),
+    warmup: Duration.optional().describe('Estimated instance warm-up after boot: no scale-in while an instance warms up (default 5m).'),
+    scale_in_cooldown: Duration.optional().describe('Time after a scale-in by this policy before the next (default 5m).'),
+    disable_scale_in: z.boolean().optional().describe('Only scale out (default false).'),
+  })
+  .refine((p) => p.metric !== 'cpu_utilisation' || p.target <= 100, { message: 'a percent of at most 100 for cpu_utilisation', path: ['target'] })
+  .describe('A target-tracking policy: scale out quickly (3 one-minute datapoints above target), in conservatively (15 below), proportionally to the metric.');
 const Autoscaling = z
   .strictObject({
     min: z.number().int().min(0).max(10_000),
     max: z.number().int().min(0).max(10_000),
     desired: z.number().int().min(0).max(10_000).optional().describe('Desired capacity at the start (default nomad_clients.count).'),
     boot_time: JobDuration.optional().describe('Launch to ready: a duration or a distribution, e.g. { median: 3m, p95: 5m } (default nomad_clients.boot_time).'),
-    policies: z.array(z.union([ScheduledAction, StepPolicy])).max(100).optional(),
+    policies: z.array(z.union([ScheduledAction, StepPolicy, TargetTrackingPolicy])).max(100).optional(),
   })
   .describe('An Auto Scaling Group of Nomad clients; scale-in drains a client and terminates it once its allocations are done.');
 

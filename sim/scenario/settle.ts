@@ -217,6 +217,19 @@ export function settle(raw: RawScenario, opts: { file: string; ctx: ScenarioCont
             ]
           : [],
       ),
+      targetTracking: policies.flatMap((p) =>
+        p.kind === 'target_tracking'
+          ? [
+              {
+                metric: p.metric,
+                target: p.target,
+                warmupMs: p.warmup === undefined ? DEFAULTS.autoscaling.cooldownMs : ms(p.warmup),
+                scaleInCooldownMs: p.scale_in_cooldown === undefined ? DEFAULTS.autoscaling.cooldownMs : ms(p.scale_in_cooldown),
+                disableScaleIn: p.disable_scale_in ?? false,
+              },
+            ]
+          : [],
+      ),
     };
   }
   return settled;

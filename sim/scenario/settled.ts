@@ -79,6 +79,14 @@ export interface SettledStepPolicy {
   cooldownMs: number;
 }
 
+export interface SettledTargetTrackingPolicy {
+  metric: 'cpu_utilisation' | 'backlog_per_client';
+  target: number;
+  warmupMs: number;
+  scaleInCooldownMs: number;
+  disableScaleIn: boolean;
+}
+
 export interface SettledAutoscaling {
   min: number;
   max: number;
@@ -86,4 +94,5 @@ export interface SettledAutoscaling {
   bootTime: DurationSpec;
   scheduled: { cron: string; desired?: number; min?: number; max?: number }[];
   steps: SettledStepPolicy[];
+  targetTracking: SettledTargetTrackingPolicy[];
 }

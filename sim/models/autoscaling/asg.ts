@@ -9,13 +9,18 @@
  * - `pending_jobs`: Nomad jobs pending (`circle.nomad.server_agent.jobs.pending`), not sampled while the server is down;
  * - `available_clients`: clients (ready, eligible, not draining) with room for one more task of the default resource class;
  * - `queue_time_ms`: the mean queue time of the builds whose first task started in the period (no data without any).
+ * Target-tracking policies (`target-tracking.ts`) sample, once a minute:
+ * - `cpu_utilisation`: percent of the usable CPU of in-service clients (ready, eligible, not draining) reserved by tasks;
+ * - `backlog_per_client`: (pending jobs + running tasks) per in-service client.
+ * Both are undefined (no data) with no client in service.
  */
 import type { World } from '../world.ts';
 import type { NomadFleet } from '../fleet/nomad-fleet.ts';
 import type { Rng } from '../../engine/rng.ts';
-import type { SettledAutoscaling, SettledStepPolicy } from '../../scenario/settled.ts';
+import type { SettledAutoscaling, SettledStepPolicy, SettledTargetTrackingPolicy } from '../../scenario/settled.ts';
 import { sampleDurationMs } from '../workload/durations.ts';
 import { cronMatches, parseCron, type Cron } from './cron.ts';
+import { combineProposals, evaluateTargetTracking, newAlarms, type TargetTrackingAlarms } from './target-tracking.ts';
 
 export const ASG_TICK_MS = 60_000;
 
@@ -43,6 +48,10 @@ export class AutoScalingGroup {
   private readonly steps: StepState[];
   /** Clients in the termination lifecycle hook: draining until their allocations are done. */
   private readonly terminating = new Set<string>();
+  private readonly tracking: { policy: SettledTargetTrackingPolicy; alarms: TargetTrackingAlarms }[];
+  /** When the last instance launched finishes its warm-up (boot plus the longest warm-up of the policies). */
+  private warmUntilMs = Number.NEGATIVE_INFINITY;
+  private readonly warmupMs: number;
 
   constructor(
     private readonly world: World,
@@ -55,6 +64,8 @@ export class AutoScalingGroup {
     this.desired = clamp(spec.desired, spec.min, spec.max);
     this.crons = spec.scheduled.map((s) => ({ cron: parseCron(s.cron), ...(s.desired === undefined ? {} : { desired: s.desired }), ...(s.min === undefined ? {} : { min: s.min }), ...(s.max === undefined ? {} : { max: s.max }) }));
     this.steps = spec.steps.map((policy) => ({ policy, breached: 0, cooldownUntilMs: 0, queueSumMs: 0, started: 0 }));
+    this.tracking = spec.targetTracking.map((policy) => ({ policy, alarms: newAlarms() }));
+    this.warmupMs = Math.max(0, ...spec.targetTracking.map((p) => p.warmupMs));
   }
 
   /** Instances counted against the desired capacity: launched, not terminated, not being scaled in. */
@@ -73,6 +84,7 @@ export class AutoScalingGroup {
       this.actions++;
     }
     for (const s of this.steps) this.evaluate(s, now);
+    if (this.tracking.length > 0) this.track(now);
     this.desired = clamp(this.desired, this.min, this.max);
     this.reconcile();
     this.finishTerminations();
@@ -94,6 +106,48 @@ export class AutoScalingGroup {
     this.world.trace?.(`${now} autoscaling ${p.metric} ${p.op} ${p.threshold} for ${s.breached} periods: desired ${this.desired}`);
   }
 
+  /** Target-tracking policies: each updates its alarms; the group follows their combined proposal. */
+  private track(now: number): void {
+    const inService = this.inServiceClients();
+    const proposals = this.tracking.map((t) =>
+      evaluateTargetTracking({ target: t.policy.target, warmupMs: t.policy.warmupMs, scaleInCooldownMs: t.policy.scaleInCooldownMs, disableScaleIn: t.policy.disableScaleIn }, t.alarms, {
+        nowMs: now,
+        value: this.trackedMetric(t.policy.metric, inService),
+        inService: inService.length,
+        desired: this.desired,
+        warming: now < this.warmUntilMs,
+      }),
+    );
+    const next = combineProposals(this.desired, proposals);
+    if (next.kind === 'hold') return;
+    const before = this.desired;
+    this.desired = clamp(next.desired, this.min, this.max);
+    if (this.desired === before) return;
+    if (next.kind === 'in') for (const t of this.tracking) t.alarms.lastScaleInMs = now;
+    this.actions++;
+    this.world.trace?.(`${now} autoscaling target tracking scale-${next.kind}: desired ${before} -> ${this.desired} (${inService.length} in service)`);
+  }
+
+  /** Clients that report metrics: ready, eligible, not draining, not terminated. */
+  private inServiceClients() {
+    return this.fleet.scheduler.nodes().filter((v) => v.status === 'ready' && !v.drain && v.eligibility === 'eligible' && !this.terminating.has(v.id));
+  }
+
+  private trackedMetric(name: SettledTargetTrackingPolicy['metric'], inService: ReturnType<AutoScalingGroup['inServiceClients']>): number | undefined {
+    if (inService.length === 0) return undefined;
+    if (name === 'backlog_per_client') {
+      if (!this.world.services.isUp('nomad_server')) return undefined;
+      return (this.fleet.scheduler.counts().pending + this.fleet.runningTasks) / inService.length;
+    }
+    let used = 0;
+    let usable = 0;
+    for (const v of inService) {
+      used += v.usedCpuMilli;
+      usable += v.totalCpuMilli - Math.min(v.reservedCpuMilli, v.totalCpuMilli);
+    }
+    return usable === 0 ? undefined : (100 * used) / usable;
+  }
+
   private metric(name: SettledStepPolicy['metric'], s: StepState): number | undefined {
     if (name === 'queue_time_ms') {
       const sum = this.fleet.queueTimeSumMs - s.queueSumMs;
@@ -112,6 +166,7 @@ export class AutoScalingGroup {
     for (let i = 0; i < gap; i++) {
       const bootMs = Math.max(0, Math.round(sampleDurationMs(this.spec.bootTime, this.rng)));
       this.fleet.launch(bootMs);
+      this.warmUntilMs = Math.max(this.warmUntilMs, this.world.sim.nowMs + bootMs + this.warmupMs);
       this.world.trace?.(`${this.world.sim.nowMs} autoscaling launch: desired ${this.desired}, boots in ${bootMs} ms`);
       this.launched++;
     }
