@@ -242,7 +242,7 @@ const Cost = z
 const ScheduledAction = z
   .strictObject({
     kind: z.literal('scheduled'),
-    cron: z.string().refine(isCron, 'a cron "minute hour * * day-of-week", e.g. "0 8 * * 1-5" (UTC; virtual time 0 is Monday 00:00)'),
+    cron: z.string().refine(isCron, 'a cron "minute hour day-of-month month day-of-week", e.g. "0 8 * * MON-FRI" (UTC; virtual time 0 is Monday 2024-01-01 00:00)'),
     desired: z.number().int().min(0).max(10_000).optional(),
     min: z.number().int().min(0).max(10_000).optional(),
     max: z.number().int().min(0).max(10_000).optional(),

@@ -34,10 +34,16 @@ describe('cron', () => {
     expect(cronMatches(weekdays8, 8 * HOUR + MIN)).toBe(false);
     expect(cronMatches(parseCron('*/15 * * * 0,6'), 6 * DAY + 45 * MIN)).toBe(true);
   });
-  it('refuses what it cannot honour, naming the field', () => {
-    expect(() => parseCron('0 8 * *')).toThrow(/4 fields; expected 5/);
-    expect(() => parseCron('0 25 * * *')).toThrow(/hour 25 is outside 0-23/);
-    expect(() => parseCron('0 8 1 * *')).toThrow(/day-of-month and month must be \*/);
+  it('refuses malformed expressions, naming the field', () => {
+    expect(() => parseCron('0 8 * *')).toThrow(/want 5 fields .* got 4/);
+    expect(() => parseCron('0 25 * * *')).toThrow(/hour '25' is not in 0-23/);
+    expect(() => parseCron('0 8 1 13 *')).toThrow(/month '13' is not in 1-12/);
+  });
+  it('honours day of month and month on the virtual calendar (time 0 is Monday 2024-01-01)', () => {
+    expect(cronMatches(parseCron('0 8 1 * *'), 8 * HOUR)).toBe(true); // 1 January
+    expect(cronMatches(parseCron('0 8 1 * *'), DAY + 8 * HOUR)).toBe(false);
+    expect(cronMatches(parseCron('0 0 1 FEB *'), 31 * DAY)).toBe(true); // 1 February 2024
+    expect(cronMatches(parseCron('0 0 29 2 *'), (31 + 28) * DAY)).toBe(true); // 2024 is a leap year
   });
 });
 
