@@ -74,6 +74,15 @@ export const FAULT_ACTIONS = [
 ] as const;
 export type FaultAction = (typeof FAULT_ACTIONS)[number];
 
+const JobDuration = z.union([
+  Duration,
+  z.strictObject({ median: Duration, p95: Duration }).describe('Lognormal with this median and 95th percentile.'),
+  z.strictObject({ dist: z.literal('exponential'), mean: Duration }),
+  z.strictObject({ dist: z.literal('uniform'), min: Duration, max: Duration }),
+  z.strictObject({ dist: z.literal('lognormal'), median: Duration, p95: Duration }),
+  z.strictObject({ dist: z.literal('fixed'), value: Duration }),
+]);
+
 const NomadClients = z
   .strictObject({
     count: z.number().int().min(0).max(LIMITS.nomadClients.value, limitTag('nomadClients')).describe('Nomad client machines in the Auto Scaling Group.'),
@@ -131,6 +140,8 @@ const Topology = z.strictObject({
       preallocated_machine: z.number().int().min(0).max(1000).optional(),
       preallocated_remote_docker: z.number().int().min(0).max(1000).optional(),
       max_instances: z.number().int().min(1).max(100_000).optional(),
+      boot_time: JobDuration.optional().describe('Launch to ready of an on-demand instance: a duration or a distribution (default: the version profile\'s uniform 1-3 minutes).'),
+      daily_cycle_at: TimeOfDay.optional().describe('When the daily cron cycles the preallocated instances (UTC; default 00:00): idle ones are replaced.'),
     })
     .optional()
     .describe('VM service on EC2 for machine and remote Docker jobs.'),
@@ -162,14 +173,6 @@ const TraceArrivals = z.strictObject({
 });
 const Arrivals = z.discriminatedUnion('kind', [PoissonArrivals, DiurnalArrivals, BurstArrivals, TraceArrivals]);
 
-const JobDuration = z.union([
-  Duration,
-  z.strictObject({ median: Duration, p95: Duration }).describe('Lognormal with this median and 95th percentile.'),
-  z.strictObject({ dist: z.literal('exponential'), mean: Duration }),
-  z.strictObject({ dist: z.literal('uniform'), min: Duration, max: Duration }),
-  z.strictObject({ dist: z.literal('lognormal'), median: Duration, p95: Duration }),
-  z.strictObject({ dist: z.literal('fixed'), value: Duration }),
-]);
 
 const Job = z.strictObject({
   name: z.string().optional(),
@@ -183,6 +186,13 @@ const Job = z.strictObject({
   failure_rate: z.number().min(0).max(1).optional().describe('Share of builds that fail on their own (red tests).'),
   artifacts: z.number().int().min(0).max(1000).optional(),
   test_results: z.boolean().optional(),
+  docker_layer_caching: z
+    .boolean()
+    .optional()
+    .describe('machine or remote_docker jobs only: the job uses Docker Layer Caching, which works only on an on-demand vm-service instance.'),
+}).refine((j) => j.docker_layer_caching !== true || j.executor === 'machine' || j.executor === 'remote_docker', {
+  message: 'docker_layer_caching needs a vm-service instance: set executor to machine or remote_docker',
+  path: ['docker_layer_caching'],
 });
 
 const Scheduled = z

@@ -54,7 +54,15 @@ export interface SettledScenario {
     };
     resourceClasses: Record<string, SettledResourceClass>;
     defaultResourceClass: string;
-    vmService: { preallocatedMachine: number; preallocatedRemoteDocker: number; maxInstances: number };
+    vmService: {
+      preallocatedMachine: number;
+      preallocatedRemoteDocker: number;
+      maxInstances: number;
+      /** On-demand boot time; undefined: the version profile's uniform range. */
+      bootTime?: DurationSpec;
+      /** Time of day the preallocated instances are cycled. */
+      dailyCycleAtMs: number;
+    };
     disk: { capacityMb: number; freeMb: number; logMbPerHour: number; logMbPerBuild: number; rabbitmqLimitMb: number };
   };
   workload: { arrivals: ArrivalSpec; jobs: JobTemplate[]; jobNames: string[]; scheduled: ScheduledWorkflow[] };

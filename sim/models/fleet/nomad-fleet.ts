@@ -408,7 +408,7 @@ export class NomadFleet implements NomadSubmitter {
     const executor = build.template.executor;
     if (executor === 'machine' || executor === 'remote_docker') {
       run.hasVm = true;
-      this.vm.acquire(executor, run, this.runSteps, this.vmFailed);
+      this.vm.acquire(executor, run, this.runSteps, this.vmFailed, build.template.dockerLayerCaching === true);
     } else this.runSteps(run);
   };
 
