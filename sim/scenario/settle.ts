@@ -146,6 +146,7 @@ export function settle(raw: RawScenario, opts: { file: string; ctx: ScenarioCont
         maxInstances: raw.topology?.vm_service?.max_instances ?? DEFAULTS.vmService.maxInstances,
         ...(raw.topology?.vm_service?.boot_time === undefined ? {} : { bootTime: settleDuration(raw.topology.vm_service.boot_time) }),
         dailyCycleAtMs: timeOfDayMs(raw.topology?.vm_service?.daily_cycle_at ?? DEFAULTS.vmService.dailyCycleAt),
+        dailyCycleWritten: raw.topology?.vm_service?.daily_cycle_at !== undefined,
       },
       disk: {
         capacityMb: (raw.topology?.services_machine?.disk_gb ?? DEFAULTS.disk.diskGb) * 1000,

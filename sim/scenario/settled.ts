@@ -60,8 +60,9 @@ export interface SettledScenario {
       maxInstances: number;
       /** On-demand boot time; undefined: the version profile's uniform range. */
       bootTime?: DurationSpec;
-      /** Time of day the preallocated instances are cycled. */
+      /** Time of day the preallocated instances are cycled, and whether the scenario wrote it. */
       dailyCycleAtMs: number;
+      dailyCycleWritten: boolean;
     };
     disk: { capacityMb: number; freeMb: number; logMbPerHour: number; logMbPerBuild: number; rabbitmqLimitMb: number };
   };
