@@ -567,6 +567,43 @@ export class AutoScalingModel {
     return activity;
   }
 
+  /**
+   * AttachInstances: running instances join the group in service, and the desired capacity grows by their number
+   * (AWS refuses what would exceed the maximum).
+   */
+  attachInstances(groupName: string, instanceIds: readonly string[]): void {
+    this.ctx.sync();
+    const g = this.requireGroup(groupName);
+    if (g.desiredCapacity + instanceIds.length > g.maxSize) {
+      throw validationError(`AutoScalingGroup: ${g.name} has max-size: ${g.maxSize}, current desired capacity ${g.desiredCapacity}: attaching ${instanceIds.length} instances would exceed it.`);
+    }
+    for (const id of instanceIds) {
+      if (this.memberOf.has(id)) throw validationError(`The instance ${id} is already part of an Auto Scaling group.`);
+      if (this.ec2.instanceState(id) !== 'running') throw validationError(`Instance ${id} is not in a running state.`);
+    }
+    const before = g.desiredCapacity;
+    for (const id of instanceIds) {
+      const activity = this.recordActivity(g, `Attaching an existing EC2 instance: ${id}`, `At ${isoSeconds(this.ctx.now())} an instance was added in response to a user request.`, '{}');
+      g.instances.set(id, {
+        instanceId: id,
+        availabilityZone: g.availabilityZones[0]!,
+        instanceType: '',
+        launchConfigurationName: g.launchConfigurationName,
+        launchTemplate: g.launchTemplate,
+        launchedAtMs: this.ctx.now(),
+        lifecycleState: 'InService',
+        healthStatus: 'Healthy',
+        protectedFromScaleIn: g.newInstancesProtectedFromScaleIn,
+        waits: new Map(),
+        abandoned: false,
+        activityId: activity.activityId,
+      });
+      this.memberOf.set(id, g.name);
+      this.finishActivity(g, g.instances.get(id)!, 'Successful');
+    }
+    g.desiredCapacity = before + instanceIds.length;
+  }
+
   describeAutoScalingInstances(instanceIds: readonly string[]): { group: AutoScalingGroup; instance: GroupInstance }[] {
     this.ctx.sync();
     const out: { group: AutoScalingGroup; instance: GroupInstance }[] = [];
@@ -1138,6 +1175,7 @@ export class AutoScalingModel {
     g.minSize = min;
     g.maxSize = max;
     g.desiredCapacity = Math.min(max, Math.max(min, a.desiredCapacity ?? g.desiredCapacity));
+    this.ctx.emit('asg-capacity', g.name, `scheduled action ${a.name}: min ${g.minSize}, max ${g.maxSize}, desired ${g.desiredCapacity}`);
     this.reconcile(
       g,
       `At ${isoSeconds(this.ctx.now())} a scheduled action update of AutoScalingGroup constraints to min: ${g.minSize}, max: ${g.maxSize}, desired: ${g.desiredCapacity} changing the desired capacity from ${before} to ${g.desiredCapacity}.`,
