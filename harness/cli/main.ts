@@ -108,6 +108,10 @@ async function dispatch(args: ParsedArgs, out: (s: string) => void, io: CliIo): 
       const { drCommand } = await import('./commands/dr.ts');
       return await drCommand(args, io);
     }
+    case 'train': {
+      const { trainCommand } = await import('./commands/train.ts');
+      return await trainCommand(args, io);
+    }
     case 'tune':
       throw new CliError('not available yet in this version of the twin', 'see README.md, "Status", for what each command does today');
   }

@@ -1,0 +1,41 @@
+import type { Container } from '../../fixtures/schema.ts';
+import type { ServiceState } from '../models/services/registry.ts';
+
+/** What `curl` printed and its exit code (curl's own: 7 refused, 28 timed out, 3 a URL it cannot parse). */
+export interface CurlAnswer {
+  readonly output: string;
+  readonly exit: number;
+  /** The HTTP status when one came back. */
+  readonly status?: number;
+}
+
+/** How long curl waits on a hung service before giving up (its `--max-time` the seeds' checks would use). */
+export const CURL_TIMEOUT_MS = 10_000;
+
+/**
+ * `curl [-i|-s|-v] http://localhost:PORT/PATH` on the Services machine: the container publishing PORT answers
+ * its health path (the seeds' "Health of Service" table) with 200 while it runs, another path with 404; a stopped
+ * container's port refuses the connection and a hung one's times out.
+ */
+export function curlAnswer(url: string, containers: readonly Container[], state: (name: string) => ServiceState, showHeaders: boolean): CurlAnswer {
+  const m = /^(?:https?:\/\/)?(localhost|127\.0\.0\.1|0\.0\.0\.0|services)(?::(\d+))?(\/[^\s]*)?$/.exec(url);
+  if (m === null) return { output: `curl: (6) Could not resolve host: ${url.replace(/^https?:\/\//, '').split(/[/:]/)[0]}`, exit: 6 };
+  const port = m[2] === undefined ? (url.startsWith('https') ? 443 : 80) : Number(m[2]);
+  const path = m[3] ?? '/';
+  const owner = containers.find((c) => c.ports.some((p) => p.host === port && p.protocol === 'tcp'));
+  const refused = { output: `curl: (7) Failed to connect to ${m[1]} port ${port}: Connection refused`, exit: 7 };
+  if (owner === undefined) return refused;
+  const s = state(owner.name);
+  if (s === 'stopped' || s === 'failed') return refused;
+  if (s === 'paused') return { output: `curl: (28) Operation timed out after ${CURL_TIMEOUT_MS + 1} milliseconds with 0 bytes received`, exit: 28 };
+  const healthy = owner.health !== undefined && owner.health.port === port && owner.health.path === path.split('?')[0];
+  const status = healthy ? 200 : 404;
+  const body = healthy ? '{"status":"ok"}' : 'Not Found';
+  const head = `HTTP/1.1 ${status} ${healthy ? 'OK' : 'Not Found'}\nContent-Type: ${healthy ? 'application/json' : 'text/plain'}\nContent-Length: ${body.length}\n\n`;
+  return { output: showHeaders ? head + body : body, exit: 0, status };
+}
+
+/** The health endpoints a trainee may check, as URLs (the `help` text and the drills' pointers). */
+export function healthUrls(containers: readonly Container[]): string[] {
+  return containers.filter((c) => c.health !== undefined).map((c) => `http://localhost:${c.health!.port}${c.health!.path}  (${c.name})`);
+}
