@@ -1,0 +1,108 @@
+import { describe, expect, it } from 'vitest';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { basename, join } from 'node:path';
+import { drillFiles, loadDrill, DRILLS_DIR } from './drills.ts';
+import { TrainingSession } from '../../sim/training/session.ts';
+import { ScenarioError, formatIssue } from '../../sim/scenario/parse.ts';
+
+/** Runs lines in a fresh session of a loaded drill and grades it. */
+function play(file: string, lines: readonly string[], seed?: number) {
+  const { drill, installation, profile } = loadDrill(file, seed);
+  const s = new TrainingSession(drill, installation, profile);
+  for (const l of lines) if (!s.isOver) s.execute(l);
+  return s.finish();
+}
+
+const FILES = drillFiles();
+
+describe('the shipped drills', () => {
+  it('are at least the four of the brief, each with a difficulty', () => {
+    const names = FILES.map((f) => basename(f, '.yaml'));
+    expect(names).toEqual(expect.arrayContaining(['queued-at-picard-dispatcher', 'output-processor-unreachable', 'nomad-clients-draining', 'exim-quietly-down']));
+    for (const f of FILES) expect(['easy', 'medium', 'hard']).toContain(loadDrill(f).drill.difficulty);
+  });
+
+  for (const file of FILES) {
+    const name = basename(file, '.yaml');
+    describe(name, () => {
+      it('scores 100 along its shortest path, the root cause named and the fix verified', () => {
+        const { drill } = loadDrill(file);
+        const r = play(file, [...drill.shortestPath, 'exit']);
+        expect(r.checks.filter((c) => !c.passed)).toEqual([]);
+        expect(r.grade.rootCauseCorrect).toBe(true);
+        expect(r.grade.score).toBe(100);
+      });
+
+      it('is not fixed when nobody acts: the hidden fault holds through the verification', () => {
+        const r = play(file, ['sudo docker ps', 'exit']);
+        expect(r.fixed).toBe(false);
+        expect(r.grade.score).toBe(0);
+      });
+
+      it('is fixed by each of its accepted fixes', () => {
+        const { drill } = loadDrill(file);
+        for (const fix of drill.fixes) expect(play(file, [...fix, 'exit']).checks.filter((c) => !c.passed), fix.join('; ')).toEqual([]);
+      });
+    });
+  }
+});
+
+function badDrill(edit: (text: string) => string): ScenarioError {
+  const dir = mkdtempSync(join(tmpdir(), 'twin-drill-'));
+  const file = join(dir, 'bad.yaml');
+  const text = readFileSync(join(DRILLS_DIR, 'queued-at-picard-dispatcher.yaml'), 'utf8').replace('../../scenarios/training/small-team.yaml', join(process.cwd(), 'scenarios/training/small-team.yaml'));
+  writeFileSync(file, edit(text));
+  try {
+    loadDrill(file);
+  } catch (e) {
+    if (e instanceof ScenarioError) return e;
+    throw e;
+  }
+  throw new Error('the drill was accepted');
+}
+
+describe('a bad drill file', () => {
+  it('names file, line, column and field of an unknown key, with a suggestion', () => {
+    const e = badDrill((t) => t.replace('starts_at: 1h', 'start_at: 1h'));
+    const lines = e.issues.map(formatIssue).join('\n');
+    expect(lines).toMatch(/bad\.yaml:\d+:1: start_at: unknown key `start_at`; did you mean `starts_at`\?/);
+    expect(lines).toMatch(/starts_at: required field is missing/);
+  });
+
+  it('refuses an unknown container, with the nearest name', () => {
+    const e = badDrill((t) => t.replace('target: picard-dispatcher }', 'target: picard-dispatchr }'));
+    expect(e.issues[0]).toMatchObject({ field: 'faults[0].target', line: 8, message: expect.stringContaining('did you mean `picard-dispatcher`?') });
+  });
+
+  it('refuses a fault the catalogue does not allow on its target', () => {
+    const e = badDrill((t) => t.replace('action: pause, target: picard-dispatcher', 'action: drain, target: picard-dispatcher'));
+    expect(e.issues[0]).toMatchObject({ field: 'faults[0].target', message: expect.stringContaining('drains Nomad clients') });
+  });
+
+  it('refuses a fault that is not hidden (at or after the trainee logs in)', () => {
+    const e = badDrill((t) => t.replace('at: 40m', 'at: 1h'));
+    expect(e.issues[0]).toMatchObject({ field: 'faults[0].at', message: expect.stringContaining('would not be hidden') });
+  });
+
+  it('refuses a shortest path with a line the shell does not carry out, or without an answer', () => {
+    const e = badDrill((t) => t.replace('  - sudo docker logs --tail 10 dispatcher\n', '  - docker logz dispatcher\n').replace('  - answer picard-dispatcher hung\n', ''));
+    expect(e.issues.map((i) => i.field)).toEqual(['shortest_path', 'shortest_path[0]']);
+    expect(e.issues[1]!.message).toContain('permission denied');
+  });
+
+  it('refuses an unknown cause and an unknown difficulty, listing the allowed ones', () => {
+    const e = badDrill((t) => t.replace('cause: hung', 'cause: hanging').replace('difficulty: easy', 'difficulty: trivial'));
+    expect(e.issues.map((i) => i.hint)).toEqual(['one of: easy, medium, hard', 'one of: down, hung, draining, unreachable, disk_full']);
+  });
+
+  it('refuses a health check on a container without a health endpoint', () => {
+    const e = badDrill((t) => t.replace('checks: [queue_drains, next_build_succeeds]', 'checks: [{ health_200: exim }]'));
+    expect(e.issues[0]).toMatchObject({ field: 'verify.checks[0].health_200', message: expect.stringContaining('has no health endpoint') });
+  });
+
+  it('refuses a missing installation at the drill\'s `installation` line', () => {
+    const e = badDrill((t) => t.replace(/installation: .*/, 'installation: nowhere.yaml'));
+    expect(e.issues[0]).toMatchObject({ field: 'installation', line: 5, message: expect.stringContaining('no scenario file `nowhere.yaml`') });
+  });
+});
