@@ -9,6 +9,9 @@ export interface CurlAnswer {
   readonly status?: number;
 }
 
+/** Container ports of the stores and agents, which do not speak HTTP. */
+const NOT_HTTP: ReadonlySet<number> = new Set([5432, 6379, 27017, 5672, 5671, 4369, 25672, 4647, 4648]);
+
 /** How long curl waits on a hung service before giving up (its `--max-time` the seeds' checks would use). */
 export const CURL_TIMEOUT_MS = 10_000;
 
@@ -28,6 +31,10 @@ export function curlAnswer(url: string, containers: readonly Container[], state:
   const s = state(owner.name);
   if (s === 'stopped' || s === 'failed') return refused;
   if (s === 'paused') return { output: `curl: (28) Operation timed out after ${CURL_TIMEOUT_MS + 1} milliseconds with 0 bytes received`, exit: 28 };
+  // A port that does not speak HTTP: SMTP greets first (curl refuses the banner); the stores answer nothing.
+  const mapping = owner.ports.find((p) => p.host === port)!;
+  if (mapping.container === 25) return { output: 'curl: (1) Received HTTP/0.9 when not allowed', exit: 1 };
+  if (NOT_HTTP.has(mapping.container)) return { output: 'curl: (52) Empty reply from server', exit: 52 };
   const healthy = owner.health !== undefined && owner.health.port === port && owner.health.path === path.split('?')[0];
   const status = healthy ? 200 : 404;
   const body = healthy ? '{"status":"ok"}' : 'Not Found';

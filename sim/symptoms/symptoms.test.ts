@@ -101,5 +101,8 @@ describe('curl on the Services machine', () => {
     expect(curlAnswer('http://localhost:8082/status', listed, state('stopped'), true)).toEqual({ output: 'curl: (7) Failed to connect to localhost port 8082: Connection refused', exit: 7 });
     expect(curlAnswer('localhost:8082/status', listed, state('paused'), true)).toMatchObject({ exit: 28 });
     expect(curlAnswer('http://example.com/', listed, state('running'), true)).toMatchObject({ exit: 6 });
+    // Ports that do not speak HTTP: exim's SMTP banner, a store's silence.
+    expect(curlAnswer('http://localhost:2525/', listed, state('running'), true)).toEqual({ output: 'curl: (1) Received HTTP/0.9 when not allowed', exit: 1 });
+    expect(curlAnswer('http://localhost:5432/', listed, state('running'), true)).toMatchObject({ exit: 52 });
   });
 });

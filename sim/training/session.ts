@@ -11,7 +11,7 @@ import { curlAnswer, healthUrls } from '../symptoms/health.ts';
 import { clockTime } from '../symptoms/clock-text.ts';
 import { formatDurationMs } from '../util/duration.ts';
 import { CAUSES, type SettledDrill, type VerifyCheck } from './drill.ts';
-import { parseShellLine, type ShellCommand } from './shell.ts';
+import { applyFilters, parsePipeline, parseShellLine, type ShellCommand } from './shell.ts';
 import { grade, type Grade } from './grade.ts';
 
 /** Virtual time one command takes by default (reading, typing): the backlog grows while the trainee looks. */
@@ -154,7 +154,8 @@ export class TrainingSession {
   /** Runs one typed line. */
   execute(line: string): LineResult {
     if (this.ended !== undefined) throw new Error('the session is over');
-    const parsed = this.mode === 'dev-console' ? this.devConsole(line) : parseShellLine(line);
+    const pipeline = this.mode === 'dev-console' ? { command: line, filters: [] } : parsePipeline(line);
+    const parsed = 'kind' in pipeline ? pipeline : this.mode === 'dev-console' ? this.devConsole(line) : parseShellLine(pipeline.command);
     if (parsed.kind === 'noop') return { output: '', exit: 0, ended: false };
     // Time passes while the trainee types and reads: the installation moves on before the command runs.
     this.advance(this.commandMs);
@@ -170,6 +171,7 @@ export class TrainingSession {
     } else {
       ({ output, exit } = this.run(parsed));
     }
+    if (!('kind' in pipeline) && pipeline.filters.length > 0) ({ output, exit } = applyFilters(output, exit, pipeline.filters));
     this.entries.push({ at_ms: atMs, clock: clockTime(this.nowMs), command: line.trim(), exit, output });
     if (parsed.kind === 'exit' && this.mode === 'shell') this.ended = 'exit';
     else if (this.entries.length >= MAX_SESSION_COMMANDS) {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { parseShellLine, words } from './shell.ts';
+import { applyFilters, parsePipeline, parseShellLine, words } from './shell.ts';
 
 describe('the drill shell', () => {
   it('answers an unknown command as bash does', () => {
@@ -37,5 +37,16 @@ describe('the drill shell', () => {
   it('splits words with quotes and refuses an unbalanced quote', () => {
     expect(words(`curl -i "http://localhost:8082/status" 'a b'`)).toEqual(['curl', '-i', 'http://localhost:8082/status', 'a b']);
     expect(parseShellLine('echo "oops')).toMatchObject({ kind: 'refusal', exit: 2 });
+  });
+
+  it('pipes output through grep, tail, head and wc -l; another program after a pipe is not found', () => {
+    const p = parsePipeline('sudo docker ps -a | grep -i EXIM | wc -l');
+    expect(p).toEqual({ command: 'sudo docker ps -a ', filters: [{ kind: 'grep', pattern: 'EXIM', ignoreCase: true, invert: false, regex: false }, { kind: 'wc-l' }] });
+    const text = 'a exim\nb redis\nc exim';
+    expect(applyFilters(text, 0, [{ kind: 'grep', pattern: 'exim', ignoreCase: false, invert: false, regex: false }, { kind: 'tail', lines: 1 }])).toEqual({ output: 'c exim', exit: 0 });
+    expect(applyFilters(text, 0, [{ kind: 'grep', pattern: 'nomad', ignoreCase: false, invert: false, regex: false }])).toEqual({ output: '', exit: 1 });
+    expect(parsePipeline('sudo docker logs dispatcher | awk 1')).toEqual({ kind: 'refusal', output: 'bash: awk: command not found', exit: 127 });
+    expect(parsePipeline("echo 'a|b'")).toEqual({ command: "echo 'a|b'", filters: [] });
+    expect(parsePipeline('sudo docker ps | tail -n x')).toMatchObject({ kind: 'refusal', exit: 1 });
   });
 });

@@ -34,6 +34,86 @@ export type Parsed = ShellCommand | ShellRefusal;
 /** Longest line the shell reads (a paste of a whole log is refused, not parsed). */
 export const MAX_LINE_CHARS = 4_096;
 
+/** A filter after `|`: what the trainee pipes a command's output through. */
+export type Filter = { kind: 'grep'; pattern: string; ignoreCase: boolean; invert: boolean; regex: boolean } | { kind: 'tail' | 'head'; lines: number } | { kind: 'wc-l' } | { kind: 'pass' };
+
+/** Pipes one line may hold. */
+export const MAX_PIPES = 5;
+
+/**
+ * Splits a line at its unquoted `|` into the command and the filters its output goes through (`grep`, `tail`,
+ * `head`, `wc -l`, and `less`/`more`, which pass it on); another program after a pipe is not found, as in bash.
+ */
+export function parsePipeline(line: string): { command: string; filters: Filter[] } | ShellRefusal {
+  const parts: string[] = [];
+  let cur = '';
+  let quote: string | undefined;
+  for (const ch of line) {
+    if (quote !== undefined) {
+      if (ch === quote) quote = undefined;
+    } else if (ch === '"' || ch === "'") quote = ch;
+    else if (ch === '|') {
+      parts.push(cur);
+      cur = '';
+      continue;
+    }
+    cur += ch;
+  }
+  parts.push(cur);
+  if (parts.length > MAX_PIPES + 1) return refuse(`bash: at most ${MAX_PIPES} pipes in one line here`, 2);
+  const filters: Filter[] = [];
+  for (const part of parts.slice(1)) {
+    const w = words(part.trim());
+    if (w === undefined) return refuse('bash: unexpected EOF while looking for matching quote', 2);
+    if (w.length === 0) return refuse("bash: syntax error near unexpected token `|'", 2);
+    const f = parseFilter(w);
+    if ('output' in f) return f;
+    filters.push(f);
+  }
+  return { command: parts[0]!, filters };
+}
+
+function parseFilter(w: string[]): Filter | ShellRefusal {
+  const [cmd, ...args] = w as [string, ...string[]];
+  if (cmd === 'less' || cmd === 'more' || cmd === 'cat') return { kind: 'pass' };
+  if (cmd === 'wc' && args[0] === '-l') return { kind: 'wc-l' };
+  if (cmd === 'tail' || cmd === 'head') {
+    const n = args[0] === '-n' ? args[1] : args[0]?.startsWith('-') ? args[0].slice(1) : args[0] ?? '10';
+    if (n === undefined || !/^\d{1,6}$/.test(n)) return refuse(`${cmd}: invalid number of lines: '${n ?? ''}'`, 1);
+    return { kind: cmd, lines: Number(n) };
+  }
+  if (cmd === 'grep') {
+    const flags = args.filter((a) => a.startsWith('-')).join('');
+    const pattern = args.find((a) => !a.startsWith('-'));
+    if (pattern === undefined) return refuse('Usage: grep [OPTION]... PATTERNS [FILE]...', 2);
+    if (flags.includes('E')) {
+      try {
+        new RegExp(pattern);
+      } catch {
+        return refuse(`grep: Unmatched ( or \\(`, 2);
+      }
+    }
+    return { kind: 'grep', pattern, ignoreCase: flags.includes('i'), invert: flags.includes('v'), regex: flags.includes('E') };
+  }
+  return notFound(cmd);
+}
+
+/** Runs filters over a command's output; grep that selects nothing exits 1, as grep does. */
+export function applyFilters(output: string, exit: number, filters: readonly Filter[]): { output: string; exit: number } {
+  let lines = output === '' ? [] : output.split('\n');
+  for (const f of filters) {
+    if (f.kind === 'grep') {
+      const re = f.regex ? new RegExp(f.pattern, f.ignoreCase ? 'i' : '') : undefined;
+      const needle = f.ignoreCase ? f.pattern.toLowerCase() : f.pattern;
+      lines = lines.filter((l) => (re ? re.test(l) : (f.ignoreCase ? l.toLowerCase() : l).includes(needle)) !== f.invert);
+      exit = lines.length === 0 ? 1 : 0;
+    } else if (f.kind === 'tail') lines = lines.slice(Math.max(0, lines.length - f.lines));
+    else if (f.kind === 'head') lines = lines.slice(0, f.lines);
+    else if (f.kind === 'wc-l') lines = [String(lines.length)];
+  }
+  return { output: lines.join('\n'), exit };
+}
+
 /** Splits a line into words: single and double quotes group, a backslash escapes; unbalanced quotes are an error. */
 export function words(line: string): string[] | undefined {
   const out: string[] = [];
