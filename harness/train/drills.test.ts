@@ -115,3 +115,44 @@ describe('a bad drill file', () => {
     expect(e.issues[0]).toMatchObject({ field: 'installation', line: 5, message: expect.stringContaining('no scenario file `nowhere.yaml`') });
   });
 });
+
+describe('the shell on a broken installation', () => {
+  const file = join(DRILLS_DIR, 'queued-at-picard-dispatcher.yaml');
+  function session() {
+    const { drill, installation, profile } = loadDrill(file);
+    return new TrainingSession(drill, installation, profile);
+  }
+
+  it('judges the cause as well as the container', () => {
+    const s = session();
+    expect(s.execute('answer picard-dispatcher down').exit).toBe(1);
+    expect(s.execute('answer picard-dispatcher hung').exit).toBe(0);
+    expect(s.answers.map((a) => a.correct)).toEqual([false, true]);
+  });
+
+  it('shows a hung container as up since the machine booted, and a restarted one as up since its restart', () => {
+    const s = session();
+    expect(s.execute('sudo docker ps | grep picard-dispatcher').output).toMatch(/Up 27 hours +picard-dispatcher$/);
+    s.execute('sudo docker restart picard-dispatcher');
+    expect(s.execute('sudo docker ps | grep picard-dispatcher').output).toMatch(/Up 40 seconds +picard-dispatcher$/);
+  });
+
+  it('lets the logs show the hang: the last `Still running...` is from before the ticket, and the heartbeat returns after a restart', () => {
+    const s = session();
+    const before = s.execute('sudo docker logs picard-dispatcher | grep Still | tail -n 1').output;
+    expect(before).toBe('Jan 5 08:38:33.629:+0000 INFO picard-dispatcher.init Still running...');
+    s.execute('sudo docker restart picard-dispatcher');
+    for (let i = 0; i < 4; i++) s.execute('nomad status');
+    expect(s.execute('sudo docker logs picard-dispatcher | grep Still | tail -n 1').output).toMatch(/^Jan 5 09:0[2-4]:33\.629/);
+  });
+
+  it('answers the dev-console\'s queue forms from the twin\'s queues', () => {
+    const s = session();
+    s.execute('circleci dev-console');
+    expect(s.prompt).toBe('user=> ');
+    expect(s.execute("(in-ns 'circle.backend.build.run-queue)").output).toContain('circle.backend.build.run-queue');
+    expect(Number(s.execute('(-> (all-builds) count)').output)).toBeGreaterThan(5);
+    s.execute('exit');
+    expect(s.prompt).toBe('ubuntu@ip-172-31-72-162:~$ ');
+  });
+});
