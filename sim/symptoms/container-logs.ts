@@ -158,6 +158,20 @@ const GENERATORS: Readonly<Record<string, Generator>> = {
       }
     }
   },
+  // contexts-service decrypts each context through vault-cci; a failure names what it could not reach.
+  'contexts-service'(s, fromMs, out) {
+    for (const ob of s.builds) {
+      const b = ob.build;
+      if (b === undefined || !b.template.usesContexts) continue;
+      const f = ob.fateAtMs;
+      const unread = ob.fate === 'failed' && ob.reason !== undefined && ob.reason.endsWith('the context could not be read');
+      if (unread && f !== undefined && f >= fromMs && f <= s.nowMs) {
+        const down = ob.reason!.slice(0, ob.reason!.indexOf(' down'));
+        if (down === 'vault-cci') out.push({ atMs: f, text: `ERROR contexts-service.crypto decrypting context for build=${slug(ob)}: Put http://vault-cci:8200/v1/transit/decrypt/contexts: dial tcp vault-cci:8200: connect: connection refused` });
+        else if (down === 'postgres') out.push({ atMs: f, text: `ERROR contexts-service.db reading context for build=${slug(ob)}: org.postgresql.util.PSQLException: Connection to postgres:5432 refused` });
+      } else if (b.submittedAtMs >= fromMs && b.submittedAtMs <= s.nowMs) out.push({ atMs: b.submittedAtMs, text: `INFO contexts-service.api decrypted context for build=${slug(ob)}` });
+    }
+  },
   // notifier (not a container of the profile: a row of the listing) mails the committers of failed builds through exim.
   notifier(s, fromMs, out) {
     const exim = s.history('exim');

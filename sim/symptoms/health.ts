@@ -35,6 +35,13 @@ export function curlAnswer(url: string, containers: readonly Container[], state:
   const mapping = owner.ports.find((p) => p.host === port)!;
   if (mapping.container === 25) return { output: 'curl: (1) Received HTTP/0.9 when not allowed', exit: 1 };
   if (NOT_HTTP.has(mapping.container)) return { output: 'curl: (52) Empty reply from server', exit: 52 };
+  // ready-agent answers 5XX until every container is healthy, then 200 (the seeds' "Health Checks").
+  if (owner.name === 'ready-agent' && path === '/') {
+    const waiting = containers.filter((c) => c.name !== 'ready-agent' && state(c.name) !== 'running').map((c) => c.name);
+    const ready = waiting.length === 0;
+    const body = JSON.stringify({ ready, waiting });
+    return { output: showHeaders ? `HTTP/1.1 ${ready ? '200 OK' : '503 Service Unavailable'}\nContent-Type: application/json\nContent-Length: ${body.length}\n\n${body}` : body, exit: 0, status: ready ? 200 : 503 };
+  }
   const healthy = owner.health !== undefined && owner.health.port === port && owner.health.path === path.split('?')[0];
   const status = healthy ? 200 : 404;
   const body = healthy ? '{"status":"ok"}' : 'Not Found';

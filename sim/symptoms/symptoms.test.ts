@@ -77,6 +77,15 @@ describe('sudo docker logs', () => {
     expect(containerLogs('exim', sources({ exim }, 600_000, builds)).filter((l) => l.includes(' <= '))).toHaveLength(1);
   });
 
+  it('contexts-service names vault-cci when a context could not be read, and logs the contexts it decrypted', () => {
+    const ctx = { usesContexts: true } as Build['template'];
+    const builds = [build(5, { template: ctx, submittedAtMs: 10_000 }, { fate: 'succeeded', fateAtMs: 90_000 }), build(6, { template: ctx }, { fate: 'failed', fateAtMs: 100_000, reason: 'vault-cci down: the context could not be read' })];
+    const lines = containerLogs('contexts-service', sources({}, 600_000, builds));
+    expect(lines).toHaveLength(2);
+    expect(lines[0]).toContain('decrypted context for build=acme/repo-1/5');
+    expect(lines[1]).toContain('build=acme/repo-1/6: Put http://vault-cci:8200/v1/transit/decrypt/contexts: dial tcp vault-cci:8200: connect: connection refused');
+  });
+
   it('cuts to --tail and generates the same lines twice', () => {
     const s = sources({}, 3_600_000);
     expect(containerLogs('picard-dispatcher', s, 3)).toHaveLength(3);
@@ -101,6 +110,9 @@ describe('curl on the Services machine', () => {
     expect(curlAnswer('http://localhost:8082/status', listed, state('stopped'), true)).toEqual({ output: 'curl: (7) Failed to connect to localhost port 8082: Connection refused', exit: 7 });
     expect(curlAnswer('localhost:8082/status', listed, state('paused'), true)).toMatchObject({ exit: 28 });
     expect(curlAnswer('http://example.com/', listed, state('running'), true)).toMatchObject({ exit: 6 });
+    // ready-agent: 5XX until every container is healthy, then 200, naming what it waits for.
+    expect(curlAnswer('http://localhost:8099/', listed, state('stopped'), false)).toEqual({ output: '{"ready":false,"waiting":["api-service"]}', exit: 0, status: 503 });
+    expect(curlAnswer('http://localhost:8099/', listed, state('running'), false)).toMatchObject({ status: 200 });
     // Ports that do not speak HTTP: exim's SMTP banner, a store's silence.
     expect(curlAnswer('http://localhost:2525/', listed, state('running'), true)).toEqual({ output: 'curl: (1) Received HTTP/0.9 when not allowed', exit: 1 });
     expect(curlAnswer('http://localhost:5432/', listed, state('running'), true)).toMatchObject({ exit: 52 });
