@@ -1,5 +1,5 @@
 import type { ServiceState, StateCause } from '../models/services/registry.ts';
-import type { ObservedAlloc, ObservedBuild } from './recorder.ts';
+import type { ObservedAlloc, ObservedBuild, ObservedEvent } from './recorder.ts';
 import { isoLogTime, serviceLogTime } from './clock-text.ts';
 import { fmix32 } from '../util/hash.ts';
 
@@ -25,6 +25,8 @@ export interface LogSources {
   history(name: string): readonly LifeEvent[];
   readonly builds: readonly ObservedBuild[];
   readonly allocs: readonly ObservedAlloc[];
+  /** RabbitMQ's disk alarms and refused webhooks, in order. */
+  readonly events: readonly ObservedEvent[];
 }
 
 /** Lines generated for one `docker logs` call at most (the oldest are cut); `--tail` cuts further. */
@@ -172,6 +174,20 @@ const GENERATORS: Readonly<Record<string, Generator>> = {
       } else if (b.submittedAtMs >= fromMs && b.submittedAtMs <= s.nowMs) out.push({ atMs: b.submittedAtMs, text: `INFO contexts-service.api decrypted context for build=${slug(ob)}` });
     }
   },
+  // RabbitMQ 3.6's report format: a header line per report, the alarm the seeds' disk-full failure runs into.
+  rabbitmq(s, fromMs, out) {
+    for (const e of s.events) {
+      if (e.what !== 'disk-alarm' || e.atMs < fromMs || e.atMs > s.nowMs) continue;
+      const head = `=${e.detail === 'set' ? 'WARNING' : 'INFO'} REPORT==== ${rabbitTime(e.atMs)} ===`;
+      out.push({ atMs: e.atMs, text: e.detail === 'set' ? `${head}\ndisk resource limit alarm set on node rabbit@rabbitmq.\n\n**********************************************************\n*** Publishers will be blocked until this alarm clears ***\n**********************************************************` : `${head}\ndisk resource limit alarm cleared on node rabbit@rabbitmq` });
+    }
+  },
+  // frontend receives GitHub's push webhooks: one it cannot turn into a build is an error with the reason.
+  frontend(s, fromMs, out) {
+    for (const e of s.events) {
+      if (e.what === 'not-triggered' && e.atMs >= fromMs && e.atMs <= s.nowMs) out.push({ atMs: e.atMs, text: `ERROR circle.http.api.hooks push ${e.detail.slice(0, e.detail.indexOf(':'))} not accepted: ${e.detail.slice(e.detail.indexOf(':') + 2)}` });
+    }
+  },
   // notifier (not a container of the profile: a row of the listing) mails the committers of failed builds through exim.
   notifier(s, fromMs, out) {
     const exim = s.history('exim');
@@ -199,9 +215,15 @@ function failedBuilds(s: LogSources, fromMs: number): ObservedBuild[] {
   return s.builds.filter((b) => b.fate === 'failed' && b.fateAtMs !== undefined && b.fateAtMs >= fromMs && b.fateAtMs <= s.nowMs);
 }
 
+/** `5-Jan-2026::10:40:00`: RabbitMQ 3.6's report headers. */
+function rabbitTime(virtualMs: number): string {
+  return isoLogTime(virtualMs).replace(/^2026-01-(\d\d) /, (_m, d: string) => `${Number(d)}-Jan-2026::`);
+}
+
 /** How each container prefixes a line: the CircleCI services' `Jan 5 09:40:12.345:+0000`, exim's main log. */
 function prefix(name: string, atMs: number): string {
   if (name === 'exim') return `${isoLogTime(atMs)} `;
+  if (name === 'rabbitmq') return '';
   return `${serviceLogTime(atMs)} `;
 }
 

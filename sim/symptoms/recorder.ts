@@ -32,6 +32,18 @@ const CREATED = /^(\d+) build (\S+) created /;
 const FATE = /^(\d+) build (\S+) (succeeded|failed|lost|stuck)(?:: (.*))?$/;
 const PLACED = /^(\d+) alloc (\S+) of (\S+) task \d+ placed on (\S+)$/;
 const ENDED = /^(\d+) alloc (\S+) of \S+ ended (complete|failed)$/;
+const ALARM = /^(\d+) rabbitmq disk alarm (set|cleared)$/;
+const NOT_TRIGGERED = /^(\d+) (.+) not triggered: (.*)$/;
+
+/** A moment the model announced without a build: RabbitMQ's disk alarm, a webhook that never became a build. */
+export interface ObservedEvent {
+  readonly atMs: number;
+  readonly what: string;
+  readonly detail: string;
+}
+
+/** Events a recorder keeps (the oldest are dropped past it). */
+export const MAX_OBSERVED_EVENTS = 20_000;
 
 /**
  * Turns the run's event log (the twin's `trace` lines) into the records the symptom views read: builds with their
@@ -42,6 +54,8 @@ const ENDED = /^(\d+) alloc (\S+) of \S+ ended (complete|failed)$/;
 export class SymptomRecorder {
   readonly builds = new Map<number, ObservedBuild>();
   readonly allocs = new Map<string, ObservedAlloc>();
+  /** RabbitMQ's disk alarm set and cleared (`what`: `disk-alarm`, `detail`: set | cleared), webhooks refused (`not-triggered`). */
+  readonly events: ObservedEvent[] = [];
   private readonly unresolved: number[] = [];
   private lookup: ((id: number) => Build | undefined) | undefined;
 
@@ -82,6 +96,12 @@ export class SymptomRecorder {
       if (a === undefined) return;
       a.endedAtMs = Number(m[1]);
       a.outcome = m[3] as 'complete' | 'failed';
+      return;
+    }
+    m = ALARM.exec(line) ?? NOT_TRIGGERED.exec(line);
+    if (m) {
+      this.events.push(m.length === 3 ? { atMs: Number(m[1]), what: 'disk-alarm', detail: m[2]! } : { atMs: Number(m[1]), what: 'not-triggered', detail: `${m[2]}: ${m[3]}` });
+      if (this.events.length > MAX_OBSERVED_EVENTS) this.events.splice(0, this.events.length - MAX_OBSERVED_EVENTS);
     }
   };
 

@@ -6,13 +6,15 @@ import { curlAnswer } from './health.ts';
 import { humanDuration, serviceLogTime } from './clock-text.ts';
 import type { ObservedBuild } from './recorder.ts';
 import type { Build } from '../models/build.ts';
+import { SymptomRecorder } from './recorder.ts';
+import { diskFree } from '../training/session.ts';
 
 const profile = loadProfile('2.19.6');
 const listed = listedContainers(profile, 's3');
 const up: ContainerLife = { state: 'running', sinceMs: 0, cause: 'boot' };
 
 function sources(history: Record<string, LifeEvent[]>, nowMs: number, builds: ObservedBuild[] = []): LogSources {
-  return { nowMs, history: (n) => history[n] ?? [], builds, allocs: [] };
+  return { nowMs, history: (n) => history[n] ?? [], builds, allocs: [], events: [] };
 }
 
 function build(id: number, b: Partial<Build>, fate?: Partial<ObservedBuild>): ObservedBuild {
@@ -84,6 +86,23 @@ describe('sudo docker logs', () => {
     expect(lines).toHaveLength(2);
     expect(lines[0]).toContain('decrypted context for build=acme/repo-1/5');
     expect(lines[1]).toContain('build=acme/repo-1/6: Put http://vault-cci:8200/v1/transit/decrypt/contexts: dial tcp vault-cci:8200: connect: connection refused');
+  });
+
+  it('rabbitmq reports its disk alarm, frontend the webhooks it could not accept (from the twin\'s trace lines)', () => {
+    const r = new SymptomRecorder();
+    r.onTrace('600000 rabbitmq disk alarm set');
+    r.onTrace('660000 webhook 12 not triggered: rabbitmq disk alarm: the request hung until GitHub timed out');
+    r.onTrace('900000 rabbitmq disk alarm cleared');
+    const s = { ...sources({}, 1_000_000), events: r.events };
+    expect(containerLogs('rabbitmq', s)).toEqual([
+      '=WARNING REPORT==== 5-Jan-2026::08:10:00 ===\ndisk resource limit alarm set on node rabbit@rabbitmq.\n\n**********************************************************\n*** Publishers will be blocked until this alarm clears ***\n**********************************************************',
+      '=INFO REPORT==== 5-Jan-2026::08:15:00 ===\ndisk resource limit alarm cleared on node rabbit@rabbitmq',
+    ]);
+    expect(containerLogs('frontend', s)).toEqual(['Jan 5 08:11:00.000:+0000 ERROR circle.http.api.hooks push webhook 12 not accepted: rabbitmq disk alarm: the request hung until GitHub timed out']);
+  });
+
+  it('df -h shows the root volume as the disk model holds it', () => {
+    expect(diskFree(100_000, 4_900).split('\n')[3]).toBe('/dev/nvme0n1p1 100G  95G  4.9G  96% /');
   });
 
   it('cuts to --tail and generates the same lines twice', () => {

@@ -231,6 +231,7 @@ export class TrainingSession {
       history: (name) => history.filter((h) => h.name === name),
       builds: this.recorder.list(),
       allocs: [...this.recorder.allocs.values()],
+      events: this.recorder.events,
     };
   }
 
@@ -273,6 +274,8 @@ export class TrainingSession {
         return this.nomadNodeDrain(c.enable, c.node, c.self);
       case 'nomad-logs':
         return this.nomadLogs(c.alloc, c.stderr, c.tail);
+      case 'df':
+        return { output: diskFree(this.twin.disk.settings.capacityMb, this.twin.disk.freeMb), exit: 0 };
       case 'curl': {
         const a = curlAnswer(c.url, this.listed, (n) => this.twin.services.state(n), c.headers);
         return { output: a.output, exit: a.exit };
@@ -420,6 +423,7 @@ export class TrainingSession {
       '  nomad node-status [-allocs] [node]          Nomad clients: drain, status, running allocations',
       '  nomad node-drain -enable|-disable <node>    drain a client or make it take work again',
       '  nomad logs -stderr <alloc>                  a build agent\'s standard error',
+      '  df -h                                       the Services machine\'s disks',
       '  curl [-i] http://localhost:PORT/PATH        health endpoints:',
       ...healthUrls(this.listed).map((u) => `      ${u}`),
       '  circleci dev-console                        the REPL: (in-ns \'circle.backend.build.usage-queue) (-> (all-builds) count)',
@@ -483,6 +487,20 @@ export class TrainingSession {
       }
     }
   }
+}
+
+/** `df -h` on the Services machine: the root volume as the disk model holds it (the other rows are fixed). */
+export function diskFree(capacityMb: number, freeMb: number): string {
+  const gb = (mb: number) => (mb >= 10_000 ? `${Math.round(mb / 1000)}G` : `${(Math.max(0, mb) / 1000).toFixed(1)}G`);
+  const used = capacityMb - Math.max(0, freeMb);
+  const rows = [
+    ['Filesystem', 'Size', 'Used', 'Avail', 'Use%', 'Mounted on'],
+    ['udev', '7.9G', '0', '7.9G', '0%', '/dev'],
+    ['tmpfs', '1.6G', '8.9M', '1.6G', '1%', '/run'],
+    ['/dev/nvme0n1p1', gb(capacityMb), gb(used), gb(freeMb), `${Math.min(100, Math.ceil((used / capacityMb) * 100))}%`, '/'],
+  ];
+  const w = rows[0]!.map((_, i) => Math.max(...rows.map((r) => r[i]!.length)));
+  return rows.map((r) => r.map((c, i) => (i === 0 ? c.padEnd(w[i]!) : i === r.length - 1 ? c : c.padStart(w[i]!))).join(' ')).join('\n');
 }
 
 function countFates(builds: readonly { fate?: string }[]): string {

@@ -13,6 +13,7 @@ export type ShellCommand =
   | { kind: 'nomad-node-drain'; enable: boolean; node: string | undefined; self: boolean }
   | { kind: 'nomad-logs'; stderr: boolean; alloc: string; tail: number | undefined }
   | { kind: 'curl'; url: string; headers: boolean }
+  | { kind: 'df' }
   | { kind: 'dev-console' }
   | { kind: 'replicated-apps' }
   | { kind: 'replicated-app'; verb: 'start' | 'stop' | 'status' }
@@ -172,6 +173,8 @@ export function parseShellLine(line: string): Parsed {
       return parseNomad(args);
     case 'curl':
       return parseCurl(args);
+    case 'df':
+      return { kind: 'df' };
     case 'circleci':
       if (args[0] === 'dev-console' && args.length === 1) return { kind: 'dev-console' };
       return refuse(`circleci: unknown command \`${args.join(' ')}\`; on the Services machine: circleci dev-console`, 1);
