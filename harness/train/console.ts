@@ -47,6 +47,15 @@ export function runInteractive(session: TrainingSession, input: NodeJS.ReadableS
       rl.setPrompt(session.prompt);
       rl.prompt();
     });
+    // Ctrl-C abandons the line, as bash does; `exit` or Ctrl-D ends the drill.
+    rl.on('SIGINT', () => {
+      // Move to the end of the line and delete it, so the half-typed text is gone as in bash.
+      rl.write(null, { ctrl: true, name: 'e' });
+      rl.write(null, { ctrl: true, name: 'u' });
+      output.write('^C\n');
+      rl.setPrompt(session.prompt);
+      rl.prompt();
+    });
     rl.on('close', () => {
       if (!session.isOver) {
         output.write('logout\n');

@@ -82,6 +82,23 @@ describe('twin train in a terminal (tmux)', () => {
     expect(s.report.answers.map((a: { correct: boolean }) => a.correct)).toEqual([false, true]);
   });
 
+  it('Ctrl-C abandons a half-typed line, as bash does, and Ctrl-D ends the drill', async () => {
+    const name = 'ctrl-c';
+    const out = join(mkdtempSync(join(tmpdir(), 'twin-train-tty-')), 'out');
+    tmux('new-session', '-d', '-s', name, '-x', '220', '-y', '50', '-c', process.cwd(), `${process.execPath} --import tsx bin/twin.ts train --drill exim-quietly-down --out ${out}; echo TWIN-EXIT=$?; exec sleep 120`);
+    await waitFor(name, 'first prompt', (t) => prompts(t) >= 1);
+    tmux('send-keys', '-t', name, '-l', 'sudo docker rest');
+    tmux('send-keys', '-t', name, 'C-c');
+    await waitFor(name, 'a fresh prompt after ^C', (t) => prompts(t) >= 2 && t.includes('^C'));
+    tmux('send-keys', '-t', name, 'C-d');
+    const text = await waitFor(name, 'the exit code', (t) => /TWIN-EXIT=\d/.test(t));
+    tmux('kill-session', '-t', name);
+    expect(text).toContain('logout');
+    expect(/TWIN-EXIT=(\d+)/.exec(text)![1]).toBe('1');
+    const report = JSON.parse(readFileSync(join(out, 'train-report.json'), 'utf8'));
+    expect(report).toMatchObject({ drill: 'exim-quietly-down', commands: [], ended_by: 'end-of-input', fixed: false, score: 0 });
+  });
+
   it('the wrong container restarted first, then the right one', async () => {
     const s = await typeSession('wrong-first', 'queued-at-picard-dispatcher', 'wrong-container-first.txt');
     expect(s.text).toContain(`${PROMPT} sudo docker restart dispatcher\ndispatcher`);
