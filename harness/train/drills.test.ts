@@ -51,6 +51,14 @@ describe('the shipped drills', () => {
         expect(r.checks.filter((c) => !c.passed).map((c) => c.check)).toEqual(BROKEN_CHECKS[name]);
       });
 
+      it('holds for other seeds of its installation: the shortest path still scores 100, doing nothing still fails', () => {
+        const { drill } = loadDrill(file);
+        for (const seed of [1, 42]) {
+          expect(play(file, [...drill.shortestPath, 'exit'], seed).grade.score, `seed ${seed}`).toBe(100);
+          expect(play(file, ['exit'], seed).fixed, `seed ${seed}`).toBe(false);
+        }
+      });
+
       it('is fixed by each of its accepted fixes', () => {
         const { drill } = loadDrill(file);
         for (const fix of drill.fixes) expect(play(file, [...fix, 'exit']).checks.filter((c) => !c.passed), fix.join('; ')).toEqual([]);
