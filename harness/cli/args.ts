@@ -15,7 +15,7 @@ export class CliError extends Error {
   }
 }
 
-export const COMMANDS = ['run', 'validate', 'topology', 'conformance', 'explore', 'agree', 'up', 'status', 'down', 'dr', 'tune', 'worker', 'schema', 'version', 'help'] as const;
+export const COMMANDS = ['run', 'validate', 'topology', 'conformance', 'explore', 'agree', 'up', 'status', 'down', 'dr', 'tune', 'worker', 'train', 'schema', 'version', 'help'] as const;
 export type Command = (typeof COMMANDS)[number];
 
 interface OptionSpec {
@@ -35,17 +35,17 @@ export const OPTIONS: Record<string, OptionSpec> = {
     type: 'string',
     value: 'N',
     description: 'root seed (overrides the scenario file)',
-    per: { explore: 'exploration seed: which schedules are drawn (default: a fresh one, printed)', conformance: 'the seed of every row\'s run (default 1)' },
-    commands: ['run', 'explore', 'conformance', 'agree', 'dr', 'tune'],
+    per: { explore: 'exploration seed: which schedules are drawn (default: a fresh one, printed)', conformance: 'the seed of every row\'s run (default 1)', train: 'the installation\'s seed (default the installation scenario\'s)' },
+    commands: ['run', 'explore', 'conformance', 'agree', 'dr', 'tune', 'train'],
   },
   out: {
     type: 'string',
     value: 'DIR',
     description: 'where report files are written (default reports/out)',
-    per: { explore: 'where explore.json and a failing schedule go (default reports/out/explore-<name>)', conformance: 'where the matrix files go (default reports/out/conformance-<version>)' },
-    commands: ['run', 'conformance', 'explore', 'agree', 'dr', 'tune'],
+    per: { explore: 'where explore.json and a failing schedule go (default reports/out/explore-<name>)', conformance: 'where the matrix files go (default reports/out/conformance-<version>)', train: 'where train-report.json and the transcripts go (default reports/out/train-<drill>); with --report, where the summary goes' },
+    commands: ['run', 'conformance', 'explore', 'agree', 'dr', 'tune', 'train'],
   },
-  mode: { type: 'string', value: 'sim|live', description: 'runtime: deterministic simulation (default) or the live stack', commands: ['run', 'dr'] },
+  mode: { type: 'string', value: 'sim|live', description: 'runtime: deterministic simulation (default) or the live stack', commands: ['run', 'dr', 'train'] },
   'time-scale': { type: 'string', value: 'X', description: 'live mode: scenario seconds per wall-clock second (default: the scenario\'s time_scale, else 60)', commands: ['run', 'agree'] },
   version: { type: 'string', value: 'V', description: 'version profile: 2.19.6 (default) or 2.17.2', commands: ['topology', 'conformance', 'up'] },
   json: {
@@ -57,8 +57,9 @@ export const OPTIONS: Record<string, OptionSpec> = {
       validate: 'print one JSON line per file: {file, valid, name | issues}',
       conformance: 'print conformance.json (with `passed` and the report path) instead of the matrix',
       explore: 'print explore.json instead of the summary lines',
+      train: 'with --list: the drills as JSON; with --report: the summary as JSON',
     },
-    commands: ['run', 'topology', 'status', 'validate', 'conformance', 'explore', 'agree'],
+    commands: ['run', 'topology', 'status', 'validate', 'conformance', 'explore', 'agree', 'train'],
   },
   runs: { type: 'string', value: 'N', description: 'number of random fault schedules', commands: ['explore'] },
   workers: { type: 'string', value: 'REDIS_URL', description: 'run the work on the twin\'s queue in that Redis, taken by `twin worker REDIS_URL` on any machine; the result is the same as run here', per: { explore: 'run the schedules on the twin\'s queue in that Redis, taken by `twin worker REDIS_URL` on any machine; the result is byte-identical to a local run' }, commands: ['explore'] },
@@ -72,6 +73,11 @@ export const OPTIONS: Record<string, OptionSpec> = {
   backend: { type: 'string', multiple: true, value: 'KIND|C=KIND', description: 'live backends: `embedded` for every component that has one, or per component (postgres=local,rabbitmq=embedded); also TWIN_BACKEND', commands: ['run', 'agree', 'up'] },
   supervise: { type: 'boolean', description: 'internal: run as the detached supervisor of `twin up -d`', commands: ['up'] },
   nomad: { type: 'string', value: 'real|twin', description: 'nomad_server: a real `nomad agent -dev` (a `nomad` binary on PATH, or NOMAD_ADDR) running the builds, or the twin\'s Nomad API (default)', commands: ['up'] },
+  list: { type: 'boolean', description: 'list the training drills with their difficulty', commands: ['train'] },
+  drill: { type: 'string', value: 'NAME', description: 'the drill to run (a name of --list, or a drill file)', commands: ['train'] },
+  script: { type: 'string', value: 'FILE', description: 'replay a typed session: one shell command a line, non-interactively', commands: ['train'] },
+  'command-time': { type: 'string', value: 'DURATION', description: 'virtual time each command takes, so queues grow while the trainee looks (default 30s)', commands: ['train'] },
+  report: { type: 'boolean', description: 'the instructor summary of the train-report.json files in the DIRs given', commands: ['train'] },
   quiet: { type: 'boolean', short: 'q', description: 'no progress output', commands: ['run', 'conformance', 'explore', 'agree', 'dr', 'tune'] },
   help: { type: 'boolean', short: 'h', description: 'show help', commands: [...COMMANDS] },
 };
@@ -106,6 +112,12 @@ export interface ParsedArgs {
   concurrency?: number;
   once: boolean;
   stallTimeoutS?: number;
+  /** `twin train`: list the drills, run one (`drill`, replaying `script`), or summarise reports (`report`, dirs in `files`). */
+  list?: boolean;
+  drill?: string;
+  script?: string;
+  commandTime?: string;
+  report?: boolean;
 }
 
 function integer(flag: string, text: string, min: number, max: number): number {
@@ -203,6 +215,13 @@ export const COMMAND_HELP: Record<Command, CommandHelp> = {
     summary: 'disaster-recovery rehearsal: backups, the disaster, the runbook; RTO and RPO',
     description: 'Runs the scenario\'s backups, disaster and recovery runbook (fixtures/runbooks/) in the simulation, beside its baseline without the disaster, and writes dr-report.json (the report\'s fields plus rto_ms, rpo_ms, webhooks_dropped, runbook), report.md and junit.xml. --mode live is not available yet (exit 2).',
     examples: ['twin dr scenarios/dr/ebs-snapshot-restore.yaml', 'twin dr scenarios/dr/restore-skips-nomad-wipe.yaml --out reports/dr --seed 7'],
+  },
+  train: {
+    usage: 'twin train --list [--json] | twin train --drill NAME [--seed N] [--script FILE] [--command-time 30s] [--out DIR] | twin train --report DIR...',
+    summary: 'training drills: a broken installation, a shell with the seeds\' commands, graded',
+    description:
+      'Starts the drill\'s installation in the simulation, breaks it with the drill\'s hidden fault and gives a shell on its Services machine where the troubleshooting chapter\'s commands work (sudo docker ps/logs/start/stop/restart, nomad status/node-status/node-drain/logs, curl to the health endpoints, circleci dev-console, replicated app). Each command takes --command-time of the installation\'s time. `answer <container> <cause>` names the root cause, `hint` helps (at a cost), `exit` ends it: the twin checks the fix and grades the session 0-100. Writes train-report.json, transcript.json, transcript.md and session.txt (the typed lines, replayable with --script). Exit 0 when the root cause was named and the fix verified, 1 otherwise. --report DIR... summarises trainees\' reports for an instructor.',
+    examples: ['twin train --list', 'twin train --drill queued-at-picard-dispatcher', 'twin train --drill exim-quietly-down --script session.txt --out reports/alice', 'twin train --report reports/alice reports/bob'],
   },
   worker: {
     usage: 'twin worker <redis-url> [--concurrency N] [--once] [--stall-timeout S]',
@@ -325,6 +344,11 @@ export function parseCliArgs(argv: readonly string[]): ParsedArgs {
   if (typeof v.version === 'string') out.version = v.version;
   if (typeof v.runs === 'string') out.runs = integer('runs', v.runs, 1, 1_000_000);
   if (typeof v.scenario === 'string') out.scenario = v.scenario;
+  if (v.list === true) out.list = true;
+  if (v.report === true) out.report = true;
+  if (typeof v.drill === 'string') out.drill = v.drill;
+  if (typeof v.script === 'string') out.script = v.script;
+  if (typeof v['command-time'] === 'string') out.commandTime = v['command-time'];
 
   if (command === 'help') {
     const [topic, ...more] = out.files;
@@ -338,8 +362,9 @@ export function parseCliArgs(argv: readonly string[]): ParsedArgs {
   if (!out.help) {
     const needsFiles: Command[] = ['run', 'validate', 'explore', 'agree', 'dr', 'tune'];
     if (needsFiles.includes(command) && out.files.length === 0) throw new CliError(`\`twin ${command}\` needs at least one scenario file`, `for example: twin ${command} scenarios/baseline.yaml`);
+    if (command === 'train' && out.report === true && out.files.length === 0) throw new CliError('`twin train --report` needs the directories of the trainees\' reports', 'for example: twin train --report reports/alice reports/bob');
     if (command === 'worker' && out.files.length !== 1) throw new CliError(`\`twin worker\` takes one Redis URL${out.files.length > 1 ? `, got ${out.files.join(' ')}` : ''}`, 'for example: twin worker redis://127.0.0.1:6379 (the Redis that `--workers` names)');
-    if (!needsFiles.includes(command) && command !== 'worker' && out.files.length > 0) throw new CliError(`\`twin ${command}\` takes no file arguments, got ${out.files.join(' ')}`);
+    if (!needsFiles.includes(command) && command !== 'worker' && out.files.length > 0 && !(command === 'train' && out.report === true)) throw new CliError(`\`twin ${command}\` takes no file arguments, got ${out.files.join(' ')}`);
     if ((command === 'explore' || command === 'dr') && out.files.length > 1) throw new CliError(`\`twin ${command}\` takes one scenario file`);
   }
   return out;

@@ -108,6 +108,10 @@ async function dispatch(args: ParsedArgs, out: (s: string) => void, io: CliIo): 
       const { drCommand } = await import('./commands/dr.ts');
       return await drCommand(args, io);
     }
+    case 'train': {
+      const { trainCommand } = await import('./commands/train.ts');
+      return await trainCommand(args, io);
+    }
     case 'worker':
       await beforeLiveImport();
       return await (await import('./commands/worker.ts')).workerCommand(args, io);
