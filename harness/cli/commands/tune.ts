@@ -84,6 +84,7 @@ export function planTune(args: ParsedArgs): TunePlan {
     try {
       settleCell(t);
     } catch (e) {
+      if (e instanceof TuneInputError) throw new CliError(e.message, e.hint);
       if (!(e instanceof ScenarioError)) throw e;
       for (const i of e.issues) {
         const key = `${i.file}\n${i.field}\n${i.message.replace(/ \(in the cell .*\)$/, '')}`;
