@@ -31,12 +31,14 @@ interface ScatterSpec {
   highlight: { series: number; index: number } | null;
   /** In words, for readers without the canvas: how many cells, which is recommended. */
   caption: string;
+  /** An asinh y axis (linear near 0, logarithmic far from it): queue times range from seconds to hours. */
+  yAsinh?: boolean;
 }
 
 export const COLORS = { cells: '#2563eb', front: '#d97706', recommended: '#16a34a', cheapest: '#7c3aed' } as const;
 
 function scatterFigure(spec: ScatterSpec): string {
-  const data = { title: spec.title, xLabel: spec.xLabel, yLabel: spec.yLabel, xLabels: spec.xLabels, x: spec.x, series: spec.series, highlight: spec.highlight };
+  const data = { title: spec.title, xLabel: spec.xLabel, yLabel: spec.yLabel, xLabels: spec.xLabels, x: spec.x, series: spec.series, highlight: spec.highlight, yAsinh: spec.yAsinh === true };
   return [
     `<figure class="tune-chart" id="${escapeHtml(spec.id)}">`,
     `<figcaption>${escapeHtml(spec.title)}</figcaption>`,
@@ -63,10 +65,11 @@ function columns(points: Point[], lineCells: ReadonlySet<number>, recommended: n
   const index = sorted.findIndex((p) => p.cell === recommended);
   return {
     x,
+    // The line first, so that the cells' points are drawn over it, and the recommended point over everything.
     series: [
-      { label: 'cells', color: COLORS.cells, values: all, line: false, size: 7 },
-      { label: lineLabel, color: lineColor, values: line, line: true, size: 7 },
-      { label: 'recommended', color: COLORS.recommended, values: rec, line: false, size: 13 },
+      { label: lineLabel, color: lineColor, values: line, line: true, size: 5 },
+      { label: 'cells', color: COLORS.cells, values: all, line: false, size: 9 },
+      { label: 'recommended', color: COLORS.recommended, values: rec, line: false, size: 14 },
     ],
     highlight: index < 0 ? null : { series: 3, index },
   };
@@ -81,8 +84,9 @@ function paretoChart(r: TuneResult): string {
     id: 'tune-pareto',
     title: 'Cost per day against p95 queue time (every cell; the Pareto front joined)',
     xLabel: 'total cost per day (USD)',
-    yLabel: 'p95 queue time (s)',
+    yLabel: 'p95 queue time (s, asinh scale)',
     xLabels: null,
+    yAsinh: true,
     ...cols,
     caption: `${r.cells.length} cells; ${r.pareto.length} on the front (cells ${r.pareto.map((p) => p.cell).join(', ')}); recommended: ${r.recommended === null ? 'none' : `cell ${r.recommended.cell}`}.`,
   });
@@ -209,22 +213,27 @@ const BOOTSTRAP = String.raw`(function () {
       width: width, height: 280,
       scales: {
         x: { time: false, range: function () { return labels ? [-0.5, labels.length - 0.5] : [lo - pad, hi + pad]; } },
-        y: { range: function (u, min, max) { return [0, max > 0 ? max * 1.1 : 1]; } }
+        y: spec.yAsinh ? { distr: 4, asinh: 1, range: function (u, min, max) { return [0, max > 0 ? max * 1.5 : 1]; } } : { range: function (u, min, max) { return [0, max > 0 ? max * 1.1 : 1]; } }
       },
       axes: [
         labels ? { label: spec.xLabel, splits: function () { return labels.map(function (_, i) { return i; }); }, values: function (u, splits) { return splits.map(function (v) { return labels[v] || ''; }); } } : { label: spec.xLabel },
         { label: spec.yLabel, size: 70 }
       ],
-      series: series
+      series: series,
+      hooks: {
+        // After uPlot drew (its scales are set only then): what was drawn, and where the recommended point is.
+        draw: [function (u) {
+          fig.setAttribute('data-drawn', 'true');
+          fig.setAttribute('data-points', String(points));
+          if (spec.highlight) {
+            var x = u.valToPos(xs[spec.highlight.index], 'x', true);
+            var y = u.valToPos(spec.series[spec.highlight.series - 1].values[spec.highlight.index], 'y', true);
+            fig.setAttribute('data-highlight-px', Math.round(x) + ',' + Math.round(y));
+          }
+        }]
+      }
     };
-    var u = new uPlot(opts, [xs].concat(spec.series.map(function (s) { return s.values; })), holder);
-    fig.setAttribute('data-drawn', 'true');
-    fig.setAttribute('data-points', String(points));
-    if (spec.highlight) {
-      var x = u.valToPos(xs[spec.highlight.index], 'x', true);
-      var y = u.valToPos(spec.series[spec.highlight.series - 1].values[spec.highlight.index], 'y', true);
-      fig.setAttribute('data-highlight-px', Math.round(x) + ',' + Math.round(y));
-    }
+    new uPlot(opts, [xs].concat(spec.series.map(function (s) { return s.values; })), holder);
   }
   var figs = document.querySelectorAll('figure.tune-chart');
   for (var i = 0; i < figs.length; i++) draw(figs[i]);
