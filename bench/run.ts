@@ -17,6 +17,8 @@ const SUITES = [
   { name: 'full-model', file: 'full-model.ts', oneCore: true },
   { name: 'explore', file: 'explore.ts', oneCore: true },
   { name: 'startup', file: 'startup.ts', oneCore: false },
+  // A 24-cell sweep of simulated weeks on worker threads, then on one thread: about two minutes.
+  { name: 'tune', file: 'tune.ts', oneCore: false },
   // Real processes (PostgreSQL, Redis, RabbitMQ) and wall-clock time: about two minutes.
   { name: 'live', file: 'live.ts', oneCore: false },
 ];
