@@ -31,14 +31,14 @@ interface ScatterSpec {
   highlight: { series: number; index: number } | null;
   /** In words, for readers without the canvas: how many cells, which is recommended. */
   caption: string;
-  /** An asinh y axis (linear near 0, logarithmic far from it): queue times range from seconds to hours. */
-  yAsinh?: boolean;
+  /** Asinh axes (linear near 0, logarithmic far from it): queue times range from seconds to hours, costs over tenfold. */
+  asinh?: boolean;
 }
 
 export const COLORS = { cells: '#2563eb', front: '#d97706', recommended: '#16a34a', cheapest: '#7c3aed' } as const;
 
 function scatterFigure(spec: ScatterSpec): string {
-  const data = { title: spec.title, xLabel: spec.xLabel, yLabel: spec.yLabel, xLabels: spec.xLabels, x: spec.x, series: spec.series, highlight: spec.highlight, yAsinh: spec.yAsinh === true };
+  const data = { title: spec.title, xLabel: spec.xLabel, yLabel: spec.yLabel, xLabels: spec.xLabels, x: spec.x, series: spec.series, highlight: spec.highlight, asinh: spec.asinh === true };
   return [
     `<figure class="tune-chart" id="${escapeHtml(spec.id)}">`,
     `<figcaption>${escapeHtml(spec.title)}</figcaption>`,
@@ -83,10 +83,10 @@ function paretoChart(r: TuneResult): string {
   return scatterFigure({
     id: 'tune-pareto',
     title: 'Cost per day against p95 queue time (every cell; the Pareto front joined)',
-    xLabel: 'total cost per day (USD)',
+    xLabel: 'total cost per day (USD, asinh scale)',
     yLabel: 'p95 queue time (s, asinh scale)',
     xLabels: null,
-    yAsinh: true,
+    asinh: true,
     ...cols,
     caption: `${r.cells.length} cells; ${r.pareto.length} on the front (cells ${r.pareto.map((p) => p.cell).join(', ')}); recommended: ${r.recommended === null ? 'none' : `cell ${r.recommended.cell}`}.`,
   });
@@ -194,6 +194,8 @@ pre code { display: block; padding: 8px; }`;
  */
 const BOOTSTRAP = String.raw`(function () {
   'use strict';
+  // Tick labels: none below zero (an asinh axis from 0 would label -1), thousands grouped.
+  function positive(u, splits) { return splits.map(function (v) { return v == null || v < 0 ? '' : v.toLocaleString('en-US'); }); }
   function draw(fig) {
     var spec = JSON.parse(fig.querySelector('script.chart-data').textContent);
     var holder = fig.querySelector('.plot');
@@ -212,12 +214,12 @@ const BOOTSTRAP = String.raw`(function () {
     var opts = {
       width: width, height: 280,
       scales: {
-        x: { time: false, range: function () { return labels ? [-0.5, labels.length - 0.5] : [lo - pad, hi + pad]; } },
-        y: spec.yAsinh ? { distr: 4, asinh: 1, range: function (u, min, max) { return [0, max > 0 ? max * 1.5 : 1]; } } : { range: function (u, min, max) { return [0, max > 0 ? max * 1.1 : 1]; } }
+        x: spec.asinh ? { time: false, distr: 4, asinh: 1, range: function () { return [lo > 0 ? Math.pow(10, Math.floor(Math.log10(lo))) : 0, Math.pow(10, Math.ceil(Math.log10(Math.max(hi, 1) * 1.05)))]; } } : { time: false, range: function () { return labels ? [-0.5, labels.length - 0.5] : [lo - pad, hi + pad]; } },
+        y: spec.asinh ? { distr: 4, asinh: 1, range: function (u, min, max) { return [0, max > 0 ? max * 1.5 : 1]; } } : { range: function (u, min, max) { return [0, max > 0 ? max * 1.1 : 1]; } }
       },
       axes: [
-        labels ? { label: spec.xLabel, splits: function () { return labels.map(function (_, i) { return i; }); }, values: function (u, splits) { return splits.map(function (v) { return labels[v] || ''; }); } } : { label: spec.xLabel },
-        { label: spec.yLabel, size: 70 }
+        labels ? { label: spec.xLabel, splits: function () { return labels.map(function (_, i) { return i; }); }, values: function (u, splits) { return splits.map(function (v) { return labels[v] || ''; }); } } : { label: spec.xLabel, values: positive },
+        { label: spec.yLabel, size: 70, values: positive }
       ],
       series: series,
       hooks: {
