@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
-import { checkAxes, gridCells, gridSize, parseSweep, randomCells, splitValues, type SweepAxis } from './sweep.ts';
+import { checkAxes, checkRuns, gridCells, gridSize, parseSweep, randomCells, splitValues, type SweepAxis } from './sweep.ts';
 import { TUNE_LIMITS, TuneInputError } from './tune-input-error.ts';
 
 const axis = (key: string, n: number): SweepAxis => ({ key, values: Array.from({ length: n }, (_, i) => i) });
@@ -82,5 +82,13 @@ describe('randomCells', () => {
     for (let seed = 0; seed < 2000; seed++) for (const c of randomCells([axis('a', 10)], 3, seed)) counts[c.a as number]!++;
     // 6000 draws over 10 cells: 600 each expected; a fair draw stays well within ±100.
     for (const n of counts) expect(Math.abs(n - 600)).toBeLessThan(100);
+  });
+});
+
+describe('checkRuns', () => {
+  it('bounds cells × replications at max_tune_runs: at the limit it passes, one past it is refused', () => {
+    expect(() => checkRuns(10_000, 10)).not.toThrow();
+    expect(() => checkRuns(100_001, 1)).toThrow(/100001 runs, more than max_tune_runs \(100000\)/);
+    expect(() => checkRuns(10_000, 11)).toThrow(/10000 cells × 11 replications = 110000 runs/);
   });
 });

@@ -127,3 +127,10 @@ export function randomCells(axes: readonly SweepAxis[], samples: number, seed: n
   }
   return picked.sort((a, b) => a - b).map((i) => gridCell(axes, i));
 }
+
+/** Checks that cells × replications stays within `max_tune_runs`. */
+export function checkRuns(cells: number, replications: number): void {
+  const runs = cells * replications;
+  const limit = TUNE_LIMITS.runs;
+  if (runs > limit.value) throw new TuneInputError(`${cells} cells × ${replications} replications = ${runs} runs, more than ${limit.name} (${limit.value})`, limit.hint);
+}

@@ -17,11 +17,10 @@ export interface TuneLimit {
   hint: string;
 }
 
-/** The bounds of a sweep: cells, values per key, replications, cells times replications. */
+/** The bounds of a sweep: values per key, cells, cells times replications, targets (the flags bound --replications, --samples and --jobs). */
 export const TUNE_LIMITS = {
   valuesPerSweep: { name: 'max_sweep_values', value: 1000, hint: 'sweep fewer values, or sample: --sample random --samples N' },
   cells: { name: 'max_tune_cells', value: 10_000, hint: 'sweep fewer values or fewer keys' },
-  replications: { name: 'max_replications', value: 1000, hint: 'ten or so replications give intervals a few percent wide on most workloads' },
   runs: { name: 'max_tune_runs', value: 100_000, hint: 'cells × replications: sweep fewer cells or replicate less' },
   targets: { name: 'max_targets', value: 20, hint: 'give each metric once' },
 } as const satisfies Record<string, TuneLimit>;

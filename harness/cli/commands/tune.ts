@@ -7,11 +7,11 @@ import { baseDirOf, settleCell, type TuneCellTask } from '../../tune/cell.ts';
 import { defaultJobs, runTasks } from '../../tune/pool.ts';
 import { ScenarioError, type ScenarioIssue } from '../../../sim/scenario/parse.ts';
 import { LIMITS } from '../../../sim/scenario/limits.ts';
-import { checkAxes, gridCells, gridSize, parseSweep, randomCells, type CellParams, type SweepAxis } from '../../../sim/tune/sweep.ts';
+import { checkAxes, checkRuns, gridCells, gridSize, parseSweep, randomCells, type CellParams, type SweepAxis } from '../../../sim/tune/sweep.ts';
 import { checkSweepKey, cellText } from '../../../sim/tune/overrides.ts';
 import { replicationSeed } from '../../../sim/tune/seeds.ts';
 import { parseTargets, type Target } from '../../../sim/tune/targets.ts';
-import { TUNE_LIMITS, TuneInputError } from '../../../sim/tune/tune-input-error.ts';
+import { TuneInputError } from '../../../sim/tune/tune-input-error.ts';
 import { summariseTune, type QueueTimeSeries, type TuneCellResult, type TuneResult } from '../../../sim/tune/tune-result.ts';
 import { renderTuneFiles } from '../../../reports/tune.ts';
 import { formatMs } from '../../../reports/index.ts';
@@ -62,12 +62,11 @@ export function planTune(args: ParsedArgs): TunePlan {
   let cells: CellParams[];
   try {
     cells = sample === 'random' ? randomCells(axes, args.samples!, seed) : gridCells(axes);
+    checkRuns(cells.length, replications);
   } catch (e) {
     if (e instanceof TuneInputError) throw new CliError(e.message, e.hint);
     throw e;
   }
-  const runs = cells.length * replications;
-  if (runs > TUNE_LIMITS.runs.value) throw new CliError(`${cells.length} cells × ${replications} replications = ${runs} runs, more than ${TUNE_LIMITS.runs.name} (${TUNE_LIMITS.runs.value})`, TUNE_LIMITS.runs.hint);
   const text = readBoundedFile(file, LIMITS.scenarioFileBytes);
   const baseDir = baseDirOf(file);
   const tasks: TuneCellTask[] = [];
