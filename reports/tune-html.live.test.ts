@@ -1,21 +1,17 @@
-import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { pathToFileURL } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { chromium, type BrowserContext, type Page } from 'playwright-core';
+import type { Page } from 'playwright-core';
 import { loadHtmlAssets } from '../harness/html-assets.ts';
 import { summariseTune, type QueueTimeSeries, type TuneCellResult, type TuneResult } from '../sim/tune/tune-result.ts';
 import { parseTargets } from '../sim/tune/targets.ts';
 import { gridCells } from '../sim/tune/sweep.ts';
 import { renderTuneFiles } from './tune.ts';
 import { COLORS } from './tune-html.ts';
+import { CHROMIUM, hasChromium, openInChromium, type OpenedPage } from './chromium-page.ts';
 
-/** Debian's Chromium (`apt-get install chromium`), never a downloaded browser. */
-const CHROMIUM = '/usr/bin/chromium';
-const hasChromium = existsSync(CHROMIUM);
 if (!hasChromium) console.log(`reports/tune-html.live.test.ts: skipped, ${CHROMIUM} is missing (install the Debian package: apt-get install chromium)`);
-const ARGS = ['--headless', '--no-sandbox', '--disable-background-networking', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-component-update', '--disable-sync'];
 
 const rgb = (hex: string): [number, number, number] => [1, 3, 5].map((i) => parseInt(hex.slice(i, i + 2), 16)) as [number, number, number];
 
@@ -53,27 +49,17 @@ describe.skipIf(!hasChromium)('tune.html in headless Chromium', () => {
   const { result, series } = sweepResult();
   const dir = mkdtempSync(join(tmpdir(), 'twin-tune-html-'));
   const file = join(dir, 'tune.html');
-  const pageUrl = pathToFileURL(file).href;
-  const consoleErrors: string[] = [];
-  const requests: string[] = [];
-  let context: BrowserContext;
+  let opened: OpenedPage;
   let page: Page;
 
   beforeAll(async () => {
     writeFileSync(file, renderTuneFiles(result, { assets: loadHtmlAssets(), recommendedSeries: series })['tune.html']!);
-    context = await chromium.launchPersistentContext(join(dir, 'profile'), { executablePath: CHROMIUM, headless: true, args: ARGS, viewport: { width: 1200, height: 900 } });
-    page = await context.newPage();
-    page.on('console', (m) => {
-      if (m.type() === 'error' || m.type() === 'warning') consoleErrors.push(`${m.type()}: ${m.text()}`);
-    });
-    page.on('pageerror', (e) => consoleErrors.push(`page error: ${e.message}`));
-    page.on('request', (r) => requests.push(r.url()));
-    await page.goto(pageUrl, { waitUntil: 'load' });
-    await page.screenshot({ path: '/tmp/tune-html.png', fullPage: true });
+    opened = await openInChromium(file, dir, '/tmp/tune-html.png');
+    page = opened.page;
   }, 120_000);
 
   afterAll(async () => {
-    await context?.close();
+    await opened?.close();
     rmSync(dir, { recursive: true, force: true });
   });
 
@@ -83,8 +69,8 @@ describe.skipIf(!hasChromium)('tune.html in headless Chromium', () => {
   });
 
   it('loads with no console error, no page error and no request but the page itself', () => {
-    expect(consoleErrors).toEqual([]);
-    expect(requests).toEqual([pageUrl]);
+    expect(opened.consoleErrors).toEqual([]);
+    expect(opened.requests).toEqual([opened.url]);
   });
 
   it('draws every cell as a point, the front as a line, and the recommended cell where its values put it', async () => {
