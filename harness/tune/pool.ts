@@ -61,14 +61,12 @@ export async function runTasks(tasks: readonly TuneCellTask[], opts: PoolOptions
         failed = true;
         rejectAll(e);
       };
-      const give = (w: Worker) => {
-        if (failed) return;
-        if (next >= tasks.length) {
-          if (done === tasks.length) resolveAll();
-          return;
-        }
+      /** Hands the worker the next task; returns its number, or undefined when none is left. */
+      const give = (w: Worker): number | undefined => {
+        if (failed || next >= tasks.length) return undefined;
         const id = next++;
         w.postMessage({ id, task: tasks[id] });
+        return id;
       };
       for (let k = 0; k < jobs; k++) {
         const w = new Worker(ENTRY);
@@ -76,16 +74,14 @@ export async function runTasks(tasks: readonly TuneCellTask[], opts: PoolOptions
         let running: number | undefined;
         w.on('message', (msg: PoolReply | { ready: true }) => {
           if ('ready' in msg) {
-            running = next;
-            give(w);
+            running = give(w);
             return;
           }
           running = undefined;
           if ('error' in msg) return fail(rebuild(msg.error));
           finish(msg.id, msg.result);
           if (done === tasks.length) return resolveAll();
-          running = next;
-          give(w);
+          running = give(w);
         });
         w.on('error', (e) => fail(new Error(`a tune worker thread failed${running !== undefined ? ` running task ${running}` : ''}: ${e.message}`)));
         w.on('exit', (code) => {
