@@ -19,6 +19,8 @@ const SUITES = [
   // A private redis-server and two `twin worker` processes: both cores, wall time.
   { name: 'distributed', file: 'distributed.ts', oneCore: false },
   { name: 'startup', file: 'startup.ts', oneCore: false },
+  // A 24-cell sweep of simulated weeks on worker threads, then on one thread: about two minutes.
+  { name: 'tune', file: 'tune.ts', oneCore: false },
   // Real processes (PostgreSQL, Redis, RabbitMQ) and wall-clock time: about two minutes.
   { name: 'live', file: 'live.ts', oneCore: false },
 ];

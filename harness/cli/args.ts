@@ -35,14 +35,14 @@ export const OPTIONS: Record<string, OptionSpec> = {
     type: 'string',
     value: 'N',
     description: 'root seed (overrides the scenario file)',
-    per: { explore: 'exploration seed: which schedules are drawn (default: a fresh one, printed)', conformance: 'the seed of every row\'s run (default 1)', train: 'the installation\'s seed (default the installation scenario\'s)' },
+    per: { explore: 'exploration seed: which schedules are drawn (default: a fresh one, printed)', conformance: 'the seed of every row\'s run (default 1)', train: 'the installation\'s seed (default the installation scenario\'s)', tune: 'the sweep seed: every run\'s seed derives from it, the cell and the replication (default the file\'s seed)' },
     commands: ['run', 'explore', 'conformance', 'agree', 'dr', 'tune', 'train'],
   },
   out: {
     type: 'string',
     value: 'DIR',
     description: 'where report files are written (default reports/out)',
-    per: { explore: 'where explore.json and a failing schedule go (default reports/out/explore-<name>)', conformance: 'where the matrix files go (default reports/out/conformance-<version>)', train: 'where train-report.json and the transcripts go (default reports/out/train-<drill>); with --report, where the summary goes' },
+    per: { explore: 'where explore.json and a failing schedule go (default reports/out/explore-<name>)', conformance: 'where the matrix files go (default reports/out/conformance-<version>)', train: 'where train-report.json and the transcripts go (default reports/out/train-<drill>); with --report, where the summary goes', tune: 'where tune.json, tune.md and tune.html go (default reports/out/tune-<name>)' },
     commands: ['run', 'conformance', 'explore', 'agree', 'dr', 'tune', 'train'],
   },
   mode: { type: 'string', value: 'sim|live', description: 'runtime: deterministic simulation (default) or the live stack', commands: ['run', 'dr', 'train'] },
@@ -58,8 +58,9 @@ export const OPTIONS: Record<string, OptionSpec> = {
       conformance: 'print conformance.json (with `passed` and the report path) instead of the matrix',
       explore: 'print explore.json instead of the summary lines',
       train: 'with --list: the drills as JSON; with --report: the summary as JSON',
+      tune: 'print tune.json instead of the summary lines',
     },
-    commands: ['run', 'topology', 'status', 'validate', 'conformance', 'explore', 'agree', 'train'],
+    commands: ['run', 'topology', 'status', 'validate', 'conformance', 'explore', 'agree', 'train', 'tune'],
   },
   runs: { type: 'string', value: 'N', description: 'number of random fault schedules', commands: ['explore'] },
   workers: { type: 'string', value: 'REDIS_URL', description: 'run the work on the twin\'s queue in that Redis, taken by `twin worker REDIS_URL` on any machine; the result is the same as run here', per: { explore: 'run the schedules on the twin\'s queue in that Redis, taken by `twin worker REDIS_URL` on any machine; the result is byte-identical to a local run' }, commands: ['explore'] },
@@ -67,7 +68,12 @@ export const OPTIONS: Record<string, OptionSpec> = {
   concurrency: { type: 'string', value: 'N', description: 'tasks run at once, each in its own thread (default 1)', commands: ['worker'] },
   once: { type: 'boolean', description: 'exit once the queue has nothing waiting and this worker\'s tasks are done', commands: ['worker'] },
   'stall-timeout': { type: 'string', value: 'S', description: 'seconds before a task whose worker died (stopped renewing its lock) is given to another worker (default 30)', commands: ['worker'] },
-  sweep: { type: 'string', multiple: true, value: 'key=v1,v2', description: 'a parameter to sweep (repeatable)', commands: ['tune'] },
+  sweep: { type: 'string', multiple: true, value: 'key=v1,v2', description: 'a dotted scenario key and the values it takes (repeatable: the grid of every combination)', commands: ['tune'] },
+  sample: { type: 'string', value: 'grid|random', description: 'every cell of the grid (default), or --samples cells drawn at random from it', commands: ['tune'] },
+  samples: { type: 'string', value: 'N', description: 'with --sample random: how many distinct cells to draw', commands: ['tune'] },
+  replications: { type: 'string', value: 'N', description: 'runs of each cell with independent seeds (default 1); 2 or more give 95% intervals', commands: ['tune'] },
+  targets: { type: 'string', multiple: true, value: 'm<=x,...', description: "what the recommended cell must meet, e.g. 'p95_queue_s<=1,builds_lost<=0' (quoted: < is the shell's)", commands: ['tune'] },
+  jobs: { type: 'string', value: 'N', description: 'worker threads running cells (default: the cores); 1 runs them one after the other in this thread', commands: ['tune'] },
   detach: { type: 'boolean', short: 'd', description: 'return once the stack is healthy and leave it running', commands: ['up'] },
   scenario: { type: 'string', value: 'FILE', description: 'scenario whose topology the stack follows', commands: ['up'] },
   backend: { type: 'string', multiple: true, value: 'KIND|C=KIND', description: 'live backends: `embedded` for every component that has one, or per component (postgres=local,rabbitmq=embedded); also TWIN_BACKEND', commands: ['run', 'agree', 'up'] },
@@ -93,6 +99,12 @@ export interface ParsedArgs {
   json: boolean;
   runs?: number;
   sweep: string[];
+  /** `twin tune`: sampling, replications, targets and worker threads, as given (checked by the command). */
+  sample?: 'grid' | 'random';
+  samples?: number;
+  replications?: number;
+  targets: string[];
+  jobs?: number;
   detach: boolean;
   scenario?: string;
   /** Backend choices per component, parsed (`--backend`); TWIN_BACKEND is read where they are used. */
@@ -231,10 +243,15 @@ export const COMMAND_HELP: Record<Command, CommandHelp> = {
     examples: ['twin worker redis://127.0.0.1:6379', 'twin worker redis://:secret@queue.internal:6379/2 --concurrency 2', 'twin worker redis://queue.internal:6379 --once'],
   },
   tune: {
-    usage: 'twin tune <scenario.yaml> --sweep key=v1,v2 [options]',
-    summary: 'parameter sweeps (not available yet)',
-    description: 'Not available yet in this version of the twin: see README.md, "Status".',
-    examples: ['twin tune scenarios/baseline.yaml --sweep nomad_clients.count=5,10,20'],
+    usage: 'twin tune <scenario.yaml> --sweep key=v1,v2,... [--sweep ...] [options]',
+    summary: 'sweep fleet size, instance type, scaling policy, scheduler: cost against queue time',
+    description:
+      'Runs the scenario in the simulation once per cell of the sweep (every combination of the --sweep values, or --samples of them drawn at random) and replication, each with its own seed derived from --seed (default the file\'s), the cell and the replication, on worker threads; the result is the same whatever --jobs. A key is a dotted path into the scenario file (topology.nomad_clients.count, topology.nomad_clients.instance_type, topology.scheduler, autoscaling.min, autoscaling.policies.0.desired, cost.developer_hour_usd, ...); each cell is checked as `twin run` would check its file. Writes tune.json (every cell: cost per day and its parts, queue-time percentiles, utilisation, throughput, 95% intervals; the Pareto front of cost against p95 queue time; the recommended cell: the cheapest by total cost meeting --targets), tune.md and tune.html into --out (default reports/out/tune-<name>). Exit 1 when targets are given and no cell meets them.',
+    examples: [
+      'twin tune scenarios/tuning/fixed-fleet.yaml --sweep topology.nomad_clients.count=4,6,8,10,12,16',
+      'twin tune scenarios/tuning/scheduled-scaling.yaml --sweep autoscaling.policies.0.desired=6,9,12 --sweep topology.nomad_clients.instance_type=m5.2xlarge,c5.2xlarge --replications 5 --targets \'p95_queue_s<=10\'',
+      'twin tune scenarios/tuning/reactive-scaling.yaml --sweep autoscaling.max=8,12,16 --sweep autoscaling.policies.0.above=0,2,4 --sample random --samples 5 --jobs 2 --json -q',
+    ],
   },
   version: {
     usage: 'twin --version | twin -V | twin version',
@@ -280,7 +297,7 @@ function parserError(message: string, command: Command): CliError {
   return new CliError(message.split('\n')[0]!.replace(/\. To specify a positional.*$/, ''), hint);
 }
 
-const NO_ARGS: Omit<ParsedArgs, 'command'> = { files: [], json: false, sweep: [], detach: false, backends: {}, quiet: false, help: false, supervise: false, once: false };
+const NO_ARGS: Omit<ParsedArgs, 'command'> = { files: [], json: false, sweep: [], targets: [], detach: false, backends: {}, quiet: false, help: false, supervise: false, once: false };
 
 /** Parses `twin <command> [files] [options]` into a typed value; throws CliError. Pure: no I/O. */
 export function parseCliArgs(argv: readonly string[]): ParsedArgs {
@@ -311,6 +328,7 @@ export function parseCliArgs(argv: readonly string[]): ParsedArgs {
     files: parsed.positionals,
     json: v.json === true,
     sweep: (v.sweep as string[] | undefined) ?? [],
+    targets: (v.targets as string[] | undefined) ?? [],
     detach: v.detach === true,
     backends: backendsOf(v.backend as string[] | undefined),
     quiet: v.quiet === true,
@@ -343,6 +361,13 @@ export function parseCliArgs(argv: readonly string[]): ParsedArgs {
   }
   if (typeof v.version === 'string') out.version = v.version;
   if (typeof v.runs === 'string') out.runs = integer('runs', v.runs, 1, 1_000_000);
+  if (typeof v.sample === 'string') {
+    if (v.sample !== 'grid' && v.sample !== 'random') throw new CliError(`--sample must be grid or random, got \`${v.sample}\``, 'for example --sample random --samples 20');
+    out.sample = v.sample;
+  }
+  if (typeof v.samples === 'string') out.samples = integer('samples', v.samples, 1, 10_000);
+  if (typeof v.replications === 'string') out.replications = integer('replications', v.replications, 1, 1000);
+  if (typeof v.jobs === 'string') out.jobs = integer('jobs', v.jobs, 1, 64);
   if (typeof v.scenario === 'string') out.scenario = v.scenario;
   if (v.list === true) out.list = true;
   if (v.report === true) out.report = true;
@@ -365,7 +390,7 @@ export function parseCliArgs(argv: readonly string[]): ParsedArgs {
     if (command === 'train' && out.report === true && out.files.length === 0) throw new CliError('`twin train --report` needs the directories of the trainees\' reports', 'for example: twin train --report reports/alice reports/bob');
     if (command === 'worker' && out.files.length !== 1) throw new CliError(`\`twin worker\` takes one Redis URL${out.files.length > 1 ? `, got ${out.files.join(' ')}` : ''}`, 'for example: twin worker redis://127.0.0.1:6379 (the Redis that `--workers` names)');
     if (!needsFiles.includes(command) && command !== 'worker' && out.files.length > 0 && !(command === 'train' && out.report === true)) throw new CliError(`\`twin ${command}\` takes no file arguments, got ${out.files.join(' ')}`);
-    if ((command === 'explore' || command === 'dr') && out.files.length > 1) throw new CliError(`\`twin ${command}\` takes one scenario file`);
+    if ((command === 'explore' || command === 'dr' || command === 'tune') && out.files.length > 1) throw new CliError(`\`twin ${command}\` takes one scenario file`);
   }
   return out;
 }

@@ -116,7 +116,7 @@ async function dispatch(args: ParsedArgs, out: (s: string) => void, io: CliIo): 
       await beforeLiveImport();
       return await (await import('./commands/worker.ts')).workerCommand(args, io);
     case 'tune':
-      throw new CliError('not available yet in this version of the twin', 'see README.md, "Status", for what each command does today');
+      return await (await import('./commands/tune.ts')).tuneCommand(args, io);
   }
 }
 
