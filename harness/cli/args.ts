@@ -63,8 +63,8 @@ export const OPTIONS: Record<string, OptionSpec> = {
     commands: ['run', 'topology', 'status', 'validate', 'conformance', 'explore', 'agree', 'train', 'tune'],
   },
   runs: { type: 'string', value: 'N', description: 'number of random fault schedules', commands: ['explore'] },
-  workers: { type: 'string', value: 'REDIS_URL', description: 'run the work on the twin\'s queue in that Redis, taken by `twin worker REDIS_URL` on any machine; the result is the same as run here', per: { explore: 'run the schedules on the twin\'s queue in that Redis, taken by `twin worker REDIS_URL` on any machine; the result is byte-identical to a local run' }, commands: ['explore'] },
-  'worker-timeout': { type: 'string', value: 'S', description: 'with --workers: seconds to wait while no worker is connected and none takes a task (default 60), then exit 2', commands: ['explore'] },
+  workers: { type: 'string', value: 'REDIS_URL', description: 'run the work on the twin\'s queue in that Redis, taken by `twin worker REDIS_URL` on any machine; the result is the same as run here', per: { explore: 'run the schedules on the twin\'s queue in that Redis, taken by `twin worker REDIS_URL` on any machine; the result is byte-identical to a local run', tune: 'run the cells on the twin\'s queue in that Redis, taken by `twin worker REDIS_URL` on any machine; tune.json is byte-identical to a local run' }, commands: ['explore', 'tune'] },
+  'worker-timeout': { type: 'string', value: 'S', description: 'with --workers: seconds to wait while no worker is connected and none takes a task (default 60), then exit 2', commands: ['explore', 'tune'] },
   concurrency: { type: 'string', value: 'N', description: 'tasks run at once, each in its own thread (default 1)', commands: ['worker'] },
   once: { type: 'boolean', description: 'exit once the queue has nothing waiting and this worker\'s tasks are done', commands: ['worker'] },
   'stall-timeout': { type: 'string', value: 'S', description: 'seconds before a task whose worker died (stopped renewing its lock) is given to another worker (default 30)', commands: ['worker'] },
@@ -239,7 +239,7 @@ export const COMMAND_HELP: Record<Command, CommandHelp> = {
     usage: 'twin worker <redis-url> [--concurrency N] [--once] [--stall-timeout S]',
     summary: 'run the tasks that `--workers <redis-url>` queues, on any machine',
     description:
-      'Takes tasks from the twin\'s queue in that Redis (queued by `twin explore --workers <redis-url>` on any machine) and runs them, each in a thread of its own, until SIGINT or SIGTERM: the first signal lets the running tasks finish, a second puts them back in the queue for another worker. A worker killed outright leaves its tasks to be retried by another after --stall-timeout; a task is counted once however often it runs. One line per task on stderr. Exit 0 when stopped; 2 on a bad or unreachable URL.',
+      'Takes tasks from the twin\'s queue in that Redis (queued by `twin explore --workers <redis-url>` or `twin tune --workers <redis-url>` on any machine) and runs them, each in a thread of its own, until SIGINT or SIGTERM: the first signal lets the running tasks finish, a second puts them back in the queue for another worker. A worker killed outright leaves its tasks to be retried by another after --stall-timeout; a task is counted once however often it runs. One line per task on stderr. Exit 0 when stopped; 2 on a bad or unreachable URL.',
     examples: ['twin worker redis://127.0.0.1:6379', 'twin worker redis://:secret@queue.internal:6379/2 --concurrency 2', 'twin worker redis://queue.internal:6379 --once'],
   },
   tune: {

@@ -115,4 +115,21 @@ describe.skipIf(noRedis !== undefined)('the twin\'s queue on a real Redis, with 
     expect(await once.exited).toBe(0);
     expect(once.log).toContain('the queue is empty: stopping (--once) after 0 tasks');
   }, 300_000);
+
+  it('twin tune --workers: a worker runs the sweep\'s cells, and tune.json, tune.md and the summary equal the local --jobs 1 run\'s', async () => {
+    const file = join(ROOT, 'scenarios', 'tuning', 'fixed-fleet.yaml');
+    const sweep = ['--sweep', 'topology.nomad_clients.count=10,12', '--replications', '2', '--seed', SEED, '-q'];
+    const local = captureIo();
+    expect(await main(['tune', file, ...sweep, '--jobs', '1', '--out', join(dir, 'tune-local')], local.io, {})).toBe(0);
+    const w = new WorkerProcess(redis.url, ['--stall-timeout', '2']);
+    workers.push(w);
+    await w.line(/connected to/);
+    const queued = captureIo();
+    expect(await main(['tune', file, ...sweep, '--out', join(dir, 'tune-queued'), '--workers', redis.url], queued.io, {})).toBe(0);
+    expect([...w.log.matchAll(/finished tune-cell task/g)].length).toBe(4);
+    for (const f of ['tune.json', 'tune.md']) expect(readFileSync(join(dir, 'tune-queued', f), 'utf8')).toBe(readFileSync(join(dir, 'tune-local', f), 'utf8'));
+    expect(queued.stdout.replaceAll('tune-queued', 'tune-local')).toBe(local.stdout);
+    w.child.kill('SIGTERM');
+    expect(await w.exited).toBe(0);
+  }, 300_000);
 });

@@ -10,6 +10,7 @@ export type TaskExecutor = (task: never) => unknown;
 
 export const TASK_KINDS: Readonly<Record<string, () => Promise<TaskExecutor>>> = {
   'explore-schedules': async () => (await import('./explore-tasks.ts')).runExploreTask,
+  'tune-cell': async () => (await import('../tune/cell.ts')).runTuneCell,
 };
 
 export type TaskKind = keyof typeof TASK_KINDS;

@@ -1,4 +1,5 @@
 import { CliError, type ParsedArgs } from '../args.ts';
+import { beforeLiveImport } from '../runtime.ts';
 import { Progress } from '../progress.ts';
 import { writeFilesAtomically } from '../../io/write-files.ts';
 import { loadScenarioFile, readBoundedFile } from '../../scenario/load.ts';
@@ -105,15 +106,15 @@ export function planTune(args: ParsedArgs): TunePlan {
   return { file, scenarioName: base.name, seed, sample, axes, cells, replications, targets, tasks, replay };
 }
 
-/** Runs a plan's tasks on `jobs` worker threads and summarises them; `onRun` sees each run as it finishes. */
-export async function runTune(plan: TunePlan, jobs: number, onRun?: (r: TuneCellResult, done: number, total: number) => void): Promise<{ result: TuneResult; series: Map<number, QueueTimeSeries> }> {
+/** Runs a plan's tasks on `jobs` worker threads (or on the queue of `--workers`) and summarises them; `onRun` sees the count as runs finish. */
+export async function runTune(
+  plan: TunePlan,
+  jobs: number,
+  onRun?: (done: number, total: number) => void,
+  queue?: { url: string; workerTimeoutMs: number | undefined },
+): Promise<{ result: TuneResult; series: Map<number, QueueTimeSeries> }> {
   const series = new Map<number, QueueTimeSeries>();
-  const runs = await runTasks(plan.tasks, {
-    jobs,
-    onResult: (r, done, total) => {
-      onRun?.(r, done, total);
-    },
-  });
+  const runs = queue === undefined ? await runTasks(plan.tasks, { jobs, onResult: (_r, done, total) => onRun?.(done, total) }) : await runOnTheQueue(plan, queue, onRun);
   // Replication 0 of each cell keeps its series (for the recommended cell's chart); the others' are dropped.
   const slim = runs.map((r) => {
     if (r.replication === 0) series.set(r.cellIndex, r.queue_time_series);
@@ -128,24 +129,44 @@ export async function runTune(plan: TunePlan, jobs: number, onRun?: (r: TuneCell
 }
 
 /**
+ * The runs on the twin's queue (harness/distributed, `--workers REDIS_URL`), taken by `twin worker`s on any machine;
+ * the results come back in task order, so the files are byte-identical to a local run's.
+ */
+async function runOnTheQueue(plan: TunePlan, q: { url: string; workerTimeoutMs: number | undefined }, onRun?: (done: number, total: number) => void): Promise<TuneCellResult[]> {
+  await beforeLiveImport();
+  const { runOnQueue } = await import('../../distributed/submit.ts');
+  const { results } = await runOnQueue<TuneCellResult>({
+    url: q.url,
+    kind: 'tune-cell',
+    tasks: plan.tasks,
+    ...(q.workerTimeoutMs === undefined ? {} : { workerTimeoutMs: q.workerTimeoutMs }),
+    onProgress: (finished, _started, total) => onRun?.(finished, total),
+  });
+  return results;
+}
+
+/**
  * `twin tune <scenario.yaml> --sweep key=v1,v2,...`: every cell is checked first, then the runs go to worker
  * threads; tune.json, tune.md and tune.html are written in one step once the last run is in.
  */
 export async function tuneCommand(args: ParsedArgs, io: CommandIo): Promise<number> {
   const err = (s: string) => io.stderr.write(s.endsWith('\n') ? s : `${s}\n`);
   const plan = planTune(args);
+  if (args.workerTimeoutMs !== undefined && args.workers === undefined) throw new CliError('--worker-timeout applies only with --workers REDIS_URL', 'add --workers redis://HOST:PORT, or drop --worker-timeout');
+  if (args.workers !== undefined && args.jobs !== undefined) throw new CliError('--jobs and --workers cannot be combined', '--jobs sets local worker threads; with --workers the runs go to `twin worker`s (each with --concurrency N)');
   const jobs = Math.min(args.jobs ?? defaultJobs(), plan.tasks.length);
+  const queue = args.workers === undefined ? undefined : { url: args.workers, workerTimeoutMs: args.workerTimeoutMs };
   err(
-    `twin: tune ${plan.scenarioName}: ${plan.cells.length} cell${plan.cells.length === 1 ? '' : 's'}${plan.sample === 'random' ? ` (drawn from ${gridSize(plan.axes)})` : ''} × ${plan.replications} replication${plan.replications === 1 ? '' : 's'} = ${plan.tasks.length} runs on ${jobs} ${jobs === 1 ? 'thread' : 'worker threads'}, seed ${plan.seed}` +
+    `twin: tune ${plan.scenarioName}: ${plan.cells.length} cell${plan.cells.length === 1 ? '' : 's'}${plan.sample === 'random' ? ` (drawn from ${gridSize(plan.axes)})` : ''} × ${plan.replications} replication${plan.replications === 1 ? '' : 's'} = ${plan.tasks.length} runs on ${queue !== undefined ? 'the queue of `--workers`' : `${jobs} ${jobs === 1 ? 'thread' : 'worker threads'}`}, seed ${plan.seed}` +
       (plan.targets.length > 0 ? `, targets ${args.targets.join(',')}` : ''),
   );
   const progress = new Progress(io.stderr, `  ${plan.scenarioName}`, !args.quiet);
   const started = performance.now();
-  const { result, series } = await runTune(plan, jobs, (_r, done, total) => {
+  const { result, series } = await runTune(plan, jobs, (done, total) => {
     const elapsed = performance.now() - started;
     const eta = done < total ? `, about ${formatMs(Math.round((elapsed / done) * (total - done)))} left` : '';
     progress.update(done, total, `${done}/${total} runs${eta}`);
-  });
+  }, queue);
   progress.done(`${plan.tasks.length} runs in ${formatMs(Math.round(performance.now() - started))}`);
   const outDir = args.out ?? `reports/out/tune-${plan.scenarioName}`;
   const recommendedSeries = result.recommended === null ? undefined : series.get(result.recommended.cell);
