@@ -38,7 +38,8 @@ interface ClientSeries {
  * report, and no value while none does (the cluster-wide view the seeds say an external aggregation gives).
  */
 export class ClientMetrics {
-  private readonly clients = new Map<string, ClientSeries>();
+  /** By position in the server's node list, which only grows (a node is never removed, and keeps its place). */
+  private readonly clients: ClientSeries[] = [];
   private readonly totals: HeldGauge[];
   private readonly sums = new Array<number>(RESOURCE_COUNT).fill(0);
   /** Clients whose gauges reach telegraf; with none, the sums have no value (no series to add up). */
@@ -64,9 +65,10 @@ export class ClientMetrics {
 
   /** One statsd tick: `nodes` are the server's registered nodes, `reach` says what each client gets across. */
   sample(nodes: readonly NodeView[], reach: (nodeId: string) => ClientReach): void {
-    for (const n of nodes) {
+    for (let i = 0; i < nodes.length; i++) {
+      const n = nodes[i]!;
       const r = reach(n.id);
-      let c = this.clients.get(n.id);
+      let c = this.clients[i];
       if (c === undefined) {
         c = {
           reach: 'silent',
@@ -80,7 +82,7 @@ export class ClientMetrics {
           gaugesByTags: new Map(),
           pollFailure: this.telegraf.held(METRICS.clientPollFailure, clientHostTag(n.name)),
         };
-        this.clients.set(n.id, c);
+        this.clients.push(c);
       }
       if (r === c.reach && (r !== 'report' || (n.usedCpuMilli === c.usedCpuMilli && n.usedMemoryMb === c.usedMemoryMb && n.runningAllocs === c.runningAllocs && n.status === c.status && n.drain === c.drain))) continue;
       this.update(c, n, r);

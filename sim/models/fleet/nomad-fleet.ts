@@ -269,14 +269,18 @@ export class NomadFleet implements NomadSubmitter {
    */
   readonly sampleClients = (): void => {
     const nodes = this.scheduler.nodes();
-    this.clientMetrics.sample(nodes, this.clientReach);
+    // What the clients get across this tick (see `ClientReach`): the same for all unless some agent is gone.
+    this.serverReach = this.liveness.partitioned ? 'silent' : this.world.services.isUp('nomad_server') ? 'report' : 'poll_failure';
+    this.clientMetrics.sample(nodes, this.liveness.goneCount === 0 ? this.sameReach : this.clientReach);
     this.sampleFragmentation(nodes);
   };
 
-  /** What a client's nomad-metrics gets across to telegraf (see `ClientReach`). */
+  private serverReach: ClientReach = 'report';
+  private readonly sameReach = (): ClientReach => this.serverReach;
+  /** A terminated machine sends nothing; a stopped agent fails its polls. */
   private readonly clientReach = (nodeId: string): ClientReach => {
-    if (this.liveness.partitioned || this.liveness.isTerminated(nodeId)) return 'silent';
-    return this.liveness.isGone(nodeId) || !this.world.services.isUp('nomad_server') ? 'poll_failure' : 'report';
+    if (this.serverReach === 'silent' || this.liveness.isTerminated(nodeId)) return 'silent';
+    return this.liveness.isGone(nodeId) ? 'poll_failure' : this.serverReach;
   };
 
   /**
