@@ -102,6 +102,15 @@ describe('toMarkdown', () => {
     expect(rows).toContain('| `circle.nomad.server_agent.jobs.pending` | gauge | 1531 | 8.4 | 0 | 183 | 0 |');
   });
 
+  it("leaves each Nomad client's tagged series to report.json and says how many there are", () => {
+    const used = 'circle.nomad.client_agent.resources.used.cpu';
+    const m = { type: 'gauge' as const, samples: 3, mean: 1, max: 2, min: 0, last: 1 };
+    const md = toMarkdown(sampleReport({ metrics: { [used]: m, [`${used}#drain:false,host:ip-10-0-0-1,status:ready`]: m, [`${used}#drain:true,host:ip-10-0-0-1,status:ready`]: m } }));
+    expect(md.split('\n').filter((line) => line.startsWith('| `circle.'))).toEqual([`| \`${used}\` | gauge | 3 | 1 | 0 | 2 | 1 |`]);
+    expect(md).toContain('; 2 tagged series (one per Nomad client and tag set) are in report.json as `name#tags`.');
+    expect(page).not.toContain('tagged series');
+  });
+
   it('handles a run without faults, builds or expectations', () => {
     const empty = toMarkdown(
       sampleReport({

@@ -256,7 +256,10 @@ function affectedBuilds(report: Report): string[] {
 }
 
 function metrics(report: Report): string[] {
-  const names = Object.keys(report.metrics).sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
+  // Tagged series (`name#tags`: one per Nomad client) stay in report.json; here their untagged sums stand for them.
+  const all = Object.keys(report.metrics);
+  const names = all.filter((n) => !n.includes('#')).sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
+  const tagged = all.length - names.length;
   if (names.length === 0) return ['## Metrics', '', 'No metrics were recorded.'];
   const rows = names.map((name) => {
     const m = report.metrics[name];
@@ -266,7 +269,7 @@ function metrics(report: Report): string[] {
   return [
     '## Metrics',
     '',
-    'As telegraf would aggregate them (statsd names; timers in ms).',
+    `As telegraf would aggregate them (statsd names; timers in ms)${tagged === 0 ? '' : `; ${formatNumber(tagged)} tagged series (one per Nomad client and tag set) are in report.json as \`name#tags\``}.`,
     '',
     table(['metric', 'type', 'samples', 'mean', 'min', 'max', 'last'], rows, ['left', 'left', 'right', 'right', 'right', 'right', 'right']),
     '',

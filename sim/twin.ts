@@ -325,19 +325,12 @@ export class Twin {
         }
       }
     }
-    fleet.sampleFragmentation();
+    fleet.sampleClients();
     const usable = fleet.usableCpuMilli();
     const util = usable === 0 ? 0 : fleet.usedCpuMilli / usable;
     this.cpuUtilSum += util;
     this.cpuUtilSamples++;
     if (util > this.peakCpuUtilisation) this.peakCpuUtilisation = util;
-    const mhz = fleet.clusterResources();
-    telegraf.gauge(METRICS.clientCpuTotal, mhz.totalCpu);
-    telegraf.gauge(METRICS.clientCpuUsed, mhz.usedCpu);
-    telegraf.gauge(METRICS.clientCpuAvailable, mhz.availableCpu);
-    telegraf.gauge(METRICS.clientMemoryTotal, mhz.totalMemory);
-    telegraf.gauge(METRICS.clientMemoryUsed, mhz.usedMemory);
-    telegraf.gauge(METRICS.clientMemoryAvailable, mhz.availableMemory);
     telegraf.gauge(METRICS.runnableBuilds, this.dispatcher.runQueue.length);
     telegraf.flush(sim.nowMs);
     this.recordTimeline();

@@ -29,8 +29,8 @@ export interface LiveNomadServer {
   readonly port: number;
   halt(): Promise<void>;
   resume(): Promise<void>;
-  /** The seeds' `rm -rf /opt/nomad` and restart; says what was forgotten. */
-  wipe(): string;
+  /** The seeds' `rm -rf /opt/nomad` and restart (a real agent's data dir deleted, asynchronously); says what was forgotten. */
+  wipe(): string | Promise<string>;
 }
 
 /**

@@ -45,6 +45,20 @@ describe('the live stack on real components', () => {
     }
     expect(metrics['circle.nomad.server_agent.poll_failure']?.value).toBe(0);
     expect(metrics['circle.nomad.server_agent.jobs.running']?.value).toBe(0);
+    // --client: one series per Nomad client, under the seeds' drain and status tags and the client's host.
+    const nomad = stack.components.get('nomad_server') as import('../nomad/server.ts').StartedNomadApiServer;
+    const names = nomad.scheduler.nodes().map((n) => n.name);
+    const cpuTotal = (host: string) => metrics[`circle.nomad.client_agent.resources.total.cpu#drain:false,host:${host},status:ready`];
+    for (let i = 0; i < 40 && names.some((h) => cpuTotal(h) === undefined); i++) {
+      await new Promise((r) => setTimeout(r, 100));
+      metrics = (await (await fetch(metricsUrl)).json()) as typeof metrics;
+    }
+    expect(names.length).toBeGreaterThan(1);
+    for (const host of names) {
+      expect(cpuTotal(host)?.value, host).toBeGreaterThan(0);
+      expect(metrics[`circle.nomad.client_agent.resources.used.cpu#drain:false,host:${host},status:ready`]?.value, host).toBe(0);
+      expect(metrics[`circle.nomad.client_agent.poll_failure#host:${host}`]?.value, host).toBe(0);
+    }
   });
 
   it('ready-agent answers 200 only while every listed service does', async () => {

@@ -14,7 +14,8 @@ const held = [];
 
 // Roles with a job beyond answering health checks (the rest only report their health):
 // - telegraf: the statsd listener (UDP), aggregating what services send; GET /metrics shows the last values;
-// - nomad-metrics: polls the Nomad API every 10 s and sends circle.nomad.server_agent.* gauges to telegraf;
+// - nomad-metrics: polls the Nomad API every 10 s and sends circle.nomad.server_agent.* gauges to telegraf, and
+//   for each client circle.nomad.client_agent.* with DogStatsD tags (telegraf keys those as `name#tags`);
 // - ready-agent: 200 only once every listed service answers 200 (its list is sent after boot);
 // - ldap-bind (federation-service with `auth: ldap`): each health check makes a real LDAP simple bind (ldapts,
 //   over TCP) with the directory's bind DN, so a dead or hung slapd is a 500 naming ldap, as logins would fail.
@@ -23,9 +24,11 @@ if (role?.kind === 'telegraf') {
   const udp = createSocket('udp4');
   udp.on('message', (buf) => {
     for (const line of buf.toString('utf8').split('\n')) {
-      const m = /^([^:]+):([-+]?[0-9.]+)\|(g|c|ms)/.exec(line.trim());
+      // DogStatsD: `name:value|type[|@rate][|#tag:v,...]`; a tagged series is kept apart as `name#tags`.
+      const m = /^([^:|#]+):([-+]?[0-9.]+)\|(g|c|ms)(?:\|@[0-9.]+)?(?:\|#(\S+))?$/.exec(line.trim());
       if (!m) continue;
-      const [, key, raw, type] = m;
+      const [, name, raw, type, tags] = m;
+      const key = tags ? `${name}#${tags}` : name;
       const value = Number(raw);
       const prev = metrics.get(key);
       metrics.set(key, { type, value: type === 'c' ? (prev?.value ?? 0) + value : value, samples: (prev?.samples ?? 0) + 1 });
@@ -54,8 +57,29 @@ if (role?.kind === 'nomad-metrics') {
       send(['circle.nomad.server_agent.poll_failure:1|g']);
     }
   };
-  void poll();
-  setInterval(poll, role.intervalMs ?? 10_000).unref();
+  // --client: each Nomad client's gauges (circle.nomad.client_agent.*, tagged drain, status and host), as every
+  // client's own nomad-metrics sends them; the mapping is TypeScript shared with the simulation, so tsx's loader
+  // is registered in this worker only (one statsd datagram per client).
+  const clients = (async () => {
+    const { register } = await import('tsx/esm/api');
+    register();
+    return import('../nomad/client-poll.ts');
+  })();
+  const known = new Set();
+  const pollClients = async () => {
+    if (paused) return;
+    const { pollClientLines } = await clients;
+    const lines = await pollClientLines(role.nomadUrl, known);
+    for (let i = 0; i < lines.length; ) {
+      const next = lines.findIndex((l, j) => j > i && l.startsWith('circle.nomad.client_agent.poll_failure:'));
+      const end = next === -1 ? lines.length : next;
+      send(lines.slice(i, end));
+      i = end;
+    }
+  };
+  const both = () => void Promise.all([poll(), pollClients().catch(() => undefined)]);
+  both();
+  setInterval(both, role.intervalMs ?? 10_000).unref();
 }
 
 /** Whether a dependency answers: an HTTP health URL (2xx) or a TCP port that accepts a connection. */

@@ -9,6 +9,7 @@ import { StartedLdap } from '../providers/ldap/started-ldap.ts';
 import { signalPid } from '../providers/stop-process.ts';
 import { LiveFaultAdapter, nomadApiTarget, type LiveFaultSurface } from './fault-adapter.ts';
 import { StartedNomadApiServer } from '../nomad/server.ts';
+import { StartedRealNomadAgent } from '../nomad/real-nomad.ts';
 
 // The table lives apart so that `twin status`, `twin down` and `twin up -d`'s parent load none of the stack.
 export { renderStackTable, STACK_TABLE_COLUMNS } from './stack-table.ts';
@@ -316,7 +317,7 @@ export class LiveStack {
     };
     return {
       kindOf: (name) => {
-        if (this.started.get(name) instanceof StartedNomadApiServer) return 'nomad_server';
+        if (isNomadServer(this.started.get(name))) return 'nomad_server';
         if (this.started.has(name) || this.opts.backends[name] || this.opts.externals?.[name]) return 'process';
         const c = this.opts.profile.containers.find((x) => x.name === name);
         return c === undefined || c.migrator ? undefined : 'service';
@@ -350,7 +351,9 @@ export class LiveStack {
       }),
       nomadServer: () => {
         const nomad = this.started.get('nomad_server');
-        if (!(nomad instanceof StartedNomadApiServer)) throw new Error('nomad_server is not the twin\'s Nomad API in this stack');
+        // A real agent with its own data dir acts for itself: halt, resume, and a wipe that deletes the data dir.
+        if (nomad instanceof StartedRealNomadAgent && nomad.persistent) return nomad;
+        if (!(nomad instanceof StartedNomadApiServer)) throw new Error('nomad_server is neither the twin\'s Nomad API nor a real agent with a data dir in this stack');
         return nomadApiTarget(nomad);
       },
       fleet: none('Nomad client'),
@@ -421,7 +424,7 @@ export class LiveStack {
    * API forgets its state through the fault adapter (`wipe_state`), and the result says what it forgot.
    */
   async wipeState(name: string): Promise<string> {
-    if (this.started.get(name) instanceof StartedNomadApiServer) return this.faults.apply({ action: 'wipe_state', target: name, count: 1 });
+    if (isNomadServer(this.started.get(name))) return this.faults.apply({ action: 'wipe_state', target: name, count: 1 });
     const s = this.started.get(name);
     if (s?.dataDir === undefined) throw new Error(`${name} has no data directory in this stack (backend ${s?.backend ?? 'twin service'})`);
     const { rm } = await import('node:fs/promises');
@@ -443,6 +446,11 @@ export class LiveStack {
     for (const s of [...this.started.values()].reverse()) await s.stop().catch(() => undefined);
     this.started.clear();
   }
+}
+
+/** Whether a component is a Nomad server the fault adapter acts on: the twin's API, or a real agent with a data dir. */
+function isNomadServer(c: StartedComponent | undefined): boolean {
+  return c instanceof StartedNomadApiServer || (c instanceof StartedRealNomadAgent && c.persistent);
 }
 
 /** The port a container publishes: its health endpoint's, else its first fixed TCP port; null when it has none. */

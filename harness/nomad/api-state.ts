@@ -873,7 +873,8 @@ export class NomadApiState {
     if (a === undefined || ar === undefined) return { index: this.tables.allocs, body: undefined };
     const jr = this.jobRecs.get(a.jobId);
     const view = this.scheduler.job(a.jobId);
-    const job = jr !== undefined && view !== undefined && !jr.purged ? { view, meta: jr.meta } : null;
+    // An allocation keeps its own copy of the job, as Nomad's does: a purged job's allocations still show it (the CLI reads it).
+    const job = jr !== undefined && view !== undefined ? { view, meta: jr.meta } : null;
     return { index: ar.meta.modifyIndex, body: toAllocation(a, ar.meta, job) };
   }
 

@@ -36,7 +36,7 @@ export async function startNomadBackend(opts: NomadBackendOptions = {}): Promise
       // Look for the binary only: NOMAD_ADDR does not count for a local backend.
       const local = findRealNomad({ NOMAD_ADDR: '' });
       if (local.kind !== 'binary') throw new ProviderError('BINARY_MISSING', 'nomad: local requested but no `nomad` binary is on PATH', 'install Nomad, or use external (NOMAD_ADDR) or embedded');
-      return { started: (await startRealNomad(local))!, reason: `local requested: nomad agent -dev from ${local.path}` };
+      return { started: (await startRealNomad(local))!, reason: `local requested: a nomad agent (server and client, own data dir) from ${local.path}` };
     }
     case 'testcontainers':
       throw new ProviderError('UNAVAILABLE', 'nomad: no container backend is provided for Nomad', 'use local (a nomad binary), external (NOMAD_ADDR) or embedded');

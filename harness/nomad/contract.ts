@@ -9,6 +9,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { NomadClient, NomadApiError } from './client.ts';
+import { pollClientLines } from './client-poll.ts';
 import type { AllocListStubJson, EvaluationJson, JobJson, NodeJson, NodeListStubJson } from './shapes.ts';
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
@@ -287,6 +288,32 @@ export function nomadContract(getUrl: () => string): void {
       const twice = await client.stopJob(id);
       expect(twice.EvalID).toMatch(UUID);
       expect(twice.EvalID).not.toBe(out.EvalID);
+    });
+
+    it("shows a running job's CPU and memory as used in its node's nomad-metrics --client gauges, tagged drain, status and host", async () => {
+      const id = jobId('metrics');
+      await client.registerJob(batchJob(id, node.Datacenter, { durationMs: 120_000, cpuMhz: 250, memoryMb: 96 }));
+      const running = await eventually('a running allocation', async () => {
+        const a = await client.jobAllocations(id);
+        return a[0]?.ClientStatus === 'running' ? a[0] : undefined;
+      });
+      const n = (await client.node(running.NodeID))!;
+      const poll = async (): Promise<Map<string, number>> => {
+        const lines = await pollClientLines(base, new Set());
+        return new Map(lines.map((l) => [l.slice(0, l.indexOf(':')) + l.slice(l.indexOf('|g|') + 3), Number(l.slice(l.indexOf(':') + 1, l.indexOf('|')))]));
+      };
+      const tags = `#drain:false,host:${n.Name},status:ready`;
+      const before = await poll();
+      expect(before.get(`circle.nomad.client_agent.poll_failure#host:${n.Name}`)).toBe(0);
+      expect(before.get(`circle.nomad.client_agent.resources.total.cpu${tags}`)).toBe(n.Resources.CPU);
+      expect(before.get(`circle.nomad.client_agent.resources.total.memory${tags}`)).toBe(n.Resources.MemoryMB);
+      expect(before.get(`circle.nomad.client_agent.resources.used.cpu${tags}`)).toBeGreaterThanOrEqual(250);
+      expect(before.get(`circle.nomad.client_agent.resources.used.memory${tags}`)).toBeGreaterThanOrEqual(96);
+      await client.stopJob(id);
+      await eventually('the allocation to be stopped', async () => (await client.allocation(running.ID))?.DesiredStatus === 'stop');
+      const after = await poll();
+      expect(after.get(`circle.nomad.client_agent.resources.used.cpu${tags}`)).toBe(before.get(`circle.nomad.client_agent.resources.used.cpu${tags}`)! - 250);
+      expect(after.get(`circle.nomad.client_agent.resources.available.memory${tags}`)).toBe(before.get(`circle.nomad.client_agent.resources.available.memory${tags}`)! + 96);
     });
 
     it('leaves a job pending, with a blocked evaluation, while capacity is short; purge removes it', async () => {

@@ -63,7 +63,7 @@ describe('twin Nomad API: the contract', () => {
 
 const realSource = findRealNomad();
 const realNomad = realSource.kind !== 'none';
-const realLabel = realSource.kind === 'none' ? `skipped: ${realSource.reason}` : realSource.kind === 'address' ? `NOMAD_ADDR=${realSource.address}` : `nomad agent -dev (${realSource.path})`;
+const realLabel = realSource.kind === 'none' ? `skipped: ${realSource.reason}` : realSource.kind === 'address' ? `NOMAD_ADDR=${realSource.address}` : `nomad agent, own data dir (${realSource.path})`;
 
 describe.skipIf(!realNomad)(`real Nomad: the same contract (${realLabel})`, () => {
   let real: StartedComponent | undefined;

@@ -8,6 +8,7 @@
  * (deployments, networks, devices, volumes, periodic and parameterized jobs) are either left out or given
  * the value a cluster that does not use them shows (`null`, `false`, `""`).
  */
+import { ALLOC_DISK_MB, CLIENT_DISK_MB } from '../../sim/metrics/client-agent.ts';
 import {
   CPU_MHZ_PER_CORE,
   type AllocView,
@@ -452,10 +453,10 @@ export interface NodeUpdateResponseJson {
 
 /** Go's zero `time.Time` as JSON (what Nomad prints for a task that has not started or finished). */
 export const GO_ZERO_TIME = '0001-01-01T00:00:00Z';
-/** Disk every allocation asks for: Nomad's default ephemeral disk (300 MB). */
-export const DEFAULT_EPHEMERAL_DISK_MB = 300;
-/** Each simulated client's disk (a 100 GB root volume). */
-export const NODE_DISK_MB = 100 * 1024;
+/** Disk every allocation asks for: Nomad's default ephemeral disk (300 MB), as the simulation's clients count it. */
+export const DEFAULT_EPHEMERAL_DISK_MB = ALLOC_DISK_MB;
+/** Each simulated client's disk (a 100 GB root volume), as the simulation's client gauges report it. */
+export const NODE_DISK_MB = CLIENT_DISK_MB;
 /** Nomad keeps the last 10 events of a node (`structs.MaxRetainedNodeEvents`). */
 export const MAX_RETAINED_NODE_EVENTS = 10;
 

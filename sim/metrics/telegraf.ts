@@ -38,6 +38,10 @@ export class Telegraf {
   up = true;
   /** Whether to keep a point per flush (plots); summaries are always kept. */
   private readonly keepSeries: boolean;
+  /** Held gauges by key (`name`, or `name#tags`), see `held`. */
+  private readonly heldByKey = new Map<string, HeldGauge>();
+  /** Flushes made while telegraf was up: the samples a held gauge gets while it holds a value. */
+  upFlushes = 0;
 
   constructor(documentedNames: readonly string[], opts: { keepSeries?: boolean } = {}) {
     this.documented = new Set(documentedNames.filter((n) => !n.endsWith('*')));
@@ -63,6 +67,7 @@ export class Telegraf {
       this.gaps++;
       return;
     }
+    this.upFlushes++;
     for (const s of this.series.values()) {
       if (s.pendingCount === 0 && s.kind !== 'counter') continue;
       const value = s.kind === 'gauge' ? s.pendingLast : s.kind === 'timer' ? s.pendingSum / s.pendingCount : s.pendingSum;
@@ -89,12 +94,34 @@ export class Telegraf {
     }
   }
 
+  /**
+   * The gauge `name` (with DogStatsD `tags`, `key:value,...` sorted by key, or none) as a sender that re-sends
+   * it every interval holds it: its value counts once per flush until it changes or is released, so an
+   * unchanged value costs nothing per flush. For senders of many series that mostly keep their values (each
+   * Nomad client's nomad-metrics). Its summary is keyed `name#tags`; it keeps no points.
+   */
+  held(name: string, tags = ''): HeldGauge {
+    const key = tags === '' ? name : `${name}#${tags}`;
+    let g = this.heldByKey.get(key);
+    if (g !== undefined) return g;
+    if (!this.isDocumented(name)) {
+      this.undocumented.add(name);
+      return new HeldGauge(this);
+    }
+    if (this.series.has(key)) throw new Error(`telegraf: ${key} is already a received series; a held gauge cannot share its name`);
+    g = new HeldGauge(this);
+    this.heldByKey.set(key, g);
+    return g;
+  }
+
   summaries(): Record<string, MetricSummary> {
     const out: Record<string, MetricSummary> = {};
-    for (const name of [...this.series.keys()].sort()) {
-      const s = this.series.get(name)!;
+    const keys = [...this.series.keys(), ...this.heldByKey.keys()].sort();
+    for (const key of keys) {
+      const received = this.series.get(key);
+      const s = received ?? this.heldByKey.get(key)!.summary();
       if (s.samples === 0) continue;
-      out[name] = { type: s.kind, samples: s.samples, mean: s.sum / s.samples, max: s.max, min: s.min, last: s.last };
+      out[key] = { type: received?.kind ?? 'gauge', samples: s.samples, mean: s.sum / s.samples, max: s.max, min: s.min, last: s.last };
     }
     return out;
   }
@@ -112,6 +139,7 @@ export class Telegraf {
         this.undocumented.add(name);
         return;
       }
+      if (this.heldByKey.has(name)) throw new Error(`telegraf: ${name} is a held gauge; send it through its handle`);
       s = { kind, pendingCount: 0, pendingSum: 0, pendingLast: 0, pendingMax: -Infinity, pendingMin: Infinity, samples: 0, sum: 0, max: -Infinity, min: Infinity, last: 0, times: [], values: [] };
       this.series.set(name, s);
     }
@@ -126,4 +154,61 @@ export class Telegraf {
   private isDocumented(name: string): boolean {
     return this.documented.has(name) || this.documentedPrefixes.some((p) => name.startsWith(p));
   }
+}
+
+interface GaugeSummary {
+  samples: number;
+  sum: number;
+  max: number;
+  min: number;
+  last: number;
+}
+
+/**
+ * A gauge its sender re-sends unchanged every statsd interval, kept as runs: `set` with the value it holds
+ * does nothing; a new value (or `release`, the sender stopping) closes the run, which counts one sample per
+ * flush telegraf made while up since the run began. Equal to receiving the value before every flush.
+ */
+export class HeldGauge {
+  private readonly done: GaugeSummary = { samples: 0, sum: 0, max: -Infinity, min: Infinity, last: 0 };
+  private value = 0;
+  private holding = false;
+  /** `upFlushes` when the run began. */
+  private since = 0;
+
+  constructor(private readonly telegraf: { readonly upFlushes: number }) {}
+
+  set(value: number): void {
+    if (this.holding && value === this.value) return;
+    this.close();
+    this.value = value;
+    this.holding = true;
+    this.since = this.telegraf.upFlushes;
+  }
+
+  /** The sender stopped sending: flushes from now on get no value. */
+  release(): void {
+    this.close();
+    this.holding = false;
+  }
+
+  /** The closed runs plus the open one, as flushed so far. */
+  summary(): GaugeSummary {
+    const s = { ...this.done };
+    fold(s, this.holding ? this.telegraf.upFlushes - this.since : 0, this.value);
+    return s;
+  }
+
+  private close(): void {
+    if (this.holding) fold(this.done, this.telegraf.upFlushes - this.since, this.value);
+  }
+}
+
+function fold(s: GaugeSummary, flushes: number, value: number): void {
+  if (flushes <= 0) return;
+  s.samples += flushes;
+  s.sum += flushes * value;
+  if (value > s.max) s.max = value;
+  if (value < s.min) s.min = value;
+  s.last = value;
 }

@@ -6,11 +6,12 @@ import type { OutputProcessor } from '../services/output-processor.ts';
 import type { AuditLog } from '../services/audit-log.ts';
 import type { Fates } from '../services/fates.ts';
 import type { VmService } from '../vm-service/vm-service.ts';
-import { NomadScheduler, CPU_MHZ_PER_CORE, type Change, type Placement } from '../nomad/index.ts';
+import { NomadScheduler, type Change, type NodeView, type Placement } from '../nomad/index.ts';
 import { SampleSet } from '../../metrics/percentiles.ts';
 import { TIMINGS } from '../timings.ts';
 import { IdTable } from '../../util/id-table.ts';
 import { ClientLiveness } from './client-liveness.ts';
+import { ClientMetrics, type ClientReach } from './client-metrics.ts';
 import { TimeIntegral } from '../autoscaling/cost.ts';
 
 /** One task of a build placed on a Nomad client. */
@@ -68,6 +69,8 @@ export class NomadFleet implements NomadSubmitter {
   usedMemoryMb = 0;
   tasksCompleted = 0;
   tasksLost = 0;
+  /** Each client's nomad-metrics (`--client`), sampled on the statsd tick. */
+  private readonly clientMetrics: ClientMetrics;
   /** Scheduler updates clients could not deliver while the Nomad server was down, applied when it is back. */
   private deferred: (() => void)[] = [];
   /** Build agents' end-of-task reports held back by a partition. */
@@ -89,6 +92,7 @@ export class NomadFleet implements NomadSubmitter {
       reservedMemoryMb: nc.reserved_memory_gb * 1024,
       algorithm: world.scenario.topology.scheduler,
     });
+    this.clientMetrics = new ClientMetrics(world.telegraf);
     this.liveness = new ClientLiveness(
       {
         isRunning: () => world.services.isUp('nomad_server'),
@@ -261,24 +265,25 @@ export class NomadFleet implements NomadSubmitter {
     this.deferred = [];
   }
 
-  /** The fleet's `circle.nomad.client_agent.resources.*` gauges summed over clients (CPU in MHz, memory in MB). */
-  clusterResources(): { totalCpu: number; usedCpu: number; availableCpu: number; totalMemory: number; usedMemory: number; availableMemory: number } {
-    const { cpus, memoryGb } = this.world.scenario.topology.nomadClients;
-    const nc = this.world.profile.nomad_client;
-    const n = this.nodeIds.length - this.liveness.goneCount;
-    const mhz = CPU_MHZ_PER_CORE / 1000;
-    const totalCpu = n * cpus * 1000 * mhz;
-    const usedCpu = this.usedCpuMilli * mhz;
-    const totalMemory = n * memoryGb * 1024;
-    return {
-      totalCpu,
-      usedCpu,
-      availableCpu: totalCpu - n * nc.reserved_cpu * 1000 * mhz - usedCpu,
-      totalMemory,
-      usedMemory: this.usedMemoryMb,
-      availableMemory: totalMemory - n * nc.reserved_memory_gb * 1024 - this.usedMemoryMb,
-    };
-  }
+  /**
+   * The statsd tick's look at the clients, one pass over the server's nodes: each client's nomad-metrics
+   * (`client-metrics.ts`) and the fragmentation sample.
+   */
+  readonly sampleClients = (): void => {
+    const nodes = this.scheduler.nodes();
+    // What the clients get across this tick (see `ClientReach`): the same for all unless some agent is gone.
+    this.serverReach = this.liveness.partitioned ? 'silent' : this.world.services.isUp('nomad_server') ? 'report' : 'poll_failure';
+    this.clientMetrics.sample(nodes, this.liveness.goneCount === 0 ? this.sameReach : this.clientReach);
+    this.sampleFragmentation(nodes);
+  };
+
+  private serverReach: ClientReach = 'report';
+  private readonly sameReach = (): ClientReach => this.serverReach;
+  /** A terminated machine sends nothing; a stopped agent fails its polls. */
+  private readonly clientReach = (nodeId: string): ClientReach => {
+    if (this.serverReach === 'silent' || this.liveness.isTerminated(nodeId)) return 'silent';
+    return this.liveness.isGone(nodeId) ? 'poll_failure' : this.serverReach;
+  };
 
   /**
    * Samples fragmentation: the share of the fleet's free usable CPU that sits on partly used clients (ready,
@@ -286,11 +291,11 @@ export class NomadFleet implements NomadSubmitter {
    * capacity stays in whole clients, which large jobs and scale-in need); spread drives it towards 1.
    * Samples with no free CPU, or with no allocation anywhere (nothing to fragment), are skipped.
    */
-  readonly sampleFragmentation = (): void => {
+  private sampleFragmentation(nodes: readonly NodeView[]): void {
     let freeOnPartial = 0;
     let free = 0;
     let busy = 0;
-    for (const n of this.scheduler.nodes()) {
+    for (const n of nodes) {
       if (n.status !== 'ready' || n.drain || n.eligibility !== 'eligible') continue;
       const f = n.totalCpuMilli - Math.min(n.reservedCpuMilli, n.totalCpuMilli) - n.usedCpuMilli;
       free += f;
@@ -302,7 +307,7 @@ export class NomadFleet implements NomadSubmitter {
     if (free <= 0 || busy === 0) return;
     this.fragmentationSum += freeOnPartial / free;
     this.fragmentationSamples++;
-  };
+  }
 
   private fragmentationSum = 0;
   private fragmentationSamples = 0;

@@ -1,0 +1,115 @@
+import { describe, expect, it } from 'vitest';
+import { ClientMetrics, type ClientReach } from './client-metrics.ts';
+import { Telegraf } from '../../metrics/telegraf.ts';
+import { METRICS } from '../../metrics/metric-names.ts';
+import type { NodeView } from '../nomad/cluster-state.ts';
+import { loadProfile } from '../../../fixtures/load.ts';
+import { Twin } from '../../twin.ts';
+import { parseScenario } from '../../scenario/parse.ts';
+import { fixtureContext } from '../../../harness/scenario/load.ts';
+
+const documented = loadProfile('2.19.6').metrics.names.map((m) => m.name);
+
+function node(name: string, over: Partial<NodeView> = {}): NodeView {
+  return {
+    id: `id-${name}`,
+    name,
+    datacenter: 'us-east-1',
+    nodeClass: 'linux-64bit',
+    status: 'ready',
+    drain: false,
+    eligibility: 'eligible',
+    totalCpuMilli: 8000,
+    totalMemoryMb: 32 * 1024,
+    reservedCpuMilli: 2000,
+    reservedMemoryMb: 4096,
+    usedCpuMilli: 0,
+    usedMemoryMb: 0,
+    runningAllocs: 0,
+    ...over,
+  };
+}
+
+const tagged = (name: string, host: string, drain = false, status = 'ready'): string => `${name}#drain:${drain},host:${host},status:${status}`;
+
+describe('ClientMetrics', () => {
+  it("sends each client's gauges under its own host, drain and status tags, and their sum untagged", () => {
+    const t = new Telegraf(documented);
+    const m = new ClientMetrics(t);
+    const report = (): ClientReach => 'report';
+    m.sample([node('ip-10-0-0-0', { usedCpuMilli: 2000, usedMemoryMb: 4096, runningAllocs: 1 }), node('ip-10-0-0-1')], report);
+    t.flush(10_000);
+    const s = t.summaries();
+    expect(s[tagged(METRICS.clientCpuTotal, 'ip-10-0-0-0')]?.last).toBe(20_000);
+    expect(s[tagged(METRICS.clientCpuUsed, 'ip-10-0-0-0')]?.last).toBe(5_000);
+    expect(s[tagged(METRICS.clientCpuAvailable, 'ip-10-0-0-0')]?.last).toBe(10_000);
+    expect(s[tagged(METRICS.clientMemoryAvailable, 'ip-10-0-0-0')]?.last).toBe(24_576);
+    expect(s[tagged(METRICS.clientDiskUsed, 'ip-10-0-0-0')]?.last).toBe(300);
+    expect(s[tagged(METRICS.clientDiskAvailable, 'ip-10-0-0-1')]?.last).toBe(102_400);
+    expect(s[tagged(METRICS.clientIopsTotal, 'ip-10-0-0-1')]?.last).toBe(0);
+    expect(s[tagged(METRICS.clientCpuUsed, 'ip-10-0-0-1')]?.last).toBe(0);
+    expect(s[`${METRICS.clientPollFailure}#host:ip-10-0-0-1`]?.last).toBe(0);
+    expect(s[METRICS.clientCpuUsed]?.last).toBe(5_000);
+    expect(s[METRICS.clientCpuTotal]?.last).toBe(40_000);
+  });
+
+  it('starts a series under the new tags when a client is drained, and keeps the old one as it was', () => {
+    const t = new Telegraf(documented);
+    const m = new ClientMetrics(t);
+    const report = (): ClientReach => 'report';
+    m.sample([node('a', { usedCpuMilli: 2000 })], report);
+    t.flush(10_000);
+    m.sample([node('a', { usedCpuMilli: 2000, drain: true, eligibility: 'ineligible' })], report);
+    t.flush(20_000);
+    t.flush(30_000);
+    const s = t.summaries();
+    expect(s[tagged(METRICS.clientCpuUsed, 'a')]).toMatchObject({ samples: 1, last: 5_000 });
+    expect(s[tagged(METRICS.clientCpuUsed, 'a', true)]).toMatchObject({ samples: 2, last: 5_000 });
+    expect(s[METRICS.clientCpuUsed]).toMatchObject({ samples: 3, last: 5_000 });
+  });
+
+  it('follows what a client gets across: a poll failure alone, then nothing, and no sum with no client reporting', () => {
+    const t = new Telegraf(documented);
+    const m = new ClientMetrics(t);
+    let reach: ClientReach = 'report';
+    const sample = (): void => m.sample([node('a', { usedCpuMilli: 4000 })], () => reach);
+    sample();
+    t.flush(10_000);
+    reach = 'poll_failure';
+    sample();
+    t.flush(20_000);
+    reach = 'silent';
+    sample();
+    t.flush(30_000);
+    const s = t.summaries();
+    expect(s[`${METRICS.clientPollFailure}#host:a`]).toMatchObject({ samples: 2, min: 0, max: 1, last: 1 });
+    expect(s[tagged(METRICS.clientCpuUsed, 'a')]).toMatchObject({ samples: 1, last: 10_000 });
+    expect(s[METRICS.clientCpuUsed]).toMatchObject({ samples: 1, last: 10_000 });
+  });
+
+  it('a simulated run: one series per client, each tagged with its node name, summing to the untagged gauge', () => {
+    const s = parseScenario(
+      `name: clients
+seed: 3
+duration: 1h
+topology: { nomad_clients: { count: 3, cpus: 8, memory_gb: 32 } }
+workload:
+  arrivals: { kind: poisson, rate_per_hour: 60 }
+  jobs:
+    - { duration: { median: 5m, p95: 12m } }
+`,
+      'clients.yaml',
+      fixtureContext(),
+    );
+    const twin = new Twin(s, loadProfile('2.19.6'));
+    twin.run();
+    const metrics = twin.telegraf.summaries();
+    const hosts = Object.keys(metrics)
+      .filter((k) => k.startsWith(`${METRICS.clientCpuTotal}#`))
+      .map((k) => /host:([^,]+)/.exec(k)![1]);
+    expect(hosts).toEqual(['ip-10-0-0-0', 'ip-10-0-0-1', 'ip-10-0-0-2']);
+    const used = Object.entries(metrics).filter(([k]) => k.startsWith(`${METRICS.clientCpuUsed}#`));
+    expect(used.reduce((a, [, v]) => a + v.mean * v.samples, 0)).toBeCloseTo(metrics[METRICS.clientCpuUsed]!.mean * metrics[METRICS.clientCpuUsed]!.samples, 6);
+    expect(Math.max(...used.map(([, v]) => v.max))).toBeGreaterThan(0);
+  });
+});
