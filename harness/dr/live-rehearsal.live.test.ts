@@ -34,7 +34,9 @@ describe('twin dr --mode live', () => {
     expect(report.dr.records_written_after_backup).toBe(delivered('after_snapshot').length);
     // The outage's webhooks were dropped; the restored installation built the later ones.
     expect(report.webhooks_dropped).toBe(pushes.filter((p) => !p.delivered).length);
-    expect(pushes.filter((p) => p.phase === 'outage' && p.delivered)).toEqual([]);
+    expect(pushes.filter((p) => p.phase === 'outage' && !p.delivered).length).toBeGreaterThan(0);
+    // A push the restored machine took before stop_app (Replicated starts the app at boot) was written there and stays.
+    expect(delivered('outage').every((p) => present.has(p.sha))).toBe(true);
     expect(delivered('after_restore').length).toBeGreaterThan(0);
     expect(report.builds.stuck).toBe(stuckAtEnd);
     const b = report.builds;
