@@ -17,6 +17,7 @@ describe('twin dr --mode live', () => {
     let present = new Set<string>();
     let stuckAtEnd = -1;
     const report: DrReport = await runLiveDr(scenario, loadRunbook('restore-from-ebs'), {
+      log: (line) => process.stderr.write(`${line}\n`),
       inspect: async ({ postgres, pushes: made }) => {
         pushes = made;
         present = new Set((await postgres.query<{ sha: string }>(PIPELINE_DB, 'SELECT DISTINCT sha FROM builds')).rows.map((r) => r.sha));

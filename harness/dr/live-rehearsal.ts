@@ -69,12 +69,12 @@ export interface LiveDrOptions {
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-async function until<T>(what: string, probe: () => Promise<T | undefined>, limitMs = WAIT_LIMIT_MS): Promise<T> {
+async function until<T>(what: string | (() => string), probe: () => Promise<T | undefined>, limitMs = WAIT_LIMIT_MS): Promise<T> {
   const deadline = Date.now() + limitMs;
   for (;;) {
     const v = await probe();
     if (v !== undefined) return v;
-    if (Date.now() > deadline) throw new Error(`live DR: timed out after ${limitMs} ms waiting for ${what}`);
+    if (Date.now() > deadline) throw new Error(`live DR: timed out after ${limitMs} ms waiting for ${typeof what === 'string' ? what : what()}`);
     await sleep(POLL_MS);
   }
 }
@@ -364,11 +364,15 @@ class LiveRun {
   }
 
   private async waitHealthy(): Promise<void> {
-    await until('every health endpoint to answer 200', async () => {
-      await this.stack.refreshHealth();
-      const rows = [...this.stack.rows.values()].filter((r) => r.healthUrl !== undefined);
-      return rows.every((r) => r.state === 'healthy') ? true : undefined;
-    });
+    let failing: string[] = [];
+    await until(
+      () => `every health endpoint to answer 200 (not yet: ${failing.join(', ')})`,
+      async () => {
+        await this.stack.refreshHealth();
+        failing = [...this.stack.rows.values()].filter((r) => r.healthUrl !== undefined && r.state !== 'healthy').map((r) => `${r.name} ${r.state}`);
+        return failing.length === 0 ? true : undefined;
+      },
+    );
     this.servicesUpWallMs = Date.now();
     this.recovered = true;
     this.restored = true;
