@@ -43,6 +43,17 @@ const POLL_MS = 250;
 /** Pushes built by the restored installation before the workload stops. */
 const PUSHES_AFTER_RESTORE = 3;
 
+/** An operating error of a live rehearsal (the stack did not boot, a wait ran out): what, and what to try. */
+export class LiveDrError extends Error {
+  constructor(
+    message: string,
+    readonly hint: string,
+  ) {
+    super(message);
+    this.name = 'LiveDrError';
+  }
+}
+
 /** A push the rehearsal made, and what became of it. */
 export interface LivePush {
   sha: string;
@@ -74,7 +85,7 @@ async function until<T>(what: string | (() => string), probe: () => Promise<T | 
   for (;;) {
     const v = await probe();
     if (v !== undefined) return v;
-    if (Date.now() > deadline) throw new Error(`live DR: timed out after ${limitMs} ms waiting for ${typeof what === 'string' ? what : what()}`);
+    if (Date.now() > deadline) throw new LiveDrError(`live DR: timed out after ${limitMs} ms waiting for ${typeof what === 'string' ? what : what()}`, 'the machine may be loaded: check `uptime`, then run it again');
     await sleep(POLL_MS);
   }
 }
@@ -109,9 +120,9 @@ export async function runLiveDr(scenario: SettledScenario, runbook: Runbook, opt
   let client: EC2Client | undefined;
   try {
     const failed = await stack.up();
-    if (failed.length > 0) throw new Error(`live DR: the stack did not boot: ${failed.map((f) => `${f.name} (${f.reason})`).join(', ')}`);
+    if (failed.length > 0) throw new LiveDrError(`live DR: the stack did not boot: ${failed.map((f) => `${f.name} (${f.reason})`).join(', ')}`, 'a component that did not listen in time is usually a loaded machine: run it again; `twin up` shows the same boot');
     const ec2 = stack.components.get('ec2');
-    if (!(ec2 instanceof StartedEc2Api)) throw new Error('live DR needs the twin\'s EC2 endpoint (unset AWS_ENDPOINT_URL): it acts on the Services machine\'s volume');
+    if (!(ec2 instanceof StartedEc2Api)) throw new LiveDrError('live DR needs the twin\'s EC2 endpoint (unset AWS_ENDPOINT_URL): it acts on the Services machine\'s volume', 'unset AWS_ENDPOINT_URL');
     machine = await ServicesMachine.attach(stack, ec2, { nomadClients: scenario.topology.nomadClients.count });
     note(`stack up in ${Date.now() - t0} ms; ${machine.events.at(-1)!.event}`);
     client = new EC2Client({ endpoint: ec2.url, region: REGION, credentials: CREDENTIALS, maxAttempts: 1 });

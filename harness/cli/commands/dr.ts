@@ -26,7 +26,7 @@ export async function drCommand(args: ParsedArgs, io: CommandIo): Promise<number
   const live = scenario.mode === 'live';
   if (live) checkLiveDr(scenario);
   io.stderr.write(`twin: dr ${scenario.name}: seed ${scenario.seed}, ${live ? `live at ${scenario.timeScale}× (the workload; the recovery runs in real time)` : `${formatDurationMs(scenario.durationMs)} of virtual time`}, runbook ${runbook.name} (${runbook.steps.length} steps)\n`);
-  const report = live ? await (await import('../../dr/live-rehearsal.ts')).runLiveDr(scenario, runbook, { log: (l) => io.stderr.write(`  ${l}\n`) }) : runDrRehearsal(scenario, runbook);
+  const report = live ? await runLive(scenario, runbook, io) : runDrRehearsal(scenario, runbook);
   const outDir = args.out ?? 'reports/out';
   writeFilesAtomically(outDir, renderDrFiles(report));
   const b = report.builds;
@@ -40,6 +40,17 @@ export async function drCommand(args: ParsedArgs, io: CommandIo): Promise<number
   if (!report.passed) lines.push(`  Rerun: ${report.replay}`);
   io.stdout.write(`${lines.join('\n')}\n`);
   return report.passed ? 0 : 1;
+}
+
+/** The live rehearsal, its operating errors (the stack did not boot, a wait ran out) as exit 2 with their hint. */
+async function runLive(scenario: SettledScenario, runbook: Runbook, io: CommandIo) {
+  const { runLiveDr, LiveDrError } = await import('../../dr/live-rehearsal.ts');
+  try {
+    return await runLiveDr(scenario, runbook, { log: (l) => io.stderr.write(`  ${l}\n`) });
+  } catch (e) {
+    if (e instanceof LiveDrError) throw new CliError(e.message, e.hint);
+    throw e;
+  }
 }
 
 /** Disasters and backups the live rehearsal carries out for real; the others run in the simulation only. */
