@@ -11,6 +11,7 @@ import { formatMs } from '../../../reports/index.ts';
 import { formatDurationMs } from '../../../sim/util/duration.ts';
 import type { CommandIo } from './conformance.ts';
 import { tuningKeysWritten } from '../../../sim/scenario/tuning-keys.ts';
+import { beforeLiveImport } from '../runtime.ts';
 
 /** Disasters the simulation rehearses today; the others are in the scenario contract and refused with a hint. */
 const SIMULATED_DISASTERS = ['services_machine_terminated'];
@@ -44,6 +45,7 @@ export async function drCommand(args: ParsedArgs, io: CommandIo): Promise<number
 
 /** The live rehearsal, its operating errors (the stack did not boot, a wait ran out) as exit 2 with their hint. */
 async function runLive(scenario: SettledScenario, runbook: Runbook, io: CommandIo) {
+  await beforeLiveImport();
   const { runLiveDr, LiveDrError } = await import('../../dr/live-rehearsal.ts');
   try {
     return await runLiveDr(scenario, runbook, { log: (l) => io.stderr.write(`  ${l}\n`) });
