@@ -12,9 +12,10 @@ export const ROOT = fileURLToPath(new URL('..', import.meta.url));
 
 /**
  * The live stack's entry modules, imported dynamically by the CLI and left out of the bundle: their workers and
- * embedded servers start `.ts` entries through tsx, and the CLI registers tsx before importing them.
+ * embedded servers start `.ts` entries through tsx, and the CLI registers tsx before importing them. The
+ * distributed queue's (`twin worker`, `--workers`) likewise: BullMQ and ioredis stay out of the simulation's bundle.
  */
-const LIVE_ENTRIES = ['harness/cli/commands/live-stack.ts', 'harness/live/replay/run-live.ts', 'harness/live/backends.ts', 'harness/dr/live-rehearsal.ts'];
+const LIVE_ENTRIES = ['harness/cli/commands/live-stack.ts', 'harness/live/replay/run-live.ts', 'harness/live/backends.ts', 'harness/cli/commands/worker.ts', 'harness/distributed/connection.ts', 'harness/distributed/explore-tasks.ts', 'harness/distributed/submit.ts', 'harness/dr/live-rehearsal.ts'];
 
 /** A path as an import specifier from `from`'s directory: forward slashes, always starting with `.`. */
 function specifier(fromDir, to) {

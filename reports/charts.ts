@@ -56,6 +56,24 @@ export function jsonForScript(value: unknown): string {
 }
 
 /**
+ * The start of a self-contained page, up to `</head>`: its title and inline styles, and a policy under which no
+ * request of any kind leaves the page (scripts and styles are inline, images are data or none).
+ */
+export function pageHead(title: string, styles: readonly string[]): string[] {
+  return [
+    '<!DOCTYPE html>',
+    '<html lang="en">',
+    '<head>',
+    '<meta charset="utf-8">',
+    '<meta name="viewport" content="width=device-width, initial-scale=1">',
+    `<meta http-equiv="Content-Security-Policy" content="default-src 'none'; script-src 'unsafe-inline'; style-src 'unsafe-inline'; img-src data:">`,
+    `<title>${escapeHtml(title)}</title>`,
+    ...styles,
+    '</head>',
+  ];
+}
+
+/**
  * A chart's figure: its title, the canvas uPlot draws into, its data for the bootstrap script, and each line's
  * peak in words (for readers without the canvas, and for tests that compare the page with the data).
  */

@@ -1,21 +1,16 @@
-import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { pathToFileURL } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { chromium, type BrowserContext, type Page } from 'playwright-core';
+import type { Page } from 'playwright-core';
 import { runScenarioDetailed, type RunOutput } from '../sim/run.ts';
 import { loadScenarioFile } from '../harness/scenario/load.ts';
 import { loadProfile } from '../fixtures/load.ts';
 import { loadHtmlAssets } from '../harness/html-assets.ts';
 import { renderReportFiles } from './index.ts';
+import { CHROMIUM, hasChromium, openInChromium, type OpenedPage } from './chromium-page.ts';
 
-/** Debian's Chromium (`apt-get install chromium`), never a downloaded browser. */
-const CHROMIUM = '/usr/bin/chromium';
-const hasChromium = existsSync(CHROMIUM);
 if (!hasChromium) console.log(`reports/html.live.test.ts: skipped, ${CHROMIUM} is missing (install the Debian package: apt-get install chromium)`);
-
-const ARGS = ['--headless', '--no-sandbox', '--disable-background-networking', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-component-update', '--disable-sync'];
 
 /** Each chart's first line colour (as `toHtml` draws it) and the fault shade, in RGB (the canvas is transparent). */
 const LINE_RGB: Record<string, [number, number, number]> = {
@@ -34,34 +29,24 @@ describe.skipIf(!hasChromium)('report.html in headless Chromium', () => {
   let run: RunOutput;
   const dir = mkdtempSync(join(tmpdir(), 'twin-html-'));
   const file = join(dir, 'report.html');
-  const pageUrl = pathToFileURL(file).href;
-  const consoleErrors: string[] = [];
-  const requests: string[] = [];
-  let context: BrowserContext;
+  let opened: OpenedPage;
   let page: Page;
 
   beforeAll(async () => {
     run = runScenarioDetailed(scenario, loadProfile(scenario.version));
     writeFileSync(file, renderReportFiles(run.report, { assets: loadHtmlAssets(), timeline: run.timeline })['report.html']!);
-    context = await chromium.launchPersistentContext(join(dir, 'profile'), { executablePath: CHROMIUM, headless: true, args: ARGS, viewport: { width: 1200, height: 900 } });
-    page = await context.newPage();
-    page.on('console', (m) => {
-      if (m.type() === 'error' || m.type() === 'warning') consoleErrors.push(`${m.type()}: ${m.text()}`);
-    });
-    page.on('pageerror', (e) => consoleErrors.push(`page error: ${e.message}`));
-    page.on('request', (r) => requests.push(r.url()));
-    await page.goto(pageUrl, { waitUntil: 'load' });
-    await page.screenshot({ path: '/tmp/report-html.png', fullPage: true });
+    opened = await openInChromium(file, dir, '/tmp/report-html.png');
+    page = opened.page;
   });
 
   afterAll(async () => {
-    await context?.close();
+    await opened?.close();
     rmSync(dir, { recursive: true, force: true });
   });
 
   it('loads with no console error, no page error and no request but the page itself', () => {
-    expect(consoleErrors).toEqual([]);
-    expect(requests).toEqual([pageUrl]);
+    expect(opened.consoleErrors).toEqual([]);
+    expect(opened.requests).toEqual([opened.url]);
   });
 
   it('draws every chart: its line in its colour, and the faults shaded and labelled', async () => {

@@ -2,7 +2,7 @@ import { comparisonText, valueText } from '../sim/report/expectations.ts';
 import { isDurationMetric } from '../sim/report/paths.ts';
 import type { ExpectationResult, Report } from '../sim/report/types.ts';
 import type { Timeline } from '../sim/metrics/timeline.ts';
-import { chartFigure, chartRuntime, escapeHtml, type ChartLine, type ChartMarker, type HtmlAssets } from './charts.ts';
+import { chartFigure, chartRuntime, escapeHtml, pageHead, type ChartLine, type ChartMarker, type HtmlAssets } from './charts.ts';
 import { AFFECTED_BUILDS_SHOWN, formatAt, formatMs, formatNumber } from './markdown.ts';
 
 /**
@@ -15,17 +15,7 @@ export function toHtml(report: Report, timeline: Timeline | undefined, assets: H
   const verdict = report.passed ? 'PASS' : 'FAIL';
   const title = `${verdict}: ${report.scenario}`;
   return [
-    '<!DOCTYPE html>',
-    '<html lang="en">',
-    '<head>',
-    '<meta charset="utf-8">',
-    '<meta name="viewport" content="width=device-width, initial-scale=1">',
-    // No request of any kind leaves the page: scripts and styles are inline, images are data or none.
-    `<meta http-equiv="Content-Security-Policy" content="default-src 'none'; script-src 'unsafe-inline'; style-src 'unsafe-inline'; img-src data:">`,
-    `<title>${escapeHtml(title)}</title>`,
-    runtime.style,
-    `<style>\n${PAGE_CSS}\n</style>`,
-    '</head>',
+    ...pageHead(title, [runtime.style, `<style>\n${PAGE_CSS}\n</style>`]),
     '<body>',
     header(report),
     chartsSection(report, timeline),

@@ -174,6 +174,29 @@ export class Twin {
 
   /** Runs the scenario to its end: the workload stops at `duration`, then in-flight work drains (bounded). */
   run(): void {
+    const endMs = this.begin();
+    const maxEvents = this.opts.maxEvents ?? LIMITS.runEvents.value;
+    const progressStepMs = Math.max(60_000, Math.floor(endMs / 200));
+    let nextProgressMs = 0;
+    for (;;) {
+      const r = this.sim.run({ untilMs: Math.min(endMs, nextProgressMs), maxEvents: maxEvents - this.sim.eventsFired });
+      if (r.reason === 'max-events') {
+        this.stopReason = 'max-events';
+        break;
+      }
+      if (r.reason === 'stopped') break;
+      if (r.reason === 'drained' || this.sim.nowMs >= endMs) break;
+      this.opts.onProgress?.(this.sim.nowMs, endMs);
+      nextProgressMs += progressStepMs;
+    }
+    this.finish();
+  }
+
+  /**
+   * Schedules the workload, the faults and the periodic work, and returns the time the run ends by (workload plus
+   * the drain limit). `run()` calls it; a training session calls it, then `advanceTo` as the trainee works.
+   */
+  begin(): number {
     const { scenario, sim } = this;
     const arrivalsRng = this.world.rng.fork('arrivals');
     const mixRng = this.world.rng.fork('mix');
@@ -201,21 +224,22 @@ export class Twin {
     this.every(VmService.gcIntervalMs, this.vm.collectGarbage);
     this.every(UiTraffic.intervalMs, this.ui.tick, scenario.durationMs);
     this.cron.schedule(scenario.workload.scheduled, scenario.durationMs);
+    return endMs;
+  }
 
+  /**
+   * Runs events up to `untilMs` (virtual), within the event limit; false when the run is over (its end, a stop or
+   * the limit). For a session that advances as someone works: `begin()` first, never `run()`.
+   */
+  advanceTo(untilMs: number): boolean {
     const maxEvents = this.opts.maxEvents ?? LIMITS.runEvents.value;
-    const progressStepMs = Math.max(60_000, Math.floor(endMs / 200));
-    let nextProgressMs = 0;
-    for (;;) {
-      const r = sim.run({ untilMs: Math.min(endMs, nextProgressMs), maxEvents: maxEvents - sim.eventsFired });
-      if (r.reason === 'max-events') {
-        this.stopReason = 'max-events';
-        break;
-      }
-      if (r.reason === 'stopped') break;
-      if (r.reason === 'drained' || sim.nowMs >= endMs) break;
-      this.opts.onProgress?.(sim.nowMs, endMs);
-      nextProgressMs += progressStepMs;
-    }
+    const r = this.sim.run({ untilMs, maxEvents: maxEvents - this.sim.eventsFired });
+    if (r.reason === 'max-events') this.stopReason = 'max-events';
+    return r.reason !== 'max-events' && r.reason !== 'stopped' && r.reason !== 'drained';
+  }
+
+  /** Settles the run once its events are done: audit events persisted, the last timeline tick, unfinished builds stuck. */
+  finish(): void {
     this.audit.persist();
     this.recordTimeline();
     this.settleUnfinished();

@@ -1,6 +1,7 @@
 import { parseArgs } from 'node:util';
 import { suggest } from '../../sim/util/suggest.ts';
 import { BackendChoiceError, parseBackendChoices, type BackendChoices } from '../live/backend-choice.ts';
+import { WORKER_LIMITS } from '../distributed/limits.ts';
 
 /** A bad command line: exit 2, with what was wrong and a hint. */
 export class CliError extends Error {
@@ -14,7 +15,7 @@ export class CliError extends Error {
   }
 }
 
-export const COMMANDS = ['run', 'validate', 'topology', 'conformance', 'explore', 'agree', 'up', 'status', 'down', 'dr', 'tune', 'schema', 'version', 'help'] as const;
+export const COMMANDS = ['run', 'validate', 'topology', 'conformance', 'explore', 'agree', 'up', 'status', 'down', 'dr', 'tune', 'worker', 'train', 'schema', 'version', 'help'] as const;
 export type Command = (typeof COMMANDS)[number];
 
 interface OptionSpec {
@@ -34,17 +35,17 @@ export const OPTIONS: Record<string, OptionSpec> = {
     type: 'string',
     value: 'N',
     description: 'root seed (overrides the scenario file)',
-    per: { explore: 'exploration seed: which schedules are drawn (default: a fresh one, printed)', conformance: 'the seed of every row\'s run (default 1)' },
-    commands: ['run', 'explore', 'conformance', 'agree', 'dr', 'tune'],
+    per: { explore: 'exploration seed: which schedules are drawn (default: a fresh one, printed)', conformance: 'the seed of every row\'s run (default 1)', train: 'the installation\'s seed (default the installation scenario\'s)', tune: 'the sweep seed: every run\'s seed derives from it, the cell and the replication (default the file\'s seed)' },
+    commands: ['run', 'explore', 'conformance', 'agree', 'dr', 'tune', 'train'],
   },
   out: {
     type: 'string',
     value: 'DIR',
     description: 'where report files are written (default reports/out)',
-    per: { explore: 'where explore.json and a failing schedule go (default reports/out/explore-<name>)', conformance: 'where the matrix files go (default reports/out/conformance-<version>)' },
-    commands: ['run', 'conformance', 'explore', 'agree', 'dr', 'tune'],
+    per: { explore: 'where explore.json and a failing schedule go (default reports/out/explore-<name>)', conformance: 'where the matrix files go (default reports/out/conformance-<version>)', train: 'where train-report.json and the transcripts go (default reports/out/train-<drill>); with --report, where the summary goes', tune: 'where tune.json, tune.md and tune.html go (default reports/out/tune-<name>)' },
+    commands: ['run', 'conformance', 'explore', 'agree', 'dr', 'tune', 'train'],
   },
-  mode: { type: 'string', value: 'sim|live', description: 'runtime: deterministic simulation (default) or the live stack', commands: ['run', 'dr'] },
+  mode: { type: 'string', value: 'sim|live', description: 'runtime: deterministic simulation (default) or the live stack', commands: ['run', 'dr', 'train'] },
   'time-scale': { type: 'string', value: 'X', description: 'live mode: scenario seconds per wall-clock second (default: the scenario\'s time_scale, else 60)', commands: ['run', 'agree'] },
   version: { type: 'string', value: 'V', description: 'version profile: 2.19.6 (default) or 2.17.2', commands: ['topology', 'conformance', 'up'] },
   json: {
@@ -56,16 +57,33 @@ export const OPTIONS: Record<string, OptionSpec> = {
       validate: 'print one JSON line per file: {file, valid, name | issues}',
       conformance: 'print conformance.json (with `passed` and the report path) instead of the matrix',
       explore: 'print explore.json instead of the summary lines',
+      train: 'with --list: the drills as JSON; with --report: the summary as JSON',
+      tune: 'print tune.json instead of the summary lines',
     },
-    commands: ['run', 'topology', 'status', 'validate', 'conformance', 'explore', 'agree'],
+    commands: ['run', 'topology', 'status', 'validate', 'conformance', 'explore', 'agree', 'train', 'tune'],
   },
   runs: { type: 'string', value: 'N', description: 'number of random fault schedules', commands: ['explore'] },
-  sweep: { type: 'string', multiple: true, value: 'key=v1,v2', description: 'a parameter to sweep (repeatable)', commands: ['tune'] },
+  workers: { type: 'string', value: 'REDIS_URL', description: 'run the work on the twin\'s queue in that Redis, taken by `twin worker REDIS_URL` on any machine; the result is the same as run here', per: { explore: 'run the schedules on the twin\'s queue in that Redis, taken by `twin worker REDIS_URL` on any machine; the result is byte-identical to a local run', tune: 'run the cells on the twin\'s queue in that Redis, taken by `twin worker REDIS_URL` on any machine; tune.json is byte-identical to a local run' }, commands: ['explore', 'tune'] },
+  'worker-timeout': { type: 'string', value: 'S', description: 'with --workers: seconds to wait while no worker is connected and none takes a task (default 60), then exit 2', commands: ['explore', 'tune'] },
+  concurrency: { type: 'string', value: 'N', description: 'tasks run at once, each in its own thread (default 1)', commands: ['worker'] },
+  once: { type: 'boolean', description: 'exit once the queue has nothing waiting and this worker\'s tasks are done', commands: ['worker'] },
+  'stall-timeout': { type: 'string', value: 'S', description: 'seconds before a task whose worker died (stopped renewing its lock) is given to another worker (default 30)', commands: ['worker'] },
+  sweep: { type: 'string', multiple: true, value: 'key=v1,v2', description: 'a dotted scenario key and the values it takes (repeatable: the grid of every combination)', commands: ['tune'] },
+  sample: { type: 'string', value: 'grid|random', description: 'every cell of the grid (default), or --samples cells drawn at random from it', commands: ['tune'] },
+  samples: { type: 'string', value: 'N', description: 'with --sample random: how many distinct cells to draw', commands: ['tune'] },
+  replications: { type: 'string', value: 'N', description: 'runs of each cell with independent seeds (default 1); 2 or more give 95% intervals', commands: ['tune'] },
+  targets: { type: 'string', multiple: true, value: 'm<=x,...', description: "what the recommended cell must meet, e.g. 'p95_queue_s<=1,builds_lost<=0' (quoted: < is the shell's)", commands: ['tune'] },
+  jobs: { type: 'string', value: 'N', description: 'worker threads running cells (default: the cores); 1 runs them one after the other in this thread', commands: ['tune'] },
   detach: { type: 'boolean', short: 'd', description: 'return once the stack is healthy and leave it running', commands: ['up'] },
   scenario: { type: 'string', value: 'FILE', description: 'scenario whose topology the stack follows', commands: ['up'] },
   backend: { type: 'string', multiple: true, value: 'KIND|C=KIND', description: 'live backends: `embedded` for every component that has one, or per component (postgres=local,rabbitmq=embedded); also TWIN_BACKEND', commands: ['run', 'agree', 'up'] },
   supervise: { type: 'boolean', description: 'internal: run as the detached supervisor of `twin up -d`', commands: ['up'] },
   nomad: { type: 'string', value: 'real|twin', description: 'nomad_server: a real `nomad agent -dev` (a `nomad` binary on PATH, or NOMAD_ADDR) running the builds, or the twin\'s Nomad API (default)', commands: ['up'] },
+  list: { type: 'boolean', description: 'list the training drills with their difficulty', commands: ['train'] },
+  drill: { type: 'string', value: 'NAME', description: 'the drill to run (a name of --list, or a drill file)', commands: ['train'] },
+  script: { type: 'string', value: 'FILE', description: 'replay a typed session: one shell command a line, non-interactively', commands: ['train'] },
+  'command-time': { type: 'string', value: 'DURATION', description: 'virtual time each command takes, so queues grow while the trainee looks (default 30s)', commands: ['train'] },
+  report: { type: 'boolean', description: 'the instructor summary of the train-report.json files in the DIRs given', commands: ['train'] },
   quiet: { type: 'boolean', short: 'q', description: 'no progress output', commands: ['run', 'conformance', 'explore', 'agree', 'dr', 'tune'] },
   help: { type: 'boolean', short: 'h', description: 'show help', commands: [...COMMANDS] },
 };
@@ -81,6 +99,12 @@ export interface ParsedArgs {
   json: boolean;
   runs?: number;
   sweep: string[];
+  /** `twin tune`: sampling, replications, targets and worker threads, as given (checked by the command). */
+  sample?: 'grid' | 'random';
+  samples?: number;
+  replications?: number;
+  targets: string[];
+  jobs?: number;
   detach: boolean;
   scenario?: string;
   /** Backend choices per component, parsed (`--backend`); TWIN_BACKEND is read where they are used. */
@@ -92,6 +116,20 @@ export interface ParsedArgs {
   supervise: boolean;
   /** `twin up --nomad`: a real Nomad agent or the twin's Nomad API. */
   nomad?: 'real' | 'twin';
+  /** `--workers REDIS_URL`: run the work on the twin's queue (validated where it is used). */
+  workers?: string;
+  /** `--worker-timeout S`, in milliseconds. */
+  workerTimeoutMs?: number;
+  /** `twin worker`: tasks at once, exit when the queue is empty, the lock of a task in seconds. */
+  concurrency?: number;
+  once: boolean;
+  stallTimeoutS?: number;
+  /** `twin train`: list the drills, run one (`drill`, replaying `script`), or summarise reports (`report`, dirs in `files`). */
+  list?: boolean;
+  drill?: string;
+  script?: string;
+  commandTime?: string;
+  report?: boolean;
 }
 
 function integer(flag: string, text: string, min: number, max: number): number {
@@ -190,11 +228,30 @@ export const COMMAND_HELP: Record<Command, CommandHelp> = {
     description: 'Runs the scenario\'s backups, disaster and recovery runbook (fixtures/runbooks/) in the simulation, beside its baseline without the disaster, and writes dr-report.json (the report\'s fields plus rto_ms, rpo_ms, webhooks_dropped, runbook), report.md and junit.xml. --mode live boots the live stack as the Services machine of the twin\'s EC2 endpoint, snapshots it, terminates it and restores it through the runbook with real EC2 calls (EBS snapshots and services_machine_terminated only); RTO in wall time, RPO in the scenario\'s time.',
     examples: ['twin dr scenarios/dr/ebs-snapshot-restore.yaml', 'twin dr scenarios/dr/restore-skips-nomad-wipe.yaml --out reports/dr --seed 7', 'twin dr scenarios/dr/ebs-snapshot-restore.yaml --mode live --out reports/dr-live'],
   },
+  train: {
+    usage: 'twin train --list [--json] | twin train --drill NAME [--seed N] [--script FILE] [--command-time 30s] [--out DIR] | twin train --report DIR...',
+    summary: 'training drills: a broken installation, a shell with the seeds\' commands, graded',
+    description:
+      'Starts the drill\'s installation in the simulation, breaks it with the drill\'s hidden fault and gives a shell on its Services machine where the troubleshooting chapter\'s commands work (sudo docker ps/logs/start/stop/restart, nomad status/node-status/node-drain/logs, curl to the health endpoints, circleci dev-console, replicated app). Each command takes --command-time of the installation\'s time. `answer <container> <cause>` names the root cause, `hint` helps (at a cost), `exit` ends it: the twin checks the fix and grades the session 0-100. Writes train-report.json, transcript.json, transcript.md and session.txt (the typed lines, replayable with --script). Exit 0 when the root cause was named and the fix verified, 1 otherwise. --report DIR... summarises trainees\' reports for an instructor.',
+    examples: ['twin train --list', 'twin train --drill queued-at-picard-dispatcher', 'twin train --drill exim-quietly-down --script session.txt --out reports/alice', 'twin train --report reports/alice reports/bob'],
+  },
+  worker: {
+    usage: 'twin worker <redis-url> [--concurrency N] [--once] [--stall-timeout S]',
+    summary: 'run the tasks that `--workers <redis-url>` queues, on any machine',
+    description:
+      'Takes tasks from the twin\'s queue in that Redis (queued by `twin explore --workers <redis-url>` or `twin tune --workers <redis-url>` on any machine) and runs them, each in a thread of its own, until SIGINT or SIGTERM: the first signal lets the running tasks finish, a second puts them back in the queue for another worker. A worker killed outright leaves its tasks to be retried by another after --stall-timeout; a task is counted once however often it runs. One line per task on stderr. Exit 0 when stopped; 2 on a bad or unreachable URL.',
+    examples: ['twin worker redis://127.0.0.1:6379', 'twin worker redis://:secret@queue.internal:6379/2 --concurrency 2', 'twin worker redis://queue.internal:6379 --once'],
+  },
   tune: {
-    usage: 'twin tune <scenario.yaml> --sweep key=v1,v2 [options]',
-    summary: 'parameter sweeps (not available yet)',
-    description: 'Not available yet in this version of the twin: see README.md, "Status".',
-    examples: ['twin tune scenarios/baseline.yaml --sweep nomad_clients.count=5,10,20'],
+    usage: 'twin tune <scenario.yaml> --sweep key=v1,v2,... [--sweep ...] [options]',
+    summary: 'sweep fleet size, instance type, scaling policy, scheduler: cost against queue time',
+    description:
+      'Runs the scenario in the simulation once per cell of the sweep (every combination of the --sweep values, or --samples of them drawn at random) and replication, each with its own seed derived from --seed (default the file\'s), the cell and the replication, on worker threads; the result is the same whatever --jobs. A key is a dotted path into the scenario file (topology.nomad_clients.count, topology.nomad_clients.instance_type, topology.scheduler, autoscaling.min, autoscaling.policies.0.desired, cost.developer_hour_usd, ...); each cell is checked as `twin run` would check its file. Writes tune.json (every cell: cost per day and its parts, queue-time percentiles, utilisation, throughput, 95% intervals; the Pareto front of cost against p95 queue time; the recommended cell: the cheapest by total cost meeting --targets), tune.md and tune.html into --out (default reports/out/tune-<name>). Exit 1 when targets are given and no cell meets them.',
+    examples: [
+      'twin tune scenarios/tuning/fixed-fleet.yaml --sweep topology.nomad_clients.count=4,6,8,10,12,16',
+      'twin tune scenarios/tuning/scheduled-scaling.yaml --sweep autoscaling.policies.0.desired=6,9,12 --sweep topology.nomad_clients.instance_type=m5.2xlarge,c5.2xlarge --replications 5 --targets \'p95_queue_s<=10\'',
+      'twin tune scenarios/tuning/reactive-scaling.yaml --sweep autoscaling.max=8,12,16 --sweep autoscaling.policies.0.above=0,2,4 --sample random --samples 5 --jobs 2 --json -q',
+    ],
   },
   version: {
     usage: 'twin --version | twin -V | twin version',
@@ -240,7 +297,7 @@ function parserError(message: string, command: Command): CliError {
   return new CliError(message.split('\n')[0]!.replace(/\. To specify a positional.*$/, ''), hint);
 }
 
-const NO_ARGS: Omit<ParsedArgs, 'command'> = { files: [], json: false, sweep: [], detach: false, backends: {}, quiet: false, help: false, supervise: false };
+const NO_ARGS: Omit<ParsedArgs, 'command'> = { files: [], json: false, sweep: [], targets: [], detach: false, backends: {}, quiet: false, help: false, supervise: false, once: false };
 
 /** Parses `twin <command> [files] [options]` into a typed value; throws CliError. Pure: no I/O. */
 export function parseCliArgs(argv: readonly string[]): ParsedArgs {
@@ -271,12 +328,18 @@ export function parseCliArgs(argv: readonly string[]): ParsedArgs {
     files: parsed.positionals,
     json: v.json === true,
     sweep: (v.sweep as string[] | undefined) ?? [],
+    targets: (v.targets as string[] | undefined) ?? [],
     detach: v.detach === true,
     backends: backendsOf(v.backend as string[] | undefined),
     quiet: v.quiet === true,
     help: v.help === true,
     supervise: v.supervise === true,
+    once: v.once === true,
   };
+  if (typeof v.workers === 'string') out.workers = v.workers;
+  if (typeof v['worker-timeout'] === 'string') out.workerTimeoutMs = integer('worker-timeout', v['worker-timeout'], 1, WORKER_LIMITS.maxWorkerTimeoutS) * 1000;
+  if (typeof v.concurrency === 'string') out.concurrency = integer('concurrency', v.concurrency, 1, WORKER_LIMITS.maxConcurrency);
+  if (typeof v['stall-timeout'] === 'string') out.stallTimeoutS = integer('stall-timeout', v['stall-timeout'], WORKER_LIMITS.minStallTimeoutS, WORKER_LIMITS.maxStallTimeoutS);
   if (typeof v.seed === 'string') out.seed = integer('seed', v.seed, 0, 2 ** 32 - 1);
   if (typeof v.nomad === 'string') {
     if (v.nomad !== 'real' && v.nomad !== 'twin') throw new CliError(`--nomad must be real or twin, got \`${v.nomad}\``, 'for example --nomad real (needs a `nomad` binary on PATH)');
@@ -298,7 +361,19 @@ export function parseCliArgs(argv: readonly string[]): ParsedArgs {
   }
   if (typeof v.version === 'string') out.version = v.version;
   if (typeof v.runs === 'string') out.runs = integer('runs', v.runs, 1, 1_000_000);
+  if (typeof v.sample === 'string') {
+    if (v.sample !== 'grid' && v.sample !== 'random') throw new CliError(`--sample must be grid or random, got \`${v.sample}\``, 'for example --sample random --samples 20');
+    out.sample = v.sample;
+  }
+  if (typeof v.samples === 'string') out.samples = integer('samples', v.samples, 1, 10_000);
+  if (typeof v.replications === 'string') out.replications = integer('replications', v.replications, 1, 1000);
+  if (typeof v.jobs === 'string') out.jobs = integer('jobs', v.jobs, 1, 64);
   if (typeof v.scenario === 'string') out.scenario = v.scenario;
+  if (v.list === true) out.list = true;
+  if (v.report === true) out.report = true;
+  if (typeof v.drill === 'string') out.drill = v.drill;
+  if (typeof v.script === 'string') out.script = v.script;
+  if (typeof v['command-time'] === 'string') out.commandTime = v['command-time'];
 
   if (command === 'help') {
     const [topic, ...more] = out.files;
@@ -312,8 +387,10 @@ export function parseCliArgs(argv: readonly string[]): ParsedArgs {
   if (!out.help) {
     const needsFiles: Command[] = ['run', 'validate', 'explore', 'agree', 'dr', 'tune'];
     if (needsFiles.includes(command) && out.files.length === 0) throw new CliError(`\`twin ${command}\` needs at least one scenario file`, `for example: twin ${command} scenarios/baseline.yaml`);
-    if (!needsFiles.includes(command) && out.files.length > 0) throw new CliError(`\`twin ${command}\` takes no file arguments, got ${out.files.join(' ')}`);
-    if ((command === 'explore' || command === 'dr') && out.files.length > 1) throw new CliError(`\`twin ${command}\` takes one scenario file`);
+    if (command === 'train' && out.report === true && out.files.length === 0) throw new CliError('`twin train --report` needs the directories of the trainees\' reports', 'for example: twin train --report reports/alice reports/bob');
+    if (command === 'worker' && out.files.length !== 1) throw new CliError(`\`twin worker\` takes one Redis URL${out.files.length > 1 ? `, got ${out.files.join(' ')}` : ''}`, 'for example: twin worker redis://127.0.0.1:6379 (the Redis that `--workers` names)');
+    if (!needsFiles.includes(command) && command !== 'worker' && out.files.length > 0 && !(command === 'train' && out.report === true)) throw new CliError(`\`twin ${command}\` takes no file arguments, got ${out.files.join(' ')}`);
+    if ((command === 'explore' || command === 'dr' || command === 'tune') && out.files.length > 1) throw new CliError(`\`twin ${command}\` takes one scenario file`);
   }
   return out;
 }

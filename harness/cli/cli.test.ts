@@ -150,10 +150,11 @@ describe('twin CLI', () => {
     expect(bad.stderr).toContain('2.19.6');
   });
 
-  it('says plainly that commands not built yet are not available', async () => {
+  it('refuses a sweep of a key the scenario does not have, naming it and the keys beside it, before reading the file', async () => {
     const c = capture();
-    expect(await main(['tune', 'x.yaml'], c.io)).toBe(2);
-    expect(c.stderr).toContain('not available yet');
+    expect(await main(['tune', 'x.yaml', '--sweep', 'topology.nomad_clients.cont=4,8'], c.io)).toBe(2);
+    expect(c.stderr).toContain('--sweep topology.nomad_clients.cont: the scenario has no field `topology.nomad_clients.cont`; did you mean `topology.nomad_clients.count`?');
+    expect(c.stderr).toContain('hint: keys under topology.nomad_clients: topology.nomad_clients.count, ');
   });
 });
 
@@ -209,7 +210,7 @@ describe('a CLI people expect', () => {
       [['rnu'], 'twin: unknown command `rnu`; did you mean `run`?'],
       [['run'], 'twin run: `twin run` needs at least one scenario file'],
       [['run', join(dir, 'ok.yaml'), '--sede', '1'], 'twin run: unknown option `--sede`; did you mean `--seed`?'],
-      [['tune', 'x.yaml'], 'twin tune: not available yet'],
+      [['tune', 'x.yaml'], 'twin tune: nothing to sweep'],
       [['run', join(dir, 'ok.yaml'), '--out', join(dir, 'ok.yaml', 'out'), '-q'], `twin run: cannot mkdir ${join(dir, 'ok.yaml')}: EEXIST (file already exists)\n  hint: check the path`],
       [['validate', join(dir, 'missing.yaml')], ''],
     ];

@@ -11,10 +11,12 @@ import type {
   ScheduledAction,
   StepAdjustment,
 } from './autoscaling-model.ts';
+import { toAwsError } from './autoscaling-model.ts';
 import { validationError } from './errors.ts';
 import { paginate } from './paginate.ts';
 import type { QueryParams } from './query.ts';
 import { parseBlockDeviceMappings } from './block-devices.ts';
+import type { BlockDeviceMappingInput as Ec2BlockDeviceMapping } from './ec2-model.ts';
 import type { Ec2State } from './state.ts';
 import { memberList, type XmlNode } from './xml.ts';
 
@@ -201,7 +203,8 @@ function renderLaunchConfiguration(lc: LaunchConfiguration): XmlNode {
     KernelId: '',
     RamdiskId: '',
     BlockDeviceMappings: memberList(
-      lc.blockDeviceMappings.map((d) => ({
+      // The model keeps what parseBlockDeviceMappings gave it, unread: EC2's shape.
+      (lc.blockDeviceMappings as readonly Ec2BlockDeviceMapping[]).map((d) => ({
         DeviceName: d.deviceName,
         VirtualName: d.virtualName,
         NoDevice: d.noDevice,
@@ -220,7 +223,7 @@ function renderLaunchConfiguration(lc: LaunchConfiguration): XmlNode {
 // ---------------------------------------------------------------- actions
 
 /** The Auto Scaling actions the twin implements, by `Action` name. */
-export const AUTOSCALING_ACTIONS: Readonly<Record<string, AutoScalingAction>> = {
+const ACTIONS: Readonly<Record<string, AutoScalingAction>> = {
   CreateLaunchConfiguration(p, s) {
     s.autoscaling.createLaunchConfiguration({
       name: p.required('LaunchConfigurationName'),
@@ -453,3 +456,17 @@ export const AUTOSCALING_ACTIONS: Readonly<Record<string, AutoScalingAction>> = 
     return {};
   },
 };
+
+/** The action table, each action answering the model's refusals as Query API errors. */
+export const AUTOSCALING_ACTIONS: Readonly<Record<string, AutoScalingAction>> = Object.fromEntries(
+  Object.entries(ACTIONS).map(([name, action]) => [
+    name,
+    (p: QueryParams, s: Ec2State) => {
+      try {
+        return action(p, s);
+      } catch (e) {
+        throw toAwsError(e);
+      }
+    },
+  ]),
+);

@@ -62,6 +62,7 @@ export function buildReport(twin: Twin): Report {
       peak_pending_jobs: twin.peakPendingJobs,
       scheduler: s.topology.scheduler,
       fragmentation: round4(twin.fleet.fragmentation),
+      wait_ms: twin.fleet.capacityWaits.percentiles(),
     },
     ...(twin.asg === undefined
       ? {}
@@ -91,6 +92,10 @@ export function buildReport(twin: Twin): Report {
       mean_wait_ms: twin.vm.waits.percentiles().mean,
       stale_peak: twin.vm.peakStale,
       stale_instance_hours: round2(twin.vm.staleInstanceMs / 3_600_000),
+      instance_hours: round2(twin.vm.instanceMs.valueAt(twin.sim.nowMs) / 3_600_000),
+      dlc_jobs: twin.vm.dlcJobs,
+      dlc_without_cache: twin.vm.dlcWithoutCache,
+      preallocated_cycled: twin.vm.preallocatedCycled,
     },
     severity_because: [],
     startup: { system_started: twin.startup.systemStarted, failed: twin.startup.failed.map((f) => ({ ...f })) },

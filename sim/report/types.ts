@@ -122,6 +122,11 @@ export interface Report {
     scheduler?: 'binpack' | 'spread';
     /** Mean share (0–1, every 10 s) of the fleet's free usable CPU on partly used clients rather than empty ones (simulation only). */
     fragmentation?: number;
+    /**
+     * The wait for capacity (simulation only): from the build's registration with the Nomad server until its first
+     * task is placed, the part of queue time that fleet size and scaling control (the rest is the pipeline's own).
+     */
+    wait_ms?: Percentiles;
   };
   /**
    * USD per day (simulation only): Nomad clients' machine-hours following the fleet size, vm-service
@@ -139,6 +144,13 @@ export interface Report {
     stale_peak: number;
     /** Instance-hours spent on stale instances (cost). */
     stale_instance_hours: number;
+    /** Simulation only: all vm-service instance-hours (pooled, booting, assigned, stale): what `cost.vm_service_per_day` prices. */
+    instance_hours?: number;
+    /** Jobs using Docker Layer Caching, and those of them that got a preallocated instance and so ran without their cache. */
+    dlc_jobs?: number;
+    dlc_without_cache?: number;
+    /** Idle preallocated instances replaced by the daily cycle. */
+    preallocated_cycled?: number;
   };
   /** The observations behind `observed_severity` (empty without faults). */
   severity_because: string[];

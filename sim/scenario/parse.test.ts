@@ -170,6 +170,22 @@ describe('parseScenario', () => {
     }
   });
 
+  it('settles target-tracking policies with AWS defaults, and refuses a CPU target over 100 % where it is written', () => {
+    const tt = `${BASE}autoscaling:
+  min: 1
+  max: 9
+  policies:
+    - { kind: target_tracking, metric: cpu_utilisation, target: 70 }
+    - { kind: target_tracking, metric: backlog_per_client, target: 3, warmup: 2m, scale_in_cooldown: 10m, disable_scale_in: true }
+`;
+    expect(parseScenario(tt, 'x.yaml', ctx).autoscaling!.targetTracking).toEqual([
+      { metric: 'cpu_utilisation', target: 70, warmupMs: 300_000, scaleInCooldownMs: 300_000, disableScaleIn: false },
+      { metric: 'backlog_per_client', target: 3, warmupMs: 120_000, scaleInCooldownMs: 600_000, disableScaleIn: true },
+    ]);
+    const [issue] = issuesOf(tt.replace('target: 70', 'target: 170'));
+    expect(formatIssue(issue!)).toMatch(/^x\.yaml:11:\d+: autoscaling\.policies\[0\]\.target: `170` is not valid: expected a percent of at most 100 for cpu_utilisation/);
+  });
+
   it('never echoes a long value whole', () => {
     const [issue] = issuesOf(BASE.replace('poisson', 'p'.repeat(3_000)));
     expect(issue!.message.length).toBeLessThan(300);

@@ -207,7 +207,7 @@ function readTrace(traceFile: string, jobCount: number, ctx: ScenarioContext, at
   return text;
 }
 
-class Locator {
+export class Locator {
   constructor(
     private readonly doc: Document,
     private readonly lines: LineCounter,

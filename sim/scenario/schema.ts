@@ -74,6 +74,15 @@ export const FAULT_ACTIONS = [
 ] as const;
 export type FaultAction = (typeof FAULT_ACTIONS)[number];
 
+const JobDuration = z.union([
+  Duration,
+  z.strictObject({ median: Duration, p95: Duration }).describe('Lognormal with this median and 95th percentile.'),
+  z.strictObject({ dist: z.literal('exponential'), mean: Duration }),
+  z.strictObject({ dist: z.literal('uniform'), min: Duration, max: Duration }),
+  z.strictObject({ dist: z.literal('lognormal'), median: Duration, p95: Duration }),
+  z.strictObject({ dist: z.literal('fixed'), value: Duration }),
+]);
+
 const NomadClients = z
   .strictObject({
     count: z.number().int().min(0).max(LIMITS.nomadClients.value, limitTag('nomadClients')).describe('Nomad client machines in the Auto Scaling Group.'),
@@ -131,6 +140,8 @@ const Topology = z.strictObject({
       preallocated_machine: z.number().int().min(0).max(1000).optional(),
       preallocated_remote_docker: z.number().int().min(0).max(1000).optional(),
       max_instances: z.number().int().min(1).max(100_000).optional(),
+      boot_time: JobDuration.optional().describe('Launch to ready of an on-demand instance: a duration or a distribution (default: the version profile\'s uniform 1-3 minutes).'),
+      daily_cycle_at: TimeOfDay.optional().describe('When the daily cron cycles the preallocated instances (UTC; default 00:00): idle ones are replaced.'),
     })
     .optional()
     .describe('VM service on EC2 for machine and remote Docker jobs.'),
@@ -162,14 +173,6 @@ const TraceArrivals = z.strictObject({
 });
 const Arrivals = z.discriminatedUnion('kind', [PoissonArrivals, DiurnalArrivals, BurstArrivals, TraceArrivals]);
 
-const JobDuration = z.union([
-  Duration,
-  z.strictObject({ median: Duration, p95: Duration }).describe('Lognormal with this median and 95th percentile.'),
-  z.strictObject({ dist: z.literal('exponential'), mean: Duration }),
-  z.strictObject({ dist: z.literal('uniform'), min: Duration, max: Duration }),
-  z.strictObject({ dist: z.literal('lognormal'), median: Duration, p95: Duration }),
-  z.strictObject({ dist: z.literal('fixed'), value: Duration }),
-]);
 
 const Job = z.strictObject({
   name: z.string().optional(),
@@ -183,6 +186,13 @@ const Job = z.strictObject({
   failure_rate: z.number().min(0).max(1).optional().describe('Share of builds that fail on their own (red tests).'),
   artifacts: z.number().int().min(0).max(1000).optional(),
   test_results: z.boolean().optional(),
+  docker_layer_caching: z
+    .boolean()
+    .optional()
+    .describe('machine or remote_docker jobs only: the job uses Docker Layer Caching, which works only on an on-demand vm-service instance.'),
+}).refine((j) => j.docker_layer_caching !== true || j.executor === 'machine' || j.executor === 'remote_docker', {
+  message: 'docker_layer_caching needs a vm-service instance: set executor to machine or remote_docker',
+  path: ['docker_layer_caching'],
 });
 
 const Scheduled = z
@@ -242,7 +252,7 @@ const Cost = z
 const ScheduledAction = z
   .strictObject({
     kind: z.literal('scheduled'),
-    cron: z.string().refine(isCron, 'a cron "minute hour * * day-of-week", e.g. "0 8 * * 1-5" (UTC; virtual time 0 is Monday 00:00)'),
+    cron: z.string().refine(isCron, 'a cron "minute hour day-of-month month day-of-week", e.g. "0 8 * * MON-FRI" (UTC; virtual time 0 is Monday 2024-01-01 00:00)'),
     desired: z.number().int().min(0).max(10_000).optional(),
     min: z.number().int().min(0).max(10_000).optional(),
     max: z.number().int().min(0).max(10_000).optional(),
@@ -268,13 +278,26 @@ const StepPolicy = z
     path: ['period'],
   })
   .describe('A step scaling policy on a CloudWatch-style alarm.');
+const TargetTrackingPolicy = z
+  .strictObject({
+    kind: z.literal('target_tracking'),
+    metric: z
+      .enum(['cpu_utilisation', 'backlog_per_client'])
+      .describe('cpu_utilisation: percent of the in-service clients\' usable CPU reserved by tasks; backlog_per_client: (pending jobs + running tasks) per in-service client.'),
+    target: z.number().positive().max(1_000_000).describe('The value to hold the metric at (cpu_utilisation: a percent, at most 100).'),
+    warmup: Duration.optional().describe('Estimated instance warm-up after boot: no scale-in while an instance warms up (default 5m).'),
+    scale_in_cooldown: Duration.optional().describe('Time after a scale-in by this policy before the next (default 5m).'),
+    disable_scale_in: z.boolean().optional().describe('Only scale out (default false).'),
+  })
+  .refine((p) => p.metric !== 'cpu_utilisation' || p.target <= 100, { message: 'a percent of at most 100 for cpu_utilisation', path: ['target'] })
+  .describe('A target-tracking policy: scale out quickly (3 one-minute datapoints above target), in conservatively (15 below), proportionally to the metric.');
 const Autoscaling = z
   .strictObject({
     min: z.number().int().min(0).max(10_000),
     max: z.number().int().min(0).max(10_000),
     desired: z.number().int().min(0).max(10_000).optional().describe('Desired capacity at the start (default nomad_clients.count).'),
     boot_time: JobDuration.optional().describe('Launch to ready: a duration or a distribution, e.g. { median: 3m, p95: 5m } (default nomad_clients.boot_time).'),
-    policies: z.array(z.union([ScheduledAction, StepPolicy])).max(100).optional(),
+    policies: z.array(z.union([ScheduledAction, StepPolicy, TargetTrackingPolicy])).max(100).optional(),
   })
   .describe('An Auto Scaling Group of Nomad clients; scale-in drains a client and terminates it once its allocations are done.');
 

@@ -17,7 +17,7 @@ export const DEFAULTS = {
   scheduler: 'binpack',
   nomadClients: { count: 10, cpus: 8, memoryGb: 32, bootTimeMs: 180_000 },
   diurnal: { nightShareOfPeak: 0.05, peakAt: '14:00', widthMs: 9_000_000, weekends: true },
-  vmService: { preallocatedMachine: 0, preallocatedRemoteDocker: 0, maxInstances: 1000 },
+  vmService: { preallocatedMachine: 0, preallocatedRemoteDocker: 0, maxInstances: 1000, dailyCycleAt: '00:00' },
   /** The seeds give no disk sizes: a normal load (300 builds/h) fills the free space in ~8 h of logrotate downtime. */
   disk: { diskGb: 100, freeGb: 12, logMbPerHour: 20, logMbPerBuild: 3, rabbitmqLimitGb: 5 },
   /** CloudWatch's standard one-minute period; AWS's default cooldown of 300 s. */
@@ -119,6 +119,7 @@ export function settle(raw: RawScenario, opts: { file: string; ctx: ScenarioCont
     failureRate: j.failure_rate ?? 0,
     artifacts: j.artifacts ?? 0,
     testResults: j.test_results ?? false,
+    dockerLayerCaching: j.docker_layer_caching ?? false,
   }));
   const nc = raw.topology?.nomad_clients;
   const traceFile = raw.workload.arrivals.kind === 'trace' ? raw.workload.arrivals.file : '';
@@ -143,6 +144,9 @@ export function settle(raw: RawScenario, opts: { file: string; ctx: ScenarioCont
         preallocatedMachine: raw.topology?.vm_service?.preallocated_machine ?? DEFAULTS.vmService.preallocatedMachine,
         preallocatedRemoteDocker: raw.topology?.vm_service?.preallocated_remote_docker ?? DEFAULTS.vmService.preallocatedRemoteDocker,
         maxInstances: raw.topology?.vm_service?.max_instances ?? DEFAULTS.vmService.maxInstances,
+        ...(raw.topology?.vm_service?.boot_time === undefined ? {} : { bootTime: settleDuration(raw.topology.vm_service.boot_time) }),
+        dailyCycleAtMs: timeOfDayMs(raw.topology?.vm_service?.daily_cycle_at ?? DEFAULTS.vmService.dailyCycleAt),
+        dailyCycleWritten: raw.topology?.vm_service?.daily_cycle_at !== undefined,
       },
       disk: {
         capacityMb: (raw.topology?.services_machine?.disk_gb ?? DEFAULTS.disk.diskGb) * 1000,
@@ -213,6 +217,19 @@ export function settle(raw: RawScenario, opts: { file: string; ctx: ScenarioCont
                 periodMs: p.period === undefined ? DEFAULTS.autoscaling.periodMs : ms(p.period),
                 evaluationPeriods: p.evaluation_periods ?? 1,
                 cooldownMs: p.cooldown === undefined ? DEFAULTS.autoscaling.cooldownMs : ms(p.cooldown),
+              },
+            ]
+          : [],
+      ),
+      targetTracking: policies.flatMap((p) =>
+        p.kind === 'target_tracking'
+          ? [
+              {
+                metric: p.metric,
+                target: p.target,
+                warmupMs: p.warmup === undefined ? DEFAULTS.autoscaling.cooldownMs : ms(p.warmup),
+                scaleInCooldownMs: p.scale_in_cooldown === undefined ? DEFAULTS.autoscaling.cooldownMs : ms(p.scale_in_cooldown),
+                disableScaleIn: p.disable_scale_in ?? false,
               },
             ]
           : [],

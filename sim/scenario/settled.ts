@@ -54,7 +54,16 @@ export interface SettledScenario {
     };
     resourceClasses: Record<string, SettledResourceClass>;
     defaultResourceClass: string;
-    vmService: { preallocatedMachine: number; preallocatedRemoteDocker: number; maxInstances: number };
+    vmService: {
+      preallocatedMachine: number;
+      preallocatedRemoteDocker: number;
+      maxInstances: number;
+      /** On-demand boot time; undefined: the version profile's uniform range. */
+      bootTime?: DurationSpec;
+      /** Time of day the preallocated instances are cycled, and whether the scenario wrote it. */
+      dailyCycleAtMs: number;
+      dailyCycleWritten: boolean;
+    };
     disk: { capacityMb: number; freeMb: number; logMbPerHour: number; logMbPerBuild: number; rabbitmqLimitMb: number };
   };
   workload: { arrivals: ArrivalSpec; jobs: JobTemplate[]; jobNames: string[]; scheduled: ScheduledWorkflow[] };
@@ -79,6 +88,14 @@ export interface SettledStepPolicy {
   cooldownMs: number;
 }
 
+export interface SettledTargetTrackingPolicy {
+  metric: 'cpu_utilisation' | 'backlog_per_client';
+  target: number;
+  warmupMs: number;
+  scaleInCooldownMs: number;
+  disableScaleIn: boolean;
+}
+
 export interface SettledAutoscaling {
   min: number;
   max: number;
@@ -86,4 +103,5 @@ export interface SettledAutoscaling {
   bootTime: DurationSpec;
   scheduled: { cron: string; desired?: number; min?: number; max?: number }[];
   steps: SettledStepPolicy[];
+  targetTracking: SettledTargetTrackingPolicy[];
 }

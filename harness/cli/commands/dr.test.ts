@@ -52,10 +52,15 @@ describe('twin dr', () => {
     const f = capture();
     expect(await main(['dr', faults, '--out', join(dir, 'faults')], f.io)).toBe(2);
     expect(f.stderr).toContain('faults: a DR rehearsal does not apply `faults`');
+    const vm = join(dir, 'vm.yaml');
+    writeFileSync(vm, readFileSync(SCENARIO, 'utf8').replace('topology:\n', 'topology:\n  vm_service: { boot_time: 2m }\n'));
+    const v = capture();
+    expect(await main(['dr', vm, '--out', join(dir, 'vm')], v.io)).toBe(2);
+    expect(v.stderr).toContain('topology.vm_service.boot_time: a DR rehearsal does not model vm-service capacity');
     const plain = capture();
     expect(await main(['dr', 'scenarios/quiet-night.yaml', '--out', join(dir, 'plain')], plain.io)).toBe(2);
     expect(plain.stderr).toContain('a DR rehearsal needs `backups`');
-    for (const d of ['live', 'skip', 'faults', 'plain']) expect(existsSync(join(dir, d))).toBe(false);
+    for (const d of ['live', 'skip', 'faults', 'vm', 'plain']) expect(existsSync(join(dir, d))).toBe(false);
   });
 
   it('a DR scenario validates with its DR paths; a scenario without DR sections may not name them', async () => {

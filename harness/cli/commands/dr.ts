@@ -88,6 +88,9 @@ export function checkDrSections(s: SettledScenario, load: (name: string) => Runb
   if (tuning.has('cost')) issues.push(issue('cost', 'a DR rehearsal reports no cost yet', 'remove `cost`; run the workload with `twin run` for its cost'));
   if (tuning.has('topology.scheduler')) issues.push(issue('topology.scheduler', 'a DR rehearsal models the fleet as one pool of CPU: the scheduler algorithm does not apply there', 'remove `topology.scheduler`'));
   if (tuning.has('topology.nomad_clients.instance_type') || tuning.has('topology.nomad_clients.hour_usd')) issues.push(issue('topology.nomad_clients', 'a DR rehearsal reports no cost: instance types and prices do not apply there yet', 'give cpus and memory_gb instead'));
+  for (const key of ['topology.vm_service.boot_time', 'topology.vm_service.daily_cycle_at', 'workload.jobs[].docker_layer_caching'] as const) {
+    if (tuning.has(key)) issues.push(issue(key, `a DR rehearsal does not model vm-service capacity: \`${key}\` acts in \`twin run\` only`, `remove it, or run the workload with \`twin run\``));
+  }
   if (disaster.atMs >= s.durationMs) issues.push(issue('disaster.at', `the disaster at ${formatDurationMs(disaster.atMs)} is not before the end of the workload (${formatDurationMs(s.durationMs)})`, 'move it earlier or lengthen duration'));
   if (issues.length > 0) throw new ScenarioError(issues);
   let runbook: Runbook;

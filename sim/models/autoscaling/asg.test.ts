@@ -34,10 +34,16 @@ describe('cron', () => {
     expect(cronMatches(weekdays8, 8 * HOUR + MIN)).toBe(false);
     expect(cronMatches(parseCron('*/15 * * * 0,6'), 6 * DAY + 45 * MIN)).toBe(true);
   });
-  it('refuses what it cannot honour, naming the field', () => {
-    expect(() => parseCron('0 8 * *')).toThrow(/4 fields; expected 5/);
-    expect(() => parseCron('0 25 * * *')).toThrow(/hour 25 is outside 0-23/);
-    expect(() => parseCron('0 8 1 * *')).toThrow(/day-of-month and month must be \*/);
+  it('refuses malformed expressions, naming the field', () => {
+    expect(() => parseCron('0 8 * *')).toThrow(/want 5 fields .* got 4/);
+    expect(() => parseCron('0 25 * * *')).toThrow(/hour '25' is not in 0-23/);
+    expect(() => parseCron('0 8 1 13 *')).toThrow(/month '13' is not in 1-12/);
+  });
+  it('honours day of month and month on the virtual calendar (time 0 is Monday 2024-01-01)', () => {
+    expect(cronMatches(parseCron('0 8 1 * *'), 8 * HOUR)).toBe(true); // 1 January
+    expect(cronMatches(parseCron('0 8 1 * *'), DAY + 8 * HOUR)).toBe(false);
+    expect(cronMatches(parseCron('0 0 1 FEB *'), 31 * DAY)).toBe(true); // 1 February 2024
+    expect(cronMatches(parseCron('0 0 29 2 *'), (31 + 28) * DAY)).toBe(true); // 2024 is a leap year
   });
 });
 
@@ -61,7 +67,7 @@ function fakeGroup(spec: Partial<SettledAutoscaling>, pending: number[]) {
     setDrain: () => {},
     terminate: () => nodes--,
   } as unknown as NomadFleet;
-  const asg = new AutoScalingGroup(world, fleet, { min: 0, max: 40, desired: 2, bootTime: { kind: 'fixed', ms: 0 }, scheduled: [], steps: [], ...spec });
+  const asg = new AutoScalingGroup(world, fleet, { min: 0, max: 40, desired: 2, bootTime: { kind: 'fixed', ms: 0 }, scheduled: [], steps: [], targetTracking: [], ...spec });
   for (let t = 1; t <= pending.length; t++) {
     sim.nowMs = t * MIN;
     // Queue times: one build a minute, waiting pending[t] seconds (none started where it is -1).
@@ -161,5 +167,51 @@ autoscaling:
     expect(report.builds.lost).toBe(0);
     expect(report.builds.retried).toBe(0);
     expect(report.builds.failed).toBe(0);
+  });
+});
+
+describe('target tracking in a run', () => {
+  const yaml = `name: tt
+seed: 3
+duration: 6h
+topology: { nomad_clients: { count: 2 } }
+workload:
+  arrivals: { kind: burst, base_per_hour: 2, burst_per_hour: 150, first_at: 1h, every: 6h, length: 2h }
+  jobs: [{ duration: 10m }]
+autoscaling:
+  min: 2
+  max: 30
+  boot_time: 3m
+  policies:
+    - { kind: target_tracking, metric: cpu_utilisation, target: 60 }
+`;
+
+  it('scales out within minutes of the burst, then back in after it, conservatively and without killing builds', () => {
+    const { report, lines } = run(yaml);
+    const outs = lines.filter((l) => l.includes('target tracking scale-out')).map((l) => Number(l.split(' ')[0]));
+    const ins = lines.filter((l) => l.includes('target tracking scale-in')).map((l) => Number(l.split(' ')[0]));
+    expect(outs.length).toBeGreaterThan(0);
+    // The first scale-out comes within 10 minutes of the burst's start (3 datapoints above target, after the fleet fills).
+    expect(outs[0]!).toBeGreaterThan(1 * HOUR);
+    expect(outs[0]!).toBeLessThan(1 * HOUR + 10 * MIN);
+    // In conservatively: a scale-in needs 15 datapoints below target, so it comes at least 15 minutes after any
+    // scale-out (which needed a datapoint above), and scale-ins are at least the 5-minute cooldown apart.
+    expect(ins.length).toBeGreaterThan(1);
+    for (const t of ins) {
+      const lastOut = Math.max(...outs.filter((o) => o < t));
+      expect(t - lastOut).toBeGreaterThanOrEqual(15 * MIN);
+    }
+    for (let i = 1; i < ins.length; i++) expect(ins[i]! - ins[i - 1]!).toBeGreaterThanOrEqual(5 * MIN);
+    // Out proportionally: from 2 clients the first steps are ceil(2 x 100 / 60) = 4, then ceil(4 x 100 / 60) = 7.
+    expect(lines.find((l) => l.includes('scale-out'))).toContain('desired 2 -> 4');
+    expect(ins.at(-1)!).toBeGreaterThan(3 * HOUR);
+    expect(report.autoscaling!.peak_instances).toBeGreaterThan(6);
+    expect(report.autoscaling!.final_desired).toBe(2);
+    expect(report.builds.lost + report.builds.retried + report.builds.failed).toBe(0);
+  });
+
+  it('holds the fleet when scale-in is disabled', () => {
+    const { report } = run(yaml.replace('target: 60 }', 'target: 60, disable_scale_in: true }'));
+    expect(report.autoscaling!.final_desired).toBe(report.autoscaling!.peak_instances);
   });
 });

@@ -1,21 +1,29 @@
 /**
- * The Auto Scaling Group of Nomad clients (AWS Auto Scaling, as CircleCI Server 2.x's Terraform sets it up):
- * min/max/desired capacity; scheduled actions (cron on minute, hour, day of week; virtual time 0 is Monday
- * 00:00); step policies on CloudWatch-style alarms; launches that boot for a drawn time; and scale-in through
- * a termination lifecycle hook that drains the client, waits until its allocations are done, then terminates it
- * (the seeds' "drain the node before terminating it"), so scale-in never kills a running build.
+ * The Auto Scaling Group of Nomad clients (AWS Auto Scaling, as CircleCI Server 2.x's Terraform sets it up), run on
+ * the same model as the twin's Auto Scaling endpoint (`group-model.ts`) through a port onto the Nomad fleet
+ * (`fleet-port.ts`): the fleet's clients are attached to one group; scheduled actions are the model's (cron, UTC;
+ * virtual time 0 is `SIM_EPOCH_MS`, a Monday); this file adds what AWS does outside the group, the CloudWatch
+ * alarms of step and target-tracking policies, which set the desired capacity; launches boot for a drawn time;
+ * scale-in (termination policy NewestInstance) goes through a termination lifecycle hook that drains the client and
+ * completes once its allocations are done (the seeds' "drain the node before terminating it"), so scale-in never
+ * kills a running build.
  *
  * Evaluated once a virtual minute (CloudWatch's finest standard resolution). Alarm metrics:
  * - `pending_jobs`: Nomad jobs pending (`circle.nomad.server_agent.jobs.pending`), not sampled while the server is down;
  * - `available_clients`: clients (ready, eligible, not draining) with room for one more task of the default resource class;
  * - `queue_time_ms`: the mean queue time of the builds whose first task started in the period (no data without any).
+ * Target-tracking policies (`target-tracking.ts`) sample, once a minute:
+ * - `cpu_utilisation`: percent of the usable CPU of in-service clients (ready, eligible, not draining) reserved by tasks;
+ * - `backlog_per_client`: (pending jobs + running tasks) per in-service client.
+ * Both are undefined (no data) with no client in service.
  */
 import type { World } from '../world.ts';
 import type { NomadFleet } from '../fleet/nomad-fleet.ts';
 import type { Rng } from '../../engine/rng.ts';
-import type { SettledAutoscaling, SettledStepPolicy } from '../../scenario/settled.ts';
-import { sampleDurationMs } from '../workload/durations.ts';
-import { cronMatches, parseCron, type Cron } from './cron.ts';
+import type { SettledAutoscaling, SettledStepPolicy, SettledTargetTrackingPolicy } from '../../scenario/settled.ts';
+import { AutoScalingModel, DEFAULT_AUTOSCALING_TIMINGS, TERMINATING } from './group-model.ts';
+import { FleetPort, SIM_ZONE, simContext } from './fleet-port.ts';
+import { combineProposals, evaluateTargetTracking, newAlarms, type TargetTrackingAlarms } from './target-tracking.ts';
 
 export const ASG_TICK_MS = 60_000;
 
@@ -29,56 +37,102 @@ interface StepState {
   started: number;
 }
 
+const GROUP = 'nomad-clients';
+const DRAIN_HOOK = 'nomad-drain';
+
 export class AutoScalingGroup {
-  min: number;
-  max: number;
-  desired: number;
-  launched = 0;
-  terminated = 0;
-  /** Scheduled actions and step policies that changed the desired capacity. */
+  /** Step and target-tracking policies that changed the desired capacity, and scheduled actions run. */
   actions = 0;
   peakInstances = 0;
-  private readonly rng: Rng;
-  private readonly crons: { cron: Cron; desired?: number; min?: number; max?: number }[];
+  private readonly model: AutoScalingModel;
+  private readonly port: FleetPort;
   private readonly steps: StepState[];
-  /** Clients in the termination lifecycle hook: draining until their allocations are done. */
-  private readonly terminating = new Set<string>();
+  /** Instances in the termination lifecycle hook: their clients drain until their allocations are done. */
+  private readonly draining = new Set<string>();
+  private readonly tracking: { policy: SettledTargetTrackingPolicy; alarms: TargetTrackingAlarms }[];
+  private readonly warmupMs: number;
 
   constructor(
     private readonly world: World,
     private readonly fleet: NomadFleet,
-    private readonly spec: SettledAutoscaling,
+    spec: SettledAutoscaling,
   ) {
-    this.rng = world.rng.fork('autoscaling');
-    this.min = spec.min;
-    this.max = spec.max;
-    this.desired = clamp(spec.desired, spec.min, spec.max);
-    this.crons = spec.scheduled.map((s) => ({ cron: parseCron(s.cron), ...(s.desired === undefined ? {} : { desired: s.desired }), ...(s.min === undefined ? {} : { min: s.min }), ...(s.max === undefined ? {} : { max: s.max }) }));
+    const rng: Rng = world.rng.fork('autoscaling');
+    this.port = new FleetPort(world, fleet, spec.bootTime, rng);
+    this.model = new AutoScalingModel(simContext(world, this.onEvent), this.port, DEFAULT_AUTOSCALING_TIMINGS);
+    const initial = this.port.adoptRunning(fleet.instanceIds());
+    this.model.createLaunchConfiguration({ name: 'nomad-client', imageId: 'ami-nomad-client', instanceType: 'nomad-client' });
+    this.model.createAutoScalingGroup({
+      name: GROUP,
+      minSize: 0,
+      maxSize: Math.max(spec.max, initial.length),
+      desiredCapacity: 0,
+      availabilityZones: [SIM_ZONE],
+      launchConfigurationName: 'nomad-client',
+      terminationPolicies: ['NewestInstance'],
+      // The longest heartbeat AWS allows; the group records a heartbeat every minute while a client drains.
+      lifecycleHooks: [{ hookName: DRAIN_HOOK, transition: TERMINATING, heartbeatTimeoutS: 7200, defaultResult: 'CONTINUE' }],
+    });
+    this.model.attachInstances(GROUP, initial);
+    this.model.updateAutoScalingGroup({ name: GROUP, minSize: spec.min, maxSize: spec.max, desiredCapacity: clamp(spec.desired, spec.min, spec.max) });
+    spec.scheduled.forEach((a, i) =>
+      this.model.putScheduledUpdateGroupAction({
+        groupName: GROUP,
+        name: `scheduled-${i + 1}`,
+        recurrence: a.cron,
+        ...(a.desired === undefined ? {} : { desiredCapacity: a.desired }),
+        ...(a.min === undefined ? {} : { minSize: a.min }),
+        ...(a.max === undefined ? {} : { maxSize: a.max }),
+      }),
+    );
     this.steps = spec.steps.map((policy) => ({ policy, breached: 0, cooldownUntilMs: 0, queueSumMs: 0, started: 0 }));
+    this.tracking = spec.targetTracking.map((policy) => ({ policy, alarms: newAlarms() }));
+    this.warmupMs = Math.max(0, ...spec.targetTracking.map((p) => p.warmupMs));
   }
 
-  /** Instances counted against the desired capacity: launched, not terminated, not being scaled in. */
-  get capacity(): number {
-    return this.fleet.instanceIds().length - this.terminating.size + this.fleet.booting;
+  private get group() {
+    return this.model.requireGroup(GROUP);
+  }
+  get min(): number {
+    return this.group.minSize;
+  }
+  get max(): number {
+    return this.group.maxSize;
+  }
+  get desired(): number {
+    return this.group.desiredCapacity;
+  }
+  get launched(): number {
+    return this.port.launched;
+  }
+  get terminated(): number {
+    return this.port.terminated;
   }
 
-  /** One evaluation: scheduled actions, alarms, then launches or scale-ins towards the desired capacity. */
+  /** The model's events: a scheduled action ran; an instance waits on the drain hook (its client starts draining). */
+  private readonly onEvent = (kind: string, resourceId: string, detail: string): void => {
+    if (kind === 'asg-capacity' && detail.startsWith('scheduled action')) this.actions++;
+    if (kind !== 'asg-lifecycle' || !detail.startsWith('Terminating:Wait')) return;
+    this.draining.add(resourceId);
+    const node = this.port.nodeIdOf(resourceId);
+    if (node !== undefined) this.fleet.setDrain(node, true);
+    this.world.trace?.(`${this.world.sim.nowMs} autoscaling scale-in: draining ${node ?? resourceId} (${node === undefined ? 0 : this.fleet.allocsOn(node)} allocations)`);
+  };
+
+  /** One evaluation: the alarms of step and target-tracking policies, then the drain hooks. */
   readonly tick = (): void => {
     const now = this.world.sim.nowMs;
-    for (const c of this.crons) {
-      if (!cronMatches(c.cron, now)) continue;
-      if (c.min !== undefined) this.min = c.min;
-      if (c.max !== undefined) this.max = c.max;
-      if (c.desired !== undefined) this.desired = c.desired;
-      this.actions++;
-    }
     for (const s of this.steps) this.evaluate(s, now);
-    this.desired = clamp(this.desired, this.min, this.max);
-    this.reconcile();
-    this.finishTerminations();
+    if (this.tracking.length > 0) this.track(now);
+    this.finishDrains();
     const up = this.fleet.instanceIds().length + this.fleet.booting;
     if (up > this.peakInstances) this.peakInstances = up;
   };
+
+  private setDesired(desired: number): void {
+    const g = this.group;
+    this.model.setDesiredCapacity(GROUP, clamp(desired, g.minSize, g.maxSize), false);
+  }
 
   private evaluate(s: StepState, now: number): void {
     const p = s.policy;
@@ -88,10 +142,52 @@ export class AutoScalingGroup {
     const breached = p.op === 'below' ? value < p.threshold : value > p.threshold;
     s.breached = breached ? s.breached + 1 : 0;
     if (s.breached < p.evaluationPeriods || now < s.cooldownUntilMs) return;
-    this.desired = clamp(this.desired + p.add, this.min, this.max);
+    this.setDesired(this.desired + p.add);
     s.cooldownUntilMs = now + p.cooldownMs;
     this.actions++;
     this.world.trace?.(`${now} autoscaling ${p.metric} ${p.op} ${p.threshold} for ${s.breached} periods: desired ${this.desired}`);
+  }
+
+  /** Target-tracking policies: each updates its alarms; the group follows their combined proposal. */
+  private track(now: number): void {
+    const inService = this.inServiceClients();
+    const proposals = this.tracking.map((t) =>
+      evaluateTargetTracking({ target: t.policy.target, warmupMs: t.policy.warmupMs, scaleInCooldownMs: t.policy.scaleInCooldownMs, disableScaleIn: t.policy.disableScaleIn }, t.alarms, {
+        nowMs: now,
+        value: this.trackedMetric(t.policy.metric, inService),
+        inService: inService.length,
+        desired: this.desired,
+        warming: now < this.port.lastReadyAtMs + this.warmupMs, // boot plus the longest warm-up of the policies
+      }),
+    );
+    const next = combineProposals(this.desired, proposals);
+    if (next.kind === 'hold') return;
+    const before = this.desired;
+    this.setDesired(next.desired);
+    if (this.desired === before) return;
+    if (next.kind === 'in') for (const t of this.tracking) t.alarms.lastScaleInMs = now;
+    this.actions++;
+    this.world.trace?.(`${now} autoscaling target tracking scale-${next.kind}: desired ${before} -> ${this.desired} (${inService.length} in service)`);
+  }
+
+  /** Clients that report metrics: ready, eligible, not draining, not terminated. */
+  private inServiceClients() {
+    return this.fleet.scheduler.nodes().filter((v) => v.status === 'ready' && !v.drain && v.eligibility === 'eligible');
+  }
+
+  private trackedMetric(name: SettledTargetTrackingPolicy['metric'], inService: ReturnType<AutoScalingGroup['inServiceClients']>): number | undefined {
+    if (inService.length === 0) return undefined;
+    if (name === 'backlog_per_client') {
+      if (!this.world.services.isUp('nomad_server')) return undefined;
+      return (this.fleet.scheduler.counts().pending + this.fleet.runningTasks) / inService.length;
+    }
+    let used = 0;
+    let usable = 0;
+    for (const v of inService) {
+      used += v.usedCpuMilli;
+      usable += v.totalCpuMilli - Math.min(v.reservedCpuMilli, v.totalCpuMilli);
+    }
+    return usable === 0 ? undefined : (100 * used) / usable;
   }
 
   private metric(name: SettledStepPolicy['metric'], s: StepState): number | undefined {
@@ -107,37 +203,18 @@ export class AutoScalingGroup {
     return this.fleet.clientsWithRoomFor(rc?.cpuMilli ?? 0, rc?.memoryMb ?? 0);
   }
 
-  private reconcile(): void {
-    const gap = this.desired - this.capacity;
-    for (let i = 0; i < gap; i++) {
-      const bootMs = Math.max(0, Math.round(sampleDurationMs(this.spec.bootTime, this.rng)));
-      this.fleet.launch(bootMs);
-      this.world.trace?.(`${this.world.sim.nowMs} autoscaling launch: desired ${this.desired}, boots in ${bootMs} ms`);
-      this.launched++;
-    }
-    if (gap >= 0) return;
-    // Scale in the clients with the fewest allocations, newest first (they run the least).
-    const candidates = this.fleet
-      .instanceIds()
-      .filter((id) => !this.terminating.has(id))
-      .map((id, order) => ({ id, order, allocs: this.fleet.allocsOn(id) }))
-      .sort((a, b) => a.allocs - b.allocs || b.order - a.order)
-      .slice(0, -gap);
-    for (const c of candidates) {
-      this.terminating.add(c.id);
-      this.fleet.setDrain(c.id, true);
-      this.world.trace?.(`${this.world.sim.nowMs} autoscaling scale-in: draining ${c.id} (${c.allocs} allocations)`);
-    }
-  }
-
-  /** The lifecycle hook completes for drained clients with no allocations left: they are terminated. */
-  private finishTerminations(): void {
-    for (const id of [...this.terminating]) {
-      if (this.fleet.allocsOn(id) > 0) continue;
-      this.terminating.delete(id);
-      this.fleet.terminate(id);
-      this.terminated++;
-      this.world.trace?.(`${this.world.sim.nowMs} autoscaling terminated ${id}`);
+  /** The drain hook completes for clients with no allocations left; the others record a heartbeat. */
+  private finishDrains(): void {
+    for (const id of [...this.draining]) {
+      const node = this.port.nodeIdOf(id);
+      const busy = node === undefined ? 0 : this.fleet.allocsOn(node);
+      const lifecycle = { groupName: GROUP, hookName: DRAIN_HOOK, instanceId: id };
+      if (busy > 0) {
+        this.model.recordLifecycleActionHeartbeat(lifecycle);
+        continue;
+      }
+      this.draining.delete(id);
+      this.model.completeLifecycleAction({ ...lifecycle, result: 'CONTINUE' });
     }
   }
 }

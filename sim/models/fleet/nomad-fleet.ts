@@ -185,17 +185,19 @@ export class NomadFleet implements NomadSubmitter {
   /** Instances launched and still booting: billed from launch, in the fleet once booted. */
   booting = 0;
 
-  /** Launches one client instance that registers after `bootMs`. */
-  launch(bootMs: number): void {
+  /** Launches one client instance that registers after `bootMs`; `onBooted` learns its node id. */
+  launch(bootMs: number, onBooted?: (nodeId: string) => void): void {
     this.booting++;
     this.countInstances();
-    this.world.sim.schedule(bootMs, this.booted);
+    this.world.sim.schedule(bootMs, this.booted, onBooted);
   }
 
-  private readonly booted = (): void => {
+  private readonly booted = (onBooted: ((nodeId: string) => void) | undefined): void => {
     this.booting--;
     this.addClients(1);
-    this.world.trace?.(`${this.world.sim.nowMs} client ${this.nodeIds[this.nodeIds.length - 1]} booted and registered`);
+    const id = this.nodeIds[this.nodeIds.length - 1]!;
+    this.world.trace?.(`${this.world.sim.nowMs} client ${id} booted and registered`);
+    onBooted?.(id);
   };
 
   /** Client instances not terminated (in service, draining or with a stopped agent), in launch order. */
@@ -408,7 +410,7 @@ export class NomadFleet implements NomadSubmitter {
     const executor = build.template.executor;
     if (executor === 'machine' || executor === 'remote_docker') {
       run.hasVm = true;
-      this.vm.acquire(executor, run, this.runSteps, this.vmFailed);
+      this.vm.acquire(executor, run, this.runSteps, this.vmFailed, build.template.dockerLayerCaching === true);
     } else this.runSteps(run);
   };
 

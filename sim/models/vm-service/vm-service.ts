@@ -6,6 +6,9 @@ import { TIMINGS } from '../timings.ts';
 import { METRICS } from '../../metrics/metric-names.ts';
 import { REASONS } from '../../domain/fates.ts';
 import { TimeIntegral } from '../autoscaling/cost.ts';
+import { sampleDurationMs } from '../workload/durations.ts';
+
+const DAY_MS = 24 * 3_600_000;
 
 /** Share of instance terminations that fail and leave a stale instance behind for vm-gc to reap. */
 export const STALE_INSTANCE_SHARE = 0.02;
@@ -18,6 +21,13 @@ export type VmKind = 'machine' | 'remote_docker';
  * Instances are never reused ("Machine executor VMs never get reused"); vm-scaler tops the pool back up.
  * Some terminations fail and leave stale instances running; vm-gc reaps them periodically. While vm-gc is
  * down they pile up: "Old vm-service instances might not be destroyed until this service is restarted" (cost).
+ *
+ * Docker Layer Caching works only on an on-demand instance (its layer volume is attached at launch): a DLC job
+ * that gets a preallocated instance runs without its cache (the seeds: "For docker layer caching to work, you
+ * cannot use preallocated instances"; "either ensure any preallocated instances are in use, or set both ... to
+ * 0"). Once a day, at `daily_cycle_at`, a cron job cycles the preallocated instances (the seeds: "a cron job is
+ * scheduled to cycle through these instances once per day"): the idle ones are terminated and vm-scaler boots
+ * replacements, so for a few minutes jobs get on-demand instances.
  */
 export class VmService {
   private readonly rng: Rng;
@@ -34,6 +44,12 @@ export class VmService {
   /** Instance-hours spent on stale instances (integrated every vm-gc interval). */
   staleInstanceMs = 0;
   private lastStaleAtMs = 0;
+  /** Jobs using Docker Layer Caching, and those that got a preallocated instance (no layer cache). */
+  dlcJobs = 0;
+  dlcWithoutCache = 0;
+  /** Idle preallocated instances replaced by the daily cycle. */
+  preallocatedCycled = 0;
+  private nextCycleMs: number;
   readonly waits = new SampleSet();
   /** Instances up (pooled, booting, assigned, stale) over time: instance-milliseconds, for the cost. */
   readonly instanceMs = new TimeIntegral();
@@ -44,6 +60,8 @@ export class VmService {
     this.target = { machine: v.preallocatedMachine, remote_docker: v.preallocatedRemoteDocker };
     // The run starts in steady state: the preallocated instances are already up.
     this.pool = { ...this.target };
+    // The run starts with a fresh pool: the first cycle is the first `daily_cycle_at` after time 0.
+    this.nextCycleMs = v.dailyCycleAtMs > 0 ? v.dailyCycleAtMs : DAY_MS;
     this.countInstances();
   }
 
@@ -54,7 +72,7 @@ export class VmService {
   }
 
   /** Asks for an instance; `ready` is called once it can run the job, `failed` if vm-service cannot serve. */
-  acquire<A>(kind: VmKind, arg: A, ready: (arg: A) => void, failed: (arg: A, reason: string) => void): void {
+  acquire<A>(kind: VmKind, arg: A, ready: (arg: A) => void, failed: (arg: A, reason: string) => void, dockerLayerCaching = false): void {
     const { services, sim, telegraf } = this.world;
     const down = services.firstDown(NEEDS.vm);
     if (down !== undefined) {
@@ -62,9 +80,11 @@ export class VmService {
       return;
     }
     let waitMs: number;
+    if (dockerLayerCaching) this.dlcJobs++;
     if (this.pool[kind] > 0) {
       this.pool[kind]--;
       this.preallocatedUsed++;
+      if (dockerLayerCaching) this.dlcWithoutCache++;
       waitMs = TIMINGS.preallocatedAssignMs;
     } else {
       this.launched++;
@@ -111,6 +131,7 @@ export class VmService {
   /** vm-scaler's periodic top-up of the preallocated pools. */
   readonly scale = (): void => {
     if (!this.world.services.isUp('vm-scaler') || !this.world.services.isUp('vm-service')) return;
+    if (this.world.sim.nowMs >= this.nextCycleMs) this.cycle();
     for (const kind of ['machine', 'remote_docker'] as const) {
       const deficit = this.target[kind] - this.pool[kind] - this.booting[kind];
       for (let i = 0; i < deficit; i++) {
@@ -123,6 +144,17 @@ export class VmService {
     this.countInstances();
   };
 
+  /** The daily cycle: idle preallocated instances are terminated; the top-up below boots their replacements. */
+  private cycle(): void {
+    while (this.nextCycleMs <= this.world.sim.nowMs) this.nextCycleMs += DAY_MS;
+    for (const kind of ['machine', 'remote_docker'] as const) {
+      this.preallocatedCycled += this.pool[kind];
+      this.terminated += this.pool[kind];
+      this.pool[kind] = 0;
+    }
+    this.countInstances();
+  }
+
   private readonly booted = (kind: VmKind): void => {
     this.booting[kind]--;
     this.pool[kind]++;
@@ -130,6 +162,8 @@ export class VmService {
   };
 
   private bootTimeMs(): number {
+    const spec = this.world.scenario.topology.vmService.bootTime;
+    if (spec !== undefined) return Math.max(0, Math.round(sampleDurationMs(spec, this.rng)));
     const v = this.world.profile.vm_service;
     return v.boot_min_ms + Math.round(this.rng.nextFloat() * (v.boot_max_ms - v.boot_min_ms));
   }

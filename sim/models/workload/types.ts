@@ -63,4 +63,6 @@ export interface JobTemplate {
   /** Artifacts and test results each job stores (counts, for the data-loss ledger). */
   artifacts: number;
   testResults: boolean;
+  /** A machine or remote Docker job using Docker Layer Caching: it needs an on-demand vm-service instance. */
+  dockerLayerCaching?: boolean;
 }

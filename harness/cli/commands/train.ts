@@ -1,0 +1,108 @@
+import { existsSync, statSync } from 'node:fs';
+import { basename, join } from 'node:path';
+import { CliError, type ParsedArgs } from '../args.ts';
+import type { CliIo } from '../main.ts';
+import { drillFile, drillFiles, loadDrill } from '../../train/drills.ts';
+import { runInteractive, runScript } from '../../train/console.ts';
+import { writeFilesAtomically } from '../../io/write-files.ts';
+import { readBoundedFile, InputFileError } from '../../scenario/load.ts';
+import { TrainingSession, DEFAULT_COMMAND_MS } from '../../../sim/training/session.ts';
+import { parseDurationMs, formatDurationMs } from '../../../sim/util/duration.ts';
+import { LIMITS } from '../../../sim/scenario/limits.ts';
+import { instructorSummaryJson, instructorSummaryMarkdown, sessionScript, trainReportJson, transcriptJson, transcriptMarkdown, type SummaryRow, type TrainReport } from '../../../reports/train.ts';
+
+/** The longest a command may take of the installation's time (a session of 500 commands stays within a week). */
+export const MAX_COMMAND_MS = 20 * 60_000;
+
+/** `twin train`: --list, --report DIR..., or a drill (interactive, or a --script replayed). */
+export async function trainCommand(args: ParsedArgs, io: CliIo & { stdin?: NodeJS.ReadableStream }): Promise<number> {
+  const out = (s: string) => io.stdout.write(s.endsWith('\n') ? s : `${s}\n`);
+  const modes = [args.list === true, args.report === true, args.drill !== undefined].filter(Boolean).length;
+  if (modes !== 1) throw new CliError(modes === 0 ? '`twin train` needs --list, --drill NAME or --report DIR...' : '--list, --drill and --report are separate uses of `twin train`: give one', 'for example: twin train --list');
+  if (args.mode === 'live') throw new CliError('drills on the live stack are not available yet: they run in the simulation', 'leave out --mode live (sim is the default)');
+  if (args.list) return listDrills(args.json, out);
+  if (args.report) return summarise(args, out);
+  for (const [flag, given] of [['--json', args.json]] as const) if (given) throw new CliError(`${flag} applies to --list and --report, not to a drill`, 'the drill writes train-report.json into --out');
+  const commandMs = commandTime(args.commandTime);
+  const file = drillFile(args.drill!);
+  const { drill, installation, profile } = loadDrill(file, args.seed);
+  let script: string | undefined;
+  if (args.script !== undefined) {
+    try {
+      script = readBoundedFile(args.script, LIMITS.scenarioFileBytes);
+    } catch (e) {
+      if (e instanceof InputFileError) throw new CliError(`cannot read the script ${args.script}: ${e.message}`, e.hint);
+      throw e;
+    }
+  }
+  const session = new TrainingSession(drill, installation, profile, { commandMs });
+  if (script !== undefined) runScript(session, script, io.stdout);
+  else await runInteractive(session, io.stdin ?? process.stdin, io.stdout as NodeJS.WritableStream);
+  const result = session.finish();
+  const dir = args.out ?? join('reports', 'out', `train-${drill.name}`);
+  const written = writeFilesAtomically(dir, {
+    'train-report.json': trainReportJson(result, 'sim'),
+    'transcript.json': transcriptJson(result),
+    'transcript.md': transcriptMarkdown(result),
+    'session.txt': sessionScript(result),
+  });
+  const g = result.grade;
+  out('');
+  out(`Score ${g.score}/100: root cause ${g.rootCauseCorrect ? 'right' : 'not credited'}, fix ${result.fixed ? 'verified' : 'not verified'}, ${result.hintsUsed} hint${result.hintsUsed === 1 ? '' : 's'}, ${result.entries.length} commands in ${formatDurationMs(result.durationMs)} of the installation's time.`);
+  for (const c of result.checks) out(`  ${c.passed ? 'ok  ' : 'FAIL'} ${c.check}: ${c.observed}`);
+  for (const n of g.notes) out(`  ${n}`);
+  out(`→ ${written.find((w) => w.endsWith('transcript.md')) ?? dir}`);
+  return g.rootCauseCorrect && result.fixed ? 0 : 1;
+}
+
+function commandTime(text: string | undefined): number {
+  if (text === undefined) return DEFAULT_COMMAND_MS;
+  let ms: number;
+  try {
+    ms = parseDurationMs(text);
+  } catch (e) {
+    throw new CliError(`--command-time: ${(e as Error).message}`, 'for example --command-time 30s');
+  }
+  if (ms < 1000 || ms > MAX_COMMAND_MS) throw new CliError(`--command-time must be from 1s to ${formatDurationMs(MAX_COMMAND_MS)}, got ${text}`, 'for example --command-time 30s');
+  return ms;
+}
+
+function listDrills(json: boolean, out: (s: string) => void): number {
+  const drills = drillFiles().map((f) => loadDrill(f).drill);
+  if (json) {
+    out(JSON.stringify(drills.map((d) => ({ name: d.name, title: d.title, difficulty: d.difficulty, ticket: d.ticket })), null, 2));
+    return 0;
+  }
+  const width = Math.max(...drills.map((d) => d.name.length));
+  out(`${'DRILL'.padEnd(width)}  DIFFICULTY  TITLE`);
+  for (const d of drills) out(`${d.name.padEnd(width)}  ${d.difficulty.padEnd(10)}  ${d.title}`);
+  out('\nRun one: twin train --drill NAME');
+  return 0;
+}
+
+function summarise(args: ParsedArgs, out: (s: string) => void): number {
+  const rows: SummaryRow[] = args.files.map((dir) => {
+    const file = existsSync(dir) && statSync(dir).isDirectory() ? join(dir, 'train-report.json') : dir;
+    let text: string;
+    try {
+      text = readBoundedFile(file, LIMITS.scenarioFileBytes);
+    } catch (e) {
+      if (e instanceof InputFileError) throw new CliError(`cannot read ${file}: ${e.message}`, 'name the --out directories of `twin train --drill` runs (each holds train-report.json)');
+      throw e;
+    }
+    let report: TrainReport;
+    try {
+      report = JSON.parse(text) as TrainReport;
+    } catch (e) {
+      throw new CliError(`${file} is not JSON: ${(e as Error).message}`, 'name the --out directories of `twin train --drill` runs');
+    }
+    const missing = (['drill', 'score', 'root_cause_correct', 'fixed', 'hints_used', 'duration_ms', 'commands'] as const).filter((k) => !(k in report));
+    if (missing.length > 0) throw new CliError(`${file} is not a train-report.json: it has no ${missing.join(', ')}`, 'name the --out directories of `twin train --drill` runs');
+    return { source: basename(dir.replace(/\/+$/, '')) || dir, report };
+  });
+  const md = instructorSummaryMarkdown(rows);
+  const json = instructorSummaryJson(rows);
+  if (args.out !== undefined) writeFilesAtomically(args.out, { 'train-summary.md': md, 'train-summary.json': json });
+  out(args.json ? json : md);
+  return 0;
+}

@@ -1,0 +1,109 @@
+import { afterAll, describe, expect, it } from 'vitest';
+import { execFileSync, spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+
+/**
+ * The drills as a person uses them: `twin train --drill` in a real terminal (a tmux pane: a pty, readline in
+ * terminal mode), each line typed with send-keys, the screen read back with capture-pane. The three sessions of
+ * issue 15: the shortest path, a wrong diagnosis then hints, the wrong container restarted first.
+ */
+
+const TMUX = spawnSync('tmux', ['-V']).status === 0;
+const SOCKET = `twin-train-test-${process.pid}`;
+const PROMPT = 'ubuntu@ip-172-31-72-162:~$';
+/** Bound on every wait for the screen (the twin's start through tsx takes seconds on a loaded 2-core machine). */
+const WAIT_MS = 90_000;
+
+function tmux(...args: string[]): string {
+  return execFileSync('tmux', ['-L', SOCKET, ...args], { encoding: 'utf8' });
+}
+
+function screen(session: string): string {
+  return tmux('capture-pane', '-p', '-J', '-S', '-', '-t', session);
+}
+
+async function waitFor(session: string, what: string, ok: (text: string) => boolean): Promise<string> {
+  const deadline = Date.now() + WAIT_MS;
+  for (;;) {
+    const text = screen(session);
+    if (ok(text)) return text;
+    if (Date.now() > deadline) throw new Error(`no ${what} on the screen after ${WAIT_MS} ms; the screen:\n${text.slice(-2000)}`);
+    await new Promise((r) => setTimeout(r, 200));
+  }
+}
+
+const prompts = (text: string) => text.split(PROMPT).length - 1;
+
+/** Types a session's lines into `twin train` in a tmux pane; returns the screen and the written report. */
+async function typeSession(name: string, drill: string, script: string) {
+  const out = join(mkdtempSync(join(tmpdir(), 'twin-train-tty-')), 'out');
+  const lines = readFileSync(join('harness/train/sessions', script), 'utf8').split('\n').filter((l) => l.trim() !== '' && !l.startsWith('#'));
+  const command = `${process.execPath} --import tsx bin/twin.ts train --drill ${drill} --out ${out}; echo TWIN-EXIT=$?; exec sleep 120`;
+  tmux('new-session', '-d', '-s', name, '-x', '220', '-y', '50', '-c', process.cwd(), command);
+  await waitFor(name, 'first prompt', (t) => prompts(t) >= 1);
+  for (const [i, line] of lines.entries()) {
+    tmux('send-keys', '-t', name, '-l', line);
+    tmux('send-keys', '-t', name, 'Enter');
+    await waitFor(name, `prompt after \`${line}\``, (t) => prompts(t) >= i + 2 || t.includes('TWIN-EXIT='));
+  }
+  const text = await waitFor(name, 'the exit code', (t) => /TWIN-EXIT=\d/.test(t));
+  tmux('kill-session', '-t', name);
+  const report = existsSync(join(out, 'train-report.json')) ? JSON.parse(readFileSync(join(out, 'train-report.json'), 'utf8')) : undefined;
+  return { text, exit: Number(/TWIN-EXIT=(\d+)/.exec(text)![1]), report };
+}
+
+afterAll(() => {
+  if (TMUX) spawnSync('tmux', ['-L', SOCKET, 'kill-server']);
+});
+
+describe('twin train in a terminal (tmux)', () => {
+  it('has tmux (CI installs it: .ci/run)', () => {
+    expect(TMUX, 'tmux is not installed: apt-get install tmux (.ci/run does)').toBe(true);
+  });
+
+  it('solves queued-at-picard-dispatcher along the shortest path', async () => {
+    const s = await typeSession('shortest', 'queued-at-picard-dispatcher', 'shortest-path.txt');
+    expect(s.text).toContain('Ticket, 09:00');
+    expect(s.text).toContain(`${PROMPT} sudo docker logs --tail 10 picard-dispatcher`);
+    expect(s.text).toMatch(/INFO picard-dispatcher\.init Still running\.\.\./);
+    expect(s.text).toContain('Score 100/100');
+    expect(s.exit).toBe(0);
+    expect(s.report).toMatchObject({ root_cause_correct: true, fixed: true, score: 100, hints_used: 0 });
+  });
+
+  it('a wrong diagnosis, then hints, then the right one', async () => {
+    const s = await typeSession('hints', 'queued-at-picard-dispatcher', 'wrong-diagnosis-then-hints.txt');
+    expect(s.text).toContain('that is not the root cause of this ticket (not credited)');
+    expect(s.text).toContain('Hint 1 of 3 (nudge)');
+    expect(s.exit).toBe(0);
+    expect(s.report).toMatchObject({ root_cause_correct: true, fixed: true, hints_used: 2 });
+    expect(s.report.answers.map((a: { correct: boolean }) => a.correct)).toEqual([false, true]);
+  });
+
+  it('Ctrl-C abandons a half-typed line, as bash does, and Ctrl-D ends the drill', async () => {
+    const name = 'ctrl-c';
+    const out = join(mkdtempSync(join(tmpdir(), 'twin-train-tty-')), 'out');
+    tmux('new-session', '-d', '-s', name, '-x', '220', '-y', '50', '-c', process.cwd(), `${process.execPath} --import tsx bin/twin.ts train --drill exim-quietly-down --out ${out}; echo TWIN-EXIT=$?; exec sleep 120`);
+    await waitFor(name, 'first prompt', (t) => prompts(t) >= 1);
+    tmux('send-keys', '-t', name, '-l', 'sudo docker rest');
+    tmux('send-keys', '-t', name, 'C-c');
+    await waitFor(name, 'a fresh prompt after ^C', (t) => prompts(t) >= 2 && t.includes('^C'));
+    tmux('send-keys', '-t', name, 'C-d');
+    const text = await waitFor(name, 'the exit code', (t) => /TWIN-EXIT=\d/.test(t));
+    tmux('kill-session', '-t', name);
+    expect(text).toContain('logout');
+    expect(/TWIN-EXIT=(\d+)/.exec(text)![1]).toBe('1');
+    const report = JSON.parse(readFileSync(join(out, 'train-report.json'), 'utf8'));
+    expect(report).toMatchObject({ drill: 'exim-quietly-down', commands: [], ended_by: 'end-of-input', fixed: false, score: 0 });
+  });
+
+  it('the wrong container restarted first, then the right one', async () => {
+    const s = await typeSession('wrong-first', 'queued-at-picard-dispatcher', 'wrong-container-first.txt');
+    expect(s.text).toContain(`${PROMPT} sudo docker restart dispatcher\ndispatcher`);
+    expect(s.exit).toBe(0);
+    expect(s.report).toMatchObject({ root_cause_correct: true, fixed: true });
+    expect(s.report.score).toBeLessThan(100);
+  });
+});

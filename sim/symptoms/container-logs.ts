@@ -1,0 +1,260 @@
+import type { ServiceState, StateCause } from '../models/services/registry.ts';
+import type { ObservedAlloc, ObservedBuild, ObservedEvent } from './recorder.ts';
+import { isoLogTime, serviceLogTime } from './clock-text.ts';
+import { fmix32 } from '../util/hash.ts';
+
+/**
+ * `sudo docker logs <container>`: the lines each service of the Services machine writes, generated from what the
+ * simulation did (builds taken, forwarded, finished; containers stopped and started). Where the seeds print a
+ * service's lines (dispatcher and picard-dispatcher in "Debugging Queuing Builds", the build agent's gRPC
+ * warning in "Jobs stay in queued status until they fail") these are those shapes; the other services' lines are
+ * the twin's, in the same style, and say so in sim/symptoms/README.md. Pure: the same run gives the same lines.
+ */
+
+/** A container's state changes (from the services registry's history). */
+export interface LifeEvent {
+  readonly atMs: number;
+  readonly state: ServiceState;
+  readonly cause: StateCause;
+}
+
+/** What the generator reads: the run's records up to `nowMs`. */
+export interface LogSources {
+  readonly nowMs: number;
+  /** The state changes of a container, in order (empty: running since the machine booted). */
+  history(name: string): readonly LifeEvent[];
+  readonly builds: readonly ObservedBuild[];
+  readonly allocs: readonly ObservedAlloc[];
+  /** RabbitMQ's disk alarms and refused webhooks, in order. */
+  readonly events: readonly ObservedEvent[];
+}
+
+/** Lines generated for one `docker logs` call at most (the oldest are cut); `--tail` cuts further. */
+export const MAX_LOG_LINES = 5_000;
+/** How far back a container's log goes (its log file is rotated by tutum/logrotate). */
+export const LOG_WINDOW_MS = 6 * 3_600_000;
+/** picard-dispatcher's heartbeat: "Still running..." every two minutes (the seeds' 19:32:33, 19:34:33). */
+export const PICARD_HEARTBEAT_MS = 120_000;
+/** How often a build agent retries fetching its config from an unreachable output-processor. */
+export const AGENT_RETRY_MS = 10_000;
+
+interface Entry {
+  atMs: number;
+  text: string;
+}
+
+/** Intervals [from, to) within the window during which `name` was in a state `pred` accepts. */
+export function intervals(history: readonly LifeEvent[], fromMs: number, toMs: number, pred: (s: ServiceState) => boolean): [number, number][] {
+  const out: [number, number][] = [];
+  let state: ServiceState = 'running';
+  let since = 0;
+  const close = (end: number) => {
+    const a = Math.max(since, fromMs);
+    const b = Math.min(end, toMs);
+    if (pred(state) && b > a) out.push([a, b]);
+  };
+  for (const e of history) {
+    if (e.atMs > toMs) break;
+    close(e.atMs);
+    state = e.state;
+    since = e.atMs;
+  }
+  close(toMs);
+  return out;
+}
+
+/** Whether `name` answered at `atMs` (running, not hung). */
+export function upAt(history: readonly LifeEvent[], atMs: number): boolean {
+  let state: ServiceState = 'running';
+  for (const e of history) {
+    if (e.atMs > atMs) break;
+    state = e.state;
+  }
+  return state === 'running';
+}
+
+/** `acme/repo-1/38`, as the services name builds (the seeds' `GERey/realitycheck/38`). */
+function slug(b: ObservedBuild): string {
+  return b.name.startsWith('gh/') ? b.name.slice(3) : b.name;
+}
+
+function project(b: ObservedBuild): string {
+  return slug(b).slice(0, slug(b).lastIndexOf('/'));
+}
+
+/** The 24-hex id dispatcher logs for a build (the seeds' `5a4ea0047d560d00011682dc`): fixed per build number. */
+function oid(b: ObservedBuild): string {
+  const a = fmix32(b.id ^ 0x5a4ea004);
+  const c = fmix32(a ^ 0x7d560d00);
+  return `${hex8(a)}${hex8(c)}${hex8(b.id)}`;
+}
+
+function hex8(n: number): string {
+  return (n >>> 0).toString(16).padStart(8, '0');
+}
+
+function lifecycle(name: string, s: LogSources, fromMs: number, out: Entry[]): void {
+  for (const e of s.history(name)) {
+    if (e.atMs < fromMs || e.atMs > s.nowMs) continue;
+    if (e.state === 'running' && (e.cause === 'start' || e.cause === 'unpause')) out.push({ atMs: e.atMs, text: `INFO ${name}.init Starting ${name}` });
+    else if (e.state === 'stopped' && e.cause === 'stop') out.push({ atMs: e.atMs, text: `INFO ${name}.init Received SIGTERM, shutting down ${name}` });
+  }
+}
+
+type Generator = (s: LogSources, fromMs: number, out: Entry[]) => void;
+
+/** One generator per container that writes more than its lifecycle. */
+const GENERATORS: Readonly<Record<string, Generator>> = {
+  dispatcher(s, fromMs, out) {
+    const h = s.history('dispatcher');
+    for (const [a] of intervals(h, fromMs, s.nowMs, (st) => st === 'running')) {
+      if (a === fromMs && a > 0) continue;
+      out.push({ atMs: a, text: 'INFO circle.backend.build.run-queue dispatcher mode is on - no need for run-queue' });
+    }
+    for (const b of s.builds) {
+      const t = b.build?.enteredRunQueueMs ?? -1;
+      if (t >= fromMs && t <= s.nowMs) {
+        out.push({ atMs: t, text: `INFO circle.backend.build.usage-queue ${oid(b)}: ${slug(b)} -> forwarded to run-queue` });
+        out.push({ atMs: t, text: `INFO circle.backend.build.usage-queue ${oid(b)}: publishing :usage-changed (:recur) event` });
+      }
+      if (b.fateAtMs !== undefined && b.fateAtMs >= fromMs && b.fateAtMs <= s.nowMs && (b.fate === 'succeeded' || b.fate === 'failed') && upAt(h, b.fateAtMs)) {
+        out.push({ atMs: b.fateAtMs, text: `INFO circle.backend.build.usage-queue got usage-queue event for ${oid(b)} (finished-build)` });
+      }
+    }
+  },
+  'picard-dispatcher'(s, fromMs, out) {
+    const h = s.history('picard-dispatcher');
+    // The heartbeat runs while the process runs and is not hung: its silence is the symptom of a hung dispatcher.
+    for (const [a, b] of intervals(h, fromMs, s.nowMs, (st) => st === 'running')) {
+      const first = Math.ceil((a - 33_629) / PICARD_HEARTBEAT_MS) * PICARD_HEARTBEAT_MS + 33_629;
+      for (let t = Math.max(first, 33_629); t < b; t += PICARD_HEARTBEAT_MS) out.push({ atMs: t, text: 'INFO picard-dispatcher.init Still running...' });
+    }
+    for (const ob of s.builds) {
+      const build = ob.build;
+      if (build === undefined) continue;
+      if (build.acceptedAtMs >= fromMs && build.acceptedAtMs <= s.nowMs) out.push({ atMs: build.acceptedAtMs, text: `INFO picard-dispatcher.core taking build=${slug(ob)}` });
+      const t = build.submittedAtMs;
+      if (t >= fromMs && t <= s.nowMs) {
+        const rc = build.resourceClass;
+        out.push({ atMs: t, text: `INFO circle.http.builds project ${project(ob)} at revision ${oid(ob).slice(8)} successfully fetched and parsed .circleci/config.yml` });
+        out.push({ atMs: t, text: `INFO picard-dispatcher.tasks build ${slug(ob)} is using resource class {:cpu ${(rc.cpuMilli / 1000).toFixed(1)}, :ram ${rc.memoryMb}, :class :${rc.name}}` });
+        out.push({ atMs: t, text: `INFO picard-dispatcher.tasks Computed tasks for build=${slug(ob)}, stage=:build, parallel=${build.tasksTotal}` });
+        out.push({ atMs: t, text: `INFO picard-dispatcher.tasks build has matching jobs: build=${slug(ob)} parsed=:build passed=:build` });
+      }
+    }
+  },
+  schedulerer(s, fromMs, out) {
+    for (const ob of s.builds) {
+      const t = ob.build?.submittedAtMs ?? -1;
+      if (t >= fromMs && t <= s.nowMs) out.push({ atMs: t, text: `INFO picard-scheduler.core build=${slug(ob)} submitted job=${ob.build!.nomadJobId} to nomad` });
+    }
+  },
+  'output-processor'(s, fromMs, out) {
+    const h = s.history('output-processor');
+    for (const ob of s.builds) {
+      const t = ob.build?.firstTaskStartMs ?? -1;
+      if (t >= fromMs && t <= s.nowMs && upAt(h, t)) out.push({ atMs: t, text: `INFO output-processor.grpc build=${slug(ob)} agent connected, streaming step output` });
+      const f = ob.fateAtMs;
+      if (f !== undefined && f >= fromMs && f <= s.nowMs && upAt(h, f) && (ob.fate === 'succeeded' || ob.fate === 'failed')) {
+        out.push({ atMs: f, text: `INFO output-processor.finalize build=${slug(ob)} status=${ob.fate === 'succeeded' ? 'success' : 'failed'} step output written to mongo` });
+      }
+    }
+  },
+  // contexts-service decrypts each context through vault-cci; a failure names what it could not reach.
+  'contexts-service'(s, fromMs, out) {
+    for (const ob of s.builds) {
+      const b = ob.build;
+      if (b === undefined || !b.template.usesContexts) continue;
+      const f = ob.fateAtMs;
+      const unread = ob.fate === 'failed' && ob.reason !== undefined && ob.reason.endsWith('the context could not be read');
+      if (unread && f !== undefined && f >= fromMs && f <= s.nowMs) {
+        const down = ob.reason!.slice(0, ob.reason!.indexOf(' down'));
+        if (down === 'vault-cci') out.push({ atMs: f, text: `ERROR contexts-service.crypto decrypting context for build=${slug(ob)}: Put http://vault-cci:8200/v1/transit/decrypt/contexts: dial tcp vault-cci:8200: connect: connection refused` });
+        else if (down === 'postgres') out.push({ atMs: f, text: `ERROR contexts-service.db reading context for build=${slug(ob)}: org.postgresql.util.PSQLException: Connection to postgres:5432 refused` });
+      } else if (b.submittedAtMs >= fromMs && b.submittedAtMs <= s.nowMs) out.push({ atMs: b.submittedAtMs, text: `INFO contexts-service.api decrypted context for build=${slug(ob)}` });
+    }
+  },
+  // RabbitMQ 3.6's report format: a header line per report, the alarm the seeds' disk-full failure runs into.
+  rabbitmq(s, fromMs, out) {
+    for (const e of s.events) {
+      if (e.what !== 'disk-alarm' || e.atMs < fromMs || e.atMs > s.nowMs) continue;
+      const head = `=${e.detail === 'set' ? 'WARNING' : 'INFO'} REPORT==== ${rabbitTime(e.atMs)} ===`;
+      out.push({ atMs: e.atMs, text: e.detail === 'set' ? `${head}\ndisk resource limit alarm set on node rabbit@rabbitmq.\n\n**********************************************************\n*** Publishers will be blocked until this alarm clears ***\n**********************************************************` : `${head}\ndisk resource limit alarm cleared on node rabbit@rabbitmq` });
+    }
+  },
+  // frontend receives GitHub's push webhooks: one it cannot turn into a build is an error with the reason.
+  frontend(s, fromMs, out) {
+    for (const e of s.events) {
+      if (e.what === 'not-triggered' && e.atMs >= fromMs && e.atMs <= s.nowMs) out.push({ atMs: e.atMs, text: `ERROR circle.http.api.hooks push ${e.detail.slice(0, e.detail.indexOf(':'))} not accepted: ${e.detail.slice(e.detail.indexOf(':') + 2)}` });
+    }
+  },
+  // notifier (not a container of the profile: a row of the listing) mails the committers of failed builds through exim.
+  notifier(s, fromMs, out) {
+    const exim = s.history('exim');
+    for (const ob of failedBuilds(s, fromMs)) {
+      if (upAt(exim, ob.fateAtMs!)) out.push({ atMs: ob.fateAtMs!, text: `INFO circle.notifications.email sending :build-failed email for build=${slug(ob)} via exim:25` });
+      else {
+        out.push({ atMs: ob.fateAtMs!, text: `ERROR circle.notifications.email failed to send :build-failed email for build=${slug(ob)}: javax.mail.MessagingException: Could not connect to SMTP host: exim, port: 25;` });
+        out.push({ atMs: ob.fateAtMs!, text: '  nested exception is: java.net.ConnectException: Connection refused (Connection refused)' });
+      }
+    }
+  },
+  exim(s, fromMs, out) {
+    const exim = s.history('exim');
+    for (const ob of failedBuilds(s, fromMs)) {
+      if (!upAt(exim, ob.fateAtMs!)) continue;
+      const id = `1t${ob.id.toString(36).padStart(4, '0')}-000${(ob.id % 10).toString()}Ab-Cd`;
+      out.push({ atMs: ob.fateAtMs!, text: `${id} <= builds@circleci.acme.example H=(notifier) [172.17.0.9] P=esmtp S=4821` });
+      out.push({ atMs: ob.fateAtMs!, text: `${id} => committer-${ob.id % 7}@acme.example R=dnslookup T=remote_smtp` });
+      out.push({ atMs: ob.fateAtMs!, text: `${id} Completed` });
+    }
+  },
+};
+
+function failedBuilds(s: LogSources, fromMs: number): ObservedBuild[] {
+  return s.builds.filter((b) => b.fate === 'failed' && b.fateAtMs !== undefined && b.fateAtMs >= fromMs && b.fateAtMs <= s.nowMs);
+}
+
+/** `5-Jan-2026::10:40:00`: RabbitMQ 3.6's report headers. */
+function rabbitTime(virtualMs: number): string {
+  return isoLogTime(virtualMs).replace(/^2026-01-(\d\d) /, (_m, d: string) => `${Number(d)}-Jan-2026::`);
+}
+
+/** How each container prefixes a line: the CircleCI services' `Jan 5 09:40:12.345:+0000`, exim's main log. */
+function prefix(name: string, atMs: number): string {
+  if (name === 'exim') return `${isoLogTime(atMs)} `;
+  if (name === 'rabbitmq') return '';
+  return `${serviceLogTime(atMs)} `;
+}
+
+/** The containers with a generator beyond their lifecycle lines. */
+export const CHATTY_CONTAINERS: readonly string[] = Object.keys(GENERATORS);
+
+/**
+ * The log of a container (canonical name, or `notifier`) up to `nowMs`, oldest first, `tail` lines at most.
+ * Lines at the same instant keep the order they were generated in.
+ */
+export function containerLogs(name: string, s: LogSources, tail?: number): string[] {
+  const fromMs = Math.max(0, s.nowMs - LOG_WINDOW_MS);
+  const entries: Entry[] = [];
+  if (name !== 'notifier') lifecycle(name, s, fromMs, entries);
+  GENERATORS[name]?.(s, fromMs, entries);
+  const sorted = entries.map((e, i) => ({ ...e, i })).sort((a, b) => a.atMs - b.atMs || a.i - b.i);
+  const keep = Math.min(MAX_LOG_LINES, tail ?? MAX_LOG_LINES);
+  return sorted.slice(Math.max(0, sorted.length - keep)).map((e) => prefix(name, e.atMs) + e.text);
+}
+
+/**
+ * `nomad logs -stderr <alloc>`: the build agent's standard error. While output-processor cannot be reached on
+ * 8585 the agent retries fetching its config and warns as the seeds show ("grpc: the connection is unavailable").
+ */
+export function allocStderr(alloc: ObservedAlloc, s: LogSources, tail?: number): string[] {
+  const end = alloc.endedAtMs ?? s.nowMs;
+  const lines: string[] = [];
+  for (const [a, b] of intervals(s.history('output-processor'), alloc.placedAtMs, end, (st) => st !== 'running')) {
+    for (let t = a; t < b && lines.length < MAX_LOG_LINES; t += AGENT_RETRY_MS) {
+      lines.push(`{"error":"rpc error: code = Unavailable desc = grpc: the connection is unavailable","level":"warning","msg":"error fetching config, retrying","time":"${isoLogTime(t).replace(' ', 'T')}Z"}`);
+    }
+  }
+  return lines.slice(Math.max(0, lines.length - (tail ?? MAX_LOG_LINES)));
+}

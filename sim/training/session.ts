@@ -1,0 +1,517 @@
+import { Twin } from '../twin.ts';
+import type { Profile } from '../../fixtures/schema.ts';
+import { findContainer } from '../../fixtures/lookup.ts';
+import type { SettledScenario } from '../scenario/settled.ts';
+import { SimFaultAdapter } from '../faults/sim-adapter.ts';
+import { renderJobList, renderJobStatus, renderNodeStatusAllocs, renderNodeStatusSelf } from '../models/nomad/index.ts';
+import { SymptomRecorder } from '../symptoms/recorder.ts';
+import { DOCKER_NAMES, dockerName, listedContainers, renderDockerPs, type ContainerLife } from '../symptoms/docker-ps.ts';
+import { allocStderr, containerLogs, type LogSources } from '../symptoms/container-logs.ts';
+import { curlAnswer, healthUrls } from '../symptoms/health.ts';
+import { clockTime } from '../symptoms/clock-text.ts';
+import { formatDurationMs } from '../util/duration.ts';
+import { CAUSES, type SettledDrill, type VerifyCheck } from './drill.ts';
+import { applyFilters, parsePipeline, parseShellLine, type ShellCommand } from './shell.ts';
+import { grade, type Grade } from './grade.ts';
+
+/** Virtual time one command takes by default (reading, typing): the backlog grows while the trainee looks. */
+export const DEFAULT_COMMAND_MS = 30_000;
+/** Commands one session takes at most; the session ends at the limit (a script cannot run forever). */
+export const MAX_SESSION_COMMANDS = 500;
+/** What the fixes themselves take on top of the command (a container restart; Replicated stopping and starting the app). */
+export const ACTION_MS = { container: 10_000, appStop: 60_000, appStart: 120_000, drain: 5_000 } as const;
+/** The Replicated app id `replicated apps` lists (the app's, not a secret). */
+export const APP_ID = '2a7f3c1d9e8b4f60a1c2d3e4f5a6b7c8';
+
+/** One command of the transcript: DESIGN.md's `{ at_ms, command, exit }` plus what the shell printed. */
+export interface TranscriptEntry {
+  /** Virtual ms since the trainee logged in. */
+  at_ms: number;
+  /** Wall-clock time on the Services machine (HH:MM). */
+  clock: string;
+  command: string;
+  exit: number;
+  output: string;
+}
+
+/** The answers the trainee gave, each judged. */
+export interface AnswerRecord {
+  at_ms: number;
+  text: string;
+  container: string | undefined;
+  cause: string | undefined;
+  correct: boolean;
+}
+
+/** A verification check and what the twin saw. */
+export interface CheckResult {
+  check: string;
+  passed: boolean;
+  observed: string;
+}
+
+/** The outcome of a session: the grade, the verification and everything the report and transcript show. */
+export interface TrainingResult {
+  drill: SettledDrill;
+  seed: number;
+  commandMs: number;
+  grade: Grade;
+  fixed: boolean;
+  checks: CheckResult[];
+  answers: AnswerRecord[];
+  hintsUsed: number;
+  durationMs: number;
+  entries: TranscriptEntry[];
+  /** How the session ended: the trainee's `exit`, the end of the script, or the command limit. */
+  endedBy: 'exit' | 'end-of-input' | 'command-limit';
+}
+
+export interface SessionOptions {
+  /** Virtual time each command takes (default `DEFAULT_COMMAND_MS`). */
+  commandMs?: number;
+}
+
+/** What one typed line produced. */
+export interface LineResult {
+  output: string;
+  exit: number;
+  /** The session is over (`exit`, or the command limit). */
+  ended: boolean;
+}
+
+/** Commands that neither look at nor change the installation: they do not count against the shortest path. */
+const META: ReadonlySet<ShellCommand['kind']> = new Set(['answer', 'hint', 'help', 'exit', 'noop']);
+
+/**
+ * A training session: the drill's installation running in the simulation, broken by its hidden fault, and a
+ * shell on its Services machine. Each command advances virtual time by `commandMs` before it runs, so what the
+ * trainee sees moves on as they work; fixes go through the fault port (sim/faults/sim-adapter.ts), as a scenario's
+ * faults do. Pure and deterministic: the same drill, seed and lines give the same transcript.
+ */
+export class TrainingSession {
+  readonly twin: Twin;
+  readonly recorder = new SymptomRecorder();
+  readonly entries: TranscriptEntry[] = [];
+  readonly answers: AnswerRecord[] = [];
+  readonly commandMs: number;
+  private readonly port: SimFaultAdapter;
+  private readonly listed;
+  private hints = 0;
+  private mode: 'shell' | 'dev-console' = 'shell';
+  private namespace = 'user';
+  private ended: TrainingResult['endedBy'] | undefined;
+  private result: TrainingResult | undefined;
+
+  constructor(
+    readonly drill: SettledDrill,
+    installation: SettledScenario,
+    readonly profile: Profile,
+    opts: SessionOptions = {},
+  ) {
+    this.commandMs = opts.commandMs ?? DEFAULT_COMMAND_MS;
+    const scenario: SettledScenario = { ...installation, name: drill.name, faults: drill.faults, expect: [] };
+    this.twin = new Twin(scenario, profile, { trace: this.recorder.onTrace });
+    this.recorder.attach((id) => this.twin.conductor.inflight.get(id));
+    const t = this.twin;
+    this.port = new SimFaultAdapter({ world: t.world, fleet: t.fleet, output: t.output, disk: t.disk, broker: t.broker, conductor: t.conductor });
+    this.listed = listedContainers(profile, installation.topology.storage);
+    t.begin();
+    t.advanceTo(drill.startsAtMs);
+    this.recorder.resolve();
+  }
+
+  get nowMs(): number {
+    return this.twin.sim.nowMs;
+  }
+
+  /** Virtual ms since the trainee logged in. */
+  get elapsedMs(): number {
+    return this.nowMs - this.drill.startsAtMs;
+  }
+
+  get isOver(): boolean {
+    return this.ended !== undefined;
+  }
+
+  /** The prompt: the Services machine's shell, or the dev-console's namespace. */
+  get prompt(): string {
+    return this.mode === 'dev-console' ? `${this.namespace}=> ` : 'ubuntu@ip-172-31-72-162:~$ ';
+  }
+
+  /** The ticket as the trainee first sees it. */
+  banner(): string {
+    const d = this.drill;
+    return [
+      `Drill: ${d.title} (${d.name}, ${d.difficulty})`,
+      `Ticket, ${clockTime(this.nowMs)} on the Services machine's clock:`,
+      ...d.ticket.split('\n').map((l) => `  > ${l}`),
+      '',
+      'You are on the Services machine. `help` lists the commands; `answer <container> <cause>` names the root cause;',
+      '`hint` helps (it costs points); `exit` ends the drill and the twin checks your fix.',
+    ].join('\n');
+  }
+
+  /** Runs one typed line. */
+  execute(line: string): LineResult {
+    if (this.ended !== undefined) throw new Error('the session is over');
+    const pipeline = this.mode === 'dev-console' ? { command: line, filters: [] } : parsePipeline(line);
+    const parsed = 'kind' in pipeline ? pipeline : this.mode === 'dev-console' ? this.devConsole(line) : parseShellLine(pipeline.command);
+    if (parsed.kind === 'noop') return { output: '', exit: 0, ended: false };
+    // Time passes while the trainee types and reads: the installation moves on before the command runs.
+    this.advance(this.commandMs);
+    const atMs = this.elapsedMs;
+    let output: string;
+    let exit: number;
+    if (parsed.kind === 'refusal') {
+      output = parsed.output;
+      exit = parsed.exit;
+    } else if (parsed.kind === 'console') {
+      output = parsed.output;
+      exit = 0;
+    } else {
+      ({ output, exit } = this.run(parsed));
+    }
+    if (!('kind' in pipeline) && pipeline.filters.length > 0) ({ output, exit } = applyFilters(output, exit, pipeline.filters));
+    this.entries.push({ at_ms: atMs, clock: clockTime(this.nowMs), command: line.trim(), exit, output });
+    if (parsed.kind === 'exit' && this.mode === 'shell') this.ended = 'exit';
+    else if (this.entries.length >= MAX_SESSION_COMMANDS) {
+      this.ended = 'command-limit';
+      output += `${output ? '\n' : ''}(the drill's command limit, ${MAX_SESSION_COMMANDS} commands, is reached: the session ends)`;
+    }
+    return { output, exit, ended: this.ended !== undefined };
+  }
+
+  /** Ends the session (the end of a script, or Ctrl-D) without an `exit` line. */
+  endOfInput(): void {
+    this.ended ??= 'end-of-input';
+  }
+
+  /** Verifies the fix (advancing the verification window once) and grades the session. */
+  finish(): TrainingResult {
+    if (this.result !== undefined) return this.result;
+    this.ended ??= 'end-of-input';
+    const durationMs = this.elapsedMs;
+    const verifyFromMs = this.nowMs;
+    this.advance(this.drill.verify.withinMs);
+    const checks = this.drill.verify.checks.map((c) => this.check(c, verifyFromMs));
+    const fixed = checks.every((c) => c.passed);
+    const shortest = this.drill.shortestPath.map((l) => parseShellLine(l));
+    const g = grade({
+      answers: this.answers.map((a) => a.correct),
+      fixed,
+      hintsUsed: this.hints,
+      durationMs,
+      shortestMs: shortest.length * this.commandMs + this.actionMsOf(shortest),
+      commandsUsed: this.entries.filter((e) => countsAsWork(e.command)).length,
+      shortestCommands: this.drill.shortestPath.filter(countsAsWork).length,
+    });
+    this.result = { drill: this.drill, seed: this.twin.scenario.seed, commandMs: this.commandMs, grade: g, fixed, checks, answers: this.answers, hintsUsed: this.hints, durationMs, entries: this.entries, endedBy: this.ended };
+    return this.result;
+  }
+
+  private actionMsOf(lines: readonly ReturnType<typeof parseShellLine>[]): number {
+    let ms = 0;
+    for (const p of lines) {
+      if (p.kind === 'docker-lifecycle') ms += ACTION_MS.container * p.containers.length;
+      else if (p.kind === 'replicated-app') ms += p.verb === 'stop' ? ACTION_MS.appStop : p.verb === 'start' ? ACTION_MS.appStart : 0;
+      else if (p.kind === 'nomad-node-drain') ms += ACTION_MS.drain;
+    }
+    return ms;
+  }
+
+  private advance(ms: number): void {
+    this.twin.advanceTo(this.nowMs + ms);
+    this.recorder.resolve();
+  }
+
+  private logSources(): LogSources {
+    const history = this.twin.services.history;
+    return {
+      nowMs: this.nowMs,
+      history: (name) => history.filter((h) => h.name === name),
+      builds: this.recorder.list(),
+      allocs: [...this.recorder.allocs.values()],
+      events: this.recorder.events,
+    };
+  }
+
+  /**
+   * A container's life as `docker ps` shows it: up since it last started (a hung process is still "Up": a pause
+   * does not restart it), or down since it last went down and why.
+   */
+  private life = (name: string): ContainerLife => {
+    let life: ContainerLife = { state: 'running', sinceMs: 0, cause: 'boot' };
+    for (const h of this.twin.services.history) {
+      if (h.name !== name) continue;
+      const wasUp = life.state === 'running' || life.state === 'paused';
+      const isUp = h.state === 'running' || h.state === 'paused';
+      life = wasUp === isUp ? { ...life, state: h.state } : { state: h.state, sinceMs: h.atMs, cause: h.cause };
+    }
+    return life;
+  };
+
+  /** The canonical container a trainee's name means: canonical, alias, or the `docker ps` name. */
+  resolve(name: string): string | undefined {
+    const byDocker = Object.entries(DOCKER_NAMES).find(([, d]) => d === name)?.[0];
+    if (byDocker !== undefined) return byDocker;
+    const c = findContainer(this.profile, name);
+    return c !== undefined && this.twin.services.has(c.name) ? c.name : undefined;
+  }
+
+  private run(c: Exclude<ShellCommand, { kind: 'noop' }>): { output: string; exit: number } {
+    switch (c.kind) {
+      case 'docker-ps':
+        return { output: renderDockerPs(this.listed, this.life, this.nowMs, { all: c.all }), exit: 0 };
+      case 'docker-logs':
+        return this.dockerLogs(c.container, c.tail, c.follow);
+      case 'docker-lifecycle':
+        return this.dockerLifecycle(c.verb, c.containers);
+      case 'nomad-status':
+        return this.nomadStatus(c.job);
+      case 'nomad-node-status':
+        return this.nomadNodeStatus(c.allocs, c.self, c.node);
+      case 'nomad-node-drain':
+        return this.nomadNodeDrain(c.enable, c.node, c.self);
+      case 'nomad-logs':
+        return this.nomadLogs(c.alloc, c.stderr, c.tail);
+      case 'df':
+        return { output: diskFree(this.twin.disk.settings.capacityMb, this.twin.disk.freeMb), exit: 0 };
+      case 'curl': {
+        const a = curlAnswer(c.url, this.listed, (n) => this.twin.services.state(n), c.headers);
+        return { output: a.output, exit: a.exit };
+      }
+      case 'dev-console':
+        this.mode = 'dev-console';
+        this.namespace = 'user';
+        return { output: 'nREPL server started on port 6005\nCircleCI Dev-Console (a REPL into frontend). `exit` leaves it.', exit: 0 };
+      case 'replicated-apps':
+        return { output: `+----------------------------------+--------------+------------+\n| ID                               | NAME         | RELEASE    |\n+----------------------------------+--------------+------------+\n| ${APP_ID} | CircleCI     | 2.19.6     |\n+----------------------------------+--------------+------------+`, exit: 0 };
+      case 'replicated-app':
+        return this.replicatedApp(c.verb);
+      case 'answer':
+        return this.answer(c.words);
+      case 'hint':
+        return this.hint();
+      case 'help':
+        return { output: this.helpText(), exit: 0 };
+      case 'exit':
+        return { output: 'logout', exit: 0 };
+    }
+  }
+
+  private dockerLogs(name: string, tail: number | undefined, follow: boolean): { output: string; exit: number } {
+    const canonical = name === 'notifier' ? 'notifier' : this.resolve(name);
+    if (canonical === undefined || (canonical !== 'notifier' && !this.listed.some((c) => c.name === canonical))) return { output: `Error: No such container: ${name}`, exit: 1 };
+    const lines = containerLogs(canonical, this.logSources(), tail);
+    return { output: lines.join('\n') + (follow ? `${lines.length > 0 ? '\n' : ''}(-f: the twin prints what is there and returns)` : ''), exit: 0 };
+  }
+
+  private dockerLifecycle(verb: 'start' | 'stop' | 'restart', names: readonly string[]): { output: string; exit: number } {
+    const out: string[] = [];
+    let exit = 0;
+    for (const name of names) {
+      const canonical = this.resolve(name);
+      if (canonical === undefined || !this.listed.some((c) => c.name === canonical)) {
+        out.push(`Error response from daemon: No such container: ${name}`);
+        exit = 1;
+        continue;
+      }
+      const state = this.twin.services.state(canonical);
+      if (verb === 'restart' || (verb === 'start' && state !== 'running') || (verb === 'stop' && state !== 'stopped')) {
+        this.port.apply({ action: verb === 'start' && state === 'paused' ? 'unpause' : verb, target: canonical, count: 1 });
+        this.advance(ACTION_MS.container);
+      }
+      out.push(name);
+    }
+    if (exit !== 0) out.push(`Error: failed to ${verb} containers: ${names.filter((n) => this.resolve(n) === undefined).join(', ')}`);
+    return { output: out.join('\n'), exit };
+  }
+
+  private nomadDown(): { output: string; exit: number } | undefined {
+    if (this.twin.services.isUp('nomad_server')) return undefined;
+    return { output: 'Error querying jobs: Get http://127.0.0.1:4646/v1/jobs: dial tcp 127.0.0.1:4646: connect: connection refused', exit: 1 };
+  }
+
+  private nomadStatus(job: string | undefined): { output: string; exit: number } {
+    const down = this.nomadDown();
+    if (down) return down;
+    const s = this.twin.fleet.scheduler;
+    if (job === undefined) return { output: renderJobList(s.jobs()), exit: 0 };
+    const matches = s.jobs().filter((j) => j.id.startsWith(job));
+    if (matches.length === 0) return { output: `No job(s) with prefix or id "${job}" found`, exit: 1 };
+    if (matches.length > 1 && matches[0]!.id !== job) return { output: `Prefix matched multiple jobs\n\n${renderJobList(matches)}`, exit: 1 };
+    const j = matches[0]!;
+    return { output: renderJobStatus(j, s.jobAllocs(j.id)), exit: 0 };
+  }
+
+  private nomadNodeStatus(allocs: boolean, self: boolean, node: string | undefined): { output: string; exit: number } {
+    const down = this.nomadDown();
+    if (down) return down;
+    // The Services machine runs the Nomad server only: it has no local client.
+    if (self) return { output: 'Error determining local node ID: Node ID not found (this agent runs the Nomad server only)', exit: 1 };
+    const s = this.twin.fleet.scheduler;
+    if (node !== undefined) {
+      const n = s.nodes().find((x) => x.id.startsWith(node));
+      if (n === undefined) return { output: `No node(s) with prefix "${node}" found`, exit: 1 };
+      return { output: renderNodeStatusSelf(n, s.nodeAllocs(n.id)), exit: 0 };
+    }
+    const nodes = s.nodes();
+    if (nodes.length === 0) return { output: 'No nodes registered', exit: 0 };
+    const text = renderNodeStatusAllocs(nodes);
+    // Without -allocs Nomad leaves out the Running Allocs column.
+    return { output: allocs ? text : text.split('\n').map((l) => l.replace(/\s+\S+$/, '').replace(/\s+Running$/, '').trimEnd()).join('\n'), exit: 0 };
+  }
+
+  private nomadNodeDrain(enable: boolean, node: string | undefined, self: boolean): { output: string; exit: number } {
+    const down = this.nomadDown();
+    if (down) return down;
+    if (self || node === undefined) return { output: 'Error determining local node ID: Node ID not found (name a node: nomad node-status lists them)', exit: 1 };
+    const n = this.twin.fleet.scheduler.nodes().find((x) => x.id.startsWith(node));
+    if (n === undefined) return { output: `No node(s) with prefix or id "${node}" found`, exit: 1 };
+    this.twin.fleet.setDrain(n.id, enable);
+    this.advance(ACTION_MS.drain);
+    return { output: `Node "${n.id}" drain strategy ${enable ? 'set' : 'unset'}`, exit: 0 };
+  }
+
+  private nomadLogs(alloc: string, stderr: boolean, tail: number | undefined): { output: string; exit: number } {
+    const a = [...this.recorder.allocs.values()].find((x) => x.allocId.startsWith(alloc) || this.recorder.list().some((b) => b.build?.nomadJobId === alloc && b.name === x.buildName));
+    if (a === undefined) return { output: `No allocation(s) with prefix or id "${alloc}" found`, exit: 1 };
+    if (!stderr) return { output: '', exit: 0 };
+    return { output: allocStderr(a, this.logSources(), tail).join('\n'), exit: 0 };
+  }
+
+  private replicatedApp(verb: 'start' | 'stop' | 'status'): { output: string; exit: number } {
+    const states = this.listed.map((c) => this.twin.services.state(c.name));
+    const running = states.filter((s) => s === 'running' || s === 'paused').length;
+    if (verb === 'status') return { output: running === 0 ? 'State: stopped' : running === states.length ? 'State: started' : `State: started (${states.length - running} of ${states.length} containers not running)`, exit: 0 };
+    this.port.apply({ action: verb, target: 'services_machine', count: 1 });
+    this.advance(verb === 'stop' ? ACTION_MS.appStop : ACTION_MS.appStart);
+    return { output: verb === 'stop' ? 'Stopping app... done' : 'Starting app... done', exit: 0 };
+  }
+
+  private answer(words: readonly string[]): { output: string; exit: number } {
+    if (words.length === 0) {
+      return { output: ['usage: answer <container> <cause>', 'causes:', ...Object.entries(CAUSES).map(([k, v]) => `  ${k.padEnd(12)} ${v}`), 'containers: as `sudo docker ps` names them, or nomad_client'].join('\n'), exit: 2 };
+    }
+    const [name, cause] = words;
+    const container = name === 'nomad_client' || name === 'nomad-client' ? 'nomad_client' : this.resolve(name!);
+    const rc = this.drill.rootCause;
+    const knownCause = cause !== undefined && cause in CAUSES;
+    const correct = container === rc.container && cause === rc.cause;
+    this.answers.push({ at_ms: this.elapsedMs, text: words.join(' '), container, cause, correct });
+    if (container === undefined) return { output: `answer: no container \`${name}\`: recorded as wrong (not credited). Names as \`sudo docker ps\` lists them, or nomad_client.`, exit: 1 };
+    if (!knownCause) return { output: `answer: \`${cause ?? ''}\` is not a cause: recorded as wrong (not credited). Causes: ${Object.keys(CAUSES).join(', ')}.`, exit: 1 };
+    return correct
+      ? { output: `answer: ${dockerName(container)} ${cause}: that is the root cause. Now fix it; \`exit\` when you are done and the twin checks.`, exit: 0 }
+      : { output: `answer: ${dockerName(container)} ${cause}: that is not the root cause of this ticket (not credited). Keep looking, or \`hint\`.`, exit: 1 };
+  }
+
+  private hint(): { output: string; exit: number } {
+    const h = this.drill.hints;
+    const levels = [`Hint 1 of 3 (nudge): ${h.nudge}`, `Hint 2 of 3 (pointer): ${h.pointer}`, `Hint 3 of 3 (the answer; the diagnosis is no longer credited): ${h.answer}`];
+    if (this.hints >= levels.length) return { output: `No more hints. ${levels[levels.length - 1]}`, exit: 0 };
+    return { output: levels[this.hints++]!, exit: 0 };
+  }
+
+  private helpText(): string {
+    return [
+      'Commands on this Services machine (the troubleshooting chapter\'s):',
+      '  sudo docker ps [-a]                         the containers (the seeds\' listing)',
+      '  sudo docker logs [-f] [--tail N] <name>     a container\'s log',
+      '  sudo docker start|stop|restart <name>...    change a container',
+      '  nomad status [job]                          Nomad jobs (also: sudo docker exec -it nomad nomad status)',
+      '  nomad node-status [-allocs] [node]          Nomad clients: drain, status, running allocations',
+      '  nomad node-drain -enable|-disable <node>    drain a client or make it take work again',
+      '  nomad logs -stderr <alloc>                  a build agent\'s standard error',
+      '  df -h                                       the Services machine\'s disks',
+      '  curl [-i] http://localhost:PORT/PATH        health endpoints:',
+      ...healthUrls(this.listed).map((u) => `      ${u}`),
+      '  circleci dev-console                        the REPL: (in-ns \'circle.backend.build.usage-queue) (-> (all-builds) count)',
+      '  replicated apps | replicated app <id> start|stop|status',
+      '  answer <container> <cause>                  name the root cause; causes: ' + Object.keys(CAUSES).join(', '),
+      '  hint                                        a nudge, then a pointer, then the answer (each costs points)',
+      '  exit                                        end the drill: the twin checks your fix and grades the session',
+      `Each command takes ${formatDurationMs(this.commandMs)} of the installation's time: queues grow while you look.`,
+    ].join('\n');
+  }
+
+  /** The dev-console REPL: the seeds' queue forms, in the usage-queue and run-queue namespaces. */
+  private devConsole(line: string): ReturnType<typeof parseShellLine> | { kind: 'console'; output: string } {
+    const form = line.trim();
+    if (form === '') return { kind: 'noop' };
+    if (form === 'exit' || form === '(exit)' || form === 'quit' || form === '(quit)') {
+      this.mode = 'shell';
+      return { kind: 'console', output: 'Bye for now!' };
+    }
+    const ns = /^\(in-ns\s+'([\w.-]+)\)$/.exec(form);
+    if (ns) {
+      this.namespace = ns[1]!;
+      return { kind: 'console', output: `#object[clojure.lang.Namespace 0x5e9f23b4 "${ns[1]}"]` };
+    }
+    const queue = this.namespace === 'circle.backend.build.usage-queue' ? this.twin.dispatcher.usageQueue : this.namespace === 'circle.backend.build.run-queue' ? this.twin.dispatcher.runQueue : undefined;
+    const compact = form.replace(/\s+/g, ' ');
+    if (/\(all-builds\)/.test(compact) && queue === undefined) return { kind: 'console', output: `CompilerException java.lang.RuntimeException: Unable to resolve symbol: all-builds in this context, compiling:(NO_SOURCE_PATH:1:5)` };
+    if (queue !== undefined && compact === '(-> (all-builds) count)') return { kind: 'console', output: String(queue.length) };
+    const take = /^\(-> \(all-builds\) (reverse )?\(take (\d+)\)( \(map deref\))? \(map circle\.http\.paths\/build-url\)\)$/.exec(compact);
+    if (queue !== undefined && take) {
+      const all = queue.toArray();
+      const picked = (take[1] ? [...all].reverse() : all).slice(0, Math.min(100, Number(take[2])));
+      return { kind: 'console', output: `(${picked.map((b) => `"https://circleci.acme.example/${b.name}"`).join(' ')})` };
+    }
+    return { kind: 'console', output: 'CompilerException: the twin\'s dev-console answers the seeds\' queue forms only: (in-ns \'circle.backend.build.usage-queue), (-> (all-builds) count), (-> (all-builds) (take 3) (map deref) (map circle.http.paths/build-url)); `exit` leaves' };
+  }
+
+  private check(c: VerifyCheck, fromMs: number): CheckResult {
+    const t = this.twin;
+    switch (c.kind) {
+      case 'queue_drains': {
+        const runQueue = t.dispatcher.runQueue.length;
+        const pending = t.services.isUp('nomad_server') ? t.fleet.scheduler.counts().pending : Infinity;
+        return { check: 'queue_drains', passed: runQueue <= 2 && pending <= 2, observed: `run queue ${runQueue}, Nomad pending jobs ${pending === Infinity ? 'unknown (nomad down)' : pending}, ${formatDurationMs(this.nowMs - fromMs)} after the session` };
+      }
+      case 'next_build_succeeds': {
+        const next = this.recorder.list().filter((b) => b.createdAtMs >= fromMs);
+        const ok = next.find((b) => b.fate === 'succeeded');
+        return { check: 'next_build_succeeds', passed: ok !== undefined, observed: ok ? `${ok.name} succeeded at ${clockTime(ok.fateAtMs!)}` : `${next.length} builds since the session, none succeeded (${countFates(next)})` };
+      }
+      case 'health_200': {
+        const h = this.profile.containers.find((x) => x.name === c.container)?.health;
+        const a = curlAnswer(`http://localhost:${h?.port ?? 0}${h?.path ?? '/'}`, this.listed, (n) => t.services.state(n), true);
+        return { check: `health_200 ${c.container}`, passed: a.status === 200, observed: a.output.split('\n')[0]! };
+      }
+      case 'container_running':
+        return { check: `container_running ${c.container}`, passed: t.services.state(c.container) === 'running', observed: `${c.container} ${t.services.state(c.container)}` };
+      case 'clients_eligible': {
+        const ok = t.fleet.scheduler.nodes().filter((n) => n.status === 'ready' && !n.drain && n.eligibility === 'eligible').length;
+        return { check: `clients_eligible ${c.count}`, passed: ok >= c.count, observed: `${ok} clients ready, not draining, eligible` };
+      }
+    }
+  }
+}
+
+/** `df -h` on the Services machine: the root volume as the disk model holds it (the other rows are fixed). */
+export function diskFree(capacityMb: number, freeMb: number): string {
+  const gb = (mb: number) => (mb >= 10_000 ? `${Math.round(mb / 1000)}G` : `${(Math.max(0, mb) / 1000).toFixed(1)}G`);
+  const used = capacityMb - Math.max(0, freeMb);
+  const rows = [
+    ['Filesystem', 'Size', 'Used', 'Avail', 'Use%', 'Mounted on'],
+    ['udev', '7.9G', '0', '7.9G', '0%', '/dev'],
+    ['tmpfs', '1.6G', '8.9M', '1.6G', '1%', '/run'],
+    ['/dev/nvme0n1p1', gb(capacityMb), gb(used), gb(freeMb), `${Math.min(100, Math.ceil((used / capacityMb) * 100))}%`, '/'],
+  ];
+  const w = rows[0]!.map((_, i) => Math.max(...rows.map((r) => r[i]!.length)));
+  return rows.map((r) => r.map((c, i) => (i === 0 ? c.padEnd(w[i]!) : i === r.length - 1 ? c : c.padStart(w[i]!))).join(' ')).join('\n');
+}
+
+function countFates(builds: readonly { fate?: string }[]): string {
+  const c: Record<string, number> = {};
+  for (const b of builds) c[b.fate ?? 'unfinished'] = (c[b.fate ?? 'unfinished'] ?? 0) + 1;
+  return Object.entries(c).sort(([a], [b]) => a.localeCompare(b)).map(([k, v]) => `${v} ${k}`).join(', ') || 'no builds';
+}
+
+/** Whether a typed line counts against the shortest path (it looks at or changes the installation). */
+export function countsAsWork(line: string): boolean {
+  const p = parseShellLine(line);
+  return p.kind === 'refusal' || !META.has(p.kind);
+}
+

@@ -1,0 +1,52 @@
+import { describe, expect, it } from 'vitest';
+import { applyFilters, parsePipeline, parseShellLine, words } from './shell.ts';
+
+describe('the drill shell', () => {
+  it('answers an unknown command as bash does', () => {
+    expect(parseShellLine('kubectl get pods')).toEqual({ kind: 'refusal', output: 'bash: kubectl: command not found', exit: 127 });
+  });
+
+  it('refuses docker without sudo, as the docker socket does', () => {
+    const p = parseShellLine('docker ps');
+    expect(p).toMatchObject({ kind: 'refusal', exit: 1 });
+    expect((p as { output: string }).output).toContain('permission denied');
+    expect(parseShellLine('sudo docker ps -a')).toEqual({ kind: 'docker-ps', all: true });
+  });
+
+  it('reads docker logs options in their usual spellings', () => {
+    expect(parseShellLine('sudo docker logs --tail 20 picard-dispatcher')).toEqual({ kind: 'docker-logs', container: 'picard-dispatcher', tail: 20, follow: false });
+    expect(parseShellLine('sudo docker logs -f --tail=5 dispatcher')).toEqual({ kind: 'docker-logs', container: 'dispatcher', tail: 5, follow: true });
+    expect(parseShellLine('sudo docker logs --tail x dispatcher')).toMatchObject({ kind: 'refusal', exit: 125 });
+    expect(parseShellLine('sudo docker logs')).toMatchObject({ kind: 'refusal', exit: 125 });
+  });
+
+  it('takes the seeds\' `docker exec -it nomad nomad ...` as the nomad CLI, and Nomad 0.9\'s `node status`', () => {
+    expect(parseShellLine('sudo docker exec -it nomad nomad status')).toEqual({ kind: 'nomad-status', job: undefined });
+    expect(parseShellLine('nomad node status -allocs')).toEqual({ kind: 'nomad-node-status', allocs: true, self: false, node: undefined });
+    expect(parseShellLine('nomad node-drain -disable -yes 3fbc8e92')).toEqual({ kind: 'nomad-node-drain', enable: false, node: '3fbc8e92', self: false });
+    expect(parseShellLine('nomad node-drain 3fbc8e92')).toMatchObject({ kind: 'refusal', output: 'Ambiguous command, either -enable or -disable is required' });
+  });
+
+  it('knows the twin\'s own words inside a drill', () => {
+    expect(parseShellLine('twin answer exim down')).toEqual({ kind: 'answer', words: ['exim', 'down'] });
+    expect(parseShellLine('answer')).toEqual({ kind: 'answer', words: [] });
+    expect(parseShellLine('  # a comment')).toEqual({ kind: 'noop' });
+    expect(parseShellLine('replicated app 2a7f stop')).toEqual({ kind: 'replicated-app', verb: 'stop' });
+  });
+
+  it('splits words with quotes and refuses an unbalanced quote', () => {
+    expect(words(`curl -i "http://localhost:8082/status" 'a b'`)).toEqual(['curl', '-i', 'http://localhost:8082/status', 'a b']);
+    expect(parseShellLine('echo "oops')).toMatchObject({ kind: 'refusal', exit: 2 });
+  });
+
+  it('pipes output through grep, tail, head and wc -l; another program after a pipe is not found', () => {
+    const p = parsePipeline('sudo docker ps -a | grep -i EXIM | wc -l');
+    expect(p).toEqual({ command: 'sudo docker ps -a ', filters: [{ kind: 'grep', pattern: 'EXIM', ignoreCase: true, invert: false, regex: false }, { kind: 'wc-l' }] });
+    const text = 'a exim\nb redis\nc exim';
+    expect(applyFilters(text, 0, [{ kind: 'grep', pattern: 'exim', ignoreCase: false, invert: false, regex: false }, { kind: 'tail', lines: 1 }])).toEqual({ output: 'c exim', exit: 0 });
+    expect(applyFilters(text, 0, [{ kind: 'grep', pattern: 'nomad', ignoreCase: false, invert: false, regex: false }])).toEqual({ output: '', exit: 1 });
+    expect(parsePipeline('sudo docker logs dispatcher | awk 1')).toEqual({ kind: 'refusal', output: 'bash: awk: command not found', exit: 127 });
+    expect(parsePipeline("echo 'a|b'")).toEqual({ command: "echo 'a|b'", filters: [] });
+    expect(parsePipeline('sudo docker ps | tail -n x')).toMatchObject({ kind: 'refusal', exit: 1 });
+  });
+});

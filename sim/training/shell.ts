@@ -1,0 +1,305 @@
+/**
+ * The trainee's shell on the Services machine: a typed line becomes one of the commands the seeds' troubleshooting
+ * chapter uses, or a shell's refusal. Parsing only (pure); `session.ts` carries the commands out on the twin.
+ */
+
+/** One command the shell understands, with its arguments settled. */
+export type ShellCommand =
+  | { kind: 'docker-ps'; all: boolean }
+  | { kind: 'docker-logs'; container: string; tail: number | undefined; follow: boolean }
+  | { kind: 'docker-lifecycle'; verb: 'start' | 'stop' | 'restart'; containers: string[] }
+  | { kind: 'nomad-status'; job: string | undefined }
+  | { kind: 'nomad-node-status'; allocs: boolean; self: boolean; node: string | undefined }
+  | { kind: 'nomad-node-drain'; enable: boolean; node: string | undefined; self: boolean }
+  | { kind: 'nomad-logs'; stderr: boolean; alloc: string; tail: number | undefined }
+  | { kind: 'curl'; url: string; headers: boolean }
+  | { kind: 'df' }
+  | { kind: 'dev-console' }
+  | { kind: 'replicated-apps' }
+  | { kind: 'replicated-app'; verb: 'start' | 'stop' | 'status' }
+  | { kind: 'answer'; words: string[] }
+  | { kind: 'hint' }
+  | { kind: 'help' }
+  | { kind: 'exit' }
+  | { kind: 'noop' };
+
+/** A line the shell refuses, as a shell would word it, with its exit code. */
+export interface ShellRefusal {
+  kind: 'refusal';
+  output: string;
+  exit: number;
+}
+
+export type Parsed = ShellCommand | ShellRefusal;
+
+/** Longest line the shell reads (a paste of a whole log is refused, not parsed). */
+export const MAX_LINE_CHARS = 4_096;
+
+/** A filter after `|`: what the trainee pipes a command's output through. */
+export type Filter = { kind: 'grep'; pattern: string; ignoreCase: boolean; invert: boolean; regex: boolean } | { kind: 'tail' | 'head'; lines: number } | { kind: 'wc-l' } | { kind: 'pass' };
+
+/** Pipes one line may hold. */
+export const MAX_PIPES = 5;
+
+/**
+ * Splits a line at its unquoted `|` into the command and the filters its output goes through (`grep`, `tail`,
+ * `head`, `wc -l`, and `less`/`more`, which pass it on); another program after a pipe is not found, as in bash.
+ */
+export function parsePipeline(line: string): { command: string; filters: Filter[] } | ShellRefusal {
+  const parts: string[] = [];
+  let cur = '';
+  let quote: string | undefined;
+  for (const ch of line) {
+    if (quote !== undefined) {
+      if (ch === quote) quote = undefined;
+    } else if (ch === '"' || ch === "'") quote = ch;
+    else if (ch === '|') {
+      parts.push(cur);
+      cur = '';
+      continue;
+    }
+    cur += ch;
+  }
+  parts.push(cur);
+  if (parts.length > MAX_PIPES + 1) return refuse(`bash: at most ${MAX_PIPES} pipes in one line here`, 2);
+  const filters: Filter[] = [];
+  for (const part of parts.slice(1)) {
+    const w = words(part.trim());
+    if (w === undefined) return refuse('bash: unexpected EOF while looking for matching quote', 2);
+    if (w.length === 0) return refuse("bash: syntax error near unexpected token `|'", 2);
+    const f = parseFilter(w);
+    if ('output' in f) return f;
+    filters.push(f);
+  }
+  return { command: parts[0]!, filters };
+}
+
+function parseFilter(w: string[]): Filter | ShellRefusal {
+  const [cmd, ...args] = w as [string, ...string[]];
+  if (cmd === 'less' || cmd === 'more' || cmd === 'cat') return { kind: 'pass' };
+  if (cmd === 'wc' && args[0] === '-l') return { kind: 'wc-l' };
+  if (cmd === 'tail' || cmd === 'head') {
+    const n = args[0] === '-n' ? args[1] : args[0]?.startsWith('-') ? args[0].slice(1) : args[0] ?? '10';
+    if (n === undefined || !/^\d{1,6}$/.test(n)) return refuse(`${cmd}: invalid number of lines: '${n ?? ''}'`, 1);
+    return { kind: cmd, lines: Number(n) };
+  }
+  if (cmd === 'grep') {
+    const flags = args.filter((a) => a.startsWith('-')).join('');
+    const pattern = args.find((a) => !a.startsWith('-'));
+    if (pattern === undefined) return refuse('Usage: grep [OPTION]... PATTERNS [FILE]...', 2);
+    if (flags.includes('E')) {
+      try {
+        new RegExp(pattern);
+      } catch {
+        return refuse(`grep: Unmatched ( or \\(`, 2);
+      }
+    }
+    return { kind: 'grep', pattern, ignoreCase: flags.includes('i'), invert: flags.includes('v'), regex: flags.includes('E') };
+  }
+  return notFound(cmd);
+}
+
+/** Runs filters over a command's output; grep that selects nothing exits 1, as grep does. */
+export function applyFilters(output: string, exit: number, filters: readonly Filter[]): { output: string; exit: number } {
+  let lines = output === '' ? [] : output.split('\n');
+  for (const f of filters) {
+    if (f.kind === 'grep') {
+      const re = f.regex ? new RegExp(f.pattern, f.ignoreCase ? 'i' : '') : undefined;
+      const needle = f.ignoreCase ? f.pattern.toLowerCase() : f.pattern;
+      lines = lines.filter((l) => (re ? re.test(l) : (f.ignoreCase ? l.toLowerCase() : l).includes(needle)) !== f.invert);
+      exit = lines.length === 0 ? 1 : 0;
+    } else if (f.kind === 'tail') lines = lines.slice(Math.max(0, lines.length - f.lines));
+    else if (f.kind === 'head') lines = lines.slice(0, f.lines);
+    else if (f.kind === 'wc-l') lines = [String(lines.length)];
+  }
+  return { output: lines.join('\n'), exit };
+}
+
+/** Splits a line into words: single and double quotes group, a backslash escapes; unbalanced quotes are an error. */
+export function words(line: string): string[] | undefined {
+  const out: string[] = [];
+  let cur = '';
+  let inWord = false;
+  let quote: '"' | "'" | undefined;
+  for (let i = 0; i < line.length; i++) {
+    const ch = line[i]!;
+    if (quote !== undefined) {
+      if (ch === quote) quote = undefined;
+      else cur += ch;
+      continue;
+    }
+    if (ch === '"' || ch === "'") {
+      quote = ch;
+      inWord = true;
+    } else if (ch === '\\' && i + 1 < line.length) {
+      cur += line[++i];
+      inWord = true;
+    } else if (ch === ' ' || ch === '\t') {
+      if (inWord) out.push(cur);
+      cur = '';
+      inWord = false;
+    } else {
+      cur += ch;
+      inWord = true;
+    }
+  }
+  if (quote !== undefined) return undefined;
+  if (inWord) out.push(cur);
+  return out;
+}
+
+const refuse = (output: string, exit = 1): ShellRefusal => ({ kind: 'refusal', output, exit });
+const notFound = (cmd: string): ShellRefusal => refuse(`bash: ${cmd}: command not found`, 127);
+const DOCKER_DENIED = 'Got permission denied while trying to connect to the Docker daemon socket at unix:///var/run/docker.sock: Get http://%2Fvar%2Frun%2Fdocker.sock/v1.39/containers/json: dial unix /var/run/docker.sock: connect: permission denied';
+
+/** Parses one line of the Services machine's shell. */
+export function parseShellLine(line: string): Parsed {
+  if (line.length > MAX_LINE_CHARS) return refuse(`bash: line too long (${line.length} characters; at most ${MAX_LINE_CHARS})`, 2);
+  const w = words(line.trim());
+  if (w === undefined) return refuse('bash: unexpected EOF while looking for matching quote', 2);
+  if (w.length === 0 || w[0]!.startsWith('#')) return { kind: 'noop' };
+  let sudo = false;
+  while (w[0] === 'sudo') {
+    w.shift();
+    sudo = true;
+  }
+  if (w.length === 0) return refuse('usage: sudo -h | -K | -k | -V\nusage: sudo [-AbEHknPS] [-u user] command', 1);
+  const [cmd, ...args] = w as [string, ...string[]];
+  switch (cmd) {
+    case 'docker':
+      if (!sudo) return refuse(DOCKER_DENIED, 1);
+      return parseDocker(args);
+    case 'nomad':
+      return parseNomad(args);
+    case 'curl':
+      return parseCurl(args);
+    case 'df':
+      return { kind: 'df' };
+    case 'circleci':
+      if (args[0] === 'dev-console' && args.length === 1) return { kind: 'dev-console' };
+      return refuse(`circleci: unknown command \`${args.join(' ')}\`; on the Services machine: circleci dev-console`, 1);
+    case 'replicated':
+    case 'replicatedctl':
+      return parseReplicated(cmd, args);
+    case 'twin':
+      if (args[0] === 'answer') return { kind: 'answer', words: args.slice(1) };
+      return refuse('twin: inside a drill, `answer <container> <cause>`, `hint` and `help` are the twin\'s commands', 2);
+    case 'answer':
+      return { kind: 'answer', words: args };
+    case 'hint':
+      return { kind: 'hint' };
+    case 'help':
+      return { kind: 'help' };
+    case 'exit':
+    case 'logout':
+      return { kind: 'exit' };
+    default:
+      return notFound(cmd);
+  }
+}
+
+function tailOf(v: string | undefined): number | undefined | ShellRefusal {
+  if (v === undefined || v === 'all') return undefined;
+  if (!/^\d{1,6}$/.test(v)) return refuse(`invalid argument "${v}" for "-n, --tail" flag: strconv.ParseInt: parsing "${v}": invalid syntax`, 125);
+  return Number(v);
+}
+
+function parseDocker(args: string[]): Parsed {
+  const [sub, ...rest] = args;
+  switch (sub) {
+    case 'ps': {
+      const bad = rest.find((a) => a !== '-a' && a !== '--all');
+      if (bad !== undefined) return refuse(`unknown flag: ${bad}\nSee 'docker ps --help'.`, 125);
+      return { kind: 'docker-ps', all: rest.length > 0 };
+    }
+    case 'logs': {
+      let tail: number | undefined;
+      let follow = false;
+      const names: string[] = [];
+      for (let i = 0; i < rest.length; i++) {
+        const a = rest[i]!;
+        if (a === '-f' || a === '--follow') follow = true;
+        else if (a === '--tail' || a === '-n' || a.startsWith('--tail=')) {
+          const t = tailOf(a.startsWith('--tail=') ? a.slice(7) : rest[++i]);
+          if (typeof t === 'object') return t;
+          tail = t;
+        } else if (a.startsWith('-')) return refuse(`unknown flag: ${a}\nSee 'docker logs --help'.`, 125);
+        else names.push(a);
+      }
+      if (names.length !== 1) return refuse('"docker logs" requires exactly 1 argument.\nSee \'docker logs --help\'.\n\nUsage:  docker logs [OPTIONS] CONTAINER', 125);
+      return { kind: 'docker-logs', container: names[0]!, tail, follow };
+    }
+    case 'start':
+    case 'stop':
+    case 'restart': {
+      const names = rest.filter((a) => !a.startsWith('-'));
+      if (names.length === 0) return refuse(`"docker ${sub}" requires at least 1 argument.\nSee 'docker ${sub} --help'.`, 125);
+      return { kind: 'docker-lifecycle', verb: sub, containers: names };
+    }
+    case 'exec': {
+      // `sudo docker exec -it nomad nomad status` (the seeds' form): the nomad CLI inside the nomad container.
+      const rest2 = rest.filter((a) => !/^-[it]+$/.test(a));
+      if (rest2[0] === 'nomad' && rest2[1] === 'nomad') return parseNomad(rest2.slice(2));
+      if (rest2.length >= 2) return refuse(`OCI runtime exec failed: the twin's containers run only \`nomad\` inside \`nomad\` (docker exec -it nomad nomad ...)`, 126);
+      return refuse('"docker exec" requires at least 2 arguments.\nSee \'docker exec --help\'.', 125);
+    }
+    case undefined:
+      return refuse('Usage:\tdocker [OPTIONS] COMMAND\n\nA self-sufficient runtime for containers\n\nCommands the twin answers: ps, logs, start, stop, restart, exec', 0);
+    default:
+      return refuse(`docker: '${sub}' is not a docker command the twin answers (ps, logs, start, stop, restart, exec).\nSee 'docker --help'`, 1);
+  }
+}
+
+function parseNomad(args: string[]): Parsed {
+  let [sub, ...rest] = args;
+  // Nomad 0.9 also takes `nomad node status` and `nomad job status`.
+  if ((sub === 'node' || sub === 'job' || sub === 'alloc') && rest.length > 0) {
+    sub = sub === 'job' ? rest[0] : sub === 'alloc' ? rest[0] : `node-${rest[0]}`;
+    rest = rest.slice(1);
+  }
+  switch (sub) {
+    case 'status':
+      return { kind: 'nomad-status', job: rest.find((a) => !a.startsWith('-')) };
+    case 'node-status':
+      return { kind: 'nomad-node-status', allocs: rest.includes('-allocs'), self: rest.includes('-self'), node: rest.find((a) => !a.startsWith('-')) };
+    case 'node-drain': {
+      const enable = rest.includes('-enable');
+      const disable = rest.includes('-disable');
+      if (enable === disable) return refuse('Ambiguous command, either -enable or -disable is required', 1);
+      return { kind: 'nomad-node-drain', enable, node: rest.find((a) => !a.startsWith('-')), self: rest.includes('-self') };
+    }
+    case 'logs': {
+      const ti = rest.indexOf('-tail');
+      const n = rest.indexOf('-n');
+      let tail: number | undefined;
+      if (n >= 0 || ti >= 0) {
+        const t = tailOf(rest[(n >= 0 ? n : ti) + 1]);
+        if (typeof t === 'object') return t;
+        tail = t ?? 10;
+      }
+      const ids = rest.filter((a, i) => !a.startsWith('-') && !(i > 0 && (rest[i - 1] === '-n' || rest[i - 1] === '-job')));
+      const job = rest.indexOf('-job');
+      const alloc = job >= 0 ? rest[job + 1] : ids[0];
+      if (alloc === undefined) return refuse('This command takes one or two arguments: <allocation> <task>', 1);
+      return { kind: 'nomad-logs', stderr: rest.includes('-stderr') || rest.includes('--stderr'), alloc, tail };
+    }
+    case undefined:
+      return refuse('Usage: nomad [-version] [-help] [-autocomplete-(un)install] <command> [args]\n\nCommands the twin answers: status, node-status, node-drain, logs', 1);
+    default:
+      return refuse(`Usage: nomad [-version] [-help] <command> [args]\n\nThe twin's nomad answers: status, node-status, node-drain, logs (not \`${sub}\`)`, 127);
+  }
+}
+
+function parseCurl(args: string[]): Parsed {
+  const url = args.find((a) => !a.startsWith('-'));
+  if (url === undefined) return refuse("curl: try 'curl --help' or 'curl --manual' for more information", 2);
+  return { kind: 'curl', url, headers: args.some((a) => /^-[a-zA-Z]*[iv]/.test(a) || a === '--include') };
+}
+
+function parseReplicated(cmd: string, args: string[]): Parsed {
+  if (cmd === 'replicated' && args[0] === 'apps') return { kind: 'replicated-apps' };
+  if (args[0] !== 'app') return refuse(`${cmd}: the twin answers \`${cmd} app [<app id>] start|stop|status\`${cmd === 'replicated' ? ' and `replicated apps`' : ''}`, 1);
+  const verb = args[args.length - 1];
+  if (verb !== 'start' && verb !== 'stop' && verb !== 'status') return refuse(`${cmd}: \`app\` takes start, stop or status`, 1);
+  return { kind: 'replicated-app', verb };
+}
