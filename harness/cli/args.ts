@@ -223,10 +223,10 @@ export const COMMAND_HELP: Record<Command, CommandHelp> = {
     examples: ['twin down'],
   },
   dr: {
-    usage: 'twin dr <scenario.yaml> [--seed N] [--out DIR] [--mode sim]',
+    usage: 'twin dr <scenario.yaml> [--seed N] [--out DIR] [--mode sim|live]',
     summary: 'disaster-recovery rehearsal: backups, the disaster, the runbook; RTO and RPO',
-    description: 'Runs the scenario\'s backups, disaster and recovery runbook (fixtures/runbooks/) in the simulation, beside its baseline without the disaster, and writes dr-report.json (the report\'s fields plus rto_ms, rpo_ms, webhooks_dropped, runbook), report.md and junit.xml. --mode live is not available yet (exit 2).',
-    examples: ['twin dr scenarios/dr/ebs-snapshot-restore.yaml', 'twin dr scenarios/dr/restore-skips-nomad-wipe.yaml --out reports/dr --seed 7'],
+    description: 'Runs the scenario\'s backups, disaster and recovery runbook (fixtures/runbooks/) in the simulation, beside its baseline without the disaster, and writes dr-report.json (the report\'s fields plus rto_ms, rpo_ms, webhooks_dropped, runbook), report.md and junit.xml. --mode live boots the live stack as the Services machine of the twin\'s EC2 endpoint, snapshots it, terminates it and restores it through the runbook with real EC2 calls (EBS snapshots and services_machine_terminated only); RTO in wall time, RPO in the scenario\'s time.',
+    examples: ['twin dr scenarios/dr/ebs-snapshot-restore.yaml', 'twin dr scenarios/dr/restore-skips-nomad-wipe.yaml --out reports/dr --seed 7', 'twin dr scenarios/dr/ebs-snapshot-restore.yaml --mode live --out reports/dr-live'],
   },
   train: {
     usage: 'twin train --list [--json] | twin train --drill NAME [--seed N] [--script FILE] [--command-time 30s] [--out DIR] | twin train --report DIR...',

@@ -25,6 +25,9 @@ export interface LiveBackends {
   services: Readonly<Record<string, ServiceFactory>>;
 }
 
+/** The Nomad clients of a stack started without a scenario (`twin up`). */
+export const DEFAULT_NOMAD_CLIENTS = 3;
+
 export interface LiveBackendOptions {
   nomadClients?: number;
   /** Backend choice per component (`auto` by default: local binaries here, testcontainers with Docker, …). */
@@ -98,7 +101,7 @@ export function configured<T extends { withBackend(c: BackendChoice): T; withUrl
  * and the pipeline's stages for their containers, on those components.
  */
 export function liveBackends(profile: Profile, opts: LiveBackendOptions = {}): LiveBackends {
-  const clients = Array.from({ length: opts.nomadClients ?? 3 }, (_, i) => ({ name: `ip-10-0-0-${i + 1}`, cpus: 8, memoryGb: 32 }));
+  const clients = Array.from({ length: opts.nomadClients ?? DEFAULT_NOMAD_CLIENTS }, (_, i) => ({ name: `ip-10-0-0-${i + 1}`, cpus: 8, memoryGb: 32 }));
   const storage = opts.storage ?? 's3';
   const resourceClasses = opts.resourceClasses ?? Object.fromEntries(profileResourceClasses(profile).map((rc) => [`${rc.executor}:${rc.name}`, rc]));
   const pipeline = new PipelineServices({ timeScale: opts.timeScale ?? 1, storage, resourceClasses });

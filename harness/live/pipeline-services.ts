@@ -44,6 +44,8 @@ export class PipelineServices {
   private migrated: Promise<unknown> | undefined;
   /** The secret of frontend's hook on the followed project: one per stack, known to GHE and frontend only. */
   private readonly hookSecret = randomBytes(20).toString('hex');
+  /** The frontend URLs GitHub Enterprise already has a push hook for. */
+  private readonly hookedUrls = new Set<string>();
   /** Where a real Nomad's raw_exec build agents read output-processor's URL (they start outside this process). */
   private readonly outputUrlFile = join(tmpdir(), `twin-output-processor-${process.pid}-${randomBytes(4).toString('hex')}.url`);
   /** Workers made ready before their stage starts (see `ServiceFactory.prepare`); each starts one stage once. */
@@ -112,11 +114,15 @@ export class PipelineServices {
       this.outputProcessorUrl = handle.url;
       writeFileSync(this.outputUrlFile, handle.url);
     }
-    if (stage === 'frontend' && handle.hookUrl) {
+    // Following the project once: a frontend started again on the same URL (a restart, a restored Services machine)
+    // keeps the hook GitHub Enterprise already has; a second one would deliver every push twice.
+    if (stage === 'frontend' && handle.hookUrl && !this.hookedUrls.has(handle.hookUrl)) {
+      this.hookedUrls.add(handle.hookUrl);
       // Following the project: CircleCI adds a push hook pointing at frontend, on whatever port it got.
       const [owner, repo] = FOLLOWED_REPO.split('/') as [string, string];
       const ghe = need(ctx, 'github', StartedFakeGithub);
       await new GithubClient({ apiUrl: ghe.apiUrl, token: ghe.tokenFor(FOLLOWER) }).createHook(owner, repo, { url: handle.hookUrl, secret: this.hookSecret }).catch(async (err: unknown) => {
+        this.hookedUrls.delete(handle.hookUrl!);
         await handle.stop();
         throw err;
       });

@@ -388,6 +388,15 @@ export class LiveStack {
     }
   }
 
+  /**
+   * A graceful stop, as `docker stop` (or Replicated stopping the app) does it: SIGTERM for a real component, a
+   * stage's graceful stop, the Nomad API halted. `start` brings it back; its row says exited until then.
+   */
+  async stop(name: string): Promise<void> {
+    await this.faults.apply({ action: 'stop', target: name, count: 1 });
+    this.set(name, { state: 'exited' });
+  }
+
   /** A twin service started anew: what it held released, then its factory (a stage) or a new worker. */
   private async respawn(name: string): Promise<void> {
     const c = this.opts.profile.containers.find((x) => x.name === name);

@@ -11,6 +11,7 @@ import { formatMs } from '../../../reports/index.ts';
 import { formatDurationMs } from '../../../sim/util/duration.ts';
 import type { CommandIo } from './conformance.ts';
 import { tuningKeysWritten } from '../../../sim/scenario/tuning-keys.ts';
+import { beforeLiveImport } from '../runtime.ts';
 
 /** Disasters the simulation rehearses today; the others are in the scenario contract and refused with a hint. */
 const SIMULATED_DISASTERS = ['services_machine_terminated'];
@@ -21,14 +22,12 @@ const SIMULATED_DISASTERS = ['services_machine_terminated'];
  */
 export async function drCommand(args: ParsedArgs, io: CommandIo): Promise<number> {
   if (args.files.length !== 1) throw new CliError(`twin dr takes one scenario file, got ${args.files.length}`, 'e.g. twin dr scenarios/dr/ebs-snapshot-restore.yaml');
-  if (args.mode === 'live') {
-    throw new CliError('twin dr --mode live is not available yet: the live rehearsal on the twin\'s EC2 endpoint comes later', 'run it in the simulation: drop --mode live (or set mode: sim)');
-  }
   const scenario = loadScenarioFile(args.files[0]!, { seed: args.seed, mode: args.mode, command: 'dr' });
-  if (scenario.mode === 'live') throw new CliError(`${scenario.file}: mode: live is not available for twin dr yet`, 'pass --mode sim or remove `mode: live`');
   const runbook = checkDrSections(scenario);
-  io.stderr.write(`twin: dr ${scenario.name}: seed ${scenario.seed}, ${formatDurationMs(scenario.durationMs)} of virtual time, runbook ${runbook.name} (${runbook.steps.length} steps)\n`);
-  const report = runDrRehearsal(scenario, runbook);
+  const live = scenario.mode === 'live';
+  if (live) checkLiveDr(scenario);
+  io.stderr.write(`twin: dr ${scenario.name}: seed ${scenario.seed}, ${live ? `live at ${scenario.timeScale}× (the workload; the recovery runs in real time)` : `${formatDurationMs(scenario.durationMs)} of virtual time`}, runbook ${runbook.name} (${runbook.steps.length} steps)\n`);
+  const report = live ? await runLive(scenario, runbook, io) : runDrRehearsal(scenario, runbook);
   const outDir = args.out ?? 'reports/out';
   writeFilesAtomically(outDir, renderDrFiles(report));
   const b = report.builds;
@@ -42,6 +41,31 @@ export async function drCommand(args: ParsedArgs, io: CommandIo): Promise<number
   if (!report.passed) lines.push(`  Rerun: ${report.replay}`);
   io.stdout.write(`${lines.join('\n')}\n`);
   return report.passed ? 0 : 1;
+}
+
+/** The live rehearsal, its operating errors (the stack did not boot, a wait ran out) as exit 2 with their hint. */
+async function runLive(scenario: SettledScenario, runbook: Runbook, io: CommandIo) {
+  await beforeLiveImport();
+  const { runLiveDr, LiveDrError } = await import('../../dr/live-rehearsal.ts');
+  try {
+    return await runLiveDr(scenario, runbook, { log: (l) => io.stderr.write(`  ${l}\n`) });
+  } catch (e) {
+    if (e instanceof LiveDrError) throw new CliError(e.message, e.hint);
+    throw e;
+  }
+}
+
+/** Disasters and backups the live rehearsal carries out for real; the others run in the simulation only. */
+const LIVE_DISASTERS = ['services_machine_terminated'];
+const LIVE_BACKUPS = ['ebs_snapshot'];
+
+/** What `twin dr --mode live` refuses beyond the simulation's checks, with the field and a hint. */
+export function checkLiveDr(s: SettledScenario): void {
+  const issue = (field: string, message: string, hint: string) => ({ file: s.file, line: 1, column: 1, field, message, hint });
+  const issues = [];
+  if (!LIVE_BACKUPS.includes(s.backups!.strategy)) issues.push(issue('backups.strategy', `\`${s.backups!.strategy}\` backups are not rehearsed live yet (the live rehearsal snapshots the Services machine's EBS volume)`, 'run it in the simulation: drop --mode live'));
+  if (!LIVE_DISASTERS.includes(s.disaster!.kind)) issues.push(issue('disaster.kind', `\`${s.disaster!.kind}\` is not rehearsed live yet`, `live today: ${LIVE_DISASTERS.join(', ')}`));
+  if (issues.length > 0) throw new ScenarioError(issues);
 }
 
 /** The DR sections a rehearsal needs, and the runbook they name with the steps they skip; located errors otherwise. */

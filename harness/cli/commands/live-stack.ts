@@ -115,6 +115,10 @@ async function supervise(args: { scenario?: string; supervise?: boolean; version
     await teardown();
     return 2;
   }
+  // The installation on its own cloud: the twin's EC2 endpoint holds the Services machine (tagged circleci_services,
+  // its root volume the stack's state: the seeds' backup script snapshots it) and the Nomad clients' group.
+  const machine = await attachServicesMachine(stack);
+  if (machine) io.stderr.write(`twin up: ${machine.events[0]!.event}\n`);
   phase = { ready: true, failed: false };
   save();
   io.stdout.write(`${renderStackTable(rows)}\n`);
@@ -126,7 +130,16 @@ async function supervise(args: { scenario?: string; supervise?: boolean; version
   await signals.received;
   clearInterval(timer);
   await teardown();
+  await machine?.dispose();
   return signals.code!;
+}
+
+/** The Services machine on the stack's EC2 endpoint, when that endpoint is the twin's (not LocalStack's). */
+async function attachServicesMachine(stack: import('../../live/stack.ts').LiveStack): Promise<import('../../dr/services-machine.ts').ServicesMachine | undefined> {
+  const [{ StartedEc2Api }, { ServicesMachine }, { DEFAULT_NOMAD_CLIENTS }] = await Promise.all([import('../../ec2/server.ts'), import('../../dr/services-machine.ts'), import('../../live/backends.ts')]);
+  const ec2 = stack.components.get('ec2');
+  if (!(ec2 instanceof StartedEc2Api)) return undefined;
+  return ServicesMachine.attach(stack, ec2, { nomadClients: DEFAULT_NOMAD_CLIENTS });
 }
 
 /**

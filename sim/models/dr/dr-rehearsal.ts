@@ -9,7 +9,7 @@ import { TIMINGS } from '../timings.ts';
 import { formatDurationMs } from '../../util/duration.ts';
 import type { SettledScenario } from '../../scenario/settled.ts';
 import type { Percentiles } from '../../report/types.ts';
-import type { DrMechanic, Runbook, RunbookStep } from './runbook.ts';
+import { judgeStep, ranBefore, stepOrder, type DrMechanic, type Runbook } from './runbook.ts';
 
 /**
  * A disaster-recovery rehearsal in virtual time: backups on a schedule, the Services machine terminated, the
@@ -282,15 +282,8 @@ class DrRehearsal {
     this.runStep(0);
   };
 
-  /** The steps in the order the operator runs them: `recovery.order` first, then the others in the runbook's order. */
-  private stepOrder(): RunbookStep[] {
-    const { steps } = this.runbook!;
-    const named = this.scenario.recovery!.order.map((n) => steps.find((s) => s.name === n)).filter((s) => s !== undefined);
-    return [...named, ...steps.filter((s) => !named.includes(s))];
-  }
-
   private runStep(index: number): void {
-    const order = this.stepOrder();
+    const order = stepOrder(this.runbook!, this.scenario.recovery!);
     const step = order[index];
     if (!step) return;
     const skipped = this.scenario.recovery!.skip.includes(step.name);
@@ -304,11 +297,8 @@ class DrRehearsal {
     const startedAtMs = this.sim.nowMs;
     this.sim.schedule(durationMs, () => {
       const consequence = this.apply(step.does);
-      // Out of order: a step it requires (by name, in this runbook, not skipped) had not run yet.
-      const ran = new Set(this.steps.map((s) => s.step));
-      const early = step.requires.filter((r) => order.some((s) => s.name === r) && !this.scenario.recovery!.skip.includes(r) && !ran.has(r));
-      const status = early.length > 0 ? 'out_of_order' : 'done';
-      this.steps.push({ step: step.name, does: step.does, status, started_at_ms: startedAtMs, duration_ms: durationMs, consequence: early.length > 0 ? `${consequence} (ran before ${early.join(', ')})` : consequence });
+      const early = ranBefore(step, this.runbook!, this.scenario.recovery!, new Set(this.steps.map((s) => s.step)));
+      this.steps.push({ step: step.name, does: step.does, started_at_ms: startedAtMs, duration_ms: durationMs, ...judgeStep(consequence, early) });
       this.note(`${step.name} done: ${consequence}`);
       this.runStep(index + 1);
     });

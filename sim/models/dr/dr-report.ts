@@ -9,7 +9,7 @@ export interface DrReport {
   scenario: string;
   description?: string;
   version: string;
-  mode: 'sim';
+  mode: 'sim' | 'live';
   seed: number;
   passed: boolean;
   builds: BuildCounts;
@@ -46,6 +46,8 @@ export interface DrReport {
   baseline: { builds: BuildCounts; queue_time_ms: Percentiles };
   ledger: { conserved: boolean; equation: string };
   engine: { events: number; virtual_ms: number };
+  /** A live rehearsal's own measures (the real snapshot's hold, the restore's boot, the wall times): absent in sim. */
+  live?: Record<string, unknown>;
 }
 
 /**
@@ -58,7 +60,12 @@ export function runDrRehearsal(scenario: SettledScenario, runbook: Runbook): DrR
   return buildDrReport(scenario, runbook, outcome, baseline);
 }
 
-export function buildDrReport(scenario: SettledScenario, runbook: Runbook, o: DrOutcome, baseline: DrOutcome): DrReport {
+/**
+ * The report of a rehearsal from its outcome and its baseline: the simulation's, or a live rehearsal's measured
+ * outcome (then `mode` is live, and `live` carries what only a live run measures). One severity rule, one ledger
+ * check and one expectation evaluation for both runtimes.
+ */
+export function buildDrReport(scenario: SettledScenario, runbook: Runbook, o: DrOutcome, baseline: DrOutcome, live?: { replay: string; measures: Record<string, unknown> }): DrReport {
   const { disaster, recovery, backups } = scenario;
   if (!disaster || !recovery || !backups) throw new Error('a DR report needs backups, disaster and recovery');
   const b = o.builds;
@@ -68,7 +75,7 @@ export function buildDrReport(scenario: SettledScenario, runbook: Runbook, o: Dr
     scenario: scenario.name,
     ...(scenario.description ? { description: scenario.description } : {}),
     version: scenario.version,
-    mode: 'sim',
+    mode: live ? 'live' : 'sim',
     seed: scenario.seed,
     passed: true,
     builds: b,
@@ -79,7 +86,7 @@ export function buildDrReport(scenario: SettledScenario, runbook: Runbook, o: Dr
     observed_severity: severity,
     severity_because: because,
     expectations: [],
-    replay: `twin dr ${scenario.file} --seed ${scenario.seed}`,
+    replay: live?.replay ?? `twin dr ${scenario.file} --seed ${scenario.seed}`,
     rto_ms: rto,
     rpo_ms: o.rpoMs,
     webhooks_dropped: o.webhooksDropped,
@@ -108,6 +115,7 @@ export function buildDrReport(scenario: SettledScenario, runbook: Runbook, o: Dr
       equation: `${b.succeeded} succeeded + ${b.failed} failed + ${b.lost} lost + ${b.stuck} stuck = ${b.succeeded + b.failed + b.lost + b.stuck} (triggered ${b.triggered})`,
     },
     engine: { events: o.events, virtual_ms: o.endedAtMs },
+    ...(live ? { live: live.measures } : {}),
   };
   report.expectations = evaluateExpectations(report, scenario.expect);
   report.passed = report.ledger.conserved && report.expectations.every((e) => e.passed);

@@ -113,3 +113,28 @@ export function checkRunbook(data: unknown): { runbook: Runbook; issues: [] } | 
     issues: [],
   };
 }
+
+/** What a rehearsal's `recovery` says about the steps: skipped ones, and the operator's order for some. */
+export interface RecoveryChoice {
+  skip: readonly string[];
+  order: readonly string[];
+}
+
+/** The steps in the order the operator runs them: `recovery.order` first, then the others in the runbook's order. */
+export function stepOrder(runbook: Runbook, recovery: RecoveryChoice): RunbookStep[] {
+  const named = recovery.order.map((n) => runbook.steps.find((s) => s.name === n)).filter((s) => s !== undefined);
+  return [...named, ...runbook.steps.filter((s) => !named.includes(s))];
+}
+
+/**
+ * The steps `step` requires that had not run when it ran (by name, in this runbook, not skipped): non-empty means
+ * it ran out of order. Both runtimes judge compliance with this one rule.
+ */
+export function ranBefore(step: RunbookStep, runbook: Runbook, recovery: RecoveryChoice, ran: ReadonlySet<string>): string[] {
+  return step.requires.filter((r) => runbook.steps.some((s) => s.name === r) && !recovery.skip.includes(r) && !ran.has(r));
+}
+
+/** A step's status and consequence as the report states it, from what it did and what ran before it. */
+export function judgeStep(consequence: string, early: readonly string[]): { status: 'done' | 'out_of_order'; consequence: string } {
+  return early.length > 0 ? { status: 'out_of_order', consequence: `${consequence} (ran before ${early.join(', ')})` } : { status: 'done', consequence };
+}

@@ -1,0 +1,515 @@
+import {
+  AssignPrivateIpAddressesCommand,
+  CreateSnapshotCommand,
+  DescribeImagesCommand,
+  DescribeInstancesCommand,
+  DescribeSnapshotsCommand,
+  EC2Client,
+  RegisterImageCommand,
+  RunInstancesCommand,
+  TerminateInstancesCommand,
+  type Instance as SdkInstance,
+} from '@aws-sdk/client-ec2';
+import { loadProfile } from '../../fixtures/load.ts';
+import { LiveStack } from '../live/stack.ts';
+import { liveBackends } from '../live/backends.ts';
+import { FOLLOWED_REPO } from '../live/pipeline-services.ts';
+import { PIPELINE_DB } from '../live/pipeline/index.ts';
+import { workflowConfig } from '../live/replay/config.ts';
+import { StartedEc2Api } from '../ec2/server.ts';
+import type { StartedFakeGithub } from '../github/server.ts';
+import type { StartedPostgres } from '../providers/index.ts';
+import type { SettledScenario } from '../../sim/scenario/settled.ts';
+import type { Runbook, RunbookStep } from '../../sim/models/dr/runbook.ts';
+import { judgeStep, ranBefore, stepOrder } from '../../sim/models/dr/runbook.ts';
+import { buildDrReport, type DrReport } from '../../sim/models/dr/dr-report.ts';
+import { rehearse, type DrOutcome, type DrStepResult } from '../../sim/models/dr/dr-rehearsal.ts';
+import { planLiveDr, pushPhase, type LiveDrPlan, type PushPhase } from '../../sim/models/dr/live-plan.ts';
+import { SampleSet } from '../../sim/metrics/percentiles.ts';
+import { ServicesMachine, SERVICES_TAG } from './services-machine.ts';
+import { consoleHostname, replicatedAddresses, setConsoleHostname, updateReplicatedAddresses } from './services-volume.ts';
+
+/** Documented ports at 16000 + port: clear of `twin up`'s 10000 and the live tests' 14000. */
+export const DR_PORT_OFFSET = 16_000;
+const REGION = 'us-east-1';
+const CREDENTIALS = { accessKeyId: 'test', secretAccessKey: 'test' };
+/** Bound on every wait for an EC2 transition or a health check (wall ms). */
+const WAIT_LIMIT_MS = 120_000;
+/** How long after the disaster pushes go on at most while the installation is not back (wall ms). */
+const OUTAGE_LIMIT_MS = 150_000;
+/** How long the builds triggered after the restore get to finish (wall ms). */
+const DRAIN_LIMIT_MS = 60_000;
+const POLL_MS = 250;
+/** Pushes built by the restored installation before the workload stops. */
+const PUSHES_AFTER_RESTORE = 3;
+
+/** An operating error of a live rehearsal (the stack did not boot, a wait ran out): what, and what to try. */
+export class LiveDrError extends Error {
+  constructor(
+    message: string,
+    readonly hint: string,
+  ) {
+    super(message);
+    this.name = 'LiveDrError';
+  }
+}
+
+/** A push the rehearsal made, and what became of it. */
+export interface LivePush {
+  sha: string;
+  plannedAtMs: number;
+  wallMs: number;
+  phase: PushPhase;
+  /** frontend answered GHE's delivery with 200 (a build row was written). */
+  delivered: boolean;
+}
+
+/** What the test (or a caller) may look at before the stack goes away. */
+export interface LiveDrInspection {
+  postgres: StartedPostgres;
+  pushes: readonly LivePush[];
+  machine: ServicesMachine;
+}
+
+export interface LiveDrOptions {
+  log?: (line: string) => void;
+  portOffset?: number;
+  /** Called with the restored installation once the rehearsal is measured, before teardown. */
+  inspect?: (i: LiveDrInspection) => Promise<void>;
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+async function until<T>(what: string | (() => string), probe: () => Promise<T | undefined>, limitMs = WAIT_LIMIT_MS): Promise<T> {
+  const deadline = Date.now() + limitMs;
+  for (;;) {
+    const v = await probe();
+    if (v !== undefined) return v;
+    if (Date.now() > deadline) throw new LiveDrError(`live DR: timed out after ${limitMs} ms waiting for ${typeof what === 'string' ? what : what()}`, 'the machine may be loaded: check `uptime`, then run it again');
+    await sleep(POLL_MS);
+  }
+}
+
+/**
+ * `twin dr --mode live`: the live stack booted as the Services machine of the twin's EC2 endpoint, the scenario's
+ * pushes around the last backup acted out at its time scale, the backup taken as the seeds' script takes it
+ * (`CreateSnapshot` of the instance tagged `circleci_services`), the machine terminated, and the runbook's steps
+ * carried out with real EC2 calls and real actions on the restored machine. RTO is wall time (the recovery is not
+ * compressed); RPO is in the scenario's time (the workload is). The report is the simulation's, from the same
+ * report builder, over what the real PostgreSQL holds at the end.
+ */
+export async function runLiveDr(scenario: SettledScenario, runbook: Runbook, opts: LiveDrOptions = {}): Promise<DrReport> {
+  const log = opts.log ?? (() => undefined);
+  const plan = planLiveDr(scenario);
+  const t0 = Date.now();
+  const timeline: { at_ms: number; event: string }[] = [];
+  const note = (event: string) => {
+    timeline.push({ at_ms: Date.now() - t0, event });
+    log(`+${((Date.now() - t0) / 1000).toFixed(1)}s ${event}`);
+  };
+  const profile = loadProfile(scenario.version);
+  const { backends, externals, migrate, services } = liveBackends(profile, {
+    nomadClients: scenario.topology.nomadClients.count,
+    storage: scenario.topology.storage,
+    auth: scenario.topology.auth,
+    timeScale: plan.timeScale,
+    resourceClasses: scenario.topology.resourceClasses,
+  });
+  const stack = new LiveStack({ profile, portOffset: opts.portOffset ?? DR_PORT_OFFSET, backends, externals, services, migrate });
+  let machine: ServicesMachine | undefined;
+  let client: EC2Client | undefined;
+  try {
+    const failed = await stack.up();
+    if (failed.length > 0) throw new LiveDrError(`live DR: the stack did not boot: ${failed.map((f) => `${f.name} (${f.reason})`).join(', ')}`, 'a component that did not listen in time is usually a loaded machine: run it again; `twin up` shows the same boot');
+    const ec2 = stack.components.get('ec2');
+    if (!(ec2 instanceof StartedEc2Api)) throw new LiveDrError('live DR needs the twin\'s EC2 endpoint (unset AWS_ENDPOINT_URL): it acts on the Services machine\'s volume', 'unset AWS_ENDPOINT_URL');
+    machine = await ServicesMachine.attach(stack, ec2, { nomadClients: scenario.topology.nomadClients.count });
+    note(`stack up in ${Date.now() - t0} ms; ${machine.events.at(-1)!.event}`);
+    client = new EC2Client({ endpoint: ec2.url, region: REGION, credentials: CREDENTIALS, maxAttempts: 1 });
+    const run = new LiveRun(scenario, runbook, plan, stack, machine, client, note, t0);
+    const outcome = await run.act();
+    await opts.inspect?.({ postgres: run.postgres, pushes: run.pushes, machine });
+    const baseline = rehearse(scenario, runbook, { withoutDisaster: true });
+    return buildDrReport(scenario, runbook, outcome.outcome, baseline, { replay: `twin dr ${scenario.file} --mode live --seed ${scenario.seed}`, measures: outcome.measures });
+  } finally {
+    client?.destroy();
+    await stack.down();
+    await machine?.dispose();
+  }
+}
+
+/** One rehearsal on a booted stack. */
+class LiveRun {
+  readonly pushes: LivePush[] = [];
+  private readonly steps: DrStepResult[] = [];
+  private restored = false;
+  private recovered = false;
+  private snapshot: { id: string; wallMs: number } | undefined;
+  private disasterWallMs = 0;
+  private oldIp = '';
+  private oldInstanceId = '';
+  private servicesUpWallMs: number | undefined;
+  private restoredShas = new Set<string>();
+  private shasAtDisaster = new Set<string>();
+  private stuckFromSnapshot = 0;
+  private bootMs: number | undefined;
+  private calls = 0;
+  private imageId: string | undefined;
+
+  constructor(
+    private readonly scenario: SettledScenario,
+    private readonly runbook: Runbook,
+    private readonly plan: LiveDrPlan,
+    private readonly stack: LiveStack,
+    private readonly machine: ServicesMachine,
+    private readonly ec2: EC2Client,
+    private readonly note: (e: string) => void,
+    private readonly t0: number,
+  ) {}
+
+  get postgres(): StartedPostgres {
+    return this.stack.components.get('postgres') as StartedPostgres;
+  }
+
+  private get github(): StartedFakeGithub {
+    return this.stack.components.get('github') as StartedFakeGithub;
+  }
+
+  /** Wall ms (since the run's start) at which scenario time `atMs` is acted out. */
+  private wallAt(atMs: number): number {
+    return (atMs - this.plan.windowStartMs) / this.plan.timeScale;
+  }
+
+  async act(): Promise<{ outcome: DrOutcome; measures: Record<string, unknown> }> {
+    const start = Date.now();
+    const actions: { atMs: number; run: () => Promise<void> }[] = [
+      ...this.plan.pushes.map((w) => ({ atMs: w.atMs, run: () => this.push(w) })),
+      { atMs: this.plan.snapshotAtMs, run: () => this.backup() },
+      { atMs: this.plan.disasterAtMs, run: () => this.disaster() },
+    ];
+    // A stable sort: at equal times the pushes (listed first) go before the snapshot and the disaster.
+    actions.sort((a, b) => a.atMs - b.atMs);
+    let recovery: Promise<void> | undefined;
+    for (const a of actions) {
+      // After the disaster, pushes go on until a few were built by the restored installation (or for OUTAGE_LIMIT_MS).
+      if (a.atMs > this.plan.disasterAtMs && (this.deliveredAfterRestore() >= PUSHES_AFTER_RESTORE || Date.now() - this.disasterWallMs > OUTAGE_LIMIT_MS)) break;
+      if (recovery === undefined && a.atMs >= this.plan.recoveryAtMs && this.disasterWallMs > 0) recovery = this.recover();
+      const wait = start + this.wallAt(a.atMs) - Date.now();
+      if (wait > 0) await sleep(wait);
+      await a.run();
+    }
+    recovery ??= this.recover();
+    await recovery;
+    await this.drain();
+    return this.measure();
+  }
+
+  private deliveredAfterRestore(): number {
+    return this.pushes.filter((p) => p.phase === 'after_restore' && p.delivered).length;
+  }
+
+  private async push(w: LiveDrPlan['pushes'][number]): Promise<void> {
+    const phase = pushPhase(this.plan, w.atMs, this.restored);
+    const pushed = await this.github.push(FOLLOWED_REPO, { files: { '.circleci/config.yml': workflowConfig(w) }, message: `workflow ${w.seq} at ${w.atMs} ms` });
+    const delivered = pushed.deliveries.length > 0 && pushed.deliveries.every((d) => d.statusCode === 200);
+    this.pushes.push({ sha: pushed.commit.sha, plannedAtMs: w.atMs, wallMs: Date.now(), phase, delivered });
+  }
+
+  /** The seeds' backup script, as SDK calls: find the box by its tag, its root volume, snapshot it. */
+  private async backup(): Promise<void> {
+    const box = await this.servicesInstance();
+    const volumeId = box.BlockDeviceMappings?.[0]?.Ebs?.VolumeId;
+    const wallMs = Date.now();
+    const snap = await this.call(this.ec2.send(new CreateSnapshotCommand({ VolumeId: volumeId, Description: `CircleCI Services box Backup taken at ${new Date(wallMs).toString()}` })));
+    this.snapshot = { id: snap.SnapshotId!, wallMs };
+    const stored = this.machine.snapshots.get(snap.SnapshotId!);
+    this.note(`backup: ${snap.SnapshotId} of ${volumeId} (${snap.State} ${snap.Progress ?? ''}); stores held ${stored?.holdMs.toFixed(0)} ms for the copy`);
+  }
+
+  private async disaster(): Promise<void> {
+    const box = await this.servicesInstance();
+    this.oldInstanceId = box.InstanceId!;
+    this.oldIp = box.PrivateIpAddress!;
+    this.shasAtDisaster = await this.shas();
+    this.disasterWallMs = Date.now();
+    await this.call(this.ec2.send(new TerminateInstancesCommand({ InstanceIds: [this.oldInstanceId] })));
+    this.note(`disaster: TerminateInstances ${this.oldInstanceId} (${this.oldIp}); ${this.shasAtDisaster.size} workflows recorded at that instant`);
+    await this.machine.whenDead();
+  }
+
+  private async servicesInstance(): Promise<SdkInstance> {
+    const r = await this.call(this.ec2.send(new DescribeInstancesCommand({ Filters: [{ Name: 'tag:Name', Values: [SERVICES_TAG] }, { Name: 'instance-state-name', Values: ['pending', 'running'] }] })));
+    const box = r.Reservations?.[0]?.Instances?.[0];
+    if (box === undefined) throw new Error('live DR: no instance tagged circleci_services is pending or running');
+    return box;
+  }
+
+  /** An EC2 call, counted (the report's `engine.events`: pushes and calls). */
+  private call<T>(request: Promise<T>): Promise<T> {
+    this.calls++;
+    return request;
+  }
+
+  /** The runbook, step by step, in the operator's order; each step's real duration and what it did. */
+  private async recover(): Promise<void> {
+    const recovery = this.scenario.recovery!;
+    this.note(`recovery starts: runbook ${this.runbook.name}`);
+    for (const step of stepOrder(this.runbook, recovery)) {
+      const startedAt = Date.now();
+      if (recovery.skip.includes(step.name)) {
+        this.steps.push({ step: step.name, does: step.does, status: 'skipped', started_at_ms: startedAt - this.t0, duration_ms: 0, consequence: '' });
+        this.note(`${step.name} skipped`);
+        continue;
+      }
+      const consequence = await this.apply(step);
+      const early = ranBefore(step, this.runbook, recovery, new Set(this.steps.map((s) => s.step)));
+      this.steps.push({ step: step.name, does: step.does, started_at_ms: startedAt - this.t0, duration_ms: Date.now() - startedAt, ...judgeStep(consequence, early) });
+      this.note(`${step.name} done in ${Date.now() - startedAt} ms: ${consequence}`);
+    }
+    if (this.servicesUpWallMs === undefined && this.machine.phase === 'running') await this.waitHealthy();
+  }
+
+  private async apply(step: RunbookStep): Promise<string> {
+    const m = this.machine;
+    switch (step.does) {
+      case 'register_image': {
+        if (this.snapshot === undefined) return 'no snapshot taken before the disaster: nothing to register';
+        const id = this.snapshot.id;
+        await until(`snapshot ${id} to complete`, async () => {
+          const r = await this.call(this.ec2.send(new DescribeSnapshotsCommand({ SnapshotIds: [id] })));
+          return r.Snapshots?.[0]?.State === 'completed' ? true : undefined;
+        });
+        const image = await this.call(this.ec2.send(
+          new RegisterImageCommand({ Name: `circleci-services-restore-${id}`, RootDeviceName: '/dev/sda1', VirtualizationType: 'hvm', Architecture: 'x86_64', BlockDeviceMappings: [{ DeviceName: '/dev/sda1', Ebs: { SnapshotId: id, DeleteOnTermination: true } }] }),
+        ));
+        await until(`image ${image.ImageId} to be available`, async () => {
+          const r = await this.call(this.ec2.send(new DescribeImagesCommand({ ImageIds: [image.ImageId!] })));
+          return r.Images?.[0]?.State === 'available' ? true : undefined;
+        });
+        this.imageId = image.ImageId;
+        return `AMI ${image.ImageId} registered from ${id} (taken ${Math.round(((this.disasterWallMs - this.snapshot.wallMs) * this.plan.timeScale) / 1000)} s of scenario time before the disaster)`;
+      }
+      case 'launch_instance': {
+        if (this.imageId === undefined) return 'no image registered: nothing to launch';
+        const newIp = this.scenario.recovery!.reassignPrivateIp;
+        // The old address is held until the old instance is terminated: RunInstances refuses it until then.
+        const reservation = await until('the old private IP to be free', async () => {
+          try {
+            return await this.call(this.ec2.send(
+              new RunInstancesCommand({ ImageId: this.imageId, InstanceType: 'm4.2xlarge', MinCount: 1, MaxCount: 1, ...(newIp ? {} : { PrivateIpAddress: this.oldIp }), TagSpecifications: [{ ResourceType: 'instance', Tags: [{ Key: 'Name', Value: SERVICES_TAG }] }] }),
+            ));
+          } catch (e) {
+            if ((e as { name?: string }).name === 'InvalidIPAddress.InUse') return undefined;
+            throw e;
+          }
+        });
+        const id = reservation.Instances![0]!.InstanceId!;
+        const launchedAt = Date.now();
+        await until(`${id} to be running`, async () => {
+          const r = await this.call(this.ec2.send(new DescribeInstancesCommand({ InstanceIds: [id] })));
+          return r.Reservations?.[0]?.Instances?.[0]?.State?.Name === 'running' ? true : undefined;
+        });
+        await m.whenBooted();
+        this.bootMs = Date.now() - launchedAt;
+        await this.afterBoot();
+        return `${id} launched at ${m.privateIp}${m.privateIp === this.oldIp ? ' (the old private IP)' : ' (a new one)'}, booted and the app started on the restored volume in ${this.bootMs} ms: ${this.restoredShas.size} workflows restored, ${this.stuckFromSnapshot} build records restored as queued or running`;
+      }
+      case 'reassign_private_ip': {
+        if (m.phase !== 'running') return 'no instance';
+        if (m.privateIp === this.oldIp) return 'nothing to do: the instance has the old private IP';
+        const eni = (await this.servicesInstance()).NetworkInterfaces?.[0]?.NetworkInterfaceId;
+        await this.call(this.ec2.send(new AssignPrivateIpAddressesCommand({ NetworkInterfaceId: eni, PrivateIpAddresses: [this.oldIp], AllowReassignment: true })));
+        m.secondaryIp = this.oldIp;
+        return `${this.oldIp} re-associated to ${eni} as a secondary IP`;
+      }
+      case 'stop_app':
+        if (m.phase !== 'running') return 'no instance';
+        await m.stopApp();
+        return 'app stopped: every container of the Services machine stopped (webhooks fail until start_app)';
+      case 'check_hostname': {
+        const host = consoleHostname(m.etcDir);
+        if (host === m.privateIp || host === m.secondaryIp) return `hostname ${host} still reaches the machine`;
+        setConsoleHostname(m.etcDir, m.privateIp);
+        return `hostname changed from ${host} to ${m.privateIp} (and the GitHub OAuth application with it)`;
+      }
+      case 'update_replicated_ips': {
+        const named = replicatedAddresses(m.etcDir);
+        if (named.every((ip) => ip === m.privateIp)) return `nothing to change: /etc/default/replicated and replicated-operator name ${m.privateIp}`;
+        const changed = updateReplicatedAddresses(m.etcDir, this.oldIp, m.privateIp);
+        return `${changed.join(' and ')} now name ${m.privateIp}`;
+      }
+      case 'wipe_nomad_state': {
+        if (!this.stack.components.has('nomad_server')) return 'no Nomad server';
+        const running = this.stack.rows.get('nomad_server')?.state === 'healthy';
+        const what = await this.stack.wipeState('nomad_server');
+        return running ? `the app was running: ${what}` : `/opt/nomad removed: ${what}`;
+      }
+      case 'start_app':
+        if (m.phase !== 'running') return 'no instance';
+        await m.startApp();
+        await this.waitHealthy();
+        return `app started; every health endpoint answers 200 ${this.servicesUpWallMs! - this.disasterWallMs} ms after the disaster`;
+      case 'cleanup_stuck_builds': {
+        if (m.phase !== 'running') return 'no instance';
+        // admin/delete-build on the records left Running or queued that nothing runs: those restored from the snapshot.
+        const shas = [...this.restoredShas];
+        const r = await this.postgres.query(PIPELINE_DB, "UPDATE builds SET status = 'failed', reason = 'deleted with admin/delete-build after the restore', finished_at = clock_timestamp() WHERE status IN ('queued', 'scheduled', 'running') AND sha = ANY($1) RETURNING id", [shas]);
+        return `${r.rowCount ?? 0} build records left Running or queued with nothing running them marked failed`;
+      }
+      case 'download_backup':
+      case 'restore_tarball':
+        return `${step.does} is not rehearsed live (the live rehearsal restores EBS snapshots)`;
+    }
+  }
+
+  /** What the restored volume holds, read once the machine booted. */
+  private async afterBoot(): Promise<void> {
+    this.restoredShas = await this.shas();
+    const r = await this.postgres.query<{ n: string }>(PIPELINE_DB, "SELECT count(*) AS n FROM builds WHERE status IN ('queued', 'scheduled', 'running')");
+    this.stuckFromSnapshot = Number(r.rows[0]!.n);
+  }
+
+  private async shas(): Promise<Set<string>> {
+    const r = await this.postgres.query<{ sha: string }>(PIPELINE_DB, 'SELECT DISTINCT sha FROM builds');
+    return new Set(r.rows.map((x) => x.sha));
+  }
+
+  private async waitHealthy(): Promise<void> {
+    let failing: string[] = [];
+    await until(
+      () => `every health endpoint to answer 200 (not yet: ${failing.join(', ')})`,
+      async () => {
+        await this.stack.refreshHealth();
+        failing = [...this.stack.rows.values()].filter((r) => r.healthUrl !== undefined && r.state !== 'healthy').map((r) => `${r.name} ${r.state}`);
+        return failing.length === 0 ? true : undefined;
+      },
+    );
+    this.servicesUpWallMs = Date.now();
+    this.recovered = true;
+    this.restored = true;
+    this.note(`every health endpoint answers 200`);
+  }
+
+  /** Waits (bounded) for the builds triggered after the restore to end, and for one of them to succeed. */
+  private async drain(): Promise<void> {
+    const after = () => this.pushes.filter((p) => p.phase === 'after_restore' && p.delivered).map((p) => p.sha);
+    if (!this.recovered) return;
+    const deadline = Date.now() + DRAIN_LIMIT_MS;
+    // At least one build after the restore: the RTO ends with its success.
+    let extra = 0;
+    while (after().length === 0 && extra < 5 && Date.now() < deadline) {
+      const next = this.plan.pushes.at(-1)!;
+      await this.push({ ...next, seq: next.seq + 1 + extra, atMs: next.atMs + extra + 1 });
+      extra++;
+    }
+    await until(
+      'the builds triggered after the restore to end',
+      async () => {
+        const r = await this.postgres.query<{ n: string }>(PIPELINE_DB, "SELECT count(*) AS n FROM builds WHERE sha = ANY($1) AND status IN ('queued', 'scheduled', 'running')", [after()]);
+        return Number(r.rows[0]!.n) === 0 ? true : undefined;
+      },
+      Math.max(1, deadline - Date.now()),
+    ).catch(() => undefined);
+  }
+
+  private async measure(): Promise<{ outcome: DrOutcome; measures: Record<string, unknown> }> {
+    const S = this.plan.timeScale;
+    const delivered = this.pushes.filter((p) => p.delivered);
+    const rows = await this.postgres.query<{ sha: string; status: string; queued_at: Date; started_at: Date | null; finished_at: Date | null }>(
+      PIPELINE_DB,
+      'SELECT DISTINCT ON (sha) sha, status, queued_at, started_at, finished_at FROM builds ORDER BY sha, id DESC',
+    );
+    const bySha = new Map(rows.rows.map((r) => [r.sha, r] as const));
+    const counts = { triggered: delivered.length, succeeded: 0, failed: 0, lost: 0, stuck: 0, not_triggered: this.pushes.length - delivered.length, retried: 0 };
+    const queue = new SampleSet();
+    for (const p of delivered) {
+      const row = bySha.get(p.sha);
+      if (row === undefined) counts.lost++;
+      else if (row.status === 'succeeded') counts.succeeded++;
+      else if (row.status === 'failed' || row.status === 'lost') counts.failed++;
+      else counts.stuck++;
+      if (row?.started_at) queue.add(Math.round((row.started_at.getTime() - row.queued_at.getTime()) * S));
+    }
+    const firstNew = delivered
+      .filter((p) => p.wallMs > this.disasterWallMs && bySha.get(p.sha)?.status === 'succeeded')
+      .map((p) => bySha.get(p.sha)!.finished_at!.getTime())
+      .sort((a, b) => a - b)[0];
+    const d = this.plan.disasterAtMs;
+    const rtoMs = firstNew !== undefined && this.servicesUpWallMs !== undefined ? Math.max(firstNew, this.servicesUpWallMs) - this.disasterWallMs : null;
+    const lostAfterSnapshot = [...this.shasAtDisaster].filter((s) => !this.restoredShas.has(s)).length;
+    const phases = Object.fromEntries(
+      (['before_snapshot', 'after_snapshot', 'outage', 'after_restore'] as const).map((ph) => {
+        const ps = this.pushes.filter((p) => p.phase === ph);
+        return [ph, { pushed: ps.length, delivered: ps.filter((p) => p.delivered).length, recorded_at_end: ps.filter((p) => p.delivered && bySha.has(p.sha)).length }];
+      }),
+    );
+    const m = this.machine;
+    const stored = this.snapshot ? m.snapshots.get(this.snapshot.id) : undefined;
+    const { count, cpus } = this.scenario.topology.nomadClients;
+    const outcome: DrOutcome = {
+      builds: counts,
+      queueTimeMs: queue.percentiles(),
+      webhooksDropped: this.pushes.filter((p) => !p.delivered).length,
+      rtoMs,
+      rpoMs: this.snapshot ? Math.round((this.disasterWallMs - this.snapshot.wallMs) * S) : null,
+      servicesUpAtMs: this.servicesUpWallMs === undefined ? null : d + (this.servicesUpWallMs - this.disasterWallMs),
+      firstNewSuccessAtMs: firstNew === undefined ? null : d + (firstNew - this.disasterWallMs),
+      backupsTaken: this.snapshot ? 1 : 0,
+      restoredFromMs: this.imageId !== undefined ? this.plan.snapshotAtMs : null,
+      recordsWrittenAfterBackup: lostAfterSnapshot,
+      stuckFromSnapshot: this.stuckFromSnapshot,
+      // The twin's Nomad API keeps its jobs in memory: the restored machine's Nomad server starts with none.
+      staleAllocationsRestored: 0,
+      staleAllocationsAtEnd: 0,
+      nomadCpuMilli: count * Math.max(0, cpus - 2) * 1000,
+      buildersReachAtEnd: m.phase === 'running' && (m.privateIp === this.oldIp || m.secondaryIp === this.oldIp) && replicatedAddresses(m.etcDir).every((ip) => ip === m.privateIp),
+      hostnameMatchesAtEnd: m.phase === 'running' && consoleHostname(m.etcDir) === m.privateIp,
+      runbook: this.steps.map((s) => (s.status === 'skipped' ? { ...s, consequence: this.skippedConsequence(s.does, counts.stuck) } : s)),
+      timeline: [...this.timelineOf()],
+      endedAtMs: Date.now() - this.t0,
+      events: this.pushes.length + this.calls,
+    };
+    const measures = {
+      time_scale: S,
+      window_ms: { start: this.plan.windowStartMs, snapshot: this.plan.snapshotAtMs, disaster: d },
+      wall_ms: Date.now() - this.t0,
+      rto_wall_ms: rtoMs,
+      rpo_scenario_ms: outcome.rpoMs,
+      snapshot: stored ? { id: stored.snapshotId, hold_ms: Math.round(stored.holdMs * 10) / 10, bytes: stored.bytes } : null,
+      restore_boot_ms: this.bootMs ?? null,
+      services_instance: { old: { id: this.oldInstanceId, private_ip: this.oldIp }, new: { id: m.instanceId, private_ip: m.privateIp } },
+      pushes: phases,
+      workflows_at_disaster: this.shasAtDisaster.size,
+      workflows_restored: this.restoredShas.size,
+      not_modelled: ['the runbook steps take the time the real calls take, not an operator\'s', 'the twin\'s Nomad API keeps /opt/nomad in memory: a snapshot does not carry its jobs'],
+    };
+    return { outcome, measures };
+  }
+
+  private timelineOf(): { at_ms: number; event: string }[] {
+    return this.machine.events.map((e) => ({ at_ms: e.atMs - this.t0, event: e.event }));
+  }
+
+  private skippedConsequence(does: DrStepResult['does'], stuck: number): string {
+    const m = this.machine;
+    switch (does) {
+      case 'cleanup_stuck_builds':
+        return `${stuck} build records left Running or queued`;
+      case 'update_replicated_ips':
+      case 'reassign_private_ip':
+        return replicatedAddresses(m.etcDir).every((ip) => ip === m.privateIp) && (m.privateIp === this.oldIp || m.secondaryIp === this.oldIp)
+          ? `none: builders reach the Services machine (private IP ${m.privateIp})`
+          : `builders cannot reach the Services machine: replicated names ${replicatedAddresses(m.etcDir).join(', ')}, the instance's address is ${m.privateIp}`;
+      case 'check_hostname':
+        return consoleHostname(m.etcDir) === m.privateIp ? 'none: the hostname still reaches the machine' : `the console's hostname ${consoleHostname(m.etcDir)} no longer reaches the machine: UI logins through GitHub OAuth fail`;
+      case 'wipe_nomad_state':
+        return 'none observed: the twin\'s Nomad API restarts with no jobs (its state is not on the volume)';
+      case 'stop_app':
+        return 'the app kept taking webhooks during the reconciliation';
+      case 'start_app':
+        return m.phase === 'running' ? 'none: the app was still running from the image boot' : 'the app never started';
+      default:
+        return m.phase === 'running' ? 'none observed' : 'no Services machine came back';
+    }
+  }
+}

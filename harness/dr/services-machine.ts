@@ -1,0 +1,218 @@
+import { join } from 'node:path';
+import type { LiveStack } from '../live/stack.ts';
+import type { StartedEc2Api } from '../ec2/server.ts';
+import type { Instance } from '../ec2/ec2-model.ts';
+import { makeTempDir, removeDir } from '../providers/temp-dir.ts';
+import { processTree, ServicesVolume, writeMachineConfig, type VolumePart } from './services-volume.ts';
+
+/** The tag the seeds' backup script finds the Services machine by. */
+export const SERVICES_TAG = 'circleci_services';
+/** The Nomad clients' Auto Scaling Group. */
+export const NOMAD_CLIENTS_GROUP = 'circleci-nomad-clients';
+/** The Services machine's instance type in the seeds' sizing table (32 GB, 8 vCPU). */
+const SERVICES_INSTANCE_TYPE = 'm4.2xlarge';
+const NOMAD_CLIENT_INSTANCE_TYPE = 'm5.2xlarge';
+
+/** A snapshot of the Services machine's volume, as the EC2 endpoint stores it. */
+export interface StoredSnapshot {
+  snapshotId: string;
+  dir: string;
+  /** Wall time (epoch ms) of the instant it holds. */
+  atMs: number;
+  holdMs: number;
+  bytes: number;
+}
+
+/** Something the machine did, for the rehearsal's timeline. */
+export interface MachineEvent {
+  atMs: number;
+  event: string;
+}
+
+type Phase = 'running' | 'terminated' | 'booting';
+
+/**
+ * The live stack as the Services machine of its own cloud: an instance tagged `Name=circleci_services` on the EC2
+ * endpoint, with a private IP and a root EBS volume that *is* the stack's state (its stores' data dirs and the
+ * configuration files under `etc/`), and the Nomad clients as an Auto Scaling Group.
+ *
+ * What EC2 calls do to it, through the endpoint's model:
+ * - `CreateSnapshot` of its volume (or `CreateImage`): a crash-consistent copy of the state, taken while the stack
+ *   runs (its stores held for the copy's duration), stored under the endpoint's snapshot dir;
+ * - `TerminateInstances` of it: the disaster: every process of the stack dies at once and the volume's content is
+ *   deleted;
+ * - an instance launched from an image of one of its snapshots, once it is `running`: the state is restored from
+ *   that snapshot and the stack starts on it (the stores recover from their files as after a crash), as Replicated
+ *   starts the app when the machine boots.
+ */
+export class ServicesMachine {
+  instanceId: string;
+  privateIp: string;
+  volumeId: string;
+  /** An address re-associated to it (`AssignPrivateIpAddresses --allow-reassignment`), if any. */
+  secondaryIp: string | undefined;
+  phase: Phase = 'running';
+  readonly snapshots = new Map<string, StoredSnapshot>();
+  readonly events: MachineEvent[] = [];
+  private readonly volume: ServicesVolume;
+  private booted: Promise<void> = Promise.resolve();
+  private dying: Promise<void> = Promise.resolve();
+
+  private constructor(
+    private readonly stack: LiveStack,
+    private readonly ec2: StartedEc2Api,
+    readonly etcDir: string,
+    private readonly snapshotDir: string,
+    instance: Instance,
+  ) {
+    this.instanceId = instance.instanceId;
+    this.privateIp = instance.privateIpAddress;
+    this.volumeId = instance.blockDeviceMappings[0]!.volumeId;
+    this.volume = new ServicesVolume(() => this.parts());
+    const { state } = ec2;
+    state.onEvent((e) => {
+      if (e.kind !== 'snapshot-created') return;
+      const snap = state.ec2.snapshots.get(e.resourceId);
+      if (snap?.volumeId === this.volumeId && this.phase === 'running') this.takeSnapshot(snap.snapshotId);
+    });
+    state.ec2.onInstanceState((i, previous) => this.onInstanceState(i, previous));
+  }
+
+  /**
+   * Registers the running stack on the endpoint: the Services instance (its private IP written into the replicated
+   * defaults), its root volume, and the Nomad clients' group of `nomadClients` instances.
+   */
+  static async attach(stack: LiveStack, ec2: StartedEc2Api, opts: { nomadClients: number }): Promise<ServicesMachine> {
+    const model = ec2.state.ec2;
+    const base = [...model.images.values()].find((i) => i.isPublic);
+    if (base === undefined) throw new Error('the EC2 endpoint has no public base image to launch the Services machine from');
+    const nameTag = (value: string) => [{ resourceType: 'instance', tags: [['Name', value] as const] }];
+    const reservation = model.runInstances({ imageId: base.imageId, instanceType: SERVICES_INSTANCE_TYPE, minCount: 1, maxCount: 1, tagSpecifications: nameTag(SERVICES_TAG) });
+    const instance = reservation.instances[0]!;
+    const etcDir = await makeTempDir('services-etc');
+    const snapshotDir = await makeTempDir('ec2-snapshots');
+    writeMachineConfig(etcDir, instance.privateIpAddress);
+    const lc = `${NOMAD_CLIENTS_GROUP}-lc`;
+    ec2.state.autoscaling.createLaunchConfiguration({ name: lc, imageId: base.imageId, instanceType: NOMAD_CLIENT_INSTANCE_TYPE });
+    ec2.state.autoscaling.createAutoScalingGroup({
+      name: NOMAD_CLIENTS_GROUP,
+      minSize: opts.nomadClients,
+      maxSize: Math.max(opts.nomadClients, 1) * 4,
+      desiredCapacity: opts.nomadClients,
+      launchConfigurationName: lc,
+      availabilityZones: [model.subnet.availabilityZone],
+      tags: [{ key: 'Name', value: 'circleci-nomad-client', propagateAtLaunch: true }],
+    });
+    const machine = new ServicesMachine(stack, ec2, etcDir, snapshotDir, instance);
+    machine.note(`Services machine ${instance.instanceId} at ${instance.privateIpAddress}, root volume ${machine.volumeId}; ${opts.nomadClients} Nomad clients in ${NOMAD_CLIENTS_GROUP}`);
+    return machine;
+  }
+
+  /** The volume's parts: each store's data dir (with the process that writes it) and `etc/`. */
+  private parts(): VolumePart[] {
+    const out: VolumePart[] = [];
+    for (const [name, c] of this.stack.components) {
+      if (this.stack.rows.get(name)?.kind !== 'backend' || c.dataDir === undefined) continue;
+      out.push({ name, dir: c.dataDir, pid: c.pid });
+    }
+    out.push({ name: 'etc', dir: this.etcDir, pid: undefined });
+    return out;
+  }
+
+  private takeSnapshot(snapshotId: string): void {
+    const dir = join(this.snapshotDir, snapshotId);
+    const atMs = Date.now();
+    const copy = this.volume.copyTo(dir);
+    this.snapshots.set(snapshotId, { snapshotId, dir, atMs, holdMs: copy.holdMs, bytes: copy.bytes });
+    this.note(`snapshot ${snapshotId} of ${this.volumeId}: ${copy.parts.join(', ')} (${(copy.bytes / 1048576).toFixed(1)} MiB), stores held ${copy.holdMs.toFixed(0)} ms`);
+  }
+
+  private onInstanceState(i: Instance, previous: string): void {
+    if (i.instanceId === this.instanceId && i.state === 'shutting-down' && this.phase === 'running') {
+      this.phase = 'terminated';
+      this.dying = this.disaster();
+      return;
+    }
+    if (i.state !== 'running' || previous !== 'pending' || i.instanceId === this.instanceId) return;
+    const rootVolume = this.ec2.state.ec2.volumes.get(i.blockDeviceMappings.find((d) => d.deviceName === i.rootDeviceName)?.volumeId ?? '');
+    const snapshot = rootVolume?.snapshotId === undefined ? undefined : this.snapshots.get(rootVolume.snapshotId);
+    if (snapshot === undefined) return;
+    if (this.phase !== 'terminated') {
+      this.note(`${i.instanceId} booted from snapshot ${snapshot.snapshotId} while the Services machine ${this.instanceId} still runs: the twin runs one installation, this one stays empty`);
+      return;
+    }
+    this.phase = 'booting';
+    this.instanceId = i.instanceId;
+    this.privateIp = i.privateIpAddress;
+    this.secondaryIp = undefined;
+    this.volumeId = rootVolume!.volumeId;
+    this.booted = this.dying.then(() => this.bootFrom(snapshot));
+  }
+
+  /**
+   * TerminateInstances: every process of the stack is SIGKILLed at once (whole process trees, synchronously, so
+   * nothing writes after the instant), then the twin's services die and the volume's content is deleted.
+   */
+  private async disaster(): Promise<void> {
+    for (const p of this.parts()) {
+      if (p.pid === undefined) continue;
+      for (const pid of processTree(p.pid)) {
+        try {
+          process.kill(pid, 'SIGKILL');
+        } catch {
+          // already gone
+        }
+      }
+    }
+    this.note(`${this.instanceId} terminated: every process of the Services machine killed`);
+    // The rows follow (a signal to a dead pid is a no-op), then the in-process services and the Nomad server.
+    await Promise.all([...this.stack.rows.values()].filter((r) => r.kind === 'backend' || r.kind === 'service').map((r) => this.stack.kill(r.name).catch(() => undefined)));
+    if (this.stack.components.has('nomad_server')) await this.stack.wipeState('nomad_server').catch(() => undefined);
+    this.volume.wipe();
+    this.note(`root volume deleted with the instance (DeleteOnTermination): its state is gone`);
+  }
+
+  /** A new Services machine booted from a snapshot: the volume restored, the stores and the app started on it. */
+  private async bootFrom(snapshot: StoredSnapshot): Promise<void> {
+    const t0 = Date.now();
+    this.volume.restoreFrom(snapshot.dir);
+    this.note(`${this.instanceId} booted at ${this.privateIp} on a volume from ${snapshot.snapshotId}; starting the app (Replicated starts it at boot)`);
+    await this.startApp();
+    this.phase = 'running';
+    this.note(`app up on ${this.instanceId} ${Date.now() - t0} ms after boot`);
+  }
+
+  /** Resolves once a restored machine has started its app (at once when none is booting). */
+  whenBooted(): Promise<void> {
+    return this.booted;
+  }
+
+  /** Resolves once the disaster's kills and the volume's deletion are done. */
+  whenDead(): Promise<void> {
+    return this.dying;
+  }
+
+  /** Replicated's `app stop`: the services first, then the Nomad server and the stores (SIGTERM, as docker stop). */
+  async stopApp(): Promise<void> {
+    const rows = [...this.stack.rows.values()];
+    await Promise.all(rows.filter((r) => r.kind === 'service' && r.state !== 'killed' && r.state !== 'exited').map((r) => this.stack.stop(r.name).catch(() => undefined)));
+    await Promise.all(rows.filter((r) => r.kind === 'backend' && r.state !== 'killed' && r.state !== 'exited').map((r) => this.stack.stop(r.name).catch(() => undefined)));
+  }
+
+  /** Replicated's `app start`: the stores and the Nomad server on the volume's files, then the services. */
+  async startApp(): Promise<void> {
+    const rows = () => [...this.stack.rows.values()];
+    await Promise.all(rows().filter((r) => r.kind === 'backend').map((r) => this.stack.start(r.name)));
+    await Promise.all(rows().filter((r) => r.kind === 'service').map((r) => this.stack.start(r.name)));
+  }
+
+  private note(event: string): void {
+    this.events.push({ atMs: Date.now(), event });
+  }
+
+  /** Removes the snapshot store and the configuration files (the stack removes its own dirs). */
+  async dispose(): Promise<void> {
+    await removeDir(this.snapshotDir);
+    await removeDir(this.etcDir);
+  }
+}

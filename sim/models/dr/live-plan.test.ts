@@ -1,0 +1,31 @@
+import { describe, expect, it } from 'vitest';
+import { loadScenarioFile } from '../../../harness/scenario/load.ts';
+import { planReplay } from '../workload/replay-plan.ts';
+import { planLiveDr, pushPhase } from './live-plan.ts';
+
+describe('planLiveDr', () => {
+  const scenario = loadScenarioFile('scenarios/dr/ebs-snapshot-restore.yaml', { command: 'dr' });
+
+  it('acts out the window around the last backup before the disaster, with the simulation\'s own pushes', () => {
+    const plan = planLiveDr(scenario);
+    expect(plan).toMatchObject({ snapshotAtMs: 3 * 3_600_000, disasterAtMs: 190 * 60_000, windowStartMs: 170 * 60_000, recoveryAtMs: 195 * 60_000, timeScale: 60 });
+    const all = planReplay(scenario).filter((w) => w.source === 'push');
+    expect(plan.pushes.map((w) => w.atMs)).toEqual(all.filter((w) => w.atMs >= plan.windowStartMs).map((w) => w.atMs));
+    expect(plan.pushes.length).toBeGreaterThan(0);
+  });
+
+  it('takes no backup at the instant of the disaster: the one before it', () => {
+    const at3h = { ...scenario, disaster: { ...scenario.disaster!, atMs: 3 * 3_600_000 } };
+    expect(planLiveDr(at3h).snapshotAtMs).toBe(2 * 3_600_000);
+    const early = { ...scenario, disaster: { ...scenario.disaster!, atMs: 30 * 60_000 } };
+    expect(() => planLiveDr(early)).toThrow('no backup is due before the disaster');
+  });
+
+  it('puts a push before the snapshot, between it and the disaster, in the outage, or after the restore', () => {
+    const plan = planLiveDr(scenario);
+    expect(pushPhase(plan, plan.snapshotAtMs - 1, false)).toBe('before_snapshot');
+    expect(pushPhase(plan, plan.snapshotAtMs, false)).toBe('after_snapshot');
+    expect(pushPhase(plan, plan.disasterAtMs, false)).toBe('outage');
+    expect(pushPhase(plan, plan.disasterAtMs + 1, true)).toBe('after_restore');
+  });
+});

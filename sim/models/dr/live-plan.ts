@@ -1,0 +1,46 @@
+import type { SettledScenario } from '../../scenario/settled.ts';
+import { planReplay, type PlannedWorkflow } from '../workload/replay-plan.ts';
+
+/** Where a push of a live rehearsal falls: what the restored installation should hold of it. */
+export type PushPhase = 'before_snapshot' | 'after_snapshot' | 'outage' | 'after_restore';
+
+/**
+ * What a live rehearsal acts out, in the scenario's time: the window of the workload around the last backup before
+ * the disaster (as long before the snapshot as the disaster comes after it), the snapshot, the disaster, and the
+ * pushes after it (which go on while the runbook runs, until the installation is back). The pushes are the
+ * simulation's own (`planReplay`, same seed), so the live and the simulated rehearsal see the same arrivals.
+ */
+export interface LiveDrPlan {
+  timeScale: number;
+  windowStartMs: number;
+  snapshotAtMs: number;
+  disasterAtMs: number;
+  recoveryAtMs: number;
+  pushes: PlannedWorkflow[];
+}
+
+/** Builds the plan; the scenario must carry `backups`, `disaster` and `recovery` (checked by the CLI before). */
+export function planLiveDr(scenario: SettledScenario): LiveDrPlan {
+  const { backups, disaster, recovery } = scenario;
+  if (!backups || !disaster || !recovery) throw new Error('a live DR plan needs backups, disaster and recovery');
+  // The last backup due strictly before the disaster (one due at the instant of the disaster is not taken).
+  const snapshotAtMs = Math.floor((disaster.atMs - 1) / backups.everyMs) * backups.everyMs;
+  if (snapshotAtMs <= 0) throw new Error(`no backup is due before the disaster at ${disaster.atMs} ms`);
+  const windowStartMs = Math.max(0, snapshotAtMs - (disaster.atMs - snapshotAtMs));
+  return {
+    timeScale: scenario.timeScale,
+    windowStartMs,
+    snapshotAtMs,
+    disasterAtMs: disaster.atMs,
+    recoveryAtMs: disaster.atMs + recovery.afterMs,
+    pushes: planReplay(scenario).filter((w) => w.source === 'push' && w.atMs >= windowStartMs),
+  };
+}
+
+/** The phase of a push made at scenario time `atMs`, given whether the installation was back when it was made. */
+export function pushPhase(plan: LiveDrPlan, atMs: number, restored: boolean): PushPhase {
+  if (restored) return 'after_restore';
+  if (atMs < plan.snapshotAtMs) return 'before_snapshot';
+  if (atMs < plan.disasterAtMs) return 'after_snapshot';
+  return 'outage';
+}
