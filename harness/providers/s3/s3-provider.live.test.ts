@@ -48,7 +48,7 @@ describe('S3Provider, auto', () => {
   it.skipIf(runtime.available)('falls back to the embedded s3rver without a container runtime, and says why', async () => {
     await using s3 = await new S3Provider().start();
     expect(s3.backend).toBe('embedded');
-    expect(s3.backendDetail).toMatch(/^embedded S3 \(s3rver 3\.7\.1, in this process, no pid\) on 127\.0\.0\.1:\d+, objects in .*, bucket circleci \(auto: no local S3 server binary is used.*; no container runtime.*; the embedded s3rver .* is the fallback\)$/);
+    expect(s3.backendDetail).toMatch(/^embedded S3 \(s3rver 3\.7\.1, in a thread of this process, no pid\) on 127\.0\.0\.1:\d+, objects in .*, bucket circleci \(auto: no local S3 server binary is used.*; no container runtime.*; the embedded s3rver .* is the fallback\)$/);
     expect(s3.backendDetail).not.toMatch(/\n/);
   });
 });
