@@ -1,4 +1,6 @@
-import { join } from 'node:path';
+import { createRequire } from 'node:module';
+import { readFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import type { Profile } from '../../fixtures/schema.ts';
 import { staleBundleReason } from '../../bin/bundle-check.mjs';
@@ -23,7 +25,11 @@ let typescriptLoader = false;
  */
 export async function beforeLiveImport(): Promise<void> {
   if (!BUNDLED || typescriptLoader) return;
-  const { register } = await import('tsx/esm/api');
+  // Resolved from the project, not from the bundle's directory, which may be elsewhere (TWIN_DIST) with no
+  // node_modules; its ES module, as its package's exports map names it for `import`.
+  const pkg = createRequire(join(ROOT, 'package.json')).resolve('tsx/package.json');
+  const api = (JSON.parse(readFileSync(pkg, 'utf8')) as { exports: Record<string, { import: { default: string } }> }).exports['./esm/api']!.import.default;
+  const { register } = (await import(pathToFileURL(join(dirname(pkg), api)).href)) as typeof import('tsx/esm/api');
   register();
   typescriptLoader = true;
 }
