@@ -13,9 +13,10 @@ export const ROOT = fileURLToPath(new URL('..', import.meta.url));
 /**
  * The live stack's entry modules, imported dynamically by the CLI and left out of the CLI's bundle (they load the
  * drivers, the SDKs and the providers, which the simulation's commands never need). From the CLI's bundle they
- * resolve to their sources, imported through tsx when the live bundle below is stale.
+ * resolve to their sources, imported through tsx when the live bundle below is stale (or, for the others, always).
+ * The distributed queue's (`twin worker`, `--workers`) likewise: BullMQ and ioredis stay out of the simulation's bundle.
  */
-const LIVE_ENTRIES = ['harness/cli/commands/live-stack.ts', 'harness/live/replay/run-live.ts', 'harness/live/backends.ts'];
+const LIVE_ENTRIES = ['harness/cli/commands/live-stack.ts', 'harness/live/replay/run-live.ts', 'harness/live/backends.ts', 'harness/cli/commands/worker.ts', 'harness/distributed/connection.ts', 'harness/distributed/explore-tasks.ts'];
 
 /**
  * The live bundle (`dist/live/`): `twin up`'s supervisor (live-stack) and what it starts in other threads and

@@ -1,6 +1,7 @@
 import { parseArgs } from 'node:util';
 import { suggest } from '../../sim/util/suggest.ts';
 import { BackendChoiceError, parseBackendChoices, type BackendChoices } from '../live/backend-choice.ts';
+import { WORKER_LIMITS } from '../distributed/limits.ts';
 
 /** A bad command line: exit 2, with what was wrong and a hint. */
 export class CliError extends Error {
@@ -14,7 +15,7 @@ export class CliError extends Error {
   }
 }
 
-export const COMMANDS = ['run', 'validate', 'topology', 'conformance', 'explore', 'agree', 'up', 'status', 'down', 'dr', 'tune', 'schema', 'version', 'help'] as const;
+export const COMMANDS = ['run', 'validate', 'topology', 'conformance', 'explore', 'agree', 'up', 'status', 'down', 'dr', 'tune', 'worker', 'schema', 'version', 'help'] as const;
 export type Command = (typeof COMMANDS)[number];
 
 interface OptionSpec {
@@ -60,6 +61,11 @@ export const OPTIONS: Record<string, OptionSpec> = {
     commands: ['run', 'topology', 'status', 'validate', 'conformance', 'explore', 'agree'],
   },
   runs: { type: 'string', value: 'N', description: 'number of random fault schedules', commands: ['explore'] },
+  workers: { type: 'string', value: 'REDIS_URL', description: 'run the work on the twin\'s queue in that Redis, taken by `twin worker REDIS_URL` on any machine; the result is the same as run here', per: { explore: 'run the schedules on the twin\'s queue in that Redis, taken by `twin worker REDIS_URL` on any machine; the result is byte-identical to a local run' }, commands: ['explore'] },
+  'worker-timeout': { type: 'string', value: 'S', description: 'with --workers: seconds to wait while no worker is connected and none takes a task (default 60), then exit 2', commands: ['explore'] },
+  concurrency: { type: 'string', value: 'N', description: 'tasks run at once, each in its own thread (default 1)', commands: ['worker'] },
+  once: { type: 'boolean', description: 'exit once the queue has nothing waiting and this worker\'s tasks are done', commands: ['worker'] },
+  'stall-timeout': { type: 'string', value: 'S', description: 'seconds before a task whose worker died (stopped renewing its lock) is given to another worker (default 30)', commands: ['worker'] },
   sweep: { type: 'string', multiple: true, value: 'key=v1,v2', description: 'a parameter to sweep (repeatable)', commands: ['tune'] },
   detach: { type: 'boolean', short: 'd', description: 'return once the stack is healthy and leave it running', commands: ['up'] },
   scenario: { type: 'string', value: 'FILE', description: 'scenario whose topology the stack follows', commands: ['up'] },
@@ -92,6 +98,14 @@ export interface ParsedArgs {
   supervise: boolean;
   /** `twin up --nomad`: a real Nomad agent or the twin's Nomad API. */
   nomad?: 'real' | 'twin';
+  /** `--workers REDIS_URL`: run the work on the twin's queue (validated where it is used). */
+  workers?: string;
+  /** `--worker-timeout S`, in milliseconds. */
+  workerTimeoutMs?: number;
+  /** `twin worker`: tasks at once, exit when the queue is empty, the lock of a task in seconds. */
+  concurrency?: number;
+  once: boolean;
+  stallTimeoutS?: number;
 }
 
 function integer(flag: string, text: string, min: number, max: number): number {
@@ -190,6 +204,13 @@ export const COMMAND_HELP: Record<Command, CommandHelp> = {
     description: 'Runs the scenario\'s backups, disaster and recovery runbook (fixtures/runbooks/) in the simulation, beside its baseline without the disaster, and writes dr-report.json (the report\'s fields plus rto_ms, rpo_ms, webhooks_dropped, runbook), report.md and junit.xml. --mode live is not available yet (exit 2).',
     examples: ['twin dr scenarios/dr/ebs-snapshot-restore.yaml', 'twin dr scenarios/dr/restore-skips-nomad-wipe.yaml --out reports/dr --seed 7'],
   },
+  worker: {
+    usage: 'twin worker <redis-url> [--concurrency N] [--once] [--stall-timeout S]',
+    summary: 'run the tasks that `--workers <redis-url>` queues, on any machine',
+    description:
+      'Takes tasks from the twin\'s queue in that Redis (queued by `twin explore --workers <redis-url>` on any machine) and runs them, each in a thread of its own, until SIGINT or SIGTERM: the first signal lets the running tasks finish, a second puts them back in the queue for another worker. A worker killed outright leaves its tasks to be retried by another after --stall-timeout; a task is counted once however often it runs. One line per task on stderr. Exit 0 when stopped; 2 on a bad or unreachable URL.',
+    examples: ['twin worker redis://127.0.0.1:6379', 'twin worker redis://:secret@queue.internal:6379/2 --concurrency 2', 'twin worker redis://queue.internal:6379 --once'],
+  },
   tune: {
     usage: 'twin tune <scenario.yaml> --sweep key=v1,v2 [options]',
     summary: 'parameter sweeps (not available yet)',
@@ -240,7 +261,7 @@ function parserError(message: string, command: Command): CliError {
   return new CliError(message.split('\n')[0]!.replace(/\. To specify a positional.*$/, ''), hint);
 }
 
-const NO_ARGS: Omit<ParsedArgs, 'command'> = { files: [], json: false, sweep: [], detach: false, backends: {}, quiet: false, help: false, supervise: false };
+const NO_ARGS: Omit<ParsedArgs, 'command'> = { files: [], json: false, sweep: [], detach: false, backends: {}, quiet: false, help: false, supervise: false, once: false };
 
 /** Parses `twin <command> [files] [options]` into a typed value; throws CliError. Pure: no I/O. */
 export function parseCliArgs(argv: readonly string[]): ParsedArgs {
@@ -276,7 +297,12 @@ export function parseCliArgs(argv: readonly string[]): ParsedArgs {
     quiet: v.quiet === true,
     help: v.help === true,
     supervise: v.supervise === true,
+    once: v.once === true,
   };
+  if (typeof v.workers === 'string') out.workers = v.workers;
+  if (typeof v['worker-timeout'] === 'string') out.workerTimeoutMs = integer('worker-timeout', v['worker-timeout'], 1, WORKER_LIMITS.maxWorkerTimeoutS) * 1000;
+  if (typeof v.concurrency === 'string') out.concurrency = integer('concurrency', v.concurrency, 1, WORKER_LIMITS.maxConcurrency);
+  if (typeof v['stall-timeout'] === 'string') out.stallTimeoutS = integer('stall-timeout', v['stall-timeout'], WORKER_LIMITS.minStallTimeoutS, WORKER_LIMITS.maxStallTimeoutS);
   if (typeof v.seed === 'string') out.seed = integer('seed', v.seed, 0, 2 ** 32 - 1);
   if (typeof v.nomad === 'string') {
     if (v.nomad !== 'real' && v.nomad !== 'twin') throw new CliError(`--nomad must be real or twin, got \`${v.nomad}\``, 'for example --nomad real (needs a `nomad` binary on PATH)');
@@ -312,7 +338,8 @@ export function parseCliArgs(argv: readonly string[]): ParsedArgs {
   if (!out.help) {
     const needsFiles: Command[] = ['run', 'validate', 'explore', 'agree', 'dr', 'tune'];
     if (needsFiles.includes(command) && out.files.length === 0) throw new CliError(`\`twin ${command}\` needs at least one scenario file`, `for example: twin ${command} scenarios/baseline.yaml`);
-    if (!needsFiles.includes(command) && out.files.length > 0) throw new CliError(`\`twin ${command}\` takes no file arguments, got ${out.files.join(' ')}`);
+    if (command === 'worker' && out.files.length !== 1) throw new CliError(`\`twin worker\` takes one Redis URL${out.files.length > 1 ? `, got ${out.files.join(' ')}` : ''}`, 'for example: twin worker redis://127.0.0.1:6379 (the Redis that `--workers` names)');
+    if (!needsFiles.includes(command) && command !== 'worker' && out.files.length > 0) throw new CliError(`\`twin ${command}\` takes no file arguments, got ${out.files.join(' ')}`);
     if ((command === 'explore' || command === 'dr') && out.files.length > 1) throw new CliError(`\`twin ${command}\` takes one scenario file`);
   }
   return out;

@@ -105,6 +105,9 @@ async function dispatch(args: ParsedArgs, out: (s: string) => void, io: CliIo): 
       const { drCommand } = await import('./commands/dr.ts');
       return await drCommand(args, io);
     }
+    case 'worker':
+      await beforeLiveImport();
+      return await (await import('./commands/worker.ts')).workerCommand(args, io);
     case 'tune':
       throw new CliError('not available yet in this version of the twin', 'see README.md, "Status", for what each command does today');
   }
@@ -119,7 +122,7 @@ async function describeError(e: unknown): Promise<{ message: string; hint?: stri
   if (e instanceof CliError) return { message: e.message, hint: e.hint };
   if (!(e instanceof Error)) return undefined;
   const hint = 'hint' in e && typeof e.hint === 'string' ? e.hint : undefined;
-  if (e.name === 'CliError' || e.name === 'LiveUnsupportedError') return { message: e.message, hint };
+  if (e.name === 'CliError' || e.name === 'LiveUnsupportedError' || e.name === 'DistributedError') return { message: e.message, hint };
   if (e.name === 'ProviderError') return { message: `the live stack did not start: ${e.message}`, hint };
   if (e.name === 'ScenarioError' && 'issues' in e && Array.isArray(e.issues)) {
     const { formatIssue } = await import('../../sim/scenario/parse.ts');

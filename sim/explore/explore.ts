@@ -1,4 +1,5 @@
 import fc from 'fast-check';
+import type { Parameters as CheckParameters } from 'fast-check';
 import { parseDocument, type Document, type YAMLMap, type YAMLSeq } from 'yaml';
 import { Twin } from '../twin.ts';
 import { buildReport } from '../report/build-report.ts';
@@ -243,7 +244,7 @@ export function explore(scenario: SettledScenario, profile: Profile, opts: Explo
     if (failed && original === undefined) original = schedule;
     return !failed;
   });
-  const details = fc.check(property, { seed: opts.seed, numRuns: opts.runs, endOnFailure: false, ...(opts.path === undefined ? {} : { path: opts.path }) });
+  const details = fc.check(property, checkParameters(opts));
 
   let failure: ExploreFailure | undefined;
   if (details.failed && details.counterexample !== null) {
@@ -264,6 +265,27 @@ export function explore(scenario: SettledScenario, profile: Profile, opts: Explo
     throw new Error(`exploration aborted: ${cause instanceof Error ? cause.message : String(cause)}`);
   }
   return { scenario: scenario.name, seed: opts.seed, runs: opts.runs, schedulesRun, kinds, invariants: invariants.map((i) => i.name), baseline, failure };
+}
+
+/** fast-check's parameters of an exploration: `explore` and `plannedSchedules` share them, so they draw the same schedules. */
+function checkParameters(opts: Pick<ExploreOptions, 'runs' | 'seed' | 'path'>): CheckParameters<[GeneratedFault[]]> {
+  return { seed: opts.seed, numRuns: opts.runs, endOnFailure: false, ...(opts.path === undefined ? {} : { path: opts.path }) };
+}
+
+/**
+ * The schedules `explore` with the same arguments runs before any failure, in order. fast-check draws run i's
+ * schedule from the seed and i alone, never from earlier outcomes, so these can be run elsewhere first (on a
+ * distributed queue) and handed to `explore` through its `runner`; the shrinking after a failure is not planned.
+ */
+export function plannedSchedules(scenario: SettledScenario, profile: Profile, opts: Omit<ExploreOptions, 'invariants' | 'onProgress' | 'runner'>): SettledFault[][] {
+  const kinds = faultKinds(scenario, profile, opts.context, opts.actions ?? SIM_FAULT_ACTIONS, opts.targets);
+  const planned: SettledFault[][] = [];
+  const property = fc.property(scheduleArbitrary(scenario, kinds, opts.maxFaults), (generated) => {
+    planned.push(settleSchedule(generated, kinds));
+    return true;
+  });
+  fc.check(property, checkParameters(opts));
+  return planned;
 }
 
 /** A fault as a scenario file writes it. */

@@ -3,12 +3,16 @@ import { dirname, join, relative, resolve } from 'node:path';
 import { parseDocument } from 'yaml';
 import { CliError } from '../args.ts';
 import { Progress } from '../progress.ts';
+import { beforeLiveImport } from '../runtime.ts';
 import { writeFilesAtomically } from '../../io/write-files.ts';
 import { fixtureContext, loadScenarioFile } from '../../scenario/load.ts';
 import { loadProfile } from '../../../fixtures/load.ts';
 import { explore, faultText, reproducerExpectations, reproducerYaml, type ExploreResult } from '../../../sim/explore/explore.ts';
 import { INVARIANTS } from '../../../sim/explore/invariants.ts';
 import type { CommandIo } from './conformance.ts';
+import type { Profile } from '../../../fixtures/schema.ts';
+import type { ScenarioContext } from '../../../sim/scenario/parse.ts';
+import type { SettledScenario } from '../../../sim/scenario/settled.ts';
 
 export interface ExploreArgs {
   files: string[];
@@ -18,6 +22,10 @@ export interface ExploreArgs {
   quiet: boolean;
   /** Print explore.json on stdout instead of the summary lines. */
   json?: boolean;
+  /** Run the schedules on the twin's queue in this Redis (`twin worker <url>` takes them). */
+  workers?: string | undefined;
+  /** With `workers`: how long to wait while no worker is connected. */
+  workerTimeoutMs?: number | undefined;
 }
 
 /** Schedules explored when `--runs` is not given. */
@@ -37,6 +45,12 @@ export async function exploreCommand(args: ExploreArgs, io: CommandIo): Promise<
   const err = (s: string) => io.stderr.write(s.endsWith('\n') ? s : `${s}\n`);
   const [file, ...extra] = args.files;
   if (file === undefined || extra.length > 0) throw new CliError('`twin explore` takes exactly one scenario file', 'for example: twin explore scenarios/baseline.yaml --runs 1000');
+  if (args.workerTimeoutMs !== undefined && args.workers === undefined) throw new CliError('--worker-timeout applies only with --workers REDIS_URL', 'add --workers redis://HOST:PORT, or drop --worker-timeout');
+  // A bad queue URL is refused before anything runs (an unreachable one when the queue is first used).
+  if (args.workers !== undefined) {
+    await beforeLiveImport();
+    (await import('../../distributed/connection.ts')).queueRedis(args.workers);
+  }
   const scenario = loadScenarioFile(file, { command: 'run' });
   scenario.mode = 'sim';
   const profile = loadProfile(scenario.version);
@@ -48,7 +62,8 @@ export async function exploreCommand(args: ExploreArgs, io: CommandIo): Promise<
 
   const progress = new Progress(io.stderr as NodeJS.WriteStream, `  ${scenario.name}`, !args.quiet);
   const t0 = performance.now();
-  const result = explore(scenario, profile, { runs, seed, context: fixtureContext(), onProgress: (done, total) => progress.update(Math.min(done, total), total, `${done} schedules`) });
+  const onProgress = (done: number, total: number) => progress.update(Math.min(done, total), total, `${done} schedules`);
+  const result = args.workers === undefined ? explore(scenario, profile, { runs, seed, context: fixtureContext(), onProgress }) : await exploreOnQueue(scenario, profile, { url: args.workers, workerTimeoutMs: args.workerTimeoutMs, runs, seed, context: fixtureContext(), progress, err });
   const seconds = (performance.now() - t0) / 1000;
   progress.done();
   const rate = seconds > 0 ? Math.round((result.schedulesRun / seconds) * 60) : 0;
@@ -100,6 +115,31 @@ export async function exploreCommand(args: ExploreArgs, io: CommandIo): Promise<
   out(`  Replay: ${replay}`);
   out(`  Run the minimal schedule: twin run ${written}`);
   return 1;
+}
+
+/**
+ * The exploration with its schedules run by `twin worker`s on the queue at `url` (harness/distributed); the result
+ * is the one `explore` gives here. Progress shows the queued schedules; a line says what the queue did.
+ */
+async function exploreOnQueue(
+  scenario: SettledScenario,
+  profile: Profile,
+  o: { url: string; workerTimeoutMs: number | undefined; runs: number; seed: number; context: ScenarioContext; progress: Progress; err: (s: string) => void },
+): Promise<ExploreResult> {
+  const { exploreOnQueue: onQueue } = await import('../../distributed/explore-tasks.ts');
+  const { queueRedis } = await import('../../distributed/connection.ts');
+  o.err(`  queueing ${o.runs} schedules and the baseline on ${queueRedis(o.url).redacted}; \`twin worker ${queueRedis(o.url).redacted}\` on any machine runs them`);
+  const r = await onQueue(scenario, profile, {
+    url: o.url,
+    ...(o.workerTimeoutMs === undefined ? {} : { workerTimeoutMs: o.workerTimeoutMs }),
+    runs: o.runs,
+    seed: o.seed,
+    context: o.context,
+    onQueueProgress: (done, total, started) => o.progress.update(done, total, `${done} schedules run by workers (${started} tasks taken)`),
+  });
+  o.progress.clear();
+  o.err(`  the queue ran ${r.queued} schedules${r.retried > 0 ? ` (${r.retried} task${r.retried === 1 ? '' : 's'} retried after a worker left ${r.retried === 1 ? 'it' : 'them'}, each counted once)` : ''}; ${r.local} run here while shrinking`);
+  return r.result;
 }
 
 /** A seed for an exploration without `--seed`: it differs between calls, and is printed so any run can be replayed. */

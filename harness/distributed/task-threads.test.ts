@@ -1,0 +1,36 @@
+import { afterAll, describe, expect, it } from 'vitest';
+import { join } from 'node:path';
+import { loadScenarioFile } from '../scenario/load.ts';
+import { runExploreTask, type ExploreTask } from './explore-tasks.ts';
+import { TaskInterruptedError, TaskThreads } from './task-threads.ts';
+
+const scenario = { ...loadScenarioFile(join(import.meta.dirname, '..', '..', 'scenarios', 'quiet-night.yaml'), { command: 'run' }), faults: [], expect: [] };
+const task: ExploreTask = { scenario, schedules: [[], [{ atMs: 60_000, action: 'kill', target: 'rabbitmq', writtenTarget: 'rabbitmq', count: 1 }]] };
+
+describe('TaskThreads: executors in worker threads', () => {
+  const threads = new TaskThreads(1);
+  afterAll(() => threads.close());
+
+  it('runs a task of a registered kind in a thread: the result is the executor\'s, as JSON', async () => {
+    const r = await threads.run('explore-schedules', JSON.stringify(task)).reply;
+    expect(r.ok).toBe(true);
+    expect(r.ok && r.result).toBe(JSON.stringify(runExploreTask(task)));
+  });
+
+  it('names an unknown kind and the kinds it runs', async () => {
+    const r = await threads.run('tune-cel', '{}').reply;
+    expect(r).toMatchObject({ ok: false, unknownKind: true, message: 'unknown task kind `tune-cel`; this worker runs explore-schedules' });
+  });
+
+  it('interrupts a running task (its promise rejects), and the slot runs the next task in a fresh thread', async () => {
+    const many: ExploreTask = { scenario, schedules: Array.from({ length: 200 }, (_, i) => [{ atMs: (i + 1) * 1000, action: 'kill', target: 'rabbitmq', writtenTarget: 'rabbitmq', count: 1 }]) };
+    const { id, reply } = threads.run('explore-schedules', JSON.stringify(many));
+    expect(() => threads.run('explore-schedules', '{}')).toThrow(/all 1 threads are busy/);
+    const rejected = expect(reply).rejects.toBeInstanceOf(TaskInterruptedError);
+    await new Promise((r) => setTimeout(r, 200));
+    await threads.interrupt(id);
+    await rejected;
+    const next = await threads.run('explore-schedules', JSON.stringify(task)).reply;
+    expect(next.ok).toBe(true);
+  });
+});
