@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { parseCliArgs, helpText, CliError, COMMANDS, type Command, type ParsedArgs } from './args.ts';
-import { BUNDLED, BUNDLED_PROFILES, importLive } from './runtime.ts';
+import { BUNDLED, BUNDLED_PROFILES, beforeLiveImport, importLive } from './runtime.ts';
 import { BackendChoiceError, backendChoices, type BackendChoices } from '../live/backend-choice.ts';
 
 /** Where the CLI writes; injectable so tests capture output. */
