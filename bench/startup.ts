@@ -11,13 +11,16 @@ import type { BenchFigure, BenchSuite } from './types.ts';
  * every command is run ROUNDS times, round-robin with `node -e 0` so that all of them see the same machine load,
  * and each is judged by its median minus the median of `node -e 0` in the same run. Also measured: the sources
  * through tsx (the fallback when the bundle is stale) and the bundle's staleness check itself.
- * `tsx bench/startup.ts [--rounds N] [--json FILE]`; figures as JSON lines on stdout (for bench/run.ts), a table
- * on stderr, and the figures with every sample in FILE (default reports/out/bench/startup.json).
+ * `tsx bench/startup.ts [--rounds N] [--json FILE] [--only cli|up] [--up-rounds N]`; figures as JSON lines on stdout
+ * (for bench/run.ts), a table on stderr, and the figures with every sample in FILE (default
+ * reports/out/bench/startup.json; `twin up -d`'s in startup-up.json beside it).
  */
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const BIN = join(ROOT, 'bin', 'twin.js');
 const TARGET_OVER_NODE_MS = 500;
 const CHECK_TARGET_MS = 20;
+/** Issue 11: `twin up -d --backend embedded` all healthy in <= 3 s from the command's start. */
+const UP_TARGET_OVER_NODE_MS = 3_000;
 
 /** scenarios/baseline.yaml cut to one hour (its workload, fleet and expectations; 120 pushes an hour). */
 function oneHourScenario(): string {
@@ -31,6 +34,8 @@ interface Command {
   name: string;
   args: string[];
   env?: Record<string, string>;
+  /** Where it runs (default the project's root). */
+  cwd?: string;
   /** The difference from `node -e 0` it must stay within, or undefined for a figure shown for comparison only. */
   targetMs?: number;
 }
@@ -53,20 +58,118 @@ function timeOnce(c: Command, scratch: string): Sample {
   const cpuFile = join(scratch, 'cpu.txt');
   const [cmd, ...args] = GNU_TIME ? [GNU_TIME, '-f', '%U %S', '-o', cpuFile, process.execPath, ...c.args] : [process.execPath, ...c.args];
   const t0 = process.hrtime.bigint();
-  const r = spawnSync(cmd!, args, { cwd: ROOT, stdio: ['ignore', 'ignore', 'pipe'], env: { ...process.env, ...c.env } });
+  const r = spawnSync(cmd!, args, { cwd: c.cwd ?? ROOT, stdio: ['ignore', 'ignore', 'pipe'], env: { ...process.env, ...c.env } });
   const wallMs = Number(process.hrtime.bigint() - t0) / 1e6;
   if (r.status !== 0) throw new Error(`${c.name} exited ${r.status}: ${r.stderr.toString().slice(0, 500)}`);
   const cpu = GNU_TIME ? readFileSync(cpuFile, 'utf8').trim().split(/\s+/).slice(-2).map(Number) : [];
   return { wallMs, cpuMs: cpu.length === 2 && cpu.every(Number.isFinite) ? (cpu[0]! + cpu[1]!) * 1000 : undefined };
 }
 
-export function startupBench(rounds = 9, jsonFile = join(ROOT, 'reports', 'out', 'bench', 'startup.json')): BenchFigure[] {
-  const stale = staleBundleReason(ROOT, join(ROOT, 'dist'));
-  if (stale !== undefined) {
-    process.stderr.write(`  the bundle is not current (${stale}): building it, as npm install would\n`);
-    const b = spawnSync(process.execPath, [join(ROOT, 'bin', 'build.mjs')], { cwd: ROOT, stdio: ['ignore', 'ignore', 'inherit'] });
-    if (b.status !== 0) throw new Error('npm run build failed');
+/** Builds the bundles (the live one too, with `live`) when they are not current, as npm install would. */
+function ensureBuilt(live: boolean): void {
+  const stale = staleBundleReason(ROOT, join(ROOT, 'dist')) ?? (live ? staleBundleReason(ROOT, join(ROOT, 'dist', 'live')) : undefined);
+  if (stale === undefined) return;
+  process.stderr.write(`  the bundles are not current (${stale}): building them, as npm install would\n`);
+  const b = spawnSync(process.execPath, [join(ROOT, 'bin', 'build.mjs')], { cwd: ROOT, stdio: ['ignore', 'ignore', 'inherit'] });
+  if (b.status !== 0) throw new Error('npm run build failed');
+}
+
+/** CPU time (user + system) of a process and its threads so far, from /proc; undefined once it is gone. */
+function procCpuMs(pid: number): number | undefined {
+  try {
+    const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+    return ((Number(fields[11]) + Number(fields[12])) * 1000) / CLOCK_TICKS;
+  } catch {
+    return undefined;
   }
+}
+/** USER_HZ: 100 on every Linux this runs on (`getconf CLK_TCK`). */
+const CLOCK_TICKS = 100;
+
+interface UpSample extends Sample {
+  /** CPU of the whole stack when `twin up -d` returned: the supervisor (all its threads) and every process it owns. */
+  stackCpuMs: number | undefined;
+}
+
+/**
+ * `twin up -d` from the command's start until it returns with every row healthy (it returns 0 only then), in a
+ * scratch directory of its own (its `.twin/` state), then `twin down`, not timed. Also read when it returned: the CPU
+ * the stack's processes had used so far (`/proc/<pid>/stat` of the supervisor and of every process in its state file).
+ */
+function timeUp(backendArgs: string[], dir: string): UpSample {
+  const sample = timeOnce({ name: 'twin up -d', args: [BIN, 'up', '-d', ...backendArgs], cwd: dir }, dir);
+  const state = JSON.parse(readFileSync(join(dir, '.twin', 'stack.json'), 'utf8')) as { supervisorPid: number; owner?: { processes: { pid: number }[] } };
+  const pids = [state.supervisorPid, ...(state.owner?.processes ?? []).map((p) => p.pid)];
+  const cpus = pids.map(procCpuMs).filter((x): x is number => x !== undefined);
+  const down = spawnSync(process.execPath, [BIN, 'down'], { cwd: dir, stdio: ['ignore', 'ignore', 'pipe'] });
+  if (down.status !== 0) throw new Error(`twin down exited ${down.status}: ${down.stderr.toString().slice(0, 500)}`);
+  return { ...sample, stackCpuMs: cpus.length > 0 ? cpus.reduce((a, b) => a + b, 0) : undefined };
+}
+
+/**
+ * The live stack's start as a user meets it: `twin up -d --backend embedded` (the issue's target) and `twin up -d` on
+ * the default backends (for comparison), each `rounds` times round-robin with `node -e 0`, judged by the median minus
+ * `node -e 0`'s. Figures as for the CLI's commands; samples in `jsonFile`.
+ */
+export function upBench(rounds = 5, jsonFile = join(ROOT, 'reports', 'out', 'bench', 'startup-up.json')): BenchFigure[] {
+  ensureBuilt(true);
+  const dir = mkdtempSync(join(tmpdir(), 'twin-startup-up-'));
+  try {
+    const variants = [
+      { name: 'twin up -d --backend embedded', args: ['--backend', 'embedded'], targetMs: UP_TARGET_OVER_NODE_MS },
+      { name: 'twin up -d (default backends)', args: [] as string[], targetMs: undefined },
+    ];
+    const nodeRuns: Sample[] = [];
+    const runs = new Map<string, UpSample[]>(variants.map((v) => [v.name, []]));
+    for (const v of variants) timeUp(v.args, dir); // warm the file cache and the PostgreSQL template once, unmeasured
+    for (let i = 0; i < rounds; i++) {
+      for (const v of variants) {
+        nodeRuns.push(timeOnce({ name: 'node -e 0', args: ['-e', '0'] }, dir));
+        runs.get(v.name)!.push(timeUp(v.args, dir));
+      }
+    }
+    const round = (x: number) => Math.round(x);
+    const nodeMs = median(nodeRuns.map((x) => x.wallMs));
+    const figures: BenchFigure[] = [];
+    process.stderr.write(`  ${'command'.padEnd(32)} ${'wall'.padStart(9)} ${'over node'.padStart(10)} ${'stack CPU'.padStart(10)}   (medians of ${rounds} runs, load average ${loadavg()[0]!.toFixed(2)})\n`);
+    for (const v of variants) {
+      const xs = runs.get(v.name)!;
+      const ms = median(xs.map((x) => x.wallMs));
+      const over = ms - nodeMs;
+      const cpu = xs.flatMap((x) => (x.stackCpuMs === undefined ? [] : [x.stackCpuMs]));
+      const slug = v.name.replace(/[^a-z0-9]+/gi, '_').replace(/^_|_$/g, '').toLowerCase();
+      figures.push({
+        name: `startup.${slug}.over_node_ms`,
+        value: round(over),
+        unit: 'ms',
+        target: v.targetMs === undefined ? 'none (for comparison)' : `<= ${v.targetMs} ms over node -e 0 (every row healthy when it returns)`,
+        met: v.targetMs === undefined || over <= v.targetMs,
+        anchor: { name: 'node -e 0 in the same run', value: round(nodeMs), unit: 'ms', ratio: Math.round((ms / nodeMs) * 10) / 10 },
+        note: `${v.name}: median ${round(ms)} ms of ${rounds} runs (min ${round(Math.min(...xs.map((x) => x.wallMs)))}, max ${round(Math.max(...xs.map((x) => x.wallMs)))}), round-robin with node -e 0; twin down after each, not timed`,
+      });
+      if (cpu.length > 0) {
+        figures.push({
+          name: `startup.${slug}.stack_cpu_ms`,
+          value: round(median(cpu)),
+          unit: 'ms',
+          target: 'none (CPU time of the stack\'s processes when it returned, all threads: on 2 idle cores the wall time cannot be under half of it)',
+          met: true,
+        });
+      }
+      process.stderr.write(`  ${v.name.padEnd(32)} ${`${round(ms)} ms`.padStart(9)} ${`+${round(over)} ms`.padStart(10)} ${(cpu.length > 0 ? `${round(median(cpu))} ms` : '-').padStart(10)}\n`);
+    }
+    mkdirSync(dirname(jsonFile), { recursive: true });
+    writeFileSync(jsonFile, `${JSON.stringify({ rounds, load_average: loadavg(), node: process.version, figures, node_samples_ms: nodeRuns.map((x) => x.wallMs), samples: Object.fromEntries(runs) }, null, 2)}\n`);
+    process.stderr.write(`  figures and samples: ${jsonFile}\n`);
+    return figures;
+  } finally {
+    spawnSync(process.execPath, [BIN, 'down'], { cwd: dir, stdio: 'ignore' });
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+export function startupBench(rounds = 9, jsonFile = join(ROOT, 'reports', 'out', 'bench', 'startup.json')): BenchFigure[] {
+  ensureBuilt(false);
   const dir = mkdtempSync(join(tmpdir(), 'twin-startup-'));
   try {
     const scenario = join(dir, 'one-hour.yaml');
@@ -143,7 +246,7 @@ export function startupBench(rounds = 9, jsonFile = join(ROOT, 'reports', 'out',
   }
 }
 
-export const startupSuite: BenchSuite = { name: 'startup', run: () => startupBench() };
+export const startupSuite: BenchSuite = { name: 'startup', run: () => [...startupBench(), ...upBench()] };
 
 if (import.meta.url === `file://${process.argv[1]}`) {
   const arg = (flag: string) => {
@@ -153,5 +256,11 @@ if (import.meta.url === `file://${process.argv[1]}`) {
   const rounds = Number(arg('--rounds') ?? 9);
   if (!Number.isInteger(rounds) || rounds < 1 || rounds > 100) throw new Error(`--rounds must be a whole number from 1 to 100, got ${arg('--rounds')}`);
   const json = arg('--json');
-  for (const f of startupBench(rounds, json)) console.log(JSON.stringify(f));
+  // --only up: just `twin up -d` (its rounds from --up-rounds, default 5); --only cli: just the CLI's commands.
+  const only = arg('--only');
+  const upRounds = Number(arg('--up-rounds') ?? 5);
+  if (!Number.isInteger(upRounds) || upRounds < 1 || upRounds > 50) throw new Error(`--up-rounds must be a whole number from 1 to 50, got ${arg('--up-rounds')}`);
+  if (only !== undefined && only !== 'up' && only !== 'cli') throw new Error(`--only must be up or cli, got ${only}`);
+  if (only !== 'up') for (const f of startupBench(rounds, json)) console.log(JSON.stringify(f));
+  if (only !== 'cli') for (const f of upBench(upRounds, json?.replace(/\.json$/, '-up.json'))) console.log(JSON.stringify(f));
 }

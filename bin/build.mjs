@@ -11,11 +11,29 @@ import { build } from 'esbuild';
 export const ROOT = fileURLToPath(new URL('..', import.meta.url));
 
 /**
- * The live stack's entry modules, imported dynamically by the CLI and left out of the bundle: their workers and
- * embedded servers start `.ts` entries through tsx, and the CLI registers tsx before importing them. The
- * distributed queue's (`twin worker`, `--workers`) likewise: BullMQ and ioredis stay out of the simulation's bundle.
+ * The live stack's entry modules, imported dynamically by the CLI and left out of the CLI's bundle (they load the
+ * drivers, the SDKs and the providers, which the simulation's commands never need). From the CLI's bundle they
+ * resolve to their sources, imported through tsx when the live bundle below is stale (or, for the others, always).
+ * The distributed queue's (`twin worker`, `--workers`) likewise: BullMQ and ioredis stay out of the simulation's bundle.
  */
 const LIVE_ENTRIES = ['harness/cli/commands/live-stack.ts', 'harness/live/replay/run-live.ts', 'harness/live/backends.ts', 'harness/cli/commands/worker.ts', 'harness/distributed/connection.ts', 'harness/distributed/explore-tasks.ts', 'harness/distributed/submit.ts', 'harness/dr/live-rehearsal.ts'];
+
+/**
+ * The live bundle (`dist/live/`): `twin up`'s supervisor (live-stack) and what it starts in other threads and
+ * processes (the pipeline stages' worker, the embedded servers' child processes, s3rver's thread), prebuilt so that none of them pays
+ * for tsx compiling the sources at start-up. One build with shared chunks, so a module the supervisor and a stage both
+ * use is parsed from one file. Output name => source.
+ */
+export const LIVE_BUNDLE_ENTRIES = {
+  'live-stack': 'harness/cli/commands/live-stack.ts',
+  supervisor: 'harness/cli/commands/supervisor-main.ts',
+  'stage-worker': 'harness/live/stage-worker.ts',
+  'embedded-redis-main': 'harness/providers/redis/embedded/embedded-redis-main.ts',
+  'embedded-rabbitmq-main': 'harness/providers/rabbitmq/embedded/embedded-rabbitmq-main.ts',
+  'embedded-mongo-main': 'harness/providers/mongo/embedded/embedded-mongo-main.ts',
+  's3rver-worker': 'harness/providers/s3/s3rver-worker.ts',
+};
+
 
 /** A path as an import specifier from `from`'s directory: forward slashes, always starting with `.`. */
 function specifier(fromDir, to) {
@@ -23,12 +41,16 @@ function specifier(fromDir, to) {
   return rel.startsWith('.') ? rel : `./${rel}`;
 }
 
-/** Keeps each module's `import.meta.url` pointing at its source file, so files found beside the sources still are. */
-function sourceLocations(outdir) {
+/**
+ * Keeps each module's `import.meta.url` pointing at its source file, so files found beside the sources still are;
+ * in the CLI's bundle (`liveExternal`), the live stack's entries stay outside it.
+ */
+function sourceLocations(outdir, liveExternal) {
   return {
     name: 'twin-source-locations',
     setup(b) {
       b.onResolve({ filter: /\.ts$/ }, (args) => {
+        if (!liveExternal) return undefined;
         if (args.kind !== 'dynamic-import') return undefined;
         const abs = resolve(args.resolveDir, args.path);
         if (!LIVE_ENTRIES.some((entry) => abs === join(ROOT, entry))) return undefined;
@@ -66,7 +88,7 @@ const COMMON = {
 async function versionProfiles(outdir) {
   const scratch = join(outdir, `.profiles-${process.pid}.mjs`);
   try {
-    await build({ ...COMMON, entryPoints: [join(ROOT, 'fixtures', 'load.ts')], outfile: scratch, plugins: [sourceLocations(outdir)] });
+    await build({ ...COMMON, entryPoints: [join(ROOT, 'fixtures', 'load.ts')], outfile: scratch, plugins: [sourceLocations(outdir, true)] });
     const { listProfiles, loadProfile } = await import(pathToFileURL(scratch).href);
     const profiles = {};
     const files = ['fixtures'];
@@ -80,30 +102,70 @@ async function versionProfiles(outdir) {
   }
 }
 
-/** Builds the bundle and its manifest into `outdir` (written beside, then renamed: never half-written). */
+/** The manifest of a build: the size and modification time of every file it read, and package.json. */
+function manifestOf(metafile, extra = []) {
+  const inputs = {};
+  for (const file of [...new Set([...Object.keys(metafile.inputs).filter((f) => !f.startsWith('<')), ...extra, 'package.json'])].sort()) {
+    const s = statSync(join(ROOT, file));
+    inputs[file] = [s.mtimeMs, s.size];
+  }
+  return inputs;
+}
+
+/**
+ * Builds the live bundle into `<outdir>/live` (built in a sibling directory, then swapped in: never half-written),
+ * with its own manifest: an edited live-stack source makes only it stale, and `twin --help` keeps its bundle.
+ */
+async function buildLiveBundle(outdir, { profiles, files }) {
+  const dir = join(outdir, 'live');
+  const tmp = join(outdir, `.live-${process.pid}`);
+  rmSync(tmp, { recursive: true, force: true });
+  try {
+    const result = await build({
+      ...COMMON,
+      entryPoints: Object.fromEntries(Object.entries(LIVE_BUNDLE_ENTRIES).map(([name, src]) => [name, join(ROOT, src)])),
+      outdir: tmp,
+      splitting: true,
+      // Every chunk beside the entries: each module's rewritten import.meta.url is relative to this one directory.
+      chunkNames: '[name]-[hash]',
+      outExtension: { '.js': '.mjs' },
+      // Every package stays Node's to load, exactly as from the sources (CommonJS interop included): the bundle is
+      // the twin's own code, compiled once.
+      packages: 'external',
+      define: { TWIN_PROFILES: JSON.stringify(profiles), TWIN_LIVE_ENTRIES: JSON.stringify(Object.fromEntries(Object.entries(LIVE_BUNDLE_ENTRIES).map(([name, src]) => [src, `${name}.mjs`]))) },
+      plugins: [sourceLocations(dir, false)],
+    });
+    writeFileSync(join(tmp, 'manifest.json'), `${JSON.stringify({ inputs: manifestOf(result.metafile, files) }, null, 1)}\n`);
+    rmSync(dir, { recursive: true, force: true });
+    renameSync(tmp, dir);
+    return Object.values(result.metafile.outputs).reduce((n, o) => n + o.bytes, 0);
+  } finally {
+    rmSync(tmp, { recursive: true, force: true });
+  }
+}
+
+/** Builds the bundles and their manifests into `outdir` (written beside, then renamed: never half-written). */
 export async function buildBundle(outdir = join(ROOT, 'dist')) {
   const t0 = performance.now();
   outdir = resolve(outdir);
   mkdirSync(outdir, { recursive: true });
   const tmp = join(outdir, `.twin-${process.pid}.mjs`);
   try {
-    const { profiles, files } = await versionProfiles(outdir);
+    const fixtures = await versionProfiles(outdir);
+    const { profiles, files } = fixtures;
     const result = await build({
       ...COMMON,
       entryPoints: [join(ROOT, 'bin', 'twin.ts')],
       outfile: tmp,
       external: ['tsx', 'tsx/*'],
       define: { TWIN_BUNDLED: 'true', TWIN_PROFILES: JSON.stringify(profiles) },
-      plugins: [sourceLocations(outdir)],
+      plugins: [sourceLocations(outdir, true)],
     });
-    const inputs = {};
-    for (const file of [...new Set([...Object.keys(result.metafile.inputs).filter((f) => !f.startsWith('<')), ...files, 'package.json'])].sort()) {
-      const s = statSync(join(ROOT, file));
-      inputs[file] = [s.mtimeMs, s.size];
-    }
+    const inputs = manifestOf(result.metafile, files);
     renameSync(tmp, join(outdir, 'twin.mjs'));
     writeFileSync(join(outdir, 'manifest.json'), `${JSON.stringify({ inputs }, null, 1)}\n`);
-    return { outdir, inputs: Object.keys(inputs).length, bytes: statSync(join(outdir, 'twin.mjs')).size, ms: Math.round(performance.now() - t0) };
+    const liveBytes = await buildLiveBundle(outdir, fixtures);
+    return { outdir, inputs: Object.keys(inputs).length, bytes: statSync(join(outdir, 'twin.mjs')).size, liveBytes, ms: Math.round(performance.now() - t0) };
   } finally {
     rmSync(tmp, { force: true });
   }
@@ -112,5 +174,5 @@ export async function buildBundle(outdir = join(ROOT, 'dist')) {
 if (process.argv[1] && resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
   const i = process.argv.indexOf('--outdir');
   const r = await buildBundle(i > 0 ? process.argv[i + 1] : undefined);
-  process.stdout.write(`twin: built ${specifier(process.cwd(), join(r.outdir, 'twin.mjs'))} (${Math.round(r.bytes / 1024)} KiB from ${r.inputs} files) in ${r.ms} ms\n`);
+  process.stdout.write(`twin: built ${specifier(process.cwd(), join(r.outdir, 'twin.mjs'))} (${Math.round(r.bytes / 1024)} KiB from ${r.inputs} files) and ${specifier(process.cwd(), join(r.outdir, 'live'))}/ (${Math.round(r.liveBytes / 1024)} KiB) in ${r.ms} ms\n`);
 }

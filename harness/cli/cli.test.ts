@@ -337,9 +337,10 @@ describe('bin/twin.js', () => {
   const root = new URL('../../', import.meta.url).pathname;
   const twin = (args: string[], env: Record<string, string>) => spawnSync(process.execPath, [join(root, 'bin', 'twin.js'), ...args], { encoding: 'utf8', env: { ...process.env, TWIN_DEBUG: '1', ...env } });
 
-  it('runs a fresh bundle, and the sources through tsx when the bundle is absent or stale; both give the same report', () => {
+  it('runs a fresh bundle, and the sources through tsx when the bundle is absent or stale; both give the same report', async () => {
     const dist = tmp({});
     execFileSync(process.execPath, [join(root, 'bin', 'build.mjs'), '--outdir', dist], { stdio: 'pipe' });
+    await checkLiveBundle(dist);
     const version = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')).version as string;
 
     const bundled = twin(['--version'], { TWIN_DIST: dist });
@@ -369,3 +370,55 @@ describe('bin/twin.js', () => {
     expect(readFileSync(join(dist, 'a', 'report.json'), 'utf8')).toBe(readFileSync(join(dist, 'b', 'report.json'), 'utf8'));
   });
 });
+
+/**
+ * The live bundle beside the CLI's (`<dist>/live/`): its own manifest, nothing left for tsx to compile, an embedded
+ * server's child that runs on plain Node, and the CLI's live commands taking it while it is current and the sources
+ * (saying why) once it is stale.
+ */
+async function checkLiveBundle(dist: string): Promise<void> {
+  const root = new URL('../../', import.meta.url).pathname;
+  const live = join(dist, 'live');
+  const manifest = JSON.parse(readFileSync(join(live, 'manifest.json'), 'utf8')) as { inputs: Record<string, [number, number]> };
+  expect(Object.keys(manifest.inputs)).toEqual(expect.arrayContaining(['harness/live/stack.ts', 'harness/live/stage-worker.ts', 'harness/providers/redis/embedded/embedded-redis-main.ts', 'harness/providers/s3/s3rver-worker.ts', 'fixtures/2.19.6/containers.yaml', 'package.json']));
+  const outputs = readdirSync(live).filter((f) => f.endsWith('.mjs'));
+  expect(outputs).toEqual(expect.arrayContaining(['live-stack.mjs', 'supervisor.mjs', 'stage-worker.mjs', 'embedded-redis-main.mjs', 'embedded-rabbitmq-main.mjs', 'embedded-mongo-main.mjs', 's3rver-worker.mjs']));
+  // No module of it imports a TypeScript file: nothing in a `twin up` from the bundle waits for tsx.
+  for (const f of outputs) expect(readFileSync(join(live, f), 'utf8'), f).not.toMatch(/(?:from\s*|import\s*\(\s*)["'][^"']+\.ts["']/);
+
+  // The embedded Redis's child, prebuilt, on plain Node (no loader): it listens and answers PING.
+  const { createServer, connect } = await import('node:net');
+  const port = await new Promise<number>((resolve) => {
+    const s = createServer().listen(0, '127.0.0.1', () => {
+      const p = (s.address() as { port: number }).port;
+      s.close(() => resolve(p));
+    });
+  });
+  const { spawn } = await import('node:child_process');
+  const child = spawn(process.execPath, [join(live, 'embedded-redis-main.mjs'), '--port', String(port), '--data-dir', join(dist, 'redis-data')], { stdio: ['pipe', 'pipe', 'pipe'] });
+  try {
+    await new Promise<void>((resolve, reject) => {
+      child.stdout.on('data', (b: Buffer) => b.toString().includes('listening') && resolve());
+      child.once('exit', (code) => reject(new Error(`the prebuilt embedded redis exited (${code})`)));
+    });
+    const pong = await new Promise<string>((resolve, reject) => {
+      const c = connect(port, '127.0.0.1', () => c.write('*1\r\n$4\r\nPING\r\n'));
+      c.once('data', (b) => (c.destroy(), resolve(b.toString())));
+      c.once('error', reject);
+    });
+    expect(pong).toBe('+PONG\r\n');
+  } finally {
+    child.kill('SIGKILL');
+  }
+
+  const status = (env: Record<string, string>) => spawnSync(process.execPath, [join(root, 'bin', 'twin.js'), 'status'], { cwd: tmp({}), encoding: 'utf8', env: { ...process.env, TWIN_DEBUG: '1', TWIN_DIST: dist, ...env } });
+  const fresh = status({});
+  expect(fresh.status).toBe(1);
+  expect(fresh.stderr).toBe(`twin: running the bundle ${join(dist, 'twin.mjs')}\ntwin status: no stack is running (start one with \`twin up -d\`)\n`);
+  manifest.inputs['harness/live/stack.ts']![0] -= 1;
+  writeFileSync(join(live, 'manifest.json'), JSON.stringify(manifest));
+  const stale = status({});
+  expect(stale.status).toBe(1);
+  expect(stale.stderr).toContain('twin: the live stack from its sources through tsx: harness/live/stack.ts changed since the bundle was built\n');
+  expect(stale.stderr).toContain('twin status: no stack is running');
+}

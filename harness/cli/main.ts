@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { parseCliArgs, helpText, CliError, COMMANDS, type Command, type ParsedArgs } from './args.ts';
-import { BUNDLED, BUNDLED_PROFILES, beforeLiveImport } from './runtime.ts';
+import { BUNDLED, BUNDLED_PROFILES, beforeLiveImport, importLive } from './runtime.ts';
 import { BackendChoiceError, backendChoices, type BackendChoices } from '../live/backend-choice.ts';
 
 /** Where the CLI writes; injectable so tests capture output. */
@@ -84,19 +84,16 @@ async function dispatch(args: ParsedArgs, out: (s: string) => void, io: CliIo): 
       return await exploreCommand(args, io);
     }
     case 'up': {
-      await beforeLiveImport();
-      const { upCommand } = await import('./commands/live-stack.ts');
+      const { upCommand } = await importLive('live-stack', () => import('./commands/live-stack.ts'));
       const version = args.version === undefined ? {} : { version: await knownVersion(args.version) };
       return await upCommand({ detach: args.detach, supervise: args.supervise, backends: withEnvBackends(args), ...(args.scenario ? { scenario: args.scenario } : {}), ...version, ...(args.nomad ? { nomad: args.nomad } : {}) }, io);
     }
     case 'status': {
-      await beforeLiveImport();
-      const { statusCommand } = await import('./commands/live-stack.ts');
+      const { statusCommand } = await importLive('live-stack', () => import('./commands/live-stack.ts'));
       return await statusCommand({ json: args.json }, io);
     }
     case 'down': {
-      await beforeLiveImport();
-      const { downCommand } = await import('./commands/live-stack.ts');
+      const { downCommand } = await importLive('live-stack', () => import('./commands/live-stack.ts'));
       return await downCommand(io);
     }
     case 'schema': {

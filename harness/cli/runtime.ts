@@ -1,4 +1,9 @@
+import { createRequire } from 'node:module';
+import { readFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import type { Profile } from '../../fixtures/schema.ts';
+import { staleBundleReason } from '../../bin/bundle-check.mjs';
 
 /** Defined (as `true`) by esbuild in the prebuilt bundle `dist/twin.mjs`; undeclared when the sources run through tsx. */
 declare const TWIN_BUNDLED: boolean | undefined;
@@ -20,7 +25,31 @@ let typescriptLoader = false;
  */
 export async function beforeLiveImport(): Promise<void> {
   if (!BUNDLED || typescriptLoader) return;
-  const { register } = await import('tsx/esm/api');
+  // Resolved from the project, not from the bundle's directory, which may be elsewhere (TWIN_DIST) with no
+  // node_modules; its ES module, as its package's exports map names it for `import`.
+  const pkg = createRequire(join(ROOT, 'package.json')).resolve('tsx/package.json');
+  const api = (JSON.parse(readFileSync(pkg, 'utf8')) as { exports: Record<string, { import: { default: string } }> }).exports['./esm/api']!.import.default;
+  const { register } = (await import(pathToFileURL(join(dirname(pkg), api)).href)) as typeof import('tsx/esm/api');
   register();
   typescriptLoader = true;
+}
+
+/** The project's root (this module's source location: the bundle keeps it, bin/build.mjs). */
+const ROOT = fileURLToPath(new URL('../..', import.meta.url));
+
+/**
+ * The live bundle's module `name` (`dist/live/<name>.mjs`, bin/build.mjs) when the CLI runs from its bundle and the live
+ * bundle is current, else `fromSources()` (through tsx, registered first). From the live bundle, `twin up` boots
+ * without compiling a line: its supervisor, stage workers and embedded servers all run prebuilt modules.
+ */
+export async function importLive<T>(name: 'live-stack', fromSources: () => Promise<T>): Promise<T> {
+  if (BUNDLED) {
+    // The CLI's bundle is dist/twin.mjs; the live bundle is built beside it, with a manifest of its own.
+    const dir = join(import.meta.dirname, 'live');
+    const stale = staleBundleReason(ROOT, dir);
+    if (stale === undefined) return (await import(pathToFileURL(join(dir, `${name}.mjs`)).href)) as T;
+    if (process.env.TWIN_DEBUG === '1') process.stderr.write(`twin: the live stack from its sources through tsx: ${stale}\n`);
+  }
+  await beforeLiveImport();
+  return fromSources();
 }

@@ -127,21 +127,24 @@ export class LiveStack {
    * start. Returns the failed rows.
    */
   async up(): Promise<LiveRow[]> {
-    for (const f of Object.values(this.opts.services ?? {})) f.prepare?.();
     // The external systems start alongside the containers, not before them: only the containers that reach them
     // (the in-process services, and federation-service's LDAP bind) wait for them. The stores' processes, the
-    // slowest part of a boot, start at once (an embedded boot under load: 5.1 s of externals no longer in front).
-    const externals = Promise.all(
-      Object.entries(this.opts.externals ?? {}).map(async ([name, factory]) => {
-        this.set(name, { state: 'starting' });
-        try {
-          const s = await factory();
-          this.started.set(name, s);
-          this.set(name, { backend: s.backendDetail, via: s.backend, ports: [`${s.host}:${s.port}`], pid: s.pid, state: 'healthy' });
-        } catch (e) {
-          this.set(name, { state: 'failed', reason: (e as Error).message.split('\n')[0] });
-        }
-      }),
+    // slowest part of a boot, start first: the externals and the stages' workers get this thread (and grow the
+    // process every later spawn copies) only from the next turn of the event loop, after the stores' first steps.
+    let startExternals = () => {};
+    const externals = new Promise<void>((resolve) => (startExternals = resolve)).then(() =>
+      Promise.all(
+        Object.entries(this.opts.externals ?? {}).map(async ([name, factory]) => {
+          this.set(name, { state: 'starting' });
+          try {
+            const s = await factory();
+            this.started.set(name, s);
+            this.set(name, { backend: s.backendDetail, via: s.backend, ports: [`${s.host}:${s.port}`], pid: s.pid, state: 'healthy' });
+          } catch (e) {
+            this.set(name, { state: 'failed', reason: (e as Error).message.split('\n')[0] });
+          }
+        }),
+      ),
     );
     // Each container starts as soon as its own startup dependencies are up (the table's order; no wave waits for
     // its slowest member): mongo after mongodb-upgrader, not after PostgreSQL.
@@ -154,6 +157,9 @@ export class LiveStack {
       const reachesExternals = this.opts.services?.[name] !== undefined || name === 'federation-service';
       this.starting.set(name, Promise.all([...deps.map((d) => this.starting.get(d)), ...(reachesExternals ? [externals] : [])]).then(() => this.startOne(original.get(name)!)));
     }
+    await new Promise<void>((resolve) => setImmediate(resolve));
+    for (const f of Object.values(this.opts.services ?? {})) f.prepare?.();
+    startExternals();
     await Promise.all([externals, ...this.starting.values()]);
     // ready-agent answers 200 only once every service with a health endpoint does ("server-ready-agent waits
     // to receive a 200 from all listed services, reporting a 5XX until all services come online").

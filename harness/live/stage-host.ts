@@ -2,9 +2,13 @@ import { Worker } from 'node:worker_threads';
 import { settledOrAfter, CLOSE_GRACE_MS } from './owned.ts';
 import type { StageConfig, StageMessage, WorkerStage } from './stage-worker.ts';
 import type { ServiceHandle } from './stack.ts';
+import { prebuiltEntry } from '../providers/prebuilt-entry.ts';
 
-/** Plain JavaScript that registers the TypeScript loader in the worker, then imports `stage-worker.ts`. */
-const ENTRY = new URL('./stage-worker-boot.mjs', import.meta.url);
+/**
+ * The worker's entry: the prebuilt stage worker from the live bundle, else plain JavaScript that registers the
+ * TypeScript loader in the worker, then imports `stage-worker.ts`.
+ */
+const ENTRY = prebuiltEntry(new URL('./stage-worker.ts', import.meta.url)) ?? new URL('./stage-worker-boot.mjs', import.meta.url);
 
 /** A started stage in its worker: where it answers, and how to stop, kill, pause and resume it. */
 export interface StageHandle extends ServiceHandle {

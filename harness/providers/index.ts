@@ -28,7 +28,6 @@ export { parseRabbitMQUrl, RABBITMQ_URL_EXAMPLE, type RabbitMQUrl } from './rabb
 export { MongoProvider, settleMongoOptions, type MongoProviderOptions, type SettledMongoOptions } from './mongo/mongo-provider.ts';
 export { StartedMongo } from './mongo/started-mongo.ts';
 export { parseMongoUrl, MONGO_URL_EXAMPLE, type MongoUrl } from './mongo/mongo-url.ts';
-export { EmbeddedStore } from './mongo/embedded-store.ts';
 export { mongoDocumentStore, mongoCollection } from './mongo/mongo-document-store.ts';
 export { DocumentStoreError, type DeleteResult, type Doc, type DocumentCollection, type DocumentStore, type Filter, type FindOptions, type InsertOneResult, type Update, type UpdateResult, type WithId } from './mongo/document-store.ts';
 

@@ -8,6 +8,8 @@ import type { BackendChoices } from '../../live/backend-choice.ts';
 import { alive, readState, removeState, stateFile, supervisorRunning, writeState, type StackState } from '../../live/state-file.ts';
 import { describeReclaimed, findOwned, isOwnedDir, isRunning, reclaim, type Reclaimed } from '../../providers/reaper/reclaim.mjs';
 import { ownerNow, startWatchdog, type Watchdog } from '../../providers/reaper/watchdog.ts';
+import { prebuiltEntry } from '../../providers/prebuilt-entry.ts';
+import { BUNDLED_PROFILES } from '../runtime.ts';
 
 interface Io {
   stdout: { write(s: string): unknown };
@@ -21,9 +23,13 @@ interface Io {
  */
 export const PORT_OFFSET = 10_000;
 const BIN = fileURLToPath(new URL('../../../bin/twin.js', import.meta.url));
+const SUPERVISOR = prebuiltEntry(new URL('./supervisor-main.ts', import.meta.url));
 
 /** The signals that stop a supervisor gracefully, and the exit code each gives (128 + the signal's number). */
 const STOP_SIGNALS = { SIGINT: 130, SIGTERM: 143, SIGHUP: 129 } as const;
+
+/** How often `twin up -d` looks whether its supervisor's stack is ready. */
+const DETACH_POLL_MS = 50;
 
 /** How long `twin down` / `twin up` wait for a dead supervisor's watchdog to finish its own reclaim. */
 const WATCHDOG_WAIT_MS = 10_000;
@@ -35,7 +41,16 @@ const WATCHDOG_WAIT_MS = 10_000;
  * started and exits 2. A watchdog process ends what the stack owns if this process dies without tearing down
  * (SIGKILL included); the remains of an earlier stack whose supervisor died are reclaimed first.
  */
-export async function upCommand(args: { detach: boolean; scenario?: string; supervise?: boolean; version?: string; backends?: BackendChoices; nomad?: 'real' | 'twin' }, io: Io): Promise<number> {
+export interface UpArgs {
+  detach: boolean;
+  scenario?: string;
+  supervise?: boolean;
+  version?: string;
+  backends?: BackendChoices;
+  nomad?: 'real' | 'twin';
+}
+
+export async function upCommand(args: UpArgs, io: Io): Promise<number> {
   const file = stateFile();
   const existing = readState(file);
   if (existing && supervisorRunning(existing)) {
@@ -55,16 +70,18 @@ export async function upCommand(args: { detach: boolean; scenario?: string; supe
  * pipeline, the AWS SDK) load only here: `twin status`, `twin down` and the parent of `twin up -d` never pay for them.
  * A detached supervisor logs its boot timeline (milliseconds since its process started, per state change).
  */
-async function supervise(args: { scenario?: string; supervise?: boolean; version?: string; backends?: BackendChoices; nomad?: 'real' | 'twin' }, io: Io, file: string): Promise<number> {
-  const [{ loadProfile, DEFAULT_VERSION }, { LiveStack }, { liveBackends, endpointsOf, backendOptionsFromEnv }, { loadScenarioFile }] = await Promise.all([
+async function supervise(args: Omit<UpArgs, 'detach'>, io: Io, file: string): Promise<number> {
+  const [{ loadProfile, primeProfiles, DEFAULT_VERSION }, { LiveStack }, { liveBackends, endpointsOf, backendOptionsFromEnv }, scenarioLoad] = await Promise.all([
     import('../../../fixtures/load.ts'),
     import('../../live/stack.ts'),
     import('../../live/backends.ts'),
-    import('../../scenario/load.ts'),
+    args.scenario ? import('../../scenario/load.ts') : undefined,
   ]);
   const since = () => `+${Math.round(performance.now())}ms`;
   if (args.supervise) io.stderr.write(`twin up: ${since()} modules loaded\n`);
-  const scenario = args.scenario ? loadScenarioFile(args.scenario, { command: 'run' }) : undefined;
+  // From a bundle, the version profiles it carries (read and checked at build time): no YAML read at start-up.
+  if (BUNDLED_PROFILES !== undefined) primeProfiles(BUNDLED_PROFILES);
+  const scenario = args.scenario ? scenarioLoad!.loadScenarioFile(args.scenario, { command: 'run' }) : undefined;
   const version = scenario?.version ?? args.version ?? DEFAULT_VERSION;
   const profile = loadProfile(version);
   // The scenario's topology decides what else runs: `auth: ldap` adds a private OpenLDAP for federation-service,
@@ -194,18 +211,21 @@ function describeRemains(s: StackState, r: { now: Reclaimed; byWatchdog: StackSt
   return `reclaimed ${describeReclaimed(r.now)} of ${died}, after its watchdog had reclaimed ${describeReclaimed(w)}${left}`;
 }
 
-async function detach(args: { scenario?: string; version?: string; backends?: BackendChoices; nomad?: 'real' | 'twin' }, io: Io, file: string): Promise<number> {
+async function detach(args: Omit<UpArgs, 'detach' | 'supervise'>, io: Io, file: string): Promise<number> {
   const log = join(dirname(file), 'stack.log');
   mkdirSync(dirname(file), { recursive: true });
   const out = openSync(log, 'w');
-  const child = spawn(process.execPath, [BIN, 'up', '--supervise', ...(args.scenario ? ['--scenario', args.scenario] : []), ...(args.version ? ['--version', args.version] : []), ...(args.nomad ? ['--nomad', args.nomad] : []), ...Object.entries(args.backends ?? {}).flatMap(([c, k]) => ['--backend', `${c}=${k}`])], {
-    detached: true,
-    stdio: ['ignore', out, out],
-  });
+  // From the live bundle, the supervisor's own prebuilt entry with the settled arguments; from the sources, the CLI.
+  const argv = SUPERVISOR
+    ? [SUPERVISOR, JSON.stringify(args)]
+    : [BIN, 'up', '--supervise', ...(args.scenario ? ['--scenario', args.scenario] : []), ...(args.version ? ['--version', args.version] : []), ...(args.nomad ? ['--nomad', args.nomad] : []), ...Object.entries(args.backends ?? {}).flatMap(([c, k]) => ['--backend', `${c}=${k}`])];
+  const child = spawn(process.execPath, argv, { detached: true, stdio: ['ignore', out, out] });
   child.unref();
   const deadline = Date.now() + 120_000;
   for (;;) {
-    await new Promise((r) => setTimeout(r, 250));
+    // A state file read every 50 ms (a stat and a small JSON parse): a boot of a few seconds is not made a quarter
+    // of a second longer by the poll.
+    await new Promise((r) => setTimeout(r, DETACH_POLL_MS));
     const s = readState(file);
     if (s?.ready && s.supervisorPid === child.pid) {
       io.stdout.write(`${renderStackTable(s.rows)}\n`);

@@ -4,12 +4,13 @@ import { LocalProcessRunner, launchOnFreePorts, spawnAndWait, type Launched } fr
 import { freePort } from '../ports.ts';
 import { startProcess } from '../process.ts';
 import { makeTempDir } from '../temp-dir.ts';
+import { prebuiltEntry } from '../prebuilt-entry.ts';
 import type { WaitStrategy } from '../wait.ts';
 
 /**
  * The twin's own servers for the components that have no in-process server a well-kept library offers (Redis,
- * RabbitMQ, PostgreSQL on PGlite): each runs as a private child Node process with the TypeScript loader, on a free
- * port of 127.0.0.1 and over its own temp dir. A child process, not this one, so that live faults stay real: `pid`
+ * RabbitMQ, MongoDB): each runs as a private child Node process (its prebuilt module from the live bundle, else its
+ * source with the TypeScript loader), on a free port of 127.0.0.1 and over its own temp dir. A child process, not this one, so that live faults stay real: `pid`
  * takes SIGKILL (its memory is gone, what it kept on disk stays), SIGSTOP (it hangs with its sockets open) and SIGCONT,
  * and `restart()` starts it again on the same port and data dir, exactly as for the local binaries.
  *
@@ -32,7 +33,7 @@ export interface EmbeddedServer {
   readonly dataDir: string;
 }
 
-/** The TypeScript loader the child runs with (tsx, already a dependency: `bin/twin.js` uses it too). */
+/** The TypeScript loader a child from the sources runs with (tsx, already a dependency: `bin/twin.js` uses it too). */
 const TSX_LOADER = import.meta.resolve('tsx');
 
 export async function startEmbeddedServer(o: EmbeddedServerOptions): Promise<EmbeddedServer> {
@@ -40,7 +41,8 @@ export async function startEmbeddedServer(o: EmbeddedServerOptions): Promise<Emb
   const dataDir = `${tempDir}/data`;
   const launchOn = async (port: number): Promise<Launched> => {
     const label = `embedded ${o.component} on 127.0.0.1:${port}`;
-    const args = ['--import', TSX_LOADER, fileURLToPath(o.entry), '--port', String(port), '--data-dir', dataDir];
+    const prebuilt = prebuiltEntry(o.entry);
+    const args = [...(prebuilt ? [prebuilt] : ['--import', TSX_LOADER, fileURLToPath(o.entry)]), '--port', String(port), '--data-dir', dataDir];
     const proc = await spawnAndWait(
       // stdin is a pipe the harness never writes to: when the harness dies it closes and the child exits.
       () => startProcess(process.execPath, args, { label, cwd: tempDir, stdio: ['pipe', 'pipe', 'pipe'], env: { ...process.env, NODE_OPTIONS: '' } }),

@@ -1,8 +1,8 @@
-import { mkdtempSync, readFileSync, readdirSync, writeFileSync, mkdirSync } from 'node:fs';
+import { chownSync, mkdtempSync, readFileSync, readdirSync, statSync, writeFileSync, mkdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { initCluster, templateCacheDir, type ClusterMaker, type ClusterTemplateKey } from './cluster-template.ts';
+import { copyTree, initCluster, templateCacheDir, type ClusterMaker, type ClusterTemplateKey } from './cluster-template.ts';
 
 const scratch = mkdtempSync(join(tmpdir(), 'twin-template-test-'));
 afterAll(async () => {
@@ -69,5 +69,20 @@ describe('initCluster (the cached initdb template)', () => {
   it('lives in node_modules/.cache unless TWIN_CACHE_DIR says otherwise', () => {
     expect(templateCacheDir({})).toMatch(/node_modules\/\.cache\/circleci-server-twin\/postgres-templates$/);
     expect(templateCacheDir({ TWIN_CACHE_DIR: '/var/cache/twin' })).toBe('/var/cache/twin/postgres-templates');
+  });
+
+  // A template made by the server's account is copied with its owners kept: the copy needs no chown of each file.
+  // Only root can give files to another account, so elsewhere there is nothing to check (and the harness chowns nothing).
+  it.skipIf(process.getuid?.() !== 0)('copies a tree with its owners, modes and contents kept, into a directory whose parent it makes', async () => {
+    const from = join(scratch, 'owned');
+    mkdirSync(join(from, 'base', '1'), { recursive: true });
+    writeFileSync(join(from, 'base', '1', '1259'), 'pg_class');
+    writeFileSync(join(from, 'PG_VERSION'), '17\n', { mode: 0o600 });
+    for (const f of [from, join(from, 'base'), join(from, 'base', '1'), join(from, 'base', '1', '1259'), join(from, 'PG_VERSION')]) chownSync(f, 4242, 4343);
+    const to = join(scratch, 'copies', 'deeper', 'data');
+    await copyTree(from, to);
+    for (const f of ['', 'base/1', 'base/1/1259', 'PG_VERSION']) expect(statSync(join(to, f)), f).toMatchObject({ uid: 4242, gid: 4343 });
+    expect(statSync(join(to, 'PG_VERSION')).mode & 0o777).toBe(0o600);
+    expect(readFileSync(join(to, 'base', '1', '1259'), 'utf8')).toBe('pg_class');
   });
 });

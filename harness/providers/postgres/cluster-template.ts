@@ -1,6 +1,7 @@
+import { execFile } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
-import { cp, mkdir, rename, writeFile } from 'node:fs/promises';
+import { cp, mkdir, rename, rm, writeFile } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { removeDir } from '../temp-dir.ts';
@@ -50,7 +51,7 @@ export interface ClusterMaker {
 export async function initCluster(key: ClusterTemplateKey, dataDir: string, maker: ClusterMaker, cacheDir = templateCacheDir()): Promise<'template' | 'initdb'> {
   const template = templateDir(key, cacheDir);
   if (existsSync(join(template, MARKER))) {
-    await cp(join(template, 'data'), dataDir, { recursive: true });
+    await copyTree(join(template, 'data'), dataDir);
     return 'template';
   }
   await maker.initdb(dataDir);
@@ -63,11 +64,27 @@ async function keepAsTemplate(key: ClusterTemplateKey, dataDir: string, template
   await mkdir(dirname(template), { recursive: true });
   const staging = `${template}.staging-${process.pid}-${Date.now()}`;
   try {
-    await cp(dataDir, join(staging, 'data'), { recursive: true });
+    await copyTree(dataDir, join(staging, 'data'));
     await writeFile(join(staging, MARKER), `${JSON.stringify({ ...key, made: new Date().toISOString() }, null, 2)}\n`);
     // A concurrent boot may have published one meanwhile: then rename fails and ours is dropped.
     await rename(staging, template);
   } finally {
     await removeDir(staging);
   }
+}
+
+/**
+ * Copies a cluster's directory tree (`to` must not exist) with owners, modes and times kept: `cp -a` in a process of
+ * its own, which copies a cluster's few thousand files in a fraction of the CPU time node:fs's `cp` takes and none of
+ * this process's, and keeps the files owned by the account the server runs as (no chown of each copy). Node's `cp`
+ * where there is no `cp -a` (the owner then being ours: the caller hands the tree over).
+ */
+export async function copyTree(from: string, to: string): Promise<void> {
+  await mkdir(dirname(to), { recursive: true });
+  const copied = await new Promise<boolean>((resolve) => {
+    execFile('cp', ['-a', from, to], { timeout: 60_000 }, (err) => resolve(err === null));
+  });
+  if (copied) return;
+  await rm(to, { recursive: true, force: true });
+  await cp(from, to, { recursive: true });
 }

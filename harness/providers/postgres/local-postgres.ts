@@ -1,5 +1,6 @@
 import { execFileSync } from 'node:child_process';
-import { existsSync, readdirSync, realpathSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, realpathSync, renameSync, statSync, writeFileSync } from 'node:fs';
+import { stat } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import type { BackendAvailability } from '../choose-backend.ts';
 import { LocalProcessRunner, launchOnFreePorts, spawnAndWait, type Launched } from '../local-process-runner.ts';
@@ -7,7 +8,7 @@ import { describeAccount, isRoot, lookupOsUser, serviceAccount } from '../os-use
 import { freePort } from '../ports.ts';
 import { startProcess, which } from '../process.ts';
 import { chownTree, makeTempDir, removeDir } from '../temp-dir.ts';
-import { initCluster } from './cluster-template.ts';
+import { initCluster, templateCacheDir } from './cluster-template.ts';
 import { ProviderError } from '../types.ts';
 import { Wait, type WaitStrategy } from '../wait.ts';
 import { connectClient } from './started-postgres.ts';
@@ -81,8 +82,9 @@ export async function startLocalPostgres(opts: { bins: PostgresBinaries; startTi
     const run = { env, ids, cwd: tempDir, timeoutMs: opts.startTimeoutMs };
     const key = { binDir: bins.binDir, version: bins.version, initdbArgs: INITDB_ARGS, databases: [...opts.databases].sort() };
     made = await initCluster(key, dataDir, { initdb: (dir) => initdb(bins, dir, run), createDatabases: (dir, dbs) => createDatabasesOffline(bins, dir, dbs, run) });
-    // A copied template belongs to us; the server must own its data dir.
-    if (made === 'template') await chownTree(dataDir, account);
+    // The server must own its data dir. A template is copied with its owners kept, so a copy of one the account made
+    // is the account's already (thousands of files not walked); one made otherwise is handed over here.
+    if (made === 'template' && account !== undefined && (await stat(dataDir)).uid !== account.uid) await chownTree(dataDir, account);
   } catch (err) {
     await removeDir(tempDir);
     throw err;
@@ -129,8 +131,12 @@ const postgresReady: WaitStrategy = Wait.forAll(
   }),
 );
 
-/** --no-sync: a fresh cluster in a temp dir needs no fsync; trust auth: it listens on 127.0.0.1 only. */
-const INITDB_ARGS = ['-U', 'postgres', '--auth=trust', '--no-sync', '--no-instructions', '-E', 'UTF8', '--locale=C'] as const;
+/**
+ * --no-sync: a fresh cluster in a temp dir needs no fsync; trust auth: it listens on 127.0.0.1 only. 1 MB WAL
+ * segments (16 MB by default): every boot copies the template's WAL, and a cluster made with the default had 49 MB of
+ * it in 128 MB.
+ */
+const INITDB_ARGS = ['-U', 'postgres', '--auth=trust', '--no-sync', '--no-instructions', '-E', 'UTF8', '--locale=C', '--wal-segsize=1'] as const;
 
 /** How the cluster's tools run: as the postgres account when we are root, in the temp dir, within the start timeout. */
 interface RunAs {
@@ -158,7 +164,10 @@ async function initdb(bins: PostgresBinaries, dataDir: string, o: RunAs): Promis
 async function createDatabasesOffline(bins: PostgresBinaries, dataDir: string, databases: readonly string[], o: RunAs): Promise<void> {
   const proc = startProcess(bins.postgres, ['--single', '-D', dataDir, '-F', '-c', 'fsync=off', 'postgres'], { label: 'postgres --single', env: o.env, cwd: o.cwd, stdio: ['pipe', 'pipe', 'pipe'], ...o.ids });
   const timer = setTimeout(() => proc.child.kill('SIGKILL'), o.timeoutMs);
-  proc.child.stdin?.end(databases.map((db) => `CREATE DATABASE "${db}"\n`).join(''));
+  // FILE_COPY (PostgreSQL 15+; the only way before): the default WAL_LOG strategy writes each new database's every
+  // page to the WAL, which every copy of the template would then carry.
+  const strategy = Number(bins.version.split('.')[0]) >= 15 ? ' STRATEGY = FILE_COPY' : '';
+  proc.child.stdin?.end(databases.map((db) => `CREATE DATABASE "${db}"${strategy}\n`).join(''));
   const { code, signal } = await proc.exited;
   clearTimeout(timer);
   const failed = /\bERROR:.*/.exec(proc.tail(200));
@@ -167,12 +176,47 @@ async function createDatabasesOffline(bins: PostgresBinaries, dataDir: string, d
   }
 }
 
+/**
+ * `postgres --version` of a binary (`17.10`), or undefined if it does not run. Remembered per binary (path, size and
+ * modification time) in the template cache's directory: asking blocks this thread for a process start, which every
+ * boot would otherwise pay before its cluster is copied.
+ */
 export function postgresVersion(postgres: string): string | undefined {
+  let id: string;
   try {
-    const out = execFileSync(postgres, ['--version'], { encoding: 'utf8', timeout: 5_000 });
-    return /(\d+(?:\.\d+)?)/.exec(out)?.[1];
+    const s = statSync(postgres);
+    id = `${postgres}:${s.size}:${s.mtimeMs}`;
   } catch {
     return undefined;
+  }
+  const file = join(templateCacheDir(), '..', 'postgres-versions.json');
+  const known = readVersions(file);
+  if (known[id] !== undefined) return known[id];
+  let version: string | undefined;
+  try {
+    version = /(\d+(?:\.\d+)?)/.exec(execFileSync(postgres, ['--version'], { encoding: 'utf8', timeout: 5_000 }))?.[1];
+  } catch {
+    return undefined;
+  }
+  if (version !== undefined) {
+    try {
+      mkdirSync(dirname(file), { recursive: true });
+      const tmp = `${file}.${process.pid}`;
+      writeFileSync(tmp, `${JSON.stringify({ ...known, [id]: version }, null, 1)}\n`);
+      renameSync(tmp, file);
+    } catch {
+      // a cache that cannot be written only costs the next boot a process start
+    }
+  }
+  return version;
+}
+
+function readVersions(file: string): Record<string, string> {
+  try {
+    const v = JSON.parse(readFileSync(file, 'utf8')) as unknown;
+    return v !== null && typeof v === 'object' ? (v as Record<string, string>) : {};
+  } catch {
+    return {};
   }
 }
 

@@ -1,3 +1,4 @@
+import { createRequire } from 'node:module';
 import { existsSync, readFileSync } from 'node:fs';
 import { privateDataRoot } from '../temp-dir.ts';
 import { join } from 'node:path';
@@ -48,8 +49,10 @@ describe('S3Provider, auto', () => {
   it.skipIf(runtime.available)('falls back to the embedded s3rver without a container runtime, and says why', async () => {
     await using s3 = await new S3Provider().start();
     expect(s3.backend).toBe('embedded');
-    expect(s3.backendDetail).toMatch(/^embedded S3 \(s3rver 3\.7\.1, in this process, no pid\) on 127\.0\.0\.1:\d+, objects in .*, bucket circleci \(auto: no local S3 server binary is used.*; no container runtime.*; the embedded s3rver .* is the fallback\)$/);
+    expect(s3.backendDetail).toMatch(/^embedded S3 \(s3rver 3\.7\.1, in a thread of this process, no pid\) on 127\.0\.0\.1:\d+, objects in .*, bucket circleci \(auto: no local S3 server binary is used.*; no container runtime.*; the embedded s3rver .* is the fallback\)$/);
     expect(s3.backendDetail).not.toMatch(/\n/);
+    // s3rver runs in its own thread: this one (the stack's, in `twin up`) never loads it.
+    expect(Object.keys(createRequire(import.meta.url).cache).filter((f) => f.includes('/node_modules/s3rver/'))).toEqual([]);
   });
 });
 
