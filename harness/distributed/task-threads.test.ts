@@ -19,7 +19,7 @@ describe('TaskThreads: executors in worker threads', () => {
 
   it('names an unknown kind and the kinds it runs', async () => {
     const r = await threads.run('tune-cel', '{}').reply;
-    expect(r).toMatchObject({ ok: false, unknownKind: true, message: 'unknown task kind `tune-cel`; this worker runs explore-schedules' });
+    expect(r).toMatchObject({ ok: false, unknownKind: true, message: 'unknown task kind `tune-cel`; this worker runs explore-schedules, tune-cell' });
   });
 
   it('interrupts a running task (its promise rejects), and the slot runs the next task in a fresh thread', async () => {
