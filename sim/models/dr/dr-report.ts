@@ -1,25 +1,14 @@
 import { evaluateExpectations } from '../../report/expectations.ts';
-import type { BuildCounts, ExpectationResult, ObservedSeverity, Percentiles } from '../../report/types.ts';
+import type { BuildCounts, FaultRecord, ObservedSeverity, Percentiles, Report } from '../../report/types.ts';
 import type { SettledScenario } from '../../scenario/settled.ts';
 import type { Runbook } from './runbook.ts';
 import { rehearse, type DrOutcome, type DrStepResult } from './dr-rehearsal.ts';
 
 /** `dr-report.json`: the report's contract fields, plus `rto_ms`, `rpo_ms`, `webhooks_dropped` and `runbook`. */
-export interface DrReport {
-  scenario: string;
-  description?: string;
-  version: string;
-  mode: 'sim' | 'live';
-  seed: number;
-  passed: boolean;
-  builds: BuildCounts;
-  queue_time_ms: Percentiles;
-  data_loss: { step_output: number; artifacts: number; test_results: number; audit_events: number; live_step_output: number; build_records: number; workflow_records: number };
-  faults: { at_ms: number; action: string; target: string; observed_severity: ObservedSeverity }[];
-  observed_severity: ObservedSeverity;
+export interface DrReport
+  extends Pick<Report, 'scenario' | 'description' | 'version' | 'mode' | 'seed' | 'passed' | 'builds' | 'queue_time_ms' | 'data_loss' | 'observed_severity' | 'expectations' | 'replay'> {
+  faults: Omit<FaultRecord, 'for_ms' | 'count'>[];
   severity_because: string[];
-  expectations: ExpectationResult[];
-  replay: string;
   rto_ms: number | null;
   rpo_ms: number | null;
   webhooks_dropped: number;
