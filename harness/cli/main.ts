@@ -126,7 +126,7 @@ async function describeError(e: unknown): Promise<{ message: string; hint?: stri
   if (e instanceof CliError) return { message: e.message, hint: e.hint };
   if (!(e instanceof Error)) return undefined;
   const hint = 'hint' in e && typeof e.hint === 'string' ? e.hint : undefined;
-  if (e.name === 'CliError' || e.name === 'LiveUnsupportedError' || e.name === 'DistributedError') return { message: e.message, hint };
+  if (e.name === 'CliError' || e.name === 'LiveUnsupportedError' || e.name === 'DistributedError' || e.name === 'TuneInputError') return { message: e.message, hint };
   if (e.name === 'ProviderError') return { message: `the live stack did not start: ${e.message}`, hint };
   if (e.name === 'ScenarioError' && 'issues' in e && Array.isArray(e.issues)) {
     const { formatIssue } = await import('../../sim/scenario/parse.ts');

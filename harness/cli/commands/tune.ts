@@ -12,7 +12,6 @@ import { checkAxes, checkRuns, gridCells, gridSize, parseSweep, randomCells, typ
 import { checkSweepKey, cellText } from '../../../sim/tune/overrides.ts';
 import { replicationSeed } from '../../../sim/tune/seeds.ts';
 import { parseTargets, type Target } from '../../../sim/tune/targets.ts';
-import { TuneInputError } from '../../../sim/tune/tune-input-error.ts';
 import { summariseTune, type QueueTimeSeries, type TuneCellResult, type TuneResult } from '../../../sim/tune/tune-result.ts';
 import { renderTuneFiles } from '../../../reports/tune.ts';
 import { formatMs } from '../../../reports/index.ts';
@@ -41,17 +40,11 @@ function shellWord(s: string): string {
 export function planTune(args: ParsedArgs): TunePlan {
   if (args.files.length !== 1) throw new CliError(`twin tune takes one scenario file, got ${args.files.length}`, 'e.g. twin tune scenarios/tuning/fixed-fleet.yaml --sweep topology.nomad_clients.count=4,8,12');
   if (args.mode === 'live') throw new CliError('twin tune runs the simulation only', 'drop --mode live');
-  let axes: SweepAxis[];
-  let targets: Target[];
-  try {
-    axes = args.sweep.map(parseSweep);
-    checkAxes(axes);
-    for (const a of axes) checkSweepKey(a.key);
-    targets = parseTargets(args.targets);
-  } catch (e) {
-    if (e instanceof TuneInputError) throw new CliError(e.message, e.hint);
-    throw e;
-  }
+  // A TuneInputError thrown here is an input error at the CLI (exit 2, with its hint): main's describeError.
+  const axes: SweepAxis[] = args.sweep.map(parseSweep);
+  checkAxes(axes);
+  for (const a of axes) checkSweepKey(a.key);
+  const targets: Target[] = parseTargets(args.targets);
   const sample = args.sample ?? 'grid';
   if (sample === 'random' && args.samples === undefined) throw new CliError('--sample random needs --samples N', `the grid has ${gridSize(axes)} cells; e.g. --samples ${Math.max(1, Math.min(20, Math.floor(gridSize(axes) / 2)))}`);
   if (sample === 'grid' && args.samples !== undefined) throw new CliError('--samples applies to --sample random', 'add --sample random, or drop --samples to run the whole grid');
@@ -60,14 +53,8 @@ export function planTune(args: ParsedArgs): TunePlan {
   if (base.mode === 'live') throw new CliError(`${file}: mode: live: twin tune runs the simulation only`, 'remove `mode: live` (or set mode: sim)');
   const seed = args.seed ?? base.seed;
   const replications = args.replications ?? 1;
-  let cells: CellParams[];
-  try {
-    cells = sample === 'random' ? randomCells(axes, args.samples!, seed) : gridCells(axes);
-    checkRuns(cells.length, replications);
-  } catch (e) {
-    if (e instanceof TuneInputError) throw new CliError(e.message, e.hint);
-    throw e;
-  }
+  const cells: CellParams[] = sample === 'random' ? randomCells(axes, args.samples!, seed) : gridCells(axes);
+  checkRuns(cells.length, replications);
   const text = readBoundedFile(file, LIMITS.scenarioFileBytes);
   const baseDir = baseDirOf(file);
   const tasks: TuneCellTask[] = [];
@@ -84,7 +71,6 @@ export function planTune(args: ParsedArgs): TunePlan {
     try {
       settleCell(t);
     } catch (e) {
-      if (e instanceof TuneInputError) throw new CliError(e.message, e.hint);
       if (!(e instanceof ScenarioError)) throw e;
       for (const i of e.issues) {
         const key = `${i.file}\n${i.field}\n${i.message.replace(/ \(in the cell .*\)$/, '')}`;
