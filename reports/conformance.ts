@@ -30,6 +30,8 @@ export function conformanceJson(rows: readonly ConformanceRow[], meta: Conforman
       observed: r.observed,
       match: r.match,
       observations: [...r.observations],
+      effect: { views: [...r.effect.views], seen: r.effect.seen },
+      symptoms: [...r.symptoms],
       file: r.file,
       replay: r.replay,
     })),
@@ -63,10 +65,16 @@ export function conformanceMarkdown(rows: readonly ConformanceRow[], meta: Confo
     });
     lines.push(`| ${doc} | ${cells.join(' | ')} |`);
   }
-  lines.push('', '## Rows', '', '| | container | condition | documented | observed | observations |', '| --- | --- | --- | --- | --- | --- |');
+  lines.push('', '## Rows', '', '| | container | condition | documented | observed | documented effect seen | observations |', '| --- | --- | --- | --- | --- | --- | --- |');
   for (const r of rows) {
-    lines.push(`| ${r.match ? '✅' : '❌'} | ${md(r.container)} | ${r.condition} | ${r.documented} | ${r.observed} | ${r.observations.map(md).join('<br>')} |`);
+    const effect = `${r.effect.seen ? 'yes' : '**no**'} (${r.effect.views.join(', ')})`;
+    lines.push(`| ${r.match ? '✅' : '❌'} | ${md(r.container)} | ${r.condition} | ${r.documented} | ${r.observed} | ${effect} | ${r.observations.map(md).join('<br>')} |`);
   }
+  lines.push('', '## Symptoms seen', '', 'What an operator would have seen in each row beyond its baseline: the container, the view, what, how often, and where to look.', '');
+  for (const r of rows) {
+    lines.push(`### ${md(r.container)} (${r.condition})`, '', ...(r.symptoms.length === 0 ? ['- none'] : r.symptoms.map((x) => `- ${md(x)}`)), '');
+  }
+  if (lines[lines.length - 1] === '') lines.pop();
   const bad = rows.filter((r) => !r.match);
   if (bad.length > 0) {
     lines.push('', '## Replay a mismatch', '');
@@ -96,10 +104,12 @@ export function conformanceJunit(rows: readonly ConformanceRow[], meta: Conforma
       lines.push(`${open}/>`);
       continue;
     }
-    const body = [`documented: ${r.documented}`, `observed:   ${r.observed}`, ...r.observations.map((o) => `- ${o}`), `Rerun: ${r.replay}`].join('\n');
+    const effect = `documented effect (${r.effect.views.join(', ')}) ${r.effect.seen ? 'seen' : 'not seen'}`;
+    const body = [`documented: ${r.documented}`, `observed:   ${r.observed}`, effect, ...r.observations.map((o) => `- ${o}`), 'symptoms:', ...r.symptoms.map((o) => `- ${o}`), `Rerun: ${r.replay}`].join('\n');
+    const message = r.documented === r.observed ? `documented ${r.documented}, observed ${r.observed}, but ${effect}` : `documented ${r.documented}, observed ${r.observed}`;
     lines.push(
       `${open}>`,
-      `      <failure message="${attr(`documented ${r.documented}, observed ${r.observed}`)}" type="severity">${escapeXmlText(body)}</failure>`,
+      `      <failure message="${attr(message)}" type="severity">${escapeXmlText(body)}</failure>`,
       '    </testcase>',
     );
   }

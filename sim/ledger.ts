@@ -34,6 +34,10 @@ export const AFFECTED_LIST_LIMIT = 50;
 export class Ledger {
   /** Receives each fate as a line (the run's event log), when set. */
   trace: ((line: string) => void) | undefined;
+  /** Receives each outcome (a fate, a webhook not triggered, a retry) with its reason, when set: the symptoms observer. */
+  onOutcome: ((kind: Fate | 'not_triggered' | 'retried', reason: string, atMs: number) => void) | undefined;
+  /** Receives each loss of data, when set: the symptoms observer. */
+  onLoss: ((kind: keyof DataLoss, amount: number) => void) | undefined;
   readonly counts: BuildCounts = { triggered: 0, succeeded: 0, failed: 0, lost: 0, stuck: 0, not_triggered: 0, retried: 0 };
   readonly dataLoss: DataLoss = { step_output: 0, artifacts: 0, test_results: 0, audit_events: 0, live_step_output: 0, build_records: 0, workflow_records: 0 };
   readonly affected: AffectedBuild[] = [];
@@ -53,6 +57,7 @@ export class Ledger {
     build.fate = fate;
     this.counts[fate]++;
     this.trace?.(`${atMs} build ${build.name} ${fate}${reason ? `: ${reason}` : ''}`);
+    this.onOutcome?.(fate, reason, atMs);
     if (fate !== 'succeeded') this.note(build.name, fate, reason, atMs);
   }
 
@@ -70,17 +75,20 @@ export class Ledger {
   notTriggered(webhook: string, reason: string, atMs: number): void {
     this.counts.not_triggered++;
     this.trace?.(`${atMs} ${webhook} not triggered: ${reason}`);
+    this.onOutcome?.('not_triggered', reason, atMs);
     this.note(webhook, 'not_triggered', reason, atMs);
   }
 
   /** A build re-run after an infrastructure failure (counted besides its fate). */
   retried(buildName: string, reason: string, atMs: number): void {
     this.counts.retried++;
+    this.onOutcome?.('retried', reason, atMs);
     this.note(buildName, 'retried', reason, atMs);
   }
 
   lose(kind: keyof DataLoss, amount = 1): void {
     this.dataLoss[kind] += amount;
+    if (amount > 0) this.onLoss?.(kind, amount);
   }
 
   /** succeeded + failed + lost + stuck = triggered. */

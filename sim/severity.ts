@@ -1,7 +1,17 @@
-import type { DataLoss, ObservedSeverity, Report } from './report/types.ts';
+import type { DataLoss, ObservedSeverity, Report, Symptom } from './report/types.ts';
+import { symptomKey } from './symptoms/observer.ts';
 
 /** What the classifier reads of a run: only observations, never the documented severity. */
-export type Observation = Pick<Report, 'builds' | 'data_loss' | 'queue_time_ms' | 'start_delay_ms' | 'webhooks' | 'workflows' | 'ui'>;
+export type Observation = Pick<Report, 'builds' | 'data_loss' | 'queue_time_ms' | 'start_delay_ms' | 'webhooks' | 'workflows' | 'ui' | 'symptoms'>;
+
+/** How many new symptoms a mild verdict names in its reasons. */
+export const SYMPTOMS_IN_BECAUSE = 3;
+
+/** The symptoms of a run that its baseline did not show (or showed fewer times), with the extra count, in report order. */
+export function newSymptoms(run: readonly Symptom[], baseline: readonly Symptom[]): Symptom[] {
+  const base = new Map(baseline.map((s) => [symptomKey(s), s.count]));
+  return run.filter((s) => s.count > (base.get(symptomKey(s)) ?? 0)).map((s) => ({ ...s, count: s.count - (base.get(symptomKey(s)) ?? 0) }));
+}
 
 /** How much later builds may start than in the baseline before they count as delayed. */
 export const DELAY_TOLERANCE_MS = 60_000;
@@ -14,7 +24,9 @@ export const STORED_DATA: readonly (keyof DataLoss)[] = ['step_output', 'artifac
  * - severe: stored data lost, builds lost or left stuck, or workflows left inconsistent (corrupt);
  * - moderate: some builds failed, were retried, delayed or not triggered, or the live output of running
  *   steps was lost, but nothing stored was lost and everything that started ended visibly;
- * - mild: no build affected and nothing lost.
+ * - mild: no build affected and nothing lost, but something an operator would see differs from the baseline (a
+ *   symptom: an email not sent, a gauge not reported, a container listed as exited, ...);
+ * - none: nothing observed at all. A run without symptoms (a live run: not measured) is rated on builds and data alone.
  * Rules and thresholds are documented in sim/README.md.
  */
 export function classify(run: Observation, baseline: Observation): { severity: ObservedSeverity; because: string[] } {
@@ -42,5 +54,13 @@ export function classify(run: Observation, baseline: Observation): { severity: O
   const live = run.data_loss.live_step_output - baseline.data_loss.live_step_output;
   if (live > 0) because.push(`live output of running steps lost for ${live} builds`);
   if (because.length > 0) return { severity: 'moderate', because };
-  return { severity: 'mild', because: ['no build affected, nothing lost'] };
+  if (run.symptoms === undefined) return { severity: 'mild', because: ['no build affected, nothing lost (symptoms not observed in this run)'] };
+  const seen = newSymptoms(run.symptoms, baseline.symptoms ?? []);
+  if (seen.length === 0) return { severity: 'none', because: ['no symptom: nothing an operator would see differs from the baseline'] };
+  // Effects on other services before the container's own status: they say what its absence did.
+  const shown = [...seen.filter((x) => !STATUS_VIEWS.has(x.view)), ...seen.filter((x) => STATUS_VIEWS.has(x.view))].slice(0, SYMPTOMS_IN_BECAUSE);
+  return { severity: 'mild', because: ['no build affected, nothing lost', ...shown.map((x) => `symptom: ${x.container} (${x.view}): ${x.what} ×${x.count}`)] };
 }
+
+/** Views that show a container's own status rather than what its absence did elsewhere. */
+export const STATUS_VIEWS: ReadonlySet<string> = new Set(['docker-ps', 'health']);

@@ -37,6 +37,7 @@ import type { Profile } from '../fixtures/schema.ts';
 import { METRICS, reportServerPoll } from './metrics/metric-names.ts';
 import { LIMITS } from './scenario/limits.ts';
 import { AutoScalingGroup, ASG_TICK_MS } from './models/autoscaling/asg.ts';
+import { SymptomObserver } from './symptoms/observer.ts';
 
 /** Options of one simulated run. */
 export interface TwinOptions {
@@ -84,6 +85,8 @@ export class Twin {
   readonly startup: StartupPlan;
   readonly ui: UiTraffic;
   readonly cron: CronService;
+  /** What an operator would see of each failure (symptoms), for the report and the classifier. */
+  readonly symptoms: SymptomObserver;
   readonly runQueueLatency = new SampleSet();
   readonly mix: JobMix;
   /** Per virtual hour, builds that reached a fate in it (throughput). */
@@ -164,6 +167,24 @@ export class Twin {
     this.services.onChange('telegraf', (_n, state) => {
       this.telegraf.up = state === 'running';
     });
+    // The symptoms observer counts what an operator would see: fates, failed requests, periodic work not done.
+    this.symptoms = new SymptomObserver(
+      this.world,
+      {
+        runningTasks: () => this.fleet.runningTasks,
+        runQueueDepth: () => this.dispatcher.runQueue.length,
+        schedulerQueueDepth: () => this.schedulerer.queue.length,
+        testResultsBacklog: () => this.testResults.backlog,
+        auditWaiting: () => this.audit.buffered,
+        staleVms: () => this.vm.stale,
+        vmPoolShortfall: () => this.vm.poolShortfall,
+      },
+      AuditLog.persistIntervalMs,
+      VmService.gcIntervalMs,
+    );
+    this.ledger.onOutcome = this.symptoms.onOutcome;
+    this.ledger.onLoss = this.symptoms.onLoss;
+    this.ui.onFailure = this.symptoms.onUiFailure;
     // The fault injector changes container and fleet states at the scenario's times.
     this.faults = new FaultInjector(this.world, this.fleet, this.output, this.disk, this.broker, this.conductor);
     // The Services machine boots: containers start in the order of their startup dependencies.
@@ -219,7 +240,7 @@ export class Twin {
     this.every(this.profile.metrics.statsd_interval_ms, this.statsdFlush);
     this.every(TIMINGS.nomadGcIntervalMs, this.fleet.gc);
     if (this.asg) this.every(ASG_TICK_MS, this.asg.tick);
-    this.every(3_600_000, this.audit.persist);
+    this.every(AuditLog.persistIntervalMs, this.audit.persist);
     this.every(VmService.scaleIntervalMs, this.vm.scale);
     this.every(VmService.gcIntervalMs, this.vm.collectGarbage);
     this.every(UiTraffic.intervalMs, this.ui.tick, scenario.durationMs);
@@ -335,6 +356,7 @@ export class Twin {
     telegraf.flush(sim.nowMs);
     this.recordTimeline();
     this.disk.tick(this.ledger.counts.succeeded + this.ledger.counts.failed);
+    this.symptoms.tick(sim.nowMs);
 
     const hour = Math.floor((sim.nowMs - 1) / 3_600_000);
     const done = this.ledger.counts.succeeded + this.ledger.counts.failed;

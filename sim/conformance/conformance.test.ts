@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { CONFORMANCE_PROTOCOL, conformanceScenarios, runConformance, type ConformanceRunner } from './conformance.ts';
 import { parseScenario } from '../scenario/parse.ts';
 import { sampleReport } from '../report/sample.ts';
-import type { Report } from '../report/types.ts';
+import type { Report, Symptom } from '../report/types.ts';
 import { classify, type Observation } from '../severity.ts';
 import { fixtureContext } from '../../harness/scenario/load.ts';
 import { loadProfile } from '../../fixtures/load.ts';
@@ -20,19 +20,31 @@ function cleanReport(): Report {
   return r;
 }
 
+/** A symptom of `container` in `view`, seen once. */
+function symptom(container: string, view: Symptom['view'], what = 'seen'): Symptom {
+  return { container, view, what, where: 'here', count: 1, first_at_ms: 0, last_at_ms: 0 };
+}
+
 /**
  * A stub simulation: frontend drops webhooks (moderate), mongo loses step output (severe), everything else
- * leaves no trace (mild). It records each call.
+ * leaves no trace on builds (mild). Every killed container is listed as exited; telegraf also leaves a metric gap,
+ * frontend and mongo show on the builds page. It records each call.
  */
 function stubRunner(calls: { target: string | undefined; withoutFaults: boolean; report: Report }[]): ConformanceRunner {
   return (scenario, _profile, opts) => {
     const report = cleanReport();
     const target = opts.withoutFaults ? undefined : scenario.faults[0]?.target;
+    report.symptoms = target === undefined ? [] : [symptom(target, 'docker-ps')];
     if (target === 'frontend') {
       report.builds.not_triggered = 100;
       report.webhooks.dropped = 100;
+      report.symptoms.push(symptom('frontend', 'builds'));
     }
-    if (target === 'mongo') report.data_loss.step_output = 5;
+    if (target === 'mongo') {
+      report.data_loss.step_output = 5;
+      report.symptoms.push(symptom('mongo', 'builds'));
+    }
+    if (target === 'telegraf') report.symptoms.push(symptom('telegraf', 'metrics'));
     calls.push({ target, withoutFaults: opts.withoutFaults, report });
     return report;
   };
@@ -98,22 +110,28 @@ describe('runConformance', () => {
     expect(progress.at(-1)).toBe(1);
   });
 
-  it('computes match from documented versus observed only', () => {
+  it('computes match from documented versus observed and the documented effect seen, nothing else', () => {
     const calls: { target: string | undefined; withoutFaults: boolean; report: Report }[] = [];
     const rows = runConformance(profile, { context, runner: stubRunner(calls) });
-    for (const r of rows) expect(r.match).toBe(r.documented === r.observed);
-    const by = (name: string) => rows.find((r) => r.container === name)!;
-    expect(by('frontend')).toMatchObject({ documented: 'moderate', observed: 'moderate', match: true });
+    for (const r of rows) expect(r.match).toBe(r.documented === r.observed && r.effect.seen);
+    const by = (name: string, condition = 'default') => rows.find((r) => r.container === name && r.condition === condition)!;
+    expect(by('frontend')).toMatchObject({ documented: 'moderate', observed: 'moderate', match: true, effect: { views: ['builds', 'ui'], seen: true } });
     expect(by('mongo')).toMatchObject({ documented: 'severe', observed: 'severe', match: true });
-    expect(by('telegraf')).toMatchObject({ documented: 'mild', observed: 'mild', match: true });
+    expect(by('telegraf')).toMatchObject({ documented: 'mild', observed: 'mild', match: true, effect: { views: ['metrics'], seen: true } });
     expect(by('rabbitmq')).toMatchObject({ documented: 'severe', observed: 'mild', match: false });
+    // exim is only listed as exited: mild, as documented, but its documented effect (no email sent) was not seen.
+    expect(by('exim')).toMatchObject({ documented: 'mild', observed: 'mild', match: false, effect: { views: ['email'], seen: false } });
+    expect(by('exim').symptoms).toEqual(['exim (docker-ps): seen ×1 — here']);
+    // An idle container (fileserved with S3) has no effect beyond its own status, and that is what is asked.
+    expect(by('fileserved', 's3')).toMatchObject({ documented: 'mild', observed: 'mild', match: true, effect: { views: ['docker-ps'], seen: true } });
     // A mismatch carries the observations that led to it: the classifier's reason and the key counts.
     expect(by('rabbitmq').observations[0]).toBe('no build affected, nothing lost');
     expect(by('frontend').observations.join('\n')).toContain('not triggered 100 (baseline 0)');
 
-    // Whatever the verdict, the row matches exactly when it equals the documented severity.
+    // Whatever the verdict, the row matches exactly when it equals the documented severity and the effect was seen.
     const allSevere = runConformance(profile, { context, runner: stubRunner([]), classify: () => ({ severity: 'severe', because: ['stub'] }) });
-    for (const r of allSevere) expect(r.match).toBe(r.documented === 'severe');
+    for (const r of allSevere) expect(r.match).toBe(r.documented === 'severe' && r.effect.seen);
+    expect(allSevere.find((r) => r.container === 'mongo')!.match).toBe(true);
   });
 
   it('gives the classifier the two runs and nothing else', () => {

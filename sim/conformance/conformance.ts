@@ -1,11 +1,12 @@
 import { Document } from 'yaml';
 import { Twin } from '../twin.ts';
 import { buildReport, replayCommand } from '../report/build-report.ts';
-import { classify as defaultClassify, type Observation } from '../severity.ts';
+import { classify as defaultClassify, newSymptoms, type Observation } from '../severity.ts';
 import { parseScenario, type ScenarioContext } from '../scenario/parse.ts';
 import type { RawScenario } from '../scenario/schema.ts';
 import type { SettledScenario } from '../scenario/settled.ts';
-import type { ObservedSeverity, Report } from '../report/types.ts';
+import type { ObservedSeverity, Report, Symptom, SymptomView } from '../report/types.ts';
+import { documentedEffectViews } from '../symptoms/documented-effects.ts';
 import { formatDurationMs } from '../util/duration.ts';
 import { documentedSeverity } from '../../fixtures/lookup.ts';
 import type { Container, Profile, Severity } from '../../fixtures/schema.ts';
@@ -87,6 +88,9 @@ export const CONDITION_TOPOLOGY: Readonly<Record<ConformanceCondition, { auth: '
   fileserved: { auth: 'github', storage: 'fileserved' },
 };
 
+/** The conditions under which a conditional row's container is not used at all. */
+export const IDLE_CONDITIONS: ReadonlySet<ConformanceCondition> = new Set(['no-ldap', 's3']);
+
 /** The conditions a container's row is checked under. */
 export function conditionsOf(container: Container): ConformanceCondition[] {
   switch (container.severity_condition) {
@@ -109,6 +113,8 @@ export interface ConformanceScenario {
   yaml: string;
   /** Rows with the same key share one baseline run (same workload, topology and seed; no faults). */
   baselineKey: string;
+  /** The views in which the row's documented effect shows (sim/symptoms/documented-effects.ts). */
+  effectViews: readonly SymptomView[];
 }
 
 export interface ConformanceScenarioOptions {
@@ -146,7 +152,8 @@ export function conformanceScenarios(profile: Profile, opts: ConformanceScenario
       const name = rowScenarioName(container.name, condition);
       const yaml = rowYaml(profile.version, seed, name, container, condition, opts.context);
       const scenario = parseScenario(yaml, `${dir}/${name}.yaml`, opts.context);
-      out.push({ container: container.name, condition, documented, scenario, yaml, baselineKey: `${topo.auth}/${topo.storage}` });
+      const effectViews = documentedEffectViews(container, IDLE_CONDITIONS.has(condition));
+      out.push({ container: container.name, condition, documented, scenario, yaml, baselineKey: `${topo.auth}/${topo.storage}`, effectViews });
     }
   }
   return out;
@@ -173,13 +180,20 @@ function rowYaml(version: string, seed: number, name: string, container: Contain
   return doc.toString({ lineWidth: 0 });
 }
 
-/** A row of the conformance matrix. `match` is `documented === observed` and nothing else. */
+/**
+ * A row of the conformance matrix. `match` is `documented === observed` and the documented effect seen: a symptom
+ * of the row's container in one of the effect's views.
+ */
 export interface ConformanceRow {
   container: string;
   condition: ConformanceCondition;
   documented: Severity;
   observed: ObservedSeverity;
   match: boolean;
+  /** The documented effect's views, and whether a symptom of this container was seen in one of them. */
+  effect: { views: SymptomView[]; seen: boolean };
+  /** The symptoms the faulty run showed beyond its baseline (`container (view): what ×count — where`), effects first. */
+  symptoms: string[];
   /** The classifier's reasons, then the key counts of the run against its baseline. */
   observations: string[];
   /** The row scenario's file (as written by the CLI) and the command that replays its faulty run. */
@@ -228,12 +242,16 @@ export function runConformance(profile: Profile, opts: ConformanceOptions): Conf
     const run = runner(row.scenario, profile, { withoutFaults: false });
     // The classifier is given the two runs' reports, nothing else: the documented severity stays out of its reach.
     const verdict = classify(run, baseline);
+    const fresh = newSymptoms(run.symptoms ?? [], baseline.symptoms ?? []);
+    const seen = fresh.some((x) => x.container === row.container && row.effectViews.includes(x.view));
     rows.push({
       container: row.container,
       condition: row.condition,
       documented: row.documented,
       observed: verdict.severity,
-      match: verdict.severity === row.documented,
+      match: verdict.severity === row.documented && seen,
+      effect: { views: [...row.effectViews], seen },
+      symptoms: symptomLines(fresh, row.container),
       observations: [...verdict.because, ...keyCounts(run, baseline)],
       file: row.scenario.file,
       replay: replayCommand(row.scenario.file, row.scenario.seed),
@@ -241,6 +259,21 @@ export function runConformance(profile: Profile, opts: ConformanceOptions): Conf
     opts.onProgress?.(++done, total, `${row.container} (${row.condition})`);
   }
   return rows;
+}
+
+/** How many symptoms a row lists (the rest are counted in one line). */
+export const SYMPTOMS_LISTED = 24;
+
+/**
+ * A row's symptoms as lines: the faulted container's first (its effects, then its status), then those of others
+ * (a dependency's failure seen through its dependants), each `container (view): what ×count — where`.
+ */
+export function symptomLines(fresh: readonly Symptom[], container: string): string[] {
+  const rank = (x: Symptom) => (x.container === container ? 0 : 2) + (x.view === 'docker-ps' || x.view === 'health' ? 1 : 0);
+  const sorted = fresh.map((x, i) => ({ x, i })).sort((a, b) => rank(a.x) - rank(b.x) || a.i - b.i).map((e) => e.x);
+  const lines = sorted.slice(0, SYMPTOMS_LISTED).map((x) => `${x.container} (${x.view}): ${x.what} ×${x.count} — ${x.where}`);
+  if (sorted.length > SYMPTOMS_LISTED) lines.push(`… and ${sorted.length - SYMPTOMS_LISTED} more kinds of symptoms`);
+  return lines;
 }
 
 /** How many distinct failure reasons of the run (absent from the baseline) are listed. */

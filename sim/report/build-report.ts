@@ -101,6 +101,7 @@ export function buildReport(twin: Twin): Report {
     startup: { system_started: twin.startup.systemStarted, failed: twin.startup.failed.map((f) => ({ ...f })) },
     services_machine: { min_free_disk_mb: Math.round(twin.disk.minFreeMb), disk_full: twin.disk.minFreeMb <= 0 },
     test_results: { parsed: twin.testResults.parsed, peak_backlog: twin.testResults.peakBacklog },
+    symptoms: twin.symptoms.symptoms(twin.services.history),
     metric_gaps: twin.telegraf.gaps,
     metrics: roundMetrics(twin.telegraf.summaries()),
     ledger: { conserved: l.conserved(), equation: l.equation() },

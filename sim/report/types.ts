@@ -78,6 +78,21 @@ export interface AffectedBuild {
   at_ms: number;
 }
 
+/** Where an operator sees a symptom: `docker ps`, a health endpoint, a service's log, the UI, metrics, mail, ... */
+export type SymptomView = 'docker-ps' | 'health' | 'logs' | 'metrics' | 'ui' | 'builds' | 'email' | 'live-updates' | 'audit-log' | 'usage-stats' | 'replicated' | 'disk' | 'vm';
+
+/** One kind of visible effect of a failure, attributed to the container whose absence caused it, and how often it was seen. */
+export interface Symptom {
+  container: string;
+  view: SymptomView;
+  what: string;
+  /** The command or place where an operator sees it. */
+  where: string;
+  count: number;
+  first_at_ms: number;
+  last_at_ms: number;
+}
+
 export interface Report {
   scenario: string;
   description?: string;
@@ -160,6 +175,11 @@ export interface Report {
   services_machine: { min_free_disk_mb: number; disk_full: boolean };
   /** test-results: results parsed, and the most that waited for parsing at once (an outage's back-fill). */
   test_results: { parsed: number; peak_backlog: number };
+  /**
+   * What an operator would have seen (simulation only): each kind of symptom with its container, view and count,
+   * sorted by container, view and text. The classifier compares them with the baseline's.
+   */
+  symptoms?: Symptom[];
   /** statsd flush intervals lost while telegraf was down. */
   metric_gaps: number;
   metrics: Record<string, MetricSummary>;

@@ -43,6 +43,9 @@ export class AuditLog {
     this.buffered++;
   }
 
+  /** How often waiting events are written to object storage: one file an hour. */
+  static readonly persistIntervalMs = 3_600_000;
+
   /** The hourly write of waiting events to object storage. */
   readonly persist = (): void => {
     if (this.buffered === 0 || !this.broker.deliverable) return;

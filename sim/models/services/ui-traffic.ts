@@ -17,6 +17,8 @@ export class UiTraffic {
   requests = 0;
   failed = 0;
   readonly failedByKind = new Map<string, number>();
+  /** Receives each failed request with the service it needed that was down, when set: the symptoms observer. */
+  onFailure: ((kind: string, down: string, atMs: number) => void) | undefined;
 
   constructor(private readonly world: World) {
     const ldap = world.scenario.topology.auth === 'ldap';
@@ -34,8 +36,10 @@ export class UiTraffic {
     const { services } = this.world;
     for (const k of this.kinds) {
       this.requests++;
-      if (services.firstDown(k.needs) !== undefined) {
+      const down = services.firstDown(k.needs);
+      if (down !== undefined) {
         this.failed++;
+        this.onFailure?.(k.name, down, this.world.sim.nowMs);
         this.failedByKind.set(k.name, (this.failedByKind.get(k.name) ?? 0) + 1);
       }
     }

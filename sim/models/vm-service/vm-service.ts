@@ -110,6 +110,13 @@ export class VmService {
     this.countInstances();
   }
 
+  /** Preallocated instances missing from the target pool, neither pooled nor booting (vm-scaler replenishes them). */
+  get poolShortfall(): number {
+    let short = 0;
+    for (const k of ['machine', 'remote_docker'] as const) short += Math.max(0, this.target[k] - this.pool[k] - this.booting[k]);
+    return short;
+  }
+
   /** vm-gc's periodic sweep: stale instances are terminated (when vm-gc and vm-service are up). */
   readonly collectGarbage = (): void => {
     this.accrueStale();
