@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
-import { classify, type Observation } from './severity.ts';
+import { classify, newSymptoms, type Observation } from './severity.ts';
+import type { Symptom } from './report/types.ts';
 import { sampleReport } from './report/sample.ts';
 
 const base: Observation = (() => {
@@ -22,9 +23,34 @@ const withChange = (patch: (o: Observation) => void): Observation => {
   return o;
 };
 
+const sym = (container: string, view: Symptom['view'], what: string, count = 1): Symptom => ({ container, view, what, where: 'here', count, first_at_ms: 0, last_at_ms: 0 });
+
 describe('classify', () => {
-  it('is mild when nothing differs from the baseline', () => {
-    expect(classify(base, base).severity).toBe('mild');
+  it('is mild when nothing differs from the baseline and the runs were not observed for symptoms (live)', () => {
+    expect(classify(base, base)).toEqual({ severity: 'mild', because: ['no build affected, nothing lost (symptoms not observed in this run)'] });
+  });
+
+  it('is mild only with a symptom the baseline did not show, naming effects before status; none without one', () => {
+    const quiet = withChange((o) => (o.symptoms = [sym('pipeline', 'builds', 'failed: a red test', 5)]));
+    // The baseline's own symptoms are not the fault's.
+    expect(classify(quiet, quiet)).toEqual({ severity: 'none', because: ['no symptom: nothing an operator would see differs from the baseline'] });
+    const exim = withChange((o) => (o.symptoms = [sym('exim', 'docker-ps', 'listed as Exited (137)'), sym('exim', 'email', 'a :build-failed email was not sent', 4), sym('pipeline', 'builds', 'failed: a red test', 5)]));
+    expect(classify(exim, quiet)).toEqual({
+      severity: 'mild',
+      because: ['no build affected, nothing lost', 'symptom: exim (email): a :build-failed email was not sent ×4', 'symptom: exim (docker-ps): listed as Exited (137) ×1'],
+    });
+    // More of a symptom than the baseline had is a symptom; as many is not.
+    expect(classify(withChange((o) => (o.symptoms = [sym('pipeline', 'builds', 'failed: a red test', 6)])), quiet).severity).toBe('mild');
+    // A baseline without the field counts as showing nothing.
+    expect(classify(exim, base).severity).toBe('mild');
+    // Builds and data still decide first: a symptom never makes a moderate run mild.
+    expect(classify(withChange((o) => ((o.symptoms = exim.symptoms), (o.builds.failed = 6))), quiet).severity).toBe('moderate');
+  });
+
+  it('newSymptoms gives the extra count over the baseline, in the run\'s order', () => {
+    const run = [sym('a', 'logs', 'x', 3), sym('b', 'email', 'y', 2), sym('c', 'ui', 'z', 1)];
+    expect(newSymptoms(run, [sym('a', 'logs', 'x', 1), sym('b', 'email', 'y', 2)])).toEqual([sym('a', 'logs', 'x', 2), sym('c', 'ui', 'z', 1)]);
+    expect(newSymptoms([], run)).toEqual([]);
   });
 
   it('is severe for stored data lost, builds lost or stuck, inconsistent workflows', () => {

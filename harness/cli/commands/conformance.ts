@@ -64,11 +64,12 @@ export async function conformanceCommand(args: ConformanceArgs, io: CommandIo): 
   return matched === rows.length ? 0 : 1;
 }
 
-/** One line per row: ✅/❌, container (condition), documented → observed, and for a mismatch the first observation. */
+/** One line per row: ✅/❌, container (condition), documented → observed, and for a mismatch why (the first observation, or the effect not seen). */
 export function matrixLines(rows: readonly ConformanceRow[]): string[] {
   const width = Math.max(0, ...rows.map((r) => `${r.container} (${r.condition})`.length));
   return rows.map((r) => {
     const head = `${r.match ? '✅' : '❌'} ${`${r.container} (${r.condition})`.padEnd(width)}  documented ${r.documented.padEnd(8)} observed ${r.observed}`;
-    return r.match ? head : `${head}: ${r.observations[0] ?? ''}`;
+    if (r.match) return head;
+    return `${head}: ${r.documented === r.observed ? `documented effect (${r.effect.views.join(', ')}) not seen` : (r.observations[0] ?? '')}`;
   });
 }
