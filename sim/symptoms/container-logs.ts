@@ -2,6 +2,7 @@ import type { ServiceState, StateCause } from '../models/services/registry.ts';
 import type { ObservedAlloc, ObservedBuild, ObservedEvent } from './recorder.ts';
 import { isoLogTime, serviceLogTime } from './clock-text.ts';
 import { fmix32 } from '../util/hash.ts';
+import { HEARTBEAT_MS, HEARTBEAT_OFFSET_MS, REPLICATED_POLL_MS, SHUTDOWN_HOOK_POLL_MS, USAGE_STATS_INTERVAL_MS } from './observer.ts';
 
 /**
  * `sudo docker logs <container>`: the lines each service of the Services machine writes, generated from what the
@@ -27,14 +28,31 @@ export interface LogSources {
   readonly allocs: readonly ObservedAlloc[];
   /** RabbitMQ's disk alarms and refused webhooks, in order. */
   readonly events: readonly ObservedEvent[];
+  /**
+   * The profile's containers (name, migrator, startup dependencies), when known: migrators' boot lines, ready-agent's
+   * view of every container, and each service's errors while a dependency it needs is down.
+   */
+  readonly containers?: readonly ContainerFacts[];
 }
+
+/** What the logs need of a container of the profile. */
+export interface ContainerFacts {
+  readonly name: string;
+  readonly migrator: boolean;
+  readonly startup_dependencies: readonly string[];
+}
+
+/** How often a service whose dependency is down logs that it cannot reach it (the twin's choice: once a minute). */
+export const DEPENDENCY_RETRY_LOG_MS = 60_000;
+/** How often the quieter services log their periodic work (telegraf's flush, nomad-metrics' poll, ...). */
+export const PERIODIC_LOG_MS = 60_000;
 
 /** Lines generated for one `docker logs` call at most (the oldest are cut); `--tail` cuts further. */
 export const MAX_LOG_LINES = 5_000;
 /** How far back a container's log goes (its log file is rotated by tutum/logrotate). */
 export const LOG_WINDOW_MS = 6 * 3_600_000;
 /** picard-dispatcher's heartbeat: "Still running..." every two minutes (the seeds' 19:32:33, 19:34:33). */
-export const PICARD_HEARTBEAT_MS = 120_000;
+export const PICARD_HEARTBEAT_MS = HEARTBEAT_MS;
 /** How often a build agent retries fetching its config from an unreachable output-processor. */
 export const AGENT_RETRY_MS = 10_000;
 
@@ -125,10 +143,7 @@ const GENERATORS: Readonly<Record<string, Generator>> = {
   'picard-dispatcher'(s, fromMs, out) {
     const h = s.history('picard-dispatcher');
     // The heartbeat runs while the process runs and is not hung: its silence is the symptom of a hung dispatcher.
-    for (const [a, b] of intervals(h, fromMs, s.nowMs, (st) => st === 'running')) {
-      const first = Math.ceil((a - 33_629) / PICARD_HEARTBEAT_MS) * PICARD_HEARTBEAT_MS + 33_629;
-      for (let t = Math.max(first, 33_629); t < b; t += PICARD_HEARTBEAT_MS) out.push({ atMs: t, text: 'INFO picard-dispatcher.init Still running...' });
-    }
+    every(h, fromMs, s.nowMs, PICARD_HEARTBEAT_MS, HEARTBEAT_OFFSET_MS, out, 'INFO picard-dispatcher.init Still running...');
     for (const ob of s.builds) {
       const build = ob.build;
       if (build === undefined) continue;
@@ -176,6 +191,10 @@ const GENERATORS: Readonly<Record<string, Generator>> = {
   },
   // RabbitMQ 3.6's report format: a header line per report, the alarm the seeds' disk-full failure runs into.
   rabbitmq(s, fromMs, out) {
+    for (const [a] of intervals(s.history('rabbitmq'), fromMs, s.nowMs, (st) => st === 'running')) {
+      if (a === fromMs && a > 0) continue;
+      out.push({ atMs: a, text: `=INFO REPORT==== ${rabbitTime(a)} ===\nServer startup complete; 6 plugins started.` });
+    }
     for (const e of s.events) {
       if (e.what !== 'disk-alarm' || e.atMs < fromMs || e.atMs > s.nowMs) continue;
       const head = `=${e.detail === 'set' ? 'WARNING' : 'INFO'} REPORT==== ${rabbitTime(e.atMs)} ===`;
@@ -184,6 +203,9 @@ const GENERATORS: Readonly<Record<string, Generator>> = {
   },
   // frontend receives GitHub's push webhooks: one it cannot turn into a build is an error with the reason.
   frontend(s, fromMs, out) {
+    for (const ob of s.builds) {
+      if (ob.createdAtMs >= fromMs && ob.createdAtMs <= s.nowMs) out.push({ atMs: ob.createdAtMs, text: `INFO circle.http.api.hooks push to ${project(ob)} accepted: build=${slug(ob)} queued` });
+    }
     for (const e of s.events) {
       if (e.what === 'not-triggered' && e.atMs >= fromMs && e.atMs <= s.nowMs) out.push({ atMs: e.atMs, text: `ERROR circle.http.api.hooks push ${e.detail.slice(0, e.detail.indexOf(':'))} not accepted: ${e.detail.slice(e.detail.indexOf(':') + 2)}` });
     }
@@ -209,7 +231,149 @@ const GENERATORS: Readonly<Record<string, Generator>> = {
       out.push({ atMs: ob.fateAtMs!, text: `${id} Completed` });
     }
   },
+  // slanger pushes each build's status change to the open builds pages (Pusher's protocol): silent while down.
+  slanger(s, fromMs, out) {
+    const h = s.history('slanger');
+    for (const ob of s.builds) {
+      const f = ob.fateAtMs;
+      if (f === undefined || f < fromMs || f > s.nowMs || ob.fate === undefined || !upAt(h, f)) continue;
+      out.push({ atMs: f, text: `INFO slanger.pusher event=build-status channel=private-build-${slug(ob).replaceAll('/', '-')} status=${ob.fate}` });
+    }
+  },
+  // audit-log-service writes the hour's waiting events in one file; an hour it is down has no file, the next holds both.
+  'audit-log-service'(s, fromMs, out) {
+    const h = s.history('audit-log-service');
+    let since = 0;
+    for (let t = 3_600_000; t <= s.nowMs; t += 3_600_000) {
+      if (!upAt(h, t)) continue;
+      const events = 2 * s.builds.filter((b) => b.fateAtMs !== undefined && b.fateAtMs > since && b.fateAtMs <= t).length;
+      if (t >= fromMs) out.push({ atMs: t, text: `INFO audit-log-service.writer wrote ${events} events to audit-logs/audit_log/v1/${isoLogTime(t).slice(0, 13).replace(' ', '/')}.json` });
+      since = t;
+    }
+  },
+  'nomad-metrics'(s, fromMs, out) {
+    every(s.history('nomad-metrics'), fromMs, s.nowMs, PERIODIC_LOG_MS, 0, out, 'INFO nomad-metrics polled the Nomad server: reported circle.nomad.server_agent.* and circle.nomad.client_agent.* gauges');
+  },
+  telegraf(s, fromMs, out) {
+    every(s.history('telegraf'), fromMs, s.nowMs, PERIODIC_LOG_MS, 0, out, 'I! [outputs] wrote batch of statsd metrics (circle.*) to the output');
+  },
+  'server-usage-stats'(s, fromMs, out) {
+    every(s.history('server-usage-stats'), fromMs, s.nowMs, USAGE_STATS_INTERVAL_MS, 0, out, 'INFO usage-stats sent the user count to the CircleCI phone-home endpoint: 200');
+  },
+  'shutdown-hook-poller'(s, fromMs, out) {
+    every(s.history('shutdown-hook-poller'), fromMs, s.nowMs, SHUTDOWN_HOOK_POLL_MS, 0, out, 'INFO shutdown-hook-poller polled frontend for 1.0 Builder shutdown requests: none');
+  },
+  // Replicated asks server-ready-agent; it answers 503 naming what is not ready, 200 once everything runs (FAQ).
+  'ready-agent'(s, fromMs, out) {
+    const h = s.history('ready-agent');
+    const waited = (s.containers ?? []).filter((c) => !c.migrator && c.name !== 'ready-agent');
+    for (let t = Math.ceil(fromMs / REPLICATED_POLL_MS) * REPLICATED_POLL_MS; t <= s.nowMs; t += REPLICATED_POLL_MS) {
+      if (!upAt(h, t)) continue;
+      const down = waited.filter((c) => !upAt(s.history(c.name), t)).map((c) => c.name);
+      out.push({ atMs: t, text: down.length === 0 ? 'INFO ready-agent GET /ready 200: all services ready' : `WARN ready-agent GET /ready 503: not ready: ${down.join(', ')}` });
+    }
+  },
+  // test-results parses each build's stored results; those stored while it was down are back-filled at its start.
+  'test-results'(s, fromMs, out) {
+    const h = s.history('test-results');
+    let waiting = 0;
+    const finished = s.builds.filter((b) => b.fateAtMs !== undefined && b.fateAtMs <= s.nowMs && b.build?.template.testResults === true && (b.fate === 'succeeded' || b.fate === 'failed'));
+    for (const ob of finished.sort((a, b) => a.fateAtMs! - b.fateAtMs! || a.id - b.id)) {
+      if (ob.fateAtMs === undefined) continue;
+      if (!upAt(h, ob.fateAtMs)) waiting++;
+      else if (ob.fateAtMs >= fromMs) out.push({ atMs: ob.fateAtMs, text: `INFO test-results.parser parsed JUnit results for build=${slug(ob)}` });
+    }
+    for (const e of h) {
+      if (e.state === 'running' && e.atMs >= fromMs && e.atMs <= s.nowMs && waiting > 0) out.push({ atMs: e.atMs, text: `INFO test-results.backfill back-filling ${waiting} results stored while the service was down` });
+    }
+  },
+  'vm-gc'(s, fromMs, out) {
+    every(s.history('vm-gc'), fromMs, s.nowMs, 10 * 60_000, 0, out, 'INFO vm-gc sweep: looked for stale vm-service instances, terminated those found');
+  },
+  'vm-scaler'(s, fromMs, out) {
+    every(s.history('vm-scaler'), fromMs, s.nowMs, PERIODIC_LOG_MS, 0, out, 'INFO vm-scaler checked the preallocated machine and remote Docker pools');
+  },
+  'vm-service'(s, fromMs, out) {
+    for (const ob of s.builds) {
+      const b = ob.build;
+      const t = b?.firstTaskStartMs ?? -1;
+      if (b === undefined || b.template.executor === 'docker' || t < fromMs || t > s.nowMs) continue;
+      out.push({ atMs: t, text: `INFO vm-service.api assigned a ${b.template.executor === 'machine' ? 'machine' : 'remote Docker'} instance to build=${slug(ob)}` });
+    }
+  },
+  'workflows-conductor'(s, fromMs, out) {
+    for (const ob of s.builds) {
+      if (ob.createdAtMs >= fromMs && ob.createdAtMs <= s.nowMs) out.push({ atMs: ob.createdAtMs, text: `INFO workflows-conductor.workflow job created build=${slug(ob)}` });
+    }
+  },
+  nomad_server(s, fromMs, out) {
+    for (const ob of s.builds) {
+      const t = ob.build?.submittedAtMs ?? -1;
+      if (t >= fromMs && t <= s.nowMs && upAt(s.history('nomad_server'), t)) out.push({ atMs: t, text: `    [INFO] nomad: job registered: job=${ob.build!.nomadJobId} evaluation queued` });
+    }
+  },
+  'vault-cci'(s, fromMs, out) {
+    for (const ob of s.builds) {
+      const b = ob.build;
+      if (b === undefined || !b.template.usesContexts || b.submittedAtMs < fromMs || b.submittedAtMs > s.nowMs || !upAt(s.history('vault-cci'), b.submittedAtMs)) continue;
+      out.push({ atMs: b.submittedAtMs, text: '[INFO]  core: transit decrypt for contexts-service: 200' });
+    }
+  },
+  postgres(s, fromMs, out) {
+    every(s.history('postgres'), fromMs, s.nowMs, 5 * 60_000, 0, out, 'LOG:  checkpoint starting: time');
+  },
+  redis(s, fromMs, out) {
+    every(s.history('redis'), fromMs, s.nowMs, 15 * 60_000, 0, out, '1:M * 10 changes in 300 seconds. Saving...');
+  },
+  'tutum/logrotate'(s, fromMs, out) {
+    every(s.history('tutum/logrotate'), fromMs, s.nowMs, 3_600_000, 0, out, 'logrotate: rotated /var/lib/docker/containers/*/*.log');
+  },
 };
+
+/** Services whose own work the model does not trace build by build: a periodic line shows they are alive (or not). */
+const PERIODIC_LINES: Readonly<Record<string, string>> = {
+  'api-service': 'INFO api-service.graphql served queries: 200',
+  'domain-service': 'INFO domain-service.http GET /status 200',
+  'permissions-service': 'INFO permissions-service.http GET /status 200',
+  'federation-service': 'INFO federation-service.http GET /status 200',
+  'cron-service': 'INFO cron-service.scheduler checked the schedules of scheduled workflows',
+  fileserved: 'INFO fileserved listening on :3001',
+  mongo: 'I NETWORK  [listener] connection accepted from 172.17.0.1',
+};
+
+/**
+ * A line at every `offset + k·period` within the window while `history` has the container running (a hung
+ * container writes nothing: its silence is the symptom).
+ */
+function every(history: readonly LifeEvent[], fromMs: number, toMs: number, periodMs: number, offsetMs: number, out: Entry[], text: string): void {
+  for (const [a, b] of intervals(history, fromMs, toMs, (st) => st === 'running')) {
+    const first = Math.max(offsetMs, Math.ceil((a - offsetMs) / periodMs) * periodMs + offsetMs);
+    for (let t = first; t < b; t += periodMs) out.push({ atMs: t, text });
+  }
+}
+
+/** A migrator's run: at the machine's boot and at each start after it was down. Migrators exit once done. */
+function migratorRuns(c: ContainerFacts, s: LogSources, out: Entry[]): void {
+  const starts = [0, ...s.history(c.name).filter((e) => e.state === 'running' && e.atMs > 0 && e.atMs <= s.nowMs).map((e) => e.atMs)];
+  for (const t of starts) {
+    out.push({ atMs: t, text: `INFO ${c.name} checking the schema: ${t === 0 ? 'applied pending migrations' : 'no pending migrations'}` });
+    out.push({ atMs: t, text: `INFO ${c.name} migrations complete, exiting 0` });
+  }
+}
+
+/** A service that needs a dependency which is down says so once a minute (every CircleCI service retries its connections). */
+function dependencyErrors(c: ContainerFacts, s: LogSources, fromMs: number, out: Entry[]): void {
+  const mine = s.history(c.name);
+  for (const dep of c.startup_dependencies) {
+    const facts = s.containers?.find((x) => x.name === dep);
+    if (facts === undefined || facts.migrator) continue;
+    for (const [a, b] of intervals(s.history(dep), fromMs, s.nowMs, (st) => st !== 'running')) {
+      for (let t = Math.ceil(a / DEPENDENCY_RETRY_LOG_MS) * DEPENDENCY_RETRY_LOG_MS; t < b; t += DEPENDENCY_RETRY_LOG_MS) {
+        if (upAt(mine, t)) out.push({ atMs: t, text: `ERROR ${c.name}.deps cannot reach ${dep}: connection refused, retrying` });
+      }
+    }
+  }
+}
 
 function failedBuilds(s: LogSources, fromMs: number): ObservedBuild[] {
   return s.builds.filter((b) => b.fate === 'failed' && b.fateAtMs !== undefined && b.fateAtMs >= fromMs && b.fateAtMs <= s.nowMs);
@@ -239,6 +403,12 @@ export function containerLogs(name: string, s: LogSources, tail?: number): strin
   const entries: Entry[] = [];
   if (name !== 'notifier') lifecycle(name, s, fromMs, entries);
   GENERATORS[name]?.(s, fromMs, entries);
+  const periodic = PERIODIC_LINES[name];
+  if (periodic) every(s.history(name), fromMs, s.nowMs, PERIODIC_LOG_MS, 0, entries, periodic);
+  const facts = s.containers?.find((c) => c.name === name);
+  // A migrator's log is short and never rotated: its boot run is always shown.
+  if (facts?.migrator) migratorRuns(facts, s, entries);
+  else if (facts !== undefined) dependencyErrors(facts, s, fromMs, entries);
   const sorted = entries.map((e, i) => ({ ...e, i })).sort((a, b) => a.atMs - b.atMs || a.i - b.i);
   const keep = Math.min(MAX_LOG_LINES, tail ?? MAX_LOG_LINES);
   return sorted.slice(Math.max(0, sorted.length - keep)).map((e) => prefix(name, e.atMs) + e.text);

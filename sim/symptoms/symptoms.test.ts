@@ -95,6 +95,7 @@ describe('sudo docker logs', () => {
     r.onTrace('900000 rabbitmq disk alarm cleared');
     const s = { ...sources({}, 1_000_000), events: r.events };
     expect(containerLogs('rabbitmq', s)).toEqual([
+      '=INFO REPORT==== 5-Jan-2026::08:00:00 ===\nServer startup complete; 6 plugins started.',
       '=WARNING REPORT==== 5-Jan-2026::08:10:00 ===\ndisk resource limit alarm set on node rabbit@rabbitmq.\n\n**********************************************************\n*** Publishers will be blocked until this alarm clears ***\n**********************************************************',
       '=INFO REPORT==== 5-Jan-2026::08:15:00 ===\ndisk resource limit alarm cleared on node rabbit@rabbitmq',
     ]);

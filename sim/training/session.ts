@@ -232,6 +232,7 @@ export class TrainingSession {
       builds: this.recorder.list(),
       allocs: [...this.recorder.allocs.values()],
       events: this.recorder.events,
+      containers: this.profile.containers,
     };
   }
 
