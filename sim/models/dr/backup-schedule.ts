@@ -96,24 +96,24 @@ export function scheduleBackups(strategy: Strategy, everyMs: number, untilMs: nu
 }
 
 /**
- * The worst RPO over a run: the longest a disaster could find the newest restorable backup, from the moment the
- * first one is restorable until `untilMs` (just before each backup becomes restorable, the previous one is the
- * newest). `viaCopy`: a backup is restorable once its copy in the other region is complete (a region outage).
- * Null when no backup becomes restorable before `untilMs`.
+ * The worst RPO of a schedule in steady state: the age of the newest restorable backup just before the next one
+ * becomes restorable, the longest over the run (after the last backup, the next is assumed to take as long as it).
+ * `viaCopy`: a backup is restorable once its copy in the other region is complete (a region outage). The start of
+ * a run, before any backup, is not counted: no schedule has a backup then. Null without a backup.
  */
-export function worstCaseRpoMs(backups: readonly BackupTiming[], untilMs: number, viaCopy: boolean): number | null {
-  const ready = (b: BackupTiming): number => (viaCopy ? (b.copiedAtMs ?? Infinity) : b.completedAtMs);
-  let worst: number | null = null;
-  let newest: BackupTiming | undefined;
-  // Backups become restorable in the order they were taken (each takes about as long as the one before at most
-  // a schedule's changes apart); a later one ready earlier simply replaces the newest sooner.
-  const events = backups.map((b) => ({ b, readyMs: ready(b) })).filter((e) => e.readyMs < untilMs).sort((x, y) => x.readyMs - y.readyMs || x.b.atMs - y.b.atMs);
-  for (const { b, readyMs } of events) {
-    if (newest !== undefined) worst = Math.max(worst ?? 0, readyMs - newest.atMs);
-    if (newest === undefined || b.atMs > newest.atMs) newest = b;
+export function worstCaseRpoMs(backups: readonly BackupTiming[], everyMs: number, viaCopy: boolean): number | null {
+  const readyAfterMs = (b: BackupTiming): number => (viaCopy ? (b.copiedAtMs ?? Infinity) : b.completedAtMs) - b.atMs;
+  if (backups.length === 0) return null;
+  let worst = 0;
+  for (let k = 0; k < backups.length; k++) {
+    const b = backups[k]!;
+    const next = backups[k + 1];
+    // The next backup's readiness, or a virtual one an interval later that takes as long as this one.
+    const nextReadyMs = next ? next.atMs + readyAfterMs(next) : b.atMs + everyMs + readyAfterMs(b);
+    worst = Math.max(worst, nextReadyMs - b.atMs);
   }
-  if (newest === undefined) return null;
-  return Math.max(worst ?? 0, untilMs - newest.atMs);
+  // Never copied out of the region: no backup is ever restorable there.
+  return Number.isFinite(worst) ? worst : null;
 }
 
 export interface IntervalCandidate {
@@ -153,7 +153,7 @@ export function recommendInterval(scenario: SettledScenario, toleranceMs: number
     };
   }
   const volume = usedVolumeBytes(scenario);
-  const worstOf = (everyMs: number): number | null => worstCaseRpoMs(scheduleBackups(backups.strategy as Strategy, everyMs, untilMs, log, volume, backups.copy?.takesMs), untilMs, viaCopy);
+  const worstOf = (everyMs: number): number | null => worstCaseRpoMs(scheduleBackups(backups.strategy as Strategy, everyMs, untilMs, log, volume, backups.copy?.takesMs), everyMs, viaCopy);
   const candidates = CANDIDATE_INTERVALS_MS.filter((e) => e < untilMs).map((every) => {
     const worst = worstOf(every);
     return { every_ms: every, worst_rpo_ms: worst, meets: worst !== null && worst <= toleranceMs };
