@@ -118,8 +118,8 @@ export interface BackupRecord {
   duration_ms: number;
   completed_at_ms: number;
   copied_at_ms?: number;
-  /** Age at the disaster (or at the end of a run without one). */
-  age_ms: number;
+  /** Age at the disaster (at the end of a run without one); null for a backup taken after the disaster. */
+  age_ms: number | null;
   /** Whether the recovery could restore it, and why not. */
   usable: boolean;
   note: string;
@@ -276,14 +276,13 @@ class DrRehearsal {
 
   private readonly webhook = (template: number, buildsRng: Rng): void => {
     const m = this.machine;
-    const t = this.mix.template(template);
-    const id = this.builds.length + this.webhooksDropped + 1;
-    const rng = buildsRng.fork(`build-${id}`);
     // The frontend is on the Services machine: with it gone or the app stopped, GHE's webhook is dropped for good.
     if (!m || !m.appRunning) {
       this.webhooksDropped++;
       return;
     }
+    const t = this.mix.template(template);
+    const rng = buildsRng.fork(`build-${this.builds.length + 1}`);
     const cls = this.scenario.topology.resourceClasses[t.resourceClass];
     const d = this.scenario.disaster;
     // Whether a settings change of the scenario's kind would break this build: a draw of its own stream, so the
@@ -784,7 +783,7 @@ class DrRehearsal {
       usable = true;
       note = b === restored ? 'the newest restorable: the one a restore uses' : 'restorable, superseded by a newer one';
     }
-    return { at_ms: b.atMs, size_bytes: b.sizeBytes, duration_ms: b.durationMs, completed_at_ms: b.completedAtMs, ...(b.copiedAtMs === undefined ? {} : { copied_at_ms: b.copiedAtMs }), age_ms: Math.max(0, refMs - b.atMs), usable, note };
+    return { at_ms: b.atMs, size_bytes: b.sizeBytes, duration_ms: b.durationMs, completed_at_ms: b.completedAtMs, ...(b.copiedAtMs === undefined ? {} : { copied_at_ms: b.copiedAtMs }), age_ms: b.atMs >= refMs ? null : refMs - b.atMs, usable, note };
   }
 
   /** What skipping a step cost, read from the state the run ended in (not from the runbook). */
