@@ -7,6 +7,14 @@ import { captureIo as capture } from '../capture-io.ts';
 
 const SCENARIO = 'scenarios/dr/ebs-snapshot-restore.yaml';
 
+/** `twin dr FILE --mode live` refused with exit 2, nothing written: its stderr. */
+async function refusedLive(file: string, out: string): Promise<string> {
+  const c = capture();
+  expect(await main(['dr', file, '--mode', 'live', '--out', out], c.io)).toBe(2);
+  expect(existsSync(out)).toBe(false);
+  return c.stderr;
+}
+
 
 describe('twin dr', () => {
   it('writes dr-report.json, report.md and junit.xml, byte-identical for the same seed', async () => {
@@ -96,12 +104,8 @@ describe('scenarios/dr', () => {
 
   it('refuses the new disasters and sim-only runbooks in live mode with a hint, and bad DR sections with located errors', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'twin-dr-'));
-    const live = capture();
-    expect(await main(['dr', 'scenarios/dr/cold-failover-az-outage.yaml', '--mode', 'live', '--out', join(dir, 'live')], live.io)).toBe(2);
-    expect(live.stderr).toContain('disaster.kind: `az_outage` is not rehearsed live yet');
-    expect(live.stderr).toContain('recovery.runbook: runbook cold-failover has steps the live rehearsal does not carry out: confirm_primary_dead');
-    expect(live.stderr).toContain('rehearse it in the simulation: drop --mode live');
-    expect(existsSync(join(dir, 'live'))).toBe(false);
+    const refusals = await refusedLive('scenarios/dr/cold-failover-az-outage.yaml', join(dir, 'live'));
+    for (const m of ['disaster.kind: `az_outage` is not rehearsed live yet', 'recovery.runbook: runbook cold-failover has steps the live rehearsal does not carry out: confirm_primary_dead', 'rehearse it in the simulation: drop --mode live']) expect(refusals).toContain(m);
     const cases: [string, string, string][] = [
       ['backups: { strategy: ebs_snapshot, every: 1h }', 'backups: { strategy: replica, every: 1h }', 'backups.every: a replica is kept in sync continuously'],
       ['backups: { strategy: ebs_snapshot, every: 1h }', 'backups: { strategy: replica }', 'backups: a replica needs its replication `lag`'],
