@@ -182,5 +182,14 @@ describe('backups', () => {
     const twenty = rec.candidates.find((c) => c.every_ms === 20 * 60_000)!;
     expect(twenty.meets).toBe(false);
     expect(twenty.worst_rpo_ms!).toBeGreaterThan(20 * 60_000);
+    // At the tolerance exactly an interval meets it; a millisecond less and the next shorter one is recommended.
+    const worst15 = `${rec.worst_rpo_ms}`;
+    const at = rehearse(HOURLY, '{ at: 3h10m, kind: services_machine_terminated }', `{ runbook: restore-from-ebs, after: 5m, rpo_tolerance: ${worst15} }`);
+    expect(at.dr.recommendation!.every_ms).toBe(15 * 60_000);
+    const below = rehearse(HOURLY, '{ at: 3h10m, kind: services_machine_terminated }', `{ runbook: restore-from-ebs, after: 5m, rpo_tolerance: ${Number(worst15) - 1} }`);
+    expect(below.dr.recommendation!.every_ms).toBe(10 * 60_000);
+    // A replica has no interval: its lag is its RPO.
+    const replica = rehearse('{ strategy: replica, lag: 6m }', '{ at: 3h10m, kind: az_outage }', '{ runbook: cold-failover, after: 5m, rpo_tolerance: 5m }');
+    expect(replica.dr.recommendation).toEqual(expect.objectContaining({ every_ms: null, worst_rpo_ms: 360_000, current_meets: false, candidates: [] }));
   });
 });
