@@ -51,6 +51,11 @@ describe('az_outage: cold fail-over to a replica', () => {
     expect(r.dr.builders_rotated).toBe(0);
     expect(r.rto_ms).not.toBeNull();
     expect(r.runbook.map((s) => s.status)).toEqual(['done', 'done', 'done', 'done']);
+    // The old instance in the failed zone cannot be terminated: the operator can only confirm it down.
+    expect(step(r, 'confirm_primary_dead').consequence).toMatch(/cannot be reached to terminate it: confirmed down/);
+    // The replica's own /opt/nomad holds no jobs: every record it brought back Running is cleaned up, none stays stuck.
+    expect(r.builds.stuck).toBe(0);
+    expect(r.dr.stuck_from_snapshot).toBeGreaterThan(0);
     // A 30 s lag loses at most the records of 30 s: far fewer than an hourly snapshot 10 minutes old.
     const snapshot = rehearse(HOURLY, AZ, '{ runbook: restore-from-ebs, after: 5m }');
     expect(r.data_loss.build_records).toBeLessThan(snapshot.data_loss.build_records);
@@ -81,6 +86,13 @@ describe('az_outage: cold fail-over to a replica', () => {
 describe('region_outage', () => {
   const REGION = '{ at: 3h10m, kind: region_outage }';
   const RECOVERY = '{ runbook: restore-from-ebs, then: [reassociate-builders], after: 5m, reassign_private_ip: true }';
+
+  it('a replica in another zone of the region is lost with it: nothing to fail over to', () => {
+    const r = rehearse('{ strategy: replica, lag: 30s }', REGION, '{ runbook: cold-failover, after: 5m }');
+    expect(r.rpo_ms).toBeNull();
+    expect(r.rto_ms).toBeNull();
+    expect(step(r, 'start_app').consequence).toBe('no instance');
+  });
 
   it('snapshots never copied out of the region: nothing to register, nothing recovers', () => {
     const r = rehearse(HOURLY, REGION, RECOVERY);
