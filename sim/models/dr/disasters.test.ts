@@ -20,6 +20,17 @@ function rehearse(backups: string, disaster: string, recovery: string, jobs = ''
 const step = (r: DrReport, name: string) => r.runbook.find((s) => s.step === name)!;
 const HOURLY = '{ strategy: ebs_snapshot, every: 1h }';
 
+describe('determinism', () => {
+  it('every new disaster gives byte-identical reports for the same scenario and seed', () => {
+    const cases: [string, string, string, string?][] = [
+      ['{ strategy: replica, lag: 30s }', '{ at: 3h10m, kind: az_outage }', '{ runbook: cold-failover, then: [reassociate-builders], after: 5m }'],
+      ['{ strategy: ebs_snapshot, every: 1h, copy: { region: us-west-2, takes: 20m } }', '{ at: 3h10m, kind: region_outage }', '{ runbook: restore-from-ebs, then: [reassociate-builders], after: 5m, reassign_private_ip: true, rpo_tolerance: 1h }'],
+      ['{ strategy: tarball, every: 1h }', '{ at: 2h20m, kind: settings_change, breaks: project_settings, share: 0.5 }', '{ runbook: restore-tarball-in-place, after: 30m }'],
+    ];
+    for (const [b, d, r] of cases) expect(JSON.stringify(rehearse(b, d, r)), d).toBe(JSON.stringify(rehearse(b, d, r)));
+  });
+});
+
 describe('ebs_corruption', () => {
   it('the corrupted instance keeps its private IP: a restore at the same IP is refused, nothing recovers', () => {
     const r = rehearse(HOURLY, '{ at: 3h10m, kind: ebs_corruption }', '{ runbook: restore-from-ebs, after: 5m }');
