@@ -16,6 +16,8 @@ const SUITES = [
   // "On one core": pinned with taskset, so the garbage collector's helper threads share the same core.
   { name: 'full-model', file: 'full-model.ts', oneCore: true },
   { name: 'explore', file: 'explore.ts', oneCore: true },
+  // `twin dr`'s computation for a simulated day (rehearsal, baseline, interval sweep), on one core.
+  { name: 'dr', file: 'dr.ts', oneCore: true },
   // A private redis-server and two `twin worker` processes: both cores, wall time.
   { name: 'distributed', file: 'distributed.ts', oneCore: false },
   { name: 'startup', file: 'startup.ts', oneCore: false },

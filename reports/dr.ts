@@ -11,6 +11,35 @@ export function renderDrFiles(report: DrReport): Record<string, string> {
 
 const ms = (v: number | null): string => (v === null ? 'never' : formatMs(v));
 
+function sizeText(bytes: number): string {
+  return bytes >= 1e9 ? `${(bytes / 1e9).toFixed(1)} GB` : `${Math.round(bytes / 1e6)} MB`;
+}
+
+/** The backups taken (size, duration, age at the disaster) and the interval recommended for the tolerance. */
+function backupLines(r: DrReport): string[] {
+  const { list, strategy, lag_ms } = r.dr.backups;
+  const rec = r.dr.recommendation;
+  const lines: string[] = [];
+  if (strategy === 'replica') lines.push(`### Backups`, '', `A replica kept ${formatMs(lag_ms ?? 0)} behind (no scheduled backups).`, '');
+  else if (list.length > 0) {
+    lines.push('### Backups', '', '| taken | size | took | age at the disaster | restorable |', '| --- | --- | --- | --- | --- |');
+    for (const b of list) lines.push(`| ${formatDurationMs(b.at_ms)} | ${sizeText(b.size_bytes)} | ${formatMs(b.duration_ms)} | ${b.age_ms === null ? 'taken after it' : formatMs(b.age_ms)} | ${b.usable ? 'yes' : 'no'}: ${b.note} |`);
+    lines.push('');
+  }
+  if (rec) {
+    lines.push(
+      '### Recommended backup interval',
+      '',
+      `Tolerance for data loss (recovery.rpo_tolerance): ${formatMs(rec.rpo_tolerance_ms)}. ` +
+        (rec.every_ms === null && strategy !== 'replica' ? 'No candidate interval meets it. ' : rec.every_ms !== null ? `Recommended: every ${formatDurationMs(rec.every_ms)} (worst-case RPO ${ms(rec.worst_rpo_ms)}). ` : '') +
+        `The scenario's own ${strategy === 'replica' ? 'lag' : 'interval'} ${rec.current_meets ? 'meets' : 'does not meet'} it.`,
+      '',
+      ...(rec.candidates.length > 0 ? ['| every | worst-case RPO | meets |', '| --- | --- | --- |', ...rec.candidates.map((c) => `| ${formatDurationMs(c.every_ms)} | ${ms(c.worst_rpo_ms)} | ${c.meets ? 'yes' : 'no'} |`), ''] : []),
+    );
+  }
+  return lines;
+}
+
 export function drMarkdown(r: DrReport): string {
   const d = r.dr;
   const b = r.builds;
@@ -33,8 +62,11 @@ export function drMarkdown(r: DrReport): string {
     `| builds restored as Running or queued from the snapshot | ${d.stuck_from_snapshot} |`,
     `| stale Nomad allocations restored / left at the end | ${d.stale_allocations_restored} / ${d.stale_allocations_at_end} |`,
     `| webhooks dropped (GHE does not redeliver) | ${r.webhooks_dropped} |`,
-    `| builders reach the Services machine at the end | ${d.builders_reach_services ? 'yes' : 'no'} |`,
+    `| builders reach the Services machine at the end | ${d.builders_reach_services ? 'yes' : 'no'} (${d.builders_reconnected} reconnected, ${d.builders_rotated} rotated) |`,
+    ...(d.records_lost_at_restore > 0 ? [`| build records replaced by the restore on the running installation | ${d.records_lost_at_restore} |`] : []),
+    ...(d.settings ? [`| settings change | ${d.settings.broken} broken; ${d.settings.builds_failed} builds failed of it; ${d.settings.restored ? 'restored' : 'not restored'} |`] : []),
     '',
+    ...backupLines(r),
     '### Runbook',
     '',
     '| step | status | started | took | consequence |',

@@ -494,6 +494,7 @@ function semanticIssues(raw: RawScenario, ctx: ScenarioContext, at: Locator): Sc
       if (raw[key] !== undefined) issues.push(at.issue([key], `\`${key}\` belongs to a disaster-recovery rehearsal, which \`twin run\` does not run`, `run it with \`twin dr ${at.file}\``));
     }
   }
+  if (ctx.command !== 'run') issues.push(...drSectionIssues(raw, at));
   const paths = isDr ? [...knownReportPaths(), ...DR_REPORT_PATHS] : knownReportPaths();
   (raw.expect ?? []).forEach((e, i) => {
     // Any element of a list stands for all of them: `faults.2.target` is known if `faults.0.target` is.
@@ -523,6 +524,38 @@ function semanticIssues(raw: RawScenario, ctx: ScenarioContext, at: Locator): Sc
   });
 
   if (raw.autoscaling && raw.autoscaling.min > raw.autoscaling.max) issues.push(at.issue(['autoscaling', 'min'], 'min must not exceed max'));
+  return issues;
+}
+
+/**
+ * What the DR sections' schema cannot say: which keys go with which strategy or disaster, and the replica's limits.
+ * Each refusal names the mechanics behind it, so a user learns why and what to write instead.
+ */
+function drSectionIssues(raw: RawScenario, at: Locator): ScenarioIssue[] {
+  const issues: ScenarioIssue[] = [];
+  const b = raw.backups;
+  const d = raw.disaster;
+  if (b) {
+    if (b.strategy === 'replica') {
+      if (b.every !== undefined) issues.push(at.issue(['backups', 'every'], 'a replica is kept in sync continuously: it takes no scheduled backups', 'remove `every`; give the replication `lag`'));
+      if (b.lag === undefined) issues.push(at.issue(['backups'], 'a replica needs its replication `lag` (the RPO of a fail-over to it)', 'e.g. backups: { strategy: replica, lag: 30s }'));
+      if (b.copy !== undefined) issues.push(at.issue(['backups', 'copy'], 'a replica is not copied to another region', 'copies are of ebs_snapshot or tarball backups'));
+      if (d && (d.kind === 'ebs_corruption' || d.kind === 'settings_change')) {
+        issues.push(at.issue(['backups', 'strategy'], `a replica replicates the ${d.kind === 'ebs_corruption' ? 'corrupted blocks' : 'settings change'} within its lag: it cannot restore to before it`, 'restore from backups taken before it: strategy ebs_snapshot or tarball'));
+      }
+    } else {
+      if (b.every === undefined) issues.push(at.issue(['backups'], `${b.strategy} backups need their interval \`every\``, 'e.g. backups: { strategy: ebs_snapshot, every: 1h }'));
+      if (b.lag !== undefined) issues.push(at.issue(['backups', 'lag'], '`lag` is a replica\'s', 'remove it, or use strategy: replica'));
+    }
+  }
+  if (d) {
+    if (d.kind === 'settings_change' && d.breaks === undefined) issues.push(at.issue(['disaster'], 'a settings_change needs what it `breaks`', 'breaks: contexts (jobs with uses_contexts fail) or project_settings (builds of the changed projects fail)'));
+    if (d.kind !== 'settings_change' && d.breaks !== undefined) issues.push(at.issue(['disaster', 'breaks'], `\`breaks\` is a settings_change's, not a ${d.kind}'s`, 'remove it'));
+    if (d.share !== undefined && d.breaks !== 'project_settings') issues.push(at.issue(['disaster', 'share'], '`share` is the share of projects a project_settings change touches', 'remove it, or set breaks: project_settings'));
+    if (d.kind === 'settings_change' && d.breaks === 'contexts' && !raw.workload.jobs.some((j) => j.uses_contexts === true)) {
+      issues.push(at.issue(['disaster', 'breaks'], 'no job of the workload uses contexts: breaking them would change nothing', 'set uses_contexts: true on a job, or break project_settings'));
+    }
+  }
   return issues;
 }
 

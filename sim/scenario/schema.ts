@@ -230,17 +230,36 @@ const Expectation = z
     message: 'an expectation takes exactly one of equals, max or min',
   });
 
-const Backups = z.strictObject({ strategy: z.enum(['ebs_snapshot', 'tarball']), every: Duration });
+/** The backup strategies a rehearsal knows: EBS snapshots and circleci-backup tarballs on a schedule, or a replica. */
+export const BACKUP_STRATEGIES = ['ebs_snapshot', 'tarball', 'replica'] as const;
+/** The disasters a DR scenario names; `region_outage` extends DESIGN.md's list. */
+export const DISASTER_KINDS = ['services_machine_terminated', 'ebs_corruption', 'az_outage', 'settings_change', 'region_outage'] as const;
+/** What a `settings_change` disaster breaks. */
+export const SETTINGS_BROKEN = ['contexts', 'project_settings'] as const;
+
+const Backups = z.strictObject({
+  strategy: z.enum(BACKUP_STRATEGIES).describe('ebs_snapshot and tarball: a backup every `every`; replica: a standby kept in sync `lag` behind (the seeds\' cold fail-over).'),
+  every: Duration.optional().describe('The backup interval (ebs_snapshot, tarball).'),
+  lag: Duration.optional().describe('The replication lag of the standby (replica only): the RPO of a fail-over to it.'),
+  copy: z
+    .strictObject({ region: z.string().regex(/^[a-z]{2}(-[a-z]+)+-\d$/, 'an AWS region such as us-west-2'), takes: Duration.describe('How long copying one backup there takes.') })
+    .optional()
+    .describe('Each backup is copied to another region once taken (aws ec2 copy-snapshot, or an S3 copy of the tarball): what a region_outage restores from.'),
+});
 const Disaster = z.strictObject({
   at: Duration,
-  kind: z.enum(['services_machine_terminated', 'ebs_corruption', 'az_outage', 'settings_change']),
+  kind: z.enum(DISASTER_KINDS),
+  breaks: z.enum(SETTINGS_BROKEN).optional().describe('settings_change: contexts (jobs with uses_contexts fail) or project_settings (builds of the changed projects fail).'),
+  share: z.number().gt(0).max(1).optional().describe('settings_change of project_settings: the share of projects changed (default 1).'),
 });
 const Recovery = z.strictObject({
   runbook: z.string(),
+  then: z.array(z.string()).max(5).optional().describe('Runbooks run after `runbook`, in order (e.g. reassociate-builders); their steps follow in the report.'),
   after: Duration.optional(),
   skip: z.array(z.string()).optional(),
   order: z.array(z.string()).optional().describe('The order the operator runs the runbook\'s steps in (unlisted steps follow in the runbook\'s order); a step run before a step it requires is out_of_order.'),
   reassign_private_ip: z.boolean().optional(),
+  rpo_tolerance: Duration.optional().describe('The data loss tolerated: the report recommends the longest backup interval whose worst-case RPO stays within it.'),
 });
 const Cost = z
   .strictObject({

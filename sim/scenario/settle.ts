@@ -186,15 +186,21 @@ export function settle(raw: RawScenario, opts: { file: string; ctx: ScenarioCont
       return { metric: e.metric, op, expected: typeof v === 'string' ? parseDurationMs(v) : v };
     }),
   };
-  if (raw.backups) settled.backups = { strategy: raw.backups.strategy, everyMs: ms(raw.backups.every) };
-  if (raw.disaster) settled.disaster = { atMs: ms(raw.disaster.at), kind: raw.disaster.kind };
+  if (raw.backups) {
+    const b = raw.backups;
+    // A replica takes no scheduled backups: every_ms 0 (parse refuses `every` on it and requires it otherwise).
+    settled.backups = { strategy: b.strategy, everyMs: b.every === undefined ? 0 : ms(b.every), lagMs: b.lag === undefined ? 0 : ms(b.lag), ...(b.copy ? { copy: { region: b.copy.region, takesMs: ms(b.copy.takes) } } : {}) };
+  }
+  if (raw.disaster) settled.disaster = { atMs: ms(raw.disaster.at), kind: raw.disaster.kind, ...(raw.disaster.breaks ? { breaks: raw.disaster.breaks } : {}), share: raw.disaster.share ?? 1 };
   if (raw.recovery) {
     settled.recovery = {
       runbook: raw.recovery.runbook,
+      then: raw.recovery.then ?? [],
       afterMs: raw.recovery.after === undefined ? DEFAULTS.recoveryAfterMs : ms(raw.recovery.after),
       skip: raw.recovery.skip ?? [],
       order: raw.recovery.order ?? [],
       reassignPrivateIp: raw.recovery.reassign_private_ip ?? false,
+      ...(raw.recovery.rpo_tolerance === undefined ? {} : { rpoToleranceMs: ms(raw.recovery.rpo_tolerance) }),
     };
   }
   if (raw.autoscaling) {

@@ -69,9 +69,9 @@ export interface SettledScenario {
   workload: { arrivals: ArrivalSpec; jobs: JobTemplate[]; jobNames: string[]; scheduled: ScheduledWorkflow[] };
   faults: SettledFault[];
   expect: SettledExpectation[];
-  backups?: { strategy: 'ebs_snapshot' | 'tarball'; everyMs: number };
-  disaster?: { atMs: number; kind: string };
-  recovery?: { runbook: string; afterMs: number; skip: string[]; order: string[]; reassignPrivateIp: boolean };
+  backups?: { strategy: 'ebs_snapshot' | 'tarball' | 'replica'; everyMs: number; lagMs: number; copy?: { region: string; takesMs: number } };
+  disaster?: { atMs: number; kind: string; breaks?: 'contexts' | 'project_settings'; share: number };
+  recovery?: { runbook: string; then: string[]; afterMs: number; skip: string[]; order: string[]; reassignPrivateIp: boolean; rpoToleranceMs?: number };
   /** `written`: the scenario has a `cost` section (the live replay, which reports no cost, refuses it). */
   cost: { written: boolean; developerHourUsd: number; vmInstanceHourUsd: number };
   autoscaling?: SettledAutoscaling;

@@ -7,6 +7,14 @@ import { captureIo as capture } from '../capture-io.ts';
 
 const SCENARIO = 'scenarios/dr/ebs-snapshot-restore.yaml';
 
+/** `twin dr FILE --mode live` refused with exit 2, nothing written: its stderr. */
+async function refusedLive(file: string, out: string): Promise<string> {
+  const c = capture();
+  expect(await main(['dr', file, '--mode', 'live', '--out', out], c.io)).toBe(2);
+  expect(existsSync(out)).toBe(false);
+  return c.stderr;
+}
+
 
 describe('twin dr', () => {
   it('writes dr-report.json, report.md and junit.xml, byte-identical for the same seed', async () => {
@@ -78,10 +86,49 @@ describe('scenarios/dr', () => {
   it('every DR scenario passes its own expectations under twin dr', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'twin-dr-'));
     const files = readdirSync('scenarios/dr').filter((f) => f.endsWith('.yaml'));
-    expect(files.length).toBeGreaterThanOrEqual(4);
+    expect(files).toEqual(expect.arrayContaining(['cold-failover-az-outage.yaml', 'settings-change-rollback.yaml', 'ebs-snapshot-restore.yaml', 'tarball-backup-restore.yaml']));
     for (const f of files) {
       const c = capture();
+      // A liveness bound, not a benchmark (bench/dr.ts measures): each runs its hours of virtual time in seconds.
+      const t0 = performance.now();
       expect(await main(['dr', join('scenarios/dr', f), '--out', join(dir, f), '-q'], c.io), `${f}: ${c.stdout}`).toBe(0);
+      expect(performance.now() - t0, f).toBeLessThan(15_000);
+      const r = JSON.parse(readFileSync(join(dir, f, 'dr-report.json'), 'utf8'));
+      // Each states what it expects of RTO, RPO, the losses and the runbook's compliance.
+      const metrics: string[] = r.expectations.map((e: { metric: string }) => e.metric);
+      expect(metrics, f).toEqual(expect.arrayContaining(['rto_ms', 'rpo_ms']));
+      expect(metrics.some((m) => /^(builds\.(lost|stuck)|data_loss\.)/.test(m)), f).toBe(true);
+      expect(metrics.some((m) => /^(runbook\.\d+\.status|dr\.skipped_steps)$/.test(m)), f).toBe(true);
+    }
+  });
+
+  it('refuses the new disasters and sim-only runbooks in live mode with a hint, and bad DR sections with located errors', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'twin-dr-'));
+    const refusals = await refusedLive('scenarios/dr/cold-failover-az-outage.yaml', join(dir, 'live'));
+    for (const m of ['disaster.kind: `az_outage` is not rehearsed live yet', 'recovery.runbook: runbook cold-failover has steps the live rehearsal does not carry out: confirm_primary_dead', 'rehearse it in the simulation: drop --mode live']) expect(refusals).toContain(m);
+    const cases: [string, string, string][] = [
+      ['backups: { strategy: ebs_snapshot, every: 1h }', 'backups: { strategy: replica, every: 1h }', 'backups.every: a replica is kept in sync continuously'],
+      ['backups: { strategy: ebs_snapshot, every: 1h }', 'backups: { strategy: replica }', 'backups: a replica needs its replication `lag`'],
+      ['backups: { strategy: ebs_snapshot, every: 1h }', 'backups: { strategy: ebs_snapshot }', 'backups: ebs_snapshot backups need their interval `every`'],
+      ['kind: services_machine_terminated }', 'kind: settings_change }', 'disaster: a settings_change needs what it `breaks`'],
+      ['kind: services_machine_terminated }', 'kind: settings_change, breaks: contexts }', 'disaster.breaks: no job of the workload uses contexts'],
+      ['kind: services_machine_terminated }', 'kind: az_outage, breaks: contexts }', "disaster.breaks: `breaks` is a settings_change's, not a az_outage's"],
+      ['kind: services_machine_terminated }', 'kind: settings_change, breaks: contexts, share: 0.5 }', 'disaster.share: `share` is the share of projects'],
+      ['backups: { strategy: ebs_snapshot, every: 1h }\ndisaster: { at: 3h10m, kind: services_machine_terminated }', 'backups: { strategy: replica, lag: 1m }\ndisaster: { at: 3h10m, kind: ebs_corruption }', 'backups.strategy: a replica replicates the corrupted blocks'],
+      ['skip: [] }', 'skip: [], then: [restore-from-ebs] }', 'recovery.then: the chained runbooks repeat the step names register_image'],
+      ['skip: [] }', 'skip: [], then: [reassociate-builder] }', 'no runbook `reassociate-builder`; did you mean `reassociate-builders`?'],
+      ['skip: [] }', 'skip: [], rpo_tolerance: soon }', 'recovery.rpo_tolerance'],
+      ['every: 1h }', 'every: 1h, copy: { region: west, takes: 10m } }', 'backups.copy.region'],
+    ];
+    for (const [from, to, message] of cases) {
+      const file = join(dir, 'bad.yaml');
+      const text = readFileSync(SCENARIO, 'utf8').replace(from, to);
+      expect(text, to).not.toBe(readFileSync(SCENARIO, 'utf8'));
+      writeFileSync(file, text);
+      const c = capture();
+      expect(await main(['dr', file, '--out', join(dir, 'bad')], c.io), to).toBe(2);
+      expect(c.stderr, to).toContain(message);
+      expect(existsSync(join(dir, 'bad')), to).toBe(false);
     }
   });
 });

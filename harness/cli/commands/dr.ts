@@ -3,8 +3,8 @@ import { writeFilesAtomically } from '../../io/write-files.ts';
 import { loadScenarioFile } from '../../scenario/load.ts';
 import { ScenarioError } from '../../../sim/scenario/parse.ts';
 import type { SettledScenario } from '../../../sim/scenario/settled.ts';
-import { loadRunbook } from '../../../fixtures/runbooks/load.ts';
-import type { Runbook } from '../../../sim/models/dr/runbook.ts';
+import { loadAnyRunbook } from '../../../fixtures/runbooks/load.ts';
+import { chainRunbooks, isLiveRunbook, SIM_ONLY_MECHANICS, type AnyRunbook, type Runbook } from '../../../sim/models/dr/runbook.ts';
 import { runDrRehearsal } from '../../../sim/models/dr/dr-report.ts';
 import { renderDrFiles } from '../../../reports/dr.ts';
 import { formatMs } from '../../../reports/index.ts';
@@ -13,8 +13,6 @@ import type { CommandIo } from './conformance.ts';
 import { tuningKeysWritten } from '../../../sim/scenario/tuning-keys.ts';
 import { beforeLiveImport } from '../runtime.ts';
 
-/** Disasters the simulation rehearses today; the others are in the scenario contract and refused with a hint. */
-const SIMULATED_DISASTERS = ['services_machine_terminated'];
 
 /**
  * `twin dr <scenario.yaml>`: a disaster-recovery rehearsal in the simulation. Everything is checked before it
@@ -25,9 +23,9 @@ export async function drCommand(args: ParsedArgs, io: CommandIo): Promise<number
   const scenario = loadScenarioFile(args.files[0]!, { seed: args.seed, mode: args.mode, command: 'dr' });
   const runbook = checkDrSections(scenario);
   const live = scenario.mode === 'live';
-  if (live) checkLiveDr(scenario);
+  if (live) checkLiveDr(scenario, runbook);
   io.stderr.write(`twin: dr ${scenario.name}: seed ${scenario.seed}, ${live ? `live at ${scenario.timeScale}× (the workload; the recovery runs in real time)` : `${formatDurationMs(scenario.durationMs)} of virtual time`}, runbook ${runbook.name} (${runbook.steps.length} steps)\n`);
-  const report = live ? await runLive(scenario, runbook, io) : runDrRehearsal(scenario, runbook);
+  const report = live && isLiveRunbook(runbook) ? await runLive(scenario, runbook, io) : runDrRehearsal(scenario, runbook);
   const outDir = args.out ?? 'reports/out';
   writeFilesAtomically(outDir, renderDrFiles(report));
   const b = report.builds;
@@ -60,16 +58,18 @@ const LIVE_DISASTERS = ['services_machine_terminated'];
 const LIVE_BACKUPS = ['ebs_snapshot'];
 
 /** What `twin dr --mode live` refuses beyond the simulation's checks, with the field and a hint. */
-export function checkLiveDr(s: SettledScenario): void {
+export function checkLiveDr(s: SettledScenario, runbook?: AnyRunbook): void {
   const issue = (field: string, message: string, hint: string) => ({ file: s.file, line: 1, column: 1, field, message, hint });
   const issues = [];
   if (!LIVE_BACKUPS.includes(s.backups!.strategy)) issues.push(issue('backups.strategy', `\`${s.backups!.strategy}\` backups are not rehearsed live yet (the live rehearsal snapshots the Services machine's EBS volume)`, 'run it in the simulation: drop --mode live'));
-  if (!LIVE_DISASTERS.includes(s.disaster!.kind)) issues.push(issue('disaster.kind', `\`${s.disaster!.kind}\` is not rehearsed live yet`, `live today: ${LIVE_DISASTERS.join(', ')}`));
+  if (!LIVE_DISASTERS.includes(s.disaster!.kind)) issues.push(issue('disaster.kind', `\`${s.disaster!.kind}\` is not rehearsed live yet`, `live today: ${LIVE_DISASTERS.join(', ')}; rehearse it in the simulation: drop --mode live`));
+  const simOnly = runbook?.steps.filter((x) => (SIM_ONLY_MECHANICS as readonly string[]).includes(x.does)).map((x) => x.name) ?? [];
+  if (simOnly.length > 0) issues.push(issue('recovery.runbook', `runbook ${runbook!.name} has steps the live rehearsal does not carry out: ${simOnly.join(', ')}`, 'rehearse it in the simulation: drop --mode live'));
   if (issues.length > 0) throw new ScenarioError(issues);
 }
 
 /** The DR sections a rehearsal needs, and the runbook they name with the steps they skip; located errors otherwise. */
-export function checkDrSections(s: SettledScenario, load: (name: string) => Runbook = loadRunbook): Runbook {
+export function checkDrSections(s: SettledScenario, load: (name: string) => AnyRunbook = loadAnyRunbook): AnyRunbook {
   const issue = (field: string, message: string, hint: string) => ({ file: s.file, line: 1, column: 1, field, message, hint });
   const missing = (['backups', 'disaster', 'recovery'] as const).filter((k) => s[k] === undefined);
   if (missing.length > 0) {
@@ -77,8 +77,9 @@ export function checkDrSections(s: SettledScenario, load: (name: string) => Runb
   }
   const { backups, disaster, recovery } = s as Required<Pick<SettledScenario, 'backups' | 'disaster' | 'recovery'>>;
   const issues = [];
-  if (!SIMULATED_DISASTERS.includes(disaster.kind)) issues.push(issue('disaster.kind', `\`${disaster.kind}\` is not rehearsed by the simulation yet`, `simulated today: ${SIMULATED_DISASTERS.join(', ')}`));
-  if (backups.everyMs <= 0) issues.push(issue('backups.every', 'the backup interval must be positive', 'e.g. every: 1h'));
+  if (backups.strategy === 'replica') {
+    if (backups.lagMs >= disaster.atMs) issues.push(issue('backups.lag', `the replica's lag of ${formatDurationMs(backups.lagMs)} reaches back before the run began (the disaster is at ${formatDurationMs(disaster.atMs)})`, 'shorten backups.lag or move disaster.at later'));
+  } else if (backups.everyMs <= 0) issues.push(issue('backups.every', 'the backup interval must be positive', 'e.g. every: 1h'));
   else if (backups.everyMs >= disaster.atMs) issues.push(issue('backups.every', `no backup is taken before the disaster at ${formatDurationMs(disaster.atMs)} (the first is due at ${formatDurationMs(backups.everyMs)})`, 'shorten backups.every or move disaster.at later'));
   // The rehearsal models webhooks, builds, Nomad and the Services machine's volume; what it would silently ignore is refused.
   if (s.faults.length > 0) issues.push(issue('faults', 'a DR rehearsal does not apply `faults` (the disaster is its fault)', 'run the faults with `twin run` in a scenario of their own'));
@@ -93,13 +94,17 @@ export function checkDrSections(s: SettledScenario, load: (name: string) => Runb
   }
   if (disaster.atMs >= s.durationMs) issues.push(issue('disaster.at', `the disaster at ${formatDurationMs(disaster.atMs)} is not before the end of the workload (${formatDurationMs(s.durationMs)})`, 'move it earlier or lengthen duration'));
   if (issues.length > 0) throw new ScenarioError(issues);
-  let runbook: Runbook;
-  try {
-    runbook = load(recovery.runbook);
-  } catch (e) {
-    if (e instanceof ScenarioError) throw new ScenarioError(e.issues.map((i) => ({ ...i, message: `${i.message} (named by ${s.file} recovery.runbook)` })));
-    throw e;
-  }
+  const loadNamed = (name: string, field: string): AnyRunbook => {
+    try {
+      return load(name);
+    } catch (e) {
+      if (e instanceof ScenarioError) throw new ScenarioError(e.issues.map((i) => ({ ...i, message: `${i.message} (named by ${s.file} ${field})` })));
+      throw e;
+    }
+  };
+  const chained = chainRunbooks(loadNamed(recovery.runbook, 'recovery.runbook'), recovery.then.map((n, i) => loadNamed(n, `recovery.then[${i}]`)));
+  if (!chained.runbook) throw new ScenarioError([issue('recovery.then', `the chained runbooks repeat the step names ${chained.repeated.join(', ')}`, 'step names must be unique across recovery.runbook and recovery.then')]);
+  const runbook = chained.runbook;
   const names = runbook.steps.map((x) => x.name);
   const unknown = [
     ...recovery.skip.map((n, i) => ({ n, field: `recovery.skip[${i}]` })),

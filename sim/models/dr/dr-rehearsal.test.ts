@@ -102,7 +102,7 @@ describe('DR rehearsal', () => {
   it('a tarball restore: no /opt/nomad in the backup, and what the clean install recorded before circleci-restore is moved aside', () => {
     const tarballs = loadRunbook('restore-from-tarball');
     const s = scenario('{ runbook: restore-from-tarball, after: 5m }');
-    const r = runDrRehearsal({ ...s, backups: { strategy: 'tarball', everyMs: 3_600_000 } }, tarballs);
+    const r = runDrRehearsal({ ...s, backups: { strategy: 'tarball', everyMs: 3_600_000, lagMs: 0 } }, tarballs);
     expect(r.dr.stale_allocations_restored).toBe(0);
     const restore = r.runbook.find((x) => x.step === 'restore_tarball')!;
     const moved = Number(/(\d+) records written on this install/.exec(restore.consequence)?.[1]);
@@ -112,7 +112,7 @@ describe('DR rehearsal', () => {
     expect(r.rto_ms!).toBeGreaterThanOrEqual(restore.started_at_ms + restore.duration_ms - r.dr.disaster.at_ms);
     expect(r.ledger.conserved).toBe(true);
     // The EBS runbook cannot register an image from tarballs: a clean install comes up with none of the data.
-    const wrong = runDrRehearsal({ ...s, backups: { strategy: 'tarball', everyMs: 3_600_000 }, recovery: { ...s.recovery!, runbook: 'restore-from-ebs' } }, runbook);
+    const wrong = runDrRehearsal({ ...s, backups: { strategy: 'tarball', everyMs: 3_600_000, lagMs: 0 }, recovery: { ...s.recovery!, runbook: 'restore-from-ebs' } }, runbook);
     expect(wrong.runbook[0]!.consequence).toMatch(/tarballs/);
     expect(wrong.dr.restored_from_ms).toBeNull();
     expect(wrong.builds.lost).toBeGreaterThan(r.builds.lost + 100);

@@ -9,15 +9,27 @@ import { TIMINGS } from '../timings.ts';
 import { formatDurationMs } from '../../util/duration.ts';
 import type { SettledScenario } from '../../scenario/settled.ts';
 import type { Percentiles } from '../../report/types.ts';
-import { judgeStep, ranBefore, stepOrder, type DrMechanic, type Runbook } from './runbook.ts';
+import { judgeStep, ranBefore, stepOrder, type AnyMechanic, type AnyRunbook } from './runbook.ts';
+import { timeBackup, usedVolumeBytes, type BackupTiming, type Strategy, type WriteLog } from './backup-schedule.ts';
 
 /**
- * A disaster-recovery rehearsal in virtual time: backups on a schedule, the Services machine terminated, the
- * runbook's steps run one after another, and builds arriving throughout. The Services machine is a set of stores
- * (build records, Nomad's `/opt/nomad`, `/etc/default/replicated`, the console's hostname); a backup copies them at
- * an instant, the disaster deletes them, a restore brings back the copy. What each skipped step costs is not
- * looked up: it follows from the state the restored machine is left in (stale Nomad allocations hold capacity,
- * the wrong IP leaves builders unable to reach it, records restored as Running stay Running).
+ * A disaster-recovery rehearsal in virtual time: backups on a schedule (or a replica kept `lag` behind), a disaster,
+ * the runbook's steps run one after another, and builds arriving throughout. The Services machine is a set of
+ * stores (build records, the settings, Nomad's `/opt/nomad`, `/etc/default/replicated`, the console's hostname,
+ * Replicated's secret token); a backup copies them at an instant, a disaster destroys, corrupts or changes them, a
+ * restore brings back the copy. The disasters (the seeds' "Failover and Backup", 003):
+ *
+ * - `services_machine_terminated`: the instance and its volume are gone;
+ * - `ebs_corruption`: the volume's data is unusable; the instance still holds its private IP;
+ * - `az_outage`: the zone of the Services machine is down: its instance unreachable (still holding its address),
+ *   the replica in another zone (`backups.strategy: replica`) holds the data as of `lag` before;
+ * - `region_outage`: the region is down: the instance, the builders and every backup not copied out of it;
+ * - `settings_change`: a malicious or accidental change of the settings; the machine runs on, builds that depend
+ *   on what was changed fail until the settings are restored.
+ *
+ * What each skipped step costs is not looked up: it follows from the state the machine is left in (stale Nomad
+ * allocations hold capacity, the wrong IP leaves builders unable to reach it, records restored as Running stay
+ * Running, builders launched for a new IP without the secret token cannot register).
  */
 
 /** A build record's state in the Services machine's databases. */
@@ -26,6 +38,12 @@ type RecordStatus = 'queued' | 'running' | 'succeeded' | 'failed';
 /** The old private IP of the Services machine (what builders were configured with at startup) and a new one. */
 export const OLD_IP = '10.0.1.10';
 export const NEW_IP = '10.0.1.77';
+/** The replica's own address, in another availability zone's subnet. */
+export const REPLICA_IP = '10.0.2.20';
+/** Replicated's secret token, initialised at the installation's first boot and kept on its volume. */
+const INITIAL_TOKEN = '300c61ca5e1551167f73612a3f0845c54cdb3c27';
+/** A clean install's token: initialised at its own first boot. */
+const CLEAN_INSTALL_TOKEN = '9d1f0a7e44b2c8d5e6f7a8b9c0d1e2f3a4b5c6d7';
 
 /** Bound on events of a rehearsal (a runaway model stops instead of hanging). */
 export const DR_MAX_EVENTS = 50_000_000;
@@ -39,6 +57,10 @@ interface DrBuild {
   afterDisaster: boolean;
   /** When output-processor recorded its success (the record may be lost or moved aside later). */
   succeededAtMs?: number;
+  /** A settings_change of its kind breaks it (it uses contexts, or its project's settings were changed). */
+  affected: boolean;
+  /** The settings it was placed with were broken: it fails. */
+  brokenBySettings?: boolean;
 }
 
 /** What the restored Nomad server believes (`/opt/nomad`): jobs waiting for capacity and placed allocations. */
@@ -56,6 +78,10 @@ interface Volume {
   replicatedIp: string;
   /** The hostname in the management console's settings (the GitHub OAuth callback goes there). */
   hostname: string;
+  /** What a settings change broke, until settings from before it are restored. */
+  settingsBroken: 'contexts' | 'project_settings' | undefined;
+  /** Replicated's secret token (`replicated admin get-secret-token`). */
+  secretToken: string;
 }
 
 interface Machine {
@@ -65,9 +91,43 @@ interface Machine {
   appRunning: boolean;
 }
 
+/** The Nomad clients: the address they dial and the passphrase they were launched with. */
+interface Builders {
+  up: boolean;
+  dialIp: string;
+  /** CIRCLE_SECRET_PASSPHRASE in their launch configuration; undefined: they paired at their first boot. */
+  passphrase: string | undefined;
+}
+
+/** The old Services machine's instance while it still exists (corrupted, unreachable, or running on). */
+interface FormerInstance {
+  ip: string;
+  why: string;
+  /** Whether `aws ec2 terminate-instances` can reach it (not in a failed zone). */
+  terminable: boolean;
+}
+
+interface Backup extends BackupTiming {
+  volume: Volume;
+}
+
+/** One backup as the report lists it. */
+export interface BackupRecord {
+  at_ms: number;
+  size_bytes: number;
+  duration_ms: number;
+  completed_at_ms: number;
+  copied_at_ms?: number;
+  /** Age at the disaster (at the end of a run without one); null for a backup taken after the disaster. */
+  age_ms: number | null;
+  /** Whether the recovery could restore it, and why not. */
+  usable: boolean;
+  note: string;
+}
+
 export interface DrStepResult {
   step: string;
-  does: DrMechanic;
+  does: AnyMechanic;
   status: 'done' | 'skipped' | 'out_of_order';
   started_at_ms: number;
   duration_ms: number;
@@ -100,12 +160,29 @@ export interface DrOutcome {
   timeline: { at_ms: number; event: string }[];
   endedAtMs: number;
   events: number;
+  /** The simulation's further measures (a live rehearsal measures the fields above only). */
+  sim?: DrSimMeasures;
+}
+
+export interface DrSimMeasures {
+  backups: BackupRecord[];
+  /** Records on a running installation that a restore replaced (moved aside, or left on the replaced machine). */
+  recordsLostAtRestore: number;
+  buildersRotated: number;
+  /** Builders that reached the restored machine without being rotated (same IP: they reconnect). */
+  buildersReconnected: number;
+  settings: { broken: string | null; buildsFailed: number; restored: boolean };
+  /** The record writes of the run, for the backup-interval sweep. */
+  writes: WriteLog;
 }
 
 /** Runs one rehearsal; `withoutDisaster` gives the baseline (the same arrivals and builds, nothing destroyed). */
-export function rehearse(scenario: SettledScenario, runbook: Runbook | undefined, opts: { withoutDisaster?: boolean; maxEvents?: number } = {}): DrOutcome {
+export function rehearse(scenario: SettledScenario, runbook: AnyRunbook | undefined, opts: { withoutDisaster?: boolean; maxEvents?: number } = {}): DrOutcome {
   return new DrRehearsal(scenario, runbook, opts.withoutDisaster ?? false).run(opts.maxEvents ?? DR_MAX_EVENTS);
 }
+
+/** Disasters that destroy or cut off the Services machine (its running work can no longer report). */
+const MACHINE_LOST = ['services_machine_terminated', 'ebs_corruption', 'az_outage', 'region_outage'];
 
 class DrRehearsal {
   private readonly sim = new Simulation();
@@ -114,20 +191,34 @@ class DrRehearsal {
   private readonly builds: DrBuild[] = [];
   private machine: Machine | undefined;
   private image: Volume | undefined;
-  private snapshot: { atMs: number; volume: Volume } | undefined;
-  private backupsTaken = 0;
-  /** Incremented at the disaster: completions of work begun on the old machine no longer report anywhere. */
+  private readonly backups: Backup[] = [];
+  /** The replica's volume (the primary's as of `lag` before the disaster), until the fail-over turns it into the machine. */
+  private replica: Volume | undefined;
+  private former: FormerInstance | undefined;
+  private readonly builders: Builders = { up: true, dialIp: OLD_IP, passphrase: undefined };
+  /** The builders' launch configuration (SERVICES_PRIVATE_IP, CIRCLE_SECRET_PASSPHRASE): what a rotation launches. */
+  private launchConfig: { dialIp: string; passphrase: string | undefined } = { dialIp: OLD_IP, passphrase: undefined };
+  private tokenRead: string | undefined;
+  private buildersRotated = 0;
+  private retried = new Set<number>();
+  /** Incremented when a machine is lost or replaced: completions of work begun on it no longer report anywhere. */
   private epoch = 0;
-  private readonly slotsCpuMilli: number;
+  private slotsCpuMilli: number;
+  private readonly fleetCpuMilli: number;
   private usedCpuMilli = 0;
   private readonly queueTimes = new SampleSet();
   private webhooksDropped = 0;
-  private webhooksSent = 0;
   private servicesUpAtMs: number | null = null;
   private disasterAtMs: number | null = null;
   private recordsWrittenAfterBackup = 0;
+  private recordsLostAtRestore = 0;
   private stuckFromSnapshot = 0;
   private staleRestored = 0;
+  private settingsFailed = 0;
+  private settingsRestored = false;
+  private readonly createdMs: number[] = [];
+  private readonly writesMs: number[] = [];
+  private writesSinceBackup = 0;
   private readonly timeline: { at_ms: number; event: string }[] = [];
   private readonly steps: DrStepResult[] = [];
   /** Whether `wipe_nomad_state` ran while the app (and its Nomad server) was running. */
@@ -138,15 +229,20 @@ class DrRehearsal {
 
   constructor(
     private readonly scenario: SettledScenario,
-    private readonly runbook: Runbook | undefined,
+    private readonly runbook: AnyRunbook | undefined,
     private readonly withoutDisaster: boolean,
   ) {
     this.rng = new Rng(scenario.seed);
     this.mix = new JobMix(scenario.workload.jobs);
     const { count, cpus } = scenario.topology.nomadClients;
     // Nomad reserves 2 vCPU on each client (the seeds' reservation); the rest is what builds can use.
-    this.slotsCpuMilli = count * Math.max(0, cpus - 2) * 1000;
-    this.machine = { volume: emptyVolume(), primaryIp: OLD_IP, secondaryIp: undefined, appRunning: true };
+    this.fleetCpuMilli = count * Math.max(0, cpus - 2) * 1000;
+    this.slotsCpuMilli = this.fleetCpuMilli;
+    this.machine = { volume: emptyVolume(OLD_IP, INITIAL_TOKEN), primaryIp: OLD_IP, secondaryIp: undefined, appRunning: true };
+  }
+
+  private get kind(): string | undefined {
+    return this.withoutDisaster ? undefined : this.scenario.disaster?.kind;
   }
 
   run(maxEvents: number): DrOutcome {
@@ -161,12 +257,14 @@ class DrRehearsal {
       { untilMs: scenario.durationMs, delayMs: TIMINGS.webhookDeliveryMs },
     );
     const { backups, disaster, recovery } = scenario;
-    if (backups && !this.withoutDisaster) {
-      const lastMs = disaster ? disaster.atMs : scenario.durationMs;
-      // A backup due at the instant of the disaster is not taken: the machine is gone (priority: after the disaster).
+    if (backups && backups.strategy !== 'replica' && !this.withoutDisaster) {
+      // A machine that runs on after its disaster (a settings change) is still backed up by the cron; otherwise
+      // the schedule ends at the disaster (a backup due at its instant is not taken: priority after it).
+      const lastMs = disaster && disaster.kind !== 'settings_change' ? disaster.atMs : scenario.durationMs;
       for (let at = backups.everyMs; at < lastMs; at += backups.everyMs) sim.scheduleAt(at, this.takeBackup, undefined, 5);
     }
     if (disaster && !this.withoutDisaster) {
+      if (backups?.strategy === 'replica') sim.scheduleAt(Math.max(0, disaster.atMs - backups.lagMs), this.captureReplica, undefined, 0);
       sim.scheduleAt(disaster.atMs, this.disaster, undefined, 1);
       if (recovery && this.runbook) sim.scheduleAt(disaster.atMs + recovery.afterMs, this.startRunbook, undefined, 2);
     }
@@ -177,7 +275,6 @@ class DrRehearsal {
   }
 
   private readonly webhook = (template: number, buildsRng: Rng): void => {
-    this.webhooksSent++;
     const m = this.machine;
     // The frontend is on the Services machine: with it gone or the app stopped, GHE's webhook is dropped for good.
     if (!m || !m.appRunning) {
@@ -185,22 +282,42 @@ class DrRehearsal {
       return;
     }
     const t = this.mix.template(template);
+    const rng = buildsRng.fork(`build-${this.builds.length + 1}`);
     const cls = this.scenario.topology.resourceClasses[t.resourceClass];
-    const id = this.builds.length + 1;
-    const rng = buildsRng.fork(`build-${id}`);
-    const build: DrBuild = { id, triggeredAtMs: this.sim.nowMs, durationMs: Math.max(1, Math.round(sampleDurationMs(t.duration, rng))), cpuMilli: (cls?.cpuMilli ?? 2000) * t.parallelism, afterDisaster: this.disasterAtMs !== null };
+    const d = this.scenario.disaster;
+    // Whether a settings change of the scenario's kind would break this build: a draw of its own stream, so the
+    // arrivals and durations stay those of the baseline.
+    const affected = d?.breaks === 'contexts' ? t.usesContexts : d?.breaks === 'project_settings' ? rng.fork('project').chance(d.share) : false;
+    const build: DrBuild = { id: this.builds.length + 1, triggeredAtMs: this.sim.nowMs, durationMs: Math.max(1, Math.round(sampleDurationMs(t.duration, rng))), cpuMilli: (cls?.cpuMilli ?? 2000) * t.parallelism, afterDisaster: this.disasterAtMs !== null, affected };
     this.builds.push(build);
-    m.volume.records.set(id, 'queued');
-    m.volume.nomad.pending.push(id);
+    this.createdMs.push(this.sim.nowMs);
+    this.write(m, build.id, 'queued');
+    m.volume.nomad.pending.push(build.id);
     this.place();
   };
 
-  /** Builders reach the Services machine when it holds the IP they dial and replicated binds to its own address. */
+  /** A write of a build record (what the next incremental snapshot copies). */
+  private write(m: Machine, id: number, status: RecordStatus): void {
+    m.volume.records.set(id, status);
+    this.writesMs.push(this.sim.nowMs);
+    this.writesSinceBackup++;
+  }
+
+  /** Whether the machine answers on `ip` (its primary or its secondary address). */
+  private holds(m: Machine, ip: string): boolean {
+    return m.primaryIp === ip || m.secondaryIp === ip;
+  }
+
+  /**
+   * Builders reach the Services machine when it holds the IP they dial, replicated binds to its own address, and
+   * they can register: builders dialling the original address paired at their first boot; builders launched for
+   * another address need the machine's secret token as CIRCLE_SECRET_PASSPHRASE (003, "Discovery").
+   */
   private buildersReach(): boolean {
     const m = this.machine;
-    if (!m || !m.appRunning) return false;
-    const holdsOld = m.primaryIp === OLD_IP || m.secondaryIp === OLD_IP;
-    return holdsOld && m.volume.replicatedIp === m.primaryIp;
+    const b = this.builders;
+    if (!m || !m.appRunning || !b.up) return false;
+    return this.holds(m, b.dialIp) && m.volume.replicatedIp === m.primaryIp && (b.dialIp === OLD_IP || b.passphrase === m.volume.secretToken);
   }
 
   /** The Nomad server places pending jobs in order while capacity (as it believes it) allows. */
@@ -222,7 +339,9 @@ class DrRehearsal {
       const real = status === 'queued' || status === undefined;
       nomad.allocs.set(id, real);
       if (!real) continue;
-      if (status === 'queued') m.volume.records.set(id, 'running');
+      if (status === 'queued') this.write(m, id, 'running');
+      // The build reads its project's settings and contexts as it starts.
+      build.brokenBySettings = build.affected && m.volume.settingsBroken !== undefined;
       this.queueTimes.add(this.sim.nowMs - build.triggeredAtMs);
       this.running.set(id, this.sim.schedule(build.durationMs, this.finish, { id, epoch: this.epoch }));
     }
@@ -237,44 +356,109 @@ class DrRehearsal {
   }
 
   private readonly finish = ({ id, epoch }: { id: number; epoch: number }): void => {
-    // Work begun before the disaster: the agent lost its Services machine and has nowhere to report.
+    // Work begun on a machine since lost or replaced: the agent has nowhere to report.
     if (epoch !== this.epoch) return;
     const m = this.machine!;
     this.running.delete(id);
-    // A record moved aside by circleci-restore: output-processor finds no build to record.
-    if (!m.volume.records.has(id)) {
-      m.volume.nomad.allocs.delete(id);
-      this.usedCpuMilli -= this.builds[id - 1]!.cpuMilli;
-      return;
-    }
-    m.volume.nomad.allocs.delete(id);
     const build = this.builds[id - 1]!;
+    m.volume.nomad.allocs.delete(id);
     this.usedCpuMilli -= build.cpuMilli;
+    // A record moved aside by circleci-restore: output-processor finds no build to record.
+    if (!m.volume.records.has(id)) return;
     // With the app stopped or unreachable the agent cannot report: the record stays Running.
     if (!this.buildersReach()) return;
-    m.volume.records.set(id, 'succeeded');
-    build.succeededAtMs = this.sim.nowMs;
+    if (build.brokenBySettings) {
+      this.write(m, id, 'failed');
+      this.settingsFailed++;
+    } else {
+      this.write(m, id, 'succeeded');
+      build.succeededAtMs = this.sim.nowMs;
+    }
     this.place();
   };
 
   /** A backup: an EBS snapshot copies every store on the root volume at an instant, without stopping anything. */
   private readonly takeBackup = (): void => {
-    if (!this.machine) return;
-    // A tarball is read for its build records only (restore_tarball): circleci-backup does not export /opt/nomad.
-    this.snapshot = { atMs: this.sim.nowMs, volume: copyVolume(this.machine.volume) };
-    this.backupsTaken++;
+    const m = this.machine;
+    if (!m) return;
+    const { backups } = this.scenario;
+    const previous = this.backups.at(-1);
+    const timing = timeBackup(backups!.strategy as Strategy, {
+      atMs: this.sim.nowMs,
+      previousAtMs: previous?.atMs ?? null,
+      recordsTotal: m.volume.records.size,
+      writesSincePrevious: this.writesSinceBackup,
+      usedVolumeBytes: usedVolumeBytes(this.scenario),
+      ...(backups!.copy ? { copyTakesMs: backups!.copy.takesMs } : {}),
+    });
+    // A tarball is read for its build records and settings only (restore_tarball): circleci-backup does not export /opt/nomad.
+    this.backups.push({ ...timing, volume: copyVolume(m.volume) });
+    this.writesSinceBackup = 0;
   };
+
+  /** The replica at `lag` before the disaster: /data is replicated; /opt/nomad and /etc/default are the replica's own. */
+  private readonly captureReplica = (): void => {
+    const v = copyVolume(this.machine!.volume);
+    v.nomad = { pending: [], allocs: new Map() };
+    v.replicatedIp = REPLICA_IP;
+    this.replica = v;
+  };
+
+  /** When a backup can be restored from: once complete, or, after a region outage, once its copy is. */
+  private readyAtMs(b: BackupTiming): number {
+    return this.kind === 'region_outage' ? (b.copiedAtMs ?? Infinity) : b.completedAtMs;
+  }
+
+  /** The newest backup taken before the disaster and restorable at it (the operator restores to before it). */
+  private restorable(): Backup | undefined {
+    const d = this.disasterAtMs;
+    if (d === null) return undefined;
+    let best: Backup | undefined;
+    for (const b of this.backups) if (b.atMs < d && this.readyAtMs(b) <= d && (!best || b.atMs > best.atMs)) best = b;
+    return best;
+  }
 
   private readonly disaster = (): void => {
     const m = this.machine!;
+    const kind = this.kind!;
     this.disasterAtMs = this.sim.nowMs;
-    const snapRecords = this.snapshot?.volume.records;
-    for (const id of m.volume.records.keys()) if (!snapRecords?.has(id)) this.recordsWrittenAfterBackup++;
+    if (kind === 'settings_change') {
+      m.volume.settingsBroken = this.scenario.disaster!.breaks;
+      this.note(`disaster: settings_change (${m.volume.settingsBroken === 'contexts' ? 'the contexts were changed' : `the settings of ${Math.round(100 * this.scenario.disaster!.share)}% of the projects were changed`}); the installation runs on`);
+      return;
+    }
+    // What the recovery can bring back: the replica, or the newest restorable backup; the rest written since is lost.
+    if (kind === 'region_outage') this.replica = undefined;
+    const kept = this.replica?.records ?? this.restorable()?.volume.records;
+    for (const id of m.volume.records.keys()) if (!kept?.has(id)) this.recordsWrittenAfterBackup++;
     this.machine = undefined;
     this.epoch++;
     this.running.clear();
     this.usedCpuMilli = 0;
-    this.note(`disaster: ${this.scenario.disaster!.kind} (every container stops, the root volume is deleted with the instance)`);
+    switch (kind) {
+      case 'ebs_corruption':
+        this.former = { ip: m.primaryIp, why: 'the instance with the corrupted volume', terminable: true };
+        this.note('disaster: ebs_corruption (the datastores cannot read their files: every container fails; the instance keeps its private IP)');
+        break;
+      case 'az_outage':
+        this.former = { ip: m.primaryIp, why: 'the unreachable instance in the failed zone', terminable: false };
+        this.note('disaster: az_outage (the Services machine\'s zone is down: its instance is unreachable with its address)');
+        break;
+      case 'region_outage':
+        this.builders.up = false;
+        this.slotsCpuMilli = 0;
+        this.note('disaster: region_outage (the Services machine, the builders and every backup not copied out of the region are unreachable)');
+        break;
+      default:
+        this.note(`disaster: ${kind} (every container stops, the root volume is deleted with the instance)`);
+    }
+    if (this.replica) {
+      // Cold fail-over: the replica runs with the app stopped until `replicated app <id> start`.
+      this.machine = { volume: this.replica, primaryIp: REPLICA_IP, secondaryIp: undefined, appRunning: false };
+      this.replica = undefined;
+      for (const status of this.machine.volume.records.values()) if (status === 'queued' || status === 'running') this.stuckFromSnapshot++;
+      this.note(`the replica in another zone holds the data as of ${formatDurationMs(this.scenario.backups!.lagMs)} before, its app stopped`);
+    }
   };
 
   private readonly startRunbook = (): void => {
@@ -304,41 +488,68 @@ class DrRehearsal {
     });
   }
 
+  /** The backup a restore step reads, or why there is none. */
+  private backupFor(strategy: 'ebs_snapshot' | 'tarball'): Backup | string {
+    const other = strategy === 'ebs_snapshot' ? 'tarballs' : 'EBS snapshots';
+    const what = strategy === 'ebs_snapshot' ? 'snapshot' : 'tarball';
+    if (this.scenario.backups?.strategy === 'replica') return `no ${what}: the installation is protected by a replica`;
+    if (this.scenario.backups?.strategy !== strategy) return `no ${what}: the backups are ${other}`;
+    const b = this.restorable();
+    if (b) return b;
+    if (this.kind === 'region_outage' && this.backups.some((x) => x.atMs < this.disasterAtMs!)) {
+      return this.scenario.backups.copy
+        ? `no ${what} copy complete in ${this.scenario.backups.copy.region} before the outage`
+        : `no ${what} outside the failed region: the backups stayed in it (backups.copy copies them to another region)`;
+    }
+    return `no ${what} complete before the disaster`;
+  }
+
   /** One mechanic, applied to the machine's state; returns what it did. */
-  private apply(does: DrMechanic): string {
+  private apply(does: AnyMechanic): string {
     const m = this.machine;
+    const region = this.kind === 'region_outage' ? ` in ${this.scenario.backups?.copy?.region ?? 'another region'}` : '';
     switch (does) {
-      case 'register_image':
-        if (!this.snapshot) return 'no snapshot taken before the disaster: nothing to register';
-        if (this.scenario.backups?.strategy !== 'ebs_snapshot') return 'no EBS snapshot to register: the backups are tarballs';
-        this.image = copyVolume(this.snapshot.volume);
-        return `AMI registered from the snapshot of ${formatDurationMs(this.snapshot.atMs)}`;
-      case 'download_backup':
-        if (!this.snapshot) return 'no tarball written before the disaster: nothing to download';
-        if (this.scenario.backups?.strategy !== 'tarball') return 'no tarball to download: the backups are EBS snapshots';
-        this.image = copyVolume(this.snapshot.volume);
-        return `circleci-data-export.tar.bz2 of ${formatDurationMs(this.snapshot.atMs)} downloaded (${this.image.records.size} build records)`;
+      case 'register_image': {
+        const b = this.backupFor('ebs_snapshot');
+        if (typeof b === 'string') return `${b}: nothing to register`;
+        this.image = copyVolume(b.volume);
+        return `AMI registered${region} from the ${region ? 'copy of the ' : ''}snapshot of ${formatDurationMs(b.atMs)}`;
+      }
+      case 'download_backup': {
+        const b = this.backupFor('tarball');
+        if (typeof b === 'string') return `${b}: nothing to download`;
+        this.image = copyVolume(b.volume);
+        return `circleci-data-export.tar.bz2 of ${formatDurationMs(b.atMs)} downloaded${region} (${this.image.records.size} build records)`;
+      }
       case 'restore_tarball': {
         if (!m) return 'no instance';
         if (!this.image || this.scenario.backups?.strategy !== 'tarball') return 'no tarball downloaded: nothing to restore';
         // circleci-restore on a running install first moves the existing data aside (/data/circleci-restore-*).
-        const movedAside = m.volume.records.size;
+        let movedAside = 0;
+        for (const id of m.volume.records.keys()) if (!this.image.records.has(id)) movedAside++;
+        this.recordsLostAtRestore += movedAside;
         m.volume.records = new Map(this.image.records);
-        for (const status of m.volume.records.values()) if (status === 'queued' || status === 'running') this.stuckFromSnapshot++;
-        return `circleci-restore loaded ${m.volume.records.size} build records${movedAside > 0 ? `; ${movedAside} records written on this install since it booted moved to /data/circleci-restore-*` : ''}`;
+        this.restoreSettings(m, this.image);
+        for (const [id, status] of m.volume.records) if ((status === 'queued' || status === 'running') && !this.isLive(m, id)) this.stuckFromSnapshot++;
+        this.checkUp();
+        this.place();
+        return `circleci-restore loaded ${m.volume.records.size} build records${movedAside > 0 ? `; ${movedAside} records written on this install since the backup moved to /data/circleci-restore-*` : ''}${this.settingsRestored ? '; the settings from before the change are back' : ''}`;
       }
       case 'launch_instance': {
-        if (this.scenario.backups?.strategy === 'tarball') return this.launch(emptyVolume(), 'a clean install (no data yet)');
+        if (this.scenario.backups?.strategy === 'tarball') return this.launch(emptyVolume(this.launchIp(), CLEAN_INSTALL_TOKEN), 'a clean install (no data yet)');
         if (!this.image) return 'no image registered: nothing to launch';
         return this.launch(copyVolume(this.image), 'the restored state');
       }
       case 'reassign_private_ip':
         if (!m) return 'no instance';
         if (m.primaryIp === OLD_IP) return 'nothing to do: the instance has the old private IP';
+        if (this.kind === 'region_outage') return `${OLD_IP} cannot be re-associated: it belongs to a subnet of the failed region`;
+        // --allow-reassignment takes the address from whatever instance still holds it.
+        if (this.former?.ip === OLD_IP) this.former = { ...this.former, ip: '' };
         m.secondaryIp = OLD_IP;
         this.checkUp();
         this.place();
-        return `${OLD_IP} re-associated to the new instance as a secondary IP`;
+        return `${OLD_IP} re-associated to the ${m.primaryIp === REPLICA_IP ? 'replica' : 'new instance'} as a secondary IP`;
       case 'stop_app':
         if (!m) return 'no instance';
         m.appRunning = false;
@@ -383,24 +594,95 @@ class DrRehearsal {
         for (const [id, status] of m.volume.records) {
           // admin/delete-build on the records left Running with nothing running them.
           if ((status === 'running' || status === 'queued') && !this.isLive(m, id)) {
-            m.volume.records.set(id, 'failed');
+            this.write(m, id, 'failed');
             n++;
           }
         }
         return `${n} build records left Running or queued with nothing running them marked failed`;
       }
+      case 'confirm_primary_dead': {
+        const f = this.former;
+        if (!f || f.ip === '') return 'the old Services machine is gone: nothing else answers for the installation';
+        if (!f.terminable) return `${f.why} cannot be reached to terminate it: confirmed down (it keeps ${f.ip} in its zone's subnet)`;
+        this.former = undefined;
+        return `${f.why} terminated: ${f.ip} is free`;
+      }
+      case 'get_secret_token':
+        if (!m) return 'no instance';
+        this.tokenRead = m.volume.secretToken;
+        return `export CIRCLE_SECRET_PASSPHRASE='${m.volume.secretToken}'`;
+      case 'update_launch_configuration': {
+        if (!m) return 'no instance';
+        this.launchConfig = { dialIp: m.primaryIp, passphrase: this.tokenRead };
+        return `the builders' launch configuration now names SERVICES_PRIVATE_IP=${m.primaryIp}${this.tokenRead ? ' with CIRCLE_SECRET_PASSPHRASE' : ' without CIRCLE_SECRET_PASSPHRASE (the token was not read)'}`;
+      }
+      case 'rotate_builders':
+        return this.rotateBuilders();
     }
+  }
+
+  /**
+   * Every builder is terminated and a new one launched from the launch configuration. Nomad marks the old clients'
+   * allocations lost and reschedules their jobs: builds they ran are retried (003, "Recovery from outage").
+   */
+  private rotateBuilders(): string {
+    const m = this.machine;
+    let requeued = 0;
+    if (m) {
+      const ids = [...m.volume.nomad.allocs.keys()].sort((a, b) => a - b);
+      for (const id of ids) {
+        const handle = this.running.get(id);
+        if (handle !== undefined) this.sim.cancel(handle);
+        this.running.delete(id);
+        if (m.volume.records.has(id)) this.write(m, id, 'queued');
+        this.retried.add(id);
+        requeued++;
+      }
+      m.volume.nomad.allocs.clear();
+      m.volume.nomad.pending.unshift(...ids);
+    }
+    this.usedCpuMilli = 0;
+    this.slotsCpuMilli = this.fleetCpuMilli;
+    Object.assign(this.builders, { up: true, dialIp: this.launchConfig.dialIp, passphrase: this.launchConfig.passphrase });
+    this.buildersRotated += this.scenario.topology.nomadClients.count;
+    this.checkUp();
+    this.place();
+    const reach = this.buildersReach();
+    return `${this.scenario.topology.nomadClients.count} builders replaced, dialling ${this.builders.dialIp}; ${requeued} allocations rescheduled; ${reach ? 'they register with the Services machine' : `they cannot register with the Services machine${this.builders.dialIp !== OLD_IP && this.builders.passphrase === undefined ? ' (no CIRCLE_SECRET_PASSPHRASE for a new address)' : ''}`}`;
+  }
+
+  /** Settings from before the change come back with the restored data. */
+  private restoreSettings(m: Machine, from: Volume): void {
+    if (this.kind === 'settings_change' && from.settingsBroken === undefined) this.settingsRestored = true;
+    m.volume.settingsBroken = from.settingsBroken;
+  }
+
+  /** The address a new instance is launched with. */
+  private launchIp(): string {
+    return this.scenario.recovery!.reassignPrivateIp ? NEW_IP : OLD_IP;
   }
 
   /** Boots an instance on `volume`; Replicated starts the app by itself (the seeds: "if CircleCI doesn't launch automatically"). */
   private launch(volume: Volume, what: string): string {
-    const ip = this.scenario.recovery!.reassignPrivateIp ? NEW_IP : OLD_IP;
+    const ip = this.launchIp();
+    const current = this.machine;
+    // RunInstances refuses an address another instance holds (the running one, or the old one still there).
+    const holder = current && this.holds(current, ip) ? 'the running Services machine' : this.former?.ip === ip ? this.former.why : undefined;
+    if (holder) return `RunInstances refused: ${ip} is in use by ${holder} (launch with a new address and reassign_private_ip, or terminate it first)`;
+    if (current) {
+      // The machine it replaces keeps running elsewhere: what it recorded since the backup stays there.
+      for (const id of current.volume.records.keys()) if (!volume.records.has(id)) this.recordsLostAtRestore++;
+      this.former = { ip: current.primaryIp === ip ? '' : current.primaryIp, why: 'the replaced Services machine', terminable: true };
+      this.epoch++;
+      this.running.clear();
+    }
     // A clean install is configured with its own address; a restored volume still names the old one.
     if (volume.records.size === 0 && volume.nomad.allocs.size === 0) {
       volume.replicatedIp = ip;
       volume.hostname = ip;
     }
     this.machine = { volume, primaryIp: ip, secondaryIp: undefined, appRunning: true };
+    if (current) this.restoreSettings(this.machine, volume);
     this.usedCpuMilli = 0;
     for (const status of volume.records.values()) if (status === 'queued' || status === 'running') this.stuckFromSnapshot++;
     // Every allocation in a restored /opt/nomad is stale: the builders that ran them lost them at the disaster.
@@ -411,7 +693,7 @@ class DrRehearsal {
     this.staleRestored = volume.nomad.allocs.size;
     this.checkUp();
     this.place();
-    return `instance launched with private IP ${ip}${ip === OLD_IP ? ' (the old one)' : ' (a new one)'}; the app starts on ${what}: ${volume.records.size} build records, ${volume.nomad.allocs.size} allocations and ${volume.nomad.pending.length} pending jobs in /opt/nomad`;
+    return `instance launched${this.kind === 'region_outage' ? ` in ${this.scenario.backups?.copy?.region ?? 'another region'}` : ''} with private IP ${ip}${ip === OLD_IP ? ' (the old one)' : ' (a new one)'}; the app starts on ${what}: ${volume.records.size} build records, ${volume.nomad.allocs.size} allocations and ${volume.nomad.pending.length} pending jobs in /opt/nomad`;
   }
 
   /** A record is live when a builder really runs it or it waits in the Nomad server's queue. */
@@ -419,8 +701,9 @@ class DrRehearsal {
     return m.volume.nomad.allocs.get(id) === true || m.volume.nomad.pending.includes(id);
   }
 
+  /** The installation is up again: builders reach it, and its settings are not the broken ones. */
   private checkUp(): void {
-    if (this.servicesUpAtMs === null && this.buildersReach()) {
+    if (this.servicesUpAtMs === null && this.disasterAtMs !== null && this.buildersReach() && this.machine!.volume.settingsBroken === undefined) {
       this.servicesUpAtMs = this.sim.nowMs;
       this.note('every service up and builders reach the Services machine');
     }
@@ -432,7 +715,7 @@ class DrRehearsal {
 
   private outcome(): DrOutcome {
     const m = this.machine;
-    const counts = { triggered: this.builds.length, succeeded: 0, failed: 0, lost: 0, stuck: 0, not_triggered: this.webhooksDropped, retried: 0 };
+    const counts = { triggered: this.builds.length, succeeded: 0, failed: 0, lost: 0, stuck: 0, not_triggered: this.webhooksDropped, retried: this.retried.size };
     for (const b of this.builds) {
       const status = m?.volume.records.get(b.id);
       if (status === 'succeeded') counts.succeeded++;
@@ -440,67 +723,105 @@ class DrRehearsal {
       else if (status === undefined) counts.lost++;
       else counts.stuck++;
     }
-    // The first new build whose success the restored installation still records (not one moved aside by a restore).
+    // The first new build whose success the restored installation still records (not one moved aside by a restore);
+    // after a settings change, the first new one of those the change broke.
+    const settings = this.kind === 'settings_change';
     let first: DrBuild | undefined;
-    for (const b of this.builds) if (b.afterDisaster && b.succeededAtMs !== undefined && m?.volume.records.get(b.id) === 'succeeded' && (first === undefined || b.succeededAtMs < first.succeededAtMs!)) first = b;
+    for (const b of this.builds) {
+      if (!b.afterDisaster || b.succeededAtMs === undefined || (settings && !b.affected) || m?.volume.records.get(b.id) !== 'succeeded') continue;
+      if (first === undefined || b.succeededAtMs < first.succeededAtMs!) first = b;
+    }
     const firstNewSuccessAtMs = first?.succeededAtMs ?? null;
     const timeline = [...this.timeline];
-    if (first) timeline.push({ at_ms: first.succeededAtMs!, event: `first build triggered after the disaster succeeded and recorded (build ${first.id})` });
+    if (first) timeline.push({ at_ms: first.succeededAtMs!, event: `first build triggered after the disaster${settings ? ' of those the change broke' : ''} succeeded and recorded (build ${first.id})` });
     timeline.sort((a, b) => a.at_ms - b.at_ms);
     const staleAtEnd = m ? [...m.volume.nomad.allocs.values()].filter((real) => !real).length : 0;
     const d = this.disasterAtMs;
+    const restored = this.restorable();
+    const lagMs = this.scenario.backups?.strategy === 'replica' && this.kind !== 'region_outage' ? this.scenario.backups.lagMs : null;
+    const reach = this.buildersReach();
     return {
       builds: counts,
       queueTimeMs: this.queueTimes.percentiles(),
       webhooksDropped: this.webhooksDropped,
       rtoMs: d !== null && firstNewSuccessAtMs !== null && this.servicesUpAtMs !== null ? Math.max(firstNewSuccessAtMs, this.servicesUpAtMs) - d : null,
-      rpoMs: d !== null && this.snapshot ? d - this.snapshot.atMs : null,
+      rpoMs: d === null ? null : lagMs !== null ? lagMs : restored ? d - restored.atMs : null,
       servicesUpAtMs: this.servicesUpAtMs,
       firstNewSuccessAtMs,
-      backupsTaken: this.backupsTaken,
-      restoredFromMs: this.image && this.snapshot ? this.snapshot.atMs : null,
+      backupsTaken: this.backups.length,
+      restoredFromMs: this.image && restored ? restored.atMs : null,
       recordsWrittenAfterBackup: this.recordsWrittenAfterBackup,
       stuckFromSnapshot: this.stuckFromSnapshot,
       staleAllocationsRestored: this.staleRestored,
       staleAllocationsAtEnd: staleAtEnd,
-      nomadCpuMilli: this.slotsCpuMilli,
-      buildersReachAtEnd: this.buildersReach(),
+      nomadCpuMilli: this.fleetCpuMilli,
+      buildersReachAtEnd: reach,
       hostnameMatchesAtEnd: this.hostnameMatches(),
       runbook: this.steps.map((s) => (s.status === 'skipped' ? { ...s, consequence: this.skippedConsequence(s.does) } : s)),
       timeline,
       endedAtMs: this.sim.nowMs,
       events: this.sim.eventsFired,
+      sim: {
+        backups: this.backups.map((b) => this.backupRecord(b, restored)),
+        recordsLostAtRestore: this.recordsLostAtRestore,
+        buildersRotated: this.buildersRotated,
+        buildersReconnected: reach && this.buildersRotated === 0 ? this.scenario.topology.nomadClients.count : 0,
+        settings: { broken: this.kind === 'settings_change' ? this.scenario.disaster!.breaks! : null, buildsFailed: this.settingsFailed, restored: this.settingsRestored },
+        writes: { createdMs: this.createdMs, writesMs: this.writesMs },
+      },
     };
   }
 
+  private backupRecord(b: Backup, restored: Backup | undefined): BackupRecord {
+    const d = this.disasterAtMs;
+    const refMs = d ?? this.scenario.durationMs;
+    let note: string;
+    let usable = false;
+    if (d !== null && b.atMs >= d) note = this.kind === 'settings_change' ? 'taken after the settings change: it holds the change' : 'taken after the disaster';
+    else if (d !== null && this.readyAtMs(b) > d) note = this.kind === 'region_outage' ? (b.copiedAtMs === undefined ? 'never copied out of the failed region' : 'its copy to the other region was not complete at the outage') : 'not complete at the disaster';
+    else {
+      usable = true;
+      note = b === restored ? 'the newest restorable: the one a restore uses' : 'restorable, superseded by a newer one';
+    }
+    return { at_ms: b.atMs, size_bytes: b.sizeBytes, duration_ms: b.durationMs, completed_at_ms: b.completedAtMs, ...(b.copiedAtMs === undefined ? {} : { copied_at_ms: b.copiedAtMs }), age_ms: b.atMs >= refMs ? null : refMs - b.atMs, usable, note };
+  }
+
   /** What skipping a step cost, read from the state the run ended in (not from the runbook). */
-  private skippedConsequence(does: DrMechanic): string {
+  private skippedConsequence(does: AnyMechanic): string {
     const m = this.machine;
     switch (does) {
       case 'register_image':
       case 'download_backup':
       case 'restore_tarball':
       case 'launch_instance':
+        if (this.kind === 'settings_change') return m?.volume.settingsBroken ? `the settings stayed changed: ${this.settingsFailed} builds failed because of them` : 'none observed';
         return m ? 'none observed' : `no Services machine came back: ${this.webhooksDropped} webhooks dropped, nothing recovered`;
       case 'reassign_private_ip':
       case 'update_replicated_ips':
         if (!m) return 'no Services machine';
         if (this.buildersReach()) return `none: builders reach the Services machine (private IP ${m.primaryIp})`;
-        return m.primaryIp === OLD_IP || m.secondaryIp === OLD_IP
+        return this.holds(m, this.builders.dialIp)
           ? `builders cannot reach the Services machine: replicated names ${m.volume.replicatedIp}, the instance's address is ${m.primaryIp}; ${this.countStatus('queued')} builds never placed`
-          : `builders dial ${OLD_IP}, which no instance holds: they cannot reach the Services machine; ${this.countStatus('queued')} builds never placed`;
+          : `builders dial ${this.builders.dialIp}, which no instance holds: they cannot reach the Services machine; ${this.countStatus('queued')} builds never placed`;
       case 'stop_app':
         return this.wipedUnderRunningApp ? 'wipe_nomad_state ran under a running Nomad server and had no effect (see its consequence)' : 'the app kept taking webhooks during the reconciliation';
       case 'check_hostname':
         return this.hostnameMatches() ? 'none: the hostname still reaches the machine' : `the console's hostname ${m?.volume.hostname} no longer reaches the machine: UI logins through GitHub OAuth fail`;
       case 'wipe_nomad_state':
         return this.staleRestored === 0
-          ? 'none: the snapshot held no allocations'
-          : `the restored /opt/nomad kept ${this.staleRestored} stale allocations holding ${Math.round((100 * this.staleCpuMilli()) / Math.max(1, this.slotsCpuMilli))}% of the fleet's CPU at the end; new builds waited behind them ${this.waitedBehindStale} times`;
+          ? 'none: the restored state held no allocations'
+          : `the restored /opt/nomad kept ${this.staleRestored} stale allocations holding ${Math.round((100 * this.staleCpuMilli()) / Math.max(1, this.fleetCpuMilli))}% of the fleet's CPU at the end; new builds waited behind them ${this.waitedBehindStale} times`;
       case 'start_app':
         return m?.appRunning ? 'none: the app was still running from the image boot' : `the app never started: ${this.webhooksDropped} webhooks dropped`;
       case 'cleanup_stuck_builds':
         return `${this.countStatus('running') + this.countStatus('queued')} build records left Running or queued`;
+      case 'confirm_primary_dead':
+        return this.former && this.former.ip !== '' ? `${this.former.why} still holds ${this.former.ip}${this.former.terminable ? ': RunInstances cannot reuse that address' : ''}` : 'none observed: no old instance held an address';
+      case 'get_secret_token':
+      case 'update_launch_configuration':
+      case 'rotate_builders':
+        if (this.buildersReach()) return `none: builders reach the Services machine (dialling ${this.builders.dialIp})`;
+        return this.builders.up ? `builders dial ${this.builders.dialIp}${this.builders.dialIp === OLD_IP ? '' : this.builders.passphrase === undefined ? ' without CIRCLE_SECRET_PASSPHRASE' : ''} and cannot register with the Services machine${m ? ` at ${m.primaryIp}` : ''}` : 'no builders: the fleet was lost and none was launched';
     }
   }
 
@@ -516,11 +837,10 @@ class DrRehearsal {
   }
 }
 
-function emptyVolume(): Volume {
-  return { records: new Map(), nomad: { pending: [], allocs: new Map() }, replicatedIp: OLD_IP, hostname: OLD_IP };
+function emptyVolume(ip: string, token: string): Volume {
+  return { records: new Map(), nomad: { pending: [], allocs: new Map() }, replicatedIp: ip, hostname: ip, settingsBroken: undefined, secretToken: token };
 }
 
 function copyVolume(v: Volume): Volume {
-  return { records: new Map(v.records), nomad: { pending: [...v.nomad.pending], allocs: new Map(v.nomad.allocs) }, replicatedIp: v.replicatedIp, hostname: v.hostname };
+  return { ...v, records: new Map(v.records), nomad: { pending: [...v.nomad.pending], allocs: new Map(v.nomad.allocs) } };
 }
-

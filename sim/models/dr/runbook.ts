@@ -4,7 +4,7 @@ import { parseDurationMs } from '../../util/duration.ts';
 import type { DurationSpec } from '../workload/types.ts';
 
 /**
- * The mechanics the simulation implements, by name: a runbook step says which one it does, so a runbook is data
+ * The mechanics both runtimes implement, by name: a runbook step says which one it does, so a runbook is data
  * and the consequence of doing or skipping a step comes from `dr-rehearsal.ts`, never from the runbook.
  */
 export const DR_MECHANICS = [
@@ -22,6 +22,15 @@ export const DR_MECHANICS = [
 ] as const;
 export type DrMechanic = (typeof DR_MECHANICS)[number];
 
+/**
+ * Mechanics only the simulation implements (cold fail-over and builder re-association): `twin dr --mode live`
+ * refuses a runbook that uses one, so the live rehearsal only ever sees `DrMechanic`s.
+ */
+export const SIM_ONLY_MECHANICS = ['confirm_primary_dead', 'get_secret_token', 'update_launch_configuration', 'rotate_builders'] as const;
+export type SimOnlyMechanic = (typeof SIM_ONLY_MECHANICS)[number];
+export type AnyMechanic = DrMechanic | SimOnlyMechanic;
+export const ALL_MECHANICS: readonly AnyMechanic[] = [...DR_MECHANICS, ...SIM_ONLY_MECHANICS];
+
 /** Bound on a runbook's length: a runbook is read by a person; more than this is a broken file. */
 export const MAX_RUNBOOK_STEPS = 50;
 
@@ -38,7 +47,7 @@ export const RunbookSchema = z.strictObject({
         name: z.string().regex(/^[a-z][a-z0-9_]*$/, 'snake_case'),
         seed: SeedRef,
         duration: z.strictObject({ median: Duration, p95: Duration }),
-        does: z.enum(DR_MECHANICS),
+        does: z.enum([...DR_MECHANICS, ...SIM_ONLY_MECHANICS]),
         requires: z.array(z.string()).optional(),
       }),
     )
@@ -48,21 +57,43 @@ export const RunbookSchema = z.strictObject({
 
 export type RawRunbook = z.input<typeof RunbookSchema>;
 
-export interface RunbookStep {
+/** A step; `M` narrows what it does (the live rehearsal takes runbooks of `DrMechanic`s only). */
+export interface RunbookStep<M extends AnyMechanic = DrMechanic> {
   name: string;
   seed: { file: string; section: string };
   duration: Extract<DurationSpec, { kind: 'lognormal' }>;
-  does: DrMechanic;
+  does: M;
   /** Earlier steps this one needs, or preconditions in words (for the person reading it). */
   requires: string[];
 }
 
-export interface Runbook {
+export interface Runbook<M extends AnyMechanic = DrMechanic> {
   name: string;
   description: string;
   targetRtoMs: number;
   source: { file: string; section: string };
-  steps: RunbookStep[];
+  steps: RunbookStep<M>[];
+}
+
+/** A runbook as read from its file: any mechanic. */
+export type AnyRunbook = Runbook<AnyMechanic>;
+
+/** Whether every step of the runbook is one the live rehearsal carries out. */
+export function isLiveRunbook(runbook: AnyRunbook): runbook is Runbook {
+  return runbook.steps.every((s) => (DR_MECHANICS as readonly string[]).includes(s.does));
+}
+
+/**
+ * `runbook` followed by the runbooks of `recovery.then`, as one: their steps in order, the first one's name, target
+ * and source. Returns the step names that appear twice instead (names must stay unique: the report lists steps by name).
+ */
+export function chainRunbooks(first: AnyRunbook, then: readonly AnyRunbook[]): { runbook: AnyRunbook; repeated: [] } | { runbook: undefined; repeated: string[] } {
+  if (then.length === 0) return { runbook: first, repeated: [] };
+  const steps = [...first.steps, ...then.flatMap((r) => r.steps)];
+  const names = steps.map((s) => s.name);
+  const repeated = [...new Set(names.filter((n, i) => names.indexOf(n) !== i))];
+  if (repeated.length > 0) return { runbook: undefined, repeated };
+  return { runbook: { ...first, name: [first.name, ...then.map((r) => r.name)].join('+'), description: [first.description, ...then.map((r) => r.description)].join('; then '), steps }, repeated: [] };
 }
 
 /** A problem in a runbook, at a path into it (the loader turns the path into a line and column). */
@@ -75,7 +106,7 @@ export interface RunbookIssue {
 const toMs = (d: string | number): number => (typeof d === 'number' ? d : parseDurationMs(d));
 
 /** Validates a runbook's data: the schema, then what the schema cannot say (unique names, p95 above median). */
-export function checkRunbook(data: unknown): { runbook: Runbook; issues: [] } | { runbook: undefined; issues: RunbookIssue[] } {
+export function checkRunbook(data: unknown): { runbook: AnyRunbook; issues: [] } | { runbook: undefined; issues: RunbookIssue[] } {
   const parsed = RunbookSchema.safeParse(data);
   if (!parsed.success) {
     return {
@@ -83,7 +114,7 @@ export function checkRunbook(data: unknown): { runbook: Runbook; issues: [] } | 
       issues: parsed.error.issues.map((i) => ({
         path: i.path.map((p) => (typeof p === 'number' ? p : String(p))),
         message: i.message,
-        hint: i.path.at(-1) === 'does' ? `one of: ${DR_MECHANICS.join(', ')}` : 'see fixtures/runbooks/restore-from-ebs.yaml',
+        hint: i.path.at(-1) === 'does' ? `one of: ${ALL_MECHANICS.join(', ')}` : 'see fixtures/runbooks/restore-from-ebs.yaml',
       })),
     };
   }
@@ -121,7 +152,7 @@ export interface RecoveryChoice {
 }
 
 /** The steps in the order the operator runs them: `recovery.order` first, then the others in the runbook's order. */
-export function stepOrder(runbook: Runbook, recovery: RecoveryChoice): RunbookStep[] {
+export function stepOrder<M extends AnyMechanic>(runbook: Runbook<M>, recovery: RecoveryChoice): RunbookStep<M>[] {
   const named = recovery.order.map((n) => runbook.steps.find((s) => s.name === n)).filter((s) => s !== undefined);
   return [...named, ...runbook.steps.filter((s) => !named.includes(s))];
 }
@@ -130,7 +161,7 @@ export function stepOrder(runbook: Runbook, recovery: RecoveryChoice): RunbookSt
  * The steps `step` requires that had not run when it ran (by name, in this runbook, not skipped): non-empty means
  * it ran out of order. Both runtimes judge compliance with this one rule.
  */
-export function ranBefore(step: RunbookStep, runbook: Runbook, recovery: RecoveryChoice, ran: ReadonlySet<string>): string[] {
+export function ranBefore<M extends AnyMechanic>(step: RunbookStep<M>, runbook: Runbook<M>, recovery: RecoveryChoice, ran: ReadonlySet<string>): string[] {
   return step.requires.filter((r) => runbook.steps.some((s) => s.name === r) && !recovery.skip.includes(r) && !ran.has(r));
 }
 
