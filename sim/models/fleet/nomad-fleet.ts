@@ -278,7 +278,7 @@ export class NomadFleet implements NomadSubmitter {
    * (`client-metrics.ts`) and the fragmentation sample.
    */
   readonly sampleClients = (): void => {
-    const nodes = this.scheduler.nodes();
+    const nodes = this.scheduler.nodesNow();
     // What the clients get across this tick (see `ClientReach`): the same for all unless some agent is gone.
     this.serverReach = this.liveness.partitioned ? 'silent' : this.world.services.isUp('nomad_server') ? 'report' : 'poll_failure';
     this.clientMetrics.sample(nodes, this.liveness.goneCount === 0 ? this.sameReach : this.clientReach);
