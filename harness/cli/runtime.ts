@@ -47,7 +47,7 @@ export function liveBundleModule(name: string): string | undefined {
   const dir = join(import.meta.dirname, 'live');
   const stale = staleBundleReason(ROOT, dir);
   if (stale === undefined) return join(dir, `${name}.mjs`);
-  if (process.env.TWIN_DEBUG === '1') process.stderr.write(`twin: ${name} from its sources through tsx: ${stale}\n`);
+  if (process.env.TWIN_DEBUG === '1') process.stderr.write(`twin: ${name === 'live-stack' ? 'the live stack' : name} from its sources through tsx: ${stale}\n`);
   return undefined;
 }
 

@@ -48,6 +48,8 @@ export function planTune(args: ParsedArgs): TunePlan {
   if (args.mode === 'live') throw new CliError('twin tune runs the simulation only', 'drop --mode live');
   // A TuneInputError thrown here is an input error at the CLI (exit 2, with its hint): main's describeError.
   const flagAxes: SweepAxis[] = args.sweep.map(parseSweep);
+  if (flagAxes.length > 0) checkAxes(flagAxes);
+  for (const a of flagAxes) checkSweepKey(a.key);
   const flagTargets: Target[] = parseTargets(args.targets);
   const file = args.files[0]!;
   const base = loadScenarioFile(file, { command: 'tune' });
@@ -57,8 +59,7 @@ export function planTune(args: ParsedArgs): TunePlan {
   const spec = (parseYaml(text) as { tune?: RawTune }).tune;
   const axes = flagAxes.length > 0 ? flagAxes : spec !== undefined ? specAxes(spec) : [];
   if (axes.length === 0) throw new CliError('nothing to sweep', `give --sweep key=v1,v2,..., e.g. --sweep topology.nomad_clients.count=8,12,16, or a \`tune: { sweep: ... }\` section in ${file}`);
-  checkAxes(axes);
-  for (const a of axes) checkSweepKey(a.key);
+  // The file's axes were checked with the file (its `tune.sweep`), the flags' above: both before the file's cells run.
   const targets: Target[] = args.targets.length > 0 ? flagTargets : parseTargets(spec?.targets ?? []);
   const sample = args.sample ?? spec?.sample ?? 'grid';
   const samples = args.samples ?? (args.sample === undefined ? spec?.samples : undefined);
