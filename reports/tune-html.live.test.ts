@@ -32,6 +32,8 @@ function sweepResult(): { result: TuneResult; series: QueueTimeSeries } {
       cellIndex: i, replication: 0, seed: i, params, scenario: 'html-sweep',
       cost: { total_per_day: machines + waiting, machines_per_day: machines, vm_service_per_day: 0, waiting_per_day: waiting },
       queue_time_ms: { mean: p95 / 3, p50: p95 / 4, p95, p99: p95 * 2, max: p95 * 3 },
+      capacity_wait_ms: null,
+      vm_service: { mean_wait_ms: 0, instance_hours: null, dlc_without_cache: null },
       utilisation: { mean_cpu: 4 / n, peak_cpu: 1, fragmentation: null },
       throughput: { builds_per_hour: 50, peak_builds_per_hour: 80, tasks_completed: 1200 },
       builds: { triggered: 1200, succeeded: 1200, failed: 0, lost: 0, stuck: 0, not_triggered: 0, retried: 0 },

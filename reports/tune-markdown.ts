@@ -1,3 +1,4 @@
+import { comparisonText, valueText } from '../sim/report/expectations.ts';
 import type { TuneCell, TuneResult } from '../sim/tune/tune-result.ts';
 import type { Interval } from '../sim/tune/stats.ts';
 import { formatMs, formatNumber, formatPercent } from './markdown.ts';
@@ -39,6 +40,18 @@ export function tableRow(r: TuneResult, c: TuneCell): string[] {
   ];
 }
 
+/** The `tune.expect` lines and how each came out, as a list (nothing without them). */
+function expectationLines(r: TuneResult): string[] {
+  if (r.expectations.length === 0) return [];
+  const failed = r.expectations.filter((e) => !e.passed).length;
+  return [
+    `**Expectations** (the scenario's \`tune.expect\`): ${failed === 0 ? `all ${r.expectations.length} hold` : `${failed} of ${r.expectations.length} FAILED`}.`,
+    '',
+    ...r.expectations.map((e) => `- ${e.passed ? 'pass' : 'FAIL'}: \`${e.metric}\` ${comparisonText(e.op, e.expected)}, actual ${valueText(e.actual)}${e.error ? ` (${e.error})` : ''}`),
+    '',
+  ];
+}
+
 /** `tune.md`: what was swept, the recommended cell and why, and every cell in a table (the recommended one starred). */
 export function toTuneMarkdown(r: TuneResult): string {
   const right = new Set(['cost/day (USD)', 'machines', 'vm-service', 'waiting', 'p50 queue', 'p95 queue', 'p99 queue', 'CPU use', 'builds/h', 'lost']);
@@ -56,6 +69,7 @@ export function toTuneMarkdown(r: TuneResult): string {
     '',
     `**Pareto front** (no other cell is both cheaper and faster at p95): ${r.pareto.map((p) => `cell ${p.cell}`).join(', ')}.`,
     '',
+    ...expectationLines(r),
     ...rows.map((cells) => `| ${cells.map(esc).join(' | ')} |`),
     '',
     `Replay: \`${r.replay}\``,

@@ -290,9 +290,7 @@ export class Twin {
     // The end of the run may fall on a tick: that instant is sampled once.
     if (now === this.lastTimelineMs) return;
     this.lastTimelineMs = now;
-    let readyClients = 0;
-    for (const n of fleet.scheduler.nodes()) if (n.status === 'ready') readyClients++;
-    recorder.sample(now, { runQueueDepth: this.dispatcher.runQueue.length, pendingJobs: fleet.scheduler.counts().pending, runningTasks: fleet.runningTasks, readyClients });
+    recorder.sample(now, { runQueueDepth: this.dispatcher.runQueue.length, pendingJobs: fleet.scheduler.counts().pending, runningTasks: fleet.runningTasks, readyClients: fleet.scheduler.readyNodeCount() });
   }
 
   /** The operator's view of Nomad at the end of the workload, as the troubleshooting chapter shows it. */

@@ -210,7 +210,8 @@ describe('a CLI people expect', () => {
       [['rnu'], 'twin: unknown command `rnu`; did you mean `run`?'],
       [['run'], 'twin run: `twin run` needs at least one scenario file'],
       [['run', join(dir, 'ok.yaml'), '--sede', '1'], 'twin run: unknown option `--sede`; did you mean `--seed`?'],
-      [['tune', 'x.yaml'], 'twin tune: nothing to sweep'],
+      // Without --sweep the file may hold the sweep (its `tune:` section): a file without one has nothing to sweep.
+      [['tune', join(dir, 'ok.yaml')], 'twin tune: nothing to sweep'],
       [['run', join(dir, 'ok.yaml'), '--out', join(dir, 'ok.yaml', 'out'), '-q'], `twin run: cannot mkdir ${join(dir, 'ok.yaml')}: EEXIST (file already exists)\n  hint: check the path`],
       [['validate', join(dir, 'missing.yaml')], ''],
     ];

@@ -38,18 +38,27 @@ export async function beforeLiveImport(): Promise<void> {
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 
 /**
- * The live bundle's module `name` (`dist/live/<name>.mjs`, bin/build.mjs) when the CLI runs from its bundle and the live
- * bundle is current, else `fromSources()` (through tsx, registered first). From the live bundle, `twin up` boots
- * without compiling a line: its supervisor, stage workers and embedded servers all run prebuilt modules.
+ * The path of the live bundle's module `name` (`dist/live/<name>.mjs`, bin/build.mjs) when the CLI runs from its bundle
+ * and the live bundle is current, else undefined (then the sources run, through tsx).
+ */
+export function liveBundleModule(name: string): string | undefined {
+  if (!BUNDLED) return undefined;
+  // The CLI's bundle is dist/twin.mjs; the live bundle is built beside it, with a manifest of its own.
+  const dir = join(import.meta.dirname, 'live');
+  const stale = staleBundleReason(ROOT, dir);
+  if (stale === undefined) return join(dir, `${name}.mjs`);
+  if (process.env.TWIN_DEBUG === '1') process.stderr.write(`twin: ${name === 'live-stack' ? 'the live stack' : name} from its sources through tsx: ${stale}\n`);
+  return undefined;
+}
+
+/**
+ * The live bundle's module `name` when the CLI runs from its bundle and the live bundle is current, else
+ * `fromSources()` (through tsx, registered first). From the live bundle, `twin up` boots without compiling a line:
+ * its supervisor, stage workers and embedded servers all run prebuilt modules.
  */
 export async function importLive<T>(name: 'live-stack', fromSources: () => Promise<T>): Promise<T> {
-  if (BUNDLED) {
-    // The CLI's bundle is dist/twin.mjs; the live bundle is built beside it, with a manifest of its own.
-    const dir = join(import.meta.dirname, 'live');
-    const stale = staleBundleReason(ROOT, dir);
-    if (stale === undefined) return (await import(pathToFileURL(join(dir, `${name}.mjs`)).href)) as T;
-    if (process.env.TWIN_DEBUG === '1') process.stderr.write(`twin: the live stack from its sources through tsx: ${stale}\n`);
-  }
+  const prebuilt = liveBundleModule(name);
+  if (prebuilt !== undefined) return (await import(pathToFileURL(prebuilt).href)) as T;
   await beforeLiveImport();
   return fromSources();
 }

@@ -23,7 +23,7 @@ export function profileResourceClasses(profile: Profile): SettledResourceClass[]
 }
 
 /** A scenario context backed by the fixtures on disk. */
-export function fixtureContext(readFile?: (path: string) => string, command?: 'run' | 'dr'): ScenarioContext {
+export function fixtureContext(readFile?: (path: string) => string, command?: 'run' | 'dr' | 'tune'): ScenarioContext {
   const profile = (v: string) => loadProfile(v);
   return {
     resolveContainer: (v, name) => findContainer(profile(v), name)?.name,
@@ -115,7 +115,7 @@ export function readTraceBeside(scenarioFile: string, relativePath: string): str
 }
 
 /** Reads, validates and settles a scenario file; `seed` overrides the file's seed. Throws ScenarioError. */
-export function loadScenarioFile(file: string, overrides: { seed?: number | undefined; mode?: 'sim' | 'live' | undefined; command?: 'run' | 'dr' } = {}): SettledScenario {
+export function loadScenarioFile(file: string, overrides: { seed?: number | undefined; mode?: 'sim' | 'live' | undefined; command?: 'run' | 'dr' | 'tune' } = {}): SettledScenario {
   let text: string;
   try {
     text = readBoundedFile(file, LIMITS.scenarioFileBytes);

@@ -1,11 +1,22 @@
 import { Worker } from 'node:worker_threads';
 import { availableParallelism } from 'node:os';
+import { pathToFileURL } from 'node:url';
+import { liveBundleModule } from '../cli/runtime.ts';
 import { ScenarioError, type ScenarioIssue } from '../../sim/scenario/parse.ts';
 import { runTuneCell, type TuneCellResult, type TuneCellTask } from './cell.ts';
 import type { PoolError, PoolReply } from './pool-messages.ts';
 
 /** Plain JavaScript that registers the TypeScript loader in the worker, then imports `tune-worker.ts`. */
 const ENTRY = new URL('./tune-worker-boot.mjs', import.meta.url);
+
+/**
+ * The worker's module: prebuilt (`dist/live/tune-worker.mjs`) when the CLI runs from its bundle and the live bundle is
+ * current, so no thread compiles the model's sources; else the sources through tsx.
+ */
+function workerEntry(): URL {
+  const prebuilt = liveBundleModule('tune-worker');
+  return prebuilt === undefined ? ENTRY : pathToFileURL(prebuilt);
+}
 
 /** Most worker threads of one pool (the machine's cores are the default). */
 export const MAX_JOBS = 64;
@@ -52,6 +63,7 @@ export async function runTasks(tasks: readonly TuneCellTask[], opts: PoolOptions
     return results;
   }
   const workers: Worker[] = [];
+  const entry = workerEntry();
   try {
     await new Promise<void>((resolveAll, rejectAll) => {
       let next = 0;
@@ -69,7 +81,7 @@ export async function runTasks(tasks: readonly TuneCellTask[], opts: PoolOptions
         return id;
       };
       for (let k = 0; k < jobs; k++) {
-        const w = new Worker(ENTRY);
+        const w = new Worker(entry);
         workers.push(w);
         let running: number | undefined;
         w.on('message', (msg: PoolReply | { ready: true }) => {

@@ -115,7 +115,7 @@ export const SIM_MECHANICS: Readonly<Record<FaultAction | UndoAction, Partial<Re
     nomad_client: (m, o) => {
       const ids = upClients(m, o);
       for (const id of ids) m.fleet.terminate(id);
-      m.fleet.replaceAfterBoot(ids.length);
+      m.fleet.replaceTerminated(ids);
     },
     services_machine: terminateServicesMachine,
   },

@@ -70,6 +70,7 @@ export function buildReport(twin: Twin): Report {
           autoscaling: {
             launched: twin.asg.launched,
             terminated: twin.asg.terminated,
+            replaced: twin.asg.replaced,
             actions: twin.asg.actions,
             peak_instances: twin.asg.peakInstances,
             final_desired: twin.asg.desired,

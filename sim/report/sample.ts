@@ -52,7 +52,7 @@ export function sampleReport(overrides: Partial<Report> = {}): Report {
       fragmentation: 0.3715,
       wait_ms: { mean: 4_100, p50: 0, p95: 21_000, p99: 95_000, max: 170_000 },
     },
-    autoscaling: { launched: 9, terminated: 9, actions: 2, peak_instances: 12, final_desired: 3, final_instances: 3 },
+    autoscaling: { launched: 9, terminated: 9, replaced: 0, actions: 2, peak_instances: 12, final_desired: 3, final_instances: 3 },
     cost: { total_per_day: 158.67, machines_per_day: 69.1, vm_service_per_day: 0, waiting_per_day: 89.57 },
     vm_service: { instances_launched: 24, instances_terminated: 22, preallocated_used: 11, mean_wait_ms: 41_500, stale_peak: 1, stale_instance_hours: 0.17, instance_hours: 31.5, dlc_jobs: 4, dlc_without_cache: 1, preallocated_cycled: 6 },
     severity_because: ['31 builds lost', 'step output lost: 31'],

@@ -147,8 +147,8 @@ export interface Report {
    * USD per day (simulation only): Nomad clients' machine-hours following the fleet size, vm-service
    * instance-hours, and queue time priced at cost.developer_hour_usd; the run's span scaled to 24 h.
    */
-  /** The Auto Scaling Group of Nomad clients (simulation with `autoscaling` only). */
-  autoscaling?: { launched: number; terminated: number; actions: number; peak_instances: number; final_desired: number; final_instances: number };
+  /** The Auto Scaling Group of Nomad clients (simulation with `autoscaling` only); `replaced`: instances terminated outside it (`terminate_instance`) that it replaced. */
+  autoscaling?: { launched: number; terminated: number; replaced: number; actions: number; peak_instances: number; final_desired: number; final_instances: number };
   cost?: { total_per_day: number; machines_per_day: number; vm_service_per_day: number; waiting_per_day: number };
   vm_service: {
     instances_launched: number;

@@ -2,6 +2,7 @@ import { LineCounter, parseDocument, isAlias, isMap, isSeq, isPair, isScalar, ty
 import type { z } from 'zod';
 import { ScenarioSchema, FAULT_ACTIONS, WHOLE_MS, type RawExpectation, type RawScenario } from './schema.ts';
 import { LIMITS, limitFromTag, overLimitMessage, truncateEcho, type Limit } from './limits.ts';
+import { tuneSpecIssues } from '../tune/spec.ts';
 import { expectedWorkload } from './expected-workload.ts';
 import { validateArrivalSpec } from '../models/workload/arrivals.ts';
 import { validateDurationSpec } from '../models/workload/durations.ts';
@@ -71,8 +72,9 @@ export interface ScenarioContext {
    * The command the scenario is read for: `dr` also knows `dr-report.json`'s paths in `expect`
    * (`rto_ms`, `rpo_ms`, `runbook.N.status`, ...); `run` refuses `backups`, `disaster` and `recovery` (they are
    * `twin dr`'s). Unset (`twin validate`): a scenario with `disaster` or `recovery` is read as `dr` would.
+   * `tune` reads it as `run` does, and also takes its `tune` section, which `run` and `dr` refuse.
    */
-  command?: 'run' | 'dr';
+  command?: 'run' | 'dr' | 'tune';
 }
 
 type PathSeg = string | number;
@@ -488,8 +490,13 @@ function semanticIssues(raw: RawScenario, ctx: ScenarioContext, at: Locator): Sc
 
   // Expectations: the metric must be a path of the report; duration bounds only for *_ms metrics.
   // A DR scenario (read by `twin dr`, or carrying `disaster`/`recovery`) may also name dr-report.json's paths.
-  const isDr = ctx.command === 'dr' || (ctx.command !== 'run' && (raw.disaster !== undefined || raw.recovery !== undefined));
-  if (ctx.command === 'run') {
+  const runLike = ctx.command === 'run' || ctx.command === 'tune';
+  const isDr = ctx.command === 'dr' || (!runLike && (raw.disaster !== undefined || raw.recovery !== undefined));
+  if (raw.tune !== undefined) {
+    if (ctx.command === 'run' || ctx.command === 'dr') issues.push(at.issue(['tune'], `\`tune\` is a sweep of this scenario, which \`twin ${ctx.command}\` does not run`, `run the sweep with \`twin tune ${at.file}\`, or remove the section to ${ctx.command} the scenario as written`));
+    for (const i of tuneSpecIssues(raw.tune)) issues.push(at.issue(['tune', ...i.path], i.message, i.hint));
+  }
+  if (runLike) {
     for (const key of ['backups', 'disaster', 'recovery'] as const) {
       if (raw[key] !== undefined) issues.push(at.issue([key], `\`${key}\` belongs to a disaster-recovery rehearsal, which \`twin run\` does not run`, `run it with \`twin dr ${at.file}\``));
     }

@@ -320,6 +320,20 @@ const Autoscaling = z
   })
   .describe('An Auto Scaling Group of Nomad clients; scale-in drains a client and terminates it once its allocations are done.');
 
+/** A sweep written in the scenario, run by `twin tune FILE` (the `--sweep`, `--targets`, ... flags override its fields). */
+const Tune = z
+  .strictObject({
+    sweep: z
+      .record(z.string().regex(/^[a-z_][a-z0-9_]*(\.([a-z_][a-z0-9_]*|\d+))*$/, 'a dotted path into the scenario, e.g. topology.nomad_clients.count'), z.array(z.unknown()).min(1).max(1000))
+      .describe('Dotted scenario keys and the values each takes, as --sweep key=v1,v2 (the grid of every combination, keys in file order).'),
+    sample: z.enum(['grid', 'random']).optional().describe('Every cell of the grid (default), or `samples` cells drawn at random.'),
+    samples: z.number().int().min(1).max(10_000).optional().describe('With sample: random, how many distinct cells to draw.'),
+    replications: z.number().int().min(1).max(1000).optional().describe('Runs of each cell with independent seeds (default 1); 2 or more give 95% intervals.'),
+    targets: z.array(z.string().min(1)).max(20).optional().describe("What the recommended cell must meet, e.g. ['p95_queue_s<=10']."),
+    expect: z.array(Expectation).max(LIMITS.expectations.value, limitTag('expectations')).optional().describe('Checks on tune.json (e.g. recommended.params.topology.nomad_clients.count); twin tune exits 1 when one fails.'),
+  })
+  .describe('A sweep of this scenario for `twin tune FILE`; `twin run` refuses it (the cells run without it).');
+
 export const ScenarioSchema = z.strictObject({
   name: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]*$/, 'letters, digits, dot, dash and underscore').describe('Unique name of the scenario.'),
   description: z.string().optional(),
@@ -337,11 +351,13 @@ export const ScenarioSchema = z.strictObject({
   recovery: Recovery.optional(),
   autoscaling: Autoscaling.optional(),
   cost: Cost.optional(),
+  tune: Tune.optional(),
 });
 
 export type RawScenario = z.input<typeof ScenarioSchema>;
 export type RawJob = z.input<typeof Job>;
 export type RawExpectation = z.input<typeof Expectation>;
+export type RawTune = z.input<typeof Tune>;
 
 /** The JSON Schema of scenario files, generated from the same definition (for editors: yaml-language-server). */
 export function scenarioJsonSchema(): Record<string, unknown> {

@@ -14,6 +14,7 @@ const NOT_SWEPT: Record<string, string> = {
   mode: 'twin tune runs the simulation',
   time_scale: 'twin tune runs the simulation; time_scale is for live runs',
   expect: 'the scenario\'s expectations are checked in each run; sweep targets are --targets',
+  tune: 'the tune section describes the sweep itself; the cells run without it',
 };
 
 /** Every settable path of the scenario schema, `N` standing for a list index (`autoscaling.policies.N.desired`). */
@@ -97,6 +98,8 @@ const REPLACES: Record<string, string[]> = {
 export function applyOverrides(text: string, overrides: CellParams): string {
   const doc = parseDocument(text, { uniqueKeys: true });
   if (doc.errors.length > 0 || !isMap(doc.contents)) return text;
+  // A cell is the scenario without its sweep: `twin run` refuses `tune`.
+  doc.delete('tune');
   for (const [key, value] of Object.entries(overrides)) {
     const path = pathOf(key);
     const replaced = REPLACES[key] ?? [];

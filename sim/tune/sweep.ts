@@ -55,15 +55,20 @@ export function parseSweep(spec: string): SweepAxis {
   if (!/^[a-z_][a-z0-9_]*(\.([a-z_][a-z0-9_]*|\d+))*$/.test(key)) throw new TuneInputError(`--sweep ${spec}: \`${key}\` is not a dotted path into the scenario`, hint);
   const texts = splitValues(spec.slice(eq + 1));
   if (texts.some((t) => t === '')) throw new TuneInputError(`--sweep ${spec}: an empty value`, hint);
-  if (texts.length > TUNE_LIMITS.valuesPerSweep.value) throw new TuneInputError(`--sweep ${key}: ${texts.length} values, more than ${TUNE_LIMITS.valuesPerSweep.name} (${TUNE_LIMITS.valuesPerSweep.value})`, TUNE_LIMITS.valuesPerSweep.hint);
   const values = texts.map((t) => valueOf(t, spec));
+  checkValues(key, values);
+  return { key, values };
+}
+
+/** Checks one key's values: within `max_sweep_values`, each given once. */
+export function checkValues(key: string, values: readonly unknown[]): void {
+  if (values.length > TUNE_LIMITS.valuesPerSweep.value) throw new TuneInputError(`--sweep ${key}: ${values.length} values, more than ${TUNE_LIMITS.valuesPerSweep.name} (${TUNE_LIMITS.valuesPerSweep.value})`, TUNE_LIMITS.valuesPerSweep.hint);
   const seen = new Set<string>();
   for (const v of values) {
     const canonical = JSON.stringify(v);
     if (seen.has(canonical)) throw new TuneInputError(`--sweep ${key}: the value ${canonical} is given twice`, 'list each value once');
     seen.add(canonical);
   }
-  return { key, values };
 }
 
 /** Checks the axes together: each key swept once, and the grid within `max_tune_cells`. */

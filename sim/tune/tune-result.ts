@@ -1,4 +1,5 @@
-import type { Report, Percentiles, BuildCounts } from '../report/types.ts';
+import type { Report, Percentiles, BuildCounts, ExpectationResult } from '../report/types.ts';
+import { evaluateExpectations, type Expectation } from '../report/expectations.ts';
 import type { Timeline } from '../metrics/timeline.ts';
 import { interval95, type Interval } from './stats.ts';
 import { paretoFront } from './pareto.ts';
@@ -29,6 +30,8 @@ export interface Utilisation {
 }
 
 export type Throughput = Report['throughput'];
+/** vm-service's mean wait for an instance, its instance-hours and the Docker Layer Caching jobs that ran without their cache. */
+export type VmServiceFigures = { mean_wait_ms: number; instance_hours: number | null; dlc_without_cache: number | null };
 export type AutoscalingCounts = { launched: number; terminated: number; peak_instances: number } | null;
 
 /**
@@ -43,10 +46,13 @@ export interface TuneCellResult {
   scenario: string;
   cost: CostParts;
   queue_time_ms: Percentiles;
+  /** The wait for capacity (the report's `capacity.wait_ms`): the part of queue time the fleet controls. */
+  capacity_wait_ms: Percentiles | null;
   utilisation: Utilisation;
   throughput: Throughput;
   builds: BuildCounts;
   autoscaling: AutoscalingCounts;
+  vm_service: VmServiceFigures;
   /** Whether the scenario's own `expect` lines passed in this run. */
   expectations_passed: boolean;
   events: number;
@@ -65,10 +71,12 @@ export function cellResultFromRun(report: Report, timeline: Timeline, at: { cell
     scenario: report.scenario,
     cost: { ...cost },
     queue_time_ms: { ...report.queue_time_ms },
+    capacity_wait_ms: report.capacity.wait_ms ? { ...report.capacity.wait_ms } : null,
     utilisation: { mean_cpu: report.capacity.mean_cpu_utilisation, peak_cpu: report.capacity.peak_cpu_utilisation, fragmentation: report.capacity.fragmentation ?? null },
     throughput: { ...report.throughput },
     builds: { ...report.builds },
     autoscaling: report.autoscaling ? { launched: report.autoscaling.launched, terminated: report.autoscaling.terminated, peak_instances: report.autoscaling.peak_instances } : null,
+    vm_service: { mean_wait_ms: report.vm_service.mean_wait_ms, instance_hours: report.vm_service.instance_hours ?? null, dlc_without_cache: report.vm_service.dlc_without_cache ?? null },
     expectations_passed: report.passed,
     events: report.engine.events,
     queue_time_series: { bucket_ms: timeline.bucket_ms, t_ms: timeline.t_ms, mean_ms: timeline.queue_time_mean_ms, max_ms: timeline.queue_time_max_ms },
@@ -85,10 +93,12 @@ export interface TuneCell {
   cost_per_day: number;
   cost: CostParts;
   queue_time_ms: Percentiles;
+  capacity_wait_ms: Percentiles | null;
   utilisation: Utilisation;
   throughput: Throughput;
   builds: Pick<BuildCounts, 'triggered' | 'succeeded' | 'failed' | 'lost' | 'stuck'>;
   autoscaling: AutoscalingCounts;
+  vm_service: VmServiceFigures;
   /** Replications whose scenario `expect` lines all passed. */
   expectations_passed: number;
   /** 95% intervals (Student t) across replications; present when there are two or more. */
@@ -131,6 +141,9 @@ export interface TuneResult {
   recommended: CellRef | null;
   /** Why `recommended` is what it is, in a sentence. */
   recommended_because: string;
+  /** The scenario's `tune.expect` lines checked against this result (empty without them); `passed` when all hold. */
+  expectations: ExpectationResult[];
+  passed: boolean;
   replay: string;
 }
 
@@ -146,8 +159,10 @@ export function summariseCell(cell: number, params: CellParams, runs: readonly T
   if (runs.length === 0) throw new Error(`cell ${cell} has no runs`);
   const m = (f: (r: TuneCellResult) => number) => meanOf(runs.map(f));
   const cost: CostParts = { total_per_day: m((r) => r.cost.total_per_day), machines_per_day: m((r) => r.cost.machines_per_day), vm_service_per_day: m((r) => r.cost.vm_service_per_day), waiting_per_day: m((r) => r.cost.waiting_per_day) };
-  const frag = runs.every((r) => r.utilisation.fragmentation !== null) ? m((r) => r.utilisation.fragmentation!) : null;
   const as = runs.every((r) => r.autoscaling !== null) ? { launched: m((r) => r.autoscaling!.launched), terminated: m((r) => r.autoscaling!.terminated), peak_instances: m((r) => r.autoscaling!.peak_instances) } : null;
+  const pct = (f: (r: TuneCellResult) => Percentiles): Percentiles => ({ mean: m((r) => f(r).mean), p50: m((r) => f(r).p50), p95: m((r) => f(r).p95), p99: m((r) => f(r).p99), max: m((r) => f(r).max) });
+  const orNull = (f: (r: TuneCellResult) => number | null) => (runs.every((r) => f(r) !== null) ? m((r) => f(r)!) : null);
+  const frag = orNull((r) => r.utilisation.fragmentation);
   const out: Omit<TuneCell, 'on_pareto'> = {
     cell,
     params,
@@ -155,11 +170,13 @@ export function summariseCell(cell: number, params: CellParams, runs: readonly T
     replications: runs.length,
     cost_per_day: cost.total_per_day,
     cost,
-    queue_time_ms: { mean: m((r) => r.queue_time_ms.mean), p50: m((r) => r.queue_time_ms.p50), p95: m((r) => r.queue_time_ms.p95), p99: m((r) => r.queue_time_ms.p99), max: m((r) => r.queue_time_ms.max) },
+    queue_time_ms: pct((r) => r.queue_time_ms),
+    capacity_wait_ms: runs.every((r) => r.capacity_wait_ms !== null) ? pct((r) => r.capacity_wait_ms!) : null,
     utilisation: { mean_cpu: m((r) => r.utilisation.mean_cpu), peak_cpu: m((r) => r.utilisation.peak_cpu), fragmentation: frag },
     throughput: { builds_per_hour: m((r) => r.throughput.builds_per_hour), peak_builds_per_hour: m((r) => r.throughput.peak_builds_per_hour), tasks_completed: m((r) => r.throughput.tasks_completed) },
     builds: { triggered: m((r) => r.builds.triggered), succeeded: m((r) => r.builds.succeeded), failed: m((r) => r.builds.failed), lost: m((r) => r.builds.lost), stuck: m((r) => r.builds.stuck) },
     autoscaling: as,
+    vm_service: { mean_wait_ms: m((r) => r.vm_service.mean_wait_ms), instance_hours: orNull((r) => r.vm_service.instance_hours), dlc_without_cache: orNull((r) => r.vm_service.dlc_without_cache) },
     expectations_passed: runs.filter((r) => r.expectations_passed).length,
   };
   if (runs.length > 1) {
@@ -188,6 +205,8 @@ export interface TuneRequest {
   replications: number;
   sweep: SweepAxis[];
   targets: Target[];
+  /** The scenario's `tune.expect` lines (none from flags alone). */
+  expect?: readonly Expectation[];
   replay: string;
 }
 
@@ -225,7 +244,7 @@ export function summariseTune(req: TuneRequest, cells: readonly CellParams[], ru
       : req.targets.length === 0
         ? `cell ${best.cell} has the least total cost per day (${best.cost_per_day.toFixed(2)} USD) of all ${rows.length} cells; no targets were given`
         : `cell ${best.cell} has the least total cost per day (${best.cost_per_day.toFixed(2)} USD) of the ${eligible.length} of ${rows.length} cells meeting ${targets.join(', ')}`;
-  return {
+  const result: TuneResult = {
     scenario: req.scenario,
     file: req.file,
     seed: req.seed,
@@ -238,6 +257,18 @@ export function summariseTune(req: TuneRequest, cells: readonly CellParams[], ru
     pareto: front.map((i) => ref(rows[i]!)),
     recommended: best === undefined ? null : ref(best),
     recommended_because: because,
+    expectations: [],
+    passed: true,
     replay: req.replay,
   };
+  result.expectations = judgeTune(result, req.expect ?? []);
+  result.passed = result.expectations.every((e) => e.passed);
+  return result;
+}
+
+/** Checks `tune.expect` lines against a sweep's result; `recommended` reads as the recommended cell's whole row. */
+export function judgeTune(result: TuneResult, expectations: readonly Expectation[]): ExpectationResult[] {
+  const rec = result.recommended;
+  const view = { ...result, recommended: rec === null ? null : { ...result.cells[rec.cell]!, ...rec } };
+  return evaluateExpectations(view, expectations);
 }

@@ -82,6 +82,42 @@ describe('twin tune', () => {
     expect(existsSync(join(dir, 'o', 'tune.html'))).toBe(true);
   }, 240_000);
 
+  it('runs the file\'s tune section and exits 1 when its expect lines do not hold; twin run refuses the section', async () => {
+    const { dir } = scenarioFile();
+    const file = join(dir, 'study.yaml');
+    const study = (max: number) => `${SCENARIO}tune:
+  sweep:
+    topology.nomad_clients.count: [3, 6]
+  expect:
+    - { metric: recommended.params.topology.nomad_clients.count, max: ${max} }
+    - { metric: cells.1.utilisation.mean_cpu, max: 1 }
+`;
+    writeFileSync(file, study(6));
+    const ok = capture();
+    expect(await main(['tune', file, '--jobs', '1', '-q', '--out', join(dir, 'ok')], ok.io), ok.stderr).toBe(0);
+    const r = JSON.parse(readFileSync(join(dir, 'ok', 'tune.json'), 'utf8'));
+    expect(r.sweep).toEqual([{ key: 'topology.nomad_clients.count', values: [3, 6] }]);
+    expect(r.expectations.map((e: { passed: boolean }) => e.passed)).toEqual([true, true]);
+    expect(r.passed).toBe(true);
+    expect(r.replay).toBe(`twin tune ${file} --seed 5`);
+    const rec = r.recommended.params['topology.nomad_clients.count'] as number;
+    expect(ok.stdout).toContain(`pass tune.expect recommended.params.topology.nomad_clients.count ≤ 6: actual ${rec}`);
+    // The same sweep with the conclusion made false: exit 1, the failure in the summary and in tune.md.
+    writeFileSync(file, study(rec - 1));
+    const bad = capture();
+    expect(await main(['tune', file, '--jobs', '1', '-q', '--out', join(dir, 'bad')], bad.io)).toBe(1);
+    expect(bad.stdout).toContain(`FAIL tune.expect recommended.params.topology.nomad_clients.count ≤ ${rec - 1}: actual ${rec}`);
+    expect(readFileSync(join(dir, 'bad', 'tune.md'), 'utf8')).toContain('1 of 2 FAILED');
+    // Flags replace the file's sweep; the replay repeats them.
+    const flags = capture();
+    await main(['tune', file, '--sweep', 'topology.nomad_clients.count=4', '--jobs', '1', '-q', '--json', '--out', join(dir, 'flags')], flags.io);
+    expect(JSON.parse(flags.stdout).cells.map((c: { params: unknown }) => c.params)).toEqual([{ 'topology.nomad_clients.count': 4 }]);
+    const run = capture();
+    expect(await main(['run', file, '--out', join(dir, 'run')], run.io)).toBe(2);
+    expect(run.stderr).toContain('`tune` is a sweep of this scenario, which `twin run` does not run');
+    expect(run.stderr).toContain(`twin tune ${file}`);
+  }, 240_000);
+
   it('refuses a bad value before anything runs, naming the sweep and the cell, and writes nothing', async () => {
     const { dir, file } = scenarioFile();
     const cases: [string[], string][] = [

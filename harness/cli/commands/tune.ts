@@ -1,3 +1,4 @@
+import { parse as parseYaml } from 'yaml';
 import { CliError, type ParsedArgs } from '../args.ts';
 import { beforeLiveImport } from '../runtime.ts';
 import { Progress } from '../progress.ts';
@@ -8,10 +9,13 @@ import { baseDirOf, settleCell, type TuneCellTask } from '../../tune/cell.ts';
 import { defaultJobs, runTasks } from '../../tune/pool.ts';
 import { ScenarioError, type ScenarioIssue } from '../../../sim/scenario/parse.ts';
 import { LIMITS } from '../../../sim/scenario/limits.ts';
+import type { RawTune } from '../../../sim/scenario/schema.ts';
+import { comparisonText, valueText, type Expectation } from '../../../sim/report/expectations.ts';
+import { settleTuneExpectations, specAxes } from '../../../sim/tune/spec.ts';
 import { checkAxes, checkRuns, gridCells, gridSize, parseSweep, randomCells, type CellParams, type SweepAxis } from '../../../sim/tune/sweep.ts';
 import { checkSweepKey, cellText } from '../../../sim/tune/overrides.ts';
 import { replicationSeed } from '../../../sim/tune/seeds.ts';
-import { parseTargets, type Target } from '../../../sim/tune/targets.ts';
+import { parseTargets, targetText, type Target } from '../../../sim/tune/targets.ts';
 import { summariseTune, type QueueTimeSeries, type TuneCellResult, type TuneResult } from '../../../sim/tune/tune-result.ts';
 import { renderTuneFiles } from '../../../reports/tune.ts';
 import { formatMs } from '../../../reports/index.ts';
@@ -27,6 +31,8 @@ export interface TunePlan {
   cells: CellParams[];
   replications: number;
   targets: Target[];
+  /** The file's `tune.expect` lines, checked against the result. */
+  expect: Expectation[];
   tasks: TuneCellTask[];
   replay: string;
 }
@@ -41,21 +47,28 @@ export function planTune(args: ParsedArgs): TunePlan {
   if (args.files.length !== 1) throw new CliError(`twin tune takes one scenario file, got ${args.files.length}`, 'e.g. twin tune scenarios/tuning/fixed-fleet.yaml --sweep topology.nomad_clients.count=4,8,12');
   if (args.mode === 'live') throw new CliError('twin tune runs the simulation only', 'drop --mode live');
   // A TuneInputError thrown here is an input error at the CLI (exit 2, with its hint): main's describeError.
-  const axes: SweepAxis[] = args.sweep.map(parseSweep);
-  checkAxes(axes);
-  for (const a of axes) checkSweepKey(a.key);
-  const targets: Target[] = parseTargets(args.targets);
-  const sample = args.sample ?? 'grid';
-  if (sample === 'random' && args.samples === undefined) throw new CliError('--sample random needs --samples N', `the grid has ${gridSize(axes)} cells; e.g. --samples ${Math.max(1, Math.min(20, Math.floor(gridSize(axes) / 2)))}`);
-  if (sample === 'grid' && args.samples !== undefined) throw new CliError('--samples applies to --sample random', 'add --sample random, or drop --samples to run the whole grid');
+  const flagAxes: SweepAxis[] = args.sweep.map(parseSweep);
+  if (flagAxes.length > 0) checkAxes(flagAxes);
+  for (const a of flagAxes) checkSweepKey(a.key);
+  const flagTargets: Target[] = parseTargets(args.targets);
   const file = args.files[0]!;
-  const base = loadScenarioFile(file, { command: 'run' });
+  const base = loadScenarioFile(file, { command: 'tune' });
   if (base.mode === 'live') throw new CliError(`${file}: mode: live: twin tune runs the simulation only`, 'remove `mode: live` (or set mode: sim)');
-  const seed = args.seed ?? base.seed;
-  const replications = args.replications ?? 1;
-  const cells: CellParams[] = sample === 'random' ? randomCells(axes, args.samples!, seed) : gridCells(axes);
-  checkRuns(cells.length, replications);
   const text = readBoundedFile(file, LIMITS.scenarioFileBytes);
+  // The file's `tune` section (checked by the parse above) is the sweep when no flag says otherwise.
+  const spec = (parseYaml(text) as { tune?: RawTune }).tune;
+  const axes = flagAxes.length > 0 ? flagAxes : spec !== undefined ? specAxes(spec) : [];
+  if (axes.length === 0) throw new CliError('nothing to sweep', `give --sweep key=v1,v2,..., e.g. --sweep topology.nomad_clients.count=8,12,16, or a \`tune: { sweep: ... }\` section in ${file}`);
+  // The file's axes were checked with the file (its `tune.sweep`), the flags' above: both before the file's cells run.
+  const targets: Target[] = args.targets.length > 0 ? flagTargets : parseTargets(spec?.targets ?? []);
+  const sample = args.sample ?? spec?.sample ?? 'grid';
+  const samples = args.samples ?? (args.sample === undefined ? spec?.samples : undefined);
+  if (sample === 'random' && samples === undefined) throw new CliError('--sample random needs --samples N', `the grid has ${gridSize(axes)} cells; e.g. --samples ${Math.max(1, Math.min(20, Math.floor(gridSize(axes) / 2)))}`);
+  if (sample === 'grid' && samples !== undefined) throw new CliError('--samples applies to --sample random', 'add --sample random, or drop --samples to run the whole grid');
+  const seed = args.seed ?? base.seed;
+  const replications = args.replications ?? spec?.replications ?? 1;
+  const cells: CellParams[] = sample === 'random' ? randomCells(axes, samples!, seed) : gridCells(axes);
+  checkRuns(cells.length, replications);
   const baseDir = baseDirOf(file);
   const tasks: TuneCellTask[] = [];
   cells.forEach((params, cellIndex) => {
@@ -80,16 +93,17 @@ export function planTune(args: ParsedArgs): TunePlan {
     }
   }
   if (issues.length > 0) throw new ScenarioError(issues);
+  // The replay line repeats the flags given; what the file's `tune` section set, the file sets again.
   const replay = [
     'twin tune',
     shellWord(file),
-    ...axes.map((a) => `--sweep ${shellWord(`${a.key}=${a.values.map((v) => (typeof v === 'string' ? v : JSON.stringify(v))).join(',')}`)}`),
+    ...flagAxes.map((a) => `--sweep ${shellWord(`${a.key}=${a.values.map((v) => (typeof v === 'string' ? v : JSON.stringify(v))).join(',')}`)}`),
     `--seed ${seed}`,
-    ...(sample === 'random' ? [`--sample random --samples ${args.samples}`] : []),
-    ...(replications > 1 ? [`--replications ${replications}`] : []),
+    ...(args.sample !== undefined || args.samples !== undefined ? [`--sample ${sample}${sample === 'random' ? ` --samples ${samples}` : ''}`] : []),
+    ...(args.replications !== undefined ? [`--replications ${replications}`] : []),
     ...(args.targets.length > 0 ? [`--targets ${shellWord(args.targets.join(','))}`] : []),
   ].join(' ');
-  return { file, scenarioName: base.name, seed, sample, axes, cells, replications, targets, tasks, replay };
+  return { file, scenarioName: base.name, seed, sample, axes, cells, replications, targets, expect: settleTuneExpectations(spec), tasks, replay };
 }
 
 /** Runs a plan's tasks on `jobs` worker threads (or on the queue of `--workers`) and summarises them; `onRun` sees the count as runs finish. */
@@ -107,7 +121,7 @@ export async function runTune(
     return { ...r, queue_time_series: { bucket_ms: r.queue_time_series.bucket_ms, t_ms: [], mean_ms: [], max_ms: [] } };
   });
   const result = summariseTune(
-    { scenario: plan.scenarioName, file: plan.file, seed: plan.seed, sample: plan.sample, gridCells: gridSize(plan.axes), replications: plan.replications, sweep: plan.axes, targets: plan.targets, replay: plan.replay },
+    { scenario: plan.scenarioName, file: plan.file, seed: plan.seed, sample: plan.sample, gridCells: gridSize(plan.axes), replications: plan.replications, sweep: plan.axes, targets: plan.targets, expect: plan.expect, replay: plan.replay },
     plan.cells,
     slim,
   );
@@ -144,7 +158,7 @@ export async function tuneCommand(args: ParsedArgs, io: CommandIo): Promise<numb
   const queue = args.workers === undefined ? undefined : { url: args.workers, workerTimeoutMs: args.workerTimeoutMs };
   err(
     `twin: tune ${plan.scenarioName}: ${plan.cells.length} cell${plan.cells.length === 1 ? '' : 's'}${plan.sample === 'random' ? ` (drawn from ${gridSize(plan.axes)})` : ''} × ${plan.replications} replication${plan.replications === 1 ? '' : 's'} = ${plan.tasks.length} runs on ${queue !== undefined ? 'the queue of `--workers`' : `${jobs} ${jobs === 1 ? 'thread' : 'worker threads'}`}, seed ${plan.seed}` +
-      (plan.targets.length > 0 ? `, targets ${args.targets.join(',')}` : ''),
+      (plan.targets.length > 0 ? `, targets ${plan.targets.map(targetText).join(',')}` : ''),
   );
   const progress = new Progress(io.stderr, `  ${plan.scenarioName}`, !args.quiet);
   const started = performance.now();
@@ -159,7 +173,7 @@ export async function tuneCommand(args: ParsedArgs, io: CommandIo): Promise<numb
   writeFilesAtomically(outDir, renderTuneFiles(result, { assets: loadHtmlAssets(), recommendedSeries }));
   if (args.json) io.stdout.write(`${JSON.stringify({ ...result, out: outDir }, null, 2)}\n`);
   else io.stdout.write(`${summaryLines(result, outDir).join('\n')}\n`);
-  return plan.targets.length > 0 && result.recommended === null ? 1 : 0;
+  return (plan.targets.length > 0 && result.recommended === null) || !result.passed ? 1 : 0;
 }
 
 function summaryLines(r: TuneResult, outDir: string): string[] {
@@ -174,6 +188,7 @@ function summaryLines(r: TuneResult, outDir: string): string[] {
   }
   lines.push(`  Pareto front (cost per day against p95 queue time): ${r.pareto.map((p) => `cell ${p.cell} ${p.cost_per_day.toFixed(2)} USD ${formatMs(p.queue_time_ms_p95)}`).join('; ')}`);
   lines.push(`  ${r.recommended_because}`);
+  for (const e of r.expectations) lines.push(`  ${e.passed ? 'pass' : 'FAIL'} tune.expect ${e.metric} ${comparisonText(e.op, e.expected)}: actual ${valueText(e.actual)}${e.error ? ` (${e.error})` : ''}`);
   lines.push(`  Rerun: ${r.replay}`);
   return lines;
 }

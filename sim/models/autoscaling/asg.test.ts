@@ -215,3 +215,43 @@ autoscaling:
     expect(report.autoscaling!.final_desired).toBe(report.autoscaling!.peak_instances);
   });
 });
+
+describe('a Nomad client terminated outside the group (terminate_instance)', () => {
+  const scenario = (autoscaling: string) => `name: asg-terminate
+seed: 3
+duration: 3h
+topology:
+  nomad_clients: { count: 4, cpus: 8, memory_gb: 32, boot_time: 1m }
+workload:
+  arrivals: { kind: poisson, rate_per_hour: 30 }
+  jobs:
+    - { duration: 5m }
+faults:
+  - { at: 1h, action: terminate_instance, target: nomad_client, count: 2 }
+${autoscaling}`;
+
+  it('is replaced by the group: it learns of the termination and launches replacements that boot for its boot_time', () => {
+    const { report, lines } = run(scenario('autoscaling: { min: 4, max: 6, boot_time: 7m }\n'));
+    expect(report.autoscaling).toMatchObject({ replaced: 2, launched: 2, terminated: 0, final_desired: 4, final_instances: 4 });
+    const outside = lines.filter((l) => / terminated outside the group$/.test(l));
+    expect(outside).toHaveLength(2);
+    expect(outside.every((l) => l.startsWith(`${HOUR} `))).toBe(true);
+    // The replacements launch at the termination and register after the group's 7 minutes, not nomad_clients' 1.
+    const launches = lines.filter((l) => / autoscaling launch i-/.test(l));
+    expect(launches.map((l) => Number(l.split(' ')[0]))).toEqual([HOUR, HOUR]);
+    expect(launches.every((l) => l.endsWith('boots in 420000 ms'))).toBe(true);
+    const registered = lines.filter((l) => /^\d+ client \S+ booted and registered$/.test(l)).map((l) => Number(l.split(' ')[0]));
+    expect(registered).toEqual([HOUR + 7 * MIN, HOUR + 7 * MIN]);
+    // The terminated instances have left the group: it holds the two survivors and the two replacements.
+    const twin = new Twin(parseScenario(scenario('autoscaling: { min: 4, max: 6, boot_time: 7m }\n'), 'asg.yaml', ctx), profile);
+    twin.run();
+    expect(twin.asg!.members).toBe(4);
+  });
+
+  it('without a group, is replaced after nomad_clients.boot_time, and the report has no autoscaling', () => {
+    const { report, lines } = run(scenario(''));
+    expect(report.autoscaling).toBeUndefined();
+    const registered = lines.filter((l) => /^\d+ client \S+ booted and registered$/.test(l)).map((l) => Number(l.split(' ')[0]));
+    expect(registered).toEqual([HOUR + MIN, HOUR + MIN]);
+  });
+});

@@ -44,6 +44,8 @@ export class AutoScalingGroup {
   /** Step and target-tracking policies that changed the desired capacity, and scheduled actions run. */
   actions = 0;
   peakInstances = 0;
+  /** Instances terminated outside the group (`terminate_instance`) that it replaced. */
+  replaced = 0;
   private readonly model: AutoScalingModel;
   private readonly port: FleetPort;
   private readonly steps: StepState[];
@@ -88,6 +90,9 @@ export class AutoScalingGroup {
     this.steps = spec.steps.map((policy) => ({ policy, breached: 0, cooldownUntilMs: 0, queueSumMs: 0, started: 0 }));
     this.tracking = spec.targetTracking.map((policy) => ({ policy, alarms: newAlarms() }));
     this.warmupMs = Math.max(0, ...spec.targetTracking.map((p) => p.warmupMs));
+    fleet.onTerminatedOutside = (nodeIds) => {
+      this.replaced += this.port.terminatedOutside(nodeIds);
+    };
   }
 
   private get group() {
@@ -101,6 +106,10 @@ export class AutoScalingGroup {
   }
   get desired(): number {
     return this.group.desiredCapacity;
+  }
+  /** Instances the group holds (any lifecycle state); an instance gone from EC2 has left it. */
+  get members(): number {
+    return this.group.instances.size;
   }
   get launched(): number {
     return this.port.launched;

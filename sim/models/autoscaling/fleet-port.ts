@@ -109,6 +109,24 @@ export class FleetPort implements Ec2Port {
     }
   }
 
+  /**
+   * Clients terminated behind the group's back (a `terminate_instance` fault): EC2 reports each instance shutting
+   * down, then terminated, and the model replaces it as AWS does after its health check. Returns how many were the group's.
+   */
+  terminatedOutside(nodeIds: readonly string[]): number {
+    let ours = 0;
+    for (const node of nodeIds) {
+      const id = this.instanceOf.get(node);
+      const state = id === undefined ? undefined : this.state.get(id);
+      if (id === undefined || state === 'terminated' || state === 'shutting-down') continue;
+      ours++;
+      this.world.trace?.(`${this.world.sim.nowMs} autoscaling ${id} (${node}) terminated outside the group`);
+      this.setState(id, 'shutting-down');
+      this.setState(id, 'terminated');
+    }
+    return ours;
+  }
+
   onInstanceState(listener: (instanceId: string, state: InstanceStateName) => void): void {
     this.listener = listener;
   }

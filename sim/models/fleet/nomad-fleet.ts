@@ -181,10 +181,18 @@ export class NomadFleet implements NomadSubmitter {
     this.requestRetry();
   }
 
-  /** The Auto Scaling Group launches replacements for terminated clients; they join after booting. */
-  replaceAfterBoot(count: number): void {
-    for (let i = 0; i < count; i++) this.launch(this.world.scenario.topology.nomadClients.bootTimeMs);
+  /**
+   * Clients terminated outside the fleet's control (the `terminate_instance` fault) are replaced: by the Auto Scaling
+   * Group when the scenario has one (it learns of the termination and launches a replacement that boots for its
+   * `boot_time`), else by a launch that joins after `nomad_clients.boot_time`.
+   */
+  replaceTerminated(nodeIds: readonly string[]): void {
+    if (this.onTerminatedOutside !== undefined) this.onTerminatedOutside(nodeIds);
+    else for (let i = 0; i < nodeIds.length; i++) this.launch(this.world.scenario.topology.nomadClients.bootTimeMs);
   }
+
+  /** Set by the Auto Scaling Group that owns the clients: it is told of terminations it did not make. */
+  onTerminatedOutside: ((nodeIds: readonly string[]) => void) | undefined;
 
   /** Instances launched and still booting: billed from launch, in the fleet once booted. */
   booting = 0;
@@ -270,7 +278,7 @@ export class NomadFleet implements NomadSubmitter {
    * (`client-metrics.ts`) and the fragmentation sample.
    */
   readonly sampleClients = (): void => {
-    const nodes = this.scheduler.nodes();
+    const nodes = this.scheduler.nodesNow();
     // What the clients get across this tick (see `ClientReach`): the same for all unless some agent is gone.
     this.serverReach = this.liveness.partitioned ? 'silent' : this.world.services.isUp('nomad_server') ? 'report' : 'poll_failure';
     this.clientMetrics.sample(nodes, this.liveness.goneCount === 0 ? this.sameReach : this.clientReach);

@@ -380,6 +380,20 @@ export class NodeTable {
     return NODE_STATUS_NAMES[this.status[i]!]!;
   }
 
+  /** Writes node `i`'s current values into `v` (a view kept by the caller and refreshed in place). */
+  refresh(i: number, v: NodeView): void {
+    v.status = this.statusName(i);
+    v.drain = this.drain[i] === 1;
+    v.eligibility = this.eligible[i] === 1 ? 'eligible' : 'ineligible';
+    v.totalCpuMilli = this.totalCpu[i]!;
+    v.totalMemoryMb = this.totalMem[i]!;
+    v.reservedCpuMilli = this.reservedCpu[i]!;
+    v.reservedMemoryMb = this.reservedMem[i]!;
+    v.usedCpuMilli = this.usedCpu[i]!;
+    v.usedMemoryMb = this.usedMem[i]!;
+    v.runningAllocs = this.allocs[i]!.length;
+  }
+
   view(i: number): NodeView {
     return {
       id: this.ids[i]!,

@@ -567,6 +567,36 @@ export class NomadScheduler {
     return out;
   }
 
+  /**
+   * Every registered node as `nodes()` gives it, but as views this scheduler keeps and refreshes in place at each
+   * call: valid until the next call, for per-tick samplers that read them at once (no allocation per node per tick).
+   */
+  nodesNow(): readonly NodeView[] {
+    const t = this.nodeTable;
+    const out = this.nowOut;
+    out.length = 0;
+    for (let i = 0; i < t.size; i++) {
+      if (t.registered[i] !== 1) continue;
+      let v = this.nowViews[i];
+      // A node's id, name, datacenter and class never change for its index (indices are never reused).
+      if (v === undefined) this.nowViews[i] = v = t.view(i);
+      else t.refresh(i, v);
+      out.push(v);
+    }
+    return out;
+  }
+
+  /** Registered nodes whose status is ready (what `nodes().filter(n => n.status === 'ready').length` counts). */
+  readyNodeCount(): number {
+    const t = this.nodeTable;
+    let n = 0;
+    for (let i = 0; i < t.size; i++) if (t.registered[i] === 1 && t.status[i] === NODE_READY) n++;
+    return n;
+  }
+
+  private readonly nowViews: NodeView[] = [];
+  private readonly nowOut: NodeView[] = [];
+
   /** The `circle.nomad.server_agent.jobs.*` gauges (complete and dead grow until `gc`). */
   counts(): JobCounts {
     return { ...this.jobCounts };
