@@ -1,5 +1,5 @@
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -11,7 +11,7 @@ import type { BenchFigure, BenchSuite } from './types.ts';
  * every command is run ROUNDS times, round-robin with `node -e 0` so that all of them see the same machine load,
  * and each is judged by its median minus the median of `node -e 0` in the same run. Also measured: the sources
  * through tsx (the fallback when the bundle is stale) and the bundle's staleness check itself.
- * `tsx bench/startup.ts [--rounds N] [--json FILE] [--only cli|up] [--up-rounds N]`; figures as JSON lines on stdout
+ * `tsx bench/startup.ts [--rounds N] [--json FILE] [--only cli|up|up-embedded] [--up-rounds N]`; figures as JSON lines on stdout
  * (for bench/run.ts), a table on stderr, and the figures with every sample in FILE (default
  * reports/out/bench/startup.json; `twin up -d`'s in startup-up.json beside it).
  */
@@ -86,9 +86,87 @@ function procCpuMs(pid: number): number | undefined {
 /** USER_HZ: 100 on every Linux this runs on (`getconf CLK_TCK`). */
 const CLOCK_TICKS = 100;
 
+/** The fields of /proc/<pid>[/task/<tid>]/stat after the command's name (the state is [0]); undefined once it is gone. */
+function statFields(path: string): string[] | undefined {
+  try {
+    return readFileSync(path, 'utf8').split(') ')[1]!.split(' ');
+  } catch {
+    return undefined;
+  }
+}
+const ticksMs = (f: string[], i: number) => (Number(f[i]) * 1000) / CLOCK_TICKS;
+
+/** Where a stack's CPU went when `twin up -d` returned, each part in ms. */
+interface CpuBreakdown {
+  /** The supervisor's main thread. */
+  main: number;
+  /** Its other threads (workers, V8's and libuv's), largest first. */
+  threads: number[];
+  /** Its children that had exited (user + system of those it reaped). */
+  exitedChildren: number;
+  /** Each process it owns (its label), with its live descendants (postgres' backends). */
+  owned: { label: string; ms: number }[];
+}
+
+/** Every live process's parent, from /proc. */
+function parents(): Map<number, number[]> {
+  const children = new Map<number, number[]>();
+  for (const name of readdirSync('/proc')) {
+    if (!/^[0-9]+$/.test(name)) continue;
+    const f = statFields(`/proc/${name}/stat`);
+    if (f === undefined) continue;
+    const ppid = Number(f[1]);
+    children.set(ppid, [...(children.get(ppid) ?? []), Number(name)]);
+  }
+  return children;
+}
+
+/** The CPU of the supervisor thread by thread, and of each process it owns with its descendants. */
+function cpuBreakdown(supervisorPid: number, owned: readonly { pid: number; label?: string }[]): CpuBreakdown | undefined {
+  const own = statFields(`/proc/${supervisorPid}/stat`);
+  if (own === undefined) return undefined;
+  let tasks: string[] = [];
+  try {
+    tasks = readdirSync(`/proc/${supervisorPid}/task`);
+  } catch {
+    return undefined;
+  }
+  const threads: number[] = [];
+  let main = 0;
+  for (const tid of tasks) {
+    const f = statFields(`/proc/${supervisorPid}/task/${tid}/stat`);
+    if (f === undefined) continue;
+    const ms = ticksMs(f, 11) + ticksMs(f, 12);
+    if (Number(tid) === supervisorPid) main = ms;
+    else threads.push(ms);
+  }
+  const children = parents();
+  const tree = (pid: number): number => {
+    const f = statFields(`/proc/${pid}/stat`);
+    const mine = f === undefined ? 0 : ticksMs(f, 11) + ticksMs(f, 12) + ticksMs(f, 13) + ticksMs(f, 14);
+    return mine + (children.get(pid) ?? []).reduce((a, c) => a + tree(c), 0);
+  };
+  return {
+    main,
+    threads: threads.sort((a, b) => b - a),
+    exitedChildren: ticksMs(own, 13) + ticksMs(own, 14),
+    owned: owned.filter((p) => p.pid !== supervisorPid).map((p) => ({ label: p.label ?? String(p.pid), ms: tree(p.pid) })),
+  };
+}
+
+/** "main 2.1 s, 37 threads 6.0 s (1.0, 0.7, …), exited children 0.3 s, postgres 1.2 s, …" */
+function describeBreakdown(b: CpuBreakdown): string {
+  const s = (ms: number) => (ms / 1000).toFixed(2);
+  const threads = b.threads.reduce((a, x) => a + x, 0);
+  const owned = b.owned.map((o) => `${o.label.split(' ')[0]} ${s(o.ms)}`).join(', ');
+  return `main ${s(b.main)}, ${b.threads.length} threads ${s(threads)} (${b.threads.filter((x) => x > 0).map(s).join(' ')}), exited children ${s(b.exitedChildren)}; owned: ${owned}`;
+}
+
 interface UpSample extends Sample {
   /** CPU of the whole stack when `twin up -d` returned: the supervisor (all its threads) and every process it owns. */
   stackCpuMs: number | undefined;
+  /** The same, thread by thread and process by process (descendants and reaped children included). */
+  breakdown: CpuBreakdown | undefined;
 }
 
 /**
@@ -96,14 +174,16 @@ interface UpSample extends Sample {
  * scratch directory of its own (its `.twin/` state), then `twin down`, not timed. Also read when it returned: the CPU
  * the stack's processes had used so far (`/proc/<pid>/stat` of the supervisor and of every process in its state file).
  */
-function timeUp(backendArgs: string[], dir: string): UpSample {
+function timeUp(backendArgs: string[], dir: string, show = true): UpSample {
   const sample = timeOnce({ name: 'twin up -d', args: [BIN, 'up', '-d', ...backendArgs], cwd: dir }, dir);
-  const state = JSON.parse(readFileSync(join(dir, '.twin', 'stack.json'), 'utf8')) as { supervisorPid: number; owner?: { processes: { pid: number }[] } };
+  const state = JSON.parse(readFileSync(join(dir, '.twin', 'stack.json'), 'utf8')) as { supervisorPid: number; owner?: { processes: { pid: number; label?: string }[] } };
   const pids = [state.supervisorPid, ...(state.owner?.processes ?? []).map((p) => p.pid)];
   const cpus = pids.map(procCpuMs).filter((x): x is number => x !== undefined);
+  const breakdown = cpuBreakdown(state.supervisorPid, state.owner?.processes ?? []);
+  if (show && breakdown !== undefined) process.stderr.write(`    ${Math.round(sample.wallMs)} ms: ${describeBreakdown(breakdown)}\n`);
   const down = spawnSync(process.execPath, [BIN, 'down'], { cwd: dir, stdio: ['ignore', 'ignore', 'pipe'] });
   if (down.status !== 0) throw new Error(`twin down exited ${down.status}: ${down.stderr.toString().slice(0, 500)}`);
-  return { ...sample, stackCpuMs: cpus.length > 0 ? cpus.reduce((a, b) => a + b, 0) : undefined };
+  return { ...sample, stackCpuMs: cpus.length > 0 ? cpus.reduce((a, b) => a + b, 0) : undefined, breakdown };
 }
 
 /**
@@ -111,17 +191,17 @@ function timeUp(backendArgs: string[], dir: string): UpSample {
  * the default backends (for comparison), each `rounds` times round-robin with `node -e 0`, judged by the median minus
  * `node -e 0`'s. Figures as for the CLI's commands; samples in `jsonFile`.
  */
-export function upBench(rounds = 5, jsonFile = join(ROOT, 'reports', 'out', 'bench', 'startup-up.json')): BenchFigure[] {
+export function upBench(rounds = 5, jsonFile = join(ROOT, 'reports', 'out', 'bench', 'startup-up.json'), embeddedOnly = false): BenchFigure[] {
   ensureBuilt(true);
   const dir = mkdtempSync(join(tmpdir(), 'twin-startup-up-'));
   try {
     const variants = [
       { name: 'twin up -d --backend embedded', args: ['--backend', 'embedded'], targetMs: UP_TARGET_OVER_NODE_MS },
       { name: 'twin up -d (default backends)', args: [] as string[], targetMs: undefined },
-    ];
+    ].filter((v) => !embeddedOnly || v.targetMs !== undefined);
     const nodeRuns: Sample[] = [];
     const runs = new Map<string, UpSample[]>(variants.map((v) => [v.name, []]));
-    for (const v of variants) timeUp(v.args, dir); // warm the file cache and the PostgreSQL template once, unmeasured
+    for (const v of variants) timeUp(v.args, dir, false); // warm the file cache and the PostgreSQL template once, unmeasured
     for (let i = 0; i < rounds; i++) {
       for (const v of variants) {
         nodeRuns.push(timeOnce({ name: 'node -e 0', args: ['-e', '0'] }, dir));
@@ -256,11 +336,12 @@ if (import.meta.url === `file://${process.argv[1]}`) {
   const rounds = Number(arg('--rounds') ?? 9);
   if (!Number.isInteger(rounds) || rounds < 1 || rounds > 100) throw new Error(`--rounds must be a whole number from 1 to 100, got ${arg('--rounds')}`);
   const json = arg('--json');
-  // --only up: just `twin up -d` (its rounds from --up-rounds, default 5); --only cli: just the CLI's commands.
+  // --only up: just `twin up -d` (its rounds from --up-rounds, default 5); --only up-embedded: just `twin up -d
+  // --backend embedded`; --only cli: just the CLI's commands.
   const only = arg('--only');
   const upRounds = Number(arg('--up-rounds') ?? 5);
   if (!Number.isInteger(upRounds) || upRounds < 1 || upRounds > 50) throw new Error(`--up-rounds must be a whole number from 1 to 50, got ${arg('--up-rounds')}`);
-  if (only !== undefined && only !== 'up' && only !== 'cli') throw new Error(`--only must be up or cli, got ${only}`);
-  if (only !== 'up') for (const f of startupBench(rounds, json)) console.log(JSON.stringify(f));
-  if (only !== 'cli') for (const f of upBench(upRounds, json?.replace(/\.json$/, '-up.json'))) console.log(JSON.stringify(f));
+  if (only !== undefined && only !== 'up' && only !== 'up-embedded' && only !== 'cli') throw new Error(`--only must be up, up-embedded or cli, got ${only}`);
+  if (only === undefined || only === 'cli') for (const f of startupBench(rounds, json)) console.log(JSON.stringify(f));
+  if (only !== 'cli') for (const f of upBench(upRounds, json?.replace(/\.json$/, '-up.json'), only === 'up-embedded')) console.log(JSON.stringify(f));
 }

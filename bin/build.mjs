@@ -20,7 +20,7 @@ const LIVE_ENTRIES = ['harness/cli/commands/live-stack.ts', 'harness/live/replay
 
 /**
  * The live bundle (`dist/live/`): `twin up`'s supervisor (live-stack) and what it starts in other threads and
- * processes (the pipeline stages' worker, the embedded servers' child processes, s3rver's thread), and `twin tune`'s worker threads, prebuilt so that none of them pays
+ * processes (the pipeline stages' worker, the health-only services' thread, the embedded servers' child processes, s3rver's thread), and `twin tune`'s worker threads, prebuilt so that none of them pays
  * for tsx compiling the sources at start-up. One build with shared chunks, so a module the supervisor and a stage both
  * use is parsed from one file. Output name => source.
  */
@@ -28,6 +28,7 @@ export const LIVE_BUNDLE_ENTRIES = {
   'live-stack': 'harness/cli/commands/live-stack.ts',
   supervisor: 'harness/cli/commands/supervisor-main.ts',
   'stage-worker': 'harness/live/stage-worker.ts',
+  'service-worker': 'harness/live/service-worker.mjs',
   'embedded-redis-main': 'harness/providers/redis/embedded/embedded-redis-main.ts',
   'embedded-rabbitmq-main': 'harness/providers/rabbitmq/embedded/embedded-rabbitmq-main.ts',
   'embedded-mongo-main': 'harness/providers/mongo/embedded/embedded-mongo-main.ts',

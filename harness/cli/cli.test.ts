@@ -383,7 +383,7 @@ async function checkLiveBundle(dist: string): Promise<void> {
   const manifest = JSON.parse(readFileSync(join(live, 'manifest.json'), 'utf8')) as { inputs: Record<string, [number, number]> };
   expect(Object.keys(manifest.inputs)).toEqual(expect.arrayContaining(['harness/live/stack.ts', 'harness/live/stage-worker.ts', 'harness/providers/redis/embedded/embedded-redis-main.ts', 'harness/providers/s3/s3rver-worker.ts', 'fixtures/2.19.6/containers.yaml', 'package.json']));
   const outputs = readdirSync(live).filter((f) => f.endsWith('.mjs'));
-  expect(outputs).toEqual(expect.arrayContaining(['live-stack.mjs', 'supervisor.mjs', 'stage-worker.mjs', 'embedded-redis-main.mjs', 'embedded-rabbitmq-main.mjs', 'embedded-mongo-main.mjs', 's3rver-worker.mjs']));
+  expect(outputs).toEqual(expect.arrayContaining(['live-stack.mjs', 'supervisor.mjs', 'stage-worker.mjs', 'service-worker.mjs', 'embedded-redis-main.mjs', 'embedded-rabbitmq-main.mjs', 'embedded-mongo-main.mjs', 's3rver-worker.mjs']));
   // No module of it imports a TypeScript file: nothing in a `twin up` from the bundle waits for tsx.
   for (const f of outputs) expect(readFileSync(join(live, f), 'utf8'), f).not.toMatch(/(?:from\s*|import\s*\(\s*)["'][^"']+\.ts["']/);
 

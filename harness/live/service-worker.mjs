@@ -1,16 +1,17 @@
-// One twin service of the live stack, in its own worker thread (separately killable: the stack terminates the
-// worker). Plain JavaScript so it runs without the TypeScript loader. It listens on the container's port and
-// answers its documented health endpoint: 200 when every dependency answers, 500 naming those that do not, as
-// "Health of Service" describes ("200 indicates basic health, 500 indicates bad configuration").
-import { parentPort, workerData } from 'node:worker_threads';
+// The live stack's health-only twin services, all in ONE worker thread (harness/live/health-host.ts starts it):
+// a thread each cost about 100 ms of CPU to start, 25 of them a quarter of an embedded boot. Each service still
+// listens on its own port and answers its own documented health endpoint: 200 when every dependency answers, 500
+// naming those that do not, as "Health of Service" describes ("200 indicates basic health, 500 indicates bad
+// configuration"). Each is killed (its listener closed and its sockets destroyed at once, nothing answered) and
+// paused (connections accepted, nothing answered until unpaused) alone. Plain JavaScript so it runs without the
+// TypeScript loader; from the live bundle it is prebuilt (bin/build.mjs), client-poll.ts included.
+import { parentPort } from 'node:worker_threads';
 import { createServer, request } from 'node:http';
 import { connect } from 'node:net';
 import { createSocket } from 'node:dgram';
 
-const { name, port, healthPath, role } = workerData;
-let dependencies = workerData.dependencies;
-let paused = false;
-const held = [];
+/** The running services by name. */
+const services = new Map();
 
 // Roles with a job beyond answering health checks (the rest only report their health):
 // - telegraf: the statsd listener (UDP), aggregating what services send; GET /metrics shows the last values;
@@ -19,9 +20,22 @@ const held = [];
 // - ready-agent: 200 only once every listed service answers 200 (its list is sent after boot);
 // - ldap-bind (federation-service with `auth: ldap`): each health check makes a real LDAP simple bind (ldapts,
 //   over TCP) with the directory's bind DN, so a dead or hung slapd is a 500 naming ldap, as logins would fail.
-const metrics = new Map();
-if (role?.kind === 'telegraf') {
+
+/** Closes a UDP socket that may be closed already. */
+function closeQuietly(udp) {
+  try {
+    udp.close();
+  } catch {
+    // ERR_SOCKET_DGRAM_NOT_RUNNING: closed after an error.
+  }
+}
+
+/** telegraf's statsd listener: DogStatsD lines into `svc.metrics`. */
+function startTelegraf(svc) {
   const udp = createSocket('udp4');
+  svc.closers.push(() => closeQuietly(udp));
+  // Its port taken: no statsd listener (the table shows the port it asked for); the other services run on.
+  udp.once('error', () => closeQuietly(udp));
   udp.on('message', (buf) => {
     for (const line of buf.toString('utf8').split('\n')) {
       // DogStatsD: `name:value|type[|@rate][|#tag:v,...]`; a tagged series is kept apart as `name#tags`.
@@ -30,19 +44,25 @@ if (role?.kind === 'telegraf') {
       const [, name, raw, type, tags] = m;
       const key = tags ? `${name}#${tags}` : name;
       const value = Number(raw);
-      const prev = metrics.get(key);
-      metrics.set(key, { type, value: type === 'c' ? (prev?.value ?? 0) + value : value, samples: (prev?.samples ?? 0) + 1 });
+      const prev = svc.metrics.get(key);
+      svc.metrics.set(key, { type, value: type === 'c' ? (prev?.value ?? 0) + value : value, samples: (prev?.samples ?? 0) + 1 });
     }
   });
-  udp.bind(role.udpPort, '127.0.0.1', () => parentPort?.postMessage({ type: 'udp', port: role.udpPort }));
+  udp.bind(svc.role.udpPort, '127.0.0.1');
 }
-if (role?.kind === 'nomad-metrics') {
+
+/** nomad-metrics: the Nomad API polled every interval, gauges sent to telegraf over UDP. */
+function startNomadMetrics(svc) {
+  const { role } = svc;
   // Bound to loopback before the first send: an unbound socket would be bound to 0.0.0.0 by its first send.
   const udp = createSocket('udp4');
+  svc.closers.push(() => closeQuietly(udp));
+  // A datagram that cannot be sent is lost, as statsd's are; it must not end the thread the other services share.
+  udp.on('error', () => undefined);
   const bound = new Promise((resolve) => udp.bind(0, '127.0.0.1', resolve));
-  const send = (lines) => void bound.then(() => udp.send(Buffer.from(lines.join('\n')), role.statsdPort, '127.0.0.1'));
+  const send = (lines) => void bound.then(() => svc.alive && udp.send(Buffer.from(lines.join('\n')), role.statsdPort, '127.0.0.1'));
   const poll = async () => {
-    if (paused) return;
+    if (svc.paused) return;
     try {
       const res = await fetch(`${role.nomadUrl}/v1/jobs`, { signal: AbortSignal.timeout(2000) });
       const jobs = await res.json();
@@ -58,17 +78,11 @@ if (role?.kind === 'nomad-metrics') {
     }
   };
   // --client: each Nomad client's gauges (circle.nomad.client_agent.*, tagged drain, status and host), as every
-  // client's own nomad-metrics sends them; the mapping is TypeScript shared with the simulation, so tsx's loader
-  // is registered in this worker only (one statsd datagram per client).
-  const clients = (async () => {
-    const { register } = await import('tsx/esm/api');
-    register();
-    return import('../nomad/client-poll.ts');
-  })();
+  // client's own nomad-metrics sends them (one statsd datagram per client).
   const known = new Set();
   const pollClients = async () => {
-    if (paused) return;
-    const { pollClientLines } = await clients;
+    if (svc.paused) return;
+    const { pollClientLines } = await clientPoll();
     const lines = await pollClientLines(role.nomadUrl, known);
     for (let i = 0; i < lines.length; ) {
       const next = lines.findIndex((l, j) => j > i && l.startsWith('circle.nomad.client_agent.poll_failure:'));
@@ -79,7 +93,21 @@ if (role?.kind === 'nomad-metrics') {
   };
   const both = () => void Promise.all([poll(), pollClients().catch(() => undefined)]);
   both();
-  setInterval(both, role.intervalMs ?? 10_000).unref();
+  const timer = setInterval(both, role.intervalMs ?? 10_000);
+  timer.unref();
+  svc.closers.push(() => clearInterval(timer));
+}
+
+/**
+ * The client gauges' mapping: TypeScript shared with the simulation. Bundled into the prebuilt module; from the
+ * sources tsx's loader is registered in this thread, once, when nomad-metrics first polls.
+ */
+let clientPollModule;
+function clientPoll() {
+  clientPollModule ??= typeof TWIN_LIVE_ENTRIES !== 'undefined'
+    ? import('../nomad/client-poll.ts')
+    : import('tsx/esm/api').then(({ register }) => (register(), import('../nomad/client-poll.ts')));
+  return clientPollModule;
 }
 
 /** Whether a dependency answers: an HTTP health URL (2xx) or a TCP port that accepts a connection. */
@@ -106,8 +134,8 @@ function probe(dep) {
 /** How long the LDAP bind may take: below the 1 s the ready-agent gives a health check, so a hung slapd is a 500. */
 const LDAP_BIND_TIMEOUT_MS = 750;
 
-/** Whether the directory accepts federation-service's bind; ldapts is loaded only by the worker that needs it. */
-async function probeLdap() {
+/** Whether the directory accepts federation-service's bind; ldapts is loaded only when a service needs it. */
+async function probeLdap(role) {
   if (!role.ldapUrl) return { name: 'ldap', ok: false };
   const { Client } = await import('ldapts');
   const client = new Client({ url: role.ldapUrl, connectTimeout: LDAP_BIND_TIMEOUT_MS, timeout: LDAP_BIND_TIMEOUT_MS });
@@ -121,35 +149,80 @@ async function probeLdap() {
   }
 }
 
-async function answer(req, res) {
+async function answer(svc, req, res) {
+  const { role, healthPath } = svc;
   if (role?.kind === 'telegraf' && req.url === '/metrics') {
     res.writeHead(200, { 'content-type': 'application/json' });
-    res.end(JSON.stringify(Object.fromEntries(metrics)));
+    res.end(JSON.stringify(Object.fromEntries(svc.metrics)));
     return;
   }
   if (req.url === healthPath || req.url === `${healthPath}/`) {
-    const results = await Promise.all([...dependencies.map(probe), ...(role?.kind === 'ldap-bind' ? [probeLdap()] : [])]);
+    const results = await Promise.all([...svc.dependencies.map(probe), ...(role?.kind === 'ldap-bind' ? [probeLdap(role)] : [])]);
+    if (!svc.alive) return;
     const failing = results.filter((r) => !r.ok).map((r) => r.name);
     res.writeHead(failing.length === 0 ? 200 : 500, { 'content-type': 'application/json' });
-    res.end(JSON.stringify(failing.length === 0 ? { service: name, status: 'ok' } : { service: name, status: 'unhealthy', failing }));
+    res.end(JSON.stringify(failing.length === 0 ? { service: svc.name, status: 'ok' } : { service: svc.name, status: 'unhealthy', failing }));
     return;
   }
   res.writeHead(404, { 'content-type': 'application/json' });
   res.end(JSON.stringify({ message: 'Not Found' }));
 }
 
-const server = createServer((req, res) => {
-  // A paused process (SIGSTOP) accepts connections but never answers.
-  if (paused) held.push(() => answer(req, res));
-  else void answer(req, res);
-});
-server.on('error', (e) => parentPort?.postMessage({ type: 'error', code: e.code, message: e.message }));
-server.listen(port, '127.0.0.1', () => parentPort?.postMessage({ type: 'listening', port: server.address().port }));
-parentPort?.on('message', (m) => {
-  if (m === 'pause') paused = true;
-  else if (m === 'unpause') {
-    paused = false;
-    for (const h of held.splice(0)) h();
-  } else if (m === 'stop') server.close(() => process.exit(0));
-  else if (m && typeof m === 'object' && m.type === 'dependencies') dependencies = m.dependencies;
+/** Starts one service; replies `listening` with its port, or `error` (the port taken: `EADDRINUSE`), having closed what it opened. */
+function start({ name, port, healthPath, dependencies, role }) {
+  const svc = { name, healthPath, dependencies, role, alive: true, paused: false, held: [], metrics: new Map(), sockets: new Set(), closers: [], server: undefined };
+  const server = createServer((req, res) => {
+    // A paused process (SIGSTOP) accepts connections but never answers.
+    const reply = () => void answer(svc, req, res).catch(() => res.destroy());
+    if (svc.paused) svc.held.push(reply);
+    else reply();
+  });
+  svc.server = server;
+  server.on('connection', (socket) => {
+    svc.sockets.add(socket);
+    socket.once('close', () => svc.sockets.delete(socket));
+  });
+  server.once('error', (e) => {
+    svc.alive = false;
+    parentPort.postMessage({ type: 'error', name, code: e.code, message: e.message });
+  });
+  const listening = () => {
+    services.set(name, svc);
+    if (role?.kind === 'telegraf') startTelegraf(svc);
+    if (role?.kind === 'nomad-metrics') startNomadMetrics(svc);
+    parentPort.postMessage({ type: 'listening', name, port: server.address().port });
+  };
+  try {
+    server.listen(port, '127.0.0.1', listening);
+  } catch (e) {
+    // A port out of range throws here rather than emitting: this service fails, the thread the others share runs on.
+    svc.alive = false;
+    parentPort.postMessage({ type: 'error', name, code: e.code, message: e.message });
+  }
+}
+
+/** Abrupt, as a terminated thread: the listener closed, every connection destroyed, nothing held answered. */
+function kill(name) {
+  const svc = services.get(name);
+  services.delete(name);
+  if (svc !== undefined) {
+    svc.alive = false;
+    svc.held.length = 0;
+    svc.server.close();
+    for (const s of svc.sockets) s.destroy();
+    for (const close of svc.closers) close();
+  }
+  parentPort.postMessage({ type: 'killed', name });
+}
+
+parentPort.on('message', (m) => {
+  const svc = services.get(m.name);
+  if (m.type === 'start') start(m);
+  else if (m.type === 'kill') kill(m.name);
+  else if (svc === undefined) return;
+  else if (m.type === 'pause') svc.paused = true;
+  else if (m.type === 'unpause') {
+    svc.paused = false;
+    for (const h of svc.held.splice(0)) h();
+  } else if (m.type === 'dependencies') svc.dependencies = m.dependencies;
 });

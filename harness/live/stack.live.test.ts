@@ -1,3 +1,4 @@
+import { readdirSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { LiveStack, renderStackTable } from './stack.ts';
 import { loadProfile } from '../../fixtures/load.ts';
@@ -8,8 +9,12 @@ describe('the live stack', () => {
   const profile = loadProfile('2.19.6');
   const stack = new LiveStack({ profile, portOffset: 11_000, backends: {} });
 
+  /** This process's threads before and after the boot. */
+  const threads = { before: 0, after: 0 };
   beforeAll(async () => {
+    threads.before = readdirSync('/proc/self/task').length;
     const failed = await stack.up();
+    threads.after = readdirSync('/proc/self/task').length;
     expect(failed).toEqual([]);
   });
   afterAll(async () => {
@@ -36,6 +41,26 @@ describe('the live stack', () => {
     }
   });
 
+  it('serves the health-only services from one thread they share, not a thread each', () => {
+    const services = [...stack.rows.values()].filter((r) => r.kind === 'service');
+    expect(services.length).toBeGreaterThan(20);
+    // The shared thread, and libuv's pool if this boot was the first to use it.
+    expect(threads.after - threads.before).toBeLessThanOrEqual(5);
+  });
+
+  it('pauses one service alone: it holds its answer until unpaused, while the others answer', async () => {
+    const paused = stack.rows.get('slanger')!.healthUrl!;
+    stack.pause('slanger');
+    expect(stack.rows.get('slanger')!.state).toBe('paused');
+    let answered = false;
+    const held = fetch(paused, { signal: AbortSignal.timeout(10_000) }).then((r) => ((answered = true), r.status));
+    expect((await fetch(stack.rows.get('exim')!.healthUrl!)).status).toBe(200);
+    await new Promise((r) => setTimeout(r, 300));
+    expect(answered).toBe(false);
+    stack.unpause('slanger');
+    expect(await held).toBe(200);
+  });
+
   it('reports 500 naming the dependency once a dependency is killed, and stops answering when killed itself', async () => {
     await stack.kill('vault-cci');
     const contexts = stack.rows.get('contexts-service')!.healthUrl!;
@@ -44,5 +69,16 @@ describe('the live stack', () => {
     expect(((await res.json()) as { failing: string[] }).failing).toContain('vault-cci');
     await stack.kill('contexts-service');
     await expect(fetch(contexts, { signal: AbortSignal.timeout(2000) })).rejects.toThrow();
+    // The others still answer: a kill ends that service alone.
+    expect((await fetch(stack.rows.get('exim')!.healthUrl!)).status).toBe(200);
+  });
+
+  it('starts a killed service again on its port, answering 200 once its dependency is back', async () => {
+    const contexts = stack.rows.get('contexts-service')!.healthUrl!;
+    await stack.start('contexts-service');
+    expect(stack.rows.get('contexts-service')).toMatchObject({ state: 'healthy', healthUrl: contexts });
+    expect((await fetch(contexts)).status).toBe(500);
+    await stack.start('vault-cci');
+    expect((await fetch(contexts)).status).toBe(200);
   });
 });

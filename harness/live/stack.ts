@@ -1,6 +1,4 @@
 import http from 'node:http';
-import { Worker } from 'node:worker_threads';
-import { fileURLToPath } from 'node:url';
 import type { Profile, Container } from '../../fixtures/schema.ts';
 import { planStartup } from '../../sim/models/services/startup.ts';
 import { freePort } from '../providers/ports.ts';
@@ -10,6 +8,7 @@ import { signalPid } from '../providers/stop-process.ts';
 import { LiveFaultAdapter, nomadApiTarget, type LiveFaultSurface } from './fault-adapter.ts';
 import { StartedNomadApiServer } from '../nomad/server.ts';
 import { StartedRealNomadAgent } from '../nomad/real-nomad.ts';
+import { HealthServiceHost, type HealthService } from './health-host.ts';
 
 // The table lives apart so that `twin status`, `twin down` and `twin up -d`'s parent load none of the stack.
 export { renderStackTable, STACK_TABLE_COLUMNS } from './stack-table.ts';
@@ -94,8 +93,6 @@ export interface StackOptions {
   services?: Readonly<Record<string, ServiceFactory>>;
 }
 
-const WORKER = fileURLToPath(new URL('./service-worker.mjs', import.meta.url));
-
 /**
  * The live stack: every container of the version profile as a separately killable service, started in the
  * order of the table's startup dependencies. Real components come from their providers, services (the pipeline's
@@ -106,7 +103,9 @@ const WORKER = fileURLToPath(new URL('./service-worker.mjs', import.meta.url));
 export class LiveStack {
   readonly rows = new Map<string, LiveRow>();
   private readonly started = new Map<string, StartedComponent>();
-  private readonly workers = new Map<string, Worker>();
+  /** The health-only services, each in the one thread they share. */
+  private readonly workers = new Map<string, HealthService>();
+  private readonly health = new HealthServiceHost();
   private readonly services = new Map<string, ServiceHandle>();
   private readonly ports = new Map<string, number>();
   private readonly starting = new Map<string, Promise<void>>();
@@ -254,28 +253,9 @@ export class LiveStack {
         const row = this.rows.get(d);
         return row?.healthUrl ? { name: d, healthUrl: row.healthUrl } : { name: d, port: this.ports.get(d) };
       });
-    const listen = (p: number) =>
-      new Promise<{ worker: Worker; port: number } | { busy: true }>((resolve, reject) => {
-        const worker = new Worker(WORKER, { workerData: { name: c.name, port: p, healthPath, dependencies, role } });
-        const onMessage = (m: { type: string; port?: number; code?: string; message?: string }) => {
-          if (m.type === 'listening') {
-            worker.off('message', onMessage);
-            resolve({ worker, port: m.port ?? p });
-          } else if (m.type === 'error') {
-            worker.off('message', onMessage);
-            if (m.code === 'EADDRINUSE') void worker.terminate().then(() => resolve({ busy: true }));
-            else reject(new Error(`${c.name}: ${m.message ?? 'did not start'}`));
-          }
-        };
-        worker.on('message', onMessage);
-        worker.once('error', reject);
-      });
     // The documented port (offset) if it is free; otherwise any free port, and the table says which.
-    let bound = await listen(port);
-    if ('busy' in bound) bound = await listen(0);
-    if ('busy' in bound) throw new Error(`${c.name}: no port to listen on`);
-    const { worker } = bound;
-    const actual = bound.port;
+    const worker = await this.health.start({ name: c.name, port, healthPath, dependencies, role });
+    const actual = worker.port;
     this.workers.set(c.name, worker);
     const healthUrl = `http://127.0.0.1:${actual}${healthPath}`;
     this.ports.set(c.name, actual);

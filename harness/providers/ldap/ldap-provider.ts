@@ -1,4 +1,4 @@
-import { InvalidCredentialsError } from 'ldapts';
+import { drivers } from '../drivers.ts';
 import { ProviderBuilder } from '../provider-builder.ts';
 import { chooseBackend, type BackendDecision } from '../choose-backend.ts';
 import type { BackendRunner } from '../runner.ts';
@@ -162,7 +162,7 @@ async function startBackend(decision: BackendDecision, o: SettledLdapOptions, fi
     case 'external': {
       const e = o.external!;
       const account = o.admin;
-      await Wait.forProbe(account ? `bind as ${account.dn}` : 'anonymous bind', () => ldapBind(e.serverUrl, account?.dn ?? '', account?.password ?? ''), (err) => err instanceof InvalidCredentialsError).waitUntilReady({
+      await Wait.forProbe(account ? `bind as ${account.dn}` : 'anonymous bind', () => ldapBind(e.serverUrl, account?.dn ?? '', account?.password ?? ''), (err) => err instanceof drivers.ldapts().InvalidCredentialsError).waitUntilReady({
         label: 'ldap',
         host: e.host,
         port: e.port,

@@ -2,7 +2,7 @@ import { spawnSync } from 'node:child_process';
 import { accessSync, constants, existsSync } from 'node:fs';
 import { chmod, mkdir, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
-import { InvalidCredentialsError } from 'ldapts';
+import { drivers } from '../drivers.ts';
 import type { BackendAvailability } from '../choose-backend.ts';
 import { missingPackagesReason } from '../missing-packages.ts';
 import { LocalProcessRunner, launchOnFreePorts, spawnAndWait, type Launched } from '../local-process-runner.ts';
@@ -126,7 +126,7 @@ export async function startLocalLdap(opts: { bin: SlapdBinary; startTimeoutMs: n
 function ldapReady(admin: LdapAccount): WaitStrategy {
   return Wait.forAll(
     Wait.forListeningPort(),
-    Wait.forProbe(`bind as ${admin.dn}`, (ctx) => ldapBind(`ldap://${ctx.host}:${ctx.port}`, admin.dn, admin.password), (err) => err instanceof InvalidCredentialsError),
+    Wait.forProbe(`bind as ${admin.dn}`, (ctx) => ldapBind(`ldap://${ctx.host}:${ctx.port}`, admin.dn, admin.password), (err) => err instanceof drivers.ldapts().InvalidCredentialsError),
   );
 }
 

@@ -1,4 +1,5 @@
-import { Client, EqualityFilter, InvalidCredentialsError, type ClientOptions } from 'ldapts';
+import type { Client, ClientOptions } from 'ldapts';
+import { drivers } from '../drivers.ts';
 import type { BackendRunner } from '../runner.ts';
 import { StartedBase, type Endpoint } from '../started-base.ts';
 import { PEOPLE_OU, userDnOf } from './seed-ldif.ts';
@@ -62,7 +63,7 @@ export class StartedLdap extends StartedBase {
       await ldapBind(this.#serverUrl, dn, password);
       return true;
     } catch (err) {
-      if (err instanceof InvalidCredentialsError) return false;
+      if (err instanceof drivers.ldapts().InvalidCredentialsError) return false;
       throw err;
     }
   }
@@ -83,7 +84,7 @@ export class StartedLdap extends StartedBase {
     const client = newClient(this.#serverUrl);
     try {
       if (this.#account) await client.bind(this.#account.dn, this.#account.password);
-      const { searchEntries } = await client.search(`ou=${PEOPLE_OU},${this.#baseDn}`, { scope: 'sub', filter: new EqualityFilter({ attribute: 'uid', value: uid }), attributes: ['1.1'], sizeLimit: 2 });
+      const { searchEntries } = await client.search(`ou=${PEOPLE_OU},${this.#baseDn}`, { scope: 'sub', filter: new (drivers.ldapts().EqualityFilter)({ attribute: 'uid', value: uid }), attributes: ['1.1'], sizeLimit: 2 });
       // Two entries with one uid would make the login ambiguous: refuse it, as a directory-backed login must.
       return searchEntries.length === 1 ? searchEntries[0]!.dn : undefined;
     } finally {
@@ -103,5 +104,5 @@ export async function ldapBind(serverUrl: string, dn: string, password: string):
 }
 
 function newClient(serverUrl: string, options: Partial<ClientOptions> = {}): Client {
-  return new Client({ url: serverUrl, timeout: OPERATION_TIMEOUT_MS, connectTimeout: OPERATION_TIMEOUT_MS, ...options });
+  return new (drivers.ldapts().Client)({ url: serverUrl, timeout: OPERATION_TIMEOUT_MS, connectTimeout: OPERATION_TIMEOUT_MS, ...options });
 }

@@ -1,5 +1,6 @@
 import { ProviderBuilder } from '../provider-builder.ts';
-import { MongoClient } from 'mongodb';
+import type { MongoClient } from 'mongodb';
+import { drivers } from '../drivers.ts';
 import { chooseBackend, type BackendDecision } from '../choose-backend.ts';
 import { IMAGES } from '../images.ts';
 import { detectContainerRuntime } from '../runtime.ts';
@@ -99,12 +100,9 @@ interface BackendStart {
 async function startBackend(decision: BackendDecision, o: SettledMongoOptions, findBin: () => MongodBinary | undefined): Promise<BackendStart> {
   switch (decision.kind) {
     case 'embedded': {
+      // Ready once it answered a ping over the wire protocol (startEmbeddedMongo): the driver connects on first use.
       const e = await startEmbeddedMongo({ startTimeoutMs: o.startTimeoutMs });
-      const client = await connected(e.url, '127.0.0.1', e.port, o.startTimeoutMs).catch(async (err: unknown) => {
-        await e.runner.stop();
-        throw err;
-      });
-      return { runner: e.runner, url: e.url, host: '127.0.0.1', port: e.port, stores: { kind: 'driver', client }, detail: e.detail };
+      return { runner: e.runner, url: e.url, host: '127.0.0.1', port: e.port, stores: { kind: 'lazy', url: e.url }, detail: e.detail };
     }
     case 'local': {
       const local = await startLocalMongo({ bin: findBin()!, startTimeoutMs: o.startTimeoutMs });
@@ -138,7 +136,7 @@ async function connected(url: string, host: string, port: number, timeoutMs: num
   await Wait.forProbe(
     'ping',
     async () => {
-      const c = new MongoClient(url, { serverSelectionTimeoutMS: 2_000 });
+      const c = new (drivers.mongodb().MongoClient)(url, { serverSelectionTimeoutMS: 2_000 });
       try {
         await c.connect();
         await c.db('admin').command({ ping: 1 });

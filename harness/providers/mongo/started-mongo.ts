@@ -1,11 +1,16 @@
-import { MongoClient, type MongoClientOptions } from 'mongodb';
+import type { MongoClient, MongoClientOptions } from 'mongodb';
+import { drivers } from '../drivers.ts';
 import type { BackendRunner } from '../runner.ts';
 import { StartedBase, type Endpoint } from '../started-base.ts';
 import type { DocumentStore } from './document-store.ts';
 import { mongoDocumentStore } from './mongo-document-store.ts';
 
-/** Where the handle's stores come from: a driver connected to the server (every backend, embedded included). */
-export type MongoStores = { readonly kind: 'driver'; readonly client: MongoClient };
+/**
+ * Where the handle's stores come from: a driver client of the server (every backend, embedded included), connected
+ * at start (`connected`) or on first use (`lazy`: the embedded server, ready once it answered a ping; the driver is
+ * then loaded only by a caller of `mongoClient` or `store()`, not by the supervisor that started it).
+ */
+export type MongoStores = { readonly kind: 'driver'; readonly client: MongoClient } | { readonly kind: 'lazy'; readonly url: string };
 
 /**
  * A running MongoDB (a mongod, a container, an external server, or the twin's embedded wire-protocol server): the
@@ -13,6 +18,8 @@ export type MongoStores = { readonly kind: 'driver'; readonly client: MongoClien
  */
 export class StartedMongo extends StartedBase {
   readonly #stores: MongoStores;
+  /** The handle's client of a `lazy` store, once asked for. */
+  #lazyClient: MongoClient | undefined;
   readonly #database: string;
   readonly #clients = new Set<MongoClient>();
 
@@ -30,12 +37,14 @@ export class StartedMongo extends StartedBase {
 
   /** The driver's client. */
   get mongoClient(): MongoClient {
-    return this.#stores.client;
+    if (this.#stores.kind === 'driver') return this.#stores.client;
+    this.#lazyClient ??= new (drivers.mongodb().MongoClient)(this.#stores.url, { serverSelectionTimeoutMS: 2_000 });
+    return this.#lazyClient;
   }
 
   /** The document store of one database. */
   store(database: string = this.#database): DocumentStore {
-    return mongoDocumentStore(this.#stores.client.db(database));
+    return mongoDocumentStore(this.mongoClient.db(database));
   }
 
   /**
@@ -43,7 +52,7 @@ export class StartedMongo extends StartedBase {
    * must give up sooner than the handle's client (2 s of server selection) sets its own timeouts.
    */
   client(options: MongoClientOptions = {}): MongoClient {
-    const client = new MongoClient(this.url, options);
+    const client = new (drivers.mongodb().MongoClient)(this.url, options);
     this.#clients.add(client);
     client.once('close', () => this.#clients.delete(client));
     return client;
@@ -52,6 +61,7 @@ export class StartedMongo extends StartedBase {
   protected override async closeClients(): Promise<void> {
     await Promise.all([...this.#clients].map((c) => c.close().catch(() => undefined)));
     this.#clients.clear();
-    await this.#stores.client.close().catch(() => undefined);
+    const own = this.#stores.kind === 'driver' ? this.#stores.client : this.#lazyClient;
+    await own?.close().catch(() => undefined);
   }
 }

@@ -1,4 +1,5 @@
-import pg from 'pg';
+import type pg from 'pg';
+import { drivers } from '../drivers.ts';
 import type { BackendRunner } from '../runner.ts';
 import { StartedBase, type Endpoint } from '../started-base.ts';
 
@@ -114,7 +115,7 @@ export function postgresUrlFor(url: string, database: string): string {
 
 /** A connected client with a 5 s connect timeout and a harmless `error` listener. */
 export async function connectClient(url: string, connectTimeoutMs = 5_000): Promise<pg.Client> {
-  const client = new pg.Client({ connectionString: url, connectionTimeoutMillis: connectTimeoutMs });
+  const client = new (drivers.pg().Client)({ connectionString: url, connectionTimeoutMillis: connectTimeoutMs });
   client.on('error', () => undefined);
   try {
     await client.connect();

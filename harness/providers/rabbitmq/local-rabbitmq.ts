@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { existsSync, readFileSync, readdirSync } from 'node:fs';
 import { chmod, mkdir, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
-import amqp from 'amqplib';
+import { drivers } from '../drivers.ts';
 import type { BackendAvailability } from '../choose-backend.ts';
 import { LocalProcessRunner, launchOnFreePorts, spawnAndWait, type Launched } from '../local-process-runner.ts';
 import { describeAccount, isRoot, lookupOsUser, serviceAccount } from '../os-user.ts';
@@ -143,7 +143,7 @@ export async function startLocalRabbitMQ(opts: { bin: RabbitMQBinary; startTimeo
 export const rabbitReady: WaitStrategy = Wait.forAll(
   Wait.forListeningPort(),
   Wait.forProbe('AMQP connection', async (ctx) => {
-    const conn = await amqp.connect(`amqp://guest:guest@${ctx.host}:${ctx.port}`, { timeout: 2_000 });
+    const conn = await drivers.amqplib().connect(`amqp://guest:guest@${ctx.host}:${ctx.port}`, { timeout: 2_000 });
     conn.on('error', () => undefined);
     await conn.close();
   }),

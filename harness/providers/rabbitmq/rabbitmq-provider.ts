@@ -1,5 +1,5 @@
 import { ProviderBuilder } from '../provider-builder.ts';
-import amqp from 'amqplib';
+import { drivers } from '../drivers.ts';
 import { chooseBackend, type BackendDecision } from '../choose-backend.ts';
 import { IMAGES } from '../images.ts';
 import { detectContainerRuntime } from '../runtime.ts';
@@ -96,7 +96,7 @@ async function startBackend(decision: BackendDecision, o: SettledRabbitMQOptions
       await Wait.forProbe(
         'AMQP connection',
         async () => {
-          const conn = await amqp.connect(e.raw, { timeout: 2_000 });
+          const conn = await drivers.amqplib().connect(e.raw, { timeout: 2_000 });
           conn.on('error', () => undefined);
           await conn.close();
         },

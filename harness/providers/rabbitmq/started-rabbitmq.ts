@@ -1,4 +1,5 @@
-import amqp, { type ChannelModel } from 'amqplib';
+import type { ChannelModel } from 'amqplib';
+import { drivers } from '../drivers.ts';
 import type { BackendRunner } from '../runner.ts';
 import { StartedBase, type Endpoint } from '../started-base.ts';
 
@@ -24,7 +25,7 @@ export class StartedRabbitMQ extends StartedBase {
    * event and failing channel calls still tell the caller.
    */
   async connect(options: { heartbeatSeconds?: number; timeoutMs?: number } = {}): Promise<ChannelModel> {
-    const conn = await amqp.connect(withHeartbeat(this.url, options.heartbeatSeconds), { timeout: options.timeoutMs ?? 5_000 });
+    const conn = await drivers.amqplib().connect(withHeartbeat(this.url, options.heartbeatSeconds), { timeout: options.timeoutMs ?? 5_000 });
     conn.on('error', () => undefined);
     this.#connections.add(conn);
     conn.once('close', () => this.#connections.delete(conn));

@@ -1,5 +1,5 @@
 import { execFileSync } from 'node:child_process';
-import { Redis } from 'ioredis';
+import { drivers } from '../drivers.ts';
 import type { BackendAvailability } from '../choose-backend.ts';
 import { LocalProcessRunner, launchOnFreePorts, spawnAndWait, type Launched } from '../local-process-runner.ts';
 import { describeAccount } from '../os-user.ts';
@@ -65,7 +65,7 @@ export const redisReady: WaitStrategy = Wait.forAll(Wait.forListeningPort(), Wai
 
 /** One PING on a fresh connection that neither retries nor queues. */
 export async function ping(connection: { host: string; port: number; username?: string; password?: string; tls?: object }): Promise<void> {
-  const client = new Redis({ ...connection, lazyConnect: true, retryStrategy: () => null, maxRetriesPerRequest: 0, enableOfflineQueue: false, connectTimeout: 1_000 });
+  const client = new (drivers.ioredis().Redis)({ ...connection, lazyConnect: true, retryStrategy: () => null, maxRetriesPerRequest: 0, enableOfflineQueue: false, connectTimeout: 1_000 });
   client.on('error', () => undefined);
   try {
     await client.connect();

@@ -1,4 +1,5 @@
-import { Redis, type RedisOptions } from 'ioredis';
+import type { Redis, RedisOptions } from 'ioredis';
+import { drivers } from '../drivers.ts';
 import type { BackendRunner } from '../runner.ts';
 import { StartedBase, type Endpoint } from '../started-base.ts';
 
@@ -19,7 +20,7 @@ export class StartedRedis extends StartedBase {
    * to see a kill as failing commands instead.
    */
   client(options: RedisOptions = {}): Redis {
-    const client = new Redis({ ...this.#connection, ...options });
+    const client = new (drivers.ioredis().Redis)({ ...this.#connection, ...options });
     // An error with no listener is printed by ioredis; commands still reject on their own.
     client.on('error', () => undefined);
     this.#clients.add(client);

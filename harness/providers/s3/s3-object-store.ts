@@ -1,4 +1,5 @@
-import { DeleteObjectCommand, GetObjectCommand, ListObjectsV2Command, PutObjectCommand, PutObjectTaggingCommand, type S3Client } from '@aws-sdk/client-s3';
+import type { S3Client } from '@aws-sdk/client-s3';
+import { drivers } from '../drivers.ts';
 import { bodyBytes, checkKey, checkPrefix, compareKeys, ObjectStoreError, type ObjectBody, type ObjectStore, type ObjectSummary, type ObjectTags, type StoredObject } from './object-store.ts';
 
 /** A bound on listing pages (1000 keys each): ten million keys is far beyond any run of the twin. */
@@ -16,19 +17,19 @@ export class S3ObjectStore implements ObjectStore {
 
   async put(key: string, body: ObjectBody, contentType?: string, tags?: ObjectTags): Promise<void> {
     checkKey(key);
-    await this.guard('PutObject', key, () => this.client.send(new PutObjectCommand({ Bucket: this.bucket, Key: key, Body: bodyBytes(body), ...(contentType !== undefined ? { ContentType: contentType } : {}) })));
+    await this.guard('PutObject', key, () => this.client.send(new (drivers.s3().PutObjectCommand)({ Bucket: this.bucket, Key: key, Body: bodyBytes(body), ...(contentType !== undefined ? { ContentType: contentType } : {}) })));
     const tagSet = Object.entries(tags ?? {})
       .sort(([a], [b]) => compareKeys(a, b))
       .map(([Key, Value]) => ({ Key, Value }));
     // A separate PutObjectTagging rather than PutObject's `Tagging` header: s3rver 3.7.1 ignores that header, and
     // one path for every backend keeps the embedded store's tags the same as LocalStack's and AWS's.
-    if (tagSet.length > 0) await this.guard('PutObjectTagging', key, () => this.client.send(new PutObjectTaggingCommand({ Bucket: this.bucket, Key: key, Tagging: { TagSet: tagSet } })));
+    if (tagSet.length > 0) await this.guard('PutObjectTagging', key, () => this.client.send(new (drivers.s3().PutObjectTaggingCommand)({ Bucket: this.bucket, Key: key, Tagging: { TagSet: tagSet } })));
   }
 
   async get(key: string): Promise<StoredObject | undefined> {
     checkKey(key);
     try {
-      const r = await this.client.send(new GetObjectCommand({ Bucket: this.bucket, Key: key }));
+      const r = await this.client.send(new (drivers.s3().GetObjectCommand)({ Bucket: this.bucket, Key: key }));
       const bytes = (await r.Body?.transformToByteArray()) ?? new Uint8Array();
       return { key, body: Buffer.from(bytes), contentType: r.ContentType };
     } catch (err) {
@@ -42,7 +43,7 @@ export class S3ObjectStore implements ObjectStore {
     const out: ObjectSummary[] = [];
     let token: string | undefined;
     for (let page = 0; page < MAX_LIST_PAGES; page++) {
-      const r = await this.guard('ListObjectsV2', prefix, () => this.client.send(new ListObjectsV2Command({ Bucket: this.bucket, Prefix: prefix, ...(token !== undefined ? { ContinuationToken: token } : {}) })));
+      const r = await this.guard('ListObjectsV2', prefix, () => this.client.send(new (drivers.s3().ListObjectsV2Command)({ Bucket: this.bucket, Prefix: prefix, ...(token !== undefined ? { ContinuationToken: token } : {}) })));
       for (const o of r.Contents ?? []) if (o.Key !== undefined) out.push({ key: o.Key, size: o.Size ?? 0 });
       if (!r.IsTruncated) return out.sort((a, b) => compareKeys(a.key, b.key));
       token = r.NextContinuationToken;
@@ -53,7 +54,7 @@ export class S3ObjectStore implements ObjectStore {
 
   async delete(key: string): Promise<void> {
     checkKey(key);
-    await this.guard('DeleteObject', key, () => this.client.send(new DeleteObjectCommand({ Bucket: this.bucket, Key: key })));
+    await this.guard('DeleteObject', key, () => this.client.send(new (drivers.s3().DeleteObjectCommand)({ Bucket: this.bucket, Key: key })));
   }
 
   /** Runs one request, turning an SDK error into an ObjectStoreError that names the operation and the key. */

@@ -1,4 +1,6 @@
-import { CreateBucketCommand, HeadBucketCommand, S3Client, type S3ClientConfig } from '@aws-sdk/client-s3';
+import { request as httpRequest } from 'node:http';
+import type { S3ClientConfig } from '@aws-sdk/client-s3';
+import { drivers } from '../drivers.ts';
 import { chooseBackend, type BackendAvailability, type BackendDecision } from '../choose-backend.ts';
 import { IMAGES } from '../images.ts';
 import { ProviderBuilder } from '../provider-builder.ts';
@@ -94,7 +96,8 @@ export class S3Provider extends ProviderBuilder<S3ProviderOptions, StartedS3> {
     const connection = { bucket: o.bucket, region: o.region, credentials: s.credentials };
     const started = new StartedS3({ name: 's3', backend: decision.kind, backendDetail: `${s.detail}, bucket ${o.bucket} (${decision.reason})`, url: s.endpoint, host: s.host, port: s.port }, s.runner, connection);
     try {
-      await ensureBucket(started.clientConfig(), o.bucket, s.host, s.port, o.startTimeoutMs);
+      if (decision.kind === 'embedded') await ensureEmbeddedBucket(o.bucket, s.host, s.port, o.startTimeoutMs);
+      else await ensureBucket(started.clientConfig(), o.bucket, s.host, s.port, o.startTimeoutMs);
     } catch (err) {
       await started.stop();
       throw err;
@@ -144,6 +147,7 @@ async function startBackend(decision: BackendDecision, o: SettledS3Options): Pro
  * Wrong credentials or a bucket owned by someone else end the wait at once; retrying will not cure them.
  */
 async function ensureBucket(config: S3ClientConfig, bucket: string, host: string, port: number, timeoutMs: number): Promise<void> {
+  const { CreateBucketCommand, HeadBucketCommand, S3Client } = drivers.s3();
   const client = new S3Client({ ...config, maxAttempts: 1, requestHandler: { connectionTimeout: 2_000, requestTimeout: 5_000 } });
   try {
     await Wait.forProbe(
@@ -166,6 +170,32 @@ async function ensureBucket(config: S3ClientConfig, bucket: string, host: string
   } finally {
     client.destroy();
   }
+}
+
+/**
+ * The same for the embedded s3rver, in plain HTTP (HEAD, else PUT, of the bucket; s3rver takes unsigned requests):
+ * the AWS SDK costs a third of a CPU-second to load and send once, and the supervisor that starts s3rver would load
+ * it only for this (the stages that use S3 load it in their own threads).
+ */
+async function ensureEmbeddedBucket(bucket: string, host: string, port: number, timeoutMs: number): Promise<void> {
+  const call = (method: 'HEAD' | 'PUT') =>
+    new Promise<number>((resolve, reject) => {
+      const req = httpRequest({ host, port, path: `/${encodeURIComponent(bucket)}`, method, timeout: 5_000 }, (res) => {
+        res.resume();
+        resolve(res.statusCode ?? 0);
+      });
+      req.on('timeout', () => req.destroy(new Error(`${method} /${bucket}: no answer within 5 s`)));
+      req.on('error', reject);
+      req.end();
+    });
+  await Wait.forProbe(`bucket ${bucket} exists (HEAD, else PUT)`, async () => {
+    const head = await call('HEAD');
+    if (head === 200) return;
+    if (head !== 404) throw new Error(`HEAD /${bucket} answered ${head}`);
+    const put = await call('PUT');
+    // 409: another starter made it meanwhile, which is all that was asked.
+    if (put !== 200 && put !== 409) throw new Error(`PUT /${bucket} answered ${put}`);
+  }).waitUntilReady({ label: 's3', host, port, deadline: Date.now() + timeoutMs });
 }
 
 function statusOf(err: unknown): number | undefined {

@@ -1,4 +1,5 @@
-import { S3Client, type S3ClientConfig } from '@aws-sdk/client-s3';
+import type { S3Client, S3ClientConfig } from '@aws-sdk/client-s3';
+import { drivers } from '../drivers.ts';
 import type { BackendRunner } from '../runner.ts';
 import { StartedBase, type Endpoint } from '../started-base.ts';
 import type { ObjectStore } from './object-store.ts';
@@ -61,7 +62,7 @@ export class StartedS3 extends StartedBase {
 
   /** An `S3Client` for this endpoint, destroyed by `stop()` if still open. */
   client(overrides: S3ClientConfig = {}): S3Client {
-    const client = new S3Client({ ...this.clientConfig(), ...overrides });
+    const client = new (drivers.s3().S3Client)({ ...this.clientConfig(), ...overrides });
     this.#clients.add(client);
     return client;
   }
