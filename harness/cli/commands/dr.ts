@@ -1,6 +1,7 @@
 import { CliError, type ParsedArgs } from '../args.ts';
 import { writeFilesAtomically } from '../../io/write-files.ts';
-import { loadScenarioFile } from '../../scenario/load.ts';
+import { InputFileError, loadScenarioFile, readBoundedFile } from '../../scenario/load.ts';
+import { LIMITS } from '../../../sim/scenario/limits.ts';
 import { ScenarioError } from '../../../sim/scenario/parse.ts';
 import type { SettledScenario } from '../../../sim/scenario/settled.ts';
 import { loadRunbook } from '../../../fixtures/runbooks/load.ts';
@@ -20,16 +21,20 @@ const SIMULATED_DISASTERS = ['services_machine_terminated'];
  * `twin dr <scenario.yaml>`: a disaster-recovery rehearsal in the simulation. Everything is checked before it
  * runs (the scenario, its DR sections, the runbook and the steps it skips); the files are written in one step.
  */
-export async function drCommand(args: ParsedArgs, io: CommandIo): Promise<number> {
+export async function drCommand(args: ParsedArgs, io: CommandIo & { stdin?: NodeJS.ReadableStream }): Promise<number> {
   if (args.files.length !== 1) throw new CliError(`twin dr takes one scenario file, got ${args.files.length}`, 'e.g. twin dr scenarios/dr/ebs-snapshot-restore.yaml');
   const scenario = loadScenarioFile(args.files[0]!, { seed: args.seed, mode: args.mode, command: 'dr' });
   const runbook = checkDrSections(scenario);
   const live = scenario.mode === 'live';
   if (live) checkLiveDr(scenario);
+  const interactive = args.interactive === true || args.script !== undefined;
+  if (interactive && live) throw new CliError('the interactive rehearsal runs in the simulation only (the live one is not available yet)', 'drop --mode live (or `mode: live` in the file) with --interactive or --script');
+  const script = args.script === undefined ? undefined : readScript(args.script);
   io.stderr.write(`twin: dr ${scenario.name}: seed ${scenario.seed}, ${live ? `live at ${scenario.timeScale}× (the workload; the recovery runs in real time)` : `${formatDurationMs(scenario.durationMs)} of virtual time`}, runbook ${runbook.name} (${runbook.steps.length} steps)\n`);
-  const report = live ? await runLive(scenario, runbook, io) : runDrRehearsal(scenario, runbook);
   const outDir = args.out ?? 'reports/out';
-  writeFilesAtomically(outDir, renderDrFiles(report));
+  const session = interactive ? await runSession(scenario, runbook, script, outDir, io) : undefined;
+  const report = session ? session.report : live ? await runLive(scenario, runbook, io) : runDrRehearsal(scenario, runbook);
+  writeFilesAtomically(outDir, { ...renderDrFiles(report), ...session?.files });
   const b = report.builds;
   const lines = [
     `${report.passed ? 'PASS' : 'FAIL'} ${report.scenario}: RTO ${report.rto_ms === null ? 'never (not recovered)' : formatMs(report.rto_ms)} (target ${formatMs(report.dr.target_rto_ms)}), RPO ${report.rpo_ms === null ? 'none' : formatMs(report.rpo_ms)}; ` +
@@ -41,6 +46,27 @@ export async function drCommand(args: ParsedArgs, io: CommandIo): Promise<number
   if (!report.passed) lines.push(`  Rerun: ${report.replay}`);
   io.stdout.write(`${lines.join('\n')}\n`);
   return report.passed ? 0 : 1;
+}
+
+/** The script of `--script FILE`, bounded as a scenario file is; a clear error when it cannot be read. */
+function readScript(file: string): string {
+  try {
+    return readBoundedFile(file, LIMITS.scenarioFileBytes);
+  } catch (e) {
+    if (e instanceof InputFileError) throw new CliError(`cannot read the script ${file}: ${e.message}`, e.hint);
+    throw e;
+  }
+}
+
+/** `--interactive` / `--script`: the admin's shell (harness/dr/interactive.ts), then the report of their steps. */
+async function runSession(scenario: SettledScenario, runbook: Runbook, script: string | undefined, outDir: string, io: CommandIo & { stdin?: NodeJS.ReadableStream }) {
+  const { runInteractiveDr, replacedByOperator } = await import('../../dr/interactive.ts');
+  const note = replacedByOperator(scenario);
+  if (note) io.stderr.write(`twin: --interactive: ${note}\n`);
+  io.stdout.write('\n');
+  const r = await runInteractiveDr(scenario, runbook, { ...(script !== undefined ? { script } : {}), input: io.stdin ?? process.stdin, output: io.stdout as NodeJS.WritableStream, outDir });
+  io.stdout.write('\n');
+  return r;
 }
 
 /** The live rehearsal, its operating errors (the stack did not boot, a wait ran out) as exit 2 with their hint. */

@@ -100,11 +100,24 @@ export interface DrOutcome {
   timeline: { at_ms: number; event: string }[];
   endedAtMs: number;
   events: number;
+  /** The Services machine as the run left it (the simulation fills it; `twin dr --interactive` shows it). */
+  machine?: DrMachineView;
+}
+
+/** What a person at the Services machine sees of the rehearsal's state: the instance, its files, Nomad, the records. */
+export interface DrMachineView {
+  /** Instants of the backups taken before the disaster, in order. */
+  backupsAtMs: number[];
+  /** The AMI (or downloaded tarball) the restore runs from: its backup's instant; null before `register_image`. */
+  imageFromMs: number | null;
+  instance: { primaryIp: string; secondaryIp: string | undefined; appRunning: boolean; replicatedIp: string; hostname: string; allocations: number; staleAllocations: number; pendingJobs: number; buildersReach: boolean } | null;
+  /** Build ids whose records are queued or Running with nothing running them (what `admin/delete-build` cleans). */
+  stuckRecords: number[];
 }
 
 /** Runs one rehearsal; `withoutDisaster` gives the baseline (the same arrivals and builds, nothing destroyed). */
-export function rehearse(scenario: SettledScenario, runbook: Runbook | undefined, opts: { withoutDisaster?: boolean; maxEvents?: number } = {}): DrOutcome {
-  return new DrRehearsal(scenario, runbook, opts.withoutDisaster ?? false).run(opts.maxEvents ?? DR_MAX_EVENTS);
+export function rehearse(scenario: SettledScenario, runbook: Runbook | undefined, opts: { withoutDisaster?: boolean; maxEvents?: number; stopAfterRunbook?: boolean } = {}): DrOutcome {
+  return new DrRehearsal(scenario, runbook, opts.withoutDisaster ?? false, opts.stopAfterRunbook ?? false).run(opts.maxEvents ?? DR_MAX_EVENTS);
 }
 
 class DrRehearsal {
@@ -116,6 +129,7 @@ class DrRehearsal {
   private image: Volume | undefined;
   private snapshot: { atMs: number; volume: Volume } | undefined;
   private backupsTaken = 0;
+  private readonly backupsAtMs: number[] = [];
   /** Incremented at the disaster: completions of work begun on the old machine no longer report anywhere. */
   private epoch = 0;
   private readonly slotsCpuMilli: number;
@@ -140,6 +154,8 @@ class DrRehearsal {
     private readonly scenario: SettledScenario,
     private readonly runbook: Runbook | undefined,
     private readonly withoutDisaster: boolean,
+    /** Stop the run once the runbook's last step is done (an interactive rehearsal shows the state at that instant). */
+    private readonly stopAfterRunbook = false,
   ) {
     this.rng = new Rng(scenario.seed);
     this.mix = new JobMix(scenario.workload.jobs);
@@ -263,6 +279,7 @@ class DrRehearsal {
     // A tarball is read for its build records only (restore_tarball): circleci-backup does not export /opt/nomad.
     this.snapshot = { atMs: this.sim.nowMs, volume: copyVolume(this.machine.volume) };
     this.backupsTaken++;
+    this.backupsAtMs.push(this.sim.nowMs);
   };
 
   private readonly disaster = (): void => {
@@ -285,7 +302,10 @@ class DrRehearsal {
   private runStep(index: number): void {
     const order = stepOrder(this.runbook!, this.scenario.recovery!);
     const step = order[index];
-    if (!step) return;
+    if (!step) {
+      if (this.stopAfterRunbook) this.sim.stop();
+      return;
+    }
     const skipped = this.scenario.recovery!.skip.includes(step.name);
     if (skipped) {
       this.steps.push({ step: step.name, does: step.does, status: 'skipped', started_at_ms: this.sim.nowMs, duration_ms: 0, consequence: '' });
@@ -470,6 +490,31 @@ class DrRehearsal {
       timeline,
       endedAtMs: this.sim.nowMs,
       events: this.sim.eventsFired,
+      machine: this.machineView(),
+    };
+  }
+
+  private machineView(): DrMachineView {
+    const m = this.machine;
+    const stuckRecords: number[] = [];
+    for (const [id, status] of m?.volume.records ?? []) if ((status === 'running' || status === 'queued') && !this.isLive(m!, id)) stuckRecords.push(id);
+    return {
+      backupsAtMs: [...this.backupsAtMs],
+      imageFromMs: this.image && this.snapshot ? this.snapshot.atMs : null,
+      instance: m
+        ? {
+            primaryIp: m.primaryIp,
+            secondaryIp: m.secondaryIp,
+            appRunning: m.appRunning,
+            replicatedIp: m.volume.replicatedIp,
+            hostname: m.volume.hostname,
+            allocations: m.volume.nomad.allocs.size,
+            staleAllocations: [...m.volume.nomad.allocs.values()].filter((real) => !real).length,
+            pendingJobs: m.volume.nomad.pending.length,
+            buildersReach: this.buildersReach(),
+          }
+        : null,
+      stuckRecords: stuckRecords.sort((a, b) => a - b),
     };
   }
 
