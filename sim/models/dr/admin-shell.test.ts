@@ -144,6 +144,15 @@ describe('twin dr --interactive: the admin shell', () => {
     expect(shell.prompt).toBe('admin@dr-rehearsal:~$ ');
   });
 
+  it('the clock is the end of the last step done: the rehearsal stops there, not at the end of the day', () => {
+    const { shell, out } = play(['status', REGISTER, 'status', 'done']);
+    expect(out(0)).toMatch(/^03:15:00 {2}disaster at 03:10:00/);
+    expect(out(1)).toMatch(/register_image done at 03:16:16/);
+    expect(out(2)).toMatch(/^03:16:16 {2}disaster at 03:10:00/);
+    expect(out(3)).toContain('The recovery ends at 03:16:16 with 1 of 9 steps done');
+    expect(shell.entries.map((e) => e.at_ms)).toEqual([11_700_000, 11_700_000, shell.nowMs, shell.nowMs]);
+  });
+
   it('stops reading at its line limit, not one line later', () => {
     const shell = new DrAdminShell(scenario, runbook);
     for (let i = 0; i < MAX_SESSION_LINES; i++) expect(shell.execute('echo hi').ended).toBe(false);
