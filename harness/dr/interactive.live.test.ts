@@ -1,8 +1,9 @@
 import { afterAll, describe, expect, it } from 'vitest';
-import { execFileSync, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { TmuxTerminal } from './interactive-tty.ts';
 
 /**
  * `twin dr --interactive` as an admin uses it: in a real terminal (a tmux pane: a pty, readline in terminal mode),
@@ -11,30 +12,9 @@ import { join } from 'node:path';
  * and its session.txt replayed with --script to the same report), and Ctrl-D ending the recovery half-way.
  */
 
-const TMUX = spawnSync('tmux', ['-V']).status === 0;
-const SOCKET = `twin-dr-test-${process.pid}`;
+const tty = new TmuxTerminal(`twin-dr-test-${process.pid}`, 90_000);
 const PROMPTS = /admin@dr-rehearsal:~\$|user=> /g;
 const SCENARIO = 'scenarios/dr/ebs-snapshot-restore.yaml';
-/** Bound on every wait for the screen (the twin's start through tsx takes seconds on a loaded 2-core machine). */
-const WAIT_MS = 90_000;
-
-function tmux(...args: string[]): string {
-  return execFileSync('tmux', ['-L', SOCKET, ...args], { encoding: 'utf8' });
-}
-
-function screen(session: string): string {
-  return tmux('capture-pane', '-p', '-J', '-S', '-', '-t', session);
-}
-
-async function waitFor(session: string, what: string, ok: (text: string) => boolean): Promise<string> {
-  const deadline = Date.now() + WAIT_MS;
-  for (;;) {
-    const text = screen(session);
-    if (ok(text)) return text;
-    if (Date.now() > deadline) throw new Error(`no ${what} on the screen after ${WAIT_MS} ms; the screen:\n${text.slice(-3000)}`);
-    await new Promise((r) => setTimeout(r, 200));
-  }
-}
 
 const prompts = (text: string) => text.match(PROMPTS)?.length ?? 0;
 const exitOf = (text: string) => Number(/TWIN-EXIT=(\d+)/.exec(text)![1]);
@@ -42,9 +22,7 @@ const exitOf = (text: string) => Number(/TWIN-EXIT=(\d+)/.exec(text)![1]);
 function start(name: string) {
   const out = join(mkdtempSync(join(tmpdir(), 'twin-dr-tty-')), 'out');
   const command = `${process.execPath} --import tsx bin/twin.ts dr ${SCENARIO} --interactive --out ${out}; echo TWIN-EXIT=$?; exec sleep 120`;
-  // A tall history: the JSON of the AWS CLI scrolls the session far past one screen.
-  tmux('new-session', '-d', '-s', name, '-x', '220', '-y', '50', '-c', process.cwd(), command);
-  tmux('set-option', '-t', name, 'history-limit', '20000');
+  tty.open(name, command, process.cwd());
   return out;
 }
 
@@ -52,24 +30,21 @@ function start(name: string) {
 async function typeSession(name: string, file: string) {
   const out = start(name);
   const lines = readFileSync(join('harness/dr/sessions', file), 'utf8').split('\n').filter((l) => l.trim() !== '' && !l.startsWith('#'));
-  await waitFor(name, 'first prompt', (t) => prompts(t) >= 1);
+  await tty.until(name, 'first prompt', (t) => prompts(t) >= 1);
   for (const [i, line] of lines.entries()) {
-    tmux('send-keys', '-t', name, '-l', line);
-    tmux('send-keys', '-t', name, 'Enter');
-    await waitFor(name, `prompt after \`${line}\``, (t) => prompts(t) >= i + 2 || t.includes('TWIN-EXIT='));
+    tty.typeLine(name, line);
+    await tty.until(name, `prompt after \`${line}\``, (t) => prompts(t) >= i + 2 || t.includes('TWIN-EXIT='));
   }
-  const text = await waitFor(name, 'the exit code', (t) => /TWIN-EXIT=\d/.test(t));
-  tmux('kill-session', '-t', name);
+  const text = await tty.until(name, 'the exit code', (t) => /TWIN-EXIT=\d/.test(t));
+  tty.close(name);
   return { text, exit: exitOf(text), out, report: JSON.parse(readFileSync(join(out, 'dr-report.json'), 'utf8')) };
 }
 
-afterAll(() => {
-  if (TMUX) spawnSync('tmux', ['-L', SOCKET, 'kill-server']);
-});
+afterAll(() => tty.shutdown());
 
 describe('twin dr --interactive in a terminal (tmux)', () => {
   it('has tmux (CI installs it: .ci/run)', () => {
-    expect(TMUX, 'tmux is not installed: apt-get install tmux (.ci/run does)').toBe(true);
+    expect(TmuxTerminal.available, 'tmux is not installed: apt-get install tmux (.ci/run does)').toBe(true);
   });
 
   it('the EBS restore in full: every step done, each with its consequence on screen; the rehearsal passes', { timeout: 300_000 }, async () => {
@@ -108,13 +83,12 @@ describe('twin dr --interactive in a terminal (tmux)', () => {
   it('Ctrl-D ends the recovery half-way: the steps done count, the rest are skipped with their consequences', async () => {
     const name = 'ctrl-d';
     const out = start(name);
-    await waitFor(name, 'first prompt', (t) => prompts(t) >= 1);
-    tmux('send-keys', '-t', name, '-l', 'sudo rm -rf /opt/nomad');
-    tmux('send-keys', '-t', name, 'Enter');
-    await waitFor(name, 'the refusal', (t) => t.includes('No route to host'));
-    tmux('send-keys', '-t', name, 'C-d');
-    const text = await waitFor(name, 'the exit code', (t) => /TWIN-EXIT=\d/.test(t));
-    tmux('kill-session', '-t', name);
+    await tty.until(name, 'first prompt', (t) => prompts(t) >= 1);
+    tty.typeLine(name, 'sudo rm -rf /opt/nomad');
+    await tty.until(name, 'the refusal', (t) => t.includes('No route to host'));
+    tty.press(name, 'C-d');
+    const text = await tty.until(name, 'the exit code', (t) => /TWIN-EXIT=\d/.test(t));
+    tty.close(name);
     expect(text).toContain('logout');
     expect(text).toMatch(/RTO never \(not recovered\)/);
     expect(text).toMatch(/skipped launch_instance: no Services machine came back: \d+ webhooks dropped, nothing recovered/);
