@@ -190,7 +190,7 @@ export class DrAdminShell {
     return [
       `twin dr --interactive: ${s.name} (seed ${s.seed}), runbook ${this.runbook.name}`,
       `${clock(d.atMs)}  the Services machine (${OLD_INSTANCE_ID}, ${OLD_IP}) was terminated: ${d.kind}. Builds keep arriving; webhooks to the dead frontend are dropped.`,
-      `Backups: ${b.strategy === 'ebs_snapshot' ? 'EBS snapshots' : 'circleci-backup tarballs'} every ${clock(b.everyMs)} (${taken.length} taken, the last at ${taken.length > 0 ? clock(taken.at(-1)!) : 'none'}).`,
+      `Backups: ${b.strategy === 'ebs_snapshot' ? 'EBS snapshots' : `circleci-backup tarballs in ${BACKUP_BUCKET}/ (restored onto a clean install of ${CLEAN_AMI_ID})`} every ${clock(b.everyMs)} (${taken.length} taken, the last at ${taken.length > 0 ? clock(taken.at(-1)!) : 'none'}).`,
       `${clock(this.nowMs)}  you are at the admin workstation. The runbook's steps: ${this.runbook.steps.map((x) => x.name).join(', ')}.`,
       `Each command that does a step records it, with its consequence. \`status\` shows where things stand, \`help\` the commands, \`done\` (or \`exit\`) ends the recovery and writes the report.`,
     ].join('\n');
@@ -458,11 +458,22 @@ export class DrAdminShell {
     return this.withStep('', 'reassign_private_ip');
   }
 
+  /** The tarballs' keys: one prefix per backup instant, as a cron job uploading circleci-backup's output would. */
+  private tarballKeys(): { key: string; atMs: number }[] {
+    if (this.scenario.backups!.strategy !== 'tarball') return [];
+    return this.machine.backupsAtMs.map((atMs) => ({ key: `${BACKUP_BUCKET}/${clock(atMs).replaceAll(':', '')}/circleci-data-export.tar.bz2`, atMs }));
+  }
+
   private s3(op: string | undefined, rest: string[]): Out {
-    if (op !== 'cp' || rest.length !== 2) return fail('aws: the twin answers `aws s3 cp s3://circleci-backups/<instant>/circleci-data-export.tar.bz2 ./backup.tar.bz2` in this rehearsal', 252);
+    if (op === 'ls') {
+      const prefix = rest.filter((a) => a !== '--recursive')[0] ?? `${BACKUP_BUCKET}/`;
+      if (!prefix.startsWith(BACKUP_BUCKET)) return fail(`An error occurred (NoSuchBucket) when calling the ListObjectsV2 operation: The specified bucket does not exist (the backups' bucket: ${BACKUP_BUCKET})`, 254);
+      const rows = this.tarballKeys().filter((k) => k.key.startsWith(prefix));
+      return ok(rows.map((k) => `${awsTime(k.atMs).slice(0, 19).replace('T', ' ')}   52428800 ${k.key.slice(BACKUP_BUCKET.length + 1)}`).join('\n'));
+    }
+    if (op !== 'cp' || rest.length !== 2) return fail('aws: the twin answers `aws s3 ls s3://circleci-backups/` and `aws s3 cp s3://circleci-backups/<HHMMSS>/circleci-data-export.tar.bz2 ./backup.tar.bz2` in this rehearsal', 252);
     if (this.scenario.backups!.strategy !== 'tarball') return fail(`fatal error: An error occurred (404) when calling the HeadObject operation: Key "${rest[0]}" does not exist (the backups are EBS snapshots)`, 1);
-    const last = this.machine.backupsAtMs.at(-1);
-    const key = last === undefined ? undefined : `${BACKUP_BUCKET}/${clock(last).replaceAll(':', '')}/circleci-data-export.tar.bz2`;
+    const key = this.tarballKeys().at(-1)?.key;
     if (rest[0] !== key) return fail(`fatal error: An error occurred (404) when calling the HeadObject operation: Key "${rest[0]}" does not exist${key ? ` (the latest tarball: ${key})` : ''}`, 1);
     return this.withStep(`download: ${rest[0]} to ${rest[1]}`, 'download_backup', () => {
       this.downloaded = true;
@@ -629,7 +640,8 @@ export class DrAdminShell {
       `  aws ec2 run-instances --image-id AMI [--private-ip-address ${OLD_IP}]     launch_instance (without the option: a new IP, ${NEW_IP})`,
       `  aws ec2 assign-private-ip-addresses --network-interface-id ${NEW_ENI_ID} --private-ip-addresses ${OLD_IP} --allow-reassignment     reassign_private_ip`,
       '  aws ec2 describe-instances [--filters "Name=tag:Name,Values=circleci_services"]',
-      `  aws s3 cp ${BACKUP_BUCKET}/<HHMMSS>/circleci-data-export.tar.bz2 ./backup.tar.bz2 ; sudo circleci-restore ./backup.tar.bz2     (tarball backups)`,
+      `  aws s3 ls ${BACKUP_BUCKET}/ ; aws s3 cp ${BACKUP_BUCKET}/<HHMMSS>/circleci-data-export.tar.bz2 ./backup.tar.bz2     download_backup (tarball backups)`,
+      `  sudo circleci-restore ./backup.tar.bz2     restore_tarball (on a Services machine launched from ${CLEAN_AMI_ID})`,
       'On the Services machine (once one runs):',
       `  sudo replicated apps ; sudo replicated app ${APP_ID} stop|start|status     stop_app, start_app`,
       '  sudo replicatedctl app-config view hostname ; sudo replicatedctl app-config set hostname --value ADDRESS     check_hostname',
