@@ -153,6 +153,12 @@ describe('twin dr --interactive: the admin shell', () => {
     expect(shell.entries.map((e) => e.at_ms)).toEqual([11_700_000, 11_700_000, shell.nowMs, shell.nowMs]);
   });
 
+  it('a pipe filters the command output, never the line about the step it did', () => {
+    const { out } = play([`${REGISTER} | grep ImageId`, `${LAUNCH_OLD_IP} | head -n 0`]);
+    expect(out(0)).toMatch(/^ {4}"ImageId": "ami-0c1rc1e5e7a5e0001"\n {2}→ step 1: register_image done/);
+    expect(out(1)).toMatch(/^ {2}→ step 2: launch_instance done/);
+  });
+
   it('stops reading at its line limit, not one line later', () => {
     const shell = new DrAdminShell(scenario, runbook);
     for (let i = 0; i < MAX_SESSION_LINES; i++) expect(shell.execute('echo hi').ended).toBe(false);

@@ -123,7 +123,8 @@ export function shellWords(line: string, vars: ReadonlyMap<string, string>): str
   return out;
 }
 
-type Out = { output: string; exit: number; step?: string };
+/** A command's answer; `note` is the twin's line about the step it did, printed after (never piped to a filter). */
+type Out = { output: string; exit: number; step?: string; note?: string };
 const fail = (output: string, exit = 1): Out => ({ output, exit });
 const ok = (output: string): Out => ({ output, exit: 0 });
 
@@ -215,6 +216,7 @@ export class DrAdminShell {
         if (p.filters.length > 0 && r.output !== '') r = { ...r, ...applyFilters(r.output, r.exit, p.filters as Filter[]) };
       }
     }
+    if (r.note !== undefined) r = { ...r, output: r.output === '' ? r.note : `${r.output}\n${r.note}` };
     if (typed.trim() !== '' && !typed.trim().startsWith('#')) this.entries.push({ at_ms: at, command: typed, exit: r.exit, ...(r.step ? { step: r.step } : {}) });
     return { output: r.output, exit: r.exit, ended: this.over !== undefined };
   }
@@ -315,7 +317,7 @@ export class DrAdminShell {
     const s = this.step(does, then);
     // A refused step shows only the refusal: the command's own output would claim an effect it did not have.
     if (!s.step) return { output: s.line, exit: s.exit };
-    return { output: output === '' ? s.line : `${output}\n${s.line}`, exit: s.exit, step: s.step };
+    return { output, note: s.line, exit: s.exit, step: s.step };
   }
 
   // ---- aws ----
