@@ -81,7 +81,8 @@ export const OPTIONS: Record<string, OptionSpec> = {
   nomad: { type: 'string', value: 'real|twin', description: 'nomad_server: a real `nomad agent -dev` (a `nomad` binary on PATH, or NOMAD_ADDR) running the builds, or the twin\'s Nomad API (default)', commands: ['up'] },
   list: { type: 'boolean', description: 'list the training drills with their difficulty', commands: ['train'] },
   drill: { type: 'string', value: 'NAME', description: 'the drill to run (a name of --list, or a drill file)', commands: ['train'] },
-  script: { type: 'string', value: 'FILE', description: 'replay a typed session: one shell command a line, non-interactively', commands: ['train'] },
+  script: { type: 'string', value: 'FILE', description: 'replay a typed session: one shell command a line, non-interactively', per: { dr: 'replay an admin\'s recovery session (one command a line, as --interactive takes them; implies it), non-interactively' }, commands: ['train', 'dr'] },
+  interactive: { type: 'boolean', description: 'run the scenario to the disaster, then give a shell where the seeds\' recovery commands (aws ec2 ..., sudo rm -rf /opt/nomad, replicated app ...) do the runbook\'s steps; the report follows your steps', commands: ['dr'] },
   'command-time': { type: 'string', value: 'DURATION', description: 'virtual time each command takes, so queues grow while the trainee looks (default 30s)', commands: ['train'] },
   report: { type: 'boolean', description: 'the instructor summary of the train-report.json files in the DIRs given', commands: ['train'] },
   quiet: { type: 'boolean', short: 'q', description: 'no progress output', commands: ['run', 'conformance', 'explore', 'agree', 'dr', 'tune'] },
@@ -130,6 +131,8 @@ export interface ParsedArgs {
   script?: string;
   commandTime?: string;
   report?: boolean;
+  /** `twin dr --interactive`: the admin's shell does the runbook's steps (with `script`: replayed). */
+  interactive?: boolean;
 }
 
 function integer(flag: string, text: string, min: number, max: number): number {
@@ -223,10 +226,10 @@ export const COMMAND_HELP: Record<Command, CommandHelp> = {
     examples: ['twin down'],
   },
   dr: {
-    usage: 'twin dr <scenario.yaml> [--seed N] [--out DIR] [--mode sim|live]',
+    usage: 'twin dr <scenario.yaml> [--seed N] [--out DIR] [--mode sim|live] [--interactive | --script FILE]',
     summary: 'disaster-recovery rehearsal: backups, the disaster, the runbook; RTO and RPO',
-    description: 'Runs the scenario\'s backups, disaster and recovery runbook (fixtures/runbooks/) in the simulation, beside its baseline without the disaster, and writes dr-report.json (the report\'s fields plus rto_ms, rpo_ms, webhooks_dropped, runbook), report.md and junit.xml. --mode live boots the live stack as the Services machine of the twin\'s EC2 endpoint, snapshots it, terminates it and restores it through the runbook with real EC2 calls (EBS snapshots and services_machine_terminated only); RTO in wall time, RPO in the scenario\'s time.',
-    examples: ['twin dr scenarios/dr/ebs-snapshot-restore.yaml', 'twin dr scenarios/dr/restore-skips-nomad-wipe.yaml --out reports/dr --seed 7', 'twin dr scenarios/dr/ebs-snapshot-restore.yaml --mode live --out reports/dr-live'],
+    description: 'Runs the scenario\'s backups, disaster and recovery runbook (fixtures/runbooks/) in the simulation, beside its baseline without the disaster, and writes dr-report.json (the report\'s fields plus rto_ms, rpo_ms, webhooks_dropped, runbook), report.md and junit.xml. --mode live boots the live stack as the Services machine of the twin\'s EC2 endpoint, snapshots it, terminates it and restores it through the runbook with real EC2 calls (EBS snapshots and services_machine_terminated only); RTO in wall time, RPO in the scenario\'s time. --interactive (simulation) stops at the disaster and gives a shell where the seeds\' own commands (aws ec2 describe-snapshots/register-image/run-instances/assign-private-ip-addresses, sudo rm -rf /opt/nomad, sudo sed -i on /etc/default/replicated*, replicated app <id> stop|start, replicatedctl app-config, circleci dev-console with (admin/delete-build ...)) each do a runbook step and show its consequence; `done` ends it and the report follows the steps as typed (skipped ones skipped); session.txt replays it with --script.',
+    examples: ['twin dr scenarios/dr/ebs-snapshot-restore.yaml', 'twin dr scenarios/dr/ebs-snapshot-restore.yaml --interactive --out reports/dr-alice', 'twin dr scenarios/dr/ebs-snapshot-restore.yaml --script harness/dr/sessions/skips-nomad-wipe.txt', 'twin dr scenarios/dr/restore-skips-nomad-wipe.yaml --out reports/dr --seed 7', 'twin dr scenarios/dr/ebs-snapshot-restore.yaml --mode live --out reports/dr-live'],
   },
   train: {
     usage: 'twin train --list [--json] | twin train --drill NAME [--seed N] [--script FILE] [--command-time 30s] [--out DIR] | twin train --report DIR...',
@@ -374,6 +377,7 @@ export function parseCliArgs(argv: readonly string[]): ParsedArgs {
   if (v.report === true) out.report = true;
   if (typeof v.drill === 'string') out.drill = v.drill;
   if (typeof v.script === 'string') out.script = v.script;
+  if (v.interactive === true) out.interactive = true;
   if (typeof v['command-time'] === 'string') out.commandTime = v['command-time'];
 
   if (command === 'help') {

@@ -1,5 +1,13 @@
 import { createInterface } from 'node:readline';
-import type { TrainingSession } from '../../sim/training/session.ts';
+
+/** What the console drives: a training drill's session, or `twin dr --interactive`'s admin shell. */
+export interface ConsoleSession {
+  banner(): string;
+  readonly prompt: string;
+  readonly isOver: boolean;
+  execute(line: string): { output: string; ended: boolean };
+  endOfInput(): void;
+}
 
 /** Where a session prints (the CLI's stdout, or a test's capture). */
 export interface ConsoleOut {
@@ -13,7 +21,7 @@ export const MAX_SCRIPT_LINES = 1_000;
  * Replays a typed session: each line of the script as if typed at the prompt, echoed after the prompt with what
  * the shell answered, until `exit` or the end of the script. Blank lines and `#` comments are skipped unechoed.
  */
-export function runScript(session: TrainingSession, script: string, out: ConsoleOut): void {
+export function runScript(session: ConsoleSession, script: string, out: ConsoleOut): void {
   out.write(`${session.banner()}\n\n`);
   for (const line of script.split('\n').slice(0, MAX_SCRIPT_LINES)) {
     const typed = line.replace(/\r$/, '');
@@ -30,7 +38,7 @@ export function runScript(session: TrainingSession, script: string, out: Console
  * The interactive shell: node:readline on a terminal (history, line editing), the prompt following the session's
  * (the shell's, or the dev-console's). Resolves when the trainee types `exit` or closes the input (Ctrl-D).
  */
-export function runInteractive(session: TrainingSession, input: NodeJS.ReadableStream, output: NodeJS.WritableStream & { isTTY?: boolean }): Promise<void> {
+export function runInteractive(session: ConsoleSession, input: NodeJS.ReadableStream, output: NodeJS.WritableStream & { isTTY?: boolean }): Promise<void> {
   output.write(`${session.banner()}\n\n`);
   const rl = createInterface({ input, output, prompt: session.prompt, terminal: output.isTTY === true, historySize: 200 });
   return new Promise((done) => {

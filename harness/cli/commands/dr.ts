@@ -1,11 +1,13 @@
 import { CliError, type ParsedArgs } from '../args.ts';
 import { writeFilesAtomically } from '../../io/write-files.ts';
-import { loadScenarioFile } from '../../scenario/load.ts';
+import { InputFileError, loadScenarioFile, readBoundedFile } from '../../scenario/load.ts';
+import { LIMITS } from '../../../sim/scenario/limits.ts';
 import { ScenarioError } from '../../../sim/scenario/parse.ts';
 import type { SettledScenario } from '../../../sim/scenario/settled.ts';
 import { loadAnyRunbook } from '../../../fixtures/runbooks/load.ts';
 import { chainRunbooks, isLiveRunbook, SIM_ONLY_MECHANICS, type AnyRunbook, type Runbook } from '../../../sim/models/dr/runbook.ts';
 import { runDrRehearsal } from '../../../sim/models/dr/dr-report.ts';
+import { interactiveRefusals } from '../../../sim/models/dr/admin-shell.ts';
 import { renderDrFiles } from '../../../reports/dr.ts';
 import { formatMs } from '../../../reports/index.ts';
 import { formatDurationMs } from '../../../sim/util/duration.ts';
@@ -18,16 +20,21 @@ import { beforeLiveImport } from '../runtime.ts';
  * `twin dr <scenario.yaml>`: a disaster-recovery rehearsal in the simulation. Everything is checked before it
  * runs (the scenario, its DR sections, the runbook and the steps it skips); the files are written in one step.
  */
-export async function drCommand(args: ParsedArgs, io: CommandIo): Promise<number> {
+export async function drCommand(args: ParsedArgs, io: CommandIo & { stdin?: NodeJS.ReadableStream }): Promise<number> {
   if (args.files.length !== 1) throw new CliError(`twin dr takes one scenario file, got ${args.files.length}`, 'e.g. twin dr scenarios/dr/ebs-snapshot-restore.yaml');
   const scenario = loadScenarioFile(args.files[0]!, { seed: args.seed, mode: args.mode, command: 'dr' });
   const runbook = checkDrSections(scenario);
   const live = scenario.mode === 'live';
   if (live) checkLiveDr(scenario, runbook);
+  const interactive = args.interactive === true || args.script !== undefined;
+  if (interactive && live) throw new CliError('the interactive rehearsal runs in the simulation only (the live one is not available yet)', 'drop --mode live (or `mode: live` in the file) with --interactive or --script');
+  if (interactive) checkInteractiveDr(scenario, runbook);
+  const script = args.script === undefined ? undefined : readScript(args.script);
   io.stderr.write(`twin: dr ${scenario.name}: seed ${scenario.seed}, ${live ? `live at ${scenario.timeScale}× (the workload; the recovery runs in real time)` : `${formatDurationMs(scenario.durationMs)} of virtual time`}, runbook ${runbook.name} (${runbook.steps.length} steps)\n`);
-  const report = live && isLiveRunbook(runbook) ? await runLive(scenario, runbook, io) : runDrRehearsal(scenario, runbook);
   const outDir = args.out ?? 'reports/out';
-  writeFilesAtomically(outDir, renderDrFiles(report));
+  const session = interactive ? await runSession(scenario, runbook, script, outDir, io) : undefined;
+  const report = session ? session.report : live && isLiveRunbook(runbook) ? await runLive(scenario, runbook, io) : runDrRehearsal(scenario, runbook);
+  writeFilesAtomically(outDir, { ...renderDrFiles(report), ...session?.files });
   const b = report.builds;
   const lines = [
     `${report.passed ? 'PASS' : 'FAIL'} ${report.scenario}: RTO ${report.rto_ms === null ? 'never (not recovered)' : formatMs(report.rto_ms)} (target ${formatMs(report.dr.target_rto_ms)}), RPO ${report.rpo_ms === null ? 'none' : formatMs(report.rpo_ms)}; ` +
@@ -39,6 +46,27 @@ export async function drCommand(args: ParsedArgs, io: CommandIo): Promise<number
   if (!report.passed) lines.push(`  Rerun: ${report.replay}`);
   io.stdout.write(`${lines.join('\n')}\n`);
   return report.passed ? 0 : 1;
+}
+
+/** The script of `--script FILE`, bounded as a scenario file is; a clear error when it cannot be read. */
+function readScript(file: string): string {
+  try {
+    return readBoundedFile(file, LIMITS.scenarioFileBytes);
+  } catch (e) {
+    if (e instanceof InputFileError) throw new CliError(`cannot read the script ${file}: ${e.message}`, e.hint);
+    throw e;
+  }
+}
+
+/** `--interactive` / `--script`: the admin's shell (harness/dr/interactive.ts), then the report of their steps. */
+async function runSession(scenario: SettledScenario, runbook: AnyRunbook, script: string | undefined, outDir: string, io: CommandIo & { stdin?: NodeJS.ReadableStream }) {
+  const { runInteractiveDr, replacedByOperator } = await import('../../dr/interactive.ts');
+  const note = replacedByOperator(scenario);
+  if (note) io.stderr.write(`twin: --interactive: ${note}\n`);
+  io.stdout.write('\n');
+  const r = await runInteractiveDr(scenario, runbook, { ...(script !== undefined ? { script } : {}), input: io.stdin ?? process.stdin, output: io.stdout as NodeJS.WritableStream, outDir });
+  io.stdout.write('\n');
+  return r;
 }
 
 /** The live rehearsal, its operating errors (the stack did not boot, a wait ran out) as exit 2 with their hint. */
@@ -66,6 +94,12 @@ export function checkLiveDr(s: SettledScenario, runbook?: AnyRunbook): void {
   const simOnly = runbook?.steps.filter((x) => (SIM_ONLY_MECHANICS as readonly string[]).includes(x.does)).map((x) => x.name) ?? [];
   if (simOnly.length > 0) issues.push(issue('recovery.runbook', `runbook ${runbook!.name} has steps the live rehearsal does not carry out: ${simOnly.join(', ')}`, 'rehearse it in the simulation: drop --mode live'));
   if (issues.length > 0) throw new ScenarioError(issues);
+}
+
+/** What `--interactive` / `--script` refuse (the shell's model: `sim/models/dr/admin-shell.ts`), with the field and a hint. */
+export function checkInteractiveDr(s: SettledScenario, runbook: AnyRunbook): void {
+  const refused = interactiveRefusals(s, runbook);
+  if (refused.length > 0) throw new ScenarioError(refused.map((r) => ({ file: s.file, line: 1, column: 1, ...r })));
 }
 
 /** The DR sections a rehearsal needs, and the runbook they name with the steps they skip; located errors otherwise. */

@@ -162,6 +162,8 @@ export interface DrOutcome {
   events: number;
   /** The simulation's further measures (a live rehearsal measures the fields above only). */
   sim?: DrSimMeasures;
+  /** The Services machine as the run left it (the simulation fills it; `twin dr --interactive` shows it). */
+  machine?: DrMachineView;
 }
 
 export interface DrSimMeasures {
@@ -176,9 +178,22 @@ export interface DrSimMeasures {
   writes: WriteLog;
 }
 
+/** What a person at the Services machine sees of the rehearsal's state: the instance, its files, Nomad, the records. */
+export interface DrMachineView {
+  /** Instants of the backups taken before the disaster, in order (complete or not). */
+  backupsAtMs: number[];
+  /** The instant of the backup a restore uses (the newest complete, or copied, before the disaster); null: none. */
+  restorableAtMs: number | null;
+  /** The AMI (or downloaded tarball) the restore runs from: its backup's instant; null before `register_image` / `download_backup`. */
+  imageFromMs: number | null;
+  instance: { primaryIp: string; secondaryIp: string | undefined; appRunning: boolean; replicatedIp: string; hostname: string; secretToken: string; allocations: number; staleAllocations: number; pendingJobs: number; buildersReach: boolean } | null;
+  /** Build ids whose records are queued or Running with nothing running them (what `admin/delete-build` cleans). */
+  stuckRecords: number[];
+}
+
 /** Runs one rehearsal; `withoutDisaster` gives the baseline (the same arrivals and builds, nothing destroyed). */
-export function rehearse(scenario: SettledScenario, runbook: AnyRunbook | undefined, opts: { withoutDisaster?: boolean; maxEvents?: number } = {}): DrOutcome {
-  return new DrRehearsal(scenario, runbook, opts.withoutDisaster ?? false).run(opts.maxEvents ?? DR_MAX_EVENTS);
+export function rehearse(scenario: SettledScenario, runbook: AnyRunbook | undefined, opts: { withoutDisaster?: boolean; maxEvents?: number; stopAfterRunbook?: boolean } = {}): DrOutcome {
+  return new DrRehearsal(scenario, runbook, opts.withoutDisaster ?? false, opts.stopAfterRunbook ?? false).run(opts.maxEvents ?? DR_MAX_EVENTS);
 }
 
 /** Disasters that destroy or cut off the Services machine (its running work can no longer report). */
@@ -231,6 +246,8 @@ class DrRehearsal {
     private readonly scenario: SettledScenario,
     private readonly runbook: AnyRunbook | undefined,
     private readonly withoutDisaster: boolean,
+    /** Stop the run once the runbook's last step is done (an interactive rehearsal shows the state at that instant). */
+    private readonly stopAfterRunbook = false,
   ) {
     this.rng = new Rng(scenario.seed);
     this.mix = new JobMix(scenario.workload.jobs);
@@ -469,7 +486,10 @@ class DrRehearsal {
   private runStep(index: number): void {
     const order = stepOrder(this.runbook!, this.scenario.recovery!);
     const step = order[index];
-    if (!step) return;
+    if (!step) {
+      if (this.stopAfterRunbook) this.sim.stop();
+      return;
+    }
     const skipped = this.scenario.recovery!.skip.includes(step.name);
     if (skipped) {
       this.steps.push({ step: step.name, does: step.does, status: 'skipped', started_at_ms: this.sim.nowMs, duration_ms: 0, consequence: '' });
@@ -769,6 +789,35 @@ class DrRehearsal {
         settings: { broken: this.kind === 'settings_change' ? this.scenario.disaster!.breaks! : null, buildsFailed: this.settingsFailed, restored: this.settingsRestored },
         writes: { createdMs: this.createdMs, writesMs: this.writesMs },
       },
+      machine: this.machineView(),
+    };
+  }
+
+  private machineView(): DrMachineView {
+    const m = this.machine;
+    const stuckRecords: number[] = [];
+    for (const [id, status] of m?.volume.records ?? []) if ((status === 'running' || status === 'queued') && !this.isLive(m!, id)) stuckRecords.push(id);
+    const d = this.disasterAtMs;
+    const restorable = this.restorable();
+    return {
+      backupsAtMs: this.backups.filter((b) => d === null || b.atMs < d).map((b) => b.atMs),
+      restorableAtMs: restorable?.atMs ?? null,
+      imageFromMs: this.image && restorable ? restorable.atMs : null,
+      instance: m
+        ? {
+            primaryIp: m.primaryIp,
+            secondaryIp: m.secondaryIp,
+            appRunning: m.appRunning,
+            replicatedIp: m.volume.replicatedIp,
+            hostname: m.volume.hostname,
+            secretToken: m.volume.secretToken,
+            allocations: m.volume.nomad.allocs.size,
+            staleAllocations: [...m.volume.nomad.allocs.values()].filter((real) => !real).length,
+            pendingJobs: m.volume.nomad.pending.length,
+            buildersReach: this.buildersReach(),
+          }
+        : null,
+      stuckRecords: stuckRecords.sort((a, b) => a - b),
     };
   }
 
