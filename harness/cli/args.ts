@@ -83,6 +83,7 @@ export const OPTIONS: Record<string, OptionSpec> = {
   drill: { type: 'string', value: 'NAME', description: 'the drill to run (a name of --list, or a drill file)', commands: ['train'] },
   script: { type: 'string', value: 'FILE', description: 'replay a typed session: one shell command a line, non-interactively', commands: ['train'] },
   'command-time': { type: 'string', value: 'DURATION', description: 'virtual time each command takes, so queues grow while the trainee looks (default 30s)', commands: ['train'] },
+  'time-factor': { type: 'string', value: 'N', description: 'interactive drills: the installation runs N times faster than the wall clock, typing or not (instead of --command-time per command)', commands: ['train'] },
   report: { type: 'boolean', description: 'the instructor summary of the train-report.json files in the DIRs given', commands: ['train'] },
   quiet: { type: 'boolean', short: 'q', description: 'no progress output', commands: ['run', 'conformance', 'explore', 'agree', 'dr', 'tune'] },
   help: { type: 'boolean', short: 'h', description: 'show help', commands: [...COMMANDS] },
@@ -129,6 +130,8 @@ export interface ParsedArgs {
   drill?: string;
   script?: string;
   commandTime?: string;
+  /** `--time-factor N`: installation ms per wall ms in an interactive drill. */
+  timeFactor?: number;
   report?: boolean;
 }
 
@@ -229,7 +232,7 @@ export const COMMAND_HELP: Record<Command, CommandHelp> = {
     examples: ['twin dr scenarios/dr/ebs-snapshot-restore.yaml', 'twin dr scenarios/dr/restore-skips-nomad-wipe.yaml --out reports/dr --seed 7', 'twin dr scenarios/dr/ebs-snapshot-restore.yaml --mode live --out reports/dr-live'],
   },
   train: {
-    usage: 'twin train --list [--json] | twin train --drill NAME [--seed N] [--script FILE] [--command-time 30s] [--out DIR] | twin train --report DIR...',
+    usage: 'twin train --list [--json] | twin train --drill NAME [--seed N] [--mode sim|live] [--script FILE] [--command-time 30s | --time-factor N] [--out DIR] | twin train --report DIR...',
     summary: 'training drills: a broken installation, a shell with the seeds\' commands, graded',
     description:
       'Starts the drill\'s installation in the simulation, breaks it with the drill\'s hidden fault and gives a shell on its Services machine where the troubleshooting chapter\'s commands work (sudo docker ps/logs/start/stop/restart, nomad status/node-status/node-drain/logs, curl to the health endpoints, circleci dev-console, replicated app). Each command takes --command-time of the installation\'s time. `answer <container> <cause>` names the root cause, `hint` helps (at a cost), `exit` ends it: the twin checks the fix and grades the session 0-100. Writes train-report.json, transcript.json, transcript.md and session.txt (the typed lines, replayable with --script). Exit 0 when the root cause was named and the fix verified, 1 otherwise. --report DIR... summarises trainees\' reports for an instructor.',
@@ -374,6 +377,7 @@ export function parseCliArgs(argv: readonly string[]): ParsedArgs {
   if (typeof v.drill === 'string') out.drill = v.drill;
   if (typeof v.script === 'string') out.script = v.script;
   if (typeof v['command-time'] === 'string') out.commandTime = v['command-time'];
+  if (typeof v['time-factor'] === 'string') out.timeFactor = integer('time-factor', v['time-factor'], 1, 3_600);
 
   if (command === 'help') {
     const [topic, ...more] = out.files;

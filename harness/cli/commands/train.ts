@@ -23,6 +23,8 @@ export async function trainCommand(args: ParsedArgs, io: CliIo & { stdin?: NodeJ
   if (args.list) return listDrills(args.json, out);
   if (args.report) return summarise(args, out);
   for (const [flag, given] of [['--json', args.json]] as const) if (given) throw new CliError(`${flag} applies to --list and --report, not to a drill`, 'the drill writes train-report.json into --out');
+  if (args.timeFactor !== undefined && args.script !== undefined) throw new CliError('--time-factor paces an interactive drill by the wall clock; a --script replays at --command-time per line', 'leave out --time-factor with --script');
+  if (args.timeFactor !== undefined && args.commandTime !== undefined) throw new CliError('--time-factor and --command-time are two ways to pace a drill: give one', 'for example --time-factor 20 (20 s of the installation per second)');
   const commandMs = commandTime(args.commandTime);
   const file = drillFile(args.drill!);
   const { drill, installation, profile } = loadDrill(file, args.seed);
@@ -37,7 +39,7 @@ export async function trainCommand(args: ParsedArgs, io: CliIo & { stdin?: NodeJ
   }
   const session = new TrainingSession(drill, installation, profile, { commandMs });
   if (script !== undefined) runScript(session, script, io.stdout);
-  else await runInteractive(session, io.stdin ?? process.stdin, io.stdout as NodeJS.WritableStream);
+  else await runInteractive(session, io.stdin ?? process.stdin, io.stdout as NodeJS.WritableStream, { timeFactor: args.timeFactor });
   const result = session.finish();
   const dir = args.out ?? join('reports', 'out', `train-${drill.name}`);
   const written = writeFilesAtomically(dir, {
