@@ -24,6 +24,7 @@ import {
   type JobView,
   type NodeStatus,
 } from '../../sim/models/nomad/index.ts';
+import { ID_EVAL, nomadId, type EvalView } from '../../sim/models/nomad/cluster-state.ts';
 import { NomadHttpError, parseJobRegistration } from './job-spec.ts';
 import {
   MAX_RETAINED_NODE_EVENTS,
@@ -102,6 +103,12 @@ export interface DrainRequest {
   markEligible?: boolean;
 }
 
+/** Evaluations of unknown jobs' deregistrations kept until a GC (a bound: each DELETE of an unknown id adds one). */
+export const MAX_ORPHAN_EVALS = 10_000;
+/** Their ids' serials start here, far above the scheduler's own evaluations'. */
+const ORPHAN_EVAL_SERIAL_BASE = 0xc0000000;
+/** Nomad's default job priority (an unknown job's deregistration evaluation has it). */
+const DEFAULT_JOB_PRIORITY = 50;
 /** Bound on `retryBlocked()` rounds one call may run after a change that left unblocking work. */
 const MAX_UNBLOCK_ROUNDS = 10_000;
 /** Task events kept per allocation: Nomad keeps a bounded list of recent events per task; every task of a group shares one here. */
@@ -175,6 +182,13 @@ export class NomadApiState {
   private readonly listeners = new Set<() => void>();
   private nodeOrdinal = 0;
   private closed = false;
+  /**
+   * Deregistration evaluations of jobs the scheduler never had: 0.9.3 answers a `DELETE /v1/job/:id` of an
+   * unknown id with a new, complete `job-deregister` evaluation (measured against a real agent), so the twin
+   * keeps them beside the scheduler's, under ids of their own serial range.
+   */
+  private readonly orphanEvals = new Map<string, { view: EvalView; meta: EvalMeta }>();
+  private orphanSerial = 0;
 
   constructor(settings: NomadApiStateSettings) {
     this.settings = settings;
@@ -595,9 +609,7 @@ export class NomadApiState {
   stopJob(jobId: string, purge: boolean): { EvalID: string; EvalCreateIndex: number; JobModifyIndex: number; Index: number } {
     const rec = this.jobRecs.get(jobId);
     const view = this.scheduler.job(jobId);
-    if (rec === undefined || rec.purged || view === undefined) {
-      return { EvalID: '', EvalCreateIndex: 0, JobModifyIndex: 0, Index: 0 };
-    }
+    if (rec === undefined || rec.purged || view === undefined) return this.deregisterUnknown(jobId);
     return this.tx((t, index) => {
       t.force = true;
       const before = this.scheduler.job(jobId)!.evalIds.length;
@@ -616,9 +628,39 @@ export class NomadApiState {
     });
   }
 
+  /**
+   * `DELETE /v1/job/:id` of a job there is none of, as 0.9.3 answers it: the deregistration is applied (one
+   * index, `JobModifyIndex`), then its evaluation is created (the next, `EvalCreateIndex` and `Index`), complete
+   * at once; the job stays unknown (404). A `nomad job stop` of it never gets here: the CLI looks the id up first.
+   */
+  private deregisterUnknown(jobId: string): { EvalID: string; EvalCreateIndex: number; JobModifyIndex: number; Index: number } {
+    if (this.orphanEvals.size >= MAX_ORPHAN_EVALS) throw new NomadHttpError(429, `the twin keeps ${MAX_ORPHAN_EVALS} evaluations of unknown jobs (MAX_ORPHAN_EVALS): run a GC (PUT /v1/system/gc)`);
+    const jobModifyIndex = this.tx((t, index) => {
+      t.force = true;
+      return index;
+    });
+    return this.tx((t, index) => {
+      t.force = true;
+      t.tables.add('evals');
+      const id = nomadId(ID_EVAL, ORPHAN_EVAL_SERIAL_BASE + this.orphanSerial++);
+      const now = this.now;
+      this.orphanEvals.set(id, {
+        view: { id, jobId, status: 'complete', triggeredBy: 'job-deregister', priority: DEFAULT_JOB_PRIORITY, blockedEvalId: null, previousEvalId: null, failedTgAllocs: null },
+        meta: { createIndex: index, modifyIndex: index, jobModifyIndex, createTimeMs: now, modifyTimeMs: now, queued: 0, nodesAvailable: this.nodesAvailable(), failure: null },
+      });
+      return { EvalID: id, EvalCreateIndex: index, JobModifyIndex: jobModifyIndex, Index: index };
+    });
+  }
+
   /** Collects dead jobs with their allocations and evaluations (`PUT /v1/system/gc`). Returns how many jobs. */
   gc(): number {
     const dead = this.scheduler.jobs().filter((j) => j.status === 'dead');
+    if (this.orphanEvals.size > 0) {
+      this.tx((t) => {
+        this.orphanEvals.clear();
+        t.tables.add('evals');
+      });
+    }
     if (dead.length === 0) return 0;
     return this.tx((t) => {
       const views = dead.map((j) => this.scheduler.job(j.id)!);
@@ -749,6 +791,7 @@ export class NomadApiState {
       this.jobRecs.clear();
       this.allocRecs.clear();
       this.evalRecs.clear();
+      this.orphanEvals.clear();
       this.allocsByNode.clear();
       this.logs.clear();
       for (const rec of this.nodeRecs.values()) {
@@ -879,6 +922,8 @@ export class NomadApiState {
   }
 
   private evaluationJson(evalId: string): EvaluationJson | undefined {
+    const orphan = this.orphanEvals.get(evalId);
+    if (orphan !== undefined) return toEvaluation(orphan.view, orphan.meta, 'build');
     const e = this.scheduler.evaluation(evalId);
     const er = this.evalRecs.get(evalId);
     if (e === undefined || er === undefined) return undefined;
@@ -889,7 +934,7 @@ export class NomadApiState {
 
   evaluations(prefix = ''): QueryResult<EvaluationJson[]> {
     const body: EvaluationJson[] = [];
-    for (const id of this.evalRecs.keys()) {
+    for (const id of [...this.evalRecs.keys(), ...this.orphanEvals.keys()]) {
       if (!id.startsWith(prefix)) continue;
       const e = this.evaluationJson(id);
       if (e !== undefined) body.push(e);

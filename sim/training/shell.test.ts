@@ -49,4 +49,10 @@ describe('the drill shell', () => {
     expect(parsePipeline("echo 'a|b'")).toEqual({ command: "echo 'a|b'", filters: [] });
     expect(parsePipeline('sudo docker ps | tail -n x')).toMatchObject({ kind: 'refusal', exit: 1 });
   });
+
+  it('reads nomad logs\' -tail as a switch and -n as the count', () => {
+    expect(parseShellLine('nomad logs -stderr -tail 3fbc8e92')).toEqual({ kind: 'nomad-logs', stderr: true, alloc: '3fbc8e92', tail: 10 });
+    expect(parseShellLine('nomad alloc logs -stderr -tail -n 20 3fbc8e92')).toEqual({ kind: 'nomad-logs', stderr: true, alloc: '3fbc8e92', tail: 20 });
+    expect(parseShellLine('nomad logs -stderr 3fbc8e92')).toEqual({ kind: 'nomad-logs', stderr: true, alloc: '3fbc8e92', tail: undefined });
+  });
 });

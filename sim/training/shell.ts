@@ -353,14 +353,14 @@ function parseNomad(args: string[]): Parsed {
       return { kind: 'nomad-node-drain', enable, node: rest.find((a) => !a.startsWith('-')), self: rest.includes('-self') };
     }
     case 'logs': {
-      const ti = rest.indexOf('-tail');
+      // Nomad's `-tail` is a switch (the last 10 lines) and `-n N` the count, as in `nomad logs -stderr -tail -n 20 ID`.
       const n = rest.indexOf('-n');
       let tail: number | undefined;
-      if (n >= 0 || ti >= 0) {
-        const t = tailOf(rest[(n >= 0 ? n : ti) + 1]);
+      if (n >= 0) {
+        const t = tailOf(rest[n + 1]);
         if (typeof t === 'object') return t;
         tail = t ?? 10;
-      }
+      } else if (rest.includes('-tail')) tail = 10;
       const ids = rest.filter((a, i) => !a.startsWith('-') && !(i > 0 && (rest[i - 1] === '-n' || rest[i - 1] === '-job')));
       const job = rest.indexOf('-job');
       const alloc = job >= 0 ? rest[job + 1] : ids[0];
