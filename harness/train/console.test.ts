@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 
 import { PassThrough } from 'node:stream';
-import { drillFile, loadDrill } from './drills.ts';
+import { drillFile, drillFiles, loadDrill } from './drills.ts';
 import { runInteractive, runScript } from './console.ts';
 import { FOLLOW_MAX_LINES, FOLLOW_MAX_MS, FOLLOW_STEP_MS, newLines, TrainingSession } from '../../sim/training/session.ts';
 import { exportsOf, heapBytes } from '../../sim/training/etc-files.ts';
@@ -161,3 +161,16 @@ describe('time as the trainee works', () => {
 });
 
 
+
+describe('every drill as a --script session', () => {
+  for (const file of drillFiles()) {
+    it(`${file.split('/').pop()}: the shortest path, typed as a script, scores 100 and the screen shows the answer accepted`, () => {
+      const { drill, installation, profile } = loadDrill(file);
+      const s = new TrainingSession(drill, installation, profile);
+      let text = '';
+      runScript(s, [...drill.shortestPath, 'exit'].join('\n'), { write: (x: string) => (text += x) });
+      expect(text).toContain('that is the root cause');
+      expect(s.finish().grade.score).toBe(100);
+    });
+  }
+});

@@ -611,9 +611,14 @@ export class TrainingSession {
     const t = this.twin;
     switch (c.kind) {
       case 'queue_drains': {
+        // Every place a build waits: a hung dispatcher leaves builds in the usage queue, a hung picard-scheduler
+        // in its own queue, a starved fleet as Nomad jobs pending.
+        const usageQueue = t.dispatcher.usageQueue.length;
         const runQueue = t.dispatcher.runQueue.length;
+        const schedulerQueue = t.schedulerer.queue.length;
         const pending = t.services.isUp('nomad_server') ? t.fleet.scheduler.counts().pending : Infinity;
-        return { check: 'queue_drains', passed: runQueue <= 2 && pending <= 2, observed: `run queue ${runQueue}, Nomad pending jobs ${pending === Infinity ? 'unknown (nomad down)' : pending}, ${formatDurationMs(this.nowMs - fromMs)} after the session` };
+        const passed = usageQueue <= 2 && runQueue <= 2 && schedulerQueue <= 2 && pending <= 2;
+        return { check: 'queue_drains', passed, observed: `usage queue ${usageQueue}, run queue ${runQueue}, picard-scheduler queue ${schedulerQueue}, Nomad pending jobs ${pending === Infinity ? 'unknown (nomad down)' : pending}, ${formatDurationMs(this.nowMs - fromMs)} after the session` };
       }
       case 'next_build_succeeds': {
         const next = this.recorder.list().filter((b) => b.createdAtMs >= fromMs);
