@@ -78,7 +78,7 @@ export const OPTIONS: Record<string, OptionSpec> = {
   scenario: { type: 'string', value: 'FILE', description: 'scenario whose topology the stack follows', commands: ['up'] },
   backend: { type: 'string', multiple: true, value: 'KIND|C=KIND', description: 'live backends: `embedded` for every component that has one, or per component (postgres=local,rabbitmq=embedded); also TWIN_BACKEND', commands: ['run', 'agree', 'up'] },
   supervise: { type: 'boolean', description: 'internal: run as the detached supervisor of `twin up -d`', commands: ['up'] },
-  nomad: { type: 'string', value: 'real|twin', description: 'nomad_server: a real `nomad agent -dev` (a `nomad` binary on PATH, or NOMAD_ADDR) running the builds, or the twin\'s Nomad API (default)', commands: ['up'] },
+  nomad: { type: 'string', value: 'real|twin', description: 'nomad_server: a real `nomad agent -dev` (a `nomad` binary on PATH, or NOMAD_ADDR) running the builds, or the twin\'s Nomad API (default); for train: the trainee\'s read-only nomad commands run the real binary against the drill\'s cluster (default when one is on PATH) or the built-in emulation (twin)', commands: ['up', 'train'] },
   list: { type: 'boolean', description: 'list the training drills with their difficulty', commands: ['train'] },
   drill: { type: 'string', value: 'NAME', description: 'the drill to run (a name of --list, or a drill file)', commands: ['train'] },
   script: { type: 'string', value: 'FILE', description: 'replay a typed session: one shell command a line, non-interactively', commands: ['train'] },

@@ -29,6 +29,7 @@ import { NomadHttpError, parseJobRegistration } from './job-spec.ts';
 import {
   MAX_RETAINED_NODE_EVENTS,
   isDraining,
+  milliToMhz,
   taskGroupOf,
   toAllocStub,
   toAllocation,
@@ -75,6 +76,11 @@ export interface NomadApiStateSettings {
   reservedMemoryMb: number;
   /** Where the simulated clients' HTTP API answers (the server's own listener; set once it listens). */
   clientHttpAddr?: string;
+  /**
+   * A scheduler the state mirrors instead of making its own (a training drill's simulation): `adopt()` gives its
+   * nodes, jobs, allocations and evaluations records; the simulation, not the API, moves it on.
+   */
+  scheduler?: NomadScheduler;
 }
 
 /** Bytes of each task's stdout and stderr kept per allocation (the tail; Nomad's default log config keeps 10 x 10 MB). */
@@ -109,6 +115,19 @@ export const MAX_ORPHAN_EVALS = 10_000;
 const ORPHAN_EVAL_SERIAL_BASE = 0xc0000000;
 /** Nomad's default job priority (an unknown job's deregistration evaluation has it). */
 const DEFAULT_JOB_PRIORITY = 50;
+/** A mirrored scheduler's job as schedulerer submits one: one `build` task of the job's resources (MHz, MB). */
+function mirroredJob(j: JobView): Record<string, unknown> {
+  return {
+    ID: j.id,
+    Name: j.id,
+    Type: 'batch',
+    Priority: j.priority,
+    Datacenters: [j.datacenter ?? DEFAULT_DATACENTER],
+    ...(j.nodeClass === null ? {} : { Constraints: [{ LTarget: '${node.class}', RTarget: j.nodeClass, Operand: '=' }] }),
+    TaskGroups: [{ Name: 'build', Count: j.count, Tasks: [{ Name: 'build', Driver: 'docker', Config: { image: 'circleci/picard' }, Resources: { CPU: milliToMhz(j.cpuMilli), MemoryMB: j.memoryMb } }] }],
+  };
+}
+
 /** Bound on `retryBlocked()` rounds one call may run after a change that left unblocking work. */
 const MAX_UNBLOCK_ROUNDS = 10_000;
 /** Task events kept per allocation: Nomad keeps a bounded list of recent events per task; every task of a group shares one here. */
@@ -192,11 +211,13 @@ export class NomadApiState {
 
   constructor(settings: NomadApiStateSettings) {
     this.settings = settings;
-    this.scheduler = new NomadScheduler({
-      rng: new Rng(settings.seed).fork('nomad'),
-      reservedCpuMilli: settings.reservedCpuMilli,
-      reservedMemoryMb: settings.reservedMemoryMb,
-    });
+    this.scheduler =
+      settings.scheduler ??
+      new NomadScheduler({
+        rng: new Rng(settings.seed).fork('nomad'),
+        reservedCpuMilli: settings.reservedCpuMilli,
+        reservedMemoryMb: settings.reservedMemoryMb,
+      });
     for (const c of settings.clients) this.addClient(c);
   }
 
@@ -558,6 +579,47 @@ export class NomadApiState {
       this.absorb(change, t);
       return nodeId;
     });
+  }
+
+  /**
+   * Takes in what a mirrored scheduler (`settings.scheduler`) holds that the state has no record of: its nodes
+   * (addressed as `addClient` addresses them), its jobs (as a batch job of one `build` task with the job's
+   * resources, as schedulerer would submit it), and through them their evaluations and allocations; then stamps
+   * every change since the last call with one index. Task states follow the allocations' client status.
+   */
+  adopt(): number {
+    this.tx((t, index) => {
+      for (const n of this.scheduler.nodes()) {
+        const known = this.nodeRecs.get(n.id);
+        // The mirrored scheduler's drain is the simulation's (on or off, as `?enable=` is): the record follows it.
+        if (known !== undefined) {
+          known.meta.legacyDrain = n.drain;
+          continue;
+        }
+        const k = ++this.nodeOrdinal;
+        const rec: NodeRecord = { fp: '', meta: { createIndex: index, modifyIndex: index, address: `10.0.${(k >> 8) & 255}.${k & 255}`, drainStrategy: null, legacyDrain: n.drain, events: [], statusUpdatedAtMs: this.now } };
+        this.nodeRecs.set(n.id, rec);
+        this.nodeEvent(rec, 'Cluster', 'Node registered', index);
+      }
+      for (const j of this.scheduler.jobs()) {
+        if (!this.jobRecs.has(j.id)) {
+          const reg = parseJobRegistration({ Job: mirroredJob(j) });
+          this.jobRecs.set(j.id, { meta: { job: reg.job, createIndex: index, modifyIndex: index, jobModifyIndex: index, summaryModifyIndex: index, submitTimeMs: this.now }, runMeta: reg.meta, fp: '', summaryFp: '', purged: false });
+        }
+        t.jobs.add(j.id);
+      }
+      t.allNodes = true;
+    });
+    for (const [allocId, ar] of this.allocRecs) {
+      const a = this.scheduler.alloc(allocId);
+      const task = ar.meta.task;
+      if (a === undefined) continue;
+      if (a.clientStatus === 'running' && task.state === 'pending') this.taskEvent(allocId, 'Started', 'Task started by client', { running: true });
+      else if ((a.clientStatus === 'complete' || a.clientStatus === 'failed' || a.clientStatus === 'lost') && task.state !== 'dead') {
+        this.taskEvent(allocId, 'Terminated', `Exit Code: ${a.clientStatus === 'complete' ? 0 : 1}`, { dead: true, failed: a.clientStatus !== 'complete', exitCode: a.clientStatus === 'complete' ? 0 : 1 });
+      }
+    }
+    return this.idx;
   }
 
   /**

@@ -11,10 +11,10 @@ function session(name = 'queued-at-picard-dispatcher') {
   return new TrainingSession(drill, installation, profile);
 }
 
-function script(lines: string, name?: string): { text: string; s: TrainingSession } {
+async function script(lines: string, name?: string): Promise<{ text: string; s: TrainingSession }> {
   const s = session(name);
   let text = '';
-  runScript(s, lines, { write: (x: string) => (text += x) });
+  await runScript(s, lines, { write: (x: string) => (text += x) });
   return { text, s };
 }
 
@@ -39,8 +39,8 @@ describe('docker logs -f', () => {
     expect(s.entries.at(-1)!.output.endsWith('^C')).toBe(true);
   });
 
-  it('shows the hang: a hung picard-dispatcher writes nothing while followed, a restarted one its heartbeat', () => {
-    const { text } = script('sudo docker logs --tail 1 -f picard-dispatcher\nsudo docker restart picard-dispatcher\nsudo docker logs -f --tail 0 picard-dispatcher | grep Still\nexit\n');
+  it('shows the hang: a hung picard-dispatcher writes nothing while followed, a restarted one its heartbeat', async () => {
+    const { text } = await script('sudo docker logs --tail 1 -f picard-dispatcher\nsudo docker restart picard-dispatcher\nsudo docker logs -f --tail 0 picard-dispatcher | grep Still\nexit\n');
     const [hung, healthy] = text.split('sudo docker logs').slice(1);
     expect(hung!.split('\n').filter((l) => l.includes('Still running')).length).toBe(0);
     expect(hung).toContain('^C');
@@ -91,8 +91,8 @@ describe('docker logs -f', () => {
 });
 
 describe('the customization files', () => {
-  it('take effect at the app\'s next start, not at a docker restart, as the seeds say', () => {
-    const { text, s } = script([
+  it('take effect at the app\'s next start, not at a docker restart, as the seeds say', async () => {
+    const { text, s } = await script([
       'sudo mkdir -p /etc/circleconfig/frontend',
       "echo 'export JVM_HEAP_SIZE=2g' | sudo tee -a /etc/circleconfig/frontend/customizations",
       'sudo docker restart frontend',
@@ -164,11 +164,11 @@ describe('time as the trainee works', () => {
 
 describe('every drill as a --script session', () => {
   for (const file of drillFiles()) {
-    it(`${file.split('/').pop()}: the shortest path, typed as a script, scores 100 and the screen shows the answer accepted`, () => {
+    it(`${file.split('/').pop()}: the shortest path, typed as a script, scores 100 and the screen shows the answer accepted`, async () => {
       const { drill, installation, profile } = loadDrill(file);
       const s = new TrainingSession(drill, installation, profile);
       let text = '';
-      runScript(s, [...drill.shortestPath, 'exit'].join('\n'), { write: (x: string) => (text += x) });
+      await runScript(s, [...drill.shortestPath, 'exit'].join('\n'), { write: (x: string) => (text += x) });
       expect(text).toContain('that is the root cause');
       expect(s.finish().grade.score).toBe(100);
     });

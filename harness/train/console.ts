@@ -1,5 +1,6 @@
 import { createInterface } from 'node:readline';
-import { FOLLOW_STEP_MS, type TrainingSession } from '../../sim/training/session.ts';
+import { FOLLOW_STEP_MS, type LineResult, type TrainingSession } from '../../sim/training/session.ts';
+import type { RealNomadCli } from './real-nomad-cli.ts';
 
 /** Where a session prints (the CLI's stdout, or a test's capture). */
 export interface ConsoleOut {
@@ -16,13 +17,13 @@ export const FOLLOW_WALL_MS = 1_000;
  * the shell answered, until `exit` or the end of the script. Blank lines and `#` comments are skipped unechoed.
  * `docker logs -f` follows until its own limit (a script has no Ctrl-C), then the next line runs.
  */
-export function runScript(session: TrainingSession, script: string, out: ConsoleOut): void {
+export async function runScript(session: TrainingSession, script: string, out: ConsoleOut, nomad?: RealNomadCli): Promise<void> {
   out.write(`${session.banner()}\n\n`);
   for (const line of script.split('\n').slice(0, MAX_SCRIPT_LINES)) {
     const typed = line.replace(/\r$/, '');
     if (typed.trim() === '' || typed.trim().startsWith('#')) continue;
     out.write(`${session.prompt}${typed}\n`);
-    const r = session.execute(typed);
+    const r = await executeLine(session, typed, undefined, nomad);
     if (r.output !== '') out.write(`${r.output}\n`);
     if (r.following) {
       for (;;) {
@@ -39,12 +40,26 @@ export function runScript(session: TrainingSession, script: string, out: Console
   session.endOfInput();
 }
 
+/**
+ * One typed line: a read-only `nomad` command goes to the real binary when the console has one (at the shell's
+ * prompt, not inside a REPL), everything else to the session.
+ */
+export async function executeLine(session: TrainingSession, line: string, elapsedMs: number | undefined, nomad: RealNomadCli | undefined): Promise<LineResult> {
+  const args = nomad !== undefined && session.prompt.startsWith('ubuntu@') ? nomad.argsOf(line) : undefined;
+  if (args === undefined) return session.execute(line, elapsedMs);
+  session.beginExternal(elapsedMs);
+  const r = await nomad!.run(args);
+  return session.recordExternal(line, r.output, r.exit);
+}
+
 /** How the interactive console paces the installation: per command (`commandMs`), or wall time × `timeFactor`. */
 export interface InteractiveOptions {
   /** Installation ms per wall ms: with it, the installation moves on while the trainee reads, typing or not. */
   timeFactor?: number;
   /** The wall clock (tests pass their own). */
   nowMs?: () => number;
+  /** The real nomad binary for read-only `nomad` commands (RealNomadCli.start), if one is on PATH. */
+  nomad?: RealNomadCli;
 }
 
 /**
@@ -81,12 +96,15 @@ export function runInteractive(session: TrainingSession, input: NodeJS.ReadableS
         else follow();
       }, stepWallMs);
     };
-    rl.on('line', (line) => {
-      if (closed || session.isFollowing) return;
+    let busy = false;
+    rl.on('line', async (line) => {
+      if (closed || session.isFollowing || busy) return;
       const now = clock();
       const elapsed = opts.timeFactor === undefined ? undefined : (now - lastMs) * opts.timeFactor;
       lastMs = now;
-      const r = session.execute(line, elapsed);
+      busy = true;
+      const r = await executeLine(session, line, elapsed, opts.nomad);
+      busy = false;
       if (r.output !== '') output.write(`${r.output}\n`);
       if (r.ended) {
         closed = true;

@@ -216,6 +216,28 @@ export class TrainingSession {
     return { output, exit, ended: this.ended !== undefined };
   }
 
+  /**
+   * A line the console carries out itself (the real `nomad` binary): time passes first, as for `execute`, so the
+   * command sees the installation as it is then; `recordExternal` then records what it printed.
+   */
+  beginExternal(elapsedMs?: number): void {
+    if (this.ended !== undefined) throw new Error('the session is over');
+    if (this.follow !== undefined) throw new Error('docker logs -f is following: stopFollowing() first');
+    this.advance(Math.max(0, Math.min(MAX_ELAPSED_MS, elapsedMs ?? this.commandMs)));
+  }
+
+  /** Records an external command's output (through the line's filters) in the transcript. */
+  recordExternal(line: string, output: string, exit: number): LineResult {
+    const pipeline = parsePipeline(line);
+    if (!('kind' in pipeline) && pipeline.filters.length > 0) ({ output, exit } = applyFilters(output, exit, pipeline.filters, (f, text) => this.etc.write(f.path, text, f.append, f.sudo, 'tee')));
+    this.entries.push({ at_ms: this.elapsedMs, clock: clockTime(this.nowMs), command: line.trim(), exit, output });
+    if (this.entries.length >= MAX_SESSION_COMMANDS) {
+      this.ended = 'command-limit';
+      output += `${output ? '\n' : ''}(the drill's command limit, ${MAX_SESSION_COMMANDS} commands, is reached: the session ends)`;
+    }
+    return { output, exit, ended: this.ended !== undefined };
+  }
+
   /** Whether `docker logs -f` is following. */
   get isFollowing(): boolean {
     return this.follow !== undefined;

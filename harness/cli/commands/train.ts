@@ -4,6 +4,7 @@ import { CliError, type ParsedArgs } from '../args.ts';
 import type { CliIo } from '../main.ts';
 import { drillFile, drillFiles, loadDrill } from '../../train/drills.ts';
 import { runInteractive, runScript } from '../../train/console.ts';
+import { RealNomadCli } from '../../train/real-nomad-cli.ts';
 import { writeFilesAtomically } from '../../io/write-files.ts';
 import { readBoundedFile, InputFileError } from '../../scenario/load.ts';
 import { TrainingSession, DEFAULT_COMMAND_MS } from '../../../sim/training/session.ts';
@@ -38,8 +39,15 @@ export async function trainCommand(args: ParsedArgs, io: CliIo & { stdin?: NodeJ
     }
   }
   const session = new TrainingSession(drill, installation, profile, { commandMs });
-  if (script !== undefined) runScript(session, script, io.stdout);
-  else await runInteractive(session, io.stdin ?? process.stdin, io.stdout as NodeJS.WritableStream, { timeFactor: args.timeFactor });
+  // A `nomad` binary on PATH answers the trainee's read-only nomad commands, against the drill's own cluster.
+  const nomad = args.nomad === 'twin' ? undefined : await RealNomadCli.start(session);
+  if (args.nomad === 'real' && nomad === undefined) throw new CliError('--nomad real: no `nomad` binary on PATH', 'install Nomad 0.9.3 and put it on PATH, or leave out --nomad (the built-in emulation answers)');
+  try {
+    if (script !== undefined) await runScript(session, script, io.stdout, nomad);
+    else await runInteractive(session, io.stdin ?? process.stdin, io.stdout as NodeJS.WritableStream, { timeFactor: args.timeFactor, nomad });
+  } finally {
+    await nomad?.stop();
+  }
   const result = session.finish();
   const dir = args.out ?? join('reports', 'out', `train-${drill.name}`);
   const written = writeFilesAtomically(dir, {
