@@ -90,7 +90,7 @@ export function runInteractive(session: TrainingSession, input: NodeJS.ReadableS
     const follow = () => {
       timer = setTimeout(() => {
         if (!session.isFollowing) return;
-        const step = session.followStep();
+        const step = session.followStep({ untilCtrlC: true });
         if (step.output !== '') output.write(`${step.output}\n`);
         if (step.done) endFollow(step.stoppedBy === 'limit');
         else follow();

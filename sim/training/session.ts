@@ -26,6 +26,8 @@ export const FOLLOW_STEP_MS = 10_000;
 /** `docker logs -f` stops by itself after this many new lines or this much of the installation's time (a script has no Ctrl-C). */
 export const FOLLOW_MAX_LINES = 40;
 export const FOLLOW_MAX_MS = 150_000;
+/** In a terminal `docker logs -f` runs until Ctrl-C; this bounds it still (an hour of the installation's time). */
+export const FOLLOW_MAX_INTERACTIVE_MS = 3_600_000;
 /** The most a line may advance the installation when the console measures the time (an idle hour at a high factor). */
 export const MAX_ELAPSED_MS = 3_600_000;
 /** The Replicated app id `replicated apps` lists (the app's, not a secret). */
@@ -245,10 +247,11 @@ export class TrainingSession {
 
   /**
    * One step of `docker logs -f`: the installation moves on `FOLLOW_STEP_MS` and the lines its container wrote
-   * meanwhile are printed (through the line's filters). It stops by itself after `FOLLOW_MAX_LINES` new lines or
-   * `FOLLOW_MAX_MS`, as a person would press Ctrl-C, and when the container stops (Docker ends the follow then).
+   * meanwhile are printed (through the line's filters). In a script it stops by itself after `FOLLOW_MAX_LINES`
+   * new lines or `FOLLOW_MAX_MS`, as a person would press Ctrl-C; in a terminal (`untilCtrlC`) it runs until
+   * Ctrl-C (`stopFollowing`), bounded by `FOLLOW_MAX_INTERACTIVE_MS`; either way it ends when the container stops.
    */
-  followStep(): FollowStep {
+  followStep(opts: { untilCtrlC?: boolean } = {}): FollowStep {
     const f = this.follow;
     if (f === undefined) throw new Error('docker logs -f is not following');
     this.advance(FOLLOW_STEP_MS);
@@ -257,12 +260,12 @@ export class TrainingSession {
     f.lines = now;
     if (f.filters.length > 0) fresh = applyFilters(fresh.join('\n'), 0, f.filters).output.split('\n').filter((l) => l !== '');
     const room = FOLLOW_MAX_LINES - f.printed;
-    const shown = fresh.slice(0, Math.max(0, room));
+    const shown = opts.untilCtrlC === true ? fresh : fresh.slice(0, Math.max(0, room));
     f.printed += shown.length;
     const output = shown.join('\n');
     if (output !== '') f.entry.output += `${f.entry.output === '' ? '' : '\n'}${output}`;
     const stopped = this.twin.services.state(f.container) === 'stopped';
-    const done = stopped || f.printed >= FOLLOW_MAX_LINES || this.nowMs - f.sinceMs >= FOLLOW_MAX_MS;
+    const done = stopped || (opts.untilCtrlC === true ? this.nowMs - f.sinceMs >= FOLLOW_MAX_INTERACTIVE_MS : f.printed >= FOLLOW_MAX_LINES || this.nowMs - f.sinceMs >= FOLLOW_MAX_MS);
     if (!done) return { output, done };
     this.stopFollowing(stopped ? '' : '^C');
     return { output, done, stoppedBy: stopped ? 'container-stopped' : 'limit' };

@@ -43,7 +43,7 @@ export type Parsed = ShellCommand | ShellRefusal;
 export const MAX_LINE_CHARS = 4_096;
 
 /** A filter after `|`: what the trainee pipes a command's output through. */
-export type Filter = { kind: 'grep'; pattern: string; ignoreCase: boolean; invert: boolean; regex: boolean } | { kind: 'tail' | 'head'; lines: number } | { kind: 'wc-l' } | { kind: 'pass' } | { kind: 'tee'; path: string; append: boolean; sudo: boolean };
+export type Filter = { kind: 'grep'; pattern: string; ignoreCase: boolean; invert: boolean; regex: boolean; count: boolean } | { kind: 'tail' | 'head'; lines: number } | { kind: 'wc-l' } | { kind: 'pass' } | { kind: 'tee'; path: string; append: boolean; sudo: boolean };
 
 /** Writes what reaches a `tee` in a pipeline (the session's files); answers tee's own error, if any. */
 export type TeeWriter = (f: Extract<Filter, { kind: 'tee' }>, text: string) => { output: string; exit: number };
@@ -116,7 +116,7 @@ function parseFilter(w: string[]): Filter | ShellRefusal {
         return refuse(`grep: Unmatched ( or \\(`, 2);
       }
     }
-    return { kind: 'grep', pattern, ignoreCase: flags.includes('i'), invert: flags.includes('v'), regex: flags.includes('E') };
+    return { kind: 'grep', pattern, ignoreCase: flags.includes('i'), invert: flags.includes('v'), regex: flags.includes('E'), count: flags.includes('c') };
   }
   return notFound(cmd);
 }
@@ -139,6 +139,8 @@ export function applyFilters(output: string, exit: number, filters: readonly Fil
       const needle = f.ignoreCase ? f.pattern.toLowerCase() : f.pattern;
       lines = lines.filter((l) => (re ? re.test(l) : (f.ignoreCase ? l.toLowerCase() : l).includes(needle)) !== f.invert);
       exit = lines.length === 0 ? 1 : 0;
+      // `grep -c` prints how many lines matched (0 too), and still exits 1 on none.
+      if (f.count) lines = [String(lines.length)];
     } else if (f.kind === 'tail') lines = lines.slice(Math.max(0, lines.length - f.lines));
     else if (f.kind === 'head') lines = lines.slice(0, f.lines);
     else if (f.kind === 'wc-l') lines = [String(lines.length)];
