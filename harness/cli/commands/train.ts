@@ -1,10 +1,11 @@
 import { existsSync, statSync } from 'node:fs';
-import { basename, join } from 'node:path';
+import { basename, delimiter, join } from 'node:path';
 import { CliError, type ParsedArgs } from '../args.ts';
 import type { CliIo } from '../main.ts';
 import { drillFile, drillFiles, loadDrill } from '../../train/drills.ts';
 import { runInteractive, runScript } from '../../train/console.ts';
-import { RealNomadCli } from '../../train/real-nomad-cli.ts';
+import type { RealNomadCli } from '../../train/real-nomad-cli.ts';
+import { beforeLiveImport } from '../runtime.ts';
 import { writeFilesAtomically } from '../../io/write-files.ts';
 import { readBoundedFile, InputFileError } from '../../scenario/load.ts';
 import { TrainingSession, DEFAULT_COMMAND_MS } from '../../../sim/training/session.ts';
@@ -40,7 +41,7 @@ export async function trainCommand(args: ParsedArgs, io: CliIo & { stdin?: NodeJ
   }
   const session = new TrainingSession(drill, installation, profile, { commandMs });
   // A `nomad` binary on PATH answers the trainee's read-only nomad commands, against the drill's own cluster.
-  const nomad = args.nomad === 'twin' ? undefined : await RealNomadCli.start(session);
+  const nomad = args.nomad === 'twin' ? undefined : await startRealNomadCli(session);
   if (args.nomad === 'real' && nomad === undefined) throw new CliError('--nomad real: no `nomad` binary on PATH', 'install Nomad 0.9.3 and put it on PATH, or leave out --nomad (the built-in emulation answers)');
   try {
     if (script !== undefined) await runScript(session, script, io.stdout, nomad);
@@ -63,6 +64,24 @@ export async function trainCommand(args: ParsedArgs, io: CliIo & { stdin?: NodeJ
   for (const n of g.notes) out(`  ${n}`);
   out(`→ ${written.find((w) => w.endsWith('transcript.md')) ?? dir}`);
   return g.rootCauseCorrect && result.fixed ? 0 : 1;
+}
+
+/** A `nomad` on PATH (the lookup stays out of the live code: the mirror is loaded only when there is one). */
+function nomadOnPath(): string | undefined {
+  for (const dir of (process.env.PATH ?? '').split(delimiter)) {
+    const file = join(dir === '' ? '.' : dir, 'nomad');
+    if (existsSync(file) && statSync(file).isFile()) return file;
+  }
+  return undefined;
+}
+
+/** The real nomad CLI against the drill's cluster, loaded on demand (it pulls in the Nomad API server). */
+async function startRealNomadCli(session: TrainingSession): Promise<RealNomadCli | undefined> {
+  const binary = nomadOnPath();
+  if (binary === undefined) return undefined;
+  await beforeLiveImport();
+  const { RealNomadCli } = await import('../../train/real-nomad-cli.ts');
+  return RealNomadCli.start(session, binary);
 }
 
 function commandTime(text: string | undefined): number {
