@@ -78,12 +78,13 @@ export const OPTIONS: Record<string, OptionSpec> = {
   scenario: { type: 'string', value: 'FILE', description: 'scenario whose topology the stack follows', commands: ['up'] },
   backend: { type: 'string', multiple: true, value: 'KIND|C=KIND', description: 'live backends: `embedded` for every component that has one, or per component (postgres=local,rabbitmq=embedded); also TWIN_BACKEND', commands: ['run', 'agree', 'up'] },
   supervise: { type: 'boolean', description: 'internal: run as the detached supervisor of `twin up -d`', commands: ['up'] },
-  nomad: { type: 'string', value: 'real|twin', description: 'nomad_server: a real `nomad agent -dev` (a `nomad` binary on PATH, or NOMAD_ADDR) running the builds, or the twin\'s Nomad API (default)', commands: ['up'] },
+  nomad: { type: 'string', value: 'real|twin', description: 'nomad_server: a real `nomad agent -dev` (a `nomad` binary on PATH, or NOMAD_ADDR) running the builds, or the twin\'s Nomad API (default); for train: the trainee\'s read-only nomad commands run the real binary against the drill\'s cluster (default when one is on PATH) or the built-in emulation (twin)', commands: ['up', 'train'] },
   list: { type: 'boolean', description: 'list the training drills with their difficulty', commands: ['train'] },
   drill: { type: 'string', value: 'NAME', description: 'the drill to run (a name of --list, or a drill file)', commands: ['train'] },
   script: { type: 'string', value: 'FILE', description: 'replay a typed session: one shell command a line, non-interactively', per: { dr: 'replay an admin\'s recovery session (one command a line, as --interactive takes them; implies it), non-interactively' }, commands: ['train', 'dr'] },
   interactive: { type: 'boolean', description: 'run the scenario to the disaster, then give a shell where the seeds\' recovery commands (aws ec2 ..., sudo rm -rf /opt/nomad, replicated app ...) do the runbook\'s steps; the report follows your steps', commands: ['dr'] },
   'command-time': { type: 'string', value: 'DURATION', description: 'virtual time each command takes, so queues grow while the trainee looks (default 30s)', commands: ['train'] },
+  'time-factor': { type: 'string', value: 'N', description: 'interactive drills: the installation runs N times faster than the wall clock, typing or not (instead of --command-time per command)', commands: ['train'] },
   report: { type: 'boolean', description: 'the instructor summary of the train-report.json files in the DIRs given', commands: ['train'] },
   quiet: { type: 'boolean', short: 'q', description: 'no progress output', commands: ['run', 'conformance', 'explore', 'agree', 'dr', 'tune'] },
   help: { type: 'boolean', short: 'h', description: 'show help', commands: [...COMMANDS] },
@@ -130,6 +131,8 @@ export interface ParsedArgs {
   drill?: string;
   script?: string;
   commandTime?: string;
+  /** `--time-factor N`: installation ms per wall ms in an interactive drill. */
+  timeFactor?: number;
   report?: boolean;
   /** `twin dr --interactive`: the admin's shell does the runbook's steps (with `script`: replayed). */
   interactive?: boolean;
@@ -232,7 +235,7 @@ export const COMMAND_HELP: Record<Command, CommandHelp> = {
     examples: ['twin dr scenarios/dr/ebs-snapshot-restore.yaml', 'twin dr scenarios/dr/ebs-snapshot-restore.yaml --interactive --out reports/dr-alice', 'twin dr scenarios/dr/ebs-snapshot-restore.yaml --script harness/dr/sessions/skips-nomad-wipe.txt', 'twin dr scenarios/dr/restore-skips-nomad-wipe.yaml --out reports/dr --seed 7', 'twin dr scenarios/dr/ebs-snapshot-restore.yaml --mode live --out reports/dr-live'],
   },
   train: {
-    usage: 'twin train --list [--json] | twin train --drill NAME [--seed N] [--script FILE] [--command-time 30s] [--out DIR] | twin train --report DIR...',
+    usage: 'twin train --list [--json] | twin train --drill NAME [--seed N] [--mode sim|live] [--script FILE] [--command-time 30s | --time-factor N] [--out DIR] | twin train --report DIR...',
     summary: 'training drills: a broken installation, a shell with the seeds\' commands, graded',
     description:
       'Starts the drill\'s installation in the simulation, breaks it with the drill\'s hidden fault and gives a shell on its Services machine where the troubleshooting chapter\'s commands work (sudo docker ps/logs/start/stop/restart, nomad status/node-status/node-drain/logs, curl to the health endpoints, circleci dev-console, replicated app). Each command takes --command-time of the installation\'s time. `answer <container> <cause>` names the root cause, `hint` helps (at a cost), `exit` ends it: the twin checks the fix and grades the session 0-100. Writes train-report.json, transcript.json, transcript.md and session.txt (the typed lines, replayable with --script). Exit 0 when the root cause was named and the fix verified, 1 otherwise. --report DIR... summarises trainees\' reports for an instructor.',
@@ -379,6 +382,7 @@ export function parseCliArgs(argv: readonly string[]): ParsedArgs {
   if (typeof v.script === 'string') out.script = v.script;
   if (v.interactive === true) out.interactive = true;
   if (typeof v['command-time'] === 'string') out.commandTime = v['command-time'];
+  if (typeof v['time-factor'] === 'string') out.timeFactor = integer('time-factor', v['time-factor'], 1, 3_600);
 
   if (command === 'help') {
     const [topic, ...more] = out.files;

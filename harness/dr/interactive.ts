@@ -36,7 +36,7 @@ export async function runInteractiveDr(
   io: { script?: string; input: NodeJS.ReadableStream; output: ConsoleOut & NodeJS.WritableStream & { isTTY?: boolean }; outDir: string },
 ): Promise<InteractiveDrResult> {
   const shell = new DrAdminShell(scenario, runbook);
-  if (io.script !== undefined) runScript(shell, io.script, io.output);
+  if (io.script !== undefined) await runScript(shell, io.script, io.output);
   else await runInteractive(shell, io.input, io.output);
   const report = runDrRehearsal(shell.finalScenario(), runbook);
   report.replay = `twin dr ${scenario.file} --seed ${scenario.seed} --script ${io.outDir}/session.txt`;

@@ -24,10 +24,12 @@ import {
   type JobView,
   type NodeStatus,
 } from '../../sim/models/nomad/index.ts';
+import { ID_EVAL, nomadId, type EvalView } from '../../sim/models/nomad/cluster-state.ts';
 import { NomadHttpError, parseJobRegistration } from './job-spec.ts';
 import {
   MAX_RETAINED_NODE_EVENTS,
   isDraining,
+  milliToMhz,
   taskGroupOf,
   toAllocStub,
   toAllocation,
@@ -74,6 +76,11 @@ export interface NomadApiStateSettings {
   reservedMemoryMb: number;
   /** Where the simulated clients' HTTP API answers (the server's own listener; set once it listens). */
   clientHttpAddr?: string;
+  /**
+   * A scheduler the state mirrors instead of making its own (a training drill's simulation): `adopt()` gives its
+   * nodes, jobs, allocations and evaluations records; the simulation, not the API, moves it on.
+   */
+  scheduler?: NomadScheduler;
 }
 
 /** Bytes of each task's stdout and stderr kept per allocation (the tail; Nomad's default log config keeps 10 x 10 MB). */
@@ -100,6 +107,25 @@ export interface DrainRequest {
   ignoreSystemJobs?: boolean;
   /** When disabling a `spec` drain: make the node eligible again. */
   markEligible?: boolean;
+}
+
+/** Evaluations of unknown jobs' deregistrations kept until a GC (a bound: each DELETE of an unknown id adds one). */
+export const MAX_ORPHAN_EVALS = 10_000;
+/** Their ids' serials start here, far above the scheduler's own evaluations'. */
+const ORPHAN_EVAL_SERIAL_BASE = 0xc0000000;
+/** Nomad's default job priority (an unknown job's deregistration evaluation has it). */
+const DEFAULT_JOB_PRIORITY = 50;
+/** A mirrored scheduler's job as schedulerer submits one: one `build` task of the job's resources (MHz, MB). */
+function mirroredJob(j: JobView): Record<string, unknown> {
+  return {
+    ID: j.id,
+    Name: j.id,
+    Type: 'batch',
+    Priority: j.priority,
+    Datacenters: [j.datacenter ?? DEFAULT_DATACENTER],
+    ...(j.nodeClass === null ? {} : { Constraints: [{ LTarget: '${node.class}', RTarget: j.nodeClass, Operand: '=' }] }),
+    TaskGroups: [{ Name: 'build', Count: j.count, Tasks: [{ Name: 'build', Driver: 'docker', Config: { image: 'circleci/picard' }, Resources: { CPU: milliToMhz(j.cpuMilli), MemoryMB: j.memoryMb } }] }],
+  };
 }
 
 /** Bound on `retryBlocked()` rounds one call may run after a change that left unblocking work. */
@@ -175,14 +201,23 @@ export class NomadApiState {
   private readonly listeners = new Set<() => void>();
   private nodeOrdinal = 0;
   private closed = false;
+  /**
+   * Deregistration evaluations of jobs the scheduler never had: 0.9.3 answers a `DELETE /v1/job/:id` of an
+   * unknown id with a new, complete `job-deregister` evaluation (measured against a real agent), so the twin
+   * keeps them beside the scheduler's, under ids of their own serial range.
+   */
+  private readonly orphanEvals = new Map<string, { view: EvalView; meta: EvalMeta }>();
+  private orphanSerial = 0;
 
   constructor(settings: NomadApiStateSettings) {
     this.settings = settings;
-    this.scheduler = new NomadScheduler({
-      rng: new Rng(settings.seed).fork('nomad'),
-      reservedCpuMilli: settings.reservedCpuMilli,
-      reservedMemoryMb: settings.reservedMemoryMb,
-    });
+    this.scheduler =
+      settings.scheduler ??
+      new NomadScheduler({
+        rng: new Rng(settings.seed).fork('nomad'),
+        reservedCpuMilli: settings.reservedCpuMilli,
+        reservedMemoryMb: settings.reservedMemoryMb,
+      });
     for (const c of settings.clients) this.addClient(c);
   }
 
@@ -547,6 +582,47 @@ export class NomadApiState {
   }
 
   /**
+   * Takes in what a mirrored scheduler (`settings.scheduler`) holds that the state has no record of: its nodes
+   * (addressed as `addClient` addresses them), its jobs (as a batch job of one `build` task with the job's
+   * resources, as schedulerer would submit it), and through them their evaluations and allocations; then stamps
+   * every change since the last call with one index. Task states follow the allocations' client status.
+   */
+  adopt(): number {
+    this.tx((t, index) => {
+      for (const n of this.scheduler.nodes()) {
+        const known = this.nodeRecs.get(n.id);
+        // The mirrored scheduler's drain is the simulation's (on or off, as `?enable=` is): the record follows it.
+        if (known !== undefined) {
+          known.meta.legacyDrain = n.drain;
+          continue;
+        }
+        const k = ++this.nodeOrdinal;
+        const rec: NodeRecord = { fp: '', meta: { createIndex: index, modifyIndex: index, address: `10.0.${(k >> 8) & 255}.${k & 255}`, drainStrategy: null, legacyDrain: n.drain, events: [], statusUpdatedAtMs: this.now } };
+        this.nodeRecs.set(n.id, rec);
+        this.nodeEvent(rec, 'Cluster', 'Node registered', index);
+      }
+      for (const j of this.scheduler.jobs()) {
+        if (!this.jobRecs.has(j.id)) {
+          const reg = parseJobRegistration({ Job: mirroredJob(j) });
+          this.jobRecs.set(j.id, { meta: { job: reg.job, createIndex: index, modifyIndex: index, jobModifyIndex: index, summaryModifyIndex: index, submitTimeMs: this.now }, runMeta: reg.meta, fp: '', summaryFp: '', purged: false });
+        }
+        t.jobs.add(j.id);
+      }
+      t.allNodes = true;
+    });
+    for (const [allocId, ar] of this.allocRecs) {
+      const a = this.scheduler.alloc(allocId);
+      const task = ar.meta.task;
+      if (a === undefined) continue;
+      if (a.clientStatus === 'running' && task.state === 'pending') this.taskEvent(allocId, 'Started', 'Task started by client', { running: true });
+      else if ((a.clientStatus === 'complete' || a.clientStatus === 'failed' || a.clientStatus === 'lost') && task.state !== 'dead') {
+        this.taskEvent(allocId, 'Terminated', `Exit Code: ${a.clientStatus === 'complete' ? 0 : 1}`, { dead: true, failed: a.clientStatus !== 'complete', exitCode: a.clientStatus === 'complete' ? 0 : 1 });
+      }
+    }
+    return this.idx;
+  }
+
+  /**
    * Registers a batch job from a request body (`{ Job: {...} }`) and evaluates it. Returns Nomad's
    * `JobRegisterResponse`. A job id that names a dead job registers afresh after a GC of dead jobs (the
    * scheduler registers an id once); one that names a live job is refused.
@@ -595,9 +671,7 @@ export class NomadApiState {
   stopJob(jobId: string, purge: boolean): { EvalID: string; EvalCreateIndex: number; JobModifyIndex: number; Index: number } {
     const rec = this.jobRecs.get(jobId);
     const view = this.scheduler.job(jobId);
-    if (rec === undefined || rec.purged || view === undefined) {
-      return { EvalID: '', EvalCreateIndex: 0, JobModifyIndex: 0, Index: 0 };
-    }
+    if (rec === undefined || rec.purged || view === undefined) return this.deregisterUnknown(jobId);
     return this.tx((t, index) => {
       t.force = true;
       const before = this.scheduler.job(jobId)!.evalIds.length;
@@ -616,9 +690,39 @@ export class NomadApiState {
     });
   }
 
+  /**
+   * `DELETE /v1/job/:id` of a job there is none of, as 0.9.3 answers it: the deregistration is applied (one
+   * index, `JobModifyIndex`), then its evaluation is created (the next, `EvalCreateIndex` and `Index`), complete
+   * at once; the job stays unknown (404). A `nomad job stop` of it never gets here: the CLI looks the id up first.
+   */
+  private deregisterUnknown(jobId: string): { EvalID: string; EvalCreateIndex: number; JobModifyIndex: number; Index: number } {
+    if (this.orphanEvals.size >= MAX_ORPHAN_EVALS) throw new NomadHttpError(429, `the twin keeps ${MAX_ORPHAN_EVALS} evaluations of unknown jobs (MAX_ORPHAN_EVALS): run a GC (PUT /v1/system/gc)`);
+    const jobModifyIndex = this.tx((t, index) => {
+      t.force = true;
+      return index;
+    });
+    return this.tx((t, index) => {
+      t.force = true;
+      t.tables.add('evals');
+      const id = nomadId(ID_EVAL, ORPHAN_EVAL_SERIAL_BASE + this.orphanSerial++);
+      const now = this.now;
+      this.orphanEvals.set(id, {
+        view: { id, jobId, status: 'complete', triggeredBy: 'job-deregister', priority: DEFAULT_JOB_PRIORITY, blockedEvalId: null, previousEvalId: null, failedTgAllocs: null },
+        meta: { createIndex: index, modifyIndex: index, jobModifyIndex, createTimeMs: now, modifyTimeMs: now, queued: 0, nodesAvailable: this.nodesAvailable(), failure: null },
+      });
+      return { EvalID: id, EvalCreateIndex: index, JobModifyIndex: jobModifyIndex, Index: index };
+    });
+  }
+
   /** Collects dead jobs with their allocations and evaluations (`PUT /v1/system/gc`). Returns how many jobs. */
   gc(): number {
     const dead = this.scheduler.jobs().filter((j) => j.status === 'dead');
+    if (this.orphanEvals.size > 0) {
+      this.tx((t) => {
+        this.orphanEvals.clear();
+        t.tables.add('evals');
+      });
+    }
     if (dead.length === 0) return 0;
     return this.tx((t) => {
       const views = dead.map((j) => this.scheduler.job(j.id)!);
@@ -749,6 +853,7 @@ export class NomadApiState {
       this.jobRecs.clear();
       this.allocRecs.clear();
       this.evalRecs.clear();
+      this.orphanEvals.clear();
       this.allocsByNode.clear();
       this.logs.clear();
       for (const rec of this.nodeRecs.values()) {
@@ -879,6 +984,8 @@ export class NomadApiState {
   }
 
   private evaluationJson(evalId: string): EvaluationJson | undefined {
+    const orphan = this.orphanEvals.get(evalId);
+    if (orphan !== undefined) return toEvaluation(orphan.view, orphan.meta, 'build');
     const e = this.scheduler.evaluation(evalId);
     const er = this.evalRecs.get(evalId);
     if (e === undefined || er === undefined) return undefined;
@@ -889,7 +996,7 @@ export class NomadApiState {
 
   evaluations(prefix = ''): QueryResult<EvaluationJson[]> {
     const body: EvaluationJson[] = [];
-    for (const id of this.evalRecs.keys()) {
+    for (const id of [...this.evalRecs.keys(), ...this.orphanEvals.keys()]) {
       if (!id.startsWith(prefix)) continue;
       const e = this.evaluationJson(id);
       if (e !== undefined) body.push(e);

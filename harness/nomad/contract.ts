@@ -177,6 +177,26 @@ export function nomadContract(getUrl: () => string): void {
       expect(JSON.parse(r.text)).toEqual([]);
     });
 
+    it('answers a DELETE of a job that never existed as 0.9.3 does: a complete job-deregister evaluation, two indexes, the job still 404', async () => {
+      const id = `contract-${runId}-never`;
+      const r = await raw(base, 'DELETE', `/v1/job/${id}`);
+      expect(r.status).toBe(200);
+      const body = JSON.parse(r.text) as { EvalID: string; EvalCreateIndex: number; JobModifyIndex: number; Index: number };
+      expect(body.EvalID).toMatch(UUID);
+      expect(body.EvalCreateIndex).toBe(body.Index);
+      expect(body.JobModifyIndex).toBeGreaterThan(0);
+      expect(body.EvalCreateIndex).toBeGreaterThan(body.JobModifyIndex);
+      const e = await eventually('the deregistration evaluation to complete', async () => {
+        const x = await raw(base, 'GET', `/v1/evaluation/${body.EvalID}`);
+        const ev = x.status === 200 ? (JSON.parse(x.text) as EvaluationJson) : undefined;
+        return ev?.Status === 'complete' ? ev : undefined;
+      });
+      expect({ JobID: e.JobID, TriggeredBy: e.TriggeredBy, Type: e.Type, Priority: e.Priority, JobModifyIndex: e.JobModifyIndex }).toEqual({ JobID: id, TriggeredBy: 'job-deregister', Type: 'service', Priority: 50, JobModifyIndex: body.JobModifyIndex });
+      expect((await raw(base, 'GET', `/v1/job/${id}`)).status).toBe(404);
+      const listed = JSON.parse((await raw(base, 'GET', `/v1/evaluations?prefix=${body.EvalID.slice(0, 8)}`)).text) as EvaluationJson[];
+      expect(listed.map((x) => x.ID)).toContain(body.EvalID);
+    });
+
     it('refuses a method a route does not take with 405 Invalid method', async () => {
       for (const [method, path] of [
         ['PATCH', '/v1/jobs'],

@@ -48,6 +48,7 @@ export class NomadApiServer implements ComponentBuilder<StartedNomadApiServer> {
   private note: string | undefined;
   private reservedCpuMilli = DEFAULT_RESERVED_CPU_MILLI;
   private reservedMemoryMb = DEFAULT_RESERVED_MEMORY_MB;
+  private mirrored: NomadScheduler | undefined;
 
   /** Port on 127.0.0.1; 0 (default) takes a free one. */
   withPort(port: number): this {
@@ -98,6 +99,15 @@ export class NomadApiServer implements ComponentBuilder<StartedNomadApiServer> {
     return this;
   }
 
+  /**
+   * Serves a scheduler the server does not own (a training drill's simulation): no clients of its own, and
+   * `state.adopt()` brings the API up to date with it before each look (harness/train/real-nomad-cli.ts).
+   */
+  withScheduler(scheduler: NomadScheduler): this {
+    this.mirrored = scheduler;
+    return this;
+  }
+
   /** Each client's reservation (default 2 vCPU and 4 GB, CircleCI's). */
   withReservation(reservedCpuMilli: number, reservedMemoryMb: number): this {
     this.reservedCpuMilli = reservedCpuMilli;
@@ -111,7 +121,8 @@ export class NomadApiServer implements ComponentBuilder<StartedNomadApiServer> {
     const root = new Rng(this.seed);
     const state = new NomadApiState({
       seed: this.seed,
-      clients: this.clients ?? DEFAULT_CLIENTS,
+      clients: this.clients ?? (this.mirrored === undefined ? DEFAULT_CLIENTS : []),
+      ...(this.mirrored === undefined ? {} : { scheduler: this.mirrored }),
       clock,
       runner: this.runner ?? new SimulatedTaskRunner(),
       version: this.version,

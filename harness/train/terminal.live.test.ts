@@ -106,4 +106,27 @@ describe('twin train in a terminal (tmux)', () => {
     expect(s.report).toMatchObject({ root_cause_correct: true, fixed: true });
     expect(s.report.score).toBeLessThan(100);
   });
+
+  it('docker logs -f prints as the installation moves on (--time-factor), until Ctrl-C; the prompt comes back', async () => {
+    const name = 'follow';
+    const out = join(mkdtempSync(join(tmpdir(), 'twin-train-tty-')), 'out');
+    // --nomad twin: the drill's own emulation, whatever nomad is on PATH.
+    tmux('new-session', '-d', '-s', name, '-x', '220', '-y', '50', '-c', process.cwd(), `${process.execPath} --import tsx bin/twin.ts train --drill queued-at-picard-scheduler --nomad twin --time-factor 60 --out ${out}; echo TWIN-EXIT=$?; exec sleep 120`);
+    await waitFor(name, 'first prompt', (t) => prompts(t) >= 1);
+    tmux('send-keys', '-t', name, '-l', 'sudo docker logs -f --tail 1 dispatcher');
+    tmux('send-keys', '-t', name, 'Enter');
+    // dispatcher forwards a build every minute or so: at 60x, new lines within seconds.
+    await waitFor(name, 'lines written while following', (t) => (t.split('forwarded to run-queue').length - 1) >= 3);
+    tmux('send-keys', '-t', name, 'C-c');
+    await waitFor(name, 'a fresh prompt after ^C', (t) => prompts(t) >= 2 && t.includes('^C'));
+    tmux('send-keys', '-t', name, '-l', 'exit');
+    tmux('send-keys', '-t', name, 'Enter');
+    await waitFor(name, 'the exit code', (t) => /TWIN-EXIT=\d/.test(t));
+    tmux('kill-session', '-t', name);
+    const report = JSON.parse(readFileSync(join(out, 'transcript.json'), 'utf8'));
+    const follow = report.entries?.[0] ?? report.commands?.[0];
+    expect(follow.command).toBe('sudo docker logs -f --tail 1 dispatcher');
+    expect(follow.output.split('\n').filter((l: string) => l.includes('forwarded to run-queue')).length).toBeGreaterThanOrEqual(3);
+    expect(follow.output.endsWith('^C')).toBe(true);
+  });
 });

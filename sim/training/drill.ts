@@ -7,7 +7,7 @@ import { parseDurationMs } from '../util/duration.ts';
 import { didYouMean } from '../util/suggest.ts';
 import { truncateEcho } from '../scenario/limits.ts';
 import { simSupport, targetProblem } from '../faults/catalogue.ts';
-import { parseShellLine } from './shell.ts';
+import { parsePipeline, parseShellLine } from './shell.ts';
 
 /**
  * A training drill as data (fixtures/drills/NAME.yaml): the installation it breaks (a scenario file), the hidden
@@ -180,7 +180,8 @@ function settleDrill(raw: RawDrill, file: string, ctx: DrillContext, at: Locator
   });
   const shellLines = (path: (string | number)[], lines: readonly string[]) =>
     lines.forEach((l, i) => {
-      const p = parseShellLine(l);
+      const pipe = parsePipeline(l);
+      const p = 'kind' in pipe ? pipe : parseShellLine(pipe.command);
       if (p.kind === 'refusal' || p.kind === 'noop' || p.kind === 'exit') issues.push(at.issue([...path, i], `\`${truncateEcho(l)}\` is not a command the drill shell carries out${p.kind === 'refusal' ? ` (${p.output.split('\n')[0]})` : ''}`, 'write it as the trainee would type it; `help` inside a drill lists the commands'));
     });
   shellLines(['shortest_path'], raw.shortest_path);

@@ -5,14 +5,15 @@ import type { SettledScenario } from '../scenario/settled.ts';
 import { SimFaultAdapter } from '../faults/sim-adapter.ts';
 import { renderJobList, renderJobStatus, renderNodeStatusAllocs, renderNodeStatusSelf } from '../models/nomad/index.ts';
 import { SymptomRecorder } from '../symptoms/recorder.ts';
-import { DOCKER_NAMES, dockerName, listedContainers, renderDockerPs, type ContainerLife } from '../symptoms/docker-ps.ts';
+import { DOCKER_NAMES, containerId, dockerName, listedContainers, renderDockerPs, type ContainerLife } from '../symptoms/docker-ps.ts';
 import { allocStderr, containerLogs, type LogSources } from '../symptoms/container-logs.ts';
 import { curlAnswer, healthUrls } from '../symptoms/health.ts';
 import { clockTime } from '../symptoms/clock-text.ts';
 import { formatDurationMs } from '../util/duration.ts';
 import { CAUSES, type SettledDrill, type VerifyCheck } from './drill.ts';
-import { applyFilters, parsePipeline, parseShellLine, type ShellCommand } from './shell.ts';
+import { applyFilters, parsePipeline, parseShellLine, type Filter, type ShellCommand } from './shell.ts';
 import { grade, type Grade } from './grade.ts';
+import { EtcFiles, heapBytes, OVERRIDE_DIRS } from './etc-files.ts';
 
 /** Virtual time one command takes by default (reading, typing): the backlog grows while the trainee looks. */
 export const DEFAULT_COMMAND_MS = 30_000;
@@ -20,6 +21,15 @@ export const DEFAULT_COMMAND_MS = 30_000;
 export const MAX_SESSION_COMMANDS = 500;
 /** What the fixes themselves take on top of the command (a container restart; Replicated stopping and starting the app). */
 export const ACTION_MS = { container: 10_000, appStop: 60_000, appStart: 120_000, drain: 5_000 } as const;
+/** `docker logs -f`: each step of following advances the installation this much (a person watching the log). */
+export const FOLLOW_STEP_MS = 10_000;
+/** `docker logs -f` stops by itself after this many new lines or this much of the installation's time (a script has no Ctrl-C). */
+export const FOLLOW_MAX_LINES = 40;
+export const FOLLOW_MAX_MS = 150_000;
+/** In a terminal `docker logs -f` runs until Ctrl-C; this bounds it still (an hour of the installation's time). */
+export const FOLLOW_MAX_INTERACTIVE_MS = 3_600_000;
+/** The most a line may advance the installation when the console measures the time (an idle hour at a high factor). */
+export const MAX_ELAPSED_MS = 3_600_000;
 /** The Replicated app id `replicated apps` lists (the app's, not a secret). */
 export const APP_ID = '2a7f3c1d9e8b4f60a1c2d3e4f5a6b7c8';
 
@@ -77,6 +87,17 @@ export interface LineResult {
   exit: number;
   /** The session is over (`exit`, or the command limit). */
   ended: boolean;
+  /** `docker logs -f` is following: call `followStep()` until it is done, or `stopFollowing()` (Ctrl-C). */
+  following?: boolean;
+}
+
+/** What one step of `docker logs -f` printed. */
+export interface FollowStep {
+  output: string;
+  /** The follow stopped by itself: its line or time limit (printed as a `^C`), or the container stopped. */
+  done: boolean;
+  /** What stopped it, when done. */
+  stoppedBy?: 'limit' | 'container-stopped';
 }
 
 /** Commands that neither look at nor change the installation: they do not count against the shortest path. */
@@ -97,9 +118,14 @@ export class TrainingSession {
   private readonly port: SimFaultAdapter;
   private readonly listed;
   private hints = 0;
-  private mode: 'shell' | 'dev-console' = 'shell';
+  private mode: 'shell' | 'dev-console' | 'repl' = 'shell';
+  /** The container whose REPL `lein repl :connect` opened. */
+  private replOf = '';
+  /** /etc/circleconfig and the environment each container was created with. */
+  readonly etc = new EtcFiles();
   private namespace = 'user';
   private ended: TrainingResult['endedBy'] | undefined;
+  private follow: { container: string; lines: string[]; printed: number; sinceMs: number; entry: TranscriptEntry; filters: Filter[] } | undefined;
   private result: TrainingResult | undefined;
 
   constructor(
@@ -135,7 +161,7 @@ export class TrainingSession {
 
   /** The prompt: the Services machine's shell, or the dev-console's namespace. */
   get prompt(): string {
-    return this.mode === 'dev-console' ? `${this.namespace}=> ` : 'ubuntu@ip-172-31-72-162:~$ ';
+    return this.mode === 'shell' ? 'ubuntu@ip-172-31-72-162:~$ ' : `${this.namespace}=> `;
   }
 
   /** The ticket as the trainee first sees it. */
@@ -151,14 +177,18 @@ export class TrainingSession {
     ].join('\n');
   }
 
-  /** Runs one typed line. */
-  execute(line: string): LineResult {
+  /**
+   * Runs one typed line. `elapsedMs` is the installation's time since the previous line when the console measures
+   * it (interactive, with a time factor); without it each line takes `commandMs`, so a script replays exactly.
+   */
+  execute(line: string, elapsedMs?: number): LineResult {
     if (this.ended !== undefined) throw new Error('the session is over');
-    const pipeline = this.mode === 'dev-console' ? { command: line, filters: [] } : parsePipeline(line);
-    const parsed = 'kind' in pipeline ? pipeline : this.mode === 'dev-console' ? this.devConsole(line) : parseShellLine(pipeline.command);
+    if (this.follow !== undefined) throw new Error('docker logs -f is following: stopFollowing() first');
+    const pipeline = this.mode !== 'shell' ? { command: line, filters: [] } : parsePipeline(line);
+    const parsed = 'kind' in pipeline ? pipeline : this.mode === 'dev-console' ? this.devConsole(line) : this.mode === 'repl' ? this.jvmRepl(line) : parseShellLine(pipeline.command);
     if (parsed.kind === 'noop') return { output: '', exit: 0, ended: false };
     // Time passes while the trainee types and reads: the installation moves on before the command runs.
-    this.advance(this.commandMs);
+    this.advance(Math.max(0, Math.min(MAX_ELAPSED_MS, elapsedMs ?? this.commandMs)));
     const atMs = this.elapsedMs;
     let output: string;
     let exit: number;
@@ -171,14 +201,82 @@ export class TrainingSession {
     } else {
       ({ output, exit } = this.run(parsed));
     }
-    if (!('kind' in pipeline) && pipeline.filters.length > 0) ({ output, exit } = applyFilters(output, exit, pipeline.filters));
-    this.entries.push({ at_ms: atMs, clock: clockTime(this.nowMs), command: line.trim(), exit, output });
+    const commandExit = exit;
+    if (!('kind' in pipeline) && pipeline.filters.length > 0) ({ output, exit } = applyFilters(output, exit, pipeline.filters, (f, text) => this.etc.write(f.path, text, f.append, f.sudo, 'tee')));
+    const entry: TranscriptEntry = { at_ms: atMs, clock: clockTime(this.nowMs), command: line.trim(), exit, output };
+    this.entries.push(entry);
+    if (parsed.kind === 'docker-logs' && parsed.follow && commandExit === 0 && this.twin.services.state(this.resolveLogName(parsed.container)!) !== 'stopped') {
+      const filters = 'kind' in pipeline ? [] : pipeline.filters;
+      this.follow = { container: this.resolveLogName(parsed.container)!, lines: this.fullLog(this.resolveLogName(parsed.container)!), printed: 0, sinceMs: this.nowMs, entry, filters };
+      return { output, exit, ended: false, following: true };
+    }
     if (parsed.kind === 'exit' && this.mode === 'shell') this.ended = 'exit';
     else if (this.entries.length >= MAX_SESSION_COMMANDS) {
       this.ended = 'command-limit';
       output += `${output ? '\n' : ''}(the drill's command limit, ${MAX_SESSION_COMMANDS} commands, is reached: the session ends)`;
     }
     return { output, exit, ended: this.ended !== undefined };
+  }
+
+  /**
+   * A line the console carries out itself (the real `nomad` binary): time passes first, as for `execute`, so the
+   * command sees the installation as it is then; `recordExternal` then records what it printed.
+   */
+  beginExternal(elapsedMs?: number): void {
+    if (this.ended !== undefined) throw new Error('the session is over');
+    if (this.follow !== undefined) throw new Error('docker logs -f is following: stopFollowing() first');
+    this.advance(Math.max(0, Math.min(MAX_ELAPSED_MS, elapsedMs ?? this.commandMs)));
+  }
+
+  /** Records an external command's output (through the line's filters) in the transcript. */
+  recordExternal(line: string, output: string, exit: number): LineResult {
+    const pipeline = parsePipeline(line);
+    if (!('kind' in pipeline) && pipeline.filters.length > 0) ({ output, exit } = applyFilters(output, exit, pipeline.filters, (f, text) => this.etc.write(f.path, text, f.append, f.sudo, 'tee')));
+    this.entries.push({ at_ms: this.elapsedMs, clock: clockTime(this.nowMs), command: line.trim(), exit, output });
+    if (this.entries.length >= MAX_SESSION_COMMANDS) {
+      this.ended = 'command-limit';
+      output += `${output ? '\n' : ''}(the drill's command limit, ${MAX_SESSION_COMMANDS} commands, is reached: the session ends)`;
+    }
+    return { output, exit, ended: this.ended !== undefined };
+  }
+
+  /** Whether `docker logs -f` is following. */
+  get isFollowing(): boolean {
+    return this.follow !== undefined;
+  }
+
+  /**
+   * One step of `docker logs -f`: the installation moves on `FOLLOW_STEP_MS` and the lines its container wrote
+   * meanwhile are printed (through the line's filters). In a script it stops by itself after `FOLLOW_MAX_LINES`
+   * new lines or `FOLLOW_MAX_MS`, as a person would press Ctrl-C; in a terminal (`untilCtrlC`) it runs until
+   * Ctrl-C (`stopFollowing`), bounded by `FOLLOW_MAX_INTERACTIVE_MS`; either way it ends when the container stops.
+   */
+  followStep(opts: { untilCtrlC?: boolean } = {}): FollowStep {
+    const f = this.follow;
+    if (f === undefined) throw new Error('docker logs -f is not following');
+    this.advance(FOLLOW_STEP_MS);
+    const now = this.fullLog(f.container);
+    let fresh = newLines(f.lines, now);
+    f.lines = now;
+    if (f.filters.length > 0) fresh = applyFilters(fresh.join('\n'), 0, f.filters).output.split('\n').filter((l) => l !== '');
+    const room = FOLLOW_MAX_LINES - f.printed;
+    const shown = opts.untilCtrlC === true ? fresh : fresh.slice(0, Math.max(0, room));
+    f.printed += shown.length;
+    const output = shown.join('\n');
+    if (output !== '') f.entry.output += `${f.entry.output === '' ? '' : '\n'}${output}`;
+    const stopped = this.twin.services.state(f.container) === 'stopped';
+    const done = stopped || (opts.untilCtrlC === true ? this.nowMs - f.sinceMs >= FOLLOW_MAX_INTERACTIVE_MS : f.printed >= FOLLOW_MAX_LINES || this.nowMs - f.sinceMs >= FOLLOW_MAX_MS);
+    if (!done) return { output, done };
+    this.stopFollowing(stopped ? '' : '^C');
+    return { output, done, stoppedBy: stopped ? 'container-stopped' : 'limit' };
+  }
+
+  /** Ends `docker logs -f` (Ctrl-C, or its limit): the transcript records the `^C`. */
+  stopFollowing(mark = '^C'): void {
+    const f = this.follow;
+    if (f === undefined) return;
+    if (mark !== '') f.entry.output += `${f.entry.output === '' ? '' : '\n'}${mark}`;
+    this.follow = undefined;
   }
 
   /** Ends the session (the end of a script, or Ctrl-D) without an `exit` line. */
@@ -189,6 +287,7 @@ export class TrainingSession {
   /** Verifies the fix (advancing the verification window once) and grades the session. */
   finish(): TrainingResult {
     if (this.result !== undefined) return this.result;
+    this.stopFollowing();
     this.ended ??= 'end-of-input';
     const durationMs = this.elapsedMs;
     const verifyFromMs = this.nowMs;
@@ -264,7 +363,7 @@ export class TrainingSession {
       case 'docker-ps':
         return { output: renderDockerPs(this.listed, this.life, this.nowMs, { all: c.all }), exit: 0 };
       case 'docker-logs':
-        return this.dockerLogs(c.container, c.tail, c.follow);
+        return this.dockerLogs(c.container, c.tail);
       case 'docker-lifecycle':
         return this.dockerLifecycle(c.verb, c.containers);
       case 'nomad-status':
@@ -289,6 +388,23 @@ export class TrainingSession {
         return { output: `+----------------------------------+--------------+------------+\n| ID                               | NAME         | RELEASE    |\n+----------------------------------+--------------+------------+\n| ${APP_ID} | CircleCI     | 2.19.6     |\n+----------------------------------+--------------+------------+`, exit: 0 };
       case 'replicated-app':
         return this.replicatedApp(c.verb);
+      case 'cat': {
+        const parts = c.paths.map((p) => this.etc.cat(p));
+        return { output: parts.map((p) => p.output).filter((o) => o !== '').join('\n'), exit: Math.max(...parts.map((p) => p.exit)) };
+      }
+      case 'ls':
+        return this.etc.ls(c.path);
+      case 'mkdir':
+        return this.etc.mkdir(c.path, c.parents, c.sudo);
+      case 'rm':
+        return this.etc.rm(c.path, c.force, c.sudo);
+      case 'echo':
+        if (c.redirect === undefined) return { output: c.text.replace(/\n$/, ''), exit: 0 };
+        return this.etc.write(c.redirect.path, c.text, c.redirect.append, c.redirect.root, 'bash');
+      case 'docker-exec-env':
+        return this.dockerExecEnv(c.container, c.name);
+      case 'docker-exec-repl':
+        return this.openRepl(c.container, c.port);
       case 'answer':
         return this.answer(c.words);
       case 'hint':
@@ -300,11 +416,21 @@ export class TrainingSession {
     }
   }
 
-  private dockerLogs(name: string, tail: number | undefined, follow: boolean): { output: string; exit: number } {
+  /** The canonical name `docker logs` reads for a trainee's name (`notifier` is a row of the listing only), or undefined. */
+  private resolveLogName(name: string): string | undefined {
     const canonical = name === 'notifier' ? 'notifier' : this.resolve(name);
-    if (canonical === undefined || (canonical !== 'notifier' && !this.listed.some((c) => c.name === canonical))) return { output: `Error: No such container: ${name}`, exit: 1 };
-    const lines = containerLogs(canonical, this.logSources(), tail);
-    return { output: lines.join('\n') + (follow ? `${lines.length > 0 ? '\n' : ''}(-f: the twin prints what is there and returns)` : ''), exit: 0 };
+    if (canonical === undefined || (canonical !== 'notifier' && !this.listed.some((c) => c.name === canonical))) return undefined;
+    return canonical;
+  }
+
+  private fullLog(canonical: string): string[] {
+    return containerLogs(canonical, this.logSources());
+  }
+
+  private dockerLogs(name: string, tail: number | undefined): { output: string; exit: number } {
+    const canonical = this.resolveLogName(name);
+    if (canonical === undefined) return { output: `Error: No such container: ${name}`, exit: 1 };
+    return { output: containerLogs(canonical, this.logSources(), tail).join('\n'), exit: 0 };
   }
 
   private dockerLifecycle(verb: 'start' | 'stop' | 'restart', names: readonly string[]): { output: string; exit: number } {
@@ -385,9 +511,50 @@ export class TrainingSession {
     const states = this.listed.map((c) => this.twin.services.state(c.name));
     const running = states.filter((s) => s === 'running' || s === 'paused').length;
     if (verb === 'status') return { output: running === 0 ? 'State: stopped' : running === states.length ? 'State: started' : `State: started (${states.length - running} of ${states.length} containers not running)`, exit: 0 };
+    // Replicated creates the containers again when the app starts: they read the customization files then.
+    if (verb === 'start' && running === 0) this.etc.applyAll(this.listed.map((c) => overrideDir(c.name)));
     this.port.apply({ action: verb, target: 'services_machine', count: 1 });
     this.advance(verb === 'stop' ? ACTION_MS.appStop : ACTION_MS.appStart);
     return { output: verb === 'stop' ? 'Stopping app... done' : 'Starting app... done', exit: 0 };
+  }
+
+  /** `sudo docker exec C printenv [NAME]` / `env`: what the container was created with (its customizations applied at the last app start). */
+  private dockerExecEnv(name: string, variable: string | undefined): { output: string; exit: number } {
+    const canonical = this.resolve(name);
+    if (canonical === undefined || !this.listed.some((c) => c.name === canonical)) return { output: `Error: No such container: ${name}`, exit: 1 };
+    if (this.twin.services.state(canonical) === 'stopped') return { output: `Error response from daemon: Container ${containerId(dockerName(canonical))} is not running`, exit: 1 };
+    const env: Record<string, string> = { PATH: '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin', HOSTNAME: containerId(dockerName(canonical)), ...this.etc.appliedEnvironment(overrideDir(canonical)) };
+    if (variable !== undefined) return variable in env ? { output: env[variable]!, exit: 0 } : { output: '', exit: 1 };
+    return { output: Object.entries(env).map(([k, v]) => `${k}=${v}`).join('\n'), exit: 0 };
+  }
+
+  /** `sudo docker exec -it C lein repl :connect PORT`: the JVM services' nREPL (the seeds' ports). */
+  private openRepl(name: string, port: number): { output: string; exit: number } {
+    const canonical = this.resolve(name);
+    if (canonical === undefined || !this.listed.some((c) => c.name === canonical)) return { output: `Error: No such container: ${name}`, exit: 1 };
+    if (this.twin.services.state(canonical) === 'stopped') return { output: `Error response from daemon: Container ${containerId(dockerName(canonical))} is not running`, exit: 1 };
+    if (REPL_PORTS[canonical] !== port) return { output: `SocketException Connection refused (Connection refused)  java.net.PlainSocketImpl.socketConnect (PlainSocketImpl.java:-2)${REPL_PORTS[canonical] === undefined ? '' : `\n(${dockerName(canonical)}'s REPL is on port ${REPL_PORTS[canonical]})`}`, exit: 1 };
+    this.mode = 'repl';
+    this.replOf = canonical;
+    this.namespace = 'user';
+    return { output: `Connecting to nREPL at 127.0.0.1:${port}\nREPL-y 0.3.7, nREPL 0.2.12\nClojure 1.9.0\n    Exit: Control+D or (exit) or (quit)`, exit: 0 };
+  }
+
+  /** A form typed into a JVM service's REPL: the seeds' two checks of `JVM_HEAP_SIZE`. */
+  private jvmRepl(line: string): ReturnType<typeof parseShellLine> | { kind: 'console'; output: string } {
+    const form = line.trim().replace(/\s+/g, ' ');
+    if (form === '') return { kind: 'noop' };
+    if (form === 'exit' || form === '(exit)' || form === 'quit' || form === '(quit)') {
+      this.mode = 'shell';
+      return { kind: 'console', output: 'Bye for now!' };
+    }
+    const env = this.etc.appliedEnvironment(overrideDir(this.replOf));
+    const getenv = /^\(System\/getenv "([A-Za-z_][A-Za-z0-9_]*)"\)$/.exec(form);
+    if (getenv) return { kind: 'console', output: getenv[1]! in env ? JSON.stringify(env[getenv[1]!]) : 'nil' };
+    if (form === '(-> (java.lang.Runtime/getRuntime) (.maxMemory))' || form === '(.maxMemory (java.lang.Runtime/getRuntime))') {
+      return { kind: 'console', output: String(heapBytes(env.JVM_HEAP_SIZE ?? '') ?? DEFAULT_HEAP_BYTES) };
+    }
+    return { kind: 'console', output: 'CompilerException: the twin\'s REPL answers the seeds\' checks only: (System/getenv "JVM_HEAP_SIZE"), (-> (java.lang.Runtime/getRuntime) (.maxMemory)); `exit` leaves' };
   }
 
   private answer(words: readonly string[]): { output: string; exit: number } {
@@ -428,6 +595,10 @@ export class TrainingSession {
       '  curl [-i] http://localhost:PORT/PATH        health endpoints:',
       ...healthUrls(this.listed).map((u) => `      ${u}`),
       '  circleci dev-console                        the REPL: (in-ns \'circle.backend.build.usage-queue) (-> (all-builds) count)',
+      '  ls|cat /etc/circleconfig/SERVICE/customizations    the customization files (JVM_HEAP_SIZE, DOMAIN_SERVICE_REFRESH_USERS, ...)',
+      '  sudo mkdir -p DIR; echo \'export NAME="value"\' | sudo tee -a FILE   write one (sudo sh -c \'echo ... >> FILE\' too)',
+      '  sudo docker exec C printenv [NAME] | env    the environment a container was created with (the last app start)',
+      '  sudo docker exec -it frontend lein repl :connect 6005   a JVM service\'s REPL (test-results 2719, picard-output-processor 6007)',
       '  replicated apps | replicated app <id> start|stop|status',
       '  answer <container> <cause>                  name the root cause; causes: ' + Object.keys(CAUSES).join(', '),
       '  hint                                        a nudge, then a pointer, then the answer (each costs points)',
@@ -466,9 +637,14 @@ export class TrainingSession {
     const t = this.twin;
     switch (c.kind) {
       case 'queue_drains': {
+        // Every place a build waits: a hung dispatcher leaves builds in the usage queue, a hung picard-scheduler
+        // in its own queue, a starved fleet as Nomad jobs pending.
+        const usageQueue = t.dispatcher.usageQueue.length;
         const runQueue = t.dispatcher.runQueue.length;
+        const schedulerQueue = t.schedulerer.queue.length;
         const pending = t.services.isUp('nomad_server') ? t.fleet.scheduler.counts().pending : Infinity;
-        return { check: 'queue_drains', passed: runQueue <= 2 && pending <= 2, observed: `run queue ${runQueue}, Nomad pending jobs ${pending === Infinity ? 'unknown (nomad down)' : pending}, ${formatDurationMs(this.nowMs - fromMs)} after the session` };
+        const passed = usageQueue <= 2 && runQueue <= 2 && schedulerQueue <= 2 && pending <= 2;
+        return { check: 'queue_drains', passed, observed: `usage queue ${usageQueue}, run queue ${runQueue}, picard-scheduler queue ${schedulerQueue}, Nomad pending jobs ${pending === Infinity ? 'unknown (nomad down)' : pending}, ${formatDurationMs(this.nowMs - fromMs)} after the session` };
       }
       case 'next_build_succeeds': {
         const next = this.recorder.list().filter((b) => b.createdAtMs >= fromMs);
@@ -490,6 +666,16 @@ export class TrainingSession {
   }
 }
 
+/** The JVM services' nREPL ports (the seeds' "Verify customization is applied"). */
+export const REPL_PORTS: Readonly<Record<string, number>> = { frontend: 6005, 'test-results': 2719, 'output-processor': 6007 };
+/** The heap a JVM service has without `JVM_HEAP_SIZE`: the twin's assumption (1 GiB), the seeds give none. */
+export const DEFAULT_HEAP_BYTES = 1024 ** 3;
+
+/** The /etc/circleconfig directory a container reads (the seeds' list names most by their canonical name, federations-service by the listing's). */
+export function overrideDir(canonical: string): string {
+  return (OVERRIDE_DIRS as readonly string[]).includes(canonical) ? canonical : dockerName(canonical);
+}
+
 /** `df -h` on the Services machine: the root volume as the disk model holds it (the other rows are fixed). */
 export function diskFree(capacityMb: number, freeMb: number): string {
   const gb = (mb: number) => (mb >= 10_000 ? `${Math.round(mb / 1000)}G` : `${(Math.max(0, mb) / 1000).toFixed(1)}G`);
@@ -508,6 +694,22 @@ function countFates(builds: readonly { fate?: string }[]): string {
   const c: Record<string, number> = {};
   for (const b of builds) c[b.fate ?? 'unfinished'] = (c[b.fate ?? 'unfinished'] ?? 0) + 1;
   return Object.entries(c).sort(([a], [b]) => a.localeCompare(b)).map(([k, v]) => `${v} ${k}`).join(', ') || 'no builds';
+}
+
+/**
+ * The lines of `now` that `before` did not hold: a multiset difference, since the log's window moves (its oldest
+ * lines drop off) and every line carries its time, so the lines both hold are the same text.
+ */
+export function newLines(before: readonly string[], now: readonly string[]): string[] {
+  const seen = new Map<string, number>();
+  for (const l of before) seen.set(l, (seen.get(l) ?? 0) + 1);
+  const out: string[] = [];
+  for (const l of now) {
+    const n = seen.get(l) ?? 0;
+    if (n > 0) seen.set(l, n - 1);
+    else out.push(l);
+  }
+  return out;
 }
 
 /** Whether a typed line counts against the shortest path (it looks at or changes the installation). */

@@ -41,12 +41,24 @@ describe('the drill shell', () => {
 
   it('pipes output through grep, tail, head and wc -l; another program after a pipe is not found', () => {
     const p = parsePipeline('sudo docker ps -a | grep -i EXIM | wc -l');
-    expect(p).toEqual({ command: 'sudo docker ps -a ', filters: [{ kind: 'grep', pattern: 'EXIM', ignoreCase: true, invert: false, regex: false }, { kind: 'wc-l' }] });
+    expect(p).toEqual({ command: 'sudo docker ps -a ', filters: [{ kind: 'grep', pattern: 'EXIM', ignoreCase: true, invert: false, regex: false, count: false }, { kind: 'wc-l' }] });
     const text = 'a exim\nb redis\nc exim';
-    expect(applyFilters(text, 0, [{ kind: 'grep', pattern: 'exim', ignoreCase: false, invert: false, regex: false }, { kind: 'tail', lines: 1 }])).toEqual({ output: 'c exim', exit: 0 });
-    expect(applyFilters(text, 0, [{ kind: 'grep', pattern: 'nomad', ignoreCase: false, invert: false, regex: false }])).toEqual({ output: '', exit: 1 });
+    expect(applyFilters(text, 0, [{ kind: 'grep', pattern: 'exim', ignoreCase: false, invert: false, regex: false, count: false }, { kind: 'tail', lines: 1 }])).toEqual({ output: 'c exim', exit: 0 });
+    expect(applyFilters(text, 0, [{ kind: 'grep', pattern: 'nomad', ignoreCase: false, invert: false, regex: false, count: false }])).toEqual({ output: '', exit: 1 });
     expect(parsePipeline('sudo docker logs dispatcher | awk 1')).toEqual({ kind: 'refusal', output: 'bash: awk: command not found', exit: 127 });
     expect(parsePipeline("echo 'a|b'")).toEqual({ command: "echo 'a|b'", filters: [] });
     expect(parsePipeline('sudo docker ps | tail -n x')).toMatchObject({ kind: 'refusal', exit: 1 });
+  });
+
+  it('reads nomad logs\' -tail as a switch and -n as the count', () => {
+    expect(parseShellLine('nomad logs -stderr -tail 3fbc8e92')).toEqual({ kind: 'nomad-logs', stderr: true, alloc: '3fbc8e92', tail: 10 });
+    expect(parseShellLine('nomad alloc logs -stderr -tail -n 20 3fbc8e92')).toEqual({ kind: 'nomad-logs', stderr: true, alloc: '3fbc8e92', tail: 20 });
+    expect(parseShellLine('nomad logs -stderr 3fbc8e92')).toEqual({ kind: 'nomad-logs', stderr: true, alloc: '3fbc8e92', tail: undefined });
+  });
+
+  it('counts with grep -c, 0 and exit 1 when nothing matches', () => {
+    const p = parsePipeline('nomad status | grep -c running');
+    expect('filters' in p && applyFilters('a running\nb pending\nc running', 0, p.filters)).toEqual({ output: '2', exit: 0 });
+    expect('filters' in p && applyFilters('b pending', 0, p.filters)).toEqual({ output: '0', exit: 1 });
   });
 });

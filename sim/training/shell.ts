@@ -17,6 +17,13 @@ export type ShellCommand =
   | { kind: 'dev-console' }
   | { kind: 'replicated-apps' }
   | { kind: 'replicated-app'; verb: 'start' | 'stop' | 'status' }
+  | { kind: 'cat'; paths: string[] }
+  | { kind: 'ls'; path: string }
+  | { kind: 'mkdir'; path: string; parents: boolean; sudo: boolean }
+  | { kind: 'rm'; path: string; force: boolean; sudo: boolean }
+  | { kind: 'echo'; text: string; redirect: { path: string; append: boolean; root: boolean } | undefined }
+  | { kind: 'docker-exec-env'; container: string; name: string | undefined }
+  | { kind: 'docker-exec-repl'; container: string; port: number }
   | { kind: 'answer'; words: string[] }
   | { kind: 'hint' }
   | { kind: 'help' }
@@ -36,7 +43,10 @@ export type Parsed = ShellCommand | ShellRefusal;
 export const MAX_LINE_CHARS = 4_096;
 
 /** A filter after `|`: what the trainee pipes a command's output through. */
-export type Filter = { kind: 'grep'; pattern: string; ignoreCase: boolean; invert: boolean; regex: boolean } | { kind: 'tail' | 'head'; lines: number } | { kind: 'wc-l' } | { kind: 'pass' };
+export type Filter = { kind: 'grep'; pattern: string; ignoreCase: boolean; invert: boolean; regex: boolean; count: boolean } | { kind: 'tail' | 'head'; lines: number } | { kind: 'wc-l' } | { kind: 'pass' } | { kind: 'tee'; path: string; append: boolean; sudo: boolean };
+
+/** Writes what reaches a `tee` in a pipeline (the session's files); answers tee's own error, if any. */
+export type TeeWriter = (f: Extract<Filter, { kind: 'tee' }>, text: string) => { output: string; exit: number };
 
 /** Pipes one line may hold. */
 export const MAX_PIPES = 5;
@@ -75,7 +85,19 @@ export function parsePipeline(line: string): { command: string; filters: Filter[
 }
 
 function parseFilter(w: string[]): Filter | ShellRefusal {
+  let sudo = false;
+  while (w[0] === 'sudo') {
+    w = w.slice(1);
+    sudo = true;
+  }
+  if (w.length === 0) return refuse('usage: sudo -h | -K | -k | -V\nusage: sudo [-AbEHknPS] [-u user] command', 1);
   const [cmd, ...args] = w as [string, ...string[]];
+  if (cmd === 'tee') {
+    const files = args.filter((a) => !a.startsWith('-'));
+    if (files.length !== 1) return refuse('tee: the twin\'s tee writes one file: echo \'export NAME="value"\' | sudo tee -a /etc/circleconfig/SERVICE/customizations', 1);
+    return { kind: 'tee', path: files[0]!, append: args.includes('-a') || args.includes('--append'), sudo };
+  }
+  if (sudo) return notFound(cmd);
   if (cmd === 'less' || cmd === 'more' || cmd === 'cat') return { kind: 'pass' };
   if (cmd === 'wc' && args[0] === '-l') return { kind: 'wc-l' };
   if (cmd === 'tail' || cmd === 'head') {
@@ -94,20 +116,31 @@ function parseFilter(w: string[]): Filter | ShellRefusal {
         return refuse(`grep: Unmatched ( or \\(`, 2);
       }
     }
-    return { kind: 'grep', pattern, ignoreCase: flags.includes('i'), invert: flags.includes('v'), regex: flags.includes('E') };
+    return { kind: 'grep', pattern, ignoreCase: flags.includes('i'), invert: flags.includes('v'), regex: flags.includes('E'), count: flags.includes('c') };
   }
   return notFound(cmd);
 }
 
-/** Runs filters over a command's output; grep that selects nothing exits 1, as grep does. */
-export function applyFilters(output: string, exit: number, filters: readonly Filter[]): { output: string; exit: number } {
+/** Runs filters over a command's output; grep that selects nothing exits 1, as grep does; `tee` writes through `tee`. */
+export function applyFilters(output: string, exit: number, filters: readonly Filter[], tee?: TeeWriter): { output: string; exit: number } {
   let lines = output === '' ? [] : output.split('\n');
   for (const f of filters) {
+    if (f.kind === 'tee') {
+      const text = lines.length === 0 ? '' : `${lines.join('\n')}\n`;
+      const r = tee === undefined ? { output: `tee: ${f.path}: Read-only file system`, exit: 1 } : tee(f, text);
+      if (r.exit !== 0) {
+        lines = [...lines, r.output];
+        exit = r.exit;
+      }
+      continue;
+    }
     if (f.kind === 'grep') {
       const re = f.regex ? new RegExp(f.pattern, f.ignoreCase ? 'i' : '') : undefined;
       const needle = f.ignoreCase ? f.pattern.toLowerCase() : f.pattern;
       lines = lines.filter((l) => (re ? re.test(l) : (f.ignoreCase ? l.toLowerCase() : l).includes(needle)) !== f.invert);
       exit = lines.length === 0 ? 1 : 0;
+      // `grep -c` prints how many lines matched (0 too), and still exits 1 on none.
+      if (f.count) lines = [String(lines.length)];
     } else if (f.kind === 'tail') lines = lines.slice(Math.max(0, lines.length - f.lines));
     else if (f.kind === 'head') lines = lines.slice(0, f.lines);
     else if (f.kind === 'wc-l') lines = [String(lines.length)];
@@ -152,8 +185,27 @@ const refuse = (output: string, exit = 1): ShellRefusal => ({ kind: 'refusal', o
 const notFound = (cmd: string): ShellRefusal => refuse(`bash: ${cmd}: command not found`, 127);
 const DOCKER_DENIED = 'Got permission denied while trying to connect to the Docker daemon socket at unix:///var/run/docker.sock: Get http://%2Fvar%2Frun%2Fdocker.sock/v1.39/containers/json: dial unix /var/run/docker.sock: connect: permission denied';
 
-/** Parses one line of the Services machine's shell. */
-export function parseShellLine(line: string): Parsed {
+/** Editors the trainee may reach for; the twin's shell has none (it is not a terminal program). */
+const EDITORS: ReadonlySet<string> = new Set(['vim', 'vi', 'nano', 'emacs', 'ed', 'pico']);
+
+/** The redirection at the end of a command's words (`> FILE`, `>> FILE`, `>>FILE`), taken off the words. */
+function redirection(w: string[]): { path: string; append: boolean } | undefined | ShellRefusal {
+  const i = w.findIndex((x) => x.startsWith('>'));
+  if (i < 0) return undefined;
+  const op = w[i]!.startsWith('>>') ? '>>' : '>';
+  const path = w[i]!.length > op.length ? w[i]!.slice(op.length) : w[i + 1];
+  const used = w[i]!.length > op.length ? 1 : 2;
+  if (path === undefined) return refuse("bash: syntax error near unexpected token `newline'", 2);
+  if (w.length > i + used) return refuse('bash: the twin\'s shell takes one redirection, at the end of the line', 2);
+  w.splice(i, used);
+  return { path, append: op === '>>' };
+}
+
+/**
+ * Parses one line of the Services machine's shell. `root` is a root shell's line (inside `sudo sh -c '...'`):
+ * there a redirection writes as root, while `sudo echo ... >> FILE` redirects in the trainee's own shell.
+ */
+export function parseShellLine(line: string, root = false): Parsed {
   if (line.length > MAX_LINE_CHARS) return refuse(`bash: line too long (${line.length} characters; at most ${MAX_LINE_CHARS})`, 2);
   const w = words(line.trim());
   if (w === undefined) return refuse('bash: unexpected EOF while looking for matching quote', 2);
@@ -165,7 +217,38 @@ export function parseShellLine(line: string): Parsed {
   }
   if (w.length === 0) return refuse('usage: sudo -h | -K | -k | -V\nusage: sudo [-AbEHknPS] [-u user] command', 1);
   const [cmd, ...args] = w as [string, ...string[]];
+  sudo ||= root;
+  if (EDITORS.has(cmd)) return refuse(`${cmd}: the drill's shell is line by line and has no editor; write a file as the seeds do:\n  echo 'export JVM_HEAP_SIZE=2g' | sudo tee -a /etc/circleconfig/frontend/customizations`, 127);
   switch (cmd) {
+    case 'sh':
+    case 'bash': {
+      if (args[0] !== '-c' || args.length !== 2) return refuse(`${cmd}: the twin's shell takes \`${cmd} -c 'ONE LINE'\` (as in: sudo sh -c 'echo ... >> FILE')`, 2);
+      return parseShellLine(args[1]!, sudo);
+    }
+    case 'echo': {
+      const r = redirection(args);
+      if (r !== undefined && 'kind' in r) return r;
+      const noNewline = args[0] === '-n';
+      const text = (noNewline ? args.slice(1) : args).join(' ');
+      return { kind: 'echo', text: noNewline ? text : `${text}\n`, redirect: r === undefined ? undefined : { ...r, root } };
+    }
+    case 'cat': {
+      const paths = args.filter((a) => !a.startsWith('-'));
+      if (paths.length === 0) return refuse('cat: the twin\'s cat reads files named on the line: cat /etc/circleconfig/frontend/customizations', 1);
+      return { kind: 'cat', paths };
+    }
+    case 'ls':
+      return { kind: 'ls', path: args.find((a) => !a.startsWith('-')) ?? '/home/ubuntu' };
+    case 'mkdir': {
+      const path = args.find((a) => !a.startsWith('-'));
+      if (path === undefined) return refuse("mkdir: missing operand\nTry 'mkdir --help' for more information.", 1);
+      return { kind: 'mkdir', path, parents: args.includes('-p'), sudo };
+    }
+    case 'rm': {
+      const path = args.find((a) => !a.startsWith('-'));
+      if (path === undefined) return refuse("rm: missing operand\nTry 'rm --help' for more information.", 1);
+      return { kind: 'rm', path, force: args.some((a) => /^-[a-z]*f/.test(a)), sudo };
+    }
     case 'docker':
       if (!sudo) return refuse(DOCKER_DENIED, 1);
       return parseDocker(args);
@@ -240,7 +323,10 @@ function parseDocker(args: string[]): Parsed {
       // `sudo docker exec -it nomad nomad status` (the seeds' form): the nomad CLI inside the nomad container.
       const rest2 = rest.filter((a) => !/^-[it]+$/.test(a));
       if (rest2[0] === 'nomad' && rest2[1] === 'nomad') return parseNomad(rest2.slice(2));
-      if (rest2.length >= 2) return refuse(`OCI runtime exec failed: the twin's containers run only \`nomad\` inside \`nomad\` (docker exec -it nomad nomad ...)`, 126);
+      // The seeds' checks of a customization: the container's environment, and its REPL (lein repl :connect PORT).
+      if (rest2.length >= 2 && (rest2[1] === 'printenv' || rest2[1] === 'env')) return { kind: 'docker-exec-env', container: rest2[0]!, name: rest2[1] === 'printenv' ? rest2[2] : undefined };
+      if (rest2.length === 5 && rest2[1] === 'lein' && rest2[2] === 'repl' && rest2[3] === ':connect' && /^\d{1,5}$/.test(rest2[4]!)) return { kind: 'docker-exec-repl', container: rest2[0]!, port: Number(rest2[4]) };
+      if (rest2.length >= 2) return refuse(`OCI runtime exec failed: the twin's containers run \`nomad\` inside \`nomad\`, \`printenv [NAME]\`, \`env\` and \`lein repl :connect PORT\``, 126);
       return refuse('"docker exec" requires at least 2 arguments.\nSee \'docker exec --help\'.', 125);
     }
     case undefined:
@@ -269,14 +355,14 @@ function parseNomad(args: string[]): Parsed {
       return { kind: 'nomad-node-drain', enable, node: rest.find((a) => !a.startsWith('-')), self: rest.includes('-self') };
     }
     case 'logs': {
-      const ti = rest.indexOf('-tail');
+      // Nomad's `-tail` is a switch (the last 10 lines) and `-n N` the count, as in `nomad logs -stderr -tail -n 20 ID`.
       const n = rest.indexOf('-n');
       let tail: number | undefined;
-      if (n >= 0 || ti >= 0) {
-        const t = tailOf(rest[(n >= 0 ? n : ti) + 1]);
+      if (n >= 0) {
+        const t = tailOf(rest[n + 1]);
         if (typeof t === 'object') return t;
         tail = t ?? 10;
-      }
+      } else if (rest.includes('-tail')) tail = 10;
       const ids = rest.filter((a, i) => !a.startsWith('-') && !(i > 0 && (rest[i - 1] === '-n' || rest[i - 1] === '-job')));
       const job = rest.indexOf('-job');
       const alloc = job >= 0 ? rest[job + 1] : ids[0];

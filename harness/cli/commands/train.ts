@@ -1,9 +1,11 @@
 import { existsSync, statSync } from 'node:fs';
-import { basename, join } from 'node:path';
+import { basename, delimiter, join } from 'node:path';
 import { CliError, type ParsedArgs } from '../args.ts';
 import type { CliIo } from '../main.ts';
 import { drillFile, drillFiles, loadDrill } from '../../train/drills.ts';
 import { runInteractive, runScript } from '../../train/console.ts';
+import type { RealNomadCli } from '../../train/real-nomad-cli.ts';
+import { beforeLiveImport } from '../runtime.ts';
 import { writeFilesAtomically } from '../../io/write-files.ts';
 import { readBoundedFile, InputFileError } from '../../scenario/load.ts';
 import { TrainingSession, DEFAULT_COMMAND_MS } from '../../../sim/training/session.ts';
@@ -23,6 +25,8 @@ export async function trainCommand(args: ParsedArgs, io: CliIo & { stdin?: NodeJ
   if (args.list) return listDrills(args.json, out);
   if (args.report) return summarise(args, out);
   for (const [flag, given] of [['--json', args.json]] as const) if (given) throw new CliError(`${flag} applies to --list and --report, not to a drill`, 'the drill writes train-report.json into --out');
+  if (args.timeFactor !== undefined && args.script !== undefined) throw new CliError('--time-factor paces an interactive drill by the wall clock; a --script replays at --command-time per line', 'leave out --time-factor with --script');
+  if (args.timeFactor !== undefined && args.commandTime !== undefined) throw new CliError('--time-factor and --command-time are two ways to pace a drill: give one', 'for example --time-factor 20 (20 s of the installation per second)');
   const commandMs = commandTime(args.commandTime);
   const file = drillFile(args.drill!);
   const { drill, installation, profile } = loadDrill(file, args.seed);
@@ -36,8 +40,15 @@ export async function trainCommand(args: ParsedArgs, io: CliIo & { stdin?: NodeJ
     }
   }
   const session = new TrainingSession(drill, installation, profile, { commandMs });
-  if (script !== undefined) runScript(session, script, io.stdout);
-  else await runInteractive(session, io.stdin ?? process.stdin, io.stdout as NodeJS.WritableStream);
+  // A `nomad` binary on PATH answers the trainee's read-only nomad commands, against the drill's own cluster.
+  const nomad = args.nomad === 'twin' ? undefined : await startRealNomadCli(session);
+  if (args.nomad === 'real' && nomad === undefined) throw new CliError('--nomad real: no `nomad` binary on PATH', 'install Nomad 0.9.3 and put it on PATH, or leave out --nomad (the built-in emulation answers)');
+  try {
+    if (script !== undefined) await runScript(session, script, io.stdout, nomad);
+    else await runInteractive(session, io.stdin ?? process.stdin, io.stdout as NodeJS.WritableStream, { timeFactor: args.timeFactor, nomad });
+  } finally {
+    await nomad?.stop();
+  }
   const result = session.finish();
   const dir = args.out ?? join('reports', 'out', `train-${drill.name}`);
   const written = writeFilesAtomically(dir, {
@@ -53,6 +64,24 @@ export async function trainCommand(args: ParsedArgs, io: CliIo & { stdin?: NodeJ
   for (const n of g.notes) out(`  ${n}`);
   out(`→ ${written.find((w) => w.endsWith('transcript.md')) ?? dir}`);
   return g.rootCauseCorrect && result.fixed ? 0 : 1;
+}
+
+/** A `nomad` on PATH (the lookup stays out of the live code: the mirror is loaded only when there is one). */
+function nomadOnPath(): string | undefined {
+  for (const dir of (process.env.PATH ?? '').split(delimiter)) {
+    const file = join(dir === '' ? '.' : dir, 'nomad');
+    if (existsSync(file) && statSync(file).isFile()) return file;
+  }
+  return undefined;
+}
+
+/** The real nomad CLI against the drill's cluster, loaded on demand (it pulls in the Nomad API server). */
+async function startRealNomadCli(session: TrainingSession): Promise<RealNomadCli | undefined> {
+  const binary = nomadOnPath();
+  if (binary === undefined) return undefined;
+  await beforeLiveImport();
+  const { RealNomadCli } = await import('../../train/real-nomad-cli.ts');
+  return RealNomadCli.start(session, binary);
 }
 
 function commandTime(text: string | undefined): number {

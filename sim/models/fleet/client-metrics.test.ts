@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { ClientMetrics, type ClientReach } from './client-metrics.ts';
+import { ClientMetrics, MAX_CLIENT_SERIES, OTHERS_HOST, type ClientReach } from './client-metrics.ts';
 import { Telegraf } from '../../metrics/telegraf.ts';
 import { METRICS } from '../../metrics/metric-names.ts';
 import type { NodeView } from '../nomad/cluster-state.ts';
@@ -111,5 +111,24 @@ workload:
     const used = Object.entries(metrics).filter(([k]) => k.startsWith(`${METRICS.clientCpuUsed}#`));
     expect(used.reduce((a, [, v]) => a + v.mean * v.samples, 0)).toBeCloseTo(metrics[METRICS.clientCpuUsed]!.mean * metrics[METRICS.clientCpuUsed]!.samples, 6);
     expect(Math.max(...used.map(([, v]) => v.max))).toBeGreaterThan(0);
+  });
+
+  it(`keeps series of their own for the first ${MAX_CLIENT_SERIES} clients and aggregates the rest: the untagged sums count them, their poll failures count in host:${OTHERS_HOST}`, () => {
+    const t = new Telegraf(documented);
+    const m = new ClientMetrics(t);
+    const names = Array.from({ length: MAX_CLIENT_SERIES + 4 }, (_, i) => `ip-10-0-0-${i}`);
+    const nodes = names.map((n) => node(n, { usedCpuMilli: 1000, usedMemoryMb: 1024, runningAllocs: 1 }));
+    const failing = new Set([names[MAX_CLIENT_SERIES]!, names[MAX_CLIENT_SERIES + 2]!]);
+    m.sample(nodes, () => 'report');
+    t.flush(10_000);
+    m.sample(nodes, (id) => (failing.has(id.slice(3)) ? 'poll_failure' : 'report'));
+    t.flush(20_000);
+    const s = t.summaries();
+    const hosts = new Set(Object.keys(s).filter((k) => k.startsWith(`${METRICS.clientCpuUsed}#`)).map((k) => /host:([^,]+)/.exec(k)![1]));
+    expect([...hosts].sort()).toEqual(names.slice(0, MAX_CLIENT_SERIES).sort());
+    // The first tick: all 12 report 1000 millicores each; the second: two of the aggregated ones fail to poll.
+    expect(s[METRICS.clientCpuUsed]).toMatchObject({ samples: 2, max: 12 * 1000 * 2.5, last: 10 * 1000 * 2.5 });
+    expect(s[`${METRICS.clientPollFailure}#host:${OTHERS_HOST}`]).toMatchObject({ samples: 2, min: 0, last: 2 });
+    expect(Object.keys(s).filter((k) => k.startsWith(`${METRICS.clientPollFailure}#`))).toHaveLength(MAX_CLIENT_SERIES + 1);
   });
 });
