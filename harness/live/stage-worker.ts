@@ -122,6 +122,10 @@ export async function startStage(c: StageConfig, own: Owned): Promise<Running> {
       const db = await pool(c, own);
       // Its Redis client for the GitHub API cache fails at once while Redis is down, and within 0.5 s while it hangs.
       const cache = own.add(await redisClient(c, { enableOfflineQueue: false, maxRetriesPerRequest: 0, commandTimeout: 500 }), quit);
+      // Without an offline queue, a call before its first connection fails as if Redis were down: the stage consumes
+      // (and answers its health check) once connected. Started again after a kill, it met the backlog of run-queue
+      // with no connection and failed builds "redis down"; and `twin up`'s health check right after the boot failed.
+      await untilReady(cache, REDIS_READY_MS);
       const g = required(c, 'github');
       const dispatcher = new PicardDispatcher({ connect: await amqpConnect(c), github: new GithubClient({ apiUrl: g.apiUrl, token: g.token }), pool: db, cache, resourceClasses: required(c, 'resourceClasses') });
       return consumer(c, own, dispatcher, [postgresCheck(db), { name: 'redis', ok: () => cache.ping().then(() => true) }]);
@@ -147,6 +151,23 @@ export async function startStage(c: StageConfig, own: Owned): Promise<Running> {
       return consumer(c, own, new AuditLogService({ connect: await amqpConnect(c), objects: await objects(c, own) }), []);
     }
   }
+}
+
+/** How long a stage waits for its Redis client's first connection before it starts anyway (Redis may be down). */
+const REDIS_READY_MS = 10_000;
+
+/** Resolves once the client is connected, or after `withinMs` (a Redis that is down is the stage's to handle). */
+function untilReady(redis: Redis, withinMs: number): Promise<void> {
+  if (redis.status === 'ready') return Promise.resolve();
+  return new Promise((resolve) => {
+    const timer = setTimeout(done, withinMs);
+    function done() {
+      clearTimeout(timer);
+      redis.off('ready', done);
+      resolve();
+    }
+    redis.once('ready', done);
+  });
 }
 
 /** A queue consumer and its health endpoint, which also names RabbitMQ while the consumer has no broker connection. */
