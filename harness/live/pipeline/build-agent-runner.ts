@@ -11,7 +11,7 @@ export interface BuildAgentRunnerOptions {
   /** Virtual ms per wall ms: `Meta.duration_ms` is the scenario's time and runs `duration_ms / timeScale`; default 1. */
   timeScale?: number;
   /** vm-service's base URL, for builds whose `Meta.vm` asks for an instance (machine, remote Docker). */
-  vmServiceUrl?: () => string;
+  vmServiceUrl?: () => string | undefined;
 }
 
 /**
