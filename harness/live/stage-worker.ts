@@ -201,7 +201,10 @@ export async function startStage(c: StageConfig, own: Owned): Promise<Running> {
       const db = await pool(c, own);
       const connect = await amqpConnect(c);
       // The twin's Nomad API, or a real Nomad (NOMAD_ADDR, a `nomad` binary): either speaks the same HTTP API.
-      const nomad = new NomadClient({ address: required(c, 'nomadAddress'), timeoutMs: 3_000 });
+      // A Nomad server that is down refuses the connection at once; the limit is for one that answers late. This
+      // thread does not share the Nomad API's: with 3 s, a loaded machine's late answers (a 240x replay at load 25)
+      // dropped builds as if the server were down, which the simulation does only when it is.
+      const nomad = new NomadClient({ address: required(c, 'nomadAddress'), timeoutMs: 30_000 });
       // A real agent's datacenter is its own (a dev agent's `dc1`); its builds run as raw_exec build agents.
       const real = c.buildAgent === undefined ? {} : await (await load.buildAgent()).realNomadJobs(nomad, c.buildAgent);
       const audit = new AuditPublisher(connect);

@@ -10,14 +10,14 @@ import { withSeverity } from '../../../sim/report/build-report.ts';
 import { agreementTolerance, compareRuns, type Agreement } from '../../../sim/agreement.ts';
 import { scenarioAsCarriedOut, type CarriedOutFault } from '../../../sim/as-carried-out.ts';
 import { tuningKeysWritten } from '../../../sim/scenario/tuning-keys.ts';
-import { describeMutant, dispatcherHook, liveMutantFromEnv, type LiveMutant } from './mutants.ts';
+import { describeMutant, liveMutantFromEnv, type LiveMutant } from './mutants.ts';
 import { Telegraf } from '../../../sim/metrics/telegraf.ts';
 import { TIMINGS } from '../../../sim/models/timings.ts';
 import { UiTraffic } from '../../../sim/models/services/ui-traffic.ts';
 import { UI_REQUESTS } from '../pipeline/index.ts';
 import type { BackendChoice } from '../../providers/index.ts';
 import { ReplayStack, PUSH_REPO, SCHEDULED_REPO } from './stack.ts';
-import { faultEntry, liveActionsOn, liveKind, LIVE_GROUPS } from '../../../sim/faults/catalogue.ts';
+import { faultEntry, liveActionsOn, LIVE_GROUPS } from '../../../sim/faults/catalogue.ts';
 import { undoOrder, type FaultOrder } from '../../../sim/faults/port.ts';
 import { workflowConfig } from './config.ts';
 import { accountLiveRun, type LiveObservations } from './account.ts';
@@ -62,10 +62,6 @@ export function checkLiveSupport(scenario: SettledScenario): void {
         `${where}: live mode cannot act on \`${f.writtenTarget}\` yet`,
         `live faults act on the real processes ${LIVE_GROUPS.process.join(', ')}, the pipeline services ${LIVE_GROUPS.service.join(', ')}, and: ${systems.join('; ')}; run this scenario with --mode sim`,
       );
-    }
-    // The replay's stages share its thread (twin up runs each in a worker of its own): none can hang alone.
-    if ((f.action === 'pause' || f.action === 'unpause') && liveKind(f.target) === 'service') {
-      throw new LiveUnsupportedError(`${where}: live mode cannot ${f.action} \`${f.writtenTarget}\` (the live replay's stages share one thread)`, `on ${f.writtenTarget} live mode can: ${actions.filter((a) => a !== 'pause' && a !== 'unpause').join(', ')}`);
     }
     if (!actions.includes(f.action)) {
       const why = faultEntry(f.action).live.whyNot;
@@ -143,10 +139,9 @@ export async function runLive(scenario: SettledScenario, profile: Profile, opts:
   const plan = planReplay(scenario);
   const mutant = 'mutant' in opts ? opts.mutant : liveMutantFromEnv();
   if (mutant) log(`MUTANT ON: ${describeMutant(mutant)}: this live run is deliberately defective`);
-  const hook = dispatcherHook(mutant, scale);
 
   const wallStart = performance.now();
-  const stack = new ReplayStack({ scenario, profile, timeScale: scale, ...(hook ? { dispatcherHook: hook } : {}), ...(opts.choice ? { choice: opts.choice } : {}), ...(opts.urls ? { urls: opts.urls } : {}), log });
+  const stack = new ReplayStack({ scenario, profile, timeScale: scale, ...(mutant ? { mutant } : {}), ...(opts.choice ? { choice: opts.choice } : {}), ...(opts.urls ? { urls: opts.urls } : {}), log });
   // Ctrl-C or a kill leaves nothing behind: the replay stops where it waits, the processes are ended and their temp
   // dirs removed (runOnStack's `finally`), and the run rejects with LiveInterruptedError for the CLI's exit code.
   const stop = new AbortController();
@@ -244,7 +239,7 @@ async function replay(
   const uiRequests: Promise<void>[] = [];
   const request = async (kind: string, path: string): Promise<void> => {
     ui.requests++;
-    if (!(await answersOk(`${stack.frontend.url}${path}`, 5_000))) {
+    if (!(await answersOk(`${stack.frontendUrl}${path}`, 5_000))) {
       ui.failed++;
       ui.failed_by_kind[kind] = (ui.failed_by_kind[kind] ?? 0) + 1;
     }
@@ -272,7 +267,7 @@ async function replay(
       return;
     }
     const commit = await stack.ghe.push(SCHEDULED_REPO, { files: { '.circleci/config.yml': config }, message: `${w.templateName} (scheduled) #${w.seq}` });
-    const res = await fetch(`${stack.frontend.url}/api/v2/project/gh/${SCHEDULED_REPO}/pipeline`, {
+    const res = await fetch(`${stack.frontendUrl}/api/v2/project/gh/${SCHEDULED_REPO}/pipeline`, {
       method: 'POST',
       headers: { 'Content-Type': 'application/json' },
       body: JSON.stringify({ sha: commit.commit.sha }),
@@ -374,7 +369,7 @@ async function replay(
   // Whatever is still paused is let go so that it can be stopped; audit events that arrived are written.
   for (const target of paused) await stack.act({ action: 'unpause', target, count: 1 }).catch(() => undefined);
   await stack.readyForAccounting();
-  await stack.auditLog.flush();
+  await stack.flushAuditLog();
   const depths = (await stack.queueDepths()) ?? {};
   return {
     stack,
