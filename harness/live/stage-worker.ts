@@ -190,6 +190,10 @@ export async function startStage(c: StageConfig, own: Owned): Promise<Running> {
       const db = await pool(c, own);
       // Its Redis client for the GitHub API cache fails at once while Redis is down, and within 0.5 s while it hangs.
       const cache = own.add(await redisClient(c, { enableOfflineQueue: false, maxRetriesPerRequest: 0, commandTimeout: 500 }), quit);
+      // Without an offline queue, a call before its first connection fails as if Redis were down: the stage consumes
+      // (and answers its health check) once connected. Started again after a kill, it met the backlog of run-queue
+      // with no connection and failed builds "redis down"; and `twin up`'s health check right after the boot failed.
+      await untilReady(cache, REDIS_READY_MS);
       const g = required(c, 'github');
       const contexts = c.contextsUrl === undefined ? {} : { contextsUrl: () => c.contextsUrl! };
       const hook = c.mutant === undefined ? undefined : (await load.mutants()).dispatcherHook(c.mutant.mutant, c.mutant.timeScale);
@@ -261,6 +265,23 @@ export async function startStage(c: StageConfig, own: Owned): Promise<Running> {
 /** An audit publisher's counts: events recorded (RabbitMQ took them) and lost (it did not). */
 function auditCounters(audit: { recorded: number; lost: number }): () => StageCounters {
   return () => ({ auditRecorded: audit.recorded, auditLost: audit.lost });
+}
+
+/** How long a stage waits for its Redis client's first connection before it starts anyway (Redis may be down). */
+const REDIS_READY_MS = 10_000;
+
+/** Resolves once the client is connected, or after `withinMs` (a Redis that is down is the stage's to handle). */
+function untilReady(redis: Redis, withinMs: number): Promise<void> {
+  if (redis.status === 'ready') return Promise.resolve();
+  return new Promise((resolve) => {
+    const timer = setTimeout(done, withinMs);
+    function done() {
+      clearTimeout(timer);
+      redis.off('ready', done);
+      resolve();
+    }
+    redis.once('ready', done);
+  });
 }
 
 /** A consumer's reconnect interval at the stack's time scale, when it has one. */
