@@ -16,6 +16,7 @@ import type { HealthCheck } from './stage-health.ts';
 import type { RawExecBuildAgentOptions } from '../nomad/build-agent-task.ts';
 import { Owned } from './owned.ts';
 import type { LiveMutant } from './replay/mutants.ts';
+import { startLoopProbe } from './replay/loop-probe.ts';
 
 /**
  * The modules a stage uses, imported on demand: a worker loads only its stage's (the S3 SDK and the MongoDB driver
@@ -392,6 +393,7 @@ async function main(): Promise<void> {
   const { stage, pauseFlag } = workerData as { stage: WorkerStage; pauseFlag: SharedArrayBuffer };
   const flag = new Int32Array(pauseFlag);
   const own = new Owned();
+  startLoopProbe();
   const loaded = preload(stage);
   let running: Running | undefined;
   const counters = (id?: number) => {

@@ -22,6 +22,7 @@ import { undoOrder, type FaultOrder } from '../../../sim/faults/port.ts';
 import { workflowConfig } from './config.ts';
 import { accountLiveRun, type LiveObservations } from './account.ts';
 import { peakStackRssMb, sampleStackRss } from './memory.ts';
+import { cpuSnapshot, startLoopProbe } from './loop-probe.ts';
 import { METRICS, reportServerPoll } from '../../../sim/metrics/metric-names.ts';
 
 /** A scenario the live replay cannot act out: names the fault and says what is supported. */
@@ -140,6 +141,7 @@ export async function runLive(scenario: SettledScenario, profile: Profile, opts:
   const mutant = 'mutant' in opts ? opts.mutant : liveMutantFromEnv();
   if (mutant) log(`MUTANT ON: ${describeMutant(mutant)}: this live run is deliberately defective`);
 
+  startLoopProbe();
   const wallStart = performance.now();
   const stack = new ReplayStack({ scenario, profile, timeScale: scale, ...(mutant ? { mutant } : {}), ...(opts.choice ? { choice: opts.choice } : {}), ...(opts.urls ? { urls: opts.urls } : {}), log });
   // Ctrl-C or a kill leaves nothing behind: the replay stops where it waits, the processes are ended and their temp
@@ -190,6 +192,7 @@ async function runOnStack(
   try {
     const carried: CarriedOutFault[] = [];
     const observed = await replay(scenario, profile, stack, plan, scale, opts, log, rss, stop, carried);
+    if (process.env['TWIN_LOOP_PROBE']) log(await phaseProfile(stack, scale));
     const { report: live, stored } = await accountLiveRun(scenario, profile, observed);
     const classified = sim.baseline ? classify(live, sim.baseline) : { severity: 'none' as const, because: [] };
     const report = sim.baseline ? withSeverity(live, classified.severity, classified.because, scenario.expect) : live;
@@ -252,13 +255,18 @@ async function replay(
   const paused = new Set<string>();
   let brokerWentDown = false;
 
+  // Every push's config is written before the clock starts: YAML serialisation took 6 ms a workflow of this thread's
+  // time at load 20-48 (5.7 s over 959 workflows), each millisecond 240 ms of scenario time at 240×.
+  const configs = new Map(plan.map((w) => [w, workflowConfig(w)]));
+
   const t0 = performance.now();
+  const cpu0 = process.env['TWIN_LOOP_PROBE'] ? cpuSnapshot() : undefined;
   const epochMs = Date.now();
   const virtualNow = () => Math.round((performance.now() - t0) * scale);
   const stamp = (ms: number) => `${String(Math.floor(ms / 3_600_000)).padStart(2, '0')}:${String(Math.floor((ms % 3_600_000) / 60_000)).padStart(2, '0')}:${String(Math.floor((ms % 60_000) / 1000)).padStart(2, '0')}`;
 
   const trigger = async (w: PlannedWorkflow): Promise<void> => {
-    const config = workflowConfig(w);
+    const config = configs.get(w) ?? workflowConfig(w);
     if (w.source === 'push') {
       const r = await stack.ghe.push(PUSH_REPO, { files: { '.circleci/config.yml': config }, message: `${w.templateName} #${w.seq}` });
       // A webhook GHE could not deliver is a push that triggered nothing (GHE's redelivery is not guaranteed).
@@ -343,6 +351,12 @@ async function replay(
     else void tick(step.atMs);
   }
   const workloadWallMs = Math.round(performance.now() - t0);
+  if (cpu0) {
+    const c = cpuSnapshot();
+    log(`CPU over the workload (${(workloadWallMs / 1000).toFixed(1)} s wall): main thread ${(c.main - cpu0.main).toFixed(1)} s, other threads ${(c.otherThreads - cpu0.otherThreads).toFixed(1)} s, child processes ${(c.children - cpu0.children).toFixed(1)} s`);
+    const top = [...c.byThread].map(([k, v]) => [k, v - (cpu0.byThread.get(k) ?? 0)] as const).sort((a, b) => b[1] - a[1]);
+    log(`threads: ${c.byThread.size}; busiest: ${top.slice(0, 16).map(([k, v]) => `${k} ${v.toFixed(1)}`).join(', ')}`);
+  }
   log(`workload replayed; waiting for ${triggers.length} pushes and triggers to be answered and the faults to finish`);
   await Promise.all(triggers);
   await Promise.all(uiRequests);
@@ -414,4 +428,29 @@ async function activeWork(stack: ReplayStack): Promise<number> {
   if (depths === undefined) return 1;
   const jobs = stack.nomad.scheduler.counts();
   return jobs.pending + jobs.running + Object.values(depths).reduce((a, b) => a + b, 0);
+}
+
+/** Where builds' queue time went, per phase (scenario seconds, p50/p95/max): a profiling aid with TWIN_LOOP_PROBE. */
+async function phaseProfile(stack: ReplayStack, scale: number): Promise<string> {
+  const phases = [
+    ['queued→dispatched', 'dispatched_at - queued_at'],
+    ['dispatched→scheduled', 'scheduled_at - dispatched_at'],
+    ['scheduled→started', 'started_at - scheduled_at'],
+    ['queued→started', 'started_at - queued_at'],
+  ] as const;
+  const out: string[] = [];
+  for (const [name, expr] of phases) {
+    const r = await stack.pool.query<{ p50: number; p95: number; max: number; n: number }>(
+      `SELECT percentile_cont(0.5) WITHIN GROUP (ORDER BY s) AS p50, percentile_cont(0.95) WITHIN GROUP (ORDER BY s) AS p95, max(s) AS max, count(*)::int AS n FROM (SELECT EXTRACT(EPOCH FROM (${expr})) AS s FROM builds) x WHERE s IS NOT NULL`,
+    );
+    const row = r.rows[0]!;
+    const f = (x: number) => (Number(x) * scale).toFixed(1);
+    out.push(`${name} n ${row.n} p50 ${f(row.p50)} p95 ${f(row.p95)} max ${f(row.max)} s`);
+  }
+  const wall = Object.entries(stack.runner.postMs ?? {}).map(([k, v]) => {
+    const sorted = [...v].sort((a, b) => a - b);
+    const at = (q: number) => sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))]?.toFixed(0);
+    return `${k} n ${v.length} p50 ${at(0.5)} p95 ${at(0.95)} max ${at(1)} ms`;
+  });
+  return `phases (scenario s): ${out.join('; ')}\n  build agents (wall ms): ${wall.join('; ')}`;
 }
