@@ -141,27 +141,29 @@ export function liveBackends(profile: Profile, opts: LiveBackendOptions = {}): L
     ...opts.pipeline,
   });
   let postgres: Promise<StartedPostgres> | undefined;
-  return {
-    backends: {
-      postgres: () => {
-        postgres = configured(new PostgresProvider().withDatabases(DATABASES), 'postgres', opts).start();
-        return postgres;
-      },
-      redis: () => configured(new RedisProvider(), 'redis', opts).start(),
-      rabbitmq: () => configured(new RabbitMQProvider(), 'rabbitmq', opts).start(),
-      mongo: () => configured(new MongoProvider(), 'mongo', opts).start(),
-      // A real Nomad when NOMAD_ADDR or a `nomad` binary is given, else the twin's Nomad API, whose clients run the
-      // pipeline's build agent.
-      nomad_server: async () => {
-        const twin = (b: NomadApiServer) => (fleet ? b.withSeed(fleet.seed) : b).withPort(0).withClients(clients).withTaskRunner(pipeline.runner);
-        if (opts.nomad !== 'real') return (await startNomadBackend({ choice: 'embedded', twin })).started;
-        const found = findRealNomad();
-        if (found.kind === 'none') return (await startNomadBackend({ choice: 'embedded', twin: (b) => twin(b).withNote(`--nomad real: ${found.reason}`) })).started;
-        return (await startNomadBackend({ choice: found.kind === 'address' ? 'external' : 'local' })).started;
-      },
-      // Outside AWS, the Services machine's own file store holds what S3 would.
-      ...(storage === 'fileserved' ? { fileserved: () => configured(new FileservedProvider(), 'fileserved', opts).start() } : {}),
+  const backends: Record<string, BackendFactory> = {
+    postgres: () => {
+      postgres = configured(new PostgresProvider().withDatabases(DATABASES), 'postgres', opts).start();
+      return postgres;
     },
+    redis: () => configured(new RedisProvider(), 'redis', opts).start(),
+    rabbitmq: () => configured(new RabbitMQProvider(), 'rabbitmq', opts).start(),
+    mongo: () => configured(new MongoProvider(), 'mongo', opts).start(),
+    // A real Nomad when NOMAD_ADDR or a `nomad` binary is given, else the twin's Nomad API, whose clients run the
+    // pipeline's build agent.
+    nomad_server: async () => {
+      const twin = (b: NomadApiServer) => (fleet ? b.withSeed(fleet.seed) : b).withPort(0).withClients(clients).withTaskRunner(pipeline.runner);
+      if (opts.nomad !== 'real') return (await startNomadBackend({ choice: 'embedded', twin })).started;
+      const found = findRealNomad();
+      if (found.kind === 'none') return (await startNomadBackend({ choice: 'embedded', twin: (b) => twin(b).withNote(`--nomad real: ${found.reason}`) })).started;
+      return (await startNomadBackend({ choice: found.kind === 'address' ? 'external' : 'local' })).started;
+    },
+    // Outside AWS, the Services machine's own file store holds what S3 would.
+    ...(storage === 'fileserved' ? { fileserved: () => configured(new FileservedProvider(), 'fileserved', opts).start() } : {}),
+  };
+  const staged = stagesAfterBackends(backends, pipeline.factories);
+  return {
+    backends: staged.backends,
     externals: {
       github: () => new FakeGithub().withPort(0).withSeedData(opts.github?.seed ?? defaultSeedData()).start() as Promise<StartedComponent>,
       // LocalStack (or real EC2) when AWS_ENDPOINT_URL is given, else the twin's EC2 and Auto Scaling endpoints (on the
@@ -185,10 +187,57 @@ export function liveBackends(profile: Profile, opts: LiveBackendOptions = {}): L
       const r = await (await postgres).runMigrations(m.database, m.migrations);
       return `${r.applied.length} migrations applied to ${m.database}${r.skipped.length ? `, ${r.skipped.length} already there` : ''} (exit 0)`;
     },
-    services: pipeline.factories,
+    services: staged.services,
     pipeline,
   };
 }
+
+/** How long the stages' workers wait for the stores' processes before loading their modules anyway (one may never start). */
+const PREPARE_AFTER_BACKENDS_MS = 120_000;
+
+/**
+ * The stack's factories with the stages' workers made ready (loading their modules: seconds of CPU each, the AWS
+ * SDK and the MongoDB driver) only once every store's process is up, instead of alongside them as `twin up` does.
+ * `twin up` and the live replay both boot this way. On a loaded 2-core machine (load average 20-30) the nine workers loading at once starved this process's own
+ * thread for 30 s at a time, and redis-server then missed its 15 s start limit in 3 boots of 3; with the workers
+ * after the stores, the stores start as without stages. The stages still start when their needs are up.
+ */
+function stagesAfterBackends(backends: Readonly<Record<string, BackendFactory>>, services: Readonly<Record<string, ServiceFactory>>) {
+  const pending = new Set(Object.keys(backends));
+  let allUp!: () => void;
+  const up = new Promise<void>((resolve) => (allUp = resolve));
+  let timer: NodeJS.Timeout | undefined;
+  // Unref'd: a stack whose stores never all came up does not keep the process alive for it.
+  const bounded = Promise.race([up, new Promise<void>((resolve) => (timer = setTimeout(resolve, PREPARE_AFTER_BACKENDS_MS).unref()))]);
+  let released = false;
+  const settled = (name: string) => {
+    pending.delete(name);
+    if (pending.size === 0) allUp();
+  };
+  return {
+    backends: Object.fromEntries(Object.entries(backends).map(([name, start]) => [name, () => start().finally(() => settled(name))])),
+    services: Object.fromEntries(
+      Object.entries(services).map(([name, f]) => [
+        name,
+        {
+          ...f,
+          // Never after the stack released what was prepared: a worker made ready then would outlive the stack.
+          prepare: () => void bounded.then(() => (released ? undefined : f.prepare?.())),
+          release: async () => {
+            released = true;
+            await f.release?.();
+          },
+        } satisfies ServiceFactory,
+      ]),
+    ),
+    dispose: () => {
+      released = true;
+      clearTimeout(timer);
+      allUp();
+    },
+  };
+}
+
 
 /** The endpoints `twin status --json` lists, from what was started. */
 export function endpointsOf(started: ReadonlyMap<string, StartedComponent>): Record<string, string> {

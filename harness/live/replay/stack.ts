@@ -8,7 +8,7 @@ import { StartedNomadApiServer } from '../../nomad/server.ts';
 import { PIPELINE_DB, RUN_QUEUE, SCHEDULERER_QUEUE, WORKFLOW_EVENTS_QUEUE, AUDIT_QUEUE, type BuildAgentRunner } from '../pipeline/index.ts';
 import type { Channel, ChannelModel } from '../pipeline/amqp.ts';
 import { liveBackends } from '../backends.ts';
-import { LiveStack, type BackendFactory, type LiveRow, type ServiceFactory } from '../stack.ts';
+import { LiveStack, type LiveRow } from '../stack.ts';
 import type { PipelineServices } from '../pipeline-services.ts';
 import { connectEagerly, stageTimings } from '../stage-worker.ts';
 import type { StartedComponent } from '../../providers/types.ts';
@@ -147,9 +147,7 @@ export class ReplayStack {
       else if ((row.state === 'healthy' || row.state === 'exited') && started.has(row.name) && this.bootMs[row.name] === undefined) this.bootMs[row.name] = Date.now() - started.get(row.name)!;
       else if (row.state === 'failed') log?.(`  ${row.name} failed: ${row.reason ?? 'did not start'}`);
     };
-    const staged = stagesAfterBackends(backends, services);
-    this.cleanup.push(async () => staged.dispose());
-    this.stack = new LiveStack({ profile, portOffset: REPLAY_PORT_OFFSET, backends: staged.backends, externals, services: staged.services, migrate, systems: pipeline.systems, onChange });
+    this.stack = new LiveStack({ profile, portOffset: REPLAY_PORT_OFFSET, backends, externals, services, migrate, systems: pipeline.systems, onChange });
     log?.(`starting twin up's stack: ${profile.containers.length} containers (the pipeline's ${Object.keys(services).length} stages in worker threads), Nomad API with ${nc.count} clients, GitHub Enterprise, ${scenario.topology.storage === 'fileserved' ? 'fileserved' : 'S3'}, EC2 …`);
     const t0 = Date.now();
     const failed = await this.stack.up();
@@ -266,51 +264,6 @@ export class ReplayStack {
     await this.stack?.down().catch(() => undefined);
     this.stack = undefined;
   }
-}
-
-/** How long the stages' workers wait for the stores' processes before loading their modules anyway (one may never start). */
-const PREPARE_AFTER_BACKENDS_MS = 120_000;
-
-/**
- * The stack's factories with the stages' workers made ready (loading their modules: seconds of CPU each, the AWS
- * SDK and the MongoDB driver) only once every store's process is up, instead of alongside them as `twin up` does.
- * On a loaded 2-core machine (load average 20-30) the nine workers loading at once starved this process's own
- * thread for 30 s at a time, and redis-server then missed its 15 s start limit in 3 boots of 3; with the workers
- * after the stores, the stores start as without stages. The stages start when their needs are up, as in `twin up`.
- */
-function stagesAfterBackends(backends: Readonly<Record<string, BackendFactory>>, services: Readonly<Record<string, ServiceFactory>>) {
-  const pending = new Set(Object.keys(backends));
-  let allUp!: () => void;
-  const up = new Promise<void>((resolve) => (allUp = resolve));
-  let timer: NodeJS.Timeout | undefined;
-  const bounded = Promise.race([up, new Promise<void>((resolve) => (timer = setTimeout(resolve, PREPARE_AFTER_BACKENDS_MS)))]);
-  let released = false;
-  const settled = (name: string) => {
-    pending.delete(name);
-    if (pending.size === 0) allUp();
-  };
-  return {
-    backends: Object.fromEntries(Object.entries(backends).map(([name, start]) => [name, () => start().finally(() => settled(name))])),
-    services: Object.fromEntries(
-      Object.entries(services).map(([name, f]) => [
-        name,
-        {
-          ...f,
-          // Never after the stack released what was prepared: a worker made ready then would outlive the stack.
-          prepare: () => void bounded.then(() => (released ? undefined : f.prepare?.())),
-          release: async () => {
-            released = true;
-            await f.release?.();
-          },
-        } satisfies ServiceFactory,
-      ]),
-    ),
-    dispose: () => {
-      released = true;
-      clearTimeout(timer);
-      allUp();
-    },
-  };
 }
 
 /** A started component of the stack, of the class the replay reads it as. */
