@@ -4,7 +4,6 @@
  * builds placed at the snapshot come back as stale allocations that hold the fleet), and `rm -rf /opt/nomad` with
  * the app stopped clears them. The full stack's version is `live-rehearsal.live.test.ts`.
  */
-import { rmSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   CreateSnapshotCommand,
@@ -104,8 +103,14 @@ describe('the Services machine carries /opt/nomad (the twin\'s Nomad server alon
     expect(await status('new-1')).toBe('pending');
     expect(nomad.state.blockedBehindStale).toBe(1);
     // The runbook's steps 2, 5 and 6: app stop, `sudo rm -rf /opt/nomad`, app start.
+    // Out of order first: under the running app the wipe has no effect (the server writes its state back).
+    expect(machine.wipeNomadState(true)).toBe('no effect: the app was running, and its Nomad server kept its 2 placed jobs (2 stale allocations) and 1 pending jobs in memory and wrote them back');
     await machine.stopApp();
-    rmSync(nomad.dataDir!, { recursive: true, force: true });
+    await machine.startApp();
+    expect(nomad.lastStart).toEqual({ kind: 'kept' });
+    expect(nomad.state.staleAllocations()).toHaveLength(2);
+    await machine.stopApp();
+    expect(machine.wipeNomadState(false)).toBe('/opt/nomad removed: 2 placed jobs (2 stale allocations) and 1 pending jobs; the Nomad server starts empty with the app');
     await machine.startApp();
     expect(nomad.lastStart).toEqual({ kind: 'empty', forgotten: 3 });
     expect(nomad.state.staleAllocations()).toEqual([]);

@@ -1,3 +1,4 @@
+import { mkdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import type { LiveStack } from '../live/stack.ts';
 import type { StartedEc2Api } from '../ec2/server.ts';
@@ -122,6 +123,25 @@ export class ServicesMachine {
   get nomad(): StartedNomadApiServer | undefined {
     const n = this.stack.components.get('nomad_server');
     return n instanceof StartedNomadApiServer && n.dataDir !== undefined ? n : undefined;
+  }
+
+  /**
+   * `sudo rm -rf /opt/nomad` on the twin's Nomad server's data dir (runbook step 5). With the app stopped the server
+   * starts empty at the next `startApp`; with it running (`appRunning`) it keeps its state in memory and writes it
+   * back: no effect. Returns the step's consequence in the simulation's words.
+   */
+  wipeNomadState(appRunning: boolean): string {
+    const nomad = this.nomad;
+    if (nomad === undefined) throw new Error('the twin\'s Nomad server keeps no state on this volume');
+    const { jobs } = nomad.state.persisted();
+    const n = `${jobs.filter((j) => j.placed).length} placed jobs (${nomad.state.staleAllocations().length} stale allocations) and ${jobs.filter((j) => !j.placed).length} pending jobs`;
+    rmSync(nomad.dataDir!, { recursive: true, force: true });
+    mkdirSync(nomad.dataDir!, { recursive: true });
+    if (appRunning) {
+      nomad.persist();
+      return `no effect: the app was running, and its Nomad server kept its ${n} in memory and wrote them back`;
+    }
+    return `/opt/nomad removed: ${n}; the Nomad server starts empty with the app`;
   }
 
   /** The volume's parts: each store's data dir (with the process that writes it) and `etc/`. */
