@@ -50,5 +50,43 @@ describe('twin dr --mode live', () => {
     expect(report.runbook.map((s) => [s.step, s.status])).toEqual(loadRunbook('restore-from-ebs').steps.map((s) => [s.name, 'done']));
     expect(report).toMatchObject({ mode: 'live', ledger: { conserved: true } });
     expect((report.live as { snapshot: { hold_ms: number } }).snapshot.hold_ms).toBeGreaterThan(0);
+    // The snapshot carried /opt/nomad: the restored server read back the allocations of the builds running at it,
+    // and `wipe_nomad_state` (done with the app stopped) cleared them.
+    expect(report.dr.stale_allocations_restored).toBeGreaterThan(0);
+    expect(report.dr.stale_allocations_at_end).toBe(0);
+    expect(report.runbook.find((s) => s.step === 'wipe_nomad_state')!.consequence).toMatch(/^\/opt\/nomad removed: \d+ placed jobs \([1-9]\d* stale allocations\)/);
+  }, 600_000);
+
+  it('restore-skips-nomad-wipe on a fleet of two: the restored /opt/nomad\'s stale allocations hold the fleet, and the builds after the restore wait behind them', async () => {
+    const loaded = loadScenarioFile('scenarios/dr/restore-skips-nomad-wipe.yaml', { mode: 'live', command: 'dr' });
+    // Two clients (12 vCPU for builds): the builds running at the snapshot fill them, so what the stale allocations
+    // hold is all there is, and a new build can only wait.
+    const scenario = { ...loaded, topology: { ...loaded.topology, nomadClients: { ...loaded.topology.nomadClients, count: 2 } } };
+    let afterRestore: { status: string }[] = [];
+    let nomadJobs: { ID: string; Status: string }[] = [];
+    const report: DrReport = await runLiveDr(scenario, loadRunbook('restore-from-ebs'), {
+      log: (line) => process.stderr.write(`${line}\n`),
+      inspect: async ({ postgres, pushes, machine }) => {
+        const shas = pushes.filter((p) => p.phase === 'after_restore' && p.delivered).map((p) => p.sha);
+        afterRestore = (await postgres.query<{ status: string }>(PIPELINE_DB, 'SELECT status FROM builds WHERE sha = ANY($1)', [shas])).rows;
+        nomadJobs = (await (await fetch(`${machine.nomad!.url}/v1/jobs`)).json()) as typeof nomadJobs;
+      },
+    });
+    const wipe = report.runbook.find((s) => s.step === 'wipe_nomad_state')!;
+    expect(wipe.status).toBe('skipped');
+    const restored = report.dr.stale_allocations_restored;
+    expect(restored).toBeGreaterThan(0);
+    // Nothing runs them and nothing ends them: all still there at the end.
+    expect(report.dr.stale_allocations_at_end).toBe(restored);
+    const m = /^the restored \/opt\/nomad kept (\d+) stale allocations holding (\d+)% of the fleet's CPU at the end; new builds waited behind them (\d+) times$/.exec(wipe.consequence);
+    expect(m, wipe.consequence).not.toBeNull();
+    expect(Number(m![1])).toBe(restored);
+    expect(Number(m![2])).toBeGreaterThan(50);
+    expect(Number(m![3])).toBeGreaterThan(0);
+    // The builds triggered after the restore never started: their jobs wait in the Nomad server, blocked.
+    expect(afterRestore.length).toBeGreaterThan(0);
+    expect(afterRestore.every((b) => b.status === 'queued' || b.status === 'scheduled')).toBe(true);
+    expect(nomadJobs.filter((j) => j.Status === 'pending').length).toBeGreaterThanOrEqual(Number(m![3]));
+    expect(report.rto_ms).toBeNull();
   }, 600_000);
 });

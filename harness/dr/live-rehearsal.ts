@@ -33,8 +33,8 @@ import { consoleHostname, replicatedAddresses, setConsoleHostname, updateReplica
 export const DR_PORT_OFFSET = 16_000;
 const REGION = 'us-east-1';
 const CREDENTIALS = { accessKeyId: 'test', secretAccessKey: 'test' };
-/** Bound on every wait for an EC2 transition or a health check (wall ms). */
-const WAIT_LIMIT_MS = 120_000;
+/** Bound on every wait for an EC2 transition or a health check (wall ms): the app's second start on a restored machine took more than 120 s at load 17-35 (2026-12-07). */
+const WAIT_LIMIT_MS = 240_000;
 /** How long after the disaster pushes go on at most while the installation is not back (wall ms). */
 const OUTAGE_LIMIT_MS = 150_000;
 /** How long the builds triggered after the restore get to finish (wall ms). */
@@ -152,6 +152,7 @@ class LiveRun {
   private restoredShas = new Set<string>();
   private shasAtDisaster = new Set<string>();
   private stuckFromSnapshot = 0;
+  private staleRestored = 0;
   private bootMs: number | undefined;
   private calls = 0;
   private imageId: string | undefined;
@@ -340,9 +341,14 @@ class LiveRun {
       }
       case 'wipe_nomad_state': {
         if (!this.stack.components.has('nomad_server')) return 'no Nomad server';
+        const nomad = m.nomad;
         const running = this.stack.rows.get('nomad_server')?.state === 'healthy';
-        const what = await this.stack.wipeState('nomad_server');
-        return running ? `the app was running: ${what}` : `/opt/nomad removed: ${what}`;
+        if (nomad === undefined) {
+          // A real Nomad with its own data dir: the stack's wipe deletes it.
+          const what = await this.stack.wipeState('nomad_server');
+          return running ? `the app was running: ${what}` : `/opt/nomad removed: ${what}`;
+        }
+        return m.wipeNomadState(running);
       }
       case 'start_app':
         if (m.phase !== 'running') return 'no instance';
@@ -367,6 +373,7 @@ class LiveRun {
     this.restoredShas = await this.shas();
     const r = await this.postgres.query<{ n: string }>(PIPELINE_DB, "SELECT count(*) AS n FROM builds WHERE status IN ('queued', 'scheduled', 'running')");
     this.stuckFromSnapshot = Number(r.rows[0]!.n);
+    this.staleRestored = this.machine.nomad?.state.staleAllocations().length ?? 0;
   }
 
   private async shas(): Promise<Set<string>> {
@@ -445,7 +452,6 @@ class LiveRun {
     );
     const m = this.machine;
     const stored = this.snapshot ? m.snapshots.get(this.snapshot.id) : undefined;
-    const { count, cpus } = this.scenario.topology.nomadClients;
     const outcome: DrOutcome = {
       builds: counts,
       queueTimeMs: queue.percentiles(),
@@ -458,10 +464,9 @@ class LiveRun {
       restoredFromMs: this.imageId !== undefined ? this.plan.snapshotAtMs : null,
       recordsWrittenAfterBackup: lostAfterSnapshot,
       stuckFromSnapshot: this.stuckFromSnapshot,
-      // The twin's Nomad API keeps its jobs in memory: the restored machine's Nomad server starts with none.
-      staleAllocationsRestored: 0,
-      staleAllocationsAtEnd: 0,
-      nomadCpuMilli: count * Math.max(0, cpus - 2) * 1000,
+      staleAllocationsRestored: this.staleRestored,
+      staleAllocationsAtEnd: m.nomad?.state.staleAllocations().length ?? 0,
+      nomadCpuMilli: this.outcomeCpuMilli(),
       buildersReachAtEnd: m.phase === 'running' && (m.privateIp === this.oldIp || m.secondaryIp === this.oldIp) && replicatedAddresses(m.etcDir).every((ip) => ip === m.privateIp),
       hostnameMatchesAtEnd: m.phase === 'running' && consoleHostname(m.etcDir) === m.privateIp,
       runbook: this.steps.map((s) => (s.status === 'skipped' ? { ...s, consequence: this.skippedConsequence(s.does, counts.stuck) } : s)),
@@ -481,9 +486,16 @@ class LiveRun {
       pushes: phases,
       workflows_at_disaster: this.shasAtDisaster.size,
       workflows_restored: this.restoredShas.size,
-      not_modelled: ['the runbook steps take the time the real calls take, not an operator\'s', 'the twin\'s Nomad API keeps /opt/nomad in memory: a snapshot does not carry its jobs'],
+      nomad: m.nomad ? { stale_allocations_restored: this.staleRestored, stale_cpu_milli_at_end: m.nomad.state.staleCpuMilli(), jobs_blocked_behind_stale: m.nomad.state.blockedBehindStale } : null,
+      not_modelled: ['the runbook steps take the time the real calls take, not an operator\'s'],
     };
     return { outcome, measures };
+  }
+
+  /** The fleet's CPU for builds (after Nomad's reservation of 2 vCPU per client), in millicores. */
+  private outcomeCpuMilli(): number {
+    const { count, cpus } = this.scenario.topology.nomadClients;
+    return count * Math.max(0, cpus - 2) * 1000;
   }
 
   private timelineOf(): { at_ms: number; event: string }[] {
@@ -502,8 +514,14 @@ class LiveRun {
           : `builders cannot reach the Services machine: replicated names ${replicatedAddresses(m.etcDir).join(', ')}, the instance's address is ${m.privateIp}`;
       case 'check_hostname':
         return consoleHostname(m.etcDir) === m.privateIp ? 'none: the hostname still reaches the machine' : `the console's hostname ${consoleHostname(m.etcDir)} no longer reaches the machine: UI logins through GitHub OAuth fail`;
-      case 'wipe_nomad_state':
-        return 'none observed: the twin\'s Nomad API restarts with no jobs (its state is not on the volume)';
+      case 'wipe_nomad_state': {
+        const nomad = m.nomad?.state;
+        if (nomad === undefined) return 'not observed: a real Nomad keeps its own data dir, not on the twin\'s volume';
+        // The simulation's words (dr-rehearsal.ts), over what the twin's Nomad server holds.
+        return this.staleRestored === 0
+          ? 'none: the snapshot held no allocations'
+          : `the restored /opt/nomad kept ${this.staleRestored} stale allocations holding ${Math.round((100 * nomad.staleCpuMilli()) / Math.max(1, this.outcomeCpuMilli()))}% of the fleet's CPU at the end; new builds waited behind them ${nomad.blockedBehindStale} times`;
+      }
       case 'stop_app':
         return 'the app kept taking webhooks during the reconciliation';
       case 'start_app':

@@ -5,6 +5,7 @@
  */
 import { execFile } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { NOMAD_STATE_FILE } from '../nomad/state-dir.ts';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -97,8 +98,11 @@ describe('the Services machine on the twin\'s EC2 endpoint', () => {
     snapshotId = /"SnapshotId": "(snap-[0-9a-f]+)"/.exec(stdout)![1]!;
     const stored = machine.snapshots.get(snapshotId)!;
     // The copy holds the stores' real files and the configuration the runbook edits.
-    expect(readdirSync(stored.dir).sort()).toEqual(['etc', 'mongo', 'postgres', 'rabbitmq', 'redis']);
+    expect(readdirSync(stored.dir).sort()).toEqual(['etc', 'mongo', 'nomad_server', 'postgres', 'rabbitmq', 'redis']);
     expect(existsSync(join(stored.dir, 'postgres', 'PG_VERSION'))).toBe(true);
+    // /opt/nomad: the Nomad server's jobs at the instant, the long build's placed.
+    const opt = JSON.parse(readFileSync(join(stored.dir, 'nomad_server', NOMAD_STATE_FILE), 'utf8')) as { jobs: { placed: boolean }[] };
+    expect(opt.jobs.filter((j) => j.placed).length).toBeGreaterThan(0);
     expect(replicatedAddresses(join(stored.dir, 'etc'))).toEqual([machine.privateIp, machine.privateIp]);
     expect(stored.holdMs).toBeGreaterThan(0);
     // DescribeSnapshots shows it as AWS does: pending with its progress, then completed at 100%.
@@ -141,6 +145,9 @@ describe('the Services machine on the twin\'s EC2 endpoint', () => {
     // PostgreSQL recovered from the copied files as after a power loss.
     expect(await status(before)).toBe('succeeded');
     expect(await status(midBuild)).toBe('running');
+    // The restored Nomad server read /opt/nomad: the long build's allocation is back, and no builder runs it.
+    expect(machine.nomad!.lastStart).toMatchObject({ kind: 'restored' });
+    expect(machine.nomad!.state.staleAllocations().length).toBeGreaterThan(0);
     expect(await status(after)).toBeUndefined();
     expect(readFileSync(join(machine.etcDir, 'default', 'replicated'), 'utf8')).toContain(`PRIVATE_ADDRESS=${oldIp}`);
     // The restored installation builds again.

@@ -1,8 +1,10 @@
+import { mkdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import type { LiveStack } from '../live/stack.ts';
 import type { StartedEc2Api } from '../ec2/server.ts';
 import type { Instance } from '../ec2/ec2-model.ts';
 import { makeTempDir, removeDir } from '../providers/temp-dir.ts';
+import { StartedNomadApiServer } from '../nomad/server.ts';
 import { processTree, ServicesVolume, writeMachineConfig, type VolumePart } from './services-volume.ts';
 
 /** The tag the seeds' backup script finds the Services machine by. */
@@ -63,6 +65,7 @@ export class ServicesMachine {
     private readonly ec2: StartedEc2Api,
     readonly etcDir: string,
     private readonly snapshotDir: string,
+    private readonly nomadDir: string | undefined,
     instance: Instance,
   ) {
     this.instanceId = instance.instanceId;
@@ -92,6 +95,14 @@ export class ServicesMachine {
     const etcDir = await makeTempDir('services-etc');
     const snapshotDir = await makeTempDir('ec2-snapshots');
     writeMachineConfig(etcDir, instance.privateIpAddress);
+    // The twin's Nomad server keeps its state on the volume (`/opt/nomad`), as the real one does: a snapshot carries
+    // its jobs and allocations and a restored machine's server starts on them.
+    const nomad = stack.components.get('nomad_server');
+    let nomadDir: string | undefined;
+    if (nomad instanceof StartedNomadApiServer && nomad.dataDir === undefined) {
+      nomadDir = await makeTempDir('opt-nomad');
+      nomad.persistState(nomadDir);
+    }
     const lc = `${NOMAD_CLIENTS_GROUP}-lc`;
     ec2.state.autoscaling.createLaunchConfiguration({ name: lc, imageId: base.imageId, instanceType: NOMAD_CLIENT_INSTANCE_TYPE });
     ec2.state.autoscaling.createAutoScalingGroup({
@@ -103,9 +114,34 @@ export class ServicesMachine {
       availabilityZones: [model.subnet.availabilityZone],
       tags: [{ key: 'Name', value: 'circleci-nomad-client', propagateAtLaunch: true }],
     });
-    const machine = new ServicesMachine(stack, ec2, etcDir, snapshotDir, instance);
+    const machine = new ServicesMachine(stack, ec2, etcDir, snapshotDir, nomadDir, instance);
     machine.note(`Services machine ${instance.instanceId} at ${instance.privateIpAddress}, root volume ${machine.volumeId}; ${opts.nomadClients} Nomad clients in ${NOMAD_CLIENTS_GROUP}`);
     return machine;
+  }
+
+  /** The twin's Nomad server, when it keeps its state on this volume (undefined with a real Nomad). */
+  get nomad(): StartedNomadApiServer | undefined {
+    const n = this.stack.components.get('nomad_server');
+    return n instanceof StartedNomadApiServer && n.dataDir !== undefined ? n : undefined;
+  }
+
+  /**
+   * `sudo rm -rf /opt/nomad` on the twin's Nomad server's data dir (runbook step 5). With the app stopped the server
+   * starts empty at the next `startApp`; with it running (`appRunning`) it keeps its state in memory and writes it
+   * back: no effect. Returns the step's consequence in the simulation's words.
+   */
+  wipeNomadState(appRunning: boolean): string {
+    const nomad = this.nomad;
+    if (nomad === undefined) throw new Error('the twin\'s Nomad server keeps no state on this volume');
+    const { jobs } = nomad.state.persisted();
+    const n = `${jobs.filter((j) => j.placed).length} placed jobs (${nomad.state.staleAllocations().length} stale allocations) and ${jobs.filter((j) => !j.placed).length} pending jobs`;
+    rmSync(nomad.dataDir!, { recursive: true, force: true });
+    mkdirSync(nomad.dataDir!, { recursive: true });
+    if (appRunning) {
+      nomad.persist();
+      return `no effect: the app was running, and its Nomad server kept its ${n} in memory and wrote them back`;
+    }
+    return `/opt/nomad removed: ${n}; the Nomad server starts empty with the app`;
   }
 
   /** The volume's parts: each store's data dir (with the process that writes it) and `etc/`. */
@@ -179,7 +215,9 @@ export class ServicesMachine {
     this.note(`${this.instanceId} booted at ${this.privateIp} on a volume from ${snapshot.snapshotId}; starting the app (Replicated starts it at boot)`);
     await this.startApp();
     this.phase = 'running';
-    this.note(`app up on ${this.instanceId} ${Date.now() - t0} ms after boot`);
+    const found = this.nomad?.lastStart;
+    const nomad = found === undefined ? '' : found.kind === 'restored' ? `; its Nomad server read ${found.jobs} jobs from /opt/nomad, ${found.staleAllocs} allocations no builder runs` : found.kind === 'empty' ? '; its Nomad server found /opt/nomad empty' : '';
+    this.note(`app up on ${this.instanceId} ${Date.now() - t0} ms after boot${nomad}`);
   }
 
   /** Resolves once a restored machine has started its app (at once when none is booting). */
@@ -214,5 +252,6 @@ export class ServicesMachine {
   async dispose(): Promise<void> {
     await removeDir(this.snapshotDir);
     await removeDir(this.etcDir);
+    if (this.nomadDir !== undefined) await removeDir(this.nomadDir);
   }
 }

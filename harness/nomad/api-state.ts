@@ -40,6 +40,7 @@ import {
   toNode,
   toNodeStub,
   type AllocListStubJson,
+  type ApiJob,
   type AllocMeta,
   type AllocationJson,
   type EvalMeta,
@@ -133,6 +134,16 @@ const MAX_UNBLOCK_ROUNDS = 10_000;
 /** Task events kept per allocation: Nomad keeps a bounded list of recent events per task; every task of a group shares one here. */
 const MAX_TASK_EVENTS = 10;
 
+/**
+ * What the server keeps in its data dir (`/opt/nomad`) and reads back when it starts on it: the jobs not yet dead,
+ * as registered, in registration order, and whether each had allocations placed (running on a client) or waited
+ * for capacity. Indexes, evaluations and task events are not kept: a restarted server makes new ones.
+ */
+export interface PersistedNomadState {
+  version: 1;
+  jobs: { job: ApiJob; placed: boolean }[];
+}
+
 interface JobRecord {
   meta: JobMeta;
   runMeta: Record<string, string>;
@@ -208,6 +219,13 @@ export class NomadApiState {
    */
   private readonly orphanEvals = new Map<string, { view: EvalView; meta: EvalMeta }>();
   private orphanSerial = 0;
+  /** Allocations read back from a data dir whose clients lost them: no task runner, they hold capacity until stopped or wiped. */
+  private readonly stale = new Set<string>();
+  /** While `restore` re-registers placed jobs: their new allocations are stale, not started. */
+  private restoring = false;
+  /** Jobs registered while stale allocations held capacity whose evaluation blocked. */
+  private blockedBehind = 0;
+  private wipeCount = 0;
 
   constructor(settings: NomadApiStateSettings) {
     this.settings = settings;
@@ -253,7 +271,10 @@ export class NomadApiState {
       this.idx = next;
       for (const l of [...this.listeners]) l();
     }
-    for (const allocId of t.newAllocs) this.startRunner(allocId);
+    for (const allocId of t.newAllocs) {
+      if (this.restoring) this.stale.add(allocId);
+      else this.startRunner(allocId);
+    }
     // A later index than the change that emptied the node: `nomad node-drain -enable` blocks on the node
     // past the drain's own index and would otherwise never see the drain end.
     if (t.drainsEmptied.length > 0 && !this.closed) {
@@ -659,7 +680,9 @@ export class NomadApiState {
       this.jobRecs.set(reg.job.ID, rec);
       t.jobs.add(reg.job.ID);
       this.absorb(this.scheduler.registerJob(reg.spec), t);
-      const evalId = this.scheduler.job(reg.job.ID)!.evalIds[0]!;
+      const view = this.scheduler.job(reg.job.ID)!;
+      if (!this.restoring && view.blockedEvalId !== null && this.staleAllocations().length > 0) this.blockedBehind++;
+      const evalId = view.evalIds[0]!;
       return { EvalID: evalId, EvalCreateIndex: index, JobModifyIndex: index, Index: index };
     });
   }
@@ -847,6 +870,8 @@ export class NomadApiState {
    * The index keeps counting up (a real server would restart at 1): clients' blocking queries stay sane.
    */
   wipe(): { Index: number; LostJobs: string[]; LostAllocs: string[] } {
+    this.wipeCount++;
+    this.stale.clear();
     return this.tx((t, index) => {
       const lost = this.scheduler.wipeState();
       for (const id of [...this.running.keys()]) this.stopRunner(id, 'wiped');
@@ -866,6 +891,59 @@ export class NomadApiState {
       for (const table of ['jobs', 'summaries', 'allocs', 'evals', 'nodes'] as const) t.tables.add(table);
       return { Index: index, LostJobs: lost.lostJobs, LostAllocs: lost.lostAllocs };
     });
+  }
+
+  /** What the data dir holds of this state (see `PersistedNomadState`). */
+  persisted(): PersistedNomadState {
+    const jobs: PersistedNomadState['jobs'] = [];
+    for (const [id, rec] of this.jobRecs) {
+      const view = this.scheduler.job(id);
+      if (rec.purged || view === undefined || view.status === 'dead') continue;
+      jobs.push({ job: rec.meta.job, placed: view.status === 'running' });
+    }
+    return { version: 1, jobs };
+  }
+
+  /**
+   * The server starts on a data dir that holds `saved`: what it had in memory is forgotten (as `wipe`), then the
+   * saved jobs are registered again in their order. The allocations of jobs that were placed come back with no task
+   * runner (stale: the clients that ran them lost them), holding their capacity in the scheduler until the job is
+   * stopped or the state wiped; jobs that waited for capacity wait again and run when placed. Returns what came back.
+   */
+  restore(saved: PersistedNomadState): { jobs: number; staleAllocs: number } {
+    if (saved.version !== 1 || !Array.isArray(saved.jobs)) throw new Error(`the Nomad data dir's state has version ${String(saved.version)}: this server reads version 1`);
+    this.wipe();
+    this.restoring = true;
+    try {
+      for (const j of saved.jobs.filter((x) => x.placed)) this.registerJob({ Job: j.job });
+    } finally {
+      this.restoring = false;
+    }
+    for (const j of saved.jobs.filter((x) => !x.placed)) this.registerJob({ Job: j.job });
+    return { jobs: saved.jobs.length, staleAllocs: this.staleAllocations().length };
+  }
+
+  /** Restored allocations no client runs that still hold capacity (pending or running in the scheduler). */
+  staleAllocations(): string[] {
+    return [...this.stale].filter((id) => {
+      const a = this.scheduler.alloc(id);
+      return a !== undefined && (a.clientStatus === 'pending' || a.clientStatus === 'running') && a.desiredStatus === 'run';
+    });
+  }
+
+  /** The CPU (millicores) the stale allocations hold. */
+  staleCpuMilli(): number {
+    return this.staleAllocations().reduce((sum, id) => sum + (this.scheduler.job(this.scheduler.alloc(id)!.jobId)?.cpuMilli ?? 0), 0);
+  }
+
+  /** Jobs registered while stale allocations held capacity whose evaluation blocked (waited behind them). */
+  get blockedBehindStale(): number {
+    return this.blockedBehind;
+  }
+
+  /** How many times the state was wiped (a persister tells a wipe of memory from a change it wrote). */
+  get wipes(): number {
+    return this.wipeCount;
   }
 
   /** Stops every task runner and refuses further writes (the API is shutting down). */

@@ -17,6 +17,7 @@ import { ProviderError, type ComponentBuilder, type StartedComponent } from '../
 import { NomadApiState, type ClientSpec } from './api-state.ts';
 import { MAX_BODY_BYTES, NomadHttpApi, nomadErrors, type ApiCompat } from './http-api.ts';
 import { SimulatedTaskRunner, type TaskRunner } from './task-runner.ts';
+import { NomadStateDir, type NomadStartState } from './state-dir.ts';
 import { WallClock } from './wall-clock.ts';
 
 /**
@@ -166,8 +167,10 @@ export class StartedNomadApiServer implements StartedComponent {
   readonly backend = 'embedded' as const;
   readonly host = HOST;
   readonly pid = undefined;
-  readonly dataDir = undefined;
   private stopping: Promise<void> | undefined;
+  private stateDir: NomadStateDir | undefined;
+  /** What the server found in its data dir the last time it started on it (`resume`), if it has one. */
+  lastStart: NomadStartState | undefined;
 
   constructor(
     private listening: ListeningHttp | undefined,
@@ -178,6 +181,26 @@ export class StartedNomadApiServer implements StartedComponent {
     private readonly ownClock: WallClock | undefined,
     readonly backendDetail: string,
   ) {}
+
+  /** The data dir (`/opt/nomad`) its state is written to, once `persistState` gave it one. */
+  get dataDir(): string | undefined {
+    return this.stateDir?.dir;
+  }
+
+  /**
+   * From now on the server keeps its state in `dir` (written on every change, `state-dir.ts`) and starts on what
+   * `dir` holds when it resumes: the same state, none (the dir emptied) or another (the dir restored from a copy).
+   */
+  persistState(dir: string): NomadStateDir {
+    if (this.stateDir !== undefined) throw new Error(`the Nomad server already keeps its state in ${this.stateDir.dir}`);
+    this.stateDir = new NomadStateDir(dir, this.state);
+    return this.stateDir;
+  }
+
+  /** Writes its state to its data dir now (a running server writes back a dir removed under it). */
+  persist(): void {
+    this.stateDir?.save();
+  }
 
   /** `http://127.0.0.1:<port>`, what `NOMAD_ADDR` would be. */
   get url(): string {
@@ -208,6 +231,7 @@ export class StartedNomadApiServer implements StartedComponent {
     const listening = this.listening;
     if (listening === undefined) return;
     this.listening = undefined;
+    this.stateDir?.halt();
     listening.kill();
     await listening.close();
   }
@@ -215,6 +239,7 @@ export class StartedNomadApiServer implements StartedComponent {
   /** The server is started again on the same port with its state. */
   async resume(): Promise<void> {
     if (this.listening !== undefined || this.stopping) return;
+    if (this.stateDir !== undefined) this.lastStart = this.stateDir.resume();
     this.listening = await listenHttp(this.options);
   }
 
@@ -224,6 +249,7 @@ export class StartedNomadApiServer implements StartedComponent {
    */
   stop(): Promise<void> {
     this.stopping ??= (async () => {
+      this.stateDir?.close();
       this.state.close();
       this.http.flushWaiters();
       this.ownClock?.cancelAll();
