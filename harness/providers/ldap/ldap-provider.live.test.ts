@@ -2,8 +2,8 @@ import { execFile } from 'node:child_process';
 import { privateDataRoot } from '../temp-dir.ts';
 import { dirname } from 'node:path';
 import { promisify } from 'node:util';
-import { InvalidCredentialsError } from 'ldapts';
 import { afterAll, describe, expect, it } from 'vitest';
+import { drivers } from '../drivers.ts';
 import { expectCleanStop } from '../stop-contract.ts';
 import { waitForPortClosed } from '../wait.ts';
 import { DEFAULT_LDAP_USERS, LdapProvider } from './ldap-provider.ts';
@@ -47,7 +47,7 @@ describe.skipIf(noSlapd !== undefined)('LdapProvider, local backend (a private s
     expect(await started.authenticate(gerey!.uid, 'not-the-password')).toBe(false);
     expect(await started.authenticate(gerey!.uid, '')).toBe(false);
     expect(await started.authenticate('nobody', 'whatever')).toBe(false);
-    await expect(started.bind(started.userDn(gerey!.uid), 'not-the-password')).rejects.toBeInstanceOf(InvalidCredentialsError);
+    await expect(started.bind(started.userDn(gerey!.uid), 'not-the-password')).rejects.toBeInstanceOf(drivers.ldapts().InvalidCredentialsError);
     await started.bind(started.bindAccount!.dn, started.bindAccount!.password);
   });
 
