@@ -164,6 +164,7 @@ export async function launchOnFreePorts<P>(pick: () => Promise<P>, launchOn: (po
   }
 }
 
+/** A launch that lost its port to another process (RabbitMQ says `dist_port_already_used` of its Erlang distribution port). */
 function isPortClash(err: unknown): boolean {
-  return err instanceof Error && /address already in use|eaddrinuse|could not bind/i.test(err.message);
+  return err instanceof Error && /address already in use|eaddrinuse|could not bind|dist_port_already_used/i.test(err.message);
 }
