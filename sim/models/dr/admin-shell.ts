@@ -1,5 +1,5 @@
 import type { SettledScenario } from '../../scenario/settled.ts';
-import { applyFilters, parsePipeline, type Filter } from '../../training/shell.ts';
+import { applyFilters, parsePipeline, withoutSudo, words, type Filter } from '../../training/shell.ts';
 import { APP_ID } from '../../training/session.ts';
 import { NEW_IP, OLD_IP, rehearse, type DrMachineView, type DrOutcome } from './dr-rehearsal.ts';
 import { DR_MECHANICS, ranBefore, type AnyMechanic, type AnyRunbook } from './runbook.ts';
@@ -117,33 +117,8 @@ function ipsOf(text: string): string[] {
 /** Longest variable value or name the shell keeps (a paste of a whole file is not a variable). */
 const MAX_VAR_CHARS = 1_024;
 
-/**
- * Splits a line into words as bash does for what the seeds' commands need: single quotes literal; double quotes
- * with `\"`, `\\` and `\$` escapes and `$VAR` / `${VAR}` expanded; a backslash outside quotes escapes. `$(...)`
- * is kept as typed (the seeds' `$(date '+%s')` only names the image). Undefined when a quote is left open.
- */
-export function shellWords(line: string, vars: ReadonlyMap<string, string>): string[] | undefined {
-  const expand = (text: string, escapes: boolean) =>
-    text.replace(escapes ? /\\(["\\$])|\$\{([A-Za-z_]\w*)\}|\$([A-Za-z_]\w*)/g : /()\$\{([A-Za-z_]\w*)\}|\$([A-Za-z_]\w*)/g, (_m, esc: string | undefined, braced: string | undefined, bare: string | undefined) =>
-      esc ? esc : (vars.get((braced ?? bare)!) ?? ''),
-    );
-  // One piece at a time: blanks (a word ends), 'single', "double", \x, or a run of plain characters.
-  const piece = /(\s+)|'([^']*)'|"((?:\\.|[^"\\])*)"|\\(.?)|([^\s'"\\]+)/y;
-  const out: string[] = [];
-  let cur: string | undefined;
-  for (let i = 0; i < line.length; ) {
-    piece.lastIndex = i;
-    const m = piece.exec(line);
-    if (!m) return undefined;
-    i = piece.lastIndex;
-    if (m[1] !== undefined) {
-      if (cur !== undefined) out.push(cur);
-      cur = undefined;
-    } else cur = (cur ?? '') + (m[2] ?? (m[3] !== undefined ? expand(m[3], true) : m[4] ?? expand(m[5]!, false)));
-  }
-  if (cur !== undefined) out.push(cur);
-  return out;
-}
+/** The shells' one tokenizer (`$VAR` expanded from the session's variables), by the name this shell's tests use. */
+export { words as shellWords } from '../../training/shell.ts';
 
 /** A command's answer; `note` is the twin's line about the step it did, printed after (never piped to a filter). */
 type Out = { output: string; exit: number; step?: string; note?: string };
@@ -260,22 +235,18 @@ export class DrAdminShell {
 
   private command(line: string): Out {
     if (line.trim().startsWith('#')) return ok('');
-    const w = shellWords(line.trim(), this.vars);
-    if (w === undefined) return fail('bash: unexpected EOF while looking for matching quote', 2);
-    if (w.length === 0) return ok('');
-    if (w[0] === 'export') w.shift();
-    const assign = w.length === 1 ? /^([A-Za-z_]\w*)=(.*)$/s.exec(w[0]!) : null;
+    const typed = words(line.trim(), this.vars);
+    if (typed === undefined) return fail('bash: unexpected EOF while looking for matching quote', 2);
+    if (typed.length === 0) return ok('');
+    const unexported = typed[0] === 'export' ? typed.slice(1) : typed;
+    const assign = unexported.length === 1 ? /^([A-Za-z_]\w*)=(.*)$/s.exec(unexported[0]!) : null;
     if (assign) {
       if (assign[2]!.length > MAX_VAR_CHARS) return fail(`bash: ${assign[1]}: a value of at most ${MAX_VAR_CHARS} characters here`);
       this.vars.set(assign[1]!, assign[2]!);
       return ok('');
     }
-    if (w[0] === 'echo') return ok(w.slice(1).join(' '));
-    let sudo = false;
-    while (w[0] === 'sudo') {
-      w.shift();
-      sudo = true;
-    }
+    if (unexported[0] === 'echo') return ok(unexported.slice(1).join(' '));
+    const { words: w, sudo } = withoutSudo(unexported);
     if (w.length === 0) return fail('usage: sudo [-AbEHknPS] [-u user] command', 1);
     const [cmd, ...args] = w as [string, ...string[]];
     switch (cmd) {
