@@ -177,6 +177,8 @@ describe('twin dr --interactive: the admin shell', () => {
     const vars = new Map([['SNAP', 'snap-1']]);
     expect(shellWords(`a "x \\"$SNAP\\"" '$SNAP' \${SNAP}b $NONE.`, vars)).toEqual(['a', 'x "snap-1"', '$SNAP', 'snap-1b', '.']);
     expect(shellWords('"open', vars)).toBeUndefined();
+    // The one tokenizer of the twin's shells: without variables `$X` stays as typed; a trailing backslash stays, as in bash -c.
+    expect(shellWords(`"$SNAP" a\\ b c\\`)).toEqual(['$SNAP', 'a b', 'c\\']);
   });
 
   it('the machine view comes from the rehearsal\'s backups: those before the disaster, the restorable one, the image once registered', () => {
@@ -234,12 +236,21 @@ describe('twin dr --interactive: the admin shell', () => {
     expect(shell.execute('aws ec2 terminate-instances --instance-ids i-0c1rc1e5e7v1ce5a0').output).toContain('(Unavailable)');
     expect(shell.execute(START).output).toMatch(/step 2: start_app done .*app started, but builders cannot reach the Services machine \(it requires reassign_private_ip, not done yet/);
     expect(shell.execute(`aws ec2 assign-private-ip-addresses --network-interface-id ${NEW_ENI_ID} --private-ip-addresses 10.0.1.10 --allow-reassignment`).output).toContain('InvalidNetworkInterfaceID.NotFound');
+    expect(shell.execute(`aws ec2 describe-instances --instance-ids ${OLD_INSTANCE_ID} | grep -c 10.0.1.10`).output).toBe('2');
     expect(shell.execute(`aws ec2 assign-private-ip-addresses --network-interface-id ${REPLICA_ENI_ID} --private-ip-addresses 10.0.1.10 --allow-reassignment`).output).toMatch(/step 3: reassign_private_ip done .*re-associated to the replica/);
+    expect(shell.execute(`aws ec2 describe-instances --instance-ids ${OLD_INSTANCE_ID} | grep -c 10.0.1.10`).output).toBe('0');
     shell.execute('done');
     const r = runDrRehearsal(shell.finalScenario(), loadAnyRunbook('cold-failover'));
     expect(r.runbook.map((x) => `${x.step}:${x.status}`)).toEqual(['confirm_primary_dead:done', 'start_app:out_of_order', 'reassign_private_ip:done', 'cleanup_stuck_builds:skipped']);
     expect(r.runbook[1]!.consequence).toBe('app started, but builders cannot reach the Services machine (ran before reassign_private_ip)');
     expect(r.dr.builders_reach_services).toBe(true);
+  });
+
+  it('an az_outage restored from tarballs: the unreachable instance keeps the old address, RunInstances cannot take it', () => {
+    const az = { ...load('cold-failover-az-outage'), backups: load('tarball-backup-restore').backups };
+    const shell = new DrAdminShell(az, loadAnyRunbook('restore-from-tarball'));
+    expect(shell.execute('aws ec2 run-instances --image-id ami-0c1rc1e5e7v2196c1 --private-ip-address 10.0.1.10').output).toContain('(InvalidIPAddress.InUse) when calling the RunInstances operation: Address 10.0.1.10 is in use');
+    expect(shell.execute('aws ec2 run-instances --image-id ami-0c1rc1e5e7v2196c1').output).toMatch(/step 1: launch_instance done .*private IP 10\.0\.1\.77 \(a new one\)/);
   });
 
   it('builders at a new address: the launch configuration must name the instance\'s address and carry the token once read; the whole group rotates', () => {
