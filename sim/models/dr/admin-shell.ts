@@ -146,6 +146,25 @@ function ipsOf(text: string): string[] {
   return [...new Set(text.match(IPV4) ?? [])].sort();
 }
 
+/**
+ * Whether `line` has a `$(` outside quotes: a command substitution the shell would have to run (the seeds'
+ * `sudo replicated app $(sudo replicated apps | grep Enterprise | awk '{print $1;}') start`). Inside double quotes it
+ * only names something (`--name "CircleCI-restore-$(date '+%s')"`) and stays as typed.
+ */
+function unquotedSubstitution(line: string): boolean {
+  let quote: string | undefined;
+  for (let i = 0; i < line.length; i++) {
+    const ch = line[i]!;
+    if (quote !== undefined) {
+      if (ch === quote) quote = undefined;
+      else if (ch === '\\' && quote === '"') i++;
+    } else if (ch === '"' || ch === "'") quote = ch;
+    else if (ch === '\\') i++;
+    else if (ch === '$' && line[i + 1] === '(') return true;
+  }
+  return false;
+}
+
 /** Longest variable value or name the shell keeps (a paste of a whole file is not a variable). */
 const MAX_VAR_CHARS = 1_024;
 
@@ -249,7 +268,9 @@ export class DrAdminShell {
     }
     let r: Out;
     if (this.mode === 'dev-console') r = this.devConsole(typed.trim());
-    else {
+    else if (unquotedSubstitution(typed)) {
+      r = fail(`twin: this shell does not run command substitutions (\`$(...)\` outside double quotes); \`sudo replicated apps\` lists the app id to type: sudo replicated app ${APP_ID} start`, 2);
+    } else {
       const p = parsePipeline(typed);
       if ('kind' in p) r = fail(p.output, p.exit);
       else {
