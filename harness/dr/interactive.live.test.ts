@@ -9,7 +9,8 @@ import { TmuxTerminal } from './interactive-tty.ts';
  * `twin dr --interactive` as an admin uses it: in a real terminal (a tmux pane: a pty, readline in terminal mode),
  * each line of a session typed with send-keys, the screen read back with capture-pane. The full EBS restore, the
  * same restore without `sudo rm -rf /opt/nomad` (the skipped step and its consequence on screen and in the report,
- * and its session.txt replayed with --script to the same report), and Ctrl-D ending the recovery half-way.
+ * and its session.txt replayed with --script to the same report), the cold fail-over to a replica without the IP
+ * re-associated (a skipped step and its consequence), and Ctrl-D ending the recovery half-way.
  */
 
 const tty = new TmuxTerminal(`twin-dr-test-${process.pid}`, 90_000);
@@ -19,17 +20,17 @@ const SCENARIO = 'scenarios/dr/ebs-snapshot-restore.yaml';
 const prompts = (text: string) => text.match(PROMPTS)?.length ?? 0;
 const exitOf = (text: string) => Number(/TWIN-EXIT=(\d+)/.exec(text)![1]);
 
-function start(name: string) {
+function start(name: string, scenario = SCENARIO) {
   const out = join(mkdtempSync(join(tmpdir(), 'twin-dr-tty-')), 'out');
-  const command = `${process.execPath} --import tsx bin/twin.ts dr ${SCENARIO} --interactive --out ${out}; echo TWIN-EXIT=$?; exec sleep 120`;
+  const command = `${process.execPath} --import tsx bin/twin.ts dr ${scenario} --interactive --out ${out}; echo TWIN-EXIT=$?; exec sleep 120`;
   tty.open(name, command, process.cwd());
   return out;
 }
 
-/** Types a session's lines into `twin dr --interactive` in a tmux pane; returns the screen, the exit and the report. */
-async function typeSession(name: string, file: string) {
-  const out = start(name);
-  const lines = readFileSync(join('harness/dr/sessions', file), 'utf8').split('\n').filter((l) => l.trim() !== '' && !l.startsWith('#'));
+/** Types a session's lines (but those `drop` matches) into `twin dr --interactive` in a tmux pane; returns the screen, the exit and the report. */
+async function typeSession(name: string, file: string, scenario = SCENARIO, drop?: RegExp) {
+  const out = start(name, scenario);
+  const lines = readFileSync(join('harness/dr/sessions', file), 'utf8').split('\n').filter((l) => l.trim() !== '' && !l.startsWith('#') && !drop?.test(l));
   await tty.until(name, 'first prompt', (t) => prompts(t) >= 1);
   for (const [i, line] of lines.entries()) {
     tty.typeLine(name, line);
@@ -78,6 +79,20 @@ describe('twin dr --interactive in a terminal (tmux)', () => {
     expect(r.status).toBe(1);
     const replayed = JSON.parse(readFileSync(join(again, 'dr-report.json'), 'utf8'));
     expect({ ...replayed, replay: '' }).toEqual({ ...s.report, replay: '' });
+  });
+
+  it('cold fail-over after an availability-zone outage, typed without re-associating the IP: the replica runs, builders never reach it', { timeout: 300_000 }, async () => {
+    const s = await typeSession('failover', 'cold-failover.txt', 'scenarios/dr/cold-failover-az-outage.yaml', /assign-private-ip-addresses/);
+    expect(s.text).toContain('is cut off: its zone us-east-1a is down (az_outage)');
+    expect(s.text).toMatch(/"Status": "impaired",\n {2}→ step 1: confirm_primary_dead done at 03:17:46 .*confirmed down/);
+    expect(s.text).toMatch(/→ step 2: start_app done .*app started, but builders cannot reach the Services machine \(it requires reassign_private_ip, not done yet/);
+    expect(s.text).toMatch(/Services machine i-0c1rc1e5e7v1ce5c2: private IP 10\.0\.2\.20; app running; builders cannot reach it/);
+    expect(s.text).toMatch(/2\. reassign_private_ip +not done/);
+    expect(s.text).toMatch(/FAIL cold-failover-az-outage: RTO never \(not recovered\)/);
+    expect(s.text).toMatch(/skipped reassign_private_ip: builders dial 10\.0\.1\.10, which no instance holds: they cannot reach the Services machine; \d+ builds never placed/);
+    expect(s.exit).toBe(1);
+    expect(s.report.runbook.find((r: { step: string }) => r.step === 'reassign_private_ip')).toMatchObject({ status: 'skipped', consequence: expect.stringMatching(/cannot reach the Services machine/) });
+    expect(s.report.dr.builders_reach_services).toBe(false);
   });
 
   it('Ctrl-D ends the recovery half-way: the steps done count, the rest are skipped with their consequences', async () => {

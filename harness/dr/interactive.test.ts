@@ -60,7 +60,7 @@ describe('twin dr --interactive / --script', () => {
     expect(c.stdout).toContain('  skipped cleanup_stuck_builds: 10 build records left Running or queued\n  ✗ builds.stuck equals 0: got 10');
   });
 
-  it('refuses --interactive with --mode live, a disaster the shell does not model (az_outage, cold-failover), and a script it cannot read, with exit 2 and nothing written', async () => {
+  it('refuses --interactive with --mode live, a disaster the shell does not model (ebs_corruption), and a script it cannot read, with exit 2 and nothing written', async () => {
     const dir = tmp();
     const live = capture();
     expect(await main(['dr', SCENARIO, '--interactive', '--mode', 'live', '--out', join(dir, 'a')], live.io)).toBe(2);
@@ -68,12 +68,53 @@ describe('twin dr --interactive / --script', () => {
     const missing = capture();
     expect(await main(['dr', SCENARIO, '--script', join(dir, 'nope.txt'), '--out', join(dir, 'b')], missing.io)).toBe(2);
     expect(missing.stderr).toContain(`cannot read the script ${join(dir, 'nope.txt')}`);
-    const az = capture();
-    expect(await main(['dr', 'scenarios/dr/cold-failover-az-outage.yaml', '--interactive', '--out', join(dir, 'c')], az.io)).toBe(2);
-    expect(az.stderr).toContain('disaster.kind');
-    expect(az.stderr).toContain('rehearse it without --interactive / --script');
-    expect(az.stderr).toContain("the interactive rehearsal's shell models a terminated Services machine, not `az_outage`");
-    expect(az.stderr).toContain('runbook cold-failover has steps no command of the interactive shell does yet: confirm_primary_dead');
+    const corrupt = capture();
+    expect(await main(['dr', 'scenarios/dr/ebs-corruption-new-ip.yaml', '--interactive', '--out', join(dir, 'c')], corrupt.io)).toBe(2);
+    expect(corrupt.stderr).toContain('disaster.kind');
+    expect(corrupt.stderr).toContain('rehearse it without --interactive / --script');
+    expect(corrupt.stderr).toContain("the interactive rehearsal's shell models a Services machine terminated or cut off in its zone (services_machine_terminated, az_outage), not `ebs_corruption`");
     expect(existsSync(join(dir, 'a')) || existsSync(join(dir, 'b')) || existsSync(join(dir, 'c'))).toBe(false);
+  });
+
+  /** A session file without some of its lines (a step not done), written to a temporary script. */
+  const without = (session: string, drop: RegExp) => {
+    const file = join(tmp(), 's.txt');
+    writeFileSync(file, readFileSync(`harness/dr/sessions/${session}`, 'utf8').split('\n').filter((l) => !drop.test(l)).join('\n'));
+    return file;
+  };
+
+  it('cold fail-over (az_outage, a replica): the seeds\' steps typed pass the scenario; without re-associating the IP, builders never reach the replica', async () => {
+    const dir = tmp();
+    const c = capture();
+    expect(await main(['dr', 'scenarios/dr/cold-failover-az-outage.yaml', '--script', 'harness/dr/sessions/cold-failover.txt', '--out', join(dir, 'full')], c.io)).toBe(0);
+    expect(c.stdout).toMatch(/"Status": "impaired",\n {2}→ step 1: confirm_primary_dead done at 03:17:46 .*confirmed down/);
+    expect(c.stdout).toContain('→ step 2: reassign_private_ip done at 03:18:15 (took 00:00:28): 10.0.1.10 re-associated to the replica as a secondary IP');
+    expect(c.stdout).toMatch(/step 3: start_app done .*app started; builders reach the Services machine/);
+    expect(c.stdout).toMatch(/^PASS cold-failover-az-outage: RTO .*RPO 30 s; .*runbook 4 done/m);
+    const skip = capture();
+    expect(await main(['dr', 'scenarios/dr/cold-failover-az-outage.yaml', '--script', without('cold-failover.txt', /assign-private-ip-addresses/), '--out', join(dir, 'skip')], skip.io)).toBe(1);
+    expect(skip.stdout).toMatch(/step 2: start_app done .*app started, but builders cannot reach the Services machine \(it requires reassign_private_ip, not done yet/);
+    expect(skip.stdout).toMatch(/^FAIL cold-failover-az-outage: RTO never \(not recovered\)/m);
+    expect(skip.stdout).toMatch(/ {2}skipped reassign_private_ip: builders dial 10\.0\.1\.10, which no instance holds: they cannot reach the Services machine; \d+ builds never placed/);
+    const report = JSON.parse(readFileSync(join(dir, 'skip', 'dr-report.json'), 'utf8'));
+    expect(report.runbook.map((s: { step: string; status: string }) => `${s.step}:${s.status}`)).toEqual(['confirm_primary_dead:done', 'start_app:done', 'cleanup_stuck_builds:done', 'reassign_private_ip:skipped']);
+  });
+
+  it('a new private IP: builders rotated onto it with the secret token pass the scenario; without reading the token, the rotated builders cannot register', async () => {
+    const dir = tmp();
+    const scenario = 'scenarios/dr/ebs-restore-new-ip-rotate-builders.yaml';
+    const c = capture();
+    expect(await main(['dr', scenario, '--script', 'harness/dr/sessions/new-ip-rotate-builders.txt', '--out', join(dir, 'full')], c.io)).toBe(0);
+    expect(c.stdout).toContain('→ step 10: update_launch_configuration done at 03:31:19 (took 00:01:58): the builders\' launch configuration now names SERVICES_PRIVATE_IP=10.0.1.77 with CIRCLE_SECRET_PASSPHRASE');
+    expect(c.stdout).toMatch(/step 11: rotate_builders done .*6 builders replaced, dialling 10\.0\.1\.77; .*they register with the Services machine/);
+    expect(c.stdout).toMatch(/^PASS ebs-restore-new-ip-rotate-builders: RTO .*runbook 11 done, 1 skipped/m);
+    const skip = capture();
+    expect(await main(['dr', scenario, '--script', without('new-ip-rotate-builders.txt', /get-secret-token|^export CIRCLE_SECRET_PASSPHRASE/), '--out', join(dir, 'skip')], skip.io)).toBe(1);
+    expect(skip.stdout).toMatch(/step 9: update_launch_configuration done .*SERVICES_PRIVATE_IP=10\.0\.1\.77 without CIRCLE_SECRET_PASSPHRASE \(the token was not read\) \(it requires get_secret_token, not done yet/);
+    expect(skip.stdout).toMatch(/step 10: rotate_builders done .*dialling 10\.0\.1\.77; .*they cannot register with the Services machine \(no CIRCLE_SECRET_PASSPHRASE for a new address\)/);
+    expect(skip.stdout).toContain('  skipped get_secret_token: builders dial 10.0.1.77 without CIRCLE_SECRET_PASSPHRASE and cannot register with the Services machine at 10.0.1.77');
+    // Not re-associating the old IP is not why (the new builders dial the new one): the consequence says so.
+    expect(skip.stdout).toContain('  skipped reassign_private_ip: none of its own: builders dial 10.0.1.77, which the instance holds and replicated names; they cannot reach it because they dial a new address without its CIRCLE_SECRET_PASSPHRASE');
+    expect(skip.stdout).toContain('  ✗ dr.builders_reach_services equals true: got false');
   });
 });

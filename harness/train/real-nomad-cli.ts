@@ -1,7 +1,7 @@
 import { spawn } from 'node:child_process';
 import type { Scheduler } from '../../sim/engine/simulation.ts';
 import type { TrainingSession } from '../../sim/training/session.ts';
-import { parsePipeline, words } from '../../sim/training/shell.ts';
+import { parsePipeline, withoutSudo, words } from '../../sim/training/shell.ts';
 import { NomadApiServer, type StartedNomadApiServer } from '../nomad/server.ts';
 import { which } from '../providers/process.ts';
 
@@ -64,9 +64,9 @@ export class RealNomadCli {
   argsOf(line: string): string[] | undefined {
     const pipe = parsePipeline(line);
     if ('kind' in pipe) return undefined;
-    let w = words(pipe.command.trim());
-    if (w === undefined) return undefined;
-    while (w[0] === 'sudo') w = w.slice(1);
+    const typed = words(pipe.command.trim());
+    if (typed === undefined) return undefined;
+    let w = withoutSudo(typed).words;
     if (w[0] === 'docker' && w[1] === 'exec') {
       const rest = w.slice(2).filter((a) => !/^-[it]+$/.test(a));
       if (rest[0] !== 'nomad' || rest[1] !== 'nomad') return undefined;

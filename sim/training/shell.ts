@@ -84,12 +84,8 @@ export function parsePipeline(line: string): { command: string; filters: Filter[
   return { command: parts[0]!, filters };
 }
 
-function parseFilter(w: string[]): Filter | ShellRefusal {
-  let sudo = false;
-  while (w[0] === 'sudo') {
-    w = w.slice(1);
-    sudo = true;
-  }
+function parseFilter(typed: string[]): Filter | ShellRefusal {
+  const { words: w, sudo } = withoutSudo(typed);
   if (w.length === 0) return refuse('usage: sudo -h | -K | -k | -V\nusage: sudo [-AbEHknPS] [-u user] command', 1);
   const [cmd, ...args] = w as [string, ...string[]];
   if (cmd === 'tee') {
@@ -148,37 +144,41 @@ export function applyFilters(output: string, exit: number, filters: readonly Fil
   return { output: lines.join('\n'), exit };
 }
 
-/** Splits a line into words: single and double quotes group, a backslash escapes; unbalanced quotes are an error. */
-export function words(line: string): string[] | undefined {
+/**
+ * Splits a line into words as bash does for what the twin's shells take (the drill's Services machine, `twin dr
+ * --interactive`): single quotes literal; double quotes with `\"`, `\\`, `\$` and `` \` `` escapes; a backslash outside
+ * quotes escapes the next character (a trailing one stays). With `vars`, `$VAR` and `${VAR}` are expanded outside
+ * single quotes (unset: empty, as bash); without, they stay as typed. `$(...)` stays as typed (the seeds' `$(date '+%s')`
+ * only names an image). Undefined when a quote is left open.
+ */
+export function words(line: string, vars?: ReadonlyMap<string, string>): string[] | undefined {
+  const expand = (text: string) =>
+    text.replace(/\\(["\\$`])|\$\{([A-Za-z_]\w*)\}|\$([A-Za-z_]\w*)/g, (m, esc: string | undefined, braced: string | undefined, bare: string | undefined) =>
+      esc !== undefined ? esc : vars === undefined ? m : (vars.get((braced ?? bare)!) ?? ''),
+    );
+  // One piece at a time: blanks (a word ends), 'single', "double", \x, or a run of plain characters.
+  const piece = /([ \t\n]+)|'([^']*)'|"((?:\\[\s\S]|[^"\\])*)"|\\([\s\S]?)|([^ \t\n'"\\]+)/y;
   const out: string[] = [];
-  let cur = '';
-  let inWord = false;
-  let quote: '"' | "'" | undefined;
-  for (let i = 0; i < line.length; i++) {
-    const ch = line[i]!;
-    if (quote !== undefined) {
-      if (ch === quote) quote = undefined;
-      else cur += ch;
-      continue;
-    }
-    if (ch === '"' || ch === "'") {
-      quote = ch;
-      inWord = true;
-    } else if (ch === '\\' && i + 1 < line.length) {
-      cur += line[++i];
-      inWord = true;
-    } else if (ch === ' ' || ch === '\t') {
-      if (inWord) out.push(cur);
-      cur = '';
-      inWord = false;
-    } else {
-      cur += ch;
-      inWord = true;
-    }
+  let cur: string | undefined;
+  for (let i = 0; i < line.length; ) {
+    piece.lastIndex = i;
+    const m = piece.exec(line);
+    if (!m) return undefined;
+    i = piece.lastIndex;
+    if (m[1] !== undefined) {
+      if (cur !== undefined) out.push(cur);
+      cur = undefined;
+    } else cur = (cur ?? '') + (m[2] ?? (m[3] !== undefined ? expand(m[3]) : m[4] !== undefined ? m[4] || '\\' : expand(m[5]!)));
   }
-  if (quote !== undefined) return undefined;
-  if (inWord) out.push(cur);
+  if (cur !== undefined) out.push(cur);
   return out;
+}
+
+/** A command's words after its leading `sudo`s (`sudo sudo x` is `x` as root), and whether there was one. */
+export function withoutSudo(w: readonly string[]): { words: string[]; sudo: boolean } {
+  let i = 0;
+  while (w[i] === 'sudo') i++;
+  return { words: w.slice(i), sudo: i > 0 };
 }
 
 const refuse = (output: string, exit = 1): ShellRefusal => ({ kind: 'refusal', output, exit });
@@ -207,17 +207,13 @@ function redirection(w: string[]): { path: string; append: boolean } | undefined
  */
 export function parseShellLine(line: string, root = false): Parsed {
   if (line.length > MAX_LINE_CHARS) return refuse(`bash: line too long (${line.length} characters; at most ${MAX_LINE_CHARS})`, 2);
-  const w = words(line.trim());
-  if (w === undefined) return refuse('bash: unexpected EOF while looking for matching quote', 2);
-  if (w.length === 0 || w[0]!.startsWith('#')) return { kind: 'noop' };
-  let sudo = false;
-  while (w[0] === 'sudo') {
-    w.shift();
-    sudo = true;
-  }
+  const typed = words(line.trim());
+  if (typed === undefined) return refuse('bash: unexpected EOF while looking for matching quote', 2);
+  if (typed.length === 0 || typed[0]!.startsWith('#')) return { kind: 'noop' };
+  const { words: w, sudo: typedSudo } = withoutSudo(typed);
   if (w.length === 0) return refuse('usage: sudo -h | -K | -k | -V\nusage: sudo [-AbEHknPS] [-u user] command', 1);
   const [cmd, ...args] = w as [string, ...string[]];
-  sudo ||= root;
+  const sudo = typedSudo || root;
   if (EDITORS.has(cmd)) return refuse(`${cmd}: the drill's shell is line by line and has no editor; write a file as the seeds do:\n  echo 'export JVM_HEAP_SIZE=2g' | sudo tee -a /etc/circleconfig/frontend/customizations`, 127);
   switch (cmd) {
     case 'sh':

@@ -28,7 +28,7 @@ export async function drCommand(args: ParsedArgs, io: CommandIo & { stdin?: Node
   if (live) checkLiveDr(scenario, runbook);
   const interactive = args.interactive === true || args.script !== undefined;
   if (interactive && live) throw new CliError('the interactive rehearsal runs in the simulation only (the live one is not available yet)', 'drop --mode live (or `mode: live` in the file) with --interactive or --script');
-  if (interactive) checkInteractiveDr(scenario, runbook);
+  if (interactive) checkInteractiveDr(scenario);
   const script = args.script === undefined ? undefined : readScript(args.script);
   io.stderr.write(`twin: dr ${scenario.name}: seed ${scenario.seed}, ${live ? `live at ${scenario.timeScale}× (the workload; the recovery runs in real time)` : `${formatDurationMs(scenario.durationMs)} of virtual time`}, runbook ${runbook.name} (${runbook.steps.length} steps)\n`);
   const outDir = args.out ?? 'reports/out';
@@ -97,8 +97,8 @@ export function checkLiveDr(s: SettledScenario, runbook?: AnyRunbook): void {
 }
 
 /** What `--interactive` / `--script` refuse (the shell's model: `sim/models/dr/admin-shell.ts`), with the field and a hint. */
-export function checkInteractiveDr(s: SettledScenario, runbook: AnyRunbook): void {
-  const refused = interactiveRefusals(s, runbook);
+export function checkInteractiveDr(s: SettledScenario): void {
+  const refused = interactiveRefusals(s);
   if (refused.length > 0) throw new ScenarioError(refused.map((r) => ({ file: s.file, line: 1, column: 1, ...r })));
 }
 

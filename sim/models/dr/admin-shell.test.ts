@@ -4,7 +4,7 @@ import { parseScenario } from '../../scenario/parse.ts';
 import { fixtureContext } from '../../../harness/scenario/load.ts';
 import { loadAnyRunbook, loadRunbook } from '../../../fixtures/runbooks/load.ts';
 import { runDrRehearsal } from './dr-report.ts';
-import { DrAdminShell, interactiveRefusals, MAX_SESSION_LINES, shellWords, snapshotId } from './admin-shell.ts';
+import { BUILDER_AMI_ID, DrAdminShell, interactiveRefusals, MAX_SESSION_LINES, NEW_ENI_ID, NOMAD_CLIENTS_GROUP, OLD_INSTANCE_ID, REPLICA_ENI_ID, shellWords, snapshotId } from './admin-shell.ts';
 import { chainRunbooks } from './runbook.ts';
 import { rehearse } from './dr-rehearsal.ts';
 import { APP_ID } from '../../training/session.ts';
@@ -12,6 +12,7 @@ import { APP_ID } from '../../training/session.ts';
 const text = (p: string) => readFileSync(new URL(p, import.meta.url), 'utf8');
 const scenario = parseScenario(text('../../../scenarios/dr/ebs-snapshot-restore.yaml'), 'scenarios/dr/ebs-snapshot-restore.yaml', fixtureContext(undefined, 'dr'));
 const runbook = loadRunbook('restore-from-ebs');
+const load = (name: string) => parseScenario(text(`../../../scenarios/dr/${name}.yaml`), `scenarios/dr/${name}.yaml`, fixtureContext(undefined, 'dr'));
 const session = (name: string) =>
   text(`../../../harness/dr/sessions/${name}`)
     .split('\n')
@@ -176,6 +177,8 @@ describe('twin dr --interactive: the admin shell', () => {
     const vars = new Map([['SNAP', 'snap-1']]);
     expect(shellWords(`a "x \\"$SNAP\\"" '$SNAP' \${SNAP}b $NONE.`, vars)).toEqual(['a', 'x "snap-1"', '$SNAP', 'snap-1b', '.']);
     expect(shellWords('"open', vars)).toBeUndefined();
+    // The one tokenizer of the twin's shells: without variables `$X` stays as typed; a trailing backslash stays, as in bash -c.
+    expect(shellWords(`"$SNAP" a\\ b c\\`)).toEqual(['$SNAP', 'a b', 'c\\']);
   });
 
   it('the machine view comes from the rehearsal\'s backups: those before the disaster, the restorable one, the image once registered', () => {
@@ -213,14 +216,69 @@ describe('twin dr --interactive: the admin shell', () => {
     expect(plain.stepsDone).toEqual(['register_image', 'launch_instance']);
   });
 
-  it('refuses what the shell does not model: other disasters, replicas, steps no command does', () => {
-    expect(interactiveRefusals(scenario, runbook)).toEqual([]);
-    const az = parseScenario(text('../../../scenarios/dr/cold-failover-az-outage.yaml'), 'scenarios/dr/cold-failover-az-outage.yaml', fixtureContext(undefined, 'dr'));
-    const refused = interactiveRefusals(az, loadAnyRunbook('cold-failover'));
-    expect(refused.map((r) => r.field)).toEqual(['disaster.kind', 'backups.strategy', 'recovery.runbook']);
-    expect(refused[2]!.message).toBe('runbook cold-failover has steps no command of the interactive shell does yet: confirm_primary_dead (confirm_primary_dead)');
-    const chained = chainRunbooks(runbook, [loadAnyRunbook('reassociate-builders')]).runbook!;
-    expect(interactiveRefusals(scenario, chained).map((r) => r.message)).toEqual([`runbook ${chained.name} has steps no command of the interactive shell does yet: update_launch_configuration (update_launch_configuration), rotate_builders (rotate_builders)`]);
-    expect(() => new DrAdminShell(az, loadAnyRunbook('cold-failover'))).toThrow(/disaster.kind/);
+  it('refuses what the shell does not model: a corrupted volume on a live instance, a lost region, a settings change', () => {
+    expect(interactiveRefusals(scenario)).toEqual([]);
+    expect(interactiveRefusals(load('cold-failover-az-outage'))).toEqual([]);
+    for (const name of ['ebs-corruption-new-ip', 'region-outage-copied-snapshots', 'settings-change-rollback']) {
+      const s = load(name);
+      expect(interactiveRefusals(s).map((r) => r.field)).toEqual(['disaster.kind']);
+      expect(() => new DrAdminShell(s, loadAnyRunbook(s.recovery!.runbook))).toThrow(/disaster.kind: .*not `/);
+    }
   });
+
+  it('cold fail-over: the old instance\'s failed checks confirm it dead; starting the app before re-associating the IP is out of order, with its consequence', () => {
+    const az = load('cold-failover-az-outage');
+    const shell = new DrAdminShell(az, loadAnyRunbook('cold-failover'));
+    expect(shell.execute('aws ec2 describe-instances --filters "Name=tag:Name,Values=circleci_services" | grep -c \'"Name": "running"\'').output).toBe('1');
+    expect(shell.stepsDone).toEqual([]);
+    const status = shell.execute(`aws ec2 describe-instance-status --instance-ids ${OLD_INSTANCE_ID} | grep '"Status": "impaired"'`);
+    expect(status.output).toMatch(/^ +"Status": "impaired",\n +"Status": "impaired",\n {2}→ step 1: confirm_primary_dead done at .*confirmed down \(it keeps 10\.0\.1\.10/);
+    expect(shell.execute('aws ec2 terminate-instances --instance-ids i-0c1rc1e5e7v1ce5a0').output).toContain('(Unavailable)');
+    // The seeds' own form of step 2.3 runs a command substitution: refused with the id to type, nothing recorded.
+    const seeds = shell.execute(`sudo replicated app $(sudo replicated apps | grep Enterprise | awk '{print $1;}') start`);
+    expect([seeds.exit, seeds.output]).toEqual([2, `twin: this shell does not run command substitutions (\`$(...)\` outside double quotes); \`sudo replicated apps\` lists the app id to type: sudo replicated app ${APP_ID} start`]);
+    expect(shell.stepsDone).toEqual(['confirm_primary_dead']);
+    expect(shell.execute(START).output).toMatch(/step 2: start_app done .*app started, but builders cannot reach the Services machine \(it requires reassign_private_ip, not done yet/);
+    expect(shell.execute(`aws ec2 assign-private-ip-addresses --network-interface-id ${NEW_ENI_ID} --private-ip-addresses 10.0.1.10 --allow-reassignment`).output).toContain('InvalidNetworkInterfaceID.NotFound');
+    expect(shell.execute(`aws ec2 describe-instances --instance-ids ${OLD_INSTANCE_ID} | grep -c 10.0.1.10`).output).toBe('2');
+    expect(shell.execute(`aws ec2 assign-private-ip-addresses --network-interface-id ${REPLICA_ENI_ID} --private-ip-addresses 10.0.1.10 --allow-reassignment`).output).toMatch(/step 3: reassign_private_ip done .*re-associated to the replica/);
+    expect(shell.execute(`aws ec2 describe-instances --instance-ids ${OLD_INSTANCE_ID} | grep -c 10.0.1.10`).output).toBe('0');
+    shell.execute('done');
+    const r = runDrRehearsal(shell.finalScenario(), loadAnyRunbook('cold-failover'));
+    expect(r.runbook.map((x) => `${x.step}:${x.status}`)).toEqual(['confirm_primary_dead:done', 'start_app:out_of_order', 'reassign_private_ip:done', 'cleanup_stuck_builds:skipped']);
+    expect(r.runbook[1]!.consequence).toBe('app started, but builders cannot reach the Services machine (ran before reassign_private_ip)');
+    expect(r.dr.builders_reach_services).toBe(true);
+  });
+
+  it('an az_outage restored from tarballs: the unreachable instance keeps the old address, RunInstances cannot take it', () => {
+    const az = { ...load('cold-failover-az-outage'), backups: load('tarball-backup-restore').backups };
+    const shell = new DrAdminShell(az, loadAnyRunbook('restore-from-tarball'));
+    expect(shell.execute('aws ec2 run-instances --image-id ami-0c1rc1e5e7v2196c1 --private-ip-address 10.0.1.10').output).toContain('(InvalidIPAddress.InUse) when calling the RunInstances operation: Address 10.0.1.10 is in use');
+    expect(shell.execute('aws ec2 run-instances --image-id ami-0c1rc1e5e7v2196c1').output).toMatch(/step 1: launch_instance done .*private IP 10\.0\.1\.77 \(a new one\)/);
+  });
+
+  it('builders at a new address: the launch configuration must name the instance\'s address and carry the token once read; the whole group rotates', () => {
+    const s = load('ebs-restore-new-ip-rotate-builders');
+    const chained = chainRunbooks(loadAnyRunbook('restore-from-ebs'), [loadAnyRunbook('reassociate-builders')]).runbook!;
+    const shell = new DrAdminShell(s, chained);
+    const lc = (name: string, data: string) => `aws autoscaling create-launch-configuration --launch-configuration-name ${name} --image-id ${BUILDER_AMI_ID} --instance-type m4.2xlarge --user-data "${data}"`;
+    const update = (name: string) => `aws autoscaling update-auto-scaling-group --auto-scaling-group-name ${NOMAD_CLIENTS_GROUP} --launch-configuration-name ${name}`;
+    expect(shell.execute(update('x')).output).toContain('Launch configuration name not found - x');
+    for (const l of [REGISTER, 'aws ec2 run-instances --image-id ami-0c1rc1e5e7a5e0001']) shell.execute(l);
+    expect(shell.execute(lc('no-ip', 'echo hi')).output).toContain('would not know the Services machine');
+    expect(shell.execute(lc('old-ip', 'export SERVICES_PRIVATE_IP=10.0.1.10')).exit).toBe(0);
+    expect(shell.execute(update('old-ip')).output).toContain('names SERVICES_PRIVATE_IP=10.0.1.10; the rehearsal models the builders\' launch configuration naming the Services machine\'s private IP, 10.0.1.77');
+    expect(shell.execute(lc('guessed', 'export SERVICES_PRIVATE_IP=10.0.1.77 CIRCLE_SECRET_PASSPHRASE=abc')).exit).toBe(0);
+    expect(shell.execute(update('guessed')).output).toContain("is not this installation's token");
+    shell.execute('sudo replicated admin get-secret-token');
+    expect(shell.execute(lc('no-token', 'export SERVICES_PRIVATE_IP=10.0.1.77')).exit).toBe(0);
+    expect(shell.execute(update('no-token')).output).toContain('you read the secret token');
+    const builders = Array.from({ length: 6 }, (_, i) => `i-0b00000000000000${i + 1}`);
+    expect(shell.execute(`aws ec2 terminate-instances --instance-ids ${builders.slice(0, 3).join(' ')}`).output).toContain('rotates the whole group at once');
+    expect(shell.stepsDone).toEqual(['register_image', 'launch_instance', 'get_secret_token']);
+    // Rotated before the launch configuration changed: the new builders dial the old address (out of order, no reach).
+    expect(shell.execute(`aws autoscaling start-instance-refresh --auto-scaling-group-name ${NOMAD_CLIENTS_GROUP}`).output).toMatch(/step 4: rotate_builders done .*dialling 10\.0\.1\.10; .*they cannot register .*\(it requires update_launch_configuration, not done yet/);
+    expect(shell.execute(`aws ec2 terminate-instances --instance-ids ${builders.join(' ')}`).output).toContain("InvalidInstanceID.NotFound");
+  });
+
 });

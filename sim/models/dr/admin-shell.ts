@@ -1,14 +1,15 @@
 import type { SettledScenario } from '../../scenario/settled.ts';
-import { applyFilters, parsePipeline, type Filter } from '../../training/shell.ts';
+import { applyFilters, parsePipeline, withoutSudo, words, type Filter } from '../../training/shell.ts';
 import { APP_ID } from '../../training/session.ts';
-import { NEW_IP, OLD_IP, rehearse, type DrMachineView, type DrOutcome } from './dr-rehearsal.ts';
-import { DR_MECHANICS, ranBefore, type AnyMechanic, type AnyRunbook } from './runbook.ts';
+import { NEW_IP, OLD_IP, REPLICA_IP, rehearse, type DrMachineView, type DrOutcome } from './dr-rehearsal.ts';
+import { ranBefore, type AnyMechanic, type AnyRunbook } from './runbook.ts';
+import { formatDurationMs } from '../../util/duration.ts';
 
 /**
  * `twin dr <scenario> --interactive`: the admin's shell after the disaster. The seeds' own commands (the AWS CLI's
- * `ec2` calls, `sudo rm -rf /opt/nomad`, `sed -i` on `/etc/default/replicated*`, `replicated app <id> stop|start`,
- * `replicatedctl app-config`, `circleci dev-console` with `(admin/delete-build "...")`) are parsed as typed and
- * each that does a runbook step records it. The consequence shown is the rehearsal's own: the simulation of
+ * `ec2` and `autoscaling` calls, `sudo rm -rf /opt/nomad`, `sed -i` on `/etc/default/replicated*`, `replicated app
+ * <id> stop|start`, `replicated admin get-secret-token`, `replicatedctl app-config`, `circleci dev-console` with
+ * `(admin/delete-build "...")`) are parsed as typed and each that does a runbook step records it. The consequence shown is the rehearsal's own: the simulation of
  * `dr-rehearsal.ts` is re-run with the operator's steps so far (in their order, the others not done) and stopped
  * when the last is done, so what the person sees is what the final report says. Pure: no clock, no I/O.
  */
@@ -24,6 +25,16 @@ export const MAX_SESSION_LINES = 1_000;
 export const OLD_INSTANCE_ID = 'i-0c1rc1e5e7v1ce5a0';
 export const NEW_INSTANCE_ID = 'i-0c1rc1e5e7v1ce5b1';
 export const NEW_ENI_ID = 'eni-0c1rc1e5e7v1ce5b1';
+/** The cold fail-over's replica in another availability zone (`backups.strategy: replica`), its app stopped. */
+export const REPLICA_INSTANCE_ID = 'i-0c1rc1e5e7v1ce5c2';
+export const REPLICA_ENI_ID = 'eni-0c1rc1e5e7v1ce5c2';
+/** The zones: the Services machine's (down in an `az_outage`) and the replica's. */
+export const PRIMARY_ZONE = 'us-east-1a';
+export const REPLICA_ZONE = 'us-east-1b';
+/** The builders' Auto Scaling group (the name `twin up` gives it), its launch configuration at install, their AMI. */
+export const NOMAD_CLIENTS_GROUP = 'circleci-nomad-clients';
+export const INSTALL_LAUNCH_CONFIGURATION = 'circleci-nomad-clients-lc';
+export const BUILDER_AMI_ID = 'ami-0c1rc1e5e7b01de50';
 /** The CircleCI Services AMI a tarball restore launches clean (the seeds: "a clean AMI"). */
 export const CLEAN_AMI_ID = 'ami-0c1rc1e5e7v2196c1';
 export const RESTORED_AMI_ID = 'ami-0c1rc1e5e7a5e0001';
@@ -31,25 +42,41 @@ export const BACKUP_BUCKET = 's3://circleci-backups';
 /** The hostname of build URLs in the dev-console (the seeds' example: `https://my-circleci-hostname.com/gh/...`). */
 export const CIRCLECI_HOST = 'circleci.example.com';
 
-/** The mechanics a typed command does: the restores' (`DR_MECHANICS`) and `sudo replicated admin get-secret-token`. */
-export const TYPED_MECHANICS: readonly AnyMechanic[] = [...DR_MECHANICS, 'get_secret_token'];
-/** Disasters and backups the shell models (a terminated Services machine restored from its snapshots or tarballs). */
-export const INTERACTIVE_DISASTERS = ['services_machine_terminated'];
-export const INTERACTIVE_BACKUPS = ['ebs_snapshot', 'tarball'];
+/**
+ * The command that does each mechanic, as `help` shows it. A `Record` of every mechanic: a mechanic added to
+ * `runbook.ts` without a command here does not compile, so every runbook's steps can be typed.
+ */
+export const STEP_COMMANDS: Readonly<Record<AnyMechanic, string>> = {
+  register_image: 'aws ec2 register-image --name NAME --block-device-mappings "[{\\"DeviceName\\": \\"/dev/sda1\\", \\"Ebs\\": {\\"SnapshotId\\": \\"snap-...\\"}}]"',
+  download_backup: `aws s3 cp ${BACKUP_BUCKET}/<HHMMSS>/circleci-data-export.tar.bz2 ./backup.tar.bz2`,
+  launch_instance: `aws ec2 run-instances --image-id AMI [--private-ip-address ${OLD_IP}]   (without the option: a new IP, ${NEW_IP})`,
+  restore_tarball: 'sudo circleci-restore ./backup.tar.bz2   (on a clean install)',
+  reassign_private_ip: `aws ec2 assign-private-ip-addresses --network-interface-id ENI --private-ip-addresses ${OLD_IP} --allow-reassignment`,
+  stop_app: 'sudo replicated app APP_ID stop',
+  check_hostname: 'sudo replicatedctl app-config view hostname ; sudo replicatedctl app-config set hostname --value ADDRESS',
+  update_replicated_ips: "sudo sed -i 's/OLD/NEW/g' /etc/default/replicated /etc/default/replicated-operator",
+  wipe_nomad_state: 'sudo rm -rf /opt/nomad',
+  start_app: 'sudo replicated app APP_ID start',
+  cleanup_stuck_builds: `circleci dev-console, then (admin/delete-build "https://${CIRCLECI_HOST}/gh/acme/app/<build>")`,
+  confirm_primary_dead: 'aws ec2 describe-instance-status --instance-ids OLD_INSTANCE --include-all-instances   (or describe-instances once it shows terminated)',
+  get_secret_token: 'sudo replicated admin get-secret-token',
+  update_launch_configuration: `aws autoscaling create-launch-configuration --launch-configuration-name NAME --image-id ${BUILDER_AMI_ID} --instance-type m4.2xlarge --user-data "export SERVICES_PRIVATE_IP=... CIRCLE_SECRET_PASSPHRASE=..." ; aws autoscaling update-auto-scaling-group --auto-scaling-group-name ${NOMAD_CLIENTS_GROUP} --launch-configuration-name NAME`,
+  rotate_builders: `aws ec2 terminate-instances --instance-ids <every builder>   (or aws autoscaling start-instance-refresh --auto-scaling-group-name ${NOMAD_CLIENTS_GROUP})`,
+};
+/** Disasters and backups the shell models: the Services machine terminated or cut off in its zone; snapshots, tarballs or a replica. */
+export const INTERACTIVE_DISASTERS = ['services_machine_terminated', 'az_outage'];
+export const INTERACTIVE_BACKUPS = ['ebs_snapshot', 'tarball', 'replica'];
 
 /**
- * What `--interactive` cannot rehearse in this scenario, by field: the other disasters (an instance that still holds
- * its address, a replica, a region or a settings change: the shell's machine is the terminated one), and runbook steps
- * no typed command does yet (`confirm_primary_dead`, `update_launch_configuration`, `rotate_builders`).
+ * What `--interactive` cannot rehearse in this scenario, by field: the disasters whose machine the shell does not
+ * model (a corrupted volume on a live instance, a lost region, a settings change on a running installation).
  */
-export function interactiveRefusals(scenario: SettledScenario, runbook: AnyRunbook): { field: string; message: string; hint: string }[] {
+export function interactiveRefusals(scenario: SettledScenario): { field: string; message: string; hint: string }[] {
   const out: { field: string; message: string; hint: string }[] = [];
   const kind = scenario.disaster?.kind;
-  if (kind !== undefined && !INTERACTIVE_DISASTERS.includes(kind)) out.push({ field: 'disaster.kind', message: `the interactive rehearsal's shell models a terminated Services machine, not \`${kind}\``, hint: 'rehearse it without --interactive / --script (the runbook runs automatically)' });
+  if (kind !== undefined && !INTERACTIVE_DISASTERS.includes(kind)) out.push({ field: 'disaster.kind', message: `the interactive rehearsal's shell models a Services machine terminated or cut off in its zone (${INTERACTIVE_DISASTERS.join(', ')}), not \`${kind}\``, hint: 'rehearse it without --interactive / --script (the runbook runs automatically)' });
   const strategy = scenario.backups?.strategy;
-  if (strategy !== undefined && !INTERACTIVE_BACKUPS.includes(strategy)) out.push({ field: 'backups.strategy', message: `the interactive rehearsal restores from ${INTERACTIVE_BACKUPS.join(' or ')} backups, not \`${strategy}\``, hint: 'rehearse it without --interactive / --script' });
-  const untyped = runbook.steps.filter((s) => !TYPED_MECHANICS.includes(s.does)).map((s) => `${s.name} (${s.does})`);
-  if (untyped.length > 0) out.push({ field: 'recovery.runbook', message: `runbook ${runbook.name} has steps no command of the interactive shell does yet: ${untyped.join(', ')}`, hint: 'rehearse it without --interactive / --script' });
+  if (strategy !== undefined && !INTERACTIVE_BACKUPS.includes(strategy)) out.push({ field: 'backups.strategy', message: `the interactive rehearsal restores from ${INTERACTIVE_BACKUPS.join(', ')} backups, not \`${strategy}\``, hint: 'rehearse it without --interactive / --script' });
   return out;
 }
 
@@ -109,41 +136,40 @@ export function replicatedFile(path: typeof REPLICATED | typeof OPERATOR, ip: st
     : `# Replicated operator options, written at install\nREPLICATED_OPERATOR_OPTS="-e DAEMON_ENDPOINT=${ip}:9879 -e DAEMON_TOKEN=${token.slice(0, 24)} -e PRIVATE_ADDRESS=${ip} -e NO_PROXY=${ip}"`;
 }
 
+/** The builders' user data (the seeds' launch configuration script, the lines the twin reads): the Services machine's address and, for a new one, the passphrase. */
+export function builderUserData(ip: string, passphrase: string | undefined): string {
+  return `#!/bin/bash\nexport SERVICES_PRIVATE_IP="${ip}"\n${passphrase === undefined ? '' : `export CIRCLE_SECRET_PASSPHRASE="${passphrase}"\n`}# ... the Nomad client's provisioning (the seeds' script)\n`;
+}
+
 /** The addresses a file names (one when it is consistent). */
 function ipsOf(text: string): string[] {
   return [...new Set(text.match(IPV4) ?? [])].sort();
 }
 
+/**
+ * Whether `line` has a `$(` outside quotes: a command substitution the shell would have to run (the seeds'
+ * `sudo replicated app $(sudo replicated apps | grep Enterprise | awk '{print $1;}') start`). Inside double quotes it
+ * only names something (`--name "CircleCI-restore-$(date '+%s')"`) and stays as typed.
+ */
+function unquotedSubstitution(line: string): boolean {
+  let quote: string | undefined;
+  for (let i = 0; i < line.length; i++) {
+    const ch = line[i]!;
+    if (quote !== undefined) {
+      if (ch === quote) quote = undefined;
+      else if (ch === '\\' && quote === '"') i++;
+    } else if (ch === '"' || ch === "'") quote = ch;
+    else if (ch === '\\') i++;
+    else if (ch === '$' && line[i + 1] === '(') return true;
+  }
+  return false;
+}
+
 /** Longest variable value or name the shell keeps (a paste of a whole file is not a variable). */
 const MAX_VAR_CHARS = 1_024;
 
-/**
- * Splits a line into words as bash does for what the seeds' commands need: single quotes literal; double quotes
- * with `\"`, `\\` and `\$` escapes and `$VAR` / `${VAR}` expanded; a backslash outside quotes escapes. `$(...)`
- * is kept as typed (the seeds' `$(date '+%s')` only names the image). Undefined when a quote is left open.
- */
-export function shellWords(line: string, vars: ReadonlyMap<string, string>): string[] | undefined {
-  const expand = (text: string, escapes: boolean) =>
-    text.replace(escapes ? /\\(["\\$])|\$\{([A-Za-z_]\w*)\}|\$([A-Za-z_]\w*)/g : /()\$\{([A-Za-z_]\w*)\}|\$([A-Za-z_]\w*)/g, (_m, esc: string | undefined, braced: string | undefined, bare: string | undefined) =>
-      esc ? esc : (vars.get((braced ?? bare)!) ?? ''),
-    );
-  // One piece at a time: blanks (a word ends), 'single', "double", \x, or a run of plain characters.
-  const piece = /(\s+)|'([^']*)'|"((?:\\.|[^"\\])*)"|\\(.?)|([^\s'"\\]+)/y;
-  const out: string[] = [];
-  let cur: string | undefined;
-  for (let i = 0; i < line.length; ) {
-    piece.lastIndex = i;
-    const m = piece.exec(line);
-    if (!m) return undefined;
-    i = piece.lastIndex;
-    if (m[1] !== undefined) {
-      if (cur !== undefined) out.push(cur);
-      cur = undefined;
-    } else cur = (cur ?? '') + (m[2] ?? (m[3] !== undefined ? expand(m[3], true) : m[4] ?? expand(m[5]!, false)));
-  }
-  if (cur !== undefined) out.push(cur);
-  return out;
-}
+/** The shells' one tokenizer (`$VAR` expanded from the session's variables), by the name this shell's tests use. */
+export { words as shellWords } from '../../training/shell.ts';
 
 /** A command's answer; `note` is the twin's line about the step it did, printed after (never piped to a filter). */
 type Out = { output: string; exit: number; step?: string; note?: string };
@@ -166,6 +192,12 @@ export class DrAdminShell {
   private readonly vars = new Map<string, string>();
   private over: 'exit' | 'end-of-input' | undefined;
   private readonly token: string;
+  /** Launch configurations created in the session (`aws autoscaling create-launch-configuration`), by name: what their user data names. */
+  private readonly launchConfigs = new Map<string, { ip: string; passphrase: string | undefined }>();
+  /** The builders' group's launch configuration once update-auto-scaling-group changed it. */
+  private groupLc: string | undefined;
+  /** The launch configuration the rotated builders came from (the group's at the rotation). */
+  private rotatedFrom: string | undefined;
   readonly entries: AdminEntry[] = [];
 
   constructor(
@@ -173,7 +205,7 @@ export class DrAdminShell {
     private readonly runbook: AnyRunbook,
   ) {
     if (!scenario.backups || !scenario.disaster || !scenario.recovery) throw new Error('an interactive rehearsal needs backups, disaster and recovery');
-    const refused = interactiveRefusals(scenario, runbook);
+    const refused = interactiveRefusals(scenario);
     if (refused.length > 0) throw new Error(`the interactive rehearsal cannot run ${scenario.name}: ${refused.map((x) => `${x.field}: ${x.message}`).join('; ')}`);
     this.token = secretToken(scenario.name, scenario.seed);
     this.view = this.rehearseSoFar();
@@ -212,10 +244,14 @@ export class DrAdminShell {
     const d = s.disaster!;
     const b = s.backups!;
     const taken = this.machine.backupsAtMs;
+    const lost = d.kind === 'az_outage' ? `is cut off: its zone ${PRIMARY_ZONE} is down (az_outage), the instance unreachable with its address` : `was terminated: ${d.kind}`;
     return [
       `twin dr --interactive: ${s.name} (seed ${s.seed}), runbook ${this.runbook.name}`,
-      `${clock(d.atMs)}  the Services machine (${OLD_INSTANCE_ID}, ${OLD_IP}) was terminated: ${d.kind}. Builds keep arriving; webhooks to the dead frontend are dropped.`,
-      `Backups: ${b.strategy === 'ebs_snapshot' ? 'EBS snapshots' : `circleci-backup tarballs in ${BACKUP_BUCKET}/ (restored onto a clean install of ${CLEAN_AMI_ID})`} every ${clock(b.everyMs)} (${taken.length} taken, the last at ${taken.length > 0 ? clock(taken.at(-1)!) : 'none'}).`,
+      `${clock(d.atMs)}  the Services machine (${OLD_INSTANCE_ID}, ${OLD_IP}) ${lost}. Builds keep arriving; webhooks to the dead frontend are dropped.`,
+      b.strategy === 'replica'
+        ? `Backups: a replica (${REPLICA_INSTANCE_ID}, ${REPLICA_IP}) in ${REPLICA_ZONE}, its /data kept ${formatDurationMs(b.lagMs)} behind, its app stopped.`
+        : `Backups: ${b.strategy === 'ebs_snapshot' ? 'EBS snapshots' : `circleci-backup tarballs in ${BACKUP_BUCKET}/ (restored onto a clean install of ${CLEAN_AMI_ID})`} every ${clock(b.everyMs)} (${taken.length} taken, the last at ${taken.length > 0 ? clock(taken.at(-1)!) : 'none'}).`,
+      `Builders: the Auto Scaling group ${NOMAD_CLIENTS_GROUP}, ${s.topology.nomadClients.count} instances configured at startup with SERVICES_PRIVATE_IP=${OLD_IP}.`,
       `${clock(this.nowMs)}  you are at the admin workstation. The runbook's steps: ${this.runbook.steps.map((x) => x.name).join(', ')}.`,
       `Each command that does a step records it, with its consequence. \`status\` shows where things stand, \`help\` the commands, \`done\` (or \`exit\`) ends the recovery and writes the report.`,
     ].join('\n');
@@ -232,7 +268,9 @@ export class DrAdminShell {
     }
     let r: Out;
     if (this.mode === 'dev-console') r = this.devConsole(typed.trim());
-    else {
+    else if (unquotedSubstitution(typed)) {
+      r = fail(`twin: this shell does not run command substitutions (\`$(...)\` outside double quotes); \`sudo replicated apps\` lists the app id to type: sudo replicated app ${APP_ID} start`, 2);
+    } else {
       const p = parsePipeline(typed);
       if ('kind' in p) r = fail(p.output, p.exit);
       else {
@@ -260,22 +298,18 @@ export class DrAdminShell {
 
   private command(line: string): Out {
     if (line.trim().startsWith('#')) return ok('');
-    const w = shellWords(line.trim(), this.vars);
-    if (w === undefined) return fail('bash: unexpected EOF while looking for matching quote', 2);
-    if (w.length === 0) return ok('');
-    if (w[0] === 'export') w.shift();
-    const assign = w.length === 1 ? /^([A-Za-z_]\w*)=(.*)$/s.exec(w[0]!) : null;
+    const typed = words(line.trim(), this.vars);
+    if (typed === undefined) return fail('bash: unexpected EOF while looking for matching quote', 2);
+    if (typed.length === 0) return ok('');
+    const unexported = typed[0] === 'export' ? typed.slice(1) : typed;
+    const assign = unexported.length === 1 ? /^([A-Za-z_]\w*)=(.*)$/s.exec(unexported[0]!) : null;
     if (assign) {
       if (assign[2]!.length > MAX_VAR_CHARS) return fail(`bash: ${assign[1]}: a value of at most ${MAX_VAR_CHARS} characters here`);
       this.vars.set(assign[1]!, assign[2]!);
       return ok('');
     }
-    if (w[0] === 'echo') return ok(w.slice(1).join(' '));
-    let sudo = false;
-    while (w[0] === 'sudo') {
-      w.shift();
-      sudo = true;
-    }
+    if (unexported[0] === 'echo') return ok(unexported.slice(1).join(' '));
+    const { words: w, sudo } = withoutSudo(unexported);
     if (w.length === 0) return fail('usage: sudo [-AbEHknPS] [-u user] command', 1);
     const [cmd, ...args] = w as [string, ...string[]];
     switch (cmd) {
@@ -317,7 +351,7 @@ export class DrAdminShell {
 
   /** Commands that run on the Services machine (over ssh from the workstation): there must be one. */
   private onMachine(run: () => Out): Out {
-    if (this.machine.instance === null) return fail(`ssh: connect to host ${OLD_IP} port 22: No route to host (the Services machine was terminated at ${clock(this.scenario.disaster!.atMs)}; launch one first: aws ec2 run-instances)`, 255);
+    if (this.machine.instance === null) return fail(`ssh: connect to host ${OLD_IP} port 22: No route to host (the Services machine was ${this.scenario.disaster!.kind === 'az_outage' ? 'cut off with its zone' : 'terminated'} at ${clock(this.scenario.disaster!.atMs)}; launch one first: aws ec2 run-instances)`, 255);
     return run();
   }
 
@@ -349,16 +383,30 @@ export class DrAdminShell {
   private aws(args: string[]): Out {
     const [service, op, ...rest] = args;
     if (service === 's3') return this.s3(op, rest);
-    if (service !== 'ec2') return fail(`aws: the twin's endpoint answers \`aws ec2 ...\` and \`aws s3 cp\` in this rehearsal, not \`${service ?? ''}\``, 252);
-    const known: Record<string, { flags: string[]; bools: string[]; required: string[] }> = {
-      'describe-snapshots': { flags: ['--filters', '--snapshot-ids', '--owner-ids', '--region', '--output'], bools: [], required: [] },
-      'describe-instances': { flags: ['--filters', '--instance-ids', '--region', '--output'], bools: [], required: [] },
-      'register-image': { flags: ['--name', '--description', '--architecture', '--root-device-name', '--block-device-mappings', '--virtualization-type', '--region', '--output'], bools: [], required: ['--name'] },
-      'run-instances': { flags: ['--image-id', '--count', '--instance-type', '--key-name', '--security-group-ids', '--subnet-id', '--private-ip-address', '--tag-specifications', '--iam-instance-profile', '--region', '--output'], bools: [], required: ['--image-id'] },
-      'assign-private-ip-addresses': { flags: ['--network-interface-id', '--private-ip-addresses', '--region', '--output'], bools: ['--allow-reassignment', '--no-allow-reassignment'], required: ['--network-interface-id'] },
+    if (service !== 'ec2' && service !== 'autoscaling') return fail(`aws: the twin's endpoint answers \`aws ec2 ...\`, \`aws autoscaling ...\` and \`aws s3 cp\` in this rehearsal, not \`${service ?? ''}\``, 252);
+    const common = ['--region', '--output'];
+    type Spec = { flags: string[]; bools?: string[]; required: string[]; run: (opts: Map<string, string[]>) => Out };
+    const known: Record<string, Record<string, Spec>> = {
+      ec2: {
+        'describe-snapshots': { flags: ['--filters', '--snapshot-ids', '--owner-ids'], required: [], run: (o) => this.describeSnapshots(o) },
+        'describe-instances': { flags: ['--filters', '--instance-ids'], required: [], run: (o) => this.describeInstances(o) },
+        'describe-instance-status': { flags: ['--instance-ids'], bools: ['--include-all-instances', '--no-include-all-instances'], required: [], run: (o) => this.describeInstanceStatus(o) },
+        'register-image': { flags: ['--name', '--description', '--architecture', '--root-device-name', '--block-device-mappings', '--virtualization-type'], required: ['--name'], run: (o) => this.registerImage(o) },
+        'run-instances': { flags: ['--image-id', '--count', '--instance-type', '--key-name', '--security-group-ids', '--subnet-id', '--private-ip-address', '--tag-specifications', '--iam-instance-profile'], required: ['--image-id'], run: (o) => this.runInstances(o) },
+        'assign-private-ip-addresses': { flags: ['--network-interface-id', '--private-ip-addresses'], bools: ['--allow-reassignment', '--no-allow-reassignment'], required: ['--network-interface-id'], run: (o) => this.assignPrivateIp(o) },
+        'terminate-instances': { flags: ['--instance-ids'], required: ['--instance-ids'], run: (o) => this.terminateInstances(o) },
+      },
+      autoscaling: {
+        'describe-auto-scaling-groups': { flags: ['--auto-scaling-group-names'], required: [], run: (o) => this.describeGroups(o) },
+        'describe-launch-configurations': { flags: ['--launch-configuration-names'], required: [], run: (o) => this.describeLaunchConfigurations(o) },
+        'create-launch-configuration': { flags: ['--launch-configuration-name', '--image-id', '--instance-type', '--user-data', '--key-name', '--security-groups', '--iam-instance-profile'], bools: ['--associate-public-ip-address', '--no-associate-public-ip-address'], required: ['--launch-configuration-name', '--image-id', '--instance-type'], run: (o) => this.createLaunchConfiguration(o) },
+        'update-auto-scaling-group': { flags: ['--auto-scaling-group-name', '--launch-configuration-name', '--min-size', '--max-size', '--desired-capacity'], required: ['--auto-scaling-group-name'], run: (o) => this.updateGroup(o) },
+        'start-instance-refresh': { flags: ['--auto-scaling-group-name', '--preferences', '--strategy'], required: ['--auto-scaling-group-name'], run: (o) => this.instanceRefresh(o) },
+      },
     };
-    const spec = op === undefined ? undefined : known[op];
-    if (!spec) return fail(`aws: error: argument operation: the twin's EC2 answers ${Object.keys(known).join(', ')} in this rehearsal${op ? ` (not \`${op}\`)` : ''}`, 252);
+    const ops = known[service]!;
+    const spec = op === undefined ? undefined : ops[op];
+    if (!spec) return fail(`aws: error: argument operation: the twin's ${service === 'ec2' ? 'EC2' : 'Auto Scaling'} answers ${Object.keys(ops).join(', ')} in this rehearsal${op ? ` (not \`${op}\`)` : ''}`, 252);
     const opts = new Map<string, string[]>();
     for (let i = 0; i < rest.length; i++) {
       let a = rest[i]!;
@@ -368,11 +416,11 @@ export class DrAdminShell {
         value = a.slice(eq + 1);
         a = a.slice(0, eq);
       }
-      if (spec.bools.includes(a)) {
+      if (spec.bools?.includes(a)) {
         opts.set(a, []);
         continue;
       }
-      if (!spec.flags.includes(a)) return fail(`usage: aws [options] <command> <subcommand> [<subcommand> ...] [parameters]\naws: error: Unknown options: ${a}`, 252);
+      if (!spec.flags.includes(a) && !common.includes(a)) return fail(`usage: aws [options] <command> <subcommand> [<subcommand> ...] [parameters]\naws: error: Unknown options: ${a}`, 252);
       const values: string[] = value !== undefined ? [value] : [];
       while (value === undefined && i + 1 < rest.length && !rest[i + 1]!.startsWith('--')) values.push(rest[++i]!);
       if (values.length === 0) return fail(`aws: error: argument ${a}: expected one argument`, 252);
@@ -382,18 +430,7 @@ export class DrAdminShell {
     if (missing.length > 0) return fail(`aws: error: the following arguments are required: ${missing.join(', ')}`, 252);
     const output = opts.get('--output')?.[0];
     if (output !== undefined && output !== 'json') return fail(`aws: the twin prints --output json only (got ${output})`, 252);
-    switch (op) {
-      case 'describe-snapshots':
-        return this.describeSnapshots(opts);
-      case 'describe-instances':
-        return this.describeInstances(opts);
-      case 'register-image':
-        return this.registerImage(opts);
-      case 'run-instances':
-        return this.runInstances(opts);
-      default:
-        return this.assignPrivateIp(opts);
-    }
+    return spec.run(opts);
   }
 
   /** `--filters "Name=a,Values=x,y" ...` as pairs; the names the twin filters on, others refused. */
@@ -433,22 +470,177 @@ export class DrAdminShell {
     return ok(JSON.stringify({ Snapshots: rows }, null, 4));
   }
 
+  /** Whether the runbook has a step doing `does` and it is done. */
+  private did(does: AnyMechanic): boolean {
+    return this.runbook.steps.some((s) => s.does === does && this.done.includes(s.name));
+  }
+
+  /** The Services machine running now: the instance the person launched, or the replica until then. */
+  private get instanceId(): string {
+    return this.scenario.backups!.strategy === 'replica' && !this.did('launch_instance') ? REPLICA_INSTANCE_ID : NEW_INSTANCE_ID;
+  }
+
+  private get eniId(): string {
+    return this.instanceId === REPLICA_INSTANCE_ID ? REPLICA_ENI_ID : NEW_ENI_ID;
+  }
+
+  /** The old Services machine: terminated, or (az_outage) running on, unreachable, holding its address until it is re-associated. */
+  private oldInstance(): Record<string, unknown> {
+    const d = this.scenario.disaster!;
+    const tags = [{ Key: 'Name', Value: 'circleci_services' }];
+    if (d.kind !== 'az_outage') return { InstanceId: OLD_INSTANCE_ID, ImageId: CLEAN_AMI_ID, State: { Code: 48, Name: 'terminated' }, StateTransitionReason: `User initiated (${awsTime(d.atMs)})`, Placement: { AvailabilityZone: PRIMARY_ZONE }, NetworkInterfaces: [], Tags: tags };
+    const held = this.oldIpHeld();
+    return { InstanceId: OLD_INSTANCE_ID, ImageId: CLEAN_AMI_ID, State: { Code: 16, Name: 'running' }, Placement: { AvailabilityZone: PRIMARY_ZONE }, ...(held ? { PrivateIpAddress: OLD_IP } : {}), NetworkInterfaces: [{ NetworkInterfaceId: 'eni-0c1rc1e5e7v1ce5a0', PrivateIpAddresses: held ? [{ Primary: true, PrivateIpAddress: OLD_IP }] : [] }], Tags: tags };
+  }
+
+  /** In an az_outage the old instance keeps the old address in its subnet until --allow-reassignment takes it. */
+  private oldIpHeld(): boolean {
+    return this.scenario.disaster!.kind === 'az_outage' && this.machine.instance?.secondaryIp !== OLD_IP && this.machine.instance?.primaryIp !== OLD_IP;
+  }
+
+  /** A read of the old instance's state is the confirm_primary_dead step while the runbook has it and it is not done. */
+  private confirming(output: string): Out {
+    const has = this.runbook.steps.some((s) => s.does === 'confirm_primary_dead');
+    return has && !this.did('confirm_primary_dead') ? this.withStep(output, 'confirm_primary_dead') : ok(output);
+  }
+
   private describeInstances(opts: Map<string, string[]>): Out {
     const filters = this.filters(opts, ['tag:Name', 'instance-state-name', 'private-ip-address']);
     if (!Array.isArray(filters)) return filters;
     const inst = this.machine.instance;
-    const rows: Record<string, unknown>[] = [
-      { InstanceId: OLD_INSTANCE_ID, ImageId: CLEAN_AMI_ID, State: { Code: 48, Name: 'terminated' }, StateTransitionReason: `User initiated (${awsTime(this.scenario.disaster!.atMs)})`, NetworkInterfaces: [], Tags: [{ Key: 'Name', Value: 'circleci_services' }] },
-    ];
+    const rows: Record<string, unknown>[] = [this.oldInstance()];
     if (inst) {
       const addresses = [{ Primary: true, PrivateIpAddress: inst.primaryIp }, ...(inst.secondaryIp ? [{ Primary: false, PrivateIpAddress: inst.secondaryIp }] : [])];
-      rows.push({ InstanceId: NEW_INSTANCE_ID, ImageId: this.scenario.backups!.strategy === 'ebs_snapshot' ? RESTORED_AMI_ID : CLEAN_AMI_ID, State: { Code: 16, Name: 'running' }, PrivateIpAddress: inst.primaryIp, NetworkInterfaces: [{ NetworkInterfaceId: NEW_ENI_ID, PrivateIpAddresses: addresses }], Tags: [{ Key: 'Name', Value: 'circleci_services' }] });
+      const replica = this.instanceId === REPLICA_INSTANCE_ID;
+      rows.push({ InstanceId: this.instanceId, ImageId: this.scenario.backups!.strategy === 'ebs_snapshot' ? RESTORED_AMI_ID : CLEAN_AMI_ID, State: { Code: 16, Name: 'running' }, Placement: { AvailabilityZone: replica ? REPLICA_ZONE : PRIMARY_ZONE }, PrivateIpAddress: inst.primaryIp, NetworkInterfaces: [{ NetworkInterfaceId: this.eniId, PrivateIpAddresses: addresses }], Tags: [{ Key: 'Name', Value: replica ? 'circleci_services_replica' : 'circleci_services' }] });
     }
     const ips = (r: Record<string, unknown>) => ((r.NetworkInterfaces as { PrivateIpAddresses: { PrivateIpAddress: string }[] }[])[0]?.PrivateIpAddresses ?? []).map((a) => a.PrivateIpAddress);
     const shown = rows
       .filter((r) => !opts.get('--instance-ids') || opts.get('--instance-ids')!.includes(r.InstanceId as string))
-      .filter((r) => filters.every((f) => f.values.some((v) => (f.name === 'tag:Name' ? v === 'circleci_services' : f.name === 'instance-state-name' ? v === (r.State as { Name: string }).Name : ips(r).includes(v)))));
-    return ok(JSON.stringify({ Reservations: shown.map((r) => ({ Instances: [r] })) }, null, 4));
+      .filter((r) => filters.every((f) => f.values.some((v) => (f.name === 'tag:Name' ? v === (r.Tags as { Value: string }[])[0]!.Value : f.name === 'instance-state-name' ? v === (r.State as { Name: string }).Name : ips(r).includes(v)))));
+    const out = JSON.stringify({ Reservations: shown.map((r) => ({ Instances: [r] })) }, null, 4);
+    // Seeing the old instance terminated is confirming it dead; a running one (az_outage) takes its status checks.
+    return shown.some((r) => r.InstanceId === OLD_INSTANCE_ID && (r.State as { Name: string }).Name === 'terminated') ? this.confirming(out) : ok(out);
+  }
+
+  /** `describe-instance-status`: the old instance's checks failed (az_outage), or it is gone; the running machine's pass. */
+  private describeInstanceStatus(opts: Map<string, string[]>): Out {
+    const all = opts.has('--include-all-instances');
+    const ids = opts.get('--instance-ids');
+    const known = [OLD_INSTANCE_ID, ...(this.machine.instance ? [this.instanceId] : [])];
+    const unknown = ids?.find((id) => !known.includes(id));
+    if (unknown) return fail(`An error occurred (InvalidInstanceID.NotFound) when calling the DescribeInstanceStatus operation: The instance ID '${unknown}' does not exist`, 254);
+    const az = this.scenario.disaster!.kind === 'az_outage';
+    const failed = { Status: 'impaired', Details: [{ Name: 'reachability', Status: 'failed', ImpairedSince: awsTime(this.scenario.disaster!.atMs) }] };
+    const passed = { Status: 'ok', Details: [{ Name: 'reachability', Status: 'passed' }] };
+    const rows: Record<string, unknown>[] = [];
+    if (az) rows.push({ AvailabilityZone: PRIMARY_ZONE, InstanceId: OLD_INSTANCE_ID, InstanceState: { Code: 16, Name: 'running' }, InstanceStatus: failed, SystemStatus: failed });
+    else if (all) rows.push({ AvailabilityZone: PRIMARY_ZONE, InstanceId: OLD_INSTANCE_ID, InstanceState: { Code: 48, Name: 'terminated' }, InstanceStatus: { Status: 'not-applicable' }, SystemStatus: { Status: 'not-applicable' } });
+    if (this.machine.instance) rows.push({ AvailabilityZone: this.instanceId === REPLICA_INSTANCE_ID ? REPLICA_ZONE : PRIMARY_ZONE, InstanceId: this.instanceId, InstanceState: { Code: 16, Name: 'running' }, InstanceStatus: passed, SystemStatus: passed });
+    const shown = rows.filter((r) => !ids || ids.includes(r.InstanceId as string));
+    const out = JSON.stringify({ InstanceStatuses: shown }, null, 4);
+    return shown.some((r) => r.InstanceId === OLD_INSTANCE_ID) ? this.confirming(out) : ok(out);
+  }
+
+  /** The builders' instance ids: the ones from the install, then (once rotated) those launched from the group's new configuration. */
+  private builderIds(): string[] {
+    const gen = this.did('rotate_builders') ? 1 : 0;
+    return Array.from({ length: this.scenario.topology.nomadClients.count }, (_, i) => `i-0b${gen}${(i + 1).toString(16).padStart(14, '0')}`);
+  }
+
+  private terminateInstances(opts: Map<string, string[]>): Out {
+    const ids = [...new Set(opts.get('--instance-ids')!)];
+    const builders = this.builderIds();
+    const state = (id: string, from: string, to: string) => ({ InstanceId: id, CurrentState: { Code: to === 'terminated' ? 48 : 32, Name: to }, PreviousState: { Code: from === 'terminated' ? 48 : 16, Name: from } });
+    if (ids.includes(OLD_INSTANCE_ID)) {
+      if (this.scenario.disaster!.kind === 'az_outage') return fail(`An error occurred (Unavailable) when calling the TerminateInstances operation: ${PRIMARY_ZONE} is not available: ${OLD_INSTANCE_ID} cannot be reached (describe-instance-status shows its checks failed; --allow-reassignment takes its address)`, 254);
+      if (ids.length === 1) return ok(JSON.stringify({ TerminatingInstances: [state(OLD_INSTANCE_ID, 'terminated', 'terminated')] }, null, 4));
+    }
+    if (this.machine.instance !== null && ids.includes(this.instanceId)) return fail(`twin: not terminated: ${this.instanceId} is the Services machine you are recovering`, 1);
+    const unknown = ids.find((id) => id !== OLD_INSTANCE_ID && !builders.includes(id));
+    if (unknown) return fail(`An error occurred (InvalidInstanceID.NotFound) when calling the TerminateInstances operation: The instance ID '${unknown}' does not exist (aws autoscaling describe-auto-scaling-groups lists the builders)`, 254);
+    const picked = builders.filter((id) => ids.includes(id));
+    if (picked.length < builders.length) return fail(`twin: not terminated: the rehearsal rotates the whole group at once (rotate_builders): terminate all ${builders.length} builders (${builders.join(' ')}) or run aws autoscaling start-instance-refresh --auto-scaling-group-name ${NOMAD_CLIENTS_GROUP}`, 1);
+    return this.withStep(JSON.stringify({ TerminatingInstances: picked.map((id) => state(id, 'running', 'shutting-down')) }, null, 4), 'rotate_builders', () => {
+      this.rotatedFrom = this.groupLaunchConfiguration();
+    });
+  }
+
+  // ---- aws autoscaling: the builders' group ----
+
+  /** The group's launch configuration now: the install's, or the one update-auto-scaling-group set. */
+  private groupLaunchConfiguration(): string {
+    return this.groupLc ?? INSTALL_LAUNCH_CONFIGURATION;
+  }
+
+  private describeGroups(opts: Map<string, string[]>): Out {
+    const names = opts.get('--auto-scaling-group-names');
+    const n = this.scenario.topology.nomadClients.count;
+    const group = {
+      AutoScalingGroupName: NOMAD_CLIENTS_GROUP,
+      LaunchConfigurationName: this.groupLaunchConfiguration(),
+      MinSize: n,
+      MaxSize: n,
+      DesiredCapacity: n,
+      AvailabilityZones: [PRIMARY_ZONE, REPLICA_ZONE],
+      Instances: this.builderIds().map((id, i) => ({ InstanceId: id, AvailabilityZone: i % 2 === 0 ? PRIMARY_ZONE : REPLICA_ZONE, LifecycleState: 'InService', HealthStatus: 'Healthy', LaunchConfigurationName: this.did('rotate_builders') ? this.rotatedFrom! : INSTALL_LAUNCH_CONFIGURATION })),
+    };
+    return ok(JSON.stringify({ AutoScalingGroups: !names || names.includes(NOMAD_CLIENTS_GROUP) ? [group] : [] }, null, 4));
+  }
+
+  private describeLaunchConfigurations(opts: Map<string, string[]>): Out {
+    const names = opts.get('--launch-configuration-names');
+    const userData = (ip: string, passphrase: string | undefined) => btoa(builderUserData(ip, passphrase));
+    const rows = [
+      { LaunchConfigurationName: INSTALL_LAUNCH_CONFIGURATION, ImageId: BUILDER_AMI_ID, InstanceType: 'm4.2xlarge', UserData: userData(OLD_IP, undefined) },
+      ...[...this.launchConfigs].map(([name, lc]) => ({ LaunchConfigurationName: name, ImageId: BUILDER_AMI_ID, InstanceType: 'm4.2xlarge', UserData: userData(lc.ip, lc.passphrase) })),
+    ].filter((r) => !names || names.includes(r.LaunchConfigurationName));
+    return ok(JSON.stringify({ LaunchConfigurations: rows }, null, 4));
+  }
+
+  /** A copy of the builders' launch configuration whose user data names the Services machine (the seeds' "Updating the Launch Configuration"). */
+  private createLaunchConfiguration(opts: Map<string, string[]>): Out {
+    const name = opts.get('--launch-configuration-name')![0]!;
+    if (name === INSTALL_LAUNCH_CONFIGURATION || this.launchConfigs.has(name)) return fail(`An error occurred (AlreadyExists) when calling the CreateLaunchConfiguration operation: Launch Configuration by this name already exists - A launch configuration already exists with the name ${name}`, 254);
+    const image = opts.get('--image-id')![0]!;
+    if (image !== BUILDER_AMI_ID) return fail(`An error occurred (ValidationError) when calling the CreateLaunchConfiguration operation: The image id '[${image}]' does not exist (the builders' AMI: ${BUILDER_AMI_ID}, as aws autoscaling describe-launch-configurations shows)`, 254);
+    const data = (opts.get('--user-data') ?? []).join(' ');
+    if (data.startsWith('file://')) return fail(`twin: the rehearsal's workstation has no files: give the user data inline, --user-data "export SERVICES_PRIVATE_IP=... CIRCLE_SECRET_PASSPHRASE=..."`, 255);
+    const ip = /\bSERVICES_PRIVATE_IP=["']?([^"'\s;]*)/.exec(data)?.[1];
+    if (!ip) return fail(`twin: not created: builders launched from it would not know the Services machine; the seeds' user data exports SERVICES_PRIVATE_IP="<its private IP>" (--user-data "export SERVICES_PRIVATE_IP=...")`, 1);
+    const passphrase = /\bCIRCLE_SECRET_PASSPHRASE=["']?([^"'\s;]*)/.exec(data)?.[1] || undefined;
+    this.launchConfigs.set(name, { ip, passphrase });
+    return ok('');
+  }
+
+  /** Points the group at a launch configuration: the update_launch_configuration step (new builders dial what it names). */
+  private updateGroup(opts: Map<string, string[]>): Out {
+    const group = opts.get('--auto-scaling-group-name')![0]!;
+    if (group !== NOMAD_CLIENTS_GROUP) return fail(`An error occurred (ValidationError) when calling the UpdateAutoScalingGroup operation: AutoScalingGroup name not found - null (the builders' group: ${NOMAD_CLIENTS_GROUP})`, 254);
+    const name = opts.get('--launch-configuration-name')?.[0];
+    if (name === undefined) return fail(`twin: the rehearsal changes the group's launch configuration only: --launch-configuration-name NAME`, 1);
+    const lc = this.launchConfigs.get(name);
+    if (!lc) return fail(`An error occurred (ValidationError) when calling the UpdateAutoScalingGroup operation: Launch configuration name not found - ${name}${name === INSTALL_LAUNCH_CONFIGURATION ? ' (it is already the group\'s: create one naming the new address)' : ' (aws autoscaling create-launch-configuration first)'}`, 254);
+    const inst = this.machine.instance;
+    if (!inst) return fail(`twin: not applied: no Services machine runs yet, so there is no address for the builders (launch one first)`, 1);
+    if (lc.ip !== inst.primaryIp) return fail(`twin: not applied: ${name} names SERVICES_PRIVATE_IP=${lc.ip}; the rehearsal models the builders' launch configuration naming the Services machine's private IP, ${inst.primaryIp}${lc.ip === OLD_IP ? ` (${OLD_IP} is what the builders were launched with)` : ''}`, 1);
+    const read = this.did('get_secret_token');
+    if (lc.passphrase !== undefined && lc.passphrase !== inst.secretToken) return fail(`twin: not applied: CIRCLE_SECRET_PASSPHRASE in ${name} is not this installation's token; sudo replicated admin get-secret-token prints it`, 1);
+    if (lc.passphrase !== undefined && !read) return fail(`twin: not applied: read the token on the Services machine first (sudo replicated admin get-secret-token, the get_secret_token step)`, 1);
+    if (lc.passphrase === undefined && read) return fail(`twin: not applied: you read the secret token; the rehearsal's launch configuration carries it once read: add CIRCLE_SECRET_PASSPHRASE='...' to the user data (or leave the token unread to rehearse builders without it)`, 1);
+    return this.withStep('', 'update_launch_configuration', () => {
+      this.groupLc = name;
+    });
+  }
+
+  /** `start-instance-refresh`: every builder replaced from the group's launch configuration, the rotate_builders step. */
+  private instanceRefresh(opts: Map<string, string[]>): Out {
+    const group = opts.get('--auto-scaling-group-name')![0]!;
+    if (group !== NOMAD_CLIENTS_GROUP) return fail(`An error occurred (ValidationError) when calling the StartInstanceRefresh operation: AutoScalingGroup ${group} not found (the builders' group: ${NOMAD_CLIENTS_GROUP})`, 254);
+    if (this.did('rotate_builders')) return fail(`twin: the builders were already rotated; the rehearsal records each runbook step once`, 1);
+    return this.withStep(JSON.stringify({ InstanceRefreshId: '0c1rc1e5-e7b0-4de5-a000-000000000001' }, null, 4), 'rotate_builders', () => {
+      this.rotatedFrom = this.groupLaunchConfiguration();
+    });
   }
 
   private registerImage(opts: Map<string, string[]>): Out {
@@ -472,9 +664,10 @@ export class DrAdminShell {
     if (image !== expected) return fail(`An error occurred (InvalidAMIID.NotFound) when calling the RunInstances operation: The image id '[${image}]' does not exist${tarball ? ` (the clean CircleCI Services AMI is ${CLEAN_AMI_ID})` : expected === undefined ? ' (register one from the snapshot first: aws ec2 register-image)' : ''}`, 254);
     const count = opts.get('--count')?.[0];
     if (count !== undefined && count !== '1') return fail('twin: one Services machine: --count 1', 1);
-    if (this.machine.instance !== null) return fail(`twin: the Services machine ${NEW_INSTANCE_ID} is already running; the rehearsal records each runbook step once`, 1);
+    if (this.machine.instance !== null) return fail(`twin: the Services machine ${this.instanceId} is already running; the rehearsal records each runbook step once`, 1);
     const ip = opts.get('--private-ip-address')?.[0];
     if (ip !== undefined && ip !== OLD_IP && ip !== NEW_IP) return fail(`twin: the rehearsal models the old address (--private-ip-address ${OLD_IP}) or a new one EC2 assigns (leave it out: ${NEW_IP}); not ${ip}`, 1);
+    if (ip === OLD_IP && this.oldIpHeld()) return fail(`An error occurred (InvalidIPAddress.InUse) when calling the RunInstances operation: Address ${OLD_IP} is in use (by ${OLD_INSTANCE_ID}, unreachable in ${PRIMARY_ZONE}: launch with a new address and re-associate it with --allow-reassignment)`, 254);
     const newIp = ip !== OLD_IP;
     const json = JSON.stringify({ Instances: [{ InstanceId: NEW_INSTANCE_ID, ImageId: image, State: { Code: 0, Name: 'pending' }, PrivateIpAddress: newIp ? NEW_IP : OLD_IP, NetworkInterfaces: [{ NetworkInterfaceId: NEW_ENI_ID }] }] }, null, 4);
     return this.withStep(json, 'launch_instance', () => {
@@ -484,7 +677,7 @@ export class DrAdminShell {
 
   private assignPrivateIp(opts: Map<string, string[]>): Out {
     const eni = opts.get('--network-interface-id')![0]!;
-    if (this.machine.instance === null || eni !== NEW_ENI_ID) return fail(`An error occurred (InvalidNetworkInterfaceID.NotFound) when calling the AssignPrivateIpAddresses operation: The networkInterface ID '${eni}' does not exist${this.machine.instance ? ` (the Services machine's is ${NEW_ENI_ID})` : ''}`, 254);
+    if (this.machine.instance === null || eni !== this.eniId) return fail(`An error occurred (InvalidNetworkInterfaceID.NotFound) when calling the AssignPrivateIpAddresses operation: The networkInterface ID '${eni}' does not exist${this.machine.instance ? ` (the Services machine's is ${this.eniId})` : ''}`, 254);
     const ips = opts.get('--private-ip-addresses') ?? [];
     if (ips.length !== 1 || ips[0] !== OLD_IP) return fail(`twin: the rehearsal re-associates the old Services address: --private-ip-addresses ${OLD_IP}`, 1);
     if (opts.has('--no-allow-reassignment')) return fail('twin: --allow-reassignment is what moves the old address to this instance (the seeds: the allow-reassociation feature)', 1);
@@ -651,42 +844,41 @@ export class DrAdminShell {
     const m = this.machine;
     const inst = m.instance;
     const lines = [`${clock(this.nowMs)}  disaster at ${clock(this.scenario.disaster!.atMs)}; runbook ${this.runbook.name}`];
-    lines.push(`Backups before the disaster: ${m.backupsAtMs.length === 0 ? 'none' : m.backupsAtMs.map((t) => `${clock(t)}${this.scenario.backups!.strategy === 'ebs_snapshot' ? ` (${snapshotId(t)})` : ''}`).join(', ')}`);
+    const b = this.scenario.backups!;
+    if (b.strategy === 'replica') lines.push(`Backups: the replica ${REPLICA_INSTANCE_ID} in ${REPLICA_ZONE}, its /data ${formatDurationMs(b.lagMs)} behind the Services machine's at the disaster`);
+    else lines.push(`Backups before the disaster: ${m.backupsAtMs.length === 0 ? 'none' : m.backupsAtMs.map((t) => `${clock(t)}${this.scenario.backups!.strategy === 'ebs_snapshot' ? ` (${snapshotId(t)})` : ''}`).join(', ')}`);
     if (m.imageFromMs !== null) lines.push(`Restoring from the backup of ${clock(m.imageFromMs)}${this.scenario.backups!.strategy === 'ebs_snapshot' ? ` (AMI ${RESTORED_AMI_ID})` : ''}`);
     if (!inst) lines.push('Services machine: none running');
     else {
-      lines.push(`Services machine ${NEW_INSTANCE_ID}: private IP ${inst.primaryIp}${inst.secondaryIp ? ` + ${inst.secondaryIp}` : ''}; app ${inst.appRunning ? 'running' : 'stopped'}; builders ${inst.buildersReach ? 'reach it' : 'cannot reach it'}`);
+      lines.push(`Services machine ${this.instanceId}: private IP ${inst.primaryIp}${inst.secondaryIp ? ` + ${inst.secondaryIp}` : ''}; app ${inst.appRunning ? 'running' : 'stopped'}; builders ${inst.buildersReach ? 'reach it' : 'cannot reach it'}`);
       lines.push(`  /etc/default/replicated names ${inst.replicatedIp}; console hostname ${inst.hostname}; /opt/nomad: ${inst.allocations} allocations (${inst.staleAllocations} stale), ${inst.pendingJobs} pending jobs`);
       const urls = m.stuckRecords.slice(0, 3).map((id) => `https://${CIRCLECI_HOST}/gh/acme/app/${id}`);
       lines.push(`  build records left Running with nothing running them: ${m.stuckRecords.length}${urls.length > 0 ? ` (e.g. ${urls.join(' ')})` : ''}`);
     }
+    const lc = this.did('rotate_builders') ? this.rotatedFrom! : INSTALL_LAUNCH_CONFIGURATION;
+    const dial = lc === INSTALL_LAUNCH_CONFIGURATION ? { ip: OLD_IP, passphrase: undefined } : this.launchConfigs.get(lc)!;
+    lines.push(`Builders: ${this.scenario.topology.nomadClients.count} in ${NOMAD_CLIENTS_GROUP}, launched from ${lc} (SERVICES_PRIVATE_IP=${dial.ip}${dial.passphrase ? ', with CIRCLE_SECRET_PASSPHRASE' : ''}); the group's launch configuration: ${this.groupLaunchConfiguration()}`);
     lines.push('Runbook:');
     for (const [i, s] of this.runbook.steps.entries()) {
       const at = this.done.indexOf(s.name);
       const r = this.view.runbook.find((x) => x.step === s.name);
-      lines.push(`  ${String(i + 1).padStart(2)}. ${s.name.padEnd(22)} ${at === -1 ? 'not done' : `your step ${at + 1}${r ? `: ${r.consequence}` : ''}`}`);
+      lines.push(`  ${String(i + 1).padStart(2)}. ${s.name.padEnd(27)} ${at === -1 ? 'not done' : `your step ${at + 1}${r ? `: ${r.consequence}` : ''}`}`);
     }
     return lines.join('\n');
   }
 
   private help(): string {
+    const replica = this.scenario.backups!.strategy === 'replica';
+    const names = (t: string) => t.replaceAll('APP_ID', APP_ID).replaceAll('ENI', this.eniId).replaceAll('OLD_INSTANCE', OLD_INSTANCE_ID);
     return [
-      'The seeds\' commands this rehearsal answers (each that does a runbook step records it):',
-      '  aws ec2 describe-snapshots [--filters "Name=description,Values=CircleCI*"]',
-      '  aws ec2 register-image --name NAME --block-device-mappings "[{\\"DeviceName\\": \\"/dev/sda1\\", \\"Ebs\\": {\\"SnapshotId\\": \\"snap-...\\"}}]"     register_image',
-      `  aws ec2 run-instances --image-id AMI [--private-ip-address ${OLD_IP}]     launch_instance (without the option: a new IP, ${NEW_IP})`,
-      `  aws ec2 assign-private-ip-addresses --network-interface-id ${NEW_ENI_ID} --private-ip-addresses ${OLD_IP} --allow-reassignment     reassign_private_ip`,
-      '  aws ec2 describe-instances [--filters "Name=tag:Name,Values=circleci_services"]',
-      `  aws s3 ls ${BACKUP_BUCKET}/ ; aws s3 cp ${BACKUP_BUCKET}/<HHMMSS>/circleci-data-export.tar.bz2 ./backup.tar.bz2     download_backup (tarball backups)`,
-      `  sudo circleci-restore ./backup.tar.bz2     restore_tarball (on a Services machine launched from ${CLEAN_AMI_ID})`,
-      'On the Services machine (once one runs):',
-      `  sudo replicated apps ; sudo replicated app ${APP_ID} stop|start|status     stop_app, start_app`,
-      '  sudo replicatedctl app-config view hostname ; sudo replicatedctl app-config set hostname --value ADDRESS     check_hostname',
-      `  cat ${REPLICATED} ; sudo sed -i 's/OLD/NEW/g' ${REPLICATED} ${OPERATOR}     update_replicated_ips`,
-      '  sudo rm -rf /opt/nomad     wipe_nomad_state',
-      `  sudo replicated admin get-secret-token${this.runbook.steps.some((s) => s.does === 'get_secret_token') ? '     get_secret_token' : ''}`,
-      `  circleci dev-console, then (admin/delete-build "https://${CIRCLECI_HOST}/gh/acme/app/<build>")     cleanup_stuck_builds`,
-      'The rehearsal: status, help, done (or exit) to end the recovery. Pipes to grep, head, tail, wc -l work.',
+      `The runbook's steps and the seeds' commands that do them (runbook ${this.runbook.name}):`,
+      ...this.runbook.steps.map((st) => `  ${st.name.padEnd(27)} ${names(STEP_COMMANDS[st.does])}`),
+      'Reading the state (no step):',
+      `  aws ec2 describe-instances [--filters "Name=tag:Name,Values=circleci_services"] ; aws ec2 describe-instance-status --instance-ids ${OLD_INSTANCE_ID} --include-all-instances`,
+      ...(replica ? [] : [this.scenario.backups!.strategy === 'tarball' ? `  aws s3 ls ${BACKUP_BUCKET}/` : '  aws ec2 describe-snapshots [--filters "Name=description,Values=CircleCI*"]']),
+      `  aws autoscaling describe-auto-scaling-groups ; aws autoscaling describe-launch-configurations`,
+      `  On the Services machine: sudo replicated apps ; sudo replicated app ${APP_ID} status ; cat ${REPLICATED} ${OPERATOR}`,
+      'The rehearsal: status, help, done (or exit) to end the recovery. Variables (NAME=value, export), pipes to grep, head, tail, wc -l work.',
     ].join('\n');
   }
 }

@@ -849,6 +849,10 @@ class DrRehearsal {
       case 'update_replicated_ips':
         if (!m) return 'no Services machine';
         if (this.buildersReach()) return `none: builders reach the Services machine (private IP ${m.primaryIp})`;
+        if (this.holds(m, this.builders.dialIp) && m.volume.replicatedIp === m.primaryIp) {
+          const why = !m.appRunning ? 'the app is not running' : !this.builders.up ? 'no builders run' : 'they dial a new address without its CIRCLE_SECRET_PASSPHRASE';
+          return `none of its own: builders dial ${this.builders.dialIp}, which the instance holds and replicated names; they cannot reach it because ${why}`;
+        }
         return this.holds(m, this.builders.dialIp)
           ? `builders cannot reach the Services machine: replicated names ${m.volume.replicatedIp}, the instance's address is ${m.primaryIp}; ${this.countStatus('queued')} builds never placed`
           : `builders dial ${this.builders.dialIp}, which no instance holds: they cannot reach the Services machine; ${this.countStatus('queued')} builds never placed`;
