@@ -387,7 +387,7 @@ class LiveRun {
       () => `every health endpoint to answer 200 (not yet: ${failing.join(', ')})`,
       async () => {
         await this.stack.refreshHealth();
-        failing = [...this.stack.rows.values()].filter((r) => r.healthUrl !== undefined && r.state !== 'healthy').map((r) => `${r.name} ${r.state}`);
+        failing = [...this.stack.rows.values()].filter((r) => r.healthUrl !== undefined && r.state !== 'healthy').map((r) => `${r.name} ${r.state}${r.health ? ` (${r.health})` : ''}`);
         return failing.length === 0 ? true : undefined;
       },
     );

@@ -13,7 +13,9 @@ export function renderStackTable(rows: readonly LiveRow[]): string {
   const header = ['NAME', 'BACKEND', 'PID', 'PORTS', 'HEALTH'];
   const body = rows.map((r) => [r.name, shortBackend(r), r.pid === undefined ? '-' : String(r.pid), r.ports.map((p) => p.replace(/^127\.0\.0\.1:/, '')).join(',') || '-', r.reason ? `${r.state} (${r.reason})` : r.state]);
   const table = columnize([header, ...body]).split('\n').map(fit);
-  const notes = rows.filter((r) => r.reason && (r.state === 'failed' || r.state === 'unhealthy')).map((r) => fit(`${r.name}: ${r.state}: ${r.reason}`));
+  const notes = rows
+    .filter((r) => (r.reason || r.health) && (r.state === 'failed' || r.state === 'unhealthy'))
+    .map((r) => fit(`${r.name}: ${r.state}: ${[r.reason, r.health && `its health endpoint answered ${r.health}`].filter(Boolean).join('; ')}`));
   return [...table, ...notes].join('\n');
 }
 

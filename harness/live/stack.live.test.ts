@@ -67,6 +67,9 @@ describe('the live stack', () => {
     const res = await fetch(contexts);
     expect(res.status).toBe(500);
     expect(((await res.json()) as { failing: string[] }).failing).toContain('vault-cci');
+    // The stack's own probe keeps what it answered, for `twin status` and the DR rehearsal's wait.
+    await stack.refreshHealth();
+    expect(stack.rows.get('contexts-service')).toMatchObject({ state: 'unhealthy', health: '500: failing vault-cci' });
     await stack.kill('contexts-service');
     await expect(fetch(contexts, { signal: AbortSignal.timeout(2000) })).rejects.toThrow();
     // The others still answer: a kill ends that service alone.
@@ -80,5 +83,7 @@ describe('the live stack', () => {
     expect((await fetch(contexts)).status).toBe(500);
     await stack.start('vault-cci');
     expect((await fetch(contexts)).status).toBe(200);
+    await stack.refreshHealth();
+    expect(stack.rows.get('contexts-service')!.health).toBeUndefined();
   });
 });

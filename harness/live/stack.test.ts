@@ -157,6 +157,11 @@ describe('the stack table', () => {
     expect(lines[5]).toMatch(/^frontend: failed: frontend: listen EACCES x+…$/);
     expect(lines).toHaveLength(6);
   });
+
+  it('names what an unhealthy row\'s health endpoint answered, below the table', () => {
+    const lines = renderStackTable([row({ name: 'api-service', kind: 'service', state: 'unhealthy', health: '500: failing postgres, vault-cci' })]).split('\n');
+    expect(lines.at(-1)).toBe('api-service: unhealthy: its health endpoint answered 500: failing postgres, vault-cci');
+  });
 });
 
 describe('LiveStack faults on the twin\'s Nomad API (through the live fault adapter)', () => {

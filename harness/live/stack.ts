@@ -32,6 +32,8 @@ export interface LiveRow {
   pid: number | undefined;
   healthUrl: string | undefined;
   reason?: string;
+  /** While unhealthy: what its health endpoint last answered (`500: failing postgres, frontend`, `no answer in 2000 ms`). */
+  health?: string;
 }
 
 /** Starts a real component for a container (postgres, redis, rabbitmq, mongo, nomad_server, …). */
@@ -294,8 +296,12 @@ export class LiveStack {
     await Promise.all(
       [...this.rows.values()].map(async (row) => {
         if (!row.healthUrl || row.state === 'killed' || row.state === 'paused' || row.state === 'failed') return;
-        const ok = await answersOk(row.healthUrl, 2000);
-        this.set(row.name, { state: ok ? 'healthy' : 'unhealthy' });
+        const answer = await healthAnswer(row.healthUrl, 2000);
+        if (answer.ok) {
+          const { health: _gone, ...rest } = this.rows.get(row.name)!;
+          this.rows.set(row.name, rest);
+          this.set(row.name, { state: 'healthy' });
+        } else this.set(row.name, { state: 'unhealthy', health: answer.detail });
       }),
     );
   }
@@ -480,16 +486,33 @@ function documentedPort(c: Container): number | null {
 }
 
 /**
- * Whether a health endpoint answers 2xx within `timeoutMs`. Through node:http, not fetch: fetch refuses the
- * Fetch standard's "bad ports", among them 10080, where `twin up` publishes frontend's port 80.
+ * Whether a health endpoint answers 2xx within `timeoutMs`, and if not, what it answered: the status and the
+ * `failing` dependencies the twin's health-only services name in their body. Through node:http, not fetch: fetch
+ * refuses the Fetch standard's "bad ports", among them 10080, where `twin up` publishes frontend's port 80.
  */
-function answersOk(url: string, timeoutMs: number): Promise<boolean> {
+function healthAnswer(url: string, timeoutMs: number): Promise<{ ok: boolean; detail?: string }> {
   return new Promise((resolve) => {
     const req = http.get(url, { timeout: timeoutMs }, (res) => {
-      res.resume();
-      resolve(res.statusCode !== undefined && res.statusCode >= 200 && res.statusCode < 300);
+      const status = res.statusCode ?? 0;
+      if (status >= 200 && status < 300) {
+        res.resume();
+        return resolve({ ok: true });
+      }
+      let body = '';
+      res.setEncoding('utf8');
+      res.on('data', (c: string) => (body = (body + c).slice(0, 2000)));
+      res.on('end', () => {
+        let failing: unknown;
+        try {
+          failing = (JSON.parse(body) as { failing?: unknown }).failing;
+        } catch {
+          failing = undefined;
+        }
+        resolve({ ok: false, detail: Array.isArray(failing) && failing.length > 0 ? `${status}: failing ${failing.join(', ')}` : String(status) });
+      });
+      res.on('error', () => resolve({ ok: false, detail: String(status) }));
     });
-    req.on('timeout', () => req.destroy());
-    req.on('error', () => resolve(false));
+    req.on('timeout', () => req.destroy(new Error(`no answer in ${timeoutMs} ms`)));
+    req.on('error', (e: NodeJS.ErrnoException) => resolve({ ok: false, detail: e.code ?? e.message }));
   });
 }
