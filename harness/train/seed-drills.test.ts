@@ -3,6 +3,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { drillFile, loadDrill } from './drills.ts';
 import { badDrill } from './bad-drill.ts';
+import { liveBlockers } from '../../sim/training/live-support.ts';
 import { runScript } from './console.ts';
 import { TrainingSession } from '../../sim/training/session.ts';
 
@@ -108,5 +109,16 @@ describe('a bad hidden change', () => {
   it('refuses a drill that breaks nothing', () => {
     const e = bad((t) => t.replace(/changes:\n(  .*\n)+/, ''));
     expect(e.issues.map((i) => i.message)).toContain('the drill breaks nothing: no `faults` and no `changes`');
+  });
+});
+
+describe('which drills can run on the live stack', () => {
+  it('names, per drill, the hidden fault or change the live stack cannot carry out', () => {
+    const blockers = (name: string) => liveBlockers(loadDrill(drillFile(name)).drill);
+    // Faults on the pipeline stages and the Nomad clients: the live stack carries them out.
+    for (const name of ['queued-at-picard-dispatcher', 'queued-at-picard-scheduler', 'output-processor-unreachable', 'nomad-clients-draining', 'contexts-failing-vault', 'vm-spinup-failing']) expect(blockers(name), name).toEqual([]);
+    expect(blockers('slanger-quietly-down')).toEqual(['its fault `kill` of `slanger`: the live stack runs no slanger']);
+    expect(blockers('ldap-logins-failing')[0]).toContain('the live stack runs no federation-service');
+    expect(blockers('nomad-state-stale-after-restore')).toEqual(["its hidden change (a restored /opt/nomad with stale allocations): the live stack carries out the fault catalogue's actions only"]);
   });
 });
