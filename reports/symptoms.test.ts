@@ -26,7 +26,7 @@ describe('the symptoms section of report.md and report.html', () => {
     delete old.symptoms;
     expect(toMarkdown(old)).toContain('This report records no symptoms (a report from before they were recorded).');
     expect(symptomsSection({ mode: 'live', symptoms: undefined }).note).toContain('a live report from before the live stack recorded them');
-    expect(symptomsSection({ mode: 'live', symptoms: EXIM }).note).toContain('as the live stack observed them');
+    expect(symptomsSection({ mode: 'live', symptoms: EXIM }).note).toContain("from what the live run saw (the faults it carried out, the builds' fates");
   });
 
   it('shows the first SYMPTOMS_SHOWN rows and says where the rest are', () => {

@@ -26,7 +26,7 @@ export function symptomsSection(report: Pick<Report, 'symptoms' | 'mode'>): Symp
   const containers = new Set(all.map((s) => s.container)).size;
   const note =
     `${formatNumber(all.length)} ${all.length === 1 ? 'kind' : 'kinds'} of symptom, of ${formatNumber(containers)} ${containers === 1 ? 'container' : 'containers'}` +
-    (report.mode === 'live' ? ', as the live stack observed them (its fault log, health endpoints, service logs, the UI and API, the stores)' : '') +
+    (report.mode === 'live' ? ", from what the live run saw (the faults it carried out, the builds' fates, the stores' losses, the UI and API requests that failed)" : '') +
     (shown.length < all.length ? `; the first ${shown.length} here, report.json lists all ${all.length} (\`symptoms\`).` : '.');
   return { note, rows: shown.map(row) };
 }

@@ -87,8 +87,13 @@ describe('nomad-state-stale-after-restore: the restored /opt/nomad holds the fle
     expect(s.execute('sudo rm /opt/nomad')).toMatchObject({ exit: 1, output: "rm: cannot remove '/opt/nomad': Is a directory" });
     expect(s.execute('sudo rm -rf /opt/nomad').exit).toBe(0);
     expect(s.twin.fleet.staleAllocations()).toBe(11);
+    expect(s.execute('ls /opt/nomad')).toMatchObject({ exit: 2, output: "ls: cannot access '/opt/nomad': No such file or directory" });
     s.execute('sudo docker restart nomad');
     expect(s.twin.fleet.staleAllocations()).toBe(0);
+    // The server writes its data directory anew when it starts.
+    expect(s.execute('ls /opt/nomad').output).toBe('data');
+    expect(s.execute('sudo rm -rf /opt/nomad/*').exit).toBe(0);
+    expect(s.execute('ls /opt/nomad')).toMatchObject({ exit: 0, output: '' });
   });
 });
 

@@ -127,7 +127,7 @@ export class TrainingSession {
   private namespace = 'user';
   private ended: TrainingResult['endedBy'] | undefined;
   /** /opt/nomad on the Services machine: removed by the trainee (`sudo rm -rf /opt/nomad`) until the Nomad server starts again and writes it anew. */
-  private nomadDir: 'present' | 'removed' = 'present';
+  private nomadDir: 'present' | 'emptied' | 'removed' = 'present';
   /** /opt/nomad was removed while the Nomad server ran: it keeps its state in memory and comes up empty at its next start. */
   private wipeAtNextStart = false;
   private follow: { container: string; lines: string[]; printed: number; sinceMs: number; entry: TranscriptEntry; filters: Filter[] } | undefined;
@@ -414,7 +414,7 @@ export class TrainingSession {
         return { output: parts.map((p) => p.output).filter((o) => o !== '').join('\n'), exit: Math.max(...parts.map((p) => p.exit)) };
       }
       case 'ls':
-        if (/^\/opt\/nomad\/?$/.test(c.path)) return this.nomadDir === 'removed' ? { output: "ls: cannot access '/opt/nomad': No such file or directory", exit: 2 } : { output: 'data', exit: 0 };
+        if (/^\/opt\/nomad\/?$/.test(c.path)) return this.nomadDir === 'removed' ? { output: "ls: cannot access '/opt/nomad': No such file or directory", exit: 2 } : { output: this.nomadDir === 'emptied' ? '' : 'data', exit: 0 };
         return this.etc.ls(c.path);
       case 'mkdir':
         return this.etc.mkdir(c.path, c.parents, c.sudo);
@@ -487,10 +487,11 @@ export class TrainingSession {
    */
   private rmNomadData(path: string, recursive: boolean, force: boolean, sudo: boolean): { output: string; exit: number } {
     const shown = path.replace(/\/\*$/, '/data');
-    if (this.nomadDir === 'removed') return force ? { output: '', exit: 0 } : { output: `rm: cannot remove '${shown}': No such file or directory`, exit: 1 };
+    const whole = /^\/opt\/nomad\/?$/.test(path);
+    if (this.nomadDir === 'removed' || (this.nomadDir === 'emptied' && !whole)) return force ? { output: '', exit: 0 } : { output: `rm: cannot remove '${shown}': No such file or directory`, exit: 1 };
     if (!sudo) return { output: `rm: cannot remove '${shown}': Permission denied`, exit: 1 };
     if (!recursive) return { output: `rm: cannot remove '${shown}': Is a directory`, exit: 1 };
-    this.nomadDir = 'removed';
+    this.nomadDir = whole ? 'removed' : 'emptied';
     if (this.twin.services.state('nomad_server') === 'stopped') this.port.apply({ action: 'wipe_state', target: 'nomad_server', count: 1 });
     else this.wipeAtNextStart = true;
     return { output: '', exit: 0 };
