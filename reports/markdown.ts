@@ -312,6 +312,7 @@ function agreement(a: Agreement): string[] {
     '',
     table(['check', 'sim', 'live', 'rule', ''], rows),
     '',
+    ...(a.caveat ? [`⚠️ Caveat: ${a.caveat}.`, ''] : []),
     'Counts side by side (not judged: a live outage lasts as long as the real restart takes):',
     '',
     table(['builds', 'sim', 'live'], a.counts.map((c) => [c.what, formatNumber(c.sim), formatNumber(c.live)]), ['left', 'right', 'right']),

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { agreementTolerance, compareRuns, edgeBuilds, LIVE_HOP_BUDGET_WALL_MS } from './agreement.ts';
+import { agreementTolerance, compareRuns, edgeBuilds, LIVE_HOP_BUDGET_WALL_MS, starvationCaveat } from './agreement.ts';
 import { runScenario } from './run.ts';
 import { loadScenarioFile } from '../harness/scenario/load.ts';
 import { loadProfile } from '../fixtures/load.ts';
@@ -84,5 +84,18 @@ describe('compareRuns', () => {
     expect(check(asCarried, live, 'not triggered (builds)', agreementTolerance(60))?.agrees).toBe(true);
     // Against the simulation as planned (32 not triggered) the same live run disagrees.
     expect(check(rabbit, withBuilds(rabbit, { not_triggered: 87 }), 'not triggered (builds)', agreementTolerance(60))?.agrees).toBe(false);
+  });
+});
+
+describe('starvationCaveat', () => {
+  const at240 = agreementTolerance(240);
+  it('says nothing when the main thread kept up (p99 21 ms, as measured with a core to itself)', () => {
+    expect(starvationCaveat({ p50: 10, p99: 21, max: 40 }, at240)).toBeUndefined();
+    expect(starvationCaveat({ p50: 10, p99: LIVE_HOP_BUDGET_WALL_MS, max: 900 }, at240)).toBeUndefined();
+  });
+  it('warns, with the lateness in scenario time, once p99 passes the latency budget', () => {
+    const c = starvationCaveat({ p50: 100, p99: LIVE_HOP_BUDGET_WALL_MS + 1, max: 4700 }, at240);
+    expect(c).toMatch(/event-loop delay p99 251 ms, max 4700 ms of wall time: 60 s of scenario time at 240×/);
+    expect(c).toMatch(/re-run with a lower --time-scale or on a quieter machine/);
   });
 });

@@ -49,6 +49,32 @@ export function agreementTolerance(timeScale: number, hopWallMs: number = LIVE_H
 
 export const DEFAULT_AGREEMENT_TOLERANCE: AgreementTolerance = agreementTolerance(60);
 
+/** An event loop's delay over a run, wall ms (node:perf_hooks' histogram: how late its timers and I/O callbacks ran). */
+export interface LoopDelay {
+  p50: number;
+  p99: number;
+  max: number;
+}
+
+/**
+ * Why a verdict may be the machine's and not the twin's. The replay's main thread runs the timeline and the
+ * endpoints every build passes through several times (GitHub Enterprise's webhook and config fetch, the Nomad API,
+ * the build agents); when its event loop runs later than the pipeline's whole latency budget (p99 of its delay over
+ * `hopWallMs`), the live queue times carry that lateness times the time scale. Measured on the 2-core machine at
+ * 240× (harness/live/replay/README.md): p99 at most 21 ms when the replay had a core (it agreed on every shipped
+ * scenario), p50 0.1-1.6 s and max 4.7 s when other sessions held the CPU (it disagreed, queue p50 89 min against
+ * 1.9 s). The verdict is kept; the caveat says how far to trust it and what to do.
+ */
+export function starvationCaveat(delay: LoopDelay, tolerance: AgreementTolerance): string | undefined {
+  if (delay.p99 <= tolerance.hopWallMs) return undefined;
+  const scenarioS = (delay.p99 * tolerance.timeScale) / 1000;
+  return (
+    `the replay's main thread ran late (event-loop delay p99 ${delay.p99} ms, max ${delay.max} ms of wall time: ` +
+    `${scenarioS.toFixed(0)} s of scenario time at ${tolerance.timeScale}×), over the pipeline's latency budget of ${tolerance.hopWallMs} ms; ` +
+    `the machine was short of CPU, so a disagreement may be the machine's: re-run with a lower --time-scale or on a quieter machine`
+  );
+}
+
 export interface AgreementCheck {
   what: string;
   sim: number | string;
@@ -65,6 +91,8 @@ export interface Agreement {
   counts: { what: string; sim: number; live: number }[];
   /** The faults as the live run carried them out (scenario ms), which the compared simulation was timed by. */
   carried?: CarriedOutFault[];
+  /** Set when the live run was short of CPU (`starvationCaveat`): the verdict stands, with this said beside it. */
+  caveat?: string;
 }
 
 /** How the live run carried out the scenario's faults (`runLive`'s fault log, in scenario ms). */

@@ -163,7 +163,7 @@ export const LIVE_MECHANICS: Readonly<Record<FaultAction | UndoAction, Partial<R
 };
 
 /**
- * The fault port on a live stack (`twin up`'s `LiveStack`, the live replay's `ReplayStack`): each operation
+ * The fault port on a live stack (`twin up`'s `LiveStack`, which the live replay runs on too): each operation
  * dispatched to its live mechanics by the target's kind in that stack. Resolves (or returns, for signals) once it
  * took effect, with a line for the fault log; throws when the stack cannot carry it out.
  */

@@ -5,7 +5,8 @@ import { freePort } from '../providers/ports.ts';
 import type { StartedComponent } from '../providers/types.ts';
 import { StartedLdap } from '../providers/ldap/started-ldap.ts';
 import { signalPid } from '../providers/stop-process.ts';
-import { LiveFaultAdapter, nomadApiTarget, type LiveFaultSurface } from './fault-adapter.ts';
+import { LiveFaultAdapter, nomadApiTarget, type LiveFaultSurface, type LiveFleet, type LiveNetwork } from './fault-adapter.ts';
+import type { FaultOrder } from '../../sim/faults/port.ts';
 import { StartedNomadApiServer } from '../nomad/server.ts';
 import { StartedRealNomadAgent } from '../nomad/real-nomad.ts';
 import { HealthServiceHost, type HealthService } from './health-host.ts';
@@ -91,6 +92,16 @@ export interface StackOptions {
   migrate?: Migrator;
   /** Containers run as services of their own (the pipeline's stages), by name; the other containers without a backend are health-only worker threads. */
   services?: Readonly<Record<string, ServiceFactory>>;
+  /** Fault targets beyond the containers (the Nomad clients, the Services machine's network): `PipelineServices.systems`. */
+  systems?: StackSystems;
+}
+
+/** Fault targets beyond the containers, and what the stack tells about a wipe of the twin's Nomad server. */
+export interface StackSystems {
+  fleet(): LiveFleet;
+  network(): LiveNetwork;
+  /** The Nomad jobs a wipe of the twin's Nomad server forgot (their builds show Running, or queued, for ever). */
+  nomadWiped(lostJobs: readonly string[]): void;
 }
 
 /**
@@ -299,10 +310,13 @@ export class LiveStack {
    */
   private faultSurface(): LiveFaultSurface {
     const none = (what: string) => () => {
-      throw new Error(`twin up has no ${what} fault yet: use \`twin run --mode live\``);
+      throw new Error(`this stack has no ${what} to act on: its Nomad server is not the twin's API with the pipeline's build agents`);
     };
+    // Read when a fault acts: this surface is made while the stack is being constructed.
+    const systems = () => this.opts.systems;
     return {
       kindOf: (name) => {
+        if ((name === 'nomad_client' || name === 'services_machine') && systems() !== undefined) return name;
         if (isNomadServer(this.started.get(name))) return 'nomad_server';
         if (this.started.has(name) || this.opts.backends[name] || this.opts.externals?.[name]) return 'process';
         const c = this.opts.profile.containers.find((x) => x.name === name);
@@ -340,11 +354,23 @@ export class LiveStack {
         // A real agent with its own data dir acts for itself: halt, resume, and a wipe that deletes the data dir.
         if (nomad instanceof StartedRealNomadAgent && nomad.persistent) return nomad;
         if (!(nomad instanceof StartedNomadApiServer)) throw new Error('nomad_server is neither the twin\'s Nomad API nor a real agent with a data dir in this stack');
-        return nomadApiTarget(nomad);
+        return nomadApiTarget(nomad, (jobs) => systems()?.nomadWiped(jobs));
       },
-      fleet: none('Nomad client'),
-      network: none('network'),
+      fleet: () => (systems() ?? { fleet: none('Nomad client') }).fleet(),
+      network: () => (systems() ?? { network: none('network') }).network(),
     };
+  }
+
+  /**
+   * Carries out one fault operation of the catalogue (an action, or the undo of one) on its target, as a scenario's
+   * fault does; resolves once it took effect with a line for the fault log. A container's row follows.
+   */
+  async act(order: FaultOrder): Promise<string> {
+    const what = await this.faults.apply(order);
+    const state: LiveState | undefined = { kill: 'killed', stop: 'exited', pause: 'paused', unpause: 'healthy', start: 'healthy', restart: 'healthy' }[order.action as string] as LiveState | undefined;
+    // A stage started again sets its own row when it listens (on whatever port it got).
+    if (state !== undefined && this.rows.has(order.target) && !(state === 'healthy' && this.services.has(order.target))) this.set(order.target, { state });
+    return what;
   }
 
   /** SIGKILL of a real component's process, termination of a twin service's worker, the abrupt end of an in-process service. */

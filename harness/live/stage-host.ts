@@ -1,6 +1,6 @@
 import { Worker } from 'node:worker_threads';
 import { settledOrAfter, CLOSE_GRACE_MS } from './owned.ts';
-import type { StageConfig, StageMessage, WorkerStage } from './stage-worker.ts';
+import type { StageConfig, StageCounters, StageMessage, StageRequest, WorkerStage } from './stage-worker.ts';
 import type { ServiceHandle } from './stack.ts';
 import { prebuiltEntry } from '../providers/prebuilt-entry.ts';
 
@@ -16,7 +16,16 @@ export interface StageHandle extends ServiceHandle {
   readonly url: string;
   /** frontend's webhook URL. */
   readonly hookUrl: string | undefined;
+  /** The stage's counters as last sent (a killed worker's last ones stay). */
+  readonly lastCounters: StageCounters;
+  /** The stage's counters now, or the last sent when the worker does not answer within ASK_MS (killed, hung). */
+  counters(): Promise<StageCounters>;
+  /** audit-log-service writes what it received; resolves when written, or after ASK_MS without an answer. */
+  flush(): Promise<void>;
 }
+
+/** How long the host waits for a worker's answer: a killed or hung worker does not give one. */
+const ASK_MS = 5_000;
 
 /**
  * A worker for one stage, loading its modules (a few seconds of a busy machine's time for the MongoDB driver and
@@ -56,6 +65,30 @@ export class PreparedStage {
       throw err;
     }
     worker.on('error', () => undefined);
+    let last: StageCounters = {};
+    let nextId = 0;
+    const waiting = new Map<number, (m: StageMessage) => void>();
+    worker.on('message', (m: StageMessage) => {
+      if (m.type === 'counters') last = m.counters;
+      if ((m.type === 'counters' || m.type === 'flushed') && m.id !== undefined) {
+        waiting.get(m.id)?.(m);
+        waiting.delete(m.id);
+      }
+    });
+    const ask = (type: StageRequest['type']) =>
+      new Promise<void>((resolve) => {
+        const id = nextId++;
+        const timer = setTimeout(() => {
+          waiting.delete(id);
+          resolve();
+        }, ASK_MS);
+        waiting.set(id, () => {
+          clearTimeout(timer);
+          resolve();
+        });
+        void this.#exited.then(() => waiting.get(id)?.({ type: 'stopped' }));
+        worker.postMessage({ type, id } satisfies StageRequest);
+      });
     const resume = () => {
       Atomics.store(this.#flag, 0, 0);
       Atomics.notify(this.#flag, 0);
@@ -65,6 +98,14 @@ export class PreparedStage {
       healthUrl: first.healthUrl,
       url: first.url,
       hookUrl: first.hookUrl,
+      get lastCounters() {
+        return last;
+      },
+      counters: async () => {
+        await ask('counters');
+        return last;
+      },
+      flush: () => ask('flush'),
       kill: () => {
         resume();
         void worker.terminate();

@@ -15,6 +15,8 @@ import type { AmqpConnect, ReconnectingConsumer } from './pipeline/amqp.ts';
 import type { HealthCheck } from './stage-health.ts';
 import type { RawExecBuildAgentOptions } from '../nomad/build-agent-task.ts';
 import { Owned } from './owned.ts';
+import type { LiveMutant } from './replay/mutants.ts';
+import { startLoopProbe } from './replay/loop-probe.ts';
 
 /**
  * The modules a stage uses, imported on demand: a worker loads only its stage's (the S3 SDK and the MongoDB driver
@@ -36,16 +38,22 @@ const load = {
   schedulerer: () => import('./pipeline/schedulerer.ts'),
   conductor: () => import('./pipeline/workflows-conductor.ts'),
   audit: () => import('./pipeline/audit-log-service.ts'),
+  contexts: () => import('./pipeline/contexts.ts'),
+  vm: () => Promise.all([import('./pipeline/vm-service.ts'), import('@aws-sdk/client-ec2')]),
+  mutants: () => import('./replay/mutants.ts'),
 };
 
 /** What each stage loads. */
 const NEEDS: Readonly<Record<WorkerStage, readonly (keyof typeof load)[]>> = {
   frontend: ['pg', 'amqp', 'mongo', 'frontend', 'audit'],
   'output-processor': ['pg', 'amqp', 'redis', 'mongo', 's3', 'output', 'audit'],
-  'picard-dispatcher': ['pg', 'amqp', 'redis', 'github', 'picard', 'health'],
+  'picard-dispatcher': ['pg', 'amqp', 'redis', 'github', 'picard', 'health', 'mutants'],
   schedulerer: ['pg', 'amqp', 'nomad', 'schedulerer', 'audit', 'health'],
   'workflows-conductor': ['pg', 'amqp', 'conductor', 'health'],
   'audit-log-service': ['amqp', 's3', 'audit', 'health'],
+  'contexts-service': ['pg', 'contexts'],
+  'vault-cci': ['contexts'],
+  'vm-service': ['vm'],
 };
 
 /** Imports what `stage` uses (the worker does it as soon as it exists, while the stack boots the rest). */
@@ -54,7 +62,7 @@ export async function preload(stage: WorkerStage): Promise<void> {
 }
 
 /** The stages that run in a worker. */
-export const WORKER_STAGES = ['frontend', 'output-processor', 'picard-dispatcher', 'schedulerer', 'workflows-conductor', 'audit-log-service'] as const;
+export const WORKER_STAGES = ['frontend', 'output-processor', 'picard-dispatcher', 'schedulerer', 'workflows-conductor', 'audit-log-service', 'contexts-service', 'vault-cci', 'vm-service'] as const;
 export type WorkerStage = (typeof WORKER_STAGES)[number];
 
 /** Where a stage's objects go: S3 (the SDK's settings for the endpoint) or fileserved. */
@@ -65,9 +73,10 @@ export interface StageConfig {
   readonly stage: WorkerStage;
   readonly port: number;
   readonly healthPath: string;
-  /** The `circle` database. */
-  readonly postgresUrl: string;
-  readonly amqpUrl: string;
+  /** The `circle` database (every stage but vault-cci and vm-service). */
+  readonly postgresUrl?: string;
+  /** RabbitMQ (the queue consumers and publishers). */
+  readonly amqpUrl?: string;
   readonly redisUrl?: string;
   readonly mongoUrl?: string;
   readonly objects?: ObjectsConfig;
@@ -79,20 +88,77 @@ export interface StageConfig {
   readonly hookSecret?: string;
   /** picard-dispatcher's resource classes (`executor:name` → size): the settled scenario's, or the profile's. */
   readonly resourceClasses?: Readonly<Record<string, { readonly cpuMilli: number; readonly memoryMb: number }>>;
+  /** The timings of the stack's time scale (`stageTimings`); absent, each stage's wall-clock defaults. */
+  readonly timings?: StageTimings;
+  /** picard-dispatcher: contexts-service's base URL, for jobs that use contexts (without it they fail). */
+  readonly contextsUrl?: string;
+  /** contexts-service: vault-cci's base URL, and the contexts it seeds (name → Vault path) in the `contexts` table. */
+  readonly vaultUrl?: string;
+  readonly contexts?: Readonly<Record<string, string>>;
+  /** vault-cci: the secrets it holds, by Vault path. */
+  readonly secrets?: Readonly<Record<string, Readonly<Record<string, string>>>>;
+  /** vm-service: the EC2 endpoint, its pools and the stack's time scale. */
+  readonly vm?: { readonly ec2Url: string; readonly preallocated: { readonly machine: number; readonly remote_docker: number }; readonly timeScale: number; readonly scaleIntervalMs: number; readonly assignMs: number; readonly restarted: boolean };
+  /** picard-dispatcher under a live mutant (`replay/mutants.ts`), with the time scale its delay is in. */
+  readonly mutant?: { readonly mutant: LiveMutant; readonly timeScale: number };
 }
+
+/**
+ * The stages' timings at a time scale, as wall milliseconds: what is a fixed span of scenario time in the
+ * simulation is that span divided by the scale here, within bounds a loaded machine keeps up with.
+ */
+export interface StageTimings {
+  /** Consumers try a broker that went away again every 5 s of scenario time, at most every 250 ms of wall time. */
+  readonly reconnectMs: number;
+  /** output-processor writes running builds' status to MongoDB every scenario minute. */
+  readonly statusFlushMs: number;
+  /** The MongoDB client gives up after 30 s of scenario time without a server, as a driver's server selection does. */
+  readonly mongoGiveUpMs: number;
+}
+
+/**
+ * The timings at `timeScale`. At 240× a reconnect every 250 ms would be a minute of scenario time per consumer in
+ * series (a build queued as RabbitMQ came back waited that long at each), hence 5 s of scenario time.
+ */
+export function stageTimings(timeScale: number): StageTimings {
+  return {
+    reconnectMs: Math.min(250, Math.max(20, 5_000 / timeScale)),
+    statusFlushMs: Math.max(50, 60_000 / timeScale),
+    mongoGiveUpMs: Math.max(100, 30_000 / timeScale),
+  };
+}
+
+/** What a stage counts for the accounting (audit events recorded and lost, vm-service's instances), by name. */
+export type StageCounters = Readonly<Record<string, number>>;
 
 /** What the worker tells the host. */
 export type StageMessage =
   | { readonly type: 'ready'; readonly port: number; readonly healthUrl: string; readonly url: string; readonly hookUrl?: string }
   | { readonly type: 'failed'; readonly message: string; readonly code?: string }
-  | { readonly type: 'stopped' };
+  | { readonly type: 'stopped' }
+  /** Sent when they changed (at most every COUNTERS_MS), and in answer to `counters`. */
+  | { readonly type: 'counters'; readonly counters: StageCounters; readonly id?: number }
+  /** audit-log-service wrote what it had received (the answer to `flush`). */
+  | { readonly type: 'flushed'; readonly id: number };
 
-/** A stage that started: where it answers. */
-interface Running {
+/** What the host asks a started worker: its counters now, or (audit-log-service) to write what it received. */
+export type StageRequest = { readonly type: 'counters'; readonly id: number } | { readonly type: 'flush'; readonly id: number };
+
+/** How often a worker sends counters that changed: a killed worker's last counts are at most this old. */
+export const COUNTERS_MS = 100;
+
+/** Where a started stage answers (plain data: it crosses to the host). */
+interface Endpoints {
   readonly port: number;
   readonly healthUrl: string;
   readonly url: string;
   readonly hookUrl?: string;
+}
+
+/** A stage that started: where it answers, what it counts, and (audit-log-service) how it writes what it holds. */
+interface Running extends Endpoints {
+  readonly counters?: () => StageCounters;
+  readonly flush?: () => Promise<void>;
 }
 
 /** Builds and starts a stage on its own clients; everything it opens is registered with `own`. */
@@ -102,20 +168,23 @@ export async function startStage(c: StageConfig, own: Owned): Promise<Running> {
     case 'frontend': {
       const [{ Frontend }, { AuditPublisher }] = await Promise.all([load.frontend(), load.audit()]);
       const connect = await amqpConnect(c);
-      const frontend = new Frontend({ pool: await pool(c, own), connect, webhookSecret: c.hookSecret ?? '', audit: new AuditPublisher(connect), documents: await documents(c, own, PIPELINE_DB), port: c.port });
+      const audit = new AuditPublisher(connect);
+      const frontend = new Frontend({ pool: await pool(c, own), connect, webhookSecret: c.hookSecret ?? '', audit, documents: await documents(c, own, PIPELINE_DB), port: c.port });
       await frontend.start();
       own.add(frontend, (f) => f.stop());
-      return { port: portOf(frontend.url), healthUrl: `${frontend.url}${c.healthPath}`, url: frontend.url, hookUrl: frontend.hookUrl };
+      return { port: portOf(frontend.url), healthUrl: `${frontend.url}${c.healthPath}`, url: frontend.url, hookUrl: frontend.hookUrl, counters: auditCounters(audit) };
     }
     case 'output-processor': {
       const [{ OutputProcessor }, { AuditPublisher }] = await Promise.all([load.output(), load.audit()]);
       const connect = await amqpConnect(c);
       const redis = own.add(await redisClient(c), quit);
-      const output = new OutputProcessor({ pool: await pool(c, own), redis, documents: await documents(c, own, PIPELINE_DB), objects: await objects(c, own), connect, audit: new AuditPublisher(connect), port: c.port });
+      const audit = new AuditPublisher(connect);
+      const statusFlush = c.timings ? { statusFlushMs: c.timings.statusFlushMs } : {};
+      const output = new OutputProcessor({ pool: await pool(c, own), redis, documents: await documents(c, own, PIPELINE_DB), objects: await objects(c, own), connect, audit, port: c.port, ...statusFlush });
       await output.start();
       own.add(output, (o) => o.stop());
       // The profile documents no health endpoint for output-processor: the row probes the stage's own.
-      return { port: portOf(output.url), healthUrl: `${output.url}/health-check`, url: output.url };
+      return { port: portOf(output.url), healthUrl: `${output.url}/health-check`, url: output.url, counters: auditCounters(audit) };
     }
     case 'picard-dispatcher': {
       const [{ PicardDispatcher }, { GithubClient }] = await Promise.all([load.picard(), load.github()]);
@@ -127,7 +196,9 @@ export async function startStage(c: StageConfig, own: Owned): Promise<Running> {
       // with no connection and failed builds "redis down"; and `twin up`'s health check right after the boot failed.
       await untilReady(cache, REDIS_READY_MS);
       const g = required(c, 'github');
-      const dispatcher = new PicardDispatcher({ connect: await amqpConnect(c), github: new GithubClient({ apiUrl: g.apiUrl, token: g.token }), pool: db, cache, resourceClasses: required(c, 'resourceClasses') });
+      const contexts = c.contextsUrl === undefined ? {} : { contextsUrl: () => c.contextsUrl! };
+      const hook = c.mutant === undefined ? undefined : (await load.mutants()).dispatcherHook(c.mutant.mutant, c.mutant.timeScale);
+      const dispatcher = new PicardDispatcher({ connect: await amqpConnect(c), github: new GithubClient({ apiUrl: g.apiUrl, token: g.token }), pool: db, cache, resourceClasses: required(c, 'resourceClasses'), ...reconnect(c), ...contexts, ...(hook ? { beforeHandle: hook } : {}) });
       return consumer(c, own, dispatcher, [postgresCheck(db), { name: 'redis', ok: () => cache.ping().then(() => true) }]);
     }
     case 'schedulerer': {
@@ -135,22 +206,66 @@ export async function startStage(c: StageConfig, own: Owned): Promise<Running> {
       const db = await pool(c, own);
       const connect = await amqpConnect(c);
       // The twin's Nomad API, or a real Nomad (NOMAD_ADDR, a `nomad` binary): either speaks the same HTTP API.
-      const nomad = new NomadClient({ address: required(c, 'nomadAddress'), timeoutMs: 3_000 });
+      // A Nomad server that is down refuses the connection at once; the limit is for one that answers late. This
+      // thread does not share the Nomad API's: with 3 s, a loaded machine's late answers (a 240x replay at load 25)
+      // dropped builds as if the server were down, which the simulation does only when it is.
+      const nomad = new NomadClient({ address: required(c, 'nomadAddress'), timeoutMs: 30_000 });
       // A real agent's datacenter is its own (a dev agent's `dc1`); its builds run as raw_exec build agents.
       const real = c.buildAgent === undefined ? {} : await (await load.buildAgent()).realNomadJobs(nomad, c.buildAgent);
-      const schedulerer = new Schedulerer({ connect, pool: db, nomad, audit: new AuditPublisher(connect), ...real });
-      return consumer(c, own, schedulerer, [postgresCheck(db), { name: 'nomad_server', ok: () => nomad.request('GET', '/v1/status/leader').then(() => true) }]);
+      const audit = new AuditPublisher(connect);
+      const schedulerer = new Schedulerer({ connect, pool: db, nomad, audit, ...reconnect(c), ...real });
+      const running = await consumer(c, own, schedulerer, [postgresCheck(db), { name: 'nomad_server', ok: () => nomad.request('GET', '/v1/status/leader').then(() => true) }]);
+      return { ...running, counters: auditCounters(audit) };
     }
     case 'workflows-conductor': {
       const { WorkflowsConductor } = await load.conductor();
       const db = await pool(c, own);
-      return consumer(c, own, new WorkflowsConductor({ connect: await amqpConnect(c), pool: db }), [postgresCheck(db)]);
+      return consumer(c, own, new WorkflowsConductor({ connect: await amqpConnect(c), pool: db, ...reconnect(c) }), [postgresCheck(db)]);
     }
     case 'audit-log-service': {
       const { AuditLogService } = await load.audit();
-      return consumer(c, own, new AuditLogService({ connect: await amqpConnect(c), objects: await objects(c, own) }), []);
+      const auditLog = new AuditLogService({ connect: await amqpConnect(c), objects: await objects(c, own), ...reconnect(c) });
+      return { ...(await consumer(c, own, auditLog, [])), flush: () => auditLog.flush() };
+    }
+    case 'vault-cci': {
+      const { VaultCci } = await load.contexts();
+      const vault = new VaultCci(c.port);
+      for (const [path, data] of Object.entries(c.secrets ?? {})) vault.put(path, data);
+      await vault.start();
+      own.add(vault, (v) => v.stop());
+      return { port: vault.port, healthUrl: `${vault.url}/v1/sys/health`, url: vault.url };
+    }
+    case 'contexts-service': {
+      const { ContextsService } = await load.contexts();
+      const db = await pool(c, own);
+      for (const [name, path] of Object.entries(c.contexts ?? {})) await db.query('INSERT INTO contexts (name, vault_path) VALUES ($1, $2) ON CONFLICT (name) DO NOTHING', [name, path]);
+      const vaultUrl = required(c, 'vaultUrl');
+      const contexts = new ContextsService({ pool: db, vaultUrl: () => vaultUrl, port: c.port });
+      await contexts.start();
+      own.add(contexts, (x) => x.stop());
+      return { port: contexts.port, healthUrl: `${contexts.url}${c.healthPath}`, url: contexts.url, counters: () => ({ served: contexts.served, refused: contexts.refused }) };
+    }
+    case 'vm-service': {
+      const [{ VmService }, { EC2Client }] = await load.vm();
+      const v = required(c, 'vm');
+      // One attempt per call: a vm-service whose EC2 endpoint is gone fails the build's request, as the simulation's does.
+      const ec2 = own.add(new EC2Client({ endpoint: v.ec2Url, region: 'us-east-1', credentials: { accessKeyId: 'twin', secretAccessKey: 'twin' }, maxAttempts: 1 }), async (e) => e.destroy());
+      const vm = new VmService({ ec2, preallocated: v.preallocated, timeScale: v.timeScale, scaleIntervalMs: v.scaleIntervalMs, assignMs: v.assignMs, restarted: v.restarted, port: c.port });
+      await vm.start();
+      own.add(vm, (x) => x.stop());
+      return {
+        port: vm.port,
+        healthUrl: `${vm.url}${c.healthPath}`,
+        url: vm.url,
+        counters: () => ({ launched: vm.launched, terminated: vm.terminated, preallocatedUsed: vm.preallocatedUsed, waits: vm.waits.length, waitMsTotal: vm.waits.reduce((a, b) => a + b, 0) }),
+      };
     }
   }
+}
+
+/** An audit publisher's counts: events recorded (RabbitMQ took them) and lost (it did not). */
+function auditCounters(audit: { recorded: number; lost: number }): () => StageCounters {
+  return () => ({ auditRecorded: audit.recorded, auditLost: audit.lost });
 }
 
 /** How long a stage waits for its Redis client's first connection before it starts anyway (Redis may be down). */
@@ -168,6 +283,11 @@ function untilReady(redis: Redis, withinMs: number): Promise<void> {
     }
     redis.once('ready', done);
   });
+}
+
+/** A consumer's reconnect interval at the stack's time scale, when it has one. */
+function reconnect(c: StageConfig): { reconnectMs?: number } {
+  return c.timings ? { reconnectMs: c.timings.reconnectMs } : {};
 }
 
 /** A queue consumer and its health endpoint, which also names RabbitMQ while the consumer has no broker connection. */
@@ -190,7 +310,7 @@ function required<K extends keyof StageConfig>(c: StageConfig, key: K): NonNulla
 /** The stage's own pool on the `circle` database (migrated by the stack before any stage starts). */
 async function pool(c: StageConfig, own: Owned): Promise<pg.Pool> {
   const { Pool } = await load.pg();
-  const p = own.add(new Pool({ connectionString: c.postgresUrl, max: 4, connectionTimeoutMillis: 2_000 }), (x) => x.end());
+  const p = own.add(new Pool({ connectionString: required(c, 'postgresUrl'), max: 4, connectionTimeoutMillis: 2_000 }), (x) => x.end());
   // Connections of a server that died error out of the pool; the queries on them reject on their own.
   p.on('error', () => undefined);
   return p;
@@ -198,8 +318,9 @@ async function pool(c: StageConfig, own: Owned): Promise<pg.Pool> {
 
 async function amqpConnect(c: StageConfig): Promise<AmqpConnect> {
   const amqp = await load.amqp();
+  const url = required(c, 'amqpUrl');
   return async () => {
-    const conn = await amqp.connect(c.amqpUrl, { timeout: 2_000 });
+    const conn = await amqp.connect(url, { timeout: 2_000 });
     // A broker that dies emits `error`; without a listener it would end the worker. Channel calls still fail.
     conn.on('error', () => undefined);
     return conn;
@@ -216,8 +337,30 @@ async function redisClient(c: StageConfig, options: RedisOptions = {}): Promise<
 /** MongoDB through the driver; it connects on first use, so a mongo that comes up later is found then. */
 async function documents(c: StageConfig, own: Owned, db: string): Promise<DocumentStore> {
   const [{ MongoClient }, { mongoDocumentStore }] = await load.mongo();
-  const client = own.add(new MongoClient(required(c, 'mongoUrl'), { serverSelectionTimeoutMS: 2_000 }), (m) => m.close());
+  const giveUpMs = c.timings?.mongoGiveUpMs ?? 2_000;
+  const client = own.add(new MongoClient(required(c, 'mongoUrl'), { serverSelectionTimeoutMS: giveUpMs, socketTimeoutMS: Math.max(1_000, giveUpMs) }), (m) => m.close());
+  await connectEagerly(client, 15_000);
   return mongoDocumentStore(client.db(db));
+}
+
+/**
+ * Connects a driver client before the stage uses it, retrying until `withinMs`. The driver connects on first use
+ * otherwise, and a first connect that fails (server selection gives up after 30 s of scenario time: 125 ms at 240x,
+ * which a loaded machine misses) leaves its topology closed for good: every later operation fails with
+ * MongoTopologyClosedError (seen in 2 of 3 kill-rabbitmq replays at a load average of 15-24). Once connected, an
+ * unreachable server fails operations by server selection and the topology stays.
+ */
+export async function connectEagerly(client: { connect(): Promise<unknown> }, withinMs: number): Promise<void> {
+  const deadline = Date.now() + withinMs;
+  for (;;) {
+    try {
+      await client.connect();
+      return;
+    } catch (err) {
+      if (Date.now() > deadline) throw err;
+      await new Promise((r) => setTimeout(r, 100));
+    }
+  }
 }
 
 async function objects(c: StageConfig, own: Owned): Promise<ObjectStore> {
@@ -250,9 +393,18 @@ async function main(): Promise<void> {
   const { stage, pauseFlag } = workerData as { stage: WorkerStage; pauseFlag: SharedArrayBuffer };
   const flag = new Int32Array(pauseFlag);
   const own = new Owned();
+  startLoopProbe();
   const loaded = preload(stage);
-  port.on('message', (m: string | { type: 'start'; config: StageConfig }) => {
-    if (m === 'pause') {
+  let running: Running | undefined;
+  const counters = (id?: number) => {
+    if (running?.counters) port.postMessage({ type: 'counters', counters: running.counters(), ...(id === undefined ? {} : { id }) } satisfies StageMessage);
+  };
+  port.on('message', (m: string | { type: 'start'; config: StageConfig } | StageRequest) => {
+    if (typeof m === 'object' && m.type === 'counters') counters(m.id);
+    else if (typeof m === 'object' && m.type === 'flush') {
+      const done = () => port.postMessage({ type: 'flushed', id: m.id } satisfies StageMessage);
+      void (running?.flush?.() ?? Promise.resolve()).then(done, done);
+    } else if (m === 'pause') {
       // Blocks this thread (timers, sockets, everything) while the host keeps the flag at 1: a hung process.
       while (Atomics.load(flag, 0) === 1) Atomics.wait(flag, 0, 1);
     } else if (m === 'stop') {
@@ -262,7 +414,24 @@ async function main(): Promise<void> {
       });
     } else if (typeof m === 'object' && m.type === 'start') {
       void loaded.then(() => startStage(m.config, own)).then(
-        (running) => port.postMessage({ type: 'ready', ...running } satisfies StageMessage),
+        (r) => {
+          running = r;
+          const { port: p, healthUrl, url, hookUrl } = r;
+          port.postMessage({ type: 'ready', port: p, healthUrl, url, ...(hookUrl === undefined ? {} : { hookUrl }) } satisfies StageMessage);
+          // Counts that changed go to the host as they change, so that a worker killed later leaves its last ones.
+          if (r.counters) {
+            let last = '';
+            const timer = setInterval(() => {
+              const now = JSON.stringify(r.counters!());
+              if (now !== last) {
+                last = now;
+                counters();
+              }
+            }, COUNTERS_MS);
+            timer.unref();
+            own.add(timer, async (t) => clearInterval(t));
+          }
+        },
         async (err: unknown) => {
           await own.close();
           const e = err as NodeJS.ErrnoException;

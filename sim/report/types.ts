@@ -218,4 +218,6 @@ export interface LiveSection {
   stored: { action_logs: number; artifacts: number; test_results: number; audit_events_recorded: number; audit_events_persisted: number; audit_events_lost: number };
   /** Report fields a live run does not measure yet (they hold zeros or the scenario's settings). */
   not_measured: string[];
+  /** The replay's main thread's event-loop delay over the workload, wall ms: how late the timeline and the endpoints ran. */
+  main_loop_delay_ms?: { p50: number; p99: number; max: number };
 }

@@ -94,6 +94,7 @@ function summaryLines({ report, dir }: ScenarioResult): string[] {
   if (!report.ledger.conserved) lines.push(`  ✗ ledger not conserved: ${report.ledger.equation}`);
   const a = report.agreement;
   if (a) lines.push(`  ${a.agrees ? '✓ agrees with the simulation' : '✗ does not agree with the simulation'}: ${a.checks.filter((c) => !c.agrees).map((c) => `${c.what} sim ${c.sim} vs live ${c.live}`).join('; ') || `${a.checks.length} checks`}`);
+  if (a?.caveat) lines.push(`  ! ${a.caveat}`);
   if (!report.passed) lines.push(`  Rerun: ${report.replay}`);
   return lines;
 }

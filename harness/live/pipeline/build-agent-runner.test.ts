@@ -128,3 +128,28 @@ describe('BuildAgentRunner durations', () => {
     tasks[0]!.running.stop('shutdown');
   });
 });
+
+describe('BuildAgentRunner with output-processor refusing', () => {
+  it('counts every POST output-processor answers with a non-2xx status as failed, and still ends the allocation', async () => {
+    const server = http.createServer((req, res) => {
+      req.resume();
+      req.on('end', () => {
+        res.statusCode = 500;
+        res.end('{"error":"postgres down"}');
+      });
+    });
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    try {
+      const runner = new BuildAgentRunner({ outputProcessorUrl: () => `http://127.0.0.1:${(server.address() as AddressInfo).port}`, startDelayMs: 0 });
+      const { ctx, seen } = task(7, 10);
+      runner.start(ctx);
+      await until(() => seen.includes('complete'));
+      // start, output and finish: each sent, each refused.
+      expect(runner.posts).toBe(3);
+      expect(runner.postFailures).toBe(3);
+    } finally {
+      server.closeAllConnections();
+      await new Promise((r) => server.close(r));
+    }
+  });
+});

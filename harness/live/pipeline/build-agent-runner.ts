@@ -1,5 +1,6 @@
 import type { RunningTask, TaskContext, TaskRunner } from '../../nomad/task-runner.ts';
 import { REASONS } from '../../../sim/domain/fates.ts';
+import { requestJson } from './http-util.ts';
 
 export interface BuildAgentRunnerOptions {
   /** output-processor's base URL, read when an allocation starts (so it may be set after the Nomad API started). */
@@ -11,7 +12,7 @@ export interface BuildAgentRunnerOptions {
   /** Virtual ms per wall ms: `Meta.duration_ms` is the scenario's time and runs `duration_ms / timeScale`; default 1. */
   timeScale?: number;
   /** vm-service's base URL, for builds whose `Meta.vm` asks for an instance (machine, remote Docker). */
-  vmServiceUrl?: () => string;
+  vmServiceUrl?: () => string | undefined;
 }
 
 /**
@@ -97,9 +98,9 @@ export class BuildAgentRunner implements TaskRunner {
     const base = this.opts.vmServiceUrl?.();
     if (base === undefined) return { reason: `no vm-service: no ${what} instance` };
     try {
-      const res = await fetch(`${base}/vms`, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify({ kind, build_id: buildId }), signal: AbortSignal.timeout(30_000) });
-      const body = (await res.json().catch(() => ({}))) as { instanceId?: string; error?: string };
-      if (res.ok && body.instanceId !== undefined) return { instanceId: body.instanceId };
+      const res = await requestJson('POST', `${base}/vms`, { kind, build_id: buildId }, 30_000);
+      const body = (res.body ?? {}) as { instanceId?: string; error?: string };
+      if (ok(res.status) && body.instanceId !== undefined) return { instanceId: body.instanceId };
       return { reason: `vm-service could not provide a ${what} instance: ${body.error ?? res.status}` };
     } catch {
       return { reason: REASONS.noVmInstance('vm-service', kind) };
@@ -109,25 +110,21 @@ export class BuildAgentRunner implements TaskRunner {
   private async releaseVm(instanceId: string): Promise<void> {
     const base = this.opts.vmServiceUrl?.();
     if (base === undefined) return;
-    await fetch(`${base}/vms/${instanceId}`, { method: 'DELETE', signal: AbortSignal.timeout(5_000) }).then(
-      (r) => r.text(),
-      () => undefined,
-    );
+    await requestJson('DELETE', `${base}/vms/${instanceId}`, undefined, 5_000).catch(() => undefined);
   }
 
   /** POSTs to output-processor; true when it answered 2xx. */
+  /** Wall ms of each POST by kind (start, output, finish), kept only with TWIN_LOOP_PROBE: a profiling aid. */
+  readonly postMs: Record<string, number[]> | undefined = process.env['TWIN_LOOP_PROBE'] ? {} : undefined;
   private async post(path: string, body: unknown): Promise<boolean> {
     this.posts++;
+    const t0 = performance.now();
+    const kind = path.split('/').pop()!;
     try {
-      const res = await fetch(`${this.opts.outputProcessorUrl()}${path}`, {
-        method: 'POST',
-        headers: { 'Content-Type': 'application/json' },
-        body: JSON.stringify(body),
-        signal: AbortSignal.timeout(5_000),
-      });
-      await res.text();
-      if (!res.ok) this.postFailures++;
-      return res.ok;
+      const res = await requestJson('POST', `${this.opts.outputProcessorUrl()}${path}`, body, 5_000);
+      if (this.postMs) (this.postMs[kind] ??= []).push(performance.now() - t0);
+      if (!ok(res.status)) this.postFailures++;
+      return ok(res.status);
     } catch {
       this.postFailures++;
       return false;
@@ -184,6 +181,7 @@ export class BuildAgentRunner implements TaskRunner {
     const node = alloc.nodeId;
     // Placed on an instance that is gone: nothing runs it (the server finds out past the heartbeat timeout).
     if (this.terminated.has(node)) return { stop: () => undefined };
+    const placedAt = performance.now();
     later(this.opts.startDelayMs ?? 20, () =>
       this.whenConnected(node, () => {
         if (stopped) return;
@@ -194,6 +192,7 @@ export class BuildAgentRunner implements TaskRunner {
           if (++this.running > this.peakRunning) this.peakRunning = this.running;
           if (buildId === undefined) return ctx.finish('failed', 'Meta.build_id missing');
           await this.post(`/builds/${buildId}/start`, { alloc: alloc.allocId, index });
+          if (this.postMs) (this.postMs['placed→started'] ??= []).push(performance.now() - placedAt);
           const n = this.opts.lines ?? 3;
           const lines = Array.from({ length: n }, (_, i) => `[${index}] step ${i + 1} on ${alloc.nodeName}`);
           ctx.log?.('stdout', lines.map((l) => `${l}\n`).join(''));
@@ -224,4 +223,8 @@ export class BuildAgentRunner implements TaskRunner {
     this.tasksByNode.set(node, onNode);
     return { stop };
   }
+}
+
+function ok(status: number): boolean {
+  return status >= 200 && status < 300;
 }

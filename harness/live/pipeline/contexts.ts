@@ -54,7 +54,8 @@ export class ContextsService extends HttpService {
   }
 
   protected routes(routes: HttpRoutes): HttpRoutes {
-    return routes.get('/health', (r) => send(r.res, 200, { ok: true })).get('/api/v2/context/:name/environment', (r) => this.environment(r));
+    // `/status` is the profile's documented health path (port 3011); `/health` the stage's own.
+    return routes.get('/health', (r) => send(r.res, 200, { ok: true })).get('/status', (r) => send(r.res, 200, { ok: true })).get('/api/v2/context/:name/environment', (r) => this.environment(r));
   }
 
   private async environment({ res, params }: HttpRequest): Promise<void> {

@@ -1,3 +1,4 @@
+import { Agent, request as httpRequest } from 'node:http';
 import { HttpRoutes, jsonErrors, listenHttp, type ListeningHttp } from '../../http/index.ts';
 
 /**
@@ -76,4 +77,48 @@ export abstract class HttpService {
 
   /** The stage's routes, registered on the table it is given. */
   protected abstract routes(routes: HttpRoutes): HttpRoutes;
+}
+
+/** One keep-alive agent for the build agents' calls: connections to output-processor and vm-service are reused. */
+const AGENT = new Agent({ keepAlive: true, keepAliveMsecs: 1_000 });
+
+/** What `requestJson` got: the status and the body as parsed JSON (undefined when it is not JSON). */
+export interface JsonAnswer {
+  status: number;
+  body: unknown;
+}
+
+/**
+ * An HTTP request with a JSON body on a keep-alive connection; rejects on a network error or after `timeoutMs`
+ * without an answer. Used instead of `fetch` by the build agents, which run in the stack's main thread beside the
+ * Nomad API and GitHub Enterprise: fetch's streams and abort signals cost that thread about twice the CPU a call
+ * (see harness/live/replay/README.md, "Where the queue time went").
+ */
+export function requestJson(method: string, url: string, body: unknown, timeoutMs: number): Promise<JsonAnswer> {
+  return new Promise((resolve, reject) => {
+    const payload = body === undefined ? undefined : Buffer.from(JSON.stringify(body));
+    const req = httpRequest(url, { method, agent: AGENT, headers: payload ? { 'content-type': 'application/json', 'content-length': payload.length } : {} }, (res) => {
+      const chunks: Buffer[] = [];
+      res.on('data', (c: Buffer) => chunks.push(c));
+      res.on('end', () => {
+        clearTimeout(timer);
+        const text = Buffer.concat(chunks).toString('utf8');
+        let parsed: unknown;
+        try {
+          parsed = text === '' ? undefined : JSON.parse(text);
+        } catch {
+          parsed = undefined;
+        }
+        resolve({ status: res.statusCode ?? 0, body: parsed });
+      });
+      res.on('error', fail);
+    });
+    const timer = setTimeout(() => req.destroy(new Error(`no answer from ${url} within ${timeoutMs} ms`)), timeoutMs);
+    function fail(err: Error) {
+      clearTimeout(timer);
+      reject(err);
+    }
+    req.on('error', fail);
+    req.end(payload);
+  });
 }

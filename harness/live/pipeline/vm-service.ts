@@ -21,6 +21,11 @@ export interface VmServiceOptions {
   scaleIntervalMs: number;
   assignMs: number;
   port?: number;
+  /**
+   * A vm-service started again in a new process (its worker was killed): it serves at once and leaves the topping
+   * up to vm-scaler, as the same object's second `start()` does.
+   */
+  restarted?: boolean;
 }
 
 const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
@@ -30,8 +35,8 @@ const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
  * one when one waits (handed over in `assignMs`), else one launched with RunInstances and answered once
  * DescribeInstances shows it running (its boot time is the EC2 endpoint's). `DELETE /vms/:id` terminates it
  * (instances are never reused). vm-scaler tops the pools back up every `scaleIntervalMs`. The pools live in EC2
- * as tags, so a vm-service that restarts finds its waiting instances again. `GET /healthcheck` (its documented
- * path; `/health` too) answers 200, or 500 when EC2 does not answer.
+ * as tags, so a vm-service that restarts finds its waiting instances again. `GET /status` (the profile's documented
+ * path; `/healthcheck` and `/health` too) answers 200, or 500 when EC2 does not answer.
  */
 export class VmService extends HttpService {
   private imageId: string | undefined;
@@ -49,6 +54,7 @@ export class VmService extends HttpService {
 
   constructor(private readonly opts: VmServiceOptions) {
     super('vm-service', opts.port);
+    this.started = opts.restarted ?? false;
   }
 
   /**
@@ -89,6 +95,8 @@ export class VmService extends HttpService {
   protected routes(routes: HttpRoutes): HttpRoutes {
     return routes
       .get('/health', (r) => this.health(r))
+      // The profile's documented health path (port 3001).
+      .get('/status', (r) => this.health(r))
       .get('/healthcheck', (r) => this.health(r))
       .post('/vms', (r) => this.provide(r))
       .delete('/vms/:id(^i-[0-9a-f]+$)', (r) => this.release(r));

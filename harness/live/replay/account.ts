@@ -103,8 +103,8 @@ export async function accountLiveRun(scenario: SettledScenario, profile: Profile
     for (const line of ((await objects.get(f.key))?.body.toString('utf8') ?? '').split('\n')) if (line.trim() !== '') auditIds.add((JSON.parse(line) as { id: string }).id);
   }
   const auditPersisted = auditIds.size;
-  const auditRecorded = o.stack.audit.reduce((a, p) => a + p.recorded, 0);
-  const auditLost = o.stack.audit.reduce((a, p) => a + p.lost, 0);
+  const { recorded: auditRecorded, lost: auditLost } = await o.stack.auditCounts();
+  const vm = await o.stack.vmCounts();
   const loss = { step_output: 0, artifacts: 0, test_results: 0 };
   const v = (wallMs: number | null) => (wallMs === null ? 0 : Math.max(0, Math.round(Number(wallMs) * o.scale)));
   const counts = { triggered: rows.length, succeeded: 0, failed: 0, lost: 0, stuck: 0, not_triggered: o.notTriggered.length, retried: 0 };
@@ -246,10 +246,10 @@ export async function accountLiveRun(scenario: SettledScenario, profile: Profile
       peak_pending_jobs: o.peakPending,
     },
     vm_service: {
-      instances_launched: o.stack.vmService.launched,
-      instances_terminated: o.stack.vmService.terminated,
-      preallocated_used: o.stack.vmService.preallocatedUsed,
-      mean_wait_ms: Math.round(o.stack.vmService.waits.reduce((a, b) => a + b, 0) / Math.max(1, o.stack.vmService.waits.length)),
+      instances_launched: vm.launched,
+      instances_terminated: vm.terminated,
+      preallocated_used: vm.preallocatedUsed,
+      mean_wait_ms: vm.meanWaitMs,
       stale_peak: 0,
       stale_instance_hours: 0,
     },

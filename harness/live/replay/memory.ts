@@ -11,7 +11,7 @@ function rssKb(pid: number): number {
 }
 
 /** The process and all its descendants, from /proc/<pid>/task/<tid>/children (Linux). */
-function tree(root: number): number[] {
+export function tree(root: number): number[] {
   const out: number[] = [];
   const todo = [root];
   while (todo.length > 0) {

@@ -54,7 +54,8 @@ export function describeMutant(m: LiveMutant): string {
 
 /**
  * What picard-dispatcher does with a run-queue message before handling it under a mutant: `'drop'` (ack and
- * discard) or nothing, after the mutant's delay. Without a mutant, or with `no-restart`, undefined (no hook).
+ * discard) or nothing, after the mutant's delay. Without a mutant, or with `no-restart`, undefined (no hook). Built in
+ * picard-dispatcher's worker (`../stage-worker.ts`) from the mutant its config carries: a function does not cross.
  */
 export function dispatcherHook(m: LiveMutant | undefined, timeScale: number): (() => Promise<'drop' | undefined>) | undefined {
   if (m === undefined || m.kind === 'no-restart') return undefined;
