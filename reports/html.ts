@@ -4,6 +4,7 @@ import type { ExpectationResult, Report } from '../sim/report/types.ts';
 import type { Timeline } from '../sim/metrics/timeline.ts';
 import { chartFigure, chartRuntime, escapeHtml, pageHead, type ChartLine, type ChartMarker, type HtmlAssets } from './charts.ts';
 import { AFFECTED_BUILDS_SHOWN, formatAt, formatMs, formatNumber } from './markdown.ts';
+import { SYMPTOM_COLUMNS, symptomsSection } from './symptoms.ts';
 
 /**
  * `report.html`: the report as one self-contained page (no network: the charting library is inlined) with
@@ -22,6 +23,7 @@ export function toHtml(report: Report, timeline: Timeline | undefined, assets: H
     ledger(report),
     expectations(report),
     faults(report),
+    symptoms(report),
     affectedBuilds(report),
     `<section id="replay"><h2>Replay</h2><pre><code>${escapeHtml(report.replay)}</code></pre></section>`,
     runtime.script,
@@ -143,6 +145,21 @@ function faults(report: Report): string {
         `<tr class="fault"><td>${formatAt(f.at_ms)}</td><td><code>${escapeHtml(f.action)}</code></td><td><code>${escapeHtml(f.target)}</code>${f.count === undefined ? '' : ` ×${formatNumber(f.count)}`}</td>` +
         `<td>${f.for_ms === undefined ? '' : formatAt(f.for_ms)}</td><td>${escapeHtml(f.observed_severity)}</td></tr>`,
     ),
+    '</tbody></table>',
+    '</section>',
+  ].join('\n');
+}
+
+function symptoms(report: Report): string {
+  const { note, rows } = symptomsSection(report);
+  const text = (t: string) => escapeHtml(t).replace(/`([^`]+)`/g, '<code>$1</code>');
+  if (rows.length === 0) return `<section id="symptoms"><h2>Symptoms</h2><p>${text(note)}</p></section>`;
+  return [
+    '<section id="symptoms">',
+    '<h2>Symptoms</h2>',
+    `<p>${text(note)}</p>`,
+    `<table><thead><tr>${SYMPTOM_COLUMNS.map((c, i) => `<th${i >= 4 ? ' class="num"' : ''}>${c}</th>`).join('')}</tr></thead><tbody>`,
+    ...rows.map((r) => `<tr class="symptom"><td><code>${escapeHtml(r[0]!)}</code></td><td>${escapeHtml(r[1]!)}</td><td>${text(r[2]!)}</td><td>${escapeHtml(r[3]!)}</td><td class="num">${r[4]}</td><td class="num">${r[5]}</td><td class="num">${r[6]}</td></tr>`),
     '</tbody></table>',
     '</section>',
   ].join('\n');

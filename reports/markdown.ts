@@ -3,6 +3,7 @@ import { isDurationMetric } from '../sim/report/paths.ts';
 import type { ExpectationResult, LiveSection, ObservedSeverity, Percentiles, Report } from '../sim/report/types.ts';
 import type { Agreement } from '../sim/agreement.ts';
 import { formatDurationMs } from '../sim/util/duration.ts';
+import { SYMPTOM_COLUMNS, symptomsSection } from './symptoms.ts';
 
 /**
  * `report.md`: the report as a page a person reads (GitHub-flavoured Markdown).
@@ -19,6 +20,7 @@ export function toMarkdown(report: Report): string {
     throughputAndCapacity(report),
     dataLoss(report),
     faults(report),
+    symptoms(report),
     expectations(report),
     affectedBuilds(report),
     metrics(report),
@@ -207,6 +209,12 @@ function faults(report: Report): string[] {
     f.observed_severity,
   ]);
   return ['## Faults', '', table(['at', 'action', 'target', 'for', 'observed severity'], rows)];
+}
+
+function symptoms(report: Report): string[] {
+  const { note, rows } = symptomsSection(report);
+  if (rows.length === 0) return ['## Symptoms', '', note];
+  return ['## Symptoms', '', note, '', table(SYMPTOM_COLUMNS, rows.map((r) => [code(r[0]!), r[1]!, inline(r[2]!), inline(r[3]!), r[4]!, r[5]!, r[6]!]), ['left', 'left', 'left', 'left', 'right', 'right', 'right'])];
 }
 
 function expectations(report: Report): string[] {

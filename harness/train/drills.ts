@@ -67,6 +67,7 @@ export function loadDrill(file: string, seed?: number): LoadedDrill {
   const problems: string[] = [];
   if (installation.faults.length > 0) problems.push('the installation has faults of its own: a drill\'s hidden fault goes in the drill\'s `faults`');
   if (installation.mode !== 'sim') problems.push('the installation runs live (`mode: live`): drills run in the simulation');
+  if (drill.changes.some((c) => c.kind === 'asg') && installation.autoscaling === undefined) problems.push('the drill changes the Auto Scaling Group (`changes: - asg:`) and the installation has none: give it `autoscaling:`');
   const endMs = drill.startsAtMs + 500 * 30_000;
   if (installation.durationMs < drill.startsAtMs + drill.verify.withinMs) problems.push(`the installation's duration (${installation.durationMs} ms) ends before the trainee logs in and the fix is verified`);
   if (problems.length > 0) throw new ScenarioError(problems.map((message) => ({ file, ...at, field: 'installation', message, hint: `the installation should run healthy for the session (until about ${Math.round(endMs / 3_600_000)}h)` })));

@@ -37,10 +37,10 @@ async function waitFor(session: string, what: string, ok: (text: string) => bool
 const prompts = (text: string) => text.split(PROMPT).length - 1;
 
 /** Types a session's lines into `twin train` in a tmux pane; returns the screen and the written report. */
-async function typeSession(name: string, drill: string, script: string) {
+async function typeSession(name: string, drill: string, script: string, extra = '') {
   const out = join(mkdtempSync(join(tmpdir(), 'twin-train-tty-')), 'out');
   const lines = readFileSync(join('harness/train/sessions', script), 'utf8').split('\n').filter((l) => l.trim() !== '' && !l.startsWith('#'));
-  const command = `${process.execPath} --import tsx bin/twin.ts train --drill ${drill} --out ${out}; echo TWIN-EXIT=$?; exec sleep 120`;
+  const command = `${process.execPath} --import tsx bin/twin.ts train --drill ${drill} --out ${out}${extra}; echo TWIN-EXIT=$?; exec sleep 120`;
   tmux('new-session', '-d', '-s', name, '-x', '220', '-y', '50', '-c', process.cwd(), command);
   await waitFor(name, 'first prompt', (t) => prompts(t) >= 1);
   for (const [i, line] of lines.entries()) {
@@ -128,5 +128,23 @@ describe('twin train in a terminal (tmux)', () => {
     expect(follow.command).toBe('sudo docker logs -f --tail 1 dispatcher');
     expect(follow.output.split('\n').filter((l: string) => l.includes('forwarded to run-queue')).length).toBeGreaterThanOrEqual(3);
     expect(follow.output.endsWith('^C')).toBe(true);
+  });
+
+  // The seeds' two drills added last; the built-in nomad emulation (a real `nomad` on PATH reads the mirror, which has no task logs).
+  it('no-nomad-clients: draining blamed first (not credited), two hints, then the Auto Scaling Group set back', async () => {
+    const s = await typeSession('no-clients', 'no-nomad-clients', 'no-nomad-clients-wrong-diagnosis.txt', ' --nomad twin');
+    expect(s.text).toContain('answer: nomad_client draining: that is not the root cause of this ticket (not credited)');
+    expect(s.text).toContain(`${PROMPT} aws autoscaling describe-auto-scaling-groups | grep -c InstanceId\n0`);
+    expect(s.text).toContain('Score 72/100');
+    expect(s.exit).toBe(0);
+    expect(s.report).toMatchObject({ root_cause_correct: true, fixed: true, score: 72, hints_used: 2 });
+  });
+
+  it('nomad-state-stale-after-restore along the shortest path: the app stopped, /opt/nomad removed, the app started', async () => {
+    const s = await typeSession('stale', 'nomad-state-stale-after-restore', 'nomad-state-stale-shortest.txt', ' --nomad twin');
+    expect(s.text).toContain(`${PROMPT} sudo rm -rf /opt/nomad`);
+    expect(s.text).toContain('ok   no_stale_allocations: 0 allocations of the restored /opt/nomad the Nomad server still holds');
+    expect(s.text).toContain('Score 100/100');
+    expect(s.exit).toBe(0);
   });
 });

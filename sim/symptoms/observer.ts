@@ -61,7 +61,7 @@ export interface RunProbes {
 }
 
 /** The periodic work of one container: what it does every `periodMs`, and what its absence looks like. */
-interface Periodic {
+export interface Periodic {
   container: string;
   periodMs: number;
   offsetMs?: number;
@@ -71,6 +71,14 @@ interface Periodic {
   /** Counts only when this holds too (e.g. something was waiting). */
   when?: () => boolean;
 }
+
+/** Periodic work whose absence shows whatever else the run does (the live run's symptoms count them too). */
+export const STEADY_PERIODIC: readonly Periodic[] = [
+  { container: 'ready-agent', periodMs: REPLICATED_POLL_MS, view: 'replicated', what: "Replicated's readiness check of server-ready-agent got no answer" },
+  { container: 'shutdown-hook-poller', periodMs: SHUTDOWN_HOOK_POLL_MS, view: 'logs', what: 'frontend was not polled for 1.0 Builder shutdown requests', where: 'sudo docker logs shutdown-hook-poller' },
+  { container: 'server-usage-stats', periodMs: USAGE_STATS_INTERVAL_MS, view: 'usage-stats', what: 'the hourly user count was not sent to CircleCI' },
+  { container: 'picard-dispatcher', periodMs: HEARTBEAT_MS, offsetMs: HEARTBEAT_OFFSET_MS, view: 'logs', what: 'no `picard-dispatcher.init Still running...` heartbeat', where: 'sudo docker logs picard-dispatcher' },
+];
 
 export class SymptomObserver {
   private readonly seen = new Map<string, Symptom>();
@@ -92,13 +100,10 @@ export class SymptomObserver {
     this.fileserved = world.scenario.topology.storage === 'fileserved';
     const has = (n: string) => this.containers.has(n);
     const periodic: Periodic[] = [
-      { container: 'ready-agent', periodMs: REPLICATED_POLL_MS, view: 'replicated', what: "Replicated's readiness check of server-ready-agent got no answer" },
-      { container: 'shutdown-hook-poller', periodMs: SHUTDOWN_HOOK_POLL_MS, view: 'logs', what: 'frontend was not polled for 1.0 Builder shutdown requests', where: 'sudo docker logs shutdown-hook-poller' },
-      { container: 'server-usage-stats', periodMs: USAGE_STATS_INTERVAL_MS, view: 'usage-stats', what: 'the hourly user count was not sent to CircleCI' },
+      ...STEADY_PERIODIC,
       { container: 'audit-log-service', periodMs: auditIntervalMs, view: 'audit-log', what: 'the hourly audit log file was not written (events wait in the queue)', when: () => probes.auditWaiting() > 0 },
       { container: 'vm-gc', periodMs: vmGcIntervalMs, view: 'vm', what: 'stale instances were not reaped by the sweep', when: () => probes.staleVms() > 0 },
       { container: 'vm-gc', periodMs: vmGcIntervalMs, view: 'logs', what: 'no sweep of stale instances', where: 'sudo docker logs vm-gc' },
-      { container: 'picard-dispatcher', periodMs: HEARTBEAT_MS, offsetMs: HEARTBEAT_OFFSET_MS, view: 'logs', what: 'no `picard-dispatcher.init Still running...` heartbeat', where: 'sudo docker logs picard-dispatcher' },
     ];
     this.periodic = periodic.filter((p) => has(p.container));
     for (const c of world.profile.containers) {
@@ -112,16 +117,7 @@ export class SymptomObserver {
 
   /** Counts one symptom (or `n`) of `container` seen in `view` at `atMs`. */
   see(container: string, view: SymptomView, what: string, atMs: number, n = 1, where = WHERE[view]): void {
-    if (n <= 0) return;
-    const key = `${container}\u0000${view}\u0000${what}`;
-    let s = this.seen.get(key);
-    if (s === undefined) {
-      if (this.seen.size >= MAX_SYMPTOM_KINDS) return this.see('(more)', view, `more kinds of symptoms than ${MAX_SYMPTOM_KINDS}`, atMs, n, where);
-      s = { container, view, what, where, count: 0, first_at_ms: atMs, last_at_ms: atMs };
-      this.seen.set(key, s);
-    }
-    s.count += n;
-    s.last_at_ms = atMs;
+    tally(this.seen, container, view, what, atMs, n, where);
   }
 
   /**
@@ -186,31 +182,22 @@ export class SymptomObserver {
    * paused), its health endpoint refuses, and ready-agent answers 503 while any container it waits for is down.
    * Sorted by container, view and text, so the report is byte-identical for the same run.
    */
-  symptoms(history: readonly { atMs: number; name: string; state: ServiceState; cause: StateCause }[]): Symptom[] {
+  symptoms(history: readonly StateChange[]): Symptom[] {
     const effects = new Map([...this.seen].map(([k, s]) => [k, { ...s }]));
-    for (const e of history) {
-      if (e.state === 'running') continue;
-      const c = this.byName.get(e.name);
-      this.see(e.name, 'docker-ps', `listed as ${statusText(e.state, e.cause)}`, e.atMs);
-      if (c?.health !== undefined) this.see(e.name, 'health', `curl :${c.health.port}${c.health.path} ${e.state === 'paused' ? 'times out' : 'is refused'}`, e.atMs);
-      // ready-agent waits for the long-running services, not for migrators, which exit once done.
-      if (e.name !== 'ready-agent' && c?.migrator !== true && this.containers.has('ready-agent')) this.see(e.name, 'health', `server-ready-agent answers 503 (${e.name} not ready)`, e.atMs, 1, 'curl to server-ready-agent');
-    }
+    statusSymptoms(history, this.byName, this.containers.has('ready-agent'), (c, v, w, at, n, where) => this.see(c, v, w, at, n, where));
     const all = [...this.seen.values()].sort(compareSymptoms);
     this.seen.clear();
     for (const [k, s] of effects) this.seen.set(k, s);
     return all;
   }
 
-  /** The container a failure reason names first (`vault-cci down: ...` → vault-cci), else `pipeline`. */
   private culprit(reason: string): string {
-    const head = /^[A-Za-z0-9_/.-]+/.exec(reason)?.[0] ?? '';
-    return this.containers.has(head) ? head : 'pipeline';
+    return culpritOf(reason, this.containers);
   }
 }
 
 /** The containers that hold or carry each kind of data, in the order a loss is attributed to them. */
-const LOSS_STORES: Readonly<Record<keyof DataLoss, readonly string[]>> = {
+export const LOSS_STORES: Readonly<Record<keyof DataLoss, readonly string[]>> = {
   step_output: ['output-processor', 'mongo', 'redis', 'rabbitmq'],
   artifacts: ['output-processor'],
   test_results: ['output-processor'],
@@ -221,7 +208,7 @@ const LOSS_STORES: Readonly<Record<keyof DataLoss, readonly string[]>> = {
 };
 
 /** Where each loss shows to a person. */
-const LOSS_SEEN: Readonly<Record<keyof DataLoss, string>> = {
+export const LOSS_SEEN: Readonly<Record<keyof DataLoss, string>> = {
   step_output: 'the build page shows no step output',
   artifacts: 'the Artifacts tab is missing files',
   test_results: 'the Tests tab is empty',
@@ -235,6 +222,49 @@ const LOSS_SEEN: Readonly<Record<keyof DataLoss, string>> = {
 export function dueBetween(periodMs: number, offsetMs: number, fromMs: number, toMs: number): number {
   const upTo = (t: number) => (t < offsetMs ? 0 : Math.floor((t - offsetMs) / periodMs) + 1);
   return upTo(toMs) - upTo(fromMs);
+}
+
+/** Counts `n` of a symptom into `seen` (key: container, view, what); past MAX_SYMPTOM_KINDS kinds, under one overflow entry. */
+export function tally(seen: Map<string, Symptom>, container: string, view: SymptomView, what: string, atMs: number, n = 1, where = WHERE[view]): void {
+  if (n <= 0) return;
+  const key = `${container}\u0000${view}\u0000${what}`;
+  let s = seen.get(key);
+  if (s === undefined) {
+    if (seen.size >= MAX_SYMPTOM_KINDS) return tally(seen, '(more)', view, `more kinds of symptoms than ${MAX_SYMPTOM_KINDS}`, atMs, n, where);
+    s = { container, view, what, where, count: 0, first_at_ms: atMs, last_at_ms: atMs };
+    seen.set(key, s);
+  }
+  s.count += n;
+  s.last_at_ms = atMs;
+}
+
+/** The container a failure reason names first (`vault-cci down: ...` → vault-cci), else `pipeline`. */
+export function culpritOf(reason: string, containers: ReadonlySet<string>): string {
+  const head = /^[A-Za-z0-9_/.-]+/.exec(reason)?.[0] ?? '';
+  return containers.has(head) ? head : 'pipeline';
+}
+
+/** A container's state change, as the services registry's history (or a live run's fault log) holds it. */
+export interface StateChange {
+  atMs: number;
+  name: string;
+  state: ServiceState;
+  cause: StateCause;
+}
+
+/**
+ * Each container's own status while it was not running: `docker ps` shows it exited (or paused), its health
+ * endpoint refuses (or times out), and ready-agent answers 503 while a container it waits for is down.
+ */
+export function statusSymptoms(history: readonly StateChange[], byName: ReadonlyMap<string, Container>, hasReadyAgent: boolean, see: (container: string, view: SymptomView, what: string, atMs: number, n?: number, where?: string) => void): void {
+  for (const e of history) {
+    if (e.state === 'running') continue;
+    const c = byName.get(e.name);
+    see(e.name, 'docker-ps', `listed as ${statusText(e.state, e.cause)}`, e.atMs);
+    if (c?.health !== undefined) see(e.name, 'health', `curl :${c.health.port}${c.health.path} ${e.state === 'paused' ? 'times out' : 'is refused'}`, e.atMs);
+    // ready-agent waits for the long-running services, not for migrators, which exit once done.
+    if (e.name !== 'ready-agent' && c?.migrator !== true && hasReadyAgent) see(e.name, 'health', `server-ready-agent answers 503 (${e.name} not ready)`, e.atMs, 1, 'curl to server-ready-agent');
+  }
 }
 
 /** `docker ps -a`'s STATUS for a container that is not running. */

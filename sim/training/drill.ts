@@ -22,6 +22,8 @@ export const CAUSES = {
   draining: 'Nomad clients are draining or ineligible: nothing is placed on them',
   unreachable: 'the service cannot be reached where others expect it (its port)',
   disk_full: 'the Services machine\'s disk is full',
+  no_clients: 'there is no Nomad client at all: the Auto Scaling Group keeps none (its desired and minimum capacity)',
+  stale_state: 'the Nomad server\'s state (/opt/nomad) is stale: restored jobs and allocations that no client runs hold the capacity',
 } as const;
 export type Cause = keyof typeof CAUSES;
 const CAUSE_NAMES = Object.keys(CAUSES) as [Cause, ...Cause[]];
@@ -29,13 +31,21 @@ const CAUSE_NAMES = Object.keys(CAUSES) as [Cause, ...Cause[]];
 export const DIFFICULTIES = ['easy', 'medium', 'hard'] as const;
 
 const Check = z.union([
-  z.enum(['queue_drains', 'next_build_succeeds']),
+  z.enum(['queue_drains', 'next_build_succeeds', 'no_stale_allocations']),
   z.strictObject({ health_200: z.string().min(1) }),
   z.strictObject({ container_running: z.string().min(1) }),
   z.strictObject({ clients_eligible: z.number().int().min(1).max(10_000) }),
 ]);
 
 const Line = z.string().min(1).max(400);
+const Capacity = z.number().int().min(0).max(10_000);
+
+/** Hidden changes the fault catalogue has no action for: a person's change to the Auto Scaling Group, a restore that kept /opt/nomad. */
+const Change = z.union([
+  z.strictObject({ at: Duration, asg: z.strictObject({ min: Capacity.optional(), max: Capacity.optional(), desired: Capacity.optional() }) }),
+  z.strictObject({ at: Duration, restored_nomad_state: z.strictObject({ stale_allocations: z.number().int().min(1).max(500) }) }),
+]);
+const CHANGE_HINT = 'a change is { at: 30m, asg: { min: 0, desired: 0 } } (the installation needs `autoscaling`) or { at: 0s, restored_nomad_state: { stale_allocations: 10 } }';
 
 export const DrillSchema = z.strictObject({
   name: z.string().regex(/^[a-z0-9][a-z0-9-]*$/, 'a kebab-case name such as queued-at-picard-dispatcher'),
@@ -51,8 +61,9 @@ export const DrillSchema = z.strictObject({
         count: z.number().int().min(1).max(10_000).optional(),
       }),
     )
-    .min(1)
-    .max(20),
+    .max(20)
+    .optional(),
+  changes: z.array(Change).max(10).optional().describe('Hidden changes outside the fault catalogue (fixtures/drills/README.md).'),
   starts_at: Duration.describe('When the trainee logs in (virtual time since the installation booted).'),
   ticket: z.string().min(1).max(2_000),
   root_cause: z.strictObject({ container: z.string().min(1), cause: z.enum(CAUSE_NAMES) }),
@@ -64,7 +75,10 @@ export const DrillSchema = z.strictObject({
 type RawDrill = z.infer<typeof DrillSchema>;
 
 /** A verification check, settled (containers canonical). */
-export type VerifyCheck = { kind: 'queue_drains' } | { kind: 'next_build_succeeds' } | { kind: 'health_200'; container: string } | { kind: 'container_running'; container: string } | { kind: 'clients_eligible'; count: number };
+export type VerifyCheck = { kind: 'queue_drains' } | { kind: 'next_build_succeeds' } | { kind: 'no_stale_allocations' } | { kind: 'health_200'; container: string } | { kind: 'container_running'; container: string } | { kind: 'clients_eligible'; count: number };
+
+/** A hidden change, settled: the Auto Scaling Group's bounds set by someone, or a restore that kept a stale /opt/nomad. */
+export type HiddenChange = { atMs: number; kind: 'asg'; min?: number; max?: number; desired?: number } | { atMs: number; kind: 'restored_nomad_state'; staleAllocations: number };
 
 /** A drill with its names resolved and durations in ms. */
 export interface SettledDrill {
@@ -74,6 +88,7 @@ export interface SettledDrill {
   file: string;
   installation: string;
   faults: SettledFault[];
+  changes: HiddenChange[];
   startsAtMs: number;
   ticket: string;
   rootCause: { container: string; cause: Cause };
@@ -136,6 +151,7 @@ function zodIssue(i: z.core.$ZodIssue, at: Locator, data: unknown): ScenarioIssu
     const dym = typeof value === 'string' ? didYouMean(value, options) : '';
     return at.issue(path, `\`${truncateEcho(String(value))}\` is not allowed${dym ? `; ${dym}` : ''}`, `one of: ${options.join(', ')}`);
   }
+  if (i.code === 'invalid_union' && path[0] === 'changes') return at.issue(path, `unexpected value ${truncateEcho(JSON.stringify(value) ?? '')}`, CHANGE_HINT);
   if (i.code === 'invalid_union') return at.issue(path, `unexpected value ${truncateEcho(JSON.stringify(value) ?? '')}`, 'a check is queue_drains, next_build_succeeds, { health_200: C }, { container_running: C } or { clients_eligible: N }');
   return at.issue(path, i.message, 'see fixtures/drills/README.md');
 }
@@ -153,7 +169,7 @@ function settleDrill(raw: RawDrill, file: string, ctx: DrillContext, at: Locator
     }
     return c;
   };
-  const faults: SettledFault[] = raw.faults.map((f, i) => {
+  const faults: SettledFault[] = (raw.faults ?? []).map((f, i) => {
     const target = container(['faults', i, 'target'], f.target);
     const atMs = ms(f.at);
     if (resolveTarget(ctx.scenario, ctx.version, f.target) !== undefined) {
@@ -167,6 +183,17 @@ function settleDrill(raw: RawDrill, file: string, ctx: DrillContext, at: Locator
     if (atMs >= startsAtMs && f.action !== 'fail_at_startup') issues.push(at.issue(['faults', i, 'at'], `the fault comes at or after the trainee logs in (starts_at ${String(raw.starts_at)}): it would not be hidden`, 'put the fault before starts_at, as long before as the ticket says'));
     return { atMs, action: f.action, target, writtenTarget: f.target, count: target === 'nomad_client' ? (f.count ?? 1) : 1 };
   });
+  const changes: HiddenChange[] = (raw.changes ?? []).map((c, i) => {
+    const atMs = ms(c.at);
+    if (atMs >= startsAtMs) issues.push(at.issue(['changes', i, 'at'], `the change comes at or after the trainee logs in (starts_at ${String(raw.starts_at)}): it would not be hidden`, 'put it before starts_at'));
+    if ('asg' in c) {
+      const { min, max, desired } = c.asg;
+      if (min === undefined && max === undefined && desired === undefined) issues.push(at.issue(['changes', i, 'asg'], 'the change sets nothing', 'set min, max or desired'));
+      return { atMs, kind: 'asg', ...(min === undefined ? {} : { min }), ...(max === undefined ? {} : { max }), ...(desired === undefined ? {} : { desired }) };
+    }
+    return { atMs, kind: 'restored_nomad_state', staleAllocations: c.restored_nomad_state.stale_allocations };
+  });
+  if (faults.length === 0 && changes.length === 0) issues.push(at.issue(['faults'], 'the drill breaks nothing: no `faults` and no `changes`', 'add the hidden fault, e.g. - { at: 40m, action: pause, target: picard-dispatcher }', true));
   const rootContainer = container(['root_cause', 'container'], raw.root_cause.container);
   const checks: VerifyCheck[] = raw.verify.checks.map((c, i) => {
     if (typeof c === 'string') return { kind: c };
@@ -194,6 +221,7 @@ function settleDrill(raw: RawDrill, file: string, ctx: DrillContext, at: Locator
     file,
     installation: raw.installation,
     faults,
+    changes,
     startsAtMs,
     ticket: raw.ticket.trim(),
     rootCause: { container: rootContainer, cause: raw.root_cause.cause },

@@ -10,7 +10,8 @@ import { allocStderr, containerLogs, type LogSources } from '../symptoms/contain
 import { curlAnswer, healthUrls } from '../symptoms/health.ts';
 import { clockTime } from '../symptoms/clock-text.ts';
 import { formatDurationMs } from '../util/duration.ts';
-import { CAUSES, type SettledDrill, type VerifyCheck } from './drill.ts';
+import { CAUSES, type HiddenChange, type SettledDrill, type VerifyCheck } from './drill.ts';
+import { AutoScalingError } from '../models/autoscaling/group-model.ts';
 import { applyFilters, parsePipeline, parseShellLine, type Filter, type ShellCommand } from './shell.ts';
 import { grade, type Grade } from './grade.ts';
 import { EtcFiles, heapBytes, OVERRIDE_DIRS } from './etc-files.ts';
@@ -125,6 +126,10 @@ export class TrainingSession {
   readonly etc = new EtcFiles();
   private namespace = 'user';
   private ended: TrainingResult['endedBy'] | undefined;
+  /** /opt/nomad on the Services machine: removed by the trainee (`sudo rm -rf /opt/nomad`) until the Nomad server starts again and writes it anew. */
+  private nomadDir: 'present' | 'emptied' | 'removed' = 'present';
+  /** /opt/nomad was removed while the Nomad server ran: it keeps its state in memory and comes up empty at its next start. */
+  private wipeAtNextStart = false;
   private follow: { container: string; lines: string[]; printed: number; sinceMs: number; entry: TranscriptEntry; filters: Filter[] } | undefined;
   private result: TrainingResult | undefined;
 
@@ -142,8 +147,24 @@ export class TrainingSession {
     this.port = new SimFaultAdapter({ world: t.world, fleet: t.fleet, output: t.output, disk: t.disk, broker: t.broker, conductor: t.conductor });
     this.listed = listedContainers(profile, installation.topology.storage);
     t.begin();
+    // The hidden changes outside the fault catalogue, each at its time (the faults run as the scenario's own).
+    for (const c of [...drill.changes].sort((a, b) => a.atMs - b.atMs)) {
+      t.advanceTo(c.atMs);
+      this.applyChange(c, installation);
+    }
     t.advanceTo(drill.startsAtMs);
     this.recorder.resolve();
+  }
+
+  private applyChange(c: HiddenChange, installation: SettledScenario): void {
+    const t = this.twin;
+    if (c.kind === 'asg') {
+      if (t.asg === undefined) throw new Error('the drill changes the Auto Scaling Group and the installation has none (loadDrill refuses it)');
+      t.asg.update({ ...(c.min === undefined ? {} : { minSize: c.min }), ...(c.max === undefined ? {} : { maxSize: c.max }), ...(c.desired === undefined ? {} : { desiredCapacity: c.desired }) });
+      return;
+    }
+    const rc = installation.topology.resourceClasses[installation.topology.defaultResourceClass];
+    t.fleet.restoreStaleJobs(staleJobIds(c.staleAllocations).map((id) => ({ id, cpuMilli: rc?.cpuMilli ?? 2000, memoryMb: rc?.memoryMb ?? 4096 })));
   }
 
   get nowMs(): number {
@@ -393,11 +414,16 @@ export class TrainingSession {
         return { output: parts.map((p) => p.output).filter((o) => o !== '').join('\n'), exit: Math.max(...parts.map((p) => p.exit)) };
       }
       case 'ls':
+        if (/^\/opt\/nomad\/?$/.test(c.path)) return this.nomadDir === 'removed' ? { output: "ls: cannot access '/opt/nomad': No such file or directory", exit: 2 } : { output: this.nomadDir === 'emptied' ? '' : 'data', exit: 0 };
         return this.etc.ls(c.path);
       case 'mkdir':
         return this.etc.mkdir(c.path, c.parents, c.sudo);
       case 'rm':
-        return this.etc.rm(c.path, c.force, c.sudo);
+        return NOMAD_DATA.test(c.path) ? this.rmNomadData(c.path, c.recursive, c.force, c.sudo) : this.etc.rm(c.path, c.force, c.sudo);
+      case 'aws-asg-describe':
+        return this.awsDescribe(c.names);
+      case 'aws-asg-update':
+        return this.awsUpdate(c);
       case 'echo':
         if (c.redirect === undefined) return { output: c.text.replace(/\n$/, ''), exit: 0 };
         return this.etc.write(c.redirect.path, c.text, c.redirect.append, c.redirect.root, 'bash');
@@ -446,12 +472,83 @@ export class TrainingSession {
       const state = this.twin.services.state(canonical);
       if (verb === 'restart' || (verb === 'start' && state !== 'running') || (verb === 'stop' && state !== 'stopped')) {
         this.port.apply({ action: verb === 'start' && state === 'paused' ? 'unpause' : verb, target: canonical, count: 1 });
+        if (canonical === 'nomad_server') this.nomadStarted();
         this.advance(ACTION_MS.container);
       }
       out.push(name);
     }
     if (exit !== 0) out.push(`Error: failed to ${verb} containers: ${names.filter((n) => this.resolve(n) === undefined).join(', ')}`);
     return { output: out.join('\n'), exit };
+  }
+
+  /**
+   * `sudo rm -rf /opt/nomad` (the seeds' remedy for a stale Nomad state, with the app stopped): a stopped server's
+   * state is gone now; a running one keeps its state in memory and starts empty the next time it starts.
+   */
+  private rmNomadData(path: string, recursive: boolean, force: boolean, sudo: boolean): { output: string; exit: number } {
+    const shown = path.replace(/\/\*$/, '/data');
+    const whole = /^\/opt\/nomad\/?$/.test(path);
+    if (this.nomadDir === 'removed' || (this.nomadDir === 'emptied' && !whole)) return force ? { output: '', exit: 0 } : { output: `rm: cannot remove '${shown}': No such file or directory`, exit: 1 };
+    if (!sudo) return { output: `rm: cannot remove '${shown}': Permission denied`, exit: 1 };
+    if (!recursive) return { output: `rm: cannot remove '${shown}': Is a directory`, exit: 1 };
+    this.nomadDir = whole ? 'removed' : 'emptied';
+    if (this.twin.services.state('nomad_server') === 'stopped') this.port.apply({ action: 'wipe_state', target: 'nomad_server', count: 1 });
+    else this.wipeAtNextStart = true;
+    return { output: '', exit: 0 };
+  }
+
+  /** After a start or restart: a Nomad server whose /opt/nomad was removed while it ran comes up empty; a started server writes /opt/nomad again. */
+  private nomadStarted(): void {
+    if (this.twin.services.state('nomad_server') !== 'running') return;
+    if (this.wipeAtNextStart) this.port.apply({ action: 'wipe_state', target: 'nomad_server', count: 1 });
+    this.wipeAtNextStart = false;
+    this.nomadDir = 'present';
+  }
+
+  /** `aws autoscaling describe-auto-scaling-groups`: the Nomad clients' group, as the AWS CLI prints it (JSON). */
+  private awsDescribe(names: readonly string[]): { output: string; exit: number } {
+    const asg = this.twin.asg;
+    const g = asg?.describe();
+    const groups = g === undefined || (names.length > 0 && !names.includes(g.name)) ? [] : [g];
+    const out = {
+      AutoScalingGroups: groups.map((x) => ({
+        AutoScalingGroupName: x.name,
+        AutoScalingGroupARN: x.arn,
+        LaunchConfigurationName: x.launchConfigurationName,
+        MinSize: x.minSize,
+        MaxSize: x.maxSize,
+        DesiredCapacity: x.desiredCapacity,
+        DefaultCooldown: x.defaultCooldownS,
+        AvailabilityZones: x.availabilityZones,
+        LoadBalancerNames: [],
+        TargetGroupARNs: [],
+        HealthCheckType: x.healthCheckType,
+        HealthCheckGracePeriod: x.healthCheckGracePeriodS,
+        Instances: [...x.instances.values()].map((m) => ({ InstanceId: m.instanceId, InstanceType: m.instanceType, AvailabilityZone: m.availabilityZone, LifecycleState: m.lifecycleState, HealthStatus: m.healthStatus, LaunchConfigurationName: m.launchConfigurationName, ProtectedFromScaleIn: m.protectedFromScaleIn })),
+        // The Services machine's own boot (clock-text's BOOTED_BEFORE_MS before virtual 0): Terraform made both.
+        CreatedTime: '2026-01-04T06:00:00.000Z',
+        SuspendedProcesses: [],
+        EnabledMetrics: [],
+        Tags: x.tags.map((t) => ({ ResourceId: x.name, ResourceType: 'auto-scaling-group', Key: t.key, Value: t.value, PropagateAtLaunch: t.propagateAtLaunch })),
+        TerminationPolicies: x.terminationPolicies,
+        NewInstancesProtectedFromScaleIn: x.newInstancesProtectedFromScaleIn,
+      })),
+    };
+    return { output: JSON.stringify(out, null, 4), exit: 0 };
+  }
+
+  /** `aws autoscaling update-auto-scaling-group` / `set-desired-capacity`: through the group's model (AWS's refusals as the CLI prints them). */
+  private awsUpdate(c: Extract<ShellCommand, { kind: 'aws-asg-update' }>): { output: string; exit: number } {
+    const operation = c.explicitDesired ? 'SetDesiredCapacity' : 'UpdateAutoScalingGroup';
+    const asg = this.twin.asg;
+    if (asg === undefined || asg.describe().name !== c.name) return { output: `\nAn error occurred (ValidationError) when calling the ${operation} operation: AutoScalingGroup name not found - AutoScalingGroup '${c.name}' not found`, exit: 255 };
+    try {
+      asg.update({ ...(c.min === undefined ? {} : { minSize: c.min }), ...(c.max === undefined ? {} : { maxSize: c.max }), ...(c.desired === undefined ? {} : { desiredCapacity: c.desired }) }, c.explicitDesired);
+    } catch (e) {
+      if (!(e instanceof AutoScalingError)) throw e;
+      return { output: `\nAn error occurred (${e.code}) when calling the ${operation} operation: ${e.message}`, exit: 255 };
+    }
+    return { output: '', exit: 0 };
   }
 
   private nomadDown(): { output: string; exit: number } | undefined {
@@ -502,7 +599,13 @@ export class TrainingSession {
 
   private nomadLogs(alloc: string, stderr: boolean, tail: number | undefined): { output: string; exit: number } {
     const a = [...this.recorder.allocs.values()].find((x) => x.allocId.startsWith(alloc) || this.recorder.list().some((b) => b.build?.nomadJobId === alloc && b.name === x.buildName));
-    if (a === undefined) return { output: `No allocation(s) with prefix or id "${alloc}" found`, exit: 1 };
+    if (a === undefined) {
+      // An allocation the server holds and no client runs (a restored /opt/nomad): the client does not know it.
+      const s = this.twin.fleet.scheduler;
+      const held = s.jobs().flatMap((j) => s.jobAllocs(j.id)).find((x) => x.allocId.startsWith(alloc) && (x.clientStatus === 'running' || x.clientStatus === 'pending'));
+      if (held !== undefined && !this.nomadDown()) return { output: `Error reading file: Unexpected response code: 500 (unknown allocation ID "${held.allocId}")`, exit: 1 };
+      return { output: `No allocation(s) with prefix or id "${alloc}" found`, exit: 1 };
+    }
     if (!stderr) return { output: '', exit: 0 };
     return { output: allocStderr(a, this.logSources(), tail).join('\n'), exit: 0 };
   }
@@ -514,6 +617,7 @@ export class TrainingSession {
     // Replicated creates the containers again when the app starts: they read the customization files then.
     if (verb === 'start' && running === 0) this.etc.applyAll(this.listed.map((c) => overrideDir(c.name)));
     this.port.apply({ action: verb, target: 'services_machine', count: 1 });
+    if (verb === 'start') this.nomadStarted();
     this.advance(verb === 'stop' ? ACTION_MS.appStop : ACTION_MS.appStart);
     return { output: verb === 'stop' ? 'Stopping app... done' : 'Starting app... done', exit: 0 };
   }
@@ -592,6 +696,8 @@ export class TrainingSession {
       '  nomad node-drain -enable|-disable <node>    drain a client or make it take work again',
       '  nomad logs -stderr <alloc>                  a build agent\'s standard error',
       '  df -h                                       the Services machine\'s disks',
+      '  aws autoscaling describe-auto-scaling-groups   the Nomad clients\' Auto Scaling Group (update-auto-scaling-group, set-desired-capacity)',
+      '  sudo rm -rf /opt/nomad                      the Nomad server\'s state (the seeds: stop the app first, start it after)',
       '  curl [-i] http://localhost:PORT/PATH        health endpoints:',
       ...healthUrls(this.listed).map((u) => `      ${u}`),
       '  circleci dev-console                        the REPL: (in-ns \'circle.backend.build.usage-queue) (-> (all-builds) count)',
@@ -658,6 +764,10 @@ export class TrainingSession {
       }
       case 'container_running':
         return { check: `container_running ${c.container}`, passed: t.services.state(c.container) === 'running', observed: `${c.container} ${t.services.state(c.container)}` };
+      case 'no_stale_allocations': {
+        const n = t.fleet.staleAllocations();
+        return { check: 'no_stale_allocations', passed: n === 0, observed: `${n} allocations of the restored /opt/nomad the Nomad server still holds` };
+      }
       case 'clients_eligible': {
         const ok = t.fleet.scheduler.nodes().filter((n) => n.status === 'ready' && !n.drain && n.eligibility === 'eligible').length;
         return { check: `clients_eligible ${c.count}`, passed: ok >= c.count, observed: `${ok} clients ready, not draining, eligible` };
@@ -665,6 +775,9 @@ export class TrainingSession {
     }
   }
 }
+
+/** `rm` of these paths is the Nomad server's data directory (the seeds' `sudo rm -rf /opt/nomad`). */
+const NOMAD_DATA = /^\/opt\/nomad(\/|\/\*|\/data\/?)?$/;
 
 /** The JVM services' nREPL ports (the seeds' "Verify customization is applied"). */
 export const REPL_PORTS: Readonly<Record<string, number>> = { frontend: 6005, 'test-results': 2719, 'output-processor': 6007 };
@@ -688,6 +801,17 @@ export function diskFree(capacityMb: number, freeMb: number): string {
   ];
   const w = rows[0]!.map((_, i) => Math.max(...rows.map((r) => r[i]!.length)));
   return rows.map((r) => r.map((c, i) => (i === 0 ? c.padEnd(w[i]!) : i === r.length - 1 ? c : c.padStart(w[i]!))).join(' ')).join('\n');
+}
+
+/**
+ * The Nomad jobs of a restored /opt/nomad: yesterday's builds (numbers well above the day's, so they are told
+ * apart from the session's own), `<24 hex>-0-build-acme-repo-R-N` as the day's are.
+ */
+export function staleJobIds(count: number): string[] {
+  return Array.from({ length: count }, (_, i) => {
+    const n = 11_873 + i * 3;
+    return `${n.toString(16).padStart(24, '0')}-0-build-acme-repo-${(i % 3) + 1}-${n}`;
+  });
 }
 
 function countFates(builds: readonly { fate?: string }[]): string {

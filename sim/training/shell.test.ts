@@ -61,4 +61,20 @@ describe('the drill shell', () => {
     expect('filters' in p && applyFilters('a running\nb pending\nc running', 0, p.filters)).toEqual({ output: '2', exit: 0 });
     expect('filters' in p && applyFilters('b pending', 0, p.filters)).toEqual({ output: '0', exit: 1 });
   });
+
+  it('reads the AWS CLI\'s Auto Scaling commands: --opt value and --opt=value, counts as integers, unknown options refused', () => {
+    expect(parseShellLine('aws autoscaling describe-auto-scaling-groups --auto-scaling-group-names nomad-clients other --region us-east-1')).toEqual({ kind: 'aws-asg-describe', names: ['nomad-clients', 'other'] });
+    expect(parseShellLine('aws autoscaling update-auto-scaling-group --auto-scaling-group-name=nomad-clients --min-size 4 --desired-capacity=4')).toEqual({ kind: 'aws-asg-update', name: 'nomad-clients', min: 4, max: undefined, desired: 4, explicitDesired: false });
+    expect(parseShellLine('aws autoscaling set-desired-capacity --auto-scaling-group-name nomad-clients --desired-capacity 2')).toMatchObject({ kind: 'aws-asg-update', desired: 2, explicitDesired: true });
+    expect(parseShellLine('aws autoscaling set-desired-capacity --auto-scaling-group-name nomad-clients')).toMatchObject({ kind: 'refusal', exit: 2, output: expect.stringContaining('required: --desired-capacity') });
+    expect(parseShellLine('aws autoscaling update-auto-scaling-group --auto-scaling-group-name nomad-clients --min 4')).toMatchObject({ kind: 'refusal', output: expect.stringContaining('Unknown options: --min') });
+    expect(parseShellLine('aws autoscaling update-auto-scaling-group --auto-scaling-group-name nomad-clients --min-size -1')).toMatchObject({ kind: 'refusal', exit: 255 });
+    expect(parseShellLine('aws autoscaling update-auto-scaling-group --auto-scaling-group-name nomad-clients --min-size four')).toMatchObject({ kind: 'refusal', exit: 255, output: expect.stringContaining('Invalid type for parameter MinSize, value: four') });
+  });
+
+  it('reads rm\'s -r and -f in any spelling', () => {
+    expect(parseShellLine('sudo rm -rf /opt/nomad')).toEqual({ kind: 'rm', path: '/opt/nomad', force: true, recursive: true, sudo: true });
+    expect(parseShellLine('sudo rm -R --force /opt/nomad')).toMatchObject({ force: true, recursive: true });
+    expect(parseShellLine('rm /opt/nomad')).toMatchObject({ force: false, recursive: false, sudo: false });
+  });
 });

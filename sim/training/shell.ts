@@ -20,10 +20,12 @@ export type ShellCommand =
   | { kind: 'cat'; paths: string[] }
   | { kind: 'ls'; path: string }
   | { kind: 'mkdir'; path: string; parents: boolean; sudo: boolean }
-  | { kind: 'rm'; path: string; force: boolean; sudo: boolean }
+  | { kind: 'rm'; path: string; force: boolean; recursive: boolean; sudo: boolean }
   | { kind: 'echo'; text: string; redirect: { path: string; append: boolean; root: boolean } | undefined }
   | { kind: 'docker-exec-env'; container: string; name: string | undefined }
   | { kind: 'docker-exec-repl'; container: string; port: number }
+  | { kind: 'aws-asg-describe'; names: string[] }
+  | { kind: 'aws-asg-update'; name: string; min: number | undefined; max: number | undefined; desired: number | undefined; explicitDesired: boolean }
   | { kind: 'answer'; words: string[] }
   | { kind: 'hint' }
   | { kind: 'help' }
@@ -243,7 +245,7 @@ export function parseShellLine(line: string, root = false): Parsed {
     case 'rm': {
       const path = args.find((a) => !a.startsWith('-'));
       if (path === undefined) return refuse("rm: missing operand\nTry 'rm --help' for more information.", 1);
-      return { kind: 'rm', path, force: args.some((a) => /^-[a-z]*f/.test(a)), sudo };
+      return { kind: 'rm', path, force: args.some((a) => /^-[a-zA-Z]*f/.test(a) || a === '--force'), recursive: args.some((a) => /^-[a-zA-Z]*[rR]/.test(a) || a === '--recursive'), sudo };
     }
     case 'docker':
       if (!sudo) return refuse(DOCKER_DENIED, 1);
@@ -260,6 +262,8 @@ export function parseShellLine(line: string, root = false): Parsed {
     case 'replicated':
     case 'replicatedctl':
       return parseReplicated(cmd, args);
+    case 'aws':
+      return parseAws(args);
     case 'twin':
       if (args[0] === 'answer') return { kind: 'answer', words: args.slice(1) };
       return refuse('twin: inside a drill, `answer <container> <cause>`, `hint` and `help` are the twin\'s commands', 2);
@@ -369,6 +373,60 @@ function parseNomad(args: string[]): Parsed {
       return refuse('Usage: nomad [-version] [-help] [-autocomplete-(un)install] <command> [args]\n\nCommands the twin answers: status, node-status, node-drain, logs', 1);
     default:
       return refuse(`Usage: nomad [-version] [-help] <command> [args]\n\nThe twin's nomad answers: status, node-status, node-drain, logs (not \`${sub}\`)`, 127);
+  }
+}
+
+const AWS_USAGE = 'usage: aws [options] <command> <subcommand> [<subcommand> ...] [parameters]\nTo see help text, you can run:\n\n  aws help\n  aws <command> help\n  aws <command> <subcommand> help';
+
+/**
+ * The AWS CLI's Auto Scaling commands a person uses on the Nomad clients' group: `describe-auto-scaling-groups`,
+ * `update-auto-scaling-group` and `set-desired-capacity` (`--region`, `--output` and `--profile` are taken and
+ * change nothing: the twin has one group, in one region, and answers JSON).
+ */
+function parseAws(args: string[]): Parsed {
+  const [service, op, ...rest] = args;
+  if (service === undefined) return refuse(`${AWS_USAGE}\naws: error: the following arguments are required: command`, 2);
+  if (service !== 'autoscaling') return refuse(`${AWS_USAGE}\naws: error: the twin's aws answers \`aws autoscaling describe-auto-scaling-groups | update-auto-scaling-group | set-desired-capacity\` (not \`${service}\`)`, 2);
+  const opts = new Map<string, string[]>();
+  for (let i = 0; i < rest.length; i++) {
+    const a = rest[i]!;
+    if (!a.startsWith('--')) return refuse(`${AWS_USAGE}\naws: error: Unknown options: ${a}`, 2);
+    const eq = a.indexOf('=');
+    const key = eq > 0 ? a.slice(2, eq) : a.slice(2);
+    const values = eq > 0 ? [a.slice(eq + 1)] : [];
+    while (eq < 0 && i + 1 < rest.length && !rest[i + 1]!.startsWith('--')) values.push(rest[++i]!);
+    opts.set(key, values);
+  }
+  const known = (keys: readonly string[]): ShellRefusal | undefined => {
+    const bad = [...opts.keys()].find((k) => !keys.includes(k) && k !== 'region' && k !== 'output' && k !== 'profile');
+    return bad === undefined ? undefined : refuse(`${AWS_USAGE}\naws: error: Unknown options: --${bad}`, 2);
+  };
+  const count = (key: string): number | undefined | ShellRefusal => {
+    const v = opts.get(key);
+    if (v === undefined) return undefined;
+    if (v.length !== 1 || !/^\d{1,5}$/.test(v[0]!)) return refuse(`\nParameter validation failed:\nInvalid type for parameter ${key.replace(/-(\w)/g, (_, c: string) => c.toUpperCase()).replace(/^\w/, (c) => c.toUpperCase())}, value: ${v.join(' ')}, type: <class 'str'>, valid types: <class 'int'>`, 255);
+    return Number(v[0]);
+  };
+  switch (op) {
+    case 'describe-auto-scaling-groups': {
+      const bad = known(['auto-scaling-group-names']);
+      return bad ?? { kind: 'aws-asg-describe', names: opts.get('auto-scaling-group-names') ?? [] };
+    }
+    case 'update-auto-scaling-group':
+    case 'set-desired-capacity': {
+      const bad = known(op === 'set-desired-capacity' ? ['auto-scaling-group-name', 'desired-capacity', 'honor-cooldown', 'no-honor-cooldown'] : ['auto-scaling-group-name', 'min-size', 'max-size', 'desired-capacity']);
+      if (bad) return bad;
+      const name = opts.get('auto-scaling-group-name');
+      if (name === undefined || name.length !== 1) return refuse(`${AWS_USAGE}\naws: error: the following arguments are required: --auto-scaling-group-name${op === 'set-desired-capacity' && !opts.has('desired-capacity') ? ', --desired-capacity' : ''}`, 2);
+      if (op === 'set-desired-capacity' && !opts.has('desired-capacity')) return refuse(`${AWS_USAGE}\naws: error: the following arguments are required: --desired-capacity`, 2);
+      const [min, max, desired] = [count('min-size'), count('max-size'), count('desired-capacity')];
+      for (const v of [min, max, desired]) if (typeof v === 'object') return v;
+      return { kind: 'aws-asg-update', name: name[0]!, min: min as number | undefined, max: max as number | undefined, desired: desired as number | undefined, explicitDesired: op === 'set-desired-capacity' };
+    }
+    case undefined:
+      return refuse(`${AWS_USAGE}\naws: error: the following arguments are required: operation`, 2);
+    default:
+      return refuse(`${AWS_USAGE}\naws: error: the twin's aws autoscaling answers describe-auto-scaling-groups, update-auto-scaling-group and set-desired-capacity (not \`${op}\`)`, 2);
   }
 }
 

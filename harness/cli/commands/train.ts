@@ -9,6 +9,7 @@ import { beforeLiveImport } from '../runtime.ts';
 import { writeFilesAtomically } from '../../io/write-files.ts';
 import { readBoundedFile, InputFileError } from '../../scenario/load.ts';
 import { TrainingSession, DEFAULT_COMMAND_MS } from '../../../sim/training/session.ts';
+import { liveBlockers } from '../../../sim/training/live-support.ts';
 import { parseDurationMs, formatDurationMs } from '../../../sim/util/duration.ts';
 import { LIMITS } from '../../../sim/scenario/limits.ts';
 import { instructorSummaryJson, instructorSummaryMarkdown, sessionScript, trainReportJson, transcriptJson, transcriptMarkdown, type SummaryRow, type TrainReport } from '../../../reports/train.ts';
@@ -21,7 +22,7 @@ export async function trainCommand(args: ParsedArgs, io: CliIo & { stdin?: NodeJ
   const out = (s: string) => io.stdout.write(s.endsWith('\n') ? s : `${s}\n`);
   const modes = [args.list === true, args.report === true, args.drill !== undefined].filter(Boolean).length;
   if (modes !== 1) throw new CliError(modes === 0 ? '`twin train` needs --list, --drill NAME or --report DIR...' : '--list, --drill and --report are separate uses of `twin train`: give one', 'for example: twin train --list');
-  if (args.mode === 'live') throw new CliError('drills on the live stack are not available yet: they run in the simulation', 'leave out --mode live (sim is the default)');
+  if (args.mode === 'live' && args.drill === undefined) throw new CliError('--mode live applies to a drill (--drill NAME)', 'twin train --list shows the drills');
   if (args.list) return listDrills(args.json, out);
   if (args.report) return summarise(args, out);
   for (const [flag, given] of [['--json', args.json]] as const) if (given) throw new CliError(`${flag} applies to --list and --report, not to a drill`, 'the drill writes train-report.json into --out');
@@ -30,6 +31,12 @@ export async function trainCommand(args: ParsedArgs, io: CliIo & { stdin?: NodeJ
   const commandMs = commandTime(args.commandTime);
   const file = drillFile(args.drill!);
   const { drill, installation, profile } = loadDrill(file, args.seed);
+  if (args.mode === 'live') {
+    // Each drill says why it cannot run live; the ones whose fault the live stack can carry out await the console.
+    const blockers = liveBlockers(drill);
+    if (blockers.length > 0) throw new CliError(`drill ${drill.name} cannot run on the live stack: ${blockers.join('; ')}`, 'run it in the simulation: leave out --mode live');
+    throw new CliError(`drill ${drill.name}: the live stack can carry out its fault, but the drill console on the live stack is not built yet`, 'run it in the simulation: leave out --mode live');
+  }
   let script: string | undefined;
   if (args.script !== undefined) {
     try {

@@ -10,6 +10,7 @@ import type { ReplayStack } from './stack.ts';
 import { ACTION_LOGS } from '../pipeline/index.ts';
 import { REASONS, unfinishedFate } from '../../../sim/domain/fates.ts';
 import { storageLayout } from '../../providers/index.ts';
+import { liveSymptoms } from '../../../sim/symptoms/live.ts';
 
 /** What the replay saw, for the accounting. */
 export interface LiveObservations {
@@ -181,6 +182,7 @@ export async function accountLiveRun(scenario: SettledScenario, profile: Profile
   }
   // The first ones in scenario time, as the simulation's ledger lists them (the counts are complete).
   affected.sort((a, b) => a.at_ms - b.at_ms);
+  const outcomes = affected.slice();
   const affectedTotal = affected.length;
   affected.length = Math.min(affected.length, AFFECTED_LIST_LIMIT);
 
@@ -262,6 +264,8 @@ export async function accountLiveRun(scenario: SettledScenario, profile: Profile
     affected_builds_total: affectedTotal,
     engine: { events: o.eventsFired, virtual_ms: o.endedAtMs, stop_reason: o.stopReason },
   };
+  // What an operator would have seen (sim/symptoms/live.ts), from every outcome before the list was cut.
+  report.symptoms = liveSymptoms({ containers: profile.containers, faults: scenario.faults, endedAtMs: o.endedAtMs, outcomes, dataLoss: report.data_loss, ui: o.ui, flushMs: profile.metrics.statsd_interval_ms });
   const sum = (m: Map<number, number>) => [...m.values()].reduce((a, b) => a + b, 0);
   const stored: LiveSection['stored'] = {
     action_logs: sum(logsStored),

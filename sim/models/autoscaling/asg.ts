@@ -138,6 +138,20 @@ export class AutoScalingGroup {
     if (up > this.peakInstances) this.peakInstances = up;
   };
 
+  /** The group's record as `aws autoscaling describe-auto-scaling-groups` shows it (read-only use: the drill shell). */
+  describe(): Readonly<ReturnType<AutoScalingModel['requireGroup']>> {
+    return this.group;
+  }
+
+  /**
+   * A person's `aws autoscaling update-auto-scaling-group` / `set-desired-capacity` (the drill shell), through the
+   * model: it launches or scales in to the new desired capacity; throws AutoScalingError as AWS refuses.
+   */
+  update(input: { minSize?: number; maxSize?: number; desiredCapacity?: number }, explicitDesired = false): void {
+    if (explicitDesired && input.desiredCapacity !== undefined) this.model.setDesiredCapacity(GROUP, input.desiredCapacity, false);
+    else this.model.updateAutoScalingGroup({ name: GROUP, ...input });
+  }
+
   private setDesired(desired: number): void {
     const g = this.group;
     this.model.setDesiredCapacity(GROUP, clamp(desired, g.minSize, g.maxSize), false);

@@ -254,8 +254,31 @@ export class NomadFleet implements NomadSubmitter {
     }
   }
 
+  /** Jobs of a restored /opt/nomad that no build agent runs (`restoreStaleJobs`), by job id. */
+  private readonly staleJobIds = new Set<string>();
+
+  /**
+   * A restored /opt/nomad (the Services machine brought back from an older snapshot, its Nomad state kept): the
+   * server holds jobs whose allocations no client runs. They are placed and read `running`, hold their CPU and
+   * memory, and never end, so new builds wait behind them, until the state is wiped (`wipeServerState`).
+   */
+  restoreStaleJobs(jobs: readonly { id: string; cpuMilli: number; memoryMb: number }[]): void {
+    for (const j of jobs) {
+      this.staleJobIds.add(j.id);
+      this.apply(this.scheduler.registerJob({ id: j.id, count: 1, cpuMilli: j.cpuMilli, memoryMb: j.memoryMb }));
+    }
+  }
+
+  /** Stale allocations the server holds (placed for a job of a restored /opt/nomad, not ended). */
+  staleAllocations(): number {
+    let n = 0;
+    for (const id of this.staleJobIds) n += this.scheduler.jobAllocs(id).filter((a) => a.clientStatus === 'running' || a.clientStatus === 'pending').length;
+    return n;
+  }
+
   /** The seeds' `rm -rf /opt/nomad`: the server forgets every job and allocation. */
   wipeServerState(): void {
+    this.staleJobIds.clear();
     const { lostJobs } = this.scheduler.wipeState();
     const reason = REASONS.nomadWipedRunning;
     for (const run of [...this.runs.values()]) {
@@ -378,6 +401,11 @@ export class NomadFleet implements NomadSubmitter {
   }
 
   private placed(p: Placement): void {
+    if (this.staleJobIds.has(p.jobId)) {
+      // The server's record says it runs: nothing does, nothing will end it (see restoreStaleJobs).
+      this.scheduler.markRunning(p);
+      return;
+    }
     const build = this.buildOf(p.jobId);
     if (build === undefined) {
       // A container's job placed while its build was being torn down: stopping a lost build's sibling jobs one by
