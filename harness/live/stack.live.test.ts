@@ -1,4 +1,5 @@
 import { readdirSync } from 'node:fs';
+import { createServer } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { LiveStack, renderStackTable } from './stack.ts';
 import { loadProfile } from '../../fixtures/load.ts';
@@ -85,5 +86,23 @@ describe('the live stack', () => {
     expect((await fetch(contexts)).status).toBe(200);
     await stack.refreshHealth();
     expect(stack.rows.get('contexts-service')!.health).toBeUndefined();
+  });
+
+  it('a service started again on another port (its own still held) is probed there by the services that need it', async () => {
+    const old = new URL(stack.rows.get('vault-cci')!.healthUrl!);
+    await stack.kill('vault-cci');
+    // Something else takes vault-cci's port meanwhile: it accepts connections and never answers.
+    const squatter = createServer(() => undefined);
+    await new Promise<void>((resolve) => squatter.listen(Number(old.port), '127.0.0.1', resolve));
+    try {
+      await stack.start('vault-cci');
+      const moved = new URL(stack.rows.get('vault-cci')!.healthUrl!);
+      expect(moved.port).not.toBe(old.port);
+      const contexts = await fetch(stack.rows.get('contexts-service')!.healthUrl!);
+      expect(contexts.status, JSON.stringify(await contexts.clone().json())).toBe(200);
+      expect((await fetch(stack.rows.get('ready-agent')!.healthUrl!)).status).toBe(200);
+    } finally {
+      squatter.close();
+    }
   });
 });

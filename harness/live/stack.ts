@@ -122,6 +122,8 @@ export class LiveStack {
   private readonly services = new Map<string, ServiceHandle>();
   private readonly ports = new Map<string, number>();
   private readonly starting = new Map<string, Promise<void>>();
+  /** Whether `up` has finished (ready-agent has its list). */
+  private booted = false;
 
   constructor(private readonly opts: StackOptions) {
     for (const name of Object.keys(opts.externals ?? {})) {
@@ -175,9 +177,40 @@ export class LiveStack {
     await Promise.all([externals, ...this.starting.values()]);
     // ready-agent answers 200 only once every service with a health endpoint does ("server-ready-agent waits
     // to receive a 200 from all listed services, reporting a 5XX until all services come online").
-    const listed = [...this.rows.values()].filter((r) => r.healthUrl !== undefined && r.name !== 'ready-agent').map((r) => ({ name: r.name, healthUrl: r.healthUrl }));
-    this.workers.get('ready-agent')?.postMessage({ type: 'dependencies', dependencies: listed });
+    this.booted = true;
+    this.workers.get('ready-agent')?.postMessage({ type: 'dependencies', dependencies: this.readyAgentList() });
     return [...this.rows.values()].filter((r) => r.state === 'failed');
+  }
+
+  /** What ready-agent waits for: every service with a health endpoint but itself. */
+  private readyAgentList(): { name: string; healthUrl: string }[] {
+    return [...this.rows.values()].flatMap((r) => (r.healthUrl !== undefined && r.name !== 'ready-agent' ? [{ name: r.name, healthUrl: r.healthUrl }] : []));
+  }
+
+  /** What a health-only service probes: its startup dependencies (not the migrators) where they answer now. */
+  private dependenciesOf(c: Container): ({ name: string; healthUrl: string } | { name: string; port: number | undefined })[] {
+    return c.startup_dependencies
+      .filter((d) => this.rows.get(d)?.kind !== 'migrator')
+      .map((d) => {
+        const row = this.rows.get(d);
+        return row?.healthUrl ? { name: d, healthUrl: row.healthUrl } : { name: d, port: this.ports.get(d) };
+      });
+  }
+
+  /**
+   * A service started again on another port (its documented one still held: `EADDRINUSE`, then any free port):
+   * the health-only services that probe it, and ready-agent, are told its new address, or they would report it
+   * failing for ever (seen in a DR rehearsal: api-service 500 naming frontend, contexts-service and vault-cci).
+   */
+  private readdressed(name: string, before: string | undefined): void {
+    const after = this.rows.get(name)?.healthUrl;
+    if (before === undefined || after === before) return;
+    for (const c of this.opts.profile.containers) {
+      if (c.name === name || !c.startup_dependencies.includes(name)) continue;
+      this.workers.get(c.name)?.postMessage({ type: 'dependencies', dependencies: this.dependenciesOf(c) });
+    }
+    // Before the boot ends ready-agent has no list yet: `up` gives it the whole one.
+    if (this.booted) this.workers.get('ready-agent')?.postMessage({ type: 'dependencies', dependencies: this.readyAgentList() });
   }
 
   /**
@@ -240,7 +273,9 @@ export class LiveStack {
     });
     this.services.set(c.name, handle);
     this.ports.set(c.name, handle.port);
+    const before = this.rows.get(c.name)?.healthUrl;
     this.set(c.name, { ports: [`127.0.0.1:${handle.port}->${documented ?? handle.port}/tcp`], pid: process.pid, healthUrl: handle.healthUrl, state: 'healthy' });
+    this.readdressed(c.name, before);
   }
 
   private async startWorker(c: Container): Promise<void> {
@@ -260,12 +295,7 @@ export class LiveStack {
             ? this.ldapBindRole()
             : undefined;
     const healthPath = c.health?.path ?? '/health';
-    const dependencies = c.startup_dependencies
-      .filter((d) => this.rows.get(d)?.kind !== 'migrator')
-      .map((d) => {
-        const row = this.rows.get(d);
-        return row?.healthUrl ? { name: d, healthUrl: row.healthUrl } : { name: d, port: this.ports.get(d) };
-      });
+    const dependencies = this.dependenciesOf(c);
     // The documented port (offset) if it is free; otherwise any free port, and the table says which.
     const worker = await this.health.start({ name: c.name, port, healthPath, dependencies, role });
     const actual = worker.port;
@@ -273,7 +303,9 @@ export class LiveStack {
     const healthUrl = `http://127.0.0.1:${actual}${healthPath}`;
     this.ports.set(c.name, actual);
     const ports = [`127.0.0.1:${actual}->${documented ?? actual}/tcp`, ...(role?.kind === 'telegraf' && udp ? [`127.0.0.1:${role.udpPort}->${udp.container}/udp`] : [])];
+    const before = this.rows.get(c.name)?.healthUrl;
     this.set(c.name, { ports, pid: process.pid, healthUrl, state: 'healthy' });
+    this.readdressed(c.name, before);
   }
 
   /**
