@@ -134,7 +134,7 @@ export class AutoScalingGroup {
     for (const s of this.steps) this.evaluate(s, now);
     if (this.tracking.length > 0) this.track(now);
     this.finishDrains();
-    const up = this.fleet.instanceIds().length + this.fleet.booting;
+    const up = this.fleet.instanceCount + this.fleet.booting;
     if (up > this.peakInstances) this.peakInstances = up;
   };
 
