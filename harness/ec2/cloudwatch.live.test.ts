@@ -16,6 +16,7 @@ import {
   CreateAutoScalingGroupCommand,
   CreateLaunchConfigurationCommand,
   DescribeAutoScalingGroupsCommand,
+  DescribePoliciesCommand,
   DescribeScalingActivitiesCommand,
   PutScalingPolicyCommand,
   type AutoScalingGroup,
@@ -104,6 +105,9 @@ describe('CloudWatch and target tracking (@aws-sdk/client-cloudwatch, JSON 1.0)'
     expect(g.Instances).toHaveLength(5);
     const activities = (await t.asg.send(new DescribeScalingActivitiesCommand({ AutoScalingGroupName: GROUP }))).Activities ?? [];
     expect(activities[0]?.Cause).toMatch(/a monitor alarm TargetTracking-circleci-nomad-clients-AlarmHigh-[0-9a-f-]+ in state ALARM triggered policy backlog-4 changing the desired capacity from 2 to 5\./);
+    const policy = (await t.asg.send(new DescribePoliciesCommand({ AutoScalingGroupName: GROUP }))).ScalingPolicies?.[0];
+    expect(policy?.TargetTrackingConfiguration).toMatchObject({ TargetValue: 4, CustomizedMetricSpecification: METRIC });
+    expect(policy?.Alarms?.map((a) => a.AlarmName)).toEqual([expect.stringMatching(/-AlarmHigh-/), expect.stringMatching(/-AlarmLow-/)]);
     const alarms = (await t.cw.send(new DescribeAlarmsCommand({ AlarmNamePrefix: `TargetTracking-${GROUP}-AlarmHigh` }))).MetricAlarms ?? [];
     expect(alarms).toHaveLength(1);
     expect(alarms[0]).toMatchObject({ StateValue: 'ALARM', MetricName: 'BacklogPerClient', Namespace: NAMESPACE, Threshold: 4, AlarmActions: [arn], ComparisonOperator: 'GreaterThanThreshold' });
