@@ -18,7 +18,7 @@ const SCHEDULES = 160;
 const ROUNDS = 3;
 
 /** CPU seconds a process has used (user + system), from /proc/<pid>/stat (clock ticks of 1/100 s on Linux). */
-function cpuSecondsOf(pid: number): number {
+export function cpuSecondsOf(pid: number): number {
   const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').replace(/^.*\) /s, '').split(' ');
   return (Number(fields[11]) + Number(fields[12])) / 100;
 }

@@ -20,7 +20,7 @@ const LIVE_ENTRIES = ['harness/cli/commands/live-stack.ts', 'harness/live/replay
 
 /**
  * The live bundle (`dist/live/`): `twin up`'s supervisor (live-stack) and what it starts in other threads and
- * processes (the pipeline stages' worker, the health-only services' thread, the embedded servers' child processes, s3rver's thread), and `twin tune`'s worker threads, prebuilt so that none of them pays
+ * processes (the pipeline stages' worker, the health-only services' thread, the embedded servers' child processes, s3rver's thread), `twin tune`'s worker threads and `twin worker`'s task threads, prebuilt so that none of them pays
  * for tsx compiling the sources at start-up. One build with shared chunks, so a module the supervisor and a stage both
  * use is parsed from one file. Output name => source.
  */
@@ -34,6 +34,7 @@ export const LIVE_BUNDLE_ENTRIES = {
   'embedded-mongo-main': 'harness/providers/mongo/embedded/embedded-mongo-main.ts',
   's3rver-worker': 'harness/providers/s3/s3rver-worker.ts',
   'tune-worker': 'harness/tune/tune-worker.ts',
+  'task-thread-main': 'harness/distributed/task-thread-main.ts',
 };
 
 

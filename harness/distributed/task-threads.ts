@@ -1,7 +1,22 @@
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import { Worker } from 'node:worker_threads';
+import { staleBundleReason } from '../../bin/bundle-check.mjs';
 
 /** Plain JavaScript that registers the TypeScript loader in the thread, then imports `task-thread-main.ts`. */
 const BOOT = new URL('./task-thread-boot.mjs', import.meta.url);
+const ROOT = fileURLToPath(new URL('../..', import.meta.url));
+
+/**
+ * A task thread's module: the live bundle's prebuilt `dist/live/task-thread-main.mjs` when that bundle was built from
+ * the files now on disk (`npm run build`), so no thread compiles the model's sources through tsx; else the sources.
+ */
+export function taskThreadEntry(root = ROOT): URL {
+  const dir = join(root, 'dist', 'live');
+  const prebuilt = join(dir, 'task-thread-main.mjs');
+  return existsSync(prebuilt) && staleBundleReason(root, dir) === undefined ? pathToFileURL(prebuilt) : BOOT;
+}
 
 export interface ThreadRequest {
   id: number;
@@ -30,6 +45,9 @@ interface Slot {
 export class TaskThreads {
   readonly #slots: (Slot | undefined)[];
   #next = 1;
+
+  /** Each thread's module (`taskThreadEntry()`), chosen once. */
+  readonly #entry = taskThreadEntry();
 
   constructor(readonly size: number) {
     this.#slots = Array.from({ length: size }, () => undefined);
@@ -73,7 +91,7 @@ export class TaskThreads {
   }
 
   #start(index: number): Slot {
-    const worker = new Worker(BOOT);
+    const worker = new Worker(this.#entry);
     const slot: Slot = { worker, busy: undefined };
     worker.on('message', (reply: ThreadReply) => {
       if (slot.busy?.id !== reply.id) return;

@@ -1,5 +1,6 @@
 import type {
   Activity,
+  CustomizedMetric,
   AutoScalingGroup,
   GroupInstance,
   GroupTag,
@@ -145,13 +146,23 @@ function renderPolicy(p: ScalingPolicy): XmlNode {
     ),
     MetricAggregationType: p.metricAggregationType,
     EstimatedInstanceWarmup: p.estimatedInstanceWarmupS,
-    Alarms: memberList([]),
+    Alarms: memberList(p.alarms.map(renderAlarm)),
     TargetTrackingConfiguration:
       p.targetTracking === undefined
         ? undefined
         : {
             PredefinedMetricSpecification:
               p.targetTracking.predefinedMetricType === undefined ? undefined : { PredefinedMetricType: p.targetTracking.predefinedMetricType },
+            CustomizedMetricSpecification:
+              p.targetTracking.customizedMetric === undefined
+                ? undefined
+                : {
+                    MetricName: p.targetTracking.customizedMetric.metricName,
+                    Namespace: p.targetTracking.customizedMetric.namespace,
+                    Dimensions: memberList(p.targetTracking.customizedMetric.dimensions.map((d) => ({ Name: d.name, Value: d.value }))),
+                    Statistic: p.targetTracking.customizedMetric.statistic,
+                    Unit: p.targetTracking.customizedMetric.unit,
+                  },
             TargetValue: p.targetTracking.targetValue,
             DisableScaleIn: p.targetTracking.disableScaleIn,
           },
@@ -342,6 +353,10 @@ const ACTIONS: Readonly<Record<string, AutoScalingAction>> = {
 
   PutScalingPolicy(p, s) {
     const tt = p.sub('TargetTrackingConfiguration');
+    const custom = tt?.sub('CustomizedMetricSpecification');
+    if (custom?.sub('Metrics') !== undefined) {
+      throw validationError('CustomizedMetricSpecification.Metrics (metric math) is not supported by the twin: give MetricName, Namespace, Dimensions and Statistic.');
+    }
     const steps: StepAdjustment[] = p.structs('StepAdjustments').map((st) => ({
       lowerBound: st.num('MetricIntervalLowerBound'),
       upperBound: st.num('MetricIntervalUpperBound'),
@@ -363,12 +378,22 @@ const ACTIONS: Readonly<Record<string, AutoScalingAction>> = {
           ? undefined
           : {
               predefinedMetricType: tt.str('PredefinedMetricSpecification.PredefinedMetricType'),
+              customizedMetric:
+                custom === undefined
+                  ? undefined
+                  : {
+                      metricName: custom.required('MetricName'),
+                      namespace: custom.required('Namespace'),
+                      dimensions: custom.structs('Dimensions').map((d) => ({ name: d.required('Name'), value: d.required('Value') })),
+                      statistic: custom.required('Statistic') as CustomizedMetric['statistic'],
+                      unit: custom.str('Unit'),
+                    },
               targetValue: tt.num('TargetValue'),
               disableScaleIn: tt.bool('DisableScaleIn') ?? false,
             },
       enabled: p.bool('Enabled'),
     });
-    return { PolicyARN: policy.policyArn, Alarms: memberList([]) };
+    return { PolicyARN: policy.policyArn, Alarms: memberList(policy.alarms.map(renderAlarm)) };
   },
 
   DescribePolicies(p, s) {
@@ -470,3 +495,7 @@ export const AUTOSCALING_ACTIONS: Readonly<Record<string, AutoScalingAction>> = 
     },
   ]),
 );
+
+function renderAlarm(a: { alarmName: string; alarmArn: string }): XmlNode {
+  return { AlarmName: a.alarmName, AlarmARN: a.alarmArn };
+}

@@ -58,6 +58,7 @@ import {
   type AutoScalingGroup,
 } from '@aws-sdk/client-auto-scaling';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { awsCliEnv } from './aws-cli-env.ts';
 import { ManualClock } from './clock.ts';
 import { intToIp, ipToInt, parseCidr } from './ec2-model.ts';
 import { Ec2Api, type StartedEc2Api } from './server.ts';
@@ -185,19 +186,7 @@ let cliScratch: string | undefined;
 /** The machine's environment without any AWS setting, plus test credentials and an empty CLI config. */
 function cliBaseEnv(): NodeJS.ProcessEnv {
   cliScratch ??= mkdtempSync(join(tmpdir(), 'twin-ec2-cli-'));
-  const env: NodeJS.ProcessEnv = {};
-  for (const [k, v] of Object.entries(process.env)) if (!k.startsWith('AWS_')) env[k] = v;
-  return {
-    ...env,
-    AWS_ACCESS_KEY_ID: 'test',
-    AWS_SECRET_ACCESS_KEY: 'test',
-    AWS_REGION: REGION,
-    AWS_DEFAULT_REGION: REGION,
-    AWS_CONFIG_FILE: join(cliScratch, 'config'),
-    AWS_SHARED_CREDENTIALS_FILE: join(cliScratch, 'credentials'),
-    AWS_EC2_METADATA_DISABLED: 'true',
-    AWS_PAGER: '',
-  };
+  return awsCliEnv(cliScratch, REGION);
 }
 
 /**

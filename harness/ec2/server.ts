@@ -2,6 +2,17 @@ import type { IncomingMessage } from 'node:http';
 import { HttpError, HttpListenError, HttpRoutes, LAYER_ERROR_CODES, listenHttp, sendJson, sendText, type ErrorAnswer, type HttpRequest, type ListeningHttp } from '../http/index.ts';
 import { ProviderError, type StartedComponent } from '../providers/types.ts';
 import { AUTOSCALING_ACTIONS } from './autoscaling-actions.ts';
+import {
+  CLOUDWATCH_NAMESPACE,
+  CLOUDWATCH_TARGET_PREFIX,
+  CLOUDWATCH_VERSION,
+  cloudWatchErrorShape,
+  outputToJson,
+  outputToXmlNode,
+  queryToInput,
+  runCloudWatchAction,
+  type CwInput,
+} from './cloudwatch-actions.ts';
 import type { Clock } from './clock.ts';
 import { EC2_ACTIONS } from './ec2-actions.ts';
 import { AwsApiError } from './errors.ts';
@@ -26,7 +37,10 @@ export const AUTOSCALING_PATH = '/autoscaling';
 /** Liveness probe of the twin (not an AWS API), for `twin status` and wait strategies. */
 export const HEALTH_PATH = '/_twin/health';
 
-export type Ec2Service = 'ec2' | 'autoscaling';
+export type Ec2Service = 'ec2' | 'autoscaling' | 'cloudwatch';
+
+/** Path prefix of the CloudWatch endpoint; requests with `Version=2010-08-01` or a CloudWatch `X-Amz-Target` reach it on any path. */
+export const CLOUDWATCH_PATH = '/cloudwatch';
 
 /** One line per request, for whoever wants a log. */
 export interface Ec2RequestLog {
@@ -151,7 +165,7 @@ export class StartedEc2Api implements StartedComponent {
     readonly state: Ec2State,
     private readonly handler: Ec2RequestHandler,
   ) {
-    this.backendDetail = `the twin's EC2 ${EC2_VERSION} and Auto Scaling ${AUTOSCALING_VERSION} Query endpoints in this process (no container runtime needed)`;
+    this.backendDetail = `the twin's EC2 ${EC2_VERSION}, Auto Scaling ${AUTOSCALING_VERSION} and CloudWatch ${CLOUDWATCH_VERSION} endpoints in this process (no container runtime needed)`;
   }
 
   get host(): string {
@@ -170,6 +184,11 @@ export class StartedEc2Api implements StartedComponent {
   /** A separate endpoint URL for the Auto Scaling client. */
   get autoscalingUrl(): string {
     return `${this.url}${AUTOSCALING_PATH}`;
+  }
+
+  /** A separate endpoint URL for the CloudWatch client (`AWS_ENDPOINT_URL` serves it too). */
+  get cloudwatchUrl(): string {
+    return `${this.url}${CLOUDWATCH_PATH}`;
   }
 
   /** Requests served so far, per `service:Action`. */
@@ -209,12 +228,27 @@ class Ec2RequestHandler {
     let status = 200;
     let errorCode: string | undefined;
     let body: string;
+    let json = false;
     try {
       const raw = request.method === 'POST' ? await request.text() : '';
+      const target = request.req.headers['x-amz-target'];
+      if (typeof target === 'string' && target.startsWith(CLOUDWATCH_TARGET_PREFIX)) {
+        // AWS JSON 1.0, as the AWS SDK v3 and botocore speak to CloudWatch.
+        service = 'cloudwatch';
+        json = true;
+        action = target.slice(CLOUDWATCH_TARGET_PREFIX.length);
+        if (!hasAwsAuth(request.req.headers, QueryParams.parse('', 'member'))) throw new AwsApiError('MissingAuthenticationToken', 'Request is missing Authentication Token', 403);
+        body = outputToJson(runCloudWatchAction(action, parseJsonInput(raw), this.state));
+        return;
+      }
+      if (request.req.headers['smithy-protocol'] === 'rpc-v2-cbor') {
+        throw new AwsApiError('UnsupportedProtocol', "The twin's CloudWatch speaks AWS JSON 1.0 (X-Amz-Target) and the Query protocol, not Smithy RPC v2 CBOR: use an SDK or CLI that sends JSON (AWS SDK v3, botocore 1.3x and later do).", 415);
+      }
       const query = request.query.toString();
       const merged = [query, raw].filter((s) => s !== '').join('&');
       let params = QueryParams.parse(merged, 'ec2');
       if (params.str('Version') === AUTOSCALING_VERSION) service = 'autoscaling';
+      if (params.str('Version') === CLOUDWATCH_VERSION) service = 'cloudwatch';
       if (service === 'autoscaling') params = params.withStyle('member');
       action = params.str('Action') ?? '';
       if (!hasAwsAuth(request.req.headers, params)) {
@@ -232,6 +266,9 @@ class Ec2RequestHandler {
         this.state.sync();
         const namespace = /^\d{4}-\d{2}-\d{2}$/.test(version) ? `http://ec2.amazonaws.com/doc/${version}/` : EC2_NAMESPACE;
         body = ec2ResponseXml(action, requestId, handler(params, this.state), namespace);
+      } else if (service === 'cloudwatch') {
+        const out = runCloudWatchAction(action, queryToInput(params.entries()), this.state);
+        body = autoScalingResponseXml(action, requestId, Object.keys(out).length === 0 ? undefined : outputToXmlNode(out), CLOUDWATCH_NAMESPACE);
       } else {
         const handler = Object.hasOwn(AUTOSCALING_ACTIONS, action) ? AUTOSCALING_ACTIONS[action] : undefined;
         if (handler === undefined) throw new AwsApiError('InvalidAction', `The action ${action} is not valid for this web service.`);
@@ -246,25 +283,45 @@ class Ec2RequestHandler {
       const error = e instanceof HttpError ? awsError(e) : new AwsApiError('InternalError', 'An internal error has occurred', 500);
       status = error.status;
       errorCode = error.code;
-      body = this.errorAnswer(error, service, requestId).body;
+      body = json ? JSON.stringify({ __type: cloudWatchErrorShape(error.code), message: error.message }) : this.errorAnswer(error, service, requestId).body;
+    } finally {
+      const key = `${service}:${action || '(none)'}`;
+      this.counts.set(key, (this.counts.get(key) ?? 0) + 1);
+      const headers: Record<string, string> = { 'x-amzn-requestid': requestId };
+      // A 413 leaves the rest of the body unread: the connection cannot be reused.
+      if (status === 413) headers.connection = 'close';
+      // The JSON protocol's errors carry the Query code too (CloudWatch is awsQueryCompatible).
+      if (json && errorCode !== undefined) headers['x-amzn-query-error'] = `${errorCode};${status >= 500 ? 'Receiver' : 'Sender'}`;
+      sendText(request.res, status, body!, json ? JSON_TYPE : XML_TYPE, headers);
+      this.onRequest?.({ service, action, status, errorCode, durationMs: performance.now() - started });
     }
-    const key = `${service}:${action || '(none)'}`;
-    this.counts.set(key, (this.counts.get(key) ?? 0) + 1);
-    // A 413 leaves the rest of the body unread: the connection cannot be reused.
-    sendText(request.res, status, body, XML_TYPE, status === 413 ? { connection: 'close', 'x-amzn-requestid': requestId } : { 'x-amzn-requestid': requestId });
-    this.onRequest?.({ service, action, status, errorCode, durationMs: performance.now() - started });
   }
 
   /** An error in the service's own XML: `<Response><Errors>…` for EC2, `<ErrorResponse>…` for Auto Scaling. */
   errorAnswer(error: AwsApiError, service: Ec2Service, requestId: string): ErrorAnswer {
-    return { contentType: XML_TYPE, body: service === 'ec2' ? ec2ErrorXml(error, requestId) : autoScalingErrorXml(error, requestId) };
+    const body = service === 'ec2' ? ec2ErrorXml(error, requestId) : autoScalingErrorXml(error, requestId, service === 'cloudwatch' ? CLOUDWATCH_NAMESPACE : undefined);
+    return { contentType: XML_TYPE, body };
   }
 }
 
 const XML_TYPE = 'text/xml;charset=UTF-8';
+const JSON_TYPE = 'application/x-amz-json-1.0';
+
+/** A JSON protocol body: an object (an empty body is an empty request). */
+function parseJsonInput(raw: string): CwInput {
+  if (raw.trim() === '') return {};
+  let v: unknown;
+  try {
+    v = JSON.parse(raw);
+  } catch (e) {
+    throw new AwsApiError('SerializationException', `The request body is not JSON: ${(e as Error).message}`);
+  }
+  if (typeof v !== 'object' || v === null || Array.isArray(v)) throw new AwsApiError('SerializationException', 'The request body must be a JSON object.');
+  return v as CwInput;
+}
 
 function serviceOf(path: string): Ec2Service {
-  return path.startsWith(AUTOSCALING_PATH) ? 'autoscaling' : 'ec2';
+  return path.startsWith(AUTOSCALING_PATH) ? 'autoscaling' : path.startsWith(CLOUDWATCH_PATH) ? 'cloudwatch' : 'ec2';
 }
 
 /** The layer's errors (a body too large, a method the Query protocol has not) in AWS's words. */

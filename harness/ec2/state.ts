@@ -1,4 +1,6 @@
 import { Simulation } from '../../sim/engine/simulation.ts';
+import { MetricStore } from '../../sim/models/autoscaling/metric-store.ts';
+import { TargetTrackingScaler } from '../../sim/models/autoscaling/tracking-scaler.ts';
 import { AutoScalingModel, DEFAULT_AUTOSCALING_TIMINGS, type AutoScalingTimings } from './autoscaling-model.ts';
 import { systemClock, type Clock } from './clock.ts';
 import { DEFAULT_EC2_TIMINGS, Ec2Model, type Ec2Timings, type NetworkSpec } from './ec2-model.ts';
@@ -78,8 +80,8 @@ export function settleStateOptions(options: Ec2StateOptions = {}): SettledStateO
 const MAX_EVENTS_PER_SYNC = 1_000_000;
 
 /**
- * The whole in-memory cloud the EC2 and Auto Scaling endpoints serve: the EC2 model, the Auto Scaling model on
- * top of it, and the time they share. Time is read from the injected clock and applied lazily: every
+ * The whole in-memory cloud the EC2, Auto Scaling and CloudWatch endpoints serve: the EC2 model, the Auto Scaling
+ * model on top of it, CloudWatch's metrics and the target tracking they feed, and the time they share. Time is read from the injected clock and applied lazily: every
  * operation first fires the transitions that fell due (on the discrete-event engine of `sim/`), so a manual
  * clock moved by a test and the wall clock behave the same way.
  */
@@ -88,6 +90,10 @@ export class Ec2State {
   readonly ids: IdGenerator;
   readonly ec2: Ec2Model;
   readonly autoscaling: AutoScalingModel;
+  /** CloudWatch's metrics (`PutMetricData`, and the twin's own publishers through `put(…, internal)`). */
+  readonly cloudwatch: MetricStore;
+  /** Target-tracking policies evaluated once a minute of model time on `cloudwatch`'s metrics. */
+  readonly tracking: TargetTrackingScaler;
   /** The newest events, oldest first (bounded by `eventLogLimit`). */
   readonly events: CloudEvent[] = [];
   private readonly engine = new Simulation();
@@ -113,6 +119,8 @@ export class Ec2State {
     };
     this.ec2 = new Ec2Model(ctx, this.options.ec2Timings, this.options.network, this.options.maxInstances);
     this.autoscaling = new AutoScalingModel(ctx, this.ec2, this.options.autoScalingTimings);
+    this.cloudwatch = new MetricStore(() => this.nowMs());
+    this.tracking = new TargetTrackingScaler(ctx, this.autoscaling, this.cloudwatch).start();
   }
 
   /** Model time (epoch ms): the clock's time as of the last sync, never going back. */

@@ -70,18 +70,19 @@ export function ec2ErrorXml(error: Pick<AwsApiError, 'code' | 'message'>, reques
 
 /**
  * `<{Action}Response><{Action}Result>…</{Action}Result><ResponseMetadata><RequestId>…` (the Result element is
- * left out for actions that return nothing, as Auto Scaling does).
+ * left out for actions that return nothing, as Auto Scaling does); CloudWatch's Query answers have this shape
+ * in their own namespace.
  */
-export function autoScalingResponseXml(action: string, requestId: string, result: XmlNode | undefined): string {
+export function autoScalingResponseXml(action: string, requestId: string, result: XmlNode | undefined, namespace = AUTOSCALING_NAMESPACE): string {
   const body: XmlNode = {};
   if (result !== undefined) body[`${action}Result`] = result;
   body.ResponseMetadata = { RequestId: requestId };
-  return document(`${action}Response`, AUTOSCALING_NAMESPACE, body);
+  return document(`${action}Response`, namespace, body);
 }
 
 /** `<ErrorResponse><Error><Type>Sender</Type><Code>ValidationError</Code><Message>…</Message></Error><RequestId>…`. */
-export function autoScalingErrorXml(error: Pick<AwsApiError, 'code' | 'message' | 'type'>, requestId: string): string {
-  return document('ErrorResponse', AUTOSCALING_NAMESPACE, {
+export function autoScalingErrorXml(error: Pick<AwsApiError, 'code' | 'message' | 'type'>, requestId: string, namespace = AUTOSCALING_NAMESPACE): string {
+  return document('ErrorResponse', namespace, {
     Error: { Type: error.type, Code: error.code, Message: error.message },
     RequestId: requestId,
   });

@@ -23,7 +23,7 @@ import type { Rng } from '../../engine/rng.ts';
 import type { SettledAutoscaling, SettledStepPolicy, SettledTargetTrackingPolicy } from '../../scenario/settled.ts';
 import { AutoScalingModel, DEFAULT_AUTOSCALING_TIMINGS, TERMINATING } from './group-model.ts';
 import { FleetPort, SIM_ZONE, simContext } from './fleet-port.ts';
-import { combineProposals, evaluateTargetTracking, newAlarms, type TargetTrackingAlarms } from './target-tracking.ts';
+import { newAlarms, noteScaleIn, trackTargets, type TargetTrackingAlarms } from './target-tracking.ts';
 
 export const ASG_TICK_MS = 60_000;
 
@@ -134,7 +134,7 @@ export class AutoScalingGroup {
     for (const s of this.steps) this.evaluate(s, now);
     if (this.tracking.length > 0) this.track(now);
     this.finishDrains();
-    const up = this.fleet.instanceIds().length + this.fleet.booting;
+    const up = this.fleet.instanceCount + this.fleet.booting;
     if (up > this.peakInstances) this.peakInstances = up;
   };
 
@@ -174,21 +174,22 @@ export class AutoScalingGroup {
   /** Target-tracking policies: each updates its alarms; the group follows their combined proposal. */
   private track(now: number): void {
     const inService = this.inServiceClients();
-    const proposals = this.tracking.map((t) =>
-      evaluateTargetTracking({ target: t.policy.target, warmupMs: t.policy.warmupMs, scaleInCooldownMs: t.policy.scaleInCooldownMs, disableScaleIn: t.policy.disableScaleIn }, t.alarms, {
-        nowMs: now,
-        value: this.trackedMetric(t.policy.metric, inService),
-        inService: inService.length,
-        desired: this.desired,
-        warming: now < this.port.lastReadyAtMs + this.warmupMs, // boot plus the longest warm-up of the policies
-      }),
-    );
-    const next = combineProposals(this.desired, proposals);
+    const policies = this.tracking.map((t) => ({
+      spec: { target: t.policy.target, warmupMs: t.policy.warmupMs, scaleInCooldownMs: t.policy.scaleInCooldownMs, disableScaleIn: t.policy.disableScaleIn },
+      alarms: t.alarms,
+      value: this.trackedMetric(t.policy.metric, inService),
+    }));
+    const next = trackTargets(policies, {
+      nowMs: now,
+      inService: inService.length,
+      desired: this.desired,
+      warming: now < this.port.lastReadyAtMs + this.warmupMs, // boot plus the longest warm-up of the policies
+    });
     if (next.kind === 'hold') return;
     const before = this.desired;
     this.setDesired(next.desired);
     if (this.desired === before) return;
-    if (next.kind === 'in') for (const t of this.tracking) t.alarms.lastScaleInMs = now;
+    if (next.kind === 'in') noteScaleIn(this.tracking, now);
     this.actions++;
     this.world.trace?.(`${now} autoscaling target tracking scale-${next.kind}: desired ${before} -> ${this.desired} (${inService.length} in service)`);
   }

@@ -135,6 +135,8 @@ export interface GroupInstance {
   readonly launchConfigurationName: string | undefined;
   readonly launchTemplate: LaunchTemplateRef | undefined;
   readonly launchedAtMs: number;
+  /** When it last entered InService (its warm-up for target tracking starts there). */
+  inServiceAtMs?: number | undefined;
   lifecycleState: LifecycleState;
   healthStatus: 'Healthy' | 'Unhealthy';
   protectedFromScaleIn: boolean;
@@ -175,8 +177,33 @@ export interface ScalingPolicy {
   readonly stepAdjustments: readonly StepAdjustment[];
   readonly metricAggregationType: string | undefined;
   readonly estimatedInstanceWarmupS: number | undefined;
-  readonly targetTracking: { predefinedMetricType: string | undefined; targetValue: number; disableScaleIn: boolean } | undefined;
+  readonly targetTracking: TargetTrackingConfiguration | undefined;
+  /** A target-tracking policy's two CloudWatch alarms, as AWS names them (scale-out high, scale-in low). */
+  readonly alarms: readonly { readonly alarmName: string; readonly alarmArn: string }[];
   readonly enabled: boolean;
+}
+
+/** The predefined metrics of target tracking (AWS's enum; the ALB one needs a load balancer the twin has not). */
+export const PREDEFINED_METRICS = {
+  ASGAverageCPUUtilization: { namespace: 'AWS/EC2', metricName: 'CPUUtilization' },
+  ASGAverageNetworkIn: { namespace: 'AWS/EC2', metricName: 'NetworkIn' },
+  ASGAverageNetworkOut: { namespace: 'AWS/EC2', metricName: 'NetworkOut' },
+} as const;
+
+/** A metric of CloudWatch that a target-tracking policy follows (`CustomizedMetricSpecification`). */
+export interface CustomizedMetric {
+  readonly namespace: string;
+  readonly metricName: string;
+  readonly dimensions: readonly { readonly name: string; readonly value: string }[];
+  readonly statistic: 'Average' | 'Minimum' | 'Maximum' | 'SampleCount' | 'Sum';
+  readonly unit: string | undefined;
+}
+
+export interface TargetTrackingConfiguration {
+  readonly predefinedMetricType: string | undefined;
+  readonly customizedMetric: CustomizedMetric | undefined;
+  readonly targetValue: number;
+  readonly disableScaleIn: boolean;
 }
 
 export interface ScheduledAction {
@@ -283,7 +310,9 @@ export interface PutScalingPolicyInput {
   readonly stepAdjustments?: readonly StepAdjustment[] | undefined;
   readonly metricAggregationType?: string | undefined;
   readonly estimatedInstanceWarmupS?: number | undefined;
-  readonly targetTracking?: { predefinedMetricType: string | undefined; targetValue: number | undefined; disableScaleIn: boolean } | undefined;
+  readonly targetTracking?:
+    | { predefinedMetricType: string | undefined; customizedMetric?: CustomizedMetric | undefined; targetValue: number | undefined; disableScaleIn: boolean }
+    | undefined;
   readonly enabled?: boolean | undefined;
 }
 
@@ -591,6 +620,7 @@ export class AutoScalingModel {
         launchConfigurationName: g.launchConfigurationName,
         launchTemplate: g.launchTemplate,
         launchedAtMs: this.ctx.now(),
+        inServiceAtMs: this.ctx.now(),
         lifecycleState: 'InService',
         healthStatus: 'Healthy',
         protectedFromScaleIn: g.newInstancesProtectedFromScaleIn,
@@ -865,6 +895,7 @@ export class AutoScalingModel {
 
   private markInService(g: AutoScalingGroup, m: GroupInstance): void {
     m.lifecycleState = 'InService';
+    m.inServiceAtMs = this.ctx.now();
     this.finishActivity(g, m, 'Successful');
     this.ctx.emit('asg-lifecycle', m.instanceId, 'InService');
   }
@@ -1023,8 +1054,8 @@ export class AutoScalingModel {
       if (steps.length === 0) throw validationError('StepAdjustments is required for a StepScaling policy.');
       if (input.scalingAdjustment !== undefined) throw validationError('ScalingAdjustment is not supported for a StepScaling policy.');
       checkSteps(steps);
-    } else if (input.targetTracking?.targetValue === undefined) {
-      throw validationError('TargetTrackingConfiguration with a TargetValue is required for a TargetTrackingScaling policy.');
+    } else {
+      checkTargetTracking(input.targetTracking);
     }
     if (adjustmentType !== 'PercentChangeInCapacity' && input.minAdjustmentMagnitude !== undefined) {
       throw validationError('MinAdjustmentMagnitude is only supported with the PercentChangeInCapacity adjustment type.');
@@ -1043,13 +1074,42 @@ export class AutoScalingModel {
       metricAggregationType: policyType === 'StepScaling' ? (input.metricAggregationType ?? 'Average') : input.metricAggregationType,
       estimatedInstanceWarmupS: input.estimatedInstanceWarmupS,
       targetTracking:
-        input.targetTracking?.targetValue === undefined
+        policyType !== 'TargetTrackingScaling' || input.targetTracking?.targetValue === undefined
           ? undefined
-          : { predefinedMetricType: input.targetTracking.predefinedMetricType, targetValue: input.targetTracking.targetValue, disableScaleIn: input.targetTracking.disableScaleIn },
+          : {
+              predefinedMetricType: input.targetTracking.predefinedMetricType,
+              customizedMetric: input.targetTracking.customizedMetric,
+              targetValue: input.targetTracking.targetValue,
+              disableScaleIn: input.targetTracking.disableScaleIn,
+            },
+      alarms:
+        policyType !== 'TargetTrackingScaling'
+          ? []
+          : (existing?.alarms.length ? existing.alarms : ['AlarmHigh', 'AlarmLow'].map((kind) => this.alarmOf(`TargetTracking-${g.name}-${kind}-${this.ctx.ids.uuid('alarm')}`))),
       enabled: input.enabled ?? true,
     };
     g.policies.set(policy.policyName, policy);
     return policy;
+  }
+
+  private alarmOf(alarmName: string): { alarmName: string; alarmArn: string } {
+    return { alarmName, alarmArn: `arn:aws:cloudwatch:${this.ctx.region}:${this.ctx.accountId}:alarm:${alarmName}` };
+  }
+
+  /**
+   * A target-tracking policy's alarm changed the desired capacity (`tracking-scaler.ts` decided it): the new
+   * capacity within the group's bounds, recorded as AWS words the activity, then reconciled. Returns the capacity.
+   */
+  applyTargetTracking(groupName: string, policyName: string, alarmName: string, desired: number): number {
+    const g = this.requireGroup(groupName);
+    const before = g.desiredCapacity;
+    const next = Math.min(g.maxSize, Math.max(g.minSize, desired));
+    if (next === before) return before;
+    g.desiredCapacity = next;
+    g.lastScalingMs = this.ctx.now();
+    this.ctx.emit('asg-capacity', g.name, `target tracking policy ${policyName}: desired ${before} -> ${next}`);
+    this.reconcile(g, `At ${isoSeconds(this.ctx.now())} a monitor alarm ${alarmName} in state ALARM triggered policy ${policyName} changing the desired capacity from ${before} to ${next}.`);
+    return next;
   }
 
   describePolicies(input: { groupName?: string | undefined; policyNames: readonly string[]; policyTypes: readonly string[] }): ScalingPolicy[] {
@@ -1354,4 +1414,25 @@ export function applyAdjustment(current: number, type: AdjustmentType, adjustmen
   let delta = raw > 0 ? Math.max(1, Math.floor(raw)) : raw < 0 ? Math.min(-1, Math.ceil(raw)) : 0;
   if (minMagnitude !== undefined && Math.abs(delta) < minMagnitude && delta !== 0) delta = Math.sign(delta) * minMagnitude;
   return current + delta;
+}
+
+const CUSTOM_STATISTICS = new Set(['Average', 'Minimum', 'Maximum', 'SampleCount', 'Sum']);
+
+/** TargetTrackingConfiguration as AWS checks it: a target, and exactly one metric the twin can evaluate. */
+function checkTargetTracking(tt: PutScalingPolicyInput['targetTracking']): void {
+  if (tt?.targetValue === undefined) throw validationError('TargetTrackingConfiguration with a TargetValue is required for a TargetTrackingScaling policy.');
+  if (!Number.isFinite(tt.targetValue) || tt.targetValue <= 0) throw validationError(`TargetValue must be a positive number, got ${tt.targetValue}.`);
+  const given = (tt.predefinedMetricType === undefined ? 0 : 1) + (tt.customizedMetric === undefined ? 0 : 1);
+  if (given !== 1) throw validationError('Exactly one of PredefinedMetricSpecification and CustomizedMetricSpecification must be given in TargetTrackingConfiguration.');
+  const type = tt.predefinedMetricType;
+  if (type === 'ALBRequestCountPerTarget') {
+    throw validationError('ALBRequestCountPerTarget needs an Application Load Balancer target group, which the twin does not model; follow a CustomizedMetricSpecification instead.');
+  }
+  if (type !== undefined && !Object.hasOwn(PREDEFINED_METRICS, type)) {
+    throw validationError(`Invalid PredefinedMetricType: ${type}. Valid values: ${Object.keys(PREDEFINED_METRICS).join(', ')}, ALBRequestCountPerTarget`);
+  }
+  const c = tt.customizedMetric;
+  if (c !== undefined && !CUSTOM_STATISTICS.has(c.statistic)) {
+    throw validationError(`Invalid Statistic: ${c.statistic} in CustomizedMetricSpecification. Valid values: ${[...CUSTOM_STATISTICS].join(', ')}`);
+  }
 }

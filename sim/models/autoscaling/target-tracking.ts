@@ -85,3 +85,25 @@ export function combineProposals(desired: number, proposals: readonly Proposal[]
   if (allIn && inCap < desired) return { desired: inCap, kind: 'in' };
   return { desired, kind: 'hold' };
 }
+
+/** One policy at one evaluation: its settings, its alarms and the metric's value this minute. */
+export interface TrackedPolicy {
+  readonly spec: TargetTrackingSpec;
+  readonly alarms: TargetTrackingAlarms;
+  readonly value: number | undefined;
+}
+
+/**
+ * One evaluation of a group's target-tracking policies, as both the simulation (`asg.ts`) and the twin's Auto
+ * Scaling endpoint (`tracking-scaler.ts`) run it: every policy's alarms take this minute's datapoint, and their
+ * proposals combine into the group's new desired capacity (before its min/max).
+ */
+export function trackTargets(policies: readonly TrackedPolicy[], group: Omit<GroupSample, 'value'>): { desired: number; kind: 'out' | 'in' | 'hold' } {
+  const proposals = policies.map((p) => evaluateTargetTracking(p.spec, p.alarms, { ...group, value: p.value }));
+  return combineProposals(group.desired, proposals);
+}
+
+/** A scale-in the group carried out starts every policy's scale-in cooldown. */
+export function noteScaleIn(policies: readonly { readonly alarms: TargetTrackingAlarms }[], nowMs: number): void {
+  for (const p of policies) p.alarms.lastScaleInMs = nowMs;
+}

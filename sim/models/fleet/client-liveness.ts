@@ -30,6 +30,8 @@ export class ClientLiveness {
   /** Clients the server has marked down (by the silence of their agent or by a partition). */
   private readonly markedDown = new Set<string>();
   private cutOff = false;
+  /** Changes of which agents are gone or terminated so far: a client's reach can change only with it. */
+  changes = 0;
 
   constructor(
     private readonly server: LivenessServer,
@@ -55,6 +57,7 @@ export class ClientLiveness {
   agentDown(nodeId: string): void {
     if (this.gone.has(nodeId)) return;
     this.gone.add(nodeId);
+    this.changes++;
     this.after(HEARTBEAT_TIMEOUT_MS, () => {
       if (this.gone.has(nodeId)) this.server.whenReachable(() => this.markDown(nodeId));
     });
@@ -64,6 +67,7 @@ export class ClientLiveness {
   terminate(nodeId: string): void {
     if (this.terminated.has(nodeId)) return;
     this.terminated.add(nodeId);
+    this.changes++;
     this.agentDown(nodeId);
   }
 
@@ -91,6 +95,7 @@ export class ClientLiveness {
     const back: string[] = [];
     for (const id of nodeIds) {
       if (this.terminated.has(id) || !this.gone.delete(id)) continue;
+      this.changes++;
       back.push(id);
       if (this.markedDown.delete(id)) this.server.whenReachable(() => this.server.setStatus(id, 'ready'));
     }

@@ -1,3 +1,4 @@
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { ClientMetrics, MAX_CLIENT_SERIES, OTHERS_HOST, type ClientReach } from './client-metrics.ts';
 import { Telegraf } from '../../metrics/telegraf.ts';
@@ -130,5 +131,40 @@ workload:
     expect(s[METRICS.clientCpuUsed]).toMatchObject({ samples: 2, max: 12 * 1000 * 2.5, last: 10 * 1000 * 2.5 });
     expect(s[`${METRICS.clientPollFailure}#host:${OTHERS_HOST}`]).toMatchObject({ samples: 2, min: 0, last: 2 });
     expect(Object.keys(s).filter((k) => k.startsWith(`${METRICS.clientPollFailure}#`))).toHaveLength(MAX_CLIENT_SERIES + 1);
+  });
+
+  it('sends with a reachKey what it sends asking every client at every tick, and the sum of the clients reporting now', () => {
+    const tick = fc.record({ grow: fc.boolean(), change: fc.nat(), used: fc.constantFrom(0, 1000, 2000), reachChange: fc.boolean(), silent: fc.nat(), fail: fc.nat() });
+    fc.assert(
+      fc.property(fc.array(tick, { minLength: 1, maxLength: 60 }), (ticks) => {
+        const keyed = new Telegraf(documented);
+        const plain = new Telegraf(documented);
+        const mk = new ClientMetrics(keyed);
+        const mp = new ClientMetrics(plain);
+        const nodes: NodeView[] = [node('n0'), node('n1')];
+        let reachOf = new Map<string, ClientReach>();
+        let key = 0;
+        ticks.forEach((t, k) => {
+          if (t.grow) nodes.push(node(`n${nodes.length}`));
+          const at = t.change % nodes.length;
+          nodes[at] = { ...nodes[at]!, usedCpuMilli: t.used, runningAllocs: t.used > 0 ? 1 : 0 };
+          // The key changes whenever any client's reach may have (the contract of `reachKey`).
+          if (t.reachChange) {
+            key++;
+            reachOf = new Map(nodes.map((n, i) => [n.id, i % 3 === t.silent % 3 ? 'silent' : i % 4 === t.fail % 4 ? 'poll_failure' : 'report']));
+          }
+          const reach = (id: string): ClientReach => reachOf.get(id) ?? 'report';
+          mk.sample(nodes, reach, key);
+          mp.sample(nodes, reach);
+          keyed.flush((k + 1) * 10_000);
+          plain.flush((k + 1) * 10_000);
+          // And what it sends is right: the untagged sum is that of the clients reporting now (2.5 MHz a millicore).
+          const reporting = nodes.filter((n) => reach(n.id) === 'report');
+          if (reporting.length > 0) expect(keyed.summaries()[METRICS.clientCpuUsed]?.last).toBe(reporting.reduce((a, n) => a + n.usedCpuMilli, 0) * 2.5);
+        });
+        expect(keyed.summaries()).toEqual(plain.summaries());
+      }),
+      { numRuns: 150 },
+    );
   });
 });

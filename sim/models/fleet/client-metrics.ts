@@ -27,6 +27,8 @@ const RESOURCE_COUNT = CLIENT_RESOURCE_METRICS.length;
 /** One client's series: what it last sent, and the gauges of each tag set it has sent under. */
 interface ClientSeries {
   reach: ClientReach;
+  /** The `reachKey` of the tick that last asked `reach` for this client. */
+  reachKey: number;
   status: string;
   drain: boolean;
   usedCpuMilli: number;
@@ -55,6 +57,9 @@ export class ClientMetrics {
   private readonly sums = new Array<number>(RESOURCE_COUNT).fill(0);
   /** Clients whose gauges reach telegraf; with none, the sums have no value (no series to add up). */
   private reporting = 0;
+  /** Positions in `nodes` of the clients reporting at the last tick, ascending, and that tick's `reachKey`. */
+  private readonly reportingAt: number[] = [];
+  private lastReachKey = Number.NaN;
   /** The aggregated clients' poll failures (`host:others`), and how many of them send anything / only a failure. */
   private othersPollFailure: HeldGauge | undefined;
   private othersHeard = 0;
@@ -78,30 +83,23 @@ export class ClientMetrics {
     this.totals = CLIENT_RESOURCE_METRICS.map((name) => telegraf.held(name));
   }
 
-  /** One statsd tick: `nodes` are the server's registered nodes, `reach` says what each client gets across. */
-  sample(nodes: readonly NodeView[], reach: (nodeId: string) => ClientReach): void {
-    for (let i = 0; i < nodes.length; i++) {
-      const n = nodes[i]!;
-      const r = reach(n.id);
-      let c = this.clients[i];
-      if (c === undefined) {
-        c = {
-          reach: 'silent',
-          status: '',
-          drain: false,
-          usedCpuMilli: -1,
-          usedMemoryMb: -1,
-          runningAllocs: -1,
-          values: new Array<number>(RESOURCE_COUNT).fill(0),
-          gauges: undefined,
-          gaugesByTags: new Map(),
-          pollFailure: i < MAX_CLIENT_SERIES ? this.telegraf.held(METRICS.clientPollFailure, clientHostTag(n.name)) : undefined,
-        };
-        this.clients.push(c);
-      }
-      if (r === c.reach && (r !== 'report' || (n.usedCpuMilli === c.usedCpuMilli && n.usedMemoryMb === c.usedMemoryMb && n.runningAllocs === c.runningAllocs && n.status === c.status && n.drain === c.drain))) continue;
-      this.update(c, n, r);
+  /**
+   * One statsd tick: `nodes` are the server's registered nodes, `reach` says what each client gets across.
+   * `reachKey`, when given, changes whenever any client's reach or any node's position in `nodes` may have: while
+   * it stays the same, a client's reach is the one it had at the last tick and `reach` is not asked again.
+   */
+  sample(nodes: readonly NodeView[], reach: (nodeId: string) => ClientReach, reachKey = Number.NaN): void {
+    if (reachKey === this.lastReachKey && nodes.length >= this.clients.length) {
+      // Nobody's reach changed and no position shifted: a client not reporting stays as it was, so only the
+      // reporting ones (ascending) and the new ones are looked at.
+      const known = this.clients.length;
+      for (const i of this.reportingAt) this.visit(i, nodes[i]!, reach, reachKey);
+      for (let i = known; i < nodes.length; i++) if (this.visit(i, nodes[i]!, reach, reachKey)) this.reportingAt.push(i);
+    } else {
+      this.reportingAt.length = 0;
+      for (let i = 0; i < nodes.length; i++) if (this.visit(i, nodes[i]!, reach, reachKey)) this.reportingAt.push(i);
     }
+    this.lastReachKey = reachKey;
     if (this.clients.length > MAX_CLIENT_SERIES) {
       this.othersPollFailure ??= this.telegraf.held(METRICS.clientPollFailure, clientHostTag(OTHERS_HOST));
       if (this.othersHeard === 0) this.othersPollFailure.release();
@@ -109,6 +107,32 @@ export class ClientMetrics {
     }
     if (this.reporting === 0) for (const g of this.totals) g.release();
     else for (let i = 0; i < RESOURCE_COUNT; i++) this.totals[i]!.set(this.sums[i]!);
+  }
+
+  /** One client at one tick; true when it reports. */
+  private visit(i: number, n: NodeView, reach: (nodeId: string) => ClientReach, reachKey: number): boolean {
+    let c = this.clients[i];
+    const r = c !== undefined && c.reachKey === reachKey ? c.reach : reach(n.id);
+    if (c === undefined) {
+      c = {
+        reach: 'silent',
+        reachKey,
+        status: '',
+        drain: false,
+        usedCpuMilli: -1,
+        usedMemoryMb: -1,
+        runningAllocs: -1,
+        values: new Array<number>(RESOURCE_COUNT).fill(0),
+        gauges: undefined,
+        gaugesByTags: new Map(),
+        pollFailure: i < MAX_CLIENT_SERIES ? this.telegraf.held(METRICS.clientPollFailure, clientHostTag(n.name)) : undefined,
+      };
+      this.clients.push(c);
+    }
+    c.reachKey = reachKey;
+    if (r === c.reach && (r !== 'report' || (n.usedCpuMilli === c.usedCpuMilli && n.usedMemoryMb === c.usedMemoryMb && n.runningAllocs === c.runningAllocs && n.status === c.status && n.drain === c.drain))) return r === 'report';
+    this.update(c, n, r);
+    return r === 'report';
   }
 
   private update(c: ClientSeries, n: NodeView, r: ClientReach): void {

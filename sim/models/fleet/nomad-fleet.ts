@@ -212,6 +212,11 @@ export class NomadFleet implements NomadSubmitter {
     onBooted?.(id);
   };
 
+  /** How many client instances are not terminated (`instanceIds().length`, without the list). */
+  get instanceCount(): number {
+    return this.nodeIds.length - this.liveness.terminatedCount;
+  }
+
   /** Client instances not terminated (in service, draining or with a stopped agent), in launch order. */
   instanceIds(): string[] {
     return this.nodeIds.filter((id) => !this.liveness.isTerminated(id));
@@ -304,11 +309,23 @@ export class NomadFleet implements NomadSubmitter {
     const nodes = this.scheduler.nodesNow();
     // What the clients get across this tick (see `ClientReach`): the same for all unless some agent is gone.
     this.serverReach = this.liveness.partitioned ? 'silent' : this.world.services.isUp('nomad_server') ? 'report' : 'poll_failure';
-    this.clientMetrics.sample(nodes, this.liveness.goneCount === 0 ? this.sameReach : this.clientReach);
+    // Every client's reach stays what it was while the server's reach, the gone agents and the nodes' positions do.
+    const registrations = this.scheduler.registrations;
+    if (this.serverReach !== this.keyedReach || this.liveness.changes !== this.keyedLiveness || registrations !== this.keyedRegistrations) {
+      this.reachKey++;
+      this.keyedReach = this.serverReach;
+      this.keyedLiveness = this.liveness.changes;
+      this.keyedRegistrations = registrations;
+    }
+    this.clientMetrics.sample(nodes, this.liveness.goneCount === 0 ? this.sameReach : this.clientReach, this.reachKey);
     this.sampleFragmentation(nodes);
   };
 
   private serverReach: ClientReach = 'report';
+  private reachKey = 0;
+  private keyedReach: ClientReach | undefined;
+  private keyedLiveness = -1;
+  private keyedRegistrations = -1;
   private readonly sameReach = (): ClientReach => this.serverReach;
   /** A terminated machine sends nothing; a stopped agent fails its polls. */
   private readonly clientReach = (nodeId: string): ClientReach => {

@@ -217,6 +217,13 @@ export class NodeTable {
   eligible: Uint8Array;
   /** 0 once a wipe of the server's state has forgotten a down node (it has not re-registered). */
   registered: Uint8Array;
+  /** Changes of `registered` so far (a per-tick sampler's positions shift with them). */
+  registrations = 0;
+  /** Registered nodes whose status is ready, kept as statuses and registrations change. */
+  readyCount = 0;
+  /** Nodes changed since the last `takeChanged()`, each once (`changedFlag`), for views refreshed in place. */
+  private changed: number[] = [];
+  private changedFlag: Uint8Array;
 
   private readonly dcNames = new Map<string, number>();
   private readonly classNames = new Map<string, number>();
@@ -241,6 +248,21 @@ export class NodeTable {
     this.drain = new Uint8Array(c);
     this.eligible = new Uint8Array(c);
     this.registered = new Uint8Array(c);
+    this.changedFlag = new Uint8Array(c);
+  }
+
+  private touch(i: number): void {
+    if (this.changedFlag[i] === 1) return;
+    this.changedFlag[i] = 1;
+    this.changed.push(i);
+  }
+
+  /** The nodes changed since the last call (status, drain, eligibility, registration, usage, allocations), once each. */
+  takeChanged(): readonly number[] {
+    const out = this.changed;
+    this.changed = [];
+    for (const i of out) this.changedFlag[i] = 0;
+    return out;
   }
 
   /** Interns a datacenter name into a small integer (a name no node has still gets one). */
@@ -301,11 +323,14 @@ export class NodeTable {
     this.eligible[i] = 1;
     this.registered[i] = 1;
     this.open[i] = 1;
+    this.readyCount++;
+    this.touch(i);
     return i;
   }
 
   /** Books resources for a new allocation on node `i`. */
   allocate(i: number, cpuMilli: number, memoryMb: number): void {
+    this.touch(i);
     this.usedCpu[i]! += cpuMilli;
     this.usedMem[i]! += memoryMb;
     this.freeCpu[i]! -= cpuMilli;
@@ -314,6 +339,7 @@ export class NodeTable {
 
   /** Returns an allocation's resources to node `i`. */
   release(i: number, cpuMilli: number, memoryMb: number): void {
+    this.touch(i);
     this.usedCpu[i]! -= cpuMilli;
     this.usedMem[i]! -= memoryMb;
     this.freeCpu[i]! += cpuMilli;
@@ -322,14 +348,21 @@ export class NodeTable {
 
   /** Forgets every allocation's resources on node `i`. */
   resetUsage(i: number): void {
+    this.touch(i);
     this.usedCpu[i] = 0;
     this.usedMem[i] = 0;
     this.freeCpu[i] = this.usableCpu[i]!;
     this.freeMem[i] = this.usableMem[i]!;
   }
 
+  private readyRegistered(i: number): number {
+    return this.status[i] === NODE_READY && this.registered[i] === 1 ? 1 : 0;
+  }
+
   setStatus(i: number, code: number): void {
+    this.readyCount -= this.readyRegistered(i);
     this.status[i] = code;
+    this.readyCount += this.readyRegistered(i);
     this.refreshOpen(i);
   }
 
@@ -344,17 +377,22 @@ export class NodeTable {
   }
 
   setRegistered(i: number, registered: boolean): void {
+    if (this.registered[i] !== (registered ? 1 : 0)) this.registrations++;
+    this.readyCount -= this.readyRegistered(i);
     this.registered[i] = registered ? 1 : 0;
+    this.readyCount += this.readyRegistered(i);
     this.refreshOpen(i);
   }
 
   private refreshOpen(i: number): void {
+    this.touch(i);
     this.open[i] =
       this.status[i] === NODE_READY && this.eligible[i] === 1 && this.drain[i] === 0 && this.registered[i] === 1 ? 1 : 0;
   }
 
   /** Records a new non-terminal allocation on its node. */
   attach(a: Alloc): void {
+    this.touch(a.nodeIdx);
     const list = this.allocs[a.nodeIdx]!;
     a.slot = list.length;
     list.push(a);
@@ -362,6 +400,7 @@ export class NodeTable {
 
   /** Removes an allocation from its node's list in O(1). */
   detach(a: Alloc): void {
+    this.touch(a.nodeIdx);
     const list = this.allocs[a.nodeIdx]!;
     const last = list.pop()!;
     if (last !== a) {
@@ -447,6 +486,7 @@ export class NodeTable {
     this.drain = u8(this.drain);
     this.eligible = u8(this.eligible);
     this.registered = u8(this.registered);
+    this.changedFlag = u8(this.changedFlag);
     this.capacity = c;
   }
 }

@@ -153,6 +153,21 @@ describe('NomadScheduler properties', () => {
     );
   });
 
+  it('keeps nodesNow() (views refreshed only for changed nodes) and readyNodeCount() equal to a fresh look, however often they are read', () => {
+    fc.assert(
+      fc.property(scenarioArb, fc.integer({ min: 1, max: 4 }), (sc, every) => {
+        let n = 0;
+        drive(sc, (s, step) => {
+          if (n++ % every !== 0) return;
+          const fresh = s.nodes();
+          if (s.readyNodeCount() !== fresh.filter((v) => v.status === 'ready').length) throw new Error(`after ${JSON.stringify(step.op)}: readyNodeCount ${s.readyNodeCount()}`);
+          expect(s.nodesNow().map((v) => ({ ...v }))).toEqual(fresh);
+        });
+      }),
+      runs,
+    );
+  });
+
   it('never places on a draining, ineligible, down or initializing node, nor outside the constraint', () => {
     fc.assert(
       fc.property(scenarioArb, (sc) => {

@@ -574,6 +574,17 @@ export class NomadScheduler {
   nodesNow(): readonly NodeView[] {
     const t = this.nodeTable;
     const out = this.nowOut;
+    const changed = t.takeChanged();
+    if (t.size === this.nowSize && t.registrations === this.nowRegistrations) {
+      // The same nodes as last time: refresh only those that changed since.
+      for (const i of changed) {
+        const v = this.nowViews[i];
+        if (v !== undefined && t.registered[i] === 1) t.refresh(i, v);
+      }
+      return out;
+    }
+    this.nowSize = t.size;
+    this.nowRegistrations = t.registrations;
     out.length = 0;
     for (let i = 0; i < t.size; i++) {
       if (t.registered[i] !== 1) continue;
@@ -586,16 +597,21 @@ export class NomadScheduler {
     return out;
   }
 
+  /** Changes of nodes' registration so far: the positions in `nodesNow()` shift only with them. */
+  get registrations(): number {
+    return this.nodeTable.registrations;
+  }
+
   /** Registered nodes whose status is ready (what `nodes().filter(n => n.status === 'ready').length` counts). */
   readyNodeCount(): number {
-    const t = this.nodeTable;
-    let n = 0;
-    for (let i = 0; i < t.size; i++) if (t.registered[i] === 1 && t.status[i] === NODE_READY) n++;
-    return n;
+    return this.nodeTable.readyCount;
   }
+
 
   private readonly nowViews: NodeView[] = [];
   private readonly nowOut: NodeView[] = [];
+  private nowSize = -1;
+  private nowRegistrations = -1;
 
   /** The `circle.nomad.server_agent.jobs.*` gauges (complete and dead grow until `gc`). */
   counts(): JobCounts {
