@@ -156,7 +156,7 @@ export class ReplayStack {
       else if (row.state === 'failed') log?.(`  ${row.name} failed: ${row.reason ?? 'did not start'}`);
     };
     this.stack = new LiveStack({ profile, portOffset: REPLAY_PORT_OFFSET, backends, externals, services, migrate, systems: pipeline.systems, onChange });
-    log?.(`starting twin up's stack: ${profile.containers.length} containers (the pipeline's ${Object.keys(services).length} stages in worker threads), Nomad API with ${nc.count} clients, GitHub Enterprise, ${scenario.topology.storage === 'fileserved' ? 'fileserved' : 'S3'}, EC2 …`);
+    log?.(`starting twin up's stack: ${profile.containers.length} containers (the pipeline's ${Object.keys(services).length} stages in worker threads), ${this.opts.nomad === 'real' ? 'Nomad (--nomad real)' : `Nomad API with ${nc.count} clients`}, GitHub Enterprise, ${scenario.topology.storage === 'fileserved' ? 'fileserved' : 'S3'}, EC2 …`);
     const t0 = Date.now();
     const failed = await this.stack.up();
     if (failed.length > 0) {
