@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { Simulation } from '../../sim/engine/simulation.ts';
-import { NomadApiState, type ClientSpec } from './api-state.ts';
+import { DRAIN_STAGE_MS, NomadApiState, type ClientSpec } from './api-state.ts';
 import { NomadHttpError } from './job-spec.ts';
 import { SimulatedTaskRunner, type TaskRunner } from './task-runner.ts';
 
@@ -131,6 +131,64 @@ describe('NomadApiState', () => {
     expect(state.job('waits').body!.Status).toBe('pending');
     state.drain(node, { enable: false, form: 'spec', markEligible: true });
     expect(state.job('waits').body!.Status).toBe('running');
+  });
+
+  /** Each committed index at which the node's allocations changed: [index, Migrate, DesiredStatus, ClientStatus] per allocation. */
+  function drainSteps(state: NomadApiState, node: string): Array<[number, string[]]> {
+    const steps: Array<[number, string[]]> = [];
+    // (An allocation without its ID would be a new one to the CLI's monitor, which then prints nothing for it.)
+    const read = () => state.nodeAllocations(node).body!.map((a) => `${/^[0-9a-f-]{36}$/.test(a.ID) ? '' : 'no ID '}${a.DesiredTransition.Migrate === true ? 'migrate' : '-'} ${a.DesiredStatus} ${a.ClientStatus}`);
+    let last = read().join();
+    state.onCommit(() => {
+      const now = read();
+      if (now.join() !== last) steps.push([state.index, now]);
+      last = now.join();
+    });
+    return steps;
+  }
+
+  it("force-drains in 0.9.3's steps, each at its own index: marked for migration, stopped, then each reported complete", () => {
+    const { sim, state } = virtual({ clients: [CLIENTS[0]!], runner: { start: (ctx) => (ctx.markRunning(), { stop() {} }) } });
+    state.registerJob(job('busy', { count: 2, cpuMhz: 500 }));
+    const node = state.nodeIds()[0]!;
+    const steps = drainSteps(state, node);
+    const at = state.drain(node, { enable: true, form: 'spec', deadlineNs: -1e9 }).Index;
+    // The drain itself changes no allocation; nothing moves until the drainer's step.
+    sim.run({ untilMs: DRAIN_STAGE_MS.migrate - 1 });
+    expect(steps).toEqual([]);
+    sim.run();
+    expect(steps.map(([, s]) => s)).toEqual([
+      ['migrate run running', 'migrate run running'],
+      ['migrate stop running', 'migrate stop running'],
+      ['migrate stop complete', 'migrate stop running'],
+      ['migrate stop complete', 'migrate stop complete'],
+    ]);
+    const indexes = steps.map(([i]) => i);
+    expect(indexes[0]).toBeGreaterThan(at);
+    expect(new Set(indexes).size).toBe(4);
+    expect(state.nodeAllocations(node).body!.map((a) => a.DesiredDescription)).toEqual(['alloc is being migrated', 'alloc is being migrated']);
+    expect(state.node(node).body).toMatchObject({ Drain: false, DrainStrategy: null, SchedulingEligibility: 'ineligible' });
+  });
+
+  it('a drain with a deadline migrates what still runs when the deadline passes, and nothing if disabled before', () => {
+    const { sim, state } = virtual({ clients: [CLIENTS[0]!], runner: { start: (ctx) => (ctx.markRunning(), { stop() {} }) } });
+    state.registerJob(job('busy', { cpuMhz: 500 }));
+    const node = state.nodeIds()[0]!;
+    const steps = drainSteps(state, node);
+    state.drain(node, { enable: true, form: 'spec', deadlineNs: 60e9 });
+    sim.run({ untilMs: 59_999 });
+    expect(steps).toEqual([]);
+    sim.run();
+    expect(steps.map(([, s]) => s)).toEqual([['migrate run running'], ['migrate stop running'], ['migrate stop complete']]);
+    // Disabled before its deadline: nothing is migrated.
+    const other = virtual({ clients: [CLIENTS[0]!], runner: { start: (ctx) => (ctx.markRunning(), { stop() {} }) } });
+    other.state.registerJob(job('busy', { cpuMhz: 500 }));
+    const n2 = other.state.nodeIds()[0]!;
+    const steps2 = drainSteps(other.state, n2);
+    other.state.drain(n2, { enable: true, form: 'spec', deadlineNs: 60e9 });
+    other.state.drain(n2, { enable: false, form: 'spec', markEligible: true });
+    other.sim.run();
+    expect(steps2).toEqual([]);
   });
 
   it('fails an allocation whose runner throws, instead of failing the request', () => {

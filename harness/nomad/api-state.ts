@@ -14,7 +14,7 @@
  * the job as submitted, drain metadata, task events) and turns queries into Nomad's JSON (`shapes.ts`).
  */
 import { Rng } from '../../sim/engine/rng.ts';
-import type { Scheduler } from '../../sim/engine/simulation.ts';
+import type { EventHandle, Scheduler } from '../../sim/engine/simulation.ts';
 import {
   DEFAULT_DATACENTER,
   DEFAULT_NODE_CLASS,
@@ -43,6 +43,7 @@ import {
   type ApiJob,
   type AllocMeta,
   type AllocationJson,
+  type DrainStrategyMeta,
   type EvalMeta,
   type EvaluationJson,
   type JobJson,
@@ -131,6 +132,19 @@ function mirroredJob(j: JobView): Record<string, unknown> {
 
 /** Bound on `retryBlocked()` rounds one call may run after a change that left unblocking work. */
 const MAX_UNBLOCK_ROUNDS = 10_000;
+
+/**
+ * The steps of a force drain (or a drain whose deadline passed) as 0.9.3's servers and client take them, at
+ * separate indexes so `nomad node-drain`'s monitor sees each: the drainer marks the node's allocations for
+ * migration (`DesiredTransition.Migrate`), the node-drain evaluation stops them (`DesiredStatus` stop, "alloc is
+ * being migrated"), then the client reports each one complete, one index each. Delays in model ms. Measured on a
+ * real 0.9.3 dev agent running two raw_exec allocations (by its timestamps: drain set 05:17:55.128, node drain
+ * complete 56.179, tasks killed 56.237, client status complete 56.496): about 1 s to the drainer's step, then
+ * 60 ms and 260 ms. The twin holds the last two steps longer (`stop`, `report`; `reportEach` between two
+ * allocations' reports) so a monitor on a loaded machine still sees each: with 60 ms, the CLI at nice 19 under
+ * load 16 missed every "draining" line.
+ */
+export const DRAIN_STAGE_MS = { migrate: 1000, stop: 500, report: 500, reportEach: 50 } as const;
 /** Task events kept per allocation: Nomad keeps a bounded list of recent events per task; every task of a group shares one here. */
 const MAX_TASK_EVENTS = 10;
 
@@ -219,6 +233,8 @@ export class NomadApiState {
    */
   private readonly orphanEvals = new Map<string, { view: EvalView; meta: EvalMeta }>();
   private orphanSerial = 0;
+  /** Pending drain steps (`DRAIN_STAGE_MS`), canceled on close. */
+  private readonly drainTimers = new Set<EventHandle>();
   /** Allocations read back from a data dir whose clients lost them: no task runner, they hold capacity until stopped or wiped. */
   private readonly stale = new Set<string>();
   /** While `restore` re-registers placed jobs: their new allocations are stale, not started. */
@@ -377,7 +393,7 @@ export class NomadApiState {
         this.allocRecs.set(allocId, {
           nodeId: a.nodeId,
           desired: a.desiredStatus,
-          fp: fingerprint(a.clientStatus, a.desiredStatus, 1),
+          fp: fingerprint(a.clientStatus, a.desiredStatus, 1, false, null),
           meta: {
             createIndex: index,
             modifyIndex: index,
@@ -388,6 +404,9 @@ export class NomadApiState {
             placement: { nodesEvaluated: Object.values(this.nodesAvailable()).reduce((x, y) => x + y, 0), nodesAvailable: this.nodesAvailable() },
             taskGroup: tg.Name,
             taskNames: tg.Tasks.map((x) => x.Name),
+            migrate: false,
+            reportedClientStatus: null,
+            desiredDescription: null,
             task: {
               state: 'pending',
               failed: false,
@@ -402,7 +421,7 @@ export class NomadApiState {
         list.push(allocId);
         t.newAllocs.push(allocId);
       } else {
-        const afp = fingerprint(a.clientStatus, a.desiredStatus, ar.meta.task.events.length);
+        const afp = fingerprint(a.clientStatus, a.desiredStatus, ar.meta.task.events.length, ar.meta.migrate, ar.meta.reportedClientStatus);
         if (afp === ar.fp) continue;
         if (ar.desired !== a.desiredStatus) {
           ar.desired = a.desiredStatus;
@@ -795,8 +814,13 @@ export class NomadApiState {
         this.nodeEvent(rec, 'Drain', wasDraining ? 'Node drain updated' : 'Node drain strategy set', index);
         this.absorb(this.scheduler.setEligibility(nodeId, false), t);
         this.absorb(this.scheduler.setDrain(nodeId, true), t);
-        // A negative deadline is Nomad's force drain (0.9's `?enable=true` sends -1s): allocations stop now.
-        if (req.form === 'spec' && (req.deadlineNs ?? 0) < 0) this.absorb(this.scheduler.stopNodeAllocs(nodeId), t);
+        // A negative deadline is Nomad's force drain (0.9's `?enable=true` sends -1s): its allocations are
+        // migrated now; a positive one migrates what still runs when it passes (batch jobs are left until then).
+        const strategy = m.drainStrategy;
+        if (req.form === 'spec' && strategy !== null && strategy.deadlineNs !== 0) {
+          const atMs = strategy.deadlineNs < 0 ? DRAIN_STAGE_MS.migrate : Math.ceil(strategy.deadlineNs / 1e6);
+          this.afterDrainStep(atMs, () => this.drainMigrate(nodeId, strategy));
+        }
       } else {
         const wasDraining = isDraining(m);
         m.drainStrategy = null;
@@ -808,6 +832,71 @@ export class NomadApiState {
         if (req.form === 'legacy' || req.markEligible === true) this.absorb(this.scheduler.setEligibility(nodeId, true), t);
       }
       return { EvalCreateIndex: 0, EvalIDs: null, NodeModifyIndex: index, Index: index };
+    });
+  }
+
+  /** Runs a drain step `delayMs` (model time) from now unless the state closed meanwhile. */
+  private afterDrainStep(delayMs: number, step: () => void): void {
+    const handle = this.settings.clock.schedule(delayMs, () => {
+      this.drainTimers.delete(handle);
+      if (!this.closed) step();
+    });
+    this.drainTimers.add(handle);
+  }
+
+  /**
+   * One drain step on the node's non-terminal allocations, in one transaction, if the same drain is still on:
+   * `act` changes an allocation's record and says whether it did; returns the ids it changed.
+   */
+  private drainStep(nodeId: string, strategy: DrainStrategyMeta, act: (a: AllocView, ar: AllocRecord) => boolean, after?: (t: Touched) => void): string[] {
+    const rec = this.nodeRecs.get(nodeId);
+    if (rec === undefined || rec.meta.drainStrategy !== strategy) return [];
+    const changed: string[] = [];
+    this.tx((t) => {
+      for (const a of this.scheduler.nodeAllocs(nodeId)) {
+        const ar = this.allocRecs.get(a.allocId);
+        if (ar === undefined || !act(a, ar)) continue;
+        t.jobs.add(a.jobId);
+        changed.push(a.allocId);
+      }
+      if (changed.length > 0) after?.(t);
+    });
+    return changed;
+  }
+
+  /** The drainer's step: the node's allocations marked for migration. */
+  private drainMigrate(nodeId: string, strategy: DrainStrategyMeta): void {
+    const marked = this.drainStep(nodeId, strategy, (_, ar) => !ar.meta.migrate && (ar.meta.migrate = true));
+    if (marked.length > 0) this.afterDrainStep(DRAIN_STAGE_MS.stop, () => this.drainStop(nodeId, strategy));
+  }
+
+  /**
+   * The node-drain evaluation's step: the marked allocations stop (the scheduler frees their capacity now); each
+   * keeps showing the client status it had until its client reports, one index each.
+   */
+  private drainStop(nodeId: string, strategy: DrainStrategyMeta): void {
+    const stopping = this.drainStep(
+      nodeId,
+      strategy,
+      (a, ar) => {
+        if (!ar.meta.migrate) return false;
+        ar.meta.reportedClientStatus = a.clientStatus;
+        ar.meta.desiredDescription = 'alloc is being migrated';
+        return true;
+      },
+      (t) => this.absorb(this.scheduler.stopNodeAllocs(nodeId), t),
+    );
+    stopping.forEach((allocId, k) => this.afterDrainStep(DRAIN_STAGE_MS.report + k * DRAIN_STAGE_MS.reportEach, () => this.clientReported(allocId)));
+  }
+
+  /** The client's report of a stopped allocation: its real client status shows. */
+  private clientReported(allocId: string): void {
+    const ar = this.allocRecs.get(allocId);
+    const a = this.scheduler.alloc(allocId);
+    if (ar === undefined || a === undefined || ar.meta.reportedClientStatus === null) return;
+    this.tx((t) => {
+      ar.meta.reportedClientStatus = null;
+      t.jobs.add(a.jobId);
     });
   }
 
@@ -950,6 +1039,8 @@ export class NomadApiState {
   close(): void {
     if (this.closed) return;
     this.closed = true;
+    for (const h of this.drainTimers) this.settings.clock.cancel(h);
+    this.drainTimers.clear();
     for (const id of [...this.running.keys()]) this.stopRunner(id, 'shutdown');
     for (const l of [...this.listeners]) l();
     this.listeners.clear();

@@ -236,3 +236,81 @@ export function nomadCliContract(getUrl: () => string, binary: string): void {
     await client.eligibility(target, true).catch(() => undefined);
   });
 }
+
+/** One side's `nomad node-drain` monitor, its lines with timestamps cut and ids masked (`<node>`, `<alloc-1>`, ...). */
+export interface DrainMonitorRun {
+  lines: string[];
+  code: number;
+  stderr: string;
+}
+
+const TIMESTAMP = /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ: /;
+
+/** Masks a monitor's ids: the node as `<node>`, allocations `<alloc-N>` by first appearance. */
+export function maskDrainMonitor(stdout: string, nodeId: string): string[] {
+  const allocs = new Map<string, string>();
+  return stdout
+    .split('\n')
+    .filter((l) => l.trim() !== '')
+    .map((l) =>
+      l
+        .replace(TIMESTAMP, '')
+        .replaceAll(nodeId, '<node>')
+        .replace(/[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}/g, (id) => {
+          if (!allocs.has(id)) allocs.set(id, `<alloc-${allocs.size + 1}>`);
+          return allocs.get(id)!;
+        }),
+    );
+}
+
+/**
+ * Runs the same drain on a server with one ready node: `count` raw_exec allocations that run until stopped,
+ * then `nomad <drainArgs...> <node>` with its monitor; the lines are masked (`maskDrainMonitor`). The node is
+ * made eligible and the job purged afterwards.
+ */
+export async function runDrainMonitor(binary: string, url: string, drainArgs: readonly string[], count = 2): Promise<DrainMonitorRun> {
+  const client = new NomadClient({ address: url });
+  const node = (await client.nodes()).find((n) => n.Status === 'ready' && n.SchedulingEligibility === 'eligible');
+  if (node === undefined) throw new Error(`no ready, eligible node at ${url}`);
+  const id = `drain-${Date.now().toString(36)}${Math.floor(Math.random() * 1e6).toString(36)}`;
+  const job = cliJob(id, node.Datacenter);
+  job.TaskGroups[0]!.Count = count;
+  await client.registerJob(job);
+  try {
+    const deadline = Date.now() + EVENTUALLY_MS;
+    for (;;) {
+      const allocs = await client.jobAllocations(id);
+      if (allocs.length === count && allocs.every((a) => a.ClientStatus === 'running' && a.NodeID === node.ID)) break;
+      if (Date.now() > deadline) throw new Error(`timed out after ${EVENTUALLY_MS} ms waiting for ${count} allocations of ${id} to run on ${node.ID}`);
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    const r = await runNomadCli(binary, url, [...drainArgs, node.ID]);
+    return { lines: maskDrainMonitor(r.stdout, node.ID), code: r.code, stderr: r.stderr };
+  } finally {
+    await client.drain(node.ID, false).catch(() => undefined);
+    await client.eligibility(node.ID, true).catch(() => undefined);
+    await client.stopJob(id, { purge: true }).catch(() => undefined);
+  }
+}
+
+/**
+ * What any run of the monitor must show whatever the interleaving of its node and allocation watchers: per
+ * allocation "marked for migration", "draining", "status running -> complete" in that order. Returns the
+ * problems (empty when none).
+ */
+export function drainMonitorOrderProblems(lines: readonly string[]): string[] {
+  const problems: string[] = [];
+  const per = new Map<string, string[]>();
+  for (const l of lines) {
+    const m = /^Alloc "(<alloc-\d+>)" (.+)$/.exec(l);
+    if (m === null) continue;
+    let list = per.get(m[1]!);
+    if (list === undefined) per.set(m[1]!, (list = []));
+    list.push(m[2]!);
+  }
+  for (const [alloc, seen] of per) {
+    const want = ['marked for migration', 'draining', 'status running -> complete'];
+    if (seen.join('|') !== want.join('|')) problems.push(`${alloc}: ${seen.join(', ')} (want ${want.join(', ')})`);
+  }
+  return problems;
+}

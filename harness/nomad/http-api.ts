@@ -83,7 +83,7 @@ export function parseGoBool(s: string): boolean | undefined {
   return undefined;
 }
 
-/** The deadline 0.9's handler gives a `?enable=true` drain: -1 s, a force drain (allocations stop at once). */
+/** The deadline 0.9's handler gives a `?enable=true` drain: -1 s, a force drain (its allocations are migrated now). */
 export const FORCE_DRAIN_DEADLINE_NS = -1e9;
 /** Bytes per frame of a log stream (Nomad's `streamFrameSize` is 64 KiB). */
 export const LOG_FRAME_BYTES = 64 * 1024;

@@ -4,7 +4,7 @@ import { NomadScheduler } from '../../sim/models/nomad/index.ts';
 import type { StartedComponent } from '../providers/types.ts';
 import { NomadApiError, NomadClient } from './client.ts';
 import { which } from '../providers/process.ts';
-import { nomadCliContract } from './cli-contract.ts';
+import { drainMonitorOrderProblems, nomadCliContract, runDrainMonitor } from './cli-contract.ts';
 import { nomadContract } from './contract.ts';
 import { startNomadBackend } from './backend.ts';
 import { findRealNomad, startRealNomad } from './real-nomad.ts';
@@ -64,6 +64,36 @@ describe('twin Nomad API: the contract', () => {
 const realSource = findRealNomad();
 const realNomad = realSource.kind !== 'none';
 const realLabel = realSource.kind === 'none' ? `skipped: ${realSource.reason}` : realSource.kind === 'address' ? `NOMAD_ADDR=${realSource.address}` : `nomad agent, own data dir (${realSource.path})`;
+
+const bothLabel = nomadBinary === undefined ? cliLabel : realLabel;
+describe.skipIf(nomadBinary === undefined || !realNomad)(`nomad node-drain's monitor, twin against real Nomad (${bothLabel})`, () => {
+  let real: StartedComponent | undefined;
+  let twin: StartedNomadApiServer;
+  beforeAll(async () => {
+    real = await startRealNomad(realSource);
+    twin = await new NomadApiServer().withClients([CLIENTS[0]!]).withTaskRunner(new SimulatedTaskRunner({ startDelayMs: 20 })).start();
+  }, 90_000);
+  afterAll(async () => {
+    await twin?.stop();
+    await real?.stop();
+  });
+
+  for (const args of [
+    ['node-drain', '-enable', '-force', '-yes'],
+    ['node', 'drain', '-enable', '-deadline', '2s', '-yes'],
+  ]) {
+    it(`nomad ${args.join(' ')} <node>: the same lines on both sides (ids masked; the watchers' interleaving aside)`, async () => {
+      const realRun = await runDrainMonitor(nomadBinary!, real!.url, args);
+      const twinRun = await runDrainMonitor(nomadBinary!, twin.url, args);
+      for (const [side, run] of [['real', realRun], ['twin', twinRun]] as const) {
+        expect(run.code, `${side}: ${run.stderr}`).toBe(0);
+        expect(drainMonitorOrderProblems(run.lines), `${side}:\n${run.lines.join('\n')}`).toEqual([]);
+      }
+      expect(twinRun.lines.slice(0, 2)).toEqual(realRun.lines.slice(0, 2));
+      expect([...twinRun.lines].sort()).toEqual([...realRun.lines].sort());
+    }, 90_000);
+  }
+});
 
 describe.skipIf(!realNomad)(`real Nomad: the same contract (${realLabel})`, () => {
   let real: StartedComponent | undefined;
@@ -213,7 +243,7 @@ describe('twin Nomad API: twin behaviour', () => {
     expect((await client.job('before-wipe'))!.Status).toBe('running');
   });
 
-  it('force-drains on ?enable=true as 0.9.3 does (its allocations stop at once), and ends a DrainSpec drain by itself', async () => {
+  it('force-drains on ?enable=true as 0.9.3 does (its allocations migrated: marked, stopped, reported), and ends a DrainSpec drain by itself', async () => {
     const stops: TaskStopReason[] = [];
     const { server, client } = await start(new NomadApi().withClients(CLIENTS).withTaskRunner({ start: (ctx) => (ctx.markRunning(), { stop: (r) => stops.push(r) }) }));
     const [a, b] = server.nodeIds() as [string, string];
@@ -222,8 +252,9 @@ describe('twin Nomad API: twin behaviour', () => {
     const busy = alloc.NodeID;
     const idle = busy === a ? b : a;
     expect((await fetch(`${server.url}/v1/node/${busy}/drain?enable=true`, { method: 'PUT' })).status).toBe(200);
+    await until('the drained allocation to be reported complete', async () => (await client.allocation(alloc.ID))!.ClientStatus === 'complete');
     expect(stops).toEqual(['stopped']);
-    expect(await client.allocation(alloc.ID)).toMatchObject({ DesiredStatus: 'stop', ClientStatus: 'complete' });
+    expect(await client.allocation(alloc.ID)).toMatchObject({ DesiredStatus: 'stop', DesiredDescription: 'alloc is being migrated', DesiredTransition: { Migrate: true } });
     const nBusy = (await client.node(busy))!;
     expect([nBusy.Drain, nBusy.DrainStrategy, nBusy.SchedulingEligibility]).toEqual([false, null, 'ineligible']);
     expect(nBusy.Events.map((e) => e.Message)).toEqual(['Node registered', 'Node drain strategy set', 'Node drain complete']);

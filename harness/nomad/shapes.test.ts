@@ -49,6 +49,9 @@ const allocMeta = (over: Partial<AllocMeta> = {}): AllocMeta => ({
   nodeName: 'ip-10-0-0-1',
   taskGroup: 'build',
   taskNames: ['agent'],
+  migrate: false,
+  reportedClientStatus: null,
+  desiredDescription: null,
   task: { state: 'running', failed: false, startedAtMs: T0 + 500, finishedAtMs: null, events: [{ type: 'Started', timeMs: T0 + 500, message: 'Task started by client' }] },
   ...over,
 });

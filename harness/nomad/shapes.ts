@@ -109,6 +109,12 @@ export interface AllocMeta extends Indexes {
   taskGroup: string;
   taskNames: string[];
   task: TaskStateMeta;
+  /** `DesiredTransition.Migrate`: a drain marked it for migration. */
+  migrate: boolean;
+  /** Stopped by the server, not yet reported by its client: the client status it still shows. */
+  reportedClientStatus: string | null;
+  /** Why the server stopped it, when that is not the scheduler's own reason (a drain's migration). */
+  desiredDescription: string | null;
 }
 
 export interface EvalMeta extends Indexes {
@@ -289,6 +295,7 @@ export interface AllocListStubJson {
   DesiredDescription: string;
   ClientStatus: string;
   ClientDescription: string;
+  DesiredTransition: { Migrate: boolean | null; Reschedule: null; ForceReschedule: null };
   TaskStates: Record<string, TaskStateJson>;
   FollowupEvalID: string;
   CreateIndex: number;
@@ -318,7 +325,6 @@ export interface AllocationJson extends AllocListStubJson {
     Shared: { DiskMB: number };
   };
   Metrics: AllocMetricJson;
-  DesiredTransition: { Migrate: null; Reschedule: null; ForceReschedule: null };
   DeploymentID: string;
   DeploymentStatus: null;
   RescheduleTracker: null;
@@ -617,8 +623,8 @@ export function toJob(view: JobView, meta: JobMeta): JobJson {
 }
 
 /** Nomad's `ClientDescription` for each client status. */
-function clientDescription(a: AllocView): string {
-  switch (a.clientStatus) {
+function clientDescription(clientStatus: string): string {
+  switch (clientStatus) {
     case 'running':
       return 'Tasks are running';
     case 'complete':
@@ -659,6 +665,9 @@ function toTaskState(t: TaskStateMeta): TaskStateJson {
 }
 
 export function toAllocStub(a: AllocView, meta: AllocMeta, jobType = 'batch'): AllocListStubJson {
+  // Until its client reports a server-side stop, the allocation shows the client status it had. (Not a spread of
+  // the view: the scheduler's views are class instances whose ids are getters.)
+  const clientStatus = meta.reportedClientStatus ?? a.clientStatus;
   const state = toTaskState(meta.task);
   const states: Record<string, TaskStateJson> = {};
   for (const name of meta.taskNames) states[name] = state;
@@ -674,9 +683,10 @@ export function toAllocStub(a: AllocView, meta: AllocMeta, jobType = 'batch'): A
     JobVersion: 0,
     TaskGroup: meta.taskGroup,
     DesiredStatus: a.desiredStatus,
-    DesiredDescription: desiredDescription(a),
-    ClientStatus: a.clientStatus,
-    ClientDescription: clientDescription(a),
+    DesiredDescription: meta.desiredDescription ?? desiredDescription(a),
+    ClientStatus: clientStatus,
+    ClientDescription: clientDescription(clientStatus),
+    DesiredTransition: { Migrate: meta.migrate ? true : null, Reschedule: null, ForceReschedule: null },
     TaskStates: states,
     FollowupEvalID: '',
     CreateIndex: meta.createIndex,
@@ -727,7 +737,6 @@ export function toAllocation(a: AllocView, meta: AllocMeta, job: { view: JobView
       AllocationTime: 0,
       CoalescedFailures: 0,
     },
-    DesiredTransition: { Migrate: null, Reschedule: null, ForceReschedule: null },
     DeploymentID: '',
     DeploymentStatus: null,
     RescheduleTracker: null,

@@ -27,7 +27,11 @@ export async function runCommand(args: ParsedArgs, io: CommandIo, backends: () =
   const err = (s: string) => io.stderr.write(s.endsWith('\n') ? s : `${s}\n`);
   const scenarios = loadAll(args.files, args).map((s) => (args.timeScale !== undefined ? { ...s, timeScale: args.timeScale } : s));
   const live = scenarios.some((s) => s.mode === 'live') ? await loadLive() : undefined;
-  if (live) for (const s of scenarios) if (s.mode === 'live') live.check(s);
+  if (args.nomad !== undefined) {
+    const simulated = scenarios.filter((s) => s.mode !== 'live').map((s) => s.name);
+    if (simulated.length > 0) throw new CliError(`--nomad acts on a live run; ${simulated.join(', ')} would run in the simulation`, 'add --mode live (the simulation has no Nomad server to choose)');
+  }
+  if (live) for (const s of scenarios) if (s.mode === 'live') live.check(s, args.nomad);
   const outDir = args.out ?? 'reports/out';
   const files: Record<string, string> = {};
   const results: ScenarioResult[] = [];
@@ -45,7 +49,7 @@ export async function runCommand(args: ParsedArgs, io: CommandIo, backends: () =
     let extra: Record<string, string>;
     let timeline: Timeline | undefined;
     if (isLive && live) {
-      const r = await live.run(scenario, profile, { choice: backends(), onProgress, log: (line) => (args.quiet ? undefined : (progress.clear(), err(`  ${line}`))) });
+      const r = await live.run(scenario, profile, { choice: backends(), ...(args.nomad ? { nomad: args.nomad } : {}), onProgress, log: (line) => (args.quiet ? undefined : (progress.clear(), err(`  ${line}`))) });
       report = r.report;
       extra = { ...r.files, 'sim-report.json': toJson(r.sim) };
     } else {
@@ -147,9 +151,9 @@ async function loadLive() {
   await beforeLiveImport();
   const [{ runLive, checkLiveSupport, LiveUnsupportedError }, { backendOptionsFromEnv }] = await Promise.all([import('../../live/replay/run-live.ts'), import('../../live/backends.ts')]);
   return {
-    check(s: SettledScenario): void {
+    check(s: SettledScenario, nomad?: 'real' | 'twin'): void {
       try {
-        checkLiveSupport(s);
+        checkLiveSupport(s, nomad);
       } catch (e) {
         if (e instanceof LiveUnsupportedError) throw new CliError(e.message, e.hint);
         throw e;

@@ -237,7 +237,7 @@ export async function accountLiveRun(scenario: SettledScenario, profile: Profile
     },
     capacity: {
       // The scenario's clients and the replacements the Auto Scaling Group launched.
-      nomad_clients: o.stack.nomad.state.nodeIds().length,
+      nomad_clients: o.stack.nomadClients,
       usable_cpu_milli_per_client: (nc.cpus - reserved.reserved_cpu) * 1000,
       usable_memory_mb_per_client: (nc.memoryGb - reserved.reserved_memory_gb) * 1024,
       peak_running_tasks: o.stack.runner.peakRunning,

@@ -53,11 +53,19 @@ export class LiveInterruptedError extends Error {
 }
 
 /** Checks that every fault of the scenario has a live counterpart (the catalogue's live column); throws before anything is started. */
-export function checkLiveSupport(scenario: SettledScenario): void {
+export function checkLiveSupport(scenario: SettledScenario, nomad: 'real' | 'twin' = 'twin'): void {
   const systems = (['services_machine', 'nomad_server', 'nomad_client'] as const).map((t) => `${liveActionsOn(t).join('/')} ${t}`);
   scenario.faults.forEach((f, i) => {
     const actions = liveActionsOn(f.target);
     const where = `${scenario.file}: faults[${i}] (${f.action} ${f.writtenTarget} at ${f.atMs / 60_000} min)`;
+    // The Nomad clients the fleet's faults act on are the twin's (simulated clients, build agents in this
+    // process); a real agent's one client is the machine itself. Its server is a process the adapter acts on.
+    if (nomad === 'real' && (f.target === 'nomad_client' || f.target === 'services_machine')) {
+      throw new LiveUnsupportedError(
+        `${where}: with --nomad real, live mode cannot ${f.action} \`${f.writtenTarget}\`: the real agent's client is this machine, not the twin's fleet`,
+        'run it without --nomad real (the twin\'s Nomad API and its clients), or keep to faults on nomad_server (kill, stop, start, restart, wipe_state) and the services',
+      );
+    }
     if (actions.length === 0) {
       throw new LiveUnsupportedError(
         `${where}: live mode cannot act on \`${f.writtenTarget}\` yet`,
@@ -87,6 +95,8 @@ export interface LiveRunOptions {
   onProgress?: (virtualMs: number, endMs: number) => void;
   /** A deliberate defect of the live side (`mutants.ts`); default `TWIN_LIVE_MUTANT`'s. */
   mutant?: LiveMutant;
+  /** `real`: the builds run on a real Nomad agent when one is found (`twin run --mode live --nomad real`). */
+  nomad?: 'real' | 'twin';
 }
 
 export interface LiveRunOutput {
@@ -133,7 +143,7 @@ const answersOk = (url: string, timeoutMs: number): Promise<boolean> =>
  * agreement section compares it with the simulated run.
  */
 export async function runLive(scenario: SettledScenario, profile: Profile, opts: LiveRunOptions = {}): Promise<LiveRunOutput> {
-  checkLiveSupport(scenario);
+  checkLiveSupport(scenario, opts.nomad);
   const scale = opts.timeScale ?? scenario.timeScale;
   const log = opts.log ?? (() => undefined);
   const sim = runWithBaseline(scenario, profile);
@@ -143,7 +153,7 @@ export async function runLive(scenario: SettledScenario, profile: Profile, opts:
 
   startLoopProbe();
   const wallStart = performance.now();
-  const stack = new ReplayStack({ scenario, profile, timeScale: scale, ...(mutant ? { mutant } : {}), ...(opts.choice ? { choice: opts.choice } : {}), ...(opts.urls ? { urls: opts.urls } : {}), log });
+  const stack = new ReplayStack({ scenario, profile, timeScale: scale, ...(mutant ? { mutant } : {}), ...(opts.nomad ? { nomad: opts.nomad } : {}), ...(opts.choice ? { choice: opts.choice } : {}), ...(opts.urls ? { urls: opts.urls } : {}), log });
   // Ctrl-C or a kill leaves nothing behind: the replay stops where it waits, the processes are ended and their temp
   // dirs removed (runOnStack's `finally`), and the run rejects with LiveInterruptedError for the CLI's exit code.
   const stop = new AbortController();
@@ -334,11 +344,11 @@ async function replay(
     try {
       const depths = await stack.queueDepths();
       if (depths) telegraf.gauge(METRICS.runnableBuilds, depths['run-queue'] ?? 0);
-      const c = stack.nomad.scheduler.counts();
+      const c = await stack.nomadJobCounts();
       // nomad-metrics polls the Nomad server: a poll that gets no answer is a poll failure.
-      const polled = await answersOk(`${stack.nomad.url}/v1/status/leader`, 1_000);
+      const polled = c !== undefined && (await answersOk(`${stack.nomad.url}/v1/status/leader`, 1_000));
       reportServerPoll(telegraf, polled ? c : undefined);
-      if (c.pending > peakPending) peakPending = c.pending;
+      if (c !== undefined && c.pending > peakPending) peakPending = c.pending;
       telegraf.flush(atMs);
       rss.sample();
       opts.onProgress?.(atMs, scenario.durationMs);
@@ -436,7 +446,8 @@ async function replay(
 async function activeWork(stack: ReplayStack): Promise<number> {
   const depths = await stack.queueDepths();
   if (depths === undefined) return 1;
-  const jobs = stack.nomad.scheduler.counts();
+  const jobs = await stack.nomadJobCounts();
+  if (jobs === undefined) return 1;
   return jobs.pending + jobs.running + Object.values(depths).reduce((a, b) => a + b, 0);
 }
 

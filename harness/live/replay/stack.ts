@@ -5,6 +5,7 @@ import { ProviderError, StartedFileserved, StartedMongo, StartedPostgres, Starte
 import { StartedFakeGithub } from '../../github/server.ts';
 import { defaultSeedData } from '../../github/state.ts';
 import { StartedNomadApiServer } from '../../nomad/server.ts';
+import { NomadClient } from '../../nomad/client.ts';
 import { PIPELINE_DB, RUN_QUEUE, SCHEDULERER_QUEUE, WORKFLOW_EVENTS_QUEUE, AUDIT_QUEUE, type BuildAgentRunner } from '../pipeline/index.ts';
 import type { Channel, ChannelModel } from '../pipeline/amqp.ts';
 import { liveBackends } from '../backends.ts';
@@ -37,6 +38,8 @@ export interface ReplayStackOptions {
   choice?: Partial<Record<Chosen, BackendChoice>>;
   urls?: Partial<Record<Chosen, string>>;
   log?: (line: string) => void;
+  /** `real`: the builds run on a real Nomad agent (`twin up --nomad real`), when one is found; default the twin's API. */
+  nomad?: 'real' | 'twin';
   /** A deliberate defect of picard-dispatcher (`mutants.ts`), carried into its worker. */
   mutant?: LiveMutant;
 }
@@ -57,7 +60,12 @@ export class ReplayStack {
   documents!: DocumentStore;
   /** S3 (`storage: s3`) or fileserved (`storage: fileserved`): step output logs, artifacts, test results, audit logs. */
   objects!: ObjectStore;
-  nomad!: StartedNomadApiServer;
+  /** The Nomad server: the twin's API, or a real agent (`nomad: 'real'`). */
+  nomad!: StartedComponent;
+  /** The twin's Nomad API when the server is the twin's (its scheduler counts jobs without a request). */
+  private nomadTwin: StartedNomadApiServer | undefined;
+  /** Nomad clients registered when the stack came up. */
+  nomadClients = 0;
   ghe!: StartedFakeGithub;
   private mq!: StartedRabbitMQ;
   /** Milliseconds each part took to start (from its row's `starting` to `healthy`), for the report. */
@@ -117,7 +125,7 @@ export class ReplayStack {
       storage: scenario.topology.storage,
       timeScale,
       resourceClasses: scenario.topology.resourceClasses,
-      nomad: 'twin',
+      nomad: this.opts.nomad ?? 'twin',
       fleet: { count: nc.count, cpus: nc.cpus, memoryGb: nc.memoryGb, bootTimeMs: nc.bootTimeMs, seed: scenario.seed },
       // vm-service's instances boot in the profile's mean boot time of scenario time.
       ec2BootMs: (vm.boot_min_ms + vm.boot_max_ms) / 2,
@@ -148,7 +156,7 @@ export class ReplayStack {
       else if (row.state === 'failed') log?.(`  ${row.name} failed: ${row.reason ?? 'did not start'}`);
     };
     this.stack = new LiveStack({ profile, portOffset: REPLAY_PORT_OFFSET, backends, externals, services, migrate, systems: pipeline.systems, onChange });
-    log?.(`starting twin up's stack: ${profile.containers.length} containers (the pipeline's ${Object.keys(services).length} stages in worker threads), Nomad API with ${nc.count} clients, GitHub Enterprise, ${scenario.topology.storage === 'fileserved' ? 'fileserved' : 'S3'}, EC2 …`);
+    log?.(`starting twin up's stack: ${profile.containers.length} containers (the pipeline's ${Object.keys(services).length} stages in worker threads), ${this.opts.nomad === 'real' ? 'Nomad (--nomad real)' : `Nomad API with ${nc.count} clients`}, GitHub Enterprise, ${scenario.topology.storage === 'fileserved' ? 'fileserved' : 'S3'}, EC2 …`);
     const t0 = Date.now();
     const failed = await this.stack.up();
     if (failed.length > 0) {
@@ -157,7 +165,16 @@ export class ReplayStack {
     }
     this.bootMs.stack = Date.now() - t0;
     const components = this.stack.components;
-    this.nomad = component(components, 'nomad_server', StartedNomadApiServer);
+    const nomad = components.get('nomad_server');
+    if (nomad === undefined) throw new Error('the live replay needs nomad_server: it did not start');
+    this.nomad = nomad;
+    if (nomad instanceof StartedNomadApiServer) {
+      this.nomadTwin = nomad;
+      this.nomadClients = nomad.state.nodeIds().length;
+    } else {
+      this.nomadClients = (await new NomadClient({ address: nomad.url }).nodes()).length;
+      log?.(`  nomad_server: ${nomad.backendDetail}: the builds run on its ${this.nomadClients} client${this.nomadClients === 1 ? '' : 's'} (the scenario's ${nc.count} Nomad clients of ${nc.cpus} vCPU apply to the twin's Nomad API only)`);
+    }
     this.ghe = component(components, 'github', StartedFakeGithub);
     this.mq = component(components, 'rabbitmq', StartedRabbitMQ);
     // The replay's own clients, for the accounting: as an operator's queries would be, apart from the stages'.
@@ -173,6 +190,22 @@ export class ReplayStack {
     const store = components.get(scenario.topology.storage === 'fileserved' ? 'fileserved' : 's3');
     if (!(store instanceof StartedS3 || store instanceof StartedFileserved)) throw new Error(`the live stack has no ${scenario.topology.storage} the replay can read`);
     this.objects = store.store();
+  }
+
+  /**
+   * The Nomad server's jobs by status (nomad-metrics' `circle.nomad.server_agent.jobs.*`): the twin's scheduler
+   * counts them; a real agent is asked (`GET /v1/jobs`; undefined when it does not answer).
+   */
+  async nomadJobCounts(): Promise<{ pending: number; running: number; complete: number; dead: number } | undefined> {
+    if (this.nomadTwin !== undefined) return this.nomadTwin.scheduler.counts();
+    try {
+      const jobs = await new NomadClient({ address: this.nomad.url, timeoutMs: 2_000 }).jobs();
+      const count = (status: string) => jobs.filter((j) => j.Status === status).length;
+      // A real Nomad has no `complete` job status: a finished batch job is dead.
+      return { pending: count('pending'), running: count('running'), complete: 0, dead: count('dead') };
+    } catch {
+      return undefined;
+    }
   }
 
   /** Audit events the services recorded and lost, over every worker they had. */

@@ -1,0 +1,52 @@
+/**
+ * `twin run --mode live --nomad real`: a 20-minute scenario at 60x replayed on twin up's stack whose Nomad server
+ * is a real agent (server and client, its own data dir): the replay's builds run as raw_exec build agents on it,
+ * and a kill of nomad_server goes through the fault adapter to the agent's process. Skipped with one line without
+ * a `nomad` binary.
+ */
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { main } from '../cli/main.ts';
+import type { Report } from '../../sim/report/types.ts';
+import { which } from '../providers/process.ts';
+
+const binary = which('nomad');
+
+describe.skipIf(binary === undefined)(`twin run --mode live --nomad real (${binary ?? 'skipped: no `nomad` binary on PATH'})`, () => {
+  const out = mkdtempSync(join(tmpdir(), 'twin-real-replay-'));
+  afterAll(() => rmSync(out, { recursive: true, force: true }));
+
+  it('replays a short scenario with its builds on the real agent, and kills and starts its server through the fault adapter', async () => {
+    const file = join(out, 'real-nomad.yaml');
+    writeFileSync(
+      file,
+      [
+        'name: real-nomad-short',
+        'seed: 11',
+        'duration: 20m',
+        'workload:',
+        '  arrivals: { kind: poisson, rate_per_hour: 60 }',
+        '  jobs: [ { name: build, duration: { median: 1m, p95: 2m } } ]',
+        'faults:',
+        '  - { at: 8m, action: kill, target: nomad_server, for: 2m }',
+        '',
+      ].join('\n'),
+    );
+    const err = { text: '' };
+    const io = { stdout: { write: () => undefined }, stderr: { write: (s: string) => (err.text += s) } };
+    const dir = join(out, 'report');
+    const code = await main(['run', file, '--mode', 'live', '--nomad', 'real', '--time-scale', '60', '--out', dir], io);
+    expect(existsSync(join(dir, 'report.json')), err.text).toBe(true);
+    const report = JSON.parse(readFileSync(join(dir, 'report.json'), 'utf8')) as Report;
+    expect(report.mode).toBe('live');
+    expect(err.text).toMatch(/nomad_server: nomad agent \(server and client, data dir [^)]+\).*: the builds run on its 1 client \(the scenario.s 10 Nomad clients/);
+    const log = report.live!.fault_log;
+    expect(log.some((l) => /kill nomad_server/.test(l)), log.join('\n')).toBe(true);
+    expect(log.some((l) => /start nomad_server/.test(l)), log.join('\n')).toBe(true);
+    console.info(`real-nomad-short on ${report.live?.backends['nomad_server'] ?? 'nomad_server'}: ${JSON.stringify(report.builds)}`);
+    expect(report.builds.succeeded, err.text).toBeGreaterThan(0);
+    expect(code, err.text).toBeLessThanOrEqual(1);
+  }, 600_000);
+});
