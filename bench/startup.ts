@@ -102,6 +102,8 @@ interface CpuBreakdown {
   main: number;
   /** Its other threads (workers, V8's and libuv's), largest first. */
   threads: number[];
+  /** Its threads that had exited (workers ended during the boot): the process's CPU less that of the threads listed. */
+  exitedThreads: number;
   /** Its children that had exited (user + system of those it reaped). */
   exitedChildren: number;
   /** Each process it owns (its label), with its live descendants (postgres' backends). */
@@ -140,6 +142,8 @@ function cpuBreakdown(supervisorPid: number, owned: readonly { pid: number; labe
     if (Number(tid) === supervisorPid) main = ms;
     else threads.push(ms);
   }
+  // Read after its threads, so that what they used meanwhile is in the process's total too.
+  const total = statFields(`/proc/${supervisorPid}/stat`) ?? own;
   const children = parents();
   const tree = (pid: number): number => {
     const f = statFields(`/proc/${pid}/stat`);
@@ -149,6 +153,7 @@ function cpuBreakdown(supervisorPid: number, owned: readonly { pid: number; labe
   return {
     main,
     threads: threads.sort((a, b) => b - a),
+    exitedThreads: Math.max(0, ticksMs(total, 11) + ticksMs(total, 12) - main - threads.reduce((a, x) => a + x, 0)),
     exitedChildren: ticksMs(own, 13) + ticksMs(own, 14),
     owned: owned.filter((p) => p.pid !== supervisorPid).map((p) => ({ label: p.label ?? String(p.pid), ms: tree(p.pid) })),
   };
@@ -159,7 +164,7 @@ function describeBreakdown(b: CpuBreakdown): string {
   const s = (ms: number) => (ms / 1000).toFixed(2);
   const threads = b.threads.reduce((a, x) => a + x, 0);
   const owned = b.owned.map((o) => `${o.label.split(' ')[0]} ${s(o.ms)}`).join(', ');
-  return `main ${s(b.main)}, ${b.threads.length} threads ${s(threads)} (${b.threads.filter((x) => x > 0).map(s).join(' ')}), exited children ${s(b.exitedChildren)}; owned: ${owned}`;
+  return `main ${s(b.main)}, ${b.threads.length} threads ${s(threads)} (${b.threads.filter((x) => x > 0).map(s).join(' ')}), exited threads ${s(b.exitedThreads)}, exited children ${s(b.exitedChildren)}; owned: ${owned}`;
 }
 
 interface UpSample extends Sample {
@@ -177,7 +182,8 @@ interface UpSample extends Sample {
 function timeUp(backendArgs: string[], dir: string, show = true): UpSample {
   const sample = timeOnce({ name: 'twin up -d', args: [BIN, 'up', '-d', ...backendArgs], cwd: dir }, dir);
   const state = JSON.parse(readFileSync(join(dir, '.twin', 'stack.json'), 'utf8')) as { supervisorPid: number; owner?: { processes: { pid: number; label?: string }[] } };
-  const pids = [state.supervisorPid, ...(state.owner?.processes ?? []).map((p) => p.pid)];
+  // Once each: the state file's owned processes may list the supervisor itself.
+  const pids = [...new Set([state.supervisorPid, ...(state.owner?.processes ?? []).map((p) => p.pid)])];
   const cpus = pids.map(procCpuMs).filter((x): x is number => x !== undefined);
   const breakdown = cpuBreakdown(state.supervisorPid, state.owner?.processes ?? []);
   if (show && breakdown !== undefined) process.stderr.write(`    ${Math.round(sample.wallMs)} ms: ${describeBreakdown(breakdown)}\n`);

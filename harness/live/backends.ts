@@ -13,7 +13,7 @@ import { stageTimings } from './stage-worker.ts';
 import { clientName } from './fleet-faults.ts';
 import { scaledClock } from '../ec2/clock.ts';
 import type { GithubSeedData } from '../github/state.ts';
-import { profileResourceClasses } from '../scenario/load.ts';
+import { profileResourceClasses } from '../scenario/profile-classes.ts';
 import { Ec2Api } from '../ec2/server.ts';
 
 import type { Chosen } from './backend-choice.ts';

@@ -6,7 +6,9 @@ import { StartedNomadApiServer } from '../nomad/server.ts';
 import { StartedPostgres, StartedRabbitMQ, StartedS3, type StartedComponent } from '../providers/index.ts';
 import { StartedFakeGithub } from '../github/server.ts';
 import { GithubClient } from '../github/client.ts';
-import { BuildAgentRunner, PIPELINE_DB, PIPELINE_MIGRATIONS } from './pipeline/index.ts';
+// Not the pipeline's index: that loads every stage's module (each runs in its own thread), the YAML parser and zod.
+import { BuildAgentRunner } from './pipeline/build-agent-runner.ts';
+import { PIPELINE_DB, PIPELINE_MIGRATIONS } from './pipeline/schema.ts';
 import { contextSecretPath } from './pipeline/contexts.ts';
 import { PreparedStage, type StageHandle } from './stage-host.ts';
 import type { ObjectsConfig, StageConfig, StageCounters, StageTimings, WorkerStage } from './stage-worker.ts';

@@ -17,6 +17,7 @@ import type { RawExecBuildAgentOptions } from '../nomad/build-agent-task.ts';
 import { Owned } from './owned.ts';
 import type { LiveMutant } from './replay/mutants.ts';
 import { startLoopProbe } from './replay/loop-probe.ts';
+import { enableCodeCache } from '../providers/code-cache.ts';
 
 /**
  * The modules a stage uses, imported on demand: a worker loads only its stage's (the S3 SDK and the MongoDB driver
@@ -394,6 +395,8 @@ async function main(): Promise<void> {
   const flag = new Int32Array(pauseFlag);
   const own = new Owned();
   startLoopProbe();
+  // Before the stage's packages load: their compiled code from the last start.
+  enableCodeCache();
   const loaded = preload(stage);
   let running: Running | undefined;
   const counters = (id?: number) => {

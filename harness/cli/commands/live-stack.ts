@@ -10,6 +10,7 @@ import { describeReclaimed, findOwned, isOwnedDir, isRunning, reclaim, type Recl
 import { ownerNow, startWatchdog, type Watchdog } from '../../providers/reaper/watchdog.ts';
 import { prebuiltEntry } from '../../providers/prebuilt-entry.ts';
 import { BUNDLED_PROFILES } from '../runtime.ts';
+import { DEFAULT_VERSION } from '../../../fixtures/version.ts';
 
 interface Io {
   stdout: { write(s: string): unknown };
@@ -71,19 +72,24 @@ export async function upCommand(args: UpArgs, io: Io): Promise<number> {
  * A detached supervisor logs its boot timeline (milliseconds since its process started, per state change).
  */
 async function supervise(args: Omit<UpArgs, 'detach'>, io: Io, file: string): Promise<number> {
-  const [{ loadProfile, primeProfiles, DEFAULT_VERSION }, { LiveStack }, { liveBackends, endpointsOf, backendOptionsFromEnv }, scenarioLoad] = await Promise.all([
-    import('../../../fixtures/load.ts'),
+  // From a bundle, the version profiles it carries (read and checked at build time): the fixtures' reader (the YAML
+  // parser, zod and the schemas, 0.1 CPU-s of this thread before anything starts) loads only for a version the bundle
+  // does not carry (its error names the known ones) or with a scenario, whose reader loads it anyway.
+  const wanted = args.version ?? DEFAULT_VERSION;
+  const carried = args.scenario || BUNDLED_PROFILES === undefined || !Object.hasOwn(BUNDLED_PROFILES, wanted) ? undefined : BUNDLED_PROFILES[wanted];
+  const [fixtures, { LiveStack }, { liveBackends, endpointsOf, backendOptionsFromEnv }, scenarioLoad] = await Promise.all([
+    carried === undefined ? import('../../../fixtures/load.ts') : undefined,
     import('../../live/stack.ts'),
     import('../../live/backends.ts'),
     args.scenario ? import('../../scenario/load.ts') : undefined,
   ]);
   const since = () => `+${Math.round(performance.now())}ms`;
   if (args.supervise) io.stderr.write(`twin up: ${since()} modules loaded\n`);
-  // From a bundle, the version profiles it carries (read and checked at build time): no YAML read at start-up.
-  if (BUNDLED_PROFILES !== undefined) primeProfiles(BUNDLED_PROFILES);
+  // No YAML read at start-up from a bundle: its profiles prime the reader's cache.
+  if (BUNDLED_PROFILES !== undefined) fixtures?.primeProfiles(BUNDLED_PROFILES);
   const scenario = args.scenario ? scenarioLoad!.loadScenarioFile(args.scenario, { command: 'run' }) : undefined;
   const version = scenario?.version ?? args.version ?? DEFAULT_VERSION;
-  const profile = loadProfile(version);
+  const profile = fixtures === undefined ? carried! : fixtures.loadProfile(version);
   // The scenario's topology decides what else runs: `auth: ldap` adds a private OpenLDAP for federation-service,
   // `storage` S3 or fileserved; its time scale is the build agents' (without one, builds take their own time).
   const topology = scenario ? { auth: scenario.topology.auth, storage: scenario.topology.storage, timeScale: scenario.timeScale, resourceClasses: scenario.topology.resourceClasses } : {};

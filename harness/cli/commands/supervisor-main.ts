@@ -4,7 +4,10 @@
  * parent did already, so the stack starts booting sooner. From the sources the parent runs `twin up --supervise`.
  */
 import { upCommand, type UpArgs } from './live-stack.ts';
+import { enableCodeCache } from '../../providers/code-cache.ts';
 
+// The packages the stack loads here (pg for the migrations, the providers' clients): their compiled code from the last start.
+enableCodeCache();
 const args = JSON.parse(process.argv[2] ?? '{}') as Omit<UpArgs, 'detach' | 'supervise'>;
 upCommand({ ...args, detach: true, supervise: true }, { stdout: process.stdout, stderr: process.stderr }).then(
   (code) => {

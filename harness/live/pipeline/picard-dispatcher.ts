@@ -4,7 +4,7 @@ import { readBuildConfig, jobShape, type BuildConfig } from '../../../sim/domain
 import { splitJob, resourceClassTable, type ResourceClassTable, type ResourceSize } from '../../../sim/domain/task-split.ts';
 import { DEFAULTS } from '../../../sim/scenario/settle.ts';
 import { loadProfile } from '../../../fixtures/load.ts';
-import { profileResourceClasses } from '../../scenario/load.ts';
+import { profileResourceClasses } from '../../scenario/profile-classes.ts';
 import { GithubClient } from '../../github/client.ts';
 import { ReconnectingConsumer, type AmqpConnect, type Channel, type ConsumerOptions } from './amqp.ts';
 import { RUN_QUEUE, SCHEDULERER_QUEUE, type RunMessage, type ScheduleMessage } from './schema.ts';

@@ -1,6 +1,25 @@
-import { DEFAULT_VERSION, loadProfile } from '../../../fixtures/load.ts';
+import { DEFAULT_VERSION } from '../../../fixtures/version.ts';
 import type { LifecycleRule, Profile } from '../../../fixtures/schema.ts';
 import { checkKey, ObjectStoreError, type ObjectTags } from './object-store.ts';
+
+/** Defined by esbuild in the prebuilt bundles (bin/build.mjs): every version profile, read and checked at build time. */
+declare const TWIN_PROFILES: Readonly<Record<string, Profile>> | undefined;
+
+/**
+ * The fixtures' reader, imported only when the sources run: the prebuilt bundles carry the profiles, so a pipeline
+ * stage's thread that writes keys (output-processor, audit-log-service, and every stage that publishes audit events)
+ * loads no YAML parser or schema for them. Importing fixtures/load.ts there cost each of 4 stage threads 0.1 CPU-s
+ * at its start (and its V8 background threads about as much again), and reading the profile 0.1 CPU-s more at its
+ * first write.
+ */
+const readProfile = typeof TWIN_PROFILES !== 'undefined' ? undefined : (await import('../../../fixtures/load.ts')).loadProfile;
+
+/** The default version's profile: the bundle's copy, else read (and cached) by fixtures/load.ts. */
+function defaultProfile(): Profile {
+  const profile = readProfile === undefined ? TWIN_PROFILES?.[DEFAULT_VERSION] : readProfile(DEFAULT_VERSION);
+  if (profile === undefined) throw new Error(`the bundle carries no profile ${DEFAULT_VERSION}: rebuild it (npm run build)`);
+  return profile;
+}
 
 /**
  * Where each kind of object lands in the bucket (or under fileserved's root), by the seeds' S3 lifecycle table
@@ -82,7 +101,7 @@ const layouts = new WeakMap<Profile, StorageLayout>();
  * The layout of a profile (default: the default version's). Every kind's rule must be in the profile's
  * `s3_lifecycle`: a profile without one is a fixture error, reported here with the missing prefix and tag.
  */
-export function storageLayout(profile: Profile = loadProfile(DEFAULT_VERSION)): StorageLayout {
+export function storageLayout(profile: Profile = defaultProfile()): StorageLayout {
   let layout = layouts.get(profile);
   if (layout === undefined) {
     layout = buildLayout(profile);
