@@ -95,7 +95,9 @@ export class PipelineServices {
       backend: BACKEND,
       needs,
       start: (ctx) => this.start(name, ctx),
-      prepare: () => void this.prepared.set(name, this.prepared.get(name) ?? new PreparedStage(name)),
+      // A stage already started (vault-cci can start before the other stores are up) needs no worker made ready:
+      // one would sit idle until a fault, loading its modules during the boot.
+      prepare: () => void (this.handles.has(name) || this.prepared.set(name, this.prepared.get(name) ?? new PreparedStage(name))),
       release: async () => {
         this.released.add(name);
         await this.prepared.get(name)?.discard();
