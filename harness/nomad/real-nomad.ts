@@ -4,7 +4,8 @@
  * When neither exists the caller falls back to the twin's Nomad API (`server.ts`) and says why.
  */
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tree } from '../live/replay/memory.ts';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { freePorts } from '../providers/ports.ts';
@@ -254,6 +255,7 @@ export class StartedRealNomadAgent implements StartedComponent {
       // A persistent agent leaves its tasks running when it stops: stop them first, so nothing outlives the stack.
       if (this.persistent && this.proc?.child.exitCode === null) await this.stopAllJobs().catch(() => undefined);
       await this.halt();
+      killLeftovers(this.launch.dir);
       removeAgentDir(this.launch.dir);
     })();
     return this.stopping;
@@ -289,4 +291,32 @@ export async function startRealNomad(source: RealNomadSource = findRealNomad()):
   // Its state in a data dir, as a real server's: `wipe_state` then has something to delete.
   if (source.kind === 'binary') return new RealNomadAgent().withBinary(source.path).withPersistentState().start();
   return undefined;
+}
+
+/**
+ * What the agent started and that outlived it: its task executors (`nomad executor`, whose arguments name their
+ * alloc dir under `dir`) and their tasks. A real agent killed mid-run leaves them running, as Nomad means it to (a
+ * restarted agent reattaches to them); one that does not reattach leaves them for ever (seen: two build agents
+ * after a replay whose Nomad server was killed and started again). The stack owns `dir`, so all of them go.
+ */
+export function killLeftovers(dir: string): number {
+  const roots: number[] = [];
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry) || Number(entry) === process.pid) continue;
+    try {
+      if (readFileSync(`/proc/${entry}/cmdline`, 'utf8').includes(dir)) roots.push(Number(entry));
+    } catch {
+      // gone meanwhile
+    }
+  }
+  const all = new Set(roots.flatMap((pid) => tree(pid)));
+  all.delete(process.pid);
+  for (const pid of all) {
+    try {
+      process.kill(pid, 'SIGKILL');
+    } catch {
+      // gone meanwhile
+    }
+  }
+  return all.size;
 }
