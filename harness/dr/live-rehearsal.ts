@@ -39,6 +39,8 @@ const WAIT_LIMIT_MS = 240_000;
 const OUTAGE_LIMIT_MS = 150_000;
 /** How long the builds triggered after the restore get to finish (wall ms). */
 const DRAIN_LIMIT_MS = 60_000;
+/** How long the builds after the restore are watched when the builders cannot reach the machine (wall ms). */
+const UNREACHED_DRAIN_MS = 15_000;
 const POLL_MS = 250;
 /** Pushes built by the restored installation before the workload stops. */
 const PUSHES_AFTER_RESTORE = 3;
@@ -79,6 +81,18 @@ export interface LiveDrOptions {
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** ` (waiting for a, b)` from a health endpoint's 500 answer naming its failing dependencies; '' otherwise. */
+async function failingDependencies(healthUrl: string, row: (name: string) => { state: string; ports: string[] } | undefined): Promise<string> {
+  try {
+    const r = await fetch(healthUrl, { signal: AbortSignal.timeout(2000) });
+    const body = (await r.json()) as { failing?: unknown };
+    const named = (d: string) => `${d}${row(d) ? ` ${row(d)!.state} ${row(d)!.ports.join(' ')}` : ''}`;
+    return Array.isArray(body.failing) && body.failing.length > 0 ? ` (waiting for ${body.failing.map((d) => named(String(d))).join(', ')})` : '';
+  } catch {
+    return '';
+  }
+}
 
 async function until<T>(what: string | (() => string), probe: () => Promise<T | undefined>, limitMs = WAIT_LIMIT_MS): Promise<T> {
   const deadline = Date.now() + limitMs;
@@ -153,6 +167,8 @@ class LiveRun {
   private shasAtDisaster = new Set<string>();
   private stuckFromSnapshot = 0;
   private staleRestored = 0;
+  /** Builds triggered after the disaster that were still waiting to be placed at the end. */
+  private neverPlaced = 0;
   private bootMs: number | undefined;
   private calls = 0;
   private imageId: string | undefined;
@@ -321,7 +337,8 @@ class LiveRun {
         const eni = (await this.servicesInstance()).NetworkInterfaces?.[0]?.NetworkInterfaceId;
         await this.call(this.ec2.send(new AssignPrivateIpAddressesCommand({ NetworkInterfaceId: eni, PrivateIpAddresses: [this.oldIp], AllowReassignment: true })));
         m.secondaryIp = this.oldIp;
-        return `${this.oldIp} re-associated to ${eni} as a secondary IP`;
+        m.judgeBuilders();
+        return `${this.oldIp} re-associated to ${eni} as a secondary IP${m.appRunning ? `; builders ${m.buildersReach() ? 'reach' : 'still cannot reach'} the Services machine` : ''}`;
       }
       case 'stop_app':
         if (m.phase !== 'running') return 'no instance';
@@ -387,7 +404,9 @@ class LiveRun {
       () => `every health endpoint to answer 200 (not yet: ${failing.join(', ')})`,
       async () => {
         await this.stack.refreshHealth();
-        failing = [...this.stack.rows.values()].filter((r) => r.healthUrl !== undefined && r.state !== 'healthy').map((r) => `${r.name} ${r.state}`);
+        const rows = [...this.stack.rows.values()].filter((r) => (r.healthUrl !== undefined && r.state !== 'healthy') || r.state === 'failed');
+        // What each says it waits for (its health answer names the dependencies that do not answer).
+        failing = await Promise.all(rows.map(async (r) => `${r.name} ${r.state}${r.reason ? ` (${r.reason})` : ''}${r.healthUrl ? await failingDependencies(r.healthUrl, (d) => this.stack.rows.get(d)) : ''}`));
         return failing.length === 0 ? true : undefined;
       },
     );
@@ -401,7 +420,8 @@ class LiveRun {
   private async drain(): Promise<void> {
     const after = () => this.pushes.filter((p) => p.phase === 'after_restore' && p.delivered).map((p) => p.sha);
     if (!this.recovered) return;
-    const deadline = Date.now() + DRAIN_LIMIT_MS;
+    // Builders that cannot reach the machine place nothing: a short wait shows it (their builds stay queued).
+    const deadline = Date.now() + (this.machine.buildersReach() ? DRAIN_LIMIT_MS : UNREACHED_DRAIN_MS);
     // At least one build after the restore: the RTO ends with its success.
     let extra = 0;
     while (after().length === 0 && extra < 5 && Date.now() < deadline) {
@@ -437,6 +457,7 @@ class LiveRun {
       else counts.stuck++;
       if (row?.started_at) queue.add(Math.round((row.started_at.getTime() - row.queued_at.getTime()) * S));
     }
+    this.neverPlaced = delivered.filter((p) => p.wallMs > this.disasterWallMs && ['queued', 'scheduled'].includes(bySha.get(p.sha)?.status ?? '') && !bySha.get(p.sha)?.started_at).length;
     const firstNew = delivered
       .filter((p) => p.wallMs > this.disasterWallMs && bySha.get(p.sha)?.status === 'succeeded')
       .map((p) => bySha.get(p.sha)!.finished_at!.getTime())
@@ -467,7 +488,7 @@ class LiveRun {
       staleAllocationsRestored: this.staleRestored,
       staleAllocationsAtEnd: m.nomad?.state.staleAllocations().length ?? 0,
       nomadCpuMilli: this.outcomeCpuMilli(),
-      buildersReachAtEnd: m.phase === 'running' && (m.privateIp === this.oldIp || m.secondaryIp === this.oldIp) && replicatedAddresses(m.etcDir).every((ip) => ip === m.privateIp),
+      buildersReachAtEnd: m.phase === 'running' && m.buildersReach(),
       hostnameMatchesAtEnd: m.phase === 'running' && consoleHostname(m.etcDir) === m.privateIp,
       runbook: this.steps.map((s) => (s.status === 'skipped' ? { ...s, consequence: this.skippedConsequence(s.does, counts.stuck) } : s)),
       timeline: [...this.timelineOf()],
@@ -509,9 +530,9 @@ class LiveRun {
         return `${stuck} build records left Running or queued`;
       case 'update_replicated_ips':
       case 'reassign_private_ip':
-        return replicatedAddresses(m.etcDir).every((ip) => ip === m.privateIp) && (m.privateIp === this.oldIp || m.secondaryIp === this.oldIp)
+        return m.phase === 'running' && m.buildersReach()
           ? `none: builders reach the Services machine (private IP ${m.privateIp})`
-          : `builders cannot reach the Services machine: replicated names ${replicatedAddresses(m.etcDir).join(', ')}, the instance's address is ${m.privateIp}`;
+          : `builders cannot reach the Services machine: replicated names ${replicatedAddresses(m.etcDir).join(', ')}, the instance's address is ${m.privateIp}; ${this.neverPlaced} builds never placed`;
       case 'check_hostname':
         return consoleHostname(m.etcDir) === m.privateIp ? 'none: the hostname still reaches the machine' : `the console's hostname ${consoleHostname(m.etcDir)} no longer reaches the machine: UI logins through GitHub OAuth fail`;
       case 'wipe_nomad_state': {
