@@ -1,5 +1,5 @@
 import { execFile } from 'node:child_process';
-import { cpSync, existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, readdirSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { promisify } from 'node:util';
 import type { LiveStack } from '../live/stack.ts';
@@ -16,6 +16,8 @@ export const TARBALL_NAME = 'circleci-data-export.tar.bz2';
 const EXPORT_LIMIT_MS = 120_000;
 /** Bound on documents exported from one MongoDB collection: more is not a twin's installation. */
 const MAX_DOCS = 1_000_000;
+/** RabbitMQ's own CLI (Debian's /usr/sbin/rabbitmqctl wraps it in `su rabbitmq`). */
+const RABBITMQCTL = '/usr/lib/rabbitmq/bin/rabbitmqctl';
 
 /** One store's part of the tarball: how it was exported and how many bytes it took. */
 export interface BackupPart {
@@ -117,8 +119,11 @@ async function exportStore(name: string, c: StartedComponent, out: string): Prom
     const nodeName = (c as { nodeName?: string }).nodeName;
     const cookieFile = join(dirname(c.dataDir), 'home', '.erlang.cookie');
     if (nodeName === undefined || !existsSync(cookieFile)) return 'not a private node of the twin (no node name or Erlang cookie to reach it with rabbitmqctl)';
-    const cookie = readFileSync(cookieFile, 'utf8').trim();
-    await command('rabbitmqctl', ['-n', nodeName, '--erlang-cookie', cookie, 'export_definitions', join(out, 'definitions.json')], 'rabbitmqctl export_definitions');
+    // The CLI itself, not the distribution's wrapper (which switches to the rabbitmq user and its home), with the
+    // private node's home: its Erlang cookie.
+    const ctl = existsSync(RABBITMQCTL) ? RABBITMQCTL : 'rabbitmqctl';
+    const env = { PATH: process.env.PATH ?? '/usr/sbin:/usr/bin:/sbin:/bin', HOME: dirname(cookieFile), LANG: 'C.UTF-8', LC_ALL: 'C.UTF-8' };
+    await command(ctl, ['-n', nodeName, 'export_definitions', join(out, 'definitions.json')], 'rabbitmqctl export_definitions', env);
     return { name, how: 'rabbitmqctl export_definitions (queues, exchanges, bindings, users; messages in flight are not exported)', files: [`${name}/definitions.json`], bytes: duBytes(out) };
   }
   if (name === 'mongo') {
@@ -146,9 +151,9 @@ async function exportStore(name: string, c: StartedComponent, out: string): Prom
   return `no consistent export for the ${c.backend} ${name} (its data dir is not copied raw while it runs)`;
 }
 
-async function command(bin: string, args: string[], what: string): Promise<void> {
+async function command(bin: string, args: string[], what: string, env?: NodeJS.ProcessEnv): Promise<void> {
   try {
-    await run(bin, args, { timeout: EXPORT_LIMIT_MS, maxBuffer: 16 * 1024 * 1024 });
+    await run(bin, args, { timeout: EXPORT_LIMIT_MS, maxBuffer: 16 * 1024 * 1024, ...(env ? { env } : {}) });
   } catch (e) {
     const err = e as { code?: string; stderr?: string; message: string };
     if (err.code === 'ENOENT') throw new BackupError(`circleci-backup: ${bin} is not installed (needed for ${what})`, `install it (e.g. apt-get install ${bin === 'pg_dump' ? 'postgresql-client' : bin === 'redis-cli' ? 'redis-tools' : bin === 'rabbitmqctl' ? 'rabbitmq-server' : bin})`);
