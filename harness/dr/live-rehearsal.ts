@@ -532,7 +532,7 @@ class LiveRun {
       case 'reassign_private_ip':
         return m.phase === 'running' && m.buildersReach()
           ? `none: builders reach the Services machine (private IP ${m.privateIp})`
-          : `builders cannot reach the Services machine: replicated names ${replicatedAddresses(m.etcDir).join(', ')}, the instance's address is ${m.privateIp}; ${this.neverPlaced} builds never placed`;
+          : `builders cannot reach the Services machine: replicated names ${replicatedAddresses(m.etcDir)[0]}, the instance's address is ${m.privateIp}; ${this.neverPlaced} builds never placed`;
       case 'check_hostname':
         return consoleHostname(m.etcDir) === m.privateIp ? 'none: the hostname still reaches the machine' : `the console's hostname ${consoleHostname(m.etcDir)} no longer reaches the machine: UI logins through GitHub OAuth fail`;
       case 'wipe_nomad_state': {

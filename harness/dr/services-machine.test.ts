@@ -144,6 +144,13 @@ describe('the Services machine carries /opt/nomad (the twin\'s Nomad server alon
     machine.secondaryIp = dialIp;
     machine.judgeBuilders();
     expect(await nodes()).toEqual(['down']);
+    // `rm -rf /opt/nomad` with the app stopped (the runbook's step 5): the server starts empty, its clients still down.
+    await machine.stopApp();
+    machine.wipeNomadState(false);
+    await machine.startApp();
+    expect(await nodes()).toEqual(['down']);
+    await until('the restarted server to take a job', async () => (await put(job('unreached')), true));
+    expect(await status('unreached')).toBe('pending');
     // Step 4 done and the app restarted: the builders register and the waiting build is placed.
     expect(updateReplicatedAddresses(machine.etcDir, dialIp, machine.privateIp)).toEqual(['/etc/default/replicated', '/etc/default/replicated-operator']);
     machine.judgeBuilders();
