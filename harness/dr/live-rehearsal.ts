@@ -422,9 +422,10 @@ class LiveRun {
     if (!this.recovered) return;
     // Builders that cannot reach the machine place nothing: a short wait shows it (their builds stay queued).
     const deadline = Date.now() + (this.machine.buildersReach() ? DRAIN_LIMIT_MS : UNREACHED_DRAIN_MS);
-    // At least one build after the restore: the RTO ends with its success.
+    // A few builds after the restore (the RTO ends with the first success; a restore that took longer than the outage's
+    // pushes gets them here), as the pushes would have gone on.
     let extra = 0;
-    while (after().length === 0 && extra < 5 && Date.now() < deadline) {
+    while (after().length < PUSHES_AFTER_RESTORE && extra < PUSHES_AFTER_RESTORE + 2 && Date.now() < deadline) {
       const next = this.plan.pushes.at(-1)!;
       await this.push({ ...next, seq: next.seq + 1 + extra, atMs: next.atMs + extra + 1 });
       extra++;
