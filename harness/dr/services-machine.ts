@@ -250,7 +250,16 @@ export class ServicesMachine {
   async startApp(): Promise<void> {
     const rows = () => [...this.stack.rows.values()];
     await Promise.all(rows().filter((r) => r.kind === 'backend').map((r) => this.stack.start(r.name)));
-    await Promise.all(rows().filter((r) => r.kind === 'service').map((r) => this.stack.start(r.name)));
+    // The services in waves, each after its startup dependencies: a service takes its dependencies' addresses for its
+    // health checks when it starts, and one restarted may listen on another port (its documented one still taken).
+    const deps = new Map(this.stack.profile.containers.map((c) => [c.name, c.startup_dependencies] as const));
+    let pending = rows().filter((r) => r.kind === 'service').map((r) => r.name);
+    while (pending.length > 0) {
+      const ready = pending.filter((n) => (deps.get(n) ?? []).every((d) => !pending.includes(d)));
+      const wave = ready.length > 0 ? ready : pending;
+      await Promise.all(wave.map((n) => this.stack.start(n)));
+      pending = pending.filter((n) => !wave.includes(n));
+    }
     this.appRunning = true;
     this.boundIp = replicatedAddresses(this.etcDir)[0] ?? '';
     this.judgeBuilders();
