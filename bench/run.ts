@@ -25,6 +25,9 @@ const SUITES = [
   { name: 'tune', file: 'tune.ts', oneCore: false },
   // Real processes (PostgreSQL, Redis, RabbitMQ) and wall-clock time: about two minutes.
   { name: 'live', file: 'live.ts', oneCore: false },
+  // `twin dr ebs-snapshot-restore --mode live` once: its wall time against the 3-minute budget, the snapshot's hold,
+  // the restore's boot, each runbook step and the CPU seconds: about three minutes.
+  { name: 'dr-live', file: 'dr-live.ts', oneCore: false },
 ];
 const taskset = ['/usr/bin/taskset', '/bin/taskset'].find((p) => existsSync(p));
 

@@ -8,6 +8,7 @@ import { loadScenarioFile } from '../scenario/load.ts';
 import { loadRunbook } from '../../fixtures/runbooks/load.ts';
 import { PIPELINE_DB } from '../live/pipeline/index.ts';
 import { runLiveDr, type LivePush } from './live-rehearsal.ts';
+import { replicatedAddresses } from './services-volume.ts';
 import type { DrReport } from '../../sim/models/dr/dr-report.ts';
 
 describe('twin dr --mode live', () => {
@@ -88,5 +89,57 @@ describe('twin dr --mode live', () => {
     expect(afterRestore.every((b) => b.status === 'queued' || b.status === 'scheduled')).toBe(true);
     expect(nomadJobs.filter((j) => j.Status === 'pending').length).toBeGreaterThanOrEqual(Number(m![3]));
     expect(report.rto_ms).toBeNull();
+  }, 600_000);
+
+  it('ebs-restore-new-ip: the restored instance has a new private IP and /etc/default/replicated still names the old one, so the builders never register and the builds after the restore are never placed', async () => {
+    const scenario = loadScenarioFile('scenarios/dr/ebs-restore-new-ip.yaml', { mode: 'live', command: 'dr' });
+    let pushes: readonly LivePush[] = [];
+    let present = new Set<string>();
+    let afterRestore: { status: string; started_at: Date | null }[] = [];
+    let nodes: { Status: string }[] = [];
+    let files: { replicated: string[]; primary: string; secondary: string | undefined } | undefined;
+    const report: DrReport = await runLiveDr(scenario, loadRunbook('restore-from-ebs'), {
+      log: (line) => process.stderr.write(`${line}\n`),
+      inspect: async ({ postgres, pushes: made, machine }) => {
+        pushes = made;
+        present = new Set((await postgres.query<{ sha: string }>(PIPELINE_DB, 'SELECT DISTINCT sha FROM builds')).rows.map((r) => r.sha));
+        const shas = made.filter((p) => p.phase === 'after_restore' && p.delivered).map((p) => p.sha);
+        afterRestore = (await postgres.query<{ status: string; started_at: Date | null }>(PIPELINE_DB, 'SELECT status, started_at FROM builds WHERE sha = ANY($1)', [shas])).rows;
+        nodes = (await (await fetch(`${machine.nomad!.url}/v1/nodes`)).json()) as typeof nodes;
+        files = { replicated: replicatedAddresses(machine.etcDir), primary: machine.privateIp, secondary: machine.secondaryIp };
+      },
+    });
+    process.stderr.write(`${JSON.stringify({ builds: report.builds, pushes: (report.live as { pushes: unknown }).pushes, afterRestore, nodes: nodes.map((n) => n.Status), builders: report.dr.timeline.filter((e) => /builders/.test(e.event)) })}\n`);
+    const live = report.live as { services_instance: { old: { private_ip: string }; new: { private_ip: string } } };
+    const { old, new: restored } = live.services_instance;
+    // RunInstances without --private-ip-address: a new address; the old one re-associated as a secondary.
+    expect(restored.private_ip).not.toBe(old.private_ip);
+    expect(files).toEqual({ replicated: [old.private_ip, old.private_ip], primary: restored.private_ip, secondary: old.private_ip });
+    expect(report.runbook.find((s) => s.step === 'reassign_private_ip')).toMatchObject({ status: 'done' });
+    const skipped = report.runbook.find((s) => s.step === 'update_replicated_ips')!;
+    expect(skipped.status).toBe('skipped');
+    // The simulation's words (dr-rehearsal.ts), over the live machine's files and addresses and PostgreSQL's builds.
+    const m = /^builders cannot reach the Services machine: replicated names (\S+), the instance's address is (\S+); (\d+) builds never placed$/.exec(skipped.consequence);
+    expect(m, skipped.consequence).not.toBeNull();
+    expect([m![1], m![2]]).toEqual([old.private_ip, restored.private_ip]);
+    // The consequence is the mechanics': every Nomad client is down (heartbeats missed), nothing after the restore started.
+    expect(nodes.length).toBe(scenario.topology.nomadClients.count);
+    expect(nodes.every((n) => n.Status === 'down')).toBe(true);
+    expect(afterRestore.length).toBeGreaterThanOrEqual(3);
+    expect(afterRestore.every((b) => b.started_at === null && (b.status === 'queued' || b.status === 'scheduled'))).toBe(true);
+    expect(Number(m![3])).toBeGreaterThanOrEqual(afterRestore.length);
+    expect(report.builds.stuck).toBeGreaterThanOrEqual(afterRestore.length);
+    expect(report.dr.builders_reach_services).toBe(false);
+    expect(report.rto_ms).toBeNull();
+    // The data is the snapshot's all the same: before it all back, after it all lost.
+    const delivered = (phase: LivePush['phase']) => pushes.filter((p) => p.phase === phase && p.delivered);
+    expect(delivered('before_snapshot').length).toBeGreaterThan(0);
+    expect(delivered('before_snapshot').every((p) => present.has(p.sha))).toBe(true);
+    expect(delivered('after_snapshot').length).toBeGreaterThan(0);
+    expect(delivered('after_snapshot').some((p) => present.has(p.sha))).toBe(false);
+    expect(report.builds.lost).toBe(delivered('after_snapshot').length);
+    expect(report.rpo_ms).toBeGreaterThanOrEqual(540_000);
+    expect(report.rpo_ms).toBeLessThanOrEqual(660_000);
+    expect(report.passed).toBe(true);
   }, 600_000);
 });

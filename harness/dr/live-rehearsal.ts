@@ -39,6 +39,8 @@ const WAIT_LIMIT_MS = 240_000;
 const OUTAGE_LIMIT_MS = 150_000;
 /** How long the builds triggered after the restore get to finish (wall ms). */
 const DRAIN_LIMIT_MS = 60_000;
+/** How long the builds after the restore are watched when the builders cannot reach the machine (wall ms). */
+const UNREACHED_DRAIN_MS = 15_000;
 const POLL_MS = 250;
 /** Pushes built by the restored installation before the workload stops. */
 const PUSHES_AFTER_RESTORE = 3;
@@ -153,6 +155,8 @@ class LiveRun {
   private shasAtDisaster = new Set<string>();
   private stuckFromSnapshot = 0;
   private staleRestored = 0;
+  /** Builds triggered after the disaster that were still waiting to be placed at the end. */
+  private neverPlaced = 0;
   private bootMs: number | undefined;
   private calls = 0;
   private imageId: string | undefined;
@@ -321,7 +325,8 @@ class LiveRun {
         const eni = (await this.servicesInstance()).NetworkInterfaces?.[0]?.NetworkInterfaceId;
         await this.call(this.ec2.send(new AssignPrivateIpAddressesCommand({ NetworkInterfaceId: eni, PrivateIpAddresses: [this.oldIp], AllowReassignment: true })));
         m.secondaryIp = this.oldIp;
-        return `${this.oldIp} re-associated to ${eni} as a secondary IP`;
+        m.judgeBuilders();
+        return `${this.oldIp} re-associated to ${eni} as a secondary IP${m.appRunning ? `; builders ${m.buildersReach() ? 'reach' : 'still cannot reach'} the Services machine` : ''}`;
       }
       case 'stop_app':
         if (m.phase !== 'running') return 'no instance';
@@ -387,7 +392,9 @@ class LiveRun {
       () => `every health endpoint to answer 200 (not yet: ${failing.join(', ')})`,
       async () => {
         await this.stack.refreshHealth();
-        failing = [...this.stack.rows.values()].filter((r) => r.healthUrl !== undefined && r.state !== 'healthy').map((r) => `${r.name} ${r.state}${r.health ? ` (${r.health})` : ''}`);
+        failing = [...this.stack.rows.values()]
+          .filter((r) => (r.healthUrl !== undefined && r.state !== 'healthy') || r.state === 'failed')
+          .map((r) => `${r.name} ${r.state}${r.reason ? ` (${r.reason})` : ''}${r.health ? ` (${r.health})` : ''}`);
         return failing.length === 0 ? true : undefined;
       },
     );
@@ -401,10 +408,12 @@ class LiveRun {
   private async drain(): Promise<void> {
     const after = () => this.pushes.filter((p) => p.phase === 'after_restore' && p.delivered).map((p) => p.sha);
     if (!this.recovered) return;
-    const deadline = Date.now() + DRAIN_LIMIT_MS;
-    // At least one build after the restore: the RTO ends with its success.
+    // Builders that cannot reach the machine place nothing: a short wait shows it (their builds stay queued).
+    const deadline = Date.now() + (this.machine.buildersReach() ? DRAIN_LIMIT_MS : UNREACHED_DRAIN_MS);
+    // A few builds after the restore (the RTO ends with the first success; a restore that took longer than the outage's
+    // pushes gets them here), as the pushes would have gone on.
     let extra = 0;
-    while (after().length === 0 && extra < 5 && Date.now() < deadline) {
+    while (after().length < PUSHES_AFTER_RESTORE && extra < PUSHES_AFTER_RESTORE + 2 && Date.now() < deadline) {
       const next = this.plan.pushes.at(-1)!;
       await this.push({ ...next, seq: next.seq + 1 + extra, atMs: next.atMs + extra + 1 });
       extra++;
@@ -437,6 +446,7 @@ class LiveRun {
       else counts.stuck++;
       if (row?.started_at) queue.add(Math.round((row.started_at.getTime() - row.queued_at.getTime()) * S));
     }
+    this.neverPlaced = delivered.filter((p) => p.wallMs > this.disasterWallMs && ['queued', 'scheduled'].includes(bySha.get(p.sha)?.status ?? '') && !bySha.get(p.sha)?.started_at).length;
     const firstNew = delivered
       .filter((p) => p.wallMs > this.disasterWallMs && bySha.get(p.sha)?.status === 'succeeded')
       .map((p) => bySha.get(p.sha)!.finished_at!.getTime())
@@ -467,7 +477,7 @@ class LiveRun {
       staleAllocationsRestored: this.staleRestored,
       staleAllocationsAtEnd: m.nomad?.state.staleAllocations().length ?? 0,
       nomadCpuMilli: this.outcomeCpuMilli(),
-      buildersReachAtEnd: m.phase === 'running' && (m.privateIp === this.oldIp || m.secondaryIp === this.oldIp) && replicatedAddresses(m.etcDir).every((ip) => ip === m.privateIp),
+      buildersReachAtEnd: m.phase === 'running' && m.buildersReach(),
       hostnameMatchesAtEnd: m.phase === 'running' && consoleHostname(m.etcDir) === m.privateIp,
       runbook: this.steps.map((s) => (s.status === 'skipped' ? { ...s, consequence: this.skippedConsequence(s.does, counts.stuck) } : s)),
       timeline: [...this.timelineOf()],
@@ -509,9 +519,9 @@ class LiveRun {
         return `${stuck} build records left Running or queued`;
       case 'update_replicated_ips':
       case 'reassign_private_ip':
-        return replicatedAddresses(m.etcDir).every((ip) => ip === m.privateIp) && (m.privateIp === this.oldIp || m.secondaryIp === this.oldIp)
+        return m.phase === 'running' && m.buildersReach()
           ? `none: builders reach the Services machine (private IP ${m.privateIp})`
-          : `builders cannot reach the Services machine: replicated names ${replicatedAddresses(m.etcDir).join(', ')}, the instance's address is ${m.privateIp}`;
+          : `builders cannot reach the Services machine: replicated names ${replicatedAddresses(m.etcDir)[0]}, the instance's address is ${m.privateIp}; ${this.neverPlaced} builds never placed`;
       case 'check_hostname':
         return consoleHostname(m.etcDir) === m.privateIp ? 'none: the hostname still reaches the machine' : `the console's hostname ${consoleHostname(m.etcDir)} no longer reaches the machine: UI logins through GitHub OAuth fail`;
       case 'wipe_nomad_state': {

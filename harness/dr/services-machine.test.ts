@@ -20,6 +20,7 @@ import { LiveStack } from '../live/stack.ts';
 import { Ec2Api, type StartedEc2Api } from '../ec2/server.ts';
 import { NomadApiServer } from '../nomad/server.ts';
 import { ServicesMachine, SERVICES_TAG } from './services-machine.ts';
+import { replicatedAddresses, updateReplicatedAddresses } from './services-volume.ts';
 
 const full = loadProfile('2.19.6');
 const nomadOnly = { ...full, containers: full.containers.filter((c) => c.name === 'nomad_server') };
@@ -73,6 +74,8 @@ describe('the Services machine carries /opt/nomad (the twin\'s Nomad server alon
   };
   const status = async (id: string) => ((await (await fetch(`${machine.nomad!.url}/v1/job/${id}`)).json()) as { Status: string }).Status;
 
+  let image: { ImageId?: string } = {};
+
   it('snapshot, terminate, restore: the restored server reads the snapshot\'s jobs, their allocations stale and holding the fleet; a wipe with the app stopped clears them', async () => {
     expect(machine.nomad?.dataDir).toBeDefined();
     await put(job('build-1'));
@@ -85,7 +88,7 @@ describe('the Services machine carries /opt/nomad (the twin\'s Nomad server alon
     await client.send(new TerminateInstancesCommand({ InstanceIds: [machine.instanceId] }));
     await machine.whenDead();
     await until('the snapshot to complete', async () => ((await client.send(new DescribeSnapshotsCommand({ SnapshotIds: [snap.SnapshotId!] }))).Snapshots?.[0]?.State === 'completed' ? true : undefined));
-    const image = await client.send(new RegisterImageCommand({ Name: 'restore', RootDeviceName: '/dev/sda1', BlockDeviceMappings: [{ DeviceName: '/dev/sda1', Ebs: { SnapshotId: snap.SnapshotId } }] }));
+    image = await client.send(new RegisterImageCommand({ Name: 'restore', RootDeviceName: '/dev/sda1', BlockDeviceMappings: [{ DeviceName: '/dev/sda1', Ebs: { SnapshotId: snap.SnapshotId } }] }));
     await until('the image', async () => ((await client.send(new DescribeImagesCommand({ ImageIds: [image.ImageId!] }))).Images?.[0]?.State === 'available' ? true : undefined));
     const launched = await until('the old address to be free', () =>
       client.send(new RunInstancesCommand({ ImageId: image.ImageId, MinCount: 1, MaxCount: 1, PrivateIpAddress: oldIp, TagSpecifications: [{ ResourceType: 'instance', Tags: [{ Key: 'Name', Value: SERVICES_TAG }] }] })),
@@ -117,5 +120,45 @@ describe('the Services machine carries /opt/nomad (the twin\'s Nomad server alon
     // The client's pooled connection to the stopped listener is gone: the first request may need a second try.
     await until('the restarted server to take a job', async () => (await put(job('new-2')), true));
     expect(await status('new-2')).toBe('running');
+  }, 60_000);
+
+  it('a new private IP: with /etc/default/replicated naming the old one the builders cannot register (clients down, builds wait); re-associating the old IP is not enough; the defaults updated and the app restarted, they do', async () => {
+    const dialIp = machine.buildersDialIp;
+    await client.send(new TerminateInstancesCommand({ InstanceIds: [machine.instanceId] }));
+    await machine.whenDead();
+    // RunInstances without --private-ip-address: a new address.
+    const launched = await client.send(new RunInstancesCommand({ ImageId: image.ImageId, MinCount: 1, MaxCount: 1, TagSpecifications: [{ ResourceType: 'instance', Tags: [{ Key: 'Name', Value: SERVICES_TAG }] }] }));
+    const id = launched.Instances![0]!.InstanceId!;
+    await until('the new instance to run', async () => ((await client.send(new DescribeInstancesCommand({ InstanceIds: [id] }))).Reservations?.[0]?.Instances?.[0]?.State?.Name === 'running' ? true : undefined));
+    await machine.whenBooted();
+    expect(machine.privateIp).not.toBe(dialIp);
+    expect(replicatedAddresses(machine.etcDir)).toEqual([dialIp, dialIp]);
+    // Through `until`: the pooled connection to a restarted listener may need a second try.
+    const nodes = () => until('the nodes', async () => ((await (await fetch(`${machine.nomad!.url}/v1/nodes`)).json()) as { Status: string }[]).map((n) => n.Status));
+    expect(machine.buildersReach()).toBe(false);
+    expect(await nodes()).toEqual(['down']);
+    expect(machine.events.map((e) => e.event)).toContainEqual(expect.stringMatching(/^builders cannot reach the Services machine: they dial \S+, replicated bound the app to \S+, the instance's address is \S+; 1 Nomad clients down \(heartbeats missed\)$/));
+    await until('the restarted server to take a job', async () => (await put(job('unreached')), true));
+    expect(await status('unreached')).toBe('pending');
+    // The old address re-associated (runbook step: --allow-reassignment): replicated still binds to it, not to the primary.
+    machine.secondaryIp = dialIp;
+    machine.judgeBuilders();
+    expect(await nodes()).toEqual(['down']);
+    // `rm -rf /opt/nomad` with the app stopped (the runbook's step 5): the server starts empty, its clients still down.
+    await machine.stopApp();
+    machine.wipeNomadState(false);
+    await machine.startApp();
+    expect(await nodes()).toEqual(['down']);
+    await until('the restarted server to take a job', async () => (await put(job('unreached')), true));
+    expect(await status('unreached')).toBe('pending');
+    // Step 4 done and the app restarted: the builders register and the waiting build is placed.
+    expect(updateReplicatedAddresses(machine.etcDir, dialIp, machine.privateIp)).toEqual(['/etc/default/replicated', '/etc/default/replicated-operator']);
+    machine.judgeBuilders();
+    expect(await nodes()).toEqual(['down']);
+    await machine.stopApp();
+    await machine.startApp();
+    expect(machine.buildersReach()).toBe(true);
+    expect(await nodes()).toEqual(['ready']);
+    await until('the waiting build to be placed', async () => ((await status('unreached').catch(() => '')) === 'running' ? true : undefined));
   }, 60_000);
 });

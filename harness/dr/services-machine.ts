@@ -5,7 +5,8 @@ import type { StartedEc2Api } from '../ec2/server.ts';
 import type { Instance } from '../ec2/ec2-model.ts';
 import { makeTempDir, removeDir } from '../providers/temp-dir.ts';
 import { StartedNomadApiServer } from '../nomad/server.ts';
-import { processTree, ServicesVolume, writeMachineConfig, type VolumePart } from './services-volume.ts';
+import { buildersReach } from '../../sim/models/dr/live-plan.ts';
+import { processTree, replicatedAddresses, ServicesVolume, writeMachineConfig, type VolumePart } from './services-volume.ts';
 
 /** The tag the seeds' backup script finds the Services machine by. */
 export const SERVICES_TAG = 'circleci_services';
@@ -54,6 +55,10 @@ export class ServicesMachine {
   /** An address re-associated to it (`AssignPrivateIpAddresses --allow-reassignment`), if any. */
   secondaryIp: string | undefined;
   phase: Phase = 'running';
+  /** The address the builders (the Nomad clients' group) were launched to dial: the first machine's private IP. */
+  readonly buildersDialIp: string;
+  /** Whether the app (Replicated's containers) runs: started at boot and by `startApp`, stopped by `stopApp`. */
+  appRunning = true;
   readonly snapshots = new Map<string, StoredSnapshot>();
   readonly events: MachineEvent[] = [];
   private readonly volume: ServicesVolume;
@@ -71,6 +76,8 @@ export class ServicesMachine {
     this.instanceId = instance.instanceId;
     this.privateIp = instance.privateIpAddress;
     this.volumeId = instance.blockDeviceMappings[0]!.volumeId;
+    this.buildersDialIp = instance.privateIpAddress;
+    this.boundIp = instance.privateIpAddress;
     this.volume = new ServicesVolume(() => this.parts());
     const { state } = ec2;
     state.onEvent((e) => {
@@ -166,6 +173,7 @@ export class ServicesMachine {
   private onInstanceState(i: Instance, previous: string): void {
     if (i.instanceId === this.instanceId && i.state === 'shutting-down' && this.phase === 'running') {
       this.phase = 'terminated';
+      this.appRunning = false;
       this.dying = this.disaster();
       return;
     }
@@ -235,13 +243,59 @@ export class ServicesMachine {
     const rows = [...this.stack.rows.values()];
     await Promise.all(rows.filter((r) => r.kind === 'service' && r.state !== 'killed' && r.state !== 'exited').map((r) => this.stack.stop(r.name).catch(() => undefined)));
     await Promise.all(rows.filter((r) => r.kind === 'backend' && r.state !== 'killed' && r.state !== 'exited').map((r) => this.stack.stop(r.name).catch(() => undefined)));
+    this.appRunning = false;
   }
 
   /** Replicated's `app start`: the stores and the Nomad server on the volume's files, then the services. */
   async startApp(): Promise<void> {
     const rows = () => [...this.stack.rows.values()];
     await Promise.all(rows().filter((r) => r.kind === 'backend').map((r) => this.stack.start(r.name)));
-    await Promise.all(rows().filter((r) => r.kind === 'service').map((r) => this.stack.start(r.name)));
+    // The services in waves, each after its startup dependencies: a service takes its dependencies' addresses for its
+    // health checks when it starts, and one restarted may listen on another port (its documented one still taken).
+    const deps = new Map(this.stack.profile.containers.map((c) => [c.name, c.startup_dependencies] as const));
+    let pending = rows().filter((r) => r.kind === 'service').map((r) => r.name);
+    while (pending.length > 0) {
+      const ready = pending.filter((n) => (deps.get(n) ?? []).every((d) => !pending.includes(d)));
+      const wave = ready.length > 0 ? ready : pending;
+      await Promise.all(wave.map((n) => this.stack.start(n)));
+      pending = pending.filter((n) => !wave.includes(n));
+    }
+    this.appRunning = true;
+    this.boundIp = replicatedAddresses(this.etcDir)[0] ?? '';
+    this.judgeBuilders();
+  }
+
+  /**
+   * Whether the builders reach this machine now (`buildersReach` of `sim/models/dr/live-plan.ts`): the app runs, the
+   * machine holds the address they dial, and `/etc/default/replicated` names its primary IP (Replicated reads it
+   * when the app starts: the address the app was started on counts, not the file's later edits).
+   */
+  buildersReach(): boolean {
+    return this.phase !== 'terminated' && buildersReach({ appRunning: this.appRunning, primaryIp: this.privateIp, secondaryIp: this.secondaryIp, replicatedIp: this.boundIp, dialIp: this.buildersDialIp });
+  }
+
+  /** The address Replicated bound the app to at its last start. */
+  private boundIp = '';
+
+  /**
+   * The builders act on what they reach: when they cannot reach the machine, every Nomad client misses its
+   * heartbeats (`down`: nothing is placed on it, its allocations are lost); when they can, they register again
+   * (`ready`). Called when the app starts and when an address is re-associated. With a real Nomad (its clients
+   * not the twin's) nothing is changed: reachability is then judged from the files only.
+   */
+  judgeBuilders(): void {
+    const nomad = this.stack.components.get('nomad_server');
+    if (!(nomad instanceof StartedNomadApiServer)) return;
+    const reach = this.buildersReach();
+    const status = reach ? 'ready' : 'down';
+    const changed = nomad.nodeIds().filter((id) => nomad.scheduler.node(id)?.status !== status);
+    for (const id of changed) nomad.state.setNodeStatus(id, status);
+    if (changed.length === 0) return;
+    this.note(
+      reach
+        ? `builders reach the Services machine at ${this.buildersDialIp} again: ${changed.length} Nomad clients registered (ready)`
+        : `builders cannot reach the Services machine: they dial ${this.buildersDialIp}, replicated bound the app to ${this.boundIp}, the instance's address is ${this.privateIp}${this.secondaryIp ? ` (and ${this.secondaryIp})` : ''}; ${changed.length} Nomad clients down (heartbeats missed)`,
+    );
   }
 
   private note(event: string): void {

@@ -125,6 +125,11 @@ export class LiveStack {
   /** Whether `up` has finished (ready-agent has its list). */
   private booted = false;
 
+  /** The profile the stack runs (its containers and their startup dependencies). */
+  get profile(): StackOptions['profile'] {
+    return this.opts.profile;
+  }
+
   constructor(private readonly opts: StackOptions) {
     for (const name of Object.keys(opts.externals ?? {})) {
       this.rows.set(name, { name, kind: 'api', backend: 'pending', ports: [], state: 'pending', pid: undefined, healthUrl: undefined });

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { loadScenarioFile } from '../../../harness/scenario/load.ts';
 import { planReplay } from '../workload/replay-plan.ts';
-import { planLiveDr, pushPhase } from './live-plan.ts';
+import { buildersReach, planLiveDr, pushPhase } from './live-plan.ts';
 
 describe('planLiveDr', () => {
   const scenario = loadScenarioFile('scenarios/dr/ebs-snapshot-restore.yaml', { command: 'dr' });
@@ -27,5 +27,17 @@ describe('planLiveDr', () => {
     expect(pushPhase(plan, plan.snapshotAtMs, false)).toBe('after_snapshot');
     expect(pushPhase(plan, plan.disasterAtMs, false)).toBe('outage');
     expect(pushPhase(plan, plan.disasterAtMs + 1, true)).toBe('after_restore');
+  });
+
+  it('lets builders reach a Services machine that holds the address they dial and whose replicated defaults name its primary IP', () => {
+    const same = { appRunning: true, primaryIp: '10.0.0.5', secondaryIp: undefined, replicatedIp: '10.0.0.5', dialIp: '10.0.0.5' };
+    expect(buildersReach(same)).toBe(true);
+    expect(buildersReach({ ...same, appRunning: false })).toBe(false);
+    // A new IP with the old one re-associated: reached once /etc/default/replicated names the new primary.
+    const moved = { ...same, primaryIp: '10.0.0.9', secondaryIp: '10.0.0.5' };
+    expect(buildersReach(moved)).toBe(false);
+    expect(buildersReach({ ...moved, replicatedIp: '10.0.0.9' })).toBe(true);
+    // Without the re-association the builders dial an address nobody holds.
+    expect(buildersReach({ ...moved, secondaryIp: undefined, replicatedIp: '10.0.0.9' })).toBe(false);
   });
 });

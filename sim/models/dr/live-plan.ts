@@ -44,3 +44,24 @@ export function pushPhase(plan: LiveDrPlan, atMs: number, restored: boolean): Pu
   if (atMs < plan.disasterAtMs) return 'after_snapshot';
   return 'outage';
 }
+
+/** What decides whether the builders (Nomad clients) reach a Services machine. */
+export interface BuildersView {
+  appRunning: boolean;
+  primaryIp: string;
+  secondaryIp: string | undefined;
+  /** `PRIVATE_ADDRESS` in `/etc/default/replicated`: the address Replicated binds the app to when it starts. */
+  replicatedIp: string;
+  /** The address the builders were launched to dial (the original Services machine's). */
+  dialIp: string;
+}
+
+/**
+ * Builders reach the Services machine when its app runs, it holds the address they dial (its primary or a secondary
+ * re-associated to it) and Replicated bound the app to the machine's own primary address: an address in
+ * `/etc/default/replicated` the instance does not have as its primary leaves them unable to register (the seeds'
+ * restore step 4). The simulation's rule (`dr-rehearsal.ts`), for builders that were not rotated.
+ */
+export function buildersReach(v: BuildersView): boolean {
+  return v.appRunning && (v.primaryIp === v.dialIp || v.secondaryIp === v.dialIp) && v.replicatedIp === v.primaryIp;
+}
