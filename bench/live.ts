@@ -112,12 +112,15 @@ export const liveBench: BenchSuite = {
         anchor: { name: 'the 60 s the time scale implies', value: 60, unit: 's', ratio: Math.round((replayS / 60) * 1000) / 1000 },
         note: `${report.builds.triggered} builds (${report.builds.succeeded} succeeded); then ${(live.drain_wall_ms / 1000).toFixed(1)} s of drain (${live.stop_reason}); boot of the replay's stack ${(live.boot_ms / 1000).toFixed(1)} s; ${totalS.toFixed(1)} s in all, the simulation of the same seed included`,
       },
+      // The target is on proportional memory: a sum of RSS over the stack's processes counts PostgreSQL's shared
+      // buffers once per backend and the shared libraries once per process. Both are reported.
       {
-        name: 'live.replay_peak_rss_mb',
-        value: live.peak_rss_mb,
+        name: 'live.replay_peak_memory_mb',
+        value: live.peak_pss_mb ?? live.peak_rss_mb,
         unit: 'MB',
-        target: '< 1024 MB (reported: this process and every process it started)',
-        met: live.peak_rss_mb < 1024,
+        target: `< 1024 MB (${live.peak_pss_mb !== undefined ? 'PSS' : 'RSS: no smaps_rollup here'}, summed over this process and every process it started)`,
+        met: (live.peak_pss_mb ?? live.peak_rss_mb) < 1024,
+        note: `summed RSS at its peak: ${live.peak_rss_mb} MB`,
       },
     ];
   },

@@ -290,7 +290,7 @@ function liveRun(live: LiveSection): string[] {
   return [
     '## Live run',
     '',
-    `Replayed at ${formatNumber(live.time_scale)}× in ${formatNumber(live.wall_ms / 1000, 1)} s of wall time (the workload ${formatNumber(live.workload_wall_ms / 1000, 1)} s, then the drain ${formatNumber(live.drain_wall_ms / 1000, 1)} s) after a ${formatNumber(live.boot_ms / 1000, 1)} s boot; ended: ${inline(live.stop_reason)}; peak memory of the whole stack ${formatNumber(live.peak_rss_mb)} MB.`,
+    `Replayed at ${formatNumber(live.time_scale)}× in ${formatNumber(live.wall_ms / 1000, 1)} s of wall time (the workload ${formatNumber(live.workload_wall_ms / 1000, 1)} s, then the drain ${formatNumber(live.drain_wall_ms / 1000, 1)} s) after a ${formatNumber(live.boot_ms / 1000, 1)} s boot; ended: ${inline(live.stop_reason)}; peak memory of the whole stack ${live.peak_pss_mb !== undefined ? `${formatNumber(live.peak_pss_mb)} MB (PSS; ${formatNumber(live.peak_rss_mb)} MB of RSS summed over its processes)` : `${formatNumber(live.peak_rss_mb)} MB`}.`,
     '',
     table(['component', 'backend'], backends),
     '',

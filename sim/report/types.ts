@@ -210,6 +210,8 @@ export interface LiveSection {
   backends: Record<string, string>;
   /** The whole stack's peak resident memory: this process and every process it started. */
   peak_rss_mb: number;
+  /** The same as proportional memory (Linux's PSS): shared pages counted once across the stack's processes, not once per process. */
+  peak_pss_mb?: number;
   /** Each fault as it was carried out: scenario time planned, when it happened, what was done. */
   fault_log: string[];
   /** A deliberate defect of the live side this run had (`TWIN_LIVE_MUTANT`), said so it is never silent. */

@@ -10,6 +10,20 @@ function rssKb(pid: number): number {
   }
 }
 
+/**
+ * Proportional memory of a process (kB): each shared page counted as its share among the processes mapping it
+ * (`Pss` of /proc/<pid>/smaps_rollup), so that a sum over processes counts PostgreSQL's shared buffers and the
+ * shared libraries once, where a sum of RSS counts them once per process. 0 if gone or not readable.
+ */
+function pssKb(pid: number): number {
+  try {
+    const m = /^Pss:\s+(\d+) kB/m.exec(readFileSync(`/proc/${pid}/smaps_rollup`, 'utf8'));
+    return m ? Number(m[1]) : 0;
+  } catch {
+    return 0;
+  }
+}
+
 /** The process and all its descendants, from /proc/<pid>/task/<tid>/children (Linux). */
 export function tree(root: number): number[] {
   const out: number[] = [];
@@ -41,19 +55,25 @@ export function tree(root: number): number[] {
  */
 export function sampleStackRss(everyMs = 1_000) {
   let peakKb = 0;
+  let peakPssKb = 0;
   let last = 0;
   const sample = (force = false): void => {
     const now = Date.now();
     if (!force && now - last < everyMs) return;
     last = now;
     let kb = 0;
+    let pss = 0;
     try {
-      for (const pid of tree(process.pid)) kb += rssKb(pid);
+      for (const pid of tree(process.pid)) {
+        kb += rssKb(pid);
+        pss += pssKb(pid);
+      }
     } catch {
       kb = Math.round(process.memoryUsage().rss / 1024);
     }
     if (kb === 0) kb = Math.round(process.memoryUsage().rss / 1024);
     if (kb > peakKb) peakKb = kb;
+    if (pss > peakPssKb) peakPssKb = pss;
   };
   sample(true);
   return {
@@ -61,6 +81,10 @@ export function sampleStackRss(everyMs = 1_000) {
     stop: () => sample(true),
     get peakKb() {
       return peakKb;
+    },
+    /** The peak of the summed proportional memory (0 where smaps_rollup cannot be read). */
+    get peakPssKb() {
+      return peakPssKb;
     },
   };
 }

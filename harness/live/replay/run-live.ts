@@ -213,7 +213,7 @@ async function runOnStack(
     const caveat = observed.liveSection.main_loop_delay_ms ? starvationCaveat(observed.liveSection.main_loop_delay_ms, tolerance) : undefined;
     const agreement = caveat ? { ...compared, caveat } : compared;
     const mutantNote = opts.mutant ? { mutant: describeMutant(opts.mutant) } : {};
-    const full: Report = { ...report, live: { ...observed.liveSection, ...mutantNote, boot_ms: bootMs, boot_ms_by_component: { ...stack.bootMs }, backends: stack.backends(), peak_rss_mb: peakStackRssMb(rss), stored }, agreement };
+    const full: Report = { ...report, live: { ...observed.liveSection, ...mutantNote, boot_ms: bootMs, boot_ms_by_component: { ...stack.bootMs }, backends: stack.backends(), peak_rss_mb: peakStackRssMb(rss), ...(rss.peakPssKb > 0 ? { peak_pss_mb: Math.round(rss.peakPssKb / 1024) } : {}), stored }, agreement };
     return { report: full, sim: sim.report, simAsCarriedOut: asCarried, agreement, files: { 'fault-log.txt': observed.faultLog.join('\n') + '\n', 'sim-as-carried-out-report.json': JSON.stringify(asCarried, null, 2) + '\n' } };
   } finally {
     rss.stop();
