@@ -202,14 +202,20 @@ export class LiveStack {
       });
   }
 
+  /** Where the services that need it reach a container: its health URL, else its port. */
+  private addressOf(name: string): string | undefined {
+    const url = this.rows.get(name)?.healthUrl;
+    const port = this.ports.get(name);
+    return url ?? (port === undefined ? undefined : String(port));
+  }
+
   /**
-   * A service started again on another port (its documented one still held: `EADDRINUSE`, then any free port):
+   * A container started again on another port (its documented one still held: `EADDRINUSE`, then any free port):
    * the health-only services that probe it, and ready-agent, are told its new address, or they would report it
    * failing for ever (seen in a DR rehearsal: api-service 500 naming frontend, contexts-service and vault-cci).
    */
   private readdressed(name: string, before: string | undefined): void {
-    const after = this.rows.get(name)?.healthUrl;
-    if (before === undefined || after === before) return;
+    if (before === undefined || this.addressOf(name) === before) return;
     for (const c of this.opts.profile.containers) {
       if (c.name === name || !c.startup_dependencies.includes(name)) continue;
       this.workers.get(c.name)?.postMessage({ type: 'dependencies', dependencies: this.dependenciesOf(c) });
@@ -250,8 +256,10 @@ export class LiveStack {
       const factory = this.opts.backends[c.name];
       if (factory) {
         const s = await factory();
+        const before = this.addressOf(c.name);
         this.started.set(c.name, s);
         this.ports.set(c.name, s.port);
+        this.readdressed(c.name, before);
         const documented = c.ports.find((p) => !p.ephemeral)?.container;
         this.set(c.name, { backend: s.backendDetail, via: s.backend, ports: [`${s.host}:${s.port}${documented ? `->${documented}/tcp` : ''}`], pid: s.pid, state: 'healthy' });
         return;
@@ -276,9 +284,9 @@ export class LiveStack {
       if (e.code === 'EADDRINUSE') return start(0);
       throw e;
     });
+    const before = this.addressOf(c.name);
     this.services.set(c.name, handle);
     this.ports.set(c.name, handle.port);
-    const before = this.rows.get(c.name)?.healthUrl;
     this.set(c.name, { ports: [`127.0.0.1:${handle.port}->${documented ?? handle.port}/tcp`], pid: process.pid, healthUrl: handle.healthUrl, state: 'healthy' });
     this.readdressed(c.name, before);
   }
@@ -306,9 +314,9 @@ export class LiveStack {
     const actual = worker.port;
     this.workers.set(c.name, worker);
     const healthUrl = `http://127.0.0.1:${actual}${healthPath}`;
+    const before = this.addressOf(c.name);
     this.ports.set(c.name, actual);
     const ports = [`127.0.0.1:${actual}->${documented ?? actual}/tcp`, ...(role?.kind === 'telegraf' && udp ? [`127.0.0.1:${role.udpPort}->${udp.container}/udp`] : [])];
-    const before = this.rows.get(c.name)?.healthUrl;
     this.set(c.name, { ports, pid: process.pid, healthUrl, state: 'healthy' });
     this.readdressed(c.name, before);
   }
