@@ -22,6 +22,7 @@ import type { NomadFleet } from '../fleet/nomad-fleet.ts';
 import type { Rng } from '../../engine/rng.ts';
 import type { SettledAutoscaling, SettledStepPolicy, SettledTargetTrackingPolicy } from '../../scenario/settled.ts';
 import { AutoScalingModel, DEFAULT_AUTOSCALING_TIMINGS, TERMINATING } from './group-model.ts';
+import { evaluateAlarm, newAlarmCount, type AlarmCount, type AlarmSpec } from './alarm.ts';
 import { FleetPort, SIM_ZONE, simContext } from './fleet-port.ts';
 import { newAlarms, noteScaleIn, trackTargets, type TargetTrackingAlarms } from './target-tracking.ts';
 
@@ -29,9 +30,8 @@ export const ASG_TICK_MS = 60_000;
 
 interface StepState {
   policy: SettledStepPolicy;
-  /** Consecutive periods the alarm's condition held. */
-  breached: number;
-  cooldownUntilMs: number;
+  alarm: AlarmSpec;
+  count: AlarmCount;
   /** Queue time summed, and builds started, at the previous period (for `queue_time_ms`). */
   queueSumMs: number;
   started: number;
@@ -87,7 +87,13 @@ export class AutoScalingGroup {
         ...(a.max === undefined ? {} : { maxSize: a.max }),
       }),
     );
-    this.steps = spec.steps.map((policy) => ({ policy, breached: 0, cooldownUntilMs: 0, queueSumMs: 0, started: 0 }));
+    this.steps = spec.steps.map((policy) => ({
+      policy,
+      alarm: { threshold: policy.threshold, comparison: policy.op === 'below' ? 'LessThanThreshold' : 'GreaterThanThreshold', evaluationPeriods: policy.evaluationPeriods, cooldownMs: policy.cooldownMs },
+      count: newAlarmCount(),
+      queueSumMs: 0,
+      started: 0,
+    }));
     this.tracking = spec.targetTracking.map((policy) => ({ policy, alarms: newAlarms() }));
     this.warmupMs = Math.max(0, ...spec.targetTracking.map((p) => p.warmupMs));
     fleet.onTerminatedOutside = (nodeIds) => {
@@ -160,15 +166,11 @@ export class AutoScalingGroup {
   private evaluate(s: StepState, now: number): void {
     const p = s.policy;
     if (now % p.periodMs !== 0) return;
-    const value = this.metric(p.metric, s);
-    if (value === undefined) return; // insufficient data: the alarm keeps its state
-    const breached = p.op === 'below' ? value < p.threshold : value > p.threshold;
-    s.breached = breached ? s.breached + 1 : 0;
-    if (s.breached < p.evaluationPeriods || now < s.cooldownUntilMs) return;
+    // No data (undefined): the alarm keeps its state.
+    if (!evaluateAlarm(s.count, s.alarm, this.metric(p.metric, s), now)) return;
     this.setDesired(this.desired + p.add);
-    s.cooldownUntilMs = now + p.cooldownMs;
     this.actions++;
-    this.world.trace?.(`${now} autoscaling ${p.metric} ${p.op} ${p.threshold} for ${s.breached} periods: desired ${this.desired}`);
+    this.world.trace?.(`${now} autoscaling ${p.metric} ${p.op} ${p.threshold} for ${s.count.breached} periods: desired ${this.desired}`);
   }
 
   /** Target-tracking policies: each updates its alarms; the group follows their combined proposal. */
