@@ -1,12 +1,15 @@
 /**
- * The twin's CloudWatch subset (API version 2010-08-01): `PutMetricData`, `GetMetricStatistics`, `ListMetrics` and
- * `DescribeAlarms` (the alarms of target-tracking policies), over both wire protocols clients use: AWS JSON 1.0
+ * The twin's CloudWatch subset (API version 2010-08-01): `PutMetricData`, `GetMetricStatistics`, `ListMetrics`,
+ * `PutMetricAlarm` / `DeleteAlarms` (alarms running step and simple scaling policies, `metric-alarms.ts`) and
+ * `DescribeAlarms` (those and the alarms of target-tracking policies), over both wire protocols clients use: AWS JSON 1.0
  * (`X-Amz-Target: GraniteServiceVersion20100801.<Action>`, what the AWS SDK v3 and botocore ≥ 1.3x speak) and the
  * older Query protocol (`Action=…&Version=2010-08-01`, XML answers). Both are read into one plain object, acted on
  * by one table, and rendered per protocol. The metric store and the target tracking it feeds are pure code in
  * `sim/models/autoscaling/` (`metric-store.ts`, `tracking-scaler.ts`).
  */
 import { MetricError, STATISTICS, type Dimension, type PutDatum, type Statistic } from '../../sim/models/autoscaling/metric-store.ts';
+import { COMPARISON_OPERATORS, type ComparisonOperator } from '../../sim/models/autoscaling/alarm.ts';
+import { MetricAlarmError, type MetricAlarm } from '../../sim/models/autoscaling/metric-alarms.ts';
 import { TT_SCALE_IN_DATAPOINTS, TT_SCALE_OUT_DATAPOINTS } from '../../sim/models/autoscaling/target-tracking.ts';
 import { trackedMetricOf, TRACKING_PERIOD_MS } from '../../sim/models/autoscaling/tracking-scaler.ts';
 import { AwsApiError } from './errors.ts';
@@ -30,6 +33,7 @@ const ERROR_SHAPES: Record<string, string> = {
   MissingParameter: 'MissingRequiredParameterException',
   InvalidParameterCombination: 'InvalidParameterCombinationException',
   InvalidNextToken: 'InvalidNextToken',
+  ResourceNotFound: 'ResourceNotFound',
   InternalServiceError: 'InternalServiceFault',
 };
 
@@ -217,15 +221,52 @@ export const CLOUDWATCH_ACTIONS: Readonly<Record<string, CwAction>> = {
     return { Metrics: page.map((m) => ({ Namespace: m.namespace, MetricName: m.metricName, Dimensions: dims(m.dimensions) })), NextToken: nextToken };
   },
 
+  PutMetricAlarm(a, s) {
+    a.only(
+      [...PROTOCOL_KEYS, 'AlarmName', 'AlarmDescription', 'ActionsEnabled', 'AlarmActions', 'MetricName', 'Namespace', 'Statistic', 'Dimensions', 'Period', 'EvaluationPeriods', 'DatapointsToAlarm', 'Threshold', 'ComparisonOperator'],
+      'the twin models alarms on one metric (MetricName, Namespace, Statistic, Dimensions, Period, EvaluationPeriods, Threshold, ComparisonOperator) whose AlarmActions are scaling policies; OKActions, InsufficientDataActions, Unit, ExtendedStatistic, Metrics, TreatMissingData (missing data keeps the state), ThresholdMetricId and Tags are not modelled',
+    );
+    const evaluationPeriods = num(a, 'EvaluationPeriods');
+    const datapoints = a.num('DatapointsToAlarm');
+    if (datapoints !== undefined && datapoints !== evaluationPeriods) {
+      throw invalid('DatapointsToAlarm', datapoints, `The twin evaluates consecutive periods only: DatapointsToAlarm must equal EvaluationPeriods (${evaluationPeriods}) or be left out.`);
+    }
+    const comparison = a.required('ComparisonOperator');
+    if (!(COMPARISON_OPERATORS as readonly string[]).includes(comparison)) throw invalid('ComparisonOperator', comparison, `Valid values: ${COMPARISON_OPERATORS.join(', ')} (anomaly detection bands are not modelled).`);
+    s.alarms.put({
+      alarmName: a.required('AlarmName'),
+      description: a.str('AlarmDescription'),
+      actionsEnabled: a.bool('ActionsEnabled') ?? true,
+      alarmActions: a.strings('AlarmActions'),
+      metric: { namespace: a.required('Namespace'), metricName: a.required('MetricName'), dimensions: dimensions(a, 'Dimensions') },
+      statistic: statistic(a.required('Statistic'), 'Statistic'),
+      periodS: num(a, 'Period'),
+      evaluationPeriods,
+      threshold: num(a, 'Threshold'),
+      comparison: comparison as ComparisonOperator,
+    });
+    return {};
+  },
+
+  DeleteAlarms(a, s) {
+    a.only([...PROTOCOL_KEYS, 'AlarmNames'], 'it takes AlarmNames');
+    const names = a.strings('AlarmNames');
+    if (names.length === 0) throw missing('AlarmNames');
+    const managed = names.filter((n) => !s.alarms.alarms.has(n) && s.autoscaling.describePolicies({ policyNames: [], policyTypes: ['TargetTrackingScaling'] }).some((p) => p.alarms.some((x) => x.alarmName === n)));
+    if (managed.length > 0) throw invalid('AlarmNames', managed.join(', '), 'These alarms belong to target-tracking policies: delete the policy (aws autoscaling delete-policy) instead.');
+    s.alarms.delete(names);
+    return {};
+  },
+
   DescribeAlarms(a, s) {
-    a.only([...PROTOCOL_KEYS, 'AlarmNames', 'AlarmNamePrefix', 'StateValue', 'MaxRecords', 'NextToken'], 'the twin keeps only the alarms of target-tracking policies');
+    a.only([...PROTOCOL_KEYS, 'AlarmNames', 'AlarmNamePrefix', 'StateValue', 'MaxRecords', 'NextToken'], 'AlarmTypes, ActionPrefix, ChildrenOfAlarmName and ParentsOfAlarmName are not modelled');
     const names = a.strings('AlarmNames');
     const prefix = a.str('AlarmNamePrefix');
     const state = a.str('StateValue');
     if (state !== undefined && !['OK', 'ALARM', 'INSUFFICIENT_DATA'].includes(state)) throw invalid('StateValue', state, 'Valid values: OK, ALARM, INSUFFICIENT_DATA.');
     const alarms = s.autoscaling
       .describePolicies({ policyNames: [], policyTypes: ['TargetTrackingScaling'] })
-      .flatMap((p) => {
+      .flatMap((p): DescribedAlarm[] => {
         const metric = trackedMetricOf(p);
         const tracked = s.tracking.alarmState(p.policyArn);
         return p.alarms.map((alarm, i) => {
@@ -253,6 +294,8 @@ export const CLOUDWATCH_ACTIONS: Readonly<Record<string, CwAction>> = {
           };
         });
       })
+      .concat([...s.alarms.alarms.values()].map(describeMetricAlarm))
+      .sort((x, y) => (x.AlarmName < y.AlarmName ? -1 : x.AlarmName > y.AlarmName ? 1 : 0))
       .filter((x) => names.length === 0 || names.includes(x.AlarmName))
       .filter((x) => prefix === undefined || x.AlarmName.startsWith(prefix))
       .filter((x) => state === undefined || x.StateValue === state);
@@ -260,6 +303,32 @@ export const CLOUDWATCH_ACTIONS: Readonly<Record<string, CwAction>> = {
     return { MetricAlarms: page, CompositeAlarms: [], NextToken: nextToken };
   },
 };
+
+/** A `PutMetricAlarm` alarm as DescribeAlarms lists it. */
+type DescribedAlarm = CwOutput & { AlarmName: string; StateValue: string };
+
+function describeMetricAlarm(m: MetricAlarm): DescribedAlarm {
+  return {
+    AlarmName: m.alarmName,
+    AlarmArn: m.alarmArn,
+    AlarmDescription: m.description,
+    AlarmConfigurationUpdatedTimestamp: new Date(m.configurationUpdatedMs),
+    ActionsEnabled: m.actionsEnabled,
+    AlarmActions: [...m.alarmActions],
+    StateValue: m.state,
+    StateReason: m.stateReason,
+    StateUpdatedTimestamp: new Date(m.stateUpdatedMs),
+    MetricName: m.metric.metricName,
+    Namespace: m.metric.namespace,
+    Statistic: m.statistic,
+    Dimensions: dims(m.metric.dimensions),
+    Period: m.periodS,
+    EvaluationPeriods: m.evaluationPeriods,
+    DatapointsToAlarm: m.evaluationPeriods,
+    Threshold: m.threshold,
+    ComparisonOperator: m.comparison,
+  };
+}
 
 function num(a: Args, key: string): number {
   const v = a.num(key);
@@ -277,7 +346,7 @@ export function runCloudWatchAction(action: string, input: CwInput, state: Ec2St
   try {
     return handler(new Args(input, ''), state);
   } catch (e) {
-    if (e instanceof MetricError) throw new AwsApiError(e.code, e.message);
+    if (e instanceof MetricError || e instanceof MetricAlarmError) throw new AwsApiError(e.code, e.message);
     throw e;
   }
 }

@@ -6,13 +6,8 @@
  *
  *   npx vitest run --project live harness/ec2/cloudwatch.live.test.ts
  */
-import { execFile, spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { CloudWatchClient, DescribeAlarmsCommand, GetMetricStatisticsCommand, ListMetricsCommand, PutMetricDataCommand } from '@aws-sdk/client-cloudwatch';
+import { DescribeAlarmsCommand, GetMetricStatisticsCommand, ListMetricsCommand, PutMetricDataCommand } from '@aws-sdk/client-cloudwatch';
 import {
-  AutoScalingClient,
   CreateAutoScalingGroupCommand,
   CreateLaunchConfigurationCommand,
   DescribeAutoScalingGroupsCommand,
@@ -21,37 +16,10 @@ import {
   PutScalingPolicyCommand,
   type AutoScalingGroup,
 } from '@aws-sdk/client-auto-scaling';
-import { afterAll, afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { awsCliEnv } from './aws-cli-env.ts';
-import { ManualClock } from './clock.ts';
-import { Ec2Api, type StartedEc2Api } from './server.ts';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { awsCli, cliScratch, closeTwin, GROUP, MINUTE, NAMESPACE, openTwin, probeAwsCli, REGION, START, type Twin } from './cloudwatch-live-twin.ts';
 
-const GROUP = 'circleci-nomad-clients';
-const REGION = 'us-east-1';
-const CREDENTIALS = { accessKeyId: 'test', secretAccessKey: 'test' };
-const MINUTE = 60_000;
-/** Minute-aligned, so that each put lands in the minute the next evaluation reads. */
-const START = Date.UTC(2026, 11, 7, 9, 0, 0);
-const NAMESPACE = 'CircleCI/Nomad';
 const METRIC = { MetricName: 'BacklogPerClient', Namespace: NAMESPACE, Dimensions: [{ Name: 'AutoScalingGroupName', Value: GROUP }], Statistic: 'Average' as const };
-
-interface Twin {
-  api: StartedEc2Api;
-  clock: ManualClock;
-  cw: CloudWatchClient;
-  asg: AutoScalingClient;
-}
-
-async function openTwin(): Promise<Twin> {
-  const clock = new ManualClock(START);
-  const api = await new Ec2Api().withPort(0).withRegion(REGION).withClock(clock).withSeed(7).withTimings({ bootMs: 20_000 }).start();
-  return {
-    api,
-    clock,
-    cw: new CloudWatchClient({ endpoint: api.url, region: REGION, credentials: CREDENTIALS, maxAttempts: 1 }),
-    asg: new AutoScalingClient({ endpoint: api.autoscalingUrl, region: REGION, credentials: CREDENTIALS, maxAttempts: 1 }),
-  };
-}
 
 /** A group of 2 (max 10) with a target-tracking policy on a backlog of 4 builds per client. */
 async function groupWithPolicy(t: Twin, warmupS = 60): Promise<string> {
@@ -84,11 +52,7 @@ describe('CloudWatch and target tracking (@aws-sdk/client-cloudwatch, JSON 1.0)'
   beforeEach(async () => {
     t = await openTwin();
   });
-  afterEach(async () => {
-    t.cw.destroy();
-    t.asg.destroy();
-    await t.api.stop();
-  });
+  afterEach(async () => closeTwin(t));
 
   it('scales the group out when the tracked metric stays above the target for three minutes', async () => {
     const arn = await groupWithPolicy(t);
@@ -206,9 +170,7 @@ describe('CloudWatch over the Query protocol (Version=2010-08-01)', () => {
       expect(bad.status).toBe(400);
       expect(await bad.text()).toMatch(/<Code>InvalidParameterValue<\/Code><Message>The value x for parameter MetricData.member.1.Value is invalid/);
     } finally {
-      t.cw.destroy();
-      t.asg.destroy();
-      await t.api.stop();
+      await closeTwin(t);
     }
   });
 });
@@ -216,37 +178,16 @@ describe('CloudWatch over the Query protocol (Version=2010-08-01)', () => {
 // ---------------------------------------------------------------------------------------------------------
 // The AWS CLI: `aws cloudwatch put-metric-data` feeds the policy, `aws autoscaling` sees the group grow.
 
-const scratch = mkdtempSync(join(tmpdir(), 'twin-cw-cli-'));
-afterAll(() => rmSync(scratch, { recursive: true, force: true }));
+const scratch = cliScratch('twin-cw-cli-');
+const cli = probeAwsCli();
 
-function cliEnv(url: string): NodeJS.ProcessEnv {
-  return { ...awsCliEnv(scratch, REGION), AWS_ENDPOINT_URL: url };
-}
-
-const cliVersion = spawnSync('aws', ['--version'], { encoding: 'utf8', timeout: 30_000 });
-const cliMissing = cliVersion.error !== undefined || cliVersion.status !== 0;
-if (cliMissing) console.log('skipping the AWS CLI tests: the AWS CLI is not runnable here; install the Debian package awscli (apt-get install awscli), as .ci/run does');
-
-describe.skipIf(cliMissing)(`the AWS CLI (${`${cliVersion.stdout ?? ''}${cliVersion.stderr ?? ''}`.trim()})`, () => {
+describe.skipIf(cli.missing)(`the AWS CLI (${cli.version})`, () => {
   it('aws cloudwatch put-metric-data above the target scales the group out; get-metric-statistics and describe-alarms show why', async () => {
     const t = await openTwin();
     try {
       await groupWithPolicy(t);
       t.clock.advance(MINUTE);
-      const env = cliEnv(t.api.url);
-      // Asynchronously: the endpoint answers from this process.
-      const run = (args: string[]) =>
-        new Promise<{ code: number; stdout: string; stderr: string }>((resolve) => {
-          execFile('aws', args, { env, encoding: 'utf8', timeout: 90_000, cwd: scratch }, (error, stdout, stderr) => {
-            resolve({ code: error === null ? 0 : typeof error.code === 'number' ? error.code : -1, stdout, stderr });
-          });
-        });
-      const aws = async (...args: string[]) => {
-        const r = await run(args);
-        expect(r.stderr).toBe('');
-        expect(r.code).toBe(0);
-        return r.stdout.trim() === '' ? undefined : (JSON.parse(r.stdout) as Record<string, unknown>);
-      };
+      const { run, aws } = awsCli(scratch, t.api.url);
       for (let m = 0; m < 3; m++) {
         await aws('cloudwatch', 'put-metric-data', '--namespace', NAMESPACE, '--metric-name', 'BacklogPerClient', '--dimensions', `AutoScalingGroupName=${GROUP}`, '--value', '12', '--unit', 'Count');
         t.clock.advance(MINUTE);
@@ -263,9 +204,7 @@ describe.skipIf(cliMissing)(`the AWS CLI (${`${cliVersion.stdout ?? ''}${cliVers
       expect(bad.code).not.toBe(0);
       expect(bad.stderr).toMatch(/InvalidParameterValue/);
     } finally {
-      t.cw.destroy();
-      t.asg.destroy();
-      await t.api.stop();
+      await closeTwin(t);
     }
   });
 });

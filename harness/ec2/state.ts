@@ -1,5 +1,6 @@
 import { Simulation } from '../../sim/engine/simulation.ts';
 import { MetricStore } from '../../sim/models/autoscaling/metric-store.ts';
+import { MetricAlarms } from '../../sim/models/autoscaling/metric-alarms.ts';
 import { TargetTrackingScaler } from '../../sim/models/autoscaling/tracking-scaler.ts';
 import { AutoScalingModel, DEFAULT_AUTOSCALING_TIMINGS, type AutoScalingTimings } from './autoscaling-model.ts';
 import { systemClock, type Clock } from './clock.ts';
@@ -94,6 +95,8 @@ export class Ec2State {
   readonly cloudwatch: MetricStore;
   /** Target-tracking policies evaluated once a minute of model time on `cloudwatch`'s metrics. */
   readonly tracking: TargetTrackingScaler;
+  /** `PutMetricAlarm`'s alarms running step and simple policies, evaluated once a minute on `cloudwatch`'s metrics. */
+  readonly alarms: MetricAlarms;
   /** The newest events, oldest first (bounded by `eventLogLimit`). */
   readonly events: CloudEvent[] = [];
   private readonly engine = new Simulation();
@@ -121,6 +124,7 @@ export class Ec2State {
     this.autoscaling = new AutoScalingModel(ctx, this.ec2, this.options.autoScalingTimings);
     this.cloudwatch = new MetricStore(() => this.nowMs());
     this.tracking = new TargetTrackingScaler(ctx, this.autoscaling, this.cloudwatch).start();
+    this.alarms = new MetricAlarms(ctx, this.autoscaling, this.cloudwatch).start();
   }
 
   /** Model time (epoch ms): the clock's time as of the last sync, never going back. */

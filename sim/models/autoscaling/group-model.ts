@@ -1139,7 +1139,15 @@ export class AutoScalingModel {
    * Runs a simple or step policy as its alarm would: a step policy picks the step whose bounds hold
    * `metricValue − breachThreshold` (lower bound inclusive, upper exclusive).
    */
-  executePolicy(input: { groupName?: string | undefined; policyName: string; honorCooldown: boolean; metricValue?: number | undefined; breachThreshold?: number | undefined }): void {
+  executePolicy(input: {
+    groupName?: string | undefined;
+    policyName: string;
+    honorCooldown: boolean;
+    metricValue?: number | undefined;
+    breachThreshold?: number | undefined;
+    /** The alarm that ran the policy (`metric-alarms.ts`); absent for a user's `ExecutePolicy`. */
+    alarmName?: string | undefined;
+  }): void {
     this.ctx.sync();
     const { g, policy } = this.findPolicy(input.groupName, input.policyName);
     if (!policy.enabled) throw validationError(`Policy ${policy.policyName} is disabled.`);
@@ -1160,7 +1168,8 @@ export class AutoScalingModel {
     const before = g.desiredCapacity;
     const target = applyAdjustment(before, policy.adjustmentType ?? 'ChangeInCapacity', adjustment, policy.minAdjustmentMagnitude);
     g.desiredCapacity = Math.min(g.maxSize, Math.max(g.minSize, target));
-    this.reconcile(g, `At ${isoSeconds(this.ctx.now())} a user request executed policy ${policy.policyName} changing the desired capacity from ${before} to ${g.desiredCapacity}.`);
+    const by = input.alarmName === undefined ? 'a user request executed' : `a monitor alarm ${input.alarmName} in state ALARM triggered`;
+    this.reconcile(g, `At ${isoSeconds(this.ctx.now())} ${by} policy ${policy.policyName} changing the desired capacity from ${before} to ${g.desiredCapacity}.`);
   }
 
   // ---------------------------------------------------------------- scheduled actions
