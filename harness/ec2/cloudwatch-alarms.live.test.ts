@@ -8,7 +8,7 @@
  *   npx vitest run --project live harness/ec2/cloudwatch-alarms.live.test.ts
  */
 import { DeleteAlarmsCommand, DescribeAlarmsCommand, PutMetricAlarmCommand, PutMetricDataCommand, type PutMetricAlarmCommandInput } from '@aws-sdk/client-cloudwatch';
-import { CreateAutoScalingGroupCommand, CreateLaunchConfigurationCommand, DescribeAutoScalingGroupsCommand, DescribeScalingActivitiesCommand, PutScalingPolicyCommand } from '@aws-sdk/client-auto-scaling';
+import { CreateAutoScalingGroupCommand, CreateLaunchConfigurationCommand, DescribeAutoScalingGroupsCommand, DescribePoliciesCommand, DescribeScalingActivitiesCommand, PutScalingPolicyCommand } from '@aws-sdk/client-auto-scaling';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { awsCli, cliScratch, closeTwin, GROUP, MINUTE, NAMESPACE, openTwin, probeAwsCli, REGION, type Twin } from './cloudwatch-live-twin.ts';
 
@@ -102,6 +102,28 @@ describe('CloudWatch metric alarms running step policies (@aws-sdk/client-cloudw
     for (let m = 0; m < 4; m++) expect(await minuteAt(t, 50)).toBe(2);
     expect((await t.cw.send(new DescribeAlarmsCommand({}))).MetricAlarms).toEqual([]);
     expect((await failure(t.cw.send(new DeleteAlarmsCommand({ AlarmNames: ['pending-jobs-high'] }))))?.name).toBe('ResourceNotFound');
+  });
+
+  it('scales in by a negative step when the metric stays below a LessThanThreshold alarm', async () => {
+    await groupWithStepPolicy(t);
+    await t.asg.send(new PutScalingPolicyCommand({ AutoScalingGroupName: GROUP, PolicyName: 'idle-in', PolicyType: 'StepScaling', AdjustmentType: 'ChangeInCapacity', StepAdjustments: [{ MetricIntervalUpperBound: 0, ScalingAdjustment: -1 }] }));
+    const arn = (await t.asg.send(new DescribePoliciesCommand({ AutoScalingGroupName: GROUP, PolicyNames: ['idle-in'] }))).ScalingPolicies![0]!.PolicyARN!;
+    await t.cw.send(new PutMetricAlarmCommand({ ...alarmInput(arn), AlarmName: 'pending-jobs-low', Threshold: 1, ComparisonOperator: 'LessThanThreshold', EvaluationPeriods: 2 }));
+    expect([await minuteAt(t, 0), await minuteAt(t, 0)]).toEqual([2, 1]);
+  });
+
+  it('answers PutMetricAlarm and DescribeAlarms over the Query protocol', async () => {
+    const arn = await groupWithStepPolicy(t);
+    const post = (body: string) =>
+      fetch(t.api.url, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded', authorization: 'AWS4-HMAC-SHA256 Credential=test' }, body });
+    const put = await post(
+      `Action=PutMetricAlarm&Version=2010-08-01&AlarmName=q&Namespace=${encodeURIComponent(NAMESPACE)}&MetricName=PendingJobs&Statistic=Sum&Period=120&EvaluationPeriods=1&Threshold=3` +
+        `&ComparisonOperator=GreaterThanThreshold&Dimensions.member.1.Name=AutoScalingGroupName&Dimensions.member.1.Value=${GROUP}&AlarmActions.member.1=${encodeURIComponent(arn)}`,
+    );
+    expect(put.status).toBe(200);
+    const described = await (await post('Action=DescribeAlarms&Version=2010-08-01&AlarmNames.member.1=q')).text();
+    expect(described).toContain(`<AlarmActions><member>${arn}</member></AlarmActions><StateValue>INSUFFICIENT_DATA</StateValue>`);
+    expect(described).toContain('<Period>120</Period><EvaluationPeriods>1</EvaluationPeriods>');
   });
 
   it('refuses what it does not model, and actions that are not scaling policies', async () => {
