@@ -5,7 +5,7 @@
  */
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tree } from '../live/replay/memory.ts';
+import { tree } from '../providers/process-tree.ts';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { freePorts } from '../providers/ports.ts';

@@ -1,6 +1,6 @@
 import { readFileSync, readdirSync } from 'node:fs';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
-import { tree } from './memory.ts';
+import { tree } from '../../providers/process-tree.ts';
 import { isMainThread, workerData } from 'node:worker_threads';
 
 /**

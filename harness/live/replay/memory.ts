@@ -1,4 +1,5 @@
-import { readdirSync, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
+import { tree } from '../../providers/process-tree.ts';
 
 /** Resident memory of a process (kB), or 0 if it is gone. */
 function rssKb(pid: number): number {
@@ -24,29 +25,6 @@ function pssKb(pid: number): number {
   }
 }
 
-/** The process and all its descendants, from /proc/<pid>/task/<tid>/children (Linux). */
-export function tree(root: number): number[] {
-  const out: number[] = [];
-  const todo = [root];
-  while (todo.length > 0) {
-    const pid = todo.pop()!;
-    out.push(pid);
-    let tids: string[] = [];
-    try {
-      tids = readdirSync(`/proc/${pid}/task`);
-    } catch {
-      continue;
-    }
-    for (const tid of tids) {
-      try {
-        for (const c of readFileSync(`/proc/${pid}/task/${tid}/children`, 'utf8').trim().split(/\s+/)) if (c) todo.push(Number(c));
-      } catch {
-        /* gone */
-      }
-    }
-  }
-  return out;
-}
 
 /**
  * Samples the resident memory of the whole live stack: this process (the twin's services, the Nomad API and
