@@ -18,21 +18,11 @@ import type { StartedFakeGithub } from '../github/server.ts';
 import { circleciBackup, TARBALL_NAME } from './circleci-backup.ts';
 import { writeMachineConfig } from './services-volume.ts';
 
+import { oneJobConfig } from './one-job-config.ts';
+
 const run = promisify(execFile);
 
-const config = `version: 2.1
-x-twin-duration-ms: 200
-jobs:
-  build:
-    docker:
-      - image: cimg/base:stable
-    steps:
-      - run: make
-workflows:
-  build:
-    jobs:
-      - build
-`;
+const config = oneJobConfig(200);
 
 describe('circleci-backup on the live stack', () => {
   const profile = loadProfile('2.19.6');

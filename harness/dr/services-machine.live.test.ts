@@ -22,22 +22,11 @@ import { ServicesMachine, SERVICES_TAG } from './services-machine.ts';
 import { replicatedAddresses } from './services-volume.ts';
 
 const SCRIPT = join(import.meta.dirname, '..', 'ec2', 'fixtures', 'ebs-backup.sh');
+import { oneJobConfig } from './one-job-config.ts';
+
 const run = promisify(execFile);
 
-/** A one-job config whose build runs `ms` (at time scale 1): long ones are still running at the snapshot. */
-const config = (ms: number) => `version: 2.1
-x-twin-duration-ms: ${ms}
-jobs:
-  build:
-    docker:
-      - image: cimg/base:stable
-    steps:
-      - run: make
-workflows:
-  build:
-    jobs:
-      - build
-`;
+const config = oneJobConfig;
 
 async function waitFor<T>(what: string, probe: () => Promise<T | undefined>, timeoutMs = 60_000): Promise<T> {
   const deadline = Date.now() + timeoutMs;
