@@ -78,6 +78,8 @@ export interface LiveDrOptions {
   portOffset?: number;
   /** Called with the restored installation once the rehearsal is measured, before teardown. */
   inspect?: (i: LiveDrInspection) => Promise<void>;
+  /** The rehearsal's class: `LiveRun` (EBS snapshots) or one extending it (`TarballRun` of tarball-rehearsal.ts). */
+  runner?: typeof LiveRun;
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -128,7 +130,7 @@ export async function runLiveDr(scenario: SettledScenario, runbook: Runbook, opt
     machine = await ServicesMachine.attach(stack, ec2, { nomadClients: scenario.topology.nomadClients.count });
     note(`stack up in ${Date.now() - t0} ms; ${machine.events.at(-1)!.event}`);
     client = new EC2Client({ endpoint: ec2.url, region: REGION, credentials: CREDENTIALS, maxAttempts: 1 });
-    const run = new LiveRun(scenario, runbook, plan, stack, machine, client, note, t0);
+    const run = new (opts.runner ?? LiveRun)(scenario, runbook, plan, stack, machine, client, note, t0);
     const outcome = await run.act();
     await opts.inspect?.({ postgres: run.postgres, pushes: run.pushes, machine });
     const baseline = rehearse(scenario, runbook, { withoutDisaster: true });
@@ -140,35 +142,35 @@ export async function runLiveDr(scenario: SettledScenario, runbook: Runbook, opt
   }
 }
 
-/** One rehearsal on a booted stack. */
-class LiveRun {
+/** One rehearsal on a booted stack (the EBS path; a backup strategy extends it: tarball-rehearsal.ts). */
+export class LiveRun {
   readonly pushes: LivePush[] = [];
   private readonly steps: DrStepResult[] = [];
   private restored = false;
   private recovered = false;
   private snapshot: { id: string; wallMs: number } | undefined;
-  private disasterWallMs = 0;
+  protected disasterWallMs = 0;
   private oldIp = '';
   private oldInstanceId = '';
   private servicesUpWallMs: number | undefined;
-  private restoredShas = new Set<string>();
-  private shasAtDisaster = new Set<string>();
-  private stuckFromSnapshot = 0;
-  private staleRestored = 0;
+  protected restoredShas = new Set<string>();
+  protected shasAtDisaster = new Set<string>();
+  protected stuckFromSnapshot = 0;
+  protected staleRestored = 0;
   /** Builds triggered after the disaster that were still waiting to be placed at the end. */
   private neverPlaced = 0;
   private bootMs: number | undefined;
   private calls = 0;
-  private imageId: string | undefined;
+  protected imageId: string | undefined;
 
   constructor(
-    private readonly scenario: SettledScenario,
+    protected readonly scenario: SettledScenario,
     private readonly runbook: Runbook,
-    private readonly plan: LiveDrPlan,
-    private readonly stack: LiveStack,
-    private readonly machine: ServicesMachine,
-    private readonly ec2: EC2Client,
-    private readonly note: (e: string) => void,
+    protected readonly plan: LiveDrPlan,
+    protected readonly stack: LiveStack,
+    protected readonly machine: ServicesMachine,
+    protected readonly ec2: EC2Client,
+    protected readonly note: (e: string) => void,
     private readonly t0: number,
   ) {}
 
@@ -189,7 +191,7 @@ class LiveRun {
     const start = Date.now();
     const actions: { atMs: number; run: () => Promise<void> }[] = [
       ...this.plan.pushes.map((w) => ({ atMs: w.atMs, run: () => this.push(w) })),
-      { atMs: this.plan.snapshotAtMs, run: () => this.backup() },
+      ...this.backupTimes().map((atMs) => ({ atMs, run: () => this.backup() })),
       { atMs: this.plan.disasterAtMs, run: () => this.disaster() },
     ];
     // A stable sort: at equal times the pushes (listed first) go before the snapshot and the disaster.
@@ -209,6 +211,11 @@ class LiveRun {
     return this.measure();
   }
 
+  /** The scenario instants at which backups are taken: the last one before the disaster. */
+  protected backupTimes(): number[] {
+    return [this.plan.snapshotAtMs];
+  }
+
   private deliveredAfterRestore(): number {
     return this.pushes.filter((p) => p.phase === 'after_restore' && p.delivered).length;
   }
@@ -221,7 +228,7 @@ class LiveRun {
   }
 
   /** The seeds' backup script, as SDK calls: find the box by its tag, its root volume, snapshot it. */
-  private async backup(): Promise<void> {
+  protected async backup(): Promise<void> {
     const box = await this.servicesInstance();
     const volumeId = box.BlockDeviceMappings?.[0]?.Ebs?.VolumeId;
     const wallMs = Date.now();
@@ -231,7 +238,7 @@ class LiveRun {
     this.note(`backup: ${snap.SnapshotId} of ${volumeId} (${snap.State} ${snap.Progress ?? ''}); stores held ${stored?.holdMs.toFixed(0)} ms for the copy`);
   }
 
-  private async disaster(): Promise<void> {
+  protected async disaster(): Promise<void> {
     const box = await this.servicesInstance();
     this.oldInstanceId = box.InstanceId!;
     this.oldIp = box.PrivateIpAddress!;
@@ -242,7 +249,7 @@ class LiveRun {
     await this.machine.whenDead();
   }
 
-  private async servicesInstance(): Promise<SdkInstance> {
+  protected async servicesInstance(): Promise<SdkInstance> {
     const r = await this.call(this.ec2.send(new DescribeInstancesCommand({ Filters: [{ Name: 'tag:Name', Values: [SERVICES_TAG] }, { Name: 'instance-state-name', Values: ['pending', 'running'] }] })));
     const box = r.Reservations?.[0]?.Instances?.[0];
     if (box === undefined) throw new Error('live DR: no instance tagged circleci_services is pending or running');
@@ -250,7 +257,7 @@ class LiveRun {
   }
 
   /** An EC2 call, counted (the report's `engine.events`: pushes and calls). */
-  private call<T>(request: Promise<T>): Promise<T> {
+  protected call<T>(request: Promise<T>): Promise<T> {
     this.calls++;
     return request;
   }
@@ -274,25 +281,14 @@ class LiveRun {
     if (this.servicesUpWallMs === undefined && this.machine.phase === 'running') await this.waitHealthy();
   }
 
-  private async apply(step: RunbookStep): Promise<string> {
+  protected async apply(step: RunbookStep): Promise<string> {
     const m = this.machine;
     switch (step.does) {
       case 'register_image': {
         if (this.snapshot === undefined) return 'no snapshot taken before the disaster: nothing to register';
         const id = this.snapshot.id;
-        await until(`snapshot ${id} to complete`, async () => {
-          const r = await this.call(this.ec2.send(new DescribeSnapshotsCommand({ SnapshotIds: [id] })));
-          return r.Snapshots?.[0]?.State === 'completed' ? true : undefined;
-        });
-        const image = await this.call(this.ec2.send(
-          new RegisterImageCommand({ Name: `circleci-services-restore-${id}`, RootDeviceName: '/dev/sda1', VirtualizationType: 'hvm', Architecture: 'x86_64', BlockDeviceMappings: [{ DeviceName: '/dev/sda1', Ebs: { SnapshotId: id, DeleteOnTermination: true } }] }),
-        ));
-        await until(`image ${image.ImageId} to be available`, async () => {
-          const r = await this.call(this.ec2.send(new DescribeImagesCommand({ ImageIds: [image.ImageId!] })));
-          return r.Images?.[0]?.State === 'available' ? true : undefined;
-        });
-        this.imageId = image.ImageId;
-        return `AMI ${image.ImageId} registered from ${id} (taken ${Math.round(((this.disasterWallMs - this.snapshot.wallMs) * this.plan.timeScale) / 1000)} s of scenario time before the disaster)`;
+        this.imageId = await this.registerImage(id, `circleci-services-restore-${id}`);
+        return `AMI ${this.imageId} registered from ${id} (taken ${Math.round(((this.disasterWallMs - this.snapshot.wallMs) * this.plan.timeScale) / 1000)} s of scenario time before the disaster)`;
       }
       case 'launch_instance': {
         if (this.imageId === undefined) return 'no image registered: nothing to launch';
@@ -369,8 +365,24 @@ class LiveRun {
       }
       case 'download_backup':
       case 'restore_tarball':
-        return `${step.does} is not rehearsed live (the live rehearsal restores EBS snapshots)`;
+        return `${step.does}: the backups are EBS snapshots, not tarballs`;
     }
+  }
+
+  /** Waits for snapshot `id` to complete, registers an AMI from it and waits for it to be available; its id. */
+  protected async registerImage(id: string, name: string): Promise<string> {
+    await until(`snapshot ${id} to complete`, async () => {
+      const r = await this.call(this.ec2.send(new DescribeSnapshotsCommand({ SnapshotIds: [id] })));
+      return r.Snapshots?.[0]?.State === 'completed' ? true : undefined;
+    });
+    const image = await this.call(this.ec2.send(
+      new RegisterImageCommand({ Name: name, RootDeviceName: '/dev/sda1', VirtualizationType: 'hvm', Architecture: 'x86_64', BlockDeviceMappings: [{ DeviceName: '/dev/sda1', Ebs: { SnapshotId: id, DeleteOnTermination: true } }] }),
+    ));
+    await until(`image ${image.ImageId} to be available`, async () => {
+      const r = await this.call(this.ec2.send(new DescribeImagesCommand({ ImageIds: [image.ImageId!] })));
+      return r.Images?.[0]?.State === 'available' ? true : undefined;
+    });
+    return image.ImageId!;
   }
 
   /** What the restored volume holds, read once the machine booted. */
@@ -381,7 +393,7 @@ class LiveRun {
     this.staleRestored = this.machine.nomad?.state.staleAllocations().length ?? 0;
   }
 
-  private async shas(): Promise<Set<string>> {
+  protected async shas(): Promise<Set<string>> {
     const r = await this.postgres.query<{ sha: string }>(PIPELINE_DB, 'SELECT DISTINCT sha FROM builds');
     return new Set(r.rows.map((x) => x.sha));
   }
@@ -428,7 +440,7 @@ class LiveRun {
     ).catch(() => undefined);
   }
 
-  private async measure(): Promise<{ outcome: DrOutcome; measures: Record<string, unknown> }> {
+  protected async measure(): Promise<{ outcome: DrOutcome; measures: Record<string, unknown> }> {
     const S = this.plan.timeScale;
     const delivered = this.pushes.filter((p) => p.delivered);
     const rows = await this.postgres.query<{ sha: string; status: string; queued_at: Date; started_at: Date | null; finished_at: Date | null }>(

@@ -72,6 +72,8 @@ export class ServicesMachine {
     private readonly snapshotDir: string,
     private readonly nomadDir: string | undefined,
     instance: Instance,
+    /** `/data` on the volume: where `circleci-restore` moves a running installation's data aside. */
+    readonly dataDir: string,
   ) {
     this.instanceId = instance.instanceId;
     this.privateIp = instance.privateIpAddress;
@@ -101,6 +103,7 @@ export class ServicesMachine {
     const instance = reservation.instances[0]!;
     const etcDir = await makeTempDir('services-etc');
     const snapshotDir = await makeTempDir('ec2-snapshots');
+    const dataDir = await makeTempDir('services-data');
     writeMachineConfig(etcDir, instance.privateIpAddress);
     // The twin's Nomad server keeps its state on the volume (`/opt/nomad`), as the real one does: a snapshot carries
     // its jobs and allocations and a restored machine's server starts on them.
@@ -121,7 +124,7 @@ export class ServicesMachine {
       availabilityZones: [model.subnet.availabilityZone],
       tags: [{ key: 'Name', value: 'circleci-nomad-client', propagateAtLaunch: true }],
     });
-    const machine = new ServicesMachine(stack, ec2, etcDir, snapshotDir, nomadDir, instance);
+    const machine = new ServicesMachine(stack, ec2, etcDir, snapshotDir, nomadDir, instance, dataDir);
     machine.note(`Services machine ${instance.instanceId} at ${instance.privateIpAddress}, root volume ${machine.volumeId}; ${opts.nomadClients} Nomad clients in ${NOMAD_CLIENTS_GROUP}`);
     return machine;
   }
@@ -159,6 +162,7 @@ export class ServicesMachine {
       out.push({ name, dir: c.dataDir, pid: c.pid });
     }
     out.push({ name: 'etc', dir: this.etcDir, pid: undefined });
+    out.push({ name: 'data', dir: this.dataDir, pid: undefined });
     return out;
   }
 
@@ -240,16 +244,32 @@ export class ServicesMachine {
 
   /** Replicated's `app stop`: the services first, then the Nomad server and the stores (SIGTERM, as docker stop). */
   async stopApp(): Promise<void> {
+    await this.stopServices();
+    const rows = [...this.stack.rows.values()];
+    await Promise.all(rows.filter((r) => r.kind === 'backend' && r.state !== 'killed' && r.state !== 'exited').map((r) => this.stack.stop(r.name).catch(() => undefined)));
+  }
+
+  /** The services alone (the first half of `stopApp`): the stores keep running, nothing writes to them. */
+  async stopServices(): Promise<void> {
     const rows = [...this.stack.rows.values()];
     await Promise.all(rows.filter((r) => r.kind === 'service' && r.state !== 'killed' && r.state !== 'exited').map((r) => this.stack.stop(r.name).catch(() => undefined)));
-    await Promise.all(rows.filter((r) => r.kind === 'backend' && r.state !== 'killed' && r.state !== 'exited').map((r) => this.stack.stop(r.name).catch(() => undefined)));
     this.appRunning = false;
   }
 
   /** Replicated's `app start`: the stores and the Nomad server on the volume's files, then the services. */
   async startApp(): Promise<void> {
+    await this.startStores();
+    await this.startServices();
+  }
+
+  /** The stores and the Nomad server alone (the first half of `startApp`; `circleci-restore` loads them before the services start). */
+  async startStores(): Promise<void> {
+    await Promise.all([...this.stack.rows.values()].filter((r) => r.kind === 'backend').map((r) => this.stack.start(r.name)));
+  }
+
+  /** The services, in waves (the second half of `startApp`); the app counts as running once they are. */
+  async startServices(): Promise<void> {
     const rows = () => [...this.stack.rows.values()];
-    await Promise.all(rows().filter((r) => r.kind === 'backend').map((r) => this.stack.start(r.name)));
     // The services in waves, each after its startup dependencies: a service takes its dependencies' addresses for its
     // health checks when it starts, and one restarted may listen on another port (its documented one still taken).
     const deps = new Map(this.stack.profile.containers.map((c) => [c.name, c.startup_dependencies] as const));
@@ -306,6 +326,7 @@ export class ServicesMachine {
   async dispose(): Promise<void> {
     await removeDir(this.snapshotDir);
     await removeDir(this.etcDir);
+    await removeDir(this.dataDir);
     if (this.nomadDir !== undefined) await removeDir(this.nomadDir);
   }
 }
