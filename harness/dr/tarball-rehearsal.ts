@@ -185,6 +185,7 @@ export class TarballRun extends LiveRun {
       outcome,
       measures: {
         ...rest,
+        rpo_scenario_ms: outcome.rpoMs,
         clean_ami: this.cleanImageId ?? null,
         tarballs: this.tarballs.map((t) => ({ at_ms: t.atMs, bytes: t.backup?.bytes ?? null, duration_ms: t.backup?.durationMs ?? null, parts: t.backup?.parts.map((p) => ({ name: p.name, bytes: p.bytes })) ?? [], not_in_tarball: t.backup?.notInTarball ?? [], error: t.error ?? null })),
         disaster_held_for_backup_ms: this.disasterDelayMs,
