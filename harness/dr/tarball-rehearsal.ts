@@ -131,12 +131,16 @@ export class TarballRun extends LiveRun {
         if (m.phase !== 'running') return 'no instance';
         if (this.downloaded === undefined) return 'no tarball downloaded: nothing to restore';
         const before = await this.shas();
+        const frontendWas = this.stack.rows.get('frontend')?.ports.join(' ');
         try {
           this.restore = await circleciRestore(this.stack, m, this.downloaded.path);
         } catch (e) {
           if (e instanceof RestoreError) throw new LiveDrError(`live DR: ${e.message}`, e.hint);
           throw e;
         }
+        const frontendIs = this.stack.rows.get('frontend')?.ports.join(' ');
+        // A frontend back on another port leaves GitHub Enterprise's hook for the old one failing (every push then has a failed delivery).
+        if (frontendIs !== frontendWas) this.note(`circleci-restore: frontend came back on ${frontendIs} (was ${frontendWas})`);
         this.restoredShas = await this.shas();
         this.movedAside = [...before].filter((s) => !this.restoredShas.has(s)).length;
         const r = await this.postgres.query<{ n: string }>(PIPELINE_DB, "SELECT count(*) AS n FROM builds WHERE status IN ('queued', 'scheduled', 'running')");
