@@ -94,7 +94,7 @@ export class AutoScalingGroup {
     );
     this.steps = spec.steps.map((policy) => ({
       policy,
-      alarm: { threshold: policy.threshold, comparison: policy.op === 'below' ? 'LessThanThreshold' : 'GreaterThanThreshold', evaluationPeriods: policy.evaluationPeriods, cooldownMs: policy.cooldownMs },
+      alarm: { threshold: policy.threshold, comparison: policy.op === 'below' ? 'LessThanThreshold' : 'GreaterThanThreshold', evaluationPeriods: policy.evaluationPeriods, datapointsToAlarm: policy.datapointsToAlarm, treatMissingData: policy.treatMissingData, cooldownMs: policy.cooldownMs },
       // The fleet starts in its steady state: the alarm's metric was within its threshold before the run.
       count: newAlarmCount(policy.evaluationPeriods),
       queueSumMs: 0,
