@@ -12,7 +12,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { NomadApiServer, type StartedNomadApiServer } from '../nomad/server.ts';
 import { SimulatedTaskRunner } from '../nomad/task-runner.ts';
 import { awsCli, cliScratch, closeTwin, GROUP, MINUTE, openTwin, probeAwsCli, REGION, START, type Twin } from './cloudwatch-live-twin.ts';
-import { GAUGE_NAMESPACE, NomadClients, PENDING_JOBS } from './nomad-clients.ts';
+import { GAUGE_NAMESPACE, NomadClients, PENDING_JOBS, QUEUE_TIME } from './nomad-clients.ts';
 
 const cli = probeAwsCli();
 const scratch = cliScratch('twin-nomad-clients-');
@@ -103,6 +103,12 @@ describe.skipIf(cli.missing)(`the Nomad clients' group on the twin's Nomad API (
     const series = stats.Datapoints.sort((a, b) => Date.parse(a.Timestamp) - Date.parse(b.Timestamp)).map((d) => d.Maximum);
     console.log(`get-metric-statistics ${PENDING_JOBS} Maximum per minute: ${series.join(' ')}`);
     expect(series.slice(0, 4)).toEqual([4, 4, 2, 0]);
+    // Each build's queue time (submitted to placed, in the Nomad API's wall time) once, over the ten minutes.
+    const latency = (await cw.aws('cloudwatch', 'get-metric-statistics', '--namespace', GAUGE_NAMESPACE, '--metric-name', QUEUE_TIME, '--statistics', 'SampleCount', 'Maximum', '--period', '600',
+      '--start-time', new Date(START).toISOString(), '--end-time', new Date(START + 10 * MINUTE).toISOString())) as { Datapoints: { SampleCount: number; Maximum: number; Unit: string }[] };
+    console.log(`get-metric-statistics ${QUEUE_TIME}: ${JSON.stringify(latency.Datapoints)}`);
+    expect(latency.Datapoints).toEqual([{ Timestamp: expect.anything(), SampleCount: 4, Maximum: expect.any(Number), Unit: 'Milliseconds' }]);
+    expect(latency.Datapoints[0]!.Maximum).toBeGreaterThan(0);
   }, 120_000);
 
   it('scale-in drains each client through the lifecycle hook, waits for its build, then terminates it; its node goes down', async () => {

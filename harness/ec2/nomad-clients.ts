@@ -13,8 +13,10 @@
  * `GAUGE_NAMESPACE`, by the seeds' metric names (nomad-metrics' gauges, as telegraf's `[[outputs.cloudwatch]]`
  * would send them): `circle.nomad.server_agent.jobs.pending` (pending jobs) and
  * `circle.nomad.client_agent.resources.available.cpu` (MHz free on the clients in service: ready, eligible, not
- * draining), so `aws cloudwatch get-metric-statistics` shows them and a `put-metric-alarm` on pending jobs scales
- * the fleet.
+ * draining) and `circle.run-queue.latency` (ms each allocation placed since the last minute waited from its job's
+ * submission: the twin measures the build's queue time where the fleet decides it, in Nomad; a statistic set, none
+ * in a minute without placements), so `aws cloudwatch get-metric-statistics` shows them and a `put-metric-alarm` on
+ * pending jobs (or queue time) scales the fleet.
  */
 import { DRAIN_HOOK_SPEC, DrainHook } from '../../sim/models/autoscaling/drain-hook.ts';
 import type { NomadApiState } from '../nomad/api-state.ts';
@@ -23,6 +25,7 @@ import type { Ec2State } from './state.ts';
 export const GAUGE_NAMESPACE = 'CircleCI/Nomad';
 export const PENDING_JOBS = 'circle.nomad.server_agent.jobs.pending';
 export const AVAILABLE_CPU = 'circle.nomad.client_agent.resources.available.cpu';
+export const QUEUE_TIME = 'circle.run-queue.latency';
 const MINUTE_MS = 60_000;
 
 export interface NomadClientsOptions {
@@ -41,6 +44,8 @@ export class NomadClients {
   readonly nodeOf = new Map<string, string>();
   private readonly instanceOf = new Map<string, string>();
   private readonly unclaimed: string[];
+  /** Allocations whose queue time was published. */
+  private readonly placed = new Set<string>();
   private readonly hook: DrainHook;
   private readonly disposers: (() => void)[] = [];
   /** What the bridge did, oldest first (registrations, drains, nodes down), for logs and tests. */
@@ -123,8 +128,25 @@ export class NomadClients {
     this.hook.check();
     const inService = this.nomad.scheduler.nodes().filter((v) => v.status === 'ready' && !v.drain && v.eligibility === 'eligible');
     const freeMhz = inService.reduce((sum, v) => sum + Math.max(0, v.totalCpuMilli - Math.min(v.reservedCpuMilli, v.totalCpuMilli) - v.usedCpuMilli), 0);
-    const datum = (metricName: string, value: number, unit: string) => ({ metricName, dimensions: [], timestampMs: undefined, unit, value });
-    this.ec2.cloudwatch.put(GAUGE_NAMESPACE, [datum(PENDING_JOBS, this.nomad.scheduler.counts().pending, 'Count'), datum(AVAILABLE_CPU, freeMhz, 'None')]);
+    const datum = (metricName: string, value: number | undefined, unit: string) => ({ metricName, dimensions: [], timestampMs: undefined, unit, value });
+    const waits = this.newQueueTimes();
+    const queue =
+      waits.length === 0
+        ? []
+        : [{ ...datum(QUEUE_TIME, undefined, 'Milliseconds'), statisticValues: { sampleCount: waits.length, sum: waits.reduce((a, b) => a + b, 0), minimum: Math.min(...waits), maximum: Math.max(...waits) } }];
+    this.ec2.cloudwatch.put(GAUGE_NAMESPACE, [datum(PENDING_JOBS, this.nomad.scheduler.counts().pending, 'Count'), datum(AVAILABLE_CPU, freeMhz, 'None'), ...queue]);
+  }
+
+  /** The queue time (ms, job submitted to allocation placed) of each allocation placed since the last call. */
+  private newQueueTimes(): number[] {
+    const waits: number[] = [];
+    for (const a of this.nomad.allocations().body ?? []) {
+      if (this.placed.has(a.ID)) continue;
+      this.placed.add(a.ID);
+      const job = this.nomad.job(a.JobID).body;
+      if (job !== undefined) waits.push(Math.max(0, (a.CreateTime - job.SubmitTime) / 1e6));
+    }
+    return waits;
   }
 
   /**
