@@ -136,6 +136,22 @@ describe.skipIf(cli.missing)(`the Nomad clients' group on the twin's Nomad API (
     expect(summary.Summary.build).toMatchObject({ Complete: 1, Lost: 0 });
     console.log(clients.events.join('\n'));
   }, 120_000);
+
+  it('a scheduled action (aws autoscaling put-scheduled-update-group-action) boots instances that register as Nomad clients', async () => {
+    const at = Math.ceil((t.api.state.nowMs() + 2 * MINUTE) / MINUTE) * MINUTE;
+    await autoscaling('put-scheduled-update-group-action', '--auto-scaling-group-name', GROUP, '--scheduled-action-name', 'morning', '--start-time', new Date(at).toISOString(), '--desired-capacity', '2');
+    const ready = () => nodes().filter((n) => n.status === 'ready').length;
+    expect(ready()).toBe(0);
+    await advance(at - t.api.state.nowMs() + 30_000);
+    const described = (await autoscaling('describe-auto-scaling-groups', '--auto-scaling-group-names', GROUP)) as { AutoScalingGroups: { DesiredCapacity: number; Instances: { InstanceId: string; LifecycleState: string }[] }[] };
+    const instances = described.AutoScalingGroups[0]!.Instances;
+    expect(instances.map((i) => i.LifecycleState)).toEqual(['InService', 'InService']);
+    expect(ready()).toBe(2);
+    // The two new clients are the new instances; the four terminated ones' nodes stay down.
+    const live = nodes().filter((n) => n.status === 'ready').map((n) => clients.instanceOfNode(n.id));
+    expect(live.sort()).toEqual(instances.map((i) => i.InstanceId).sort());
+    expect(nodes().filter((n) => n.status === 'down')).toHaveLength(4);
+  }, 60_000);
 });
 
 async function until<T>(what: string, probe: () => T | undefined, timeoutMs = 20_000): Promise<T> {
