@@ -12,7 +12,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { NomadApiServer, type StartedNomadApiServer } from '../nomad/server.ts';
 import { SimulatedTaskRunner } from '../nomad/task-runner.ts';
 import { awsCli, cliScratch, closeTwin, GROUP, MINUTE, openTwin, probeAwsCli, REGION, START, type Twin } from './cloudwatch-live-twin.ts';
-import { GAUGE_NAMESPACE, NomadClients, PENDING_JOBS, QUEUE_TIME } from './nomad-clients.ts';
+import { AVAILABLE_CPU, GAUGE_NAMESPACE, NomadClients, PENDING_JOBS, QUEUE_TIME } from './nomad-clients.ts';
 
 const cli = probeAwsCli();
 const scratch = cliScratch('twin-nomad-clients-');
@@ -109,6 +109,13 @@ describe.skipIf(cli.missing)(`the Nomad clients' group on the twin's Nomad API (
     console.log(`get-metric-statistics ${QUEUE_TIME}: ${JSON.stringify(latency.Datapoints)}`);
     expect(latency.Datapoints).toEqual([{ Timestamp: expect.anything(), SampleCount: 4, Maximum: expect.any(Number), Unit: 'Milliseconds' }]);
     expect(latency.Datapoints[0]!.Maximum).toBeGreaterThan(0);
+    // The builds done, one more minute: the free CPU of the 4 idle clients, as Nomad reports it (MHz, 2,500 a core):
+    // 4 x (4 cores less the 2 reserved) = 20,000 MHz.
+    await advance(MINUTE);
+    const now = t.api.state.nowMs();
+    const free = (await cw.aws('cloudwatch', 'get-metric-statistics', '--namespace', GAUGE_NAMESPACE, '--metric-name', AVAILABLE_CPU, '--statistics', 'Maximum', '--period', '60',
+      '--start-time', new Date(now - MINUTE).toISOString(), '--end-time', new Date(now).toISOString())) as { Datapoints: { Maximum: number }[] };
+    expect(free.Datapoints.map((d) => d.Maximum)).toEqual([20_000]);
   }, 120_000);
 
   it('scale-in drains each client through the lifecycle hook, waits for its build, then terminates it; its node goes down', async () => {

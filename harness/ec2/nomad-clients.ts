@@ -19,6 +19,8 @@
  * pending jobs (or queue time) scales the fleet.
  */
 import { DRAIN_HOOK_SPEC, DrainHook } from '../../sim/models/autoscaling/drain-hook.ts';
+import { freeCpuMilli, inServiceNodes } from '../../sim/models/autoscaling/in-service.ts';
+import { milliToMhz } from '../nomad/shapes.ts';
 import type { NomadApiState } from '../nomad/api-state.ts';
 import type { Ec2State } from './state.ts';
 
@@ -126,8 +128,7 @@ export class NomadClients {
   /** One minute: the drain hook's check, then the gauges. */
   private minute(): void {
     this.hook.check();
-    const inService = this.nomad.scheduler.nodes().filter((v) => v.status === 'ready' && !v.drain && v.eligibility === 'eligible');
-    const freeMhz = inService.reduce((sum, v) => sum + Math.max(0, v.totalCpuMilli - Math.min(v.reservedCpuMilli, v.totalCpuMilli) - v.usedCpuMilli), 0);
+    const freeMhz = milliToMhz(freeCpuMilli(inServiceNodes(this.nomad.scheduler.nodes())));
     const datum = (metricName: string, value: number | undefined, unit: string) => ({ metricName, dimensions: [], timestampMs: undefined, unit, value });
     const waits = this.newQueueTimes();
     const queue =

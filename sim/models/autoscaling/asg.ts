@@ -23,6 +23,7 @@ import type { Rng } from '../../engine/rng.ts';
 import type { SettledAutoscaling, SettledStepPolicy, SettledTargetTrackingPolicy } from '../../scenario/settled.ts';
 import { AutoScalingModel, DEFAULT_AUTOSCALING_TIMINGS } from './group-model.ts';
 import { DRAIN_HOOK_SPEC, DrainHook } from './drain-hook.ts';
+import { inServiceNodes } from './in-service.ts';
 import { evaluateAlarm, newAlarmCount, type AlarmCount, type AlarmSpec } from './alarm.ts';
 import { FleetPort, SIM_ZONE, simContext } from './fleet-port.ts';
 import { newAlarms, noteScaleIn, trackTargets, type TargetTrackingAlarms } from './target-tracking.ts';
@@ -203,7 +204,7 @@ export class AutoScalingGroup {
 
   /** Clients that report metrics: ready, eligible, not draining, not terminated. */
   private inServiceClients() {
-    return this.fleet.scheduler.nodes().filter((v) => v.status === 'ready' && !v.drain && v.eligibility === 'eligible');
+    return inServiceNodes(this.fleet.scheduler.nodes());
   }
 
   private trackedMetric(name: SettledTargetTrackingPolicy['metric'], inService: ReturnType<AutoScalingGroup['inServiceClients']>): number | undefined {
