@@ -24,6 +24,7 @@ import { accountLiveRun, type LiveObservations } from './account.ts';
 import { peakStackRssMb, sampleStackRss } from './memory.ts';
 import { cpuSnapshot, startLoopProbe } from './loop-probe.ts';
 import { METRICS, reportServerPoll } from '../../../sim/metrics/metric-names.ts';
+import { answersOk } from './answers-ok.ts';
 
 /** A scenario the live replay cannot act out: names the fault and says what is supported. */
 export class LiveUnsupportedError extends Error {
@@ -126,13 +127,6 @@ const sleep = (ms: number, stop: AbortSignal) =>
     };
     stop.addEventListener('abort', onAbort, { once: true });
   });
-
-/** Whether a GET answers 2xx within `timeoutMs` (its body read, so the connection is reused). */
-const answersOk = (url: string, timeoutMs: number): Promise<boolean> =>
-  fetch(url, { signal: AbortSignal.timeout(timeoutMs) }).then(
-    async (r) => (await r.text(), r.ok),
-    () => false,
-  );
 
 /**
  * Replays a scenario on the live pipeline in compressed wall-clock time: the simulation's arrivals (same seed,
@@ -364,7 +358,8 @@ async function replay(
     if (step.kind === 'workflow') triggers.push(trigger(step.workflow).catch((err: unknown) => void notTriggered.push({ what: `workflow ${step.workflow.seq}`, reason: `the replay could not push: ${String(err)}`, atMs: step.atMs })));
     else if (step.kind === 'fault') act(step);
     else if (step.kind === 'ui') for (const [kind, u] of Object.entries(UI_REQUESTS)) uiRequests.push(request(kind, u.path));
-    else void tick(step.atMs);
+    // A tick that throws is logged, never left as an unhandled rejection: the metrics of that minute are missing.
+    else void tick(step.atMs).catch((err: unknown) => log(`  ${stamp(step.atMs)} metrics tick failed: ${err instanceof Error ? err.message : String(err)}`));
   }
   const workloadWallMs = Math.round(performance.now() - t0);
   loopDelay.disable();
