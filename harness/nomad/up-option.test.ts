@@ -33,15 +33,22 @@ describe('twin run --nomad', () => {
     expect(c.err.text).toContain('add --mode live');
   });
 
-  it('refuses faults on the Nomad clients with --nomad real (the real agent has no twin fleet), with a hint', () => {
+  it('with --nomad real, carries out a drain of the real agent\'s one client node and refuses the client faults it cannot carry out, each with its reason and a hint', () => {
     const dir = mkdtempSync(join(tmpdir(), 'twin-nomad-run-'));
     try {
-      const file = join(dir, 'drain.yaml');
-      writeFileSync(file, ['name: drain-real', 'seed: 3', 'duration: 20m', 'mode: live', 'workload:', '  arrivals: { kind: poisson, rate_per_hour: 60 }', '  jobs: [ { name: build, duration: { median: 2m, p95: 4m } } ]', 'faults:', '  - { at: 5m, action: drain, target: nomad_client, count: 1 }', ''].join('\n'));
-      const s = loadScenarioFile(file, { command: 'run' });
-      expect(() => checkLiveSupport(s, 'twin')).not.toThrow();
-      expect(() => checkLiveSupport(s, 'real')).toThrow(/faults\[0\] \(drain nomad_client at 5 min\): with --nomad real, live mode cannot drain `nomad_client`/);
-      expect(() => checkLiveSupport(s, 'real')).toThrow(expect.objectContaining({ hint: expect.stringContaining('without --nomad real') }));
+      const check = (fault: string, nomad: 'real' | 'twin') => {
+        const file = join(dir, 'fault.yaml');
+        writeFileSync(file, ['name: client-fault-real', 'seed: 3', 'duration: 20m', 'mode: live', 'workload:', '  arrivals: { kind: poisson, rate_per_hour: 60 }', '  jobs: [ { name: build, duration: { median: 2m, p95: 4m } } ]', 'faults:', `  - ${fault}`, ''].join('\n'));
+        return () => checkLiveSupport(loadScenarioFile(file, { command: 'run' }), nomad);
+      };
+      expect(check('{ at: 5m, action: drain, target: nomad_client, count: 1, for: 2m }', 'real')).not.toThrow();
+      expect(check('{ at: 5m, action: drain, target: nomad_client, count: 2 }', 'twin')).not.toThrow();
+      expect(check('{ at: 5m, action: drain, target: nomad_client, count: 2 }', 'real')).toThrow(/faults\[0\] \(drain nomad_client at 5 min\): with --nomad real, live mode cannot drain `nomad_client` \(count 2\): the real agent has 1 client node, so 2 cannot be drained/);
+      expect(check('{ at: 5m, action: kill, target: nomad_client, count: 1 }', 'real')).toThrow(/cannot kill `nomad_client`: the real agent's client runs in its server's process \(`kill nomad_server` stops both\)/);
+      expect(check('{ at: 5m, action: terminate_instance, target: nomad_client, count: 1 }', 'real')).toThrow(/cannot terminate_instance `nomad_client`: there is no instance to terminate/);
+      expect(check('{ at: 5m, action: partition, target: nomad_client, for: 2m }', 'real')).toThrow(/cannot partition `nomad_client`: .*no network between them to cut/);
+      expect(check('{ at: 5m, action: kill, target: nomad_client, count: 1 }', 'real')).toThrow(expect.objectContaining({ hint: expect.stringContaining('a drain of nomad_client with count 1') }));
+      expect(check('{ at: 5m, action: kill, target: nomad_client, count: 1 }', 'twin')).not.toThrow();
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
