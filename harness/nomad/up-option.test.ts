@@ -66,7 +66,7 @@ describe('twin agree --nomad real', () => {
       const io = { stdout: { write: () => undefined }, stderr: { write: (s: string) => (err.text += s) } };
       const t0 = Date.now();
       expect(await main(['agree', file, '--nomad', 'real', '-q'], io)).toBe(2);
-      expect(err.text).toContain('twin agree --nomad real: the agreement cannot be judged on a real Nomad agent');
+      expect(err.text).toContain('twin agree: --nomad real: the agreement cannot be judged on a real Nomad agent');
       expect(err.text).toMatch(/3\.4 s of wall time per build .* allows 250 ms of wall time per build at any time scale/);
       expect(err.text).toContain('hint: `twin run FILE --mode live --nomad real`');
       expect(Date.now() - t0).toBeLessThan(10_000);

@@ -27,7 +27,7 @@ import { loadHtmlAssets } from '../../html-assets.ts';
  */
 const AGREE_REAL_NOMAD = {
   message:
-    'twin agree --nomad real: the agreement cannot be judged on a real Nomad agent: each build there starts as a raw_exec process (a Nomad executor, then Node and tsx running the build agent), measured at 3.4 s of wall time per build (queue time p50 204 s of scenario time at 60× against the simulation\'s 1.8 s), and the agreement allows 250 ms of wall time per build at any time scale',
+    '--nomad real: the agreement cannot be judged on a real Nomad agent: each build there starts as a raw_exec process (a Nomad executor, then Node and tsx running the build agent), measured at 3.4 s of wall time per build (queue time p50 204 s of scenario time at 60× against the simulation\'s 1.8 s), and the agreement allows 250 ms of wall time per build at any time scale',
   hint: '`twin run FILE --mode live --nomad real` gives the live report on the real agent with its agreement section (the counts agree; the queue times show the process start); `twin agree FILE` judges the agreement on the twin\'s Nomad API',
 } as const;
 
