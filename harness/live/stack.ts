@@ -9,6 +9,7 @@ import { LiveFaultAdapter, nomadApiTarget, type LiveFaultSurface, type LiveFleet
 import type { FaultOrder } from '../../sim/faults/port.ts';
 import { StartedNomadApiServer } from '../nomad/server.ts';
 import { StartedRealNomadAgent } from '../nomad/real-nomad.ts';
+import { realAgentFleet } from '../nomad/real-fleet.ts';
 import { HealthServiceHost, type HealthService } from './health-host.ts';
 
 // The table lives apart so that `twin status`, `twin down` and `twin up -d`'s parent load none of the stack.
@@ -367,6 +368,8 @@ export class LiveStack {
     const systems = () => this.opts.systems;
     return {
       kindOf: (name) => {
+        // A real agent's client node takes the faults it can (real-fleet.ts); the replay refuses the others first.
+        if (name === 'nomad_client' && this.started.get('nomad_server') instanceof StartedRealNomadAgent) return name;
         if ((name === 'nomad_client' || name === 'services_machine') && systems() !== undefined) return name;
         if (isNomadServer(this.started.get(name))) return 'nomad_server';
         if (this.started.has(name) || this.opts.backends[name] || this.opts.externals?.[name]) return 'process';
@@ -407,7 +410,11 @@ export class LiveStack {
         if (!(nomad instanceof StartedNomadApiServer)) throw new Error('nomad_server is neither the twin\'s Nomad API nor a real agent with a data dir in this stack');
         return nomadApiTarget(nomad, (jobs) => systems()?.nomadWiped(jobs));
       },
-      fleet: () => (systems() ?? { fleet: none('Nomad client') }).fleet(),
+      fleet: () => {
+        const nomad = this.started.get('nomad_server');
+        if (nomad instanceof StartedRealNomadAgent) return realAgentFleet(nomad.url);
+        return (systems() ?? { fleet: none('Nomad client') }).fleet();
+      },
       network: () => (systems() ?? { network: none('network') }).network(),
     };
   }
