@@ -71,3 +71,4 @@ export function realAgentFleet(address: string): LiveFleet {
     },
   };
 }
+

@@ -15,19 +15,11 @@ import type { CommandIo } from './conformance.ts';
 import { beforeLiveImport } from '../runtime.ts';
 import type { Timeline } from '../../../sim/metrics/timeline.ts';
 import { loadHtmlAssets } from '../../html-assets.ts';
+import { REAL_AGENT_AGREEMENT } from '../../nomad/real-agreement.ts';
 
-/**
- * Why `twin agree --nomad real` is refused. On a real agent each build is a raw_exec task: the agent's client picks
- * up the allocation, starts a Nomad executor, which starts Node and tsx running the build agent; only then does the
- * build start. Measured with `twin run` of a 20-minute scenario (60 pushes an hour, a kill of nomad_server for 2 min)
- * `--mode live --nomad real --time-scale 60` at load 15: every count agreed with the simulation, the queue times did
- * not (p50 204 s of scenario time, 3.4 s of wall time, against the simulation's 1.8 s; p95 268 s against 3.2 s).
- * The agreement allows 250 ms of wall time per build (`LIVE_HOP_BUDGET_WALL_MS`), whatever the time scale, so no
- * `--time-scale` brings a real agent's process start within it; the simulation does not model that start.
- */
+/** Why `twin agree --nomad real` is refused (`REAL_AGENT_AGREEMENT`), and what to run instead. */
 const AGREE_REAL_NOMAD = {
-  message:
-    '--nomad real: the agreement cannot be judged on a real Nomad agent: each build there starts as a raw_exec process (a Nomad executor, then Node and tsx running the build agent), measured at 3.4 s of wall time per build (queue time p50 204 s of scenario time at 60× against the simulation\'s 1.8 s), and the agreement allows 250 ms of wall time per build at any time scale',
+  message: `--nomad real: ${REAL_AGENT_AGREEMENT}`,
   hint: '`twin run FILE --mode live --nomad real` gives the live report on the real agent with its agreement section (the counts agree; the queue times show the process start); `twin agree FILE` judges the agreement on the twin\'s Nomad API',
 } as const;
 
