@@ -235,7 +235,7 @@ export class PipelineServices {
     const worker = this.prepared.get(stage) ?? new PreparedStage(stage);
     this.prepared.delete(stage);
     const timings = this.opts.timings ? { timings: this.opts.timings } : {};
-    const handle = await worker.start({ stage, port: ctx.port, healthPath: ctx.healthPath, ...timings, ...config });
+    const handle = await worker.start({ stage, port: ctx.port, healthPath: ctx.healthPath, ...timings, ...config }, ctx.log);
     const before = this.handles.get(stage);
     if (before !== undefined) this.retired.set(stage, [...(this.retired.get(stage) ?? []), before.lastCounters]);
     this.handles.set(stage, handle);

@@ -48,12 +48,21 @@ export class PreparedStage {
    * Starts the stage with `config` and resolves once it listens; rejects with the stage's own error (its `code`
    * kept: `EADDRINUSE` when the port is taken) after the worker is gone. A prepared worker starts one stage once.
    */
-  async start(config: StageConfig): Promise<StageHandle> {
+  async start(config: StageConfig, onLog: (text: string, atEpochMs: number) => void = () => undefined): Promise<StageHandle> {
     if (this.#taken) throw new Error(`${this.stage}: this worker was already started`);
     this.#taken = true;
     const worker = this.#worker;
+    // The stage's log lines go to `onLog` from its first (it logs its start before it listens) to its last.
+    worker.on('message', (m: StageMessage) => {
+      if (m.type === 'log') onLog(m.text, m.atMs);
+    });
     const first = await new Promise<StageMessage>((resolve) => {
-      worker.once('message', resolve);
+      const answer = (m: StageMessage) => {
+        if (m.type === 'log') return;
+        worker.off('message', answer);
+        resolve(m);
+      };
+      worker.on('message', answer);
       worker.once('error', (err) => resolve({ type: 'failed', message: err.message }));
       void this.#exited.then(() => resolve({ type: 'failed', message: 'the worker exited before it listened' }));
       worker.postMessage({ type: 'start', config });
