@@ -1,7 +1,10 @@
 import { DEPENDENCY_RETRY_LOG_MS, LOG_LINES } from '../../sim/symptoms/log-lines.ts';
 
-/** Where a service's lines go: the stage worker posts them to the stack's `ServiceLogs` (with the instant written). */
-export type LogSink = (text: string, atEpochMs: number) => void;
+/**
+ * Where a service's lines go: the stage worker posts them to the stack's `ServiceLogs` (with the instant written).
+ * `container` names another log the stage writes (output-processor's stage writes notifier's); absent, its own.
+ */
+export type LogSink = (text: string, atEpochMs: number, container?: string) => void;
 
 /**
  * A live service's own log: it writes lines of `LOG_LINES` as it works. A dependency it cannot reach is said once

@@ -1,7 +1,8 @@
 /**
  * `sudo docker logs` on the live stack: the services write their own lines as they work, in the seeds' shapes.
  * picard-dispatcher takes a pushed build (`taking build=`), says `Still running...` every two minutes of scenario
- * time, and says it cannot reach RabbitMQ once RabbitMQ is killed; a real component's log is its process's output.
+ * time, and says it cannot reach RabbitMQ once RabbitMQ is killed; notifier (output-processor's stage) says what it
+ * could not push to a killed slanger; a real component's log is its process's output.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { LiveStack } from './stack.ts';
@@ -26,8 +27,14 @@ describe('the live services write their own logs', () => {
   const { backends, externals, migrate, services } = liveBackends(profile, { timeScale: TIME_SCALE, choice: { rabbitmq: 'embedded' } });
   const stack = new LiveStack({ profile, portOffset: PORT_OFFSET, backends, externals, services, migrate });
   const component = <T>(name: string) => stack.components.get(name) as T;
-  /** The lines of a container that contain `text`, without their time prefix's variable part. */
+  /** The lines of a container that contain `text`. */
   const grep = (name: string, text: string) => stack.logs(name).filter((l) => l.includes(text));
+  /** The id of the build of a pushed commit, once it ended (succeeded or failed). */
+  async function endedBuild(sha: string): Promise<string> {
+    const ended = async () => ((await component<StartedPostgres>('postgres').query(PIPELINE_DB, "SELECT id FROM builds WHERE sha = $1 AND status IN ('succeeded', 'failed')", [sha])).rows[0] as { id: string } | undefined)?.id;
+    await expect.poll(ended, { timeout: 60_000, interval: 100 }).toBeDefined();
+    return (await ended())!;
+  }
 
   beforeAll(async () => {
     const failed = await stack.up();
@@ -40,10 +47,7 @@ describe('the live services write their own logs', () => {
   it('a pushed build shows in each stage\'s log as it passes: frontend, picard-dispatcher, schedulerer, output-processor', async () => {
     const pushed = await component<StartedFakeGithub>('github').push(FOLLOWED_REPO, { files: { '.circleci/config.yml': CONFIG }, message: 'logs' });
     expect(pushed.deliveries.map((d) => d.statusCode)).toEqual([200]);
-    const postgres = component<StartedPostgres>('postgres');
-    const ended = async () => ((await postgres.query(PIPELINE_DB, "SELECT id FROM builds WHERE sha = $1 AND status IN ('succeeded', 'failed')", [pushed.commit.sha])).rows[0] as { id: string } | undefined)?.id;
-    await expect.poll(ended, { timeout: 60_000, interval: 100 }).toBeDefined();
-    const id = (await ended())!;
+    const id = await endedBuild(pushed.commit.sha);
     const slug = `${FOLLOWED_REPO}/${id}`;
     expect(grep('frontend', LOG_LINES.pushAccepted(FOLLOWED_REPO, slug))).toHaveLength(1);
     // The seeds' line, with the services' prefix: `Jan 9 19:34:44.123:+0000 INFO picard-dispatcher.core taking build=GERey/realitycheck/38`.
@@ -52,7 +56,21 @@ describe('the live services write their own logs', () => {
     expect(grep('schedulerer', `build=${slug} submitted job=build-${id}-`)).toHaveLength(2);
     await expect.poll(() => grep('output-processor', `build=${slug} status=`), { timeout: 10_000 }).toHaveLength(1);
     expect(grep('output-processor', LOG_LINES.agentConnected(slug))).toHaveLength(1);
+    // notifier pushed the status change to slanger, which says so in its own log.
+    await expect.poll(() => grep('slanger', LOG_LINES.livePushed(slug, 'succeeded')), { timeout: 10_000 }).toHaveLength(1);
     expect(stack.logs('picard-dispatcher')[0]).toMatch(/INFO picard-dispatcher\.init Starting picard-dispatcher$/);
+  }, 120_000);
+
+  it('with slanger killed, notifier says the status change was not pushed (the live-updates symptom a live run counts)', async () => {
+    await stack.kill('slanger');
+    try {
+      const pushed = await component<StartedFakeGithub>('github').push(FOLLOWED_REPO, { files: { '.circleci/config.yml': CONFIG }, message: 'no live updates' });
+      const slug = `${FOLLOWED_REPO}/${await endedBuild(pushed.commit.sha)}`;
+      await expect.poll(() => grep('notifier', LOG_LINES.livePushFailed(slug, 'succeeded')), { timeout: 10_000 }).toHaveLength(1);
+      expect(grep('slanger', slug)).toEqual([]);
+    } finally {
+      await stack.start('slanger');
+    }
   }, 120_000);
 
   it('picard-dispatcher keeps its heartbeat and says it cannot reach RabbitMQ while RabbitMQ is killed; a real component\'s log is its own output', async () => {

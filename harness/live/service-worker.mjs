@@ -179,6 +179,21 @@ async function answer(svc, req, res) {
     res.end(JSON.stringify(Object.fromEntries(svc.metrics)));
     return;
   }
+  // slanger: a build's status change from notifier, pushed to the open builds pages (its line in its log).
+  if (svc.name === 'slanger' && req.method === 'POST' && req.url === '/apps/circleci/events') {
+    let body = '';
+    for await (const chunk of req) body = (body + chunk).slice(0, 4096);
+    let event;
+    try {
+      event = JSON.parse(body);
+    } catch {
+      event = undefined;
+    }
+    if (typeof event?.slug === 'string' && typeof event?.fate === 'string') log(svc, 'livePushed', event.slug, event.fate);
+    res.writeHead(200, { 'content-type': 'application/json' });
+    res.end('{}');
+    return;
+  }
   if (req.url === healthPath || req.url === `${healthPath}/`) {
     const results = await Promise.all([...svc.dependencies.map(probe), ...(role?.kind === 'ldap-bind' ? [probeLdap(role)] : [])]);
     if (!svc.alive) return;

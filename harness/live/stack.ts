@@ -56,6 +56,8 @@ export interface ServiceContext {
   healthPath: string;
   /** Where the service's own log lines go (`LiveStack.logs`). */
   log?: LogSink;
+  /** Where another container of the stack listens (its port now, else its documented one at the offset); undefined when it has none or is no container. */
+  portOf?: (name: string) => number | undefined;
 }
 
 /** A service that started (a pipeline stage in its worker): where it answers, and its graceful and abrupt ends. */
@@ -283,7 +285,17 @@ export class LiveStack {
 
   private async startService(c: Container, factory: ServiceFactory): Promise<void> {
     const documented = documentedPort(c);
-    const ctx = { name: c.name, components: this.started, healthPath: c.health?.path ?? '/health', log: (text: string, atMs: number) => this.serviceLogs.write(c.name, text, atMs) };
+    const ctx: Omit<ServiceContext, 'port'> = {
+      name: c.name,
+      components: this.started,
+      healthPath: c.health?.path ?? '/health',
+      log: (text, atMs, container) => this.serviceLogs.write(container ?? c.name, text, atMs),
+      portOf: (name) => {
+        const other = this.opts.profile.containers.find((x) => x.name === name);
+        const documented = other === undefined ? null : documentedPort(other);
+        return this.ports.get(name) ?? (documented === null ? undefined : this.opts.portOffset + documented);
+      },
+    };
     // The documented port (offset) if it is free; otherwise any free port, and the table says which.
     const start = (port: number) => factory.start({ ...ctx, port });
     const handle = await start(documented !== null ? this.opts.portOffset + documented : 0).catch((e: NodeJS.ErrnoException) => {
@@ -344,12 +356,17 @@ export class LiveStack {
    * name that is not a container or external system of this stack, as `docker logs` says "No such container".
    */
   logs(name: string, opts: LogsOptions = {}): readonly string[] {
-    if (!this.rows.has(name)) throw new Error(`No such container: ${name}`);
+    if (!this.hasLog(name)) throw new Error(`No such container: ${name}`);
     const lines = this.serviceLogs.logs(name, opts);
     const component = this.started.get(name) as (StartedComponent & { output?: (lines: number) => string[] }) | undefined;
     if (typeof component?.output !== 'function') return lines;
     const all = [...lines, ...component.output(opts.tail ?? MAX_PROCESS_OUTPUT_LINES)];
     return opts.tail === undefined ? all : all.slice(Math.max(0, all.length - opts.tail));
+  }
+
+  /** A row of the stack, or notifier (a row of the seeds' listing, no container of the profile: output-processor's stage writes its log). */
+  private hasLog(name: string): boolean {
+    return this.rows.has(name) || name === 'notifier';
   }
 
   /** Every line the twin services wrote, with its instant, by container: what a live run's symptoms read. */
@@ -362,7 +379,7 @@ export class LiveStack {
    * component's process output is not followed (read it with `logs`).
    */
   follow(name: string, signal?: AbortSignal): AsyncGenerator<string, void, undefined> {
-    if (!this.rows.has(name)) throw new Error(`No such container: ${name}`);
+    if (!this.hasLog(name)) throw new Error(`No such container: ${name}`);
     return this.serviceLogs.follow(name, signal);
   }
 

@@ -14,6 +14,7 @@ import type { ObjectStore } from '../providers/s3/object-store.ts';
 import type { AmqpConnect, ReconnectingConsumer } from './pipeline/amqp.ts';
 import type { HealthCheck } from './stage-health.ts';
 import type { RawExecBuildAgentOptions } from '../nomad/build-agent-task.ts';
+import type { NotifierTargets } from './pipeline/notifier.ts';
 import { Owned } from './owned.ts';
 import type { LiveMutant } from './replay/mutants.ts';
 import { startLoopProbe } from './replay/loop-probe.ts';
@@ -38,6 +39,7 @@ const load = {
   health: () => import('./stage-health.ts'),
   frontend: () => import('./pipeline/frontend.ts'),
   output: () => import('./pipeline/output-processor.ts'),
+  notifier: () => import('./pipeline/notifier.ts'),
   picard: () => import('./pipeline/picard-dispatcher.ts'),
   schedulerer: () => import('./pipeline/schedulerer.ts'),
   conductor: () => import('./pipeline/workflows-conductor.ts'),
@@ -50,7 +52,7 @@ const load = {
 /** What each stage loads. */
 const NEEDS: Readonly<Record<WorkerStage, readonly (keyof typeof load)[]>> = {
   frontend: ['pg', 'amqp', 'mongo', 'frontend', 'audit'],
-  'output-processor': ['pg', 'amqp', 'redis', 'mongo', 's3', 'output', 'audit'],
+  'output-processor': ['pg', 'amqp', 'redis', 'mongo', 's3', 'output', 'audit', 'notifier'],
   'picard-dispatcher': ['pg', 'amqp', 'redis', 'github', 'picard', 'health', 'mutants'],
   schedulerer: ['pg', 'amqp', 'nomad', 'schedulerer', 'audit', 'health'],
   'workflows-conductor': ['pg', 'amqp', 'conductor', 'health'],
@@ -105,6 +107,8 @@ export interface StageConfig {
   readonly vm?: { readonly ec2Url: string; readonly preallocated: { readonly machine: number; readonly remote_docker: number }; readonly timeScale: number; readonly scaleIntervalMs: number; readonly assignMs: number; readonly restarted: boolean };
   /** picard-dispatcher under a live mutant (`replay/mutants.ts`), with the time scale its delay is in. */
   readonly mutant?: { readonly mutant: LiveMutant; readonly timeScale: number };
+  /** output-processor: where notifier reaches exim and slanger. */
+  readonly notify?: NotifierTargets;
 }
 
 /**
@@ -151,7 +155,7 @@ export type StageMessage =
   /** audit-log-service wrote what it had received (the answer to `flush`). */
   | { readonly type: 'flushed'; readonly id: number }
   /** A line of the stage's own log (`LOG_LINES`), written at `atMs` (epoch). */
-  | { readonly type: 'log'; readonly text: string; readonly atMs: number };
+  | { readonly type: 'log'; readonly text: string; readonly atMs: number; readonly container?: string };
 
 /** What the host asks a started worker: its counters now, or (audit-log-service) to write what it received. */
 export type StageRequest = { readonly type: 'counters'; readonly id: number } | { readonly type: 'flush'; readonly id: number };
@@ -174,7 +178,7 @@ interface Running extends Endpoints {
 }
 
 /** Builds and starts a stage on its own clients; everything it opens is registered with `own`. */
-export async function startStage(c: StageConfig, own: Owned, log: ServiceLog = SILENT_LOG): Promise<Running> {
+export async function startStage(c: StageConfig, own: Owned, log: ServiceLog = SILENT_LOG, logOf: (container: string) => ServiceLog = () => SILENT_LOG): Promise<Running> {
   const PIPELINE_DB = (await import('./pipeline/schema.ts')).PIPELINE_DB;
   switch (c.stage) {
     case 'frontend': {
@@ -193,7 +197,8 @@ export async function startStage(c: StageConfig, own: Owned, log: ServiceLog = S
       const redis = own.add(await redisClient(c), quit);
       const audit = new AuditPublisher(connect);
       const statusFlush = c.timings ? { statusFlushMs: c.timings.statusFlushMs } : {};
-      const output = new OutputProcessor({ pool: await pool(c, own), redis, documents: await documents(c, own, PIPELINE_DB), objects: await objects(c, own), connect, audit, port: c.port, ...statusFlush });
+      const notifier = c.notify === undefined ? {} : { notifier: new (await load.notifier()).Notifier(c.notify, logOf('notifier')) };
+      const output = new OutputProcessor({ pool: await pool(c, own), redis, documents: await documents(c, own, PIPELINE_DB), objects: await objects(c, own), connect, audit, port: c.port, ...statusFlush, ...notifier });
       output.log = log;
       await output.start();
       own.add(output, (o) => o.stop());
@@ -436,9 +441,10 @@ async function main(): Promise<void> {
         port.close();
       });
     } else if (typeof m === 'object' && m.type === 'start') {
-      log = new ServiceLog(stage, (text, atMs) => port.postMessage({ type: 'log', text, atMs } satisfies StageMessage), m.config.timings?.dependencyLogMs);
+      const logOf = (container: string) => new ServiceLog(container, (text, atMs) => port.postMessage({ type: 'log', text, atMs, ...(container === stage ? {} : { container }) } satisfies StageMessage), m.config.timings?.dependencyLogMs);
+      log = logOf(stage);
       log.write(LOG_LINES.starting(stage));
-      void loaded.then(() => startStage(m.config, own, log)).then(
+      void loaded.then(() => startStage(m.config, own, log, logOf)).then(
         (r) => {
           running = r;
           const { port: p, healthUrl, url, hookUrl } = r;

@@ -215,10 +215,10 @@ const GENERATORS: Readonly<Record<string, Generator>> = {
   notifier(s, fromMs, out) {
     const exim = s.history('exim');
     for (const ob of failedBuilds(s, fromMs)) {
-      if (upAt(exim, ob.fateAtMs!)) out.push({ atMs: ob.fateAtMs!, text: `INFO circle.notifications.email sending :build-failed email for build=${slug(ob)} via exim:25` });
+      if (upAt(exim, ob.fateAtMs!)) out.push({ atMs: ob.fateAtMs!, text: LOG_LINES.emailSending(slug(ob)) });
       else {
-        out.push({ atMs: ob.fateAtMs!, text: `ERROR circle.notifications.email failed to send :build-failed email for build=${slug(ob)}: javax.mail.MessagingException: Could not connect to SMTP host: exim, port: 25;` });
-        out.push({ atMs: ob.fateAtMs!, text: '  nested exception is: java.net.ConnectException: Connection refused (Connection refused)' });
+        out.push({ atMs: ob.fateAtMs!, text: LOG_LINES.emailFailed(slug(ob)) });
+        out.push({ atMs: ob.fateAtMs!, text: LOG_LINES.emailFailedCause });
       }
     }
   },
@@ -238,7 +238,7 @@ const GENERATORS: Readonly<Record<string, Generator>> = {
     for (const ob of s.builds) {
       const f = ob.fateAtMs;
       if (f === undefined || f < fromMs || f > s.nowMs || ob.fate === undefined || !upAt(h, f)) continue;
-      out.push({ atMs: f, text: `INFO slanger.pusher event=build-status channel=private-build-${slug(ob).replaceAll('/', '-')} status=${ob.fate}` });
+      out.push({ atMs: f, text: LOG_LINES.livePushed(slug(ob), ob.fate) });
     }
   },
   // audit-log-service writes the hour's waiting events in one file; an hour it is down has no file, the next holds both.

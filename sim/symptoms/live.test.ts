@@ -73,6 +73,26 @@ describe('the symptoms of a live run', () => {
     expect(s).toEqual([{ container: 'rabbitmq', view: 'logs', what: 'picard-dispatcher: cannot reach rabbitmq', where: 'sudo docker logs picard-dispatcher', count: 2, first_at_ms: 60_000, last_at_ms: 120_000 }]);
   });
 
+  it('with the services\' logs, count the emails and live updates notifier could not deliver from its own lines, not from when exim or slanger was down', () => {
+    const faults = [fault(0, 'kill', 'exim'), fault(0, 'kill', 'slanger')];
+    const outcomes = [{ fate: 'failed' as const, reason: 'the job failed (exit 1)', at_ms: 1_000 }, { fate: 'failed' as const, reason: 'the job failed (exit 1)', at_ms: 2_000 }];
+    const notifier = (atMs: number, text: string) => ({ container: 'notifier', atMs, text });
+    const t = text(input({ faults, outcomes, serviceLogs: [
+      notifier(1_000, LOG_LINES.emailFailed('twin/app/1')), notifier(1_000, LOG_LINES.emailFailedCause), notifier(1_000, LOG_LINES.livePushFailed('twin/app/1', 'failed')),
+      // The second failure's notification got through (exim answered): not a symptom.
+      notifier(2_000, LOG_LINES.emailSending('twin/app/2')),
+      // A line of another container's that happens to read like notifier's is not notifier's.
+      { container: 'output-processor', atMs: 3_000, text: LOG_LINES.emailFailed('twin/app/3') },
+    ] }));
+    expect(t).toContain('exim · email · a :build-failed email was not sent ×1');
+    expect(t).toContain('exim · logs · notifier: Could not connect to SMTP host: exim, port: 25 ×1');
+    expect(t).toContain("slanger · live-updates · a build's status change (failed) was not pushed to open builds pages ×1");
+    // Without the logs the two failures while both were down are inferred, as before.
+    const inferred = text(input({ faults, outcomes }));
+    expect(inferred).toContain('exim · email · a :build-failed email was not sent ×2');
+    expect(inferred).toContain("slanger · live-updates · a build's status change (failed) was not pushed to open builds pages ×2");
+  });
+
   it('read a pause as a hang and the Services machine\'s stop as every container\'s', () => {
     expect(text(input({ faults: [fault(0, 'pause', 'frontend', 1000)] }))).toContain('frontend · health · curl :80/ times out ×1'.replace(':80/', `:${profile.containers.find((c) => c.name === 'frontend')!.health!.port}${profile.containers.find((c) => c.name === 'frontend')!.health!.path}`));
     const names = new Set(profile.containers.map((c) => c.name));

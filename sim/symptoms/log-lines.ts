@@ -35,6 +35,14 @@ export const LOG_LINES = {
   readyAgent: (notReady: readonly string[]) => (notReady.length === 0 ? 'INFO ready-agent GET /ready 200: all services ready' : `WARN ready-agent GET /ready 503: not ready: ${notReady.join(', ')}`),
   nomadMetricsPolled: 'INFO nomad-metrics polled the Nomad server: reported circle.nomad.server_agent.* and circle.nomad.client_agent.* gauges',
   telegrafWrote: 'I! [outputs] wrote batch of statsd metrics (circle.*) to the output',
+  /** notifier mails the committers of a failed build through exim. */
+  emailSending: (slug: string) => `INFO circle.notifications.email sending :build-failed email for build=${slug} via exim:25`,
+  emailFailed: (slug: string) => `ERROR circle.notifications.email failed to send :build-failed email for build=${slug}: javax.mail.MessagingException: Could not connect to SMTP host: exim, port: 25;`,
+  emailFailedCause: '  nested exception is: java.net.ConnectException: Connection refused (Connection refused)',
+  /** slanger pushes each build's status change to the open builds pages (Pusher's protocol). */
+  livePushed: (slug: string, fate: string) => `INFO slanger.pusher event=build-status channel=private-build-${slug.replaceAll('/', '-')} status=${fate}`,
+  /** A status change the pipeline could not hand to slanger (the twin's line, in the notifier's log). */
+  livePushFailed: (slug: string, fate: string) => `WARN circle.notifications.pusher could not push event=build-status status=${fate} for build=${slug} to slanger:4567: connection refused`,
   /** The build agent (`nomad logs -stderr <alloc>`) while output-processor cannot be reached on 8585: the seeds' warning. */
   grpcUnavailable: (isoTime: string) => `{"error":"rpc error: code = Unavailable desc = grpc: the connection is unavailable","level":"warning","msg":"error fetching config, retrying","time":"${isoTime}Z"}`,
 } as const;
@@ -43,6 +51,13 @@ export const LOG_LINES = {
 export function parseCannotReach(text: string): { service: string; dependency: string } | undefined {
   const m = /^ERROR (\S+)\.deps cannot reach (.+): connection refused, retrying$/.exec(text);
   return m === null ? undefined : { service: m[1]!, dependency: m[2]! };
+}
+
+/** What a notifier line says did not reach its service: a failed build's mail (exim), a status change (slanger, with its fate). */
+export function parseUndelivered(text: string): { to: 'exim' } | { to: 'slanger'; fate: string } | undefined {
+  if (/^ERROR circle\.notifications\.email failed to send :build-failed email /.test(text)) return { to: 'exim' };
+  const m = /^WARN circle\.notifications\.pusher could not push event=build-status status=(\S+) /.exec(text);
+  return m === null ? undefined : { to: 'slanger', fate: m[1]! };
 }
 
 /** A calendar instant as the logs print it (UTC). */

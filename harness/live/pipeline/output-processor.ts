@@ -11,6 +11,7 @@ import { ACTION_LOGS, BUILD_STATUS, buildSlug, WORKFLOW_EVENTS_QUEUE, type Workf
 import { finishedFate } from '../../../sim/domain/fates.ts';
 import { LOG_LINES } from '../../../sim/symptoms/log-lines.ts';
 import { SILENT_LOG, type ServiceLog } from '../service-logs-writer.ts';
+import type { Notifier } from './notifier.ts';
 
 export interface OutputProcessorOptions {
   pool: pg.Pool;
@@ -26,6 +27,8 @@ export interface OutputProcessorOptions {
   audit?: AuditPublisher;
   /** How often the running builds' status is written to MongoDB (wall ms); default 10 s. */
   statusFlushMs?: number;
+  /** notifier: told of each build that ended (a failure's mail through exim, the status change to slanger). */
+  notifier?: Notifier;
 }
 
 /** Why a build fails that was running while its status could not be written (the simulation's words). */
@@ -157,7 +160,12 @@ export class OutputProcessor {
         [id, status, reason === '' ? null : reason],
       );
       row = r.rows[0];
-      if (row !== undefined) this.log.write(LOG_LINES.finalized(buildSlug({ repo: row.repo, buildId: id }), status === 'succeeded'));
+      if (row !== undefined) {
+        const slug = buildSlug({ repo: row.repo, buildId: id });
+        this.log.write(LOG_LINES.finalized(slug, status === 'succeeded'));
+        // Not awaited: the build agent's answer does not wait for the mail or the live update.
+        void this.opts.notifier?.buildEnded(slug, status);
+      }
     } catch {
       this.unrecorded++;
       this.log.cannotReach('postgres');
