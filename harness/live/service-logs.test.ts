@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { FOLLOW_BACKLOG_LINES, SERVICE_LOG_RING_LINES, ServiceLogs } from './service-logs.ts';
+import { FOLLOW_BACKLOG_LINES, MAX_KEPT_LINES, SERVICE_LOG_RING_LINES, ServiceLogs } from './service-logs.ts';
 import { ServiceLog } from './service-logs-writer.ts';
 import { LOG_LINES, serviceStamp, stampOfEpoch } from '../../sim/symptoms/log-lines.ts';
 import { serviceLogTime } from '../../sim/symptoms/clock-text.ts';
@@ -39,6 +39,20 @@ describe('the live services\' logs', () => {
     expect(() => logs.logs('frontend', { tail: -1 })).toThrow(/--tail/);
     expect(() => logs.logs('frontend', { tail: 1.5 })).toThrow(/--tail/);
     expect(() => new ServiceLogs({ capacity: 0 })).toThrow(/capacity/);
+  });
+
+  it('keep apart the lines a run\'s symptoms read, out of a turned-over ring\'s reach, up to MAX_KEPT_LINES', () => {
+    const logs = new ServiceLogs({ capacity: 2, keep: (t) => t.startsWith('ERROR') });
+    logs.write('picard-dispatcher', 'ERROR one', SEEDS_MS);
+    for (let i = 0; i < 5; i++) logs.write('picard-dispatcher', 'INFO busy', SEEDS_MS + i);
+    logs.write('schedulerer', 'ERROR two', SEEDS_MS + 9);
+    expect(logs.logs('picard-dispatcher').some((l) => l.includes('ERROR one'))).toBe(false);
+    expect(logs.kept().map((k) => [k.container, k.entry.text, k.entry.atEpochMs])).toEqual([['picard-dispatcher', 'ERROR one', SEEDS_MS], ['schedulerer', 'ERROR two', SEEDS_MS + 9]]);
+    const full = new ServiceLogs({ keep: () => true });
+    for (let i = 0; i <= MAX_KEPT_LINES; i++) full.write(`c${i % 7}`, 'x', SEEDS_MS);
+    expect(full.kept()).toHaveLength(MAX_KEPT_LINES);
+    expect(full.keptDropped).toBe(1);
+    expect(new ServiceLogs().kept()).toEqual([]);
   });
 
   it('follow: every line written after it began, until aborted; a reader that does not read keeps the newest', async () => {

@@ -11,6 +11,8 @@ import { linePrefix, stampOfEpoch } from '../../sim/symptoms/log-lines.ts';
 export const SERVICE_LOG_RING_LINES = 2_000;
 /** Lines a follower that does not read may have waiting before the oldest waiting are dropped. */
 export const FOLLOW_BACKLOG_LINES = 1_000;
+/** Lines kept apart for a run's symptoms (`keep`), over every container: past it the newest are not kept, and `keptDropped` counts them. */
+export const MAX_KEPT_LINES = 20_000;
 
 /** A line as written: when (epoch ms), its text (a line of `LOG_LINES`), and as `docker logs` prints it. */
 export interface LogEntry {
@@ -47,6 +49,11 @@ export interface LogsOptions {
 export interface ServiceLogsOptions {
   /** Lines kept per container; default SERVICE_LOG_RING_LINES. */
   readonly capacity?: number;
+  /**
+   * Which lines are also kept apart, out of the rings' reach (a busy container's ring turns over in a long run):
+   * the lines a run's symptoms are counted from.
+   */
+  readonly keep?: (text: string) => boolean;
 }
 
 /** Every container's log lines, written by the live services as they work. */
@@ -54,9 +61,14 @@ export class ServiceLogs {
   private readonly rings = new Map<string, Ring<LogEntry>>();
   private readonly followers = new Map<string, Set<(line: string) => void>>();
   private readonly capacity: number;
+  private readonly keep: (text: string) => boolean;
+  private readonly keptLines: { container: string; entry: LogEntry }[] = [];
+  /** Lines `keep` wanted past MAX_KEPT_LINES. */
+  keptDropped = 0;
 
   constructor(opts: ServiceLogsOptions = {}) {
     this.capacity = opts.capacity ?? SERVICE_LOG_RING_LINES;
+    this.keep = opts.keep ?? (() => false);
     if (!Number.isInteger(this.capacity) || this.capacity < 1) throw new Error(`ServiceLogs: capacity must be a positive integer, not ${this.capacity}`);
   }
 
@@ -65,7 +77,12 @@ export class ServiceLogs {
     const line = linePrefix(container, stampOfEpoch(atEpochMs)) + text;
     let ring = this.rings.get(container);
     if (ring === undefined) this.rings.set(container, (ring = new Ring(this.capacity)));
-    ring.push({ atEpochMs, text, line });
+    const entry = { atEpochMs, text, line };
+    ring.push(entry);
+    if (this.keep(text)) {
+      if (this.keptLines.length < MAX_KEPT_LINES) this.keptLines.push({ container, entry });
+      else this.keptDropped++;
+    }
     for (const f of this.followers.get(container) ?? []) f(line);
   }
 
@@ -76,9 +93,9 @@ export class ServiceLogs {
     return (this.rings.get(container)?.last(tail ?? this.capacity) ?? []).map((e) => e.line);
   }
 
-  /** What every container's ring holds, by container (sorted by name), oldest first: for the symptoms a run observed. */
-  entries(): { container: string; entries: readonly LogEntry[] }[] {
-    return [...this.rings.keys()].sort().map((container) => ({ container, entries: this.rings.get(container)!.last(this.capacity) }));
+  /** The lines `keep` kept, in the order written, with their container: what a run's symptoms are counted from. */
+  kept(): readonly { container: string; entry: LogEntry }[] {
+    return this.keptLines;
   }
 
   /** Calls `listener` with each line written for `container` from now on; returns the unsubscribe. */

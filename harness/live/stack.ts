@@ -12,6 +12,7 @@ import { StartedRealNomadAgent } from '../nomad/real-nomad.ts';
 import { HealthServiceHost, type HealthService } from './health-host.ts';
 import { ServiceLogs, type LogsOptions } from './service-logs.ts';
 import type { LogSink } from './service-logs-writer.ts';
+import { parseCannotReach, parseUndelivered } from '../../sim/symptoms/log-lines.ts';
 
 // The table lives apart so that `twin status`, `twin down` and `twin up -d`'s parent load none of the stack.
 export { renderStackTable, STACK_TABLE_COLUMNS } from './stack-table.ts';
@@ -125,7 +126,7 @@ export class LiveStack {
   /** The health-only services, each in the one thread they share. */
   private readonly workers = new Map<string, HealthService>();
   /** What each service wrote (`logs`, `follow`): the stages and the health-only services write their own lines. */
-  private readonly serviceLogs = new ServiceLogs();
+  private readonly serviceLogs = new ServiceLogs({ keep: (text) => parseCannotReach(text) !== undefined || parseUndelivered(text) !== undefined });
   private readonly health = new HealthServiceHost((name, text, atMs) => this.serviceLogs.write(name, text, atMs));
   private readonly services = new Map<string, ServiceHandle>();
   private readonly ports = new Map<string, number>();
@@ -369,9 +370,9 @@ export class LiveStack {
     return this.rows.has(name) || name === 'notifier';
   }
 
-  /** Every line the twin services wrote, with its instant, by container: what a live run's symptoms read. */
-  logEntries(): ReturnType<ServiceLogs['entries']> {
-    return this.serviceLogs.entries();
+  /** The lines a live run's symptoms read (`cannot reach`, notifier's undelivered mails and pushes), with their container and instant, however busy the rings were. */
+  logEntries(): ReturnType<ServiceLogs['kept']> {
+    return this.serviceLogs.kept();
   }
 
   /**

@@ -266,9 +266,10 @@ export async function accountLiveRun(scenario: SettledScenario, profile: Profile
   };
   // What an operator would have seen (sim/symptoms/live.ts), from every outcome before the list was cut.
   // The services' own lines in scenario time, those the run's window holds (not the boot's).
-  const serviceLogs = o.stack.logEntries().flatMap(({ container, entries }) =>
-    entries.map((e) => ({ container, atMs: Math.round((e.atEpochMs - o.epochMs) * o.scale), text: e.text })).filter((e) => e.atMs >= 0 && e.atMs <= o.endedAtMs),
-  );
+  const serviceLogs = o.stack
+    .logEntries()
+    .map(({ container, entry }) => ({ container, atMs: Math.round((entry.atEpochMs - o.epochMs) * o.scale), text: entry.text }))
+    .filter((e) => e.atMs >= 0 && e.atMs <= o.endedAtMs);
   report.symptoms = liveSymptoms({ containers: profile.containers, faults: scenario.faults, endedAtMs: o.endedAtMs, outcomes, dataLoss: report.data_loss, ui: o.ui, flushMs: profile.metrics.statsd_interval_ms, serviceLogs });
   const sum = (m: Map<number, number>) => [...m.values()].reduce((a, b) => a + b, 0);
   const stored: LiveSection['stored'] = {
