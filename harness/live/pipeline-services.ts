@@ -211,6 +211,8 @@ export class PipelineServices {
       ...optional(ctx, 'github', (g) => (g instanceof StartedFakeGithub ? { github: { apiUrl: g.apiUrl, token: g.tokenFor(FOLLOWER) } } : {})),
       ...this.objects(ctx),
       ...(stage === 'frontend' ? { hookSecret: this.hookSecret } : {}),
+      // notifier (run by output-processor's stage) mails through exim and pushes to slanger where the stack runs them.
+      ...(stage === 'output-processor' ? { notify: { ...defined('eximPort', ctx.portOf?.('exim')), ...defined('slangerPort', ctx.portOf?.('slanger')) } } : {}),
       ...(stage === 'picard-dispatcher' ? { resourceClasses: this.resourceClasses, ...this.dispatcherConfig() } : {}),
     });
     if (stage === 'output-processor') {
@@ -242,7 +244,7 @@ export class PipelineServices {
     const worker = this.prepared.get(stage) ?? new PreparedStage(stage);
     this.prepared.delete(stage);
     const timings = this.opts.timings ? { timings: this.opts.timings } : {};
-    const handle = await worker.start({ stage, port: ctx.port, healthPath: ctx.healthPath, ...timings, ...config });
+    const handle = await worker.start({ stage, port: ctx.port, healthPath: ctx.healthPath, ...timings, ...config }, ctx.log);
     const before = this.handles.get(stage);
     if (before !== undefined) this.retired.set(stage, [...(this.retired.get(stage) ?? []), before.lastCounters]);
     this.handles.set(stage, handle);
@@ -304,6 +306,11 @@ export class PipelineServices {
     if (this.opts.storage === 's3') return optional(ctx, 's3', (s) => (s instanceof StartedS3 ? { objects: { kind: 's3' as const, client: s.clientConfig(), bucket: s.bucket } } : {}));
     return optional(ctx, 'fileserved', (f) => ({ objects: { kind: 'fileserved' as const, url: f.url } }));
   }
+}
+
+/** `{ [key]: value }` when the value is defined, else nothing. */
+function defined<K extends string>(key: K, value: number | undefined): Partial<Record<K, number>> {
+  return value === undefined ? {} : ({ [key]: value } as Record<K, number>);
 }
 
 /** A started component the stage connects to, of the class the stage takes (any, without one). */
