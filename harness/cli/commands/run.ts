@@ -15,7 +15,7 @@ import type { CommandIo } from './conformance.ts';
 import { beforeLiveImport } from '../runtime.ts';
 import type { Timeline } from '../../../sim/metrics/timeline.ts';
 import { loadHtmlAssets } from '../../html-assets.ts';
-import { REAL_AGENT_AGREEMENT } from '../../nomad/real-agreement.ts';
+import { REAL_AGENT_AGREEMENT } from '../../../sim/agreement.ts';
 
 /** Why `twin agree --nomad real` is refused (`REAL_AGENT_AGREEMENT`), and what to run instead. */
 const AGREE_REAL_NOMAD = {

@@ -7,7 +7,7 @@ import { planReplay, type PlannedWorkflow } from '../../../sim/models/workload/r
 import { runWithBaseline } from '../../../sim/run.ts';
 import { classify } from '../../../sim/severity.ts';
 import { withSeverity } from '../../../sim/report/build-report.ts';
-import { agreementTolerance, compareRuns, starvationCaveat, type Agreement } from '../../../sim/agreement.ts';
+import { agreementTolerance, compareRuns, REAL_AGENT_AGREEMENT, starvationCaveat, type Agreement } from '../../../sim/agreement.ts';
 import { scenarioAsCarriedOut, type CarriedOutFault } from '../../../sim/as-carried-out.ts';
 import { tuningKeysWritten } from '../../../sim/scenario/tuning-keys.ts';
 import { describeMutant, liveMutantFromEnv, type LiveMutant } from './mutants.ts';
@@ -26,7 +26,6 @@ import { cpuSnapshot, startLoopProbe } from './loop-probe.ts';
 import { METRICS, reportServerPoll } from '../../../sim/metrics/metric-names.ts';
 import { answersOk } from './answers-ok.ts';
 import { realAgentClientRefusal } from '../../nomad/real-fleet.ts';
-import { REAL_AGENT_AGREEMENT } from '../../nomad/real-agreement.ts';
 import { StartedNomadApiServer } from '../../nomad/server.ts';
 
 /** A scenario the live replay cannot act out: names the fault and says what is supported. */
