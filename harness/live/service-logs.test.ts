@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { FOLLOW_BACKLOG_LINES, MAX_KEPT_LINES, SERVICE_LOG_RING_LINES, ServiceLogs } from './service-logs.ts';
+import { FOLLOW_BACKLOG_LINES, MAX_KEPT_LINES, SERVICE_LOG_RING_LINES, ServiceLogs, stampOfEpoch } from './service-logs.ts';
 import { ServiceLog } from './service-logs-writer.ts';
-import { LOG_LINES, serviceStamp, stampOfEpoch } from '../../sim/symptoms/log-lines.ts';
+import { LOG_LINES, serviceStamp } from '../../sim/symptoms/log-lines.ts';
 import { serviceLogTime } from '../../sim/symptoms/clock-text.ts';
 
 /** 9 January 2026 19:32:33.629 UTC: the seeds' `Jan 9 19:32:33.629:+0000 INFO picard-dispatcher.init Still running...`. */

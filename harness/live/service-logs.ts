@@ -1,4 +1,10 @@
-import { linePrefix, stampOfEpoch } from '../../sim/symptoms/log-lines.ts';
+import { linePrefix, type LogStamp } from '../../sim/symptoms/log-lines.ts';
+
+/** The stamp of an epoch instant (a live service's clock; the simulation's stamps come from its virtual time). */
+export function stampOfEpoch(epochMs: number): LogStamp {
+  const d = new Date(epochMs);
+  return { year: d.getUTCFullYear(), month: d.getUTCMonth(), day: d.getUTCDate(), hour: d.getUTCHours(), minute: d.getUTCMinutes(), second: d.getUTCSeconds(), ms: d.getUTCMilliseconds() };
+}
 
 /**
  * The live stack's `docker logs`: what each running service writes (a pipeline stage in its worker, a health-only

@@ -78,12 +78,6 @@ function pad(n: number, width = 2): string {
   return String(n).padStart(width, '0');
 }
 
-/** The stamp of an epoch instant (a live service's clock; arithmetic on a given number, no clock read). */
-export function stampOfEpoch(epochMs: number): LogStamp {
-  const d = new Date(epochMs);
-  return { year: d.getUTCFullYear(), month: d.getUTCMonth(), day: d.getUTCDate(), hour: d.getUTCHours(), minute: d.getUTCMinutes(), second: d.getUTCSeconds(), ms: d.getUTCMilliseconds() };
-}
-
 /** `Jan 5 09:40:12.345:+0000`: the CircleCI services' log prefix (the seeds' dispatcher and picard-dispatcher lines). */
 export function serviceStamp(s: LogStamp): string {
   return `${MONTHS[s.month]} ${s.day} ${pad(s.hour)}:${pad(s.minute)}:${pad(s.second)}.${pad(s.ms, 3)}:+0000`;
