@@ -5,6 +5,7 @@ import type { StartedEc2Api } from '../ec2/server.ts';
 import type { Instance } from '../ec2/ec2-model.ts';
 import { makeTempDir, removeDir } from '../providers/temp-dir.ts';
 import { StartedNomadApiServer } from '../nomad/server.ts';
+import { NomadClients } from '../ec2/nomad-clients.ts';
 import { buildersReach } from '../../sim/models/dr/live-plan.ts';
 import { processTree, replicatedAddresses, ServicesVolume, writeMachineConfig, type VolumePart } from './services-volume.ts';
 
@@ -15,6 +16,10 @@ export const NOMAD_CLIENTS_GROUP = 'circleci-nomad-clients';
 /** The Services machine's instance type in the seeds' sizing table (32 GB, 8 vCPU). */
 const SERVICES_INSTANCE_TYPE = 'm4.2xlarge';
 const NOMAD_CLIENT_INSTANCE_TYPE = 'm5.2xlarge';
+/** Its size (8 vCPU, 32 GB), as a client registers with the twin's Nomad API. */
+const NOMAD_CLIENT_SIZE = { cpus: 8, memoryGb: 32 };
+/** How often (wall ms) the endpoint's model time is moved on for the group's clients (boots, alarms, gauges). */
+const CLIENTS_SYNC_MS = 5_000;
 
 /** A snapshot of the Services machine's volume, as the EC2 endpoint stores it. */
 export interface StoredSnapshot {
@@ -62,6 +67,8 @@ export class ServicesMachine {
   readonly snapshots = new Map<string, StoredSnapshot>();
   readonly events: MachineEvent[] = [];
   private readonly volume: ServicesVolume;
+  /** The group's instances as the twin's Nomad API's clients (`fleetIsGroup`), when they are. */
+  clients: NomadClients | undefined;
   private booted: Promise<void> = Promise.resolve();
   private dying: Promise<void> = Promise.resolve();
 
@@ -92,9 +99,12 @@ export class ServicesMachine {
 
   /**
    * Registers the running stack on the endpoint: the Services instance (its private IP written into the replicated
-   * defaults), its root volume, and the Nomad clients' group of `nomadClients` instances.
+   * defaults), its root volume, and the Nomad clients' group of `nomadClients` instances. With `fleetIsGroup` and the
+   * twin's Nomad API, the group's instances are its clients (`harness/ec2/nomad-clients.ts`): the clients it has
+   * become the group's first instances as they boot, later ones register as they boot, scale-in drains them through
+   * the lifecycle hook, a terminated instance's node goes down, and the stack's gauges reach the endpoint's CloudWatch.
    */
-  static async attach(stack: LiveStack, ec2: StartedEc2Api, opts: { nomadClients: number }): Promise<ServicesMachine> {
+  static async attach(stack: LiveStack, ec2: StartedEc2Api, opts: { nomadClients: number; fleetIsGroup?: boolean }): Promise<ServicesMachine> {
     const model = ec2.state.ec2;
     const base = [...model.images.values()].find((i) => i.isPublic);
     if (base === undefined) throw new Error('the EC2 endpoint has no public base image to launch the Services machine from');
@@ -125,6 +135,10 @@ export class ServicesMachine {
       tags: [{ key: 'Name', value: 'circleci-nomad-client', propagateAtLaunch: true }],
     });
     const machine = new ServicesMachine(stack, ec2, etcDir, snapshotDir, nomadDir, instance, dataDir);
+    if (opts.fleetIsGroup === true && nomad instanceof StartedNomadApiServer) {
+      const client = NOMAD_CLIENT_SIZE;
+      machine.clients = new NomadClients(ec2.state, nomad.state, { groupName: NOMAD_CLIENTS_GROUP, client, adopt: nomad.state.nodeIds() }).syncEvery(CLIENTS_SYNC_MS);
+    }
     machine.note(`Services machine ${instance.instanceId} at ${instance.privateIpAddress}, root volume ${machine.volumeId}; ${opts.nomadClients} Nomad clients in ${NOMAD_CLIENTS_GROUP}`);
     return machine;
   }
@@ -308,7 +322,8 @@ export class ServicesMachine {
     if (!(nomad instanceof StartedNomadApiServer)) return;
     const reach = this.buildersReach();
     const status = reach ? 'ready' : 'down';
-    const changed = nomad.nodeIds().filter((id) => nomad.scheduler.node(id)?.status !== status);
+    // A node whose instance was terminated stays down.
+    const changed = nomad.nodeIds().filter((id) => nomad.scheduler.node(id)?.status !== status && this.clients?.retired(id) !== true);
     for (const id of changed) nomad.state.setNodeStatus(id, status);
     if (changed.length === 0) return;
     this.note(
@@ -324,6 +339,7 @@ export class ServicesMachine {
 
   /** Removes the snapshot store and the configuration files (the stack removes its own dirs). */
   async dispose(): Promise<void> {
+    this.clients?.dispose();
     await removeDir(this.snapshotDir);
     await removeDir(this.etcDir);
     await removeDir(this.dataDir);

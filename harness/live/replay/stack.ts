@@ -77,6 +77,11 @@ export class ReplayStack {
 
   constructor(private readonly opts: ReplayStackOptions) {}
 
+  /** What the stack's twin services wrote in their logs (`LiveStack.logEntries`), for the run's symptoms. */
+  logEntries(): ReturnType<LiveStack['logEntries']> {
+    return this.stack?.logEntries() ?? [];
+  }
+
   /** The build agents on the Nomad clients (in this process). */
   get runner(): BuildAgentRunner {
     return this.pipeline.runner;
