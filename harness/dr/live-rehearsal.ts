@@ -173,6 +173,10 @@ class LiveRun {
   private bootMs: number | undefined;
   private calls = 0;
   private imageId: string | undefined;
+  /** Build ids submitted to Nomad when /opt/nomad was wiped with the app stopped: nothing runs them after it. */
+  private forgottenAtWipe: string[] = [];
+  /** Build ids not finished (queued, scheduled or running) when the app was stopped: the Nomad server's jobs. */
+  private submittedAtStop: string[] = [];
   /** The disaster when it is not TerminateInstances. */
   private readonly kind: LiveDisasterKind | undefined;
 
@@ -363,6 +367,7 @@ class LiveRun {
       }
       case 'stop_app':
         if (m.phase !== 'running') return 'no instance';
+        this.submittedAtStop = (await this.postgres.query<{ id: string }>(PIPELINE_DB, "SELECT id FROM builds WHERE status IN ('queued', 'scheduled', 'running')")).rows.map((r) => r.id);
         await m.stopApp();
         return 'app stopped: every container of the Services machine stopped (webhooks fail until start_app)';
       case 'check_hostname': {
@@ -381,6 +386,10 @@ class LiveRun {
         if (!this.stack.components.has('nomad_server')) return 'no Nomad server';
         const nomad = m.nomad;
         const running = this.stack.rows.get('nomad_server')?.state === 'healthy';
+        // With the app stopped the wipe takes: the builders kill the allocations the server no longer knows, and the
+        // builds it held (pending or placed) stay queued or Running in the records with nothing running them (the
+        // simulation's `wipe_nomad_state`).
+        if (!running) this.forgottenAtWipe = this.submittedAtStop;
         if (nomad === undefined) {
           // A real Nomad with its own data dir: the stack's wipe deletes it.
           const what = await this.stack.wipeState('nomad_server');
@@ -395,9 +404,10 @@ class LiveRun {
         return `app started; every health endpoint answers 200 ${this.servicesUpWallMs! - this.disasterWallMs} ms after the disaster`;
       case 'cleanup_stuck_builds': {
         if (m.phase !== 'running') return 'no instance';
-        // admin/delete-build on the records left Running or queued that nothing runs: those restored from the snapshot.
+        // admin/delete-build on the records left Running or queued that nothing runs: those restored from the snapshot,
+        // and those whose Nomad jobs the wipe of /opt/nomad forgot.
         const shas = [...this.restoredShas];
-        const r = await this.postgres.query(PIPELINE_DB, "UPDATE builds SET status = 'failed', reason = 'deleted with admin/delete-build after the restore', finished_at = clock_timestamp() WHERE status IN ('queued', 'scheduled', 'running') AND sha = ANY($1) RETURNING id", [shas]);
+        const r = await this.postgres.query(PIPELINE_DB, "UPDATE builds SET status = 'failed', reason = 'deleted with admin/delete-build after the restore', finished_at = clock_timestamp() WHERE status IN ('queued', 'scheduled', 'running') AND (sha = ANY($1) OR id = ANY($2::bigint[])) RETURNING id", [shas, this.forgottenAtWipe]);
         return `${r.rowCount ?? 0} build records left Running or queued with nothing running them marked failed`;
       }
       case 'download_backup':

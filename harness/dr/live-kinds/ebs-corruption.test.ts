@@ -30,6 +30,8 @@ describe('ebs_corruption live: the garbled volume', () => {
   it("names PostgreSQL's PANIC from its log, else the error's first line", () => {
     const log = 'postgres: did not start (exit code 1):\nLOG:  invalid primary checkpoint record\nPANIC:  could not locate a valid checkpoint record\nLOG:  startup process was terminated by signal 6';
     expect(startFailure(log)).toBe('PANIC:  could not locate a valid checkpoint record');
+    expect(startFailure(`FATAL:  the database system is starting up\n${log}`)).toBe('PANIC:  could not locate a valid checkpoint record');
+    expect(startFailure('FATAL:  the database system is starting up\nFATAL:  could not open file "global/pg_control"')).toBe('FATAL:  could not open file "global/pg_control"');
     expect(startFailure('postgres: did not listen in 15000 ms\nmore')).toBe('postgres: did not listen in 15000 ms');
   });
 });

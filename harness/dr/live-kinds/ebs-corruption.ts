@@ -36,9 +36,12 @@ export function garbleWal(dataDir: string): Garbled {
   return { files, bytes };
 }
 
-/** The line of PostgreSQL's log that says why it did not start (its PANIC or FATAL), else the error's first line. */
+/**
+ * The line of PostgreSQL's log that says why it did not start: its PANIC, else its last FATAL (a probe's "the
+ * database system is starting up" comes before the real one), else the error's first line.
+ */
 export function startFailure(message: string): string {
-  return /\b(PANIC|FATAL): +.*/.exec(message)?.[0].trim() ?? message.split('\n')[0]!;
+  return (/\bPANIC: +.*/.exec(message) ?? [...message.matchAll(/\bFATAL: +.*/g)].at(-1))?.[0].trim() ?? message.split('\n')[0]!;
 }
 
 /**
