@@ -198,7 +198,8 @@ export class ServicesMachine {
       this.phase = 'terminated';
       this.appRunning = false;
       const before = this.beforeReplaced?.() ?? Promise.resolve();
-      this.dying = before.then(() => this.killAll(`${this.instanceId} replaced by ${i.instanceId} booted from ${snapshot.snapshotId}: the old instance runs on with its address, cut off from the installation (every process of it killed here, its volume left to it)`));
+      const old = this.instanceId;
+      this.dying = before.then(() => this.killAll(`${old} replaced by ${i.instanceId} booted from ${snapshot.snapshotId}: the old instance runs on with its address, cut off from the installation (every process of it killed here, its volume left to it)`));
     }
     this.phase = 'booting';
     this.instanceId = i.instanceId;

@@ -44,8 +44,9 @@ describe('twin dr --mode live: settings_change', () => {
     const delivered = pushes.filter((p) => p.delivered);
     // The rollback's instance replaced the changed one: at a new address, the old one re-associated to it.
     expect(replacedAt).toBeGreaterThan(0);
-    const live = report.live as { services_instance: { old: { private_ip: string }; new: { private_ip: string } } };
+    const live = report.live as { services_instance: { old: { id: string; private_ip: string }; new: { id: string; private_ip: string } } };
     expect(live.services_instance.new.private_ip).not.toBe(live.services_instance.old.private_ip);
+    expect(report.dr.timeline.map((e) => e.event)).toContainEqual(expect.stringMatching(new RegExp(`^${live.services_instance.old.id} replaced by ${live.services_instance.new.id} booted from snap-`)));
     expect(report.runbook.map((s) => [s.step, s.status])).toEqual(loadRunbook('restore-from-ebs').steps.map((s) => [s.name, 'done']));
     expect(report.runbook.find((s) => s.step === 'reassign_private_ip')!.consequence).toContain(`${live.services_instance.old.private_ip} re-associated`);
     expect(report.dr.builders_reach_services).toBe(true);
