@@ -15,7 +15,7 @@ import { LiveStack } from '../live/stack.ts';
 import { liveBackends } from '../live/backends.ts';
 import { FOLLOWED_REPO } from '../live/pipeline-services.ts';
 import { PIPELINE_DB } from '../live/pipeline/index.ts';
-import { workflowConfig } from '../live/replay/config.ts';
+import { REPLAY_CONTEXTS, workflowConfig } from '../live/replay/config.ts';
 import { StartedEc2Api } from '../ec2/server.ts';
 import type { StartedFakeGithub } from '../github/server.ts';
 import type { StartedPostgres } from '../providers/index.ts';
@@ -23,11 +23,20 @@ import type { SettledScenario } from '../../sim/scenario/settled.ts';
 import type { Runbook, RunbookStep } from '../../sim/models/dr/runbook.ts';
 import { judgeStep, ranBefore, stepOrder } from '../../sim/models/dr/runbook.ts';
 import { buildDrReport, type DrReport } from '../../sim/models/dr/dr-report.ts';
-import { rehearse, type DrOutcome, type DrStepResult } from '../../sim/models/dr/dr-rehearsal.ts';
+import { rehearse, runInstancesRefused, type DrOutcome, type DrStepResult } from '../../sim/models/dr/dr-rehearsal.ts';
 import { planLiveDr, pushPhase, type LiveDrPlan, type PushPhase } from '../../sim/models/dr/live-plan.ts';
 import { SampleSet } from '../../sim/metrics/percentiles.ts';
 import { ServicesMachine, SERVICES_TAG } from './services-machine.ts';
 import { consoleHostname, replicatedAddresses, setConsoleHostname, updateReplicatedAddresses } from './services-volume.ts';
+import type { LiveDisasterKind, LiveKindContext } from './live-kinds/types.ts';
+import { LiveSettingsChange } from './live-kinds/settings-change.ts';
+import { LiveEbsCorruption } from './live-kinds/ebs-corruption.ts';
+
+/** The disasters done live other than TerminateInstances (`harness/dr/live-kinds/`), by `disaster.kind`. */
+const LIVE_KINDS: Readonly<Record<string, () => LiveDisasterKind>> = {
+  settings_change: () => new LiveSettingsChange(),
+  ebs_corruption: () => new LiveEbsCorruption(),
+};
 
 /** Documented ports at 16000 + port: clear of `twin up`'s 10000 and the live tests' 14000. */
 export const DR_PORT_OFFSET = 16_000;
@@ -64,6 +73,8 @@ export interface LivePush {
   phase: PushPhase;
   /** frontend answered GHE's delivery with 200 (a build row was written). */
   delivered: boolean;
+  /** A job of its workflow names a context. */
+  usesContexts: boolean;
 }
 
 /** What the test (or a caller) may look at before the stack goes away. */
@@ -118,6 +129,8 @@ export async function runLiveDr(scenario: SettledScenario, runbook: Runbook, opt
     auth: scenario.topology.auth,
     timeScale: plan.timeScale,
     resourceClasses: scenario.topology.resourceClasses,
+    // The context the pushes' jobs that use contexts name, as the live replay seeds it.
+    pipeline: { contexts: REPLAY_CONTEXTS },
   });
   const stack = new LiveStack({ profile, portOffset: opts.portOffset ?? DR_PORT_OFFSET, backends, externals, services, migrate });
   let machine: ServicesMachine | undefined;
@@ -162,6 +175,12 @@ export class LiveRun {
   private bootMs: number | undefined;
   private calls = 0;
   protected imageId: string | undefined;
+  /** Build ids submitted to Nomad when /opt/nomad was wiped with the app stopped: nothing runs them after it. */
+  private forgottenAtWipe: string[] = [];
+  /** Build ids not finished (queued, scheduled or running) when the app was stopped: the Nomad server's jobs. */
+  private submittedAtStop: string[] = [];
+  /** The disaster when it is not TerminateInstances. */
+  private readonly kind: LiveDisasterKind | undefined;
 
   constructor(
     protected readonly scenario: SettledScenario,
@@ -172,7 +191,19 @@ export class LiveRun {
     protected readonly ec2: EC2Client,
     protected readonly note: (e: string) => void,
     private readonly t0: number,
-  ) {}
+  ) {
+    this.kind = LIVE_KINDS[scenario.disaster!.kind]?.();
+  }
+
+  /** What a disaster kind acts on; its notes go to the log and to the report's timeline. */
+  private get kindContext(): LiveKindContext {
+    return { stack: this.stack, machine: this.machine, postgres: this.postgres, note: (e) => (this.note(e), this.machine.note(e)) };
+  }
+
+  /** Whether a build of this push succeeding shows the installation is back (after a settings change: one it broke). */
+  private showsRecovery(p: Pick<LivePush, 'usesContexts'>): boolean {
+    return this.kind?.showsRecovery?.(p) ?? true;
+  }
 
   get postgres(): StartedPostgres {
     return this.stack.components.get('postgres') as StartedPostgres;
@@ -217,14 +248,14 @@ export class LiveRun {
   }
 
   private deliveredAfterRestore(): number {
-    return this.pushes.filter((p) => p.phase === 'after_restore' && p.delivered).length;
+    return this.pushes.filter((p) => p.phase === 'after_restore' && p.delivered && this.showsRecovery(p)).length;
   }
 
   private async push(w: LiveDrPlan['pushes'][number]): Promise<void> {
     const phase = pushPhase(this.plan, w.atMs, this.restored);
     const pushed = await this.github.push(FOLLOWED_REPO, { files: { '.circleci/config.yml': workflowConfig(w) }, message: `workflow ${w.seq} at ${w.atMs} ms` });
     const delivered = pushed.deliveries.length > 0 && pushed.deliveries.every((d) => d.statusCode === 200);
-    this.pushes.push({ sha: pushed.commit.sha, plannedAtMs: w.atMs, wallMs: Date.now(), phase, delivered });
+    this.pushes.push({ sha: pushed.commit.sha, plannedAtMs: w.atMs, wallMs: Date.now(), phase, delivered, usesContexts: w.jobs.some((j) => j.usesContexts) });
   }
 
   /** The seeds' backup script, as SDK calls: find the box by its tag, its root volume, snapshot it. */
@@ -244,6 +275,10 @@ export class LiveRun {
     this.oldIp = box.PrivateIpAddress!;
     this.shasAtDisaster = await this.shas();
     this.disasterWallMs = Date.now();
+    if (this.kind !== undefined) {
+      await this.kind.strike(this.kindContext);
+      return;
+    }
     await this.call(this.ec2.send(new TerminateInstancesCommand({ InstanceIds: [this.oldInstanceId] })));
     this.note(`disaster: TerminateInstances ${this.oldInstanceId} (${this.oldIp}); ${this.shasAtDisaster.size} workflows recorded at that instant`);
     await this.machine.whenDead();
@@ -293,17 +328,19 @@ export class LiveRun {
       case 'launch_instance': {
         if (this.imageId === undefined) return 'no image registered: nothing to launch';
         const newIp = this.scenario.recovery!.reassignPrivateIp;
-        // The old address is held until the old instance is terminated: RunInstances refuses it until then.
+        // The old address is held until the old instance is terminated: RunInstances refuses it until then, and for
+        // good when the old instance runs on (a corrupted volume, a settings change).
         const reservation = await until('the old private IP to be free', async () => {
           try {
             return await this.call(this.ec2.send(
               new RunInstancesCommand({ ImageId: this.imageId, InstanceType: 'm4.2xlarge', MinCount: 1, MaxCount: 1, ...(newIp ? {} : { PrivateIpAddress: this.oldIp }), TagSpecifications: [{ ResourceType: 'instance', Tags: [{ Key: 'Name', Value: SERVICES_TAG }] }] }),
             ));
           } catch (e) {
-            if ((e as { name?: string }).name === 'InvalidIPAddress.InUse') return undefined;
+            if ((e as { name?: string }).name === 'InvalidIPAddress.InUse') return this.kind?.keepsInstance ? null : undefined;
             throw e;
           }
         });
+        if (reservation === null) return runInstancesRefused(this.oldIp, this.kind!.holderWhy);
         const id = reservation.Instances![0]!.InstanceId!;
         const launchedAt = Date.now();
         await until(`${id} to be running`, async () => {
@@ -326,6 +363,7 @@ export class LiveRun {
       }
       case 'stop_app':
         if (m.phase !== 'running') return 'no instance';
+        this.submittedAtStop = (await this.postgres.query<{ id: string }>(PIPELINE_DB, "SELECT id FROM builds WHERE status IN ('queued', 'scheduled', 'running')")).rows.map((r) => r.id);
         await m.stopApp();
         return 'app stopped: every container of the Services machine stopped (webhooks fail until start_app)';
       case 'check_hostname': {
@@ -344,6 +382,10 @@ export class LiveRun {
         if (!this.stack.components.has('nomad_server')) return 'no Nomad server';
         const nomad = m.nomad;
         const running = this.stack.rows.get('nomad_server')?.state === 'healthy';
+        // With the app stopped the wipe takes: the builders kill the allocations the server no longer knows, and the
+        // builds it held (pending or placed) stay queued or Running in the records with nothing running them (the
+        // simulation's `wipe_nomad_state`).
+        if (!running) this.forgottenAtWipe = this.submittedAtStop;
         if (nomad === undefined) {
           // A real Nomad with its own data dir: the stack's wipe deletes it.
           const what = await this.stack.wipeState('nomad_server');
@@ -358,9 +400,10 @@ export class LiveRun {
         return `app started; every health endpoint answers 200 ${this.servicesUpWallMs! - this.disasterWallMs} ms after the disaster`;
       case 'cleanup_stuck_builds': {
         if (m.phase !== 'running') return 'no instance';
-        // admin/delete-build on the records left Running or queued that nothing runs: those restored from the snapshot.
+        // admin/delete-build on the records left Running or queued that nothing runs: those restored from the snapshot,
+        // and those whose Nomad jobs the wipe of /opt/nomad forgot.
         const shas = [...this.restoredShas];
-        const r = await this.postgres.query(PIPELINE_DB, "UPDATE builds SET status = 'failed', reason = 'deleted with admin/delete-build after the restore', finished_at = clock_timestamp() WHERE status IN ('queued', 'scheduled', 'running') AND sha = ANY($1) RETURNING id", [shas]);
+        const r = await this.postgres.query(PIPELINE_DB, "UPDATE builds SET status = 'failed', reason = 'deleted with admin/delete-build after the restore', finished_at = clock_timestamp() WHERE status IN ('queued', 'scheduled', 'running') AND (sha = ANY($1) OR id = ANY($2::bigint[])) RETURNING id", [shas, this.forgottenAtWipe]);
         return `${r.rowCount ?? 0} build records left Running or queued with nothing running them marked failed`;
       }
       case 'download_backup':
@@ -425,8 +468,9 @@ export class LiveRun {
     // A few builds after the restore (the RTO ends with the first success; a restore that took longer than the outage's
     // pushes gets them here), as the pushes would have gone on.
     let extra = 0;
-    while (after().length < PUSHES_AFTER_RESTORE && extra < PUSHES_AFTER_RESTORE + 2 && Date.now() < deadline) {
-      const next = this.plan.pushes.at(-1)!;
+    while (this.deliveredAfterRestore() < PUSHES_AFTER_RESTORE && extra < PUSHES_AFTER_RESTORE + 2 && Date.now() < deadline) {
+      // The last planned push of those that show the installation is back (any, when none does).
+      const next = [...this.plan.pushes].reverse().find((w) => this.showsRecovery({ usesContexts: w.jobs.some((j) => j.usesContexts) })) ?? this.plan.pushes.at(-1)!;
       await this.push({ ...next, seq: next.seq + 1 + extra, atMs: next.atMs + extra + 1 });
       extra++;
     }
@@ -460,7 +504,7 @@ export class LiveRun {
     }
     this.neverPlaced = delivered.filter((p) => p.wallMs > this.disasterWallMs && ['queued', 'scheduled'].includes(bySha.get(p.sha)?.status ?? '') && !bySha.get(p.sha)?.started_at).length;
     const firstNew = delivered
-      .filter((p) => p.wallMs > this.disasterWallMs && bySha.get(p.sha)?.status === 'succeeded')
+      .filter((p) => p.wallMs > this.disasterWallMs && this.showsRecovery(p) && bySha.get(p.sha)?.status === 'succeeded')
       .map((p) => bySha.get(p.sha)!.finished_at!.getTime())
       .sort((a, b) => a - b)[0];
     const d = this.plan.disasterAtMs;
@@ -490,12 +534,15 @@ export class LiveRun {
       staleAllocationsAtEnd: m.nomad?.state.staleAllocations().length ?? 0,
       nomadCpuMilli: this.outcomeCpuMilli(),
       buildersReachAtEnd: m.phase === 'running' && m.buildersReach(),
-      hostnameMatchesAtEnd: m.phase === 'running' && consoleHostname(m.etcDir) === m.privateIp,
+      hostnameMatchesAtEnd: m.phase === 'running' && [m.privateIp, m.secondaryIp].includes(consoleHostname(m.etcDir)),
       runbook: this.steps.map((s) => (s.status === 'skipped' ? { ...s, consequence: this.skippedConsequence(s.does, counts.stuck) } : s)),
       timeline: [...this.timelineOf()],
       endedAtMs: Date.now() - this.t0,
       events: this.pushes.length + this.calls,
+      measured: { recordsLostAtRestore: 0, buildersReconnected: m.phase === 'running' && m.buildersReach() ? this.scenario.topology.nomadClients.count : 0 },
     };
+    const own = await this.kind?.outcome?.(this.kindContext, this.pushes, outcome);
+    if (own) Object.assign(outcome, { ...own, measured: { ...outcome.measured!, ...own.measured } });
     const measures = {
       time_scale: S,
       window_ms: { start: this.plan.windowStartMs, snapshot: this.plan.snapshotAtMs, disaster: d },

@@ -66,6 +66,14 @@ export class ServicesMachine {
   appRunning = true;
   readonly snapshots = new Map<string, StoredSnapshot>();
   readonly events: MachineEvent[] = [];
+  /**
+   * Whether an instance booted from a snapshot while this one runs replaces it (a rollback to before a settings
+   * change: the old instance runs on, holding its address, until it is terminated); otherwise that instance stays
+   * empty (the twin runs one installation).
+   */
+  replaceOnBoot = false;
+  /** Awaited when a replacement boots, before the old machine's processes die (what it holds is read then). */
+  beforeReplaced: (() => Promise<void>) | undefined;
   private readonly volume: ServicesVolume;
   /** The group's instances as the twin's Nomad API's clients (`fleetIsGroup`), when they are. */
   clients: NomadClients | undefined;
@@ -200,8 +208,16 @@ export class ServicesMachine {
     const snapshot = rootVolume?.snapshotId === undefined ? undefined : this.snapshots.get(rootVolume.snapshotId);
     if (snapshot === undefined) return;
     if (this.phase !== 'terminated') {
-      this.note(`${i.instanceId} booted from snapshot ${snapshot.snapshotId} while the Services machine ${this.instanceId} still runs: the twin runs one installation, this one stays empty`);
-      return;
+      if (!this.replaceOnBoot) {
+        this.note(`${i.instanceId} booted from snapshot ${snapshot.snapshotId} while the Services machine ${this.instanceId} still runs: the twin runs one installation, this one stays empty`);
+        return;
+      }
+      // A rollback: the new instance is the installation from now on; the old one runs on with its address, cut off.
+      this.phase = 'terminated';
+      this.appRunning = false;
+      const before = this.beforeReplaced?.() ?? Promise.resolve();
+      const old = this.instanceId;
+      this.dying = before.then(() => this.killAll(`${old} replaced by ${i.instanceId} booted from ${snapshot.snapshotId}: the old instance runs on with its address, cut off from the installation (every process of it killed here, its volume left to it)`));
     }
     this.phase = 'booting';
     this.instanceId = i.instanceId;
@@ -216,6 +232,25 @@ export class ServicesMachine {
    * nothing writes after the instant), then the twin's services die and the volume's content is deleted.
    */
   private async disaster(): Promise<void> {
+    await this.killAll(`${this.instanceId} terminated: every process of the Services machine killed`);
+    this.volume.wipe();
+    this.note(`root volume deleted with the instance (DeleteOnTermination): its state is gone`);
+  }
+
+  /**
+   * The machine lost while its instance runs on and keeps its private IP (a corrupted volume): every process of the
+   * stack dies as in `disaster`, the volume's files stay as they are. A machine launched from a snapshot then
+   * boots as after a termination.
+   */
+  lose(event: string): Promise<void> {
+    this.phase = 'terminated';
+    this.appRunning = false;
+    this.dying = this.killAll(event);
+    return this.dying;
+  }
+
+  /** Every process of the stack SIGKILLed at once, then the twin's services and the Nomad server's memory. */
+  private async killAll(event: string): Promise<void> {
     for (const p of this.parts()) {
       if (p.pid === undefined) continue;
       for (const pid of processTree(p.pid)) {
@@ -226,12 +261,10 @@ export class ServicesMachine {
         }
       }
     }
-    this.note(`${this.instanceId} terminated: every process of the Services machine killed`);
+    this.note(event);
     // The rows follow (a signal to a dead pid is a no-op), then the in-process services and the Nomad server.
     await Promise.all([...this.stack.rows.values()].filter((r) => r.kind === 'backend' || r.kind === 'service').map((r) => this.stack.kill(r.name).catch(() => undefined)));
     if (this.stack.components.has('nomad_server')) await this.stack.wipeState('nomad_server').catch(() => undefined);
-    this.volume.wipe();
-    this.note(`root volume deleted with the instance (DeleteOnTermination): its state is gone`);
   }
 
   /** A new Services machine booted from a snapshot: the volume restored, the stores and the app started on it. */
@@ -333,7 +366,8 @@ export class ServicesMachine {
     );
   }
 
-  private note(event: string): void {
+  /** An event of the machine's timeline (the report's `dr.timeline`). */
+  note(event: string): void {
     this.events.push({ atMs: Date.now(), event });
   }
 

@@ -13,7 +13,7 @@ import { LiveStack, type LiveRow } from '../stack.ts';
 import type { PipelineServices } from '../pipeline-services.ts';
 import { connectEagerly, stageTimings } from '../stage-worker.ts';
 import type { StartedComponent } from '../../providers/types.ts';
-import { CONTEXT } from './config.ts';
+import { REPLAY_CONTEXTS } from './config.ts';
 import type { LiveMutant } from './mutants.ts';
 import type { Profile } from '../../../fixtures/schema.ts';
 import { LIVE_GROUPS } from '../../../sim/faults/catalogue.ts';
@@ -148,7 +148,7 @@ export class ReplayStack {
       },
       pipeline: {
         // The context the replay's jobs name: a row in PostgreSQL, its secrets in vault-cci.
-        contexts: { [CONTEXT]: { DEPLOY_TOKEN: 'twin-secret', AWS_REGION: 'us-east-1' } },
+        contexts: REPLAY_CONTEXTS,
         preallocated: { machine: v.preallocatedMachine, remote_docker: v.preallocatedRemoteDocker },
         ...(this.opts.mutant ? { mutant: this.opts.mutant } : {}),
       },
