@@ -148,7 +148,8 @@ describe('twin dr --mode live: the disaster kinds done live', () => {
     const refusals = await refusedLive(file, join(dir, 'out'));
     expect(refusals).toContain('disaster.breaks: `project_settings` is not rehearsed live yet (the live settings change breaks the contexts)');
     expect(refusals).toContain('hint: use breaks: contexts, or rehearse it in the simulation: drop --mode live');
-    expect(await refusedLive('scenarios/dr/settings-change-tarball-in-place.yaml', join(dir, 'tar'))).toContain('backups.strategy: `tarball` backups are not rehearsed live yet');
+    // Live tarballs restore a terminated Services machine; a settings change with tarballs is refused live.
+    expect(await refusedLive('scenarios/dr/settings-change-tarball-in-place.yaml', join(dir, 'tar'))).toContain('disaster.kind: `settings_change` is rehearsed live with EBS snapshots, not tarballs (live tarballs restore a terminated Services machine)');
   });
 });
 
