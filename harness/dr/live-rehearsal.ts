@@ -28,6 +28,8 @@ import { planLiveDr, pushPhase, type LiveDrPlan, type PushPhase } from '../../si
 import { SampleSet } from '../../sim/metrics/percentiles.ts';
 import { ServicesMachine, SERVICES_TAG } from './services-machine.ts';
 import { consoleHostname, replicatedAddresses, setConsoleHostname, updateReplicatedAddresses } from './services-volume.ts';
+import type { LiveKind } from './live-kinds/kind.ts';
+import { ReplicaFailover } from './live-kinds/az-outage.ts';
 
 /** Documented ports at 16000 + port: clear of `twin up`'s 10000 and the live tests' 14000. */
 export const DR_PORT_OFFSET = 16_000;
@@ -120,6 +122,7 @@ export async function runLiveDr(scenario: SettledScenario, runbook: Runbook, opt
   const stack = new LiveStack({ profile, portOffset: opts.portOffset ?? DR_PORT_OFFSET, backends, externals, services, migrate });
   let machine: ServicesMachine | undefined;
   let client: EC2Client | undefined;
+  let kind: LiveKind | undefined;
   try {
     const failed = await stack.up();
     if (failed.length > 0) throw new LiveDrError(`live DR: the stack did not boot: ${failed.map((f) => `${f.name} (${f.reason})`).join(', ')}`, 'a component that did not listen in time is usually a loaded machine: run it again; `twin up` shows the same boot');
@@ -128,7 +131,10 @@ export async function runLiveDr(scenario: SettledScenario, runbook: Runbook, opt
     machine = await ServicesMachine.attach(stack, ec2, { nomadClients: scenario.topology.nomadClients.count });
     note(`stack up in ${Date.now() - t0} ms; ${machine.events.at(-1)!.event}`);
     client = new EC2Client({ endpoint: ec2.url, region: REGION, credentials: CREDENTIALS, maxAttempts: 1 });
-    const run = new LiveRun(scenario, runbook, plan, stack, machine, client, note, t0);
+    let calls = 0;
+    const kindCtx = { ec2: client, machine, zones: ec2.state.ec2.network.availabilityZones, note, call: <T>(r: Promise<T>) => (calls++, r), until: <T>(what: string, probe: () => Promise<T | undefined>) => until(what, probe) };
+    if (scenario.backups!.strategy === 'replica') kind = await ReplicaFailover.launch(kindCtx);
+    const run = new LiveRun(scenario, runbook, plan, stack, machine, client, note, t0, kind, () => calls);
     const outcome = await run.act();
     await opts.inspect?.({ postgres: run.postgres, pushes: run.pushes, machine });
     const baseline = rehearse(scenario, runbook, { withoutDisaster: true });
@@ -137,6 +143,7 @@ export async function runLiveDr(scenario: SettledScenario, runbook: Runbook, opt
     client?.destroy();
     await stack.down();
     await machine?.dispose();
+    await kind?.dispose();
   }
 }
 
@@ -160,6 +167,8 @@ class LiveRun {
   private bootMs: number | undefined;
   private calls = 0;
   private imageId: string | undefined;
+  /** Whether the volume's content was read since the machine came back (`afterBoot`). */
+  private bootRead = false;
 
   constructor(
     private readonly scenario: SettledScenario,
@@ -170,6 +179,9 @@ class LiveRun {
     private readonly ec2: EC2Client,
     private readonly note: (e: string) => void,
     private readonly t0: number,
+    /** The disaster kind's own backup, aftermath and steps (harness/dr/live-kinds/), if any. */
+    private readonly kind?: LiveKind,
+    private readonly kindCalls: () => number = () => 0,
   ) {}
 
   get postgres(): StartedPostgres {
@@ -222,6 +234,10 @@ class LiveRun {
 
   /** The seeds' backup script, as SDK calls: find the box by its tag, its root volume, snapshot it. */
   private async backup(): Promise<void> {
+    if (this.kind) {
+      this.snapshot = await this.kind.backup();
+      return;
+    }
     const box = await this.servicesInstance();
     const volumeId = box.BlockDeviceMappings?.[0]?.Ebs?.VolumeId;
     const wallMs = Date.now();
@@ -240,6 +256,7 @@ class LiveRun {
     await this.call(this.ec2.send(new TerminateInstancesCommand({ InstanceIds: [this.oldInstanceId] })));
     this.note(`disaster: TerminateInstances ${this.oldInstanceId} (${this.oldIp}); ${this.shasAtDisaster.size} workflows recorded at that instant`);
     await this.machine.whenDead();
+    await this.kind?.afterDisaster();
   }
 
   private async servicesInstance(): Promise<SdkInstance> {
@@ -276,7 +293,11 @@ class LiveRun {
 
   private async apply(step: RunbookStep): Promise<string> {
     const m = this.machine;
+    const own = await this.kind?.apply(step, { oldIp: this.oldIp, oldInstanceId: this.oldInstanceId });
+    if (own !== undefined) return own;
     switch (step.does) {
+      case 'confirm_primary_dead':
+        return m.phase === 'terminated' ? `${this.oldInstanceId} terminated` : 'the Services machine runs';
       case 'register_image': {
         if (this.snapshot === undefined) return 'no snapshot taken before the disaster: nothing to register';
         const id = this.snapshot.id;
@@ -359,6 +380,7 @@ class LiveRun {
         if (m.phase !== 'running') return 'no instance';
         await m.startApp();
         await this.waitHealthy();
+        if (!this.bootRead) await this.afterBoot();
         return `app started; every health endpoint answers 200 ${this.servicesUpWallMs! - this.disasterWallMs} ms after the disaster`;
       case 'cleanup_stuck_builds': {
         if (m.phase !== 'running') return 'no instance';
@@ -375,6 +397,7 @@ class LiveRun {
 
   /** What the restored volume holds, read once the machine booted. */
   private async afterBoot(): Promise<void> {
+    this.bootRead = true;
     this.restoredShas = await this.shas();
     const r = await this.postgres.query<{ n: string }>(PIPELINE_DB, "SELECT count(*) AS n FROM builds WHERE status IN ('queued', 'scheduled', 'running')");
     this.stuckFromSnapshot = Number(r.rows[0]!.n);
@@ -467,11 +490,11 @@ class LiveRun {
       queueTimeMs: queue.percentiles(),
       webhooksDropped: this.pushes.filter((p) => !p.delivered).length,
       rtoMs,
-      rpoMs: this.snapshot ? Math.round((this.disasterWallMs - this.snapshot.wallMs) * S) : null,
+      rpoMs: this.kind ? this.kind.rpoMs(this.plan) : this.snapshot ? Math.round((this.disasterWallMs - this.snapshot.wallMs) * S) : null,
       servicesUpAtMs: this.servicesUpWallMs === undefined ? null : d + (this.servicesUpWallMs - this.disasterWallMs),
       firstNewSuccessAtMs: firstNew === undefined ? null : d + (firstNew - this.disasterWallMs),
       backupsTaken: this.snapshot ? 1 : 0,
-      restoredFromMs: this.imageId !== undefined ? this.plan.snapshotAtMs : null,
+      restoredFromMs: this.imageId !== undefined || this.kind?.restored() ? this.plan.snapshotAtMs : null,
       recordsWrittenAfterBackup: lostAfterSnapshot,
       stuckFromSnapshot: this.stuckFromSnapshot,
       staleAllocationsRestored: this.staleRestored,
@@ -482,7 +505,8 @@ class LiveRun {
       runbook: this.steps.map((s) => (s.status === 'skipped' ? { ...s, consequence: this.skippedConsequence(s.does, counts.stuck) } : s)),
       timeline: [...this.timelineOf()],
       endedAtMs: Date.now() - this.t0,
-      events: this.pushes.length + this.calls,
+      events: this.pushes.length + this.calls + this.kindCalls(),
+      ...(this.kind ? { buildersReconnected: this.kind.buildersReconnected() } : {}),
     };
     const measures = {
       time_scale: S,
@@ -498,6 +522,7 @@ class LiveRun {
       workflows_restored: this.restoredShas.size,
       nomad: m.nomad ? { stale_allocations_restored: this.staleRestored, stale_cpu_milli_at_end: m.nomad.state.staleCpuMilli(), jobs_blocked_behind_stale: m.nomad.state.blockedBehindStale } : null,
       not_modelled: ['the runbook steps take the time the real calls take, not an operator\'s'],
+      ...this.kind?.measures(),
     };
     return { outcome, measures };
   }

@@ -6,7 +6,7 @@ import type { Instance } from '../ec2/ec2-model.ts';
 import { makeTempDir, removeDir } from '../providers/temp-dir.ts';
 import { StartedNomadApiServer } from '../nomad/server.ts';
 import { buildersReach } from '../../sim/models/dr/live-plan.ts';
-import { processTree, replicatedAddresses, ServicesVolume, writeMachineConfig, type VolumePart } from './services-volume.ts';
+import { processTree, replicatedAddresses, ServicesVolume, writeMachineConfig, type VolumeCopy, type VolumePart } from './services-volume.ts';
 
 /** The tag the seeds' backup script finds the Services machine by. */
 export const SERVICES_TAG = 'circleci_services';
@@ -226,6 +226,28 @@ export class ServicesMachine {
     const found = this.nomad?.lastStart;
     const nomad = found === undefined ? '' : found.kind === 'restored' ? `; its Nomad server read ${found.jobs} jobs from /opt/nomad, ${found.staleAllocs} allocations no builder runs` : found.kind === 'empty' ? '; its Nomad server found /opt/nomad empty' : '';
     this.note(`app up on ${this.instanceId} ${Date.now() - t0} ms after boot${nomad}`);
+  }
+
+  /** A crash-consistent copy of the volume into `dir` (as a snapshot's, not registered as one): a replica's data. */
+  copyVolumeTo(dir: string): VolumeCopy {
+    rmSync(dir, { recursive: true, force: true });
+    return this.volume.copyTo(dir);
+  }
+
+  /**
+   * Cold fail-over: once the primary is dead, the machine is the replica `instance` in another zone, its volume the
+   * replica's copy in `dir`; the app stays stopped until `startApp` (`replicated app <id> start`).
+   */
+  async failOverTo(instance: { instanceId: string; privateIp: string; volumeId: string }, dir: string): Promise<void> {
+    await this.dying;
+    this.instanceId = instance.instanceId;
+    this.privateIp = instance.privateIp;
+    this.volumeId = instance.volumeId;
+    this.secondaryIp = undefined;
+    this.volume.restoreFrom(dir);
+    this.phase = 'running';
+    this.appRunning = false;
+    this.note(`the Services machine is now the replica ${instance.instanceId} at ${instance.privateIp}, its app stopped`);
   }
 
   /** Resolves once a restored machine has started its app (at once when none is booting). */

@@ -82,8 +82,8 @@ async function runLive(scenario: SettledScenario, runbook: Runbook, io: CommandI
 }
 
 /** Disasters and backups the live rehearsal carries out for real; the others run in the simulation only. */
-const LIVE_DISASTERS = ['services_machine_terminated'];
-const LIVE_BACKUPS = ['ebs_snapshot'];
+const LIVE_DISASTERS = ['services_machine_terminated', 'az_outage'];
+const LIVE_BACKUPS = ['ebs_snapshot', 'replica'];
 
 /** What `twin dr --mode live` refuses beyond the simulation's checks, with the field and a hint. */
 export function checkLiveDr(s: SettledScenario, runbook?: AnyRunbook): void {
@@ -91,6 +91,10 @@ export function checkLiveDr(s: SettledScenario, runbook?: AnyRunbook): void {
   const issues = [];
   if (!LIVE_BACKUPS.includes(s.backups!.strategy)) issues.push(issue('backups.strategy', `\`${s.backups!.strategy}\` backups are not rehearsed live yet (the live rehearsal snapshots the Services machine's EBS volume)`, 'run it in the simulation: drop --mode live'));
   if (!LIVE_DISASTERS.includes(s.disaster!.kind)) issues.push(issue('disaster.kind', `\`${s.disaster!.kind}\` is not rehearsed live yet`, `live today: ${LIVE_DISASTERS.join(', ')}; rehearse it in the simulation: drop --mode live`));
+  // The live cold fail-over (harness/dr/live-kinds/az-outage.ts): a replica fails over when its primary's zone is lost.
+  if ((s.disaster!.kind === 'az_outage') !== (s.backups!.strategy === 'replica') && LIVE_BACKUPS.includes(s.backups!.strategy) && LIVE_DISASTERS.includes(s.disaster!.kind)) {
+    issues.push(issue('backups.strategy', `live, \`az_outage\` is rehearsed with a replica and a replica with \`az_outage\` (here: ${s.backups!.strategy} backups, ${s.disaster!.kind})`, 'backups: { strategy: replica, lag: 30s } with disaster.kind: az_outage, or rehearse it in the simulation: drop --mode live'));
+  }
   const simOnly = runbook?.steps.filter((x) => (SIM_ONLY_MECHANICS as readonly string[]).includes(x.does)).map((x) => x.name) ?? [];
   if (simOnly.length > 0) issues.push(issue('recovery.runbook', `runbook ${runbook!.name} has steps the live rehearsal does not carry out: ${simOnly.join(', ')}`, 'rehearse it in the simulation: drop --mode live'));
   if (issues.length > 0) throw new ScenarioError(issues);

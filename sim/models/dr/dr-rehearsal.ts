@@ -160,6 +160,8 @@ export interface DrOutcome {
   timeline: { at_ms: number; event: string }[];
   endedAtMs: number;
   events: number;
+  /** Builders that reached the restored machine without being rotated, as a live rehearsal counts them (`sim` has the simulation's). */
+  buildersReconnected?: number;
   /** The simulation's further measures (a live rehearsal measures the fields above only). */
   sim?: DrSimMeasures;
   /** The Services machine as the run left it (the simulation fills it; `twin dr --interactive` shows it). */

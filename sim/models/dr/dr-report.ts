@@ -112,7 +112,7 @@ export function buildDrReport(scenario: SettledScenario, runbook: AnyRunbook, o:
       ...(recovery.rpoToleranceMs !== undefined && baseline.sim ? { recommendation: recommendInterval(scenario, recovery.rpoToleranceMs, baseline.sim.writes) } : {}),
       records_lost_at_restore: o.sim?.recordsLostAtRestore ?? 0,
       builders_rotated: o.sim?.buildersRotated ?? 0,
-      builders_reconnected: o.sim?.buildersReconnected ?? 0,
+      builders_reconnected: o.sim?.buildersReconnected ?? o.buildersReconnected ?? 0,
       ...(o.sim?.settings.broken ? { settings: { broken: o.sim.settings.broken, builds_failed: o.sim.settings.buildsFailed, restored: o.sim.settings.restored } } : {}),
       backups_taken: o.backupsTaken,
       restored_from_ms: o.restoredFromMs,
