@@ -10,7 +10,7 @@ import { loadRunbook } from '../../fixtures/runbooks/load.ts';
 import { PIPELINE_DB } from '../live/pipeline/index.ts';
 import { runLiveDr, type LivePush } from './live-rehearsal.ts';
 import { replicatedAddresses } from './services-volume.ts';
-import { expectLossesFromPushes } from './expect-losses.ts';
+import { expectLossesFromPushes } from './live-test-helpers.ts';
 import type { DrReport } from '../../sim/models/dr/dr-report.ts';
 
 /** The DR live tests' own ports (+19000): clear of `twin dr`'s 16000 and the other live tests. */

@@ -2,7 +2,8 @@ import { mkdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import type { LiveStack } from '../live/stack.ts';
 import type { StartedEc2Api } from '../ec2/server.ts';
-import type { Instance } from '../ec2/ec2-model.ts';
+import type { Ec2Model, Instance } from '../ec2/ec2-model.ts';
+import type { Ec2State } from '../ec2/state.ts';
 import { makeTempDir, removeDir } from '../providers/temp-dir.ts';
 import { StartedNomadApiServer } from '../nomad/server.ts';
 import { buildersReach } from '../../sim/models/dr/live-plan.ts';
@@ -85,7 +86,25 @@ export class ServicesMachine {
       const snap = state.ec2.snapshots.get(e.resourceId);
       if (snap?.volumeId === this.volumeId && this.phase === 'running') this.takeSnapshot(snap.snapshotId);
     });
-    state.ec2.onInstanceState((i, previous) => this.onInstanceState(i, previous));
+    state.ec2.onInstanceState((i, previous) => this.onInstanceState(state.ec2, i, previous));
+  }
+
+  /**
+   * Another region's endpoint (linked with `Ec2State.linkRegion`): a copy made there of one of this volume's
+   * snapshots (CopySnapshot) holds the same state, and an instance launched there from an image of the copy boots
+   * the installation on it, at that region's address.
+   */
+  watchRegion(other: Ec2State): void {
+    const home = this.ec2.state.options.region;
+    other.onEvent((e) => {
+      if (e.kind !== 'snapshot-copied') return;
+      const copy = other.ec2.snapshots.get(e.resourceId);
+      const source = copy?.copiedFrom?.region === home ? this.snapshots.get(copy.copiedFrom.snapshotId) : undefined;
+      if (copy === undefined || source === undefined) return;
+      this.snapshots.set(copy.snapshotId, { ...source, snapshotId: copy.snapshotId });
+      this.note(`snapshot ${source.snapshotId} copied to ${other.options.region} as ${copy.snapshotId}`);
+    });
+    other.ec2.onInstanceState((i, previous) => this.onInstanceState(other.ec2, i, previous));
   }
 
   /**
@@ -170,7 +189,7 @@ export class ServicesMachine {
     this.note(`snapshot ${snapshotId} of ${this.volumeId}: ${copy.parts.join(', ')} (${(copy.bytes / 1048576).toFixed(1)} MiB), stores held ${copy.holdMs.toFixed(0)} ms`);
   }
 
-  private onInstanceState(i: Instance, previous: string): void {
+  private onInstanceState(model: Ec2Model, i: Instance, previous: string): void {
     if (i.instanceId === this.instanceId && i.state === 'shutting-down' && this.phase === 'running') {
       this.phase = 'terminated';
       this.appRunning = false;
@@ -178,7 +197,7 @@ export class ServicesMachine {
       return;
     }
     if (i.state !== 'running' || previous !== 'pending' || i.instanceId === this.instanceId) return;
-    const rootVolume = this.ec2.state.ec2.volumes.get(i.blockDeviceMappings.find((d) => d.deviceName === i.rootDeviceName)?.volumeId ?? '');
+    const rootVolume = model.volumes.get(i.blockDeviceMappings.find((d) => d.deviceName === i.rootDeviceName)?.volumeId ?? '');
     const snapshot = rootVolume?.snapshotId === undefined ? undefined : this.snapshots.get(rootVolume.snapshotId);
     if (snapshot === undefined) return;
     if (this.phase !== 'terminated') {
