@@ -43,6 +43,10 @@ describe('twin dr --mode live: az_outage with a replica', () => {
     expect(report.runbook.map((s) => [s.step, s.status])).toEqual(loadRunbook('cold-failover').steps.map((s) => [s.name, 'done']));
     expect(report.runbook[0]!.consequence).toMatch(/^i-\w+ in \S+ is terminated: (\d+\.){3}\d+ is free$/);
     expect(report.runbook[1]!.consequence).toMatch(/re-associated to the replica's eni-\w+ as a secondary IP/);
+    // The clean-up marks the records the replica held as Running, not the builds of webhooks taken since the app started.
+    const cleaned = Number(/^(\d+) build records left Running/.exec(report.runbook[3]!.consequence)?.[1]);
+    expect(cleaned).toBeLessThanOrEqual(delivered('before_snapshot').length);
+    expect(pushes.filter((p) => p.phase !== 'before_snapshot' && p.phase !== 'after_snapshot' && p.delivered).every((p) => present.has(p.sha))).toBe(true);
     expect(machineAtEnd.privateIp).not.toBe(machineAtEnd.dialIp);
     expect(machineAtEnd.secondaryIp).toBe(machineAtEnd.dialIp);
     expect(machineAtEnd.replicated).toEqual([machineAtEnd.privateIp, machineAtEnd.privateIp]);

@@ -380,7 +380,8 @@ class LiveRun {
         if (m.phase !== 'running') return 'no instance';
         await m.startApp();
         await this.waitHealthy();
-        if (!this.bootRead) await this.afterBoot();
+        // A machine that came back without a launch (a replica): its data is what it held of the records at the disaster.
+        if (!this.bootRead) await this.afterBoot(this.shasAtDisaster);
         return `app started; every health endpoint answers 200 ${this.servicesUpWallMs! - this.disasterWallMs} ms after the disaster`;
       case 'cleanup_stuck_builds': {
         if (m.phase !== 'running') return 'no instance';
@@ -395,11 +396,15 @@ class LiveRun {
     }
   }
 
-  /** What the restored volume holds, read once the machine booted. */
-  private async afterBoot(): Promise<void> {
+  /**
+   * What the restored volume holds, read once the machine booted; `within`: the records it can hold (read after the
+   * app started, the builds of webhooks it took since are not the backup's).
+   */
+  private async afterBoot(within?: ReadonlySet<string>): Promise<void> {
     this.bootRead = true;
-    this.restoredShas = await this.shas();
-    const r = await this.postgres.query<{ n: string }>(PIPELINE_DB, "SELECT count(*) AS n FROM builds WHERE status IN ('queued', 'scheduled', 'running')");
+    const present = await this.shas();
+    this.restoredShas = within === undefined ? present : new Set([...present].filter((sha) => within.has(sha)));
+    const r = await this.postgres.query<{ n: string }>(PIPELINE_DB, "SELECT count(*) AS n FROM builds WHERE status IN ('queued', 'scheduled', 'running') AND sha = ANY($1)", [[...this.restoredShas]]);
     this.stuckFromSnapshot = Number(r.rows[0]!.n);
     this.staleRestored = this.machine.nomad?.state.staleAllocations().length ?? 0;
   }
