@@ -37,6 +37,8 @@ const LIVE_KINDS: Readonly<Record<string, () => LiveDisasterKind>> = {
   settings_change: () => new LiveSettingsChange(),
   ebs_corruption: () => new LiveEbsCorruption(),
 };
+import type { LiveKind } from './live-kinds/kind.ts';
+import { ReplicaFailover } from './live-kinds/az-outage.ts';
 
 /** Documented ports at 16000 + port: clear of `twin up`'s 10000 and the live tests' 14000. */
 export const DR_PORT_OFFSET = 16_000;
@@ -135,6 +137,7 @@ export async function runLiveDr(scenario: SettledScenario, runbook: Runbook, opt
   const stack = new LiveStack({ profile, portOffset: opts.portOffset ?? DR_PORT_OFFSET, backends, externals, services, migrate });
   let machine: ServicesMachine | undefined;
   let client: EC2Client | undefined;
+  let failover: LiveKind | undefined;
   try {
     const failed = await stack.up();
     if (failed.length > 0) throw new LiveDrError(`live DR: the stack did not boot: ${failed.map((f) => `${f.name} (${f.reason})`).join(', ')}`, 'a component that did not listen in time is usually a loaded machine: run it again; `twin up` shows the same boot');
@@ -143,7 +146,10 @@ export async function runLiveDr(scenario: SettledScenario, runbook: Runbook, opt
     machine = await ServicesMachine.attach(stack, ec2, { nomadClients: scenario.topology.nomadClients.count });
     note(`stack up in ${Date.now() - t0} ms; ${machine.events.at(-1)!.event}`);
     client = new EC2Client({ endpoint: ec2.url, region: REGION, credentials: CREDENTIALS, maxAttempts: 1 });
-    const run = new (opts.runner ?? LiveRun)(scenario, runbook, plan, stack, machine, client, note, t0);
+    let calls = 0;
+    const kindCtx = { ec2: client, machine, zones: ec2.state.ec2.network.availabilityZones, note, call: <T>(r: Promise<T>) => (calls++, r), until: <T>(what: string, probe: () => Promise<T | undefined>) => until(what, probe) };
+    if (scenario.backups!.strategy === 'replica') failover = await ReplicaFailover.launch(kindCtx);
+    const run = new (opts.runner ?? LiveRun)(scenario, runbook, plan, stack, machine, client, note, t0, failover, () => calls);
     const outcome = await run.act();
     await opts.inspect?.({ postgres: run.postgres, pushes: run.pushes, machine });
     const baseline = rehearse(scenario, runbook, { withoutDisaster: true });
@@ -152,6 +158,7 @@ export async function runLiveDr(scenario: SettledScenario, runbook: Runbook, opt
     client?.destroy();
     await stack.down();
     await machine?.dispose();
+    await failover?.dispose();
   }
 }
 
@@ -181,6 +188,8 @@ export class LiveRun {
   private submittedAtStop: string[] = [];
   /** The disaster when it is not TerminateInstances. */
   private readonly kind: LiveDisasterKind | undefined;
+  /** Whether the volume's content was read since the machine came back (`afterBoot`). */
+  private bootRead = false;
 
   constructor(
     protected readonly scenario: SettledScenario,
@@ -191,6 +200,9 @@ export class LiveRun {
     protected readonly ec2: EC2Client,
     protected readonly note: (e: string) => void,
     private readonly t0: number,
+    /** The cold fail-over's own backup (a replica), aftermath and steps (harness/dr/live-kinds/az-outage.ts), if any. */
+    private readonly failover?: LiveKind,
+    private readonly failoverCalls: () => number = () => 0,
   ) {
     this.kind = LIVE_KINDS[scenario.disaster!.kind]?.();
   }
@@ -260,6 +272,10 @@ export class LiveRun {
 
   /** The seeds' backup script, as SDK calls: find the box by its tag, its root volume, snapshot it. */
   protected async backup(): Promise<void> {
+    if (this.failover) {
+      this.snapshot = await this.failover.backup();
+      return;
+    }
     const box = await this.servicesInstance();
     const volumeId = box.BlockDeviceMappings?.[0]?.Ebs?.VolumeId;
     const wallMs = Date.now();
@@ -282,6 +298,7 @@ export class LiveRun {
     await this.call(this.ec2.send(new TerminateInstancesCommand({ InstanceIds: [this.oldInstanceId] })));
     this.note(`disaster: TerminateInstances ${this.oldInstanceId} (${this.oldIp}); ${this.shasAtDisaster.size} workflows recorded at that instant`);
     await this.machine.whenDead();
+    await this.failover?.afterDisaster();
   }
 
   protected async servicesInstance(): Promise<SdkInstance> {
@@ -318,7 +335,11 @@ export class LiveRun {
 
   protected async apply(step: RunbookStep): Promise<string> {
     const m = this.machine;
+    const own = await this.failover?.apply(step, { oldIp: this.oldIp, oldInstanceId: this.oldInstanceId });
+    if (own !== undefined) return own;
     switch (step.does) {
+      case 'confirm_primary_dead':
+        return m.phase === 'terminated' ? `${this.oldInstanceId} terminated` : 'the Services machine runs';
       case 'register_image': {
         if (this.snapshot === undefined) return 'no snapshot taken before the disaster: nothing to register';
         const id = this.snapshot.id;
@@ -397,6 +418,8 @@ export class LiveRun {
         if (m.phase !== 'running') return 'no instance';
         await m.startApp();
         await this.waitHealthy();
+        // A machine that came back without a launch (a replica): its data is what it held of the records at the disaster.
+        if (!this.bootRead) await this.afterBoot(this.shasAtDisaster);
         return `app started; every health endpoint answers 200 ${this.servicesUpWallMs! - this.disasterWallMs} ms after the disaster`;
       case 'cleanup_stuck_builds': {
         if (m.phase !== 'running') return 'no instance';
@@ -428,10 +451,15 @@ export class LiveRun {
     return image.ImageId!;
   }
 
-  /** What the restored volume holds, read once the machine booted. */
-  private async afterBoot(): Promise<void> {
-    this.restoredShas = await this.shas();
-    const r = await this.postgres.query<{ n: string }>(PIPELINE_DB, "SELECT count(*) AS n FROM builds WHERE status IN ('queued', 'scheduled', 'running')");
+  /**
+   * What the restored volume holds, read once the machine booted; `within`: the records it can hold (read after the
+   * app started, the builds of webhooks it took since are not the backup's).
+   */
+  private async afterBoot(within?: ReadonlySet<string>): Promise<void> {
+    this.bootRead = true;
+    const present = await this.shas();
+    this.restoredShas = within === undefined ? present : new Set([...present].filter((sha) => within.has(sha)));
+    const r = await this.postgres.query<{ n: string }>(PIPELINE_DB, "SELECT count(*) AS n FROM builds WHERE status IN ('queued', 'scheduled', 'running') AND sha = ANY($1)", [[...this.restoredShas]]);
     this.stuckFromSnapshot = Number(r.rows[0]!.n);
     this.staleRestored = this.machine.nomad?.state.staleAllocations().length ?? 0;
   }
@@ -523,11 +551,11 @@ export class LiveRun {
       queueTimeMs: queue.percentiles(),
       webhooksDropped: this.pushes.filter((p) => !p.delivered).length,
       rtoMs,
-      rpoMs: this.snapshot ? Math.round((this.disasterWallMs - this.snapshot.wallMs) * S) : null,
+      rpoMs: this.failover ? this.failover.rpoMs(this.plan) : this.snapshot ? Math.round((this.disasterWallMs - this.snapshot.wallMs) * S) : null,
       servicesUpAtMs: this.servicesUpWallMs === undefined ? null : d + (this.servicesUpWallMs - this.disasterWallMs),
       firstNewSuccessAtMs: firstNew === undefined ? null : d + (firstNew - this.disasterWallMs),
       backupsTaken: this.snapshot ? 1 : 0,
-      restoredFromMs: this.imageId !== undefined ? this.plan.snapshotAtMs : null,
+      restoredFromMs: this.imageId !== undefined || this.failover?.restored() ? this.plan.snapshotAtMs : null,
       recordsWrittenAfterBackup: lostAfterSnapshot,
       stuckFromSnapshot: this.stuckFromSnapshot,
       staleAllocationsRestored: this.staleRestored,
@@ -538,8 +566,8 @@ export class LiveRun {
       runbook: this.steps.map((s) => (s.status === 'skipped' ? { ...s, consequence: this.skippedConsequence(s.does, counts.stuck) } : s)),
       timeline: [...this.timelineOf()],
       endedAtMs: Date.now() - this.t0,
-      events: this.pushes.length + this.calls,
-      measured: { recordsLostAtRestore: 0, buildersReconnected: m.phase === 'running' && m.buildersReach() ? this.scenario.topology.nomadClients.count : 0 },
+      events: this.pushes.length + this.calls + this.failoverCalls(),
+      measured: { recordsLostAtRestore: 0, buildersReconnected: this.failover ? this.failover.buildersReconnected() : m.phase === 'running' && m.buildersReach() ? this.scenario.topology.nomadClients.count : 0 },
     };
     const own = await this.kind?.outcome?.(this.kindContext, this.pushes, outcome);
     if (own) Object.assign(outcome, { ...own, measured: { ...outcome.measured!, ...own.measured } });
@@ -557,6 +585,7 @@ export class LiveRun {
       workflows_restored: this.restoredShas.size,
       nomad: m.nomad ? { stale_allocations_restored: this.staleRestored, stale_cpu_milli_at_end: m.nomad.state.staleCpuMilli(), jobs_blocked_behind_stale: m.nomad.state.blockedBehindStale } : null,
       not_modelled: ['the runbook steps take the time the real calls take, not an operator\'s'],
+      ...this.failover?.measures(),
     };
     return { outcome, measures };
   }

@@ -23,20 +23,11 @@ import { replicatedAddresses } from './services-volume.ts';
 
 const SCRIPT = join(import.meta.dirname, '..', 'ec2', 'fixtures', 'ebs-backup.sh');
 import { oneJobConfig } from './one-job-config.ts';
+import { waitFor } from './live-test-helpers.ts';
 
 const run = promisify(execFile);
 
 const config = oneJobConfig;
-
-async function waitFor<T>(what: string, probe: () => Promise<T | undefined>, timeoutMs = 60_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await probe().catch(() => undefined);
-    if (v !== undefined) return v;
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 200));
-  }
-}
 
 describe('the Services machine on the twin\'s EC2 endpoint', () => {
   const profile = loadProfile('2.19.6');

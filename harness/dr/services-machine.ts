@@ -2,12 +2,13 @@ import { mkdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import type { LiveStack } from '../live/stack.ts';
 import type { StartedEc2Api } from '../ec2/server.ts';
-import type { Instance } from '../ec2/ec2-model.ts';
+import type { Ec2Model, Instance } from '../ec2/ec2-model.ts';
+import type { Ec2State } from '../ec2/state.ts';
 import { makeTempDir, removeDir } from '../providers/temp-dir.ts';
 import { StartedNomadApiServer } from '../nomad/server.ts';
 import { NomadClients } from '../ec2/nomad-clients.ts';
 import { buildersReach } from '../../sim/models/dr/live-plan.ts';
-import { processTree, replicatedAddresses, ServicesVolume, writeMachineConfig, type VolumePart } from './services-volume.ts';
+import { processTree, replicatedAddresses, ServicesVolume, writeMachineConfig, type VolumeCopy, type VolumePart } from './services-volume.ts';
 
 /** The tag the seeds' backup script finds the Services machine by. */
 export const SERVICES_TAG = 'circleci_services';
@@ -102,7 +103,25 @@ export class ServicesMachine {
       const snap = state.ec2.snapshots.get(e.resourceId);
       if (snap?.volumeId === this.volumeId && this.phase === 'running') this.takeSnapshot(snap.snapshotId);
     });
-    state.ec2.onInstanceState((i, previous) => this.onInstanceState(i, previous));
+    state.ec2.onInstanceState((i, previous) => this.onInstanceState(state.ec2, i, previous));
+  }
+
+  /**
+   * Another region's endpoint (linked with `Ec2State.linkRegion`): a copy made there of one of this volume's
+   * snapshots (CopySnapshot) holds the same state, and an instance launched there from an image of the copy boots
+   * the installation on it, at that region's address.
+   */
+  watchRegion(other: Ec2State): void {
+    const home = this.ec2.state.options.region;
+    other.onEvent((e) => {
+      if (e.kind !== 'snapshot-copied') return;
+      const copy = other.ec2.snapshots.get(e.resourceId);
+      const source = copy?.copiedFrom?.region === home ? this.snapshots.get(copy.copiedFrom.snapshotId) : undefined;
+      if (copy === undefined || source === undefined) return;
+      this.snapshots.set(copy.snapshotId, { ...source, snapshotId: copy.snapshotId });
+      this.note(`snapshot ${source.snapshotId} copied to ${other.options.region} as ${copy.snapshotId}`);
+    });
+    other.ec2.onInstanceState((i, previous) => this.onInstanceState(other.ec2, i, previous));
   }
 
   /**
@@ -196,7 +215,7 @@ export class ServicesMachine {
     this.note(`snapshot ${snapshotId} of ${this.volumeId}: ${copy.parts.join(', ')} (${(copy.bytes / 1048576).toFixed(1)} MiB), stores held ${copy.holdMs.toFixed(0)} ms`);
   }
 
-  private onInstanceState(i: Instance, previous: string): void {
+  private onInstanceState(model: Ec2Model, i: Instance, previous: string): void {
     if (i.instanceId === this.instanceId && i.state === 'shutting-down' && this.phase === 'running') {
       this.phase = 'terminated';
       this.appRunning = false;
@@ -204,7 +223,7 @@ export class ServicesMachine {
       return;
     }
     if (i.state !== 'running' || previous !== 'pending' || i.instanceId === this.instanceId) return;
-    const rootVolume = this.ec2.state.ec2.volumes.get(i.blockDeviceMappings.find((d) => d.deviceName === i.rootDeviceName)?.volumeId ?? '');
+    const rootVolume = model.volumes.get(i.blockDeviceMappings.find((d) => d.deviceName === i.rootDeviceName)?.volumeId ?? '');
     const snapshot = rootVolume?.snapshotId === undefined ? undefined : this.snapshots.get(rootVolume.snapshotId);
     if (snapshot === undefined) return;
     if (this.phase !== 'terminated') {
@@ -277,6 +296,28 @@ export class ServicesMachine {
     const found = this.nomad?.lastStart;
     const nomad = found === undefined ? '' : found.kind === 'restored' ? `; its Nomad server read ${found.jobs} jobs from /opt/nomad, ${found.staleAllocs} allocations no builder runs` : found.kind === 'empty' ? '; its Nomad server found /opt/nomad empty' : '';
     this.note(`app up on ${this.instanceId} ${Date.now() - t0} ms after boot${nomad}`);
+  }
+
+  /** A crash-consistent copy of the volume into `dir` (as a snapshot's, not registered as one): a replica's data. */
+  copyVolumeTo(dir: string): VolumeCopy {
+    rmSync(dir, { recursive: true, force: true });
+    return this.volume.copyTo(dir);
+  }
+
+  /**
+   * Cold fail-over: once the primary is dead, the machine is the replica `instance` in another zone, its volume the
+   * replica's copy in `dir`; the app stays stopped until `startApp` (`replicated app <id> start`).
+   */
+  async failOverTo(instance: { instanceId: string; privateIp: string; volumeId: string }, dir: string): Promise<void> {
+    await this.dying;
+    this.instanceId = instance.instanceId;
+    this.privateIp = instance.privateIp;
+    this.volumeId = instance.volumeId;
+    this.secondaryIp = undefined;
+    this.volume.restoreFrom(dir);
+    this.phase = 'running';
+    this.appRunning = false;
+    this.note(`the Services machine is now the replica ${instance.instanceId} at ${instance.privateIp}, its app stopped`);
   }
 
   /** Resolves once a restored machine has started its app (at once when none is booting). */

@@ -300,6 +300,19 @@ export const EC2_ACTIONS: Readonly<Record<string, Ec2Action>> = {
     return { snapshotSet: ec2List(page.map((x) => renderSnapshot(x, s))), nextToken };
   },
 
+  CopySnapshot(p, s) {
+    // PresignedUrl and DestinationRegion (the SDK and the CLI add them) authenticate the source: signatures are not checked here.
+    if (p.str('KmsKeyId') !== undefined) throw new AwsApiError('InvalidParameterValue', 'KmsKeyId is not supported by this endpoint: it keeps no KMS keys (a copy is encrypted when its source is, or with Encrypted)');
+    const snapshot = s.copySnapshot({
+      sourceRegion: p.required('SourceRegion'),
+      sourceSnapshotId: p.required('SourceSnapshotId'),
+      description: p.str('Description'),
+      encrypted: p.bool('Encrypted') ?? false,
+      tags: tagsFor(p, 'snapshot'),
+    });
+    return { snapshotId: snapshot.snapshotId };
+  },
+
   DeleteSnapshot(p, s) {
     s.ec2.deleteSnapshot(p.required('SnapshotId'));
     return { return: true };

@@ -109,6 +109,9 @@ export interface Volume {
   readonly tags: Map<string, string>;
 }
 
+/** The volume id EC2 gives a snapshot made by CopySnapshot (it names no volume of the destination region). */
+export const COPIED_SNAPSHOT_VOLUME_ID = 'vol-ffffffff';
+
 export interface Snapshot {
   readonly snapshotId: string;
   readonly volumeId: string;
@@ -121,6 +124,8 @@ export interface Snapshot {
   readonly ownerAlias: string | undefined;
   readonly encrypted: boolean;
   readonly tags: Map<string, string>;
+  /** CopySnapshot's source, for a copy. */
+  readonly copiedFrom?: { readonly region: string; readonly snapshotId: string } | undefined;
 }
 
 export interface ImageBlockDevice {
@@ -736,27 +741,56 @@ export class Ec2Model {
   }
 
   private snapshotVolume(volume: Volume, description: string, tags: ReadonlyArray<readonly [string, string]>): Snapshot {
+    const snapshot = this.addSnapshot({ volumeId: volume.volumeId, volumeSize: volume.size, description, encrypted: volume.encrypted, tags, copiedFrom: undefined });
+    this.ctx.emit('snapshot-created', snapshot.snapshotId, `of ${volume.volumeId} (${volume.size} GiB, attached to ${volume.attachment?.instanceId ?? 'nothing'})`);
+    return snapshot;
+  }
+
+  /**
+   * CopySnapshot into this region of `source`, a completed snapshot of `sourceRegion` (this one or a linked one,
+   * `Ec2State.linkRegion`). The copy is pending for as long as a snapshot of its size takes (the twin's assumption:
+   * EC2 gives no copy time), with EC2's placeholder volume id and, without a description, EC2's own.
+   */
+  copySnapshot(input: { source: Snapshot; sourceRegion: string; description?: string | undefined; encrypted: boolean; tags: ReadonlyArray<readonly [string, string]> }): Snapshot {
+    this.ctx.sync();
+    const { source } = input;
+    if (source.state !== 'completed') throw new AwsApiError('IncorrectState', `Snapshot ${source.snapshotId} is in the ${source.state} state: only a completed snapshot can be copied`);
+    checkTagKeys(input.tags.map(([k]) => k));
+    const snapshot = this.addSnapshot({
+      volumeId: COPIED_SNAPSHOT_VOLUME_ID,
+      volumeSize: source.volumeSize,
+      description: input.description ?? `[Copied ${source.snapshotId} from ${input.sourceRegion}]`,
+      encrypted: source.encrypted || input.encrypted,
+      tags: input.tags,
+      copiedFrom: { region: input.sourceRegion, snapshotId: source.snapshotId },
+    });
+    this.ctx.emit('snapshot-copied', snapshot.snapshotId, `from ${source.snapshotId} of ${input.sourceRegion} (${source.volumeSize} GiB)`);
+    return snapshot;
+  }
+
+  /** A pending snapshot, completed after `snapshotBaseMs + snapshotPerGibMs × size`. */
+  private addSnapshot(f: { volumeId: string; volumeSize: number; description: string; encrypted: boolean; tags: ReadonlyArray<readonly [string, string]>; copiedFrom: Snapshot['copiedFrom'] }): Snapshot {
     const now = this.ctx.now();
-    const durationMs = this.timings.snapshotBaseMs + this.timings.snapshotPerGibMs * volume.size;
+    const durationMs = this.timings.snapshotBaseMs + this.timings.snapshotPerGibMs * f.volumeSize;
     const snapshot: Snapshot = {
       snapshotId: this.ctx.ids.next('snap'),
-      volumeId: volume.volumeId,
-      volumeSize: volume.size,
-      description,
+      volumeId: f.volumeId,
+      volumeSize: f.volumeSize,
+      description: f.description,
       state: 'pending',
       startTimeMs: now,
       completesAtMs: now + durationMs,
       ownerId: this.ctx.accountId,
       ownerAlias: undefined,
-      encrypted: volume.encrypted,
-      tags: new Map(tags.map(([k, v]) => [k, v])),
+      encrypted: f.encrypted,
+      tags: new Map(f.tags.map(([k, v]) => [k, v])),
+      copiedFrom: f.copiedFrom,
     };
     this.snapshots.set(snapshot.snapshotId, snapshot);
-    this.ctx.emit('snapshot-created', snapshot.snapshotId, `of ${volume.volumeId} (${volume.size} GiB, attached to ${volume.attachment?.instanceId ?? 'nothing'})`);
     this.ctx.after(durationMs, () => {
       if (snapshot.state !== 'pending') return;
       snapshot.state = 'completed';
-      this.ctx.emit('snapshot-completed', snapshot.snapshotId, `of ${volume.volumeId}`);
+      this.ctx.emit('snapshot-completed', snapshot.snapshotId, `of ${f.volumeId}`);
       this.settleImages();
     });
     return snapshot;

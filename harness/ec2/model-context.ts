@@ -8,6 +8,7 @@ export interface CloudEvent {
     | 'instance-rebooted'
     | 'snapshot-created'
     | 'snapshot-completed'
+    | 'snapshot-copied'
     | 'image-available'
     | 'private-ip-moved'
     | 'asg-lifecycle'

@@ -4,7 +4,8 @@ import { MetricAlarms } from '../../sim/models/autoscaling/metric-alarms.ts';
 import { TargetTrackingScaler } from '../../sim/models/autoscaling/tracking-scaler.ts';
 import { AutoScalingModel, DEFAULT_AUTOSCALING_TIMINGS, type AutoScalingTimings } from './autoscaling-model.ts';
 import { systemClock, type Clock } from './clock.ts';
-import { DEFAULT_EC2_TIMINGS, Ec2Model, type Ec2Timings, type NetworkSpec } from './ec2-model.ts';
+import { DEFAULT_EC2_TIMINGS, Ec2Model, type Ec2Timings, type NetworkSpec, type Snapshot } from './ec2-model.ts';
+import { AwsApiError } from './errors.ts';
 import { IdGenerator } from './ids.ts';
 import type { CloudEvent, ModelContext } from './model-context.ts';
 
@@ -103,6 +104,8 @@ export class Ec2State {
   private readonly originMs: number;
   private syncing = false;
   private readonly listeners: ((e: CloudEvent) => void)[] = [];
+  /** Other regions' states, by region (`linkRegion`). */
+  private readonly regions = new Map<string, Ec2State>();
 
   constructor(options: Ec2StateOptions = {}) {
     this.options = settleStateOptions(options);
@@ -146,6 +149,27 @@ export class Ec2State {
   after(delayMs: number, fn: () => void): () => void {
     const handle = this.engine.schedule(Math.max(0, Math.round(delayMs)), fn);
     return () => void this.engine.cancel(handle);
+  }
+
+  /**
+   * Makes `other` (another region's endpoint) a region this one can copy snapshots from, and back: AWS's regions are
+   * separate endpoints, and CopySnapshot runs in the destination region naming the source one.
+   */
+  linkRegion(other: Ec2State): void {
+    if (other.options.region === this.options.region) throw new RangeError(`both states are ${this.options.region}: link another region`);
+    this.regions.set(other.options.region, other);
+    other.regions.set(this.options.region, this);
+  }
+
+  /** CopySnapshot: the source snapshot read in its region (this one or a linked one), copied into this one. */
+  copySnapshot(input: { sourceRegion: string; sourceSnapshotId: string; description?: string | undefined; encrypted: boolean; tags: ReadonlyArray<readonly [string, string]> }): Snapshot {
+    const region = input.sourceRegion === this.options.region ? this : this.regions.get(input.sourceRegion);
+    if (region === undefined) {
+      const known = [this.options.region, ...this.regions.keys()].join(', ');
+      throw new AwsApiError('InvalidParameterValue', `Value (${input.sourceRegion}) for parameter SourceRegion is invalid: this twin serves ${known}`);
+    }
+    const source = region.ec2.describeSnapshots({ snapshotIds: [input.sourceSnapshotId], ownerIds: [], filters: [] })[0]!;
+    return this.ec2.copySnapshot({ source, sourceRegion: input.sourceRegion, description: input.description, encrypted: input.encrypted, tags: input.tags });
   }
 
   /** Called with every event as it happens (the log keeps them too). */

@@ -104,8 +104,12 @@ describe('scenarios/dr', () => {
 
   it('refuses the new disasters and sim-only runbooks in live mode with a hint, and bad DR sections with located errors', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'twin-dr-'));
-    const refusals = await refusedLive('scenarios/dr/cold-failover-az-outage.yaml', join(dir, 'live'));
-    for (const m of ['disaster.kind: `az_outage` is not rehearsed live yet', 'recovery.runbook: runbook cold-failover has steps the live rehearsal does not carry out: confirm_primary_dead', 'rehearse it in the simulation: drop --mode live']) expect(refusals).toContain(m);
+    const refusals = await refusedLive('scenarios/dr/ebs-restore-new-ip-rotate-builders.yaml', join(dir, 'live'));
+    for (const m of ['recovery.runbook: runbook restore-from-ebs+reassociate-builders has steps the live rehearsal does not carry out: get_secret_token, update_launch_configuration, rotate_builders', 'rehearse it in the simulation: drop --mode live']) expect(refusals).toContain(m);
+    // Live, a replica fails over when its zone is lost; an az_outage with snapshots (or a replica with another disaster) is refused.
+    const azWithSnapshots = join(dir, 'az-ebs.yaml');
+    writeFileSync(azWithSnapshots, readFileSync(SCENARIO, 'utf8').replace('kind: services_machine_terminated }', 'kind: az_outage }'));
+    expect(await refusedLive(azWithSnapshots, join(dir, 'live'))).toContain('backups.strategy: live, `az_outage` is rehearsed with a replica and a replica with `az_outage` (here: ebs_snapshot backups, az_outage)');
     const cases: [string, string, string][] = [
       ['backups: { strategy: ebs_snapshot, every: 1h }', 'backups: { strategy: replica, every: 1h }', 'backups.every: a replica is kept in sync continuously'],
       ['backups: { strategy: ebs_snapshot, every: 1h }', 'backups: { strategy: replica }', 'backups: a replica needs its replication `lag`'],

@@ -21,6 +21,11 @@ describe('planLiveDr', () => {
     expect(() => planLiveDr(early)).toThrow('no backup is due before the disaster');
   });
 
+  it('puts the replica\'s state at `lag` before the disaster, the window as long again before it', () => {
+    const plan = planLiveDr(loadScenarioFile('scenarios/dr/cold-failover-az-outage.yaml', { command: 'dr' }));
+    expect(plan).toMatchObject({ snapshotAtMs: 190 * 60_000 - 30_000, disasterAtMs: 190 * 60_000, windowStartMs: 189 * 60_000, recoveryAtMs: 195 * 60_000 });
+  });
+
   it('puts a push before the snapshot, between it and the disaster, in the outage, or after the restore', () => {
     const plan = planLiveDr(scenario);
     expect(pushPhase(plan, plan.snapshotAtMs - 1, false)).toBe('before_snapshot');

@@ -23,8 +23,9 @@ export interface LiveDrPlan {
 export function planLiveDr(scenario: SettledScenario): LiveDrPlan {
   const { backups, disaster, recovery } = scenario;
   if (!backups || !disaster || !recovery) throw new Error('a live DR plan needs backups, disaster and recovery');
-  // The last backup due strictly before the disaster (one due at the instant of the disaster is not taken).
-  const snapshotAtMs = Math.floor((disaster.atMs - 1) / backups.everyMs) * backups.everyMs;
+  // The last backup due strictly before the disaster (one due at the instant of the disaster is not taken); a
+  // replica `lag` behind holds, at the disaster, the primary's state as of `lag` before it (as the simulation's).
+  const snapshotAtMs = backups.strategy === 'replica' ? disaster.atMs - backups.lagMs : Math.floor((disaster.atMs - 1) / backups.everyMs) * backups.everyMs;
   if (snapshotAtMs <= 0) throw new Error(`no backup is due before the disaster at ${disaster.atMs} ms`);
   const windowStartMs = Math.max(0, snapshotAtMs - (disaster.atMs - snapshotAtMs));
   return {

@@ -8,6 +8,7 @@ import type { DurationSpec } from '../workload/types.ts';
  * and the consequence of doing or skipping a step comes from `dr-rehearsal.ts`, never from the runbook.
  */
 export const DR_MECHANICS = [
+  'confirm_primary_dead',
   'register_image',
   'download_backup',
   'launch_instance',
@@ -23,10 +24,10 @@ export const DR_MECHANICS = [
 export type DrMechanic = (typeof DR_MECHANICS)[number];
 
 /**
- * Mechanics only the simulation implements (cold fail-over and builder re-association): `twin dr --mode live`
+ * Mechanics only the simulation implements (builder re-association): `twin dr --mode live`
  * refuses a runbook that uses one, so the live rehearsal only ever sees `DrMechanic`s.
  */
-export const SIM_ONLY_MECHANICS = ['confirm_primary_dead', 'get_secret_token', 'update_launch_configuration', 'rotate_builders'] as const;
+export const SIM_ONLY_MECHANICS = ['get_secret_token', 'update_launch_configuration', 'rotate_builders'] as const;
 export type SimOnlyMechanic = (typeof SIM_ONLY_MECHANICS)[number];
 export type AnyMechanic = DrMechanic | SimOnlyMechanic;
 export const ALL_MECHANICS: readonly AnyMechanic[] = [...DR_MECHANICS, ...SIM_ONLY_MECHANICS];

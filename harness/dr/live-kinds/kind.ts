@@ -1,0 +1,32 @@
+import type { EC2Client } from '@aws-sdk/client-ec2';
+import type { RunbookStep } from '../../../sim/models/dr/runbook.ts';
+import type { ServicesMachine } from '../services-machine.ts';
+
+/** What the rehearsal lends a kind: the EC2 client, the machine, its timeline, its counted calls and bounded waits. */
+export interface LiveKindContext {
+  ec2: EC2Client;
+  machine: ServicesMachine;
+  /** The endpoint's availability zones (its configuration). */
+  zones: readonly string[];
+  note: (event: string) => void;
+  call: <T>(request: Promise<T>) => Promise<T>;
+  until: <T>(what: string, probe: () => Promise<T | undefined>) => Promise<T>;
+}
+
+/** What a disaster kind changes in a live rehearsal: the backup it takes, what follows the disaster, its own steps. */
+export interface LiveKind {
+  /** Takes the backup due at the plan's `snapshotAtMs`; its id and wall instant. */
+  backup(): Promise<{ id: string; wallMs: number }>;
+  /** After the disaster's kills and the volume's deletion. */
+  afterDisaster(): Promise<void>;
+  /** Carries out a step itself; undefined leaves it to the rehearsal's common steps. */
+  apply(step: RunbookStep, at: { oldIp: string; oldInstanceId: string }): Promise<string | undefined>;
+  /** RPO in the scenario's time, when the kind fixes it (else snapshot to disaster in wall time × time scale). */
+  rpoMs(plan: { snapshotAtMs: number; disasterAtMs: number }): number | null;
+  /** Whether the installation came back on the kind's backup (the report's `restored_from_ms`). */
+  restored(): boolean;
+  /** Builders that reached the machine again without being rotated. */
+  buildersReconnected(): number;
+  measures(): Record<string, unknown>;
+  dispose(): Promise<void>;
+}
