@@ -16,7 +16,7 @@ import { CAUSES, type HiddenChange, type SettledDrill, type VerifyCheck } from '
 import { AutoScalingError } from '../models/autoscaling/group-model.ts';
 import { applyFilters, parsePipeline, parseShellLine, type Filter, type ShellCommand } from './shell.ts';
 import type { Grade } from './grade.ts';
-import { ACTION_MS, countsAsWork, gradeSession, hintText, judgeAnswer } from './tutor.ts';
+import { ACTION_MS, drillBanner, gradeSession, hintText, judgeAnswer } from './tutor.ts';
 
 export { ACTION_MS, countsAsWork } from './tutor.ts';
 import { EtcFiles, heapBytes, OVERRIDE_DIRS } from './etc-files.ts';
@@ -188,15 +188,7 @@ export class TrainingSession {
 
   /** The ticket as the trainee first sees it. */
   banner(): string {
-    const d = this.drill;
-    return [
-      `Drill: ${d.title} (${d.name}, ${d.difficulty})`,
-      `Ticket, ${clockTime(this.nowMs)} on the Services machine's clock:`,
-      ...d.ticket.split('\n').map((l) => `  > ${l}`),
-      '',
-      'You are on the Services machine. `help` lists the commands; `answer <container> <cause>` names the root cause;',
-      '`hint` helps (it costs points); `exit` ends the drill and the twin checks your fix.',
-    ].join('\n');
+    return drillBanner(this.drill, this.nowMs);
   }
 
   /**

@@ -1,4 +1,5 @@
 import { dockerName } from '../symptoms/docker-ps.ts';
+import { clockTime } from '../symptoms/clock-text.ts';
 import { CAUSES, type SettledDrill } from './drill.ts';
 import { grade, type Grade } from './grade.ts';
 import { parseShellLine } from './shell.ts';
@@ -74,4 +75,16 @@ export function gradeSession(s: { drill: SettledDrill; answers: readonly AnswerR
     commandsUsed: s.entries.filter((e) => countsAsWork(e.command)).length,
     shortestCommands: s.drill.shortestPath.filter(countsAsWork).length,
   });
+}
+
+/** The ticket as the trainee first sees it, at `nowMs` on the Services machine's clock. */
+export function drillBanner(d: SettledDrill, nowMs: number): string {
+  return [
+    `Drill: ${d.title} (${d.name}, ${d.difficulty})`,
+    `Ticket, ${clockTime(nowMs)} on the Services machine's clock:`,
+    ...d.ticket.split('\n').map((l) => `  > ${l}`),
+    '',
+    'You are on the Services machine. `help` lists the commands; `answer <container> <cause>` names the root cause;',
+    '`hint` helps (it costs points); `exit` ends the drill and the twin checks your fix.',
+  ].join('\n');
 }
