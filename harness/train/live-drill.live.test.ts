@@ -1,0 +1,66 @@
+/**
+ * `twin train --drill queued-at-picard-dispatcher --mode live --script FILE`, as a person would run it: the live
+ * stack booted (private PostgreSQL, Redis, RabbitMQ, MongoDB processes, the pipeline's stages, the twin's Nomad API),
+ * picard-dispatcher hung through the stack's fault port, pushes replayed to GitHub Enterprise, the typed session
+ * replayed at the console, and the fix verified on the stack. Two sessions: the shortest path, and the wrong
+ * container restarted first. Each boots its own stack (about a minute at nice 19).
+ */
+import { mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { main } from '../cli/main.ts';
+import type { TrainReport } from '../../reports/train.ts';
+
+/** A boot at nice 19 (about a minute), the session, the verification window and the teardown. */
+const LIVE_DRILL_TIMEOUT_MS = 600_000;
+const SESSIONS = new URL('./sessions/', import.meta.url).pathname;
+const out = mkdtempSync(join(tmpdir(), 'twin-train-live-'));
+afterAll(() => rmSync(out, { recursive: true, force: true }));
+
+const ours = () => readdirSync(tmpdir()).filter((d) => /^twin-(postgres|redis|rabbitmq|mongo)-/.test(d));
+
+async function drill(session: string): Promise<{ code: number; stdout: string; stderr: string; report: TrainReport; md: string }> {
+  const before = new Set(ours());
+  const lines = { stdout: '', stderr: '' };
+  const io = { stdout: { write: (s: string) => (lines.stdout += s) }, stderr: { write: (s: string) => (lines.stderr += s) } };
+  const dir = join(out, session);
+  // The built-in read-outs answer `nomad`: the test does not depend on a binary on PATH.
+  const code = await main(['train', '--drill', 'queued-at-picard-dispatcher', '--mode', 'live', '--nomad', 'twin', '--script', join(SESSIONS, `${session}.txt`), '--out', dir], io);
+  // The stack was torn down: every data directory it created is gone.
+  expect(ours().filter((d) => !before.has(d))).toEqual([]);
+  const report = JSON.parse(readFileSync(join(dir, 'train-report.json'), 'utf8')) as TrainReport;
+  return { code, ...lines, report, md: readFileSync(join(dir, 'transcript.md'), 'utf8') };
+}
+
+describe('twin train --mode live (the drill console on the live stack)', () => {
+  it('queued-at-picard-dispatcher along the shortest path: the hung picard-dispatcher is restarted on the stack, the queue drains, the next build succeeds', async () => {
+    const r = await drill('shortest-path');
+    console.info(`shortest path live: ${r.stdout.split('\n').filter((l) => /^Score|^\s+(ok|FAIL)/.test(l)).join(' | ')}`);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.report.mode).toBe('live');
+    // Before the fix: picard-dispatcher's heartbeat stopped when it hung (08:40), as the seeds' log shows it.
+    const logs = r.stdout.split('ubuntu@ip-172-31-72-162:~$ ').find((b) => b.startsWith('sudo docker logs --tail 10 picard-dispatcher'))!;
+    expect(logs.split('\n').filter((l) => l.includes('picard-dispatcher.init Still running...')).length).toBeGreaterThan(0);
+    expect(logs).not.toMatch(/Jan 5 0(8:[45]|9:)\d:\d\d\.\d+:\+0000 INFO picard-dispatcher.init Still running/);
+    expect(r.stdout).toMatch(/ok {3}queue_drains: builds queued [0-2], run-queue [0-2],/);
+    expect(r.stdout).toMatch(/ok {3}next_build_succeeds: build \d+ succeeded at \d\d:\d\d/);
+    expect(r.report.root_cause_correct).toBe(true);
+    expect(r.report.fixed).toBe(true);
+    expect(r.report.score).toBe(100);
+    expect(r.stderr).toMatch(/pushes replayed: [1-9]\d* \(0 webhooks frontend did not take/);
+  }, LIVE_DRILL_TIMEOUT_MS);
+
+  it('restarting dispatcher first fixes nothing on the stack; picard-dispatcher then does, and the wasted restart costs the commands part', async () => {
+    const r = await drill('wrong-container-first');
+    console.info(`wrong container first live: ${r.stdout.split('\n').filter((l) => /^Score|^\s+(ok|FAIL)/.test(l)).join(' | ')}`);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.report.fixed).toBe(true);
+    expect(r.report.root_cause_correct).toBe(true);
+    expect(r.md).toMatch(/sudo docker restart dispatcher/);
+    // Five commands against the shortest path's three: the commands part is 3/5 of its 10, the score below 100.
+    expect(r.stdout).toMatch(/Commands: 5 against the shortest path's 3\./);
+    expect(r.report.score).toBeLessThan(100);
+    expect(r.report.score).toBeGreaterThanOrEqual(90);
+  }, LIVE_DRILL_TIMEOUT_MS);
+});
