@@ -2,6 +2,8 @@
  * The drill console on the live stack against a fake installation (no processes): what each command reads of the
  * live stack and what it does to it, and how the fix is judged. The real stack: live-drill.live.test.ts.
  */
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { describe, expect, it } from 'vitest';
 import type { FaultOrder } from '../../sim/faults/port.ts';
 import type { LiveBuildsSince, LiveQueues } from '../../sim/training/live-support.ts';
@@ -100,6 +102,20 @@ describe('the drill console on the live stack', () => {
     expect(generated.at(-1)).toMatch(/^Jan 5 08:3\d:/);
     inst.logSource = { logs: (name, opts) => [`${name} own line`, `tail ${opts?.tail}`] };
     expect((await s.execute('sudo docker logs --tail 7 picard-dispatcher')).output).toBe('picard-dispatcher own line\ntail 7');
+  });
+
+  it('curl asks the port the container really listens on: its answer when up, curl\'s (7) when the port is closed', async () => {
+    const { s, inst } = setUp();
+    const server = http.createServer((req, res) => res.writeHead(req.url === '/' ? 200 : 404, { 'Content-Type': 'application/json' }).end('{"ok":true}'));
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    const port = (server.address() as AddressInfo).port;
+    inst.rowMap.set('output-processor', { state: 'healthy', ports: [`127.0.0.1:${port}->8585/tcp`] });
+    const up = await s.execute('curl -i http://localhost:8585/');
+    expect(up.output).toMatch(/^HTTP\/1\.1 200 OK\nContent-Type: application\/json\n/);
+    expect(up.output.endsWith('{"ok":true}')).toBe(true);
+    await new Promise((r) => server.close(r));
+    const down = await s.execute('curl http://localhost:8585/');
+    expect(down).toMatchObject({ exit: 7, output: 'curl: (7) Failed to connect to localhost port 8585: Connection refused' });
   });
 
   it('says so for a command it does not carry out on the live stack (exit 1), and reads the dev-console queues from the stack', async () => {

@@ -310,7 +310,8 @@ export class LiveTrainingSession implements ConsoleSession {
     if (NOT_HTTP.has(mapping.container)) return { output: 'curl: (52) Empty reply from server', exit: 52 };
     const row = this.inst.rows().get(owner.name);
     const live = row?.ports.map((p) => /^[\d.]+:(\d+)->(\d+)\/tcp$/.exec(p)).find((x) => x !== null && Number(x[2]) === mapping.container) ?? row?.ports.map((p) => /^[\d.]+:(\d+)->/.exec(p)).find((x) => x !== null);
-    if (live == null || liveServiceState(row!.state) === 'stopped') return refused;
+    // The row's port is asked even when the row says the container is down: the connection itself tells.
+    if (live == null) return refused;
     const a = await httpGet(`http://127.0.0.1:${live[1]}${path}`, LIVE_CURL_TIMEOUT_MS);
     if (a.error === 'ECONNREFUSED') return refused;
     if (a.error === 'timeout') return { output: `curl: (28) Operation timed out after ${LIVE_CURL_TIMEOUT_MS + 1} milliseconds with 0 bytes received`, exit: 28 };
@@ -407,6 +408,7 @@ function liveHelp(listed: readonly Container[], timeScale: number): string {
     '  sudo docker logs [--tail N] <name>          a container\'s log',
     '  sudo docker start|stop|restart <name>...    change a container (on the live stack)',
     '  nomad status [job] | nomad node-status [-allocs] [node] | nomad node-drain -enable|-disable <node>',
+    '  nomad logs -stderr <alloc>                  with a nomad binary on PATH (it runs against the live Nomad API)',
     '  curl [-i] http://localhost:PORT/PATH        the real health endpoints:',
     ...listed.filter((c) => c.health !== undefined).map((c) => `      http://localhost:${c.health!.port}${c.health!.path}  (${dockerName(c.name)})`),
     '  circleci dev-console                        (in-ns \'circle.backend.build.run-queue) (-> (all-builds) count)',
@@ -418,7 +420,8 @@ function liveHelp(listed: readonly Container[], timeScale: number): string {
 /** One GET with a bound (node:http: fetch refuses some of the stack's ports). */
 export function httpGet(url: string, timeoutMs: number): Promise<{ status?: number; body?: string; contentType?: string; error?: string }> {
   return new Promise((resolve) => {
-    const req = http.get(url, { timeout: timeoutMs }, (res) => {
+    // A connection of its own, as curl makes (a kept-alive socket would outlive the server it was opened to).
+    const req = http.get(url, { timeout: timeoutMs, agent: false }, (res) => {
       let body = '';
       res.setEncoding('utf8');
       res.on('data', (c: string) => (body = (body + c).slice(0, 64 * 1024)));

@@ -101,5 +101,5 @@ export const LIVE_SHELL_COMMANDS: readonly string[] = ['docker-ps', 'docker-logs
 
 /** The console's answer to a command it does not carry out on the live stack. */
 export function notOnLiveStack(line: string): string {
-  return `${line.trim().split(/\s+/).filter((w) => w !== 'sudo').slice(0, 2).join(' ')}: the drill console on the live stack does not carry this out (it answers sudo docker ps|logs|start|stop|restart, nomad status|node-status|node-drain|logs, curl, circleci dev-console, answer, hint, help, exit); run the drill in the simulation for the rest`;
+  return `${line.trim().split(/\s+/).filter((w) => w !== 'sudo').slice(0, 2).join(' ')}: the drill console on the live stack does not carry this out (it answers sudo docker ps|logs|start|stop|restart, nomad status|node-status|node-drain (and nomad logs with a nomad binary on PATH), curl, circleci dev-console, answer, hint, help, exit); run the drill in the simulation for the rest`;
 }
