@@ -11,12 +11,17 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { main } from '../cli/main.ts';
 import type { TrainReport } from '../../reports/train.ts';
+import { PROMPT, TMUX, TmuxPanes } from './tmux-pane.ts';
 
 /** A boot at nice 19 (about a minute), the session, the verification window and the teardown. */
 const LIVE_DRILL_TIMEOUT_MS = 600_000;
 const SESSIONS = new URL('./sessions/', import.meta.url).pathname;
 const out = mkdtempSync(join(tmpdir(), 'twin-train-live-'));
-afterAll(() => rmSync(out, { recursive: true, force: true }));
+const panes = new TmuxPanes(`twin-train-live-${process.pid}`);
+afterAll(() => {
+  panes.killServer();
+  rmSync(out, { recursive: true, force: true });
+});
 
 const ours = () => readdirSync(tmpdir()).filter((d) => /^twin-(postgres|redis|rabbitmq|mongo)-/.test(d));
 
@@ -62,5 +67,18 @@ describe('twin train --mode live (the drill console on the live stack)', () => {
     expect(r.stdout).toMatch(/Commands: 5 against the shortest path's 3\./);
     expect(r.report.score).toBeLessThan(100);
     expect(r.report.score).toBeGreaterThanOrEqual(90);
+  }, LIVE_DRILL_TIMEOUT_MS);
+
+  it.skipIf(!TMUX)('typed in a terminal (tmux): a wrong diagnosis, two hints, then picard-dispatcher restarted on the stack', async () => {
+    // The first prompt comes once the stack has booted and the fault has held for 20 minutes of the installation's time.
+    const s = await panes.typeSession('live-hints', 'queued-at-picard-dispatcher', 'wrong-diagnosis-then-hints.txt', ' --mode live --nomad twin', LIVE_DRILL_TIMEOUT_MS / 2);
+    console.info(`live in tmux: ${s.text.split('\n').filter((l) => /^Score|^\s+(ok|FAIL)/.test(l)).join(' | ')}`);
+    expect(s.text).toContain(`${PROMPT} nomad node-status -allocs`);
+    expect(s.text).toMatch(/Drain\s+Status\s+Running Allocs/);
+    expect(s.text).toContain('answer: nomad_client draining: that is not the root cause of this ticket (not credited)');
+    expect(s.text).toContain('Hint 2 of 3 (pointer)');
+    expect(s.exit).toBe(0);
+    expect(s.report).toMatchObject({ mode: 'live', root_cause_correct: true, fixed: true, hints_used: 2 });
+    expect(s.report.answers.map((a: { correct: boolean }) => a.correct)).toEqual([false, true]);
   }, LIVE_DRILL_TIMEOUT_MS);
 });

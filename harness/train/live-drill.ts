@@ -6,6 +6,7 @@ import { runInteractive, runScript } from './console.ts';
 import { LiveDrillInstallation } from './live-installation.ts';
 import { LiveTrainingSession } from './live-session.ts';
 import { RealNomadCli } from './real-nomad-cli.ts';
+import { LiveInterruptedError } from '../live/replay/run-live.ts';
 
 export interface LiveDrillOptions {
   drill: SettledDrill;
@@ -31,19 +32,45 @@ export interface LiveDrillOptions {
  * down whatever happens.
  */
 export async function runLiveDrill(o: LiveDrillOptions): Promise<TrainingResult> {
+  // Ctrl-C or a kill leaves nothing behind: the drill stops at its next step, the stack is torn down (the `finally`),
+  // and the run rejects with LiveInterruptedError for the CLI's exit code (130 or 143). The listeners stay until the
+  // teardown is over, so a second signal does not end the process half-way through it.
+  const stop = new AbortController();
+  const onSignal = (signal: NodeJS.Signals) => {
+    if (stop.signal.aborted) return;
+    o.log(`${signal}: stopping the live stack …`);
+    stop.abort(new LiveInterruptedError(signal));
+  };
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
+  try {
+    return await drillOnStack(o, stop.signal);
+  } catch (err) {
+    if (stop.signal.aborted) throw stop.signal.reason as Error;
+    throw err;
+  } finally {
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
+  }
+}
+
+async function drillOnStack(o: LiveDrillOptions, stop: AbortSignal): Promise<TrainingResult> {
   const t0 = Date.now();
   o.log(`booting the live stack for drill ${o.drill.name} (${o.profile.containers.length} containers) …`);
   const inst = await LiveDrillInstallation.boot(o.installation, o.profile, { ...(o.timeScale === undefined ? {} : { timeScale: o.timeScale }), ...(o.portOffset === undefined ? {} : { portOffset: o.portOffset }), log: o.log });
   let nomad: RealNomadCli | undefined;
   try {
+    stop.throwIfAborted();
     o.log(`live stack up in ${Date.now() - t0} ms; breaking it (the hidden fault) and replaying the installation's pushes at ${inst.timeScale}× …`);
     const recorded: [Parameters<LiveTrainingSession['recordFault']>[0], number][] = [];
     await inst.breakIt(o.drill, (order, atMs) => recorded.push([order, atMs]));
+    stop.throwIfAborted();
     const session = new LiveTrainingSession(o.drill, inst, { seed: o.installation.seed, commandMs: o.commandMs, timeScale: inst.timeScale });
     for (const [order, atMs] of recorded) session.recordFault(order, atMs);
     nomad = o.nomad === 'twin' ? undefined : RealNomadCli.atAddress(inst.nomadUrl);
     if (o.script !== undefined) await runScript(session, o.script, o.stdout, nomad);
     else await runInteractive(session, o.stdin, o.stdout, { nomad });
+    stop.throwIfAborted();
     o.log(`verifying the fix on the live stack (up to ${Math.round(o.drill.verify.withinMs / inst.timeScale / 1000)} s) …`);
     const result = await session.finish();
     o.log(`pushes replayed: ${inst.pushes.sent} (${inst.pushes.undelivered} webhooks frontend did not take, ${inst.pushes.failed} GHE refused)`);
