@@ -6,7 +6,7 @@ import { runInteractive, runScript } from './console.ts';
 import { LiveDrillInstallation } from './live-installation.ts';
 import { LiveTrainingSession } from './live-session.ts';
 import { RealNomadCli } from './real-nomad-cli.ts';
-import { LiveInterruptedError } from '../live/replay/run-live.ts';
+import { interruptible } from '../live/replay/run-live.ts';
 
 export interface LiveDrillOptions {
   drill: SettledDrill;
@@ -32,26 +32,8 @@ export interface LiveDrillOptions {
  * down whatever happens.
  */
 export async function runLiveDrill(o: LiveDrillOptions): Promise<TrainingResult> {
-  // Ctrl-C or a kill leaves nothing behind: the drill stops at its next step, the stack is torn down (the `finally`),
-  // and the run rejects with LiveInterruptedError for the CLI's exit code (130 or 143). The listeners stay until the
-  // teardown is over, so a second signal does not end the process half-way through it.
-  const stop = new AbortController();
-  const onSignal = (signal: NodeJS.Signals) => {
-    if (stop.signal.aborted) return;
-    o.log(`${signal}: stopping the live stack …`);
-    stop.abort(new LiveInterruptedError(signal));
-  };
-  process.on('SIGINT', onSignal);
-  process.on('SIGTERM', onSignal);
-  try {
-    return await drillOnStack(o, stop.signal);
-  } catch (err) {
-    if (stop.signal.aborted) throw stop.signal.reason as Error;
-    throw err;
-  } finally {
-    process.off('SIGINT', onSignal);
-    process.off('SIGTERM', onSignal);
-  }
+  // Ctrl-C or a kill leaves nothing behind: the drill stops at its next step and the stack is torn down.
+  return interruptible(o.log, 'stopping the live stack', (stop) => drillOnStack(o, stop));
 }
 
 async function drillOnStack(o: LiveDrillOptions, stop: AbortSignal): Promise<TrainingResult> {
