@@ -5,13 +5,14 @@
  * replayed at the console, and the fix verified on the stack. Two sessions: the shortest path, and the wrong
  * container restarted first. Each boots its own stack (about a minute at nice 19).
  */
-import { mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
+import { chmodSync, mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { main } from '../cli/main.ts';
 import type { TrainReport } from '../../reports/train.ts';
 import { PROMPT, TMUX, TmuxPanes } from './tmux-pane.ts';
+import { privateDataRoot } from '../providers/temp-dir.ts';
 
 /** A boot at nice 19 (about a minute), the session, the verification window and the teardown. */
 const LIVE_DRILL_TIMEOUT_MS = 600_000;
@@ -21,19 +22,31 @@ const panes = new TmuxPanes(`twin-train-live-${process.pid}`);
 afterAll(() => {
   panes.killServer();
   rmSync(out, { recursive: true, force: true });
+  rmSync(dataRoot, { recursive: true, force: true });
+  if (previousRoot === undefined) delete process.env['TWIN_DATA_ROOT'];
+  else process.env['TWIN_DATA_ROOT'] = previousRoot;
 });
 
-const ours = () => readdirSync(tmpdir()).filter((d) => /^twin-(postgres|redis|rabbitmq|mongo)-/.test(d));
+/**
+ * The stores' data directories go under a data root of this file's own (on the providers' root: /dev/shm where it is
+ * writable), so that other runs on the machine do not count: after each drill it must be empty. Set before the first
+ * tmux command, so the tmux server's panes inherit it too.
+ */
+const dataRoot = mkdtempSync(join(privateDataRoot(), 'twin-train-live-data-'));
+// The stores' own users (postgres runs as one when the tests run as root) must reach their directories under it.
+chmodSync(dataRoot, 0o755);
+const previousRoot = process.env['TWIN_DATA_ROOT'];
+process.env['TWIN_DATA_ROOT'] = dataRoot;
+const ours = () => readdirSync(dataRoot);
 
 async function drill(session: string): Promise<{ code: number; stdout: string; stderr: string; report: TrainReport; md: string }> {
-  const before = new Set(ours());
   const lines = { stdout: '', stderr: '' };
   const io = { stdout: { write: (s: string) => (lines.stdout += s) }, stderr: { write: (s: string) => (lines.stderr += s) } };
   const dir = join(out, session);
   // The built-in read-outs answer `nomad`: the test does not depend on a binary on PATH.
   const code = await main(['train', '--drill', 'queued-at-picard-dispatcher', '--mode', 'live', '--nomad', 'twin', '--script', join(SESSIONS, `${session}.txt`), '--out', dir], io);
   // The stack was torn down: every data directory it created is gone.
-  expect(ours().filter((d) => !before.has(d))).toEqual([]);
+  expect(ours()).toEqual([]);
   const report = JSON.parse(readFileSync(join(dir, 'train-report.json'), 'utf8')) as TrainReport;
   return { code, ...lines, report, md: readFileSync(join(dir, 'transcript.md'), 'utf8') };
 }
@@ -80,5 +93,6 @@ describe('twin train --mode live (the drill console on the live stack)', () => {
     expect(s.exit).toBe(0);
     expect(s.report).toMatchObject({ mode: 'live', root_cause_correct: true, fixed: true, hints_used: 2 });
     expect(s.report.answers.map((a: { correct: boolean }) => a.correct)).toEqual([false, true]);
+    expect(ours()).toEqual([]);
   }, LIVE_DRILL_TIMEOUT_MS);
 });
