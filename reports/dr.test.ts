@@ -23,7 +23,7 @@ describe('DR report writers', () => {
   });
 
   it('markdown: each backup with its size, duration and age, the recommended interval, the settings change and the builders', () => {
-    const settings = readFileSync(new URL('../scenarios/dr/settings-change-rollback.yaml', import.meta.url), 'utf8');
+    const settings = readFileSync(new URL('../scenarios/dr/settings-change-tarball-in-place.yaml', import.meta.url), 'utf8');
     const r = runDrRehearsal(parseScenario(settings, 'x.yaml', fixtureContext(undefined, 'dr')), loadAnyRunbook('restore-tarball-in-place'));
     const md = drMarkdown(r);
     expect(md).toContain('| taken | size | took | age at the disaster | restorable |');

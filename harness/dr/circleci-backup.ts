@@ -116,14 +116,9 @@ async function exportStore(name: string, c: StartedComponent, out: string): Prom
     return { name, how: 'redis-cli --rdb (the server\'s RDB image)', files: [`${name}/dump.rdb`], bytes: duBytes(out) };
   }
   if (name === 'rabbitmq' && c.dataDir !== undefined) {
-    const nodeName = (c as { nodeName?: string }).nodeName;
-    const cookieFile = join(dirname(c.dataDir), 'home', '.erlang.cookie');
-    if (nodeName === undefined || !existsSync(cookieFile)) return 'not a private node of the twin (no node name or Erlang cookie to reach it with rabbitmqctl)';
-    // The CLI itself, not the distribution's wrapper (which switches to the rabbitmq user and its home), with the
-    // private node's home: its Erlang cookie.
-    const ctl = existsSync(RABBITMQCTL) ? RABBITMQCTL : 'rabbitmqctl';
-    const env = { PATH: process.env.PATH ?? '/usr/sbin:/usr/bin:/sbin:/bin', HOME: dirname(cookieFile), LANG: 'C.UTF-8', LC_ALL: 'C.UTF-8' };
-    await command(ctl, ['-n', nodeName, 'export_definitions', join(out, 'definitions.json')], 'rabbitmqctl export_definitions', env);
+    const ctl = rabbitmqCtl(c);
+    if (typeof ctl === 'string') return ctl;
+    await command(ctl.bin, [...ctl.args, 'export_definitions', join(out, 'definitions.json')], 'rabbitmqctl export_definitions', ctl.env);
     return { name, how: 'rabbitmqctl export_definitions (queues, exchanges, bindings, users; messages in flight are not exported)', files: [`${name}/definitions.json`], bytes: duBytes(out) };
   }
   if (name === 'mongo') {
@@ -151,13 +146,26 @@ async function exportStore(name: string, c: StartedComponent, out: string): Prom
   return `no consistent export for the ${c.backend} ${name} (its data dir is not copied raw while it runs)`;
 }
 
-async function command(bin: string, args: string[], what: string, env?: NodeJS.ProcessEnv): Promise<void> {
+/**
+ * `rabbitmqctl` for the twin's private RabbitMQ node: the CLI itself, not the distribution's wrapper (which switches
+ * to the rabbitmq user and its home), with the private node's home (its Erlang cookie); a string says why not.
+ */
+export function rabbitmqCtl(c: StartedComponent): { bin: string; args: string[]; env: NodeJS.ProcessEnv } | string {
+  const nodeName = (c as { nodeName?: string }).nodeName;
+  const cookieFile = c.dataDir === undefined ? '' : join(dirname(c.dataDir), 'home', '.erlang.cookie');
+  if (nodeName === undefined || !existsSync(cookieFile)) return 'not a private node of the twin (no node name or Erlang cookie to reach it with rabbitmqctl)';
+  const env = { PATH: process.env.PATH ?? '/usr/sbin:/usr/bin:/sbin:/bin', HOME: dirname(cookieFile), LANG: 'C.UTF-8', LC_ALL: 'C.UTF-8' };
+  return { bin: existsSync(RABBITMQCTL) ? RABBITMQCTL : 'rabbitmqctl', args: ['-n', nodeName], env };
+}
+
+/** Runs one command of `tool` (circleci-backup, circleci-restore), bounded; its failure as `E` with the stderr's last lines and a hint. */
+export async function command(bin: string, args: string[], what: string, env?: NodeJS.ProcessEnv, tool = 'circleci-backup', E: new (m: string, h: string) => Error = BackupError): Promise<string> {
   try {
-    await run(bin, args, { timeout: EXPORT_LIMIT_MS, maxBuffer: 16 * 1024 * 1024, ...(env ? { env } : {}) });
+    return (await run(bin, args, { timeout: EXPORT_LIMIT_MS, maxBuffer: 16 * 1024 * 1024, ...(env ? { env } : {}) })).stdout;
   } catch (e) {
     const err = e as { code?: string; stderr?: string; message: string };
-    if (err.code === 'ENOENT') throw new BackupError(`circleci-backup: ${bin} is not installed (needed for ${what})`, `install it (e.g. apt-get install ${bin === 'pg_dump' ? 'postgresql-client' : bin === 'redis-cli' ? 'redis-tools' : bin === 'rabbitmqctl' ? 'rabbitmq-server' : bin})`);
-    throw new BackupError(`circleci-backup: ${what} failed: ${(err.stderr ?? err.message).trim().split('\n').slice(-3).join(' ')}`, 'the store may be down or loaded: check `twin ps`, then run it again');
+    if (err.code === 'ENOENT') throw new E(`${tool}: ${bin} is not installed (needed for ${what})`, `install it (e.g. apt-get install ${/^pg_/.test(bin) ? 'postgresql-client' : bin === 'redis-cli' ? 'redis-tools' : /rabbitmqctl$/.test(bin) ? 'rabbitmq-server' : bin})`);
+    throw new E(`${tool}: ${what} failed: ${(err.stderr || err.message).trim().split('\n').slice(-3).join(' ')}`, 'the store may be down or loaded: check `twin ps`, then run it again');
   }
 }
 

@@ -9,6 +9,7 @@ import { loadRunbook } from '../../fixtures/runbooks/load.ts';
 import { PIPELINE_DB } from '../live/pipeline/index.ts';
 import { runLiveDr, type LivePush } from './live-rehearsal.ts';
 import { replicatedAddresses } from './services-volume.ts';
+import { expectRestoredAtSnapshot } from './snapshot-ledger.ts';
 import type { DrReport } from '../../sim/models/dr/dr-report.ts';
 
 describe('twin dr --mode live', () => {
@@ -26,14 +27,9 @@ describe('twin dr --mode live', () => {
       },
     });
     const delivered = (phase: LivePush['phase']) => pushes.filter((p) => p.phase === phase && p.delivered);
-    // Written before the snapshot: every one of them is in the restored database.
-    expect(delivered('before_snapshot').length).toBeGreaterThan(0);
-    expect(delivered('before_snapshot').every((p) => present.has(p.sha))).toBe(true);
-    // Written after it and before the disaster: none survived, and the report counts exactly those as lost.
-    expect(delivered('after_snapshot').length).toBeGreaterThan(0);
-    expect(delivered('after_snapshot').some((p) => present.has(p.sha))).toBe(false);
-    expect(report.builds.lost).toBe(delivered('after_snapshot').length);
-    expect(report.dr.records_written_after_backup).toBe(delivered('after_snapshot').length);
+    // Written before the snapshot: every one of them is in the restored database; written after it and before the
+    // disaster: none survived, and the report counts exactly those as lost.
+    expectRestoredAtSnapshot(pushes, present, report);
     // The outage's webhooks were dropped; the restored installation built the later ones.
     expect(report.webhooks_dropped).toBe(pushes.filter((p) => !p.delivered).length);
     expect(pushes.filter((p) => p.phase === 'outage' && !p.delivered).length).toBeGreaterThan(0);
@@ -132,12 +128,7 @@ describe('twin dr --mode live', () => {
     expect(report.dr.builders_reach_services).toBe(false);
     expect(report.rto_ms).toBeNull();
     // The data is the snapshot's all the same: before it all back, after it all lost.
-    const delivered = (phase: LivePush['phase']) => pushes.filter((p) => p.phase === phase && p.delivered);
-    expect(delivered('before_snapshot').length).toBeGreaterThan(0);
-    expect(delivered('before_snapshot').every((p) => present.has(p.sha))).toBe(true);
-    expect(delivered('after_snapshot').length).toBeGreaterThan(0);
-    expect(delivered('after_snapshot').some((p) => present.has(p.sha))).toBe(false);
-    expect(report.builds.lost).toBe(delivered('after_snapshot').length);
+    expectRestoredAtSnapshot(pushes, present, report);
     expect(report.rpo_ms).toBeGreaterThanOrEqual(540_000);
     expect(report.rpo_ms).toBeLessThanOrEqual(660_000);
     expect(report.passed).toBe(true);

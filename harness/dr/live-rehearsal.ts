@@ -15,7 +15,7 @@ import { LiveStack } from '../live/stack.ts';
 import { liveBackends } from '../live/backends.ts';
 import { FOLLOWED_REPO } from '../live/pipeline-services.ts';
 import { PIPELINE_DB } from '../live/pipeline/index.ts';
-import { workflowConfig } from '../live/replay/config.ts';
+import { REPLAY_CONTEXTS, workflowConfig } from '../live/replay/config.ts';
 import { StartedEc2Api } from '../ec2/server.ts';
 import type { StartedFakeGithub } from '../github/server.ts';
 import type { StartedPostgres } from '../providers/index.ts';
@@ -23,11 +23,20 @@ import type { SettledScenario } from '../../sim/scenario/settled.ts';
 import type { Runbook, RunbookStep } from '../../sim/models/dr/runbook.ts';
 import { judgeStep, ranBefore, stepOrder } from '../../sim/models/dr/runbook.ts';
 import { buildDrReport, type DrReport } from '../../sim/models/dr/dr-report.ts';
-import { rehearse, type DrOutcome, type DrStepResult } from '../../sim/models/dr/dr-rehearsal.ts';
+import { rehearse, runInstancesRefused, type DrOutcome, type DrStepResult } from '../../sim/models/dr/dr-rehearsal.ts';
 import { planLiveDr, pushPhase, type LiveDrPlan, type PushPhase } from '../../sim/models/dr/live-plan.ts';
 import { SampleSet } from '../../sim/metrics/percentiles.ts';
 import { ServicesMachine, SERVICES_TAG } from './services-machine.ts';
 import { consoleHostname, replicatedAddresses, setConsoleHostname, updateReplicatedAddresses } from './services-volume.ts';
+import type { LiveDisasterKind, LiveKindContext } from './live-kinds/types.ts';
+import { LiveSettingsChange } from './live-kinds/settings-change.ts';
+import { LiveEbsCorruption } from './live-kinds/ebs-corruption.ts';
+
+/** The disasters done live other than TerminateInstances (`harness/dr/live-kinds/`), by `disaster.kind`. */
+const LIVE_KINDS: Readonly<Record<string, () => LiveDisasterKind>> = {
+  settings_change: () => new LiveSettingsChange(),
+  ebs_corruption: () => new LiveEbsCorruption(),
+};
 
 /** Documented ports at 16000 + port: clear of `twin up`'s 10000 and the live tests' 14000. */
 export const DR_PORT_OFFSET = 16_000;
@@ -64,6 +73,8 @@ export interface LivePush {
   phase: PushPhase;
   /** frontend answered GHE's delivery with 200 (a build row was written). */
   delivered: boolean;
+  /** A job of its workflow names a context. */
+  usesContexts: boolean;
 }
 
 /** What the test (or a caller) may look at before the stack goes away. */
@@ -78,6 +89,8 @@ export interface LiveDrOptions {
   portOffset?: number;
   /** Called with the restored installation once the rehearsal is measured, before teardown. */
   inspect?: (i: LiveDrInspection) => Promise<void>;
+  /** The rehearsal's class: `LiveRun` (EBS snapshots) or one extending it (`TarballRun` of tarball-rehearsal.ts). */
+  runner?: typeof LiveRun;
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -116,6 +129,8 @@ export async function runLiveDr(scenario: SettledScenario, runbook: Runbook, opt
     auth: scenario.topology.auth,
     timeScale: plan.timeScale,
     resourceClasses: scenario.topology.resourceClasses,
+    // The context the pushes' jobs that use contexts name, as the live replay seeds it.
+    pipeline: { contexts: REPLAY_CONTEXTS },
   });
   const stack = new LiveStack({ profile, portOffset: opts.portOffset ?? DR_PORT_OFFSET, backends, externals, services, migrate });
   let machine: ServicesMachine | undefined;
@@ -128,7 +143,7 @@ export async function runLiveDr(scenario: SettledScenario, runbook: Runbook, opt
     machine = await ServicesMachine.attach(stack, ec2, { nomadClients: scenario.topology.nomadClients.count });
     note(`stack up in ${Date.now() - t0} ms; ${machine.events.at(-1)!.event}`);
     client = new EC2Client({ endpoint: ec2.url, region: REGION, credentials: CREDENTIALS, maxAttempts: 1 });
-    const run = new LiveRun(scenario, runbook, plan, stack, machine, client, note, t0);
+    const run = new (opts.runner ?? LiveRun)(scenario, runbook, plan, stack, machine, client, note, t0);
     const outcome = await run.act();
     await opts.inspect?.({ postgres: run.postgres, pushes: run.pushes, machine });
     const baseline = rehearse(scenario, runbook, { withoutDisaster: true });
@@ -140,37 +155,55 @@ export async function runLiveDr(scenario: SettledScenario, runbook: Runbook, opt
   }
 }
 
-/** One rehearsal on a booted stack. */
-class LiveRun {
+/** One rehearsal on a booted stack (the EBS path; a backup strategy extends it: tarball-rehearsal.ts). */
+export class LiveRun {
   readonly pushes: LivePush[] = [];
   private readonly steps: DrStepResult[] = [];
   private restored = false;
   private recovered = false;
   private snapshot: { id: string; wallMs: number } | undefined;
-  private disasterWallMs = 0;
+  protected disasterWallMs = 0;
   private oldIp = '';
   private oldInstanceId = '';
   private servicesUpWallMs: number | undefined;
-  private restoredShas = new Set<string>();
-  private shasAtDisaster = new Set<string>();
-  private stuckFromSnapshot = 0;
-  private staleRestored = 0;
+  protected restoredShas = new Set<string>();
+  protected shasAtDisaster = new Set<string>();
+  protected stuckFromSnapshot = 0;
+  protected staleRestored = 0;
   /** Builds triggered after the disaster that were still waiting to be placed at the end. */
   private neverPlaced = 0;
   private bootMs: number | undefined;
   private calls = 0;
-  private imageId: string | undefined;
+  protected imageId: string | undefined;
+  /** Build ids submitted to Nomad when /opt/nomad was wiped with the app stopped: nothing runs them after it. */
+  private forgottenAtWipe: string[] = [];
+  /** Build ids not finished (queued, scheduled or running) when the app was stopped: the Nomad server's jobs. */
+  private submittedAtStop: string[] = [];
+  /** The disaster when it is not TerminateInstances. */
+  private readonly kind: LiveDisasterKind | undefined;
 
   constructor(
-    private readonly scenario: SettledScenario,
+    protected readonly scenario: SettledScenario,
     private readonly runbook: Runbook,
-    private readonly plan: LiveDrPlan,
-    private readonly stack: LiveStack,
-    private readonly machine: ServicesMachine,
-    private readonly ec2: EC2Client,
-    private readonly note: (e: string) => void,
+    protected readonly plan: LiveDrPlan,
+    protected readonly stack: LiveStack,
+    protected readonly machine: ServicesMachine,
+    protected readonly ec2: EC2Client,
+    protected readonly note: (e: string) => void,
     private readonly t0: number,
-  ) {}
+  ) {
+    this.kind = LIVE_KINDS[scenario.disaster!.kind]?.();
+  }
+
+  /** What a disaster kind acts on; its notes go to the log and to the report's timeline. */
+  private get kindContext(): LiveKindContext {
+    return { stack: this.stack, machine: this.machine, postgres: this.postgres, note: (e) => (this.note(e), this.machine.note(e)) };
+  }
+
+  /** Whether a build of this push succeeding shows the installation is back (after a settings change: one it broke). */
+  private showsRecovery(p: Pick<LivePush, 'usesContexts'>): boolean {
+    return this.kind?.showsRecovery?.(p) ?? true;
+  }
 
   get postgres(): StartedPostgres {
     return this.stack.components.get('postgres') as StartedPostgres;
@@ -189,7 +222,7 @@ class LiveRun {
     const start = Date.now();
     const actions: { atMs: number; run: () => Promise<void> }[] = [
       ...this.plan.pushes.map((w) => ({ atMs: w.atMs, run: () => this.push(w) })),
-      { atMs: this.plan.snapshotAtMs, run: () => this.backup() },
+      ...this.backupTimes().map((atMs) => ({ atMs, run: () => this.backup() })),
       { atMs: this.plan.disasterAtMs, run: () => this.disaster() },
     ];
     // A stable sort: at equal times the pushes (listed first) go before the snapshot and the disaster.
@@ -209,19 +242,24 @@ class LiveRun {
     return this.measure();
   }
 
+  /** The scenario instants at which backups are taken: the last one before the disaster. */
+  protected backupTimes(): number[] {
+    return [this.plan.snapshotAtMs];
+  }
+
   private deliveredAfterRestore(): number {
-    return this.pushes.filter((p) => p.phase === 'after_restore' && p.delivered).length;
+    return this.pushes.filter((p) => p.phase === 'after_restore' && p.delivered && this.showsRecovery(p)).length;
   }
 
   private async push(w: LiveDrPlan['pushes'][number]): Promise<void> {
     const phase = pushPhase(this.plan, w.atMs, this.restored);
     const pushed = await this.github.push(FOLLOWED_REPO, { files: { '.circleci/config.yml': workflowConfig(w) }, message: `workflow ${w.seq} at ${w.atMs} ms` });
     const delivered = pushed.deliveries.length > 0 && pushed.deliveries.every((d) => d.statusCode === 200);
-    this.pushes.push({ sha: pushed.commit.sha, plannedAtMs: w.atMs, wallMs: Date.now(), phase, delivered });
+    this.pushes.push({ sha: pushed.commit.sha, plannedAtMs: w.atMs, wallMs: Date.now(), phase, delivered, usesContexts: w.jobs.some((j) => j.usesContexts) });
   }
 
   /** The seeds' backup script, as SDK calls: find the box by its tag, its root volume, snapshot it. */
-  private async backup(): Promise<void> {
+  protected async backup(): Promise<void> {
     const box = await this.servicesInstance();
     const volumeId = box.BlockDeviceMappings?.[0]?.Ebs?.VolumeId;
     const wallMs = Date.now();
@@ -231,18 +269,22 @@ class LiveRun {
     this.note(`backup: ${snap.SnapshotId} of ${volumeId} (${snap.State} ${snap.Progress ?? ''}); stores held ${stored?.holdMs.toFixed(0)} ms for the copy`);
   }
 
-  private async disaster(): Promise<void> {
+  protected async disaster(): Promise<void> {
     const box = await this.servicesInstance();
     this.oldInstanceId = box.InstanceId!;
     this.oldIp = box.PrivateIpAddress!;
     this.shasAtDisaster = await this.shas();
     this.disasterWallMs = Date.now();
+    if (this.kind !== undefined) {
+      await this.kind.strike(this.kindContext);
+      return;
+    }
     await this.call(this.ec2.send(new TerminateInstancesCommand({ InstanceIds: [this.oldInstanceId] })));
     this.note(`disaster: TerminateInstances ${this.oldInstanceId} (${this.oldIp}); ${this.shasAtDisaster.size} workflows recorded at that instant`);
     await this.machine.whenDead();
   }
 
-  private async servicesInstance(): Promise<SdkInstance> {
+  protected async servicesInstance(): Promise<SdkInstance> {
     const r = await this.call(this.ec2.send(new DescribeInstancesCommand({ Filters: [{ Name: 'tag:Name', Values: [SERVICES_TAG] }, { Name: 'instance-state-name', Values: ['pending', 'running'] }] })));
     const box = r.Reservations?.[0]?.Instances?.[0];
     if (box === undefined) throw new Error('live DR: no instance tagged circleci_services is pending or running');
@@ -250,7 +292,7 @@ class LiveRun {
   }
 
   /** An EC2 call, counted (the report's `engine.events`: pushes and calls). */
-  private call<T>(request: Promise<T>): Promise<T> {
+  protected call<T>(request: Promise<T>): Promise<T> {
     this.calls++;
     return request;
   }
@@ -274,40 +316,31 @@ class LiveRun {
     if (this.servicesUpWallMs === undefined && this.machine.phase === 'running') await this.waitHealthy();
   }
 
-  private async apply(step: RunbookStep): Promise<string> {
+  protected async apply(step: RunbookStep): Promise<string> {
     const m = this.machine;
     switch (step.does) {
       case 'register_image': {
         if (this.snapshot === undefined) return 'no snapshot taken before the disaster: nothing to register';
         const id = this.snapshot.id;
-        await until(`snapshot ${id} to complete`, async () => {
-          const r = await this.call(this.ec2.send(new DescribeSnapshotsCommand({ SnapshotIds: [id] })));
-          return r.Snapshots?.[0]?.State === 'completed' ? true : undefined;
-        });
-        const image = await this.call(this.ec2.send(
-          new RegisterImageCommand({ Name: `circleci-services-restore-${id}`, RootDeviceName: '/dev/sda1', VirtualizationType: 'hvm', Architecture: 'x86_64', BlockDeviceMappings: [{ DeviceName: '/dev/sda1', Ebs: { SnapshotId: id, DeleteOnTermination: true } }] }),
-        ));
-        await until(`image ${image.ImageId} to be available`, async () => {
-          const r = await this.call(this.ec2.send(new DescribeImagesCommand({ ImageIds: [image.ImageId!] })));
-          return r.Images?.[0]?.State === 'available' ? true : undefined;
-        });
-        this.imageId = image.ImageId;
-        return `AMI ${image.ImageId} registered from ${id} (taken ${Math.round(((this.disasterWallMs - this.snapshot.wallMs) * this.plan.timeScale) / 1000)} s of scenario time before the disaster)`;
+        this.imageId = await this.registerImage(id, `circleci-services-restore-${id}`);
+        return `AMI ${this.imageId} registered from ${id} (taken ${Math.round(((this.disasterWallMs - this.snapshot.wallMs) * this.plan.timeScale) / 1000)} s of scenario time before the disaster)`;
       }
       case 'launch_instance': {
         if (this.imageId === undefined) return 'no image registered: nothing to launch';
         const newIp = this.scenario.recovery!.reassignPrivateIp;
-        // The old address is held until the old instance is terminated: RunInstances refuses it until then.
+        // The old address is held until the old instance is terminated: RunInstances refuses it until then, and for
+        // good when the old instance runs on (a corrupted volume, a settings change).
         const reservation = await until('the old private IP to be free', async () => {
           try {
             return await this.call(this.ec2.send(
               new RunInstancesCommand({ ImageId: this.imageId, InstanceType: 'm4.2xlarge', MinCount: 1, MaxCount: 1, ...(newIp ? {} : { PrivateIpAddress: this.oldIp }), TagSpecifications: [{ ResourceType: 'instance', Tags: [{ Key: 'Name', Value: SERVICES_TAG }] }] }),
             ));
           } catch (e) {
-            if ((e as { name?: string }).name === 'InvalidIPAddress.InUse') return undefined;
+            if ((e as { name?: string }).name === 'InvalidIPAddress.InUse') return this.kind?.keepsInstance ? null : undefined;
             throw e;
           }
         });
+        if (reservation === null) return runInstancesRefused(this.oldIp, this.kind!.holderWhy);
         const id = reservation.Instances![0]!.InstanceId!;
         const launchedAt = Date.now();
         await until(`${id} to be running`, async () => {
@@ -330,6 +363,7 @@ class LiveRun {
       }
       case 'stop_app':
         if (m.phase !== 'running') return 'no instance';
+        this.submittedAtStop = (await this.postgres.query<{ id: string }>(PIPELINE_DB, "SELECT id FROM builds WHERE status IN ('queued', 'scheduled', 'running')")).rows.map((r) => r.id);
         await m.stopApp();
         return 'app stopped: every container of the Services machine stopped (webhooks fail until start_app)';
       case 'check_hostname': {
@@ -348,6 +382,10 @@ class LiveRun {
         if (!this.stack.components.has('nomad_server')) return 'no Nomad server';
         const nomad = m.nomad;
         const running = this.stack.rows.get('nomad_server')?.state === 'healthy';
+        // With the app stopped the wipe takes: the builders kill the allocations the server no longer knows, and the
+        // builds it held (pending or placed) stay queued or Running in the records with nothing running them (the
+        // simulation's `wipe_nomad_state`).
+        if (!running) this.forgottenAtWipe = this.submittedAtStop;
         if (nomad === undefined) {
           // A real Nomad with its own data dir: the stack's wipe deletes it.
           const what = await this.stack.wipeState('nomad_server');
@@ -362,15 +400,32 @@ class LiveRun {
         return `app started; every health endpoint answers 200 ${this.servicesUpWallMs! - this.disasterWallMs} ms after the disaster`;
       case 'cleanup_stuck_builds': {
         if (m.phase !== 'running') return 'no instance';
-        // admin/delete-build on the records left Running or queued that nothing runs: those restored from the snapshot.
+        // admin/delete-build on the records left Running or queued that nothing runs: those restored from the snapshot,
+        // and those whose Nomad jobs the wipe of /opt/nomad forgot.
         const shas = [...this.restoredShas];
-        const r = await this.postgres.query(PIPELINE_DB, "UPDATE builds SET status = 'failed', reason = 'deleted with admin/delete-build after the restore', finished_at = clock_timestamp() WHERE status IN ('queued', 'scheduled', 'running') AND sha = ANY($1) RETURNING id", [shas]);
+        const r = await this.postgres.query(PIPELINE_DB, "UPDATE builds SET status = 'failed', reason = 'deleted with admin/delete-build after the restore', finished_at = clock_timestamp() WHERE status IN ('queued', 'scheduled', 'running') AND (sha = ANY($1) OR id = ANY($2::bigint[])) RETURNING id", [shas, this.forgottenAtWipe]);
         return `${r.rowCount ?? 0} build records left Running or queued with nothing running them marked failed`;
       }
       case 'download_backup':
       case 'restore_tarball':
-        return `${step.does} is not rehearsed live (the live rehearsal restores EBS snapshots)`;
+        return `${step.does}: the backups are EBS snapshots, not tarballs`;
     }
+  }
+
+  /** Waits for snapshot `id` to complete, registers an AMI from it and waits for it to be available; its id. */
+  protected async registerImage(id: string, name: string): Promise<string> {
+    await until(`snapshot ${id} to complete`, async () => {
+      const r = await this.call(this.ec2.send(new DescribeSnapshotsCommand({ SnapshotIds: [id] })));
+      return r.Snapshots?.[0]?.State === 'completed' ? true : undefined;
+    });
+    const image = await this.call(this.ec2.send(
+      new RegisterImageCommand({ Name: name, RootDeviceName: '/dev/sda1', VirtualizationType: 'hvm', Architecture: 'x86_64', BlockDeviceMappings: [{ DeviceName: '/dev/sda1', Ebs: { SnapshotId: id, DeleteOnTermination: true } }] }),
+    ));
+    await until(`image ${image.ImageId} to be available`, async () => {
+      const r = await this.call(this.ec2.send(new DescribeImagesCommand({ ImageIds: [image.ImageId!] })));
+      return r.Images?.[0]?.State === 'available' ? true : undefined;
+    });
+    return image.ImageId!;
   }
 
   /** What the restored volume holds, read once the machine booted. */
@@ -381,7 +436,7 @@ class LiveRun {
     this.staleRestored = this.machine.nomad?.state.staleAllocations().length ?? 0;
   }
 
-  private async shas(): Promise<Set<string>> {
+  protected async shas(): Promise<Set<string>> {
     const r = await this.postgres.query<{ sha: string }>(PIPELINE_DB, 'SELECT DISTINCT sha FROM builds');
     return new Set(r.rows.map((x) => x.sha));
   }
@@ -413,8 +468,9 @@ class LiveRun {
     // A few builds after the restore (the RTO ends with the first success; a restore that took longer than the outage's
     // pushes gets them here), as the pushes would have gone on.
     let extra = 0;
-    while (after().length < PUSHES_AFTER_RESTORE && extra < PUSHES_AFTER_RESTORE + 2 && Date.now() < deadline) {
-      const next = this.plan.pushes.at(-1)!;
+    while (this.deliveredAfterRestore() < PUSHES_AFTER_RESTORE && extra < PUSHES_AFTER_RESTORE + 2 && Date.now() < deadline) {
+      // The last planned push of those that show the installation is back (any, when none does).
+      const next = [...this.plan.pushes].reverse().find((w) => this.showsRecovery({ usesContexts: w.jobs.some((j) => j.usesContexts) })) ?? this.plan.pushes.at(-1)!;
       await this.push({ ...next, seq: next.seq + 1 + extra, atMs: next.atMs + extra + 1 });
       extra++;
     }
@@ -428,7 +484,7 @@ class LiveRun {
     ).catch(() => undefined);
   }
 
-  private async measure(): Promise<{ outcome: DrOutcome; measures: Record<string, unknown> }> {
+  protected async measure(): Promise<{ outcome: DrOutcome; measures: Record<string, unknown> }> {
     const S = this.plan.timeScale;
     const delivered = this.pushes.filter((p) => p.delivered);
     const rows = await this.postgres.query<{ sha: string; status: string; queued_at: Date; started_at: Date | null; finished_at: Date | null }>(
@@ -448,7 +504,7 @@ class LiveRun {
     }
     this.neverPlaced = delivered.filter((p) => p.wallMs > this.disasterWallMs && ['queued', 'scheduled'].includes(bySha.get(p.sha)?.status ?? '') && !bySha.get(p.sha)?.started_at).length;
     const firstNew = delivered
-      .filter((p) => p.wallMs > this.disasterWallMs && bySha.get(p.sha)?.status === 'succeeded')
+      .filter((p) => p.wallMs > this.disasterWallMs && this.showsRecovery(p) && bySha.get(p.sha)?.status === 'succeeded')
       .map((p) => bySha.get(p.sha)!.finished_at!.getTime())
       .sort((a, b) => a - b)[0];
     const d = this.plan.disasterAtMs;
@@ -478,12 +534,15 @@ class LiveRun {
       staleAllocationsAtEnd: m.nomad?.state.staleAllocations().length ?? 0,
       nomadCpuMilli: this.outcomeCpuMilli(),
       buildersReachAtEnd: m.phase === 'running' && m.buildersReach(),
-      hostnameMatchesAtEnd: m.phase === 'running' && consoleHostname(m.etcDir) === m.privateIp,
+      hostnameMatchesAtEnd: m.phase === 'running' && [m.privateIp, m.secondaryIp].includes(consoleHostname(m.etcDir)),
       runbook: this.steps.map((s) => (s.status === 'skipped' ? { ...s, consequence: this.skippedConsequence(s.does, counts.stuck) } : s)),
       timeline: [...this.timelineOf()],
       endedAtMs: Date.now() - this.t0,
       events: this.pushes.length + this.calls,
+      measured: { recordsLostAtRestore: 0, buildersReconnected: m.phase === 'running' && m.buildersReach() ? this.scenario.topology.nomadClients.count : 0 },
     };
+    const own = await this.kind?.outcome?.(this.kindContext, this.pushes, outcome);
+    if (own) Object.assign(outcome, { ...own, measured: { ...outcome.measured!, ...own.measured } });
     const measures = {
       time_scale: S,
       window_ms: { start: this.plan.windowStartMs, snapshot: this.plan.snapshotAtMs, disaster: d },

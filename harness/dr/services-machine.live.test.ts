@@ -87,7 +87,7 @@ describe('the Services machine on the twin\'s EC2 endpoint', () => {
     snapshotId = /"SnapshotId": "(snap-[0-9a-f]+)"/.exec(stdout)![1]!;
     const stored = machine.snapshots.get(snapshotId)!;
     // The copy holds the stores' real files and the configuration the runbook edits.
-    expect(readdirSync(stored.dir).sort()).toEqual(['etc', 'mongo', 'nomad_server', 'postgres', 'rabbitmq', 'redis']);
+    expect(readdirSync(stored.dir).sort()).toEqual(['data', 'etc', 'mongo', 'nomad_server', 'postgres', 'rabbitmq', 'redis']);
     expect(existsSync(join(stored.dir, 'postgres', 'PG_VERSION'))).toBe(true);
     // /opt/nomad: the Nomad server's jobs at the instant, the long build's placed.
     const opt = JSON.parse(readFileSync(join(stored.dir, 'nomad_server', NOMAD_STATE_FILE), 'utf8')) as { jobs: { placed: boolean }[] };

@@ -19,7 +19,7 @@ import { loadProfile } from '../../fixtures/load.ts';
 import { LiveStack } from '../live/stack.ts';
 import { Ec2Api, type StartedEc2Api } from '../ec2/server.ts';
 import { NomadApiServer } from '../nomad/server.ts';
-import { ServicesMachine, SERVICES_TAG } from './services-machine.ts';
+import { NOMAD_CLIENTS_GROUP, ServicesMachine, SERVICES_TAG } from './services-machine.ts';
 import { replicatedAddresses, updateReplicatedAddresses } from './services-volume.ts';
 
 const full = loadProfile('2.19.6');
@@ -160,5 +160,41 @@ describe('the Services machine carries /opt/nomad (the twin\'s Nomad server alon
     expect(machine.buildersReach()).toBe(true);
     expect(await nodes()).toEqual(['ready']);
     await until('the waiting build to be placed', async () => ((await status('unreached').catch(() => '')) === 'running' ? true : undefined));
+  }, 60_000);
+});
+
+describe('twin up\'s fleet: the Nomad clients\' group is the twin\'s Nomad API\'s clients (fleetIsGroup)', () => {
+  it('the group\'s first instance takes over the running client; a larger desired capacity boots instances that register as clients; a terminated instance\'s node stays down', async () => {
+    const ec2 = await new Ec2Api().withPort(0).withTimings({ bootMs: 100, terminateMs: 100 }).start();
+    const stack = new LiveStack({ profile: nomadOnly, portOffset: 21_000, backends: { nomad_server: () => new NomadApiServer().withPort(0).withClients([{ name: 'c1', cpus: 8, memoryGb: 32 }]).start() } });
+    try {
+      expect(await stack.up()).toEqual([]);
+      const machine = await ServicesMachine.attach(stack, ec2, { nomadClients: 1, fleetIsGroup: true });
+      try {
+        const nomad = machine.nomad!;
+        const group = () => ec2.state.autoscaling.requireGroup(NOMAD_CLIENTS_GROUP);
+        const first = [...group().instances.keys()][0]!;
+        const c1 = nomad.state.nodeIds()[0]!;
+        await until('the first instance to take over c1', async () => (machine.clients!.nodeOf.get(first) === c1 ? true : undefined));
+        ec2.state.autoscaling.setDesiredCapacity(NOMAD_CLIENTS_GROUP, 3, false);
+        const ready = () => nomad.state.scheduler.nodes().filter((n) => n.status === 'ready').length;
+        await until('three Nomad clients', async () => (ready() === 3 ? true : undefined));
+        const names = ((await (await fetch(`${nomad.url}/v1/nodes`)).json()) as { Name: string }[]).map((n) => n.Name).sort();
+        expect(names).toEqual(['c1', ...[...group().instances.keys()].filter((id) => id !== first)].sort());
+        // Terminated outside the group (`aws ec2 terminate-instances`): its node goes down, and stays down when the
+        // builders are judged again (they reach the machine; the instance is gone).
+        ec2.state.ec2.terminateInstances([first]);
+        await until('c1 down', async () => (nomad.state.scheduler.node(c1)?.status === 'down' ? true : undefined));
+        machine.judgeBuilders();
+        expect(nomad.state.scheduler.node(c1)?.status).toBe('down');
+        // The group replaces it (its health check): a fourth client registers.
+        await until('the replacement registered', async () => (ready() === 3 && nomad.state.nodeIds().length === 4 ? true : undefined));
+      } finally {
+        await machine.dispose();
+      }
+    } finally {
+      await stack.down();
+      await ec2.stop();
+    }
   }, 60_000);
 });

@@ -5,6 +5,7 @@ import type { StartedEc2Api } from '../ec2/server.ts';
 import type { Instance } from '../ec2/ec2-model.ts';
 import { makeTempDir, removeDir } from '../providers/temp-dir.ts';
 import { StartedNomadApiServer } from '../nomad/server.ts';
+import { NomadClients } from '../ec2/nomad-clients.ts';
 import { buildersReach } from '../../sim/models/dr/live-plan.ts';
 import { processTree, replicatedAddresses, ServicesVolume, writeMachineConfig, type VolumePart } from './services-volume.ts';
 
@@ -15,6 +16,10 @@ export const NOMAD_CLIENTS_GROUP = 'circleci-nomad-clients';
 /** The Services machine's instance type in the seeds' sizing table (32 GB, 8 vCPU). */
 const SERVICES_INSTANCE_TYPE = 'm4.2xlarge';
 const NOMAD_CLIENT_INSTANCE_TYPE = 'm5.2xlarge';
+/** Its size (8 vCPU, 32 GB), as a client registers with the twin's Nomad API. */
+const NOMAD_CLIENT_SIZE = { cpus: 8, memoryGb: 32 };
+/** How often (wall ms) the endpoint's model time is moved on for the group's clients (boots, alarms, gauges). */
+const CLIENTS_SYNC_MS = 5_000;
 
 /** A snapshot of the Services machine's volume, as the EC2 endpoint stores it. */
 export interface StoredSnapshot {
@@ -61,7 +66,17 @@ export class ServicesMachine {
   appRunning = true;
   readonly snapshots = new Map<string, StoredSnapshot>();
   readonly events: MachineEvent[] = [];
+  /**
+   * Whether an instance booted from a snapshot while this one runs replaces it (a rollback to before a settings
+   * change: the old instance runs on, holding its address, until it is terminated); otherwise that instance stays
+   * empty (the twin runs one installation).
+   */
+  replaceOnBoot = false;
+  /** Awaited when a replacement boots, before the old machine's processes die (what it holds is read then). */
+  beforeReplaced: (() => Promise<void>) | undefined;
   private readonly volume: ServicesVolume;
+  /** The group's instances as the twin's Nomad API's clients (`fleetIsGroup`), when they are. */
+  clients: NomadClients | undefined;
   private booted: Promise<void> = Promise.resolve();
   private dying: Promise<void> = Promise.resolve();
 
@@ -72,6 +87,8 @@ export class ServicesMachine {
     private readonly snapshotDir: string,
     private readonly nomadDir: string | undefined,
     instance: Instance,
+    /** `/data` on the volume: where `circleci-restore` moves a running installation's data aside. */
+    readonly dataDir: string,
   ) {
     this.instanceId = instance.instanceId;
     this.privateIp = instance.privateIpAddress;
@@ -90,9 +107,12 @@ export class ServicesMachine {
 
   /**
    * Registers the running stack on the endpoint: the Services instance (its private IP written into the replicated
-   * defaults), its root volume, and the Nomad clients' group of `nomadClients` instances.
+   * defaults), its root volume, and the Nomad clients' group of `nomadClients` instances. With `fleetIsGroup` and the
+   * twin's Nomad API, the group's instances are its clients (`harness/ec2/nomad-clients.ts`): the clients it has
+   * become the group's first instances as they boot, later ones register as they boot, scale-in drains them through
+   * the lifecycle hook, a terminated instance's node goes down, and the stack's gauges reach the endpoint's CloudWatch.
    */
-  static async attach(stack: LiveStack, ec2: StartedEc2Api, opts: { nomadClients: number }): Promise<ServicesMachine> {
+  static async attach(stack: LiveStack, ec2: StartedEc2Api, opts: { nomadClients: number; fleetIsGroup?: boolean }): Promise<ServicesMachine> {
     const model = ec2.state.ec2;
     const base = [...model.images.values()].find((i) => i.isPublic);
     if (base === undefined) throw new Error('the EC2 endpoint has no public base image to launch the Services machine from');
@@ -101,6 +121,7 @@ export class ServicesMachine {
     const instance = reservation.instances[0]!;
     const etcDir = await makeTempDir('services-etc');
     const snapshotDir = await makeTempDir('ec2-snapshots');
+    const dataDir = await makeTempDir('services-data');
     writeMachineConfig(etcDir, instance.privateIpAddress);
     // The twin's Nomad server keeps its state on the volume (`/opt/nomad`), as the real one does: a snapshot carries
     // its jobs and allocations and a restored machine's server starts on them.
@@ -121,7 +142,11 @@ export class ServicesMachine {
       availabilityZones: [model.subnet.availabilityZone],
       tags: [{ key: 'Name', value: 'circleci-nomad-client', propagateAtLaunch: true }],
     });
-    const machine = new ServicesMachine(stack, ec2, etcDir, snapshotDir, nomadDir, instance);
+    const machine = new ServicesMachine(stack, ec2, etcDir, snapshotDir, nomadDir, instance, dataDir);
+    if (opts.fleetIsGroup === true && nomad instanceof StartedNomadApiServer) {
+      const client = NOMAD_CLIENT_SIZE;
+      machine.clients = new NomadClients(ec2.state, nomad.state, { groupName: NOMAD_CLIENTS_GROUP, client, adopt: nomad.state.nodeIds() }).syncEvery(CLIENTS_SYNC_MS);
+    }
     machine.note(`Services machine ${instance.instanceId} at ${instance.privateIpAddress}, root volume ${machine.volumeId}; ${opts.nomadClients} Nomad clients in ${NOMAD_CLIENTS_GROUP}`);
     return machine;
   }
@@ -159,6 +184,7 @@ export class ServicesMachine {
       out.push({ name, dir: c.dataDir, pid: c.pid });
     }
     out.push({ name: 'etc', dir: this.etcDir, pid: undefined });
+    out.push({ name: 'data', dir: this.dataDir, pid: undefined });
     return out;
   }
 
@@ -182,8 +208,16 @@ export class ServicesMachine {
     const snapshot = rootVolume?.snapshotId === undefined ? undefined : this.snapshots.get(rootVolume.snapshotId);
     if (snapshot === undefined) return;
     if (this.phase !== 'terminated') {
-      this.note(`${i.instanceId} booted from snapshot ${snapshot.snapshotId} while the Services machine ${this.instanceId} still runs: the twin runs one installation, this one stays empty`);
-      return;
+      if (!this.replaceOnBoot) {
+        this.note(`${i.instanceId} booted from snapshot ${snapshot.snapshotId} while the Services machine ${this.instanceId} still runs: the twin runs one installation, this one stays empty`);
+        return;
+      }
+      // A rollback: the new instance is the installation from now on; the old one runs on with its address, cut off.
+      this.phase = 'terminated';
+      this.appRunning = false;
+      const before = this.beforeReplaced?.() ?? Promise.resolve();
+      const old = this.instanceId;
+      this.dying = before.then(() => this.killAll(`${old} replaced by ${i.instanceId} booted from ${snapshot.snapshotId}: the old instance runs on with its address, cut off from the installation (every process of it killed here, its volume left to it)`));
     }
     this.phase = 'booting';
     this.instanceId = i.instanceId;
@@ -198,6 +232,25 @@ export class ServicesMachine {
    * nothing writes after the instant), then the twin's services die and the volume's content is deleted.
    */
   private async disaster(): Promise<void> {
+    await this.killAll(`${this.instanceId} terminated: every process of the Services machine killed`);
+    this.volume.wipe();
+    this.note(`root volume deleted with the instance (DeleteOnTermination): its state is gone`);
+  }
+
+  /**
+   * The machine lost while its instance runs on and keeps its private IP (a corrupted volume): every process of the
+   * stack dies as in `disaster`, the volume's files stay as they are. A machine launched from a snapshot then
+   * boots as after a termination.
+   */
+  lose(event: string): Promise<void> {
+    this.phase = 'terminated';
+    this.appRunning = false;
+    this.dying = this.killAll(event);
+    return this.dying;
+  }
+
+  /** Every process of the stack SIGKILLed at once, then the twin's services and the Nomad server's memory. */
+  private async killAll(event: string): Promise<void> {
     for (const p of this.parts()) {
       if (p.pid === undefined) continue;
       for (const pid of processTree(p.pid)) {
@@ -208,12 +261,10 @@ export class ServicesMachine {
         }
       }
     }
-    this.note(`${this.instanceId} terminated: every process of the Services machine killed`);
+    this.note(event);
     // The rows follow (a signal to a dead pid is a no-op), then the in-process services and the Nomad server.
     await Promise.all([...this.stack.rows.values()].filter((r) => r.kind === 'backend' || r.kind === 'service').map((r) => this.stack.kill(r.name).catch(() => undefined)));
     if (this.stack.components.has('nomad_server')) await this.stack.wipeState('nomad_server').catch(() => undefined);
-    this.volume.wipe();
-    this.note(`root volume deleted with the instance (DeleteOnTermination): its state is gone`);
   }
 
   /** A new Services machine booted from a snapshot: the volume restored, the stores and the app started on it. */
@@ -240,16 +291,32 @@ export class ServicesMachine {
 
   /** Replicated's `app stop`: the services first, then the Nomad server and the stores (SIGTERM, as docker stop). */
   async stopApp(): Promise<void> {
+    await this.stopServices();
+    const rows = [...this.stack.rows.values()];
+    await Promise.all(rows.filter((r) => r.kind === 'backend' && r.state !== 'killed' && r.state !== 'exited').map((r) => this.stack.stop(r.name).catch(() => undefined)));
+  }
+
+  /** The services alone (the first half of `stopApp`): the stores keep running, nothing writes to them. */
+  async stopServices(): Promise<void> {
     const rows = [...this.stack.rows.values()];
     await Promise.all(rows.filter((r) => r.kind === 'service' && r.state !== 'killed' && r.state !== 'exited').map((r) => this.stack.stop(r.name).catch(() => undefined)));
-    await Promise.all(rows.filter((r) => r.kind === 'backend' && r.state !== 'killed' && r.state !== 'exited').map((r) => this.stack.stop(r.name).catch(() => undefined)));
     this.appRunning = false;
   }
 
   /** Replicated's `app start`: the stores and the Nomad server on the volume's files, then the services. */
   async startApp(): Promise<void> {
+    await this.startStores();
+    await this.startServices();
+  }
+
+  /** The stores and the Nomad server alone (the first half of `startApp`; `circleci-restore` loads them before the services start). */
+  async startStores(): Promise<void> {
+    await Promise.all([...this.stack.rows.values()].filter((r) => r.kind === 'backend').map((r) => this.stack.start(r.name)));
+  }
+
+  /** The services, in waves (the second half of `startApp`); the app counts as running once they are. */
+  async startServices(): Promise<void> {
     const rows = () => [...this.stack.rows.values()];
-    await Promise.all(rows().filter((r) => r.kind === 'backend').map((r) => this.stack.start(r.name)));
     // The services in waves, each after its startup dependencies: a service takes its dependencies' addresses for its
     // health checks when it starts, and one restarted may listen on another port (its documented one still taken).
     const deps = new Map(this.stack.profile.containers.map((c) => [c.name, c.startup_dependencies] as const));
@@ -288,7 +355,8 @@ export class ServicesMachine {
     if (!(nomad instanceof StartedNomadApiServer)) return;
     const reach = this.buildersReach();
     const status = reach ? 'ready' : 'down';
-    const changed = nomad.nodeIds().filter((id) => nomad.scheduler.node(id)?.status !== status);
+    // A node whose instance was terminated stays down.
+    const changed = nomad.nodeIds().filter((id) => nomad.scheduler.node(id)?.status !== status && this.clients?.retired(id) !== true);
     for (const id of changed) nomad.state.setNodeStatus(id, status);
     if (changed.length === 0) return;
     this.note(
@@ -298,14 +366,17 @@ export class ServicesMachine {
     );
   }
 
-  private note(event: string): void {
+  /** An event of the machine's timeline (the report's `dr.timeline`). */
+  note(event: string): void {
     this.events.push({ atMs: Date.now(), event });
   }
 
   /** Removes the snapshot store and the configuration files (the stack removes its own dirs). */
   async dispose(): Promise<void> {
+    this.clients?.dispose();
     await removeDir(this.snapshotDir);
     await removeDir(this.etcDir);
+    await removeDir(this.dataDir);
     if (this.nomadDir !== undefined) await removeDir(this.nomadDir);
   }
 }

@@ -8,7 +8,7 @@
  * `sim/models/autoscaling/` (`metric-store.ts`, `tracking-scaler.ts`).
  */
 import { MetricError, STATISTICS, type Dimension, type PutDatum, type Statistic } from '../../sim/models/autoscaling/metric-store.ts';
-import { COMPARISON_OPERATORS, type ComparisonOperator } from '../../sim/models/autoscaling/alarm.ts';
+import { COMPARISON_OPERATORS, datapointsToAlarm, TREAT_MISSING_DATA, type ComparisonOperator, type TreatMissingData } from '../../sim/models/autoscaling/alarm.ts';
 import { MetricAlarmError, type MetricAlarm } from '../../sim/models/autoscaling/metric-alarms.ts';
 import { TT_SCALE_IN_DATAPOINTS, TT_SCALE_OUT_DATAPOINTS } from '../../sim/models/autoscaling/target-tracking.ts';
 import { trackedMetricOf, TRACKING_PERIOD_MS } from '../../sim/models/autoscaling/tracking-scaler.ts';
@@ -223,14 +223,12 @@ export const CLOUDWATCH_ACTIONS: Readonly<Record<string, CwAction>> = {
 
   PutMetricAlarm(a, s) {
     a.only(
-      [...PROTOCOL_KEYS, 'AlarmName', 'AlarmDescription', 'ActionsEnabled', 'AlarmActions', 'MetricName', 'Namespace', 'Statistic', 'Dimensions', 'Period', 'EvaluationPeriods', 'DatapointsToAlarm', 'Threshold', 'ComparisonOperator'],
-      'the twin models alarms on one metric (MetricName, Namespace, Statistic, Dimensions, Period, EvaluationPeriods, Threshold, ComparisonOperator) whose AlarmActions are scaling policies; OKActions, InsufficientDataActions, Unit, ExtendedStatistic, Metrics, TreatMissingData (missing data keeps the state), ThresholdMetricId and Tags are not modelled',
+      [...PROTOCOL_KEYS, 'AlarmName', 'AlarmDescription', 'ActionsEnabled', 'AlarmActions', 'MetricName', 'Namespace', 'Statistic', 'Dimensions', 'Period', 'EvaluationPeriods', 'DatapointsToAlarm', 'TreatMissingData', 'Threshold', 'ComparisonOperator'],
+      'the twin models alarms on one metric (MetricName, Namespace, Statistic, Dimensions, Period, EvaluationPeriods, DatapointsToAlarm, TreatMissingData, Threshold, ComparisonOperator) whose AlarmActions are scaling policies; OKActions, InsufficientDataActions, Unit, ExtendedStatistic, Metrics, EvaluateLowSampleCountPercentile, ThresholdMetricId and Tags are not modelled',
     );
     const evaluationPeriods = num(a, 'EvaluationPeriods');
-    const datapoints = a.num('DatapointsToAlarm');
-    if (datapoints !== undefined && datapoints !== evaluationPeriods) {
-      throw invalid('DatapointsToAlarm', datapoints, `The twin evaluates consecutive periods only: DatapointsToAlarm must equal EvaluationPeriods (${evaluationPeriods}) or be left out.`);
-    }
+    const treatMissingData = a.str('TreatMissingData') ?? 'missing';
+    if (!(TREAT_MISSING_DATA as readonly string[]).includes(treatMissingData)) throw invalid('TreatMissingData', treatMissingData, `Valid values: ${TREAT_MISSING_DATA.join(', ')}.`);
     const comparison = a.required('ComparisonOperator');
     if (!(COMPARISON_OPERATORS as readonly string[]).includes(comparison)) throw invalid('ComparisonOperator', comparison, `Valid values: ${COMPARISON_OPERATORS.join(', ')} (anomaly detection bands are not modelled).`);
     s.alarms.put({
@@ -242,6 +240,8 @@ export const CLOUDWATCH_ACTIONS: Readonly<Record<string, CwAction>> = {
       statistic: statistic(a.required('Statistic'), 'Statistic'),
       periodS: num(a, 'Period'),
       evaluationPeriods,
+      datapointsToAlarm: a.num('DatapointsToAlarm'),
+      treatMissingData: treatMissingData as TreatMissingData,
       threshold: num(a, 'Threshold'),
       comparison: comparison as ComparisonOperator,
     });
@@ -324,9 +324,10 @@ function describeMetricAlarm(m: MetricAlarm): DescribedAlarm {
     Dimensions: dims(m.metric.dimensions),
     Period: m.periodS,
     EvaluationPeriods: m.evaluationPeriods,
-    DatapointsToAlarm: m.evaluationPeriods,
+    DatapointsToAlarm: datapointsToAlarm(m),
     Threshold: m.threshold,
     ComparisonOperator: m.comparison,
+    TreatMissingData: m.treatMissingData,
   };
 }
 

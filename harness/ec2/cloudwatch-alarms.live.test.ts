@@ -77,8 +77,10 @@ describe('CloudWatch metric alarms running step policies (@aws-sdk/client-cloudw
     const arn = await groupWithStepPolicy(t);
     await t.cw.send(new PutMetricAlarmCommand(alarmInput(arn)));
     expect((await t.cw.send(new DescribeAlarmsCommand({ AlarmNames: ['pending-jobs-high'] }))).MetricAlarms?.[0]?.StateValue).toBe('INSUFFICIENT_DATA');
+    // A quiet minute first: with fewer real datapoints than EvaluationPeriods, TreatMissingData missing judges the ones
+    // there are (AWS's table: `- - X - -` is ALARM), so a first breaching minute alone would alarm.
     // 8 pending jobs: 3 above the threshold of 5, the first step (+2).
-    expect([await minuteAt(t, 8), await minuteAt(t, 8)]).toEqual([2, 2]);
+    expect([await minuteAt(t, 0), await minuteAt(t, 8), await minuteAt(t, 8)]).toEqual([2, 2, 2]);
     expect((await t.cw.send(new DescribeAlarmsCommand({ AlarmNames: ['pending-jobs-high'] }))).MetricAlarms?.[0]?.StateValue).toBe('OK');
     expect(await minuteAt(t, 8)).toBe(4);
     const alarm = (await t.cw.send(new DescribeAlarmsCommand({ StateValue: 'ALARM' }))).MetricAlarms ?? [];
@@ -96,8 +98,10 @@ describe('CloudWatch metric alarms running step policies (@aws-sdk/client-cloudw
     await t.cw.send(new PutMetricAlarmCommand(alarmInput(arn)));
     for (const v of [5, 5, 5, 5, 9, 9, 1, 9, 9, 1]) expect(await minuteAt(t, v)).toBe(2);
     expect((await t.cw.send(new DescribeAlarmsCommand({ AlarmNames: ['pending-jobs-high'] }))).MetricAlarms?.[0]?.StateValue).toBe('OK');
-    t.clock.advance(5 * MINUTE); // no data: the alarm keeps its state and count
+    t.clock.advance(2 * MINUTE); // no data: the range (EvaluationPeriods + 2 minutes) still holds 3 real datapoints
     expect((await t.cw.send(new DescribeAlarmsCommand({ StateValue: 'OK' }))).MetricAlarms?.map((a) => a.AlarmName)).toEqual(['pending-jobs-high']);
+    t.clock.advance(3 * MINUTE); // a range without data: INSUFFICIENT_DATA (TreatMissingData missing)
+    expect((await t.cw.send(new DescribeAlarmsCommand({ StateValue: 'INSUFFICIENT_DATA' }))).MetricAlarms?.map((a) => a.AlarmName)).toEqual(['pending-jobs-high']);
     await t.cw.send(new DeleteAlarmsCommand({ AlarmNames: ['pending-jobs-high'] }));
     for (let m = 0; m < 4; m++) expect(await minuteAt(t, 50)).toBe(2);
     expect((await t.cw.send(new DescribeAlarmsCommand({}))).MetricAlarms).toEqual([]);
@@ -109,7 +113,7 @@ describe('CloudWatch metric alarms running step policies (@aws-sdk/client-cloudw
     await t.asg.send(new PutScalingPolicyCommand({ AutoScalingGroupName: GROUP, PolicyName: 'idle-in', PolicyType: 'StepScaling', AdjustmentType: 'ChangeInCapacity', StepAdjustments: [{ MetricIntervalUpperBound: 0, ScalingAdjustment: -1 }] }));
     const arn = (await t.asg.send(new DescribePoliciesCommand({ AutoScalingGroupName: GROUP, PolicyNames: ['idle-in'] }))).ScalingPolicies![0]!.PolicyARN!;
     await t.cw.send(new PutMetricAlarmCommand({ ...alarmInput(arn), AlarmName: 'pending-jobs-low', Threshold: 1, ComparisonOperator: 'LessThanThreshold', EvaluationPeriods: 2 }));
-    expect([await minuteAt(t, 0), await minuteAt(t, 0)]).toEqual([2, 1]);
+    expect([await minuteAt(t, 3), await minuteAt(t, 0), await minuteAt(t, 0)]).toEqual([2, 2, 1]);
   });
 
   it('answers PutMetricAlarm and DescribeAlarms over the Query protocol', async () => {
@@ -135,8 +139,8 @@ describe('CloudWatch metric alarms running step policies (@aws-sdk/client-cloudw
     expect(period?.message).toMatch(/Period is invalid.*multiple of 60/);
     const unknown = await failure(t.cw.send(new PutMetricAlarmCommand({ ...alarmInput(`${arn}x`) })));
     expect(unknown?.message).toMatch(/no scaling policy has it/);
-    const m0fn = await failure(t.cw.send(new PutMetricAlarmCommand({ ...alarmInput(arn), DatapointsToAlarm: 2 })));
-    expect(m0fn?.message).toMatch(/DatapointsToAlarm must equal EvaluationPeriods/);
+    const m0fn = await failure(t.cw.send(new PutMetricAlarmCommand({ ...alarmInput(arn), DatapointsToAlarm: 4 })));
+    expect(m0fn?.message).toMatch(/DatapointsToAlarm is invalid\. It is a whole number from 1 to EvaluationPeriods \(3\)/);
     expect((await t.cw.send(new DescribeAlarmsCommand({}))).MetricAlarms).toEqual([]);
   });
 });
@@ -155,9 +159,9 @@ describe.skipIf(cli.missing)(`the AWS CLI (${cli.version})`, () => {
       const simple = await t.asg.send(new PutScalingPolicyCommand({ AutoScalingGroupName: GROUP, PolicyName: 'add-one', PolicyType: 'SimpleScaling', AdjustmentType: 'ChangeInCapacity', ScalingAdjustment: 1, Cooldown: 60 }));
       const { run, aws } = awsCli(scratch, t.api.url);
       await aws('cloudwatch', 'put-metric-alarm', '--alarm-name', 'queue-high', '--namespace', NAMESPACE, '--metric-name', 'QueueTime', '--dimensions', `Name=AutoScalingGroupName,Value=${GROUP}`,
-        '--statistic', 'Maximum', '--period', '60', '--evaluation-periods', '3', '--threshold', '30', '--comparison-operator', 'GreaterThanOrEqualToThreshold', '--alarm-actions', simple.PolicyARN!);
+        '--statistic', 'Maximum', '--period', '60', '--evaluation-periods', '3', '--threshold', '30', '--comparison-operator', 'GreaterThanOrEqualToThreshold', '--alarm-actions', simple.PolicyARN!, '--datapoints-to-alarm', '3', '--treat-missing-data', 'missing');
       const put = (v: string) => aws('cloudwatch', 'put-metric-data', '--namespace', NAMESPACE, '--metric-name', 'QueueTime', '--dimensions', `AutoScalingGroupName=${GROUP}`, '--value', v);
-      for (const v of ['30', '45']) {
+      for (const v of ['10', '30', '45']) {
         await put(v);
         t.clock.advance(MINUTE);
       }
@@ -170,10 +174,10 @@ describe.skipIf(cli.missing)(`the AWS CLI (${cli.version})`, () => {
       t.clock.advance(MINUTE);
       expect(await desired(t)).toBe(4);
       const alarms = (await aws('cloudwatch', 'describe-alarms', '--alarm-names', 'queue-high')) as { MetricAlarms: { StateValue: string; Statistic: string; Threshold: number }[] };
-      expect(alarms.MetricAlarms).toEqual([expect.objectContaining({ StateValue: 'ALARM', Statistic: 'Maximum', Threshold: 30 })]);
+      expect(alarms.MetricAlarms).toEqual([expect.objectContaining({ StateValue: 'ALARM', Statistic: 'Maximum', Threshold: 30, DatapointsToAlarm: 3, TreatMissingData: 'missing' })]);
       await aws('cloudwatch', 'delete-alarms', '--alarm-names', 'queue-high');
       expect(((await aws('cloudwatch', 'describe-alarms')) as { MetricAlarms: unknown[] }).MetricAlarms).toEqual([]);
-      const bad = await run(['cloudwatch', 'put-metric-alarm', '--alarm-name', 'x', '--namespace', NAMESPACE, '--metric-name', 'Q', '--statistic', 'Average', '--period', '60', '--evaluation-periods', '1', '--threshold', '1', '--comparison-operator', 'GreaterThanThreshold', '--treat-missing-data', 'breaching']);
+      const bad = await run(['cloudwatch', 'put-metric-alarm', '--alarm-name', 'x', '--namespace', NAMESPACE, '--metric-name', 'Q', '--statistic', 'Average', '--period', '60', '--evaluation-periods', '1', '--threshold', '1', '--comparison-operator', 'GreaterThanThreshold', '--treat-missing-data', 'zero']);
       expect(bad.code).not.toBe(0);
       expect(bad.stderr).toMatch(/InvalidParameterValue.*TreatMissingData/s);
     } finally {

@@ -17,8 +17,9 @@ function setup() {
   state.autoscaling.createAutoScalingGroup({ name: 'nomad', minSize: 0, maxSize: 9, desiredCapacity: 1, launchConfigurationName: 'lc', availabilityZones: ['us-east-1a'] });
   const policy = state.autoscaling.putScalingPolicy({ groupName: 'nomad', policyName: 'add', adjustmentType: 'ChangeInCapacity', scalingAdjustment: 1, cooldownS: 0 });
   const cw = (action: string, input: Record<string, unknown>) => runCloudWatchAction(action, input, state);
-  const minute = (value: number) => {
-    cw('PutMetricData', { Namespace: 'T', MetricData: [{ MetricName: 'M', Dimensions: DIMS, Value: value }] });
+  /** One minute with a datum of `value` (undefined: none); the desired capacity after the minute's evaluation. */
+  const minute = (value: number | undefined) => {
+    if (value !== undefined) cw('PutMetricData', { Namespace: 'T', MetricData: [{ MetricName: 'M', Dimensions: DIMS, Value: value }] });
     clock.advance(MINUTE);
     state.sync();
     return state.autoscaling.requireGroup('nomad').desiredCapacity;
@@ -42,5 +43,33 @@ describe('metric alarms on the endpoint state', () => {
     expect([minute(9), minute(9)]).toEqual([1, 1]);
     const described = cw('DescribeAlarms', {}) as { MetricAlarms: { StateValue: string; ActionsEnabled: boolean }[] };
     expect(described.MetricAlarms).toEqual([expect.objectContaining({ StateValue: 'ALARM', ActionsEnabled: false })]);
+  });
+
+  it('DatapointsToAlarm 2 of EvaluationPeriods 3: two breaching minutes among three scale out; DescribeAlarms echoes both settings', () => {
+    const { cw, minute, alarm } = setup();
+    alarm({ EvaluationPeriods: 3, DatapointsToAlarm: 2 });
+    // 0 (OK), 9 (1 of 2 real), 0 (1 of 3), 9 (2 of 3: ALARM, the policy runs).
+    expect([minute(0), minute(9), minute(0), minute(9)]).toEqual([1, 1, 1, 2]);
+    const described = cw('DescribeAlarms', {}) as { MetricAlarms: Record<string, unknown>[] };
+    expect(described.MetricAlarms[0]).toMatchObject({ StateValue: 'ALARM', EvaluationPeriods: 3, DatapointsToAlarm: 2, TreatMissingData: 'missing' });
+  });
+
+  it('TreatMissingData breaching: minutes without data alarm once the good datum leaves the range; notBreaching: never', () => {
+    const gap = (t: ReturnType<typeof setup>) => [t.minute(0), ...[1, 2, 3, 4].map(() => t.minute(undefined))];
+    const breaching = setup();
+    breaching.alarm({ EvaluationPeriods: 2, TreatMissingData: 'breaching' });
+    // The range is EvaluationPeriods + 2 minutes: the real 0 counts (1 of 2 filled breaching) until the fifth minute.
+    expect(gap(breaching)).toEqual([1, 1, 1, 1, 2]);
+    const notBreaching = setup();
+    notBreaching.alarm({ EvaluationPeriods: 2, TreatMissingData: 'notBreaching' });
+    expect(gap(notBreaching)).toEqual([1, 1, 1, 1, 1]);
+    const described = notBreaching.cw('DescribeAlarms', {}) as { MetricAlarms: Record<string, unknown>[] };
+    expect(described.MetricAlarms[0]).toMatchObject({ StateValue: 'OK', TreatMissingData: 'notBreaching', DatapointsToAlarm: 2 });
+  });
+
+  it('refuses a DatapointsToAlarm above EvaluationPeriods and an unknown TreatMissingData, naming the parameter', () => {
+    const { alarm } = setup();
+    expect(() => alarm({ EvaluationPeriods: 2, DatapointsToAlarm: 3 })).toThrow(/DatapointsToAlarm is invalid\. It is a whole number from 1 to EvaluationPeriods \(2\)/);
+    expect(() => alarm({ TreatMissingData: 'zero' })).toThrow(/TreatMissingData is invalid\. Valid values: missing, notBreaching, breaching, ignore/);
   });
 });

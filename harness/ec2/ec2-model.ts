@@ -310,8 +310,12 @@ export class Ec2Model {
   }
 
   /** Called on every instance state change, after it is applied. */
-  onInstanceState(listener: InstanceStateListener): void {
+  onInstanceState(listener: InstanceStateListener): () => void {
     this.listeners.push(listener);
+    return () => {
+      const i = this.listeners.indexOf(listener);
+      if (i >= 0) this.listeners.splice(i, 1);
+    };
   }
 
   /** The Ubuntu 16.04 image the Services machine of Server 2.x runs, present from the start (as public AMIs are). */

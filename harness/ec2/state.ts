@@ -114,10 +114,7 @@ export class Ec2State {
       ids: this.ids,
       now: () => this.nowMs(),
       sync: () => this.sync(),
-      after: (delayMs, fn) => {
-        const handle = this.engine.schedule(Math.max(0, Math.round(delayMs)), fn);
-        return () => void this.engine.cancel(handle);
-      },
+      after: (delayMs, fn) => this.after(delayMs, fn),
       emit: (kind, resourceId, detail) => this.emit({ atMs: this.nowMs(), kind, resourceId, detail }),
     };
     this.ec2 = new Ec2Model(ctx, this.options.ec2Timings, this.options.network, this.options.maxInstances);
@@ -143,6 +140,12 @@ export class Ec2State {
     } finally {
       this.syncing = false;
     }
+  }
+
+  /** Calls `fn` `delayMs` of model time from now (fired by a later `sync`); returns a cancel function. */
+  after(delayMs: number, fn: () => void): () => void {
+    const handle = this.engine.schedule(Math.max(0, Math.round(delayMs)), fn);
+    return () => void this.engine.cancel(handle);
   }
 
   /** Called with every event as it happens (the log keeps them too). */

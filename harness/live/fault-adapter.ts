@@ -55,7 +55,8 @@ export interface LiveFleet {
   agentDown(count: number): string;
   agentBack(count: number): string;
   terminate(count: number): string;
-  drain(count: number, enable: boolean): string;
+  /** A real agent's fleet drains through its API (`harness/nomad/real-fleet.ts`). */
+  drain(count: number, enable: boolean): string | Promise<string>;
 }
 
 /** The Services machine's network to the Nomad clients. */

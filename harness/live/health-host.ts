@@ -1,6 +1,8 @@
 import { Worker } from 'node:worker_threads';
 import { fileURLToPath } from 'node:url';
 import { prebuiltEntry } from '../providers/prebuilt-entry.ts';
+import { LOG_LINES } from '../../sim/symptoms/log-lines.ts';
+import { ServiceLog } from './service-logs-writer.ts';
 
 /** What a health-only service is started with (see service-worker.mjs for the roles). */
 export interface HealthServiceSpec {
@@ -29,6 +31,15 @@ export interface HealthService {
 
 type Reply = { type: 'listening'; name: string; port: number } | { type: 'error'; name: string; code?: string; message?: string } | { type: 'killed'; name: string };
 
+/**
+ * A line a service of the plain-JavaScript thread writes: a line of `LOG_LINES` by its key and arguments (the
+ * shapes are defined once, in TypeScript), or a dependency it could (`reached`) or could not reach.
+ */
+type LogLine = { type: 'log'; name: string; line: keyof typeof LOG_LINES | 'reached'; args: readonly unknown[]; atMs: number };
+
+/** Where the health-only services' lines go: the stack's `ServiceLogs`. */
+export type HealthLogSink = (name: string, text: string, atEpochMs: number) => void;
+
 const WORKER = prebuiltEntry(new URL('./service-worker.mjs', import.meta.url)) ?? fileURLToPath(new URL('./service-worker.mjs', import.meta.url));
 
 /**
@@ -41,6 +52,23 @@ export class HealthServiceHost {
   /** Services started or starting: the thread ends when this comes back to 0. */
   private held = 0;
   private readonly waiting = new Map<string, (r: Reply) => void>();
+  /** Each service's log (its `cannot reach` lines limited as a stage's are). */
+  private readonly logs = new Map<string, ServiceLog>();
+  private lineAtMs = 0;
+
+  constructor(private readonly onLog: HealthLogSink = () => undefined) {}
+
+  /** A service's line, from its key in `LOG_LINES` to its text. */
+  private log(m: LogLine): void {
+    // The service's clock: the instant its thread wrote the line.
+    this.lineAtMs = m.atMs;
+    let log = this.logs.get(m.name);
+    if (log === undefined) this.logs.set(m.name, (log = new ServiceLog(m.name, (text, atMs) => this.onLog(m.name, text, atMs), undefined, () => this.lineAtMs)));
+    if (m.line === 'reached' || m.line === 'cannotReach') return m.line === 'reached' ? log.reached(String(m.args[0])) : log.cannotReach(String(m.args[0]));
+    const shape = LOG_LINES[m.line] as string | ((...a: never[]) => string);
+    if (shape === undefined) throw new Error(`the health services' thread wrote an unknown line ${m.line}`);
+    log.write(typeof shape === 'string' ? shape : shape(...(m.args as never[])));
+  }
 
   /** Whether the shared thread runs (from the first service started until the last one ends). */
   get running(): boolean {
@@ -51,7 +79,8 @@ export class HealthServiceHost {
   private thread(): Worker {
     if (this.worker !== undefined) return this.worker;
     const worker = new Worker(WORKER);
-    worker.on('message', (r: Reply) => {
+    worker.on('message', (r: Reply | LogLine) => {
+      if (r.type === 'log') return this.log(r);
       const wake = this.waiting.get(`${r.type === 'killed' ? 'kill' : 'start'}:${r.name}`);
       wake?.(r);
     });

@@ -1,6 +1,5 @@
 import { randomBytes } from 'node:crypto';
 import { writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { StartedNomadApiServer } from '../nomad/server.ts';
 import { StartedPostgres, StartedRabbitMQ, StartedS3, type StartedComponent } from '../providers/index.ts';
@@ -14,6 +13,7 @@ import { PreparedStage, type StageHandle } from './stage-host.ts';
 import type { ObjectsConfig, StageConfig, StageCounters, StageTimings, WorkerStage } from './stage-worker.ts';
 import type { ServiceContext, ServiceFactory, ServiceHandle, StackSystems } from './stack.ts';
 import { TcpProxy } from './proxy/tcp-proxy.ts';
+import { makeTempDir, removeDir } from '../providers/temp-dir.ts';
 import { FleetFaults } from './fleet-faults.ts';
 import { buildIdOfJob } from './pipeline/lost-allocations.ts';
 import { TIMINGS } from '../../sim/models/timings.ts';
@@ -66,8 +66,11 @@ export class PipelineServices {
   private readonly hookSecret = randomBytes(20).toString('hex');
   /** The frontend URLs GitHub Enterprise already has a push hook for. */
   private readonly hookedUrls = new Set<string>();
-  /** Where a real Nomad's raw_exec build agents read output-processor's URL (they start outside this process). */
-  private readonly outputUrlFile = join(tmpdir(), `twin-output-processor-${process.pid}-${randomBytes(4).toString('hex')}.url`);
+  /**
+   * The private dir (owned, so the reaper removes it whatever ends the stack; `close` removes it at `down`) of the
+   * file where a real Nomad's raw_exec build agents read output-processor's URL (they start outside this process).
+   */
+  private outputUrlDir: Promise<string> | undefined;
   /** Workers made ready before their stage starts (see `ServiceFactory.prepare`); each starts one stage once. */
   private readonly prepared = new Map<WorkerStage, PreparedStage>();
 
@@ -181,6 +184,9 @@ export class PipelineServices {
     this.fleetFaults?.dispose();
     await this.fleetLink?.close();
     this.fleetLink = undefined;
+    const dir = this.outputUrlDir;
+    this.outputUrlDir = undefined;
+    if (dir !== undefined) await removeDir(await dir);
   }
 
   private async start(stage: WorkerStage, ctx: ServiceContext): Promise<ServiceHandle> {
@@ -191,6 +197,7 @@ export class PipelineServices {
     // The first stage to start applies the migrations; the others wait for that same run (or fail with it).
     this.migrated ??= postgres.runMigrations(PIPELINE_DB, PIPELINE_MIGRATIONS);
     await this.migrated;
+    const outputUrlFile = join(await (this.outputUrlDir ??= makeTempDir('output-processor-url')), 'url');
     const handle = await this.startHandle(stage, ctx, {
       postgresUrl: postgres.urlFor(PIPELINE_DB),
       ...(stage === 'contexts-service' ? this.ownConfig(stage, ctx) : { amqpUrl: need(ctx, 'rabbitmq', StartedRabbitMQ).url }),
@@ -199,11 +206,13 @@ export class PipelineServices {
       // A real Nomad runs the build agent as a raw_exec task (the twin's API runs it in process: `runner`).
       ...optional(ctx, 'nomad_server', (n) => ({
         nomadAddress: n.url,
-        ...(n instanceof StartedNomadApiServer ? {} : { buildAgent: { outputProcessorUrlFile: this.outputUrlFile, timeScale: this.opts.timeScale } }),
+        ...(n instanceof StartedNomadApiServer ? {} : { buildAgent: { outputProcessorUrlFile: outputUrlFile, timeScale: this.opts.timeScale } }),
       })),
       ...optional(ctx, 'github', (g) => (g instanceof StartedFakeGithub ? { github: { apiUrl: g.apiUrl, token: g.tokenFor(FOLLOWER) } } : {})),
       ...this.objects(ctx),
       ...(stage === 'frontend' ? { hookSecret: this.hookSecret } : {}),
+      // notifier (run by output-processor's stage) mails through exim and pushes to slanger where the stack runs them.
+      ...(stage === 'output-processor' ? { notify: { ...defined('eximPort', ctx.portOf?.('exim')), ...defined('slangerPort', ctx.portOf?.('slanger')) } } : {}),
       ...(stage === 'picard-dispatcher' ? { resourceClasses: this.resourceClasses, ...this.dispatcherConfig() } : {}),
     });
     if (stage === 'output-processor') {
@@ -212,7 +221,7 @@ export class PipelineServices {
       if (this.fleetLink === undefined) this.fleetLink = await TcpProxy.start({ name: 'output-processor', target });
       else this.fleetLink.retarget(target);
       this.outputProcessorUrl = `http://${this.fleetLink.host}:${this.fleetLink.port}`;
-      writeFileSync(this.outputUrlFile, this.outputProcessorUrl);
+      writeFileSync(outputUrlFile, this.outputProcessorUrl);
     }
     // Following the project once: a frontend started again on the same URL (a restart, a restored Services machine)
     // keeps the hook GitHub Enterprise already has; a second one would deliver every push twice.
@@ -235,7 +244,7 @@ export class PipelineServices {
     const worker = this.prepared.get(stage) ?? new PreparedStage(stage);
     this.prepared.delete(stage);
     const timings = this.opts.timings ? { timings: this.opts.timings } : {};
-    const handle = await worker.start({ stage, port: ctx.port, healthPath: ctx.healthPath, ...timings, ...config });
+    const handle = await worker.start({ stage, port: ctx.port, healthPath: ctx.healthPath, ...timings, ...config }, ctx.log);
     const before = this.handles.get(stage);
     if (before !== undefined) this.retired.set(stage, [...(this.retired.get(stage) ?? []), before.lastCounters]);
     this.handles.set(stage, handle);
@@ -297,6 +306,11 @@ export class PipelineServices {
     if (this.opts.storage === 's3') return optional(ctx, 's3', (s) => (s instanceof StartedS3 ? { objects: { kind: 's3' as const, client: s.clientConfig(), bucket: s.bucket } } : {}));
     return optional(ctx, 'fileserved', (f) => ({ objects: { kind: 'fileserved' as const, url: f.url } }));
   }
+}
+
+/** `{ [key]: value }` when the value is defined, else nothing. */
+function defined<K extends string>(key: K, value: number | undefined): Partial<Record<K, number>> {
+  return value === undefined ? {} : ({ [key]: value } as Record<K, number>);
 }
 
 /** A started component the stage connects to, of the class the stage takes (any, without one). */

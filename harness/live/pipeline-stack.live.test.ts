@@ -2,7 +2,10 @@
  * `twin up` carries real traffic: the live stack booted as `twin up` boots it (liveBackends with its defaults),
  * its six pipeline containers as the real stages, and a push to the fake GitHub Enterprise built end to end.
  */
+import { existsSync } from 'node:fs';
+import { basename, join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { owned } from '../providers/reaper/owned-records.ts';
 import { LiveStack } from './stack.ts';
 import { liveBackends } from './backends.ts';
 import { FOLLOWED_REPO } from './pipeline-services.ts';
@@ -160,8 +163,13 @@ describe('twin up with the pipeline stages', () => {
   it('down leaves nothing listening: the stages and the components are stopped', async () => {
     const urls = STAGES.map((s) => new URL(stack.rows.get(s)!.healthUrl!));
     const postgres = component<StartedPostgres>('postgres');
+    // The dir of the file the raw_exec build agents read output-processor's URL from is the stack's own.
+    const urlDir = owned.dirs.filter((d) => basename(d).startsWith('twin-output-processor-url-'));
+    expect(urlDir).toHaveLength(1);
+    expect(existsSync(join(urlDir[0]!, 'url'))).toBe(true);
     await stack.down();
     for (const u of urls) expect(await isPortOpen('127.0.0.1', Number(u.port)), u.href).toBe(false);
     expect(await isPortOpen('127.0.0.1', postgres.port)).toBe(false);
+    expect(existsSync(urlDir[0]!)).toBe(false);
   });
 });

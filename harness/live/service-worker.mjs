@@ -21,6 +21,17 @@ const services = new Map();
 // - ldap-bind (federation-service with `auth: ldap`): each health check makes a real LDAP simple bind (ldapts,
 //   over TCP) with the directory's bind DN, so a dead or hung slapd is a 500 naming ldap, as logins would fail.
 
+/**
+ * A line of the service's own log, by its key in sim/symptoms/log-lines.ts (the shapes are defined there once; the
+ * host turns key and arguments into text); `reached` and `cannotReach` name a dependency.
+ */
+function log(svc, line, ...args) {
+  if (svc.alive) parentPort.postMessage({ type: 'log', name: svc.name, line, args, atMs: Date.now() });
+}
+
+/** How often telegraf writes what it aggregated (the twin's choice, as the simulation's periodic lines: once a minute). */
+const TELEGRAF_FLUSH_MS = 60_000;
+
 /** Closes a UDP socket that may be closed already. */
 function closeQuietly(udp) {
   try {
@@ -36,7 +47,16 @@ function startTelegraf(svc) {
   svc.closers.push(() => closeQuietly(udp));
   // Its port taken: no statsd listener (the table shows the port it asked for); the other services run on.
   udp.once('error', () => closeQuietly(udp));
+  // Every flush that had metrics to write says so; with nothing received (nomad-metrics down) it is silent.
+  let received = 0;
+  const flush = setInterval(() => {
+    if (received > 0 && !svc.paused) log(svc, 'telegrafWrote');
+    received = 0;
+  }, TELEGRAF_FLUSH_MS);
+  flush.unref();
+  svc.closers.push(() => clearInterval(flush));
   udp.on('message', (buf) => {
+    received++;
     for (const line of buf.toString('utf8').split('\n')) {
       // DogStatsD: `name:value|type[|@rate][|#tag:v,...]`; a tagged series is kept apart as `name#tags`.
       const m = /^([^:|#]+):([-+]?[0-9.]+)\|(g|c|ms)(?:\|@[0-9.]+)?(?:\|#(\S+))?$/.exec(line.trim());
@@ -66,6 +86,8 @@ function startNomadMetrics(svc) {
     try {
       const res = await fetch(`${role.nomadUrl}/v1/jobs`, { signal: AbortSignal.timeout(2000) });
       const jobs = await res.json();
+      log(svc, 'reached', 'nomad_server');
+      log(svc, 'nomadMetricsPolled');
       const count = (s) => jobs.filter((j) => j.Status === s).length;
       send([
         'circle.nomad.server_agent.poll_failure:0|g',
@@ -74,6 +96,7 @@ function startNomadMetrics(svc) {
         `circle.nomad.server_agent.jobs.dead:${count('dead')}|g`,
       ]);
     } catch {
+      log(svc, 'cannotReach', 'nomad_server');
       send(['circle.nomad.server_agent.poll_failure:1|g']);
     }
   };
@@ -156,10 +179,28 @@ async function answer(svc, req, res) {
     res.end(JSON.stringify(Object.fromEntries(svc.metrics)));
     return;
   }
+  // slanger: a build's status change from notifier, pushed to the open builds pages (its line in its log).
+  if (svc.name === 'slanger' && req.method === 'POST' && req.url === '/apps/circleci/events') {
+    let body = '';
+    for await (const chunk of req) body = (body + chunk).slice(0, 4096);
+    let event;
+    try {
+      event = JSON.parse(body);
+    } catch {
+      event = undefined;
+    }
+    if (typeof event?.slug === 'string' && typeof event?.fate === 'string') log(svc, 'livePushed', event.slug, event.fate);
+    res.writeHead(200, { 'content-type': 'application/json' });
+    res.end('{}');
+    return;
+  }
   if (req.url === healthPath || req.url === `${healthPath}/`) {
     const results = await Promise.all([...svc.dependencies.map(probe), ...(role?.kind === 'ldap-bind' ? [probeLdap(role)] : [])]);
     if (!svc.alive) return;
     const failing = results.filter((r) => !r.ok).map((r) => r.name);
+    // What it could not reach is in its log, as every CircleCI service says it; ready-agent logs its answer.
+    if (svc.name === 'ready-agent') log(svc, 'readyAgent', failing);
+    else for (const r of results) log(svc, r.ok ? 'reached' : 'cannotReach', r.name);
     res.writeHead(failing.length === 0 ? 200 : 500, { 'content-type': 'application/json' });
     res.end(JSON.stringify(failing.length === 0 ? { service: svc.name, status: 'ok' } : { service: svc.name, status: 'unhealthy', failing }));
     return;
@@ -188,6 +229,7 @@ function start({ name, port, healthPath, dependencies, role }) {
   });
   const listening = () => {
     services.set(name, svc);
+    log(svc, 'starting', name);
     if (role?.kind === 'telegraf') startTelegraf(svc);
     if (role?.kind === 'nomad-metrics') startNomadMetrics(svc);
     parentPort.postMessage({ type: 'listening', name, port: server.address().port });

@@ -9,7 +9,11 @@ import { LiveFaultAdapter, nomadApiTarget, type LiveFaultSurface, type LiveFleet
 import type { FaultOrder } from '../../sim/faults/port.ts';
 import { StartedNomadApiServer } from '../nomad/server.ts';
 import { StartedRealNomadAgent } from '../nomad/real-nomad.ts';
+import { realAgentFleet } from '../nomad/real-fleet.ts';
 import { HealthServiceHost, type HealthService } from './health-host.ts';
+import { ServiceLogs, type LogsOptions } from './service-logs.ts';
+import type { LogSink } from './service-logs-writer.ts';
+import { parseCannotReach, parseUndelivered } from '../../sim/symptoms/log-lines.ts';
 
 // The table lives apart so that `twin status`, `twin down` and `twin up -d`'s parent load none of the stack.
 export { renderStackTable, STACK_TABLE_COLUMNS } from './stack-table.ts';
@@ -52,6 +56,10 @@ export interface ServiceContext {
   port: number;
   /** The documented health path (`/health` when the profile documents none). */
   healthPath: string;
+  /** Where the service's own log lines go (`LiveStack.logs`). */
+  log?: LogSink;
+  /** Where another container of the stack listens (its port now, else its documented one at the offset); undefined when it has none or is no container. */
+  portOf?: (name: string) => number | undefined;
 }
 
 /** A service that started (a pipeline stage in its worker): where it answers, and its graceful and abrupt ends. */
@@ -118,7 +126,9 @@ export class LiveStack {
   private readonly started = new Map<string, StartedComponent>();
   /** The health-only services, each in the one thread they share. */
   private readonly workers = new Map<string, HealthService>();
-  private readonly health = new HealthServiceHost();
+  /** What each service wrote (`logs`, `follow`): the stages and the health-only services write their own lines. */
+  private readonly serviceLogs = new ServiceLogs({ keep: (text) => parseCannotReach(text) !== undefined || parseUndelivered(text) !== undefined });
+  private readonly health = new HealthServiceHost((name, text, atMs) => this.serviceLogs.write(name, text, atMs));
   private readonly services = new Map<string, ServiceHandle>();
   private readonly ports = new Map<string, number>();
   private readonly starting = new Map<string, Promise<void>>();
@@ -277,7 +287,17 @@ export class LiveStack {
 
   private async startService(c: Container, factory: ServiceFactory): Promise<void> {
     const documented = documentedPort(c);
-    const ctx = { name: c.name, components: this.started, healthPath: c.health?.path ?? '/health' };
+    const ctx: Omit<ServiceContext, 'port'> = {
+      name: c.name,
+      components: this.started,
+      healthPath: c.health?.path ?? '/health',
+      log: (text, atMs, container) => this.serviceLogs.write(container ?? c.name, text, atMs),
+      portOf: (name) => {
+        const other = this.opts.profile.containers.find((x) => x.name === name);
+        const documented = other === undefined ? null : documentedPort(other);
+        return this.ports.get(name) ?? (documented === null ? undefined : this.opts.portOffset + documented);
+      },
+    };
     // The documented port (offset) if it is free; otherwise any free port, and the table says which.
     const start = (port: number) => factory.start({ ...ctx, port });
     const handle = await start(documented !== null ? this.opts.portOffset + documented : 0).catch((e: NodeJS.ErrnoException) => {
@@ -331,6 +351,40 @@ export class LiveStack {
     return { kind: 'ldap-bind', ...(ldap ? { ldapUrl: ldap.url } : {}), bindDn: account?.dn ?? '', bindPassword: account?.password ?? '' };
   }
 
+  /**
+   * `sudo docker logs [--tail N] <container>`: what the container wrote, oldest first. A real component's is its
+   * process's own output (PostgreSQL's, redis-server's, RabbitMQ's: the last lines since its last start); a twin
+   * service's, the lines it wrote as it worked, in the seeds' shapes (`sim/symptoms/log-lines.ts`). Throws for a
+   * name that is not a container or external system of this stack, as `docker logs` says "No such container".
+   */
+  logs(name: string, opts: LogsOptions = {}): readonly string[] {
+    if (!this.hasLog(name)) throw new Error(`No such container: ${name}`);
+    const lines = this.serviceLogs.logs(name, opts);
+    const component = this.started.get(name) as (StartedComponent & { output?: (lines: number) => string[] }) | undefined;
+    if (typeof component?.output !== 'function') return lines;
+    const all = [...lines, ...component.output(opts.tail ?? MAX_PROCESS_OUTPUT_LINES)];
+    return opts.tail === undefined ? all : all.slice(Math.max(0, all.length - opts.tail));
+  }
+
+  /** A row of the stack, or notifier (a row of the seeds' listing, no container of the profile: output-processor's stage writes its log). */
+  private hasLog(name: string): boolean {
+    return this.rows.has(name) || name === 'notifier';
+  }
+
+  /** The lines a live run's symptoms read (`cannot reach`, notifier's undelivered mails and pushes), with their container and instant, however busy the rings were. */
+  logEntries(): ReturnType<ServiceLogs['kept']> {
+    return this.serviceLogs.kept();
+  }
+
+  /**
+   * `sudo docker logs -f <container>`: each line a twin service writes from now on, until `signal` aborts. A real
+   * component's process output is not followed (read it with `logs`).
+   */
+  follow(name: string, signal?: AbortSignal): AsyncGenerator<string, void, undefined> {
+    if (!this.hasLog(name)) throw new Error(`No such container: ${name}`);
+    return this.serviceLogs.follow(name, signal);
+  }
+
   /** The started real components and external systems, by name. */
   get components(): ReadonlyMap<string, StartedComponent> {
     return this.started;
@@ -367,6 +421,8 @@ export class LiveStack {
     const systems = () => this.opts.systems;
     return {
       kindOf: (name) => {
+        // A real agent's client node takes the faults it can (real-fleet.ts); the replay refuses the others first.
+        if (name === 'nomad_client' && this.started.get('nomad_server') instanceof StartedRealNomadAgent) return name;
         if ((name === 'nomad_client' || name === 'services_machine') && systems() !== undefined) return name;
         if (isNomadServer(this.started.get(name))) return 'nomad_server';
         if (this.started.has(name) || this.opts.backends[name] || this.opts.externals?.[name]) return 'process';
@@ -407,7 +463,11 @@ export class LiveStack {
         if (!(nomad instanceof StartedNomadApiServer)) throw new Error('nomad_server is neither the twin\'s Nomad API nor a real agent with a data dir in this stack');
         return nomadApiTarget(nomad, (jobs) => systems()?.nomadWiped(jobs));
       },
-      fleet: () => (systems() ?? { fleet: none('Nomad client') }).fleet(),
+      fleet: () => {
+        const nomad = this.started.get('nomad_server');
+        if (nomad instanceof StartedRealNomadAgent) return realAgentFleet(nomad.url);
+        return (systems() ?? { fleet: none('Nomad client') }).fleet();
+      },
       network: () => (systems() ?? { network: none('network') }).network(),
     };
   }
@@ -519,6 +579,9 @@ export class LiveStack {
     this.started.clear();
   }
 }
+
+/** A real component's output kept by its process handle (`providers/process.ts` keeps its last 200 lines). */
+const MAX_PROCESS_OUTPUT_LINES = 200;
 
 /** Whether a component is a Nomad server the fault adapter acts on: the twin's API, or a real agent with a data dir. */
 function isNomadServer(c: StartedComponent | undefined): boolean {

@@ -62,10 +62,10 @@ describe('a stage in its worker thread', () => {
 describe('stageTimings', () => {
   it('makes a span of scenario time a span of wall time at the scale, within bounds a loaded machine keeps up with', () => {
     // 240×: a reconnect every 5 s of scenario time (20.8 ms), status a scenario minute (250 ms), Mongo's 30 s (125 ms).
-    expect(stageTimings(240)).toEqual({ reconnectMs: 5_000 / 240, statusFlushMs: 250, mongoGiveUpMs: 125 });
+    expect(stageTimings(240)).toEqual({ reconnectMs: 5_000 / 240, statusFlushMs: 250, mongoGiveUpMs: 125, heartbeatMs: 500, dependencyLogMs: 250 });
     // 1×: at most every 250 ms of wall time.
-    expect(stageTimings(1)).toEqual({ reconnectMs: 250, statusFlushMs: 60_000, mongoGiveUpMs: 30_000 });
+    expect(stageTimings(1)).toEqual({ reconnectMs: 250, statusFlushMs: 60_000, mongoGiveUpMs: 30_000, heartbeatMs: 120_000, dependencyLogMs: 60_000 });
     // Past the bounds: no busier than 20 ms, 50 ms, 100 ms.
-    expect(stageTimings(10_000)).toEqual({ reconnectMs: 20, statusFlushMs: 50, mongoGiveUpMs: 100 });
+    expect(stageTimings(10_000)).toEqual({ reconnectMs: 20, statusFlushMs: 50, mongoGiveUpMs: 100, heartbeatMs: 50, dependencyLogMs: 50 });
   });
 });

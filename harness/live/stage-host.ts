@@ -2,6 +2,7 @@ import { Worker } from 'node:worker_threads';
 import { settledOrAfter, CLOSE_GRACE_MS } from './owned.ts';
 import type { StageConfig, StageCounters, StageMessage, StageRequest, WorkerStage } from './stage-worker.ts';
 import type { ServiceHandle } from './stack.ts';
+import type { LogSink } from './service-logs-writer.ts';
 import { prebuiltEntry } from '../providers/prebuilt-entry.ts';
 
 /**
@@ -48,12 +49,21 @@ export class PreparedStage {
    * Starts the stage with `config` and resolves once it listens; rejects with the stage's own error (its `code`
    * kept: `EADDRINUSE` when the port is taken) after the worker is gone. A prepared worker starts one stage once.
    */
-  async start(config: StageConfig): Promise<StageHandle> {
+  async start(config: StageConfig, onLog: LogSink = () => undefined): Promise<StageHandle> {
     if (this.#taken) throw new Error(`${this.stage}: this worker was already started`);
     this.#taken = true;
     const worker = this.#worker;
+    // The stage's log lines go to `onLog` from its first (it logs its start before it listens) to its last.
+    worker.on('message', (m: StageMessage) => {
+      if (m.type === 'log') onLog(m.text, m.atMs, m.container);
+    });
     const first = await new Promise<StageMessage>((resolve) => {
-      worker.once('message', resolve);
+      const answer = (m: StageMessage) => {
+        if (m.type === 'log') return;
+        worker.off('message', answer);
+        resolve(m);
+      };
+      worker.on('message', answer);
       worker.once('error', (err) => resolve({ type: 'failed', message: err.message }));
       void this.#exited.then(() => resolve({ type: 'failed', message: 'the worker exited before it listened' }));
       worker.postMessage({ type: 'start', config });

@@ -14,10 +14,14 @@ import type { ObjectStore } from '../providers/s3/object-store.ts';
 import type { AmqpConnect, ReconnectingConsumer } from './pipeline/amqp.ts';
 import type { HealthCheck } from './stage-health.ts';
 import type { RawExecBuildAgentOptions } from '../nomad/build-agent-task.ts';
+import type { NotifierTargets } from './pipeline/notifier.ts';
 import { Owned } from './owned.ts';
 import type { LiveMutant } from './replay/mutants.ts';
 import { startLoopProbe } from './replay/loop-probe.ts';
 import { enableCodeCache } from '../providers/code-cache.ts';
+import { SILENT_LOG, ServiceLog } from './service-logs-writer.ts';
+import { DEPENDENCY_RETRY_LOG_MS, LOG_LINES } from '../../sim/symptoms/log-lines.ts';
+import { HEARTBEAT_MS } from '../../sim/symptoms/observer.ts';
 
 /**
  * The modules a stage uses, imported on demand: a worker loads only its stage's (the S3 SDK and the MongoDB driver
@@ -35,6 +39,7 @@ const load = {
   health: () => import('./stage-health.ts'),
   frontend: () => import('./pipeline/frontend.ts'),
   output: () => import('./pipeline/output-processor.ts'),
+  notifier: () => import('./pipeline/notifier.ts'),
   picard: () => import('./pipeline/picard-dispatcher.ts'),
   schedulerer: () => import('./pipeline/schedulerer.ts'),
   conductor: () => import('./pipeline/workflows-conductor.ts'),
@@ -47,7 +52,7 @@ const load = {
 /** What each stage loads. */
 const NEEDS: Readonly<Record<WorkerStage, readonly (keyof typeof load)[]>> = {
   frontend: ['pg', 'amqp', 'mongo', 'frontend', 'audit'],
-  'output-processor': ['pg', 'amqp', 'redis', 'mongo', 's3', 'output', 'audit'],
+  'output-processor': ['pg', 'amqp', 'redis', 'mongo', 's3', 'output', 'audit', 'notifier'],
   'picard-dispatcher': ['pg', 'amqp', 'redis', 'github', 'picard', 'health', 'mutants'],
   schedulerer: ['pg', 'amqp', 'nomad', 'schedulerer', 'audit', 'health'],
   'workflows-conductor': ['pg', 'amqp', 'conductor', 'health'],
@@ -102,6 +107,8 @@ export interface StageConfig {
   readonly vm?: { readonly ec2Url: string; readonly preallocated: { readonly machine: number; readonly remote_docker: number }; readonly timeScale: number; readonly scaleIntervalMs: number; readonly assignMs: number; readonly restarted: boolean };
   /** picard-dispatcher under a live mutant (`replay/mutants.ts`), with the time scale its delay is in. */
   readonly mutant?: { readonly mutant: LiveMutant; readonly timeScale: number };
+  /** output-processor: where notifier reaches exim and slanger. */
+  readonly notify?: NotifierTargets;
 }
 
 /**
@@ -115,6 +122,10 @@ export interface StageTimings {
   readonly statusFlushMs: number;
   /** The MongoDB client gives up after 30 s of scenario time without a server, as a driver's server selection does. */
   readonly mongoGiveUpMs: number;
+  /** picard-dispatcher's `Still running...` every two minutes of scenario time. */
+  readonly heartbeatMs: number;
+  /** A dependency that stays unreachable is said again once a minute of scenario time. */
+  readonly dependencyLogMs: number;
 }
 
 /**
@@ -126,6 +137,8 @@ export function stageTimings(timeScale: number): StageTimings {
     reconnectMs: Math.min(250, Math.max(20, 5_000 / timeScale)),
     statusFlushMs: Math.max(50, 60_000 / timeScale),
     mongoGiveUpMs: Math.max(100, 30_000 / timeScale),
+    heartbeatMs: Math.max(50, HEARTBEAT_MS / timeScale),
+    dependencyLogMs: Math.max(50, DEPENDENCY_RETRY_LOG_MS / timeScale),
   };
 }
 
@@ -140,7 +153,9 @@ export type StageMessage =
   /** Sent when they changed (at most every COUNTERS_MS), and in answer to `counters`. */
   | { readonly type: 'counters'; readonly counters: StageCounters; readonly id?: number }
   /** audit-log-service wrote what it had received (the answer to `flush`). */
-  | { readonly type: 'flushed'; readonly id: number };
+  | { readonly type: 'flushed'; readonly id: number }
+  /** A line of the stage's own log (`LOG_LINES`), written at `atMs` (epoch). */
+  | { readonly type: 'log'; readonly text: string; readonly atMs: number; readonly container?: string };
 
 /** What the host asks a started worker: its counters now, or (audit-log-service) to write what it received. */
 export type StageRequest = { readonly type: 'counters'; readonly id: number } | { readonly type: 'flush'; readonly id: number };
@@ -163,7 +178,7 @@ interface Running extends Endpoints {
 }
 
 /** Builds and starts a stage on its own clients; everything it opens is registered with `own`. */
-export async function startStage(c: StageConfig, own: Owned): Promise<Running> {
+export async function startStage(c: StageConfig, own: Owned, log: ServiceLog = SILENT_LOG, logOf: (container: string) => ServiceLog = () => SILENT_LOG): Promise<Running> {
   const PIPELINE_DB = (await import('./pipeline/schema.ts')).PIPELINE_DB;
   switch (c.stage) {
     case 'frontend': {
@@ -171,6 +186,7 @@ export async function startStage(c: StageConfig, own: Owned): Promise<Running> {
       const connect = await amqpConnect(c);
       const audit = new AuditPublisher(connect);
       const frontend = new Frontend({ pool: await pool(c, own), connect, webhookSecret: c.hookSecret ?? '', audit, documents: await documents(c, own, PIPELINE_DB), port: c.port });
+      frontend.log = log;
       await frontend.start();
       own.add(frontend, (f) => f.stop());
       return { port: portOf(frontend.url), healthUrl: `${frontend.url}${c.healthPath}`, url: frontend.url, hookUrl: frontend.hookUrl, counters: auditCounters(audit) };
@@ -181,7 +197,9 @@ export async function startStage(c: StageConfig, own: Owned): Promise<Running> {
       const redis = own.add(await redisClient(c), quit);
       const audit = new AuditPublisher(connect);
       const statusFlush = c.timings ? { statusFlushMs: c.timings.statusFlushMs } : {};
-      const output = new OutputProcessor({ pool: await pool(c, own), redis, documents: await documents(c, own, PIPELINE_DB), objects: await objects(c, own), connect, audit, port: c.port, ...statusFlush });
+      const notifier = c.notify === undefined ? {} : { notifier: new (await load.notifier()).Notifier(c.notify, logOf('notifier')) };
+      const output = new OutputProcessor({ pool: await pool(c, own), redis, documents: await documents(c, own, PIPELINE_DB), objects: await objects(c, own), connect, audit, port: c.port, ...statusFlush, ...notifier });
+      output.log = log;
       await output.start();
       own.add(output, (o) => o.stop());
       // The profile documents no health endpoint for output-processor: the row probes the stage's own.
@@ -200,7 +218,10 @@ export async function startStage(c: StageConfig, own: Owned): Promise<Running> {
       const contexts = c.contextsUrl === undefined ? {} : { contextsUrl: () => c.contextsUrl! };
       const hook = c.mutant === undefined ? undefined : (await load.mutants()).dispatcherHook(c.mutant.mutant, c.mutant.timeScale);
       const dispatcher = new PicardDispatcher({ connect: await amqpConnect(c), github: new GithubClient({ apiUrl: g.apiUrl, token: g.token }), pool: db, cache, resourceClasses: required(c, 'resourceClasses'), ...reconnect(c), ...contexts, ...(hook ? { beforeHandle: hook } : {}) });
-      return consumer(c, own, dispatcher, [postgresCheck(db), { name: 'redis', ok: () => cache.ping().then(() => true) }]);
+      // Its heartbeat runs while its thread runs: a hung dispatcher is silent, one whose queue is empty says only this.
+      const heartbeat = setInterval(() => log.write(LOG_LINES.stillRunning), c.timings?.heartbeatMs ?? HEARTBEAT_MS);
+      own.add(heartbeat, async (t) => clearInterval(t));
+      return consumer(c, own, dispatcher, [postgresCheck(db), { name: 'redis', ok: () => cache.ping().then(() => true) }], log);
     }
     case 'schedulerer': {
       const [{ Schedulerer }, { AuditPublisher }, { NomadClient }] = await Promise.all([load.schedulerer(), load.audit(), load.nomad()]);
@@ -215,18 +236,18 @@ export async function startStage(c: StageConfig, own: Owned): Promise<Running> {
       const real = c.buildAgent === undefined ? {} : await (await load.buildAgent()).realNomadJobs(nomad, c.buildAgent);
       const audit = new AuditPublisher(connect);
       const schedulerer = new Schedulerer({ connect, pool: db, nomad, audit, ...reconnect(c), ...real });
-      const running = await consumer(c, own, schedulerer, [postgresCheck(db), { name: 'nomad_server', ok: () => nomad.request('GET', '/v1/status/leader').then(() => true) }]);
+      const running = await consumer(c, own, schedulerer, [postgresCheck(db), { name: 'nomad_server', ok: () => nomad.request('GET', '/v1/status/leader').then(() => true) }], log);
       return { ...running, counters: auditCounters(audit) };
     }
     case 'workflows-conductor': {
       const { WorkflowsConductor } = await load.conductor();
       const db = await pool(c, own);
-      return consumer(c, own, new WorkflowsConductor({ connect: await amqpConnect(c), pool: db, ...reconnect(c) }), [postgresCheck(db)]);
+      return consumer(c, own, new WorkflowsConductor({ connect: await amqpConnect(c), pool: db, ...reconnect(c) }), [postgresCheck(db)], log);
     }
     case 'audit-log-service': {
       const { AuditLogService } = await load.audit();
       const auditLog = new AuditLogService({ connect: await amqpConnect(c), objects: await objects(c, own), ...reconnect(c) });
-      return { ...(await consumer(c, own, auditLog, [])), flush: () => auditLog.flush() };
+      return { ...(await consumer(c, own, auditLog, [], log)), flush: () => auditLog.flush() };
     }
     case 'vault-cci': {
       const { VaultCci } = await load.contexts();
@@ -292,8 +313,9 @@ function reconnect(c: StageConfig): { reconnectMs?: number } {
 }
 
 /** A queue consumer and its health endpoint, which also names RabbitMQ while the consumer has no broker connection. */
-async function consumer(c: StageConfig, own: Owned, stage: ReconnectingConsumer, checks: readonly HealthCheck[]): Promise<Running> {
+async function consumer(c: StageConfig, own: Owned, stage: ReconnectingConsumer, checks: readonly HealthCheck[], log: ServiceLog): Promise<Running> {
   const { StageHealth } = await load.health();
+  stage.log = log;
   await stage.start();
   own.add(stage, (s) => s.stop());
   const health = new StageHealth({ service: c.stage, path: c.healthPath, port: c.port, checks: [{ name: 'rabbitmq', ok: async () => stage.connected }, ...checks] });
@@ -399,6 +421,8 @@ async function main(): Promise<void> {
   enableCodeCache();
   const loaded = preload(stage);
   let running: Running | undefined;
+  // The stage's own log: each line to the host at once, stamped now (a killed worker's lines so far are kept there).
+  let log: ServiceLog = SILENT_LOG;
   const counters = (id?: number) => {
     if (running?.counters) port.postMessage({ type: 'counters', counters: running.counters(), ...(id === undefined ? {} : { id }) } satisfies StageMessage);
   };
@@ -411,12 +435,16 @@ async function main(): Promise<void> {
       // Blocks this thread (timers, sockets, everything) while the host keeps the flag at 1: a hung process.
       while (Atomics.load(flag, 0) === 1) Atomics.wait(flag, 0, 1);
     } else if (m === 'stop') {
+      if (running !== undefined) log.write(LOG_LINES.sigterm(stage));
       void own.close().then(() => {
         port.postMessage({ type: 'stopped' } satisfies StageMessage);
         port.close();
       });
     } else if (typeof m === 'object' && m.type === 'start') {
-      void loaded.then(() => startStage(m.config, own)).then(
+      const logOf = (container: string) => new ServiceLog(container, (text, atMs) => port.postMessage({ type: 'log', text, atMs, ...(container === stage ? {} : { container }) } satisfies StageMessage), m.config.timings?.dependencyLogMs);
+      log = logOf(stage);
+      log.write(LOG_LINES.starting(stage));
+      void loaded.then(() => startStage(m.config, own, log, logOf)).then(
         (r) => {
           running = r;
           const { port: p, healthUrl, url, hookUrl } = r;

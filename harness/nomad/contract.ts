@@ -389,28 +389,67 @@ export function nomadContract(getUrl: () => string): void {
       expect(back.DrainStrategy ?? null).toBeNull();
     });
 
-    it('takes ?enable=true as 0.9 does: a force drain that stops what runs on the node at once; ?enable=false makes it eligible', async () => {
-      const id = jobId('force-drained');
+    /**
+     * What 0.9.3 leaves on a drained node's allocation, read from the allocation and from the node's allocations:
+     * the drainer marked it for migration (`DesiredTransition.Migrate`), the node-drain evaluation stopped it
+     * ("alloc is being migrated"), and its client reported it complete.
+     */
+    const migrated = async (allocId: string, nodeId: string, what: string): Promise<void> => {
+      const a = await eventually(what, async () => {
+        const x = await client.allocation(allocId);
+        return x?.DesiredStatus === 'stop' && x.ClientStatus !== 'running' && x.ClientStatus !== 'pending' ? x : undefined;
+      });
+      expect({ DesiredStatus: a.DesiredStatus, DesiredDescription: a.DesiredDescription, Migrate: a.DesiredTransition?.Migrate, ClientStatus: a.ClientStatus }).toEqual({
+        DesiredStatus: 'stop',
+        DesiredDescription: 'alloc is being migrated',
+        Migrate: true,
+        ClientStatus: 'complete',
+      });
+      const onNode = (await client.nodeAllocations(nodeId)).find((x) => x.ID === allocId);
+      expect(onNode?.DesiredTransition?.Migrate, 'the node\'s allocations show it marked for migration').toBe(true);
+    };
+
+    /** A job of one long allocation, running; resolves with that allocation. */
+    const runningAlloc = async (label: string): Promise<AllocListStubJson> => {
+      const id = jobId(label);
       await client.registerJob(batchJob(id, node.Datacenter, { durationMs: 120_000 }));
-      const running = await eventually('a running allocation', async () => {
+      return eventually(`a running allocation of ${label}`, async () => {
         const a = await client.jobAllocations(id);
         return a[0]?.ClientStatus === 'running' ? a[0] : undefined;
       });
-      const on = await raw(base, 'POST', `/v1/node/${running.NodeID}/drain?enable=true`);
+    };
+
+    it('takes PUT ?enable=true as 0.9.3 does: a force drain that migrates what runs on the node at once (DesiredTransition.Migrate, stopped, complete); ?enable=false makes it eligible', async () => {
+      const running = await runningAlloc('force-drained');
+      expect(running.DesiredTransition?.Migrate ?? null, 'not marked before the drain').toBeNull();
+      const on = await raw(base, 'PUT', `/v1/node/${running.NodeID}/drain?enable=true`);
       expect(on.status).toBe(200);
-      const stopped = await eventually('the allocation to be stopped by the drain', async () => {
-        const a = await client.allocation(running.ID);
-        return a?.DesiredStatus === 'stop' && a.ClientStatus !== 'running' ? a : undefined;
-      });
-      expect(stopped.ClientStatus).toBe('complete');
+      await migrated(running.ID, running.NodeID, 'the allocation to be migrated by the force drain');
       await eventually('the drain to complete, the node ineligible', async () => {
         const n = (await client.node(running.NodeID))!;
         return !n.Drain && n.DrainStrategy === null && n.SchedulingEligibility === 'ineligible';
       });
-      const off = await raw(base, 'POST', `/v1/node/${running.NodeID}/drain?enable=false`);
+      const off = await raw(base, 'PUT', `/v1/node/${running.NodeID}/drain?enable=false`);
       expect(off.status).toBe(200);
       await eventually('the node to be eligible again', async () => (await client.node(running.NodeID))!.SchedulingEligibility === 'eligible');
-      await client.stopJob(id, { purge: true });
+      await client.stopJob(running.JobID, { purge: true });
+    });
+
+    it('takes PUT with a DrainSpec of a 1 s deadline as 0.9.3 does: the batch allocation runs on until the deadline, then is migrated', async () => {
+      const running = await runningAlloc('deadline-drained');
+      const on = await raw(base, 'PUT', `/v1/node/${running.NodeID}/drain`, { DrainSpec: { Deadline: 1_000_000_000, IgnoreSystemJobs: false }, MarkEligible: false });
+      expect(on.status).toBe(200);
+      const early = (await client.allocation(running.ID))!;
+      expect([early.DesiredStatus, early.ClientStatus], 'a batch allocation is not migrated before the deadline').toEqual(['run', 'running']);
+      await migrated(running.ID, running.NodeID, 'the allocation to be migrated once the deadline passed');
+      await eventually('the drain to complete', async () => {
+        const n = (await client.node(running.NodeID))!;
+        return !n.Drain && n.DrainStrategy === null;
+      });
+      const off = await raw(base, 'PUT', `/v1/node/${running.NodeID}/drain`, { DrainSpec: null, MarkEligible: true });
+      expect(off.status).toBe(200);
+      await eventually('the node to be eligible again', async () => (await client.node(running.NodeID))!.SchedulingEligibility === 'eligible');
+      await client.stopJob(running.JobID, { purge: true });
     });
 
     it('drains and undrains through the client, whichever form the server takes', async () => {

@@ -64,6 +64,11 @@ export class LocalProcessRunner implements BackendRunner {
     return this.opts.dataDir;
   }
 
+  output(lines: number): string[] {
+    const text = this.#current.process.tail(lines);
+    return text === '' ? [] : text.split('\n');
+  }
+
   restart(): Promise<void> {
     return this.#serial(async () => {
       await this.#halt();

@@ -12,4 +12,6 @@ export interface BackendRunner {
   stop(): Promise<void>;
   /** A graceful stop, if still running, then a start on the same port and data dir. Local backends only. */
   restart?(): Promise<void>;
+  /** The last `lines` the process printed (stdout and stderr; the current process's, since its last start). Local backends only. */
+  output?(lines: number): string[];
 }

@@ -49,6 +49,10 @@ export abstract class StartedBase implements StartedComponent {
   get dataDir(): string | undefined {
     return this.#runner.dataDir;
   }
+  /** The real process's own output (`docker logs` of a backend): its last `lines`; empty without a local process. */
+  output(lines: number): string[] {
+    return this.#runner.output?.(lines) ?? [];
+  }
   /** Whether `stop()` was called. */
   get stopped(): boolean {
     return this.#stopping !== undefined;

@@ -98,7 +98,8 @@ describe('the customization files', () => {
       'sudo docker restart frontend',
       'sudo docker exec frontend printenv JVM_HEAP_SIZE',
       'replicated app stop',
-      'replicated app start',
+      // The seeds' own form: the app id read from `replicated apps` by a command substitution.
+      "sudo replicated app $(sudo replicated apps | grep Enterprise | awk '{print $1;}') start",
       'sudo docker exec frontend printenv JVM_HEAP_SIZE',
       'exit',
     ].join('\n'));

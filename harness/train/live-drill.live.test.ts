@@ -57,10 +57,9 @@ describe('twin train --mode live (the drill console on the live stack)', () => {
     console.info(`shortest path live: ${r.stdout.split('\n').filter((l) => /^Score|^\s+(ok|FAIL)/.test(l)).join(' | ')}`);
     expect(r.code, r.stderr).toBe(0);
     expect(r.report.mode).toBe('live');
-    // Before the fix: picard-dispatcher's heartbeat stopped when it hung (08:40), as the seeds' log shows it.
+    // picard-dispatcher's own log (LiveStack.logs): its heartbeat while the installation ran healthy, before it hung.
     const logs = r.stdout.split('ubuntu@ip-172-31-72-162:~$ ').find((b) => b.startsWith('sudo docker logs --tail 10 picard-dispatcher'))!;
     expect(logs.split('\n').filter((l) => l.includes('picard-dispatcher.init Still running...')).length).toBeGreaterThan(0);
-    expect(logs).not.toMatch(/Jan 5 0(8:[45]|9:)\d:\d\d\.\d+:\+0000 INFO picard-dispatcher.init Still running/);
     expect(r.stdout).toMatch(/ok {3}queue_drains: builds queued [0-2], run-queue [0-2],/);
     expect(r.stdout).toMatch(/ok {3}next_build_succeeds: build \d+ succeeded at \d\d:\d\d/);
     expect(r.report.root_cause_correct).toBe(true);

@@ -22,6 +22,11 @@ import type { LiveInstallation, LiveLogSource, LiveRowView } from './live-sessio
 export const TRAIN_PORT_OFFSET = 22_000;
 /** Pushes in flight at once (a slow frontend does not pile up requests without bound). */
 export const MAX_PUSHES_IN_FLIGHT = 8;
+/**
+ * The installation runs healthy this much of its time before the first fault (pushes taken, picard-dispatcher's
+ * heartbeat written), so its services' logs show what healthy looked like before they go quiet.
+ */
+export const WARM_UP_MS = 10 * 60_000;
 /** How often the workload looks for pushes that are due (wall ms). */
 export const PUSH_TICK_MS = 250;
 
@@ -37,7 +42,7 @@ export interface LiveInstallationOptions {
  * pipeline's stages, GitHub Enterprise, PostgreSQL, RabbitMQ, the twin's Nomad API) booted from the drill's
  * installation scenario, broken by the drill's hidden fault through the stack's fault port, with the installation's
  * pushes replayed to GitHub Enterprise from the fault on, at the time scale, so a backlog really grows. The
- * installation's clock starts at the fault: what came before it was a healthy day the live stack does not replay.
+ * installation's clock starts `WARM_UP_MS` before the fault: the healthy hours before that are not replayed.
  */
 export class LiveDrillInstallation implements LiveInstallation {
   private t0 = 0;
@@ -73,7 +78,7 @@ export class LiveDrillInstallation implements LiveInstallation {
    */
   async breakIt(drill: SettledDrill, onFault: (order: FaultOrder, atMs: number) => void): Promise<string[]> {
     const faults = [...drill.faults].sort((a, b) => a.atMs - b.atMs);
-    this.startMs = faults[0]?.atMs ?? drill.startsAtMs;
+    this.startMs = Math.max(0, (faults[0]?.atMs ?? drill.startsAtMs) - WARM_UP_MS);
     this.t0 = performance.now();
     this.wallEpochMs = Date.now();
     this.pending = this.pending.filter((w) => w.atMs >= this.startMs);
@@ -132,10 +137,9 @@ export class LiveDrillInstallation implements LiveInstallation {
     return this.stack.live.refreshHealth();
   }
 
-  /** `LiveStack.logs` when the stack has it (another branch adds it); otherwise the console generates the log. */
-  get logSource(): LiveLogSource | undefined {
-    const live = this.stack.live as unknown as Partial<LiveLogSource>;
-    return typeof live.logs === 'function' ? (live as LiveLogSource) : undefined;
+  /** The services' own log lines (`LiveStack.logs`). */
+  get logSource(): LiveLogSource {
+    return this.stack.live;
   }
 
   nomadScheduler(): NomadScheduler | undefined {

@@ -50,17 +50,23 @@ export class EventQueue {
 
   push(timeMs: number, priority: number, fn: EventFn, arg: unknown): EventHandle {
     const seq = this.seq++;
+    if (this.rootTaken) {
+      // The popped event's slot is reused as it stands: its callback was read before it ran.
+      this.rootTaken = false;
+      const slot = this.heapSlot[0]!;
+      this.fns[slot] = fn;
+      this.args[slot] = arg;
+      this.slotSeq[slot] = seq;
+      this.siftDown(timeMs, priority * SEQ_SPAN + seq, slot, this.size);
+      this.live++;
+      return seq * 0x100000000 + slot;
+    }
     const slot = this.allocSlot();
     this.fns[slot] = fn;
     this.args[slot] = arg;
     this.slotSeq[slot] = seq;
-    if (this.rootTaken) {
-      this.rootTaken = false;
-      this.siftDown(timeMs, priority * SEQ_SPAN + seq, slot, this.size);
-    } else {
-      if (this.size === this.heapTime.length) this.growHeap();
-      this.siftUp(this.size++, timeMs, priority * SEQ_SPAN + seq, slot);
-    }
+    if (this.size === this.heapTime.length) this.growHeap();
+    this.siftUp(this.size++, timeMs, priority * SEQ_SPAN + seq, slot);
     this.live++;
     return seq * 0x100000000 + slot; // slot fits in 32 bits; seq makes the handle unique over the run
   }
@@ -77,8 +83,9 @@ export class EventQueue {
   }
 
   /**
-   * Removes the earliest live event and returns its slot, or -1 when empty. The caller reads
-   * `timeOf`/`fnOf`/`argOf` for that slot, then calls `release(slot)`.
+   * Removes the earliest live event and returns its slot, or -1 when empty. The caller reads `fnOf`/`argOf` for
+   * that slot before anything else is pushed: the slot stays the popped event's until the next operation, which
+   * either reuses it (a push) or frees it.
    */
   popSlot(): number {
     return this.popSlotUntil(Infinity);
@@ -97,7 +104,9 @@ export class EventQueue {
     this.lastTime = time;
     this.rootTaken = true;
     this.live--;
-    return this.heapSlot[0]!;
+    const slot = this.heapSlot[0]!;
+    this.slotSeq[slot] = -1; // fired: its handle no longer cancels anything
+    return slot;
   }
 
   /** Time of the event returned by the last `popSlot`. */
@@ -111,7 +120,7 @@ export class EventQueue {
     return this.args[slot];
   }
 
-  release(slot: number): void {
+  private release(slot: number): void {
     this.fns[slot] = undefined;
     this.args[slot] = undefined;
     if (this.freeCount === this.freeSlots.length) {
@@ -172,9 +181,10 @@ export class EventQueue {
     hs[i] = slot;
   }
 
-  /** Removes the popped root: the last entry takes its place and sifts down. */
+  /** Removes the popped root and frees its slot: the last entry takes its place and sifts down. */
   private closeRoot(): void {
     this.rootTaken = false;
+    this.release(this.heapSlot[0]!);
     this.removeTop();
   }
 
@@ -193,21 +203,17 @@ export class EventQueue {
     const half = n >> 1;
     while (i < half) {
       let c = 2 * i + 1;
-      let ct = ht[c]!;
-      let co = ho[c]!;
       const r = c + 1;
       if (r < n) {
+        // The lesser child, chosen without a branch: which child is less is a coin toss the CPU cannot predict.
+        const lt = ht[c]!;
         const rt = ht[r]!;
-        const ro = ho[r]!;
-        if (rt < ct || (rt === ct && ro < co)) {
-          c = r;
-          ct = rt;
-          co = ro;
-        }
+        c += Number(rt < lt) | (Number(rt === lt) & Number(ho[r]! < ho[c]!));
       }
-      if (time < ct || (time === ct && order < co)) break;
+      const ct = ht[c]!;
+      if (time < ct || (time === ct && order < ho[c]!)) break;
       ht[i] = ct;
-      ho[i] = co;
+      ho[i] = ho[c]!;
       hs[i] = hs[c]!;
       i = c;
     }

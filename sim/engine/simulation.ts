@@ -83,7 +83,6 @@ export class Simulation implements Scheduler {
     this.now = q.lastTime;
     const fn = q.fnOf(slot);
     const arg = q.argOf(slot);
-    q.release(slot);
     this.fired++;
     fn(arg);
     return true;
@@ -106,7 +105,6 @@ export class Simulation implements Scheduler {
       this.now = q.lastTime;
       const fn = q.fnOf(slot);
       const arg = q.argOf(slot);
-      q.release(slot);
       events++;
       this.fired++;
       fn(arg);

@@ -288,10 +288,19 @@ const StepPolicy = z
     above: z.number().optional(),
     add: z.number().int().min(-10_000).max(10_000).refine((n) => n !== 0, 'add must not be 0').describe('Clients to add (negative: remove) when the alarm fires.'),
     period: Duration.optional().describe('Alarm period, a whole number of minutes (default 1m).'),
-    evaluation_periods: z.number().int().min(1).max(1000).optional().describe('Consecutive breaching periods before the alarm fires (default 1).'),
+    evaluation_periods: z.number().int().min(1).max(1000).optional().describe('The periods the alarm evaluates, N (default 1).'),
+    datapoints_to_alarm: z.number().int().min(1).max(1000).optional().describe('M of the N evaluated periods that must breach for the alarm to fire (default N: every one).'),
+    treat_missing_data: z
+      .enum(['missing', 'notBreaching', 'breaching', 'ignore'])
+      .optional()
+      .describe("How a period without data counts, as CloudWatch's TreatMissingData (default missing; pending_jobs has none while the Nomad server is down)."),
     cooldown: Duration.optional().describe('No further action from this policy for this long after one (default 5m, AWS\'s).'),
   })
   .refine((p) => (p.below === undefined) !== (p.above === undefined), { message: 'a step policy takes exactly one of below or above' })
+  .refine((p) => p.datapoints_to_alarm === undefined || p.datapoints_to_alarm <= (p.evaluation_periods ?? 1), {
+    message: 'at most evaluation_periods (M of N)',
+    path: ['datapoints_to_alarm'],
+  })
   .refine((p) => p.period === undefined || (parseDurationMs(String(p.period)) > 0 && parseDurationMs(String(p.period)) % 60_000 === 0), {
     message: 'period must be a whole number of minutes (the group is evaluated once a minute)',
     path: ['period'],

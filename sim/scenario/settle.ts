@@ -222,6 +222,8 @@ export function settle(raw: RawScenario, opts: { file: string; ctx: ScenarioCont
                 add: p.add,
                 periodMs: p.period === undefined ? DEFAULTS.autoscaling.periodMs : ms(p.period),
                 evaluationPeriods: p.evaluation_periods ?? 1,
+                datapointsToAlarm: p.datapoints_to_alarm ?? p.evaluation_periods ?? 1,
+                treatMissingData: p.treat_missing_data ?? 'missing',
                 cooldownMs: p.cooldown === undefined ? DEFAULTS.autoscaling.cooldownMs : ms(p.cooldown),
               },
             ]

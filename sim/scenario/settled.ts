@@ -85,6 +85,9 @@ export interface SettledStepPolicy {
   add: number;
   periodMs: number;
   evaluationPeriods: number;
+  /** M of N (`evaluationPeriods`). */
+  datapointsToAlarm: number;
+  treatMissingData: 'missing' | 'notBreaching' | 'breaching' | 'ignore';
   cooldownMs: number;
 }
 

@@ -1,3 +1,5 @@
+import { isoStamp, serviceStamp, type LogStamp } from './log-lines.ts';
+
 /**
  * Virtual time as the Services machine's logs and `docker ps` print it. Virtual 0 is Monday 5 January, 08:00:00
  * UTC (a working morning, and a Monday as the diurnal arrivals assume); the machine booted `BOOTED_BEFORE_MS`
@@ -6,7 +8,6 @@
 export const EPOCH_DAY = 5;
 export const EPOCH_HOUR = 8;
 export const BOOTED_BEFORE_MS = 26 * 3_600_000;
-const MONTH = 'Jan';
 
 function pad(n: number, width = 2): string {
   return String(n).padStart(width, '0');
@@ -20,16 +21,19 @@ export function clockParts(virtualMs: number): { day: number; hour: number; minu
   return { day, hour: Math.floor(inDay / 3_600_000), minute: Math.floor((inDay % 3_600_000) / 60_000), second: Math.floor((inDay % 60_000) / 1000), ms: inDay % 1000 };
 }
 
+/** The log stamp of a virtual instant (January 2026; a run past the month keeps counting its days). */
+export function virtualStamp(virtualMs: number): LogStamp {
+  return { year: 2026, month: 0, ...clockParts(virtualMs) };
+}
+
 /** `Jan 5 09:40:12.345:+0000`: the CircleCI services' log prefix (the seeds' dispatcher and picard-dispatcher lines). */
 export function serviceLogTime(virtualMs: number): string {
-  const c = clockParts(virtualMs);
-  return `${MONTH} ${c.day} ${pad(c.hour)}:${pad(c.minute)}:${pad(c.second)}.${pad(c.ms, 3)}:+0000`;
+  return serviceStamp(virtualStamp(virtualMs));
 }
 
 /** `2026-01-05 09:40:12`: exim's main log and Nomad's prefix. */
 export function isoLogTime(virtualMs: number, sep = '-'): string {
-  const c = clockParts(virtualMs);
-  return `2026${sep}01${sep}${pad(c.day)} ${pad(c.hour)}:${pad(c.minute)}:${pad(c.second)}`;
+  return isoStamp(virtualStamp(virtualMs), sep);
 }
 
 /** `HH:MM` of a virtual instant (tickets, transcripts). */

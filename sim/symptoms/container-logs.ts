@@ -1,6 +1,7 @@
 import type { ServiceState, StateCause } from '../models/services/registry.ts';
 import type { ObservedAlloc, ObservedBuild, ObservedEvent } from './recorder.ts';
-import { isoLogTime, serviceLogTime } from './clock-text.ts';
+import { isoLogTime, virtualStamp } from './clock-text.ts';
+import { DEPENDENCY_RETRY_LOG_MS, LOG_LINES, linePrefix } from './log-lines.ts';
 import { fmix32 } from '../util/hash.ts';
 import { HEARTBEAT_MS, HEARTBEAT_OFFSET_MS, REPLICATED_POLL_MS, SHUTDOWN_HOOK_POLL_MS, USAGE_STATS_INTERVAL_MS } from './observer.ts';
 
@@ -42,8 +43,8 @@ export interface ContainerFacts {
   readonly startup_dependencies: readonly string[];
 }
 
-/** How often a service whose dependency is down logs that it cannot reach it (the twin's choice: once a minute). */
-export const DEPENDENCY_RETRY_LOG_MS = 60_000;
+/** How often a service whose dependency is down logs that it cannot reach it (`log-lines.ts`). */
+export { DEPENDENCY_RETRY_LOG_MS } from './log-lines.ts';
 /** How often the quieter services log their periodic work (telegraf's flush, nomad-metrics' poll, ...). */
 export const PERIODIC_LOG_MS = 60_000;
 
@@ -114,8 +115,8 @@ function hex8(n: number): string {
 function lifecycle(name: string, s: LogSources, fromMs: number, out: Entry[]): void {
   for (const e of s.history(name)) {
     if (e.atMs < fromMs || e.atMs > s.nowMs) continue;
-    if (e.state === 'running' && (e.cause === 'start' || e.cause === 'unpause')) out.push({ atMs: e.atMs, text: `INFO ${name}.init Starting ${name}` });
-    else if (e.state === 'stopped' && e.cause === 'stop') out.push({ atMs: e.atMs, text: `INFO ${name}.init Received SIGTERM, shutting down ${name}` });
+    if (e.state === 'running' && (e.cause === 'start' || e.cause === 'unpause')) out.push({ atMs: e.atMs, text: LOG_LINES.starting(name) });
+    else if (e.state === 'stopped' && e.cause === 'stop') out.push({ atMs: e.atMs, text: LOG_LINES.sigterm(name) });
   }
 }
 
@@ -143,35 +144,35 @@ const GENERATORS: Readonly<Record<string, Generator>> = {
   'picard-dispatcher'(s, fromMs, out) {
     const h = s.history('picard-dispatcher');
     // The heartbeat runs while the process runs and is not hung: its silence is the symptom of a hung dispatcher.
-    every(h, fromMs, s.nowMs, PICARD_HEARTBEAT_MS, HEARTBEAT_OFFSET_MS, out, 'INFO picard-dispatcher.init Still running...');
+    every(h, fromMs, s.nowMs, PICARD_HEARTBEAT_MS, HEARTBEAT_OFFSET_MS, out, LOG_LINES.stillRunning);
     for (const ob of s.builds) {
       const build = ob.build;
       if (build === undefined) continue;
-      if (build.acceptedAtMs >= fromMs && build.acceptedAtMs <= s.nowMs) out.push({ atMs: build.acceptedAtMs, text: `INFO picard-dispatcher.core taking build=${slug(ob)}` });
+      if (build.acceptedAtMs >= fromMs && build.acceptedAtMs <= s.nowMs) out.push({ atMs: build.acceptedAtMs, text: LOG_LINES.taking(slug(ob)) });
       const t = build.submittedAtMs;
       if (t >= fromMs && t <= s.nowMs) {
         const rc = build.resourceClass;
-        out.push({ atMs: t, text: `INFO circle.http.builds project ${project(ob)} at revision ${oid(ob).slice(8)} successfully fetched and parsed .circleci/config.yml` });
-        out.push({ atMs: t, text: `INFO picard-dispatcher.tasks build ${slug(ob)} is using resource class {:cpu ${(rc.cpuMilli / 1000).toFixed(1)}, :ram ${rc.memoryMb}, :class :${rc.name}}` });
-        out.push({ atMs: t, text: `INFO picard-dispatcher.tasks Computed tasks for build=${slug(ob)}, stage=:build, parallel=${build.tasksTotal}` });
-        out.push({ atMs: t, text: `INFO picard-dispatcher.tasks build has matching jobs: build=${slug(ob)} parsed=:build passed=:build` });
+        out.push({ atMs: t, text: LOG_LINES.fetchedConfig(project(ob), oid(ob).slice(8)) });
+        out.push({ atMs: t, text: LOG_LINES.resourceClass(slug(ob), rc.cpuMilli, rc.memoryMb, rc.name) });
+        out.push({ atMs: t, text: LOG_LINES.computedTasks(slug(ob), build.tasksTotal) });
+        out.push({ atMs: t, text: LOG_LINES.matchingJobs(slug(ob)) });
       }
     }
   },
   schedulerer(s, fromMs, out) {
     for (const ob of s.builds) {
       const t = ob.build?.submittedAtMs ?? -1;
-      if (t >= fromMs && t <= s.nowMs) out.push({ atMs: t, text: `INFO picard-scheduler.core build=${slug(ob)} submitted job=${ob.build!.nomadJobId} to nomad` });
+      if (t >= fromMs && t <= s.nowMs) out.push({ atMs: t, text: LOG_LINES.submitted(slug(ob), ob.build!.nomadJobId) });
     }
   },
   'output-processor'(s, fromMs, out) {
     const h = s.history('output-processor');
     for (const ob of s.builds) {
       const t = ob.build?.firstTaskStartMs ?? -1;
-      if (t >= fromMs && t <= s.nowMs && upAt(h, t)) out.push({ atMs: t, text: `INFO output-processor.grpc build=${slug(ob)} agent connected, streaming step output` });
+      if (t >= fromMs && t <= s.nowMs && upAt(h, t)) out.push({ atMs: t, text: LOG_LINES.agentConnected(slug(ob)) });
       const f = ob.fateAtMs;
       if (f !== undefined && f >= fromMs && f <= s.nowMs && upAt(h, f) && (ob.fate === 'succeeded' || ob.fate === 'failed')) {
-        out.push({ atMs: f, text: `INFO output-processor.finalize build=${slug(ob)} status=${ob.fate === 'succeeded' ? 'success' : 'failed'} step output written to mongo` });
+        out.push({ atMs: f, text: LOG_LINES.finalized(slug(ob), ob.fate === 'succeeded') });
       }
     }
   },
@@ -204,20 +205,20 @@ const GENERATORS: Readonly<Record<string, Generator>> = {
   // frontend receives GitHub's push webhooks: one it cannot turn into a build is an error with the reason.
   frontend(s, fromMs, out) {
     for (const ob of s.builds) {
-      if (ob.createdAtMs >= fromMs && ob.createdAtMs <= s.nowMs) out.push({ atMs: ob.createdAtMs, text: `INFO circle.http.api.hooks push to ${project(ob)} accepted: build=${slug(ob)} queued` });
+      if (ob.createdAtMs >= fromMs && ob.createdAtMs <= s.nowMs) out.push({ atMs: ob.createdAtMs, text: LOG_LINES.pushAccepted(project(ob), slug(ob)) });
     }
     for (const e of s.events) {
-      if (e.what === 'not-triggered' && e.atMs >= fromMs && e.atMs <= s.nowMs) out.push({ atMs: e.atMs, text: `ERROR circle.http.api.hooks push ${e.detail.slice(0, e.detail.indexOf(':'))} not accepted: ${e.detail.slice(e.detail.indexOf(':') + 2)}` });
+      if (e.what === 'not-triggered' && e.atMs >= fromMs && e.atMs <= s.nowMs) out.push({ atMs: e.atMs, text: LOG_LINES.pushRefused(e.detail.slice(0, e.detail.indexOf(':')), e.detail.slice(e.detail.indexOf(':') + 2)) });
     }
   },
   // notifier (not a container of the profile: a row of the listing) mails the committers of failed builds through exim.
   notifier(s, fromMs, out) {
     const exim = s.history('exim');
     for (const ob of failedBuilds(s, fromMs)) {
-      if (upAt(exim, ob.fateAtMs!)) out.push({ atMs: ob.fateAtMs!, text: `INFO circle.notifications.email sending :build-failed email for build=${slug(ob)} via exim:25` });
+      if (upAt(exim, ob.fateAtMs!)) out.push({ atMs: ob.fateAtMs!, text: LOG_LINES.emailSending(slug(ob)) });
       else {
-        out.push({ atMs: ob.fateAtMs!, text: `ERROR circle.notifications.email failed to send :build-failed email for build=${slug(ob)}: javax.mail.MessagingException: Could not connect to SMTP host: exim, port: 25;` });
-        out.push({ atMs: ob.fateAtMs!, text: '  nested exception is: java.net.ConnectException: Connection refused (Connection refused)' });
+        out.push({ atMs: ob.fateAtMs!, text: LOG_LINES.emailFailed(slug(ob)) });
+        out.push({ atMs: ob.fateAtMs!, text: LOG_LINES.emailFailedCause });
       }
     }
   },
@@ -237,7 +238,7 @@ const GENERATORS: Readonly<Record<string, Generator>> = {
     for (const ob of s.builds) {
       const f = ob.fateAtMs;
       if (f === undefined || f < fromMs || f > s.nowMs || ob.fate === undefined || !upAt(h, f)) continue;
-      out.push({ atMs: f, text: `INFO slanger.pusher event=build-status channel=private-build-${slug(ob).replaceAll('/', '-')} status=${ob.fate}` });
+      out.push({ atMs: f, text: LOG_LINES.livePushed(slug(ob), ob.fate) });
     }
   },
   // audit-log-service writes the hour's waiting events in one file; an hour it is down has no file, the next holds both.
@@ -247,15 +248,15 @@ const GENERATORS: Readonly<Record<string, Generator>> = {
     for (let t = 3_600_000; t <= s.nowMs; t += 3_600_000) {
       if (!upAt(h, t)) continue;
       const events = 2 * s.builds.filter((b) => b.fateAtMs !== undefined && b.fateAtMs > since && b.fateAtMs <= t).length;
-      if (t >= fromMs) out.push({ atMs: t, text: `INFO audit-log-service.writer wrote ${events} events to audit-logs/audit_log/v1/${isoLogTime(t).slice(0, 13).replace(' ', '/')}.json` });
+      if (t >= fromMs) out.push({ atMs: t, text: LOG_LINES.auditWritten(events, `audit-logs/audit_log/v1/${isoLogTime(t).slice(0, 13).replace(' ', '/')}.json`) });
       since = t;
     }
   },
   'nomad-metrics'(s, fromMs, out) {
-    every(s.history('nomad-metrics'), fromMs, s.nowMs, PERIODIC_LOG_MS, 0, out, 'INFO nomad-metrics polled the Nomad server: reported circle.nomad.server_agent.* and circle.nomad.client_agent.* gauges');
+    every(s.history('nomad-metrics'), fromMs, s.nowMs, PERIODIC_LOG_MS, 0, out, LOG_LINES.nomadMetricsPolled);
   },
   telegraf(s, fromMs, out) {
-    every(s.history('telegraf'), fromMs, s.nowMs, PERIODIC_LOG_MS, 0, out, 'I! [outputs] wrote batch of statsd metrics (circle.*) to the output');
+    every(s.history('telegraf'), fromMs, s.nowMs, PERIODIC_LOG_MS, 0, out, LOG_LINES.telegrafWrote);
   },
   'server-usage-stats'(s, fromMs, out) {
     every(s.history('server-usage-stats'), fromMs, s.nowMs, USAGE_STATS_INTERVAL_MS, 0, out, 'INFO usage-stats sent the user count to the CircleCI phone-home endpoint: 200');
@@ -270,7 +271,7 @@ const GENERATORS: Readonly<Record<string, Generator>> = {
     for (let t = Math.ceil(fromMs / REPLICATED_POLL_MS) * REPLICATED_POLL_MS; t <= s.nowMs; t += REPLICATED_POLL_MS) {
       if (!upAt(h, t)) continue;
       const down = waited.filter((c) => !upAt(s.history(c.name), t)).map((c) => c.name);
-      out.push({ atMs: t, text: down.length === 0 ? 'INFO ready-agent GET /ready 200: all services ready' : `WARN ready-agent GET /ready 503: not ready: ${down.join(', ')}` });
+      out.push({ atMs: t, text: LOG_LINES.readyAgent(down) });
     }
   },
   // test-results parses each build's stored results; those stored while it was down are back-filled at its start.
@@ -369,7 +370,7 @@ function dependencyErrors(c: ContainerFacts, s: LogSources, fromMs: number, out:
     if (facts === undefined || facts.migrator) continue;
     for (const [a, b] of intervals(s.history(dep), fromMs, s.nowMs, (st) => st !== 'running')) {
       for (let t = Math.ceil(a / DEPENDENCY_RETRY_LOG_MS) * DEPENDENCY_RETRY_LOG_MS; t < b; t += DEPENDENCY_RETRY_LOG_MS) {
-        if (upAt(mine, t)) out.push({ atMs: t, text: `ERROR ${c.name}.deps cannot reach ${dep}: connection refused, retrying` });
+        if (upAt(mine, t)) out.push({ atMs: t, text: LOG_LINES.cannotReach(c.name, dep) });
       }
     }
   }
@@ -384,11 +385,9 @@ function rabbitTime(virtualMs: number): string {
   return isoLogTime(virtualMs).replace(/^2026-01-(\d\d) /, (_m, d: string) => `${Number(d)}-Jan-2026::`);
 }
 
-/** How each container prefixes a line: the CircleCI services' `Jan 5 09:40:12.345:+0000`, exim's main log. */
+/** How each container prefixes a line (`log-lines.ts`), at a virtual instant. */
 function prefix(name: string, atMs: number): string {
-  if (name === 'exim') return `${isoLogTime(atMs)} `;
-  if (name === 'rabbitmq') return '';
-  return `${serviceLogTime(atMs)} `;
+  return linePrefix(name, virtualStamp(atMs));
 }
 
 /** The containers with a generator beyond their lifecycle lines. */
@@ -423,7 +422,7 @@ export function allocStderr(alloc: ObservedAlloc, s: LogSources, tail?: number):
   const lines: string[] = [];
   for (const [a, b] of intervals(s.history('output-processor'), alloc.placedAtMs, end, (st) => st !== 'running')) {
     for (let t = a; t < b && lines.length < MAX_LOG_LINES; t += AGENT_RETRY_MS) {
-      lines.push(`{"error":"rpc error: code = Unavailable desc = grpc: the connection is unavailable","level":"warning","msg":"error fetching config, retrying","time":"${isoLogTime(t).replace(' ', 'T')}Z"}`);
+      lines.push(LOG_LINES.grpcUnavailable(isoLogTime(t).replace(' ', 'T')));
     }
   }
   return lines.slice(Math.max(0, lines.length - (tail ?? MAX_LOG_LINES)));

@@ -3,6 +3,7 @@ import { loadProfile } from '../../fixtures/load.ts';
 import type { DataLoss } from '../report/types.ts';
 import type { SettledFault } from '../scenario/settled.ts';
 import { downIntervals, faultHistory, liveSymptoms, type LiveSymptomInput } from './live.ts';
+import { LOG_LINES } from './log-lines.ts';
 
 const profile = loadProfile('2.19.6');
 const NONE: DataLoss = { step_output: 0, artifacts: 0, test_results: 0, audit_events: 0, live_step_output: 0, build_records: 0, workflow_records: 0 };
@@ -53,6 +54,43 @@ describe('the symptoms of a live run', () => {
     expect(t).toContain('rabbitmq · builds · audit events lost (events missing from the audit log) ×12');
     expect(t).toContain('mongo · builds · step output lost (the build page shows no step output) ×3');
     expect(t).toContain('mongo · ui · builds page fails ×4');
+  });
+
+  it('count what the services said in their own logs: each `cannot reach` line is a symptom of the dependency, seen in the service\'s log', () => {
+    const said = (container: string, dependency: string, atMs: number) => ({ container, atMs, text: LOG_LINES.cannotReach(container, dependency) });
+    const t = text(input({ serviceLogs: [
+      said('picard-dispatcher', 'rabbitmq', 60_000), said('picard-dispatcher', 'rabbitmq', 120_000), said('schedulerer', 'rabbitmq', 60_000),
+      said('audit-log-service', 'object storage', 90_000),
+      { container: 'picard-dispatcher', atMs: 61_000, text: LOG_LINES.stillRunning },
+    ] }));
+    // Object storage is no container of the profile: the service that said it carries it.
+    expect([...t].sort()).toEqual([
+      'audit-log-service · logs · audit-log-service: cannot reach object storage ×1',
+      'rabbitmq · logs · picard-dispatcher: cannot reach rabbitmq ×2',
+      'rabbitmq · logs · schedulerer: cannot reach rabbitmq ×1',
+    ]);
+    const s = liveSymptoms(input({ serviceLogs: [said('picard-dispatcher', 'rabbitmq', 60_000), said('picard-dispatcher', 'rabbitmq', 120_000)] }));
+    expect(s).toEqual([{ container: 'rabbitmq', view: 'logs', what: 'picard-dispatcher: cannot reach rabbitmq', where: 'sudo docker logs picard-dispatcher', count: 2, first_at_ms: 60_000, last_at_ms: 120_000 }]);
+  });
+
+  it('with the services\' logs, count the emails and live updates notifier could not deliver from its own lines, not from when exim or slanger was down', () => {
+    const faults = [fault(0, 'kill', 'exim'), fault(0, 'kill', 'slanger')];
+    const outcomes = [{ fate: 'failed' as const, reason: 'the job failed (exit 1)', at_ms: 1_000 }, { fate: 'failed' as const, reason: 'the job failed (exit 1)', at_ms: 2_000 }];
+    const notifier = (atMs: number, text: string) => ({ container: 'notifier', atMs, text });
+    const t = text(input({ faults, outcomes, serviceLogs: [
+      notifier(1_000, LOG_LINES.emailFailed('twin/app/1')), notifier(1_000, LOG_LINES.emailFailedCause), notifier(1_000, LOG_LINES.livePushFailed('twin/app/1', 'failed')),
+      // The second failure's notification got through (exim answered): not a symptom.
+      notifier(2_000, LOG_LINES.emailSending('twin/app/2')),
+      // A line of another container's that happens to read like notifier's is not notifier's.
+      { container: 'output-processor', atMs: 3_000, text: LOG_LINES.emailFailed('twin/app/3') },
+    ] }));
+    expect(t).toContain('exim · email · a :build-failed email was not sent ×1');
+    expect(t).toContain('exim · logs · notifier: Could not connect to SMTP host: exim, port: 25 ×1');
+    expect(t).toContain("slanger · live-updates · a build's status change (failed) was not pushed to open builds pages ×1");
+    // Without the logs the two failures while both were down are inferred, as before.
+    const inferred = text(input({ faults, outcomes }));
+    expect(inferred).toContain('exim · email · a :build-failed email was not sent ×2');
+    expect(inferred).toContain("slanger · live-updates · a build's status change (failed) was not pushed to open builds pages ×2");
   });
 
   it('read a pause as a hang and the Services machine\'s stop as every container\'s', () => {

@@ -2,6 +2,7 @@ import type { Container } from '../../fixtures/schema.ts';
 import type { AffectedBuild, DataLoss, Report, Symptom } from '../report/types.ts';
 import type { SettledFault } from '../scenario/settled.ts';
 import type { ServiceState, StateCause } from '../models/services/registry.ts';
+import { parseCannotReach, parseUndelivered } from './log-lines.ts';
 import { compareSymptoms, culpritOf, dueBetween, LOSS_SEEN, LOSS_STORES, STEADY_PERIODIC, statusSymptoms, tally, type StateChange } from './observer.ts';
 
 /**
@@ -28,6 +29,13 @@ export interface LiveSymptomInput {
   ui: Report['ui'];
   /** The statsd flush interval (ms, the profile's): one metrics gap per flush while telegraf or nomad-metrics is down. */
   flushMs: number;
+  /**
+   * What the live services wrote in their own logs during the run (scenario ms; `LiveStack.logEntries`): each
+   * `cannot reach <dependency>` a service said is a symptom of that dependency, seen in that service's log; each
+   * mail notifier could not hand to exim and each status change it could not push to slanger is theirs. Given, the
+   * emails and live updates are counted from notifier's lines only, not inferred from when exim or slanger was down.
+   */
+  serviceLogs?: readonly { container: string; atMs: number; text: string }[];
 }
 
 const DOWN: Partial<Record<string, { state: ServiceState; cause: StateCause }>> = {
@@ -84,12 +92,27 @@ export function liveSymptoms(input: LiveSymptomInput): Symptom[] {
   for (const o of input.outcomes) {
     if (o.fate === 'succeeded') continue;
     tally(seen, culpritOf(o.reason, names), 'builds', `${o.fate.replace('_', ' ')}: ${o.reason.slice(0, 120)}`, o.at_ms);
-    if (o.fate === 'not_triggered' || o.fate === 'retried') continue;
+    // With the services' logs, notifier's own lines say what was not mailed or pushed (below).
+    if (o.fate === 'not_triggered' || o.fate === 'retried' || input.serviceLogs !== undefined) continue;
     if (names.has('slanger') && downAt('slanger', o.at_ms)) tally(seen, 'slanger', 'live-updates', `a build's status change (${o.fate}) was not pushed to open builds pages`, o.at_ms);
     if (o.fate === 'failed' && names.has('exim') && downAt('exim', o.at_ms)) {
       tally(seen, 'exim', 'email', 'a :build-failed email was not sent', o.at_ms);
       tally(seen, 'exim', 'logs', 'notifier: Could not connect to SMTP host: exim, port: 25', o.at_ms, 1, 'sudo docker logs notifier');
     }
+  }
+
+  // Observed, not inferred: a service said it could not reach a dependency. Attributed to the dependency when it is
+  // a container of the profile (object storage, say, is not), else to the service that said it.
+  for (const e of input.serviceLogs ?? []) {
+    const undelivered = e.container === 'notifier' ? parseUndelivered(e.text) : undefined;
+    if (undelivered?.to === 'exim' && names.has('exim')) {
+      tally(seen, 'exim', 'email', 'a :build-failed email was not sent', e.atMs);
+      tally(seen, 'exim', 'logs', 'notifier: Could not connect to SMTP host: exim, port: 25', e.atMs, 1, 'sudo docker logs notifier');
+    }
+    if (undelivered?.to === 'slanger' && names.has('slanger')) tally(seen, 'slanger', 'live-updates', `a build's status change (${undelivered.fate}) was not pushed to open builds pages`, e.atMs);
+    const said = parseCannotReach(e.text);
+    if (said === undefined) continue;
+    tally(seen, names.has(said.dependency) ? said.dependency : e.container, 'logs', `${e.container}: cannot reach ${said.dependency}`, e.atMs, 1, `sudo docker logs ${e.container}`);
   }
 
   for (const p of STEADY_PERIODIC) for (const [from, to] of names.has(p.container) ? (down.get(p.container) ?? []) : []) tally(seen, p.container, p.view, p.what, to, dueBetween(p.periodMs, p.offsetMs ?? 0, from, to), p.where);

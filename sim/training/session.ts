@@ -14,7 +14,7 @@ import { clockTime } from '../symptoms/clock-text.ts';
 import { formatDurationMs } from '../util/duration.ts';
 import { CAUSES, type HiddenChange, type SettledDrill, type VerifyCheck } from './drill.ts';
 import { AutoScalingError } from '../models/autoscaling/group-model.ts';
-import { applyFilters, parsePipeline, parseShellLine, type Filter, type ShellCommand } from './shell.ts';
+import { applyFilters, expandSubstitutions, parsePipeline, parseShellLine, replicatedAppsListing, type Filter, type ShellCommand, type ShellRefusal } from './shell.ts';
 import type { Grade } from './grade.ts';
 import { ACTION_MS, drillBanner, gradeSession, hintText, judgeAnswer } from './tutor.ts';
 
@@ -34,8 +34,7 @@ export const FOLLOW_MAX_MS = 150_000;
 export const FOLLOW_MAX_INTERACTIVE_MS = 3_600_000;
 /** The most a line may advance the installation when the console measures the time (an idle hour at a high factor). */
 export const MAX_ELAPSED_MS = 3_600_000;
-/** The Replicated app id `replicated apps` lists (the app's, not a secret). */
-export const APP_ID = '2a7f3c1d9e8b4f60a1c2d3e4f5a6b7c8';
+export { APP_ID } from './shell.ts';
 
 /** One command of the transcript: DESIGN.md's `{ at_ms, command, exit }` plus what the shell printed. */
 export interface TranscriptEntry {
@@ -198,7 +197,8 @@ export class TrainingSession {
   execute(line: string, elapsedMs?: number): LineResult {
     if (this.ended !== undefined) throw new Error('the session is over');
     if (this.follow !== undefined) throw new Error('docker logs -f is following: stopFollowing() first');
-    const pipeline = this.mode !== 'shell' ? { command: line, filters: [] } : parsePipeline(line);
+    const expanded = this.mode !== 'shell' ? { line } : expandSubstitutions(line, (inner) => this.substituted(inner));
+    const pipeline = 'kind' in expanded ? expanded : this.mode !== 'shell' ? { command: line, filters: [] } : parsePipeline(expanded.line);
     const parsed = 'kind' in pipeline ? pipeline : this.mode === 'dev-console' ? this.devConsole(line) : this.mode === 'repl' ? this.jvmRepl(line) : parseShellLine(pipeline.command);
     if (parsed.kind === 'noop') return { output: '', exit: 0, ended: false };
     // Time passes while the trainee types and reads: the installation moves on before the command runs.
@@ -230,6 +230,18 @@ export class TrainingSession {
       output += `${output ? '\n' : ''}(the drill's command limit, ${MAX_SESSION_COMMANDS} commands, is reached: the session ends)`;
     }
     return { output, exit, ended: this.ended !== undefined };
+  }
+
+  /** What the command of a `$(...)` prints: run as a line of its own would be, without a transcript entry of its own. */
+  private substituted(inner: string): { output: string; exit: number } {
+    const p = parsePipeline(inner);
+    if ('kind' in p) return p;
+    const parsed: ShellCommand | ShellRefusal = parseShellLine(p.command);
+    if (parsed.kind === 'refusal') return parsed;
+    if (parsed.kind === 'noop') return { output: '', exit: 0 };
+    if (['dev-console', 'docker-exec-repl', 'answer', 'hint', 'help', 'exit'].includes(parsed.kind) || (parsed.kind === 'docker-logs' && parsed.follow)) return { output: `twin: \`${inner.trim()}\` is not run inside \`$(...)\` here: type it on its own`, exit: 2 };
+    const r = this.run(parsed);
+    return applyFilters(r.output, r.exit, p.filters);
   }
 
   /**
@@ -380,7 +392,7 @@ export class TrainingSession {
         this.namespace = 'user';
         return { output: 'nREPL server started on port 6005\nCircleCI Dev-Console (a REPL into frontend). `exit` leaves it.', exit: 0 };
       case 'replicated-apps':
-        return { output: `+----------------------------------+--------------+------------+\n| ID                               | NAME         | RELEASE    |\n+----------------------------------+--------------+------------+\n| ${APP_ID} | CircleCI     | 2.19.6     |\n+----------------------------------+--------------+------------+`, exit: 0 };
+        return { output: replicatedAppsListing(this.profile.version), exit: 0 };
       case 'replicated-app':
         return this.replicatedApp(c.verb);
       case 'cat': {

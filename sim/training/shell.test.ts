@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { applyFilters, parsePipeline, parseShellLine, words } from './shell.ts';
+import { APP_ID, applyFilters, expandSubstitutions, parsePipeline, parseShellLine, replicatedAppsListing, words, type Filter } from './shell.ts';
 
 describe('the drill shell', () => {
   it('answers an unknown command as bash does', () => {
@@ -31,7 +31,8 @@ describe('the drill shell', () => {
     expect(parseShellLine('twin answer exim down')).toEqual({ kind: 'answer', words: ['exim', 'down'] });
     expect(parseShellLine('answer')).toEqual({ kind: 'answer', words: [] });
     expect(parseShellLine('  # a comment')).toEqual({ kind: 'noop' });
-    expect(parseShellLine('replicated app 2a7f stop')).toEqual({ kind: 'replicated-app', verb: 'stop' });
+    expect(parseShellLine(`replicated app ${APP_ID} stop`)).toEqual({ kind: 'replicated-app', verb: 'stop' });
+    expect(parseShellLine('replicated app 2a7f stop')).toEqual({ kind: 'refusal', output: 'Error: app 2a7f not found (sudo replicated apps lists the app id)', exit: 1 });
   });
 
   it('splits words with quotes and refuses an unbalanced quote', () => {
@@ -45,9 +46,39 @@ describe('the drill shell', () => {
     const text = 'a exim\nb redis\nc exim';
     expect(applyFilters(text, 0, [{ kind: 'grep', pattern: 'exim', ignoreCase: false, invert: false, regex: false, count: false }, { kind: 'tail', lines: 1 }])).toEqual({ output: 'c exim', exit: 0 });
     expect(applyFilters(text, 0, [{ kind: 'grep', pattern: 'nomad', ignoreCase: false, invert: false, regex: false, count: false }])).toEqual({ output: '', exit: 1 });
-    expect(parsePipeline('sudo docker logs dispatcher | awk 1')).toEqual({ kind: 'refusal', output: 'bash: awk: command not found', exit: 127 });
+    expect(parsePipeline('sudo docker logs dispatcher | sort')).toEqual({ kind: 'refusal', output: 'bash: sort: command not found', exit: 127 });
+    expect(parsePipeline('sudo docker logs dispatcher | awk 1')).toMatchObject({ kind: 'refusal', exit: 2, output: expect.stringContaining("awk runs `{print $N}` programs only") });
     expect(parsePipeline("echo 'a|b'")).toEqual({ command: "echo 'a|b'", filters: [] });
     expect(parsePipeline('sudo docker ps | tail -n x')).toMatchObject({ kind: 'refusal', exit: 1 });
+  });
+
+  it('awk prints the fields a `{print $N}` program names, split at blanks or at -F', () => {
+    const p = parsePipeline(`sudo replicated apps | grep Enterprise | awk '{print $1;}'`);
+    expect(p).toMatchObject({ filters: [{ kind: 'grep' }, { kind: 'awk-print', fields: [1], separator: undefined }] });
+    const listing = replicatedAppsListing('2.19.6');
+    expect(applyFilters(listing, 0, (p as { filters: Filter[] }).filters)).toEqual({ output: APP_ID, exit: 0 });
+    // Leading blanks are not a field; `$0` is the line; a field past the end is empty.
+    expect(applyFilters('  a  b\tc', 0, [{ kind: 'awk-print', fields: [2, 3, 0, 9], separator: undefined }])).toEqual({ output: 'b c   a  b\tc ', exit: 0 });
+    expect(parsePipeline("cat /etc/passwd | awk -F: '{ print $1, $3 }'")).toMatchObject({ filters: [{ kind: 'awk-print', fields: [1, 3], separator: ':' }] });
+    expect(applyFilters('root:x:0', 0, [{ kind: 'awk-print', fields: [1, 3], separator: ':' }]).output).toBe('root 0');
+    expect(parsePipeline("ls | awk '{s+=$1} END {print s}'")).toMatchObject({ kind: 'refusal', exit: 2 });
+  });
+
+  it('expands an unquoted $(...) with what its command prints, leaves a double-quoted one as typed, refuses an open or nested one', () => {
+    const seen: string[] = [];
+    const run = (inner: string) => {
+      seen.push(inner);
+      return inner.includes('fail') ? { output: 'bash: fail: command not found', exit: 127 } : { output: 'id1\nid2\n\n', exit: 0 };
+    };
+    expect(expandSubstitutions(`sudo replicated app $(sudo replicated apps | awk '{print $1;}') start`, run)).toEqual({ line: 'sudo replicated app id1 id2 start' });
+    expect(seen).toEqual([`sudo replicated apps | awk '{print $1;}'`]);
+    expect(expandSubstitutions(`aws ec2 register-image --name "CircleCI-restore-$(date '+%s')"`, run)).toEqual({ line: `aws ec2 register-image --name "CircleCI-restore-$(date '+%s')"` });
+    expect(expandSubstitutions(`echo '$(x)' \\$(y)`, run)).toEqual({ line: `echo '$(x)' \\$(y)` });
+    expect(expandSubstitutions('echo $(fail)', run)).toEqual({ kind: 'refusal', output: 'bash: fail: command not found', exit: 127 });
+    expect(expandSubstitutions('echo $(date', run)).toMatchObject({ kind: 'refusal', exit: 2 });
+    expect(expandSubstitutions('echo $(echo $(date))', run)).toMatchObject({ kind: 'refusal', exit: 2 });
+    // Only the first and the failing one ran: the open and the nested ones were refused before running anything.
+    expect(seen).toEqual([`sudo replicated apps | awk '{print $1;}'`, 'fail']);
   });
 
   it('reads nomad logs\' -tail as a switch and -n as the count', () => {

@@ -45,7 +45,14 @@ export type Parsed = ShellCommand | ShellRefusal;
 export const MAX_LINE_CHARS = 4_096;
 
 /** A filter after `|`: what the trainee pipes a command's output through. */
-export type Filter = { kind: 'grep'; pattern: string; ignoreCase: boolean; invert: boolean; regex: boolean; count: boolean } | { kind: 'tail' | 'head'; lines: number } | { kind: 'wc-l' } | { kind: 'pass' } | { kind: 'tee'; path: string; append: boolean; sudo: boolean };
+export type Filter =
+  | { kind: 'grep'; pattern: string; ignoreCase: boolean; invert: boolean; regex: boolean; count: boolean }
+  | { kind: 'tail' | 'head'; lines: number }
+  | { kind: 'wc-l' }
+  | { kind: 'pass' }
+  | { kind: 'tee'; path: string; append: boolean; sudo: boolean }
+  /** `awk '{print $1;}'`: the fields a line's `print` names (1-based; 0 is the whole line), split at `separator` or at blanks. */
+  | { kind: 'awk-print'; fields: number[]; separator: string | undefined };
 
 /** Writes what reaches a `tee` in a pipeline (the session's files); answers tee's own error, if any. */
 export type TeeWriter = (f: Extract<Filter, { kind: 'tee' }>, text: string) => { output: string; exit: number };
@@ -103,6 +110,7 @@ function parseFilter(typed: string[]): Filter | ShellRefusal {
     if (n === undefined || !/^\d{1,6}$/.test(n)) return refuse(`${cmd}: invalid number of lines: '${n ?? ''}'`, 1);
     return { kind: cmd, lines: Number(n) };
   }
+  if (cmd === 'awk') return parseAwk(args);
   if (cmd === 'grep') {
     const flags = args.filter((a) => a.startsWith('-')).join('');
     const pattern = args.find((a) => !a.startsWith('-'));
@@ -117,6 +125,30 @@ function parseFilter(typed: string[]): Filter | ShellRefusal {
     return { kind: 'grep', pattern, ignoreCase: flags.includes('i'), invert: flags.includes('v'), regex: flags.includes('E'), count: flags.includes('c') };
   }
   return notFound(cmd);
+}
+
+/**
+ * awk with the one program shape operators pipe through: `{print $N[, $M ...][;]}` (the seeds' `awk '{print $1;}'`),
+ * with `-F SEP` or `-FSEP`. Anything else is refused with what the twin's awk runs.
+ */
+function parseAwk(args: readonly string[]): Filter | ShellRefusal {
+  let separator: string | undefined;
+  const rest = [...args];
+  if (rest[0] === '-F') {
+    separator = rest[1];
+    rest.splice(0, 2);
+  } else if (rest[0]?.startsWith('-F')) separator = rest.shift()!.slice(2);
+  if (separator === '') separator = undefined;
+  const program = /^\{\s*print\s+(\$\d{1,3}(?:\s*,\s*\$\d{1,3})*)\s*;?\s*\}$/.exec(rest[0]?.trim() ?? '');
+  if (rest.length !== 1 || program === null) return refuse("awk: the twin's awk runs `{print $N}` programs only (e.g. awk '{print $1;}'), reading the pipe", 2);
+  return { kind: 'awk-print', fields: program[1]!.split(',').map((f) => Number(f.trim().slice(1))), separator };
+}
+
+/** One line's fields as awk splits them: at `separator`, or at runs of blanks with leading and trailing ones ignored. */
+function awkFields(line: string, separator: string | undefined): string[] {
+  if (separator !== undefined) return line.split(separator);
+  const t = line.trim();
+  return t === '' ? [] : t.split(/[ \t]+/);
 }
 
 /** Runs filters over a command's output; grep that selects nothing exits 1, as grep does; `tee` writes through `tee`. */
@@ -142,8 +174,93 @@ export function applyFilters(output: string, exit: number, filters: readonly Fil
     } else if (f.kind === 'tail') lines = lines.slice(Math.max(0, lines.length - f.lines));
     else if (f.kind === 'head') lines = lines.slice(0, f.lines);
     else if (f.kind === 'wc-l') lines = [String(lines.length)];
+    else if (f.kind === 'awk-print') {
+      lines = lines.map((l) => {
+        const fields = awkFields(l, f.separator);
+        return f.fields.map((n) => (n === 0 ? l : (fields[n - 1] ?? ''))).join(' ');
+      });
+    }
   }
   return { output: lines.join('\n'), exit };
+}
+
+/** Command substitutions one line may hold. */
+export const MAX_SUBSTITUTIONS = 4;
+
+/**
+ * The line with each unquoted `$(...)` replaced by what its command prints (`run`), as bash does before it splits the
+ * line into words (the seeds' `sudo replicated app $(sudo replicated apps | grep Enterprise | awk '{print $1;}') start`);
+ * trailing newlines dropped, the rest word-split (newlines become blanks). Inside double quotes `$(...)` stays as typed:
+ * there it only names something (`--name "CircleCI-restore-$(date '+%s')"`). A substitution whose command fails
+ * ends the line with that command's answer. Unchanged when there is none.
+ */
+export function expandSubstitutions(line: string, run: (inner: string) => { output: string; exit: number }): { line: string } | ShellRefusal {
+  let out = '';
+  let quote: string | undefined;
+  let count = 0;
+  for (let i = 0; i < line.length; i++) {
+    const ch = line[i]!;
+    if (quote !== undefined) {
+      if (ch === quote) quote = undefined;
+      else if (ch === '\\' && quote === '"') {
+        out += ch + (line[i + 1] ?? '');
+        i++;
+        continue;
+      }
+      out += ch;
+      continue;
+    }
+    if (ch === '"' || ch === "'") quote = ch;
+    else if (ch === '\\') {
+      out += ch + (line[i + 1] ?? '');
+      i++;
+      continue;
+    } else if (ch === '$' && line[i + 1] === '(') {
+      const end = closingParen(line, i + 2);
+      if (end < 0) return refuse("bash: unexpected EOF while looking for matching `)'", 2);
+      if (++count > MAX_SUBSTITUTIONS) return refuse(`bash: at most ${MAX_SUBSTITUTIONS} command substitutions in one line here`, 2);
+      const inner = line.slice(i + 2, end);
+      if (inner.includes('$(')) return refuse('twin: a command substitution inside another is not run here: type the inner command first', 2);
+      const r = run(inner);
+      if (r.exit !== 0) return refuse(r.output, r.exit);
+      out += r.output.replace(/\n+$/, '').replace(/\s+/g, ' ');
+      i = end;
+      continue;
+    }
+    out += ch;
+  }
+  return { line: out };
+}
+
+/** The index of the `)` that closes a `$(` whose text starts at `from` (quotes and nested parentheses respected), or -1. */
+function closingParen(line: string, from: number): number {
+  let depth = 0;
+  let quote: string | undefined;
+  for (let i = from; i < line.length; i++) {
+    const ch = line[i]!;
+    if (quote !== undefined) {
+      if (ch === quote) quote = undefined;
+      else if (ch === '\\' && quote === '"') i++;
+    } else if (ch === '"' || ch === "'") quote = ch;
+    else if (ch === '\\') i++;
+    else if (ch === '(') depth++;
+    else if (ch === ')') {
+      if (depth === 0) return i;
+      depth--;
+    }
+  }
+  return -1;
+}
+
+/** The Replicated app id `replicated apps` lists (the app's, not a secret). */
+export const APP_ID = '2a7f3c1d9e8b4f60a1c2d3e4f5a6b7c8';
+
+/**
+ * `sudo replicated apps` on the Services machine: the app's id first on its line, as the seeds' own
+ * `... | grep Enterprise | awk '{print $1;}'` reads it.
+ */
+export function replicatedAppsListing(version: string): string {
+  return [`${'ID'.padEnd(34)}${'NAME'.padEnd(21)}RELEASE`, `${APP_ID}  ${'CircleCI Enterprise'.padEnd(21)}${version}`].join('\n');
 }
 
 /**
@@ -441,5 +558,6 @@ function parseReplicated(cmd: string, args: string[]): Parsed {
   if (args[0] !== 'app') return refuse(`${cmd}: the twin answers \`${cmd} app [<app id>] start|stop|status\`${cmd === 'replicated' ? ' and `replicated apps`' : ''}`, 1);
   const verb = args[args.length - 1];
   if (verb !== 'start' && verb !== 'stop' && verb !== 'status') return refuse(`${cmd}: \`app\` takes start, stop or status`, 1);
+  if (args.length > 3 || (args.length === 3 && args[1] !== APP_ID)) return refuse(`Error: app ${args.slice(1, -1).join(' ')} not found (sudo replicated apps lists the app id)`, 1);
   return { kind: 'replicated-app', verb };
 }

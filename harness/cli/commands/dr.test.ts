@@ -4,6 +4,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { main } from '../main.ts';
 import { captureIo as capture } from '../capture-io.ts';
+import { loadScenarioFile } from '../../scenario/load.ts';
+import { checkDrSections, checkLiveDr } from './dr.ts';
 
 const SCENARIO = 'scenarios/dr/ebs-snapshot-restore.yaml';
 
@@ -40,12 +42,10 @@ describe('twin dr', () => {
     expect(c.stdout).toContain(`Rerun: twin dr ${file} --seed 13`);
   });
 
-  it('refuses --mode live of a tarball backup, an unknown skipped step and a scenario without DR sections with exit 2, writing nothing', async () => {
+  it('takes --mode live of a tarball backup; refuses an unknown skipped step and a scenario without DR sections with exit 2, writing nothing', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'twin-dr-'));
-    const live = capture();
-    expect(await main(['dr', 'scenarios/dr/tarball-backup-restore.yaml', '--mode', 'live', '--out', join(dir, 'live')], live.io)).toBe(2);
-    expect(live.stderr).toContain('backups.strategy: `tarball` backups are not rehearsed live yet');
-    expect(live.stderr).toContain('hint: run it in the simulation: drop --mode live');
+    const tarball = loadScenarioFile('scenarios/dr/tarball-backup-restore.yaml', { mode: 'live', command: 'dr' });
+    expect(() => checkLiveDr(tarball, checkDrSections(tarball))).not.toThrow();
     const skip = join(dir, 'skip.yaml');
     writeFileSync(skip, readFileSync(SCENARIO, 'utf8').replace('skip: []', 'skip: [wipe_nomad]'));
     const s = capture();
@@ -130,6 +130,26 @@ describe('scenarios/dr', () => {
       expect(c.stderr, to).toContain(message);
       expect(existsSync(join(dir, 'bad')), to).toBe(false);
     }
+  });
+});
+
+describe('twin dr --mode live: the disaster kinds done live', () => {
+  it('takes ebs_corruption and settings_change (breaks: contexts) with EBS snapshots; refuses project_settings and tarballs with a hint', async () => {
+    const { checkLiveDr, checkDrSections } = await import('./dr.ts');
+    const { loadScenarioFile } = await import('../../scenario/load.ts');
+    const live = (f: string) => loadScenarioFile(f, { mode: 'live', command: 'dr' });
+    for (const f of ['scenarios/dr/ebs-corruption-new-ip.yaml', 'scenarios/dr/settings-change-rollback.yaml']) {
+      const s = live(f);
+      expect(() => checkLiveDr(s, checkDrSections(s)), f).not.toThrow();
+    }
+    const dir = mkdtempSync(join(tmpdir(), 'twin-dr-'));
+    const file = join(dir, 'projects.yaml');
+    writeFileSync(file, readFileSync('scenarios/dr/settings-change-rollback.yaml', 'utf8').replace('breaks: contexts }', 'breaks: project_settings, share: 0.3 }'));
+    const refusals = await refusedLive(file, join(dir, 'out'));
+    expect(refusals).toContain('disaster.breaks: `project_settings` is not rehearsed live yet (the live settings change breaks the contexts)');
+    expect(refusals).toContain('hint: use breaks: contexts, or rehearse it in the simulation: drop --mode live');
+    // Live tarballs restore a terminated Services machine; a settings change with tarballs is refused live.
+    expect(await refusedLive('scenarios/dr/settings-change-tarball-in-place.yaml', join(dir, 'tar'))).toContain('disaster.kind: `settings_change` is rehearsed live with EBS snapshots, not tarballs (live tarballs restore a terminated Services machine)');
   });
 });
 

@@ -73,8 +73,9 @@ async function runSession(scenario: SettledScenario, runbook: AnyRunbook, script
 async function runLive(scenario: SettledScenario, runbook: Runbook, io: CommandIo) {
   await beforeLiveImport();
   const { runLiveDr, LiveDrError } = await import('../../dr/live-rehearsal.ts');
+  const run = scenario.backups!.strategy === 'tarball' ? (await import('../../dr/tarball-rehearsal.ts')).runTarballDr : runLiveDr;
   try {
-    return await runLiveDr(scenario, runbook, { log: (l) => io.stderr.write(`  ${l}\n`) });
+    return await run(scenario, runbook, { log: (l) => io.stderr.write(`  ${l}\n`) });
   } catch (e) {
     if (e instanceof LiveDrError) throw new CliError(e.message, e.hint);
     throw e;
@@ -82,15 +83,19 @@ async function runLive(scenario: SettledScenario, runbook: Runbook, io: CommandI
 }
 
 /** Disasters and backups the live rehearsal carries out for real; the others run in the simulation only. */
-const LIVE_DISASTERS = ['services_machine_terminated'];
-const LIVE_BACKUPS = ['ebs_snapshot'];
+const LIVE_DISASTERS = ['services_machine_terminated', 'ebs_corruption', 'settings_change'];
+const LIVE_BACKUPS = ['ebs_snapshot', 'tarball'];
 
 /** What `twin dr --mode live` refuses beyond the simulation's checks, with the field and a hint. */
 export function checkLiveDr(s: SettledScenario, runbook?: AnyRunbook): void {
   const issue = (field: string, message: string, hint: string) => ({ file: s.file, line: 1, column: 1, field, message, hint });
   const issues = [];
-  if (!LIVE_BACKUPS.includes(s.backups!.strategy)) issues.push(issue('backups.strategy', `\`${s.backups!.strategy}\` backups are not rehearsed live yet (the live rehearsal snapshots the Services machine's EBS volume)`, 'run it in the simulation: drop --mode live'));
+  if (!LIVE_BACKUPS.includes(s.backups!.strategy)) issues.push(issue('backups.strategy', `\`${s.backups!.strategy}\` backups are not rehearsed live yet (live today: ${LIVE_BACKUPS.join(', ')})`, 'run it in the simulation: drop --mode live'));
   if (!LIVE_DISASTERS.includes(s.disaster!.kind)) issues.push(issue('disaster.kind', `\`${s.disaster!.kind}\` is not rehearsed live yet`, `live today: ${LIVE_DISASTERS.join(', ')}; rehearse it in the simulation: drop --mode live`));
+  // The live tarball rehearsal restores a terminated Services machine; the other live kinds restore EBS snapshots.
+  if (s.backups!.strategy === 'tarball' && s.disaster!.kind !== 'services_machine_terminated' && LIVE_DISASTERS.includes(s.disaster!.kind)) issues.push(issue('disaster.kind', `\`${s.disaster!.kind}\` is rehearsed live with EBS snapshots, not tarballs (live tarballs restore a terminated Services machine)`, 'use backups.strategy: ebs_snapshot, or rehearse it in the simulation: drop --mode live'));
+  // Live, a settings change changes the context the pushes' jobs name (harness/dr/live-kinds/settings-change.ts).
+  if (s.disaster!.kind === 'settings_change' && s.disaster!.breaks !== 'contexts') issues.push(issue('disaster.breaks', `\`${s.disaster!.breaks}\` is not rehearsed live yet (the live settings change breaks the contexts)`, 'use breaks: contexts, or rehearse it in the simulation: drop --mode live'));
   const simOnly = runbook?.steps.filter((x) => (SIM_ONLY_MECHANICS as readonly string[]).includes(x.does)).map((x) => x.name) ?? [];
   if (simOnly.length > 0) issues.push(issue('recovery.runbook', `runbook ${runbook!.name} has steps the live rehearsal does not carry out: ${simOnly.join(', ')}`, 'rehearse it in the simulation: drop --mode live'));
   if (issues.length > 0) throw new ScenarioError(issues);

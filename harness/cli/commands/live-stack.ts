@@ -162,7 +162,9 @@ async function attachServicesMachine(stack: import('../../live/stack.ts').LiveSt
   const [{ StartedEc2Api }, { ServicesMachine }, { DEFAULT_NOMAD_CLIENTS }] = await Promise.all([import('../../ec2/server.ts'), import('../../dr/services-machine.ts'), import('../../live/backends.ts')]);
   const ec2 = stack.components.get('ec2');
   if (!(ec2 instanceof StartedEc2Api)) return undefined;
-  return ServicesMachine.attach(stack, ec2, { nomadClients: DEFAULT_NOMAD_CLIENTS });
+  // The group's instances are the twin's Nomad API's clients: scaling the group (the AWS CLI, a policy, an alarm on
+  // the stack's gauges) boots and drains Nomad clients.
+  return ServicesMachine.attach(stack, ec2, { nomadClients: DEFAULT_NOMAD_CLIENTS, fleetIsGroup: true });
 }
 
 /**

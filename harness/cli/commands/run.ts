@@ -15,6 +15,13 @@ import type { CommandIo } from './conformance.ts';
 import { beforeLiveImport } from '../runtime.ts';
 import type { Timeline } from '../../../sim/metrics/timeline.ts';
 import { loadHtmlAssets } from '../../html-assets.ts';
+import { REAL_AGENT_AGREEMENT } from '../../../sim/agreement.ts';
+
+/** Why `twin agree --nomad real` is refused (`REAL_AGENT_AGREEMENT`), and what to run instead. */
+const AGREE_REAL_NOMAD = {
+  message: `--nomad real: ${REAL_AGENT_AGREEMENT}`,
+  hint: '`twin run FILE --mode live --nomad real` gives the live report on the real agent with its agreement section (the counts agree; the queue times show the process start); `twin agree FILE` judges the agreement on the twin\'s Nomad API',
+} as const;
 
 /**
  * `twin run` (and `twin agree`, which runs every scenario live and judges the agreement with the simulation).
@@ -25,6 +32,7 @@ import { loadHtmlAssets } from '../../html-assets.ts';
 export async function runCommand(args: ParsedArgs, io: CommandIo, backends: () => BackendChoices, judgeAgreement = false): Promise<number> {
   const out = (s: string) => io.stdout.write(s.endsWith('\n') ? s : `${s}\n`);
   const err = (s: string) => io.stderr.write(s.endsWith('\n') ? s : `${s}\n`);
+  if (judgeAgreement && args.nomad === 'real') throw new CliError(AGREE_REAL_NOMAD.message, AGREE_REAL_NOMAD.hint);
   const scenarios = loadAll(args.files, args).map((s) => (args.timeScale !== undefined ? { ...s, timeScale: args.timeScale } : s));
   const live = scenarios.some((s) => s.mode === 'live') ? await loadLive() : undefined;
   if (args.nomad !== undefined) {

@@ -1,3 +1,4 @@
+import { SILENT_LOG, type ServiceLog } from '../service-logs-writer.ts';
 import type { Channel, ChannelModel, ConfirmChannel } from 'amqplib';
 
 /** Opens an AMQP connection (a provider handle's `connect()`, or `amqp.connect(url)`). */
@@ -109,6 +110,8 @@ export abstract class ReconnectingConsumer {
   /** Connection attempts that failed, and connections lost, since construction. */
   connectFailures = 0;
   connectionsLost = 0;
+  /** The service's own log (`cannot reach rabbitmq` while the broker is gone); silent outside a stage worker. */
+  log: ServiceLog = SILENT_LOG;
 
   constructor(
     protected readonly connect: AmqpConnect,
@@ -153,11 +156,13 @@ export abstract class ReconnectingConsumer {
         this.channel = null;
         if (this.running) {
           this.connectionsLost++;
+          this.log.cannotReach('rabbitmq');
           this.scheduleRetry();
         }
       });
       this.conn = conn;
       this.channel = ch;
+      this.log.reached('rabbitmq');
       const { consumerTag } = await ch.consume(
         this.queue,
         (msg) => {
@@ -188,6 +193,7 @@ export abstract class ReconnectingConsumer {
       this.consumerTag = consumerTag;
     } catch {
       this.connectFailures++;
+      if (this.running) this.log.cannotReach('rabbitmq');
       if (conn && this.conn !== conn) destroyConnection(conn);
       if (this.running && this.conn === null) this.scheduleRetry();
     }

@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { ConfirmPublisher, ReconnectingConsumer, type AmqpConnect, type Channel, type ConsumerOptions } from './amqp.ts';
 import { keyFor } from '../../providers/s3/storage-layout.ts';
 import type { ObjectStore } from '../../providers/s3/object-store.ts';
+import { LOG_LINES } from '../../../sim/symptoms/log-lines.ts';
 
 /** The durable queue the services fire audit events into. */
 export const AUDIT_QUEUE = 'audit-events';
@@ -105,12 +106,16 @@ export class AuditLogService extends ReconnectingConsumer {
     const batch = this.batch;
     this.batch = [];
     const body = batch.map((b) => JSON.stringify(b.event)).join('\n') + '\n';
+    const key = keyFor('audit-log', new Date(), `${process.pid}-${++this.seq}`);
     try {
-      await this.opts.objects.put(keyFor('audit-log', new Date(), `${process.pid}-${++this.seq}`), body, 'application/x-ndjson');
+      await this.opts.objects.put(key, body, 'application/x-ndjson');
     } catch {
+      this.log.cannotReach('object storage');
       this.batch = [...batch, ...this.batch];
       return;
     }
+    this.log.reached('object storage');
+    this.log.write(LOG_LINES.auditWritten(batch.length, key));
     for (const b of batch) b.ack();
     this.persisted += batch.length;
     this.files++;

@@ -153,3 +153,30 @@ describe('BuildAgentRunner with output-processor refusing', () => {
     }
   });
 });
+
+describe('BuildAgentRunner with output-processor unreachable', () => {
+  let op: Awaited<ReturnType<typeof outputProcessor>> | undefined;
+  afterEach(async () => op?.close());
+
+  it("writes the seeds' gRPC warning to the allocation's stderr for each call that got no answer, and none when it answers", async () => {
+    // A port nothing listens on: output-processor is down.
+    const closed = http.createServer();
+    await new Promise<void>((r) => closed.listen(0, '127.0.0.1', r));
+    const url = `http://127.0.0.1:${(closed.address() as AddressInfo).port}`;
+    await new Promise((r) => closed.close(r));
+    const runner = new BuildAgentRunner({ outputProcessorUrl: () => url, startDelayMs: 0 });
+    const { ctx, seen } = task(8, 10);
+    const stderr: string[] = [];
+    runner.start({ ...ctx, log: (stream, text) => void (stream === 'stderr' && stderr.push(text)) });
+    await until(() => seen.includes('complete'));
+    expect(stderr).toHaveLength(3);
+    for (const line of stderr) expect(line).toMatch(/^\{"error":"rpc error: code = Unavailable desc = grpc: the connection is unavailable","level":"warning","msg":"error fetching config, retrying","time":"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ"\}\n$/);
+
+    const up = (op = await outputProcessor());
+    const answered = task(9, 10);
+    const quiet: string[] = [];
+    new BuildAgentRunner({ outputProcessorUrl: () => up.url, startDelayMs: 0 }).start({ ...answered.ctx, log: (stream, text) => void (stream === 'stderr' && quiet.push(text)) });
+    await until(() => answered.seen.includes('complete'));
+    expect(quiet).toEqual([]);
+  });
+});

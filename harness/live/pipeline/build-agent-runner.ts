@@ -1,6 +1,7 @@
 import type { RunningTask, TaskContext, TaskRunner } from '../../nomad/task-runner.ts';
 import { REASONS } from '../../../sim/domain/fates.ts';
 import { requestJson } from './http-util.ts';
+import { LOG_LINES } from '../../../sim/symptoms/log-lines.ts';
 
 export interface BuildAgentRunnerOptions {
   /** output-processor's base URL, read when an allocation starts (so it may be set after the Nomad API started). */
@@ -116,7 +117,7 @@ export class BuildAgentRunner implements TaskRunner {
   /** POSTs to output-processor; true when it answered 2xx. */
   /** Wall ms of each POST by kind (start, output, finish), kept only with TWIN_LOOP_PROBE: a profiling aid. */
   readonly postMs: Record<string, number[]> | undefined = process.env['TWIN_LOOP_PROBE'] ? {} : undefined;
-  private async post(path: string, body: unknown): Promise<boolean> {
+  private async post(path: string, body: unknown, unreachable?: () => void): Promise<boolean> {
     this.posts++;
     const t0 = performance.now();
     const kind = path.split('/').pop()!;
@@ -127,6 +128,7 @@ export class BuildAgentRunner implements TaskRunner {
       return ok(res.status);
     } catch {
       this.postFailures++;
+      unreachable?.();
       return false;
     }
   }
@@ -150,6 +152,8 @@ export class BuildAgentRunner implements TaskRunner {
       }, ms);
       timers.add(t);
     };
+    // `nomad logs -stderr <alloc>`: each call output-processor (port 8585) did not answer is the seeds' gRPC warning.
+    const unreachable = () => ctx.log?.('stderr', `${LOG_LINES.grpcUnavailable(new Date().toISOString().slice(0, 19))}\n`);
     let counted = false;
     const uncount = () => {
       if (counted) this.running--;
@@ -168,7 +172,7 @@ export class BuildAgentRunner implements TaskRunner {
       instanceId = undefined;
       const partitions = this.partitions;
       const outcome = infraFailure !== undefined ? { failed: true, reason: infraFailure } : failed ? { failed: true } : {};
-      const ok = await this.post(`/builds/${buildId}/finish`, { alloc: alloc.allocId, index, parallelism, ...stores, ...outcome });
+      const ok = await this.post(`/builds/${buildId}/finish`, { alloc: alloc.allocId, index, parallelism, ...stores, ...outcome }, unreachable);
       // No answer because the network went away: sent again once it is back.
       if (!ok && (this.partitioned || this.partitions !== partitions)) return this.whenConnected(alloc.nodeId, () => void finish());
       uncount();
@@ -191,12 +195,12 @@ export class BuildAgentRunner implements TaskRunner {
           if (buildId !== undefined) this.streaming.set(alloc.allocId, Number(buildId));
           if (++this.running > this.peakRunning) this.peakRunning = this.running;
           if (buildId === undefined) return ctx.finish('failed', 'Meta.build_id missing');
-          await this.post(`/builds/${buildId}/start`, { alloc: alloc.allocId, index });
+          await this.post(`/builds/${buildId}/start`, { alloc: alloc.allocId, index }, unreachable);
           if (this.postMs) (this.postMs['placed→started'] ??= []).push(performance.now() - placedAt);
           const n = this.opts.lines ?? 3;
           const lines = Array.from({ length: n }, (_, i) => `[${index}] step ${i + 1} on ${alloc.nodeName}`);
           ctx.log?.('stdout', lines.map((l) => `${l}\n`).join(''));
-          await this.post(`/builds/${buildId}/output`, { lines });
+          await this.post(`/builds/${buildId}/output`, { lines }, unreachable);
           if (vm !== undefined) {
             const got = await this.acquireVm(vm, Number(buildId));
             if (stopped) return void (got.instanceId !== undefined && this.releaseVm(got.instanceId));

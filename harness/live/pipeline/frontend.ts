@@ -6,7 +6,9 @@ import type { AuditPublisher } from './audit-log-service.ts';
 import type { DocumentStore } from '../../providers/index.ts';
 import { sendJson as send, type HttpRequest, type HttpRoutes } from '../../http/index.ts';
 import { HttpStage } from './http-util.ts';
-import { ACTION_LOGS, PUSH_EVENTS, RUN_QUEUE, type RunMessage } from './schema.ts';
+import { ACTION_LOGS, buildSlug, PUSH_EVENTS, RUN_QUEUE, type RunMessage } from './schema.ts';
+import { LOG_LINES } from '../../../sim/symptoms/log-lines.ts';
+import { SILENT_LOG, type ServiceLog } from '../service-logs-writer.ts';
 
 export interface FrontendOptions {
   pool: pg.Pool;
@@ -46,6 +48,8 @@ export class Frontend {
   private readonly publisher: ConfirmPublisher;
   /** Answers by status, for the test and the README's numbers. */
   readonly answers = new Map<number, number>();
+  /** Its own log (a push accepted or refused, and why); silent outside a stage worker. */
+  log: ServiceLog = SILENT_LOG;
 
   constructor(private readonly opts: FrontendOptions) {
     this.http = new HttpStage('frontend', (routes) => this.routes(routes), opts.port ?? 0);
@@ -111,9 +115,15 @@ export class Frontend {
     try {
       await this.opts.documents?.collection(PUSH_EVENTS).updateOne({ delivery: guid ?? sha }, { $set: { repo, sha, at: new Date() } }, { upsert: true });
     } catch (err) {
-      return this.answer(res, 500, { error: `mongo: ${err instanceof Error ? err.message : String(err)}` });
+      return this.refuse(res, `${repo}@${sha.slice(0, 7)}`, `mongo: ${err instanceof Error ? err.message : String(err)}`);
     }
     return this.startWorkflow(res, repo, sha, guid, 'push');
+  }
+
+  /** A push or trigger that did not become a build: 500 with the store that failed, and a line in its log. */
+  private refuse(res: http.ServerResponse, what: string, error: string): void {
+    this.log.write(LOG_LINES.pushRefused(what, error));
+    return this.answer(res, 500, { error });
   }
 
   private async serveUi(res: http.ServerResponse, reads: readonly ('postgres' | 'mongo')[]): Promise<void> {
@@ -140,14 +150,15 @@ export class Frontend {
       buildId = Number(r.rows[0]!.id);
       workflowId = Number(r.rows[0]!.workflow_id);
     } catch (err) {
-      return this.answer(res, 500, { error: `postgres: ${err instanceof Error ? err.message : String(err)}` });
+      return this.refuse(res, `${repo}@${sha.slice(0, 7)}`, `postgres: ${err instanceof Error ? err.message : String(err)}`);
     }
     try {
       await this.publisher.publish(RUN_QUEUE, { buildId, repo, sha, jobIndex: 0 } satisfies RunMessage);
     } catch (err) {
       await this.opts.pool.query('WITH b AS (DELETE FROM builds WHERE id = $1) DELETE FROM workflows WHERE id = $2', [buildId, workflowId]).catch(() => undefined);
-      return this.answer(res, 500, { error: `rabbitmq: ${err instanceof Error ? err.message : String(err)}` });
+      return this.refuse(res, `${repo}@${sha.slice(0, 7)}`, `rabbitmq: ${err instanceof Error ? err.message : String(err)}`);
     }
+    this.log.write(LOG_LINES.pushAccepted(repo, buildSlug({ repo, buildId })));
     await this.opts.audit?.record('workflow.start', { workflow_id: workflowId, build_id: buildId });
     return this.answer(res, 200, { buildId, workflowId });
   }

@@ -7,8 +7,11 @@ import type { AuditPublisher } from './audit-log-service.ts';
 import { sendJson as send, type HttpRequest, type HttpRoutes } from '../../http/index.ts';
 import { HttpStage } from './http-util.ts';
 import { ConfirmPublisher, type AmqpConnect } from './amqp.ts';
-import { ACTION_LOGS, BUILD_STATUS, WORKFLOW_EVENTS_QUEUE, type WorkflowEvent } from './schema.ts';
+import { ACTION_LOGS, BUILD_STATUS, buildSlug, WORKFLOW_EVENTS_QUEUE, type WorkflowEvent } from './schema.ts';
 import { finishedFate } from '../../../sim/domain/fates.ts';
+import { LOG_LINES } from '../../../sim/symptoms/log-lines.ts';
+import { SILENT_LOG, type ServiceLog } from '../service-logs-writer.ts';
+import type { Notifier } from './notifier.ts';
 
 export interface OutputProcessorOptions {
   pool: pg.Pool;
@@ -24,6 +27,8 @@ export interface OutputProcessorOptions {
   audit?: AuditPublisher;
   /** How often the running builds' status is written to MongoDB (wall ms); default 10 s. */
   statusFlushMs?: number;
+  /** notifier: told of each build that ended (a failure's mail through exim, the status change to slanger). */
+  notifier?: Notifier;
 }
 
 /** Why a build fails that was running while its status could not be written (the simulation's words). */
@@ -52,6 +57,9 @@ export class OutputProcessor {
   private readonly streaming = new Set<number>();
   private flushTimer: NodeJS.Timeout | null = null;
   private lastFlushFailed = false;
+
+  /** Its own log (`agent connected`, `step output written`); silent outside a stage worker. */
+  log: ServiceLog = SILENT_LOG;
 
   constructor(private readonly opts: OutputProcessorOptions) {
     this.http = new HttpStage('output-processor', (routes) => this.routes(routes), opts.port ?? 0);
@@ -118,7 +126,8 @@ export class OutputProcessor {
     const { pool, redis } = this.opts;
     if (step === 'start') {
       this.streaming.add(id);
-      await pool.query("UPDATE builds SET status = 'running', started_at = COALESCE(started_at, clock_timestamp()) WHERE id = $1 AND status IN ('queued', 'scheduled')", [id]);
+      const started = await pool.query<{ repo: string }>("UPDATE builds SET status = 'running', started_at = COALESCE(started_at, clock_timestamp()) WHERE id = $1 AND status IN ('queued', 'scheduled') RETURNING repo", [id]);
+      if (started.rows[0] !== undefined) this.log.write(LOG_LINES.agentConnected(buildSlug({ repo: started.rows[0].repo, buildId: id })));
       return send(res, 200, { ok: true });
     }
     if (step === 'output') {
@@ -142,17 +151,24 @@ export class OutputProcessor {
     // so) but its workflow never hears of it and is left running, inconsistent.
     await this.opts.documents.collection(ACTION_LOGS).updateOne({ build_id: id }, { $set: { build_id: id, lines, status } }, { upsert: true });
     await this.store(id, lines, body.artifacts ?? 0, body.testResults === true);
-    let row: { workflow_id: string | null; job_index: number } | undefined;
+    let row: { workflow_id: string | null; job_index: number; repo: string } | undefined;
     try {
       // Only a build still in flight ends here: one failed meanwhile (its allocation lost, re-run as another
       // build) keeps its fate, and a finish reported twice tells the workflow once.
-      const r = await pool.query<{ workflow_id: string | null; job_index: number }>(
-        "UPDATE builds SET status = $2, reason = $3, finished_at = clock_timestamp() WHERE id = $1 AND status IN ('queued', 'scheduled', 'running') RETURNING workflow_id, job_index",
+      const r = await pool.query<{ workflow_id: string | null; job_index: number; repo: string }>(
+        "UPDATE builds SET status = $2, reason = $3, finished_at = clock_timestamp() WHERE id = $1 AND status IN ('queued', 'scheduled', 'running') RETURNING workflow_id, job_index, repo",
         [id, status, reason === '' ? null : reason],
       );
       row = r.rows[0];
+      if (row !== undefined) {
+        const slug = buildSlug({ repo: row.repo, buildId: id });
+        this.log.write(LOG_LINES.finalized(slug, status === 'succeeded'));
+        // Not awaited: the build agent's answer does not wait for the mail or the live update.
+        void this.opts.notifier?.buildEnded(slug, status);
+      }
     } catch {
       this.unrecorded++;
+      this.log.cannotReach('postgres');
     }
     await redis.del(outputKey(id), finishedKey(id), failedKey(id));
     this.streaming.delete(id);

@@ -7,8 +7,9 @@ import { loadProfile } from '../../../fixtures/load.ts';
 import { profileResourceClasses } from '../../scenario/profile-classes.ts';
 import { GithubClient } from '../../github/client.ts';
 import { ReconnectingConsumer, type AmqpConnect, type Channel, type ConsumerOptions } from './amqp.ts';
-import { RUN_QUEUE, SCHEDULERER_QUEUE, type RunMessage, type ScheduleMessage } from './schema.ts';
+import { buildSlug, RUN_QUEUE, SCHEDULERER_QUEUE, type RunMessage, type ScheduleMessage } from './schema.ts';
 import { REASONS } from '../../../sim/domain/fates.ts';
+import { LOG_LINES } from '../../../sim/symptoms/log-lines.ts';
 
 /**
  * The classes twin up's picard-dispatcher knows without a scenario: the default profile's, from the fixture
@@ -83,12 +84,17 @@ export class PicardDispatcher extends ReconnectingConsumer {
   protected async handle(ch: Channel, content: Buffer, ack: () => void, nack: () => void): Promise<void> {
     const msg = JSON.parse(content.toString('utf8')) as RunMessage;
     if ((await this.opts.beforeHandle?.()) === 'drop') return ack();
+    const slug = buildSlug(msg);
+    this.log.write(LOG_LINES.taking(slug));
     const [owner, name] = msg.repo.split('/');
     let text: string;
     try {
       text = await this.fetchConfig(owner!, name!, msg.sha);
     } catch (err) {
-      if (err instanceof CacheDown) return this.drop(msg, REASONS.configFetchFailed('redis'), nack);
+      if (err instanceof CacheDown) {
+        this.log.cannotReach('redis');
+        return this.drop(msg, REASONS.configFetchFailed('redis'), nack);
+      }
       return this.drop(msg, `config could not be fetched from GitHub: ${err instanceof Error ? err.message : String(err)}`, nack);
     }
     let cfg: BuildConfig;
@@ -97,13 +103,16 @@ export class PicardDispatcher extends ReconnectingConsumer {
     } catch (err) {
       return this.drop(msg, `config.yml could not be read: ${err instanceof Error ? err.message : String(err)}`, nack);
     }
+    this.log.write(LOG_LINES.fetchedConfig(msg.repo, msg.sha.slice(0, 16)));
     const out = scheduleMessage(msg, cfg, this.classes);
     if (typeof out === 'string') return this.drop(msg, out, nack);
+    this.log.write(LOG_LINES.computedTasks(slug, out.parallelism));
     for (const context of cfg.contexts) {
       const unreadable = await this.readContext(context);
       if (unreadable !== undefined) return this.drop(msg, unreadable, nack);
     }
     ch.sendToQueue(SCHEDULERER_QUEUE, Buffer.from(JSON.stringify(out)), { contentType: 'application/json' });
+    this.log.write(LOG_LINES.matchingJobs(slug));
     this.dispatched++;
     ack();
     await this.opts.pool
@@ -152,6 +161,7 @@ export class PicardDispatcher extends ReconnectingConsumer {
 
   private async drop(msg: RunMessage, reason: string, nack: () => void): Promise<void> {
     this.dropped++;
+    this.log.write(LOG_LINES.dispatchFailed(buildSlug(msg), reason));
     nack();
     // The build failed before it ran, and its workflow with it (a failed job fails the workflow).
     await this.opts.pool

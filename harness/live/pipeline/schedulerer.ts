@@ -2,10 +2,11 @@ import type pg from 'pg';
 import { NomadApiError, NomadClient } from '../../nomad/client.ts';
 import type { ApiTask } from '../../nomad/shapes.ts';
 import { ConfirmPublisher, ReconnectingConsumer, type AmqpConnect, type Channel, type ConsumerOptions } from './amqp.ts';
-import { RUN_QUEUE, SCHEDULERER_QUEUE, type ScheduleMessage } from './schema.ts';
+import { buildSlug, RUN_QUEUE, SCHEDULERER_QUEUE, type ScheduleMessage } from './schema.ts';
 import type { AuditPublisher } from './audit-log-service.ts';
 import { LostAllocationWatcher } from './lost-allocations.ts';
 import { REASONS } from '../../../sim/domain/fates.ts';
+import { LOG_LINES } from '../../../sim/symptoms/log-lines.ts';
 
 export interface SchedulererOptions extends ConsumerOptions {
   pool: pg.Pool;
@@ -94,10 +95,15 @@ export class Schedulerer extends ReconnectingConsumer {
   protected async handle(_ch: Channel, content: Buffer, ack: () => void): Promise<void> {
     const msg = JSON.parse(content.toString('utf8')) as ScheduleMessage;
     try {
-      for (const job of buildJobs(msg, this.opts.datacenter, this.opts.task)) await this.opts.nomad.registerJob(job as Parameters<NomadClient['registerJob']>[0]);
+      for (const job of buildJobs(msg, this.opts.datacenter, this.opts.task)) {
+        await this.opts.nomad.registerJob(job as Parameters<NomadClient['registerJob']>[0]);
+        this.log.write(LOG_LINES.submitted(buildSlug(msg), job.ID));
+      }
+      this.log.reached('nomad_server');
     } catch (err) {
       // Unreachable (or refused): dropped, as picard-scheduler does; the build will never run.
       const why = err instanceof NomadApiError ? `Nomad refused the job: ${err.message}` : REASONS.nomadUnreachable;
+      if (!(err instanceof NomadApiError)) this.log.cannotReach('nomad_server');
       this.dropped++;
       ack();
       await this.opts.pool.query("UPDATE builds SET status = 'lost', reason = $2 WHERE id = $1 AND status = 'queued'", [msg.buildId, why]).catch(() => undefined);

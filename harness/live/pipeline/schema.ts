@@ -92,6 +92,11 @@ export interface RunMessage {
   jobIndex?: number;
 }
 
+/** `GERey/realitycheck/38`: how the services' logs name a build (its repository and number). */
+export function buildSlug(msg: Pick<RunMessage, 'repo' | 'buildId'>): string {
+  return `${msg.repo}/${msg.buildId}`;
+}
+
 /** What travels on `schedulerer`. */
 export interface ScheduleMessage extends RunMessage {
   parallelism: number;

@@ -265,7 +265,12 @@ export async function accountLiveRun(scenario: SettledScenario, profile: Profile
     engine: { events: o.eventsFired, virtual_ms: o.endedAtMs, stop_reason: o.stopReason },
   };
   // What an operator would have seen (sim/symptoms/live.ts), from every outcome before the list was cut.
-  report.symptoms = liveSymptoms({ containers: profile.containers, faults: scenario.faults, endedAtMs: o.endedAtMs, outcomes, dataLoss: report.data_loss, ui: o.ui, flushMs: profile.metrics.statsd_interval_ms });
+  // The services' own lines in scenario time, those the run's window holds (not the boot's).
+  const serviceLogs = o.stack
+    .logEntries()
+    .map(({ container, entry }) => ({ container, atMs: Math.round((entry.atEpochMs - o.epochMs) * o.scale), text: entry.text }))
+    .filter((e) => e.atMs >= 0 && e.atMs <= o.endedAtMs);
+  report.symptoms = liveSymptoms({ containers: profile.containers, faults: scenario.faults, endedAtMs: o.endedAtMs, outcomes, dataLoss: report.data_loss, ui: o.ui, flushMs: profile.metrics.statsd_interval_ms, serviceLogs });
   const sum = (m: Map<number, number>) => [...m.values()].reduce((a, b) => a + b, 0);
   const stored: LiveSection['stored'] = {
     action_logs: sum(logsStored),

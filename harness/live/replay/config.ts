@@ -10,6 +10,8 @@ import { writtenDurationMs } from '../../../sim/domain/build-config.ts';
  */
 /** The context the replay's jobs that use contexts name (contexts-service holds it, its secret in vault-cci). */
 export const CONTEXT = 'twin-deploy';
+/** The contexts a live stack that runs the replay's pushes is seeded with: `CONTEXT` and its secrets. */
+export const REPLAY_CONTEXTS: Readonly<Record<string, Readonly<Record<string, string>>>> = { [CONTEXT]: { DEPLOY_TOKEN: 'twin-secret', AWS_REGION: 'us-east-1' } };
 
 export function workflowConfig(w: PlannedWorkflow): string {
   const jobs: Record<string, unknown> = {};

@@ -30,6 +30,10 @@ describe('checkLiveSupport', () => {
     expect((err as LiveUnsupportedError).hint).toMatch(/rabbitmq.*picard-dispatcher/);
   });
 
+  it('accepts a kill of exim or slanger: notifier counts what it could not deliver to them', () => {
+    expect(() => checkLiveSupport(scenario('  - { at: 10m, action: kill, target: exim, for: 40m }\n  - { at: 10m, action: kill, target: slanger, for: 40m }\n'))).not.toThrow();
+  });
+
   it("accepts a pause of a pipeline stage: each runs in a worker thread of its own, which hangs alone", () => {
     expect(() => checkLiveSupport(scenario('  - { at: 10m, action: pause, target: frontend, for: 1m }\n  - { at: 20m, action: pause, target: schedulerer, for: 5m }\n'))).not.toThrow();
   });

@@ -7,7 +7,7 @@ import { planReplay, type PlannedWorkflow } from '../../../sim/models/workload/r
 import { runWithBaseline } from '../../../sim/run.ts';
 import { classify } from '../../../sim/severity.ts';
 import { withSeverity } from '../../../sim/report/build-report.ts';
-import { agreementTolerance, compareRuns, starvationCaveat, type Agreement } from '../../../sim/agreement.ts';
+import { agreementTolerance, compareRuns, REAL_AGENT_AGREEMENT, starvationCaveat, type Agreement } from '../../../sim/agreement.ts';
 import { scenarioAsCarriedOut, type CarriedOutFault } from '../../../sim/as-carried-out.ts';
 import { tuningKeysWritten } from '../../../sim/scenario/tuning-keys.ts';
 import { describeMutant, liveMutantFromEnv, type LiveMutant } from './mutants.ts';
@@ -24,6 +24,9 @@ import { accountLiveRun, type LiveObservations } from './account.ts';
 import { peakStackRssMb, sampleStackRss } from './memory.ts';
 import { cpuSnapshot, startLoopProbe } from './loop-probe.ts';
 import { METRICS, reportServerPoll } from '../../../sim/metrics/metric-names.ts';
+import { answersOk } from './answers-ok.ts';
+import { realAgentClientRefusal } from '../../nomad/real-fleet.ts';
+import { StartedNomadApiServer } from '../../nomad/server.ts';
 
 /** A scenario the live replay cannot act out: names the fault and says what is supported. */
 export class LiveUnsupportedError extends Error {
@@ -58,12 +61,14 @@ export function checkLiveSupport(scenario: SettledScenario, nomad: 'real' | 'twi
   scenario.faults.forEach((f, i) => {
     const actions = liveActionsOn(f.target);
     const where = `${scenario.file}: faults[${i}] (${f.action} ${f.writtenTarget} at ${f.atMs / 60_000} min)`;
-    // The Nomad clients the fleet's faults act on are the twin's (simulated clients, build agents in this
-    // process); a real agent's one client is the machine itself. Its server is a process the adapter acts on.
-    if (nomad === 'real' && (f.target === 'nomad_client' || f.target === 'services_machine')) {
+    // The fleet's faults act on the twin's clients (simulated clients, build agents in this process); a real agent
+    // is one process, server and one client node: a drain of that node is carried out, the rest refused with why
+    // (real-fleet.ts). Its server is a process the adapter acts on.
+    const refused = nomad !== 'real' ? undefined : f.target === 'services_machine' ? "the real agent's client is this machine, not the twin's fleet" : f.target === 'nomad_client' ? realAgentClientRefusal(f.action, f.count) : undefined;
+    if (refused !== undefined) {
       throw new LiveUnsupportedError(
-        `${where}: with --nomad real, live mode cannot ${f.action} \`${f.writtenTarget}\`: the real agent's client is this machine, not the twin's fleet`,
-        'run it without --nomad real (the twin\'s Nomad API and its clients), or keep to faults on nomad_server (kill, stop, start, restart, wipe_state) and the services',
+        `${where}: with --nomad real, live mode cannot ${f.action} \`${f.writtenTarget}\`${f.count > 1 ? ` (count ${f.count})` : ''}: ${refused}`,
+        'run it without --nomad real (the twin\'s Nomad API and its clients), or keep to faults on nomad_server (kill, stop, start, restart, wipe_state), a drain of nomad_client with count 1, and the services',
       );
     }
     if (actions.length === 0) {
@@ -126,13 +131,6 @@ const sleep = (ms: number, stop: AbortSignal) =>
     };
     stop.addEventListener('abort', onAbort, { once: true });
   });
-
-/** Whether a GET answers 2xx within `timeoutMs` (its body read, so the connection is reused). */
-const answersOk = (url: string, timeoutMs: number): Promise<boolean> =>
-  fetch(url, { signal: AbortSignal.timeout(timeoutMs) }).then(
-    async (r) => (await r.text(), r.ok),
-    () => false,
-  );
 
 /**
  * Replays a scenario on the live pipeline in compressed wall-clock time: the simulation's arrivals (same seed,
@@ -218,7 +216,8 @@ async function runOnStack(
     const asCarried = carried.length > 0 ? runWithBaseline(scenarioAsCarriedOut(scenario, carried), profile).report : sim.report;
     const tolerance = agreementTolerance(scale);
     const compared = compareRuns(asCarried, report, tolerance, { planned: scenario.faults.length, carried });
-    const caveat = observed.liveSection.main_loop_delay_ms ? starvationCaveat(observed.liveSection.main_loop_delay_ms, tolerance) : undefined;
+    // On a real agent the builds' process start is outside what the agreement allows; CPU starvation is the other reason to doubt it.
+    const caveat = !(stack.nomad instanceof StartedNomadApiServer) ? `the builds ran on a real Nomad agent (--nomad real): ${REAL_AGENT_AGREEMENT}; the counts are comparable, the queue times are not` : observed.liveSection.main_loop_delay_ms ? starvationCaveat(observed.liveSection.main_loop_delay_ms, tolerance) : undefined;
     const agreement = caveat ? { ...compared, caveat } : compared;
     const mutantNote = opts.mutant ? { mutant: describeMutant(opts.mutant) } : {};
     const full: Report = { ...report, live: { ...observed.liveSection, ...mutantNote, boot_ms: bootMs, boot_ms_by_component: { ...stack.bootMs }, backends: stack.backends(), peak_rss_mb: peakStackRssMb(rss), ...(rss.peakPssKb > 0 ? { peak_pss_mb: Math.round(rss.peakPssKb / 1024) } : {}), stored }, agreement };
@@ -372,7 +371,8 @@ async function replay(
     if (step.kind === 'workflow') triggers.push(trigger(step.workflow).catch((err: unknown) => void notTriggered.push({ what: `workflow ${step.workflow.seq}`, reason: `the replay could not push: ${String(err)}`, atMs: step.atMs })));
     else if (step.kind === 'fault') act(step);
     else if (step.kind === 'ui') for (const [kind, u] of Object.entries(UI_REQUESTS)) uiRequests.push(request(kind, u.path));
-    else void tick(step.atMs);
+    // A tick that throws is logged, never left as an unhandled rejection: the metrics of that minute are missing.
+    else void tick(step.atMs).catch((err: unknown) => log(`  ${stamp(step.atMs)} metrics tick failed: ${err instanceof Error ? err.message : String(err)}`));
   }
   const workloadWallMs = Math.round(performance.now() - t0);
   loopDelay.disable();

@@ -13,7 +13,7 @@ import { LiveStack, type LiveRow } from '../stack.ts';
 import type { PipelineServices } from '../pipeline-services.ts';
 import { connectEagerly, stageTimings } from '../stage-worker.ts';
 import type { StartedComponent } from '../../providers/types.ts';
-import { CONTEXT } from './config.ts';
+import { REPLAY_CONTEXTS } from './config.ts';
 import type { LiveMutant } from './mutants.ts';
 import type { Profile } from '../../../fixtures/schema.ts';
 import { LIVE_GROUPS } from '../../../sim/faults/catalogue.ts';
@@ -78,6 +78,11 @@ export class ReplayStack {
   private readonly cleanup: (() => Promise<unknown>)[] = [];
 
   constructor(private readonly opts: ReplayStackOptions) {}
+
+  /** What the stack's twin services wrote in their logs (`LiveStack.logEntries`), for the run's symptoms. */
+  logEntries(): ReturnType<LiveStack['logEntries']> {
+    return this.stack?.logEntries() ?? [];
+  }
 
   /** The build agents on the Nomad clients (in this process). */
   get runner(): BuildAgentRunner {
@@ -151,7 +156,7 @@ export class ReplayStack {
       },
       pipeline: {
         // The context the replay's jobs name: a row in PostgreSQL, its secrets in vault-cci.
-        contexts: { [CONTEXT]: { DEPLOY_TOKEN: 'twin-secret', AWS_REGION: 'us-east-1' } },
+        contexts: REPLAY_CONTEXTS,
         preallocated: { machine: v.preallocatedMachine, remote_docker: v.preallocatedRemoteDocker },
         ...(this.opts.mutant ? { mutant: this.opts.mutant } : {}),
       },

@@ -82,7 +82,7 @@ function fakeGroup(spec: Partial<SettledAutoscaling>, pending: number[]) {
 }
 
 describe('step policies', () => {
-  const policy = { metric: 'pending_jobs' as const, op: 'above' as const, threshold: 3, add: 2, periodMs: MIN, evaluationPeriods: 3, cooldownMs: 5 * MIN };
+  const policy = { metric: 'pending_jobs' as const, op: 'above' as const, threshold: 3, add: 2, periodMs: MIN, evaluationPeriods: 3, datapointsToAlarm: 3, treatMissingData: 'missing' as const, cooldownMs: 5 * MIN };
 
   it('fire only after evaluation_periods breaching periods in a row', () => {
     // Breaches at minutes 1-2, a dip at 3, then 4, 5, 6: the alarm fires at minute 6.
@@ -98,12 +98,25 @@ describe('step policies', () => {
   });
 
   it('alarm on the mean queue time of the builds started in the period, holding state without data', () => {
-    const onQueue = { ...policy, metric: 'queue_time_ms' as const, threshold: 30_000, periodMs: 2 * MIN, evaluationPeriods: 2 };
+    const onQueue = { ...policy, metric: 'queue_time_ms' as const, threshold: 30_000, periodMs: 2 * MIN, evaluationPeriods: 2, datapointsToAlarm: 2 };
     // Periods end at minutes 2, 4, 6, 8: means 10 s, 40 s, (no build: no data), 45 s → fires at 8, not at 6.
     const { launches } = fakeGroup({ steps: [onQueue] }, [10, 10, 40, 40, -1, -1, 50, 40]);
     expect(launches).toEqual([8 * MIN, 8 * MIN]);
     // Only the period's builds count: 40 s, then 5 s (not the 22.5 s mean since the start), 40 s, 40 s → fires at 8.
     expect(fakeGroup({ steps: [onQueue] }, [40, 40, 5, 5, 40, 40, 40, 40]).launches).toEqual([8 * MIN, 8 * MIN]);
+  });
+
+  it('datapoints_to_alarm 2 of 3 fires on two breaching periods among three, where 3 of 3 waits', () => {
+    // Breaches at minutes 1, 3 (a dip at 2): 2 of 3 fires at 3; 3 of 3 not before three in a row (3, 4, 5).
+    expect(fakeGroup({ steps: [{ ...policy, datapointsToAlarm: 2 }] }, [5, 0, 5, 0, 0, 0]).launches).toEqual([3 * MIN, 3 * MIN]);
+    expect(fakeGroup({ steps: [policy] }, [5, 0, 5, 5, 5, 5]).launches).toEqual([5 * MIN, 5 * MIN]);
+  });
+
+  it('treat_missing_data breaching: periods without data (no build started) count as breaching', () => {
+    const onQueue = { ...policy, metric: 'queue_time_ms' as const, threshold: 30_000, evaluationPeriods: 2, datapointsToAlarm: 2 };
+    // Minute 1: 10 s; minutes 2-5: no build. Missing fills the range until the good datum leaves it (range 4 at minute 5).
+    expect(fakeGroup({ steps: [{ ...onQueue, treatMissingData: 'breaching' }] }, [10, -1, -1, -1, -1]).launches).toEqual([5 * MIN, 5 * MIN]);
+    expect(fakeGroup({ steps: [onQueue] }, [10, -1, -1, -1, -1]).launches).toEqual([]);
   });
 
   it('stay within max', () => {

@@ -21,7 +21,9 @@ import type { World } from '../world.ts';
 import type { NomadFleet } from '../fleet/nomad-fleet.ts';
 import type { Rng } from '../../engine/rng.ts';
 import type { SettledAutoscaling, SettledStepPolicy, SettledTargetTrackingPolicy } from '../../scenario/settled.ts';
-import { AutoScalingModel, DEFAULT_AUTOSCALING_TIMINGS, TERMINATING } from './group-model.ts';
+import { AutoScalingModel, DEFAULT_AUTOSCALING_TIMINGS } from './group-model.ts';
+import { DRAIN_HOOK_SPEC, DrainHook } from './drain-hook.ts';
+import { inServiceNodes } from './in-service.ts';
 import { evaluateAlarm, newAlarmCount, type AlarmCount, type AlarmSpec } from './alarm.ts';
 import { FleetPort, SIM_ZONE, simContext } from './fleet-port.ts';
 import { newAlarms, noteScaleIn, trackTargets, type TargetTrackingAlarms } from './target-tracking.ts';
@@ -38,7 +40,6 @@ interface StepState {
 }
 
 const GROUP = 'nomad-clients';
-const DRAIN_HOOK = 'nomad-drain';
 
 export class AutoScalingGroup {
   /** Step and target-tracking policies that changed the desired capacity, and scheduled actions run. */
@@ -50,7 +51,7 @@ export class AutoScalingGroup {
   private readonly port: FleetPort;
   private readonly steps: StepState[];
   /** Instances in the termination lifecycle hook: their clients drain until their allocations are done. */
-  private readonly draining = new Set<string>();
+  private readonly drainHook: DrainHook;
   private readonly tracking: { policy: SettledTargetTrackingPolicy; alarms: TargetTrackingAlarms }[];
   private readonly warmupMs: number;
 
@@ -62,6 +63,11 @@ export class AutoScalingGroup {
     const rng: Rng = world.rng.fork('autoscaling');
     this.port = new FleetPort(world, fleet, spec.bootTime, rng);
     this.model = new AutoScalingModel(simContext(world, this.onEvent), this.port, DEFAULT_AUTOSCALING_TIMINGS);
+    this.drainHook = new DrainHook(this.model, GROUP, {
+      nodeIdOf: (id) => this.port.nodeIdOf(id),
+      drain: (node) => this.fleet.setDrain(node, true),
+      allocsOn: (node) => this.fleet.allocsOn(node),
+    });
     const initial = this.port.adoptRunning(fleet.instanceIds());
     this.model.createLaunchConfiguration({ name: 'nomad-client', imageId: 'ami-nomad-client', instanceType: 'nomad-client' });
     this.model.createAutoScalingGroup({
@@ -73,7 +79,7 @@ export class AutoScalingGroup {
       launchConfigurationName: 'nomad-client',
       terminationPolicies: ['NewestInstance'],
       // The longest heartbeat AWS allows; the group records a heartbeat every minute while a client drains.
-      lifecycleHooks: [{ hookName: DRAIN_HOOK, transition: TERMINATING, heartbeatTimeoutS: 7200, defaultResult: 'CONTINUE' }],
+      lifecycleHooks: [DRAIN_HOOK_SPEC],
     });
     this.model.attachInstances(GROUP, initial);
     this.model.updateAutoScalingGroup({ name: GROUP, minSize: spec.min, maxSize: spec.max, desiredCapacity: clamp(spec.desired, spec.min, spec.max) });
@@ -89,8 +95,9 @@ export class AutoScalingGroup {
     );
     this.steps = spec.steps.map((policy) => ({
       policy,
-      alarm: { threshold: policy.threshold, comparison: policy.op === 'below' ? 'LessThanThreshold' : 'GreaterThanThreshold', evaluationPeriods: policy.evaluationPeriods, cooldownMs: policy.cooldownMs },
-      count: newAlarmCount(),
+      alarm: { threshold: policy.threshold, comparison: policy.op === 'below' ? 'LessThanThreshold' : 'GreaterThanThreshold', evaluationPeriods: policy.evaluationPeriods, datapointsToAlarm: policy.datapointsToAlarm, treatMissingData: policy.treatMissingData, cooldownMs: policy.cooldownMs },
+      // The fleet starts in its steady state: the alarm's metric was within its threshold before the run.
+      count: newAlarmCount(policy.evaluationPeriods),
       queueSumMs: 0,
       started: 0,
     }));
@@ -127,10 +134,9 @@ export class AutoScalingGroup {
   /** The model's events: a scheduled action ran; an instance waits on the drain hook (its client starts draining). */
   private readonly onEvent = (kind: string, resourceId: string, detail: string): void => {
     if (kind === 'asg-capacity' && detail.startsWith('scheduled action')) this.actions++;
-    if (kind !== 'asg-lifecycle' || !detail.startsWith('Terminating:Wait')) return;
-    this.draining.add(resourceId);
-    const node = this.port.nodeIdOf(resourceId);
-    if (node !== undefined) this.fleet.setDrain(node, true);
+    const started = this.drainHook.onEvent(kind, resourceId, detail);
+    if (started === undefined) return;
+    const node = started.nodeId;
     this.world.trace?.(`${this.world.sim.nowMs} autoscaling scale-in: draining ${node ?? resourceId} (${node === undefined ? 0 : this.fleet.allocsOn(node)} allocations)`);
   };
 
@@ -139,7 +145,7 @@ export class AutoScalingGroup {
     const now = this.world.sim.nowMs;
     for (const s of this.steps) this.evaluate(s, now);
     if (this.tracking.length > 0) this.track(now);
-    this.finishDrains();
+    this.drainHook.check();
     const up = this.fleet.instanceCount + this.fleet.booting;
     if (up > this.peakInstances) this.peakInstances = up;
   };
@@ -198,7 +204,7 @@ export class AutoScalingGroup {
 
   /** Clients that report metrics: ready, eligible, not draining, not terminated. */
   private inServiceClients() {
-    return this.fleet.scheduler.nodes().filter((v) => v.status === 'ready' && !v.drain && v.eligibility === 'eligible');
+    return inServiceNodes(this.fleet.scheduler.nodes());
   }
 
   private trackedMetric(name: SettledTargetTrackingPolicy['metric'], inService: ReturnType<AutoScalingGroup['inServiceClients']>): number | undefined {
@@ -227,21 +233,6 @@ export class AutoScalingGroup {
     if (name === 'pending_jobs') return this.world.services.isUp('nomad_server') ? this.fleet.scheduler.counts().pending : undefined;
     const rc = this.world.scenario.topology.resourceClasses[`docker:${this.world.scenario.topology.defaultResourceClass}`];
     return this.fleet.clientsWithRoomFor(rc?.cpuMilli ?? 0, rc?.memoryMb ?? 0);
-  }
-
-  /** The drain hook completes for clients with no allocations left; the others record a heartbeat. */
-  private finishDrains(): void {
-    for (const id of [...this.draining]) {
-      const node = this.port.nodeIdOf(id);
-      const busy = node === undefined ? 0 : this.fleet.allocsOn(node);
-      const lifecycle = { groupName: GROUP, hookName: DRAIN_HOOK, instanceId: id };
-      if (busy > 0) {
-        this.model.recordLifecycleActionHeartbeat(lifecycle);
-        continue;
-      }
-      this.draining.delete(id);
-      this.model.completeLifecycleAction({ ...lifecycle, result: 'CONTINUE' });
-    }
   }
 }
 

@@ -6,16 +6,16 @@
  * policy picks its step by the metric value minus the threshold), and the alarm may fire again only after the
  * first policy's `Cooldown`, else the group's default cooldown. The twin's CloudWatch endpoint serves these.
  *
- * State as DescribeAlarms shows it: INSUFFICIENT_DATA until a period with data, ALARM once the condition held for
- * `EvaluationPeriods` periods in a row, else OK; a period without data keeps the state (TreatMissingData `missing`).
+ * State as DescribeAlarms shows it: INSUFFICIENT_DATA until a period with data, ALARM once `DatapointsToAlarm` of the
+ * last `EvaluationPeriods` datapoints breach, else OK; missing datapoints count as `TreatMissingData` says (`alarm.ts`).
  */
 import { AutoScalingError, type AutoScalingContext, type AutoScalingModel, type ScalingPolicy } from './group-model.ts';
-import { evaluateAlarm, inAlarm, newAlarmCount, type AlarmCount, type ComparisonOperator } from './alarm.ts';
+import { datapointsToAlarm, evaluateAlarm, newAlarmCount, type AlarmCount, type AlarmState, type ComparisonOperator, type TreatMissingData } from './alarm.ts';
 import type { MetricId, MetricStore, Statistic } from './metric-store.ts';
 
 export const ALARM_TICK_MS = 60_000;
 
-export type AlarmStateValue = 'OK' | 'ALARM' | 'INSUFFICIENT_DATA';
+export type AlarmStateValue = AlarmState;
 
 export interface MetricAlarmInput {
   readonly alarmName: string;
@@ -27,6 +27,9 @@ export interface MetricAlarmInput {
   readonly statistic: Statistic;
   readonly periodS: number;
   readonly evaluationPeriods: number;
+  /** M of N (default: EvaluationPeriods). */
+  readonly datapointsToAlarm: number | undefined;
+  readonly treatMissingData: TreatMissingData;
   readonly threshold: number;
   readonly comparison: ComparisonOperator;
 }
@@ -89,6 +92,10 @@ export class MetricAlarms {
     if (!Number.isInteger(input.evaluationPeriods) || input.evaluationPeriods < 1) {
       throw new MetricAlarmError('InvalidParameterValue', `The value ${input.evaluationPeriods} for parameter EvaluationPeriods is invalid. It is a whole number of at least 1.`);
     }
+    const m = input.datapointsToAlarm;
+    if (m !== undefined && (!Number.isInteger(m) || m < 1 || m > input.evaluationPeriods)) {
+      throw new MetricAlarmError('InvalidParameterValue', `The value ${m} for parameter DatapointsToAlarm is invalid. It is a whole number from 1 to EvaluationPeriods (${input.evaluationPeriods}).`);
+    }
     for (const arn of input.alarmActions) {
       const policy = this.policy(arn);
       if (policy === undefined) {
@@ -135,16 +142,19 @@ export class MetricAlarms {
       const first = alarm.alarmActions.map((arn) => this.policy(arn)).find((p) => p !== undefined);
       const group = first === undefined ? undefined : this.model.groups.get(first.groupName);
       const cooldownMs = ((first?.cooldownS ?? group?.defaultCooldownS) ?? 0) * 1000;
-      const fire = evaluateAlarm(alarm.count, { threshold: alarm.threshold, comparison: alarm.comparison, evaluationPeriods: alarm.evaluationPeriods, cooldownMs }, value, now);
-      if (value !== undefined) this.setState(alarm, value, now);
+      const fire = evaluateAlarm(alarm.count, { ...alarm, cooldownMs }, value, now);
+      this.setState(alarm, value, now);
       if (!fire || !alarm.actionsEnabled) continue;
-      for (const arn of alarm.alarmActions) this.run(alarm, arn, value!);
+      // No datapoint this period (TreatMissingData breaching): the step is picked as for a value at the threshold.
+      for (const arn of alarm.alarmActions) this.run(alarm, arn, value ?? alarm.threshold);
     }
   }
 
-  private setState(alarm: MetricAlarm, value: number, now: number): void {
-    const next: AlarmStateValue = inAlarm(alarm.count, alarm) ? 'ALARM' : 'OK';
-    const reason = `Threshold Crossed: ${alarm.count.breached} consecutive datapoint(s) breaching (${alarm.evaluationPeriods} needed); the last ${value} ${alarm.comparison} ${alarm.threshold}.`;
+  private setState(alarm: MetricAlarm, value: number | undefined, now: number): void {
+    const next = alarm.count.state;
+    if (next === alarm.state && value === undefined) return; // a missing datapoint that changed nothing keeps the reason
+    const last = value === undefined ? `the last period had no data (TreatMissingData ${alarm.treatMissingData})` : `the last ${value} ${alarm.comparison} ${alarm.threshold}`;
+    const reason = `Threshold Crossed: ${alarm.count.breached} of the last ${alarm.evaluationPeriods} datapoint(s) breaching (${datapointsToAlarm(alarm)} needed); ${last}.`;
     if (next !== alarm.state) alarm.stateUpdatedMs = now;
     alarm.state = next;
     alarm.stateReason = reason;

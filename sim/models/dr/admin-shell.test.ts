@@ -234,11 +234,13 @@ describe('twin dr --interactive: the admin shell', () => {
     const status = shell.execute(`aws ec2 describe-instance-status --instance-ids ${OLD_INSTANCE_ID} | grep '"Status": "impaired"'`);
     expect(status.output).toMatch(/^ +"Status": "impaired",\n +"Status": "impaired",\n {2}→ step 1: confirm_primary_dead done at .*confirmed down \(it keeps 10\.0\.1\.10/);
     expect(shell.execute('aws ec2 terminate-instances --instance-ids i-0c1rc1e5e7v1ce5a0').output).toContain('(Unavailable)');
-    // The seeds' own form of step 2.3 runs a command substitution: refused with the id to type, nothing recorded.
-    const seeds = shell.execute(`sudo replicated app $(sudo replicated apps | grep Enterprise | awk '{print $1;}') start`);
-    expect([seeds.exit, seeds.output]).toEqual([2, `twin: this shell does not run command substitutions (\`$(...)\` outside double quotes); \`sudo replicated apps\` lists the app id to type: sudo replicated app ${APP_ID} start`]);
+    // A step inside a command substitution would go unrecorded: refused, nothing done.
+    const hidden = shell.execute(`echo $(sudo replicated app ${APP_ID} start)`);
+    expect([hidden.exit, hidden.output]).toEqual([2, `twin: \`sudo replicated app ${APP_ID} start\` is not run inside \`$(...)\` here (a recovery step is typed on its own line, to be recorded)`]);
     expect(shell.stepsDone).toEqual(['confirm_primary_dead']);
-    expect(shell.execute(START).output).toMatch(/step 2: start_app done .*app started, but builders cannot reach the Services machine \(it requires reassign_private_ip, not done yet/);
+    // The seeds' own form of step 2.3: the substitution reads the app id from `replicated apps`, and the app starts.
+    expect(shell.execute(`sudo replicated app $(sudo replicated apps | grep Enterprise | awk '{print $1;}') start`).output).toMatch(/step 2: start_app done .*app started, but builders cannot reach the Services machine \(it requires reassign_private_ip, not done yet/);
+    expect(shell.entries.at(-1)).toMatchObject({ command: `sudo replicated app $(sudo replicated apps | grep Enterprise | awk '{print $1;}') start`, exit: 0, step: 'start_app' });
     expect(shell.execute(`aws ec2 assign-private-ip-addresses --network-interface-id ${NEW_ENI_ID} --private-ip-addresses 10.0.1.10 --allow-reassignment`).output).toContain('InvalidNetworkInterfaceID.NotFound');
     expect(shell.execute(`aws ec2 describe-instances --instance-ids ${OLD_INSTANCE_ID} | grep -c 10.0.1.10`).output).toBe('2');
     expect(shell.execute(`aws ec2 assign-private-ip-addresses --network-interface-id ${REPLICA_ENI_ID} --private-ip-addresses 10.0.1.10 --allow-reassignment`).output).toMatch(/step 3: reassign_private_ip done .*re-associated to the replica/);

@@ -1,6 +1,5 @@
 import type { SettledScenario } from '../../scenario/settled.ts';
-import { applyFilters, parsePipeline, withoutSudo, words, type Filter } from '../../training/shell.ts';
-import { APP_ID } from '../../training/session.ts';
+import { APP_ID, applyFilters, expandSubstitutions, parsePipeline, replicatedAppsListing, withoutSudo, words, type Filter } from '../../training/shell.ts';
 import { NEW_IP, OLD_IP, REPLICA_IP, rehearse, type DrMachineView, type DrOutcome } from './dr-rehearsal.ts';
 import { ranBefore, type AnyMechanic, type AnyRunbook } from './runbook.ts';
 import { formatDurationMs } from '../../util/duration.ts';
@@ -146,25 +145,6 @@ function ipsOf(text: string): string[] {
   return [...new Set(text.match(IPV4) ?? [])].sort();
 }
 
-/**
- * Whether `line` has a `$(` outside quotes: a command substitution the shell would have to run (the seeds'
- * `sudo replicated app $(sudo replicated apps | grep Enterprise | awk '{print $1;}') start`). Inside double quotes it
- * only names something (`--name "CircleCI-restore-$(date '+%s')"`) and stays as typed.
- */
-function unquotedSubstitution(line: string): boolean {
-  let quote: string | undefined;
-  for (let i = 0; i < line.length; i++) {
-    const ch = line[i]!;
-    if (quote !== undefined) {
-      if (ch === quote) quote = undefined;
-      else if (ch === '\\' && quote === '"') i++;
-    } else if (ch === '"' || ch === "'") quote = ch;
-    else if (ch === '\\') i++;
-    else if (ch === '$' && line[i + 1] === '(') return true;
-  }
-  return false;
-}
-
 /** Longest variable value or name the shell keeps (a paste of a whole file is not a variable). */
 const MAX_VAR_CHARS = 1_024;
 
@@ -268,19 +248,32 @@ export class DrAdminShell {
     }
     let r: Out;
     if (this.mode === 'dev-console') r = this.devConsole(typed.trim());
-    else if (unquotedSubstitution(typed)) {
-      r = fail(`twin: this shell does not run command substitutions (\`$(...)\` outside double quotes); \`sudo replicated apps\` lists the app id to type: sudo replicated app ${APP_ID} start`, 2);
-    } else {
-      const p = parsePipeline(typed);
-      if ('kind' in p) r = fail(p.output, p.exit);
-      else {
-        r = this.command(p.command);
-        if (p.filters.length > 0 && r.output !== '') r = { ...r, ...applyFilters(r.output, r.exit, p.filters as Filter[]) };
-      }
+    else {
+      // `$(...)` first, as bash: its command's output (read-only commands only: a step inside one is not recorded) becomes words of the line.
+      const expanded = expandSubstitutions(typed, (inner) => this.pipeline(inner, true));
+      r = 'kind' in expanded ? fail(expanded.output, expanded.exit) : this.pipeline(expanded.line, false);
     }
     if (r.note !== undefined) r = { ...r, output: r.output === '' ? r.note : `${r.output}\n${r.note}` };
     if (typed.trim() !== '' && !typed.trim().startsWith('#')) this.entries.push({ at_ms: at, command: typed, exit: r.exit, ...(r.step ? { step: r.step } : {}) });
     return { output: r.output, exit: r.exit, ended: this.over !== undefined };
+  }
+
+  /** A line's command through its filters; `substituted` when it runs inside `$(...)`, where only what shows state may run. */
+  private pipeline(line: string, substituted: boolean): Out {
+    const p = parsePipeline(line);
+    if ('kind' in p) return fail(p.output, p.exit);
+    if (substituted && !this.readOnly(p.command)) return fail(`twin: \`${line.trim()}\` is not run inside \`$(...)\` here (a recovery step is typed on its own line, to be recorded)`, 2);
+    let r = this.command(p.command);
+    if (p.filters.length > 0 && r.output !== '') r = { ...r, ...applyFilters(r.output, r.exit, p.filters as Filter[]) };
+    return r;
+  }
+
+  /** Whether a command only shows state (what a `$(...)` may run): `replicated apps`, `aws ... describe-*`, `cat`, `echo`. */
+  private readOnly(command: string): boolean {
+    const w = words(command.trim(), this.vars);
+    if (w === undefined) return true; // the command itself answers the open quote
+    const { words: c } = withoutSudo(w);
+    return (c[0] === 'replicated' && c[1] === 'apps' && c.length === 2) || (c[0] === 'aws' && /^(describe|get)-/.test(c[2] ?? '')) || c[0] === 'cat' || c[0] === 'echo';
   }
 
   /** Ctrl-D or the end of a script: the recovery ends with the steps done so far. */
@@ -784,7 +777,7 @@ export class DrAdminShell {
 
   private replicated(args: string[], sudo: boolean): Out {
     if (!sudo) return fail('Error: permission denied: run replicated with sudo');
-    if (args[0] === 'apps' && args.length === 1) return ok(`+----------------------------------+--------------+------------+\n| ID                               | NAME         | RELEASE    |\n+----------------------------------+--------------+------------+\n| ${APP_ID} | CircleCI     | ${this.scenario.version.padEnd(10)} |\n+----------------------------------+--------------+------------+`);
+    if (args[0] === 'apps' && args.length === 1) return ok(replicatedAppsListing(this.scenario.version));
     if (args[0] === 'admin' && args[1] === 'get-secret-token' && args.length === 2) {
       const exported = `export CIRCLE_SECRET_PASSPHRASE='${this.machine.instance!.secretToken}'`;
       if (this.runbook.steps.some((s) => s.does === 'get_secret_token')) return this.withStep(exported, 'get_secret_token');

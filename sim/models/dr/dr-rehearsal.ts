@@ -160,8 +160,10 @@ export interface DrOutcome {
   timeline: { at_ms: number; event: string }[];
   endedAtMs: number;
   events: number;
-  /** The simulation's further measures (a live rehearsal measures the fields above only). */
+  /** The simulation's further measures (a live rehearsal measures the fields above, and those of `measured`). */
   sim?: DrSimMeasures;
+  /** What a live rehearsal measures of `sim`'s fields (the simulation's stay in `sim`). */
+  measured?: Pick<DrSimMeasures, 'recordsLostAtRestore' | 'buildersReconnected'> & { settings?: DrSimMeasures['settings'] };
   /** The Services machine as the run left it (the simulation fills it; `twin dr --interactive` shows it). */
   machine?: DrMachineView;
 }
@@ -688,7 +690,7 @@ class DrRehearsal {
     const current = this.machine;
     // RunInstances refuses an address another instance holds (the running one, or the old one still there).
     const holder = current && this.holds(current, ip) ? 'the running Services machine' : this.former?.ip === ip ? this.former.why : undefined;
-    if (holder) return `RunInstances refused: ${ip} is in use by ${holder} (launch with a new address and reassign_private_ip, or terminate it first)`;
+    if (holder) return runInstancesRefused(ip, holder);
     if (current) {
       // The machine it replaces keeps running elsewhere: what it recorded since the backup stays there.
       for (const id of current.volume.records.keys()) if (!volume.records.has(id)) this.recordsLostAtRestore++;
@@ -888,6 +890,11 @@ class DrRehearsal {
     for (const s of this.machine?.volume.records.values() ?? []) if (s === status) n++;
     return n;
   }
+}
+
+/** `launch_instance`'s consequence when another instance holds the address (both runtimes' words). */
+export function runInstancesRefused(ip: string, holder: string): string {
+  return `RunInstances refused: ${ip} is in use by ${holder} (launch with a new address and reassign_private_ip, or terminate it first)`;
 }
 
 function emptyVolume(ip: string, token: string): Volume {

@@ -67,6 +67,7 @@ export function buildDrReport(scenario: SettledScenario, runbook: AnyRunbook, o:
   const { disaster, recovery, backups } = scenario;
   if (!disaster || !recovery || !backups) throw new Error('a DR report needs backups, disaster and recovery');
   const b = o.builds;
+  const measured = measuredOf(o);
   const { severity, because } = classifyDr(o, baseline);
   const rto = o.rtoMs;
   const report: DrReport = {
@@ -110,10 +111,10 @@ export function buildDrReport(scenario: SettledScenario, runbook: AnyRunbook, o:
       meets_target: rto !== null && rto <= runbook.targetRtoMs,
       // The sweep runs over the baseline's writes: the workload the schedule would see without the disaster.
       ...(recovery.rpoToleranceMs !== undefined && baseline.sim ? { recommendation: recommendInterval(scenario, recovery.rpoToleranceMs, baseline.sim.writes) } : {}),
-      records_lost_at_restore: o.sim?.recordsLostAtRestore ?? 0,
+      records_lost_at_restore: measured.recordsLostAtRestore,
       builders_rotated: o.sim?.buildersRotated ?? 0,
-      builders_reconnected: o.sim?.buildersReconnected ?? 0,
-      ...(o.sim?.settings.broken ? { settings: { broken: o.sim.settings.broken, builds_failed: o.sim.settings.buildsFailed, restored: o.sim.settings.restored } } : {}),
+      builders_reconnected: measured.buildersReconnected,
+      ...(measured.settings?.broken ? { settings: { broken: measured.settings.broken, builds_failed: measured.settings.buildsFailed, restored: measured.settings.restored } } : {}),
       backups_taken: o.backupsTaken,
       restored_from_ms: o.restoredFromMs,
       records_written_after_backup: o.recordsWrittenAfterBackup,
@@ -139,6 +140,11 @@ export function buildDrReport(scenario: SettledScenario, runbook: AnyRunbook, o:
   return report;
 }
 
+/** The measures both runtimes give: the simulation's (`sim`), or what a live rehearsal measured of them. */
+function measuredOf(o: DrOutcome): NonNullable<DrOutcome['measured']> {
+  return o.sim ?? o.measured ?? { recordsLostAtRestore: 0, buildersReconnected: 0 };
+}
+
 /** The fault a disaster is, in the report's `faults` (the action and target of the scenario contract). */
 function faultOf(kind: string): { action: string; target: string } {
   switch (kind) {
@@ -159,9 +165,9 @@ function classifyDr(o: DrOutcome, baseline: DrOutcome): { severity: ObservedSeve
   const severe: string[] = [];
   const moderate: string[] = [];
   if (o.recordsWrittenAfterBackup > 0) severe.push(`${o.recordsWrittenAfterBackup} build records written after the last backup were lost`);
-  const lostAtRestore = o.sim?.recordsLostAtRestore ?? 0;
+  const { recordsLostAtRestore: lostAtRestore, settings } = measuredOf(o);
   if (lostAtRestore > 0) severe.push(`${lostAtRestore} build records written on the running installation were replaced by the restore`);
-  const settingsFailed = o.sim?.settings.buildsFailed ?? 0;
+  const settingsFailed = settings?.buildsFailed ?? 0;
   if (settingsFailed > 0) moderate.push(`${settingsFailed} builds failed because of the settings change`);
   if (o.builds.lost > baseline.builds.lost) severe.push(`${o.builds.lost - baseline.builds.lost} more builds lost than the baseline`);
   if (o.builds.stuck > baseline.builds.stuck) severe.push(`${o.builds.stuck - baseline.builds.stuck} more builds stuck than the baseline`);

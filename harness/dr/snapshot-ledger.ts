@@ -1,0 +1,33 @@
+import { expect } from 'vitest';
+import type { LivePush } from './live-rehearsal.ts';
+import type { DrReport } from '../../sim/models/dr/dr-report.ts';
+
+/**
+ * The live DR tests' check of a restore from the snapshot, over what they pushed and what the restored PostgreSQL
+ * holds (`present`: the workflows' shas): every workflow delivered before the snapshot is back, none delivered after
+ * it and before the disaster is, and the report counts exactly those as lost and as written after the backup.
+ */
+export function expectRestoredAtSnapshot(pushes: readonly LivePush[], present: ReadonlySet<string>, report: DrReport): void {
+  const delivered = (phase: LivePush['phase']) => pushes.filter((p) => p.phase === phase && p.delivered);
+  expect(delivered('before_snapshot').length).toBeGreaterThan(0);
+  expect(delivered('before_snapshot').every((p) => present.has(p.sha))).toBe(true);
+  expect(delivered('after_snapshot').length).toBeGreaterThan(0);
+  expect(delivered('after_snapshot').some((p) => present.has(p.sha))).toBe(false);
+  expect(report.builds.lost).toBe(delivered('after_snapshot').length);
+  expect(report.dr.records_written_after_backup).toBe(delivered('after_snapshot').length);
+}
+
+/**
+ * Sim and live agree (as `twin dr` defines it for a rehearsal): the simulation of the same scenario and seed follows
+ * the runbook to the same statuses, both conserve the ledger, and the scenario's expectations pass or fail alike.
+ */
+export function expectAgreesWithSim(live: DrReport, sim: DrReport): void {
+  expect(live.runbook.map((s) => [s.step, s.status])).toEqual(sim.runbook.map((s) => [s.step, s.status]));
+  expect([live.ledger.conserved, sim.ledger.conserved]).toEqual([true, true]);
+  expect(live.expectations.map((e) => [e.metric, e.op, e.passed])).toEqual(sim.expectations.map((e) => [e.metric, e.op, e.passed]));
+  expect(live.dr.settings === undefined ? undefined : { broken: live.dr.settings.broken, restored: live.dr.settings.restored }).toEqual(
+    sim.dr.settings === undefined ? undefined : { broken: sim.dr.settings.broken, restored: sim.dr.settings.restored },
+  );
+  expect(live.dr.builders_reach_services).toBe(sim.dr.builders_reach_services);
+  expect(live.dr.hostname_matches).toBe(sim.dr.hostname_matches);
+}
