@@ -102,6 +102,8 @@ describe('the drill console on the live stack', () => {
     expect(generated.at(-1)).toMatch(/^Jan 5 08:3\d:/);
     inst.logSource = { logs: (name, opts) => [`${name} own line`, `tail ${opts?.tail}`] };
     expect((await s.execute('sudo docker logs --tail 7 picard-dispatcher')).output).toBe('picard-dispatcher own line\ntail 7');
+    // notifier is a row of the listing only (frontend's mailer): its log is read all the same.
+    expect((await s.execute('sudo docker logs --tail 2 notifier')).output).toBe('notifier own line\ntail 2');
   });
 
   it('curl asks the port the container really listens on: its answer when up, curl\'s (7) when the port is closed', async () => {

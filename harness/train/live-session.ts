@@ -255,8 +255,9 @@ export class LiveTrainingSession implements ConsoleSession {
   };
 
   private async dockerLogs(name: string, tail: number | undefined, follow: boolean): Promise<{ output: string; exit: number }> {
-    const canonical = this.resolve(name);
-    if (canonical === undefined || !this.listed.some((c) => c.name === canonical)) return { output: `Error: No such container: ${name}`, exit: 1 };
+    // notifier is a row of the listing only (frontend's mailer), as in the simulation's shell.
+    const canonical = name === 'notifier' ? 'notifier' : this.resolve(name);
+    if (canonical === undefined || (canonical !== 'notifier' && !this.listed.some((c) => c.name === canonical))) return { output: `Error: No such container: ${name}`, exit: 1 };
     await this.look(false);
     const lines = this.inst.logSource !== undefined ? [...this.inst.logSource.logs(canonical, tail === undefined ? {} : { tail })] : this.generatedLog(canonical, tail);
     // Following a live log needs a console that streams: the lines so far, and it says so rather than hang.
