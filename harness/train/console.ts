@@ -10,13 +10,22 @@ export interface ConsoleSession {
   banner(): string;
   readonly prompt: string;
   readonly isOver: boolean;
-  execute(line: string, elapsedMs?: number): { output: string; ended: boolean; following?: boolean; exit?: number };
+  /** A live session answers once the live stack has (a restart, a health check): a promise. */
+  execute(line: string, elapsedMs?: number): ConsoleLine | Promise<ConsoleLine>;
   endOfInput(): void;
   readonly isFollowing?: boolean;
   followStep?(opts?: { untilCtrlC?: boolean }): FollowStep;
   stopFollowing?(): void;
   beginExternal?(elapsedMs?: number): void;
   recordExternal?(line: string, output: string, exit: number): LineResult;
+}
+
+/** What one typed line printed, and whether the session is over or following a log. */
+export interface ConsoleLine {
+  output: string;
+  ended: boolean;
+  following?: boolean;
+  exit?: number;
 }
 
 /** Where a session prints (the CLI's stdout, or a test's capture). */
@@ -61,7 +70,7 @@ export async function runScript(session: ConsoleSession, script: string, out: Co
  * One typed line: a read-only `nomad` command goes to the real binary when the console has one (at the shell's
  * prompt, not inside a REPL), everything else to the session.
  */
-export async function executeLine(session: ConsoleSession, line: string, elapsedMs: number | undefined, nomad: RealNomadCli | undefined): Promise<{ output: string; ended: boolean; following?: boolean; exit?: number }> {
+export async function executeLine(session: ConsoleSession, line: string, elapsedMs: number | undefined, nomad: RealNomadCli | undefined): Promise<ConsoleLine> {
   const external = session.beginExternal !== undefined && session.recordExternal !== undefined;
   const args = external && nomad !== undefined && session.prompt.startsWith('ubuntu@') ? nomad.argsOf(line) : undefined;
   if (args === undefined) return session.execute(line, elapsedMs);

@@ -37,11 +37,19 @@ function drillClock(session: TrainingSession): Scheduler {
   };
 }
 
+/** Where the binary's NOMAD_ADDR points: a mirror of the drill's cluster, or the live stack's Nomad API. */
+interface NomadTarget {
+  readonly url: string;
+  /** Brings what the address serves up to date before a command (the mirror adopts the simulation's state). */
+  refresh(): void;
+  stop(): Promise<void>;
+}
+
 /** The real nomad CLI against a drill's cluster. */
 export class RealNomadCli {
   private constructor(
     readonly binary: string,
-    private readonly server: StartedNomadApiServer,
+    private readonly server: NomadTarget,
   ) {}
 
   /** Starts the mirror when a `nomad` binary is on PATH (`binary` overrides the lookup); undefined without one. */
@@ -53,7 +61,13 @@ export class RealNomadCli {
       .withTaskRunner({ start: () => ({ stop: () => {} }) })
       .withNote('a training drill\'s simulated cluster')
       .start();
-    return new RealNomadCli(binary, server);
+    return new RealNomadCli(binary, mirrorTarget(server));
+  }
+
+  /** The binary against a Nomad API that is already up (the live stack's); `stop` leaves it running. */
+  static atAddress(url: string, binary = which('nomad')): RealNomadCli | undefined {
+    if (binary === undefined) return undefined;
+    return new RealNomadCli(binary, { url, refresh: () => {}, stop: async () => {} });
   }
 
   get url(): string {
@@ -80,7 +94,7 @@ export class RealNomadCli {
 
   /** Runs the binary with NOMAD_ADDR at the mirror, after bringing the mirror up to date. */
   run(args: readonly string[]): Promise<{ output: string; exit: number }> {
-    this.server.state.adopt();
+    this.server.refresh();
     return new Promise((done) => {
       const child = spawn(this.binary, [...args], { env: { ...process.env, NOMAD_ADDR: this.server.url, NO_COLOR: '1' }, stdio: ['ignore', 'pipe', 'pipe'] });
       let out = '';
@@ -105,4 +119,9 @@ export class RealNomadCli {
   async stop(): Promise<void> {
     await this.server.stop();
   }
+}
+
+/** The mirror as a target: it adopts the simulation's state before each command, and stops with the console. */
+function mirrorTarget(server: StartedNomadApiServer): NomadTarget {
+  return { url: server.url, refresh: () => server.state.adopt(), stop: () => server.stop() };
 }

@@ -1,8 +1,8 @@
 import { afterAll, describe, expect, it } from 'vitest';
-import { execFileSync, spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { PROMPT, TMUX, TmuxPanes, prompts } from './tmux-pane.ts';
 
 /**
  * The drills as a person uses them: `twin train --drill` in a real terminal (a tmux pane: a pty, readline in
@@ -10,53 +10,12 @@ import { join } from 'node:path';
  * issue 15: the shortest path, a wrong diagnosis then hints, the wrong container restarted first.
  */
 
-const TMUX = spawnSync('tmux', ['-V']).status === 0;
-const SOCKET = `twin-train-test-${process.pid}`;
-const PROMPT = 'ubuntu@ip-172-31-72-162:~$';
-/** Bound on every wait for the screen (the twin's start through tsx takes seconds on a loaded 2-core machine). */
-const WAIT_MS = 90_000;
+const panes = new TmuxPanes(`twin-train-test-${process.pid}`);
+const tmux = (...args: string[]) => panes.tmux(...args);
+const waitFor = (session: string, what: string, ok: (text: string) => boolean) => panes.waitFor(session, what, ok);
+const typeSession = (name: string, drill: string, script: string, extra = '') => panes.typeSession(name, drill, script, extra);
 
-function tmux(...args: string[]): string {
-  return execFileSync('tmux', ['-L', SOCKET, ...args], { encoding: 'utf8' });
-}
-
-function screen(session: string): string {
-  return tmux('capture-pane', '-p', '-J', '-S', '-', '-t', session);
-}
-
-async function waitFor(session: string, what: string, ok: (text: string) => boolean): Promise<string> {
-  const deadline = Date.now() + WAIT_MS;
-  for (;;) {
-    const text = screen(session);
-    if (ok(text)) return text;
-    if (Date.now() > deadline) throw new Error(`no ${what} on the screen after ${WAIT_MS} ms; the screen:\n${text.slice(-2000)}`);
-    await new Promise((r) => setTimeout(r, 200));
-  }
-}
-
-const prompts = (text: string) => text.split(PROMPT).length - 1;
-
-/** Types a session's lines into `twin train` in a tmux pane; returns the screen and the written report. */
-async function typeSession(name: string, drill: string, script: string, extra = '') {
-  const out = join(mkdtempSync(join(tmpdir(), 'twin-train-tty-')), 'out');
-  const lines = readFileSync(join('harness/train/sessions', script), 'utf8').split('\n').filter((l) => l.trim() !== '' && !l.startsWith('#'));
-  const command = `${process.execPath} --import tsx bin/twin.ts train --drill ${drill} --out ${out}${extra}; echo TWIN-EXIT=$?; exec sleep 120`;
-  tmux('new-session', '-d', '-s', name, '-x', '220', '-y', '50', '-c', process.cwd(), command);
-  await waitFor(name, 'first prompt', (t) => prompts(t) >= 1);
-  for (const [i, line] of lines.entries()) {
-    tmux('send-keys', '-t', name, '-l', line);
-    tmux('send-keys', '-t', name, 'Enter');
-    await waitFor(name, `prompt after \`${line}\``, (t) => prompts(t) >= i + 2 || t.includes('TWIN-EXIT='));
-  }
-  const text = await waitFor(name, 'the exit code', (t) => /TWIN-EXIT=\d/.test(t));
-  tmux('kill-session', '-t', name);
-  const report = existsSync(join(out, 'train-report.json')) ? JSON.parse(readFileSync(join(out, 'train-report.json'), 'utf8')) : undefined;
-  return { text, exit: Number(/TWIN-EXIT=(\d+)/.exec(text)![1]), report };
-}
-
-afterAll(() => {
-  if (TMUX) spawnSync('tmux', ['-L', SOCKET, 'kill-server']);
-});
+afterAll(() => panes.killServer());
 
 describe('twin train in a terminal (tmux)', () => {
   it('has tmux (CI installs it: .ci/run)', () => {

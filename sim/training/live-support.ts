@@ -1,5 +1,7 @@
 import { faultEntry, liveActionsOn, liveKind } from '../faults/catalogue.ts';
 import type { SettledDrill } from './drill.ts';
+import type { ServiceState, StateCause } from '../models/services/registry.ts';
+import type { CheckResult } from './session.ts';
 
 /**
  * Why a drill's breakage cannot be carried out on the live stack (`twin train --drill NAME --mode live`), one
@@ -18,4 +20,86 @@ export function liveBlockers(drill: SettledDrill): string[] {
     out.push(`its hidden change (${c.kind === 'asg' ? 'the Auto Scaling Group\'s capacity set' : 'a restored /opt/nomad with stale allocations'}): the live stack carries out the fault catalogue's actions only`);
   }
   return out;
+}
+
+/** A queue counts as drained at this many builds waiting or fewer (the simulation's verification uses the same). */
+export const QUEUE_DRAINED_MAX = 2;
+
+/**
+ * A live stack row's state (harness/live/stack.ts `LiveState`) as `docker ps` shows the container: a service that
+ * is starting, healthy or unhealthy runs; a paused one is hung but "Up"; killed or exited ones are stopped.
+ */
+export function liveServiceState(rowState: string): ServiceState {
+  if (rowState === 'paused') return 'paused';
+  if (rowState === 'killed' || rowState === 'exited') return 'stopped';
+  if (rowState === 'failed') return 'failed';
+  return 'running';
+}
+
+/** The state cause a lifecycle command leaves a container in (`docker ps -a`'s exit code and the log's lines). */
+export function causeOf(action: string): StateCause {
+  const known: readonly StateCause[] = ['kill', 'stop', 'start', 'pause', 'unpause'];
+  return action === 'restart' ? 'start' : (known as readonly string[]).includes(action) ? (action as StateCause) : 'start';
+}
+
+/** What the live stack showed of the queues when the fix was verified. */
+export interface LiveQueues {
+  /** Builds in PostgreSQL still queued (not yet running), the run queue's and picard-scheduler's waiting messages. */
+  queuedBuilds: number;
+  runQueue: number | undefined;
+  schedulerQueue: number | undefined;
+  /** Nomad jobs pending on the server; undefined when it does not answer. */
+  nomadPending: number | undefined;
+}
+
+/** What the live stack showed of the builds queued since the verification began. */
+export interface LiveBuildsSince {
+  total: number;
+  /** The first one that succeeded: its number and when it finished (HH:MM on the Services machine's clock). */
+  succeeded: { id: number; at: string } | undefined;
+  /** How many ended each way (or are unfinished). */
+  fates: Readonly<Record<string, number>>;
+}
+
+/** `queue_drains` judged on the live stack: every place a build waits holds at most `QUEUE_DRAINED_MAX`. */
+export function judgeQueueDrains(q: LiveQueues, after: string): CheckResult {
+  const known = (n: number | undefined) => n !== undefined && n <= QUEUE_DRAINED_MAX;
+  const passed = q.queuedBuilds <= QUEUE_DRAINED_MAX && known(q.runQueue) && known(q.schedulerQueue) && known(q.nomadPending);
+  const show = (n: number | undefined, what: string) => (n === undefined ? `${what} unknown (no answer)` : `${what} ${n}`);
+  return { check: 'queue_drains', passed, observed: `builds queued ${q.queuedBuilds}, ${show(q.runQueue, 'run-queue')}, ${show(q.schedulerQueue, 'picard-scheduler queue')}, ${show(q.nomadPending, 'Nomad pending jobs')}, ${after}` };
+}
+
+/** `next_build_succeeds` judged on the live stack: a build queued since the verification began succeeded. */
+export function judgeNextBuild(b: LiveBuildsSince): CheckResult {
+  const fates = Object.entries(b.fates).sort(([x], [y]) => x.localeCompare(y)).map(([k, v]) => `${v} ${k}`).join(', ') || 'no builds';
+  return { check: 'next_build_succeeds', passed: b.succeeded !== undefined, observed: b.succeeded ? `build ${b.succeeded.id} succeeded at ${b.succeeded.at}` : `${b.total} builds since the session, none succeeded (${fates})` };
+}
+
+/** `health_200 C` judged on what the container's real health endpoint answered (its status, or the error). */
+export function judgeHealth(container: string, answer: { status?: number; error?: string }): CheckResult {
+  return { check: `health_200 ${container}`, passed: answer.status === 200, observed: answer.status !== undefined ? `HTTP ${answer.status}` : `no answer: ${answer.error ?? 'unknown'}` };
+}
+
+/** `container_running C` judged on its live row. */
+export function judgeRunning(container: string, rowState: string | undefined): CheckResult {
+  const state = rowState === undefined ? 'absent' : liveServiceState(rowState);
+  return { check: `container_running ${container}`, passed: state === 'running', observed: `${container} ${state}${rowState !== undefined && rowState !== state ? ` (${rowState})` : ''}` };
+}
+
+/** `clients_eligible N` judged on the Nomad clients the live Nomad API lists. */
+export function judgeClients(count: number, nodes: readonly { status: string; drain: boolean; eligibility: string }[] | undefined): CheckResult {
+  const ok = nodes === undefined ? 0 : nodes.filter((n) => n.status === 'ready' && !n.drain && n.eligibility === 'eligible').length;
+  return { check: `clients_eligible ${count}`, passed: ok >= count, observed: nodes === undefined ? 'the Nomad server does not answer' : `${ok} clients ready, not draining, eligible` };
+}
+
+/**
+ * The shell's commands the drill console on the live stack carries out; for the others it says so (exit 1) rather
+ * than pretend: they act on parts of the Services machine the live stack does not model (its disks, the AWS
+ * account, /etc/circleconfig, Replicated).
+ */
+export const LIVE_SHELL_COMMANDS: readonly string[] = ['docker-ps', 'docker-logs', 'docker-lifecycle', 'nomad-status', 'nomad-node-status', 'nomad-node-drain', 'curl', 'dev-console', 'answer', 'hint', 'help', 'exit', 'noop'];
+
+/** The console's answer to a command it does not carry out on the live stack. */
+export function notOnLiveStack(line: string): string {
+  return `${line.trim().split(/\s+/).filter((w) => w !== 'sudo').slice(0, 2).join(' ')}: the drill console on the live stack does not carry this out (it answers sudo docker ps|logs|start|stop|restart, nomad status|node-status|node-drain (and nomad logs with a nomad binary on PATH), curl, circleci dev-console, answer, hint, help, exit); run the drill in the simulation for the rest`;
 }

@@ -3,7 +3,9 @@ import type { Profile } from '../../fixtures/schema.ts';
 import { findContainer } from '../../fixtures/lookup.ts';
 import type { SettledScenario } from '../scenario/settled.ts';
 import { SimFaultAdapter } from '../faults/sim-adapter.ts';
-import { renderJobList, renderJobStatus, renderNodeStatusAllocs, renderNodeStatusSelf } from '../models/nomad/index.ts';
+import { nomadNodeStatusText, nomadStatusText } from './nomad-text.ts';
+import { QUEUE_DRAINED_MAX } from './live-support.ts';
+import { buildUrls, devConsoleForm } from './dev-console.ts';
 import { SymptomRecorder } from '../symptoms/recorder.ts';
 import { DOCKER_NAMES, containerId, dockerName, listedContainers, renderDockerPs, type ContainerLife } from '../symptoms/docker-ps.ts';
 import { allocStderr, containerLogs, type LogSources } from '../symptoms/container-logs.ts';
@@ -13,15 +15,16 @@ import { formatDurationMs } from '../util/duration.ts';
 import { CAUSES, type HiddenChange, type SettledDrill, type VerifyCheck } from './drill.ts';
 import { AutoScalingError } from '../models/autoscaling/group-model.ts';
 import { applyFilters, expandSubstitutions, parsePipeline, parseShellLine, replicatedAppsListing, type Filter, type ShellCommand, type ShellRefusal } from './shell.ts';
-import { grade, type Grade } from './grade.ts';
+import type { Grade } from './grade.ts';
+import { ACTION_MS, drillBanner, gradeSession, hintText, judgeAnswer } from './tutor.ts';
+
+export { ACTION_MS, countsAsWork } from './tutor.ts';
 import { EtcFiles, heapBytes, OVERRIDE_DIRS } from './etc-files.ts';
 
 /** Virtual time one command takes by default (reading, typing): the backlog grows while the trainee looks. */
 export const DEFAULT_COMMAND_MS = 30_000;
 /** Commands one session takes at most; the session ends at the limit (a script cannot run forever). */
 export const MAX_SESSION_COMMANDS = 500;
-/** What the fixes themselves take on top of the command (a container restart; Replicated stopping and starting the app). */
-export const ACTION_MS = { container: 10_000, appStop: 60_000, appStart: 120_000, drain: 5_000 } as const;
 /** `docker logs -f`: each step of following advances the installation this much (a person watching the log). */
 export const FOLLOW_STEP_MS = 10_000;
 /** `docker logs -f` stops by itself after this many new lines or this much of the installation's time (a script has no Ctrl-C). */
@@ -100,8 +103,6 @@ export interface FollowStep {
   stoppedBy?: 'limit' | 'container-stopped';
 }
 
-/** Commands that neither look at nor change the installation: they do not count against the shortest path. */
-const META: ReadonlySet<ShellCommand['kind']> = new Set(['answer', 'hint', 'help', 'exit', 'noop']);
 
 /**
  * A training session: the drill's installation running in the simulation, broken by its hidden fault, and a
@@ -186,15 +187,7 @@ export class TrainingSession {
 
   /** The ticket as the trainee first sees it. */
   banner(): string {
-    const d = this.drill;
-    return [
-      `Drill: ${d.title} (${d.name}, ${d.difficulty})`,
-      `Ticket, ${clockTime(this.nowMs)} on the Services machine's clock:`,
-      ...d.ticket.split('\n').map((l) => `  > ${l}`),
-      '',
-      'You are on the Services machine. `help` lists the commands; `answer <container> <cause>` names the root cause;',
-      '`hint` helps (it costs points); `exit` ends the drill and the twin checks your fix.',
-    ].join('\n');
+    return drillBanner(this.drill, this.nowMs);
   }
 
   /**
@@ -327,28 +320,9 @@ export class TrainingSession {
     this.advance(this.drill.verify.withinMs);
     const checks = this.drill.verify.checks.map((c) => this.check(c, verifyFromMs));
     const fixed = checks.every((c) => c.passed);
-    const shortest = this.drill.shortestPath.map((l) => parseShellLine(l));
-    const g = grade({
-      answers: this.answers.map((a) => a.correct),
-      fixed,
-      hintsUsed: this.hints,
-      durationMs,
-      shortestMs: shortest.length * this.commandMs + this.actionMsOf(shortest),
-      commandsUsed: this.entries.filter((e) => countsAsWork(e.command)).length,
-      shortestCommands: this.drill.shortestPath.filter(countsAsWork).length,
-    });
+    const g = gradeSession({ drill: this.drill, answers: this.answers, fixed, hintsUsed: this.hints, durationMs, commandMs: this.commandMs, entries: this.entries });
     this.result = { drill: this.drill, seed: this.twin.scenario.seed, commandMs: this.commandMs, grade: g, fixed, checks, answers: this.answers, hintsUsed: this.hints, durationMs, entries: this.entries, endedBy: this.ended };
     return this.result;
-  }
-
-  private actionMsOf(lines: readonly ReturnType<typeof parseShellLine>[]): number {
-    let ms = 0;
-    for (const p of lines) {
-      if (p.kind === 'docker-lifecycle') ms += ACTION_MS.container * p.containers.length;
-      else if (p.kind === 'replicated-app') ms += p.verb === 'stop' ? ACTION_MS.appStop : p.verb === 'start' ? ACTION_MS.appStart : 0;
-      else if (p.kind === 'nomad-node-drain') ms += ACTION_MS.drain;
-    }
-    return ms;
   }
 
   private advance(ms: number): void {
@@ -569,33 +543,11 @@ export class TrainingSession {
   }
 
   private nomadStatus(job: string | undefined): { output: string; exit: number } {
-    const down = this.nomadDown();
-    if (down) return down;
-    const s = this.twin.fleet.scheduler;
-    if (job === undefined) return { output: renderJobList(s.jobs()), exit: 0 };
-    const matches = s.jobs().filter((j) => j.id.startsWith(job));
-    if (matches.length === 0) return { output: `No job(s) with prefix or id "${job}" found`, exit: 1 };
-    if (matches.length > 1 && matches[0]!.id !== job) return { output: `Prefix matched multiple jobs\n\n${renderJobList(matches)}`, exit: 1 };
-    const j = matches[0]!;
-    return { output: renderJobStatus(j, s.jobAllocs(j.id)), exit: 0 };
+    return this.nomadDown() ?? nomadStatusText(this.twin.fleet.scheduler, job);
   }
 
   private nomadNodeStatus(allocs: boolean, self: boolean, node: string | undefined): { output: string; exit: number } {
-    const down = this.nomadDown();
-    if (down) return down;
-    // The Services machine runs the Nomad server only: it has no local client.
-    if (self) return { output: 'Error determining local node ID: Node ID not found (this agent runs the Nomad server only)', exit: 1 };
-    const s = this.twin.fleet.scheduler;
-    if (node !== undefined) {
-      const n = s.nodes().find((x) => x.id.startsWith(node));
-      if (n === undefined) return { output: `No node(s) with prefix "${node}" found`, exit: 1 };
-      return { output: renderNodeStatusSelf(n, s.nodeAllocs(n.id)), exit: 0 };
-    }
-    const nodes = s.nodes();
-    if (nodes.length === 0) return { output: 'No nodes registered', exit: 0 };
-    const text = renderNodeStatusAllocs(nodes);
-    // Without -allocs Nomad leaves out the Running Allocs column.
-    return { output: allocs ? text : text.split('\n').map((l) => l.replace(/\s+\S+$/, '').replace(/\s+Running$/, '').trimEnd()).join('\n'), exit: 0 };
+    return this.nomadDown() ?? nomadNodeStatusText(this.twin.fleet.scheduler, allocs, self, node);
   }
 
   private nomadNodeDrain(enable: boolean, node: string | undefined, self: boolean): { output: string; exit: number } {
@@ -674,27 +626,15 @@ export class TrainingSession {
   }
 
   private answer(words: readonly string[]): { output: string; exit: number } {
-    if (words.length === 0) {
-      return { output: ['usage: answer <container> <cause>', 'causes:', ...Object.entries(CAUSES).map(([k, v]) => `  ${k.padEnd(12)} ${v}`), 'containers: as `sudo docker ps` names them, or nomad_client'].join('\n'), exit: 2 };
-    }
-    const [name, cause] = words;
-    const container = name === 'nomad_client' || name === 'nomad-client' ? 'nomad_client' : this.resolve(name!);
-    const rc = this.drill.rootCause;
-    const knownCause = cause !== undefined && cause in CAUSES;
-    const correct = container === rc.container && cause === rc.cause;
-    this.answers.push({ at_ms: this.elapsedMs, text: words.join(' '), container, cause, correct });
-    if (container === undefined) return { output: `answer: no container \`${name}\`: recorded as wrong (not credited). Names as \`sudo docker ps\` lists them, or nomad_client.`, exit: 1 };
-    if (!knownCause) return { output: `answer: \`${cause ?? ''}\` is not a cause: recorded as wrong (not credited). Causes: ${Object.keys(CAUSES).join(', ')}.`, exit: 1 };
-    return correct
-      ? { output: `answer: ${dockerName(container)} ${cause}: that is the root cause. Now fix it; \`exit\` when you are done and the twin checks.`, exit: 0 }
-      : { output: `answer: ${dockerName(container)} ${cause}: that is not the root cause of this ticket (not credited). Keep looking, or \`hint\`.`, exit: 1 };
+    const r = judgeAnswer(this.drill, words, (n) => this.resolve(n), this.elapsedMs);
+    if (r.record !== undefined) this.answers.push(r.record);
+    return { output: r.output, exit: r.exit };
   }
 
   private hint(): { output: string; exit: number } {
-    const h = this.drill.hints;
-    const levels = [`Hint 1 of 3 (nudge): ${h.nudge}`, `Hint 2 of 3 (pointer): ${h.pointer}`, `Hint 3 of 3 (the answer; the diagnosis is no longer credited): ${h.answer}`];
-    if (this.hints >= levels.length) return { output: `No more hints. ${levels[levels.length - 1]}`, exit: 0 };
-    return { output: levels[this.hints++]!, exit: 0 };
+    const h = hintText(this.drill, this.hints);
+    if (h.counted) this.hints++;
+    return { output: h.output, exit: 0 };
   }
 
   private helpText(): string {
@@ -727,28 +667,23 @@ export class TrainingSession {
 
   /** The dev-console REPL: the seeds' queue forms, in the usage-queue and run-queue namespaces. */
   private devConsole(line: string): ReturnType<typeof parseShellLine> | { kind: 'console'; output: string } {
-    const form = line.trim();
-    if (form === '') return { kind: 'noop' };
-    if (form === 'exit' || form === '(exit)' || form === 'quit' || form === '(quit)') {
-      this.mode = 'shell';
-      return { kind: 'console', output: 'Bye for now!' };
+    const f = devConsoleForm(line, this.namespace);
+    switch (f.kind) {
+      case 'noop':
+        return f;
+      case 'leave':
+        this.mode = 'shell';
+        return { kind: 'console', output: f.output };
+      case 'in-ns':
+        this.namespace = f.namespace;
+        return { kind: 'console', output: f.output };
+      case 'text':
+        return { kind: 'console', output: f.output };
     }
-    const ns = /^\(in-ns\s+'([\w.-]+)\)$/.exec(form);
-    if (ns) {
-      this.namespace = ns[1]!;
-      return { kind: 'console', output: `#object[clojure.lang.Namespace 0x5e9f23b4 "${ns[1]}"]` };
-    }
-    const queue = this.namespace === 'circle.backend.build.usage-queue' ? this.twin.dispatcher.usageQueue : this.namespace === 'circle.backend.build.run-queue' ? this.twin.dispatcher.runQueue : undefined;
-    const compact = form.replace(/\s+/g, ' ');
-    if (/\(all-builds\)/.test(compact) && queue === undefined) return { kind: 'console', output: `CompilerException java.lang.RuntimeException: Unable to resolve symbol: all-builds in this context, compiling:(NO_SOURCE_PATH:1:5)` };
-    if (queue !== undefined && compact === '(-> (all-builds) count)') return { kind: 'console', output: String(queue.length) };
-    const take = /^\(-> \(all-builds\) (reverse )?\(take (\d+)\)( \(map deref\))? \(map circle\.http\.paths\/build-url\)\)$/.exec(compact);
-    if (queue !== undefined && take) {
-      const all = queue.toArray();
-      const picked = (take[1] ? [...all].reverse() : all).slice(0, Math.min(100, Number(take[2])));
-      return { kind: 'console', output: `(${picked.map((b) => `"https://circleci.acme.example/${b.name}"`).join(' ')})` };
-    }
-    return { kind: 'console', output: 'CompilerException: the twin\'s dev-console answers the seeds\' queue forms only: (in-ns \'circle.backend.build.usage-queue), (-> (all-builds) count), (-> (all-builds) (take 3) (map deref) (map circle.http.paths/build-url)); `exit` leaves' };
+    const queue = f.queue === 'usage' ? this.twin.dispatcher.usageQueue : this.twin.dispatcher.runQueue;
+    if (f.kind === 'count') return { kind: 'console', output: String(queue.length) };
+    const all = queue.toArray();
+    return { kind: 'console', output: buildUrls((f.reverse ? [...all].reverse() : all).slice(0, f.n).map((b) => b.name)) };
   }
 
   private check(c: VerifyCheck, fromMs: number): CheckResult {
@@ -761,7 +696,7 @@ export class TrainingSession {
         const runQueue = t.dispatcher.runQueue.length;
         const schedulerQueue = t.schedulerer.queue.length;
         const pending = t.services.isUp('nomad_server') ? t.fleet.scheduler.counts().pending : Infinity;
-        const passed = usageQueue <= 2 && runQueue <= 2 && schedulerQueue <= 2 && pending <= 2;
+        const passed = [usageQueue, runQueue, schedulerQueue, pending].every((n) => n <= QUEUE_DRAINED_MAX);
         return { check: 'queue_drains', passed, observed: `usage queue ${usageQueue}, run queue ${runQueue}, picard-scheduler queue ${schedulerQueue}, Nomad pending jobs ${pending === Infinity ? 'unknown (nomad down)' : pending}, ${formatDurationMs(this.nowMs - fromMs)} after the session` };
       }
       case 'next_build_succeeds': {
@@ -847,10 +782,3 @@ export function newLines(before: readonly string[], now: readonly string[]): str
   }
   return out;
 }
-
-/** Whether a typed line counts against the shortest path (it looks at or changes the installation). */
-export function countsAsWork(line: string): boolean {
-  const p = parseShellLine(line);
-  return p.kind === 'refusal' || !META.has(p.kind);
-}
-

@@ -8,7 +8,7 @@ import type { RealNomadCli } from '../../train/real-nomad-cli.ts';
 import { beforeLiveImport } from '../runtime.ts';
 import { writeFilesAtomically } from '../../io/write-files.ts';
 import { readBoundedFile, InputFileError } from '../../scenario/load.ts';
-import { TrainingSession, DEFAULT_COMMAND_MS } from '../../../sim/training/session.ts';
+import { TrainingSession, DEFAULT_COMMAND_MS, type TrainingResult } from '../../../sim/training/session.ts';
 import { liveBlockers } from '../../../sim/training/live-support.ts';
 import { parseDurationMs, formatDurationMs } from '../../../sim/util/duration.ts';
 import { LIMITS } from '../../../sim/scenario/limits.ts';
@@ -32,10 +32,10 @@ export async function trainCommand(args: ParsedArgs, io: CliIo & { stdin?: NodeJ
   const file = drillFile(args.drill!);
   const { drill, installation, profile } = loadDrill(file, args.seed);
   if (args.mode === 'live') {
-    // Each drill says why it cannot run live; the ones whose fault the live stack can carry out await the console.
+    // Each drill says why it cannot run live (a fault the live stack does not carry out, a hidden change).
     const blockers = liveBlockers(drill);
     if (blockers.length > 0) throw new CliError(`drill ${drill.name} cannot run on the live stack: ${blockers.join('; ')}`, 'run it in the simulation: leave out --mode live');
-    throw new CliError(`drill ${drill.name}: the live stack can carry out its fault, but the drill console on the live stack is not built yet`, 'run it in the simulation: leave out --mode live');
+    if (args.timeFactor !== undefined) throw new CliError('--time-factor paces the simulation by the wall clock; on the live stack the installation runs at its own time scale (the installation\'s time_scale)', 'leave out --time-factor with --mode live');
   }
   let script: string | undefined;
   if (args.script !== undefined) {
@@ -45,6 +45,22 @@ export async function trainCommand(args: ParsedArgs, io: CliIo & { stdin?: NodeJ
       if (e instanceof InputFileError) throw new CliError(`cannot read the script ${args.script}: ${e.message}`, e.hint);
       throw e;
     }
+  }
+  if (args.mode === 'live') {
+    await beforeLiveImport();
+    const { runLiveDrill } = await import('../../train/live-drill.ts');
+    const result = await runLiveDrill({
+      drill,
+      installation,
+      profile,
+      ...(script === undefined ? {} : { script }),
+      stdin: io.stdin ?? process.stdin,
+      stdout: io.stdout as NodeJS.WritableStream,
+      commandMs,
+      ...(args.nomad === undefined ? {} : { nomad: args.nomad }),
+      log: (line) => io.stderr.write(`${line}\n`),
+    });
+    return writeResult(result, 'live', args.out, out);
   }
   const session = new TrainingSession(drill, installation, profile, { commandMs });
   // A `nomad` binary on PATH answers the trainee's read-only nomad commands, against the drill's own cluster.
@@ -56,17 +72,21 @@ export async function trainCommand(args: ParsedArgs, io: CliIo & { stdin?: NodeJ
   } finally {
     await nomad?.stop();
   }
-  const result = session.finish();
-  const dir = args.out ?? join('reports', 'out', `train-${drill.name}`);
+  return writeResult(session.finish(), 'sim', args.out, out);
+}
+
+/** Writes a finished drill's report, transcripts and replayable script; prints the grade; the exit code. */
+function writeResult(result: TrainingResult, mode: 'sim' | 'live', outDir: string | undefined, out: (s: string) => void): number {
+  const dir = outDir ?? join('reports', 'out', `train-${result.drill.name}`);
   const written = writeFilesAtomically(dir, {
-    'train-report.json': trainReportJson(result, 'sim'),
+    'train-report.json': trainReportJson(result, mode),
     'transcript.json': transcriptJson(result),
     'transcript.md': transcriptMarkdown(result),
     'session.txt': sessionScript(result),
   });
   const g = result.grade;
   out('');
-  out(`Score ${g.score}/100: root cause ${g.rootCauseCorrect ? 'right' : 'not credited'}, fix ${result.fixed ? 'verified' : 'not verified'}, ${result.hintsUsed} hint${result.hintsUsed === 1 ? '' : 's'}, ${result.entries.length} commands in ${formatDurationMs(result.durationMs)} of the installation's time.`);
+  out(`Score ${g.score}/100: root cause ${g.rootCauseCorrect ? 'right' : 'not credited'}, fix ${result.fixed ? 'verified' : 'not verified'}${mode === 'live' ? ' on the live stack' : ''}, ${result.hintsUsed} hint${result.hintsUsed === 1 ? '' : 's'}, ${result.entries.length} commands in ${formatDurationMs(result.durationMs)} of the installation's time.`);
   for (const c of result.checks) out(`  ${c.passed ? 'ok  ' : 'FAIL'} ${c.check}: ${c.observed}`);
   for (const n of g.notes) out(`  ${n}`);
   out(`→ ${written.find((w) => w.endsWith('transcript.md')) ?? dir}`);

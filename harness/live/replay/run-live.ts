@@ -154,18 +154,26 @@ export async function runLive(scenario: SettledScenario, profile: Profile, opts:
   const stack = new ReplayStack({ scenario, profile, timeScale: scale, ...(mutant ? { mutant } : {}), ...(opts.nomad ? { nomad: opts.nomad } : {}), ...(opts.choice ? { choice: opts.choice } : {}), ...(opts.urls ? { urls: opts.urls } : {}), log });
   // Ctrl-C or a kill leaves nothing behind: the replay stops where it waits, the processes are ended and their temp
   // dirs removed (runOnStack's `finally`), and the run rejects with LiveInterruptedError for the CLI's exit code.
+  return interruptible(log, 'stopping the live stack', (stop) => runOnStack(scenario, profile, stack, sim, plan, scale, { ...opts, ...(mutant ? { mutant } : {}) }, log, wallStart, stop));
+}
+
+/**
+ * Runs `body` with SIGINT and SIGTERM turned into an abort of its signal: `body` stops at its next step and tears
+ * down what it started; the run then rejects with LiveInterruptedError (the CLI's 130 or 143). The listeners stay
+ * until the teardown is over: a second Ctrl-C (or a signal the teardown itself raises) must not end the process
+ * with its default action half-way through.
+ */
+export async function interruptible<T>(log: (line: string) => void, doing: string, body: (stop: AbortSignal) => Promise<T>): Promise<T> {
   const stop = new AbortController();
-  // The listeners stay until the teardown is over: a second Ctrl-C (or a signal the teardown itself raises) must not
-  // end the process with its default action half-way through.
   const onSignal = (signal: NodeJS.Signals) => {
     if (stop.signal.aborted) return;
-    log(`${signal}: stopping the live stack …`);
+    log(`${signal}: ${doing} …`);
     stop.abort(new LiveInterruptedError(signal));
   };
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);
   try {
-    return await runOnStack(scenario, profile, stack, sim, plan, scale, { ...opts, ...(mutant ? { mutant } : {}) }, log, wallStart, stop.signal);
+    return await body(stop.signal);
   } catch (err) {
     // Whatever failed while the stack was being torn down for a signal is the interruption.
     if (stop.signal.aborted) throw stop.signal.reason as Error;

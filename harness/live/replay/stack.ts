@@ -42,6 +42,8 @@ export interface ReplayStackOptions {
   nomad?: 'real' | 'twin';
   /** A deliberate defect of picard-dispatcher (`mutants.ts`), carried into its worker. */
   mutant?: LiveMutant;
+  /** Where documented ports are published (default `REPLAY_PORT_OFFSET`): a drill on the live stack takes its own. */
+  portOffset?: number;
 }
 
 /**
@@ -85,6 +87,12 @@ export class ReplayStack {
   /** The build agents on the Nomad clients (in this process). */
   get runner(): BuildAgentRunner {
     return this.pipeline.runner;
+  }
+
+  /** The stack underneath (its rows, health, lifecycle), once up. */
+  get live(): LiveStack {
+    if (this.stack === undefined) throw new Error('the live stack is not up');
+    return this.stack;
   }
 
   /** frontend's base URL. */
@@ -160,7 +168,7 @@ export class ReplayStack {
       else if ((row.state === 'healthy' || row.state === 'exited') && started.has(row.name) && this.bootMs[row.name] === undefined) this.bootMs[row.name] = Date.now() - started.get(row.name)!;
       else if (row.state === 'failed') log?.(`  ${row.name} failed: ${row.reason ?? 'did not start'}`);
     };
-    this.stack = new LiveStack({ profile, portOffset: REPLAY_PORT_OFFSET, backends, externals, services, migrate, systems: pipeline.systems, onChange });
+    this.stack = new LiveStack({ profile, portOffset: this.opts.portOffset ?? REPLAY_PORT_OFFSET, backends, externals, services, migrate, systems: pipeline.systems, onChange });
     log?.(`starting twin up's stack: ${profile.containers.length} containers (the pipeline's ${Object.keys(services).length} stages in worker threads), ${this.opts.nomad === 'real' ? 'Nomad (--nomad real)' : `Nomad API with ${nc.count} clients`}, GitHub Enterprise, ${scenario.topology.storage === 'fileserved' ? 'fileserved' : 'S3'}, EC2 …`);
     const t0 = Date.now();
     const failed = await this.stack.up();

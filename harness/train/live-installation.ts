@@ -1,0 +1,211 @@
+import { performance } from 'node:perf_hooks';
+import type { Profile } from '../../fixtures/schema.ts';
+import type { FaultOrder } from '../../sim/faults/port.ts';
+import type { NomadScheduler } from '../../sim/models/nomad/scheduler.ts';
+import { planReplay, type PlannedWorkflow } from '../../sim/models/workload/replay-plan.ts';
+import type { SettledScenario } from '../../sim/scenario/settled.ts';
+import { clockTime } from '../../sim/symptoms/clock-text.ts';
+import type { DevConsoleQueue } from '../../sim/training/dev-console.ts';
+import type { SettledDrill } from '../../sim/training/drill.ts';
+import type { LiveBuildsSince, LiveQueues } from '../../sim/training/live-support.ts';
+import { NomadClient } from '../nomad/client.ts';
+import { StartedNomadApiServer } from '../nomad/server.ts';
+import { RUN_QUEUE, SCHEDULERER_QUEUE } from '../live/pipeline/index.ts';
+import { workflowConfig } from '../live/replay/config.ts';
+import { PUSH_REPO, ReplayStack } from '../live/replay/stack.ts';
+import type { LiveInstallation, LiveLogSource, LiveRowView } from './live-session.ts';
+
+/**
+ * Documented ports at 22000 + port for a drill on the live stack (frontend's 80 at 22080): apart from `twin up`'s
+ * 10000, the replay's 16000 and the live tests' 11000-21000; a port in use falls back to a free one.
+ */
+export const TRAIN_PORT_OFFSET = 22_000;
+/** Pushes in flight at once (a slow frontend does not pile up requests without bound). */
+export const MAX_PUSHES_IN_FLIGHT = 8;
+/**
+ * The installation runs healthy this much of its time before the first fault (pushes taken, picard-dispatcher's
+ * heartbeat written), so its services' logs show what healthy looked like before they go quiet.
+ */
+export const WARM_UP_MS = 10 * 60_000;
+/** How often the workload looks for pushes that are due (wall ms). */
+export const PUSH_TICK_MS = 250;
+
+export interface LiveInstallationOptions {
+  /** Installation ms per wall ms (default the installation's `time_scale`). */
+  timeScale?: number;
+  portOffset?: number;
+  log?: (line: string) => void;
+}
+
+/**
+ * A drill's installation on the live stack: the replay's stack (`ReplayStack`: `twin up`'s containers, the
+ * pipeline's stages, GitHub Enterprise, PostgreSQL, RabbitMQ, the twin's Nomad API) booted from the drill's
+ * installation scenario, broken by the drill's hidden fault through the stack's fault port, with the installation's
+ * pushes replayed to GitHub Enterprise from the fault on, at the time scale, so a backlog really grows. The
+ * installation's clock starts `WARM_UP_MS` before the fault: the healthy hours before that are not replayed.
+ */
+export class LiveDrillInstallation implements LiveInstallation {
+  private t0 = 0;
+  private wallEpochMs = 0;
+  private startMs = 0;
+  private timer: NodeJS.Timeout | undefined;
+  private pending: PlannedWorkflow[] = [];
+  private inFlight = 0;
+  /** Pushes GitHub Enterprise took, and those whose webhook frontend did not answer with 200. */
+  readonly pushes = { sent: 0, undelivered: 0, failed: 0 };
+
+  private constructor(
+    private readonly stack: ReplayStack,
+    readonly profile: Profile,
+    readonly storage: 's3' | 'fileserved',
+    readonly timeScale: number,
+  ) {}
+
+  /** Boots the stack (on failure it is torn down and the error rethrown). */
+  static async boot(installation: SettledScenario, profile: Profile, opts: LiveInstallationOptions = {}): Promise<LiveDrillInstallation> {
+    const timeScale = opts.timeScale ?? installation.timeScale;
+    const stack = new ReplayStack({ scenario: installation, profile, timeScale, portOffset: opts.portOffset ?? TRAIN_PORT_OFFSET, nomad: 'twin', ...(opts.log ? { log: opts.log } : {}) });
+    await stack.up();
+    const inst = new LiveDrillInstallation(stack, profile, installation.topology.storage, timeScale);
+    inst.pending = planReplay(installation).filter((w) => w.source === 'push');
+    return inst;
+  }
+
+  /**
+   * Breaks the installation: its clock starts at the first fault's time, each fault is carried out when its time
+   * comes, and the pushes from then on are replayed. Resolves with each fault's line once the trainee's login time
+   * (`starts_at`) is reached. `onFault` hears each order as it takes effect.
+   */
+  async breakIt(drill: SettledDrill, onFault: (order: FaultOrder, atMs: number) => void): Promise<string[]> {
+    const faults = [...drill.faults].sort((a, b) => a.atMs - b.atMs);
+    this.startMs = Math.max(0, (faults[0]?.atMs ?? drill.startsAtMs) - WARM_UP_MS);
+    this.t0 = performance.now();
+    this.wallEpochMs = Date.now();
+    this.pending = this.pending.filter((w) => w.atMs >= this.startMs);
+    this.timer = setInterval(() => this.pushDue(), PUSH_TICK_MS);
+    const lines: string[] = [];
+    for (const f of faults) {
+      await this.waitUntil(f.atMs);
+      const order: FaultOrder = { action: f.action, target: f.target, count: f.count };
+      lines.push(`${clockTime(this.nowMs())} ${await this.stack.act(order)}`);
+      onFault(order, this.nowMs());
+    }
+    await this.waitUntil(drill.startsAtMs);
+    return lines;
+  }
+
+  private async waitUntil(virtualMs: number): Promise<void> {
+    const wallMs = (virtualMs - this.nowMs()) / this.timeScale;
+    if (wallMs > 0) await new Promise((r) => setTimeout(r, wallMs));
+  }
+
+  /** Pushes the workflows whose time has come (bounded in flight), as the replay pushes them. */
+  private pushDue(): void {
+    const now = this.nowMs();
+    while (this.pending.length > 0 && this.pending[0]!.atMs <= now && this.inFlight < MAX_PUSHES_IN_FLIGHT) {
+      const w = this.pending.shift()!;
+      this.inFlight++;
+      this.stack.ghe
+        .push(PUSH_REPO, { files: { '.circleci/config.yml': workflowConfig(w) }, message: `${w.templateName} #${w.seq}` })
+        .then((r) => {
+          this.pushes.sent++;
+          if (r.deliveries.some((d) => !d.ok)) this.pushes.undelivered++;
+        })
+        .catch(() => void this.pushes.failed++)
+        .finally(() => void this.inFlight--);
+    }
+  }
+
+  nowMs(): number {
+    return Math.round(this.startMs + (performance.now() - this.t0) * this.timeScale);
+  }
+
+  /** A wall-clock instant (ms since the epoch) as the installation's time. */
+  private virtualOf(wallMs: number): number {
+    return Math.round(this.startMs + (wallMs - this.wallEpochMs) * this.timeScale);
+  }
+
+  rows(): ReadonlyMap<string, LiveRowView> {
+    return this.stack.live.rows;
+  }
+
+  act(order: FaultOrder): Promise<string> {
+    return this.stack.act(order);
+  }
+
+  refreshHealth(): Promise<void> {
+    return this.stack.live.refreshHealth();
+  }
+
+  /** The services' own log lines (`LiveStack.logs`). */
+  get logSource(): LiveLogSource {
+    return this.stack.live;
+  }
+
+  nomadScheduler(): NomadScheduler | undefined {
+    return this.stack.nomad instanceof StartedNomadApiServer ? this.stack.nomad.scheduler : undefined;
+  }
+
+  get nomadUrl(): string {
+    return this.stack.nomad.url;
+  }
+
+  async nomadUp(): Promise<boolean> {
+    try {
+      await new NomadClient({ address: this.stack.nomad.url, timeoutMs: 2_000 }).nodes();
+      return true;
+    } catch {
+      return false;
+    }
+  }
+
+  async nomadDrain(nodePrefix: string, enable: boolean): Promise<string | undefined> {
+    const client = new NomadClient({ address: this.stack.nomad.url, timeoutMs: 5_000 });
+    const node = (await client.nodes()).find((n) => n.ID.startsWith(nodePrefix));
+    if (node === undefined) return undefined;
+    await client.drain(node.ID, enable);
+    // Disabling a drain in Nomad 0.9 leaves the node ineligible unless asked (`-disable` marks it eligible again).
+    if (!enable) await client.eligibility(node.ID, true);
+    return node.ID;
+  }
+
+  async queues(): Promise<LiveQueues> {
+    const [rows, depths, counts] = await Promise.all([
+      this.stack.pool.query<{ n: string }>("SELECT count(*) AS n FROM builds WHERE status = 'queued'").catch(() => undefined),
+      this.stack.queueDepths(),
+      this.stack.nomadJobCounts(),
+    ]);
+    return {
+      queuedBuilds: rows === undefined ? Number.POSITIVE_INFINITY : Number(rows.rows[0]!.n),
+      runQueue: depths?.[RUN_QUEUE],
+      schedulerQueue: depths?.[SCHEDULERER_QUEUE],
+      nomadPending: counts?.pending,
+    };
+  }
+
+  async queuedBuilds(queue: DevConsoleQueue): Promise<string[]> {
+    // The live pipeline has no usage queue: frontend publishes a push's build straight to the run queue.
+    if (queue === 'usage') return [];
+    const r = await this.stack.pool.query<{ id: string; repo: string }>("SELECT id, repo FROM builds WHERE status = 'queued' AND dispatched_at IS NULL ORDER BY id LIMIT 10000");
+    return r.rows.map((b) => `gh/${b.repo}/${b.id}`);
+  }
+
+  async buildsSince(sinceMs: number): Promise<LiveBuildsSince> {
+    const since = new Date(this.wallEpochMs + (sinceMs - this.startMs) / this.timeScale);
+    const r = await this.stack.pool.query<{ id: string; status: string; finished_at: Date | null }>('SELECT id, status, finished_at FROM builds WHERE queued_at >= $1 ORDER BY id LIMIT 10000', [since]);
+    const fates: Record<string, number> = {};
+    for (const b of r.rows) {
+      const fate = b.status === 'succeeded' || b.status === 'failed' || b.status === 'lost' ? b.status : 'unfinished';
+      fates[fate] = (fates[fate] ?? 0) + 1;
+    }
+    const ok = r.rows.find((b) => b.status === 'succeeded' && b.finished_at !== null);
+    return { total: r.rows.length, succeeded: ok === undefined ? undefined : { id: Number(ok.id), at: clockTime(this.virtualOf(ok.finished_at!.getTime())) }, fates };
+  }
+
+  /** Stops the workload and the stack; never throws. */
+  async down(): Promise<void> {
+    if (this.timer !== undefined) clearInterval(this.timer);
+    this.timer = undefined;
+    await this.stack.down();
+  }
+}
