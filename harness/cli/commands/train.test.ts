@@ -81,12 +81,19 @@ describe('twin train --script (a typed session replayed)', () => {
 });
 
 describe('twin train, the other uses and bad input', () => {
-  it('--list shows the drills with their difficulty', async () => {
+  it('--list shows the drills with their difficulty and whether --mode live runs them', async () => {
     const c = capture();
     expect(await main(['train', '--list', '--json'], c.io)).toBe(0);
-    const list = JSON.parse(c.stdout) as { name: string; difficulty: string }[];
-    expect(list.find((d) => d.name === DRILL)?.difficulty).toBe('easy');
+    const list = JSON.parse(c.stdout) as { name: string; difficulty: string; live: boolean; live_refused?: string }[];
+    expect(list.find((d) => d.name === DRILL)).toMatchObject({ difficulty: 'easy', live: true });
+    expect(list.find((d) => d.name === DRILL)?.live_refused).toBeUndefined();
+    expect(list.find((d) => d.name === 'ldap-logins-failing')).toMatchObject({ live: false, live_refused: expect.stringContaining('federation-service') });
     expect(list.length).toBeGreaterThanOrEqual(4);
+    const table = capture();
+    expect(await main(['train', '--list'], table.io)).toBe(0);
+    expect(table.stdout).toMatch(/^DRILL +DIFFICULTY +LIVE +TITLE\n/);
+    expect(table.stdout).toMatch(new RegExp(`\\n${DRILL} +easy +yes +Builds queue at picard-dispatcher\\n`));
+    expect(table.stdout).toMatch(/\nldap-logins-failing +medium +no +Nobody can log in/);
   });
 
   it('refuses an unknown drill with the nearest name, live mode for a drill it cannot run (or paced by --time-factor), a missing script and a bad --command-time (exit 2, nothing written)', async () => {
