@@ -10,7 +10,7 @@ import { PIPELINE_DB } from '../live/pipeline/index.ts';
 import { runLiveDr, type LivePush } from './live-rehearsal.ts';
 import { runDrRehearsal, type DrReport } from '../../sim/models/dr/dr-report.ts';
 import { DR_KINDS_PORT_OFFSET } from './live-kinds/types.ts';
-import { expectAgreesWithSim, expectRestoredAtSnapshot } from './snapshot-ledger.ts';
+import { expectAgreesWithSim, expectRestoredAtSnapshot, unfinishedBuilds } from './snapshot-ledger.ts';
 
 describe('twin dr --mode live: ebs_corruption', () => {
   it('ebs-corruption-new-ip: PostgreSQL cannot recover from the corrupted volume; the 3h snapshot comes back at a new IP with the old one re-associated', async () => {
@@ -23,8 +23,7 @@ describe('twin dr --mode live: ebs_corruption', () => {
       portOffset: DR_KINDS_PORT_OFFSET,
       log: (line) => process.stderr.write(`${line}\n`),
       inspect: async ({ postgres, pushes: made, machine }) => {
-        const open = await postgres.query<{ sha: string; status: string; queued_at: Date }>(PIPELINE_DB, "SELECT sha, status, queued_at FROM builds WHERE status IN ('queued', 'scheduled', 'running')");
-        unfinished = open.rows.map((r) => ({ status: r.status, phase: made.find((p) => p.sha === r.sha)?.phase, since_first_event_ms: r.queued_at.getTime() - machine.events[0]!.atMs }));
+        unfinished = await unfinishedBuilds(postgres, made, machine);
         pushes = made;
         present = new Set((await postgres.query<{ sha: string }>(PIPELINE_DB, 'SELECT DISTINCT sha FROM builds')).rows.map((r) => r.sha));
       },

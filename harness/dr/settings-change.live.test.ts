@@ -13,7 +13,7 @@ import { contextSecretPath } from '../live/pipeline/contexts.ts';
 import { runLiveDr, type LivePush } from './live-rehearsal.ts';
 import { runDrRehearsal, type DrReport } from '../../sim/models/dr/dr-report.ts';
 import { DR_KINDS_PORT_OFFSET } from './live-kinds/types.ts';
-import { expectAgreesWithSim } from './snapshot-ledger.ts';
+import { expectAgreesWithSim, unfinishedBuilds } from './snapshot-ledger.ts';
 
 
 describe('twin dr --mode live: settings_change', () => {
@@ -30,8 +30,7 @@ describe('twin dr --mode live: settings_change', () => {
       portOffset: DR_KINDS_PORT_OFFSET,
       log: (line) => process.stderr.write(`${line}\n`),
       inspect: async ({ postgres, pushes: made, machine }) => {
-        const open = await postgres.query<{ sha: string; status: string; queued_at: Date }>(PIPELINE_DB, "SELECT sha, status, queued_at FROM builds WHERE status IN ('queued', 'scheduled', 'running')");
-        unfinished = open.rows.map((r) => ({ status: r.status, phase: made.find((p) => p.sha === r.sha)?.phase, since_first_event_ms: r.queued_at.getTime() - machine.events[0]!.atMs }));
+        unfinished = await unfinishedBuilds(postgres, made, machine);
         pushes = made;
         const r = await postgres.query<{ sha: string; status: string; reason: string | null }>(PIPELINE_DB, 'SELECT DISTINCT ON (sha) sha, status, reason FROM builds ORDER BY sha, id DESC');
         rows = new Map(r.rows.map((x) => [x.sha, x]));

@@ -1,5 +1,8 @@
 import { expect } from 'vitest';
 import type { LivePush } from './live-rehearsal.ts';
+import type { ServicesMachine } from './services-machine.ts';
+import type { StartedPostgres } from '../providers/index.ts';
+import { PIPELINE_DB } from '../live/pipeline/index.ts';
 import type { DrReport } from '../../sim/models/dr/dr-report.ts';
 
 /**
@@ -30,4 +33,10 @@ export function expectAgreesWithSim(live: DrReport, sim: DrReport): void {
   );
   expect(live.dr.builders_reach_services).toBe(sim.dr.builders_reach_services);
   expect(live.dr.hostname_matches).toBe(sim.dr.hostname_matches);
+}
+
+/** The builds not finished when the rehearsal is inspected, for a test's log: each one's status, phase and age (a stuck one says where it came from). */
+export async function unfinishedBuilds(postgres: StartedPostgres, made: readonly LivePush[], machine: ServicesMachine): Promise<unknown[]> {
+  const open = await postgres.query<{ sha: string; status: string; queued_at: Date }>(PIPELINE_DB, "SELECT sha, status, queued_at FROM builds WHERE status IN ('queued', 'scheduled', 'running')");
+  return open.rows.map((r) => ({ status: r.status, phase: made.find((p) => p.sha === r.sha)?.phase, since_first_event_ms: r.queued_at.getTime() - machine.events[0]!.atMs }));
 }
