@@ -37,7 +37,7 @@ const LIVE_KINDS: Readonly<Record<string, () => LiveDisasterKind>> = {
   settings_change: () => new LiveSettingsChange(),
   ebs_corruption: () => new LiveEbsCorruption(),
 };
-import type { LiveKind } from './live-kinds/kind.ts';
+import type { LiveFailover } from './live-kinds/failover.ts';
 import { ReplicaFailover } from './live-kinds/az-outage.ts';
 
 /** Documented ports at 16000 + port: clear of `twin up`'s 10000 and the live tests' 14000. */
@@ -137,7 +137,7 @@ export async function runLiveDr(scenario: SettledScenario, runbook: Runbook, opt
   const stack = new LiveStack({ profile, portOffset: opts.portOffset ?? DR_PORT_OFFSET, backends, externals, services, migrate });
   let machine: ServicesMachine | undefined;
   let client: EC2Client | undefined;
-  let failover: LiveKind | undefined;
+  let failover: LiveFailover | undefined;
   try {
     const failed = await stack.up();
     if (failed.length > 0) throw new LiveDrError(`live DR: the stack did not boot: ${failed.map((f) => `${f.name} (${f.reason})`).join(', ')}`, 'a component that did not listen in time is usually a loaded machine: run it again; `twin up` shows the same boot');
@@ -147,8 +147,8 @@ export async function runLiveDr(scenario: SettledScenario, runbook: Runbook, opt
     note(`stack up in ${Date.now() - t0} ms; ${machine.events.at(-1)!.event}`);
     client = new EC2Client({ endpoint: ec2.url, region: REGION, credentials: CREDENTIALS, maxAttempts: 1 });
     let calls = 0;
-    const kindCtx = { ec2: client, machine, zones: ec2.state.ec2.network.availabilityZones, note, call: <T>(r: Promise<T>) => (calls++, r), until: <T>(what: string, probe: () => Promise<T | undefined>) => until(what, probe) };
-    if (scenario.backups!.strategy === 'replica') failover = await ReplicaFailover.launch(kindCtx);
+    const failoverCtx = { ec2: client, machine, zones: ec2.state.ec2.network.availabilityZones, note, call: <T>(r: Promise<T>) => (calls++, r), until: <T>(what: string, probe: () => Promise<T | undefined>) => until(what, probe) };
+    if (scenario.backups!.strategy === 'replica') failover = await ReplicaFailover.launch(failoverCtx);
     const run = new (opts.runner ?? LiveRun)(scenario, runbook, plan, stack, machine, client, note, t0, failover, () => calls);
     const outcome = await run.act();
     await opts.inspect?.({ postgres: run.postgres, pushes: run.pushes, machine });
@@ -201,7 +201,7 @@ export class LiveRun {
     protected readonly note: (e: string) => void,
     private readonly t0: number,
     /** The cold fail-over's own backup (a replica), aftermath and steps (harness/dr/live-kinds/az-outage.ts), if any. */
-    private readonly failover?: LiveKind,
+    private readonly failover?: LiveFailover,
     private readonly failoverCalls: () => number = () => 0,
   ) {
     this.kind = LIVE_KINDS[scenario.disaster!.kind]?.();

@@ -4,7 +4,7 @@ import { AssignPrivateIpAddressesCommand, DescribeInstancesCommand, RunInstances
 import { makeTempDir, removeDir } from '../../providers/temp-dir.ts';
 import type { RunbookStep } from '../../../sim/models/dr/runbook.ts';
 import { writeMachineConfig } from '../services-volume.ts';
-import type { LiveKind, LiveKindContext } from './kind.ts';
+import type { FailoverContext, LiveFailover } from './failover.ts';
 
 /** The tag of the standby Services machine (not `circleci_services`: the seeds' backup script finds the primary). */
 export const REPLICA_TAG = 'circleci_services_replica';
@@ -23,20 +23,20 @@ export const REPLICA_TAG = 'circleci_services_replica';
  * moves the old address to the replica's interface (AssignPrivateIpAddresses --allow-reassignment), `start_app`
  * starts the app on the replica's volume: the stores recover from their files as after a crash.
  */
-export class ReplicaFailover implements LiveKind {
+export class ReplicaFailover implements LiveFailover {
   private copied: { wallMs: number; holdMs: number; bytes: number } | undefined;
   private failedOver = false;
   private disasterWallMs = 0;
 
   private constructor(
-    private readonly ctx: LiveKindContext,
+    private readonly ctx: FailoverContext,
     private readonly replica: { instanceId: string; privateIp: string; volumeId: string; eni: string; zone: string },
     private readonly primaryZone: string,
     private readonly dir: string,
   ) {}
 
   /** Launches the replica in a zone other than the primary's and waits for it to run. */
-  static async launch(ctx: LiveKindContext): Promise<ReplicaFailover> {
+  static async launch(ctx: FailoverContext): Promise<ReplicaFailover> {
     const { ec2, call, machine } = ctx;
     const describe = async (id: string): Promise<SdkInstance | undefined> => (await call(ec2.send(new DescribeInstancesCommand({ InstanceIds: [id] })))).Reservations?.[0]?.Instances?.[0];
     const primary = (await describe(machine.instanceId))!;

@@ -2,8 +2,8 @@ import type { EC2Client } from '@aws-sdk/client-ec2';
 import type { RunbookStep } from '../../../sim/models/dr/runbook.ts';
 import type { ServicesMachine } from '../services-machine.ts';
 
-/** What the rehearsal lends a kind: the EC2 client, the machine, its timeline, its counted calls and bounded waits. */
-export interface LiveKindContext {
+/** What the rehearsal lends a fail-over: the EC2 client, the machine, its timeline, its counted calls and bounded waits. */
+export interface FailoverContext {
   ec2: EC2Client;
   machine: ServicesMachine;
   /** The endpoint's availability zones (its configuration). */
@@ -13,8 +13,12 @@ export interface LiveKindContext {
   until: <T>(what: string, probe: () => Promise<T | undefined>) => Promise<T>;
 }
 
-/** What a disaster kind changes in a live rehearsal: the backup it takes, what follows the disaster, its own steps. */
-export interface LiveKind {
+/**
+ * What a fail-over to a standby (the replica of `az_outage`, `az-outage.ts`) changes in a live rehearsal: the backup it
+ * takes, what follows the disaster, its own steps. The disasters done on the machine itself are `types.ts`'s
+ * `LiveDisasterKind`.
+ */
+export interface LiveFailover {
   /** Takes the backup due at the plan's `snapshotAtMs`; its id and wall instant. */
   backup(): Promise<{ id: string; wallMs: number }>;
   /** After the disaster's kills and the volume's deletion. */
