@@ -124,16 +124,18 @@ function commandTime(text: string | undefined): number {
 }
 
 function listDrills(json: boolean, out: (s: string) => void): number {
-  const drills = drillFiles().map((f) => loadDrill(f).drill);
-  // Whether `--mode live` runs it, and if not why (the first reason).
-  const live = (d: (typeof drills)[number]) => liveBlockers(d)[0];
+  // Each drill with why `--mode live` refuses it (the first reason), if it does.
+  const drills = drillFiles().map((f) => {
+    const { drill } = loadDrill(f);
+    return { drill, refused: liveBlockers(drill)[0] };
+  });
   if (json) {
-    out(JSON.stringify(drills.map((d) => ({ name: d.name, title: d.title, difficulty: d.difficulty, ticket: d.ticket, live: live(d) === undefined, ...(live(d) ? { live_refused: live(d) } : {}) })), null, 2));
+    out(JSON.stringify(drills.map(({ drill: d, refused }) => ({ name: d.name, title: d.title, difficulty: d.difficulty, ticket: d.ticket, live: refused === undefined, ...(refused ? { live_refused: refused } : {}) })), null, 2));
     return 0;
   }
-  const width = Math.max(...drills.map((d) => d.name.length));
+  const width = Math.max(...drills.map(({ drill }) => drill.name.length));
   out(`${'DRILL'.padEnd(width)}  DIFFICULTY  LIVE  TITLE`);
-  for (const d of drills) out(`${d.name.padEnd(width)}  ${d.difficulty.padEnd(10)}  ${(live(d) === undefined ? 'yes' : 'no').padEnd(4)}  ${d.title}`);
+  for (const { drill: d, refused } of drills) out(`${d.name.padEnd(width)}  ${d.difficulty.padEnd(10)}  ${(refused === undefined ? 'yes' : 'no').padEnd(4)}  ${d.title}`);
   out('\nRun one: twin train --drill NAME [--mode live]   (LIVE no: `twin train --drill NAME --mode live` says why)');
   return 0;
 }
