@@ -31,10 +31,11 @@ import { consoleHostname, replicatedAddresses, setConsoleHostname, updateReplica
 import type { LiveDisasterKind, LiveKindContext } from './live-kinds/types.ts';
 import { LiveSettingsChange } from './live-kinds/settings-change.ts';
 import { LiveEbsCorruption } from './live-kinds/ebs-corruption.ts';
+import { LiveProjectSettingsChange, projectSettingsStack } from './live-kinds/project-settings.ts';
 
 /** The disasters done live other than TerminateInstances (`harness/dr/live-kinds/`), by `disaster.kind`. */
-const LIVE_KINDS: Readonly<Record<string, () => LiveDisasterKind>> = {
-  settings_change: () => new LiveSettingsChange(),
+const LIVE_KINDS: Readonly<Record<string, (s: SettledScenario) => LiveDisasterKind>> = {
+  settings_change: (s) => (s.disaster!.breaks === 'project_settings' ? new LiveProjectSettingsChange(s) : new LiveSettingsChange()),
   ebs_corruption: () => new LiveEbsCorruption(),
 };
 import type { LiveFailover } from './live-kinds/failover.ts';
@@ -77,6 +78,8 @@ export interface LivePush {
   delivered: boolean;
   /** A job of its workflow names a context. */
   usesContexts: boolean;
+  /** The project (repository) it was pushed to. */
+  repo: string;
 }
 
 /** What the test (or a caller) may look at before the stack goes away. */
@@ -125,6 +128,8 @@ export async function runLiveDr(scenario: SettledScenario, runbook: Runbook, opt
     log(`+${((Date.now() - t0) / 1000).toFixed(1)}s ${event}`);
   };
   const profile = loadProfile(scenario.version);
+  // A change of project settings needs the workload's projects followed (harness/dr/live-kinds/project-settings.ts).
+  const projects = scenario.disaster!.breaks === 'project_settings' ? projectSettingsStack() : undefined;
   const { backends, externals, migrate, services } = liveBackends(profile, {
     nomadClients: scenario.topology.nomadClients.count,
     storage: scenario.topology.storage,
@@ -132,7 +137,8 @@ export async function runLiveDr(scenario: SettledScenario, runbook: Runbook, opt
     timeScale: plan.timeScale,
     resourceClasses: scenario.topology.resourceClasses,
     // The context the pushes' jobs that use contexts name, as the live replay seeds it.
-    pipeline: { contexts: REPLAY_CONTEXTS },
+    pipeline: { contexts: REPLAY_CONTEXTS, ...(projects ? { alsoFollowed: projects.alsoFollowed } : {}) },
+    ...(projects ? { github: projects.github } : {}),
   });
   const stack = new LiveStack({ profile, portOffset: opts.portOffset ?? DR_PORT_OFFSET, backends, externals, services, migrate });
   let machine: ServicesMachine | undefined;
@@ -204,7 +210,7 @@ export class LiveRun {
     private readonly failover?: LiveFailover,
     private readonly failoverCalls: () => number = () => 0,
   ) {
-    this.kind = LIVE_KINDS[scenario.disaster!.kind]?.();
+    this.kind = LIVE_KINDS[scenario.disaster!.kind]?.(scenario);
   }
 
   /** What a disaster kind acts on; its notes go to the log and to the report's timeline. */
@@ -213,8 +219,13 @@ export class LiveRun {
   }
 
   /** Whether a build of this push succeeding shows the installation is back (after a settings change: one it broke). */
-  private showsRecovery(p: Pick<LivePush, 'usesContexts'>): boolean {
+  private showsRecovery(p: Pick<LivePush, 'usesContexts' | 'repo'>): boolean {
     return this.kind?.showsRecovery?.(p) ?? true;
+  }
+
+  /** The repository a planned push goes to: its project's when the disaster kind spreads them, else the followed one. */
+  private repoOf(w: { key: number }): string {
+    return this.kind?.repoOf?.(w) ?? FOLLOWED_REPO;
   }
 
   get postgres(): StartedPostgres {
@@ -231,6 +242,7 @@ export class LiveRun {
   }
 
   async act(): Promise<{ outcome: DrOutcome; measures: Record<string, unknown> }> {
+    await this.kind?.prepare?.(this.kindContext);
     const start = Date.now();
     const actions: { atMs: number; run: () => Promise<void> }[] = [
       ...this.plan.pushes.map((w) => ({ atMs: w.atMs, run: () => this.push(w) })),
@@ -265,9 +277,10 @@ export class LiveRun {
 
   private async push(w: LiveDrPlan['pushes'][number]): Promise<void> {
     const phase = pushPhase(this.plan, w.atMs, this.restored);
-    const pushed = await this.github.push(FOLLOWED_REPO, { files: { '.circleci/config.yml': workflowConfig(w) }, message: `workflow ${w.seq} at ${w.atMs} ms` });
+    const repo = this.repoOf(w);
+    const pushed = await this.github.push(repo, { files: { '.circleci/config.yml': workflowConfig(w) }, message: `workflow ${w.seq} at ${w.atMs} ms` });
     const delivered = pushed.deliveries.length > 0 && pushed.deliveries.every((d) => d.statusCode === 200);
-    this.pushes.push({ sha: pushed.commit.sha, plannedAtMs: w.atMs, wallMs: Date.now(), phase, delivered, usesContexts: w.jobs.some((j) => j.usesContexts) });
+    this.pushes.push({ sha: pushed.commit.sha, plannedAtMs: w.atMs, wallMs: Date.now(), phase, delivered, usesContexts: w.jobs.some((j) => j.usesContexts), repo });
   }
 
   /** The seeds' backup script, as SDK calls: find the box by its tag, its root volume, snapshot it. */
@@ -498,7 +511,7 @@ export class LiveRun {
     let extra = 0;
     while (this.deliveredAfterRestore() < PUSHES_AFTER_RESTORE && extra < PUSHES_AFTER_RESTORE + 2 && Date.now() < deadline) {
       // The last planned push of those that show the installation is back (any, when none does).
-      const next = [...this.plan.pushes].reverse().find((w) => this.showsRecovery({ usesContexts: w.jobs.some((j) => j.usesContexts) })) ?? this.plan.pushes.at(-1)!;
+      const next = [...this.plan.pushes].reverse().find((w) => this.showsRecovery({ usesContexts: w.jobs.some((j) => j.usesContexts), repo: this.repoOf(w) })) ?? this.plan.pushes.at(-1)!;
       await this.push({ ...next, seq: next.seq + 1 + extra, atMs: next.atMs + extra + 1 });
       extra++;
     }
@@ -586,6 +599,7 @@ export class LiveRun {
       nomad: m.nomad ? { stale_allocations_restored: this.staleRestored, stale_cpu_milli_at_end: m.nomad.state.staleCpuMilli(), jobs_blocked_behind_stale: m.nomad.state.blockedBehindStale } : null,
       not_modelled: ['the runbook steps take the time the real calls take, not an operator\'s'],
       ...this.failover?.measures(),
+      ...this.kind?.measures?.(),
     };
     return { outcome, measures };
   }

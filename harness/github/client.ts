@@ -103,6 +103,11 @@ export class GithubClient {
     this.fetchImpl = options.fetch ?? fetch;
   }
 
+  /** The same client calling with another token (a project followed by someone else). */
+  withToken(token: string): GithubClient {
+    return new GithubClient({ apiUrl: this.apiUrl, token, timeoutMs: this.timeoutMs, userAgent: this.userAgent, fetch: this.fetchImpl });
+  }
+
   /**
    * The text of a file at a commit (default `.circleci/config.yml`), from the contents API (base64-decoded).
    * A missing repository, file or commit is a `NOT_FOUND` error naming the repository, path and ref.

@@ -71,8 +71,8 @@ export interface LiveBackendOptions {
   ec2BootMs?: number;
   /** GitHub Enterprise's organisations and repositories (default `defaultSeedData()`), and the project the stack follows. */
   github?: { seed: GithubSeedData; followedRepo: string };
-  /** What the pipeline's stages take beyond the above: contexts, vm-service's pools, a live mutant. */
-  pipeline?: Pick<PipelineServicesOptions, 'contexts' | 'preallocated' | 'mutant'>;
+  /** What the pipeline's stages take beyond the above: contexts, vm-service's pools, a live mutant, other followed projects. */
+  pipeline?: Pick<PipelineServicesOptions, 'contexts' | 'preallocated' | 'mutant' | 'alsoFollowed'>;
 }
 
 /**

@@ -39,6 +39,8 @@ export interface PipelineServicesOptions {
   timings?: StageTimings;
   /** The project the stack follows (frontend's push hook is added to it); default FOLLOWED_REPO. */
   followedRepo?: string;
+  /** Other projects the stack follows the same way (a live DR rehearsal's projects, `harness/dr/live-kinds/project-settings.ts`). */
+  alsoFollowed?: readonly string[];
   /** Contexts seeded for contexts-service (their rows) and vault-cci (their secrets): name → secrets. */
   contexts?: Readonly<Record<string, Readonly<Record<string, string>>>>;
   /** vm-service's pools (the scenario's `vm_service.preallocated_*`); default none. */
@@ -228,13 +230,16 @@ export class PipelineServices {
     if (stage === 'frontend' && handle.hookUrl && !this.hookedUrls.has(handle.hookUrl)) {
       this.hookedUrls.add(handle.hookUrl);
       // Following the project: CircleCI adds a push hook pointing at frontend, on whatever port it got.
-      const [owner, repo] = (this.opts.followedRepo ?? FOLLOWED_REPO).split('/') as [string, string];
       const ghe = need(ctx, 'github', StartedFakeGithub);
-      await new GithubClient({ apiUrl: ghe.apiUrl, token: ghe.tokenFor(FOLLOWER) }).createHook(owner, repo, { url: handle.hookUrl, secret: this.hookSecret }).catch(async (err: unknown) => {
-        this.hookedUrls.delete(handle.hookUrl!);
-        await handle.stop();
-        throw err;
-      });
+      const client = new GithubClient({ apiUrl: ghe.apiUrl, token: ghe.tokenFor(FOLLOWER) });
+      for (const followed of [this.opts.followedRepo ?? FOLLOWED_REPO, ...(this.opts.alsoFollowed ?? [])]) {
+        const [owner, repo] = followed.split('/') as [string, string];
+        await client.createHook(owner, repo, { url: handle.hookUrl, secret: this.hookSecret }).catch(async (err: unknown) => {
+          this.hookedUrls.delete(handle.hookUrl!);
+          await handle.stop();
+          throw err;
+        });
+      }
     }
     return handle;
   }

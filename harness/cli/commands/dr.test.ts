@@ -138,20 +138,15 @@ describe('scenarios/dr', () => {
 });
 
 describe('twin dr --mode live: the disaster kinds done live', () => {
-  it('takes ebs_corruption and settings_change (breaks: contexts) with EBS snapshots; refuses project_settings and tarballs with a hint', async () => {
+  it('takes ebs_corruption and settings_change (breaks: contexts or project_settings) with EBS snapshots; refuses tarballs with a hint', async () => {
     const { checkLiveDr, checkDrSections } = await import('./dr.ts');
     const { loadScenarioFile } = await import('../../scenario/load.ts');
     const live = (f: string) => loadScenarioFile(f, { mode: 'live', command: 'dr' });
-    for (const f of ['scenarios/dr/ebs-corruption-new-ip.yaml', 'scenarios/dr/settings-change-rollback.yaml']) {
+    for (const f of ['scenarios/dr/ebs-corruption-new-ip.yaml', 'scenarios/dr/settings-change-rollback.yaml', 'scenarios/dr/settings-change-project-settings.yaml']) {
       const s = live(f);
       expect(() => checkLiveDr(s, checkDrSections(s)), f).not.toThrow();
     }
     const dir = mkdtempSync(join(tmpdir(), 'twin-dr-'));
-    const file = join(dir, 'projects.yaml');
-    writeFileSync(file, readFileSync('scenarios/dr/settings-change-rollback.yaml', 'utf8').replace('breaks: contexts }', 'breaks: project_settings, share: 0.3 }'));
-    const refusals = await refusedLive(file, join(dir, 'out'));
-    expect(refusals).toContain('disaster.breaks: `project_settings` is not rehearsed live yet (the live settings change breaks the contexts)');
-    expect(refusals).toContain('hint: use breaks: contexts, or rehearse it in the simulation: drop --mode live');
     // Live tarballs restore a terminated Services machine; a settings change with tarballs is refused live.
     expect(await refusedLive('scenarios/dr/settings-change-tarball-in-place.yaml', join(dir, 'tar'))).toContain('disaster.kind: `settings_change` is rehearsed live with EBS snapshots, not tarballs (live tarballs restore a terminated Services machine)');
   });

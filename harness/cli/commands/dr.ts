@@ -94,8 +94,8 @@ export function checkLiveDr(s: SettledScenario, runbook?: AnyRunbook): void {
   if (!LIVE_DISASTERS.includes(s.disaster!.kind)) issues.push(issue('disaster.kind', `\`${s.disaster!.kind}\` is not rehearsed live yet`, `live today: ${LIVE_DISASTERS.join(', ')}; rehearse it in the simulation: drop --mode live`));
   // The live tarball rehearsal restores a terminated Services machine; the other live kinds restore EBS snapshots.
   if (s.backups!.strategy === 'tarball' && s.disaster!.kind !== 'services_machine_terminated' && s.disaster!.kind !== 'az_outage' && LIVE_DISASTERS.includes(s.disaster!.kind)) issues.push(issue('disaster.kind', `\`${s.disaster!.kind}\` is rehearsed live with EBS snapshots, not tarballs (live tarballs restore a terminated Services machine)`, 'use backups.strategy: ebs_snapshot, or rehearse it in the simulation: drop --mode live'));
-  // Live, a settings change changes the context the pushes' jobs name (harness/dr/live-kinds/settings-change.ts).
-  if (s.disaster!.kind === 'settings_change' && s.disaster!.breaks !== 'contexts') issues.push(issue('disaster.breaks', `\`${s.disaster!.breaks}\` is not rehearsed live yet (the live settings change breaks the contexts)`, 'use breaks: contexts, or rehearse it in the simulation: drop --mode live'));
+  // Live, a settings change changes the context the pushes' jobs name (harness/dr/live-kinds/settings-change.ts) or the
+  // settings of `share` of the workload's projects (harness/dr/live-kinds/project-settings.ts).
   // The live cold fail-over (harness/dr/live-kinds/az-outage.ts): a replica fails over when its primary's zone is lost.
   if ((s.disaster!.kind === 'az_outage') !== (s.backups!.strategy === 'replica') && LIVE_BACKUPS.includes(s.backups!.strategy) && LIVE_DISASTERS.includes(s.disaster!.kind)) {
     issues.push(issue('backups.strategy', `live, \`az_outage\` is rehearsed with a replica and a replica with \`az_outage\` (here: ${s.backups!.strategy} backups, ${s.disaster!.kind})`, 'backups: { strategy: replica, lag: 30s } with disaster.kind: az_outage, or rehearse it in the simulation: drop --mode live'));

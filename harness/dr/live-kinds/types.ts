@@ -16,6 +16,8 @@ export interface LiveKindPush {
   delivered: boolean;
   /** A job of its workflow names a context. */
   usesContexts: boolean;
+  /** The project (repository) it was pushed to. */
+  repo: string;
 }
 
 /** What a disaster kind acts on: the running installation and the rehearsal's timeline. */
@@ -41,7 +43,13 @@ export interface LiveDisasterKind {
   /** Why the old instance still holds its address, in the simulation's words (`dr-rehearsal.ts` `former.why`). */
   readonly holderWhy: string;
   /** Whether a build of this push succeeding shows the installation is back (the RTO's end); default: any. */
-  showsRecovery?(p: Pick<LiveKindPush, 'usesContexts'>): boolean;
+  showsRecovery?(p: Pick<LiveKindPush, 'usesContexts' | 'repo'>): boolean;
+  /** What the kind sets up on the booted stack before the workload (so every backup holds it). */
+  prepare?(ctx: LiveKindContext): Promise<void>;
+  /** The repository a planned push goes to; default the followed project (`FOLLOWED_REPO`). */
+  repoOf?(w: { key: number }): string;
+  /** The kind's own entries of the report's `live` section. */
+  measures?(): Record<string, unknown>;
   /** The kind's own measures over the run's end state, laid over the outcome. */
   outcome?(ctx: LiveKindContext, pushes: readonly LiveKindPush[], o: DrOutcome): Promise<LiveKindOutcome>;
 }

@@ -143,9 +143,21 @@ export class PicardDispatcher extends ReconnectingConsumer {
     return `context ${name} could not be read: ${body.message ?? res.status}`;
   }
 
+  /**
+   * The client for a project's GitHub calls: with the token its settings hold (`project_settings`, written when it
+   * was followed; a changed token makes GHE refuse the config fetch, and the build fails saying so), else the stack's.
+   * PostgreSQL unreadable here: the stack's token (recording the build needs PostgreSQL anyway).
+   */
+  private async projectClient(repo: string): Promise<GithubClient> {
+    const row = await this.opts.pool?.query<{ github_token: string }>('SELECT github_token FROM project_settings WHERE repo = $1', [repo]).catch(() => undefined);
+    const token = row?.rows[0]?.github_token;
+    return token === undefined ? this.opts.github : this.opts.github.withToken(token);
+  }
+
   /** config.yml at a commit: from the Redis cache of GitHub API responses, else from GHE (then cached). */
   private async fetchConfig(owner: string, name: string, sha: string): Promise<string> {
-    const { cache, github } = this.opts;
+    const { cache } = this.opts;
+    const github = await this.projectClient(`${owner}/${name}`);
     if (!cache) return github.fetchConfig(owner, name, sha);
     const key = `github:contents:${owner}/${name}@${sha}:.circleci/config.yml`;
     const hit = await cache.get(key).catch((err: unknown) => {

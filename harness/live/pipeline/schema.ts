@@ -69,6 +69,12 @@ export const PIPELINE_MIGRATIONS: readonly Migration[] = [
     id: 'pipeline-006-contexts',
     sql: 'CREATE TABLE contexts (name text PRIMARY KEY, vault_path text NOT NULL, created_at timestamptz NOT NULL DEFAULT clock_timestamp())',
   },
+  {
+    // A followed project's settings: the OAuth token of who followed it, which picard-dispatcher fetches the
+    // project's config with (a project without a row: the stack's follower's token).
+    id: 'pipeline-007-project-settings',
+    sql: 'CREATE TABLE project_settings (repo text PRIMARY KEY, github_token text NOT NULL)',
+  },
 ];
 
 /** The MongoDB collection of build records with their stored step output. */

@@ -10,6 +10,7 @@ import { formatDurationMs } from '../../util/duration.ts';
 import type { SettledScenario } from '../../scenario/settled.ts';
 import type { Percentiles } from '../../report/types.ts';
 import { judgeStep, ranBefore, stepOrder, type AnyMechanic, type AnyRunbook } from './runbook.ts';
+import { describeProjectChange, projectChanged, projectOfWorkflow } from './project-settings.ts';
 import { timeBackup, usedVolumeBytes, type BackupTiming, type Strategy, type WriteLog } from './backup-schedule.ts';
 
 /**
@@ -232,6 +233,8 @@ class DrRehearsal {
   private stuckFromSnapshot = 0;
   private staleRestored = 0;
   private settingsFailed = 0;
+  /** Webhooks GHE sent (delivered or dropped): the number of the next push. */
+  private webhooks = 0;
   private settingsRestored = false;
   private readonly createdMs: number[] = [];
   private readonly writesMs: number[] = [];
@@ -294,6 +297,8 @@ class DrRehearsal {
   }
 
   private readonly webhook = (template: number, buildsRng: Rng): void => {
+    // The push's number (dropped ones count): `planReplay`'s key for the same push, which names its project.
+    const key = ++this.webhooks;
     const m = this.machine;
     // The frontend is on the Services machine: with it gone or the app stopped, GHE's webhook is dropped for good.
     if (!m || !m.appRunning) {
@@ -304,9 +309,9 @@ class DrRehearsal {
     const rng = buildsRng.fork(`build-${this.builds.length + 1}`);
     const cls = this.scenario.topology.resourceClasses[t.resourceClass];
     const d = this.scenario.disaster;
-    // Whether a settings change of the scenario's kind would break this build: a draw of its own stream, so the
-    // arrivals and durations stay those of the baseline.
-    const affected = d?.breaks === 'contexts' ? t.usesContexts : d?.breaks === 'project_settings' ? rng.fork('project').chance(d.share) : false;
+    // Whether a settings change of the scenario's kind would break this build: its job uses contexts, or its project
+    // (a draw of its own stream by the push's number, `project-settings.ts`) is among those changed.
+    const affected = d?.breaks === 'contexts' ? t.usesContexts : d?.breaks === 'project_settings' ? projectChanged(projectOfWorkflow(this.scenario.seed, key), d.share) : false;
     const build: DrBuild = { id: this.builds.length + 1, triggeredAtMs: this.sim.nowMs, durationMs: Math.max(1, Math.round(sampleDurationMs(t.duration, rng))), cpuMilli: (cls?.cpuMilli ?? 2000) * t.parallelism, afterDisaster: this.disasterAtMs !== null, affected };
     this.builds.push(build);
     this.createdMs.push(this.sim.nowMs);
@@ -443,7 +448,7 @@ class DrRehearsal {
     this.disasterAtMs = this.sim.nowMs;
     if (kind === 'settings_change') {
       m.volume.settingsBroken = this.scenario.disaster!.breaks;
-      this.note(`disaster: settings_change (${m.volume.settingsBroken === 'contexts' ? 'the contexts were changed' : `the settings of ${Math.round(100 * this.scenario.disaster!.share)}% of the projects were changed`}); the installation runs on`);
+      this.note(`disaster: settings_change (${m.volume.settingsBroken === 'contexts' ? 'the contexts were changed' : `${describeProjectChange(this.scenario.disaster!.share)}`}); the installation runs on`);
       return;
     }
     // What the recovery can bring back: the replica, or the newest restorable backup; the rest written since is lost.
