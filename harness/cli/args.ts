@@ -82,6 +82,7 @@ export const OPTIONS: Record<string, OptionSpec> = {
   list: { type: 'boolean', description: 'list the training drills with their difficulty', commands: ['train'] },
   drill: { type: 'string', value: 'NAME', description: 'the drill to run (a name of --list, or a drill file)', commands: ['train'] },
   script: { type: 'string', value: 'FILE', description: 'replay a typed session: one shell command a line, non-interactively', per: { dr: 'replay an admin\'s recovery session (one command a line, as --interactive takes them; implies it), non-interactively' }, commands: ['train', 'dr'] },
+  'port-offset': { type: 'string', value: 'N', description: 'live mode: the stack publishes its documented ports at N + port (default 16000), so that two live rehearsals, or one beside `twin up` (10000), do not collide; N + the highest documented port must be at most 65535', commands: ['dr'] },
   interactive: { type: 'boolean', description: 'run the scenario to the disaster, then give a shell where the seeds\' recovery commands (aws ec2 ..., sudo rm -rf /opt/nomad, replicated app ...) do the runbook\'s steps; the report follows your steps', commands: ['dr'] },
   'command-time': { type: 'string', value: 'DURATION', description: 'virtual time each command takes, so queues grow while the trainee looks (default 30s)', commands: ['train'] },
   'time-factor': { type: 'string', value: 'N', description: 'interactive drills: the installation runs N times faster than the wall clock, typing or not (instead of --command-time per command)', commands: ['train'] },
@@ -136,6 +137,8 @@ export interface ParsedArgs {
   report?: boolean;
   /** `twin dr --interactive`: the admin's shell does the runbook's steps (with `script`: replayed). */
   interactive?: boolean;
+  /** `twin dr --mode live --port-offset N`: the live stack's documented ports at N + port. */
+  portOffset?: number;
 }
 
 function integer(flag: string, text: string, min: number, max: number): number {
@@ -229,10 +232,10 @@ export const COMMAND_HELP: Record<Command, CommandHelp> = {
     examples: ['twin down'],
   },
   dr: {
-    usage: 'twin dr <scenario.yaml> [--seed N] [--out DIR] [--mode sim|live] [--interactive | --script FILE]',
+    usage: 'twin dr <scenario.yaml> [--seed N] [--out DIR] [--mode sim|live [--port-offset N]] [--interactive | --script FILE]',
     summary: 'disaster-recovery rehearsal: backups, the disaster, the runbook; RTO and RPO',
     description: 'Runs the scenario\'s backups, disaster and recovery runbook (fixtures/runbooks/) in the simulation, beside its baseline without the disaster, and writes dr-report.json (the report\'s fields plus rto_ms, rpo_ms, webhooks_dropped, runbook), report.md and junit.xml. --mode live boots the live stack as the Services machine of the twin\'s EC2 endpoint, snapshots it, does the disaster for real (services_machine_terminated: TerminateInstances; ebs_corruption: the volume\'s PostgreSQL WAL garbled, so its crash recovery fails; settings_change with breaks: contexts: the context changed in its PostgreSQL, so the jobs using it fail; az_outage with a replica: a standby launched in another zone holds the stores as of `lag` before the disaster, the primary is terminated, and the cold-failover runbook re-associates its private IP to the replica and starts the app there) and restores it through the runbook with real EC2 calls (EBS snapshots; for services_machine_terminated also circleci-backup tarballs taken on the schedule and restored with circleci-restore onto a clean install launched from a clean AMI, the data it took moved to /data/circleci-restore-*); RTO in wall time, RPO in the scenario\'s time. --interactive (simulation) stops at the disaster and gives a shell where the seeds\' own commands (aws ec2 describe-snapshots/register-image/run-instances/assign-private-ip-addresses, sudo rm -rf /opt/nomad, sudo sed -i on /etc/default/replicated*, replicated app <id> stop|start, replicatedctl app-config, circleci dev-console with (admin/delete-build ...)) each do a runbook step and show its consequence; `done` ends it and the report follows the steps as typed (skipped ones skipped); session.txt replays it with --script.',
-    examples: ['twin dr scenarios/dr/ebs-snapshot-restore.yaml', 'twin dr scenarios/dr/ebs-snapshot-restore.yaml --interactive --out reports/dr-alice', 'twin dr scenarios/dr/ebs-snapshot-restore.yaml --script harness/dr/sessions/skips-nomad-wipe.txt', 'twin dr scenarios/dr/restore-skips-nomad-wipe.yaml --out reports/dr --seed 7', 'twin dr scenarios/dr/ebs-snapshot-restore.yaml --mode live --out reports/dr-live', 'twin dr scenarios/dr/settings-change-rollback.yaml --mode live --out reports/dr-settings', 'twin dr scenarios/dr/cold-failover-az-outage.yaml --mode live'],
+    examples: ['twin dr scenarios/dr/ebs-snapshot-restore.yaml', 'twin dr scenarios/dr/ebs-snapshot-restore.yaml --interactive --out reports/dr-alice', 'twin dr scenarios/dr/ebs-snapshot-restore.yaml --script harness/dr/sessions/skips-nomad-wipe.txt', 'twin dr scenarios/dr/restore-skips-nomad-wipe.yaml --out reports/dr --seed 7', 'twin dr scenarios/dr/ebs-snapshot-restore.yaml --mode live --out reports/dr-live', 'twin dr scenarios/dr/settings-change-rollback.yaml --mode live --out reports/dr-settings', 'twin dr scenarios/dr/cold-failover-az-outage.yaml --mode live', 'twin dr scenarios/dr/tarball-backup-restore.yaml --mode live --port-offset 25000'],
   },
   train: {
     usage: 'twin train --list [--json] | twin train --drill NAME [--seed N] [--mode sim|live] [--script FILE] [--command-time 30s | --time-factor N] [--out DIR] | twin train --report DIR...',
@@ -381,6 +384,7 @@ export function parseCliArgs(argv: readonly string[]): ParsedArgs {
   if (typeof v.drill === 'string') out.drill = v.drill;
   if (typeof v.script === 'string') out.script = v.script;
   if (v.interactive === true) out.interactive = true;
+  if (typeof v['port-offset'] === 'string') out.portOffset = integer('port-offset', v['port-offset'], 0, 65_535);
   if (typeof v['command-time'] === 'string') out.commandTime = v['command-time'];
   if (typeof v['time-factor'] === 'string') out.timeFactor = integer('time-factor', v['time-factor'], 1, 3_600);
 

@@ -1,5 +1,6 @@
 import http from 'node:http';
 import type { Profile, Container } from '../../fixtures/schema.ts';
+import { documentedPort, STATSD_PORT } from './documented-port.ts';
 import { planStartup } from '../../sim/models/services/startup.ts';
 import { freePort } from '../providers/ports.ts';
 import type { StartedComponent } from '../providers/types.ts';
@@ -318,7 +319,7 @@ export class LiveStack {
     // nomad-metrics lists no startup dependency, but polls the Nomad server: it waits for it to be up.
     if (c.name === 'nomad-metrics') await this.starting.get('nomad_server');
     const nomad = this.started.get('nomad_server');
-    const statsdPort = this.opts.portOffset + 8125;
+    const statsdPort = this.opts.portOffset + STATSD_PORT;
     const role =
       c.name === 'telegraf' && udp
         ? { kind: 'telegraf', udpPort: this.opts.portOffset + udp.container }
@@ -588,10 +589,6 @@ function isNomadServer(c: StartedComponent | undefined): boolean {
   return c instanceof StartedNomadApiServer || (c instanceof StartedRealNomadAgent && c.persistent);
 }
 
-/** The port a container publishes: its health endpoint's, else its first fixed TCP port; null when it has none. */
-function documentedPort(c: Container): number | null {
-  return c.health?.port ?? c.ports.find((p) => !p.ephemeral && p.host !== null && p.protocol === 'tcp')?.host ?? null;
-}
 
 /**
  * Whether a health endpoint answers 2xx within `timeoutMs`, and if not, what it answered: the status and the

@@ -14,6 +14,8 @@ import { formatDurationMs } from '../../../sim/util/duration.ts';
 import type { CommandIo } from './conformance.ts';
 import { tuningKeysWritten } from '../../../sim/scenario/tuning-keys.ts';
 import { beforeLiveImport } from '../runtime.ts';
+import { loadProfile } from '../../../fixtures/load.ts';
+import { highestDocumentedPort } from '../../live/documented-port.ts';
 
 
 /**
@@ -26,6 +28,7 @@ export async function drCommand(args: ParsedArgs, io: CommandIo & { stdin?: Node
   const runbook = checkDrSections(scenario);
   const live = scenario.mode === 'live';
   if (live) checkLiveDr(scenario, runbook);
+  if (args.portOffset !== undefined) checkPortOffset(args.portOffset, live, scenario);
   const interactive = args.interactive === true || args.script !== undefined;
   if (interactive && live) throw new CliError('the interactive rehearsal runs in the simulation only (the live one is not available yet)', 'drop --mode live (or `mode: live` in the file) with --interactive or --script');
   if (interactive) checkInteractiveDr(scenario);
@@ -33,7 +36,7 @@ export async function drCommand(args: ParsedArgs, io: CommandIo & { stdin?: Node
   io.stderr.write(`twin: dr ${scenario.name}: seed ${scenario.seed}, ${live ? `live at ${scenario.timeScale}× (the workload; the recovery runs in real time)` : `${formatDurationMs(scenario.durationMs)} of virtual time`}, runbook ${runbook.name} (${runbook.steps.length} steps)\n`);
   const outDir = args.out ?? 'reports/out';
   const session = interactive ? await runSession(scenario, runbook, script, outDir, io) : undefined;
-  const report = session ? session.report : live && isLiveRunbook(runbook) ? await runLive(scenario, runbook, io) : runDrRehearsal(scenario, runbook);
+  const report = session ? session.report : live && isLiveRunbook(runbook) ? await runLive(scenario, runbook, io, args.portOffset) : runDrRehearsal(scenario, runbook);
   writeFilesAtomically(outDir, { ...renderDrFiles(report), ...session?.files });
   const b = report.builds;
   const lines = [
@@ -70,16 +73,26 @@ async function runSession(scenario: SettledScenario, runbook: AnyRunbook, script
 }
 
 /** The live rehearsal, its operating errors (the stack did not boot, a wait ran out) as exit 2 with their hint. */
-async function runLive(scenario: SettledScenario, runbook: Runbook, io: CommandIo) {
+async function runLive(scenario: SettledScenario, runbook: Runbook, io: CommandIo, portOffset: number | undefined) {
   await beforeLiveImport();
   const { runLiveDr, LiveDrError } = await import('../../dr/live-rehearsal.ts');
   const run = scenario.backups!.strategy === 'tarball' ? (await import('../../dr/tarball-rehearsal.ts')).runTarballDr : runLiveDr;
   try {
-    return await run(scenario, runbook, { log: (l) => io.stderr.write(`  ${l}\n`) });
+    return await run(scenario, runbook, { log: (l) => io.stderr.write(`  ${l}\n`), ...(portOffset === undefined ? {} : { portOffset }) });
   } catch (e) {
     if (e instanceof LiveDrError) throw new CliError(e.message, e.hint);
     throw e;
   }
+}
+
+/**
+ * `--port-offset N`: the live stack only (the simulation listens on nothing), and every documented port of the
+ * scenario's profile at N + port still a port (at most 65535).
+ */
+export function checkPortOffset(offset: number, live: boolean, s: SettledScenario): void {
+  if (!live) throw new CliError('--port-offset applies to the live rehearsal only (the simulation opens no ports)', 'add --mode live, or drop --port-offset');
+  const highest = highestDocumentedPort(loadProfile(s.version));
+  if (offset + highest > 65_535) throw new CliError(`--port-offset ${offset} would publish the stack's documented port ${highest} at ${offset + highest}, beyond 65535`, `use at most ${65_535 - highest}, e.g. --port-offset 25000 (\`twin up\` uses 10000, \`twin dr --mode live\` 16000 by default)`);
 }
 
 /** Disasters and backups the live rehearsal carries out for real; the others run in the simulation only. */
