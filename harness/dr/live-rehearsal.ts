@@ -199,7 +199,7 @@ export class LiveRun {
 
   constructor(
     protected readonly scenario: SettledScenario,
-    private readonly runbook: Runbook,
+    protected readonly runbook: Runbook,
     protected readonly plan: LiveDrPlan,
     protected readonly stack: LiveStack,
     protected readonly machine: ServicesMachine,

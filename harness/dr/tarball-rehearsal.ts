@@ -60,10 +60,15 @@ export class TarballRun extends LiveRun {
     return out;
   }
 
+  /** The runbook restores on the running installation (`restore-tarball-in-place`): no clean install is launched. */
+  private get inPlace(): boolean {
+    return !this.runbook.steps.some((s) => s.does === 'launch_instance');
+  }
+
   override async act(): Promise<{ outcome: DrOutcome; measures: Record<string, unknown> }> {
     this.bucket = await makeTempDir('circleci-backups');
     try {
-      await this.registerCleanImage();
+      if (!this.inPlace) await this.registerCleanImage();
       return await super.act();
     } finally {
       await Promise.all(this.tarballs.map((t) => t.done));
@@ -180,8 +185,11 @@ export class TarballRun extends LiveRun {
       backups,
       recordsLostAtRestore: this.movedAside,
       buildersRotated: 0,
-      buildersReconnected: 0,
-      settings: { broken: null, buildsFailed: 0, restored: false },
+      // Restored in place, the machine (and its address) stayed: the builders that reach it reconnected; a clean
+      // install launched for the restore is paired with none of them.
+      buildersReconnected: this.inPlace ? (outcome.measured?.buildersReconnected ?? 0) : 0,
+      // A settings change's own measures (its kind's, laid over the outcome by LiveRun).
+      settings: outcome.measured?.settings ?? { broken: null, buildsFailed: 0, restored: false },
       writes: { createdMs: [], writesMs: [] },
     };
     const { snapshot: _ebs, ...rest } = measures;
@@ -191,6 +199,7 @@ export class TarballRun extends LiveRun {
         ...rest,
         rpo_scenario_ms: outcome.rpoMs,
         clean_ami: this.cleanImageId ?? null,
+        restored_in_place: this.inPlace,
         tarballs: this.tarballs.map((t) => ({ at_ms: t.atMs, bytes: t.backup?.bytes ?? null, duration_ms: t.backup?.durationMs ?? null, parts: t.backup?.parts.map((p) => ({ name: p.name, bytes: p.bytes })) ?? [], not_in_tarball: t.backup?.notInTarball ?? [], error: t.error ?? null })),
         disaster_held_for_backup_ms: this.disasterDelayMs,
         restore: this.restore ? { duration_ms: this.restore.durationMs, moved_aside_to: this.restore.movedAsideTo, moved_aside_bytes: this.restore.movedAsideBytes, workflows_moved_aside: this.movedAside, loaded: this.restore.loaded } : null,

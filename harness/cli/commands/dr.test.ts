@@ -138,7 +138,7 @@ describe('scenarios/dr', () => {
 });
 
 describe('twin dr --mode live: the disaster kinds done live', () => {
-  it('takes ebs_corruption and settings_change (breaks: contexts or project_settings) with EBS snapshots; refuses tarballs with a hint', async () => {
+  it('takes ebs_corruption and settings_change (breaks: contexts or project_settings) with EBS snapshots, and a settings change restored from a tarball in place; refuses a corrupted volume with tarballs', async () => {
     const { checkLiveDr, checkDrSections } = await import('./dr.ts');
     const { loadScenarioFile } = await import('../../scenario/load.ts');
     const live = (f: string) => loadScenarioFile(f, { mode: 'live', command: 'dr' });
@@ -147,8 +147,12 @@ describe('twin dr --mode live: the disaster kinds done live', () => {
       expect(() => checkLiveDr(s, checkDrSections(s)), f).not.toThrow();
     }
     const dir = mkdtempSync(join(tmpdir(), 'twin-dr-'));
-    // Live tarballs restore a terminated Services machine; a settings change with tarballs is refused live.
-    expect(await refusedLive('scenarios/dr/settings-change-tarball-in-place.yaml', join(dir, 'tar'))).toContain('disaster.kind: `settings_change` is rehearsed live with EBS snapshots, not tarballs (live tarballs restore a terminated Services machine)');
+    // Live tarballs restore a terminated Services machine, or a settings change in place; a corrupted volume with tarballs is refused live.
+    const inPlace = live('scenarios/dr/settings-change-tarball-in-place.yaml');
+    expect(() => checkLiveDr(inPlace, checkDrSections(inPlace))).not.toThrow();
+    const file = join(dir, 'corrupt-tar.yaml');
+    writeFileSync(file, readFileSync('scenarios/dr/ebs-corruption-new-ip.yaml', 'utf8').replace(/backups: \{ strategy: ebs_snapshot,/, 'backups: { strategy: tarball,').replace(/runbook: restore-from-ebs/, 'runbook: restore-from-tarball'));
+    expect(await refusedLive(file, join(dir, 'tar'))).toContain('disaster.kind: `ebs_corruption` is rehearsed live with EBS snapshots, not tarballs (live tarballs restore a terminated Services machine, or a settings change in place)');
   });
 });
 

@@ -105,8 +105,9 @@ export function checkLiveDr(s: SettledScenario, runbook?: AnyRunbook): void {
   const issues = [];
   if (!LIVE_BACKUPS.includes(s.backups!.strategy)) issues.push(issue('backups.strategy', `\`${s.backups!.strategy}\` backups are not rehearsed live yet (live today: ${LIVE_BACKUPS.join(', ')})`, 'run it in the simulation: drop --mode live'));
   if (!LIVE_DISASTERS.includes(s.disaster!.kind)) issues.push(issue('disaster.kind', `\`${s.disaster!.kind}\` is not rehearsed live yet`, `live today: ${LIVE_DISASTERS.join(', ')}; rehearse it in the simulation: drop --mode live`));
-  // The live tarball rehearsal restores a terminated Services machine; the other live kinds restore EBS snapshots.
-  if (s.backups!.strategy === 'tarball' && s.disaster!.kind !== 'services_machine_terminated' && s.disaster!.kind !== 'az_outage' && LIVE_DISASTERS.includes(s.disaster!.kind)) issues.push(issue('disaster.kind', `\`${s.disaster!.kind}\` is rehearsed live with EBS snapshots, not tarballs (live tarballs restore a terminated Services machine)`, 'use backups.strategy: ebs_snapshot, or rehearse it in the simulation: drop --mode live'));
+  // The live tarball rehearsal restores a terminated Services machine onto a clean install, or a changed one's settings
+  // in place (circleci-restore on the running installation); a corrupted volume is restored from EBS snapshots.
+  if (s.backups!.strategy === 'tarball' && s.disaster!.kind === 'ebs_corruption') issues.push(issue('disaster.kind', '`ebs_corruption` is rehearsed live with EBS snapshots, not tarballs (live tarballs restore a terminated Services machine, or a settings change in place)', 'use backups.strategy: ebs_snapshot, or rehearse it in the simulation: drop --mode live'));
   // Live, a settings change changes the context the pushes' jobs name (harness/dr/live-kinds/settings-change.ts) or the
   // settings of `share` of the workload's projects (harness/dr/live-kinds/project-settings.ts).
   // The live cold fail-over (harness/dr/live-kinds/az-outage.ts): a replica fails over when its primary's zone is lost.
