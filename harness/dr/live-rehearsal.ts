@@ -502,7 +502,9 @@ export class LiveRun {
 
   /** Waits (bounded) for the builds triggered after the restore to end, and for one of them to succeed. */
   private async drain(): Promise<void> {
-    const after = () => this.pushes.filter((p) => p.phase === 'after_restore' && p.delivered).map((p) => p.sha);
+    // Those triggered after the disaster: after the restore, or taken by the restored installation before it was
+    // healthy (an installation restored in place takes webhooks as soon as its services start).
+    const after = () => this.pushes.filter((p) => (p.phase === 'after_restore' || p.phase === 'outage') && p.delivered).map((p) => p.sha);
     if (!this.recovered) return;
     // Builders that cannot reach the machine place nothing: a short wait shows it (their builds stay queued).
     const deadline = Date.now() + (this.machine.buildersReach() ? DRAIN_LIMIT_MS : UNREACHED_DRAIN_MS);

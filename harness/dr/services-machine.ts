@@ -73,7 +73,10 @@ export class ServicesMachine {
    * empty (the twin runs one installation).
    */
   replaceOnBoot = false;
-  /** Awaited when a replacement boots, before the old machine's processes die (what it holds is read then). */
+  /**
+   * Awaited when a replacement boots, before the old machine's processes die (what it holds is read then); and before
+   * `circleci-restore` moves a running installation's data aside (`tarball-rehearsal.ts`).
+   */
   beforeReplaced: (() => Promise<void>) | undefined;
   private readonly volume: ServicesVolume;
   /** The group's instances as the twin's Nomad API's clients (`fleetIsGroup`), when they are. */

@@ -57,15 +57,19 @@ describe('twin dr --mode live: settings_change restored from a tarball in place'
     expect(after.length).toBeGreaterThan(0);
     expect(after.some((p) => rows.get(p.sha)!.status === 'succeeded')).toBe(true);
     expect(after.every((p) => !/context/.test(rows.get(p.sha)!.reason ?? ''))).toBe(true);
-    // Written before the tarball: all back. Written since (before and after the change, until the restore): moved aside, lost.
+    // Written before the tarball: all back. Written since (before the change and after it, until the restore): moved
+    // aside with the installation's data, lost; those the restored installation took once its services started are
+    // its own.
     expect(delivered.filter((p) => p.phase === 'before_snapshot').length).toBeGreaterThan(0);
     expect(delivered.filter((p) => p.phase === 'before_snapshot').every((p) => rows.has(p.sha))).toBe(true);
-    const since = delivered.filter((p) => p.phase === 'after_snapshot' || p.phase === 'outage');
-    expect(since.length).toBeGreaterThan(0);
-    expect(since.some((p) => rows.has(p.sha))).toBe(false);
-    expect(report.builds.lost).toBe(since.length);
-    expect(live.restore.workflows_moved_aside).toBe(since.length);
-    expect(report.dr.records_lost_at_restore).toBe(since.length);
+    // (those pushed while pg_dump ran may be in the dump, as in tarball-rehearsal.live.test.ts).
+    const beforeChange = delivered.filter((p) => p.phase === 'after_snapshot');
+    expect(beforeChange.length).toBeGreaterThan(0);
+    expect(rows.has(beforeChange.at(-1)!.sha)).toBe(false);
+    expect(report.builds.lost).toBeGreaterThanOrEqual(beforeChange.length);
+    // Counted twice, independently: the pushes missing at the end, and the workflows circleci-restore moved aside.
+    expect(report.builds.lost).toBe(live.restore.workflows_moved_aside);
+    expect(report.dr.records_lost_at_restore).toBe(report.builds.lost);
     expect(report.data_loss.build_records).toBe(0);
     expect(report.rto_ms).not.toBeNull();
     expect(report.dr.builders_reconnected).toBe(scenario.topology.nomadClients.count);

@@ -137,6 +137,8 @@ export class TarballRun extends LiveRun {
         if (this.downloaded === undefined) return 'no tarball downloaded: nothing to restore';
         const before = await this.shas();
         const frontendWas = this.stack.rows.get('frontend')?.ports.join(' ');
+        // On a running installation its data is about to be moved aside: what a disaster kind reads of it, read now.
+        if (m.appRunning) await m.beforeReplaced?.();
         try {
           this.restore = await circleciRestore(this.stack, m, this.downloaded.path);
         } catch (e) {
