@@ -195,3 +195,18 @@ describe('verifyWebhookSignature', () => {
     expect(verifyWebhookSignature(body, '', secret)).toBe(false);
   });
 });
+
+describe('GithubClient.withToken', () => {
+  it("calls with a project's own token (its settings'), the API URL kept; GHE refusing it says so", async () => {
+    const stack = new GithubClient({ apiUrl: API, token: 'stack-token' });
+    nock(API, { reqheaders: { authorization: 'token project-token' } })
+      .get('/repos/GERey/realitycheck-2/contents/.circleci/config.yml')
+      .query({ ref: SHA })
+      .reply(200, { type: 'file', encoding: 'utf-8', content: CONFIG });
+    expect(await stack.withToken('project-token').fetchConfig('GERey', 'realitycheck-2', SHA)).toBe(CONFIG);
+    nock(API, { reqheaders: { authorization: 'token project-token-changed' } }).get(/contents/).query(true).reply(401, { message: 'Bad credentials' });
+    const err = await caught(stack.withToken('project-token-changed').fetchConfig('GERey', 'realitycheck-2', SHA));
+    // The reason a build of a changed project fails with (harness/dr/live-kinds/project-settings.ts matches it).
+    expect(err.message).toMatch(/refused the credentials/);
+  });
+});
