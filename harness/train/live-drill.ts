@@ -39,7 +39,8 @@ export async function runLiveDrill(o: LiveDrillOptions): Promise<TrainingResult>
 async function drillOnStack(o: LiveDrillOptions, stop: AbortSignal): Promise<TrainingResult> {
   const t0 = Date.now();
   o.log(`booting the live stack for drill ${o.drill.name} (${o.profile.containers.length} containers) …`);
-  const inst = await LiveDrillInstallation.boot(o.installation, o.profile, { ...(o.timeScale === undefined ? {} : { timeScale: o.timeScale }), ...(o.portOffset === undefined ? {} : { portOffset: o.portOffset }), log: o.log });
+  const portOffset = o.portOffset ?? envPortOffset();
+  const inst = await LiveDrillInstallation.boot(o.installation, o.profile, { ...(o.timeScale === undefined ? {} : { timeScale: o.timeScale }), ...(portOffset === undefined ? {} : { portOffset }), log: o.log });
   let nomad: RealNomadCli | undefined;
   try {
     stop.throwIfAborted();
@@ -61,4 +62,16 @@ async function drillOnStack(o: LiveDrillOptions, stop: AbortSignal): Promise<Tra
     await nomad?.stop();
     await inst.down();
   }
+}
+
+/**
+ * `TWIN_TRAIN_PORT_OFFSET`: the documented ports' offset for a live drill's stack (default live-installation.ts
+ * TRAIN_PORT_OFFSET), so that live tests of their own run beside others.
+ */
+export function envPortOffset(): number | undefined {
+  const raw = process.env['TWIN_TRAIN_PORT_OFFSET'];
+  if (raw === undefined || raw === '') return undefined;
+  const n = Number(raw);
+  if (!Number.isInteger(n) || n < 1_000 || n > 60_000) throw new Error(`TWIN_TRAIN_PORT_OFFSET=${raw}: not a port offset (a whole number 1000-60000, e.g. 27000)`);
+  return n;
 }
