@@ -37,9 +37,9 @@ export async function runLiveDrill(o: LiveDrillOptions): Promise<TrainingResult>
 }
 
 async function drillOnStack(o: LiveDrillOptions, stop: AbortSignal): Promise<TrainingResult> {
+  const portOffset = o.portOffset ?? envPortOffset();
   const t0 = Date.now();
   o.log(`booting the live stack for drill ${o.drill.name} (${o.profile.containers.length} containers) …`);
-  const portOffset = o.portOffset ?? envPortOffset();
   const inst = await LiveDrillInstallation.boot(o.installation, o.profile, { ...(o.timeScale === undefined ? {} : { timeScale: o.timeScale }), ...(portOffset === undefined ? {} : { portOffset }), log: o.log });
   let nomad: RealNomadCli | undefined;
   try {
@@ -72,6 +72,7 @@ export function envPortOffset(): number | undefined {
   const raw = process.env['TWIN_TRAIN_PORT_OFFSET'];
   if (raw === undefined || raw === '') return undefined;
   const n = Number(raw);
-  if (!Number.isInteger(n) || n < 1_000 || n > 60_000) throw new Error(`TWIN_TRAIN_PORT_OFFSET=${raw}: not a port offset (a whole number 1000-60000, e.g. 27000)`);
+  // Named as the CLI's input errors are (main.ts describeError): the message and hint, not an internal error.
+  if (!Number.isInteger(n) || n < 1_000 || n > 60_000) throw Object.assign(new Error(`TWIN_TRAIN_PORT_OFFSET=${raw} is not a port offset`), { name: 'CliError', hint: 'a whole number from 1000 to 60000: TWIN_TRAIN_PORT_OFFSET=27000 publishes documented port 80 at 27080; unset it for the default 22000' });
   return n;
 }
