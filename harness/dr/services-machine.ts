@@ -134,7 +134,7 @@ export class ServicesMachine {
    * become the group's first instances as they boot, later ones register as they boot, scale-in drains them through
    * the lifecycle hook, a terminated instance's node goes down, and the stack's gauges reach the endpoint's CloudWatch.
    */
-  static async attach(stack: LiveStack, ec2: StartedEc2Api, opts: { nomadClients: number; fleetIsGroup?: boolean }): Promise<ServicesMachine> {
+  static async attach(stack: LiveStack, ec2: StartedEc2Api, opts: { nomadClients: number; fleetIsGroup?: boolean; group?: { name: string; min: number; max: number } }): Promise<ServicesMachine> {
     const model = ec2.state.ec2;
     const base = [...model.images.values()].find((i) => i.isPublic);
     if (base === undefined) throw new Error('the EC2 endpoint has no public base image to launch the Services machine from');
@@ -153,12 +153,13 @@ export class ServicesMachine {
       nomadDir = await makeTempDir('opt-nomad');
       nomad.persistState(nomadDir);
     }
-    const lc = `${NOMAD_CLIENTS_GROUP}-lc`;
+    const groupName = opts.group?.name ?? NOMAD_CLIENTS_GROUP;
+    const lc = `${groupName}-lc`;
     ec2.state.autoscaling.createLaunchConfiguration({ name: lc, imageId: base.imageId, instanceType: NOMAD_CLIENT_INSTANCE_TYPE });
     ec2.state.autoscaling.createAutoScalingGroup({
-      name: NOMAD_CLIENTS_GROUP,
-      minSize: opts.nomadClients,
-      maxSize: Math.max(opts.nomadClients, 1) * 4,
+      name: groupName,
+      minSize: opts.group?.min ?? opts.nomadClients,
+      maxSize: opts.group?.max ?? Math.max(opts.nomadClients, 1) * 4,
       desiredCapacity: opts.nomadClients,
       launchConfigurationName: lc,
       availabilityZones: [model.subnet.availabilityZone],
@@ -167,9 +168,9 @@ export class ServicesMachine {
     const machine = new ServicesMachine(stack, ec2, etcDir, snapshotDir, nomadDir, instance, dataDir);
     if (opts.fleetIsGroup === true && nomad instanceof StartedNomadApiServer) {
       const client = NOMAD_CLIENT_SIZE;
-      machine.clients = new NomadClients(ec2.state, nomad.state, { groupName: NOMAD_CLIENTS_GROUP, client, adopt: nomad.state.nodeIds() }).syncEvery(CLIENTS_SYNC_MS);
+      machine.clients = new NomadClients(ec2.state, nomad.state, { groupName, client, adopt: nomad.state.nodeIds() }).syncEvery(CLIENTS_SYNC_MS);
     }
-    machine.note(`Services machine ${instance.instanceId} at ${instance.privateIpAddress}, root volume ${machine.volumeId}; ${opts.nomadClients} Nomad clients in ${NOMAD_CLIENTS_GROUP}`);
+    machine.note(`Services machine ${instance.instanceId} at ${instance.privateIpAddress}, root volume ${machine.volumeId}; ${opts.nomadClients} Nomad clients in ${groupName}`);
     return machine;
   }
 

@@ -37,9 +37,10 @@ export async function runLiveDrill(o: LiveDrillOptions): Promise<TrainingResult>
 }
 
 async function drillOnStack(o: LiveDrillOptions, stop: AbortSignal): Promise<TrainingResult> {
+  const portOffset = o.portOffset ?? envPortOffset();
   const t0 = Date.now();
   o.log(`booting the live stack for drill ${o.drill.name} (${o.profile.containers.length} containers) …`);
-  const inst = await LiveDrillInstallation.boot(o.installation, o.profile, { ...(o.timeScale === undefined ? {} : { timeScale: o.timeScale }), ...(o.portOffset === undefined ? {} : { portOffset: o.portOffset }), log: o.log });
+  const inst = await LiveDrillInstallation.boot(o.installation, o.profile, { ...(o.timeScale === undefined ? {} : { timeScale: o.timeScale }), ...(portOffset === undefined ? {} : { portOffset }), log: o.log });
   let nomad: RealNomadCli | undefined;
   try {
     stop.throwIfAborted();
@@ -61,4 +62,17 @@ async function drillOnStack(o: LiveDrillOptions, stop: AbortSignal): Promise<Tra
     await nomad?.stop();
     await inst.down();
   }
+}
+
+/**
+ * `TWIN_TRAIN_PORT_OFFSET`: the documented ports' offset for a live drill's stack (default live-installation.ts
+ * TRAIN_PORT_OFFSET), so that live tests of their own run beside others.
+ */
+export function envPortOffset(): number | undefined {
+  const raw = process.env['TWIN_TRAIN_PORT_OFFSET'];
+  if (raw === undefined || raw === '') return undefined;
+  const n = Number(raw);
+  // Named as the CLI's input errors are (main.ts describeError): the message and hint, not an internal error.
+  if (!Number.isInteger(n) || n < 1_000 || n > 60_000) throw Object.assign(new Error(`TWIN_TRAIN_PORT_OFFSET=${raw} is not a port offset`), { name: 'CliError', hint: 'a whole number from 1000 to 60000: TWIN_TRAIN_PORT_OFFSET=27000 publishes documented port 80 at 27080; unset it for the default 22000' });
+  return n;
 }

@@ -14,6 +14,7 @@ import { RUN_QUEUE, SCHEDULERER_QUEUE } from '../live/pipeline/index.ts';
 import { workflowConfig } from '../live/replay/config.ts';
 import { PUSH_REPO, ReplayStack } from '../live/replay/stack.ts';
 import type { LiveInstallation, LiveLogSource, LiveRowView } from './live-session.ts';
+import { attachMachine, type LiveMachine, type TrainingMachine } from './live-commands.ts';
 
 /**
  * Documented ports at 22000 + port for a drill on the live stack (frontend's 80 at 22080): apart from `twin up`'s
@@ -53,6 +54,8 @@ export class LiveDrillInstallation implements LiveInstallation {
   private inFlight = 0;
   /** Pushes GitHub Enterprise took, and those whose webhook frontend did not answer with 200. */
   readonly pushes = { sent: 0, undelivered: 0, failed: 0 };
+  /** The Services machine around the stack (its EC2 endpoint's instance, Replicated's app, the Nomad clients' group). */
+  private services: TrainingMachine | undefined;
 
   private constructor(
     private readonly stack: ReplayStack,
@@ -67,6 +70,12 @@ export class LiveDrillInstallation implements LiveInstallation {
     const stack = new ReplayStack({ scenario: installation, profile, timeScale, portOffset: opts.portOffset ?? TRAIN_PORT_OFFSET, nomad: 'twin', ...(opts.log ? { log: opts.log } : {}) });
     await stack.up();
     const inst = new LiveDrillInstallation(stack, profile, installation.topology.storage, timeScale);
+    try {
+      inst.services = await attachMachine(stack.live, installation);
+    } catch (e) {
+      await stack.down();
+      throw e;
+    }
     inst.pending = planReplay(installation).filter((w) => w.source === 'push');
     return inst;
   }
@@ -78,18 +87,29 @@ export class LiveDrillInstallation implements LiveInstallation {
    */
   async breakIt(drill: SettledDrill, onFault: (order: FaultOrder, atMs: number) => void): Promise<string[]> {
     const faults = [...drill.faults].sort((a, b) => a.atMs - b.atMs);
-    this.startMs = Math.max(0, (faults[0]?.atMs ?? drill.startsAtMs) - WARM_UP_MS);
+    const changes = [...drill.changes].sort((a, b) => a.atMs - b.atMs);
+    this.startMs = Math.max(0, Math.min(faults[0]?.atMs ?? drill.startsAtMs, changes[0]?.atMs ?? drill.startsAtMs) - WARM_UP_MS);
     this.t0 = performance.now();
     this.wallEpochMs = Date.now();
     this.pending = this.pending.filter((w) => w.atMs >= this.startMs);
     this.timer = setInterval(() => this.pushDue(), PUSH_TICK_MS);
     const lines: string[] = [];
+    // The hidden changes at their times, beside the faults (a change of the Nomad clients' group: an AWS call).
+    const changed = (async () => {
+      for (const c of changes) {
+        await this.waitUntil(c.atMs);
+        if (this.services === undefined) throw new Error('the drill changes the Auto Scaling Group and the live stack has no EC2 endpoint of the twin\'s (unset AWS_ENDPOINT_URL)');
+        lines.push(`${clockTime(this.nowMs())} ${await this.services.change(c)}`);
+      }
+    })();
+    changed.catch(() => undefined);
     for (const f of faults) {
       await this.waitUntil(f.atMs);
       const order: FaultOrder = { action: f.action, target: f.target, count: f.count };
       lines.push(`${clockTime(this.nowMs())} ${await this.stack.act(order)}`);
       onFault(order, this.nowMs());
     }
+    await changed;
     await this.waitUntil(drill.startsAtMs);
     return lines;
   }
@@ -135,6 +155,11 @@ export class LiveDrillInstallation implements LiveInstallation {
 
   refreshHealth(): Promise<void> {
     return this.stack.live.refreshHealth();
+  }
+
+  /** The Services machine (live-commands.ts): Replicated's app, /etc/circleconfig, the disks, the AWS account. */
+  get machine(): LiveMachine | undefined {
+    return this.services;
   }
 
   /** The services' own log lines (`LiveStack.logs`). */
@@ -207,5 +232,6 @@ export class LiveDrillInstallation implements LiveInstallation {
     if (this.timer !== undefined) clearInterval(this.timer);
     this.timer = undefined;
     await this.stack.down();
+    await this.services?.dispose();
   }
 }

@@ -15,6 +15,7 @@ import { applyFilters, parsePipeline, parseShellLine, type ShellCommand } from '
 import { actionMsOf, drillBanner, gradeSession, hintText, judgeAnswer } from '../../sim/training/tutor.ts';
 import { formatDurationMs } from '../../sim/util/duration.ts';
 import type { ConsoleSession } from './console.ts';
+import { LiveMachineCommands, type LiveMachine } from './live-commands.ts';
 
 /**
  * The drill console on the live stack: the simulation's shell grammar (sim/training/shell.ts), its tutor
@@ -51,6 +52,8 @@ export interface LiveInstallation {
   refreshHealth(): Promise<void>;
   /** Service logs, when the stack has them. */
   readonly logSource?: LiveLogSource | undefined;
+  /** The Services machine around the stack (Replicated's app, /etc/circleconfig, its disks, its AWS account), where there is one. */
+  readonly machine?: LiveMachine | undefined;
   /** The twin's Nomad API scheduler (read-only use), or undefined when the server is not the twin's. */
   nomadScheduler(): NomadScheduler | undefined;
   /** Whether the Nomad server answers. */
@@ -90,6 +93,8 @@ export class LiveTrainingSession implements ConsoleSession {
   private externalAtMs = 0;
   /** Installation time the console spent waiting for the live stack (a restart, a health probe): not the trainee's. */
   private busyMs = 0;
+  /** The Services machine's commands (live-commands.ts), when the installation has a machine. */
+  private readonly machineCommands: LiveMachineCommands | undefined;
 
   constructor(
     readonly drill: SettledDrill,
@@ -98,6 +103,7 @@ export class LiveTrainingSession implements ConsoleSession {
   ) {
     this.listed = listedContainers(inst.profile, inst.storage);
     this.loginMs = inst.nowMs();
+    this.machineCommands = inst.machine === undefined ? undefined : new LiveMachineCommands(inst.machine, { profile: inst.profile, listed: this.listed, rowState: (n) => inst.rows().get(n)?.state, resolve: (n) => this.resolve(n) });
   }
 
   /** Records what the hidden fault did, at its time (before the trainee logs in). */
@@ -106,7 +112,7 @@ export class LiveTrainingSession implements ConsoleSession {
   }
 
   get prompt(): string {
-    return this.mode === 'shell' ? 'ubuntu@ip-172-31-72-162:~$ ' : `${this.namespace}=> `;
+    return this.mode === 'shell' && this.machineCommands?.inRepl !== true ? 'ubuntu@ip-172-31-72-162:~$ ' : `${this.namespace}=> `;
   }
 
   get isOver(): boolean {
@@ -131,10 +137,15 @@ export class LiveTrainingSession implements ConsoleSession {
     const clock = clockTime(this.inst.nowMs());
     let output: string;
     let exit: number;
-    const inShell = this.mode === 'shell';
-    const pipeline = this.mode === 'dev-console' ? { command: line, filters: [] } : parsePipeline(line);
+    const inRepl = this.machineCommands?.inRepl === true;
+    const inShell = this.mode === 'shell' && !inRepl;
+    const pipeline = !inShell ? { command: line, filters: [] } : parsePipeline(line);
     if ('kind' in pipeline) ({ output, exit } = pipeline);
-    else if (this.mode === 'dev-console') {
+    else if (inRepl) {
+      const r = this.machineCommands!.replLine(line);
+      if (r === undefined) return { output: '', exit: 0, ended: false };
+      ({ output, exit } = r);
+    } else if (this.mode === 'dev-console') {
       const r = await this.devConsole(line);
       if (r === undefined) return { output: '', exit: 0, ended: false };
       ({ output, exit } = r);
@@ -144,7 +155,7 @@ export class LiveTrainingSession implements ConsoleSession {
       if (parsed.kind === 'refusal') ({ output, exit } = parsed);
       else if (!LIVE_SHELL_COMMANDS.includes(parsed.kind)) ({ output, exit } = { output: notOnLiveStack(pipeline.command), exit: 1 });
       else ({ output, exit } = await this.run(parsed));
-      if (pipeline.filters.length > 0) ({ output, exit } = applyFilters(output, exit, pipeline.filters));
+      if (pipeline.filters.length > 0) ({ output, exit } = applyFilters(output, exit, pipeline.filters, this.machineCommands === undefined ? undefined : (f, text) => this.machineCommands!.tee(f, text)));
     }
     this.busyMs += this.elapsedMs - atMs;
     this.entries.push({ at_ms: atMs, clock, command: line.trim(), exit, output });
@@ -212,7 +223,7 @@ export class LiveTrainingSession implements ConsoleSession {
       case 'exit':
         return { output: 'logout', exit: 0 };
       default:
-        return { output: notOnLiveStack(c.kind), exit: 1 };
+        return this.machineCommands === undefined ? { output: notOnLiveStack(c.kind), exit: 1 } : this.machineCommands.run(c);
     }
   }
 
@@ -413,6 +424,12 @@ function liveHelp(listed: readonly Container[], timeScale: number): string {
     '  curl [-i] http://localhost:PORT/PATH        the real health endpoints:',
     ...listed.filter((c) => c.health !== undefined).map((c) => `      http://localhost:${c.health!.port}${c.health!.path}  (${dockerName(c.name)})`),
     '  circleci dev-console                        (in-ns \'circle.backend.build.run-queue) (-> (all-builds) count)',
+    '  replicated apps | replicated app <id> start|stop|status   the whole stack stopped and started (the files applied)',
+    '  ls|cat /etc/circleconfig/SERVICE/customizations    the customization files; write one: echo \'export NAME="value"\' | sudo tee -a FILE',
+    '  sudo docker exec C printenv [NAME] | env    the environment a container was created with (the last app start)',
+    '  sudo docker exec -it frontend lein repl :connect 6005   a JVM service\'s REPL',
+    '  df -h                                       the real filesystems holding the stack\'s data',
+    '  aws autoscaling describe-auto-scaling-groups | update-auto-scaling-group   the Nomad clients\' group, on the stack\'s EC2 endpoint',
     '  answer <container> <cause> | hint | exit',
     `The installation runs at ${timeScale}× the wall clock: queues grow while you look.`,
   ].join('\n');

@@ -63,6 +63,22 @@ export class EtcFiles {
   /** The environment each container got from the files when the app last started (none at first: nothing customised). */
   private readonly applied = new Map<string, Record<string, string>>();
 
+  /** The directories and files as they are (the live console keeps them on disk between commands). */
+  contents(): { dirs: string[]; files: [string, string][] } {
+    return { dirs: [...this.dirs].sort(), files: [...this.files.entries()].sort(([a], [b]) => a.localeCompare(b)) };
+  }
+
+  /** Files read back (from disk, on the live stack): each directory and file as a root's `mkdir -p` and write would make it. */
+  static of(dirs: readonly string[], files: readonly (readonly [string, string])[]): EtcFiles {
+    const etc = new EtcFiles();
+    for (const d of dirs) etc.mkdir(d, true, true);
+    for (const [p, text] of files) {
+      etc.mkdir(p.slice(0, p.lastIndexOf('/')), true, true);
+      etc.write(p, text, false, true, 'tee');
+    }
+    return etc;
+  }
+
   /** `cat PATH`. */
   cat(path: string): FileAnswer {
     const p = normalisePath(path);

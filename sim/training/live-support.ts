@@ -7,7 +7,8 @@ import type { CheckResult } from './session.ts';
  * Why a drill's breakage cannot be carried out on the live stack (`twin train --drill NAME --mode live`), one
  * reason a line, or none: each hidden fault against the fault catalogue's live column (the live stack runs the
  * pipeline stages, the stores, the Nomad server and clients; not exim, slanger, tutum/logrotate, federation-service,
- * ...), and each hidden change (the live stack carries out the catalogue's actions only).
+ * ...), and each hidden change (the live stack makes Auto Scaling Group changes on its EC2 endpoint; not a restored
+ * /opt/nomad).
  */
 export function liveBlockers(drill: SettledDrill): string[] {
   const out: string[] = [];
@@ -16,8 +17,9 @@ export function liveBlockers(drill: SettledDrill): string[] {
     if (liveKind(f.target) === undefined) out.push(`its fault \`${f.action}\` of \`${f.writtenTarget}\`: the live stack runs no ${f.writtenTarget}`);
     else out.push(`its fault \`${f.action}\` of \`${f.writtenTarget}\`: ${faultEntry(f.action).live.whyNot ?? 'the live stack does not carry it out there'}`);
   }
+  // An Auto Scaling Group change is made on the stack's EC2 endpoint (the group's instances are its Nomad clients).
   for (const c of drill.changes) {
-    out.push(`its hidden change (${c.kind === 'asg' ? 'the Auto Scaling Group\'s capacity set' : 'a restored /opt/nomad with stale allocations'}): the live stack carries out the fault catalogue's actions only`);
+    if (c.kind !== 'asg') out.push('its hidden change (a restored /opt/nomad with stale allocations): the live stack carries out the fault catalogue\'s actions only');
   }
   return out;
 }
@@ -93,13 +95,16 @@ export function judgeClients(count: number, nodes: readonly { status: string; dr
 }
 
 /**
- * The shell's commands the drill console on the live stack carries out; for the others it says so (exit 1) rather
- * than pretend: they act on parts of the Services machine the live stack does not model (its disks, the AWS
- * account, /etc/circleconfig, Replicated).
+ * The shell's commands the drill console on the live stack carries out (the Services machine's, from `df` on, where
+ * the installation has a machine: harness/train/live-commands.ts); for the others it says so (exit 1) rather than
+ * pretend.
  */
-export const LIVE_SHELL_COMMANDS: readonly string[] = ['docker-ps', 'docker-logs', 'docker-lifecycle', 'nomad-status', 'nomad-node-status', 'nomad-node-drain', 'curl', 'dev-console', 'answer', 'hint', 'help', 'exit', 'noop'];
+export const LIVE_SHELL_COMMANDS: readonly string[] = [
+  'docker-ps', 'docker-logs', 'docker-lifecycle', 'nomad-status', 'nomad-node-status', 'nomad-node-drain', 'curl', 'dev-console', 'answer', 'hint', 'help', 'exit', 'noop',
+  'df', 'replicated-apps', 'replicated-app', 'cat', 'ls', 'mkdir', 'rm', 'echo', 'docker-exec-env', 'docker-exec-repl', 'aws-asg-describe', 'aws-asg-update',
+];
 
 /** The console's answer to a command it does not carry out on the live stack. */
 export function notOnLiveStack(line: string): string {
-  return `${line.trim().split(/\s+/).filter((w) => w !== 'sudo').slice(0, 2).join(' ')}: the drill console on the live stack does not carry this out (it answers sudo docker ps|logs|start|stop|restart, nomad status|node-status|node-drain (and nomad logs with a nomad binary on PATH), curl, circleci dev-console, answer, hint, help, exit); run the drill in the simulation for the rest`;
+  return `${line.trim().split(/\s+/).filter((w) => w !== 'sudo').slice(0, 2).join(' ')}: the drill console on the live stack does not carry this out (it answers sudo docker ps|logs|start|stop|restart|exec, nomad status|node-status|node-drain (and nomad logs with a nomad binary on PATH), curl, circleci dev-console, replicated, the /etc/circleconfig files, df, aws autoscaling, answer, hint, help, exit); run the drill in the simulation for the rest`;
 }

@@ -7,7 +7,7 @@ import { nomadNodeStatusText, nomadStatusText } from './nomad-text.ts';
 import { QUEUE_DRAINED_MAX } from './live-support.ts';
 import { buildUrls, devConsoleForm } from './dev-console.ts';
 import { SymptomRecorder } from '../symptoms/recorder.ts';
-import { DOCKER_NAMES, containerId, dockerName, listedContainers, renderDockerPs, type ContainerLife } from '../symptoms/docker-ps.ts';
+import { DOCKER_NAMES, dockerName, listedContainers, renderDockerPs, type ContainerLife } from '../symptoms/docker-ps.ts';
 import { allocStderr, containerLogs, type LogSources } from '../symptoms/container-logs.ts';
 import { curlAnswer, healthUrls } from '../symptoms/health.ts';
 import { clockTime } from '../symptoms/clock-text.ts';
@@ -19,7 +19,9 @@ import type { Grade } from './grade.ts';
 import { ACTION_MS, drillBanner, gradeSession, hintText, judgeAnswer } from './tutor.ts';
 
 export { ACTION_MS, countsAsWork } from './tutor.ts';
-import { EtcFiles, heapBytes, OVERRIDE_DIRS } from './etc-files.ts';
+import { EtcFiles, OVERRIDE_DIRS } from './etc-files.ts';
+import { execEnv, notRunning, replConnect, replForm, replicatedStatus } from './container-env.ts';
+export { DEFAULT_HEAP_BYTES, REPL_PORTS } from './container-env.ts';
 
 /** Virtual time one command takes by default (reading, typing): the backlog grows while the trainee looks. */
 export const DEFAULT_COMMAND_MS = 30_000;
@@ -577,7 +579,7 @@ export class TrainingSession {
   private replicatedApp(verb: 'start' | 'stop' | 'status'): { output: string; exit: number } {
     const states = this.listed.map((c) => this.twin.services.state(c.name));
     const running = states.filter((s) => s === 'running' || s === 'paused').length;
-    if (verb === 'status') return { output: running === 0 ? 'State: stopped' : running === states.length ? 'State: started' : `State: started (${states.length - running} of ${states.length} containers not running)`, exit: 0 };
+    if (verb === 'status') return { output: replicatedStatus(running, states.length), exit: 0 };
     // Replicated creates the containers again when the app starts: they read the customization files then.
     if (verb === 'start' && running === 0) this.etc.applyAll(this.listed.map((c) => overrideDir(c.name)));
     this.port.apply({ action: verb, target: 'services_machine', count: 1 });
@@ -590,39 +592,28 @@ export class TrainingSession {
   private dockerExecEnv(name: string, variable: string | undefined): { output: string; exit: number } {
     const canonical = this.resolve(name);
     if (canonical === undefined || !this.listed.some((c) => c.name === canonical)) return { output: `Error: No such container: ${name}`, exit: 1 };
-    if (this.twin.services.state(canonical) === 'stopped') return { output: `Error response from daemon: Container ${containerId(dockerName(canonical))} is not running`, exit: 1 };
-    const env: Record<string, string> = { PATH: '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin', HOSTNAME: containerId(dockerName(canonical)), ...this.etc.appliedEnvironment(overrideDir(canonical)) };
-    if (variable !== undefined) return variable in env ? { output: env[variable]!, exit: 0 } : { output: '', exit: 1 };
-    return { output: Object.entries(env).map(([k, v]) => `${k}=${v}`).join('\n'), exit: 0 };
+    if (this.twin.services.state(canonical) === 'stopped') return notRunning(canonical);
+    return execEnv(canonical, this.etc.appliedEnvironment(overrideDir(canonical)), variable);
   }
 
   /** `sudo docker exec -it C lein repl :connect PORT`: the JVM services' nREPL (the seeds' ports). */
   private openRepl(name: string, port: number): { output: string; exit: number } {
     const canonical = this.resolve(name);
     if (canonical === undefined || !this.listed.some((c) => c.name === canonical)) return { output: `Error: No such container: ${name}`, exit: 1 };
-    if (this.twin.services.state(canonical) === 'stopped') return { output: `Error response from daemon: Container ${containerId(dockerName(canonical))} is not running`, exit: 1 };
-    if (REPL_PORTS[canonical] !== port) return { output: `SocketException Connection refused (Connection refused)  java.net.PlainSocketImpl.socketConnect (PlainSocketImpl.java:-2)${REPL_PORTS[canonical] === undefined ? '' : `\n(${dockerName(canonical)}'s REPL is on port ${REPL_PORTS[canonical]})`}`, exit: 1 };
+    if (this.twin.services.state(canonical) === 'stopped') return notRunning(canonical);
+    const r = replConnect(canonical, port);
+    if (r.exit !== 0) return r;
     this.mode = 'repl';
     this.replOf = canonical;
     this.namespace = 'user';
-    return { output: `Connecting to nREPL at 127.0.0.1:${port}\nREPL-y 0.3.7, nREPL 0.2.12\nClojure 1.9.0\n    Exit: Control+D or (exit) or (quit)`, exit: 0 };
+    return r;
   }
 
   /** A form typed into a JVM service's REPL: the seeds' two checks of `JVM_HEAP_SIZE`. */
   private jvmRepl(line: string): ReturnType<typeof parseShellLine> | { kind: 'console'; output: string } {
-    const form = line.trim().replace(/\s+/g, ' ');
-    if (form === '') return { kind: 'noop' };
-    if (form === 'exit' || form === '(exit)' || form === 'quit' || form === '(quit)') {
-      this.mode = 'shell';
-      return { kind: 'console', output: 'Bye for now!' };
-    }
-    const env = this.etc.appliedEnvironment(overrideDir(this.replOf));
-    const getenv = /^\(System\/getenv "([A-Za-z_][A-Za-z0-9_]*)"\)$/.exec(form);
-    if (getenv) return { kind: 'console', output: getenv[1]! in env ? JSON.stringify(env[getenv[1]!]) : 'nil' };
-    if (form === '(-> (java.lang.Runtime/getRuntime) (.maxMemory))' || form === '(.maxMemory (java.lang.Runtime/getRuntime))') {
-      return { kind: 'console', output: String(heapBytes(env.JVM_HEAP_SIZE ?? '') ?? DEFAULT_HEAP_BYTES) };
-    }
-    return { kind: 'console', output: 'CompilerException: the twin\'s REPL answers the seeds\' checks only: (System/getenv "JVM_HEAP_SIZE"), (-> (java.lang.Runtime/getRuntime) (.maxMemory)); `exit` leaves' };
+    const r = replForm(line, this.etc.appliedEnvironment(overrideDir(this.replOf)));
+    if (r.kind === 'console' && r.leave) this.mode = 'shell';
+    return r;
   }
 
   private answer(words: readonly string[]): { output: string; exit: number } {
@@ -726,11 +717,6 @@ export class TrainingSession {
 /** `rm` of these paths is the Nomad server's data directory (the seeds' `sudo rm -rf /opt/nomad`). */
 const NOMAD_DATA = /^\/opt\/nomad(\/|\/\*|\/data\/?)?$/;
 
-/** The JVM services' nREPL ports (the seeds' "Verify customization is applied"). */
-export const REPL_PORTS: Readonly<Record<string, number>> = { frontend: 6005, 'test-results': 2719, 'output-processor': 6007 };
-/** The heap a JVM service has without `JVM_HEAP_SIZE`: the twin's assumption (1 GiB), the seeds give none. */
-export const DEFAULT_HEAP_BYTES = 1024 ** 3;
-
 /** The /etc/circleconfig directory a container reads (the seeds' list names most by their canonical name, federations-service by the listing's). */
 export function overrideDir(canonical: string): string {
   return (OVERRIDE_DIRS as readonly string[]).includes(canonical) ? canonical : dockerName(canonical);
@@ -746,6 +732,11 @@ export function diskFree(capacityMb: number, freeMb: number): string {
     ['tmpfs', '1.6G', '8.9M', '1.6G', '1%', '/run'],
     ['/dev/nvme0n1p1', gb(capacityMb), gb(used), gb(freeMb), `${Math.min(100, Math.ceil((used / capacityMb) * 100))}%`, '/'],
   ];
+  return renderDf(rows);
+}
+
+/** `df`'s table: the first column left-aligned, the numbers right-aligned, the mount point as it is. */
+export function renderDf(rows: readonly (readonly string[])[]): string {
   const w = rows[0]!.map((_, i) => Math.max(...rows.map((r) => r[i]!.length)));
   return rows.map((r) => r.map((c, i) => (i === 0 ? c.padEnd(w[i]!) : i === r.length - 1 ? c : c.padStart(w[i]!))).join(' ')).join('\n');
 }

@@ -39,7 +39,9 @@ interface StepState {
   started: number;
 }
 
-const GROUP = 'nomad-clients';
+/** The Nomad clients' group as the simulation names it (the drills' `--auto-scaling-group-name nomad-clients`). */
+export const NOMAD_CLIENTS_ASG = 'nomad-clients';
+const GROUP = NOMAD_CLIENTS_ASG;
 
 export class AutoScalingGroup {
   /** Step and target-tracking policies that changed the desired capacity, and scheduled actions run. */
