@@ -227,7 +227,7 @@ describe('docker logs -f on the live stack', () => {
     };
     const step = await s.followStep();
     expect(step).toMatchObject({ done: true, stoppedBy: 'container-stopped' });
-    expect(step.output).toMatch(/taking build=gh\/twin\/app\/2$/);
+    expect(step.output).toMatch(/^\S+ \d+ [\d:.]+:\+0000 INFO picard-dispatcher\.core taking build=gh\/twin\/app\/2$/);
     expect(s.entries[0]!.output).toBe(step.output);
   });
 
