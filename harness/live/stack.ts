@@ -11,7 +11,7 @@ import { StartedNomadApiServer } from '../nomad/server.ts';
 import { StartedRealNomadAgent } from '../nomad/real-nomad.ts';
 import { realAgentFleet } from '../nomad/real-fleet.ts';
 import { HealthServiceHost, type HealthService } from './health-host.ts';
-import { ServiceLogs, type LogsOptions } from './service-logs.ts';
+import { ServiceLogs, type LogClock, type LogsOptions } from './service-logs.ts';
 import type { LogSink } from './service-logs-writer.ts';
 import { parseCannotReach, parseUndelivered } from '../../sim/symptoms/log-lines.ts';
 
@@ -383,6 +383,11 @@ export class LiveStack {
   follow(name: string, signal?: AbortSignal): AsyncGenerator<string, void, undefined> {
     if (!this.hasLog(name)) throw new Error(`No such container: ${name}`);
     return this.serviceLogs.follow(name, signal);
+  }
+
+  /** The clock the twin services' log prefixes print (`ServiceLogs.useClock`): a drill's installation's, not the wall's. */
+  useLogClock(clock: LogClock): void {
+    this.serviceLogs.useClock(clock);
   }
 
   /** The started real components and external systems, by name. */
