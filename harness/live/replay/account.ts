@@ -270,7 +270,10 @@ export async function accountLiveRun(scenario: SettledScenario, profile: Profile
     .logEntries()
     .map(({ container, entry }) => ({ container, atMs: Math.round((entry.atEpochMs - o.epochMs) * o.scale), text: entry.text }))
     .filter((e) => e.atMs >= 0 && e.atMs <= o.endedAtMs);
-  report.symptoms = liveSymptoms({ containers: profile.containers, faults: scenario.faults, endedAtMs: o.endedAtMs, outcomes, dataLoss: report.data_loss, ui: o.ui, flushMs: profile.metrics.statsd_interval_ms, serviceLogs });
+  // telegraf's series in scenario time (its flushes during the boot only anchor the run's first gap).
+  const written = o.stack.gauges();
+  const gauges = { flushes: written.flushes.map((f) => ({ atMs: Math.round((f.atEpochMs - o.epochMs) * o.scale), names: f.names })), periodMs: written.periodMs * o.scale };
+  report.symptoms = liveSymptoms({ containers: profile.containers, faults: scenario.faults, endedAtMs: o.endedAtMs, outcomes, dataLoss: report.data_loss, ui: o.ui, flushMs: profile.metrics.statsd_interval_ms, serviceLogs, gauges });
   const sum = (m: Map<number, number>) => [...m.values()].reduce((a, b) => a + b, 0);
   const stored: LiveSection['stored'] = {
     action_logs: sum(logsStored),
