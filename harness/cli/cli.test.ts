@@ -111,11 +111,11 @@ describe('twin CLI', () => {
   });
 
   it('refuses a live run whose faults have no live counterpart, before starting anything, and writes nothing', async () => {
-    const dir = tmp({ 'live.yaml': `${OK}faults:\n  - { at: 10m, action: kill, target: telegraf }\n` });
+    const dir = tmp({ 'live.yaml': `${OK}faults:\n  - { at: 10m, action: kill, target: api-service }\n` });
     const out = join(dir, 'out');
     const c = capture();
     expect(await main(['run', join(dir, 'live.yaml'), '--mode', 'live', '--out', out], c.io)).toBe(2);
-    expect(c.stderr).toContain('faults[0] (kill telegraf at 10 min): live mode cannot act on `telegraf` yet');
+    expect(c.stderr).toContain('faults[0] (kill api-service at 10 min): live mode cannot act on `api-service` yet');
     expect(c.stderr).toContain('hint: live faults act on the real processes postgres, redis, rabbitmq');
     expect(c.stderr).not.toContain('starting postgres');
     expect(existsSync(out)).toBe(false);

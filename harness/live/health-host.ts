@@ -40,6 +40,11 @@ type LogLine = { type: 'log'; name: string; line: keyof typeof LOG_LINES | 'reac
 /** Where the health-only services' lines go: the stack's `ServiceLogs`. */
 export type HealthLogSink = (name: string, text: string, atEpochMs: number) => void;
 
+/** One flush of telegraf's series: the metric names (tags dropped) it wrote then. */
+type GaugesFlush = { type: 'gauges'; name: string; atMs: number; names: readonly string[] };
+/** Where telegraf's flushes go: the stack's recorded series (`LiveStack.gaugeFlushes`). */
+export type GaugeSink = (atEpochMs: number, names: readonly string[]) => void;
+
 const WORKER = prebuiltEntry(new URL('./service-worker.mjs', import.meta.url)) ?? fileURLToPath(new URL('./service-worker.mjs', import.meta.url));
 
 /**
@@ -56,7 +61,10 @@ export class HealthServiceHost {
   private readonly logs = new Map<string, ServiceLog>();
   private lineAtMs = 0;
 
-  constructor(private readonly onLog: HealthLogSink = () => undefined) {}
+  constructor(
+    private readonly onLog: HealthLogSink = () => undefined,
+    private readonly onGauges: GaugeSink = () => undefined,
+  ) {}
 
   /** A service's line, from its key in `LOG_LINES` to its text. */
   private log(m: LogLine): void {
@@ -79,8 +87,9 @@ export class HealthServiceHost {
   private thread(): Worker {
     if (this.worker !== undefined) return this.worker;
     const worker = new Worker(WORKER);
-    worker.on('message', (r: Reply | LogLine) => {
+    worker.on('message', (r: Reply | LogLine | GaugesFlush) => {
       if (r.type === 'log') return this.log(r);
+      if (r.type === 'gauges') return this.onGauges(r.atMs, r.names);
       const wake = this.waiting.get(`${r.type === 'killed' ? 'kill' : 'start'}:${r.name}`);
       wake?.(r);
     });

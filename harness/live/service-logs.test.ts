@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { FOLLOW_BACKLOG_LINES, MAX_KEPT_LINES, SERVICE_LOG_RING_LINES, ServiceLogs, stampOfEpoch } from './service-logs.ts';
 import { ServiceLog } from './service-logs-writer.ts';
 import { LOG_LINES, serviceStamp } from '../../sim/symptoms/log-lines.ts';
-import { serviceLogTime } from '../../sim/symptoms/clock-text.ts';
+import { serviceLogTime, virtualStamp } from '../../sim/symptoms/clock-text.ts';
 
 /** 9 January 2026 19:32:33.629 UTC: the seeds' `Jan 9 19:32:33.629:+0000 INFO picard-dispatcher.init Still running...`. */
 const SEEDS_MS = Date.UTC(2026, 0, 9, 19, 32, 33, 629);
@@ -94,5 +94,27 @@ describe('a live service\'s own log', () => {
     log.cannotReach('rabbitmq');
     log.cannotReach('redis');
     expect(lines.slice(3).map(([t]) => t)).toEqual(['ERROR picard-dispatcher.deps cannot reach rabbitmq: connection refused, retrying', 'ERROR picard-dispatcher.deps cannot reach redis: connection refused, retrying']);
+  });
+});
+
+describe('the live services\' logs on an installation\'s clock', () => {
+  it('print every line, those written before too and those followed, at the clock given (a drill\'s installation time, not the wall\'s)', async () => {
+    const logs = new ServiceLogs();
+    logs.write('picard-dispatcher', LOG_LINES.stillRunning, SEEDS_MS);
+    logs.write('exim', 'Completed', SEEDS_MS);
+    // An installation started at virtual 40 min (Jan 5 08:40) at 60×, from the wall instant SEEDS_MS.
+    logs.useClock((epochMs) => virtualStamp(40 * 60_000 + (epochMs - SEEDS_MS) * 60));
+    expect(logs.logs('picard-dispatcher')).toEqual(['Jan 5 08:40:00.000:+0000 INFO picard-dispatcher.init Still running...']);
+    expect(logs.logs('exim')).toEqual(['2026-01-05 08:40:00 Completed']);
+    const abort = new AbortController();
+    const followed = logs.follow('picard-dispatcher', abort.signal);
+    const next = followed.next();
+    // Two wall seconds later: two minutes of the installation's time.
+    logs.write('picard-dispatcher', LOG_LINES.taking('gh/twin/app/7'), SEEDS_MS + 2_000);
+    expect((await next).value).toBe('Jan 5 08:42:00.000:+0000 INFO picard-dispatcher.core taking build=gh/twin/app/7');
+    abort.abort();
+    await followed.next();
+    // Read again, the ring prints the line at the same clock.
+    expect(logs.logs('picard-dispatcher', { tail: 1 })[0]).toMatch(/^Jan 5 08:42:00\.000/);
   });
 });

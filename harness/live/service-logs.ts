@@ -20,12 +20,14 @@ export const FOLLOW_BACKLOG_LINES = 1_000;
 /** Lines kept apart for a run's symptoms (`keep`), over every container: past it the newest are not kept, and `keptDropped` counts them. */
 export const MAX_KEPT_LINES = 20_000;
 
-/** A line as written: when (epoch ms), its text (a line of `LOG_LINES`), and as `docker logs` prints it. */
+/** A line as written: when (epoch ms) and its text (a line of `LOG_LINES`); `docker logs` prints it with the log clock's prefix. */
 export interface LogEntry {
   readonly atEpochMs: number;
   readonly text: string;
-  readonly line: string;
 }
+
+/** The instant a line's prefix prints for the epoch instant it was written (`ServiceLogs.useClock`). */
+export type LogClock = (epochMs: number) => LogStamp;
 
 /** A container's ring of lines: a fixed array and the index of the next write. */
 class Ring<T> {
@@ -71,6 +73,8 @@ export class ServiceLogs {
   private readonly keptLines: { container: string; entry: LogEntry }[] = [];
   /** Lines `keep` wanted past MAX_KEPT_LINES. */
   keptDropped = 0;
+  /** The clock the prefixes print: the wall clock until `useClock`. */
+  private clock: LogClock = stampOfEpoch;
 
   constructor(opts: ServiceLogsOptions = {}) {
     this.capacity = opts.capacity ?? SERVICE_LOG_RING_LINES;
@@ -80,23 +84,39 @@ export class ServiceLogs {
 
   /** Appends `text` (a line of `LOG_LINES`) for `container`, stamped at `atEpochMs` in the container's prefix. */
   write(container: string, text: string, atEpochMs: number): void {
-    const line = linePrefix(container, stampOfEpoch(atEpochMs)) + text;
     let ring = this.rings.get(container);
     if (ring === undefined) this.rings.set(container, (ring = new Ring(this.capacity)));
-    const entry = { atEpochMs, text, line };
+    const entry = { atEpochMs, text };
     ring.push(entry);
     if (this.keep(text)) {
       if (this.keptLines.length < MAX_KEPT_LINES) this.keptLines.push({ container, entry });
       else this.keptDropped++;
     }
-    for (const f of this.followers.get(container) ?? []) f(line);
+    const followers = this.followers.get(container);
+    if (followers === undefined || followers.size === 0) return;
+    const line = this.render(container, entry);
+    for (const f of followers) f(line);
+  }
+
+  /**
+   * The installation's clock for the prefixes (a drill's installation runs at a time scale from its own start,
+   * not at the wall clock): every line printed from now on, those already written included, is stamped with
+   * `clock(the instant it was written)`, so the log and `docker ps` tell the same time.
+   */
+  useClock(clock: LogClock): void {
+    this.clock = clock;
+  }
+
+  /** A line as `docker logs` prints it: the container's prefix at the log clock's instant, then the text. */
+  private render(container: string, e: LogEntry): string {
+    return linePrefix(container, this.clock(e.atEpochMs)) + e.text;
   }
 
   /** The container's lines, oldest first: all the ring holds, or the last `tail`. */
   logs(container: string, opts: LogsOptions = {}): readonly string[] {
     const tail = opts.tail;
     if (tail !== undefined && (!Number.isInteger(tail) || tail < 0)) throw new Error(`--tail must be a whole number of lines, not ${tail}`);
-    return (this.rings.get(container)?.last(tail ?? this.capacity) ?? []).map((e) => e.line);
+    return (this.rings.get(container)?.last(tail ?? this.capacity) ?? []).map((e) => this.render(container, e));
   }
 
   /** The lines `keep` kept, in the order written, with their container: what a run's symptoms are counted from. */

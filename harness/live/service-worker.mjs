@@ -55,6 +55,16 @@ function startTelegraf(svc) {
   }, TELEGRAF_FLUSH_MS);
   flush.unref();
   svc.closers.push(() => clearInterval(flush));
+  // The series it writes: at each flush (every `role.seriesMs`), the names it got since the one before, posted to
+  // the host as its output (harness/live/health-host.ts `gauges`); a killed or hung telegraf writes none.
+  const names = new Set();
+  const series = setInterval(() => {
+    if (svc.paused || !svc.alive) return;
+    parentPort.postMessage({ type: 'gauges', name: svc.name, atMs: Date.now(), names: [...names] });
+    names.clear();
+  }, svc.role.seriesMs ?? TELEGRAF_FLUSH_MS);
+  series.unref();
+  svc.closers.push(() => clearInterval(series));
   udp.on('message', (buf) => {
     received++;
     for (const line of buf.toString('utf8').split('\n')) {
@@ -62,6 +72,7 @@ function startTelegraf(svc) {
       const m = /^([^:|#]+):([-+]?[0-9.]+)\|(g|c|ms)(?:\|@[0-9.]+)?(?:\|#(\S+))?$/.exec(line.trim());
       if (!m) continue;
       const [, name, raw, type, tags] = m;
+      names.add(name);
       const key = tags ? `${name}#${tags}` : name;
       const value = Number(raw);
       const prev = svc.metrics.get(key);

@@ -12,7 +12,7 @@ import { StartedNomadApiServer } from '../nomad/server.ts';
 import { StartedRealNomadAgent } from '../nomad/real-nomad.ts';
 import { realAgentFleet } from '../nomad/real-fleet.ts';
 import { HealthServiceHost, type HealthService } from './health-host.ts';
-import { ServiceLogs, type LogsOptions } from './service-logs.ts';
+import { ServiceLogs, type LogClock, type LogsOptions } from './service-logs.ts';
 import type { LogSink } from './service-logs-writer.ts';
 import { parseCannotReach, parseUndelivered } from '../../sim/symptoms/log-lines.ts';
 
@@ -105,7 +105,19 @@ export interface StackOptions {
   services?: Readonly<Record<string, ServiceFactory>>;
   /** Fault targets beyond the containers (the Nomad clients, the Services machine's network): `PipelineServices.systems`. */
   systems?: StackSystems;
+  /**
+   * Wall ms between two polls of nomad-metrics (default `METRICS_POLL_MS`); telegraf writes its series every three
+   * (`gaugeFlushes`). A run at a time scale passes its statsd interval at that scale.
+   */
+  metricsPollMs?: number;
 }
+
+/** nomad-metrics polls the Nomad server this often (wall ms) unless the stack is told otherwise. */
+export const METRICS_POLL_MS = 10_000;
+/** telegraf writes its series once per this many polls of nomad-metrics. */
+export const GAUGE_FLUSH_POLLS = 3;
+/** The flushes of telegraf's series kept (the oldest go first): two days of flushes every 3 s. */
+export const MAX_GAUGE_FLUSHES = 50_000;
 
 /** Fault targets beyond the containers, and what the stack tells about a wipe of the twin's Nomad server. */
 export interface StackSystems {
@@ -129,7 +141,15 @@ export class LiveStack {
   private readonly workers = new Map<string, HealthService>();
   /** What each service wrote (`logs`, `follow`): the stages and the health-only services write their own lines. */
   private readonly serviceLogs = new ServiceLogs({ keep: (text) => parseCannotReach(text) !== undefined || parseUndelivered(text) !== undefined });
-  private readonly health = new HealthServiceHost((name, text, atMs) => this.serviceLogs.write(name, text, atMs));
+  /** What telegraf wrote at each flush of its series (wall instants): where a killed telegraf or nomad-metrics leaves its gap. */
+  private readonly flushes: { atEpochMs: number; names: readonly string[] }[] = [];
+  private readonly health = new HealthServiceHost(
+    (name, text, atMs) => this.serviceLogs.write(name, text, atMs),
+    (atEpochMs, names) => {
+      this.flushes.push({ atEpochMs, names });
+      if (this.flushes.length > MAX_GAUGE_FLUSHES) this.flushes.shift();
+    },
+  );
   private readonly services = new Map<string, ServiceHandle>();
   private readonly ports = new Map<string, number>();
   private readonly starting = new Map<string, Promise<void>>();
@@ -142,6 +162,7 @@ export class LiveStack {
   }
 
   constructor(private readonly opts: StackOptions) {
+    if (opts.metricsPollMs !== undefined && !(Number.isFinite(opts.metricsPollMs) && opts.metricsPollMs >= 100)) throw new Error(`LiveStack: metricsPollMs must be at least 100 wall ms, not ${opts.metricsPollMs}`);
     for (const name of Object.keys(opts.externals ?? {})) {
       this.rows.set(name, { name, kind: 'api', backend: 'pending', ports: [], state: 'pending', pid: undefined, healthUrl: undefined });
     }
@@ -322,9 +343,9 @@ export class LiveStack {
     const statsdPort = this.opts.portOffset + STATSD_PORT;
     const role =
       c.name === 'telegraf' && udp
-        ? { kind: 'telegraf', udpPort: this.opts.portOffset + udp.container }
+        ? { kind: 'telegraf', udpPort: this.opts.portOffset + udp.container, seriesMs: this.gaugePeriodMs }
         : c.name === 'nomad-metrics' && nomad
-          ? { kind: 'nomad-metrics', nomadUrl: nomad.url, statsdPort, intervalMs: 10_000 }
+          ? { kind: 'nomad-metrics', nomadUrl: nomad.url, statsdPort, intervalMs: this.metricsPollMs }
           : c.name === 'federation-service' && this.rows.has('ldap')
             ? this.ldapBindRole()
             : undefined;
@@ -384,6 +405,28 @@ export class LiveStack {
   follow(name: string, signal?: AbortSignal): AsyncGenerator<string, void, undefined> {
     if (!this.hasLog(name)) throw new Error(`No such container: ${name}`);
     return this.serviceLogs.follow(name, signal);
+  }
+
+  private get metricsPollMs(): number {
+    return this.opts.metricsPollMs ?? METRICS_POLL_MS;
+  }
+
+  /** Wall ms between two flushes of telegraf's series: three polls of nomad-metrics, so a slow poll or two leaves no false gap. */
+  get gaugePeriodMs(): number {
+    return GAUGE_FLUSH_POLLS * this.metricsPollMs;
+  }
+
+  /**
+   * The series telegraf wrote, one entry per flush (oldest first): when (epoch ms) and the metric names it had.
+   * While telegraf is down no flush is written; while nomad-metrics is, the flushes hold no `circle.nomad.*`.
+   */
+  gaugeFlushes(): readonly { atEpochMs: number; names: readonly string[] }[] {
+    return this.flushes;
+  }
+
+  /** The clock the twin services' log prefixes print (`ServiceLogs.useClock`): a drill's installation's, not the wall's. */
+  useLogClock(clock: LogClock): void {
+    this.serviceLogs.useClock(clock);
   }
 
   /** The started real components and external systems, by name. */

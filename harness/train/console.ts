@@ -14,7 +14,8 @@ export interface ConsoleSession {
   execute(line: string, elapsedMs?: number): ConsoleLine | Promise<ConsoleLine>;
   endOfInput(): void;
   readonly isFollowing?: boolean;
-  followStep?(opts?: { untilCtrlC?: boolean }): FollowStep;
+  /** The live stack's follow waits for its service's lines: a promise. */
+  followStep?(opts?: { untilCtrlC?: boolean }): FollowStep | Promise<FollowStep>;
   stopFollowing?(): void;
   beginExternal?(elapsedMs?: number): void;
   recordExternal?(line: string, output: string, exit: number): LineResult;
@@ -53,7 +54,7 @@ export async function runScript(session: ConsoleSession, script: string, out: Co
     if (r.output !== '') out.write(`${r.output}\n`);
     if (r.following) {
       for (;;) {
-        const step = session.followStep!();
+        const step = await session.followStep!();
         if (step.output !== '') out.write(`${step.output}\n`);
         if (step.done) {
           if (step.stoppedBy === 'limit') out.write('^C\n');
@@ -115,9 +116,11 @@ export function runInteractive(session: ConsoleSession, input: NodeJS.ReadableSt
       prompt();
     };
     const follow = () => {
-      timer = setTimeout(() => {
+      timer = setTimeout(async () => {
         if (!session.isFollowing) return;
-        const step = session.followStep!({ untilCtrlC: true });
+        const step = await session.followStep!({ untilCtrlC: true });
+        // Ctrl-C while the step was waiting: the prompt is back already.
+        if (timer === undefined) return;
         if (step.output !== '') output.write(`${step.output}\n`);
         if (step.done) endFollow(step.stoppedBy === 'limit');
         else follow();

@@ -4,7 +4,7 @@ import type { FaultOrder } from '../../sim/faults/port.ts';
 import type { NomadScheduler } from '../../sim/models/nomad/scheduler.ts';
 import { planReplay, type PlannedWorkflow } from '../../sim/models/workload/replay-plan.ts';
 import type { SettledScenario } from '../../sim/scenario/settled.ts';
-import { clockTime } from '../../sim/symptoms/clock-text.ts';
+import { clockTime, isoLogTime, virtualStamp } from '../../sim/symptoms/clock-text.ts';
 import type { DevConsoleQueue } from '../../sim/training/dev-console.ts';
 import type { SettledDrill } from '../../sim/training/drill.ts';
 import type { LiveBuildsSince, LiveQueues } from '../../sim/training/live-support.ts';
@@ -91,6 +91,9 @@ export class LiveDrillInstallation implements LiveInstallation {
     this.startMs = Math.max(0, Math.min(faults[0]?.atMs ?? drill.startsAtMs, changes[0]?.atMs ?? drill.startsAtMs) - WARM_UP_MS);
     this.t0 = performance.now();
     this.wallEpochMs = Date.now();
+    // The services' log lines print the installation's clock, as `docker ps` and the prompt's clock do.
+    this.stack.live.useLogClock((epochMs) => virtualStamp(this.virtualOf(epochMs)));
+    this.stack.runner.useLogClock((epochMs) => isoLogTime(this.virtualOf(epochMs)).replace(' ', 'T'));
     this.pending = this.pending.filter((w) => w.atMs >= this.startMs);
     this.timer = setInterval(() => this.pushDue(), PUSH_TICK_MS);
     const lines: string[] = [];

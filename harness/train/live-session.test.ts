@@ -8,7 +8,10 @@ import { describe, expect, it } from 'vitest';
 import type { FaultOrder } from '../../sim/faults/port.ts';
 import type { LiveBuildsSince, LiveQueues } from '../../sim/training/live-support.ts';
 import { drillFile, loadDrill } from './drills.ts';
-import { runScript } from './console.ts';
+import { PassThrough } from 'node:stream';
+import { FOLLOW_MAX_LINES, FOLLOW_MAX_MS, FOLLOW_STEP_MS } from '../../sim/training/session.ts';
+import { ServiceLogs } from '../live/service-logs.ts';
+import { runInteractive, runScript } from './console.ts';
 import { LiveTrainingSession, type LiveInstallation, type LiveRowView } from './live-session.ts';
 
 const SCALE = 60;
@@ -24,6 +27,8 @@ class FakeInstallation implements LiveInstallation {
   /** Installation time one lifecycle action takes on the stack. */
   actMs = 300_000;
   logSource: LiveInstallation['logSource'];
+  /** Called at each of the console's wall waits (a follow's steps, the verification's polls): the stack working meanwhile. */
+  onSleep: (() => void) | undefined;
   constructor(readonly profile: LiveInstallation['profile']) {
     for (const c of profile.containers) this.rowMap.set(c.name, { state: 'healthy', ports: [], healthUrl: undefined });
   }
@@ -56,6 +61,7 @@ function setUp(drillName = 'queued-at-picard-dispatcher') {
   const sleep = async (ms: number) => {
     wall += ms;
     inst.now += ms * SCALE;
+    inst.onSleep?.();
   };
   const s = new LiveTrainingSession(drill, inst, { seed: 7, commandMs: 30_000, timeScale: SCALE, wallMs: () => wall, sleep });
   s.recordFault({ action: 'pause', target: 'picard-dispatcher', count: 1 }, 2_400_000);
@@ -156,5 +162,113 @@ describe('the drill console on the live stack', () => {
     expect(r.checks[1]!.observed).toMatch(/0 builds since the session, none succeeded \(no builds\)/);
     expect(r.grade.parts.fix).toBe(0);
     expect(r.grade.rootCauseCorrect).toBe(true);
+  });
+});
+
+describe('docker logs -f on the live stack', () => {
+  /** The stack's own logs (the real ring and its followers) behind the fake installation, one line per step written. */
+  function following(perStep = 1) {
+    const set = setUp();
+    const logs = new ServiceLogs();
+    set.inst.logSource = logs;
+    logs.write('picard-dispatcher', 'INFO picard-dispatcher.init Still running...', 1_000);
+    let n = 0;
+    set.inst.onSleep = () => {
+      for (let i = 0; i < perStep; i++) logs.write('picard-dispatcher', `INFO picard-dispatcher.core taking build=gh/twin/app/${++n}`, 2_000 + n);
+      logs.write('dispatcher', 'INFO dispatcher.core not followed', 2_000);
+    };
+    return { ...set, logs };
+  }
+
+  it('in a script, streams the lines written while it follows for FOLLOW_MAX_MS of the installation\'s time, then ^C and the next line runs', async () => {
+    const { s, inst } = following();
+    const text = await script(s, ['sudo docker logs -f --tail 1 picard-dispatcher', 'sudo docker ps', 'exit']);
+    const steps = FOLLOW_MAX_MS / FOLLOW_STEP_MS;
+    const taking = Array.from({ length: steps }, (_, i) => `taking build=gh/twin/app/${i + 1}`);
+    const entry = s.entries[0]!;
+    expect(entry.command).toBe('sudo docker logs -f --tail 1 picard-dispatcher');
+    const lines = entry.output.split('\n');
+    expect(lines[0]).toMatch(/Still running\.\.\.$/);
+    expect(lines.slice(1, -1).map((l) => l.slice(l.indexOf('taking')))).toEqual(taking);
+    expect(lines.at(-1)).toBe('^C');
+    expect(entry.output).not.toContain('not followed');
+    // The console printed the same, and the next line ran after it.
+    expect(text).toMatch(/taking build=gh\/twin\/app\/15\n\^C\nubuntu@ip-172-31-72-162:~\$ sudo docker ps\n/);
+    expect(s.entries[1]!.command).toBe('sudo docker ps');
+    expect(inst.now).toBeGreaterThanOrEqual(3_600_000 + FOLLOW_MAX_MS);
+  });
+
+  it('stops at FOLLOW_MAX_LINES new lines in a script; a line written before the first step is not lost', async () => {
+    const { s, logs } = following(7);
+    expect((await s.execute('sudo docker logs -f --tail 0 picard-dispatcher')).following).toBe(true);
+    logs.write('picard-dispatcher', 'INFO picard-dispatcher.core at once', 1_500);
+    await expect(s.execute('sudo docker ps')).rejects.toThrow(/following/);
+    const printed: string[] = [];
+    for (;;) {
+      const step = await s.followStep();
+      if (step.output !== '') printed.push(...step.output.split('\n'));
+      if (step.done) {
+        expect(step.stoppedBy).toBe('limit');
+        break;
+      }
+    }
+    expect(printed).toHaveLength(FOLLOW_MAX_LINES);
+    expect(printed[0]).toMatch(/at once$/);
+    expect(s.isFollowing).toBe(false);
+  });
+
+  it('passes the followed lines through the line\'s filters, and ends (no ^C) when the container stops', async () => {
+    const { s, inst, logs } = following();
+    await s.execute('sudo docker logs -f --tail 0 picard-dispatcher | grep app/2');
+    inst.onSleep = () => {
+      logs.write('picard-dispatcher', 'INFO picard-dispatcher.core taking build=gh/twin/app/1', 3_000);
+      logs.write('picard-dispatcher', 'INFO picard-dispatcher.core taking build=gh/twin/app/2', 3_001);
+      inst.rowMap.set('picard-dispatcher', { state: 'killed', ports: [] });
+    };
+    const step = await s.followStep();
+    expect(step).toMatchObject({ done: true, stoppedBy: 'container-stopped' });
+    expect(step.output).toMatch(/^\S+ \d+ [\d:.]+:\+0000 INFO picard-dispatcher\.core taking build=gh\/twin\/app\/2$/);
+    expect(s.entries[0]!.output).toBe(step.output);
+  });
+
+  it('does not follow a stopped container: its log so far, and docker returns', async () => {
+    const { s, inst } = following();
+    inst.rowMap.set('picard-dispatcher', { state: 'exited', ports: [] });
+    const r = await s.execute('sudo docker logs -f picard-dispatcher');
+    expect(r.following).toBeUndefined();
+    expect(r.output).toMatch(/Still running\.\.\.$/);
+  });
+
+  it('in a terminal, streams each line as the service writes it until Ctrl-C, and the prompt comes back', async () => {
+    const { s, logs } = following();
+    const input = new PassThrough();
+    const output = Object.assign(new PassThrough(), { isTTY: true, columns: 200 });
+    let text = '';
+    output.on('data', (d: Buffer) => (text += d.toString()));
+    const done = runInteractive(s, input, output);
+    input.write('sudo docker logs -f --tail 0 picard-dispatcher\n');
+    let n = 0;
+    const writer = setInterval(() => logs.write('picard-dispatcher', `INFO picard-dispatcher.core taking build=gh/twin/live/${++n}`, Date.now()), 100);
+    try {
+      const until = Date.now() + 10_000;
+      while (!/taking build=gh\/twin\/live\/3\b/.test(text) && Date.now() < until) await new Promise((r) => setTimeout(r, 50));
+      expect(text).toMatch(/taking build=gh\/twin\/live\/3\b/);
+      expect(s.isFollowing).toBe(true);
+      input.write('\x03');
+      await new Promise((r) => setTimeout(r, 100));
+    } finally {
+      clearInterval(writer);
+    }
+    expect(s.isFollowing).toBe(false);
+    const entry = s.entries.at(-1)!;
+    expect(entry.output.endsWith('^C')).toBe(true);
+    const seen = n;
+    logs.write('picard-dispatcher', 'INFO picard-dispatcher.core after the Ctrl-C', Date.now());
+    input.end('exit\n');
+    await done;
+    expect(entry.output).not.toContain('after the Ctrl-C');
+    expect(text).not.toContain('after the Ctrl-C');
+    expect(seen).toBeGreaterThanOrEqual(3);
+    expect(text.split('ubuntu@ip-172-31-72-162:~$').length).toBeGreaterThanOrEqual(3);
   });
 });

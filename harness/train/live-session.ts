@@ -10,12 +10,13 @@ import { buildUrls, devConsoleForm, type DevConsoleQueue } from '../../sim/train
 import type { SettledDrill } from '../../sim/training/drill.ts';
 import { causeOf, judgeClients, judgeHealth, judgeNextBuild, judgeQueueDrains, judgeRunning, liveServiceState, LIVE_SHELL_COMMANDS, notOnLiveStack, type LiveBuildsSince, type LiveQueues } from '../../sim/training/live-support.ts';
 import { nomadNodeStatusText, nomadStatusText } from '../../sim/training/nomad-text.ts';
-import { MAX_SESSION_COMMANDS, type AnswerRecord, type CheckResult, type LineResult, type TrainingResult, type TranscriptEntry } from '../../sim/training/session.ts';
-import { applyFilters, parsePipeline, parseShellLine, type ShellCommand } from '../../sim/training/shell.ts';
+import { MAX_SESSION_COMMANDS, type AnswerRecord, type FollowStep, type CheckResult, type LineResult, type TrainingResult, type TranscriptEntry } from '../../sim/training/session.ts';
+import { applyFilters, parsePipeline, parseShellLine, type Filter, type ShellCommand } from '../../sim/training/shell.ts';
 import { actionMsOf, drillBanner, gradeSession, hintText, judgeAnswer } from '../../sim/training/tutor.ts';
 import { formatDurationMs } from '../../sim/util/duration.ts';
 import type { ConsoleSession } from './console.ts';
 import { LiveMachineCommands, type LiveMachine } from './live-commands.ts';
+import { LiveFollow } from './live-follow.ts';
 
 /**
  * The drill console on the live stack: the simulation's shell grammar (sim/training/shell.ts), its tutor
@@ -38,6 +39,8 @@ export interface LiveRowView {
  */
 export interface LiveLogSource {
   logs(name: string, opts?: { tail?: number }): readonly string[];
+  /** `docker logs -f`: the lines written from now on, until `signal` aborts (`LiveStack.follow`). */
+  follow?(name: string, signal: AbortSignal): AsyncIterable<string>;
 }
 
 /** What the console needs of the running installation (harness/train/live-installation.ts). */
@@ -95,6 +98,9 @@ export class LiveTrainingSession implements ConsoleSession {
   private busyMs = 0;
   /** The Services machine's commands (live-commands.ts), when the installation has a machine. */
   private readonly machineCommands: LiveMachineCommands | undefined;
+  /** `docker logs -f` that `dockerLogs` began (the line's entry and filters are attached in `execute`), and the one following. */
+  private followFrom: string | undefined;
+  private follow: LiveFollow | undefined;
 
   constructor(
     readonly drill: SettledDrill,
@@ -133,6 +139,7 @@ export class LiveTrainingSession implements ConsoleSession {
 
   async execute(line: string): Promise<LineResult> {
     if (this.ended !== undefined) throw new Error('the session is over');
+    if (this.follow !== undefined) throw new Error('docker logs -f is following: stopFollowing() first');
     const atMs = this.elapsedMs;
     const clock = clockTime(this.inst.nowMs());
     let output: string;
@@ -158,7 +165,9 @@ export class LiveTrainingSession implements ConsoleSession {
       if (pipeline.filters.length > 0) ({ output, exit } = applyFilters(output, exit, pipeline.filters, this.machineCommands === undefined ? undefined : (f, text) => this.machineCommands!.tee(f, text)));
     }
     this.busyMs += this.elapsedMs - atMs;
-    this.entries.push({ at_ms: atMs, clock, command: line.trim(), exit, output });
+    const entry = { at_ms: atMs, clock, command: line.trim(), exit, output };
+    this.entries.push(entry);
+    if (this.followFrom !== undefined) return this.startFollow(this.followFrom, entry, 'kind' in pipeline ? [] : pipeline.filters);
     if (inShell && /^\s*(exit|logout)\s*$/.test(line)) this.ended = 'exit';
     else if (this.entries.length >= MAX_SESSION_COMMANDS) {
       this.ended = 'command-limit';
@@ -270,10 +279,49 @@ export class LiveTrainingSession implements ConsoleSession {
     const canonical = name === 'notifier' ? 'notifier' : this.resolve(name);
     if (canonical === undefined || (canonical !== 'notifier' && !this.listed.some((c) => c.name === canonical))) return { output: `Error: No such container: ${name}`, exit: 1 };
     await this.look(false);
-    const lines = this.inst.logSource !== undefined ? [...this.inst.logSource.logs(canonical, tail === undefined ? {} : { tail })] : this.generatedLog(canonical, tail);
-    // Following a live log needs a console that streams: the lines so far, and it says so rather than hang.
-    if (follow) lines.push('(docker logs -f on the live stack prints the log so far and returns: run it again to see more)');
+    // Following: subscribed before the log so far is read (nothing written in between is lost); a stopped
+    // container's log is printed and docker returns, as it does.
+    const source = this.inst.logSource;
+    if (follow && source?.follow !== undefined && !this.stopped(canonical)) this.followFrom = canonical;
+    const lines = source !== undefined ? [...source.logs(canonical, tail === undefined ? {} : { tail })] : this.generatedLog(canonical, tail);
+    // Without the stack's own logs there is nothing to stream: the generated lines so far, and it says so rather than hang.
+    if (follow && source?.follow === undefined) lines.push('(docker logs -f without the live services\' logs prints the log so far and returns: run it again to see more)');
     return { output: lines.join('\n'), exit: 0 };
+  }
+
+  private stopped(canonical: string): boolean {
+    return liveServiceState(this.inst.rows().get(canonical)?.state ?? 'healthy') === 'stopped';
+  }
+
+  /** `docker logs -f` began: the lines written from now on stream through `followStep` (live-follow.ts). */
+  private startFollow(canonical: string, entry: TranscriptEntry, filters: readonly Filter[]): LineResult {
+    this.followFrom = undefined;
+    const source = this.inst.logSource!;
+    const sleep = this.opts.sleep ?? ((ms: number) => new Promise<void>((r) => setTimeout(r, ms)));
+    // The row of notifier is output-processor's: it stops with it.
+    const row = canonical === 'notifier' ? 'output-processor' : canonical;
+    this.follow = new LiveFollow(canonical, (n, signal) => source.follow!(n, signal), entry, filters, this.inst.nowMs(), { nowMs: () => this.inst.nowMs(), stopped: () => this.stopped(row), sleep, timeScale: this.opts.timeScale });
+    return { output: entry.output, exit: entry.exit, ended: false, following: true };
+  }
+
+  /** Whether `docker logs -f` is following. */
+  get isFollowing(): boolean {
+    return this.follow !== undefined;
+  }
+
+  /** One step of `docker logs -f` (live-follow.ts): the lines the service wrote since the last step. */
+  async followStep(opts: { untilCtrlC?: boolean } = {}): Promise<FollowStep> {
+    const f = this.follow;
+    if (f === undefined) throw new Error('docker logs -f is not following');
+    const step = await f.step(opts);
+    if (step.done && this.follow === f) this.follow = undefined;
+    return step;
+  }
+
+  /** Ends `docker logs -f` (Ctrl-C): the transcript records the `^C`. */
+  stopFollowing(): void {
+    this.follow?.stop();
+    this.follow = undefined;
   }
 
   /** Without the stack's own logs: the simulation's log lines for the container, from the states the console saw. */
@@ -356,6 +404,7 @@ export class LiveTrainingSession implements ConsoleSession {
    * or the verification window (`within`, at the time scale) ends; the last observation of each is what counts.
    */
   async finish(): Promise<TrainingResult> {
+    this.stopFollowing();
     this.ended ??= 'end-of-input';
     const durationMs = this.elapsedMs;
     const fromMs = this.inst.nowMs();
@@ -417,7 +466,7 @@ function liveHelp(listed: readonly Container[], timeScale: number): string {
   return [
     'Commands on this Services machine (the live stack):',
     '  sudo docker ps [-a]                         the containers (the seeds\' listing)',
-    '  sudo docker logs [--tail N] <name>          a container\'s log',
+    '  sudo docker logs [-f] [--tail N] <name>     a container\'s log (-f follows it until Ctrl-C)',
     '  sudo docker start|stop|restart <name>...    change a container (on the live stack)',
     '  nomad status [job] | nomad node-status [-allocs] [node] | nomad node-drain -enable|-disable <node>',
     '  nomad logs -stderr <alloc>                  with a nomad binary on PATH (it runs against the live Nomad API)',

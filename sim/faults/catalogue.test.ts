@@ -46,7 +46,7 @@ describe('the fault catalogue', () => {
     expect(liveActionsOn('services_machine')).toEqual(['partition', 'heal']);
     expect(liveActionsOn('rabbitmq')).toEqual(['kill', 'stop', 'restart', 'start', 'pause', 'unpause']);
     expect(liveActionsOn('nomad_server')).toEqual(['kill', 'stop', 'restart', 'start', 'wipe_state']);
-    expect(liveActionsOn('telegraf')).toEqual([]);
+    expect(liveActionsOn('api-service')).toEqual([]);
   });
 
   it('is the table sim/faults/README.md shows', () => {

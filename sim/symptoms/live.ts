@@ -3,6 +3,7 @@ import type { AffectedBuild, DataLoss, Report, Symptom } from '../report/types.t
 import type { SettledFault } from '../scenario/settled.ts';
 import type { ServiceState, StateCause } from '../models/services/registry.ts';
 import { parseCannotReach, parseUndelivered } from './log-lines.ts';
+import { gaugeGaps, type GaugeFlush } from './gauge-gaps.ts';
 import { compareSymptoms, culpritOf, dueBetween, LOSS_SEEN, LOSS_STORES, STEADY_PERIODIC, statusSymptoms, tally, type StateChange } from './observer.ts';
 
 /**
@@ -36,6 +37,12 @@ export interface LiveSymptomInput {
    * emails and live updates are counted from notifier's lines only, not inferred from when exim or slanger was down.
    */
   serviceLogs?: readonly { container: string; atMs: number; text: string }[];
+  /**
+   * What telegraf wrote at each of its flushes (scenario ms; `LiveStack.gaugeFlushes`), every `periodMs`. Given,
+   * the metric gaps of telegraf and nomad-metrics are read from these series (`gauge-gaps.ts`), not inferred from
+   * when either was down.
+   */
+  gauges?: { flushes: readonly GaugeFlush[]; periodMs: number };
 }
 
 const DOWN: Partial<Record<string, { state: ServiceState; cause: StateCause }>> = {
@@ -116,8 +123,13 @@ export function liveSymptoms(input: LiveSymptomInput): Symptom[] {
   }
 
   for (const p of STEADY_PERIODIC) for (const [from, to] of names.has(p.container) ? (down.get(p.container) ?? []) : []) tally(seen, p.container, p.view, p.what, to, dueBetween(p.periodMs, p.offsetMs ?? 0, from, to), p.where);
-  for (const [from, to] of down.get('telegraf') ?? []) tally(seen, 'telegraf', 'metrics', 'no metric was forwarded for a flush interval (every gauge has a gap)', to, dueBetween(input.flushMs, 0, from, to));
-  for (const [from, to] of down.get('nomad-metrics') ?? []) tally(seen, 'nomad-metrics', 'metrics', 'circle.nomad.* gauges were not reported for a flush interval', to, dueBetween(input.flushMs, 0, from, to));
+  const gapWhat = { telegraf: 'no metric was forwarded for a flush interval (every gauge has a gap)', 'nomad-metrics': 'circle.nomad.* gauges were not reported for a flush interval' } as const;
+  if (input.gauges !== undefined) {
+    // Observed: the holes in the series telegraf wrote.
+    for (const g of gaugeGaps(input.gauges.flushes, { periodMs: input.gauges.periodMs, flushMs: input.flushMs, fromMs: 0, toMs: input.endedAtMs })) if (names.has(g.container)) tally(seen, g.container, 'metrics', gapWhat[g.container], g.toMs, g.flushes);
+  } else {
+    for (const c of ['telegraf', 'nomad-metrics'] as const) for (const [from, to] of down.get(c) ?? []) tally(seen, c, 'metrics', gapWhat[c], to, dueBetween(input.flushMs, 0, from, to));
+  }
 
   // Losses and failed requests carry no time of their own here: each is attributed to the first container it
   // needs that was down during the run (the first to go down), and dated at that container's first outage.

@@ -180,3 +180,23 @@ describe('BuildAgentRunner with output-processor unreachable', () => {
     expect(quiet).toEqual([]);
   });
 });
+
+describe('BuildAgentRunner on a drill installation\'s clock', () => {
+  it('stamps its gRPC warning with the clock it is given (the installation\'s), not the wall\'s', async () => {
+    const closed = http.createServer();
+    await new Promise<void>((r) => closed.listen(0, '127.0.0.1', r));
+    const url = `http://127.0.0.1:${(closed.address() as AddressInfo).port}`;
+    await new Promise((r) => closed.close(r));
+    const runner = new BuildAgentRunner({ outputProcessorUrl: () => url, startDelayMs: 0 });
+    const at: number[] = [];
+    runner.useLogClock((epochMs) => (at.push(epochMs), '2026-01-05T08:40:00'));
+    const { ctx, seen } = task(10, 10);
+    const stderr: string[] = [];
+    runner.start({ ...ctx, log: (stream, text) => void (stream === 'stderr' && stderr.push(text)) });
+    await until(() => seen.includes('complete'));
+    expect(stderr.length).toBeGreaterThan(0);
+    for (const line of stderr) expect(line).toContain('"time":"2026-01-05T08:40:00Z"');
+    // Asked with the instant each line was written.
+    expect(at.every((t) => Math.abs(t - Date.now()) < 60_000)).toBe(true);
+  });
+});

@@ -38,6 +38,8 @@ export class BuildAgentRunner implements TaskRunner {
   /** Starts and end reports held back by a partition or a client's agent being down. */
   heldReports = 0;
   private partitioned = false;
+  /** The time the agents' stderr lines print (`YYYY-MM-DDTHH:MM:SS`) for an epoch instant: the wall's until `useLogClock`. */
+  private isoTime: (epochMs: number) => string = (epochMs) => new Date(epochMs).toISOString().slice(0, 19);
   /** Counts partitions: a report sent before one and failed after it began is held, not lost. */
   private partitions = 0;
   private held: { nodeId: string; send: () => void }[] = [];
@@ -52,6 +54,11 @@ export class BuildAgentRunner implements TaskRunner {
   readonly interrupted = new Set<number>();
 
   constructor(private readonly opts: BuildAgentRunnerOptions) {}
+
+  /** The clock the agents' stderr lines print (a drill installation's, as the services' logs: `LiveStack.useLogClock`). */
+  useLogClock(isoTime: (epochMs: number) => string): void {
+    this.isoTime = isoTime;
+  }
 
   /** The clients lose (or regain) the network to the Services machine; on heal what was held goes out. */
   setPartitioned(on: boolean): void {
@@ -153,7 +160,7 @@ export class BuildAgentRunner implements TaskRunner {
       timers.add(t);
     };
     // `nomad logs -stderr <alloc>`: each call output-processor (port 8585) did not answer is the seeds' gRPC warning.
-    const unreachable = () => ctx.log?.('stderr', `${LOG_LINES.grpcUnavailable(new Date().toISOString().slice(0, 19))}\n`);
+    const unreachable = () => ctx.log?.('stderr', `${LOG_LINES.grpcUnavailable(this.isoTime(Date.now()))}\n`);
     let counted = false;
     const uncount = () => {
       if (counted) this.running--;

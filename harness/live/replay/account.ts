@@ -5,6 +5,7 @@ import { SampleSet } from '../../../sim/metrics/percentiles.ts';
 import { AFFECTED_LIST_LIMIT, isConserved, ledgerEquation } from '../../../sim/ledger.ts';
 import { judge, replayCommand, roundMetrics } from '../../../sim/report/build-report.ts';
 import type { Telegraf } from '../../../sim/metrics/telegraf.ts';
+import { gaugeGaps } from '../../../sim/symptoms/gauge-gaps.ts';
 import type { GithubDelivery } from '../../github/state.ts';
 import type { ReplayStack } from './stack.ts';
 import { ACTION_LOGS } from '../pipeline/index.ts';
@@ -270,7 +271,14 @@ export async function accountLiveRun(scenario: SettledScenario, profile: Profile
     .logEntries()
     .map(({ container, entry }) => ({ container, atMs: Math.round((entry.atEpochMs - o.epochMs) * o.scale), text: entry.text }))
     .filter((e) => e.atMs >= 0 && e.atMs <= o.endedAtMs);
-  report.symptoms = liveSymptoms({ containers: profile.containers, faults: scenario.faults, endedAtMs: o.endedAtMs, outcomes, dataLoss: report.data_loss, ui: o.ui, flushMs: profile.metrics.statsd_interval_ms, serviceLogs });
+  // telegraf's series in scenario time (its flushes during the boot only anchor the run's first gap).
+  const written = o.stack.gauges();
+  const gauges = { flushes: written.flushes.map((f) => ({ atMs: Math.round((f.atEpochMs - o.epochMs) * o.scale), names: f.names })), periodMs: written.periodMs * o.scale };
+  report.symptoms = liveSymptoms({ containers: profile.containers, faults: scenario.faults, endedAtMs: o.endedAtMs, outcomes, dataLoss: report.data_loss, ui: o.ui, flushMs: profile.metrics.statsd_interval_ms, serviceLogs, gauges });
+  // The flush intervals in which telegraf forwarded nothing, as the series shows them (the simulation's `metric_gaps`).
+  report.metric_gaps = gaugeGaps(gauges.flushes, { periodMs: gauges.periodMs, flushMs: profile.metrics.statsd_interval_ms, fromMs: 0, toMs: o.endedAtMs })
+    .filter((g) => g.container === 'telegraf')
+    .reduce((n, g) => n + g.flushes, 0);
   const sum = (m: Map<number, number>) => [...m.values()].reduce((a, b) => a + b, 0);
   const stored: LiveSection['stored'] = {
     action_logs: sum(logsStored),

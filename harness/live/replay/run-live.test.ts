@@ -20,14 +20,18 @@ describe('checkLiveSupport', () => {
   it('names the fault a live run cannot act out, and what it can', () => {
     const err = (() => {
       try {
-        checkLiveSupport(scenario('  - { at: 10m, action: kill, target: rabbitmq }\n  - { at: 20m, action: kill, target: telegraf }\n'));
+        checkLiveSupport(scenario('  - { at: 10m, action: kill, target: rabbitmq }\n  - { at: 20m, action: kill, target: api-service }\n'));
       } catch (e) {
         return e;
       }
     })();
     expect(err).toBeInstanceOf(LiveUnsupportedError);
-    expect((err as LiveUnsupportedError).message).toMatch(/f\.yaml: faults\[1\] \(kill telegraf at 20 min\): live mode cannot act on `telegraf` yet/);
+    expect((err as LiveUnsupportedError).message).toMatch(/f\.yaml: faults\[1\] \(kill api-service at 20 min\): live mode cannot act on `api-service` yet/);
     expect((err as LiveUnsupportedError).hint).toMatch(/rabbitmq.*picard-dispatcher/);
+  });
+
+  it('accepts a kill or pause of telegraf and nomad-metrics: telegraf\'s series shows the gap they leave', () => {
+    expect(() => checkLiveSupport(scenario('  - { at: 10m, action: kill, target: nomad-metrics, for: 20m }\n  - { at: 40m, action: pause, target: telegraf, for: 10m }\n'))).not.toThrow();
   });
 
   it('accepts a kill of exim or slanger: notifier counts what it could not deliver to them', () => {

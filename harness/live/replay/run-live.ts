@@ -102,6 +102,8 @@ export interface LiveRunOptions {
   mutant?: LiveMutant;
   /** `real`: the builds run on a real Nomad agent when one is found (`twin run --mode live --nomad real`). */
   nomad?: 'real' | 'twin';
+  /** Documented ports at this offset + port (default `REPLAY_PORT_OFFSET`): a test's stack apart from the others. */
+  portOffset?: number;
 }
 
 export interface LiveRunOutput {
@@ -151,7 +153,7 @@ export async function runLive(scenario: SettledScenario, profile: Profile, opts:
 
   startLoopProbe();
   const wallStart = performance.now();
-  const stack = new ReplayStack({ scenario, profile, timeScale: scale, ...(mutant ? { mutant } : {}), ...(opts.nomad ? { nomad: opts.nomad } : {}), ...(opts.choice ? { choice: opts.choice } : {}), ...(opts.urls ? { urls: opts.urls } : {}), log });
+  const stack = new ReplayStack({ scenario, profile, timeScale: scale, ...(mutant ? { mutant } : {}), ...(opts.nomad ? { nomad: opts.nomad } : {}), ...(opts.choice ? { choice: opts.choice } : {}), ...(opts.urls ? { urls: opts.urls } : {}), ...(opts.portOffset === undefined ? {} : { portOffset: opts.portOffset }), log });
   // Ctrl-C or a kill leaves nothing behind: the replay stops where it waits, the processes are ended and their temp
   // dirs removed (runOnStack's `finally`), and the run rejects with LiveInterruptedError for the CLI's exit code.
   return interruptible(log, 'stopping the live stack', (stop) => runOnStack(scenario, profile, stack, sim, plan, scale, { ...opts, ...(mutant ? { mutant } : {}) }, log, wallStart, stop));

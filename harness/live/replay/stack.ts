@@ -9,7 +9,7 @@ import { NomadClient } from '../../nomad/client.ts';
 import { PIPELINE_DB, RUN_QUEUE, SCHEDULERER_QUEUE, WORKFLOW_EVENTS_QUEUE, AUDIT_QUEUE, type BuildAgentRunner } from '../pipeline/index.ts';
 import type { Channel, ChannelModel } from '../pipeline/amqp.ts';
 import { liveBackends } from '../backends.ts';
-import { LiveStack, type LiveRow } from '../stack.ts';
+import { GAUGE_FLUSH_POLLS, LiveStack, METRICS_POLL_MS, type LiveRow } from '../stack.ts';
 import type { PipelineServices } from '../pipeline-services.ts';
 import { connectEagerly, stageTimings } from '../stage-worker.ts';
 import type { StartedComponent } from '../../providers/types.ts';
@@ -82,6 +82,11 @@ export class ReplayStack {
   /** What the stack's twin services wrote in their logs (`LiveStack.logEntries`), for the run's symptoms. */
   logEntries(): ReturnType<LiveStack['logEntries']> {
     return this.stack?.logEntries() ?? [];
+  }
+
+  /** What telegraf wrote at each flush of its series (`LiveStack.gaugeFlushes`), and how often it flushes (wall ms). */
+  gauges(): { flushes: ReturnType<LiveStack['gaugeFlushes']>; periodMs: number } {
+    return { flushes: this.stack?.gaugeFlushes() ?? [], periodMs: this.stack?.gaugePeriodMs ?? GAUGE_FLUSH_POLLS * METRICS_POLL_MS };
   }
 
   /** The build agents on the Nomad clients (in this process). */
@@ -168,7 +173,10 @@ export class ReplayStack {
       else if ((row.state === 'healthy' || row.state === 'exited') && started.has(row.name) && this.bootMs[row.name] === undefined) this.bootMs[row.name] = Date.now() - started.get(row.name)!;
       else if (row.state === 'failed') log?.(`  ${row.name} failed: ${row.reason ?? 'did not start'}`);
     };
-    this.stack = new LiveStack({ profile, portOffset: this.opts.portOffset ?? REPLAY_PORT_OFFSET, backends, externals, services, migrate, systems: pipeline.systems, onChange });
+    // nomad-metrics polls at the profile's statsd interval at the time scale (between 1 and 10 wall seconds), so a
+    // gauge gap of a few minutes of scenario time shows in telegraf's series.
+    const metricsPollMs = Math.min(METRICS_POLL_MS, Math.max(1_000, Math.round(profile.metrics.statsd_interval_ms / timeScale)));
+    this.stack = new LiveStack({ profile, portOffset: this.opts.portOffset ?? REPLAY_PORT_OFFSET, backends, externals, services, migrate, systems: pipeline.systems, onChange, metricsPollMs });
     log?.(`starting twin up's stack: ${profile.containers.length} containers (the pipeline's ${Object.keys(services).length} stages in worker threads), ${this.opts.nomad === 'real' ? 'Nomad (--nomad real)' : `Nomad API with ${nc.count} clients`}, GitHub Enterprise, ${scenario.topology.storage === 'fileserved' ? 'fileserved' : 'S3'}, EC2 …`);
     const t0 = Date.now();
     const failed = await this.stack.up();
