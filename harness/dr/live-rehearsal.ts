@@ -21,7 +21,9 @@ import type { StartedFakeGithub } from '../github/server.ts';
 import type { StartedPostgres } from '../providers/index.ts';
 import type { SettledScenario } from '../../sim/scenario/settled.ts';
 import type { Runbook, RunbookStep } from '../../sim/models/dr/runbook.ts';
-import { judgeStep, ranBefore, stepOrder } from '../../sim/models/dr/runbook.ts';
+import { judgeStep, ranBefore, reassociatesBuilders, stepOrder } from '../../sim/models/dr/runbook.ts';
+import { secretToken } from '../../sim/models/dr/admin-shell.ts';
+import { BuildersRotation } from './builders-rotation.ts';
 import { buildDrReport, type DrReport } from '../../sim/models/dr/dr-report.ts';
 import { rehearse, runInstancesRefused, type DrOutcome, type DrStepResult } from '../../sim/models/dr/dr-rehearsal.ts';
 import { planLiveDr, pushPhase, type LiveDrPlan, type PushPhase } from '../../sim/models/dr/live-plan.ts';
@@ -144,23 +146,28 @@ export async function runLiveDr(scenario: SettledScenario, runbook: Runbook, opt
   let machine: ServicesMachine | undefined;
   let client: EC2Client | undefined;
   let failover: LiveFailover | undefined;
+  let rotation: BuildersRotation | undefined;
   try {
     const failed = await stack.up();
     if (failed.length > 0) throw new LiveDrError(`live DR: the stack did not boot: ${failed.map((f) => `${f.name} (${f.reason})`).join(', ')}`, 'a component that did not listen in time is usually a loaded machine: run it again; `twin up` shows the same boot');
     const ec2 = stack.components.get('ec2');
     if (!(ec2 instanceof StartedEc2Api)) throw new LiveDrError('live DR needs the twin\'s EC2 endpoint (unset AWS_ENDPOINT_URL): it acts on the Services machine\'s volume', 'unset AWS_ENDPOINT_URL');
-    machine = await ServicesMachine.attach(stack, ec2, { nomadClients: scenario.topology.nomadClients.count });
+    // The installation's secret token on its volume; with the builders re-associated, the fleet is the group's instances.
+    const rotates = reassociatesBuilders(runbook);
+    machine = await ServicesMachine.attach(stack, ec2, { nomadClients: scenario.topology.nomadClients.count, secretToken: secretToken(scenario.name, scenario.seed), fleetIsGroup: rotates });
     note(`stack up in ${Date.now() - t0} ms; ${machine.events.at(-1)!.event}`);
     client = new EC2Client({ endpoint: ec2.url, region: REGION, credentials: CREDENTIALS, maxAttempts: 1 });
     let calls = 0;
     const failoverCtx = { ec2: client, machine, zones: ec2.state.ec2.network.availabilityZones, note, call: <T>(r: Promise<T>) => (calls++, r), until: <T>(what: string, probe: () => Promise<T | undefined>) => until(what, probe) };
     if (scenario.backups!.strategy === 'replica') failover = await ReplicaFailover.launch(failoverCtx);
     const run = new (opts.runner ?? LiveRun)(scenario, runbook, plan, stack, machine, client, note, t0, failover, () => calls);
+    if (rotates) run.rotation = rotation = new BuildersRotation({ api: ec2, ec2: client, machine, region: REGION, credentials: CREDENTIALS, until: (what, probe) => until(what, probe), call: (r) => run.countCall(r) });
     const outcome = await run.act();
     await opts.inspect?.({ postgres: run.postgres, pushes: run.pushes, machine });
     const baseline = rehearse(scenario, runbook, { withoutDisaster: true });
     return buildDrReport(scenario, runbook, outcome.outcome, baseline, { replay: `twin dr ${scenario.file} --mode live --seed ${scenario.seed}`, measures: outcome.measures });
   } finally {
+    rotation?.dispose();
     client?.destroy();
     await stack.down();
     await machine?.dispose();
@@ -196,6 +203,8 @@ export class LiveRun {
   private readonly kind: LiveDisasterKind | undefined;
   /** Whether the volume's content was read since the machine came back (`afterBoot`). */
   private bootRead = false;
+  /** The builders' re-association (`builders-rotation.ts`), when the runbook does it. */
+  rotation: BuildersRotation | undefined;
 
   constructor(
     protected readonly scenario: SettledScenario,
@@ -327,6 +336,11 @@ export class LiveRun {
     return request;
   }
 
+  /** `call` for the rehearsal's helpers (the builders' rotation). */
+  countCall<T>(request: Promise<T>): Promise<T> {
+    return this.call(request);
+  }
+
   /** The runbook, step by step, in the operator's order; each step's real duration and what it did. */
   private async recover(): Promise<void> {
     const recovery = this.scenario.recovery!;
@@ -445,7 +459,18 @@ export class LiveRun {
       case 'download_backup':
       case 'restore_tarball':
         return `${step.does}: the backups are EBS snapshots, not tarballs`;
+      case 'get_secret_token':
+        return this.rotationOf(step.name).getSecretToken();
+      case 'update_launch_configuration':
+        return this.rotationOf(step.name).updateLaunchConfiguration();
+      case 'rotate_builders':
+        return this.rotationOf(step.name).rotateBuilders();
     }
+  }
+
+  private rotationOf(step: string): BuildersRotation {
+    if (this.rotation === undefined) throw new Error(`live DR: ${step} needs the builders' rotation (runLiveDr sets it up for a runbook that re-associates the builders)`);
+    return this.rotation;
   }
 
   /** Waits for snapshot `id` to complete, registers an AMI from it and waits for it to be available; its id. */
@@ -582,7 +607,12 @@ export class LiveRun {
       timeline: [...this.timelineOf()],
       endedAtMs: Date.now() - this.t0,
       events: this.pushes.length + this.calls + this.failoverCalls(),
-      measured: { recordsLostAtRestore: 0, buildersReconnected: this.failover ? this.failover.buildersReconnected() : m.phase === 'running' && m.buildersReach() ? this.scenario.topology.nomadClients.count : 0 },
+      measured: {
+        recordsLostAtRestore: 0,
+        // Builders that reached the restored machine without being rotated (the simulation's count).
+        buildersReconnected: this.failover ? this.failover.buildersReconnected() : m.phase === 'running' && m.buildersReach() && !this.rotation?.rotated ? this.scenario.topology.nomadClients.count : 0,
+        ...(this.rotation ? { buildersRotated: this.rotation.rotated } : {}),
+      },
     };
     const own = await this.kind?.outcome?.(this.kindContext, this.pushes, outcome);
     if (own) Object.assign(outcome, { ...own, measured: { ...outcome.measured!, ...own.measured } });
@@ -640,6 +670,10 @@ export class LiveRun {
         return 'the app kept taking webhooks during the reconciliation';
       case 'start_app':
         return m.phase === 'running' ? 'none: the app was still running from the image boot' : 'the app never started';
+      case 'get_secret_token':
+      case 'update_launch_configuration':
+      case 'rotate_builders':
+        return this.rotationOf(does).skippedConsequence();
       default:
         return m.phase === 'running' ? 'none observed' : 'no Services machine came back';
     }

@@ -8,7 +8,7 @@ import { makeTempDir, removeDir } from '../providers/temp-dir.ts';
 import { StartedNomadApiServer } from '../nomad/server.ts';
 import { NomadClients } from '../ec2/nomad-clients.ts';
 import { buildersReach } from '../../sim/models/dr/live-plan.ts';
-import { processTree, replicatedAddresses, ServicesVolume, writeMachineConfig, type VolumeCopy, type VolumePart } from './services-volume.ts';
+import { processTree, readSecretToken, replicatedAddresses, ServicesVolume, writeMachineConfig, writeSecretToken, type VolumeCopy, type VolumePart } from './services-volume.ts';
 
 /** The tag the seeds' backup script finds the Services machine by. */
 export const SERVICES_TAG = 'circleci_services';
@@ -39,6 +39,21 @@ export interface MachineEvent {
 }
 
 type Phase = 'running' | 'terminated' | 'booting';
+
+/** What a builder dials: the address and the passphrase its launch configuration's user data named. */
+export interface BuilderDial {
+  ip: string;
+  passphrase: string | undefined;
+}
+
+/**
+ * The builders' launches once they can be rotated (`builders-rotation.ts`): what each Nomad node's instance dials,
+ * and what the group's builders dial now; undefined: the original builders (`buildersDialIp`, paired at install).
+ */
+export interface BuilderDials {
+  dialOf(nodeId: string): BuilderDial | undefined;
+  fleet(): BuilderDial | undefined;
+}
 
 /**
  * The live stack as the Services machine of its own cloud: an instance tagged `Name=circleci_services` on the EC2
@@ -81,6 +96,8 @@ export class ServicesMachine {
   private readonly volume: ServicesVolume;
   /** The group's instances as the twin's Nomad API's clients (`fleetIsGroup`), when they are. */
   clients: NomadClients | undefined;
+  /** What the builders dial once they can be rotated (`builders-rotation.ts`); undefined: all dial `buildersDialIp`. */
+  builders: BuilderDials | undefined;
   private booted: Promise<void> = Promise.resolve();
   private dying: Promise<void> = Promise.resolve();
 
@@ -134,7 +151,7 @@ export class ServicesMachine {
    * become the group's first instances as they boot, later ones register as they boot, scale-in drains them through
    * the lifecycle hook, a terminated instance's node goes down, and the stack's gauges reach the endpoint's CloudWatch.
    */
-  static async attach(stack: LiveStack, ec2: StartedEc2Api, opts: { nomadClients: number; fleetIsGroup?: boolean; group?: { name: string; min: number; max: number } }): Promise<ServicesMachine> {
+  static async attach(stack: LiveStack, ec2: StartedEc2Api, opts: { nomadClients: number; fleetIsGroup?: boolean; group?: { name: string; min: number; max: number }; secretToken?: string }): Promise<ServicesMachine> {
     const model = ec2.state.ec2;
     const base = [...model.images.values()].find((i) => i.isPublic);
     if (base === undefined) throw new Error('the EC2 endpoint has no public base image to launch the Services machine from');
@@ -145,6 +162,7 @@ export class ServicesMachine {
     const snapshotDir = await makeTempDir('ec2-snapshots');
     const dataDir = await makeTempDir('services-data');
     writeMachineConfig(etcDir, instance.privateIpAddress);
+    if (opts.secretToken !== undefined) writeSecretToken(etcDir, opts.secretToken);
     // The twin's Nomad server keeps its state on the volume (`/opt/nomad`), as the real one does: a snapshot carries
     // its jobs and allocations and a restored machine's server starts on them.
     const nomad = stack.components.get('nomad_server');
@@ -383,7 +401,17 @@ export class ServicesMachine {
    * when the app starts: the address the app was started on counts, not the file's later edits).
    */
   buildersReach(): boolean {
-    return this.phase !== 'terminated' && buildersReach({ appRunning: this.appRunning, primaryIp: this.privateIp, secondaryIp: this.secondaryIp, replicatedIp: this.boundIp, dialIp: this.buildersDialIp });
+    return this.reaches(this.builders?.fleet());
+  }
+
+  /**
+   * Whether builders dialling `dial` reach this machine (undefined: the original builders); those launched for
+   * another address than the first machine's register only with the secret token on this machine's volume.
+   */
+  reaches(dial: BuilderDial | undefined): boolean {
+    const dialIp = dial?.ip ?? this.buildersDialIp;
+    const pairing = dialIp === this.buildersDialIp ? {} : { pairing: { passphrase: dial?.passphrase, secretToken: readSecretToken(this.etcDir) } };
+    return this.phase !== 'terminated' && buildersReach({ appRunning: this.appRunning, primaryIp: this.privateIp, secondaryIp: this.secondaryIp, replicatedIp: this.boundIp, dialIp, ...pairing });
   }
 
   /** The address Replicated bound the app to at its last start. */
@@ -398,17 +426,23 @@ export class ServicesMachine {
   judgeBuilders(): void {
     const nomad = this.stack.components.get('nomad_server');
     if (!(nomad instanceof StartedNomadApiServer)) return;
-    const reach = this.buildersReach();
-    const status = reach ? 'ready' : 'down';
+    // Builders that could not join try again (a rotated builder whose machine answers now registers).
+    this.clients?.retryRegistrations();
+    // Each node by what its instance dials (the original builders all dial `buildersDialIp`).
+    const statusOf = (id: string) => (this.reaches(this.builders?.dialOf(id)) ? 'ready' : 'down');
     // A node whose instance was terminated stays down.
-    const changed = nomad.nodeIds().filter((id) => nomad.scheduler.node(id)?.status !== status && this.clients?.retired(id) !== true);
-    for (const id of changed) nomad.state.setNodeStatus(id, status);
-    if (changed.length === 0) return;
-    this.note(
-      reach
-        ? `builders reach the Services machine at ${this.buildersDialIp} again: ${changed.length} Nomad clients registered (ready)`
-        : `builders cannot reach the Services machine: they dial ${this.buildersDialIp}, replicated bound the app to ${this.boundIp}, the instance's address is ${this.privateIp}${this.secondaryIp ? ` (and ${this.secondaryIp})` : ''}; ${changed.length} Nomad clients down (heartbeats missed)`,
-    );
+    const changed = nomad.nodeIds().filter((id) => nomad.scheduler.node(id)?.status !== statusOf(id) && this.clients?.retired(id) !== true);
+    const byStatus = { ready: changed.filter((id) => statusOf(id) === 'ready'), down: changed.filter((id) => statusOf(id) === 'down') };
+    for (const id of changed) nomad.state.setNodeStatus(id, statusOf(id));
+    const dialled = (ids: string[]) => [...new Set(ids.map((id) => this.builders?.dialOf(id)?.ip ?? this.buildersDialIp))].join(', ');
+    if (byStatus.ready.length > 0) this.note(`builders reach the Services machine at ${dialled(byStatus.ready)} again: ${byStatus.ready.length} Nomad clients registered (ready)`);
+    if (byStatus.down.length > 0) {
+      const rotated = byStatus.down.map((id) => this.builders?.dialOf(id)).filter((d): d is BuilderDial => d !== undefined && d.ip !== this.buildersDialIp);
+      const why = rotated.length > 0 && rotated.every((d) => d.passphrase === undefined) ? ' without CIRCLE_SECRET_PASSPHRASE' : '';
+      this.note(
+        `builders cannot reach the Services machine: they dial ${dialled(byStatus.down)}${why}, replicated bound the app to ${this.boundIp}, the instance's address is ${this.privateIp}${this.secondaryIp ? ` (and ${this.secondaryIp})` : ''}; ${byStatus.down.length} Nomad clients down (heartbeats missed)`,
+      );
+    }
   }
 
   /** An event of the machine's timeline (the report's `dr.timeline`). */

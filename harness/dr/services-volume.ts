@@ -170,3 +170,22 @@ export function consoleHostname(etcDir: string): string | undefined {
   if (!existsSync(path)) return undefined;
   return (JSON.parse(readFileSync(path, 'utf8')) as { hostname?: string }).hostname;
 }
+
+/**
+ * Where the installation's secret token lives on the volume (`etc/replicated/secret-token`, the twin's assumption:
+ * the seeds name the command, `sudo replicated admin get-secret-token`, not Replicated's file): what builders
+ * launched for a new address need as `CIRCLE_SECRET_PASSPHRASE`.
+ */
+const SECRET_TOKEN_FILE = join('replicated', 'secret-token');
+
+/** Writes the installation's secret token on the volume's `etc/` (at install; a snapshot carries it). */
+export function writeSecretToken(etcDir: string, token: string): void {
+  mkdirSync(join(etcDir, 'replicated'), { recursive: true });
+  writeFileSync(join(etcDir, SECRET_TOKEN_FILE), `${token}\n`);
+}
+
+/** The secret token as `sudo replicated admin get-secret-token` reads it from the machine's `etc/`; undefined when absent. */
+export function readSecretToken(etcDir: string): string | undefined {
+  const path = join(etcDir, SECRET_TOKEN_FILE);
+  return existsSync(path) ? readFileSync(path, 'utf8').trim() || undefined : undefined;
+}

@@ -52,6 +52,14 @@ export class NomadClients {
   private readonly disposers: (() => void)[] = [];
   /** What the bridge did, oldest first (registrations, drains, nodes down), for logs and tests. */
   readonly events: string[] = [];
+  /**
+   * Why an instance that reached `running` cannot register with the Nomad server (a builder launched for a Services
+   * machine it cannot join: an address nobody holds, no passphrase), or undefined when it can (default: all can).
+   * One that cannot stays in `unregistered` and tries again at `retryRegistrations` (as a client keeps retrying its join).
+   */
+  refusal: ((instanceId: string) => string | undefined) | undefined;
+  /** Running instances of the group that could not register, by id. */
+  readonly unregistered = new Set<string>();
 
   constructor(
     private readonly ec2: Ec2State,
@@ -98,19 +106,37 @@ export class NomadClients {
 
   private onInstanceState(instanceId: string, state: string, previous: string): void {
     if (state === 'running' && previous === 'pending' && this.member(instanceId) && !this.nodeOf.has(instanceId)) {
-      const adopted = this.unclaimed.shift();
-      const node = adopted ?? this.nomad.addClient({ name: instanceId, cpus: this.opts.client.cpus, memoryGb: this.opts.client.memoryGb });
-      this.nodeOf.set(instanceId, node);
-      this.instanceOf.set(node, instanceId);
-      this.note(`${instanceId} running: ${adopted === undefined ? 'registered as' : 'took over'} Nomad node ${node}`);
+      this.register(instanceId);
       return;
     }
     if (state === 'shutting-down') {
+      this.unregistered.delete(instanceId);
       const node = this.nodeOf.get(instanceId);
       if (node === undefined || this.nomad.scheduler.node(node)?.status === 'down') return;
       const { LostAllocs } = this.nomad.setNodeStatus(node, 'down');
       this.note(`${instanceId} shutting down: Nomad node ${node} down (${LostAllocs.length} allocations lost)`);
     }
+  }
+
+  /** A running instance of the group joins the Nomad server as a client (or takes over one), unless `refusal` says why not. */
+  private register(instanceId: string): void {
+    const refused = this.refusal?.(instanceId);
+    if (refused !== undefined) {
+      if (!this.unregistered.has(instanceId)) this.note(`${instanceId} running: cannot register with the Nomad server (${refused})`);
+      this.unregistered.add(instanceId);
+      return;
+    }
+    this.unregistered.delete(instanceId);
+    const adopted = this.unclaimed.shift();
+    const node = adopted ?? this.nomad.addClient({ name: instanceId, cpus: this.opts.client.cpus, memoryGb: this.opts.client.memoryGb });
+    this.nodeOf.set(instanceId, node);
+    this.instanceOf.set(node, instanceId);
+    this.note(`${instanceId} running: ${adopted === undefined ? 'registered as' : 'took over'} Nomad node ${node}`);
+  }
+
+  /** The instances that could not register try again (the Services machine they dial may answer now). */
+  retryRegistrations(): void {
+    for (const id of [...this.unregistered]) if (this.member(id) && this.ec2.ec2.instances.get(id)?.state === 'running') this.register(id);
   }
 
   /** The instance a node is. */

@@ -5,7 +5,7 @@ import { LIMITS } from '../../../sim/scenario/limits.ts';
 import { ScenarioError } from '../../../sim/scenario/parse.ts';
 import type { SettledScenario } from '../../../sim/scenario/settled.ts';
 import { loadAnyRunbook } from '../../../fixtures/runbooks/load.ts';
-import { chainRunbooks, isLiveRunbook, SIM_ONLY_MECHANICS, type AnyRunbook, type Runbook } from '../../../sim/models/dr/runbook.ts';
+import { BUILDER_MECHANICS, chainRunbooks, isLiveRunbook, reassociatesBuilders, SIM_ONLY_MECHANICS, type AnyRunbook, type Runbook } from '../../../sim/models/dr/runbook.ts';
 import { runDrRehearsal } from '../../../sim/models/dr/dr-report.ts';
 import { interactiveRefusals } from '../../../sim/models/dr/admin-shell.ts';
 import { renderDrFiles } from '../../../reports/dr.ts';
@@ -113,6 +113,10 @@ export function checkLiveDr(s: SettledScenario, runbook?: AnyRunbook): void {
   // The live cold fail-over (harness/dr/live-kinds/az-outage.ts): a replica fails over when its primary's zone is lost.
   if ((s.disaster!.kind === 'az_outage') !== (s.backups!.strategy === 'replica') && LIVE_BACKUPS.includes(s.backups!.strategy) && LIVE_DISASTERS.includes(s.disaster!.kind)) {
     issues.push(issue('backups.strategy', `live, \`az_outage\` is rehearsed with a replica and a replica with \`az_outage\` (here: ${s.backups!.strategy} backups, ${s.disaster!.kind})`, 'backups: { strategy: replica, lag: 30s } with disaster.kind: az_outage, or rehearse it in the simulation: drop --mode live'));
+  }
+  // The builders are rotated live on the EBS path (harness/dr/builders-rotation.ts); not after a tarball or a fail-over yet.
+  if (runbook !== undefined && reassociatesBuilders(runbook) && s.backups!.strategy !== 'ebs_snapshot' && LIVE_BACKUPS.includes(s.backups!.strategy)) {
+    issues.push(issue('recovery.then', `the builders' re-association (${runbook.steps.filter((x) => (BUILDER_MECHANICS as readonly string[]).includes(x.does)).map((x) => x.name).join(', ')}) is rehearsed live after an EBS snapshot restore only (here: ${s.backups!.strategy} backups)`, 'use backups.strategy: ebs_snapshot, or rehearse it in the simulation: drop --mode live'));
   }
   const simOnly = runbook?.steps.filter((x) => (SIM_ONLY_MECHANICS as readonly string[]).includes(x.does)).map((x) => x.name) ?? [];
   if (simOnly.length > 0) issues.push(issue('recovery.runbook', `runbook ${runbook!.name} has steps the live rehearsal does not carry out: ${simOnly.join(', ')}`, 'rehearse it in the simulation: drop --mode live'));

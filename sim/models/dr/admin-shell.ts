@@ -140,6 +140,23 @@ export function builderUserData(ip: string, passphrase: string | undefined): str
   return `#!/bin/bash\nexport SERVICES_PRIVATE_IP="${ip}"\n${passphrase === undefined ? '' : `export CIRCLE_SECRET_PASSPHRASE="${passphrase}"\n`}# ... the Nomad client's provisioning (the seeds' script)\n`;
 }
 
+/**
+ * What builders launched with `userData` dial: `SERVICES_PRIVATE_IP` and `CIRCLE_SECRET_PASSPHRASE` (the lines the twin
+ * reads of the seeds' launch configuration script; base64, as the Auto Scaling API carries it, or plain text).
+ */
+export function parseBuilderUserData(userData: string): { ip: string | undefined; passphrase: string | undefined } {
+  const text = /^[A-Za-z0-9+/]+={0,2}$/.test(userData.trim()) && userData.trim().length % 4 === 0 ? decodeBase64(userData.trim()) : userData;
+  return {
+    ip: /\bSERVICES_PRIVATE_IP=["']?([^"'\s;]*)/.exec(text)?.[1] || undefined,
+    passphrase: /\bCIRCLE_SECRET_PASSPHRASE=["']?([^"'\s;]*)/.exec(text)?.[1] || undefined,
+  };
+}
+
+/** Base64 to text (atob's bytes as UTF-8). */
+function decodeBase64(b64: string): string {
+  return new TextDecoder().decode(Uint8Array.from(atob(b64), (c) => c.charCodeAt(0)));
+}
+
 /** The addresses a file names (one when it is consistent). */
 function ipsOf(text: string): string[] {
   return [...new Set(text.match(IPV4) ?? [])].sort();
@@ -599,9 +616,8 @@ export class DrAdminShell {
     if (image !== BUILDER_AMI_ID) return fail(`An error occurred (ValidationError) when calling the CreateLaunchConfiguration operation: The image id '[${image}]' does not exist (the builders' AMI: ${BUILDER_AMI_ID}, as aws autoscaling describe-launch-configurations shows)`, 254);
     const data = (opts.get('--user-data') ?? []).join(' ');
     if (data.startsWith('file://')) return fail(`twin: the rehearsal's workstation has no files: give the user data inline, --user-data "export SERVICES_PRIVATE_IP=... CIRCLE_SECRET_PASSPHRASE=..."`, 255);
-    const ip = /\bSERVICES_PRIVATE_IP=["']?([^"'\s;]*)/.exec(data)?.[1];
+    const { ip, passphrase } = parseBuilderUserData(data);
     if (!ip) return fail(`twin: not created: builders launched from it would not know the Services machine; the seeds' user data exports SERVICES_PRIVATE_IP="<its private IP>" (--user-data "export SERVICES_PRIVATE_IP=...")`, 1);
-    const passphrase = /\bCIRCLE_SECRET_PASSPHRASE=["']?([^"'\s;]*)/.exec(data)?.[1] || undefined;
     this.launchConfigs.set(name, { ip, passphrase });
     return ok('');
   }

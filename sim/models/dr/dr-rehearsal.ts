@@ -164,7 +164,7 @@ export interface DrOutcome {
   /** The simulation's further measures (a live rehearsal measures the fields above, and those of `measured`). */
   sim?: DrSimMeasures;
   /** What a live rehearsal measures of `sim`'s fields (the simulation's stay in `sim`). */
-  measured?: Pick<DrSimMeasures, 'recordsLostAtRestore' | 'buildersReconnected'> & { settings?: DrSimMeasures['settings'] };
+  measured?: Pick<DrSimMeasures, 'recordsLostAtRestore' | 'buildersReconnected'> & { settings?: DrSimMeasures['settings']; buildersRotated?: number };
   /** The Services machine as the run left it (the simulation fills it; `twin dr --interactive` shows it). */
   machine?: DrMachineView;
 }

@@ -112,7 +112,7 @@ export function buildDrReport(scenario: SettledScenario, runbook: AnyRunbook, o:
       // The sweep runs over the baseline's writes: the workload the schedule would see without the disaster.
       ...(recovery.rpoToleranceMs !== undefined && baseline.sim ? { recommendation: recommendInterval(scenario, recovery.rpoToleranceMs, baseline.sim.writes) } : {}),
       records_lost_at_restore: measured.recordsLostAtRestore,
-      builders_rotated: o.sim?.buildersRotated ?? 0,
+      builders_rotated: o.sim?.buildersRotated ?? o.measured?.buildersRotated ?? 0,
       builders_reconnected: measured.buildersReconnected,
       ...(measured.settings?.broken ? { settings: { broken: measured.settings.broken, builds_failed: measured.settings.buildsFailed, restored: measured.settings.restored } } : {}),
       backups_taken: o.backupsTaken,

@@ -53,16 +53,24 @@ export interface BuildersView {
   secondaryIp: string | undefined;
   /** `PRIVATE_ADDRESS` in `/etc/default/replicated`: the address Replicated binds the app to when it starts. */
   replicatedIp: string;
-  /** The address the builders were launched to dial (the original Services machine's). */
+  /** The address the builders were launched to dial (the original Services machine's, or a rotation's). */
   dialIp: string;
+  /**
+   * Builders launched (rotated) to dial an address other than the one they paired with at install: the
+   * `CIRCLE_SECRET_PASSPHRASE` their user data gave them and the machine's secret token. Absent: the original
+   * builders (or builders launched for the original address), which need no passphrase.
+   */
+  pairing?: { passphrase: string | undefined; secretToken: string | undefined };
 }
 
 /**
  * Builders reach the Services machine when its app runs, it holds the address they dial (its primary or a secondary
  * re-associated to it) and Replicated bound the app to the machine's own primary address: an address in
  * `/etc/default/replicated` the instance does not have as its primary leaves them unable to register (the seeds'
- * restore step 4). The simulation's rule (`dr-rehearsal.ts`), for builders that were not rotated.
+ * restore step 4); builders launched for a new address register only with the machine's secret token as their
+ * passphrase (003, "Discovery and Re-association of Builders"). The simulation's rule (`dr-rehearsal.ts`).
  */
 export function buildersReach(v: BuildersView): boolean {
-  return v.appRunning && (v.primaryIp === v.dialIp || v.secondaryIp === v.dialIp) && v.replicatedIp === v.primaryIp;
+  const paired = v.pairing === undefined || (v.pairing.passphrase !== undefined && v.pairing.passphrase === v.pairing.secretToken);
+  return v.appRunning && (v.primaryIp === v.dialIp || v.secondaryIp === v.dialIp) && v.replicatedIp === v.primaryIp && paired;
 }

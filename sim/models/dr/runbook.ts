@@ -20,14 +20,25 @@ export const DR_MECHANICS = [
   'wipe_nomad_state',
   'start_app',
   'cleanup_stuck_builds',
+  'get_secret_token',
+  'update_launch_configuration',
+  'rotate_builders',
 ] as const;
 export type DrMechanic = (typeof DR_MECHANICS)[number];
 
 /**
- * Mechanics only the simulation implements (builder re-association): `twin dr --mode live`
- * refuses a runbook that uses one, so the live rehearsal only ever sees `DrMechanic`s.
+ * Mechanics only the simulation implements: `twin dr --mode live` refuses a runbook that uses one, so the live
+ * rehearsal only ever sees `DrMechanic`s. None today (the builders' re-association is live too:
+ * `harness/dr/builders-rotation.ts`).
  */
-export const SIM_ONLY_MECHANICS = ['get_secret_token', 'update_launch_configuration', 'rotate_builders'] as const;
+export const SIM_ONLY_MECHANICS = [] as const;
+/** The builders' re-association (runbook `reassociate-builders`): live, the Nomad clients' group is rotated for real. */
+export const BUILDER_MECHANICS: readonly DrMechanic[] = ['get_secret_token', 'update_launch_configuration', 'rotate_builders'];
+
+/** Whether a runbook re-associates the builders (a live rehearsal then runs the fleet as the group's instances). */
+export function reassociatesBuilders(runbook: AnyRunbook): boolean {
+  return runbook.steps.some((s) => (BUILDER_MECHANICS as readonly string[]).includes(s.does));
+}
 export type SimOnlyMechanic = (typeof SIM_ONLY_MECHANICS)[number];
 export type AnyMechanic = DrMechanic | SimOnlyMechanic;
 export const ALL_MECHANICS: readonly AnyMechanic[] = [...DR_MECHANICS, ...SIM_ONLY_MECHANICS];
