@@ -89,6 +89,8 @@ export interface LiveDrInspection {
   postgres: StartedPostgres;
   pushes: readonly LivePush[];
   machine: ServicesMachine;
+  /** The builders' rotation, when the runbook re-associates them. */
+  rotation?: BuildersRotation;
 }
 
 export interface LiveDrOptions {
@@ -163,7 +165,7 @@ export async function runLiveDr(scenario: SettledScenario, runbook: Runbook, opt
     const run = new (opts.runner ?? LiveRun)(scenario, runbook, plan, stack, machine, client, note, t0, failover, () => calls);
     if (rotates) run.rotation = rotation = new BuildersRotation({ api: ec2, ec2: client, machine, region: REGION, credentials: CREDENTIALS, until: (what, probe) => until(what, probe), call: (r) => run.countCall(r) });
     const outcome = await run.act();
-    await opts.inspect?.({ postgres: run.postgres, pushes: run.pushes, machine });
+    await opts.inspect?.({ postgres: run.postgres, pushes: run.pushes, machine, ...(rotation ? { rotation } : {}) });
     const baseline = rehearse(scenario, runbook, { withoutDisaster: true });
     return buildDrReport(scenario, runbook, outcome.outcome, baseline, { replay: `twin dr ${scenario.file} --mode live --seed ${scenario.seed}`, measures: outcome.measures });
   } finally {
