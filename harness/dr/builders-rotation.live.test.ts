@@ -73,11 +73,14 @@ describe('twin dr --mode live: the builders rotated onto a new address (reassoci
     // client; the original builders' nodes are down.
     expect(end.original.length).toBe(n);
     expect(end.original.every((o) => o.status === 'down')).toBe(true);
-    expect(end.builders.length).toBe(n);
-    expect(end.builders.filter((b) => end.original.some((o) => o.id === b.instanceId))).toEqual([]);
-    expect(new Set(end.builders.map((b) => b.launchConfiguration)).size).toBe(1);
-    expect(end.builders.every((b) => b.dial?.ip === end.machineIp && b.dial.passphrase === end.token)).toBe(true);
-    expect(end.builders.every((b) => b.node !== undefined && b.status === 'ready')).toBe(true);
+    const inService = end.builders.filter((b) => b.lifecycleState === 'InService');
+    expect(inService.length).toBe(n);
+    expect(inService.filter((b) => end.original.some((o) => o.id === b.instanceId))).toEqual([]);
+    // The terminated ones may still be leaving the group (EC2's shutting-down): the originals, and only those.
+    expect(end.builders.filter((b) => b.lifecycleState !== 'InService').every((b) => end.original.some((o) => o.id === b.instanceId))).toBe(true);
+    expect(new Set(inService.map((b) => b.launchConfiguration)).size).toBe(1);
+    expect(inService.every((b) => b.dial?.ip === end.machineIp && b.dial.passphrase === end.token)).toBe(true);
+    expect(inService.every((b) => b.node !== undefined && b.status === 'ready')).toBe(true);
     expect(report.dr.builders_rotated).toBe(n);
     expect(report.dr.builders_reach_services).toBe(true);
     expect(report.dr.builders_reconnected).toBe(0);

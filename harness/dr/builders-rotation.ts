@@ -152,14 +152,14 @@ export class BuildersRotation implements BuilderDials {
     }`;
   }
 
-  /** The group's instances now: each one's launch configuration, what it dials, and its Nomad node and status (if it registered). */
-  builders(): { instanceId: string; launchConfiguration: string | undefined; dial: BuilderDial | undefined; node: string | undefined; status: string | undefined }[] {
+  /** The group's instances now (those terminating too): each one's lifecycle state, launch configuration, what it dials, and its Nomad node and status (if it registered). */
+  builders(): { instanceId: string; lifecycleState: string; launchConfiguration: string | undefined; dial: BuilderDial | undefined; node: string | undefined; status: string | undefined }[] {
     const clients = this.ctx.machine.clients!;
     const nomad = this.ctx.machine.nomad?.state;
     const group = this.ctx.api.state.autoscaling.groups.get(NOMAD_CLIENTS_GROUP);
     return [...(group?.instances.values() ?? [])].map((i) => {
       const node = clients.nodeOf.get(i.instanceId);
-      return { instanceId: i.instanceId, launchConfiguration: i.launchConfigurationName, dial: this.launchOf(i.instanceId), node, status: node === undefined ? undefined : nomad?.scheduler.node(node)?.status };
+      return { instanceId: i.instanceId, lifecycleState: i.lifecycleState, launchConfiguration: i.launchConfigurationName, dial: this.launchOf(i.instanceId), node, status: node === undefined ? undefined : nomad?.scheduler.node(node)?.status };
     });
   }
 

@@ -104,8 +104,12 @@ describe('scenarios/dr', () => {
 
   it('refuses the new disasters and sim-only runbooks in live mode with a hint, and bad DR sections with located errors', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'twin-dr-'));
-    const refusals = await refusedLive('scenarios/dr/ebs-restore-new-ip-rotate-builders.yaml', join(dir, 'live'));
-    for (const m of ['recovery.runbook: runbook restore-from-ebs+reassociate-builders has steps the live rehearsal does not carry out: get_secret_token, update_launch_configuration, rotate_builders', 'rehearse it in the simulation: drop --mode live']) expect(refusals).toContain(m);
+    const refusals = await refusedLive('scenarios/dr/region-outage-copied-snapshots.yaml', join(dir, 'live'));
+    for (const m of ['disaster.kind: `region_outage` is not rehearsed live yet', 'rehearse it in the simulation: drop --mode live']) expect(refusals).toContain(m);
+    // The builders are rotated live after an EBS snapshot restore; after a tarball restore, not yet.
+    const rotateAfterTarball = join(dir, 'rotate-tarball.yaml');
+    writeFileSync(rotateAfterTarball, readFileSync('scenarios/dr/ebs-restore-new-ip-rotate-builders.yaml', 'utf8').replace('backups: { strategy: ebs_snapshot, every: 1h }', 'backups: { strategy: tarball, every: 1h }').replace('runbook: restore-from-ebs,', 'runbook: restore-from-tarball,').replace(', skip: [reassign_private_ip]', ''));
+    expect(await refusedLive(rotateAfterTarball, join(dir, 'live'))).toContain("recovery.then: the builders' re-association (get_secret_token, update_launch_configuration, rotate_builders) is rehearsed live after an EBS snapshot restore only (here: tarball backups)");
     // Live, a replica fails over when its zone is lost; an az_outage with snapshots (or a replica with another disaster) is refused.
     const azWithSnapshots = join(dir, 'az-ebs.yaml');
     writeFileSync(azWithSnapshots, readFileSync(SCENARIO, 'utf8').replace('kind: services_machine_terminated }', 'kind: az_outage }'));
