@@ -11,6 +11,7 @@ import type { SettledScenario } from '../../scenario/settled.ts';
 import type { Percentiles } from '../../report/types.ts';
 import { judgeStep, ranBefore, stepOrder, type AnyMechanic, type AnyRunbook } from './runbook.ts';
 import { describeProjectChange, projectChanged, projectOfWorkflow } from './project-settings.ts';
+import { buildersReach as buildersReachRule } from './live-plan.ts';
 import { timeBackup, usedVolumeBytes, type BackupTiming, type Strategy, type WriteLog } from './backup-schedule.ts';
 
 /**
@@ -340,8 +341,10 @@ class DrRehearsal {
   private buildersReach(): boolean {
     const m = this.machine;
     const b = this.builders;
-    if (!m || !m.appRunning || !b.up) return false;
-    return this.holds(m, b.dialIp) && m.volume.replicatedIp === m.primaryIp && (b.dialIp === OLD_IP || b.passphrase === m.volume.secretToken);
+    if (!m || !b.up) return false;
+    // The rule both runtimes apply (`live-plan.ts`): builders dialling another address than OLD_IP were rotated onto it.
+    const pairing = b.dialIp === OLD_IP ? {} : { pairing: { passphrase: b.passphrase, secretToken: m.volume.secretToken } };
+    return buildersReachRule({ appRunning: m.appRunning, primaryIp: m.primaryIp, secondaryIp: m.secondaryIp, replicatedIp: m.volume.replicatedIp, dialIp: b.dialIp, ...pairing });
   }
 
   /** The Nomad server places pending jobs in order while capacity (as it believes it) allows. */
