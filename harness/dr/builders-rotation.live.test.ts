@@ -9,7 +9,7 @@ import { describe, expect, it } from 'vitest';
 import { loadScenarioFile } from '../scenario/load.ts';
 import { loadRunbook } from '../../fixtures/runbooks/load.ts';
 import { chainRunbooks, type Runbook } from '../../sim/models/dr/runbook.ts';
-import { secretToken } from '../../sim/models/dr/admin-shell.ts';
+import { INSTALL_SECRET_TOKEN } from '../../sim/models/dr/dr-rehearsal.ts';
 import { PIPELINE_DB } from '../live/pipeline/index.ts';
 import { runLiveDr, type LiveDrInspection, type LivePush } from './live-rehearsal.ts';
 import type { BuildersRotation } from './builders-rotation.ts';
@@ -65,8 +65,9 @@ describe('twin dr --mode live: the builders rotated onto a new address (reassoci
     const { report, end } = await rehearse(scenario, runbook);
     process.stderr.write(`${JSON.stringify({ builds: report.builds, dr: { builders_rotated: report.dr.builders_rotated, reach: report.dr.builders_reach_services }, builders: end.builders, expectations: report.expectations, events: end.events.filter((e) => /builder|register|shutting|Nomad/.test(e)) }, null, 1)}\n`);
     const n = scenario.topology.nomadClients.count;
-    // The token as `replicated admin get-secret-token` prints it, read from the restored volume: the installation's.
-    expect(end.token).toBe(secretToken(scenario.name, scenario.seed));
+    // The token as `replicated admin get-secret-token` prints it, read from the restored volume: the installation's, as
+    // the simulation's `twin dr` prints it.
+    expect(end.token).toBe(INSTALL_SECRET_TOKEN);
     expect(report.runbook.find((s) => s.step === 'get_secret_token')).toMatchObject({ status: 'done', consequence: `export CIRCLE_SECRET_PASSPHRASE='${end.token}'` });
     // Every builder replaced: the group holds n instances, none of the original ones, all from one new launch
     // configuration whose UserData (base64 over the API) names the new address and the token, each a ready Nomad

@@ -22,10 +22,9 @@ import type { StartedPostgres } from '../providers/index.ts';
 import type { SettledScenario } from '../../sim/scenario/settled.ts';
 import type { Runbook, RunbookStep } from '../../sim/models/dr/runbook.ts';
 import { judgeStep, ranBefore, reassociatesBuilders, stepOrder } from '../../sim/models/dr/runbook.ts';
-import { secretToken } from '../../sim/models/dr/admin-shell.ts';
 import { BuildersRotation } from './builders-rotation.ts';
 import { buildDrReport, type DrReport } from '../../sim/models/dr/dr-report.ts';
-import { rehearse, runInstancesRefused, type DrOutcome, type DrStepResult } from '../../sim/models/dr/dr-rehearsal.ts';
+import { INSTALL_SECRET_TOKEN, rehearse, runInstancesRefused, type DrOutcome, type DrStepResult } from '../../sim/models/dr/dr-rehearsal.ts';
 import { planLiveDr, pushPhase, type LiveDrPlan, type PushPhase } from '../../sim/models/dr/live-plan.ts';
 import { SampleSet } from '../../sim/metrics/percentiles.ts';
 import { ServicesMachine, SERVICES_TAG } from './services-machine.ts';
@@ -156,7 +155,7 @@ export async function runLiveDr(scenario: SettledScenario, runbook: Runbook, opt
     if (!(ec2 instanceof StartedEc2Api)) throw new LiveDrError('live DR needs the twin\'s EC2 endpoint (unset AWS_ENDPOINT_URL): it acts on the Services machine\'s volume', 'unset AWS_ENDPOINT_URL');
     // The installation's secret token on its volume; with the builders re-associated, the fleet is the group's instances.
     const rotates = reassociatesBuilders(runbook);
-    machine = await ServicesMachine.attach(stack, ec2, { nomadClients: scenario.topology.nomadClients.count, secretToken: secretToken(scenario.name, scenario.seed), fleetIsGroup: rotates });
+    machine = await ServicesMachine.attach(stack, ec2, { nomadClients: scenario.topology.nomadClients.count, secretToken: INSTALL_SECRET_TOKEN, fleetIsGroup: rotates });
     note(`stack up in ${Date.now() - t0} ms; ${machine.events.at(-1)!.event}`);
     client = new EC2Client({ endpoint: ec2.url, region: REGION, credentials: CREDENTIALS, maxAttempts: 1 });
     let calls = 0;

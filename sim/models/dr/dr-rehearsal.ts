@@ -43,7 +43,8 @@ export const NEW_IP = '10.0.1.77';
 /** The replica's own address, in another availability zone's subnet. */
 export const REPLICA_IP = '10.0.2.20';
 /** Replicated's secret token, initialised at the installation's first boot and kept on its volume. */
-const INITIAL_TOKEN = '300c61ca5e1551167f73612a3f0845c54cdb3c27';
+/** The installation's secret token (`replicated admin get-secret-token`); the live machine's volume holds the same. */
+export const INSTALL_SECRET_TOKEN = '300c61ca5e1551167f73612a3f0845c54cdb3c27';
 /** A clean install's token: initialised at its own first boot. */
 const CLEAN_INSTALL_TOKEN = '9d1f0a7e44b2c8d5e6f7a8b9c0d1e2f3a4b5c6d7';
 
@@ -261,7 +262,7 @@ class DrRehearsal {
     // Nomad reserves 2 vCPU on each client (the seeds' reservation); the rest is what builds can use.
     this.fleetCpuMilli = count * Math.max(0, cpus - 2) * 1000;
     this.slotsCpuMilli = this.fleetCpuMilli;
-    this.machine = { volume: emptyVolume(OLD_IP, INITIAL_TOKEN), primaryIp: OLD_IP, secondaryIp: undefined, appRunning: true };
+    this.machine = { volume: emptyVolume(OLD_IP, INSTALL_SECRET_TOKEN), primaryIp: OLD_IP, secondaryIp: undefined, appRunning: true };
   }
 
   private get kind(): string | undefined {
