@@ -630,7 +630,10 @@ export class LiveRun {
       workflows_at_disaster: this.shasAtDisaster.size,
       workflows_restored: this.restoredShas.size,
       nomad: m.nomad ? { stale_allocations_restored: this.staleRestored, stale_cpu_milli_at_end: m.nomad.state.staleCpuMilli(), jobs_blocked_behind_stale: m.nomad.state.blockedBehindStale } : null,
-      not_modelled: ['the runbook steps take the time the real calls take, not an operator\'s'],
+      not_modelled: [
+        'the runbook steps take the time the real calls take, not an operator\'s',
+        ...(this.rotation ? ['builds running on the rotated builders lose their allocations and are not retried (the twin\'s Nomad does not reschedule lost allocations)'] : []),
+      ],
       ...this.failover?.measures(),
       ...this.kind?.measures?.(),
     };
