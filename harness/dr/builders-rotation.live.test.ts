@@ -32,6 +32,8 @@ interface AtEnd {
   token: string | undefined;
   machineIp: string;
   events: string[];
+  /** Builds not finished at the end, with the phase of their push (a diagnosis when `builds.stuck` is not 0). */
+  unfinished: { phase: string; status: string }[];
 }
 
 async function rehearse(scenario: SettledScenario, runbook: Runbook): Promise<{ report: DrReport; end: AtEnd }> {
@@ -52,6 +54,9 @@ async function rehearse(scenario: SettledScenario, runbook: Runbook): Promise<{ 
         token: readSecretToken(machine.etcDir),
         machineIp: machine.privateIp,
         events: [...clients.events, ...machine.events.map((e) => e.event)],
+        unfinished: (await postgres.query<{ sha: string; status: string }>(PIPELINE_DB, "SELECT DISTINCT ON (sha) sha, status FROM builds ORDER BY sha, id DESC")).rows
+          .filter((r) => ['queued', 'scheduled', 'running'].includes(r.status))
+          .map((r) => ({ status: r.status, phase: pushes.find((p) => p.sha === r.sha)?.phase ?? 'not pushed by the rehearsal' })),
       };
     },
   });
@@ -63,7 +68,7 @@ describe('twin dr --mode live: the builders rotated onto a new address (reassoci
     const scenario = loadScenarioFile(SCENARIO, { mode: 'live', command: 'dr' });
     const runbook = chainRunbooks(loadRunbook('restore-from-ebs'), [loadRunbook('reassociate-builders')]).runbook as Runbook;
     const { report, end } = await rehearse(scenario, runbook);
-    process.stderr.write(`${JSON.stringify({ builds: report.builds, dr: { builders_rotated: report.dr.builders_rotated, reach: report.dr.builders_reach_services }, builders: end.builders, expectations: report.expectations, events: end.events.filter((e) => /builder|register|shutting|Nomad/.test(e)) }, null, 1)}\n`);
+    process.stderr.write(`${JSON.stringify({ builds: report.builds, dr: { builders_rotated: report.dr.builders_rotated, reach: report.dr.builders_reach_services }, builders: end.builders, unfinished: end.unfinished, expectations: report.expectations, events: end.events.filter((e) => /builder|register|shutting|Nomad/.test(e)) }, null, 1)}\n`);
     const n = scenario.topology.nomadClients.count;
     // The token as `replicated admin get-secret-token` prints it, read from the restored volume: the installation's, as
     // the simulation's `twin dr` prints it.

@@ -412,6 +412,8 @@ export class LiveRun {
       }
       case 'stop_app':
         if (m.phase !== 'running') return 'no instance';
+        // The services first (a webhook taken while they stop is written), then the records the Nomad server held, then the stores.
+        await m.stopServices();
         this.submittedAtStop = (await this.postgres.query<{ id: string }>(PIPELINE_DB, "SELECT id FROM builds WHERE status IN ('queued', 'scheduled', 'running')")).rows.map((r) => r.id);
         await m.stopApp();
         return 'app stopped: every container of the Services machine stopped (webhooks fail until start_app)';
