@@ -10,7 +10,8 @@ import type { SettledDrill } from '../../sim/training/drill.ts';
 import type { LiveBuildsSince, LiveQueues } from '../../sim/training/live-support.ts';
 import { NomadClient } from '../nomad/client.ts';
 import { StartedNomadApiServer } from '../nomad/server.ts';
-import { RUN_QUEUE, SCHEDULERER_QUEUE } from '../live/pipeline/index.ts';
+import { RUN_QUEUE, SCHEDULERER_QUEUE, USAGE_QUEUE } from '../live/pipeline/index.ts';
+import { splitUndispatched } from './usage-queue.ts';
 import { workflowConfig } from '../live/replay/config.ts';
 import { PUSH_REPO, ReplayStack } from '../live/replay/stack.ts';
 import type { LiveInstallation, LiveLogSource, LiveRowView } from './live-session.ts';
@@ -184,10 +185,8 @@ export class LiveDrillInstallation implements LiveInstallation {
   }
 
   async queuedBuilds(queue: DevConsoleQueue): Promise<string[]> {
-    // The live pipeline has no usage queue: frontend publishes a push's build straight to the run queue.
-    if (queue === 'usage') return [];
-    const r = await this.stack.pool.query<{ id: string; repo: string }>("SELECT id, repo FROM builds WHERE status = 'queued' AND dispatched_at IS NULL ORDER BY id LIMIT 10000");
-    return r.rows.map((b) => `gh/${b.repo}/${b.id}`);
+    const [r, depths] = await Promise.all([this.stack.pool.query<{ id: string; repo: string }>("SELECT id, repo FROM builds WHERE status = 'queued' AND dispatched_at IS NULL ORDER BY id LIMIT 10000"), this.stack.queueDepths()]);
+    return splitUndispatched(r.rows.map((b) => `gh/${b.repo}/${b.id}`), depths?.[USAGE_QUEUE] ?? 0)[queue];
   }
 
   async buildsSince(sinceMs: number): Promise<LiveBuildsSince> {

@@ -58,7 +58,7 @@ export interface LiveInstallation {
   /** Drains a client or makes it take work again, through the Nomad HTTP API; resolves with the node's full id. */
   nomadDrain(nodePrefix: string, enable: boolean): Promise<string | undefined>;
   queues(): Promise<LiveQueues>;
-  /** Builds of a dev-console queue (oldest first): `usage` (the live pipeline has none) or `run` (waiting for picard-dispatcher). */
+  /** Builds of a dev-console queue (oldest first): `usage` (waiting for dispatcher) or `run` (waiting for picard-dispatcher). */
   queuedBuilds(queue: DevConsoleQueue): Promise<string[]>;
   /** Builds queued at or after `sinceMs` (virtual). */
   buildsSince(sinceMs: number): Promise<LiveBuildsSince>;

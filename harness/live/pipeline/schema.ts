@@ -78,6 +78,8 @@ export const PUSH_EVENTS = 'push_events';
 /** The MongoDB collection of running builds' status, which output-processor writes as their steps run. */
 export const BUILD_STATUS = 'build_status';
 
+/** frontend and workflows-conductor → dispatcher: new builds wait here until dispatcher forwards them to run-queue. */
+export const USAGE_QUEUE = 'usage-queue';
 export const RUN_QUEUE = 'run-queue';
 export const SCHEDULERER_QUEUE = 'schedulerer';
 /** output-processor → workflows-conductor: a job of a workflow ended. */
