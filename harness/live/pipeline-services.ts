@@ -118,7 +118,7 @@ export class PipelineServices {
     this.factories = {
       frontend: stage('frontend', ['postgres', 'rabbitmq', 'mongo', 'github']),
       // The frontend image in dispatcher mode: the usage queue's consumer.
-      dispatcher: stage('dispatcher', ['rabbitmq']),
+      dispatcher: stage('dispatcher', ['postgres', 'rabbitmq']),
       'output-processor': stage('output-processor', ['postgres', 'redis', 'rabbitmq', 'mongo', storage]),
       // picard-dispatcher reads the environment of jobs that use contexts from contexts-service.
       'picard-dispatcher': stage('picard-dispatcher', ['postgres', 'redis', 'rabbitmq', 'github', 'contexts-service']),
@@ -198,9 +198,8 @@ export class PipelineServices {
 
   private async start(stage: WorkerStage, ctx: ServiceContext): Promise<ServiceHandle> {
     this.components = ctx.components;
-    // vault-cci and vm-service keep nothing in PostgreSQL; dispatcher only moves messages between two queues.
+    // vault-cci and vm-service keep nothing in PostgreSQL.
     if (stage === 'vault-cci' || stage === 'vm-service') return this.startHandle(stage, ctx, this.ownConfig(stage, ctx));
-    if (stage === 'dispatcher') return this.startHandle(stage, ctx, { amqpUrl: need(ctx, 'rabbitmq', StartedRabbitMQ).url });
     const postgres = need(ctx, 'postgres', StartedPostgres);
     // The first stage to start applies the migrations; the others wait for that same run (or fail with it).
     this.migrated ??= postgres.runMigrations(PIPELINE_DB, PIPELINE_MIGRATIONS);

@@ -55,7 +55,7 @@ const NEEDS: Readonly<Record<WorkerStage, readonly (keyof typeof load)[]>> = {
   frontend: ['pg', 'amqp', 'mongo', 'frontend', 'audit'],
   'output-processor': ['pg', 'amqp', 'redis', 'mongo', 's3', 'output', 'audit', 'notifier'],
   'picard-dispatcher': ['pg', 'amqp', 'redis', 'github', 'picard', 'health', 'mutants'],
-  dispatcher: ['amqp', 'dispatcher', 'health'],
+  dispatcher: ['pg', 'amqp', 'dispatcher', 'health'],
   schedulerer: ['pg', 'amqp', 'nomad', 'schedulerer', 'audit', 'health'],
   'workflows-conductor': ['pg', 'amqp', 'conductor', 'health'],
   'audit-log-service': ['amqp', 's3', 'audit', 'health'],
@@ -250,7 +250,7 @@ export async function startStage(c: StageConfig, own: Owned, log: ServiceLog = S
     }
     case 'dispatcher': {
       const { Dispatcher } = await load.dispatcher();
-      const dispatcher = new Dispatcher({ connect: await amqpConnect(c), ...reconnect(c) });
+      const dispatcher = new Dispatcher({ connect: await amqpConnect(c), pool: await pool(c, own), ...reconnect(c) });
       return { ...(await consumer(c, own, dispatcher, [], log)), counters: () => ({ forwarded: dispatcher.forwarded }) };
     }
     case 'audit-log-service': {

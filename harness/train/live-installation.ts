@@ -10,8 +10,8 @@ import type { SettledDrill } from '../../sim/training/drill.ts';
 import type { LiveBuildsSince, LiveQueues } from '../../sim/training/live-support.ts';
 import { NomadClient } from '../nomad/client.ts';
 import { StartedNomadApiServer } from '../nomad/server.ts';
-import { RUN_QUEUE, SCHEDULERER_QUEUE, USAGE_QUEUE } from '../live/pipeline/index.ts';
-import { splitUndispatched } from './usage-queue.ts';
+import { RUN_QUEUE, SCHEDULERER_QUEUE } from '../live/pipeline/index.ts';
+import { devConsoleQueue } from './usage-queue.ts';
 import { workflowConfig } from '../live/replay/config.ts';
 import { PUSH_REPO, ReplayStack } from '../live/replay/stack.ts';
 import type { LiveInstallation, LiveLogSource, LiveRowView } from './live-session.ts';
@@ -185,8 +185,10 @@ export class LiveDrillInstallation implements LiveInstallation {
   }
 
   async queuedBuilds(queue: DevConsoleQueue): Promise<string[]> {
-    const [r, depths] = await Promise.all([this.stack.pool.query<{ id: string; repo: string }>("SELECT id, repo FROM builds WHERE status = 'queued' AND dispatched_at IS NULL ORDER BY id LIMIT 10000"), this.stack.queueDepths()]);
-    return splitUndispatched(r.rows.map((b) => `gh/${b.repo}/${b.id}`), depths?.[USAGE_QUEUE] ?? 0)[queue];
+    const r = await this.stack.pool.query<{ id: string; repo: string; forwarded: boolean; retry: boolean }>(
+      "SELECT id, repo, forwarded_at IS NOT NULL AS forwarded, retry_of IS NOT NULL AS retry FROM builds WHERE status = 'queued' AND dispatched_at IS NULL ORDER BY id LIMIT 10000",
+    );
+    return devConsoleQueue(r.rows, queue, this.profile.containers.some((c) => c.name === 'dispatcher'));
   }
 
   async buildsSince(sinceMs: number): Promise<LiveBuildsSince> {

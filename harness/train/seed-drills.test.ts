@@ -122,7 +122,7 @@ describe('which drills can run on the live stack', () => {
     const blockers = (name: string) => liveBlockers(loadDrill(drillFile(name)).drill);
     // Faults on the pipeline stages and the Nomad clients: the live stack carries them out.
     // exim and slanger too: the live stack runs them, and the notifier sees their absence.
-    for (const name of ['queued-at-picard-dispatcher', 'queued-at-picard-scheduler', 'output-processor-unreachable', 'nomad-clients-draining', 'contexts-failing-vault', 'vm-spinup-failing', 'exim-quietly-down', 'slanger-quietly-down']) expect(blockers(name), name).toEqual([]);
+    for (const name of ['queued-at-dispatcher', 'queued-at-picard-dispatcher', 'queued-at-picard-scheduler', 'output-processor-unreachable', 'nomad-clients-draining', 'contexts-failing-vault', 'vm-spinup-failing', 'exim-quietly-down', 'slanger-quietly-down']) expect(blockers(name), name).toEqual([]);
     expect(blockers('ldap-logins-failing')[0]).toContain('the live stack runs no federation-service');
     expect(blockers('nomad-state-stale-after-restore')).toEqual(["its hidden change (a restored /opt/nomad with stale allocations): the live stack carries out the fault catalogue's actions only"]);
   });

@@ -1,11 +1,21 @@
 import type { DevConsoleQueue } from '../../sim/training/dev-console.ts';
 
+/** A queued build not yet taken by picard-dispatcher, as PostgreSQL has it. */
+export interface UndispatchedBuild {
+  id: string;
+  repo: string;
+  /** dispatcher forwarded it to the run queue (`forwarded_at`). */
+  forwarded: boolean;
+  /** A re-run of a build whose allocation was lost: published to the run queue directly. */
+  retry: boolean;
+}
+
 /**
- * The builds not yet dispatched (oldest first), split between the dev-console's two queues: the newest
- * `usageDepth` wait in the usage queue (dispatcher forwards in order, so they came last), the rest in the run
- * queue (or picard-dispatcher's prefetch). PostgreSQL knows which builds wait, RabbitMQ how many wait where.
+ * The dev-console's `all-builds` of a queue on the live stack (oldest first): with a dispatcher, the usage queue
+ * holds the builds it has not forwarded (re-runs skip it) and the run queue the others; without one, frontend
+ * publishes to the run queue and the usage queue is empty.
  */
-export function splitUndispatched(builds: readonly string[], usageDepth: number): Record<DevConsoleQueue, string[]> {
-  const cut = Math.max(0, builds.length - Math.max(0, usageDepth));
-  return { run: builds.slice(0, cut), usage: builds.slice(cut) };
+export function devConsoleQueue(builds: readonly UndispatchedBuild[], queue: DevConsoleQueue, hasDispatcher: boolean): string[] {
+  const inUsage = (b: UndispatchedBuild) => hasDispatcher && !b.forwarded && !b.retry;
+  return builds.filter((b) => inUsage(b) === (queue === 'usage')).map((b) => `gh/${b.repo}/${b.id}`);
 }

@@ -69,6 +69,12 @@ export const PIPELINE_MIGRATIONS: readonly Migration[] = [
     id: 'pipeline-006-contexts',
     sql: 'CREATE TABLE contexts (name text PRIMARY KEY, vault_path text NOT NULL, created_at timestamptz NOT NULL DEFAULT clock_timestamp())',
   },
+  {
+    // When dispatcher forwarded a build from the usage queue to the run queue (the dev-console's usage queue is the
+    // queued builds it has not forwarded yet).
+    id: 'pipeline-007-forwarded',
+    sql: 'ALTER TABLE builds ADD COLUMN forwarded_at timestamptz',
+  },
 ];
 
 /** The MongoDB collection of build records with their stored step output. */

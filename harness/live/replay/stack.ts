@@ -6,7 +6,7 @@ import { StartedFakeGithub } from '../../github/server.ts';
 import { defaultSeedData } from '../../github/state.ts';
 import { StartedNomadApiServer } from '../../nomad/server.ts';
 import { NomadClient } from '../../nomad/client.ts';
-import { PIPELINE_DB, RUN_QUEUE, SCHEDULERER_QUEUE, USAGE_QUEUE, WORKFLOW_EVENTS_QUEUE, AUDIT_QUEUE, type BuildAgentRunner } from '../pipeline/index.ts';
+import { PIPELINE_DB, RUN_QUEUE, SCHEDULERER_QUEUE, WORKFLOW_EVENTS_QUEUE, AUDIT_QUEUE, type BuildAgentRunner } from '../pipeline/index.ts';
 import type { Channel, ChannelModel } from '../pipeline/amqp.ts';
 import { liveBackends } from '../backends.ts';
 import { LiveStack, type LiveRow } from '../stack.ts';
@@ -249,7 +249,7 @@ export class ReplayStack {
         this.monitorConn = conn;
       }
       const out: Record<string, number> = {};
-      for (const q of [USAGE_QUEUE, RUN_QUEUE, SCHEDULERER_QUEUE, WORKFLOW_EVENTS_QUEUE, AUDIT_QUEUE]) {
+      for (const q of [RUN_QUEUE, SCHEDULERER_QUEUE, WORKFLOW_EVENTS_QUEUE, AUDIT_QUEUE]) {
         if (this.monitorChannel === null) {
           const ch = await this.monitorConn.createChannel();
           ch.on('error', () => undefined);
