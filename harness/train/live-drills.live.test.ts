@@ -84,3 +84,27 @@ describe('queued-at-dispatcher on the live stack: dispatcher\'s stage hung, buil
     expect(r.fixed).toBe(false);
   }, LIVE_DRILL_TIMEOUT_MS);
 });
+
+describe('ldap-logins-failing on the live stack: federation-service killed, logins (its LDAP bind to the private slapd) fail', () => {
+  it('the shortest path: the login check is refused, `sudo docker ps -a` shows federations-service exited, `sudo docker start` brings logins back', async () => {
+    const { text, r } = await liveDrill('ldap-logins-failing', 'ldap-logins-shortest.txt');
+    const curls = text.split('ubuntu@ip-172-31-72-162:~$ ').filter((b) => b.startsWith('curl localhost:8090/status'));
+    // Down: nothing listens. Started again: its health check is a real LDAP simple bind, and it answers 200.
+    expect(curls[0]).toContain('curl: (7) Failed to connect to localhost port 8090: Connection refused');
+    expect(curls[1]).toContain('{"service":"federation-service","status":"ok"}');
+    expect(outputOf(text, 'sudo docker ps -a | grep federations')).toMatch(/Exited \(137\) .* federations-service/);
+    expect(r.grade.rootCauseCorrect).toBe(true);
+    expect(check(r, 'container_running federation-service')).toMatchObject({ passed: true });
+    expect(r.fixed).toBe(true);
+    expect(r.grade.score).toBeGreaterThanOrEqual(90);
+  }, LIVE_DRILL_TIMEOUT_MS);
+
+  it('a wrong fix: frontend restarted, federation-service stays down, logins still refused, not verified', async () => {
+    const { text, r } = await liveDrill('ldap-logins-failing', 'ldap-logins-wrong-fix.txt');
+    const curls = text.split('ubuntu@ip-172-31-72-162:~$ ').filter((b) => b.startsWith('curl localhost:8090/status'));
+    expect(curls).toHaveLength(2);
+    for (const c of curls) expect(c).toContain('Connection refused');
+    expect(check(r, 'container_running federation-service')).toMatchObject({ passed: false });
+    expect(r.fixed).toBe(false);
+  }, LIVE_DRILL_TIMEOUT_MS);
+});
