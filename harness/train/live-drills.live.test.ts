@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { drillFile, loadDrill } from './drills.ts';
 import { runLiveDrill } from './live-drill.ts';
-import { DEFAULT_COMMAND_MS, type TrainingResult } from '../../sim/training/session.ts';
+import { DEFAULT_COMMAND_MS, staleJobIds, type TrainingResult } from '../../sim/training/session.ts';
 import { privateDataRoot } from '../providers/temp-dir.ts';
 
 const PORT_OFFSET = 28_000;
@@ -105,6 +105,21 @@ describe('ldap-logins-failing on the live stack: federation-service killed, logi
     expect(curls).toHaveLength(2);
     for (const c of curls) expect(c).toContain('Connection refused');
     expect(check(r, 'container_running federation-service')).toMatchObject({ passed: false });
+    expect(r.fixed).toBe(false);
+  }, LIVE_DRILL_TIMEOUT_MS);
+});
+
+describe('nomad-state-stale-after-restore on the live stack: the twin\'s Nomad server started on a restored /opt/nomad', () => {
+  it('the symptom: `nomad status` lists the snapshot\'s build jobs as running, no client runs them; restarting nomad without removing /opt/nomad keeps them (not verified)', async () => {
+    const { text, r } = await liveDrill('nomad-state-stale-after-restore', 'nomad-state-stale-live-restart-only.txt');
+    // The simulation's stale job ids: the snapshot's builds, listed running before and after the restart.
+    const statuses = text.split('ubuntu@ip-172-31-72-162:~$ ').filter((b) => b.startsWith('nomad status'));
+    expect(statuses).toHaveLength(2);
+    for (const s of statuses) expect(s.split('\n').filter((l) => staleJobIds(11).some((id) => l.startsWith(id)) && /\brunning\b/.test(l))).toHaveLength(11);
+    // New builds wait at Nomad behind them.
+    expect(check(r, 'queue_drains')?.observed).toMatch(/Nomad pending jobs [3-9]|Nomad pending jobs \d\d/);
+    expect(check(r, 'no_stale_allocations')).toMatchObject({ passed: false, observed: '11 allocations of the restored /opt/nomad the Nomad server still holds' });
+    expect(r.grade.rootCauseCorrect).toBe(true);
     expect(r.fixed).toBe(false);
   }, LIVE_DRILL_TIMEOUT_MS);
 });

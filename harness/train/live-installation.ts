@@ -12,6 +12,7 @@ import { NomadClient } from '../nomad/client.ts';
 import { StartedNomadApiServer } from '../nomad/server.ts';
 import { RUN_QUEUE, SCHEDULERER_QUEUE } from '../live/pipeline/index.ts';
 import { devConsoleQueue } from './usage-queue.ts';
+import { LiveChanges } from './live-changes.ts';
 import { workflowConfig } from '../live/replay/config.ts';
 import { PUSH_REPO, ReplayStack } from '../live/replay/stack.ts';
 import type { LiveInstallation, LiveLogSource, LiveRowView } from './live-session.ts';
@@ -51,11 +52,14 @@ export class LiveDrillInstallation implements LiveInstallation {
   private startMs = 0;
   private timer: NodeJS.Timeout | undefined;
   private pending: PlannedWorkflow[] = [];
+  /** The hidden changes outside the fault catalogue carried out on the stack (`live-changes.ts`). */
+  private readonly changes = new LiveChanges();
   private inFlight = 0;
   /** Pushes GitHub Enterprise took, and those whose webhook frontend did not answer with 200. */
   readonly pushes = { sent: 0, undelivered: 0, failed: 0 };
 
   private constructor(
+    private readonly installation: SettledScenario,
     private readonly stack: ReplayStack,
     readonly profile: Profile,
     readonly storage: 's3' | 'fileserved',
@@ -67,7 +71,7 @@ export class LiveDrillInstallation implements LiveInstallation {
     const timeScale = opts.timeScale ?? installation.timeScale;
     const stack = new ReplayStack({ scenario: installation, profile, timeScale, portOffset: opts.portOffset ?? TRAIN_PORT_OFFSET, nomad: 'twin', ...(opts.log ? { log: opts.log } : {}) });
     await stack.up();
-    const inst = new LiveDrillInstallation(stack, profile, installation.topology.storage, timeScale);
+    const inst = new LiveDrillInstallation(installation, stack, profile, installation.topology.storage, timeScale);
     inst.pending = planReplay(installation).filter((w) => w.source === 'push');
     return inst;
   }
@@ -85,6 +89,8 @@ export class LiveDrillInstallation implements LiveInstallation {
     this.pending = this.pending.filter((w) => w.atMs >= this.startMs);
     this.timer = setInterval(() => this.pushDue(), PUSH_TICK_MS);
     const lines: string[] = [];
+    // The hidden changes at boot (a restored /opt/nomad) before the first fault; the others are refused by liveBlockers.
+    for (const c of drill.changes) lines.push(`${clockTime(this.nowMs())} ${await this.changes.apply(c, this.stack.nomad, this.installation)}`);
     for (const f of faults) {
       await this.waitUntil(f.atMs);
       const order: FaultOrder = { action: f.action, target: f.target, count: f.count };
@@ -143,6 +149,11 @@ export class LiveDrillInstallation implements LiveInstallation {
     return this.stack.live;
   }
 
+  /** Allocations of a restored /opt/nomad the Nomad server still holds; undefined when it is not the twin's API. */
+  staleAllocations(): number | undefined {
+    return this.stack.nomad instanceof StartedNomadApiServer ? this.stack.nomad.state.staleAllocations().length : undefined;
+  }
+
   nomadScheduler(): NomadScheduler | undefined {
     return this.stack.nomad instanceof StartedNomadApiServer ? this.stack.nomad.scheduler : undefined;
   }
@@ -152,12 +163,17 @@ export class LiveDrillInstallation implements LiveInstallation {
   }
 
   async nomadUp(): Promise<boolean> {
-    try {
-      await new NomadClient({ address: this.stack.nomad.url, timeoutMs: 2_000 }).nodes();
-      return true;
-    } catch {
-      return false;
+    // Twice: after a restart of the server, the first request may go out on a pooled connection to the listener
+    // that closed (seen: `nomad status` right after `sudo docker restart nomad` answered connection refused).
+    for (let attempt = 0; attempt < 2; attempt++) {
+      try {
+        await new NomadClient({ address: this.stack.nomad.url, timeoutMs: 2_000 }).nodes();
+        return true;
+      } catch {
+        // The next attempt opens a new connection.
+      }
     }
+    return false;
   }
 
   async nomadDrain(nodePrefix: string, enable: boolean): Promise<string | undefined> {
@@ -208,5 +224,6 @@ export class LiveDrillInstallation implements LiveInstallation {
     if (this.timer !== undefined) clearInterval(this.timer);
     this.timer = undefined;
     await this.stack.down();
+    await this.changes.down();
   }
 }
