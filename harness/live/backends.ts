@@ -138,6 +138,8 @@ export function liveBackends(profile: Profile, opts: LiveBackendOptions = {}): L
     ...(opts.timeScale !== undefined ? { timings: stageTimings(opts.timeScale) } : {}),
     ...(opts.github ? { followedRepo: opts.github.followedRepo } : {}),
     ...(fleet ? { replacementClient: { cpus: fleet.cpus, memoryGb: fleet.memoryGb, bootTimeMs: fleet.bootTimeMs } } : {}),
+    // dispatcher's stage runs where the profile has the container: new builds then enter the usage queue.
+    usageQueue: profile.containers.some((c) => c.name === 'dispatcher'),
     ...opts.pipeline,
   });
   let postgres: Promise<StartedPostgres> | undefined;

@@ -7,7 +7,7 @@ import { StartedFakeGithub } from '../github/server.ts';
 import { GithubClient } from '../github/client.ts';
 // Not the pipeline's index: that loads every stage's module (each runs in its own thread), the YAML parser and zod.
 import { BuildAgentRunner } from './pipeline/build-agent-runner.ts';
-import { PIPELINE_DB, PIPELINE_MIGRATIONS } from './pipeline/schema.ts';
+import { PIPELINE_DB, PIPELINE_MIGRATIONS, USAGE_QUEUE } from './pipeline/schema.ts';
 import { contextSecretPath } from './pipeline/contexts.ts';
 import { PreparedStage, type StageHandle } from './stage-host.ts';
 import type { ObjectsConfig, StageConfig, StageCounters, StageTimings, WorkerStage } from './stage-worker.ts';
@@ -49,10 +49,15 @@ export interface PipelineServicesOptions {
   replacementClient?: { cpus: number; memoryGb: number; bootTimeMs: number };
   /** picard-dispatcher under a live mutant (`replay/mutants.ts`). */
   mutant?: LiveMutant;
+  /**
+   * The stack runs dispatcher (the profile has the container): frontend and workflows-conductor publish new builds to
+   * `usage-queue`, which dispatcher's stage forwards to `run-queue`. Without it they publish to `run-queue` directly.
+   */
+  usageQueue?: boolean;
 }
 
 /**
- * The live pipeline's stages as `twin up`'s frontend, picard-dispatcher, schedulerer, output-processor,
+ * The live pipeline's stages as `twin up`'s frontend, dispatcher, picard-dispatcher, schedulerer, output-processor,
  * workflows-conductor and audit-log-service, each in a worker thread of its own (`stage-worker.ts`) on the stack's
  * PostgreSQL, Redis, RabbitMQ, MongoDB, object storage, Nomad API and GitHub Enterprise: each opens its own pool and
  * clients from their URLs, as a container of its own would, so that each stops, hangs and dies alone.
@@ -114,6 +119,8 @@ export class PipelineServices {
     // Each lists what it connects to; frontend and output-processor reach MongoDB too (pushes, build records).
     this.factories = {
       frontend: stage('frontend', ['postgres', 'rabbitmq', 'mongo', 'github']),
+      // The frontend image in dispatcher mode: the usage queue's consumer.
+      dispatcher: stage('dispatcher', ['postgres', 'rabbitmq']),
       'output-processor': stage('output-processor', ['postgres', 'redis', 'rabbitmq', 'mongo', storage]),
       // picard-dispatcher reads the environment of jobs that use contexts from contexts-service.
       'picard-dispatcher': stage('picard-dispatcher', ['postgres', 'redis', 'rabbitmq', 'github', 'contexts-service']),
@@ -213,6 +220,7 @@ export class PipelineServices {
       ...optional(ctx, 'github', (g) => (g instanceof StartedFakeGithub ? { github: { apiUrl: g.apiUrl, token: g.tokenFor(FOLLOWER) } } : {})),
       ...this.objects(ctx),
       ...(stage === 'frontend' ? { hookSecret: this.hookSecret } : {}),
+      ...((stage === 'frontend' || stage === 'workflows-conductor') && this.opts.usageQueue ? { entryQueue: USAGE_QUEUE } : {}),
       // notifier (run by output-processor's stage) mails through exim and pushes to slanger where the stack runs them.
       ...(stage === 'output-processor' ? { notify: { ...defined('eximPort', ctx.portOf?.('exim')), ...defined('slangerPort', ctx.portOf?.('slanger')) } } : {}),
       ...(stage === 'picard-dispatcher' ? { resourceClasses: this.resourceClasses, ...this.dispatcherConfig() } : {}),

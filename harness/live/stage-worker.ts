@@ -41,6 +41,7 @@ const load = {
   output: () => import('./pipeline/output-processor.ts'),
   notifier: () => import('./pipeline/notifier.ts'),
   picard: () => import('./pipeline/picard-dispatcher.ts'),
+  dispatcher: () => import('./pipeline/dispatcher.ts'),
   schedulerer: () => import('./pipeline/schedulerer.ts'),
   conductor: () => import('./pipeline/workflows-conductor.ts'),
   audit: () => import('./pipeline/audit-log-service.ts'),
@@ -54,6 +55,7 @@ const NEEDS: Readonly<Record<WorkerStage, readonly (keyof typeof load)[]>> = {
   frontend: ['pg', 'amqp', 'mongo', 'frontend', 'audit'],
   'output-processor': ['pg', 'amqp', 'redis', 'mongo', 's3', 'output', 'audit', 'notifier'],
   'picard-dispatcher': ['pg', 'amqp', 'redis', 'github', 'picard', 'health', 'mutants'],
+  dispatcher: ['pg', 'amqp', 'dispatcher', 'health'],
   schedulerer: ['pg', 'amqp', 'nomad', 'schedulerer', 'audit', 'health'],
   'workflows-conductor': ['pg', 'amqp', 'conductor', 'health'],
   'audit-log-service': ['amqp', 's3', 'audit', 'health'],
@@ -68,7 +70,7 @@ export async function preload(stage: WorkerStage): Promise<void> {
 }
 
 /** The stages that run in a worker. */
-export const WORKER_STAGES = ['frontend', 'output-processor', 'picard-dispatcher', 'schedulerer', 'workflows-conductor', 'audit-log-service', 'contexts-service', 'vault-cci', 'vm-service'] as const;
+export const WORKER_STAGES = ['frontend', 'dispatcher', 'output-processor', 'picard-dispatcher', 'schedulerer', 'workflows-conductor', 'audit-log-service', 'contexts-service', 'vault-cci', 'vm-service'] as const;
 export type WorkerStage = (typeof WORKER_STAGES)[number];
 
 /** Where a stage's objects go: S3 (the SDK's settings for the endpoint) or fileserved. */
@@ -90,6 +92,8 @@ export interface StageConfig {
   readonly nomadAddress?: string;
   /** With a real Nomad: its build agents run as raw_exec tasks (`rawExecBuildAgentTask`). */
   readonly buildAgent?: RawExecBuildAgentOptions;
+  /** frontend and workflows-conductor: the queue a new build goes to (`usage-queue` where the stack runs dispatcher); default `run-queue`. */
+  readonly entryQueue?: string;
   /** frontend's webhook secret. */
   readonly hookSecret?: string;
   /** picard-dispatcher's resource classes (`executor:name` → size): the settled scenario's, or the profile's. */
@@ -185,7 +189,7 @@ export async function startStage(c: StageConfig, own: Owned, log: ServiceLog = S
       const [{ Frontend }, { AuditPublisher }] = await Promise.all([load.frontend(), load.audit()]);
       const connect = await amqpConnect(c);
       const audit = new AuditPublisher(connect);
-      const frontend = new Frontend({ pool: await pool(c, own), connect, webhookSecret: c.hookSecret ?? '', audit, documents: await documents(c, own, PIPELINE_DB), port: c.port });
+      const frontend = new Frontend({ pool: await pool(c, own), connect, webhookSecret: c.hookSecret ?? '', audit, documents: await documents(c, own, PIPELINE_DB), port: c.port, ...entryQueue(c) });
       frontend.log = log;
       await frontend.start();
       own.add(frontend, (f) => f.stop());
@@ -242,7 +246,12 @@ export async function startStage(c: StageConfig, own: Owned, log: ServiceLog = S
     case 'workflows-conductor': {
       const { WorkflowsConductor } = await load.conductor();
       const db = await pool(c, own);
-      return consumer(c, own, new WorkflowsConductor({ connect: await amqpConnect(c), pool: db, ...reconnect(c) }), [postgresCheck(db)], log);
+      return consumer(c, own, new WorkflowsConductor({ connect: await amqpConnect(c), pool: db, ...reconnect(c), ...entryQueue(c) }), [postgresCheck(db)], log);
+    }
+    case 'dispatcher': {
+      const { Dispatcher } = await load.dispatcher();
+      const dispatcher = new Dispatcher({ connect: await amqpConnect(c), pool: await pool(c, own), ...reconnect(c) });
+      return { ...(await consumer(c, own, dispatcher, [], log)), counters: () => ({ forwarded: dispatcher.forwarded }) };
     }
     case 'audit-log-service': {
       const { AuditLogService } = await load.audit();
@@ -310,6 +319,11 @@ function untilReady(redis: Redis, withinMs: number): Promise<void> {
 /** A consumer's reconnect interval at the stack's time scale, when it has one. */
 function reconnect(c: StageConfig): { reconnectMs?: number } {
   return c.timings ? { reconnectMs: c.timings.reconnectMs } : {};
+}
+
+/** The queue frontend and workflows-conductor publish new builds to, when the stack says. */
+function entryQueue(c: StageConfig): { entryQueue?: string } {
+  return c.entryQueue === undefined ? {} : { entryQueue: c.entryQueue };
 }
 
 /** A queue consumer and its health endpoint, which also names RabbitMQ while the consumer has no broker connection. */

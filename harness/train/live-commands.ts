@@ -11,7 +11,7 @@ import type { LiveStack } from '../live/stack.ts';
 import { CIRCLECONFIG, EtcFiles, INSTALLATION_CUSTOMIZATIONS, type FileAnswer } from '../../sim/training/etc-files.ts';
 import { execEnv, notRunning, replConnect, replForm, replicatedStatus } from '../../sim/training/container-env.ts';
 import { liveServiceState } from '../../sim/training/live-support.ts';
-import { overrideDir, renderDf } from '../../sim/training/session.ts';
+import { NOMAD_DATA, overrideDir, renderDf } from '../../sim/training/session.ts';
 import { replicatedAppsListing, type ShellCommand } from '../../sim/training/shell.ts';
 
 /**
@@ -38,6 +38,13 @@ export interface LiveMachine {
   dataDirs(): readonly { name: string; dir: string }[];
   /** The stack's Auto Scaling endpoint (the twin's EC2 endpoint), where it has one. */
   readonly autoscaling: { url: string; region: string } | undefined;
+  /**
+   * The entries of `/opt/nomad`, the twin's Nomad server's data dir on the machine's volume (undefined: removed, or
+   * no such server), and `sudo rm -rf /opt/nomad` on it (`ServicesMachine.wipeNomadState`: with the server running
+   * it keeps its state in memory and writes it back; stopped, it starts empty). Absent: the stack keeps no Nomad state.
+   */
+  nomadData?(): readonly string[] | undefined;
+  wipeNomadState?(serverRunning: boolean): string;
 }
 
 /** What the commands read of the console (rows, which containers are listed, a typed name's container). */
@@ -237,12 +244,15 @@ export class LiveMachineCommands {
         return { output: parts.map((p) => p.output).filter((o) => o !== '').join('\n'), exit: Math.max(...parts.map((p) => p.exit)) };
       }
       case 'ls':
-        if (/^\/opt\/nomad\/?$/.test(c.path)) return { output: `ls: ${c.path}: the drill console on the live stack keeps /etc/circleconfig only`, exit: 2 };
+        if (/^\/opt\/nomad\/?$/.test(c.path)) {
+          const entries = this.machine.nomadData?.();
+          return entries === undefined ? { output: "ls: cannot access '/opt/nomad': No such file or directory", exit: 2 } : { output: entries.join('\n'), exit: 0 };
+        }
         return readEtc(this.machine.etcDir).ls(c.path);
       case 'mkdir':
         return this.onFiles((etc) => etc.mkdir(c.path, c.parents, c.sudo));
       case 'rm':
-        if (/^\/opt\/nomad/.test(c.path)) return { output: `rm: ${c.path}: the drill console on the live stack does not remove the Nomad server's state (a drill of the simulation)`, exit: 1 };
+        if (NOMAD_DATA.test(c.path)) return this.rmNomadData(c);
         return this.onFiles((etc) => etc.rm(c.path, c.force, c.sudo));
       case 'echo':
         if (c.redirect === undefined) return { output: c.text.replace(/\n$/, ''), exit: 0 };
@@ -289,6 +299,22 @@ export class LiveMachineCommands {
     if (canonical === undefined || !this.host.listed.some((c) => c.name === canonical)) return { output: `Error: No such container: ${name}`, exit: 1 };
     if (liveServiceState(this.host.rowState(canonical) ?? 'healthy') === 'stopped') return notRunning(canonical);
     return canonical;
+  }
+
+  /**
+   * `sudo rm -rf /opt/nomad` (the seeds' remedy for a stale Nomad state, with the app stopped) on the Nomad server's
+   * real data dir; rm's own answers as the simulation's session gives them (no sudo, no -r, already gone).
+   */
+  private rmNomadData(c: Extract<ShellCommand, { kind: 'rm' }>): Answer {
+    const shown = c.path.replace(/\/\*$/, '/data');
+    if (this.machine.wipeNomadState === undefined || this.machine.nomadData === undefined) return { output: `rm: cannot remove '${shown}': No such file or directory (the live stack's Nomad keeps no state on the machine: --nomad real)`, exit: 1 };
+    const entries = this.machine.nomadData();
+    if (entries === undefined || entries.length === 0) return c.force ? { output: '', exit: 0 } : { output: `rm: cannot remove '${shown}': No such file or directory`, exit: 1 };
+    if (!c.sudo) return { output: `rm: cannot remove '${shown}': Permission denied`, exit: 1 };
+    if (!c.recursive) return { output: `rm: cannot remove '${shown}': Is a directory`, exit: 1 };
+    const running = liveServiceState(this.host.rowState('nomad_server') ?? 'healthy') !== 'stopped';
+    this.machine.wipeNomadState(running);
+    return { output: '', exit: 0 };
   }
 
   private async replicatedApp(verb: 'start' | 'stop' | 'status'): Promise<Answer> {
@@ -366,6 +392,11 @@ export async function attachMachine(stack: LiveStack, installation: SettledScena
     etcDir: machine.etcDir,
     autoscaling,
     stopApp: () => machine.stopApp(),
+    nomadData: () => {
+      const dir = machine.nomad?.dataDir;
+      return dir === undefined || !existsSync(dir) ? undefined : readdirSync(dir).sort();
+    },
+    wipeNomadState: (serverRunning) => machine.wipeNomadState(serverRunning),
     startApp: async (next) => {
       env.clear();
       for (const [dir, e] of next) env.set(dir, e);
@@ -378,7 +409,7 @@ export async function attachMachine(stack: LiveStack, installation: SettledScena
       { name: 'data', dir: machine.dataDir },
     ],
     change: async (c) => {
-      if (c.kind !== 'asg') throw new Error('the live stack makes Auto Scaling Group changes only (a restored /opt/nomad is a drill of the simulation)');
+      if (c.kind !== 'asg') throw new Error('the machine makes Auto Scaling Group changes only (a restored /opt/nomad: live-changes.ts)');
       if (asg === undefined) throw new Error('the drill changes the Auto Scaling Group and its installation has none (`autoscaling`)');
       await updateGroup(autoscaling, NOMAD_CLIENTS_ASG, { min: c.min, max: c.max, desired: c.desired });
       const set = [c.min === undefined ? '' : `MinSize ${c.min}`, c.max === undefined ? '' : `MaxSize ${c.max}`, c.desired === undefined ? '' : `DesiredCapacity ${c.desired}`].filter((x) => x !== '');

@@ -11,6 +11,8 @@ import type { LiveBuildsSince, LiveQueues } from '../../sim/training/live-suppor
 import { NomadClient } from '../nomad/client.ts';
 import { StartedNomadApiServer } from '../nomad/server.ts';
 import { RUN_QUEUE, SCHEDULERER_QUEUE } from '../live/pipeline/index.ts';
+import { devConsoleQueue } from './usage-queue.ts';
+import { LiveChanges } from './live-changes.ts';
 import { workflowConfig } from '../live/replay/config.ts';
 import { PUSH_REPO, ReplayStack } from '../live/replay/stack.ts';
 import type { LiveInstallation, LiveLogSource, LiveRowView } from './live-session.ts';
@@ -51,6 +53,8 @@ export class LiveDrillInstallation implements LiveInstallation {
   private startMs = 0;
   private timer: NodeJS.Timeout | undefined;
   private pending: PlannedWorkflow[] = [];
+  /** The hidden changes outside the fault catalogue carried out on the stack (`live-changes.ts`). */
+  private readonly changes = new LiveChanges();
   private inFlight = 0;
   /** Pushes GitHub Enterprise took, and those whose webhook frontend did not answer with 200. */
   readonly pushes = { sent: 0, undelivered: 0, failed: 0 };
@@ -58,6 +62,7 @@ export class LiveDrillInstallation implements LiveInstallation {
   private services: TrainingMachine | undefined;
 
   private constructor(
+    private readonly installation: SettledScenario,
     private readonly stack: ReplayStack,
     readonly profile: Profile,
     readonly storage: 's3' | 'fileserved',
@@ -69,7 +74,7 @@ export class LiveDrillInstallation implements LiveInstallation {
     const timeScale = opts.timeScale ?? installation.timeScale;
     const stack = new ReplayStack({ scenario: installation, profile, timeScale, portOffset: opts.portOffset ?? TRAIN_PORT_OFFSET, nomad: 'twin', ...(opts.log ? { log: opts.log } : {}) });
     await stack.up();
-    const inst = new LiveDrillInstallation(stack, profile, installation.topology.storage, timeScale);
+    const inst = new LiveDrillInstallation(installation, stack, profile, installation.topology.storage, timeScale);
     try {
       inst.services = await attachMachine(stack.live, installation);
     } catch (e) {
@@ -88,7 +93,9 @@ export class LiveDrillInstallation implements LiveInstallation {
   async breakIt(drill: SettledDrill, onFault: (order: FaultOrder, atMs: number) => void): Promise<string[]> {
     const faults = [...drill.faults].sort((a, b) => a.atMs - b.atMs);
     const changes = [...drill.changes].sort((a, b) => a.atMs - b.atMs);
-    this.startMs = Math.max(0, Math.min(faults[0]?.atMs ?? drill.startsAtMs, changes[0]?.atMs ?? drill.startsAtMs) - WARM_UP_MS);
+    // The clock starts before the first fault or Auto Scaling change (a restored /opt/nomad is there at boot).
+    const firstAsg = changes.find((c) => c.kind === 'asg')?.atMs;
+    this.startMs = Math.max(0, Math.min(faults[0]?.atMs ?? drill.startsAtMs, firstAsg ?? drill.startsAtMs) - WARM_UP_MS);
     this.t0 = performance.now();
     this.wallEpochMs = Date.now();
     // The services' log lines print the installation's clock, as `docker ps` and the prompt's clock do.
@@ -97,9 +104,12 @@ export class LiveDrillInstallation implements LiveInstallation {
     this.pending = this.pending.filter((w) => w.atMs >= this.startMs);
     this.timer = setInterval(() => this.pushDue(), PUSH_TICK_MS);
     const lines: string[] = [];
-    // The hidden changes at their times, beside the faults (a change of the Nomad clients' group: an AWS call).
+    // The hidden changes: a restored /opt/nomad at boot, before the first fault (restored-nomad.ts); a change of the
+    // Nomad clients' group at its time, beside the faults (an AWS call).
+    for (const c of changes) if (c.kind === 'restored_nomad_state') lines.push(`${clockTime(this.nowMs())} ${await this.changes.apply(c, this.stack.nomad, this.installation)}`);
     const changed = (async () => {
       for (const c of changes) {
+        if (c.kind !== 'asg') continue;
         await this.waitUntil(c.atMs);
         if (this.services === undefined) throw new Error('the drill changes the Auto Scaling Group and the live stack has no EC2 endpoint of the twin\'s (unset AWS_ENDPOINT_URL)');
         lines.push(`${clockTime(this.nowMs())} ${await this.services.change(c)}`);
@@ -170,6 +180,11 @@ export class LiveDrillInstallation implements LiveInstallation {
     return this.stack.live;
   }
 
+  /** Allocations of a restored /opt/nomad the Nomad server still holds; undefined when it is not the twin's API. */
+  staleAllocations(): number | undefined {
+    return this.stack.nomad instanceof StartedNomadApiServer ? this.stack.nomad.state.staleAllocations().length : undefined;
+  }
+
   nomadScheduler(): NomadScheduler | undefined {
     return this.stack.nomad instanceof StartedNomadApiServer ? this.stack.nomad.scheduler : undefined;
   }
@@ -179,12 +194,17 @@ export class LiveDrillInstallation implements LiveInstallation {
   }
 
   async nomadUp(): Promise<boolean> {
-    try {
-      await new NomadClient({ address: this.stack.nomad.url, timeoutMs: 2_000 }).nodes();
-      return true;
-    } catch {
-      return false;
+    // Twice: after a restart of the server, the first request may go out on a pooled connection to the listener
+    // that closed (seen: `nomad status` right after `sudo docker restart nomad` answered connection refused).
+    for (let attempt = 0; attempt < 2; attempt++) {
+      try {
+        await new NomadClient({ address: this.stack.nomad.url, timeoutMs: 2_000 }).nodes();
+        return true;
+      } catch {
+        // The next attempt opens a new connection.
+      }
     }
+    return false;
   }
 
   async nomadDrain(nodePrefix: string, enable: boolean): Promise<string | undefined> {
@@ -212,10 +232,10 @@ export class LiveDrillInstallation implements LiveInstallation {
   }
 
   async queuedBuilds(queue: DevConsoleQueue): Promise<string[]> {
-    // The live pipeline has no usage queue: frontend publishes a push's build straight to the run queue.
-    if (queue === 'usage') return [];
-    const r = await this.stack.pool.query<{ id: string; repo: string }>("SELECT id, repo FROM builds WHERE status = 'queued' AND dispatched_at IS NULL ORDER BY id LIMIT 10000");
-    return r.rows.map((b) => `gh/${b.repo}/${b.id}`);
+    const r = await this.stack.pool.query<{ id: string; repo: string; forwarded: boolean; retry: boolean }>(
+      "SELECT id, repo, forwarded_at IS NOT NULL AS forwarded, retry_of IS NOT NULL AS retry FROM builds WHERE status = 'queued' AND dispatched_at IS NULL ORDER BY id LIMIT 10000",
+    );
+    return devConsoleQueue(r.rows, queue, this.profile.containers.some((c) => c.name === 'dispatcher'));
   }
 
   async buildsSince(sinceMs: number): Promise<LiveBuildsSince> {
@@ -236,5 +256,6 @@ export class LiveDrillInstallation implements LiveInstallation {
     this.timer = undefined;
     await this.stack.down();
     await this.services?.dispose();
+    await this.changes.down();
   }
 }

@@ -8,7 +8,7 @@ import { DOCKER_NAMES, dockerName, listedContainers, renderDockerPs, type Contai
 import { findContainer } from '../../fixtures/lookup.ts';
 import { buildUrls, devConsoleForm, type DevConsoleQueue } from '../../sim/training/dev-console.ts';
 import type { SettledDrill } from '../../sim/training/drill.ts';
-import { causeOf, judgeClients, judgeHealth, judgeNextBuild, judgeQueueDrains, judgeRunning, liveServiceState, LIVE_SHELL_COMMANDS, notOnLiveStack, type LiveBuildsSince, type LiveQueues } from '../../sim/training/live-support.ts';
+import { causeOf, judgeClients, judgeHealth, judgeNextBuild, judgeQueueDrains, judgeRunning, judgeStaleAllocations, liveServiceState, LIVE_SHELL_COMMANDS, notOnLiveStack, type LiveBuildsSince, type LiveQueues } from '../../sim/training/live-support.ts';
 import { nomadNodeStatusText, nomadStatusText } from '../../sim/training/nomad-text.ts';
 import { MAX_SESSION_COMMANDS, type AnswerRecord, type FollowStep, type CheckResult, type LineResult, type TrainingResult, type TranscriptEntry } from '../../sim/training/session.ts';
 import { applyFilters, parsePipeline, parseShellLine, type Filter, type ShellCommand } from '../../sim/training/shell.ts';
@@ -64,7 +64,9 @@ export interface LiveInstallation {
   /** Drains a client or makes it take work again, through the Nomad HTTP API; resolves with the node's full id. */
   nomadDrain(nodePrefix: string, enable: boolean): Promise<string | undefined>;
   queues(): Promise<LiveQueues>;
-  /** Builds of a dev-console queue (oldest first): `usage` (the live pipeline has none) or `run` (waiting for picard-dispatcher). */
+  /** Allocations of a restored /opt/nomad the Nomad server still holds (undefined: it does not say). */
+  staleAllocations?(): number | undefined;
+  /** Builds of a dev-console queue (oldest first): `usage` (waiting for dispatcher) or `run` (waiting for picard-dispatcher). */
   queuedBuilds(queue: DevConsoleQueue): Promise<string[]>;
   /** Builds queued at or after `sinceMs` (virtual). */
   buildsSince(sinceMs: number): Promise<LiveBuildsSince>;
@@ -453,7 +455,7 @@ export class LiveTrainingSession implements ConsoleSession {
           break;
         }
         case 'no_stale_allocations':
-          out.push({ check: 'no_stale_allocations', passed: false, observed: 'not observed on the live stack (a restored /opt/nomad is a drill of the simulation)' });
+          out.push(judgeStaleAllocations(this.inst.staleAllocations?.()));
           break;
       }
     }

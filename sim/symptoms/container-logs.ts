@@ -103,9 +103,14 @@ function project(b: ObservedBuild): string {
 
 /** The 24-hex id dispatcher logs for a build (the seeds' `5a4ea0047d560d00011682dc`): fixed per build number. */
 function oid(b: ObservedBuild): string {
-  const a = fmix32(b.id ^ 0x5a4ea004);
+  return buildOid(b.id);
+}
+
+/** The 24-hex id dispatcher logs for build number `id` (both runtimes: the live dispatcher stage writes it too). */
+export function buildOid(id: number): string {
+  const a = fmix32(id ^ 0x5a4ea004);
   const c = fmix32(a ^ 0x7d560d00);
-  return `${hex8(a)}${hex8(c)}${hex8(b.id)}`;
+  return `${hex8(a)}${hex8(c)}${hex8(id)}`;
 }
 
 function hex8(n: number): string {
@@ -128,13 +133,13 @@ const GENERATORS: Readonly<Record<string, Generator>> = {
     const h = s.history('dispatcher');
     for (const [a] of intervals(h, fromMs, s.nowMs, (st) => st === 'running')) {
       if (a === fromMs && a > 0) continue;
-      out.push({ atMs: a, text: 'INFO circle.backend.build.run-queue dispatcher mode is on - no need for run-queue' });
+      out.push({ atMs: a, text: LOG_LINES.dispatcherMode });
     }
     for (const b of s.builds) {
       const t = b.build?.enteredRunQueueMs ?? -1;
       if (t >= fromMs && t <= s.nowMs) {
-        out.push({ atMs: t, text: `INFO circle.backend.build.usage-queue ${oid(b)}: ${slug(b)} -> forwarded to run-queue` });
-        out.push({ atMs: t, text: `INFO circle.backend.build.usage-queue ${oid(b)}: publishing :usage-changed (:recur) event` });
+        out.push({ atMs: t, text: LOG_LINES.forwarded(oid(b), slug(b)) });
+        out.push({ atMs: t, text: LOG_LINES.usageChanged(oid(b)) });
       }
       if (b.fateAtMs !== undefined && b.fateAtMs >= fromMs && b.fateAtMs <= s.nowMs && (b.fate === 'succeeded' || b.fate === 'failed') && upAt(h, b.fateAtMs)) {
         out.push({ atMs: b.fateAtMs, text: `INFO circle.backend.build.usage-queue got usage-queue event for ${oid(b)} (finished-build)` });

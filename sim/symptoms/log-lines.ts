@@ -15,6 +15,11 @@ export const LOG_LINES = {
   sigterm: (name: string) => `INFO ${name}.init Received SIGTERM, shutting down ${name}`,
   /** Every CircleCI service retries a dependency it cannot reach, and says so. */
   cannotReach: (name: string, dependency: string) => `ERROR ${name}.deps cannot reach ${dependency}: connection refused, retrying`,
+  /** dispatcher's line when it starts: the frontend image in dispatcher mode consumes the usage queue. */
+  dispatcherMode: 'INFO circle.backend.build.run-queue dispatcher mode is on - no need for run-queue',
+  /** dispatcher moved a build from the usage queue to the run queue (the seeds' lines, with its 24-hex build id). */
+  forwarded: (oid: string, slug: string) => `INFO circle.backend.build.usage-queue ${oid}: ${slug} -> forwarded to run-queue`,
+  usageChanged: (oid: string) => `INFO circle.backend.build.usage-queue ${oid}: publishing :usage-changed (:recur) event`,
   /** picard-dispatcher's heartbeat, every two minutes (the seeds' 19:32:33, 19:34:33): all a slow day shows. */
   stillRunning: 'INFO picard-dispatcher.init Still running...',
   /** picard-dispatcher took a build off run-queue (the seeds' `taking build=GERey/realitycheck/38`). */

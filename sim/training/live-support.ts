@@ -2,13 +2,14 @@ import { faultEntry, liveActionsOn, liveKind } from '../faults/catalogue.ts';
 import type { SettledDrill } from './drill.ts';
 import type { ServiceState, StateCause } from '../models/services/registry.ts';
 import type { CheckResult } from './session.ts';
+import { parseShellLine } from './shell.ts';
 
 /**
  * Why a drill's breakage cannot be carried out on the live stack (`twin train --drill NAME --mode live`), one
  * reason a line, or none: each hidden fault against the fault catalogue's live column (the live stack runs the
  * pipeline stages, the stores, the Nomad server and clients; not exim, slanger, tutum/logrotate, federation-service,
- * ...), and each hidden change (the live stack makes Auto Scaling Group changes on its EC2 endpoint; not a restored
- * /opt/nomad).
+ * ...), each hidden change (the live stack makes Auto Scaling Group changes on its EC2 endpoint and starts its Nomad
+ * server on a restored /opt/nomad), and its fixes (one must be typed with the commands the live console carries out).
  */
 export function liveBlockers(drill: SettledDrill): string[] {
   const out: string[] = [];
@@ -17,11 +18,21 @@ export function liveBlockers(drill: SettledDrill): string[] {
     if (liveKind(f.target) === undefined) out.push(`its fault \`${f.action}\` of \`${f.writtenTarget}\`: the live stack runs no ${f.writtenTarget}`);
     else out.push(`its fault \`${f.action}\` of \`${f.writtenTarget}\`: ${faultEntry(f.action).live.whyNot ?? 'the live stack does not carry it out there'}`);
   }
-  // An Auto Scaling Group change is made on the stack's EC2 endpoint (the group's instances are its Nomad clients).
-  for (const c of drill.changes) {
-    if (c.kind !== 'asg') out.push('its hidden change (a restored /opt/nomad with stale allocations): the live stack carries out the fault catalogue\'s actions only');
-  }
+  // Every hidden change is carried out live: an Auto Scaling Group change on the stack's EC2 endpoint (the group's
+  // instances are its Nomad clients), a restored /opt/nomad by starting the Nomad server on it (restored-nomad.ts).
+  const fixable = unfixableLive(drill.fixes);
+  if (fixable !== undefined) out.push(fixable);
   return out;
+}
+
+/**
+ * Why none of a drill's fixes can be typed at the live console (each needs a command it does not carry out,
+ * `LIVE_SHELL_COMMANDS`), or undefined when one can.
+ */
+export function unfixableLive(fixes: readonly (readonly string[])[]): string | undefined {
+  const missing = fixes.map((steps) => [...new Set(steps.filter((line) => !LIVE_SHELL_COMMANDS.includes(parseShellLine(line).kind)))]);
+  if (fixes.length === 0 || missing.some((m) => m.length === 0)) return undefined;
+  return `each of its fixes needs a command the live console does not carry out yet (${[...new Set(missing.flat())].map((l) => `\`${l}\``).join(', ')})`;
 }
 
 /** A queue counts as drained at this many builds waiting or fewer (the simulation's verification uses the same). */
@@ -86,6 +97,11 @@ export function judgeHealth(container: string, answer: { status?: number; error?
 export function judgeRunning(container: string, rowState: string | undefined): CheckResult {
   const state = rowState === undefined ? 'absent' : liveServiceState(rowState);
   return { check: `container_running ${container}`, passed: state === 'running', observed: `${container} ${state}${rowState !== undefined && rowState !== state ? ` (${rowState})` : ''}` };
+}
+
+/** `no_stale_allocations` judged on the twin's Nomad server: the allocations of a restored /opt/nomad it still holds (undefined: it does not say). */
+export function judgeStaleAllocations(held: number | undefined): CheckResult {
+  return { check: 'no_stale_allocations', passed: held === 0, observed: held === undefined ? 'the Nomad server does not say (not the twin\'s)' : `${held} allocations of the restored /opt/nomad the Nomad server still holds` };
 }
 
 /** `clients_eligible N` judged on the Nomad clients the live Nomad API lists. */

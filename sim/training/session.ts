@@ -715,7 +715,7 @@ export class TrainingSession {
 }
 
 /** `rm` of these paths is the Nomad server's data directory (the seeds' `sudo rm -rf /opt/nomad`). */
-const NOMAD_DATA = /^\/opt\/nomad(\/|\/\*|\/data\/?)?$/;
+export const NOMAD_DATA = /^\/opt\/nomad(\/|\/\*|\/data\/?)?$/;
 
 /** The /etc/circleconfig directory a container reads (the seeds' list names most by their canonical name, federations-service by the listing's). */
 export function overrideDir(canonical: string): string {

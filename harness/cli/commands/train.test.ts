@@ -87,20 +87,23 @@ describe('twin train, the other uses and bad input', () => {
     const list = JSON.parse(c.stdout) as { name: string; difficulty: string; live: boolean; live_refused?: string }[];
     expect(list.find((d) => d.name === DRILL)).toMatchObject({ difficulty: 'easy', live: true });
     expect(list.find((d) => d.name === DRILL)?.live_refused).toBeUndefined();
-    expect(list.find((d) => d.name === 'ldap-logins-failing')).toMatchObject({ live: false, live_refused: expect.stringContaining('federation-service') });
+    expect(list.find((d) => d.name === 'disk-full-logrotate-down')).toMatchObject({ live: false, live_refused: expect.stringContaining('tutum/logrotate') });
+    expect(list.find((d) => d.name === 'ldap-logins-failing')).toMatchObject({ live: true });
     expect(list.length).toBeGreaterThanOrEqual(4);
     const table = capture();
     expect(await main(['train', '--list'], table.io)).toBe(0);
     expect(table.stdout).toMatch(/^DRILL +DIFFICULTY +LIVE +TITLE\n/);
     expect(table.stdout).toMatch(new RegExp(`\\n${DRILL} +easy +yes +Builds queue at picard-dispatcher\\n`));
-    expect(table.stdout).toMatch(/\nldap-logins-failing +medium +no +Nobody can log in/);
+    expect(table.stdout).toMatch(/\ndisk-full-logrotate-down +hard +no +No new builds/);
+    expect(table.stdout).toMatch(/\nldap-logins-failing +medium +yes +Nobody can log in/);
   });
 
   it('refuses an unknown drill with the nearest name, live mode for a drill it cannot run (or paced by --time-factor), a missing script and a bad --command-time (exit 2, nothing written)', async () => {
     const cases: [string[], RegExp][] = [
       [['train', '--drill', 'queued-at-picard-dispatchr'], /no drill `queued-at-picard-dispatchr`; did you mean `queued-at-picard-dispatcher`\?/],
       [['train', '--drill', DRILL, '--mode', 'live', '--time-factor', '20'], /--time-factor paces the simulation by the wall clock; on the live stack the installation runs at its own time scale/],
-      [['train', '--drill', 'ldap-logins-failing', '--mode', 'live'], /drill ldap-logins-failing cannot run on the live stack: .*the live stack runs no federation-service/],
+      [['train', '--drill', 'disk-full-logrotate-down', '--mode', 'live'], /drill disk-full-logrotate-down cannot run on the live stack: .*the live stack runs no tutum\/logrotate/],
+      [['train', '--drill', 'nomad-state-stale-after-restore', '--mode', 'live'], /cannot run on the live stack: each of its fixes needs a command the live console does not carry out yet \(`replicated app stop`, `sudo rm -rf \/opt\/nomad`/],
       [['train', '--drill', 'no-nomad-clients', '--mode', 'live'], /cannot run on the live stack: its hidden change \(the Auto Scaling Group's capacity set\)/],
       [['train', '--list', '--mode', 'live'], /--mode live applies to a drill/],
       [['train', '--drill', DRILL, '--script', 'nowhere.txt'], /cannot read the script nowhere.txt: no such file/],

@@ -18,6 +18,8 @@ export interface FrontendOptions {
   port?: number;
   /** Where `workflow.start` audit events go. */
   audit?: AuditPublisher;
+  /** The queue a new build is published to: `usage-queue` where a dispatcher stage forwards it; default `run-queue`. */
+  entryQueue?: string;
   /** MongoDB, which the UI's build pages read and where each push taken is recorded. */
   documents?: DocumentStore;
 }
@@ -53,7 +55,7 @@ export class Frontend {
 
   constructor(private readonly opts: FrontendOptions) {
     this.http = new HttpStage('frontend', (routes) => this.routes(routes), opts.port ?? 0);
-    this.publisher = new ConfirmPublisher(opts.connect, [RUN_QUEUE]);
+    this.publisher = new ConfirmPublisher(opts.connect, [opts.entryQueue ?? RUN_QUEUE]);
   }
 
   get url(): string {
@@ -153,7 +155,7 @@ export class Frontend {
       return this.refuse(res, `${repo}@${sha.slice(0, 7)}`, `postgres: ${err instanceof Error ? err.message : String(err)}`);
     }
     try {
-      await this.publisher.publish(RUN_QUEUE, { buildId, repo, sha, jobIndex: 0 } satisfies RunMessage);
+      await this.publisher.publish(this.opts.entryQueue ?? RUN_QUEUE, { buildId, repo, sha, jobIndex: 0 } satisfies RunMessage);
     } catch (err) {
       await this.opts.pool.query('WITH b AS (DELETE FROM builds WHERE id = $1) DELETE FROM workflows WHERE id = $2', [buildId, workflowId]).catch(() => undefined);
       return this.refuse(res, `${repo}@${sha.slice(0, 7)}`, `rabbitmq: ${err instanceof Error ? err.message : String(err)}`);

@@ -54,9 +54,9 @@ export interface Percentiles {
   max: number;
 }
 
-/** Queue time (`started_at - queued_at`, ms) over started builds, nearest-rank percentiles. */
+/** Queue time (`started_at` less when the build entered the run queue: `forwarded_at`, else `queued_at`; ms) over started builds, nearest-rank percentiles. */
 export async function queueTimePercentiles(db: Queryable): Promise<Percentiles> {
-  const r = await db.query<{ ms: number }>('SELECT EXTRACT(EPOCH FROM (started_at - queued_at)) * 1000 AS ms FROM builds WHERE started_at IS NOT NULL ORDER BY 1');
+  const r = await db.query<{ ms: number }>('SELECT EXTRACT(EPOCH FROM (started_at - COALESCE(forwarded_at, queued_at))) * 1000 AS ms FROM builds WHERE started_at IS NOT NULL ORDER BY 1');
   const xs = r.rows.map((row) => Number(row.ms));
   const pick = (p: number) => (xs.length === 0 ? 0 : xs[Math.min(xs.length - 1, Math.max(0, Math.ceil((p / 100) * xs.length) - 1))]!);
   return { count: xs.length, p50: pick(50), p90: pick(90), p99: pick(99), max: xs.length ? xs[xs.length - 1]! : 0 };

@@ -75,6 +75,12 @@ export const PIPELINE_MIGRATIONS: readonly Migration[] = [
     id: 'pipeline-007-project-settings',
     sql: 'CREATE TABLE project_settings (repo text PRIMARY KEY, github_token text NOT NULL)',
   },
+  {
+    // When dispatcher forwarded a build from the usage queue to the run queue (the dev-console's usage queue is the
+    // queued builds it has not forwarded yet).
+    id: 'pipeline-008-forwarded',
+    sql: 'ALTER TABLE builds ADD COLUMN forwarded_at timestamptz',
+  },
 ];
 
 /** The MongoDB collection of build records with their stored step output. */
@@ -84,6 +90,8 @@ export const PUSH_EVENTS = 'push_events';
 /** The MongoDB collection of running builds' status, which output-processor writes as their steps run. */
 export const BUILD_STATUS = 'build_status';
 
+/** frontend and workflows-conductor → dispatcher: new builds wait here until dispatcher forwards them to run-queue. */
+export const USAGE_QUEUE = 'usage-queue';
 export const RUN_QUEUE = 'run-queue';
 export const SCHEDULERER_QUEUE = 'schedulerer';
 /** output-processor → workflows-conductor: a job of a workflow ended. */

@@ -4,11 +4,13 @@ import { RUN_QUEUE, WORKFLOW_EVENTS_QUEUE, type RunMessage, type WorkflowEvent }
 
 export interface WorkflowsConductorOptions extends ConsumerOptions {
   pool: pg.Pool;
+  /** The queue a next job's build is published to: `usage-queue` where a dispatcher stage forwards it; default `run-queue`. */
+  entryQueue?: string;
 }
 
 /**
  * workflows-conductor: consumes `workflow-events`. When a job of a workflow succeeded and another follows, it
- * creates the next job's build (`queued`) and publishes it to `run-queue`; when the last job succeeded the
+ * creates the next job's build (`queued`) and publishes it to `run-queue` (or its `entryQueue`); when the last job succeeded the
  * workflow `succeeded`; a failed job fails the workflow. An event that is redelivered does not start a job
  * twice (one build per workflow and job index).
  */
@@ -18,7 +20,7 @@ export class WorkflowsConductor extends ReconnectingConsumer {
 
   constructor(private readonly opts: WorkflowsConductorOptions) {
     super(opts.connect, WORKFLOW_EVENTS_QUEUE, 16, opts.reconnectMs);
-    this.publisher = new ConfirmPublisher(opts.connect, [RUN_QUEUE]);
+    this.publisher = new ConfirmPublisher(opts.connect, [opts.entryQueue ?? RUN_QUEUE]);
   }
 
   override async stop(): Promise<void> {
@@ -53,7 +55,7 @@ export class WorkflowsConductor extends ReconnectingConsumer {
     const id = r.rows[0]?.id;
     if (id === undefined) return ack();
     try {
-      await this.publisher.publish(RUN_QUEUE, { buildId: Number(id), repo: wf.repo, sha: wf.sha, jobIndex: next } satisfies RunMessage);
+      await this.publisher.publish(this.opts.entryQueue ?? RUN_QUEUE, { buildId: Number(id), repo: wf.repo, sha: wf.sha, jobIndex: next } satisfies RunMessage);
     } catch {
       // The broker did not take it: no build, and the event is dropped (the broker is going or gone): the
       // workflow stays `running` with no job in flight, inconsistent, as when the broker loses the event itself.

@@ -65,13 +65,15 @@ const LINES_PER_CONTAINER = 3;
  */
 export async function accountLiveRun(scenario: SettledScenario, profile: Profile, o: LiveObservations): Promise<{ report: Report; stored: LiveSection['stored'] }> {
   const { pool } = o.stack;
+  // Queue time and run-queue latency start where the simulation's do, when the build entered the run queue:
+  // dispatcher's `forwarded_at` (a stack without dispatcher publishes to the run queue at `queued_at`).
   const rows = (
     await pool.query<BuildRow>(
       `SELECT b.id, b.status, b.reason, b.job_name, b.workflow_id, b.dispatched_at IS NOT NULL AS dispatched, b.parallelism, b.artifacts, b.test_results,
               EXISTS (SELECT 1 FROM builds r WHERE r.retry_of = b.id) AS retried,
               EXTRACT(EPOCH FROM b.queued_at) * 1000 - $1 AS queued_ms,
-              EXTRACT(EPOCH FROM (b.started_at - b.queued_at)) * 1000 AS queue_ms,
-              EXTRACT(EPOCH FROM (b.dispatched_at - b.queued_at)) * 1000 AS latency_ms,
+              EXTRACT(EPOCH FROM (b.started_at - COALESCE(b.forwarded_at, b.queued_at))) * 1000 AS queue_ms,
+              EXTRACT(EPOCH FROM (b.dispatched_at - COALESCE(b.forwarded_at, b.queued_at))) * 1000 AS latency_ms,
               EXTRACT(EPOCH FROM b.finished_at) * 1000 - $1 AS finished_ms
          FROM builds b ORDER BY b.id`,
       [o.epochMs],
