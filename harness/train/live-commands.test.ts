@@ -57,6 +57,17 @@ class FakeMachine implements LiveMachine {
   dataDirs() {
     return [{ name: 'postgres', dir: this.dataDir }, { name: 'etc', dir: this.etcDir }];
   }
+  /** /opt/nomad: its entries until wiped; each wipe with whether the server ran. */
+  nomadEntries: string[] | undefined = ['server'];
+  readonly wipes: boolean[] = [];
+  nomadData() {
+    return this.nomadEntries;
+  }
+  wipeNomadState(serverRunning: boolean): string {
+    this.wipes.push(serverRunning);
+    if (!serverRunning) this.nomadEntries = [];
+    return '';
+  }
 }
 
 /** A live installation in memory with a Services machine. */
@@ -131,6 +142,25 @@ describe('the Services machine\'s commands on the live stack', () => {
     await s.execute(`sudo replicated app ${APP} start`);
     expect((await s.execute('sudo docker exec frontend printenv JVM_HEAP_SIZE')).output).toBe('2g');
     expect((await s.execute('sudo replicated apps')).output).toMatch(new RegExp(`^ID\\s+NAME\\s+RELEASE\\n${APP}  CircleCI Enterprise`));
+  });
+
+  it('sudo rm -rf /opt/nomad wipes the Nomad server\'s data dir, telling the machine whether the server runs; rm\'s own refusals first', async () => {
+    const { s, inst } = setUp('nomad-state-stale-after-restore');
+    expect(await s.execute('ls /opt/nomad')).toMatchObject({ output: 'server', exit: 0 });
+    expect((await s.execute('rm -rf /opt/nomad')).output).toBe("rm: cannot remove '/opt/nomad': Permission denied");
+    expect((await s.execute('sudo rm /opt/nomad')).output).toBe("rm: cannot remove '/opt/nomad': Is a directory");
+    expect(inst.machine.wipes).toEqual([]);
+    // With the app running: the machine is told so (its server writes its state back).
+    expect(await s.execute('sudo rm -rf /opt/nomad')).toMatchObject({ output: '', exit: 0 });
+    expect(inst.machine.wipes).toEqual([true]);
+    await s.execute(`sudo replicated app ${APP} stop`);
+    expect(await s.execute('sudo rm -rf /opt/nomad/*')).toMatchObject({ output: '', exit: 0 });
+    expect(inst.machine.wipes).toEqual([true, false]);
+    expect(await s.execute('ls /opt/nomad')).toMatchObject({ output: '', exit: 0 });
+    expect((await s.execute('sudo rm -r /opt/nomad')).output).toBe("rm: cannot remove '/opt/nomad': No such file or directory");
+    expect(await s.execute('sudo rm -rf /opt/nomad')).toMatchObject({ output: '', exit: 0 });
+    inst.machine.nomadEntries = undefined;
+    expect(await s.execute('ls /opt/nomad')).toMatchObject({ output: "ls: cannot access '/opt/nomad': No such file or directory", exit: 2 });
   });
 
   it('df shows the real filesystem holding the stack\'s data and each directory\'s size', async () => {
