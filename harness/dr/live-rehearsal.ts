@@ -91,13 +91,15 @@ export interface LiveDrOptions {
   portOffset?: number;
   /** Called with the restored installation once the rehearsal is measured, before teardown. */
   inspect?: (i: LiveDrInspection) => Promise<void>;
-  /** The rehearsal's class: `LiveRun` (EBS snapshots) or one extending it (`TarballRun` of tarball-rehearsal.ts). */
+  /** The rehearsal's class: `LiveRun` (EBS snapshots) or one extending it (`TarballRun` of tarball-rehearsal.ts, `live-interactive.ts`'s typed steps). */
   runner?: typeof LiveRun;
+  /** The report's rerun line (default: this scenario with --mode live). */
+  replay?: string;
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-async function until<T>(what: string | (() => string), probe: () => Promise<T | undefined>, limitMs = WAIT_LIMIT_MS): Promise<T> {
+export async function until<T>(what: string | (() => string), probe: () => Promise<T | undefined>, limitMs = WAIT_LIMIT_MS): Promise<T> {
   const deadline = Date.now() + limitMs;
   for (;;) {
     const v = await probe();
@@ -153,7 +155,7 @@ export async function runLiveDr(scenario: SettledScenario, runbook: Runbook, opt
     const outcome = await run.act();
     await opts.inspect?.({ postgres: run.postgres, pushes: run.pushes, machine });
     const baseline = rehearse(scenario, runbook, { withoutDisaster: true });
-    return buildDrReport(scenario, runbook, outcome.outcome, baseline, { replay: `twin dr ${scenario.file} --mode live --seed ${scenario.seed}`, measures: outcome.measures });
+    return buildDrReport(run.reportedScenario(), runbook, outcome.outcome, baseline, { replay: opts.replay ?? `twin dr ${scenario.file} --mode live --seed ${scenario.seed}`, measures: outcome.measures });
   } finally {
     client?.destroy();
     await stack.down();
@@ -165,14 +167,14 @@ export async function runLiveDr(scenario: SettledScenario, runbook: Runbook, opt
 /** One rehearsal on a booted stack (the EBS path; a backup strategy extends it: tarball-rehearsal.ts). */
 export class LiveRun {
   readonly pushes: LivePush[] = [];
-  private readonly steps: DrStepResult[] = [];
+  protected readonly steps: DrStepResult[] = [];
   private restored = false;
   private recovered = false;
-  private snapshot: { id: string; wallMs: number } | undefined;
+  protected snapshot: { id: string; wallMs: number } | undefined;
   protected disasterWallMs = 0;
-  private oldIp = '';
-  private oldInstanceId = '';
-  private servicesUpWallMs: number | undefined;
+  protected oldIp = '';
+  protected oldInstanceId = '';
+  protected servicesUpWallMs: number | undefined;
   protected restoredShas = new Set<string>();
   protected shasAtDisaster = new Set<string>();
   protected stuckFromSnapshot = 0;
@@ -193,13 +195,13 @@ export class LiveRun {
 
   constructor(
     protected readonly scenario: SettledScenario,
-    private readonly runbook: Runbook,
+    protected readonly runbook: Runbook,
     protected readonly plan: LiveDrPlan,
     protected readonly stack: LiveStack,
     protected readonly machine: ServicesMachine,
     protected readonly ec2: EC2Client,
     protected readonly note: (e: string) => void,
-    private readonly t0: number,
+    protected readonly t0: number,
     /** The cold fail-over's own backup (a replica), aftermath and steps (harness/dr/live-kinds/az-outage.ts), if any. */
     private readonly failover?: LiveFailover,
     private readonly failoverCalls: () => number = () => 0,
@@ -315,7 +317,7 @@ export class LiveRun {
   }
 
   /** The runbook, step by step, in the operator's order; each step's real duration and what it did. */
-  private async recover(): Promise<void> {
+  protected async recover(): Promise<void> {
     const recovery = this.scenario.recovery!;
     this.note(`recovery starts: runbook ${this.runbook.name}`);
     for (const step of stepOrder(this.runbook, recovery)) {
@@ -362,25 +364,14 @@ export class LiveRun {
           }
         });
         if (reservation === null) return runInstancesRefused(this.oldIp, this.kind!.holderWhy);
-        const id = reservation.Instances![0]!.InstanceId!;
-        const launchedAt = Date.now();
-        await until(`${id} to be running`, async () => {
-          const r = await this.call(this.ec2.send(new DescribeInstancesCommand({ InstanceIds: [id] })));
-          return r.Reservations?.[0]?.Instances?.[0]?.State?.Name === 'running' ? true : undefined;
-        });
-        await m.whenBooted();
-        this.bootMs = Date.now() - launchedAt;
-        await this.afterBoot();
-        return `${id} launched at ${m.privateIp}${m.privateIp === this.oldIp ? ' (the old private IP)' : ' (a new one)'}, booted and the app started on the restored volume in ${this.bootMs} ms: ${this.restoredShas.size} workflows restored, ${this.stuckFromSnapshot} build records restored as queued or running`;
+        return this.launched(reservation.Instances![0]!.InstanceId!, Date.now());
       }
       case 'reassign_private_ip': {
         if (m.phase !== 'running') return 'no instance';
         if (m.privateIp === this.oldIp) return 'nothing to do: the instance has the old private IP';
         const eni = (await this.servicesInstance()).NetworkInterfaces?.[0]?.NetworkInterfaceId;
         await this.call(this.ec2.send(new AssignPrivateIpAddressesCommand({ NetworkInterfaceId: eni, PrivateIpAddresses: [this.oldIp], AllowReassignment: true })));
-        m.secondaryIp = this.oldIp;
-        m.judgeBuilders();
-        return `${this.oldIp} re-associated to ${eni} as a secondary IP${m.appRunning ? `; builders ${m.buildersReach() ? 'reach' : 'still cannot reach'} the Services machine` : ''}`;
+        return this.reassigned(eni!);
       }
       case 'stop_app':
         if (m.phase !== 'running') return 'no instance';
@@ -437,18 +428,54 @@ export class LiveRun {
 
   /** Waits for snapshot `id` to complete, registers an AMI from it and waits for it to be available; its id. */
   protected async registerImage(id: string, name: string): Promise<string> {
+    await this.snapshotCompleted(id);
+    const image = await this.call(this.ec2.send(
+      new RegisterImageCommand({ Name: name, RootDeviceName: '/dev/sda1', VirtualizationType: 'hvm', Architecture: 'x86_64', BlockDeviceMappings: [{ DeviceName: '/dev/sda1', Ebs: { SnapshotId: id, DeleteOnTermination: true } }] }),
+    ));
+    await this.imageAvailable(image.ImageId!);
+    return image.ImageId!;
+  }
+
+  /** Waits for snapshot `id` to complete (RegisterImage takes completed snapshots only). */
+  protected async snapshotCompleted(id: string): Promise<void> {
     await until(`snapshot ${id} to complete`, async () => {
       const r = await this.call(this.ec2.send(new DescribeSnapshotsCommand({ SnapshotIds: [id] })));
       return r.Snapshots?.[0]?.State === 'completed' ? true : undefined;
     });
-    const image = await this.call(this.ec2.send(
-      new RegisterImageCommand({ Name: name, RootDeviceName: '/dev/sda1', VirtualizationType: 'hvm', Architecture: 'x86_64', BlockDeviceMappings: [{ DeviceName: '/dev/sda1', Ebs: { SnapshotId: id, DeleteOnTermination: true } }] }),
-    ));
-    await until(`image ${image.ImageId} to be available`, async () => {
-      const r = await this.call(this.ec2.send(new DescribeImagesCommand({ ImageIds: [image.ImageId!] })));
+  }
+
+  /** Waits for AMI `imageId` to be available (RunInstances launches available images only). */
+  protected async imageAvailable(imageId: string): Promise<void> {
+    await until(`image ${imageId} to be available`, async () => {
+      const r = await this.call(this.ec2.send(new DescribeImagesCommand({ ImageIds: [imageId] })));
       return r.Images?.[0]?.State === 'available' ? true : undefined;
     });
-    return image.ImageId!;
+  }
+
+  /** Instance `id` launched at `launchedAt` from the restored image: waits for it to run and boot, reads its volume; the step's consequence. */
+  protected async launched(id: string, launchedAt: number): Promise<string> {
+    const m = this.machine;
+    await until(`${id} to be running`, async () => {
+      const r = await this.call(this.ec2.send(new DescribeInstancesCommand({ InstanceIds: [id] })));
+      return r.Reservations?.[0]?.Instances?.[0]?.State?.Name === 'running' ? true : undefined;
+    });
+    await m.whenBooted();
+    this.bootMs = Date.now() - launchedAt;
+    await this.afterBoot();
+    return `${id} launched at ${m.privateIp}${m.privateIp === this.oldIp ? ' (the old private IP)' : ' (a new one)'}, booted and the app started on the restored volume in ${this.bootMs} ms: ${this.restoredShas.size} workflows restored, ${this.stuckFromSnapshot} build records restored as queued or running`;
+  }
+
+  /** The old private IP re-associated to `eni` (AssignPrivateIpAddresses --allow-reassignment done): the builders judged again; the step's consequence. */
+  protected reassigned(eni: string): string {
+    const m = this.machine;
+    m.secondaryIp = this.oldIp;
+    m.judgeBuilders();
+    return `${this.oldIp} re-associated to ${eni} as a secondary IP${m.appRunning ? `; builders ${m.buildersReach() ? 'reach' : 'still cannot reach'} the Services machine` : ''}`;
+  }
+
+  /** The scenario the report is computed from: this one, or (typed steps) the operator's. */
+  reportedScenario(): SettledScenario {
+    return this.scenario;
   }
 
   /**
@@ -469,7 +496,7 @@ export class LiveRun {
     return new Set(r.rows.map((x) => x.sha));
   }
 
-  private async waitHealthy(): Promise<void> {
+  protected async waitHealthy(): Promise<void> {
     let failing: string[] = [];
     await until(
       () => `every health endpoint to answer 200 (not yet: ${failing.join(', ')})`,
