@@ -488,7 +488,9 @@ export class LiveRun {
     this.restoredShas = within === undefined ? present : new Set([...present].filter((sha) => within.has(sha)));
     const r = await this.postgres.query<{ n: string }>(PIPELINE_DB, "SELECT count(*) AS n FROM builds WHERE status IN ('queued', 'scheduled', 'running') AND sha = ANY($1)", [[...this.restoredShas]]);
     this.stuckFromSnapshot = Number(r.rows[0]!.n);
-    this.staleRestored = this.machine.nomad?.state.staleAllocations().length ?? 0;
+    // What the restored /opt/nomad brought back at boot (before the builders were judged: clients that cannot reach the machine lose them).
+    const found = this.machine.nomad?.lastStart;
+    this.staleRestored = found?.kind === 'restored' ? found.staleAllocs : (this.machine.nomad?.state.staleAllocations().length ?? 0);
   }
 
   protected async shas(): Promise<Set<string>> {
@@ -643,6 +645,7 @@ export class LiveRun {
         const nomad = m.nomad?.state;
         if (nomad === undefined) return 'not observed: a real Nomad keeps its own data dir, not on the twin\'s volume';
         // The simulation's words (dr-rehearsal.ts), over what the twin's Nomad server holds.
+        if (this.staleRestored > 0 && nomad.staleAllocations().length === 0) return `the restored /opt/nomad brought back ${this.staleRestored} stale allocations; none held the fleet at the end: they were lost when the Nomad clients went down (the builders could not reach the machine after its boot)`;
         return this.staleRestored === 0
           ? 'none: the snapshot held no allocations'
           : `the restored /opt/nomad kept ${this.staleRestored} stale allocations holding ${Math.round((100 * nomad.staleCpuMilli()) / Math.max(1, this.outcomeCpuMilli()))}% of the fleet's CPU at the end; new builds waited behind them ${nomad.blockedBehindStale} times`;
