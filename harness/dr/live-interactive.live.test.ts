@@ -11,6 +11,7 @@ import { join } from 'node:path';
 import { main } from '../cli/main.ts';
 import { captureIo } from '../cli/capture-io.ts';
 import { loadRunbook } from '../../fixtures/runbooks/load.ts';
+import { TmuxTerminal } from './interactive-tty.ts';
 
 const SCENARIO = 'scenarios/dr/ebs-snapshot-restore.yaml';
 const PORT_OFFSET = '26000';
@@ -108,4 +109,34 @@ describe('twin dr --mode live --script', () => {
     expect(r.stdout).toContain(`  skipped wipe_nomad_state: ${wipe.consequence}`);
     expect(r.session).toBe(`${lines.join('\n')}\n`);
   }, 600_000);
+
+  it('--interactive in a terminal (tmux: a pty, readline in terminal mode): full-restore.txt typed line by line at the live shell\'s prompts', async () => {
+    expect(TmuxTerminal.available, 'tmux is not installed: apt-get install tmux (.ci/run does)').toBe(true);
+    // A live step waits for EC2 and the app (a boot took 60 s at load 13): each prompt is awaited up to 4 minutes.
+    const tty = new TmuxTerminal(`twin-dr-live-tty-${process.pid}`, 240_000);
+    const out = join(mkdtempSync(join(tmpdir(), 'twin-dr-live-tty-')), 'out');
+    const prompts = (t: string) => t.match(/admin@dr-rehearsal:~\$|user=> /g)?.length ?? 0;
+    try {
+      tty.open('live', `TWIN_DR_PORT_OFFSET=${PORT_OFFSET} ${process.execPath} --import tsx bin/twin.ts dr ${SCENARIO} --mode live --interactive --out ${out} 2>/dev/null; echo TWIN-EXIT=$?; exec sleep 120`, process.cwd());
+      await tty.until('live', 'the first prompt, after the disaster', (t) => prompts(t) >= 1);
+      const lines = typedLines('full-restore.txt');
+      for (const [i, line] of lines.entries()) {
+        tty.typeLine('live', line);
+        await tty.until('live', `the prompt after \`${line}\``, (t) => prompts(t) >= i + 2 || t.includes('TWIN-EXIT='));
+      }
+      const text = await tty.until('live', 'the exit code', (t) => /TWIN-EXIT=\d/.test(t));
+      expect(text).toMatch(/Live: the stack's Services machine i-[0-9a-f]{17} \([\d.]+\) was terminated on the twin's EC2 endpoint/);
+      expect(text).toMatch(/→ step 2: launch_instance done live in \d+ ms: i-[0-9a-f]{17} launched at [\d.]+ \(a new one\)/);
+      expect(text).toMatch(/→ step 7: wipe_nomad_state done live/);
+      expect(text).toMatch(/PASS ebs-snapshot-restore: .* runbook 9 done, 0 skipped/);
+      expect(text).toContain('TWIN-EXIT=0');
+      const report = JSON.parse(readFileSync(join(out, 'dr-report.json'), 'utf8')) as { mode: string; runbook: Step[] };
+      expect(report.mode).toBe('live');
+      expect(report.runbook.map((s) => s.status)).toEqual(Array(9).fill('done'));
+      expect(readFileSync(join(out, 'session.txt'), 'utf8')).toBe(`${lines.join('\n')}\n`);
+    } finally {
+      tty.shutdown();
+    }
+  }, 900_000);
 });
+

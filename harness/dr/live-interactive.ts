@@ -306,7 +306,7 @@ abstract class TypedStepsRun extends LiveRun {
     });
     // One EC2 call, counted as the rehearsal's own are (the report's `engine.events`).
     void this.call(Promise.resolve());
-    const text = `${r.stdout}${r.exit === 0 ? '' : r.stderr}`.replace(/\n+$/, '');
+    const text = `${r.stdout}${r.exit === 0 ? '' : r.stderr.replace(/^\n+/, '')}`.replace(/\n+$/, '');
     const shown = p.filters.length > 0 && r.exit === 0 ? applyFilters(text, r.exit, p.filters).output : text;
     this.lastShown = shown;
     return { stdout: r.stdout, shown, exit: r.exit };
