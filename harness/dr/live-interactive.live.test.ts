@@ -110,6 +110,27 @@ describe('twin dr --mode live --script', () => {
     expect(r.session).toBe(`${lines.join('\n')}\n`);
   }, 600_000);
 
+  it('skips-nomad-wipe.txt as typed (a new private IP): the wipe skipped; live, the allocations the restored /opt/nomad brought back were lost with the builders that could not reach the machine after its boot, and the report says so', async () => {
+    const r = await replay('skips-nomad-wipe.txt');
+    expect(r.report.runbook.map((s) => `${s.step}:${s.status}`)).toEqual([
+      'register_image:done', 'launch_instance:done', 'reassign_private_ip:done', 'stop_app:done', 'check_hostname:done', 'update_replicated_ips:done', 'start_app:done', 'cleanup_stuck_builds:done', 'wipe_nomad_state:skipped',
+    ]);
+    expect(r.report.dr.recovery).toMatchObject({ skip: ['wipe_nomad_state'], new_private_ip: true });
+    const restoredStale = r.report.dr.stale_allocations_restored;
+    expect(restoredStale).toBeGreaterThan(0);
+    expect(r.report.dr.stale_allocations_at_end).toBe(0);
+    const wipe = r.report.runbook.find((s) => s.step === 'wipe_nomad_state')!;
+    expect(wipe.consequence).toBe(`the restored /opt/nomad brought back ${restoredStale} stale allocations; none held the fleet at the end: they were lost when the Nomad clients went down (the builders could not reach the machine after its boot)`);
+    // The mechanics behind it, in the machine's timeline: the server read them at boot, then the clients went down.
+    const events = r.report.dr.timeline.map((e) => e.event);
+    const read = events.findIndex((e) => new RegExp(`${restoredStale} allocations no builder runs`).test(e));
+    const down = events.findIndex((e) => /builders cannot reach the Services machine: .* Nomad clients down/.test(e));
+    expect(read).toBeGreaterThanOrEqual(0);
+    expect(down).toBeGreaterThanOrEqual(0);
+    expect(r.stdout).toContain(`  skipped wipe_nomad_state: ${wipe.consequence}`);
+    expect(r.session).toBe(`${typedLines('skips-nomad-wipe.txt').join('\n')}\n`);
+  }, 600_000);
+
   it('--interactive in a terminal (tmux: a pty, readline in terminal mode): full-restore.txt typed line by line at the live shell\'s prompts', async () => {
     expect(TmuxTerminal.available, 'tmux is not installed: apt-get install tmux (.ci/run does)').toBe(true);
     // A live step waits for EC2 and the app (a boot took 60 s at load 13): each prompt is awaited up to 4 minutes.
