@@ -16,7 +16,7 @@ export const ROOT = fileURLToPath(new URL('..', import.meta.url));
  * resolve to their sources, imported through tsx when the live bundle below is stale (or, for the others, always).
  * The distributed queue's (`twin worker`, `--workers`) likewise: BullMQ and ioredis stay out of the simulation's bundle.
  */
-const LIVE_ENTRIES = ['harness/cli/commands/live-stack.ts', 'harness/live/replay/run-live.ts', 'harness/live/backends.ts', 'harness/cli/commands/worker.ts', 'harness/distributed/connection.ts', 'harness/distributed/explore-tasks.ts', 'harness/distributed/submit.ts', 'harness/dr/live-rehearsal.ts', 'harness/dr/tarball-rehearsal.ts', 'harness/train/real-nomad-cli.ts', 'harness/train/live-drill.ts'];
+const LIVE_ENTRIES = ['harness/cli/commands/live-stack.ts', 'harness/live/replay/run-live.ts', 'harness/live/backends.ts', 'harness/cli/commands/worker.ts', 'harness/distributed/connection.ts', 'harness/distributed/explore-tasks.ts', 'harness/distributed/submit.ts', 'harness/dr/live-rehearsal.ts', 'harness/dr/tarball-rehearsal.ts', 'harness/dr/live-interactive.ts', 'harness/train/real-nomad-cli.ts', 'harness/train/live-drill.ts'];
 
 /**
  * The live bundle (`dist/live/`): `twin up`'s supervisor (live-stack) and what it starts in other threads and

@@ -43,11 +43,13 @@ export async function runInteractiveDr(
   return { report, shell, files: { 'session.txt': sessionText(shell), 'transcript.md': transcript(scenario, runbook, shell, report) } };
 }
 
-function sessionText(shell: DrAdminShell): string {
+/** The typed lines, replayable with --script (in the simulation or live: the rehearsal's names). */
+export function sessionText(shell: DrAdminShell): string {
   return `${shell.entries.map((e) => e.command).join('\n')}\n${shell.endedBy === 'exit' ? '' : '# (ended by the end of input)\n'}`;
 }
 
-function transcript(scenario: SettledScenario, runbook: AnyRunbook, shell: DrAdminShell, report: DrReport): string {
+/** transcript.md: each command with its time (`at`: the scenario's, or live the wall time since the disaster), exit and step; the runbook's compliance. */
+export function transcript(scenario: SettledScenario, runbook: AnyRunbook, shell: DrAdminShell, report: DrReport, at: (i: number) => string = (i) => formatDurationMs(shell.entries[i]!.at_ms)): string {
   const cell = (s: string) => s.replaceAll('|', '\\|');
   const lines = [
     `# ${scenario.name}: interactive recovery (runbook ${runbook.name}, seed ${scenario.seed})`,
@@ -56,7 +58,7 @@ function transcript(scenario: SettledScenario, runbook: AnyRunbook, shell: DrAdm
     '',
     '| at | command | exit | step |',
     '| --- | --- | --- | --- |',
-    ...shell.entries.map((e) => `| ${formatDurationMs(e.at_ms)} | \`${cell(e.command)}\` | ${e.exit} | ${e.step ?? ''} |`),
+    ...shell.entries.map((e, i) => `| ${at(i)} | \`${cell(e.command)}\` | ${e.exit} | ${e.step ?? ''} |`),
     '',
     '## Runbook compliance',
     '',

@@ -97,13 +97,15 @@ export interface LiveDrOptions {
   portOffset?: number;
   /** Called with the restored installation once the rehearsal is measured, before teardown. */
   inspect?: (i: LiveDrInspection) => Promise<void>;
-  /** The rehearsal's class: `LiveRun` (EBS snapshots) or one extending it (`TarballRun` of tarball-rehearsal.ts). */
+  /** The rehearsal's class: `LiveRun` (EBS snapshots) or one extending it (`TarballRun` of tarball-rehearsal.ts, `live-interactive.ts`'s typed steps). */
   runner?: typeof LiveRun;
+  /** The report's rerun line (default: this scenario with --mode live). */
+  replay?: string;
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-async function until<T>(what: string | (() => string), probe: () => Promise<T | undefined>, limitMs = WAIT_LIMIT_MS): Promise<T> {
+export async function until<T>(what: string | (() => string), probe: () => Promise<T | undefined>, limitMs = WAIT_LIMIT_MS): Promise<T> {
   const deadline = Date.now() + limitMs;
   for (;;) {
     const v = await probe();
@@ -166,7 +168,7 @@ export async function runLiveDr(scenario: SettledScenario, runbook: Runbook, opt
     const outcome = await run.act();
     await opts.inspect?.({ postgres: run.postgres, pushes: run.pushes, machine, ...(rotation ? { rotation } : {}) });
     const baseline = rehearse(scenario, runbook, { withoutDisaster: true });
-    return buildDrReport(scenario, runbook, outcome.outcome, baseline, { replay: `twin dr ${scenario.file} --mode live --seed ${scenario.seed}`, measures: outcome.measures });
+    return buildDrReport(run.reportedScenario(), runbook, outcome.outcome, baseline, { replay: opts.replay ?? `twin dr ${scenario.file} --mode live --seed ${scenario.seed}`, measures: outcome.measures });
   } finally {
     rotation?.dispose();
     client?.destroy();
@@ -179,14 +181,14 @@ export async function runLiveDr(scenario: SettledScenario, runbook: Runbook, opt
 /** One rehearsal on a booted stack (the EBS path; a backup strategy extends it: tarball-rehearsal.ts). */
 export class LiveRun {
   readonly pushes: LivePush[] = [];
-  private readonly steps: DrStepResult[] = [];
+  protected readonly steps: DrStepResult[] = [];
   private restored = false;
   private recovered = false;
-  private snapshot: { id: string; wallMs: number } | undefined;
+  protected snapshot: { id: string; wallMs: number } | undefined;
   protected disasterWallMs = 0;
-  private oldIp = '';
-  private oldInstanceId = '';
-  private servicesUpWallMs: number | undefined;
+  protected oldIp = '';
+  protected oldInstanceId = '';
+  protected servicesUpWallMs: number | undefined;
   protected restoredShas = new Set<string>();
   protected shasAtDisaster = new Set<string>();
   protected stuckFromSnapshot = 0;
@@ -215,7 +217,7 @@ export class LiveRun {
     protected readonly machine: ServicesMachine,
     protected readonly ec2: EC2Client,
     protected readonly note: (e: string) => void,
-    private readonly t0: number,
+    protected readonly t0: number,
     /** The cold fail-over's own backup (a replica), aftermath and steps (harness/dr/live-kinds/az-outage.ts), if any. */
     private readonly failover?: LiveFailover,
     private readonly failoverCalls: () => number = () => 0,
@@ -343,7 +345,7 @@ export class LiveRun {
   }
 
   /** The runbook, step by step, in the operator's order; each step's real duration and what it did. */
-  private async recover(): Promise<void> {
+  protected async recover(): Promise<void> {
     const recovery = this.scenario.recovery!;
     this.note(`recovery starts: runbook ${this.runbook.name}`);
     for (const step of stepOrder(this.runbook, recovery)) {
@@ -390,25 +392,14 @@ export class LiveRun {
           }
         });
         if (reservation === null) return runInstancesRefused(this.oldIp, this.kind!.holderWhy);
-        const id = reservation.Instances![0]!.InstanceId!;
-        const launchedAt = Date.now();
-        await until(`${id} to be running`, async () => {
-          const r = await this.call(this.ec2.send(new DescribeInstancesCommand({ InstanceIds: [id] })));
-          return r.Reservations?.[0]?.Instances?.[0]?.State?.Name === 'running' ? true : undefined;
-        });
-        await m.whenBooted();
-        this.bootMs = Date.now() - launchedAt;
-        await this.afterBoot();
-        return `${id} launched at ${m.privateIp}${m.privateIp === this.oldIp ? ' (the old private IP)' : ' (a new one)'}, booted and the app started on the restored volume in ${this.bootMs} ms: ${this.restoredShas.size} workflows restored, ${this.stuckFromSnapshot} build records restored as queued or running`;
+        return this.launched(reservation.Instances![0]!.InstanceId!, Date.now());
       }
       case 'reassign_private_ip': {
         if (m.phase !== 'running') return 'no instance';
         if (m.privateIp === this.oldIp) return 'nothing to do: the instance has the old private IP';
         const eni = (await this.servicesInstance()).NetworkInterfaces?.[0]?.NetworkInterfaceId;
         await this.call(this.ec2.send(new AssignPrivateIpAddressesCommand({ NetworkInterfaceId: eni, PrivateIpAddresses: [this.oldIp], AllowReassignment: true })));
-        m.secondaryIp = this.oldIp;
-        m.judgeBuilders();
-        return `${this.oldIp} re-associated to ${eni} as a secondary IP${m.appRunning ? `; builders ${m.buildersReach() ? 'reach' : 'still cannot reach'} the Services machine` : ''}`;
+        return this.reassigned(eni!);
       }
       case 'stop_app':
         if (m.phase !== 'running') return 'no instance';
@@ -478,18 +469,54 @@ export class LiveRun {
 
   /** Waits for snapshot `id` to complete, registers an AMI from it and waits for it to be available; its id. */
   protected async registerImage(id: string, name: string): Promise<string> {
+    await this.snapshotCompleted(id);
+    const image = await this.call(this.ec2.send(
+      new RegisterImageCommand({ Name: name, RootDeviceName: '/dev/sda1', VirtualizationType: 'hvm', Architecture: 'x86_64', BlockDeviceMappings: [{ DeviceName: '/dev/sda1', Ebs: { SnapshotId: id, DeleteOnTermination: true } }] }),
+    ));
+    await this.imageAvailable(image.ImageId!);
+    return image.ImageId!;
+  }
+
+  /** Waits for snapshot `id` to complete (RegisterImage takes completed snapshots only). */
+  protected async snapshotCompleted(id: string): Promise<void> {
     await until(`snapshot ${id} to complete`, async () => {
       const r = await this.call(this.ec2.send(new DescribeSnapshotsCommand({ SnapshotIds: [id] })));
       return r.Snapshots?.[0]?.State === 'completed' ? true : undefined;
     });
-    const image = await this.call(this.ec2.send(
-      new RegisterImageCommand({ Name: name, RootDeviceName: '/dev/sda1', VirtualizationType: 'hvm', Architecture: 'x86_64', BlockDeviceMappings: [{ DeviceName: '/dev/sda1', Ebs: { SnapshotId: id, DeleteOnTermination: true } }] }),
-    ));
-    await until(`image ${image.ImageId} to be available`, async () => {
-      const r = await this.call(this.ec2.send(new DescribeImagesCommand({ ImageIds: [image.ImageId!] })));
+  }
+
+  /** Waits for AMI `imageId` to be available (RunInstances launches available images only). */
+  protected async imageAvailable(imageId: string): Promise<void> {
+    await until(`image ${imageId} to be available`, async () => {
+      const r = await this.call(this.ec2.send(new DescribeImagesCommand({ ImageIds: [imageId] })));
       return r.Images?.[0]?.State === 'available' ? true : undefined;
     });
-    return image.ImageId!;
+  }
+
+  /** Instance `id` launched at `launchedAt` from the restored image: waits for it to run and boot, reads its volume; the step's consequence. */
+  protected async launched(id: string, launchedAt: number): Promise<string> {
+    const m = this.machine;
+    await until(`${id} to be running`, async () => {
+      const r = await this.call(this.ec2.send(new DescribeInstancesCommand({ InstanceIds: [id] })));
+      return r.Reservations?.[0]?.Instances?.[0]?.State?.Name === 'running' ? true : undefined;
+    });
+    await m.whenBooted();
+    this.bootMs = Date.now() - launchedAt;
+    await this.afterBoot();
+    return `${id} launched at ${m.privateIp}${m.privateIp === this.oldIp ? ' (the old private IP)' : ' (a new one)'}, booted and the app started on the restored volume in ${this.bootMs} ms: ${this.restoredShas.size} workflows restored, ${this.stuckFromSnapshot} build records restored as queued or running`;
+  }
+
+  /** The old private IP re-associated to `eni` (AssignPrivateIpAddresses --allow-reassignment done): the builders judged again; the step's consequence. */
+  protected reassigned(eni: string): string {
+    const m = this.machine;
+    m.secondaryIp = this.oldIp;
+    m.judgeBuilders();
+    return `${this.oldIp} re-associated to ${eni} as a secondary IP${m.appRunning ? `; builders ${m.buildersReach() ? 'reach' : 'still cannot reach'} the Services machine` : ''}`;
+  }
+
+  /** The scenario the report is computed from: this one, or (typed steps) the operator's. */
+  reportedScenario(): SettledScenario {
+    return this.scenario;
   }
 
   /**
@@ -502,7 +529,9 @@ export class LiveRun {
     this.restoredShas = within === undefined ? present : new Set([...present].filter((sha) => within.has(sha)));
     const r = await this.postgres.query<{ n: string }>(PIPELINE_DB, "SELECT count(*) AS n FROM builds WHERE status IN ('queued', 'scheduled', 'running') AND sha = ANY($1)", [[...this.restoredShas]]);
     this.stuckFromSnapshot = Number(r.rows[0]!.n);
-    this.staleRestored = this.machine.nomad?.state.staleAllocations().length ?? 0;
+    // What the restored /opt/nomad brought back at boot (before the builders were judged: clients that cannot reach the machine lose them).
+    const found = this.machine.nomad?.lastStart;
+    this.staleRestored = found?.kind === 'restored' ? found.staleAllocs : (this.machine.nomad?.state.staleAllocations().length ?? 0);
   }
 
   protected async shas(): Promise<Set<string>> {
@@ -510,7 +539,7 @@ export class LiveRun {
     return new Set(r.rows.map((x) => x.sha));
   }
 
-  private async waitHealthy(): Promise<void> {
+  protected async waitHealthy(): Promise<void> {
     let failing: string[] = [];
     await until(
       () => `every health endpoint to answer 200 (not yet: ${failing.join(', ')})`,
@@ -668,6 +697,7 @@ export class LiveRun {
         const nomad = m.nomad?.state;
         if (nomad === undefined) return 'not observed: a real Nomad keeps its own data dir, not on the twin\'s volume';
         // The simulation's words (dr-rehearsal.ts), over what the twin's Nomad server holds.
+        if (this.staleRestored > 0 && nomad.staleAllocations().length === 0) return `the restored /opt/nomad brought back ${this.staleRestored} stale allocations; none held the fleet at the end: they were lost when the Nomad clients went down (the builders could not reach the machine after its boot)`;
         return this.staleRestored === 0
           ? 'none: the snapshot held no allocations'
           : `the restored /opt/nomad kept ${this.staleRestored} stale allocations holding ${Math.round((100 * nomad.staleCpuMilli()) / Math.max(1, this.outcomeCpuMilli()))}% of the fleet's CPU at the end; new builds waited behind them ${nomad.blockedBehindStale} times`;

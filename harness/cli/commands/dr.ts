@@ -30,12 +30,12 @@ export async function drCommand(args: ParsedArgs, io: CommandIo & { stdin?: Node
   if (live) checkLiveDr(scenario, runbook);
   if (args.portOffset !== undefined) checkPortOffset(args.portOffset, live, scenario);
   const interactive = args.interactive === true || args.script !== undefined;
-  if (interactive && live) throw new CliError('the interactive rehearsal runs in the simulation only (the live one is not available yet)', 'drop --mode live (or `mode: live` in the file) with --interactive or --script');
   if (interactive) checkInteractiveDr(scenario);
+  if (interactive && live) checkLiveInteractiveDr(scenario);
   const script = args.script === undefined ? undefined : readScript(args.script);
   io.stderr.write(`twin: dr ${scenario.name}: seed ${scenario.seed}, ${live ? `live at ${scenario.timeScale}× (the workload; the recovery runs in real time)` : `${formatDurationMs(scenario.durationMs)} of virtual time`}, runbook ${runbook.name} (${runbook.steps.length} steps)\n`);
   const outDir = args.out ?? 'reports/out';
-  const session = interactive ? await runSession(scenario, runbook, script, outDir, io) : undefined;
+  const session = interactive ? await (live ? runLiveSession(scenario, runbook as Runbook, script, outDir, io, args.portOffset) : runSession(scenario, runbook, script, outDir, io)) : undefined;
   const report = session ? session.report : live && isLiveRunbook(runbook) ? await runLive(scenario, runbook, io, args.portOffset) : runDrRehearsal(scenario, runbook);
   writeFilesAtomically(outDir, { ...renderDrFiles(report), ...session?.files });
   const b = report.builds;
@@ -72,13 +72,38 @@ async function runSession(scenario: SettledScenario, runbook: AnyRunbook, script
   return r;
 }
 
+/** `--mode live` with `--interactive` / `--script`: the live rehearsal to the disaster, then the admin's steps done for real (harness/dr/live-interactive.ts). */
+async function runLiveSession(scenario: SettledScenario, runbook: Runbook, script: string | undefined, outDir: string, io: CommandIo & { stdin?: NodeJS.ReadableStream }, portOffset: number | undefined) {
+  await beforeLiveImport();
+  const { replacedByOperator } = await import('../../dr/interactive.ts');
+  const { runLiveInteractiveDr } = await import('../../dr/live-interactive.ts');
+  const { LiveDrError } = await import('../../dr/live-rehearsal.ts');
+  const note = replacedByOperator(scenario);
+  if (note) io.stderr.write(`twin: --interactive: ${note}\n`);
+  try {
+    return await runLiveInteractiveDr(scenario, runbook, { ...(script !== undefined ? { script } : {}), input: io.stdin ?? process.stdin, output: io.stdout as NodeJS.WritableStream, outDir }, { log: (l) => io.stderr.write(`  ${l}\n`), ...drPortOffset(portOffset) });
+  } catch (e) {
+    if (e instanceof LiveDrError) throw new CliError(e.message, e.hint);
+    throw e;
+  }
+}
+
+/** `--port-offset N` (checked by checkPortOffset), else `TWIN_DR_PORT_OFFSET`: where a live rehearsal publishes the documented ports (default +16000), e.g. beside another one. */
+function drPortOffset(flag: number | undefined): { portOffset?: number } {
+  if (flag !== undefined) return { portOffset: flag };
+  const v = process.env.TWIN_DR_PORT_OFFSET;
+  if (v === undefined || v === '') return {};
+  if (!/^\d{1,5}$/.test(v) || Number(v) > 50_000) throw new CliError(`TWIN_DR_PORT_OFFSET=${v} is not a port offset`, 'a whole number up to 50000, e.g. TWIN_DR_PORT_OFFSET=26000 (default 16000)');
+  return { portOffset: Number(v) };
+}
+
 /** The live rehearsal, its operating errors (the stack did not boot, a wait ran out) as exit 2 with their hint. */
 async function runLive(scenario: SettledScenario, runbook: Runbook, io: CommandIo, portOffset: number | undefined) {
   await beforeLiveImport();
   const { runLiveDr, LiveDrError } = await import('../../dr/live-rehearsal.ts');
   const run = scenario.backups!.strategy === 'tarball' ? (await import('../../dr/tarball-rehearsal.ts')).runTarballDr : runLiveDr;
   try {
-    return await run(scenario, runbook, { log: (l) => io.stderr.write(`  ${l}\n`), ...(portOffset === undefined ? {} : { portOffset }) });
+    return await run(scenario, runbook, { log: (l) => io.stderr.write(`  ${l}\n`), ...drPortOffset(portOffset) });
   } catch (e) {
     if (e instanceof LiveDrError) throw new CliError(e.message, e.hint);
     throw e;
@@ -120,6 +145,18 @@ export function checkLiveDr(s: SettledScenario, runbook?: AnyRunbook): void {
   }
   const simOnly = runbook?.steps.filter((x) => (SIM_ONLY_MECHANICS as readonly string[]).includes(x.does)).map((x) => x.name) ?? [];
   if (simOnly.length > 0) issues.push(issue('recovery.runbook', `runbook ${runbook!.name} has steps the live rehearsal does not carry out: ${simOnly.join(', ')}`, 'rehearse it in the simulation: drop --mode live'));
+  if (issues.length > 0) throw new ScenarioError(issues);
+}
+
+/** What the live rehearsal takes typed (harness/dr/live-interactive.ts): the EBS restore of a terminated Services machine. */
+const LIVE_INTERACTIVE = { disaster: 'services_machine_terminated', backups: 'ebs_snapshot' };
+
+/** What `--interactive` / `--script` refuse with --mode live beyond the simulation's shell, with the field and a hint. */
+export function checkLiveInteractiveDr(s: SettledScenario): void {
+  const issue = (field: string, message: string) => ({ file: s.file, line: 1, column: 1, field, message, hint: 'type it in the simulation (drop --mode live), or let the runbook run it live (drop --interactive / --script)' });
+  const issues = [];
+  if (s.disaster!.kind !== LIVE_INTERACTIVE.disaster) issues.push(issue('disaster.kind', `the live typed rehearsal restores a terminated Services machine (${LIVE_INTERACTIVE.disaster}), not \`${s.disaster!.kind}\` yet`));
+  if (s.backups!.strategy !== LIVE_INTERACTIVE.backups) issues.push(issue('backups.strategy', `the live typed rehearsal restores EBS snapshots (${LIVE_INTERACTIVE.backups}), not \`${s.backups!.strategy}\` backups yet`));
   if (issues.length > 0) throw new ScenarioError(issues);
 }
 

@@ -283,4 +283,25 @@ describe('twin dr --interactive: the admin shell', () => {
     expect(shell.execute(`aws ec2 terminate-instances --instance-ids ${builders.join(' ')}`).output).toContain("InvalidInstanceID.NotFound");
   });
 
+
+  it('for the live shell: a step\'s note apart (stepNote), the session\'s variables and stuck records, and a step taken back when its live call failed', () => {
+    const shell = new DrAdminShell(scenario, runbook);
+    expect(shell.execute('SNAPSHOT_ID=snap-x').stepNote).toBeUndefined();
+    expect(shell.variables.get('SNAPSHOT_ID')).toBe('snap-x');
+    const r = shell.execute(REGISTER);
+    expect(r.stepNote).toMatch(/^ {2}→ step 1: register_image done/);
+    expect(r.output.endsWith(r.stepNote!)).toBe(true);
+    expect(r.output.slice(0, -r.stepNote!.length)).toContain('"ImageId": "ami-0c1rc1e5e7a5e0001"');
+    const launched = shell.execute(LAUNCH_OLD_IP);
+    expect(launched.stepNote).toContain('launch_instance');
+    expect(shell.stuckRecords.length).toBeGreaterThan(0);
+    shell.retractLast(254);
+    expect(shell.stepsDone).toEqual(['register_image']);
+    expect(shell.entries.at(-1)).toMatchObject({ command: LAUNCH_OLD_IP, exit: 254 });
+    expect(shell.entries.at(-1)!.step).toBeUndefined();
+    // Taken back, the step can be typed again (the rehearsal re-run without it: no machine yet).
+    expect(shell.execute(STOP).exit).toBe(255);
+    expect(shell.execute(LAUNCH_OLD_IP).stepNote).toMatch(/→ step 2: launch_instance done/);
+  });
 });
+

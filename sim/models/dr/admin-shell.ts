@@ -91,6 +91,8 @@ export interface AdminLineResult {
   output: string;
   exit: number;
   ended: boolean;
+  /** The twin's line about the step the command did, already at the end of `output` (the live shell shows its own). */
+  stepNote?: string;
 }
 
 /** The snapshot id of the backup taken at `atMs` (stable per instant, so a script can name it). */
@@ -219,6 +221,29 @@ export class DrAdminShell {
     return this.done;
   }
 
+  /** The session's shell variables (`SNAPSHOT_ID=snap-...`): the live shell expands the words it runs with them. */
+  get variables(): ReadonlyMap<string, string> {
+    return this.vars;
+  }
+
+  /** The build records left Running with nothing running them, as `status` lists them (the dev-console's targets). */
+  get stuckRecords(): readonly number[] {
+    return this.machine.stuckRecords;
+  }
+
+  /**
+   * Takes back the step the last line recorded: done for real, it failed (the live shell, harness/dr/live-interactive.ts,
+   * whose call the endpoint refused). The line stays in the session with `exit`, as a command that did nothing.
+   */
+  retractLast(exit: number): void {
+    const e = this.entries.at(-1);
+    if (e?.step === undefined) return;
+    this.done.splice(this.done.indexOf(e.step), 1);
+    delete e.step;
+    e.exit = exit;
+    this.view = this.rehearseSoFar();
+  }
+
   get isOver(): boolean {
     return this.over !== undefined;
   }
@@ -272,7 +297,7 @@ export class DrAdminShell {
     }
     if (r.note !== undefined) r = { ...r, output: r.output === '' ? r.note : `${r.output}\n${r.note}` };
     if (typed.trim() !== '' && !typed.trim().startsWith('#')) this.entries.push({ at_ms: at, command: typed, exit: r.exit, ...(r.step ? { step: r.step } : {}) });
-    return { output: r.output, exit: r.exit, ended: this.over !== undefined };
+    return { output: r.output, exit: r.exit, ended: this.over !== undefined, ...(r.note !== undefined ? { stepNote: r.note } : {}) };
   }
 
   /** A line's command through its filters; `substituted` when it runs inside `$(...)`, where only what shows state may run. */

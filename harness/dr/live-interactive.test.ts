@@ -1,0 +1,30 @@
+import { describe, expect, it } from 'vitest';
+import { Aliases } from './live-interactive.ts';
+
+/** The rehearsal's names and the live ones (harness/dr/live-interactive.ts): whole tokens, both ways, addresses in sed's form too. */
+describe('Aliases', () => {
+  const a = new Aliases();
+  a.add('10.0.1.10', '10.0.179.216');
+  a.add('snap-000000000000000b4', 'snap-ad1de9eafe9be31e2');
+  a.add('10.0.1.77', '10.0.55.18');
+
+  it('makes a typed line live and a live answer the rehearsal\'s, in one pass', () => {
+    expect(a.toLive(`"{\\"SnapshotId\\": \\"snap-000000000000000b4\\"}" --private-ip-addresses 10.0.1.10`)).toBe(`"{\\"SnapshotId\\": \\"snap-ad1de9eafe9be31e2\\"}" --private-ip-addresses 10.0.179.216`);
+    expect(a.toSim('PRIVATE_ADDRESS=10.0.179.216 snap-ad1de9eafe9be31e2')).toBe('PRIVATE_ADDRESS=10.0.1.10 snap-000000000000000b4');
+  });
+
+  it('rewrites sed\'s escaped addresses, and never a prefix of a longer address or id', () => {
+    expect(a.toLive("sudo sed -i 's/10\\.0\\.1\\.10/10.0.1.77/g' /etc/default/replicated")).toBe("sudo sed -i 's/10\\.0\\.179\\.216/10.0.55.18/g' /etc/default/replicated");
+    expect(a.toLive('10.0.1.100 10.0.1.10.5 snap-000000000000000b45 110.0.1.10')).toBe('10.0.1.100 10.0.1.10.5 snap-000000000000000b45 110.0.1.10');
+  });
+
+  it('keeps the first live name of a rehearsal name, and lists the pairs once', () => {
+    a.add('10.0.1.10', '10.9.9.9');
+    expect(a.toLive('10.0.1.10')).toBe('10.0.179.216');
+    expect(a.pairs).toEqual([
+      { sim: '10.0.1.10', live: '10.0.179.216' },
+      { sim: 'snap-000000000000000b4', live: 'snap-ad1de9eafe9be31e2' },
+      { sim: '10.0.1.77', live: '10.0.55.18' },
+    ]);
+  });
+});
