@@ -103,8 +103,6 @@ describe('twin train, the other uses and bad input', () => {
       [['train', '--drill', 'queued-at-picard-dispatchr'], /no drill `queued-at-picard-dispatchr`; did you mean `queued-at-picard-dispatcher`\?/],
       [['train', '--drill', DRILL, '--mode', 'live', '--time-factor', '20'], /--time-factor paces the simulation by the wall clock; on the live stack the installation runs at its own time scale/],
       [['train', '--drill', 'disk-full-logrotate-down', '--mode', 'live'], /drill disk-full-logrotate-down cannot run on the live stack: .*the live stack runs no tutum\/logrotate/],
-      [['train', '--drill', 'nomad-state-stale-after-restore', '--mode', 'live'], /cannot run on the live stack: each of its fixes needs a command the live console does not carry out yet \(`replicated app stop`, `sudo rm -rf \/opt\/nomad`/],
-      [['train', '--drill', 'no-nomad-clients', '--mode', 'live'], /cannot run on the live stack: its hidden change \(the Auto Scaling Group's capacity set\)/],
       [['train', '--list', '--mode', 'live'], /--mode live applies to a drill/],
       [['train', '--drill', DRILL, '--script', 'nowhere.txt'], /cannot read the script nowhere.txt: no such file/],
       [['train', '--drill', DRILL, '--command-time', '0s'], /--command-time must be from 1s to 20m/],
