@@ -5,10 +5,11 @@ import { loadProfile } from '../../fixtures/load.ts';
 describe('liveBackends', () => {
   const profile = loadProfile('2.19.6');
 
-  it('runs the nine pipeline containers as stages in worker threads, each waiting for what it connects to', () => {
+  it('runs the ten pipeline containers as stages in worker threads, each waiting for what it connects to', () => {
     const { services } = liveBackends(profile);
-    expect(Object.keys(services).sort()).toEqual(['audit-log-service', 'contexts-service', 'frontend', 'output-processor', 'picard-dispatcher', 'schedulerer', 'vault-cci', 'vm-service', 'workflows-conductor']);
+    expect(Object.keys(services).sort()).toEqual(['audit-log-service', 'contexts-service', 'dispatcher', 'frontend', 'output-processor', 'picard-dispatcher', 'schedulerer', 'vault-cci', 'vm-service', 'workflows-conductor']);
     expect(services['picard-dispatcher']!.needs).toEqual(expect.arrayContaining(['rabbitmq', 'postgres', 'github', 'contexts-service']));
+    expect(services.dispatcher!.needs).toEqual(['postgres', 'rabbitmq']);
     expect(services['contexts-service']!.needs).toEqual(expect.arrayContaining(['postgres', 'vault-cci']));
     expect(services['vm-service']!.needs).toEqual(['ec2']);
     expect(services['output-processor']!.needs).toEqual(expect.arrayContaining(['s3', 'mongo', 'redis']));

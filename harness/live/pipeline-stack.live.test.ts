@@ -15,7 +15,7 @@ import { isPortOpen, type StartedMongo, type StartedPostgres, type StartedS3 } f
 import type { StartedFakeGithub } from '../github/server.ts';
 import { TWO_CONTAINER_CONFIG as CONFIG } from './pipeline/test-config.ts';
 
-const STAGES = ['frontend', 'picard-dispatcher', 'schedulerer', 'output-processor', 'workflows-conductor', 'audit-log-service', 'contexts-service', 'vault-cci', 'vm-service'];
+const STAGES = ['frontend', 'dispatcher', 'picard-dispatcher', 'schedulerer', 'output-processor', 'workflows-conductor', 'audit-log-service', 'contexts-service', 'vault-cci', 'vm-service'];
 
 async function waitFor<T>(what: string, probe: () => Promise<T | undefined>, timeoutMs: number): Promise<T> {
   const deadline = Date.now() + timeoutMs;
@@ -41,7 +41,7 @@ describe('twin up with the pipeline stages', () => {
     await stack.down();
   });
 
-  it('runs the nine pipeline containers as stages in worker threads of their own, each answering its health endpoint with 200', async () => {
+  it('runs the ten pipeline containers as stages in worker threads of their own, each answering its health endpoint with 200', async () => {
     await stack.refreshHealth();
     for (const name of STAGES) {
       const row = stack.rows.get(name)!;
