@@ -5,29 +5,22 @@
  * and a customization file written under /etc/circleconfig then applied by `replicated app ... stop` / `start`.
  * Documented ports at 27000 + port (TWIN_TRAIN_PORT_OFFSET). Each boots its own stack (about a minute at nice 19).
  */
-import { chmodSync, mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { main } from '../cli/main.ts';
 import type { TrainReport } from '../../reports/train.ts';
-import { privateDataRoot } from '../providers/temp-dir.ts';
+import { ownLiveEnv } from './live-test-env.ts';
 
 const LIVE_DRILL_TIMEOUT_MS = 600_000;
 const SESSIONS = new URL('./sessions/', import.meta.url).pathname;
 const out = mkdtempSync(join(tmpdir(), 'twin-train-console-'));
-const dataRoot = mkdtempSync(join(privateDataRoot(), 'twin-train-console-data-'));
-chmodSync(dataRoot, 0o755);
-const previous = { root: process.env['TWIN_DATA_ROOT'], offset: process.env['TWIN_TRAIN_PORT_OFFSET'] };
-process.env['TWIN_DATA_ROOT'] = dataRoot;
-process.env['TWIN_TRAIN_PORT_OFFSET'] = '27000';
+const env = ownLiveEnv('twin-train-console-data-', { TWIN_TRAIN_PORT_OFFSET: '27000' });
+const dataRoot = env.dataRoot;
 afterAll(() => {
   rmSync(out, { recursive: true, force: true });
-  rmSync(dataRoot, { recursive: true, force: true });
-  for (const [k, v] of [['TWIN_DATA_ROOT', previous.root], ['TWIN_TRAIN_PORT_OFFSET', previous.offset]] as const) {
-    if (v === undefined) delete process.env[k];
-    else process.env[k] = v;
-  }
+  env.restore();
 });
 
 async function drill(name: string, session: string): Promise<{ code: number; stdout: string; stderr: string; report: TrainReport; blocks: string[] }> {

@@ -5,14 +5,14 @@
  * replayed at the console, and the fix verified on the stack. Two sessions: the shortest path, and the wrong
  * container restarted first. Each boots its own stack (about a minute at nice 19).
  */
-import { chmodSync, mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { main } from '../cli/main.ts';
 import type { TrainReport } from '../../reports/train.ts';
 import { PROMPT, TMUX, TmuxPanes } from './tmux-pane.ts';
-import { privateDataRoot } from '../providers/temp-dir.ts';
+import { ownLiveEnv } from './live-test-env.ts';
 
 /** A boot at nice 19 (about a minute), the session, the verification window and the teardown. */
 const LIVE_DRILL_TIMEOUT_MS = 600_000;
@@ -22,9 +22,7 @@ const panes = new TmuxPanes(`twin-train-live-${process.pid}`);
 afterAll(() => {
   panes.killServer();
   rmSync(out, { recursive: true, force: true });
-  rmSync(dataRoot, { recursive: true, force: true });
-  if (previousRoot === undefined) delete process.env['TWIN_DATA_ROOT'];
-  else process.env['TWIN_DATA_ROOT'] = previousRoot;
+  env.restore();
 });
 
 /**
@@ -32,11 +30,8 @@ afterAll(() => {
  * writable), so that other runs on the machine do not count: after each drill it must be empty. Set before the first
  * tmux command, so the tmux server's panes inherit it too.
  */
-const dataRoot = mkdtempSync(join(privateDataRoot(), 'twin-train-live-data-'));
-// The stores' own users (postgres runs as one when the tests run as root) must reach their directories under it.
-chmodSync(dataRoot, 0o755);
-const previousRoot = process.env['TWIN_DATA_ROOT'];
-process.env['TWIN_DATA_ROOT'] = dataRoot;
+const env = ownLiveEnv('twin-train-live-data-');
+const dataRoot = env.dataRoot;
 const ours = () => readdirSync(dataRoot);
 
 async function drill(session: string): Promise<{ code: number; stdout: string; stderr: string; report: TrainReport; md: string }> {

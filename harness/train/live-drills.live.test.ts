@@ -5,28 +5,22 @@
  * replayed at the console, and the fix verified on the stack. Per drill: the shortest path to a passing grade, and
  * a wrong fix that the stack does not verify. Each session boots its own stack (about a minute at nice 19).
  */
-import { chmodSync, mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
+import { readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { drillFile, loadDrill } from './drills.ts';
 import { runLiveDrill } from './live-drill.ts';
 import { DEFAULT_COMMAND_MS, staleJobIds, type TrainingResult } from '../../sim/training/session.ts';
-import { privateDataRoot } from '../providers/temp-dir.ts';
+import { ownLiveEnv } from './live-test-env.ts';
 
 const PORT_OFFSET = 28_000;
 const LIVE_DRILL_TIMEOUT_MS = 600_000;
 const SESSIONS = new URL('./sessions/', import.meta.url).pathname;
 
 /** The stores' data directories under a root of this file's own: after each drill it must be empty. */
-const dataRoot = mkdtempSync(join(privateDataRoot(), 'twin-train-drills-data-'));
-chmodSync(dataRoot, 0o755);
-const previousRoot = process.env['TWIN_DATA_ROOT'];
-process.env['TWIN_DATA_ROOT'] = dataRoot;
-afterAll(() => {
-  rmSync(dataRoot, { recursive: true, force: true });
-  if (previousRoot === undefined) delete process.env['TWIN_DATA_ROOT'];
-  else process.env['TWIN_DATA_ROOT'] = previousRoot;
-});
+const env = ownLiveEnv('twin-train-drills-data-');
+const dataRoot = env.dataRoot;
+afterAll(() => env.restore());
 
 /** One drill on the live stack with a session file replayed; what the terminal showed and the result. */
 async function liveDrill(name: string, session: string): Promise<{ text: string; log: string; r: TrainingResult }> {

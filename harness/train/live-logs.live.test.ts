@@ -4,25 +4,19 @@
  * lines a service writes while it is followed (in a script, for the simulation's bound, then `^C`). One stack,
  * about a minute to boot at nice 19.
  */
-import { chmodSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { FOLLOW_MAX_MS } from '../../sim/training/session.ts';
-import { privateDataRoot } from '../providers/temp-dir.ts';
 import { drillFile, loadDrill } from './drills.ts';
 import { runLiveDrill } from './live-drill.ts';
+import { ownLiveEnv } from './live-test-env.ts';
 
 const PORT_OFFSET = 29_000;
 const LIVE_TIMEOUT_MS = 600_000;
-const dataRoot = mkdtempSync(join(privateDataRoot(), 'twin-train-logs-data-'));
-chmodSync(dataRoot, 0o755);
-const previousRoot = process.env['TWIN_DATA_ROOT'];
-process.env['TWIN_DATA_ROOT'] = dataRoot;
-afterAll(() => {
-  rmSync(dataRoot, { recursive: true, force: true });
-  if (previousRoot === undefined) delete process.env['TWIN_DATA_ROOT'];
-  else process.env['TWIN_DATA_ROOT'] = previousRoot;
-});
+const env = ownLiveEnv('twin-train-logs-data-');
+const dataRoot = env.dataRoot;
+afterAll(() => env.restore());
 
 /** `Jan 5 08:40:12.345:+0000` → minutes since Jan 5 00:00 (the installation's first day). */
 function minuteOf(line: string): number {
