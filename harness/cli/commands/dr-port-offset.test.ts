@@ -86,4 +86,18 @@ describe('twin dr --port-offset', () => {
     expect(r.stderr).toContain('add --mode live, or drop --port-offset');
     expect(calls).toEqual([]);
   });
+
+  it('checks TWIN_DR_PORT_OFFSET by the same rule before anything boots, and lets --port-offset win over it', async () => {
+    process.env.TWIN_DR_PORT_OFFSET = '40000';
+    try {
+      const r = await dr(['scenarios/dr/ebs-snapshot-restore.yaml', '--mode', 'live']);
+      expect(r.code).toBe(2);
+      expect(r.stderr).toContain("TWIN_DR_PORT_OFFSET=40000 would publish the stack's documented port 27017 at 67017, beyond 65535");
+      expect(calls).toEqual([]);
+      await dr(['scenarios/dr/ebs-snapshot-restore.yaml', '--mode', 'live', '--port-offset', '25000']);
+      expect(calls).toEqual([{ runner: 'ebs', portOffset: 25_000 }]);
+    } finally {
+      delete process.env.TWIN_DR_PORT_OFFSET;
+    }
+  });
 });

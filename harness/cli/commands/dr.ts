@@ -29,14 +29,16 @@ export async function drCommand(args: ParsedArgs, io: CommandIo & { stdin?: Node
   const live = scenario.mode === 'live';
   if (live) checkLiveDr(scenario, runbook);
   if (args.portOffset !== undefined) checkPortOffset(args.portOffset, live, scenario);
+  // Resolved once, before anything boots: the flag, else TWIN_DR_PORT_OFFSET (checked by the same rule), else the runners' default.
+  const portOffset = args.portOffset ?? (live ? envPortOffset(scenario) : undefined);
   const interactive = args.interactive === true || args.script !== undefined;
   if (interactive) checkInteractiveDr(scenario);
   if (interactive && live) checkLiveInteractiveDr(scenario);
   const script = args.script === undefined ? undefined : readScript(args.script);
   io.stderr.write(`twin: dr ${scenario.name}: seed ${scenario.seed}, ${live ? `live at ${scenario.timeScale}× (the workload; the recovery runs in real time)` : `${formatDurationMs(scenario.durationMs)} of virtual time`}, runbook ${runbook.name} (${runbook.steps.length} steps)\n`);
   const outDir = args.out ?? 'reports/out';
-  const session = interactive ? await (live ? runLiveSession(scenario, runbook as Runbook, script, outDir, io, args.portOffset) : runSession(scenario, runbook, script, outDir, io)) : undefined;
-  const report = session ? session.report : live && isLiveRunbook(runbook) ? await runLive(scenario, runbook, io, args.portOffset) : runDrRehearsal(scenario, runbook);
+  const session = interactive ? await (live ? runLiveSession(scenario, runbook as Runbook, script, outDir, io, portOffset) : runSession(scenario, runbook, script, outDir, io)) : undefined;
+  const report = session ? session.report : live && isLiveRunbook(runbook) ? await runLive(scenario, runbook, io, portOffset) : runDrRehearsal(scenario, runbook);
   writeFilesAtomically(outDir, { ...renderDrFiles(report), ...session?.files });
   const b = report.builds;
   const lines = [
@@ -81,20 +83,20 @@ async function runLiveSession(scenario: SettledScenario, runbook: Runbook, scrip
   const note = replacedByOperator(scenario);
   if (note) io.stderr.write(`twin: --interactive: ${note}\n`);
   try {
-    return await runLiveInteractiveDr(scenario, runbook, { ...(script !== undefined ? { script } : {}), input: io.stdin ?? process.stdin, output: io.stdout as NodeJS.WritableStream, outDir }, { log: (l) => io.stderr.write(`  ${l}\n`), ...drPortOffset(portOffset) });
+    return await runLiveInteractiveDr(scenario, runbook, { ...(script !== undefined ? { script } : {}), input: io.stdin ?? process.stdin, output: io.stdout as NodeJS.WritableStream, outDir }, { log: (l) => io.stderr.write(`  ${l}\n`), ...(portOffset === undefined ? {} : { portOffset }) });
   } catch (e) {
     if (e instanceof LiveDrError) throw new CliError(e.message, e.hint);
     throw e;
   }
 }
 
-/** `--port-offset N` (checked by checkPortOffset), else `TWIN_DR_PORT_OFFSET`: where a live rehearsal publishes the documented ports (default +16000), e.g. beside another one. */
-function drPortOffset(flag: number | undefined): { portOffset?: number } {
-  if (flag !== undefined) return { portOffset: flag };
+/** `TWIN_DR_PORT_OFFSET` (when no --port-offset): a whole number, checked as --port-offset is; undefined when unset. */
+function envPortOffset(s: SettledScenario): number | undefined {
   const v = process.env.TWIN_DR_PORT_OFFSET;
-  if (v === undefined || v === '') return {};
-  if (!/^\d{1,5}$/.test(v) || Number(v) > 50_000) throw new CliError(`TWIN_DR_PORT_OFFSET=${v} is not a port offset`, 'a whole number up to 50000, e.g. TWIN_DR_PORT_OFFSET=26000 (default 16000)');
-  return { portOffset: Number(v) };
+  if (v === undefined || v === '') return undefined;
+  if (!/^\d{1,5}$/.test(v)) throw new CliError(`TWIN_DR_PORT_OFFSET=${v} is not a port offset`, 'a whole number, e.g. TWIN_DR_PORT_OFFSET=26000 (default 16000)');
+  checkPortOffset(Number(v), true, s, 'TWIN_DR_PORT_OFFSET=');
+  return Number(v);
 }
 
 /** The live rehearsal, its operating errors (the stack did not boot, a wait ran out) as exit 2 with their hint. */
@@ -103,7 +105,7 @@ async function runLive(scenario: SettledScenario, runbook: Runbook, io: CommandI
   const { runLiveDr, LiveDrError } = await import('../../dr/live-rehearsal.ts');
   const run = scenario.backups!.strategy === 'tarball' ? (await import('../../dr/tarball-rehearsal.ts')).runTarballDr : runLiveDr;
   try {
-    return await run(scenario, runbook, { log: (l) => io.stderr.write(`  ${l}\n`), ...drPortOffset(portOffset) });
+    return await run(scenario, runbook, { log: (l) => io.stderr.write(`  ${l}\n`), ...(portOffset === undefined ? {} : { portOffset }) });
   } catch (e) {
     if (e instanceof LiveDrError) throw new CliError(e.message, e.hint);
     throw e;
@@ -114,10 +116,10 @@ async function runLive(scenario: SettledScenario, runbook: Runbook, io: CommandI
  * `--port-offset N`: the live stack only (the simulation listens on nothing), and every documented port of the
  * scenario's profile at N + port still a port (at most 65535).
  */
-export function checkPortOffset(offset: number, live: boolean, s: SettledScenario): void {
+export function checkPortOffset(offset: number, live: boolean, s: SettledScenario, named = '--port-offset '): void {
   if (!live) throw new CliError('--port-offset applies to the live rehearsal only (the simulation opens no ports)', 'add --mode live, or drop --port-offset');
   const highest = highestDocumentedPort(loadProfile(s.version));
-  if (offset + highest > 65_535) throw new CliError(`--port-offset ${offset} would publish the stack's documented port ${highest} at ${offset + highest}, beyond 65535`, `use at most ${65_535 - highest}, e.g. --port-offset 25000 (\`twin up\` uses 10000, \`twin dr --mode live\` 16000 by default)`);
+  if (offset + highest > 65_535) throw new CliError(`${named}${offset} would publish the stack's documented port ${highest} at ${offset + highest}, beyond 65535`, `use at most ${65_535 - highest}, e.g. ${named}25000 (\`twin up\` uses 10000, \`twin dr --mode live\` 16000 by default)`);
 }
 
 /** Disasters and backups the live rehearsal carries out for real; the others run in the simulation only. */
