@@ -11,7 +11,7 @@ import type { LiveStack } from '../live/stack.ts';
 import { CIRCLECONFIG, EtcFiles, INSTALLATION_CUSTOMIZATIONS, type FileAnswer } from '../../sim/training/etc-files.ts';
 import { execEnv, notRunning, replConnect, replForm, replicatedStatus } from '../../sim/training/container-env.ts';
 import { liveServiceState } from '../../sim/training/live-support.ts';
-import { NOMAD_DATA, overrideDir, renderDf } from '../../sim/training/session.ts';
+import { NOMAD_DATA, overrideDir, renderDf, rmNomadRefusal } from '../../sim/training/session.ts';
 import { replicatedAppsListing, type ShellCommand } from '../../sim/training/shell.ts';
 
 /**
@@ -303,15 +303,13 @@ export class LiveMachineCommands {
 
   /**
    * `sudo rm -rf /opt/nomad` (the seeds' remedy for a stale Nomad state, with the app stopped) on the Nomad server's
-   * real data dir; rm's own answers as the simulation's session gives them (no sudo, no -r, already gone).
+   * real data dir; rm's own answers are the simulation's (`rmNomadRefusal`).
    */
   private rmNomadData(c: Extract<ShellCommand, { kind: 'rm' }>): Answer {
-    const shown = c.path.replace(/\/\*$/, '/data');
-    if (this.machine.wipeNomadState === undefined || this.machine.nomadData === undefined) return { output: `rm: cannot remove '${shown}': No such file or directory (the live stack's Nomad keeps no state on the machine: --nomad real)`, exit: 1 };
+    if (this.machine.wipeNomadState === undefined || this.machine.nomadData === undefined) return { output: `rm: cannot remove '${c.path}': No such file or directory (the live stack's Nomad keeps no state on the machine: --nomad real)`, exit: 1 };
     const entries = this.machine.nomadData();
-    if (entries === undefined || entries.length === 0) return c.force ? { output: '', exit: 0 } : { output: `rm: cannot remove '${shown}': No such file or directory`, exit: 1 };
-    if (!c.sudo) return { output: `rm: cannot remove '${shown}': Permission denied`, exit: 1 };
-    if (!c.recursive) return { output: `rm: cannot remove '${shown}': Is a directory`, exit: 1 };
+    const refused = rmNomadRefusal(c.path, c, entries !== undefined && entries.length > 0);
+    if (refused !== undefined) return refused;
     const running = liveServiceState(this.host.rowState('nomad_server') ?? 'healthy') !== 'stopped';
     this.machine.wipeNomadState(running);
     return { output: '', exit: 0 };

@@ -474,11 +474,9 @@ export class TrainingSession {
    * state is gone now; a running one keeps its state in memory and starts empty the next time it starts.
    */
   private rmNomadData(path: string, recursive: boolean, force: boolean, sudo: boolean): { output: string; exit: number } {
-    const shown = path.replace(/\/\*$/, '/data');
     const whole = /^\/opt\/nomad\/?$/.test(path);
-    if (this.nomadDir === 'removed' || (this.nomadDir === 'emptied' && !whole)) return force ? { output: '', exit: 0 } : { output: `rm: cannot remove '${shown}': No such file or directory`, exit: 1 };
-    if (!sudo) return { output: `rm: cannot remove '${shown}': Permission denied`, exit: 1 };
-    if (!recursive) return { output: `rm: cannot remove '${shown}': Is a directory`, exit: 1 };
+    const refused = rmNomadRefusal(path, { recursive, force, sudo }, !(this.nomadDir === 'removed' || (this.nomadDir === 'emptied' && !whole)));
+    if (refused !== undefined) return refused;
     this.nomadDir = whole ? 'removed' : 'emptied';
     if (this.twin.services.state('nomad_server') === 'stopped') this.port.apply({ action: 'wipe_state', target: 'nomad_server', count: 1 });
     else this.wipeAtNextStart = true;
@@ -712,6 +710,18 @@ export class TrainingSession {
       }
     }
   }
+}
+
+/**
+ * What `rm` answers for /opt/nomad before it removes anything (both runtimes' consoles): nothing there (`-f` says
+ * nothing), no sudo, no `-r`; undefined when it removes it.
+ */
+export function rmNomadRefusal(path: string, f: { recursive: boolean; force: boolean; sudo: boolean }, present: boolean): { output: string; exit: number } | undefined {
+  const shown = path.replace(/\/\*$/, '/data');
+  if (!present) return f.force ? { output: '', exit: 0 } : { output: `rm: cannot remove '${shown}': No such file or directory`, exit: 1 };
+  if (!f.sudo) return { output: `rm: cannot remove '${shown}': Permission denied`, exit: 1 };
+  if (!f.recursive) return { output: `rm: cannot remove '${shown}': Is a directory`, exit: 1 };
+  return undefined;
 }
 
 /** `rm` of these paths is the Nomad server's data directory (the seeds' `sudo rm -rf /opt/nomad`). */
