@@ -9,7 +9,8 @@ import { GithubClient } from '../github/client.ts';
 import { BuildAgentRunner } from './pipeline/build-agent-runner.ts';
 import { PIPELINE_DB, PIPELINE_MIGRATIONS, USAGE_QUEUE } from './pipeline/schema.ts';
 import { contextSecretPath } from './pipeline/contexts.ts';
-import { PreparedStage, type StageHandle } from './stage-host.ts';
+import { PreparedStage, sameProcessOptions, type StageHandle, type StageProcessOptions } from './stage-host.ts';
+import { containerEnvironment, heapLimitBytes, REPL_PORTS } from '../../sim/training/container-env.ts';
 import type { ObjectsConfig, StageConfig, StageCounters, StageTimings, WorkerStage } from './stage-worker.ts';
 import type { ServiceContext, ServiceFactory, ServiceHandle, StackSystems } from './stack.ts';
 import { TcpProxy } from './proxy/tcp-proxy.ts';
@@ -107,7 +108,7 @@ export class PipelineServices {
       start: (ctx) => this.start(name, ctx),
       // A stage already started (vault-cci can start before the other stores are up) needs no worker made ready:
       // one would sit idle until a fault, loading its modules during the boot.
-      prepare: () => void (this.handles.has(name) || this.prepared.set(name, this.prepared.get(name) ?? new PreparedStage(name))),
+      prepare: () => void (this.handles.has(name) || this.prepared.set(name, this.prepared.get(name) ?? new PreparedStage(name, stageProcessOptions(name, {})))),
       release: async () => {
         this.released.add(name);
         await this.prepared.get(name)?.discard();
@@ -254,8 +255,13 @@ export class PipelineServices {
 
   /** Starts a stage's worker with `config`; the stage's earlier worker (killed, stopped) is retired with its last counters. */
   private async startHandle(stage: WorkerStage, ctx: ServiceContext, config: Omit<StageConfig, 'stage' | 'port' | 'healthPath'>): Promise<StageHandle> {
-    const worker = this.prepared.get(stage) ?? new PreparedStage(stage);
+    // The container's process: its environment and, for a JVM service or one given JVM_HEAP_SIZE, its heap limit
+    // (a prepared worker made for other options is not it: it is discarded).
+    const options = stageProcessOptions(stage, ctx.env);
+    const ready = this.prepared.get(stage);
     this.prepared.delete(stage);
+    if (ready !== undefined && !sameProcessOptions(ready.options, options)) await ready.discard();
+    const worker = ready !== undefined && sameProcessOptions(ready.options, options) ? ready : new PreparedStage(stage, options);
     const timings = this.opts.timings ? { timings: this.opts.timings } : {};
     const handle = await worker.start({ stage, port: ctx.port, healthPath: ctx.healthPath, ...timings, ...config }, ctx.log);
     const before = this.handles.get(stage);
@@ -265,7 +271,7 @@ export class PipelineServices {
     // machine already: a start after a fault then takes what the stage's own start takes. Loading them on the start
     // itself took 12 s of a loaded machine's wall time, 50 minutes of scenario time at 240x.
     const standby = () => {
-      if (!this.released.has(stage) && !this.prepared.has(stage)) this.prepared.set(stage, new PreparedStage(stage));
+      if (!this.released.has(stage) && !this.prepared.has(stage)) this.prepared.set(stage, new PreparedStage(stage, options));
     };
     return {
       ...handle,
@@ -338,4 +344,15 @@ function need<T extends StartedComponent>(ctx: ServiceContext, name: string, typ
 function optional<R extends object>(ctx: ServiceContext, name: string, f: (c: StartedComponent) => R): R | Record<string, never> {
   const c = ctx.components.get(name);
   return c === undefined ? {} : f(c);
+}
+
+/**
+ * How a stage's worker is created from its container's customizations (`ServiceContext.env`): the container's
+ * environment (`containerEnvironment`, as `docker exec C env` shows it in the simulation) and, for the JVM services
+ * (those with a REPL) or a stage given `JVM_HEAP_SIZE`, the heap limit it sets (`heapLimitBytes`).
+ */
+export function stageProcessOptions(stage: WorkerStage, customizations: Readonly<Record<string, string>>): StageProcessOptions {
+  const env = containerEnvironment(stage, customizations);
+  const jvm = REPL_PORTS[stage] !== undefined || 'JVM_HEAP_SIZE' in customizations;
+  return { env, ...(jvm ? { heapLimitBytes: heapLimitBytes(customizations) } : {}) };
 }

@@ -61,6 +61,11 @@ export interface ServiceContext {
   log?: LogSink;
   /** Where another container of the stack listens (its port now, else its documented one at the offset); undefined when it has none or is no container. */
   portOf?: (name: string) => number | undefined;
+  /**
+   * The customizations the container is created with (Replicated's at the last app start: `LiveStack.createWith`;
+   * none before): its process runs with them in its environment, and nothing else of the host's.
+   */
+  env: Readonly<Record<string, string>>;
 }
 
 /** A service that started (a pipeline stage in its worker): where it answers, and its graceful and abrupt ends. */
@@ -74,6 +79,8 @@ export interface ServiceHandle {
   /** Hung: its sockets stay open and nothing answers, until `unpause` (a service in a worker of its own). */
   pause?(): void;
   unpause?(): void;
+  /** Its process's own environment and heap limit (`docker exec C env`), where it can say; undefined when it does not answer. */
+  environment?(): Promise<{ readonly env: Readonly<Record<string, string>>; readonly maxMemoryBytes: number } | undefined>;
 }
 
 /** Starts a container as a service of the twin's own (a pipeline stage) instead of a health-only worker thread. */
@@ -155,6 +162,22 @@ export class LiveStack {
   private readonly starting = new Map<string, Promise<void>>();
   /** Whether `up` has finished (ready-agent has its list). */
   private booted = false;
+  /** The customizations each container is created with from now on (`createWith`); a restart keeps them. */
+  private readonly creation = new Map<string, Readonly<Record<string, string>>>();
+
+  /**
+   * Replicated creating the containers at an app start: each service started from now on (that start, and later
+   * `docker restart`s, which keep the container) runs with `envs`' customizations, by container name.
+   */
+  createWith(envs: ReadonlyMap<string, Readonly<Record<string, string>>>): void {
+    this.creation.clear();
+    for (const [name, env] of envs) this.creation.set(name, env);
+  }
+
+  /** A service's process environment as it reports it (`ServiceHandle.environment`); undefined when it cannot say. */
+  async processEnvironment(name: string): Promise<{ readonly env: Readonly<Record<string, string>>; readonly maxMemoryBytes: number } | undefined> {
+    return this.services.get(name)?.environment?.();
+  }
 
   /** The profile the stack runs (its containers and their startup dependencies). */
   get profile(): StackOptions['profile'] {
@@ -314,6 +337,7 @@ export class LiveStack {
       components: this.started,
       healthPath: c.health?.path ?? '/health',
       log: (text, atMs, container) => this.serviceLogs.write(container ?? c.name, text, atMs),
+      env: this.creation.get(c.name) ?? {},
       portOf: (name) => {
         const other = this.opts.profile.containers.find((x) => x.name === name);
         const documented = other === undefined ? null : documentedPort(other);

@@ -5,7 +5,8 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { Ec2Api, type StartedEc2Api } from '../ec2/server.ts';
 import { scaledClock } from '../ec2/clock.ts';
-import { PreparedStage, type StageHandle } from './stage-host.ts';
+import { PreparedStage, sameProcessOptions, workerEnv, type StageHandle } from './stage-host.ts';
+import { stageProcessOptions } from './pipeline-services.ts';
 import { stageTimings } from './stage-worker.ts';
 
 // 1000 scenario ms per wall ms: a 60 s boot takes 60 ms; vm-scaler (hourly here) does not top up during a test.
@@ -67,5 +68,51 @@ describe('stageTimings', () => {
     expect(stageTimings(1)).toEqual({ reconnectMs: 250, statusFlushMs: 60_000, mongoGiveUpMs: 30_000, heartbeatMs: 120_000, dependencyLogMs: 60_000 });
     // Past the bounds: no busier than 20 ms, 50 ms, 100 ms.
     expect(stageTimings(10_000)).toEqual({ reconnectMs: 20, statusFlushMs: 50, mongoGiveUpMs: 100, heartbeatMs: 50, dependencyLogMs: 50 });
+  });
+
+});
+
+describe("a stage's process", () => {
+  const handles: StageHandle[] = [];
+  afterEach(async () => {
+    for (const h of handles.splice(0)) await h.stop();
+  });
+
+  it("runs with its container's environment and heap limit, and reports them from the process itself", async () => {
+    const options = stageProcessOptions('vault-cci', { JVM_HEAP_SIZE: '384m', DOMAIN_SERVICE_REFRESH_USERS: 'false' });
+    const h = await new PreparedStage('vault-cci', options).start({ stage: 'vault-cci', port: 0, healthPath: '/health', secrets: {} });
+    handles.push(h);
+    const seen = await h.environment();
+    // Exactly the container's variables (the twin's TWIN_* plumbing left out), none of the host's.
+    expect(seen?.env).toEqual(options.env);
+    expect(seen?.env['HOME']).toBeUndefined();
+    expect(seen?.maxMemoryBytes).toBe(384 * 1024 * 1024);
+    // Without options the worker keeps the host's environment and V8's own limit (not 384m).
+    const plain = await new PreparedStage('vault-cci').start({ stage: 'vault-cci', port: 0, healthPath: '/health', secrets: {} });
+    handles.push(plain);
+    const host = await plain.environment();
+    expect(host?.env['PATH']).toBe(process.env['PATH']);
+    expect(host?.maxMemoryBytes).not.toBe(384 * 1024 * 1024);
+    // A killed worker does not answer.
+    h.kill();
+    handles.splice(handles.indexOf(h), 1);
+    expect(await h.environment()).toBeUndefined();
+  }, 180_000);
+});
+
+describe("a stage's process options", () => {
+  it('give the JVM services a heap limit (1 GiB by default, JVM_HEAP_SIZE when set) and the others none unless set', () => {
+    expect(stageProcessOptions('frontend', {}).heapLimitBytes).toBe(1024 ** 3);
+    expect(stageProcessOptions('output-processor', { JVM_HEAP_SIZE: '2g' }).heapLimitBytes).toBe(2 * 1024 ** 3);
+    expect(stageProcessOptions('schedulerer', {}).heapLimitBytes).toBeUndefined();
+    expect(stageProcessOptions('schedulerer', { JVM_HEAP_SIZE: '1536m' }).heapLimitBytes).toBe(1536 * 1024 ** 2);
+    expect(stageProcessOptions('frontend', { A: '1' }).env).toMatchObject({ A: '1', PATH: expect.any(String), HOSTNAME: expect.any(String) });
+  });
+
+  it('keep only the twin\'s TWIN_ plumbing of the host beside the container\'s environment, and compare by value', () => {
+    expect(workerEnv({ A: '1' }, { HOME: '/root', TWIN_CODE_CACHE: '0', PATH: '/host' })).toEqual({ TWIN_CODE_CACHE: '0', A: '1' });
+    expect(sameProcessOptions(stageProcessOptions('frontend', {}), stageProcessOptions('frontend', {}))).toBe(true);
+    expect(sameProcessOptions(stageProcessOptions('frontend', {}), stageProcessOptions('frontend', { JVM_HEAP_SIZE: '2g' }))).toBe(false);
+    expect(sameProcessOptions({}, stageProcessOptions('frontend', {}))).toBe(false);
   });
 });

@@ -23,6 +23,39 @@ export interface StageHandle extends ServiceHandle {
   counters(): Promise<StageCounters>;
   /** audit-log-service writes what it received; resolves when written, or after ASK_MS without an answer. */
   flush(): Promise<void>;
+  /** The worker's own environment (the twin's plumbing left out) and heap limit; undefined when it does not answer within ASK_MS. */
+  environment(): Promise<ProcessEnvironment | undefined>;
+}
+
+/** What a stage's process runs with, read from the process itself. */
+export interface ProcessEnvironment {
+  readonly env: Readonly<Record<string, string>>;
+  readonly maxMemoryBytes: number;
+}
+
+/** How a stage's worker is created: the container's environment and the JVM heap it is given (`docker run -e`, `-Xmx`). */
+export interface StageProcessOptions {
+  /** The worker's `process.env` (beside the twin's plumbing, `PLUMBING_ENV`); absent: the host's, as before. */
+  readonly env?: Readonly<Record<string, string>>;
+  /** The worker's old-generation limit (`resourceLimits.maxOldGenerationSizeMb`); absent: V8's default. */
+  readonly heapLimitBytes?: number;
+}
+
+/**
+ * The host's variables a worker keeps beside the container's environment: the twin's own switches (code cache, loop
+ * probe, live mutants), not the container's; `docker exec C env` leaves them out.
+ */
+export const PLUMBING_ENV = /^TWIN_/;
+
+/** The worker's `process.env` for a container environment: the twin's plumbing from the host, then the container's. */
+export function workerEnv(container: Readonly<Record<string, string>>, host: NodeJS.ProcessEnv = process.env): Record<string, string> {
+  const plumbing = Object.entries(host).flatMap(([k, v]) => (PLUMBING_ENV.test(k) && v !== undefined ? [[k, v] as const] : []));
+  return { ...Object.fromEntries(plumbing), ...container };
+}
+
+/** Whether two workers' options make the same process (a prepared worker is used only for the options it was made with). */
+export function sameProcessOptions(a: StageProcessOptions, b: StageProcessOptions): boolean {
+  return JSON.stringify([a.env ?? null, a.heapLimitBytes ?? null]) === JSON.stringify([b.env ?? null, b.heapLimitBytes ?? null]);
 }
 
 /** How long the host waits for a worker's answer: a killed or hung worker does not give one. */
@@ -38,10 +71,17 @@ export class PreparedStage {
   readonly #exited: Promise<void>;
   #taken = false;
 
-  constructor(readonly stage: WorkerStage) {
+  constructor(
+    readonly stage: WorkerStage,
+    readonly options: StageProcessOptions = {},
+  ) {
     const pauseFlag = new SharedArrayBuffer(4);
     this.#flag = new Int32Array(pauseFlag);
-    this.#worker = new Worker(ENTRY, { workerData: { stage, pauseFlag } });
+    this.#worker = new Worker(ENTRY, {
+      workerData: { stage, pauseFlag },
+      ...(options.env === undefined ? {} : { env: workerEnv(options.env) }),
+      ...(options.heapLimitBytes === undefined ? {} : { resourceLimits: { maxOldGenerationSizeMb: options.heapLimitBytes / (1024 * 1024) } }),
+    });
     this.#exited = new Promise<void>((resolve) => this.#worker.once('exit', () => resolve()));
   }
 
@@ -80,21 +120,21 @@ export class PreparedStage {
     const waiting = new Map<number, (m: StageMessage) => void>();
     worker.on('message', (m: StageMessage) => {
       if (m.type === 'counters') last = m.counters;
-      if ((m.type === 'counters' || m.type === 'flushed') && m.id !== undefined) {
+      if ((m.type === 'counters' || m.type === 'flushed' || m.type === 'env') && m.id !== undefined) {
         waiting.get(m.id)?.(m);
         waiting.delete(m.id);
       }
     });
     const ask = (type: StageRequest['type']) =>
-      new Promise<void>((resolve) => {
+      new Promise<StageMessage | undefined>((resolve) => {
         const id = nextId++;
         const timer = setTimeout(() => {
           waiting.delete(id);
-          resolve();
+          resolve(undefined);
         }, ASK_MS);
-        waiting.set(id, () => {
+        waiting.set(id, (m) => {
           clearTimeout(timer);
-          resolve();
+          resolve(m);
         });
         void this.#exited.then(() => waiting.get(id)?.({ type: 'stopped' }));
         worker.postMessage({ type, id } satisfies StageRequest);
@@ -115,7 +155,12 @@ export class PreparedStage {
         await ask('counters');
         return last;
       },
-      flush: () => ask('flush'),
+      flush: async () => void (await ask('flush')),
+      environment: async () => {
+        const m = await ask('env');
+        if (m?.type !== 'env') return undefined;
+        return { env: Object.fromEntries(Object.entries(m.env).filter(([k]) => !PLUMBING_ENV.test(k))), maxMemoryBytes: m.maxMemoryBytes };
+      },
       kill: () => {
         resume();
         void worker.terminate();

@@ -5,7 +5,8 @@
  * with it, nothing acknowledged), blocks its thread to pause it (its sockets stay open and nothing answers), and
  * asks it to stop gracefully. `stage-host.ts` is the stack's side.
  */
-import { parentPort, workerData } from 'node:worker_threads';
+import { getHeapStatistics } from 'node:v8';
+import { parentPort, resourceLimits, workerData } from 'node:worker_threads';
 import type { S3ClientConfig } from '@aws-sdk/client-s3';
 import type { Redis, RedisOptions } from 'ioredis';
 import type pg from 'pg';
@@ -159,10 +160,24 @@ export type StageMessage =
   /** audit-log-service wrote what it had received (the answer to `flush`). */
   | { readonly type: 'flushed'; readonly id: number }
   /** A line of the stage's own log (`LOG_LINES`), written at `atMs` (epoch). */
-  | { readonly type: 'log'; readonly text: string; readonly atMs: number; readonly container?: string };
+  | { readonly type: 'log'; readonly text: string; readonly atMs: number; readonly container?: string }
+  /** The worker's own `process.env` and the heap limit it runs under (the answer to `env`). */
+  | { readonly type: 'env'; readonly id: number; readonly env: Readonly<Record<string, string>>; readonly maxMemoryBytes: number };
 
-/** What the host asks a started worker: its counters now, or (audit-log-service) to write what it received. */
-export type StageRequest = { readonly type: 'counters'; readonly id: number } | { readonly type: 'flush'; readonly id: number };
+/**
+ * What the host asks a started worker: its counters now, (audit-log-service) to write what it received, or its
+ * environment (`docker exec C printenv`, the REPL's `.maxMemory`).
+ */
+export type StageRequest = { readonly type: 'counters'; readonly id: number } | { readonly type: 'flush'; readonly id: number } | { readonly type: 'env'; readonly id: number };
+
+/**
+ * The heap limit this thread runs under, in bytes: the old generation's limit it was started with (`resourceLimits`,
+ * the live stack's `JVM_HEAP_SIZE`), else V8's own limit.
+ */
+export function threadHeapLimitBytes(): number {
+  const mb = resourceLimits.maxOldGenerationSizeMb;
+  return mb !== undefined && mb > 0 ? Math.round(mb * 1024 * 1024) : getHeapStatistics().heap_size_limit;
+}
 
 /** How often a worker sends counters that changed: a killed worker's last counts are at most this old. */
 export const COUNTERS_MS = 100;
@@ -442,6 +457,10 @@ async function main(): Promise<void> {
   };
   port.on('message', (m: string | { type: 'start'; config: StageConfig } | StageRequest) => {
     if (typeof m === 'object' && m.type === 'counters') counters(m.id);
+    else if (typeof m === 'object' && m.type === 'env') {
+      const env = Object.fromEntries(Object.entries(process.env).flatMap(([k, v]) => (v === undefined ? [] : [[k, v] as const])));
+      port.postMessage({ type: 'env', id: m.id, env, maxMemoryBytes: threadHeapLimitBytes() } satisfies StageMessage);
+    }
     else if (typeof m === 'object' && m.type === 'flush') {
       const done = () => port.postMessage({ type: 'flushed', id: m.id } satisfies StageMessage);
       void (running?.flush?.() ?? Promise.resolve()).then(done, done);

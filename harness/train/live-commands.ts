@@ -9,7 +9,7 @@ import { ServicesMachine } from '../dr/services-machine.ts';
 import { StartedEc2Api } from '../ec2/server.ts';
 import type { LiveStack } from '../live/stack.ts';
 import { CIRCLECONFIG, EtcFiles, INSTALLATION_CUSTOMIZATIONS, type FileAnswer } from '../../sim/training/etc-files.ts';
-import { execEnv, notRunning, replConnect, replForm, replicatedStatus } from '../../sim/training/container-env.ts';
+import { execEnv, notRunning, printEnv, replConnect, replForm, replicatedStatus } from '../../sim/training/container-env.ts';
 import { liveServiceState } from '../../sim/training/live-support.ts';
 import { NOMAD_DATA, overrideDir, renderDf, rmNomadRefusal } from '../../sim/training/session.ts';
 import { replicatedAppsListing, type ShellCommand } from '../../sim/training/shell.ts';
@@ -32,6 +32,11 @@ export interface LiveMachine {
   startApp(env: ReadonlyMap<string, Readonly<Record<string, string>>>): Promise<void>;
   /** What each container was created with at the last app start (none customised before the first). */
   environment(container: string): Readonly<Record<string, string>>;
+  /**
+   * A container's process environment and heap limit as the running process reports them (a pipeline stage's
+   * worker: `LiveStack.processEnvironment`); undefined where the process cannot say (a health-only service).
+   */
+  processEnvironment?(canonical: string): Promise<{ readonly env: Readonly<Record<string, string>>; readonly maxMemoryBytes: number } | undefined>;
   /** The owned directory that is the machine's `/etc` (`circleconfig/...`, `circle-installation-customizations`). */
   readonly etcDir: string;
   /** The stack's data directories (each store's, the volume's `etc` and `data`), for `df`. */
@@ -259,7 +264,10 @@ export class LiveMachineCommands {
         return this.onFiles((etc) => etc.write(c.redirect!.path, c.text, c.redirect!.append, c.redirect!.root, 'bash'));
       case 'docker-exec-env': {
         const canonical = this.running(c.container);
-        return typeof canonical !== 'string' ? canonical : execEnv(canonical, this.machine.environment(overrideDir(canonical)), c.name);
+        if (typeof canonical !== 'string') return canonical;
+        // The process's own environment where it reports it; the recorded one for a service that cannot say.
+        const real = await this.machine.processEnvironment?.(canonical);
+        return real !== undefined ? printEnv(real.env, c.name) : execEnv(canonical, this.machine.environment(overrideDir(canonical)), c.name);
       }
       case 'docker-exec-repl': {
         const canonical = this.running(c.container);
@@ -277,9 +285,10 @@ export class LiveMachineCommands {
     }
   }
 
-  /** A form typed in the REPL; undefined for an empty line. */
-  replLine(line: string): Answer | undefined {
-    const r = replForm(line, this.machine.environment(overrideDir(this.replOf!)));
+  /** A form typed in the REPL (the process's own environment and heap limit where it reports them); undefined for an empty line. */
+  async replLine(line: string): Promise<Answer | undefined> {
+    const real = await this.machine.processEnvironment?.(this.replOf!);
+    const r = real !== undefined ? replForm(line, real.env, real.maxMemoryBytes) : replForm(line, this.machine.environment(overrideDir(this.replOf!)));
     if (r.kind === 'noop') return undefined;
     if (r.leave) this.replOf = undefined;
     return { output: r.output, exit: 0 };
@@ -398,9 +407,12 @@ export async function attachMachine(stack: LiveStack, installation: SettledScena
     startApp: async (next) => {
       env.clear();
       for (const [dir, e] of next) env.set(dir, e);
+      // Replicated creates each container with its directory's customizations: the services' processes get them.
+      stack.createWith(new Map(stack.profile.containers.map((c) => [c.name, env.get(overrideDir(c.name)) ?? {}] as const)));
       await machine.startApp();
     },
     environment: (dir) => env.get(dir) ?? {},
+    processEnvironment: (canonical) => stack.processEnvironment(canonical),
     dataDirs: () => [
       ...[...stack.components].flatMap(([name, c]) => (stack.rows.get(name)?.kind === 'backend' && c.dataDir !== undefined ? [{ name, dir: c.dataDir }] : [])),
       { name: 'etc', dir: machine.etcDir },

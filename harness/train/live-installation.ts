@@ -7,7 +7,7 @@ import type { SettledScenario } from '../../sim/scenario/settled.ts';
 import { clockTime, isoLogTime, virtualStamp } from '../../sim/symptoms/clock-text.ts';
 import type { DevConsoleQueue } from '../../sim/training/dev-console.ts';
 import type { SettledDrill } from '../../sim/training/drill.ts';
-import type { LiveBuildsSince, LiveQueues } from '../../sim/training/live-support.ts';
+import { waitingBuilds, type LiveBuildsSince, type LiveQueues } from '../../sim/training/live-support.ts';
 import { NomadClient } from '../nomad/client.ts';
 import { StartedNomadApiServer } from '../nomad/server.ts';
 import { RUN_QUEUE, SCHEDULERER_QUEUE } from '../live/pipeline/index.ts';
@@ -82,6 +82,7 @@ export class LiveDrillInstallation implements LiveInstallation {
       throw e;
     }
     inst.pending = planReplay(installation).filter((w) => w.source === 'push');
+    inst.brokerWentDown();
     return inst;
   }
 
@@ -217,16 +218,33 @@ export class LiveDrillInstallation implements LiveInstallation {
     return node.ID;
   }
 
+  /**
+   * Whether RabbitMQ went down since the boot (killed, stopped, or Replicated's `app stop`): its process is not the
+   * one the boot started, or it is not running now. Its non-durable queues lost what waited in them.
+   */
+  private brokerWentDown(): boolean {
+    const row = this.stack.live.rows.get('rabbitmq');
+    if (row === undefined) return false;
+    this.brokerPid ??= row.pid;
+    return row.pid !== this.brokerPid || row.state === 'killed' || row.state === 'exited';
+  }
+
+  private brokerPid: number | undefined;
+
   async queues(): Promise<LiveQueues> {
+    const wentDown = this.brokerWentDown();
     const [rows, depths, counts] = await Promise.all([
-      this.stack.pool.query<{ n: string }>("SELECT count(*) AS n FROM builds WHERE status = 'queued'").catch(() => undefined),
+      this.stack.pool.query<{ dispatched: boolean }>("SELECT dispatched_at IS NOT NULL AS dispatched FROM builds WHERE status = 'queued' ORDER BY id LIMIT 100000").catch(() => undefined),
       this.stack.queueDepths(),
       this.stack.nomadJobCounts(),
     ]);
+    const runQueue = depths?.[RUN_QUEUE];
+    const schedulerQueue = depths?.[SCHEDULERER_QUEUE];
     return {
-      queuedBuilds: rows === undefined ? Number.POSITIVE_INFINITY : Number(rows.rows[0]!.n),
-      runQueue: depths?.[RUN_QUEUE],
-      schedulerQueue: depths?.[SCHEDULERER_QUEUE],
+      // Builds lost with the broker's non-durable queues are not queued any more: the simulation's rule.
+      queuedBuilds: rows === undefined ? Number.POSITIVE_INFINITY : waitingBuilds(rows.rows, { runQueue, schedulerQueue }, wentDown),
+      runQueue,
+      schedulerQueue,
       nomadPending: counts?.pending,
     };
   }

@@ -151,7 +151,7 @@ export class LiveTrainingSession implements ConsoleSession {
     const pipeline = !inShell ? { command: line, filters: [] } : parsePipeline(line);
     if ('kind' in pipeline) ({ output, exit } = pipeline);
     else if (inRepl) {
-      const r = this.machineCommands!.replLine(line);
+      const r = await this.machineCommands!.replLine(line);
       if (r === undefined) return { output: '', exit: 0, ended: false };
       ({ output, exit } = r);
     } else if (this.mode === 'dev-console') {

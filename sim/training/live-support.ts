@@ -3,6 +3,7 @@ import type { SettledDrill } from './drill.ts';
 import type { ServiceState, StateCause } from '../models/services/registry.ts';
 import type { CheckResult } from './session.ts';
 import { parseShellLine } from './shell.ts';
+import { unfinishedFate } from '../domain/fates.ts';
 
 /**
  * Why a drill's breakage cannot be carried out on the live stack (`twin train --drill NAME --mode live`), one
@@ -72,6 +73,27 @@ export interface LiveBuildsSince {
   succeeded: { id: number; at: string } | undefined;
   /** How many ended each way (or are unfinished). */
   fates: Readonly<Record<string, number>>;
+}
+
+/**
+ * How many of the builds PostgreSQL still shows queued really wait, by the simulation's rule for an unfinished build
+ * (`unfinishedFate`): once RabbitMQ went down (a kill, a stop, Replicated's `app stop`), a queued build whose
+ * message is not waiting in its non-durable queue (run-queue before picard-dispatcher took it, picard-scheduler's
+ * after) was lost with the queue, as the simulation's broker loses it, and no longer counts as queued. Oldest first:
+ * the messages still waiting are the newest builds' (the replay's accounting counts them the same way). Before the
+ * broker went down every queued row counts (a message in a consumer's hands is not in the queue's depth).
+ */
+export function waitingBuilds(queued: readonly { readonly dispatched: boolean }[], depths: { runQueue: number | undefined; schedulerQueue: number | undefined }, brokerWentDown: boolean): number {
+  if (!brokerWentDown) return queued.length;
+  const waiting = { 'run-queue': depths.runQueue ?? 0, scheduling: depths.schedulerQueue ?? 0 };
+  let stuck = 0;
+  for (let i = queued.length - 1; i >= 0; i--) {
+    const stage = queued[i]!.dispatched ? 'scheduling' : 'run-queue';
+    const messageWaiting = waiting[stage] > 0;
+    if (messageWaiting) waiting[stage]--;
+    if (unfinishedFate({ stage, messageWaiting, nomadWiped: false, brokerWentDown }).fate === 'stuck') stuck++;
+  }
+  return stuck;
 }
 
 /** `queue_drains` judged on the live stack: every place a build waits holds at most `QUEUE_DRAINED_MAX`. */
