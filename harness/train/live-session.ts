@@ -477,7 +477,7 @@ function liveHelp(listed: readonly Container[], timeScale: number): string {
     '  circleci dev-console                        (in-ns \'circle.backend.build.run-queue) (-> (all-builds) count)',
     '  replicated apps | replicated app <id> start|stop|status   the whole stack stopped and started (the files applied)',
     '  ls|cat /etc/circleconfig/SERVICE/customizations    the customization files; write one: echo \'export NAME="value"\' | sudo tee -a FILE',
-    '  sudo docker exec C printenv [NAME] | env    the environment a container was created with (the last app start)',
+    '  sudo docker exec C printenv [NAME] | env    the environment a container was created with (the last app start): a pipeline stage\'s own process environment',
     '  sudo docker exec -it frontend lein repl :connect 6005   a JVM service\'s REPL',
     '  df -h                                       the real filesystems holding the stack\'s data',
     '  aws autoscaling describe-auto-scaling-groups | update-auto-scaling-group   the Nomad clients\' group, on the stack\'s EC2 endpoint',
