@@ -85,6 +85,8 @@ describe("a stage's process", () => {
     const seen = await h.environment();
     // Exactly the container's variables (the twin's TWIN_* plumbing left out), none of the host's.
     expect(seen?.env).toEqual(options.env);
+    // In the order the container was created with (PATH, HOSTNAME, the customizations), as the simulation prints it.
+    expect(Object.keys(seen!.env)).toEqual(Object.keys(options.env!));
     expect(seen?.env['HOME']).toBeUndefined();
     expect(seen?.maxMemoryBytes).toBe(384 * 1024 * 1024);
     // Without options the worker keeps the host's environment and V8's own limit (not 384m).

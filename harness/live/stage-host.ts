@@ -159,7 +159,12 @@ export class PreparedStage {
       environment: async () => {
         const m = await ask('env');
         if (m?.type !== 'env') return undefined;
-        return { env: Object.fromEntries(Object.entries(m.env).filter(([k]) => !PLUMBING_ENV.test(k))), maxMemoryBytes: m.maxMemoryBytes };
+        // In the order the container was created with (docker's: PATH, HOSTNAME, then the -e variables), not the
+        // order the thread's environment happens to enumerate; any variable the process added comes after.
+        const own = Object.entries(m.env).filter(([k]) => !PLUMBING_ENV.test(k));
+        const rank = new Map(Object.keys(this.options.env ?? {}).map((k, i) => [k, i] as const));
+        own.sort(([a], [b]) => (rank.get(a) ?? rank.size) - (rank.get(b) ?? rank.size));
+        return { env: Object.fromEntries(own), maxMemoryBytes: m.maxMemoryBytes };
       },
       kill: () => {
         resume();
