@@ -60,17 +60,14 @@ describe('twin dr --interactive / --script', () => {
     expect(c.stdout).toContain('  skipped cleanup_stuck_builds: 10 build records left Running or queued\n  ✗ builds.stuck equals 0: got 10');
   });
 
-  it('refuses --interactive with --mode live beyond the EBS restore of a terminated machine, a disaster the shell does not model (ebs_corruption), and a script it cannot read, with exit 2 and nothing written', async () => {
+  it('refuses --interactive with --mode live beyond the EBS restore of a terminated machine and the cold fail-over to a replica, a disaster the shell does not model (ebs_corruption), and a script it cannot read, with exit 2 and nothing written', async () => {
     const dir = tmp();
-    // Live, the typed rehearsal is wired for services_machine_terminated with EBS snapshots (harness/dr/live-interactive.ts).
-    const live = capture();
-    expect(await main(['dr', 'scenarios/dr/cold-failover-az-outage.yaml', '--interactive', '--mode', 'live', '--out', join(dir, 'a')], live.io)).toBe(2);
-    expect(live.stderr).toContain('disaster.kind: the live typed rehearsal restores a terminated Services machine (services_machine_terminated), not `az_outage` yet');
-    expect(live.stderr).toContain('backups.strategy: the live typed rehearsal restores EBS snapshots (ebs_snapshot), not `replica` backups yet');
-    expect(live.stderr).toContain('type it in the simulation (drop --mode live), or let the runbook run it live (drop --interactive / --script)');
+    // Live, the typed rehearsal is wired for services_machine_terminated with EBS snapshots and az_outage with a replica (harness/dr/live-interactive.ts).
     const tarball = capture();
     expect(await main(['dr', 'scenarios/dr/tarball-backup-restore.yaml', '--script', 'harness/dr/sessions/full-restore.txt', '--mode', 'live', '--out', join(dir, 'a')], tarball.io)).toBe(2);
-    expect(tarball.stderr).toContain('not `tarball` backups yet');
+    expect(tarball.stderr).toContain('backups.strategy: live, `services_machine_terminated` is typed with ebs_snapshot backups, not `tarball` yet (the live typed rehearsal takes the EBS restore of a terminated Services machine (services_machine_terminated with ebs_snapshot backups) and the cold fail-over to a replica (az_outage with replica backups))');
+    expect(tarball.stderr).toContain('type it in the simulation (drop --mode live), or let the runbook run it live (drop --interactive / --script)');
+    expect(existsSync(join(dir, 'a'))).toBe(false);
     const missing = capture();
     expect(await main(['dr', SCENARIO, '--script', join(dir, 'nope.txt'), '--out', join(dir, 'b')], missing.io)).toBe(2);
     expect(missing.stderr).toContain(`cannot read the script ${join(dir, 'nope.txt')}`);

@@ -219,7 +219,7 @@ export class LiveRun {
     protected readonly note: (e: string) => void,
     protected readonly t0: number,
     /** The cold fail-over's own backup (a replica), aftermath and steps (harness/dr/live-kinds/az-outage.ts), if any. */
-    private readonly failover?: LiveFailover,
+    protected readonly failover?: LiveFailover,
     private readonly failoverCalls: () => number = () => 0,
   ) {
     this.kind = LIVE_KINDS[scenario.disaster!.kind]?.(scenario);
@@ -511,7 +511,7 @@ export class LiveRun {
     const m = this.machine;
     m.secondaryIp = this.oldIp;
     m.judgeBuilders();
-    return `${this.oldIp} re-associated to ${eni} as a secondary IP${m.appRunning ? `; builders ${m.buildersReach() ? 'reach' : 'still cannot reach'} the Services machine` : ''}`;
+    return `${this.oldIp} re-associated to ${this.failover ? 'the replica\'s ' : ''}${eni} as a secondary IP${m.appRunning ? `; builders ${m.buildersReach() ? 'reach' : 'still cannot reach'} the Services machine` : ''}`;
   }
 
   /** The scenario the report is computed from: this one, or (typed steps) the operator's. */
