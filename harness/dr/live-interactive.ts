@@ -34,6 +34,11 @@ import { consoleHostname, replicatedAddresses } from './services-volume.ts';
  * `snap-…b4`, `10.0.1.10`, and once launched `ami-0c1rc1e5e7a5e0001`, `i-0c1rc1e5e7v1ce5b1`, its ENI, `10.0.1.77`) stand
  * for the live ones (`Aliases`), so a session typed in the simulation (`sessions/*.txt`) replays live, and
  * session.txt, written in the rehearsal's names, replays in both.
+ *
+ * The cold fail-over (`az_outage` with a replica, `live-kinds/az-outage.ts`): the replica's instance, ENI and address
+ * stand for the simulation's (`i-0c1rc1e5e7v1ce5c2`, `eni-…c2`, `10.0.2.20`); `describe-instance-status` of the old
+ * instance is `confirm_primary_dead` (it waits for EC2 to report it terminated, then the CLI shows it), the
+ * re-association goes to the replica's ENI, `replicated app <id> start` starts the app on the replica's volume.
  */
 
 /** Where the session's lines come from and go. */
