@@ -52,7 +52,8 @@ describe('twin dr --interactive in a terminal (tmux)', () => {
     const s = await typeSession('full', 'full-restore.txt');
     expect(s.text).toContain('10:00  the Services machine (i-0c1rc1e5e7v1ce5a0, 10.0.1.10) was terminated');
     expect(s.text).toMatch(/→ step 1: register_image done at 03:16:16 .*: AMI registered from the snapshot of 3h/);
-    expect(s.text).toMatch(/→ step 7: wipe_nomad_state done .*\/opt\/nomad removed: 10 allocations/);
+    // At the new private IP the builders' clients went down at the boot and the restored allocations with them (nothing left to wipe).
+    expect(s.text).toMatch(/→ step 7: wipe_nomad_state done .*\/opt\/nomad removed: 0 allocations/);
     expect(s.text).toMatch(/user=> \(admin\/delete-build "https:\/\/circleci\.example\.com\/gh\/acme\/app\/153"\)\ntrue\n {2}→ step 9: cleanup_stuck_builds done/);
     expect(s.text).toMatch(/PASS ebs-snapshot-restore: .* runbook 9 done, 0 skipped/);
     expect(s.exit).toBe(0);
@@ -60,23 +61,22 @@ describe('twin dr --interactive in a terminal (tmux)', () => {
     expect(s.report.dr.stale_allocations_at_end).toBe(0);
   });
 
-  it('without `sudo rm -rf /opt/nomad`: the skipped step and its consequence, on screen and in the report; session.txt replays it', { timeout: 300_000 }, async () => {
+  it('without `sudo rm -rf /opt/nomad` at a new private IP: the skipped step and its consequence (the stale allocations lost with the builders\' clients, as live), on screen and in the report; session.txt replays it', { timeout: 300_000 }, async () => {
     const s = await typeSession('skip', 'skips-nomad-wipe.txt');
     expect(s.text).not.toContain('rm -rf');
-    expect(s.text).toMatch(/\/opt\/nomad: 10 allocations \(10 stale\), 0 pending jobs/);
+    expect(s.text).toMatch(/\/opt\/nomad: 0 allocations \(0 stale\), 0 pending jobs/);
     expect(s.text).toMatch(/7\. wipe_nomad_state +not done/);
-    expect(s.text).toMatch(/FAIL ebs-snapshot-restore: .* runbook 8 done, 1 skipped/);
-    expect(s.text).toMatch(/skipped wipe_nomad_state: the restored \/opt\/nomad kept 10 stale allocations holding \d+% of the fleet's CPU at the end; new builds waited behind them \d+ times/);
-    expect(s.text).toContain('✗ dr.stale_allocations_at_end equals 0: got 10');
-    expect(s.exit).toBe(1);
+    expect(s.text).toMatch(/PASS ebs-snapshot-restore: .* runbook 8 done, 1 skipped/);
+    expect(s.text).toContain('skipped wipe_nomad_state: the restored /opt/nomad brought back 10 stale allocations; none held the fleet at the end: they were lost when the Nomad clients went down (the builders could not reach the machine after its boot)');
+    expect(s.exit).toBe(0);
     const wipe = s.report.runbook.find((r: { step: string }) => r.step === 'wipe_nomad_state');
-    expect(wipe).toMatchObject({ status: 'skipped', consequence: expect.stringMatching(/kept 10 stale allocations/) });
+    expect(wipe).toMatchObject({ status: 'skipped', consequence: expect.stringMatching(/brought back 10 stale allocations; none held the fleet/) });
     expect(s.report.dr.recovery.skip).toEqual(['wipe_nomad_state']);
     expect(s.report.replay).toBe(`twin dr ${SCENARIO} --seed 13 --script ${s.out}/session.txt`);
 
     const again = join(mkdtempSync(join(tmpdir(), 'twin-dr-replay-')), 'out');
     const r = spawnSync(process.execPath, ['--import', 'tsx', 'bin/twin.ts', 'dr', SCENARIO, '--script', join(s.out, 'session.txt'), '--out', again], { encoding: 'utf8' });
-    expect(r.status).toBe(1);
+    expect(r.status).toBe(0);
     const replayed = JSON.parse(readFileSync(join(again, 'dr-report.json'), 'utf8'));
     expect({ ...replayed, replay: '' }).toEqual({ ...s.report, replay: '' });
   });

@@ -24,18 +24,19 @@ interface Step {
 }
 
 /** The CLI as a user runs it, with the session replayed; its exit, stdout and the files it wrote. */
-async function replay(session: string) {
+async function replay(session: string, scenario = SCENARIO) {
   const out = join(mkdtempSync(join(tmpdir(), 'twin-dr-live-script-')), 'out');
   const c = captureIo();
-  const exit = await main(['dr', SCENARIO, '--mode', 'live', '--script', session.includes('/') ? session : `harness/dr/sessions/${session}`, '--out', out], c.io);
+  const exit = await main(['dr', scenario, '--mode', 'live', '--script', session.includes('/') ? session : `harness/dr/sessions/${session}`, '--out', out], c.io);
   process.stderr.write(c.stderr);
   const report = JSON.parse(readFileSync(join(out, 'dr-report.json'), 'utf8')) as {
     mode: string;
     passed: boolean;
     replay: string;
     runbook: Step[];
-    dr: { stale_allocations_restored: number; stale_allocations_at_end: number; recovery: { skip: string[]; new_private_ip: boolean }; timeline: { event: string }[] };
-    live: { services_instance: { old: { id: string; private_ip: string }; new: { id: string; private_ip: string } }; snapshot: { id: string } };
+    dr: { stale_allocations_restored: number; stale_allocations_at_end: number; builders_reconnected: number; recovery: { skip: string[]; new_private_ip: boolean }; timeline: { event: string }[] };
+    rpo_ms: number | null;
+    live: { services_instance: { old: { id: string; private_ip: string }; new: { id: string; private_ip: string } }; snapshot: { id: string }; replica?: { instance: string; private_ip: string; zone: string; primary_zone: string } };
   };
   return { exit, stdout: c.stdout, report, session: readFileSync(join(out, 'session.txt'), 'utf8'), transcript: readFileSync(join(out, 'transcript.md'), 'utf8') };
 }
@@ -129,6 +130,28 @@ describe('twin dr --mode live --script', () => {
     expect(down).toBeGreaterThanOrEqual(0);
     expect(r.stdout).toContain(`  skipped wipe_nomad_state: ${wipe.consequence}`);
     expect(r.session).toBe(`${typedLines('skips-nomad-wipe.txt').join('\n')}\n`);
+  }, 600_000);
+
+  it('cold-failover.txt on cold-failover-az-outage (az_outage, a replica): the old instance confirmed terminated by the real CLI, its IP moved to the replica\'s interface, the app started on the replica; the rehearsal passes', async () => {
+    const r = await replay('cold-failover.txt', 'scenarios/dr/cold-failover-az-outage.yaml');
+    const { old } = r.report.live.services_instance;
+    const replica = r.report.live.replica!;
+    // The replica's live ids stand for the rehearsal's (i-0c1rc1e5e7v1ce5c2, its ENI, 10.0.2.20).
+    expect(r.stdout).toMatch(new RegExp(`the replica ${replica.instance} \\(${replica.private_ip.replaceAll('.', '\\.')}\\) holds its stores, its app stopped`));
+    expect(r.stdout).toMatch(new RegExp(`i-0c1rc1e5e7v1ce5c2 is ${replica.instance}, eni-0c1rc1e5e7v1ce5c2 is eni-[0-9a-f]{17}, 10\\.0\\.2\\.20 is ${replica.private_ip.replaceAll('.', '\\.')}`));
+    expect(r.stdout).toContain(`→ step 1: confirm_primary_dead done live in`);
+    expect(r.stdout).toContain(`: ${old.id} in ${replica.primary_zone} is terminated: ${old.private_ip} is free`);
+    // assign-private-ip-addresses by the real AWS CLI: the endpoint's answer, the old address on the replica's ENI.
+    expect(r.stdout).toMatch(new RegExp(`"NetworkInterfaceId": "eni-[0-9a-f]{17}",\\n {4}"AssignedPrivateIpAddresses": \\[\\n {8}\\{\\n {12}"PrivateIpAddress": "${old.private_ip.replaceAll('.', '\\.')}"`));
+    expect(r.stdout).toMatch(new RegExp(`→ step 2: reassign_private_ip done live in \\d+ ms: ${old.private_ip.replaceAll('.', '\\.')} re-associated to the replica's eni-[0-9a-f]{17} as a secondary IP`));
+    expect(r.stdout).toMatch(/→ step 3: start_app done live in \d+ ms: app started; every health endpoint answers 200/);
+    expect(r.stdout).toMatch(/→ step 4: cleanup_stuck_builds done live in \d+ ms: \d+ build records left Running or queued/);
+    expect(r.report.runbook.map((s) => [s.step, s.status])).toEqual(loadRunbook('cold-failover').steps.map((s) => [s.name, 'done']));
+    expect(r.report.rpo_ms).toBe(30_000);
+    expect(r.report.dr.builders_reconnected).toBe(6);
+    expect(r.stdout).toMatch(/PASS cold-failover-az-outage: .* runbook 4 done, 0 skipped/);
+    expect(r.exit).toBe(0);
+    expect(r.session).toBe(`${typedLines('cold-failover.txt').join('\n')}\n`);
   }, 600_000);
 
   it('--interactive in a terminal (tmux: a pty, readline in terminal mode): full-restore.txt typed line by line at the live shell\'s prompts', async () => {

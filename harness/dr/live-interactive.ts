@@ -6,8 +6,8 @@ import { runInteractive, runScript, type ConsoleLine, type ConsoleOut, type Cons
 import { awsCliEnv } from '../ec2/aws-cli-env.ts';
 import { StartedEc2Api } from '../ec2/server.ts';
 import { PIPELINE_DB } from '../live/pipeline/index.ts';
-import { CIRCLECI_HOST, DEV_CONSOLE_PROMPT, DrAdminShell, NEW_ENI_ID, NEW_INSTANCE_ID, OLD_INSTANCE_ID, RESTORED_AMI_ID, snapshotId } from '../../sim/models/dr/admin-shell.ts';
-import { NEW_IP, OLD_IP, type DrStepResult } from '../../sim/models/dr/dr-rehearsal.ts';
+import { CIRCLECI_HOST, DEV_CONSOLE_PROMPT, DrAdminShell, NEW_ENI_ID, NEW_INSTANCE_ID, OLD_INSTANCE_ID, REPLICA_ENI_ID, REPLICA_INSTANCE_ID, RESTORED_AMI_ID, snapshotId } from '../../sim/models/dr/admin-shell.ts';
+import { NEW_IP, OLD_IP, REPLICA_IP, type DrStepResult } from '../../sim/models/dr/dr-rehearsal.ts';
 import type { DrReport } from '../../sim/models/dr/dr-report.ts';
 import { judgeStep, ranBefore, type Runbook, type RunbookStep } from '../../sim/models/dr/runbook.ts';
 import type { SettledScenario } from '../../sim/scenario/settled.ts';
@@ -34,6 +34,11 @@ import { consoleHostname, replicatedAddresses } from './services-volume.ts';
  * `snap-…b4`, `10.0.1.10`, and once launched `ami-0c1rc1e5e7a5e0001`, `i-0c1rc1e5e7v1ce5b1`, its ENI, `10.0.1.77`) stand
  * for the live ones (`Aliases`), so a session typed in the simulation (`sessions/*.txt`) replays live, and
  * session.txt, written in the rehearsal's names, replays in both.
+ *
+ * The cold fail-over (`az_outage` with a replica, `live-kinds/az-outage.ts`): the replica's instance, ENI and address
+ * stand for the simulation's (`i-0c1rc1e5e7v1ce5c2`, `eni-…c2`, `10.0.2.20`); `describe-instance-status` of the old
+ * instance is `confirm_primary_dead` (it waits for EC2 to report it terminated, then the CLI shows it), the
+ * re-association goes to the replica's ENI, `replicated app <id> start` starts the app on the replica's volume.
  */
 
 /** Where the session's lines come from and go. */
@@ -128,7 +133,13 @@ abstract class TypedStepsRun extends LiveRun {
     const { io } = this.session;
     this.aliases.add(OLD_INSTANCE_ID, this.oldInstanceId);
     this.aliases.add(OLD_IP, this.oldIp);
-    if (this.snapshot) this.aliases.add(snapshotId(this.plan.snapshotAtMs), this.snapshot.id);
+    if (this.failover) {
+      // The cold fail-over's replica (harness/dr/live-kinds/az-outage.ts) in the rehearsal's names.
+      const r = this.failover.standby;
+      this.aliases.add(REPLICA_INSTANCE_ID, r.instanceId);
+      this.aliases.add(REPLICA_ENI_ID, r.eni);
+      this.aliases.add(REPLICA_IP, r.privateIp);
+    } else if (this.snapshot) this.aliases.add(snapshotId(this.plan.snapshotAtMs), this.snapshot.id);
     this.note(`recovery starts: runbook ${this.runbook.name}, the admin's typed steps (${io.script !== undefined ? '--script' : '--interactive'})`);
     this.scratch = mkdtempSync(join(tmpdir(), 'twin-dr-aws-'));
     const console: ConsoleSession = {
@@ -175,7 +186,9 @@ abstract class TypedStepsRun extends LiveRun {
     const names = this.aliases.pairs.map((p) => `${p.sim} is ${p.live}`).join(', ');
     return [
       this.shell.banner(),
-      `Live: the stack's Services machine ${this.oldInstanceId} (${this.oldIp}) was terminated on the twin's EC2 endpoint ${this.endpoint}; \`aws ec2\` runs the real AWS CLI against it, the Services machine's commands act on the restored machine.`,
+      this.failover
+        ? `Live: the zone of the stack's Services machine ${this.oldInstanceId} (${this.oldIp}) was lost (TerminateInstances on the twin's EC2 endpoint ${this.endpoint}: EC2 has no zone outage); the replica ${this.failover.standby.instanceId} (${this.failover.standby.privateIp}) holds its stores, its app stopped. \`aws ec2\` runs the real AWS CLI against the endpoint, the Services machine's commands act on the replica.`
+        : `Live: the stack's Services machine ${this.oldInstanceId} (${this.oldIp}) was terminated on the twin's EC2 endpoint ${this.endpoint}; \`aws ec2\` runs the real AWS CLI against it, the Services machine's commands act on the restored machine.`,
       `The rehearsal's names stand for the live ones (type either): ${names}; the AMI, instance, ENI and address you create get theirs too (\`status\` lists them).`,
     ].join('\n');
   }
@@ -213,7 +226,7 @@ abstract class TypedStepsRun extends LiveRun {
   private async read(p: ParsedLine): Promise<{ output: string; exit: number } | undefined> {
     const [cmd, ...args] = p.words;
     if (cmd === 'aws') {
-      if (!READ_ONLY_AWS.test(args[1] ?? '')) return { output: `twin: not run live: \`aws ${args.slice(0, 2).join(' ')}\` is not a step of runbook ${this.runbook.name}; live, the rehearsal runs the AWS CLI's describe calls and the runbook's steps (register-image, run-instances, assign-private-ip-addresses)`, exit: 1 };
+      if (!READ_ONLY_AWS.test(args[1] ?? '')) return { output: `twin: not run live: \`aws ${args.slice(0, 2).join(' ')}\` is not a step of runbook ${this.runbook.name}; live, the rehearsal runs the AWS CLI's describe calls and the runbook's steps (register-image, run-instances, assign-private-ip-addresses, describe-instance-status of the old instance)`, exit: 1 };
       const r = await this.aws(p);
       return { output: r.shown, exit: r.exit };
     }
@@ -278,6 +291,13 @@ abstract class TypedStepsRun extends LiveRun {
         if (instance.NetworkInterfaces?.[0]) this.aliases.add(NEW_ENI_ID, instance.NetworkInterfaces[0].NetworkInterfaceId);
         if (instance.PrivateIpAddress !== this.oldIp) this.aliases.add(NEW_IP, instance.PrivateIpAddress);
         return this.launched(instance.InstanceId, launchedAt);
+      }
+      case 'confirm_primary_dead': {
+        // The step waits until EC2 reports the old instance terminated (its address is free only then), then the CLI shows it.
+        const consequence = await this.apply(step);
+        const r = await this.aws(p);
+        if (r.exit !== 0) return { output: r.shown, exit: r.exit };
+        return consequence;
       }
       case 'reassign_private_ip': {
         const r = await this.aws(p);

@@ -25,7 +25,7 @@ import { judgeStep, ranBefore, reassociatesBuilders, stepOrder } from '../../sim
 import { BuildersRotation } from './builders-rotation.ts';
 import { buildDrReport, type DrReport } from '../../sim/models/dr/dr-report.ts';
 import { INSTALL_SECRET_TOKEN, rehearse, runInstancesRefused, type DrOutcome, type DrStepResult } from '../../sim/models/dr/dr-rehearsal.ts';
-import { planLiveDr, pushPhase, type LiveDrPlan, type PushPhase } from '../../sim/models/dr/live-plan.ts';
+import { planLiveDr, pushPhase, skippedWipeConsequence, unreachedConsequence, type LiveDrPlan, type PushPhase } from '../../sim/models/dr/live-plan.ts';
 import { SampleSet } from '../../sim/metrics/percentiles.ts';
 import { ServicesMachine, SERVICES_TAG } from './services-machine.ts';
 import { consoleHostname, replicatedAddresses, setConsoleHostname, updateReplicatedAddresses } from './services-volume.ts';
@@ -219,7 +219,7 @@ export class LiveRun {
     protected readonly note: (e: string) => void,
     protected readonly t0: number,
     /** The cold fail-over's own backup (a replica), aftermath and steps (harness/dr/live-kinds/az-outage.ts), if any. */
-    private readonly failover?: LiveFailover,
+    protected readonly failover?: LiveFailover,
     private readonly failoverCalls: () => number = () => 0,
   ) {
     this.kind = LIVE_KINDS[scenario.disaster!.kind]?.(scenario);
@@ -511,7 +511,7 @@ export class LiveRun {
     const m = this.machine;
     m.secondaryIp = this.oldIp;
     m.judgeBuilders();
-    return `${this.oldIp} re-associated to ${eni} as a secondary IP${m.appRunning ? `; builders ${m.buildersReach() ? 'reach' : 'still cannot reach'} the Services machine` : ''}`;
+    return `${this.oldIp} re-associated to ${this.failover ? 'the replica\'s ' : ''}${eni} as a secondary IP${m.appRunning ? `; builders ${m.buildersReach() ? 'reach' : 'still cannot reach'} the Services machine` : ''}`;
   }
 
   /** The scenario the report is computed from: this one, or (typed steps) the operator's. */
@@ -690,17 +690,14 @@ export class LiveRun {
       case 'reassign_private_ip':
         return m.phase === 'running' && m.buildersReach()
           ? `none: builders reach the Services machine (private IP ${m.privateIp})`
-          : `builders cannot reach the Services machine: replicated names ${replicatedAddresses(m.etcDir)[0]}, the instance's address is ${m.privateIp}; ${this.neverPlaced} builds never placed`;
+          : unreachedConsequence({ dialIp: m.buildersDialIp, holdsDial: m.phase === 'running' && [m.privateIp, m.secondaryIp].includes(m.buildersDialIp), replicatedIp: replicatedAddresses(m.etcDir)[0]!, primaryIp: m.privateIp, neverPlaced: this.neverPlaced });
       case 'check_hostname':
         return consoleHostname(m.etcDir) === m.privateIp ? 'none: the hostname still reaches the machine' : `the console's hostname ${consoleHostname(m.etcDir)} no longer reaches the machine: UI logins through GitHub OAuth fail`;
       case 'wipe_nomad_state': {
         const nomad = m.nomad?.state;
         if (nomad === undefined) return 'not observed: a real Nomad keeps its own data dir, not on the twin\'s volume';
-        // The simulation's words (dr-rehearsal.ts), over what the twin's Nomad server holds.
-        if (this.staleRestored > 0 && nomad.staleAllocations().length === 0) return `the restored /opt/nomad brought back ${this.staleRestored} stale allocations; none held the fleet at the end: they were lost when the Nomad clients went down (the builders could not reach the machine after its boot)`;
-        return this.staleRestored === 0
-          ? 'none: the snapshot held no allocations'
-          : `the restored /opt/nomad kept ${this.staleRestored} stale allocations holding ${Math.round((100 * nomad.staleCpuMilli()) / Math.max(1, this.outcomeCpuMilli()))}% of the fleet's CPU at the end; new builds waited behind them ${nomad.blockedBehindStale} times`;
+        // The simulation's words and rule (sim/models/dr/live-plan.ts), over what the twin's Nomad server holds.
+        return skippedWipeConsequence({ restored: this.staleRestored, atEnd: nomad.staleAllocations().length, heldPercent: Math.round((100 * nomad.staleCpuMilli()) / Math.max(1, this.outcomeCpuMilli())), waitedBehind: nomad.blockedBehindStale });
       }
       case 'stop_app':
         return 'the app kept taking webhooks during the reconciliation';

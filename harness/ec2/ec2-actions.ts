@@ -278,6 +278,22 @@ export const EC2_ACTIONS: Readonly<Record<string, Ec2Action>> = {
     return { reservationSet: ec2List(page.map((r) => renderReservation(r, s))), nextToken };
   },
 
+  /**
+   * The instances' status checks: running ones pass (EC2's `ok`), the others have none (`not-applicable`); without
+   * IncludeAllInstances only running instances are listed, as EC2 does. Terminated instances stay listed while
+   * DescribeInstances still shows them.
+   */
+  DescribeInstanceStatus(p, s) {
+    const all = p.str('IncludeAllInstances') === 'true';
+    const instances = s.ec2.describeInstances(p.list('InstanceId'), p.filters()).flatMap((r) => r.instances).filter((i) => all || i.state === 'running');
+    const { page, nextToken } = paginate(instances, p.int('MaxResults', { min: 5, max: 1000 }), p.str('NextToken'), 'InvalidParameterValue');
+    const check = (i: Instance, name: string) => (i.state === 'running' ? { status: 'ok', details: ec2List([{ name, status: 'passed' }]) } : { status: 'not-applicable' });
+    return {
+      instanceStatusSet: ec2List(page.map((i) => ({ instanceId: i.instanceId, availabilityZone: i.availabilityZone, instanceState: stateNode(i.state), systemStatus: check(i, 'reachability'), instanceStatus: check(i, 'reachability') }))),
+      nextToken,
+    };
+  },
+
   TerminateInstances: (p, s) => renderStateChanges(s.ec2.terminateInstances(requiredList(p, 'InstanceId'))),
   StopInstances: (p, s) => renderStateChanges(s.ec2.stopInstances(requiredList(p, 'InstanceId'))),
   StartInstances: (p, s) => renderStateChanges(s.ec2.startInstances(requiredList(p, 'InstanceId'))),

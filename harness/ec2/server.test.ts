@@ -1,4 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest';
+import { DescribeImagesCommand, DescribeInstanceStatusCommand, EC2Client, RunInstancesCommand, TerminateInstancesCommand } from '@aws-sdk/client-ec2';
+import { ManualClock } from './clock.ts';
 import { Ec2Api, type StartedEc2Api } from './server.ts';
 
 let ec2: StartedEc2Api | undefined;
@@ -35,5 +37,25 @@ describe('Ec2Api on the HTTP layer', () => {
     expect(await (await fetch(`${ec2.url}/_twin/health`)).json()).toEqual({ status: 'ok', service: 'ec2+autoscaling' });
     const res = await fetch(`${ec2.url}/some/path?Action=DescribeInstances&Version=2016-11-15`, { headers: AUTH });
     expect([res.status, (await res.text()).includes('<DescribeInstancesResponse')]).toEqual([200, true]);
+  });
+
+  it('DescribeInstanceStatus: a running instance\'s checks pass; a terminated one is listed only with IncludeAllInstances, its checks not-applicable', async () => {
+    const clock = new ManualClock();
+    ec2 = await new Ec2Api().withClock(clock).start();
+    const client = new EC2Client({ endpoint: ec2.url, region: 'us-east-1', credentials: { accessKeyId: 'test', secretAccessKey: 'test' }, maxAttempts: 1 });
+    try {
+      const imageId = (await client.send(new DescribeImagesCommand({}))).Images![0]!.ImageId!;
+      const id = (await client.send(new RunInstancesCommand({ ImageId: imageId, MinCount: 1, MaxCount: 1 }))).Instances![0]!.InstanceId!;
+      clock.advance(600_000);
+      const running = (await client.send(new DescribeInstanceStatusCommand({ InstanceIds: [id] }))).InstanceStatuses!;
+      expect(running.map((x) => [x.InstanceId, x.InstanceState?.Name, x.SystemStatus?.Status, x.InstanceStatus?.Status, x.InstanceStatus?.Details?.[0]?.Status])).toEqual([[id, 'running', 'ok', 'ok', 'passed']]);
+      await client.send(new TerminateInstancesCommand({ InstanceIds: [id] }));
+      clock.advance(600_000);
+      expect((await client.send(new DescribeInstanceStatusCommand({ InstanceIds: [id] }))).InstanceStatuses).toEqual([]);
+      const all = (await client.send(new DescribeInstanceStatusCommand({ InstanceIds: [id], IncludeAllInstances: true }))).InstanceStatuses!;
+      expect(all.map((x) => [x.InstanceState?.Name, x.SystemStatus?.Status, x.InstanceStatus?.Status])).toEqual([['terminated', 'not-applicable', 'not-applicable']]);
+    } finally {
+      client.destroy();
+    }
   });
 });

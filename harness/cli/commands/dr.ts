@@ -150,16 +150,26 @@ export function checkLiveDr(s: SettledScenario, runbook?: AnyRunbook): void {
   if (issues.length > 0) throw new ScenarioError(issues);
 }
 
-/** What the live rehearsal takes typed (harness/dr/live-interactive.ts): the EBS restore of a terminated Services machine. */
-const LIVE_INTERACTIVE = { disaster: 'services_machine_terminated', backups: 'ebs_snapshot' };
+/**
+ * What the live rehearsal takes typed (harness/dr/live-interactive.ts), disaster and backups: the EBS restore of a
+ * terminated Services machine, and the cold fail-over to a replica after its zone's outage.
+ */
+export const LIVE_INTERACTIVE: readonly { disaster: string; backups: string; what: string }[] = [
+  { disaster: 'services_machine_terminated', backups: 'ebs_snapshot', what: 'the EBS restore of a terminated Services machine' },
+  { disaster: 'az_outage', backups: 'replica', what: 'the cold fail-over to a replica' },
+];
 
 /** What `--interactive` / `--script` refuse with --mode live beyond the simulation's shell, with the field and a hint. */
 export function checkLiveInteractiveDr(s: SettledScenario): void {
-  const issue = (field: string, message: string) => ({ file: s.file, line: 1, column: 1, field, message, hint: 'type it in the simulation (drop --mode live), or let the runbook run it live (drop --interactive / --script)' });
-  const issues = [];
-  if (s.disaster!.kind !== LIVE_INTERACTIVE.disaster) issues.push(issue('disaster.kind', `the live typed rehearsal restores a terminated Services machine (${LIVE_INTERACTIVE.disaster}), not \`${s.disaster!.kind}\` yet`));
-  if (s.backups!.strategy !== LIVE_INTERACTIVE.backups) issues.push(issue('backups.strategy', `the live typed rehearsal restores EBS snapshots (${LIVE_INTERACTIVE.backups}), not \`${s.backups!.strategy}\` backups yet`));
-  if (issues.length > 0) throw new ScenarioError(issues);
+  const { kind } = s.disaster!;
+  const { strategy } = s.backups!;
+  if (LIVE_INTERACTIVE.some((x) => x.disaster === kind && x.backups === strategy)) return;
+  const takes = LIVE_INTERACTIVE.map((x) => `${x.what} (${x.disaster} with ${x.backups} backups)`).join(' and ');
+  const sameKind = LIVE_INTERACTIVE.find((x) => x.disaster === kind);
+  const [field, message] = sameKind
+    ? ['backups.strategy', `live, \`${kind}\` is typed with ${sameKind.backups} backups, not \`${strategy}\` yet (the live typed rehearsal takes ${takes})`]
+    : ['disaster.kind', `the live typed rehearsal takes ${takes}, not \`${kind}\` with ${strategy} backups yet`];
+  throw new ScenarioError([{ file: s.file, line: 1, column: 1, field, message, hint: 'type it in the simulation (drop --mode live), or let the runbook run it live (drop --interactive / --script)' }]);
 }
 
 /** What `--interactive` / `--script` refuse (the shell's model: `sim/models/dr/admin-shell.ts`), with the field and a hint. */

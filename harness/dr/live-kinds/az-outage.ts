@@ -35,6 +35,10 @@ export class ReplicaFailover implements LiveFailover {
     private readonly dir: string,
   ) {}
 
+  get standby(): { instanceId: string; privateIp: string; eni: string } {
+    return this.replica;
+  }
+
   /** Launches the replica in a zone other than the primary's and waits for it to run. */
   static async launch(ctx: FailoverContext): Promise<ReplicaFailover> {
     const { ec2, call, machine } = ctx;

@@ -19,6 +19,8 @@ export interface FailoverContext {
  * `LiveDisasterKind`.
  */
 export interface LiveFailover {
+  /** The standby the installation fails over to (what the typed rehearsal's names stand for: `live-interactive.ts`). */
+  readonly standby: { instanceId: string; privateIp: string; eni: string };
   /** Takes the backup due at the plan's `snapshotAtMs`; its id and wall instant. */
   backup(): Promise<{ id: string; wallMs: number }>;
   /** After the disaster's kills and the volume's deletion. */

@@ -11,7 +11,7 @@ import type { SettledScenario } from '../../scenario/settled.ts';
 import type { Percentiles } from '../../report/types.ts';
 import { judgeStep, ranBefore, stepOrder, type AnyMechanic, type AnyRunbook } from './runbook.ts';
 import { describeProjectChange, projectChanged, projectOfWorkflow } from './project-settings.ts';
-import { buildersReach as buildersReachRule } from './live-plan.ts';
+import { buildersReach as buildersReachRule, skippedWipeConsequence, unreachedConsequence } from './live-plan.ts';
 import { timeBackup, usedVolumeBytes, type BackupTiming, type Strategy, type WriteLog } from './backup-schedule.ts';
 
 /**
@@ -375,6 +375,31 @@ class DrRehearsal {
     }
   }
 
+  /**
+   * Builders that cannot reach the machine when its app starts or an address moves miss their heartbeats: the Nomad
+   * server marks their clients down and the allocations on them lost, the restored /opt/nomad's stale ones with them
+   * (live: `ServicesMachine.judgeBuilders` on the twin's Nomad server). Real allocations are placed only while the
+   * builders reach the machine, and their builds' fates stay the run's own.
+   */
+  private clientsDown(): void {
+    const m = this.machine;
+    if (!m || !m.appRunning || this.buildersReach()) return;
+    const { allocs } = m.volume.nomad;
+    let lost = 0;
+    for (const [id, real] of [...allocs]) {
+      if (real) continue;
+      allocs.delete(id);
+      this.usedCpuMilli -= this.builds[id - 1]!.cpuMilli;
+      lost++;
+    }
+    if (lost > 0) this.note(`builders cannot reach the Services machine: their Nomad clients go down and ${lost} stale allocations the restored /opt/nomad brought back are lost with them`);
+  }
+
+  private staleAtEnd(): number {
+    const m = this.machine;
+    return m ? [...m.volume.nomad.allocs.values()].filter((real) => !real).length : 0;
+  }
+
   private staleCpuMilli(): number {
     const m = this.machine;
     if (!m) return 0;
@@ -578,6 +603,7 @@ class DrRehearsal {
         // --allow-reassignment takes the address from whatever instance still holds it.
         if (this.former?.ip === OLD_IP) this.former = { ...this.former, ip: '' };
         m.secondaryIp = OLD_IP;
+        this.clientsDown();
         this.checkUp();
         this.place();
         return `${OLD_IP} re-associated to the ${m.primaryIp === REPLICA_IP ? 'replica' : 'new instance'} as a secondary IP`;
@@ -616,6 +642,7 @@ class DrRehearsal {
       case 'start_app':
         if (!m) return 'no instance';
         m.appRunning = true;
+        this.clientsDown();
         this.checkUp();
         this.place();
         return this.buildersReach() ? 'app started; builders reach the Services machine' : 'app started, but builders cannot reach the Services machine';
@@ -722,9 +749,10 @@ class DrRehearsal {
       this.usedCpuMilli += this.builds[id - 1]!.cpuMilli;
     }
     this.staleRestored = volume.nomad.allocs.size;
+    this.clientsDown();
     this.checkUp();
     this.place();
-    return `instance launched${this.kind === 'region_outage' ? ` in ${this.scenario.backups?.copy?.region ?? 'another region'}` : ''} with private IP ${ip}${ip === OLD_IP ? ' (the old one)' : ' (a new one)'}; the app starts on ${what}: ${volume.records.size} build records, ${volume.nomad.allocs.size} allocations and ${volume.nomad.pending.length} pending jobs in /opt/nomad`;
+    return `instance launched${this.kind === 'region_outage' ? ` in ${this.scenario.backups?.copy?.region ?? 'another region'}` : ''} with private IP ${ip}${ip === OLD_IP ? ' (the old one)' : ' (a new one)'}; the app starts on ${what}: ${volume.records.size} build records, ${this.staleRestored} allocations and ${volume.nomad.pending.length} pending jobs in /opt/nomad`;
   }
 
   /** A record is live when a builder really runs it or it waits in the Nomad server's queue. */
@@ -766,7 +794,7 @@ class DrRehearsal {
     const timeline = [...this.timeline];
     if (first) timeline.push({ at_ms: first.succeededAtMs!, event: `first build triggered after the disaster${settings ? ' of those the change broke' : ''} succeeded and recorded (build ${first.id})` });
     timeline.sort((a, b) => a.at_ms - b.at_ms);
-    const staleAtEnd = m ? [...m.volume.nomad.allocs.values()].filter((real) => !real).length : 0;
+    const staleAtEnd = this.staleAtEnd();
     const d = this.disasterAtMs;
     const restored = this.restorable();
     const lagMs = this.scenario.backups?.strategy === 'replica' && this.kind !== 'region_outage' ? this.scenario.backups.lagMs : null;
@@ -864,17 +892,13 @@ class DrRehearsal {
           const why = !m.appRunning ? 'the app is not running' : !this.builders.up ? 'no builders run' : 'they dial a new address without its CIRCLE_SECRET_PASSPHRASE';
           return `none of its own: builders dial ${this.builders.dialIp}, which the instance holds and replicated names; they cannot reach it because ${why}`;
         }
-        return this.holds(m, this.builders.dialIp)
-          ? `builders cannot reach the Services machine: replicated names ${m.volume.replicatedIp}, the instance's address is ${m.primaryIp}; ${this.countStatus('queued')} builds never placed`
-          : `builders dial ${this.builders.dialIp}, which no instance holds: they cannot reach the Services machine; ${this.countStatus('queued')} builds never placed`;
+        return unreachedConsequence({ dialIp: this.builders.dialIp, holdsDial: this.holds(m, this.builders.dialIp), replicatedIp: m.volume.replicatedIp, primaryIp: m.primaryIp, neverPlaced: this.countStatus('queued') });
       case 'stop_app':
         return this.wipedUnderRunningApp ? 'wipe_nomad_state ran under a running Nomad server and had no effect (see its consequence)' : 'the app kept taking webhooks during the reconciliation';
       case 'check_hostname':
         return this.hostnameMatches() ? 'none: the hostname still reaches the machine' : `the console's hostname ${m?.volume.hostname} no longer reaches the machine: UI logins through GitHub OAuth fail`;
       case 'wipe_nomad_state':
-        return this.staleRestored === 0
-          ? 'none: the restored state held no allocations'
-          : `the restored /opt/nomad kept ${this.staleRestored} stale allocations holding ${Math.round((100 * this.staleCpuMilli()) / Math.max(1, this.fleetCpuMilli))}% of the fleet's CPU at the end; new builds waited behind them ${this.waitedBehindStale} times`;
+        return skippedWipeConsequence({ restored: this.staleRestored, atEnd: this.staleAtEnd(), heldPercent: Math.round((100 * this.staleCpuMilli()) / Math.max(1, this.fleetCpuMilli)), waitedBehind: this.waitedBehindStale });
       case 'start_app':
         return m?.appRunning ? 'none: the app was still running from the image boot' : `the app never started: ${this.webhooksDropped} webhooks dropped`;
       case 'cleanup_stuck_builds':

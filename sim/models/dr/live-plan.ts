@@ -74,3 +74,27 @@ export function buildersReach(v: BuildersView): boolean {
   const paired = v.pairing === undefined || (v.pairing.passphrase !== undefined && v.pairing.passphrase === v.pairing.secretToken);
   return v.appRunning && (v.primaryIp === v.dialIp || v.secondaryIp === v.dialIp) && v.replicatedIp === v.primaryIp && paired;
 }
+
+/**
+ * What skipping `reassign_private_ip` or `update_replicated_ips` cost when the builders do not reach the machine, in
+ * both runtimes' words (`dr-rehearsal.ts`, `harness/dr/live-rehearsal.ts`): the address they dial is not the
+ * machine's, or it is but Replicated names another; with the builds that were never placed.
+ */
+export function unreachedConsequence(v: { dialIp: string; holdsDial: boolean; replicatedIp: string; primaryIp: string; neverPlaced: number }): string {
+  return v.holdsDial
+    ? `builders cannot reach the Services machine: replicated names ${v.replicatedIp}, the instance's address is ${v.primaryIp}; ${v.neverPlaced} builds never placed`
+    : `builders dial ${v.dialIp}, which no instance holds: they cannot reach the Services machine; ${v.neverPlaced} builds never placed`;
+}
+
+/**
+ * What skipping `wipe_nomad_state` cost, in both runtimes' words: the allocations the restored /opt/nomad brought back
+ * (none: nothing to wipe), and how many still held the fleet at the end. Nomad clients that cannot reach the machine
+ * when its app starts miss their heartbeats and their allocations are lost with them (the rule both runtimes apply:
+ * `dr-rehearsal.ts` `clientsDown`, `ServicesMachine.judgeBuilders`), so a restore at a new private IP loses them
+ * before they interfere; at the old address the builders reach it from its boot and they hold the fleet.
+ */
+export function skippedWipeConsequence(v: { restored: number; atEnd: number; heldPercent: number; waitedBehind: number }): string {
+  if (v.restored === 0) return 'none: the restored state held no allocations';
+  if (v.atEnd === 0) return `the restored /opt/nomad brought back ${v.restored} stale allocations; none held the fleet at the end: they were lost when the Nomad clients went down (the builders could not reach the machine after its boot)`;
+  return `the restored /opt/nomad kept ${v.restored} stale allocations holding ${v.heldPercent}% of the fleet's CPU at the end; new builds waited behind them ${v.waitedBehind} times`;
+}
