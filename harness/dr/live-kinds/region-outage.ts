@@ -157,11 +157,13 @@ export class RegionOutage implements LiveFailover {
     const m = this.ctx.machine;
     const nomad = m.nomad!.state;
     const lost = m.clients;
-    for (const node of [...(lost?.nodeOf.values() ?? nomad.nodeIds())].sort()) {
+    // Every Nomad client was one of the region's builders (its group's instances, or the stack's own before they boot).
+    const nodes = [...(lost !== undefined && lost.nodeOf.size > 0 ? lost.nodeOf.values() : nomad.nodeIds())].sort();
+    this.buildersLost.nodes = nodes.length;
+    for (const node of nodes) {
       const s = nomad.scheduler.node(node);
       if (s === undefined || s.status === 'down') continue;
       this.buildersLost.allocations += s.runningAllocs;
-      this.buildersLost.nodes++;
       nomad.setNodeStatus(node, 'down');
     }
     lost?.dispose();
