@@ -152,6 +152,8 @@ export class BuildersRotation implements BuilderDials {
    * group): UpdateAutoScalingGroup to the fleet's size, and the group launches them from its launch configuration.
    */
   private async launchFleet(n: number): Promise<string> {
+    // No machine came back: a fleet would have nothing to register with.
+    if (this.ctx.machine.phase !== 'running') return 'no instance';
     const group = await this.group();
     await this.ctx.call(this.autoscaling.send(new UpdateAutoScalingGroupCommand({ AutoScalingGroupName: NOMAD_CLIENTS_GROUP, MinSize: n, DesiredCapacity: n, MaxSize: Math.max(n, group.MaxSize ?? n) })));
     const fresh = await this.inService(`the group ${NOMAD_CLIENTS_GROUP} to launch ${n} builders`, [], n);
