@@ -8,6 +8,7 @@ import {
 import { EC2Client, TerminateInstancesCommand } from '@aws-sdk/client-ec2';
 import { builderUserData, parseBuilderUserData } from '../../sim/models/dr/admin-shell.ts';
 import type { StartedEc2Api } from '../ec2/server.ts';
+import type { NomadClients } from '../ec2/nomad-clients.ts';
 import { NOMAD_CLIENTS_GROUP, type BuilderDial, type BuilderDials, type ServicesMachine } from './services-machine.ts';
 import { readSecretToken } from './services-volume.ts';
 
@@ -20,6 +21,10 @@ export interface RotationContext {
   credentials: { accessKeyId: string; secretAccessKey: string };
   until: <T>(what: string, probe: () => Promise<T | undefined>) => Promise<T>;
   call: <T>(request: Promise<T>) => Promise<T>;
+  /** The group's instances as Nomad clients: the machine's (default), or another region's group (a region outage). */
+  clients?: NomadClients;
+  /** The fleet's size: an empty group (the first region's builders lost with it) is scaled to it by `rotate_builders`. */
+  fleetSize?: number;
 }
 
 /**
@@ -45,11 +50,13 @@ export class BuildersRotation implements BuilderDials {
   private readonly dials = new Map<string, BuilderDial | undefined>();
   private readonly autoscaling: AutoScalingClient;
   private configs = 0;
+  private readonly clients: NomadClients;
 
   constructor(private readonly ctx: RotationContext) {
     this.autoscaling = new AutoScalingClient({ endpoint: ctx.api.autoscalingUrl, region: ctx.region, credentials: ctx.credentials, maxAttempts: 1 });
-    const clients = ctx.machine.clients;
+    const clients = ctx.clients ?? ctx.machine.clients;
     if (clients === undefined) throw new Error('the builders are rotated live only when the Nomad clients are the group\'s instances (ServicesMachine.attach fleetIsGroup)');
+    this.clients = clients;
     ctx.machine.builders = this;
     clients.refusal = (id) => this.refusal(id);
   }
@@ -68,7 +75,7 @@ export class BuildersRotation implements BuilderDials {
   }
 
   dialOf(nodeId: string): BuilderDial | undefined {
-    const id = this.ctx.machine.clients?.instanceOfNode(nodeId);
+    const id = this.clients.instanceOfNode(nodeId);
     return id === undefined ? undefined : this.launchOf(id);
   }
 
@@ -123,9 +130,10 @@ export class BuildersRotation implements BuilderDials {
    */
   async rotateBuilders(): Promise<string> {
     const m = this.ctx.machine;
-    const clients = m.clients!;
+    const clients = this.clients;
     const group = await this.group();
     const old = (group.Instances ?? []).map((i) => i.InstanceId!).sort();
+    if (old.length === 0 && this.ctx.fleetSize !== undefined) return this.launchFleet(this.ctx.fleetSize);
     if (old.length === 0) return 'no builders in the group to rotate';
     const nomad = m.nomad?.state;
     this.allocationsLost += old.reduce((n, id) => {
@@ -135,26 +143,50 @@ export class BuildersRotation implements BuilderDials {
     }, 0);
     await this.ctx.call(this.ctx.ec2.send(new TerminateInstancesCommand({ InstanceIds: old })));
     this.rotated += old.length;
-    const desired = group.DesiredCapacity ?? old.length;
-    const fresh = await this.ctx.until(`the group ${NOMAD_CLIENTS_GROUP} to replace its ${old.length} builders`, async () => {
+    const fresh = await this.inService(`the group ${NOMAD_CLIENTS_GROUP} to replace its ${old.length} builders`, old, group.DesiredCapacity ?? old.length);
+    return `${old.length} builders replaced, ${this.registration(fresh, `${this.allocationsLost} allocations lost with them (not rescheduled); `)}`;
+  }
+
+  /**
+   * The group is empty (a region outage: the first region's builders were lost with it, this is the other region's
+   * group): UpdateAutoScalingGroup to the fleet's size, and the group launches them from its launch configuration.
+   */
+  private async launchFleet(n: number): Promise<string> {
+    // No machine came back: a fleet would have nothing to register with.
+    if (this.ctx.machine.phase !== 'running') return 'no instance';
+    const group = await this.group();
+    await this.ctx.call(this.autoscaling.send(new UpdateAutoScalingGroupCommand({ AutoScalingGroupName: NOMAD_CLIENTS_GROUP, MinSize: n, DesiredCapacity: n, MaxSize: Math.max(n, group.MaxSize ?? n) })));
+    const fresh = await this.inService(`the group ${NOMAD_CLIENTS_GROUP} to launch ${n} builders`, [], n);
+    this.rotated += n;
+    return `${n} builders launched in ${this.ctx.region} (the fleet was lost with the first region), ${this.registration(fresh)}`;
+  }
+
+  /** Waits until the group holds `desired` instances in service other than `old`, each registered or refused; their ids. */
+  private async inService(what: string, old: readonly string[], desired: number): Promise<string[]> {
+    const clients = this.clients;
+    const fresh = await this.ctx.until(what, async () => {
       const g = await this.group();
       const ids = (g.Instances ?? []).filter((i) => !old.includes(i.InstanceId!) && i.LifecycleState === 'InService').map((i) => i.InstanceId!);
       return ids.length >= desired && ids.every((id) => clients.nodeOf.has(id) || clients.unregistered.has(id)) ? ids.sort() : undefined;
     });
-    m.judgeBuilders();
+    this.ctx.machine.judgeBuilders();
+    return fresh;
+  }
+
+  /** What the new builders dial, `lost` (what went with the old ones), and whether they registered: the step's consequence after the count. */
+  private registration(fresh: readonly string[], lost = ''): string {
+    const m = this.ctx.machine;
     const dial = this.launchOf(fresh[0]!);
     const ip = dial?.ip ?? m.buildersDialIp;
-    const registered = fresh.filter((id) => clients.nodeOf.has(id)).length;
-    const reach = m.buildersReach();
-    const lost = `${this.allocationsLost} allocations lost with them (not rescheduled)`;
-    return `${old.length} builders replaced, dialling ${ip}; ${lost}; ${
-      reach ? `they register with the Services machine (${registered} Nomad clients)` : `they cannot register with the Services machine${ip !== m.buildersDialIp && dial?.passphrase === undefined ? ' (no CIRCLE_SECRET_PASSPHRASE for a new address)' : ''}`
+    const registered = fresh.filter((id) => this.clients.nodeOf.has(id)).length;
+    return `dialling ${ip}; ${lost}${
+      m.buildersReach() ? `they register with the Services machine (${registered} Nomad clients)` : `they cannot register with the Services machine${ip !== m.buildersDialIp && dial?.passphrase === undefined ? ' (no CIRCLE_SECRET_PASSPHRASE for a new address)' : ''}`
     }`;
   }
 
   /** The group's instances now (those terminating too): each one's lifecycle state, launch configuration, what it dials, and its Nomad node and status (if it registered). */
   builders(): { instanceId: string; lifecycleState: string; launchConfiguration: string | undefined; dial: BuilderDial | undefined; node: string | undefined; status: string | undefined }[] {
-    const clients = this.ctx.machine.clients!;
+    const clients = this.clients;
     const nomad = this.ctx.machine.nomad?.state;
     const group = this.ctx.api.state.autoscaling.groups.get(NOMAD_CLIENTS_GROUP);
     return [...(group?.instances.values() ?? [])].map((i) => {

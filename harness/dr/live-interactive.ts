@@ -133,9 +133,9 @@ abstract class TypedStepsRun extends LiveRun {
     const { io } = this.session;
     this.aliases.add(OLD_INSTANCE_ID, this.oldInstanceId);
     this.aliases.add(OLD_IP, this.oldIp);
-    if (this.failover) {
+    const r = this.failover?.standby;
+    if (r) {
       // The cold fail-over's replica (harness/dr/live-kinds/az-outage.ts) in the rehearsal's names.
-      const r = this.failover.standby;
       this.aliases.add(REPLICA_INSTANCE_ID, r.instanceId);
       this.aliases.add(REPLICA_ENI_ID, r.eni);
       this.aliases.add(REPLICA_IP, r.privateIp);
@@ -186,7 +186,7 @@ abstract class TypedStepsRun extends LiveRun {
     const names = this.aliases.pairs.map((p) => `${p.sim} is ${p.live}`).join(', ');
     return [
       this.shell.banner(),
-      this.failover
+      this.failover?.standby
         ? `Live: the zone of the stack's Services machine ${this.oldInstanceId} (${this.oldIp}) was lost (TerminateInstances on the twin's EC2 endpoint ${this.endpoint}: EC2 has no zone outage); the replica ${this.failover.standby.instanceId} (${this.failover.standby.privateIp}) holds its stores, its app stopped. \`aws ec2\` runs the real AWS CLI against the endpoint, the Services machine's commands act on the replica.`
         : `Live: the stack's Services machine ${this.oldInstanceId} (${this.oldIp}) was terminated on the twin's EC2 endpoint ${this.endpoint}; \`aws ec2\` runs the real AWS CLI against it, the Services machine's commands act on the restored machine.`,
       `The rehearsal's names stand for the live ones (type either): ${names}; the AMI, instance, ENI and address you create get theirs too (\`status\` lists them).`,

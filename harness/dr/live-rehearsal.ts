@@ -41,6 +41,7 @@ const LIVE_KINDS: Readonly<Record<string, (s: SettledScenario) => LiveDisasterKi
 };
 import type { LiveFailover } from './live-kinds/failover.ts';
 import { ReplicaFailover } from './live-kinds/az-outage.ts';
+import { RegionOutage } from './live-kinds/region-outage.ts';
 
 /** Documented ports at 16000 + port: clear of `twin up`'s 10000 and the live tests' 14000. */
 export const DR_PORT_OFFSET = 16_000;
@@ -163,8 +164,15 @@ export async function runLiveDr(scenario: SettledScenario, runbook: Runbook, opt
     let calls = 0;
     const failoverCtx = { ec2: client, machine, zones: ec2.state.ec2.network.availabilityZones, note, call: <T>(r: Promise<T>) => (calls++, r), until: <T>(what: string, probe: () => Promise<T | undefined>) => until(what, probe) };
     if (scenario.backups!.strategy === 'replica') failover = await ReplicaFailover.launch(failoverCtx);
+    // A region outage: a second region's endpoint, linked to this one, receives the snapshots' copies; the recovery is there.
+    const region = scenario.disaster!.kind === 'region_outage' && scenario.backups!.strategy === 'ebs_snapshot' && scenario.backups!.copy
+      ? await RegionOutage.launch(failoverCtx, { api: ec2, copy: scenario.backups!.copy, timeScale: plan.timeScale, nomadClients: scenario.topology.nomadClients.count, credentials: CREDENTIALS, disasterAtMs: plan.disasterAtMs, everyMs: scenario.backups!.everyMs, firstActedAtMs: plan.backupsAtMs[0]! })
+      : undefined;
+    failover ??= region;
     const run = new (opts.runner ?? LiveRun)(scenario, runbook, plan, stack, machine, client, note, t0, failover, () => calls);
-    if (rotates) run.rotation = rotation = new BuildersRotation({ api: ec2, ec2: client, machine, region: REGION, credentials: CREDENTIALS, until: (what, probe) => until(what, probe), call: (r) => run.countCall(r) });
+    // After a region outage the builders are the recovery region's group, empty until the rotation launches the fleet.
+    const builders = region ? { api: region.recoveryApi, ec2: region.recoveryClient(), region: scenario.backups!.copy!.region, clients: region.clients, fleetSize: scenario.topology.nomadClients.count } : { api: ec2, ec2: client, region: REGION };
+    if (rotates) run.rotation = rotation = new BuildersRotation({ ...builders, machine, credentials: CREDENTIALS, until: (what, probe) => until(what, probe), call: (r) => run.countCall(r) });
     const outcome = await run.act();
     await opts.inspect?.({ postgres: run.postgres, pushes: run.pushes, machine, ...(rotation ? { rotation } : {}) });
     const baseline = rehearse(scenario, runbook, { withoutDisaster: true });
@@ -185,6 +193,9 @@ export class LiveRun {
   private restored = false;
   private recovered = false;
   protected snapshot: { id: string; wallMs: number } | undefined;
+  /** Backups taken (the report's `backups_taken`), and the scenario instant of the one restored. */
+  private backupsTaken = 0;
+  private restoredFromMs: number | null = null;
   protected disasterWallMs = 0;
   protected oldIp = '';
   protected oldInstanceId = '';
@@ -215,7 +226,8 @@ export class LiveRun {
     protected readonly plan: LiveDrPlan,
     protected readonly stack: LiveStack,
     protected readonly machine: ServicesMachine,
-    protected readonly ec2: EC2Client,
+    /** The EC2 client of the region the steps act in: the recovery region's after a region outage. */
+    protected ec2: EC2Client,
     protected readonly note: (e: string) => void,
     protected readonly t0: number,
     /** The cold fail-over's own backup (a replica), aftermath and steps (harness/dr/live-kinds/az-outage.ts), if any. */
@@ -258,7 +270,7 @@ export class LiveRun {
     const start = Date.now();
     const actions: { atMs: number; run: () => Promise<void> }[] = [
       ...this.plan.pushes.map((w) => ({ atMs: w.atMs, run: () => this.push(w) })),
-      ...this.backupTimes().map((atMs) => ({ atMs, run: () => this.backup() })),
+      ...this.backupTimes().map((atMs) => ({ atMs, run: () => this.backup(atMs) })),
       { atMs: this.plan.disasterAtMs, run: () => this.disaster() },
     ];
     // A stable sort: at equal times the pushes (listed first) go before the snapshot and the disaster.
@@ -278,9 +290,9 @@ export class LiveRun {
     return this.measure();
   }
 
-  /** The scenario instants at which backups are taken: the last one before the disaster. */
+  /** The scenario instants at which backups are taken: the last one before the disaster (and the one before it, for a region outage). */
   protected backupTimes(): number[] {
-    return [this.plan.snapshotAtMs];
+    return this.plan.backupsAtMs;
   }
 
   private deliveredAfterRestore(): number {
@@ -295,10 +307,11 @@ export class LiveRun {
     this.pushes.push({ sha: pushed.commit.sha, plannedAtMs: w.atMs, wallMs: Date.now(), phase, delivered, usesContexts: w.jobs.some((j) => j.usesContexts), repo });
   }
 
-  /** The seeds' backup script, as SDK calls: find the box by its tag, its root volume, snapshot it. */
-  protected async backup(): Promise<void> {
+  /** The seeds' backup script, as SDK calls: find the box by its tag, its root volume, snapshot it (the backup of scenario instant `atMs`). */
+  protected async backup(atMs: number): Promise<void> {
+    this.backupsTaken++;
     if (this.failover) {
-      this.snapshot = await this.failover.backup();
+      this.snapshot = await this.failover.backup(atMs);
       return;
     }
     const box = await this.servicesInstance();
@@ -324,6 +337,7 @@ export class LiveRun {
     this.note(`disaster: TerminateInstances ${this.oldInstanceId} (${this.oldIp}); ${this.shasAtDisaster.size} workflows recorded at that instant`);
     await this.machine.whenDead();
     await this.failover?.afterDisaster();
+    this.ec2 = this.failover?.recoveryClient?.() ?? this.ec2;
   }
 
   protected async servicesInstance(): Promise<SdkInstance> {
@@ -371,10 +385,14 @@ export class LiveRun {
       case 'confirm_primary_dead':
         return m.phase === 'terminated' ? `${this.oldInstanceId} terminated` : 'the Services machine runs';
       case 'register_image': {
-        if (this.snapshot === undefined) return 'no snapshot taken before the disaster: nothing to register';
-        const id = this.snapshot.id;
+        // The failover's choice (a region outage: the newest copy complete at the outage), else the last snapshot.
+        const source = this.failover?.restoreSource?.() ?? (this.snapshot && { ...this.snapshot, atMs: this.plan.snapshotAtMs });
+        if (typeof source === 'string') return `${source}: nothing to register`;
+        if (source === undefined) return 'no snapshot taken before the disaster: nothing to register';
+        const id = source.id;
         this.imageId = await this.registerImage(id, `circleci-services-restore-${id}`);
-        return `AMI ${this.imageId} registered from ${id} (taken ${Math.round(((this.disasterWallMs - this.snapshot.wallMs) * this.plan.timeScale) / 1000)} s of scenario time before the disaster)`;
+        this.restoredFromMs = source.atMs;
+        return `AMI ${this.imageId} registered from ${id} (taken ${Math.round(((this.disasterWallMs - source.wallMs) * this.plan.timeScale) / 1000)} s of scenario time before the disaster)`;
       }
       case 'launch_instance': {
         if (this.imageId === undefined) return 'no image registered: nothing to launch';
@@ -626,8 +644,8 @@ export class LiveRun {
       rpoMs: this.failover ? this.failover.rpoMs(this.plan) : this.snapshot ? Math.round((this.disasterWallMs - this.snapshot.wallMs) * S) : null,
       servicesUpAtMs: this.servicesUpWallMs === undefined ? null : d + (this.servicesUpWallMs - this.disasterWallMs),
       firstNewSuccessAtMs: firstNew === undefined ? null : d + (firstNew - this.disasterWallMs),
-      backupsTaken: this.snapshot ? 1 : 0,
-      restoredFromMs: this.imageId !== undefined || this.failover?.restored() ? this.plan.snapshotAtMs : null,
+      backupsTaken: this.backupsTaken,
+      restoredFromMs: this.restoredFromMs ?? (this.imageId !== undefined || this.failover?.restored() ? this.plan.snapshotAtMs : null),
       recordsWrittenAfterBackup: lostAfterSnapshot,
       stuckFromSnapshot: this.stuckFromSnapshot,
       staleAllocationsRestored: this.staleRestored,
@@ -644,6 +662,7 @@ export class LiveRun {
         // Builders that reached the restored machine without being rotated (the simulation's count).
         buildersReconnected: this.failover ? this.failover.buildersReconnected() : m.phase === 'running' && m.buildersReach() && !this.rotation?.rotated ? this.scenario.topology.nomadClients.count : 0,
         ...(this.rotation ? { buildersRotated: this.rotation.rotated } : {}),
+        ...(this.failover?.backupRecords ? { backups: this.failover.backupRecords() } : {}),
       },
     };
     const own = await this.kind?.outcome?.(this.kindContext, this.pushes, outcome);

@@ -16,11 +16,11 @@ export const SERVICES_TAG = 'circleci_services';
 export const NOMAD_CLIENTS_GROUP = 'circleci-nomad-clients';
 /** The Services machine's instance type in the seeds' sizing table (32 GB, 8 vCPU). */
 const SERVICES_INSTANCE_TYPE = 'm4.2xlarge';
-const NOMAD_CLIENT_INSTANCE_TYPE = 'm5.2xlarge';
+export const NOMAD_CLIENT_INSTANCE_TYPE = 'm5.2xlarge';
 /** Its size (8 vCPU, 32 GB), as a client registers with the twin's Nomad API. */
-const NOMAD_CLIENT_SIZE = { cpus: 8, memoryGb: 32 };
+export const NOMAD_CLIENT_SIZE = { cpus: 8, memoryGb: 32 };
 /** How often (wall ms) the endpoint's model time is moved on for the group's clients (boots, alarms, gauges). */
-const CLIENTS_SYNC_MS = 5_000;
+export const CLIENTS_SYNC_MS = 5_000;
 
 /** A snapshot of the Services machine's volume, as the EC2 endpoint stores it. */
 export interface StoredSnapshot {

@@ -104,8 +104,15 @@ describe('scenarios/dr', () => {
 
   it('refuses the new disasters and sim-only runbooks in live mode with a hint, and bad DR sections with located errors', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'twin-dr-'));
-    const refusals = await refusedLive('scenarios/dr/region-outage-copied-snapshots.yaml', join(dir, 'live'));
-    for (const m of ['disaster.kind: `region_outage` is not rehearsed live yet', 'rehearse it in the simulation: drop --mode live']) expect(refusals).toContain(m);
+    // A region outage is rehearsed live with EBS snapshots copied to another region: without the copy, or with tarballs, refused.
+    const region = readFileSync('scenarios/dr/region-outage-copied-snapshots.yaml', 'utf8');
+    const uncopied = join(dir, 'region-uncopied.yaml');
+    writeFileSync(uncopied, region.replace(', copy: { region: us-west-2, takes: 20m } }', ' }'));
+    expect(await refusedLive(uncopied, join(dir, 'live'))).toContain('backups.copy: live, `region_outage` is rehearsed with EBS snapshots copied to another region (here: ebs_snapshot backups without `copy`)');
+    const replica = join(dir, 'region-replica.yaml');
+    writeFileSync(replica, region.replace('backups: { strategy: ebs_snapshot, every: 1h, copy: { region: us-west-2, takes: 20m } }', 'backups: { strategy: replica, lag: 30s }'));
+    const refused = await refusedLive(replica, join(dir, 'live'));
+    expect(refused).toContain('backups.strategy: live, `region_outage` is rehearsed with EBS snapshots copied to another region (here: replica backups)');
     // The builders are rotated live after an EBS snapshot restore; after a tarball restore, not yet.
     const rotateAfterTarball = join(dir, 'rotate-tarball.yaml');
     writeFileSync(rotateAfterTarball, readFileSync('scenarios/dr/ebs-restore-new-ip-rotate-builders.yaml', 'utf8').replace('backups: { strategy: ebs_snapshot, every: 1h }', 'backups: { strategy: tarball, every: 1h }').replace('runbook: restore-from-ebs,', 'runbook: restore-from-tarball,').replace(', skip: [reassign_private_ip]', ''));

@@ -123,7 +123,7 @@ export function checkPortOffset(offset: number, live: boolean, s: SettledScenari
 }
 
 /** Disasters and backups the live rehearsal carries out for real; the others run in the simulation only. */
-const LIVE_DISASTERS = ['services_machine_terminated', 'ebs_corruption', 'settings_change', 'az_outage'];
+const LIVE_DISASTERS = ['services_machine_terminated', 'ebs_corruption', 'settings_change', 'az_outage', 'region_outage'];
 const LIVE_BACKUPS = ['ebs_snapshot', 'tarball', 'replica'];
 
 /** What `twin dr --mode live` refuses beyond the simulation's checks, with the field and a hint. */
@@ -140,6 +140,10 @@ export function checkLiveDr(s: SettledScenario, runbook?: AnyRunbook): void {
   // The live cold fail-over (harness/dr/live-kinds/az-outage.ts): a replica fails over when its primary's zone is lost.
   if ((s.disaster!.kind === 'az_outage') !== (s.backups!.strategy === 'replica') && LIVE_BACKUPS.includes(s.backups!.strategy) && LIVE_DISASTERS.includes(s.disaster!.kind)) {
     issues.push(issue('backups.strategy', `live, \`az_outage\` is rehearsed with a replica and a replica with \`az_outage\` (here: ${s.backups!.strategy} backups, ${s.disaster!.kind})`, 'backups: { strategy: replica, lag: 30s } with disaster.kind: az_outage, or rehearse it in the simulation: drop --mode live'));
+  }
+  // A region outage live (harness/dr/live-kinds/region-outage.ts) restores EBS snapshots copied to the other region.
+  if (s.disaster!.kind === 'region_outage' && (s.backups!.strategy !== 'ebs_snapshot' || s.backups!.copy === undefined) && LIVE_BACKUPS.includes(s.backups!.strategy)) {
+    issues.push(issue(s.backups!.strategy === 'ebs_snapshot' ? 'backups.copy' : 'backups.strategy', `live, \`region_outage\` is rehearsed with EBS snapshots copied to another region (here: ${s.backups!.strategy} backups${s.backups!.strategy === 'ebs_snapshot' ? ' without `copy`' : ''})`, 'backups: { strategy: ebs_snapshot, every: 1h, copy: { region: us-west-2, takes: 20m } }, or rehearse it in the simulation: drop --mode live'));
   }
   // The builders are rotated live on the EBS path (harness/dr/builders-rotation.ts); not after a tarball or a fail-over yet.
   if (runbook !== undefined && reassociatesBuilders(runbook) && s.backups!.strategy !== 'ebs_snapshot' && LIVE_BACKUPS.includes(s.backups!.strategy)) {

@@ -1,4 +1,5 @@
 import type { EC2Client } from '@aws-sdk/client-ec2';
+import type { BackupRecord } from '../../../sim/models/dr/dr-rehearsal.ts';
 import type { RunbookStep } from '../../../sim/models/dr/runbook.ts';
 import type { ServicesMachine } from '../services-machine.ts';
 
@@ -19,10 +20,13 @@ export interface FailoverContext {
  * `LiveDisasterKind`.
  */
 export interface LiveFailover {
-  /** The standby the installation fails over to (what the typed rehearsal's names stand for: `live-interactive.ts`). */
-  readonly standby: { instanceId: string; privateIp: string; eni: string };
-  /** Takes the backup due at the plan's `snapshotAtMs`; its id and wall instant. */
-  backup(): Promise<{ id: string; wallMs: number }>;
+  /**
+   * The standby the installation fails over to (what the typed rehearsal's names stand for: `live-interactive.ts`);
+   * none when the machine is restored elsewhere instead (a region outage's copy).
+   */
+  readonly standby?: { instanceId: string; privateIp: string; eni: string };
+  /** Takes the backup due at scenario instant `atMs` (one of the plan's `backupsAtMs`); its id and wall instant. */
+  backup(atMs: number): Promise<{ id: string; wallMs: number }>;
   /** After the disaster's kills and the volume's deletion. */
   afterDisaster(): Promise<void>;
   /** Carries out a step itself; undefined leaves it to the rehearsal's common steps. */
@@ -34,5 +38,11 @@ export interface LiveFailover {
   /** Builders that reached the machine again without being rotated. */
   buildersReconnected(): number;
   measures(): Record<string, unknown>;
+  /** The EC2 client the runbook's steps talk to after the disaster (another region's), when not the rehearsal's own. */
+  recoveryClient?(): EC2Client;
+  /** The snapshot `register_image` restores (its id, wall and scenario instants), or why there is none; undefined: the rehearsal's last. */
+  restoreSource?(): { id: string; wallMs: number; atMs: number } | string;
+  /** The backups as the report lists them (`dr.backups.list`), when the kind keeps several. */
+  backupRecords?(): BackupRecord[];
   dispose(): Promise<void>;
 }

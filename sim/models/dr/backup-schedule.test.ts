@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { BACKUP_MODEL, MAX_BACKUPS_PER_SCHEDULE, scheduleBackups, timeBackup, worstCaseRpoMs } from './backup-schedule.ts';
+import { BACKUP_MODEL, MAX_BACKUPS_PER_SCHEDULE, judgeBackup, newestRestorable, scheduleBackups, timeBackup, worstCaseRpoMs } from './backup-schedule.ts';
 
 const HOUR = 3_600_000;
 const NO_WRITES = { createdMs: [], writesMs: [] };
@@ -54,5 +54,29 @@ describe('worst-case RPO', () => {
   it('a slow backup in the middle sets the worst case', () => {
     const mk = (atMs: number, durationMs: number) => ({ atMs, sizeBytes: 0, durationMs, completedAtMs: atMs + durationMs });
     expect(worstCaseRpoMs([mk(HOUR, 1000), mk(2 * HOUR, 30 * 60_000), mk(3 * HOUR, 1000)], HOUR, false)).toBe(HOUR + 30 * 60_000);
+  });
+});
+
+describe('the backup a restore uses', () => {
+  const b = (atMs: number, completedAtMs: number, copiedAtMs?: number) => ({ atMs, completedAtMs, ...(copiedAtMs === undefined ? {} : { copiedAtMs }) });
+  const D = 3 * HOUR + 10 * 60_000;
+  const backups = [b(HOUR, HOUR + 60_000, HOUR + 21 * 60_000), b(2 * HOUR, 2 * HOUR + 60_000, 2 * HOUR + 21 * 60_000), b(3 * HOUR, 3 * HOUR + 60_000, 3 * HOUR + 21 * 60_000)];
+
+  it('after a region outage: the newest whose copy was complete at the outage, not the newest complete one', () => {
+    expect(newestRestorable(backups, D, true)?.atMs).toBe(2 * HOUR);
+    expect(newestRestorable(backups, D, false)?.atMs).toBe(3 * HOUR);
+    // A copy complete at the very instant counts; one never copied never does.
+    expect(newestRestorable([b(HOUR, HOUR, D)], D, true)?.atMs).toBe(HOUR);
+    expect(newestRestorable([b(HOUR, HOUR)], D, true)).toBeUndefined();
+    // A backup taken at the disaster is not restored to.
+    expect(newestRestorable([b(D, D, D)], D, false)).toBeUndefined();
+  });
+
+  it('says why a backup cannot be restored', () => {
+    const at = { disasterAtMs: D, kind: 'region_outage', restored: false };
+    expect(judgeBackup(backups[2]!, at)).toEqual({ usable: false, note: 'its copy to the other region was not complete at the outage' });
+    expect(judgeBackup(b(3 * HOUR, 3 * HOUR + 60_000), at)).toEqual({ usable: false, note: 'never copied out of the failed region' });
+    expect(judgeBackup(backups[1]!, { ...at, restored: true })).toEqual({ usable: true, note: 'the newest restorable: the one a restore uses' });
+    expect(judgeBackup(backups[2]!, { ...at, kind: 'services_machine_terminated' })).toEqual({ usable: true, note: 'restorable, superseded by a newer one' });
   });
 });

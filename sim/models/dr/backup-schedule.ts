@@ -102,7 +102,7 @@ export function scheduleBackups(strategy: Strategy, everyMs: number, untilMs: nu
  * a run, before any backup, is not counted: no schedule has a backup then. Null without a backup.
  */
 export function worstCaseRpoMs(backups: readonly BackupTiming[], everyMs: number, viaCopy: boolean): number | null {
-  const readyAfterMs = (b: BackupTiming): number => (viaCopy ? (b.copiedAtMs ?? Infinity) : b.completedAtMs) - b.atMs;
+  const readyAfterMs = (b: BackupTiming): number => readyAtMs(b, viaCopy) - b.atMs;
   if (backups.length === 0) return null;
   let worst = 0;
   for (let k = 0; k < backups.length; k++) {
@@ -165,4 +165,37 @@ export function recommendInterval(scenario: SettledScenario, toleranceMs: number
     ? `every ${best.every_ms} ms: its worst-case RPO ${best.worst_rpo_ms} ms (the interval plus the time a backup takes${viaCopy ? ' and its copy to the other region' : ''}) is within the tolerance; longer intervals are not`
     : `no candidate interval keeps the worst-case RPO within the tolerance: a backup takes longer than the tolerance${viaCopy ? ' with its copy to the other region' : ''}, or the run is too short for one`;
   return { rpo_tolerance_ms: toleranceMs, every_ms: best?.every_ms ?? null, worst_rpo_ms: best?.worst_rpo_ms ?? null, current_meets: currentMeets, candidates, because };
+}
+
+/** When a backup can be restored from: once complete, or, after a region outage (`viaCopy`), once its copy in the other region is. */
+export function readyAtMs(b: Pick<BackupTiming, 'completedAtMs' | 'copiedAtMs'>, viaCopy: boolean): number {
+  return viaCopy ? (b.copiedAtMs ?? Infinity) : b.completedAtMs;
+}
+
+/**
+ * The backup a restore after a disaster at `disasterAtMs` uses: the newest taken before it and restorable at it (the
+ * operator restores to before the disaster). Both runtimes choose by it: the simulation over its modelled timings,
+ * the live rehearsal over the instants it saw its snapshots and their copies complete.
+ */
+export function newestRestorable<B extends Pick<BackupTiming, 'atMs' | 'completedAtMs' | 'copiedAtMs'>>(backups: readonly B[], disasterAtMs: number, viaCopy: boolean): B | undefined {
+  let best: B | undefined;
+  for (const b of backups) if (b.atMs < disasterAtMs && readyAtMs(b, viaCopy) <= disasterAtMs && (!best || b.atMs > best.atMs)) best = b;
+  return best;
+}
+
+/**
+ * Whether a backup could be restored after the disaster, and why (the report's `usable` and `note`), in the words both
+ * runtimes print. `restored`: the one the restore used; `disasterAtMs` null: a run without a disaster.
+ */
+export function judgeBackup(
+  b: Pick<BackupTiming, 'atMs' | 'completedAtMs' | 'copiedAtMs'>,
+  at: { disasterAtMs: number | null; kind: string | undefined; restored: boolean },
+): { usable: boolean; note: string } {
+  const d = at.disasterAtMs;
+  const viaCopy = at.kind === 'region_outage';
+  if (d !== null && b.atMs >= d) return { usable: false, note: at.kind === 'settings_change' ? 'taken after the settings change: it holds the change' : 'taken after the disaster' };
+  if (d !== null && readyAtMs(b, viaCopy) > d) {
+    return { usable: false, note: viaCopy ? (b.copiedAtMs === undefined ? 'never copied out of the failed region' : 'its copy to the other region was not complete at the outage') : 'not complete at the disaster' };
+  }
+  return { usable: true, note: at.restored ? 'the newest restorable: the one a restore uses' : 'restorable, superseded by a newer one' };
 }

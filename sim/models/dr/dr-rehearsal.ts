@@ -12,7 +12,7 @@ import type { Percentiles } from '../../report/types.ts';
 import { judgeStep, ranBefore, stepOrder, type AnyMechanic, type AnyRunbook } from './runbook.ts';
 import { describeProjectChange, projectChanged, projectOfWorkflow } from './project-settings.ts';
 import { buildersReach as buildersReachRule, skippedWipeConsequence, unreachedConsequence } from './live-plan.ts';
-import { timeBackup, usedVolumeBytes, type BackupTiming, type Strategy, type WriteLog } from './backup-schedule.ts';
+import { judgeBackup, newestRestorable, timeBackup, usedVolumeBytes, type BackupTiming, type Strategy, type WriteLog } from './backup-schedule.ts';
 
 /**
  * A disaster-recovery rehearsal in virtual time: backups on a schedule (or a replica kept `lag` behind), a disaster,
@@ -166,7 +166,7 @@ export interface DrOutcome {
   /** The simulation's further measures (a live rehearsal measures the fields above, and those of `measured`). */
   sim?: DrSimMeasures;
   /** What a live rehearsal measures of `sim`'s fields (the simulation's stay in `sim`). */
-  measured?: Pick<DrSimMeasures, 'recordsLostAtRestore' | 'buildersReconnected'> & { settings?: DrSimMeasures['settings']; buildersRotated?: number };
+  measured?: Pick<DrSimMeasures, 'recordsLostAtRestore' | 'buildersReconnected'> & { settings?: DrSimMeasures['settings']; buildersRotated?: number; backups?: BackupRecord[] };
   /** The Services machine as the run left it (the simulation fills it; `twin dr --interactive` shows it). */
   machine?: DrMachineView;
 }
@@ -457,18 +457,10 @@ class DrRehearsal {
     this.replica = v;
   };
 
-  /** When a backup can be restored from: once complete, or, after a region outage, once its copy is. */
-  private readyAtMs(b: BackupTiming): number {
-    return this.kind === 'region_outage' ? (b.copiedAtMs ?? Infinity) : b.completedAtMs;
-  }
-
-  /** The newest backup taken before the disaster and restorable at it (the operator restores to before it). */
+  /** The newest backup taken before the disaster and restorable at it (`newestRestorable`, the rule both runtimes use). */
   private restorable(): Backup | undefined {
     const d = this.disasterAtMs;
-    if (d === null) return undefined;
-    let best: Backup | undefined;
-    for (const b of this.backups) if (b.atMs < d && this.readyAtMs(b) <= d && (!best || b.atMs > best.atMs)) best = b;
-    return best;
+    return d === null ? undefined : newestRestorable(this.backups, d, this.kind === 'region_outage');
   }
 
   private readonly disaster = (): void => {
@@ -863,14 +855,7 @@ class DrRehearsal {
   private backupRecord(b: Backup, restored: Backup | undefined): BackupRecord {
     const d = this.disasterAtMs;
     const refMs = d ?? this.scenario.durationMs;
-    let note: string;
-    let usable = false;
-    if (d !== null && b.atMs >= d) note = this.kind === 'settings_change' ? 'taken after the settings change: it holds the change' : 'taken after the disaster';
-    else if (d !== null && this.readyAtMs(b) > d) note = this.kind === 'region_outage' ? (b.copiedAtMs === undefined ? 'never copied out of the failed region' : 'its copy to the other region was not complete at the outage') : 'not complete at the disaster';
-    else {
-      usable = true;
-      note = b === restored ? 'the newest restorable: the one a restore uses' : 'restorable, superseded by a newer one';
-    }
+    const { usable, note } = judgeBackup(b, { disasterAtMs: d, kind: this.kind, restored: b === restored });
     return { at_ms: b.atMs, size_bytes: b.sizeBytes, duration_ms: b.durationMs, completed_at_ms: b.completedAtMs, ...(b.copiedAtMs === undefined ? {} : { copied_at_ms: b.copiedAtMs }), age_ms: b.atMs >= refMs ? null : refMs - b.atMs, usable, note };
   }
 

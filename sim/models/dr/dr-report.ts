@@ -105,7 +105,7 @@ export function buildDrReport(scenario: SettledScenario, runbook: AnyRunbook, o:
         every_ms: backups.everyMs,
         ...(backups.strategy === 'replica' ? { lag_ms: backups.lagMs } : {}),
         ...(backups.copy ? { copy: { region: backups.copy.region, takes_ms: backups.copy.takesMs } } : {}),
-        list: o.sim?.backups ?? [],
+        list: o.sim?.backups ?? o.measured?.backups ?? [],
       },
       target_rto_ms: runbook.targetRtoMs,
       meets_target: rto !== null && rto <= runbook.targetRtoMs,

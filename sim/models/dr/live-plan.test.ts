@@ -21,6 +21,12 @@ describe('planLiveDr', () => {
     expect(() => planLiveDr(early)).toThrow('no backup is due before the disaster');
   });
 
+  it('acts out the last two backups before a region outage (the last one\'s copy may not be complete), the window as long before the first', () => {
+    const plan = planLiveDr(loadScenarioFile('scenarios/dr/region-outage-copied-snapshots.yaml', { command: 'dr' }));
+    expect(plan).toMatchObject({ backupsAtMs: [2 * 3_600_000, 3 * 3_600_000], snapshotAtMs: 3 * 3_600_000, disasterAtMs: 190 * 60_000, windowStartMs: 110 * 60_000 });
+    expect(planLiveDr(scenario).backupsAtMs).toEqual([3 * 3_600_000]);
+  });
+
   it('puts the replica\'s state at `lag` before the disaster, the window as long again before it', () => {
     const plan = planLiveDr(loadScenarioFile('scenarios/dr/cold-failover-az-outage.yaml', { command: 'dr' }));
     expect(plan).toMatchObject({ snapshotAtMs: 190 * 60_000 - 30_000, disasterAtMs: 190 * 60_000, windowStartMs: 189 * 60_000, recoveryAtMs: 195 * 60_000 });

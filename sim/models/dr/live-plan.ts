@@ -14,6 +14,11 @@ export interface LiveDrPlan {
   timeScale: number;
   windowStartMs: number;
   snapshotAtMs: number;
+  /**
+   * The backups acted out, in order (the last is `snapshotAtMs`). A region outage restores the newest copy complete in
+   * the other region at the outage, and the last backup's copy may not be: the one before it is acted out too.
+   */
+  backupsAtMs: number[];
   disasterAtMs: number;
   recoveryAtMs: number;
   pushes: PlannedWorkflow[];
@@ -27,11 +32,16 @@ export function planLiveDr(scenario: SettledScenario): LiveDrPlan {
   // replica `lag` behind holds, at the disaster, the primary's state as of `lag` before it (as the simulation's).
   const snapshotAtMs = backups.strategy === 'replica' ? disaster.atMs - backups.lagMs : Math.floor((disaster.atMs - 1) / backups.everyMs) * backups.everyMs;
   if (snapshotAtMs <= 0) throw new Error(`no backup is due before the disaster at ${disaster.atMs} ms`);
-  const windowStartMs = Math.max(0, snapshotAtMs - (disaster.atMs - snapshotAtMs));
+  // A region outage restores the newest backup whose copy was complete at the outage: the one before the last too.
+  const viaCopy = disaster.kind === 'region_outage' && backups.strategy !== 'replica' && snapshotAtMs > backups.everyMs;
+  const backupsAtMs = viaCopy ? [snapshotAtMs - backups.everyMs, snapshotAtMs] : [snapshotAtMs];
+  const firstBackupAtMs = backupsAtMs[0]!;
+  const windowStartMs = Math.max(0, firstBackupAtMs - (disaster.atMs - snapshotAtMs));
   return {
     timeScale: scenario.timeScale,
     windowStartMs,
     snapshotAtMs,
+    backupsAtMs,
     disasterAtMs: disaster.atMs,
     recoveryAtMs: disaster.atMs + recovery.afterMs,
     pushes: planReplay(scenario).filter((w) => w.source === 'push' && w.atMs >= windowStartMs),
