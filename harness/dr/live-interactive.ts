@@ -276,7 +276,7 @@ abstract class TypedStepsRun extends LiveRun {
         this.aliases.add(RESTORED_AMI_ID, id);
         await this.imageAvailable(id);
         this.imageId = id;
-        return `AMI ${id} registered${this.snapshot ? ` from ${this.snapshot.id} (taken ${Math.round(((this.disasterWallMs - this.snapshot.wallMs) * this.plan.timeScale) / 1000)} s of scenario time before the disaster)` : ''}`;
+        return `AMI ${id} registered${this.snapshot ? ` from ${this.snapshot.id} (taken ${Math.round(this.scenarioMsBeforeDisaster(this.snapshot.wallMs) / 1000)} s of scenario time before the disaster)` : ''}`;
       }
       case 'launch_instance': {
         const launchedAt = Date.now();

@@ -392,7 +392,7 @@ export class LiveRun {
         const id = source.id;
         this.imageId = await this.registerImage(id, `circleci-services-restore-${id}`);
         this.restoredFromMs = source.atMs;
-        return `AMI ${this.imageId} registered from ${id} (taken ${Math.round(((this.disasterWallMs - source.wallMs) * this.plan.timeScale) / 1000)} s of scenario time before the disaster)`;
+        return `AMI ${this.imageId} registered from ${id} (taken ${Math.round(this.scenarioMsBeforeDisaster(source.wallMs) / 1000)} s of scenario time before the disaster)`;
       }
       case 'launch_instance': {
         if (this.imageId === undefined) return 'no image registered: nothing to launch';
@@ -602,6 +602,11 @@ export class LiveRun {
     ).catch(() => undefined);
   }
 
+  /** Scenario ms from wall instant `wallMs` to the disaster (the run's time scale). */
+  protected scenarioMsBeforeDisaster(wallMs: number): number {
+    return Math.round((this.disasterWallMs - wallMs) * this.plan.timeScale);
+  }
+
   protected async measure(): Promise<{ outcome: DrOutcome; measures: Record<string, unknown> }> {
     const S = this.plan.timeScale;
     const delivered = this.pushes.filter((p) => p.delivered);
@@ -644,7 +649,7 @@ export class LiveRun {
       queueTimeMs: queue.percentiles(),
       webhooksDropped: this.pushes.filter((p) => !p.delivered).length,
       rtoMs,
-      rpoMs: this.failover ? this.failover.rpoMs(this.plan) : this.snapshot ? Math.round((this.disasterWallMs - this.snapshot.wallMs) * S) : null,
+      rpoMs: this.failover ? this.failover.rpoMs(this.plan) : this.snapshot ? this.scenarioMsBeforeDisaster(this.snapshot.wallMs) : null,
       servicesUpAtMs: this.servicesUpWallMs === undefined ? null : d + (this.servicesUpWallMs - this.disasterWallMs),
       firstNewSuccessAtMs: firstNew === undefined ? null : d + (firstNew - this.disasterWallMs),
       backupsTaken: this.backupsTaken,
