@@ -1,9 +1,27 @@
 import { defineConfig } from 'vitest/config';
+import { BaseSequencer, type TestSpecification } from 'vitest/node';
+
+/**
+ * The live agreement checks (`twin agree` against the simulation) judge wall-time latency at 240x: a second of CPU
+ * lost is four minutes of scenario time. They run first among the live files, on the machine as the unit tests
+ * leave it, not after an hour of other stacks booting and dying: in the two CI runs of 2026-12-07 they ran late and
+ * the live pipeline was 2-4x slower than the same file run alone on the same machine (partition p95 95-102 s
+ * against 26-27 s, harness/live/replay/README.md); every other file keeps vitest's order.
+ */
+const FIRST = [/harness\/live\/replay\/replay\.live\.test\.ts$/];
+class AgreementFirst extends BaseSequencer {
+  override async sort(files: TestSpecification[]): Promise<TestSpecification[]> {
+    const sorted = await super.sort(files);
+    const first = sorted.filter((f) => FIRST.some((re) => re.test(f.moduleId)));
+    return [...first, ...sorted.filter((f) => !first.includes(f))];
+  }
+}
 
 // `npm test` runs both projects: unit (pure, fast) and live (`*.live.test.ts`: real PostgreSQL, Redis, RabbitMQ
 // processes and the twin's network services, started and stopped by the tests themselves).
 export default defineConfig({
   test: {
+    sequence: { sequencer: AgreementFirst },
     projects: [
       {
         test: {

@@ -7,6 +7,11 @@ import { join, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { staleBundleReason } from './bundle-check.mjs';
 
+// The AWS SDK warns on every thread that its releases after January 2027 will need Node 22. The twin pins its SDK
+// (package-lock.json) and runs on Node 20, so the warning speaks of versions the twin does not use: it is off unless
+// the user set the SDK's own variable.
+process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
+
 const root = fileURLToPath(new URL('..', import.meta.url));
 const dist = process.env.TWIN_DIST ? resolve(process.env.TWIN_DIST) : join(root, 'dist');
 const stale = process.env.TWIN_NO_BUNDLE === '1' ? 'TWIN_NO_BUNDLE=1' : staleBundleReason(root, dist);

@@ -74,7 +74,13 @@ export class LiveDrError extends Error {
 export interface LivePush {
   sha: string;
   plannedAtMs: number;
+  /** Wall ms when GHE's push returned (its webhook answered). */
   wallMs: number;
+  /**
+   * Wall ms when the push was sent. A push in flight across an instant (the rollback's replacement) was written by
+   * the machine that answered it, before that instant when delivered: judge which machine took it by this one.
+   */
+  sentWallMs: number;
   phase: PushPhase;
   /** frontend answered GHE's delivery with 200 (a build row was written). */
   delivered: boolean;
@@ -302,9 +308,10 @@ export class LiveRun {
   private async push(w: LiveDrPlan['pushes'][number]): Promise<void> {
     const phase = pushPhase(this.plan, w.atMs, this.restored);
     const repo = this.repoOf(w);
+    const sentWallMs = Date.now();
     const pushed = await this.github.push(repo, { files: { '.circleci/config.yml': workflowConfig(w) }, message: `workflow ${w.seq} at ${w.atMs} ms` });
     const delivered = pushed.deliveries.length > 0 && pushed.deliveries.every((d) => d.statusCode === 200);
-    this.pushes.push({ sha: pushed.commit.sha, plannedAtMs: w.atMs, wallMs: Date.now(), phase, delivered, usesContexts: w.jobs.some((j) => j.usesContexts), repo });
+    this.pushes.push({ sha: pushed.commit.sha, plannedAtMs: w.atMs, wallMs: Date.now(), sentWallMs, phase, delivered, usesContexts: w.jobs.some((j) => j.usesContexts), repo });
   }
 
   /** The seeds' backup script, as SDK calls: find the box by its tag, its root volume, snapshot it (the backup of scenario instant `atMs`). */

@@ -53,7 +53,7 @@ describe('twin dr --mode live: settings_change of project_settings', () => {
     // The restored machine holds none of them (they were written after the snapshot) and fails none for it.
     expect([...rows.values()].filter((r) => PROJECT_SETTINGS_FAILURE.test(r.reason ?? ''))).toEqual([]);
     // The unchanged projects built on after the change, on the changed machine.
-    const unchangedDuring = delivered.filter((p) => p.phase !== 'before_snapshot' && p.wallMs < replacedAt && !changed.includes(p.repo));
+    const unchangedDuring = delivered.filter((p) => p.phase !== 'before_snapshot' && p.sentWallMs < replacedAt && !changed.includes(p.repo));
     expect(unchangedDuring.length).toBeGreaterThan(0);
     expect(report.dr.settings).toMatchObject({ broken: 'project_settings', restored: true });
     expect(report.dr.settings!.builds_failed).toBeGreaterThan(0);

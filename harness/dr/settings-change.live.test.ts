@@ -53,7 +53,7 @@ describe('twin dr --mode live: settings_change', () => {
     expect(report.dr.settings).toMatchObject({ broken: 'contexts', restored: true });
     expect(report.dr.settings!.builds_failed).toBeGreaterThan(0);
     // Those the change could break: using the context, delivered after the snapshot and before the replacement.
-    const brokenWindow = delivered.filter((p) => p.usesContexts && p.phase !== 'before_snapshot' && p.wallMs < replacedAt);
+    const brokenWindow = delivered.filter((p) => p.usesContexts && p.phase !== 'before_snapshot' && p.sentWallMs < replacedAt);
     expect(report.dr.settings!.builds_failed).toBeLessThanOrEqual(brokenWindow.length);
     // The restored PostgreSQL holds the context as it was before the change, and jobs using it succeed again.
     expect(contextPath).toBe(contextSecretPath(CONTEXT));
@@ -64,7 +64,7 @@ describe('twin dr --mode live: settings_change', () => {
     // Written before the snapshot: all back. Written on the changed machine after it: replaced with it, counted lost.
     expect(delivered.filter((p) => p.phase === 'before_snapshot').length).toBeGreaterThan(0);
     expect(delivered.filter((p) => p.phase === 'before_snapshot').every((p) => rows.has(p.sha))).toBe(true);
-    const onReplaced = delivered.filter((p) => p.phase !== 'before_snapshot' && p.wallMs < replacedAt);
+    const onReplaced = delivered.filter((p) => p.phase !== 'before_snapshot' && p.sentWallMs < replacedAt);
     expect(onReplaced.length).toBeGreaterThan(0);
     expect(onReplaced.some((p) => rows.has(p.sha))).toBe(false);
     expect(report.builds.lost).toBe(onReplaced.length);

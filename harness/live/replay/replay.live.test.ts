@@ -6,15 +6,22 @@
  * (TWIN_LIVE_MUTANT) must each disagree. A short scenario kills the twin's Nomad server and wipes its state.
  */
 import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { execFileSync } from 'node:child_process';
+import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { main } from '../../cli/main.ts';
 import type { Report } from '../../../sim/report/types.ts';
 
 const SCENARIOS = new URL('../../../scenarios/failures/', import.meta.url).pathname;
 const out = mkdtempSync(join(tmpdir(), 'twin-agree-'));
 afterAll(() => rmSync(out, { recursive: true, force: true }));
+// The machine as the agreement finds it, in CI's log: the load and the busiest processes (a stack left running by an
+// earlier file, or another job, shows here before it shows as a queue-time disagreement).
+beforeAll(() => {
+  const busiest = execFileSync('ps', ['-eo', 'pcpu,etimes,comm', '--sort=-pcpu'], { encoding: 'utf8' }).split('\n').slice(0, 6).join('\n');
+  console.info(`before the agreement runs: load average ${loadavg().map((l) => l.toFixed(2)).join(' ')}\n${busiest}`);
+});
 
 function capture() {
   const lines = { stdout: '', stderr: '' };
@@ -32,6 +39,7 @@ const ours = () => readdirSync(tmpdir()).filter((d) => /^twin-(postgres|redis|ra
 
 async function agree(name: string, file = join(SCENARIOS, `${name}.yaml`), mutant?: string): Promise<{ code: number; report: Report; md: string; stdout: string }> {
   const before = new Set(ours());
+  const load = loadavg()[0]!.toFixed(2);
   const c = capture();
   const dir = join(out, mutant ? `${name}-${mutant.replace(/[^a-z0-9]+/g, '-')}` : name);
   // A live mutant (mutants.ts) is read from the environment by runLive: set for this run only.
@@ -48,7 +56,7 @@ async function agree(name: string, file = join(SCENARIOS, `${name}.yaml`), mutan
   const report = JSON.parse(readFileSync(join(dir, 'report.json'), 'utf8')) as Report;
   // The margins, in CI's log: each queue-time figure beside the simulation's, and the tolerance.
   const queue = (report.agreement?.checks ?? []).filter((k) => k.what.startsWith('queue time'));
-  console.info(`${name} at 240x: ${queue.map((k) => `${k.what} sim ${k.sim} live ${k.live}`).join('; ')} (${queue[0]?.rule ?? 'no queue-time checks'})`);
+  console.info(`${name} at 240x (load average before ${load}): ${queue.map((k) => `${k.what} sim ${k.sim} live ${k.live}`).join('; ')} (${queue[0]?.rule ?? 'no queue-time checks'})`);
   return { code, report, md: readFileSync(join(dir, 'report.md'), 'utf8'), stdout: c.lines.stdout };
 }
 
