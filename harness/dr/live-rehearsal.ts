@@ -434,18 +434,22 @@ export class LiveRun {
         await m.stopApp();
         return 'app stopped: every container of the Services machine stopped (webhooks fail until start_app)';
       case 'check_hostname': {
+        // No machine came back (a region outage with no copy restorable): as the simulation says, nothing to act on.
+        if (m.phase === 'terminated') return 'no instance';
         const host = consoleHostname(m.etcDir);
         if (host === m.privateIp || host === m.secondaryIp) return `hostname ${host} still reaches the machine`;
         setConsoleHostname(m.etcDir, m.privateIp);
         return `hostname changed from ${host} to ${m.privateIp} (and the GitHub OAuth application with it)`;
       }
       case 'update_replicated_ips': {
+        if (m.phase === 'terminated') return 'no instance';
         const named = replicatedAddresses(m.etcDir);
         if (named.every((ip) => ip === m.privateIp)) return `nothing to change: /etc/default/replicated and replicated-operator name ${m.privateIp}`;
         const changed = updateReplicatedAddresses(m.etcDir, this.oldIp, m.privateIp);
         return `${changed.join(' and ')} now name ${m.privateIp}`;
       }
       case 'wipe_nomad_state': {
+        if (m.phase === 'terminated') return 'no instance';
         if (!this.stack.components.has('nomad_server')) return 'no Nomad server';
         const nomad = m.nomad;
         const running = this.stack.rows.get('nomad_server')?.state === 'healthy';
