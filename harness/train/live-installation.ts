@@ -17,6 +17,8 @@ import { workflowConfig } from '../live/replay/config.ts';
 import { PUSH_REPO, ReplayStack } from '../live/replay/stack.ts';
 import type { LiveInstallation, LiveLogSource, LiveRowView } from './live-session.ts';
 import { attachMachine, type LiveMachine, type TrainingMachine } from './live-commands.ts';
+import { LiveServicesDisk, mbPerLogByte, rabbitDiskControl } from './live-disk.ts';
+import { StartedRabbitMQ } from '../providers/rabbitmq/started-rabbitmq.ts';
 
 /**
  * Documented ports at 22000 + port for a drill on the live stack (frontend's 80 at 22080): apart from `twin up`'s
@@ -60,6 +62,10 @@ export class LiveDrillInstallation implements LiveInstallation {
   readonly pushes = { sent: 0, undelivered: 0, failed: 0 };
   /** The Services machine around the stack (its EC2 endpoint's instance, Replicated's app, the Nomad clients' group). */
   private services: TrainingMachine | undefined;
+  /** The Services machine's volume (live-disk.ts), from the end of the warm-up on. */
+  private disk: LiveServicesDisk | undefined;
+  /** `down` was called: the disk is not started any more. */
+  private closed = false;
 
   private constructor(
     private readonly installation: SettledScenario,
@@ -67,6 +73,7 @@ export class LiveDrillInstallation implements LiveInstallation {
     readonly profile: Profile,
     readonly storage: 's3' | 'fileserved',
     readonly timeScale: number,
+    private readonly log?: (line: string) => void,
   ) {}
 
   /** Boots the stack (on failure it is torn down and the error rethrown). */
@@ -74,7 +81,7 @@ export class LiveDrillInstallation implements LiveInstallation {
     const timeScale = opts.timeScale ?? installation.timeScale;
     const stack = new ReplayStack({ scenario: installation, profile, timeScale, portOffset: opts.portOffset ?? TRAIN_PORT_OFFSET, nomad: 'twin', ...(opts.log ? { log: opts.log } : {}) });
     await stack.up();
-    const inst = new LiveDrillInstallation(installation, stack, profile, installation.topology.storage, timeScale);
+    const inst = new LiveDrillInstallation(installation, stack, profile, installation.topology.storage, timeScale, opts.log);
     try {
       inst.services = await attachMachine(stack.live, installation);
     } catch (e) {
@@ -105,6 +112,7 @@ export class LiveDrillInstallation implements LiveInstallation {
     this.pending = this.pending.filter((w) => w.atMs >= this.startMs);
     this.timer = setInterval(() => this.pushDue(), PUSH_TICK_MS);
     const lines: string[] = [];
+    void this.startDisk().catch((e: unknown) => this.log?.(`the Services machine's disk is not modelled live: ${(e as Error).message}`));
     // The hidden changes: a restored /opt/nomad at boot, before the first fault (restored-nomad.ts); a change of the
     // Nomad clients' group at its time, beside the faults (an AWS call).
     for (const c of changes) if (c.kind === 'restored_nomad_state') lines.push(`${clockTime(this.nowMs())} ${await this.changes.apply(c, this.stack.nomad, this.installation)}`);
@@ -126,6 +134,32 @@ export class LiveDrillInstallation implements LiveInstallation {
     await changed;
     await this.waitUntil(drill.startsAtMs);
     return lines;
+  }
+
+  /**
+   * The volume (live-disk.ts) once the warm-up is over: its bytes per megabyte from what the live services wrote in
+   * the warm-up and the builds that finished in it, then looked at every statsd interval (the simulation's tick) at
+   * the time scale. Without a private RabbitMQ node the drill runs on, with no disk alarm, and says why.
+   */
+  private async startDisk(): Promise<void> {
+    const bytes0 = this.stack.live.writtenLogBytes;
+    const since = new Date();
+    await this.waitUntil(this.startMs + WARM_UP_MS);
+    if (this.closed) return;
+    const mq = this.stack.live.components.get('rabbitmq');
+    if (!(mq instanceof StartedRabbitMQ) || !mq.controllable) {
+      this.log?.(`the Services machine's disk is not modelled live: its disk alarm needs the stack's private RabbitMQ node (rabbitmqctl)`);
+      return;
+    }
+    const r = await this.stack.pool.query<{ n: string }>('SELECT count(*) AS n FROM builds WHERE finished_at >= $1', [since]).catch(() => undefined);
+    if (this.closed) return;
+    const warmUp = { bytes: this.stack.live.writtenLogBytes - bytes0, hours: WARM_UP_MS / 3_600_000, builds: Number(r?.rows[0]?.n ?? 0) };
+    const settings = this.installation.topology.disk;
+    const mbPerByte = mbPerLogByte(settings, warmUp);
+    this.log?.(`the Services machine's disk: ${warmUp.bytes} log bytes and ${warmUp.builds} builds in the warm-up, each byte ${mbPerByte.toPrecision(3)} MB of the installation's logs`);
+    const statsdMs = this.profile.metrics.statsd_interval_ms;
+    this.disk = new LiveServicesDisk({ settings, logs: this.stack.live, control: rabbitDiskControl(mq), mbPerByte, nowMs: () => this.nowMs(), tickMs: Math.max(250, statsdMs / this.timeScale), ...(this.log ? { log: this.log } : {}) });
+    this.disk.start();
   }
 
   private async waitUntil(virtualMs: number): Promise<void> {
@@ -173,7 +207,21 @@ export class LiveDrillInstallation implements LiveInstallation {
 
   /** The Services machine (live-commands.ts): Replicated's app, /etc/circleconfig, the disks, the AWS account. */
   get machine(): LiveMachine | undefined {
-    return this.services;
+    const services = this.services;
+    if (services === undefined) return undefined;
+    return {
+      ...services,
+      rootVolume: () => {
+        const d = this.disk;
+        if (d === undefined) return undefined;
+        return { capacityMb: d.settings.capacityMb, freeMb: d.use().freeMb, unrotatedLogBytes: this.stack.live.unrotatedLogBytes };
+      },
+    };
+  }
+
+  /** The Services machine's volume once the warm-up is over (undefined before, or without a private RabbitMQ node). */
+  get servicesDisk(): LiveServicesDisk | undefined {
+    return this.disk;
   }
 
   /** The services' own log lines (`LiveStack.logs`). */
@@ -272,6 +320,8 @@ export class LiveDrillInstallation implements LiveInstallation {
   async down(): Promise<void> {
     if (this.timer !== undefined) clearInterval(this.timer);
     this.timer = undefined;
+    this.closed = true;
+    await this.disk?.stop();
     await this.stack.down();
     await this.services?.dispose();
     await this.changes.down();
