@@ -52,8 +52,11 @@ describe('disk-full-logrotate-down on the live stack', () => {
     expect(avail[0]).toBeLessThan(5);
     expect(avail[1]).toBeGreaterThanOrEqual(5);
     expect(outputsOf(text, 'sudo docker ps -a')[0]).toMatch(/tutum-logrotate:latest +"crond -f" .* Exited \(137\) .* hardcore_cray/);
-    // RabbitMQ's log: the seeds' report (the simulation's shape), written when the real node's alarm went off.
-    expect(outputsOf(text, 'sudo docker logs --tail 8 rabbitmq')[0]).toMatch(/=WARNING REPORT==== \d+-Jan-2026::\d\d:\d\d:\d\d ===\ndisk resource limit alarm set on node rabbit@rabbitmq\.\n\n\*+\n\*\*\* Publishers will be blocked until this alarm clears \*\*\*/);
+    // RabbitMQ's log: the seeds' report (the simulation's shape), written when the real node's alarm went off, and the
+    // real node's own lines saying so.
+    const rabbitLog = outputsOf(text, 'sudo docker logs rabbitmq')[0];
+    expect(rabbitLog).toMatch(/disk resource limit alarm set on node 'twin-[0-9a-f]+@localhost'/);
+    expect(rabbitLog).toMatch(/=WARNING REPORT==== \d+-Jan-2026::\d\d:\d\d:\d\d ===\ndisk resource limit alarm set on node rabbit@rabbitmq\.\n\n\*+\n\*\*\* Publishers will be blocked until this alarm clears \*\*\*/);
     // The real node blocked the publishers: webhooks frontend could not take while the alarm was on.
     expect(log).toMatch(/pushes replayed: \d+ \([1-9]\d* webhooks frontend did not take/);
     expect(r.checks.find((c) => c.check === 'container_running tutum/logrotate')).toMatchObject({ passed: true });
