@@ -85,6 +85,22 @@ function startTelegraf(svc) {
   udp.bind(svc.role.udpPort, '127.0.0.1');
 }
 
+/** tutum/logrotate: asks the host to rotate every log now and every `rotateMs`, writing its line every `lineMs`. */
+function startLogrotate(svc) {
+  const rotate = () => {
+    if (svc.paused || !svc.alive) return;
+    parentPort.postMessage({ type: 'rotate', name: svc.name, atMs: Date.now() });
+  };
+  rotate();
+  const timer = setInterval(rotate, svc.role.rotateMs);
+  timer.unref();
+  const line = setInterval(() => {
+    if (!svc.paused) log(svc, 'logrotateRotated');
+  }, svc.role.lineMs);
+  line.unref();
+  svc.closers.push(() => clearInterval(timer), () => clearInterval(line));
+}
+
 /** nomad-metrics: the Nomad API polled every interval, gauges sent to telegraf over UDP. */
 function startNomadMetrics(svc) {
   const { role } = svc;
