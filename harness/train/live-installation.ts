@@ -138,7 +138,7 @@ export class LiveDrillInstallation implements LiveInstallation {
 
   /**
    * The volume (live-disk.ts) once the warm-up is over: its bytes per megabyte from what the live services wrote in
-   * the warm-up and the builds that finished in it, then looked at every statsd interval (the simulation's tick) at
+   * the warm-up and the builds it took in, then looked at every statsd interval (the simulation's tick) at
    * the time scale. Without a private RabbitMQ node the drill runs on, with no disk alarm, and says why.
    */
   private async startDisk(): Promise<void> {
@@ -151,12 +151,14 @@ export class LiveDrillInstallation implements LiveInstallation {
       this.log?.(`the Services machine's disk is not modelled live: its disk alarm needs the stack's private RabbitMQ node (rabbitmqctl)`);
       return;
     }
-    const r = await this.stack.pool.query<{ n: string }>('SELECT count(*) AS n FROM builds WHERE finished_at >= $1', [since]).catch(() => undefined);
+    // The builds the installation took in the warm-up (queued), not those that finished: the pipeline is still filling
+    // then (4 finished of 7 taken at 300x), and the per-build share is a rate the steady state reaches.
+    const r = await this.stack.pool.query<{ n: string }>('SELECT count(*) AS n FROM builds WHERE queued_at >= $1', [since]).catch(() => undefined);
     if (this.closed) return;
     const warmUp = { bytes: this.stack.live.writtenLogBytes - bytes0, hours: WARM_UP_MS / 3_600_000, builds: Number(r?.rows[0]?.n ?? 0) };
     const settings = this.installation.topology.disk;
     const mbPerByte = mbPerLogByte(settings, warmUp);
-    this.log?.(`the Services machine's disk: ${warmUp.bytes} log bytes and ${warmUp.builds} builds in the warm-up, each byte ${mbPerByte.toPrecision(3)} MB of the installation's logs`);
+    this.log?.(`the Services machine's disk: ${warmUp.bytes} log bytes and ${warmUp.builds} builds taken in the warm-up, each byte ${mbPerByte.toPrecision(3)} MB of the installation's logs`);
     const statsdMs = this.profile.metrics.statsd_interval_ms;
     this.disk = new LiveServicesDisk({ settings, logs: this.stack.live, control: rabbitDiskControl(mq), mbPerByte, nowMs: () => this.nowMs(), tickMs: Math.max(250, statsdMs / this.timeScale), ...(this.log ? { log: this.log } : {}) });
     this.disk.start();
