@@ -39,7 +39,7 @@ export interface WarmUp {
   bytes: number;
   /** Its length in the installation's hours. */
   hours: number;
-  /** Builds that finished in it. */
+  /** Builds it took in (queued): the per-build share as a rate, the pipeline still filling in a short warm-up. */
   builds: number;
 }
 
