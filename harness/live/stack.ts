@@ -456,16 +456,6 @@ export class LiveStack {
     return this.flushes;
   }
 
-  /** Bytes the twin services' logs take on the Services machine's volume since tutum/logrotate last rotated them. */
-  get unrotatedLogBytes(): number {
-    return this.serviceLogs.unrotatedBytes;
-  }
-
-  /** Bytes the twin services' logs have written in all (rotated or not). */
-  get writtenLogBytes(): number {
-    return this.serviceLogs.writtenBytes;
-  }
-
   /** A line in a container's log as the stack itself writes it (what Docker would print, a report of RabbitMQ's). */
   writeLog(container: string, text: string, atEpochMs: number = Date.now()): void {
     this.serviceLogs.write(container, text, atEpochMs);

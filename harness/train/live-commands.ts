@@ -52,9 +52,9 @@ export interface LiveMachine {
   wipeNomadState?(serverRunning: boolean): string;
   /**
    * The Services machine's root volume as the simulation's disk rule holds it on the live services' log bytes
-   * (live-disk.ts); undefined until the disk is modelled (after the warm-up). Absent: `df` shows the real filesystems only.
+   * (live-disk.ts); undefined until the disk is modelled (from the installation's start, with a private RabbitMQ node). Absent: `df` shows the real filesystems only.
    */
-  rootVolume?(): { capacityMb: number; freeMb: number; unrotatedLogBytes: number } | undefined;
+  rootVolume?(): { capacityMb: number; freeMb: number; unrotatedMb: number } | undefined;
 }
 
 /** What the commands read of the console (rows, which containers are listed, a typed name's container). */
@@ -214,13 +214,13 @@ export function liveDf(dirs: readonly { name: string; dir: string }[]): string {
 }
 
 /**
- * `df -h` on the live console: the Services machine's root volume as the simulation prints it (`diskFree`, the rule's
- * figures on the live logs' bytes), then the real filesystems holding the stack's data; only the latter before the
+ * `df -h` on the live console: the Services machine's root volume as the simulation prints it (`diskFree`, the
+ * simulation's disk ticked on the live installation), then the real filesystems holding the stack's data; only the latter before the
  * volume is modelled.
  */
-export function machineDf(root: { capacityMb: number; freeMb: number; unrotatedLogBytes: number } | undefined, real: string): string {
+export function machineDf(root: { capacityMb: number; freeMb: number; unrotatedMb: number } | undefined, real: string): string {
   if (root === undefined) return real;
-  return `${diskFree(root.capacityMb, root.freeMb)}\n\n/ is the Services machine's volume: the live services' logs, ${human(root.unrotatedLogBytes)} unrotated, at the installation's scale.\nThe real filesystems under the stack:\n${real}`;
+  return `${diskFree(root.capacityMb, root.freeMb)}\n\n/ is the Services machine's volume: ${human(root.unrotatedMb * 1024 * 1024)} of the installation's logs written since tutum/logrotate last rotated them (the simulation's rule on the live installation's hours and finished builds).\nThe real filesystems under the stack:\n${real}`;
 }
 
 /** The AWS CLI's error line for a failed call (exit 255). */

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { ALARM_MARGIN_BYTES, alarmLimitBytes, liveDiskUse, LiveServicesDisk, mbPerLogByte, type DiskLimitControl } from './live-disk.ts';
+import { ALARM_MARGIN_BYTES, alarmLimitBytes, LiveServicesDisk, type DiskLimitControl, type LiveDiskInputs } from './live-disk.ts';
 import { machineDf } from './live-commands.ts';
 import { diskFree } from '../../sim/training/session.ts';
 
@@ -13,24 +13,58 @@ function node(limit = 50_000_000, free = 40 * 1024 ** 3) {
   return { control, set };
 }
 
-function disk(logs: { unrotatedLogBytes: number; lines: [string, string][] }, control: DiskLimitControl, mbPerByte = 0.01) {
-  return new LiveServicesDisk({ settings: SETTINGS, logs: { get unrotatedLogBytes() { return logs.unrotatedLogBytes; }, writeLog: (c, t) => void logs.lines.push([c, t]) }, control, mbPerByte, nowMs: () => 3 * 3_600_000 + 240_000, tickMs: 250 });
+/** The live installation as the disk sees it: its clock, logrotate's row, the builds finished, RabbitMQ's log. */
+function installation() {
+  return { nowMs: 3 * 3_600_000, logrotateUp: true, builds: 0 as number | undefined, lines: [] as [string, string][] };
 }
 
-describe('the live disk: the simulation\'s rule on the live logs\' bytes', () => {
-  it('scales a byte to what the simulation\'s growth rule says the warm-up wrote', () => {
-    // 10 minutes and 4 builds: 100/6 + 12 MB over 20 000 bytes.
-    expect(mbPerLogByte(SETTINGS, { bytes: 20_000, hours: 1 / 6, builds: 4 })).toBeCloseTo((100 / 6 + 12) / 20_000, 12);
-    expect(mbPerLogByte(SETTINGS, { bytes: 10_000, hours: 1 / 6, builds: 4 })).toBeCloseTo((100 / 6 + 12) / 10_000, 12);
-    expect(() => mbPerLogByte(SETTINGS, { bytes: 0, hours: 1 / 6, builds: 4 })).toThrow(/wrote 0 log bytes in the warm-up/);
-    expect(() => mbPerLogByte(SETTINGS, { bytes: 100, hours: 0, builds: 4 })).toThrow(/warm-up lasted 0 h/);
+function disk(inst: ReturnType<typeof installation>, control: DiskLimitControl, log?: (l: string) => void) {
+  const inputs: LiveDiskInputs = { logrotateUp: () => inst.logrotateUp, buildsFinished: async () => inst.builds, writeLog: (c, t) => void inst.lines.push([c, t]) };
+  return new LiveServicesDisk({ settings: SETTINGS, inputs, control, nowMs: () => inst.nowMs, tickMs: 250, ...(log ? { log } : {}) });
+}
+
+describe('the live disk: the simulation\'s disk ticked on the live installation', () => {
+  it('grows the logs by the simulation\'s rule while logrotate is down (hours and builds finished since the last tick), none while it runs', async () => {
+    const inst = installation();
+    const { control } = node();
+    const d = disk(inst, control);
+    await d.tick(); // bearings
+    inst.nowMs += 3_600_000;
+    inst.builds = 10;
+    await d.tick();
+    expect(d.unrotatedMb).toBe(0); // logrotate up: rotated
+    inst.logrotateUp = false;
+    inst.nowMs += 1_800_000;
+    inst.builds = 14;
+    await d.tick();
+    expect(d.unrotatedMb).toBeCloseTo(50 + 4 * 3, 9); // half an hour at 100 MB/h, 4 builds at 3 MB
+    // PostgreSQL down: the hours count, the builds wait for the next tick that can count them.
+    inst.builds = undefined;
+    inst.nowMs += 1_800_000;
+    await d.tick();
+    expect(d.unrotatedMb).toBeCloseTo(100 + 12, 9);
+    inst.builds = 20;
+    await d.tick();
+    expect(d.unrotatedMb).toBeCloseTo(100 + 12 + 6 * 3, 9);
+    expect(d.use()).toEqual({ freeMb: 5_600 - 130, alarm: false, full: false });
+    inst.logrotateUp = true;
+    await d.tick();
+    expect(d.unrotatedMb).toBe(0);
   });
 
-  it('frees what the rule frees: the alarm below the limit, not at it', () => {
-    expect(liveDiskUse(SETTINGS, 0, 0.01)).toEqual({ freeMb: 5_600, alarm: false, full: false });
-    expect(liveDiskUse(SETTINGS, 60_000, 0.01)).toEqual({ freeMb: 5_000, alarm: false, full: false });
-    expect(liveDiskUse(SETTINGS, 60_001, 0.01).alarm).toBe(true);
-    expect(liveDiskUse(SETTINGS, 560_000, 0.01)).toMatchObject({ freeMb: 0, full: true });
+  it('takes its bearings at the first tick that can count builds: the builds finished before it are not growth', async () => {
+    const inst = installation();
+    inst.logrotateUp = false;
+    inst.builds = undefined;
+    const d = disk(inst, node().control);
+    await d.tick();
+    inst.builds = 500;
+    inst.nowMs += 60_000;
+    await d.tick(); // bearings: 500 finished before the disk looked
+    expect(d.unrotatedMb).toBe(0);
+    inst.nowMs += 36_000;
+    await d.tick();
+    expect(d.unrotatedMb).toBeCloseTo(1, 9);
   });
 
   it('asks for a limit above the real free space', () => {
@@ -38,37 +72,43 @@ describe('the live disk: the simulation\'s rule on the live logs\' bytes', () =>
     expect(alarmLimitBytes(1_000.2)).toBeGreaterThan(1_000.2);
   });
 
-  it('sets the node\'s alarm once when the rule passes the limit, logs the seeds\' report, and puts the old limit back when there is room', async () => {
-    const logs = { unrotatedLogBytes: 10_000, lines: [] as [string, string][] };
+  it('sets the node\'s alarm once when the rule passes the limit (below it, not at it), logs the seeds\' report, and puts the old limit back when logrotate rotates', async () => {
+    const inst = installation();
+    inst.nowMs = 0;
     const { control, set } = node(50_000_000, 7 * 1024 ** 3);
-    const d = disk(logs, control);
+    const d = disk(inst, control);
     await d.tick();
+    inst.logrotateUp = false;
+    inst.nowMs = 6 * 3_600_000; // 600 MB: free 5,000 MB, at the limit
+    await d.tick();
+    expect(d.use()).toEqual({ freeMb: 5_000, alarm: false, full: false });
     expect(set).toEqual([]);
-    expect(d.alarm).toBe(false);
-    logs.unrotatedLogBytes = 70_000;
+    inst.builds = 1; // 3 MB more: under it
     await d.tick();
     await d.tick();
     expect(set).toEqual([7 * 1024 ** 3 + ALARM_MARGIN_BYTES]);
     expect(d.alarm).toBe(true);
-    expect(logs.lines).toEqual([['rabbitmq', expect.stringMatching(/^=WARNING REPORT==== 5-Jan-2026::11:04:00 ===\ndisk resource limit alarm set on node rabbit@rabbitmq\.\n\n\*+\n\*\*\* Publishers will be blocked until this alarm clears \*\*\*/)]]);
-    // logrotate ran: nothing unrotated, the limit as it was.
-    logs.unrotatedLogBytes = 0;
+    expect(inst.lines).toEqual([['rabbitmq', expect.stringMatching(/^=WARNING REPORT==== 5-Jan-2026::14:00:00 ===\ndisk resource limit alarm set on node rabbit@rabbitmq\.\n\n\*+\n\*\*\* Publishers will be blocked until this alarm clears \*\*\*/)]]);
+    inst.logrotateUp = true;
     await d.tick();
     expect(set).toEqual([7 * 1024 ** 3 + ALARM_MARGIN_BYTES, 50_000_000]);
     expect(d.alarm).toBe(false);
-    expect(logs.lines[1]).toEqual(['rabbitmq', '=INFO REPORT==== 5-Jan-2026::11:04:00 ===\ndisk resource limit alarm cleared on node rabbit@rabbitmq']);
+    expect(inst.lines[1]).toEqual(['rabbitmq', '=INFO REPORT==== 5-Jan-2026::14:00:00 ===\ndisk resource limit alarm cleared on node rabbit@rabbitmq']);
   });
 
   it('a rabbitmqctl that fails leaves the alarm as the node has it and says so; the next look tries again', async () => {
-    const logs = { unrotatedLogBytes: 70_000, lines: [] as [string, string][] };
+    const inst = installation();
     let fail = true;
     const said: string[] = [];
     const set: number[] = [];
     const control: DiskLimitControl = { limitBytes: async () => 50_000_000, setLimitBytes: async (b) => (fail ? Promise.reject(new Error('nodedown')) : void set.push(b)), freeBytes: () => 1 };
-    const d = new LiveServicesDisk({ settings: SETTINGS, logs: { get unrotatedLogBytes() { return logs.unrotatedLogBytes; }, writeLog: (c, t) => void logs.lines.push([c, t]) }, control, mbPerByte: 0.01, nowMs: () => 0, tickMs: 250, log: (l) => void said.push(l) });
+    const d = disk(inst, control, (l) => void said.push(l));
+    await d.tick();
+    inst.logrotateUp = false;
+    inst.nowMs += 7 * 3_600_000;
     await d.tick();
     expect(d.alarm).toBe(false);
-    expect(logs.lines).toEqual([]);
+    expect(inst.lines).toEqual([]);
     expect(said).toEqual(["the live disk could not set RabbitMQ's disk alarm: nodedown"]);
     fail = false;
     await d.tick();
@@ -76,17 +116,16 @@ describe('the live disk: the simulation\'s rule on the live logs\' bytes', () =>
     expect(set).toEqual([1 + ALARM_MARGIN_BYTES]);
   });
 
-  it('refuses settings it cannot look with', () => {
-    const { control } = node();
-    expect(() => new LiveServicesDisk({ settings: SETTINGS, logs: { unrotatedLogBytes: 0, writeLog: () => undefined }, control, mbPerByte: Number.NaN, nowMs: () => 0, tickMs: 250 })).toThrow(/mbPerByte/);
-    expect(() => new LiveServicesDisk({ settings: SETTINGS, logs: { unrotatedLogBytes: 0, writeLog: () => undefined }, control, mbPerByte: 1, nowMs: () => 0, tickMs: 10 })).toThrow(/tickMs must be at least 50/);
+  it('refuses a tick it cannot keep', () => {
+    const inputs: LiveDiskInputs = { logrotateUp: () => true, buildsFinished: async () => 0, writeLog: () => undefined };
+    expect(() => new LiveServicesDisk({ settings: SETTINGS, inputs, control: node().control, nowMs: () => 0, tickMs: 10 })).toThrow(/tickMs must be at least 50/);
   });
 
   it('df -h on the live console: the simulation\'s rows with the rule\'s figures, then the real filesystems', () => {
-    const out = machineDf({ capacityMb: 100_000, freeMb: 4_900, unrotatedLogBytes: 70 * 1024 }, 'REAL');
+    const out = machineDf({ capacityMb: 100_000, freeMb: 4_900, unrotatedMb: 700 }, 'REAL');
     expect(out.startsWith(diskFree(100_000, 4_900))).toBe(true);
     expect(out).toMatch(/\/dev\/nvme0n1p1 100G {2}95G {2}4\.9G {2}96% \//);
-    expect(out).toContain('70K unrotated');
+    expect(out).toContain('700M of the installation\'s logs written since tutum/logrotate last rotated them');
     expect(out.endsWith('REAL')).toBe(true);
     expect(machineDf(undefined, 'REAL')).toBe('REAL');
   });

@@ -1,23 +1,29 @@
 import { statfsSync } from 'node:fs';
-import { diskUse, logGrowthMb, type DiskSettings, type DiskUse } from '../../sim/models/services/disk.ts';
+import { diskUse, unrotatedAfterTick, type DiskSettings, type DiskUse } from '../../sim/models/services/disk.ts';
 import { rabbitDiskAlarm } from '../../sim/symptoms/container-logs.ts';
 import type { StartedRabbitMQ } from '../providers/rabbitmq/started-rabbitmq.ts';
 
 /**
- * The Services machine's volume on the live stack: the simulation's rule (`sim/models/services/disk.ts` `diskUse`)
- * applied to the live services' real log bytes since tutum/logrotate last rotated them (`ServiceLogs`). The twin's
- * services write far fewer bytes than CircleCI's containers do, so each byte counts for what the simulation's
- * growth rule (`logGrowthMb`) says the installation wrote over the warm-up, divided by the bytes the live services
- * really wrote in it (`mbPerLogByte`): a busier or quieter live stack fills the disk faster or slower. When the rule
- * says free space is below RabbitMQ's limit, the stack's private RabbitMQ node gets a `disk_free_limit` above its
- * real free space (what `rabbitmqctl set_disk_free_limit` calls, `rabbit_disk_monitor:set_disk_free_limit/1`, a
- * runtime setting, called over Erlang distribution): its own disk alarm goes off and it blocks
- * publishers for real; when the rule says there is room again, its limit is set back and the alarm clears.
+ * The Services machine's volume on the live stack: the simulation's disk (`sim/models/services/disk.ts`) ticked on
+ * the live installation. Every statsd interval of the installation's time (at the time scale) the logs left
+ * unrotated follow the simulation's rule (`unrotatedAfterTick`): none while the live tutum/logrotate runs (it rotates
+ * the live services' logs, `ServiceLogs.rotate`), else the growth of that interval's installation hours and the
+ * builds the live pipeline finished in it (`logGrowthMb`), and the volume's free space is `diskUse`'s. The twin's
+ * services write far fewer bytes than CircleCI's containers, so the volume counts what the installation's would have
+ * written, not the twin's bytes. When the rule says free space is below RabbitMQ's limit, the stack's private
+ * RabbitMQ node gets a `disk_free_limit` above its real free space (what `rabbitmqctl set_disk_free_limit` calls,
+ * `rabbit_disk_monitor:set_disk_free_limit/1`, a runtime setting, called over Erlang distribution): its own disk
+ * alarm goes off and it blocks publishers for real; when the rule says there is room again, its limit is set back
+ * and the alarm clears.
  */
 
-/** What the disk reads of the live stack (`LiveStack`). */
-export interface LiveDiskLogs {
-  readonly unrotatedLogBytes: number;
+/** What the disk looks at on the live installation. */
+export interface LiveDiskInputs {
+  /** Whether tutum/logrotate runs (its row running, not killed, stopped or hung). */
+  logrotateUp(): boolean;
+  /** Builds the live pipeline finished so far; undefined when it cannot say now (PostgreSQL down): the tick waits. */
+  buildsFinished(): Promise<number | undefined>;
+  /** A line in a container's log as the stack writes it (RabbitMQ's alarm report). */
   writeLog(container: string, text: string): void;
 }
 
@@ -32,32 +38,6 @@ export interface DiskLimitControl {
 
 /** A limit this far above the real free space sets the alarm even while other processes free a little. */
 export const ALARM_MARGIN_BYTES = 1024 ** 3;
-
-/** What the warm-up (the installation healthy, logrotate running) showed: the basis of `mbPerLogByte`. */
-export interface WarmUp {
-  /** Bytes the live services wrote in it (rotated or not). */
-  bytes: number;
-  /** Its length in the installation's hours. */
-  hours: number;
-  /** Builds it took in (queued): the per-build share as a rate, the pipeline still filling in a short warm-up. */
-  builds: number;
-}
-
-/**
- * Megabytes of the installation's logs one byte of the live services' logs stands for: the simulation's growth
- * over the warm-up (`logGrowthMb`) over the bytes really written in it. Throws when the warm-up wrote nothing or
- * lasted no time (nothing to scale from).
- */
-export function mbPerLogByte(settings: DiskSettings, w: WarmUp): number {
-  if (!(Number.isFinite(w.hours) && w.hours > 0)) throw new Error(`the live disk's warm-up lasted ${w.hours} h: it needs some of the installation's time to scale the logs from`);
-  if (!(Number.isFinite(w.bytes) && w.bytes > 0)) throw new Error(`the live services wrote ${w.bytes} log bytes in the warm-up: nothing to scale the disk's logs from`);
-  return logGrowthMb(settings, w.hours, w.builds) / w.bytes;
-}
-
-/** The volume with `unrotatedBytes` of live logs unrotated, at `mbPerByte`: the simulation's rule. */
-export function liveDiskUse(settings: DiskSettings, unrotatedBytes: number, mbPerByte: number): DiskUse {
-  return diskUse(settings, unrotatedBytes * mbPerByte, 0);
-}
 
 /** The `disk_free_limit` that raises the node's alarm with `freeBytes` really free. */
 export function alarmLimitBytes(freeBytes: number): number {
@@ -86,12 +66,11 @@ export function rabbitDiskControl(mq: StartedRabbitMQ): DiskLimitControl {
 
 export interface LiveServicesDiskOptions {
   settings: DiskSettings;
-  logs: LiveDiskLogs;
+  inputs: LiveDiskInputs;
   control: DiskLimitControl;
-  mbPerByte: number;
-  /** The installation's clock (the alarm report's time). */
+  /** The installation's clock (each tick's hours, the alarm report's time). */
   nowMs: () => number;
-  /** Wall ms between two looks at the logs. */
+  /** Wall ms between two ticks (the statsd interval at the time scale). */
   tickMs: number;
   /** What went wrong with rabbitmqctl (the drill's log); the next tick tries again. */
   log?: (line: string) => void;
@@ -105,9 +84,12 @@ export class LiveServicesDisk {
   private originalLimitRead: Promise<void> | undefined;
   private timer: NodeJS.Timeout | undefined;
   private running: Promise<void> | undefined;
+  /** Megabytes of the installation's logs written since tutum/logrotate last rotated them (the rule's). */
+  private unrotated = 0;
+  /** The last tick: the installation's instant and the builds finished by then (none before the first). */
+  private last: { atMs: number; builds: number } | undefined;
 
   constructor(private readonly o: LiveServicesDiskOptions) {
-    if (!(Number.isFinite(o.mbPerByte) && o.mbPerByte >= 0)) throw new Error(`LiveServicesDisk: mbPerByte must be a finite number of megabytes, not ${o.mbPerByte}`);
     if (!(Number.isFinite(o.tickMs) && o.tickMs >= 50)) throw new Error(`LiveServicesDisk: tickMs must be at least 50 wall ms, not ${o.tickMs}`);
   }
 
@@ -115,9 +97,14 @@ export class LiveServicesDisk {
     return this.o.settings;
   }
 
-  /** The volume now (the rule on the logs' real bytes). */
+  /** The volume now (`diskUse` on the logs the rule has left unrotated). */
   use(): DiskUse {
-    return liveDiskUse(this.o.settings, this.o.logs.unrotatedLogBytes, this.o.mbPerByte);
+    return diskUse(this.o.settings, this.unrotated, 0);
+  }
+
+  /** Megabytes of logs written since tutum/logrotate last rotated them, as of the last tick. */
+  get unrotatedMb(): number {
+    return this.unrotated;
   }
 
   /** Whether the private node's alarm is set by this disk. */
@@ -134,13 +121,27 @@ export class LiveServicesDisk {
     this.timer ??= setInterval(() => void this.tick(), this.o.tickMs);
   }
 
-  /** One look: the node's limit changed when the rule's alarm did (one change at a time). */
+  /**
+   * One tick: the logs grown (or rotated) by the rule over the installation's time since the last, with the builds
+   * finished meanwhile (none counted while PostgreSQL does not answer: they count at the next tick that can), then the
+   * node's limit changed when the rule's alarm did (one change at a time). The first tick only takes its bearings.
+   */
   tick(): Promise<void> {
     this.running ??= this.step().finally(() => (this.running = undefined));
     return this.running;
   }
 
   private async step(): Promise<void> {
+    const finished = await this.o.inputs.buildsFinished().catch(() => undefined);
+    const atMs = this.o.nowMs();
+    if (this.last === undefined) {
+      if (finished !== undefined) this.last = { atMs, builds: finished };
+    } else {
+      const builds = finished ?? this.last.builds;
+      const hours = Math.max(0, atMs - this.last.atMs) / 3_600_000;
+      this.unrotated = unrotatedAfterTick(this.o.settings, this.unrotated, this.o.inputs.logrotateUp(), hours, Math.max(0, builds - this.last.builds));
+      this.last = { atMs, builds };
+    }
     const { alarm } = this.use();
     if (alarm === this.alarmSet) return;
     try {
@@ -154,7 +155,7 @@ export class LiveServicesDisk {
       return;
     }
     this.alarmSet = alarm;
-    this.o.logs.writeLog('rabbitmq', rabbitDiskAlarm(alarm, this.o.nowMs()));
+    this.o.inputs.writeLog('rabbitmq', rabbitDiskAlarm(alarm, this.o.nowMs()));
   }
 
   /** Stops looking (the stack goes down with the node). */

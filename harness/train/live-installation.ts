@@ -17,7 +17,7 @@ import { workflowConfig } from '../live/replay/config.ts';
 import { PUSH_REPO, ReplayStack } from '../live/replay/stack.ts';
 import type { LiveInstallation, LiveLogSource, LiveRowView } from './live-session.ts';
 import { attachMachine, type LiveMachine, type TrainingMachine } from './live-commands.ts';
-import { LiveServicesDisk, mbPerLogByte, rabbitDiskControl } from './live-disk.ts';
+import { LiveServicesDisk, rabbitDiskControl, type LiveDiskInputs } from './live-disk.ts';
 import { StartedRabbitMQ } from '../providers/rabbitmq/started-rabbitmq.ts';
 
 /**
@@ -27,6 +27,10 @@ import { StartedRabbitMQ } from '../providers/rabbitmq/started-rabbitmq.ts';
 export const TRAIN_PORT_OFFSET = 22_000;
 /** Pushes in flight at once (a slow frontend does not pile up requests without bound). */
 export const MAX_PUSHES_IN_FLIGHT = 8;
+
+/** tutum/logrotate's row states in which it runs (and rotates). */
+const LOGROTATE_RUNNING: ReadonlySet<string> = new Set(['healthy', 'unhealthy']);
+
 /**
  * The installation runs healthy this much of its time before the first fault (pushes taken, picard-dispatcher's
  * heartbeat written), so its services' logs show what healthy looked like before they go quiet.
@@ -62,7 +66,7 @@ export class LiveDrillInstallation implements LiveInstallation {
   readonly pushes = { sent: 0, undelivered: 0, failed: 0 };
   /** The Services machine around the stack (its EC2 endpoint's instance, Replicated's app, the Nomad clients' group). */
   private services: TrainingMachine | undefined;
-  /** The Services machine's volume (live-disk.ts), from the end of the warm-up on. */
+  /** The Services machine's volume (live-disk.ts), from the installation's start. */
   private disk: LiveServicesDisk | undefined;
   /** `down` was called: the disk is not started any more. */
   private closed = false;
@@ -137,30 +141,29 @@ export class LiveDrillInstallation implements LiveInstallation {
   }
 
   /**
-   * The volume (live-disk.ts) once the warm-up is over: its bytes per megabyte from what the live services wrote in
-   * the warm-up and the builds it took in, then looked at every statsd interval (the simulation's tick) at
-   * the time scale. Without a private RabbitMQ node the drill runs on, with no disk alarm, and says why.
+   * The volume (live-disk.ts) from the installation's start: ticked every statsd interval (the simulation's tick) at
+   * the time scale, on the installation's clock, tutum/logrotate's row and the builds the live pipeline finished.
+   * Without a private RabbitMQ node the drill runs on, with no disk alarm, and says why.
    */
   private async startDisk(): Promise<void> {
-    const bytes0 = this.stack.live.writtenLogBytes;
-    const since = new Date();
-    await this.waitUntil(this.startMs + WARM_UP_MS);
     if (this.closed) return;
     const mq = this.stack.live.components.get('rabbitmq');
     if (!(mq instanceof StartedRabbitMQ) || !mq.controllable) {
       this.log?.(`the Services machine's disk is not modelled live: its disk alarm needs the stack's private RabbitMQ node (rabbitmqctl)`);
       return;
     }
-    // The builds the installation took in the warm-up (queued), not those that finished: the pipeline is still filling
-    // then (4 finished of 7 taken at 300x), and the per-build share is a rate the steady state reaches.
-    const r = await this.stack.pool.query<{ n: string }>('SELECT count(*) AS n FROM builds WHERE queued_at >= $1', [since]).catch(() => undefined);
-    if (this.closed) return;
-    const warmUp = { bytes: this.stack.live.writtenLogBytes - bytes0, hours: WARM_UP_MS / 3_600_000, builds: Number(r?.rows[0]?.n ?? 0) };
-    const settings = this.installation.topology.disk;
-    const mbPerByte = mbPerLogByte(settings, warmUp);
-    this.log?.(`the Services machine's disk: ${warmUp.bytes} log bytes and ${warmUp.builds} builds taken in the warm-up, each byte ${mbPerByte.toPrecision(3)} MB of the installation's logs`);
+    const live = this.stack.live;
+    const pool = this.stack.pool;
+    const inputs: LiveDiskInputs = {
+      logrotateUp: () => LOGROTATE_RUNNING.has(live.rows.get('tutum/logrotate')?.state ?? 'pending'),
+      buildsFinished: async () => {
+        const r = await pool.query<{ n: string }>('SELECT count(*) AS n FROM builds WHERE finished_at IS NOT NULL').catch(() => undefined);
+        return r === undefined ? undefined : Number(r.rows[0]?.n ?? 0);
+      },
+      writeLog: (container, text) => live.writeLog(container, text),
+    };
     const statsdMs = this.profile.metrics.statsd_interval_ms;
-    this.disk = new LiveServicesDisk({ settings, logs: this.stack.live, control: rabbitDiskControl(mq), mbPerByte, nowMs: () => this.nowMs(), tickMs: Math.max(250, statsdMs / this.timeScale), ...(this.log ? { log: this.log } : {}) });
+    this.disk = new LiveServicesDisk({ settings: this.installation.topology.disk, inputs, control: rabbitDiskControl(mq), nowMs: () => this.nowMs(), tickMs: Math.max(250, statsdMs / this.timeScale), ...(this.log ? { log: this.log } : {}) });
     this.disk.start();
   }
 
@@ -216,12 +219,12 @@ export class LiveDrillInstallation implements LiveInstallation {
       rootVolume: () => {
         const d = this.disk;
         if (d === undefined) return undefined;
-        return { capacityMb: d.settings.capacityMb, freeMb: d.use().freeMb, unrotatedLogBytes: this.stack.live.unrotatedLogBytes };
+        return { capacityMb: d.settings.capacityMb, freeMb: d.use().freeMb, unrotatedMb: d.unrotatedMb };
       },
     };
   }
 
-  /** The Services machine's volume once the warm-up is over (undefined before, or without a private RabbitMQ node). */
+  /** The Services machine's volume (undefined before the installation starts, or without a private RabbitMQ node). */
   get servicesDisk(): LiveServicesDisk | undefined {
     return this.disk;
   }

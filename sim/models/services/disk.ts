@@ -35,7 +35,7 @@ export interface DiskUse {
 /**
  * How full the Services machine's volume is with `unrotatedMb` of logs written since logrotate last rotated and
  * `filledMb` taken by a `disk_fill` fault: the one rule the simulation's disk and the live stack's
- * (harness/train/live-disk.ts, from the live services' real log bytes) apply.
+ * (harness/train/live-disk.ts) apply.
  */
 export function diskUse(settings: DiskSettings, unrotatedMb: number, filledMb: number): DiskUse {
   const freeMb = settings.freeMb - unrotatedMb - filledMb;
@@ -45,6 +45,15 @@ export function diskUse(settings: DiskSettings, unrotatedMb: number, filledMb: n
 /** The logs written while logrotate is down over `hours` with `builds` finished: a base rate plus a share per build. */
 export function logGrowthMb(settings: DiskSettings, hours: number, builds: number): number {
   return hours * settings.logMbPerHour + builds * settings.logMbPerBuild;
+}
+
+/**
+ * The logs left unrotated after one tick of `hours` with `builds` finished: none while tutum/logrotate runs (it
+ * rotates them), else what was there plus that tick's growth (`logGrowthMb`). The simulation's disk and the live
+ * stack's (harness/train/live-disk.ts, on the live installation's clock and finished builds) both tick with it.
+ */
+export function unrotatedAfterTick(settings: DiskSettings, unrotatedMb: number, logrotateUp: boolean, hours: number, builds: number): number {
+  return logrotateUp ? 0 : unrotatedMb + logGrowthMb(settings, hours, builds);
 }
 
 /** Containers that write to the volume and stop when it is full. */
@@ -83,8 +92,7 @@ export class ServicesDisk {
     const builds = buildsFinished - this.lastBuilds;
     this.lastTickMs = now;
     this.lastBuilds = buildsFinished;
-    if (this.world.services.isUp('tutum/logrotate')) this.unrotatedMb = 0;
-    else this.unrotatedMb += logGrowthMb(this.settings, hours, builds);
+    this.unrotatedMb = unrotatedAfterTick(this.settings, this.unrotatedMb, this.world.services.isUp('tutum/logrotate'), hours, builds);
     this.apply();
   }
 
