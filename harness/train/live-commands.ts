@@ -51,10 +51,10 @@ export interface LiveMachine {
   nomadData?(): readonly string[] | undefined;
   wipeNomadState?(serverRunning: boolean): string;
   /**
-   * The Services machine's root volume as the simulation's disk rule holds it on the live services' log bytes
+   * The Services machine's root volume as of now, as the simulation's disk rule holds it on the live installation
    * (live-disk.ts); undefined until the disk is modelled (from the installation's start, with a private RabbitMQ node). Absent: `df` shows the real filesystems only.
    */
-  rootVolume?(): { capacityMb: number; freeMb: number; unrotatedMb: number } | undefined;
+  rootVolume?(): Promise<{ capacityMb: number; freeMb: number; unrotatedMb: number } | undefined>;
 }
 
 /** What the commands read of the console (rows, which containers are listed, a typed name's container). */
@@ -253,7 +253,7 @@ export class LiveMachineCommands {
   async run(c: ShellCommand): Promise<Answer> {
     switch (c.kind) {
       case 'df':
-        return { output: machineDf(this.machine.rootVolume?.(), liveDf(this.machine.dataDirs())), exit: 0 };
+        return { output: machineDf(await this.machine.rootVolume?.(), liveDf(this.machine.dataDirs())), exit: 0 };
       case 'replicated-apps':
         return { output: replicatedAppsListing(this.host.profile.version), exit: 0 };
       case 'replicated-app':

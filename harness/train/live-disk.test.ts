@@ -116,6 +116,67 @@ describe('the live disk: the simulation\'s disk ticked on the live installation'
     expect(set).toEqual([1 + ALARM_MARGIN_BYTES]);
   });
 
+  it('numbers the alarm\'s holding periods: from the set call\'s return to the clear call\'s start; a failed clear starts a new one', async () => {
+    const inst = installation();
+    let release: (() => void) | undefined;
+    let fail = false;
+    const control: DiskLimitControl = {
+      limitBytes: async () => 50_000_000,
+      setLimitBytes: (b) => (fail ? Promise.reject(new Error('nodedown')) : b === 50_000_000 ? new Promise<void>((r) => (release = r)) : Promise.resolve()),
+      freeBytes: () => 1,
+    };
+    const d = disk(inst, control, () => undefined);
+    await d.tick();
+    expect(d.holdingPeriod).toBeUndefined();
+    inst.logrotateUp = false;
+    inst.nowMs += 7 * 3_600_000;
+    await d.tick();
+    expect(d.holdingPeriod).toBe(1);
+    await d.tick();
+    expect(d.holdingPeriod).toBe(1);
+    inst.logrotateUp = true;
+    const clearing = d.tick();
+    await new Promise((r) => setTimeout(r, 0));
+    expect(release).toBeDefined();
+    expect(d.holdingPeriod).toBeUndefined(); // the node may unblock before the call returns
+    expect(d.alarm).toBe(true);
+    release!();
+    await clearing;
+    expect(d.alarm).toBe(false);
+    expect(d.holdingPeriod).toBeUndefined();
+    inst.logrotateUp = false;
+    inst.nowMs += 7 * 3_600_000;
+    await d.tick();
+    expect(d.holdingPeriod).toBe(2);
+    fail = true;
+    inst.logrotateUp = true;
+    await d.tick();
+    expect(d.alarm).toBe(true);
+    expect(d.holdingPeriod).toBe(3);
+  });
+
+  it('a look (df) reads the volume as of now: after the tick under way, one more with logrotate\'s row now', async () => {
+    const inst = installation();
+    let release: (() => void) | undefined;
+    const control: DiskLimitControl = { limitBytes: async () => 50_000_000, setLimitBytes: (b) => (b === 50_000_000 ? Promise.resolve() : new Promise<void>((r) => (release = r))), freeBytes: () => 1 };
+    const d = disk(inst, control);
+    await d.tick();
+    inst.logrotateUp = false;
+    inst.nowMs += 7 * 3_600_000;
+    // A tick under way: it read logrotate down and is setting the alarm when `docker start` brings logrotate back.
+    const setting = d.tick();
+    await new Promise((r) => setTimeout(r, 0));
+    expect(release).toBeDefined();
+    inst.logrotateUp = true;
+    expect(d.use().freeMb).toBe(4_900);
+    const look = d.look();
+    release!();
+    await setting;
+    expect(await look).toEqual({ freeMb: 5_600, alarm: false, full: false });
+    expect(d.alarm).toBe(false);
+    expect(inst.lines.map(([, t]) => /alarm (set|cleared)/.exec(t)?.[1])).toEqual(['set', 'cleared']);
+  });
+
   it('refuses a tick it cannot keep', () => {
     const inputs: LiveDiskInputs = { logrotateUp: () => true, buildsFinished: async () => 0, writeLog: () => undefined };
     expect(() => new LiveServicesDisk({ settings: SETTINGS, inputs, control: node().control, nowMs: () => 0, tickMs: 10 })).toThrow(/tickMs must be at least 50/);

@@ -80,6 +80,12 @@ export interface LiveServicesDiskOptions {
 export class LiveServicesDisk {
   /** The alarm as the node has it (set by this disk). */
   private alarmSet = false;
+  /**
+   * The alarm's holding periods, numbered: `holding` from the set call's return (the node has the alarm) to the clear
+   * call's start (the node may unblock at any moment from then on); what the pushes sent meanwhile are judged by.
+   */
+  private period = 0;
+  private holding = false;
   private originalLimit: number | undefined;
   private originalLimitRead: Promise<void> | undefined;
   private timer: NodeJS.Timeout | undefined;
@@ -110,6 +116,24 @@ export class LiveServicesDisk {
   /** Whether the private node's alarm is set by this disk. */
   get alarm(): boolean {
     return this.alarmSet;
+  }
+
+  /**
+   * The number of the alarm's holding period now, undefined outside one: the node certainly has the alarm from the
+   * set call's return until the clear call starts, so a publish sent and confirmed within one period was not blocked.
+   */
+  get holdingPeriod(): number | undefined {
+    return this.holding ? this.period : undefined;
+  }
+
+  /**
+   * The volume as of now, as `df` reads a filesystem: the tick under way (which may have read logrotate's row before
+   * a `docker start` returned) waited for, then one more on the installation's clock and logrotate's row now.
+   */
+  async look(): Promise<DiskUse> {
+    await this.running;
+    await this.tick();
+    return this.use();
   }
 
   start(): void {
@@ -144,6 +168,8 @@ export class LiveServicesDisk {
     }
     const { alarm } = this.use();
     if (alarm === this.alarmSet) return;
+    // A clear may unblock the node before its call returns: the holding period ends as it starts.
+    if (!alarm) this.holding = false;
     try {
       if (alarm) {
         await this.originalLimitRead;
@@ -152,10 +178,18 @@ export class LiveServicesDisk {
       } else await this.o.control.setLimitBytes(this.originalLimit!);
     } catch (e) {
       this.o.log?.(`the live disk could not ${alarm ? 'set' : 'clear'} RabbitMQ's disk alarm: ${(e as Error).message}`);
+      // A clear that failed leaves the alarm on: a new holding period (the pushes of the last one cannot tell).
+      if (!alarm) this.holdAgain();
       return;
     }
     this.alarmSet = alarm;
+    if (alarm) this.holdAgain();
     this.o.inputs.writeLog('rabbitmq', rabbitDiskAlarm(alarm, this.o.nowMs()));
+  }
+
+  private holdAgain(): void {
+    this.period++;
+    this.holding = true;
   }
 
   /** Stops looking (the stack goes down with the node). */

@@ -64,6 +64,11 @@ export class LiveDrillInstallation implements LiveInstallation {
   private inFlight = 0;
   /** Pushes GitHub Enterprise took, and those whose webhook frontend did not answer with 200. */
   readonly pushes = { sent: 0, undelivered: 0, failed: 0 };
+  /**
+   * Pushes sent while RabbitMQ's disk alarm held (`LiveServicesDisk.holdingPeriod`): frontend took each (200) in
+   * that same period, after it (its publish confirmed once the alarm cleared), or not at all (GHE's delivery timed out).
+   */
+  readonly alarmPushes = { sent: 0, takenWhileHeld: 0, takenAfter: 0, notTaken: 0 };
   /** The Services machine around the stack (its EC2 endpoint's instance, Replicated's app, the Nomad clients' group). */
   private services: TrainingMachine | undefined;
   /** The Services machine's volume (live-disk.ts), from the installation's start. */
@@ -178,11 +183,19 @@ export class LiveDrillInstallation implements LiveInstallation {
     while (this.pending.length > 0 && this.pending[0]!.atMs <= now && this.inFlight < MAX_PUSHES_IN_FLIGHT) {
       const w = this.pending.shift()!;
       this.inFlight++;
+      const held = this.disk?.holdingPeriod;
+      if (held !== undefined) this.alarmPushes.sent++;
       this.stack.ghe
         .push(PUSH_REPO, { files: { '.circleci/config.yml': workflowConfig(w) }, message: `${w.templateName} #${w.seq}` })
         .then((r) => {
           this.pushes.sent++;
-          if (r.deliveries.some((d) => !d.ok)) this.pushes.undelivered++;
+          const taken = r.deliveries.every((d) => d.ok);
+          if (!taken) this.pushes.undelivered++;
+          if (held !== undefined) {
+            if (!taken) this.alarmPushes.notTaken++;
+            else if (this.disk?.holdingPeriod === held) this.alarmPushes.takenWhileHeld++;
+            else this.alarmPushes.takenAfter++;
+          }
         })
         .catch(() => void this.pushes.failed++)
         .finally(() => void this.inFlight--);
@@ -216,10 +229,12 @@ export class LiveDrillInstallation implements LiveInstallation {
     if (services === undefined) return undefined;
     return {
       ...services,
-      rootVolume: () => {
+      // As df reads a filesystem: as of now (a look), not as of the last tick.
+      rootVolume: async () => {
         const d = this.disk;
         if (d === undefined) return undefined;
-        return { capacityMb: d.settings.capacityMb, freeMb: d.use().freeMb, unrotatedMb: d.unrotatedMb };
+        const { freeMb } = await d.look();
+        return { capacityMb: d.settings.capacityMb, freeMb, unrotatedMb: d.unrotatedMb };
       },
     };
   }

@@ -384,7 +384,6 @@ function failedBuilds(s: LogSources, fromMs: number): ObservedBuild[] {
   return s.builds.filter((b) => b.fate === 'failed' && b.fateAtMs !== undefined && b.fateAtMs >= fromMs && b.fateAtMs <= s.nowMs);
 }
 
-/** `5-Jan-2026::10:40:00`: RabbitMQ 3.6's report headers. */
 /**
  * RabbitMQ's report when its disk alarm is set or cleared at a virtual instant (RabbitMQ 3.6's format, the seeds'
  * disk-full failure): the simulation's log and the live stack's (harness/train/live-disk.ts) print this.
@@ -396,6 +395,7 @@ export function rabbitDiskAlarm(set: boolean, atMs: number): string {
     : `${head}\ndisk resource limit alarm cleared on node rabbit@rabbitmq`;
 }
 
+/** `5-Jan-2026::10:40:00`: RabbitMQ 3.6's report headers. */
 function rabbitTime(virtualMs: number): string {
   return isoLogTime(virtualMs).replace(/^2026-01-(\d\d) /, (_m, d: string) => `${Number(d)}-Jan-2026::`);
 }
