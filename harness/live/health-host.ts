@@ -44,6 +44,9 @@ export type HealthLogSink = (name: string, text: string, atEpochMs: number) => v
 type GaugesFlush = { type: 'gauges'; name: string; atMs: number; names: readonly string[] };
 /** Where telegraf's flushes go: the stack's recorded series (`LiveStack.gaugeFlushes`). */
 export type GaugeSink = (atEpochMs: number, names: readonly string[]) => void;
+/** logrotate's run (role `logrotate`): the stack rotates its services' logs (`ServiceLogs.rotate`). */
+type Rotate = { type: 'rotate'; name: string; atMs: number };
+export type RotateSink = (atEpochMs: number) => void;
 
 const WORKER = prebuiltEntry(new URL('./service-worker.mjs', import.meta.url)) ?? fileURLToPath(new URL('./service-worker.mjs', import.meta.url));
 
@@ -64,6 +67,7 @@ export class HealthServiceHost {
   constructor(
     private readonly onLog: HealthLogSink = () => undefined,
     private readonly onGauges: GaugeSink = () => undefined,
+    private readonly onRotate: RotateSink = () => undefined,
   ) {}
 
   /** A service's line, from its key in `LOG_LINES` to its text. */
@@ -87,9 +91,10 @@ export class HealthServiceHost {
   private thread(): Worker {
     if (this.worker !== undefined) return this.worker;
     const worker = new Worker(WORKER);
-    worker.on('message', (r: Reply | LogLine | GaugesFlush) => {
+    worker.on('message', (r: Reply | LogLine | GaugesFlush | Rotate) => {
       if (r.type === 'log') return this.log(r);
       if (r.type === 'gauges') return this.onGauges(r.atMs, r.names);
+      if (r.type === 'rotate') return this.onRotate(r.atMs);
       const wake = this.waiting.get(`${r.type === 'killed' ? 'kill' : 'start'}:${r.name}`);
       wake?.(r);
     });

@@ -18,6 +18,9 @@ const services = new Map();
 // - nomad-metrics: polls the Nomad API every 10 s and sends circle.nomad.server_agent.* gauges to telegraf, and
 //   for each client circle.nomad.client_agent.* with DogStatsD tags (telegraf keys those as `name#tags`);
 // - ready-agent: 200 only once every listed service answers 200 (its list is sent after boot);
+// - logrotate (tutum/logrotate): rotates the container logs on the Services machine's volume at once when it starts
+//   and then every `role.rotateMs` (the host's `ServiceLogs.rotate`), and says so every `role.lineMs`; a killed or
+//   hung logrotate rotates nothing, so the logs grow on the volume (harness/train/live-disk.ts);
 // - ldap-bind (federation-service with `auth: ldap`): each health check makes a real LDAP simple bind (ldapts,
 //   over TCP) with the directory's bind DN, so a dead or hung slapd is a 500 naming ldap, as logins would fail.
 
@@ -80,6 +83,22 @@ function startTelegraf(svc) {
     }
   });
   udp.bind(svc.role.udpPort, '127.0.0.1');
+}
+
+/** tutum/logrotate: asks the host to rotate every log now and every `rotateMs`, writing its line every `lineMs`. */
+function startLogrotate(svc) {
+  const rotate = () => {
+    if (svc.paused || !svc.alive) return;
+    parentPort.postMessage({ type: 'rotate', name: svc.name, atMs: Date.now() });
+  };
+  rotate();
+  const timer = setInterval(rotate, svc.role.rotateMs);
+  timer.unref();
+  const line = setInterval(() => {
+    if (!svc.paused) log(svc, 'logrotateRotated');
+  }, svc.role.lineMs);
+  line.unref();
+  svc.closers.push(() => clearInterval(timer), () => clearInterval(line));
 }
 
 /** nomad-metrics: the Nomad API polled every interval, gauges sent to telegraf over UDP. */
@@ -243,6 +262,7 @@ function start({ name, port, healthPath, dependencies, role }) {
     log(svc, 'starting', name);
     if (role?.kind === 'telegraf') startTelegraf(svc);
     if (role?.kind === 'nomad-metrics') startNomadMetrics(svc);
+    if (role?.kind === 'logrotate') startLogrotate(svc);
     parentPort.postMessage({ type: 'listening', name, port: server.address().port });
   };
   try {
@@ -278,4 +298,6 @@ parentPort.on('message', (m) => {
     svc.paused = false;
     for (const h of svc.held.splice(0)) h();
   } else if (m.type === 'dependencies') svc.dependencies = m.dependencies;
+  // An unpaused logrotate rotates at once, as the process it stands for runs its overdue cron job.
+  if (m.type === 'unpause' && svc.role?.kind === 'logrotate') parentPort.postMessage({ type: 'rotate', name: svc.name, atMs: Date.now() });
 });

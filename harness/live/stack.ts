@@ -117,7 +117,12 @@ export interface StackOptions {
    * (`gaugeFlushes`). A run at a time scale passes its statsd interval at that scale.
    */
   metricsPollMs?: number;
+  /** Wall ms between two of tutum/logrotate's lines (default `LOGROTATE_LINE_MS`): an hour of the installation's time at its scale. */
+  logrotateLineMs?: number;
 }
+
+/** tutum/logrotate says it rotated once an hour (the simulation's line), unless the stack is told otherwise. */
+export const LOGROTATE_LINE_MS = 3_600_000;
 
 /** nomad-metrics polls the Nomad server this often (wall ms) unless the stack is told otherwise. */
 export const METRICS_POLL_MS = 10_000;
@@ -156,6 +161,7 @@ export class LiveStack {
       this.flushes.push({ atEpochMs, names });
       if (this.flushes.length > MAX_GAUGE_FLUSHES) this.flushes.shift();
     },
+    () => this.serviceLogs.rotate(),
   );
   private readonly services = new Map<string, ServiceHandle>();
   private readonly ports = new Map<string, number>();
@@ -372,7 +378,9 @@ export class LiveStack {
           ? { kind: 'nomad-metrics', nomadUrl: nomad.url, statsdPort, intervalMs: this.metricsPollMs }
           : c.name === 'federation-service' && this.rows.has('ldap')
             ? this.ldapBindRole()
-            : undefined;
+            : c.name === 'tutum/logrotate'
+              ? { kind: 'logrotate', rotateMs: this.metricsPollMs, lineMs: this.opts.logrotateLineMs ?? LOGROTATE_LINE_MS }
+              : undefined;
     const healthPath = c.health?.path ?? '/health';
     const dependencies = this.dependenciesOf(c);
     // The documented port (offset) if it is free; otherwise any free port, and the table says which.
@@ -446,6 +454,11 @@ export class LiveStack {
    */
   gaugeFlushes(): readonly { atEpochMs: number; names: readonly string[] }[] {
     return this.flushes;
+  }
+
+  /** A line in a container's log as the stack itself writes it (what Docker would print, a report of RabbitMQ's). */
+  writeLog(container: string, text: string, atEpochMs: number = Date.now()): void {
+    this.serviceLogs.write(container, text, atEpochMs);
   }
 
   /** The clock the twin services' log prefixes print (`ServiceLogs.useClock`): a drill's installation's, not the wall's. */

@@ -11,7 +11,7 @@ import type { LiveStack } from '../live/stack.ts';
 import { CIRCLECONFIG, EtcFiles, INSTALLATION_CUSTOMIZATIONS, type FileAnswer } from '../../sim/training/etc-files.ts';
 import { execEnv, notRunning, printEnv, replConnect, replForm, replicatedStatus } from '../../sim/training/container-env.ts';
 import { liveServiceState } from '../../sim/training/live-support.ts';
-import { NOMAD_DATA, overrideDir, renderDf, rmNomadRefusal } from '../../sim/training/session.ts';
+import { diskFree, NOMAD_DATA, overrideDir, renderDf, rmNomadRefusal } from '../../sim/training/session.ts';
 import { replicatedAppsListing, type ShellCommand } from '../../sim/training/shell.ts';
 
 /**
@@ -50,6 +50,11 @@ export interface LiveMachine {
    */
   nomadData?(): readonly string[] | undefined;
   wipeNomadState?(serverRunning: boolean): string;
+  /**
+   * The Services machine's root volume as of now, as the simulation's disk rule holds it on the live installation
+   * (live-disk.ts); undefined until the disk is modelled (from the installation's start, with a private RabbitMQ node). Absent: `df` shows the real filesystems only.
+   */
+  rootVolume?(): Promise<{ capacityMb: number; freeMb: number; unrotatedMb: number } | undefined>;
 }
 
 /** What the commands read of the console (rows, which containers are listed, a typed name's container). */
@@ -208,6 +213,16 @@ export function liveDf(dirs: readonly { name: string; dir: string }[]): string {
   return `${renderDf(rows)}\n\nThe stack's data (du -sh):\n${usage.join('\n')}`;
 }
 
+/**
+ * `df -h` on the live console: the Services machine's root volume as the simulation prints it (`diskFree`, the
+ * simulation's disk ticked on the live installation), then the real filesystems holding the stack's data; only the latter before the
+ * volume is modelled.
+ */
+export function machineDf(root: { capacityMb: number; freeMb: number; unrotatedMb: number } | undefined, real: string): string {
+  if (root === undefined) return real;
+  return `${diskFree(root.capacityMb, root.freeMb)}\n\n/ is the Services machine's volume: ${human(root.unrotatedMb * 1024 * 1024)} of the installation's logs written since tutum/logrotate last rotated them (the simulation's rule on the live installation's hours and finished builds).\nThe real filesystems under the stack:\n${real}`;
+}
+
 /** The AWS CLI's error line for a failed call (exit 255). */
 function awsError(operation: string, e: unknown): Answer {
   const err = e as { name?: string; Code?: string; message?: string };
@@ -238,7 +253,7 @@ export class LiveMachineCommands {
   async run(c: ShellCommand): Promise<Answer> {
     switch (c.kind) {
       case 'df':
-        return { output: liveDf(this.machine.dataDirs()), exit: 0 };
+        return { output: machineDf(await this.machine.rootVolume?.(), liveDf(this.machine.dataDirs())), exit: 0 };
       case 'replicated-apps':
         return { output: replicatedAppsListing(this.host.profile.version), exit: 0 };
       case 'replicated-app':

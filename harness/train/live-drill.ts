@@ -56,7 +56,10 @@ async function drillOnStack(o: LiveDrillOptions, stop: AbortSignal): Promise<Tra
     stop.throwIfAborted();
     o.log(`verifying the fix on the live stack (up to ${Math.round(o.drill.verify.withinMs / inst.timeScale / 1000)} s) …`);
     const result = await session.finish();
-    o.log(`pushes replayed: ${inst.pushes.sent} (${inst.pushes.undelivered} webhooks frontend did not take, ${inst.pushes.failed} GHE refused)`);
+    const held = inst.alarmPushes;
+    // With the live disk, what the pushes sent while RabbitMQ's disk alarm held came to (the rest still in flight).
+    const whileHeld = inst.servicesDisk === undefined ? '' : `; ${held.sent} sent while RabbitMQ's disk alarm held: ${held.takenWhileHeld} taken before it cleared, ${held.takenAfter} after, ${held.notTaken} not taken`;
+    o.log(`pushes replayed: ${inst.pushes.sent} (${inst.pushes.undelivered} webhooks frontend did not take, ${inst.pushes.failed} GHE refused)${whileHeld}`);
     return result;
   } finally {
     await nomad?.stop();

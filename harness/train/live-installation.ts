@@ -17,6 +17,8 @@ import { workflowConfig } from '../live/replay/config.ts';
 import { PUSH_REPO, ReplayStack } from '../live/replay/stack.ts';
 import type { LiveInstallation, LiveLogSource, LiveRowView } from './live-session.ts';
 import { attachMachine, type LiveMachine, type TrainingMachine } from './live-commands.ts';
+import { LiveServicesDisk, rabbitDiskControl, type LiveDiskInputs } from './live-disk.ts';
+import { StartedRabbitMQ } from '../providers/rabbitmq/started-rabbitmq.ts';
 
 /**
  * Documented ports at 22000 + port for a drill on the live stack (frontend's 80 at 22080): apart from `twin up`'s
@@ -25,6 +27,10 @@ import { attachMachine, type LiveMachine, type TrainingMachine } from './live-co
 export const TRAIN_PORT_OFFSET = 22_000;
 /** Pushes in flight at once (a slow frontend does not pile up requests without bound). */
 export const MAX_PUSHES_IN_FLIGHT = 8;
+
+/** tutum/logrotate's row states in which it runs (and rotates). */
+const LOGROTATE_RUNNING: ReadonlySet<string> = new Set(['healthy', 'unhealthy']);
+
 /**
  * The installation runs healthy this much of its time before the first fault (pushes taken, picard-dispatcher's
  * heartbeat written), so its services' logs show what healthy looked like before they go quiet.
@@ -58,8 +64,17 @@ export class LiveDrillInstallation implements LiveInstallation {
   private inFlight = 0;
   /** Pushes GitHub Enterprise took, and those whose webhook frontend did not answer with 200. */
   readonly pushes = { sent: 0, undelivered: 0, failed: 0 };
+  /**
+   * Pushes sent while RabbitMQ's disk alarm held (`LiveServicesDisk.holdingPeriod`): frontend took each (200) in
+   * that same period, after it (its publish confirmed once the alarm cleared), or not at all (GHE's delivery timed out).
+   */
+  readonly alarmPushes = { sent: 0, takenWhileHeld: 0, takenAfter: 0, notTaken: 0 };
   /** The Services machine around the stack (its EC2 endpoint's instance, Replicated's app, the Nomad clients' group). */
   private services: TrainingMachine | undefined;
+  /** The Services machine's volume (live-disk.ts), from the installation's start. */
+  private disk: LiveServicesDisk | undefined;
+  /** `down` was called: the disk is not started any more. */
+  private closed = false;
 
   private constructor(
     private readonly installation: SettledScenario,
@@ -67,6 +82,7 @@ export class LiveDrillInstallation implements LiveInstallation {
     readonly profile: Profile,
     readonly storage: 's3' | 'fileserved',
     readonly timeScale: number,
+    private readonly log?: (line: string) => void,
   ) {}
 
   /** Boots the stack (on failure it is torn down and the error rethrown). */
@@ -74,7 +90,7 @@ export class LiveDrillInstallation implements LiveInstallation {
     const timeScale = opts.timeScale ?? installation.timeScale;
     const stack = new ReplayStack({ scenario: installation, profile, timeScale, portOffset: opts.portOffset ?? TRAIN_PORT_OFFSET, nomad: 'twin', ...(opts.log ? { log: opts.log } : {}) });
     await stack.up();
-    const inst = new LiveDrillInstallation(installation, stack, profile, installation.topology.storage, timeScale);
+    const inst = new LiveDrillInstallation(installation, stack, profile, installation.topology.storage, timeScale, opts.log);
     try {
       inst.services = await attachMachine(stack.live, installation);
     } catch (e) {
@@ -105,6 +121,7 @@ export class LiveDrillInstallation implements LiveInstallation {
     this.pending = this.pending.filter((w) => w.atMs >= this.startMs);
     this.timer = setInterval(() => this.pushDue(), PUSH_TICK_MS);
     const lines: string[] = [];
+    void this.startDisk().catch((e: unknown) => this.log?.(`the Services machine's disk is not modelled live: ${(e as Error).message}`));
     // The hidden changes: a restored /opt/nomad at boot, before the first fault (restored-nomad.ts); a change of the
     // Nomad clients' group at its time, beside the faults (an AWS call).
     for (const c of changes) if (c.kind === 'restored_nomad_state') lines.push(`${clockTime(this.nowMs())} ${await this.changes.apply(c, this.stack.nomad, this.installation)}`);
@@ -128,6 +145,33 @@ export class LiveDrillInstallation implements LiveInstallation {
     return lines;
   }
 
+  /**
+   * The volume (live-disk.ts) from the installation's start: ticked every statsd interval (the simulation's tick) at
+   * the time scale, on the installation's clock, tutum/logrotate's row and the builds the live pipeline finished.
+   * Without a private RabbitMQ node the drill runs on, with no disk alarm, and says why.
+   */
+  private async startDisk(): Promise<void> {
+    if (this.closed) return;
+    const mq = this.stack.live.components.get('rabbitmq');
+    if (!(mq instanceof StartedRabbitMQ) || !mq.controllable) {
+      this.log?.(`the Services machine's disk is not modelled live: its disk alarm needs the stack's private RabbitMQ node (rabbitmqctl)`);
+      return;
+    }
+    const live = this.stack.live;
+    const pool = this.stack.pool;
+    const inputs: LiveDiskInputs = {
+      logrotateUp: () => LOGROTATE_RUNNING.has(live.rows.get('tutum/logrotate')?.state ?? 'pending'),
+      buildsFinished: async () => {
+        const r = await pool.query<{ n: string }>('SELECT count(*) AS n FROM builds WHERE finished_at IS NOT NULL').catch(() => undefined);
+        return r === undefined ? undefined : Number(r.rows[0]?.n ?? 0);
+      },
+      writeLog: (container, text) => live.writeLog(container, text),
+    };
+    const statsdMs = this.profile.metrics.statsd_interval_ms;
+    this.disk = new LiveServicesDisk({ settings: this.installation.topology.disk, inputs, control: rabbitDiskControl(mq), nowMs: () => this.nowMs(), tickMs: Math.max(250, statsdMs / this.timeScale), ...(this.log ? { log: this.log } : {}) });
+    this.disk.start();
+  }
+
   private async waitUntil(virtualMs: number): Promise<void> {
     const wallMs = (virtualMs - this.nowMs()) / this.timeScale;
     if (wallMs > 0) await new Promise((r) => setTimeout(r, wallMs));
@@ -139,11 +183,19 @@ export class LiveDrillInstallation implements LiveInstallation {
     while (this.pending.length > 0 && this.pending[0]!.atMs <= now && this.inFlight < MAX_PUSHES_IN_FLIGHT) {
       const w = this.pending.shift()!;
       this.inFlight++;
+      const held = this.disk?.holdingPeriod;
+      if (held !== undefined) this.alarmPushes.sent++;
       this.stack.ghe
         .push(PUSH_REPO, { files: { '.circleci/config.yml': workflowConfig(w) }, message: `${w.templateName} #${w.seq}` })
         .then((r) => {
           this.pushes.sent++;
-          if (r.deliveries.some((d) => !d.ok)) this.pushes.undelivered++;
+          const taken = r.deliveries.every((d) => d.ok);
+          if (!taken) this.pushes.undelivered++;
+          if (held !== undefined) {
+            if (!taken) this.alarmPushes.notTaken++;
+            else if (this.disk?.holdingPeriod === held) this.alarmPushes.takenWhileHeld++;
+            else this.alarmPushes.takenAfter++;
+          }
         })
         .catch(() => void this.pushes.failed++)
         .finally(() => void this.inFlight--);
@@ -173,7 +225,23 @@ export class LiveDrillInstallation implements LiveInstallation {
 
   /** The Services machine (live-commands.ts): Replicated's app, /etc/circleconfig, the disks, the AWS account. */
   get machine(): LiveMachine | undefined {
-    return this.services;
+    const services = this.services;
+    if (services === undefined) return undefined;
+    return {
+      ...services,
+      // As df reads a filesystem: as of now (a look), not as of the last tick.
+      rootVolume: async () => {
+        const d = this.disk;
+        if (d === undefined) return undefined;
+        const { freeMb } = await d.look();
+        return { capacityMb: d.settings.capacityMb, freeMb, unrotatedMb: d.unrotatedMb };
+      },
+    };
+  }
+
+  /** The Services machine's volume (undefined before the installation starts, or without a private RabbitMQ node). */
+  get servicesDisk(): LiveServicesDisk | undefined {
+    return this.disk;
   }
 
   /** The services' own log lines (`LiveStack.logs`). */
@@ -272,6 +340,8 @@ export class LiveDrillInstallation implements LiveInstallation {
   async down(): Promise<void> {
     if (this.timer !== undefined) clearInterval(this.timer);
     this.timer = undefined;
+    this.closed = true;
+    await this.disk?.stop();
     await this.stack.down();
     await this.services?.dispose();
     await this.changes.down();

@@ -479,7 +479,7 @@ function liveHelp(listed: readonly Container[], timeScale: number): string {
     '  ls|cat /etc/circleconfig/SERVICE/customizations    the customization files; write one: echo \'export NAME="value"\' | sudo tee -a FILE',
     '  sudo docker exec C printenv [NAME] | env    the environment a container was created with (the last app start): a pipeline stage\'s own process environment',
     '  sudo docker exec -it frontend lein repl :connect 6005   a JVM service\'s REPL',
-    '  df -h                                       the real filesystems holding the stack\'s data',
+    '  df -h                                       the Services machine\'s volume (the simulation\'s disk rule, as of now), then the real filesystems',
     '  aws autoscaling describe-auto-scaling-groups | update-auto-scaling-group   the Nomad clients\' group, on the stack\'s EC2 endpoint',
     '  answer <container> <cause> | hint | exit',
     `The installation runs at ${timeScale}× the wall clock: queues grow while you look.`,

@@ -24,7 +24,7 @@ export type TargetKind = 'container' | 'nomad_client' | 'services_machine';
  */
 export const LIVE_GROUPS = {
   process: ['postgres', 'redis', 'rabbitmq', 'mongo'],
-  service: ['frontend', 'dispatcher', 'picard-dispatcher', 'schedulerer', 'output-processor', 'workflows-conductor', 'audit-log-service', 'vm-service', 'contexts-service', 'vault-cci', 'exim', 'slanger', 'federation-service', 'telegraf', 'nomad-metrics'],
+  service: ['frontend', 'dispatcher', 'picard-dispatcher', 'schedulerer', 'output-processor', 'workflows-conductor', 'audit-log-service', 'vm-service', 'contexts-service', 'vault-cci', 'exim', 'slanger', 'federation-service', 'telegraf', 'nomad-metrics', 'tutum/logrotate'],
   nomad_server: ['nomad_server'],
   nomad_client: [],
   services_machine: [],

@@ -203,8 +203,7 @@ const GENERATORS: Readonly<Record<string, Generator>> = {
     }
     for (const e of s.events) {
       if (e.what !== 'disk-alarm' || e.atMs < fromMs || e.atMs > s.nowMs) continue;
-      const head = `=${e.detail === 'set' ? 'WARNING' : 'INFO'} REPORT==== ${rabbitTime(e.atMs)} ===`;
-      out.push({ atMs: e.atMs, text: e.detail === 'set' ? `${head}\ndisk resource limit alarm set on node rabbit@rabbitmq.\n\n**********************************************************\n*** Publishers will be blocked until this alarm clears ***\n**********************************************************` : `${head}\ndisk resource limit alarm cleared on node rabbit@rabbitmq` });
+      out.push({ atMs: e.atMs, text: rabbitDiskAlarm(e.detail === 'set', e.atMs) });
     }
   },
   // frontend receives GitHub's push webhooks: one it cannot turn into a build is an error with the reason.
@@ -332,7 +331,7 @@ const GENERATORS: Readonly<Record<string, Generator>> = {
     every(s.history('redis'), fromMs, s.nowMs, 15 * 60_000, 0, out, '1:M * 10 changes in 300 seconds. Saving...');
   },
   'tutum/logrotate'(s, fromMs, out) {
-    every(s.history('tutum/logrotate'), fromMs, s.nowMs, 3_600_000, 0, out, 'logrotate: rotated /var/lib/docker/containers/*/*.log');
+    every(s.history('tutum/logrotate'), fromMs, s.nowMs, 3_600_000, 0, out, LOG_LINES.logrotateRotated);
   },
 };
 
@@ -383,6 +382,17 @@ function dependencyErrors(c: ContainerFacts, s: LogSources, fromMs: number, out:
 
 function failedBuilds(s: LogSources, fromMs: number): ObservedBuild[] {
   return s.builds.filter((b) => b.fate === 'failed' && b.fateAtMs !== undefined && b.fateAtMs >= fromMs && b.fateAtMs <= s.nowMs);
+}
+
+/**
+ * RabbitMQ's report when its disk alarm is set or cleared at a virtual instant (RabbitMQ 3.6's format, the seeds'
+ * disk-full failure): the simulation's log and the live stack's (harness/train/live-disk.ts) print this.
+ */
+export function rabbitDiskAlarm(set: boolean, atMs: number): string {
+  const head = `=${set ? 'WARNING' : 'INFO'} REPORT==== ${rabbitTime(atMs)} ===`;
+  return set
+    ? `${head}\ndisk resource limit alarm set on node rabbit@rabbitmq.\n\n**********************************************************\n*** Publishers will be blocked until this alarm clears ***\n**********************************************************`
+    : `${head}\ndisk resource limit alarm cleared on node rabbit@rabbitmq`;
 }
 
 /** `5-Jan-2026::10:40:00`: RabbitMQ 3.6's report headers. */

@@ -40,6 +40,8 @@ export const LOG_LINES = {
   readyAgent: (notReady: readonly string[]) => (notReady.length === 0 ? 'INFO ready-agent GET /ready 200: all services ready' : `WARN ready-agent GET /ready 503: not ready: ${notReady.join(', ')}`),
   nomadMetricsPolled: 'INFO nomad-metrics polled the Nomad server: reported circle.nomad.server_agent.* and circle.nomad.client_agent.* gauges',
   telegrafWrote: 'I! [outputs] wrote batch of statsd metrics (circle.*) to the output',
+  /** tutum/logrotate's hourly line: the container logs on the Services machine's volume rotated. */
+  logrotateRotated: 'logrotate: rotated /var/lib/docker/containers/*/*.log',
   /** notifier mails the committers of a failed build through exim. */
   emailSending: (slug: string) => `INFO circle.notifications.email sending :build-failed email for build=${slug} via exim:25`,
   emailFailed: (slug: string) => `ERROR circle.notifications.email failed to send :build-failed email for build=${slug}: javax.mail.MessagingException: Could not connect to SMTP host: exim, port: 25;`,

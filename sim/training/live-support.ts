@@ -8,8 +8,8 @@ import { unfinishedFate } from '../domain/fates.ts';
 /**
  * Why a drill's breakage cannot be carried out on the live stack (`twin train --drill NAME --mode live`), one
  * reason a line, or none: each hidden fault against the fault catalogue's live column (the live stack runs the
- * pipeline stages, the stores, the Nomad server and clients; not exim, slanger, tutum/logrotate, federation-service,
- * ...), each hidden change (the live stack makes Auto Scaling Group changes on its EC2 endpoint and starts its Nomad
+ * pipeline stages, the stores, the Nomad server and clients, the health-only services it lists in
+ * `LIVE_GROUPS`, tutum/logrotate among them), each hidden change (the live stack makes Auto Scaling Group changes on its EC2 endpoint and starts its Nomad
  * server on a restored /opt/nomad), and its fixes (one must be typed with the commands the live console carries out).
  */
 export function liveBlockers(drill: SettledDrill): string[] {

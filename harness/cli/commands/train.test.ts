@@ -87,22 +87,27 @@ describe('twin train, the other uses and bad input', () => {
     const list = JSON.parse(c.stdout) as { name: string; difficulty: string; live: boolean; live_refused?: string }[];
     expect(list.find((d) => d.name === DRILL)).toMatchObject({ difficulty: 'easy', live: true });
     expect(list.find((d) => d.name === DRILL)?.live_refused).toBeUndefined();
-    expect(list.find((d) => d.name === 'disk-full-logrotate-down')).toMatchObject({ live: false, live_refused: expect.stringContaining('tutum/logrotate') });
+    expect(list.find((d) => d.name === 'disk-full-logrotate-down')).toMatchObject({ live: true });
+    expect(list.find((d) => d.name === 'disk-full-logrotate-down')?.live_refused).toBeUndefined();
     expect(list.find((d) => d.name === 'ldap-logins-failing')).toMatchObject({ live: true });
     expect(list.length).toBeGreaterThanOrEqual(4);
     const table = capture();
     expect(await main(['train', '--list'], table.io)).toBe(0);
     expect(table.stdout).toMatch(/^DRILL +DIFFICULTY +LIVE +TITLE\n/);
     expect(table.stdout).toMatch(new RegExp(`\\n${DRILL} +easy +yes +Builds queue at picard-dispatcher\\n`));
-    expect(table.stdout).toMatch(/\ndisk-full-logrotate-down +hard +no +No new builds/);
+    expect(table.stdout).toMatch(/\ndisk-full-logrotate-down +hard +yes +No new builds/);
     expect(table.stdout).toMatch(/\nldap-logins-failing +medium +yes +Nobody can log in/);
   });
 
   it('refuses an unknown drill with the nearest name, live mode for a drill it cannot run (or paced by --time-factor), a missing script and a bad --command-time (exit 2, nothing written)', async () => {
+    // Every seed drill runs live: a copy whose hidden fault is on a container the live stack does not fault (test-results).
+    const notLive = join(mkdtempSync(join(tmpdir(), 'twin-train-drill-')), 'not-live.yaml');
+    const seed = readFileSync(join(process.cwd(), 'fixtures/drills/disk-full-logrotate-down.yaml'), 'utf8');
+    writeFileSync(notLive, seed.replace('target: tutum/logrotate', 'target: test-results').replace('../../scenarios/', `${join(process.cwd(), 'scenarios')}/`));
     const cases: [string[], RegExp][] = [
       [['train', '--drill', 'queued-at-picard-dispatchr'], /no drill `queued-at-picard-dispatchr`; did you mean `queued-at-picard-dispatcher`\?/],
       [['train', '--drill', DRILL, '--mode', 'live', '--time-factor', '20'], /--time-factor paces the simulation by the wall clock; on the live stack the installation runs at its own time scale/],
-      [['train', '--drill', 'disk-full-logrotate-down', '--mode', 'live'], /drill disk-full-logrotate-down cannot run on the live stack: .*the live stack runs no tutum\/logrotate/],
+      [['train', '--drill', notLive, '--mode', 'live'], /drill disk-full-logrotate-down cannot run on the live stack: .*the live stack runs no test-results/],
       [['train', '--list', '--mode', 'live'], /--mode live applies to a drill/],
       [['train', '--drill', DRILL, '--script', 'nowhere.txt'], /cannot read the script nowhere.txt: no such file/],
       [['train', '--drill', DRILL, '--command-time', '0s'], /--command-time must be from 1s to 20m/],

@@ -176,7 +176,9 @@ export class ReplayStack {
     // nomad-metrics polls at the profile's statsd interval at the time scale (between 1 and 10 wall seconds), so a
     // gauge gap of a few minutes of scenario time shows in telegraf's series.
     const metricsPollMs = Math.min(METRICS_POLL_MS, Math.max(1_000, Math.round(profile.metrics.statsd_interval_ms / timeScale)));
-    this.stack = new LiveStack({ profile, portOffset: this.opts.portOffset ?? REPLAY_PORT_OFFSET, backends, externals, services, migrate, systems: pipeline.systems, onChange, metricsPollMs });
+    // tutum/logrotate says it rotated once an hour of the scenario's time.
+    const logrotateLineMs = Math.max(1_000, Math.round(3_600_000 / timeScale));
+    this.stack = new LiveStack({ profile, portOffset: this.opts.portOffset ?? REPLAY_PORT_OFFSET, backends, externals, services, migrate, systems: pipeline.systems, onChange, metricsPollMs, logrotateLineMs });
     log?.(`starting twin up's stack: ${profile.containers.length} containers (the pipeline's ${Object.keys(services).length} stages in worker threads), ${this.opts.nomad === 'real' ? 'Nomad (--nomad real)' : `Nomad API with ${nc.count} clients`}, GitHub Enterprise, ${scenario.topology.storage === 'fileserved' ? 'fileserved' : 'S3'}, EC2 …`);
     const t0 = Date.now();
     const failed = await this.stack.up();

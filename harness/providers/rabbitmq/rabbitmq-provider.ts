@@ -8,7 +8,7 @@ import type { BackendChoice } from '../types.ts';
 import { Wait } from '../wait.ts';
 import { startContainerRabbitMQ } from './container-rabbitmq.ts';
 import { startEmbeddedRabbitMQ } from './embedded/embedded-rabbitmq.ts';
-import { findRabbitMQServer, localRabbitMQAvailability, startLocalRabbitMQ, type RabbitMQBinary } from './local-rabbitmq.ts';
+import { findRabbitMQServer, localRabbitMQAvailability, startLocalRabbitMQ, type RabbitCtl, type RabbitMQBinary, type RabbitRpc } from './local-rabbitmq.ts';
 import { RABBITMQ_URL_EXAMPLE, parseRabbitMQUrl, type RabbitMQUrl } from './rabbitmq-url.ts';
 import { StartedRabbitMQ } from './started-rabbitmq.ts';
 
@@ -68,7 +68,7 @@ export class RabbitMQProvider extends ProviderBuilder<RabbitMQProviderOptions, S
       embedded: EMBEDDED,
     });
     const s = await startBackend(decision, o, findBin, external);
-    return new StartedRabbitMQ({ name: 'rabbitmq', backend: decision.kind, backendDetail: `${s.detail} (${decision.reason})`, url: s.url, host: s.host, port: s.port }, s.runner, { nodeName: s.nodeName });
+    return new StartedRabbitMQ({ name: 'rabbitmq', backend: decision.kind, backendDetail: `${s.detail} (${decision.reason})`, url: s.url, host: s.host, port: s.port }, s.runner, { nodeName: s.nodeName, ...(s.ctl ? { ctl: s.ctl } : {}), ...(s.rpc ? { rpc: s.rpc } : {}) });
   }
 }
 
@@ -79,13 +79,16 @@ interface BackendStart {
   readonly port: number;
   readonly nodeName: string | undefined;
   readonly detail: string;
+  /** rabbitmqctl against the node: a private local node only. */
+  readonly ctl?: RabbitCtl;
+  readonly rpc?: RabbitRpc;
 }
 
 async function startBackend(decision: BackendDecision, o: SettledRabbitMQOptions, findBin: () => RabbitMQBinary | undefined, external: RabbitMQUrl | undefined): Promise<BackendStart> {
   switch (decision.kind) {
     case 'local': {
       const local = await startLocalRabbitMQ({ bin: findBin()!, startTimeoutMs: o.startTimeoutMs });
-      return { runner: local.runner, url: `amqp://guest:guest@127.0.0.1:${local.port}`, host: '127.0.0.1', port: local.port, nodeName: local.nodeName, detail: local.detail };
+      return { runner: local.runner, url: `amqp://guest:guest@127.0.0.1:${local.port}`, host: '127.0.0.1', port: local.port, nodeName: local.nodeName, detail: local.detail, ctl: local.ctl, rpc: local.rpc };
     }
     case 'testcontainers': {
       const c = await startContainerRabbitMQ({ image: o.image, startTimeoutMs: o.startTimeoutMs });

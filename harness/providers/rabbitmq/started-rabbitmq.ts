@@ -1,17 +1,45 @@
 import type { ChannelModel } from 'amqplib';
 import { drivers } from '../drivers.ts';
+import type { RabbitCtl, RabbitRpc } from './local-rabbitmq.ts';
 import type { BackendRunner } from '../runner.ts';
 import { StartedBase, type Endpoint } from '../started-base.ts';
 
 /** A running RabbitMQ (private node, container or external broker). */
 export class StartedRabbitMQ extends StartedBase {
   readonly #nodeName: string | undefined;
+  readonly #ctl: RabbitCtl | undefined;
+  readonly #rpc: RabbitRpc | undefined;
   readonly #connections = new Set<ChannelModel>();
 
   /** Built by `RabbitMQProvider.start()`. */
-  constructor(endpoint: Endpoint, runner: BackendRunner, opts: { nodeName: string | undefined }) {
+  constructor(endpoint: Endpoint, runner: BackendRunner, opts: { nodeName: string | undefined; ctl?: RabbitCtl; rpc?: RabbitRpc }) {
     super(endpoint, runner);
     this.#nodeName = opts.nodeName;
+    this.#ctl = opts.ctl;
+    this.#rpc = opts.rpc;
+  }
+
+  /** Whether `ctl` works: a private local node (an embedded broker, a container or an external one has no rabbitmqctl here). */
+  get controllable(): boolean {
+    return this.#ctl !== undefined && this.#rpc !== undefined;
+  }
+
+  /**
+   * `Module:Function(Args)` called on this stack's private node over Erlang distribution (what rabbitmqctl's commands
+   * call, without its CLI's seconds of boot): whole-number arguments only. Throws as `ctl` does.
+   */
+  rpc(module: string, fn: string, args: readonly number[]): Promise<string> {
+    if (this.#rpc === undefined) throw new Error(`rpc works on the private local node only, not ${this.backendDetail}`);
+    return this.#rpc(module, fn, args);
+  }
+
+  /**
+   * `rabbitmqctl -n <this node> ...args` (runtime settings such as `set_disk_free_limit`): only this stack's private
+   * node is ever named, never the system one. Throws for a broker this harness has no rabbitmqctl for.
+   */
+  ctl(args: readonly string[]): Promise<string> {
+    if (this.#ctl === undefined) throw new Error(`rabbitmqctl works on the private local node only, not ${this.backendDetail}`);
+    return this.#ctl(args);
   }
 
   /** The Erlang node name of a private node (`twin-3fa2c1@localhost`); undefined for other backends. */

@@ -23,6 +23,39 @@ export interface DiskSettings {
 }
 
 
+/** How full the volume is: what the free space comes to, and the thresholds it has crossed. */
+export interface DiskUse {
+  freeMb: number;
+  /** RabbitMQ's disk alarm: free space below its `disk_free_limit`, publishers blocked. */
+  alarm: boolean;
+  /** Nothing left: the stores that write to it fail. */
+  full: boolean;
+}
+
+/**
+ * How full the Services machine's volume is with `unrotatedMb` of logs written since logrotate last rotated and
+ * `filledMb` taken by a `disk_fill` fault: the one rule the simulation's disk and the live stack's
+ * (harness/train/live-disk.ts) apply.
+ */
+export function diskUse(settings: DiskSettings, unrotatedMb: number, filledMb: number): DiskUse {
+  const freeMb = settings.freeMb - unrotatedMb - filledMb;
+  return { freeMb, alarm: freeMb < settings.rabbitmqLimitMb, full: freeMb <= 0 };
+}
+
+/** The logs written while logrotate is down over `hours` with `builds` finished: a base rate plus a share per build. */
+export function logGrowthMb(settings: DiskSettings, hours: number, builds: number): number {
+  return hours * settings.logMbPerHour + builds * settings.logMbPerBuild;
+}
+
+/**
+ * The logs left unrotated after one tick of `hours` with `builds` finished: none while tutum/logrotate runs (it
+ * rotates them), else what was there plus that tick's growth (`logGrowthMb`). The simulation's disk and the live
+ * stack's (harness/train/live-disk.ts, on the live installation's clock and finished builds) both tick with it.
+ */
+export function unrotatedAfterTick(settings: DiskSettings, unrotatedMb: number, logrotateUp: boolean, hours: number, builds: number): number {
+  return logrotateUp ? 0 : unrotatedMb + logGrowthMb(settings, hours, builds);
+}
+
 /** Containers that write to the volume and stop when it is full. */
 const WRITERS = ['postgres', 'mongo', 'rabbitmq', 'redis'] as const;
 
@@ -49,7 +82,7 @@ export class ServicesDisk {
   }
 
   get freeMb(): number {
-    return this.settings.freeMb - this.unrotatedMb - this.filledMb;
+    return diskUse(this.settings, this.unrotatedMb, this.filledMb).freeMb;
   }
 
   /** Called every statsd interval with the builds finished so far: grows logs and applies the thresholds. */
@@ -59,8 +92,7 @@ export class ServicesDisk {
     const builds = buildsFinished - this.lastBuilds;
     this.lastTickMs = now;
     this.lastBuilds = buildsFinished;
-    if (this.world.services.isUp('tutum/logrotate')) this.unrotatedMb = 0;
-    else this.unrotatedMb += hours * this.settings.logMbPerHour + builds * this.settings.logMbPerBuild;
+    this.unrotatedMb = unrotatedAfterTick(this.settings, this.unrotatedMb, this.world.services.isUp('tutum/logrotate'), hours, builds);
     this.apply();
   }
 
@@ -82,14 +114,14 @@ export class ServicesDisk {
   }
 
   private apply(): void {
-    const free = this.freeMb;
-    if (free < this.minFreeMb) this.minFreeMb = free;
-    this.broker.setDiskAlarm(free < this.settings.rabbitmqLimitMb);
+    const use = diskUse(this.settings, this.unrotatedMb, this.filledMb);
+    if (use.freeMb < this.minFreeMb) this.minFreeMb = use.freeMb;
+    this.broker.setDiskAlarm(use.alarm);
     const { services, sim } = this.world;
-    if (free <= 0 && !this.full) {
+    if (use.full && !this.full) {
       this.full = true;
       for (const w of WRITERS) if (services.state(w) === 'running') services.set(w, 'failed', sim.nowMs, 'disk-full');
-    } else if (free > 0 && this.full) {
+    } else if (!use.full && this.full) {
       // Space is back: the stores that crashed are restarted (Replicated restarts failed containers).
       this.full = false;
       for (const w of WRITERS) if (services.state(w) === 'failed') services.set(w, 'running', sim.nowMs, 'start');
