@@ -112,7 +112,7 @@ describe("a stage's process options", () => {
   });
 
   it('keep only the twin\'s TWIN_ plumbing of the host beside the container\'s environment, and compare by value', () => {
-    expect(workerEnv({ A: '1' }, { HOME: '/root', TWIN_CODE_CACHE: '0', PATH: '/host' })).toEqual({ TWIN_CODE_CACHE: '0', A: '1' });
+    expect(workerEnv({ A: '1' }, { HOME: '/root', TWIN_CODE_CACHE: '0', PATH: '/host', AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true' })).toEqual({ TWIN_CODE_CACHE: '0', AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true', A: '1' });
     expect(sameProcessOptions(stageProcessOptions('frontend', {}), stageProcessOptions('frontend', {}))).toBe(true);
     expect(sameProcessOptions(stageProcessOptions('frontend', {}), stageProcessOptions('frontend', { JVM_HEAP_SIZE: '2g' }))).toBe(false);
     expect(sameProcessOptions({}, stageProcessOptions('frontend', {}))).toBe(false);

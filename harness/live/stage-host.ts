@@ -43,9 +43,10 @@ export interface StageProcessOptions {
 
 /**
  * The host's variables a worker keeps beside the container's environment: the twin's own switches (code cache, loop
- * probe, live mutants), not the container's; `docker exec C env` leaves them out.
+ * probe, live mutants) and the AWS SDK's Node-version warning switch (bin/twin.js), not the container's; `docker
+ * exec C env` leaves them out.
  */
-export const PLUMBING_ENV = /^TWIN_/;
+export const PLUMBING_ENV = /^(TWIN_|AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED$)/;
 
 /** The worker's `process.env` for a container environment: the twin's plumbing from the host, then the container's. */
 export function workerEnv(container: Readonly<Record<string, string>>, host: NodeJS.ProcessEnv = process.env): Record<string, string> {
