@@ -7,6 +7,7 @@ import type { Ec2State } from '../ec2/state.ts';
 import { makeTempDir, removeDir } from '../providers/temp-dir.ts';
 import { StartedNomadApiServer } from '../nomad/server.ts';
 import { NomadClients } from '../ec2/nomad-clients.ts';
+import { publishFlush } from '../ec2/telegraf-output.ts';
 import { buildersReach } from '../../sim/models/dr/live-plan.ts';
 import { processTree, readSecretToken, replicatedAddresses, ServicesVolume, writeMachineConfig, writeSecretToken, type VolumeCopy, type VolumePart } from './services-volume.ts';
 
@@ -69,6 +70,12 @@ export interface BuilderDials {
  *   that snapshot and the stack starts on it (the stores recover from their files as after a crash), as Replicated
  *   starts the app when the machine boots.
  */
+/**
+ * How `twin up` attaches its Services machine (harness/cli/commands/live-stack.ts): the group's instances are the
+ * Nomad clients, and the gauges reach CloudWatch only through telegraf's flushes. Live tests of twin up's path use it.
+ */
+export const TWIN_UP_ATTACH = { fleetIsGroup: true, gaugesViaTelegraf: true } as const;
+
 export class ServicesMachine {
   instanceId: string;
   privateIp: string;
@@ -96,6 +103,8 @@ export class ServicesMachine {
   private readonly volume: ServicesVolume;
   /** The group's instances as the twin's Nomad API's clients (`fleetIsGroup`), when they are. */
   clients: NomadClients | undefined;
+  /** Removes telegraf's CloudWatch output (`gaugesViaTelegraf`). */
+  private untelegraf: (() => void) | undefined;
   /** What the builders dial once they can be rotated (`builders-rotation.ts`); undefined: all dial `buildersDialIp`. */
   builders: BuilderDials | undefined;
   private booted: Promise<void> = Promise.resolve();
@@ -151,7 +160,7 @@ export class ServicesMachine {
    * become the group's first instances as they boot, later ones register as they boot, scale-in drains them through
    * the lifecycle hook, a terminated instance's node goes down, and the stack's gauges reach the endpoint's CloudWatch.
    */
-  static async attach(stack: LiveStack, ec2: StartedEc2Api, opts: { nomadClients: number; fleetIsGroup?: boolean; group?: { name: string; min: number; max: number }; secretToken?: string }): Promise<ServicesMachine> {
+  static async attach(stack: LiveStack, ec2: StartedEc2Api, opts: { nomadClients: number; fleetIsGroup?: boolean; gaugesViaTelegraf?: boolean; group?: { name: string; min: number; max: number }; secretToken?: string }): Promise<ServicesMachine> {
     const model = ec2.state.ec2;
     const base = [...model.images.values()].find((i) => i.isPublic);
     if (base === undefined) throw new Error('the EC2 endpoint has no public base image to launch the Services machine from');
@@ -186,7 +195,10 @@ export class ServicesMachine {
     const machine = new ServicesMachine(stack, ec2, etcDir, snapshotDir, nomadDir, instance, dataDir);
     if (opts.fleetIsGroup === true && nomad instanceof StartedNomadApiServer) {
       const client = NOMAD_CLIENT_SIZE;
-      machine.clients = new NomadClients(ec2.state, nomad.state, { groupName, client, adopt: nomad.state.nodeIds() }).syncEvery(CLIENTS_SYNC_MS);
+      const gauges = opts.gaugesViaTelegraf === true ? 'telegraf' : 'direct';
+      machine.clients = new NomadClients(ec2.state, nomad.state, { groupName, client, adopt: nomad.state.nodeIds(), gauges }).syncEvery(CLIENTS_SYNC_MS);
+      // As CircleCI Server's: nomad-metrics -> statsd -> telegraf's [[outputs.cloudwatch]]; telegraf down, no datum.
+      if (gauges === 'telegraf') machine.untelegraf = stack.onGaugeFlush((_at, values) => void publishFlush(ec2.state, values));
     }
     machine.note(`Services machine ${instance.instanceId} at ${instance.privateIpAddress}, root volume ${machine.volumeId}; ${opts.nomadClients} Nomad clients in ${groupName}`);
     return machine;
@@ -452,6 +464,7 @@ export class ServicesMachine {
 
   /** Removes the snapshot store and the configuration files (the stack removes its own dirs). */
   async dispose(): Promise<void> {
+    this.untelegraf?.();
     this.clients?.dispose();
     await removeDir(this.snapshotDir);
     await removeDir(this.etcDir);

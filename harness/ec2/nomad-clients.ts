@@ -16,7 +16,10 @@
  * draining) and `circle.run-queue.latency` (ms each allocation placed since the last minute waited from its job's
  * submission: the twin measures the build's queue time where the fleet decides it, in Nomad; a statistic set, none
  * in a minute without placements), so `aws cloudwatch get-metric-statistics` shows them and a `put-metric-alarm` on
- * pending jobs (or queue time) scales the fleet.
+ * pending jobs (or queue time) scales the fleet. That is the `direct` path (the EC2 endpoint alone, its tests); with
+ * `gauges: 'telegraf'` (what `twin up` wires, `ServicesMachine.attach` with `TWIN_UP_ATTACH`) the pending jobs and
+ * available cpu are left to telegraf's flushes (`telegraf-output.ts`), so a killed or hung telegraf or nomad-metrics
+ * is a gap in CloudWatch as on AWS; the queue time stays published here.
  */
 import { DRAIN_HOOK_SPEC, DrainHook } from '../../sim/models/autoscaling/drain-hook.ts';
 import { freeCpuMilli, inServiceNodes } from '../../sim/models/autoscaling/in-service.ts';
@@ -39,6 +42,12 @@ export interface NomadClientsOptions {
    * over instead of registering new ones, so the fleet is the group from the start.
    */
   readonly adopt?: readonly string[];
+  /**
+   * Where the pending-jobs and available-cpu gauges come from: `direct` (default) computes them from the scheduler's
+   * state each minute; `telegraf` leaves them to telegraf's flushes (`telegraf-output.ts`, what `twin up` wires), so
+   * a killed or hung telegraf or nomad-metrics is a gap in CloudWatch. The queue time is published here either way.
+   */
+  readonly gauges?: 'direct' | 'telegraf';
 }
 
 export class NomadClients {
@@ -161,7 +170,8 @@ export class NomadClients {
       waits.length === 0
         ? []
         : [{ ...datum(QUEUE_TIME, undefined, 'Milliseconds'), statisticValues: { sampleCount: waits.length, sum: waits.reduce((a, b) => a + b, 0), minimum: Math.min(...waits), maximum: Math.max(...waits) } }];
-    this.ec2.cloudwatch.put(GAUGE_NAMESPACE, [datum(PENDING_JOBS, this.nomad.scheduler.counts().pending, 'Count'), datum(AVAILABLE_CPU, freeMhz, 'None'), ...queue]);
+    const gauges = this.opts.gauges === 'telegraf' ? [] : [datum(PENDING_JOBS, this.nomad.scheduler.counts().pending, 'Count'), datum(AVAILABLE_CPU, freeMhz, 'None')];
+    if (gauges.length + queue.length > 0) this.ec2.cloudwatch.put(GAUGE_NAMESPACE, [...gauges, ...queue]);
   }
 
   /** The queue time (ms, job submitted to allocation placed) of each allocation placed since the last call. */

@@ -40,10 +40,13 @@ type LogLine = { type: 'log'; name: string; line: keyof typeof LOG_LINES | 'reac
 /** Where the health-only services' lines go: the stack's `ServiceLogs`. */
 export type HealthLogSink = (name: string, text: string, atEpochMs: number) => void;
 
-/** One flush of telegraf's series: the metric names (tags dropped) it wrote then. */
-type GaugesFlush = { type: 'gauges'; name: string; atMs: number; names: readonly string[] };
-/** Where telegraf's flushes go: the stack's recorded series (`LiveStack.gaugeFlushes`). */
-export type GaugeSink = (atEpochMs: number, names: readonly string[]) => void;
+/**
+ * One flush of telegraf's series: the metric names (tags dropped) it wrote then, and the last value of each gauge
+ * series it received since the flush before (by `name`, or `name#tags` for a DogStatsD-tagged one).
+ */
+type GaugesFlush = { type: 'gauges'; name: string; atMs: number; names: readonly string[]; values: Readonly<Record<string, number>> };
+/** Where telegraf's flushes go: the stack's recorded series (`LiveStack.gaugeFlushes`) and its `[[outputs.cloudwatch]]`. */
+export type GaugeSink = (atEpochMs: number, names: readonly string[], values: Readonly<Record<string, number>>) => void;
 /** logrotate's run (role `logrotate`): the stack rotates its services' logs (`ServiceLogs.rotate`). */
 type Rotate = { type: 'rotate'; name: string; atMs: number };
 export type RotateSink = (atEpochMs: number) => void;
@@ -93,7 +96,7 @@ export class HealthServiceHost {
     const worker = new Worker(WORKER);
     worker.on('message', (r: Reply | LogLine | GaugesFlush | Rotate) => {
       if (r.type === 'log') return this.log(r);
-      if (r.type === 'gauges') return this.onGauges(r.atMs, r.names);
+      if (r.type === 'gauges') return this.onGauges(r.atMs, r.names, r.values ?? {});
       if (r.type === 'rotate') return this.onRotate(r.atMs);
       const wake = this.waiting.get(`${r.type === 'killed' ? 'kill' : 'start'}:${r.name}`);
       wake?.(r);

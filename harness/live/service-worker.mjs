@@ -58,13 +58,17 @@ function startTelegraf(svc) {
   }, TELEGRAF_FLUSH_MS);
   flush.unref();
   svc.closers.push(() => clearInterval(flush));
-  // The series it writes: at each flush (every `role.seriesMs`), the names it got since the one before, posted to
-  // the host as its output (harness/live/health-host.ts `gauges`); a killed or hung telegraf writes none.
+  // The series it writes: at each flush (every `role.seriesMs`), the names it got since the one before and the last
+  // value of each gauge series (`name` or `name#tags`) got since then, posted to the host as its output
+  // (harness/live/health-host.ts `gauges`: the stack's [[outputs.cloudwatch]] publishes them); a killed or hung
+  // telegraf writes none, and a flush holds no value it did not receive since the one before.
   const names = new Set();
+  const gauges = new Map();
   const series = setInterval(() => {
     if (svc.paused || !svc.alive) return;
-    parentPort.postMessage({ type: 'gauges', name: svc.name, atMs: Date.now(), names: [...names] });
+    parentPort.postMessage({ type: 'gauges', name: svc.name, atMs: Date.now(), names: [...names], values: Object.fromEntries(gauges) });
     names.clear();
+    gauges.clear();
   }, svc.role.seriesMs ?? TELEGRAF_FLUSH_MS);
   series.unref();
   svc.closers.push(() => clearInterval(series));
@@ -78,6 +82,7 @@ function startTelegraf(svc) {
       names.add(name);
       const key = tags ? `${name}#${tags}` : name;
       const value = Number(raw);
+      if (type === 'g' && Number.isFinite(value)) gauges.set(key, value);
       const prev = svc.metrics.get(key);
       svc.metrics.set(key, { type, value: type === 'c' ? (prev?.value ?? 0) + value : value, samples: (prev?.samples ?? 0) + 1 });
     }

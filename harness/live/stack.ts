@@ -157,12 +157,15 @@ export class LiveStack {
   private readonly flushes: { atEpochMs: number; names: readonly string[] }[] = [];
   private readonly health = new HealthServiceHost(
     (name, text, atMs) => this.serviceLogs.write(name, text, atMs),
-    (atEpochMs, names) => {
+    (atEpochMs, names, values) => {
       this.flushes.push({ atEpochMs, names });
       if (this.flushes.length > MAX_GAUGE_FLUSHES) this.flushes.shift();
+      for (const output of [...this.gaugeOutputs]) output(atEpochMs, values);
     },
     () => this.serviceLogs.rotate(),
   );
+  /** telegraf's outputs (`onGaugeFlush`): each gets every flush's gauge values. */
+  private readonly gaugeOutputs = new Set<(atEpochMs: number, values: Readonly<Record<string, number>>) => void>();
   private readonly services = new Map<string, ServiceHandle>();
   private readonly ports = new Map<string, number>();
   private readonly starting = new Map<string, Promise<void>>();
@@ -459,6 +462,17 @@ export class LiveStack {
   /** A line in a container's log as the stack itself writes it (what Docker would print, a report of RabbitMQ's). */
   writeLog(container: string, text: string, atEpochMs: number = Date.now()): void {
     this.serviceLogs.write(container, text, atEpochMs);
+  }
+
+  /**
+   * An output of telegraf's (as its `[[outputs.cloudwatch]]`): `output` gets each flush telegraf writes, its instant
+   * (epoch ms) and the last value of each gauge series it received since the flush before (`name`, or `name#tags`).
+   * A killed or hung telegraf flushes nothing, so the output gets nothing; a killed nomad-metrics leaves its gauges
+   * out of the flushes. Returns the call that removes the output.
+   */
+  onGaugeFlush(output: (atEpochMs: number, values: Readonly<Record<string, number>>) => void): () => void {
+    this.gaugeOutputs.add(output);
+    return () => void this.gaugeOutputs.delete(output);
   }
 
   /** The clock the twin services' log prefixes print (`ServiceLogs.useClock`): a drill's installation's, not the wall's. */

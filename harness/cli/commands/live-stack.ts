@@ -159,12 +159,13 @@ async function supervise(args: Omit<UpArgs, 'detach'>, io: Io, file: string): Pr
 
 /** The Services machine on the stack's EC2 endpoint, when that endpoint is the twin's (not LocalStack's). */
 async function attachServicesMachine(stack: import('../../live/stack.ts').LiveStack): Promise<import('../../dr/services-machine.ts').ServicesMachine | undefined> {
-  const [{ StartedEc2Api }, { ServicesMachine }, { DEFAULT_NOMAD_CLIENTS }] = await Promise.all([import('../../ec2/server.ts'), import('../../dr/services-machine.ts'), import('../../live/backends.ts')]);
+  const [{ StartedEc2Api }, { ServicesMachine, TWIN_UP_ATTACH }, { DEFAULT_NOMAD_CLIENTS }] = await Promise.all([import('../../ec2/server.ts'), import('../../dr/services-machine.ts'), import('../../live/backends.ts')]);
   const ec2 = stack.components.get('ec2');
   if (!(ec2 instanceof StartedEc2Api)) return undefined;
   // The group's instances are the twin's Nomad API's clients: scaling the group (the AWS CLI, a policy, an alarm on
-  // the stack's gauges) boots and drains Nomad clients.
-  return ServicesMachine.attach(stack, ec2, { nomadClients: DEFAULT_NOMAD_CLIENTS, fleetIsGroup: true });
+  // the stack's gauges) boots and drains Nomad clients. The gauges reach CloudWatch as on AWS, through telegraf's
+  // flushes (nomad-metrics -> statsd -> [[outputs.cloudwatch]]): telegraf or nomad-metrics down is a gap there.
+  return ServicesMachine.attach(stack, ec2, { nomadClients: DEFAULT_NOMAD_CLIENTS, ...TWIN_UP_ATTACH });
 }
 
 /**
