@@ -1,15 +1,17 @@
 import { describe, expect, it } from 'vitest';
-import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { main } from '../cli/main.ts';
 import { captureIo as capture } from '../cli/capture-io.ts';
 import { parseCliArgs } from '../cli/args.ts';
+import { tempDirs } from '../test-temp.ts';
+
+const tempDir = tempDirs('twin-dr-script-');
 
 /** `twin dr --script` (the non-interactive replay of `--interactive`) through the CLI: its flags, files and refusals. */
 
 const SCENARIO = 'scenarios/dr/ebs-snapshot-restore.yaml';
-const tmp = () => mkdtempSync(join(tmpdir(), 'twin-dr-script-'));
+const tmp = () => tempDir();
 
 describe('twin dr --interactive / --script', () => {
   it('takes --interactive and --script for dr only', () => {

@@ -1,4 +1,4 @@
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DRILLS_DIR, loadDrill } from './drills.ts';
@@ -18,6 +18,8 @@ export function badDrill(base: string, edit: (text: string) => string): Scenario
   } catch (e) {
     if (e instanceof ScenarioError) return e;
     throw e;
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
   }
   throw new Error('the drill was accepted');
 }

@@ -1,10 +1,12 @@
 import { describe, expect, it } from 'vitest';
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { writeFileSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import { runTuneCell, type TuneCellTask } from './cell.ts';
 import { runTasks } from './pool.ts';
 import { ScenarioError } from '../../sim/scenario/parse.ts';
+import { tempDirs } from '../test-temp.ts';
+
+const tempDir = tempDirs('twin-tune-cell-');
 
 const SCENARIO = `name: one-hour
 duration: 1h
@@ -17,7 +19,7 @@ workload:
 `;
 
 function file(): { dir: string; path: string } {
-  const dir = mkdtempSync(join(tmpdir(), 'twin-tune-cell-'));
+  const dir = tempDir();
   const path = join(dir, 'one-hour.yaml');
   writeFileSync(path, SCENARIO);
   return { dir, path };

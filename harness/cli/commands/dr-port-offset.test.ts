@@ -1,10 +1,12 @@
 /** `twin dr --mode live --port-offset N`: checked before anything boots, and handed to the live rehearsal that runs. */
 import { beforeEach, describe, expect, it, vi } from 'vitest';
-import { existsSync, mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { main } from '../main.ts';
 import { captureIo as capture } from '../capture-io.ts';
+import { tempDirs } from '../../test-temp.ts';
+
+const tempDir = tempDirs('twin-dr-port-');
 
 /** What the live rehearsals were called with (they are replaced: nothing boots in this file). */
 const calls: { runner: string; portOffset: number | undefined }[] = [];
@@ -37,7 +39,7 @@ vi.mock('../../dr/tarball-rehearsal.ts', async () => {
 
 /** `twin dr ARGS`: its exit code and stderr, and that nothing was written. */
 async function dr(args: string[]): Promise<{ code: number; stderr: string }> {
-  const out = join(mkdtempSync(join(tmpdir(), 'twin-dr-port-')), 'out');
+  const out = join(tempDir(), 'out');
   const c = capture();
   const code = await main(['dr', ...args, '--out', out], c.io);
   expect(existsSync(out)).toBe(false);

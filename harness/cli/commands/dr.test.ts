@@ -1,11 +1,13 @@
 import { describe, expect, it } from 'vitest';
-import { existsSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { main } from '../main.ts';
 import { captureIo as capture } from '../capture-io.ts';
 import { loadScenarioFile } from '../../scenario/load.ts';
 import { checkDrSections, checkLiveDr } from './dr.ts';
+import { tempDirs } from '../../test-temp.ts';
+
+const tempDir = tempDirs('twin-dr-');
 
 const SCENARIO = 'scenarios/dr/ebs-snapshot-restore.yaml';
 
@@ -17,10 +19,9 @@ async function refusedLive(file: string, out: string): Promise<string> {
   return c.stderr;
 }
 
-
 describe('twin dr', () => {
   it('writes dr-report.json, report.md and junit.xml, byte-identical for the same seed', async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'twin-dr-'));
+    const dir = tempDir();
     const c = capture();
     expect(await main(['dr', SCENARIO, '--out', join(dir, 'a'), '-q'], c.io)).toBe(0);
     expect(c.stdout).toMatch(/^PASS ebs-snapshot-restore: RTO /);
@@ -33,7 +34,7 @@ describe('twin dr', () => {
   });
 
   it('exits 1 when an expectation fails, with the replay command', async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'twin-dr-'));
+    const dir = tempDir();
     const file = join(dir, 'tight.yaml');
     writeFileSync(file, readFileSync(SCENARIO, 'utf8').replace('{ metric: rto_ms, max: 30m }', '{ metric: rto_ms, max: 1m }'));
     const c = capture();
@@ -43,7 +44,7 @@ describe('twin dr', () => {
   });
 
   it('takes --mode live of a tarball backup; refuses an unknown skipped step and a scenario without DR sections with exit 2, writing nothing', async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'twin-dr-'));
+    const dir = tempDir();
     const tarball = loadScenarioFile('scenarios/dr/tarball-backup-restore.yaml', { mode: 'live', command: 'dr' });
     expect(() => checkLiveDr(tarball, checkDrSections(tarball))).not.toThrow();
     const skip = join(dir, 'skip.yaml');
@@ -73,7 +74,7 @@ describe('twin dr', () => {
 
   it('a DR scenario validates with its DR paths; a scenario without DR sections may not name them', async () => {
     expect(await main(['validate', SCENARIO], capture().io)).toBe(0);
-    const dir = mkdtempSync(join(tmpdir(), 'twin-dr-'));
+    const dir = tempDir();
     const file = join(dir, 'plain.yaml');
     writeFileSync(file, `${readFileSync('scenarios/quiet-night.yaml', 'utf8')}  - { metric: rpo_ms, max: 1h }\n`);
     const c = capture();
@@ -84,7 +85,7 @@ describe('twin dr', () => {
 
 describe('scenarios/dr', () => {
   it('every DR scenario passes its own expectations under twin dr', async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'twin-dr-'));
+    const dir = tempDir();
     const files = readdirSync('scenarios/dr').filter((f) => f.endsWith('.yaml'));
     expect(files).toEqual(expect.arrayContaining(['cold-failover-az-outage.yaml', 'settings-change-rollback.yaml', 'ebs-snapshot-restore.yaml', 'tarball-backup-restore.yaml']));
     for (const f of files) {
@@ -103,7 +104,7 @@ describe('scenarios/dr', () => {
   });
 
   it('refuses the new disasters and sim-only runbooks in live mode with a hint, and bad DR sections with located errors', async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'twin-dr-'));
+    const dir = tempDir();
     // A region outage is rehearsed live with EBS snapshots copied to another region: without the copy, or with tarballs, refused.
     const region = readFileSync('scenarios/dr/region-outage-copied-snapshots.yaml', 'utf8');
     const uncopied = join(dir, 'region-uncopied.yaml');
@@ -157,7 +158,7 @@ describe('twin dr --mode live: the disaster kinds done live', () => {
       const s = live(f);
       expect(() => checkLiveDr(s, checkDrSections(s)), f).not.toThrow();
     }
-    const dir = mkdtempSync(join(tmpdir(), 'twin-dr-'));
+    const dir = tempDir();
     // Live tarballs restore a terminated Services machine, or a settings change in place; a corrupted volume with tarballs is refused live.
     const inPlace = live('scenarios/dr/settings-change-tarball-in-place.yaml');
     expect(() => checkLiveDr(inPlace, checkDrSections(inPlace))).not.toThrow();
@@ -170,7 +171,7 @@ describe('twin dr --mode live: the disaster kinds done live', () => {
 describe('twin run and DR sections', () => {
   it('twin run refuses backups, disaster and recovery with a pointer to twin dr (exit 2)', async () => {
     const c = capture();
-    expect(await main(['run', SCENARIO, '--out', join(mkdtempSync(join(tmpdir(), 'twin-dr-')), 'x'), '-q'], c.io)).toBe(2);
+    expect(await main(['run', SCENARIO, '--out', join(tempDir(), 'x'), '-q'], c.io)).toBe(2);
     expect(c.stderr).toContain('`disaster` belongs to a disaster-recovery rehearsal');
     expect(c.stderr).toContain(`hint: run it with \`twin dr ${SCENARIO}\``);
   });

@@ -1,15 +1,16 @@
 import { describe, expect, it } from 'vitest';
-import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { main } from '../main.ts';
 import { captureIo as capture } from '../capture-io.ts';
+import { tempDirs } from '../../test-temp.ts';
 
 const SESSIONS = 'harness/train/sessions';
+const tempDir = tempDirs('twin-train-');
 const DRILL = 'queued-at-picard-dispatcher';
 
 async function train(script: string, extra: string[] = []) {
-  const out = join(mkdtempSync(join(tmpdir(), 'twin-train-')), 'out');
+  const out = join(tempDir(), 'out');
   const c = capture();
   const code = await main(['train', '--drill', DRILL, '--script', join(SESSIONS, script), '--out', out, ...extra], c.io);
   const report = existsSync(join(out, 'train-report.json')) ? JSON.parse(readFileSync(join(out, 'train-report.json'), 'utf8')) : undefined;
@@ -46,7 +47,7 @@ describe('twin train --script (a typed session replayed)', () => {
   });
 
   it('a wrong last answer is not credited: exit 1, and the transcript names the root cause', async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'twin-train-'));
+    const dir = tempDir();
     const script = join(dir, 's.txt');
     writeFileSync(script, 'sudo docker ps\nanswer dispatcher down\nsudo docker restart picard-dispatcher\nexit\n');
     const c = capture();
@@ -101,7 +102,7 @@ describe('twin train, the other uses and bad input', () => {
 
   it('refuses an unknown drill with the nearest name, live mode for a drill it cannot run (or paced by --time-factor), a missing script and a bad --command-time (exit 2, nothing written)', async () => {
     // Every seed drill runs live: a copy whose hidden fault is on a container the live stack does not fault (test-results).
-    const notLive = join(mkdtempSync(join(tmpdir(), 'twin-train-drill-')), 'not-live.yaml');
+    const notLive = join(tempDir(), 'not-live.yaml');
     const seed = readFileSync(join(process.cwd(), 'fixtures/drills/disk-full-logrotate-down.yaml'), 'utf8');
     writeFileSync(notLive, seed.replace('target: tutum/logrotate', 'target: test-results').replace('../../scenarios/', `${join(process.cwd(), 'scenarios')}/`));
     const cases: [string[], RegExp][] = [
@@ -117,7 +118,7 @@ describe('twin train, the other uses and bad input', () => {
     ];
     for (const [argv, message] of cases) {
       const c = capture();
-      const out = join(mkdtempSync(join(tmpdir(), 'twin-train-')), 'out');
+      const out = join(tempDir(), 'out');
       expect(await main(argv[1] === '--drill' ? [...argv, '--out', out] : argv, c.io), argv.join(' ')).toBe(2);
       expect(existsSync(out)).toBe(false);
       expect(c.stderr, argv.join(' ')).toMatch(message);

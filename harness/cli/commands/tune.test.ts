@@ -1,9 +1,11 @@
 import { describe, expect, it } from 'vitest';
-import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { main } from '../main.ts';
 import { captureIo as capture } from '../capture-io.ts';
+import { tempDirs } from '../../test-temp.ts';
+
+const tempDir = tempDirs('twin-tune-');
 
 /** Two hours of a small fleet: a sweep of it runs in a second or two per cell. */
 const SCENARIO = `name: small-fleet
@@ -20,7 +22,7 @@ cost:
 `;
 
 function scenarioFile(): { dir: string; file: string } {
-  const dir = mkdtempSync(join(tmpdir(), 'twin-tune-'));
+  const dir = tempDir();
   const file = join(dir, 'small.yaml');
   writeFileSync(file, SCENARIO);
   return { dir, file };

@@ -1,12 +1,14 @@
 import { describe, expect, it } from 'vitest';
-import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { garbleWal, startFailure } from './ebs-corruption.ts';
+import { tempDirs } from '../../test-temp.ts';
+
+const tempDir = tempDirs('twin-garble-');
 
 describe('ebs_corruption live: the garbled volume', () => {
   it('overwrites every WAL segment in place with the pattern, sizes kept, and nothing else', () => {
-    const dir = mkdtempSync(join(tmpdir(), 'twin-garble-'));
+    const dir = tempDir();
     mkdirSync(join(dir, 'pg_wal', 'archive_status'), { recursive: true });
     const segment = Buffer.alloc(200_003, 7);
     writeFileSync(join(dir, 'pg_wal', '000000010000000000000001'), segment);
