@@ -57,6 +57,12 @@ export interface BuilderDials {
 }
 
 /**
+ * How `twin up` attaches its Services machine (harness/cli/commands/live-stack.ts): the group's instances are the
+ * Nomad clients, and the gauges reach CloudWatch only through telegraf's flushes. Live tests of twin up's path use it.
+ */
+export const TWIN_UP_ATTACH = { fleetIsGroup: true, gaugesViaTelegraf: true } as const;
+
+/**
  * The live stack as the Services machine of its own cloud: an instance tagged `Name=circleci_services` on the EC2
  * endpoint, with a private IP and a root EBS volume that *is* the stack's state (its stores' data dirs and the
  * configuration files under `etc/`), and the Nomad clients as an Auto Scaling Group.
@@ -70,12 +76,6 @@ export interface BuilderDials {
  *   that snapshot and the stack starts on it (the stores recover from their files as after a crash), as Replicated
  *   starts the app when the machine boots.
  */
-/**
- * How `twin up` attaches its Services machine (harness/cli/commands/live-stack.ts): the group's instances are the
- * Nomad clients, and the gauges reach CloudWatch only through telegraf's flushes. Live tests of twin up's path use it.
- */
-export const TWIN_UP_ATTACH = { fleetIsGroup: true, gaugesViaTelegraf: true } as const;
-
 export class ServicesMachine {
   instanceId: string;
   privateIp: string;

@@ -47,7 +47,7 @@ export type HealthLogSink = (name: string, text: string, atEpochMs: number) => v
 type GaugesFlush = { type: 'gauges'; name: string; atMs: number; names: readonly string[]; values: Readonly<Record<string, number>> };
 /** Where telegraf's flushes go: the stack's recorded series (`LiveStack.gaugeFlushes`) and its `[[outputs.cloudwatch]]`. */
 export type GaugeSink = (atEpochMs: number, names: readonly string[], values: Readonly<Record<string, number>>) => void;
-/** logrotate's run (role `logrotate`): the stack rotates its services' logs (`ServiceLogs.rotate`). */
+/** logrotate's run (role `logrotate`), to the host's `onRotate`; the live volume's rule reads logrotate's row instead (live-disk.ts). */
 type Rotate = { type: 'rotate'; name: string; atMs: number };
 export type RotateSink = (atEpochMs: number) => void;
 

@@ -18,23 +18,6 @@ describe('the live services\' logs', () => {
     expect(logs.logs('exim')).toEqual(['2026-01-09 19:32:33 Completed']);
   });
 
-  it('count the bytes written (text and newline, UTF-8) over every container; a rotation takes them off the volume, the rings keep their lines', () => {
-    const logs = new ServiceLogs({ capacity: 2 });
-    logs.write('frontend', 'abc', SEEDS_MS);
-    logs.write('schedulerer', 'é', SEEDS_MS);
-    expect(logs.writtenBytes).toBe(4 + 3);
-    expect(logs.unrotatedBytes).toBe(7);
-    expect(logs.rotate()).toBe(7);
-    expect(logs.unrotatedBytes).toBe(0);
-    expect(logs.writtenBytes).toBe(7);
-    expect(logs.rotate()).toBe(0);
-    // Past the ring's capacity the bytes still count: the log file grows whatever `docker logs` keeps.
-    for (let i = 0; i < 5; i++) logs.write('frontend', 'xy', SEEDS_MS);
-    expect(logs.unrotatedBytes).toBe(15);
-    expect(logs.writtenBytes).toBe(22);
-    expect(logs.logs('frontend')).toHaveLength(2);
-  });
-
   it('keep each container\'s last lines in a ring of its own, oldest first, and cut to --tail', () => {
     const logs = new ServiceLogs({ capacity: 3 });
     for (let i = 1; i <= 5; i++) logs.write('schedulerer', `line ${i}`, SEEDS_MS + i);

@@ -75,9 +75,6 @@ export class ServiceLogs {
   keptDropped = 0;
   /** The clock the prefixes print: the wall clock until `useClock`. */
   private clock: LogClock = stampOfEpoch;
-  /** Bytes of every line written (its text and newline, UTF-8), and how many of them logrotate has rotated. */
-  private written = 0;
-  private rotated = 0;
 
   constructor(opts: ServiceLogsOptions = {}) {
     this.capacity = opts.capacity ?? SERVICE_LOG_RING_LINES;
@@ -91,7 +88,6 @@ export class ServiceLogs {
     if (ring === undefined) this.rings.set(container, (ring = new Ring(this.capacity)));
     const entry = { atEpochMs, text };
     ring.push(entry);
-    this.written += Buffer.byteLength(text, 'utf8') + 1;
     if (this.keep(text)) {
       if (this.keptLines.length < MAX_KEPT_LINES) this.keptLines.push({ container, entry });
       else this.keptDropped++;
@@ -109,26 +105,6 @@ export class ServiceLogs {
    */
   useClock(clock: LogClock): void {
     this.clock = clock;
-  }
-
-  /** Bytes written so far, over every container (each line's text and newline): what the log files took. */
-  get writtenBytes(): number {
-    return this.written;
-  }
-
-  /** Bytes written since logrotate last rotated: what the logs take on the Services machine's volume now. */
-  get unrotatedBytes(): number {
-    return this.written - this.rotated;
-  }
-
-  /**
-   * tutum/logrotate's run: every line written so far is rotated (compressed and removed off the volume); returns the
-   * bytes it rotated. The rings keep their lines: `docker logs` reads back as far as they go either way.
-   */
-  rotate(): number {
-    const bytes = this.unrotatedBytes;
-    this.rotated = this.written;
-    return bytes;
   }
 
   /** A line as `docker logs` prints it: the container's prefix at the log clock's instant, then the text. */

@@ -18,9 +18,9 @@ const services = new Map();
 // - nomad-metrics: polls the Nomad API every 10 s and sends circle.nomad.server_agent.* gauges to telegraf, and
 //   for each client circle.nomad.client_agent.* with DogStatsD tags (telegraf keys those as `name#tags`);
 // - ready-agent: 200 only once every listed service answers 200 (its list is sent after boot);
-// - logrotate (tutum/logrotate): rotates the container logs on the Services machine's volume at once when it starts
-//   and then every `role.rotateMs` (the host's `ServiceLogs.rotate`), and says so every `role.lineMs`; a killed or
-//   hung logrotate rotates nothing, so the logs grow on the volume (harness/train/live-disk.ts);
+// - logrotate (tutum/logrotate): tells the host of a rotation at once when it starts and then every `role.rotateMs`
+//   (health-host.ts `onRotate`), and says so in its log every `role.lineMs`; a killed or hung logrotate rotates
+//   nothing (the volume's rule reads its row: harness/train/live-disk.ts);
 // - ldap-bind (federation-service with `auth: ldap`): each health check makes a real LDAP simple bind (ldapts,
 //   over TCP) with the directory's bind DN, so a dead or hung slapd is a 500 naming ldap, as logins would fail.
 

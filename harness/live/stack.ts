@@ -162,7 +162,6 @@ export class LiveStack {
       if (this.flushes.length > MAX_GAUGE_FLUSHES) this.flushes.shift();
       for (const output of [...this.gaugeOutputs]) output(atEpochMs, values);
     },
-    () => this.serviceLogs.rotate(),
   );
   /** telegraf's outputs (`onGaugeFlush`): each gets every flush's gauge values. */
   private readonly gaugeOutputs = new Set<(atEpochMs: number, values: Readonly<Record<string, number>>) => void>();

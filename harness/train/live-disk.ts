@@ -6,8 +6,8 @@ import type { StartedRabbitMQ } from '../providers/rabbitmq/started-rabbitmq.ts'
 /**
  * The Services machine's volume on the live stack: the simulation's disk (`sim/models/services/disk.ts`) ticked on
  * the live installation. Every statsd interval of the installation's time (at the time scale) the logs left
- * unrotated follow the simulation's rule (`unrotatedAfterTick`): none while the live tutum/logrotate runs (it rotates
- * the live services' logs, `ServiceLogs.rotate`), else the growth of that interval's installation hours and the
+ * unrotated follow the simulation's rule (`unrotatedAfterTick`): none while the live tutum/logrotate runs (its row
+ * running), else the growth of that interval's installation hours and the
  * builds the live pipeline finished in it (`logGrowthMb`), and the volume's free space is `diskUse`'s. The twin's
  * services write far fewer bytes than CircleCI's containers, so the volume counts what the installation's would have
  * written, not the twin's bytes. When the rule says free space is below RabbitMQ's limit, the stack's private
